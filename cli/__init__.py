@@ -1,0 +1,1 @@
+"""The ``gridkit`` command line (installed as the import package ``gridkit_cli``)."""

@@ -1,0 +1,40 @@
+"""The ``gridkit`` command group: only the group and -v/-q live here."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output on stderr (-vv for debug).")
+@click.option("-q", "--quiet", count=True, help="Less log output (errors only).")
+@click.version_option(package_name="gridkit")
+def cli(verbose, quiet):
+    """gridkit: coded grid layouts for grid management (网格化管理).
+
+    \b
+    Turn boundary files into coded unit-grid layouts:
+      gridkit grid units data/samples/dongcheng_gcj02.gpkg --crs gcj02 \\
+          --code-field adcode --provisional -o dongcheng.gpkg --preview dongcheng.png
+    Draw a layout:
+      gridkit map dongcheng.gpkg -o dongcheng.png
+    Run the whole demo on the shipped samples:
+      gridkit demo --out demo-output
+    """
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register():
+    from .demo import demo
+    from .grid import grid
+    from .map import map_command
+
+    cli.add_command(grid)
+    cli.add_command(map_command)
+    cli.add_command(demo)
+
+
+_register()

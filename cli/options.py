@@ -1,0 +1,31 @@
+"""Options shared by several commands, defined once."""
+
+from __future__ import annotations
+
+import click
+
+overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (otherwise an error).")
+
+
+def crs_option(help_text):
+    return click.option("--crs", "crs", default=None, metavar="CRS", help=help_text)
+
+
+def parse_crs_value(ctx, param, value):
+    """Click callback: validate a CRS early, as a bad parameter."""
+    if value is None:
+        return None
+    from gridkit.coords import parse_crs
+    from gridkit.errors import CRSError
+
+    try:
+        parse_crs(value)
+    except CRSError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value
+
+
+def progress_enabled():
+    import sys
+
+    return sys.stderr.isatty()

@@ -1,0 +1,220 @@
+"""Administrative and grid codes (GB/T 2260, GB/T 10114, DB11/T 2157-2023).
+
+Chain: province 2 → prefecture 4 → county 6 → street/township 9 → community/village
+12 → grid cell 15. Validation follows the ranges in ``shared/domain/STANDARDS.md``
+§2–3.
+
+Provisional codes
+-----------------
+When the input has no street or community level (a district outline only),
+gridkit makes provisional units and gives them codes from ranges the standards
+leave unassigned, so they can never be mistaken for real ones:
+
+* provisional county: province part ``99`` (GB/T 2260 assigns 11–82), for
+  territory outside China's code system (e.g. ``990101`` for Cambridge, MA);
+* provisional street: ``900``–``999`` (GB/T 10114 assigns only 001–599);
+* provisional community: ``600``–``999`` (the community table assigns up to 599).
+
+Cells inside provisional units carry ``provisional = True``. Re-running with real
+community boundaries replaces them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from .errors import CodeError
+
+__all__ = [
+    "LEVELS",
+    "level_of_code",
+    "validate_admin_code",
+    "is_provisional_code",
+    "provisional_street_code",
+    "provisional_community_code",
+    "grid_ids",
+    "parse_grid_id",
+    "PROVISIONAL_STREET_START",
+    "PROVISIONAL_COMMUNITY_START",
+]
+
+#: code length → level name
+LEVELS = {6: "county", 9: "street", 12: "community"}
+PROVISIONAL_STREET_START = 900
+PROVISIONAL_COMMUNITY_START = 600
+MAX_CELLS_PER_COMMUNITY = 999
+
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def level_of_code(code: str) -> str:
+    """The level a code of this length names.
+
+    Examples
+    --------
+    >>> level_of_code("110101001001")
+    'community'
+    """
+    try:
+        return LEVELS[len(code)]
+    except KeyError:
+        raise CodeError(
+            f"code {code!r} has {len(code)} characters; a county code has 6 digits, a "
+            "street 9 and a community 12"
+        ) from None
+
+
+def _county_problem(code: str, provisional: bool) -> str | None:
+    province, prefecture, county = int(code[:2]), int(code[2:4]), int(code[4:6])
+    if provisional and province == 99 and prefecture and county:
+        return None
+    if not 11 <= province <= 82:
+        return f"province part {code[:2]} is outside GB/T 2260's 11–82"
+    if prefecture == 0 or county == 0:
+        return (
+            f"{code} is a province or prefecture code (ends in 00); cells hang under a "
+            "county-level code such as 110101"
+        )
+    if not (1 <= prefecture <= 70 or prefecture == 90):
+        return f"prefecture part {code[2:4]} is outside GB/T 2260's 01–70 and 90"
+    return None
+
+
+def _street_problem(part: str, provisional: bool) -> str | None:
+    n = int(part)
+    if provisional and n >= PROVISIONAL_STREET_START:
+        return None
+    if not 1 <= n <= 599:
+        return f"street/township part {part} is outside GB/T 10114's 001–599"
+    return None
+
+
+def _community_problem(part: str, provisional: bool) -> str | None:
+    n = int(part)
+    if provisional and n >= PROVISIONAL_COMMUNITY_START:
+        return None
+    if not 1 <= n <= 599:
+        return f"community/village part {part} is outside the 001–599 ranges"
+    return None
+
+
+def code_problem(code, *, provisional: bool = False) -> str | None:
+    """Why ``code`` is not a valid county/street/community code, or ``None``.
+
+    Examples
+    --------
+    >>> code_problem("110101001001") is None
+    True
+    >>> code_problem("11010100100")
+    "code '11010100100' has 11 characters; a county code has 6 digits, a street 9 and a community 12"
+    """
+    if code is None or (isinstance(code, float) and np.isnan(code)):
+        return "the code is missing"
+    code = str(code).strip()
+    if not _DIGITS.match(code):
+        return f"code {code!r} is not all digits"
+    try:
+        level_of_code(code)
+    except CodeError as exc:
+        return str(exc)
+    problem = _county_problem(code, provisional)
+    if problem is None and len(code) >= 9:
+        problem = _street_problem(code[6:9], provisional)
+    if problem is None and len(code) == 12:
+        problem = _community_problem(code[9:12], provisional)
+    return problem
+
+
+def validate_admin_code(code, *, where: str = "", provisional: bool = False) -> str:
+    """Return ``code`` as a clean string, or raise :class:`CodeError` naming ``where``.
+
+    Examples
+    --------
+    >>> validate_admin_code(110101)
+    '110101'
+    """
+    problem = code_problem(code, provisional=provisional)
+    if problem:
+        prefix = f"{where}: " if where else ""
+        raise CodeError(f"{prefix}{problem}")
+    return str(code).strip()
+
+
+def is_provisional_code(code: str) -> bool:
+    """Whether a street or community code uses a provisional range.
+
+    Examples
+    --------
+    >>> is_provisional_code("110101900600"), is_provisional_code("110101001001")
+    (True, False)
+    """
+    code = str(code)
+    if code.startswith("99"):
+        return True
+    if len(code) >= 9 and int(code[6:9]) >= PROVISIONAL_STREET_START:
+        return True
+    return len(code) == 12 and int(code[9:12]) >= PROVISIONAL_COMMUNITY_START
+
+
+def provisional_street_code(county: str, n: int) -> str:
+    """The ``n``-th (0-based) provisional street code under a county."""
+    if not 0 <= n < 1000 - PROVISIONAL_STREET_START:
+        raise CodeError(
+            f"county {county}: more than {1000 - PROVISIONAL_STREET_START} provisional "
+            "streets would be needed; supply street or community boundaries"
+        )
+    return f"{county}{PROVISIONAL_STREET_START + n:03d}"
+
+
+def provisional_community_code(street: str, n: int) -> str:
+    """The ``n``-th (0-based) provisional community code under a street."""
+    if not 0 <= n < 1000 - PROVISIONAL_COMMUNITY_START:
+        raise CodeError(
+            f"street {street}: more than {1000 - PROVISIONAL_COMMUNITY_START} provisional "
+            "communities would be needed; supply community boundaries"
+        )
+    return f"{street}{PROVISIONAL_COMMUNITY_START + n:03d}"
+
+
+def grid_ids(community_codes, sequence) -> np.ndarray:
+    """15-digit grid IDs from 12-digit community codes and 1-based sequence numbers.
+
+    Examples
+    --------
+    >>> grid_ids(["110101001001", "110101001001"], [1, 2]).tolist()
+    ['110101001001001', '110101001001002']
+    """
+    seq = np.asarray(sequence, dtype="int64")
+    if seq.size and (seq.min() < 1 or seq.max() > MAX_CELLS_PER_COMMUNITY):
+        raise CodeError(
+            f"cell sequence {int(seq.max())} is outside 001–999: a community holds at "
+            "most 999 cells"
+        )
+    codes = np.asarray(community_codes, dtype="U12")
+    return np.char.add(codes, np.char.zfill(seq.astype("U3"), 3))
+
+
+def parse_grid_id(grid_id: str) -> dict:
+    """Split a 15-digit grid ID into its levels.
+
+    Examples
+    --------
+    >>> parse_grid_id("110101001001001")["community"]
+    '110101001001'
+    """
+    grid_id = str(grid_id)
+    if len(grid_id) != 15 or not _DIGITS.match(grid_id):
+        raise CodeError(f"grid ID {grid_id!r} is not 15 digits")
+    validate_admin_code(grid_id[:12], provisional=True)
+    seq = int(grid_id[12:])
+    if seq == 0:
+        raise CodeError(f"grid ID {grid_id!r}: sequence 000 is not used; cells start at 001")
+    return {
+        "county": grid_id[:6],
+        "street": grid_id[:9],
+        "community": grid_id[:12],
+        "sequence": seq,
+        "provisional": is_provisional_code(grid_id[:12]),
+    }

@@ -1,0 +1,144 @@
+"""The partition invariants every layout must satisfy, checked by one helper.
+
+:func:`check_partition` is public so tests, benchmarks and users check layouts
+the same way:
+
+* every cell valid, non-empty, polygonal, with a unique, non-null ID;
+* every cell inside exactly one unit (its own), and its ID under that unit's code;
+* no two cells overlap (pairwise intersection area < ``overlap_tol`` m²);
+* the union of a unit's cells equals the unit (symmetric-difference area <
+  ``rel_tol`` × the unit's area).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+
+__all__ = ["PartitionReport", "check_partition", "assert_partition"]
+
+
+@dataclass
+class PartitionReport:
+    """What :func:`check_partition` found; ``ok`` when ``problems`` is empty."""
+
+    cells: int
+    units: int
+    problems: list = field(default_factory=list)
+    max_overlap_m2: float = 0.0
+    max_coverage_error: float = 0.0  # symmetric-difference area / unit area
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_partition(
+    cells,
+    units,
+    *,
+    unit_key: str = "community_code",
+    id_field: str = "grid_id",
+    rel_tol: float = 1e-6,
+    overlap_tol: float = 1e-6,
+) -> PartitionReport:
+    """Check that ``cells`` partition ``units`` exactly.
+
+    Parameters
+    ----------
+    cells, units : GeoDataFrame
+        In the same metric CRS; both carry ``unit_key``.
+    unit_key : str
+        The column naming each cell's unit (default ``community_code``).
+    id_field : str
+        The cells' ID column; IDs must be unique and start with the unit's code.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> units = gpd.GeoDataFrame({"u": ["A"]}, geometry=[shapely.box(0, 0, 2, 1)])
+    >>> cells = gpd.GeoDataFrame({"u": ["A", "A"], "id": ["A1", "A2"]},
+    ...     geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    >>> check_partition(cells, units, unit_key="u", id_field="id").ok
+    True
+    """
+    report = PartitionReport(cells=len(cells), units=len(units))
+    problems = report.problems
+    if cells.crs != units.crs:
+        problems.append(f"cells are in {cells.crs}, units in {units.crs}")
+        return report
+    geoms = cells.geometry.values
+    ids = cells[id_field].to_numpy()
+    bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    problems += [f"cell {ids[i]} is empty" for i in np.flatnonzero(bad)]
+    invalid = ~bad & ~shapely.is_valid(geoms)
+    problems += [f"cell {ids[i]} is invalid: {shapely.is_valid_reason(geoms[i])}"
+                 for i in np.flatnonzero(invalid)]
+    nonpoly = ~bad & ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    problems += [f"cell {ids[i]} is not a polygon" for i in np.flatnonzero(nonpoly)]
+    ids_series = cells[id_field]
+    if ids_series.isna().any():
+        problems.append(f"{int(ids_series.isna().sum())} cells have no {id_field}")
+    dup = ids_series[ids_series.duplicated()].unique()
+    problems += [f"{id_field} {d} is used by several cells" for d in dup[:20]]
+    if problems:
+        return report
+
+    unit_geoms = units.geometry.values
+    unit_codes = units[unit_key].to_numpy()
+    position = {code: i for i, code in enumerate(unit_codes)}
+    own = np.array([position.get(k, -1) for k in cells[unit_key].to_numpy()])
+    problems += [f"cell {ids[i]} names unit {cells[unit_key].iloc[i]!r}, which does not exist"
+                 for i in np.flatnonzero(own < 0)]
+    wrong_prefix = [i for i in range(len(ids)) if own[i] >= 0 and not str(ids[i]).startswith(str(unit_codes[own[i]]))]
+    problems += [f"cell {ids[i]} does not start with its unit code {unit_codes[own[i]]}" for i in wrong_prefix[:20]]
+    if problems:
+        return report
+
+    # Inside exactly one unit: outside its own unit, and inside no other, by < tol.
+    c_idx, u_idx = shapely.STRtree(unit_geoms).query(geoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(geoms[c_idx], unit_geoms[u_idx]))
+    foreign = (u_idx != own[c_idx]) & (overlap > overlap_tol)
+    problems += [f"cell {ids[c]} overlaps unit {unit_codes[u]} by {a:.3g} m² besides its own"
+                 for c, u, a in zip(c_idx[foreign][:20], u_idx[foreign][:20], overlap[foreign][:20])]
+    outside = shapely.area(geoms) - np.bincount(
+        c_idx[u_idx == own[c_idx]], weights=overlap[u_idx == own[c_idx]], minlength=len(geoms))
+    spill = outside > overlap_tol
+    problems += [f"cell {ids[i]} lies {outside[i]:.3g} m² outside its unit" for i in np.flatnonzero(spill)[:20]]
+
+    # No overlaps between cells.
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    areas = shapely.area(shapely.intersection(geoms[a], geoms[b])) if len(a) else np.zeros(0)
+    report.max_overlap_m2 = float(areas.max()) if len(areas) else 0.0
+    over = areas >= overlap_tol
+    problems += [f"cells {ids[i]} and {ids[j]} overlap by {x:.3g} m²"
+                 for i, j, x in zip(a[over][:20], b[over][:20], areas[over][:20])]
+
+    # The union of a unit's cells is the unit.
+    order = np.argsort(own, kind="stable")
+    bounds = np.searchsorted(own[order], np.arange(len(unit_geoms) + 1))
+    for u in range(len(unit_geoms)):
+        members = geoms[order[bounds[u] : bounds[u + 1]]]
+        if len(members) == 0:
+            problems.append(f"unit {unit_codes[u]} has no cells")
+            continue
+        union = shapely.union_all(members)
+        err = shapely.area(shapely.symmetric_difference(union, unit_geoms[u])) / unit_geoms[u].area
+        report.max_coverage_error = max(report.max_coverage_error, float(err))
+        if err >= rel_tol:
+            problems.append(f"unit {unit_codes[u]}: its cells differ from it by {err:.3g} of its area")
+    return report
+
+
+def assert_partition(cells, units, **kwargs) -> PartitionReport:
+    """:func:`check_partition`, raising ``AssertionError`` listing the problems."""
+    report = check_partition(cells, units, **kwargs)
+    if not report.ok:
+        raise AssertionError(
+            f"{len(report.problems)} partition problem(s):\n  " + "\n  ".join(report.problems[:30])
+        )
+    return report

@@ -1,0 +1,263 @@
+"""Reading vector inputs and writing outputs atomically.
+
+One front over pyogrio (GeoPackage, Shapefile, GeoJSON, FlatGeobuf) and
+geopandas' GeoParquet reader. CRS handling happens here, once: a file without a
+CRS is an error that says how to set one, and the pseudo-CRSs ``gcj02``/``bd09``
+are converted to WGS84 on the way in.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from . import coords
+from .errors import CRSError, InputError
+
+__all__ = [
+    "read_vector",
+    "detect_dbf_encoding",
+    "repair_polygons",
+    "atomic_path",
+    "write_vector",
+    "VECTOR_SUFFIXES",
+]
+
+log = logging.getLogger(__name__)
+
+VECTOR_SUFFIXES = {
+    ".gpkg": "GPKG",
+    ".shp": "ESRI Shapefile",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".fgb": "FlatGeobuf",
+    ".parquet": "Parquet",
+    ".geoparquet": "Parquet",
+}
+
+
+def _check_suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in VECTOR_SUFFIXES:
+        raise InputError(
+            f"{path}: unknown format {suffix!r}; use one of "
+            + ", ".join(sorted(VECTOR_SUFFIXES))
+        )
+    return suffix
+
+
+def detect_dbf_encoding(dbf_path) -> str:
+    """Guess the text encoding of a shapefile's ``.dbf`` from its bytes.
+
+    Shapefiles from China often carry GBK/GB18030 text with no ``.cpg`` file,
+    and GDAL then decodes them as Latin-1, which turns every Chinese name into
+    mojibake without a warning. Written by hand because neither pyogrio nor GDAL
+    guesses: the character fields are read raw and must decode strictly as UTF-8
+    (preferred) or GB18030; otherwise the caller must say.
+
+    Returns ``"UTF-8"`` or ``"GB18030"``; raises :class:`InputError` when neither fits.
+    """
+    dbf_path = Path(dbf_path)
+    data = dbf_path.read_bytes()
+    if len(data) < 32:
+        raise InputError(f"{dbf_path}: not a dBASE file (only {len(data)} bytes)")
+    n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
+    fields, offset, pos = [], 1, 32  # each record starts with a deletion flag byte
+    while pos + 32 <= header_len and data[pos] != 0x0D:
+        ftype, flen = chr(data[pos + 11]), data[pos + 16]
+        if ftype in "CM":
+            fields.append((offset, flen))
+        offset += flen
+        pos += 32
+    chunks = []
+    for r in range(min(n_records, 5000)):
+        start = header_len + r * record_len
+        for off, flen in fields:
+            chunks.append(data[start + off : start + off + flen].rstrip(b" \x00"))
+    text = b"\n".join(chunks)
+    if all(b < 0x80 for b in text):
+        return "UTF-8"
+    for encoding in ("UTF-8", "GB18030"):
+        try:
+            text.decode(encoding)
+            return encoding
+        except UnicodeDecodeError:
+            continue
+    raise InputError(
+        f"{dbf_path}: the attribute text is neither UTF-8 nor GB18030 and there is no "
+        ".cpg file; give the encoding (--encoding CP1252, BIG5, …)"
+    )
+
+
+def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFrame:
+    """Read a vector file into a GeoDataFrame with a real CRS.
+
+    Parameters
+    ----------
+    path : str or Path
+        GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet.
+    layer : str, optional
+        Layer name for multi-layer files (default: the first layer).
+    crs : str, int or pyproj.CRS, optional
+        The CRS the coordinates are *really* in, overriding the file's label.
+        ``"gcj02"`` or ``"bd09"`` converts the coordinates to WGS84 (EPSG:4326).
+        Required when the file has no CRS.
+    encoding : str, optional
+        Text encoding of a Shapefile's attributes; detected when omitted.
+
+    The result's ``attrs["source_crs"]`` records what the input was in.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    suffix = _check_suffix(path)
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            gdf = gpd.read_parquet(path)
+        else:
+            kwargs = {}
+            if suffix == ".shp" and encoding is None and not path.with_suffix(".cpg").exists():
+                dbf = path.with_suffix(".dbf")
+                if dbf.exists():
+                    encoding = detect_dbf_encoding(dbf)
+                    log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
+            if encoding is not None:
+                kwargs["encoding"] = encoding
+            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **kwargs)
+    except InputError:
+        raise
+    except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
+        raise InputError(f"{path}: cannot be read ({exc})") from exc
+    if len(gdf) == 0:
+        raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
+    if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
+        raise InputError(f"{path}: no geometry column")
+    return _apply_crs(gdf, path, crs)
+
+
+def _apply_crs(gdf, path, crs):
+    source = None
+    if crs is not None:
+        parsed = coords.parse_crs(crs)
+        if isinstance(parsed, str):
+            func = coords.pseudo_to_wgs84_func(parsed)
+            geoms = shapely.transform(gdf.geometry.values, func)
+            gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
+            source = parsed
+        else:
+            gdf = gdf.set_crs(parsed, allow_override=True)
+            source = parsed.to_string()
+    elif gdf.crs is None:
+        raise CRSError(
+            f"{path}: the file has no CRS. Say what its coordinates are in: "
+            "--crs EPSG:4326 (GPS/WGS84 lon/lat), --crs EPSG:4490 (CGCS2000), --crs gcj02 "
+            "(Amap/Tencent), --crs bd09 (Baidu), or the projected CRS's EPSG code; in "
+            "Python, read_vector(path, crs=...)"
+        )
+    else:
+        source = gdf.crs.to_string()
+        if gdf.crs.to_epsg() == 4326:
+            minx, miny, maxx, maxy = gdf.total_bounds
+            if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
+                log.warning(
+                    "%s is labelled EPSG:4326 and lies in China: Chinese web-map data "
+                    "labelled EPSG:4326 is often GCJ-02 (offset 100–700 m). If it came "
+                    "from Amap, Tencent or a Chinese boundary download, pass --crs gcj02.",
+                    path,
+                )
+    gdf.attrs["source_crs"] = source
+    gdf.attrs["source_path"] = str(path)
+    return gdf
+
+
+def describe_feature(gdf, i, name_field=None) -> str:
+    """'feature 3 (Dongcheng)' — how messages name a row."""
+    label = f"feature {i}"
+    if name_field and name_field in gdf.columns:
+        value = gdf[name_field].iloc[i]
+        if value is not None and value == value:
+            label += f" ({value})"
+    return label
+
+
+def repair_polygons(gdf, *, what: str, name_field=None):
+    """Repair invalid polygons (with a warning), reject empty or non-polygonal ones.
+
+    Returns the repaired frame and the number of repaired features. Empty or
+    non-polygonal features raise :class:`InputError` naming every one of them.
+    """
+    geoms = gdf.geometry.values
+    bad = []
+    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    for i in np.flatnonzero(empty):
+        bad.append(f"{describe_feature(gdf, i, name_field)}: empty geometry")
+    invalid = ~empty & ~shapely.is_valid(geoms)
+    n_repaired = int(invalid.sum())
+    if n_repaired:
+        fixed = shapely.make_valid(geoms[invalid])
+        # make_valid can return a collection with stray lines/points: keep the area.
+        polys = [shapely.union_all(
+            [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
+        ) for g in fixed]
+        geoms = geoms.copy()
+        geoms[invalid] = polys
+        for i in np.flatnonzero(invalid):
+            log.warning("%s: %s had an invalid geometry; repaired with make_valid",
+                        what, describe_feature(gdf, i, name_field))
+    types = shapely.get_type_id(geoms)
+    for i in np.flatnonzero(~empty & ~np.isin(types, (3, 6))):
+        bad.append(f"{describe_feature(gdf, i, name_field)}: a {shapely.get_type_id(geoms[i])} "
+                   "geometry where a polygon is needed")
+    if bad:
+        raise InputError(
+            f"{what}: {len(bad)} unusable feature(s): " + "; ".join(bad[:10])
+            + (" …" if len(bad) > 10 else "")
+            + ". Delete them or give them a polygon."
+        )
+    out = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
+    out.attrs = dict(gdf.attrs)
+    return out, n_repaired
+
+
+@contextmanager
+def atomic_path(path, *, overwrite: bool = False):
+    """Yield a temporary path beside ``path``; rename it over ``path`` on success.
+
+    A failure inside the block removes the temporary file and leaves any existing
+    ``path`` untouched.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    os.unlink(tmp)  # GDAL wants to create the file itself
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        # Side files first (.dbf, .shx, .prj of a shapefile), the main file last.
+        for part in sorted(tmp.parent.glob(tmp.stem + ".*"), key=lambda p: p == tmp):
+            os.replace(part, path.with_suffix(part.suffix))
+    finally:
+        for leftover in tmp.parent.glob(tmp.stem + ".*"):
+            leftover.unlink()
+
+
+def write_vector(gdf, path, *, layer=None, overwrite=False):
+    """Write one layer atomically; the format follows the extension."""
+    path = Path(path)
+    suffix = _check_suffix(path)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        if VECTOR_SUFFIXES[suffix] == "Parquet":
+            gdf.to_parquet(tmp)
+        else:
+            gdf.to_file(tmp, layer=layer, driver=VECTOR_SUFFIXES[suffix], engine="pyogrio")

@@ -1,0 +1,101 @@
+"""The grid package: one GeoPackage holding a layout.
+
+Layers
+------
+``cells``
+    One polygon per cell with its 15-digit ``grid_id`` and the hierarchy.
+``units``
+    The hierarchy's polygons: ``level`` (county / street / community), ``code``,
+    ``name``, ``parent_code``, ``provisional``.
+``gridkit_metadata``
+    A plain table of ``key``/``value`` rows: gridkit version, CRS, parameters,
+    code scheme, creation time.
+
+Written atomically: into a temporary file beside the target, renamed over it
+only when complete, so a failed run never leaves a half-written package and
+never damages an existing one.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from .errors import InputError
+from .io import VECTOR_SUFFIXES, atomic_path, write_vector
+
+__all__ = ["units_layer", "write_package", "read_package", "CODE_SCHEME"]
+
+CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
+
+
+def units_layer(communities) -> gpd.GeoDataFrame:
+    """The county/street/community polygons of a communities frame, one layer."""
+    comm = communities.assign(level="community", code=communities["community_code"],
+                              name=communities["community_name"],
+                              parent_code=communities["street_code"])
+    streets = communities.dissolve(by="street_code", aggfunc={
+        "street_name": "first", "county_code": "first", "provisional": "all"}).reset_index()
+    streets = streets.assign(level="street", code=streets["street_code"], name=streets["street_name"],
+                             parent_code=streets["county_code"])
+    counties = communities.dissolve(by="county_code", aggfunc={"county_name": "first"}).reset_index()
+    counties = counties.assign(level="county", code=counties["county_code"], name=counties["county_name"],
+                               parent_code=counties["county_code"].str[:4] + "00", provisional=False)
+    cols = ["level", "code", "name", "parent_code", "provisional", "geometry"]
+    out = pd.concat([counties[cols], streets[cols], comm[cols]], ignore_index=True)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=communities.crs)
+    out["area_m2"] = out.area.round(2)
+    return out
+
+
+def write_package(path, cells, communities, *, parameters=None, overwrite=False):
+    """Write a layout to ``path``.
+
+    A ``.gpkg`` path gets the full grid package (cells, units, metadata); any other
+    vector extension (``.geojson``, ``.fgb``, ``.parquet``, ``.shp``) gets the cells
+    only.
+    """
+    from . import __version__
+
+    path = Path(path)
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputError(f"{path}: unknown output format; use .gpkg (the grid package), "
+                         ".geojson, .fgb, .parquet or .shp")
+    if path.suffix.lower() != ".gpkg":
+        write_vector(cells, path, overwrite=overwrite)
+        return path
+    metadata = {
+        "gridkit_version": __version__,
+        "crs": cells.crs.to_string(),
+        "crs_wkt": cells.crs.to_wkt(),
+        "code_scheme": CODE_SCHEME,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "parameters": json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True),
+        "summary": json.dumps(cells.attrs.get("summary", {}), ensure_ascii=False, sort_keys=True),
+    }
+    meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        cells.to_file(tmp, layer="cells", driver="GPKG", engine="pyogrio")
+        units_layer(communities).to_file(tmp, layer="units", driver="GPKG", engine="pyogrio")
+        pyogrio.write_dataframe(meta, tmp, layer="gridkit_metadata", driver="GPKG")
+    return path
+
+
+def read_package(path):
+    """Read a grid package: ``(cells, units, metadata dict)``."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such grid package")
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    missing = {"cells", "units", "gridkit_metadata"} - layers
+    if missing:
+        raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)})")
+    cells = gpd.read_file(path, layer="cells", engine="pyogrio")
+    units = gpd.read_file(path, layer="units", engine="pyogrio")
+    meta = pyogrio.read_dataframe(path, layer="gridkit_metadata")
+    return cells, units, dict(zip(meta["key"], meta["value"]))

@@ -1,0 +1,55 @@
+"""A map picture of a layout: what a planner looks at before accepting it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .io import atomic_path
+
+__all__ = ["plot_layout"]
+
+
+def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True):
+    """Draw cells coloured by community, unit boundaries on top, a few labels.
+
+    Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist
+           if any(k in f.name for k in ("Noto Sans CJK", "WenQuanYi", "SimHei", "Source Han"))]
+    if cjk:
+        plt.rcParams["font.sans-serif"] = cjk[:1] + plt.rcParams["font.sans-serif"]
+    fig, ax = plt.subplots(figsize=(9, 9), dpi=110)
+    comm = cells["community_code"].astype("category").cat.codes.to_numpy()
+    colours = plt.get_cmap("tab20")(comm % 20)
+    cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15, alpha=0.85)
+    if units is not None and len(units):
+        levels = units[units["level"] != "community"] if "level" in units else units
+        units[units.get("level", "community") == "community"].boundary.plot(ax=ax, color="0.2", linewidth=0.6)
+        levels.boundary.plot(ax=ax, color="black", linewidth=1.4)
+    if labels and len(cells):
+        step = max(1, len(cells) // labels)
+        sample = cells.iloc[np.arange(0, len(cells), step)[:labels]]
+        for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
+            ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
+                        bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
+    s = cells.attrs.get("summary", {})
+    area = cells["area_m2"] if "area_m2" in cells else cells.area
+    ax.set_title(title or f"{len(cells):,} cells in {cells['community_code'].nunique()} communities · "
+                 f"mean {area.mean():,.0f} m²" + (f" · {s.get('merges', 0)} merges" if s else ""))
+    ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
+    ax.set_aspect("equal")
+    ax.ticklabel_format(style="plain", useOffset=False)
+    fig.tight_layout()
+    if path is not None:
+        with atomic_path(Path(path), overwrite=overwrite) as tmp:
+            fig.savefig(tmp, format="png")
+        plt.close(fig)
+    return fig

@@ -1,0 +1,329 @@
+"""The unit hierarchy: county → street → community, with codes and names.
+
+:func:`unit_hierarchy` turns boundary features and a code column into the
+*communities* frame every layout is built in: one row per community, in a metric
+CRS, with the code and name of every level above. When the finest level given is
+a street or a county, provisional communities (and streets) are made from the
+lattice's tiles — only if the caller asks for provisional codes.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import shapely
+
+from . import codes, coords
+from .errors import CodeError, InputError
+from .io import describe_feature, repair_polygons
+from .lattice import TILE_CELLS, boxes, expand_ranges
+from .merge import merge_slivers
+
+__all__ = ["unit_hierarchy", "choose_metric_crs", "HIERARCHY_COLUMNS"]
+
+log = logging.getLogger(__name__)
+
+HIERARCHY_COLUMNS = [
+    "community_code", "community_name", "street_code", "street_name",
+    "county_code", "county_name", "provisional",
+]
+NAME_CANDIDATES = ("name", "NAME", "Name", "名称", "community", "street", "district")
+#: Columns that may carry the names of the levels above the given one.
+PARENT_NAME_CANDIDATES = {
+    "county": ("county_name", "district", "区县", "county"),
+    "street": ("street_name", "street", "街道", "乡镇"),
+}
+MAX_PROVISIONAL_TILE_SHARE = 0.3  # tile pieces below this share of a tile are merged
+#: A provisional community never grows beyond this many cells' area by merging, so
+#: with its boundary pieces it stays under the 999-cell limit.
+MAX_PROVISIONAL_CELLS = 800
+
+
+def choose_metric_crs(gdf) -> pyproj.CRS:
+    """The metric CRS for a frame: CGCS2000 Gauss-Krüger in China, UTM elsewhere.
+
+    A projected input CRS is kept as it is (the caller chose it on purpose).
+    """
+    if gdf.crs is not None and gdf.crs.is_projected:
+        return gdf.crs
+    source = str(gdf.attrs.get("source_crs") or "")
+    china = True if source in ("gcj02", "bd09") or "4490" in source else None
+    minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds
+    return coords.metric_crs_for((minx + maxx) / 2, (miny + maxy) / 2, china=china)
+
+
+def _pick_name_field(gdf, name_field):
+    if name_field is not None:
+        if name_field not in gdf.columns:
+            raise InputError(_unknown_column("name", name_field, gdf))
+        return name_field
+    return next((c for c in NAME_CANDIDATES if c in gdf.columns), None)
+
+
+def _unknown_column(what, field, gdf):
+    cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
+    return f"{gdf.attrs.get('source_path', 'input')}: no {what} column {field!r}; columns are: {cols}"
+
+
+def _text(values):
+    return ["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in values]
+
+
+def unit_hierarchy(
+    gdf,
+    *,
+    code_field=None,
+    name_field=None,
+    provisional: bool = False,
+    parent_code=None,
+    cell_area: float = 10_000.0,
+    metric_crs=None,
+) -> gpd.GeoDataFrame:
+    """Build the communities frame from boundary features.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        Boundary polygons with a CRS (see :func:`gridkit.io.read_vector`).
+    code_field : str, optional
+        Column holding each feature's code: 12 digits (community), 9 (street) or 6
+        (county). Codes are validated against the GB/T 2260 / GB/T 10114 ranges.
+    name_field : str, optional
+        Column with the features' names (default: the first of ``name``, ``NAME``,
+        ``名称``, … present).
+    provisional : bool
+        Allow provisional codes: communities made from tiles when the finest level
+        is a street or county, and codes for features whose code is missing or
+        malformed (these need ``parent_code``). Without it, both are errors.
+    parent_code : str, optional
+        6- or 9-digit code of the unit containing all features, for features that
+        have no code of their own (e.g. Cambridge's neighbourhoods).
+    cell_area : float
+        Target cell area (m²); sizes the provisional communities (tiles of
+        28 × 28 cells, so none exceeds the 999-cell limit).
+    metric_crs : optional
+        The metric CRS to work in (default: :func:`choose_metric_crs`).
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per community with :data:`HIERARCHY_COLUMNS`, in the metric CRS;
+        ``attrs["report"]`` counts repairs, overlaps and provisional units.
+    """
+    if gdf.crs is None:
+        from .errors import CRSError
+
+        raise CRSError("the boundaries have no CRS; read them with read_vector(path, crs=...)")
+    name_field = _pick_name_field(gdf, name_field)
+    gdf, n_repaired = repair_polygons(gdf.reset_index(drop=True), what="boundaries",
+                                      name_field=name_field)
+    metric = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else choose_metric_crs(gdf)
+    units = gdf.to_crs(metric)
+    names = _text(units[name_field]) if name_field else [""] * len(units)
+    unit_codes = _resolve_codes(units, code_field, name_field, provisional, parent_code)
+    units = gpd.GeoDataFrame(
+        {"code": unit_codes, "name": names}, geometry=units.geometry.values, crs=metric
+    )
+    for level, candidates in PARENT_NAME_CANDIDATES.items():
+        col = next((c for c in candidates if c in gdf.columns and c != name_field), None)
+        units[f"{level}_parent_name"] = _text(gdf[col]) if col else ""
+    units, n_overlaps = _dissolve_and_resolve_overlaps(units)
+    side = float(np.sqrt(cell_area))
+    communities = _to_communities(units, side, provisional, parent_code)
+    communities.attrs["report"] = {
+        "input_features": len(gdf),
+        "repaired": n_repaired,
+        "overlaps_resolved": n_overlaps,
+        "communities": len(communities),
+        "provisional_communities": int(communities["provisional"].sum()),
+        "metric_crs": metric.to_string(),
+        "source_crs": gdf.attrs.get("source_crs"),
+    }
+    return communities
+
+
+def _resolve_codes(units, code_field, name_field, provisional, parent_code):
+    n = len(units)
+    if code_field is None:
+        if not (provisional and parent_code):
+            raise InputError(
+                "name the column with each unit's code (--code-field; 12-digit community, "
+                "9-digit street or 6-digit county codes), or, if the features have no "
+                "codes, pass --provisional with --parent-code (the 6- or 9-digit code of "
+                "the county or street containing them)"
+            )
+        return [None] * n
+    if code_field not in units.columns:
+        raise InputError(_unknown_column("code", code_field, units))
+    raw = units[code_field].tolist()
+    out, problems = [], []
+    for i, value in enumerate(raw):
+        if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
+            value = int(value)  # codes stored as numbers
+        problem = codes.code_problem(value)
+        if problem:
+            problems.append(f"{describe_feature(units, i, name_field)}: {problem}")
+            out.append(None)
+        else:
+            out.append(str(value).strip())
+    if problems and not (provisional and parent_code):
+        raise CodeError(
+            f"{len(problems)} feature(s) with a missing or malformed {code_field!r}: "
+            + "; ".join(problems[:10]) + (" …" if len(problems) > 10 else "")
+            + ". Fix the codes, or pass --provisional with --parent-code to give these "
+            "features provisional codes."
+        )
+    for p in problems:
+        log.warning("%s; a provisional code will be given", p)
+    lengths = {len(c) for c in out if c}
+    if len(lengths) > 1:
+        raise CodeError(
+            f"{code_field!r} mixes levels ({sorted(lengths)} digits); give all features "
+            "codes of one level (communities 12, streets 9, counties 6)"
+        )
+    if parent_code:
+        parent = codes.validate_admin_code(parent_code, where="--parent-code", provisional=True)
+        stray = [c for c in out if c and not c.startswith(parent)]
+        if stray:
+            raise CodeError(f"codes {stray[:5]} do not lie under --parent-code {parent}")
+    return out
+
+
+def _dissolve_and_resolve_overlaps(units):
+    """One feature per code; overlapping units lose the overlap to the lower code."""
+    coded = units[units["code"].notna()]
+    if coded["code"].duplicated().any():
+        dup = sorted(set(coded.loc[coded["code"].duplicated(), "code"]))
+        log.info("codes %s appear in several features; their parts are merged", dup[:5])
+        agg = {c: "first" for c in units.columns if c not in ("code", units.geometry.name)}
+        merged = coded.dissolve(by="code", aggfunc=agg, sort=False).reset_index()
+        units = pd.concat([merged, units[units["code"].isna()]], ignore_index=True)
+        units = gpd.GeoDataFrame(units, geometry="geometry", crs=coded.crs)
+    order = np.lexsort((np.arange(len(units)), units["code"].fillna("~").to_numpy()))
+    units = units.iloc[order].reset_index(drop=True)
+    geoms = units.geometry.values.copy()
+    tree = shapely.STRtree(geoms)
+    a, b = tree.query(geoms, predicate="intersects")
+    keep = a < b
+    n_overlaps = 0
+    for i, j in zip(a[keep], b[keep]):
+        overlap = shapely.area(shapely.intersection(geoms[i], geoms[j]))
+        if overlap <= 0:
+            continue
+        n_overlaps += 1
+        label_i = units["code"][i] or f"feature {i}"
+        label_j = units["code"][j] or f"feature {j}"
+        # Digitising noise (< 1 m²) is routine between neighbouring polygons.
+        log.log(logging.WARNING if overlap >= 1.0 else logging.INFO,
+                "units %s and %s overlap by %.3g m²; the overlap stays with %s",
+                label_i, label_j, overlap, label_i)
+        geoms[j] = shapely.difference(geoms[j], geoms[i])
+    units = units.set_geometry(gpd.GeoSeries(geoms, crs=units.crs))
+    return units, n_overlaps
+
+
+def _row_major_order(geoms, side):
+    """Order west→east within rows of height ``side``, rows north→south."""
+    c = shapely.centroid(geoms)
+    x = np.round(shapely.get_x(c), 3)
+    y = np.round(shapely.get_y(c), 3)
+    return np.lexsort((-y, x, -np.floor(y / side)))
+
+
+def _to_communities(units, side, provisional, parent_code):
+    level_len = {len(c) for c in units["code"] if c}
+    level = level_len.pop() if level_len else None
+    rows = []
+    if level == 12:
+        for u in units.itertuples():
+            if u.code:
+                rows.append(_row(u.code, u.name, u.street_parent_name, u.county_parent_name, u.geometry, False))
+    else:
+        if not provisional:
+            what = {9: "street", 6: "county"}[level]
+            raise InputError(
+                f"the codes are {what} codes ({level} digits), but cells must lie in a "
+                "community: supply community boundaries with 12-digit codes, or pass "
+                "--provisional to divide each unit into provisional communities "
+                f"(codes {codes.PROVISIONAL_COMMUNITY_START}–999 under provisional or real "
+                "streets, flagged provisional = True)"
+            )
+        coded = units[units["code"].notna()]
+        for u in coded.itertuples():
+            rows.extend(_tile_communities(u, side))
+    uncoded = units[units["code"].isna()]
+    if len(uncoded):
+        rows.extend(_provisional_features(uncoded, parent_code, side))
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=units.crs)
+    frame = frame.sort_values("community_code", kind="stable").reset_index(drop=True)
+    return frame[HIERARCHY_COLUMNS + ["geometry"]]
+
+
+def _row(code, name, street_name, county_name, geometry, provisional, street_code=None):
+    return {
+        "community_code": code,
+        "community_name": name,
+        "street_code": street_code or code[:9],
+        "street_name": street_name,
+        "county_code": code[:6],
+        "county_name": county_name,
+        "provisional": provisional,
+        "geometry": geometry,
+    }
+
+
+def _tile_communities(unit, side):
+    """Divide one street or county into provisional communities along lattice tiles."""
+    tsize = TILE_CELLS * side
+    minx, miny, maxx, maxy = unit.geometry.bounds
+    c0, c1 = int(np.floor(minx / tsize)), int(np.ceil(maxx / tsize))
+    r0, r1 = int(np.floor(miny / tsize)), int(np.ceil(maxy / tsize))
+    col, owner = expand_ranges(np.full(r1 - r0, c0), np.full(r1 - r0, c1))
+    row = r0 + owner
+    tiles = boxes(col * tsize, row * tsize, (col + 1) * tsize, (row + 1) * tsize)
+    pieces = shapely.intersection(unit.geometry, tiles)
+    parts = shapely.get_parts(pieces)
+    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+    # Tile corners clipped by the boundary would make tiny communities: merge them.
+    merged = merge_slivers(parts, np.zeros(len(parts), int), MAX_PROVISIONAL_TILE_SHARE * tsize**2,
+                           max_area=MAX_PROVISIONAL_CELLS * side**2)
+    geoms = merged.geometry[_row_major_order(merged.geometry, tsize)]
+    out = []
+    per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
+    for n, geom in enumerate(geoms):
+        if len(unit.code) == 9:
+            street = unit.code
+            community = codes.provisional_community_code(street, n)
+            street_name = unit.name
+        else:
+            street = codes.provisional_street_code(unit.code, n // per_street)
+            community = codes.provisional_community_code(street, n % per_street)
+            street_name = ""
+        county_name = unit.name if len(unit.code) == 6 else unit.county_parent_name
+        out.append(_row(community, "", street_name, county_name, geom, True, street))
+    return out
+
+
+def _provisional_features(uncoded, parent_code, side):
+    """Features without codes become provisional communities under ``parent_code``."""
+    parent = codes.validate_admin_code(parent_code, where="--parent-code", provisional=True)
+    if len(parent) == 12:
+        raise CodeError("--parent-code must be a county (6 digits) or street (9 digits)")
+    geoms = uncoded.geometry.values
+    order = _row_major_order(geoms, TILE_CELLS * side)
+    per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
+    out = []
+    for n, i in enumerate(order):
+        u = uncoded.iloc[i]
+        if len(parent) == 9:
+            street = parent
+            community = codes.provisional_community_code(street, n)
+        else:
+            street = codes.provisional_street_code(parent, n // per_street)
+            community = codes.provisional_community_code(street, n % per_street)
+        out.append(_row(community, u["name"], "", u["county_parent_name"], u.geometry, True, street))
+    return out
