@@ -120,7 +120,7 @@ def wgs84_to_gcj02(x, y):
     return x + dx, y + dy
 
 
-def _invert(forward, guess, x, y):
+def _invert(forward, guess, x, y, *, step_tol=_INVERSE_STEP_TOL_DEG):
     """Solve forward(w) = (x, y) for w by fixed-point iteration, block by block.
 
     The offsets vary slowly (gradient < 3e-3), so each step shrinks the error
@@ -142,9 +142,7 @@ def _invert(forward, guess, x, y):
             ey = fy - cy
             wx = wx - ex
             wy = wy - ey
-            if np.abs(ex).max(initial=0.0) < _INVERSE_STEP_TOL_DEG and np.abs(ey).max(
-                initial=0.0
-            ) < _INVERSE_STEP_TOL_DEG:
+            if np.abs(ex).max(initial=0.0) < step_tol and np.abs(ey).max(initial=0.0) < step_tol:
                 break
         out_x[start : start + _CHUNK] = wx
         out_y[start : start + _CHUNK] = wy
@@ -188,7 +186,8 @@ def gcj02_to_bd09(x, y):
 
 def bd09_to_gcj02(x, y):
     """Convert BD-09 lon/lat to GCJ-02 with an iterated (exact) inverse."""
-    return _invert(gcj02_to_bd09, _bd09_guess, x, y)
+    # BD-09's own terms vary ~50x faster than GCJ-02's: stop on a smaller step.
+    return _invert(gcj02_to_bd09, _bd09_guess, x, y, step_tol=1e-8)
 
 
 def wgs84_to_bd09(x, y):

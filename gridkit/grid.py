@@ -33,13 +33,19 @@ CELL_COLUMNS = [
 ]
 
 
+#: Faces smaller than this (m²) between nearly coincident lines are noding noise,
+#: not blocks (e.g. a centre line drawn a few cm beside a community boundary).
+NOISE_FACE_AREA = 1.0
+
+
 def street_blocks(communities, barriers):
     """Split each community into blocks along barrier lines.
 
     Returns ``(geometry, community_index)`` arrays. Barrier lines are clipped to
     each community, noded together with its boundary and polygonized; faces that
     lie in a hole of the community are dropped. Dangling lines (that separate
-    nothing) do not make blocks.
+    nothing) do not make blocks. Faces below :data:`NOISE_FACE_AREA` merge into
+    the neighbouring face with which they share the longest edge.
     """
     lines = np.asarray(barriers, dtype=object)
     lines = lines[~(shapely.is_missing(lines) | shapely.is_empty(lines))]
@@ -62,7 +68,11 @@ def street_blocks(communities, barriers):
         keep = shapely.contains_properly(community, shapely.point_on_surface(faces))
         out_geoms.extend(faces[keep])
         out_owner.extend([k] * int(keep.sum()))
-    return np.asarray(out_geoms, dtype=object), np.asarray(out_owner, dtype="int64")
+    geoms, owner = np.asarray(out_geoms, dtype=object), np.asarray(out_owner, dtype="int64")
+    noise = merge_slivers(geoms, owner, NOISE_FACE_AREA)
+    first = np.empty(len(noise.geometry), dtype="int64")
+    first[noise.label[::-1]] = np.arange(len(geoms))[::-1]
+    return noise.geometry, owner[first]
 
 
 def _pieces(shape, zones, cell_area, crs):

@@ -1,0 +1,39 @@
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "data" / "samples"
+SHARED = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def samples():
+    return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def shared():
+    if not SHARED.exists():
+        pytest.skip(f"shared data not found at {SHARED}")
+    return SHARED
+
+
+@pytest.fixture(scope="session")
+def dongcheng():
+    import gridkit as gk
+
+    boundaries = gk.read_vector(SAMPLES / "dongcheng_gcj02.gpkg", crs="gcj02")
+    return gk.unit_hierarchy(boundaries, code_field="adcode", name_field="district", provisional=True)
+
+
+def community_frame(geoms, codes=None, crs=4548):
+    """A hand-made communities frame (metric CRS) for small exact tests."""
+    import geopandas as gpd
+
+    codes = codes or [f"110101001{i + 1:03d}" for i in range(len(geoms))]
+    return gpd.GeoDataFrame(
+        {"community_code": codes, "community_name": [f"c{i}" for i in range(len(geoms))],
+         "street_code": [c[:9] for c in codes], "street_name": "", "county_code": [c[:6] for c in codes],
+         "county_name": "", "provisional": False},
+        geometry=list(geoms), crs=crs)

@@ -1,0 +1,57 @@
+import json
+
+import pyogrio
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit_cli.main import cli
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_grid_units_on_the_sample(samples, tmp_path):
+    out, png = tmp_path / "dc.gpkg", tmp_path / "dc.png"
+    result = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
+                  "--provisional", "-o", out, "--preview", png)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.split("json ", 1)[1])
+    assert summary["cells"] == 4278 and summary["metric_crs"] == "EPSG:4548"
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"cells", "units", "gridkit_metadata"}
+    cells, units, meta = gk.read_package(out)
+    assert len(cells) == 4278 and meta["crs"] == "EPSG:4548"
+    assert json.loads(meta["parameters"])["cell_area"] == 10000.0
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_existing_output_needs_overwrite_and_is_kept(samples, tmp_path):
+    out = tmp_path / "dc.gpkg"
+    out.write_bytes(b"keep me")
+    result = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02",
+                  "--code-field", "adcode", "--provisional", "-o", out)
+    assert result.exit_code != 0 and "--overwrite" in result.output
+    assert out.read_bytes() == b"keep me"
+
+
+def test_bad_inputs_give_clear_errors(samples, tmp_path):
+    r = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--code-field", "nope", "-o", tmp_path / "a.gpkg")
+    assert r.exit_code == 1 and "no code column 'nope'; columns are: adcode" in r.output
+    r = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--code-field", "adcode", "-o", tmp_path / "a.gpkg")
+    assert r.exit_code == 1 and "county codes" in r.output and "--provisional" in r.output
+    r = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "wgs-85", "-o", tmp_path / "a.gpkg")
+    assert r.exit_code == 2 and "unknown CRS" in r.output
+    assert not (tmp_path / "a.gpkg").exists()
+
+
+def test_map_command(samples, tmp_path):
+    out = tmp_path / "c.gpkg"
+    assert _run("grid", "units", samples / "cambridge_neighborhoods.gpkg", "--name-field", "NAME", "--provisional",
+                "--parent-code", "990101", "-o", out).exit_code == 0
+    r = _run("map", out, "-o", tmp_path / "c.png")
+    assert r.exit_code == 0 and (tmp_path / "c.png").stat().st_size > 10_000
+
+
+def test_help_teaches_with_examples():
+    r = _run("grid", "units", "--help")
+    assert "Examples:" in r.output and "--crs gcj02" in r.output

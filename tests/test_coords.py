@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from gridkit import coords
+from gridkit.errors import CRSError
+
+lon = st.floats(73.0, 135.0)
+lat = st.floats(18.0, 53.0)
+M_PER_DEG = 111_320.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(lon, lat)
+def test_gcj02_round_trip_within_1mm(x, y):
+    gx, gy = coords.wgs84_to_gcj02(x, y)
+    wx, wy = coords.gcj02_to_wgs84(gx, gy)
+    assert np.hypot(wx - x, wy - y) * M_PER_DEG < 0.001
+
+
+@settings(max_examples=200, deadline=None)
+@given(lon, lat)
+def test_bd09_round_trip_within_1mm(x, y):
+    bx, by = coords.wgs84_to_bd09(x, y)
+    wx, wy = coords.bd09_to_wgs84(bx, by)
+    assert np.hypot(wx - x, wy - y) * M_PER_DEG < 0.001
+
+
+def test_round_trip_on_a_million_points_and_beats_the_one_step_inverse():
+    rng = np.random.default_rng(0)
+    x, y = rng.uniform(73, 135, 1_000_000), rng.uniform(18, 53, 1_000_000)
+    gx, gy = coords.wgs84_to_gcj02(x, y)
+    wx, wy = coords.gcj02_to_wgs84(gx, gy)
+    assert np.max(np.hypot(wx - x, wy - y)) * M_PER_DEG < 0.01
+    # the popular one-step inverse is metres off somewhere in China
+    fx, fy = coords.wgs84_to_gcj02(gx, gy)
+    one_x, one_y = 2 * gx - fx, 2 * gy - fy
+    assert np.max(np.hypot(one_x - x, one_y - y)) * M_PER_DEG > 1.0
+
+
+def test_gcj02_offset_in_beijing_is_hundreds_of_metres_and_zero_abroad():
+    gx, gy = coords.wgs84_to_gcj02(116.397, 39.909)
+    offset = np.hypot((gx - 116.397) * M_PER_DEG * np.cos(np.radians(39.909)), (gy - 39.909) * M_PER_DEG)
+    assert 100 < offset < 700
+    assert coords.wgs84_to_gcj02(-71.1, 42.37) == (-71.1, 42.37)
+
+
+def test_metric_crs_choice():
+    assert coords.metric_crs_for(116.4, 39.9).to_epsg() == 4548  # CGCS2000 GK CM 117E
+    assert coords.metric_crs_for(122.3, 29.9).to_epsg() == 4550  # Zhoushan, CM 123E
+    assert coords.metric_crs_for(114.05, 22.54).to_epsg() == 4547  # Shenzhen, CM 114E
+    assert coords.metric_crs_for(-71.1, 42.37).to_epsg() == 32619
+
+
+def test_parse_crs():
+    assert coords.parse_crs("BD-09") == "bd09"
+    with pytest.raises(CRSError, match="gcj02"):
+        coords.parse_crs("not-a-crs")

@@ -1,0 +1,158 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import gridkit as gk
+from gridkit.errors import LayoutError
+from gridkit.grid import street_blocks
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # a multiple of 100 m: lattice lines fall on round numbers
+
+
+def test_id_order_west_east_then_north_south():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200)])
+    cells = gk.unit_grid(comm, start_date="2026-01-01")
+    cx = cells.geometry.centroid.x.round().astype(int) - int(X0)
+    cy = cells.geometry.centroid.y.round().astype(int) - int(Y0)
+    assert list(zip(cells["grid_id"].str[-3:], cx, cy)) == [
+        ("001", 50, 150), ("002", 150, 150), ("003", 250, 150),
+        ("004", 50, 50), ("005", 150, 50), ("006", 250, 50),
+    ]
+    assert (cells["area_m2"] == 10_000).all()
+    assert cells["start_date"].eq("2026-01-01").all() and cells["end_date"].isna().all()
+
+
+def test_slivers_merge_into_the_longest_edge_neighbour():
+    # 320 m wide: the last column is 20 m wide (2,000 m² < 30 %) and merges west.
+    comm = community_frame([shapely.box(X0, Y0, X0 + 320, Y0 + 100)])
+    cells = gk.unit_grid(comm)
+    assert sorted(cells["area_m2"]) == [10_000, 10_000, 12_000]
+    assert cells.attrs["summary"]["merges"] == 1
+    assert cells.loc[cells["area_m2"] == 12_000, "notes"].item() == "merged 1 sliver"
+    gk.assert_partition(cells, comm)
+
+
+def test_small_unit_is_one_cell():
+    comm = community_frame([shapely.box(X0 + 50, Y0 + 50, X0 + 90, Y0 + 120)])  # 2,800 m² across 2 cells
+    cells = gk.unit_grid(comm)
+    assert len(cells) == 1 and cells["area_m2"].item() == 2_800
+
+
+def test_lattice_is_anchored_so_neighbours_line_up():
+    a = community_frame([shapely.box(X0 + 30, Y0, X0 + 500, Y0 + 300)], ["110101001001"])
+    b = community_frame([shapely.box(X0 + 500, Y0, X0 + 970, Y0 + 300)], ["110101001002"])
+    xs = set(np.round(shapely.get_coordinates(gk.unit_grid(a).geometry.values)[:, 0]))
+    xs_b = set(np.round(shapely.get_coordinates(gk.unit_grid(b).geometry.values)[:, 0]))
+    assert {X0 + 200, X0 + 300, X0 + 400} <= xs and {X0 + 600, X0 + 700, X0 + 800} <= xs_b
+
+
+def test_more_than_999_cells_in_a_community_is_a_clear_error():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 3200, Y0 + 3200)])  # 1,024 cells
+    with pytest.raises(LayoutError, match="110101001001 would hold 1024 cells.*--provisional"):
+        gk.unit_grid(comm)
+
+
+@pytest.mark.parametrize("shape", ["square", "hex", "h3"])
+def test_dongcheng_passes_the_invariants(dongcheng, shape):
+    cells = gk.unit_grid(dongcheng, shape=shape)
+    report = gk.assert_partition(cells, dongcheng)
+    assert report.max_overlap_m2 < 1e-6 and report.max_coverage_error < 1e-6
+    assert cells["grid_id"].str.len().eq(15).all()
+    assert cells["provisional"].all()
+    mean = cells["area_m2"].mean()
+    assert 8_000 < mean < 12_000
+
+
+def test_dongcheng_square_counts_and_determinism(dongcheng):
+    a = gk.unit_grid(dongcheng, start_date="2026-11-22")
+    b = gk.unit_grid(dongcheng.copy(), start_date="2026-11-22")
+    assert len(a) == 4278
+    assert a.attrs["summary"]["merges"] == 191
+    assert a["grid_id"].iloc[0] == "110101900600001"
+    assert a["grid_id"].tolist() == b["grid_id"].tolist()
+    assert shapely.to_wkb(a.geometry.values).tolist() == shapely.to_wkb(b.geometry.values).tolist()
+
+
+def test_h3_uses_the_nearest_resolution(dongcheng):
+    cells = gk.unit_grid(dongcheng.iloc[:1], shape="h3")
+    assert cells.attrs["summary"]["h3_resolution"] == 10
+
+
+# --- street-bounded ---------------------------------------------------------
+
+def test_barriers_split_blocks_and_no_cell_crosses_them():
+    square = shapely.box(X0, Y0, X0 + 400, Y0 + 400)
+    road = gpd.GeoSeries([shapely.LineString([(X0 + 130, Y0 - 10), (X0 + 130, Y0 + 410)]),
+                          shapely.LineString([(X0 + 130, Y0 + 250), (X0 + 410, Y0 + 250)])], crs=4548)
+    comm = community_frame([square])
+    cells = gk.unit_grid(comm, barriers=road)
+    gk.assert_partition(cells, comm)
+    assert cells.attrs["summary"]["blocks"] == 3
+    interiors = np.asarray(shapely.buffer(np.asarray(cells.geometry.values), -0.01))
+    roads = np.asarray(road.values)
+    assert not shapely.intersects(interiors[:, None], roads[None, :]).any()
+
+
+def test_block_smaller_than_a_cell_stays_one_cell():
+    square = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    # a 60 m x 60 m corner block (3,600 m²) straddling four lattice cells
+    road = gpd.GeoSeries([shapely.LineString([(X0 + 60 + 90, Y0 + 300), (X0 + 150, Y0 + 240)]),
+                          shapely.LineString([(X0 + 150, Y0 + 240), (X0 + 90, Y0 + 240), (X0 + 90, Y0 + 300)])], crs=4548)
+    comm = community_frame([square])
+    cells = gk.unit_grid(comm, barriers=road)
+    gk.assert_partition(cells, comm)
+    assert (cells["area_m2"] == 3_600).sum() == 1
+
+
+def test_cambridge_street_bounded(samples):
+    hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    comm = gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101")
+    lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
+    cells = gk.unit_grid(comm, barriers=lines)
+    gk.assert_partition(cells, comm)
+    s = cells.attrs["summary"]
+    assert s["cells"] == 2596 and s["blocks"] == 799
+    # no cell crosses a barrier: each cell overlaps exactly one street block
+    blocks, _ = street_blocks(comm.geometry.values, lines.to_crs(comm.crs).geometry.values)
+    geoms = np.asarray(cells.geometry.values)
+    c, b = shapely.STRtree(blocks).query(geoms, predicate="intersects")
+    overlap = shapely.area(shapely.intersection(geoms[c], blocks[b]))
+    per_cell = np.bincount(c[overlap > 1e-3], minlength=len(geoms))
+    assert (per_cell == 1).all()
+
+
+def test_street_blocks_drop_faces_in_holes():
+    ring = shapely.box(0, 0, 100, 100).difference(shapely.box(40, 40, 60, 60))
+    blocks, owner = street_blocks([ring], [shapely.LineString([(50, -1), (50, 101)])])
+    assert len(blocks) == 2 and abs(shapely.area(blocks).sum() - ring.area) < 1e-9
+
+
+# --- property tests ---------------------------------------------------------
+
+@st.composite
+def polygons_with_holes(draw):
+    n = draw(st.integers(3, 9))
+    angles = np.sort(draw(st.lists(st.floats(0, 2 * np.pi, allow_nan=False), min_size=n, max_size=n, unique=True)))
+    radii = draw(st.lists(st.floats(150, 900), min_size=n, max_size=n))
+    cx, cy = X0 + draw(st.floats(0, 100)), Y0 + draw(st.floats(0, 100))
+    outer = shapely.Polygon(np.column_stack([cx + np.cos(angles) * radii, cy + np.sin(angles) * radii]))
+    poly = shapely.make_valid(outer)
+    if draw(st.booleans()):
+        poly = poly.difference(shapely.Point(cx, cy).buffer(draw(st.floats(20, 120))))
+    if draw(st.booleans()):  # an island: makes a multipolygon
+        poly = poly.union(shapely.box(cx + 1200, cy, cx + 1200 + draw(st.floats(5, 300)), cy + 150))
+    parts = [p for p in shapely.get_parts(poly) if p.geom_type == "Polygon" and p.area > 1]
+    return shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(polygons_with_holes(), st.sampled_from(["square", "hex"]), st.floats(2_000, 20_000))
+def test_random_polygons_partition_exactly(poly, shape, cell_area):
+    comm = community_frame([poly])
+    cells = gk.unit_grid(comm, shape=shape, cell_area=cell_area)
+    gk.assert_partition(cells, comm)
+    assert cells["sequence"].tolist() == list(range(1, len(cells) + 1))

@@ -1,0 +1,66 @@
+import geopandas as gpd
+import pytest
+import shapely
+
+import gridkit as gk
+from gridkit.errors import CRSError, InputError
+from gridkit.io import atomic_path, detect_dbf_encoding
+
+
+def test_no_crs_is_an_error_that_says_how(tmp_path):
+    path = tmp_path / "nocrs.shp"  # a shapefile without .prj: the usual case
+    gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(path)
+    path.with_suffix(".prj").unlink()
+    with pytest.raises(CRSError, match="--crs EPSG:4326"):
+        gk.read_vector(path)
+    assert gk.read_vector(path, crs="EPSG:4326").crs.to_epsg() == 4326
+
+
+def test_empty_file_is_an_error(tmp_path):
+    path = tmp_path / "empty.gpkg"
+    gpd.GeoDataFrame({"a": []}, geometry=[], crs=4326).to_file(path)
+    with pytest.raises(InputError, match="no features"):
+        gk.read_vector(path)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        gk.read_vector(tmp_path / "nope.gpkg")
+    (tmp_path / "x.txt").write_text("hello")
+    with pytest.raises(InputError, match="unknown format"):
+        gk.read_vector(tmp_path / "x.txt")
+
+
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
+    path = tmp_path / "gbk.shp"
+    names = ["东城区", "东华门街道", "多福巷社区"]
+    gpd.GeoDataFrame({"name": names}, geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
+                     crs=4326).to_file(path, encoding="GBK", engine="pyogrio")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    raw = path.with_suffix(".dbf").read_bytes()
+    assert "东城区".encode("gbk") in raw  # really GBK on disk
+    assert detect_dbf_encoding(path.with_suffix(".dbf")) == "GB18030"
+    assert gk.read_vector(path)["name"].tolist() == names
+
+
+def test_pseudo_crs_converts_to_wgs84(samples):
+    labelled = gk.read_vector(samples / "dongcheng_gcj02.gpkg")
+    fixed = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02")
+    assert fixed.attrs["source_crs"] == "gcj02"
+    metric = 4548
+    shift = labelled.to_crs(metric).centroid.distance(fixed.to_crs(metric).centroid).iloc[0]
+    assert 400 < shift < 700  # GCJ-02 is ~550 m off WGS84 in Beijing
+
+
+def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
+    target = tmp_path / "out.gpkg"
+    target.write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        with atomic_path(target):
+            pass
+    with pytest.raises(RuntimeError):
+        with atomic_path(target, overwrite=True) as tmp:
+            tmp.write_bytes(b"half")
+            raise RuntimeError("boom")
+    assert target.read_bytes() == b"precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]

@@ -1,0 +1,55 @@
+import geopandas as gpd
+import pytest
+import shapely
+
+import gridkit as gk
+from gridkit.errors import CodeError, InputError
+
+
+def _frame(codes, crs=4548):
+    geoms = [shapely.box(400_000 + i * 1000, 4_400_000, 400_000 + (i + 1) * 1000, 4_401_000) for i in range(len(codes))]
+    return gpd.GeoDataFrame({"code": codes, "name": [f"u{i}" for i in range(len(codes))]}, geometry=geoms, crs=crs)
+
+
+def test_community_codes_give_the_hierarchy():
+    comm = gk.unit_hierarchy(_frame(["110101001001", "110101001002"]), code_field="code")
+    assert comm["street_code"].tolist() == ["110101001", "110101001"]
+    assert comm["county_code"].tolist() == ["110101", "110101"]
+    assert not comm["provisional"].any()
+
+
+def test_bad_code_names_the_feature():
+    with pytest.raises(CodeError, match=r"feature 1 \(u1\).*11 characters.*--provisional"):
+        gk.unit_hierarchy(_frame(["110101001001", "11010100100"]), code_field="code")
+
+
+def test_unknown_column_lists_the_columns():
+    with pytest.raises(InputError, match="no code column 'adcode'; columns are: code, name"):
+        gk.unit_hierarchy(_frame(["110101001001"]), code_field="adcode")
+
+
+def test_county_needs_provisional_then_gets_tile_communities():
+    with pytest.raises(InputError, match="--provisional"):
+        gk.unit_hierarchy(_frame(["110101"]), code_field="code")
+    comm = gk.unit_hierarchy(_frame(["110101"]), code_field="code", provisional=True)
+    assert comm["community_code"].str.startswith("110101900").all()
+    assert comm["provisional"].all()
+
+
+def test_uncoded_features_under_a_parent(samples):
+    hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    comm = gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101")
+    assert len(comm) == 13
+    assert comm["community_code"].tolist() == [f"990101900{600 + i}" for i in range(13)]
+    assert comm.crs.to_epsg() == 32619
+    assert comm.attrs["report"]["overlaps_resolved"] > 0  # the city's polygons overlap slightly
+
+
+def test_dongcheng_provisional_hierarchy(dongcheng, samples):
+    assert dongcheng.crs.to_epsg() == 4548
+    assert len(dongcheng) == 8
+    assert dongcheng["community_code"].tolist() == [f"110101900{600 + i}" for i in range(8)]
+    district = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02").to_crs(4548)
+    union = shapely.union_all(dongcheng.geometry.values)
+    assert shapely.symmetric_difference(union, district.geometry.iloc[0]).area < 1e-6 * union.area
+    assert 41.9e6 < union.area < 42.1e6
