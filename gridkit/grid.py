@@ -75,6 +75,17 @@ def street_blocks(communities, barriers):
     return noise.geometry, owner[first]
 
 
+NO_NEIGHBOUR_NOTE = "below the sliver size with no neighbour to merge into"
+
+
+def _merge_notes(merged_counts):
+    """'merged 1 sliver', 'merged 3 slivers' or '' per cell, by table lookup."""
+    counts = np.asarray(merged_counts)
+    table = np.array([""] + ["merged 1 sliver"] + [f"merged {k} slivers" for k in range(2, counts.max(initial=0) + 1)],
+                     dtype=object)
+    return table[counts]
+
+
 def _pieces(shape, zones, cell_area, crs):
     if shape == "square":
         return square_pieces(zones, float(np.sqrt(cell_area)))
@@ -179,8 +190,7 @@ def unit_grid(
     cell_geom = merged.geometry
     cell_zone = np.empty(len(cell_geom), dtype="int64")
     cell_zone[merged.label] = piece_zone
-    notes = np.where(merged.merged > 0, np.char.add("merged ", merged.merged.astype(str)), "")
-    notes = np.where(merged.merged == 1, "merged 1 sliver", np.char.add(notes, np.where(merged.merged > 1, " slivers", "")))
+    notes = _merge_notes(merged.merged)
     summary["merges"] = merged.n_merges
     crossing = np.zeros(len(cell_geom), dtype=bool)
     if merge_small_blocks and barriers is not None:
@@ -195,7 +205,7 @@ def unit_grid(
         summary["blocks_merged_across_barriers"] = across.n_merges
     else:
         isolated = merged.isolated
-    notes = np.where(isolated & (notes == ""), "below the sliver size with no neighbour to merge into", notes)
+    notes = np.where(isolated & (notes == ""), NO_NEIGHBOUR_NOTE, notes)
     summary["isolated_small_cells"] = int(isolated.sum())
 
     # 4. Codes: per community, west→east within rows, rows north→south.
@@ -219,12 +229,14 @@ def unit_grid(
             "street or county boundary with --provisional to get provisional communities, "
             "or raise --cell-area."
         )
-    attrs = communities.iloc[cell_comm][HIERARCHY_COLUMNS].reset_index(drop=True)
+    # Index the small communities table's columns, not a 1.6 M-row frame.
+    attrs = {c: communities[c].to_numpy(dtype=object)[cell_comm] for c in HIERARCHY_COLUMNS}
+    attrs["provisional"] = attrs["provisional"].astype(bool)
     cells = gpd.GeoDataFrame(
         {
-            "grid_id": codes.grid_ids(attrs["community_code"].to_numpy(), sequence),
+            "grid_id": codes.grid_ids(comm_codes[cell_comm], sequence),
             "sequence": sequence.astype("int32"),
-            **{c: attrs[c].to_numpy() for c in HIERARCHY_COLUMNS},
+            **attrs,
             "area_m2": np.round(shapely.area(cell_geom), 2),
             "start_date": start_date or _dt.date.today().isoformat(),
             "end_date": pd.Series([None] * len(cell_geom), dtype="object"),

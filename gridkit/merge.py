@@ -124,7 +124,12 @@ def merge_slivers(geometry, group, threshold: float, *, max_area: float = np.inf
                     cell_area[other] += cell_area[root]
                     break
 
-    roots = np.array([find(i) for i in range(n)], dtype="int64")
+    roots = parent.astype("int64")
+    while True:  # pointer jumping: every piece to its root, vectorised
+        up = roots[roots]
+        if np.array_equal(up, roots):
+            break
+        roots = up
     uniq, first, label = np.unique(roots, return_index=True, return_inverse=True)
     # Renumber outputs by first piece, so labels follow input order.
     order = np.argsort(first, kind="stable")

@@ -1,0 +1,143 @@
+"""unit_grid against what a user would otherwise run, same boundary, same run.
+
+Peers: geopandas fishnet + ``overlay`` (and + ``clip``), TransBigData
+``area_to_grid``, ``h3.polygon_to_cells``. Reports time, peak memory (tracemalloc
+of the Python heap plus GEOS allocations seen by the process' max RSS growth is
+not separable here, so peak RSS of a fresh subprocess is used) and the ratio.
+
+    python benchmarks/bench_unit_grid.py                 # Dongcheng + Beijing
+    python benchmarks/bench_unit_grid.py --only changping
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
+
+CASES = {
+    "dongcheng": "adcode == '110101'",
+    "changping": "adcode == '110114'",  # 1,344 km²: the overlay comparison's scale
+    "beijing": "adcode.str.startswith('11') and level == '区县'",
+}
+
+
+def _boundary(case):
+    import gridkit as gk
+
+    g = gk.read_vector(DATA, crs="gcj02")
+    return g.query(CASES[case], engine="python")
+
+
+def run_gridkit(case):
+    import gridkit as gk
+
+    g = _boundary(case)
+    t = time.perf_counter()
+    comm = gk.unit_hierarchy(g, code_field="adcode", provisional=True)
+    cells = gk.unit_grid(comm)
+    return time.perf_counter() - t, len(cells)
+
+
+def _fishnet(g, side=100.0):
+    import numpy as np
+    import geopandas as gpd
+    import shapely
+
+    minx, miny, maxx, maxy = g.total_bounds
+    xs = np.arange(np.floor(minx / side) * side, maxx, side)
+    ys = np.arange(np.floor(miny / side) * side, maxy, side)
+    x, y = np.meshgrid(xs, ys)
+    return gpd.GeoDataFrame(geometry=shapely.box(x.ravel(), y.ravel(), x.ravel() + side, y.ravel() + side), crs=g.crs)
+
+
+def run_overlay(case):
+    import geopandas as gpd
+
+    g = _boundary(case).to_crs(4548)
+    t = time.perf_counter()
+    cells = gpd.overlay(_fishnet(g), g[["adcode", "geometry"]], how="intersection")
+    return time.perf_counter() - t, len(cells)
+
+
+def run_clip(case):
+    import geopandas as gpd
+
+    g = _boundary(case).to_crs(4548)
+    t = time.perf_counter()
+    cells = gpd.clip(_fishnet(g), g)
+    return time.perf_counter() - t, len(cells)
+
+
+def run_transbigdata(case):
+    import transbigdata as tbd
+
+    g = _boundary(case).to_crs(4326)
+    t = time.perf_counter()
+    grid, params = tbd.area_to_grid(g, accuracy=100)
+    return time.perf_counter() - t, len(grid)
+
+
+def run_h3(case):
+    import h3
+    import shapely
+
+    g = _boundary(case).to_crs(4326)
+    t = time.perf_counter()
+    n = 0
+    for geom in g.geometry:
+        for part in shapely.get_parts(geom):
+            n += len(h3.polygon_to_cells(h3.geo_to_h3shape(part.__geo_interface__), 10))
+    return time.perf_counter() - t, n
+
+
+PEERS = {"gridkit": run_gridkit, "geopandas_overlay": run_overlay, "geopandas_clip": run_clip,
+         "transbigdata": run_transbigdata, "h3_polygon_to_cells": run_h3}
+SKIP = {("beijing", "geopandas_overlay"), ("beijing", "geopandas_clip"),  # minutes and >10 GB
+        ("changping", "transbigdata")}  # ~1 min per 100 k cells, shown at Beijing scale
+
+
+def _child(case, peer):
+    import resource
+
+    seconds, n = PEERS[peer](case)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"case": case, "peer": peer, "seconds": seconds, "cells": n, "peak_mb": peak}))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=list(CASES))
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return _child(*args.child)
+    rows = []
+    for case in [args.only] if args.only else list(CASES):
+        for peer in PEERS:
+            if (case, peer) in SKIP:
+                continue
+            out = subprocess.run([sys.executable, __file__, "--child", case, peer], capture_output=True, text=True)
+            if out.returncode:
+                rows.append({"case": case, "peer": peer, "error": out.stderr.strip().splitlines()[-1]})
+            else:
+                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            print(rows[-1], file=sys.stderr)
+    print(f"{'case':10s} {'peer':22s} {'cells':>10s} {'seconds':>9s} {'peak MB':>8s} {'× gridkit':>10s}")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        base = next(r["seconds"] for r in rows if r["case"] == case and r["peer"] == "gridkit")
+        for r in (r for r in rows if r["case"] == case):
+            if "error" in r:
+                print(f"{case:10s} {r['peer']:22s} error: {r['error']}")
+                continue
+            print(f"{case:10s} {r['peer']:22s} {r['cells']:10,d} {r['seconds']:9.2f} {r['peak_mb']:8.0f} "
+                  f"{r['seconds'] / base:10.1f}")
+
+
+if __name__ == "__main__":
+    main()
