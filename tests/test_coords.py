@@ -10,19 +10,14 @@ lat = st.floats(18.0, 53.0)
 M_PER_DEG = 111_320.0
 
 
+@pytest.mark.parametrize("forward,inverse", [
+    (coords.wgs84_to_gcj02, coords.gcj02_to_wgs84),
+    (coords.wgs84_to_bd09, coords.bd09_to_wgs84),
+])
 @settings(max_examples=200, deadline=None)
-@given(lon, lat)
-def test_gcj02_round_trip_within_1mm(x, y):
-    gx, gy = coords.wgs84_to_gcj02(x, y)
-    wx, wy = coords.gcj02_to_wgs84(gx, gy)
-    assert np.hypot(wx - x, wy - y) * M_PER_DEG < 0.001
-
-
-@settings(max_examples=200, deadline=None)
-@given(lon, lat)
-def test_bd09_round_trip_within_1mm(x, y):
-    bx, by = coords.wgs84_to_bd09(x, y)
-    wx, wy = coords.bd09_to_wgs84(bx, by)
+@given(x=lon, y=lat)
+def test_round_trip_within_1mm(forward, inverse, x, y):
+    wx, wy = inverse(*forward(x, y))
     assert np.hypot(wx - x, wy - y) * M_PER_DEG < 0.001
 
 
