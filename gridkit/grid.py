@@ -70,9 +70,7 @@ def street_blocks(communities, barriers):
         out_owner.extend([k] * int(keep.sum()))
     geoms, owner = np.asarray(out_geoms, dtype=object), np.asarray(out_owner, dtype="int64")
     noise = merge_slivers(geoms, owner, NOISE_FACE_AREA)
-    first = np.empty(len(noise.geometry), dtype="int64")
-    first[noise.label[::-1]] = np.arange(len(geoms))[::-1]
-    return noise.geometry, owner[first]
+    return noise.geometry, owner[noise.first]
 
 
 NO_NEIGHBOUR_NOTE = "below the sliver size with no neighbour to merge into"
@@ -188,18 +186,13 @@ def unit_grid(
     # 3. Slivers merge within their zone (and, if asked, tiny blocks across barriers).
     merged = merge_slivers(piece_geom, piece_zone, threshold)
     cell_geom = merged.geometry
-    cell_zone = np.empty(len(cell_geom), dtype="int64")
-    cell_zone[merged.label] = piece_zone
+    cell_zone = piece_zone[merged.first]
     notes = _merge_notes(merged.merged)
     summary["merges"] = merged.n_merges
-    crossing = np.zeros(len(cell_geom), dtype=bool)
     if merge_small_blocks and barriers is not None:
         across = merge_slivers(cell_geom, zone_comm[cell_zone], threshold)
-        crossing = across.merged > 0
-        first = np.empty(len(across.geometry), dtype="int64")
-        first[across.label[::-1]] = np.arange(len(cell_geom))[::-1]
-        notes = np.where(crossing, "small block merged across a barrier", notes[first])
-        cell_zone = cell_zone[first]
+        notes = np.where(across.merged > 0, "small block merged across a barrier", notes[across.first])
+        cell_zone = cell_zone[across.first]
         isolated = across.isolated
         cell_geom = across.geometry
         summary["blocks_merged_across_barriers"] = across.n_merges

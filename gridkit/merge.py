@@ -23,12 +23,14 @@ class SliverMerge:
     """Result of :func:`merge_slivers`.
 
     ``label[i]`` is the output feature piece ``i`` belongs to (0..n_out-1, in order
-    of first piece); ``geometry`` the merged geometries; ``merged`` how many pieces
+    of first piece); ``first[k]`` output ``k``'s lowest-index piece; ``geometry`` the
+    merged geometries; ``merged`` how many pieces
     each output absorbed; ``isolated`` marks outputs still below the threshold that
     had no edge-sharing neighbour in their group (an islet, a tiny unit).
     """
 
     label: np.ndarray
+    first: np.ndarray
     geometry: np.ndarray
     merged: np.ndarray
     isolated: np.ndarray
@@ -140,10 +142,11 @@ def merge_slivers(geometry, group, threshold: float, *, max_area: float = np.inf
     out = np.empty(len(uniq), dtype=object)
     members = np.argsort(label, kind="stable")
     bounds = np.searchsorted(label[members], np.arange(len(uniq) + 1))
+    first_piece = members[bounds[:-1]]
     single = counts == 1
-    out[single] = geometry[members[bounds[:-1][single]]]
+    out[single] = geometry[first_piece[single]]
     for k in np.flatnonzero(~single):
         out[k] = shapely.union_all(geometry[members[bounds[k] : bounds[k + 1]]])
     out_area = shapely.area(out)
     isolated = out_area < threshold
-    return SliverMerge(label=label, geometry=out, merged=counts - 1, isolated=isolated)
+    return SliverMerge(label=label, first=first_piece, geometry=out, merged=counts - 1, isolated=isolated)
