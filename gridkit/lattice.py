@@ -32,6 +32,9 @@ __all__ = [
 #: provisional communities use the same tiles, so they are never cut mid-cell.
 TILE_CELLS = 28
 
+#: Side (in cells) of the sub-tiles tested inside tiles that cross a boundary.
+SUBTILE_CELLS = 7
+
 
 @dataclass
 class Pieces:
@@ -166,20 +169,30 @@ def square_pieces(polygons, side: float, *, tile: int = TILE_CELLS) -> Pieces:
     full_cells = boxes(fc * side, fr * side, (fc + 1) * side, (fr + 1) * side)
     full_owner = t_owner[t_full][f_tile]
 
-    # Boundary tiles: clip the polygon to the tile once, then test its cells
-    # against that small piece instead of the whole polygon.
+    # Boundary tiles: clip the polygon to the tile once, then test sub-tiles of
+    # SUBTILE_CELLS² cells against that small piece: covered sub-tiles yield plain
+    # boxes; only cells of crossing sub-tiles are tested and clipped one by one.
     pt_owner = t_owner[t_part]
     tile_piece = shapely.intersection(polys[pt_owner], tiles[t_part])
     shapely.prepare(tile_piece)
-    ptc, ptr = tc[t_part], tr[t_part]
-    cc, cr, c_tile = _grid_of_ranges(
-        np.maximum(ptc * tile, c0[pt_owner]), np.minimum(ptc * tile + tile, c1[pt_owner]),
-        np.maximum(ptr * tile, r0[pt_owner]), np.minimum(ptr * tile + tile, r1[pt_owner]),
-    )
+    sub = SUBTILE_CELLS if tile % SUBTILE_CELLS == 0 else tile
+    k = tile // sub
+    sc, sr, s_tile = _grid_of_ranges(tc[t_part] * k, tc[t_part] * k + k, tr[t_part] * k, tr[t_part] * k + k)
+    ssize = sub * side
+    subtiles = boxes(sc * ssize, sr * ssize, (sc + 1) * ssize, (sr + 1) * ssize)
+    s_full = shapely.covers(tile_piece[s_tile], subtiles)
+    s_part = ~s_full & shapely.intersects(tile_piece[s_tile], subtiles)
+    gc, gr, g_sub = _grid_of_ranges(sc[s_full] * sub, sc[s_full] * sub + sub, sr[s_full] * sub, sr[s_full] * sub + sub)
+    sub_cells = boxes(gc * side, gr * side, (gc + 1) * side, (gr + 1) * side)
+    sub_owner = pt_owner[s_tile[s_full][g_sub]]
+
+    ps_tile = s_tile[s_part]
+    cc, cr, c_sub = _grid_of_ranges(sc[s_part] * sub, sc[s_part] * sub + sub, sr[s_part] * sub, sr[s_part] * sub + sub)
+    c_tile = ps_tile[c_sub]
     cells = boxes(cc * side, cr * side, (cc + 1) * side, (cr + 1) * side)
     (cov, cov_tile), (parts, part_tile) = _classify_and_clip(tile_piece, c_tile, cells)
     return _assemble(
-        [(full_cells, full_owner), (cov, pt_owner[cov_tile])],
+        [(full_cells, full_owner), (sub_cells, sub_owner), (cov, pt_owner[cov_tile])],
         [(parts, pt_owner[part_tile])],
         row_height=side,
         row_offset=0.0,

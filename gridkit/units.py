@@ -285,7 +285,12 @@ def _tile_communities(unit, side):
     col, owner = expand_ranges(np.full(r1 - r0, c0), np.full(r1 - r0, c1))
     row = r0 + owner
     tiles = boxes(col * tsize, row * tsize, (col + 1) * tsize, (row + 1) * tsize)
-    pieces = shapely.intersection(unit.geometry, tiles)
+    # Only tiles crossing the boundary need the (costly, unprepared) intersection.
+    shapely.prepare(unit.geometry)
+    inside = shapely.covers(unit.geometry, tiles)
+    crossing = ~inside & shapely.intersects(unit.geometry, tiles)
+    pieces = np.concatenate([tiles[inside], shapely.intersection(unit.geometry, tiles[crossing])])
+    pieces = pieces[np.argsort(np.r_[np.flatnonzero(inside), np.flatnonzero(crossing)], kind="stable")]
     parts = shapely.get_parts(pieces)
     parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
     # Tile corners clipped by the boundary would make tiny communities: merge them.
