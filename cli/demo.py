@@ -39,8 +39,8 @@ def demo(out_dir, samples):
          root / "cambridge_centerlines.gpkg"),
     ]
     for name, read, hierarchy, barriers in jobs:
-        communities = gk.unit_hierarchy(gk.read_vector(**read), **hierarchy)
         lines = gk.read_vector(barriers) if barriers else None
+        communities = gk.unit_hierarchy(gk.read_vector(**read), barriers=lines, **hierarchy)
         cells = gk.unit_grid(communities, barriers=lines)
         report = gk.check_partition(cells, communities)
         package = gk.write_package(out / f"{name}.gpkg", cells, communities,

@@ -43,6 +43,9 @@ def grid():
 @click.option("--barriers", type=click.Path(dir_okay=False), default=None,
               help="Lines cells must not cross (street centre lines, OSM edges, rivers).")
 @click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
+@click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the barriers' coordinates really are (default: --crs). OSM data is WGS84 "
+                   "even when the boundaries are gcj02.")
 @click.option("--sliver-ratio", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="Pieces smaller than this share of --cell-area merge into a neighbour.")
 @click.option("--merge-small-blocks", is_flag=True,
@@ -52,7 +55,7 @@ def grid():
 @overwrite_opt
 def units_command(boundaries, output, layer, code_field, name_field, provisional, parent_code, crs,
                   metric_crs, encoding, cell_area, shape, barriers, barriers_layer, sliver_ratio,
-                  merge_small_blocks, start_date, preview, overwrite):
+                  barriers_crs, merge_small_blocks, start_date, preview, overwrite):
     """Divide BOUNDARIES into coded unit cells of about --cell-area m².
 
     Every cell lies in one community, gets a 15-digit grid ID (community code +
@@ -68,6 +71,9 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
       gridkit grid units data/samples/cambridge_neighborhoods.gpkg --provisional \\
           --parent-code 990101 --name-field NAME \\
           --barriers data/samples/cambridge_centerlines.gpkg -o cambridge.gpkg
+
+    With --barriers and --provisional, provisional communities are sized by the
+    cells they will hold (every small block is a cell), not by area.
     """
     from pathlib import Path
 
@@ -83,14 +89,14 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
         with _steps() as step:
             step("reading boundaries")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs, encoding=encoding)
-            step("building the unit hierarchy")
-            communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
-                                            provisional=provisional, parent_code=parent_code,
-                                            cell_area=cell_area, metric_crs=metric_crs)
             lines = None
             if barriers:
                 step("reading barriers")
-                lines = gk.read_vector(barriers, layer=barriers_layer, crs=crs)
+                lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs or crs)
+            step("building the unit hierarchy")
+            communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
+                                            provisional=provisional, parent_code=parent_code,
+                                            cell_area=cell_area, metric_crs=metric_crs, barriers=lines)
             step("making cells")
             cells = gk.unit_grid(communities, cell_area=cell_area, shape=shape or "square",
                                  barriers=lines, sliver_ratio=sliver_ratio,
@@ -98,6 +104,7 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "code_field": code_field, "crs": crs,
                       "cell_area": cell_area, "shape": shape or "square", "barriers": barriers,
+                      "barriers_crs": barriers_crs,
                       "sliver_ratio": sliver_ratio, "provisional": provisional,
                       "parent_code": parent_code, "merge_small_blocks": merge_small_blocks}
             gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite)

@@ -14,14 +14,13 @@ import time
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
 from . import codes
 from ._arrow import string_array, take_strings
+from .cells import barrier_lines, make_cells, street_blocks
 from .errors import InputError, LayoutError
-from .lattice import h3_pieces, h3_resolution_for_area, hex_pieces, square_pieces
-from .merge import merge_slivers
+from .lattice import h3_resolution_for_area
 from .units import HIERARCHY_COLUMNS
 
 __all__ = ["unit_grid", "street_blocks", "CELL_COLUMNS", "SHAPES"]
@@ -34,57 +33,6 @@ CELL_COLUMNS = [
 ]
 
 
-#: Faces smaller than this (m²) between nearly coincident lines are noding noise,
-#: not blocks (e.g. a centre line drawn a few cm beside a community boundary).
-NOISE_FACE_AREA = 1.0
-
-
-def street_blocks(communities, barriers):
-    """Split each community into blocks along barrier lines.
-
-    Returns ``(geometry, community_index)`` arrays. Barrier lines are clipped to
-    each community, noded together with its boundary and polygonized; faces that
-    lie in a hole of the community are dropped. Dangling lines (that separate
-    nothing) do not make blocks. Faces below :data:`NOISE_FACE_AREA` merge into
-    the neighbouring face with which they share the longest edge.
-    """
-    lines = np.asarray(barriers, dtype=object)
-    lines = lines[~(shapely.is_missing(lines) | shapely.is_empty(lines))]
-    tree = shapely.STRtree(lines)
-    out_geoms, out_owner = [], []
-    for k, community in enumerate(communities):
-        near = lines[tree.query(community, predicate="intersects")]
-        if len(near) == 0:
-            out_geoms.append(community)
-            out_owner.append(k)
-            continue
-        inside = shapely.intersection(near, community)
-        noded = shapely.union_all(np.concatenate([[shapely.boundary(community)], inside]))
-        faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
-        if len(faces) == 0:
-            out_geoms.append(community)
-            out_owner.append(k)
-            continue
-        shapely.prepare(community)
-        keep = shapely.contains_properly(community, shapely.point_on_surface(faces))
-        out_geoms.extend(faces[keep])
-        out_owner.extend([k] * int(keep.sum()))
-    geoms, owner = np.asarray(out_geoms, dtype=object), np.asarray(out_owner, dtype="int64")
-    noise = merge_slivers(geoms, owner, NOISE_FACE_AREA)
-    return noise.geometry, owner[noise.first]
-
-
-NO_NEIGHBOUR_NOTE = "below the sliver size with no neighbour to merge into"
-
-
-def _merge_notes(merged_counts):
-    """'merged 1 sliver', 'merged 3 slivers' or '' per cell, by table lookup."""
-    counts = np.asarray(merged_counts)
-    table = np.array([""] + ["merged 1 sliver"] + [f"merged {k} slivers" for k in range(2, counts.max(initial=0) + 1)],
-                     dtype=object)
-    return table[counts]
-
-
 def _centres(geometry, symmetric):
     """Centroids rounded to mm; for ``symmetric`` cells (whole squares or planar
     hexagons) the centre of the bounding box, which is the centroid and ~8x cheaper."""
@@ -95,16 +43,6 @@ def _centres(geometry, symmetric):
     c = shapely.centroid(geometry[~symmetric])
     x[~symmetric], y[~symmetric] = shapely.get_x(c), shapely.get_y(c)
     return np.round(x, 3), np.round(y, 3)
-
-
-def _pieces(shape, zones, cell_area, crs):
-    if shape == "square":
-        return square_pieces(zones, float(np.sqrt(cell_area)))
-    if shape == "hex":
-        return hex_pieces(zones, cell_area)
-    to_ll = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
-    from_ll = pyproj.Transformer.from_crs(4326, crs, always_xy=True)
-    return h3_pieces(zones, to_ll, from_ll, h3_resolution_for_area(cell_area))
 
 
 def unit_grid(
@@ -172,55 +110,18 @@ def unit_grid(
     crs = communities.crs
     if crs is None or not crs.is_projected:
         raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
-    threshold = sliver_ratio * cell_area
     comm_geoms = communities.geometry.values
     summary = {"shape": shape, "cell_area": cell_area, "sliver_ratio": sliver_ratio}
 
-    # 1. Zones: blocks between barriers, or the communities themselves.
-    if barriers is not None:
-        barrier_geoms = gpd.GeoSeries(barriers.geometry if hasattr(barriers, "geometry") else barriers)
-        if barrier_geoms.crs is None:
-            raise InputError("the barriers have no CRS; read them with read_vector(path, crs=...)")
-        barrier_geoms = barrier_geoms.to_crs(crs).values
-        zones, zone_comm = street_blocks(comm_geoms, barrier_geoms)
-        summary["blocks"] = len(zones)
-    else:
-        zones, zone_comm = np.asarray(comm_geoms, dtype=object), np.arange(len(comm_geoms))
-    zone_area = shapely.area(zones)
-
-    # 2. Small zones stay whole; the rest are cut by the lattice.
-    whole = zone_area < (cell_area if barriers is not None else threshold)
-    summary["small_blocks"] = int((zone_area < threshold).sum()) if barriers is not None else 0
-    pieces = _pieces(shape, zones[~whole], cell_area, crs)
-    cut_index = np.flatnonzero(~whole)
-    piece_zone = np.concatenate([np.flatnonzero(whole), cut_index[pieces.poly_index]])
-    piece_geom = np.concatenate([zones[whole], pieces.geometry])
-    piece_full = np.concatenate([np.zeros(int(whole.sum()), dtype=bool), pieces.full])
-
-    # 3. Slivers merge within their zone (and, if asked, tiny blocks across barriers).
-    merged = merge_slivers(piece_geom, piece_zone, threshold)
-    cell_geom = merged.geometry
-    cell_zone = piece_zone[merged.first]
-    cell_full = piece_full[merged.first] & (merged.merged == 0)
-    notes = _merge_notes(merged.merged)
-    summary["merges"] = merged.n_merges
-    if merge_small_blocks and barriers is not None:
-        across = merge_slivers(cell_geom, zone_comm[cell_zone], threshold)
-        notes = np.where(across.merged > 0, "small block merged across a barrier", notes[across.first])
-        cell_zone = cell_zone[across.first]
-        cell_full = cell_full[across.first] & (across.merged == 0)
-        isolated = across.isolated
-        cell_geom = across.geometry
-        summary["blocks_merged_across_barriers"] = across.n_merges
-    else:
-        isolated = merged.isolated
-    notes = np.where(isolated & (notes == ""), NO_NEIGHBOUR_NOTE, notes)
-    summary["isolated_small_cells"] = int(isolated.sum())
+    barrier_geoms = None if barriers is None else barrier_lines(barriers, crs)
+    made = make_cells(comm_geoms, crs, cell_area=cell_area, shape=shape, barriers=barrier_geoms,
+                      sliver_ratio=sliver_ratio, merge_small_blocks=merge_small_blocks)
+    summary.update(made.summary)
 
     # 4. Codes: per community, west→east within rows, rows north→south.
-    cell_comm = zone_comm[cell_zone]
-    cx, cy = _centres(cell_geom, cell_full if shape != "h3" else np.zeros(len(cell_geom), bool))
-    row = np.floor(cy / pieces.row_height + pieces.row_offset)
+    cell_geom, cell_comm, notes = made.geometry, made.community, made.notes
+    cx, cy = _centres(cell_geom, made.symmetric)
+    row = np.floor(cy / made.row_height + made.row_offset)
     comm_codes = communities["community_code"].to_numpy().astype("U12")
     comm_rank = np.argsort(np.argsort(comm_codes, kind="stable"), kind="stable")
     order = np.lexsort((-cy, cx, -row, comm_rank[cell_comm]))

@@ -69,7 +69,9 @@ def shared_edge_lengths(a, b, *, tolerance: float = EDGE_TOLERANCE):
     return np.where(lengths > 4 * tolerance, lengths, 0.0)
 
 
-def merge_slivers(geometry, group, threshold: float, *, max_area: float = np.inf) -> SliverMerge:
+def merge_slivers(
+    geometry, group, threshold: float, *, max_area: float = np.inf, weight=None, max_weight: float = np.inf
+) -> SliverMerge:
     """Merge every piece smaller than ``threshold`` into a neighbour in its group.
 
     Pieces are visited from the smallest (ties: lowest index), and each one whose
@@ -87,6 +89,9 @@ def merge_slivers(geometry, group, threshold: float, *, max_area: float = np.inf
         Area below which a piece is a sliver.
     max_area : float, optional
         Never grow a merged piece beyond this area; the next-longest edge is tried.
+    weight : array of float, optional
+        A second additive size per piece (e.g. the cells it will hold), bounded
+        by ``max_weight`` in the same way.
 
     Examples
     --------
@@ -101,6 +106,7 @@ def merge_slivers(geometry, group, threshold: float, *, max_area: float = np.inf
     area = shapely.area(geometry)
     parent = np.arange(n)
     cell_area = area.copy()  # valid at roots
+    cell_weight = np.zeros(n) if weight is None else np.asarray(weight, dtype="float64").copy()
 
     def find(i):
         while parent[i] != i:
@@ -132,10 +138,12 @@ def merge_slivers(geometry, group, threshold: float, *, max_area: float = np.inf
             k = np.searchsorted(small, i)
             for j in dst[starts[k] : stops[k]]:
                 other = find(j)
-                if other != root and cell_area[other] + cell_area[root] <= max_area:
+                if (other != root and cell_area[other] + cell_area[root] <= max_area
+                        and cell_weight[other] + cell_weight[root] <= max_weight):
                     # Attach to the neighbour's root, so big cells keep their anchor.
                     parent[root] = other
                     cell_area[other] += cell_area[root]
+                    cell_weight[other] += cell_weight[root]
                     break
 
     roots = parent.astype("int64")

@@ -20,6 +20,7 @@ import shapely
 from . import codes, coords
 from .errors import CodeError, InputError
 from .io import describe_feature, repair_polygons
+from .cells import barrier_lines, cell_counts
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
 
@@ -82,6 +83,7 @@ def unit_hierarchy(
     parent_code=None,
     cell_area: float = 10_000.0,
     metric_crs=None,
+    barriers=None,
 ) -> gpd.GeoDataFrame:
     """Build the communities frame from boundary features.
 
@@ -107,6 +109,11 @@ def unit_hierarchy(
         28 × 28 cells, so none exceeds the 999-cell limit).
     metric_crs : optional
         The metric CRS to work in (default: :func:`choose_metric_crs`).
+    barriers : GeoSeries or GeoDataFrame of lines, optional
+        The barriers the cells will follow. Give the same ones as to
+        :func:`gridkit.unit_grid` when communities are provisional: every small
+        block becomes a cell, so provisional communities are then sized by counting
+        cells, not by area, and stay under the 999-cell limit.
 
     Returns
     -------
@@ -133,7 +140,8 @@ def unit_hierarchy(
         units[f"{level}_parent_name"] = _text(gdf[col]) if col else ""
     units, n_overlaps = _dissolve_and_resolve_overlaps(units)
     side = float(np.sqrt(cell_area))
-    communities = _to_communities(units, side, provisional, parent_code)
+    lines = None if barriers is None else barrier_lines(barriers, metric)
+    communities = _to_communities(units, side, provisional, parent_code, lines)
     communities.attrs["report"] = {
         "input_features": len(gdf),
         "repaired": n_repaired,
@@ -234,7 +242,7 @@ def _row_major_order(geoms, side):
     return np.lexsort((-y, x, -np.floor(y / side)))
 
 
-def _to_communities(units, side, provisional, parent_code):
+def _to_communities(units, side, provisional, parent_code, barriers=None):
     level_len = {len(c) for c in units["code"] if c}
     level = level_len.pop() if level_len else None
     rows = []
@@ -254,7 +262,7 @@ def _to_communities(units, side, provisional, parent_code):
             )
         coded = units[units["code"].notna()]
         for u in coded.itertuples():
-            rows.extend(_tile_communities(u, side))
+            rows.extend(_tile_communities(u, side, barriers))
     uncoded = units[units["code"].isna()]
     if len(uncoded):
         rows.extend(_provisional_features(uncoded, parent_code, side))
@@ -276,26 +284,23 @@ def _row(code, name, street_name, county_name, geometry, provisional, street_cod
     }
 
 
-def _tile_communities(unit, side):
-    """Divide one street or county into provisional communities along lattice tiles."""
+def _tile_communities(unit, side, barriers=None):
+    """Divide one street or county into provisional communities along lattice tiles.
+
+    Without barriers a community is sized by area (at most
+    :data:`MAX_PROVISIONAL_CELLS` cells' worth). Between barriers every small
+    block is a cell of its own, so a dense tile can hold far more cells than its
+    area suggests: the cells are counted, tiles holding too many are split into
+    quarters (28 → 14 → 7 cells a side), and merging stops at the same count.
+    """
     tsize = TILE_CELLS * side
-    minx, miny, maxx, maxy = unit.geometry.bounds
-    c0, c1 = int(np.floor(minx / tsize)), int(np.ceil(maxx / tsize))
-    r0, r1 = int(np.floor(miny / tsize)), int(np.ceil(maxy / tsize))
-    col, owner = expand_ranges(np.full(r1 - r0, c0), np.full(r1 - r0, c1))
-    row = r0 + owner
-    tiles = boxes(col * tsize, row * tsize, (col + 1) * tsize, (row + 1) * tsize)
-    # Only tiles crossing the boundary need the (costly, unprepared) intersection.
-    shapely.prepare(unit.geometry)
-    inside = shapely.covers(unit.geometry, tiles)
-    crossing = ~inside & shapely.intersects(unit.geometry, tiles)
-    pieces = np.concatenate([tiles[inside], shapely.intersection(unit.geometry, tiles[crossing])])
-    pieces = pieces[np.argsort(np.r_[np.flatnonzero(inside), np.flatnonzero(crossing)], kind="stable")]
-    parts = shapely.get_parts(pieces)
-    parts = parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+    parts = _clip_to_tiles(unit.geometry, TILE_CELLS * side)
+    limits = {"max_area": MAX_PROVISIONAL_CELLS * side**2}
+    if barriers is not None:
+        parts, counts = _split_dense_tiles(parts, side, barriers)
+        limits = {"weight": counts, "max_weight": MAX_PROVISIONAL_CELLS}
     # Tile corners clipped by the boundary would make tiny communities: merge them.
-    merged = merge_slivers(parts, np.zeros(len(parts), int), MAX_PROVISIONAL_TILE_SHARE * tsize**2,
-                           max_area=MAX_PROVISIONAL_CELLS * side**2)
+    merged = merge_slivers(parts, np.zeros(len(parts), int), MAX_PROVISIONAL_TILE_SHARE * tsize**2, **limits)
     geoms = merged.geometry[_row_major_order(merged.geometry, tsize)]
     out = []
     per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
@@ -311,6 +316,39 @@ def _tile_communities(unit, side):
         county_name = unit.name if len(unit.code) == 6 else unit.county_parent_name
         out.append(_row(community, "", street_name, county_name, geom, True, street))
     return out
+
+
+def _clip_to_tiles(geometry, tsize):
+    """The polygon parts of ``geometry`` cut along square tiles of side ``tsize``."""
+    minx, miny, maxx, maxy = geometry.bounds
+    c0, c1 = int(np.floor(minx / tsize)), int(np.ceil(maxx / tsize))
+    r0, r1 = int(np.floor(miny / tsize)), int(np.ceil(maxy / tsize))
+    col, owner = expand_ranges(np.full(r1 - r0, c0), np.full(r1 - r0, c1))
+    row = r0 + owner
+    tiles = boxes(col * tsize, row * tsize, (col + 1) * tsize, (row + 1) * tsize)
+    # Only tiles crossing the boundary need the (costly, unprepared) intersection.
+    shapely.prepare(geometry)
+    inside = shapely.covers(geometry, tiles)
+    crossing = ~inside & shapely.intersects(geometry, tiles)
+    pieces = np.concatenate([tiles[inside], shapely.intersection(geometry, tiles[crossing])])
+    pieces = pieces[np.argsort(np.r_[np.flatnonzero(inside), np.flatnonzero(crossing)], kind="stable")]
+    parts = shapely.get_parts(pieces)
+    return parts[(shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)]
+
+
+def _split_dense_tiles(parts, side, barriers):
+    """Quarter the tile pieces that would hold more than MAX_PROVISIONAL_CELLS cells."""
+    counts = cell_counts(parts, cell_area=side**2, barriers=barriers)
+    size = TILE_CELLS
+    while size % 2 == 0 and (counts > MAX_PROVISIONAL_CELLS).any():
+        size //= 2
+        dense = counts > MAX_PROVISIONAL_CELLS
+        quarters = np.concatenate([_clip_to_tiles(g, size * side) for g in parts[dense]])
+        parts = np.concatenate([parts[~dense], quarters])
+        counts = np.concatenate([counts[~dense], cell_counts(quarters, cell_area=side**2, barriers=barriers)])
+        log.info("split %d dense provisional tiles into %d pieces of %d × %d cells",
+                 int(dense.sum()), len(quarters), size, size)
+    return parts, counts
 
 
 def _provisional_features(uncoded, parent_code, side):

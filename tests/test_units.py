@@ -53,3 +53,34 @@ def test_dongcheng_provisional_hierarchy(dongcheng, samples):
     union = shapely.union_all(dongcheng.geometry.values)
     assert shapely.symmetric_difference(union, district.geometry.iloc[0]).area < 1e-6 * union.area
     assert 41.9e6 < union.area < 42.1e6
+
+
+def _dense_county():
+    """One 2.8 km tile (aligned to the lattice tiles) cut by streets every 35 m:
+    6,400 blocks of 1,225 m², each of which must be a cell of its own."""
+    x0, y0, side = 400_400.0, 4_401_600.0, 2_800.0
+    county = gpd.GeoDataFrame({"code": ["110101"]}, geometry=[shapely.box(x0, y0, x0 + side, y0 + side)], crs=4548)
+    ticks = [35.0 * k for k in range(1, 80)]
+    lines = [shapely.LineString([(x0 + t, y0 - 1), (x0 + t, y0 + side + 1)]) for t in ticks]
+    lines += [shapely.LineString([(x0 - 1, y0 + t), (x0 + side + 1, y0 + t)]) for t in ticks]
+    return county, gpd.GeoSeries(lines, crs=4548)
+
+
+def test_dense_blocks_overflow_area_sized_provisional_communities():
+    county, streets = _dense_county()
+    comm = gk.unit_hierarchy(county, code_field="code", provisional=True)
+    assert len(comm) == 1  # 784 cells' worth of area
+    with pytest.raises(gk.LayoutError, match="would hold 6400 cells"):
+        gk.unit_grid(comm, barriers=streets)
+
+
+def test_barriers_size_provisional_communities_by_cell_count():
+    county, streets = _dense_county()
+    comm = gk.unit_hierarchy(county, code_field="code", provisional=True, barriers=streets)
+    cells = gk.unit_grid(comm, barriers=streets)
+    gk.assert_partition(cells, comm)
+    # The tile is quartered twice (28 → 14 → 7 cells a side: 400 blocks each) and
+    # neighbouring quarters pair up to the 800-cell limit.
+    assert len(cells) == 6400
+    assert cells.groupby("community_code").size().tolist() == [800] * 8
+    assert comm["provisional"].all()
