@@ -96,6 +96,7 @@ class MadeCells:
 
     geometry: np.ndarray
     community: np.ndarray  # index into the communities
+    zone: np.ndarray  # index of the street block (or community) each cell lies in
     notes: np.ndarray
     symmetric: np.ndarray  # whole squares / planar hexagons: centroid = bbox centre
     row_height: float
@@ -148,7 +149,7 @@ def make_cells(comm_geoms, crs, *, cell_area, shape="square", barriers=None, sli
     notes = np.where(isolated & (notes == ""), NO_NEIGHBOUR_NOTE, notes)
     summary["isolated_small_cells"] = int(isolated.sum())
 
-    return MadeCells(cell_geom, zone_comm[cell_zone], notes, cell_full & (shape != "h3"),
+    return MadeCells(cell_geom, zone_comm[cell_zone], cell_zone, notes, cell_full & (shape != "h3"),
                      pieces.row_height, pieces.row_offset, summary)
 
 
