@@ -54,7 +54,7 @@ from .lattice import square_pieces
 from .merge import shared_edge_lengths
 from .units import HIERARCHY_COLUMNS
 
-__all__ = ["Band", "HouseholdLayout", "balanced_grid", "read_households", "polsby_popper"]
+__all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "read_households", "polsby_popper"]
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +216,7 @@ def _point_atoms(community, points, counts, band, barriers):
     made = make_cells([community], None, cell_area=side * side, barriers=barriers)
     geoms = made.geometry
     weight = np.zeros(len(geoms), dtype="int64")
+    biggest = np.zeros(len(geoms), dtype="int64")  # the largest single feature in each atom
     if len(points):
         p_idx, a_idx = shapely.STRtree(geoms).query(points, predicate="intersects")
         # A point on a shared edge goes to the lowest-numbered atom.
@@ -223,7 +224,8 @@ def _point_atoms(community, points, counts, band, barriers):
         p_idx, a_idx = p_idx[order], a_idx[order]
         first = np.r_[True, p_idx[1:] != p_idx[:-1]]
         np.add.at(weight, a_idx[first], counts[p_idx[first]])
-    return _Atoms(geoms, weight, made.zone, np.zeros(len(geoms), dtype=bool))
+        np.maximum.at(biggest, a_idx[first], counts[p_idx[first]])
+    return _Atoms(geoms, weight, made.zone, biggest > band.high)
 
 
 def _block_atoms(community, blocks, counts, band, split):
@@ -417,10 +419,15 @@ def _bisect(graph, members, k, band):
 
 def _partition(graph, members, band):
     """Parts (arrays of atom indices) of one connected region."""
-    total = graph.weight[members].sum()
+    w = graph.weight[members]
+    total = w.sum()
     k = band.parts_for(total)
     if k is None:  # the band cannot be met exactly: the nearest count, flagged later
         k = max(1, int(round(total / band.mid)))
+    # An atom above the band fills a grid on its own; the rest can make at most
+    # (rest / low) more grids — never cut empty grids around a tower.
+    heavy = w > band.high
+    k = min(k, max(1, int(heavy.sum()) + int((total - w[heavy].sum()) // band.low)))
     stack = [(members, k)]
     parts = []
     while stack:
@@ -660,21 +667,30 @@ def _divide(atoms, band, within=None):
     return out, crossings
 
 
+#: Why a grid is outside the band (the ``flag`` column); the ``flag_detail``
+#: column gives the numbers.
+FLAGS = {
+    "island": "an island or detached part too light for the band",
+    "light": "below the band: the area around cannot reach the lower bound",
+    "indivisible": "above the band: one indivisible feature holds more than the upper bound",
+    "heavy": "above the band: no contiguous division reaches the band here",
+}
+
+
 def _grid_record(atoms, part, within, band, island):
     households = int(atoms.weight[part].sum())
-    flag = ""
+    flag, detail = "", ""
     if households < band.low:
-        flag = (f"an island or detached part with only {households} households" if island
-                else f"only {households} households: the area cannot reach {band.low:g}")
+        flag = "island" if island else "light"
+        detail = f"{households} households < {band.low:g}"
     elif households > band.high:
         heavy = atoms.indivisible[part] & (atoms.weight[part] > band.high)
-        if heavy.any():
-            flag = (f"one indivisible feature holds {int(atoms.weight[part][heavy].max())} households "
-                    f"(> {band.high:g}); allow splitting (split_polygons) or accept it")
-        else:
-            flag = f"{households} households: no contiguous division reaches the band here"
+        flag = "indivisible" if heavy.any() else "heavy"
+        detail = (f"one feature holds {int(atoms.weight[part][heavy].max())} households; "
+                  "allow splitting (split_polygons) or accept it") if heavy.any() else (
+                  f"{households} households > {band.high:g}")
     return {"atoms": within[part], "geometry": shapely.union_all(atoms.geometry[part]),
-            "households": households, "flag": flag}
+            "households": households, "flag": flag, "flag_detail": detail}
 
 
 def _row_major(geoms):
@@ -708,6 +724,7 @@ def _grid_frame(rows, communities, crs, band, start_date):
             "area_m2": np.round(shapely.area(geoms), 2),
             "polsby_popper": np.round(polsby_popper(geoms), 4),
             "flag": [r["flag"] for r in rows],
+            "flag_detail": [r["flag_detail"] for r in rows],
             "start_date": start_date or _dt.date.today().isoformat(),
             "end_date": None,
         },
@@ -737,6 +754,7 @@ def _micro_frame(rows, parent_ids, crs, band):
             "area_m2": np.round(shapely.area(geoms), 2),
             "polsby_popper": np.round(polsby_popper(geoms), 4),
             "flag": [r["flag"] for r in rows],
+            "flag_detail": [r["flag_detail"] for r in rows],
         },
         geometry=gpd.GeoSeries(geoms, crs=crs),
     )

@@ -53,12 +53,13 @@ def units_layer(communities) -> gpd.GeoDataFrame:
     return out
 
 
-def write_package(path, cells, communities, *, parameters=None, overwrite=False):
+def write_package(path, cells, communities, *, parameters=None, overwrite=False, extra_layers=None):
     """Write a layout to ``path``.
 
     A ``.gpkg`` path gets the full grid package (cells, units, metadata); any other
     vector extension (``.geojson``, ``.fgb``, ``.parquet``, ``.shp``) gets the cells
-    only.
+    only. ``extra_layers`` (name → GeoDataFrame, e.g. micro-grids, rejects) are
+    written into the package too.
     """
     from . import __version__
 
@@ -83,6 +84,9 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False)
         cells.to_file(tmp, layer="cells", driver="GPKG", engine="pyogrio")
         units_layer(communities).to_file(tmp, layer="units", driver="GPKG", engine="pyogrio")
         pyogrio.write_dataframe(meta, tmp, layer="gridkit_metadata", driver="GPKG")
+        for name, frame in (extra_layers or {}).items():
+            if frame is not None and len(frame):
+                pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
     return path
 
 

@@ -11,7 +11,8 @@ from .io import atomic_path
 __all__ = ["plot_layout"]
 
 
-def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True):
+def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True,
+                colour_by: str = "community_code"):
     """Draw cells coloured by community, unit boundaries on top, a few labels.
 
     Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
@@ -27,7 +28,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     if cjk:
         plt.rcParams["font.sans-serif"] = cjk[:1] + plt.rcParams["font.sans-serif"]
     fig, ax = plt.subplots(figsize=(9, 9), dpi=110)
-    comm = cells["community_code"].astype("category").cat.codes.to_numpy()
+    comm = cells[colour_by].astype("category").cat.codes.to_numpy()
     colours = plt.get_cmap("tab20")(comm % 20)
     cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15, alpha=0.85)
     if units is not None and len(units):

@@ -47,9 +47,10 @@ MAX_PROVISIONAL_CELLS = 800
 def choose_metric_crs(gdf) -> pyproj.CRS:
     """The metric CRS for a frame: CGCS2000 Gauss-Krüger in China, UTM elsewhere.
 
-    A projected input CRS is kept as it is (the caller chose it on purpose).
+    A projected input CRS in metres is kept as it is (the caller chose it on
+    purpose); one in feet (US State Plane) is replaced, so areas are m².
     """
-    if gdf.crs is not None and gdf.crs.is_projected:
+    if gdf.crs is not None and gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
         return gdf.crs
     source = str(gdf.attrs.get("source_crs") or "")
     china = True if source in ("gcj02", "bd09") or "4490" in source else None

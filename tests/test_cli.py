@@ -55,3 +55,24 @@ def test_map_command(samples, tmp_path):
 def test_help_teaches_with_examples():
     r = _run("grid", "units", "--help")
     assert "Examples:" in r.output and "--crs gcj02" in r.output
+
+
+def test_grid_households_on_cincinnati(shared, tmp_path):
+    import geopandas as gpd
+
+    blocks_path = shared / "cincinnati_households" / "cincinnati_blocks.gpkg"
+    blocks = gk.read_vector(blocks_path, layer="blocks")
+    city = tmp_path / "city.gpkg"
+    gpd.GeoDataFrame({"name": ["Cincinnati"]}, geometry=[blocks.union_all()], crs=blocks.crs).to_file(city)
+    out, png = tmp_path / "cin.gpkg", tmp_path / "cin.png"
+    result = _run("grid", "households", city, "--provisional", "--parent-code", "990201",
+                  "--households", blocks_path, "--households-layer", "blocks", "--count-field", "HOUSEHOLDS",
+                  "--min-households", 300, "--max-households", 500, "-o", out, "--preview", png)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.split("json ", 1)[1])
+    assert (summary["grids"], summary["flags"]) == (42, {"indivisible": 1, "light": 1})
+    grids, units, meta = gk.read_package(out)
+    assert grids["households"].sum() == 16_766
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    bad = _run("grid", "households", city, "--households", blocks_path, "-o", tmp_path / "x.gpkg")
+    assert bad.exit_code == 2 and "--min-households and --max-households, or --target" in bad.output

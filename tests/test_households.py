@@ -1,0 +1,148 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gridkit as gk
+from gridkit.errors import InputError
+from gridkit.households import Band, balanced_grid
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0
+
+
+def _points(n_side, spacing, count=1):
+    xs, ys = np.meshgrid(X0 + spacing * (np.arange(n_side) + 0.5), Y0 + spacing * (np.arange(n_side) + 0.5))
+    return gpd.GeoDataFrame({"n": np.full(xs.size, count)}, geometry=shapely.points(xs.ravel(), ys.ravel()), crs=4548)
+
+
+def _check(layout, comm):
+    grids = layout.grids
+    gk.assert_partition(grids, comm)
+    assert (grids.geom_type == "Polygon").all()  # every grid contiguous
+    assert ((grids["flag"] == "") == grids["in_band"]).all()  # out of band ⇔ flagged
+
+
+def test_points_on_a_square_all_in_band():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60)
+    _check(layout, comm)
+    assert layout.grids["households"].sum() == 400
+    assert layout.summary["in_band_pct"] == 100.0
+    assert len(layout.grids) == 8  # 400 / 50
+    assert layout.grids["grid_id"].tolist() == [f"110101001001{k:03d}" for k in range(1, 9)]
+
+
+def test_same_input_same_grids():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    a = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60).grids
+    b = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60).grids
+    assert a["grid_id"].tolist() == b["grid_id"].tolist()
+    assert shapely.to_wkb(a.geometry.values).tolist() == shapely.to_wkb(b.geometry.values).tolist()
+
+
+def test_micro_grids_nest_in_grids():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    layout = balanced_grid(comm, _points(20, 50), min_households=80, max_households=120, micro=(20, 30))
+    micro = layout.micro
+    gk.assert_partition(micro, layout.grids, unit_key="grid_id", id_field="micro_id")
+    assert micro["micro_id"].str.len().eq(17).all()
+    assert micro.groupby("grid_id")["households"].sum().to_dict() == \
+        layout.grids.set_index("grid_id")["households"].to_dict()
+
+
+def test_an_indivisible_building_is_flagged_not_hidden():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    tower = gpd.GeoDataFrame({"n": [600]}, geometry=[shapely.box(X0 + 480, Y0 + 480, X0 + 520, Y0 + 520)], crs=4548)
+    layout = balanced_grid(comm, tower, min_households=100, max_households=150, count_field="n", kind="points")
+    _check(layout, comm)
+    assert layout.grids["households"].tolist() == [600]
+    assert layout.summary["flags"] == {"indivisible": 1}
+
+
+def test_an_island_too_light_is_flagged():
+    island = shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+                                   shapely.box(X0 + 2000, Y0, X0 + 2100, Y0 + 100)])
+    comm = community_frame([island])
+    homes = pd_concat(_points(20, 50), gpd.GeoDataFrame(
+        {"n": np.ones(12, int)}, geometry=shapely.points(np.full(12, X0 + 2050), Y0 + 5 + 7 * np.arange(12)), crs=4548))
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60)
+    _check(layout, comm)
+    islands = layout.grids[layout.grids["flag"] == "island"]
+    assert islands["households"].tolist() == [12]
+
+
+def pd_concat(*frames):
+    import pandas as pd
+
+    return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
+
+
+def test_bad_counts_name_the_rows():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = _points(2, 100)
+    homes["n"] = [1, -3, "x", 2]
+    with pytest.raises(InputError, match=r"2 household counts in 'n'.*row 1 \(-3\), row 2 \('x'\)"):
+        balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
+
+
+def test_households_outside_are_reported_not_dropped():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = pd_concat(_points(20, 50), gpd.GeoDataFrame(
+        {"n": [1, 1]}, geometry=[shapely.Point(X0 - 500, Y0), shapely.Point(X0 + 5000, Y0)], crs=4548))
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60)
+    assert layout.summary["outside"] == 2 and len(layout.rejects) == 2
+    assert (layout.rejects["reason"] == "outside every community").all()
+    assert layout.grids["households"].sum() + len(layout.rejects) == len(homes)
+
+
+def test_a_community_without_households_is_one_flagged_grid():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000), shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
+    layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60)
+    _check(layout, comm)
+    empty = layout.grids[layout.grids["community_code"] == "110101001002"]
+    assert empty["households"].tolist() == [0] and empty["flag"].tolist() == ["light"]
+
+
+def test_band_checks():
+    assert Band.from_target(250, 0.2) == Band(200, 300)
+    with pytest.raises(InputError, match="do not nest"):
+        comm = community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)])
+        balanced_grid(comm, _points(2, 10), min_households=10, max_households=20, micro=(5, 15))
+
+
+def test_cincinnati_blocks_300_500(shared):
+    blocks = gk.read_vector(shared / "cincinnati_households" / "cincinnati_blocks.gpkg", layer="blocks")
+    city = gpd.GeoDataFrame({"name": ["Cincinnati"]}, geometry=[blocks.union_all()], crs=blocks.crs)
+    comm = gk.unit_hierarchy(city, provisional=True, parent_code="990201")
+    layout = balanced_grid(comm, blocks, min_households=300, max_households=500, count_field="HOUSEHOLDS",
+                           split_polygons=True)
+    _check(layout, comm)
+    assert layout.summary["kind"] == "blocks"
+    assert layout.grids["households"].sum() == 16_766
+    assert (len(layout.grids), layout.summary["in_band_pct"]) == (42, 100.0)
+
+
+def test_cincinnati_big_block_flagged_without_splitting(shared):
+    blocks = gk.read_vector(shared / "cincinnati_households" / "cincinnati_blocks.gpkg", layer="blocks")
+    city = gpd.GeoDataFrame({"name": ["Cincinnati"]}, geometry=[blocks.union_all()], crs=blocks.crs)
+    comm = gk.unit_hierarchy(city, provisional=True, parent_code="990201")
+    layout = balanced_grid(comm, blocks, min_households=300, max_households=500, count_field="HOUSEHOLDS")
+    _check(layout, comm)
+    flagged = layout.grids[layout.grids["flag"] == "indivisible"]
+    assert len(flagged) == 1 and "745" in flagged["flag_detail"].iloc[0]
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(30, 400), st.integers(20, 60), st.floats(1.3, 2.0), st.integers(0, 2**16))
+def test_random_points_partition_and_conserve(n, low, width, seed):
+    rng = np.random.default_rng(seed)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 800, Y0 + 600)])
+    homes = gpd.GeoDataFrame({"n": rng.integers(1, 4, n)},
+                             geometry=shapely.points(X0 + rng.uniform(0, 800, n), Y0 + rng.uniform(0, 600, n)), crs=4548)
+    layout = balanced_grid(comm, homes, min_households=low, max_households=low * width, count_field="n")
+    _check(layout, comm)
+    assert layout.grids["households"].sum() == homes["n"].sum()
