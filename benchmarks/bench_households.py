@@ -75,7 +75,6 @@ def run_gridkit(low, high, split=True):
 
 
 def _rook(blocks):
-    import numpy as np
     import shapely
 
     from gridkit.merge import shared_edge_lengths
@@ -85,16 +84,15 @@ def _rook(blocks):
     keep = a < b
     a, b = a[keep], b[keep]
     ok = shared_edge_lengths(g[a], g[b]) > 0
-    return a[ok], b[ok], None
+    return a[ok], b[ok]
 
 
 def run_pymetis(low, high):
-    import numpy as np
     import pymetis
 
     blocks = _blocks()
     t = time.perf_counter()
-    a, b, _ = _rook(blocks)
+    a, b = _rook(blocks)
     n = len(blocks)
     adj = [[] for _ in range(n)]
     for i, j in zip(a, b):
