@@ -19,10 +19,10 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from _children import run_child
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cincinnati_households" / "cincinnati_blocks.gpkg"
 
@@ -138,11 +138,7 @@ def main():
         return
     rows = []
     for peer in PEERS:
-        out = subprocess.run([sys.executable, __file__, "--child", peer, "--band", str(low), str(high)],
-                             capture_output=True, text=True)
-        rows.append(json.loads(out.stdout.strip().splitlines()[-1]) if out.returncode == 0
-                    else {"peer": peer, "error": (out.stderr.strip().splitlines() or ["?"])[-1]})
-        print(rows[-1], file=sys.stderr)
+        rows.append(run_child(__file__, [peer, "--band", low, high], {"peer": peer}))
     base = next(r["seconds"] for r in rows if r["peer"] == "gridkit")
     print(f"band {low:g}–{high:g}")
     print(f"{'peer':16s} {'seconds':>8s} {'× gridkit':>9s} {'peak MB':>8s} {'grids':>6s} {'in band %':>9s} "

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
+
+from _children import run_child
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
 
@@ -122,12 +122,7 @@ def main():
         for peer in PEERS:
             if (case, peer) in SKIP:
                 continue
-            out = subprocess.run([sys.executable, __file__, "--child", case, peer], capture_output=True, text=True)
-            if out.returncode:
-                rows.append({"case": case, "peer": peer, "error": out.stderr.strip().splitlines()[-1]})
-            else:
-                rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
-            print(rows[-1], file=sys.stderr)
+            rows.append(run_child(__file__, [case, peer], {"case": case, "peer": peer}))
     print(f"{'case':10s} {'peer':22s} {'cells':>10s} {'seconds':>9s} {'peak MB':>8s} {'× gridkit':>10s}")
     for case in dict.fromkeys(r["case"] for r in rows):
         base = next(r["seconds"] for r in rows if r["case"] == case and r["peer"] == "gridkit")

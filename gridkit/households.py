@@ -50,9 +50,9 @@ from scipy.sparse.csgraph import connected_components
 
 from .cells import barrier_lines, make_cells
 from .errors import InputError, LayoutError
-from .lattice import square_pieces
+from .lattice import expand_ranges, square_pieces
 from .merge import shared_edge_lengths
-from .units import HIERARCHY_COLUMNS
+from .units import HIERARCHY_COLUMNS, row_major_order
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "read_households", "polsby_popper"]
 
@@ -304,18 +304,22 @@ def _adjacency(atoms):
 
 # --- the partitioner ------------------------------------------------------------
 
+def _csr(n, a, b, value):
+    """Undirected edges (a[k], b[k]) with ``value`` as CSR: ``(indptr, dst, value)``,
+    each vertex's neighbours sorted by index."""
+    src = np.r_[a, b]
+    dst = np.r_[b, a]
+    order = np.lexsort((dst, src))
+    return np.searchsorted(src[order], np.arange(n + 1)), dst[order], np.r_[value, value][order]
+
+
 class _Graph:
     """Atoms as a graph in CSR form, with the per-atom data the bisection needs."""
 
     def __init__(self, n, a, b, length, crosses, x, y, weight):
         self.n = n
         cost = np.where(crosses, BARRIER_CUT_DISCOUNT, 1.0) * length
-        src = np.r_[a, b]
-        dst = np.r_[b, a]
-        order = np.lexsort((dst, src))
-        self.dst = dst[order]
-        self.cost = np.r_[cost, cost][order]
-        self.indptr = np.searchsorted(src[order], np.arange(n + 1))
+        self.indptr, self.dst, self.cost = _csr(n, a, b, cost)
         self.x, self.y, self.weight = x, y, weight.astype(float)
 
     def neighbours(self, i):
@@ -323,13 +327,18 @@ class _Graph:
         return self.dst[s:e], self.cost[s:e]
 
     def components(self, members):
-        """Connected components of the subgraph on ``members`` (labels per member)."""
+        """Connected components of the subgraph on ``members`` (labels per member).
+
+        Reads only the members' own edges, so a check inside a small grid costs
+        the grid's size, not the whole community's.
+        """
         pos = np.full(self.n, -1)
         pos[members] = np.arange(len(members))
-        src = np.repeat(np.arange(self.n), np.diff(self.indptr))
-        keep = (pos[src] >= 0) & (pos[self.dst] >= 0)
+        edges, owner = expand_ranges(self.indptr[members], self.indptr[np.asarray(members) + 1])
+        dst = pos[self.dst[edges]]
+        keep = dst >= 0
         m = len(members)
-        mat = coo_matrix((np.ones(int(keep.sum())), (pos[src[keep]], pos[self.dst[keep]])), shape=(m, m))
+        mat = coo_matrix((np.ones(int(keep.sum())), (owner[keep], dst[keep])), shape=(m, m))
         return connected_components(mat, directed=False)
 
 
@@ -494,14 +503,14 @@ def _repair(graph, parts, band, *, max_passes=20):
     return [np.sort(np.fromiter(m, dtype="int64")) for m in members if m]
 
 
-def _regions(graph, atoms, band, a, b, length):
+def _regions(atoms, band, a, b, length):
     """Zones (street blocks) too light for the band join their longest-boundary neighbour."""
     zones = atoms.zone
     uz, zone = np.unique(zones, return_inverse=True)
     nz = len(uz)
     zw = np.bincount(zone, weights=atoms.weight, minlength=nz)
     cross = zone[a] != zone[b]
-    za, zb, zl = zone[a[cross]], zone[b[cross]], length[cross]
+    indptr, z_dst, z_len = _csr(nz, zone[a[cross]], zone[b[cross]], length[cross])
     parent = np.arange(nz)
 
     def find(i):
@@ -516,10 +525,8 @@ def _regions(graph, atoms, band, a, b, length):
         root = find(z)
         if weight[root] >= band.low:
             continue
-        touching = np.r_[zb[za == z], za[zb == z]]
-        lengths = np.r_[zl[za == z], zl[zb == z]]
         best = {}
-        for t, ln in zip(touching, lengths):
+        for t, ln in zip(z_dst[indptr[z] : indptr[z + 1]], z_len[indptr[z] : indptr[z + 1]]):
             r = find(t)
             if r != root:
                 best[r] = best.get(r, 0.0) + ln
@@ -653,7 +660,7 @@ def _divide(atoms, band, within=None):
     centre = shapely.centroid(sub.geometry)
     graph = _Graph(len(within), a, b, length, sub.zone[a] != sub.zone[b],
                    shapely.get_x(centre), shapely.get_y(centre), sub.weight)
-    labels, crossings = _regions(graph, sub, band, a, b, length)
+    labels, crossings = _regions(sub, band, a, b, length)
     out = []
     for region in np.unique(labels):
         members = np.flatnonzero(labels == region)
@@ -693,38 +700,47 @@ def _grid_record(atoms, part, within, band, island):
             "households": households, "flag": flag, "flag_detail": detail}
 
 
-def _row_major(geoms):
-    c = shapely.centroid(geoms)
-    x, y = np.round(shapely.get_x(c), 3), np.round(shapely.get_y(c), 3)
-    side = math.sqrt(max(float(np.mean(shapely.area(geoms))), 1.0))
-    return np.lexsort((-y, x, -np.floor(y / side)))
+def _number_within(groups, geoms, limit, too_many):
+    """1-based sequence per group, west→east in rows, rows north→south (rows as
+    high as the grids' mean side); more than ``limit`` in a group raises
+    ``too_many(group, count)``."""
+    seq = np.zeros(len(groups), dtype="int64")
+    order = []
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        side = math.sqrt(max(float(np.mean(shapely.area(geoms[idx]))), 1.0))
+        idx = idx[row_major_order(geoms[idx], side)]
+        if len(idx) > limit:
+            raise LayoutError(too_many(g, len(idx)))
+        seq[idx] = np.arange(1, len(idx) + 1)
+        order.extend(idx)
+    return seq, np.asarray(order, dtype="int64")
+
+
+def _measures(rows, geoms):
+    """The columns grids and micro-grids share."""
+    return {
+        "households": np.array([r["households"] for r in rows], dtype="int64"),
+        "area_m2": np.round(shapely.area(geoms), 2),
+        "polsby_popper": np.round(polsby_popper(geoms), 4),
+        "flag": [r["flag"] for r in rows],
+        "flag_detail": [r["flag_detail"] for r in rows],
+    }
 
 
 def _grid_frame(rows, communities, crs, band, start_date):
     geoms = np.array([r["geometry"] for r in rows], dtype=object)
     comm = np.array([r["community"] for r in rows], dtype="int64")
-    seq = np.zeros(len(rows), dtype="int64")
-    order_all = []
-    for ci in np.unique(comm):
-        idx = np.flatnonzero(comm == ci)
-        idx = idx[_row_major(geoms[idx])]
-        if len(idx) > 999:
-            raise LayoutError(f"community {communities['community_code'].iloc[ci]} would hold {len(idx)} "
-                              "grids; a community holds at most 999. Raise the band or supply smaller units.")
-        seq[idx] = np.arange(1, len(idx) + 1)
-        order_all.extend(idx)
-    order_all = np.asarray(order_all, dtype="int64")
     codes_ = communities["community_code"].to_numpy()[comm]
+    seq, order = _number_within(comm, geoms, 999, lambda c, n: (
+        f"community {codes_[comm == c][0]} would hold {n} grids; a community holds at most 999. "
+        "Raise the band or supply smaller units."))
     frame = gpd.GeoDataFrame(
         {
             "grid_id": [f"{c}{s:03d}" for c, s in zip(codes_, seq)],
             "sequence": seq.astype("int32"),
             **{c: communities[c].to_numpy()[comm] for c in HIERARCHY_COLUMNS},
-            "households": np.array([r["households"] for r in rows], dtype="int64"),
-            "area_m2": np.round(shapely.area(geoms), 2),
-            "polsby_popper": np.round(polsby_popper(geoms), 4),
-            "flag": [r["flag"] for r in rows],
-            "flag_detail": [r["flag_detail"] for r in rows],
+            **_measures(rows, geoms),
             "start_date": start_date or _dt.date.today().isoformat(),
             "end_date": None,
         },
@@ -732,29 +748,20 @@ def _grid_frame(rows, communities, crs, band, start_date):
     )
     frame["in_band"] = band.contains(frame["households"].to_numpy())
     row_ids = dict(zip(range(len(rows)), frame["grid_id"]))
-    return frame.iloc[order_all].reset_index(drop=True), row_ids
+    return frame.iloc[order].reset_index(drop=True), row_ids
 
 
 def _micro_frame(rows, parent_ids, crs, band):
     geoms = np.array([r["geometry"] for r in rows], dtype=object)
     parents = np.array([parent_ids[r["parent"]] for r in rows], dtype=object)
-    seq = np.zeros(len(rows), dtype="int64")
-    for pid in np.unique(parents):
-        idx = np.flatnonzero(parents == pid)
-        idx = idx[_row_major(geoms[idx])]
-        if len(idx) > MAX_MICRO:
-            raise LayoutError(f"grid {pid} would hold {len(idx)} micro-grids; at most {MAX_MICRO}")
-        seq[idx] = np.arange(1, len(idx) + 1)
+    seq, _ = _number_within(parents, geoms, MAX_MICRO,
+                            lambda p, n: f"grid {p} would hold {n} micro-grids; at most {MAX_MICRO}")
     frame = gpd.GeoDataFrame(
         {
             "micro_id": [f"{p}{s:02d}" for p, s in zip(parents, seq)],
             "grid_id": parents,
             "sequence": seq.astype("int32"),
-            "households": np.array([r["households"] for r in rows], dtype="int64"),
-            "area_m2": np.round(shapely.area(geoms), 2),
-            "polsby_popper": np.round(polsby_popper(geoms), 4),
-            "flag": [r["flag"] for r in rows],
-            "flag_detail": [r["flag_detail"] for r in rows],
+            **_measures(rows, geoms),
         },
         geometry=gpd.GeoSeries(geoms, crs=crs),
     )

@@ -235,7 +235,7 @@ def _dissolve_and_resolve_overlaps(units):
     return units, n_overlaps
 
 
-def _row_major_order(geoms, side):
+def row_major_order(geoms, side):
     """Order west→east within rows of height ``side``, rows north→south."""
     c = shapely.centroid(geoms)
     x = np.round(shapely.get_x(c), 3)
@@ -295,14 +295,14 @@ def _tile_communities(unit, side, barriers=None):
     quarters (28 → 14 → 7 cells a side), and merging stops at the same count.
     """
     tsize = TILE_CELLS * side
-    parts = _clip_to_tiles(unit.geometry, TILE_CELLS * side)
+    parts = _clip_to_tiles(unit.geometry, tsize)
     limits = {"max_area": MAX_PROVISIONAL_CELLS * side**2}
     if barriers is not None:
         parts, counts = _split_dense_tiles(parts, side, barriers)
         limits = {"weight": counts, "max_weight": MAX_PROVISIONAL_CELLS}
     # Tile corners clipped by the boundary would make tiny communities: merge them.
     merged = merge_slivers(parts, np.zeros(len(parts), int), MAX_PROVISIONAL_TILE_SHARE * tsize**2, **limits)
-    geoms = merged.geometry[_row_major_order(merged.geometry, tsize)]
+    geoms = merged.geometry[row_major_order(merged.geometry, tsize)]
     out = []
     per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
     for n, geom in enumerate(geoms):
@@ -358,7 +358,7 @@ def _provisional_features(uncoded, parent_code, side):
     if len(parent) == 12:
         raise CodeError("--parent-code must be a county (6 digits) or street (9 digits)")
     geoms = uncoded.geometry.values
-    order = _row_major_order(geoms, TILE_CELLS * side)
+    order = row_major_order(geoms, TILE_CELLS * side)
     per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
     out = []
     for n, i in enumerate(order):
