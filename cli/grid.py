@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import overwrite_opt, parse_crs_value
+from .options import Steps, overwrite_opt, parse_crs_value
 
 
 @click.group()
@@ -86,7 +86,7 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
     if parent_code and not provisional:
         raise click.UsageError("--parent-code gives provisional codes: add --provisional")
     try:
-        with _steps() as step:
+        with Steps() as step:
             step("reading boundaries")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs, encoding=encoding)
             lines = None
@@ -117,23 +117,6 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     _summary(communities, cells, output, time.perf_counter() - t0)
-
-
-class _steps:
-    """Step-by-step progress on stderr when it is a terminal."""
-
-    def __enter__(self):
-        from .options import progress_enabled
-
-        self.enabled = progress_enabled()
-        return self.step
-
-    def step(self, text):
-        if self.enabled:
-            click.echo(f"… {text}", err=True)
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _summary(communities, cells, output, seconds):
@@ -225,7 +208,7 @@ def households_command(boundaries, households_path, output, layer, households_la
         except (ValueError, AssertionError):
             raise click.BadParameter(f"{micro!r}: expected MIN,MAX, e.g. 20,50", param_hint="--micro") from None
     try:
-        with _steps() as step:
+        with Steps() as step:
             step("reading inputs")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs)
             homes = gk.read_vector(households_path, layer=households_layer, crs=crs)

@@ -28,6 +28,7 @@ def cli(verbose, quiet):
 
 
 def _register():
+    from .components import components
     from .demo import demo
     from .grid import grid
     from .map import map_command
@@ -35,6 +36,7 @@ def _register():
     cli.add_command(grid)
     cli.add_command(map_command)
     cli.add_command(demo)
+    cli.add_command(components)
 
 
 _register()

@@ -29,3 +29,18 @@ def progress_enabled():
     import sys
 
     return sys.stderr.isatty()
+
+
+class Steps:
+    """Step-by-step progress on stderr when it is a terminal."""
+
+    def __enter__(self):
+        self.enabled = progress_enabled()
+        return self.step
+
+    def step(self, text):
+        if self.enabled:
+            click.echo(f"… {text}", err=True)
+
+    def __exit__(self, *exc):
+        return False

@@ -12,8 +12,11 @@ __all__ = ["plot_layout"]
 
 
 def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True,
-                colour_by: str = "community_code"):
+                colour_by: str = "community_code", components=None):
     """Draw cells coloured by community, unit boundaries on top, a few labels.
+
+    ``components`` (a catalogue frame) are drawn as dots coloured by class, with
+    removed ones left out and a legend of class code and name.
 
     Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
     """
@@ -30,7 +33,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     fig, ax = plt.subplots(figsize=(9, 9), dpi=110)
     comm = cells[colour_by].astype("category").cat.codes.to_numpy()
     colours = plt.get_cmap("tab20")(comm % 20)
-    cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15, alpha=0.85)
+    cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15,
+               alpha=0.3 if components is not None else 0.85)
     if units is not None and len(units):
         levels = units[units["level"] != "community"] if "level" in units else units
         units[units.get("level", "community") == "community"].boundary.plot(ax=ax, color="0.2", linewidth=0.6)
@@ -41,6 +45,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
         for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
             ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
+    if components is not None and len(components):
+        _plot_components(ax, components, plt, chinese=bool(cjk))
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
     ax.set_title(title or f"{len(cells):,} cells in {cells['community_code'].nunique()} communities · "
@@ -54,3 +60,20 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
             fig.savefig(tmp, format="png")
         plt.close(fig)
     return fig
+
+
+def _plot_components(ax, components, plt, *, chinese):
+    live = components[components["GLBJZT"] != "移除"]
+    palette = plt.get_cmap("Set1")
+    for k, (code, group) in enumerate(live.groupby("class_code")):
+        name = group["class_name"].iloc[0]
+        english = ""
+        try:
+            from .classes import class_table
+
+            english = class_table("2026" if len(code) == 5 else "legacy")[code].name_en
+        except Exception:  # a local class: no English gloss
+            pass
+        ax.scatter(group.geometry.x, group.geometry.y, s=3, color=palette(k % 9), zorder=3,
+                   label=f"{code} {name if chinese else ''} {english} ({len(group):,})")
+    ax.legend(loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)

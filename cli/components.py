@@ -1,0 +1,268 @@
+"""``gridkit components …``: the component catalogue of a grid package."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from .options import Steps, parse_crs_value
+
+
+@click.group()
+def components():
+    """Import component inventories into a grid package and query the catalogue.
+
+    \b
+    Classes and IDs follow GB/T 47678.5-2026 (17-digit IDs, 5-digit classes) or
+    the legacy CJ/T 214 scheme (16-digit IDs, 4-digit classes).
+    """
+
+
+@components.command("import")
+@click.argument("inventories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The grid package (.gpkg from `gridkit grid units|households`); its components layer "
+                   "is created or updated in place, atomically.")
+@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TOML file mapping the inventory's columns and classes onto the standard "
+                   "(see data/samples/cambridge_mapping.toml).")
+@click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
+              help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
+@click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="TOML file of local extension classes ([classes.21001] name = …).")
+@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
+                   "Needed for CSV x/y columns; lon/lat columns are read as EPSG:4326.")
+@click.option("--layer", default=None, help="Layer of a multi-layer inventory.")
+@click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
+@click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
+@click.option("--encoding", default=None, help="Text encoding (Shapefile DBF or CSV; default: detected).")
+@click.option("--tolerance", default=25.0, show_default=True, type=click.FloatRange(min=0),
+              help="Metres: points this close outside the layout go to the nearest cell (marked "
+                   "'nearest'); farther ones are rejected as 'outside'.")
+@click.option("--date", "today", default=None, metavar="YYYYMMDD",
+              help="Date written as survey / change / end date (default: today).")
+@click.option("--rejects-dir", type=click.Path(file_okay=False), default=None,
+              help="Folder for INVENTORY.rejects.csv (default: beside the grid package).")
+@click.option("--preview", type=click.Path(dir_okay=False), default=None,
+              help="Also write a PNG map of the components over the cells.")
+def import_command(inventories, package, mapping, scheme, extensions, crs, layer, x_field, y_field,
+                   encoding, tolerance, today, rejects_dir, preview):
+    """Import INVENTORIES (CSV, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
+
+    Every row is imported or written to INVENTORY.rejects.csv with its reason;
+    the summary adds up to the input rows. Rows without IDs get new ones
+    (county + class + next sequence); re-importing the same file changes nothing;
+    an updated file updates by ID, and components it no longer has are kept as
+    removed (移除) with an end date.
+
+    \b
+    Example (Cambridge, MA, after `gridkit demo`):
+      gridkit components import ../shared/data/cambridge_ma/INFRA_Hydrants.geojson \\
+          ../shared/data/cambridge_ma/TRAFFIC_Signals.geojson \\
+          --grid demo-output/cambridge.gpkg --mapping data/samples/cambridge_mapping.toml
+    """
+    from pathlib import Path
+
+    from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
+    from gridkit.classes import ClassTable
+    from gridkit.errors import GridkitError
+    from gridkit.io import atomic_path
+    from gridkit.locator import Locator
+    from gridkit.package import read_package
+
+    t0 = time.perf_counter()
+    try:
+        with Steps() as step:
+            step(f"indexing {package}")
+            locator = Locator.from_package(package)
+            _, _, meta = read_package_meta(package)
+            held = meta.get("component_scheme")
+            if held and held != scheme:
+                raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
+                                       f"or convert the inventory first (gridkit components convert)")
+            table = ClassTable(scheme, extensions)
+            catalogue = read_catalogue(package)
+            summaries = []
+            for inventory in inventories:
+                step(f"importing {inventory}")
+                spec = Mapping.load(mapping, inventory=inventory) if mapping else None
+                result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
+                                           crs=crs, layer=layer, x_field=x_field, y_field=y_field,
+                                           encoding=encoding, tolerance=tolerance, today=today)
+                catalogue = result.catalogue
+                folder = Path(rejects_dir) if rejects_dir else Path(package).parent
+                rejects_path = folder / f"{Path(inventory).stem}.rejects.csv"
+                with atomic_path(rejects_path, overwrite=True) as tmp:
+                    result.rejects.to_csv(tmp, index=False)
+                result.summary["rejects_file"] = str(rejects_path)
+                summaries.append(result.summary)
+            step(f"writing the catalogue into {package}")
+            write_catalogue(package, catalogue, metadata={"component_scheme": scheme,
+                                                          "component_imports": json.dumps(summaries, ensure_ascii=False)})
+            if preview:
+                step(f"drawing {preview}")
+                from gridkit.preview import plot_layout
+
+                cells, units, _ = read_package(package)
+                plot_layout(cells, units, preview, labels=0, components=catalogue,
+                            title=f"{(catalogue['GLBJZT'] != '移除').sum():,} components in {len(cells):,} cells")
+    except (GridkitError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for s in summaries:
+        click.echo(f"{s['source']}: {s['rows']:,} rows → {s['imported']:,} imported, {s['rejected']:,} rejected")
+        for reason, n in s["rejected_by_reason"].items():
+            click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
+        click.echo(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
+                   f"cell within {s['tolerance_m']:g} m; {s['shared_positions']:,} share a position with another")
+        click.echo(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
+                   f"{s['removed']:,} removed; rejects → {s['rejects_file']}")
+    click.echo(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
+    click.echo("json " + json.dumps(summaries, ensure_ascii=False))
+
+
+def read_package_meta(package):
+    import pyogrio
+
+    meta = pyogrio.read_dataframe(package, layer="gridkit_metadata")
+    return None, None, dict(zip(meta["key"], meta["value"]))
+
+
+def _catalogue_or_fail(package):
+    from gridkit.catalogue import read_catalogue
+
+    catalogue = read_catalogue(package)
+    if catalogue is None:
+        raise click.ClickException(f"{package} has no components yet; run `gridkit components import` first")
+    return catalogue
+
+
+@components.command("show")
+@click.argument("component_id")
+@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The grid package holding the catalogue.")
+@click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
+def show_command(component_id, package, as_json):
+    """Show one component: name, class, location, cell, community, street, department, status.
+
+    \b
+    Example:
+      gridkit components show 99010101013000001 --grid demo-output/cambridge.gpkg
+    """
+    import pyogrio
+
+    from gridkit.catalogue import STANDARD_FIELDS
+
+    safe = component_id.replace("'", "''")
+    rows = pyogrio.read_dataframe(package, layer="components", where=f"GLBJBSM = '{safe}'") \
+        if "components" in {n for n, _ in pyogrio.list_layers(package)} else None
+    if rows is None or not len(rows):
+        raise click.ClickException(f"no component {component_id} in {package}")
+    row = rows.iloc[0]
+    lon, lat = rows.to_crs(4326).geometry.iloc[0].coords[0]
+    record = {k: (None if v is None or v != v else v) for k, v in row.drop("geometry").items()}
+    record.update({"x": row.geometry.x, "y": row.geometry.y, "lon": round(lon, 7), "lat": round(lat, 7)})
+    if as_json:
+        click.echo(json.dumps(record, ensure_ascii=False, default=str))
+        return
+    lines = [
+        f"ID           {record['GLBJBSM']}  {record['GLBJMC']}",
+        f"class        {record['class_code']} {record['class_name']}",
+        f"status       {record['GLBJZT']}" + (f" (ended {record['end_date']})" if record.get("end_date") else ""),
+        f"location     lon {record['lon']}, lat {record['lat']}  (layout x {record['x']:.2f}, y {record['y']:.2f})",
+        f"cell         {record['SZDYWGBSM']} ({record['assign_status']}"
+        + (f", {record['assign_distance_m']:.1f} m outside" if record["assign_status"] == "nearest" else "") + ")",
+        f"community    {record['SZSQDM']} {record.get('SZSQMC') or ''}",
+        f"street       {record['SZJDDM']} {record.get('SZJDMC') or ''}",
+        f"department   {record.get('ZGBMDM') or '(no code)'} {record.get('ZGBMMC') or ''}",
+        f"dates        surveyed {record['CSRQ']}, changed {record.get('BGRQ') or '-'}",
+        f"source       {record['source']} row {record['source_row']}",
+    ]
+    click.echo("\n".join(lines))
+    extra = {k: record[k] for k in ("QSDWMC", "YHDWMC", "SJLY", "BZ") if record.get(k)}
+    for k, v in extra.items():
+        click.echo(f"{STANDARD_FIELDS[k]:12s} {v}")
+
+
+@components.command("stats")
+@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The grid package holding the catalogue.")
+@click.option("--by", type=click.Choice(["cell", "community", "street", "class"]), default="class",
+              show_default=True, help="Group components by this.")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as CSV.")
+def stats_command(package, by, csv_path):
+    """Count components per cell, community, street or class (removed ones apart).
+
+    \b
+    Example:
+      gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
+    """
+    from gridkit.catalogue import catalogue_stats
+    from gridkit.io import atomic_path
+
+    table = catalogue_stats(_catalogue_or_fail(package), by=by)
+    click.echo(table.to_string(index=False))
+    click.echo(f"total        {int(table['components'].sum()):,} components, {int(table['removed'].sum()):,} removed")
+    if csv_path:
+        with atomic_path(csv_path, overwrite=True) as tmp:
+            table.to_csv(tmp, index=False)
+
+
+@components.command("convert")
+@click.argument("inventory", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@click.option("--to", "to", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
+              help="Scheme to convert the IDs (and class codes) to.")
+@click.option("--id-field", default=None, help="Column with the component IDs (default: GLBJBSM / ObjID).")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def convert_command(inventory, output, to, id_field, overwrite):
+    """Convert an inventory's component IDs between the legacy and 2026 schemes.
+
+    Classes are mapped by meaning (gridkit/data/legacy_2026_class_map.csv), not by
+    number; the county and sequence are kept. Adds ``converted_id`` and
+    ``convert_note`` columns; rows whose class has no counterpart keep an empty
+    ``converted_id`` and say why.
+
+    \b
+    Example:
+      gridkit components convert legacy.csv --to 2026 -o converted.csv
+    """
+    import pandas as pd
+
+    from gridkit.classes import convert_ids
+    from gridkit.io import atomic_path
+
+    frame = pd.read_csv(inventory, dtype=str, keep_default_na=False)
+    column = id_field or next((c for c in frame.columns if c.lower() in ("glbjbsm", "objid")), None)
+    if column is None or column not in frame.columns:
+        raise click.ClickException(f"{inventory}: no ID column; name it with --id-field (columns: {list(frame.columns)})")
+    new, notes = convert_ids(frame[column].tolist(), to=to)
+    frame["converted_id"] = [n or "" for n in new]
+    frame["convert_note"] = notes
+    with atomic_path(output, overwrite=overwrite) as tmp:
+        frame.to_csv(tmp, index=False)
+    failed = sum(n is None for n in new)
+    click.echo(f"{len(frame):,} rows: {len(frame) - failed:,} converted, {failed:,} without a counterpart → {output}")
+
+
+@components.command("classes")
+@click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True)
+@click.option("--unmapped", is_flag=True, help="Only the classes with no counterpart in the other scheme.")
+def classes_command(scheme, unmapped):
+    """List the class table of a scheme (code, big class, name, suggested department).
+
+    \b
+    Example:
+      gridkit components classes --scheme legacy --unmapped
+    """
+    from gridkit.classes import class_table, classes_without_counterpart, convert_class
+
+    table = class_table(scheme)
+    codes = classes_without_counterpart(scheme) if unmapped else sorted(table.classes)
+    other = "legacy" if scheme == "2026" else "2026"
+    for code in codes:
+        c = table[code]
+        click.echo(f"{code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{other}: {convert_class(code, to=other) or '-'}"
+                   f"\t{c.suggested_department}")

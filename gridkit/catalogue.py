@@ -1,0 +1,575 @@
+"""The component catalogue: import inventories, validate codes, assign cells.
+
+An inventory (CSV, Shapefile, GeoPackage, GeoJSON, GeoParquet) becomes rows of
+the catalogue, a ``components`` layer inside the grid package with the fields of
+GB/T 47678.5-2026 (``tables/gbt47678.5-2026_fields.csv``) under their pinyin
+abbreviations, plus gridkit's own columns. Every input row is either imported or
+rejected with a reason; the summary adds up to the input row count.
+
+Fields
+------
+Input columns are matched, case-insensitively, by the standard's abbreviation
+(``GLBJBSM``), its Chinese name (``管理部件标识码``), the legacy name (``ObjID``)
+or a mapping file (TOML)::
+
+    class = "01013"               # every row is this class (or class_field + [classes])
+    source_key = "GlobalID"       # the inventory's own stable key, if it has one
+    [fields]                      # standard field = inventory column
+    QSDWMC = "ContractAuthority"
+    [values]                      # standard field = constant
+    ZGBMMC = "Cambridge Water Department"
+    [files.INFRA_StreetLights]    # overrides for one inventory (by file stem)
+    class = "01037"
+    source_key = "PoleID"
+
+Points are used as they are; a line is represented by its midpoint along its
+length (``line_interpolate_point(0.5, normalized=True)``) and a polygon by
+``point_on_surface`` — both always lie on the feature, unlike a centroid.
+
+Identity and IDs
+----------------
+A row with a component ID is that component. A row without one is matched to the
+catalogue by its source (file stem) and ``source_key``; without a source key, by
+class and position (1 cm) within its source. Unmatched rows get new IDs: county
+(from their cell) + class + the next sequence number of that county and class
+after every ID the catalogue has ever held, in input order. So re-importing the
+same inventory changes nothing and an ID is never reused.
+
+Updates
+-------
+Importing an inventory again syncs its source: changed rows are updated and get
+the change date ``BGRQ``; components of that source missing from the new
+inventory are kept with status ``移除`` (removed) and an ``end_date``.
+
+Reject reasons
+--------------
+``missing_coordinates``, ``impossible_coordinates``, ``latlon_swapped``,
+``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
+``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
+than the tolerance from every cell).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from . import coords
+from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
+from .errors import InputError
+from .io import VECTOR_SUFFIXES, read_vector
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES, Locator
+
+__all__ = [
+    "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
+    "Mapping", "ImportResult", "read_inventory", "import_components", "read_catalogue",
+    "write_catalogue", "catalogue_stats",
+]
+
+log = logging.getLogger(__name__)
+
+#: the 2026 component fields, abbreviation → Chinese name (table order)
+STANDARD_FIELDS = {
+    "GLBJBSM": "管理部件标识码", "GLBJMC": "管理部件名称", "ZGBMDM": "主管部门代码",
+    "ZGBMMC": "主管部门名称", "QSDWDM": "权属单位代码", "QSDWMC": "权属单位名称",
+    "YHDWDM": "养护单位代码", "YHDWMC": "养护单位名称", "SZDYWGBSM": "所在单元网格标识码",
+    "GLBJZT": "管理部件状态", "CSRQ": "初始日期", "BGRQ": "变更日期", "SJLY": "数据来源",
+    "BZ": "备注", "SZJDDM": "所在街道（镇、乡）代码", "SZJDMC": "所在街道（镇、乡）名称",
+    "SZSQDM": "所在社区（村）代码", "SZSQMC": "所在社区（村）名称",
+}
+#: legacy (CJ/T 214 systems) column → 2026 abbreviation
+LEGACY_FIELDS = {
+    "objid": "GLBJBSM", "objname": "GLBJMC", "deptcode1": "ZGBMDM", "deptname1": "ZGBMMC",
+    "deptcode2": "QSDWDM", "deptname2": "QSDWMC", "deptcode3": "YHDWDM", "deptname3": "YHDWMC",
+    "bgid": "SZDYWGBSM", "objstate": "GLBJZT", "ordate": "CSRQ", "chdate": "BGRQ",
+    "datasource": "SJLY", "note": "BZ",
+}
+#: status words accepted on input → the standard's word
+STATUS_VALUES = {
+    "完好": "完好", "intact": "完好", "good": "完好", "active": "完好", "act": "完好",
+    "破损": "破损", "damaged": "破损", "丢失": "丢失", "lost": "丢失", "missing": "丢失",
+    "废弃": "废弃", "scrapped": "废弃", "abandoned": "废弃", "移除": "移除", "removed": "移除",
+}
+REJECT_REASONS = {
+    "missing_coordinates": "no coordinates (empty geometry or blank x/y)",
+    "impossible_coordinates": "coordinates that cannot be a position in the input CRS",
+    "latlon_swapped": "latitude and longitude swapped (swapping them lands inside the layout): fix the columns",
+    "bad_id": "a component ID of the wrong form, a retired class or another county",
+    "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
+    "duplicate_id": "the same component ID as an earlier row, with different attributes",
+    "duplicate_row": "an exact duplicate of an earlier row",
+    "outside": "farther than the tolerance from every cell of the layout",
+}
+_COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "lat", True),
+                ("经度", "纬度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
+                ("x", "y", False)]
+_GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "source", "source_key",
+                    "source_row", "assign_status", "assign_distance_m"]
+CATALOGUE_COLUMNS = list(STANDARD_FIELDS) + _GRIDKIT_COLUMNS
+_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row")] + ["wkb"]
+
+
+@dataclass
+class Mapping:
+    """How an inventory's columns and classes map onto the standard (see module doc)."""
+
+    class_code: str | None = None
+    class_field: str | None = None
+    classes: dict = field(default_factory=dict)
+    source_key: str | None = None
+    fields: dict = field(default_factory=dict)
+    values: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path, *, inventory=None):
+        """Read a mapping file; ``inventory`` picks its ``[files.STEM]`` section."""
+        raw = _load_toml(path)
+        spec = {k: v for k, v in raw.items() if k != "files"}
+        if inventory is not None:
+            section = raw.get("files", {}).get(Path(inventory).stem, {})
+            for key, value in section.items():
+                spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else value
+        unknown = set(spec) - {"class", "class_field", "classes", "source_key", "fields", "values"}
+        if unknown:
+            raise InputError(f"{path}: unknown key(s) {sorted(unknown)}; use class, class_field, classes, "
+                             "source_key, fields, values and [files.STEM] sections")
+        bad = set(spec.get("fields", {})) | set(spec.get("values", {}))
+        bad -= set(STANDARD_FIELDS)
+        if bad:
+            raise InputError(f"{path}: {sorted(bad)} are not fields of the standard; use the abbreviations "
+                             + ", ".join(STANDARD_FIELDS))
+        return cls(class_code=spec.get("class"), class_field=spec.get("class_field"),
+                   classes={str(k): str(v) for k, v in spec.get("classes", {}).items()},
+                   source_key=spec.get("source_key"), fields=dict(spec.get("fields", {})),
+                   values={k: str(v) for k, v in spec.get("values", {}).items()})
+
+
+@dataclass
+class ImportResult:
+    """What :func:`import_components` did."""
+
+    catalogue: gpd.GeoDataFrame
+    rejects: pd.DataFrame
+    summary: dict
+
+
+# -- reading --------------------------------------------------------------------------
+def _find_coordinate_columns(columns, x_field, y_field):
+    if x_field or y_field:
+        missing = [f for f in (x_field, y_field) if f not in columns]
+        if missing or not (x_field and y_field):
+            raise InputError(f"coordinate column(s) {missing or [x_field, y_field]} not found; the "
+                             f"columns are {list(columns)}")
+        return x_field, y_field, False
+    lower = {c.lower(): c for c in columns}
+    for xs, ys, geographic in _COORD_PAIRS:
+        if xs in lower and ys in lower:
+            return lower[xs], lower[ys], geographic
+    raise InputError("no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
+                     f"经度/纬度, PointX/PointY, POINT_X/POINT_Y, x/y) among {list(columns)}; name them "
+                     "with --x-field and --y-field")
+
+
+def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None):
+    """Read an inventory into ``(frame, x, y, crs)`` with one row per input row.
+
+    ``x``/``y`` are float arrays in ``crs`` (NaN where a row has no usable
+    position); ``crs`` is a :class:`pyproj.CRS` or ``"gcj02"``/``"bd09"``.
+    Lines and polygons are represented by a point on them (module doc).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        try:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                sep="\t" if path.suffix.lower() == ".tsv" else ",",
+                                encoding=encoding or "utf-8-sig")
+        except UnicodeDecodeError:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+        except Exception as exc:
+            raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
+        xf, yf, geographic = _find_coordinate_columns(frame.columns, x_field, y_field)
+        if crs is None and not geographic:
+            raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
+                             "GPS lon/lat, gcj02, bd09, EPSG:4490, or the projected CRS's EPSG code)")
+        x = pd.to_numeric(frame[xf], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(frame[yf], errors="coerce").to_numpy(dtype=float)
+        parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
+        return frame.drop(columns=[xf, yf]), x, y, parsed
+    if path.suffix.lower() not in VECTOR_SUFFIXES:
+        raise InputError(f"{path}: unknown inventory format; use .csv, .gpkg, .shp, .geojson or .parquet")
+    gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding)
+    geoms = gdf.geometry.values
+    kind = shapely.get_type_id(geoms)
+    points = np.array(geoms, dtype=object)
+    lines = np.isin(kind, (1, 2, 5))
+    polys = np.isin(kind, (3, 6))
+    if lines.any():
+        points[lines] = shapely.line_interpolate_point(shapely.line_merge(geoms[lines]), 0.5, normalized=True)
+    if polys.any():
+        points[polys] = shapely.point_on_surface(geoms[polys])
+    multi = kind == 4
+    if multi.any():
+        points[multi] = shapely.get_geometry(geoms[multi], 0)
+    empty = shapely.is_missing(points) | shapely.is_empty(points)
+    x, y = np.full(len(gdf), np.nan), np.full(len(gdf), np.nan)
+    x[~empty] = shapely.get_x(points[~empty])
+    y[~empty] = shapely.get_y(points[~empty])
+    frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    source = coords.parse_crs(crs) if coords.is_pseudo_crs(crs) else gdf.crs
+    return frame, x, y, source
+
+
+def _rename_columns(frame, mapping):
+    """Input columns → the standard's abbreviations; returns the standard frame."""
+    lower = {c.lower(): c for c in frame.columns}
+    chinese = {v: k for k, v in STANDARD_FIELDS.items()}
+    out = {}
+    for column in frame.columns:
+        key = column.strip()
+        abbr = key.upper() if key.upper() in STANDARD_FIELDS else chinese.get(key) or LEGACY_FIELDS.get(key.lower())
+        if abbr and abbr not in out:
+            out[abbr] = frame[column]
+    for abbr, column in mapping.fields.items():
+        if column not in frame.columns:
+            column = lower.get(str(column).lower())
+        if column is None:
+            raise InputError(f"mapping: field {abbr} = {mapping.fields[abbr]!r}, but the inventory has no "
+                             f"such column (it has {list(frame.columns)})")
+        out[abbr] = frame[column]
+    std = pd.DataFrame({abbr: out[abbr] if abbr in out else None for abbr in STANDARD_FIELDS}, index=frame.index)
+    for abbr, value in mapping.values.items():
+        std[abbr] = std[abbr].where(std[abbr].notna() & (std[abbr].astype(str).str.strip() != ""), value) \
+            if abbr in out else value
+    for abbr in STANDARD_FIELDS:
+        col = std[abbr]
+        std[abbr] = col.where(col.isna(), col.astype(str).str.strip()).replace({"": None, "nan": None})
+    return std
+
+
+# -- the import -----------------------------------------------------------------------
+def import_components(inventory, locator, *, units=None, catalogue=None, mapping=None,
+                      table=None, crs=None, layer=None, x_field=None, y_field=None, encoding=None,
+                      tolerance=25.0, today=None, source=None):
+    """Import one inventory against a layout; returns the updated catalogue.
+
+    Parameters
+    ----------
+    inventory : path, or ``(frame, x, y, crs)`` as from :func:`read_inventory`
+    locator : Locator of the layout (:meth:`Locator.from_package`)
+    units : the package's units layer (names of streets and communities), optional
+    catalogue : the existing catalogue (``None``: a new one)
+    mapping : :class:`Mapping`, optional
+    table : :class:`ClassTable` (default: GB/T 47678.5-2026)
+    tolerance : metres; points this close outside the layout go to the nearest cell
+    today : ``YYYYMMDD`` for survey/change/end dates (default: today)
+    source : name of this inventory in the catalogue (default: the file stem)
+    """
+    table = table or ClassTable("2026")
+    mapping = mapping or Mapping()
+    today = today or _dt.date.today().strftime("%Y%m%d")
+    if isinstance(inventory, (str, Path)):
+        source = source or Path(inventory).stem
+        frame, x, y, in_crs = read_inventory(inventory, layer=layer, crs=crs, x_field=x_field,
+                                             y_field=y_field, encoding=encoding)
+    else:
+        frame, x, y, in_crs = inventory
+        source = source or "inventory"
+    n = len(frame)
+    frame = frame.reset_index(drop=True)
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+
+    def reject(mask, code, text):
+        mask = mask & (reason == "")
+        reason[mask] = code
+        detail[mask] = text if isinstance(text, str) else np.asarray(text, dtype=object)[mask]
+
+    std = _rename_columns(frame, mapping)
+    key = _source_keys(frame, mapping, source)
+
+    # 1. positions
+    reject(~(np.isfinite(x) & np.isfinite(y)), "missing_coordinates", "x/y blank, not numbers, or empty geometry")
+    geographic = isinstance(in_crs, str) or in_crs.is_geographic
+    valid = reason == ""
+    if geographic:
+        impossible = valid & ((np.abs(x) > 180) | (np.abs(y) > 90))
+    else:
+        impossible = np.zeros(n, dtype=bool)
+    lx, ly = np.full(n, np.nan), np.full(n, np.nan)
+    ok = valid & ~impossible
+    if ok.any():
+        lx[ok], ly[ok] = locator.to_layout_xy(x[ok], y[ok], in_crs)
+    index = np.full(n, -1, dtype=np.int64)
+    status = np.full(n, OUTSIDE, dtype=np.int8)
+    distance = np.full(n, np.nan)
+    if ok.any():
+        index[ok], status[ok], distance[ok] = locator.cell_index(lx[ok], ly[ok], tolerance=tolerance)
+    if geographic:  # swapped lat/lon: the swapped point lands in (or by) the layout
+        suspect = np.flatnonzero(valid & (impossible | (status == OUTSIDE)) & (np.abs(x) <= 90))
+        if len(suspect):
+            sx, sy = locator.to_layout_xy(y[suspect], x[suspect], in_crs)
+            _, s_status, _ = locator.cell_index(sx, sy, tolerance=tolerance)
+            swapped = np.zeros(n, dtype=bool)
+            swapped[suspect[s_status != OUTSIDE]] = True
+            reject(swapped, "latlon_swapped", "swapping x and y puts it inside the layout; the columns are swapped")
+    reject(impossible, "impossible_coordinates", "longitude must lie in -180..180 and latitude in -90..90")
+
+    # 2. exact duplicates (every input column and the position)
+    dup_frame = frame.copy()
+    dup_frame["__x"], dup_frame["__y"] = x, y
+    dup = dup_frame.duplicated(keep="first").to_numpy()
+    if dup.any():
+        first = dup_frame.reset_index().groupby(list(dup_frame.columns), dropna=False)["index"].transform("min")
+        reject(dup, "duplicate_row", "exact duplicate of row " + (first + 1).astype(str).to_numpy(dtype=object))
+
+    # 3. IDs and classes
+    counties = None
+    if "county_code" in locator.attributes:
+        counties = set(pd.unique(locator.attributes["county_code"]))
+    given = std["GLBJBSM"].to_numpy(dtype=object)
+    has_id = pd.notna(given)
+    if has_id.any():
+        problems = np.asarray(table.id_problems(given[has_id].astype(str).tolist(), counties=counties), dtype=object)
+        bad = np.zeros(n, dtype=bool)
+        bad[np.flatnonzero(has_id)[problems != ""]] = True
+        text = np.full(n, "", dtype=object)
+        text[has_id] = np.char.add("ID " + given[has_id].astype(str) + ": ", problems.astype(str))
+        reject(bad, "bad_id", text)
+    class_code = _class_codes(frame, std, mapping, table, has_id)
+    known = np.isin(class_code.astype(str), list(table.classes))
+    cls_text = np.full(n, "", dtype=object)
+    for i in np.flatnonzero(~known & (reason == "")):
+        c = class_code[i]
+        cls_text[i] = table.class_problem(c) if c else "no class (set class or class_field in a --mapping file)"
+    reject(~known, "unknown_class", cls_text)
+    # the same ID twice with different attributes
+    if has_id.any():
+        live = (reason == "") & has_id
+        ids = pd.Series(given, dtype=object)
+        firsts = ids[live].reset_index().groupby(0)["index"].transform("min")
+        first_of = np.full(n, -1)
+        first_of[np.flatnonzero(live)] = firsts.to_numpy()
+        clash = live & (first_of != np.arange(n))
+        reject(clash, "duplicate_id", "ID already on row " + (first_of + 1).astype(str).astype(object))
+
+    # 4. outside
+    reject((reason == "") & (status == OUTSIDE), "outside",
+           f"more than {tolerance:g} m from every cell")
+
+    keep = reason == ""
+    rejects = frame.loc[~keep].copy()
+    rejects.insert(0, "detail", detail[~keep])
+    rejects.insert(0, "reason", reason[~keep])
+    rejects.insert(0, "row", np.flatnonzero(~keep) + 1)
+    rejects["x"], rejects["y"] = x[~keep], y[~keep]
+
+    rows = _catalogue_rows(std[keep].reset_index(drop=True), class_code[keep], table, locator, units,
+                           index[keep], status[keep], distance[keep], lx[keep], ly[keep],
+                           key[keep], np.flatnonzero(keep) + 1, source, today)
+    merged, changes = _merge(catalogue, rows, source, table, today)
+    counts = pd.Series(reason[~keep]).value_counts().to_dict()
+    summary = {
+        "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
+        "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
+        "assigned_inside": int((status[keep] == 0).sum()), "assigned_nearest": int((status[keep] == NEAREST).sum()),
+        "ids_given": int(has_id[keep].sum()), **changes,
+        "shared_positions": int(pd.DataFrame({"x": lx[keep], "y": ly[keep]}).duplicated(keep=False).sum()),
+        "tolerance_m": tolerance, "scheme": table.scheme,
+    }
+    assert summary["imported"] + summary["rejected"] == n
+    return ImportResult(merged, rejects, summary)
+
+
+def _source_keys(frame, mapping, source):
+    if mapping.source_key:
+        if mapping.source_key not in frame.columns:
+            raise InputError(f"mapping: source_key {mapping.source_key!r} is not a column of {source} "
+                             f"(it has {list(frame.columns)})")
+        values = "k:" + frame[mapping.source_key].astype(str)
+        repeat = values.groupby(values).cumcount()
+        # A key that repeats within the inventory is numbered so each row keeps its own identity.
+        values = values.where(repeat == 0, values + "#" + repeat.astype(str))
+        return values.to_numpy(dtype=object)
+    return np.full(len(frame), None, dtype=object)
+
+
+def _class_codes(frame, std, mapping, table, has_id):
+    n = len(frame)
+    out = pd.Series("", index=range(n), dtype=object)
+    if mapping.class_field:
+        if mapping.class_field not in frame.columns:
+            raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column "
+                             f"(the columns are {list(frame.columns)})")
+        values = frame[mapping.class_field].astype(str).str.strip().reset_index(drop=True)
+        out = values.map(mapping.classes).fillna(values).astype(object)
+    elif mapping.class_code:
+        out[:] = str(mapping.class_code)
+    from_id = std["GLBJBSM"].reset_index(drop=True).astype(object).str[6:6 + table.class_digits]
+    return np.where(has_id, from_id.to_numpy(dtype=object), out.to_numpy(dtype=object))
+
+
+def _catalogue_rows(std, class_code, table, locator, units, index, status, distance, lx, ly, key,
+                    source_row, source, today):
+    located = locator.describe(index, status, distance)
+    rows = std.copy()
+    rows["SZDYWGBSM"] = located["grid_id"].to_numpy()
+    rows["SZJDDM"] = located.get("street_code")
+    rows["SZSQDM"] = located.get("community_code")
+    rows["SZJDMC"] = located.get("street_name")
+    rows["SZSQMC"] = located.get("community_name")
+    classes = pd.Series(class_code, index=rows.index, dtype=object)
+    names = {c: table.classes[c].name for c in pd.unique(class_code)}
+    departments = {c: table.classes[c].suggested_department for c in names}
+    rows["class_code"] = classes
+    rows["class_name"] = classes.map(names)
+    rows["GLBJMC"] = rows["GLBJMC"].fillna(rows["class_name"])
+    rows["ZGBMMC"] = rows["ZGBMMC"].fillna(classes.map(departments))
+    state = rows["GLBJZT"]
+    rows["GLBJZT"] = state.str.strip().str.lower().map(STATUS_VALUES).fillna(state).fillna("完好")
+    rows["CSRQ"] = rows["CSRQ"].fillna(today)
+    rows["SJLY"] = rows["SJLY"].fillna(source)
+    rows["end_date"] = None
+    rows["county_code"] = rows["SZDYWGBSM"].astype(object).str[:6]
+    rows["source"] = source
+    key = np.asarray(key, dtype=object)
+    missing = np.flatnonzero(pd.isna(key) & rows["GLBJBSM"].isna().to_numpy())
+    if len(missing):  # class + position to the centimetre, numbered within repeats
+        base = pd.Series([f"p:{class_code[i]}:{lx[i]:.2f}:{ly[i]:.2f}" for i in missing])
+        nth = base.groupby(base).cumcount().astype(str)
+        key[missing] = (base + ":" + nth).to_numpy(dtype=object)
+    rows["source_key"] = key
+    rows["source_row"] = source_row
+    rows["assign_status"] = STATUS_NAMES[status]
+    rows["assign_distance_m"] = np.round(distance, 3)
+    rows = gpd.GeoDataFrame(rows, geometry=shapely.points(lx, ly), crs=locator.crs)
+    return rows[CATALOGUE_COLUMNS + ["geometry"]]
+
+
+def _comparable(frame):
+    out = pd.DataFrame({c: np.where(frame[c].isna().to_numpy(), "\x00", frame[c].astype(str).to_numpy())
+                        for c in _COMPARED if c != "wkb"})
+    out["wkb"] = shapely.to_wkb(frame.geometry.values, hex=True, output_dimension=2)
+    return out
+
+
+def _merge(catalogue, rows, source, table, today):
+    """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts)."""
+    if catalogue is None or not len(catalogue):
+        catalogue = rows.iloc[:0].copy()
+    catalogue = catalogue.reset_index(drop=True)
+    # Identity: the given ID, else the source key within this source.
+    given = rows["GLBJBSM"].notna().to_numpy()
+    match = pd.Index(catalogue["GLBJBSM"].astype(object)).get_indexer(rows["GLBJBSM"].astype(object))
+    if (~given).any():
+        held_keys = catalogue["source"].astype(str) + "\x1f" + catalogue["source_key"].astype(str)
+        first = ~held_keys.duplicated().to_numpy()
+        keys = source + "\x1f" + rows.loc[~given, "source_key"].astype(str)
+        found = pd.Index(held_keys[first]).get_indexer(keys)
+        match[~given] = np.append(np.flatnonzero(first), -1)[found]
+    match = match.astype(np.int64)
+    # New IDs for unmatched rows without one: next sequence after everything ever held.
+    new = (match < 0) & ~given
+    if new.any():
+        prefix = (rows["county_code"] + rows["class_code"]).astype(object)[new]
+        held = pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]).dropna().astype(str)
+        top = held.str[-SEQUENCE_DIGITS:].astype(int).groupby(held.str[:-SEQUENCE_DIGITS].to_numpy()).max()
+        seq = prefix.map(top).fillna(0).astype(np.int64) + prefix.groupby(prefix).cumcount() + 1
+        if (seq > 999_999).any():
+            raise InputError("a class has run out of sequence numbers (999999) in "
+                             + ", ".join(sorted(set(prefix[seq > 999_999]))))
+        rows.loc[new, "GLBJBSM"] = (prefix + seq.astype(str).str.zfill(SEQUENCE_DIGITS)).to_numpy()
+    matched = match >= 0
+    updated = unchanged = 0
+    catalogue = catalogue.copy()
+    if matched.any():
+        old = catalogue.loc[match[matched]].reset_index(drop=True)
+        fresh = rows.loc[matched].reset_index(drop=True)
+        fresh["GLBJBSM"] = old["GLBJBSM"]
+        fresh["CSRQ"] = old["CSRQ"]
+        differs = (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy()
+        fresh["BGRQ"] = np.where(differs, today, old["BGRQ"].to_numpy(dtype=object))
+        fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
+        updated, unchanged = int(differs.sum()), int((~differs).sum())
+        catalogue.loc[match[matched][differs], CATALOGUE_COLUMNS] = fresh.loc[differs, CATALOGUE_COLUMNS].to_numpy()
+        catalogue.loc[match[matched][differs], "geometry"] = fresh.geometry.values[differs]
+    # Components of this source that the inventory no longer has: removed, kept.
+    seen = np.zeros(len(catalogue), dtype=bool)
+    seen[match[matched]] = True
+    gone = (catalogue["source"] == source).to_numpy() & ~seen & (catalogue["GLBJZT"] != "移除").to_numpy()
+    catalogue.loc[gone, "GLBJZT"] = "移除"
+    catalogue.loc[gone, "end_date"] = today
+    catalogue.loc[gone, "BGRQ"] = today
+    added = rows.loc[~matched]
+    out = pd.concat([catalogue, added], ignore_index=True) if len(added) else catalogue
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=rows.crs)
+    return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
+                 "removed": int(gone.sum()), "catalogue_size": len(out)}
+
+
+# -- the package ----------------------------------------------------------------------
+def read_catalogue(package):
+    """The ``components`` layer of a grid package, or ``None`` when it has none."""
+    layers = {name for name, _ in pyogrio.list_layers(package)}
+    if "components" not in layers:
+        return None
+    frame = pyogrio.read_dataframe(package, layer="components")
+    for column in CATALOGUE_COLUMNS:
+        if column not in ("source_row", "assign_distance_m") and column in frame:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame
+
+
+def write_catalogue(package, catalogue, *, metadata=None):
+    """Replace the package's ``components`` layer, atomically.
+
+    The package is copied beside itself, the layer and metadata are written into
+    the copy, and the copy is renamed over the package only when both are
+    complete: a failure leaves the package as it was.
+    """
+    package = Path(package)
+    fd, tmp = tempfile.mkstemp(prefix=f".{package.stem}.", suffix=".gpkg", dir=package.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(package, tmp)
+        out = catalogue.copy()
+        out["source_row"] = out["source_row"].astype("int64")
+        pyogrio.write_dataframe(out, tmp, layer="components", driver="GPKG")
+        if metadata:
+            meta = pyogrio.read_dataframe(tmp, layer="gridkit_metadata")
+            values = dict(zip(meta["key"], meta["value"]))
+            values.update({k: str(v) for k, v in metadata.items()})
+            pyogrio.write_dataframe(pd.DataFrame({"key": list(values), "value": list(values.values())}),
+                                    tmp, layer="gridkit_metadata", driver="GPKG")
+        os.replace(tmp, package)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def catalogue_stats(catalogue, by="class"):
+    """Counts of components per cell, community, street or class (active ones and all)."""
+    column = {"cell": "SZDYWGBSM", "community": "SZSQDM", "street": "SZJDDM", "class": "class_code"}.get(by)
+    if column is None:
+        raise InputError(f"--by {by!r}: use cell, community, street or class")
+    frame = pd.DataFrame(catalogue.drop(columns="geometry"))
+    frame["active"] = frame["GLBJZT"] != "移除"
+    name = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}.get(by)
+    keys = [column] + ([name] if name else [])
+    out = frame.groupby(keys, dropna=False).agg(components=("active", "sum"), all_rows=("active", "size"),
+                                                 removed=("active", lambda s: int((~s).sum())))
+    out = out.reset_index().sort_values(keys).reset_index(drop=True)
+    out["components"] = out["components"].astype(int)
+    return out
