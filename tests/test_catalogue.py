@@ -1,0 +1,200 @@
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+import gridkit as gk
+from gridkit.catalogue import Mapping, import_components, read_catalogue, write_catalogue
+from gridkit.classes import ClassTable
+from gridkit.errors import InputError
+from gridkit.locator import Locator
+from gridkit_cli.main import cli
+from click.testing import CliRunner
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548 (CGCS2000 GK CM 117°E)
+
+
+@pytest.fixture()
+def package(tmp_path):
+    """A 3 × 2 lattice of 100 m cells in community 110101001001, as a grid package."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200)])
+    cells = gk.unit_grid(comm)
+    return gk.write_package(tmp_path / "grid.gpkg", cells, comm)
+
+
+def _lonlat(x, y):
+    pts = gpd.GeoSeries(shapely.points(np.asarray(x, float), np.asarray(y, float)), crs=4548).to_crs(4326)
+    return pts.x.to_numpy(), pts.y.to_numpy()
+
+
+def _csv(tmp_path, rows, name="inv.csv"):
+    path = tmp_path / name
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_every_reject_reason_from_crafted_rows(tmp_path, package):
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 - 5, X0 - 500], [Y0 + 50] * 5)
+    rows = [
+        dict(GLBJBSM="11010101001000001", lon=lon[0], lat=lat[0], BZ="ok with ID"),
+        dict(GLBJBSM="", lon=lon[1], lat=lat[1], BZ="ok, gets an ID"),
+        dict(GLBJBSM="", lon="", lat=lat[1], BZ="no x"),
+        dict(GLBJBSM="", lon=200.0, lat=lat[1], BZ="impossible"),
+        dict(GLBJBSM="", lon=lat[2], lat=lon[2], BZ="swapped"),
+        dict(GLBJBSM="1101010100100001", lon=lon[2], lat=lat[2], BZ="legacy length"),
+        dict(GLBJBSM="11010101016000001", lon=lon[2], lat=lat[2], BZ="retired class"),
+        dict(GLBJBSM="32050801001000001", lon=lon[2], lat=lat[2], BZ="other county"),
+        dict(GLBJBSM="11010101001000001", lon=lon[2], lat=lat[2], BZ="same ID, moved"),
+        dict(GLBJBSM="", lon=lon[1], lat=lat[1], BZ="ok, gets an ID"),
+        dict(GLBJBSM="", lon=lon[3], lat=lat[3], BZ="5 m outside: nearest"),
+        dict(GLBJBSM="", lon=lon[4], lat=lat[4], BZ="500 m outside"),
+    ]
+    path = _csv(tmp_path, rows)
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                               today="20260701")
+    s = result.summary
+    assert s["rows"] == 12 and s["imported"] == 3 and s["rejected"] == 9
+    assert s["rejected_by_reason"] == {"missing_coordinates": 1, "impossible_coordinates": 1, "latlon_swapped": 1,
+                                       "bad_id": 3, "duplicate_id": 1, "duplicate_row": 1, "outside": 1}
+    assert s["assigned_nearest"] == 1
+    rejects = result.rejects.set_index("row")
+    assert rejects.loc[10, "detail"] == "exact duplicate of row 2"
+    assert rejects.loc[9, "detail"] == "ID already on row 1"
+    assert "retired" in rejects.loc[7, "detail"] and "not the layout's" in rejects.loc[8, "detail"]
+    cat = result.catalogue.set_index("BZ")
+    assert cat.loc["ok with ID", "SZDYWGBSM"] == "110101001001004"
+    # new IDs: county + class + the next sequence after the given 000001
+    assert cat.loc["ok, gets an ID", "GLBJBSM"] == "11010101001000002"
+    assert cat.loc["5 m outside: nearest", "GLBJBSM"] == "11010101001000003"
+    assert cat.loc["5 m outside: nearest", "assign_status"] == "nearest"
+    assert cat.loc["5 m outside: nearest", "assign_distance_m"] == pytest.approx(5.0, abs=0.01)
+    assert (cat["GLBJMC"] == "供水井盖").all() and (cat["GLBJZT"] == "完好").all()
+
+
+def test_unknown_class_and_missing_class(tmp_path, package):
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 50])
+    path = _csv(tmp_path, [dict(kind="hydrant", lon=lon[0], lat=lat[0]), dict(kind="bench?", lon=lon[1], lat=lat[1])])
+    result = import_components(path, Locator.from_package(package),
+                               mapping=Mapping(class_field="kind", classes={"hydrant": "01013"}))
+    assert result.summary["rejected_by_reason"] == {"unknown_class": 1}
+    assert result.rejects["detail"].tolist() == ["class code 'bench?' is not 5 digits"]
+    result = import_components(path, Locator.from_package(package))
+    assert result.summary["rejected_by_reason"] == {"unknown_class": 2}
+    assert "--mapping" in result.rejects["detail"].iloc[0]
+
+
+def test_points_on_shared_edges_go_east_then_north(tmp_path, package):
+    lon, lat = _lonlat([X0 + 100, X0 + 150, X0 + 200], [Y0 + 50, Y0 + 100, Y0 + 100])
+    path = _csv(tmp_path, [dict(lon=a, lat=b) for a, b in zip(lon, lat)])
+    cells = import_components(path, Locator.from_package(package),
+                              mapping=Mapping(class_code="01037")).catalogue["SZDYWGBSM"].tolist()
+    # grid sequence runs west→east, north→south: 001 002 003 / 004 005 006
+    assert cells == ["110101001001005", "110101001001002", "110101001001003"]
+
+
+def test_reimport_changes_nothing_and_updates_keep_history(tmp_path, package):
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
+    rows = [dict(key=k, lon=a, lat=b, status="intact") for k, a, b in zip("abc", lon, lat)]
+    mapping = Mapping(class_code="01013", source_key="key", fields={"GLBJZT": "status"})
+    loc = Locator.from_package(package)
+    first = import_components(_csv(tmp_path, rows), loc, mapping=mapping, today="20260701", source="hydrants")
+    write_catalogue(package, first.catalogue)
+    before = pyogrio.read_dataframe(package, layer="components")
+    again = import_components(_csv(tmp_path, rows), loc, catalogue=read_catalogue(package), mapping=mapping,
+                              today="20260801", source="hydrants")
+    assert (again.summary["added"], again.summary["updated"], again.summary["unchanged"]) == (0, 0, 3)
+    write_catalogue(package, again.catalogue)
+    assert pyogrio.read_dataframe(package, layer="components").equals(before)
+    # b damaged, c gone, d new
+    rows[1]["status"] = "damaged"
+    d_lon, d_lat = _lonlat([X0 + 250], [Y0 + 50])
+    update = [rows[0], rows[1], dict(key="d", lon=d_lon[0], lat=d_lat[0], status="intact")]
+    result = import_components(_csv(tmp_path, update), loc, catalogue=read_catalogue(package), mapping=mapping,
+                               today="20260901", source="hydrants")
+    s = result.summary
+    assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["catalogue_size"]) == (1, 1, 1, 1, 4)
+    cat = result.catalogue.set_index("source_key")
+    assert cat.loc["k:b", ["GLBJZT", "BGRQ", "CSRQ"]].tolist() == ["破损", "20260901", "20260701"]
+    assert cat.loc["k:c", ["GLBJZT", "end_date"]].tolist() == ["移除", "20260901"]
+    # the removed c keeps 000003; the new d gets 000004, never a reused number
+    assert cat.loc["k:c", "GLBJBSM"] == "11010101013000003" and cat.loc["k:d", "GLBJBSM"] == "11010101013000004"
+
+
+def test_lines_polygons_gcj02_and_a_gbk_shapefile(tmp_path, package):
+    line = shapely.LineString([(X0 + 10, Y0 + 10), (X0 + 290, Y0 + 10)])          # midpoint in cell 005
+    poly = shapely.box(X0 + 210, Y0 + 110, X0 + 290, Y0 + 190)                      # cell 003
+    frame = gpd.GeoDataFrame({"名称": ["护栏", "绿地"], "GLBJBSM": ["11010102017000001", "11010104013000001"]},
+                             geometry=[line, poly], crs=4548).to_crs(4326)
+    shp = tmp_path / "inv.shp"
+    frame.to_file(shp, encoding="GBK")
+    shp.with_suffix(".cpg").unlink(missing_ok=True)
+    result = import_components(shp, Locator.from_package(package))
+    assert result.catalogue["SZDYWGBSM"].tolist() == ["110101001001005", "110101001001003"]
+    # GCJ-02 coordinates, as a Chinese map SDK gives them
+    lon, lat = _lonlat([X0 + 150], [Y0 + 150])
+    gx, gy = gk.wgs84_to_gcj02(lon, lat)
+    path = _csv(tmp_path, [dict(lon=gx[0], lat=gy[0])])
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"), crs="gcj02")
+    assert result.catalogue["SZDYWGBSM"].tolist() == ["110101001001002"]
+    with pytest.raises(InputError, match="--crs"):
+        import_components(_csv(tmp_path, [dict(x=1.0, y=2.0)]), Locator.from_package(package))
+
+
+def test_legacy_scheme(tmp_path, package):
+    lon, lat = _lonlat([X0 + 50], [Y0 + 50])
+    path = _csv(tmp_path, [dict(ObjID="1101010118000007", ObjName="路灯", PointX=lon[0], PointY=lat[0])])
+    result = import_components(path, Locator.from_package(package), table=ClassTable("legacy"), crs="EPSG:4326")
+    row = result.catalogue.iloc[0]
+    assert (row["GLBJBSM"], row["class_code"], row["class_name"]) == ("1101010118000007", "0118", "路灯")
+
+
+def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
+    comm = gk.unit_hierarchy(gk.read_vector(samples / "cambridge_neighborhoods.gpkg"), name_field="NAME",
+                             provisional=True, parent_code="990101")
+    grid = gk.write_package(tmp_path / "cambridge.gpkg", gk.unit_grid(comm), comm)
+    d = shared / "cambridge_ma"
+    inventories = [d / f"{n}.geojson" for n in ("INFRA_Hydrants", "INFRA_StreetLights", "DPW_LitterBarrels",
+                                                 "TRAFFIC_Signals")]
+    args = ["components", "import", *map(str, inventories), "--grid", str(grid),
+            "--mapping", str(samples / "cambridge_mapping.toml"), "--preview", str(tmp_path / "c.png")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    summaries = {s["source"]: s for s in json.loads(result.output.split("json ", 1)[1])}
+    counts = {k: (s["rows"], s["imported"], s["rejected_by_reason"].get("outside", 0), s["assigned_nearest"])
+              for k, s in summaries.items()}
+    assert counts == {"INFRA_Hydrants": (1960, 1956, 4, 13), "INFRA_StreetLights": (6117, 6117, 0, 8),
+                      "DPW_LitterBarrels": (990, 990, 0, 0), "TRAFFIC_Signals": (785, 760, 25, 22)}
+    assert len(pd.read_csv(tmp_path / "TRAFFIC_Signals.rejects.csv")) == 25
+    again = CliRunner().invoke(cli, args)
+    assert all(s["unchanged"] == s["imported"] for s in json.loads(again.output.split("json ", 1)[1]))
+    shown = CliRunner().invoke(cli, ["components", "show", "99010101013000001", "--grid", str(grid), "--json"])
+    record = json.loads(shown.output)
+    assert record["class_code"] == "01013" and record["ZGBMMC"] == "Cambridge Fire Department"
+    assert record["SZDYWGBSM"].startswith("990101900")
+    stats = CliRunner().invoke(cli, ["components", "stats", "--grid", str(grid), "--by", "class",
+                                     "--csv", str(tmp_path / "s.csv")])
+    table = pd.read_csv(tmp_path / "s.csv", dtype={"class_code": str})
+    assert dict(zip(table["class_code"], table["components"])) == {"01013": 1956, "01037": 6117, "02014": 760,
+                                                                     "03005": 990}
+    assert "9,823 components" in stats.output
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
+    before = package.read_bytes()
+    path = _csv(tmp_path, [dict(lon=1, lat=2)])
+    result = CliRunner().invoke(cli, ["components", "import", str(path), "--grid", str(package),
+                                      "--mapping", str(tmp_path / "missing.toml")])
+    assert result.exit_code != 0
+    bad = tmp_path / "bad.toml"
+    bad.write_text('class = "01001"\n[fields]\nNOPE = "x"\n')
+    result = CliRunner().invoke(cli, ["components", "import", str(path), "--grid", str(package), "--mapping", str(bad)])
+    assert result.exit_code == 1 and "NOPE" in result.output and "abbreviations" in result.output
+    assert package.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -1,0 +1,83 @@
+import pytest
+
+from gridkit.classes import (
+    RETIRED_2026, ClassTable, class_table, classes_without_counterpart, convert_class, convert_ids,
+    matter_classes,
+)
+from gridkit.errors import CodeError, InputError
+
+
+def test_tables_have_the_standards_counts():
+    assert len(class_table("2026")) == 153 and len(class_table("legacy")) == 85
+    assert len(matter_classes()) == 250
+    bigs = {}
+    for c in class_table("2026").classes.values():
+        bigs[c.big_code] = bigs.get(c.big_code, 0) + 1
+    assert bigs == {"01": 76, "02": 44, "03": 16, "04": 14, "05": 3}
+    assert not RETIRED_2026 & set(class_table("2026").classes)
+
+
+@pytest.mark.parametrize("scheme", ["2026", "legacy"])
+def test_every_class_round_trips_through_an_id(scheme):
+    table = class_table(scheme)
+    for code in table.classes:
+        ids = table.build_ids("320508", code, [1, 999_999])
+        assert [len(i) for i in ids] == [table.id_digits] * 2
+        assert table.id_problems(ids, counties={"320508"}) == ["", ""]
+        parsed = table.parse_id(ids[1])
+        assert (parsed["county"], parsed["class_code"], parsed["sequence"]) == ("320508", code, 999_999)
+
+
+def test_the_real_legacy_example_parses():
+    assert class_table("legacy").parse_id("3205080101000001")["class_name"] == "上水井盖"
+
+
+def test_every_invalid_id_has_its_own_reason():
+    table = class_table("2026")
+    reasons = table.id_problems(["3205080101000001", "3205080101A000001", "32050801016000001",
+                                 "32050899001000001", "32050801001000000", "11010101001000001", None],
+                                counties={"320508"})
+    assert reasons[0].startswith("has 16 characters") and "legacy CJ/T 214" in reasons[0]
+    assert reasons[1] == "contains characters other than digits"
+    assert reasons[2] == "class 01016 is retired in GB/T 47678.5-2026 (reserved, not for new IDs)"
+    assert reasons[3] == "unknown GB/T 47678.5-2026 class 99001"
+    assert reasons[4] == "sequence 000000 (sequences start at 000001)"
+    assert reasons[5] == "county 110101 is not the layout's (320508)"
+    assert reasons[6] == "missing"
+    with pytest.raises(CodeError, match="retired"):
+        table.build_ids("320508", "05001", [1])
+    with pytest.raises(CodeError, match="1–999999"):
+        table.build_ids("320508", "01001", [0])
+
+
+def test_local_extension_classes_validate_like_built_in_ones(tmp_path):
+    spec = tmp_path / "local.toml"
+    spec.write_text('[classes.21001]\nname = "共享单车停放区"\ndepartment = "城管局"\n', encoding="utf-8")
+    table = ClassTable("2026", spec)
+    assert table["21001"].local and table.id_problems(["32050821001000001"]) == [""]
+    assert class_table("2026").id_problems(["32050821001000001"]) == ["unknown GB/T 47678.5-2026 class 21001"]
+    spec.write_text('[classes.01999]\nname = "x"\n[classes.2101]\nname = "y"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="big class 01 is built in.*2101: a GB/T 47678.5-2026 class code has 5 digits"):
+        ClassTable("2026", spec)
+
+
+def test_legacy_maps_to_2026_by_meaning_not_number():
+    legacy = class_table("legacy")
+    new = class_table("2026")
+    unmapped = classes_without_counterpart("legacy")
+    assert unmapped == ["0502", "0601", "0602"]
+    for code in legacy.classes:
+        target = convert_class(code)
+        assert (target is None) == (code in unmapped)
+        if target:
+            assert target in new.classes
+            assert convert_class(target, to="legacy") == code
+    assert convert_class("0114") == "01023"          # ownerless cover = unidentified cover, not 01014
+    assert convert_class("0118") == "01037"          # street light
+    assert len(classes_without_counterpart("2026")) == 153 - 82 - 4
+
+
+def test_convert_ids_renumbers_poles_that_fold_into_one_legacy_class():
+    ids, notes = convert_ids(["32050801030000001", "32050801031000001", "32050801001000005"], to="legacy")
+    assert ids == ["3205080117000001", "3205080117000002", "3205080101000005"]
+    assert notes[0] == "" and notes[1].startswith("renumbered")

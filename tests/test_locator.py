@@ -1,0 +1,117 @@
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from hypothesis import given, settings, strategies as st
+
+import gridkit as gk
+from gridkit.errors import CRSError, InputError
+from gridkit.locator import Locator
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0
+
+
+def _layout():
+    """Four 100 m squares, an L-shaped cell, a cell with a hole, a two-part island cell."""
+    b = shapely.box
+    geoms = [b(X0, Y0, X0 + 100, Y0 + 100), b(X0 + 100, Y0, X0 + 200, Y0 + 100),
+             b(X0, Y0 + 100, X0 + 100, Y0 + 200), b(X0 + 100, Y0 + 100, X0 + 200, Y0 + 200),
+             shapely.union(b(X0 + 200, Y0, X0 + 300, Y0 + 200), b(X0 + 300, Y0, X0 + 400, Y0 + 50)),
+             b(X0, Y0 + 200, X0 + 300, Y0 + 300).difference(b(X0 + 100, Y0 + 220, X0 + 150, Y0 + 260)),
+             shapely.MultiPolygon([b(X0 + 500, Y0, X0 + 550, Y0 + 50), b(X0 + 600, Y0, X0 + 650, Y0 + 50)])]
+    ids = [f"110101001001{i + 1:03d}" for i in range(len(geoms))]
+    return gpd.GeoDataFrame({"grid_id": ids, "community_code": "110101001001"}, geometry=geoms, crs=4548)
+
+
+@pytest.mark.parametrize("x, y, expected", [
+    (50, 50, "001"), (100, 50, "002"),          # shared vertical edge → the east cell
+    (50, 100, "003"),                           # shared horizontal edge → the north cell
+    (100, 100, "004"),                          # four cells meet → the north-east one
+    (200, 50, "005"), (200, 150, "005"),        # edge with the L → east
+    (0, 50, "001"), (400, 25, "005"),           # the layout's outer edges → the cell they bound
+    (120, 240, None),                           # in the hole
+    (125, 220, "006"),                          # on the hole's edge
+    (625, 25, "007"), (575, 25, None),          # the island's second part; the water between
+])
+def test_edges_vertices_holes_islands(x, y, expected):
+    loc = Locator(_layout())
+    got = loc.locate(X0 + x, Y0 + y)
+    assert (got.grid_id[-3:] if got.grid_id else None) == expected
+    assert got.status == ("inside" if expected else "outside")
+
+
+def test_outside_tolerance_and_distance():
+    loc = Locator(_layout(), tolerance=10)
+    near = loc.locate(X0 - 4, Y0 + 50)
+    assert (near.grid_id[-3:], near.status, near.distance_m) == ("001", "nearest", 4.0)
+    far = loc.locate(X0 - 40, Y0 + 50)
+    assert (far.grid_id, far.status) == (None, "outside") and np.isnan(far.distance_m)
+    tie = loc.locate(X0 + 100, Y0 - 3)          # 3 m below the corner shared by 001 and 002
+    assert (tie.grid_id[-3:], tie.distance_m) == ("001", 3.0)  # equal distances: the lower index
+
+
+def test_bad_coordinates_are_clear_errors():
+    loc = Locator(_layout())
+    with pytest.raises(InputError, match="NaN or infinite.*position 1"):
+        loc.locate_many([X0, np.nan], [Y0, Y0])
+    with pytest.raises(InputError, match="not lon/lat.*swapped"):
+        loc.locate_many([39.9], [116.4], crs="EPSG:4326")
+    with pytest.raises(CRSError, match="not a projected CRS"):
+        Locator(_layout().to_crs(4326))
+
+
+def test_input_crs_gcj02_and_wgs84_agree():
+    loc = Locator(_layout())
+    lon, lat = gpd.GeoSeries(shapely.points([X0 + 150, X0 + 520], [Y0 + 150, Y0 + 20]), crs=4548).to_crs(4326).pipe(
+        lambda s: (s.x.to_numpy(), s.y.to_numpy()))
+    gx, gy = gk.wgs84_to_gcj02(lon, lat)
+    a = loc.locate_many(lon, lat, crs="EPSG:4326")
+    b = loc.locate_many(gx, gy, crs="gcj02")
+    assert list(a["grid_id"].str[-3:]) == ["004", "007"] and a["grid_id"].equals(b["grid_id"])
+
+
+def _reference(cells, x, y):
+    """Shapely's answer: the cell whose interior holds the point."""
+    tree = shapely.STRtree(cells.geometry.values)
+    point, cell = tree.query(shapely.points(x, y), predicate="within")
+    ref = np.full(len(x), -1)
+    ref[point] = cell
+    return ref
+
+
+@pytest.fixture(scope="module")
+def layouts(dongcheng, samples):
+    square = gk.unit_grid(dongcheng)
+    lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
+    hood = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    comm = gk.unit_hierarchy(hood, name_field="NAME", provisional=True, parent_code="990101", barriers=lines)
+    return {"square": square, "hex": gk.unit_grid(dongcheng, shape="hex"), "h3": gk.unit_grid(dongcheng, shape="h3"),
+            "street-bounded": gk.unit_grid(comm, barriers=lines)}
+
+
+@pytest.mark.parametrize("kind", ["square", "hex", "h3", "street-bounded"])
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_agrees_with_shapely_on_random_points(layouts, kind, seed):
+    cells = layouts[kind]
+    loc = Locator(cells)
+    rng = np.random.default_rng(seed)
+    minx, miny, maxx, maxy = cells.total_bounds
+    x, y = rng.uniform(minx - 50, maxx + 50, 3000), rng.uniform(miny - 50, maxy + 50, 3000)
+    index, status, _ = loc.cell_index(x, y)
+    assert np.array_equal(index, _reference(cells, x, y))
+    assert np.array_equal(status == 0, index >= 0)
+
+
+def test_every_point_in_exactly_one_cell_on_a_lattice_with_edges():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 430, Y0 + 310)])
+    cells = gk.unit_grid(comm)
+    loc = Locator(cells)
+    assert loc.stats["lattice"] and loc.stats["bucket_side_m"] == 100
+    # every lattice line crossing, every edge midpoint: each point resolves to one cell that covers it
+    xs, ys = np.meshgrid(np.arange(0, 431, 10.0) + X0, np.arange(0, 311, 10.0) + Y0)
+    index, status, _ = loc.cell_index(xs.ravel(), ys.ravel())
+    assert (status == 0).all()
+    assert shapely.intersects_xy(cells.geometry.values[index], xs.ravel(), ys.ravel()).all()
