@@ -332,8 +332,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     dup_frame["__x"], dup_frame["__y"] = x, y
     dup = dup_frame.duplicated(keep="first").to_numpy()
     if dup.any():
-        first = dup_frame.reset_index().groupby(list(dup_frame.columns), dropna=False)["index"].transform("min")
-        reject(dup, "duplicate_row", "exact duplicate of row " + (first + 1).astype(str).to_numpy(dtype=object))
+        first = _first_rows(dup_frame.apply(tuple, axis=1) if dup_frame.shape[1] > 1 else dup_frame.iloc[:, 0])
+        reject(dup, "duplicate_row", "exact duplicate of row " + (first + 1).astype(str).astype(object))
 
     # 3. IDs and classes
     counties = None
@@ -358,10 +358,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # the same ID twice with different attributes
     if has_id.any():
         live = (reason == "") & has_id
-        ids = pd.Series(given, dtype=object)
-        firsts = ids[live].reset_index().groupby(0)["index"].transform("min")
-        first_of = np.full(n, -1)
-        first_of[np.flatnonzero(live)] = firsts.to_numpy()
+        first_of = np.arange(n)
+        first_of[live] = np.flatnonzero(live)[_first_rows(pd.Series(given[live], dtype=object))]
         clash = live & (first_of != np.arange(n))
         reject(clash, "duplicate_id", "ID already on row " + (first_of + 1).astype(str).astype(object))
 
@@ -391,6 +389,14 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     }
     assert summary["imported"] + summary["rejected"] == n
     return ImportResult(merged, rejects, summary)
+
+
+def _first_rows(values):
+    """For each position, the first position holding an equal value."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+    first = np.full(len(uniques), len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return first[codes]
 
 
 def _source_keys(frame, mapping, source):
@@ -546,7 +552,9 @@ def write_catalogue(package, catalogue, *, metadata=None):
         shutil.copyfile(package, tmp)
         out = catalogue.copy()
         out["source_row"] = out["source_row"].astype("int64")
-        pyogrio.write_dataframe(out, tmp, layer="components", driver="GPKG")
+        for column in out.columns.drop(["geometry", "source_row", "assign_distance_m"], errors="ignore"):
+            out[column] = out[column].astype("str").where(out[column].notna(), None)
+        pyogrio.write_dataframe(out, tmp, layer="components", driver="GPKG", use_arrow=True)
         if metadata:
             meta = pyogrio.read_dataframe(tmp, layer="gridkit_metadata")
             values = dict(zip(meta["key"], meta["value"]))

@@ -1,0 +1,208 @@
+"""Component import + validate + assign against the geopandas recipe, same input, same run.
+
+Cases
+-----
+``dongcheng``  168,339 components (Dongcheng's count) against the Dongcheng unit
+               grid (4,278 cells), from a GeoPackage.
+``beijing``    10,000,000 components against all 16 Beijing districts (1.65 M
+               cells), from GeoParquet.
+
+Components are random points over the layout's bounding box (about 1 % land
+outside it), each with a 17-digit GB/T 47678.5-2026 ID of its district, a class
+drawn from the table, a name and a status; 0.2 % carry a retired class. Layouts
+and inventories are made once and cached in ``benchmarks/results/cache``.
+
+Peers
+-----
+``gridkit``            ``import_components`` + ``write_catalogue``: read, map
+                       fields, validate every ID, reject, assign, give IDs,
+                       write the components layer into a copy of the package.
+``gridkit_assign``     ``Locator.cell_index`` alone on projected coordinates.
+``geopandas``          the recipe: ``read_file``/``read_parquet`` + ``to_crs`` +
+                       ``sjoin(predicate="within")``; no validation, no output.
+``geopandas_sjoin``    ``sjoin`` alone on projected points.
+
+    python benchmarks/bench_components.py                  # both cases
+    python benchmarks/bench_components.py --only dongcheng
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+from _children import run_child
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "results" / "cache"
+DATA = HERE.parents[1] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
+CASES = {
+    "dongcheng": ("adcode == '110101'", 168_339, "gpkg"),
+    "beijing": ("adcode.str.startswith('11') and level == '区县'", 10_000_000, "parquet"),
+}
+
+
+def _layout(case):
+    path = CACHE / f"{case}_grid.gpkg"
+    if not path.exists():
+        import gridkit as gk
+
+        CACHE.mkdir(parents=True, exist_ok=True)
+        g = gk.read_vector(DATA, crs="gcj02").query(CASES[case][0], engine="python")
+        comm = gk.unit_hierarchy(g, code_field="adcode", provisional=True)
+        gk.write_package(path, gk.unit_grid(comm), comm)
+    return path
+
+
+def _inventory(case):
+    query, n, fmt = CASES[case]
+    path = CACHE / f"{case}_components.{fmt}"
+    if path.exists():
+        return path
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import pyogrio
+    import shapely
+
+    from gridkit.classes import class_table
+
+    cells = pyogrio.read_dataframe(_layout(case), layer="cells", columns=["county_code"])
+    rng = np.random.default_rng(47678)
+    minx, miny, maxx, maxy = cells.total_bounds
+    tree = shapely.STRtree(cells.geometry.values)
+    xs, ys, counties, inside = [], [], [], 0
+    while inside < n:  # rejection sampling: points inside the layout, plus 1 % outside it
+        x, y = rng.uniform(minx, maxx, n), rng.uniform(miny, maxy, n)
+        hit, cell = tree.query(shapely.points(x, y), predicate="within")
+        keep = np.zeros(n, dtype=bool)
+        keep[hit] = True
+        keep |= rng.random(n) < 0.01 * len(hit) / n
+        county = np.full(n, cells["county_code"].iloc[0], dtype=object)
+        county[hit] = cells["county_code"].to_numpy()[cell]
+        xs.append(x[keep]), ys.append(y[keep]), counties.append(county[keep])
+        inside += keep.sum()
+    x, y, county = (np.concatenate(a)[:n] for a in (xs, ys, counties))
+    codes = np.array(sorted(class_table("2026").classes))
+    cls = codes[rng.integers(0, len(codes), n)]
+    cls[rng.random(n) < 0.002] = "01016"  # retired
+    seq = pd.Series(np.ones(n, dtype=np.int64)).groupby([county, cls]).cumsum().to_numpy()
+    ids = pd.Series(county).str.cat(pd.Series(cls)).str.cat(pd.Series(seq).astype(str).str.zfill(6))
+    names = {c.code: c.name for c in class_table("2026").classes.values()}
+    frame = gpd.GeoDataFrame({"GLBJBSM": ids, "GLBJMC": [names.get(c, "") for c in cls],
+                              "GLBJZT": rng.choice(["完好", "破损"], n, p=[0.95, 0.05]),
+                              "CSRQ": "20260701"},
+                             geometry=gpd.GeoSeries(shapely.points(x, y), crs=cells.crs).to_crs(4326).values)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    if fmt == "parquet":
+        frame.to_parquet(path)
+    else:
+        frame.to_file(path, engine="pyogrio")
+    return path
+
+
+def _read_points(path):
+    import geopandas as gpd
+
+    return gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path, engine="pyogrio")
+
+
+def run_gridkit(case):
+    from gridkit.catalogue import import_components, write_catalogue
+    from gridkit.locator import Locator
+
+    grid, inventory = _layout(case), _inventory(case)
+    work = CACHE / f"{case}_work.gpkg"
+    shutil.copyfile(grid, work)
+    t = time.perf_counter()
+    result = import_components(inventory, Locator.from_package(work), today="20261122")
+    write_catalogue(work, result.catalogue)
+    seconds = time.perf_counter() - t
+    work.unlink()
+    s = result.summary
+    return seconds, {"rows": s["rows"], "imported": s["imported"], "rejected": s["rejected_by_reason"]}
+
+
+def _projected_points(case):
+    import pyogrio
+
+    crs = pyogrio.read_info(_layout(case), layer="cells")["crs"]
+    return _read_points(_inventory(case)).to_crs(crs)
+
+
+def run_gridkit_assign(case):
+    from gridkit.locator import Locator
+
+    pts = _projected_points(case)
+    x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
+    loc = Locator.from_package(_layout(case))
+    t = time.perf_counter()
+    index, status, _ = loc.cell_index(x, y)
+    return time.perf_counter() - t, {"rows": len(x), "inside": int((status == 0).sum())}
+
+
+def run_geopandas(case):
+    import geopandas as gpd
+
+    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
+    t = time.perf_counter()
+    pts = _read_points(_inventory(case)).to_crs(cells.crs)
+    joined = gpd.sjoin(pts, cells, how="left", predicate="within")
+    return time.perf_counter() - t, {"rows": len(pts), "inside": int(joined["grid_id"].notna().sum())}
+
+
+def run_geopandas_sjoin(case):
+    import geopandas as gpd
+
+    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
+    pts = _projected_points(case)
+    t = time.perf_counter()
+    joined = gpd.sjoin(pts, cells, how="left", predicate="within")
+    return time.perf_counter() - t, {"rows": len(pts), "inside": int(joined["grid_id"].notna().sum())}
+
+
+PEERS = {"gridkit": run_gridkit, "gridkit_assign": run_gridkit_assign, "geopandas": run_geopandas,
+         "geopandas_sjoin": run_geopandas_sjoin}
+
+
+def _child(case, peer):
+    import resource
+
+    seconds, info = PEERS[peer](case)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"case": case, "peer": peer, "seconds": seconds, "peak_mb": peak, **info}))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=list(CASES))
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return _child(*args.child)
+    rows = []
+    for case in [args.only] if args.only else list(CASES):
+        _inventory(case)  # build the inputs before any timing
+        for peer in PEERS:
+            rows.append(run_child(__file__, [case, peer], {"case": case, "peer": peer}))
+    print(f"{'case':10s} {'peer':16s} {'rows':>11s} {'seconds':>8s} {'M rows/s':>9s} {'peak MB':>8s}  notes")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['case']:10s} {r['peer']:16s} error: {r['error']}")
+            continue
+        notes = {k: v for k, v in r.items() if k in ("inside", "rejected", "imported")}
+        print(f"{r['case']:10s} {r['peer']:16s} {r['rows']:11,d} {r['seconds']:8.2f} "
+              f"{r['rows'] / r['seconds'] / 1e6:9.2f} {r['peak_mb']:8.0f}  {json.dumps(notes, ensure_ascii=False)}")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        get = {r["peer"]: r.get("seconds") for r in rows if r["case"] == case}
+        if get.get("gridkit_assign") and get.get("geopandas_sjoin"):
+            print(f"{case}: assignment {get['geopandas_sjoin'] / get['gridkit_assign']:.1f}× geopandas.sjoin; "
+                  f"end to end {get['geopandas'] / get['gridkit']:.2f}× the geopandas recipe "
+                  "(which validates nothing and writes nothing)")
+
+
+if __name__ == "__main__":
+    main()
