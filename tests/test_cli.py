@@ -76,3 +76,14 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     bad = _run("grid", "households", city, "--households", blocks_path, "-o", tmp_path / "x.gpkg")
     assert bad.exit_code == 2 and "--min-households and --max-households, or --target" in bad.output
+
+
+def test_demo_grids_catalogues_and_locates(samples, tmp_path):
+    result = _run("demo", "--out", tmp_path, "--samples", samples)
+    assert result.exit_code == 0, result.output
+    assert "TRAFFIC_Signals: 785 rows → 760 imported (22 to the nearest cell), 25 rejected" in result.output
+    assert "DPW_LitterBarrels: 990 rows → 990 imported" in result.output
+    counts = pyogrio.read_info(tmp_path / "cambridge.gpkg", layer="components")["features"]
+    assert counts == 1750
+    for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png"):
+        assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
