@@ -17,3 +17,13 @@ def run_child(script, args, label):
         row = json.loads(out.stdout.strip().splitlines()[-1])
     print(row, file=sys.stderr)
     return row
+
+
+def case_args(doc, cases):
+    """The usual benchmark arguments: ``--only CASE`` and the hidden ``--child CASE PEER``."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", choices=list(cases))
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    return ap.parse_args()

@@ -28,13 +28,12 @@ Peers
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import time
 from pathlib import Path
 
-from _children import run_child
+from _children import case_args, run_child
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -177,10 +176,7 @@ def _child(case, peer):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=list(CASES))
-    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = case_args(__doc__, CASES)
     if args.child:
         return _child(*args.child)
     rows = []

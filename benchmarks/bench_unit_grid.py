@@ -11,12 +11,11 @@ not separable here, so peak RSS of a fresh subprocess is used) and the ratio.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
 
-from _children import run_child
+from _children import case_args, run_child
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
 
@@ -111,10 +110,7 @@ def _child(case, peer):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", choices=list(CASES))
-    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
-    args = ap.parse_args()
+    args = case_args(__doc__, CASES)
     if args.child:
         return _child(*args.child)
     rows = []

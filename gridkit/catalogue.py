@@ -69,7 +69,7 @@ from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import InputError
 from .io import VECTOR_SUFFIXES, read_vector
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES, Locator
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES
 
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
