@@ -27,3 +27,24 @@ def case_args(doc, cases):
     ap.add_argument("--only", choices=list(cases))
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     return ap.parse_args()
+
+
+def run_cases(script, cases, peers, *, only=None, skip=(), prepare=None):
+    """Run every (case, peer) not in ``skip`` through :func:`run_child`; ``prepare(case)``
+    first builds a case's inputs, outside any timing."""
+    rows = []
+    for case in [only] if only else list(cases):
+        if prepare:
+            prepare(case)
+        for peer in peers:
+            if (case, peer) not in skip:
+                rows.append(run_child(script, [case, peer], {"case": case, "peer": peer}))
+    return rows
+
+
+def print_child_row(case, peer, seconds, **info):
+    """A child's result row on stdout, with its own peak RSS (MB)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"case": case, "peer": peer, "seconds": seconds, "peak_mb": peak, **info}))

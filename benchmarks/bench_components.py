@@ -33,7 +33,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _children import case_args, run_child
+from _children import case_args, print_child_row, run_cases
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -167,23 +167,13 @@ PEERS = {"gridkit": run_gridkit, "gridkit_assign": run_gridkit_assign, "geopanda
          "geopandas_sjoin": run_geopandas_sjoin}
 
 
-def _child(case, peer):
-    import resource
-
-    seconds, info = PEERS[peer](case)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"case": case, "peer": peer, "seconds": seconds, "peak_mb": peak, **info}))
-
-
 def main():
     args = case_args(__doc__, CASES)
     if args.child:
-        return _child(*args.child)
-    rows = []
-    for case in [args.only] if args.only else list(CASES):
-        _inventory(case)  # build the inputs before any timing
-        for peer in PEERS:
-            rows.append(run_child(__file__, [case, peer], {"case": case, "peer": peer}))
+        case, peer = args.child
+        seconds, info = PEERS[peer](case)
+        return print_child_row(case, peer, seconds, **info)
+    rows = run_cases(__file__, CASES, PEERS, only=args.only, prepare=_inventory)
     print(f"{'case':10s} {'peer':16s} {'rows':>11s} {'seconds':>8s} {'M rows/s':>9s} {'peak MB':>8s}  notes")
     for r in rows:
         if "error" in r:

@@ -11,11 +11,10 @@ not separable here, so peak RSS of a fresh subprocess is used) and the ratio.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
-from _children import case_args, run_child
+from _children import case_args, print_child_row, run_cases
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
 
@@ -101,24 +100,13 @@ SKIP = {("beijing", "geopandas_overlay"), ("beijing", "geopandas_clip"),  # minu
         ("changping", "transbigdata")}  # ~1 min per 100 k cells, shown at Beijing scale
 
 
-def _child(case, peer):
-    import resource
-
-    seconds, n = PEERS[peer](case)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"case": case, "peer": peer, "seconds": seconds, "cells": n, "peak_mb": peak}))
-
-
 def main():
     args = case_args(__doc__, CASES)
     if args.child:
-        return _child(*args.child)
-    rows = []
-    for case in [args.only] if args.only else list(CASES):
-        for peer in PEERS:
-            if (case, peer) in SKIP:
-                continue
-            rows.append(run_child(__file__, [case, peer], {"case": case, "peer": peer}))
+        case, peer = args.child
+        seconds, n = PEERS[peer](case)
+        return print_child_row(case, peer, seconds, cells=n)
+    rows = run_cases(__file__, CASES, PEERS, only=args.only, skip=SKIP)
     print(f"{'case':10s} {'peer':22s} {'cells':>10s} {'seconds':>9s} {'peak MB':>8s} {'× gridkit':>10s}")
     for case in dict.fromkeys(r["case"] for r in rows):
         base = next(r["seconds"] for r in rows if r["case"] == case and r["peer"] == "gridkit")

@@ -71,15 +71,14 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
     from gridkit.errors import GridkitError
     from gridkit.io import atomic_path
     from gridkit.locator import Locator
-    from gridkit.package import read_package
+    from gridkit.package import read_metadata, read_package
 
     t0 = time.perf_counter()
     try:
         with Steps() as step:
             step(f"indexing {package}")
             locator = Locator.from_package(package)
-            _, _, meta = read_package_meta(package)
-            held = meta.get("component_scheme")
+            held = read_metadata(package).get("component_scheme")
             if held and held != scheme:
                 raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
                                        f"or convert the inventory first (gridkit components convert)")
@@ -121,13 +120,6 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                    f"{s['removed']:,} removed; rejects → {s['rejects_file']}")
     click.echo(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     click.echo("json " + json.dumps(summaries, ensure_ascii=False))
-
-
-def read_package_meta(package):
-    import pyogrio
-
-    meta = pyogrio.read_dataframe(package, layer="gridkit_metadata")
-    return None, None, dict(zip(meta["key"], meta["value"]))
 
 
 def _catalogue_or_fail(package):

@@ -53,9 +53,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -68,8 +66,9 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import InputError
-from .io import VECTOR_SUFFIXES, read_vector
+from .io import VECTOR_SUFFIXES, atomic_path, read_vector
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES
+from .package import metadata_frame, read_metadata
 
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
@@ -249,14 +248,16 @@ def _rename_columns(frame, mapping):
             raise InputError(f"mapping: field {abbr} = {mapping.fields[abbr]!r}, but the inventory has no "
                              f"such column (it has {list(frame.columns)})")
         out[abbr] = frame[column]
-    std = pd.DataFrame({abbr: out[abbr] if abbr in out else None for abbr in STANDARD_FIELDS}, index=frame.index)
+    columns = {abbr: _clean_text(column) for abbr, column in out.items()}
     for abbr, value in mapping.values.items():
-        std[abbr] = std[abbr].where(std[abbr].notna() & (std[abbr].astype(str).str.strip() != ""), value) \
-            if abbr in out else value
-    for abbr in STANDARD_FIELDS:
-        col = std[abbr]
-        std[abbr] = col.where(col.isna(), col.astype(str).str.strip()).replace({"": None, "nan": None})
-    return std
+        columns[abbr] = columns[abbr].fillna(value) if abbr in columns else value
+    return pd.DataFrame({abbr: columns.get(abbr) for abbr in STANDARD_FIELDS}, index=frame.index)
+
+
+def _clean_text(column):
+    """Strip text; blanks (and the text "nan") become missing."""
+    text = column.astype(str).str.strip()
+    return text.where(column.notna() & ~text.isin(["", "nan"]), None)
 
 
 # -- the import -----------------------------------------------------------------------
@@ -328,12 +329,11 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     reject(impossible, "impossible_coordinates", "longitude must lie in -180..180 and latitude in -90..90")
 
     # 2. exact duplicates (every input column and the position)
-    dup_frame = frame.copy()
-    dup_frame["__x"], dup_frame["__y"] = x, y
-    dup = dup_frame.duplicated(keep="first").to_numpy()
-    if dup.any():
-        first = _first_rows(dup_frame.apply(tuple, axis=1) if dup_frame.shape[1] > 1 else dup_frame.iloc[:, 0])
-        reject(dup, "duplicate_row", "exact duplicate of row " + (first + 1).astype(str).astype(object))
+    rows_with_xy = frame.assign(__x=x, __y=y)
+    group = rows_with_xy.groupby(list(rows_with_xy.columns), dropna=False, sort=False).ngroup().to_numpy()
+    first = _first_rows(group)
+    dup = first != np.arange(n)
+    reject(dup, "duplicate_row", "exact duplicate of row " + (first + 1).astype(str).astype(object))
 
     # 3. IDs and classes
     counties = None
@@ -545,10 +545,7 @@ def write_catalogue(package, catalogue, *, metadata=None):
     the copy, and the copy is renamed over the package only when both are
     complete: a failure leaves the package as it was.
     """
-    package = Path(package)
-    fd, tmp = tempfile.mkstemp(prefix=f".{package.stem}.", suffix=".gpkg", dir=package.parent)
-    os.close(fd)
-    try:
+    with atomic_path(package, overwrite=True) as tmp:
         shutil.copyfile(package, tmp)
         out = catalogue.copy()
         out["source_row"] = out["source_row"].astype("int64")
@@ -556,15 +553,8 @@ def write_catalogue(package, catalogue, *, metadata=None):
             out[column] = out[column].astype("str").where(out[column].notna(), None)
         pyogrio.write_dataframe(out, tmp, layer="components", driver="GPKG", use_arrow=True)
         if metadata:
-            meta = pyogrio.read_dataframe(tmp, layer="gridkit_metadata")
-            values = dict(zip(meta["key"], meta["value"]))
-            values.update({k: str(v) for k, v in metadata.items()})
-            pyogrio.write_dataframe(pd.DataFrame({"key": list(values), "value": list(values.values())}),
-                                    tmp, layer="gridkit_metadata", driver="GPKG")
-        os.replace(tmp, package)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            values = {**read_metadata(tmp), **{k: str(v) for k, v in metadata.items()}}
+            pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
 
 
 def catalogue_stats(catalogue, by="class"):

@@ -212,7 +212,7 @@ class Locator:
         mb, mc = mb[order], mc[order]
         ub, first = np.unique(mb, return_index=True)
         code[ub] = -2 - np.arange(len(ub))
-        self._code = code.astype(np.int32) if len(geoms) < 2**31 - len(ub) - 2 else code
+        self._code = code.astype(np.int32)
         self._mixed_ptr = np.append(first, len(mb)).astype(np.int64)
         self._mixed_cells = mc.astype(np.int32)
         shapely.prepare(geoms[np.unique(mc)])

@@ -9,7 +9,10 @@ Layers
     ``name``, ``parent_code``, ``provisional``.
 ``gridkit_metadata``
     A plain table of ``key``/``value`` rows: gridkit version, CRS, parameters,
-    code scheme, creation time.
+    code scheme, creation time (and, after a component import, the component
+    scheme and the import summaries).
+``components``
+    The component catalogue, written by :func:`gridkit.catalogue.write_catalogue`.
 
 Written atomically: into a temporary file beside the target, renamed over it
 only when complete, so a failed run never leaves a half-written package and
@@ -29,7 +32,7 @@ import pyogrio
 from .errors import InputError
 from .io import VECTOR_SUFFIXES, atomic_path, write_vector
 
-__all__ = ["units_layer", "write_package", "read_package", "CODE_SCHEME"]
+__all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "CODE_SCHEME"]
 
 CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
 
@@ -79,7 +82,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         "parameters": json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True),
         "summary": json.dumps(cells.attrs.get("summary", {}), ensure_ascii=False, sort_keys=True),
     }
-    meta = pd.DataFrame({"key": list(metadata), "value": [str(v) for v in metadata.values()]})
+    meta = metadata_frame(metadata)
     with atomic_path(path, overwrite=overwrite) as tmp:
         cells.to_file(tmp, layer="cells", driver="GPKG", engine="pyogrio")
         units_layer(communities).to_file(tmp, layer="units", driver="GPKG", engine="pyogrio")
@@ -101,5 +104,15 @@ def read_package(path):
         raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)})")
     cells = gpd.read_file(path, layer="cells", engine="pyogrio")
     units = gpd.read_file(path, layer="units", engine="pyogrio")
+    return cells, units, read_metadata(path)
+
+
+def metadata_frame(values) -> pd.DataFrame:
+    """The ``gridkit_metadata`` table of a dict: one ``key``/``value`` row each."""
+    return pd.DataFrame({"key": list(values), "value": [str(v) for v in values.values()]})
+
+
+def read_metadata(path) -> dict:
+    """The ``gridkit_metadata`` table of a package as a dict."""
     meta = pyogrio.read_dataframe(path, layer="gridkit_metadata")
-    return cells, units, dict(zip(meta["key"], meta["value"]))
+    return dict(zip(meta["key"], meta["value"]))

@@ -63,17 +63,14 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
 
 
 def _plot_components(ax, components, plt, *, chinese):
+    from .classes import class_table
+
     live = components[components["GLBJZT"] != "移除"]
     palette = plt.get_cmap("Set1")
     for k, (code, group) in enumerate(live.groupby("class_code")):
         name = group["class_name"].iloc[0]
-        english = ""
-        try:
-            from .classes import class_table
-
-            english = class_table("2026" if len(code) == 5 else "legacy")[code].name_en
-        except Exception:  # a local class: no English gloss
-            pass
+        known = class_table("2026" if len(code) == 5 else "legacy").classes.get(code)
+        english = known.name_en if known else ""  # local classes have no English gloss
         ax.scatter(group.geometry.x, group.geometry.y, s=3, color=palette(k % 9), zorder=3,
                    label=f"{code} {name if chinese else ''} {english} ({len(group):,})")
     ax.legend(loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)
