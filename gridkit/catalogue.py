@@ -338,7 +338,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # 3. IDs and classes
     counties = None
     if "county_code" in locator.attributes:
-        counties = set(pd.unique(locator.attributes["county_code"]))
+        counties = set(locator.values("county_code"))
     given = std["GLBJBSM"].to_numpy(dtype=object)
     has_id = pd.notna(given)
     if has_id.any():
@@ -429,13 +429,11 @@ def _class_codes(frame, std, mapping, table, has_id):
 
 def _catalogue_rows(std, class_code, table, locator, units, index, status, distance, lx, ly, key,
                     source_row, source, today):
-    located = locator.describe(index, status, distance)
     rows = std.copy()
-    rows["SZDYWGBSM"] = located["grid_id"].to_numpy()
-    rows["SZJDDM"] = located.get("street_code")
-    rows["SZSQDM"] = located.get("community_code")
-    rows["SZJDMC"] = located.get("street_name")
-    rows["SZSQMC"] = located.get("community_name")
+    for column, name in (("SZDYWGBSM", "grid_id"), ("SZJDDM", "street_code"), ("SZSQDM", "community_code"),
+                        ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
+        if name in locator.attributes:
+            rows[column] = locator.cell_values(name, index)
     classes = pd.Series(class_code, index=rows.index, dtype=object)
     names = {c: table.classes[c].name for c in pd.unique(class_code)}
     departments = {c: table.classes[c].suggested_department for c in names}

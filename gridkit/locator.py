@@ -31,7 +31,12 @@ metres (status ``nearest``, with the distance), otherwise they are ``outside``
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+import json
+import math
+import os
+import warnings
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -40,21 +45,28 @@ import shapely
 
 from . import coords
 from .errors import CRSError, InputError
+from .io import atomic_path
 
-__all__ = ["Locator", "Location", "INSIDE", "NEAREST", "OUTSIDE", "STATUS_NAMES", "EDGE_NUDGE_M"]
+__all__ = ["Locator", "Location", "index_path", "INSIDE", "NEAREST", "OUTSIDE", "STATUS_NAMES", "EDGE_NUDGE_M"]
 
 INSIDE, NEAREST, OUTSIDE = 0, 1, 2
 STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
+_STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
+_INDEX_FORMAT = "gridkit-locator-1"
 EDGE_NUDGE_M = 1e-4
 _EPS = 1e-9  # relative slack when laying cell bounds on buckets
 _MAX_BUCKETS = 60_000_000
+_BUCKETS_PER_SIDE = 16  # buckets along the side of a median cell, on irregular layouts
 _HIERARCHY = ("grid_id", "community_code", "community_name", "street_code", "street_name",
               "county_code", "county_name")
 
 
-@dataclass(frozen=True)
-class Location:
-    """Where one point is: the cell and its hierarchy, or ``status == "outside"``."""
+class Location(NamedTuple):
+    """Where one point is: the cell and its hierarchy, or ``status == "outside"``.
+
+    A named tuple (cheap to make: the single-point path costs microseconds);
+    fields the layout does not have are ``None``.
+    """
 
     grid_id: str | None
     community_code: str | None
@@ -89,10 +101,14 @@ def _lattice(geoms, bounds):
 
 
 def _bucket_ranges(lo, hi, origin, side, n):
-    """Inclusive bucket index ranges [i0, i1] that an interval [lo, hi] meets."""
-    i0 = np.floor((lo - origin) / side + _EPS).astype(np.int64)
-    i1 = np.ceil((hi - origin) / side - _EPS).astype(np.int64) - 1
-    i1 = np.maximum(i1, i0)
+    """Inclusive bucket index ranges [i0, i1] that a closed interval [lo, hi] meets.
+
+    Widened by a hair on both sides, so a cell whose edge lies on a bucket edge is
+    listed in the bucket beyond it too: every bucket then knows every cell that
+    touches it, and a point in a bucket that lists no cell is outside the layout.
+    """
+    i0 = np.floor((lo - origin) / side - _EPS).astype(np.int64)
+    i1 = np.floor((hi - origin) / side + _EPS).astype(np.int64)
     return np.clip(i0, 0, n - 1), np.clip(i1, 0, n - 1)
 
 
@@ -142,31 +158,87 @@ class Locator:
             raise InputError("the layout has no cells")
         self.crs = cells.crs
         self.tolerance = float(tolerance)
-        self.geoms = np.asarray(cells.geometry.values, dtype=object)
-        self.attributes = {}
-        for name in _HIERARCHY:
-            source = id_field if name == "grid_id" else name
-            if source in cells.columns:
-                self.attributes[name] = cells[source].to_numpy(dtype=object)
-        self._build()
+        # The hierarchy is kept once per distinct (community … county) combination:
+        # each cell points at its row of ``_units``.
+        self._ids = cells[id_field].astype(str).to_numpy(dtype=object)
+        self._names = ["grid_id"] + [name for name in _HIERARCHY[1:] if name in cells.columns]
+        hierarchy = cells[self._names[1:]].astype(object).where(cells[self._names[1:]].notna(), None)
+        if len(self._names) > 1:
+            unit = hierarchy.groupby(self._names[1:], dropna=False, sort=False).ngroup().to_numpy()
+        else:
+            unit = np.zeros(len(cells), dtype=np.int64)
+        first = np.unique(unit, return_index=True)[1]
+        self._unit = unit.astype(np.int32)
+        self._units = [tuple(row) for row in hierarchy.iloc[first].itertuples(index=False)]
+        self._record = _records(self._ids, self._unit)
+        self._build(np.asarray(cells.geometry.values, dtype=object))
+        self._prepare()
 
     @classmethod
-    def from_package(cls, path, *, tolerance: float = 0.0):
-        """Build the locator of a grid package (its ``cells`` layer)."""
+    def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True):
+        """The locator of a grid package (its ``cells`` layer).
+
+        With ``cache`` (the default) the index is kept beside the package in
+        ``<package>.locator`` and loaded from there (well under a second, even for
+        1.6 M cells) as long as the package has not changed since; otherwise it
+        is built from the cells and the file written anew.
+        """
+        path = Path(path)
+        if not path.exists():
+            raise InputError(f"{path}: no such grid package")
+        sidecar = index_path(path)
+        stamp = _stamp(path)
+        if cache and sidecar.exists():
+            try:
+                loc = cls.load(sidecar, tolerance=tolerance)
+            except InputError:
+                loc = None  # unreadable or from another gridkit: rebuild
+            if loc is not None and loc.source == stamp:
+                return loc
         import pyogrio
 
         try:
             cells = pyogrio.read_dataframe(path, layer="cells", columns=list(_HIERARCHY))
         except Exception as exc:  # missing file or layer: say which
             raise InputError(f"{path}: cannot read the cells layer of a grid package ({exc})") from exc
-        return cls(cells, tolerance=tolerance)
+        loc = cls(cells, tolerance=tolerance)
+        loc.source = stamp
+        if cache:
+            try:
+                loc.save(sidecar)
+            except OSError as exc:  # a read-only folder: work without the cache
+                warnings.warn(f"could not keep the locator index beside {path}: {exc}", stacklevel=2)
+        return loc
 
     def __len__(self):
-        return len(self.geoms)
+        return len(self._ids)
+
+    @property
+    def attributes(self):
+        """The hierarchy columns this layout has (``grid_id`` first)."""
+        return tuple(self._names)
+
+    def values(self, name) -> np.ndarray:
+        """The distinct values of one attribute (every grid ID, every county code …)."""
+        return self._ids if name == "grid_id" else self._unit_values[name][1]
+
+    def cell_values(self, name, index) -> np.ndarray:
+        """Attribute ``name`` of the cells at ``index`` (``None`` where index is -1)."""
+        code, categories = self._codes(name, np.asarray(index))
+        out = np.full(len(code), None, dtype=object)
+        found = code >= 0
+        out[found] = categories[code[found]]
+        return out
+
+    def _codes(self, name, index):
+        """Codes into the distinct values of ``name`` for cells at ``index`` (-1 for none)."""
+        if name == "grid_id":
+            return index, self._ids
+        of_unit, categories = self._unit_values[name]
+        return np.where(index >= 0, of_unit[self._unit[np.maximum(index, 0)]], -1), categories
 
     # -- the index -------------------------------------------------------------------
-    def _build(self):
-        geoms = self.geoms
+    def _build(self, geoms):
         bounds = shapely.bounds(geoms)
         lattice, rect = _lattice(geoms, bounds)
         minx, miny = bounds[:, 0].min(), bounds[:, 1].min()
@@ -176,53 +248,160 @@ class Locator:
             ox -= np.ceil((ox - minx) / side) * side
             oy -= np.ceil((oy - miny) / side) * side
         else:
-            side = float(np.sqrt(np.median(shapely.area(geoms)))) / 4 or 1.0
+            side = float(np.sqrt(np.median(shapely.area(geoms)))) / _BUCKETS_PER_SIDE or 1.0
             ox, oy = minx, miny
         while True:
-            nx = int(np.floor((maxx - ox) / side)) + 1
-            ny = int(np.floor((maxy - oy) / side)) + 1
+            # One empty bucket of margin on every side, so the buckets along the
+            # layout's outer edge all list the cells there (the nearest-cell search
+            # relies on it).
+            nx = int(np.floor((maxx - ox) / side)) + 3
+            ny = int(np.floor((maxy - oy) / side)) + 3
             if nx * ny <= _MAX_BUCKETS:
                 break
             side *= 2
-        self.side, self.origin, self.shape = side, (ox, oy), (ny, nx)
-        i0, i1 = _bucket_ranges(bounds[:, 0], bounds[:, 2], ox, side, nx)
-        j0, j1 = _bucket_ranges(bounds[:, 1], bounds[:, 3], oy, side, ny)
-        cell, bi, bj = _expand(i0, i1, j0, j1)
-        bucket = bj * nx + bi
-        # A bucket wholly inside one cell is owned: rectangles by arithmetic, others
-        # by a covers test on the buckets they meet.
-        covered = np.zeros(len(cell), dtype=bool)
-        in_rect = rect[cell]
+        ox, oy = ox - side, oy - side
+        self.side, self.origin, self.shape = float(side), (float(ox), float(oy)), (ny, nx)
+        # Rectangles (lattice cells) own the buckets inside them by arithmetic and list
+        # themselves in the buckets they only touch.
+        r = np.flatnonzero(rect)
+        i0, i1 = _bucket_ranges(bounds[r, 0], bounds[r, 2], ox, side, nx)
+        j0, j1 = _bucket_ranges(bounds[r, 1], bounds[r, 3], oy, side, ny)
+        k, bi, bj = _expand(i0, i1, j0, j1)
+        cell, b = r[k], bounds[r[k]]
         bx0, by0 = ox + bi * side, oy + bj * side
         tol = _EPS * side * 10
-        b = bounds[cell]
-        covered[in_rect] = ((bx0 >= b[:, 0] - tol) & (bx0 + side <= b[:, 2] + tol)
-                            & (by0 >= b[:, 1] - tol) & (by0 + side <= b[:, 3] + tol))[in_rect]
-        big = ((bounds[:, 2] - bounds[:, 0]) >= side * (1 - 1e-6)) & ((bounds[:, 3] - bounds[:, 1]) >= side * (1 - 1e-6))
-        other = ~in_rect & big[cell]
-        if other.any():
-            boxes = shapely.box(bx0[other], by0[other], bx0[other] + side, by0[other] + side)
-            shapely.prepare(geoms[np.unique(cell[other])])
-            covered[np.flatnonzero(other)] = shapely.covers(geoms[cell[other]], boxes)
+        covered = ((bx0 >= b[:, 0] - tol) & (bx0 + side <= b[:, 2] + tol)
+                   & (by0 >= b[:, 1] - tol) & (by0 + side <= b[:, 3] + tol))
         code = np.full(nx * ny, -1, dtype=np.int64)
-        code[bucket[covered]] = cell[covered]
-        mixed = ~covered & (code[bucket] < 0)
-        mb, mc = bucket[mixed], cell[mixed]
+        code[(bj * nx + bi)[covered]] = cell[covered]
+        pair_bucket, pair_cell = [(bj * nx + bi)[~covered]], [cell[~covered]]
+        # Other cells list themselves in every bucket their boundary passes through
+        # (the boundary, cut into pieces shorter than half a bucket, is rasterised).
+        other = np.flatnonzero(~rect)
+        if len(other):
+            lines = shapely.segmentize(shapely.boundary(geoms[other]), side / 2)
+            xy, part = shapely.get_coordinates(lines, return_index=True)
+            fx, fy = (xy[:, 0] - ox) / side, (xy[:, 1] - oy) / side
+            lo_x, hi_x = np.floor(fx - _EPS).astype(np.int64), np.floor(fx + _EPS).astype(np.int64)
+            lo_y, hi_y = np.floor(fy - _EPS).astype(np.int64), np.floor(fy + _EPS).astype(np.int64)
+            a = np.flatnonzero(part[:-1] == part[1:])  # segment a → a + 1 (or a jump between rings: harmless)
+            k, bi, bj = _expand(np.clip(np.minimum(lo_x[a], lo_x[a + 1]), 0, nx - 1),
+                                np.clip(np.maximum(hi_x[a], hi_x[a + 1]), 0, nx - 1),
+                                np.clip(np.minimum(lo_y[a], lo_y[a + 1]), 0, ny - 1),
+                                np.clip(np.maximum(hi_y[a], hi_y[a + 1]), 0, ny - 1))
+            pair_bucket.append(bj * nx + bi)
+            pair_cell.append(other[part[a[k]]])
+        mb, mc = np.concatenate(pair_bucket), np.concatenate(pair_cell)
+        keep = code[mb] < 0
+        mb, mc = mb[keep], mc[keep]
+        # A bucket no boundary passes through lies inside one cell or outside all of
+        # them, and so does every bucket joined to it the same way: label those
+        # regions and test one bucket centre per region.
+        # A bucket that boundaries only graze (along its edge, at a corner) may lie
+        # wholly inside a cell that no boundary lists: the cell holding its centre.
+        free = code < 0
+        free[mb] = False
+        if len(other):
+            from scipy import ndimage
+
+            labels, n_regions = ndimage.label(free.reshape(ny, nx))
+            labels = labels.ravel()
+            regions, first = np.unique(labels, return_index=True)
+            first = first[regions > 0]
+            grazed = np.unique(mb)
+            centres = np.concatenate([first, grazed])
+            point, hit = shapely.STRtree(geoms[other]).query(
+                shapely.points(ox + (centres % nx + 0.5) * side, oy + (centres // nx + 0.5) * side),
+                predicate="within")
+            owner = np.full(n_regions + 1, -1, dtype=np.int64)
+            in_region = point < len(first)
+            owner[labels[first[point[in_region]]]] = other[hit[in_region]]
+            code[free] = owner[labels[free]]
+            mb = np.concatenate([mb, centres[point[~in_region]]])
+            mc = np.concatenate([mc, other[hit[~in_region]]])
         order = np.lexsort((mc, mb))
         mb, mc = mb[order], mc[order]
+        distinct = np.ones(len(mb), dtype=bool)
+        distinct[1:] = (mb[1:] != mb[:-1]) | (mc[1:] != mc[:-1])
+        mb, mc = mb[distinct], mc[distinct]
         ub, first = np.unique(mb, return_index=True)
         code[ub] = -2 - np.arange(len(ub))
         self._code = code.astype(np.int32)
         self._mixed_ptr = np.append(first, len(mb)).astype(np.int64)
-        self._mixed_cells = mc.astype(np.int32)
-        shapely.prepare(geoms[np.unique(mc)])
-        self.stats = {"cells": len(geoms), "buckets": nx * ny, "bucket_side_m": side,
-                      "lattice": bool(lattice), "owned_buckets": int(covered.sum()),
-                      "mixed_buckets": len(ub), "mixed_entries": len(mc)}
+        # Only the cells of mixed buckets keep their polygons: they are the only ones
+        # a point is ever tested against, and (the margin sees to it) they include
+        # every cell on the layout's outer edge, where the nearest cell is found.
+        self._mixed_ids, local = np.unique(mc, return_inverse=True)
+        self._mixed_cells = local.astype(np.int32)
+        self._mixed_geoms = geoms[self._mixed_ids]
+        self.source = None
+        self.stats = {"cells": len(geoms), "buckets": nx * ny, "bucket_side_m": self.side,
+                      "lattice": bool(lattice), "owned_buckets": int((code >= 0).sum()),
+                      "mixed_buckets": len(ub), "mixed_cells": len(self._mixed_ids)}
+
+    def _prepare(self):
+        shapely.prepare(self._mixed_geoms)
+        self._transforms = {}
+        # Per hierarchy column: the code of each unit row into that column's distinct values.
+        self._unit_values = {}
+        for k, name in enumerate(self._names[1:]):
+            codes, categories = pd.factorize(pd.Series([u[k] for u in self._units], dtype=object))
+            self._unit_values[name] = (codes.astype(np.int32), np.asarray(categories, dtype=object))
+        # The single-point path reads a whole Location row of the unit at once.
+        slot = {name: k for k, name in enumerate(self._names[1:])}
+        self._unit_rows = [tuple(u[slot[name]] if name in slot else None for name in _HIERARCHY[1:])
+                           for u in self._units]
 
     @functools.cached_property
     def _tree(self):
-        return shapely.STRtree(self.geoms)
+        return shapely.STRtree(self._mixed_geoms)
+
+    # -- keeping the index -------------------------------------------------------------
+    def save(self, path):
+        """Write the index to ``path`` (numpy ``.npz`` format), atomically."""
+        arrays = {"code": self._code, "mixed_ptr": self._mixed_ptr, "mixed_cells": self._mixed_cells,
+                  "mixed_ids": self._mixed_ids}
+        wkb = shapely.to_wkb(self._mixed_geoms)
+        arrays["wkb_offsets"] = np.cumsum([0] + [len(w) for w in wkb]).astype(np.int64)
+        arrays["wkb"] = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+        arrays["ids"] = self._ids.astype(str)
+        arrays["unit"] = self._unit
+        if self._record is not None:
+            arrays["record"] = self._record
+        meta = {"format": _INDEX_FORMAT, "crs": self.crs.to_wkt(), "side": self.side, "origin": self.origin,
+                "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units, "source": self.source}
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        with atomic_path(path, overwrite=True) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    @classmethod
+    def load(cls, path, *, tolerance: float = 0.0):
+        """Read an index written by :meth:`save`."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(data["meta"].tobytes())
+                if meta.get("format") != _INDEX_FORMAT:
+                    raise InputError(f"{path}: a locator index of another format ({meta.get('format')}); "
+                                     "rebuild it from the package")
+                arrays = {name: data[name] for name in data.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{path}: not a readable locator index ({exc})") from exc
+        loc = cls.__new__(cls)
+        loc.crs = pyproj.CRS.from_wkt(meta["crs"])
+        loc.tolerance = float(tolerance)
+        loc.side, loc.origin, loc.shape = meta["side"], tuple(meta["origin"]), tuple(meta["shape"])
+        loc.stats, loc.source = meta["stats"], meta["source"]
+        loc._code, loc._mixed_ptr = arrays["code"], arrays["mixed_ptr"]
+        loc._mixed_cells, loc._mixed_ids = arrays["mixed_cells"], arrays["mixed_ids"]
+        offsets, blob = arrays["wkb_offsets"], arrays["wkb"].tobytes()
+        loc._mixed_geoms = shapely.from_wkb(
+            np.array([blob[a:b] for a, b in zip(offsets[:-1].tolist(), offsets[1:].tolist())], dtype=object))
+        loc._ids, loc._unit = arrays["ids"].astype(object), arrays["unit"]
+        loc._record = arrays.get("record")
+        loc._names, loc._units = meta["attributes"], [tuple(u) for u in meta["units"]]
+        loc._prepare()
+        return loc
 
     # -- queries ---------------------------------------------------------------------
     def to_layout_xy(self, x, y, crs=None):
@@ -257,6 +436,9 @@ class Locator:
         ``index`` is the row of the cell (-1 outside), ``status`` 0 inside /
         1 nearest / 2 outside, ``distance`` metres to the cell (0 inside).
         """
+        return self._cell_index(x, y, crs, tolerance)
+
+    def _cell_index(self, x, y, crs, tolerance):
         x, y = self.to_layout_xy(x, y, crs)
         tolerance = self.tolerance if tolerance is None else float(tolerance)
         ny, nx = self.shape
@@ -264,50 +446,51 @@ class Locator:
         ix = np.floor((x - ox) / self.side)
         iy = np.floor((y - oy) / self.side)
         inside_box = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        code = np.full(len(x), -1, dtype=np.int64)
-        code[inside_box] = self._code[(iy[inside_box] * nx + ix[inside_box]).astype(np.int64)]
+        if inside_box.all():
+            code = self._code[(iy * nx + ix).astype(np.int64)].astype(np.int64)
+        else:
+            code = np.full(len(x), -1, dtype=np.int64)
+            code[inside_box] = self._code[(iy[inside_box] * nx + ix[inside_box]).astype(np.int64)]
         index = np.where(code >= 0, code, -1)
         pending = np.flatnonzero(code <= -2)
         if len(pending):
             index[pending] = self._test_mixed(x[pending], y[pending], -2 - code[pending])
-        missing = np.flatnonzero(index < 0)
-        if len(missing):  # empty buckets, or slack at bucket edges: ask the R-tree
-            index[missing] = self._test_tree(x[missing], y[missing])
         status = np.zeros(len(x), dtype=np.int8)
         distance = np.zeros(len(x))
         missing = np.flatnonzero(index < 0)
         if len(missing):
             status[missing] = OUTSIDE
+            distance[missing] = np.nan
             if tolerance > 0:
                 found, dist = self._nearest(x[missing], y[missing], tolerance)
                 hit = found >= 0
                 index[missing[hit]] = found[hit]
                 status[missing[hit]] = NEAREST
-                distance[missing] = np.where(hit, dist, np.nan)
-            else:
-                distance[missing] = np.nan
+                distance[missing[hit]] = dist[hit]
         return index, status, distance
 
     def _resolve(self, point, cand, x, y):
-        """One cell per point from (point, candidate) pairs, by the edge rule."""
+        """One cell per point from (point, local candidate) pairs, by the edge rule."""
         result = np.full(len(x), -1, dtype=np.int64)
-        geoms = self.geoms[cand]
+        geoms = self._mixed_geoms[cand]
         inside = shapely.contains_xy(geoms, x[point], y[point])
         # A point is in at most one interior; later pairs of the same point cannot clash.
         result[point[inside]] = cand[inside]
         rest = ~inside & (result[point] < 0)
         if rest.any():
             p, c = point[rest], cand[rest]
-            edge = shapely.intersects_xy(self.geoms[c], x[p], y[p])
+            edge = shapely.intersects_xy(self._mixed_geoms[c], x[p], y[p])
             p, c = p[edge], c[edge]
             if len(p):
-                nudged = shapely.contains_xy(self.geoms[c], x[p] + EDGE_NUDGE_M, y[p] + EDGE_NUDGE_M / 2)
+                nudged = shapely.contains_xy(self._mixed_geoms[c], x[p] + EDGE_NUDGE_M, y[p] + EDGE_NUDGE_M / 2)
                 # Nudged winners first, then the lowest cell index.
                 order = np.lexsort((c, ~nudged, p))
                 p, c = p[order], c[order]
                 first = np.ones(len(p), dtype=bool)
                 first[1:] = p[1:] != p[:-1]
                 result[p[first]] = c[first]
+        found = result >= 0
+        result[found] = self._mixed_ids[result[found]]
         return result
 
     def _test_mixed(self, x, y, mixed):
@@ -318,19 +501,13 @@ class Locator:
         cand = self._mixed_cells[np.repeat(start, counts) + offset].astype(np.int64)
         return self._resolve(point, cand, x, y)
 
-    def _test_tree(self, x, y):
-        point, cand = self._tree.query(shapely.points(x, y), predicate="intersects")
-        if not len(point):
-            return np.full(len(x), -1, dtype=np.int64)
-        return self._resolve(point, cand.astype(np.int64), x, y)
-
     def _nearest(self, x, y, tolerance):
         (point, cand), dist = self._tree.query_nearest(
             shapely.points(x, y), max_distance=tolerance, return_distance=True, all_matches=True)
         found = np.full(len(x), -1, dtype=np.int64)
         distance = np.full(len(x), np.nan)
         order = np.lexsort((cand, point))[::-1]  # last write wins: the lowest index
-        found[point[order]] = cand[order]
+        found[point[order]] = self._mixed_ids[cand[order]]
         distance[point[order]] = dist[order]
         return found, distance
 
@@ -339,29 +516,128 @@ class Locator:
 
         Columns: ``grid_id``, ``community_code``, ``community_name``,
         ``street_code``, ``street_name``, ``county_code``, ``county_name`` (those
-        the layout has; ``None`` outside), ``status`` (inside / nearest /
-        outside) and ``distance_m``.
+        the layout has, as pandas categoricals; missing outside), ``status``
+        (inside / nearest / outside) and ``distance_m``.
         """
         index, status, distance = self.cell_index(x, y, crs=crs, tolerance=tolerance)
         return self.describe(index, status, distance)
 
     def describe(self, index, status, distance) -> pd.DataFrame:
-        """The frame of :meth:`locate_many` from :meth:`cell_index` arrays."""
-        found = index >= 0
+        """The frame of :meth:`locate_many` from :meth:`cell_index` arrays.
+
+        The hierarchy columns are categoricals built from integer codes, so
+        describing ten million points costs no string work at all.
+        """
+        index = np.asarray(index)
         columns = {}
-        for name, values in self.attributes.items():
-            column = np.full(len(index), None, dtype=object)
-            column[found] = values[index[found]]
-            columns[name] = column
-        columns["status"] = STATUS_NAMES[status]
+        for name in self._names:
+            code, _ = self._codes(name, index)
+            columns[name] = pd.Categorical.from_codes(code, dtype=self._dtype(name))
+        columns["status"] = pd.Categorical.from_codes(np.asarray(status, dtype=np.int8), dtype=_STATUS_DTYPE)
         columns["distance_m"] = distance
         return pd.DataFrame(columns)
 
+    def _dtype(self, name):
+        cache = self.__dict__.setdefault("_dtypes", {})
+        if name not in cache:
+            cache[name] = pd.CategoricalDtype(pd.Index(self.values(name), dtype=object))
+        return cache[name]
+
+    # -- one point at a time -----------------------------------------------------------
     def locate(self, x, y, *, crs=None, tolerance=None) -> Location:
-        """Locate one point; see :meth:`locate_many`."""
-        row = self.locate_many([x], [y], crs=crs, tolerance=tolerance).iloc[0]
-        return Location(**{name: row.get(name) for name in _HIERARCHY},
-                        status=row["status"], distance_m=float(row["distance_m"]))
+        """Locate one point; the fast path for one call at a time.
+
+        A point that falls in a bucket owned by one cell (most of them) costs a
+        coordinate transform, two divisions and a lookup; one in a mixed bucket adds
+        a polygon test per candidate. Edges and points outside take the array path.
+        """
+        x, y = float(x), float(y)
+        if crs is not None:
+            x, y = self._scalar_transform(crs)(x, y)
+        if math.isfinite(x) and math.isfinite(y):
+            i = self._scalar_index(x, y)
+            if i >= 0:
+                return self._location(i, "inside", 0.0)
+        index, status, distance = self._cell_index(np.array([x]), np.array([y]), None, tolerance)
+        return self._location(int(index[0]), str(STATUS_NAMES[status[0]]), float(distance[0]))
+
+    def _scalar_transform(self, crs):
+        try:
+            return self._transforms[crs]
+        except (KeyError, TypeError):
+            pass
+        parsed = coords.parse_crs(crs)
+        if isinstance(parsed, str):  # gcj02 / bd09: through the array path
+            def transform(x, y):
+                tx, ty = self.to_layout_xy([x], [y], parsed)
+                return float(tx[0]), float(ty[0])
+        elif parsed.is_geographic:
+            forward = _transformer(parsed, self.crs).transform
+
+            def transform(x, y):
+                if not (-180 <= x <= 180 and -90 <= y <= 90):
+                    self.to_layout_xy([x], [y], parsed)  # raises the clear error
+                return forward(x, y)
+        else:
+            transform = _transformer(parsed, self.crs).transform
+        try:
+            self._transforms[crs] = transform
+        except TypeError:  # an unhashable CRS object: no caching
+            pass
+        return transform
+
+    def _scalar_index(self, x, y):
+        """The cell index of one point, or -1 when the fast path cannot tell."""
+        ix = math.floor((x - self.origin[0]) / self.side)
+        iy = math.floor((y - self.origin[1]) / self.side)
+        ny, nx = self.shape
+        if not (0 <= ix < nx and 0 <= iy < ny):
+            return -1
+        code = self._code.item(iy * nx + ix)
+        if code >= -1:
+            return code
+        m = -2 - code
+        cand = self._mixed_cells[self._mixed_ptr.item(m):self._mixed_ptr.item(m + 1)]
+        inside = shapely.contains_xy(self._mixed_geoms[cand], x, y)
+        if inside.any():
+            return self._mixed_ids.item(cand.item(int(inside.argmax())))
+        return -1
+
+    def _location(self, i, status, distance):
+        if i < 0:
+            return Location(None, None, None, None, None, None, None, status, distance)
+        if self._record is not None:  # one memory read for both (see _records)
+            number, unit = self._record.item(i)
+            return Location(str(number), *self._unit_rows[unit], status, distance)
+        return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance)
+
+
+def _records(ids, unit):
+    """Grid IDs as numbers beside their unit row, when every ID is a plain number.
+
+    A single-point query on a big layout is bound by memory reads at random
+    places; one 12-byte record per cell answers in one read what an object array
+    of strings and a separate unit array answer in three.
+    """
+    text = pd.Series(ids, dtype=object)
+    if not text.str.fullmatch(r"[1-9][0-9]{0,17}").all():
+        return None
+    record = np.empty(len(ids), dtype=[("id", "<i8"), ("unit", "<i4")])
+    record["id"] = text.astype(np.int64).to_numpy()
+    record["unit"] = unit
+    return record
+
+
+def index_path(package) -> Path:
+    """Where :meth:`Locator.from_package` keeps the index of ``package``."""
+    package = Path(package)
+    return package.with_name(package.name + ".locator")
+
+
+def _stamp(path):
+    """What identifies one state of a package file: its size and change time."""
+    info = os.stat(path)
+    return f"{info.st_size}:{info.st_mtime_ns}"
 
 
 @functools.lru_cache(maxsize=32)

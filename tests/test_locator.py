@@ -87,16 +87,16 @@ def layouts(dongcheng, samples):
     lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
     hood = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
     comm = gk.unit_hierarchy(hood, name_field="NAME", provisional=True, parent_code="990101", barriers=lines)
-    return {"square": square, "hex": gk.unit_grid(dongcheng, shape="hex"), "h3": gk.unit_grid(dongcheng, shape="h3"),
-            "street-bounded": gk.unit_grid(comm, barriers=lines)}
+    cells = {"square": square, "hex": gk.unit_grid(dongcheng, shape="hex"), "h3": gk.unit_grid(dongcheng, shape="h3"),
+             "street-bounded": gk.unit_grid(comm, barriers=lines)}
+    return {kind: (layout, Locator(layout)) for kind, layout in cells.items()}
 
 
 @pytest.mark.parametrize("kind", ["square", "hex", "h3", "street-bounded"])
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_agrees_with_shapely_on_random_points(layouts, kind, seed):
-    cells = layouts[kind]
-    loc = Locator(cells)
+    cells, loc = layouts[kind]
     rng = np.random.default_rng(seed)
     minx, miny, maxx, maxy = cells.total_bounds
     x, y = rng.uniform(minx - 50, maxx + 50, 3000), rng.uniform(miny - 50, maxy + 50, 3000)
