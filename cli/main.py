@@ -20,6 +20,9 @@ def cli(verbose, quiet):
           --code-field adcode --provisional -o dongcheng.gpkg --preview dongcheng.png
     Draw a layout:
       gridkit map dongcheng.gpkg -o dongcheng.png
+    Locate GPS points (and route them to a department):
+      gridkit locate points.csv --grid dongcheng.gpkg -o located.csv
+      gridkit route starter -o routing.toml && gridkit route check routing.toml
     Run the whole demo on the shipped samples:
       gridkit demo --out demo-output
     """
@@ -31,12 +34,15 @@ def _register():
     from .components import components
     from .demo import demo
     from .grid import grid
+    from .locate import locate_command, route
     from .map import map_command
 
     cli.add_command(grid)
     cli.add_command(map_command)
     cli.add_command(demo)
     cli.add_command(components)
+    cli.add_command(locate_command)
+    cli.add_command(route)
 
 
 _register()

@@ -180,12 +180,13 @@ def _find_coordinate_columns(columns, x_field, y_field):
                      "with --x-field and --y-field")
 
 
-def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None):
+def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None, keep_xy=False):
     """Read an inventory into ``(frame, x, y, crs)`` with one row per input row.
 
     ``x``/``y`` are float arrays in ``crs`` (NaN where a row has no usable
     position); ``crs`` is a :class:`pyproj.CRS` or ``"gcj02"``/``"bd09"``.
-    Lines and polygons are represented by a point on them (module doc).
+    Lines and polygons are represented by a point on them (module doc). A CSV's
+    coordinate columns are dropped from ``frame`` unless ``keep_xy``.
     """
     path = Path(path)
     if not path.exists():
@@ -206,7 +207,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         x = pd.to_numeric(frame[xf], errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(frame[yf], errors="coerce").to_numpy(dtype=float)
         parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
-        return frame.drop(columns=[xf, yf]), x, y, parsed
+        return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .gpkg, .shp, .geojson or .parquet")
     gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding)

@@ -1,0 +1,219 @@
+"""``gridkit locate`` and ``gridkit route …``: from points to cells and departments."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import click
+
+from .options import Steps, overwrite_opt, parse_crs_value, progress_enabled
+
+
+def _routes(path):
+    if path is None:
+        return None
+    from gridkit.routing import RoutingTable
+
+    return RoutingTable.load(path)
+
+
+@click.command("locate")
+@click.argument("points", type=click.Path(exists=True))
+@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The grid package (.gpkg). Its index is kept beside it as GRID.gpkg.locator.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Output: .csv (input columns + results), .gpkg / .geojson / .parquet (WGS84 points).")
+@click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
+@click.option("--class-field", default=None,
+              help="Column with the class of each point (5-digit class, 11-digit matter code, component ID, "
+                   "legacy class); needed with --routes.")
+@click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
+@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
+                   "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326.")
+@click.option("--layer", default=None, help="Layer of a multi-layer input.")
+@click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
+@click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
+@click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
+              help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
+@click.option("--dask", "use_dask", is_flag=True,
+              help="Run on dask: POINTS is (partitioned) Parquet; a local cluster unless --scheduler.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Address of a running dask scheduler (tcp://host:8786); implies --dask.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
+              help="Worker processes of the local dask cluster.")
+@overwrite_opt
+def locate_command(points, package, output, routes, class_field, events, crs, layer, x_field, y_field,
+                   tolerance, use_dask, scheduler, workers, overwrite):
+    """Find the cell, community, street and district of every point in POINTS.
+
+    POINTS is CSV (lon/lat or x/y columns), GeoJSON, GeoPackage, Shapefile or
+    GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
+    gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
+    --class-field, gk_department_code and gk_department_name. Rows whose
+    coordinates or class cannot be used go to OUTPUT.rejects.csv with the reason;
+    the summary adds up to the input rows.
+
+    \b
+    Edge rule: a point on a shared edge belongs to the cell east of it (north of
+    it on an east–west edge).
+
+    \b
+    Examples:
+      gridkit locate reports.csv --grid demo-output/dongcheng.gpkg --crs gcj02 -o located.csv
+      gridkit locate cases.parquet --grid city.gpkg --routes routing.toml \\
+          --class-field matter_code -o located.parquet
+      gridkit locate parts/ --grid city.gpkg --dask -o located.parquet
+    """
+    from gridkit.errors import GridkitError
+
+    t0 = time.perf_counter()
+    try:
+        table = _routes(routes)
+        if table is not None and class_field is None:
+            raise click.UsageError("--routes needs --class-field (the column with each point's class)")
+        kind = "event" if events else "component"
+        if use_dask or scheduler:
+            summary = _run_dask(points, package, output, table, class_field, kind, crs, x_field, y_field,
+                                tolerance, scheduler, workers, overwrite)
+        else:
+            summary = _run_local(points, package, output, table, class_field, kind, crs, layer, x_field,
+                                 y_field, tolerance, overwrite)
+    except (GridkitError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    seconds = time.perf_counter() - t0
+    click.echo(f"{points}: {summary['rows']:,} rows → {summary['located']:,} located, "
+               f"{summary['rejected']:,} rejected ({seconds:.1f} s)")
+    click.echo(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest within {tolerance:g} m, "
+               f"{summary['outside']:,} outside the layout")
+    if "routed" in summary:
+        click.echo(f"  {summary['routed']:,} routed to a department")
+    for reason, n in summary["rejected_by_reason"].items():
+        click.echo(f"  {n:6,d} × {reason}")
+    click.echo(f"  → {output}; rejects → {summary['rejects_file']}")
+
+
+def _run_local(points, package, output, table, class_field, kind, crs, layer, x_field, y_field, tolerance,
+               overwrite):
+    from gridkit.batch import locate_file
+
+    with Steps() as step:
+        step(f"reading {points} and indexing {package}")
+        bar = None
+        if progress_enabled():
+            bar = click.progressbar(length=1, label="locating", file=click.get_text_stream("stderr"))
+
+        def progress(n):
+            if bar is not None:
+                bar.update(n)
+
+        summary = locate_file(points, package, output, routes=table, class_field=class_field, kind=kind,
+                              crs=crs, layer=layer, x_field=x_field, y_field=y_field, tolerance=tolerance,
+                              overwrite=overwrite, progress=progress)
+        if bar is not None:
+            bar.render_finish()
+    return summary
+
+
+def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y_field, tolerance, scheduler,
+              workers, overwrite):
+    from pathlib import Path
+
+    from gridkit.batch import _check_output, locate_dask, summarise
+    from gridkit.io import atomic_path
+
+    output = Path(output)
+    _check_output(output, overwrite)
+    if output.suffix.lower() != ".parquet":
+        raise click.UsageError("with --dask the output is Parquet (-o located.parquet)")
+    with Steps() as step:
+        step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
+        located, rejects = locate_dask(points, package, routes=table, class_field=class_field, kind=kind,
+                                       crs=crs or "EPSG:4326", x_field=x_field, y_field=y_field,
+                                       tolerance=tolerance, scheduler=scheduler, n_workers=workers)
+    with atomic_path(output, overwrite=overwrite) as tmp:
+        located.to_parquet(tmp, index=False)
+    rejects_path = output.with_name(output.stem + ".rejects.csv")
+    with atomic_path(rejects_path, overwrite=True) as tmp:
+        rejects.to_csv(tmp, index=False)
+    summary = summarise(located, rejects, len(located) + len(rejects))
+    summary["rejects_file"] = str(rejects_path)
+    return summary
+
+
+@click.group()
+def route():
+    """The routing table: which department owns a class of problem, where.
+
+    \b
+    A TOML file a city owns: [departments] (18-character credit codes),
+    [territorial] (属地兜底: who answers when no rule does) and [[rule]]s
+    mapping classes, optionally in an area, to a department. Most specific area
+    wins, then most specific class. See docs/guide.md, "Routing".
+    """
+
+
+@route.command("starter")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the TOML.")
+@overwrite_opt
+def starter_command(output, overwrite):
+    """Write a starter table from the class table's suggested departments.
+
+    Departments come without credit codes; fill them in, add area overrides, and
+    run `gridkit route check` on the result.
+    """
+    from gridkit.routing import RoutingTable, write_starter
+
+    try:
+        write_starter(output, overwrite=overwrite)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    table = RoutingTable.load(output)
+    click.echo(f"{output}: {len(table.departments)} departments, {len(table.rules)} rules "
+               "(credit codes empty: fill them in)")
+
+
+@route.command("check")
+@click.argument("table", type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A grid package: also flag rules for areas the layout does not have.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def check_command(table, package, as_json):
+    """List a routing table's errors, gaps and conflicts.
+
+    Errors (exit status 1): unknown classes, departments named but not defined,
+    malformed credit codes or areas, conflicting rules. Gaps: classes no
+    city-wide rule covers (they go to the territorial authority). Warnings:
+    departments without a code yet, unused departments, areas not in the layout.
+    """
+    from gridkit.errors import GridkitError
+    from gridkit.routing import RoutingTable
+
+    try:
+        routes = RoutingTable.load(table)
+        areas = None
+        if package:
+            areas = _package_areas(package)
+        report = routes.check(areas=areas)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps({"errors": report.errors, "gaps": report.gaps, "warnings": report.warnings},
+                              ensure_ascii=False, indent=2))
+    else:
+        for line in report.lines():
+            click.echo(line)
+        click.echo(f"{table}: {len(report.errors)} errors, {len(report.gaps)} gaps, "
+                   f"{len(report.warnings)} warnings")
+    if report.errors:
+        raise SystemExit(1)
+
+
+def _package_areas(package):
+    import pyogrio
+
+    cells = pyogrio.read_dataframe(package, layer="cells", columns=["grid_id"], read_geometry=False)
+    units = pyogrio.read_dataframe(package, layer="units", columns=["code"], read_geometry=False)
+    return set(cells["grid_id"].astype(str)) | set(units["code"].astype(str))

@@ -1,0 +1,274 @@
+"""Locate (and route) a file of points: one machine, or a dask cluster.
+
+:func:`locate_frame` is the one implementation: it takes a frame with x/y arrays,
+rejects rows whose coordinates cannot be used (with the reason), locates the rest
+and, given a routing table and a class column, adds the responsible department.
+:func:`locate_file` wraps it for the CLI (read, locate in chunks with a progress
+bar, write atomically); :func:`locate_dask` maps the same function over the
+partitions of a Parquet dataset on a dask cluster, so both paths give the same
+rows.
+
+Columns added (prefix ``gk_`` so they never collide with the input's own)::
+
+    gk_grid_id gk_community_code gk_community_name gk_street_code gk_street_name
+    gk_county_code gk_county_name gk_status gk_distance_m
+    gk_department_code gk_department_name            (with a routing table)
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import InputError
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES, Locator
+
+__all__ = ["locate_frame", "locate_file", "locate_dask", "REJECT_REASONS", "PREFIX"]
+
+PREFIX = "gk_"
+REJECT_REASONS = {
+    "missing_coordinates": "x/y blank, not numbers, or an empty geometry",
+    "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
+    "bad_class": "the class column holds no class code gridkit can route",
+}
+CHUNK = 1_000_000
+
+
+def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="component", tolerance=None,
+                 row_offset=0):
+    """Locate the rows of ``frame`` at ``x``/``y`` (in ``crs``).
+
+    Returns ``(located, rejects)``: ``located`` is ``frame``'s accepted rows with
+    the ``gk_`` columns, ``rejects`` the others with ``row`` (1-based, plus
+    ``row_offset``), ``reason`` and ``detail``.
+    """
+    from . import coords
+
+    n = len(frame)
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+    reason[~(np.isfinite(x) & np.isfinite(y))] = "missing_coordinates"
+    parsed = coords.parse_crs(crs) if crs is not None else None
+    if parsed is not None and (isinstance(parsed, str) or parsed.is_geographic):
+        impossible = (reason == "") & ((np.abs(x) > 180) | (np.abs(y) > 90))
+        reason[impossible] = "impossible_coordinates"
+    ok = np.flatnonzero(reason == "")
+    index = np.full(n, -1, dtype=np.int64)
+    status = np.full(n, OUTSIDE, dtype=np.int8)
+    distance = np.full(n, np.nan)
+    if len(ok):
+        index[ok], status[ok], distance[ok] = locator.cell_index(x[ok], y[ok], crs=crs, tolerance=tolerance)
+    located = locator.describe(index, status, distance)
+    located.columns = [PREFIX + c for c in located.columns]
+    located.index = frame.index
+    if routes is not None and classes is not None:
+        klass = pd.Series(classes, index=frame.index).astype(object)
+        klass = klass.where(klass.notna() & (klass.astype(str).str.strip() != ""), None)
+        codes, names = _route(routes, located, klass, kind, reason, detail)
+        located[PREFIX + "department_code"] = codes
+        located[PREFIX + "department_name"] = names
+    out = pd.concat([frame, located], axis=1)
+    return split_rejects(out, reason, detail, row_offset)
+
+
+def split_rejects(out, reason, detail, row_offset=0):
+    """``(located, rejects)`` from all rows and their reject reasons ("" = accepted)."""
+    bad = reason != ""
+    rejects = out.loc[bad, [c for c in out.columns if not c.startswith(PREFIX)]].copy()
+    rejects.insert(0, "detail", detail[bad])
+    rejects.insert(0, "reason", reason[bad])
+    rejects.insert(0, "row", np.flatnonzero(bad) + 1 + row_offset)
+    return out[~bad], rejects
+
+
+def _route(routes, located, klass, kind, reason, detail):
+    """Department code and name per row; unroutable classes are marked as rejects."""
+    codes = np.full(len(klass), None, dtype=object)
+    names = np.full(len(klass), None, dtype=object)
+    place = located.rename(columns=lambda c: c[len(PREFIX):])
+    values = klass.to_numpy(dtype=object)
+    inside = (located[PREFIX + "status"] != STATUS_NAMES[OUTSIDE]).to_numpy()
+    for value in pd.unique(values[pd.notna(values)]):
+        rows = np.flatnonzero(values == value)
+        try:
+            routes.class_keys(value, kind)
+        except InputError as exc:
+            fresh = rows[reason[rows] == ""]
+            reason[fresh] = "bad_class"
+            detail[fresh] = str(exc)
+            continue
+        rows = rows[inside[rows]]  # outside the layout: no department of this city
+        c, nm = routes.route_many(place.iloc[rows], values[rows], kind=kind)
+        codes[rows], names[rows] = c, nm
+    return codes, names
+
+
+def summarise(located, rejects, n_rows):
+    """Counts for the end of a run; they add up to the input rows."""
+    status = located[PREFIX + "status"].astype(str) if len(located) else pd.Series([], dtype=str)
+    summary = {"rows": int(n_rows), "located": int(len(located)), "rejected": int(len(rejects)),
+               "inside": int((status == STATUS_NAMES[0]).sum()),
+               "nearest": int((status == STATUS_NAMES[NEAREST]).sum()),
+               "outside": int((status == STATUS_NAMES[OUTSIDE]).sum()),
+               "rejected_by_reason": {k: int(v) for k, v in rejects["reason"].value_counts().items()}}
+    if PREFIX + "department_name" in located:
+        summary["routed"] = int(located[PREFIX + "department_name"].notna().sum())
+    return summary
+
+
+def locate_file(points, package, output, *, routes=None, class_field=None, kind="component", crs=None,
+                layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
+                overwrite=False, progress=None):
+    """Locate every row of ``points`` against the grid package; write ``output``.
+
+    ``progress`` is called with the number of rows done after each chunk. Returns
+    the summary; the rejects go to ``rejects_path`` (default
+    ``<output stem>.rejects.csv``).
+    """
+    from .catalogue import read_inventory
+
+    output = Path(output)
+    _check_output(output, overwrite)
+    frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
+                                         encoding=encoding, keep_xy=True)
+    frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    classes = None
+    if class_field is not None:
+        if class_field not in frame.columns:
+            raise InputError(f"{points}: no column {class_field!r} for --class-field; columns are "
+                             f"{', '.join(map(str, frame.columns))}")
+        classes = frame[class_field].to_numpy(dtype=object)
+    locator = Locator.from_package(package, tolerance=tolerance)
+    parts, rejects = [], []
+    for start in range(0, max(len(frame), 1), CHUNK):
+        stop = min(start + CHUNK, len(frame))
+        part = slice(start, stop)
+        done, rej = locate_frame(frame.iloc[part], x[part], y[part], in_crs, locator, routes=routes,
+                                 classes=None if classes is None else classes[part], kind=kind,
+                                 row_offset=start)
+        parts.append(done)
+        rejects.append(rej)
+        if progress:
+            progress(stop - start)
+    located = pd.concat(parts) if parts else frame.iloc[:0]
+    rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
+    keep = np.ones(len(frame), dtype=bool)
+    keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
+    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite)
+    from .io import atomic_path
+
+    rejects_path = Path(rejects_path) if rejects_path else output.with_name(output.stem + ".rejects.csv")
+    with atomic_path(rejects_path, overwrite=True) as tmp:
+        rejected.to_csv(tmp, index=False)
+    summary = summarise(located, rejected, len(frame))
+    summary["rejects_file"] = str(rejects_path)
+    return summary
+
+
+def _check_output(output, overwrite):
+    from .io import VECTOR_SUFFIXES
+
+    suffix = output.suffix.lower()
+    if suffix != ".csv" and suffix not in VECTOR_SUFFIXES:
+        raise InputError(f"{output}: unknown output format; use .csv, .gpkg, .geojson or .parquet")
+    if output.exists() and not overwrite:
+        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+
+
+def _write(located, x, y, in_crs, locator, output, overwrite):
+    """CSV keeps the input's columns; vector formats get WGS84 points (true lon/lat)."""
+    from .io import atomic_path, write_vector
+
+    if output.suffix.lower() == ".csv":
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            located.to_csv(tmp, index=False)
+        return
+    import geopandas as gpd
+    import pyproj
+
+    lx, ly = locator.to_layout_xy(x, y, in_crs) if len(x) else (x, y)
+    lon, lat = pyproj.Transformer.from_crs(locator.crs, 4326, always_xy=True).transform(lx, ly)
+    frame = located.copy()
+    for name in frame.columns:  # GDAL has no categorical type
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(object)
+    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    write_vector(gdf, output, layer="located" if output.suffix.lower() == ".gpkg" else None, overwrite=overwrite)
+
+
+# -- dask ------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=4)
+def _worker_locator(package, tolerance):
+    """One locator per worker process and package (loaded from the cached index)."""
+    return Locator.from_package(package, tolerance=tolerance)
+
+
+def _locate_partition(part, package, tolerance, x_field, y_field, crs, routes, class_field, kind):
+    locator = _worker_locator(str(package), float(tolerance))
+    if x_field is None:
+        geoms = part.geometry.values
+        x, y = geoms.x, geoms.y
+        frame = pd.DataFrame(part.drop(columns=part.geometry.name))
+    else:
+        x = pd.to_numeric(part[x_field], errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(part[y_field], errors="coerce").to_numpy(dtype=float)
+        frame = pd.DataFrame(part)
+    classes = None if class_field is None else frame[class_field].to_numpy(dtype=object)
+    located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind)
+    # Rejected rows travel with the rest, marked, so none is lost on the way back.
+    located = pd.concat([located.assign(**{PREFIX + "reject": None}),
+                         rejects.drop(columns="row").rename(columns={"reason": PREFIX + "reject",
+                                                                     "detail": PREFIX + "reject_detail"})])
+    located = located.loc[frame.index] if frame.index.is_unique else located
+    # Partitions must agree on their columns' types: plain strings, not per-partition categoricals.
+    for name in located.columns:
+        if isinstance(located[name].dtype, pd.CategoricalDtype):
+            located[name] = located[name].astype(object)
+    return located
+
+
+def locate_dask(points, package, *, routes=None, class_field=None, kind="component", crs="EPSG:4326",
+                x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2):
+    """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
+
+    ``points`` is a path (file, folder or glob) or a dask (geo)dataframe.
+    ``scheduler`` is the address of a running dask scheduler; without one a local
+    cluster of ``n_workers`` processes is started for the run and closed after.
+    Returns ``(located, rejects)`` as :func:`locate_frame` does, ``located`` in
+    the input's row order (rows are numbered within the whole dataset).
+    """
+    import dask.dataframe as dd
+    from dask.distributed import Client, LocalCluster
+
+    package = str(Path(package).resolve())
+    Locator.from_package(package, tolerance=tolerance)  # build the cached index once, up front
+    if isinstance(points, (str, Path)):
+        if x_field is None:
+            import dask_geopandas
+
+            ddf = dask_geopandas.read_parquet(points)
+        else:
+            ddf = dd.read_parquet(points)
+    else:
+        ddf = points
+    meta_frame = ddf._meta
+    sample = _locate_partition(meta_frame, package, tolerance, x_field, y_field, crs, routes, class_field, kind)
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    try:
+        with Client(cluster if cluster is not None else scheduler):
+            result = ddf.map_partitions(_locate_partition, package, tolerance, x_field, y_field, crs, routes,
+                                        class_field, kind, meta=sample).compute()
+    finally:
+        if cluster is not None:
+            cluster.close()
+    result = pd.DataFrame(result)
+    reason = result.pop(PREFIX + "reject").fillna("").to_numpy(dtype=object)
+    detail = result.pop(PREFIX + "reject_detail").fillna("").to_numpy(dtype=object)
+    return split_rejects(result, reason, detail)

@@ -1,0 +1,403 @@
+"""Who owns the problem: the routing table, from a class and a place to a department.
+
+The standard makes the responsible department a field of each component, not a
+property of its class (``STANDARDS.md`` §4), so the table is configuration a city
+owns. It is a TOML file::
+
+    [departments."东城区水务局"]            # the key is how rules name it
+    code = "11110101000012345X"           # 18-character unified social credit code
+    [departments."东华门街道办事处"]
+    code = "11110101000067890Y"
+    [departments."{street_name}街道办事处"]  # a name may use {street_name}, {street_code},
+    code = ""                             # {community_name}, {county_name} …
+
+    [territorial]                         # 属地兜底: who answers when no rule does
+    "*" = "{street_name}街道办事处"         # the whole city: required
+    "110101001" = "东华门街道办事处"         # an area (county 6, street 9, community 12,
+                                          # cell 15 digits) names its own authority
+    [[rule]]
+    classes = ["01001", "01002", "01"]    # 5-digit classes, 2-digit big classes, "*"
+    department = "东城区水务局"
+    [[rule]]                              # an override for one area
+    area = "110101001001"
+    classes = ["04"]
+    department = "景山公园管理处"
+
+Class keys: a GB/T 47678.5-2026 class (5 digits: component classes 01–05 and the
+"X abnormal" matters that share their codes, matter classes 06–10), a big class
+(2 digits), ``"*"`` for every class, and legacy CJ/T 214 event classes as
+``"event:0101"`` or ``"event:01"``. Codes handed to :meth:`RoutingTable.route` may
+also be an 11-digit matter code, a 17-digit component ID, a legacy 4-digit class or
+a 16-digit legacy ID (legacy components route by their 2026 counterpart).
+
+Precedence (most specific wins)
+-------------------------------
+1. The most specific **area** first: cell, then community, street, county, then
+   rules without an area (the whole city).
+2. Within one area, the most specific **class**: the class, its big class, ``"*"``.
+3. Two rules with the same area and class key are a conflict; the first in the
+   file is used and ``gridkit route check`` lists it.
+4. No rule at all: the territorial authority (属地兜底) of the most specific area
+   that names one, ending at ``"*"`` — never nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+from .classes import RETIRED_2026, _load_toml, _read_rows, class_table, convert_class, matter_classes
+from .errors import InputError
+
+__all__ = ["RoutingTable", "Route", "class_keys", "Department", "starter_table", "uscc_problem", "CheckReport"]
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_AREA_LEVELS = {6: "county", 9: "street", 12: "community", 15: "cell"}
+_PLACEHOLDERS = {"grid_id", "community_code", "community_name", "street_code", "street_name",
+                 "county_code", "county_name"}
+_AREA_FIELDS = ("grid_id", "community_code", "street_code", "county_code")
+
+
+def uscc_problem(code: str) -> str | None:
+    """Why ``code`` is not a unified social credit code (GB 32100-2015), or ``None``.
+
+    >>> uscc_problem("91350100M000100Y43") is None
+    True
+    >>> uscc_problem("91350100M000100Y44")
+    'check character is 4, should be 3'
+    """
+    if len(code) != 18:
+        return f"has {len(code)} characters, not 18"
+    bad = sorted({c for c in code if c not in _USCC_CHARS})
+    if bad:
+        return f"has characters a credit code never uses ({''.join(bad)}; I, O, S, V, Z are excluded)"
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS))
+    check = _USCC_CHARS[(31 - total % 31) % 31]
+    if code[17] != check:
+        return f"check character is {code[17]}, should be {check}"
+    return None
+
+
+@dataclass(frozen=True)
+class Department:
+    """A department the table can name; ``code`` is ``None`` until the city fills it in."""
+
+    key: str
+    code: str | None
+    name: str
+
+
+class Route(NamedTuple):
+    """The department that owns a problem, and which rule said so."""
+
+    department_code: str | None
+    department_name: str
+    rule: str
+    territorial: bool
+
+
+@dataclass
+class CheckReport:
+    """What ``gridkit route check`` finds; ``errors`` make the table unusable as is."""
+
+    errors: list
+    gaps: list
+    warnings: list
+
+    def lines(self):
+        for kind, items in (("error", self.errors), ("gap", self.gaps), ("warning", self.warnings)):
+            for item in items:
+                yield f"{kind}: {item}"
+
+
+class _Rule(NamedTuple):
+    area: str
+    classes: tuple
+    department: str
+    where: str
+
+
+def class_keys(code, kind="component", local=frozenset()):
+    """The class keys a code matches, most specific first (without ``"*"``).
+
+    Raises :class:`InputError` for a code that names no class. ``local`` holds
+    the codes of local extension classes (and their big classes) that a table
+    accepts besides the standard's.
+
+    >>> class_keys("11010106010"), class_keys("0114"), class_keys("0101", "event")
+    (['06010', '06'], ['01023', '01'], ['event:0101', 'event:01'])
+    """
+    code = str(code).strip()
+    if kind == "event":
+        if len(code) != 4 or not code.isdigit():
+            raise InputError(f"{code!r} is not a legacy CJ/T 214 event class (4 digits)")
+        return [f"event:{code}", f"event:{code[:2]}"]
+    if not code.isdigit():
+        raise InputError(f"{code!r} is not a class code (digits only)")
+    if len(code) == 16:
+        code = code[6:10]
+    if len(code) == 4:
+        converted = convert_class(code)
+        if converted is None:
+            raise InputError(f"legacy class {code} has no GB/T 47678.5-2026 counterpart; route it by a "
+                             "rule on its 2026 matter class instead")
+        code = converted
+    elif len(code) in (11, 17):
+        code = code[6:11]
+    if len(code) != 5:
+        raise InputError(f"{code!r}: a class code has 5 digits (2026), 4 (legacy), or comes inside an "
+                         "11-digit matter code or a 16/17-digit component ID")
+    if code not in _known_classes() and code not in local and code[:2] not in local:
+        raise InputError(f"{code} is no GB/T 47678.5-2026 component or matter class, nor a local class "
+                         "the routing table names")
+    return [code, code[:2]]
+
+
+@functools.cache
+def _known_classes():
+    return frozenset(class_table("2026").classes) | frozenset(matter_classes())
+
+
+def _areas(place):
+    """Area codes of a place, most specific first; a 15-digit grid ID implies its units."""
+    gid = str(place.get("grid_id") or "")
+    numbered = len(gid) == 15 and gid.isdigit()
+    areas = []
+    for field, digits in zip(_AREA_FIELDS, (15, 12, 9, 6)):
+        code = place.get(field) or (gid[:digits] if numbered else None)
+        if code and code not in areas:
+            areas.append(str(code))
+    return areas + [""]
+
+
+class RoutingTable:
+    """A city's routing table; see the module text for the file and the precedence.
+
+    >>> table = RoutingTable.from_dict({
+    ...     "departments": {"水务局": {"code": ""}, "公园": {"code": ""}, "{street_name}街道": {"code": ""}},
+    ...     "territorial": {"*": "{street_name}街道"},
+    ...     "rule": [{"classes": ["01001"], "department": "水务局"},
+    ...              {"area": "110101001001", "classes": ["*"], "department": "公园"}]})
+    >>> table.route({"grid_id": "110101001002003", "street_name": "东华门", "street_code": "110101001"}, "01001").department_name
+    '水务局'
+    >>> table.route({"grid_id": "110101001001003", "street_code": "110101001"}, "01001").department_name
+    '公园'
+    >>> table.route({"grid_id": "110101001002003", "street_name": "东华门"}, "06010").department_name
+    '东华门街道'
+    """
+
+    def __init__(self, departments, territorial, rules, *, source="routing table"):
+        self.source = source
+        self.departments = departments
+        self.territorial = territorial
+        self.rules = rules
+        self._lookup = {}
+        self.conflicts = []
+        # Local extension classes: 5-digit codes (or 2-digit big classes) in big
+        # classes the standard does not use (21 is customary).
+        standard_big = {c[:2] for c in _known_classes()}
+        self.local = frozenset(key for rule in rules for key in rule.classes
+                               if key.isdigit() and len(key) in (2, 5) and key[:2] not in standard_big)
+        for rule in rules:
+            for key in rule.classes:
+                held = self._lookup.setdefault((rule.area, key), rule)
+                if held is not rule and held.department != rule.department:
+                    self.conflicts.append(f"area {rule.area or '*'} class {key}: {held.where} says "
+                                          f"{held.department!r}, {rule.where} says {rule.department!r} "
+                                          "(the first is used)")
+        missing = sorted(({r.department for r in rules} | set(territorial.values())) - set(departments))
+        if missing:
+            raise InputError(f"{source}: rules name departments the [departments] table lacks: "
+                             f"{', '.join(missing)}; add them (code may stay empty until known)")
+        if "*" not in territorial:
+            raise InputError(f"{source}: no territorial authority for the whole city; add "
+                             '[territorial] "*" = "<department>" so every class has a fallback (属地兜底)')
+
+    def class_keys(self, code, kind="component"):
+        """:func:`class_keys`, accepting this table's local extension classes."""
+        return class_keys(code, kind, self.local)
+
+    @classmethod
+    def load(cls, path):
+        """Read a routing table from a TOML file."""
+        return cls.from_dict(_load_toml(path), source=str(path))
+
+    @classmethod
+    def from_dict(cls, data, *, source="routing table"):
+        unknown = set(data) - {"departments", "territorial", "rule"}
+        if unknown:
+            raise InputError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
+                             "a routing table has [departments], [territorial] and [[rule]]")
+        departments = {}
+        for key, entry in data.get("departments", {}).items():
+            if isinstance(entry, str):
+                entry = {"code": entry}
+            if not isinstance(entry, dict):
+                raise InputError(f"{source}: department {key!r} must be a table with a code")
+            code = str(entry.get("code", "")).strip().upper() or None
+            departments[key] = Department(key, code, str(entry.get("name", key)))
+        territorial = {str(area): str(dept) for area, dept in data.get("territorial", {}).items()}
+        rules = []
+        for n, entry in enumerate(data.get("rule", []), start=1):
+            where = f"rule {n}"
+            if "department" not in entry or "classes" not in entry:
+                raise InputError(f"{source}: {where} needs 'classes' and 'department'")
+            classes = entry["classes"]
+            classes = (classes,) if isinstance(classes, str) else tuple(str(c) for c in classes)
+            area = str(entry.get("area", "")).strip()
+            rules.append(_Rule(area, classes, str(entry["department"]), where))
+        return cls(departments, territorial, rules, source=source)
+
+    def route(self, location, code, *, kind: str = "component") -> Route:
+        """The department for a problem of class ``code`` at ``location``.
+
+        ``location`` is a :class:`~gridkit.locator.Location` or any mapping with
+        ``grid_id``, ``community_code``, ``street_code``, ``county_code`` (and the
+        names, for departments named by template). ``kind`` is ``"component"``
+        (also for 2026 matters) or ``"event"`` for legacy CJ/T 214 event classes.
+        """
+        place = location._asdict() if hasattr(location, "_asdict") else dict(location)
+        areas = _areas(place)
+        keys = self.class_keys(code, kind) + ["*"]
+        for area in areas:
+            for key in keys:
+                rule = self._lookup.get((area, key))
+                if rule is not None:
+                    return self._route(rule.department, place, f"{rule.where} (area {area or '*'}, class {key})", False)
+        for area in areas:
+            dept = self.territorial.get(area or "*")
+            if dept is not None:
+                return self._route(dept, place, f"territorial authority of {area or '*'}", True)
+        raise AssertionError("unreachable: the table always has a territorial '*'")
+
+    def _route(self, key, place, rule, territorial):
+        dept = self.departments[key]
+        values = {name: place.get(name) or "" for name in _PLACEHOLDERS}
+        name = dept.name.format_map(values) if "{" in dept.name else dept.name
+        return Route(dept.code, name, rule, territorial)
+
+    def route_many(self, locations, codes, *, kind="component"):
+        """Route a frame of locations (from ``Locator.locate_many``) with a class per row.
+
+        Returns two object arrays: department codes and names. Distinct
+        (cell, class) pairs are routed once each.
+        """
+        import numpy as np
+        import pandas as pd
+
+        frame = pd.DataFrame({name: locations[name].astype(object) for name in locations.columns
+                              if name in _PLACEHOLDERS})
+        frame["__class"] = pd.Series(codes, index=frame.index).astype(object)
+        key_cols = [c for c in ("grid_id", "__class") if c in frame.columns]
+        group = frame.groupby(key_cols, dropna=False, sort=False).ngroup().to_numpy()
+        first = np.unique(group, return_index=True)[1]
+        codes_out, names_out = [], []
+        for row in frame.iloc[first].to_dict("records"):
+            cls_code = row.pop("__class")
+            if cls_code is None or (isinstance(cls_code, float) and np.isnan(cls_code)) or cls_code == "":
+                codes_out.append(None)
+                names_out.append(None)
+                continue
+            place = {k: (None if pd.isna(v) else v) for k, v in row.items()}
+            found = self.route(place, cls_code, kind=kind)
+            codes_out.append(found.department_code)
+            names_out.append(found.department_name)
+        return np.asarray(codes_out, dtype=object)[group], np.asarray(names_out, dtype=object)[group]
+
+    def check(self, *, areas=None) -> CheckReport:
+        """Validate the table: unknown classes and departments, bad codes, gaps, conflicts.
+
+        ``areas`` (a set of grid IDs and unit codes, e.g. from a grid package)
+        lets the check flag rules for areas the layout does not have.
+        """
+        errors, gaps, warnings = list(self.conflicts), [], []
+        known = set(_known_classes())
+        big = {c[:2] for c in known}
+        events = {r["code"] for r in _read_rows("cjt214_legacy_event_classes.csv")}
+        event_big = {c[:2] for c in events}
+        for rule in self.rules:
+            for key in rule.classes:
+                ok = (key == "*" or key in known or key in big or key in self.local
+                      or (key.startswith("event:") and (key[6:] in events or key[6:] in event_big)))
+                if not ok:
+                    errors.append(f"{rule.where}: unknown class {key!r} (not a GB/T 47678.5-2026 class or big "
+                                  "class, nor event:<legacy event class>)")
+            if rule.area and not (rule.area.isdigit() and len(rule.area) in _AREA_LEVELS):
+                errors.append(f"{rule.where}: area {rule.area!r} is not a county (6), street (9), community "
+                              "(12) or cell (15) code")
+            elif rule.area and areas is not None and rule.area not in areas:
+                warnings.append(f"{rule.where}: area {rule.area} is not in the layout")
+        for area in self.territorial:
+            if area != "*" and areas is not None and area not in areas:
+                warnings.append(f"territorial {area}: not in the layout")
+        used = {r.department for r in self.rules} | set(self.territorial.values())
+        for dept in self.departments.values():
+            if dept.code is None:
+                warnings.append(f"department {dept.key!r} has no unified social credit code yet")
+            elif (problem := uscc_problem(dept.code)) is not None:
+                errors.append(f"department {dept.key!r}: code {dept.code} {problem}")
+            if dept.key not in used:
+                warnings.append(f"department {dept.key!r} is named by no rule")
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(dept.name) if f}
+            except ValueError as exc:
+                errors.append(f"department {dept.key!r}: name template {dept.name!r}: {exc}")
+                continue
+            if fields - _PLACEHOLDERS:
+                errors.append(f"department {dept.key!r}: unknown placeholder(s) {', '.join(sorted(fields - _PLACEHOLDERS))}")
+        citywide = {key for (area, key) in self._lookup if area == ""}
+        if "*" not in citywide:
+            for code in sorted(known - RETIRED_2026):
+                if code not in citywide and code[:2] not in citywide:
+                    name = class_table("2026").classes.get(code)
+                    label = name.name if name else matter_classes().get(code, "")
+                    gaps.append(f"class {code} {label}: no city-wide rule; goes to the territorial authority")
+        return CheckReport(errors, gaps, warnings)
+
+
+def starter_table() -> str:
+    """A starter routing table (TOML text) from the class table's suggested departments.
+
+    Every department comes without a credit code (the city fills them in) and the
+    territorial authority is the street office of the point's street.
+    """
+    rows = _read_rows("gbt47678.5-2026_component_classes.csv")
+    by_dept = {}
+    for r in rows:
+        dept = r["suggested_department"].strip()
+        if dept and "属地兜底" not in dept:
+            by_dept.setdefault(dept, []).append(r["code"])
+    out = ["# gridkit routing table — starter, built from the suggested departments of",
+           "# GB/T 47678.5-2026's component class table. Those are defaults only [I]:",
+           "# edit names, fill in the 18-character unified social credit codes, add",
+           "# overrides by area, then run `gridkit route check` on it.",
+           "# Precedence: most specific area (cell > community > street > county > city),",
+           "# then most specific class (class > big class > \"*\"); no rule → territorial.",
+           "", "[territorial]", '"*" = "{street_name}街道办事处"', ""]
+    for name in [*by_dept, *_MATTER_DEFAULTS.values(), "{street_name}街道办事处"]:
+        if f'[departments."{name}"]' not in out:
+            out += [f'[departments."{name}"]', 'code = ""', ""]
+    for dept, codes in by_dept.items():
+        out += ["[[rule]]", f"classes = [{', '.join(repr(c).replace(chr(39), chr(34)) for c in codes)}]",
+                f'department = "{dept}"', ""]
+    for big, dept in _MATTER_DEFAULTS.items():
+        out += ["[[rule]]", f'classes = ["{big}"]', f'department = "{dept}"', ""]
+    return "\n".join(out)
+
+
+# Matter big classes 06–09 have no suggested department in the standard's table;
+# these are the usual owners [I]. 10 (other matters) is left to the territorial authority.
+_MATTER_DEFAULTS = {"06": "城市管理局", "07": "城市管理局", "08": "住房和城乡建设局", "09": "城市管理综合行政执法局"}
+
+
+def write_starter(path, *, overwrite=False):
+    """Write :func:`starter_table` to ``path`` atomically."""
+    from .io import atomic_path
+
+    with atomic_path(Path(path), overwrite=overwrite) as tmp:
+        tmp.write_text(starter_table(), encoding="utf-8")
+
