@@ -1,0 +1,162 @@
+"""gridkit locate (CLI and library), the cached index, the single-point path, dask."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit import coords
+from gridkit.batch import locate_dask, locate_frame
+from gridkit.locator import Locator, index_path
+from gridkit.routing import RoutingTable, starter_table
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548 (CGCS2000 GK CM 117°E)
+
+
+@pytest.fixture()
+def package(tmp_path):
+    """A 3 × 2 lattice of 100 m cells (community 110101001001) beside a clipped one (…002)."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200),
+                            shapely.Polygon([(X0 + 300, Y0), (X0 + 450, Y0), (X0 + 300, Y0 + 200)])])
+    return gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+
+
+def _lonlat(x, y):
+    pts = gpd.GeoSeries(shapely.points(np.asarray(x, float), np.asarray(y, float)), crs=4548).to_crs(4326)
+    return pts.x.to_numpy(), pts.y.to_numpy()
+
+
+def _points(tmp_path):
+    """Ten report points: inside, on edges, just outside, far outside, one blank, classes."""
+    x = np.array([50, 100, 150, 250, 310, 299.99, -5, 1000, 50, 150.0]) + X0
+    y = np.array([50, 50, 100, 150, 20, 199.99, 50, 1000, 150, 10.0]) + Y0
+    lon, lat = _lonlat(x, y)
+    lon = np.where(np.arange(10) == 8, np.nan, lon)
+    frame = pd.DataFrame({"case": [f"c{i}" for i in range(10)], "lon": lon, "lat": lat,
+                          "matter": ["06010", "01001", "11010106010", "0114", "01001", "09001", "01001",
+                                     "01001", "01001", "12345"]})
+    path = tmp_path / "reports.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def test_cli_locates_routes_and_rejects(tmp_path, package):
+    points, _ = _points(tmp_path)
+    routes = tmp_path / "routing.toml"
+    routes.write_text(starter_table(), encoding="utf-8")
+    out = tmp_path / "located.csv"
+    args = ["locate", str(points), "--grid", str(package), "-o", str(out), "--routes", str(routes),
+            "--class-field", "matter", "--tolerance", "10"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "10 rows → 8 located, 2 rejected" in result.output
+    assert "6 inside a cell, 1 nearest within 10 m, 1 outside the layout" in result.output
+    got = pd.read_csv(out, dtype=str)
+    assert got["case"].tolist() == ["c0", "c1", "c2", "c3", "c4", "c5", "c6", "c7"]
+    assert got["gk_grid_id"].fillna("").tolist() == [
+        "110101001001004", "110101001001005", "110101001001002", "110101001001003",
+        "110101001002002", "110101001001003", "110101001001004", ""]
+    assert got["gk_status"].tolist() == ["inside"] * 6 + ["nearest", "outside"]
+    assert got["gk_department_name"].fillna("").tolist() == [
+        "城市管理局", "供水企业/水务局", "城市管理局", "街道办事处", "供水企业/水务局", "城市管理综合行政执法局",
+        "供水企业/水务局", ""]
+    assert float(got["gk_distance_m"][6]) == pytest.approx(5, abs=1e-6)
+    rejects = pd.read_csv(tmp_path / "located.rejects.csv", dtype=str)
+    assert rejects[["row", "reason", "case"]].values.tolist() == [
+        ["9", "missing_coordinates", "c8"], ["10", "bad_class", "c9"]]
+    # a second run without --overwrite fails and leaves the output as it was
+    before = out.read_bytes()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1 and "exists" in result.output
+    assert out.read_bytes() == before
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_vector_outputs_open_with_wgs84_points(tmp_path, package, suffix):
+    points, frame = _points(tmp_path)
+    out = tmp_path / f"located{suffix}"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = gpd.read_parquet(out) if suffix == ".parquet" else pyogrio.read_dataframe(out)
+    assert got.crs.to_epsg() == 4326 and len(got) == 9
+    keep = frame["lon"].notna().to_numpy()
+    assert np.allclose(got.geometry.x, frame["lon"][keep]) and np.allclose(got.geometry.y, frame["lat"][keep])
+    assert got["gk_grid_id"].iloc[4] == "110101001002002"
+
+
+def test_gcj02_input_round_trip(tmp_path, package):
+    _, frame = _points(tmp_path)
+    # Points exactly on an edge may cross it by the inverse's ~0.1 mm: compare the others.
+    frame = frame.drop(index=[1, 2]).dropna()
+    gx, gy = coords.wgs84_to_gcj02(frame["lon"].to_numpy(), frame["lat"].to_numpy())
+    loc = Locator.from_package(package, tolerance=10)
+    a = loc.locate_many(frame["lon"], frame["lat"], crs="EPSG:4326")
+    b = loc.locate_many(gx, gy, crs="gcj02")
+    assert a["grid_id"].astype(object).fillna("").tolist() == b["grid_id"].astype(object).fillna("").tolist()
+    assert np.allclose(a["distance_m"].fillna(-1), b["distance_m"].fillna(-1), atol=0.05)
+
+
+def test_index_is_kept_beside_the_package_and_rebuilt_when_it_changes(tmp_path, package):
+    first = Locator.from_package(package)
+    sidecar = index_path(package)
+    assert sidecar.exists()
+    again = Locator.from_package(package)
+    assert again.source == first.source and again.stats == first.stats
+    x = np.random.default_rng(3).uniform(X0 - 20, X0 + 470, 2000)
+    y = np.random.default_rng(4).uniform(Y0 - 20, Y0 + 220, 2000)
+    assert np.array_equal(first.cell_index(x, y)[0], again.cell_index(x, y)[0])
+    # the package changes (a new layout written over it): the stale index is not used
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 200)])
+    gk.write_package(package, gk.unit_grid(comm), comm, overwrite=True)
+    fresh = Locator.from_package(package)
+    assert len(fresh) == 4 and fresh.source != first.source
+    # a damaged index file is rebuilt, not trusted
+    sidecar.write_bytes(b"not an index")
+    assert len(Locator.from_package(package)) == 4
+
+
+def test_single_point_path_matches_the_array_path(package):
+    loc = Locator.from_package(package, tolerance=3)
+    rng = np.random.default_rng(7)
+    x = np.concatenate([rng.uniform(X0 - 10, X0 + 460, 3000), X0 + np.arange(0, 451, 50.0)])
+    y = np.concatenate([rng.uniform(Y0 - 10, Y0 + 210, 3000), Y0 + np.full(10, 100.0)])
+    many = loc.locate_many(x, y)
+    for i in range(len(x)):
+        one = loc.locate(x[i], y[i])
+        assert one.grid_id == (None if pd.isna(many["grid_id"][i]) else many["grid_id"][i])
+        assert one.status == many["status"][i]
+    lon, lat = _lonlat([X0 + 150], [Y0 + 150])
+    assert loc.locate(lon[0], lat[0], crs="EPSG:4326").grid_id == "110101001001002"
+    assert loc.locate(lon[0], lat[0], crs="EPSG:4490").grid_id == "110101001001002"
+    with pytest.raises(gk.errors.InputError, match="not lon/lat"):
+        loc.locate(lat[0] + 100, lon[0], crs="EPSG:4326")
+
+
+def test_dask_path_equals_the_local_path(tmp_path, package):
+    import dask_geopandas
+
+    points, frame = _points(tmp_path)
+    frame = pd.concat([frame] * 30, ignore_index=True)
+    gdf = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(frame.lon, frame.lat),
+                           crs=4326)
+    dask_geopandas.from_geopandas(gdf, npartitions=3).to_parquet(tmp_path / "parts")
+    table = tmp_path / "routing.toml"
+    table.write_text(starter_table(), encoding="utf-8")
+    routes = RoutingTable.load(table)
+    located, rejects = locate_dask(tmp_path / "parts", package, routes=routes, class_field="matter",
+                                   tolerance=10, n_workers=2)
+    loc = Locator.from_package(package, tolerance=10)
+    local, local_rejects = locate_frame(frame.drop(columns=["lon", "lat"]), frame["lon"], frame["lat"],
+                                        "EPSG:4326", loc, routes=routes, classes=frame["matter"].to_numpy(object))
+    assert len(located) == 240 and len(rejects) == 60
+    left = local.astype(object).where(local.notna(), None).reset_index(drop=True)
+    right = located[local.columns].astype(object).where(located[local.columns].notna(), None).reset_index(drop=True)
+    assert left.equals(right)
+    assert rejects["row"].tolist() == local_rejects["row"].tolist()

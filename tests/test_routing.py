@@ -1,0 +1,118 @@
+import pytest
+from click.testing import CliRunner
+
+from gridkit.errors import InputError
+from gridkit.locator import Location
+from gridkit.routing import RoutingTable, class_keys, starter_table, uscc_problem
+from gridkit_cli.main import cli
+
+# Real-format credit codes (check characters computed by GB 32100-2015).
+WATER, PARK, OFFICE, CAMPUS = "111101010000123455", "12110101MB12345674", "111101010000678902", "12100000400000624D"
+
+
+def _table(**extra):
+    data = {
+        "departments": {"水务局": {"code": WATER}, "公园管理处": {"code": PARK},
+                        "东华门街道办事处": {"code": OFFICE}, "校园": {"code": CAMPUS},
+                        "{street_name}街道办事处": {"code": ""}, "城管": {"code": ""}, "民政": {"code": ""}},
+        "territorial": {"*": "{street_name}街道办事处", "110101001": "东华门街道办事处"},
+        "rule": [
+            {"classes": ["01001", "01002"], "department": "水务局"},
+            {"classes": ["06"], "department": "城管"},
+            {"classes": ["event:0101"], "department": "城管"},
+            {"area": "110101002", "classes": ["*"], "department": "民政"},
+            {"area": "110101002003", "classes": ["01"], "department": "公园管理处"},
+            {"area": "110101002003007", "classes": ["01001"], "department": "校园"},
+        ]}
+    data.update(extra)
+    return RoutingTable.from_dict(data)
+
+
+def _at(grid_id, street_name="某"):
+    return Location(grid_id, grid_id[:12], "c", grid_id[:9], street_name, grid_id[:6], "东城区", "inside", 0.0)
+
+
+def test_credit_codes():
+    for code in (WATER, PARK, OFFICE, CAMPUS, "91350100M000100Y43"):
+        assert uscc_problem(code) is None
+    assert uscc_problem("91350100M000100Y4") == "has 17 characters, not 18"
+    assert "I, O, S, V, Z" in uscc_problem("91350100M000100YI3")
+    assert uscc_problem(WATER[:-1] + "Q") == "check character is Q, should be 5"
+
+
+@pytest.mark.parametrize("grid_id, code, department, territorial", [
+    ("110101001001001", "01001", "水务局", False),          # city-wide class rule
+    ("110101001001001", "11010101002000042", "水务局", False),  # a component ID: its class
+    ("110101001001001", "11010106010", "城管", False),        # an 11-digit matter code: big class 06
+    ("110101001001001", "09001", "东华门街道办事处", True),    # no rule: the street's own authority
+    ("110101003001001", "09001", "某街道办事处", True),        # no rule, no street entry: '*' template
+    ("110101002001001", "01001", "民政", False),             # street override beats the city class rule
+    ("110101002003001", "01001", "公园管理处", False),        # community big-class rule beats the street '*'
+    ("110101002003007", "01001", "校园", False),             # the cell's own rule wins
+    ("110101002003007", "01002", "公园管理处", False),        # …only for its class
+])
+def test_precedence_and_fallback(grid_id, code, department, territorial):
+    route = _table().route(_at(grid_id), code)
+    assert (route.department_name, route.territorial) == (department, territorial)
+    assert route.department_code == {"水务局": WATER, "公园管理处": PARK, "东华门街道办事处": OFFICE,
+                                     "校园": CAMPUS}.get(department)
+
+
+def test_legacy_codes():
+    table = _table()
+    here = _at("110101001001001")
+    assert table.route(here, "0101").department_name == "水务局"            # legacy 上水井盖 → 01001
+    assert table.route(here, "3205080101000001").department_name == "水务局"  # a legacy 16-digit ID
+    assert table.route(here, "0101", kind="event").department_name == "城管"   # legacy event 私搭乱建
+    assert table.route(here, "0102", kind="event").territorial                # event without a rule
+    with pytest.raises(InputError, match="no GB/T 47678.5-2026 counterpart"):
+        table.route(here, "0602")
+    with pytest.raises(InputError, match="nor a local class"):
+        table.route(here, "99999")
+    assert class_keys("0114") == ["01023", "01"]
+
+
+def test_load_errors_and_check():
+    with pytest.raises(InputError, match="territorial"):
+        _table(territorial={"110101001": "东华门街道办事处"})
+    with pytest.raises(InputError, match="lacks: 不存在"):
+        _table(rule=[{"classes": ["01001"], "department": "不存在"}])
+    table = _table(rule=[{"classes": ["01001"], "department": "水务局"},
+                         {"classes": ["01001"], "department": "城管"},
+                         {"classes": ["98765", "21001"], "department": "城管"},
+                         {"area": "1101", "classes": ["01"], "department": "城管"}],
+                   departments={"水务局": {"code": WATER[:-1] + "Q"}, "城管": {"code": ""}, "民政": {"code": ""},
+                                "{street_name}街道办事处": {"code": ""}, "东华门街道办事处": {"code": OFFICE},
+                                "{nope}": {"code": ""}})
+    report = table.check(areas={"110101001", "110101001001"})
+    assert len(report.errors) == 4
+    assert any("says '水务局', rule 2 says '城管'" in e for e in report.errors)
+    assert any("code 11110101000012345Q check character is Q, should be 5" in e for e in report.errors)
+    assert any("area '1101'" in e for e in report.errors)
+    assert any("unknown placeholder(s) nope" in e for e in report.errors)
+    # 98765 and 21001 are local extension classes (big classes the standard does not use)
+    assert table.local == {"98765", "21001"}
+    assert table.route(_at("110101001001001"), "21001").department_name == "城管"
+    assert "department '民政' is named by no rule" in report.warnings
+
+
+def test_starter_table_checks_clean(tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "routing.toml"
+    result = runner.invoke(cli, ["route", "starter", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "65 departments, 65 rules" in result.output
+    assert out.read_text(encoding="utf-8") == starter_table()
+    result = runner.invoke(cli, ["route", "check", str(out)])
+    assert result.exit_code == 0
+    assert "0 errors, 6 gaps, 65 warnings" in result.output
+    # the six gaps: four classes the standard leaves to the territorial authority, and the two 'other' matters
+    gaps = [line.split()[2] for line in result.output.splitlines() if line.startswith("gap:")]
+    assert gaps == ["01022", "01023", "01033", "01034", "10001", "10002"]
+    table = RoutingTable.load(out)
+    assert table.route(_at("110101001001001", "东华门"), "01023").department_name == "东华门街道办事处"
+    bad = tmp_path / "bad.toml"
+    bad.write_text(out.read_text(encoding="utf-8") + '\n[[rule]]\nclasses = ["01001"]\ndepartment = "园林绿化局"\n',
+                   encoding="utf-8")
+    result = runner.invoke(cli, ["route", "check", str(bad)])
+    assert result.exit_code == 1 and "error: area * class 01001" in result.output
