@@ -35,6 +35,7 @@ import json
 import math
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -53,6 +54,8 @@ INSIDE, NEAREST, OUTSIDE = 0, 1, 2
 STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 _INDEX_FORMAT = "gridkit-locator-1"
+_CHUNK = 1 << 18  # points per lookup chunk
+_THREADS = 2
 EDGE_NUDGE_M = 1e-4
 _EPS = 1e-9  # relative slack when laying cell bounds on buckets
 _MAX_BUCKETS = 60_000_000
@@ -436,25 +439,38 @@ class Locator:
         ``index`` is the row of the cell (-1 outside), ``status`` 0 inside /
         1 nearest / 2 outside, ``distance`` metres to the cell (0 inside).
         """
-        return self._cell_index(x, y, crs, tolerance)
-
-    def _cell_index(self, x, y, crs, tolerance):
         x, y = self.to_layout_xy(x, y, crs)
-        tolerance = self.tolerance if tolerance is None else float(tolerance)
+        return self._lookup(x, y, self.tolerance if tolerance is None else float(tolerance))
+
+    def _bucket_codes(self, x, y):
+        """Each point's bucket code: a cell (≥ 0), outside (-1), or a mixed bucket (≤ -2).
+
+        Pure numpy, so large arrays are split into chunks of 2¹⁸ points (their
+        temporaries stay in cache) shared between two threads. The polygon tests
+        that follow stay in one thread: GEOS's prepared geometries are not
+        thread-safe (libgeos/geos#825), and threads did corrupt memory here.
+        """
         ny, nx = self.shape
         ox, oy = self.origin
-        ix = np.floor((x - ox) / self.side)
-        iy = np.floor((y - oy) / self.side)
-        inside_box = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
-        if inside_box.all():
-            code = self._code[(iy * nx + ix).astype(np.int64)].astype(np.int64)
-        else:
-            code = np.full(len(x), -1, dtype=np.int64)
-            code[inside_box] = self._code[(iy[inside_box] * nx + ix[inside_box]).astype(np.int64)]
-        index = np.where(code >= 0, code, -1)
+        code = np.empty(len(x), dtype=np.int32)
+
+        def work(part):
+            ix = np.floor((x[part] - ox) / self.side)
+            iy = np.floor((y[part] - oy) / self.side)
+            inside_box = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
+            flat = np.where(inside_box, iy * nx + ix, 0).astype(np.int64)
+            code[part] = np.where(inside_box, self._code[flat], -1)
+
+        _in_chunks(len(x), work)
+        return code
+
+    def _lookup(self, x, y, tolerance):
+        """:meth:`cell_index` for coordinates in the layout's CRS."""
+        code = self._bucket_codes(x, y)
+        index = np.where(code >= 0, code, -1).astype(np.int64)
         pending = np.flatnonzero(code <= -2)
         if len(pending):
-            index[pending] = self._test_mixed(x[pending], y[pending], -2 - code[pending])
+            index[pending] = self._test_mixed(x[pending], y[pending], -2 - code[pending].astype(np.int64))
         status = np.zeros(len(x), dtype=np.int8)
         distance = np.zeros(len(x))
         missing = np.flatnonzero(index < 0)
@@ -526,13 +542,24 @@ class Locator:
         """The frame of :meth:`locate_many` from :meth:`cell_index` arrays.
 
         The hierarchy columns are categoricals built from integer codes, so
-        describing ten million points costs no string work at all.
+        describing ten million points costs no string work at all: one gather
+        of each point's unit row, then small per-column tables.
         """
         index = np.asarray(index)
-        columns = {}
-        for name in self._names:
-            code, _ = self._codes(name, index)
-            columns[name] = pd.Categorical.from_codes(code, dtype=self._dtype(name))
+        names = self._names[1:]
+        of_unit = [np.append(self._unit_values[name][0], -1) for name in names]  # last row: no unit
+        codes = np.empty((len(names), len(index)), dtype=np.int32)
+
+        def work(part):
+            found = index[part] >= 0
+            unit = np.where(found, self._unit[np.where(found, index[part], 0)], len(self._units))
+            for k, table in enumerate(of_unit):
+                codes[k, part] = table[unit]
+
+        _in_chunks(len(index), work)
+        columns = {"grid_id": pd.Categorical.from_codes(index, dtype=self._dtype("grid_id"))}
+        for k, name in enumerate(names):
+            columns[name] = pd.Categorical.from_codes(codes[k], dtype=self._dtype(name))
         columns["status"] = pd.Categorical.from_codes(np.asarray(status, dtype=np.int8), dtype=_STATUS_DTYPE)
         columns["distance_m"] = distance
         return pd.DataFrame(columns)
@@ -558,7 +585,7 @@ class Locator:
             i = self._scalar_index(x, y)
             if i >= 0:
                 return self._location(i, "inside", 0.0)
-        index, status, distance = self._cell_index(np.array([x]), np.array([y]), None, tolerance)
+        index, status, distance = self.cell_index(np.array([x]), np.array([y]), tolerance=tolerance)
         return self._location(int(index[0]), str(STATUS_NAMES[status[0]]), float(distance[0]))
 
     def _scalar_transform(self, crs):
@@ -626,6 +653,19 @@ def _records(ids, unit):
     record["id"] = text.astype(np.int64).to_numpy()
     record["unit"] = unit
     return record
+
+
+@functools.lru_cache(maxsize=1)
+def _pool():
+    return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="gridkit-locate")
+
+
+def _in_chunks(n, work):
+    """``work(slice)`` over chunks of ``_CHUNK`` items, on the thread pool when there are several."""
+    if n <= _CHUNK:
+        work(slice(0, n))
+        return
+    list(_pool().map(lambda start: work(slice(start, min(start + _CHUNK, n))), range(0, n, _CHUNK)))
 
 
 def index_path(package) -> Path:

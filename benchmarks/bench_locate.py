@@ -1,0 +1,261 @@
+"""Locate: single-call latency and batch throughput against geopandas, same input, same run.
+
+Cases
+-----
+``beijing``    all 16 Beijing districts as a unit grid: 1,646,900 cells (lattice,
+               clipped at community edges), CGCS2000 / GK zone 39 (EPSG:4548).
+``cambridge``  Cambridge, MA, street-bounded: 2,596 irregular cells (no lattice).
+
+Points are uniform over the layout's bounding box (so some fall outside), as
+WGS84 lon/lat; single calls use 100,000 points that fall inside a cell. Layouts
+and points are made once and cached in ``benchmarks/results/cache``. Batch
+peers report the best of three calls (gridkit and geopandas alike).
+
+Peers (each in its own process: its time and peak RSS are its own)
+-----
+``gridkit_load``       ``Locator.from_package`` with the index already beside the
+                       package (what a service pays at start-up).
+``gridkit_single``     ``Locator.locate(lon, lat, crs="EPSG:4326")`` one call at a
+                       time: median and p99 per call.
+``geopandas_single``   per call: pyproj transform of the lon/lat, then
+                       ``cells.sindex.query(point, predicate="within")``.
+``gridkit_lonlat``     ``Locator.locate_many(lon, lat, crs="EPSG:4326")``: cell and
+                       hierarchy per point.
+``gridkit_layout``     the same from coordinates already in the layout's CRS.
+``geopandas``          the recipe: ``points_from_xy`` + ``to_crs`` + ``sjoin``
+                       (cells with their hierarchy columns).
+``gridkit_file``       one process: read the points' GeoParquet, locate, keep the
+                       frame (``gridkit.batch.locate_frame``).
+``gridkit_dask``       the same job on dask over 8 Parquet partitions, on a local
+                       cluster of 2 worker processes (``gridkit.batch.locate_dask``);
+                       includes starting the cluster.
+
+    python benchmarks/bench_locate.py                  # both cases
+    python benchmarks/bench_locate.py --only cambridge
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from _children import best_of, case_args, print_child_row, run_cases
+
+HERE = Path(__file__).resolve().parent
+CACHE = HERE / "results" / "cache"
+SAMPLES = HERE.parent / "data" / "samples"
+CASES = {"beijing": 4_000_000, "cambridge": 2_000_000}
+SINGLE = 100_000
+REPEAT = 3  # batch peers: the best of three calls, for every peer alike
+HIERARCHY = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code",
+             "county_name"]
+
+
+def _layout(case):
+    if case == "beijing":
+        from bench_components import _layout as components_layout
+
+        return components_layout("beijing")
+    path = CACHE / "cambridge_grid.gpkg"
+    if not path.exists():
+        import gridkit as gk
+
+        lines = gk.read_vector(SAMPLES / "cambridge_centerlines.gpkg")
+        hood = gk.read_vector(SAMPLES / "cambridge_neighborhoods.gpkg")
+        comm = gk.unit_hierarchy(hood, name_field="NAME", provisional=True, parent_code="990101", barriers=lines)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        gk.write_package(path, gk.unit_grid(comm, barriers=lines), comm)
+    return path
+
+
+def _points(case):
+    """``(lon, lat)`` arrays of the batch points, and of the single-call points."""
+    path = CACHE / f"locate_{case}_points.npz"
+    if not path.exists():
+        import numpy as np
+        import pyogrio
+        import pyproj
+
+        from gridkit.locator import Locator
+
+        loc = Locator.from_package(_layout(case))  # also leaves the index beside the package
+        info = pyogrio.read_info(_layout(case), layer="cells")
+        minx, miny, maxx, maxy = info["total_bounds"]
+        rng = np.random.default_rng(5)
+        x, y = rng.uniform(minx, maxx, CASES[case]), rng.uniform(miny, maxy, CASES[case])
+        index, _, _ = loc.cell_index(x, y)
+        inside = np.flatnonzero(index >= 0)[:SINGLE]
+        to_wgs84 = pyproj.Transformer.from_crs(info["crs"], 4326, always_xy=True)
+        lon, lat = to_wgs84.transform(x, y)
+        np.savez(path, lon=lon, lat=lat, single_lon=lon[inside], single_lat=lat[inside])
+    import numpy as np
+
+    with np.load(path) as data:
+        return data["lon"], data["lat"], data["single_lon"], data["single_lat"]
+
+
+def _parquet(case):
+    """The batch points as GeoParquet: one file, and the same in 8 partitions."""
+    one, parts = CACHE / f"locate_{case}_points.parquet", CACHE / f"locate_{case}_parts"
+    if not one.exists():
+        import dask_geopandas
+        import geopandas as gpd
+        import numpy as np
+
+        lon, lat, _, _ = _points(case)
+        gdf = gpd.GeoDataFrame({"report": np.arange(len(lon))}, geometry=gpd.points_from_xy(lon, lat), crs=4326)
+        gdf.to_parquet(one)
+        dask_geopandas.from_geopandas(gdf, npartitions=8).to_parquet(parts)
+    return one, parts
+
+
+def _prepare(case):
+    _points(case)
+    _parquet(case)
+
+
+def _latencies(call, lon, lat):
+    import numpy as np
+
+    clock = time.perf_counter_ns
+    spent = np.empty(len(lon))
+    for i, (a, b) in enumerate(zip(lon.tolist(), lat.tolist())):
+        t = clock()
+        call(a, b)
+        spent[i] = clock() - t
+    return float(spent.sum() / 1e9), {"rows": len(lon), "median_us": float(np.median(spent) / 1e3),
+                                      "p99_us": float(np.percentile(spent, 99) / 1e3)}
+
+
+def run_gridkit_load(case):
+    from gridkit.locator import Locator
+
+    t = time.perf_counter()
+    loc = Locator.from_package(_layout(case))
+    return time.perf_counter() - t, {"rows": len(loc), "cells": len(loc)}
+
+
+def run_gridkit_single(case):
+    from gridkit.locator import Locator
+
+    _, _, lon, lat = _points(case)
+    loc = Locator.from_package(_layout(case))
+    return _latencies(lambda a, b: loc.locate(a, b, crs="EPSG:4326"), lon, lat)
+
+
+def run_geopandas_single(case):
+    import geopandas as gpd
+    import pyproj
+    import shapely
+
+    _, _, lon, lat = _points(case)
+    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=HIERARCHY)
+    sindex = cells.sindex
+    forward = pyproj.Transformer.from_crs(4326, cells.crs, always_xy=True).transform
+
+    def call(a, b):
+        hit = sindex.query(shapely.Point(*forward(a, b)), predicate="within")
+        return cells.iloc[hit[0]] if len(hit) else None
+
+    return _latencies(call, lon, lat)
+
+
+def run_gridkit_lonlat(case):
+    from gridkit.locator import Locator
+
+    lon, lat, _, _ = _points(case)
+    loc = Locator.from_package(_layout(case))
+    seconds, found = best_of(REPEAT, lambda: loc.locate_many(lon, lat, crs="EPSG:4326"))
+    return seconds, {"rows": len(lon), "inside": int((found["status"] == "inside").sum())}
+
+
+def run_gridkit_layout(case):
+    import pyproj
+
+    from gridkit.locator import Locator
+
+    lon, lat, _, _ = _points(case)
+    loc = Locator.from_package(_layout(case))
+    x, y = pyproj.Transformer.from_crs(4326, loc.crs, always_xy=True).transform(lon, lat)
+    seconds, found = best_of(REPEAT, lambda: loc.locate_many(x, y))
+    return seconds, {"rows": len(lon), "inside": int((found["status"] == "inside").sum())}
+
+
+def run_geopandas(case):
+    import geopandas as gpd
+
+    lon, lat, _, _ = _points(case)
+    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=HIERARCHY)
+    def recipe():
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat, crs=4326)).to_crs(cells.crs)
+        return gpd.sjoin(pts, cells, how="left", predicate="within")
+
+    seconds, joined = best_of(REPEAT, recipe)
+    return seconds, {"rows": len(lon), "inside": int(joined["grid_id"].notna().sum())}
+
+
+def run_gridkit_file(case):
+    import geopandas as gpd
+    import pandas as pd
+
+    from gridkit.batch import locate_frame
+    from gridkit.locator import Locator
+
+    one, _ = _parquet(case)
+    t = time.perf_counter()
+    loc = Locator.from_package(_layout(case))
+    gdf = gpd.read_parquet(one)
+    located, _ = locate_frame(pd.DataFrame(gdf.drop(columns="geometry")), gdf.geometry.x.to_numpy(),
+                              gdf.geometry.y.to_numpy(), "EPSG:4326", loc)
+    return time.perf_counter() - t, {"rows": len(gdf), "inside": int((located["gk_status"] == "inside").sum())}
+
+
+def run_gridkit_dask(case):
+    from gridkit.batch import locate_dask
+
+    _, parts = _parquet(case)
+    t = time.perf_counter()
+    located, _ = locate_dask(parts, _layout(case), n_workers=2)
+    return time.perf_counter() - t, {"rows": len(located), "inside": int((located["gk_status"] == "inside").sum())}
+
+
+PEERS = {"gridkit_load": run_gridkit_load, "gridkit_single": run_gridkit_single,
+         "geopandas_single": run_geopandas_single, "gridkit_lonlat": run_gridkit_lonlat,
+         "gridkit_layout": run_gridkit_layout, "geopandas": run_geopandas, "gridkit_file": run_gridkit_file,
+         "gridkit_dask": run_gridkit_dask}
+
+
+def main():
+    args = case_args(__doc__, CASES)
+    if args.child:
+        case, peer = args.child
+        seconds, info = PEERS[peer](case)
+        return print_child_row(case, peer, seconds, **info)
+    rows = run_cases(__file__, CASES, PEERS, only=args.only, prepare=_prepare)
+    print(f"{'case':10s} {'peer':17s} {'rows':>10s} {'seconds':>8s} {'M pts/s':>8s} {'peak MB':>8s}  notes")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['case']:10s} {r['peer']:17s} error: {r['error']}")
+            continue
+        notes = {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()
+                 if k in ("inside", "median_us", "p99_us", "cells")}
+        print(f"{r['case']:10s} {r['peer']:17s} {r['rows']:10,d} {r['seconds']:8.2f} "
+              f"{r['rows'] / r['seconds'] / 1e6:8.2f} {r['peak_mb']:8.0f}  {notes}")
+    for case in dict.fromkeys(r["case"] for r in rows):
+        get = {r["peer"]: r for r in rows if r["case"] == case and "error" not in r}
+        if "gridkit_single" in get and "geopandas_single" in get:
+            g, p = get["gridkit_single"], get["geopandas_single"]
+            print(f"{case}: single call median {g['median_us']:.2f} µs vs {p['median_us']:.2f} µs "
+                  f"({p['median_us'] / g['median_us']:.1f}×), p99 {g['p99_us']:.2f} vs {p['p99_us']:.2f} µs")
+        if "geopandas" in get:
+            for peer in ("gridkit_lonlat", "gridkit_layout"):
+                if peer in get:
+                    print(f"{case}: {peer} {get['geopandas']['seconds'] / get[peer]['seconds']:.1f}× the "
+                          "geopandas recipe (points_from_xy + to_crs + sjoin)")
+        if "gridkit_file" in get and "gridkit_dask" in get:
+            print(f"{case}: dask on 2 local workers {get['gridkit_file']['seconds'] / get['gridkit_dask']['seconds']:.2f}× "
+                  "the single process (file to frame)")
+
+
+if __name__ == "__main__":
+    main()
