@@ -38,12 +38,15 @@ CHUNK = 1_000_000
 
 
 def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="component", tolerance=None,
-                 row_offset=0):
+                 row_offset=0, compact=False):
     """Locate the rows of ``frame`` at ``x``/``y`` (in ``crs``).
 
     Returns ``(located, rejects)``: ``located`` is ``frame``'s accepted rows with
     the ``gk_`` columns, ``rejects`` the others with ``row`` (1-based, plus
-    ``row_offset``), ``reason`` and ``detail``.
+    ``row_offset``), ``reason`` and ``detail``. ``compact`` replaces the
+    hierarchy and status columns by the integers they come from (``gk_cell``,
+    ``gk_status_code``), for shipping between processes; :func:`expand` turns
+    them back.
     """
     from . import coords
 
@@ -71,8 +74,24 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
         codes, names = _route(routes, located, klass, kind, reason, detail)
         located[PREFIX + "department_code"] = codes
         located[PREFIX + "department_name"] = names
+    if compact:
+        names = [PREFIX + name for name in locator.attributes] + [PREFIX + "status"]
+        located = located.drop(columns=names)
+        located.insert(0, PREFIX + "cell", index)
+        located.insert(1, PREFIX + "status_code", status)
     out = pd.concat([frame, located], axis=1)
     return split_rejects(out, reason, detail, row_offset)
+
+
+def expand(compact, locator):
+    """The full ``gk_`` columns of a frame made with ``locate_frame(..., compact=True)``."""
+    cell = compact.pop(PREFIX + "cell").to_numpy(dtype=np.int64)
+    status = compact.pop(PREFIX + "status_code").to_numpy(dtype=np.int8)
+    described = locator.describe(cell, status, compact.pop(PREFIX + "distance_m").to_numpy(dtype=float))
+    described.columns = [PREFIX + c for c in described.columns]
+    described.index = compact.index
+    return pd.concat([compact[[c for c in compact.columns if not c.startswith(PREFIX)]], described,
+                      compact[[c for c in compact.columns if c.startswith(PREFIX)]]], axis=1)
 
 
 def split_rejects(out, reason, detail, row_offset=0):
@@ -218,16 +237,15 @@ def _locate_partition(part, package, tolerance, x_field, y_field, crs, routes, c
         y = pd.to_numeric(part[y_field], errors="coerce").to_numpy(dtype=float)
         frame = pd.DataFrame(part)
     classes = None if class_field is None else frame[class_field].to_numpy(dtype=object)
-    located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind)
+    located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
+                                    compact=True)
     # Rejected rows travel with the rest, marked, so none is lost on the way back.
     located = pd.concat([located.assign(**{PREFIX + "reject": None}),
                          rejects.drop(columns="row").rename(columns={"reason": PREFIX + "reject",
                                                                      "detail": PREFIX + "reject_detail"})])
     located = located.loc[frame.index] if frame.index.is_unique else located
-    # Partitions must agree on their columns' types: plain strings, not per-partition categoricals.
-    for name in located.columns:
-        if isinstance(located[name].dtype, pd.CategoricalDtype):
-            located[name] = located[name].astype(object)
+    located[PREFIX + "cell"] = located[PREFIX + "cell"].fillna(-1).astype(np.int64)
+    located[PREFIX + "status_code"] = located[PREFIX + "status_code"].fillna(OUTSIDE).astype(np.int8)
     return located
 
 
@@ -271,4 +289,5 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     result = pd.DataFrame(result)
     reason = result.pop(PREFIX + "reject").fillna("").to_numpy(dtype=object)
     detail = result.pop(PREFIX + "reject_detail").fillna("").to_numpy(dtype=object)
-    return split_rejects(result, reason, detail)
+    # Workers send back cell numbers; the names come from the client's own locator.
+    return split_rejects(expand(result, _worker_locator(package, float(tolerance))), reason, detail)

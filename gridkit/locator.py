@@ -34,6 +34,7 @@ import functools
 import json
 import math
 import os
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -431,7 +432,16 @@ class Locator:
         if isinstance(parsed, str):
             x, y = coords._TO_WGS84[parsed](x, y)
             parsed = pyproj.CRS.from_epsg(4326)
-        return _transformer(parsed, self.crs).transform(x, y)
+        if len(x) <= _CHUNK:
+            return _transformer(parsed, self.crs).transform(x, y)
+        # PROJ lets go of the GIL: chunks on two threads, each with its own transformer.
+        out_x, out_y = np.empty(len(x)), np.empty(len(x))
+
+        def work(part):
+            out_x[part], out_y[part] = _transformer(parsed, self.crs).transform(x[part], y[part])
+
+        _in_chunks(len(x), work)
+        return out_x, out_y
 
     def cell_index(self, x, y, *, crs=None, tolerance=None):
         """The low-level query: ``(index, status, distance)`` arrays.
@@ -442,42 +452,42 @@ class Locator:
         x, y = self.to_layout_xy(x, y, crs)
         return self._lookup(x, y, self.tolerance if tolerance is None else float(tolerance))
 
-    def _bucket_codes(self, x, y):
-        """Each point's bucket code: a cell (≥ 0), outside (-1), or a mixed bucket (≤ -2).
+    def _lookup(self, x, y, tolerance):
+        """:meth:`cell_index` for coordinates in the layout's CRS.
 
-        Pure numpy, so large arrays are split into chunks of 2¹⁸ points (their
-        temporaries stay in cache) shared between two threads. The polygon tests
-        that follow stay in one thread: GEOS's prepared geometries are not
-        thread-safe (libgeos/geos#825), and threads did corrupt memory here.
+        The bucket lookup is pure numpy, so large arrays go through it in chunks of
+        2¹⁸ points (their temporaries stay in cache) shared between two threads.
+        The polygon tests that follow stay in one thread: GEOS's prepared
+        geometries are not thread-safe (libgeos/geos#825), and threads did
+        corrupt memory here.
         """
         ny, nx = self.shape
         ox, oy = self.origin
-        code = np.empty(len(x), dtype=np.int32)
+        n = len(x)
+        index = np.empty(n, dtype=np.int64)  # a cell, -1 outside, ≤ -2 a mixed bucket to test
+        status = np.empty(n, dtype=np.int8)
+        distance = np.empty(n)
 
         def work(part):
             ix = np.floor((x[part] - ox) / self.side)
             iy = np.floor((y[part] - oy) / self.side)
             inside_box = (ix >= 0) & (ix < nx) & (iy >= 0) & (iy < ny)
             flat = np.where(inside_box, iy * nx + ix, 0).astype(np.int64)
-            code[part] = np.where(inside_box, self._code[flat], -1)
+            code = np.where(inside_box, self._code[flat], -1)
+            index[part] = code
+            status[part] = np.where(code >= 0, INSIDE, OUTSIDE)
+            distance[part] = np.where(code >= 0, 0.0, np.nan)
 
-        _in_chunks(len(x), work)
-        return code
-
-    def _lookup(self, x, y, tolerance):
-        """:meth:`cell_index` for coordinates in the layout's CRS."""
-        code = self._bucket_codes(x, y)
-        index = np.where(code >= 0, code, -1).astype(np.int64)
-        pending = np.flatnonzero(code <= -2)
+        _in_chunks(n, work)
+        pending = np.flatnonzero(index <= -2)
         if len(pending):
-            index[pending] = self._test_mixed(x[pending], y[pending], -2 - code[pending].astype(np.int64))
-        status = np.zeros(len(x), dtype=np.int8)
-        distance = np.zeros(len(x))
-        missing = np.flatnonzero(index < 0)
-        if len(missing):
-            status[missing] = OUTSIDE
-            distance[missing] = np.nan
-            if tolerance > 0:
+            found = self._test_mixed(x[pending], y[pending], -2 - index[pending])
+            index[pending] = found
+            hit = pending[found >= 0]
+            status[hit], distance[hit] = INSIDE, 0.0
+        if tolerance > 0:
+            missing = np.flatnonzero(index < 0)
+            if len(missing):
                 found, dist = self._nearest(x[missing], y[missing], tolerance)
                 hit = found >= 0
                 index[missing[hit]] = found[hit]
@@ -680,6 +690,13 @@ def _stamp(path):
     return f"{info.st_size}:{info.st_mtime_ns}"
 
 
-@functools.lru_cache(maxsize=32)
+_THREAD = threading.local()
+
+
 def _transformer(source, target):
-    return pyproj.Transformer.from_crs(source, target, always_xy=True)
+    """A transformer of this thread's own (pyproj transformers are not shared across threads)."""
+    cache = _THREAD.__dict__.setdefault("transformers", {})
+    key = (source, target)
+    if key not in cache:
+        cache[key] = pyproj.Transformer.from_crs(source, target, always_xy=True)
+    return cache[key]
