@@ -21,7 +21,8 @@ def _routes(path):
 @click.command("locate")
 @click.argument("points", type=click.Path(exists=True))
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The grid package (.gpkg). Its index is kept beside it as GRID.gpkg.locator.")
+              help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
+                   "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output: .csv (input columns + results), .gpkg / .geojson / .parquet (WGS84 points).")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -34,6 +35,10 @@ def _routes(path):
               help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
                    "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326.")
 @click.option("--layer", default=None, help="Layer of a multi-layer input.")
+@click.option("--grid-layer", default=None,
+              help="When --grid is not a grid package but any polygon file: its layer (default: the first).")
+@click.option("--id-field", default="grid_id", show_default=True,
+              help="When --grid is any polygon file: the column with the cell IDs.")
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
@@ -45,8 +50,8 @@ def _routes(path):
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
-def locate_command(points, package, output, routes, class_field, events, crs, layer, x_field, y_field,
-                   tolerance, use_dask, scheduler, workers, overwrite):
+def locate_command(points, package, output, routes, class_field, events, crs, layer, grid_layer, id_field,
+                   x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS.
 
     POINTS is CSV (lon/lat or x/y columns), GeoJSON, GeoPackage, Shapefile or
@@ -75,12 +80,13 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
         if table is not None and class_field is None:
             raise click.UsageError("--routes needs --class-field (the column with each point's class)")
         kind = "event" if events else "component"
+        grid = {"grid_layer": grid_layer, "id_field": id_field}
         if use_dask or scheduler:
             summary = _run_dask(points, package, output, table, class_field, kind, crs, x_field, y_field,
-                                tolerance, scheduler, workers, overwrite)
+                                tolerance, scheduler, workers, overwrite, grid)
         else:
             summary = _run_local(points, package, output, table, class_field, kind, crs, layer, x_field,
-                                 y_field, tolerance, overwrite)
+                                 y_field, tolerance, overwrite, grid)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     seconds = time.perf_counter() - t0
@@ -96,7 +102,7 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
 
 
 def _run_local(points, package, output, table, class_field, kind, crs, layer, x_field, y_field, tolerance,
-               overwrite):
+               overwrite, grid):
     from gridkit.batch import locate_file
 
     with Steps() as step:
@@ -111,14 +117,14 @@ def _run_local(points, package, output, table, class_field, kind, crs, layer, x_
 
         summary = locate_file(points, package, output, routes=table, class_field=class_field, kind=kind,
                               crs=crs, layer=layer, x_field=x_field, y_field=y_field, tolerance=tolerance,
-                              overwrite=overwrite, progress=progress)
+                              overwrite=overwrite, progress=progress, **grid)
         if bar is not None:
             bar.render_finish()
     return summary
 
 
 def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y_field, tolerance, scheduler,
-              workers, overwrite):
+              workers, overwrite, grid):
     from pathlib import Path
 
     from gridkit.batch import _check_output, locate_dask, summarise
@@ -132,7 +138,7 @@ def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y
         step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
         located, rejects = locate_dask(points, package, routes=table, class_field=class_field, kind=kind,
                                        crs=crs or "EPSG:4326", x_field=x_field, y_field=y_field,
-                                       tolerance=tolerance, scheduler=scheduler, n_workers=workers)
+                                       tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     with atomic_path(output, overwrite=overwrite) as tmp:
         located.to_parquet(tmp, index=False)
     rejects_path = output.with_name(output.stem + ".rejects.csv")

@@ -141,12 +141,13 @@ def summarise(located, rejects, n_rows):
 
 def locate_file(points, package, output, *, routes=None, class_field=None, kind="component", crs=None,
                 layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
-                overwrite=False, progress=None):
+                overwrite=False, progress=None, grid_layer=None, id_field="grid_id"):
     """Locate every row of ``points`` against the grid package; write ``output``.
 
     ``progress`` is called with the number of rows done after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default
-    ``<output stem>.rejects.csv``).
+    ``<output stem>.rejects.csv``). ``package`` may be any polygon file
+    (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
 
@@ -161,7 +162,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
             raise InputError(f"{points}: no column {class_field!r} for --class-field; columns are "
                              f"{', '.join(map(str, frame.columns))}")
         classes = frame[class_field].to_numpy(dtype=object)
-    locator = Locator.from_package(package, tolerance=tolerance)
+    locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
     parts, rejects = [], []
     for start in range(0, max(len(frame), 1), CHUNK):
         stop = min(start + CHUNK, len(frame))
@@ -221,13 +222,14 @@ def _write(located, x, y, in_crs, locator, output, overwrite):
 
 # -- dask ------------------------------------------------------------------------------
 @functools.lru_cache(maxsize=4)
-def _worker_locator(package, tolerance):
+def _worker_locator(package, tolerance, grid):
     """One locator per worker process and package (loaded from the cached index)."""
-    return Locator.from_package(package, tolerance=tolerance)
+    layer, id_field = grid
+    return Locator.from_package(package, tolerance=tolerance, layer=layer, id_field=id_field)
 
 
-def _locate_partition(part, package, tolerance, x_field, y_field, crs, routes, class_field, kind):
-    locator = _worker_locator(str(package), float(tolerance))
+def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind):
+    locator = _worker_locator(str(package), float(tolerance), grid)
     if x_field is None:
         geoms = part.geometry.values
         x, y = geoms.x, geoms.y
@@ -250,7 +252,8 @@ def _locate_partition(part, package, tolerance, x_field, y_field, crs, routes, c
 
 
 def locate_dask(points, package, *, routes=None, class_field=None, kind="component", crs="EPSG:4326",
-                x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2):
+                x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2, grid_layer=None,
+                id_field="grid_id"):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
 
     ``points`` is a path (file, folder or glob) or a dask (geo)dataframe.
@@ -263,7 +266,8 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     from dask.distributed import Client, LocalCluster
 
     package = str(Path(package).resolve())
-    Locator.from_package(package, tolerance=tolerance)  # build the cached index once, up front
+    grid = (grid_layer, id_field)
+    locator = _worker_locator(package, float(tolerance), grid)  # builds the index file once, up front
     if isinstance(points, (str, Path)):
         if x_field is None:
             import dask_geopandas
@@ -274,15 +278,16 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     else:
         ddf = points
     meta_frame = ddf._meta
-    sample = _locate_partition(meta_frame, package, tolerance, x_field, y_field, crs, routes, class_field, kind)
+    sample = _locate_partition(meta_frame, package, tolerance, grid, x_field, y_field, crs, routes, class_field,
+                               kind)
     cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
     try:
         with Client(cluster if cluster is not None else scheduler):
-            result = ddf.map_partitions(_locate_partition, package, tolerance, x_field, y_field, crs, routes,
-                                        class_field, kind, meta=sample).compute()
+            result = ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs,
+                                        routes, class_field, kind, meta=sample).compute()
     finally:
         if cluster is not None:
             cluster.close()
@@ -290,4 +295,4 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     reason = result.pop(PREFIX + "reject").fillna("").to_numpy(dtype=object)
     detail = result.pop(PREFIX + "reject_detail").fillna("").to_numpy(dtype=object)
     # Workers send back cell numbers; the names come from the client's own locator.
-    return split_rejects(expand(result, _worker_locator(package, float(tolerance))), reason, detail)
+    return split_rejects(expand(result, locator), reason, detail)

@@ -179,19 +179,25 @@ class Locator:
         self._prepare()
 
     @classmethod
-    def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True):
-        """The locator of a grid package (its ``cells`` layer).
+    def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True, layer=None,
+                     id_field: str = "grid_id"):
+        """The locator of a grid package (its ``cells`` layer), or of any polygon file.
 
-        With ``cache`` (the default) the index is kept beside the package in
-        ``<package>.locator`` and loaded from there (well under a second, even for
-        1.6 M cells) as long as the package has not changed since; otherwise it
-        is built from the cells and the file written anew.
+        A file that is not a grid package works too: give its ``layer`` (default:
+        ``cells`` if there is one, else the first layer) and the column holding the
+        cell IDs (``id_field``); a layer in lon/lat is projected to the local metric
+        CRS (:func:`gridkit.coords.metric_crs_for`).
+
+        With ``cache`` (the default) the index is kept beside the file in
+        ``<file>.locator`` and loaded from there (well under a second, even for
+        1.6 M cells) as long as the file has not changed since; otherwise it is
+        built from the cells and the index file written anew.
         """
         path = Path(path)
         if not path.exists():
             raise InputError(f"{path}: no such grid package")
         sidecar = index_path(path)
-        stamp = _stamp(path)
+        stamp = f"{_stamp(path)}:{layer or ''}:{id_field}"
         if cache and sidecar.exists():
             try:
                 loc = cls.load(sidecar, tolerance=tolerance)
@@ -199,13 +205,7 @@ class Locator:
                 loc = None  # unreadable or from another gridkit: rebuild
             if loc is not None and loc.source == stamp:
                 return loc
-        import pyogrio
-
-        try:
-            cells = pyogrio.read_dataframe(path, layer="cells", columns=list(_HIERARCHY))
-        except Exception as exc:  # missing file or layer: say which
-            raise InputError(f"{path}: cannot read the cells layer of a grid package ({exc})") from exc
-        loc = cls(cells, tolerance=tolerance)
+        loc = cls(_read_cells(path, layer, id_field), tolerance=tolerance)
         loc.source = stamp
         if cache:
             try:
@@ -676,6 +676,32 @@ def _in_chunks(n, work):
         work(slice(0, n))
         return
     list(_pool().map(lambda start: work(slice(start, min(start + _CHUNK, n))), range(0, n, _CHUNK)))
+
+
+def _read_cells(path, layer, id_field):
+    """The cells of a package or polygon file, with ``grid_id``, in a metric CRS."""
+    import pyogrio
+
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+        layer = layer or ("cells" if "cells" in layers else layers[0])
+        fields = set(pyogrio.read_info(path, layer=layer)["fields"])
+        if id_field not in fields:
+            raise InputError(f"{path} (layer {layer}): no {id_field!r} column for the cell IDs; columns are "
+                             f"{', '.join(sorted(fields))} — name the ID column (--id-field)")
+        columns = [id_field] + [name for name in _HIERARCHY[1:] if name in fields and name != id_field]
+        cells = pyogrio.read_dataframe(path, layer=layer, columns=columns)
+    except InputError:
+        raise
+    except Exception as exc:  # missing layer, unreadable file: say which
+        raise InputError(f"{path}: cannot read the cells (layer {layer}) ({exc})") from exc
+    cells = cells.rename(columns={id_field: "grid_id"})
+    if cells.crs is None:
+        raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
+    if cells.crs.is_geographic:
+        lon, lat = shapely.centroid(shapely.box(*cells.total_bounds)).coords[0]
+        cells = cells.to_crs(coords.metric_crs_for(lon, lat))
+    return cells
 
 
 def index_path(package) -> Path:

@@ -88,11 +88,23 @@ def layouts(dongcheng, samples):
     hood = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
     comm = gk.unit_hierarchy(hood, name_field="NAME", provisional=True, parent_code="990101", barriers=lines)
     cells = {"square": square, "hex": gk.unit_grid(dongcheng, shape="hex"), "h3": gk.unit_grid(dongcheng, shape="h3"),
-             "street-bounded": gk.unit_grid(comm, barriers=lines)}
+             "street-bounded": gk.unit_grid(comm, barriers=lines), "household": _household_layout()}
     return {kind: (layout, Locator(layout)) for kind, layout in cells.items()}
 
 
-@pytest.mark.parametrize("kind", ["square", "hex", "h3", "street-bounded"])
+def _household_layout():
+    """Household-balanced grids over 600 jittered homes in a 1 km community: irregular shapes."""
+    from gridkit.households import balanced_grid
+
+    rng = np.random.default_rng(11)
+    homes = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(X0, X0 + 1000, 600), rng.uniform(Y0, Y0 + 1000, 600)),
+                             crs=4548)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000).difference(
+        shapely.Point(X0 + 500, Y0 + 500).buffer(120))])  # with a hole, for good measure
+    return balanced_grid(comm, homes, min_households=40, max_households=60).grids
+
+
+@pytest.mark.parametrize("kind", ["square", "hex", "h3", "street-bounded", "household"])
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1))
 def test_agrees_with_shapely_on_random_points(layouts, kind, seed):
@@ -115,3 +127,21 @@ def test_every_point_in_exactly_one_cell_on_a_lattice_with_edges():
     index, status, _ = loc.cell_index(xs.ravel(), ys.ravel())
     assert (status == 0).all()
     assert shapely.intersects_xy(cells.geometry.values[index], xs.ravel(), ys.ravel()).all()
+
+
+def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
+    cells, _ = layouts["street-bounded"]
+    path = tmp_path / "imported.geojson"
+    cells[["grid_id", "geometry"]].rename(columns={"grid_id": "GRIDCODE"}).to_crs(4326).to_file(path)
+    with pytest.raises(InputError, match="no 'grid_id' column.*GRIDCODE"):
+        Locator.from_package(path)
+    loc = Locator.from_package(path, id_field="GRIDCODE")
+    assert loc.crs.to_epsg() == 32619 and len(loc) == len(cells)  # projected to UTM 19N
+    reread = gpd.read_file(path).to_crs(loc.crs)
+    rng = np.random.default_rng(8)
+    minx, miny, maxx, maxy = reread.total_bounds
+    x, y = rng.uniform(minx, maxx, 5000), rng.uniform(miny, maxy, 5000)
+    index, _, _ = loc.cell_index(x, y)
+    assert np.array_equal(index, _reference(reread, x, y))
+    assert loc.locate_many(x, y)["grid_id"].astype(object).fillna("").tolist() == [
+        reread["GRIDCODE"].iloc[i] if i >= 0 else "" for i in index]
