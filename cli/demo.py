@@ -86,8 +86,26 @@ def _catalogue_and_locate(root, out):
     rng = np.random.default_rng(1)
     lon = rng.uniform(-71.16, -71.06, 10_000)
     lat = rng.uniform(42.35, 42.41, 10_000)
-    found = Locator.from_package(package, tolerance=25).locate_many(lon, lat, crs="EPSG:4326")
+    loc = Locator.from_package(package, tolerance=25)
+    found = loc.locate_many(lon, lat, crs="EPSG:4326")
     counts = found["status"].value_counts().to_dict()
     click.echo(f"locate     10,000 GPS points over Cambridge → {counts.get('inside', 0):,} inside a cell, "
                f"{counts.get('nearest', 0):,} within 25 m, {counts.get('outside', 0):,} outside; "
                f"map → {out / 'cambridge_components.png'}")
+    first = int(np.flatnonzero((found["status"] == "inside").to_numpy())[0])
+    _route(out, loc, lon[first], lat[first])
+
+
+def _route(out, loc, lon, lat):
+    """Write the starter routing table and route one report of each kind."""
+    from gridkit.routing import RoutingTable, write_starter
+
+    table = out / "routing.toml"
+    write_starter(table, overwrite=True)
+    routes = RoutingTable.load(table)
+    where = loc.locate(float(lon), float(lat), crs="EPSG:4326")
+    for code in ("01013", "06010", "01023"):  # a hydrant, exposed garbage, an unidentified cover
+        r = routes.route(where, code)
+        click.echo(f"route      class {code} at {where.grid_id} ({where.community_name}) → {r.department_name} "
+                   f"[{r.rule}]")
+    click.echo(f"route      starter routing table → {table} (gridkit route check {table})")

@@ -87,3 +87,6 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert counts == 1750
     for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+    assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
+    assert "class 01023 at 990101900612098 (East Cambridge) → 街道办事处 [territorial authority of *]" in result.output
+    assert (tmp_path / "routing.toml").exists()
