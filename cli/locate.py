@@ -107,19 +107,20 @@ def _run_local(points, package, output, table, class_field, kind, crs, layer, x_
 
     with Steps() as step:
         step(f"reading {points} and indexing {package}")
-        bar = None
-        if progress_enabled():
-            bar = click.progressbar(length=1, label="locating", file=click.get_text_stream("stderr"))
+        bar = []
 
-        def progress(n):
-            if bar is not None:
-                bar.update(n)
+        def progress(done, total):
+            if not progress_enabled():
+                return
+            if not bar:  # the row count is known once the file is read
+                bar.append(click.progressbar(length=total, label="locating", file=click.get_text_stream("stderr")))
+            bar[0].update(done - bar[0].pos)
 
         summary = locate_file(points, package, output, routes=table, class_field=class_field, kind=kind,
                               crs=crs, layer=layer, x_field=x_field, y_field=y_field, tolerance=tolerance,
                               overwrite=overwrite, progress=progress, **grid)
-        if bar is not None:
-            bar.render_finish()
+        if bar:
+            bar[0].render_finish()
     return summary
 
 

@@ -144,7 +144,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
                 overwrite=False, progress=None, grid_layer=None, id_field="grid_id"):
     """Locate every row of ``points`` against the grid package; write ``output``.
 
-    ``progress`` is called with the number of rows done after each chunk. Returns
+    ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default
     ``<output stem>.rejects.csv``). ``package`` may be any polygon file
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
@@ -173,7 +173,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
         parts.append(done)
         rejects.append(rej)
         if progress:
-            progress(stop - start)
+            progress(stop, len(frame))
     located = pd.concat(parts) if parts else frame.iloc[:0]
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     keep = np.ones(len(frame), dtype=bool)

@@ -568,10 +568,13 @@ class Locator:
                 codes[k, part] = table[unit]
 
         _in_chunks(len(index), work)
-        columns = {"grid_id": pd.Categorical.from_codes(index, dtype=self._dtype("grid_id"))}
+        # Codes are in range by construction: skip pandas's min/max pass over each column.
+        columns = {"grid_id": pd.Categorical.from_codes(index.astype(np.int32), dtype=self._dtype("grid_id"),
+                                                        validate=False)}
         for k, name in enumerate(names):
-            columns[name] = pd.Categorical.from_codes(codes[k], dtype=self._dtype(name))
-        columns["status"] = pd.Categorical.from_codes(np.asarray(status, dtype=np.int8), dtype=_STATUS_DTYPE)
+            columns[name] = pd.Categorical.from_codes(codes[k], dtype=self._dtype(name), validate=False)
+        columns["status"] = pd.Categorical.from_codes(np.asarray(status, dtype=np.int8), dtype=_STATUS_DTYPE,
+                                                      validate=False)
         columns["distance_m"] = distance
         return pd.DataFrame(columns)
 

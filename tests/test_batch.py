@@ -135,8 +135,16 @@ def test_single_point_path_matches_the_array_path(package):
     lon, lat = _lonlat([X0 + 150], [Y0 + 150])
     assert loc.locate(lon[0], lat[0], crs="EPSG:4326").grid_id == "110101001001002"
     assert loc.locate(lon[0], lat[0], crs="EPSG:4490").grid_id == "110101001001002"
+    gx, gy = coords.wgs84_to_gcj02(lon, lat)
+    bx, by = coords.gcj02_to_bd09(gx, gy)
+    assert loc.locate(gx[0], gy[0], crs="gcj02").grid_id == "110101001001002"
+    assert loc.locate(bx[0], by[0], crs="bd09").grid_id == "110101001001002"
     with pytest.raises(gk.errors.InputError, match="not lon/lat"):
         loc.locate(lat[0] + 100, lon[0], crs="EPSG:4326")
+    with pytest.raises(gk.errors.InputError, match="NaN or infinite"):
+        loc.locate(np.nan, lat[0], crs="EPSG:4326")
+    with pytest.raises(gk.errors.InputError, match="NaN or infinite"):
+        loc.locate(X0, np.inf)
 
 
 def test_dask_path_equals_the_local_path(tmp_path, package):
