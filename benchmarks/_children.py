@@ -75,3 +75,25 @@ def best_of(n, run):
         if best is None or seconds < best[0]:
             best = (seconds, result)
     return best
+
+
+def run_benchmark(doc, script, cases, peers, *, prepare=None, notes=(), rate="M rows/s"):
+    """The whole main of a peers benchmark: a child runs one peer and prints its row;
+    the parent runs every (case, peer), prints the table and returns the rows
+    (``None`` in a child). ``notes`` are the row keys shown at the end of a line."""
+    args = case_args(doc, cases)
+    if args.child:
+        case, peer = args.child
+        seconds, info = peers[peer](case)
+        print_child_row(case, peer, seconds, **info)
+        return None
+    rows = run_cases(script, cases, peers, only=args.only, prepare=prepare)
+    print(f"{'case':10s} {'peer':17s} {'rows':>11s} {'seconds':>8s} {rate:>9s} {'peak MB':>8s}  notes")
+    for r in rows:
+        if "error" in r:
+            print(f"{r['case']:10s} {r['peer']:17s} error: {r['error']}")
+            continue
+        shown = {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items() if k in notes}
+        print(f"{r['case']:10s} {r['peer']:17s} {r['rows']:11,d} {r['seconds']:8.2f} "
+              f"{r['rows'] / r['seconds'] / 1e6:9.2f} {r['peak_mb']:8.0f}  {json.dumps(shown, ensure_ascii=False)}")
+    return rows

@@ -28,12 +28,11 @@ Peers
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
 
-from _children import case_args, print_child_row, run_cases
+from _children import run_benchmark
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -168,20 +167,9 @@ PEERS = {"gridkit": run_gridkit, "gridkit_assign": run_gridkit_assign, "geopanda
 
 
 def main():
-    args = case_args(__doc__, CASES)
-    if args.child:
-        case, peer = args.child
-        seconds, info = PEERS[peer](case)
-        return print_child_row(case, peer, seconds, **info)
-    rows = run_cases(__file__, CASES, PEERS, only=args.only, prepare=_inventory)
-    print(f"{'case':10s} {'peer':16s} {'rows':>11s} {'seconds':>8s} {'M rows/s':>9s} {'peak MB':>8s}  notes")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['case']:10s} {r['peer']:16s} error: {r['error']}")
-            continue
-        notes = {k: v for k, v in r.items() if k in ("inside", "rejected", "imported")}
-        print(f"{r['case']:10s} {r['peer']:16s} {r['rows']:11,d} {r['seconds']:8.2f} "
-              f"{r['rows'] / r['seconds'] / 1e6:9.2f} {r['peak_mb']:8.0f}  {json.dumps(notes, ensure_ascii=False)}")
+    rows = run_benchmark(__doc__, __file__, CASES, PEERS, prepare=_inventory, notes=("inside", "rejected", "imported"))
+    if rows is None:
+        return
     for case in dict.fromkeys(r["case"] for r in rows):
         get = {r["peer"]: r.get("seconds") for r in rows if r["case"] == case}
         if get.get("gridkit_assign") and get.get("geopandas_sjoin"):

@@ -40,7 +40,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _children import best_of, case_args, print_child_row, run_cases
+from _children import best_of, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -235,21 +235,10 @@ PEERS = {"gridkit_load": run_gridkit_load, "gridkit_single": run_gridkit_single,
 
 
 def main():
-    args = case_args(__doc__, CASES)
-    if args.child:
-        case, peer = args.child
-        seconds, info = PEERS[peer](case)
-        return print_child_row(case, peer, seconds, **info)
-    rows = run_cases(__file__, CASES, PEERS, only=args.only, prepare=_prepare)
-    print(f"{'case':10s} {'peer':17s} {'rows':>10s} {'seconds':>8s} {'M pts/s':>8s} {'peak MB':>8s}  notes")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['case']:10s} {r['peer']:17s} error: {r['error']}")
-            continue
-        notes = {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items()
-                 if k in ("inside", "median_us", "p99_us", "cells")}
-        print(f"{r['case']:10s} {r['peer']:17s} {r['rows']:10,d} {r['seconds']:8.2f} "
-              f"{r['rows'] / r['seconds'] / 1e6:8.2f} {r['peak_mb']:8.0f}  {notes}")
+    rows = run_benchmark(__doc__, __file__, CASES, PEERS, prepare=_prepare, rate="M pts/s",
+                         notes=("inside", "median_us", "p99_us", "cells"))
+    if rows is None:
+        return
     for case in dict.fromkeys(r["case"] for r in rows):
         get = {r["peer"]: r for r in rows if r["case"] == case and "error" not in r}
         if "gridkit_single" in get and "geopandas_single" in get:

@@ -1,0 +1,82 @@
+"""The HTML map in a real headless browser (Debian's Chromium, driven by Playwright)."""
+
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit.catalogue import import_components, write_catalogue
+from gridkit.locator import Locator
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium not installed (scripts/test.sh installs it)")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture()
+def mapped(tmp_path):
+    """A 4 × 3 lattice in two communities, 5 components, 7 located points; its HTML map."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 300), shapely.box(X0 + 200, Y0, X0 + 400, Y0 + 300)])
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+    xs, ys = X0 + np.array([50, 150, 250, 350, 120.0]), Y0 + np.array([50, 150, 250, 50, 220.0])
+    inventory = gpd.GeoDataFrame({"GLBJBSM": [f"11010101013{i:06d}" for i in range(1, 6)]},
+                                 geometry=shapely.points(xs, ys), crs=4548).to_crs(4326)
+    inventory.to_file(tmp_path / "hydrants.geojson")
+    result = import_components(tmp_path / "hydrants.geojson", Locator.from_package(package), today="20261122")
+    write_catalogue(package, result.catalogue)
+    points = gpd.GeoDataFrame({"case": list("abcdefg")}, geometry=shapely.points(
+        X0 + np.arange(7) * 55.0 + 10, np.full(7, Y0 + 120.0)), crs=4548).to_crs(4326)
+    points.to_file(tmp_path / "reports.geojson")
+    result = CliRunner().invoke(cli, ["locate", str(tmp_path / "reports.geojson"), "--grid", str(package),
+                                      "-o", str(tmp_path / "located.gpkg")])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "map.html"
+    result = CliRunner().invoke(cli, ["map", str(package), "--html", "-o", str(out),
+                                      "--points", str(tmp_path / "located.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "cells 12, units 3, components 5, located 7" in result.output
+    return out
+
+
+def test_html_map_loads_offline_with_every_layer(mapped):
+    from playwright.sync_api import sync_playwright
+
+    errors = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        requests = []
+        page.on("request", lambda req: requests.append(req.url))
+        page.goto(mapped.as_uri())
+        counts = page.evaluate("""() => Object.fromEntries([...document.querySelectorAll('svg g[id^=layer-]')]
+            .map(g => [g.id.slice(6), g.querySelectorAll('.feature').length]))""")
+        assert counts == {"cells": 12, "units": 3, "components": 5, "located": 7}
+        # click a cell: its attributes, grid ID first
+        page.locator("#layer-cells .feature").first.click(force=True)
+        assert "110101001001" in page.inner_text("#popup")
+        # a located point carries its cell and status
+        page.locator("#layer-located .feature").nth(3).click(force=True)
+        popup = page.inner_text("#popup")
+        assert "gk_grid_id" in popup and "inside" in popup
+        # layers toggle
+        page.locator("input[data-layer=components]").uncheck()
+        assert page.locator("#layer-components").is_hidden()
+        # wheel zoom changes the view box
+        before = page.get_attribute("#map", "viewBox")
+        page.mouse.move(400, 300)
+        page.mouse.wheel(0, -300)
+        assert page.get_attribute("#map", "viewBox") != before
+        browser.close()
+    assert errors == []
+    assert all(url.startswith("file://") for url in requests)  # nothing fetched from the network
