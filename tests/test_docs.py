@@ -1,0 +1,16 @@
+"""The docs that are generated must be current."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_cli_reference_is_generated_from_the_commands():
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "cli_reference.py"), "--check"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    for command in ("gridkit locate", "gridkit route check", "gridkit map", "gridkit components import"):
+        assert f"## `{command}`" in text
