@@ -62,6 +62,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
 import shapely
 
@@ -349,27 +351,27 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     counties = None
     if "county_code" in locator.attributes:
         counties = set(locator.values("county_code"))
-    given = std["GLBJBSM"].to_numpy(dtype=object)
-    has_id = pd.notna(given)
+    given = std["GLBJBSM"].astype("str")  # Arrow strings: no Python object per ID
+    has_id = given.notna().to_numpy()
     if has_id.any():
         with_id = np.flatnonzero(has_id)
-        problems = np.asarray(table.id_problems(std["GLBJBSM"].iloc[with_id].astype(str).tolist(),
+        problems = np.asarray(table.id_problems(pa.array(given.iloc[with_id], type=pa.string()),
                                                 counties=counties), dtype=object)
         bad = problems != ""
         text = dict(zip(with_id[bad].tolist(), problems[bad].tolist()))
         is_bad = np.zeros(n, dtype=bool)
         is_bad[with_id[bad]] = True
-        reject(is_bad, "bad_id", lambda rows: [f"ID {given[i]}: {text[i]}" for i in rows])
+        reject(is_bad, "bad_id", lambda rows: [f"ID {given.iloc[i]}: {text[i]}" for i in rows])
     class_code = _class_codes(frame, std, mapping, table, has_id)
-    known = pd.Series(class_code, dtype=object).isin(set(table.classes)).to_numpy()
+    known = class_code.isin(set(table.classes)).to_numpy()
     reject(~known, "unknown_class", lambda rows: [
-        table.class_problem(class_code[i]) if class_code[i] else "no class (set class or class_field in a --mapping file)"
-        for i in rows])
+        table.class_problem(class_code.iloc[i]) if pd.notna(class_code.iloc[i]) and class_code.iloc[i]
+        else "no class (set class or class_field in a --mapping file)" for i in rows])
     # the same ID twice with different attributes
     if has_id.any():
         live = (reason == "") & has_id
         first_of = np.arange(n)
-        first_of[live] = np.flatnonzero(live)[_first_rows(std["GLBJBSM"][live])]
+        first_of[live] = np.flatnonzero(live)[_first_rows(given[live])]
         clash = live & (first_of != np.arange(n))
         reject(clash, "duplicate_id", lambda rows: [f"ID already on row {first_of[i] + 1}" for i in rows])
 
@@ -384,7 +386,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     rejects.insert(0, "row", np.flatnonzero(~keep) + 1)
     rejects["x"], rejects["y"] = x[~keep], y[~keep]
 
-    rows = _catalogue_rows(std[keep].reset_index(drop=True), class_code[keep], table, locator, units,
+    rows = _catalogue_rows(std[keep].reset_index(drop=True), class_code[keep].reset_index(drop=True), table,
+                           locator, units,
                            index[keep], status[keep], distance[keep], lx[keep], ly[keep],
                            key[keep], np.flatnonzero(keep) + 1, source, today)
     merged, changes = _merge(catalogue, rows, source, table, today)
@@ -424,53 +427,95 @@ def _source_keys(frame, mapping, source):
 
 def _class_codes(frame, std, mapping, table, has_id):
     n = len(frame)
-    out = pd.Series("", index=range(n), dtype=object)
+    out = pd.Series("", index=range(n), dtype="str")
     if mapping.class_field:
         if mapping.class_field not in frame.columns:
             raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column "
                              f"(the columns are {list(frame.columns)})")
         values = frame[mapping.class_field].astype(str).str.strip().reset_index(drop=True)
-        out = values.map(mapping.classes).fillna(values).astype(object)
+        out = values.map(mapping.classes).fillna(values).astype("str")
     elif mapping.class_code:
-        out[:] = str(mapping.class_code)
+        out = pd.Series(str(mapping.class_code), index=range(n), dtype="str")
     from_id = std["GLBJBSM"].reset_index(drop=True).astype("str").str.slice(6, 6 + table.class_digits)
-    return np.where(has_id, from_id.to_numpy(dtype=object), out.to_numpy(dtype=object))
+    return from_id.where(pd.Series(has_id), out)
+
+
+def _take_str(values, codes):
+    """``values[codes]`` as a pandas string column, missing where ``codes`` < 0.
+
+    One Arrow ``take`` from a short list of distinct values: no Python string per
+    row, which is what keeps a ten-million-row import in memory.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    distinct = pa.array([None if v is None else str(v) for v in values], type=pa.string())
+    return pd.Series(pc.take(distinct, pa.array(codes, mask=codes < 0)), dtype="str")
+
+
+def _category(values, codes):
+    """``values[codes]`` as a pandas categorical (missing where ``codes`` < 0).
+
+    For the columns that repeat a few values down ten million rows (names and
+    codes of streets, communities, classes, statuses): a small integer per row
+    instead of a string per row.
+    """
+    codes = np.asarray(codes, dtype=np.int64)
+    text = np.array(["" if v is None else str(v) for v in values] or [""], dtype=object)
+    distinct, inverse = np.unique(text, return_inverse=True)
+    mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1) if len(values) else np.full(len(codes), -1)
+    return pd.Series(pd.Categorical.from_codes(mapped, categories=pd.Index(distinct, dtype=object)))
+
+
+def _by_value(column, function):
+    """``function`` applied to each distinct value of a column (missing too), spread back to its rows."""
+    codes, uniques = pd.factorize(column, use_na_sentinel=False)
+    return _category([function(u) for u in uniques], codes)
+
+
+def _plain(frame):
+    """Categorical columns back to strings, for a catalogue about to be edited in place."""
+    if frame is None:
+        return None
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype("str")
+    return frame
 
 
 def _catalogue_rows(std, class_code, table, locator, units, index, status, distance, lx, ly, key,
                     source_row, source, today):
-    rows = std.copy()
+    n = len(std)
+    cols = {name: std[name].reset_index(drop=True) for name in STANDARD_FIELDS}
     for column, name in (("SZDYWGBSM", "grid_id"), ("SZJDDM", "street_code"), ("SZSQDM", "community_code"),
-                        ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
+                         ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
         if name in locator.attributes:
-            rows[column] = locator.cell_values(name, index)
-    classes = pd.Series(class_code, index=rows.index, dtype=object)
-    names = {c: table.classes[c].name for c in pd.unique(class_code)}
-    departments = {c: table.classes[c].suggested_department for c in names}
-    rows["class_code"] = classes
-    rows["class_name"] = classes.map(names)
-    rows["GLBJMC"] = rows["GLBJMC"].fillna(rows["class_name"])
-    rows["ZGBMMC"] = rows["ZGBMMC"].fillna(classes.map(departments))
-    state = rows["GLBJZT"]
-    rows["GLBJZT"] = state.str.strip().str.lower().map(STATUS_VALUES).fillna(state).fillna("完好")
-    rows["CSRQ"] = rows["CSRQ"].fillna(today)
-    rows["SJLY"] = rows["SJLY"].fillna(source)
-    rows["end_date"] = None
-    rows["county_code"] = (locator.cell_values("county_code", index) if "county_code" in locator.attributes
-                           else rows["SZDYWGBSM"].astype("str").str.slice(0, 6))
-    rows["source"] = source
+            cols[column] = _category(*reversed(locator.codes(name, index)))
+    cls_codes, classes = pd.factorize(class_code)
+    cols["class_code"] = _category(classes, cls_codes)
+    cols["class_name"] = _category([table.classes[c].name for c in classes], cls_codes)
+    cols["GLBJMC"] = cols["GLBJMC"].fillna(_take_str([table.classes[c].name for c in classes], cls_codes))
+    cols["ZGBMMC"] = cols["ZGBMMC"].fillna(
+        _take_str([table.classes[c].suggested_department for c in classes], cls_codes))
+    state = cols["GLBJZT"]
+    cols["GLBJZT"] = _by_value(state, lambda v: "完好" if pd.isna(v) else STATUS_VALUES.get(str(v).strip().lower(), v))
+    cols["CSRQ"] = cols["CSRQ"].fillna(today)
+    cols["SJLY"] = cols["SJLY"].fillna(source)
+    cols["end_date"] = _take_str([], np.full(n, -1))
+    cols["county_code"] = (_category(*reversed(locator.codes("county_code", index)))
+                           if "county_code" in locator.attributes
+                           else cols["SZDYWGBSM"].astype("str").str.slice(0, 6))
+    cols["source"] = _category([source], np.zeros(n))
     key = np.asarray(key, dtype=object)
-    missing = np.flatnonzero(pd.isna(key) & rows["GLBJBSM"].isna().to_numpy())
+    missing = np.flatnonzero(pd.isna(key) & cols["GLBJBSM"].isna().to_numpy())
     if len(missing):  # class + position to the centimetre, numbered within repeats
-        base = pd.Series([f"p:{class_code[i]}:{lx[i]:.2f}:{ly[i]:.2f}" for i in missing])
+        base = pd.Series([f"p:{class_code.iloc[i]}:{lx[i]:.2f}:{ly[i]:.2f}" for i in missing])
         nth = base.groupby(base).cumcount().astype(str)
         key[missing] = (base + ":" + nth).to_numpy(dtype=object)
-    rows["source_key"] = key
-    rows["source_row"] = source_row
-    rows["assign_status"] = STATUS_NAMES[status]
-    rows["assign_distance_m"] = np.round(distance, 3)
-    rows = gpd.GeoDataFrame(rows, geometry=shapely.points(lx, ly), crs=locator.crs)
-    return rows[CATALOGUE_COLUMNS + ["geometry"]]
+    cols["source_key"] = pd.Series(key, dtype="str")
+    cols["source_row"] = np.asarray(source_row, dtype=np.int64)
+    cols["assign_status"] = _category(STATUS_NAMES, status)
+    cols["assign_distance_m"] = np.round(distance, 3)
+    return gpd.GeoDataFrame({name: cols[name] for name in CATALOGUE_COLUMNS},
+                            geometry=shapely.points(lx, ly), crs=locator.crs)
 
 
 def _comparable(frame):
@@ -484,11 +529,14 @@ def _merge(catalogue, rows, source, table, today):
     """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts)."""
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
-    catalogue = catalogue.reset_index(drop=True)
+    catalogue = _plain(catalogue.reset_index(drop=True))
     # Identity: the given ID, else the source key within this source.
     given = rows["GLBJBSM"].notna().to_numpy()
-    match = pd.Index(catalogue["GLBJBSM"].astype(object)).get_indexer(rows["GLBJBSM"].astype(object))
-    if (~given).any():
+    if len(catalogue):
+        match = pd.Index(catalogue["GLBJBSM"].astype(object)).get_indexer(rows["GLBJBSM"].astype(object))
+    else:  # a first import: nothing to match
+        match = np.full(len(rows), -1, dtype=np.int64)
+    if len(catalogue) and (~given).any():
         held_keys = catalogue["source"].astype(str) + "\x1f" + catalogue["source_key"].astype(str)
         first = ~held_keys.duplicated().to_numpy()
         keys = source + "\x1f" + rows.loc[~given, "source_key"].astype(str)
@@ -498,7 +546,7 @@ def _merge(catalogue, rows, source, table, today):
     # New IDs for unmatched rows without one: next sequence after everything ever held.
     new = (match < 0) & ~given
     if new.any():
-        prefix = (rows["county_code"] + rows["class_code"]).astype(object)[new]
+        prefix = (rows["county_code"].astype("str") + rows["class_code"].astype("str")).astype(object)[new]
         held = pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]).dropna().astype(str)
         top = held.str[-SEQUENCE_DIGITS:].astype(int).groupby(held.str[:-SEQUENCE_DIGITS].to_numpy()).max()
         seq = prefix.map(top).fillna(0).astype(np.int64) + prefix.groupby(prefix).cumcount() + 1
@@ -527,8 +575,11 @@ def _merge(catalogue, rows, source, table, today):
     catalogue.loc[gone, "GLBJZT"] = "移除"
     catalogue.loc[gone, "end_date"] = today
     catalogue.loc[gone, "BGRQ"] = today
-    added = rows.loc[~matched]
-    out = pd.concat([catalogue, added], ignore_index=True) if len(added) else catalogue
+    added = rows.loc[~matched] if matched.any() else rows
+    if not len(catalogue):
+        out = added.reset_index(drop=True)
+    else:
+        out = pd.concat([catalogue, added], ignore_index=True) if len(added) else catalogue
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=rows.crs)
     return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
                  "removed": int(gone.sum()), "catalogue_size": len(out)}
@@ -552,24 +603,55 @@ def write_catalogue(package, catalogue, *, metadata=None):
 
     The package is copied beside itself, the layer and metadata are written into
     the copy, and the copy is renamed over the package only when both are
-    complete: a failure leaves the package as it was.
+    complete: a failure leaves the package as it was. The layer goes to GDAL as
+    one Arrow table, column by column, without a copy of the frame.
     """
+    table = _arrow_table(catalogue)
     with atomic_path(package, overwrite=True) as tmp:
         shutil.copyfile(package, tmp)
-        out = catalogue.copy()
-        out["source_row"] = out["source_row"].astype("int64")
-        for column in out.columns.drop(["geometry", "source_row", "assign_distance_m"], errors="ignore"):
-            if out[column].dtype != "str":
-                out[column] = out[column].astype("str").where(out[column].notna(), None)
         # The copy is private until the rename, so SQLite need not sync as it goes
         # (about a sixth faster); the file is synced once, whole, before the rename.
         with _gdal_options(OGR_SQLITE_SYNCHRONOUS="OFF", OGR_SQLITE_JOURNAL="OFF", OGR_SQLITE_CACHE="512"):
-            pyogrio.write_dataframe(out, tmp, layer="components", driver="GPKG", use_arrow=True)
+            pyogrio.write_arrow(table, tmp, layer="components", driver="GPKG", geometry_name="geometry",
+                                geometry_type="Point", crs=catalogue.crs.to_wkt(), append=False)
         if metadata:
             values = {**read_metadata(tmp), **{k: str(v) for k, v in metadata.items()}}
             pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+
+
+def _arrow_table(catalogue):
+    """The catalogue as an Arrow table: text columns as strings, points as WKB."""
+    columns = {}
+    for name in CATALOGUE_COLUMNS:
+        values = catalogue[name]
+        if name == "source_row":
+            columns[name] = pa.array(values.to_numpy(dtype=np.int64))
+        elif name == "assign_distance_m":
+            columns[name] = pa.array(values.to_numpy(dtype=float), from_pandas=True)
+        elif values.dtype != "str" and values.isna().all():
+            columns[name] = pa.nulls(len(values), pa.string())
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy()
+            columns[name] = pc.take(pa.array(values.cat.categories.astype(str).tolist(), type=pa.string()),
+                                    pa.array(codes, mask=codes < 0))
+        else:
+            text = values if values.dtype == "str" else values.astype("str")
+            columns[name] = pa.array(text, from_pandas=True).cast(pa.string())
+    columns["geometry"] = _point_wkb(catalogue.geometry.values)
+    return pa.table(columns)
+
+
+def _point_wkb(geoms):
+    """Little-endian WKB of points, built with numpy (21 bytes each, no Python object each)."""
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms) or not (shapely.get_type_id(geoms) == 0).all():
+        return pa.array(shapely.to_wkb(geoms, output_dimension=2), type=pa.binary())
+    record = np.zeros(len(xy), dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+    record["order"], record["type"], record["x"], record["y"] = 1, 1, xy[:, 0], xy[:, 1]
+    offsets = np.arange(0, 21 * (len(xy) + 1), 21, dtype=np.int32)
+    return pa.Array.from_buffers(pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(record.view(np.uint8))])
 
 
 @contextlib.contextmanager

@@ -243,9 +243,9 @@ class ClassTable:
         zero_seq = pc.equal(seq, "0" * SEQUENCE_DIGITS).to_numpy(zero_copy_only=False)
         bad_class = ok & ~np.asarray(known, dtype=bool)
         if bad_class.any():
-            cls_np = cls.to_numpy(zero_copy_only=False)
-            for i in np.flatnonzero(bad_class):
-                reasons[i] = self.class_problem(cls_np[i])
+            rows = np.flatnonzero(bad_class)
+            for i, code in zip(rows, cls.take(pa.array(rows)).to_pylist()):
+                reasons[i] = self.class_problem(code)
         bad_seq = (reasons == "") & np.asarray(zero_seq, dtype=bool)
         reasons[bad_seq] = "sequence 000000 (sequences start at 000001)"
         if counties is not None:
@@ -253,10 +253,10 @@ class ClassTable:
             inside = pc.is_in(county, value_set=pa.array(sorted(counties), type=pa.string()))
             foreign = (reasons == "") & ~np.asarray(inside.to_numpy(zero_copy_only=False), dtype=bool)
             if foreign.any():
-                county_np = county.to_numpy(zero_copy_only=False)
                 allowed = ", ".join(sorted(counties))
-                for i in np.flatnonzero(foreign):
-                    reasons[i] = f"county {county_np[i]} is not the layout's ({allowed})"
+                rows = np.flatnonzero(foreign)
+                for i, code in zip(rows, county.take(pa.array(rows)).to_pylist()):
+                    reasons[i] = f"county {code} is not the layout's ({allowed})"
         return reasons.tolist()
 
     def _length_reason(self, length):

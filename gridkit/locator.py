@@ -228,14 +228,14 @@ class Locator:
 
     def cell_values(self, name, index) -> np.ndarray:
         """Attribute ``name`` of the cells at ``index`` (``None`` where index is -1)."""
-        code, categories = self._codes(name, np.asarray(index))
+        code, categories = self.codes(name, np.asarray(index))
         out = np.full(len(code), None, dtype=object)
         found = code >= 0
         out[found] = categories[code[found]]
         return out
 
-    def _codes(self, name, index):
-        """Codes into the distinct values of ``name`` for cells at ``index`` (-1 for none)."""
+    def codes(self, name, index):
+        """``(codes, distinct values)`` of attribute ``name`` for the cells at ``index`` (code -1 for none)."""
         if name == "grid_id":
             return index, self._ids
         of_unit, categories = self._unit_values[name]
