@@ -20,19 +20,19 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
 
     Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
+    # A bare Figure, not pyplot: no GUI backend is touched (the CLI runs headless),
+    # and in a notebook the returned figure displays itself.
+    from matplotlib import colormaps, font_manager, rcParams
+    from matplotlib.figure import Figure
 
     cjk = [f.name for f in font_manager.fontManager.ttflist
            if any(k in f.name for k in ("Noto Sans CJK", "WenQuanYi", "SimHei", "Source Han"))]
     if cjk:
-        plt.rcParams["font.sans-serif"] = cjk[:1] + plt.rcParams["font.sans-serif"]
-    fig, ax = plt.subplots(figsize=(9, 9), dpi=110)
+        rcParams["font.sans-serif"] = cjk[:1] + rcParams["font.sans-serif"]
+    fig = Figure(figsize=(9, 9), dpi=110)
+    ax = fig.subplots()
     comm = cells[colour_by].astype("category").cat.codes.to_numpy()
-    colours = plt.get_cmap("tab20")(comm % 20)
+    colours = colormaps["tab20"](comm % 20)
     cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15,
                alpha=0.3 if components is not None else 0.85)
     if units is not None and len(units):
@@ -46,7 +46,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
             ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
     if components is not None and len(components):
-        _plot_components(ax, components, plt, chinese=bool(cjk))
+        _plot_components(ax, components, chinese=bool(cjk))
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
     ax.set_title(title or f"{len(cells):,} cells in {cells['community_code'].nunique()} communities · "
@@ -58,15 +58,16 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     if path is not None:
         with atomic_path(Path(path), overwrite=overwrite) as tmp:
             fig.savefig(tmp, format="png")
-        plt.close(fig)
     return fig
 
 
-def _plot_components(ax, components, plt, *, chinese):
+def _plot_components(ax, components, *, chinese):
+    from matplotlib import colormaps
+
     from .classes import class_table
 
     live = components[components["GLBJZT"] != "移除"]
-    palette = plt.get_cmap("Set1")
+    palette = colormaps["Set1"]
     for k, (code, group) in enumerate(live.groupby("class_code")):
         name = group["class_name"].iloc[0]
         known = class_table("2026" if len(code) == 5 else "legacy").classes.get(code)
