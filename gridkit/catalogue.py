@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import json
 import logging
 import os
 import shutil
@@ -65,12 +66,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyogrio
+import pyproj
 import shapely
 
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
-from .errors import InputError
-from .io import VECTOR_SUFFIXES, atomic_path, read_vector
+from .errors import CRSError, InputError
+from .io import VECTOR_SUFFIXES, atomic_path, read_vector, warn_if_gcj02
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES
 from .package import metadata_frame, read_metadata
 
@@ -214,6 +216,9 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .gpkg, .shp, .geojson or .parquet")
+    fast = _read_points_arrow(path, layer, crs)
+    if fast is not None:
+        return fast
     gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding)
     geoms = gdf.geometry.values
     kind = shapely.get_type_id(geoms)
@@ -233,6 +238,65 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     y[~empty] = shapely.get_y(points[~empty])
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     source = coords.parse_crs(crs) if coords.is_pseudo_crs(crs) else gdf.crs
+    return frame, x, y, source
+
+
+_POINT_WKB = 21  # little-endian 2D point: byte order 1, type 4, x 8, y 8
+
+
+def _read_points_arrow(path, layer, crs):
+    """``read_inventory`` for a layer of plain 2D points in GeoParquet or GeoPackage.
+
+    Read through Arrow and the coordinates cut straight out of the WKB with numpy:
+    no shapely object per row (ten million points would cost 2 GB and seconds).
+    ``None`` when the file is anything else, for the general path.
+    """
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".geoparquet"):
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            meta = json.loads((table.schema.metadata or {}).get(b"geo", b"null"))
+            if not meta:
+                return None
+            name = meta["primary_column"]
+            column = meta["columns"][name]
+            if column.get("encoding", "WKB").upper() != "WKB":
+                return None
+            file_crs = (pyproj.CRS.from_user_input(column["crs"]) if column.get("crs") is not None
+                        else None if "crs" in column else pyproj.CRS.from_epsg(4326))
+        elif suffix == ".gpkg":
+            info, table = pyogrio.read_arrow(path, layer=layer)
+            name, file_crs = info["geometry_name"] or "wkb_geometry", info["crs"]
+            file_crs = pyproj.CRS.from_user_input(file_crs) if file_crs else None
+        else:
+            return None
+    except Exception:  # anything unusual: the general path reports it properly
+        return None
+    wkb = table.column(name).combine_chunks()
+    if wkb.null_count or not len(wkb) or not (pa.types.is_binary(wkb.type) or pa.types.is_large_binary(wkb.type)):
+        return None
+    offsets = np.frombuffer(wkb.buffers()[1], dtype=np.int64 if pa.types.is_large_binary(wkb.type) else np.int32)
+    offsets = offsets[wkb.offset:wkb.offset + len(wkb) + 1]
+    if not (np.diff(offsets) == _POINT_WKB).all():
+        return None
+    raw = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, _POINT_WKB)
+    if not ((raw[:, 0] == 1).all() and (raw[:, 1:5].copy().view("<u4").ravel() == 1).all()):
+        return None
+    x = raw[:, 5:13].copy().view("<f8").ravel()
+    y = raw[:, 13:21].copy().view("<f8").ravel()
+    if crs is not None:
+        source = coords.parse_crs(crs)
+    elif file_crs is None:
+        raise CRSError(f"{path}: the file has no CRS. Say what its coordinates are in: --crs EPSG:4326 (GPS), "
+                       "--crs EPSG:4490 (CGCS2000), --crs gcj02, --crs bd09, or the projected CRS's EPSG code")
+    else:
+        source = file_crs
+        finite = np.isfinite(x) & np.isfinite(y)
+        if finite.any():
+            warn_if_gcj02(path, file_crs, (x[finite].min(), y[finite].min(), x[finite].max(), y[finite].max()))
+    frame = table.drop_columns([name]).to_pandas()
     return frame, x, y, source
 
 
@@ -256,7 +320,8 @@ def _rename_columns(frame, mapping):
     columns = {abbr: _clean_text(column) for abbr, column in out.items()}
     for abbr, value in mapping.values.items():
         columns[abbr] = columns[abbr].fillna(value) if abbr in columns else value
-    return pd.DataFrame({abbr: columns.get(abbr) for abbr in STANDARD_FIELDS}, index=frame.index)
+    missing = pd.Series(pa.nulls(len(frame), pa.string()), dtype="str", index=frame.index)  # no object per row
+    return pd.DataFrame({abbr: columns.get(abbr, missing) for abbr in STANDARD_FIELDS}, index=frame.index)
 
 
 def _clean_text(column):
@@ -343,6 +408,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         same = rows_with_xy.iloc[dup].reset_index(drop=True).fillna("\x00").astype(str).eq(
             rows_with_xy.iloc[first[dup]].reset_index(drop=True).fillna("\x00").astype(str)).all(axis=1)
         dup = dup[same.to_numpy()]
+    del rows_with_xy  # ten million rows: let go of what is done with
     is_dup = np.zeros(n, dtype=bool)
     is_dup[dup] = True
     reject(is_dup, "duplicate_row", lambda rows: [f"exact duplicate of row {first[i] + 1}" for i in rows])
@@ -358,10 +424,10 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         problems = np.asarray(table.id_problems(pa.array(given.iloc[with_id], type=pa.string()),
                                                 counties=counties), dtype=object)
         bad = problems != ""
-        text = dict(zip(with_id[bad].tolist(), problems[bad].tolist()))
+        text = {i: f"ID {given.iloc[i]}: {problem}" for i, problem in zip(with_id[bad].tolist(), problems[bad])}
         is_bad = np.zeros(n, dtype=bool)
         is_bad[with_id[bad]] = True
-        reject(is_bad, "bad_id", lambda rows: [f"ID {given.iloc[i]}: {text[i]}" for i in rows])
+        reject(is_bad, "bad_id", lambda rows: [text[i] for i in rows])
     class_code = _class_codes(frame, std, mapping, table, has_id)
     known = class_code.isin(set(table.classes)).to_numpy()
     reject(~known, "unknown_class", lambda rows: [
@@ -386,10 +452,12 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     rejects.insert(0, "row", np.flatnonzero(~keep) + 1)
     rejects["x"], rejects["y"] = x[~keep], y[~keep]
 
-    rows = _catalogue_rows(std[keep].reset_index(drop=True), class_code[keep].reset_index(drop=True), table,
-                           locator, units,
+    kept = std[keep].reset_index(drop=True)
+    del frame, std, given  # only the kept rows go on
+    rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
                            index[keep], status[keep], distance[keep], lx[keep], ly[keep],
                            key[keep], np.flatnonzero(keep) + 1, source, today)
+    del kept
     merged, changes = _merge(catalogue, rows, source, table, today)
     counts = pd.Series(reason[~keep]).value_counts().to_dict()
     summary = {
@@ -606,13 +674,13 @@ def write_catalogue(package, catalogue, *, metadata=None):
     complete: a failure leaves the package as it was. The layer goes to GDAL as
     one Arrow table, column by column, without a copy of the frame.
     """
-    table = _arrow_table(catalogue)
+    batches = _arrow_batches(catalogue)
     with atomic_path(package, overwrite=True) as tmp:
         shutil.copyfile(package, tmp)
         # The copy is private until the rename, so SQLite need not sync as it goes
         # (about a sixth faster); the file is synced once, whole, before the rename.
         with _gdal_options(OGR_SQLITE_SYNCHRONOUS="OFF", OGR_SQLITE_JOURNAL="OFF", OGR_SQLITE_CACHE="512"):
-            pyogrio.write_arrow(table, tmp, layer="components", driver="GPKG", geometry_name="geometry",
+            pyogrio.write_arrow(batches, tmp, layer="components", driver="GPKG", geometry_name="geometry",
                                 geometry_type="Point", crs=catalogue.crs.to_wkt(), append=False)
         if metadata:
             values = {**read_metadata(tmp), **{k: str(v) for k, v in metadata.items()}}
@@ -621,8 +689,23 @@ def write_catalogue(package, catalogue, *, metadata=None):
             os.fsync(fh.fileno())
 
 
+_WRITE_BATCH = 500_000
+
+
+def _arrow_batches(catalogue):
+    """The catalogue as a stream of Arrow record batches (text as strings, points as
+    WKB), made one batch at a time as GDAL asks, so only one batch is ever expanded."""
+    first = _arrow_table(catalogue.iloc[:0])
+
+    def batches():
+        for start in range(0, len(catalogue), _WRITE_BATCH):
+            yield from _arrow_table(catalogue.iloc[start:start + _WRITE_BATCH]).cast(first.schema).to_batches()
+
+    return pa.RecordBatchReader.from_batches(first.schema, batches())
+
+
 def _arrow_table(catalogue):
-    """The catalogue as an Arrow table: text columns as strings, points as WKB."""
+    """The catalogue (or a slice of it) as an Arrow table."""
     columns = {}
     for name in CATALOGUE_COLUMNS:
         values = catalogue[name]
@@ -630,7 +713,7 @@ def _arrow_table(catalogue):
             columns[name] = pa.array(values.to_numpy(dtype=np.int64))
         elif name == "assign_distance_m":
             columns[name] = pa.array(values.to_numpy(dtype=float), from_pandas=True)
-        elif values.dtype != "str" and values.isna().all():
+        elif values.dtype != "str" and (not len(values) or values.isna().all()):
             columns[name] = pa.nulls(len(values), pa.string())
         elif isinstance(values.dtype, pd.CategoricalDtype):
             codes = values.cat.codes.to_numpy()

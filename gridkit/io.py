@@ -164,18 +164,24 @@ def _apply_crs(gdf, path, crs):
         )
     else:
         source = gdf.crs.to_string()
-        if gdf.crs.to_epsg() == 4326:
-            minx, miny, maxx, maxy = gdf.total_bounds
-            if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
-                log.warning(
-                    "%s is labelled EPSG:4326 and lies in China: Chinese web-map data "
-                    "labelled EPSG:4326 is often GCJ-02 (offset 100–700 m). If it came "
-                    "from Amap, Tencent or a Chinese boundary download, pass --crs gcj02.",
-                    path,
-                )
+        warn_if_gcj02(path, gdf.crs, gdf.total_bounds)
     gdf.attrs["source_crs"] = source
     gdf.attrs["source_path"] = str(path)
     return gdf
+
+
+def warn_if_gcj02(path, crs, bounds):
+    """Warn when a file labelled EPSG:4326 lies in China: it is often really GCJ-02."""
+    if crs is None or crs.to_epsg() != 4326:
+        return
+    minx, miny, maxx, maxy = bounds
+    if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
+        log.warning(
+            "%s is labelled EPSG:4326 and lies in China: Chinese web-map data "
+            "labelled EPSG:4326 is often GCJ-02 (offset 100–700 m). If it came "
+            "from Amap, Tencent or a Chinese boundary download, pass --crs gcj02.",
+            path,
+        )
 
 
 def describe_feature(gdf, i, name_field=None) -> str:
