@@ -60,8 +60,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
 
     \b
     Example (Cambridge, MA, after `gridkit demo`):
-      gridkit components import ../shared/data/cambridge_ma/INFRA_Hydrants.geojson \\
-          ../shared/data/cambridge_ma/TRAFFIC_Signals.geojson \\
+      gridkit components import data/samples/TRAFFIC_Signals.geojson \\
+          data/samples/DPW_LitterBarrels.geojson \\
           --grid demo-output/cambridge.gpkg --mapping data/samples/cambridge_mapping.toml
     """
     from pathlib import Path
@@ -141,7 +141,7 @@ def show_command(component_id, package, as_json):
 
     \b
     Example:
-      gridkit components show 99010101013000001 --grid demo-output/cambridge.gpkg
+      gridkit components show 99010102014000001 --grid demo-output/cambridge.gpkg
     """
     import pyogrio
 
@@ -219,7 +219,7 @@ def convert_command(inventory, output, to, id_field, overwrite):
 
     \b
     Example:
-      gridkit components convert legacy.csv --to 2026 -o converted.csv
+      gridkit components convert data/samples/legacy_inventory.csv --to 2026 -o converted.csv
     """
     import pandas as pd
 

@@ -184,10 +184,11 @@ def households_command(boundaries, households_path, output, layer, households_la
 
     \b
     Example (Cincinnati's census blocks, 100–150 households):
-      gridkit grid households city.gpkg --provisional --parent-code 990201 \\
-          --households ../shared/data/cincinnati_households/cincinnati_blocks.gpkg \\
-          --count-field HOUSEHOLDS --min-households 100 --max-households 150 \\
-          --split-polygons -o cincinnati.gpkg --preview cincinnati.png
+      gridkit grid households data/samples/cincinnati_city.gpkg --provisional \\
+          --parent-code 990201 --households data/samples/cincinnati_blocks.gpkg \\
+          --households-layer blocks --count-field HOUSEHOLDS \\
+          --min-households 100 --max-households 150 --split-polygons \\
+          -o cincinnati.gpkg --preview cincinnati.png
     """
     from pathlib import Path
 

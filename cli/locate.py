@@ -67,10 +67,13 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
 
     \b
     Examples:
-      gridkit locate reports.csv --grid demo-output/dongcheng.gpkg --crs gcj02 -o located.csv
-      gridkit locate cases.parquet --grid city.gpkg --routes routing.toml \\
-          --class-field matter_code -o located.parquet
-      gridkit locate parts/ --grid city.gpkg --dask -o located.parquet
+      gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 \\
+          --grid demo-output/dongcheng.gpkg -o located.csv
+      gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 \\
+          --grid demo-output/dongcheng.gpkg --routes routing.toml \\
+          --class-field matter_code --tolerance 25 -o located.parquet
+      gridkit locate located.parquet --grid demo-output/dongcheng.gpkg --dask \\
+          -o relocated.parquet
     """
     from gridkit.errors import GridkitError
 
@@ -170,6 +173,10 @@ def starter_command(output, overwrite):
 
     Departments come without credit codes; fill them in, add area overrides, and
     run `gridkit route check` on the result.
+
+    \b
+    Example:
+      gridkit route starter -o routing.toml
     """
     from gridkit.routing import RoutingTable, write_starter
 
@@ -194,6 +201,10 @@ def check_command(table, package, as_json):
     malformed credit codes or areas, conflicting rules. Gaps: classes no
     city-wide rule covers (they go to the territorial authority). Warnings:
     departments without a code yet, unused departments, areas not in the layout.
+
+    \b
+    Example:
+      gridkit route check routing.toml --grid demo-output/dongcheng.gpkg
     """
     from gridkit.errors import GridkitError
     from gridkit.routing import RoutingTable

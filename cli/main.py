@@ -19,9 +19,9 @@ def cli(verbose, quiet):
       gridkit grid units data/samples/dongcheng_gcj02.gpkg --crs gcj02 \\
           --code-field adcode --provisional -o dongcheng.gpkg --preview dongcheng.png
     Draw a layout:
-      gridkit map dongcheng.gpkg -o dongcheng.png
+      gridkit map dongcheng.gpkg --html -o dongcheng.html
     Locate GPS points (and route them to a department):
-      gridkit locate points.csv --grid dongcheng.gpkg -o located.csv
+      gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 --grid dongcheng.gpkg -o located.csv
       gridkit route starter -o routing.toml && gridkit route check routing.toml
     Run the whole demo on the shipped samples:
       gridkit demo --out demo-output

@@ -24,7 +24,7 @@ def map_command(package, output, labels, as_html, points, overwrite):
     \b
     Examples:
       gridkit map dongcheng.gpkg -o dongcheng.png --overwrite
-      gridkit map cambridge.gpkg --html -o cambridge.html --points located.gpkg
+      gridkit map demo-output/dongcheng.gpkg --html -o dongcheng.html --points located.parquet
     """
     from pathlib import Path
 
@@ -54,6 +54,7 @@ def _html(package, cells, units, points, output, overwrite):
     from gridkit.catalogue import read_catalogue
     from gridkit.webmap import write_html_map
 
-    extra = {Path(p).stem: gpd.read_file(p, engine="pyogrio") for p in points}
+    extra = {Path(p).stem: gpd.read_parquet(p) if Path(p).suffix == ".parquet" else gpd.read_file(p, engine="pyogrio")
+             for p in points}
     return write_html_map(output, cells, units, components=read_catalogue(package), points=extra,
                           title=f"{Path(package).name}: {len(cells):,} cells", overwrite=overwrite)

@@ -50,6 +50,8 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     """
     from . import coords
 
+    # A file located before: its old answers are replaced, not doubled.
+    frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(PREFIX)])
     n = len(frame)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     reason = np.full(n, "", dtype=object)
