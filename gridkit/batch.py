@@ -267,6 +267,10 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster
 
+    if isinstance(points, (str, Path)) and Path(points).is_file() and \
+            Path(points).suffix.lower() not in (".parquet", ".geoparquet"):
+        raise InputError(f"{points}: the dask path reads Parquet or GeoParquet (a file, a folder of "
+                         "partitions or a glob); locate other formats without --dask")
     package = str(Path(package).resolve())
     grid = (grid_layer, id_field)
     locator = _worker_locator(package, float(tolerance), grid)  # builds the index file once, up front
