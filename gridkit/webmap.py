@@ -28,7 +28,7 @@ __all__ = ["write_html_map"]
 _PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#b3de69", "#fccde5",
             "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"]
 _POINT_COLOURS = {"components": "#d62728", "points": "#1f77b4"}
-_MAX_PROPERTIES = 14
+_MAX_PROPERTIES = 30  # attributes shown in a popup
 
 
 def _path(geom, decimals):
