@@ -399,16 +399,20 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
             reject(swapped, "latlon_swapped", "swapping x and y puts it inside the layout; the columns are swapped")
     reject(impossible, "impossible_coordinates", "longitude must lie in -180..180 and latitude in -90..90")
 
-    # 2. exact duplicates (every input column and the position): rows hashed, then the
-    # few rows whose hash repeats compared in full, so a hash collision rejects nothing.
-    rows_with_xy = frame.assign(__x=x, __y=y)
-    first = _first_rows(pd.util.hash_pandas_object(rows_with_xy, index=False).to_numpy())
+    # 2. exact duplicates (every input column and the position). Two equal rows share
+    # their position, so only rows whose position repeats are hashed whole; of those,
+    # the rows whose hash repeats are compared in full (a collision rejects nothing).
+    first = np.arange(n)
+    shared = np.flatnonzero(pd.DataFrame({"x": x, "y": y}).duplicated(keep=False).to_numpy())
+    if len(shared):
+        rows_with_xy = frame.iloc[shared].assign(__x=x[shared], __y=y[shared])
+        first[shared] = shared[_first_rows(pd.util.hash_pandas_object(rows_with_xy, index=False).to_numpy())]
     dup = np.flatnonzero(first != np.arange(n))
     if len(dup):
-        same = rows_with_xy.iloc[dup].reset_index(drop=True).fillna("\x00").astype(str).eq(
-            rows_with_xy.iloc[first[dup]].reset_index(drop=True).fillna("\x00").astype(str)).all(axis=1)
+        whole = frame.assign(__x=x, __y=y)
+        same = whole.iloc[dup].reset_index(drop=True).fillna("\x00").astype(str).eq(
+            whole.iloc[first[dup]].reset_index(drop=True).fillna("\x00").astype(str)).all(axis=1)
         dup = dup[same.to_numpy()]
-    del rows_with_xy  # ten million rows: let go of what is done with
     is_dup = np.zeros(n, dtype=bool)
     is_dup[dup] = True
     reject(is_dup, "duplicate_row", lambda rows: [f"exact duplicate of row {first[i] + 1}" for i in rows])
