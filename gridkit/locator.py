@@ -283,18 +283,19 @@ class Locator:
         # (the boundary, cut into pieces shorter than half a bucket, is rasterised).
         other = np.flatnonzero(~rect)
         if len(other):
-            lines = shapely.segmentize(shapely.boundary(geoms[other]), side / 2)
-            xy, part = shapely.get_coordinates(lines, return_index=True)
+            # One line per ring, so no segment jumps from a ring (or an island) to the next.
+            rings, owner = shapely.get_parts(shapely.boundary(geoms[other]), return_index=True)
+            xy, part = shapely.get_coordinates(shapely.segmentize(rings, side / 2), return_index=True)
             fx, fy = (xy[:, 0] - ox) / side, (xy[:, 1] - oy) / side
             lo_x, hi_x = np.floor(fx - _EPS).astype(np.int64), np.floor(fx + _EPS).astype(np.int64)
             lo_y, hi_y = np.floor(fy - _EPS).astype(np.int64), np.floor(fy + _EPS).astype(np.int64)
-            a = np.flatnonzero(part[:-1] == part[1:])  # segment a → a + 1 (or a jump between rings: harmless)
+            a = np.flatnonzero(part[:-1] == part[1:])  # segment a → a + 1 of one ring
             k, bi, bj = _expand(np.clip(np.minimum(lo_x[a], lo_x[a + 1]), 0, nx - 1),
                                 np.clip(np.maximum(hi_x[a], hi_x[a + 1]), 0, nx - 1),
                                 np.clip(np.minimum(lo_y[a], lo_y[a + 1]), 0, ny - 1),
                                 np.clip(np.maximum(hi_y[a], hi_y[a + 1]), 0, ny - 1))
             pair_bucket.append(bj * nx + bi)
-            pair_cell.append(other[part[a[k]]])
+            pair_cell.append(other[owner[part[a[k]]]])
         mb, mc = np.concatenate(pair_bucket), np.concatenate(pair_cell)
         keep = code[mb] < 0
         mb, mc = mb[keep], mc[keep]
