@@ -112,19 +112,18 @@ def _route(routes, located, klass, kind, reason, detail):
     names = np.full(len(klass), None, dtype=object)
     place = located.rename(columns=lambda c: c[len(PREFIX):])
     values = klass.to_numpy(dtype=object)
-    inside = (located[PREFIX + "status"] != STATUS_NAMES[OUTSIDE]).to_numpy()
-    for value in pd.unique(values[pd.notna(values)]):
-        rows = np.flatnonzero(values == value)
+    routable = pd.notna(values) & (located[PREFIX + "status"] != STATUS_NAMES[OUTSIDE]).to_numpy()
+    for value in pd.unique(values[pd.notna(values)]):  # each distinct class checked once
         try:
             routes.class_keys(value, kind)
         except InputError as exc:
+            rows = np.flatnonzero(values == value)
             fresh = rows[reason[rows] == ""]
-            reason[fresh] = "bad_class"
-            detail[fresh] = str(exc)
-            continue
-        rows = rows[inside[rows]]  # outside the layout: no department of this city
-        c, nm = routes.route_many(place.iloc[rows], values[rows], kind=kind)
-        codes[rows], names[rows] = c, nm
+            reason[fresh], detail[fresh] = "bad_class", str(exc)
+            routable[rows] = False
+    rows = np.flatnonzero(routable)  # outside the layout: no department of this city
+    if len(rows):
+        codes[rows], names[rows] = routes.route_many(place.iloc[rows], values[rows], kind=kind)
     return codes, names
 
 

@@ -226,14 +226,6 @@ class Locator:
         """The distinct values of one attribute (every grid ID, every county code …)."""
         return self._ids if name == "grid_id" else self._unit_values[name][1]
 
-    def cell_values(self, name, index) -> np.ndarray:
-        """Attribute ``name`` of the cells at ``index`` (``None`` where index is -1)."""
-        code, categories = self.codes(name, np.asarray(index))
-        out = np.full(len(code), None, dtype=object)
-        found = code >= 0
-        out[found] = categories[code[found]]
-        return out
-
     def codes(self, name, index):
         """``(codes, distinct values)`` of attribute ``name`` for the cells at ``index`` (code -1 for none)."""
         if name == "grid_id":
@@ -611,9 +603,12 @@ class Locator:
             if code >= 0 and self._record is not None:
                 number, unit = self._record.item(code)
                 return Location(str(number), *self._unit_rows[unit], "inside", 0.0)
-            i = self._scalar_index(float(x), float(y))
-            if i >= 0:
-                return self._location(i, "inside", 0.0)
+            if code >= 0:  # owned, IDs not numeric
+                return self._location(code, "inside", 0.0)
+            if code <= -2:  # a mixed bucket: its candidates' polygons
+                i = self._in_mixed(-2 - code, float(x), float(y))
+                if i >= 0:
+                    return self._location(i, "inside", 0.0)
         index, status, distance = self.cell_index(np.array([x], dtype=float), np.array([y], dtype=float),
                                                   tolerance=tolerance)
         return self._location(int(index[0]), str(STATUS_NAMES[status[0]]), float(distance[0]))
@@ -643,17 +638,8 @@ class Locator:
             pass
         return transform
 
-    def _scalar_index(self, x, y):
-        """The cell index of one point, or -1 when the fast path cannot tell."""
-        ix = math.floor((x - self.origin[0]) / self.side)
-        iy = math.floor((y - self.origin[1]) / self.side)
-        ny, nx = self.shape
-        if not (0 <= ix < nx and 0 <= iy < ny):
-            return -1
-        code = self._code.item(iy * nx + ix)
-        if code >= -1:
-            return code
-        m = -2 - code
+    def _in_mixed(self, m, x, y):
+        """The cell of mixed bucket ``m`` whose interior holds one point, or -1 (edges: the array path)."""
         cand = self._mixed_cells[self._mixed_ptr.item(m):self._mixed_ptr.item(m + 1)]
         inside = shapely.contains_xy(self._mixed_geoms[cand], x, y)
         if inside.any():
