@@ -47,6 +47,7 @@ import pandas as pd
 import shapely
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells
 from .errors import InputError, LayoutError
@@ -58,12 +59,25 @@ __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "read_households
 
 log = logging.getLogger(__name__)
 
-#: Directions (degrees) in which a bisection grows its first side.
+#: Directions (degrees) of the straight cuts a bisection sweeps across a region.
+SWEEP_DIRECTIONS = tuple(range(0, 180, 15))
+#: How many of the shortest straight cuts are checked for connected sides.
+SWEEP_CHECKS = 24
+#: Directions (degrees) in which a bisection grows its first side when no straight cut works.
 DIRECTIONS = tuple(range(0, 360, 45))
+#: Refinement passes over the grid boundaries, and the least Polsby–Popper gain a move must bring.
+REFINE_PASSES = 12
+MIN_PP_GAIN = 1e-4
+KMEANS_ITERATIONS = 40
+KMEANS_STEP = 0.2
+#: Orientations (degrees) of the coordinate bisections that seed the power diagrams.
+SEED_ANGLES = (0, 30, 60)
 #: A cut edge along a barrier counts this much of its length.
 BARRIER_CUT_DISCOUNT = 0.25
 #: Atoms aim to hold this share of the band's lower bound.
 ATOM_SHARE = 1 / 6
+#: With ``split_polygons``, blocks holding more than this many atoms' worth are cut.
+SPLIT_ABOVE = 2
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -191,8 +205,13 @@ def read_households(households, *, count_field=None, kind="auto", communities=No
 class _Atoms:
     geometry: np.ndarray
     weight: np.ndarray  # households (int)
-    zone: np.ndarray  # street block id (for barriers)
+    zone: np.ndarray  # street block (points) or source block (blocks): cuts between zones are cheap
     indivisible: np.ndarray  # bool: a single unsplittable feature (building, block)
+    street_zones: bool = True  # zones are street blocks, grouped into regions before dividing
+
+    def take(self, idx):
+        return _Atoms(self.geometry[idx], self.weight[idx], self.zone[idx], self.indivisible[idx],
+                      self.street_zones)
 
 
 def _share_by_area(count, areas):
@@ -235,30 +254,33 @@ def _block_atoms(community, blocks, counts, band, split):
     parts, owner = shapely.get_parts(clipped, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
     parts, owner = parts[keep], near[owner[keep]]
-    geoms, weight, indivisible = [], [], []
+    geoms, weight, zone, indivisible = [], [], [], []
+    piece = band.low * ATOM_SHARE
     for b in np.unique(owner):
         mine = parts[owner == b]
         shares = _share_by_area(int(counts[b]), shapely.area(mine))
         for g, w in zip(mine, shares):
-            if split and w > band.high:
-                side = math.sqrt(g.area * band.low * ATOM_SHARE / w)
-                pieces = square_pieces([g], side).geometry
+            if split and w > SPLIT_ABOVE * piece:
+                pieces = square_pieces([g], math.sqrt(g.area * piece / w)).geometry
                 geoms.extend(pieces)
                 weight.extend(_share_by_area(int(w), shapely.area(pieces)))
+                zone.extend([b] * len(pieces))
                 indivisible.extend([False] * len(pieces))
             else:
                 geoms.append(g)
                 weight.append(int(w))
+                zone.append(b)
                 indivisible.append(True)
     rest = shapely.difference(community, shapely.union_all(parts)) if len(parts) else community
     gaps = shapely.get_parts(rest)
     gaps = gaps[(shapely.get_type_id(gaps) == 3) & (shapely.area(gaps) > 1e-6)]
     geoms.extend(gaps)
     weight.extend([0] * len(gaps))
+    zone.extend([-1] * len(gaps))
     indivisible.extend([False] * len(gaps))
     geoms = np.asarray(geoms, dtype=object)
-    return _Atoms(geoms, np.asarray(weight, dtype="int64"), np.zeros(len(geoms), dtype="int64"),
-                  np.asarray(indivisible, dtype=bool))
+    return _Atoms(geoms, np.asarray(weight, dtype="int64"), np.asarray(zone, dtype="int64"),
+                  np.asarray(indivisible, dtype=bool), street_zones=False)
 
 
 def _noded(atoms, community):
@@ -288,7 +310,7 @@ def _noded(atoms, community):
     weight[idx[first]] = atoms.weight[owner[idx[first]]]
     zone = np.where(has, atoms.zone[np.maximum(owner, 0)], -1)
     indivisible = has & atoms.indivisible[np.maximum(owner, 0)]
-    return _Atoms(faces, weight, zone, indivisible)
+    return _Atoms(faces, weight, zone, indivisible, atoms.street_zones)
 
 
 def _adjacency(atoms):
@@ -314,17 +336,32 @@ def _csr(n, a, b, value):
 
 
 class _Graph:
-    """Atoms as a graph in CSR form, with the per-atom data the bisection needs."""
+    """Atoms as a graph in CSR form, with the per-atom data the partitioner needs."""
 
-    def __init__(self, n, a, b, length, crosses, x, y, weight):
+    def __init__(self, n, a, b, length, crosses, geoms, weight):
         self.n = n
         cost = np.where(crosses, BARRIER_CUT_DISCOUNT, 1.0) * length
         self.indptr, self.dst, self.cost = _csr(n, a, b, cost)
-        self.x, self.y, self.weight = x, y, weight.astype(float)
+        self.length = _csr(n, a, b, length)[2]
+        centre = shapely.centroid(geoms)
+        self.x, self.y = shapely.get_x(centre), shapely.get_y(centre)
+        self.weight = weight.astype(float)
+        self.area, self.perimeter = shapely.area(geoms), shapely.length(geoms)
 
     def neighbours(self, i):
         s, e = self.indptr[i], self.indptr[i + 1]
         return self.dst[s:e], self.cost[s:e]
+
+    def edges_within(self, members):
+        """Edges with both ends in ``members``, once each: positions in ``members``
+        (``u < v``) and the edge's index (into ``dst``, ``cost``, ``length``)."""
+        members = np.asarray(members)
+        pos = np.full(self.n, -1)
+        pos[members] = np.arange(len(members))
+        edges, owner = expand_ranges(self.indptr[members], self.indptr[members + 1])
+        dst = pos[self.dst[edges]]
+        keep = dst > owner
+        return owner[keep], dst[keep], edges[keep]
 
     def components(self, members):
         """Connected components of the subgraph on ``members`` (labels per member).
@@ -332,13 +369,9 @@ class _Graph:
         Reads only the members' own edges, so a check inside a small grid costs
         the grid's size, not the whole community's.
         """
-        pos = np.full(self.n, -1)
-        pos[members] = np.arange(len(members))
-        edges, owner = expand_ranges(self.indptr[members], self.indptr[np.asarray(members) + 1])
-        dst = pos[self.dst[edges]]
-        keep = dst >= 0
+        u, v, _ = self.edges_within(members)
         m = len(members)
-        mat = coo_matrix((np.ones(int(keep.sum())), (owner[keep], dst[keep])), shape=(m, m))
+        mat = coo_matrix((np.ones(len(u)), (u, v)), shape=(m, m))
         return connected_components(mat, directed=False)
 
 
@@ -369,12 +402,65 @@ def _grow(graph, members, in_region, angle):
     return np.asarray(order), np.asarray(cuts)
 
 
+def _sweep(graph, members, u, v, cost, angle):
+    """Atoms of ``members`` (positions) ordered along ``angle``, with the cut cost
+    of every proper prefix: a straight cut swept across the region."""
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    proj = graph.x[members] * c + graph.y[members] * s
+    order = np.lexsort((members, proj))
+    rank = np.empty(len(members), dtype="int64")
+    rank[order] = np.arange(len(members))
+    lo, hi = np.minimum(rank[u], rank[v]), np.maximum(rank[u], rank[v])
+    m = len(members)
+    # An edge is cut by every prefix that holds its lower-ranked end only.
+    cuts = np.cumsum(np.bincount(lo, cost, minlength=m) - np.bincount(hi, cost, minlength=m))[:-1]
+    return order, cuts
+
+
+def _feasible_splits(cum, total, k, band):
+    """For prefix weights ``cum``: the grid counts (k1 of k) each prefix allows, or
+    ``None`` where both sides cannot reach the band."""
+    rest = total - cum
+    k1_lo = np.maximum(np.ceil(cum / band.high - 1e-9), k - np.floor(rest / band.low + 1e-9))
+    k1_hi = np.minimum(np.floor(cum / band.low + 1e-9), k - np.ceil(rest / band.high - 1e-9))
+    k1_lo, k1_hi = np.maximum(k1_lo, 1), np.minimum(k1_hi, k - 1)
+    feasible = k1_lo <= k1_hi
+    k1 = np.clip(np.round(k * cum / total), k1_lo, k1_hi)
+    return feasible, k1
+
+
 def _bisect(graph, members, k, band):
     """Split ``members`` (connected) for k ≥ 2 grids; returns (A, kA, B, kB).
 
-    Any split into k1 + (k - k1) grids whose weights can both reach the band is
-    allowed; near-halves are preferred (the cut is scaled by 1 + |k1/k - 1/2|).
+    Straight cuts are swept across the region in 12 directions; any prefix whose
+    weight lets both sides reach the band (k1 + (k - k1) grids) is a candidate,
+    scored by its cut length, near-halves preferred (× 1 + |k1/k - 1/2|). The best
+    candidate leaving both sides connected wins. If none does, sides are grown
+    atom by atom from the region's edge (one side connected by construction).
     """
+    w = graph.weight[members]
+    total = w.sum()
+    u, v, edges = graph.edges_within(members)
+    cost = graph.cost[edges]
+    found = []
+    for angle in SWEEP_DIRECTIONS:
+        order, cuts = _sweep(graph, members, u, v, cost, angle)
+        cum = np.cumsum(w[order])[:-1]
+        feasible, k1 = _feasible_splits(cum, total, k, band)
+        j = np.flatnonzero(feasible)
+        score = cuts[j] * (1 + np.abs(k1[j] / k - 0.5))
+        found.extend(zip(score.tolist(), [angle] * len(j), j.tolist(), k1[j].astype(int).tolist(),
+                         [order] * len(j)))
+    found.sort(key=lambda f: f[:3])
+    for _, _, j, k1, order in found[:SWEEP_CHECKS]:
+        side, rest = np.sort(members[order[: j + 1]]), np.sort(members[order[j + 1 :]])
+        if graph.components(side)[0] == 1 and graph.components(rest)[0] == 1:
+            return side, k1, rest, k - k1
+    return _bisect_grown(graph, members, k, band)
+
+
+def _bisect_grown(graph, members, k, band):
+    """:func:`_bisect` by growing one side atom by atom in 8 directions."""
     w = graph.weight
     total = w[members].sum()
     in_region = np.zeros(graph.n, dtype=bool)
@@ -385,11 +471,7 @@ def _bisect(graph, members, k, band):
         order, cuts = _grow(graph, members, in_region, angle)
         cum = np.cumsum(w[order])[:-1]  # proper prefixes only
         cuts = cuts[:-1]
-        rest = total - cum
-        k1_lo = np.maximum(np.ceil(cum / band.high - 1e-9), k - np.floor(rest / band.low + 1e-9))
-        k1_hi = np.minimum(np.floor(cum / band.low + 1e-9), k - np.ceil(rest / band.high - 1e-9))
-        k1_lo, k1_hi = np.maximum(k1_lo, 1), np.minimum(k1_hi, k - 1)
-        feasible = k1_lo <= k1_hi
+        feasible, k1 = _feasible_splits(cum, total, k, band)
         if not feasible.any():
             gap = np.abs(cum - total * (k // 2) / k)
             if len(gap):
@@ -398,7 +480,7 @@ def _bisect(graph, members, k, band):
                     fallback = (gap[j], order[: j + 1], k // 2)
             continue
         candidates = np.flatnonzero(feasible)
-        k1 = np.clip(np.round(k * cum[candidates] / total), k1_lo[candidates], k1_hi[candidates])
+        k1 = k1[candidates]
         score = cuts[candidates] * (1 + np.abs(k1 / k - 0.5))
         ranked = np.lexsort((candidates, score))
         for r in ranked[:8]:
@@ -426,9 +508,8 @@ def _bisect(graph, members, k, band):
     return side, k1, rest, k - k1
 
 
-def _partition(graph, members, band):
-    """Parts (arrays of atom indices) of one connected region."""
-    w = graph.weight[members]
+def _grid_count(w, band):
+    """How many grids a region of atom weights ``w`` becomes."""
     total = w.sum()
     k = band.parts_for(total)
     if k is None:  # the band cannot be met exactly: the nearest count, flagged later
@@ -436,7 +517,12 @@ def _partition(graph, members, band):
     # An atom above the band fills a grid on its own; the rest can make at most
     # (rest / low) more grids — never cut empty grids around a tower.
     heavy = w > band.high
-    k = min(k, max(1, int(heavy.sum()) + int((total - w[heavy].sum()) // band.low)))
+    return min(k, max(1, int(heavy.sum()) + int((total - w[heavy].sum()) // band.low)))
+
+
+def _partition(graph, members, band):
+    """Parts (arrays of atom indices) of one connected region."""
+    k = _grid_count(graph.weight[members], band)
     stack = [(members, k)]
     parts = []
     while stack:
@@ -450,54 +536,232 @@ def _partition(graph, members, band):
     return parts
 
 
+def _coordinate_bisection(graph, members, k, angle=0.0):
+    """First guess at k grids: split along the longer side of the bounding box (in
+    axes turned by ``angle`` degrees) at the household share k1/k, recursively (no
+    contiguity; the power diagram and the repairs after it see to that)."""
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    parts = []
+    stack = [(np.asarray(members), k)]
+    while stack:
+        mem, kk = stack.pop()
+        if kk <= 1 or len(mem) <= 1:
+            parts.append(mem)
+            continue
+        x = graph.x[mem] * c + graph.y[mem] * s
+        y = graph.y[mem] * c - graph.x[mem] * s
+        along = x if np.ptp(x) >= np.ptp(y) else y
+        order = np.lexsort((mem, along))
+        w = graph.weight[mem][order] + 1e-9 * graph.area[mem][order]  # empty atoms count a little
+        k1 = kk // 2
+        j = int(np.searchsorted(np.cumsum(w), w.sum() * k1 / kk))
+        j = min(max(j, 1), len(mem) - 1)
+        stack.append((mem[order[j:]], kk - k1))
+        stack.append((mem[order[:j]], k1))
+    return parts
+
+
+def _best_division(graph, members, band):
+    """Divide one connected region: power diagrams grown from coordinate bisections
+    in three orientations, each repaired and refined; the one with the most grids
+    in the band wins, then the highest mean Polsby–Popper, then the first."""
+    k = _grid_count(graph.weight[members], band)
+    if k <= 1:
+        return [members]
+    best = None
+    for angle in [*SEED_ANGLES, None]:
+        if angle is None:  # the slower bisection, only when the band is not yet met
+            if best[0][0] == -k:
+                break
+            parts = _partition(graph, members, band)
+        else:
+            parts = _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band)
+        parts = _refine(graph, parts, band)
+        weight = np.array([graph.weight[p].sum() for p in parts])
+        pp = [_pp(graph.area[p].sum(), _perimeter(graph, p)) for p in parts]
+        key = (-int(band.contains(weight).sum()), -float(np.mean(pp)))
+        if best is None or key < best[0]:
+            best = (key, parts)
+    return best[1]
+
+
+def _perimeter(graph, part):
+    """A part's perimeter: its atoms' perimeters less twice their shared edges."""
+    inner = graph.length[graph.edges_within(part)[2]].sum()
+    return graph.perimeter[part].sum() - 2 * inner
+
+
+def _power_cells(graph, members, parts, band, *, iterations=KMEANS_ITERATIONS):
+    """Re-draw ``parts`` (a division of ``members``) as a balanced power diagram.
+
+    Seeds start at the parts' centroids; each round assigns every atom to the
+    seed minimising squared distance minus the seed's offset, raises the offset
+    of seeds short of households (lowers it for those over), and moves each seed
+    to its cell's area centroid (a Lloyd step, which rounds the cells). Detached
+    pieces then join the neighbouring grid they share most boundary with.
+    """
+    k = len(parts)
+    x, y = graph.x[members], graph.y[members]
+    w, area = graph.weight[members], graph.area[members]
+    pos = np.full(graph.n, -1)
+    pos[members] = np.arange(len(members))
+    label = np.empty(len(members), dtype="int64")
+    for j, p in enumerate(parts):
+        label[pos[p]] = j
+    target = w.sum() / k
+    scale = area.sum() / k  # a cell's area: offsets are in m²
+    offset = np.zeros(k)
+    near = min(k, 8)
+    sx, sy = np.zeros(k), np.zeros(k)
+    for _ in range(iterations):
+        cell_area = np.bincount(label, area, minlength=k)
+        live = cell_area > 0
+        sx[live] = np.bincount(label, area * x, minlength=k)[live] / cell_area[live]
+        sy[live] = np.bincount(label, area * y, minlength=k)[live] / cell_area[live]
+        tree = cKDTree(np.c_[sx, sy])
+        _, cand = tree.query(np.c_[x, y], k=near)
+        cand = cand.reshape(len(members), near)
+        d2 = (x[:, None] - sx[cand]) ** 2 + (y[:, None] - sy[cand]) ** 2 - offset[cand]
+        label = cand[np.arange(len(members)), np.argmin(d2, axis=1)]
+        have = np.bincount(label, w, minlength=k)
+        offset += KMEANS_STEP * scale * (target - have) / max(target, 1.0)
+    label = _connect(graph, members, label, k)
+    return [members[label == j] for j in range(k) if (label == j).any()]
+
+
+def _connect(graph, members, label, k):
+    """Atoms cut off from the largest piece of their grid join the neighbouring
+    grid most of their piece's neighbours belong to, until every grid is connected."""
+    u, v, _ = graph.edges_within(members)
+    m = len(members)
+    area = graph.area[members]
+    for _ in range(m):
+        same = label[u] == label[v]
+        n_comp, comp = connected_components(
+            coo_matrix((np.ones(int(same.sum())), (u[same], v[same])), shape=(m, m)), directed=False)
+        if n_comp == k:
+            break
+        comp_area = np.bincount(comp, area, minlength=n_comp)
+        comp_label = np.zeros(n_comp, dtype="int64")
+        comp_label[comp] = label
+        # The largest piece of each grid stays; the others move.
+        order = np.lexsort((-comp_area, comp_label))
+        keep = np.zeros(n_comp, dtype=bool)
+        keep[order[np.r_[True, comp_label[order][1:] != comp_label[order][:-1]]]] = True
+        # Edges from a stray piece to another grid vote for where the piece goes.
+        cross = ~same
+        votes_from = np.r_[comp[u[cross]], comp[v[cross]]]
+        votes_to = np.r_[label[v[cross]], label[u[cross]]]
+        ok = ~keep[votes_from]
+        if not ok.any():
+            break  # stray pieces with no other grid around: left as they are
+        pairs = np.unique(np.c_[votes_from[ok], votes_to[ok]], axis=0, return_counts=True)
+        (piece, target), count = pairs[0].T, pairs[1]
+        best = np.lexsort((target, -count, piece))
+        first = np.r_[True, piece[best][1:] != piece[best][:-1]]
+        new_label = comp_label.copy()
+        new_label[piece[best][first]] = target[best][first]
+        label = new_label[comp]
+    return label
+
+
 def _violation(w, band):
     return np.maximum(band.low - w, 0.0) + np.maximum(w - band.high, 0.0)
 
 
-def _repair(graph, parts, band, *, max_passes=20):
-    """Move single atoms across grid boundaries while that brings grids into the band.
+def _pp(area, perimeter):
+    return 4 * math.pi * area / perimeter**2 if perimeter > 0 else 0.0
 
-    A move of atom i from grid A to neighbouring grid B is taken when it lowers
-    the total distance to the band and A stays connected; among such moves the
-    one adding the least cut length wins. Ties break by index, so the result is
-    deterministic.
+
+def _connected_without(adjacency, members, i):
+    """Is the set ``members`` still connected once atom ``i`` leaves it?"""
+    inner = [j for j in adjacency[i] if j in members]
+    if len(inner) <= 1:
+        return True
+    seen = {i, inner[0]}
+    stack = [inner[0]]
+    want = len(members)
+    while stack:
+        for j in adjacency[stack.pop()]:
+            if j not in seen and j in members:
+                seen.add(j)
+                stack.append(j)
+    return len(seen) == want
+
+
+def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
+    """Move single boundary atoms between neighbouring grids: first to bring grids
+    into the band, then to make them more compact.
+
+    A move of atom i from grid A to a neighbouring grid B is taken when it lowers
+    the total distance to the band, or keeps it and raises the sum of the two
+    grids' Polsby–Popper scores (perimeters kept exact from the atoms' shared
+    edge lengths), and A stays connected. Atoms are visited in index order and
+    each takes its best move, so the result is deterministic. Pure Python on
+    lists and sets: each step touches a handful of atoms, too few for numpy.
     """
+    low, high = band.low, band.high
+
+    def off(w):
+        return (low - w if w < low else 0.0) + (w - high if w > high else 0.0)
+
     label = np.full(graph.n, -1)
     for k, part in enumerate(parts):
         label[part] = k
-    weight = np.array([graph.weight[p].sum() for p in parts])
+    atoms = np.concatenate(parts)
+    adjacency, lengths = {}, {}
+    for i in atoms.tolist():
+        s, e = graph.indptr[i], graph.indptr[i + 1]
+        nbr = graph.dst[s:e]
+        inside = label[nbr] >= 0
+        adjacency[i] = nbr[inside].tolist()
+        lengths[i] = graph.length[s:e][inside].tolist()
+    label = label.tolist()
+    wt, ar, pe = graph.weight.tolist(), graph.area.tolist(), graph.perimeter.tolist()
     members = [set(p.tolist()) for p in parts]
+    weight = [sum(wt[i] for i in m) for m in members]
+    area = [sum(ar[i] for i in m) for m in members]
+    perimeter = [_perimeter(graph, p) for p in parts]
     for _ in range(max_passes):
-        moved = False
-        for k in np.flatnonzero(_violation(weight, band) > 0):
+        moved = 0
+        for i in sorted(atoms.tolist()):
+            a = label[i]
+            shared = {}
+            for j, ln in zip(adjacency[i], lengths[i]):
+                shared[label[j]] = shared.get(label[j], 0.0) + ln
+            if len(members[a]) == 1 or all(b == a for b in shared):
+                continue
+            wi, ai, pi = wt[i], ar[i], pe[i]
+            pa = perimeter[a] - pi + 2 * shared.get(a, 0.0)
+            off_a, off_a_after = off(weight[a]), off(weight[a] - wi)
+            base_a, pp_a = _pp(area[a], perimeter[a]), _pp(area[a] - ai, pa)
             best = None
-            for i in sorted(members[k]):
-                w = graph.weight[i]
-                if w == 0 or len(members[k]) == 1:
+            for b, sb in sorted(shared.items()):
+                if b == a:
                     continue
-                nbr, cost = graph.neighbours(i)
-                own = label[nbr] == k
-                for t in np.unique(label[nbr[(~own) & (label[nbr] >= 0)]]):
-                    before = _violation(weight[k], band) + _violation(weight[t], band)
-                    after = _violation(weight[k] - w, band) + _violation(weight[t] + w, band)
-                    if after >= before:
-                        continue
-                    extra = cost[own].sum() - cost[label[nbr] == t].sum()
-                    key = (after - before, extra, i, t)
-                    if best is None or key < best[0]:
-                        best = (key, i, t)
-            if best is None:
+                before = off_a + off(weight[b])
+                after = off_a_after + off(weight[b] + wi)
+                if after > before:
+                    continue
+                pb = perimeter[b] + pi - 2 * sb
+                gain = pp_a + _pp(area[b] + ai, pb) - base_a - _pp(area[b], perimeter[b])
+                if after == before and gain <= MIN_PP_GAIN:
+                    continue
+                key = (after - before, -gain)
+                if best is None or key < best[0]:
+                    best = (key, b, pb)
+            if best is None or not _connected_without(adjacency, members[a], i):
                 continue
-            _, i, t = best
-            rest = np.fromiter(members[k] - {i}, dtype="int64")
-            if graph.components(rest)[0] != 1:
-                continue
-            members[k].discard(i)
-            members[t].add(i)
-            label[i] = t
-            weight[k] -= graph.weight[i]
-            weight[t] += graph.weight[i]
-            moved = True
+            _, b, pb = best
+            members[a].discard(i)
+            members[b].add(i)
+            label[i] = b
+            weight[a] -= wi
+            weight[b] += wi
+            area[a] -= ai
+            area[b] += ai
+            perimeter[a], perimeter[b] = pa, pb
+            moved += 1
         if not moved:
             break
     return [np.sort(np.fromiter(m, dtype="int64")) for m in members if m]
@@ -655,12 +919,13 @@ def _divide(atoms, band, within=None):
     """Grids (dicts: atoms, geometry, households, flag) of one community or grid."""
     if within is None:
         within = np.arange(len(atoms.geometry))
-    sub = _Atoms(atoms.geometry[within], atoms.weight[within], atoms.zone[within], atoms.indivisible[within])
+    sub = atoms.take(within)
     a, b, length = _adjacency(sub)
-    centre = shapely.centroid(sub.geometry)
-    graph = _Graph(len(within), a, b, length, sub.zone[a] != sub.zone[b],
-                   shapely.get_x(centre), shapely.get_y(centre), sub.weight)
-    labels, crossings = _regions(sub, band, a, b, length)
+    graph = _Graph(len(within), a, b, length, sub.zone[a] != sub.zone[b], sub.geometry, sub.weight)
+    if sub.street_zones:
+        labels, crossings = _regions(sub, band, a, b, length)
+    else:  # source blocks: their edges only make cheap cuts
+        labels, crossings = np.zeros(len(within), dtype="int64"), 0
     out = []
     for region in np.unique(labels):
         members = np.flatnonzero(labels == region)
@@ -668,8 +933,24 @@ def _divide(atoms, band, within=None):
         # A region may still fall apart (islands): each piece is divided on its own.
         for c in range(n_comp):
             piece = members[comp == c]
-            parts = _repair(graph, _partition(graph, piece, band), band)
-            for part in parts:
+            # An indivisible atom above the band is a grid of its own; the rest is
+            # divided around it, piece by piece.
+            heavy = sub.indivisible[piece] & (sub.weight[piece] > band.high)
+            parts = [[h] for h in piece[heavy]]
+            rest = piece[~heavy]
+            n_rest, rest_comp = graph.components(rest) if len(rest) else (0, None)
+            for r in range(n_rest):
+                region = rest[rest_comp == r]
+                if graph.weight[region].sum() < band.low:
+                    # Too light for a grid of its own: it joins the tower it touches.
+                    touching = np.flatnonzero(np.isin(piece[heavy], graph.dst[expand_ranges(
+                        graph.indptr[region], graph.indptr[region + 1])[0]]))
+                    if len(touching):
+                        parts[touching[0]].extend(region.tolist())
+                        continue
+                parts.extend(_best_division(graph, region, band))
+            parts = [np.sort(np.asarray(p)) for p in parts]
+            for part in _refine(graph, parts, band):
                 out.append(_grid_record(sub, part, within, band, n_comp > 1))
     return out, crossings
 
@@ -780,7 +1061,7 @@ def _summary(grids, band, kind, features, outside, crossings):
         "outside": outside,
         "grids": len(grids),
         "in_band": int(grids["in_band"].sum()),
-        "in_band_pct": round(100.0 * grids["in_band"].mean(), 2) if len(grids) else 0.0,
+        "in_band_pct": round(100.0 * float(grids["in_band"].mean()), 2) if len(grids) else 0.0,
         "households_min": int(hh.min()) if len(hh) else 0,
         "households_max": int(hh.max()) if len(hh) else 0,
         "households_cv": round(float(hh.std() / mean), 4) if mean else 0.0,

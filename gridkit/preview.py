@@ -36,9 +36,10 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15,
                alpha=0.3 if components is not None else 0.85)
     if units is not None and len(units):
-        levels = units[units["level"] != "community"] if "level" in units else units
-        units[units.get("level", "community") == "community"].boundary.plot(ax=ax, color="0.2", linewidth=0.6)
-        levels.boundary.plot(ax=ax, color="black", linewidth=1.4)
+        if "level" in units:  # communities thin, the levels above thick
+            units[units["level"] == "community"].boundary.plot(ax=ax, color="0.2", linewidth=0.6)
+            units = units[units["level"] != "community"]
+        units.boundary.plot(ax=ax, color="black", linewidth=1.4)
     if labels and len(cells):
         step = max(1, len(cells) // labels)
         sample = cells.iloc[np.arange(0, len(cells), step)[:labels]]
