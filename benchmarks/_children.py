@@ -8,10 +8,17 @@ import sys
 import time
 
 
-def run_child(script, args, label):
+def run_child(script, args, label, *, timeout=None):
     """Run ``script --child *args``; its last stdout line is a JSON row. A failure
-    becomes ``{**label, "error": last stderr line}``. The row is echoed to stderr."""
-    out = subprocess.run([sys.executable, script, "--child", *map(str, args)], capture_output=True, text=True)
+    becomes ``{**label, "error": last stderr line}``, running past ``timeout``
+    seconds ``{**label, "error": "timed out …"}``. The row is echoed to stderr."""
+    try:
+        out = subprocess.run([sys.executable, script, "--child", *map(str, args)], capture_output=True, text=True,
+                             timeout=timeout)
+    except subprocess.TimeoutExpired:
+        row = {**label, "error": f"timed out after {timeout:g} s"}
+        print(row, file=sys.stderr)
+        return row
     if out.returncode:
         row = {**label, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
     else:

@@ -1,37 +1,82 @@
-"""balanced_grid against the peers a planner would try, same blocks, same run.
+"""balanced_grid against the peers a planner would try: same input, same run.
 
-Input: Cincinnati's 457 census blocks with real household counts, one unit (the
-city), band 300–500 (and --band to change it). Peers, each in a fresh subprocess:
+Input: Cincinnati's 457 census blocks with real household counts (16,766
+households; one block holds 745, 83 hold none), one unit (the city), in three
+bands: 100–150, 200–300 and 300–500. Each band is run on two inputs:
 
-* gridkit ``balanced_grid`` (blocks may be split: ``split_polygons``), and without splitting;
-* METIS via ``pymetis`` (k = households / mid-band, household counts as vertex weights,
-  rook contiguity from shared edges);
-* PySAL spopt ``MaxPHeuristic`` (the lower bound as threshold).
+``blocks``  the 457 blocks as they are. No peer can put the 745-household block
+            (or, at 100–150, the 16 blocks above 150) in the band.
+``pieces``  the same blocks with every block above the band's upper bound cut
+            into lattice pieces of about mid-band households (counts shared by
+            area), so that 100 % in band is possible for every method.
 
-Reported: time, peak RSS, grids, in-band %, household CV, contiguous share
-(single polygons), mean Polsby–Popper.
+Peers, each in a fresh subprocess (time and peak memory its own, timeout 300 s):
 
-    python benchmarks/bench_households.py [--band 300 500]
+* ``gridkit``: ``balanced_grid``, with ``split_polygons`` on ``blocks`` (blocks may be
+  cut, as the peers' ``pieces``), as given on ``pieces``; ``gridkit_whole``: on
+  ``blocks`` without splitting;
+* ``pymetis``: METIS, k = households / mid-band, household counts as vertex
+  weights, rook contiguity from shared edges;
+* ``spopt_maxp``: PySAL spopt ``MaxPHeuristic``, the lower bound as threshold;
+* ``gerrychain``: ``recursive_tree_part``, k parts of households / k each, with the
+  tolerance that keeps every part inside the band (seeded, so repeatable);
+* ``skater`` and ``redcap``: pygeoda, k clusters on the block centroids, the lower
+  bound as ``min_bound``.
+
+Every peer's time includes building its adjacency and dissolving its regions into
+polygons. Reported: time, ratio to gridkit, peak memory, grids, in-band %,
+household CV, contiguous % (grids that are one polygon), mean Polsby–Popper.
+
+The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
+provisional communities, band 100–150, gridkit alone (the target is < 60 s).
+
+    python benchmarks/bench_households.py                 # all bands, both inputs
+    python benchmarks/bench_households.py --band 300 500  # one band
+    python benchmarks/bench_households.py --scale
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import resource
+import math
+import sys
 import time
 from pathlib import Path
 
-from _children import run_child
+from _children import print_child_row, run_child
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "cincinnati_households" / "cincinnati_blocks.gpkg"
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parents[1] / "shared" / "data" / "cincinnati_households" / "cincinnati_blocks.gpkg"
+DONGCHENG = HERE.parent / "data" / "samples" / "dongcheng_gcj02.gpkg"
+BANDS = ((100, 150), (200, 300), (300, 500))
+INPUTS = ("blocks", "pieces")
+PEERS = ("gridkit", "gridkit_whole", "pymetis", "spopt_maxp", "gerrychain", "skater", "redcap")
+TIMEOUT = 300
 
 
-def _blocks():
+def _blocks(which, low, high):
+    """The blocks (UTM 16N, metres), or the pieces input for the band."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
     import gridkit as gk
+    from gridkit.households import _share_by_area
+    from gridkit.lattice import square_pieces
 
-    blocks = gk.read_vector(DATA, layer="blocks")
-    return blocks.to_crs(32616).reset_index(drop=True)  # UTM 16N: metres
+    blocks = gk.read_vector(DATA, layer="blocks").to_crs(32616).reset_index(drop=True)[["HOUSEHOLDS", "geometry"]]
+    if which == "blocks":
+        return blocks
+    rows = []
+    for hh, geom in zip(blocks["HOUSEHOLDS"], blocks.geometry):
+        if hh <= high:
+            rows.append((hh, geom))
+            continue
+        pieces = square_pieces([geom], math.sqrt(geom.area * (low + high) / 2 / hh)).geometry
+        rows.extend(zip(_share_by_area(int(hh), shapely.area(pieces)), pieces))
+    return gpd.GeoDataFrame({"HOUSEHOLDS": np.array([r[0] for r in rows], dtype="int64")},
+                            geometry=[r[1] for r in rows], crs=blocks.crs)
 
 
 def _score(geoms, households, low, high):
@@ -58,20 +103,8 @@ def _dissolve(blocks, labels):
     return geoms, hh
 
 
-def run_gridkit(low, high, split=True):
-    import geopandas as gpd
-
-    import gridkit as gk
-    from gridkit.households import balanced_grid
-
-    blocks = _blocks()
-    t = time.perf_counter()
-    city = gpd.GeoDataFrame({"name": ["Cincinnati"]}, geometry=[blocks.union_all()], crs=blocks.crs)
-    comm = gk.unit_hierarchy(city, provisional=True, parent_code="990201")
-    layout = balanced_grid(comm, blocks, min_households=low, max_households=high, count_field="HOUSEHOLDS",
-                           split_polygons=split)
-    seconds = time.perf_counter() - t
-    return seconds, _score(layout.grids.geometry.values, layout.grids["households"], low, high)
+def _k(blocks, low, high):
+    return max(2, int(round(blocks["HOUSEHOLDS"].sum() / ((low + high) / 2))))
 
 
 def _rook(blocks):
@@ -87,68 +120,144 @@ def _rook(blocks):
     return a[ok], b[ok]
 
 
-def run_pymetis(low, high):
+def run_gridkit(blocks, low, high, split):
+    import geopandas as gpd
+
+    import gridkit as gk
+    from gridkit.households import balanced_grid
+
+    city = gpd.GeoDataFrame({"name": ["Cincinnati"]}, geometry=[blocks.union_all()], crs=blocks.crs)
+    comm = gk.unit_hierarchy(city, provisional=True, parent_code="990201")
+    layout = balanced_grid(comm, blocks, min_households=low, max_households=high, count_field="HOUSEHOLDS",
+                           kind="blocks", split_polygons=split)
+    return layout.grids.geometry.values, layout.grids["households"]
+
+
+def run_pymetis(blocks, low, high):
     import pymetis
 
-    blocks = _blocks()
-    t = time.perf_counter()
     a, b = _rook(blocks)
-    n = len(blocks)
-    adj = [[] for _ in range(n)]
-    for i, j in zip(a, b):
-        adj[i].append(int(j))
-        adj[j].append(int(i))
-    hh = blocks["HOUSEHOLDS"].to_numpy()
-    k = max(2, int(round(hh.sum() / ((low + high) / 2))))
-    _, parts = pymetis.part_graph(k, adjacency=adj, vweights=[int(max(w, 0)) for w in hh])
-    geoms, households = _dissolve(blocks, parts)
-    seconds = time.perf_counter() - t
-    return seconds, _score(geoms, households, low, high)
+    adj = [[] for _ in range(len(blocks))]
+    for i, j in zip(a.tolist(), b.tolist()):
+        adj[i].append(j)
+        adj[j].append(i)
+    _, parts = pymetis.part_graph(_k(blocks, low, high), adjacency=adj,
+                                  vweights=[int(w) for w in blocks["HOUSEHOLDS"]])
+    return _dissolve(blocks, parts)
 
 
-def run_spopt(low, high):
+def run_spopt(blocks, low, high):
     import libpysal
     from spopt.region import MaxPHeuristic
 
-    blocks = _blocks()
-    t = time.perf_counter()
     w = libpysal.weights.Rook.from_dataframe(blocks, use_index=False, silence_warnings=True)
-    blocks["_x"] = blocks.geometry.centroid.x
+    blocks = blocks.assign(_x=blocks.geometry.centroid.x)
     model = MaxPHeuristic(blocks, w, ["_x"], "HOUSEHOLDS", low, top_n=2, max_iterations_construction=99)
     model.solve()
-    geoms, households = _dissolve(blocks, model.labels_)
+    return _dissolve(blocks, model.labels_)
+
+
+def run_gerrychain(blocks, low, high):
+    from gerrychain import Graph
+    from gerrychain.partition import recursive_tree_part
+
+    graph = Graph.from_geodataframe(blocks, adjacency="rook", cols_to_add=["HOUSEHOLDS"])
+    k = _k(blocks, low, high)
+    target = blocks["HOUSEHOLDS"].sum() / k
+    epsilon = min(target - low, high - target) / target
+    assignment = recursive_tree_part(graph, range(k), target, "HOUSEHOLDS", epsilon, rng=0)
+    return _dissolve(blocks, [assignment[i] for i in range(len(blocks))])
+
+
+def _pygeoda(blocks, low, high, method):
+    import pygeoda
+
+    data = blocks.assign(cx=blocks.geometry.centroid.x, cy=blocks.geometry.centroid.y)
+    gda = pygeoda.open(data)
+    w = pygeoda.rook_weights(gda)
+    k = _k(blocks, low, high)
+    kwargs = {"bound_variable": data["HOUSEHOLDS"], "min_bound": low, "cpu_threads": 2}
+    if method == "skater":
+        result = pygeoda.skater(k, w, data[["cx", "cy"]], **kwargs)
+    else:
+        result = pygeoda.redcap(k, w, data[["cx", "cy"]], "fullorder-wardlinkage", **kwargs)
+    return _dissolve(blocks, result["Clusters"])
+
+
+def run_peer(peer, which, low, high):
+    blocks = _blocks(which, low, high)
+    runs = {
+        "gridkit": lambda: run_gridkit(blocks, low, high, split=which == "blocks"),
+        "gridkit_whole": lambda: run_gridkit(blocks, low, high, split=False),
+        "pymetis": lambda: run_pymetis(blocks, low, high),
+        "spopt_maxp": lambda: run_spopt(blocks, low, high),
+        "gerrychain": lambda: run_gerrychain(blocks, low, high),
+        "skater": lambda: _pygeoda(blocks, low, high, "skater"),
+        "redcap": lambda: _pygeoda(blocks, low, high, "redcap"),
+    }
+    t = time.perf_counter()
+    geoms, households = runs[peer]()
+    return time.perf_counter() - t, _score(geoms, households, low, high)
+
+
+def run_scale():
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    import gridkit as gk
+    from gridkit.households import balanced_grid
+
+    comm = gk.unit_hierarchy(gk.read_vector(DONGCHENG, crs="gcj02"), code_field="adcode", name_field="district",
+                             provisional=True)
+    area = comm.union_all()
+    x0, y0, x1, y1 = area.bounds
+    rng = np.random.default_rng(0)
+    xy = rng.uniform([x0, y0], [x1, y1], size=(400_000, 2))
+    xy = xy[shapely.contains_xy(area, xy[:, 0], xy[:, 1])][:200_000]
+    households = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs)
+    t = time.perf_counter()
+    layout = balanced_grid(comm, households, min_households=100, max_households=150)
     seconds = time.perf_counter() - t
-    return seconds, _score(geoms, households, low, high)
-
-
-PEERS = {"gridkit": run_gridkit, "gridkit_nosplit": lambda lo, hi: run_gridkit(lo, hi, split=False),
-         "pymetis": run_pymetis, "spopt_maxp": run_spopt}
+    return seconds, _score(layout.grids.geometry.values, layout.grids["households"], 100, 150)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--band", nargs=2, type=float, default=[300, 500])
-    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--band", nargs=2, type=int, help="one band instead of all three")
+    ap.add_argument("--scale", action="store_true", help="the 200,000-household case instead")
+    ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    low, high = args.band
     if args.child:
-        seconds, score = PEERS[args.child](low, high)
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({"peer": args.child, "seconds": seconds, "peak_mb": peak, **score}))
+        peer, which, low, high = args.child
+        seconds, score = run_scale() if peer == "scale" else run_peer(peer, which, int(low), int(high))
+        print_child_row(f"{which} {low}-{high}", peer, seconds, **score)
         return
-    rows = []
-    for peer in PEERS:
-        rows.append(run_child(__file__, [peer, "--band", low, high], {"peer": peer}))
-    base = next(r["seconds"] for r in rows if r["peer"] == "gridkit")
-    print(f"band {low:g}–{high:g}")
-    print(f"{'peer':16s} {'seconds':>8s} {'× gridkit':>9s} {'peak MB':>8s} {'grids':>6s} {'in band %':>9s} "
-          f"{'CV':>6s} {'contig %':>8s} {'PP':>6s}")
-    for r in rows:
-        if "error" in r:
-            print(f"{r['peer']:16s} error: {r['error']}")
-            continue
-        print(f"{r['peer']:16s} {r['seconds']:8.2f} {r['seconds'] / base:9.2f} {r['peak_mb']:8.0f} {r['grids']:6d} "
-              f"{r['in_band_pct']:9.1f} {r['cv']:6.3f} {r['contiguous_pct']:8.1f} {r['polsby_popper']:6.3f}")
+    if args.scale:
+        cases = [("points", 100, 150, ("scale",))]
+    else:
+        bands = [tuple(args.band)] if args.band else BANDS
+        cases = [(which, lo, hi, PEERS if which == "blocks" else tuple(p for p in PEERS if p != "gridkit_whole"))
+                 for lo, hi in bands for which in INPUTS]
+    print(f"{'case':18s} {'peer':14s} {'seconds':>8s} {'÷ gridkit':>9s} {'peak MB':>8s} {'grids':>6s} "
+          f"{'in band %':>9s} {'CV':>6s} {'contig %':>8s} {'PP':>6s}", file=sys.stderr)
+    table = []
+    for which, lo, hi, peers in cases:
+        rows = [run_child(__file__, [p, which, lo, hi], {"case": f"{which} {lo}-{hi}", "peer": p},
+                          timeout=TIMEOUT) for p in peers]
+        base = rows[0].get("seconds")
+        for r in rows:
+            if "error" in r:
+                table.append(f"{r['case']:18s} {r['peer']:14s} error: {r['error'][:90]}")
+                continue
+            ratio = f"{r['seconds'] / base:9.1f}" if base else f"{'':9s}"
+            table.append(f"{r['case']:18s} {r['peer']:14s} {r['seconds']:8.2f} {ratio} {r['peak_mb']:8.0f} "
+                         f"{r['grids']:6d} {r['in_band_pct']:9.1f} {r['cv']:6.3f} {r['contiguous_pct']:8.1f} "
+                         f"{r['polsby_popper']:6.3f}")
+    print(f"{'case':18s} {'peer':14s} {'seconds':>8s} {'÷ gridkit':>9s} {'peak MB':>8s} {'grids':>6s} "
+          f"{'in band %':>9s} {'CV':>6s} {'contig %':>8s} {'PP':>6s}")
+    print("\n".join(table))
+    print(json.dumps({"timeout_s": TIMEOUT}))
 
 
 if __name__ == "__main__":

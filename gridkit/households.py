@@ -11,19 +11,25 @@ How it works
    street-bounded cells of :func:`gridkit.cells.make_cells` at a size holding about
    a sixth of the lower bound each; with household *blocks* (census-style polygons
    with counts) the blocks themselves, clipped to the community, the uncovered rest
-   as empty atoms, and — only with ``split_polygons`` — blocks too big for the band
-   cut by the lattice, their count shared by area.
+   as empty atoms, and — only with ``split_polygons`` — blocks above two atoms'
+   worth cut by the lattice, their count shared by area.
 2. **Regions.** Atoms in one street block form a zone. A zone too light to reach
    the lower bound joins the neighbouring zone with which it shares the longest
    boundary (so the grid crosses that street; counted as ``barrier_crossings``).
-3. **Recursive bisection.** A region of weight W becomes k grids, k the number
-   nearest W / mid-band for which the band is reachable. It is split in two
-   (k//2 and k - k//2 grids) by *growing* one side from the region's edge in each
-   of 8 directions, atom by atom in order of projection, always adjacent to what
-   has been taken (so that side is connected); of the prefixes whose weight lets
-   both sides reach the band, the one with the shortest cut wins (cut edges along
-   a barrier count a quarter), if the other side is connected too. Then recurse.
-4. Grids outside the band (an island of 12 households, one building of 600) are
+   An indivisible atom above the band is a grid of its own.
+3. **Balanced power diagrams.** A region of weight W becomes k grids, k the number
+   nearest W / mid-band for which the band is reachable. Seeds come from a
+   recursive coordinate bisection; each round assigns every atom to the seed with
+   the least squared distance minus the seed's offset, raises the offsets of seeds
+   short of households, and moves seeds to their cells' area centroids (a Lloyd
+   step, which rounds the cells). Pieces cut off from their grid join a neighbour.
+4. **Refinement.** Single boundary atoms move to a neighbouring grid when that
+   brings grids into the band or, band kept, raises the two grids' Polsby–Popper
+   sum, never disconnecting a grid. Seeds in three orientations are tried; the
+   division with the most grids in the band wins, then the most compact. When
+   none is wholly in the band, a recursive bisection by straight cuts (cuts along
+   barriers count a quarter; both sides must stay connected) competes too.
+5. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason.
 
 Everything is deterministic: ties break by index, there is no random seed.
