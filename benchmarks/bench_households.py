@@ -10,7 +10,7 @@ bands: 100–150, 200–300 and 300–500. Each band is run on two inputs:
             into lattice pieces of about mid-band households (counts shared by
             area), so that 100 % in band is possible for every method.
 
-Peers, each in a fresh subprocess (time and peak memory its own, timeout 300 s):
+Peers, each in a fresh subprocess (time and peak memory its own, timeout 120 s):
 
 * ``gridkit``: ``balanced_grid``, with ``split_polygons`` on ``blocks`` (blocks may be
   cut, as the peers' ``pieces``), as given on ``pieces``; ``gridkit_whole``: on
@@ -52,7 +52,7 @@ DONGCHENG = HERE.parent / "data" / "samples" / "dongcheng_gcj02.gpkg"
 BANDS = ((100, 150), (200, 300), (300, 500))
 INPUTS = ("blocks", "pieces")
 PEERS = ("gridkit", "gridkit_whole", "pymetis", "spopt_maxp", "gerrychain", "skater", "redcap")
-TIMEOUT = 300
+TIMEOUT = 120
 
 
 def _blocks(which, low, high):

@@ -58,7 +58,6 @@ from scipy.spatial import cKDTree
 from .cells import barrier_lines, make_cells
 from .errors import InputError, LayoutError
 from .lattice import expand_ranges, square_pieces
-from .merge import shared_edge_lengths
 from .units import HIERARCHY_COLUMNS, row_major_order
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "read_households", "polsby_popper"]
@@ -320,14 +319,32 @@ def _noded(atoms, community):
 
 
 def _adjacency(atoms):
-    """Edges (i < j) between atoms sharing a boundary, with their shared length."""
+    """Edges (i < j) between atoms sharing a boundary, with their shared length.
+
+    The atoms are noded (:func:`_noded`): neighbours share every vertex of their
+    common edges, so a shared edge is a segment found in both atoms' rings.
+    Matching segments by their end points is exact and needs no buffers.
+    """
     geoms = atoms.geometry
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    length = shared_edge_lengths(geoms[a], geoms[b]) if len(a) else np.zeros(0)
-    keep = length > 0
-    return a[keep], b[keep], length[keep]
+    rings, ring_owner = shapely.get_rings(geoms, return_index=True)
+    xy, ring = shapely.get_coordinates(rings, return_index=True)
+    same_ring = ring[:-1] == ring[1:]
+    start, end = xy[:-1][same_ring], xy[1:][same_ring]
+    owner = ring_owner[ring[:-1][same_ring]]
+    flip = (start[:, 0] > end[:, 0]) | ((start[:, 0] == end[:, 0]) & (start[:, 1] > end[:, 1]))
+    key = np.where(flip[:, None], np.c_[end, start], np.c_[start, end])
+    _, segment, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    segment = segment.ravel()
+    twice = counts[segment] == 2
+    order = np.argsort(segment[twice], kind="stable")
+    own = owner[twice][order].reshape(-1, 2)
+    length = np.hypot(*(end - start)[twice][order][::2].T)
+    a, b = own.min(axis=1), own.max(axis=1)
+    keep = a != b
+    pair = a[keep] * len(geoms) + b[keep]
+    pairs, inverse = np.unique(pair, return_inverse=True)
+    total = np.bincount(inverse, length[keep])
+    return pairs // len(geoms), pairs % len(geoms), total
 
 
 # --- the partitioner ------------------------------------------------------------
@@ -728,9 +745,15 @@ def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
     weight = [sum(wt[i] for i in m) for m in members]
     area = [sum(ar[i] for i in m) for m in members]
     perimeter = [_perimeter(graph, p) for p in parts]
+    src = np.repeat(np.arange(graph.n), np.diff(graph.indptr))
+    changed = np.ones(len(parts) + 1, dtype=bool)  # grids touched in the last pass (all, at first)
     for _ in range(max_passes):
         moved = 0
-        for i in sorted(atoms.tolist()):
+        lab = np.asarray(label)
+        ls, ld = lab[src], lab[graph.dst]
+        border = src[(ls != ld) & (ls >= 0) & (ld >= 0) & (changed[ls] | changed[ld])]
+        changed[:] = False
+        for i in np.unique(border).tolist():
             a = label[i]
             shared = {}
             for j, ln in zip(adjacency[i], lengths[i]):
@@ -767,6 +790,7 @@ def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
             area[a] -= ai
             area[b] += ai
             perimeter[a], perimeter[b] = pa, pb
+            changed[a] = changed[b] = True
             moved += 1
         if not moved:
             break
@@ -983,7 +1007,7 @@ def _grid_record(atoms, part, within, band, island):
         detail = (f"one feature holds {int(atoms.weight[part][heavy].max())} households; "
                   "allow splitting (split_polygons) or accept it") if heavy.any() else (
                   f"{households} households > {band.high:g}")
-    return {"atoms": within[part], "geometry": shapely.union_all(atoms.geometry[part]),
+    return {"atoms": within[part], "geometry": shapely.coverage_union_all(atoms.geometry[part]),
             "households": households, "flag": flag, "flag_detail": detail}
 
 
