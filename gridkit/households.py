@@ -365,6 +365,7 @@ class _Graph:
         self.n = n
         cost = np.where(crosses, BARRIER_CUT_DISCOUNT, 1.0) * length
         self.indptr, self.dst, self.cost = _csr(n, a, b, cost)
+        self.src = np.repeat(np.arange(n), np.diff(self.indptr))  # each entry of dst's source
         self.length = _csr(n, a, b, length)[2]
         centre = shapely.centroid(geoms)
         self.x, self.y = shapely.get_x(centre), shapely.get_y(centre)
@@ -621,7 +622,7 @@ def _power_cells(graph, members, parts, band, *, iterations=KMEANS_ITERATIONS):
     seed minimising squared distance minus the seed's offset, raises the offset
     of seeds short of households (lowers it for those over), and moves each seed
     to its cell's area centroid (a Lloyd step, which rounds the cells). Detached
-    pieces then join the neighbouring grid they share most boundary with.
+    pieces then join a neighbouring grid (:func:`_connect`).
     """
     k = len(parts)
     x, y = graph.x[members], graph.y[members]
@@ -688,10 +689,6 @@ def _connect(graph, members, label, k):
     return label
 
 
-def _violation(w, band):
-    return np.maximum(band.low - w, 0.0) + np.maximum(w - band.high, 0.0)
-
-
 def _pp(area, perimeter):
     return 4 * math.pi * area / perimeter**2 if perimeter > 0 else 0.0
 
@@ -745,7 +742,7 @@ def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
     weight = [sum(wt[i] for i in m) for m in members]
     area = [sum(ar[i] for i in m) for m in members]
     perimeter = [_perimeter(graph, p) for p in parts]
-    src = np.repeat(np.arange(graph.n), np.diff(graph.indptr))
+    src = graph.src
     changed = np.ones(len(parts) + 1, dtype=bool)  # grids touched in the last pass (all, at first)
     for _ in range(max_passes):
         moved = 0
