@@ -57,7 +57,7 @@ from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells
 from .errors import InputError, LayoutError
-from .lattice import expand_ranges, square_pieces
+from .lattice import expand_ranges
 from .units import HIERARCHY_COLUMNS, row_major_order
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "read_households", "polsby_popper"]
@@ -75,14 +75,22 @@ REFINE_PASSES = 12
 MIN_PP_GAIN = 1e-4
 KMEANS_ITERATIONS = 40
 KMEANS_STEP = 0.2
+#: Each atom weighs this many nearest seeds, re-found every CANDIDATE_REFRESH rounds.
+CANDIDATE_SEEDS = 12
+CANDIDATE_REFRESH = 4
+#: Pairs of grids with one below this Polsby–Popper are re-cut, in up to this many rounds.
+RECOMBINE_BELOW = 0.6
+RECOMBINE_ROUNDS = 3
 #: Orientations (degrees) of the coordinate bisections that seed the power diagrams.
-SEED_ANGLES = (0, 30, 60)
+SEED_ANGLES = (0,)
 #: A cut edge along a barrier counts this much of its length.
 BARRIER_CUT_DISCOUNT = 0.25
 #: Atoms aim to hold this share of the band's lower bound.
 ATOM_SHARE = 1 / 6
 #: With ``split_polygons``, blocks holding more than this many atoms' worth are cut.
 SPLIT_ABOVE = 2
+#: Lattice lines cutting a block reach this far (m) past its edge, so noding meets it.
+STUB = 1e-6
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -219,17 +227,34 @@ class _Atoms:
                       self.street_zones)
 
 
-def _share_by_area(count, areas):
-    """Split an integer ``count`` over pieces in proportion to ``areas`` (largest remainder)."""
+def _share_by_area(count, areas, group=None):
+    """Split integer counts over pieces in proportion to ``areas`` (largest remainder).
+
+    With ``group``, ``count`` is an array (one per group) and each group's count
+    is split over its own pieces; ties break by piece index.
+
+    Examples
+    --------
+    >>> _share_by_area(10, [1, 1, 1]).tolist()
+    [4, 3, 3]
+    >>> _share_by_area([5, 2], [1, 1, 3, 1], group=[0, 0, 1, 1]).tolist()
+    [3, 2, 2, 0]
+    """
     areas = np.asarray(areas, dtype=float)
-    if count == 0 or areas.sum() <= 0:
-        return np.zeros(len(areas), dtype="int64")
-    exact = count * areas / areas.sum()
+    if group is None:
+        group, count = np.zeros(len(areas), dtype="int64"), np.atleast_1d(count)
+    group, count = np.asarray(group, dtype="int64"), np.asarray(count, dtype="int64")
+    total = np.bincount(group, areas, minlength=len(count))
+    mine = np.where(total > 0, count, 0)[group]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        exact = np.where(total[group] > 0, mine * areas / total[group], 0.0)
     base = np.floor(exact).astype("int64")
-    rest = int(count - base.sum())
-    order = np.lexsort((np.arange(len(areas)), -(exact - base)))
-    base[order[:rest]] += 1
-    return base
+    rest = np.where(total > 0, count, 0) - np.bincount(group, base, minlength=len(count))
+    order = np.lexsort((np.arange(len(areas)), -(exact - base), group))
+    start = np.searchsorted(group[order], np.arange(len(count)))
+    rank = np.empty(len(areas), dtype="int64")
+    rank[order] = np.arange(len(areas)) - start[group[order]]
+    return base + (rank < rest[group])
 
 
 def _point_atoms(community, points, counts, band, barriers):
@@ -253,39 +278,87 @@ def _point_atoms(community, points, counts, band, barriers):
 
 
 def _block_atoms(community, blocks, counts, band, split):
+    """Atoms of one community from household blocks: the blocks clipped to it, the
+    uncovered rest as empty atoms, and — with ``split`` — blocks above two atoms'
+    worth cut by a square lattice sized for one atom, their count shared by area.
+
+    All atoms come out of one :func:`shapely.polygonize` of the block edges, the
+    community edge and the lattice lines inside cut blocks, so neighbours share
+    every vertex of their common edges (:func:`_adjacency` needs that) without a
+    second noding pass over every atom.
+    """
     shapely.prepare(community)
     near = np.flatnonzero(shapely.intersects(community, blocks))
-    clipped = shapely.intersection(blocks[near], community)
+    clipped = blocks[near].copy()
+    crossing = ~shapely.covers(community, clipped)
+    clipped[crossing] = shapely.intersection(clipped[crossing], community)
     parts, owner = shapely.get_parts(clipped, return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
     parts, owner = parts[keep], near[owner[keep]]
-    geoms, weight, zone, indivisible = [], [], [], []
+    area = shapely.area(parts)
+    _, block = np.unique(owner, return_inverse=True)
+    weight = _share_by_area(np.bincount(block, counts[owner]).astype("int64") if len(owner) else [],
+                            area, group=block)
     piece = band.low * ATOM_SHARE
-    for b in np.unique(owner):
-        mine = parts[owner == b]
-        shares = _share_by_area(int(counts[b]), shapely.area(mine))
-        for g, w in zip(mine, shares):
-            if split and w > SPLIT_ABOVE * piece:
-                pieces = square_pieces([g], math.sqrt(g.area * piece / w)).geometry
-                geoms.extend(pieces)
-                weight.extend(_share_by_area(int(w), shapely.area(pieces)))
-                zone.extend([b] * len(pieces))
-                indivisible.extend([False] * len(pieces))
-            else:
-                geoms.append(g)
-                weight.append(int(w))
-                zone.append(b)
-                indivisible.append(True)
-    rest = shapely.difference(community, shapely.union_all(parts)) if len(parts) else community
-    gaps = shapely.get_parts(rest)
-    gaps = gaps[(shapely.get_type_id(gaps) == 3) & (shapely.area(gaps) > 1e-6)]
-    geoms.extend(gaps)
-    weight.extend([0] * len(gaps))
-    zone.extend([-1] * len(gaps))
-    indivisible.extend([False] * len(gaps))
-    geoms = np.asarray(geoms, dtype=object)
-    return _Atoms(geoms, np.asarray(weight, dtype="int64"), np.asarray(zone, dtype="int64"),
-                  np.asarray(indivisible, dtype=bool), street_zones=False)
+    # An atom's area at the community's mean density: large sparse blocks are cut too,
+    # so grids in thin areas are not stuck with a few sprawling blocks.
+    piece_area = community.area * piece / max(float(counts.sum()), 1.0)
+    side = np.sqrt(np.minimum(area * piece / np.maximum(weight, 1), piece_area))
+    cut = split & ((weight > SPLIT_ABOVE * piece) | (area > SPLIT_ABOVE * piece_area))
+    side = side[cut]
+    lines = np.r_[shapely.boundary(parts), [shapely.boundary(community)], _lattice_lines(parts[cut], side)]
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(lines))))
+    probe = shapely.point_on_surface(faces)
+    inside = shapely.contains(community, probe)
+    faces, probe = faces[inside], probe[inside]
+    f_idx, p_idx = shapely.STRtree(parts).query(probe, predicate="within")
+    home = np.full(len(faces), -1)
+    home[f_idx[::-1]] = p_idx[::-1]  # the lowest part wins where blocks overlap
+    has = home >= 0
+    f_area = shapely.area(faces)
+    # A cut part shares its count by area; a whole one gives it all to its largest face.
+    share = np.where(cut[home] & has, f_area, 0.0)
+    whole = np.flatnonzero(has & ~cut[home])
+    largest = whole[np.lexsort((whole, -f_area[whole], home[whole]))]
+    first = np.r_[True, home[largest][1:] != home[largest][:-1]] if len(largest) else np.zeros(0, bool)
+    share[largest[first]] = 1.0
+    f_weight = np.zeros(len(faces), dtype="int64")
+    f_weight[has] = _share_by_area(weight, share[has], group=home[has])
+    zone = np.where(has, owner[np.maximum(home, 0)], -1)
+    indivisible = has & ~cut[np.maximum(home, 0)]
+    return _Atoms(faces, f_weight, zone, indivisible, street_zones=False)
+
+
+def _lattice_lines(polygons, sides):
+    """The lines of each polygon's square lattice (cell side ``sides[i]``, anchored
+    at 0, 0) inside the polygon. Each piece reaches 1 µm past the polygon's edge,
+    so noding always meets the edge (an end computed on it may sit 1e-10 short);
+    the stubs outside are dangles, which polygonize drops."""
+    if not len(polygons):
+        return np.empty(0, dtype=object)
+    b = shapely.bounds(polygons)
+    segments = []
+    for axis in (0, 1):  # 0: vertical lines x = k·side; 1: horizontal lines y = k·side
+        at, owner = expand_ranges(np.floor(b[:, axis] / sides).astype("int64") + 1,
+                                  np.ceil(b[:, axis + 2] / sides).astype("int64"))
+        pos = at * sides[owner]
+        ends = np.empty((len(at), 2, 2))
+        ends[:, :, axis] = pos[:, None]
+        ends[:, 0, 1 - axis] = b[owner, 1 - axis] - 1.0
+        ends[:, 1, 1 - axis] = b[owner, 3 - axis] + 1.0
+        inside = shapely.intersection(shapely.linestrings(ends), polygons[owner])
+        pieces = shapely.get_parts(inside)
+        pieces = pieces[shapely.get_type_id(pieces) == 1]
+        xy, idx = shapely.get_coordinates(pieces, return_index=True)
+        first = np.r_[True, idx[1:] != idx[:-1]]
+        last = np.r_[idx[1:] != idx[:-1], True]
+        lo = np.minimum(xy[first, 1 - axis], xy[last, 1 - axis]) - STUB
+        hi = np.maximum(xy[first, 1 - axis], xy[last, 1 - axis]) + STUB
+        ends = np.empty((len(pieces), 2, 2))
+        ends[:, :, axis] = xy[first, axis][:, None]
+        ends[:, 0, 1 - axis], ends[:, 1, 1 - axis] = lo, hi
+        segments.append(shapely.linestrings(ends))
+    return np.concatenate(segments)
 
 
 def _noded(atoms, community):
@@ -371,6 +444,17 @@ class _Graph:
         self.x, self.y = shapely.get_x(centre), shapely.get_y(centre)
         self.weight = weight.astype(float)
         self.area, self.perimeter = shapely.area(geoms), shapely.length(geoms)
+        self._lists = None
+
+    def lists(self):
+        """Each atom's neighbours and shared edge lengths as Python lists (for the
+        refinement's per-atom loops), built once."""
+        if self._lists is None:
+            cut = self.indptr[1:-1]
+            self._lists = ([a.tolist() for a in np.split(self.dst, cut)],
+                           [a.tolist() for a in np.split(self.length, cut)],
+                           self.weight.tolist(), self.area.tolist(), self.perimeter.tolist())
+        return self._lists
 
     def neighbours(self, i):
         s, e = self.indptr[i], self.indptr[i + 1]
@@ -386,6 +470,22 @@ class _Graph:
         dst = pos[self.dst[edges]]
         keep = dst > owner
         return owner[keep], dst[keep], edges[keep]
+
+    def is_connected(self, members):
+        """Do ``members`` form one connected piece? A breadth-first search over the
+        Python adjacency lists: for the few dozen atoms of a grid it is ~20× faster
+        than building a sparse matrix for :func:`connected_components`."""
+        adjacency = self.lists()[0]
+        todo = set(members.tolist())
+        if not todo:
+            return True
+        stack = [todo.pop()]
+        while stack:
+            for j in adjacency[stack.pop()]:
+                if j in todo:
+                    todo.remove(j)
+                    stack.append(j)
+        return not todo
 
     def components(self, members):
         """Connected components of the subgraph on ``members`` (labels per member).
@@ -478,7 +578,7 @@ def _bisect(graph, members, k, band):
     found.sort(key=lambda f: f[:3])
     for _, _, j, k1, order in found[:SWEEP_CHECKS]:
         side, rest = np.sort(members[order[: j + 1]]), np.sort(members[order[j + 1 :]])
-        if graph.components(side)[0] == 1 and graph.components(rest)[0] == 1:
+        if graph.is_connected(side) and graph.is_connected(rest):
             return side, k1, rest, k - k1
     return _bisect_grown(graph, members, k, band)
 
@@ -512,7 +612,7 @@ def _bisect_grown(graph, members, k, band):
                 break
             j = candidates[r]
             side = order[: j + 1]
-            if graph.components(np.setdiff1d(members, side))[0] == 1:
+            if graph.is_connected(np.setdiff1d(members, side)):
                 best = (score[r], side, int(k1[r]))
                 break
     if best is not None:
@@ -601,18 +701,105 @@ def _best_division(graph, members, band):
         else:
             parts = _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band)
         parts = _refine(graph, parts, band)
-        weight = np.array([graph.weight[p].sum() for p in parts])
-        pp = [_pp(graph.area[p].sum(), _perimeter(graph, p)) for p in parts]
-        key = (-int(band.contains(weight).sum()), -float(np.mean(pp)))
+        weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
+        key = (-int(band.contains(weight).sum()), -float(np.mean(4 * np.pi * area / perimeter**2)))
         if best is None or key < best[0]:
             best = (key, parts)
-    return best[1]
+    parts = best[1]
+    for _ in range(RECOMBINE_ROUNDS):
+        parts, recut = _recombine(graph, parts, band)
+        if not recut:
+            break
+        parts = _refine(graph, parts, band, only=recut)
+    return parts
 
 
-def _perimeter(graph, part):
-    """A part's perimeter: its atoms' perimeters less twice their shared edges."""
-    inner = graph.length[graph.edges_within(part)[2]].sum()
-    return graph.perimeter[part].sum() - 2 * inner
+def _labels(graph, parts):
+    """Each atom's part (-1 for atoms in none)."""
+    label = np.full(graph.n, -1)
+    for j, p in enumerate(parts):
+        label[p] = j
+    return label
+
+
+def _recombine(graph, parts, band):
+    """Re-cut pairs of neighbouring grids, worst Polsby–Popper first: the two are
+    merged and split again by the straight cut (:func:`_best_cut`) that keeps both
+    in the band with the highest Polsby–Popper sum, when that beats the pair as it
+    was. Single-atom moves (:func:`_refine`) cannot straighten a grid that wraps
+    around its neighbour; this can. Each grid is re-cut at most once per call.
+    Returns the parts (same order) and the indices of those re-cut."""
+    parts = list(parts)
+    weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
+    pp = 4 * np.pi * area / perimeter**2
+    label = _labels(graph, parts)
+    ls, ld = label[graph.src], label[graph.dst]
+    cross = (ls < ld) & (ls >= 0)
+    pairs = np.unique(np.c_[ls[cross], ld[cross]], axis=0)
+    worst = np.minimum(pp[pairs[:, 0]], pp[pairs[:, 1]])
+    touched = set()
+    for x, y in pairs[np.lexsort((pairs[:, 1], pairs[:, 0], worst))].tolist():
+        if min(pp[x], pp[y]) >= RECOMBINE_BELOW:
+            break
+        if x in touched or y in touched or not band.contains([weight[x], weight[y]]).all():
+            continue
+        cut = _best_cut(graph, np.sort(np.r_[parts[x], parts[y]]), band)
+        if cut is not None and cut[0] > pp[x] + pp[y] + MIN_PP_GAIN:
+            parts[x], parts[y] = cut[1], cut[2]
+            touched.update((x, y))
+    return parts, sorted(touched)
+
+
+def _best_cut(graph, members, band, *, checks=6):
+    """The straight cut of ``members`` into two sides, both in the band and both
+    connected, with the highest Polsby–Popper sum: ``(score, side, rest)`` or None.
+
+    Cuts in the SWEEP_DIRECTIONS are scored all at once: for every direction and
+    prefix, area and perimeter come from cumulative sums (a prefix's perimeter is
+    its atoms' perimeters less twice the edges with both ends inside it).
+    """
+    u, v, edges = graph.edges_within(members)
+    length = graph.length[edges]
+    w, ar, pe = graph.weight[members], graph.area[members], graph.perimeter[members]
+    m, d = len(members), len(SWEEP_DIRECTIONS)
+    angle = np.radians(SWEEP_DIRECTIONS)
+    proj = np.cos(angle)[:, None] * graph.x[members] + np.sin(angle)[:, None] * graph.y[members]
+    order = np.argsort(proj, axis=1, kind="stable")  # ties by atom index: members are sorted
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(m), (d, m)), axis=1)
+    ru, rv = rank[:, u], rank[:, v]
+    row = (np.arange(d) * m)[:, None]
+
+    def by_rank(r):  # edge lengths summed at rank r, cumulated along each direction
+        return np.cumsum(np.bincount((r + row).ravel(), np.tile(length, d), minlength=d * m).reshape(d, m),
+                         axis=1)[:, :-1]
+
+    inside = by_rank(np.maximum(ru, rv))  # edges with both ends in the prefix
+    outside = length.sum() - by_rank(np.minimum(ru, rv))  # edges with both ends after it
+    cw, ca, cp = (np.cumsum(a[order], axis=1)[:, :-1] for a in (w, ar, pe))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        score = 4 * np.pi * (ca / (cp - 2 * inside) ** 2 + (ar.sum() - ca) / (pe.sum() - cp - 2 * outside) ** 2)
+    score = np.where(band.contains(cw) & band.contains(w.sum() - cw), score, -np.inf)
+    for f in np.argsort(-score, axis=None, kind="stable")[:checks].tolist():
+        if not np.isfinite(score.flat[f]):
+            break
+        di, j = divmod(f, m - 1)
+        side, rest = members[order[di, : j + 1]], members[order[di, j + 1 :]]
+        if graph.is_connected(side) and graph.is_connected(rest):
+            return float(score.flat[f]), np.sort(side), np.sort(rest)
+    return None
+
+
+def _part_measures(graph, label, k):
+    """Households, area and perimeter of parts 0..k-1 (atoms labelled -1 belong to
+    none); a perimeter is its atoms' perimeters less twice their shared edges."""
+    inside = label >= 0
+    lab = label[inside]
+    same = (label[graph.src] == label[graph.dst]) & (label[graph.src] >= 0)
+    # Each shared edge appears once from either side: both count against the sum.
+    shared = np.bincount(label[graph.src[same]], graph.length[same], minlength=k)
+    return (np.bincount(lab, graph.weight[inside], minlength=k), np.bincount(lab, graph.area[inside], minlength=k),
+            np.bincount(lab, graph.perimeter[inside], minlength=k) - shared)
 
 
 def _power_cells(graph, members, parts, band, *, iterations=KMEANS_ITERATIONS):
@@ -635,16 +822,16 @@ def _power_cells(graph, members, parts, band, *, iterations=KMEANS_ITERATIONS):
     target = w.sum() / k
     scale = area.sum() / k  # a cell's area: offsets are in m²
     offset = np.zeros(k)
-    near = min(k, 8)
+    near = min(k, CANDIDATE_SEEDS)
     sx, sy = np.zeros(k), np.zeros(k)
-    for _ in range(iterations):
+    for step in range(iterations):
         cell_area = np.bincount(label, area, minlength=k)
         live = cell_area > 0
         sx[live] = np.bincount(label, area * x, minlength=k)[live] / cell_area[live]
         sy[live] = np.bincount(label, area * y, minlength=k)[live] / cell_area[live]
-        tree = cKDTree(np.c_[sx, sy])
-        _, cand = tree.query(np.c_[x, y], k=near)
-        cand = cand.reshape(len(members), near)
+        if step % CANDIDATE_REFRESH == 0:  # seeds move little per round: re-find the nearest now and then
+            _, cand = cKDTree(np.c_[sx, sy]).query(np.c_[x, y], k=near)
+            cand = cand.reshape(len(members), near)
         d2 = (x[:, None] - sx[cand]) ** 2 + (y[:, None] - sy[cand]) ** 2 - offset[cand]
         label = cand[np.arange(len(members)), np.argmin(d2, axis=1)]
         have = np.bincount(label, w, minlength=k)
@@ -709,7 +896,7 @@ def _connected_without(adjacency, members, i):
     return len(seen) == want
 
 
-def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
+def _refine(graph, parts, band, *, only=None, max_passes=REFINE_PASSES):
     """Move single boundary atoms between neighbouring grids: first to bring grids
     into the band, then to make them more compact.
 
@@ -719,6 +906,7 @@ def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
     edge lengths), and A stays connected. Atoms are visited in index order and
     each takes its best move, so the result is deterministic. Pure Python on
     lists and sets: each step touches a handful of atoms, too few for numpy.
+    With ``only`` (part indices), the first pass visits only those parts' borders.
     """
     low, high = band.low, band.high
 
@@ -728,67 +916,62 @@ def _refine(graph, parts, band, *, max_passes=REFINE_PASSES):
     label = np.full(graph.n, -1)
     for k, part in enumerate(parts):
         label[part] = k
-    atoms = np.concatenate(parts)
-    adjacency, lengths = {}, {}
-    for i in atoms.tolist():
-        s, e = graph.indptr[i], graph.indptr[i + 1]
-        nbr = graph.dst[s:e]
-        inside = label[nbr] >= 0
-        adjacency[i] = nbr[inside].tolist()
-        lengths[i] = graph.length[s:e][inside].tolist()
-    label = label.tolist()
-    wt, ar, pe = graph.weight.tolist(), graph.area.tolist(), graph.perimeter.tolist()
+    weight, area, perimeter = (v.tolist() for v in _part_measures(graph, label, len(parts)))
+    pp = [_pp(s, p) for s, p in zip(area, perimeter)]
+    adjacency, lengths, wt, ar, pe = graph.lists()
     members = [set(p.tolist()) for p in parts]
-    weight = [sum(wt[i] for i in m) for m in members]
-    area = [sum(ar[i] for i in m) for m in members]
-    perimeter = [_perimeter(graph, p) for p in parts]
-    src = graph.src
-    changed = np.ones(len(parts) + 1, dtype=bool)  # grids touched in the last pass (all, at first)
+    src, dst = graph.src, graph.dst
+    changed = np.zeros(len(parts) + 1, dtype=bool)  # grids touched in the last pass
+    changed[list(range(len(parts))) if only is None else list(only)] = True
     for _ in range(max_passes):
         moved = 0
-        lab = np.asarray(label)
-        ls, ld = lab[src], lab[graph.dst]
+        ls, ld = label[src], label[dst]
         border = src[(ls != ld) & (ls >= 0) & (ld >= 0) & (changed[ls] | changed[ld])]
         changed[:] = False
+        lab = label.tolist()
         for i in np.unique(border).tolist():
-            a = label[i]
+            a = lab[i]
+            if len(members[a]) == 1:
+                continue
             shared = {}
             for j, ln in zip(adjacency[i], lengths[i]):
-                shared[label[j]] = shared.get(label[j], 0.0) + ln
-            if len(members[a]) == 1 or all(b == a for b in shared):
-                continue
+                b = lab[j]
+                if b >= 0:
+                    shared[b] = shared.get(b, 0.0) + ln
             wi, ai, pi = wt[i], ar[i], pe[i]
-            pa = perimeter[a] - pi + 2 * shared.get(a, 0.0)
-            off_a, off_a_after = off(weight[a]), off(weight[a] - wi)
-            base_a, pp_a = _pp(area[a], perimeter[a]), _pp(area[a] - ai, pa)
+            pa = perimeter[a] - pi + 2 * shared.pop(a, 0.0)
+            if not shared:
+                continue
+            w_a, off_a = weight[a] - wi, off(weight[a])
+            off_a_after = off(w_a)
+            gain_a = _pp(area[a] - ai, pa) - pp[a]
             best = None
-            for b, sb in sorted(shared.items()):
-                if b == a:
+            for b in sorted(shared):
+                w_b = weight[b]
+                change = off_a_after + off(w_b + wi) - off_a - off(w_b)
+                if change > 0:
                     continue
-                before = off_a + off(weight[b])
-                after = off_a_after + off(weight[b] + wi)
-                if after > before:
+                pb = perimeter[b] + pi - 2 * shared[b]
+                gain = gain_a + _pp(area[b] + ai, pb) - pp[b]
+                if change == 0 and gain <= MIN_PP_GAIN:
                     continue
-                pb = perimeter[b] + pi - 2 * sb
-                gain = pp_a + _pp(area[b] + ai, pb) - base_a - _pp(area[b], perimeter[b])
-                if after == before and gain <= MIN_PP_GAIN:
-                    continue
-                key = (after - before, -gain)
-                if best is None or key < best[0]:
-                    best = (key, b, pb)
+                if best is None or (change, -gain) < best[0]:
+                    best = ((change, -gain), b, pb)
             if best is None or not _connected_without(adjacency, members[a], i):
                 continue
             _, b, pb = best
             members[a].discard(i)
             members[b].add(i)
-            label[i] = b
+            lab[i] = b
             weight[a] -= wi
             weight[b] += wi
             area[a] -= ai
             area[b] += ai
             perimeter[a], perimeter[b] = pa, pb
+            pp[a], pp[b] = _pp(area[a], pa), _pp(area[b], pb)
             changed[a] = changed[b] = True
             moved += 1
+        label = np.asarray(lab)
         if not moved:
             break
     return [np.sort(np.fromiter(m, dtype="int64")) for m in members if m]
@@ -915,10 +1098,9 @@ def balanced_grid(
         mine = np.flatnonzero(home == ci)
         atom_band = Band(min(band.low, micro_band.low) if micro_band else band.low, band.high)
         if kind == "points":
-            atoms = _point_atoms(community, rep[mine], counts[mine], atom_band, lines)
+            atoms = _noded(_point_atoms(community, rep[mine], counts[mine], atom_band, lines), community)
         else:
             atoms = _block_atoms(community, fgeoms[mine], counts[mine], atom_band, split_polygons)
-        atoms = _noded(atoms, community)
         grids, n_cross = _divide(atoms, band)
         crossings += n_cross
         for g in grids:
@@ -977,7 +1159,9 @@ def _divide(atoms, band, within=None):
                         continue
                 parts.extend(_best_division(graph, region, band))
             parts = [np.sort(np.asarray(p)) for p in parts]
-            for part in _refine(graph, parts, band):
+            if heavy.any():  # towers and the divisions around them meet only here
+                parts = _refine(graph, parts, band)
+            for part in parts:
                 out.append(_grid_record(sub, part, within, band, n_comp > 1))
     return out, crossings
 
