@@ -159,7 +159,8 @@ def _summary(communities, cells, output, seconds):
 @click.option("--micro", default=None, metavar="MIN,MAX", help="Nested micro-grids of MIN–MAX households.")
 @click.option("--split-polygons", is_flag=True,
               help="Allow cutting household blocks into lattice pieces (count shared by area) so that "
-                   "grids can hit the band; without it every block stays whole.")
+                   "grids can hit the band and stay compact: blocks holding many households, or large "
+                   "sparse ones, are cut. Without it every block stays whole.")
 @click.option("--code-field", default=None, help="Column with each unit's code (as in `grid units`).")
 @click.option("--name-field", default=None, help="Column with the units' names.")
 @click.option("--provisional", is_flag=True, help="Allow provisional codes (as in `grid units`).")

@@ -12,23 +12,30 @@ How it works
    a sixth of the lower bound each; with household *blocks* (census-style polygons
    with counts) the blocks themselves, clipped to the community, the uncovered rest
    as empty atoms, and — only with ``split_polygons`` — blocks above two atoms'
-   worth cut by the lattice, their count shared by area.
+   worth of households or of area (at the community's mean density) cut by a
+   lattice, their count shared by area. Block atoms come from one polygonize of
+   the block edges and lattice lines, so neighbours share every vertex.
 2. **Regions.** Atoms in one street block form a zone. A zone too light to reach
    the lower bound joins the neighbouring zone with which it shares the longest
    boundary (so the grid crosses that street; counted as ``barrier_crossings``).
    An indivisible atom above the band is a grid of its own.
-3. **Balanced power diagrams.** A region of weight W becomes k grids, k the number
+3. **Balanced power diagram.** A region of weight W becomes k grids, k the number
    nearest W / mid-band for which the band is reachable. Seeds come from a
    recursive coordinate bisection; each round assigns every atom to the seed with
    the least squared distance minus the seed's offset, raises the offsets of seeds
    short of households, and moves seeds to their cells' area centroids (a Lloyd
    step, which rounds the cells). Pieces cut off from their grid join a neighbour.
-4. **Refinement.** Single boundary atoms move to a neighbouring grid when that
+4. **Polishing.** Single boundary atoms move to a neighbouring grid when that
    brings grids into the band or, band kept, raises the two grids' Polsby–Popper
-   sum, never disconnecting a grid. Seeds in three orientations are tried; the
-   division with the most grids in the band wins, then the most compact. When
-   none is wholly in the band, a recursive bisection by straight cuts (cuts along
-   barriers count a quarter; both sides must stay connected) competes too.
+   sum, never disconnecting a grid. Then pairs of neighbouring grids, the least
+   compact first, are merged and re-cut by the best straight cut (most grids in
+   the band, then the highest Polsby–Popper sum) when that beats the pair as it
+   was — this straightens grids that wrap around a neighbour, which single moves
+   cannot — and the moves run again around the re-cut grids (three rounds). When
+   the result is not wholly in the band, a recursive bisection by straight cuts
+   (cuts along barriers count a quarter; both sides must stay connected),
+   polished the same way, competes; the most grids in the band wins, then the
+   most compact.
 5. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason.
 
@@ -81,6 +88,8 @@ CANDIDATE_REFRESH = 4
 #: Pairs of grids with one below this Polsby–Popper are re-cut, in up to this many rounds.
 RECOMBINE_BELOW = 0.6
 RECOMBINE_ROUNDS = 3
+#: A grid brought into the band outweighs any Polsby–Popper sum of two grids (≤ 2).
+IN_BAND_SCORE = 10.0
 #: Orientations (degrees) of the coordinate bisections that seed the power diagrams.
 SEED_ANGLES = (0,)
 #: A cut edge along a barrier counts this much of its length.
@@ -526,19 +535,29 @@ def _grow(graph, members, in_region, angle):
     return np.asarray(order), np.asarray(cuts)
 
 
-def _sweep(graph, members, u, v, cost, angle):
-    """Atoms of ``members`` (positions) ordered along ``angle``, with the cut cost
-    of every proper prefix: a straight cut swept across the region."""
-    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    proj = graph.x[members] * c + graph.y[members] * s
-    order = np.lexsort((members, proj))
-    rank = np.empty(len(members), dtype="int64")
-    rank[order] = np.arange(len(members))
-    lo, hi = np.minimum(rank[u], rank[v]), np.maximum(rank[u], rank[v])
-    m = len(members)
-    # An edge is cut by every prefix that holds its lower-ranked end only.
-    cuts = np.cumsum(np.bincount(lo, cost, minlength=m) - np.bincount(hi, cost, minlength=m))[:-1]
-    return order, cuts
+def _sweeps(graph, members, u, v, value):
+    """Straight cuts swept across ``members`` in every SWEEP_DIRECTIONS direction.
+
+    Returns ``order`` (directions × members: positions in ``members`` along each
+    direction, ties by atom index) and, for every proper prefix of each order, the
+    sum of ``value`` over edges (u, v: positions) with both ends inside the prefix
+    and over those with both ends after it; the cut itself is the rest.
+    """
+    m, d = len(members), len(SWEEP_DIRECTIONS)
+    angle = np.radians(SWEEP_DIRECTIONS)
+    proj = np.cos(angle)[:, None] * graph.x[members] + np.sin(angle)[:, None] * graph.y[members]
+    order = np.argsort(proj, axis=1, kind="stable")  # members are sorted: ties go by atom index
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.broadcast_to(np.arange(m), (d, m)), axis=1)
+    ru, rv = rank[:, u], rank[:, v]
+    row = (np.arange(d) * m)[:, None]
+
+    def cumulated(r):  # ``value`` summed at rank r, cumulated along each direction
+        at = np.bincount((r + row).ravel(), np.tile(value, d), minlength=d * m).reshape(d, m)
+        return np.cumsum(at, axis=1)[:, :-1]
+
+    # An edge lies inside a prefix once its later end is in; after it until its earlier end is.
+    return order, cumulated(np.maximum(ru, rv)), value.sum() - cumulated(np.minimum(ru, rv))
 
 
 def _feasible_splits(cum, total, k, band):
@@ -566,20 +585,17 @@ def _bisect(graph, members, k, band):
     total = w.sum()
     u, v, edges = graph.edges_within(members)
     cost = graph.cost[edges]
-    found = []
-    for angle in SWEEP_DIRECTIONS:
-        order, cuts = _sweep(graph, members, u, v, cost, angle)
-        cum = np.cumsum(w[order])[:-1]
-        feasible, k1 = _feasible_splits(cum, total, k, band)
-        j = np.flatnonzero(feasible)
-        score = cuts[j] * (1 + np.abs(k1[j] / k - 0.5))
-        found.extend(zip(score.tolist(), [angle] * len(j), j.tolist(), k1[j].astype(int).tolist(),
-                         [order] * len(j)))
-    found.sort(key=lambda f: f[:3])
-    for _, _, j, k1, order in found[:SWEEP_CHECKS]:
-        side, rest = np.sort(members[order[: j + 1]]), np.sort(members[order[j + 1 :]])
+    order, inside, outside = _sweeps(graph, members, u, v, cost)
+    cum = np.cumsum(w[order], axis=1)[:, :-1]
+    feasible, k1 = _feasible_splits(cum, total, k, band)
+    score = np.where(feasible, (cost.sum() - inside - outside) * (1 + np.abs(k1 / k - 0.5)), np.inf)
+    for f in np.argsort(score, axis=None, kind="stable")[:SWEEP_CHECKS].tolist():
+        if not np.isfinite(score.flat[f]):
+            break
+        di, j = divmod(f, len(members) - 1)
+        side, rest = np.sort(members[order[di, : j + 1]]), np.sort(members[order[di, j + 1 :]])
         if graph.is_connected(side) and graph.is_connected(rest):
-            return side, k1, rest, k - k1
+            return side, int(k1.flat[f]), rest, k - int(k1.flat[f])
     return _bisect_grown(graph, members, k, band)
 
 
@@ -686,9 +702,11 @@ def _coordinate_bisection(graph, members, k, angle=0.0):
 
 
 def _best_division(graph, members, band):
-    """Divide one connected region: power diagrams grown from coordinate bisections
-    in three orientations, each repaired and refined; the one with the most grids
-    in the band wins, then the highest mean Polsby–Popper, then the first."""
+    """Divide one connected region: a power diagram grown from a coordinate
+    bisection in each of SEED_ANGLES, polished (:func:`_polish`); if none puts every
+    grid in the band, a recursive bisection by straight cuts (:func:`_partition`),
+    polished too, competes. The most grids in the band wins, then the highest mean
+    Polsby–Popper, then the first."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -700,17 +718,27 @@ def _best_division(graph, members, band):
             parts = _partition(graph, members, band)
         else:
             parts = _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band)
-        parts = _refine(graph, parts, band)
+        parts = _polish(graph, parts, band)
         weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
         key = (-int(band.contains(weight).sum()), -float(np.mean(4 * np.pi * area / perimeter**2)))
         if best is None or key < best[0]:
             best = (key, parts)
-    parts = best[1]
+    return best[1]
+
+
+def _polish(graph, parts, band):
+    """Single-atom moves (:func:`_refine`), then rounds of pair re-cutting
+    (:func:`_recombine`), each followed by moves around the grids it re-cut."""
+    parts = _refine(graph, parts, band)
+    dirty = None  # all grids, at first
     for _ in range(RECOMBINE_ROUNDS):
-        parts, recut = _recombine(graph, parts, band)
+        before = parts
+        parts, recut = _recombine(graph, parts, band, dirty)
         if not recut:
             break
         parts = _refine(graph, parts, band, only=recut)
+        # A pair neither of whose grids changed would be re-cut no better than before.
+        dirty = {j for j, (p, q) in enumerate(zip(before, parts)) if not np.array_equal(p, q)}
     return parts
 
 
@@ -722,12 +750,13 @@ def _labels(graph, parts):
     return label
 
 
-def _recombine(graph, parts, band):
+def _recombine(graph, parts, band, dirty=None):
     """Re-cut pairs of neighbouring grids, worst Polsby–Popper first: the two are
-    merged and split again by the straight cut (:func:`_best_cut`) that keeps both
-    in the band with the highest Polsby–Popper sum, when that beats the pair as it
-    was. Single-atom moves (:func:`_refine`) cannot straighten a grid that wraps
-    around its neighbour; this can. Each grid is re-cut at most once per call.
+    merged and split again by the straight cut (:func:`_best_cut`) that puts the
+    most of the two in the band, then has the highest Polsby–Popper sum, when that
+    beats the pair as it was. Single-atom moves (:func:`_refine`) cannot straighten a grid that wraps
+    around its neighbour; this can. Each grid is re-cut at most once per call;
+    with ``dirty`` (part indices), only pairs with one of those are tried.
     Returns the parts (same order) and the indices of those re-cut."""
     parts = list(parts)
     weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
@@ -741,49 +770,37 @@ def _recombine(graph, parts, band):
     for x, y in pairs[np.lexsort((pairs[:, 1], pairs[:, 0], worst))].tolist():
         if min(pp[x], pp[y]) >= RECOMBINE_BELOW:
             break
-        if x in touched or y in touched or not band.contains([weight[x], weight[y]]).all():
+        if x in touched or y in touched or (dirty is not None and x not in dirty and y not in dirty):
             continue
-        cut = _best_cut(graph, np.sort(np.r_[parts[x], parts[y]]), band)
-        if cut is not None and cut[0] > pp[x] + pp[y] + MIN_PP_GAIN:
+        now = int(band.contains([weight[x], weight[y]]).sum())
+        cut = _best_cut(graph, np.sort(np.r_[parts[x], parts[y]]), band, now)
+        if cut is not None and cut[0] > IN_BAND_SCORE * now + pp[x] + pp[y] + MIN_PP_GAIN:
             parts[x], parts[y] = cut[1], cut[2]
             touched.update((x, y))
     return parts, sorted(touched)
 
 
-def _best_cut(graph, members, band, *, checks=6):
-    """The straight cut of ``members`` into two sides, both in the band and both
-    connected, with the highest Polsby–Popper sum: ``(score, side, rest)`` or None.
+def _best_cut(graph, members, band, least=2, *, checks=6):
+    """The straight cut of ``members`` into two connected sides, at least ``least``
+    of them in the band, that puts the most in the band, then has the highest
+    Polsby–Popper sum: ``(score, side, rest)`` or None; the score is the sum plus
+    IN_BAND_SCORE per side in the band.
 
-    Cuts in the SWEEP_DIRECTIONS are scored all at once: for every direction and
-    prefix, area and perimeter come from cumulative sums (a prefix's perimeter is
-    its atoms' perimeters less twice the edges with both ends inside it).
+    Cuts in the SWEEP_DIRECTIONS are scored all at once (:func:`_sweeps`): a side's
+    perimeter is its atoms' perimeters less twice the edges with both ends in it.
     """
     u, v, edges = graph.edges_within(members)
-    length = graph.length[edges]
     w, ar, pe = graph.weight[members], graph.area[members], graph.perimeter[members]
-    m, d = len(members), len(SWEEP_DIRECTIONS)
-    angle = np.radians(SWEEP_DIRECTIONS)
-    proj = np.cos(angle)[:, None] * graph.x[members] + np.sin(angle)[:, None] * graph.y[members]
-    order = np.argsort(proj, axis=1, kind="stable")  # ties by atom index: members are sorted
-    rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.broadcast_to(np.arange(m), (d, m)), axis=1)
-    ru, rv = rank[:, u], rank[:, v]
-    row = (np.arange(d) * m)[:, None]
-
-    def by_rank(r):  # edge lengths summed at rank r, cumulated along each direction
-        return np.cumsum(np.bincount((r + row).ravel(), np.tile(length, d), minlength=d * m).reshape(d, m),
-                         axis=1)[:, :-1]
-
-    inside = by_rank(np.maximum(ru, rv))  # edges with both ends in the prefix
-    outside = length.sum() - by_rank(np.minimum(ru, rv))  # edges with both ends after it
+    order, inside, outside = _sweeps(graph, members, u, v, graph.length[edges])
     cw, ca, cp = (np.cumsum(a[order], axis=1)[:, :-1] for a in (w, ar, pe))
     with np.errstate(divide="ignore", invalid="ignore"):
         score = 4 * np.pi * (ca / (cp - 2 * inside) ** 2 + (ar.sum() - ca) / (pe.sum() - cp - 2 * outside) ** 2)
-    score = np.where(band.contains(cw) & band.contains(w.sum() - cw), score, -np.inf)
+    in_band = band.contains(cw).astype(int) + band.contains(w.sum() - cw)
+    score = np.where(in_band >= least, score + IN_BAND_SCORE * in_band, -np.inf)
     for f in np.argsort(-score, axis=None, kind="stable")[:checks].tolist():
         if not np.isfinite(score.flat[f]):
             break
-        di, j = divmod(f, m - 1)
+        di, j = divmod(f, len(members) - 1)
         side, rest = members[order[di, : j + 1]], members[order[di, j + 1 :]]
         if graph.is_connected(side) and graph.is_connected(rest):
             return float(score.flat[f]), np.sort(side), np.sort(rest)
@@ -1045,8 +1062,10 @@ def balanced_grid(
         Roads, rivers, rail: grids follow them; a grid crosses one only where a
         street block alone cannot reach ``min_households`` (counted).
     split_polygons : bool
-        Blocks holding more than ``max_households`` may be cut (count shared by
-        area); without it they stay whole and their grid is flagged.
+        Blocks may be cut into lattice pieces (count shared by area): those holding
+        more than two atoms' worth of households (an atom: a sixth of the lower
+        bound) or of area at the mean density. Without it every block stays whole,
+        and one above the band is a grid of its own, flagged ``indivisible``.
     micro : (min, max), optional
         A second band: micro-grids nested in every grid (IDs: grid ID + 2 digits).
 
@@ -1170,9 +1189,10 @@ def _divide(atoms, band, within=None):
 #: column gives the numbers.
 FLAGS = {
     "island": "an island or detached part too light for the band",
-    "light": "below the band: the area around cannot reach the lower bound",
+    "light": ("below the band: no contiguous division found here reaches the lower bound "
+              "(too few households around, or blocks too coarse)"),
     "indivisible": "above the band: one indivisible feature holds more than the upper bound",
-    "heavy": "above the band: no contiguous division reaches the band here",
+    "heavy": "above the band: no contiguous division found here reaches the band (blocks too coarse: allow splitting)",
 }
 
 

@@ -132,6 +132,26 @@ def test_cincinnati_blocks_split_all_in_band(shared, low, high, grids):
     # Recomputed from the output polygons, not taken from the summary.
     pp = 4 * np.pi * layout.grids.area / layout.grids.length**2
     assert pp.mean() == pytest.approx(layout.summary["polsby_popper_mean"], abs=1e-3)
+    assert pp.mean() >= 0.60  # the issue's compactness target
+
+
+def test_split_blocks_share_their_count_and_stay_noded():
+    """A block cut into lattice pieces keeps its households (shared by area), and the
+    pieces meet the whole neighbouring block on exact shared segments: one graph."""
+    from gridkit.households import _adjacency, _block_atoms
+
+    left, right = shapely.box(X0, Y0, X0 + 300, Y0 + 200), shapely.box(X0 + 300, Y0, X0 + 350, Y0 + 200)
+    community = shapely.union_all([left, right])
+    atoms = _block_atoms(community, np.array([left, right]), np.array([120, 7]), Band(60, 90), split=True)
+    assert shapely.area(atoms.geometry).sum() == pytest.approx(community.area)
+    assert np.bincount(atoms.zone, atoms.weight).tolist() == [120, 7]
+    cut = atoms.zone == 0
+    assert cut.sum() > 1 and not atoms.indivisible[cut].any()  # 120 > 2 atoms' worth (2 × 10): cut
+    # 7 households on 10,000 m², under two atoms' area (2 × 70,000 m² · 10 / 127): whole
+    assert atoms.indivisible[~cut].all() and (~cut).sum() == 1
+    a, b, _ = _adjacency(atoms)
+    touching_right = np.r_[a[b == np.flatnonzero(~cut)[0]], b[a == np.flatnonzero(~cut)[0]]]
+    assert len(touching_right) >= 2  # several pieces of the left block touch the right one
 
 
 def test_cincinnati_big_block_flagged_without_splitting(shared):
