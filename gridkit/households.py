@@ -114,6 +114,8 @@ class Band:
     8
     >>> Band(100, 150).parts_for(160) is None  # one grid is too many, two too few
     True
+    >>> Band(46, 64.97).parts_for(193)  # whole households: at most 64 a grid
+    4
     """
 
     low: float
@@ -122,6 +124,9 @@ class Band:
     def __post_init__(self):
         if not (0 < self.low <= self.high):
             raise InputError(f"household band {self.low}–{self.high}: need 0 < min ≤ max")
+        if self.whole[1] < self.whole[0]:
+            raise InputError(f"household band {self.low:g}–{self.high:g} holds no whole number of households; "
+                             "widen it")
 
     @property
     def mid(self) -> float:
@@ -131,11 +136,23 @@ class Band:
         return (np.asarray(w) >= self.low) & (np.asarray(w) <= self.high)
 
     def parts_for(self, weight: float):
-        """The number of grids nearest ``weight / mid`` with the band reachable, or None."""
-        k_lo, k_hi = math.ceil(weight / self.high), math.floor(weight / self.low)
+        """The number of grids nearest ``weight / mid`` with the band reachable, or None.
+
+        Households are whole, so a band of 46–64.97 holds 46–64: 193 households make
+        4 grids, not 3 (3 × 64 = 192).
+        """
+        low, high = self.whole
+        if high < low:
+            return None
+        k_lo, k_hi = math.ceil(weight / high), math.floor(weight / low)
         if k_lo > k_hi or k_hi < 1:
             return None
         return int(min(max(round(weight / self.mid), k_lo), k_hi))
+
+    @property
+    def whole(self) -> tuple[int, int]:
+        """The band in whole households: ``(ceil(low), floor(high))``."""
+        return math.ceil(self.low - 1e-9), math.floor(self.high + 1e-9)
 
     @classmethod
     def from_target(cls, target: float, tolerance: float) -> Band:
@@ -564,8 +581,9 @@ def _feasible_splits(cum, total, k, band):
     """For prefix weights ``cum``: the grid counts (k1 of k) each prefix allows, or
     ``None`` where both sides cannot reach the band."""
     rest = total - cum
-    k1_lo = np.maximum(np.ceil(cum / band.high - 1e-9), k - np.floor(rest / band.low + 1e-9))
-    k1_hi = np.minimum(np.floor(cum / band.low + 1e-9), k - np.ceil(rest / band.high - 1e-9))
+    low, high = band.whole
+    k1_lo = np.maximum(np.ceil(cum / high - 1e-9), k - np.floor(rest / low + 1e-9))
+    k1_hi = np.minimum(np.floor(cum / low + 1e-9), k - np.ceil(rest / high - 1e-9))
     k1_lo, k1_hi = np.maximum(k1_lo, 1), np.minimum(k1_hi, k - 1)
     feasible = k1_lo <= k1_hi
     k1 = np.clip(np.round(k * cum / total), k1_lo, k1_hi)

@@ -152,13 +152,15 @@ def square_pieces(polygons, side: float, *, tile: int = TILE_CELLS) -> Pieces:
     r0 = np.floor(bounds[:, 1] / side).astype("int64")
     c1 = np.ceil(bounds[:, 2] / side).astype("int64")  # exclusive
     r1 = np.ceil(bounds[:, 3] / side).astype("int64")
-    tsize = tile * side
 
     tc, tr, t_owner = _grid_of_ranges(
         np.floor_divide(c0, tile), -np.floor_divide(-c1, tile),
         np.floor_divide(r0, tile), -np.floor_divide(-r1, tile),
     )
-    tiles = boxes(tc * tsize, tr * tsize, (tc + 1) * tsize, (tr + 1) * tsize)
+    # Tile and sub-tile edges are computed as (whole cell index) × side, exactly as
+    # the cells' own edges: tc · (tile · side) can differ by 1e-11 m, and a cell
+    # clipped to its tile would then miss its neighbour by that much.
+    tiles = boxes(tc * tile * side, tr * tile * side, (tc + 1) * tile * side, (tr + 1) * tile * side)
     t_full = shapely.covers(polys[t_owner], tiles)
     t_part = ~t_full & shapely.intersects(polys[t_owner], tiles)
 
@@ -178,8 +180,7 @@ def square_pieces(polygons, side: float, *, tile: int = TILE_CELLS) -> Pieces:
     sub = SUBTILE_CELLS if tile % SUBTILE_CELLS == 0 else tile
     k = tile // sub
     sc, sr, s_tile = _grid_of_ranges(tc[t_part] * k, tc[t_part] * k + k, tr[t_part] * k, tr[t_part] * k + k)
-    ssize = sub * side
-    subtiles = boxes(sc * ssize, sr * ssize, (sc + 1) * ssize, (sr + 1) * ssize)
+    subtiles = boxes(sc * sub * side, sr * sub * side, (sc + 1) * sub * side, (sr + 1) * sub * side)
     s_full = shapely.covers(tile_piece[s_tile], subtiles)
     s_part = ~s_full & shapely.intersects(tile_piece[s_tile], subtiles)
     gc, gr, g_sub = _grid_of_ranges(sc[s_full] * sub, sc[s_full] * sub + sub, sr[s_full] * sub, sr[s_full] * sub + sub)

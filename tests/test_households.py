@@ -175,8 +175,29 @@ def test_random_points_partition_and_conserve(n, low, width, seed):
     _check(layout, comm)
     assert layout.grids["households"].sum() == homes["n"].sum()
     if Band(low, low * width).parts_for(homes["n"].sum()) is not None:
-        # Feasible (small atoms, no barriers, one community): every grid in the band,
-        # except behind a known gap: a merged lattice cell can sit 1e-10 m off its
-        # neighbour, which cuts the atom graph in two; the far part is an island.
-        off = layout.grids[~layout.grids["in_band"]]
-        assert (off["flag"] == "island").all(), layout.grids[["households", "flag"]]
+        # Feasible (small atoms, no barriers, one community): every grid in the band.
+        assert layout.grids["in_band"].all(), layout.grids[["households", "flag"]]
+
+
+def test_a_band_counts_whole_households():
+    # 193 households in 46–64.97: three grids would need one of 65, so four.
+    assert Band(46, 64.97).parts_for(193) == 4
+    with pytest.raises(InputError, match="no whole number"):
+        Band(46.2, 46.8)
+
+
+def test_lattice_cells_meet_exactly_across_tile_edges():
+    """The case that once cut the atom graph in two: cells clipped at a tile edge
+    (tile index × tile × side) sat 6e-11 m off the next column's cells."""
+    from gridkit.households import _adjacency, _noded, _point_atoms
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(51298)
+    n = rng.integers(1, 4, 136)
+    xy = np.c_[X0 + rng.uniform(0, 800, 136), Y0 + rng.uniform(0, 600, 136)]
+    community = shapely.box(X0, Y0, X0 + 800, Y0 + 600)
+    atoms = _noded(_point_atoms(community, shapely.points(xy), n, Band(33, 48.7), None), community)
+    a, b, _ = _adjacency(atoms)
+    m = len(atoms.geometry)
+    assert connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(m, m)), directed=False)[0] == 1
