@@ -26,8 +26,9 @@ Peers, each in a fresh subprocess (time and peak memory its own, timeout 120 s):
 Every peer's time includes building its adjacency and dissolving its regions into
 polygons; gridkit's community (the union of the blocks, coded) is made before the
 clock starts, like every peer's blocks. A time is the fastest of up to 3 runs in the
-peer's process, repeated only while its runs so far took under 10 s (spopt runs once). Reported: time, ratio to gridkit, peak memory, grids, in-band %,
-household CV, contiguous % (grids that are one polygon), mean Polsby–Popper.
+peer's process, repeated only while its runs so far took under 10 s (spopt runs
+once). Reported: time, ratio to gridkit, peak memory, grids, in-band %, household
+CV, contiguous % (grids that are one polygon), mean Polsby–Popper.
 
 The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
 provisional communities, band 100–150, gridkit alone (the target is < 60 s).

@@ -342,17 +342,17 @@ def _block_atoms(community, blocks, counts, band, split):
     home[f_idx[::-1]] = p_idx[::-1]  # the lowest part wins where blocks overlap
     has = home >= 0
     f_area = shapely.area(faces)
+    f_cut = np.r_[cut, False][home]  # faces in no block (home -1) read the appended False
     # A cut part shares its count by area; a whole one gives it all to its largest face.
-    share = np.where(cut[home] & has, f_area, 0.0)
-    whole = np.flatnonzero(has & ~cut[home])
+    share = np.where(f_cut, f_area, 0.0)
+    whole = np.flatnonzero(has & ~f_cut)
     largest = whole[np.lexsort((whole, -f_area[whole], home[whole]))]
     first = np.r_[True, home[largest][1:] != home[largest][:-1]] if len(largest) else np.zeros(0, bool)
     share[largest[first]] = 1.0
     f_weight = np.zeros(len(faces), dtype="int64")
     f_weight[has] = _share_by_area(weight, share[has], group=home[has])
-    zone = np.where(has, owner[np.maximum(home, 0)], -1)
-    indivisible = has & ~cut[np.maximum(home, 0)]
-    return _Atoms(faces, f_weight, zone, indivisible, street_zones=False)
+    zone = np.r_[owner, -1][home]  # the source block; -1 for the uncovered rest
+    return _Atoms(faces, f_weight, zone, has & ~f_cut, street_zones=False)
 
 
 def _lattice_lines(polygons, sides):
@@ -772,9 +772,9 @@ def _recombine(graph, parts, band, dirty=None):
     """Re-cut pairs of neighbouring grids, worst Polsby–Popper first: the two are
     merged and split again by the straight cut (:func:`_best_cut`) that puts the
     most of the two in the band, then has the highest Polsby–Popper sum, when that
-    beats the pair as it was. Single-atom moves (:func:`_refine`) cannot straighten a grid that wraps
-    around its neighbour; this can. Each grid is re-cut at most once per call;
-    with ``dirty`` (part indices), only pairs with one of those are tried.
+    beats the pair as it was. Single-atom moves (:func:`_refine`) cannot straighten
+    a grid that wraps around its neighbour; this can. Each grid is re-cut at most
+    once per call; with ``dirty`` (part indices), only pairs with one are tried.
     Returns the parts (same order) and the indices of those re-cut."""
     parts = list(parts)
     weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))

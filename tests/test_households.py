@@ -100,7 +100,8 @@ def test_households_outside_are_reported_not_dropped():
 
 
 def test_a_community_without_households_is_one_flagged_grid():
-    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000), shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+                            shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
     layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60)
     _check(layout, comm)
     empty = layout.grids[layout.grids["community_code"] == "110101001002"]
@@ -201,3 +202,15 @@ def test_lattice_cells_meet_exactly_across_tile_edges():
     a, b, _ = _adjacency(atoms)
     m = len(atoms.geometry)
     assert connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(m, m)), directed=False)[0] == 1
+
+
+def test_a_community_with_no_block_is_one_empty_flagged_grid():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+                            shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
+    blocks = gpd.GeoDataFrame({"n": [60, 70]}, geometry=[shapely.box(X0, Y0, X0 + 500, Y0 + 1000),
+                                                       shapely.box(X0 + 500, Y0, X0 + 1000, Y0 + 1000)], crs=4548)
+    layout = balanced_grid(comm, blocks, min_households=50, max_households=80, count_field="n", kind="blocks")
+    _check(layout, comm)
+    by_community = layout.grids.groupby("community_code")["households"].apply(sorted).to_dict()
+    assert by_community == {"110101001001": [60, 70], "110101001002": [0]}
+    assert layout.grids.loc[layout.grids["households"] == 0, "flag"].tolist() == ["light"]
