@@ -390,11 +390,12 @@ def _lattice_lines(polygons, sides):
 def _noded(atoms, community):
     """Re-cut the atoms so neighbours share every vertex of their common edges.
 
-    Pieces cut from a block by the lattice gain vertices on the block's edge that
-    the neighbouring block lacks, a few 1e-10 off the line; unions across such
-    edges fall apart into multipolygons. Polygonizing the union of all atom
+    Used for point atoms: lattice cells clipped to one street block gain vertices
+    on the block's edge that the cells across the street lack, and unions across
+    such edges fall apart into multipolygons. Polygonizing the union of all atom
     boundaries gives faces that match exactly. Each atom's households go to its
-    largest face; slivers between atoms become empty atoms of their own.
+    largest face; slivers between atoms become empty atoms of their own. (Block
+    atoms are born noded: :func:`_block_atoms`.)
     """
     geoms = atoms.geometry
     lines = shapely.get_parts(shapely.union_all(shapely.boundary(geoms)))
@@ -470,7 +471,7 @@ class _Graph:
         self.x, self.y = shapely.get_x(centre), shapely.get_y(centre)
         self.weight = weight.astype(float)
         self.area, self.perimeter = shapely.area(geoms), shapely.length(geoms)
-        self._lists = None
+        self._lists = self._cost_lists = None
 
     def lists(self):
         """Each atom's neighbours and shared edge lengths as Python lists (for the
@@ -482,9 +483,11 @@ class _Graph:
                            self.weight.tolist(), self.area.tolist(), self.perimeter.tolist())
         return self._lists
 
-    def neighbours(self, i):
-        s, e = self.indptr[i], self.indptr[i + 1]
-        return self.dst[s:e], self.cost[s:e]
+    def cost_lists(self):
+        """Each atom's cut costs to its neighbours (as :meth:`lists`), built once."""
+        if self._cost_lists is None:
+            self._cost_lists = [a.tolist() for a in np.split(self.cost, self.indptr[1:-1])]
+        return self._cost_lists
 
     def edges_within(self, members):
         """Edges with both ends in ``members``, once each: positions in ``members``
@@ -525,30 +528,32 @@ class _Graph:
         return connected_components(mat, directed=False)
 
 
-def _grow(graph, members, in_region, angle):
+def _grow(graph, members, angle):
     """Atoms of ``members`` in growth order from the edge facing ``angle``, with the
-    cut cost after each prefix."""
+    cut cost after each prefix. Python sets and lists: one atom at a time."""
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    proj = graph.x * c + graph.y * s
-    start = members[np.lexsort((members, proj[members]))[0]]
-    taken = np.zeros(graph.n, dtype=bool)
-    heap = [(proj[start], int(start))]
+    proj = dict(zip(members.tolist(), (graph.x[members] * c + graph.y[members] * s).tolist()))
+    adjacency, costs = graph.lists()[0], graph.cost_lists()
+    start = int(members[np.lexsort((members, graph.x[members] * c + graph.y[members] * s))[0]])
+    taken = set()
+    heap = [(proj[start], start)]
     order, cuts = [], []
     cut = 0.0
     while heap:
         _, i = heapq.heappop(heap)
-        if taken[i]:
+        if i in taken:
             continue
-        taken[i] = True
+        taken.add(i)
         order.append(i)
-        nbr, cost = graph.neighbours(i)
-        inside = in_region[nbr]
-        nbr, cost = nbr[inside], cost[inside]
-        now_taken = taken[nbr]
-        cut += cost[~now_taken].sum() - cost[now_taken].sum()
+        for j, cost in zip(adjacency[i], costs[i]):
+            if j not in proj:
+                continue
+            if j in taken:
+                cut -= cost
+            else:
+                cut += cost
+                heapq.heappush(heap, (proj[j], j))
         cuts.append(cut)
-        for j in nbr[~now_taken]:
-            heapq.heappush(heap, (proj[j], int(j)))
     return np.asarray(order), np.asarray(cuts)
 
 
@@ -621,12 +626,10 @@ def _bisect_grown(graph, members, k, band):
     """:func:`_bisect` by growing one side atom by atom in 8 directions."""
     w = graph.weight
     total = w[members].sum()
-    in_region = np.zeros(graph.n, dtype=bool)
-    in_region[members] = True
     best = None
     fallback = None
     for angle in DIRECTIONS:
-        order, cuts = _grow(graph, members, in_region, angle)
+        order, cuts = _grow(graph, members, angle)
         cum = np.cumsum(w[order])[:-1]  # proper prefixes only
         cuts = cuts[:-1]
         feasible, k1 = _feasible_splits(cum, total, k, band)
