@@ -47,7 +47,7 @@ import sys
 import time
 from pathlib import Path
 
-from _children import print_child_row, run_child
+from _children import best_of, print_child_row, run_child
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "cincinnati_households" / "cincinnati_blocks.gpkg"
@@ -210,15 +210,8 @@ def run_peer(peer, which, low, high):
         "skater": lambda: _pygeoda(blocks, low, high, "skater"),
         "redcap": lambda: _pygeoda(blocks, low, high, "redcap"),
     }
-    best, spent = None, 0.0
-    for _ in range(REPEATS):
-        t = time.perf_counter()
-        geoms, households = runs[peer]()
-        seconds = time.perf_counter() - t
-        best, spent = min(best or seconds, seconds), spent + seconds
-        if spent > REPEAT_WITHIN:
-            break
-    return best, _score(geoms, households, low, high)
+    seconds, (geoms, households) = best_of(REPEATS, runs[peer], within=REPEAT_WITHIN)
+    return seconds, _score(geoms, households, low, high)
 
 
 def run_scale():

@@ -131,7 +131,7 @@ def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y
               workers, overwrite, grid):
     from pathlib import Path
 
-    from gridkit.batch import _check_output, locate_dask, summarise
+    from gridkit.batch import _check_output, locate_dask, summarise, write_rejects
     from gridkit.io import atomic_path
 
     output = Path(output)
@@ -145,11 +145,8 @@ def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     with atomic_path(output, overwrite=overwrite) as tmp:
         located.to_parquet(tmp, index=False)
-    rejects_path = output.with_name(output.stem + ".rejects.csv")
-    with atomic_path(rejects_path, overwrite=True) as tmp:
-        rejects.to_csv(tmp, index=False)
     summary = summarise(located, rejects, len(located) + len(rejects))
-    summary["rejects_file"] = str(rejects_path)
+    summary["rejects_file"] = str(write_rejects(rejects, output))
     return summary
 
 

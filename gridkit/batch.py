@@ -26,7 +26,7 @@ import pandas as pd
 from .errors import InputError
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, Locator
 
-__all__ = ["locate_frame", "locate_file", "locate_dask", "REJECT_REASONS", "PREFIX"]
+__all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX"]
 
 PREFIX = "gk_"
 REJECT_REASONS = {
@@ -180,14 +180,19 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
     _write(located, x[keep], y[keep], in_crs, locator, output, overwrite)
+    summary = summarise(located, rejected, len(frame))
+    summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path))
+    return summary
+
+
+def write_rejects(rejects, output, path=None) -> Path:
+    """Write the rejects CSV atomically (default ``<output stem>.rejects.csv``); returns its path."""
     from .io import atomic_path
 
-    rejects_path = Path(rejects_path) if rejects_path else output.with_name(output.stem + ".rejects.csv")
-    with atomic_path(rejects_path, overwrite=True) as tmp:
-        rejected.to_csv(tmp, index=False)
-    summary = summarise(located, rejected, len(frame))
-    summary["rejects_file"] = str(rejects_path)
-    return summary
+    path = Path(path) if path else Path(output).with_name(Path(output).stem + ".rejects.csv")
+    with atomic_path(path, overwrite=True) as tmp:
+        rejects.to_csv(tmp, index=False)
+    return path
 
 
 def _check_output(output, overwrite):

@@ -731,13 +731,13 @@ def _arrow_table(catalogue):
 
 
 def _point_wkb(geoms):
-    """Little-endian WKB of points, built with numpy (21 bytes each, no Python object each)."""
+    """Little-endian WKB of points, built with numpy (_POINT_WKB bytes each, no Python object each)."""
     xy = shapely.get_coordinates(geoms)
     if len(xy) != len(geoms) or not (shapely.get_type_id(geoms) == 0).all():
         return pa.array(shapely.to_wkb(geoms, output_dimension=2), type=pa.binary())
     record = np.zeros(len(xy), dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
     record["order"], record["type"], record["x"], record["y"] = 1, 1, xy[:, 0], xy[:, 1]
-    offsets = np.arange(0, 21 * (len(xy) + 1), 21, dtype=np.int32)
+    offsets = np.arange(0, _POINT_WKB * (len(xy) + 1), _POINT_WKB, dtype=np.int32)
     return pa.Array.from_buffers(pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(record.view(np.uint8))])
 
 

@@ -532,9 +532,10 @@ def _grow(graph, members, angle):
     """Atoms of ``members`` in growth order from the edge facing ``angle``, with the
     cut cost after each prefix. Python sets and lists: one atom at a time."""
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-    proj = dict(zip(members.tolist(), (graph.x[members] * c + graph.y[members] * s).tolist()))
+    along = graph.x[members] * c + graph.y[members] * s
+    proj = dict(zip(members.tolist(), along.tolist()))
     adjacency, costs = graph.lists()[0], graph.cost_lists()
-    start = int(members[np.lexsort((members, graph.x[members] * c + graph.y[members] * s))[0]])
+    start = int(members[np.lexsort((members, along))[0]])
     taken = set()
     heap = [(proj[start], start)]
     order, cuts = [], []
@@ -780,9 +781,9 @@ def _recombine(graph, parts, band, dirty=None):
     once per call; with ``dirty`` (part indices), only pairs with one are tried.
     Returns the parts (same order) and the indices of those re-cut."""
     parts = list(parts)
-    weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
-    pp = 4 * np.pi * area / perimeter**2
     label = _labels(graph, parts)
+    weight, area, perimeter = _part_measures(graph, label, len(parts))
+    pp = 4 * np.pi * area / perimeter**2
     ls, ld = label[graph.src], label[graph.dst]
     cross = (ls < ld) & (ls >= 0)
     pairs = np.unique(np.c_[ls[cross], ld[cross]], axis=0)
@@ -951,9 +952,7 @@ def _refine(graph, parts, band, *, only=None, max_passes=REFINE_PASSES):
     def off(w):
         return (low - w if w < low else 0.0) + (w - high if w > high else 0.0)
 
-    label = np.full(graph.n, -1)
-    for k, part in enumerate(parts):
-        label[part] = k
+    label = _labels(graph, parts)
     weight, area, perimeter = (v.tolist() for v in _part_measures(graph, label, len(parts)))
     pp = [_pp(s, p) for s, p in zip(area, perimeter)]
     adjacency, lengths, wt, ar, pe = graph.lists()

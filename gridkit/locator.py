@@ -367,7 +367,8 @@ class Locator:
         if self._record is not None:
             arrays["record"] = self._record
         meta = {"format": _INDEX_FORMAT, "crs": self.crs.to_wkt(), "side": self.side, "origin": self.origin,
-                "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units, "source": self.source}
+                "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units,
+                "source": self.source}
         arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         with atomic_path(path, overwrite=True) as tmp:
             with open(tmp, "wb") as fh:
