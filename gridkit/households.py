@@ -25,18 +25,23 @@ How it works
    the least squared distance minus the seed's offset, raises the offsets of seeds
    short of households, and moves seeds to their cells' area centroids (a Lloyd
    step, which rounds the cells). Pieces cut off from their grid join a neighbour.
-4. **Polishing.** Single boundary atoms move to a neighbouring grid when that
+4. **Settling.** Single boundary atoms move to a neighbouring grid when that
    brings grids into the band or, band kept, raises the two grids' Polsby–Popper
-   sum, never disconnecting a grid. Then pairs of neighbouring grids, the least
+   sum, never disconnecting a grid. Then each grid still out of the band has its
+   neighbourhood (the grids around it, one ring, then two) merged and divided
+   again by recursive bisection into as many grids, one fewer or one more, as its
+   households allow, when that leaves fewer grids out of the band: this passes
+   households along a chain of grids all at a bound, and drops a grid too light to
+   keep, which single moves cannot. When the result is not wholly in the band, a
+   recursive bisection of the whole region by straight cuts (cuts along barriers
+   count a quarter; both sides must stay connected), settled the same way,
+   competes; the fewest grids out of the band wins, then the most compact.
+5. **Straightening.** Pairs of neighbouring grids of the winner, the least
    compact first, are merged and re-cut by the best straight cut (most grids in
    the band, then the highest Polsby–Popper sum) when that beats the pair as it
    was — this straightens grids that wrap around a neighbour, which single moves
-   cannot — and the moves run again around the re-cut grids (three rounds). When
-   the result is not wholly in the band, a recursive bisection by straight cuts
-   (cuts along barriers count a quarter; both sides must stay connected),
-   polished the same way, competes; the most grids in the band wins, then the
-   most compact.
-5. Grids outside the band (an island of 12 households, one building of 600) are
+   cannot — and the moves run again around the re-cut grids (three rounds).
+6. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason.
 
 Everything is deterministic: ties break by index, there is no random seed.
@@ -88,6 +93,9 @@ CANDIDATE_REFRESH = 4
 #: Pairs of grids with one below this Polsby–Popper are re-cut, in up to this many rounds.
 RECOMBINE_BELOW = 0.6
 RECOMBINE_ROUNDS = 3
+#: A grid out of the band is re-divided with up to this many rings of grids around it.
+REPAIR_RINGS = 2
+REPAIR_PASSES = 1
 #: A grid brought into the band outweighs any Polsby–Popper sum of two grids (≤ 2).
 IN_BAND_SCORE = 10.0
 #: Orientations (degrees) of the coordinate bisections that seed the power diagrams.
@@ -682,9 +690,11 @@ def _grid_count(w, band):
     return min(k, max(1, int(heavy.sum()) + int((total - w[heavy].sum()) // band.low)))
 
 
-def _partition(graph, members, band):
-    """Parts (arrays of atom indices) of one connected region."""
-    k = _grid_count(graph.weight[members], band)
+def _partition(graph, members, band, k=None):
+    """Parts (arrays of atom indices) of one connected region: k grids, or as many
+    as :func:`_grid_count` gives."""
+    if k is None:
+        k = _grid_count(graph.weight[members], band)
     stack = [(members, k)]
     parts = []
     while stack:
@@ -725,33 +735,45 @@ def _coordinate_bisection(graph, members, k, angle=0.0):
 
 def _best_division(graph, members, band):
     """Divide one connected region: a power diagram grown from a coordinate
-    bisection in each of SEED_ANGLES, polished (:func:`_polish`); if none puts every
-    grid in the band, a recursive bisection by straight cuts (:func:`_partition`),
-    polished too, competes. The most grids in the band wins, then the highest mean
-    Polsby–Popper, then the first."""
+    bisection in each of SEED_ANGLES, then moves and repairs (:func:`_settle`); if
+    none puts every grid in the band, a recursive bisection by straight cuts
+    (:func:`_partition`), settled too, competes. The fewest grids out of the band
+    wins, then the highest mean Polsby–Popper, then the first; only the winner is
+    re-cut in pairs (:func:`_straighten`)."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
     best = None
     for angle in [*SEED_ANGLES, None]:
         if angle is None:  # the slower bisection, only when the band is not yet met
-            if best[0][0] == -k:
+            if best[0][0] == 0:
                 break
             parts = _partition(graph, members, band)
         else:
             parts = _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band)
-        parts = _polish(graph, parts, band)
+        parts = _settle(graph, parts, band)
         weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
-        key = (-int(band.contains(weight).sum()), -float(np.mean(4 * np.pi * area / perimeter**2)))
+        key = (int((~band.contains(weight)).sum()), -float(np.mean(4 * np.pi * area / perimeter**2)))
         if best is None or key < best[0]:
             best = (key, parts)
-    return best[1]
+    return _straighten(graph, best[1], band)
 
 
-def _polish(graph, parts, band):
-    """Single-atom moves (:func:`_refine`), then rounds of pair re-cutting
-    (:func:`_recombine`), each followed by moves around the grids it re-cut."""
+def _settle(graph, parts, band):
+    """Single-atom moves (:func:`_refine`), then passes of neighbourhood repair
+    (:func:`_repair`) while they bring grids into the band."""
     parts = _refine(graph, parts, band)
+    changed = None  # all atoms, at first
+    for _ in range(REPAIR_PASSES):
+        parts, changed = _repair(graph, parts, band, changed)
+        if not changed.any():
+            break
+    return parts
+
+
+def _straighten(graph, parts, band):
+    """Rounds of pair re-cutting (:func:`_recombine`), each followed by moves
+    around the grids it re-cut (:func:`_refine`)."""
     dirty = None  # all grids, at first
     for _ in range(RECOMBINE_ROUNDS):
         before = parts
@@ -762,6 +784,70 @@ def _polish(graph, parts, band):
         # A pair neither of whose grids changed would be re-cut no better than before.
         dirty = {j for j, (p, q) in enumerate(zip(before, parts)) if not np.array_equal(p, q)}
     return parts
+
+
+def _repair(graph, parts, band, changed=None):
+    """Bring grids out of the band in by re-dividing their neighbourhoods.
+
+    For each grid out of the band (index order), the grids around it, one ring and
+    then more, are merged and divided again by recursive bisection
+    (:func:`_partition`) into as many grids, one fewer or one more, as the
+    households allow; the division with the fewest grids out of the band is kept
+    when it has fewer than before, every grid connected. Single-atom moves cannot
+    pass households along a chain of grids all at a bound, nor drop a grid too
+    light to keep; this can. With ``changed`` (a mask of atoms), only
+    neighbourhoods holding a changed atom are tried: the others would fail again.
+    Returns the parts and the mask of atoms in re-divided neighbourhoods.
+    """
+    parts = list(parts)
+    label = _labels(graph, parts)
+    weight = _part_measures(graph, label, len(parts))[0]
+    low, high = band.whole
+    touched = set()
+    for x in np.flatnonzero(~band.contains(weight)).tolist():
+        if x in touched:
+            continue
+        ring = {x}
+        for _ in range(REPAIR_RINGS):
+            members = np.concatenate([parts[j] for j in ring])
+            near = label[graph.dst[expand_ranges(graph.indptr[members], graph.indptr[members + 1])[0]]]
+            ring |= set(near[near >= 0].tolist())
+            if ring & touched:
+                break
+            grids = sorted(ring)
+            members = np.sort(np.concatenate([parts[j] for j in grids]))
+            if changed is not None and not changed[members].any():
+                continue
+            total = float(weight[grids].sum())
+            best = (int((~band.contains(weight[grids])).sum()), None)
+            for k in (len(grids), len(grids) - 1, len(grids) + 1):
+                if not (k >= 1 and k * low <= total <= k * high):
+                    continue
+                new = _partition(graph, members, band, k)
+                new_weight = np.array([graph.weight[p].sum() for p in new])
+                out = int((~band.contains(new_weight)).sum())
+                if out < best[0] and all(graph.is_connected(p) for p in new):
+                    best = (out, new)
+                if best[0] == 0:
+                    break
+            if best[1] is not None:
+                slots = grids + list(range(len(parts), len(parts) + len(best[1]) - len(grids)))
+                parts.extend([None] * (len(slots) - len(grids)))
+                for j in grids:
+                    parts[j] = None
+                for j, p in zip(slots, best[1]):
+                    parts[j] = p
+                label = _labels(graph, [p if p is not None else [] for p in parts])
+                weight = np.r_[weight, np.zeros(len(parts) - len(weight))]
+                weight[slots] = 0.0
+                weight[slots[: len(best[1])]] = [graph.weight[p].sum() for p in best[1]]
+                touched |= set(slots)
+                break
+    redone = np.zeros(graph.n, dtype=bool)
+    for j in touched:
+        if parts[j] is not None:
+            redone[parts[j]] = True
+    return [p for p in parts if p is not None], redone
 
 
 def _labels(graph, parts):
@@ -875,8 +961,27 @@ def _power_cells(graph, members, parts, band, *, iterations=KMEANS_ITERATIONS):
         label = cand[np.arange(len(members)), np.argmin(d2, axis=1)]
         have = np.bincount(label, w, minlength=k)
         offset += KMEANS_STEP * scale * (target - have) / max(target, 1.0)
+    _reseed(label, np.bincount(label, minlength=k) == 0, w, x, y, offset)
     label = _connect(graph, members, label, k)
     return [members[label == j] for j in range(k) if (label == j).any()]
+
+
+def _reseed(label, empty, w, x, y, offset):
+    """Give each emptied cell (``empty``: a seed that won no atom) half of the
+    heaviest cell, cut across its longer side, and that cell's offset: a lost cell
+    would leave the others a grid short (in place)."""
+    for j in np.flatnonzero(empty).tolist():
+        have = np.bincount(label, w, minlength=len(empty))
+        have[np.bincount(label, minlength=len(empty)) < 2] = -1  # a single atom cannot be halved
+        h = int(np.argmax(have))
+        if have[h] < 0:
+            return
+        idx = np.flatnonzero(label == h)
+        along = x[idx] if np.ptp(x[idx]) >= np.ptp(y[idx]) else y[idx]
+        order = idx[np.lexsort((idx, along))]
+        cut = int(np.searchsorted(np.cumsum(w[order] + 1e-9), (w[idx].sum() + 1e-9 * len(idx)) / 2))
+        label[order[: min(max(cut, 1), len(idx) - 1)]] = j
+        offset[j] = offset[h]
 
 
 def _connect(graph, members, label, k):

@@ -214,3 +214,59 @@ def test_a_community_with_no_block_is_one_empty_flagged_grid():
     by_community = layout.grids.groupby("community_code")["households"].apply(sorted).to_dict()
     assert by_community == {"110101001001": [60, 70], "110101001002": [0]}
     assert layout.grids.loc[layout.grids["households"] == 0, "flag"].tolist() == ["light"]
+
+
+def _strip_graph(weights):
+    """A row of unit squares (atoms) with these household counts, as the partitioner's graph."""
+    from gridkit.households import _Graph
+
+    n = len(weights)
+    a = np.arange(n - 1)
+    return _Graph(n, a, a + 1, np.ones(n - 1), np.zeros(n - 1, dtype=bool),
+                  shapely.box(np.arange(n), 0, np.arange(n) + 1, 1), np.asarray(weights))
+
+
+def test_repair_shares_out_a_grid_too_light_to_keep():
+    """130 | 130 | 10 households in 100–150: three grids cannot all reach 100, and
+    single-atom moves only even the shortfall out; re-divided, the neighbourhood
+    makes two grids, both in the band."""
+    from gridkit.households import _refine, _repair
+
+    graph = _strip_graph(np.full(27, 10))
+    band = Band(100, 150)
+    moved = _refine(graph, [np.arange(0, 13), np.arange(13, 26), np.array([26])], band)
+    assert len(moved) == 3 and not band.contains([graph.weight[p].sum() for p in moved]).all()
+    repaired, changed = _repair(graph, moved, band)
+    weights = [graph.weight[p].sum() for p in repaired]
+    assert len(repaired) == 2 and band.contains(weights).all() and sum(weights) == 270
+    assert np.array_equal(np.sort(np.concatenate(repaired)), np.arange(27))
+    assert all(graph.is_connected(p) for p in repaired) and changed.any()
+
+
+def test_power_diagram_keeps_every_grid(shared):
+    """Whole Cincinnati blocks at 100–150: the balanced power diagram once lost 6 of
+    its 102 cells (seeds that won no block), leaving the others a grid short."""
+    from gridkit.households import (_adjacency, _block_atoms, _coordinate_bisection, _grid_count, _Graph,
+                                     _power_cells)
+
+    blocks, comm = _cincinnati(shared)
+    blocks = blocks.to_crs(comm.crs)
+    band = Band(100, 150)
+    atoms = _block_atoms(comm.geometry.iloc[0], blocks.geometry.values, blocks["HOUSEHOLDS"].to_numpy(), band,
+                         False)
+    a, b, length = _adjacency(atoms)
+    graph = _Graph(len(atoms.geometry), a, b, length, atoms.zone[a] != atoms.zone[b], atoms.geometry, atoms.weight)
+    light = np.flatnonzero(atoms.weight <= band.high)
+    n_comp, comp = graph.components(light)
+    region = light[comp == np.argmax(np.bincount(comp))]
+    k = _grid_count(graph.weight[region], band)
+    parts = _power_cells(graph, region, _coordinate_bisection(graph, region, k), band)
+    assert (k, len(parts)) == (102, 102)
+    assert np.array_equal(np.sort(np.concatenate(parts)), region)
+
+
+def test_cincinnati_whole_blocks_in_band_but_the_indivisible(shared):
+    blocks, comm = _cincinnati(shared)
+    layout = balanced_grid(comm, blocks, min_households=200, max_households=300, count_field="HOUSEHOLDS")
+    _check(layout, comm)
+    assert layout.grids["flag"].value_counts().to_dict() == {"": 61, "indivisible": 4}
