@@ -40,7 +40,8 @@ How it works
    compact first, are merged and re-cut by the best straight cut (most grids in
    the band, then the highest Polsby–Popper sum) when that beats the pair as it
    was — this straightens grids that wrap around a neighbour, which single moves
-   cannot — and the moves run again around the re-cut grids (three rounds).
+   cannot — and the moves run again around the re-cut grids (up to six rounds,
+   pairs with a grid below 0.7).
 6. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason.
 
@@ -91,8 +92,8 @@ KMEANS_STEP = 0.2
 CANDIDATE_SEEDS = 12
 CANDIDATE_REFRESH = 4
 #: Pairs of grids with one below this Polsby–Popper are re-cut, in up to this many rounds.
-RECOMBINE_BELOW = 0.6
-RECOMBINE_ROUNDS = 3
+RECOMBINE_BELOW = 0.7
+RECOMBINE_ROUNDS = 6
 #: A grid out of the band is re-divided with up to this many rings of grids around it.
 REPAIR_RINGS = 2
 REPAIR_PASSES = 1
