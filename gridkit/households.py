@@ -43,7 +43,10 @@ How it works
    cannot — and the moves run again around the re-cut grids (up to six rounds,
    pairs with a grid below 0.7).
 6. Grids outside the band (an island of 12 households, one building of 600) are
-   kept and flagged with the reason.
+   kept and flagged with the reason. A grid holding a feature that no connected
+   group of features within the band can hold is out of the band in any division:
+   a bounded search over those groups proves it, and the flag says
+   ``unplaceable`` instead of ``light`` or ``heavy`` (none found, none proved).
 
 Everything is deterministic: ties break by index, there is no random seed.
 The partitioner is written by hand because none of the peers (spopt max-p,
@@ -109,6 +112,8 @@ ATOM_SHARE = 1 / 6
 SPLIT_ABOVE = 2
 #: Lattice lines cutting a block reach this far (m) past its edge, so noding meets it.
 STUB = 1e-6
+#: How many groups of atoms the proof that an atom fits in no grid in the band may look at.
+PROOF_SETS = 5000
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -1281,6 +1286,7 @@ def _divide(atoms, band, within=None):
     else:  # source blocks: their edges only make cheap cuts
         labels, crossings = np.zeros(len(within), dtype="int64"), 0
     out = []
+    proven = {}  # atoms no grid in the band can hold: {atom: households}
     for region in np.unique(labels):
         members = np.flatnonzero(labels == region)
         n_comp, comp = graph.components(members)
@@ -1302,13 +1308,56 @@ def _divide(atoms, band, within=None):
                     if len(touching):
                         parts[touching[0]].extend(region.tolist())
                         continue
-                parts.extend(_best_division(graph, region, band))
+                divided = _best_division(graph, region, band)
+                proven.update(_proven_out(graph, divided, region, band))
+                parts.extend(divided)
             parts = [np.sort(np.asarray(p)) for p in parts]
             if heavy.any():  # towers and the divisions around them meet only here
                 parts = _refine(graph, parts, band)
             for part in parts:
-                out.append(_grid_record(sub, part, within, band, n_comp > 1))
+                out.append(_grid_record(sub, part, within, band, n_comp > 1, proven))
     return out, crossings
+
+
+def _proven_out(graph, parts, region, band):
+    """Atoms of the grids out of the band that no division could put in a grid in
+    the band (:func:`_unplaceable`): {atom: its households}."""
+    proven = {}
+    for part in parts:
+        if band.contains([graph.weight[part].sum()])[0]:
+            continue
+        for i in part.tolist():
+            if graph.weight[i] > 0 and _unplaceable(graph, i, region, band):
+                proven[i] = int(graph.weight[i])
+    return proven
+
+
+def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
+    """Is it proved that every connected set of ``allowed`` atoms holding atom
+    ``start`` has a household count outside the band? A depth-first search over
+    those sets, grown one neighbour at a time and never past the upper bound: True
+    when it runs out of sets, False when it finds one in the band or has looked at
+    ``limit`` sets. Whatever grid holds such an atom is out of the band, in any
+    division: the flag can say so."""
+    adjacency, _, weight, _, _ = graph.lists()
+    low, high = band.whole
+    allowed = set(allowed.tolist())
+    first = frozenset([start])
+    seen, stack = {first}, [(first, weight[start])]
+    for _ in range(limit):
+        if not stack:
+            return True
+        group, total = stack.pop()
+        if total >= low:
+            return False  # never pushed above the upper bound: this one is in the band
+        for i in group:
+            for j in adjacency[i]:
+                if j in allowed and j not in group and total + weight[j] <= high:
+                    grown = group | {j}
+                    if grown not in seen:
+                        seen.add(grown)
+                        stack.append((grown, total + weight[j]))
+    return False
 
 
 #: Why a grid is outside the band (the ``flag`` column); the ``flag_detail``
@@ -1319,10 +1368,12 @@ FLAGS = {
               "(too few households around, or blocks too coarse)"),
     "indivisible": "above the band: one indivisible feature holds more than the upper bound",
     "heavy": "above the band: no contiguous division found here reaches the band (blocks too coarse: allow splitting)",
+    "unplaceable": ("out of the band in any division: one feature in it fits in no contiguous grid within "
+                    "the band (with the features around it, always too few or too many households)"),
 }
 
 
-def _grid_record(atoms, part, within, band, island):
+def _grid_record(atoms, part, within, band, island, proven=None):
     households = int(atoms.weight[part].sum())
     flag, detail = "", ""
     if households < band.low:
@@ -1334,6 +1385,11 @@ def _grid_record(atoms, part, within, band, island):
         detail = (f"one feature holds {int(atoms.weight[part][heavy].max())} households; "
                   "allow splitting (split_polygons) or accept it") if heavy.any() else (
                   f"{households} households > {band.high:g}")
+    stuck = [proven[i] for i in part.tolist() if i in proven] if proven and flag in ("light", "heavy") else []
+    if stuck:
+        flag = "unplaceable"
+        detail = (f"{households} households; a feature of {stuck[0]} households is in no contiguous group of "
+                  f"{band.low:g}–{band.high:g} households")
     return {"atoms": within[part], "geometry": shapely.coverage_union_all(atoms.geometry[part]),
             "households": households, "flag": flag, "flag_detail": detail}
 

@@ -265,6 +265,18 @@ def test_power_diagram_keeps_every_grid(shared):
     assert np.array_equal(np.sort(np.concatenate(parts)), region)
 
 
+def test_cincinnati_whole_blocks_proves_what_cannot_be_in_band(shared):
+    """Whole blocks at 100–150: one block of 40 households touches only blocks that,
+    with it, pass 150; its grid is flagged ``unplaceable`` (proved), not ``light``."""
+    blocks, comm = _cincinnati(shared)
+    layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS")
+    _check(layout, comm)
+    proved = layout.grids[layout.grids["flag"] == "unplaceable"]
+    assert proved["households"].tolist() == [40]
+    assert "a feature of 40 households" in proved["flag_detail"].iloc[0]
+    assert (layout.grids["flag"] == "indivisible").sum() == 16  # the 16 blocks above 150
+
+
 def test_cincinnati_whole_blocks_in_band_but_the_indivisible(shared):
     blocks, comm = _cincinnati(shared)
     layout = balanced_grid(comm, blocks, min_households=200, max_households=300, count_field="HOUSEHOLDS")
@@ -284,3 +296,30 @@ def test_cincinnati_split_blocks_with_micro_grids(shared):
     gk.assert_partition(layout.micro, layout.grids, unit_key="grid_id", id_field="micro_id")
     assert layout.micro["households"].sum() == layout.grids["households"].sum() == 16_766
     assert layout.grids["in_band"].all() and layout.micro["in_band"].all()
+
+
+def test_a_grid_out_of_the_band_in_any_division_says_so():
+    """120 | 40 | 120 households in a row, band 100–150: the 40 joins a 120 either way
+    (160), so one grid is out of the band in every division: flagged ``unplaceable``,
+    with the feature named, not ``heavy`` (which only says none was found)."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 100)])
+    blocks = gpd.GeoDataFrame({"n": [120, 40, 120]}, geometry=[shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100)
+                                                              for i in range(3)], crs=4548)
+    layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="n", kind="blocks")
+    _check(layout, comm)
+    grids = layout.grids.sort_values("households")
+    assert grids["households"].tolist() == [120, 160]
+    assert grids["flag"].tolist() == ["", "unplaceable"]
+    assert "a feature of 40 households is in no contiguous group of 100–150" in grids["flag_detail"].iloc[1]
+    assert layout.summary["flags"] == {"unplaceable": 1}
+
+
+def test_unplaceable_is_proved_only_when_no_group_fits():
+    """The proof looks at every connected group: a chain 40–0–70 (110 with the empty
+    middle) lets the 40 in, so nothing is proved; 40–0–120 (160) does not."""
+    from gridkit.households import _unplaceable
+
+    band = Band(100, 150)
+    assert not _unplaceable(_strip_graph([40, 0, 70]), 0, np.arange(3), band)
+    assert _unplaceable(_strip_graph([40, 0, 120]), 0, np.arange(3), band)
+    assert not _unplaceable(_strip_graph([40, 0, 120]), 0, np.arange(3), band, limit=1)  # gave up: not proved
