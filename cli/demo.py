@@ -11,12 +11,14 @@ import click
 @click.option("--samples", default="data/samples", show_default=True,
               type=click.Path(file_okay=False), help="The samples folder of a gridkit checkout.")
 def demo(out_dir, samples):
-    """Grid Dongcheng (GCJ-02) and Cambridge (street-bounded), catalogue, locate.
+    """Grid Dongcheng (GCJ-02) and Cambridge (street-bounded), divide Cincinnati by
+    households, catalogue, locate.
 
     Writes a grid package (.gpkg, opens in QGIS) and a PNG map for each, and
-    checks every layout against the partition invariants; then imports two
-    Cambridge component inventories into the Cambridge package (rejects to CSV,
-    a map of components over cells) and locates 10,000 GPS points.
+    checks every layout against the partition invariants; Cincinnati's census
+    blocks become grids of 100–150 households with micro-grids of 20–50 inside.
+    Then it imports two Cambridge component inventories into the Cambridge package
+    (rejects to CSV, a map of components over cells) and locates 10,000 GPS points.
 
     \b
     Example:
@@ -54,7 +56,38 @@ def demo(out_dir, samples):
                    f"{'ok' if report.ok else 'FAILED'} → {package}, {out / (name + '.png')}")
         if not report.ok:
             raise click.ClickException("; ".join(report.problems[:5]))
+    _households(root, out)
     _catalogue_and_locate(root, out)
+
+
+def _households(root, out):
+    """Cincinnati's census blocks as grids of 100–150 households, micro-grids of 20–50."""
+    import gridkit as gk
+    from gridkit.households import balanced_grid
+    from gridkit.package import units_layer
+    from gridkit.preview import plot_layout
+
+    hierarchy = dict(provisional=True, parent_code="990201")
+    communities = gk.unit_hierarchy(gk.read_vector(root / "cincinnati_city.gpkg"), **hierarchy)
+    layout = balanced_grid(communities, gk.read_vector(root / "cincinnati_blocks.gpkg", layer="blocks"),
+                           min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                           split_polygons=True, micro=(20, 50))
+    report = gk.check_partition(layout.grids, communities)
+    micro_report = gk.check_partition(layout.micro, layout.grids, unit_key="grid_id", id_field="micro_id")
+    package = gk.write_package(out / "cincinnati.gpkg", layout.grids, communities, overwrite=True,
+                               parameters={**hierarchy, "band": [100, 150], "micro": [20, 50], "split_polygons": True},
+                               extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
+    s, m = layout.summary, layout.summary["micro"]
+    plot_layout(layout.grids, units_layer(communities), out / "cincinnati.png", colour_by="grid_id",
+                title=f"{s['grids']} grids · {s['in_band_pct']:.0f} % in 100–150 households · "
+                      f"Polsby–Popper {s['polsby_popper_mean']:.2f}")
+    ok = report.ok and micro_report.ok
+    click.echo(f"households {s['grids']} grids of 100–150 households ({s['in_band_pct']:.0f} % in band, "
+               f"Polsby–Popper {s['polsby_popper_mean']:.2f}), {m['grids']} micro-grids of 20–50 "
+               f"({m['in_band_pct']:.0f} % in band), invariants {'ok' if ok else 'FAILED'} → {package}, "
+               f"{out / 'cincinnati.png'}")
+    if not ok:
+        raise click.ClickException("; ".join((report.problems + micro_report.problems)[:5]))
 
 
 def _catalogue_and_locate(root, out):

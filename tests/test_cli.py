@@ -85,8 +85,13 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert "DPW_LitterBarrels: 990 rows → 990 imported" in result.output
     counts = pyogrio.read_info(tmp_path / "cambridge.gpkg", layer="components")["features"]
     assert counts == 1750
-    for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png"):
+    for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png", "cincinnati.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
+    assert "households 134 grids of 100–150 households (100 % in band" in result.output
+    assert "micro-grids of 20–50 (100 % in band), invariants ok" in result.output
+    layers = dict(pyogrio.list_layers(tmp_path / "cincinnati.gpkg"))
+    assert {"cells", "micro_grids"} <= set(layers)
+    assert pyogrio.read_info(tmp_path / "cincinnati.gpkg", layer="cells")["features"] == 134
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
     assert "class 01023 at 990101900612098 (East Cambridge) → 街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()
