@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 import gridkit as gk
 from gridkit.errors import InputError
-from gridkit.households import Band, balanced_grid
+from gridkit.households import FLAGS, Band, balanced_grid
 
 from .conftest import community_frame
 
@@ -323,3 +323,28 @@ def test_unplaceable_is_proved_only_when_no_group_fits():
     assert not _unplaceable(_strip_graph([40, 0, 70]), 0, np.arange(3), band)
     assert _unplaceable(_strip_graph([40, 0, 120]), 0, np.arange(3), band)
     assert not _unplaceable(_strip_graph([40, 0, 120]), 0, np.arange(3), band, limit=1)  # gave up: not proved
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(10, 250), st.integers(20, 120), st.floats(1.2, 2.0), st.booleans(), st.integers(0, 2**16))
+def test_random_blocks_partition_and_conserve(n, low, width, split, seed):
+    """Random Voronoi blocks with counts up to 1.5 × the lower bound: coarse enough that
+    grids fall out of the band, which must then be flagged; the grids still tile the
+    community, one polygon each, every household kept."""
+    rng = np.random.default_rng(seed)
+    box = shapely.box(X0, Y0, X0 + 1000, Y0 + 800)
+    sites = shapely.multipoints(np.c_[X0 + rng.uniform(0, 1000, n), Y0 + rng.uniform(0, 800, n)])
+    cells = shapely.intersection(shapely.get_parts(shapely.voronoi_polygons(sites, extend_to=box)), box)
+    cells = cells[shapely.area(cells) > 0]
+    blocks = gpd.GeoDataFrame({"n": rng.integers(0, 3 * low // 2, len(cells))}, geometry=cells, crs=4548)
+    comm = community_frame([box])
+    layout = balanced_grid(comm, blocks, min_households=low, max_households=low * width, count_field="n",
+                           kind="blocks", split_polygons=split)
+    _check(layout, comm)
+    assert layout.grids["households"].sum() == blocks["n"].sum()
+    flags = set(layout.grids["flag"]) - {""}
+    assert flags <= set(FLAGS)
+    if not split:  # whole blocks: the grid holding a block above the band is flagged for it
+        towers = shapely.point_on_surface(blocks.geometry.values[blocks["n"].to_numpy() > low * width])
+        _, grid = shapely.STRtree(layout.grids.geometry.values).query(towers, predicate="within")
+        assert len(grid) == len(towers) and (layout.grids["flag"].to_numpy()[grid] == "indivisible").all()
