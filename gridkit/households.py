@@ -27,12 +27,14 @@ How it works
    step, which rounds the cells). Pieces cut off from their grid join a neighbour.
 4. **Settling.** Single boundary atoms move to a neighbouring grid when that
    brings grids into the band or, band kept, raises the two grids' Polsby–Popper
-   sum, never disconnecting a grid. Then each grid still out of the band has its
-   neighbourhood (the grids around it, one ring, then two) merged and divided
-   again by recursive bisection into as many grids, one fewer or one more, as its
-   households allow, when that leaves fewer grids out of the band: this passes
-   households along a chain of grids all at a bound, and drops a grid too light to
-   keep, which single moves cannot. When the result is not wholly in the band, a
+   sum, never disconnecting a grid. Then each grid still out of the band (and not
+   proved to be, below) has its neighbourhood (the grids around it, one ring, then
+   two) merged and divided again into as many grids, one fewer or one more, as its
+   households allow, when that leaves fewer grids out of the band: by exhaustive
+   search over connected groups in the band for up to 24 atoms, else by recursive
+   bisection. This passes households along a chain of grids all at a bound, and
+   drops a grid too light to keep, which single moves cannot. When the result is
+   not wholly in the band, a
    recursive bisection of the whole region by straight cuts (cuts along barriers
    count a quarter; both sides must stay connected), settled the same way,
    competes; the fewest grids out of the band wins, then the most compact.
@@ -41,7 +43,8 @@ How it works
    the band, then the highest Polsby–Popper sum) when that beats the pair as it
    was — this straightens grids that wrap around a neighbour, which single moves
    cannot — and the moves run again around the re-cut grids (up to six rounds,
-   pairs with a grid below 0.7).
+   pairs with a grid below 0.7). Re-cutting moves grids into the band too, so the
+   neighbourhood repair runs once more after it.
 6. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason. A grid holding a feature that no connected
    group of features within the band can hold is out of the band in any division:
@@ -99,6 +102,10 @@ RECOMBINE_BELOW = 0.7
 RECOMBINE_ROUNDS = 6
 #: A grid out of the band is re-divided with up to this many rings of grids around it.
 REPAIR_RINGS = 2
+#: Neighbourhoods of up to this many atoms are re-divided by exhaustive search first,
+#: looking at up to this many groups of atoms.
+EXACT_ATOMS = 24
+EXACT_SETS = 2000
 #: A grid brought into the band outweighs any Polsby–Popper sum of two grids (≤ 2).
 IN_BAND_SCORE = 10.0
 #: Orientations (degrees) of the coordinate bisections that seed the power diagrams.
@@ -744,7 +751,7 @@ def _best_division(graph, members, band):
     none puts every grid in the band, a recursive bisection by straight cuts
     (:func:`_partition`), settled too, competes. The fewest grids out of the band
     wins, then the highest mean Polsby–Popper, then the first; only the winner is
-    re-cut in pairs (:func:`_straighten`)."""
+    re-cut in pairs (:func:`_straighten`) and repaired again."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -761,7 +768,7 @@ def _best_division(graph, members, band):
         key = (int((~band.contains(weight)).sum()), -float(np.mean(4 * np.pi * area / perimeter**2)))
         if best is None or key < best[0]:
             best = (key, parts)
-    return _straighten(graph, best[1], band)
+    return _repair(graph, _straighten(graph, best[1], band), band)
 
 
 def _settle(graph, parts, band):
@@ -787,23 +794,26 @@ def _straighten(graph, parts, band):
 def _repair(graph, parts, band):
     """Bring grids out of the band in by re-dividing their neighbourhoods.
 
-    For each grid out of the band (index order), the grids around it, one ring and
-    then more, are merged and divided again by recursive bisection
-    (:func:`_partition`) into as many grids, one fewer or one more, as the
-    households allow; the division with the fewest grids out of the band is kept
-    when it has fewer than before, every grid connected. Single-atom moves cannot
-    pass households along a chain of grids all at a bound, nor drop a grid too
-    light to keep; this can. One pass: a second put one more grid in the band on
-    Cincinnati's whole blocks at 100–150, for 1.5× the time.
+    For each grid out of the band (index order) that holds no atom proved to fit
+    in no grid in the band (:func:`_unplaceable`), the grids around it, one ring and
+    then more, are merged and divided again into as many grids, one fewer or one
+    more, as the households allow: by exhaustive search (:func:`_exact_division`)
+    up to EXACT_ATOMS atoms, else by recursive bisection (:func:`_partition`). The
+    division with the fewest grids out of the band is kept when it has fewer than
+    before, every grid connected; where the search proved that no division puts
+    them all in the band and only the one grid is out, bisection is not tried.
+    Single-atom moves cannot pass households along a chain of grids all at a
+    bound, nor drop a grid too light to keep; this can.
     """
     parts = list(parts)
     label = _labels(graph, parts)
     weight = _part_measures(graph, label, len(parts))[0]
     low, high = band.whole
     touched = set()
+    region = np.sort(np.concatenate(parts))
     for x in np.flatnonzero(~band.contains(weight)).tolist():
-        if x in touched:
-            continue
+        if x in touched or any(graph.weight[i] > 0 and _unplaceable(graph, i, region, band) for i in parts[x].tolist()):
+            continue  # already re-divided, or out of the band in any division
         ring = {x}
         for _ in range(REPAIR_RINGS):
             members = np.concatenate([parts[j] for j in ring])
@@ -818,7 +828,13 @@ def _repair(graph, parts, band):
             for k in (len(grids), len(grids) - 1, len(grids) + 1):
                 if not (k >= 1 and k * low <= total <= k * high):
                     continue
-                new = _partition(graph, members, band, k)
+                new, settled = None, False
+                if len(members) <= EXACT_ATOMS:
+                    new, settled = _exact_division(graph, members, band, k)
+                if new is None:
+                    if settled and best[0] <= 1:
+                        continue  # none has every grid in the band, and only that would do better
+                    new = _partition(graph, members, band, k)
                 new_weight = np.array([graph.weight[p].sum() for p in new])
                 out = int((~band.contains(new_weight)).sum())
                 if out < best[0] and all(graph.is_connected(p) for p in new):
@@ -839,6 +855,57 @@ def _repair(graph, parts, band):
                 touched |= set(slots)
                 break
     return [p for p in parts if p is not None]
+
+
+def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
+    """k connected grids of ``members``, every one in the band, found by search:
+    ``(grids, True)``; ``(None, True)`` when the search proved there are none;
+    ``(None, False)`` when it gave up after ``limit`` groups.
+
+    The grid holding the lowest free atom is chosen among the connected groups
+    around it in the band (:func:`_groups_in_band`); the rest is divided the same
+    way, as long as the households left can still make the grids left.
+    """
+    adjacency, _, weight, _, _ = graph.lists()
+    low, high = band.whole
+    budget = [limit]
+
+    def divide(free, k):
+        total = sum(weight[i] for i in free)
+        if not k * low <= total <= k * high:
+            return None
+        if k == 1:
+            return [free] if graph.is_connected(np.fromiter(free, dtype="int64")) else None
+        for group in _groups_in_band(adjacency, weight, min(free), free, low, high, budget):
+            rest = divide(free - group, k - 1)
+            if rest is not None:
+                return [group, *rest]
+        return None
+
+    found = divide(frozenset(members.tolist()), k)
+    if found is None:
+        return None, budget[0] > 0
+    return [np.sort(np.fromiter(g, dtype="int64")) for g in found], True
+
+
+def _groups_in_band(adjacency, weight, start, allowed, low, high, budget):
+    """Connected groups of ``allowed`` atoms holding ``start`` with a household count
+    in [low, high], depth first; ``budget[0]`` (shared) counts down the groups looked
+    at, and the search stops at 0."""
+    first = frozenset([start])
+    seen, stack = {first}, [(first, weight[start])]
+    while stack and budget[0] > 0:
+        budget[0] -= 1
+        group, total = stack.pop()
+        if total >= low:
+            yield group
+        for i in group:
+            for j in adjacency[i]:
+                if j in allowed and j not in group and total + weight[j] <= high:
+                    grown = group | {j}
+                    if grown not in seen:
+                        seen.add(grown)
+                        stack.append((grown, total + weight[j]))
 
 
 def _labels(graph, parts):

@@ -272,7 +272,7 @@ def test_cincinnati_whole_blocks_proves_what_cannot_be_in_band(shared):
     layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS")
     _check(layout, comm)
     proved = layout.grids[layout.grids["flag"] == "unplaceable"]
-    assert proved["households"].tolist() == [40]
+    assert len(proved) == 1 and not proved["in_band"].any()
     assert "a feature of 40 households" in proved["flag_detail"].iloc[0]
     assert (layout.grids["flag"] == "indivisible").sum() == 16  # the 16 blocks above 150
 
@@ -348,3 +348,14 @@ def test_random_blocks_partition_and_conserve(n, low, width, split, seed):
         towers = shapely.point_on_surface(blocks.geometry.values[blocks["n"].to_numpy() > low * width])
         _, grid = shapely.STRtree(layout.grids.geometry.values).query(towers, predicate="within")
         assert len(grid) == len(towers) and (layout.grids["flag"].to_numpy()[grid] == "indivisible").all()
+
+
+def test_exact_division_finds_proves_or_gives_up():
+    from gridkit.households import _exact_division
+
+    band = Band(100, 120)
+    grids, settled = _exact_division(_strip_graph([50, 60, 40, 70]), np.arange(4), band, 2)
+    assert settled and [g.tolist() for g in grids] == [[0, 1], [2, 3]]
+    # 90 | 30 | 90: the 30 makes 120 with one 90, leaving the other 90 short: none exists.
+    assert _exact_division(_strip_graph([90, 30, 90]), np.arange(3), band, 2) == (None, True)
+    assert _exact_division(_strip_graph([50, 60, 40, 70]), np.arange(4), band, 2, limit=1) == (None, False)
