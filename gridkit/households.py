@@ -342,9 +342,9 @@ def _block_atoms(community, blocks, counts, band, split):
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > 0)
     parts, owner = parts[keep], near[owner[keep]]
     area = shapely.area(parts)
-    _, block = np.unique(owner, return_inverse=True)
-    weight = _share_by_area(np.bincount(block, counts[owner]).astype("int64") if len(owner) else [],
-                            area, group=block)
+    blocks_kept, block = np.unique(owner, return_inverse=True)
+    # A block the community's edge cuts in two shares its one count over its parts.
+    weight = _share_by_area(counts[blocks_kept].astype("int64"), area, group=block)
     piece = band.low * ATOM_SHARE
     # An atom's area at the community's mean density: large sparse blocks are cut too,
     # so grids in thin areas are not stuck with a few sprawling blocks.
@@ -371,8 +371,26 @@ def _block_atoms(community, blocks, counts, band, split):
     share[largest[first]] = 1.0
     f_weight = np.zeros(len(faces), dtype="int64")
     f_weight[has] = _share_by_area(weight, share[has], group=home[has])
+    _keep_every_household(f_weight, faces, weight - np.bincount(home[has], f_weight[has], minlength=len(parts)),
+                          parts, np.setdiff1d(near, owner), blocks, counts)
     zone = np.r_[owner, -1][home]  # the source block; -1 for the uncovered rest
     return _Atoms(faces, f_weight, zone, has & ~f_cut, street_zones=False)
+
+
+def _keep_every_household(f_weight, faces, missing, parts, dropped, blocks, counts):
+    """Households no face took go to the face nearest them (in place): a block
+    wholly under another (overlapping blocks: the lower one keeps the faces), and
+    a block whose part inside the community is not a polygon (a sliver along the
+    edge). None is lost."""
+    lost = np.r_[missing[missing > 0], counts[dropped]].astype("int64")
+    if not lost.sum() or not len(faces):
+        return
+    where = np.r_[shapely.point_on_surface(parts[missing > 0]), shapely.point_on_surface(blocks[dropped])]
+    at, face = shapely.STRtree(faces).query_nearest(where)
+    first = np.r_[True, at[1:] != at[:-1]]  # ties: the lowest face
+    np.add.at(f_weight, face[first], lost[at[first]])
+    log.warning("%d households of %d blocks lie under other blocks or on the community's edge; each "
+                "block's households went to the atom nearest it", int(lost.sum()), int((lost > 0).sum()))
 
 
 def _lattice_lines(polygons, sides):
