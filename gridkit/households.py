@@ -1411,24 +1411,10 @@ def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
     division (grids never leave ``allowed``, the atom's street region): the flag
     can say so."""
     adjacency, _, weight, _, _ = graph.lists()
-    low, high = band.whole
-    allowed = set(allowed.tolist())
-    first = frozenset([start])
-    seen, stack = {first}, [(first, weight[start])]
-    for _ in range(limit):
-        if not stack:
-            return True
-        group, total = stack.pop()
-        if total >= low:
-            return False  # never pushed above the upper bound: this one is in the band
-        for i in group:
-            for j in adjacency[i]:
-                if j in allowed and j not in group and total + weight[j] <= high:
-                    grown = group | {j}
-                    if grown not in seen:
-                        seen.add(grown)
-                        stack.append((grown, total + weight[j]))
-    return False
+    budget = [limit]
+    for _ in _groups_in_band(adjacency, weight, start, set(allowed.tolist()), *band.whole, budget):
+        return False  # one group in the band
+    return budget[0] > 0  # ran out of groups (proved), not out of budget
 
 
 #: Why a grid is outside the band (the ``flag`` column); the ``flag_detail``
