@@ -303,8 +303,8 @@ def test_a_grid_out_of_the_band_in_any_division_says_so():
     (160), so one grid is out of the band in every division: flagged ``unplaceable``,
     with the feature named, not ``heavy`` (which only says none was found)."""
     comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 100)])
-    blocks = gpd.GeoDataFrame({"n": [120, 40, 120]}, geometry=[shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100)
-                                                              for i in range(3)], crs=4548)
+    row = [shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(3)]
+    blocks = gpd.GeoDataFrame({"n": [120, 40, 120]}, geometry=row, crs=4548)
     layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="n", kind="blocks")
     _check(layout, comm)
     grids = layout.grids.sort_values("households")
