@@ -64,8 +64,8 @@ def _households(root, out):
     """Cincinnati's census blocks as grids of 100–150 households, micro-grids of 20–50."""
     import gridkit as gk
     from gridkit.households import balanced_grid
-    from gridkit.package import units_layer
-    from gridkit.preview import plot_layout
+
+    from .grid import draw_household_grids, write_household_package
 
     hierarchy = dict(provisional=True, parent_code="990201")
     communities = gk.unit_hierarchy(gk.read_vector(root / "cincinnati_city.gpkg"), **hierarchy)
@@ -74,13 +74,10 @@ def _households(root, out):
                            split_polygons=True, micro=(20, 50))
     report = gk.check_partition(layout.grids, communities)
     micro_report = gk.check_partition(layout.micro, layout.grids, unit_key="grid_id", id_field="micro_id")
-    package = gk.write_package(out / "cincinnati.gpkg", layout.grids, communities, overwrite=True,
-                               parameters={**hierarchy, "band": [100, 150], "micro": [20, 50], "split_polygons": True},
-                               extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
+    package = write_household_package(out / "cincinnati.gpkg", layout, communities, overwrite=True, parameters={
+        **hierarchy, "band": [100, 150], "micro": [20, 50], "split_polygons": True})
+    draw_household_grids(layout, communities, out / "cincinnati.png")
     s, m = layout.summary, layout.summary["micro"]
-    plot_layout(layout.grids, units_layer(communities), out / "cincinnati.png", colour_by="grid_id",
-                title=f"{s['grids']} grids · {s['in_band_pct']:.0f} % in 100–150 households · "
-                      f"Polsby–Popper {s['polsby_popper_mean']:.2f}")
     ok = report.ok and micro_report.ok
     click.echo(f"households {s['grids']} grids of 100–150 households ({s['in_band_pct']:.0f} % in band, "
                f"Polsby–Popper {s['polsby_popper_mean']:.2f}), {m['grids']} micro-grids of 20–50 "

@@ -15,6 +15,26 @@ def grid():
     """Make grid layouts from boundary files."""
 
 
+def write_household_package(output, layout, communities, parameters, *, overwrite=False):
+    """A household layout as a grid package: grids as ``cells``, plus ``micro_grids``
+    and ``household_rejects``."""
+    import gridkit as gk
+
+    return gk.write_package(output, layout.grids, communities, parameters=parameters, overwrite=overwrite,
+                            extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
+
+
+def draw_household_grids(layout, communities, path):
+    """A PNG of the grids over their communities, titled with the band and the shape."""
+    from gridkit.package import units_layer
+    from gridkit.preview import plot_layout
+
+    s = layout.summary
+    plot_layout(layout.grids, units_layer(communities), path, colour_by="grid_id",
+                title=f"{s['grids']} grids · {s['in_band_pct']:.0f} % in {s['band'][0]:g}–{s['band'][1]:g} "
+                      f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
+
+
 @grid.command("units")
 @click.argument("boundaries", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
@@ -230,18 +250,10 @@ def households_command(boundaries, households_path, output, layer, households_la
                       "count_field": count_field, "kind": layout.summary["kind"],
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
                       "barriers": barriers, "crs": crs}
-            gk.write_package(output, layout.grids, communities, parameters=params, overwrite=overwrite,
-                             extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
+            write_household_package(output, layout, communities, params, overwrite=overwrite)
             if preview:
                 step(f"drawing {preview}")
-                from gridkit.package import units_layer
-                from gridkit.preview import plot_layout
-
-                s = layout.summary
-                plot_layout(layout.grids, units_layer(communities), preview, colour_by="grid_id",
-                            title=f"{s['grids']} grids · {s['in_band_pct']:.0f} % in "
-                                  f"{s['band'][0]:g}–{s['band'][1]:g} households · "
-                                  f"Polsby–Popper {s['polsby_popper_mean']:.2f}")
+                draw_household_grids(layout, communities, preview)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     s = layout.summary

@@ -162,8 +162,6 @@ class Band:
         4 grids, not 3 (3 × 64 = 192).
         """
         low, high = self.whole
-        if high < low:
-            return None
         k_lo, k_hi = math.ceil(weight / high), math.floor(weight / low)
         if k_lo > k_hi or k_hi < 1:
             return None
@@ -501,10 +499,10 @@ class _Graph:
 
     def __init__(self, n, a, b, length, crosses, geoms, weight):
         self.n = n
-        cost = np.where(crosses, BARRIER_CUT_DISCOUNT, 1.0) * length
-        self.indptr, self.dst, self.cost = _csr(n, a, b, cost)
+        self.indptr, self.dst, edge = _csr(n, a, b, np.arange(len(a)))  # each entry's edge
         self.src = np.repeat(np.arange(n), np.diff(self.indptr))  # each entry of dst's source
-        self.length = _csr(n, a, b, length)[2]
+        self.length = length[edge]
+        self.cost = np.where(crosses[edge], BARRIER_CUT_DISCOUNT, 1.0) * self.length
         centre = shapely.centroid(geoms)
         self.x, self.y = shapely.get_x(centre), shapely.get_y(centre)
         self.weight = weight.astype(float)
@@ -828,7 +826,7 @@ def _repair(graph, parts, band):
     weight = _part_measures(graph, label, len(parts))[0]
     low, high = band.whole
     touched = set()
-    region = np.sort(np.concatenate(parts))
+    region = set(np.concatenate(parts).tolist())
     for x in np.flatnonzero(~band.contains(weight)).tolist():
         if x in touched or any(graph.weight[i] > 0 and _unplaceable(graph, i, region, band) for i in parts[x].tolist()):
             continue  # already re-divided, or out of the band in any division
@@ -1393,17 +1391,18 @@ def _proven_out(graph, parts, region, band):
     """Atoms of the grids out of the band that no division could put in a grid in
     the band (:func:`_unplaceable`): {atom: its households}."""
     proven = {}
+    allowed = set(region.tolist())
     for part in parts:
         if band.contains([graph.weight[part].sum()])[0]:
             continue
         for i in part.tolist():
-            if graph.weight[i] > 0 and _unplaceable(graph, i, region, band):
+            if graph.weight[i] > 0 and _unplaceable(graph, i, allowed, band):
                 proven[i] = int(graph.weight[i])
     return proven
 
 
 def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
-    """Is it proved that every connected set of ``allowed`` atoms holding atom
+    """Is it proved that every connected set of ``allowed`` atoms (a set) holding atom
     ``start`` has a household count outside the band? A depth-first search over
     those sets, grown one neighbour at a time and never past the upper bound: True
     when it runs out of sets, False when it finds one in the band or has looked at
@@ -1412,7 +1411,7 @@ def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
     can say so."""
     adjacency, _, weight, _, _ = graph.lists()
     budget = [limit]
-    for _ in _groups_in_band(adjacency, weight, start, set(allowed.tolist()), *band.whole, budget):
+    for _ in _groups_in_band(adjacency, weight, start, allowed, *band.whole, budget):
         return False  # one group in the band
     return budget[0] > 0  # ran out of groups (proved), not out of budget
 

@@ -320,9 +320,9 @@ def test_unplaceable_is_proved_only_when_no_group_fits():
     from gridkit.households import _unplaceable
 
     band = Band(100, 150)
-    assert not _unplaceable(_strip_graph([40, 0, 70]), 0, np.arange(3), band)
-    assert _unplaceable(_strip_graph([40, 0, 120]), 0, np.arange(3), band)
-    assert not _unplaceable(_strip_graph([40, 0, 120]), 0, np.arange(3), band, limit=1)  # gave up: not proved
+    assert not _unplaceable(_strip_graph([40, 0, 70]), 0, set(range(3)), band)
+    assert _unplaceable(_strip_graph([40, 0, 120]), 0, set(range(3)), band)
+    assert not _unplaceable(_strip_graph([40, 0, 120]), 0, set(range(3)), band, limit=1)  # gave up: not proved
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
