@@ -840,7 +840,7 @@ def _repair(graph, parts, band):
             grids = sorted(ring)
             members = np.sort(np.concatenate([parts[j] for j in grids]))
             total = float(weight[grids].sum())
-            best = (int((~band.contains(weight[grids])).sum()), None)
+            best = (int((~band.contains(weight[grids])).sum()), None, None)
             for k in (len(grids), len(grids) - 1, len(grids) + 1):
                 if not (k >= 1 and k * low <= total <= k * high):
                     continue
@@ -854,7 +854,7 @@ def _repair(graph, parts, band):
                 new_weight = np.array([graph.weight[p].sum() for p in new])
                 out = int((~band.contains(new_weight)).sum())
                 if out < best[0] and all(graph.is_connected(p) for p in new):
-                    best = (out, new)
+                    best = (out, new, new_weight)
                 if best[0] == 0:
                     break
             if best[1] is not None:
@@ -867,7 +867,7 @@ def _repair(graph, parts, band):
                 label = _labels(graph, [p if p is not None else [] for p in parts])
                 weight = np.r_[weight, np.zeros(len(parts) - len(weight))]
                 weight[slots] = 0.0
-                weight[slots[: len(best[1])]] = [graph.weight[p].sum() for p in best[1]]
+                weight[slots[: len(best[1])]] = best[2]
                 touched |= set(slots)
                 break
     return [p for p in parts if p is not None]
