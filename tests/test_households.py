@@ -243,6 +243,27 @@ def test_repair_shares_out_a_grid_too_light_to_keep():
     assert all(graph.is_connected(p) for p in repaired)
 
 
+def test_last_repair_searches_where_bisection_failed():
+    """A strip of 33 atoms in 10 grids of 100–120: recursive bisection leaves three
+    grids out of the band and the neighbourhood repair (33 atoms: bisection again)
+    two; the last repair's exhaustive search over the same neighbourhood puts all
+    ten in the band."""
+    from gridkit.households import _partition, _repair
+
+    weights = [60, 40, 20, 20, 70, 50, 30, 30, 70, 0, 40, 20, 60, 30, 70, 40, 0,
+               20, 70, 10, 40, 10, 20, 50, 30, 0, 20, 70, 0, 70, 10, 20, 10]
+    graph, band = _strip_graph(weights), Band(100, 120)
+
+    def out(parts):
+        return int((~band.contains([graph.weight[p].sum() for p in parts])).sum())
+
+    bisected = _partition(graph, np.arange(33), band, 10)
+    assert out(bisected) == 3 and out(_repair(graph, bisected, band)) == 2
+    last = _repair(graph, bisected, band, exact_atoms=60, bisect=False)
+    assert len(last) == 10 and out(last) == 0 and all(graph.is_connected(p) for p in last)
+    assert np.array_equal(np.sort(np.concatenate(last)), np.arange(33))
+
+
 def test_power_diagram_keeps_every_grid(shared):
     """Whole Cincinnati blocks at 100–150: the balanced power diagram once lost 6 of
     its 102 cells (seeds that won no block), leaving the others a grid short."""
