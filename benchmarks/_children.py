@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -10,8 +11,9 @@ import time
 
 def run_child(script, args, label, *, timeout=None):
     """Run ``script --child *args``; its last stdout line is a JSON row. A failure
-    becomes ``{**label, "error": last stderr line}``, running past ``timeout``
-    seconds ``{**label, "error": "timed out …"}``. The row is echoed to stderr."""
+    becomes ``{**label, "error": last stderr line}`` (or the signal that killed it),
+    running past ``timeout`` seconds ``{**label, "error": "timed out …"}``. The row
+    is echoed to stderr."""
     try:
         out = subprocess.run([sys.executable, script, "--child", *map(str, args)], capture_output=True, text=True,
                              timeout=timeout)
@@ -19,7 +21,9 @@ def run_child(script, args, label, *, timeout=None):
         row = {**label, "error": f"timed out after {timeout:g} s"}
         print(row, file=sys.stderr)
         return row
-    if out.returncode:
+    if out.returncode < 0:  # killed by a signal: a crash in the peer's native code
+        row = {**label, "error": f"crashed ({signal.Signals(-out.returncode).name})"}
+    elif out.returncode:
         row = {**label, "error": (out.stderr.strip().splitlines() or ["?"])[-1]}
     else:
         row = json.loads(out.stdout.strip().splitlines()[-1])

@@ -45,9 +45,9 @@ How it works
    cannot — and the moves run again around the re-cut grids (up to six rounds,
    pairs with a grid below 0.7). Re-cutting moves grids into the band too, so the
    neighbourhood repair runs once more after it. Grids still out of the band get
-   a last repair by exhaustive search alone in neighbourhoods of up to 60 atoms
-   (too many for it in the first repairs, which bisect them); what it re-divides
-   is straightened and repaired again.
+   last repairs by exhaustive search alone, in neighbourhoods of up to 60 atoms
+   (the first repairs bisect those above 24), round after round while they bring
+   grids in; what they re-divide is straightened and repaired again.
 6. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason. A grid holding a feature that no connected
    group of features within the band can hold is out of the band in any division:
@@ -109,7 +109,7 @@ REPAIR_RINGS = 2
 #: looking at up to this many groups of atoms.
 EXACT_ATOMS = 24
 EXACT_SETS = 2000
-#: The last repair (exhaustive search only) looks at neighbourhoods of up to this many atoms.
+#: The last repairs search neighbourhoods of up to this many atoms (the first ones bisect above EXACT_ATOMS).
 LAST_EXACT_ATOMS = 60
 #: A grid brought into the band outweighs any Polsby–Popper sum of two grids (≤ 2).
 IN_BAND_SCORE = 10.0
@@ -790,10 +790,17 @@ def _best_division(graph, members, band):
         if best is None or key < best[0]:
             best = (key, parts)
     parts = _repair(graph, _straighten(graph, best[1], band), band)
-    # Last, grids still out of the band get an exhaustive search in larger
-    # neighbourhoods; what it re-divides is straightened and repaired again.
-    last = _repair(graph, parts, band, exact_atoms=LAST_EXACT_ATOMS, bisect=False)
-    if len(last) != len(parts) or any(p is not q for p, q in zip(parts, last)):
+    # Last, grids still out of the band get exhaustive searches alone, in
+    # neighbourhoods of up to LAST_EXACT_ATOMS atoms, round after round while they
+    # bring grids in (each round that changes anything has fewer grids out, so this
+    # ends); what they re-divided is straightened and repaired again.
+    last = parts
+    while True:
+        again = _repair(graph, last, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False)
+        if len(again) == len(last) and all(p is q for p, q in zip(last, again)):
+            break
+        last = again
+    if last is not parts:
         parts = _repair(graph, _straighten(graph, last, band), band)
     return parts
 
@@ -818,15 +825,15 @@ def _straighten(graph, parts, band):
     return parts
 
 
-def _repair(graph, parts, band, *, exact_atoms=EXACT_ATOMS, bisect=True):
+def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
     """Bring grids out of the band in by re-dividing their neighbourhoods.
 
     For each grid out of the band (index order) that holds no atom proved to fit
     in no grid in the band (:func:`_unplaceable`), the grids around it, one ring and
     then more, are merged and divided again into as many grids, one fewer or one
     more, as the households allow: by exhaustive search (:func:`_exact_division`)
-    up to ``exact_atoms`` atoms, else (with ``bisect``) by recursive bisection
-    (:func:`_partition`). The
+    when the neighbourhood's atom count is in ``exact`` (up to EXACT_ATOMS), else
+    (with ``bisect``) by recursive bisection (:func:`_partition`). The
     division with the fewest grids out of the band is kept when it has fewer than
     before, every grid connected; where the search proved that no division puts
     them all in the band and only the one grid is out, bisection is not tried.
@@ -857,7 +864,7 @@ def _repair(graph, parts, band, *, exact_atoms=EXACT_ATOMS, bisect=True):
                 if not (k >= 1 and k * low <= total <= k * high):
                     continue
                 new, settled = None, False
-                if len(members) <= exact_atoms:
+                if len(members) in exact:
                     new, settled = _exact_division(graph, members, band, k)
                 if new is None:
                     if not bisect or (settled and best[0] <= 1):

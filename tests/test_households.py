@@ -243,25 +243,34 @@ def test_repair_shares_out_a_grid_too_light_to_keep():
     assert all(graph.is_connected(p) for p in repaired)
 
 
-def test_last_repair_searches_where_bisection_failed():
-    """A strip of 33 atoms in 10 grids of 100–120: recursive bisection leaves three
-    grids out of the band and the neighbourhood repair (33 atoms: bisection again)
-    two; the last repair's exhaustive search over the same neighbourhood puts all
-    ten in the band."""
-    from gridkit.households import _partition, _repair
+def test_last_repairs_search_where_bisection_failed():
+    """A strip of 58 atoms (895 households) in 8 grids of 100–120: recursive
+    bisection and the repair (which bisects neighbourhoods above EXACT_ATOMS atoms)
+    leave two grids out of the band, 95 and 135. The last repairs search
+    exhaustively: the first round brings the 95 in, which re-divides grids around
+    the 135; the second round brings the 135 in."""
+    from gridkit.households import LAST_EXACT_ATOMS, _partition, _repair
 
-    weights = [60, 40, 20, 20, 70, 50, 30, 30, 70, 0, 40, 20, 60, 30, 70, 40, 0,
-               20, 70, 10, 40, 10, 20, 50, 30, 0, 20, 70, 0, 70, 10, 20, 10]
+    weights = [25, 40, 5, 40, 5, 25, 0, 25, 40, 10, 5, 10, 0, 0, 15, 30, 15, 10, 5, 0, 15, 10, 15, 10, 20,
+               25, 0, 0, 10, 5, 0, 40, 0, 30, 0, 25, 15, 20, 20, 5, 0, 40, 25, 30, 20, 20, 30, 5, 20, 5,
+               25, 15, 15, 10, 20, 0, 30, 15]
     graph, band = _strip_graph(weights), Band(100, 120)
 
-    def out(parts):
-        return int((~band.contains([graph.weight[p].sum() for p in parts])).sum())
+    def households(parts):
+        return [int(graph.weight[p].sum()) for p in parts]
 
-    bisected = _partition(graph, np.arange(33), band, 10)
-    assert out(bisected) == 3 and out(_repair(graph, bisected, band)) == 2
-    last = _repair(graph, bisected, band, exact_atoms=60, bisect=False)
-    assert len(last) == 10 and out(last) == 0 and all(graph.is_connected(p) for p in last)
-    assert np.array_equal(np.sort(np.concatenate(last)), np.arange(33))
+    def last(parts):
+        return _repair(graph, parts, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False)
+
+    repaired = _repair(graph, _partition(graph, np.arange(58), band, 8), band)
+    assert households(repaired) == [110, 95, 115, 135, 110, 120, 105, 105]
+    once = last(repaired)
+    assert households(once) == [110, 105, 105, 135, 110, 120, 105, 105]
+    twice = last(once)
+    assert households(twice) == [110, 120, 115, 110, 110, 120, 105, 105]
+    assert all(graph.is_connected(p) for p in twice)
+    assert np.array_equal(np.sort(np.concatenate(twice)), np.arange(58))
+    assert all(p is q for p, q in zip(twice, last(twice)))  # nothing left to do: the rounds end
 
 
 def test_power_diagram_keeps_every_grid(shared):
