@@ -31,13 +31,14 @@ How it works
    proved to be, below) has its neighbourhood (the grids around it, one ring, then
    two) merged and divided again into as many grids, one fewer or one more, as its
    households allow, when that leaves fewer grids out of the band: by exhaustive
-   search over connected groups in the band for up to 24 atoms, else by recursive
+   search over connected groups in the band (each grown by the atoms nearest its
+   first, so compact groups come first) for up to 24 atoms, else by recursive
    bisection. This passes households along a chain of grids all at a bound, and
    drops a grid too light to keep, which single moves cannot. When the result is
-   not wholly in the band, a
-   recursive bisection of the whole region by straight cuts (cuts along barriers
-   count a quarter; both sides must stay connected), settled the same way,
-   competes; the fewest grids out of the band wins, then the most compact.
+   not wholly in the band, a recursive bisection of the whole region by straight
+   cuts (cuts along barriers count a quarter; both sides must stay connected),
+   settled the same way, competes; the fewest grids out of the band wins, then the
+   most compact.
 5. **Straightening.** Pairs of neighbouring grids of the winner, the least
    compact first, are merged and re-cut by the best straight cut (most grids in
    the band, then the highest Polsby–Popper sum) when that beats the pair as it
@@ -512,7 +513,7 @@ class _Graph:
         self.x, self.y = shapely.get_x(centre), shapely.get_y(centre)
         self.weight = weight.astype(float)
         self.area, self.perimeter = shapely.area(geoms), shapely.length(geoms)
-        self._lists = self._cost_lists = None
+        self._lists = self._cost_lists = self._coordinates = None
 
     def lists(self):
         """Each atom's neighbours and shared edge lengths as Python lists (for the
@@ -523,6 +524,12 @@ class _Graph:
                            [a.tolist() for a in np.split(self.length, cut)],
                            self.weight.tolist(), self.area.tolist(), self.perimeter.tolist())
         return self._lists
+
+    def coordinates(self):
+        """The atoms' centroids as two Python lists (x, y), built once."""
+        if self._coordinates is None:
+            self._coordinates = (self.x.tolist(), self.y.tolist())
+        return self._coordinates
 
     def cost_lists(self):
         """Each atom's cut costs to its neighbours (as :meth:`lists`), built once."""
@@ -901,7 +908,7 @@ def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
     around it in the band (:func:`_groups_in_band`); the rest is divided the same
     way, as long as the households left can still make the grids left.
     """
-    adjacency, _, weight, _, _ = graph.lists()
+    weight = graph.lists()[2]
     low, high = band.whole
     budget = [limit]
 
@@ -911,7 +918,7 @@ def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
             return None
         if k == 1:
             return [free] if graph.is_connected(np.fromiter(free, dtype="int64")) else None
-        for group in _groups_in_band(adjacency, weight, min(free), free, low, high, budget):
+        for group in _groups_in_band(graph, min(free), free, low, high, budget):
             rest = divide(free - group, k - 1)
             if rest is not None:
                 return [group, *rest]
@@ -923,10 +930,15 @@ def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
     return [np.sort(np.fromiter(g, dtype="int64")) for g in found], True
 
 
-def _groups_in_band(adjacency, weight, start, allowed, low, high, budget):
+def _groups_in_band(graph, start, allowed, low, high, budget):
     """Connected groups of ``allowed`` atoms holding ``start`` with a household count
-    in [low, high], depth first; ``budget[0]`` (shared) counts down the groups looked
-    at, and the search stops at 0."""
+    in [low, high], depth first, each group grown by its new neighbours nearest
+    ``start`` first, so that compact groups come first; ``budget[0]`` (shared)
+    counts down the groups looked at, and the search stops at 0."""
+    adjacency, _, weight, _, _ = graph.lists()
+    x, y = graph.coordinates()
+    sx, sy = x[start], y[start]
+    near = {}  # squared distance to ``start``, per atom met
     first = frozenset([start])
     seen, stack = {first}, [(first, weight[start])]
     while stack and budget[0] > 0:
@@ -934,13 +946,19 @@ def _groups_in_band(adjacency, weight, start, allowed, low, high, budget):
         group, total = stack.pop()
         if total >= low:
             yield group
+        grown = []
         for i in group:
             for j in adjacency[i]:
                 if j in allowed and j not in group and total + weight[j] <= high:
-                    grown = group | {j}
-                    if grown not in seen:
-                        seen.add(grown)
-                        stack.append((grown, total + weight[j]))
+                    g = group | {j}
+                    if g not in seen:
+                        seen.add(g)
+                        d = near.get(j)
+                        if d is None:
+                            d = near[j] = (x[j] - sx) ** 2 + (y[j] - sy) ** 2
+                        grown.append((d, j, g))
+        grown.sort(reverse=True)  # the stack pops the nearest first (ties: the lowest index)
+        stack.extend((g, total + weight[j]) for _, j, g in grown)
 
 
 def _labels(graph, parts):
@@ -1428,9 +1446,8 @@ def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
     ``limit`` sets. Whatever grid holds such an atom is out of the band, in any
     division (grids never leave ``allowed``, the atom's street region): the flag
     can say so."""
-    adjacency, _, weight, _, _ = graph.lists()
     budget = [limit]
-    for _ in _groups_in_band(adjacency, weight, start, allowed, *band.whole, budget):
+    for _ in _groups_in_band(graph, start, allowed, *band.whole, budget):
         return False  # one group in the band
     return budget[0] > 0  # ran out of groups (proved), not out of budget
 

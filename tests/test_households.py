@@ -391,6 +391,20 @@ def test_exact_division_finds_proves_or_gives_up():
     assert _exact_division(_strip_graph([50, 60, 40, 70]), np.arange(4), band, 2, limit=1) == (None, False)
 
 
+def test_exact_division_finds_compact_grids_first():
+    """Eight unit squares in two rows of four, 10 households each, two grids of 40:
+    groups grow by the atoms nearest their first one, so the search returns two
+    2 × 2 squares, not an L and its complement (as a plain depth-first search did)."""
+    from gridkit.households import _exact_division, _Graph
+
+    a = np.array([0, 1, 2, 4, 5, 6, 0, 1, 2, 3])
+    b = np.array([1, 2, 3, 5, 6, 7, 4, 5, 6, 7])
+    x, y = np.tile(np.arange(4), 2), np.repeat(np.arange(2), 4)
+    graph = _Graph(8, a, b, np.ones(10), np.zeros(10, dtype=bool), shapely.box(x, y, x + 1, y + 1), np.full(8, 10))
+    grids, settled = _exact_division(graph, np.arange(8), Band(40, 40), 2)
+    assert settled and [g.tolist() for g in grids] == [[0, 1, 4, 5], [2, 3, 6, 7]]
+
+
 def test_a_block_the_community_cuts_in_two_counts_once():
     """A block straddling a notch in the community is clipped into two parts; its 90
     households are shared between them, not counted once per part (a real case:
