@@ -53,6 +53,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     ax.set_title(title or f"{len(cells):,} cells in {cells['community_code'].nunique()} communities · "
                  f"mean {area.mean():,.0f} m²" + (f" · {s.get('merges', 0)} merges" if s else ""))
     ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
+    ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
     ax.set_aspect("equal")
     ax.ticklabel_format(style="plain", useOffset=False)
     fig.tight_layout()
