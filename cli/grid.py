@@ -272,8 +272,8 @@ def households_command(boundaries, households_path, output, layer, households_la
     lines_out += [f"  {n:4d} × {flag}: {FLAGS[flag]}" for flag, n in s["flags"].items()]
     whole = sum(n for flag, n in s["flags"].items() if flag != "island")
     if s["kind"] == "blocks" and not split_polygons and whole:
-        lines_out.append(f"hint         {whole} of those hold whole blocks; --split-polygons lets gridkit cut "
-                         "blocks (households shared by area) to reach the band")
+        lines_out.append(f"hint         {whole} flagged grid{'s' if whole != 1 else ''} of whole blocks: --split-polygons "
+                         "lets gridkit cut blocks (households shared by area) to reach the band")
     if "micro" in s:
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({m['in_band_pct']:.1f} % in band {m['band'][0]:g}–{m['band'][1]:g})")

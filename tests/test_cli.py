@@ -71,7 +71,7 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.split("json ", 1)[1])
     assert (summary["grids"], summary["in_band"], summary["flags"]) == (41, 40, {"indivisible": 1})
-    assert "hint         1 of those hold whole blocks; --split-polygons" in result.output
+    assert "hint         1 flagged grid of whole blocks: --split-polygons lets gridkit cut blocks" in result.output
     grids, units, meta = gk.read_package(out)
     assert grids["households"].sum() == 16_766
     assert png.read_bytes()[:4] == b"\x89PNG"
