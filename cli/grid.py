@@ -270,10 +270,11 @@ def households_command(boundaries, households_path, output, layer, households_la
     from gridkit.households import FLAGS
 
     lines_out += [f"  {n:4d} × {flag}: {FLAGS[flag]}" for flag, n in s["flags"].items()]
-    whole = sum(n for flag, n in s["flags"].items() if flag != "island")
-    if s["kind"] == "blocks" and not split_polygons and whole:
-        lines_out.append(f"hint         {whole} flagged grid{'s' if whole != 1 else ''} of whole blocks: --split-polygons "
-                         "lets gridkit cut blocks (households shared by area) to reach the band")
+    of_whole_blocks = sum(n for flag, n in s["flags"].items() if flag != "island")
+    if s["kind"] == "blocks" and not split_polygons and of_whole_blocks:
+        grids_word = "grid" if of_whole_blocks == 1 else "grids"
+        lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "
+                         "gridkit cut blocks (households shared by area) to reach the band")
     if "micro" in s:
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({m['in_band_pct']:.1f} % in band {m['band'][0]:g}–{m['band'][1]:g})")

@@ -845,7 +845,9 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
     before, every grid connected; where the search proved that no division puts
     them all in the band and only the one grid is out, bisection is not tried.
     Single-atom moves cannot pass households along a chain of grids all at a
-    bound, nor drop a grid too light to keep; this can.
+    bound, nor drop a grid too light to keep; this can. Grids it leaves alone come
+    back as the same arrays, which is how :func:`_best_division` sees that a
+    round changed nothing.
     """
     parts = list(parts)
     label = _labels(graph, parts)
