@@ -124,6 +124,15 @@ ATOM_SHARE = 1 / 6
 SPLIT_ABOVE = 2
 #: Lattice lines cutting a block reach this far (m) past its edge, so noding meets it.
 STUB = 1e-6
+#: Redrawing (:func:`_redraw`): each grid below REDRAW_BELOW Polsby–Popper and the
+#: grids around it (at most REDRAW_GRIDS in all) are drawn again as a power diagram of
+#: REDRAW_ITERATIONS rounds, seeded in each of REDRAW_ANGLES (degrees); up to
+#: REDRAW_ROUNDS times while any redraw gains.
+REDRAW_BELOW = 0.55
+REDRAW_GRIDS = 12
+REDRAW_ITERATIONS = 20
+REDRAW_ANGLES = (0, 90)
+REDRAW_ROUNDS = 4
 #: How many groups of atoms the proof that an atom fits in no grid in the band may look at.
 PROOF_SETS = 5000
 #: Micro-grids get 2 more digits: at most 99 per grid.
@@ -779,7 +788,8 @@ def _best_division(graph, members, band):
     none puts every grid in the band, a recursive bisection by straight cuts
     (:func:`_partition`), settled too, competes. The fewest grids out of the band
     wins, then the highest mean Polsby–Popper, then the first; only the winner is
-    re-cut in pairs (:func:`_straighten`) and repaired again."""
+    re-cut in pairs (:func:`_straighten`), repaired again, and its least compact
+    grids redrawn with their neighbours (:func:`_redraw`)."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -809,6 +819,66 @@ def _best_division(graph, members, band):
         last = again
     if last is not parts:
         parts = _repair(graph, _straighten(graph, last, band), band)
+    return _redraw(graph, parts, band)
+
+
+def _redraw(graph, parts, band):
+    """Draw the least compact grids again with the grids around them.
+
+    Worst Polsby–Popper first, each grid below REDRAW_BELOW and its neighbours
+    (REDRAW_GRIDS at most, the grid included) are merged and divided again into as
+    many grids by :func:`_power_cells`, seeded by a coordinate bisection in each of
+    REDRAW_ANGLES, then moved atom by atom (:func:`_refine`). The best redraw
+    (fewest grids out of the band, then the highest Polsby–Popper sum), every grid
+    connected, replaces the grids when it has no more of them out of the band and
+    a higher sum. Pair re-cuts and single moves stop at a local optimum that this
+    can leave: a grid squeezed between its neighbours gets room only when they all
+    move at once. Grids redrawn in a round are not redrawn again in it; a later
+    round skips groups none of whose grids changed, which would be drawn the same.
+    """
+    parts = list(parts)
+    version = [0] * len(parts)  # bumped when a grid changes
+    tried = set()  # groups redrawn without gain: the same grids would be drawn the same way
+    for _ in range(REDRAW_ROUNDS):
+        label = _labels(graph, parts)
+        weight, area, perimeter = _part_measures(graph, label, len(parts))
+        pp = 4 * np.pi * area / perimeter**2
+        ls, ld = label[graph.src], label[graph.dst]
+        cross = (ls != ld) & (ls >= 0) & (ld >= 0)
+        pairs = np.unique(np.c_[ls[cross], ld[cross]], axis=0)
+        around = np.split(pairs[:, 1], np.searchsorted(pairs[:, 0], np.arange(1, len(parts))))
+        done, gained = set(), False
+        for x in np.lexsort((np.arange(len(parts)), pp)).tolist():
+            if pp[x] >= REDRAW_BELOW:
+                break
+            grids = sorted({x, *around[x].tolist()})
+            if len(grids) > REDRAW_GRIDS or done.intersection(grids):
+                continue
+            key = tuple((j, version[j]) for j in grids)
+            if key in tried:
+                continue
+            tried.add(key)
+            old = (int((~band.contains(weight[grids])).sum()), float(pp[grids].sum()))
+            members = np.sort(np.concatenate([parts[j] for j in grids]))
+            best = None
+            for angle in REDRAW_ANGLES:
+                seeds = _coordinate_bisection(graph, members, len(grids), angle)
+                new = _refine(graph, _power_cells(graph, members, seeds, band, iterations=REDRAW_ITERATIONS), band)
+                if len(new) != len(grids) or not all(graph.is_connected(q) for q in new):
+                    continue
+                w, a, p = _part_measures(graph, _labels(graph, new), len(new))
+                score = (int((~band.contains(w)).sum()), -float((4 * np.pi * a / p**2).sum()))
+                if best is None or score < best[0]:
+                    best = (score, new)
+            if best is None or best[0][0] > old[0] or -best[0][1] <= old[1] + MIN_PP_GAIN:
+                continue
+            for j, q in zip(grids, best[1]):
+                parts[j] = q
+                version[j] += 1
+            done.update(grids)
+            gained = True
+        if not gained:
+            break
     return parts
 
 
@@ -1060,18 +1130,21 @@ def _power_cells(graph, members, parts, band, *, iterations=KMEANS_ITERATIONS):
     target = w.sum() / k
     scale = area.sum() / k  # a cell's area: offsets are in m²
     offset = np.zeros(k)
-    near = min(k, CANDIDATE_SEEDS)
     sx, sy = np.zeros(k), np.zeros(k)
+    ax, ay = area * x, area * y
+    rows = np.arange(len(members))
     for step in range(iterations):
         cell_area = np.bincount(label, area, minlength=k)
         live = cell_area > 0
-        sx[live] = np.bincount(label, area * x, minlength=k)[live] / cell_area[live]
-        sy[live] = np.bincount(label, area * y, minlength=k)[live] / cell_area[live]
-        if step % CANDIDATE_REFRESH == 0:  # seeds move little per round: re-find the nearest now and then
-            _, cand = cKDTree(np.c_[sx, sy]).query(np.c_[x, y], k=near)
-            cand = cand.reshape(len(members), near)
-        d2 = (x[:, None] - sx[cand]) ** 2 + (y[:, None] - sy[cand]) ** 2 - offset[cand]
-        label = cand[np.arange(len(members)), np.argmin(d2, axis=1)]
+        sx[live] = np.bincount(label, ax, minlength=k)[live] / cell_area[live]
+        sy[live] = np.bincount(label, ay, minlength=k)[live] / cell_area[live]
+        if k <= CANDIDATE_SEEDS:  # few seeds: weigh them all
+            label = np.argmin((x[:, None] - sx) ** 2 + (y[:, None] - sy) ** 2 - offset, axis=1)
+        else:
+            if step % CANDIDATE_REFRESH == 0:  # seeds move little per round: re-find the nearest now and then
+                cand = cKDTree(np.column_stack([sx, sy])).query(np.column_stack([x, y]), k=CANDIDATE_SEEDS)[1]
+            d2 = (x[:, None] - sx[cand]) ** 2 + (y[:, None] - sy[cand]) ** 2 - offset[cand]
+            label = cand[rows, np.argmin(d2, axis=1)]
         have = np.bincount(label, w, minlength=k)
         offset += KMEANS_STEP * scale * (target - have) / max(target, 1.0)
     _reseed(label, np.bincount(label, minlength=k) == 0, w, x, y, offset)
@@ -1105,8 +1178,7 @@ def _connect(graph, members, label, k):
     area = graph.area[members]
     for _ in range(m):
         same = label[u] == label[v]
-        n_comp, comp = connected_components(
-            coo_matrix((np.ones(int(same.sum())), (u[same], v[same])), shape=(m, m)), directed=False)
+        n_comp, comp = _pieces(graph, members, label)
         if n_comp == k:
             break
         comp_area = np.bincount(comp, area, minlength=n_comp)
@@ -1131,6 +1203,28 @@ def _connect(graph, members, label, k):
         new_label[piece[best][first]] = target[best][first]
         label = new_label[comp]
     return label
+
+
+def _pieces(graph, members, label):
+    """Connected pieces of the parts (``label``: each member's part): how many, and
+    each member's piece. A search over the Python adjacency lists: for a few
+    hundred atoms it is faster than a sparse matrix for :func:`connected_components`."""
+    adjacency = graph.lists()[0]
+    atoms = members.tolist()
+    part = dict(zip(atoms, label.tolist()))
+    piece = {}
+    n = 0
+    for start in atoms:
+        if start in piece:
+            continue
+        own, piece[start], stack = part[start], n, [start]
+        while stack:
+            for j in adjacency[stack.pop()]:
+                if j not in piece and part.get(j) == own:
+                    piece[j] = n
+                    stack.append(j)
+        n += 1
+    return n, np.array([piece[i] for i in atoms], dtype="int64")
 
 
 def _pp(area, perimeter):

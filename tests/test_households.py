@@ -314,6 +314,16 @@ def test_cincinnati_whole_blocks_in_band_but_the_indivisible(shared):
     assert layout.grids["flag"].value_counts().to_dict() == {"": 61, "indivisible": 4}
 
 
+def test_cincinnati_whole_blocks_compact_at_300_to_500(shared):
+    """Whole blocks at 300–500: every grid in the band but the one holding the block
+    of 745, and mean Polsby–Popper at the issue's target (0.59998 before redrawing)."""
+    blocks, comm = _cincinnati(shared)
+    layout = balanced_grid(comm, blocks, min_households=300, max_households=500, count_field="HOUSEHOLDS")
+    _check(layout, comm)
+    assert layout.grids["flag"].value_counts().to_dict() == {"": 40, "indivisible": 1}
+    assert layout.grids["polsby_popper"].mean() >= 0.60
+
+
 def test_cincinnati_split_blocks_with_micro_grids(shared):
     """Grids of 100–150 with micro-grids of 20–50 inside, as in the README: every grid
     and micro-grid in its band, grids tiling the city, micro-grids tiling the grids.
@@ -429,3 +439,29 @@ def test_a_block_under_another_keeps_its_households(caplog):
     _check(layout, comm)
     assert sorted(layout.grids["households"].tolist()) == [65, 70]
     assert "40 households of 1 blocks lie under other blocks" in caplog.text
+
+
+def test_redraw_leaves_the_local_optimum_of_pairs():
+    """Six grids of 40 households on a 6 × 4 lattice of unit squares (10 each), at a
+    local optimum of pair re-cuts and single-atom moves: no pair can be re-cut into
+    a better pair. Redrawn together, they become six 2 × 2 squares."""
+    from gridkit.households import _Graph, _labels, _redraw, _refine, _straighten
+
+    width, height = 6, 4
+    idx = np.arange(width * height).reshape(height, width)
+    a = np.r_[idx[:, :-1].ravel(), idx[:-1, :].ravel()]
+    b = np.r_[idx[:, 1:].ravel(), idx[1:, :].ravel()]
+    x, y = idx.ravel() % width, idx.ravel() // width
+    graph = _Graph(idx.size, a, b, np.ones(len(a)), np.zeros(len(a), dtype=bool), shapely.box(x, y, x + 1, y + 1),
+                   np.full(idx.size, 10))
+    layout = np.array([[5, 5, 4, 4, 1, 1],
+                       [5, 5, 4, 3, 3, 1],
+                       [2, 2, 4, 3, 3, 1],
+                       [2, 2, 0, 0, 0, 0]])
+    parts = [np.flatnonzero(layout.ravel() == j) for j in range(6)]
+    band = Band(40, 40)
+    stuck = _refine(graph, _straighten(graph, parts, band), band)
+    assert np.array_equal(_labels(graph, stuck).reshape(height, width), layout)
+    redrawn = _labels(graph, _redraw(graph, parts, band)).reshape(height, width)
+    squares = [set(redrawn[r:r + 2, c:c + 2].ravel().tolist()) for r in (0, 2) for c in (0, 2, 4)]
+    assert all(len(s) == 1 for s in squares) and len(set.union(*squares)) == 6
