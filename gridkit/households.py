@@ -74,8 +74,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells
@@ -560,7 +558,7 @@ class _Graph:
     def is_connected(self, members):
         """Do ``members`` form one connected piece? A breadth-first search over the
         Python adjacency lists: for the few dozen atoms of a grid it is ~20× faster
-        than building a sparse matrix for :func:`connected_components`."""
+        than building a sparse matrix for scipy's ``connected_components``."""
         adjacency = self.lists()[0]
         todo = set(members.tolist())
         if not todo:
@@ -573,16 +571,31 @@ class _Graph:
                     stack.append(j)
         return not todo
 
-    def components(self, members):
-        """Connected components of the subgraph on ``members`` (labels per member).
+    def components(self, members, label=None):
+        """Connected components of the subgraph on ``members``: how many, and each
+        member's component (numbered in the members' order). With ``label`` (each
+        member's part), edges between parts do not count: the pieces of each part.
 
-        Reads only the members' own edges, so a check inside a small grid costs
-        the grid's size, not the whole community's.
+        A search over the Python adjacency lists: it reads only the members' own
+        edges, and for the few hundred atoms of a region it is several times faster
+        than a sparse matrix for scipy's ``connected_components``.
         """
-        u, v, _ = self.edges_within(members)
-        m = len(members)
-        mat = coo_matrix((np.ones(len(u)), (u, v)), shape=(m, m))
-        return connected_components(mat, directed=False)
+        adjacency = self.lists()[0]
+        atoms = members.tolist()
+        part = dict.fromkeys(atoms, 0) if label is None else dict(zip(atoms, label.tolist()))
+        piece = {}
+        n = 0
+        for start in atoms:
+            if start in piece:
+                continue
+            own, piece[start], stack = part[start], n, [start]
+            while stack:
+                for j in adjacency[stack.pop()]:
+                    if j not in piece and part.get(j) == own:
+                        piece[j] = n
+                        stack.append(j)
+            n += 1
+        return n, np.array([piece[i] for i in atoms], dtype="int64")
 
 
 def _grow(graph, members, angle):
@@ -1178,7 +1191,7 @@ def _connect(graph, members, label, k):
     area = graph.area[members]
     for _ in range(m):
         same = label[u] == label[v]
-        n_comp, comp = _pieces(graph, members, label)
+        n_comp, comp = graph.components(members, label)
         if n_comp == k:
             break
         comp_area = np.bincount(comp, area, minlength=n_comp)
@@ -1203,28 +1216,6 @@ def _connect(graph, members, label, k):
         new_label[piece[best][first]] = target[best][first]
         label = new_label[comp]
     return label
-
-
-def _pieces(graph, members, label):
-    """Connected pieces of the parts (``label``: each member's part): how many, and
-    each member's piece. A search over the Python adjacency lists: for a few
-    hundred atoms it is faster than a sparse matrix for :func:`connected_components`."""
-    adjacency = graph.lists()[0]
-    atoms = members.tolist()
-    part = dict(zip(atoms, label.tolist()))
-    piece = {}
-    n = 0
-    for start in atoms:
-        if start in piece:
-            continue
-        own, piece[start], stack = part[start], n, [start]
-        while stack:
-            for j in adjacency[stack.pop()]:
-                if j not in piece and part.get(j) == own:
-                    piece[j] = n
-                    stack.append(j)
-        n += 1
-    return n, np.array([piece[i] for i in atoms], dtype="int64")
 
 
 def _pp(area, perimeter):
