@@ -851,7 +851,7 @@ def _redraw(graph, parts, band):
     """
     parts = list(parts)
     version = [0] * len(parts)  # bumped when a grid changes
-    tried = set()  # groups redrawn without gain: the same grids would be drawn the same way
+    tried = set()  # groups already redrawn: the same grids would be drawn the same way again
     for _ in range(REDRAW_ROUNDS):
         label = _labels(graph, parts)
         weight, area, perimeter = _part_measures(graph, label, len(parts))
