@@ -815,8 +815,8 @@ def _best_division(graph, members, band):
         else:
             parts = _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band)
         parts = _settle(graph, parts, band)
-        weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
-        key = (int((~band.contains(weight)).sum()), -float(np.mean(4 * np.pi * area / perimeter**2)))
+        out, pp = _out_and_pp(graph, parts, band)
+        key = (out, -float(pp.mean()))
         if best is None or key < best[0]:
             best = (key, parts)
     parts = _repair(graph, _straighten(graph, best[1], band), band)
@@ -879,8 +879,8 @@ def _redraw(graph, parts, band):
                 new = _refine(graph, _power_cells(graph, members, seeds, band, iterations=REDRAW_ITERATIONS), band)
                 if len(new) != len(grids) or not all(graph.is_connected(q) for q in new):
                     continue
-                w, a, p = _part_measures(graph, _labels(graph, new), len(new))
-                score = (int((~band.contains(w)).sum()), -float((4 * np.pi * a / p**2).sum()))
+                out, pp_new = _out_and_pp(graph, new, band)
+                score = (out, -float(pp_new.sum()))
                 if best is None or score < best[0]:
                     best = (score, new)
             if best is None or best[0][0] > old[0] or -best[0][1] <= old[1] + MIN_PP_GAIN:
@@ -893,6 +893,12 @@ def _redraw(graph, parts, band):
         if not gained:
             break
     return parts
+
+
+def _out_and_pp(graph, parts, band):
+    """How many of ``parts`` are out of the band, and each one's Polsby–Popper."""
+    weight, area, perimeter = _part_measures(graph, _labels(graph, parts), len(parts))
+    return int((~band.contains(weight)).sum()), 4 * np.pi * area / perimeter**2
 
 
 def _settle(graph, parts, band):
@@ -1190,7 +1196,6 @@ def _connect(graph, members, label, k):
     m = len(members)
     area = graph.area[members]
     for _ in range(m):
-        same = label[u] == label[v]
         n_comp, comp = graph.components(members, label)
         if n_comp == k:
             break
@@ -1202,7 +1207,7 @@ def _connect(graph, members, label, k):
         keep = np.zeros(n_comp, dtype=bool)
         keep[order[np.r_[True, comp_label[order][1:] != comp_label[order][:-1]]]] = True
         # Edges from a stray piece to another grid vote for where the piece goes.
-        cross = ~same
+        cross = label[u] != label[v]
         votes_from = np.r_[comp[u[cross]], comp[v[cross]]]
         votes_to = np.r_[label[v[cross]], label[u[cross]]]
         ok = ~keep[votes_from]
