@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import heapq
+import itertools
 import logging
 import math
 import time
@@ -131,6 +132,13 @@ REDRAW_GRIDS = 12
 REDRAW_ITERATIONS = 20
 REDRAW_ANGLES = (0, 90)
 REDRAW_ROUNDS = 4
+#: Chains of moves (:func:`_pass_along`): groups of up to CHAIN_GROUP atoms passed along
+#: up to CHAIN_DEPTH grids after the first, looking at up to CHAIN_GROUPS groups per grid
+#: out of the band and choosing among the first CHAIN_OPTIONS chains found.
+CHAIN_GROUP = 3
+CHAIN_DEPTH = 8
+CHAIN_GROUPS = 20000
+CHAIN_OPTIONS = 50
 #: How many groups of atoms the proof that an atom fits in no grid in the band may look at.
 PROOF_SETS = 5000
 #: Micro-grids get 2 more digits: at most 99 per grid.
@@ -802,7 +810,10 @@ def _best_division(graph, members, band):
     (:func:`_partition`), settled too, competes. The fewest grids out of the band
     wins, then the highest mean Polsby–Popper, then the first; only the winner is
     re-cut in pairs (:func:`_straighten`), repaired again, and its least compact
-    grids redrawn with their neighbours (:func:`_redraw`)."""
+    grids redrawn with their neighbours (:func:`_redraw`). Last, grids still out of
+    the band get households passed along chains of grids (:func:`_pass_along`):
+    after the redraw, which cannot then undo them and, with grids still out, has
+    more room to move."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -832,7 +843,7 @@ def _best_division(graph, members, band):
         last = again
     if last is not parts:
         parts = _repair(graph, _straighten(graph, last, band), band)
-    return _redraw(graph, parts, band)
+    return _pass_along(graph, _redraw(graph, parts, band), band)
 
 
 def _redraw(graph, parts, band):
@@ -893,6 +904,124 @@ def _redraw(graph, parts, band):
         if not gained:
             break
     return parts
+
+
+def _pass_along(graph, parts, band):
+    """Bring grids out of the band in by passing households along a chain of grids.
+
+    A grid below the band takes a small connected group of atoms (up to
+    CHAIN_GROUP) from a neighbour; when that leaves the neighbour below the band,
+    the neighbour takes a group from one of its own neighbours, and so on, until a
+    grid can spare the households. A grid above the band passes a group on in the
+    same way. The grids in a chain are all different and all stay connected; each
+    ends in the band, but the last (the one with room) may stay out of it on the
+    side it already was, no further out. The shortest chains are looked for first
+    (up to CHAIN_DEPTH grids after the first), so that few grids change; of the
+    first CHAIN_OPTIONS found, the one that raises the grids' Polsby–Popper sum
+    most is taken. The repairs re-divide the grids within two rings of a grid out
+    of the band; a chain reaches any distance and changes each grid it passes by a
+    few atoms. Grids it leaves alone come back as the same arrays.
+    """
+    adjacency, lengths, wt, ar, pe = graph.lists()
+    low, high = band.whole
+    parts = list(parts)
+    members = [set(p.tolist()) for p in parts]
+    label = _labels(graph, parts).tolist()
+    weight = [sum(wt[i] for i in m) for m in members]
+    budget = [0]
+
+    def groups(pool, touching):
+        """Connected groups of up to CHAIN_GROUP atoms of ``pool`` holding one of
+        ``touching``, smallest first, then by their atoms."""
+        found = set()
+        stack = [frozenset([i]) for i in touching]
+        while stack:
+            g = stack.pop()
+            if g not in found:
+                found.add(g)
+                if len(g) < CHAIN_GROUP:
+                    stack.extend(g | {j} for i in g for j in adjacency[i] if j in pool and j not in g)
+        return sorted(found, key=lambda g: (len(g), sorted(g)))
+
+    def moves(pool, touching, lo, hi, held):
+        """Groups of ``pool`` holding one of ``touching`` with lo..hi households
+        (more than none) whose removal leaves ``held`` connected: (group, households)."""
+        for g in groups(pool, touching):
+            budget[0] -= 1
+            if budget[0] < 0:
+                return
+            w = sum(wt[i] for i in g)
+            if 0 < w and lo <= w <= hi and len(g) < len(held) and graph.is_connected(
+                    np.fromiter(held - g, dtype="int64", count=len(held) - len(g))):
+                yield g, w
+
+    def take(grid, held, lo, hi, visited, depth):
+        """Chains in which ``grid`` (now ``held``) takes lo..hi households from a neighbour."""
+        near = {}
+        for i in held:
+            for j in adjacency[i]:
+                if label[j] >= 0 and label[j] not in visited:
+                    near.setdefault(label[j], set()).add(j)
+        for b in sorted(near):
+            for g, w in moves(members[b], near[b], lo, hi, members[b]):
+                left = weight[b] - w
+                if left >= low:
+                    yield [(g, b, grid)]
+                elif depth:
+                    for chain in take(b, members[b] - g, low - left, high - left, visited | {b}, depth - 1):
+                        yield [(g, b, grid), *chain]
+
+    def give(grid, held, lo, hi, visited, depth):
+        """Chains in which ``grid`` (now ``held``) passes lo..hi households to a neighbour."""
+        for g, w in moves(held, held, lo, hi, held):
+            for b in sorted({label[j] for i in g for j in adjacency[i]} - visited - {-1}):
+                got = weight[b] + w
+                if got <= high:
+                    yield [(g, grid, b)]
+                elif depth:
+                    for chain in give(b, members[b] | g, got - high, got - low, visited | {b}, depth - 1):
+                        yield [(g, grid, b), *chain]
+
+    def gain(chain):
+        """The chain's change to the Polsby–Popper sum of the grids it touches."""
+        after = {}
+        for g, a, b in chain:
+            after[a] = after.get(a, members[a]) - g
+            after[b] = after.get(b, members[b]) | g
+        return sum(_pp(sum(ar[i] for i in m), perimeter(m)) - pp[j] for j, m in after.items())
+
+    def perimeter(m):
+        """Atoms' perimeters less their shared edges, each counted from both sides."""
+        return sum(pe[i] for i in m) - sum(ln for i in m for j, ln in zip(adjacency[i], lengths[i]) if j in m)
+
+    pp = [_pp(sum(ar[i] for i in m), perimeter(m)) for m in members]
+    for x in range(len(parts)):
+        w = weight[x]
+        if low <= w <= high or len(members[x]) == 1:
+            continue
+        budget[0], chain = CHAIN_GROUPS, None
+        for depth in range(CHAIN_DEPTH + 1):
+            if w < low:
+                found = take(x, members[x], low - w, high - w, {x}, depth)
+            else:
+                found = give(x, members[x], w - high, w - low, {x}, depth)
+            options = list(itertools.islice(found, CHAIN_OPTIONS))
+            if options:
+                chain = max(options, key=gain)
+            if chain or budget[0] < 0:
+                break
+        for g, a, b in chain or ():
+            for i in g:
+                label[i] = b
+            members[a] -= g
+            members[b] |= g
+            w = sum(wt[i] for i in g)
+            weight[a] -= w
+            weight[b] += w
+            parts[a] = parts[b] = None  # changed
+        for j in {j for _, a, b in chain or () for j in (a, b)}:
+            pp[j] = _pp(sum(ar[i] for i in members[j]), perimeter(members[j]))
+    return [np.sort(np.fromiter(m, dtype="int64")) if p is None else p for p, m in zip(parts, members)]
 
 
 def _out_and_pp(graph, parts, band):
