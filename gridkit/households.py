@@ -906,21 +906,25 @@ def _redraw(graph, parts, band):
     return parts
 
 
-def _pass_along(graph, parts, band):
+def _pass_along(graph, parts, band, sinks=()):
     """Bring grids out of the band in by passing households along a chain of grids.
 
     A grid below the band takes a small connected group of atoms (up to
     CHAIN_GROUP) from a neighbour; when that leaves the neighbour below the band,
     the neighbour takes a group from one of its own neighbours, and so on, until a
     grid can spare the households. A grid above the band passes a group on in the
-    same way. The grids in a chain are all different and all stay connected; each
-    ends in the band, but the last (the one with room) may stay out of it on the
-    side it already was, no further out. The shortest chains are looked for first
-    (up to CHAIN_DEPTH grids after the first), so that few grids change; of the
-    first CHAIN_OPTIONS found, the one that raises the grids' Polsby–Popper sum
-    most is taken. The repairs re-divide the grids within two rings of a grid out
-    of the band; a chain reaches any distance and changes each grid it passes by a
-    few atoms. Grids it leaves alone come back as the same arrays.
+    same way. A neighbour left too light, or cut in two, may instead be shared out:
+    each connected piece of what is left joins the grid around it with the most
+    room (one grid fewer); so may the light grid itself. Grids in ``sinks`` (part indices: towers, out of the band
+    anyway) take any households. The grids in a chain are all different and all
+    stay connected; each ends in the band, but the last (the one with room) may
+    stay out of it on the side it already was, no further out. The shortest chains
+    are looked for first (up to CHAIN_DEPTH grids after the first), so that few
+    grids change; of the first CHAIN_OPTIONS found, the one that raises the grids'
+    Polsby–Popper sum most (a grid shared out loses its own) is taken. The repairs
+    re-divide the grids within two rings of a grid out of the band; a chain reaches
+    any distance and changes each grid it passes by a few atoms. Grids it leaves
+    alone come back as the same arrays, in the same order.
     """
     adjacency, lengths, wt, ar, pe = graph.lists()
     low, high = band.whole
@@ -945,15 +949,15 @@ def _pass_along(graph, parts, band):
 
     def moves(pool, touching, lo, hi, held):
         """Groups of ``pool`` holding one of ``touching`` with lo..hi households
-        (more than none) whose removal leaves ``held`` connected: (group, households)."""
+        (more than none), smaller than ``held``: (group, households, whether
+        ``held`` without it is connected)."""
         for g in groups(pool, touching):
             budget[0] -= 1
             if budget[0] < 0:
                 return
             w = sum(wt[i] for i in g)
-            if 0 < w and lo <= w <= hi and len(g) < len(held) and graph.is_connected(
-                    np.fromiter(held - g, dtype="int64", count=len(held) - len(g))):
-                yield g, w
+            if 0 < w and lo <= w <= hi and len(g) < len(held):
+                yield g, w, graph.is_connected(np.fromiter(held - g, dtype="int64", count=len(held) - len(g)))
 
     def take(grid, held, lo, hi, visited, depth):
         """Chains in which ``grid`` (now ``held``) takes lo..hi households from a neighbour."""
@@ -963,20 +967,47 @@ def _pass_along(graph, parts, band):
                 if label[j] >= 0 and label[j] not in visited:
                     near.setdefault(label[j], set()).add(j)
         for b in sorted(near):
-            for g, w in moves(members[b], near[b], lo, hi, members[b]):
+            for g, w, whole in moves(members[b], near[b], lo, hi, members[b]):
                 left = weight[b] - w
-                if left >= low:
+                if whole and left >= low:
                     yield [(g, b, grid)]
-                elif depth:
+                    continue
+                shared = dissolve(b, members[b] - g, visited | {b})
+                if shared:
+                    yield [(g, b, grid), *shared]
+                if whole and depth:
                     for chain in take(b, members[b] - g, low - left, high - left, visited | {b}, depth - 1):
                         yield [(g, b, grid), *chain]
 
+    def dissolve(grid, held, visited):
+        """``grid``'s atoms ``held`` shared out among neighbouring grids not in
+        ``visited``, each connected piece to the one with the most room that stays
+        within the band: the moves, or None."""
+        n, piece = graph.components(np.fromiter(sorted(held), dtype="int64"))
+        atoms = sorted(held)
+        pieces = [frozenset(a for a, p in zip(atoms, piece.tolist()) if p == c) for c in range(n)]
+        room = {}
+        out = []
+        for p in sorted(pieces, key=lambda p: (-sum(wt[i] for i in p), min(p))):
+            w = sum(wt[i] for i in p)
+            around = {label[j] for i in p for j in adjacency[i]} - visited - {-1}
+            fits = [(weight[b] + room.get(b, 0.0) + w, b) for b in around
+                    if weight[b] + room.get(b, 0.0) + w <= high or b in sinks]
+            if not fits:
+                return None
+            b = min(fits)[1]
+            room[b] = room.get(b, 0.0) + w
+            out.append((p, grid, b))
+        return out
+
     def give(grid, held, lo, hi, visited, depth):
         """Chains in which ``grid`` (now ``held``) passes lo..hi households to a neighbour."""
-        for g, w in moves(held, held, lo, hi, held):
+        for g, w, whole in moves(held, held, lo, hi, held):
+            if not whole:
+                continue
             for b in sorted({label[j] for i in g for j in adjacency[i]} - visited - {-1}):
                 got = weight[b] + w
-                if got <= high:
+                if got <= high or b in sinks:
                     yield [(g, grid, b)]
                 elif depth:
                     for chain in give(b, members[b] | g, got - high, got - low, visited | {b}, depth - 1):
@@ -988,7 +1019,7 @@ def _pass_along(graph, parts, band):
         for g, a, b in chain:
             after[a] = after.get(a, members[a]) - g
             after[b] = after.get(b, members[b]) | g
-        return sum(_pp(sum(ar[i] for i in m), perimeter(m)) - pp[j] for j, m in after.items())
+        return sum((_pp(sum(ar[i] for i in m), perimeter(m)) if m else 0.0) - pp[j] for j, m in after.items())
 
     def perimeter(m):
         """Atoms' perimeters less their shared edges, each counted from both sides."""
@@ -997,12 +1028,14 @@ def _pass_along(graph, parts, band):
     pp = [_pp(sum(ar[i] for i in m), perimeter(m)) for m in members]
     for x in range(len(parts)):
         w = weight[x]
-        if low <= w <= high or len(members[x]) == 1:
+        if low <= w <= high or x in sinks or not members[x]:
             continue
         budget[0], chain = CHAIN_GROUPS, None
         for depth in range(CHAIN_DEPTH + 1):
             if w < low:
                 found = take(x, members[x], low - w, high - w, {x}, depth)
+                if depth == 0:  # or the grid itself is shared out
+                    found = itertools.chain(found, filter(None, [dissolve(x, members[x], {x})]))
             else:
                 found = give(x, members[x], w - high, w - low, {x}, depth)
             options = list(itertools.islice(found, CHAIN_OPTIONS))
@@ -1020,8 +1053,8 @@ def _pass_along(graph, parts, band):
             weight[b] += w
             parts[a] = parts[b] = None  # changed
         for j in {j for _, a, b in chain or () for j in (a, b)}:
-            pp[j] = _pp(sum(ar[i] for i in members[j]), perimeter(members[j]))
-    return [np.sort(np.fromiter(m, dtype="int64")) if p is None else p for p, m in zip(parts, members)]
+            pp[j] = _pp(sum(ar[i] for i in members[j]), perimeter(members[j])) if members[j] else 0.0
+    return [np.sort(np.fromiter(m, dtype="int64")) if p is None else p for p, m in zip(parts, members) if m]
 
 
 def _out_and_pp(graph, parts, band):
@@ -1622,14 +1655,15 @@ def _divide(atoms, band, within=None):
             # An indivisible atom above the band is a grid of its own; the rest is
             # divided around it, piece by piece.
             heavy = sub.indivisible[piece] & (sub.weight[piece] > band.high)
-            parts = [[h] for h in piece[heavy]]
+            towers = piece[heavy]
+            parts = [[h] for h in towers]
             rest = piece[~heavy]
             n_rest, rest_comp = graph.components(rest) if len(rest) else (0, None)
             for r in range(n_rest):
                 region = rest[rest_comp == r]
                 if graph.weight[region].sum() < band.low:
                     # Too light for a grid of its own: it joins the tower it touches.
-                    touching = np.flatnonzero(np.isin(piece[heavy], graph.dst[expand_ranges(
+                    touching = np.flatnonzero(np.isin(towers, graph.dst[expand_ranges(
                         graph.indptr[region], graph.indptr[region + 1])[0]]))
                     if len(touching):
                         parts[touching[0]].extend(region.tolist())
@@ -1639,7 +1673,8 @@ def _divide(atoms, band, within=None):
                 parts.extend(divided)
             parts = [np.sort(np.asarray(p)) for p in parts]
             if heavy.any():  # towers and the divisions around them meet only here
-                parts = _refine(graph, parts, band)
+                # Chains may end in a tower, which is out of the band anyway.
+                parts = _pass_along(graph, _refine(graph, parts, band), band, sinks=set(range(len(towers))))
             for part in parts:
                 out.append(_grid_record(sub, part, within, band, n_comp > 1, proven))
     return out, crossings

@@ -272,6 +272,32 @@ def test_pass_along_reaches_past_the_repairs(weights, sizes):
     assert np.array_equal(np.sort(np.concatenate(passed)), np.arange(len(weights)))
 
 
+def test_pass_along_shares_out_a_grid_left_too_light():
+    """70 | 40 + 30 | 50 + 50 households in 100–150: the first grid takes the 40; the
+    30 left of its neighbour is too light to keep and joins the last grid."""
+    from gridkit.households import _pass_along
+
+    graph, band = _strip_graph([70, 40, 30, 50, 50]), Band(100, 150)
+    passed = _pass_along(graph, _strip_parts([1, 2, 2]), band)
+    assert [p.tolist() for p in passed] == [[0, 1], [2, 3, 4]]
+
+
+@pytest.mark.parametrize("weights, parts, after", [
+    # A grid of 40 next to a tower of 300: no neighbour has room, the tower takes it.
+    ([40, 300, 120], [[1], [0], [2]], [[0, 1], [2]]),
+    # A grid of 160 (40 + 120) passes its 40 to the tower.
+    ([300, 40, 120], [[0], [1, 2]], [[0, 1], [2]]),
+])
+def test_pass_along_ends_in_a_tower(weights, parts, after):
+    """Towers (``sinks``) are out of the band anyway: a chain may end in one."""
+    from gridkit.households import _pass_along
+
+    graph, band = _strip_graph(weights), Band(100, 150)
+    parts = [np.array(p) for p in parts]
+    assert [p.tolist() for p in _pass_along(graph, parts, band)] == [p.tolist() for p in parts]
+    assert [p.tolist() for p in _pass_along(graph, parts, band, sinks={0})] == after
+
+
 def test_pass_along_leaves_grids_in_the_band_alone():
     """Grids already in the band come back as the same arrays (nothing to do)."""
     from gridkit.households import _pass_along
@@ -333,19 +359,22 @@ def test_power_diagram_keeps_every_grid(shared):
     assert np.array_equal(np.sort(np.concatenate(parts)), region)
 
 
-def test_cincinnati_whole_blocks_proves_what_cannot_be_in_band(shared):
-    """Whole blocks at 100–150: one block of 40 households touches only blocks that,
-    with it, pass 150; its grid is flagged ``unplaceable`` (proved), not ``light``."""
+def test_cincinnati_whole_blocks_at_100_to_150_end_in_towers(shared):
+    """Whole blocks at 100–150. A block of 40 households touches only blocks that,
+    with it, pass 150 (proved: it fits in no grid in the band); it joins the tower of
+    330 next to it instead of pushing a grid of 144 out of the band. A pocket of two
+    blocks (11 + 23) left over likewise joins the tower of 177. The 16 blocks above
+    150 and one grid of two blocks (63 + 91) are all that is out of the band."""
     blocks, comm = _cincinnati(shared)
     layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS")
     _check(layout, comm)
-    proved = layout.grids[layout.grids["flag"] == "unplaceable"]
-    assert len(proved) == 1 and not proved["in_band"].any()
-    assert "a feature of 40 households" in proved["flag_detail"].iloc[0]
-    # The 16 blocks above 150; 2 light and 1 heavy grid are all that no search here
-    # brought in (3 light before chains passed households along).
-    assert layout.grids["flag"].value_counts().to_dict() == {"": 97, "indivisible": 16, "light": 2, "heavy": 1,
-                                                             "unplaceable": 1}
+    grids = layout.grids
+    assert grids["flag"].value_counts().to_dict() == {"": 97, "indivisible": 16, "heavy": 1}
+    assert grids["households"].sum() == 16_766
+    points = blocks.to_crs(grids.crs).representative_point()
+    held = {n: sorted(blocks.loc[points.within(grids.geometry[grids["households"] == n].iloc[0]), "HOUSEHOLDS"])
+            for n in (370, 211, 154)}
+    assert held == {370: [40, 330], 211: [11, 23, 177], 154: [63, 91]}
 
 
 def test_cincinnati_whole_blocks_in_band_but_the_indivisible(shared):
