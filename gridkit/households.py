@@ -915,16 +915,17 @@ def _pass_along(graph, parts, band, sinks=()):
     grid can spare the households. A grid above the band passes a group on in the
     same way. A neighbour left too light, or cut in two, may instead be shared out:
     each connected piece of what is left joins the grid around it with the most
-    room (one grid fewer); so may the light grid itself. Grids in ``sinks`` (part indices: towers, out of the band
-    anyway) take any households. The grids in a chain are all different and all
-    stay connected; each ends in the band, but the last (the one with room) may
-    stay out of it on the side it already was, no further out. The shortest chains
-    are looked for first (up to CHAIN_DEPTH grids after the first), so that few
-    grids change; of the first CHAIN_OPTIONS found, the one that raises the grids'
-    Polsby–Popper sum most (a grid shared out loses its own) is taken. The repairs
-    re-divide the grids within two rings of a grid out of the band; a chain reaches
-    any distance and changes each grid it passes by a few atoms. Grids it leaves
-    alone come back as the same arrays, in the same order.
+    room (one grid fewer); so may the light grid itself. Grids in ``sinks`` (part
+    indices: towers, out of the band anyway) take any households. The grids in a
+    chain are all different and all stay connected; each ends in the band, but the
+    last (the one with room) may stay out of it on the side it already was, no
+    further out. The shortest chains are looked for first (up to CHAIN_DEPTH grids
+    after the first), so that few grids change; of the first CHAIN_OPTIONS found,
+    the one that raises the grids' Polsby–Popper sum most (a grid shared out loses
+    its own) is taken. The repairs re-divide the grids within two rings of a grid
+    out of the band; a chain reaches any distance and changes each grid it passes
+    by a few atoms. Grids it leaves alone come back as the same arrays, in the same
+    order.
     """
     adjacency, lengths, wt, ar, pe = graph.lists()
     low, high = band.whole
