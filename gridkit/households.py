@@ -34,12 +34,10 @@ How it works
    search over connected groups in the band (each grown by the atoms nearest its
    first, so compact groups come first) for up to 24 atoms, else by recursive
    bisection. This passes households along a chain of grids all at a bound, and
-   drops a grid too light to keep, which single moves cannot. When the result is
-   not wholly in the band, a recursive bisection of the whole region by straight
-   cuts (cuts along barriers count a quarter; both sides must stay connected),
-   settled the same way, competes; the fewest grids out of the band wins, then the
-   most compact.
-5. **Straightening.** Pairs of neighbouring grids of the winner, the least
+   drops a grid too light to keep, which single moves cannot. (The bisections cut
+   straight; cuts along barriers count a quarter, and both sides must stay
+   connected.)
+5. **Straightening.** Pairs of neighbouring grids, the least
    compact first, are merged and re-cut by the best straight cut (most grids in
    the band, then the highest Polsby–Popper sum) when that beats the pair as it
    was — this straightens grids that wrap around a neighbour, which single moves
@@ -49,7 +47,14 @@ How it works
    last repairs by exhaustive search alone, in neighbourhoods of up to 60 atoms
    (the first repairs bisect those above 24), round after round while they bring
    grids in; what they re-divide is straightened and repaired again.
-6. Grids outside the band (an island of 12 households, one building of 600) are
+6. **Redrawing.** Each grid below 0.55 Polsby–Popper and the grids around it are
+   drawn again as a small power diagram when that is more compact in sum and puts
+   no more grids out of the band.
+7. **Passing along.** A grid still out of the band takes a few atoms from a
+   neighbour, which takes from its own, along a chain of grids, until one can
+   spare them (a heavy grid passes them on); a grid left too light may be shared
+   out, and towers (out of the band anyway) take what no other grid has room for.
+8. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason. A grid holding a feature that no connected
    group of features within the band can hold is out of the band in any division:
    a bounded search over those groups proves it, and the flag says
@@ -805,27 +810,24 @@ def _coordinate_bisection(graph, members, k, angle=0.0):
 
 def _best_division(graph, members, band):
     """Divide one connected region: a power diagram grown from a coordinate
-    bisection in each of SEED_ANGLES, then moves and repairs (:func:`_settle`); if
-    none puts every grid in the band, a recursive bisection by straight cuts
-    (:func:`_partition`), settled too, competes. The fewest grids out of the band
-    wins, then the highest mean Polsby–Popper, then the first; only the winner is
-    re-cut in pairs (:func:`_straighten`), repaired again, and its least compact
-    grids redrawn with their neighbours (:func:`_redraw`). Last, grids still out of
-    the band get households passed along chains of grids (:func:`_pass_along`):
-    after the redraw, which cannot then undo them and, with grids still out, has
-    more room to move."""
+    bisection in each of SEED_ANGLES, then moves and repairs (:func:`_settle`). The
+    fewest grids out of the band wins, then the highest mean Polsby–Popper, then
+    the first; only the winner is re-cut in pairs (:func:`_straighten`), repaired
+    again, and its least compact grids redrawn with their neighbours
+    (:func:`_redraw`). Last, grids still out of the band get households passed
+    along chains of grids (:func:`_pass_along`): after the redraw, which cannot
+    then undo them and, with grids still out, has more room to move. (A recursive
+    bisection of the whole region, :func:`_partition`, used to compete when grids
+    were left out of the band. With the chains, dropping it changed nothing on the
+    Cincinnati benchmark but whole blocks at 100–150, where it had cost one grid in
+    the band.)"""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
     best = None
-    for angle in [*SEED_ANGLES, None]:
-        if angle is None:  # the slower bisection, only when the band is not yet met
-            if best[0][0] == 0:
-                break
-            parts = _partition(graph, members, band)
-        else:
-            parts = _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band)
-        parts = _settle(graph, parts, band)
+    for angle in SEED_ANGLES:
+        parts = _settle(graph, _power_cells(graph, members, _coordinate_bisection(graph, members, k, angle), band),
+                        band)
         out, pp = _out_and_pp(graph, parts, band)
         key = (out, -float(pp.mean()))
         if best is None or key < best[0]:
