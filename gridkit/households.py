@@ -32,7 +32,8 @@ How it works
    two) merged and divided again into as many grids, one fewer or one more, as its
    households allow, when that leaves fewer grids out of the band: by exhaustive
    search over connected groups in the band (each grown by the atoms nearest its
-   first, so compact groups come first) for up to 24 atoms, else by recursive
+   first, so compact groups come first; a group that cuts off a piece unable to make
+   whole grids in the band is dropped at once) for up to 24 atoms, else by recursive
    bisection. This passes households along a chain of grids all at a bound, and
    drops a grid too light to keep, which single moves cannot. (The bisections cut
    straight; cuts along barriers count a quarter, and both sides must stay
@@ -113,7 +114,7 @@ REPAIR_RINGS = 2
 #: Neighbourhoods of up to this many atoms are re-divided by exhaustive search first,
 #: looking at up to this many groups of atoms.
 EXACT_ATOMS = 24
-EXACT_SETS = 2000
+EXACT_SETS = 1000
 #: The last repairs search neighbourhoods of up to this many atoms (the first ones bisect above EXACT_ATOMS).
 LAST_EXACT_ATOMS = 60
 #: A grid brought into the band outweighs any Polsby–Popper sum of two grids (≤ 2).
@@ -534,6 +535,7 @@ class _Graph:
         self.weight = weight.astype(float)
         self.area, self.perimeter = shapely.area(geoms), shapely.length(geoms)
         self._lists = self._cost_lists = self._coordinates = None
+        self.searched = {}  # _exact_division's results, by its arguments
 
     def lists(self):
         """Each atom's neighbours and shared edge lengths as Python lists (for the
@@ -1155,32 +1157,77 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
     return [p for p in parts if p is not None]
 
 
-def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
+def _exact_division(graph, members, band, k, *, limit=None):
     """k connected grids of ``members``, every one in the band, found by search:
     ``(grids, True)``; ``(None, True)`` when the search proved there are none;
-    ``(None, False)`` when it gave up after ``limit`` groups.
+    ``(None, False)`` when it gave up after ``limit`` groups (EXACT_SETS unless given).
 
     The grid holding the lowest free atom is chosen among the connected groups
     around it in the band (:func:`_groups_in_band`); the rest is divided the same
-    way, as long as the households left can still make the grids left.
+    way, as long as the households left can still make the grids left: every
+    connected piece of what is left must make a whole number of grids in the band
+    (at least one: no grid could reach a piece cut off), and the pieces together
+    the grids left. (Grids are connected, so no grid spans two pieces.) The prune
+    drops only groups that lead to no division, so the first division found is the
+    one the plain search would find, sooner.
+
+    The result is kept on the graph: the repairs come back to the same
+    neighbourhood, round after round, while the grids in it have not changed.
     """
-    weight = graph.lists()[2]
+    limit = EXACT_SETS if limit is None else limit
+    key = (members.tobytes(), k, band.whole, limit)
+    if key not in graph.searched:
+        graph.searched[key] = _search_division(graph, members, band, k, limit)
+    found, settled = graph.searched[key]
+    return (None if found is None else [g.copy() for g in found]), settled
+
+
+def _search_division(graph, members, band, k, limit):
+    """:func:`_exact_division`'s search, without the memory."""
+    adjacency, _, weight, _, _ = graph.lists()
     low, high = band.whole
     budget = [limit]
 
-    def divide(free, k):
-        total = sum(weight[i] for i in free)
+    def can_make(free, k, total):
+        """Can ``free`` (a set of atoms, ``total`` households) make k grids in the
+        band, piece by piece?"""
         if not k * low <= total <= k * high:
-            return None
+            return False
+        fewest = most = 0
+        todo = set(free)
+        while todo:
+            stack = [todo.pop()]
+            piece = 0.0
+            while stack:
+                i = stack.pop()
+                piece += weight[i]
+                for j in adjacency[i]:
+                    if j in todo:
+                        todo.remove(j)
+                        stack.append(j)
+            lo_k, hi_k = max(1, math.ceil(piece / high - 1e-9)), math.floor(piece / low + 1e-9)
+            if lo_k > hi_k:
+                return False
+            fewest, most = fewest + lo_k, most + hi_k
+            if fewest > k:
+                return False
+        return fewest <= k <= most
+
+    def divide(free, k, total):
         if k == 1:
-            return [free] if graph.is_connected(np.fromiter(free, dtype="int64")) else None
+            return [free] if can_make(free, 1, total) else None
         for group in _groups_in_band(graph, min(free), free, low, high, budget):
-            rest = divide(free - group, k - 1)
+            rest_total = total - sum(weight[i] for i in group)
+            if not can_make(free - group, k - 1, rest_total):
+                continue
+            rest = divide(free - group, k - 1, rest_total)
             if rest is not None:
                 return [group, *rest]
         return None
 
-    found = divide(frozenset(members.tolist()), k)
+    free = frozenset(members.tolist())
+    total = sum(weight[i] for i in free)
+    found = divide(free, k, total) if can_make(free, k, total) else None
     if found is None:
         return None, budget[0] > 0
     return [np.sort(np.fromiter(g, dtype="int64")) for g in found], True

@@ -369,7 +369,7 @@ def test_cincinnati_whole_blocks_at_100_to_150_end_in_towers(shared):
     layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS")
     _check(layout, comm)
     grids = layout.grids
-    assert grids["flag"].value_counts().to_dict() == {"": 99, "indivisible": 16}
+    assert grids["flag"].value_counts().to_dict() == {"": 101, "indivisible": 16}
     assert grids["households"].sum() == 16_766
     points = blocks.to_crs(grids.crs).representative_point()
     held = {n: sorted(blocks.loc[points.within(grids.geometry[grids["households"] == n].iloc[0]), "HOUSEHOLDS"])
@@ -469,6 +469,22 @@ def test_exact_division_finds_proves_or_gives_up():
     # 90 | 30 | 90: the 30 makes 120 with one 90, leaving the other 90 short: none exists.
     assert _exact_division(_strip_graph([90, 30, 90]), np.arange(3), band, 2) == (None, True)
     assert _exact_division(_strip_graph([50, 60, 40, 70]), np.arange(4), band, 2, limit=1) == (None, False)
+
+
+def test_exact_division_drops_groups_that_cut_off_a_piece():
+    """A star: a centre of 10 households and six arms of 30, three grids of 60–70.
+    Every grid in the band holds the centre and two arms, which cuts the other four
+    off, each too light for a grid: none exists. The search sees the cut-off pieces
+    at once and proves it within the 23 groups it grows around the centre; without
+    that prune each such group cost a look at a lone arm, over 30 in all."""
+    from gridkit.households import _exact_division, _Graph
+
+    angle = np.arange(6) * np.pi / 3
+    x, y = np.r_[0, 2 * np.cos(angle)], np.r_[0, 2 * np.sin(angle)]
+    star = _Graph(7, np.zeros(6, dtype=int), np.arange(1, 7), np.ones(6), np.zeros(6, dtype=bool),
+                  shapely.box(x, y, x + 1, y + 1), np.r_[10, [30] * 6])
+    assert _exact_division(star, np.arange(7), Band(60, 70), 3, limit=30) == (None, True)
+    assert _exact_division(star, np.arange(7), Band(60, 70), 3, limit=22) == (None, False)
 
 
 def test_exact_division_finds_compact_grids_first():
