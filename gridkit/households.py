@@ -55,6 +55,8 @@ How it works
    neighbour, which takes from its own, along a chain of grids, until one can
    spare them (a heavy grid passes them on); a grid left too light may be shared
    out, and towers (out of the band anyway) take what no other grid has room for.
+   Then the pairs are re-cut and single atoms moved once more (step 5's rules, all
+   grids): the chains and the redraws change grids that were not moved since.
 8. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason. A grid holding a feature that no connected
    group of features within the band can hold is out of the band in any division:
@@ -822,7 +824,9 @@ def _best_division(graph, members, band):
     bisection of the whole region, :func:`_partition`, used to compete when grids
     were left out of the band. With the chains, dropping it changed nothing on the
     Cincinnati benchmark but whole blocks at 100–150, where it had cost one grid in
-    the band.)"""
+    the band.) The chains and redraws change grids the moves have not seen since:
+    a last straightening and round of moves polish them (each change keeps every
+    grid in the band that was, and raises Polsby–Popper)."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -847,7 +851,7 @@ def _best_division(graph, members, band):
         last = again
     if last is not parts:
         parts = _repair(graph, _straighten(graph, last, band), band)
-    return _pass_along(graph, _redraw(graph, parts, band), band)
+    return _refine(graph, _straighten(graph, _pass_along(graph, _redraw(graph, parts, band), band), band), band)
 
 
 def _redraw(graph, parts, band):
