@@ -851,7 +851,8 @@ def _best_division(graph, members, band):
         last = again
     if last is not parts:
         parts = _repair(graph, _straighten(graph, last, band), band)
-    return _refine(graph, _straighten(graph, _pass_along(graph, _redraw(graph, parts, band), band), band), band)
+    parts = _pass_along(graph, _redraw(graph, parts, band), band)
+    return _refine(graph, _straighten(graph, parts, band), band)  # the last polish
 
 
 def _redraw(graph, parts, band):
