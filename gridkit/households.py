@@ -55,8 +55,8 @@ How it works
    neighbour, which takes from its own, along a chain of grids, until one can
    spare them (a heavy grid passes them on); a grid left too light may be shared
    out, and towers (out of the band anyway) take what no other grid has room for.
-   Then the pairs are re-cut and single atoms moved once more (step 5's rules, all
-   grids): the chains and the redraws change grids that were not moved since.
+   Then the pairs are re-cut and single atoms moved once more (step 5's rules),
+   starting from the grids the redraws and the chains changed.
 8. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason. A grid holding a feature that no connected
    group of features within the band can hold is out of the band in any division:
@@ -851,8 +851,13 @@ def _best_division(graph, members, band):
         last = again
     if last is not parts:
         parts = _repair(graph, _straighten(graph, last, band), band)
+    before = parts
     parts = _pass_along(graph, _redraw(graph, parts, band), band)
-    return _refine(graph, _straighten(graph, parts, band), band)  # the last polish
+    # The last polish, around the grids the redraw and the chains changed (both
+    # return the grids they leave alone as the same arrays).
+    kept = {id(p) for p in before}  # ``before`` holds them: no id is reused
+    changed = [j for j, p in enumerate(parts) if id(p) not in kept]
+    return _refine(graph, _straighten(graph, parts, band, set(changed)), band, only=changed)
 
 
 def _redraw(graph, parts, band):
@@ -1078,10 +1083,10 @@ def _settle(graph, parts, band):
     return _repair(graph, _refine(graph, parts, band), band)
 
 
-def _straighten(graph, parts, band):
+def _straighten(graph, parts, band, dirty=None):
     """Rounds of pair re-cutting (:func:`_recombine`), each followed by moves
-    around the grids it re-cut (:func:`_refine`)."""
-    dirty = None  # all grids, at first
+    around the grids it re-cut (:func:`_refine`). With ``dirty`` (part indices),
+    the first round re-cuts only pairs with one of those."""
     for _ in range(RECOMBINE_ROUNDS):
         before = parts
         parts, recut = _recombine(graph, parts, band, dirty)
