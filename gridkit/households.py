@@ -47,7 +47,7 @@ How it works
    neighbourhood repair runs once more after it. Grids still out of the band get
    last repairs by exhaustive search alone, in neighbourhoods of up to 60 atoms
    (the first repairs bisect those above 24), round after round while they bring
-   grids in; what they re-divide is straightened and repaired again.
+   grids in; what they re-divide is straightened again.
 6. **Redrawing.** Each grid below 0.55 Polsby–Popper and the grids around it are
    drawn again as a small power diagram when that is more compact in sum and puts
    no more grids out of the band.
@@ -842,7 +842,8 @@ def _best_division(graph, members, band):
     # Last, grids still out of the band get exhaustive searches alone, in
     # neighbourhoods of up to LAST_EXACT_ATOMS atoms, round after round while they
     # bring grids in (each round that changes anything has fewer grids out, so this
-    # ends); what they re-divided is straightened and repaired again.
+    # ends); what they re-divided is straightened again (the passing along sees to
+    # any grid still out).
     last = parts
     while True:
         again = _repair(graph, last, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False)
@@ -850,7 +851,7 @@ def _best_division(graph, members, band):
             break
         last = again
     if last is not parts:
-        parts = _repair(graph, _straighten(graph, last, band), band)
+        parts = _straighten(graph, last, band)
     before = parts
     parts = _pass_along(graph, _redraw(graph, parts, band), band)
     # The last polish, around the grids the redraw and the chains changed (both
