@@ -471,6 +471,21 @@ def test_exact_division_finds_proves_or_gives_up():
     assert _exact_division(_strip_graph([50, 60, 40, 70]), np.arange(4), band, 2, limit=1) == (None, False)
 
 
+def test_exact_division_remembers_its_searches():
+    """The repairs ask again about neighbourhoods that have not changed: the graph
+    keeps each search's result, and hands out copies (grids are arrays the caller
+    may keep as parts)."""
+    from gridkit.households import _exact_division
+
+    graph = _strip_graph([50, 60, 40, 70])
+    first, _ = _exact_division(graph, np.arange(4), Band(100, 120), 2)
+    again, settled = _exact_division(graph, np.arange(4), Band(100, 120), 2)
+    assert settled and [g.tolist() for g in again] == [g.tolist() for g in first] == [[0, 1], [2, 3]]
+    assert len(graph.searched) == 1 and not any(np.shares_memory(a, b) for a, b in zip(first, again))
+    _exact_division(graph, np.arange(4), Band(100, 130), 2)  # another band: another search
+    assert len(graph.searched) == 2
+
+
 def test_exact_division_drops_groups_that_cut_off_a_piece():
     """A star: a centre of 10 households and six arms of 30, three grids of 60–70.
     Every grid in the band holds the centre and two arms, which cuts the other four
