@@ -820,13 +820,10 @@ def _best_division(graph, members, band):
     again, and its least compact grids redrawn with their neighbours
     (:func:`_redraw`). Last, grids still out of the band get households passed
     along chains of grids (:func:`_pass_along`): after the redraw, which cannot
-    then undo them and, with grids still out, has more room to move. (A recursive
-    bisection of the whole region, :func:`_partition`, used to compete when grids
-    were left out of the band. With the chains, dropping it changed nothing on the
-    Cincinnati benchmark but whole blocks at 100–150, where it had cost one grid in
-    the band.) The chains and redraws change grids the moves have not seen since:
-    a last straightening and round of moves polish them (each change keeps every
-    grid in the band that was, and raises Polsby–Popper)."""
+    then undo them and, with grids still out, has more room to move. The chains and
+    redraws change grids the moves have not seen since: a last straightening and
+    round of moves polish them (each change keeps every grid in the band that was,
+    and raises Polsby–Popper). ``docs/design.md`` says what was tried and dropped."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -1168,10 +1165,10 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
     return [p for p in parts if p is not None]
 
 
-def _exact_division(graph, members, band, k, *, limit=None):
+def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
     """k connected grids of ``members``, every one in the band, found by search:
     ``(grids, True)``; ``(None, True)`` when the search proved there are none;
-    ``(None, False)`` when it gave up after ``limit`` groups (EXACT_SETS unless given).
+    ``(None, False)`` when it gave up after ``limit`` groups.
 
     The grid holding the lowest free atom is chosen among the connected groups
     around it in the band (:func:`_groups_in_band`); the rest is divided the same
@@ -1185,7 +1182,6 @@ def _exact_division(graph, members, band, k, *, limit=None):
     The result is kept on the graph: the repairs come back to the same
     neighbourhood, round after round, while the grids in it have not changed.
     """
-    limit = EXACT_SETS if limit is None else limit
     key = (members.tobytes(), k, band.whole, limit)
     if key not in graph.searched:
         graph.searched[key] = _search_division(graph, members, band, k, limit)
@@ -1228,12 +1224,11 @@ def _search_division(graph, members, band, k, limit):
         if k == 1:
             return [free] if can_make(free, 1, total) else None
         for group in _groups_in_band(graph, min(free), free, low, high, budget):
-            rest_total = total - sum(weight[i] for i in group)
-            if not can_make(free - group, k - 1, rest_total):
-                continue
-            rest = divide(free - group, k - 1, rest_total)
-            if rest is not None:
-                return [group, *rest]
+            left, left_total = free - group, total - sum(weight[i] for i in group)
+            if can_make(left, k - 1, left_total):
+                rest = divide(left, k - 1, left_total)
+                if rest is not None:
+                    return [group, *rest]
         return None
 
     free = frozenset(members.tolist())
