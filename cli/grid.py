@@ -168,6 +168,11 @@ def _summary(communities, cells, output, seconds):
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
 @click.option("--households-layer", default=None, help="Layer of --households to read.")
 @click.option("--count-field", default=None, help="Column with households per feature (default: 1 each).")
+@click.option("--floors-field", default=None,
+              help="Instead of --count-field, for building footprints: the column with each building's "
+                   "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded.")
+@click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
+              help="Floor area per household in m² for --floors-field (e.g. 90).")
 @click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
               help="points: points or buildings (by representative point, never split); blocks: areal "
                    "counts. auto: polygons covering half the area are blocks.")
@@ -192,8 +197,9 @@ def _summary(communities, cells, output, seconds):
 @click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
-def households_command(boundaries, households_path, output, layer, households_layer, count_field, kind,
-                       min_households, max_households, target, tolerance, micro, split_polygons,
+def households_command(boundaries, households_path, output, layer, households_layer, count_field, floors_field,
+                       area_per_household, kind, min_households, max_households, target, tolerance, micro,
+                       split_polygons,
                        code_field, name_field, provisional, parent_code, crs, barriers, barriers_layer,
                        preview, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
@@ -211,6 +217,9 @@ def households_command(boundaries, households_path, output, layer, households_la
           --households-layer blocks --count-field HOUSEHOLDS \\
           --min-households 100 --max-households 150 --split-polygons \\
           -o cincinnati.gpkg --preview cincinnati.png
+
+    Building footprints with storeys instead of counts: --floors-field FLOORS
+    --area-per-household 90 gives each building footprint × floors ÷ 90 m².
     """
     from pathlib import Path
 
@@ -223,6 +232,11 @@ def households_command(boundaries, households_path, output, layer, households_la
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if target is None and (min_households is None or max_households is None):
         raise click.UsageError("give --min-households and --max-households, or --target")
+    if (floors_field is None) != (area_per_household is None):
+        raise click.UsageError("--floors-field and --area-per-household go together (households = footprint "
+                               "m² × floors ÷ area per household)")
+    if floors_field and count_field:
+        raise click.UsageError("give --count-field or --floors-field, not both")
     micro_band = None
     if micro:
         try:
@@ -242,12 +256,14 @@ def households_command(boundaries, households_path, output, layer, households_la
             step("dividing by households")
             layout = balanced_grid(communities, homes, min_households=min_households,
                                    max_households=max_households, target=target, tolerance=tolerance,
-                                   count_field=count_field, kind=kind, barriers=lines,
+                                   count_field=count_field, floors_field=floors_field,
+                                   area_per_household=area_per_household, kind=kind, barriers=lines,
                                    split_polygons=split_polygons, micro=micro_band)
             layout.grids.attrs["summary"] = layout.summary
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "households": str(households_path),
-                      "count_field": count_field, "kind": layout.summary["kind"],
+                      "count_field": count_field, "floors_field": floors_field,
+                      "area_per_household": area_per_household, "kind": layout.summary["kind"],
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
                       "barriers": barriers, "crs": crs}
             write_household_package(output, layout, communities, params, overwrite=overwrite)
@@ -261,7 +277,8 @@ def households_command(boundaries, households_path, output, layer, households_la
         f"grids        {s['grids']} in {len(communities)} communities (band {s['band'][0]:g}–{s['band'][1]:g}, "
         f"{s['kind']})",
         f"in band      {s['in_band']} ({s['in_band_pct']:.1f} %)",
-        f"households   min {s['households_min']}  max {s['households_max']}  CV {s['households_cv']:.3f}",
+        f"households   {s['households']} in grids; per grid min {s['households_min']}  max {s['households_max']}  "
+        f"CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}; {s['contiguous']} of {s['grids']} "
         "single polygons",
         f"barriers     {s['barrier_crossings']} light blocks joined across a barrier",

@@ -90,7 +90,8 @@ from .errors import InputError, LayoutError
 from .lattice import expand_ranges
 from .units import HIERARCHY_COLUMNS, row_major_order
 
-__all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "read_households", "polsby_popper"]
+__all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "households_from_floors", "read_households",
+           "polsby_popper"]
 
 log = logging.getLogger(__name__)
 
@@ -234,8 +235,14 @@ def polsby_popper(geometry) -> np.ndarray:
 
 # --- reading --------------------------------------------------------------------
 
-def read_households(households, *, count_field=None, kind="auto", communities=None):
+def read_households(households, *, count_field=None, floors_field=None, area_per_household=None, kind="auto",
+                    communities=None):
     """Validate a household layer: geometry, a non-negative whole count per feature.
+
+    The count is ``count_field``, or 1 per feature, or — for building polygons with
+    ``floors_field`` — the building's floor area (footprint in m² × floors) divided by
+    ``area_per_household`` (m² of floor area per household), rounded to the nearest
+    whole household (:func:`households_from_floors`).
 
     Returns ``(frame, kind)`` with columns ``households`` and ``geometry``; ``kind``
     is ``"points"`` (points, or buildings by their representative point) or
@@ -250,7 +257,11 @@ def read_households(households, *, count_field=None, kind="auto", communities=No
     if empty.any():
         rows = np.flatnonzero(empty)[:10].tolist()
         raise InputError(f"{source}: rows {rows} have no geometry; fix or remove them")
-    if count_field is None:
+    if floors_field is not None or area_per_household is not None:
+        if count_field is not None:
+            raise InputError("give a count field or a floors field with an area per household, not both")
+        counts = households_from_floors(households, floors_field, area_per_household)
+    elif count_field is None:
         counts = np.ones(len(households), dtype="int64")
     else:
         if count_field not in households.columns:
@@ -283,6 +294,44 @@ def read_households(households, *, count_field=None, kind="auto", communities=No
     frame = gpd.GeoDataFrame({"households": counts, "source_row": np.arange(len(households))},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind
+
+
+def households_from_floors(buildings, floors_field, area_per_household):
+    """Households per building polygon from the floor-area rule: footprint area
+    (m², measured in a metric CRS whatever the layer's CRS) × floors ÷
+    ``area_per_household`` (m² of floor area per household), rounded to the nearest
+    whole household (halves up). A shed too small for one household counts 0.
+    """
+    source = buildings.attrs.get("source_path", "households")
+    if floors_field is None or area_per_household is None:
+        raise InputError("the floor-area rule needs both a floors field and the floor area per household (m²)")
+    if not (isinstance(area_per_household, (int, float)) and math.isfinite(area_per_household)
+            and area_per_household > 0):
+        raise InputError(f"floor area per household {area_per_household!r}: give a number of m² above 0, e.g. 90")
+    if floors_field not in buildings.columns:
+        cols = ", ".join(c for c in buildings.columns if c != buildings.geometry.name)
+        raise InputError(f"{source}: no floors column {floors_field!r}; columns are: {cols}")
+    geoms = buildings.geometry.values
+    flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    if flat.any():
+        rows = np.flatnonzero(flat)[:10].tolist()
+        raise InputError(f"{source}: rows {rows} are not polygons; the floor-area rule needs building footprints")
+    raw = pd.to_numeric(buildings[floors_field], errors="coerce")
+    bad = ~np.isfinite(raw.to_numpy(dtype=float)) | (raw.to_numpy(dtype=float) < 0)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:10]
+        shown = ", ".join(f"row {r} ({buildings[floors_field].iloc[r]!r})" for r in rows)
+        raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
+                         f"{shown}. Fix the values (storeys above ground, 0 for none).")
+    crs = buildings.crs
+    if crs.is_geographic:
+        from .coords import metric_crs_for
+
+        x0, y0, x1, y1 = buildings.total_bounds
+        area = shapely.area(buildings.geometry.to_crs(metric_crs_for((x0 + x1) / 2, (y0 + y1) / 2)).values)
+    else:  # a projected CRS's own unit: US feet for Ohio South, metres for most
+        area = shapely.area(geoms) * crs.axis_info[0].unit_conversion_factor ** 2
+    return np.floor(area * raw.to_numpy(dtype=float) / area_per_household + 0.5).astype("int64")
 
 
 # --- atoms ----------------------------------------------------------------------
@@ -1587,6 +1636,8 @@ def balanced_grid(
     target: float | None = None,
     tolerance: float = 0.2,
     count_field: str | None = None,
+    floors_field: str | None = None,
+    area_per_household: float | None = None,
     kind: str = "auto",
     barriers=None,
     split_polygons: bool = False,
@@ -1604,6 +1655,12 @@ def balanced_grid(
         with counts, or census-style blocks with counts (``kind``).
     min_households, max_households : float
         The band; or ``target`` with ``tolerance`` (a share, e.g. 0.2, or households).
+    count_field : str, optional
+        Column with each feature's households (default: 1 each).
+    floors_field, area_per_household : str, float, optional
+        Instead of a count, building polygons' households by the floor-area rule:
+        footprint (m²) × floors ÷ ``area_per_household`` (m² of floor area per
+        household), rounded (:func:`households_from_floors`).
     barriers : lines, optional
         Roads, rivers, rail: grids follow them; a grid crosses one only where a
         street block alone cannot reach ``min_households`` (counted).
@@ -1636,7 +1693,8 @@ def balanced_grid(
     crs = communities.crs
     if crs is None or not crs.is_projected:
         raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
-    frame, kind = read_households(households, count_field=count_field, kind=kind, communities=communities)
+    frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
+                                  area_per_household=area_per_household, kind=kind, communities=communities)
     frame = frame.to_crs(crs)
     lines = None if barriers is None else barrier_lines(barriers, crs)
     comm_geoms = communities.geometry.values
@@ -1879,6 +1937,7 @@ def _summary(grids, band, kind, features, outside, crossings):
         "grids": len(grids),
         "in_band": int(grids["in_band"].sum()),
         "in_band_pct": round(100.0 * float(grids["in_band"].mean()), 2) if len(grids) else 0.0,
+        "households": int(hh.sum()),
         "households_min": int(hh.min()) if len(hh) else 0,
         "households_max": int(hh.max()) if len(hh) else 0,
         "households_cv": round(float(hh.std() / mean), 4) if mean else 0.0,

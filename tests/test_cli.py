@@ -96,3 +96,29 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
     assert "class 01023 at 990101900612098 (East Cambridge) → 街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()
+
+
+def test_grid_households_from_building_floors(tmp_path):
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    x0, y0 = 500_000.0, 4_400_000.0
+    comm = tmp_path / "comm.gpkg"
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 1000)], crs=4548).to_file(comm)
+    xs, ys = np.meshgrid(x0 + 50 + 125 * np.arange(8), y0 + 50 + 200 * np.arange(5))
+    boxes = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 20, ys.ravel() + 20)  # 40 footprints of 400 m²
+    homes = tmp_path / "buildings.gpkg"
+    gpd.GeoDataFrame({"storeys": np.full(40, 3)}, geometry=boxes, crs=4548).to_file(homes)
+    out = tmp_path / "b.gpkg"
+    args = ("grid", "households", comm, "--provisional", "--parent-code", "110101", "--households", homes,
+            "--min-households", 100, "--max-households", 150, "-o", out)
+    result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.split("json ", 1)[1])
+    assert (summary["households"], summary["grids"], summary["in_band_pct"]) == (520, 4, 100.0)  # 40 × 13
+    meta = gk.read_package(out)[2]
+    assert json.loads(meta["parameters"])["area_per_household"] == 90.0
+    lone = _run(*args[:-1], tmp_path / "c.gpkg", "--floors-field", "storeys")
+    assert lone.exit_code == 2 and "--floors-field and --area-per-household go together" in lone.output
+    assert not (tmp_path / "c.gpkg").exists()

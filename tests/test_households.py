@@ -566,3 +566,61 @@ def test_redraw_leaves_the_local_optimum_of_pairs():
     redrawn = _labels(graph, _redraw(graph, parts, band)).reshape(height, width)
     squares = [set(redrawn[r:r + 2, c:c + 2].ravel().tolist()) for r in (0, 2) for c in (0, 2, 4)]
     assert all(len(s) == 1 for s in squares) and len(set.union(*squares)) == 6
+
+
+def _buildings(crs=4548):
+    """Four footprints (m): 10 × 10, 20 × 15, 30 × 30, 3 × 4 (a shed)."""
+    boxes = [shapely.box(X0 + 100, Y0 + 100, X0 + 110, Y0 + 110), shapely.box(X0 + 300, Y0 + 100, X0 + 320, Y0 + 115),
+             shapely.box(X0 + 100, Y0 + 500, X0 + 130, Y0 + 530), shapely.box(X0 + 600, Y0 + 600, X0 + 603, Y0 + 604)]
+    return gpd.GeoDataFrame({"floors": [6, 3, 10, 1]}, geometry=boxes, crs=crs)
+
+
+def test_households_from_floors_by_footprint_and_storeys():
+    from gridkit.households import households_from_floors
+
+    # 100 m² × 6 / 90 = 6.67 → 7; 300 × 3 / 90 = 10; 900 × 10 / 90 = 100; 12 / 90 → 0
+    assert households_from_floors(_buildings(), "floors", 90).tolist() == [7, 10, 100, 0]
+    # 100 × 6 / 120 = 5; 300 × 3 / 120 = 7.5 → 8 (halves up); 900 × 10 / 120 = 75
+    assert households_from_floors(_buildings(), "floors", 120).tolist() == [5, 8, 75, 0]
+
+
+def test_households_from_floors_measures_in_square_metres():
+    from gridkit.households import households_from_floors
+
+    # The same footprints in a CRS in US survey feet (Ohio South) and in lon/lat give the same counts.
+    foot = 1200 / 3937  # m
+    ohio = gpd.GeoDataFrame({"floors": [6, 3, 10, 1]}, crs=3735, geometry=[
+        shapely.box(0, 0, w / foot, h / foot) for w, h in ((10, 10), (20, 15), (30, 30), (3, 4))])
+    assert households_from_floors(ohio, "floors", 90).tolist() == [7, 10, 100, 0]
+    assert households_from_floors(_buildings().to_crs(4326), "floors", 90).tolist() == [7, 10, 100, 0]
+
+
+def test_balanced_grid_counts_buildings_by_floors():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    layout = balanced_grid(comm, _buildings(), min_households=1, max_households=200, floors_field="floors",
+                           area_per_household=90)
+    assert layout.summary["kind"] == "points"  # buildings, each kept whole by its representative point
+    assert layout.grids["households"].sum() == 117
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"floors_field": "floors"}, "needs both a floors field and the floor area per household"),
+    ({"floors_field": "floors", "area_per_household": 0}, r"floor area per household 0: give a number of m² above 0"),
+    ({"floors_field": "storeys", "area_per_household": 90}, "no floors column 'storeys'; columns are: floors"),
+    ({"floors_field": "floors", "area_per_household": 90, "count_field": "floors"}, "not both"),
+])
+def test_floor_rule_bad_arguments(kwargs, message):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    with pytest.raises(InputError, match=message):
+        balanced_grid(comm, _buildings(), min_households=1, max_households=200, **kwargs)
+
+
+def test_floor_rule_names_bad_rows_and_points():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    bad = _buildings()
+    bad["floors"] = [6, -1, "two", 1]
+    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 1 \(-1\), row 2 \('two'\)"):
+        balanced_grid(comm, bad, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
+    points = _points(2, 100).assign(floors=3)
+    with pytest.raises(InputError, match=r"rows \[0, 1, 2, 3\] are not polygons; the floor-area rule needs building"):
+        balanced_grid(comm, points, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
