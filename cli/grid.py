@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value
+from .options import Steps, overwrite_opt, parse_crs_value, progress_enabled
 
 
 @click.group()
@@ -254,11 +254,22 @@ def households_command(boundaries, households_path, output, layer, households_la
             communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
                                             provisional=provisional, parent_code=parent_code)
             step("dividing by households")
+            bar = []
+
+            def progress(done, total):  # one bar over the communities, by households
+                if progress_enabled() and len(communities) > 1:
+                    if not bar:
+                        bar.append(click.progressbar(length=total, label="communities",
+                                                     file=click.get_text_stream("stderr")))
+                    bar[0].update(done - bar[0].pos)
+
             layout = balanced_grid(communities, homes, min_households=min_households,
                                    max_households=max_households, target=target, tolerance=tolerance,
                                    count_field=count_field, floors_field=floors_field,
                                    area_per_household=area_per_household, kind=kind, barriers=lines,
-                                   split_polygons=split_polygons, micro=micro_band)
+                                   split_polygons=split_polygons, micro=micro_band, progress=progress)
+            if bar:
+                bar[0].render_finish()
             layout.grids.attrs["summary"] = layout.summary
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "households": str(households_path),

@@ -1667,6 +1667,7 @@ def balanced_grid(
     split_polygons: bool = False,
     micro: tuple[float, float] | None = None,
     start_date: str | None = None,
+    progress=None,
 ) -> HouseholdLayout:
     """Divide every community into grids holding a band of households.
 
@@ -1695,6 +1696,9 @@ def balanced_grid(
         and one above the band is a grid of its own, flagged ``indivisible``.
     micro : (min, max), optional
         A second band: micro-grids nested in every grid (IDs: grid ID + 2 digits).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each community, with the
+        households divided so far and those in all communities (for a progress bar).
 
     Returns
     -------
@@ -1741,6 +1745,7 @@ def balanced_grid(
     crossings = 0
     counts = frame["households"].to_numpy()
     fgeoms = frame.geometry.values
+    total, done = int(counts[~outside].sum()), 0
     for ci, community in enumerate(comm_geoms):
         mine = np.flatnonzero(home == ci)
         atom_band = Band(min(band.low, micro_band.low) if micro_band else band.low, band.high)
@@ -1758,6 +1763,9 @@ def balanced_grid(
                     m["parent"] = k
                     micro_rows.append(m)
         rows.extend(grids)
+        done += int(counts[mine].sum())
+        if progress:
+            progress(done, total)
 
     grids, row_ids = _grid_frame(rows, communities, crs, band, start_date)
     summary = _summary(grids, band, kind, len(frame), int(outside.sum()), crossings)

@@ -102,7 +102,10 @@ def test_households_outside_are_reported_not_dropped():
 def test_a_community_without_households_is_one_flagged_grid():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
                             shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
-    layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60)
+    seen = []
+    layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60,
+                           progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(400, 400), (400, 400)]  # after each community: households divided so far, of all
     _check(layout, comm)
     empty = layout.grids[layout.grids["community_code"] == "110101001002"]
     assert empty["households"].tolist() == [0] and empty["flag"].tolist() == ["light"]
