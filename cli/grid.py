@@ -199,9 +199,8 @@ def _summary(communities, cells, output, seconds):
 @overwrite_opt
 def households_command(boundaries, households_path, output, layer, households_layer, count_field, floors_field,
                        area_per_household, kind, min_households, max_households, target, tolerance, micro,
-                       split_polygons,
-                       code_field, name_field, provisional, parent_code, crs, barriers, barriers_layer,
-                       preview, overwrite):
+                       split_polygons, code_field, name_field, provisional, parent_code, crs, barriers,
+                       barriers_layer, preview, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,

@@ -316,8 +316,8 @@ def households_from_floors(buildings, floors_field, area_per_household):
     if flat.any():
         rows = np.flatnonzero(flat)[:10].tolist()
         raise InputError(f"{source}: rows {rows} are not polygons; the floor-area rule needs building footprints")
-    raw = pd.to_numeric(buildings[floors_field], errors="coerce")
-    bad = ~np.isfinite(raw.to_numpy(dtype=float)) | (raw.to_numpy(dtype=float) < 0)
+    floors = pd.to_numeric(buildings[floors_field], errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
         rows = np.flatnonzero(bad)[:10]
         shown = ", ".join(f"row {r} ({buildings[floors_field].iloc[r]!r})" for r in rows)
@@ -331,7 +331,7 @@ def households_from_floors(buildings, floors_field, area_per_household):
         area = shapely.area(buildings.geometry.to_crs(metric_crs_for((x0 + x1) / 2, (y0 + y1) / 2)).values)
     else:  # a projected CRS's own unit: US feet for Ohio South, metres for most
         area = shapely.area(geoms) * crs.axis_info[0].unit_conversion_factor ** 2
-    return np.floor(area * raw.to_numpy(dtype=float) / area_per_household + 0.5).astype("int64")
+    return np.floor(area * floors / area_per_household + 0.5).astype("int64")
 
 
 # --- atoms ----------------------------------------------------------------------
