@@ -112,6 +112,7 @@ CANDIDATE_REFRESH = 4
 #: Pairs of grids with one below this Polsby–Popper are re-cut, in up to this many rounds.
 RECOMBINE_BELOW = 0.7
 RECOMBINE_ROUNDS = 6
+CUTS_AT_ONCE = 16
 #: A grid out of the band is re-divided with up to this many rings of grids around it.
 REPAIR_RINGS = 2
 #: Neighbourhoods of up to this many atoms are re-divided by exhaustive search first,
@@ -587,7 +588,7 @@ class _Graph:
         self.area, self.perimeter = shapely.area(geoms), shapely.length(geoms)
         self._lists = self._cost_lists = self._coordinates = None
         self.searched = {}  # _exact_division's results, by its arguments
-        self.cuts = {}  # _best_cut's and _bisect's results, by their arguments
+        self.cuts = {}  # _best_cuts's and _bisect's results, by their arguments
 
     def lists(self):
         """Each atom's neighbours and shared edge lengths as Python lists (for the
@@ -695,29 +696,55 @@ def _grow(graph, members, angle):
     return np.asarray(order), np.asarray(cuts)
 
 
-def _sweeps(graph, members, u, v, value):
-    """Straight cuts swept across ``members`` in every SWEEP_DIRECTIONS direction.
+def _sweeps(graph, groups, value):
+    """Straight cuts swept across each of ``groups`` (sorted atom arrays) in every
+    SWEEP_DIRECTIONS direction: all groups in one go, padded to the largest (numpy's
+    cost per call, not the arithmetic, is what a few dozen atoms take).
 
-    Returns ``order`` (directions × members: positions in ``members`` along each
-    direction, ties by atom index) and, for every proper prefix of each order, the
-    sum of ``value`` over edges (u, v: positions) with both ends inside the prefix
-    and over those with both ends after it; the cut itself is the rest.
+    Returns ``order`` (groups × directions × largest: positions in the group along
+    each direction, ties by atom index, padding last); for every proper prefix of
+    each order, the sum of ``value`` (per edge of the graph) over the group's edges
+    with both ends inside the prefix (``inside``) and with both after it
+    (``outside``); each group's sum over all its edges; and ``pad``, which lays
+    values of the groups' atoms (concatenated) out as groups × largest, zeros after.
+    Every sum adds the same numbers in the same order as one group alone would.
     """
-    m, d = len(members), len(SWEEP_DIRECTIONS)
+    sizes = np.array([len(g) for g in groups])
+    p, m, d = len(groups), int(sizes.max()), len(SWEEP_DIRECTIONS)
+    flat = np.concatenate(groups)
+    seg = np.repeat(np.arange(p), sizes)
+    pos = np.arange(len(flat)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    # Each group's edges, once each, in its atoms' order (as graph.edges_within).
+    edges, owner = expand_ranges(graph.indptr[flat], graph.indptr[flat + 1])
+    key = seg * graph.n + flat  # ascending: groups in turn, each sorted
+    want = seg[owner] * graph.n + graph.dst[edges]
+    at = np.minimum(np.searchsorted(key, want), len(key) - 1)
+    keep = (key[at] == want) & (pos[at] > pos[owner])
+    e_seg, u, v, val = seg[owner[keep]], pos[owner[keep]], pos[at[keep]], value[edges[keep]]
     angle = np.radians(SWEEP_DIRECTIONS)
-    proj = np.cos(angle)[:, None] * graph.x[members] + np.sin(angle)[:, None] * graph.y[members]
-    order = np.argsort(proj, axis=1, kind="stable")  # members are sorted: ties go by atom index
+    proj = np.full((p, d, m), np.inf)
+    proj[seg, :, pos] = (np.cos(angle)[:, None] * graph.x[flat] + np.sin(angle)[:, None] * graph.y[flat]).T
+    order = np.argsort(proj, axis=2, kind="stable")  # groups are sorted: ties go by atom index
     rank = np.empty_like(order)
-    np.put_along_axis(rank, order, np.broadcast_to(np.arange(m), (d, m)), axis=1)
-    ru, rv = rank[:, u], rank[:, v]
-    row = (np.arange(d) * m)[:, None]
+    rank[np.arange(p)[:, None, None], np.arange(d)[:, None], order] = np.arange(m)
+    ru, rv = rank[e_seg, :, u], rank[e_seg, :, v]  # edges × directions
+    cell = (e_seg[:, None] * d + np.arange(d)) * m
+    weights = np.broadcast_to(val[:, None], ru.shape).ravel()
 
     def cumulated(r):  # ``value`` summed at rank r, cumulated along each direction
-        at = np.bincount((r + row).ravel(), np.tile(value, d), minlength=d * m).reshape(d, m)
-        return np.cumsum(at, axis=1)[:, :-1]
+        return np.cumsum(np.bincount((r + cell).ravel(), weights, minlength=p * d * m).reshape(p, d, m), axis=2)[..., :-1]
+
+    ends = np.cumsum(np.bincount(e_seg, minlength=p))
+    total = np.array([val[a:b].sum() for a, b in zip(ends - np.bincount(e_seg, minlength=p), ends)])
+
+    def pad(values):
+        out = np.zeros((p, m))
+        out[seg, pos] = values
+        return out
 
     # An edge lies inside a prefix once its later end is in; after it until its earlier end is.
-    return order, cumulated(np.maximum(ru, rv)), value.sum() - cumulated(np.minimum(ru, rv))
+    inside, outside = cumulated(np.maximum(ru, rv)), total[:, None, None] - cumulated(np.minimum(ru, rv))
+    return order, inside, outside, total, pad
 
 
 def _feasible_splits(cum, total, k, band):
@@ -734,10 +761,11 @@ def _feasible_splits(cum, total, k, band):
 
 
 def _remembered(graph, key, compute):
-    """``compute()``, kept on the graph under ``key``; arrays handed out as copies.
-    The repairs and the straightening come back to the same regions and pairs
-    while their atoms have not changed (a sixth to a third of the cuts on the
-    Cincinnati cases at 100–150 repeat one already made)."""
+    """``compute()``, kept on the graph under ``key`` (or kept already, with no
+    ``compute``); arrays handed out as copies. The repairs and the straightening
+    come back to the same regions and pairs while their atoms have not changed (a
+    sixth to a third of the cuts on the Cincinnati cases at 100–150 repeat one
+    already made)."""
     if key not in graph.cuts:
         graph.cuts[key] = compute()
     found = graph.cuts[key]
@@ -761,12 +789,10 @@ def _split_in_two(graph, members, k, band):
     """
     w = graph.weight[members]
     total = w.sum()
-    u, v, edges = graph.edges_within(members)
-    cost = graph.cost[edges]
-    order, inside, outside = _sweeps(graph, members, u, v, cost)
+    order, inside, outside, cost = (a[0] for a in _sweeps(graph, [members], graph.cost)[:4])
     cum = np.cumsum(w[order], axis=1)[:, :-1]
     feasible, k1 = _feasible_splits(cum, total, k, band)
-    score = np.where(feasible, (cost.sum() - inside - outside) * (1 + np.abs(k1 / k - 0.5)), np.inf)
+    score = np.where(feasible, (cost - inside - outside) * (1 + np.abs(k1 / k - 0.5)), np.inf)
     for f in np.argsort(score, axis=None, kind="stable")[:SWEEP_CHECKS].tolist():
         if not np.isfinite(score.flat[f]):
             break
@@ -1347,7 +1373,7 @@ def _labels(graph, parts):
 
 def _recombine(graph, parts, band, dirty=None):
     """Re-cut pairs of neighbouring grids, worst Polsby–Popper first: the two are
-    merged and split again by the straight cut (:func:`_best_cut`) that puts the
+    merged and split again by the straight cut (:func:`_best_cuts`) that puts the
     most of the two in the band, then has the highest Polsby–Popper sum, when that
     beats the pair as it was. Single-atom moves (:func:`_refine`) cannot straighten
     a grid that wraps around its neighbour; this can. Each grid is re-cut at most
@@ -1361,51 +1387,79 @@ def _recombine(graph, parts, band, dirty=None):
     cross = (ls < ld) & (ls >= 0)
     pairs = np.unique(np.c_[ls[cross], ld[cross]], axis=0)
     worst = np.minimum(pp[pairs[:, 0]], pp[pairs[:, 1]])
-    touched = set()
+    todo = []
     for x, y in pairs[np.lexsort((pairs[:, 1], pairs[:, 0], worst))].tolist():
         if min(pp[x], pp[y]) >= RECOMBINE_BELOW:
             break
-        if x in touched or y in touched or (dirty is not None and x not in dirty and y not in dirty):
-            continue
-        now = int(band.contains([weight[x], weight[y]]).sum())
-        cut = _best_cut(graph, np.sort(np.r_[parts[x], parts[y]]), band, now)
-        if cut is not None and cut[0] > IN_BAND_SCORE * now + pp[x] + pp[y] + MIN_PP_GAIN:
-            parts[x], parts[y] = cut[1], cut[2]
-            touched.update((x, y))
+        if dirty is None or x in dirty or y in dirty:
+            todo.append((x, y, int(band.contains([weight[x], weight[y]]).sum())))
+    touched = set()
+    while todo:
+        # The next CUTS_AT_ONCE pairs no re-cut has touched are cut in one go: one
+        # that a re-cut among them touches first is skipped, and one it does not
+        # is unchanged, so cut as it is now.
+        todo = [(x, y, now) for x, y, now in todo if x not in touched and y not in touched]
+        batch, todo = todo[:CUTS_AT_ONCE], todo[CUTS_AT_ONCE:]
+        cuts = _best_cuts(graph, [np.sort(np.r_[parts[x], parts[y]]) for x, y, _ in batch], band,
+                          [now for _, _, now in batch])
+        for (x, y, now), cut in zip(batch, cuts):
+            if x in touched or y in touched:
+                continue
+            if cut is not None and cut[0] > IN_BAND_SCORE * now + pp[x] + pp[y] + MIN_PP_GAIN:
+                parts[x], parts[y] = cut[1], cut[2]
+                touched.update((x, y))
     return parts, sorted(touched)
 
 
-def _best_cut(graph, members, band, least=2, *, checks=6):
-    """:func:`_straight_cut`, remembered on the graph (:func:`_remembered`)."""
-    return _remembered(graph, ("cut", members.tobytes(), least, checks, band.low, band.high),
-                       lambda: _straight_cut(graph, members, band, least, checks=checks))
+def _best_cuts(graph, groups, band, leasts, *, checks=6):
+    """:func:`_straight_cuts` of each group with its ``least``, remembered on the
+    graph (:func:`_remembered`); those not met before are cut together."""
+    keys = [("cut", g.tobytes(), least, checks, band.low, band.high) for g, least in zip(groups, leasts)]
+    new = {key: (g, least) for key, g, least in zip(keys, groups, leasts) if key not in graph.cuts}
+    if new:
+        found = _straight_cuts(graph, [g for g, _ in new.values()], band, [n for _, n in new.values()], checks)
+        graph.cuts.update(zip(new, found))
+    return [_remembered(graph, key, None) for key in keys]
 
 
-def _straight_cut(graph, members, band, least=2, *, checks=6):
-    """The straight cut of ``members`` into two connected sides, at least ``least``
+def _straight_cuts(graph, groups, band, leasts, checks):
+    """For each group, the straight cut into two connected sides, at least ``least``
     of them in the band, that puts the most in the band, then has the highest
     Polsby–Popper sum: ``(score, side, rest)`` or None; the score is the sum plus
     IN_BAND_SCORE per side in the band.
 
-    Cuts in the SWEEP_DIRECTIONS are scored all at once (:func:`_sweeps`): a side's
-    perimeter is its atoms' perimeters less twice the edges with both ends in it.
+    Cuts in the SWEEP_DIRECTIONS are scored all at once, for all groups
+    (:func:`_sweeps`): a side's perimeter is its atoms' perimeters less twice the
+    edges with both ends in it. Of each group's ``checks`` best, the first with both
+    sides connected is the cut.
     """
-    u, v, edges = graph.edges_within(members)
-    w, ar, pe = graph.weight[members], graph.area[members], graph.perimeter[members]
-    order, inside, outside = _sweeps(graph, members, u, v, graph.length[edges])
-    cw, ca, cp = (np.cumsum(a[order], axis=1)[:, :-1] for a in (w, ar, pe))
+    order, inside, outside, _, pad = _sweeps(graph, groups, graph.length)
+    flat = np.concatenate(groups)
+    per_atom = np.stack([pad(graph.weight[flat]), pad(graph.area[flat]), pad(graph.perimeter[flat])])
+    cw, ca, cp = np.cumsum(np.take_along_axis(per_atom[:, :, None, :], order[None], axis=3), axis=3)[..., :-1]
+    sizes = np.array([len(g) for g in groups])
+    # Each group's totals summed alone, as a group's sum would be.
+    tw, ta, tp = (np.array([row[:n].sum() for row, n in zip(a, sizes)])[:, None, None] for a in per_atom)
     with np.errstate(divide="ignore", invalid="ignore"):
-        score = 4 * np.pi * (ca / (cp - 2 * inside) ** 2 + (ar.sum() - ca) / (pe.sum() - cp - 2 * outside) ** 2)
-    in_band = band.contains(cw).astype(int) + band.contains(w.sum() - cw)
-    score = np.where(in_band >= least, score + IN_BAND_SCORE * in_band, -np.inf)
-    for f in np.argsort(-score, axis=None, kind="stable")[:checks].tolist():
-        if not np.isfinite(score.flat[f]):
-            break
-        di, j = divmod(f, len(members) - 1)
-        side, rest = members[order[di, : j + 1]], members[order[di, j + 1 :]]
-        if graph.is_connected(side) and graph.is_connected(rest):
-            return float(score.flat[f]), np.sort(side), np.sort(rest)
-    return None
+        score = 4 * np.pi * (ca / (cp - 2 * inside) ** 2 + (ta - ca) / (tp - cp - 2 * outside) ** 2)
+    in_band = band.contains(cw).astype(int) + band.contains(tw - cw)
+    proper = np.arange(cw.shape[2]) < (sizes - 1)[:, None, None]  # not padding
+    score = np.where(proper & (in_band >= np.asarray(leasts)[:, None, None]), score + IN_BAND_SCORE * in_band,
+                     -np.inf)
+    ranked = np.argsort(-score.reshape(len(groups), -1), axis=1, kind="stable")[:, :checks].tolist()
+    found = []
+    for members, n, o, s, best in zip(groups, sizes.tolist(), order, score, ranked):
+        cut = None
+        for f in best:
+            if not np.isfinite(s.flat[f]):
+                break
+            di, j = divmod(f, s.shape[1])
+            side, rest = members[o[di, : j + 1]], members[o[di, j + 1 : n]]
+            if graph.is_connected(side) and graph.is_connected(rest):
+                cut = (float(s.flat[f]), np.sort(side), np.sort(rest))
+                break
+        found.append(cut)
+    return found
 
 
 def _part_measures(graph, label, k):
