@@ -732,10 +732,12 @@ def _sweeps(graph, groups, value):
     weights = np.broadcast_to(val[:, None], ru.shape).ravel()
 
     def cumulated(r):  # ``value`` summed at rank r, cumulated along each direction
-        return np.cumsum(np.bincount((r + cell).ravel(), weights, minlength=p * d * m).reshape(p, d, m), axis=2)[..., :-1]
+        at = np.bincount((r + cell).ravel(), weights, minlength=p * d * m).reshape(p, d, m)
+        return np.cumsum(at, axis=2)[..., :-1]
 
-    ends = np.cumsum(np.bincount(e_seg, minlength=p))
-    total = np.array([val[a:b].sum() for a, b in zip(ends - np.bincount(e_seg, minlength=p), ends)])
+    count = np.bincount(e_seg, minlength=p)
+    ends = np.cumsum(count)
+    total = np.array([val[e - c : e].sum() for e, c in zip(ends.tolist(), count.tolist())])
 
     def pad(values):
         out = np.zeros((p, m))
