@@ -173,6 +173,9 @@ def _summary(communities, cells, output, seconds):
                    "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded.")
 @click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
               help="Floor area per household in m² for --floors-field (e.g. 90).")
+@click.option("--default-floors", type=click.FloatRange(min=0), default=None,
+              help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
+                   "without it an empty field is an error naming the rows.")
 @click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
               help="points: points or buildings (by representative point, never split); blocks: areal "
                    "counts. auto: polygons covering half the area are blocks.")
@@ -198,9 +201,9 @@ def _summary(communities, cells, output, seconds):
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
 def households_command(boundaries, households_path, output, layer, households_layer, count_field, floors_field,
-                       area_per_household, kind, min_households, max_households, target, tolerance, micro,
-                       split_polygons, code_field, name_field, provisional, parent_code, crs, barriers,
-                       barriers_layer, preview, overwrite):
+                       area_per_household, default_floors, kind, min_households, max_households, target,
+                       tolerance, micro, split_polygons, code_field, name_field, provisional, parent_code, crs,
+                       barriers, barriers_layer, preview, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -236,6 +239,8 @@ def households_command(boundaries, households_path, output, layer, households_la
                                "m² × floors ÷ area per household)")
     if floors_field and count_field:
         raise click.UsageError("give --count-field or --floors-field, not both")
+    if default_floors is not None and not floors_field:
+        raise click.UsageError("--default-floors goes with --floors-field")
     micro_band = None
     if micro:
         try:
@@ -265,7 +270,8 @@ def households_command(boundaries, households_path, output, layer, households_la
             layout = balanced_grid(communities, homes, min_households=min_households,
                                    max_households=max_households, target=target, tolerance=tolerance,
                                    count_field=count_field, floors_field=floors_field,
-                                   area_per_household=area_per_household, kind=kind, barriers=lines,
+                                   area_per_household=area_per_household, default_floors=default_floors,
+                                   kind=kind, barriers=lines,
                                    split_polygons=split_polygons, micro=micro_band, progress=progress)
             if bar:
                 bar[0].render_finish()
@@ -273,7 +279,8 @@ def households_command(boundaries, households_path, output, layer, households_la
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "households": str(households_path),
                       "count_field": count_field, "floors_field": floors_field,
-                      "area_per_household": area_per_household, "kind": layout.summary["kind"],
+                      "area_per_household": area_per_household, "default_floors": default_floors,
+                      "kind": layout.summary["kind"],
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
                       "barriers": barriers, "crs": crs}
             write_household_package(output, layout, communities, params, overwrite=overwrite)

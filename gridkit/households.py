@@ -236,14 +236,15 @@ def polsby_popper(geometry) -> np.ndarray:
 
 # --- reading --------------------------------------------------------------------
 
-def read_households(households, *, count_field=None, floors_field=None, area_per_household=None, kind="auto",
-                    communities=None):
+def read_households(households, *, count_field=None, floors_field=None, area_per_household=None,
+                    default_floors=None, kind="auto", communities=None):
     """Validate a household layer: geometry, a non-negative whole count per feature.
 
     The count is ``count_field``, or 1 per feature, or — for building polygons with
     ``floors_field`` — the building's floor area (footprint in m² × floors) divided by
     ``area_per_household`` (m² of floor area per household), rounded to the nearest
-    whole household (:func:`households_from_floors`).
+    whole household (:func:`households_from_floors`; ``default_floors`` for
+    buildings with none given).
 
     Returns ``(frame, kind)`` with columns ``households`` and ``geometry``; ``kind``
     is ``"points"`` (points, or buildings by their representative point) or
@@ -261,7 +262,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     if floors_field is not None or area_per_household is not None:
         if count_field is not None:
             raise InputError("give a count field or a floors field with an area per household, not both")
-        counts = households_from_floors(households, floors_field, area_per_household)
+        counts = households_from_floors(households, floors_field, area_per_household, default_floors)
     elif count_field is None:
         counts = np.ones(len(households), dtype="int64")
     else:
@@ -297,11 +298,15 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     return frame, kind
 
 
-def households_from_floors(buildings, floors_field, area_per_household):
+def households_from_floors(buildings, floors_field, area_per_household, default_floors=None):
     """Households per building polygon from the floor-area rule: footprint area
     (m², measured in a metric CRS whatever the layer's CRS) × floors ÷
     ``area_per_household`` (m² of floor area per household), rounded to the nearest
     whole household (halves up). A shed too small for one household counts 0.
+
+    A building with no floors given (empty, as OpenStreetMap's ``building:levels``
+    often is) is an error naming the rows, unless ``default_floors`` is given: then
+    it counts that many floors, and a warning says how many buildings did.
     """
     source = buildings.attrs.get("source_path", "households")
     if floors_field is None or area_per_household is None:
@@ -317,13 +322,23 @@ def households_from_floors(buildings, floors_field, area_per_household):
     if flat.any():
         rows = np.flatnonzero(flat)[:10].tolist()
         raise InputError(f"{source}: rows {rows} are not polygons; the floor-area rule needs building footprints")
-    floors = pd.to_numeric(buildings[floors_field], errors="coerce").to_numpy(dtype=float)
+    given = buildings[floors_field]
+    floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)
+    missing = (given.isna() | given.astype(str).str.strip().eq("")).to_numpy()
+    if default_floors is not None:
+        if not (isinstance(default_floors, (int, float)) and math.isfinite(default_floors) and default_floors >= 0):
+            raise InputError(f"default floors {default_floors!r}: give a number ≥ 0, e.g. 1")
+        floors[missing] = default_floors
+        if missing.any():
+            log.warning("%s: %d buildings have no floors in %r; each counted as %g floors",
+                        source, int(missing.sum()), floors_field, default_floors)
     bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
         rows = np.flatnonzero(bad)[:10]
-        shown = ", ".join(f"row {r} ({buildings[floors_field].iloc[r]!r})" for r in rows)
+        shown = ", ".join(f"row {r} ({given.iloc[r]!r})" for r in rows)
+        fix = " or give a default for the empty ones (default_floors, --default-floors)" if missing.any() else ""
         raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
-                         f"{shown}. Fix the values (storeys above ground, 0 for none).")
+                         f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")
     crs = buildings.crs
     if crs.is_geographic:
         from .coords import metric_crs_for
@@ -1718,6 +1733,7 @@ def balanced_grid(
     count_field: str | None = None,
     floors_field: str | None = None,
     area_per_household: float | None = None,
+    default_floors: float | None = None,
     kind: str = "auto",
     barriers=None,
     split_polygons: bool = False,
@@ -1738,10 +1754,11 @@ def balanced_grid(
         The band; or ``target`` with ``tolerance`` (a share, e.g. 0.2, or households).
     count_field : str, optional
         Column with each feature's households (default: 1 each).
-    floors_field, area_per_household : str, float, optional
+    floors_field, area_per_household, default_floors : str, float, float, optional
         Instead of a count, building polygons' households by the floor-area rule:
         footprint (m²) × floors ÷ ``area_per_household`` (m² of floor area per
-        household), rounded (:func:`households_from_floors`).
+        household), rounded; ``default_floors`` for buildings with no floors given
+        (:func:`households_from_floors`).
     barriers : lines, optional
         Roads, rivers, rail: grids follow them; a grid crosses one only where a
         street block alone cannot reach ``min_households`` (counted).
@@ -1778,7 +1795,8 @@ def balanced_grid(
     if crs is None or not crs.is_projected:
         raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
     frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
-                                  area_per_household=area_per_household, kind=kind, communities=communities)
+                                  area_per_household=area_per_household, default_floors=default_floors,
+                                  kind=kind, communities=communities)
     frame = frame.to_crs(crs)
     lines = None if barriers is None else barrier_lines(barriers, crs)
     comm_geoms = communities.geometry.values

@@ -109,16 +109,22 @@ def test_grid_households_from_building_floors(tmp_path):
     xs, ys = np.meshgrid(x0 + 50 + 125 * np.arange(8), y0 + 50 + 200 * np.arange(5))
     boxes = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 20, ys.ravel() + 20)  # 40 footprints of 400 m²
     homes = tmp_path / "buildings.gpkg"
-    gpd.GeoDataFrame({"storeys": np.full(40, 3)}, geometry=boxes, crs=4548).to_file(homes)
+    storeys = np.full(40, 3.0)
+    storeys[7] = np.nan  # not given, as building:levels often is in OpenStreetMap
+    gpd.GeoDataFrame({"storeys": storeys}, geometry=boxes, crs=4548).to_file(homes)
     out = tmp_path / "b.gpkg"
     args = ("grid", "households", comm, "--provisional", "--parent-code", "110101", "--households", homes,
             "--min-households", 100, "--max-households", 150, "-o", out)
-    result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90)
+    empty = _run(*args, "--floors-field", "storeys", "--area-per-household", 90)
+    assert empty.exit_code == 1 and "1 floor counts in 'storeys' are not numbers ≥ 0: row 7" in empty.output
+    assert "--default-floors" in empty.output and not out.exists()
+    result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90, "--default-floors", 3)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.split("json ", 1)[1])
     assert (summary["households"], summary["grids"], summary["in_band_pct"]) == (520, 4, 100.0)  # 40 × 13
     meta = gk.read_package(out)[2]
     assert json.loads(meta["parameters"])["area_per_household"] == 90.0
+    assert json.loads(meta["parameters"])["default_floors"] == 3.0
     lone = _run(*args[:-1], tmp_path / "c.gpkg", "--floors-field", "storeys")
     assert lone.exit_code == 2 and "--floors-field and --area-per-household go together" in lone.output
     assert not (tmp_path / "c.gpkg").exists()

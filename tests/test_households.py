@@ -618,6 +618,22 @@ def test_floor_rule_bad_arguments(kwargs, message):
         balanced_grid(comm, _buildings(), min_households=1, max_households=200, **kwargs)
 
 
+def test_floor_rule_empty_floors_need_a_default(caplog):
+    from gridkit.households import households_from_floors
+
+    buildings = _buildings()
+    buildings["floors"] = [6, None, "", 1]
+    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 1 \(None\), "
+                                         r"row 2 \(''\).*or give a default for the empty ones"):
+        households_from_floors(buildings, "floors", 90)
+    # 100 × 6 / 90 → 7; 300 × 2 / 90 = 6.67 → 7; 900 × 2 / 90 = 20; the shed 0
+    assert households_from_floors(buildings, "floors", 90, default_floors=2).tolist() == [7, 7, 20, 0]
+    assert "2 buildings have no floors in 'floors'; each counted as 2 floors" in caplog.text
+    buildings["floors"] = [6, None, "two", 1]  # a default fills the empty, not the wrong
+    with pytest.raises(InputError, match=r"1 floor counts in 'floors' are not numbers ≥ 0: row 2 \('two'\)"):
+        households_from_floors(buildings, "floors", 90, default_floors=2)
+
+
 def test_floor_rule_names_bad_rows_and_points():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     bad = _buildings()
