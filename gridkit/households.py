@@ -112,6 +112,7 @@ CANDIDATE_REFRESH = 4
 #: Pairs of grids with one below this Polsby–Popper are re-cut, in up to this many rounds.
 RECOMBINE_BELOW = 0.7
 RECOMBINE_ROUNDS = 6
+#: Pairs whose straight cuts are swept in one go (numpy's per-call cost, shared).
 CUTS_AT_ONCE = 16
 #: A grid out of the band is re-divided with up to this many rings of grids around it.
 REPAIR_RINGS = 2
