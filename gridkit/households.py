@@ -721,8 +721,8 @@ def _sweeps(graph, groups, value):
     each direction, ties by atom index, padding last); for every proper prefix of
     each order, the sum of ``value`` (per edge of the graph) over the group's edges
     with both ends inside the prefix (``inside``) and with both after it
-    (``outside``); each group's sum over all its edges; and ``pad``, which lays
-    values of the groups' atoms (concatenated) out as groups × largest, zeros after.
+    (``outside``); each group's sum over all its edges; and ``pad``, which lays a
+    per-atom array of the graph out as groups × largest, zeros after.
     Every sum adds the same numbers in the same order as one group alone would.
     """
     sizes = np.array([len(g) for g in groups])
@@ -757,7 +757,7 @@ def _sweeps(graph, groups, value):
 
     def pad(values):
         out = np.zeros((p, m))
-        out[seg, pos] = values
+        out[seg, pos] = values[flat]
         return out
 
     # An edge lies inside a prefix once its later end is in; after it until its earlier end is.
@@ -778,21 +778,29 @@ def _feasible_splits(cum, total, k, band):
     return feasible, k1
 
 
-def _remembered(graph, key, compute):
-    """``compute()``, kept on the graph under ``key`` (or kept already, with no
-    ``compute``); arrays handed out as copies. The repairs and the straightening
-    come back to the same regions and pairs while their atoms have not changed (a
-    sixth to a third of the cuts on the Cincinnati cases at 100–150 repeat one
-    already made)."""
-    if key not in graph.cuts:
-        graph.cuts[key] = compute()
-    found = graph.cuts[key]
-    return None if found is None else tuple(v.copy() if isinstance(v, np.ndarray) else v for v in found)
+def _remembered(store, key, compute):
+    """``compute()``, kept in ``store`` (a dict on the graph) under ``key``, handed
+    out as a copy (:func:`_copied`). The repairs and the straightening come back to
+    the same regions and pairs while their atoms have not changed (a sixth to a
+    third of the cuts on the Cincinnati cases at 100–150 repeat one already made)."""
+    if key not in store:
+        store[key] = compute()
+    return _copied(store[key])
+
+
+def _copied(found):
+    """A kept result with its arrays copied (tuples and lists followed), so that no
+    caller changes what is kept."""
+    if isinstance(found, np.ndarray):
+        return found.copy()
+    if isinstance(found, (tuple, list)):
+        return type(found)(_copied(v) for v in found)
+    return found
 
 
 def _bisect(graph, members, k, band):
     """:func:`_split_in_two`, remembered on the graph (:func:`_remembered`)."""
-    return _remembered(graph, ("bisect", members.tobytes(), k, band.low, band.high),
+    return _remembered(graph.cuts, ("bisect", members.tobytes(), k, band.low, band.high),
                        lambda: _split_in_two(graph, members, k, band))
 
 
@@ -1293,11 +1301,8 @@ def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):
     The result is kept on the graph: the repairs come back to the same
     neighbourhood, round after round, while the grids in it have not changed.
     """
-    key = (members.tobytes(), k, band.whole, limit)
-    if key not in graph.searched:
-        graph.searched[key] = _search_division(graph, members, band, k, limit)
-    found, settled = graph.searched[key]
-    return (None if found is None else [g.copy() for g in found]), settled
+    return _remembered(graph.searched, (members.tobytes(), k, band.whole, limit),
+                       lambda: _search_division(graph, members, band, k, limit))
 
 
 def _search_division(graph, members, band, k, limit):
@@ -1437,7 +1442,7 @@ def _best_cuts(graph, groups, band, leasts, *, checks=6):
     if new:
         found = _straight_cuts(graph, [g for g, _ in new.values()], band, [n for _, n in new.values()], checks)
         graph.cuts.update(zip(new, found))
-    return [_remembered(graph, key, None) for key in keys]
+    return [_copied(graph.cuts[key]) for key in keys]
 
 
 def _straight_cuts(graph, groups, band, leasts, checks):
@@ -1452,8 +1457,7 @@ def _straight_cuts(graph, groups, band, leasts, checks):
     sides connected is the cut.
     """
     order, inside, outside, _, pad = _sweeps(graph, groups, graph.length)
-    flat = np.concatenate(groups)
-    per_atom = np.stack([pad(graph.weight[flat]), pad(graph.area[flat]), pad(graph.perimeter[flat])])
+    per_atom = np.stack([pad(graph.weight), pad(graph.area), pad(graph.perimeter)])
     cw, ca, cp = np.cumsum(np.take_along_axis(per_atom[:, :, None, :], order[None], axis=3), axis=3)[..., :-1]
     sizes = np.array([len(g) for g in groups])
     # Each group's totals summed alone, as a group's sum would be.
