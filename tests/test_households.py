@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pytest
@@ -411,6 +413,27 @@ def test_cincinnati_split_blocks_with_micro_grids(shared):
     assert layout.grids["in_band"].all() and layout.micro["in_band"].all()
 
 
+def test_cincinnati_pieces_at_100_to_150_in_band_but_one_proved_out(shared, monkeypatch):
+    """The benchmark's pieces input (blocks above 150 cut into lattice pieces of about
+    125) at 100–150: every grid in the band but one of 99 households (blocks of 10,
+    32, 15 and 42 on the city's eastern tip). No block there is unplaceable, but the
+    ten blocks of that grid and its two neighbours (99 + 135 + 137) cannot all be in
+    grids of 100–150 in any division: flagged ``forced``, proved."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_households import _blocks, _city
+
+    blocks = _blocks("pieces", 100, 150)
+    comm = _city(blocks)
+    layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS")
+    _check(layout, comm)
+    grids = layout.grids
+    assert grids["flag"].value_counts().to_dict() == {"": 131, "forced": 1}
+    assert grids["households"].sum() == 16_766
+    out = grids[grids["flag"] == "forced"]
+    assert out["households"].tolist() == [99]
+    assert "the households of this grid and the 2 around it (10 features)" in out["flag_detail"].iloc[0]
+
+
 def test_a_grid_out_of_the_band_in_any_division_says_so():
     """120 | 40 | 120 households in a row, band 100–150: the 40 joins a 120 either way
     (160), so one grid is out of the band in every division: flagged ``unplaceable``,
@@ -436,6 +459,62 @@ def test_unplaceable_is_proved_only_when_no_group_fits():
     assert not _unplaceable(_strip_graph([40, 0, 70]), 0, set(range(3)), band)
     assert _unplaceable(_strip_graph([40, 0, 120]), 0, set(range(3)), band)
     assert not _unplaceable(_strip_graph([40, 0, 120]), 0, set(range(3)), band, limit=1)  # gave up: not proved
+
+
+@pytest.mark.parametrize("counts, households, detail", [
+    # 180: above one grid, below two; yet any two features make 120 (none unplaceable).
+    ([60, 60, 60], [180], "this grid (3 features)"),
+    # 310 needs three grids of 100 or more in a row: the first would be 60 + 60, then
+    # 60 alone. The grid alone could borrow, so the proof takes in the grids around it.
+    ([60, 60, 60, 130], [60, 120, 130], "this grid and the 2 around it (4 features)"),
+])
+def test_a_grid_out_because_its_neighbourhood_cannot_balance_says_so(counts, households, detail):
+    """A row of blocks, band 100–150, that no division puts all in the band, though
+    every block fits in some grid of 100–150: the grid out is flagged ``forced``
+    (proved exactly), not ``light`` or ``heavy`` (none found, none proved)."""
+    n = len(counts)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 100 * n, Y0 + 100)])
+    row = [shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(n)]
+    blocks = gpd.GeoDataFrame({"n": counts}, geometry=row, crs=4548)
+    layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="n", kind="blocks")
+    _check(layout, comm)
+    grids = layout.grids.sort_values("households")
+    assert grids["households"].tolist() == households
+    out = grids[~grids["in_band"]]
+    assert out["flag"].tolist() == ["forced"]
+    assert out["flag_detail"].iloc[0] == (f"{out['households'].iloc[0]} households; no division puts the "
+                                          f"households of {detail} in contiguous grids of 100–150 (proved "
+                                          "exactly): one grid here is out in any division")
+    assert layout.summary["flags"] == {"forced": 1}
+
+
+@pytest.mark.parametrize("weights, cover, proved", [
+    ([60, 60, 60], [0, 1, 2], True),  # 180: one grid too many, two too few
+    ([60, 60, 60], [0], False),  # 60 + 60: the others need not be held
+    ([60, 60, 60, 60], [0, 1, 2, 3], False),  # two grids of 120
+    ([60, 0, 60, 60, 60], [0, 1, 2, 3, 4], False),  # the empty atom joins a grid
+    ([60, 100, 60], [0, 1, 2], True),  # the 100 is a grid; the 60s are cut off from each other
+    ([60, 100, 60], [0, 2], True),  # … even when the 100 need not be held
+    ([60, 100, 30, 60], [2, 3], True),  # 30 + 60 = 90; the 30 with the 100 leaves the 60 alone
+    ([60, 100, 30, 90], [2, 3], False),  # 30 + 90 = 120; the 60 and the 100 need not be held
+])
+def test_cannot_cover_is_exact_on_strips(weights, cover, proved):
+    from gridkit.households import _cannot_cover
+
+    graph = _strip_graph(weights)
+    assert _cannot_cover(graph, np.array(cover), set(range(len(weights))), Band(100, 150)) is proved
+
+
+def test_cannot_cover_proves_nothing_past_its_reach():
+    """Fifty empty atoms between two 60s: a grid could hold them all, so the proof
+    would need more atoms than it may build a program for; it says ``not proved``."""
+    from gridkit.households import _cannot_cover
+
+    weights = [60] + [0] * 50 + [60, 60]
+    graph = _strip_graph(weights)
+    everything = np.arange(len(weights))
+    assert not _cannot_cover(graph, everything, set(everything.tolist()), Band(100, 150), atoms=40)
+    assert _cannot_cover(graph, everything, set(everything.tolist()), Band(100, 150))
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
