@@ -29,7 +29,9 @@ clock starts, like every peer's blocks. A time is the fastest of up to 3 runs in
 peer's process, repeated only while its runs so far took under 10 s (spopt runs
 once). Reported: time, ratio to gridkit, peak memory, grids, households (the total
 in the grids: 16,766 when none is lost or counted twice), in-band %, household CV,
-contiguous % (grids that are one polygon), mean Polsby–Popper.
+contiguous % (grids that are one polygon), mean Polsby–Popper, and for gridkit its
+grids out of the band by flag (``indivisible``, ``unplaceable`` and ``forced`` are
+proved to be out in any division; ``light`` and ``heavy`` are not).
 
 The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
 provisional communities, band 100–150, gridkit alone (the target is < 60 s).
@@ -84,14 +86,18 @@ def _blocks(which, low, high):
                             geometry=[r[1] for r in rows], crs=blocks.crs)
 
 
-def _score(geoms, households, low, high):
+def _score(geoms, households, low, high, flags=None):
     import numpy as np
     import shapely
 
     from gridkit.households import polsby_popper
 
     hh = np.asarray(households, dtype=float)
-    return {"grids": len(geoms), "households": int(hh.sum()),
+    # gridkit's grids out of the band, by flag: indivisible, unplaceable and forced
+    # are proved to be out in any division; light and heavy are not.
+    out = {} if flags is None else flags[flags != ""].value_counts().sort_index().to_dict()
+    return {"out_why": ", ".join(f"{n} {flag}" for flag, n in out.items()),
+            "grids": len(geoms), "households": int(hh.sum()),
             "in_band_pct": round(100 * float(((hh >= low) & (hh <= high)).mean()), 1),
             "cv": round(float(hh.std() / hh.mean()), 3),
             "contiguous_pct": round(100 * float((shapely.get_type_id(geoms) == 3).mean()), 1),
@@ -142,7 +148,7 @@ def run_gridkit(blocks, comm, low, high, split):
 
     layout = balanced_grid(comm, blocks, min_households=low, max_households=high, count_field="HOUSEHOLDS",
                            kind="blocks", split_polygons=split)
-    return layout.grids.geometry.values, layout.grids["households"]
+    return layout.grids.geometry.values, layout.grids["households"], layout.grids["flag"]
 
 
 def run_pymetis(blocks, low, high):
@@ -212,8 +218,8 @@ def run_peer(peer, which, low, high):
         "skater": lambda: _pygeoda(blocks, low, high, "skater"),
         "redcap": lambda: _pygeoda(blocks, low, high, "redcap"),
     }
-    seconds, (geoms, households) = best_of(REPEATS, runs[peer], within=REPEAT_WITHIN)
-    return seconds, _score(geoms, households, low, high)
+    seconds, result = best_of(REPEATS, runs[peer], within=REPEAT_WITHIN)
+    return seconds, _score(*result[:2], low, high, *result[2:])
 
 
 def run_scale():
@@ -235,7 +241,7 @@ def run_scale():
     t = time.perf_counter()
     layout = balanced_grid(comm, households, min_households=100, max_households=150)
     seconds = time.perf_counter() - t
-    return seconds, _score(layout.grids.geometry.values, layout.grids["households"], 100, 150)
+    return seconds, _score(layout.grids.geometry.values, layout.grids["households"], 100, 150, layout.grids["flag"])
 
 
 def main():
@@ -256,7 +262,7 @@ def main():
         cases = [(which, lo, hi, PEERS if which == "blocks" else tuple(p for p in PEERS if p != "gridkit_whole"))
                  for lo, hi in bands for which in INPUTS]
     header = (f"{'case':18s} {'peer':14s} {'seconds':>8s} {'÷ gridkit':>9s} {'peak MB':>8s} {'grids':>6s} "
-              f"{'households':>10s} {'in band %':>9s} {'CV':>6s} {'contig %':>8s} {'PP':>6s}")
+              f"{'households':>10s} {'in band %':>9s} {'CV':>6s} {'contig %':>8s} {'PP':>6s}  out of the band (flag)")
     print(header, file=sys.stderr)
     table = []
     for which, lo, hi, peers in cases:
@@ -270,7 +276,7 @@ def main():
             ratio = f"{r['seconds'] / base:9.1f}" if base else f"{'':9s}"
             table.append(f"{r['case']:18s} {r['peer']:14s} {r['seconds']:8.2f} {ratio} {r['peak_mb']:8.0f} "
                          f"{r['grids']:6d} {r['households']:10,d} {r['in_band_pct']:9.1f} {r['cv']:6.3f} "
-                         f"{r['contiguous_pct']:8.1f} {r['polsby_popper']:6.3f}")
+                         f"{r['contiguous_pct']:8.1f} {r['polsby_popper']:6.3f}  {r['out_why']}")
     print(header)
     print("\n".join(table))
     print(json.dumps({"timeout_s": TIMEOUT}))
