@@ -62,10 +62,10 @@ How it works
    group of features within the band can hold is out of the band in any division:
    a bounded search over those groups proves it, and the flag says
    ``unplaceable`` instead of ``light`` or ``heavy`` (none found, none proved).
-   Otherwise an integer program (HiGHS, through scipy) asks whether disjoint
-   connected groups within the band can hold the households of the grid, then of
-   the grid and the grids around it; when none can, some grid there is out of the
-   band in any division, and the flag says ``forced``.
+   Otherwise the same kind of search asks whether disjoint connected groups
+   within the band can hold the households of the grid, then of the grid and the
+   grids around it; when none can, some grid there is out of the band in any
+   division, and the flag says ``forced``.
 
 Everything is deterministic: ties break by index, there is no random seed.
 The partitioner is written by hand because none of the peers (spopt max-p,
@@ -87,8 +87,6 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import csr_matrix
 from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells
@@ -158,14 +156,9 @@ CHAIN_GROUPS = 20000
 CHAIN_OPTIONS = 50
 #: How many groups of atoms the proof that an atom fits in no grid in the band may look at.
 PROOF_SETS = 5000
-#: The exact proof that some grid around a grid out of the band must be out
-#: (:func:`_cannot_cover`): the grid alone, then with up to PROOF_RINGS rings of
-#: grids around it, while the atoms that could share a grid with them number at most
-#: PROOF_ATOMS; at most PROOF_NODES branch-and-bound nodes, a fixed budget (not a
-#: time limit), so the answer does not depend on the machine.
+#: How many rings of grids around a grid out of the band the proof that some grid
+#: there must be out (:func:`_cannot_cover`) takes in, after the grid alone.
 PROOF_RINGS = 1
-PROOF_ATOMS = 80
-PROOF_NODES = 2000
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -1948,134 +1941,48 @@ def _proven_out(graph, parts, region, band):
         for _ in range(PROOF_RINGS + 1):
             atoms = np.concatenate([parts[j] for j in sorted(grids)])
             cover = atoms[graph.weight[atoms] > 0]  # empty atoms can join any grid
-            if len(cover) and _cannot_cover(graph, cover, allowed, band):
+            if len(cover) and _cannot_cover(graph, cover.tolist(), allowed, band):
                 around = f" and the {len(grids) - 1} around it" if len(grids) > 1 else ""
                 detail = (f"no division puts the households of this grid{around} ({len(cover)} features) in "
-                          f"contiguous grids of {low:g}–{high:g} (proved exactly): one grid here is out in any "
-                          "division")
+                          f"contiguous grids of {low:g}–{high:g} (an exhaustive search proves it): one grid here is "
+                          "out in any division")
                 proven.update(dict.fromkeys(atoms.tolist(), ("forced", detail)))
                 break
             grids |= {int(label[j]) for i in atoms.tolist() for j in adjacency[i] if label[j] >= 0}
     return proven
 
 
-def _reach(graph, starts, allowed, high):
-    """{atom: households on the lightest path to it from one of ``starts``}, for the
-    atoms of ``allowed`` (a set) reached by a path of at most ``high`` households,
-    both ends counted: every atom that a grid within the band holding one of
-    ``starts`` could hold (Dijkstra's search, the weights on the atoms)."""
-    adjacency, _, weight, _, _ = graph.lists()
-    best = {s: weight[s] for s in starts if weight[s] <= high}
-    heap = [(d, s) for s, d in best.items()]
-    heapq.heapify(heap)
-    while heap:
-        d, a = heapq.heappop(heap)
-        if d > best[a]:
-            continue
-        for b in adjacency[a]:
-            db = d + weight[b]
-            if db <= high and b in allowed and db < best.get(b, math.inf):
-                best[b] = db
-                heapq.heappush(heap, (db, b))
-    return best
+def _cannot_cover(graph, cover, allowed, band, *, limit=PROOF_SETS):
+    """Is it proved that no set of disjoint connected groups of ``allowed`` atoms (a
+    set), each within the band, holds every atom of ``cover``?
 
+    Then every division of ``allowed`` has a grid out of the band among those
+    holding atoms of ``cover``: its grids holding them would be such groups. Atoms
+    outside ``cover`` need not be held, so this is a fact about the whole of
+    ``allowed``, not only about the grids around ``cover``. A depth-first search:
+    the lowest atom not yet held takes each connected group within the band around
+    it (:func:`_groups_in_band`, never grown past the upper bound) in turn, from the
+    atoms no group holds yet. True when it runs out of groups, False when it finds
+    such a set or has looked at ``limit`` groups (gave up: nothing proved)."""
+    low, high = band.whole
+    budget = [limit]
 
-def _cannot_cover(graph, cover, allowed, band, *, atoms=PROOF_ATOMS, nodes=PROOF_NODES):
-    """Is it proved that no set of disjoint connected groups of ``allowed`` atoms,
-    each within the band, holds every atom of ``cover``?
+    def held(todo, free):
+        if not todo:
+            return True
+        return any(held(todo - group, free - group)
+                   for group in _groups_in_band(graph, min(todo), free, low, high, budget))
 
-    Then any division of ``allowed`` has a grid out of the band among those holding
-    atoms of ``cover``: its grids holding them would be such groups. Other atoms
-    need not be held, so the proof reaches past ``cover`` only as far as a grid
-    holding one of its atoms could (:func:`_reach`; at most ``atoms`` atoms, else
-    nothing is proved).
-
-    An integer program, solved by HiGHS (``scipy.optimize.milp``): ``x[r, j]``
-    puts atom j in the group whose lowest atom is r (so no two numberings of one
-    division), each atom of ``cover`` in exactly one group, any other in at most
-    one; a group touches ``cover`` and holds ``low``–``high`` households; and it is
-    connected: its root sends one unit of flow to each of its other atoms along
-    edges inside it. True only when HiGHS reports the program infeasible within
-    ``nodes`` branch-and-bound nodes; a division found or the budget spent prove
-    nothing. Written here because no library states this covering problem; the
-    flow model of contiguity is the usual one for districting programs."""
-    low, high = band.low, band.high
-    adjacency = graph.lists()[0]
-    weight = graph.lists()[2]
-    cover = set(cover.tolist())
-    reach = _reach(graph, cover, allowed, high)
-    if not cover <= reach.keys():
-        return True  # an atom of the cover above the band
-    if len(reach) > atoms:
-        return False
-    # Each root's possible group: atoms above it (it is the lowest) within the upper
-    # bound of it; a root whose group cannot touch the cover has none.
-    x = {}  # (root, atom) -> column
-    groups = {}
-    for r in sorted(reach):
-        group = sorted(_reach(graph, [r], {a for a in reach if a > r}, high))
-        if cover.isdisjoint(group):
-            continue
-        groups[r] = group
-        x.update({(r, j): len(x) + k for k, j in enumerate(group)})
-    flow = {}  # (root, i, j) -> column, for edges i → j inside the root's group, into j ≠ root
-    for r, group in groups.items():
-        inside = set(group)
-        for i in group:
-            flow.update({(r, i, j): len(x) + len(flow) + k
-                         for k, j in enumerate(j for j in adjacency[i] if j in inside and j != r)})
-    rows, cols, values, lower, upper = [], [], [], [], []
-
-    def constrain(terms, lo, hi):
-        for c, v in terms:
-            rows.append(len(lower))
-            cols.append(c)
-            values.append(v)
-        lower.append(lo)
-        upper.append(hi)
-
-    held = {}
-    for (r, j), c in x.items():
-        held.setdefault(j, []).append(c)
-    for j, cs in held.items():
-        constrain([(c, 1) for c in cs], 1 if j in cover else 0, 1)
-    inflow, outflow = {}, {}
-    for (r, i, j), c in flow.items():
-        outflow.setdefault((r, i), []).append(c)
-        inflow.setdefault((r, j), []).append(c)
-    for r, group in groups.items():
-        root, size = x[r, r], len(group)
-        households = [(x[r, j], weight[j]) for j in group]
-        constrain(households + [(root, -low)], 0, math.inf)
-        constrain(households + [(root, -high)], -math.inf, 0)
-        constrain([(x[r, j], 1) for j in group if j in cover] + [(root, -1)], 0, math.inf)
-        for j in group[1:]:
-            constrain([(x[r, j], 1), (root, -1)], -math.inf, 0)
-            constrain([(c, 1) for c in inflow.get((r, j), [])] + [(c, -1) for c in outflow.get((r, j), [])]
-                      + [(x[r, j], -1)], 0, 0)
-    for (r, i, j), c in flow.items():  # flow only between atoms of the group
-        constrain([(c, 1), (x[r, i], -len(groups[r]))], -math.inf, 0)
-        constrain([(c, 1), (x[r, j], -len(groups[r]))], -math.inf, 0)
-    n = len(x) + len(flow)
-    found = milp(np.zeros(n), integrality=np.r_[np.ones(len(x)), np.zeros(len(flow))],
-                 bounds=Bounds(0, np.r_[np.ones(len(x)), np.full(len(flow), np.inf)]),
-                 constraints=LinearConstraint(csr_matrix((values, (rows, cols)), shape=(len(lower), n)), lower, upper),
-                 options={"node_limit": nodes})
-    return found.status == 2  # infeasible
+    return not held(frozenset(cover), frozenset(allowed)) and budget[0] > 0
 
 
 def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
     """Is it proved that every connected set of ``allowed`` atoms (a set) holding atom
-    ``start`` has a household count outside the band? A depth-first search over
-    those sets, grown one neighbour at a time and never past the upper bound: True
-    when it runs out of sets, False when it finds one in the band or has looked at
-    ``limit`` sets. Whatever grid holds such an atom is out of the band, in any
+    ``start`` has a household count outside the band (:func:`_cannot_cover` with
+    that atom alone)? Whatever grid holds such an atom is out of the band, in any
     division (grids never leave ``allowed``, the atom's street region): the flag
     can say so."""
-    budget = [limit]
-    for _ in _groups_in_band(graph, start, allowed, *band.whole, budget):
-        return False  # one group in the band
-    return budget[0] > 0  # ran out of groups (proved), not out of budget
+    return _cannot_cover(graph, [start], allowed, band, limit=limit)
 
 
 #: Why a grid is outside the band (the ``flag`` column); the ``flag_detail``
@@ -2089,7 +1996,8 @@ FLAGS = {
     "unplaceable": ("out of the band in any division: one feature in it fits in no contiguous grid within "
                     "the band (with the features around it, always too few or too many households)"),
     "forced": ("out of the band because some grid here must be, in any division: the features of this grid "
-               "(and of the grids around it) cannot all lie in contiguous grids within the band (proved exactly)"),
+               "(and of the grids around it) cannot all lie in contiguous grids within the band (proved by an "
+               "exhaustive search)"),
 }
 
 
