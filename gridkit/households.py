@@ -1954,7 +1954,7 @@ def _proven_out(graph, parts, region, band):
 
 def _cannot_cover(graph, cover, allowed, band, *, limit=PROOF_SETS):
     """Is it proved that no set of disjoint connected groups of ``allowed`` atoms (a
-    set), each within the band, holds every atom of ``cover``?
+    set), each within the band, holds every atom of ``cover`` (a non-empty list)?
 
     Then every division of ``allowed`` has a grid out of the band among those
     holding atoms of ``cover``: its grids holding them would be such groups. Atoms
@@ -1968,12 +1968,13 @@ def _cannot_cover(graph, cover, allowed, band, *, limit=PROOF_SETS):
     budget = [limit]
 
     def held(todo, free):
-        if not todo:
-            return True
-        return any(held(todo - group, free - group)
-                   for group in _groups_in_band(graph, min(todo), free, low, high, budget))
+        for group in _groups_in_band(graph, min(todo), free, low, high, budget):
+            rest = todo - group
+            if not rest or held(rest, free - group):
+                return True
+        return False
 
-    return not held(frozenset(cover), frozenset(allowed)) and budget[0] > 0
+    return not held(frozenset(cover), allowed) and budget[0] > 0
 
 
 def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
@@ -1995,7 +1996,7 @@ FLAGS = {
     "heavy": "above the band: no contiguous division found here reaches the band (blocks too coarse: allow splitting)",
     "unplaceable": ("out of the band in any division: one feature in it fits in no contiguous grid within "
                     "the band (with the features around it, always too few or too many households)"),
-    "forced": ("out of the band because some grid here must be, in any division: the features of this grid "
+    "forced": ("out of the band because some grid here must be, in any division: the households of this grid "
                "(and of the grids around it) cannot all lie in contiguous grids within the band (proved by an "
                "exhaustive search)"),
 }
