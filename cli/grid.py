@@ -212,6 +212,12 @@ def households_command(boundaries, households_path, output, layer, households_la
     with the reason. Households outside every community go to the
     household_rejects layer and are counted.
 
+    The flag column: island, indivisible, unplaceable and forced grids are out
+    of the band in any division (forced: no division of the households of the
+    grid and the grids around it fits the band, proved by search); light and
+    heavy ones are out because no division in the band was found, though none
+    was proved impossible. flag_detail gives the numbers.
+
     \b
     Example (Cincinnati's census blocks, 100–150 households):
       gridkit grid households data/samples/cincinnati_city.gpkg --provisional \\
