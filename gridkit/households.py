@@ -1368,6 +1368,8 @@ def _groups_in_band(graph, start, allowed, low, high, budget):
     ``start`` first, so that compact groups come first; ``budget[0]`` (shared)
     counts down the groups looked at, and the search stops at 0."""
     adjacency, _, weight, _, _ = graph.lists()
+    if weight[start] > high:
+        return  # no group holding it is in the band
     x, y = graph.coordinates()
     sx, sy = x[start], y[start]
     near = {}  # squared distance to ``start``, per atom met

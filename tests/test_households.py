@@ -505,6 +505,26 @@ def test_cannot_cover_is_exact_on_strips(weights, cover, proved):
     assert _cannot_cover(graph, cover, set(range(len(weights))), Band(100, 150)) is proved
 
 
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0, 10, 30, 45, 60, 80, 100, 130, 160]), min_size=1, max_size=9), st.data())
+def test_cannot_cover_agrees_with_brute_force_on_strips(weights, data):
+    """On a strip, disjoint runs within the band holding every atom of the cover can
+    be listed outright: the search proves "none" exactly when there are none."""
+    from gridkit.households import _cannot_cover
+
+    cover = data.draw(st.lists(st.integers(0, len(weights) - 1), min_size=1, unique=True))
+
+    def coverable(i):  # atoms before i are settled; may atom i on be covered?
+        if i == len(weights):
+            return True
+        if i not in cover and coverable(i + 1):  # atom i left in no run
+            return True
+        return any(100 <= sum(weights[i:j]) <= 150 and coverable(j) for j in range(i + 1, len(weights) + 1))
+
+    graph = _strip_graph(weights)
+    assert _cannot_cover(graph, cover, set(range(len(weights))), Band(100, 150)) is not coverable(0)
+
+
 def test_cannot_cover_gives_up_rather_than_guess():
     """A search cut short by its budget proves nothing."""
     from gridkit.households import _cannot_cover
