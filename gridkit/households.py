@@ -1916,7 +1916,7 @@ def _divide(atoms, band, within=None):
 
 def _proven_out(graph, parts, region, band):
     """Why the grids out of the band could be no better, where that is proved:
-    {atom: (flag, detail)} for atoms of those grids and of the grids around them.
+    {atom: (flag, detail)} for the atoms of those grids.
 
     ``unplaceable``: the grid holds an atom that no connected group within the band
     can hold (:func:`_unplaceable`). ``forced``: the grid's atoms with households,
@@ -1948,7 +1948,7 @@ def _proven_out(graph, parts, region, band):
                 detail = (f"no division puts the households of this grid{around} ({len(cover)} features) in "
                           f"contiguous grids of {low:g}–{high:g} (an exhaustive search proves it): one grid here is "
                           "out in any division")
-                proven.update(dict.fromkeys(atoms.tolist(), ("forced", detail)))
+                proven.update(dict.fromkeys(part.tolist(), ("forced", detail)))
                 break
             grids |= {int(label[j]) for i in atoms.tolist() for j in adjacency[i] if label[j] >= 0}
     return proven
@@ -1962,15 +1962,20 @@ def _cannot_cover(graph, cover, allowed, band, *, limit=PROOF_SETS):
     holding atoms of ``cover``: its grids holding them would be such groups. Atoms
     outside ``cover`` need not be held, so this is a fact about the whole of
     ``allowed``, not only about the grids around ``cover``. A depth-first search:
-    the lowest atom not yet held takes each connected group within the band around
+    the heaviest atom not yet held takes each connected group within the band around
     it (:func:`_groups_in_band`, never grown past the upper bound) in turn, from the
     atoms no group holds yet. True when it runs out of groups, False when it finds
     such a set or has looked at ``limit`` groups (gave up: nothing proved)."""
     low, high = band.whole
     budget = [limit]
 
+    weight = graph.lists()[2]
+
     def held(todo, free):
-        for group in _groups_in_band(graph, min(todo), free, low, high, budget):
+        # The heaviest atom not yet held first (the lowest of equals): it fits in
+        # the fewest groups, so dead ends show soonest.
+        start = max(todo, key=lambda i: (weight[i], -i))
+        for group in _groups_in_band(graph, start, free, low, high, budget):
             rest = todo - group
             if not rest or held(rest, free - group):
                 return True

@@ -488,6 +488,22 @@ def test_a_grid_out_because_its_neighbourhood_cannot_balance_says_so(counts, hou
     assert layout.summary["flags"] == {"forced": 1}
 
 
+def test_each_grid_out_of_the_band_keeps_its_own_reason():
+    """120 | 40 | 120 | 60 | 60 | 60 at 100–150: the 40 fits in no grid (its grid of
+    160 is ``unplaceable``) and the three 60s make 180 (a grid of 60 is ``forced``).
+    The proof for the grid of 60 takes in the grid of 160 beside it but leaves its
+    flag alone: it proves only that one grid there is out."""
+    counts = [120, 40, 120, 60, 60, 60]
+    comm = community_frame([shapely.box(X0, Y0, X0 + 600, Y0 + 100)])
+    row = [shapely.box(X0 + 100 * i, Y0, X0 + 100 * (i + 1), Y0 + 100) for i in range(6)]
+    blocks = gpd.GeoDataFrame({"n": counts}, geometry=row, crs=4548)
+    layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="n", kind="blocks")
+    _check(layout, comm)
+    grids = layout.grids.assign(west=layout.grids.geometry.bounds["minx"]).sort_values("west")
+    assert grids["households"].tolist() == [120, 160, 60, 120]
+    assert grids["flag"].tolist() == ["", "unplaceable", "forced", ""]
+
+
 @pytest.mark.parametrize("weights, cover, proved", [
     ([60, 60, 60], [0, 1, 2], True),  # 180: one grid too many, two too few
     ([60, 60, 60], [0], False),  # 60 + 60: the others need not be held
