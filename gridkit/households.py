@@ -1967,9 +1967,8 @@ def _cannot_cover(graph, cover, allowed, band, *, limit=PROOF_SETS):
     atoms no group holds yet. True when it runs out of groups, False when it finds
     such a set or has looked at ``limit`` groups (gave up: nothing proved)."""
     low, high = band.whole
-    budget = [limit]
-
     weight = graph.lists()[2]
+    budget = [limit]
 
     def held(todo, free):
         # The heaviest atom not yet held first (the lowest of equals): it fits in
