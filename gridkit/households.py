@@ -157,8 +157,12 @@ CHAIN_OPTIONS = 50
 #: How many groups of atoms the proof that an atom fits in no grid in the band may look at.
 PROOF_SETS = 5000
 #: How many rings of grids around a grid out of the band the proof that some grid
-#: there must be out (:func:`_cannot_cover`) takes in, after the grid alone.
+#: there must be out (:func:`_cannot_cover`) takes in, after the grid alone, and
+#: how many groups it may look at for each. The proofs found on Cincinnati took
+#: 2–1,250 groups (the pieces' grid of 99 at 100–150: 660); one left unsettled costs
+#: the whole budget, and in a band too narrow for the data most are.
 PROOF_RINGS = 1
+PROOF_COVER_SETS = 1000
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -1943,7 +1947,7 @@ def _proven_out(graph, parts, region, band):
         for _ in range(PROOF_RINGS + 1):
             atoms = np.concatenate([parts[j] for j in sorted(grids)])
             cover = atoms[graph.weight[atoms] > 0]  # empty atoms can join any grid
-            if len(cover) and _cannot_cover(graph, cover.tolist(), allowed, band):
+            if len(cover) and _cannot_cover(graph, cover.tolist(), allowed, band, limit=PROOF_COVER_SETS):
                 around = f" and the {len(grids) - 1} around it" if len(grids) > 1 else ""
                 detail = (f"no division puts the households of this grid{around} ({len(cover)} features) in "
                           f"contiguous grids of {low:g}–{high:g} (an exhaustive search proves it): one grid here is "
