@@ -90,6 +90,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells
+from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .lattice import expand_ranges
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -1836,6 +1837,8 @@ def balanced_grid(
     rows, micro_rows = [], []
     crossings = 0
     counts = frame["households"].to_numpy()
+    codes_ = communities["community_code"].to_numpy()
+    _check_grid_counts(codes_, home, counts, band, indivisible=kind == "points" or not split_polygons)
     fgeoms = frame.geometry.values
     total, done = int(counts[~outside].sum()), 0
     for ci, community in enumerate(comm_geoms):
@@ -1846,6 +1849,8 @@ def balanced_grid(
         else:
             atoms = _block_atoms(community, fgeoms[mine], counts[mine], atom_band, split_polygons)
         grids, n_cross = _divide(atoms, band)
+        if len(grids) > MAX_CELLS_PER_COMMUNITY:  # fail now, not after every other community
+            raise LayoutError(_too_many_grids(codes_[ci], len(grids)))
         crossings += n_cross
         for g in grids:
             g["community"] = ci
@@ -1916,6 +1921,37 @@ def _divide(atoms, band, within=None):
             for part in parts:
                 out.append(_grid_record(sub, part, within, band, n_comp > 1, proven))
     return out, crossings
+
+
+#: What to do about a community with more grids than its IDs can number.
+_GRID_LIMIT = (f"a community holds at most {MAX_CELLS_PER_COMMUNITY} grids (the 3-digit sequence of the 15-digit "
+               "grid ID). Raise the band or supply smaller units (communities, not a whole district).")
+
+
+def _too_many_grids(code, n):
+    return f"community {code} would hold {n:,} grids; {_GRID_LIMIT}"
+
+
+def _check_grid_counts(codes, home, counts, band, *, indivisible):
+    """Before any division: refuse a community that needs more grids than it can number
+    (a grid within the band holds at most ``band.high``; a feature above the band that
+    is never cut, ``indivisible``, is a grid of its own), and warn when about that many
+    grids (households / mid-band) are expected, so that a run does not fail only after
+    minutes of work. :func:`balanced_grid` checks each community's count after its
+    division too."""
+    inside = home >= 0
+    big = inside & (counts > band.high) if indivisible else np.zeros(len(home), bool)
+    total = np.bincount(home[inside], weights=counts[inside], minlength=len(codes))
+    n_big = np.bincount(home[big], minlength=len(codes))
+    small = total - np.bincount(home[big], weights=counts[big], minlength=len(codes))
+    least = n_big + np.ceil(small / band.high - 1e-9)
+    about = n_big + small / ((band.low + band.high) / 2)
+    for c in np.flatnonzero(least > MAX_CELLS_PER_COMMUNITY)[:1]:
+        raise LayoutError(f"community {codes[c]} holds {int(total[c]):,} households: at least {int(least[c]):,} "
+                          f"grids of at most {band.high:g}; {_GRID_LIMIT}")
+    for c in np.flatnonzero(np.round(about) > MAX_CELLS_PER_COMMUNITY):
+        log.warning("community %s holds %s households: about %s grids of %g–%g, so the run will likely fail; %s",
+                    codes[c], f"{int(total[c]):,}", f"{round(about[c]):,}", band.low, band.high, _GRID_LIMIT)
 
 
 def _proven_out(graph, parts, region, band):
@@ -2065,9 +2101,8 @@ def _grid_frame(rows, communities, crs, band, start_date):
     geoms = np.array([r["geometry"] for r in rows], dtype=object)
     comm = np.array([r["community"] for r in rows], dtype="int64")
     codes_ = communities["community_code"].to_numpy()[comm]
-    seq, order = _number_within(comm, geoms, 999, lambda c, n: (
-        f"community {codes_[comm == c][0]} would hold {n} grids; a community holds at most 999. "
-        "Raise the band or supply smaller units."))
+    seq, order = _number_within(comm, geoms, MAX_CELLS_PER_COMMUNITY,
+                                lambda c, n: _too_many_grids(codes_[comm == c][0], n))
     frame = gpd.GeoDataFrame(
         {
             "grid_id": [f"{c}{s:03d}" for c, s in zip(codes_, seq)],

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gridkit as gk
-from gridkit.errors import InputError
+from gridkit.errors import InputError, LayoutError
 from gridkit.households import FLAGS, Band, balanced_grid
 
 from .conftest import community_frame
@@ -111,6 +111,49 @@ def test_a_community_without_households_is_one_flagged_grid():
     _check(layout, comm)
     empty = layout.grids[layout.grids["community_code"] == "110101001002"]
     assert empty["households"].tolist() == [0] and empty["flag"].tolist() == ["light"]
+
+
+def test_too_many_grids_for_a_community_fails_before_dividing(monkeypatch):
+    """1,000 households in grids of at most 1 need 1,000 grids: more than a community
+    can number (3 digits). The run says so before dividing anything."""
+    import gridkit.households as H
+
+    monkeypatch.setattr(H, "_divide", lambda *a, **k: pytest.fail("divided before refusing"))
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = _points(40, 25).iloc[:1000]
+    with pytest.raises(LayoutError, match=r"community 110101001001 holds 1,000 households: at least 1,000 grids "
+                                          r"of at most 1; a community holds at most 999 grids"):
+        balanced_grid(comm, homes, min_households=1, max_households=1)
+    # A feature above the band is a grid of its own: 999 such buildings fit, 1,000 do not.
+    with pytest.raises(LayoutError, match="at least 1,000 grids of at most 3"):
+        balanced_grid(comm, homes.assign(n=5), min_households=2, max_households=3, count_field="n")
+
+
+def test_too_many_grids_fails_after_that_community(monkeypatch, caplog):
+    """About 1,000 grids expected: a warning up front; the community that gets more
+    than 999 fails as soon as it is divided, before the next one."""
+    import gridkit.households as H
+
+    calls = []
+
+    def divide(atoms, band, within=None):
+        calls.append(band)
+        return [{}] * 1000, 0
+
+    monkeypatch.setattr(H, "_divide", divide)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+                            shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
+    homes = _points(40, 25).iloc[:1000]
+    with pytest.raises(LayoutError, match="community 110101001001 would hold 1,000 grids; a community holds at most "
+                                          "999"):
+        balanced_grid(comm, homes, min_households=1, max_households=1.002)
+    assert len(calls) == 1
+    assert "likely fail" not in caplog.text  # about 999 grids expected
+    caplog.clear()
+    with pytest.raises(LayoutError, match="would hold 1,000 grids"):
+        balanced_grid(comm, homes, min_households=0.99, max_households=1.002)
+    assert "community 110101001001 holds 1,000 households: about 1,004 grids of 0.99–1.002, so the run will " \
+           "likely fail" in caplog.text
 
 
 def test_band_checks():
