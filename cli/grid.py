@@ -214,9 +214,11 @@ def households_command(boundaries, households_path, output, layer, households_la
 
     The flag column: island, indivisible, unplaceable and forced grids are out
     of the band in any division (forced: no division of the households of the
-    grid and the grids around it fits the band, proved by search); light and
-    heavy ones are out because no division in the band was found, though none
-    was proved impossible. flag_detail gives the numbers.
+    grid and the grids around it fits the band, proved by search, or those of
+    the area between barriers make no whole number of grids: 330 at 200–300);
+    light and heavy ones are out because no division in the band was found,
+    though none was proved impossible. flag_detail gives the numbers. Street
+    blocks too light for a grid join a neighbour across the street (counted).
 
     \b
     Example (Cincinnati's census blocks, 100–150 households):

@@ -16,8 +16,10 @@ How it works
    lattice, their count shared by area. Block atoms come from one polygonize of
    the block edges and lattice lines, so neighbours share every vertex.
 2. **Regions.** Atoms in one street block form a zone. A zone too light to reach
-   the lower bound joins the neighbouring zone with which it shares the longest
-   boundary (so the grid crosses that street; counted as ``barrier_crossings``).
+   the lower bound joins a neighbouring zone (so the grid crosses that street;
+   counted as ``barrier_crossings``): one with which its households make a whole
+   number of grids in the band if any, the one with the longest shared boundary
+   among those; zones joined and still light look again, along all their boundary.
    An indivisible atom above the band is a grid of its own.
 3. **Balanced power diagram.** A region of weight W becomes k grids, k the number
    nearest W / mid-band for which the band is reachable. Seeds come from a
@@ -65,7 +67,9 @@ How it works
    Otherwise the same kind of search asks whether disjoint connected groups
    within the band can hold the households of the grid, then of the grid and the
    grids around it; when none can, some grid there is out of the band in any
-   division, and the flag says ``forced``.
+   division, and the flag says ``forced``. So it does, without a search, for the
+   only grid out in a region whose households make no whole number of grids in
+   the band (330 between streets, grids of 200–300).
 
 Everything is deterministic: ties break by index, there is no random seed.
 The partitioner is written by hand because none of the peers (spopt max-p,
@@ -164,6 +168,8 @@ PROOF_SETS = 5000
 #: the whole budget, and in a band too narrow for the data most are.
 PROOF_RINGS = 1
 PROOF_COVER_SETS = 1000
+#: Faces of noding smaller than this (m²) are no atom: a polygon of no area.
+DEGENERATE_AREA = 1e-6
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -458,7 +464,7 @@ def _block_atoms(community, blocks, counts, band, split):
     cut = split & ((weight > SPLIT_ABOVE * piece) | (area > SPLIT_ABOVE * piece_area))
     side = side[cut]
     lines = np.r_[shapely.boundary(parts), [shapely.boundary(community)], _lattice_lines(parts[cut], side)]
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union_all(lines))))
+    faces = _faces(shapely.get_parts(shapely.union_all(lines)))
     probe = shapely.point_on_surface(faces)
     inside = shapely.contains(community, probe)
     faces, probe = faces[inside], probe[inside]
@@ -480,6 +486,16 @@ def _block_atoms(community, blocks, counts, band, split):
                           parts, np.setdiff1d(near, owner), blocks, counts)
     zone = np.r_[owner, -1][home]  # the source block; -1 for the uncovered rest
     return _Atoms(faces, f_weight, zone, has & ~f_cut, street_zones=False)
+
+
+def _faces(lines):
+    """The faces of noded lines (:func:`shapely.polygonize`), without the ones of no
+    area (below DEGENERATE_AREA): where lines run almost together, polygonize can
+    return a valid sliver of 133 m and 5·10⁻⁹ m² (Futian's OpenStreetMap streets),
+    which no union of atoms can take (GEOS: "CoverageUnion cannot process
+    overlapping inputs")."""
+    faces = shapely.get_parts(shapely.polygonize(lines))
+    return faces[shapely.area(faces) > DEGENERATE_AREA]
 
 
 def _keep_every_household(f_weight, faces, missing, parts, dropped, blocks, counts):
@@ -542,7 +558,7 @@ def _noded(atoms, community):
     """
     geoms = atoms.geometry
     lines = shapely.get_parts(shapely.union_all(shapely.boundary(geoms)))
-    faces = shapely.get_parts(shapely.polygonize(lines))
+    faces = _faces(lines)
     probe = shapely.point_on_surface(faces)
     shapely.prepare(community)
     faces, probe = faces[shapely.contains(community, probe)], probe[shapely.contains(community, probe)]
@@ -556,6 +572,13 @@ def _noded(atoms, community):
     idx = np.flatnonzero(has)[biggest]
     first = np.r_[True, owner[idx][1:] != owner[idx][:-1]]
     weight[idx[first]] = atoms.weight[owner[idx[first]]]
+    # An atom with no face of its own (itself of no area) gives its households to the
+    # face nearest it: none is lost.
+    lost = np.setdiff1d(np.flatnonzero(atoms.weight > 0), owner[has])
+    if len(lost):
+        at, face = shapely.STRtree(faces).query_nearest(shapely.get_point(shapely.get_exterior_ring(geoms[lost]), 0))
+        first = np.r_[True, at[1:] != at[:-1]]  # ties: the lowest face
+        np.add.at(weight, face[first], atoms.weight[lost[at[first]]])
     zone = np.where(has, atoms.zone[np.maximum(owner, 0)], -1)
     indivisible = has & atoms.indivisible[np.maximum(owner, 0)]
     return _Atoms(faces, weight, zone, indivisible, atoms.street_zones)
@@ -1704,7 +1727,14 @@ def _refine(graph, parts, band, *, only=None, max_passes=REFINE_PASSES):
 
 
 def _regions(atoms, band, a, b, length):
-    """Zones (street blocks) too light for the band join their longest-boundary neighbour."""
+    """Zones (street blocks) too light for the band join a neighbour: one with which
+    their households make a whole number of grids in the band, if any, the one with
+    the longest boundary among those.
+
+    Lightest zone first; a group of zones already joined counts the boundary of all
+    its zones (two light blocks that joined each other still look past themselves),
+    and rounds repeat until every group below the band touches no other.
+    """
     zones = atoms.zone
     uz, zone = np.unique(zones, return_inverse=True)
     nz = len(uz)
@@ -1712,6 +1742,7 @@ def _regions(atoms, band, a, b, length):
     cross = zone[a] != zone[b]
     indptr, z_dst, z_len = _csr(nz, zone[a[cross]], zone[b[cross]], length[cross])
     parent = np.arange(nz)
+    members = {z: [z] for z in range(nz)}  # each group's zones, by its root
 
     def find(i):
         while parent[i] != i:
@@ -1719,22 +1750,37 @@ def _regions(atoms, band, a, b, length):
             i = parent[i]
         return i
 
+    def fits(w):
+        return w < band.low or band.parts_for(w) is not None
+
     weight = zw.copy()
     crossings = 0
-    for z in np.lexsort((np.arange(nz), zw)):
-        root = find(z)
-        if weight[root] >= band.low:
-            continue
-        best = {}
-        for t, ln in zip(z_dst[indptr[z] : indptr[z + 1]], z_len[indptr[z] : indptr[z + 1]]):
-            r = find(t)
-            if r != root:
-                best[r] = best.get(r, 0.0) + ln
-        if best:
-            other = min(best, key=lambda r: (-best[r], r))
-            parent[root] = other
-            weight[other] += weight[root]
-            crossings += 1
+    order = np.lexsort((np.arange(nz), zw)).tolist()
+    while order:
+        again = []
+        for z in order:
+            root = find(z)
+            if weight[root] >= band.low or root in again:
+                continue
+            best = {}
+            for m in members[root]:
+                for t, ln in zip(z_dst[indptr[m] : indptr[m + 1]].tolist(), z_len[indptr[m] : indptr[m + 1]].tolist()):
+                    r = find(t)
+                    if r != root:
+                        best[r] = best.get(r, 0.0) + ln
+            if best:
+                # A join whose households make a whole number of grids in the band
+                # (or that is still light, and looks again) first: 80 households joining
+                # 250 make 330, which no count of grids of 200–300 holds; joining 330 they
+                # make two grids.
+                other = min(best, key=lambda r: (not fits(weight[r] + weight[root]), -best[r], r))
+                parent[root] = other
+                weight[other] += weight[root]
+                members[other].extend(members.pop(root))
+                crossings += 1
+                if weight[other] < band.low:
+                    again.append(other)  # still light: looks again, with its new boundary
+        order = again
     labels = np.array([find(z) for z in range(nz)])[zone]
     return labels, crossings
 
@@ -1889,6 +1935,10 @@ def _divide(atoms, band, within=None):
         labels, crossings = np.zeros(len(within), dtype="int64"), 0
     out = []
     proven = {}  # why grids out of the band must be: {atom: (flag, detail)}
+    # Parts of the community that touch no other part (along an edge) and are too
+    # light for a grid: their grids are islands, whatever region they fall in.
+    n_whole, whole = graph.components(np.arange(len(within)))
+    detached = (np.bincount(whole, weights=sub.weight)[whole] < band.low) & (n_whole > 1)
     for region in np.unique(labels):
         members = np.flatnonzero(labels == region)
         n_comp, comp = graph.components(members)
@@ -1919,7 +1969,7 @@ def _divide(atoms, band, within=None):
                 # Chains may end in a tower, which is out of the band anyway.
                 parts = _pass_along(graph, _refine(graph, parts, band), band, sinks=set(range(len(towers))))
             for part in parts:
-                out.append(_grid_record(sub, part, within, band, n_comp > 1, proven))
+                out.append(_grid_record(sub, part, within, band, n_comp > 1 or detached[part[0]], proven))
     return out, crossings
 
 
@@ -1962,7 +2012,9 @@ def _proven_out(graph, parts, region, band):
     can hold (:func:`_unplaceable`). ``forced``: the grid's atoms with households,
     alone or with those of the grids around it (PROOF_RINGS rings), cannot all lie
     in disjoint connected grids within the band (:func:`_cannot_cover`), so in any
-    division some grid holding one of them is out of the band. Grids never leave
+    division some grid holding one of them is out of the band; or, when it is the
+    only grid out, the households of ``region`` make no whole number of grids in the
+    band (a street block of 348 households, grids of 200–300). Grids never leave
     ``region`` (its street region).
     """
     proven = {}
@@ -1970,14 +2022,22 @@ def _proven_out(graph, parts, region, band):
     label = _labels(graph, parts)
     adjacency = graph.lists()[0]
     low, high = band.low, band.high
-    for part in parts:
-        if band.contains([graph.weight[part].sum()])[0]:
-            continue
+    out = [part for part in parts if not band.contains([graph.weight[part].sum()])[0]]
+    total = int(graph.weight[region].sum())
+    for part in out:
         stuck = [i for i in part.tolist() if graph.weight[i] > 0 and _unplaceable(graph, i, allowed, band)]
         for i in stuck:
             proven[i] = ("unplaceable", f"a feature of {int(graph.weight[i])} households is in no contiguous "
                                         f"group of {low:g}–{high:g} households")
         if stuck:
+            continue
+        if len(out) == 1 and total >= low and band.parts_for(total) is None:
+            # The region's households make no whole number of grids in the band
+            # (348 in grids of 200–300: one is too many, two too few).
+            detail = (f"the {total} households of the area it lies in (bounded by barriers, the community's edge "
+                      f"and features above the band) make no whole number of grids of {low:g}–{high:g}: one grid "
+                      "there is out in any division that keeps to the barriers")
+            proven.update(dict.fromkeys(part.tolist(), ("forced", detail)))
             continue
         grids = {int(label[part[0]])}
         for _ in range(PROOF_RINGS + 1):
@@ -2043,8 +2103,8 @@ FLAGS = {
     "unplaceable": ("out of the band in any division: one feature in it fits in no contiguous grid within "
                     "the band (with the features around it, always too few or too many households)"),
     "forced": ("out of the band because some grid here must be, in any division: the households of this grid "
-               "(and of the grids around it) cannot all lie in contiguous grids within the band (proved by an "
-               "exhaustive search)"),
+               "(and of the grids around it, or of the area between barriers it lies in) cannot all lie in "
+               "contiguous grids within the band (proved by an exhaustive search, or by the count)"),
 }
 
 

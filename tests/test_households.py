@@ -77,6 +77,67 @@ def test_an_island_too_light_is_flagged():
     assert islands["households"].tolist() == [12]
 
 
+def test_an_island_between_barriers_is_flagged_island():
+    """With barriers the islet is a street block of its own that touches no other: its
+    grid is an island (not ``light``, nor ``unplaceable``), and each half of the
+    mainland, between the barrier and the edge, makes its own grids."""
+    island = shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+                                   shapely.box(X0 + 2000, Y0, X0 + 2100, Y0 + 100)])
+    comm = community_frame([island])
+    homes = pd_concat(_points(20, 50), gpd.GeoDataFrame(
+        {"n": np.ones(12, int)}, geometry=shapely.points(np.full(12, X0 + 2050), Y0 + 5 + 7 * np.arange(12)), crs=4548))
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 + 510, Y0 - 10), (X0 + 510, Y0 + 1010)])], crs=4548)
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60, barriers=road)
+    _check(layout, comm)
+    assert layout.summary["flags"] == {"island": 1}
+    assert layout.grids.loc[layout.grids["flag"] == "island", "households"].tolist() == [12]
+    assert layout.summary["barrier_crossings"] == 0
+
+
+def _zone_atoms(weights):
+    """One atom per street block (zone), with these household counts."""
+    from gridkit.households import _Atoms
+
+    n = len(weights)
+    return _Atoms(np.empty(n, dtype=object), np.asarray(weights), np.arange(n), np.zeros(n, dtype=bool))
+
+
+def test_light_blocks_joined_together_still_look_past_themselves():
+    """Blocks of 1 and 2 households join each other (their longest boundary); the
+    pair, still light, joins the block of 120 that only the first touches."""
+    from gridkit.households import _regions
+
+    labels, crossings = _regions(_zone_atoms([120, 1, 2]), Band(100, 150), np.array([0, 1]), np.array([1, 2]),
+                                 np.array([1.0, 10.0]))
+    assert len(set(labels.tolist())) == 1 and crossings == 2
+
+
+def test_a_light_block_joins_where_the_band_can_be_met():
+    """80 households between blocks of 250 and 330, grids of 200–300: joining 250 (the
+    longer boundary) would make 330, which no number of grids holds; joining 330
+    makes 410, two grids."""
+    from gridkit.households import _regions
+
+    labels, crossings = _regions(_zone_atoms([250, 80, 330]), Band(200, 300), np.array([0, 1]), np.array([1, 2]),
+                                 np.array([10.0, 1.0]))
+    assert labels[1] == labels[2] != labels[0] and crossings == 1
+
+
+def test_an_atom_of_no_area_is_dropped_and_its_households_kept():
+    """A sliver of 133 m and 5·10⁻⁹ m², as noding Futian's OpenStreetMap streets made
+    one (the union of a grid holding it failed in GEOS): no atom, and its households
+    go to the atom nearest it."""
+    from gridkit.households import _Atoms, _noded
+
+    sliver = shapely.Polygon([(500999.52401142614, 2492493.0279103336), (500933.4391869474, 2492485.368577752),
+                              (500991.1655394235, 2492492.0591506003)])
+    square = shapely.box(500900, 2492400, 501000, 2492480)
+    atoms = _Atoms(np.array([square, sliver]), np.array([7, 5]), np.array([0, 1]), np.zeros(2, dtype=bool))
+    noded = _noded(atoms, shapely.box(500800, 2492300, 501100, 2492600))
+    assert shapely.area(noded.geometry).tolist() == [8000.0]
+    assert noded.weight.tolist() == [12]
+
+
 def pd_concat(*frames):
     import pandas as pd
 
@@ -506,10 +567,16 @@ def test_unplaceable_is_proved_only_when_no_group_fits():
 
 @pytest.mark.parametrize("counts, households, detail", [
     # 180: above one grid, below two; yet any two features make 120 (none unplaceable).
-    ([60, 60, 60], [180], "this grid (3 features)"),
-    # 310 needs three grids of 100 or more in a row: the first would be 60 + 60, then
-    # 60 alone. The grid alone could borrow, so the proof takes in the grids around it.
-    ([60, 60, 60, 130], [60, 120, 130], "this grid and the 2 around it (4 features)"),
+    # The count alone proves it.
+    ([60, 60, 60], [180], "the 180 households of the area it lies in (bounded by barriers, the community's edge and "
+                          "features above the band) make no whole number of grids of 100–150: one grid there is out "
+                          "in any division that keeps to the barriers"),
+    # 310 could make three grids of 100 or more, but not in a row: the first would be
+    # 60 + 60, then 60 alone. The grid alone could borrow, so the proof takes in the
+    # grids around it.
+    ([60, 60, 60, 130], [60, 120, 130], "no division puts the households of this grid and the 2 around it (4 "
+                                        "features) in contiguous grids of 100–150 (an exhaustive search proves it): "
+                                        "one grid here is out in any division"),
 ])
 def test_a_grid_out_because_its_neighbourhood_cannot_balance_says_so(counts, households, detail):
     """A row of blocks, band 100–150, that no division puts all in the band, though
@@ -525,9 +592,7 @@ def test_a_grid_out_because_its_neighbourhood_cannot_balance_says_so(counts, hou
     assert grids["households"].tolist() == households
     out = grids[~grids["in_band"]]
     assert out["flag"].tolist() == ["forced"]
-    assert out["flag_detail"].iloc[0] == (f"{out['households'].iloc[0]} households; no division puts the "
-                                          f"households of {detail} in contiguous grids of 100–150 (an "
-                                          "exhaustive search proves it): one grid here is out in any division")
+    assert out["flag_detail"].iloc[0] == f"{out['households'].iloc[0]} households; {detail}"
     assert layout.summary["flags"] == {"forced": 1}
 
 
