@@ -97,6 +97,7 @@ from .cells import barrier_lines, make_cells
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .lattice import expand_ranges
+from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, row_major_order
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "households_from_floors", "read_households",
@@ -464,10 +465,7 @@ def _block_atoms(community, blocks, counts, band, split):
     cut = split & ((weight > SPLIT_ABOVE * piece) | (area > SPLIT_ABOVE * piece_area))
     side = side[cut]
     lines = np.r_[shapely.boundary(parts), [shapely.boundary(community)], _lattice_lines(parts[cut], side)]
-    faces = _faces(shapely.get_parts(shapely.union_all(lines)))
-    probe = shapely.point_on_surface(faces)
-    inside = shapely.contains(community, probe)
-    faces, probe = faces[inside], probe[inside]
+    faces, probe = _faces(shapely.get_parts(shapely.union_all(lines)), community)
     f_idx, p_idx = shapely.STRtree(parts).query(probe, predicate="within")
     home = np.full(len(faces), -1)
     home[f_idx[::-1]] = p_idx[::-1]  # the lowest part wins where blocks overlap
@@ -488,14 +486,22 @@ def _block_atoms(community, blocks, counts, band, split):
     return _Atoms(faces, f_weight, zone, has & ~f_cut, street_zones=False)
 
 
-def _faces(lines):
-    """The faces of noded lines (:func:`shapely.polygonize`), without the ones of no
-    area (below DEGENERATE_AREA): where lines run almost together, polygonize can
-    return a valid sliver of 133 m and 5·10⁻⁹ m² (Futian's OpenStreetMap streets),
-    which no union of atoms can take (GEOS: "CoverageUnion cannot process
-    overlapping inputs")."""
+def _faces(lines, community):
+    """The faces of noded lines (:func:`shapely.polygonize`) inside ``community`` (by
+    a point on each), and those points. Faces of no area (below DEGENERATE_AREA)
+    merge into the neighbour with which they share the longest edge
+    (:func:`gridkit.merge.merge_slivers`), or go when they touch none: where lines
+    run almost together, polygonize can return a valid sliver of 133 m and
+    5·10⁻⁹ m² (Futian's OpenStreetMap streets), which no union of atoms can take
+    (GEOS: "CoverageUnion cannot process overlapping inputs"). Merged, its far
+    edge still meets the face beyond it."""
     faces = shapely.get_parts(shapely.polygonize(lines))
-    return faces[shapely.area(faces) > DEGENERATE_AREA]
+    shapely.prepare(community)
+    faces = faces[shapely.contains(community, shapely.point_on_surface(faces))]
+    if (shapely.area(faces) <= DEGENERATE_AREA).any():
+        merged = merge_slivers(faces, np.zeros(len(faces), dtype="int64"), DEGENERATE_AREA)
+        faces = merged.geometry[~merged.isolated]
+    return faces, shapely.point_on_surface(faces)
 
 
 def _keep_every_household(f_weight, faces, missing, parts, dropped, blocks, counts):
@@ -558,10 +564,7 @@ def _noded(atoms, community):
     """
     geoms = atoms.geometry
     lines = shapely.get_parts(shapely.union_all(shapely.boundary(geoms)))
-    faces = _faces(lines)
-    probe = shapely.point_on_surface(faces)
-    shapely.prepare(community)
-    faces, probe = faces[shapely.contains(community, probe)], probe[shapely.contains(community, probe)]
+    faces, probe = _faces(lines, community)
     f_idx, a_idx = shapely.STRtree(geoms).query(probe, predicate="within")
     owner = np.full(len(faces), -1)
     owner[f_idx[::-1]] = a_idx[::-1]  # the lowest atom index wins

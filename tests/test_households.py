@@ -138,6 +138,24 @@ def test_an_atom_of_no_area_is_dropped_and_its_households_kept():
     assert noded.weight.tolist() == [12]
 
 
+def test_a_face_of_no_area_between_two_merges_so_they_still_meet():
+    """The same sliver between two faces: merged into one of them, not dropped, so the
+    two still share an edge (dropped, each would meet only the gap)."""
+    from gridkit.households import _adjacency, _Atoms, _faces
+
+    p1, p2 = (500999.52401142614, 2492493.0279103336), (500933.4391869474, 2492485.368577752)
+    p3 = (500991.1655394235, 2492492.0591506003)
+    below = shapely.Polygon([p2, p1, (p1[0], 2492400), (p2[0], 2492400)])
+    above = shapely.Polygon([p2, p3, p1, (p1[0], 2492600), (p2[0], 2492600)])
+    lines = shapely.get_parts(shapely.union_all(shapely.boundary([below, above])))
+    assert len(shapely.get_parts(shapely.polygonize(lines))) == 3  # the sliver among them
+    faces, _ = _faces(lines, shapely.box(500900, 2492300, 501100, 2492700))
+    assert sorted(shapely.area(faces).round(6).tolist()) == [round(below.area, 6), round(above.area, 6)]
+    a, b, length = _adjacency(_Atoms(faces, np.ones(2, int), np.zeros(2, int), np.zeros(2, dtype=bool)))
+    assert (a.tolist(), b.tolist()) == ([0], [1]) and length.round(3).tolist() == [round(shapely.distance(
+        shapely.Point(p1), shapely.Point(p2)), 3)]
+
+
 def pd_concat(*frames):
     import pandas as pd
 
