@@ -36,9 +36,16 @@ proved to be out in any division; ``light`` and ``heavy`` are not).
 The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
 provisional communities, band 100–150, gridkit alone (the target is < 60 s).
 
+The streets case (``--streets``): Futian's real OpenStreetMap streets as barriers
+(grids cross one only where a street block is too light for the band), 180,000
+household points of 1–3 households, two thirds clustered in 60 neighbourhoods (seeded),
+in Futian's provisional communities; the three bands, gridkit alone (no peer takes
+barriers). The last column adds the street crossings.
+
     python benchmarks/bench_households.py                 # all bands, both inputs
     python benchmarks/bench_households.py --band 300 500  # one band
     python benchmarks/bench_households.py --scale
+    python benchmarks/bench_households.py --streets       # or --streets --band 200 300
 """
 
 from __future__ import annotations
@@ -244,19 +251,73 @@ def run_scale():
     return seconds, _score(layout.grids.geometry.values, layout.grids["households"], 100, 150, layout.grids["flag"])
 
 
+FUTIAN = HERE.parent / "data" / "samples" / "futian_wgs84.gpkg"
+FUTIAN_STREETS = HERE.parents[1] / "shared" / "data" / "shenzhen_futian" / "futian_osm_network.gpkg"
+STREET_BANDS = ((100, 150), (200, 300), (300, 500))
+
+
+def _futian(n=180_000, seed=1):
+    """Futian's provisional communities (cut along its OpenStreetMap streets), the
+    streets, and ``n`` household points (1–3 households each): two thirds in 60
+    neighbourhoods of about 400 m radius, dense at their centres, the rest spread
+    evenly; only points inside the district, seeded."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    import gridkit as gk
+
+    streets = gk.read_vector(FUTIAN_STREETS, layer="edges")
+    comm = gk.unit_hierarchy(gk.read_vector(FUTIAN), code_field="adcode", provisional=True, barriers=streets)
+    area = comm.union_all()
+    x0, y0, x1, y1 = area.bounds
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform([x0, y0], [x1, y1], size=(60, 2))
+    xy = np.vstack([centres[rng.integers(0, 60, 2 * n)] + rng.normal(0, 400, (2 * n, 2)),
+                    rng.uniform([x0, y0], [x1, y1], size=(n, 2))])
+    inside = shapely.contains_xy(area, xy[:, 0], xy[:, 1])
+    near, even = np.flatnonzero(inside[: 2 * n])[: 2 * n // 3], 2 * n + np.flatnonzero(inside[2 * n :])[: n - 2 * n // 3]
+    xy = xy[np.r_[near, even]]
+    homes = gpd.GeoDataFrame({"households": rng.integers(1, 4, len(xy))}, geometry=shapely.points(xy), crs=comm.crs)
+    return comm, streets, homes
+
+
+def run_streets(low, high):
+    """Futian's streets as barriers, clustered household points: gridkit alone (no
+    peer takes barriers)."""
+    from gridkit.households import balanced_grid
+
+    comm, streets, homes = _futian()
+    t = time.perf_counter()
+    layout = balanced_grid(comm, homes, min_households=low, max_households=high, count_field="households",
+                           barriers=streets)
+    seconds = time.perf_counter() - t
+    score = _score(layout.grids.geometry.values, layout.grids["households"], low, high, layout.grids["flag"])
+    return seconds, {**score, "out_why": f"{score['out_why']}; {layout.summary['barrier_crossings']} crossings"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--band", nargs=2, type=int, help="one band instead of all three")
     ap.add_argument("--scale", action="store_true", help="the 200,000-household case instead")
+    ap.add_argument("--streets", action="store_true", help="Futian with its streets as barriers instead")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
         peer, which, low, high = args.child
-        seconds, score = run_scale() if peer == "scale" else run_peer(peer, which, int(low), int(high))
+        if peer == "scale":
+            seconds, score = run_scale()
+        elif peer == "streets":
+            seconds, score = run_streets(int(low), int(high))
+        else:
+            seconds, score = run_peer(peer, which, int(low), int(high))
         print_child_row(f"{which} {low}-{high}", peer, seconds, **score)
         return
     if args.scale:
         cases = [("points", 100, 150, ("scale",))]
+    elif args.streets:
+        cases = [("futian", lo, hi, ("streets",)) for lo, hi in (tuple(args.band),) if args.band] or \
+                [("futian", lo, hi, ("streets",)) for lo, hi in STREET_BANDS]
     else:
         bands = [tuple(args.band)] if args.band else BANDS
         cases = [(which, lo, hi, PEERS if which == "blocks" else tuple(p for p in PEERS if p != "gridkit_whole"))

@@ -556,6 +556,30 @@ def test_cincinnati_pieces_at_100_to_150_in_band_but_one_proved_out(shared, monk
     assert "the households of this grid and the 2 around it (10 features)" in out["flag_detail"].iloc[0]
 
 
+def test_futian_streets_every_grid_out_proved(shared, monkeypatch):
+    """Real streets (Futian's OpenStreetMap network as barriers), the benchmark's
+    clustered household points, one provisional community, grids of 200–300: one grid
+    out, and it is proved out: its street area holds 336 households, above one grid
+    and below two. (Before light street blocks looked past each other and joined
+    where the band can be met, this community had 7 grids out: 6 heavy, 1 light.)
+    Every household is in a grid or, outside the community, in the rejects."""
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_households import _futian
+
+    comm, streets, homes = _futian()
+    one = comm.iloc[[9]]
+    layout = balanced_grid(one, homes, min_households=200, max_households=300, count_field="households",
+                           barriers=streets)
+    _check(layout, one)
+    grids, s = layout.grids, layout.summary
+    assert (s["grids"], s["in_band"], s["flags"], s["barrier_crossings"]) == (74, 73, {"forced": 1}, 283)
+    out = grids[grids["flag"] == "forced"]
+    assert out["households"].tolist() == [336]
+    assert "the 336 households of the area it lies in" in out["flag_detail"].iloc[0]
+    assert grids["households"].sum() == 18_535
+    assert grids["households"].sum() + layout.rejects["households"].sum() == homes["households"].sum()
+
+
 def test_a_grid_out_of_the_band_in_any_division_says_so():
     """120 | 40 | 120 households in a row, band 100–150: the 40 joins a 120 either way
     (160), so one grid is out of the band in every division: flagged ``unplaceable``,
