@@ -9,7 +9,9 @@ How it works
 1. **Atoms.** The community is cut into small pieces that are never divided:
    with household *points* (or buildings, by their representative point) the
    street-bounded cells of :func:`gridkit.cells.make_cells` at a size holding about
-   a sixth of the lower bound each; with household *blocks* (census-style polygons
+   a sixth of the lower bound each at the community's mean density, cells holding
+   more than two such shares (a dense estate) cut by the lattice of half, a
+   quarter… the side, as their own density asks; with household *blocks* (census-style polygons
    with counts) the blocks themselves, clipped to the community, the uncovered rest
    as empty atoms, and — only with ``split_polygons`` — blocks above two atoms'
    worth of households or of area (at the community's mean density) cut by a
@@ -96,7 +98,7 @@ from scipy.spatial import cKDTree
 from .cells import barrier_lines, make_cells
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
-from .lattice import expand_ranges
+from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, row_major_order
 
@@ -140,8 +142,11 @@ SEED_ANGLES = (0,)
 BARRIER_CUT_DISCOUNT = 0.25
 #: Atoms aim to hold this share of the band's lower bound.
 ATOM_SHARE = 1 / 6
-#: With ``split_polygons``, blocks holding more than this many atoms' worth are cut.
+#: With ``split_polygons``, blocks holding more than this many atoms' worth are cut (and so
+#: are point atoms, always).
 SPLIT_ABOVE = 2
+#: Point atoms in dense places are cut no finer than this side (m).
+MIN_ATOM_SIDE = 5.0
 #: Lattice lines cutting a block reach this far (m) past its edge, so noding meets it.
 STUB = 1e-6
 #: Redrawing (:func:`_redraw`): each grid below REDRAW_BELOW Polsby–Popper and the
@@ -416,23 +421,48 @@ def _share_by_area(count, areas, group=None):
 
 
 def _point_atoms(community, points, counts, band, barriers):
+    """Atoms for household points: street-bounded lattice cells sized for the
+    community's mean density to hold ATOM_SHARE of the lower bound each; cells
+    holding more than SPLIT_ABOVE atoms' worth (a dense estate among sparse streets)
+    are cut by the lattice of half, a quarter… their side (the same origin, so the
+    pieces tile them), as fine as their own density asks, down to MIN_ATOM_SIDE."""
     area = community.area
     total = max(int(counts.sum()), 1)
-    side = math.sqrt(area * band.low * ATOM_SHARE / total)
+    piece = band.low * ATOM_SHARE
+    side = math.sqrt(area * piece / total)
     side = min(max(side, 10.0), 500.0)
     made = make_cells([community], None, cell_area=side * side, barriers=barriers)
-    geoms = made.geometry
+    geoms, zone = made.geometry, made.zone
+    if len(points):
+        weight = _point_weights(geoms, points, counts)[0]
+        # Halvings of the side that bring each cell to about one atom's households.
+        level = np.ceil(np.log2(np.sqrt(np.maximum(weight, 1) / piece)) - 1e-9).astype("int64")
+        level = np.where(weight > SPLIT_ABOVE * piece, np.minimum(level, int(math.log2(side / MIN_ATOM_SIDE))), 0)
+        kept, new_geoms, new_zone = level <= 0, [], []
+        for j in np.unique(level[level > 0]).tolist():
+            cut = np.flatnonzero(level == j)
+            pieces = square_pieces(geoms[cut], side / 2**j)
+            new_geoms.append(pieces.geometry)
+            new_zone.append(zone[cut][pieces.poly_index])
+        geoms = np.concatenate([geoms[kept], *new_geoms])
+        zone = np.concatenate([zone[kept], *new_zone])
+    weight, biggest = _point_weights(geoms, points, counts)
+    return _Atoms(geoms, weight, zone, biggest > band.high)
+
+
+def _point_weights(geoms, points, counts):
+    """Households in each atom, and the largest single feature in it; a point on a
+    shared edge counts in the lowest-numbered atom."""
     weight = np.zeros(len(geoms), dtype="int64")
-    biggest = np.zeros(len(geoms), dtype="int64")  # the largest single feature in each atom
+    biggest = np.zeros(len(geoms), dtype="int64")
     if len(points):
         p_idx, a_idx = shapely.STRtree(geoms).query(points, predicate="intersects")
-        # A point on a shared edge goes to the lowest-numbered atom.
         order = np.lexsort((a_idx, p_idx))
         p_idx, a_idx = p_idx[order], a_idx[order]
         first = np.r_[True, p_idx[1:] != p_idx[:-1]]
         np.add.at(weight, a_idx[first], counts[p_idx[first]])
         np.maximum.at(biggest, a_idx[first], counts[p_idx[first]])
-    return _Atoms(geoms, weight, made.zone, biggest > band.high)
+    return weight, biggest
 
 
 def _block_atoms(community, blocks, counts, band, split):

@@ -65,6 +65,24 @@ def test_an_indivisible_building_is_flagged_not_hidden():
     assert layout.summary["flags"] == {"indivisible": 1}
 
 
+def test_a_dense_estate_gets_finer_atoms():
+    """400 households spread over a square kilometre and 300 in a 30 × 40 m estate,
+    grids of 40–60. Atoms sized for the mean density would put 130 and 156 households
+    in two atoms: two grids out of the band, unplaceable. Cut finer where they are
+    dense, no atom holds more than 37 and every grid is in the band."""
+    from gridkit.households import _point_atoms
+
+    dx, dy = np.meshgrid(X0 + 610 + 2 * np.arange(15), Y0 + 610 + 2 * np.arange(20))
+    homes = pd_concat(_points(20, 50), gpd.GeoDataFrame({"n": np.ones(300, int)},
+                                                         geometry=shapely.points(dx.ravel(), dy.ravel()), crs=4548))
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    atoms = _point_atoms(comm.geometry.values[0], homes.geometry.values, np.ones(700, int), Band(40, 60), None)
+    assert atoms.weight.sum() == 700 and atoms.weight.max() == 37
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60)
+    _check(layout, comm)
+    assert len(layout.grids) == 14 and layout.summary["in_band_pct"] == 100.0
+
+
 def test_an_island_too_light_is_flagged():
     island = shapely.MultiPolygon([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
                                    shapely.box(X0 + 2000, Y0, X0 + 2100, Y0 + 100)])
