@@ -293,7 +293,8 @@ def run_streets(low, high):
                            barriers=streets)
     seconds = time.perf_counter() - t
     score = _score(layout.grids.geometry.values, layout.grids["households"], low, high, layout.grids["flag"])
-    return seconds, {**score, "out_why": f"{score['out_why']}; {layout.summary['barrier_crossings']} crossings"}
+    crossed = f"{layout.summary['barrier_crossings']} crossings"
+    return seconds, {**score, "out_why": "; ".join(x for x in (score["out_why"], crossed) if x)}
 
 
 def main():
@@ -316,8 +317,7 @@ def main():
     if args.scale:
         cases = [("points", 100, 150, ("scale",))]
     elif args.streets:
-        cases = [("futian", lo, hi, ("streets",)) for lo, hi in (tuple(args.band),) if args.band] or \
-                [("futian", lo, hi, ("streets",)) for lo, hi in STREET_BANDS]
+        cases = [("futian", lo, hi, ("streets",)) for lo, hi in ([tuple(args.band)] if args.band else STREET_BANDS)]
     else:
         bands = [tuple(args.band)] if args.band else BANDS
         cases = [(which, lo, hi, PEERS if which == "blocks" else tuple(p for p in PEERS if p != "gridkit_whole"))

@@ -1790,7 +1790,7 @@ def _regions(atoms, band, a, b, length):
     crossings = 0
     order = np.lexsort((np.arange(nz), zw)).tolist()
     while order:
-        again = []
+        again = {}  # groups still light after a join, in order (a dict: an ordered set)
         for z in order:
             root = find(z)
             if weight[root] >= band.low or root in again:
@@ -1812,8 +1812,8 @@ def _regions(atoms, band, a, b, length):
                 members[other].extend(members.pop(root))
                 crossings += 1
                 if weight[other] < band.low:
-                    again.append(other)  # still light: looks again, with its new boundary
-        order = again
+                    again[other] = None  # still light: looks again, with its new boundary
+        order = list(again)
     labels = np.array([find(z) for z in range(nz)])[zone]
     return labels, crossings
 
