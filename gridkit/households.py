@@ -9,10 +9,10 @@ How it works
 1. **Atoms.** The community is cut into small pieces that are never divided:
    with household *points* (or buildings, by their representative point) the
    street-bounded cells of :func:`gridkit.cells.make_cells` at a size holding about
-   a sixth of the lower bound each at the community's mean density, cells holding
-   more than two such shares (a dense estate) cut by the lattice of half, a
-   quarter… the side, as their own density asks; with household *blocks* (census-style polygons
-   with counts) the blocks themselves, clipped to the community, the uncovered rest
+   a tenth of the lower bound each at the community's mean density (with
+   micro-grids, at most a sixth of theirs), cells holding more than two such shares
+   (a dense estate) cut by the lattice of half, a quarter… the side, as their own
+   density asks; with household *blocks* (census-style polygons with counts) the blocks themselves, clipped to the community, the uncovered rest
    as empty atoms, and — only with ``split_polygons`` — blocks above two atoms'
    worth of households or of area (at the community's mean density) cut by a
    lattice, their count shared by area. Block atoms come from one polygonize of
