@@ -218,7 +218,9 @@ def households_command(boundaries, households_path, output, layer, households_la
     the area between barriers make no whole number of grids: 330 at 200–300);
     light and heavy ones are out because no division in the band was found,
     though none was proved impossible. flag_detail gives the numbers. Street
-    blocks too light for a grid join a neighbour across the street (counted).
+    blocks too light for a grid join a neighbour across the street (counted; the
+    column crosses_barrier marks such grids). Barriers work with points,
+    buildings and blocks alike.
 
     \b
     Example (Cincinnati's census blocks, 100–150 households):
@@ -306,7 +308,8 @@ def households_command(boundaries, households_path, output, layer, households_la
         f"CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}; {s['contiguous']} of {s['grids']} "
         "single polygons",
-        f"barriers     {s['barrier_crossings']} light blocks joined across a barrier",
+        f"barriers     {s['barrier_crossings']} light blocks joined across a barrier; "
+        f"{s['grids_crossing_barriers']} grids cross one (column crosses_barrier)",
         f"flagged      {s['flagged']}",
     ]
     from gridkit.households import FLAGS

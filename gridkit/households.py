@@ -95,7 +95,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from .cells import barrier_lines, make_cells
+from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .lattice import expand_ranges, square_pieces
@@ -470,7 +470,7 @@ def _point_weights(geoms, points, counts):
     return weight, biggest
 
 
-def _block_atoms(community, blocks, counts, band, split):
+def _block_atoms(community, blocks, counts, band, split, barriers=None):
     """Atoms of one community from household blocks: the blocks clipped to it, the
     uncovered rest as empty atoms, and — with ``split`` — blocks above two atoms'
     worth cut by a square lattice sized for one atom, their count shared by area.
@@ -479,6 +479,11 @@ def _block_atoms(community, blocks, counts, band, split):
     community edge and the lattice lines inside cut blocks, so neighbours share
     every vertex of their common edges (:func:`_adjacency` needs that) without a
     second noding pass over every atom.
+
+    With ``barriers`` (lines), they are noded in too (a block a road crosses keeps
+    its households in its largest face), and each atom's zone is the street block
+    (:func:`gridkit.cells.street_blocks`) it lies in, as with points; without, its
+    source block, whose edges make cheap cuts.
     """
     shapely.prepare(community)
     near = np.flatnonzero(shapely.intersects(community, blocks))
@@ -500,6 +505,9 @@ def _block_atoms(community, blocks, counts, band, split):
     cut = split & ((weight > SPLIT_ABOVE * piece) | (area > SPLIT_ABOVE * piece_area))
     side = side[cut]
     lines = np.r_[shapely.boundary(parts), [shapely.boundary(community)], _lattice_lines(parts[cut], side)]
+    if barriers is not None:
+        roads = barriers[shapely.STRtree(barriers).query(community, predicate="intersects")]
+        lines = np.r_[lines, shapely.intersection(roads, community)]
     faces, probe = _faces(shapely.get_parts(shapely.union_all(lines)), community)
     f_idx, p_idx = shapely.STRtree(parts).query(probe, predicate="within")
     home = np.full(len(faces), -1)
@@ -517,8 +525,14 @@ def _block_atoms(community, blocks, counts, band, split):
     f_weight[has] = _share_by_area(weight, share[has], group=home[has])
     _keep_every_household(f_weight, faces, weight - np.bincount(home[has], f_weight[has], minlength=len(parts)),
                           parts, np.setdiff1d(near, owner), blocks, counts)
-    zone = np.r_[owner, -1][home]  # the source block; -1 for the uncovered rest
-    return _Atoms(faces, f_weight, zone, has & ~f_cut, street_zones=False)
+    if barriers is None:
+        zone = np.r_[owner, -1][home]  # the source block; -1 for the uncovered rest
+        return _Atoms(faces, f_weight, zone, has & ~f_cut, street_zones=False)
+    streets = street_blocks([community], barriers)[0]
+    f_idx, s_idx = shapely.STRtree(streets).query(probe, predicate="intersects")
+    zone = np.full(len(faces), -1)
+    zone[f_idx[::-1]] = s_idx[::-1]  # the lowest street block, should a point lie on an edge
+    return _Atoms(faces, f_weight, zone, has & ~f_cut)
 
 
 def _faces(lines, community):
@@ -1863,8 +1877,9 @@ def balanced_grid(
         household), rounded; ``default_floors`` for buildings with no floors given
         (:func:`households_from_floors`).
     barriers : lines, optional
-        Roads, rivers, rail: grids follow them; a grid crosses one only where a
-        street block alone cannot reach ``min_households`` (counted).
+        Roads, rivers, rail: grids follow them, with points and blocks alike; a grid
+        crosses one only where a street block alone cannot reach ``min_households``
+        (counted, and marked in the ``crosses_barrier`` column).
     split_polygons : bool
         Blocks may be cut into lattice pieces (count shared by area): those holding
         more than two atoms' worth of households (an atom: a sixth of the lower
@@ -1880,8 +1895,8 @@ def balanced_grid(
     -------
     HouseholdLayout
         ``grids`` (``grid_id``, hierarchy, ``households``, ``in_band``,
-        ``polsby_popper``, ``flag``…), ``micro``, ``rejects`` (households outside
-        every community, with a reason) and ``summary``.
+        ``polsby_popper``, ``flag``, ``crosses_barrier``…), ``micro``, ``rejects``
+        (households outside every community, with a reason) and ``summary``.
     """
     t0 = time.perf_counter()
     if target is not None:
@@ -1936,7 +1951,7 @@ def balanced_grid(
                 piece = min(piece, micro_band.low * ATOM_SHARE)
             atoms = _noded(_point_atoms(community, rep[mine], counts[mine], band, lines, piece), community)
         else:
-            atoms = _block_atoms(community, fgeoms[mine], counts[mine], atom_band, split_polygons)
+            atoms = _block_atoms(community, fgeoms[mine], counts[mine], atom_band, split_polygons, lines)
         grids, n_cross = _divide(atoms, band)
         if len(grids) > MAX_CELLS_PER_COMMUNITY:  # fail now, not after every other community
             raise LayoutError(_too_many_grids(codes_[ci], len(grids)))
@@ -2169,7 +2184,9 @@ def _grid_record(atoms, part, within, band, island, proven=None):
             flag, reason = min(why, key=lambda fd: fd[0] != "unplaceable")
             detail = f"{households} households; {reason}"
     return {"atoms": within[part], "geometry": shapely.coverage_union_all(atoms.geometry[part]),
-            "households": households, "flag": flag, "flag_detail": detail}
+            "households": households, "flag": flag, "flag_detail": detail,
+            # Atoms of more than one street block: the grid crosses a barrier.
+            "crosses_barrier": bool(atoms.street_zones and len(np.unique(atoms.zone[part])) > 1)}
 
 
 def _number_within(groups, geoms, limit, too_many):
@@ -2197,6 +2214,7 @@ def _measures(rows, geoms):
         "polsby_popper": np.round(polsby_popper(geoms), 4),
         "flag": [r["flag"] for r in rows],
         "flag_detail": [r["flag_detail"] for r in rows],
+        "crosses_barrier": np.array([r["crosses_barrier"] for r in rows], dtype=bool),
     }
 
 
@@ -2261,4 +2279,5 @@ def _summary(grids, band, kind, features, outside, crossings):
         "flagged": int(flagged.sum()),
         "flags": grids.loc[flagged, "flag"].value_counts().to_dict(),
         "barrier_crossings": crossings,
+        "grids_crossing_barriers": int(grids["crosses_barrier"].sum()),
     }

@@ -112,6 +112,34 @@ def test_an_island_between_barriers_is_flagged_island():
     assert layout.summary["barrier_crossings"] == 0
 
 
+def test_blocks_keep_to_barriers():
+    """Four blocks of 60 households in a square, grids of 100–150. Without barriers
+    the grids pair them top and bottom; a road down the middle makes them pair left
+    and right, crossing nothing. With 30 households right of the road, that side is
+    too light for a grid: it joins the left across the road (reported, per grid too)."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    quads = [shapely.box(X0 + x, Y0 + y, X0 + x + 500, Y0 + y + 500) for y in (0, 500) for x in (0, 500)]
+    road = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 + 500, Y0 - 10), (X0 + 500, Y0 + 1010)])], crs=4548)
+
+    def grids(counts, barriers):
+        blocks = gpd.GeoDataFrame({"n": counts}, geometry=quads, crs=4548)
+        layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="n",
+                               kind="blocks", barriers=barriers)
+        _check(layout, comm)
+        g = layout.grids
+        boxes = sorted(tuple(int(v) for v in np.round(b - [X0, Y0, X0, Y0])) for b in shapely.bounds(g.geometry.values))
+        return boxes, sorted(g["households"].tolist()), g["crosses_barrier"].tolist(), layout.summary
+
+    boxes, households, crosses, summary = grids([60, 60, 60, 60], None)
+    assert boxes == [(0, 0, 1000, 500), (0, 500, 1000, 1000)] and not any(crosses)
+    boxes, households, crosses, summary = grids([60, 60, 60, 60], road)
+    assert boxes == [(0, 0, 500, 1000), (500, 0, 1000, 1000)] and households == [120, 120] and not any(crosses)
+    assert (summary["barrier_crossings"], summary["grids_crossing_barriers"]) == (0, 0)
+    boxes, households, crosses, summary = grids([100, 20, 70, 10], road)
+    assert households == [100, 100] and sorted(crosses) == [False, True]
+    assert (summary["barrier_crossings"], summary["grids_crossing_barriers"]) == (1, 1)
+
+
 def _zone_atoms(weights):
     """One atom per street block (zone), with these household counts."""
     from gridkit.households import _Atoms
@@ -591,6 +619,7 @@ def test_futian_streets_every_grid_out_proved(shared, monkeypatch):
     _check(layout, one)
     grids, s = layout.grids, layout.summary
     assert (s["grids"], s["in_band"], s["flags"], s["barrier_crossings"]) == (74, 73, {"forced": 1}, 283)
+    assert s["grids_crossing_barriers"] == grids["crosses_barrier"].sum() == 65
     out = grids[grids["flag"] == "forced"]
     assert out["households"].tolist() == [336]
     assert "the 336 households of the area it lies in" in out["flag_detail"].iloc[0]
