@@ -66,6 +66,7 @@ def _households(root, out):
     from gridkit.households import balanced_grid
 
     from .grid import draw_household_grids, write_household_package
+    from .options import percent
 
     hierarchy = dict(provisional=True, parent_code="990201")
     communities = gk.unit_hierarchy(gk.read_vector(root / "cincinnati_city.gpkg"), **hierarchy)
@@ -79,9 +80,9 @@ def _households(root, out):
     draw_household_grids(layout, communities, out / "cincinnati.png")
     s, m = layout.summary, layout.summary["micro"]
     ok = report.ok and micro_report.ok
-    click.echo(f"households {s['grids']} grids of 100–150 households ({s['in_band_pct']:.0f} % in band, "
+    click.echo(f"households {s['grids']} grids of 100–150 households ({percent(s['in_band_pct'])} % in band, "
                f"Polsby–Popper {s['polsby_popper_mean']:.2f}), {m['grids']} micro-grids of 20–50 "
-               f"({m['in_band_pct']:.0f} % in band), invariants {'ok' if ok else 'FAILED'} → {package}, "
+               f"({percent(m['in_band_pct'])} % in band), invariants {'ok' if ok else 'FAILED'} → {package}, "
                f"{out / 'cincinnati.png'}")
     if not ok:
         raise click.ClickException("; ".join((report.problems + micro_report.problems)[:5]))

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value, progress_enabled
+from .options import Steps, overwrite_opt, parse_crs_value, percent, progress_enabled
 
 
 @click.group()
@@ -31,7 +31,7 @@ def draw_household_grids(layout, communities, path):
 
     s = layout.summary
     plot_layout(layout.grids, units_layer(communities), path, colour_by="grid_id",
-                title=f"{s['grids']} grids · {s['in_band_pct']:.0f} % in {s['band'][0]:g}–{s['band'][1]:g} "
+                title=f"{s['grids']} grids · {percent(s['in_band_pct'])} % in {s['band'][0]:g}–{s['band'][1]:g} "
                       f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
 
 

@@ -7,6 +7,12 @@ import click
 overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (otherwise an error).")
 
 
+def percent(value):
+    """A share in % for a title or a line: 99.72 → '99.7', never rounded up to '100'
+    unless it is 100 (four grids out of 1,440 are not "100 %")."""
+    return "100" if value >= 100 else f"{int(value * 10) / 10:.1f}"
+
+
 def crs_option(help_text):
     return click.option("--crs", "crs", default=None, metavar="CRS", help=help_text)
 

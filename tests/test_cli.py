@@ -128,3 +128,10 @@ def test_grid_households_from_building_floors(tmp_path):
     lone = _run(*args[:-1], tmp_path / "c.gpkg", "--floors-field", "storeys")
     assert lone.exit_code == 2 and "--floors-field and --area-per-household go together" in lone.output
     assert not (tmp_path / "c.gpkg").exists()
+
+
+def test_a_share_in_a_title_is_never_rounded_up_to_100():
+    """Four grids out of 1,440 (99.72 %) showed as "100 % in 200–300" in a preview title."""
+    from gridkit_cli.options import percent
+
+    assert [percent(v) for v in (100.0, 99.72, 99.96, 86.3, 0.0)] == ["100", "99.7", "99.9", "86.3", "0.0"]
