@@ -30,8 +30,8 @@ peer's process, repeated only while its runs so far took under 10 s (spopt runs
 once). Reported: time, ratio to gridkit, peak memory, grids, households (the total
 in the grids: 16,766 when none is lost or counted twice), in-band %, household CV,
 contiguous % (grids that are one polygon), mean Polsby–Popper, and for gridkit its
-grids out of the band by flag (``indivisible``, ``unplaceable`` and ``forced`` are
-proved to be out in any division; ``light`` and ``heavy`` are not).
+grids out of the band by flag (``too_few``, ``island``, ``indivisible``, ``unplaceable``
+and ``forced`` are proved to be out in any division; ``light`` and ``heavy`` are not).
 
 The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
 provisional communities, band 100–150, gridkit alone (the target is < 60 s).
@@ -100,8 +100,8 @@ def _score(geoms, households, low, high, flags=None):
     from gridkit.households import polsby_popper
 
     hh = np.asarray(households, dtype=float)
-    # gridkit's grids out of the band, by flag: indivisible, unplaceable and forced
-    # are proved to be out in any division; light and heavy are not.
+    # gridkit's grids out of the band, by flag: all but light and heavy are proved
+    # to be out in any division.
     out = {} if flags is None else flags[flags != ""].value_counts().sort_index().to_dict()
     return {"out_why": ", ".join(f"{n} {flag}" for flag, n in out.items()),
             "grids": len(geoms), "households": int(hh.sum()),

@@ -212,7 +212,8 @@ def households_command(boundaries, households_path, output, layer, households_la
     with the reason. Households outside every community go to the
     household_rejects layer and are counted.
 
-    The flag column: island, indivisible, unplaceable and forced grids are out
+    The flag column: too_few (the whole community holds fewer households than
+    the lower bound), island, indivisible, unplaceable and forced grids are out
     of the band in any division (forced: no division of the households of the
     grid and the grids around it fits the band, proved by search, or those of
     the area between barriers make no whole number of grids: 330 at 200–300);
@@ -315,7 +316,7 @@ def households_command(boundaries, households_path, output, layer, households_la
     from gridkit.households import FLAGS
 
     lines_out += [f"  {n:4d} × {flag}: {FLAGS[flag]}" for flag, n in s["flags"].items()]
-    of_whole_blocks = sum(n for flag, n in s["flags"].items() if flag != "island")
+    of_whole_blocks = sum(n for flag, n in s["flags"].items() if flag not in ("island", "too_few"))
     if s["kind"] == "blocks" and not split_polygons and of_whole_blocks:
         grids_word = "grid" if of_whole_blocks == 1 else "grids"
         lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "

@@ -1982,6 +1982,7 @@ def balanced_grid(
 
 def _divide(atoms, band, within=None):
     """Grids (dicts: atoms, geometry, households, flag) of one community or grid."""
+    whole_unit = within is None
     if within is None:
         within = np.arange(len(atoms.geometry))
     sub = atoms.take(within)
@@ -1997,6 +1998,9 @@ def _divide(atoms, band, within=None):
     # light for a grid: their grids are islands, whatever region they fall in.
     n_whole, whole = graph.components(np.arange(len(within)))
     detached = (np.bincount(whole, weights=sub.weight)[whole] < band.low) & (n_whole > 1)
+    # A community (or, for micro-grids, a grid) too light for one grid in the band.
+    total = int(sub.weight.sum())
+    too_few = ("community" if whole_unit else "grid", total) if total < band.low else None
     for region in np.unique(labels):
         members = np.flatnonzero(labels == region)
         n_comp, comp = graph.components(members)
@@ -2027,7 +2031,7 @@ def _divide(atoms, band, within=None):
                 # Chains may end in a tower, which is out of the band anyway.
                 parts = _pass_along(graph, _refine(graph, parts, band), band, sinks=set(range(len(towers))))
             for part in parts:
-                out.append(_grid_record(sub, part, within, band, n_comp > 1 or detached[part[0]], proven))
+                out.append(_grid_record(sub, part, within, band, n_comp > 1 or detached[part[0]], proven, too_few))
     return out, crossings
 
 
@@ -2153,6 +2157,8 @@ def _unplaceable(graph, start, allowed, band, *, limit=PROOF_SETS):
 #: Why a grid is outside the band (the ``flag`` column); the ``flag_detail``
 #: column gives the numbers.
 FLAGS = {
+    "too_few": ("the whole community (for micro-grids, the whole grid) holds fewer households than the lower "
+                "bound: an island village, a park"),
     "island": "an island or detached part too light for the band",
     "light": ("below the band: no contiguous division found here reaches the lower bound "
               "(too few households around, or blocks too coarse)"),
@@ -2166,10 +2172,17 @@ FLAGS = {
 }
 
 
-def _grid_record(atoms, part, within, band, island, proven=None):
+def _grid_record(atoms, part, within, band, island, proven=None, too_few=None):
+    """A grid (dict) from its atoms, flagged when out of the band. ``too_few``: the
+    unit divided (a community, or a grid for micro-grids) and its households, when
+    they are fewer than the lower bound."""
     households = int(atoms.weight[part].sum())
     flag, detail = "", ""
-    if households < band.low:
+    if households < band.low and too_few:
+        unit, total = too_few
+        flag = "too_few"
+        detail = f"{households} households; the whole {unit} holds {total}, fewer than {band.low:g}"
+    elif households < band.low:
         flag = "island" if island else "light"
         detail = f"{households} households < {band.low:g}"
     elif households > band.high:

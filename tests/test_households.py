@@ -235,7 +235,26 @@ def test_a_community_without_households_is_one_flagged_grid():
     assert seen == [(400, 400), (400, 400)]  # after each community: households divided so far, of all
     _check(layout, comm)
     empty = layout.grids[layout.grids["community_code"] == "110101001002"]
-    assert empty["households"].tolist() == [0] and empty["flag"].tolist() == ["light"]
+    assert empty["households"].tolist() == [0] and empty["flag"].tolist() == ["too_few"]
+    assert empty["flag_detail"].tolist() == ["0 households; the whole community holds 0, fewer than 40"]
+
+
+def test_an_island_village_too_small_for_a_grid_says_so():
+    """Zhoushan's islands: a community of its own with 12 households, grids of 40–60,
+    is one grid flagged ``too_few`` (proved by the count), not ``light`` (none found,
+    none proved); so is a micro-grid in a grid too light for the micro band."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
+                            shapely.box(X0 + 2000, Y0, X0 + 2100, Y0 + 100)])
+    homes = pd_concat(_points(20, 50), gpd.GeoDataFrame(
+        {"n": np.ones(12, int)}, geometry=shapely.points(np.full(12, X0 + 2050), Y0 + 5 + 7 * np.arange(12)), crs=4548))
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60, micro=(20, 30))
+    _check(layout, comm)
+    flagged = layout.grids[layout.grids["flag"] != ""]
+    assert flagged[["households", "flag", "flag_detail"]].values.tolist() == [
+        [12, "too_few", "12 households; the whole community holds 12, fewer than 40"]]
+    micro = layout.micro[layout.micro["grid_id"] == flagged["grid_id"].iloc[0]]
+    assert micro[["flag", "flag_detail"]].values.tolist() == [
+        ["too_few", "12 households; the whole grid holds 12, fewer than 20"]]
 
 
 def test_too_many_grids_for_a_community_fails_before_dividing(monkeypatch):
@@ -386,7 +405,7 @@ def test_a_community_with_no_block_is_one_empty_flagged_grid():
     _check(layout, comm)
     by_community = layout.grids.groupby("community_code")["households"].apply(sorted).to_dict()
     assert by_community == {"110101001001": [60, 70], "110101001002": [0]}
-    assert layout.grids.loc[layout.grids["households"] == 0, "flag"].tolist() == ["light"]
+    assert layout.grids.loc[layout.grids["households"] == 0, "flag"].tolist() == ["too_few"]
 
 
 def _strip_graph(weights):
