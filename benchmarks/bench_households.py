@@ -257,8 +257,9 @@ STREET_BANDS = ((100, 150), (200, 300), (300, 500))
 
 
 def _futian(n=180_000, seed=1):
-    """Futian's provisional communities (cut along its OpenStreetMap streets), the
-    streets, and ``n`` household points (1–3 households each): two thirds in 60
+    """Futian's 16 provisional communities (tiles, quartered where its OpenStreetMap
+    streets make many cells), the streets, and ``n`` household points (1–3
+    households each): two thirds in 60
     neighbourhoods of about 400 m radius, dense at their centres, the rest spread
     evenly; only points inside the district, seeded."""
     import geopandas as gpd
