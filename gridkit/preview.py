@@ -15,7 +15,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
                 colour_by: str = "community_code", components=None):
     """Draw cells coloured by community, unit boundaries on top, a few labels.
 
-    ``components`` (a catalogue frame) are drawn as dots coloured by class, with
+    Grids with a ``flag`` (household grids out of the band) are hatched in red, with a
+    legend counting them by flag. ``components`` (a catalogue frame) are drawn as dots coloured by class, with
     removed ones left out and a legend of class code and name.
 
     Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
@@ -48,6 +49,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
     if components is not None and len(components):
         _plot_components(ax, components, chinese=bool(cjk))
+    if "flag" in cells and (cells["flag"] != "").any():
+        _plot_flagged(ax, cells[cells["flag"] != ""])
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
     ax.set_title(title or f"{len(cells):,} cells in {cells['community_code'].nunique()} communities · "
@@ -61,6 +64,17 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
         with atomic_path(Path(path), overwrite=overwrite) as tmp:
             fig.savefig(tmp, format="png")
     return fig
+
+
+def _plot_flagged(ax, flagged):
+    """Grids out of the band hatched in red, a legend counting them by flag."""
+    from matplotlib.patches import Patch
+
+    style = dict(facecolor="none", edgecolor="red", hatch="////")
+    flagged.plot(ax=ax, linewidth=1.0, **style)
+    counts = flagged["flag"].value_counts()
+    label = "out of the band: " + ", ".join(f"{n} {flag}" for flag, n in zip(counts.index, counts.to_numpy()))
+    ax.legend(handles=[Patch(label=label, **style)], loc="lower left", fontsize=7, framealpha=0.85)
 
 
 def _plot_components(ax, components, *, chinese):

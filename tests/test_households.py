@@ -255,6 +255,11 @@ def test_an_island_village_too_small_for_a_grid_says_so():
     micro = layout.micro[layout.micro["grid_id"] == flagged["grid_id"].iloc[0]]
     assert micro[["flag", "flag_detail"]].values.tolist() == [
         ["too_few", "12 households; the whole grid holds 12, fewer than 20"]]
+    # The map picture hatches it, with a legend counting the grids out by flag.
+    from gridkit.preview import plot_layout
+
+    legend = plot_layout(layout.grids, colour_by="grid_id").axes[0].get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["out of the band: 1 too_few"]
 
 
 def test_too_many_grids_for_a_community_fails_before_dividing(monkeypatch):
