@@ -266,8 +266,10 @@ def households_command(boundaries, households_path, output, layer, households_la
             homes = gk.read_vector(households_path, layer=households_layer, crs=crs)
             lines = gk.read_vector(barriers, layer=barriers_layer, crs=crs) if barriers else None
             step("building the unit hierarchy")
+            # With the barriers, as `grid units` does: the same provisional communities
+            # (and codes) for the same district in both layouts.
             communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
-                                            provisional=provisional, parent_code=parent_code)
+                                            provisional=provisional, parent_code=parent_code, barriers=lines)
             step("dividing by households")
             bar = []
 

@@ -135,3 +135,25 @@ def test_a_share_in_a_title_is_never_rounded_up_to_100():
     from gridkit_cli.options import percent
 
     assert [percent(v) for v in (100.0, 99.72, 99.96, 86.3, 0.0)] == ["100", "99.7", "99.9", "86.3", "0.0"]
+
+
+def test_grid_units_and_households_share_communities_with_barriers(samples, shared, tmp_path):
+    """Futian with its streets: `grid households --barriers` cuts the district into the
+    same 16 provisional communities (codes and shapes) as `grid units --barriers`,
+    so the two layouts of one district agree (without the barriers it made 13)."""
+    import geopandas as gpd
+    import shapely
+
+    streets = shared / "shenzhen_futian" / "futian_osm_network.gpkg"
+    common = ["--code-field", "adcode", "--provisional", "--barriers", streets, "--barriers-layer", "edges"]
+    units_out, homes_out = tmp_path / "units.gpkg", tmp_path / "homes.gpkg"
+    assert _run("grid", "units", samples / "futian_wgs84.gpkg", *common, "-o", units_out).exit_code == 0
+    homes = tmp_path / "homes_in.gpkg"
+    gpd.GeoDataFrame(geometry=[shapely.Point(114.05, 22.54)], crs=4326).to_file(homes)
+    result = _run("grid", "households", samples / "futian_wgs84.gpkg", *common, "--households", homes,
+                  "--min-households", 1, "--max-households", 5, "-o", homes_out)
+    assert result.exit_code == 0, result.output
+    a = gpd.read_file(units_out, layer="units").query("level == 'community'").sort_values("code")
+    b = gpd.read_file(homes_out, layer="units").query("level == 'community'").sort_values("code")
+    assert len(a) == 16 and a["code"].tolist() == b["code"].tolist()
+    assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=1e-6).all()
