@@ -258,8 +258,9 @@ def test_an_island_village_too_small_for_a_grid_says_so():
     # The map picture hatches it, with a legend counting the grids out by flag.
     from gridkit.preview import plot_layout
 
-    legend = plot_layout(layout.grids, colour_by="grid_id").axes[0].get_legend()
-    assert [t.get_text() for t in legend.get_texts()] == ["out of the band: 1 too_few"]
+    ax = plot_layout(layout.grids, colour_by="grid_id").axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["out of the band: 1 too_few"]
+    assert ax.get_title().startswith("9 grids in 2 communities")
 
 
 def test_too_many_grids_for_a_community_fails_before_dividing(monkeypatch):
