@@ -1909,6 +1909,11 @@ def balanced_grid(
     if micro_band and micro_band.high > band.low:
         raise InputError(f"micro-grids of {micro_band.low}–{micro_band.high} households do not nest "
                          f"in grids of {band.low}–{band.high}: the micro maximum must be ≤ the grid minimum")
+    if micro_band and math.ceil(band.whole[1] / micro_band.whole[1]) > MAX_MICRO:
+        raise InputError(f"a grid of {band.whole[1]} households needs at least "
+                         f"{math.ceil(band.whole[1] / micro_band.whole[1])} micro-grids of at most "
+                         f"{micro_band.whole[1]}, and a grid numbers at most {MAX_MICRO} (2 digits): raise the "
+                         "micro band or lower the grid band")
     crs = communities.crs
     if crs is None or not crs.is_projected:
         raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")

@@ -308,6 +308,9 @@ def test_too_many_grids_fails_after_that_community(monkeypatch, caplog):
 
 def test_band_checks():
     assert Band.from_target(250, 0.2) == Band(200, 300)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)])
+    with pytest.raises(InputError, match="a grid of 2000 households needs at least 100 micro-grids of at most 20"):
+        balanced_grid(comm, _points(2, 10), min_households=1000, max_households=2000, micro=(10, 20))
     with pytest.raises(InputError, match="do not nest"):
         comm = community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)])
         balanced_grid(comm, _points(2, 10), min_households=10, max_households=20, micro=(5, 15))
