@@ -12,7 +12,8 @@ How it works
    a tenth of the lower bound each at the community's mean density (with
    micro-grids, at most a sixth of theirs), cells holding more than two such shares
    (a dense estate) cut by the lattice of half, a quarter… the side, as their own
-   density asks; with household *blocks* (census-style polygons with counts) the blocks themselves, clipped to the community, the uncovered rest
+   density asks; with household *blocks* (census-style polygons with counts) the
+   blocks themselves, clipped to the community, the uncovered rest
    as empty atoms, and — only with ``split_polygons`` — blocks above two atoms'
    worth of households or of area (at the community's mean density) cut by a
    lattice, their count shared by area. Block atoms come from one polygonize of

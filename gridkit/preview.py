@@ -15,9 +15,10 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
                 colour_by: str = "community_code", components=None):
     """Draw cells coloured by community, unit boundaries on top, a few labels.
 
-    Grids with a ``flag`` (household grids out of the band) are hatched in red, with a
-    legend counting them by flag. ``components`` (a catalogue frame) are drawn as dots coloured by class, with
-    removed ones left out and a legend of class code and name.
+    Grids with a ``flag`` (household grids out of the band) are hatched in red, with
+    a legend counting them by flag. ``components`` (a catalogue frame) are drawn as
+    dots coloured by class, with removed ones left out and a legend of class code
+    and name.
 
     Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
     """
