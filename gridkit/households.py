@@ -462,12 +462,22 @@ def _point_weights(geoms, points, counts):
     weight = np.zeros(len(geoms), dtype="int64")
     biggest = np.zeros(len(geoms), dtype="int64")
     if len(points):
-        p_idx, a_idx = shapely.STRtree(geoms).query(points, predicate="intersects")
+        tree = shapely.STRtree(geoms)
+        p_idx, a_idx = tree.query(points, predicate="intersects")
         order = np.lexsort((a_idx, p_idx))
         p_idx, a_idx = p_idx[order], a_idx[order]
         first = np.r_[True, p_idx[1:] != p_idx[:-1]]
-        np.add.at(weight, a_idx[first], counts[p_idx[first]])
-        np.maximum.at(biggest, a_idx[first], counts[p_idx[first]])
+        home = np.full(len(points), -1)
+        home[p_idx[first]] = a_idx[first]
+        # A point in no atom (a face the noding of the street blocks dropped) goes to
+        # the atom nearest it: none is lost.
+        stray = np.flatnonzero(home < 0)
+        if len(stray):
+            at, near = tree.query_nearest(points[stray])
+            keep = np.r_[True, at[1:] != at[:-1]]
+            home[stray[at[keep]]] = near[keep]
+        np.add.at(weight, home, counts)
+        np.maximum.at(biggest, home, counts)
     return weight, biggest
 
 
@@ -1974,6 +1984,10 @@ def balanced_grid(
         if progress:
             progress(done, total)
 
+    kept = sum(r["households"] for r in rows)
+    if kept != total:  # never write a layout that lost or doubled households
+        raise LayoutError(f"internal error: the grids hold {kept} households of the {total} inside the "
+                          "communities; please report it with the input")
     grids, row_ids = _grid_frame(rows, communities, crs, band, start_date)
     summary = _summary(grids, band, kind, len(frame), int(outside.sum()), crossings)
     micro_frame = None

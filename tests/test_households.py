@@ -169,6 +169,17 @@ def test_a_light_block_joins_where_the_band_can_be_met():
     assert labels[1] == labels[2] != labels[0] and crossings == 1
 
 
+def test_a_point_in_no_atom_counts_in_the_nearest():
+    """A household point that no atom covers (a face the noding dropped) counts in the
+    atom nearest it, not nowhere."""
+    from gridkit.households import _point_weights
+
+    atoms = np.array([shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)])
+    points = shapely.points([(5, 5), (10, 5), (25, 5)])  # inside, on the shared edge, outside both
+    weight, biggest = _point_weights(atoms, points, np.array([1, 2, 4]))
+    assert weight.tolist() == [3, 4] and biggest.tolist() == [2, 4]
+
+
 def test_an_atom_of_no_area_is_dropped_and_its_households_kept():
     """A sliver of 133 m and 5·10⁻⁹ m², as noding Futian's OpenStreetMap streets made
     one (the union of a grid holding it failed in GEOS): no atom, and its households
