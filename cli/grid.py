@@ -289,6 +289,16 @@ def households_command(boundaries, households_path, output, layer, households_la
             if bar:
                 bar[0].render_finish()
             layout.grids.attrs["summary"] = layout.summary
+            step("checking the invariants")
+            # Grids that do not tile their communities (or micro-grids their grids) are
+            # not written: a wrong layout is worse than none.
+            problems = gk.check_partition(layout.grids, communities).problems
+            if layout.micro is not None:
+                problems += gk.check_partition(layout.micro, layout.grids, unit_key="grid_id",
+                                               id_field="micro_id").problems
+            if problems:
+                raise GridkitError("the grids break the partition invariants, so nothing was written: "
+                                   + "; ".join(problems[:5]) + " (please report it with the input)")
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "households": str(households_path),
                       "count_field": count_field, "floors_field": floors_field,
@@ -311,6 +321,8 @@ def households_command(boundaries, households_path, output, layer, households_la
         f"CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}; {s['contiguous']} of {s['grids']} "
         "single polygons",
+        "invariants   ok: the grids tile every community (no gap, no overlap)"
+        + (", the micro-grids every grid" if "micro" in s else ""),
         f"barriers     {s['barrier_crossings']} light blocks joined across a barrier; "
         f"{s['grids_crossing_barriers']} grids cross one (column crosses_barrier)",
         f"flagged      {s['flagged']}",

@@ -72,6 +72,7 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
     summary = json.loads(result.output.split("json ", 1)[1])
     assert (summary["grids"], summary["in_band"], summary["flags"]) == (41, 40, {"indivisible": 1})
     assert "hint         1 flagged grid of whole blocks: --split-polygons lets gridkit cut blocks" in result.output
+    assert "invariants   ok: the grids tile every community (no gap, no overlap)\n" in result.output
     grids, units, meta = gk.read_package(out)
     assert grids["households"].sum() == 16_766
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -157,3 +158,28 @@ def test_grid_units_and_households_share_communities_with_barriers(samples, shar
     b = gpd.read_file(homes_out, layer="units").query("level == 'community'").sort_values("code")
     assert len(a) == 16 and a["code"].tolist() == b["code"].tolist()
     assert shapely.equals_exact(a.geometry.values, b.geometry.values, tolerance=1e-6).all()
+
+
+def test_grid_households_writes_nothing_that_breaks_the_invariants(monkeypatch, tmp_path):
+    """Should the grids ever fail the partition check, the command says so and writes
+    no package (an existing one stays as it was)."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gridkit.invariants import PartitionReport
+
+    boundary, homes = tmp_path / "b.gpkg", tmp_path / "h.gpkg"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(500_000, 4_400_000, 501_000, 4_401_000)],
+                     crs=4548).to_file(boundary)
+    xs = 500_000 + 25 + 50 * (np.arange(400) % 20)
+    ys = 4_400_000 + 25 + 50 * (np.arange(400) // 20)
+    gpd.GeoDataFrame(geometry=shapely.points(xs, ys), crs=4548).to_file(homes)
+    out = tmp_path / "out.gpkg"
+    out.write_bytes(b"an earlier package")
+    monkeypatch.setattr(gk, "check_partition", lambda *a, **k: PartitionReport(1, 1, problems=["unit X: a gap"]))
+    result = _run("grid", "households", boundary, "--provisional", "--parent-code", "110101", "--households",
+                  homes, "--min-households", 40, "--max-households", 60, "-o", out, "--overwrite")
+    assert result.exit_code == 1
+    assert "the grids break the partition invariants, so nothing was written: unit X: a gap" in result.output
+    assert out.read_bytes() == b"an earlier package"
