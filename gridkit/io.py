@@ -97,6 +97,15 @@ def detect_dbf_encoding(dbf_path) -> str:
     )
 
 
+def _check_layer(path, layer):
+    """A missing layer is named with the layers the file does have."""
+    import pyogrio
+
+    names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    if not isinstance(layer, int) and str(layer) not in names:
+        raise InputError(f"{path}: no layer {layer!r}; the file's layers are: {', '.join(names)}")
+
+
 def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with a real CRS.
 
@@ -131,6 +140,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFram
                     log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
             if encoding is not None:
                 kwargs["encoding"] = encoding
+            if layer is not None:
+                _check_layer(path, layer)
             gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **kwargs)
     except InputError:
         raise

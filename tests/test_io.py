@@ -31,6 +31,15 @@ def test_missing_file_and_unknown_format(tmp_path):
         gk.read_vector(tmp_path / "x.txt")
 
 
+def test_a_missing_layer_names_the_layers_there_are(tmp_path):
+    path = tmp_path / "two.gpkg"
+    for name in ("streets", "districts"):
+        gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.box(0, 0, 1, 1)], crs=4326).to_file(path, layer=name)
+    with pytest.raises(InputError, match="no layer 'blocks'; the file's layers are: streets, districts"):
+        gk.read_vector(path, layer="blocks")
+    assert len(gk.read_vector(path, layer="districts")) == 1
+
+
 def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
     path = tmp_path / "gbk.shp"
     names = ["东城区", "东华门街道", "多福巷社区"]
