@@ -302,8 +302,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         raw = pd.to_numeric(households[count_field], errors="coerce")
         bad = raw.isna() | (raw < 0) | (raw != np.floor(raw))
         if bad.any():
-            rows = np.flatnonzero(bad.to_numpy())[:10]
-            shown = ", ".join(f"row {r} ({households[count_field].iloc[r]!r})" for r in rows)
+            given = households[count_field].tolist()  # Python values, shown as the user wrote them
+            shown = ", ".join(f"row {r} ({given[r]!r})" for r in np.flatnonzero(bad.to_numpy())[:10].tolist())
             raise InputError(
                 f"{source}: {int(bad.sum())} household counts in {count_field!r} are not whole numbers ≥ 0: "
                 f"{shown}. Fix the values (a household count is a non-negative integer)."
@@ -364,8 +364,8 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
                         source, int(missing.sum()), floors_field, default_floors)
     bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
-        rows = np.flatnonzero(bad)[:10]
-        shown = ", ".join(f"row {r} ({given.iloc[r]!r})" for r in rows)
+        values = given.tolist()  # Python values, shown as the user wrote them
+        shown = ", ".join(f"row {r} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
         fix = " or give a default for the empty ones (default_floors, --default-floors)" if missing.any() else ""
         raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
                          f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")

@@ -225,6 +225,9 @@ def test_bad_counts_name_the_rows():
     homes["n"] = [1, -3, "x", 2]
     with pytest.raises(InputError, match=r"2 household counts in 'n'.*row 1 \(-3\), row 2 \('x'\)"):
         balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
+    homes["n"] = [1.0, -3.0, 2.5, 2.0]  # a float column: values shown as written, not as numpy reprs
+    with pytest.raises(InputError, match=r"2 household counts in 'n'.*: row 1 \(-3.0\), row 2 \(2.5\)\. Fix"):
+        balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
 
 
 def test_households_outside_are_reported_not_dropped():
