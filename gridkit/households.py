@@ -100,6 +100,7 @@ from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .lattice import expand_ranges, square_pieces
+from .io import repair_polygons
 from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, row_major_order
 
@@ -289,6 +290,11 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     if empty.any():
         rows = np.flatnonzero(empty)[:10].tolist()
         raise InputError(f"{source}: rows {rows} have no geometry; fix or remove them")
+    if set(shapely.get_type_id(geoms).tolist()) <= {3, 6} and not shapely.is_valid(geoms).all():
+        # A self-crossing building or block is repaired (a warning names it) rather
+        # than failing deep inside the union of the features.
+        households, _ = repair_polygons(households, what=source)
+        geoms = households.geometry.values
     if floors_field is not None or area_per_household is not None:
         if count_field is not None:
             raise InputError("give a count field or a floors field with an area per household, not both")

@@ -452,6 +452,17 @@ def test_a_community_with_no_block_is_one_empty_flagged_grid():
     assert layout.grids.loc[layout.grids["households"] == 0, "flag"].tolist() == ["too_few"]
 
 
+def test_a_self_crossing_block_is_repaired_with_a_warning_not_a_crash(caplog):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    bowtie = shapely.Polygon([(X0 + 500, Y0), (X0 + 1000, Y0 + 1000), (X0 + 1000, Y0), (X0 + 500, Y0 + 1000)])
+    blocks = gpd.GeoDataFrame({"n": [60, 70]}, geometry=[shapely.box(X0, Y0, X0 + 500, Y0 + 1000), bowtie],
+                              crs=4548)
+    layout = balanced_grid(comm, blocks, min_households=50, max_households=80, count_field="n", kind="blocks")
+    _check(layout, comm)
+    assert sorted(layout.grids["households"].tolist()) == [60, 70]
+    assert "feature 1 had an invalid geometry; repaired with make_valid" in caplog.text
+
+
 def _strip_graph(weights):
     """A row of unit squares (atoms) with these household counts, as the partitioner's graph."""
     from gridkit.households import _Graph
