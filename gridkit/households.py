@@ -1950,6 +1950,11 @@ def balanced_grid(
     home = np.full(len(frame), -1)
     home[h_idx[first]] = c_idx[first]
     outside = home < 0
+    if outside.all():
+        raise InputError(f"none of the {len(frame)} household features lies inside a community "
+                         f"(households around {_where(frame)}, communities around {_where(communities)}): "
+                         "is one of the files in the wrong place or CRS? (--crs gives the CRS a file "
+                         "really is in: gcj02 for Chinese web-map data labelled EPSG:4326)")
     rejects = frame[outside].assign(reason="outside every community")
     if outside.any():
         log.warning("%d household features (%d households) lie outside every community; see rejects",
@@ -2004,6 +2009,13 @@ def balanced_grid(
     log.info("balanced grid: %d grids, %.1f %% in band, in %.2f s",
              summary["grids"], summary["in_band_pct"], summary["seconds"])
     return HouseholdLayout(grids, micro_frame, rejects, summary)
+
+
+def _where(frame):
+    """The centre of a frame's extent as 'lon, lat', for messages."""
+    x0, y0, x1, y1 = frame.total_bounds
+    centre = gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=frame.crs).to_crs(4326)
+    return f"{centre.x[0]:.4f}, {centre.y[0]:.4f}"
 
 
 def _divide(atoms, band, within=None):

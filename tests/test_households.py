@@ -240,6 +240,15 @@ def test_households_outside_are_reported_not_dropped():
     assert layout.grids["households"].sum() + len(layout.rejects) == len(homes)
 
 
+def test_households_all_outside_are_an_error_that_points_at_the_crs():
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = _points(20, 50)
+    homes["geometry"] = homes.geometry.translate(50_000, 0)  # 50 km east: the wrong file, or the wrong CRS
+    with pytest.raises(InputError, match=r"none of the 400 household features lies inside a community "
+                                         r"\(households around .*\): is one of the files in the wrong place or CRS"):
+        balanced_grid(comm, homes, min_households=40, max_households=60)
+
+
 def test_a_community_without_households_is_one_flagged_grid():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000),
                             shapely.box(X0 + 1000, Y0, X0 + 2000, Y0 + 1000)])
