@@ -56,7 +56,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
     the summary adds up to the input rows. Rows without IDs get new ones
     (county + class + next sequence); re-importing the same file changes nothing;
     an updated file updates by ID, and components it no longer has are kept as
-    removed (移除) with an end date.
+    removed (移除) with an end date (not those whose rows it has but rejects,
+    and none when it rejects every row: a wrong --crs, most likely).
 
     \b
     Example (Cambridge, MA, after `gridkit demo`):
@@ -117,7 +118,9 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
         click.echo(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
                    f"cell within {s['tolerance_m']:g} m; {s['shared_positions']:,} share a position with another")
         click.echo(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
-                   f"{s['removed']:,} removed; rejects → {s['rejects_file']}")
+                   f"{s['removed']:,} removed"
+                   + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)" if s["kept_rejected"] else "")
+                   + f"; rejects → {s['rejects_file']}")
     click.echo(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     click.echo("json " + json.dumps(summaries, ensure_ascii=False))
 

@@ -39,7 +39,9 @@ Updates
 -------
 Importing an inventory again syncs its source: changed rows are updated and get
 the change date ``BGRQ``; components of that source missing from the new
-inventory are kept with status ``移除`` (removed) and an ``end_date``.
+inventory are kept with status ``移除`` (removed) and an ``end_date``. A component
+whose row is there but rejected (by its ID or source key) is kept as it was, and when
+every row is rejected (a wrong CRS or layout, most likely) nothing is removed.
 
 Reject reasons
 --------------
@@ -456,13 +458,22 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     rejects.insert(0, "row", np.flatnonzero(~keep) + 1)
     rejects["x"], rejects["y"] = x[~keep], y[~keep]
 
+    # Rejected rows are still in the inventory: the components they name (by ID or
+    # source key) are not removed from the catalogue. When every row is rejected (a
+    # wrong CRS or layout, most likely) no component of the source is.
+    listed = None if not keep.any() else (set(given[~keep & has_id].tolist()),
+                                          {k for k in key[~keep].tolist() if k is not None})
     kept = std[keep].reset_index(drop=True)
     del frame, std, given  # only the kept rows go on
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
                            index[keep], status[keep], distance[keep], lx[keep], ly[keep],
                            key[keep], np.flatnonzero(keep) + 1, source, today)
     del kept
-    merged, changes = _merge(catalogue, rows, source, table, today)
+    merged, changes = _merge(catalogue, rows, source, table, today, listed)
+    if changes["kept_rejected"]:
+        log.warning("%s: %d components of this source are kept as they were: %s", source,
+                    changes["kept_rejected"], "every row was rejected" if listed is None
+                    else "their rows were rejected this time (see the rejects)")
     counts = pd.Series(reason[~keep]).value_counts().to_dict()
     summary = {
         "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
@@ -597,8 +608,13 @@ def _comparable(frame):
     return out
 
 
-def _merge(catalogue, rows, source, table, today):
-    """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts)."""
+def _merge(catalogue, rows, source, table, today, listed=None):
+    """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts).
+
+    ``listed``: the IDs and source keys of the source's rejected rows, whose
+    components are kept as they are rather than removed; ``None`` keeps every
+    component of the source (every row was rejected).
+    """
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
     catalogue = _plain(catalogue.reset_index(drop=True))
@@ -644,6 +660,12 @@ def _merge(catalogue, rows, source, table, today):
     seen = np.zeros(len(catalogue), dtype=bool)
     seen[match[matched]] = True
     gone = (catalogue["source"] == source).to_numpy() & ~seen & (catalogue["GLBJZT"] != "移除").to_numpy()
+    still = gone.copy() if listed is None else np.zeros(len(catalogue), dtype=bool)
+    if listed is not None and gone.any() and (listed[0] or listed[1]):
+        held = catalogue.loc[gone]
+        still[gone] = (held["GLBJBSM"].astype(str).isin(listed[0])
+                       | held["source_key"].astype(str).isin(listed[1])).to_numpy()
+    gone &= ~still
     catalogue.loc[gone, "GLBJZT"] = "移除"
     catalogue.loc[gone, "end_date"] = today
     catalogue.loc[gone, "BGRQ"] = today
@@ -654,7 +676,7 @@ def _merge(catalogue, rows, source, table, today):
         out = pd.concat([catalogue, added], ignore_index=True) if len(added) else catalogue
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=rows.crs)
     return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
-                 "removed": int(gone.sum()), "catalogue_size": len(out)}
+                 "removed": int(gone.sum()), "kept_rejected": int(still.sum()), "catalogue_size": len(out)}
 
 
 # -- the package ----------------------------------------------------------------------

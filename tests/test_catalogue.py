@@ -126,6 +126,30 @@ def test_reimport_changes_nothing_and_updates_keep_history(tmp_path, package):
     assert cat.loc["k:c", "GLBJBSM"] == "11010101013000003" and cat.loc["k:d", "GLBJBSM"] == "11010101013000004"
 
 
+def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
+    rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
+    mapping = Mapping(class_code="01013", source_key="key")
+    loc = Locator.from_package(package)
+    first = import_components(_csv(tmp_path, rows), loc, mapping=mapping, today="20260701", source="hydrants")
+    # b's row now has a bad position and c's row is gone: b stays as it was, c is removed
+    far_lon, far_lat = _lonlat([X0 + 5_000], [Y0])
+    update = [rows[0], dict(key="b", lon=far_lon[0], lat=far_lat[0])]
+    result = import_components(_csv(tmp_path, update), loc, catalogue=first.catalogue, mapping=mapping,
+                               today="20260901", source="hydrants")
+    s = result.summary
+    assert (s["rejected_by_reason"], s["unchanged"], s["removed"], s["kept_rejected"]) == ({"outside": 1}, 1, 1, 1)
+    status = result.catalogue.set_index("source_key")["GLBJZT"].to_dict()
+    assert status == {"k:a": "完好", "k:b": "完好", "k:c": "移除"}
+    # every row rejected (here: all 5 km off, as with a wrong CRS): nothing is removed
+    far_lon, far_lat = _lonlat([X0 + 5_000, X0 + 5_100, X0 + 5_200], [Y0] * 3)
+    moved = [dict(key=k, lon=a, lat=b) for k, a, b in zip("xyz", far_lon, far_lat)]
+    result = import_components(_csv(tmp_path, moved), loc, catalogue=first.catalogue, mapping=mapping,
+                               today="20260901", source="hydrants")
+    assert (result.summary["rejected"], result.summary["removed"], result.summary["kept_rejected"]) == (3, 0, 3)
+    assert (result.catalogue["GLBJZT"] == "完好").all()
+
+
 def test_lines_polygons_gcj02_and_a_gbk_shapefile(tmp_path, package):
     line = shapely.LineString([(X0 + 10, Y0 + 10), (X0 + 290, Y0 + 10)])          # midpoint in cell 005
     poly = shapely.box(X0 + 210, Y0 + 110, X0 + 290, Y0 + 190)                      # cell 003
