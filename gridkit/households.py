@@ -99,8 +99,8 @@ from scipy.spatial import cKDTree
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
-from .lattice import expand_ranges, square_pieces
 from .io import repair_polygons
+from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, row_major_order
 
