@@ -253,7 +253,6 @@ def run_scale():
 
 FUTIAN = HERE.parent / "data" / "samples" / "futian_wgs84.gpkg"
 FUTIAN_STREETS = HERE.parents[1] / "shared" / "data" / "shenzhen_futian" / "futian_osm_network.gpkg"
-STREET_BANDS = ((100, 150), (200, 300), (300, 500))
 
 
 def _futian(n=180_000, seed=1):
@@ -318,7 +317,7 @@ def main():
     if args.scale:
         cases = [("points", 100, 150, ("scale",))]
     elif args.streets:
-        cases = [("futian", lo, hi, ("streets",)) for lo, hi in ([tuple(args.band)] if args.band else STREET_BANDS)]
+        cases = [("futian", lo, hi, ("streets",)) for lo, hi in ([tuple(args.band)] if args.band else BANDS)]
     else:
         bands = [tuple(args.band)] if args.band else BANDS
         cases = [(which, lo, hi, PEERS if which == "blocks" else tuple(p for p in PEERS if p != "gridkit_whole"))

@@ -24,6 +24,17 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
                             extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
 
 
+def household_problems(layout, communities):
+    """What breaks the partition invariants: grids that do not tile their communities,
+    micro-grids that do not tile their grids (empty when all is well)."""
+    import gridkit as gk
+
+    problems = gk.check_partition(layout.grids, communities).problems
+    if layout.micro is not None:
+        problems += gk.check_partition(layout.micro, layout.grids, unit_key="grid_id", id_field="micro_id").problems
+    return problems
+
+
 def draw_household_grids(layout, communities, path):
     """A PNG of the grids over their communities, titled with the band and the shape."""
     from gridkit.package import units_layer
@@ -292,10 +303,7 @@ def households_command(boundaries, households_path, output, layer, households_la
             step("checking the invariants")
             # Grids that do not tile their communities (or micro-grids their grids) are
             # not written: a wrong layout is worse than none.
-            problems = gk.check_partition(layout.grids, communities).problems
-            if layout.micro is not None:
-                problems += gk.check_partition(layout.micro, layout.grids, unit_key="grid_id",
-                                               id_field="micro_id").problems
+            problems = household_problems(layout, communities)
             if problems:
                 raise GridkitError("the grids break the partition invariants, so nothing was written: "
                                    + "; ".join(problems[:5]) + " (please report it with the input)")

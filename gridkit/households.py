@@ -290,7 +290,9 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     if empty.any():
         rows = np.flatnonzero(empty)[:10].tolist()
         raise InputError(f"{source}: rows {rows} have no geometry; fix or remove them")
-    if set(shapely.get_type_id(geoms).tolist()) <= {3, 6} and not shapely.is_valid(geoms).all():
+    types = set(shapely.get_type_id(geoms).tolist())
+    polygonal = types <= {3, 6}
+    if polygonal and not shapely.is_valid(geoms).all():
         # A self-crossing building or block is repaired (a warning names it) rather
         # than failing deep inside the union of the features.
         households, _ = repair_polygons(households, what=source)
@@ -315,8 +317,6 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
                 f"{shown}. Fix the values (a household count is a non-negative integer)."
             )
         counts = raw.to_numpy().astype("int64")
-    types = set(shapely.get_type_id(geoms).tolist())
-    polygonal = types <= {3, 6}
     if not polygonal and not types <= {0, 4}:
         raise InputError(f"{source}: mixes points and polygons; give one kind of household feature")
     if kind == "auto":
@@ -445,11 +445,11 @@ def _point_atoms(community, points, counts, band, barriers, piece=None):
     side = min(max(side, 10.0), 500.0)
     made = make_cells([community], None, cell_area=side * side, barriers=barriers)
     geoms, zone = made.geometry, made.zone
-    if len(points):
-        weight = _point_weights(geoms, points, counts)[0]
-        # Halvings of the side that bring each cell to about one atom's households.
-        level = np.ceil(np.log2(np.sqrt(np.maximum(weight, 1) / piece)) - 1e-9).astype("int64")
-        level = np.where(weight > SPLIT_ABOVE * piece, np.minimum(level, int(math.log2(side / MIN_ATOM_SIDE))), 0)
+    weight, biggest = _point_weights(geoms, points, counts)
+    # Halvings of the side that bring each cell to about one atom's households.
+    level = np.ceil(np.log2(np.sqrt(np.maximum(weight, 1) / piece)) - 1e-9).astype("int64")
+    level = np.where(weight > SPLIT_ABOVE * piece, np.minimum(level, int(math.log2(side / MIN_ATOM_SIDE))), 0)
+    if (level > 0).any():  # dense cells are cut: count again over the pieces
         kept, new_geoms, new_zone = level <= 0, [], []
         for j in np.unique(level[level > 0]).tolist():
             cut = np.flatnonzero(level == j)
@@ -458,7 +458,7 @@ def _point_atoms(community, points, counts, band, barriers, piece=None):
             new_zone.append(zone[cut][pieces.poly_index])
         geoms = np.concatenate([geoms[kept], *new_geoms])
         zone = np.concatenate([zone[kept], *new_zone])
-    weight, biggest = _point_weights(geoms, points, counts)
+        weight, biggest = _point_weights(geoms, points, counts)
     return _Atoms(geoms, weight, zone, biggest > band.high)
 
 

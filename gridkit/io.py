@@ -98,10 +98,14 @@ def detect_dbf_encoding(dbf_path) -> str:
 
 
 def _check_layer(path, layer):
-    """A missing layer is named with the layers the file does have."""
+    """A missing layer is named with the layers the file does have (asked only once
+    reading has failed)."""
     import pyogrio
 
-    names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    try:
+        names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
+    except Exception:  # not readable at all: the caller's error says so
+        return
     if not isinstance(layer, int) and str(layer) not in names:
         raise InputError(f"{path}: no layer {layer!r}; the file's layers are: {', '.join(names)}")
 
@@ -140,12 +144,12 @@ def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFram
                     log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
             if encoding is not None:
                 kwargs["encoding"] = encoding
-            if layer is not None:
-                _check_layer(path, layer)
             gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **kwargs)
     except InputError:
         raise
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
+        if layer is not None:
+            _check_layer(path, layer)
         raise InputError(f"{path}: cannot be read ({exc})") from exc
     if len(gdf) == 0:
         raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
