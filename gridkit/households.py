@@ -288,8 +288,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     geoms = households.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        rows = np.flatnonzero(empty)[:10].tolist()
-        raise InputError(f"{source}: rows {rows} have no geometry; fix or remove them")
+        rows = ", ".join(map(str, np.flatnonzero(empty)[:10] + 1))
+        raise InputError(f"{source}: rows {rows} have no geometry (rows count from 1); fix or remove them")
     types = set(shapely.get_type_id(geoms).tolist())
     polygonal = types <= {3, 6}
     if polygonal and not shapely.is_valid(geoms).all():
@@ -311,7 +311,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         bad = raw.isna() | (raw < 0) | (raw != np.floor(raw))
         if bad.any():
             given = households[count_field].tolist()  # Python values, shown as the user wrote them
-            shown = ", ".join(f"row {r} ({given[r]!r})" for r in np.flatnonzero(bad.to_numpy())[:10].tolist())
+            shown = ", ".join(f"row {r + 1} ({given[r]!r})" for r in np.flatnonzero(bad.to_numpy())[:10].tolist())
             raise InputError(
                 f"{source}: {int(bad.sum())} household counts in {count_field!r} are not whole numbers ≥ 0: "
                 f"{shown}. Fix the values (a household count is a non-negative integer)."
@@ -329,7 +329,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         raise InputError(f"households kind {kind!r}: choose points, blocks or auto")
     if kind == "blocks" and not polygonal:
         raise InputError(f"{source}: kind 'blocks' needs polygons with counts")
-    frame = gpd.GeoDataFrame({"households": counts, "source_row": np.arange(len(households))},
+    frame = gpd.GeoDataFrame({"households": counts, "source_row": np.arange(1, len(households) + 1)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind
 
@@ -356,8 +356,9 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():
-        rows = np.flatnonzero(flat)[:10].tolist()
-        raise InputError(f"{source}: rows {rows} are not polygons; the floor-area rule needs building footprints")
+        rows = ", ".join(map(str, np.flatnonzero(flat)[:10] + 1))
+        raise InputError(f"{source}: rows {rows} are not polygons (rows count from 1); the floor-area rule needs "
+                         "building footprints")
     given = buildings[floors_field]
     floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)
     missing = (given.isna() | given.astype(str).str.strip().eq("")).to_numpy()
@@ -371,7 +372,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
         values = given.tolist()  # Python values, shown as the user wrote them
-        shown = ", ".join(f"row {r} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
+        shown = ", ".join(f"row {r + 1} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
         fix = " or give a default for the empty ones (default_floors, --default-floors)" if missing.any() else ""
         raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
                          f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")

@@ -200,8 +200,9 @@ def warn_if_gcj02(path, crs, bounds):
 
 
 def describe_feature(gdf, i, name_field=None) -> str:
-    """'feature 3 (Dongcheng)' — how messages name a row."""
-    label = f"feature {i}"
+    """'feature 3 (Dongcheng)' — how messages name row ``i`` (0-based) of a file:
+    features count from 1, as rows do in every message and rejects file."""
+    label = f"feature {i + 1}"
     if name_field and name_field in gdf.columns:
         value = gdf[name_field].iloc[i]
         if value is not None and value == value:

@@ -134,7 +134,8 @@ def unit_hierarchy(
     names = _text(units[name_field]) if name_field else [""] * len(units)
     unit_codes = _resolve_codes(units, code_field, name_field, provisional, parent_code)
     units = gpd.GeoDataFrame(
-        {"code": unit_codes, "name": names}, geometry=units.geometry.values, crs=metric
+        {"code": unit_codes, "name": names, "source_row": np.arange(1, len(units) + 1)},
+        geometry=units.geometry.values, crs=metric,
     )
     for level, candidates in PARENT_NAME_CANDIDATES.items():
         col = next((c for c in candidates if c in gdf.columns and c != name_field), None)
@@ -202,6 +203,12 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
     return out
 
 
+def _uncoded_label(units, i):
+    """'feature 3 (Dongcheng)': a unit with no code, by its row in the boundary file."""
+    name = units["name"][i]
+    return f"feature {units['source_row'][i]}" + (f" ({name})" if name else "")
+
+
 def _dissolve_and_resolve_overlaps(units):
     """One feature per code; overlapping units lose the overlap to the lower code."""
     coded = units[units["code"].notna()]
@@ -219,18 +226,26 @@ def _dissolve_and_resolve_overlaps(units):
     a, b = tree.query(geoms, predicate="intersects")
     keep = a < b
     n_overlaps = 0
+    label = [code or _uncoded_label(units, x) for x, code in enumerate(units["code"])]
+    taken_by = {}  # unit → the units that took its overlaps
     for i, j in zip(a[keep], b[keep]):
         overlap = shapely.area(shapely.intersection(geoms[i], geoms[j]))
         if overlap <= 0:
             continue
         n_overlaps += 1
-        label_i = units["code"][i] or f"feature {i}"
-        label_j = units["code"][j] or f"feature {j}"
         # Digitising noise (< 1 m²) is routine between neighbouring polygons.
         log.log(logging.WARNING if overlap >= 1.0 else logging.INFO,
                 "units %s and %s overlap by %.3g m²; the overlap stays with %s",
-                label_i, label_j, overlap, label_i)
+                label[i], label[j], overlap, label[i])
         geoms[j] = shapely.difference(geoms[j], geoms[i])
+        taken_by.setdefault(j, []).append(label[i])
+    # A unit wholly under others would vanish, and its code with it: the user decides.
+    gone = [j for j in sorted(taken_by) if shapely.area(geoms[j]) <= 0]
+    if gone:
+        raise InputError(
+            "boundaries: " + "; ".join(f"{label[j]} lies wholly under {', '.join(taken_by[j])}" for j in gone[:10])
+            + ". Overlaps stay with the lower code (or the earlier feature), so nothing of it would be left: "
+            "delete the duplicate, or fix its boundary.")
     units = units.set_geometry(gpd.GeoSeries(geoms, crs=units.crs))
     return units, n_overlaps
 

@@ -117,7 +117,7 @@ def test_grid_households_from_building_floors(tmp_path):
     args = ("grid", "households", comm, "--provisional", "--parent-code", "110101", "--households", homes,
             "--min-households", 100, "--max-households", 150, "-o", out)
     empty = _run(*args, "--floors-field", "storeys", "--area-per-household", 90)
-    assert empty.exit_code == 1 and "1 floor counts in 'storeys' are not numbers ≥ 0: row 7" in empty.output
+    assert empty.exit_code == 1 and "1 floor counts in 'storeys' are not numbers ≥ 0: row 8" in empty.output
     assert "--default-floors" in empty.output and not out.exists()
     result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90, "--default-floors", 3)
     assert result.exit_code == 0, result.output

@@ -223,10 +223,10 @@ def test_bad_counts_name_the_rows():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     homes = _points(2, 100)
     homes["n"] = [1, -3, "x", 2]
-    with pytest.raises(InputError, match=r"2 household counts in 'n'.*row 1 \(-3\), row 2 \('x'\)"):
+    with pytest.raises(InputError, match=r"2 household counts in 'n'.*row 2 \(-3\), row 3 \('x'\)"):
         balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
     homes["n"] = [1.0, -3.0, 2.5, 2.0]  # a float column: values shown as written, not as numpy reprs
-    with pytest.raises(InputError, match=r"2 household counts in 'n'.*: row 1 \(-3.0\), row 2 \(2.5\)\. Fix"):
+    with pytest.raises(InputError, match=r"2 household counts in 'n'.*: row 2 \(-3.0\), row 3 \(2.5\)\. Fix"):
         balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
 
 
@@ -238,6 +238,9 @@ def test_households_outside_are_reported_not_dropped():
     assert layout.summary["outside"] == 2 and len(layout.rejects) == 2
     assert (layout.rejects["reason"] == "outside every community").all()
     assert layout.grids["households"].sum() + len(layout.rejects) == len(homes)
+    # the rejects say which rows of the file they are, counted from 1 like every message
+    n = len(homes)
+    assert layout.rejects["source_row"].tolist() == [n - 1, n]
 
 
 def test_households_all_outside_are_an_error_that_points_at_the_crs():
@@ -469,7 +472,7 @@ def test_a_self_crossing_block_is_repaired_with_a_warning_not_a_crash(caplog):
     layout = balanced_grid(comm, blocks, min_households=50, max_households=80, count_field="n", kind="blocks")
     _check(layout, comm)
     assert sorted(layout.grids["households"].tolist()) == [60, 70]
-    assert "feature 1 had an invalid geometry; repaired with make_valid" in caplog.text
+    assert "feature 2 had an invalid geometry; repaired with make_valid" in caplog.text
 
 
 def _strip_graph(weights):
@@ -1015,14 +1018,14 @@ def test_floor_rule_empty_floors_need_a_default(caplog):
 
     buildings = _buildings()
     buildings["floors"] = [6, None, "", 1]
-    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 1 \(None\), "
-                                         r"row 2 \(''\).*or give a default for the empty ones"):
+    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 2 \(None\), "
+                                         r"row 3 \(''\).*or give a default for the empty ones"):
         households_from_floors(buildings, "floors", 90)
     # 100 × 6 / 90 → 7; 300 × 2 / 90 = 6.67 → 7; 900 × 2 / 90 = 20; the shed 0
     assert households_from_floors(buildings, "floors", 90, default_floors=2).tolist() == [7, 7, 20, 0]
     assert "2 buildings have no floors in 'floors'; each counted as 2 floors" in caplog.text
     buildings["floors"] = [6, None, "two", 1]  # a default fills the empty, not the wrong
-    with pytest.raises(InputError, match=r"1 floor counts in 'floors' are not numbers ≥ 0: row 2 \('two'\)"):
+    with pytest.raises(InputError, match=r"1 floor counts in 'floors' are not numbers ≥ 0: row 3 \('two'\)"):
         households_from_floors(buildings, "floors", 90, default_floors=2)
 
 
@@ -1030,8 +1033,8 @@ def test_floor_rule_names_bad_rows_and_points():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     bad = _buildings()
     bad["floors"] = [6, -1, "two", 1]
-    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 1 \(-1\), row 2 \('two'\)"):
+    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 2 \(-1\), row 3 \('two'\)"):
         balanced_grid(comm, bad, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
     points = _points(2, 100).assign(floors=3)
-    with pytest.raises(InputError, match=r"rows \[0, 1, 2, 3\] are not polygons; the floor-area rule needs building"):
+    with pytest.raises(InputError, match=r"rows 1, 2, 3, 4 are not polygons \(rows count from 1\); the floor-area rule needs building"):
         balanced_grid(comm, points, min_households=1, max_households=200, floors_field="floors", area_per_household=90)

@@ -19,7 +19,7 @@ def test_community_codes_give_the_hierarchy():
 
 
 def test_bad_code_names_the_feature():
-    with pytest.raises(CodeError, match=r"feature 1 \(u1\).*11 characters.*--provisional"):
+    with pytest.raises(CodeError, match=r"feature 2 \(u1\).*11 characters.*--provisional"):
         gk.unit_hierarchy(_frame(["110101001001", "11010100100"]), code_field="code")
 
 
@@ -43,6 +43,24 @@ def test_uncoded_features_under_a_parent(samples):
     assert comm["community_code"].tolist() == [f"990101900{600 + i}" for i in range(13)]
     assert comm.crs.to_epsg() == 32619
     assert comm.attrs["report"]["overlaps_resolved"] > 0  # the city's polygons overlap slightly
+
+
+def test_overlapping_uncoded_units_are_named_by_their_row(caplog):
+    units = _frame([None, None, None])
+    units.loc[2, "geometry"] = shapely.box(401_500, 4_400_000, 403_000, 4_401_000)  # half over the second
+    with caplog.at_level("WARNING"):
+        comm = gk.unit_hierarchy(units, name_field="name", provisional=True, parent_code="110101")
+    assert "units feature 2 (u1) and feature 3 (u2) overlap by 5e+05 m²; the overlap stays with feature 2" \
+        in caplog.text
+    assert sorted(comm.area.round().tolist()) == [1e6, 1e6, 1e6]
+
+
+def test_a_unit_wholly_under_others_is_an_error_not_a_crash():
+    units = _frame(["110101001001", "110101001002", "110101001003"])
+    units.loc[2, "geometry"] = shapely.box(400_500, 4_400_000, 401_500, 4_401_000)  # half on each of the others
+    with pytest.raises(InputError, match=r"110101001003 lies wholly under 110101001001, 110101001002\. .*delete the "
+                                         r"duplicate, or fix its boundary"):
+        gk.unit_hierarchy(units, code_field="code")
 
 
 def test_dongcheng_provisional_hierarchy(dongcheng, samples):
