@@ -205,16 +205,23 @@ def _summary(communities, cells, output, seconds):
 @click.option("--provisional", is_flag=True, help="Allow provisional codes (as in `grid units`).")
 @click.option("--parent-code", default=None, help="6- or 9-digit code containing features with no code.")
 @click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the inputs' coordinates really are (EPSG:4326, gcj02, bd09, …).")
+              help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, …), and "
+                   "the other inputs' unless given their own.")
+@click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the households' coordinates really are (default: --crs): GPS-surveyed "
+                   "addresses are WGS84 even when the boundaries are gcj02.")
 @click.option("--barriers", type=click.Path(dir_okay=False), default=None,
               help="Roads, rivers, rail: grids follow them, crossing only where a block is too light.")
 @click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
+@click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the barriers' coordinates really are (default: --crs). OSM data is WGS84 "
+                   "even when the boundaries are gcj02.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
 def households_command(boundaries, households_path, output, layer, households_layer, count_field, floors_field,
                        area_per_household, default_floors, kind, min_households, max_households, target,
                        tolerance, micro, split_polygons, code_field, name_field, provisional, parent_code, crs,
-                       barriers, barriers_layer, preview, overwrite):
+                       households_crs, barriers, barriers_layer, barriers_crs, preview, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -274,8 +281,8 @@ def households_command(boundaries, households_path, output, layer, households_la
         with Steps() as step:
             step("reading inputs")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs)
-            homes = gk.read_vector(households_path, layer=households_layer, crs=crs)
-            lines = gk.read_vector(barriers, layer=barriers_layer, crs=crs) if barriers else None
+            homes = gk.read_vector(households_path, layer=households_layer, crs=households_crs or crs)
+            lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs or crs) if barriers else None
             step("building the unit hierarchy")
             # With the barriers, as `grid units` does: the same provisional communities
             # (and codes) for the same district in both layouts.
@@ -313,7 +320,8 @@ def households_command(boundaries, households_path, output, layer, households_la
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
-                      "barriers": barriers, "crs": crs}
+                      "barriers": barriers, "crs": crs, "households_crs": households_crs,
+                      "barriers_crs": barriers_crs}
             write_household_package(output, layout, communities, params, overwrite=overwrite)
             if preview:
                 step(f"drawing {preview}")

@@ -1954,8 +1954,9 @@ def balanced_grid(
     if outside.all():
         raise InputError(f"none of the {len(frame)} household features lies inside a community "
                          f"(households around {_where(frame)}, communities around {_where(communities)}): "
-                         "is one of the files in the wrong place or CRS? (--crs gives the CRS a file "
-                         "really is in: gcj02 for Chinese web-map data labelled EPSG:4326)")
+                         "is one of the files in the wrong place or CRS? (--crs gives the CRS the boundaries "
+                         "really are in, --households-crs the households': gcj02 for Chinese web-map data "
+                         "labelled EPSG:4326)")
     rejects = frame[outside].assign(reason="outside every community")
     if outside.any():
         log.warning("%d household features (%d households) lie outside every community; see rejects",

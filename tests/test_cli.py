@@ -183,3 +183,39 @@ def test_grid_households_writes_nothing_that_breaks_the_invariants(monkeypatch, 
     assert result.exit_code == 1
     assert "the grids break the partition invariants, so nothing was written: unit X: a gap" in result.output
     assert out.read_bytes() == b"an earlier package"
+
+
+def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path):
+    """GCJ-02 boundaries (Amap) with WGS84 household points (a GPS survey): each file
+    is read in its own CRS, so every household lands in the community it lies in."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    boundaries = samples / "dongcheng_gcj02.gpkg"
+    comm = gk.unit_hierarchy(gk.read_vector(boundaries, crs="gcj02"), code_field="adcode", provisional=True)
+    x0, y0, x1, y1 = comm.total_bounds
+    xs, ys = np.meshgrid(np.arange(x0, x1, 110.0), np.arange(y0, y1, 110.0))
+    xy = np.c_[xs.ravel(), ys.ravel()]
+    inside = [shapely.contains_xy(g, xy[:, 0], xy[:, 1]) for g in comm.geometry.values]
+    xy = xy[np.any(inside, axis=0)]
+    homes = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs).to_crs(4326)  # true WGS84
+    path = tmp_path / "survey.gpkg"
+    homes.to_file(path)
+
+    def per_community(points):
+        return [int(shapely.contains_xy(g, *points.T).sum()) for g in comm.geometry.values]
+
+    expected = per_community(xy)
+    # Read as GCJ-02 (the boundaries' CRS), the same points move ~500 m: other counts.
+    shifted = gk.read_vector(path, crs="gcj02").to_crs(comm.crs).get_coordinates().to_numpy()
+    assert per_community(shifted) != expected
+    out = tmp_path / "dc.gpkg"
+    result = _run("grid", "households", boundaries, "--crs", "gcj02", "--code-field", "adcode", "--provisional",
+                  "--households", path, "--households-crs", "EPSG:4326",
+                  "--min-households", 100, "--max-households", 150, "-o", out)
+    assert result.exit_code == 0, result.output
+    cells, _, meta = gk.read_package(out)
+    got = cells.groupby("community_code")["households"].sum()
+    assert got.reindex(comm["community_code"]).tolist() == expected
+    assert json.loads(meta["parameters"])["households_crs"] == "EPSG:4326"
