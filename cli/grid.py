@@ -263,6 +263,9 @@ def households_command(boundaries, households_path, output, layer, households_la
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if target is None and (min_households is None or max_households is None):
         raise click.UsageError("give --min-households and --max-households, or --target")
+    if target is not None and (min_households is not None or max_households is not None):
+        raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
+                               "(with --tolerance)")
     if (floors_field is None) != (area_per_household is None):
         raise click.UsageError("--floors-field and --area-per-household go together (households = footprint "
                                "m² × floors ÷ area per household)")

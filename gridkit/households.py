@@ -202,12 +202,13 @@ class Band:
 
     low: float
     high: float
+    what: str = field(default="household band", compare=False, repr=False)  # how errors name it
 
     def __post_init__(self):
         if not (0 < self.low <= self.high):
-            raise InputError(f"household band {self.low}–{self.high}: need 0 < min ≤ max")
+            raise InputError(f"{self.what} {self.low:g}–{self.high:g}: need 0 < min ≤ max")
         if self.whole[1] < self.whole[0]:
-            raise InputError(f"household band {self.low:g}–{self.high:g} holds no whole number of households; "
+            raise InputError(f"{self.what} {self.low:g}–{self.high:g} holds no whole number of households; "
                              "widen it")
 
     @property
@@ -238,7 +239,11 @@ class Band:
     def from_target(cls, target: float, tolerance: float) -> Band:
         """``target ± tolerance`` (a share below 1, or households)."""
         delta = tolerance * target if tolerance < 1 else tolerance
-        return cls(target - delta, target + delta)
+        if delta >= target:
+            raise InputError(f"target {target:g} ± tolerance {tolerance:g} households reaches down to "
+                             f"{target - delta:g}: give a tolerance below the target (a share such as 0.2, or "
+                             f"fewer than {target:g} households)")
+        return cls(target - delta, target + delta, f"household band (target {target:g} ± {tolerance:g})")
 
 
 @dataclass
@@ -1917,13 +1922,15 @@ def balanced_grid(
         (households outside every community, with a reason) and ``summary``.
     """
     t0 = time.perf_counter()
+    if target is not None and (min_households is not None or max_households is not None):
+        raise InputError("give the band one way: min_households and max_households, or target (and tolerance)")
     if target is not None:
         band = Band.from_target(target, tolerance)
     elif min_households is not None and max_households is not None:
         band = Band(min_households, max_households)
     else:
         raise InputError("give the band: min_households and max_households, or target (and tolerance)")
-    micro_band = Band(*micro) if micro else None
+    micro_band = Band(*micro, "micro band") if micro else None
     if micro_band and micro_band.high > band.low:
         raise InputError(f"micro-grids of {micro_band.low}–{micro_band.high} households do not nest "
                          f"in grids of {band.low}–{band.high}: the micro maximum must be ≤ the grid minimum")

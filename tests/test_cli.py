@@ -219,3 +219,14 @@ def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path):
     got = cells.groupby("community_code")["households"].sum()
     assert got.reindex(comm["community_code"]).tolist() == expected
     assert json.loads(meta["parameters"])["households_crs"] == "EPSG:4326"
+
+
+def test_grid_households_takes_the_band_one_way(samples, tmp_path):
+    args = ("grid", "households", samples / "cincinnati_city.gpkg", "--households", samples / "cincinnati_blocks.gpkg",
+            "-o", tmp_path / "o.gpkg")
+    both = _run(*args, "--min-households", 100, "--max-households", 150, "--target", 200)
+    assert both.exit_code == 2 and "give the band one way: --min-households and --max-households, or --target" \
+        in both.output
+    neither = _run(*args, "--min-households", 100)
+    assert neither.exit_code == 2 and "give --min-households and --max-households, or --target" in neither.output
+    assert not (tmp_path / "o.gpkg").exists()

@@ -334,6 +334,16 @@ def test_too_many_grids_fails_after_that_community(monkeypatch, caplog):
 
 def test_band_checks():
     assert Band.from_target(250, 0.2) == Band(200, 300)
+    assert Band.from_target(250, 50) == Band(200, 300)
+    with pytest.raises(InputError, match=r"target 100 ± tolerance 150 households reaches down to -50: give a "
+                                         r"tolerance below the target"):
+        Band.from_target(100, 150)
+    with pytest.raises(InputError, match=r"^micro band 50–20: need 0 < min ≤ max"):
+        balanced_grid(community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)]), _points(2, 10),
+                      min_households=100, max_households=150, micro=(50, 20))
+    with pytest.raises(InputError, match="give the band one way"):  # not one of them silently ignored
+        balanced_grid(community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)]), _points(2, 10),
+                      min_households=100, max_households=150, target=200)
     comm = community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)])
     with pytest.raises(InputError, match="a grid of 2000 households needs at least 100 micro-grids of at most 20"):
         balanced_grid(comm, _points(2, 10), min_households=1000, max_households=2000, micro=(10, 20))
