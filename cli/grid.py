@@ -69,8 +69,8 @@ def draw_household_grids(layout, communities, path):
 @click.option("--encoding", default=None, help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
 @click.option("--cell-area", default=10_000.0, show_default=True, type=click.FloatRange(min=1, min_open=False),
               help="Target cell area in m².")
-@click.option("--hex", "shape", flag_value="hex", help="Planar hexagons instead of squares.")
-@click.option("--h3", "shape", flag_value="h3", help="H3 hexagons at the resolution nearest --cell-area.")
+@click.option("--hex", "hexagons", is_flag=True, help="Planar hexagons instead of squares.")
+@click.option("--h3", "h3_cells", is_flag=True, help="H3 hexagons at the resolution nearest --cell-area.")
 @click.option("--barriers", type=click.Path(dir_okay=False), default=None,
               help="Lines cells must not cross (street centre lines, OSM edges, rivers).")
 @click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
@@ -85,7 +85,7 @@ def draw_household_grids(layout, communities, path):
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
 @overwrite_opt
 def units_command(boundaries, output, layer, code_field, name_field, provisional, parent_code, crs,
-                  metric_crs, encoding, cell_area, shape, barriers, barriers_layer, sliver_ratio,
+                  metric_crs, encoding, cell_area, hexagons, h3_cells, barriers, barriers_layer, sliver_ratio,
                   barriers_crs, merge_small_blocks, start_date, preview, overwrite):
     """Divide BOUNDARIES into coded unit cells of about --cell-area m².
 
@@ -116,6 +116,9 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if parent_code and not provisional:
         raise click.UsageError("--parent-code gives provisional codes: add --provisional")
+    if hexagons and h3_cells:
+        raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
+    shape = "hex" if hexagons else "h3" if h3_cells else "square"
     try:
         with Steps() as step:
             step("reading boundaries")
@@ -129,12 +132,12 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
                                             provisional=provisional, parent_code=parent_code,
                                             cell_area=cell_area, metric_crs=metric_crs, barriers=lines)
             step("making cells")
-            cells = gk.unit_grid(communities, cell_area=cell_area, shape=shape or "square",
+            cells = gk.unit_grid(communities, cell_area=cell_area, shape=shape,
                                  barriers=lines, sliver_ratio=sliver_ratio,
                                  merge_small_blocks=merge_small_blocks, start_date=start_date)
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "code_field": code_field, "crs": crs,
-                      "cell_area": cell_area, "shape": shape or "square", "barriers": barriers,
+                      "cell_area": cell_area, "shape": shape, "barriers": barriers,
                       "barriers_crs": barriers_crs,
                       "sliver_ratio": sliver_ratio, "provisional": provisional,
                       "parent_code": parent_code, "merge_small_blocks": merge_small_blocks}

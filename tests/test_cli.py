@@ -230,3 +230,10 @@ def test_grid_households_takes_the_band_one_way(samples, tmp_path):
     neither = _run(*args, "--min-households", 100)
     assert neither.exit_code == 2 and "give --min-households and --max-households, or --target" in neither.output
     assert not (tmp_path / "o.gpkg").exists()
+
+
+def test_grid_units_takes_one_cell_shape(samples, tmp_path):
+    both = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
+                "--provisional", "--hex", "--h3", "-o", tmp_path / "a.gpkg")
+    assert both.exit_code == 2 and "--hex (planar hexagons) or --h3 (H3 cells), not both" in both.output
+    assert not (tmp_path / "a.gpkg").exists()
