@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value, percent, progress_enabled
+from .options import Steps, overwrite_opt, parse_crs_value, percent, progress_enabled, require_with
 
 
 @click.group()
@@ -116,6 +116,8 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if parent_code and not provisional:
         raise click.UsageError("--parent-code gives provisional codes: add --provisional")
+    require_with(barriers_layer=("barriers", barriers), barriers_crs=("barriers", barriers),
+                 merge_small_blocks=("barriers", barriers))
     if hexagons and h3_cells:
         raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
     shape = "hex" if hexagons else "h3" if h3_cells else "square"
@@ -266,6 +268,8 @@ def households_command(boundaries, households_path, output, layer, households_la
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if target is None and (min_households is None or max_households is None):
         raise click.UsageError("give --min-households and --max-households, or --target")
+    require_with(tolerance=("target", target), barriers_layer=("barriers", barriers),
+                 barriers_crs=("barriers", barriers))
     if target is not None and (min_households is not None or max_households is not None):
         raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
                                "(with --tolerance)")

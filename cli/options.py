@@ -31,6 +31,20 @@ def parse_crs_value(ctx, param, value):
     return value
 
 
+def require_with(**anchors):
+    """Usage errors for options given on the command line that mean nothing without
+    another: ``require_with(tolerance=("target", target))`` stops ``--tolerance``
+    given without ``--target``, instead of silently ignoring it."""
+    from click.core import ParameterSource
+
+    ctx = click.get_current_context()
+    for name, (anchor, value) in anchors.items():
+        if value in (None, False) and ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE,
+                                                                         ParameterSource.ENVIRONMENT):
+            flag, needed = (f"--{n.replace('_', '-')}" for n in (name, anchor))
+            raise click.UsageError(f"{flag} goes with {needed}, which is not given")
+
+
 def progress_enabled():
     import sys
 

@@ -1945,6 +1945,9 @@ def balanced_grid(
     frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
                                   area_per_household=area_per_household, default_floors=default_floors,
                                   kind=kind, communities=communities)
+    if split_polygons and kind == "points":
+        log.warning("split_polygons cuts blocks; these households are points (or buildings, each kept whole), "
+                    "so it changes nothing (kind='blocks' reads polygons as areal counts)")
     frame = frame.to_crs(crs)
     lines = None if barriers is None else barrier_lines(barriers, crs)
     comm_geoms = communities.geometry.values

@@ -237,3 +237,15 @@ def test_grid_units_takes_one_cell_shape(samples, tmp_path):
                 "--provisional", "--hex", "--h3", "-o", tmp_path / "a.gpkg")
     assert both.exit_code == 2 and "--hex (planar hexagons) or --h3 (H3 cells), not both" in both.output
     assert not (tmp_path / "a.gpkg").exists()
+
+
+def test_an_option_that_needs_another_is_not_silently_ignored(samples, tmp_path):
+    out = tmp_path / "o.gpkg"
+    tolerance = _run("grid", "households", samples / "cincinnati_city.gpkg", "--households",
+                     samples / "cincinnati_blocks.gpkg", "--min-households", 100, "--max-households", 150,
+                     "--tolerance", 0.1, "-o", out)
+    assert tolerance.exit_code == 2 and "--tolerance goes with --target, which is not given" in tolerance.output
+    layer = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
+                 "--provisional", "--barriers-layer", "edges", "-o", out)
+    assert layer.exit_code == 2 and "--barriers-layer goes with --barriers, which is not given" in layer.output
+    assert not out.exists()

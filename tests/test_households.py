@@ -1048,3 +1048,10 @@ def test_floor_rule_names_bad_rows_and_points():
     points = _points(2, 100).assign(floors=3)
     with pytest.raises(InputError, match=r"rows 1, 2, 3, 4 are not polygons \(rows count from 1\); the floor-area rule needs building"):
         balanced_grid(comm, points, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
+
+
+def test_split_polygons_on_points_says_it_changes_nothing(caplog):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60, split_polygons=True)
+    assert layout.summary["kind"] == "points"
+    assert "split_polygons cuts blocks; these households are points" in caplog.text
