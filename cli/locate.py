@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value, progress_enabled
+from .options import Steps, overwrite_opt, parse_crs_value, progress_enabled, require_with
 
 
 def _routes(path):
@@ -78,6 +78,7 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
+    require_with(events=("class_field", class_field), workers=("use_dask", use_dask or scheduler))
     try:
         table = _routes(routes)
         if table is not None and class_field is None:

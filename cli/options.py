@@ -41,8 +41,8 @@ def require_with(**anchors):
     for name, (anchor, value) in anchors.items():
         if value in (None, False) and ctx.get_parameter_source(name) in (ParameterSource.COMMANDLINE,
                                                                          ParameterSource.ENVIRONMENT):
-            flag, needed = (f"--{n.replace('_', '-')}" for n in (name, anchor))
-            raise click.UsageError(f"{flag} goes with {needed}, which is not given")
+            flags = {p.name: p.opts[0] for p in ctx.command.params}
+            raise click.UsageError(f"{flags[name]} goes with {flags[anchor]}, which is not given")
 
 
 def progress_enabled():

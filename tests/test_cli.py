@@ -249,3 +249,13 @@ def test_an_option_that_needs_another_is_not_silently_ignored(samples, tmp_path)
                  "--provisional", "--barriers-layer", "edges", "-o", out)
     assert layer.exit_code == 2 and "--barriers-layer goes with --barriers, which is not given" in layer.output
     assert not out.exists()
+
+
+def test_locate_options_that_need_another(samples, tmp_path):
+    grid = tmp_path / "grid.gpkg"
+    grid.write_bytes(b"")  # checked after the options, never read
+    args = ("locate", samples / "dongcheng_reports.csv", "--crs", "gcj02", "--grid", grid, "-o", tmp_path / "out.csv")
+    events = _run(*args, "--events")
+    assert events.exit_code == 2 and "--events goes with --class-field, which is not given" in events.output
+    workers = _run(*args, "--workers", 4)
+    assert workers.exit_code == 2 and "--workers goes with --dask, which is not given" in workers.output
