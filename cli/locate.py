@@ -29,7 +29,7 @@ def _routes(path):
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
 @click.option("--class-field", default=None,
               help="Column with the class of each point (5-digit class, 11-digit matter code, component ID, "
-                   "legacy class); needed with --routes.")
+                   "legacy class), by which it is routed: --routes needs it, and it needs --routes.")
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
 @click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
@@ -78,7 +78,8 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
-    require_with(events=("class_field", class_field), workers=("use_dask", use_dask or scheduler))
+    require_with(events=("class_field", class_field), class_field=("routes", routes),
+                 workers=("use_dask", use_dask or scheduler))
     try:
         table = _routes(routes)
         if table is not None and class_field is None:

@@ -257,5 +257,7 @@ def test_locate_options_that_need_another(samples, tmp_path):
     args = ("locate", samples / "dongcheng_reports.csv", "--crs", "gcj02", "--grid", grid, "-o", tmp_path / "out.csv")
     events = _run(*args, "--events")
     assert events.exit_code == 2 and "--events goes with --class-field, which is not given" in events.output
+    klass = _run(*args, "--class-field", "matter_code")  # without --routes it would route nothing
+    assert klass.exit_code == 2 and "--class-field goes with --routes, which is not given" in klass.output
     workers = _run(*args, "--workers", 4)
     assert workers.exit_code == 2 and "--workers goes with --dask, which is not given" in workers.output
