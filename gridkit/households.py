@@ -315,8 +315,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         raw = pd.to_numeric(households[count_field], errors="coerce")
         bad = raw.isna() | (raw < 0) | (raw != np.floor(raw))
         if bad.any():
-            given = households[count_field].tolist()  # Python values, shown as the user wrote them
-            shown = ", ".join(f"row {r + 1} ({given[r]!r})" for r in np.flatnonzero(bad.to_numpy())[:10].tolist())
+            shown = _shown_rows(households[count_field], bad.to_numpy())
             raise InputError(
                 f"{source}: {int(bad.sum())} household counts in {count_field!r} are not whole numbers ≥ 0: "
                 f"{shown}. Fix the values (a household count is a non-negative integer)."
@@ -337,6 +336,13 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     frame = gpd.GeoDataFrame({"households": counts, "source_row": np.arange(1, len(households) + 1)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind
+
+
+def _shown_rows(column, bad):
+    """'row 2 (-3), row 5 ('x')': the first ten ``bad`` rows (counted from 1) of a
+    column, their values as the user wrote them (Python values, not numpy reprs)."""
+    values = column.tolist()
+    return ", ".join(f"row {r + 1} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
 
 
 def households_from_floors(buildings, floors_field, area_per_household, default_floors=None):
@@ -376,8 +382,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
                         source, int(missing.sum()), floors_field, default_floors)
     bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
-        values = given.tolist()  # Python values, shown as the user wrote them
-        shown = ", ".join(f"row {r + 1} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
+        shown = _shown_rows(given, bad)
         fix = " or give a default for the empty ones (default_floors, --default-floors)" if missing.any() else ""
         raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
                          f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")

@@ -202,12 +202,14 @@ def warn_if_gcj02(path, crs, bounds):
 def describe_feature(gdf, i, name_field=None) -> str:
     """'feature 3 (Dongcheng)' — how messages name row ``i`` (0-based) of a file:
     features count from 1, as rows do in every message and rejects file."""
-    label = f"feature {i + 1}"
-    if name_field and name_field in gdf.columns:
-        value = gdf[name_field].iloc[i]
-        if value is not None and value == value:
-            label += f" ({value})"
-    return label
+    name = gdf[name_field].iloc[i] if name_field and name_field in gdf.columns else None
+    return feature_label(i + 1, name)
+
+
+def feature_label(row, name=None) -> str:
+    """'feature 3 (Dongcheng)': row ``row`` (counted from 1), with its name if it has one."""
+    has_name = name is not None and name == name and name != ""  # not missing, NaN or empty
+    return f"feature {row}" + (f" ({name})" if has_name else "")
 
 
 def repair_polygons(gdf, *, what: str, name_field=None):

@@ -19,7 +19,7 @@ import shapely
 
 from . import codes, coords
 from .errors import CodeError, InputError
-from .io import describe_feature, repair_polygons
+from .io import describe_feature, feature_label, repair_polygons
 from .cells import barrier_lines, cell_counts
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
@@ -203,12 +203,6 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
     return out
 
 
-def _uncoded_label(units, i):
-    """'feature 3 (Dongcheng)': a unit with no code, by its row in the boundary file."""
-    name = units["name"][i]
-    return f"feature {units['source_row'][i]}" + (f" ({name})" if name else "")
-
-
 def _dissolve_and_resolve_overlaps(units):
     """One feature per code; overlapping units lose the overlap to the lower code."""
     coded = units[units["code"].notna()]
@@ -226,7 +220,9 @@ def _dissolve_and_resolve_overlaps(units):
     a, b = tree.query(geoms, predicate="intersects")
     keep = a < b
     n_overlaps = 0
-    label = [code or _uncoded_label(units, x) for x, code in enumerate(units["code"])]
+    # A unit by its code, or by its row in the boundary file when it has none.
+    label = [code or feature_label(row, name) for code, row, name in zip(units["code"], units["source_row"],
+                                                                          units["name"])]
     taken_by = {}  # unit → the units that took its overlaps
     for i, j in zip(a[keep], b[keep]):
         overlap = shapely.area(shapely.intersection(geoms[i], geoms[j]))
