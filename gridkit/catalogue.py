@@ -77,6 +77,7 @@ from .errors import CRSError, InputError
 from .io import VECTOR_SUFFIXES, atomic_path, read_vector, warn_if_gcj02
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES
 from .package import metadata_frame, read_metadata
+from .styles import write_styles
 
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
@@ -711,6 +712,7 @@ def write_catalogue(package, catalogue, *, metadata=None):
         if metadata:
             values = {**read_metadata(tmp), **{k: str(v) for k, v in metadata.items()}}
             pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
+        write_styles(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
 

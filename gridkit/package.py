@@ -13,6 +13,9 @@ Layers
     scheme and the import summaries).
 ``components``
     The component catalogue, written by :func:`gridkit.catalogue.write_catalogue`.
+``layer_styles``
+    QGIS's table of layer styles, holding gridkit's default style for each layer
+    (:mod:`gridkit.styles`): the package opens in QGIS as a readable map.
 
 Written atomically: into a temporary file beside the target, renamed over it
 only when complete, so a failed run never leaves a half-written package and
@@ -31,6 +34,7 @@ import pyogrio
 
 from .errors import InputError
 from .io import VECTOR_SUFFIXES, atomic_path, write_vector
+from .styles import write_styles
 
 __all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "CODE_SCHEME"]
 
@@ -90,6 +94,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         for name, frame in (extra_layers or {}).items():
             if frame is not None and len(frame):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        write_styles(tmp)
     return path
 
 

@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The test suite (doctests included). Pass --slow to run only the long real-data tests.
+# The test suite (doctests included). Pass --slow to run only the long real-data tests and the QGIS test.
 source "$(dirname "$0")/_env.sh"
+
+# apt_install WHAT CHECK [OPTION] PACKAGE...: install Debian packages for a test unless CHECK succeeds.
+apt_install() {
+  local what="$1" check="$2"; shift 2
+  eval "$check" >/dev/null 2>&1 && return
+  local sudo=""; [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
+  echo "installing $what for its test (apt-get install $*) ..." >&2
+  { $sudo apt-get install -y -q "$@" || { $sudo apt-get update -q && $sudo apt-get install -y -q "$@"; }; } \
+    >/dev/null 2>&1 \
+    || echo "could not install $what: its test will be skipped" >&2
+}
+
 # The HTML map is tested in a real headless browser: Debian's Chromium.
-if ! command -v chromium >/dev/null 2>&1; then
-  sudo=""; [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && sudo="sudo"
-  echo "installing Chromium (Debian package chromium) for the browser test ..." >&2
-  { $sudo apt-get install -y -q chromium || { $sudo apt-get update -q && $sudo apt-get install -y -q chromium; }; } \
-    >/dev/null 2>&1 || echo "could not install Chromium: the browser test will be skipped" >&2
-fi
+apt_install Chromium "command -v chromium" chromium
 if [ "${1:-}" = "--slow" ]; then
   shift
+  # The QGIS test opens a grid package in QGIS itself: Debian's PyQGIS (about 1 GB).
+  apt_install QGIS "/usr/bin/python3 -c 'import qgis.core'" --no-install-recommends python3-qgis qgis-providers
   exec .venv/bin/python -m pytest -m slow "$@"
 fi
 exec .venv/bin/python -m pytest "$@"

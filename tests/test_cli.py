@@ -18,7 +18,7 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.split("json ", 1)[1])
     assert summary["cells"] == 4278 and summary["metric_crs"] == "EPSG:4548"
-    assert {name for name, _ in pyogrio.list_layers(out)} == {"cells", "units", "gridkit_metadata"}
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"cells", "units", "gridkit_metadata", "layer_styles"}
     cells, units, meta = gk.read_package(out)
     assert len(cells) == 4278 and meta["crs"] == "EPSG:4548"
     assert json.loads(meta["parameters"])["cell_area"] == 10000.0

@@ -1,0 +1,86 @@
+"""QGIS styles inside the grid package, so that it opens as a readable map.
+
+QGIS looks for a layer's default style in the GeoPackage's ``layer_styles`` table
+(the table its "Save as default" writes). Without one, every polygon layer opens
+in an opaque random colour and the county polygon of ``units`` hides the cells.
+:func:`write_styles` adds gridkit's styles there: cells as outlines labelled with
+their 3-digit sequence when zoomed in; household grids green in the band and orange
+out of it, labelled with their households; micro-grids dashed; units from heavy
+county to light community outlines, community names; components as red dots.
+
+The styles (``gridkit/data/styles/*.qml``) were made by QGIS 3.22 itself
+(``scripts/qgis_styles.py``); newer QGIS reads them too. Styles a user saved into
+the package are kept: gridkit replaces only its own rows (style name ``gridkit``),
+and makes its style a layer's default only where no other style is.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from importlib import resources
+
+import pandas as pd
+import pyogrio
+
+__all__ = ["STYLE_NAME", "style_for", "write_styles"]
+
+STYLE_NAME = "gridkit"
+TABLE = "layer_styles"
+#: The style file for each layer gridkit writes (``cells`` of household grids,
+#: which have a ``households`` column, get ``household_cells``).
+STYLES = {"cells": "cells", "units": "units", "micro_grids": "micro_grids", "components": "components"}
+COLUMNS = ["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName", "styleQML",
+           "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time"]
+
+
+def style_for(layer, fields):
+    """The name of gridkit's style for ``layer`` with columns ``fields``, or ``None``.
+
+    >>> style_for("cells", ["grid_id", "households"]), style_for("cells", ["grid_id"])
+    ('household_cells', 'cells')
+    >>> style_for("household_rejects", ["reason"]) is None
+    True
+    """
+    name = STYLES.get(layer)
+    if name == "cells" and "households" in fields:
+        return "household_cells"
+    return name
+
+
+def _qml(name):
+    return resources.files("gridkit.data").joinpath("styles", f"{name}.qml").read_text(encoding="utf-8")
+
+
+def write_styles(path):
+    """Add gridkit's QGIS style of every layer it styles to the package at ``path``.
+
+    Call it on the package's temporary file, before the rename (the package's
+    writers do), so a failure leaves the package as it was. Returns the layers styled.
+    """
+    layers = [name for name, geometry in pyogrio.list_layers(path) if geometry is not None]
+    kept = pd.DataFrame(columns=COLUMNS)
+    if TABLE in {name for name, _ in pyogrio.list_layers(path)}:
+        old = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
+        kept = old.loc[old["styleName"] != STYLE_NAME, [c for c in COLUMNS if c in old.columns]]
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    rows, styled = [], []
+    for layer in layers:
+        info = pyogrio.read_info(path, layer=layer)
+        name = style_for(layer, list(info["fields"]))
+        if name is None:
+            continue
+        theirs = kept.loc[kept["f_table_name"] == layer, "useAsDefault"]
+        rows.append({"f_table_catalog": "", "f_table_schema": "", "f_table_name": layer,
+                     "f_geometry_column": info["geometry_name"] or "geom", "styleName": STYLE_NAME,
+                     "styleQML": _qml(name), "styleSLD": "",
+                     "useAsDefault": not theirs.astype(bool).any(),
+                     "description": f"gridkit's {name.replace('_', ' ')} style", "owner": "", "ui": "",
+                     "update_time": now})
+        styled.append(layer)
+    if not rows and not len(kept):
+        return styled
+    table = pd.concat([kept.astype(object), pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
+    table["useAsDefault"] = table["useAsDefault"].astype(bool)
+    table["update_time"] = pd.to_datetime(table["update_time"])
+    pyogrio.write_dataframe(table, path, layer=TABLE, driver="GPKG")
+    return styled

@@ -1,0 +1,151 @@
+"""Regenerate the QGIS styles gridkit writes into every grid package.
+
+The styles (``gridkit/data/styles/*.qml``) are made by QGIS itself, through its
+Python API, so that they are QML as QGIS writes it, not a hand-written imitation.
+This needs PyQGIS, which is not on PyPI: on Debian, ``apt-get install python3-qgis``,
+then, with the system Python (no screen needed)::
+
+    QT_QPA_PLATFORM=offscreen /usr/bin/python3 scripts/qgis_styles.py
+
+Each style's fields are the layer's columns as gridkit writes them; a test checks
+that every field a style names is a column of its layer (``tests/test_styles.py``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qgis.core import (
+    QgsApplication,
+    QgsFillSymbol,
+    QgsMapLayer,
+    QgsMarkerSymbol,
+    QgsPalLayerSettings,
+    QgsRuleBasedLabeling,
+    QgsRuleBasedRenderer,
+    QgsSingleSymbolRenderer,
+    QgsTextBufferSettings,
+    QgsTextFormat,
+    QgsVectorLayer,
+    QgsVectorLayerSimpleLabeling,
+)
+from qgis.PyQt.QtGui import QColor, QFont
+
+OUT = Path(__file__).resolve().parents[1] / "gridkit" / "data" / "styles"
+
+
+def outline(colour, width, style="solid"):
+    """A polygon symbol with no fill, only its outline."""
+    return QgsFillSymbol.createSimple({"style": "no", "outline_color": colour, "outline_width": str(width),
+                                       "outline_width_unit": "MM", "outline_style": style})
+
+
+def filled(fill, colour, width):
+    return QgsFillSymbol.createSimple({"color": fill, "outline_color": colour, "outline_width": str(width),
+                                       "outline_width_unit": "MM"})
+
+
+def labels(expression, size, colour="#202020", *, max_scale=0.0, min_scale=0.0, italic=False):
+    """Label settings: ``expression`` in a white halo, shown between the scales given
+    (QGIS's "minimum" scale is the most zoomed-out one, as 1:min_scale)."""
+    text = QgsTextFormat()
+    font = QFont("Sans Serif")
+    font.setItalic(italic)
+    text.setFont(font)
+    text.setSize(size)
+    text.setColor(QColor(colour))
+    halo = QgsTextBufferSettings()
+    halo.setEnabled(True)
+    halo.setSize(0.8)
+    halo.setColor(QColor("white"))
+    text.setBuffer(halo)
+    settings = QgsPalLayerSettings()
+    settings.fieldName = expression
+    settings.isExpression = True
+    settings.setFormat(text)
+    settings.placement = QgsPalLayerSettings.OverPoint
+    if min_scale or max_scale:
+        settings.scaleVisibility = True
+        settings.minimumScale, settings.maximumScale = min_scale, max_scale
+    return settings
+
+
+def layer(geometry, fields):
+    spec = "&".join(f"field={name}:{kind}" for name, kind in fields)
+    return QgsVectorLayer(f"{geometry}?{spec}", "style", "memory")
+
+
+def rules(symbols):
+    """A rule-based renderer from (label, filter, symbol) triples."""
+    root = QgsRuleBasedRenderer.Rule(None)
+    for label, expression, symbol in symbols:
+        root.appendChild(QgsRuleBasedRenderer.Rule(symbol, 0, 0, expression, label))
+    return QgsRuleBasedRenderer(root)
+
+
+def save(lyr, name):
+    OUT.mkdir(parents=True, exist_ok=True)
+    doc_path = OUT / f"{name}.qml"
+    # Symbology and labels only: the fields' forms and widgets stay QGIS's defaults.
+    message, ok = lyr.saveNamedStyle(str(doc_path), categories=QgsMapLayer.Symbology | QgsMapLayer.Labeling)
+    if not ok:
+        raise SystemExit(f"{name}: {message}")
+    print(f"{doc_path.relative_to(OUT.parents[2])}: {doc_path.stat().st_size:,} bytes")
+
+
+def main():
+    app = QgsApplication([], False)
+    app.initQgis()
+
+    # Unit cells: outlines only, so the basemap and the units show through; the
+    # 3-digit sequence (the grid ID's last digits) once zoomed in past 1:6,000.
+    cells = layer("Polygon", [("grid_id", "string"), ("community_name", "string")])
+    cells.setRenderer(QgsSingleSymbolRenderer(outline("#2b6cb0", 0.2)))
+    cells.setLabeling(QgsVectorLayerSimpleLabeling(labels('right("grid_id", 3)', 7, "#1a4480", min_scale=6000)))
+    cells.setLabelsEnabled(True)
+    save(cells, "cells")
+
+    # Household grids: in the band pale green, out of it orange; the household count.
+    grids = layer("Polygon", [("grid_id", "string"), ("households", "integer"), ("in_band", "boolean"),
+                              ("flag", "string")])
+    grids.setRenderer(rules([
+        ("in the band", '"in_band"', filled("102,187,106,60", "#2e7d32", 0.3)),
+        ("out of the band (see flag)", 'NOT "in_band"', filled("239,108,0,140", "#b34700", 0.4)),
+    ]))
+    grids.setLabeling(QgsVectorLayerSimpleLabeling(labels('"households"', 8, min_scale=40000)))
+    grids.setLabelsEnabled(True)
+    save(grids, "household_cells")
+
+    # Micro-grids: thin dashed outlines inside their grid's outline.
+    micro = layer("Polygon", [("micro_id", "string"), ("households", "integer")])
+    micro.setRenderer(QgsSingleSymbolRenderer(outline("#1b5e20", 0.15, "dash")))
+    micro.setLabeling(QgsVectorLayerSimpleLabeling(labels('"households"', 6, "#1b5e20", min_scale=8000)))
+    micro.setLabelsEnabled(True)
+    save(micro, "micro_grids")
+
+    # Units: county, street, community outlines from heavy to light; community names.
+    units = layer("Polygon", [("level", "string"), ("name", "string")])
+    units.setRenderer(rules([
+        ("county", "\"level\" = 'county'", outline("#111111", 0.9)),
+        ("street", "\"level\" = 'street'", outline("#444444", 0.6, "dash")),
+        ("community", "\"level\" = 'community'", outline("#6b6b6b", 0.35)),
+    ]))
+    root = QgsRuleBasedLabeling.Rule(None)
+    community = QgsRuleBasedLabeling.Rule(labels('"name"', 9, "#404040", italic=True))
+    community.setFilterExpression("\"level\" = 'community'")
+    root.appendChild(community)
+    units.setLabeling(QgsRuleBasedLabeling(root))
+    units.setLabelsEnabled(True)
+    save(units, "units")
+
+    # Components: small dark red dots with a white rim.
+    components = layer("Point", [("GLBJBSM", "string"), ("class_name", "string")])
+    components.setRenderer(QgsSingleSymbolRenderer(QgsMarkerSymbol.createSimple({
+        "name": "circle", "color": "#c62828", "outline_color": "white", "outline_width": "0.2", "size": "1.8"})))
+    save(components, "components")
+
+    app.exitQgis()
+
+
+if __name__ == "__main__":
+    main()

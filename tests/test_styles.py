@@ -1,0 +1,142 @@
+import re
+import shutil
+import subprocess
+import textwrap
+import xml.etree.ElementTree as ET
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+
+import gridkit as gk
+from gridkit.catalogue import Mapping, import_components, read_catalogue, write_catalogue
+from gridkit.households import balanced_grid
+from gridkit.locator import Locator
+from gridkit.styles import STYLE_NAME, write_styles
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548
+
+
+def _styles(path):
+    return pyogrio.read_dataframe(path, layer="layer_styles", read_geometry=False)
+
+
+def _named_fields(qml):
+    """Every field a style names: in its field list, and as "quoted" names in its
+    rule filters and label expressions."""
+    names = set(re.findall(r'field="([^"]+)"', qml))
+    for expression in re.findall(r'(?:filter|fieldName)="([^"]*)"', qml):
+        names |= set(re.findall(r'&quot;([^&]+)&quot;', expression))
+    return names
+
+
+def _household_package(tmp_path):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 600, Y0 + 400)])
+    xy = np.array([(X0 + 15 + 30 * i, Y0 + 15 + 30 * j) for i in range(20) for j in range(13)], dtype=float)
+    homes = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs)
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60, micro=(10, 20))
+    return gk.write_package(tmp_path / "homes.gpkg", layout.grids, comm,
+                            extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
+
+
+@pytest.fixture()
+def package(tmp_path):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200)])
+    return gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+
+
+def test_unit_grid_package_has_a_default_style_per_layer(package):
+    styles = _styles(package)
+    assert sorted(styles["f_table_name"]) == ["cells", "units"]
+    assert set(styles["styleName"]) == {STYLE_NAME} and styles["useAsDefault"].all()
+    for row in styles.itertuples():
+        info = pyogrio.read_info(package, layer=row.f_table_name)
+        assert row.f_geometry_column == info["geometry_name"] == "geom"
+        assert (row.f_table_catalog, row.f_table_schema) == ("", "")  # what QGIS matches on in a GeoPackage
+        root = ET.fromstring(row.styleQML.split("\n", 1)[1])  # after the DOCTYPE line
+        assert root.tag == "qgis" and root.find("renderer-v2") is not None
+        assert _named_fields(row.styleQML) <= set(info["fields"]), row.f_table_name
+
+
+def test_household_package_styles_grids_by_band_and_micro_grids(tmp_path):
+    package = _household_package(tmp_path)
+    styles = _styles(package).set_index("f_table_name")
+    assert sorted(styles.index) == ["cells", "micro_grids", "units"]  # rejects (none here) are not styled
+    cells = styles.loc["cells", "styleQML"]
+    assert 'filter="&quot;in_band&quot;"' in cells and 'filter="NOT &quot;in_band&quot;"' in cells
+    for layer, row in styles.iterrows():
+        fields = set(pyogrio.read_info(package, layer=layer)["fields"])
+        assert _named_fields(row["styleQML"]) <= fields, layer
+
+
+def test_catalogue_adds_its_style_and_keeps_the_users(package, tmp_path):
+    # A style the user saved from QGIS as the cells' default survives a component import.
+    mine = _styles(package).iloc[[0]].assign(f_table_name="cells", styleName="mine", styleQML="<qgis/>",
+                                             useAsDefault=True)
+    pyogrio.write_dataframe(pd.concat([_styles(package), mine], ignore_index=True), package,
+                            layer="layer_styles", driver="GPKG")
+    inventory = tmp_path / "inv.csv"
+    lon, lat = gpd.GeoSeries(shapely.points([X0 + 50, X0 + 250], [Y0 + 50, Y0 + 150]), crs=4548).to_crs(4326)\
+        .get_coordinates().to_numpy().T
+    pd.DataFrame({"lon": lon, "lat": lat}).to_csv(inventory, index=False)
+    result = import_components(inventory, Locator.from_package(package), mapping=Mapping(class_code="01001"))
+    write_catalogue(package, result.catalogue)
+    assert len(read_catalogue(package)) == 2
+    styles = _styles(package)
+    ours = styles[styles["styleName"] == STYLE_NAME].set_index("f_table_name")
+    assert sorted(ours.index) == ["cells", "components", "units"]
+    assert not ours.loc["cells", "useAsDefault"] and ours.loc["components", "useAsDefault"]
+    theirs = styles[styles["styleName"] == "mine"]
+    assert len(theirs) == 1 and theirs["useAsDefault"].all() and theirs["styleQML"].iloc[0] == "<qgis/>"
+    write_styles(package)  # again: still one gridkit row per layer
+    assert len(_styles(package)) == len(styles)
+
+
+def _pyqgis():
+    python = shutil.which("python3", path="/usr/bin")
+    if not python or subprocess.run([python, "-c", "import qgis.core"], capture_output=True).returncode:
+        pytest.skip("PyQGIS not installed (Debian: apt-get install python3-qgis; scripts/test.sh --slow does)")
+    return python
+
+
+@pytest.mark.slow
+def test_qgis_opens_the_package_with_its_styles(tmp_path):
+    """In QGIS itself (PyQGIS, no screen): every layer's default style loads from the
+    package, with the renderer gridkit chose, and the household grids draw."""
+    python = _pyqgis()
+    package = _household_package(tmp_path)
+    script = textwrap.dedent(f"""
+        from qgis.core import QgsApplication, QgsVectorLayer, QgsMapSettings, QgsMapRendererParallelJob
+        from qgis.PyQt.QtCore import QSize
+        from qgis.PyQt.QtGui import QColor
+        app = QgsApplication([], False); app.initQgis()
+        layers = []
+        for name in ("cells", "micro_grids", "units"):
+            layer = QgsVectorLayer("{package}|layername=" + name, name, "ogr")
+            message, ok = layer.loadDefaultStyle()
+            print(name, layer.isValid(), ok, type(layer.renderer()).__name__, layer.labelsEnabled(), flush=True)
+            layers.append(layer)
+        settings = QgsMapSettings(); settings.setLayers(layers); settings.setBackgroundColor(QColor("white"))
+        settings.setDestinationCrs(layers[0].crs()); settings.setExtent(layers[0].extent())
+        settings.setOutputSize(QSize(300, 200))
+        job = QgsMapRendererParallelJob(settings); job.start(); job.waitForFinished()
+        image = job.renderedImage()
+        colours = {{image.pixel(x, y) for x in range(0, 300, 5) for y in range(0, 200, 5)}}
+        print("colours", len(colours), flush=True)
+        del image, job, settings, layers, layer  # before QGIS goes: Qt objects after it crash on exit
+        app.exitQgis()
+    """)
+    out = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if line.split(" ", 1)[0] in
+                 ("cells", "micro_grids", "units", "colours"))
+    assert lines["cells"] == "True True QgsRuleBasedRenderer True", out.stderr[-2000:]
+    assert lines["micro_grids"] == "True True QgsSingleSymbolRenderer True"
+    assert lines["units"] == "True True QgsRuleBasedRenderer True"
+    assert int(lines["colours"]) > 3  # white, the grids' green fill, outlines, labels: drawn, not blank
