@@ -49,8 +49,8 @@ def draw_household_grids(layout, communities, path):
 @grid.command("units")
 @click.argument("boundaries", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output: .gpkg writes the grid package (cells, units, metadata); "
-                   ".geojson/.fgb/.parquet/.shp write the cells only.")
+              help="Output: .gpkg writes the grid package (cells, units, metadata; opens in QGIS "
+                   "styled); .geojson/.fgb/.parquet/.shp write the cells only.")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read (default: the first).")
 @click.option("--code-field", default=None,
               help="Column with each unit's code: 12-digit community, 9-digit street or 6-digit county.")
@@ -180,7 +180,7 @@ def _summary(communities, cells, output, seconds):
               help="Address points, building polygons or census-style blocks with household counts.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
-                   "household_rejects, metadata.")
+                   "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
 @click.option("--households-layer", default=None, help="Layer of --households to read.")
 @click.option("--count-field", default=None, help="Column with households per feature (default: 1 each).")
