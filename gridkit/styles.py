@@ -6,10 +6,11 @@ in an opaque random colour and the county polygon of ``units`` hides the cells.
 :func:`write_styles` adds gridkit's styles there: cells as outlines labelled with
 their 3-digit sequence when zoomed in; household grids green in the band and orange
 out of it, labelled with their households; micro-grids dashed; units from heavy
-county to light community outlines, community names; components as red dots.
+county to light community outlines, community names; components as dots, a hue
+per class.
 
 The styles (``gridkit/data/styles/*.qml``) were made by QGIS 3.22 itself
-(``scripts/qgis_styles.py``); newer QGIS reads them too. Styles a user saved into
+(``scripts/qgis_styles.py``), and checked in it. Styles a user saved into
 the package are kept: gridkit replaces only its own rows (style name ``gridkit``),
 and makes its style a layer's default only where no other style is.
 """

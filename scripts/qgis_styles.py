@@ -21,8 +21,10 @@ from qgis.core import (
     QgsMapLayer,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
+    QgsProperty,
     QgsRuleBasedLabeling,
     QgsRuleBasedRenderer,
+    QgsSymbolLayer,
     QgsSingleSymbolRenderer,
     QgsTextBufferSettings,
     QgsTextFormat,
@@ -138,10 +140,15 @@ def main():
     units.setLabelsEnabled(True)
     save(units, "units")
 
-    # Components: small dark red dots with a white rim.
-    components = layer("Point", [("GLBJBSM", "string"), ("class_name", "string")])
-    components.setRenderer(QgsSingleSymbolRenderer(QgsMarkerSymbol.createSimple({
-        "name": "circle", "color": "#c62828", "outline_color": "white", "outline_width": "0.2", "size": "1.8"})))
+    # Components: small dots with a white rim, a hue per class (from the 5-digit class
+    # code, so hydrants and lamps differ in any catalogue; red where it has none).
+    components = layer("Point", [("GLBJBSM", "string"), ("class_code", "string")])
+    dot = QgsMarkerSymbol.createSimple({"name": "circle", "color": "#c62828", "outline_color": "white",
+                                        "outline_width": "0.2", "size": "1.8"})
+    dot.symbolLayer(0).setDataDefinedProperty(
+        QgsSymbolLayer.PropertyFillColor,
+        QgsProperty.fromExpression('color_hsv((to_int("class_code") * 67) % 360, 80, 80)'))
+    components.setRenderer(QgsSingleSymbolRenderer(dot))
     save(components, "components")
 
     app.exitQgis()

@@ -28,9 +28,11 @@ def _styles(path):
 
 def _named_fields(qml):
     """Every field a style names: in its field list, and as "quoted" names in its
-    rule filters and label expressions."""
+    rule filters, label expressions and data-defined properties."""
     names = set(re.findall(r'field="([^"]+)"', qml))
-    for expression in re.findall(r'(?:filter|fieldName)="([^"]*)"', qml):
+    expressions = re.findall(r'(?:filter|fieldName)="([^"]*)"', qml)
+    expressions += re.findall(r'<Option name="expression" type="QString" value="([^"]*)"', qml)
+    for expression in expressions:
         names |= set(re.findall(r'&quot;([^&]+)&quot;', expression))
     return names
 
@@ -90,6 +92,8 @@ def test_catalogue_adds_its_style_and_keeps_the_users(package, tmp_path):
     styles = _styles(package)
     ours = styles[styles["styleName"] == STYLE_NAME].set_index("f_table_name")
     assert sorted(ours.index) == ["cells", "components", "units"]
+    assert _named_fields(ours.loc["components", "styleQML"]) == {"class_code"}  # a hue per class
+    assert "class_code" in pyogrio.read_info(package, layer="components")["fields"]
     assert not ours.loc["cells", "useAsDefault"] and ours.loc["components", "useAsDefault"]
     theirs = styles[styles["styleName"] == "mine"]
     assert len(theirs) == 1 and theirs["useAsDefault"].all() and theirs["styleQML"].iloc[0] == "<qgis/>"
