@@ -42,6 +42,11 @@ VECTOR_SUFFIXES = {
     ".parquet": "Parquet",
     ".geoparquet": "Parquet",
 }
+#: GDAL options for a new file, by driver. GeoPackages are written as version 1.2,
+#: as GDAL wrote them before 3.11: the 1.4 it writes now adds nothing gridkit uses,
+#: and QGIS 3.22 (GDAL 3.6) logs "may only be partially supported" for every layer
+#: of a 1.4 file.
+CREATION_OPTIONS = {"GPKG": {"VERSION": "1.2"}}
 
 
 def _check_suffix(path: Path) -> str:
@@ -277,11 +282,15 @@ def atomic_path(path, *, overwrite: bool = False):
 
 
 def write_vector(gdf, path, *, layer=None, overwrite=False):
-    """Write one layer atomically; the format follows the extension."""
+    """Write one layer atomically; the format follows the extension (a GeoPackage's
+    layer is named ``layer``, else after the file)."""
     path = Path(path)
     suffix = _check_suffix(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
         if VECTOR_SUFFIXES[suffix] == "Parquet":
             gdf.to_parquet(tmp)
         else:
-            gdf.to_file(tmp, layer=layer, driver=VECTOR_SUFFIXES[suffix], engine="pyogrio")
+            driver = VECTOR_SUFFIXES[suffix]
+            if driver == "GPKG" and layer is None:
+                layer = path.stem  # GDAL would name it after the temporary file (".name.x1y2z3": refused)
+            gdf.to_file(tmp, layer=layer, driver=driver, engine="pyogrio", **CREATION_OPTIONS.get(driver, {}))

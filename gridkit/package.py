@@ -33,7 +33,7 @@ import pandas as pd
 import pyogrio
 
 from .errors import InputError
-from .io import VECTOR_SUFFIXES, atomic_path, write_vector
+from .io import CREATION_OPTIONS, VECTOR_SUFFIXES, atomic_path, write_vector
 from .styles import write_styles
 
 __all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "CODE_SCHEME"]
@@ -88,7 +88,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     }
     meta = metadata_frame(metadata)
     with atomic_path(path, overwrite=overwrite) as tmp:
-        cells.to_file(tmp, layer="cells", driver="GPKG", engine="pyogrio")
+        cells.to_file(tmp, layer="cells", driver="GPKG", engine="pyogrio", **CREATION_OPTIONS["GPKG"])
         units_layer(communities).to_file(tmp, layer="units", driver="GPKG", engine="pyogrio")
         pyogrio.write_dataframe(meta, tmp, layer="gridkit_metadata", driver="GPKG")
         for name, frame in (extra_layers or {}).items():

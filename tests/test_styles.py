@@ -52,6 +52,19 @@ def package(tmp_path):
     return gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
 
 
+def test_geopackages_are_version_1_2(package, tmp_path):
+    """Older QGIS (3.22, GDAL 3.6) warns about every layer of a GeoPackage 1.4, what
+    GDAL 3.11+ writes unless told; the package and single-layer outputs are 1.2."""
+    import sqlite3
+
+    cells = gk.read_package(package)[0]
+    gk.io.write_vector(cells, tmp_path / "cells.gpkg")  # no layer given: named after the file
+    assert pyogrio.list_layers(tmp_path / "cells.gpkg")[:, 0].tolist() == ["cells"]
+    for path in (package, tmp_path / "cells.gpkg"):
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 10200, path
+
+
 def test_unit_grid_package_has_a_default_style_per_layer(package):
     styles = _styles(package)
     assert sorted(styles["f_table_name"]) == ["cells", "units"]
