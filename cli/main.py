@@ -20,6 +20,8 @@ def cli(verbose, quiet):
           --code-field adcode --provisional -o dongcheng.gpkg --preview dongcheng.png
     Draw a layout:
       gridkit map dongcheng.gpkg --html -o dongcheng.html
+    Check a layout after editing it by hand (exit status 1 when broken):
+      gridkit check dongcheng.gpkg --problems problems.gpkg
     Locate GPS points (and route them to a department):
       gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 --grid dongcheng.gpkg -o located.csv
       gridkit route starter -o routing.toml && gridkit route check routing.toml
@@ -31,6 +33,7 @@ def cli(verbose, quiet):
 
 
 def _register():
+    from .check import check_command
     from .components import components
     from .demo import demo
     from .grid import grid
@@ -39,6 +42,7 @@ def _register():
 
     cli.add_command(grid)
     cli.add_command(map_command)
+    cli.add_command(check_command)
     cli.add_command(demo)
     cli.add_command(components)
     cli.add_command(locate_command)

@@ -31,12 +31,14 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pyogrio
+import pyproj
 
 from .errors import InputError
 from .io import CREATION_OPTIONS, VECTOR_SUFFIXES, atomic_path, write_vector
 from .styles import write_styles
 
-__all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "CODE_SCHEME"]
+__all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "check_package",
+           "CODE_SCHEME"]
 
 CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
 
@@ -121,3 +123,34 @@ def read_metadata(path) -> dict:
     """The ``gridkit_metadata`` table of a package as a dict."""
     meta = pyogrio.read_dataframe(path, layer="gridkit_metadata")
     return dict(zip(meta["key"], meta["value"]))
+
+
+def check_package(path) -> dict:
+    """Check a grid package as it is on disk, after someone edited it (in QGIS, say):
+    ``{layer: PartitionReport}`` for ``cells`` against the package's communities and,
+    when there are micro-grids, ``micro_grids`` against the cells.
+
+    Besides :func:`gridkit.check_partition`'s invariants, every ``grid_id`` must be
+    a well-formed 15-digit grid ID. Layers saved in a geographic CRS are measured in
+    the package's metric CRS (its metadata), else in their UTM zone.
+    """
+    from .codes import parse_grid_id
+    from .errors import CodeError
+    from .invariants import check_partition
+
+    cells, units, metadata = read_package(path)
+    if cells.crs is not None and cells.crs.is_geographic:
+        metric = metadata.get("crs") or ""
+        target = metric if metric and not pyproj.CRS(metric).is_geographic else cells.estimate_utm_crs()
+        cells, units = cells.to_crs(target), units.to_crs(target)
+    communities = units[units["level"] == "community"].rename(columns={"code": "community_code"})
+    reports = {"cells": check_partition(cells, communities)}
+    for grid_id, geometry in zip(cells["grid_id"], cells.geometry.values):
+        try:
+            parse_grid_id(grid_id)
+        except CodeError as exc:
+            reports["cells"].flag(str(exc), geometry)
+    if "micro_grids" in {name for name, _ in pyogrio.list_layers(path)}:
+        micro = gpd.read_file(path, layer="micro_grids", engine="pyogrio").to_crs(cells.crs)
+        reports["micro_grids"] = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
+    return reports

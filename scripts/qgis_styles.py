@@ -151,6 +151,13 @@ def main():
     components.setRenderer(QgsSingleSymbolRenderer(dot))
     save(components, "components")
 
+    # gridkit check --problems: what breaks the partition, hatched red over the cells.
+    problems = layer("MultiPolygon", [("problem", "string"), ("area_m2", "double")])
+    problems.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple({
+        "style": "b_diagonal", "color": "#d32f2f", "outline_color": "#b71c1c", "outline_width": "0.6",
+        "outline_width_unit": "MM"})))
+    save(problems, "problems")
+
     app.exitQgis()
 
 

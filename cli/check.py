@@ -1,0 +1,74 @@
+"""``gridkit check``: a grid package's invariants, as it is on disk."""
+
+from __future__ import annotations
+
+import click
+
+from .options import overwrite_opt
+
+SHOWN = 20
+
+
+@click.command("check")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None,
+              help="Write where each problem lies (the overlap, the gap, the stray cell) to this .gpkg, "
+                   "layer 'problems', to open beside the cells and fix.")
+@overwrite_opt
+def check_command(package, problems_out, overwrite):
+    """Check PACKAGE's partition after it was edited (in QGIS, say).
+
+    Cells must be valid polygons with unique, well-formed 15-digit grid IDs under
+    their community's code, overlap no other cell and no other community, and
+    together cover each community exactly; micro-grids likewise within their grid.
+    Prints what is wrong and exits with status 1 when anything is; 0 when all holds.
+
+    \b
+    Examples:
+      gridkit check dongcheng.gpkg
+      gridkit check demo-output/cincinnati.gpkg --problems problems.gpkg   # grids and micro-grids
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from gridkit.errors import GridkitError
+    from gridkit.io import CREATION_OPTIONS, atomic_path
+    from gridkit.package import check_package
+    from gridkit.styles import write_styles
+
+    if problems_out and Path(problems_out).suffix.lower() != ".gpkg":
+        raise click.BadParameter(f"{problems_out}: give a .gpkg file", param_hint="--problems")
+
+    try:
+        reports = check_package(package)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    name = Path(package).name
+    frames = []
+    for layer, report in reports.items():
+        what, parent = ("micro-grids", "grid") if layer == "micro_grids" else ("cells", "community")
+        parents = parent if report.units == 1 else ("communities" if parent == "community" else "grids")
+        head = f"{name}  {layer}: {report.cells:,} {what} in {report.units:,} {parents}"
+        if report.ok:
+            click.echo(f"{head}: ok (largest overlap {report.max_overlap_m2:.2g} m², "
+                       f"largest coverage error {report.max_coverage_error:.2g} of a unit's area)")
+            continue
+        click.echo(f"{head}: {len(report.problems)} problem(s)")
+        for problem in report.problems[:SHOWN]:
+            click.echo(f"  {problem}")
+        if len(report.problems) > SHOWN:
+            click.echo(f"  … and {len(report.problems) - SHOWN} more" + ("" if problems_out else " (--problems FILE)"))
+        frames.append(report.problem_frame().assign(layer=layer))
+    total = sum(len(r.problems) for r in reports.values())
+    if problems_out and frames:
+        frame = pd.concat(frames, ignore_index=True)
+        try:
+            with atomic_path(problems_out, overwrite=overwrite) as tmp:
+                frame.to_file(tmp, layer="problems", driver="GPKG", engine="pyogrio", **CREATION_OPTIONS["GPKG"])
+                write_styles(tmp)  # red, over the cells
+        except (GridkitError, FileExistsError) as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"{problems_out}: {total} problem(s), where each lies")
+    if total:
+        raise click.ClickException(f"{name}: {total} problem(s); the package breaks the grid invariants")

@@ -1,0 +1,111 @@
+"""``gridkit check`` and ``check_package``: a package edited by hand, checked on disk."""
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548
+
+
+@pytest.fixture()
+def package(tmp_path):
+    """Two communities of 3 × 2 cells of 100 m, as a grid package."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200), shapely.box(X0 + 300, Y0, X0 + 600, Y0 + 200)])
+    return gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+
+
+def _edit(path, change):
+    """Rewrite the package's cells as an editor would: read, change, save in place."""
+    cells = gpd.read_file(path, layer="cells")
+    change(cells)
+    pyogrio.write_dataframe(cells, path, layer="cells", driver="GPKG")
+    return cells
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, ["check", *map(str, args)])
+
+
+def test_a_fresh_package_checks_ok(package):
+    result = _run(package)
+    assert result.exit_code == 0, result.output
+    assert result.output == ("grid.gpkg  cells: 12 cells in 2 communities: ok (largest overlap 0 m², "
+                             "largest coverage error 0 of a unit's area)\n")
+
+
+def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
+    def change(cells):
+        g = cells.geometry.values.copy()
+        ids = cells["grid_id"].tolist()
+        first, second = ids.index("110101001001001"), ids.index("110101001001002")
+        # Cells run west → east from the north-west corner: 001 is X0..X0+100, Y0+100..Y0+200.
+        g[first] = shapely.box(X0, Y0 + 100, X0 + 90, Y0 + 200)  # a 10 × 100 m gap at its east side
+        g[second] = shapely.box(X0 + 100, Y0 + 90, X0 + 200, Y0 + 200)  # 100 × 10 m into 005, south of it
+        cells.geometry = g
+        cells.loc[ids.index("110101001002006"), "grid_id"] = "11010100100200"  # a digit lost
+
+    cells = _edit(package, change)
+    out = tmp_path / "problems.gpkg"
+    result = _run(package, "--problems", out)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "grid.gpkg  cells: 12 cells in 2 communities: 3 problem(s)"
+    assert lines[1:4] == [
+        "  cells 110101001001002 and 110101001001005 overlap by 1e+03 m²",
+        "  unit 110101001001: its cells differ from it by 1e+03 m² (0.0167 of its area: gaps, or cells beyond it)",
+        "  grid ID '11010100100200' is not 15 digits",
+    ]
+    assert "Error: grid.gpkg: 3 problem(s); the package breaks the grid invariants" in result.output
+    problems = gpd.read_file(out, layer="problems")
+    assert problems["area_m2"].tolist() == [1000.0, 1000.0, 10000.0]
+    # Where: the overlap is the strip inside the neighbour, the gap the strip it left.
+    assert problems.geometry.iloc[0].equals(shapely.box(X0 + 100, Y0 + 90, X0 + 200, Y0 + 100))
+    assert problems.geometry.iloc[1].equals(shapely.box(X0 + 90, Y0 + 100, X0 + 100, Y0 + 200))
+    assert set(problems.geom_type) == {"MultiPolygon"} and problems.crs == cells.crs
+    assert "problems" in set(pyogrio.read_dataframe(out, layer="layer_styles")["f_table_name"])  # styled red
+    assert _run(package, "--problems", out).exit_code == 1 and out.exists()  # exists: not replaced
+    assert "exists; pass --overwrite" in _run(package, "--problems", out).output
+
+
+def test_micro_grids_are_checked_within_their_grid(tmp_path):
+    from gridkit.households import balanced_grid
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 600, Y0 + 400)])
+    xy = np.array([(X0 + 15 + 30 * i, Y0 + 15 + 30 * j) for i in range(20) for j in range(13)], dtype=float)
+    layout = balanced_grid(comm, gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs),
+                           min_households=40, max_households=60, micro=(10, 20))
+    package = gk.write_package(tmp_path / "homes.gpkg", layout.grids, comm, extra_layers={"micro_grids": layout.micro})
+    reports = gk.check_package(package)
+    assert [(k, r.ok, r.cells, r.units) for k, r in reports.items()] == [
+        ("cells", True, len(layout.grids), 1), ("micro_grids", True, len(layout.micro), len(layout.grids))]
+    micro = gpd.read_file(package, layer="micro_grids")
+    micro = micro.drop(index=0)  # a micro-grid deleted: a hole in its grid
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    report = gk.check_package(package)["micro_grids"]
+    hole = layout.micro.geometry.iloc[0]
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith(f"unit {layout.micro['grid_id'].iloc[0]}: its cells differ from it by "
+                                         f"{hole.area:.3g} m²")
+    assert report.where[0].symmetric_difference(hole).area < 1e-6  # located: the deleted micro-grid's place
+
+
+def test_a_package_saved_in_degrees_is_measured_in_its_metric_crs(package):
+    cells = gpd.read_file(package, layer="cells").to_crs(4326)
+    pyogrio.write_dataframe(cells, package, layer="cells", driver="GPKG")
+    units = gpd.read_file(package, layer="units").to_crs(4326)
+    pyogrio.write_dataframe(units, package, layer="units", driver="GPKG")
+    reports = gk.check_package(package)
+    assert reports["cells"].ok and reports["cells"].crs == "EPSG:4548"  # the package's, from its metadata
+
+
+def test_problems_must_go_to_a_geopackage(package, tmp_path):
+    result = _run(package, "--problems", tmp_path / "p.csv")
+    assert result.exit_code == 2 and "give a .gpkg file" in result.output
