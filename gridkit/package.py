@@ -139,6 +139,11 @@ def check_package(path) -> dict:
     from .invariants import check_partition
 
     cells, units, metadata = read_package(path)
+    for layer, frame, needed in (("cells", cells, ("grid_id", "community_code")), ("units", units, ("level", "code"))):
+        missing = [column for column in needed if column not in frame.columns]
+        if missing:
+            raise InputError(f"{path}: the {layer} layer has no {', '.join(missing)} column(s), which gridkit wrote; "
+                             "restore them (renamed or deleted while editing?)")
     if cells.crs is not None and cells.crs.is_geographic:
         metric = metadata.get("crs") or ""
         target = metric if metric and not pyproj.CRS(metric).is_geographic else cells.estimate_utm_crs()

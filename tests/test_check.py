@@ -109,3 +109,10 @@ def test_a_package_saved_in_degrees_is_measured_in_its_metric_crs(package):
 def test_problems_must_go_to_a_geopackage(package, tmp_path):
     result = _run(package, "--problems", tmp_path / "p.csv")
     assert result.exit_code == 2 and "give a .gpkg file" in result.output
+
+
+def test_a_column_lost_in_editing_is_named(package):
+    _edit(package, lambda cells: cells.rename(columns={"community_code": "comm"}, inplace=True))
+    result = _run(package)
+    assert result.exit_code == 1
+    assert "the cells layer has no community_code column(s), which gridkit wrote; restore them" in result.output
