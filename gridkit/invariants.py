@@ -59,8 +59,8 @@ class PartitionReport:
 
 def _polygons(geometry):
     """The polygons of ``geometry`` as a MultiPolygon, or ``None`` when it has none."""
-    parts = shapely.get_parts(shapely.get_parts(geometry))  # collections hold multipolygons
-    parts = shapely.get_parts(parts[np.isin(shapely.get_type_id(parts), (3, 6))])
+    parts = shapely.get_parts(shapely.get_parts(geometry))  # twice: collections hold multipolygons
+    parts = parts[shapely.get_type_id(parts) == 3]
     return shapely.multipolygons(parts) if len(parts) else None
 
 

@@ -59,9 +59,10 @@ def write_styles(path):
     Call it on the package's temporary file, before the rename (the package's
     writers do), so a failure leaves the package as it was. Returns the layers styled.
     """
-    layers = [name for name, geometry in pyogrio.list_layers(path) if geometry is not None]
+    listed = pyogrio.list_layers(path)
+    layers = [name for name, geometry in listed if geometry is not None]
     kept = pd.DataFrame(columns=COLUMNS)
-    if TABLE in {name for name, _ in pyogrio.list_layers(path)}:
+    if TABLE in listed[:, 0]:
         old = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
         kept = old.loc[old["styleName"] != STYLE_NAME, [c for c in COLUMNS if c in old.columns]]
     now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
