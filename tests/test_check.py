@@ -112,7 +112,7 @@ def test_problems_must_go_to_a_geopackage(package, tmp_path):
 
 
 def test_a_column_lost_in_editing_is_named(package):
-    _edit(package, lambda cells: cells.rename(columns={"community_code": "comm"}, inplace=True))
+    _edit(package, lambda cells: cells.insert(0, "comm", cells.pop("community_code")))
     result = _run(package)
     assert result.exit_code == 1
     assert "the cells layer has no community_code column(s), which gridkit wrote; restore them" in result.output
