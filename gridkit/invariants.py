@@ -64,6 +64,22 @@ def _polygons(geometry):
     return shapely.multipolygons(parts) if len(parts) else None
 
 
+def _free_id_hint(ids, units, duplicated):
+    """': give all but one a free ID (110101001001124 is the next after its
+    unit's highest)' where the unit's IDs are numbers of one length (a cell split
+    in QGIS leaves two halves with its ID), else ''."""
+    unit = units[ids == duplicated][0]
+    same = [str(i) for i in ids[units == unit] if i == i]
+    if not same or not all(i.isdigit() and len(i) == len(same[0]) for i in same):
+        return ""
+    width = len(same[0])
+    free = str(int(max(same)) + 1).zfill(width)
+    prefix = str(unit) if all(i.startswith(str(unit)) for i in same) else ""  # the unit's code, when IDs carry it
+    if len(free) > width or not free.startswith(prefix):
+        return ": give all but one a free ID (its unit has no number left after the highest)"
+    return f": give all but one a free ID ({free} is the next after its unit's highest)"
+
+
 def check_partition(
     cells,
     units,
@@ -117,8 +133,10 @@ def check_partition(
     if ids_series.isna().any():
         flag(f"{int(ids_series.isna().sum())} cells have no {id_field}",
              shapely.geometrycollections(geoms[ids_series.isna().to_numpy() & ~bad]))
+    units_of = cells[unit_key].to_numpy() if unit_key in cells.columns else np.full(len(cells), None)
     for d in ids_series[ids_series.duplicated()].unique()[:20]:
-        flag(f"{id_field} {d} is used by several cells", shapely.geometrycollections(geoms[ids == d]))
+        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{_free_id_hint(ids, units_of, d)}",
+             shapely.geometrycollections(geoms[ids == d]))
     if report.problems:
         return report
 

@@ -75,6 +75,33 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
     assert "exists; pass --overwrite" in _run(package, "--problems", out).output
 
 
+def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):
+    def change(cells):  # QGIS's Split Features: two halves, both with the cell's ID
+        i = cells.index[cells["grid_id"] == "110101001001003"][0]
+        left, right = shapely.box(X0 + 200, Y0 + 100, X0 + 250, Y0 + 200), shapely.box(X0 + 250, Y0 + 100, X0 + 300, Y0 + 200)
+        half = cells.loc[[i]].copy()
+        cells.geometry = cells.geometry.where(cells.index != i, left)
+        cells.loc[len(cells)] = half.iloc[0]
+        cells.loc[len(cells) - 1, "geometry"] = right
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 1
+    # The community's cells end at 006: 007 is free (the other community's 006 is not).
+    assert result.output.splitlines()[1] == ("  grid_id 110101001001003 is used by 2 cells: give all but one a free "
+                                             "ID (110101001001007 is the next after its unit's highest)")
+
+
+def test_no_hint_for_ids_that_are_not_numbers_of_one_length():
+    units = gpd.GeoDataFrame({"u": ["A"]}, geometry=[shapely.box(0, 0, 2, 1)])
+    cells = gpd.GeoDataFrame({"u": ["A", "A"], "id": ["A1", "A1"]},
+                             geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    assert gk.check_partition(cells, units, unit_key="u", id_field="id").problems == ["id A1 is used by 2 cells"]
+    cells["id"] = ["99", "99"]  # 99 + 1 needs a third digit
+    assert gk.check_partition(cells, units, unit_key="u", id_field="id").problems == [
+        "id 99 is used by 2 cells: give all but one a free ID (its unit has no number left after the highest)"]
+
+
 def test_micro_grids_are_checked_within_their_grid(tmp_path):
     from gridkit.households import balanced_grid
 
