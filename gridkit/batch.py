@@ -223,7 +223,8 @@ def _write(located, x, y, in_crs, locator, output, overwrite):
         if isinstance(frame[name].dtype, pd.CategoricalDtype):
             frame[name] = frame[name].astype(object)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    write_vector(gdf, output, layer="located" if output.suffix.lower() == ".gpkg" else None, overwrite=overwrite)
+    write_vector(gdf, output, layer="located" if output.suffix.lower() == ".gpkg" else None, overwrite=overwrite,
+                 styles=True)
 
 
 # -- dask ------------------------------------------------------------------------------

@@ -149,7 +149,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFram
                     log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
             if encoding is not None:
                 kwargs["encoding"] = encoding
-            gdf = gpd.read_file(path, layer=layer, engine="pyogrio", **kwargs)
+            # Layer 0, not None: pyogrio warns about every GeoPackage with a styles table.
+            gdf = gpd.read_file(path, layer=0 if layer is None else layer, engine="pyogrio", **kwargs)
     except InputError:
         raise
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
@@ -281,9 +282,10 @@ def atomic_path(path, *, overwrite: bool = False):
             leftover.unlink()
 
 
-def write_vector(gdf, path, *, layer=None, overwrite=False):
+def write_vector(gdf, path, *, layer=None, overwrite=False, styles=False):
     """Write one layer atomically; the format follows the extension (a GeoPackage's
-    layer is named ``layer``, else after the file)."""
+    layer is named ``layer``, else after the file). With ``styles``, a GeoPackage
+    gets gridkit's QGIS style for its layer, if it has one (:mod:`gridkit.styles`)."""
     path = Path(path)
     suffix = _check_suffix(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
@@ -294,3 +296,7 @@ def write_vector(gdf, path, *, layer=None, overwrite=False):
             if driver == "GPKG" and layer is None:
                 layer = path.stem  # GDAL would name it after the temporary file (".name.x1y2z3": refused)
             gdf.to_file(tmp, layer=layer, driver=driver, engine="pyogrio", **CREATION_OPTIONS.get(driver, {}))
+            if styles and driver == "GPKG":
+                from .styles import write_styles
+
+                write_styles(tmp)

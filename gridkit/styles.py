@@ -7,7 +7,9 @@ in an opaque random colour and the county polygon of ``units`` hides the cells.
 their 3-digit sequence when zoomed in; household grids green in the band and orange
 out of it, labelled with their households; micro-grids dashed; units from heavy
 county to light community outlines, community names; components as dots, a hue
-per class; the problems ``gridkit check`` finds in red.
+per class; the problems ``gridkit check`` finds in red; the points ``gridkit locate``
+writes to a GeoPackage by where they fell (inside blue, nearest amber, outside a red
+cross).
 
 The styles (``gridkit/data/styles/*.qml``) were made by QGIS 3.22 itself
 (``scripts/qgis_styles.py``), and checked in it. Styles a user saved into
@@ -30,7 +32,7 @@ TABLE = "layer_styles"
 #: The style file for each layer gridkit writes (``cells`` of household grids,
 #: which have a ``households`` column, get ``household_cells``).
 STYLES = {"cells": "cells", "units": "units", "micro_grids": "micro_grids", "components": "components",
-          "problems": "problems"}
+          "problems": "problems", "located": "located"}
 COLUMNS = ["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName", "styleQML",
            "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time"]
 

@@ -151,6 +151,24 @@ def main():
     components.setRenderer(QgsSingleSymbolRenderer(dot))
     save(components, "components")
 
+    # gridkit locate -o OUT.gpkg: points by where they fell, inside a cell blue, snapped
+    # to the nearest cell (within --tolerance) amber, outside the layout a red cross.
+    located = layer("Point", [("gk_status", "string")])
+
+    def point(shape, colour, size):
+        if shape == "cross2":  # drawn by its stroke alone
+            return QgsMarkerSymbol.createSimple({"name": shape, "outline_color": colour, "outline_width": "0.5",
+                                                 "size": str(size)})
+        return QgsMarkerSymbol.createSimple({"name": shape, "color": colour, "outline_color": "white",
+                                             "outline_width": "0.2", "size": str(size)})
+
+    located.setRenderer(rules([
+        ("inside a cell", "\"gk_status\" = 'inside'", point("circle", "#1565c0", 1.6)),
+        ("nearest cell (within the tolerance)", "\"gk_status\" = 'nearest'", point("circle", "#f9a825", 2.0)),
+        ("outside the layout", "\"gk_status\" = 'outside'", point("cross2", "#d32f2f", 2.6)),
+    ]))
+    save(located, "located")
+
     # gridkit check --problems: what breaks the partition, hatched red over the cells.
     problems = layer("MultiPolygon", [("problem", "string"), ("area_m2", "double")])
     problems.setRenderer(QgsSingleSymbolRenderer(QgsFillSymbol.createSimple({

@@ -1,5 +1,7 @@
 """gridkit locate (CLI and library), the cached index, the single-point path, dask."""
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -11,7 +13,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit import coords
 from gridkit.batch import locate_dask, locate_frame
-from gridkit.locator import Locator, index_path
+from gridkit.locator import STATUS_NAMES, Locator, index_path
 from gridkit.routing import RoutingTable, starter_table
 from gridkit_cli.main import cli
 
@@ -84,11 +86,28 @@ def test_vector_outputs_open_with_wgs84_points(tmp_path, package, suffix):
     out = tmp_path / f"located{suffix}"
     result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    got = gpd.read_parquet(out) if suffix == ".parquet" else pyogrio.read_dataframe(out)
+    got = gpd.read_parquet(out) if suffix == ".parquet" else pyogrio.read_dataframe(out, layer=0)
     assert got.crs.to_epsg() == 4326 and len(got) == 9
     keep = frame["lon"].notna().to_numpy()
     assert np.allclose(got.geometry.x, frame["lon"][keep]) and np.allclose(got.geometry.y, frame["lat"][keep])
     assert got["gk_grid_id"].iloc[4] == "110101001002002"
+
+
+def test_a_geopackage_output_opens_styled_by_status(tmp_path, package):
+    points, _ = _points(tmp_path)
+    out = tmp_path / "located.gpkg"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "--tolerance", "10",
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert pyogrio.list_layers(out)[0, 0] == "located"  # the points stay the first layer
+    got = pyogrio.read_dataframe(out, layer="located")
+    assert got["gk_status"].value_counts().to_dict() == {"inside": 7, "nearest": 1, "outside": 1}
+    styles = pyogrio.read_dataframe(out, layer="layer_styles", read_geometry=False)
+    assert styles["f_table_name"].tolist() == ["located"] and styles["useAsDefault"].all()
+    # One rule per status the points can have, on a column the layer has.
+    rules = re.findall(r'filter="&quot;(\w+)&quot; = \'(\w+)\'"', styles["styleQML"].iloc[0])
+    assert rules == [("gk_status", "inside"), ("gk_status", "nearest"), ("gk_status", "outside")]
+    assert list(STATUS_NAMES) == [status for _, status in rules]
 
 
 def test_gcj02_input_round_trip(tmp_path, package):

@@ -157,3 +157,47 @@ def test_qgis_opens_the_package_with_its_styles(tmp_path):
     assert lines["micro_grids"] == "True True QgsSingleSymbolRenderer True"
     assert lines["units"] == "True True QgsRuleBasedRenderer True"
     assert int(lines["colours"]) > 3  # white, the grids' green fill, outlines, labels: drawn, not blank
+
+
+@pytest.mark.slow
+def test_qgis_draws_located_points_in_their_status_colours(package, tmp_path):
+    """``gridkit locate -o OUT.gpkg`` as QGIS draws it: blue dots inside, amber ones
+    snapped to the nearest cell, red crosses outside (a cross is drawn by its stroke:
+    a white one, as a first version had, vanishes on a white map)."""
+    from click.testing import CliRunner
+
+    from gridkit_cli.main import cli
+
+    python = _pyqgis()
+    x = np.array([50, 150, 250, -5, 305, -40, 340, 150]) + X0
+    y = np.array([50, 150, 100, 100, 100, 100, 100, 240]) + Y0
+    lonlat = gpd.GeoSeries(shapely.points(x, y), crs=4548).to_crs(4326)
+    pd.DataFrame({"lon": lonlat.x, "lat": lonlat.y}).to_csv(tmp_path / "points.csv", index=False)
+    out = tmp_path / "located.gpkg"
+    result = CliRunner().invoke(cli, ["locate", str(tmp_path / "points.csv"), "--grid", str(package),
+                                      "--tolerance", "10", "-o", str(out)])
+    assert "3 inside a cell, 2 nearest within 10 m, 3 outside the layout" in result.output, result.output
+    script = textwrap.dedent(f"""
+        from qgis.core import QgsApplication, QgsVectorLayer, QgsMapSettings, QgsMapRendererParallelJob
+        from qgis.PyQt.QtCore import QSize
+        from qgis.PyQt.QtGui import QColor
+        app = QgsApplication([], False); app.initQgis()
+        layer = QgsVectorLayer("{out}|layername=located", "located", "ogr")
+        print("style", layer.loadDefaultStyle()[1], type(layer.renderer()).__name__, flush=True)
+        settings = QgsMapSettings(); settings.setLayers([layer]); settings.setBackgroundColor(QColor("white"))
+        settings.setDestinationCrs(layer.crs()); extent = layer.extent(); extent.grow(0.0002)
+        settings.setExtent(extent); settings.setOutputSize(QSize(400, 300))
+        job = QgsMapRendererParallelJob(settings); job.start(); job.waitForFinished()
+        image = job.renderedImage()
+        colours = {{QColor(image.pixel(x, y)).name() for x in range(400) for y in range(300)}}
+        print("colours", " ".join(sorted(colours)), flush=True)
+        del image, job, settings, layer
+        app.exitQgis()
+    """)
+    out = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = dict(line.split(" ", 1) for line in out.stdout.splitlines() if line.split(" ", 1)[0] in
+                 ("style", "colours"))
+    assert lines["style"] == "True QgsRuleBasedRenderer", out.stderr[-2000:]
+    assert {"#1565c0", "#f9a825", "#d32f2f"} <= set(lines["colours"].split())  # each status drawn
