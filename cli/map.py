@@ -54,7 +54,8 @@ def _html(package, cells, units, points, output, overwrite):
     from gridkit.catalogue import read_catalogue
     from gridkit.webmap import write_html_map
 
-    extra = {Path(p).stem: gpd.read_parquet(p) if Path(p).suffix == ".parquet" else gpd.read_file(p, layer=0, engine="pyogrio")
+    extra = {Path(p).stem: gpd.read_parquet(p) if Path(p).suffix == ".parquet"
+             else gpd.read_file(p, layer=0, engine="pyogrio")  # 0: a located.gpkg also has layer_styles
              for p in points}
     return write_html_map(output, cells, units, components=read_catalogue(package), points=extra,
                           title=f"{Path(package).name}: {len(cells):,} cells", overwrite=overwrite)
