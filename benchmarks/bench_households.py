@@ -34,7 +34,10 @@ grids out of the band by flag (``too_few``, ``island``, ``indivisible``, ``unpla
 and ``forced`` are proved to be out in any division; ``light`` and ``heavy`` are not).
 
 The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
-provisional communities, band 100–150, gridkit alone (the target is < 60 s).
+provisional communities, band 100–150, gridkit alone (the target is < 60 s): on one
+process and with ``workers=2`` (communities side by side; the same grids), without and
+with micro-grids of 20–50. A run's time includes starting its worker processes; its
+peak memory is the main process's only.
 
 The streets case (``--streets``): Futian's real OpenStreetMap streets as barriers
 (grids cross one only where a street block is too light for the band), 180,000
@@ -229,7 +232,7 @@ def run_peer(peer, which, low, high):
     return seconds, _score(*result[:2], low, high, *result[2:])
 
 
-def run_scale():
+def run_scale(workers=1, micro=None):
     import geopandas as gpd
     import numpy as np
     import shapely
@@ -246,10 +249,14 @@ def run_scale():
     xy = xy[shapely.contains_xy(area, xy[:, 0], xy[:, 1])][:200_000]
     households = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs)
     t = time.perf_counter()
-    layout = balanced_grid(comm, households, min_households=100, max_households=150)
+    layout = balanced_grid(comm, households, min_households=100, max_households=150, micro=micro, workers=workers)
     seconds = time.perf_counter() - t
     return seconds, _score(layout.grids.geometry.values, layout.grids["households"], 100, 150, layout.grids["flag"])
 
+
+#: The scale case's runs: (workers, micro band); w2: on 2 worker processes.
+SCALE_PEERS = {"gridkit": (1, None), "gridkit_w2": (2, None), "gridkit_micro": (1, (20, 50)),
+               "gk_micro_w2": (2, (20, 50))}
 
 FUTIAN = HERE.parent / "data" / "samples" / "futian_wgs84.gpkg"
 FUTIAN_STREETS = HERE.parents[1] / "shared" / "data" / "shenzhen_futian" / "futian_osm_network.gpkg"
@@ -306,8 +313,8 @@ def main():
     args = ap.parse_args()
     if args.child:
         peer, which, low, high = args.child
-        if peer == "scale":
-            seconds, score = run_scale()
+        if peer in SCALE_PEERS:
+            seconds, score = run_scale(*SCALE_PEERS[peer])
         elif peer == "streets":
             seconds, score = run_streets(int(low), int(high))
         else:
@@ -315,7 +322,7 @@ def main():
         print_child_row(f"{which} {low}-{high}", peer, seconds, **score)
         return
     if args.scale:
-        cases = [("points", 100, 150, ("scale",))]
+        cases = [("points", 100, 150, tuple(SCALE_PEERS))]
     elif args.streets:
         cases = [("futian", lo, hi, ("streets",)) for lo, hi in ([tuple(args.band)] if args.band else BANDS)]
     else:

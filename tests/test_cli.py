@@ -152,8 +152,11 @@ def test_grid_units_and_households_share_communities_with_barriers(samples, shar
     homes = tmp_path / "homes_in.gpkg"
     gpd.GeoDataFrame(geometry=[shapely.Point(114.05, 22.54)], crs=4326).to_file(homes)
     result = _run("grid", "households", samples / "futian_wgs84.gpkg", *common, "--households", homes,
-                  "--min-households", 1, "--max-households", 5, "-o", homes_out)
+                  "--min-households", 1, "--max-households", 5, "--workers", 2, "-o", homes_out)
     assert result.exit_code == 0, result.output
+    # One grid per community (the barriers go to both worker processes): 15 of them empty.
+    grids = gpd.read_file(homes_out, layer="cells")
+    assert len(grids) == 16 and grids["households"].tolist().count(1) == 1
     a = gpd.read_file(units_out, layer="units").query("level == 'community'").sort_values("code")
     b = gpd.read_file(homes_out, layer="units").query("level == 'community'").sort_values("code")
     assert len(a) == 16 and a["code"].tolist() == b["code"].tolist()

@@ -46,6 +46,37 @@ def test_same_input_same_grids():
     assert shapely.to_wkb(a.geometry.values).tolist() == shapely.to_wkb(b.geometry.values).tolist()
 
 
+def test_workers_divide_communities_side_by_side_into_the_same_grids():
+    # Three communities of unequal weight, the heaviest last (it goes first to a
+    # worker), with a building of 90 households; micro-grids and their parents' numbering too.
+    comm = community_frame([shapely.box(X0 + 1000, Y0, X0 + 1500, Y0 + 1000),
+                            shapely.box(X0, Y0 + 1000, X0 + 1500, Y0 + 1300), shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = _points(30, 50)
+    homes.loc[0, "n"] = 90
+    runs, seen = [], []
+    for workers in (1, 2):
+        seen.append([])
+        runs.append(balanced_grid(comm, homes, count_field="n", min_households=80, max_households=120,
+                                  micro=(20, 40), workers=workers, progress=lambda d, t: seen[-1].append((d, t))))
+    one, two = runs
+    for a, b in ((one.grids, two.grids), (one.micro, two.micro)):
+        assert len(a) == len(b) and a.drop(columns="geometry").equals(b.drop(columns="geometry"))
+        assert shapely.to_wkb(a.geometry.values).tolist() == shapely.to_wkb(b.geometry.values).tolist()
+    # 200 points, 180, and 400 (one of 90 households); the top 4 rows of points lie outside.
+    assert one.grids["community_code"].value_counts().sort_index().tolist() == [2, 2, 5]
+    gk.assert_partition(two.grids, comm)
+    gk.assert_partition(two.micro, two.grids, unit_key="grid_id", id_field="micro_id")
+    assert seen[0] == seen[1] == [(200, 869), (380, 869), (869, 869)]  # in community order, either way
+    assert one.summary == {**two.summary, "seconds": one.summary["seconds"]}
+
+
+@pytest.mark.parametrize("workers", [0, 1.5, True, "2"])
+def test_workers_must_be_a_whole_number_of_processes(workers):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    with pytest.raises(InputError, match="workers must be a whole number"):
+        balanced_grid(comm, _points(20, 50), min_households=40, max_households=60, workers=workers)
+
+
 def test_micro_grids_nest_in_grids():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     layout = balanced_grid(comm, _points(20, 50), min_households=80, max_households=120, micro=(20, 30))
