@@ -82,6 +82,7 @@ community; ``benchmarks/bench_households.py`` compares them on the same input.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import heapq
 import itertools
@@ -2061,19 +2062,21 @@ def balanced_grid(
     total, done = int(counts[~outside].sum()), 0
     task = _CommunityTask(comm_geoms, home, rep if kind == "points" else frame.geometry.values, counts, kind, band,
                           micro_band, lines, split_polygons)
-    for ci, (grids, micro_grids, n_cross) in enumerate(_each_community(task, workers)):
-        if len(grids) > MAX_CELLS_PER_COMMUNITY:  # fail now, not after every other community
-            raise LayoutError(_too_many_grids(codes_[ci], len(grids)))
-        crossings += n_cross
-        for g in grids:
-            g["community"] = ci
-        for m in micro_grids:
-            m["parent"] += len(rows)
-        micro_rows.extend(micro_grids)
-        rows.extend(grids)
-        done += int(counts[home == ci].sum())
-        if progress:
-            progress(done, total)
+    # Closed on the way out, an error included: the worker processes stop then.
+    with contextlib.closing(_each_community(task, workers)) as divided:
+        for ci, (grids, micro_grids, n_cross) in enumerate(divided):
+            if len(grids) > MAX_CELLS_PER_COMMUNITY:  # fail now, not after every other community
+                raise LayoutError(_too_many_grids(codes_[ci], len(grids)))
+            crossings += n_cross
+            for g in grids:
+                g["community"] = ci
+            for m in micro_grids:
+                m["parent"] += len(rows)
+            micro_rows.extend(micro_grids)
+            rows.extend(grids)
+            done += int(counts[home == ci].sum())
+            if progress:
+                progress(done, total)
 
     kept = sum(r["households"] for r in rows)
     if kept != total:  # never write a layout that lost or doubled households
@@ -2196,8 +2199,12 @@ def _each_community(task, workers):
                     os.environ.pop(name)
                 else:
                     os.environ[name] = value
-        for ci in range(n):
-            yield futures[ci].result()
+        try:
+            for ci in range(n):
+                yield futures[ci].result()
+        finally:  # stopped early (an error here or in a worker): start no more (those running finish)
+            for future in futures.values():
+                future.cancel()
 
 
 #: The variables that set how many threads numpy's BLAS starts.

@@ -2,6 +2,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import HealthCheck, given, settings
@@ -68,6 +69,20 @@ def test_workers_divide_communities_side_by_side_into_the_same_grids():
     gk.assert_partition(two.micro, two.grids, unit_key="grid_id", id_field="micro_id")
     assert seen[0] == seen[1] == [(200, 869), (380, 869), (869, 869)]  # in community order, either way
     assert one.summary == {**two.summary, "seconds": one.summary["seconds"]}
+
+
+def test_a_community_refused_with_workers_stops_the_run(monkeypatch):
+    """The too-many-grids stop is taken in the main process, as communities come
+    back in order: the first community's 8 grids (of 400 households at 40–60) are
+    over a limit of 7, which the up-front check (at least 400 / 60 → 7) lets through."""
+    import gridkit.households as H
+
+    monkeypatch.setattr(H, "MAX_CELLS_PER_COMMUNITY", 7)
+    comm = community_frame([shapely.box(X0, Y0 + 1000 * k, X0 + 1000, Y0 + 1000 * (k + 1)) for k in range(3)])
+    homes = pd.concat([_points(20, 50).translate(yoff=1000 * k) for k in range(3)])
+    homes = gpd.GeoDataFrame(geometry=homes.values, crs=4548)
+    with pytest.raises(LayoutError, match="community 110101001001 would hold 8 grids"):
+        balanced_grid(comm, homes, min_households=40, max_households=60, workers=2)
 
 
 @pytest.mark.parametrize("workers", [0, 1.5, True, "2"])
@@ -245,8 +260,6 @@ def test_a_face_of_no_area_between_two_merges_so_they_still_meet():
 
 
 def pd_concat(*frames):
-    import pandas as pd
-
     return gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=frames[0].crs)
 
 
