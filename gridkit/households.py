@@ -2062,7 +2062,7 @@ def balanced_grid(
     total, done = int(counts[~outside].sum()), 0
     task = _CommunityTask(comm_geoms, home, rep if kind == "points" else frame.geometry.values, counts, kind, band,
                           micro_band, lines, split_polygons)
-    # Closed on the way out, an error included: the worker processes stop then.
+    # Closed on the way out, an error included: communities not yet started are cancelled.
     with contextlib.closing(_each_community(task, workers)) as divided:
         for ci, (grids, micro_grids, n_cross) in enumerate(divided):
             if len(grids) > MAX_CELLS_PER_COMMUNITY:  # fail now, not after every other community
@@ -2187,8 +2187,8 @@ def _each_community(task, workers):
                              initargs=(task,)) as pool:
         # One BLAS thread per worker, set before it loads numpy: with a thread per core
         # in each, two workers on 2 cores took 13.7 s instead of 10.5 (micro-grids,
-        # Dongcheng). The workers start at the first submits; the variables are
-        # restored after them.
+        # Dongcheng). The workers start at the first submits (were they later, they
+        # would only be slower); the variables are restored after them.
         saved = {name: os.environ.get(name) for name in _BLAS_THREADS}
         os.environ.update(dict.fromkeys(_BLAS_THREADS, "1"))
         try:
