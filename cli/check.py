@@ -20,8 +20,9 @@ def check_command(package, problems_out, overwrite):
 
     Cells must be valid polygons with unique, well-formed 15-digit grid IDs under
     their community's code, overlap no other cell and no other community, and
-    together cover each community exactly; micro-grids likewise within their grid.
-    Prints what is wrong and exits with status 1 when anything is; 0 when all holds.
+    together cover each community exactly; micro-grids likewise within their grid,
+    their IDs the grid's ID and 2 digits from 01. A duplicated ID (a cell split in
+    QGIS) comes with the next free one. Prints what is wrong and exits with status 1 when anything is; 0 when all holds.
 
     \b
     Examples:

@@ -125,6 +125,13 @@ def read_metadata(path) -> dict:
     return dict(zip(meta["key"], meta["value"]))
 
 
+def _require_columns(path, layer, frame, needed):
+    missing = [column for column in needed if column not in frame.columns]
+    if missing:
+        raise InputError(f"{path}: the {layer} layer has no {', '.join(missing)} column(s), which gridkit wrote; "
+                         "restore them (renamed or deleted while editing?)")
+
+
 def check_package(path) -> dict:
     """Check a grid package as it is on disk, after someone edited it (in QGIS, say):
     ``{layer: PartitionReport}`` for ``cells`` against the package's communities and,
@@ -139,11 +146,8 @@ def check_package(path) -> dict:
     from .invariants import check_partition
 
     cells, units, metadata = read_package(path)
-    for layer, frame, needed in (("cells", cells, ("grid_id", "community_code")), ("units", units, ("level", "code"))):
-        missing = [column for column in needed if column not in frame.columns]
-        if missing:
-            raise InputError(f"{path}: the {layer} layer has no {', '.join(missing)} column(s), which gridkit wrote; "
-                             "restore them (renamed or deleted while editing?)")
+    _require_columns(path, "cells", cells, ("grid_id", "community_code"))
+    _require_columns(path, "units", units, ("level", "code"))
     if cells.crs is not None and cells.crs.is_geographic:
         metric = metadata.get("crs") or ""
         target = metric if metric and not pyproj.CRS(metric).is_geographic else cells.estimate_utm_crs()
@@ -163,5 +167,11 @@ def check_package(path) -> dict:
             reports["cells"].flag(str(exc), geometry)
     if "micro_grids" in {name for name, _ in pyogrio.list_layers(path)}:
         micro = gpd.read_file(path, layer="micro_grids", engine="pyogrio").to_crs(cells.crs)
-        reports["micro_grids"] = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
+        _require_columns(path, "micro_grids", micro, ("micro_id", "grid_id"))
+        reports["micro_grids"] = report = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
+        # A micro ID is its grid's ID and a 2-digit sequence from 01 (the prefix is checked above).
+        micro_ids = micro["micro_id"].astype(str)
+        wrong = ~micro_ids.str.fullmatch(r"\d{15}(?!00)\d{2}")
+        for micro_id, geometry in zip(micro_ids[wrong], micro.geometry.values[wrong.to_numpy()]):
+            report.flag(f"micro ID {micro_id!r} is not a grid ID and a 2-digit sequence from 01", geometry)
     return reports

@@ -123,6 +123,18 @@ def test_micro_grids_are_checked_within_their_grid(tmp_path):
                                          f"{hole.area:.3g} m²")
     assert report.where[0].symmetric_difference(hole).area < 1e-6  # located: the deleted micro-grid's place
 
+    # IDs typed by hand: a sequence of 00, a letter; and the column renamed.
+    micro = gpd.read_file(package, layer="micro_grids")
+    grid_id = micro["grid_id"].iloc[0]
+    micro.loc[micro.index[:2], "micro_id"] = [grid_id + "00", grid_id + "0x"]
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    problems = gk.check_package(package)["micro_grids"].problems
+    assert problems[-2:] == [f"micro ID '{grid_id}00' is not a grid ID and a 2-digit sequence from 01",
+                             f"micro ID '{grid_id}0x' is not a grid ID and a 2-digit sequence from 01"]
+    pyogrio.write_dataframe(micro.rename(columns={"micro_id": "id"}), package, layer="micro_grids", driver="GPKG")
+    with pytest.raises(gk.errors.InputError, match="the micro_grids layer has no micro_id column"):
+        gk.check_package(package)
+
 
 def test_a_package_saved_in_degrees_is_measured_in_its_metric_crs(package):
     cells = gpd.read_file(package, layer="cells").to_crs(4326)
