@@ -35,9 +35,8 @@ def check_command(package, problems_out, overwrite):
     import pandas as pd
 
     from gridkit.errors import GridkitError
-    from gridkit.io import CREATION_OPTIONS, atomic_path
+    from gridkit.io import write_vector
     from gridkit.package import check_package
-    from gridkit.styles import write_styles
 
     if problems_out and Path(problems_out).suffix.lower() != ".gpkg":
         raise click.BadParameter(f"{problems_out}: give a .gpkg file", param_hint="--problems")
@@ -65,10 +64,8 @@ def check_command(package, problems_out, overwrite):
     total = sum(len(r.problems) for r in reports.values())
     if problems_out and frames:
         frame = pd.concat(frames, ignore_index=True)
-        try:
-            with atomic_path(problems_out, overwrite=overwrite) as tmp:
-                frame.to_file(tmp, layer="problems", driver="GPKG", engine="pyogrio", **CREATION_OPTIONS["GPKG"])
-                write_styles(tmp)  # red, over the cells
+        try:  # styled red, over the cells
+            write_vector(frame, problems_out, layer="problems", overwrite=overwrite, styles=True)
         except (GridkitError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
         click.echo(f"{problems_out}: {total} problem(s), where each lies")

@@ -2062,6 +2062,7 @@ def balanced_grid(
     total, done = int(counts[~outside].sum()), 0
     task = _CommunityTask(comm_geoms, home, rep if kind == "points" else frame.geometry.values, counts, kind, band,
                           micro_band, lines, split_polygons)
+    per_community = task.households()
     # Closed on the way out, an error included: communities not yet started are cancelled.
     with contextlib.closing(_each_community(task, workers)) as divided:
         for ci, (grids, micro_grids, n_cross) in enumerate(divided):
@@ -2074,7 +2075,7 @@ def balanced_grid(
                 m["parent"] += len(rows)
             micro_rows.extend(micro_grids)
             rows.extend(grids)
-            done += int(counts[home == ci].sum())
+            done += int(per_community[ci])
             if progress:
                 progress(done, total)
 
@@ -2126,6 +2127,11 @@ class _CommunityTask:
             if state[name] is not None:
                 state[name] = shapely.from_wkb(state[name])
         self.__dict__.update(state)
+
+    def households(self):
+        """Each community's households."""
+        inside = self.home >= 0
+        return np.bincount(self.home[inside], weights=self.counts[inside], minlength=len(self.communities))
 
     def divide(self, ci):
         """Community ``ci``'s grids, its micro-grids (``parent``: a grid's position
@@ -2181,8 +2187,7 @@ def _each_community(task, workers):
     from concurrent.futures import ProcessPoolExecutor
 
     # The heaviest communities first, so that no worker is left with a big one at the end.
-    order = np.argsort(-np.bincount(task.home[task.home >= 0], weights=task.counts[task.home >= 0], minlength=n),
-                       kind="stable")
+    order = np.argsort(-task.households(), kind="stable")
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                              initargs=(task,)) as pool:
         # One BLAS thread per worker, set before it loads numpy: with a thread per core
