@@ -323,7 +323,9 @@ def _rename_columns(frame, mapping):
     columns = {abbr: _clean_text(column) for abbr, column in out.items()}
     for abbr, value in mapping.values.items():
         columns[abbr] = columns[abbr].fillna(value) if abbr in columns else value
-    missing = pd.Series(pa.nulls(len(frame), pa.string()), dtype="str", index=frame.index)  # no object per row
+    # A field the inventory lacks: a categorical of no value, a byte per row (a column
+    # of missing text still costs 8 bytes per row in offsets: 80 MB at ten million).
+    missing = _category([], np.full(len(frame), -1)).set_axis(frame.index)
     return pd.DataFrame({abbr: columns.get(abbr, missing) for abbr in STANDARD_FIELDS}, index=frame.index)
 
 
@@ -464,24 +466,28 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # wrong CRS or layout, most likely) no component of the source is.
     listed = None if not keep.any() else (set(given[~keep & has_id].tolist()),
                                           {k for k in key[~keep].tolist() if k is not None})
-    kept = std[keep].reset_index(drop=True)
-    del frame, std, given  # only the kept rows go on
+    counts = pd.Series(reason[~keep]).value_counts().to_dict()
+    assigned = {"assigned_inside": int((status[keep] == 0).sum()),
+                "assigned_nearest": int((status[keep] == NEAREST).sum()), "ids_given": int(has_id[keep].sum())}
+    shared_positions = int(pd.DataFrame({"x": lx[keep], "y": ly[keep]}).duplicated(keep=False).sum())
+    # Only the kept rows go on. What the checks held is let go first, and the kept
+    # columns are taken one at a time: at ten million rows each copy is a gigabyte.
+    kept_arrays = [a[keep] for a in (index, status, distance, lx, ly, key)]
+    del frame, given, x, y, lx, ly, index, status, distance, key
+    kept = pd.DataFrame({name: std.pop(name)[keep].reset_index(drop=True) for name in list(std.columns)})
+    del std
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
-                           index[keep], status[keep], distance[keep], lx[keep], ly[keep],
-                           key[keep], np.flatnonzero(keep) + 1, source, today)
-    del kept
+                           *kept_arrays, np.flatnonzero(keep) + 1, source, today)
+    del kept, kept_arrays
     merged, changes = _merge(catalogue, rows, source, table, today, listed)
     if changes["kept_rejected"]:
         log.warning("%s: %d components of this source are kept as they were: %s", source,
                     changes["kept_rejected"], "every row was rejected" if listed is None
                     else "their rows were rejected this time (see the rejects)")
-    counts = pd.Series(reason[~keep]).value_counts().to_dict()
     summary = {
         "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
         "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
-        "assigned_inside": int((status[keep] == 0).sum()), "assigned_nearest": int((status[keep] == NEAREST).sum()),
-        "ids_given": int(has_id[keep].sum()), **changes,
-        "shared_positions": int(pd.DataFrame({"x": lx[keep], "y": ly[keep]}).duplicated(keep=False).sum()),
+        **assigned, **changes, "shared_positions": shared_positions,
         "tolerance_m": tolerance, "scheme": table.scheme,
     }
     assert summary["imported"] + summary["rejected"] == n
@@ -524,17 +530,6 @@ def _class_codes(frame, std, mapping, table, has_id):
     return from_id.where(pd.Series(has_id), out)
 
 
-def _take_str(values, codes):
-    """``values[codes]`` as a pandas string column, missing where ``codes`` < 0.
-
-    One Arrow ``take`` from a short list of distinct values: no Python string per
-    row, which is what keeps a ten-million-row import in memory.
-    """
-    codes = np.asarray(codes, dtype=np.int64)
-    distinct = pa.array([None if v is None else str(v) for v in values], type=pa.string())
-    return pd.Series(pc.take(distinct, pa.array(codes, mask=codes < 0)), dtype="str")
-
-
 def _category(values, codes):
     """``values[codes]`` as a pandas categorical (missing where ``codes`` < 0).
 
@@ -547,6 +542,22 @@ def _category(values, codes):
     distinct, inverse = np.unique(text, return_inverse=True)
     mapped = np.where(codes >= 0, inverse[np.maximum(codes, 0)], -1) if len(values) else np.full(len(codes), -1)
     return pd.Series(pd.Categorical.from_codes(mapped, categories=pd.Index(distinct, dtype=object)))
+
+
+def _filled(column, values, codes):
+    """``column`` with its missing rows filled from ``values[codes]``.
+
+    A column the inventory lacks (every row missing) becomes a categorical, like the
+    codes: ten million copies of a department's name would be 300 MB of text.
+    """
+    missing = column.isna().to_numpy()
+    if not missing.any():
+        return column
+    if missing.all():
+        return _category(values, codes)
+    out = column.copy()
+    out[missing] = np.array([str(v) for v in values], dtype=object)[np.asarray(codes)[missing]]
+    return out
 
 
 def _by_value(column, function):
@@ -569,6 +580,7 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
                     source_row, source, today):
     n = len(std)
     cols = {name: std[name].reset_index(drop=True) for name in STANDARD_FIELDS}
+    cols["GLBJBSM"] = cols["GLBJBSM"].astype("str")  # text even when missing: new IDs are written into it
     for column, name in (("SZDYWGBSM", "grid_id"), ("SZJDDM", "street_code"), ("SZSQDM", "community_code"),
                          ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
         if name in locator.attributes:
@@ -576,14 +588,13 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
     cls_codes, classes = pd.factorize(class_code)
     cols["class_code"] = _category(classes, cls_codes)
     cols["class_name"] = _category([table.classes[c].name for c in classes], cls_codes)
-    cols["GLBJMC"] = cols["GLBJMC"].fillna(_take_str([table.classes[c].name for c in classes], cls_codes))
-    cols["ZGBMMC"] = cols["ZGBMMC"].fillna(
-        _take_str([table.classes[c].suggested_department for c in classes], cls_codes))
+    cols["GLBJMC"] = _filled(cols["GLBJMC"], [table.classes[c].name for c in classes], cls_codes)
+    cols["ZGBMMC"] = _filled(cols["ZGBMMC"], [table.classes[c].suggested_department for c in classes], cls_codes)
     state = cols["GLBJZT"]
     cols["GLBJZT"] = _by_value(state, lambda v: "完好" if pd.isna(v) else STATUS_VALUES.get(str(v).strip().lower(), v))
-    cols["CSRQ"] = cols["CSRQ"].fillna(today)
-    cols["SJLY"] = cols["SJLY"].fillna(source)
-    cols["end_date"] = _take_str([], np.full(n, -1))
+    cols["CSRQ"] = _filled(cols["CSRQ"], [today], np.zeros(n, dtype=np.int64))
+    cols["SJLY"] = _filled(cols["SJLY"], [source], np.zeros(n, dtype=np.int64))
+    cols["end_date"] = _category([], np.full(n, -1))
     cols["county_code"] = (_category(*reversed(locator.codes("county_code", index)))
                            if "county_code" in locator.attributes
                            else cols["SZDYWGBSM"].astype("str").str.slice(0, 6))

@@ -202,6 +202,35 @@ def test_point_geopackage_and_geoparquet_read_through_arrow_match_geojson(tmp_pa
     assert read_inventory(path, crs="gcj02")[3] == "gcj02"
 
 
+def test_fields_the_inventory_lacks_cost_a_byte_a_row_and_stay_empty(tmp_path, package):
+    """Ten million rows must fit in memory: a standard field the inventory lacks is a
+    categorical of no value (a column of missing text would cost 8 bytes a row in
+    offsets), and so is a field filled for every row (department, source, survey
+    date); a field given for some rows keeps those and fills the rest. All of them
+    are written as NULL or text, never as "nan"."""
+    n = 3000
+    rng = np.random.default_rng(1)
+    x, y = X0 + rng.uniform(1, 299, n), Y0 + rng.uniform(1, 199, n)
+    names = np.where(np.arange(n) % 2 == 0, "甲", None)
+    path = tmp_path / "inv.parquet"
+    gpd.GeoDataFrame({"GLBJMC": names}, geometry=shapely.points(x, y), crs=4548).to_crs(4326).to_parquet(path)
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                               today="20261122", source="inv")
+    cat = result.catalogue
+    assert result.summary["imported"] == n and cat["source_row"].tolist() == list(range(1, n + 1))
+    assert cat["GLBJMC"].astype(object).tolist() == ["甲" if i % 2 == 0 else "供水井盖" for i in range(n)]
+    assert (cat["SJLY"] == "inv").all() and (cat["CSRQ"] == "20261122").all()
+    assert cat["ZGBMMC"].nunique() == 1 and cat["ZGBMMC"].notna().all()
+    lacking = ["BZ", "QSDWDM", "QSDWMC", "YHDWDM", "YHDWMC", "ZGBMDM", "BGRQ", "end_date"]
+    assert all(cat[c].isna().all() for c in lacking)
+    size = cat.drop(columns="geometry").memory_usage(deep=True, index=False)
+    assert (size[lacking + ["ZGBMMC", "SJLY", "CSRQ"]] < 2 * n).all(), size.to_dict()
+    write_catalogue(package, cat)
+    back = pyogrio.read_dataframe(package, layer="components")
+    assert all(back[c].isna().all() for c in lacking)
+    assert back["GLBJMC"].tolist()[:2] == ["甲", "供水井盖"] and set(back["SJLY"]) == {"inv"}
+
+
 def test_legacy_scheme(tmp_path, package):
     lon, lat = _lonlat([X0 + 50], [Y0 + 50])
     path = _csv(tmp_path, [dict(ObjID="1101010118000007", ObjName="路灯", PointX=lon[0], PointY=lat[0])])
