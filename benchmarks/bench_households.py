@@ -313,7 +313,7 @@ def main():
     args = ap.parse_args()
     if args.child:
         peer, which, low, high = args.child
-        if peer in SCALE_PEERS:
+        if which == "points":  # the scale case's runs (its peers' names are Cincinnati's too)
             seconds, score = run_scale(*SCALE_PEERS[peer])
         elif peer == "streets":
             seconds, score = run_streets(int(low), int(high))

@@ -159,7 +159,8 @@ def _summary(communities, cells, output, seconds):
     s = cells.attrs["summary"]
     r = communities.attrs["report"]
     lines = [
-        f"units        {r['input_features']} input features → {r['communities']} communities "
+        f"units        {r['input_features']} input feature{'' if r['input_features'] == 1 else 's'} → "
+        f"{r['communities']} {'community' if r['communities'] == 1 else 'communities'} "
         f"({r['provisional_communities']} provisional)",
         f"cells        {s['cells']:,} ({s['shape']}, target {s['cell_area']:,.0f} m²)",
         f"area m²      mean {s['area_mean']:,.0f}  min {s['area_min']:,.0f}  max {s['area_max']:,.0f}",
@@ -345,8 +346,8 @@ def households_command(boundaries, households_path, output, layer, households_la
         raise click.ClickException(str(exc)) from None
     s = layout.summary
     lines_out = [
-        f"grids        {s['grids']} in {len(communities)} communities (band {s['band'][0]:g}–{s['band'][1]:g}, "
-        f"{s['kind']})",
+        f"grids        {s['grids']} in {len(communities)} {'community' if len(communities) == 1 else 'communities'} "
+        f"(band {s['band'][0]:g}–{s['band'][1]:g}, {s['kind']})",
         f"in band      {s['in_band']} ({s['in_band_pct']:.1f} %)",
         f"households   {s['households']} in grids; per grid min {s['households_min']}  max {s['households_max']}  "
         f"CV {s['households_cv']:.3f}",

@@ -55,7 +55,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
     noun = "grids" if "households" in cells else "cells"  # household grids, or unit cells
-    ax.set_title(title or f"{len(cells):,} {noun} in {cells['community_code'].nunique()} communities · "
+    units = cells["community_code"].nunique()
+    ax.set_title(title or f"{len(cells):,} {noun} in {units} {'community' if units == 1 else 'communities'} · "
                  f"mean {area.mean():,.0f} m²" + (f" · {s.get('merges', 0)} merges" if s else ""))
     ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
     ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x

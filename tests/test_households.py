@@ -742,6 +742,22 @@ def test_cincinnati_pieces_at_100_to_150_in_band_but_one_proved_out(shared, monk
     assert "the households of this grid and the 2 around it (10 features)" in out["flag_detail"].iloc[0]
 
 
+def test_the_benchmark_runs_gridkit_on_the_case_it_names(shared):
+    """The benchmark's child process for gridkit on Cincinnati's pieces at 300–500
+    divides Cincinnati (16,766 households), not the 200,000-household scale case whose
+    runs share the peer's name (it once did, in every band)."""
+    import json
+    import subprocess
+    import sys
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_households.py"
+    done = subprocess.run([sys.executable, str(bench), "--child", "gridkit", "pieces", "300", "500"],
+                          capture_output=True, text=True, check=True)
+    row = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (row["case"], row["peer"], row["households"]) == ("pieces 300-500", "gridkit", 16_766)
+    assert row["grids"] == 42 and row["in_band_pct"] == 100.0
+
+
 def test_futian_streets_every_grid_out_proved(shared, monkeypatch):
     """Real streets (Futian's OpenStreetMap network as barriers), the benchmark's
     clustered household points, one provisional community, grids of 200–300: one grid
