@@ -32,6 +32,8 @@ in the grids: 16,766 when none is lost or counted twice), in-band %, household C
 contiguous % (grids that are one polygon), mean Polsby–Popper, and for gridkit its
 grids out of the band by flag (``too_few``, ``island``, ``indivisible``, ``unplaceable``
 and ``forced`` are proved to be out in any division; ``light`` and ``heavy`` are not).
+Last, a line per gridkit run against the issue's targets: at least 50× faster than
+spopt, within 10× of pymetis's time, mean Polsby–Popper at least 0.60 (met or MISSED).
 
 The scale case (``--scale``): 200,000 random household points in Dongcheng's 8
 provisional communities, band 100–150, gridkit alone (the target is < 60 s): on one
@@ -111,7 +113,7 @@ def _score(geoms, households, low, high, flags=None):
             "in_band_pct": round(100 * float(((hh >= low) & (hh <= high)).mean()), 1),
             "cv": round(float(hh.std() / hh.mean()), 3),
             "contiguous_pct": round(100 * float((shapely.get_type_id(geoms) == 3).mean()), 1),
-            "polsby_popper": round(float(polsby_popper(geoms).mean()), 3)}
+            "polsby_popper": round(float(polsby_popper(geoms).mean()), 4)}
 
 
 def _dissolve(blocks, labels):
@@ -332,10 +334,11 @@ def main():
     header = (f"{'case':18s} {'peer':14s} {'seconds':>8s} {'÷ gridkit':>9s} {'peak MB':>8s} {'grids':>6s} "
               f"{'households':>10s} {'in band %':>9s} {'CV':>6s} {'contig %':>8s} {'PP':>6s}  out of the band (flag)")
     print(header, file=sys.stderr)
-    table = []
+    table, everything = [], []
     for which, lo, hi, peers in cases:
         rows = [run_child(__file__, [p, which, lo, hi], {"case": f"{which} {lo}-{hi}", "peer": p},
                           timeout=TIMEOUT) for p in peers]
+        everything += rows
         base = rows[0].get("seconds")
         for r in rows:
             if "error" in r:
@@ -347,7 +350,27 @@ def main():
                          f"{r['contiguous_pct']:8.1f} {r['polsby_popper']:6.3f}  {r['out_why']}")
     print(header)
     print("\n".join(table))
+    print("\n".join(_against_targets(everything)))
     print(json.dumps({"timeout_s": TIMEOUT}))
+
+
+def _against_targets(rows):
+    """Each gridkit run against the issue's targets, where the case has the peers to
+    compare with: at least 50× faster than spopt, within 10× of pymetis's time, mean
+    Polsby–Popper at least 0.60."""
+    ok = {(r["case"], r["peer"]): r for r in rows if "error" not in r}
+    lines = []
+    for (case, peer), r in ok.items():
+        spopt, metis = ok.get((case, "spopt_maxp")), ok.get((case, "pymetis"))
+        if not peer.startswith("gridkit") or not (spopt and metis):
+            continue
+        faster, slower, pp = spopt["seconds"] / r["seconds"], r["seconds"] / metis["seconds"], r["polsby_popper"]
+        checks = [(f"{faster:.1f}× faster than spopt (≥ 50", faster >= 50),
+                  (f"{slower:.1f}× pymetis's time (≤ 10", slower <= 10),
+                  (f"mean Polsby–Popper {pp:.4f} (≥ 0.60", pp >= 0.60)]
+        lines.append(f"targets {case} {peer}: "
+                     + "; ".join(f"{text}: {'met' if met else 'MISSED'})" for text, met in checks))
+    return lines
 
 
 if __name__ == "__main__":
