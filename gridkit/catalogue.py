@@ -467,13 +467,14 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     listed = None if not keep.any() else (set(given[~keep & has_id].tolist()),
                                           {k for k in key[~keep].tolist() if k is not None})
     counts = pd.Series(reason[~keep]).value_counts().to_dict()
-    assigned = {"assigned_inside": int((status[keep] == 0).sum()),
-                "assigned_nearest": int((status[keep] == NEAREST).sum()), "ids_given": int(has_id[keep].sum())}
-    shared_positions = int(pd.DataFrame({"x": lx[keep], "y": ly[keep]}).duplicated(keep=False).sum())
     # Only the kept rows go on. What the checks held is let go first, and the kept
     # columns are taken one at a time: at ten million rows each copy is a gigabyte.
     kept_arrays = [a[keep] for a in (index, status, distance, lx, ly, key)]
     del frame, given, x, y, lx, ly, index, status, distance, key
+    _, kept_status, _, kept_x, kept_y, _ = kept_arrays
+    assigned = {"assigned_inside": int((kept_status == 0).sum()),
+                "assigned_nearest": int((kept_status == NEAREST).sum()), "ids_given": int(has_id[keep].sum())}
+    shared_positions = int(pd.DataFrame({"x": kept_x, "y": kept_y}).duplicated(keep=False).sum())
     kept = pd.DataFrame({name: std.pop(name)[keep].reset_index(drop=True) for name in list(std.columns)})
     del std
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
