@@ -88,6 +88,7 @@ import heapq
 import itertools
 import logging
 import math
+import pickle
 import time
 from dataclasses import dataclass, field
 
@@ -99,7 +100,7 @@ from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY
-from .errors import InputError, LayoutError
+from .errors import GridkitError, InputError, LayoutError
 from .io import repair_polygons
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
@@ -1993,6 +1994,10 @@ def balanced_grid(
         the same; each process costs about 1 s to start, so more than one pays off
         with several communities of some size (Dongcheng's 8 communities with
         200,000 households and micro-grids of 20–50: 17 s on one, 10.5 s on two).
+        Each process starts by importing the calling script, so a script must make
+        the call under ``if __name__ == "__main__":`` (without it the run stops
+        with an error saying so). After an error, processes still dividing are
+        stopped.
 
     Returns
     -------
@@ -2163,9 +2168,10 @@ class _CommunityTask:
 _WORKER_TASK = None  # the task, in a worker process
 
 
-def _start_worker(task):
+def _start_worker(path):
     global _WORKER_TASK
-    _WORKER_TASK = task
+    with open(path, "rb") as file:
+        _WORKER_TASK = pickle.load(file)
 
 
 def _divide_in_worker(ci):
@@ -2182,14 +2188,35 @@ def _each_community(task, workers):
     if workers <= 1:
         yield from (task.divide(ci) for ci in range(n))
         return
-    import multiprocessing
     import os
-    from concurrent.futures import ProcessPoolExecutor
+    import tempfile
 
     # The heaviest communities first, so that no worker is left with a big one at the end.
     order = np.argsort(-task.households(), kind="stable")
+    # The task reaches the workers as a file, not as the initializer's argument: that
+    # goes down the pipe that starts each worker, and a worker that dies before it
+    # has read it all (a script without the ``__main__`` guard) leaves the parent
+    # blocked on the pipe for ever instead of seeing the pool broken.
+    fd, path = tempfile.mkstemp(prefix="gridkit-task-", suffix=".pickle")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            pickle.dump(task, file, protocol=pickle.HIGHEST_PROTOCOL)
+        yield from _in_workers(task, order, workers, path)
+    finally:
+        os.unlink(path)
+
+
+def _in_workers(task, order, workers, path):
+    """:func:`_each_community` on ``workers`` processes, each loading the task from
+    ``path``."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    n = len(task.communities)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                             initargs=(task,)) as pool:
+                             initargs=(path,)) as pool:
         # One BLAS thread per worker, set before it loads numpy: with a thread per core
         # in each, two workers on 2 cores took 13.7 s instead of 10.5 (micro-grids,
         # Dongcheng). The workers start at the first submits (were they later, they
@@ -2206,11 +2233,38 @@ def _each_community(task, workers):
                     os.environ[name] = value
         try:
             for ci in range(n):
-                yield futures[ci].result()
-        finally:  # stopped early (an error here or in a worker): start no more (those running finish)
+                try:
+                    result = futures[ci].result()
+                except BrokenProcessPool as exc:
+                    raise GridkitError(_BROKEN_WORKER.format(ci=ci + 1, n=n)) from exc
+                yield result
+        finally:  # stopped early (an error here or in a worker): start no more, stop those running
             for future in futures.values():
                 future.cancel()
+            if not all(future.done() for future in futures.values()):
+                _stop_workers(pool)
 
+
+def _stop_workers(pool):
+    """Kill ``pool``'s worker processes (a ProcessPoolExecutor): after an error, a
+    community still being divided on one would otherwise run to its end before the
+    error reaches the user (Futian as one community: 31 s). Its futures then fail
+    with ``BrokenProcessPool``; the pool is of no further use. ``kill_workers`` is
+    public from Python 3.14; before it, the executor's own table of processes."""
+    kill = getattr(pool, "kill_workers", None)
+    if kill is not None:
+        kill()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        process.kill()
+
+
+#: What went wrong when a worker process stopped.
+_BROKEN_WORKER = (
+    "a worker process stopped before it had divided community {ci} of {n}: it could not start, ran out of "
+    "memory or was killed. From a Python script, call balanced_grid(workers=...) under "
+    "'if __name__ == \"__main__\":' (each worker starts by importing the script, and the script's own call "
+    "then fails in it: that error is printed above); or use workers=1.")
 
 #: The variables that set how many threads numpy's BLAS starts.
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")

@@ -85,6 +85,51 @@ def test_a_community_refused_with_workers_stops_the_run(monkeypatch):
         balanced_grid(comm, homes, min_households=40, max_households=60, workers=2)
 
 
+def test_an_error_stops_the_workers_instead_of_letting_them_finish():
+    """What the run does to its workers when it stops early: a task still running
+    (here a 10-minute sleep, standing for a big community) is killed, so its future
+    fails with BrokenProcessPool instead of returning after it ran to its end."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
+    from gridkit.households import _stop_workers
+
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        running = pool.submit(time.sleep, 600)
+        while not running.running():
+            time.sleep(0.05)
+        _stop_workers(pool)
+        with pytest.raises(BrokenProcessPool):
+            running.result(timeout=120)
+
+
+def test_a_script_without_the_main_guard_gets_an_error_not_a_hang(tmp_path):
+    """Workers start by importing the calling script; one that calls balanced_grid
+    at its top level (no ``if __name__ == "__main__":``) fails in each worker. The
+    run must say so. It used to hang for ever: the task went down the pipe that
+    starts each worker, and the parent blocked writing it to a worker already dead."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import numpy as np, shapely, geopandas as gpd\n"
+        "from gridkit.households import balanced_grid\n"
+        f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r})\n"
+        "from conftest import community_frame\n"
+        f"X0, Y0 = {X0}, {Y0}\n"
+        "comm = community_frame([shapely.box(X0, Y0 + 1000 * k, X0 + 1000, Y0 + 1000 * (k + 1)) for k in range(2)])\n"
+        "xy = np.random.default_rng(0).uniform([X0, Y0], [X0 + 1000, Y0 + 2000], (100_000, 2))\n"
+        "homes = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs)\n"
+        "balanced_grid(comm, homes, min_households=10_000, max_households=20_000, workers=2)\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    assert "GridkitError: a worker process stopped before it had divided community 1 of 2" in run.stderr
+    assert "if __name__ == \"__main__\":" in run.stderr
+
+
 @pytest.mark.parametrize("workers", [0, 1.5, True, "2"])
 def test_workers_must_be_a_whole_number_of_processes(workers):
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
