@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from .errors import GridkitError, InputError
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, Locator
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX"]
@@ -293,8 +293,15 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
                                kind)
     cluster = None
     if scheduler is None:
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        try:
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        except RuntimeError as exc:  # dask: "Nanny failed to start"
+            raise GridkitError(
+                f"the local dask cluster of {n_workers} worker processes did not start ({exc}). From a Python "
+                "script, call locate_dask under 'if __name__ == \"__main__\":' (each worker starts by importing "
+                "the script, and the script's own call then fails in it: that error is printed above); or pass "
+                "the address of a running scheduler (scheduler=...).") from exc
     try:
         with Client(cluster if cluster is not None else scheduler):
             result = ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs,

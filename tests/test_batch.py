@@ -166,6 +166,24 @@ def test_single_point_path_matches_the_array_path(package):
         loc.locate(X0, np.inf)
 
 
+def test_dask_from_a_script_without_the_main_guard_says_what_to_do(tmp_path, package):
+    """dask's local cluster starts its workers by importing the calling script; a
+    script calling locate_dask at its top level fails in them, and dask only says
+    "Nanny failed to start". The error names the fix."""
+    import subprocess
+    import sys
+
+    pd.DataFrame({"x": [X0 + 50.0], "y": [Y0 + 50.0]}).to_parquet(tmp_path / "points.parquet")
+    script = tmp_path / "unguarded.py"
+    script.write_text("from gridkit.batch import locate_dask\n"
+                      f"locate_dask({str(tmp_path / 'points.parquet')!r}, {str(package)!r}, x_field='x', "
+                      "y_field='y', crs='EPSG:4548')\n")
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 1
+    assert "GridkitError: the local dask cluster of 2 worker processes did not start" in run.stderr
+    assert "if __name__ == \"__main__\":" in run.stderr
+
+
 def test_dask_path_equals_the_local_path(tmp_path, package):
     import dask_geopandas
 
