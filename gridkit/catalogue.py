@@ -244,6 +244,37 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     return frame, x, y, source
 
 
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+
+
+def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gpd.GeoDataFrame:
+    """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
+    gives, from a vector file or from a CSV (TSV, TXT) with coordinate columns: found
+    by name as for inventories (lon/lat, 经度/纬度, x/y …), or ``x_field``/``y_field``.
+    ``crs`` says what the coordinates are (default for lon/lat columns: EPSG:4326,
+    with a warning when they lie in China, where they are often GCJ-02); ``gcj02`` and
+    ``bd09`` positions become WGS84. A row without usable coordinates keeps its place
+    with no geometry, for the caller to name it.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in CSV_SUFFIXES:
+        return read_vector(path, layer=layer, crs=crs)
+    frame, x, y, source = read_inventory(path, crs=crs, x_field=x_field, y_field=y_field)
+    if not len(frame):
+        raise InputError(f"{path}: the file has no rows")
+    ok = np.isfinite(x) & np.isfinite(y)
+    geoms = np.full(len(frame), None, dtype=object)
+    geoms[ok] = shapely.points(x[ok], y[ok])
+    if isinstance(source, str):  # gcj02 or bd09: to WGS84
+        geoms[ok] = shapely.transform(geoms[ok], coords.pseudo_to_wgs84_func(source))
+    elif crs is None and ok.any():
+        warn_if_gcj02(path, source, (x[ok].min(), y[ok].min(), x[ok].max(), y[ok].max()))
+    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=4326 if isinstance(source, str) else source)
+    gdf.attrs["source_crs"] = source if isinstance(source, str) else source.to_string()
+    gdf.attrs["source_path"] = str(path)
+    return gdf
+
+
 _POINT_WKB = 21  # little-endian 2D point: byte order 1, type 4, x 8, y 8
 
 

@@ -224,6 +224,54 @@ def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path):
     assert json.loads(meta["parameters"])["households_crs"] == "EPSG:4326"
 
 
+def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
+    """An address list with Amap (GCJ-02) positions in 经度/纬度 columns and a count
+    column: every household lands in its community, a row outside goes to the
+    rejects, and a row with no position stops the run naming it."""
+    import numpy as np
+    import pandas as pd
+    import pyogrio
+    import pyproj
+    import shapely
+
+    from gridkit import coords
+
+    boundaries = samples / "dongcheng_gcj02.gpkg"
+    comm = gk.unit_hierarchy(gk.read_vector(boundaries, crs="gcj02"), code_field="adcode", provisional=True)
+    x0, y0, x1, y1 = comm.total_bounds
+    xs, ys = np.meshgrid(np.arange(x0, x1, 150.0), np.arange(y0, y1, 150.0))
+    xy = np.c_[xs.ravel(), ys.ravel()]
+    inside = np.array([shapely.contains_xy(g, xy[:, 0], xy[:, 1]) for g in comm.geometry.values])
+    xy = np.r_[xy[inside.any(axis=0)], [[x1 + 5000, y1 + 5000]]]  # the last one 5 km outside
+    households = np.arange(len(xy)) % 3 + 1
+    lon, lat = pyproj.Transformer.from_crs(comm.crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
+    glon, glat = coords.wgs84_to_gcj02(lon, lat)
+    table = pd.DataFrame({"地址": [f"门牌 {i}" for i in range(len(xy))], "经度": glon, "纬度": glat, "户数": households})
+    path = tmp_path / "addresses.csv"
+    table.to_csv(path, index=False)
+    out = tmp_path / "dc.gpkg"
+    common = ("grid", "households", boundaries, "--crs", "gcj02", "--code-field", "adcode", "--provisional",
+              "--count-field", "户数", "--min-households", 100, "--max-households", 150)
+    result = _run(*common, "--households", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    cells, _, _ = gk.read_package(out)
+    expected = [int(households[:-1][row[inside.any(axis=0)]].sum()) for row in inside]
+    assert len(expected) == 8 and sum(expected) == households[:-1].sum() > 1000
+    got = cells.groupby("community_code")["households"].sum()
+    assert got.reindex(comm["community_code"]).tolist() == expected
+    rejects = pyogrio.read_dataframe(out, layer="household_rejects")
+    assert rejects["source_row"].tolist() == [len(xy)] and rejects["households"].tolist() == [households[-1]]
+
+    table.loc[4, "经度"] = None
+    table.to_csv(path, index=False)
+    bad = _run(*common, "--households", path, "-o", tmp_path / "bad.gpkg")
+    assert bad.exit_code == 1 and "addresses.csv: rows 5 have no geometry" in bad.output
+    assert not (tmp_path / "bad.gpkg").exists()
+    wrong = _run(*common, "--households", samples / "cincinnati_blocks.gpkg", "--x-field", "lon", "-o",
+                 tmp_path / "w.gpkg")
+    assert wrong.exit_code == 2 and "is not a CSV" in wrong.output
+
+
 def test_grid_households_takes_the_band_one_way(samples, tmp_path):
     args = ("grid", "households", samples / "cincinnati_city.gpkg", "--households", samples / "cincinnati_blocks.gpkg",
             "-o", tmp_path / "o.gpkg")
