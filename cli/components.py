@@ -35,7 +35,7 @@ def components():
 @click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
                    "Needed for CSV x/y columns; lon/lat columns are read as EPSG:4326.")
-@click.option("--layer", default=None, help="Layer of a multi-layer inventory.")
+@click.option("--layer", default=None, help="Layer of a multi-layer inventory, or sheet of an Excel workbook.")
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
 @click.option("--encoding", default=None, help="Text encoding (Shapefile DBF or CSV; default: detected).")
@@ -50,7 +50,7 @@ def components():
               help="Also write a PNG map of the components over the cells.")
 def import_command(inventories, package, mapping, scheme, extensions, crs, layer, x_field, y_field,
                    encoding, tolerance, today, rejects_dir, preview):
-    """Import INVENTORIES (CSV, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
+    """Import INVENTORIES (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
     the summary adds up to the input rows. Rows without IDs get new ones

@@ -179,14 +179,15 @@ def _summary(communities, cells, output, seconds):
 @click.argument("boundaries", type=click.Path(dir_okay=False))
 @click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
               help="Address points, building polygons or census-style blocks with household counts; "
-                   "address points may be a CSV with coordinate columns (lon/lat, 经度/纬度, x/y …).")
+                   "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
+                   "x/y …).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
 @click.option("--households-layer", default=None, help="Layer of --households to read.")
-@click.option("--x-field", default=None, help="CSV --households: column with x / longitude (default: detected).")
-@click.option("--y-field", default=None, help="CSV --households: column with y / latitude (default: detected).")
+@click.option("--x-field", default=None, help="CSV/.xlsx --households: column with x / longitude (default: detected).")
+@click.option("--y-field", default=None, help="CSV/.xlsx --households: column with y / latitude (default: detected).")
 @click.option("--count-field", default=None, help="Column with households per feature (default: 1 each).")
 @click.option("--floors-field", default=None,
               help="Instead of --count-field, for building footprints: the column with each building's "
@@ -265,21 +266,21 @@ def households_command(boundaries, households_path, output, layer, households_la
 
     Building footprints with storeys instead of counts: --floors-field FLOORS
     --area-per-household 90 gives each building footprint × floors ÷ 90 m².
-    Address points from a CSV: --households addresses.csv --count-field hh
+    Address points from a CSV (or .xlsx): --households addresses.csv --count-field hh
     (coordinate columns lon/lat, 经度/纬度, x/y … found by name, or --x-field
     and --y-field; --households-crs gcj02 for positions from Amap or Tencent).
     """
     from pathlib import Path
 
     import gridkit as gk
-    from gridkit.catalogue import CSV_SUFFIXES, read_points
+    from gridkit.catalogue import TABLE_SUFFIXES, read_points
     from gridkit.errors import GridkitError
     from gridkit.households import balanced_grid
 
     t0 = time.perf_counter()
-    if (x_field or y_field) and Path(households_path).suffix.lower() not in CSV_SUFFIXES:
-        raise click.UsageError("--x-field and --y-field name the coordinate columns of a CSV --households; "
-                               f"{households_path} is not a CSV")
+    if (x_field or y_field) and Path(households_path).suffix.lower() not in TABLE_SUFFIXES:
+        raise click.UsageError("--x-field and --y-field name the coordinate columns of a CSV or .xlsx "
+                               f"--households; {households_path} is neither")
     if Path(output).exists() and not overwrite:
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if target is None and (min_households is None or max_households is None):

@@ -35,7 +35,7 @@ def _routes(path):
 @click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
                    "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326.")
-@click.option("--layer", default=None, help="Layer of a multi-layer input.")
+@click.option("--layer", default=None, help="Layer of a multi-layer input, or sheet of an Excel workbook.")
 @click.option("--grid-layer", default=None,
               help="When --grid is not a grid package but any polygon file: its layer (default: the first).")
 @click.option("--id-field", default="grid_id", show_default=True,
@@ -55,8 +55,8 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
                    x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS.
 
-    POINTS is CSV (lon/lat or x/y columns), GeoJSON, GeoPackage, Shapefile or
-    GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
+    POINTS is CSV or Excel .xlsx (lon/lat or x/y columns), GeoJSON, GeoPackage,
+    Shapefile or GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
     --class-field, gk_department_code and gk_department_name. Rows whose
     coordinates or class cannot be used go to OUTPUT.rejects.csv with the reason;

@@ -1,6 +1,6 @@
 """The component catalogue: import inventories, validate codes, assign cells.
 
-An inventory (CSV, Shapefile, GeoPackage, GeoJSON, GeoParquet) becomes rows of
+An inventory (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) becomes rows of
 the catalogue, a ``components`` layer inside the grid package with the fields of
 GB/T 47678.5-2026 (``tables/gbt47678.5-2026_fields.csv``) under their pinyin
 abbreviations, plus gridkit's own columns. Every input row is either imported or
@@ -57,6 +57,7 @@ import contextlib
 import datetime as _dt
 import json
 import logging
+import math
 import os
 import shutil
 from dataclasses import dataclass, field
@@ -200,15 +201,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                                sep="\t" if path.suffix.lower() == ".tsv" else ",",
-                                encoding=encoding or "utf-8-sig")
-        except UnicodeDecodeError:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
-        except Exception as exc:
-            raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        frame = _read_excel(path, layer) if path.suffix.lower() == ".xlsx" else _read_csv(path, encoding)
         xf, yf, geographic = _find_coordinate_columns(frame.columns, x_field, y_field)
         if crs is None and not geographic:
             raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
@@ -218,7 +212,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
         return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
     if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(f"{path}: unknown inventory format; use .csv, .gpkg, .shp, .geojson or .parquet")
+        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp, .geojson or .parquet")
     fast = _read_points_arrow(path, layer, crs)
     if fast is not None:
         return fast
@@ -244,12 +238,67 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     return frame, x, y, source
 
 
-CSV_SUFFIXES = (".csv", ".txt", ".tsv")
+#: Tables of rows with coordinate columns (no geometry).
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
+
+
+def _read_csv(path, encoding):
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding=encoding or "utf-8-sig")
+    except UnicodeDecodeError:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
+
+
+def _read_excel(path, sheet):
+    """An Excel workbook's sheet (the first unless ``sheet``) as text columns, as a
+    CSV reads: whole numbers without ".0", dates as ISO dates. Excel keeps numbers
+    to 15 significant digits, so a 16- or 17-digit component ID typed into a number
+    cell has already lost its last digits (11010101013000001 reads back as
+    11010101013000000, which looks like a real ID): such cells are kept as
+    "1.1010101013e+16 (…)", which no ID check passes, and a warning names them."""
+    try:
+        raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl")
+    except ValueError as exc:  # no such sheet
+        sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
+        raise InputError(f"{path}: {exc}; the sheets are {sheets} (choose one with --layer)") from exc
+    except Exception as exc:
+        raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+    # dtype=str as read_csv's: pandas 3's string dtype, object before it (missing stays NaN)
+    frame = pd.DataFrame({str(c): pd.Series([_excel_text(v) for v in raw[c].tolist()], index=raw.index, dtype=str)
+                          for c in raw.columns}, index=raw.index)
+    for column in frame.columns:
+        long = frame[column].str.endswith(_LOST_DIGITS, na=False).to_numpy()
+        if long.any():
+            rows = ", ".join(map(str, np.flatnonzero(long)[:10] + 1))
+            log.warning("%s: column %r holds %d number(s) of 16 or more digits (rows %s; rows count from 1): "
+                        "Excel keeps 15 significant digits, so they have lost their last digits and no ID "
+                        "check will pass them. Format the column as Text and re-enter them, or export the "
+                        "table as CSV from the system it came from", path, column, int(long.sum()), rows)
+    return frame
+
+
+_LOST_DIGITS = "(an Excel number: digits past the 15th lost)"
+
+
+def _excel_text(value):
+    """One Excel cell as a CSV would hold it (NaN for an empty cell, as a CSV's)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return np.nan
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if abs(value) >= 1e15:
+            return f"{float(value):.15g} {_LOST_DIGITS}"
+        return str(int(value)) if float(value).is_integer() else repr(float(value))
+    if isinstance(value, _dt.datetime):
+        return value.date().isoformat() if value.time() == _dt.time(0) else value.isoformat(sep=" ")
+    return str(value)
 
 
 def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gpd.GeoDataFrame:
     """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
-    gives, from a vector file or from a CSV (TSV, TXT) with coordinate columns: found
+    gives, from a vector file or from a CSV (TSV, TXT) or Excel workbook with coordinate columns: found
     by name as for inventories (lon/lat, 经度/纬度, x/y …), or ``x_field``/``y_field``.
     ``crs`` says what the coordinates are (default for lon/lat columns: EPSG:4326,
     with a warning when they lie in China, where they are often GCJ-02); ``gcj02`` and
@@ -257,9 +306,9 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gp
     with no geometry, for the caller to name it.
     """
     path = Path(path)
-    if path.suffix.lower() not in CSV_SUFFIXES:
+    if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs)
-    frame, x, y, source = read_inventory(path, crs=crs, x_field=x_field, y_field=y_field)
+    frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")
     ok = np.isfinite(x) & np.isfinite(y)

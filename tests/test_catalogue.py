@@ -77,6 +77,50 @@ def test_every_reject_reason_from_crafted_rows(tmp_path, package):
     assert (cat["GLBJMC"] == "供水井盖").all() and (cat["GLBJZT"] == "完好").all()
 
 
+def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejected(tmp_path, package, caplog):
+    """An inventory kept in Excel (a sheet chosen by --layer) gives the same catalogue
+    and rejects as the same rows in a CSV. A 17-digit ID typed into a number cell has
+    lost its last digits in Excel (11010101001000001 reads back as ...000000, which
+    looks like a real ID): it is rejected as bad_id with the reason, and a warning
+    says how to fix the column."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 - 5], [Y0 + 50] * 4)
+    rows = pd.DataFrame([
+        dict(GLBJBSM="11010101001000001", lon=lon[0], lat=lat[0], BZ="ok with ID", SL=2),
+        dict(GLBJBSM=None, lon=lon[1], lat=lat[1], BZ="ok, gets an ID", SL=1),
+        dict(GLBJBSM=None, lon=None, lat=lat[1], BZ="no x", SL=1),
+        dict(GLBJBSM="11010101016000001", lon=lon[2], lat=lat[2], BZ="retired class", SL=1),
+        dict(GLBJBSM=None, lon=lon[3], lat=lat[3], BZ="5 m outside: nearest", SL=1),
+    ])
+    csv, xlsx = tmp_path / "inv.csv", tmp_path / "inv.xlsx"
+    rows.to_csv(csv, index=False)
+    with pd.ExcelWriter(xlsx) as book:
+        pd.DataFrame({"说明": ["an earlier sheet"]}).to_excel(book, sheet_name="说明", index=False)
+        rows.to_excel(book, sheet_name="台账", index=False)
+
+    def imported(path, **kw):
+        return import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                                 today="20261123", source="inv", **kw)
+
+    a, b = imported(csv), imported(xlsx, layer="台账")
+    assert a.catalogue.drop(columns="geometry").equals(b.catalogue.drop(columns="geometry"))
+    # Excel keeps 15 significant digits of a coordinate too: positions agree to 1 µm.
+    assert a.catalogue.geometry.geom_equals_exact(b.catalogue.geometry, tolerance=1e-6).all()
+    assert a.rejects.drop(columns=["x", "y"]).equals(b.rejects.drop(columns=["x", "y"])) and a.summary == b.summary
+    assert np.allclose(a.rejects[["x", "y"]], b.rejects[["x", "y"]], rtol=1e-14, equal_nan=True)
+    assert a.summary["imported"] == 3 and a.rejects["reason"].tolist() == ["missing_coordinates", "bad_id"]
+    with pytest.raises(InputError, match=r"the sheets are \['说明', '台账'\] \(choose one with --layer\)"):
+        imported(xlsx, layer="Sheet1")
+
+    numbers = rows.assign(GLBJBSM=[11010101001000001, None, None, 11010101016000001, None])
+    numbers.to_excel(xlsx, index=False)
+    with caplog.at_level("WARNING", logger="gridkit.catalogue"):
+        c = imported(xlsx)
+    assert "column 'GLBJBSM' holds 2 number(s) of 16 or more digits (rows 1, 4" in caplog.text
+    assert c.rejects["reason"].tolist() == ["bad_id", "missing_coordinates", "bad_id"]
+    assert c.rejects["detail"].str.contains("an Excel number: digits past the 15th lost").sum() == 2
+    assert c.summary["imported"] == 2 and "11010101001000000" not in c.catalogue["GLBJBSM"].tolist()
+
+
 def test_unknown_class_and_missing_class(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 50])
     path = _csv(tmp_path, [dict(kind="hydrant", lon=lon[0], lat=lat[0]), dict(kind="bench?", lon=lon[1], lat=lat[1])])

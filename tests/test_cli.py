@@ -261,6 +261,16 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
     assert got.reindex(comm["community_code"]).tolist() == expected
     rejects = pyogrio.read_dataframe(out, layer="household_rejects")
     assert rejects["source_row"].tolist() == [len(xy)] and rejects["households"].tolist() == [households[-1]]
+    # the same list as an Excel sheet (the workbook's second): the same grids
+    with pd.ExcelWriter(tmp_path / "addresses.xlsx") as book:
+        pd.DataFrame({"说明": ["东城区住户"]}).to_excel(book, sheet_name="说明", index=False)
+        table.to_excel(book, sheet_name="住户", index=False)
+    result = _run(*common, "--households", tmp_path / "addresses.xlsx", "--households-layer", "住户", "-o",
+                  tmp_path / "xl.gpkg")
+    assert result.exit_code == 0, result.output
+    xl_cells = gk.read_package(tmp_path / "xl.gpkg")[0]
+    assert xl_cells["households"].tolist() == cells["households"].tolist()
+    assert xl_cells.geometry.geom_equals_exact(cells.geometry, tolerance=1e-6).all()
 
     table.loc[4, "经度"] = None
     table.to_csv(path, index=False)
@@ -269,7 +279,7 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
     assert not (tmp_path / "bad.gpkg").exists()
     wrong = _run(*common, "--households", samples / "cincinnati_blocks.gpkg", "--x-field", "lon", "-o",
                  tmp_path / "w.gpkg")
-    assert wrong.exit_code == 2 and "is not a CSV" in wrong.output
+    assert wrong.exit_code == 2 and "is neither" in wrong.output
 
 
 def test_grid_households_takes_the_band_one_way(samples, tmp_path):
