@@ -185,6 +185,12 @@ class ClassTable:
         """Why ``code`` is not a usable class code of this table, or ``None``."""
         code = str(code)
         if len(code) != self.class_digits or not code.isdigit():
+            padded = code.zfill(self.class_digits)
+            if code.isdigit() and padded in self.classes:
+                # 01013 typed into a number cell (Excel, or a CSV saved from it) is 1013.
+                return (f"class code {code!r} is not {self.class_digits} digits: leading zeros lost? "
+                        f"{padded} is {self.classes[padded].name}; keep the column as text (Excel drops them from "
+                        "numbers)")
             return f"class code {code!r} is not {self.class_digits} digits"
         if self.scheme == "2026" and code in RETIRED_2026:
             return f"class {code} is retired in {self.label} (reserved, not for new IDs)"

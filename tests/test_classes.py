@@ -81,3 +81,14 @@ def test_convert_ids_renumbers_poles_that_fold_into_one_legacy_class():
     ids, notes = convert_ids(["32050801030000001", "32050801031000001", "32050801001000005"], to="legacy")
     assert ids == ["3205080117000001", "3205080117000002", "3205080101000005"]
     assert notes[0] == "" and notes[1].startswith("renumbered")
+
+
+def test_a_class_code_that_lost_its_leading_zeros_says_so():
+    """Excel keeps class codes typed as numbers without their leading zeros."""
+    assert class_table("2026").class_problem("1013") == (
+        "class code '1013' is not 5 digits: leading zeros lost? 01013 is 消防设施; keep the column as text "
+        "(Excel drops them from numbers)")
+    assert class_table("legacy").class_problem("101").startswith("class code '101' is not 4 digits: leading zeros "
+                                                                 "lost? 0101 is 上水井盖")
+    assert class_table("2026").class_problem("9") == "class code '9' is not 5 digits"  # 00009: no such class
+    assert class_table("2026").class_problem("01013") is None
