@@ -202,7 +202,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = _read_excel(path, layer) if path.suffix.lower() == ".xlsx" else _read_csv(path, encoding)
+        frame = (_read_excel(path, layer, (x_field, y_field)) if path.suffix.lower() == ".xlsx"
+                 else _read_csv(path, encoding))
         xf, yf, geographic = _find_coordinate_columns(frame.columns, x_field, y_field)
         if crs is None and not geographic:
             raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
@@ -252,20 +253,31 @@ def _read_csv(path, encoding):
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
 
 
-def _read_excel(path, sheet):
+def _read_excel(path, sheet, fields=(None, None)):
     """An Excel workbook's sheet (the first unless ``sheet``) as text columns, as a
-    CSV reads: whole numbers without ".0", dates as ISO dates. Excel keeps numbers
+    CSV reads: whole numbers without ".0", dates as ISO dates. The header is the
+    first row naming the coordinate columns (``fields``, or a pair that
+    :func:`_find_coordinate_columns` knows) among the first HEADER_ROWS, so that a
+    ledger's title rows above it (东城区井盖台账, a date) are skipped; else the
+    first row. Excel keeps numbers
     to 15 significant digits, so a 16- or 17-digit component ID typed into a number
     cell has already lost its last digits (11010101013000001 reads back as
     11010101013000000, which looks like a real ID): such cells are kept as
     "1.1010101013e+16 (…)", which no ID check passes, and a warning names them."""
     try:
-        raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl")
+        raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl",
+                            header=None)
     except ValueError as exc:  # no such sheet
         sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
         raise InputError(f"{path}: {exc}; the sheets are {sheets} (choose one with --layer)") from exc
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+    top = next((r for r in range(min(HEADER_ROWS, len(raw))) if _names_coordinates(raw.iloc[r], fields)), 0)
+    if top:
+        log.info("%s: the header is row %d; the %d row(s) above it skipped", path, top + 1, top)
+    header = ["" if pd.isna(v) else _excel_text(v) for v in raw.iloc[top].tolist()] if len(raw) else []
+    raw = raw.iloc[top + 1:].set_axis([name or f"Unnamed: {i}" for i, name in enumerate(header)], axis=1)
+    raw = raw.reset_index(drop=True)
     # dtype=str as read_csv's: pandas 3's string dtype, object before it (missing stays NaN)
     frame = pd.DataFrame({str(c): pd.Series([_excel_text(v) for v in raw[c].tolist()], index=raw.index, dtype=str)
                           for c in raw.columns}, index=raw.index)
@@ -281,6 +293,17 @@ def _read_excel(path, sheet):
 
 
 _LOST_DIGITS = "(an Excel number: digits past the 15th lost)"
+#: How far down a sheet the header row is looked for.
+HEADER_ROWS = 20
+
+
+def _names_coordinates(row, fields):
+    """Does a sheet's row name the coordinate columns (``fields``, or a known pair)?"""
+    names = {str(v).strip() for v in row.tolist() if not pd.isna(v)}
+    if any(fields):
+        return all(f in names for f in fields if f)
+    lower = {n.lower() for n in names}
+    return any(xs in lower and ys in lower for xs, ys, _ in _COORD_PAIRS)
 
 
 def _excel_text(value):

@@ -83,6 +83,8 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
     lost its last digits in Excel (11010101001000001 reads back as ...000000, which
     looks like a real ID): it is rejected as bad_id with the reason, and a warning
     says how to fix the column."""
+    import openpyxl
+
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 - 5], [Y0 + 50] * 4)
     rows = pd.DataFrame([
         dict(GLBJBSM="11010101001000001", lon=lon[0], lat=lat[0], BZ="ok with ID", SL=2),
@@ -95,7 +97,11 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
     rows.to_csv(csv, index=False)
     with pd.ExcelWriter(xlsx) as book:
         pd.DataFrame({"说明": ["an earlier sheet"]}).to_excel(book, sheet_name="说明", index=False)
-        rows.to_excel(book, sheet_name="台账", index=False)
+        rows.to_excel(book, sheet_name="台账", index=False, startrow=2)
+    book = openpyxl.load_workbook(xlsx)  # a ledger's title above the header: skipped
+    book["台账"]["A1"] = "东城区井盖台账"
+    book["台账"]["A2"], book["台账"]["B2"] = "制表日期", "2026-11-01"
+    book.save(xlsx)
 
     def imported(path, **kw):
         return import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
