@@ -233,8 +233,7 @@ def _summary(communities, cells, output, seconds):
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @overwrite_opt
 def households_command(boundaries, households_path, output, layer, households_layer, x_field, y_field, count_field,
-                       floors_field,
-                       area_per_household, default_floors, kind, min_households, max_households, target,
+                       floors_field, area_per_household, default_floors, kind, min_households, max_households, target,
                        tolerance, micro, split_polygons, code_field, name_field, provisional, parent_code, crs,
                        households_crs, barriers, barriers_layer, barriers_crs, preview, workers, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.

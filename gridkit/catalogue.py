@@ -1,10 +1,11 @@
 """The component catalogue: import inventories, validate codes, assign cells.
 
-An inventory (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) becomes rows of
-the catalogue, a ``components`` layer inside the grid package with the fields of
-GB/T 47678.5-2026 (``tables/gbt47678.5-2026_fields.csv``) under their pinyin
-abbreviations, plus gridkit's own columns. Every input row is either imported or
-rejected with a reason; the summary adds up to the input row count.
+An inventory (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet)
+becomes rows of the catalogue, a ``components`` layer inside the grid package
+with the fields of GB/T 47678.5-2026 (``tables/gbt47678.5-2026_fields.csv``)
+under their pinyin abbreviations, plus gridkit's own columns. Every input row
+is either imported or rejected with a reason; the summary adds up to the input
+row count.
 
 Fields
 ------
@@ -255,15 +256,16 @@ def _read_csv(path, encoding):
 
 def _read_excel(path, sheet, fields=(None, None)):
     """An Excel workbook's sheet (the first unless ``sheet``) as text columns, as a
-    CSV reads: whole numbers without ".0", dates as ISO dates. The header is the
-    first row naming the coordinate columns (``fields``, or a pair that
-    :func:`_find_coordinate_columns` knows) among the first HEADER_ROWS, so that a
-    ledger's title rows above it (东城区井盖台账, a date) are skipped; else the
-    first row. Excel keeps numbers
-    to 15 significant digits, so a 16- or 17-digit component ID typed into a number
-    cell has already lost its last digits (11010101013000001 reads back as
-    11010101013000000, which looks like a real ID): such cells are kept as
-    "1.1010101013e+16 (…)", which no ID check passes, and a warning names them."""
+    CSV reads: whole numbers without ".0", dates as ISO dates.
+
+    The header is the first row naming the coordinate columns (``fields``, or a
+    pair that :func:`_find_coordinate_columns` knows) among the first HEADER_ROWS,
+    so that a ledger's title rows above it (东城区井盖台账, a date) are skipped;
+    else the first row. Excel keeps numbers to 15 significant digits, so a 16- or
+    17-digit component ID typed into a number cell has already lost its last digits
+    (11010101013000001 reads back as 11010101013000000, which looks like a real
+    ID): such cells are kept as "1.1010101013e+16 (…)", which no ID check passes,
+    and a warning names them."""
     try:
         raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl",
                             header=None)
@@ -321,12 +323,13 @@ def _excel_text(value):
 
 def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gpd.GeoDataFrame:
     """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
-    gives, from a vector file or from a CSV (TSV, TXT) or Excel workbook with coordinate columns: found
-    by name as for inventories (lon/lat, 经度/纬度, x/y …), or ``x_field``/``y_field``.
-    ``crs`` says what the coordinates are (default for lon/lat columns: EPSG:4326,
-    with a warning when they lie in China, where they are often GCJ-02); ``gcj02`` and
-    ``bd09`` positions become WGS84. A row without usable coordinates keeps its place
-    with no geometry, for the caller to name it.
+    gives: from a vector file, or from a CSV (TSV, TXT) or Excel workbook with
+    coordinate columns, found by name as for inventories (lon/lat, 经度/纬度, x/y …)
+    or given as ``x_field``/``y_field``. ``crs`` says what the coordinates are
+    (default for lon/lat columns: EPSG:4326, with a warning when they lie in China,
+    where they are often GCJ-02); ``gcj02`` and ``bd09`` positions become WGS84. A
+    row without usable coordinates keeps its place with no geometry, for the caller
+    to name it.
     """
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
