@@ -2238,9 +2238,9 @@ def _in_workers(task, order, workers, path):
                 except BrokenProcessPool as exc:
                     raise GridkitError(_BROKEN_WORKER.format(ci=ci + 1, n=n)) from exc
                 yield result
-        finally:  # stopped early (an error here or in a worker): start no more, stop those running
-            for future in futures.values():
-                future.cancel()
+        finally:  # stopped early (an error here or in a worker): stop the workers; what is left fails
+            # Not cancelled first: Python 3.11's executor then fails the cancelled
+            # futures of the broken pool with a traceback (InvalidStateError).
             if not all(future.done() for future in futures.values()):
                 _stop_workers(pool)
 
@@ -2255,7 +2255,16 @@ def _stop_workers(pool):
     if kill is not None:
         kill()
         return
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
+    processes = getattr(pool, "_processes", None) or {}
+    for _ in range(10):  # the executor's own thread may be clearing the table meanwhile
+        try:
+            running = list(processes.values())
+            break
+        except RuntimeError:
+            continue
+    else:
+        return
+    for process in running:
         process.kill()
 
 
