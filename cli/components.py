@@ -69,8 +69,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
 
     from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
     from gridkit.classes import ClassTable
+    from gridkit.batch import write_rejects
     from gridkit.errors import GridkitError
-    from gridkit.io import atomic_path
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
 
@@ -95,8 +95,7 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                 catalogue = result.catalogue
                 folder = Path(rejects_dir) if rejects_dir else Path(package).parent
                 rejects_path = folder / f"{Path(inventory).stem}.rejects.csv"
-                with atomic_path(rejects_path, overwrite=True) as tmp:
-                    result.rejects.to_csv(tmp, index=False)
+                write_rejects(result.rejects, None, rejects_path)
                 result.summary["rejects_file"] = str(rejects_path)
                 summaries.append(result.summary)
             step(f"writing the catalogue into {package}")
@@ -195,14 +194,14 @@ def stats_command(package, by, csv_path):
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
     """
     from gridkit.catalogue import catalogue_stats
-    from gridkit.io import atomic_path
+    from gridkit.io import CSV_ENCODING, atomic_path
 
     table = catalogue_stats(_catalogue_or_fail(package), by=by)
     click.echo(table.to_string(index=False))
     click.echo(f"total        {int(table['components'].sum()):,} components, {int(table['removed'].sum()):,} removed")
     if csv_path:
         with atomic_path(csv_path, overwrite=True) as tmp:
-            table.to_csv(tmp, index=False)
+            table.to_csv(tmp, index=False, encoding=CSV_ENCODING)
 
 
 @components.command("convert")
@@ -227,7 +226,7 @@ def convert_command(inventory, output, to, id_field, overwrite):
     import pandas as pd
 
     from gridkit.classes import convert_ids
-    from gridkit.io import atomic_path
+    from gridkit.io import CSV_ENCODING, atomic_path
 
     frame = pd.read_csv(inventory, dtype=str, keep_default_na=False)
     column = id_field or next((c for c in frame.columns if c.lower() in ("glbjbsm", "objid")), None)
@@ -237,7 +236,7 @@ def convert_command(inventory, output, to, id_field, overwrite):
     frame["converted_id"] = [n or "" for n in new]
     frame["convert_note"] = notes
     with atomic_path(output, overwrite=overwrite) as tmp:
-        frame.to_csv(tmp, index=False)
+        frame.to_csv(tmp, index=False, encoding=CSV_ENCODING)
     failed = sum(n is None for n in new)
     click.echo(f"{len(frame):,} rows: {len(frame) - failed:,} converted, {failed:,} without a counterpart → {output}")
 

@@ -91,6 +91,7 @@ def _catalogue_and_locate(root, out):
     """Import the Cambridge inventories into its package, draw them, locate GPS points."""
     import numpy as np
 
+    from gridkit.batch import write_rejects
     from gridkit.catalogue import Mapping, import_components, read_catalogue, write_catalogue
     from gridkit.locator import Locator
     from gridkit.package import read_package
@@ -104,7 +105,7 @@ def _catalogue_and_locate(root, out):
         result = import_components(inventory, locator, catalogue=catalogue,
                                    mapping=Mapping.load(root / "cambridge_mapping.toml", inventory=inventory))
         catalogue = result.catalogue
-        result.rejects.to_csv(out / f"{name}.rejects.csv", index=False)
+        write_rejects(result.rejects, None, out / f"{name}.rejects.csv")
         s = result.summary
         click.echo(f"catalogue  {name}: {s['rows']} rows → {s['imported']} imported "
                    f"({s['assigned_nearest']} to the nearest cell), {s['rejected']} rejected "

@@ -187,11 +187,11 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
 
 def write_rejects(rejects, output, path=None) -> Path:
     """Write the rejects CSV atomically (default ``<output stem>.rejects.csv``); returns its path."""
-    from .io import atomic_path
+    from .io import CSV_ENCODING, atomic_path
 
     path = Path(path) if path else Path(output).with_name(Path(output).stem + ".rejects.csv")
     with atomic_path(path, overwrite=True) as tmp:
-        rejects.to_csv(tmp, index=False)
+        rejects.to_csv(tmp, index=False, encoding=CSV_ENCODING)
     return path
 
 
@@ -207,11 +207,11 @@ def _check_output(output, overwrite):
 
 def _write(located, x, y, in_crs, locator, output, overwrite):
     """CSV keeps the input's columns; vector formats get WGS84 points (true lon/lat)."""
-    from .io import atomic_path, write_vector
+    from .io import CSV_ENCODING, atomic_path, write_vector
 
     if output.suffix.lower() == ".csv":
         with atomic_path(output, overwrite=overwrite) as tmp:
-            located.to_csv(tmp, index=False)
+            located.to_csv(tmp, index=False, encoding=CSV_ENCODING)
         return
     import geopandas as gpd
     import pyproj

@@ -29,6 +29,7 @@ __all__ = [
     "atomic_path",
     "write_vector",
     "VECTOR_SUFFIXES",
+    "CSV_ENCODING",
 ]
 
 log = logging.getLogger(__name__)
@@ -255,6 +256,12 @@ def repair_polygons(gdf, *, what: str, name_field=None):
     out = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs))
     out.attrs = dict(gdf.attrs)
     return out, n_repaired
+
+
+#: The text encoding of every CSV gridkit writes: UTF-8 with a byte-order mark. Excel,
+#: which is where most users open a CSV, shows UTF-8 Chinese text as mojibake without
+#: it; pandas, GDAL (QGIS) and gridkit's own readers skip it.
+CSV_ENCODING = "utf-8-sig"
 
 
 @contextmanager

@@ -73,6 +73,10 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     rejects = pd.read_csv(tmp_path / "located.rejects.csv", dtype=str)
     assert rejects[["row", "reason", "case"]].values.tolist() == [
         ["9", "missing_coordinates", "c8"], ["10", "bad_class", "c9"]]
+    # UTF-8 with a byte-order mark, which Excel needs to show the Chinese text
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfcase,")
+    assert (tmp_path / "located.rejects.csv").read_bytes().startswith(b"\xef\xbb\xbfrow,")
+    assert "城市管理局" in out.read_text(encoding="utf-8-sig")
     # a second run without --overwrite fails and leaves the output as it was
     before = out.read_bytes()
     result = CliRunner().invoke(cli, args)
