@@ -24,8 +24,8 @@ def _routes(path):
               help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output: .csv (input columns + results), .gpkg / .geojson / .parquet (WGS84 points; "
-                   "a .gpkg opens in QGIS styled by gk_status).")
+              help="Output: .csv (input columns + results), .xlsx (the same; codes as text cells), "
+                   ".gpkg / .geojson / .parquet (WGS84 points; a .gpkg opens in QGIS styled by gk_status).")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
 @click.option("--class-field", default=None,

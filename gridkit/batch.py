@@ -143,7 +143,8 @@ def summarise(located, rejects, n_rows):
 def locate_file(points, package, output, *, routes=None, class_field=None, kind="component", crs=None,
                 layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
                 overwrite=False, progress=None, grid_layer=None, id_field="grid_id"):
-    """Locate every row of ``points`` against the grid package; write ``output``.
+    """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
+    .xlsx, .gpkg, .geojson or .parquet).
 
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default
@@ -199,32 +200,51 @@ def _check_output(output, overwrite):
     from .io import VECTOR_SUFFIXES
 
     suffix = output.suffix.lower()
-    if suffix != ".csv" and suffix not in VECTOR_SUFFIXES:
-        raise InputError(f"{output}: unknown output format; use .csv, .gpkg, .geojson or .parquet")
+    if suffix not in (".csv", ".xlsx") and suffix not in VECTOR_SUFFIXES:
+        raise InputError(f"{output}: unknown output format; use .csv, .xlsx, .gpkg, .geojson or .parquet")
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
 
 
+#: Rows of an Excel sheet, the header's included.
+EXCEL_ROWS = 1_048_576
+
+
 def _write(located, x, y, in_crs, locator, output, overwrite):
-    """CSV keeps the input's columns; vector formats get WGS84 points (true lon/lat)."""
+    """CSV and Excel keep the input's columns; vector formats get WGS84 points (true
+    lon/lat). In Excel every code is a text cell, so IDs keep all their digits."""
     from .io import CSV_ENCODING, atomic_path, write_vector
 
     if output.suffix.lower() == ".csv":
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_csv(tmp, index=False, encoding=CSV_ENCODING)
         return
+    if output.suffix.lower() == ".xlsx":
+        if len(located) >= EXCEL_ROWS:
+            raise InputError(f"{output}: {len(located):,} rows do not fit in an Excel sheet ({EXCEL_ROWS - 1:,} at "
+                             "most); write .csv, .gpkg or .parquet")
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            _plain(located).to_excel(tmp, index=False, sheet_name="located", engine="openpyxl")
+        return
     import geopandas as gpd
     import pyproj
 
     lx, ly = locator.to_layout_xy(x, y, in_crs) if len(x) else (x, y)
     lon, lat = pyproj.Transformer.from_crs(locator.crs, 4326, always_xy=True).transform(lx, ly)
-    frame = located.copy()
-    for name in frame.columns:  # GDAL has no categorical type
-        if isinstance(frame[name].dtype, pd.CategoricalDtype):
-            frame[name] = frame[name].astype(object)
+    frame = _plain(located)
     gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
     write_vector(gdf, output, layer="located" if output.suffix.lower() == ".gpkg" else None, overwrite=overwrite,
                  styles=True)
+
+
+def _plain(located):
+    """``located`` with categorical columns as plain values (GDAL and Excel have no
+    categorical type)."""
+    frame = located.copy()
+    for name in frame.columns:
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            frame[name] = frame[name].astype(object)
+    return frame
 
 
 # -- dask ------------------------------------------------------------------------------

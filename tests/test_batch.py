@@ -84,6 +84,31 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     assert out.read_bytes() == before
 
 
+def test_an_excel_output_holds_the_csv_rows_with_codes_as_text(tmp_path, package, monkeypatch):
+    import openpyxl
+
+    import gridkit.batch as batch
+
+    points, _ = _points(tmp_path)
+    outputs = {suffix: tmp_path / f"located{suffix}" for suffix in (".csv", ".xlsx")}
+    for out in outputs.values():
+        result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out)])
+        assert result.exit_code == 0, result.output
+    csv = pd.read_csv(outputs[".csv"], dtype=str, keep_default_na=False)
+    sheet = pd.read_excel(outputs[".xlsx"], sheet_name="located", dtype=str, keep_default_na=False)
+    assert sheet.drop(columns="gk_distance_m").equals(csv.drop(columns="gk_distance_m"))
+    assert np.allclose(pd.to_numeric(sheet["gk_distance_m"]), pd.to_numeric(csv["gk_distance_m"]), equal_nan=True)
+    cells = openpyxl.load_workbook(outputs[".xlsx"])["located"]
+    column = [c.value for c in cells[1]].index("gk_grid_id")
+    assert [(row[column].value, row[column].data_type) for row in cells.iter_rows(min_row=2, max_row=3)] == [
+        ("110101001001004", "s"), ("110101001001005", "s")]  # text: Excel keeps all 15 digits
+    # more rows than a sheet holds: refused, nothing written
+    monkeypatch.setattr(batch, "EXCEL_ROWS", 5)
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(tmp_path / "big.xlsx")])
+    assert result.exit_code == 1 and "9 rows do not fit in an Excel sheet (4 at most)" in result.output
+    assert not list(tmp_path.glob("*big*.xlsx"))
+
+
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
 def test_vector_outputs_open_with_wgs84_points(tmp_path, package, suffix):
     points, frame = _points(tmp_path)
