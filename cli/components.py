@@ -67,9 +67,9 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
     """
     from pathlib import Path
 
+    from gridkit.batch import write_rejects
     from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
     from gridkit.classes import ClassTable
-    from gridkit.batch import write_rejects
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
