@@ -76,7 +76,7 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
-from .io import VECTOR_SUFFIXES, atomic_path, read_vector, warn_if_gcj02
+from .io import VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, warn_if_gcj02
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -340,14 +340,9 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gp
     ok = np.isfinite(x) & np.isfinite(y)
     geoms = np.full(len(frame), None, dtype=object)
     geoms[ok] = shapely.points(x[ok], y[ok])
-    if isinstance(source, str):  # gcj02 or bd09: to WGS84
-        geoms[ok] = shapely.transform(geoms[ok], coords.pseudo_to_wgs84_func(source))
-    elif crs is None and ok.any():
-        warn_if_gcj02(path, source, (x[ok].min(), y[ok].min(), x[ok].max(), y[ok].max()))
-    gdf = gpd.GeoDataFrame(frame, geometry=geoms, crs=4326 if isinstance(source, str) else source)
-    gdf.attrs["source_crs"] = source if isinstance(source, str) else source.to_string()
-    gdf.attrs["source_path"] = str(path)
-    return gdf
+    # The CRS as read_vector applies it: gcj02/bd09 to WGS84; lon/lat read as
+    # EPSG:4326 by default are checked for lying in China.
+    return _apply_crs(gpd.GeoDataFrame(frame, geometry=geoms, crs=None if crs is not None else source), path, crs)
 
 
 _POINT_WKB = 21  # little-endian 2D point: byte order 1, type 4, x 8, y 8

@@ -2255,16 +2255,7 @@ def _stop_workers(pool):
     if kill is not None:
         kill()
         return
-    processes = getattr(pool, "_processes", None) or {}
-    for _ in range(10):  # the executor's own thread may be clearing the table meanwhile
-        try:
-            running = list(processes.values())
-            break
-        except RuntimeError:
-            continue
-    else:
-        return
-    for process in running:
+    for process in list((getattr(pool, "_processes", None) or {}).values()):  # copied under the GIL
         process.kill()
 
 
