@@ -94,6 +94,9 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
     invariants (no gaps, no overlaps). When the boundaries are districts or
     streets, --provisional divides them into provisional communities whose codes
     use unassigned ranges (street 900–999, community 600–999) and are flagged.
+    Features without a code (--provisional --parent-code) are one community
+    each; one too large for a community (over 999 cells) becomes a provisional
+    street of its own, tiled into provisional communities.
 
     \b
     Examples:
@@ -132,7 +135,8 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
             step("building the unit hierarchy")
             communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
                                             provisional=provisional, parent_code=parent_code,
-                                            cell_area=cell_area, metric_crs=metric_crs, barriers=lines)
+                                            cell_area=cell_area, metric_crs=metric_crs, barriers=lines,
+                                            tile_large=True)
             step("making cells")
             cells = gk.unit_grid(communities, cell_area=cell_area, shape=shape,
                                  barriers=lines, sliver_ratio=sliver_ratio,
@@ -161,7 +165,9 @@ def _summary(communities, cells, output, seconds):
     lines = [
         f"units        {r['input_features']} input feature{'' if r['input_features'] == 1 else 's'} → "
         f"{r['communities']} {'community' if r['communities'] == 1 else 'communities'} "
-        f"({r['provisional_communities']} provisional)",
+        f"({r['provisional_communities']} provisional"
+        + (f"; {r['tiled_features']} feature{'' if r['tiled_features'] == 1 else 's'} too large for one, tiled"
+           if r.get("tiled_features") else "") + ")",
         f"cells        {s['cells']:,} ({s['shape']}, target {s['cell_area']:,.0f} m²)",
         f"area m²      mean {s['area_mean']:,.0f}  min {s['area_min']:,.0f}  max {s['area_max']:,.0f}",
         f"merges       {s['merges']} slivers merged; {s['isolated_small_cells']} small cells with no neighbour",

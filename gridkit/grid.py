@@ -132,11 +132,14 @@ def unit_grid(
     too_many = counts > codes.MAX_CELLS_PER_COMMUNITY
     if too_many.any():
         k = cell_comm[starts[np.flatnonzero(too_many)[0]]]
+        uncoded = ("; one made from a feature without a code is tiled into provisional communities by "
+                   "unit_hierarchy(..., tile_large=True), as `gridkit grid units` does"
+                   if communities["provisional"].to_numpy(dtype=bool)[k] else "")
         raise LayoutError(
             f"community {comm_codes[k]} would hold {counts[too_many][0]} cells; a community "
             "holds at most 999 (a 3-digit sequence). Supply smaller communities, pass a "
             "street or county boundary with --provisional to get provisional communities, "
-            "or raise --cell-area."
+            f"or raise --cell-area{uncoded}."
         )
     # Take from the small communities table, through Arrow for the text columns.
     attrs = {c: string_array(take_strings(communities[c].to_numpy(dtype=object), cell_comm))

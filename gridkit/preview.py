@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import shapely
 
 from .io import atomic_path
 
@@ -35,8 +36,12 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     ax = fig.subplots()
     comm = cells[colour_by].astype("category").cat.codes.to_numpy()
     colours = colormaps["tab20"](comm % 20)
-    cells.plot(ax=ax, color=colours, edgecolor="white", linewidth=0.15,
-               alpha=0.3 if components is not None else 0.85)
+    # Cell outlines only where a cell spans a few pixels: finer, they would only grey
+    # the picture over (the 800-pixel-wide axes hold the layout's longer side).
+    minx, miny, maxx, maxy = cells.total_bounds if len(cells) else (0, 0, 1, 1)
+    cell_px = np.sqrt(cells.area.mean()) * 800 / max(maxx - minx, maxy - miny, 1e-9) if len(cells) else 0
+    _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.15 if cell_px >= 3 else 0,
+          alpha=0.3 if components is not None else 0.85)
     if units is not None and len(units):
         if "level" in units:  # communities thin, the levels above thick
             units[units["level"] == "community"].boundary.plot(ax=ax, color="0.2", linewidth=0.6)
@@ -67,6 +72,45 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
         with atomic_path(Path(path), overwrite=overwrite) as tmp:
             fig.savefig(tmp, format="png")
     return fig
+
+
+def _fill(ax, polygons, colours, **style):
+    """Polygons filled with ``colours`` (RGBA rows), as one compound path per colour.
+
+    geopandas' ``plot`` makes a matplotlib patch per polygon: about 75 µs each in
+    Python, so 215,000 cells (Shenzhen's ten districts) took 16 s to draw, and
+    Beijing's 1.6 million would take minutes. The paths here are built from
+    shapely's coordinate arrays in numpy: the same picture (rings oriented so
+    that holes stay empty) in a fraction of the time.
+    """
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path as MplPath
+
+    parts, owner = shapely.get_parts(polygons, return_index=True)
+    parts = _oriented(parts)
+    rings, ring_owner = shapely.get_rings(parts, return_index=True)
+    xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    starts = np.r_[True, vertex_ring[1:] != vertex_ring[:-1]]
+    codes = np.full(len(xy), MplPath.LINETO, dtype=MplPath.code_type)
+    codes[starts] = MplPath.MOVETO
+    codes[np.r_[starts[1:], True]] = MplPath.CLOSEPOLY
+    palette, colour = np.unique(np.asarray(colours), axis=0, return_inverse=True)
+    colour = colour.ravel()[owner[ring_owner[vertex_ring]]]
+    order = np.argsort(colour, kind="stable")  # each ring's vertices stay in order
+    bounds = np.searchsorted(colour[order], np.arange(len(palette) + 1))
+    paths = [MplPath(xy[order[a:b]], codes[order[a:b]]) for a, b in zip(bounds[:-1], bounds[1:])]
+    ax.add_collection(PathCollection(paths, facecolors=palette, **style))
+    ax.autoscale_view()
+
+
+def _oriented(polygons):
+    """Exteriors counter-clockwise, holes clockwise (matplotlib fills by winding)."""
+    orient = getattr(shapely, "orient_polygons", None)  # shapely ≥ 2.1
+    if orient is not None:
+        return orient(polygons)
+    from shapely.geometry.polygon import orient as orient_one
+
+    return np.array([orient_one(p) for p in polygons], dtype=object)
 
 
 def _plot_flagged(ax, flagged):

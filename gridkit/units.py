@@ -85,6 +85,7 @@ def unit_hierarchy(
     cell_area: float = 10_000.0,
     metric_crs=None,
     barriers=None,
+    tile_large: bool = False,
 ) -> gpd.GeoDataFrame:
     """Build the communities frame from boundary features.
 
@@ -115,6 +116,14 @@ def unit_hierarchy(
         :func:`gridkit.unit_grid` when communities are provisional: every small
         block becomes a cell, so provisional communities are then sized by counting
         cells, not by area, and stay under the 999-cell limit.
+    tile_large : bool
+        For unit grids: a feature without a code that would hold more than 999
+        square cells of ``cell_area`` (a community's limit; e.g. a district given
+        by name only) becomes a provisional street of its own (named after it),
+        tiled into provisional communities as a coded street is; under a street
+        ``parent_code``, its tiles become provisional communities of that street.
+        Off by default: a household layout keeps every feature one community
+        (there a community holds up to 999 grids, not cells).
 
     Returns
     -------
@@ -143,13 +152,14 @@ def unit_hierarchy(
     units, n_overlaps = _dissolve_and_resolve_overlaps(units)
     side = float(np.sqrt(cell_area))
     lines = None if barriers is None else barrier_lines(barriers, metric)
-    communities = _to_communities(units, side, provisional, parent_code, lines)
+    communities = _to_communities(units, side, provisional, parent_code, lines, tile_large)
     communities.attrs["report"] = {
         "input_features": len(gdf),
         "repaired": n_repaired,
         "overlaps_resolved": n_overlaps,
         "communities": len(communities),
         "provisional_communities": int(communities["provisional"].sum()),
+        "tiled_features": communities.attrs.pop("tiled_features", 0),
         "metric_crs": metric.to_string(),
         "source_crs": gdf.attrs.get("source_crs"),
     }
@@ -254,7 +264,7 @@ def row_major_order(geoms, side):
     return np.lexsort((-y, x, -np.floor(y / side)))
 
 
-def _to_communities(units, side, provisional, parent_code, barriers=None):
+def _to_communities(units, side, provisional, parent_code, barriers=None, tile_large=False):
     level_len = {len(c) for c in units["code"] if c}
     level = level_len.pop() if level_len else None
     rows = []
@@ -276,11 +286,15 @@ def _to_communities(units, side, provisional, parent_code, barriers=None):
         for u in coded.itertuples():
             rows.extend(_tile_communities(u, side, barriers))
     uncoded = units[units["code"].isna()]
+    tiled = 0
     if len(uncoded):
-        rows.extend(_provisional_features(uncoded, parent_code, side))
+        made, tiled = _provisional_features(uncoded, parent_code, side, barriers, tile_large)
+        rows.extend(made)
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=units.crs)
     frame = frame.sort_values("community_code", kind="stable").reset_index(drop=True)
-    return frame[HIERARCHY_COLUMNS + ["geometry"]]
+    frame = frame[HIERARCHY_COLUMNS + ["geometry"]]
+    frame.attrs["tiled_features"] = tiled
+    return frame
 
 
 def _row(code, name, street_name, county_name, geometry, provisional, street_code=None):
@@ -297,26 +311,11 @@ def _row(code, name, street_name, county_name, geometry, provisional, street_cod
 
 
 def _tile_communities(unit, side, barriers=None):
-    """Divide one street or county into provisional communities along lattice tiles.
-
-    Without barriers a community is sized by area (at most
-    :data:`MAX_PROVISIONAL_CELLS` cells' worth). Between barriers every small
-    block is a cell of its own, so a dense tile can hold far more cells than its
-    area suggests: the cells are counted, tiles holding too many are split into
-    quarters (28 → 14 → 7 cells a side), and merging stops at the same count.
-    """
-    tsize = TILE_CELLS * side
-    parts = _clip_to_tiles(unit.geometry, tsize)
-    limits = {"max_area": MAX_PROVISIONAL_CELLS * side**2}
-    if barriers is not None:
-        parts, counts = _split_dense_tiles(parts, side, barriers)
-        limits = {"weight": counts, "max_weight": MAX_PROVISIONAL_CELLS}
-    # Tile corners clipped by the boundary would make tiny communities: merge them.
-    merged = merge_slivers(parts, np.zeros(len(parts), int), MAX_PROVISIONAL_TILE_SHARE * tsize**2, **limits)
-    geoms = merged.geometry[row_major_order(merged.geometry, tsize)]
+    """Divide one street or county into provisional communities along lattice tiles
+    (:func:`_tiles`)."""
     out = []
     per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
-    for n, geom in enumerate(geoms):
+    for n, geom in enumerate(_tiles(unit.geometry, side, barriers)):
         if len(unit.code) == 9:
             street = unit.code
             community = codes.provisional_community_code(street, n)
@@ -328,6 +327,27 @@ def _tile_communities(unit, side, barriers=None):
         county_name = unit.name if len(unit.code) == 6 else unit.county_parent_name
         out.append(_row(community, "", street_name, county_name, geom, True, street))
     return out
+
+
+def _tiles(geometry, side, barriers=None):
+    """``geometry`` cut into provisional communities along lattice tiles, in row-major
+    order.
+
+    Without barriers a community is sized by area (at most
+    :data:`MAX_PROVISIONAL_CELLS` cells' worth). Between barriers every small
+    block is a cell of its own, so a dense tile can hold far more cells than its
+    area suggests: the cells are counted, tiles holding too many are split into
+    quarters (28 → 14 → 7 cells a side), and merging stops at the same count.
+    """
+    tsize = TILE_CELLS * side
+    parts = _clip_to_tiles(geometry, tsize)
+    limits = {"max_area": MAX_PROVISIONAL_CELLS * side**2}
+    if barriers is not None:
+        parts, counts = _split_dense_tiles(parts, side, barriers)
+        limits = {"weight": counts, "max_weight": MAX_PROVISIONAL_CELLS}
+    # Tile corners clipped by the boundary would make tiny communities: merge them.
+    merged = merge_slivers(parts, np.zeros(len(parts), int), MAX_PROVISIONAL_TILE_SHARE * tsize**2, **limits)
+    return merged.geometry[row_major_order(merged.geometry, tsize)]
 
 
 def _clip_to_tiles(geometry, tsize):
@@ -363,22 +383,49 @@ def _split_dense_tiles(parts, side, barriers):
     return parts, counts
 
 
-def _provisional_features(uncoded, parent_code, side):
-    """Features without codes become provisional communities under ``parent_code``."""
+def _provisional_features(uncoded, parent_code, side, barriers=None, tile_large=False):
+    """Features without codes become provisional communities under ``parent_code``;
+    with ``tile_large``, those that would hold more than a community's cells are
+    tiled (:func:`_tiles`) into provisional communities of a provisional street of
+    their own (of ``parent_code`` when it is a street). Returns the rows and how
+    many features were tiled."""
     parent = codes.validate_admin_code(parent_code, where="--parent-code", provisional=True)
     if len(parent) == 12:
         raise CodeError("--parent-code must be a county (6 digits) or street (9 digits)")
     geoms = uncoded.geometry.values
-    order = row_major_order(geoms, TILE_CELLS * side)
+    large = np.zeros(len(geoms), dtype=bool)
+    if tile_large:
+        cells = cell_counts(geoms, cell_area=side**2, barriers=barriers)
+        large = cells > codes.MAX_CELLS_PER_COMMUNITY
+        for i in np.flatnonzero(large).tolist():
+            log.info("%s would hold %d cells, more than a community's %d: tiled into provisional communities",
+                     feature_label(uncoded["source_row"].iloc[i], uncoded["name"].iloc[i]), cells[i],
+                     codes.MAX_CELLS_PER_COMMUNITY)
     per_street = 1000 - codes.PROVISIONAL_COMMUNITY_START
+    small, tiled = np.flatnonzero(~large), np.flatnonzero(large)
+    side_rows = TILE_CELLS * side
     out = []
-    for n, i in enumerate(order):
+    # The features kept whole first, numbered as communities in row-major order …
+    for n, i in enumerate(small[row_major_order(geoms[small], side_rows)].tolist()):
         u = uncoded.iloc[i]
-        if len(parent) == 9:
-            street = parent
-            community = codes.provisional_community_code(street, n)
-        else:
-            street = codes.provisional_street_code(parent, n // per_street)
-            community = codes.provisional_community_code(street, n % per_street)
+        street = parent if len(parent) == 9 else codes.provisional_street_code(parent, n // per_street)
+        community = codes.provisional_community_code(street, n % per_street if len(parent) == 6 else n)
         out.append(_row(community, u["name"], "", u["county_parent_name"], u.geometry, True, street))
-    return out
+    # … then the tiled ones: under a county, each on streets of its own (named after
+    # it); under a street, its tiles go on numbering that street's communities.
+    next_street, next_community = -(-len(small) // per_street), len(small)
+    for i in tiled[row_major_order(geoms[tiled], side_rows)].tolist():
+        u = uncoded.iloc[i]
+        for m, geom in enumerate(_tiles(u.geometry, side, barriers)):
+            if len(parent) == 6:
+                street = codes.provisional_street_code(parent, next_street + m // per_street)
+                row = _row(codes.provisional_community_code(street, m % per_street), "", u["name"],
+                           u["county_parent_name"], geom, True, street)
+            else:
+                name = f"{u['name']} {m + 1}" if u["name"] else ""
+                row = _row(codes.provisional_community_code(parent, next_community), name, "",
+                           u["county_parent_name"], geom, True, parent)
+                next_community += 1
+            out.append(row)
+        next_street = int(out[-1]["street_code"][6:]) - codes.PROVISIONAL_STREET_START + 1
+    return out, int(large.sum())

@@ -25,6 +25,31 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_districts_without_codes_are_tiled_into_communities(shared, tmp_path):
+    """Three of Shenzhen's districts, by name only: each holds 8,000 cells or more, so
+    each becomes a provisional street tiled into provisional communities, instead of
+    one community too large to number."""
+    import geopandas as gpd
+
+    districts = tmp_path / "three.geojson"
+    gpd.read_file(shared / "shenzhen_futian" / "shenzhen_districts_wgs84.json").iloc[:3].to_file(districts)
+    out, png = tmp_path / "sz.gpkg", tmp_path / "sz.png"
+    result = _run("grid", "units", districts, "--name-field", "qh", "--provisional", "--parent-code", "990301",
+                  "-o", out, "--preview", png)
+    assert result.exit_code == 0, result.output
+    assert ("3 input features → 41 communities (41 provisional; 3 features too large for one, tiled)"
+            in result.output)
+    cells, units, _ = gk.read_package(out)
+    streets = units[units["level"] == "street"]
+    assert streets[["code", "name"]].values.tolist() == [["990301900", "罗湖"], ["990301901", "盐田"],
+                                                         ["990301902", "福田"]]
+    assert cells.groupby("street_code").size().tolist() == [7985, 8708, 8061]
+    assert cells.groupby("community_code").size().max() <= 999
+    communities = units[units["level"] == "community"].rename(columns={"code": "community_code"})
+    assert gk.check_partition(cells, communities).ok
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
 def test_existing_output_needs_overwrite_and_is_kept(samples, tmp_path):
     out = tmp_path / "dc.gpkg"
     out.write_bytes(b"keep me")

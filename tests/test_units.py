@@ -3,7 +3,7 @@ import pytest
 import shapely
 
 import gridkit as gk
-from gridkit.errors import CodeError, InputError
+from gridkit.errors import CodeError, InputError, LayoutError
 
 
 def _frame(codes, crs=4548):
@@ -43,6 +43,52 @@ def test_uncoded_features_under_a_parent(samples):
     assert comm["community_code"].tolist() == [f"990101900{600 + i}" for i in range(13)]
     assert comm.crs.to_epsg() == 32619
     assert comm.attrs["report"]["overlaps_resolved"] > 0  # the city's polygons overlap slightly
+
+
+def _small_and_large():
+    """A feature of 100 cells and one of 7 × 4 whole lattice tiles (28 × 28 cells of
+    100 m each, so 21,952 cells: far more than a community's 999)."""
+    small = shapely.box(400_000, 4_400_000, 401_000, 4_401_000)
+    large = shapely.box(144 * 2800, 1572 * 2800, 151 * 2800, 1576 * 2800)
+    return gpd.GeoDataFrame({"name": ["Small", "Big"]}, geometry=[small, large], crs=4548)
+
+
+def test_an_uncoded_feature_too_large_for_a_community_is_tiled():
+    units = _small_and_large()
+    # Kept whole (the default, as household grids need), the large one fails as cells.
+    whole = gk.unit_hierarchy(units, name_field="name", provisional=True, parent_code="990101")
+    assert whole[["community_code", "community_name"]].values.tolist() == [["990101900600", "Big"],
+                                                                            ["990101900601", "Small"]]
+    with pytest.raises(LayoutError, match=r"community 990101900600 would hold 21952 cells.*"
+                                          r"unit_hierarchy\(\.\.\., tile_large=True\)"):
+        gk.unit_grid(whole)
+    # Tiled: a provisional street of its own, named after it, one community per tile.
+    comm = gk.unit_hierarchy(units, name_field="name", provisional=True, parent_code="990101", tile_large=True)
+    assert comm.attrs["report"]["tiled_features"] == 1
+    assert comm["community_code"].tolist() == ["990101900600"] + [f"990101901{600 + i}" for i in range(28)]
+    assert comm["community_name"].tolist() == ["Small"] + [""] * 28
+    assert comm["street_name"].tolist() == [""] + ["Big"] * 28
+    # Row-major: the first tile is the north-west one.
+    first = comm.geometry.iloc[1].centroid
+    assert (first.x, first.y) == (144 * 2800 + 1400, 1576 * 2800 - 1400)
+    cells = gk.unit_grid(comm)
+    assert cells.groupby("community_code").size().tolist() == [100] + [784] * 28
+    assert gk.check_partition(cells, comm).ok
+
+
+def test_under_a_street_the_tiles_continue_its_communities():
+    comm = gk.unit_hierarchy(_small_and_large(), name_field="name", provisional=True, parent_code="990101001",
+                             tile_large=True)
+    assert comm["community_code"].tolist() == [f"990101001{600 + i}" for i in range(29)]
+    assert comm["community_name"].tolist() == ["Small"] + [f"Big {i}" for i in range(1, 29)]
+    assert set(comm["street_code"]) == {"990101001"}
+
+
+def test_tile_large_keeps_features_a_community_can_hold(samples):
+    hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    comm = gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101", tile_large=True)
+    assert comm["community_code"].tolist() == [f"990101900{600 + i}" for i in range(13)]
+    assert comm.attrs["report"]["tiled_features"] == 0
 
 
 def test_overlapping_uncoded_units_are_named_by_their_row(caplog):

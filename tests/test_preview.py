@@ -1,0 +1,43 @@
+import geopandas as gpd
+import numpy as np
+import shapely
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from gridkit.lattice import boxes
+from gridkit.preview import plot_layout
+
+
+def _pixel(fig, ax, x, y):
+    """The RGB of the picture at map coordinates (x, y)."""
+    px, py = ax.transData.transform((x, y))
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    return rgba[rgba.shape[0] - 1 - int(py), int(px), :3].tolist()
+
+
+def test_cells_are_filled_and_holes_stay_empty():
+    """One cell with a hole (and a second part), one inside the hole, one beside: drawn
+    as compound paths, a hole must not be filled over, whichever way its ring runs."""
+    donut = shapely.difference(shapely.box(0, 0, 300, 300), shapely.box(100, 100, 200, 200))
+    reversed_hole = shapely.Polygon(donut.exterior.coords, [donut.interiors[0].coords[::-1]])
+    geoms = [shapely.MultiPolygon([reversed_hole, shapely.box(0, 400, 100, 500)]), shapely.box(130, 130, 170, 170),
+             shapely.box(300, 0, 600, 300)]
+    cells = gpd.GeoDataFrame({"community_code": ["a", "b", "c"], "grid_id": ["1", "2", "3"]},
+                             geometry=geoms, crs=4548)
+    fig = plot_layout(cells, labels=0)
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    ring, part, inner, beside, hole = (_pixel(fig, ax, *xy) for xy in
+                                       [(50, 50), (50, 450), (150, 150), (450, 150), (115, 115)])
+    assert hole == [255, 255, 255]
+    assert ring == part != [255, 255, 255]
+    assert len({tuple(ring), tuple(inner), tuple(beside)}) == 3
+    assert ax.collections[0].get_linewidths().tolist() == [0.15]  # cells span many pixels: outlined
+
+
+def test_cells_finer_than_the_picture_are_not_outlined():
+    cells = gpd.GeoDataFrame({"community_code": np.repeat(["a", "b"], 5000), "grid_id": np.arange(10_000).astype(str)},
+                             geometry=boxes(np.arange(10_000) * 10.0, np.zeros(10_000), np.arange(10_000) * 10.0 + 10,
+                                            np.full(10_000, 10.0)), crs=4548)
+    ax = plot_layout(cells, labels=0).axes[0]
+    assert ax.collections[0].get_linewidths().tolist() == [0.0]
+    assert len(ax.collections[0].get_paths()) == 2  # a compound path per colour
