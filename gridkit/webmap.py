@@ -5,7 +5,8 @@ web, and the map must open on a planner's machine with no network (and a GCJ-02
 tile layer under CGCS2000 cells would be off by hundreds of metres anyway). The
 page is plain SVG in the layout's own metric CRS with ~100 lines of script:
 wheel to zoom, drag to pan, a checkbox per layer, click a feature for its
-attributes (codes, names, department).
+attributes (codes, names, department). Cells spanning fewer than 4 pixels are
+drawn without outlines, which would otherwise grey a large layout over.
 
 Layers: ``cells`` (coloured by community), ``units`` (street and community
 outlines), ``components`` (the catalogue, when the package has one) and any
@@ -86,7 +87,8 @@ def write_html_map(path, cells, units=None, *, components=None, points=None, tit
         layers.append(_layer(name, frame, crs, decimals))
     minx, miny, maxx, maxy = cells.total_bounds
     page = _TEMPLATE.replace("__TITLE__", html.escape(title)).replace(
-        "__DATA__", json.dumps({"layers": layers, "bounds": [minx, miny, maxx, maxy]},
+        "__DATA__", json.dumps({"layers": layers, "bounds": [minx, miny, maxx, maxy],
+                                "cell": float(np.sqrt(cells.area.mean())) if len(cells) else 0.0},
                                ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/"))
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -105,6 +107,7 @@ box-shadow:0 1px 4px #0004;display:none}
 #popup table{border-collapse:collapse}#popup td{padding:1px 6px;border-bottom:1px solid #eee;vertical-align:top}
 path.area{stroke:#555;stroke-width:1px;vector-effect:non-scaling-stroke}
 g#layer-units path{fill:none;stroke:#000;stroke-width:2px}
+#map.fine #layer-cells path{stroke:none}
 circle{stroke:#fff;stroke-width:.5px;vector-effect:non-scaling-stroke}
 .selected{stroke:#e00!important;stroke-width:3px!important}
 </style></head><body>
@@ -121,7 +124,12 @@ let view = {x: x0, y: y0, w: x1 - x0, h: y1 - y0};
 const root = document.createElementNS(NS, "g");
 root.setAttribute("transform", `matrix(1 0 0 -1 0 ${y0 + y1})`);  // metres, north up
 svg.appendChild(root);
-function fit() { svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`); }
+function fit() {
+  svg.setAttribute("viewBox", `${view.x} ${view.y} ${view.w} ${view.h}`);
+  // Cell outlines only where a cell spans a few pixels: finer, they would grey the map over.
+  const r = svg.getBoundingClientRect();
+  svg.classList.toggle("fine", data.cell / Math.max(view.w / r.width, view.h / r.height) < 4);
+}
 const radius = Math.max(x1 - x0, y1 - y0) / 600;
 const popup = document.getElementById("popup");
 let selected = null;

@@ -77,6 +77,11 @@ def test_html_map_loads_offline_with_every_layer(mapped):
         page.mouse.move(400, 300)
         page.mouse.wheel(0, -300)
         assert page.get_attribute("#map", "viewBox") != before
+        # cells outlined while they span pixels; zoomed far out, not (they would grey the map)
+        assert page.locator("#map.fine").count() == 0
+        for _ in range(25):
+            page.mouse.wheel(0, 300)
+        assert page.locator("#map.fine").count() == 1
         browser.close()
     assert errors == []
     assert all(url.startswith("file://") for url in requests)  # nothing fetched from the network
