@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value, percent, progress_enabled, require_with
+from .options import Steps, overwrite_opt, parse_crs_value, percent, progress_enabled, require_with, where_opt
 
 
 @click.group()
@@ -52,6 +52,7 @@ def draw_household_grids(layout, communities, path):
               help="Output: .gpkg writes the grid package (cells, units, metadata; opens in QGIS "
                    "styled); .geojson/.fgb/.parquet/.shp write the cells only.")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read (default: the first).")
+@where_opt
 @click.option("--code-field", default=None,
               help="Column with each unit's code: 12-digit community, 9-digit street or 6-digit county.")
 @click.option("--name-field", default=None, help="Column with the units' names (default: detected).")
@@ -84,7 +85,7 @@ def draw_household_grids(layout, communities, path):
 @click.option("--start-date", default=None, help="Start date written to every cell (default: today).")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
 @overwrite_opt
-def units_command(boundaries, output, layer, code_field, name_field, provisional, parent_code, crs,
+def units_command(boundaries, output, layer, where, code_field, name_field, provisional, parent_code, crs,
                   metric_crs, encoding, cell_area, hexagons, h3_cells, barriers, barriers_layer, sliver_ratio,
                   barriers_crs, merge_small_blocks, start_date, preview, overwrite):
     """Divide BOUNDARIES into coded unit cells of about --cell-area m².
@@ -127,7 +128,7 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
     try:
         with Steps() as step:
             step("reading boundaries")
-            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, encoding=encoding)
+            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, encoding=encoding, where=where)
             lines = None
             if barriers:
                 step("reading barriers")
@@ -142,7 +143,7 @@ def units_command(boundaries, output, layer, code_field, name_field, provisional
                                  barriers=lines, sliver_ratio=sliver_ratio,
                                  merge_small_blocks=merge_small_blocks, start_date=start_date)
             step(f"writing {output}")
-            params = {"boundaries": str(boundaries), "code_field": code_field, "crs": crs,
+            params = {"boundaries": str(boundaries), "where": where, "code_field": code_field, "crs": crs,
                       "cell_area": cell_area, "shape": shape, "barriers": barriers,
                       "barriers_crs": barriers_crs,
                       "sliver_ratio": sliver_ratio, "provisional": provisional,
@@ -191,6 +192,7 @@ def _summary(communities, cells, output, seconds):
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
+@where_opt
 @click.option("--households-layer", default=None, help="Layer of --households to read.")
 @click.option("--x-field", default=None, help="CSV/.xlsx --households: column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV/.xlsx --households: column with y / latitude (default: detected).")
@@ -238,7 +240,7 @@ def _summary(communities, cells, output, seconds):
                    "start: worth it for several large communities (Dongcheng's 8 with 200,000 households and "
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @overwrite_opt
-def households_command(boundaries, households_path, output, layer, households_layer, x_field, y_field, count_field,
+def households_command(boundaries, households_path, output, layer, where, households_layer, x_field, y_field, count_field,
                        floors_field, area_per_household, default_floors, kind, min_households, max_households, target,
                        tolerance, micro, split_polygons, code_field, name_field, provisional, parent_code, crs,
                        households_crs, barriers, barriers_layer, barriers_crs, preview, workers, overwrite):
@@ -312,7 +314,7 @@ def households_command(boundaries, households_path, output, layer, households_la
     try:
         with Steps() as step:
             step("reading inputs")
-            gdf = gk.read_vector(boundaries, layer=layer, crs=crs)
+            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where)
             homes = read_points(households_path, layer=households_layer, crs=households_crs or crs,
                                 x_field=x_field, y_field=y_field)
             lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs or crs) if barriers else None
@@ -349,7 +351,7 @@ def households_command(boundaries, households_path, output, layer, households_la
                 raise GridkitError("the grids break the partition invariants, so nothing was written: "
                                    + "; ".join(problems[:5]) + " (please report it with the input)")
             step(f"writing {output}")
-            params = {"boundaries": str(boundaries), "households": str(households_path),
+            params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
                       "count_field": count_field, "floors_field": floors_field,
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],

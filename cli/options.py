@@ -13,6 +13,13 @@ def percent(value):
     return "100" if value >= 100 else f"{int(value * 10) / 10:.1f}"
 
 
+where_opt = click.option(
+    "--where", default=None, metavar="SQL",
+    help="Read only the BOUNDARIES features matching this OGR SQL WHERE clause, e.g. \"level = '区县'\" or "
+         "\"adcode NOT LIKE '%00'\" (a file that also holds the province or city outline around its "
+         "districts). Messages still number features as the file does.")
+
+
 def crs_option(help_text):
     return click.option("--crs", "crs", default=None, metavar="CRS", help=help_text)
 

@@ -116,7 +116,7 @@ def _check_layer(path, layer):
         raise InputError(f"{path}: no layer {layer!r}; the file's layers are: {', '.join(names)}")
 
 
-def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFrame:
+def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with a real CRS.
 
     Parameters
@@ -131,13 +131,22 @@ def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFram
         Required when the file has no CRS.
     encoding : str, optional
         Text encoding of a Shapefile's attributes; detected when omitted.
+    where : str, optional
+        Keep only the features matching this OGR SQL ``WHERE`` clause over the
+        file's columns, e.g. ``"level = '区县'"`` or ``"adcode NOT LIKE '%00'"``
+        (files GDAL reads; not GeoParquet). Messages still number features as
+        the file does.
 
-    The result's ``attrs["source_crs"]`` records what the input was in.
+    The result's ``attrs["source_crs"]`` records what the input was in; with
+    ``where``, ``attrs["source_rows"]`` the kept features' numbers in the file.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     suffix = _check_suffix(path)
+    if where is not None and suffix in (".parquet", ".geoparquet"):
+        raise InputError(f"{path}: --where filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf), "
+                         "not GeoParquet; filter it first (geopandas: read_parquet, then query)")
     try:
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)
@@ -151,18 +160,54 @@ def read_vector(path, *, layer=None, crs=None, encoding=None) -> gpd.GeoDataFram
             if encoding is not None:
                 kwargs["encoding"] = encoding
             # Layer 0, not None: pyogrio warns about every GeoPackage with a styles table.
-            gdf = gpd.read_file(path, layer=0 if layer is None else layer, engine="pyogrio", **kwargs)
+            layer_arg = 0 if layer is None else layer
+            if where is not None:
+                kwargs.update(where=where, fid_as_index=True)
+            gdf = gpd.read_file(path, layer=layer_arg, engine="pyogrio", **kwargs)
+            if where is not None:
+                gdf = _numbered_as_in_file(gdf, path, layer_arg, where)
     except InputError:
         raise
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
         if layer is not None:
             _check_layer(path, layer)
+        message = _bad_where(path, layer, where, exc) if where is not None else None
+        if message:
+            raise InputError(message) from exc
         raise InputError(f"{path}: cannot be read ({exc})") from exc
     if len(gdf) == 0:
+        if where is not None:
+            raise InputError(f"{path}: no feature matches --where {where!r}")
         raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
     return _apply_crs(gdf, path, crs)
+
+
+def _numbered_as_in_file(gdf, path, layer, where):
+    """The features ``where`` kept, with ``attrs["source_rows"]``: their numbers in the
+    file (from 1), found by their feature IDs among all of the layer's."""
+    import pyogrio
+
+    every = pyogrio.read_dataframe(path, layer=layer, columns=[], read_geometry=False, fid_as_index=True).index
+    rows = every.get_indexer(gdf.index) + 1
+    gdf = gdf.reset_index(drop=True)
+    gdf.attrs["source_rows"] = rows
+    return gdf
+
+
+def _bad_where(path, layer, where, exc):
+    """The message for a ``where`` the file's driver refused, or None when the file
+    itself cannot be read (the caller's error says so)."""
+    import pyogrio
+
+    try:
+        columns = ", ".join(pyogrio.read_info(path, layer=0 if layer is None else layer)["fields"])
+    except Exception:
+        return None
+    return (f"{path}: --where {where!r} is not a filter GDAL understands ({exc}). It is an OGR SQL WHERE "
+            f"clause over the file's columns ({columns}), e.g. \"level = '区县'\" or \"adcode NOT LIKE '%00'\"; "
+            "quote text values with single quotes")
 
 
 def _apply_crs(gdf, path, crs):
@@ -210,7 +255,14 @@ def describe_feature(gdf, i, name_field=None) -> str:
     """'feature 3 (Dongcheng)' — how messages name row ``i`` (0-based) of a file:
     features count from 1, as rows do in every message and rejects file."""
     name = gdf[name_field].iloc[i] if name_field and name_field in gdf.columns else None
-    return feature_label(i + 1, name)
+    return feature_label(source_rows(gdf)[i], name)
+
+
+def source_rows(gdf) -> np.ndarray:
+    """Each row's feature number in its file (from 1): its position, or, for a frame
+    read with ``where``, the number the file gives it."""
+    rows = gdf.attrs.get("source_rows")
+    return np.asarray(rows) if rows is not None and len(rows) == len(gdf) else np.arange(1, len(gdf) + 1)
 
 
 def feature_label(row, name=None) -> str:

@@ -19,7 +19,7 @@ import shapely
 
 from . import codes, coords
 from .errors import CodeError, InputError
-from .io import describe_feature, feature_label, repair_polygons
+from .io import describe_feature, feature_label, repair_polygons, source_rows
 from .cells import barrier_lines, cell_counts
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
@@ -143,7 +143,7 @@ def unit_hierarchy(
     names = _text(units[name_field]) if name_field else [""] * len(units)
     unit_codes = _resolve_codes(units, code_field, name_field, provisional, parent_code)
     units = gpd.GeoDataFrame(
-        {"code": unit_codes, "name": names, "source_row": np.arange(1, len(units) + 1)},
+        {"code": unit_codes, "name": names, "source_row": source_rows(units)},
         geometry=units.geometry.values, crs=metric,
     )
     for level, candidates in PARENT_NAME_CANDIDATES.items():
@@ -196,6 +196,8 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
             + "; ".join(problems[:10]) + (" …" if len(problems) > 10 else "")
             + ". Fix the codes, or pass --provisional with --parent-code to give these "
             "features provisional codes."
+            + (f" If they are the outlines of the province or city around the others, leave them out: "
+               f"--where \"{code_field} NOT LIKE '%00'\"" if any("(ends in 00)" in p for p in problems) else "")
         )
     for p in problems:
         log.warning("%s; a provisional code will be given", p)

@@ -50,6 +50,18 @@ def test_districts_without_codes_are_tiled_into_communities(shared, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_where_picks_one_district_of_a_file(shared, tmp_path):
+    """Dongcheng picked out of the Beijing/Zhoushan file grids as the shipped extract does."""
+    out = tmp_path / "dc.gpkg"
+    result = _run("grid", "units", shared / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg", "--crs", "gcj02",
+                  "--code-field", "adcode", "--provisional", "--where", "adcode = '110101'", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "1 input feature → 8 communities" in result.output
+    cells, _, meta = gk.read_package(out)
+    assert len(cells) == 4278
+    assert json.loads(meta["parameters"])["where"] == "adcode = '110101'"
+
+
 def test_existing_output_needs_overwrite_and_is_kept(samples, tmp_path):
     out = tmp_path / "dc.gpkg"
     out.write_bytes(b"keep me")

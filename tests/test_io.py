@@ -40,6 +40,28 @@ def test_a_missing_layer_names_the_layers_there_are(tmp_path):
     assert len(gk.read_vector(path, layer="districts")) == 1
 
 
+def test_where_keeps_the_file_s_feature_numbers(shared, tmp_path):
+    """The Beijing/Zhoushan file holds the province and city outlines around its
+    districts (codes ending in 00): ``where`` leaves them out, and a message about a
+    feature still gives the number it has in the file (Zhoushan city is its 19th)."""
+    path = shared / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
+    districts = gk.read_vector(path, crs="gcj02", where="adcode NOT LIKE '%00'")
+    assert len(districts) == 20 and not districts["adcode"].str.endswith("00").any()
+    assert districts.attrs["source_rows"].tolist() == [*range(3, 19), *range(20, 24)]
+    two = gk.read_vector(path, crs="gcj02", where="adcode IN ('110101', '330900')")
+    with pytest.raises(gk.errors.CodeError, match=r"^1 feature\(s\) with a missing or malformed 'adcode': feature 19: "
+                                                   r"330900 is a province or prefecture code.*--where \"adcode NOT LIKE"):
+        gk.unit_hierarchy(two, code_field="adcode")
+    geojson = tmp_path / "d.geojson"  # GeoJSON numbers its features from 0: rows still count from 1
+    districts.iloc[:3].to_file(geojson)
+    assert gk.read_vector(geojson, where="adcode <> '110102'").attrs["source_rows"].tolist() == [1, 3]
+    with pytest.raises(InputError, match=r"--where 'levle = 1' is not a filter GDAL understands .*columns \(adcode, "
+                                         r"province, city, district, level, source\)"):
+        gk.read_vector(path, where="levle = 1")
+    with pytest.raises(InputError, match=r"no feature matches --where \"level = 'x'\""):
+        gk.read_vector(path, where="level = 'x'")
+
+
 def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
     path = tmp_path / "gbk.shp"
     names = ["东城区", "东华门街道", "多福巷社区"]
