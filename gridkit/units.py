@@ -122,7 +122,7 @@ def unit_hierarchy(
         by name only) becomes a provisional street of its own (named after it),
         tiled into provisional communities as a coded street is; under a street
         ``parent_code``, its tiles become provisional communities of that street.
-        Off by default: a household layout keeps every feature one community
+        (Only features of over 250 cells' area are counted.) Off by default: a household layout keeps every feature one community
         (there a community holds up to 999 grids, not cells).
 
     Returns
@@ -396,8 +396,13 @@ def _provisional_features(uncoded, parent_code, side, barriers=None, tile_large=
         raise CodeError("--parent-code must be a county (6 digits) or street (9 digits)")
     geoms = uncoded.geometry.values
     large = np.zeros(len(geoms), dtype=bool)
-    if tile_large:
-        cells = cell_counts(geoms, cell_area=side**2, barriers=barriers)
+    cells = np.zeros(len(geoms), dtype=int)
+    # Only features of over a quarter of a community's cells by area are counted (the
+    # count costs a cutting of the cells): street blocks can make a place hold more
+    # cells than its area, but not 4 times as many (Futian's densest tiles: 1.8).
+    counted = shapely.area(geoms) > codes.MAX_CELLS_PER_COMMUNITY * side**2 / 4 if tile_large else large
+    if counted.any():
+        cells[counted] = cell_counts(geoms[counted], cell_area=side**2, barriers=barriers)
         large = cells > codes.MAX_CELLS_PER_COMMUNITY
         for i in np.flatnonzero(large).tolist():
             log.info("%s would hold %d cells, more than a community's %d: tiled into provisional communities",
