@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,11 @@ _PALETTE = ["#8dd3c7", "#ffffb3", "#bebada", "#fb8072", "#80b1d3", "#fdb462", "#
             "#d9d9d9", "#bc80bd", "#ccebc5", "#ffed6f"]
 _POINT_COLOURS = {"components": "#d62728", "points": "#1f77b4"}
 _MAX_PROPERTIES = 30  # attributes shown in a popup
+#: Above this many cells the page is hundreds of MB of SVG, which browsers open slowly
+#: or not at all (Shenzhen's 215,219 cells: 65 MB, 6 s to load in Chromium).
+LARGE_MAP_CELLS = 300_000
+
+log = logging.getLogger(__name__)
 
 
 def _path(geom, decimals):
@@ -76,6 +82,10 @@ def write_html_map(path, cells, units=None, *, components=None, points=None, tit
     extra point layers. Coordinates are rounded to ``decimals`` of a metre.
     """
     crs = cells.crs
+    if len(cells) > LARGE_MAP_CELLS:
+        log.warning("%s: %d cells make a page of about %d MB, which a browser opens slowly if at all; for a "
+                    "layout this large, the PNG (gridkit map without --html) or QGIS serve better", path,
+                    len(cells), len(cells) * 300 // 1_000_000)
     layers = [_layer("cells", cells, crs, decimals, colour_by="community_code")]
     if units is not None and len(units):
         layers.append(_layer("units", units[units["level"] != "county"] if "level" in units else units,

@@ -85,3 +85,18 @@ def test_html_map_loads_offline_with_every_layer(mapped):
         browser.close()
     assert errors == []
     assert all(url.startswith("file://") for url in requests)  # nothing fetched from the network
+
+
+def test_a_very_large_html_map_warns(monkeypatch, caplog, tmp_path):
+    import gridkit.webmap as webmap
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 300)])
+    cells = gk.unit_grid(comm)
+    monkeypatch.setattr(webmap, "LARGE_MAP_CELLS", 5)
+    with caplog.at_level("WARNING"):
+        webmap.write_html_map(tmp_path / "map.html", cells)
+    assert "6 cells make a page of about 0 MB, which a browser opens slowly if at all" in caplog.text
+    caplog.clear()
+    monkeypatch.setattr(webmap, "LARGE_MAP_CELLS", 6)
+    webmap.write_html_map(tmp_path / "map.html", cells, overwrite=True)
+    assert caplog.text == ""
