@@ -165,7 +165,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd
                 kwargs.update(where=where, fid_as_index=True)
             gdf = gpd.read_file(path, layer=layer_arg, engine="pyogrio", **kwargs)
             if where is not None:
-                gdf = _numbered_as_in_file(gdf, path, layer_arg, where)
+                gdf = _numbered_as_in_file(gdf, path, layer_arg)
     except InputError:
         raise
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
@@ -184,8 +184,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd
     return _apply_crs(gdf, path, crs)
 
 
-def _numbered_as_in_file(gdf, path, layer, where):
-    """The features ``where`` kept, with ``attrs["source_rows"]``: their numbers in the
+def _numbered_as_in_file(gdf, path, layer):
+    """The features a ``where`` kept (indexed by feature ID), with ``attrs["source_rows"]``: their numbers in the
     file (from 1), found by their feature IDs among all of the layer's."""
     import pyogrio
 
@@ -255,14 +255,21 @@ def describe_feature(gdf, i, name_field=None) -> str:
     """'feature 3 (Dongcheng)' — how messages name row ``i`` (0-based) of a file:
     features count from 1, as rows do in every message and rejects file."""
     name = gdf[name_field].iloc[i] if name_field and name_field in gdf.columns else None
-    return feature_label(source_rows(gdf)[i], name)
+    rows = _filtered_rows(gdf)
+    return feature_label(i + 1 if rows is None else int(rows[i]), name)
 
 
 def source_rows(gdf) -> np.ndarray:
     """Each row's feature number in its file (from 1): its position, or, for a frame
     read with ``where``, the number the file gives it."""
+    rows = _filtered_rows(gdf)
+    return np.arange(1, len(gdf) + 1) if rows is None else np.asarray(rows)
+
+
+def _filtered_rows(gdf):
+    """The file's feature numbers kept by a ``where`` (read_vector), if it still fits ``gdf``."""
     rows = gdf.attrs.get("source_rows")
-    return np.asarray(rows) if rows is not None and len(rows) == len(gdf) else np.arange(1, len(gdf) + 1)
+    return rows if rows is not None and len(rows) == len(gdf) else None
 
 
 def feature_label(row, name=None) -> str:

@@ -38,7 +38,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     colours = colormaps["tab20"](comm % 20)
     # Cell outlines only where a cell spans a few pixels: finer, they would only grey
     # the picture over (the 800-pixel-wide axes hold the layout's longer side).
-    minx, miny, maxx, maxy = cells.total_bounds if len(cells) else (0, 0, 1, 1)
+    minx, miny, maxx, maxy = cells.total_bounds
     cell_px = np.sqrt(cells.area.mean()) * 800 / max(maxx - minx, maxy - miny, 1e-9) if len(cells) else 0
     _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.15 if cell_px >= 3 else 0,
           alpha=0.3 if components is not None else 0.85)

@@ -181,12 +181,15 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
         raise InputError(_unknown_column("code", code_field, units))
     raw = units[code_field].tolist()
     out, problems = [], []
+    outlines = False  # province or prefecture codes (ending in 00) among the problems
     for i, value in enumerate(raw):
         if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
             value = int(value)  # codes stored as numbers
         problem = codes.code_problem(value)
         if problem:
             problems.append(f"{describe_feature(units, i, name_field)}: {problem}")
+            text = str(value).strip()
+            outlines = outlines or (len(text) == 6 and text.isdigit() and text.endswith("00"))
             out.append(None)
         else:
             out.append(str(value).strip())
@@ -197,7 +200,7 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
             + ". Fix the codes, or pass --provisional with --parent-code to give these "
             "features provisional codes."
             + (f" If they are the outlines of the province or city around the others, leave them out: "
-               f"--where \"{code_field} NOT LIKE '%00'\"" if any("(ends in 00)" in p for p in problems) else "")
+               f"--where \"{code_field} NOT LIKE '%00'\"" if outlines else "")
         )
     for p in problems:
         log.warning("%s; a provisional code will be given", p)
@@ -423,7 +426,8 @@ def _provisional_features(uncoded, parent_code, side, barriers=None, tile_large=
     next_street, next_community = -(-len(small) // per_street), len(small)
     for i in tiled[row_major_order(geoms[tiled], side_rows)].tolist():
         u = uncoded.iloc[i]
-        for m, geom in enumerate(_tiles(u.geometry, side, barriers)):
+        tiles = _tiles(u.geometry, side, barriers)
+        for m, geom in enumerate(tiles):
             if len(parent) == 6:
                 street = codes.provisional_street_code(parent, next_street + m // per_street)
                 row = _row(codes.provisional_community_code(street, m % per_street), "", u["name"],
@@ -434,5 +438,5 @@ def _provisional_features(uncoded, parent_code, side, barriers=None, tile_large=
                            u["county_parent_name"], geom, True, parent)
                 next_community += 1
             out.append(row)
-        next_street = int(out[-1]["street_code"][6:]) - codes.PROVISIONAL_STREET_START + 1
+        next_street += -(-len(tiles) // per_street)
     return out, int(large.sum())
