@@ -74,10 +74,12 @@ def _households(root, out):
                            min_households=100, max_households=150, count_field="HOUSEHOLDS",
                            split_polygons=True, micro=(20, 50))
     problems = household_problems(layout, communities)
+    s = layout.summary
     package = write_household_package(out / "cincinnati.gpkg", layout, communities, overwrite=True, parameters={
-        **hierarchy, "band": [100, 150], "micro": [20, 50], "split_polygons": True})
+        **hierarchy, "households": "cincinnati_blocks.gpkg", "count_field": "HOUSEHOLDS", "kind": s["kind"],
+        "band": [100, 150], "micro": [20, 50], "split_polygons": True})
     draw_household_grids(layout, communities, out / "cincinnati.png")
-    s, m = layout.summary, layout.summary["micro"]
+    m = s["micro"]
     ok = not problems
     click.echo(f"households {s['grids']} grids of 100–150 households ({percent(s['in_band_pct'])} % in band, "
                f"Polsby–Popper {s['polsby_popper_mean']:.2f}), {m['grids']} micro-grids of 20–50 "

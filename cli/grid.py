@@ -35,15 +35,75 @@ def household_problems(layout, communities):
     return problems
 
 
-def draw_household_grids(layout, communities, path):
-    """A PNG of the grids over their communities, titled with the band and the shape."""
+def draw_household_grids(layout, communities, path, outlined=None):
+    """A PNG of the grids over their communities, titled with the band and the shape;
+    ``outlined``: grid IDs to draw with black edges (the new grids of a rebalance)."""
     from gridkit.package import units_layer
     from gridkit.preview import plot_layout
 
     s = layout.summary
     plot_layout(layout.grids, units_layer(communities), path, colour_by="grid_id",
+                outlined=None if outlined is None else layout.grids["grid_id"].isin(outlined).to_numpy(),
                 title=f"{s['grids']} grids · {percent(s['in_band_pct'])} % in {s['band'][0]:g}–{s['band'][1]:g} "
                       f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
+
+
+_HOUSEHOLD_INPUT_OPTIONS = [
+    click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
+                 help="Address points, building polygons or census-style blocks with household counts; "
+                      "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
+                      "x/y …)."),
+    click.option("--households-layer", default=None, help="Layer of --households to read."),
+    click.option("--x-field", default=None,
+                 help="CSV/.xlsx --households: column with x / longitude (default: detected)."),
+    click.option("--y-field", default=None,
+                 help="CSV/.xlsx --households: column with y / latitude (default: detected)."),
+    "count-field",
+    click.option("--floors-field", default=None,
+                 help="Instead of --count-field, for building footprints: the column with each building's "
+                      "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded."),
+    click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
+                 help="Floor area per household in m² for --floors-field (e.g. 90)."),
+    click.option("--default-floors", type=click.FloatRange(min=0), default=None,
+                 help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
+                      "without it an empty field is an error naming the rows."),
+    click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
+                 help="points: points or buildings (by representative point, never split); blocks: areal "
+                      "counts. auto: polygons covering half the area are blocks."),
+]
+
+
+def household_input_opts(counted="1 each"):
+    """The options that read the households: the file, its layer, coordinate
+    columns, count or floors, and kind (``grid households``, ``grid rebalance``);
+    ``counted``: what --count-field's help gives as its default."""
+    count = click.option("--count-field", default=None,
+                         help=f"Column with households per feature (default: {counted}).")
+
+    def apply(command):
+        for option in reversed(_HOUSEHOLD_INPUT_OPTIONS):
+            command = (count if option == "count-field" else option)(command)
+        return command
+    return apply
+
+
+def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
+                           default_floors):
+    """Usage errors for household options that contradict each other."""
+    from pathlib import Path
+
+    from gridkit.catalogue import TABLE_SUFFIXES
+
+    if (x_field or y_field) and Path(households_path).suffix.lower() not in TABLE_SUFFIXES:
+        raise click.UsageError("--x-field and --y-field name the coordinate columns of a CSV or .xlsx "
+                               f"--households; {households_path} is neither")
+    if (floors_field is None) != (area_per_household is None):
+        raise click.UsageError("--floors-field and --area-per-household go together (households = footprint "
+                               "m² × floors ÷ area per household)")
+    if floors_field and count_field:
+        raise click.UsageError("give --count-field or --floors-field, not both")
+    if default_floors is not None and not floors_field:
+        raise click.UsageError("--default-floors goes with --floors-field")
 
 
 @grid.command("units")
@@ -184,30 +244,12 @@ def _summary(communities, cells, output, seconds):
 
 @grid.command("households")
 @click.argument("boundaries", type=click.Path(dir_okay=False))
-@click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
-              help="Address points, building polygons or census-style blocks with household counts; "
-                   "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
-                   "x/y …).")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
 @where_opt
-@click.option("--households-layer", default=None, help="Layer of --households to read.")
-@click.option("--x-field", default=None, help="CSV/.xlsx --households: column with x / longitude (default: detected).")
-@click.option("--y-field", default=None, help="CSV/.xlsx --households: column with y / latitude (default: detected).")
-@click.option("--count-field", default=None, help="Column with households per feature (default: 1 each).")
-@click.option("--floors-field", default=None,
-              help="Instead of --count-field, for building footprints: the column with each building's "
-                   "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded.")
-@click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
-              help="Floor area per household in m² for --floors-field (e.g. 90).")
-@click.option("--default-floors", type=click.FloatRange(min=0), default=None,
-              help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
-                   "without it an empty field is an error naming the rows.")
-@click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
-              help="points: points or buildings (by representative point, never split); blocks: areal "
-                   "counts. auto: polygons covering half the area are blocks.")
+@household_input_opts()
 @click.option("--min-households", type=click.FloatRange(min=1), default=None, help="Band: lower bound.")
 @click.option("--max-households", type=click.FloatRange(min=1), default=None, help="Band: upper bound.")
 @click.option("--target", type=click.FloatRange(min=1), default=None, help="Band as a target …")
@@ -280,14 +322,13 @@ def households_command(boundaries, households_path, output, layer, where, househ
     from pathlib import Path
 
     import gridkit as gk
-    from gridkit.catalogue import TABLE_SUFFIXES, read_points
+    from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
     from gridkit.households import balanced_grid
 
     t0 = time.perf_counter()
-    if (x_field or y_field) and Path(households_path).suffix.lower() not in TABLE_SUFFIXES:
-        raise click.UsageError("--x-field and --y-field name the coordinate columns of a CSV or .xlsx "
-                               f"--households; {households_path} is neither")
+    check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
+                           default_floors)
     if Path(output).exists() and not overwrite:
         raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if target is None and (min_households is None or max_households is None):
@@ -297,13 +338,6 @@ def households_command(boundaries, households_path, output, layer, where, househ
     if target is not None and (min_households is not None or max_households is not None):
         raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
                                "(with --tolerance)")
-    if (floors_field is None) != (area_per_household is None):
-        raise click.UsageError("--floors-field and --area-per-household go together (households = footprint "
-                               "m² × floors ÷ area per household)")
-    if floors_field and count_field:
-        raise click.UsageError("give --count-field or --floors-field, not both")
-    if default_floors is not None and not floors_field:
-        raise click.UsageError("--default-floors goes with --floors-field")
     micro_band = None
     if micro:
         try:
@@ -391,6 +425,127 @@ def households_command(boundaries, households_path, output, layer, where, househ
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({m['in_band_pct']:.1f} % in band {m['band'][0]:g}–{m['band'][1]:g})")
     lines_out += [f"rejects      {s['outside']} household features outside every community",
+                  f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
+    click.echo("\n".join(lines_out))
+    click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))
+
+
+@grid.command("rebalance")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@household_input_opts(counted="the package's, as its metadata records it")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
+                   "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
+@click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the households' coordinates really are (default: the file's own label; gcj02 for "
+                   "Chinese web-map data labelled EPSG:4326).")
+@click.option("--recount-only", is_flag=True,
+              help="Recount and flag the grids out of the band; change none.")
+@click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
+@overwrite_opt
+def rebalance_command(package, households_path, output, households_layer, x_field, y_field, count_field,
+                      floors_field, area_per_household, default_floors, kind, households_crs, recount_only, preview,
+                      overwrite):
+    """Recount PACKAGE's grids with the households now, and divide again only
+    those out of the band (动态调整: adjusted as things change).
+
+    PACKAGE is a grid package from `gridkit grid households`, edited in QGIS or
+    not. Every grid is recounted; a grid now out of the band is divided again
+    with the grids around it (the partitioner's repairs and chains), and every
+    other grid keeps its ID, outline and start date. The grids that change end:
+    the ended_grids layer keeps them as they were, with end_date and
+    replaced_by; the grids that replace them take the community's next free
+    sequence numbers. Micro-grids of a new grid are divided anew; those of a
+    kept grid are recounted. The band, micro band, count field and splitting are
+    the package's (its metadata).
+
+    \b
+    Example (the layout `grid households` made, recounted with the blocks as
+    they are now; a block grown by 400 households ends 13 grids and makes 14):
+      gridkit grid rebalance cincinnati.gpkg --households data/samples/cincinnati_blocks.gpkg \\
+          --households-layer blocks -o cincinnati_now.gpkg --preview cincinnati_now.png
+    """
+    import geopandas as gpd
+    import pandas as pd
+    import pyogrio
+
+    import gridkit as gk
+    from gridkit.catalogue import read_points
+    from gridkit.errors import GridkitError
+    from gridkit.rebalance import communities_of, rebalance
+
+    t0 = time.perf_counter()
+    check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
+                           default_floors)
+    try:
+        with Steps() as step:
+            step("reading the package and the households")
+            cells, units, meta = gk.read_package(package)
+            params = json.loads(meta.get("parameters") or "{}")
+            if not params.get("band"):
+                raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "
+                                   "`gridkit grid households` makes one")
+            layers = {name for name, _ in pyogrio.list_layers(package)}
+            micro = params.get("micro") if "micro_grids" in layers else None
+            micro_grids = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if micro else None
+            if count_field is None and floors_field is None:
+                if "count_field" not in params:
+                    click.echo(f"warning: {package} does not record how its households were counted: each "
+                               "household feature counts 1 (give --count-field if a column holds counts)", err=True)
+                count_field, floors_field = params.get("count_field"), params.get("floors_field")
+                area_per_household = params.get("area_per_household")
+                default_floors = params.get("default_floors")
+            homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
+                                y_field=y_field)
+            step("recounting" if recount_only else "recounting and dividing again where out of the band")
+            done = rebalance(cells, communities_of(cells, units), homes, min_households=params["band"][0],
+                             max_households=params["band"][1], count_field=count_field, floors_field=floors_field,
+                             area_per_household=area_per_household, default_floors=default_floors,
+                             kind=params.get("kind", kind) if kind == "auto" else kind,
+                             split_polygons=bool(params.get("split_polygons")), micro_grids=micro_grids,
+                             micro=micro, redivide=not recount_only)
+            layout = done.layout
+            communities = communities_of(layout.grids, units)
+            # The grids ended by earlier rebalances stay on record.
+            ended, ended_micro = (pd.concat([gpd.read_file(package, layer=name, engine="pyogrio"), frame],
+                                            ignore_index=True) if name in layers and frame is not None else frame
+                                  for name, frame in (("ended_grids", done.ended),
+                                                      ("ended_micro_grids", done.ended_micro)))
+            layout.grids.attrs["summary"] = layout.summary
+            step("checking the invariants")
+            problems = household_problems(layout, communities)
+            if problems:
+                raise GridkitError("the grids break the partition invariants, so nothing was written: "
+                                   + "; ".join(problems[:5]) + " (please report it with the input)")
+            step(f"writing {output}")
+            gk.write_package(output, layout.grids, communities, overwrite=overwrite, parameters={
+                **params, "rebalanced_from": str(package), "households": str(households_path),
+                "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only},
+                extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects,
+                              "ended_grids": ended, "ended_micro_grids": ended_micro})
+            if preview:
+                step(f"drawing {preview}")
+                draw_household_grids(layout, communities, preview, outlined=layout.summary["new_ids"])
+    except (GridkitError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    s = layout.summary
+    ended, new = s["ended_ids"], s["new_ids"]
+    lines_out = [
+        f"recounted    {len(cells)} grids: {s['out_before']} out of the band {s['band'][0]:g}–{s['band'][1]:g}",
+        f"changed      {len(ended)} ended, {len(new)} new"
+        + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else "")
+        + f"; {s['grids'] - len(new)} kept with their IDs",
+        f"in band      {s['in_band']} of {s['grids']} ({percent(s['in_band_pct'])} %)",
+        f"households   {s['households']} in grids (before: {s['households_before']}); per grid min "
+        f"{s['households_min']}  max {s['households_max']}  CV {s['households_cv']:.3f}",
+        f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}",
+        f"flagged      {s['flagged']}" + "".join(f"; {n} {flag}" for flag, n in s["flags"].items()),
+    ]
+    if "micro" in s:
+        m = s["micro"]
+        lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "
+                         f"{m['band'][0]:g}–{m['band'][1]:g})")
+    lines_out += [f"rejects      {s['outside']} household features outside every grid (layer household_rejects)",
                   f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     click.echo("\n".join(lines_out))
     click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))

@@ -2007,14 +2007,7 @@ def balanced_grid(
         (households outside every community, with a reason) and ``summary``.
     """
     t0 = time.perf_counter()
-    if target is not None and (min_households is not None or max_households is not None):
-        raise InputError("give the band one way: min_households and max_households, or target (and tolerance)")
-    if target is not None:
-        band = Band.from_target(target, tolerance)
-    elif min_households is not None and max_households is not None:
-        band = Band(min_households, max_households)
-    else:
-        raise InputError("give the band: min_households and max_households, or target (and tolerance)")
+    band = band_of(min_households, max_households, target, tolerance)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be a whole number ≥ 1 (processes), not {workers!r}")
     micro_band = Band(*micro, "micro band") if micro else None
@@ -2041,12 +2034,7 @@ def balanced_grid(
 
     # Which community each household feature belongs to (by representative point).
     rep = shapely.point_on_surface(frame.geometry.values)
-    h_idx, c_idx = shapely.STRtree(comm_geoms).query(rep, predicate="intersects")
-    order = np.lexsort((c_idx, h_idx))
-    h_idx, c_idx = h_idx[order], c_idx[order]
-    first = np.r_[True, h_idx[1:] != h_idx[:-1]] if len(h_idx) else np.zeros(0, bool)
-    home = np.full(len(frame), -1)
-    home[h_idx[first]] = c_idx[first]
+    home = first_hit(rep, comm_geoms)
     outside = home < 0
     if outside.all():
         raise InputError(f"none of the {len(frame)} household features lies inside a community "
@@ -2141,20 +2129,10 @@ class _CommunityTask:
     def divide(self, ci):
         """Community ``ci``'s grids, its micro-grids (``parent``: a grid's position
         among these grids) and its barrier crossings."""
-        community, band, micro_band = self.communities[ci], self.band, self.micro_band
+        band, micro_band = self.band, self.micro_band
         mine = np.flatnonzero(self.home == ci)
-        if self.kind == "points":
-            # Finer atoms for points (more compact grids); with micro-grids, no finer
-            # than those need (twice the time for +0.002 Polsby–Popper).
-            piece = band.low * POINT_ATOM_SHARE
-            if micro_band:
-                piece = min(piece, micro_band.low * ATOM_SHARE)
-            atoms = _noded(_point_atoms(community, self.features[mine], self.counts[mine], band, self.lines, piece),
-                           community)
-        else:
-            atom_band = Band(min(band.low, micro_band.low) if micro_band else band.low, band.high)
-            atoms = _block_atoms(community, self.features[mine], self.counts[mine], atom_band, self.split_polygons,
-                                 self.lines)
+        atoms = community_atoms(self.communities[ci], self.features[mine], self.counts[mine], self.kind, band,
+                                micro_band, self.lines, self.split_polygons)
         grids, n_cross = _divide(atoms, band)
         micro_grids = []
         if micro_band and len(grids) <= MAX_CELLS_PER_COMMUNITY:
@@ -2163,6 +2141,43 @@ class _CommunityTask:
                     m["parent"] = k
                     micro_grids.append(m)
         return grids, micro_grids, n_cross
+
+
+def band_of(min_households, max_households, target, tolerance):
+    """The band given as bounds or as ``target`` ± ``tolerance`` (one way only)."""
+    if target is not None and (min_households is not None or max_households is not None):
+        raise InputError("give the band one way: min_households and max_households, or target (and tolerance)")
+    if target is not None:
+        return Band.from_target(target, tolerance)
+    if min_households is not None and max_households is not None:
+        return Band(min_households, max_households)
+    raise InputError("give the band: min_households and max_households, or target (and tolerance)")
+
+
+def first_hit(points, polygons):
+    """For each point, the lowest-numbered polygon it lies in (on an edge counts), or -1."""
+    p_idx, g_idx = shapely.STRtree(polygons).query(points, predicate="intersects")
+    order = np.lexsort((g_idx, p_idx))
+    p_idx, g_idx = p_idx[order], g_idx[order]
+    first = np.r_[True, p_idx[1:] != p_idx[:-1]] if len(p_idx) else np.zeros(0, bool)
+    home = np.full(len(points), -1)
+    home[p_idx[first]] = g_idx[first]
+    return home
+
+
+def community_atoms(community, features, counts, kind, band, micro_band, lines, split_polygons):
+    """One community's atoms: lattice cells around household points (``features``:
+    their representative points), or the household blocks (polygons), cut along
+    ``lines`` (barriers)."""
+    if kind == "points":
+        # Finer atoms for points (more compact grids); with micro-grids, no finer
+        # than those need (twice the time for +0.002 Polsby–Popper).
+        piece = band.low * POINT_ATOM_SHARE
+        if micro_band:
+            piece = min(piece, micro_band.low * ATOM_SHARE)
+        return _noded(_point_atoms(community, features, counts, band, lines, piece), community)
+    atom_band = Band(min(band.low, micro_band.low) if micro_band else band.low, band.high)
+    return _block_atoms(community, features, counts, atom_band, split_polygons, lines)
 
 
 _WORKER_TASK = None  # the task, in a worker process

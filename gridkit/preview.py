@@ -13,13 +13,14 @@ __all__ = ["plot_layout"]
 
 
 def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True,
-                colour_by: str = "community_code", components=None):
+                colour_by: str = "community_code", components=None, outlined=None, outlined_label="new grids"):
     """Draw cells coloured by community, unit boundaries on top, a few labels.
 
     Grids with a ``flag`` (household grids out of the band) are hatched in red, with
     a legend counting them by flag. ``components`` (a catalogue frame) are drawn as
     dots coloured by class, with removed ones left out and a legend of class code
-    and name.
+    and name. ``outlined`` (a boolean per cell) draws those cells' edges in black,
+    counted in the legend as ``outlined_label`` (the grids a rebalance made).
 
     Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
     """
@@ -55,8 +56,17 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
     if components is not None and len(components):
         _plot_components(ax, components, chinese=bool(cjk))
+    handles = []
     if "flag" in cells and (cells["flag"] != "").any():
-        _plot_flagged(ax, cells[cells["flag"] != ""])
+        handles.append(_plot_flagged(ax, cells[cells["flag"] != ""]))
+    if outlined is not None and np.any(outlined):
+        from matplotlib.lines import Line2D
+
+        chosen = cells[np.asarray(outlined, dtype=bool)]
+        chosen.boundary.plot(ax=ax, color="black", linewidth=1.6, zorder=2)
+        handles.append(Line2D([], [], color="black", linewidth=1.6, label=f"{len(chosen)} {outlined_label}"))
+    if handles:
+        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
     noun = "grids" if "households" in cells else "cells"  # household grids, or unit cells
@@ -114,14 +124,14 @@ def _oriented(polygons):
 
 
 def _plot_flagged(ax, flagged):
-    """Grids out of the band hatched in red, a legend counting them by flag."""
+    """Grids out of the band hatched in red; the legend entry counting them by flag."""
     from matplotlib.patches import Patch
 
     style = dict(facecolor="none", edgecolor="red", hatch="////")
     flagged.plot(ax=ax, linewidth=1.0, **style)
     counts = flagged["flag"].value_counts()
     label = "out of the band: " + ", ".join(f"{n} {flag}" for flag, n in zip(counts.index, counts.to_numpy()))
-    ax.legend(handles=[Patch(label=label, **style)], loc="lower left", fontsize=7, framealpha=0.85)
+    return Patch(label=label, **style)
 
 
 def _plot_components(ax, components, *, chinese):

@@ -18,7 +18,7 @@ import pytest
 from gridkit_cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["demo", "grid units", "grid households", "check", "components import", "components show",
+ORDER = ["demo", "grid units", "grid households", "grid rebalance", "check", "components import", "components show",
          "components stats", "components convert", "components classes", "route starter", "route check",
          "locate", "map"]
 
@@ -69,8 +69,8 @@ def test_help_examples_run(tmp_path):
     work.mkdir()
     (work / "data").symlink_to(ROOT / "data")
     _run([example for name in ORDER for example in EXAMPLES[name]], work)
-    for made in ("demo-output/cambridge.gpkg", "dongcheng.gpkg", "cincinnati.gpkg", "converted.csv",
-                 "routing.toml", "located.csv", "located.parquet", "relocated.parquet", "dongcheng.html"):
+    for made in ("demo-output/cambridge.gpkg", "dongcheng.gpkg", "cincinnati.gpkg", "cincinnati_now.gpkg",
+                 "converted.csv", "routing.toml", "located.csv", "located.parquet", "relocated.parquet", "dongcheng.html"):
         assert (work / made).exists(), made
     top = tmp_path / "top"
     top.mkdir()

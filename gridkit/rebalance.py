@@ -1,0 +1,457 @@
+"""Keeping a household layout as households change (动态调整).
+
+A grid layout is drawn once and then lived with: residents, grid workers and
+the component catalogue know its grid IDs. When the households change (a new
+estate, a demolished block, a fresh census) or a grid was redrawn by hand, the
+layout is recounted, and only the grids now out of the band are divided again,
+with the grids around them; every other grid keeps its polygon, its ID and its
+start date. A grid that changes ends: it goes to ``ended`` with an
+``end_date`` and the IDs of the grids that took its place, which get the next
+sequence numbers free in their community.
+
+The re-division is the household partitioner's own repair (the grids around a
+grid out of the band, merged and divided again into as many grids, one fewer or
+one more) and its chains (households passed along a line of grids), on atoms
+cut along the old grids' edges, so that new edges follow old ones where they
+can. The grids that changed are then straightened and polished among
+themselves only.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import time
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from .codes import MAX_CELLS_PER_COMMUNITY
+from .errors import InputError, LayoutError
+from .households import (
+    DEGENERATE_AREA, LAST_EXACT_ATOMS, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
+    _micro_frame, _noded, _pass_along, _proven_out, _refine, _repair, _share_by_area, _straighten, _summary,
+    _too_many_grids, band_of, community_atoms, first_hit, polsby_popper, read_households,
+)
+from .invariants import check_partition
+from .units import HIERARCHY_COLUMNS, row_major_order
+
+__all__ = ["rebalance", "Rebalanced", "communities_of"]
+
+
+@dataclass
+class Rebalanced:
+    """What :func:`rebalance` returns."""
+
+    layout: HouseholdLayout  # the grids now (and micro-grids), rejects, summary
+    ended: gpd.GeoDataFrame  # the grids that changed, as they were, with end_date and replaced_by
+    ended_micro: gpd.GeoDataFrame | None  # the micro-grids of those grids, as they were
+
+
+def communities_of(grids, units) -> gpd.GeoDataFrame:
+    """The communities frame of a grid package (its ``units`` layer's communities,
+    with the hierarchy columns its grids carry), as :func:`gridkit.unit_hierarchy`
+    makes it, in the grids' CRS."""
+    comm = units[units["level"] == "community"]
+    attrs = grids.drop_duplicates("community_code").set_index(grids["community_code"].drop_duplicates())
+    missing = sorted(set(comm["code"]) - set(attrs.index))
+    if missing:
+        raise InputError(f"communities {', '.join(missing[:5])} hold no grid: the package's grids do not cover "
+                         "its communities (run `gridkit check` on it)")
+    frame = gpd.GeoDataFrame({c: attrs.loc[comm["code"].to_numpy(), c].to_numpy() for c in HIERARCHY_COLUMNS},
+                             geometry=comm.geometry.values, crs=units.crs)
+    return frame.to_crs(grids.crs)
+
+
+def rebalance(grids, communities, households, *, min_households=None, max_households=None, target=None,
+              tolerance=0.2, count_field=None, floors_field=None, area_per_household=None, default_floors=None,
+              kind="auto", split_polygons=False, micro_grids=None, micro=None, redivide=True, start_date=None):
+    """Recount a household layout's grids and divide again those out of the band.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        The layout's grids (a grid package's ``cells`` from ``gridkit grid
+        households``, edited or not), in a metric CRS, tiling ``communities``.
+    communities : GeoDataFrame
+        The communities they tile (:func:`communities_of` a package's ``units``).
+    households : GeoDataFrame
+        The households now, as for :func:`gridkit.households.balanced_grid`
+        (``count_field``, ``floors_field``…, ``kind``, ``split_polygons``).
+    min_households, max_households, target, tolerance
+        The band (as a rule, the package's).
+    micro_grids : GeoDataFrame, optional
+        The layout's micro-grids, with ``micro`` (min, max) their band: those of a
+        grid that stays are kept and recounted; a new grid's are divided anew.
+    redivide : bool
+        False: recount and flag only; no grid changes.
+    start_date : str, optional
+        The day the new grids start and the changed ones end (default: today).
+
+    Returns
+    -------
+    Rebalanced
+        ``layout``: the grids now, ordered by ID (the kept ones as they were but
+        for their counts and flags), micro-grids, rejects (household features in
+        no grid) and a summary with ``households_before`` (the grids' count
+        column before), ``out_before`` (grids out of the band once recounted),
+        ``ended_ids`` and ``new_ids``; ``ended`` and ``ended_micro``:
+        what changed, as it was.
+
+    A grid that no re-division brings into the band keeps its polygon and ID and
+    is flagged as :func:`~gridkit.households.balanced_grid` flags it.
+    """
+    t0 = time.perf_counter()
+    band = band_of(min_households, max_households, target, tolerance)
+    micro_band = Band(*micro, "micro band") if micro else None
+    if (micro_grids is None) != (micro_band is None):
+        raise InputError("give the micro-grids and their band together (micro_grids= and micro=)")
+    crs = grids.crs
+    # Grids whose micro-grids no longer match them (a grid redrawn by hand) get new ones.
+    stale = _stale_micro(grids, micro_grids) if micro_grids is not None else set()
+    _check_layout(grids, micro_grids, communities, stale)
+    frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
+                                  area_per_household=area_per_household, default_floors=default_floors,
+                                  kind=kind, communities=communities)
+    frame = frame.to_crs(crs)
+    rep = shapely.point_on_surface(frame.geometry.values)
+    grid_geoms, grid_ids = grids.geometry.values, grids["grid_id"].astype(str).to_numpy()
+    home = first_hit(rep, grid_geoms)
+    outside = home < 0
+    if outside.all():
+        raise InputError(f"none of the {len(frame)} household features lies in a grid: is the file in another "
+                         "place or CRS? (--households-crs says what its coordinates really are: gcj02 for "
+                         "Chinese web-map data labelled EPSG:4326)")
+    counts = frame["households"].to_numpy()
+    features = rep if kind == "points" else frame.geometry.values
+
+    kept, new, ended, kept_micro, new_micro = [], [], [], [], []
+    out_before = 0
+    codes = grids["community_code"].astype(str).to_numpy()
+    for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
+        idx = np.flatnonzero(codes == code)
+        mine = np.flatnonzero(np.isin(home, idx))
+        micro_idx, pieces = None, grid_geoms[idx]
+        if micro_grids is not None:
+            fresh = [g for g in grid_ids[idx] if g not in stale]
+            micro_idx = np.flatnonzero(micro_grids["grid_id"].astype(str).isin(fresh).to_numpy())
+            redrawn = np.isin(grid_ids[idx], list(stale))
+            pieces = np.r_[micro_grids.geometry.values[micro_idx], grid_geoms[idx][redrawn]]
+        # The atoms a division would use, cut where they cross a grid's (or a
+        # micro-grid's) edge.
+        atoms = community_atoms(community, features[mine], counts[mine], kind, band, micro_band, None,
+                                split_polygons)
+        atoms = _cut(atoms, pieces, community)
+        owner = _owner(atoms.geometry, grid_geoms[idx])
+        atoms.zone, atoms.street_zones = owner, False  # cuts along the old grids' edges are the cheap ones
+        done = _community(atoms, owner, len(idx), band, redivide)
+        out_before += done.out_before
+        for j, part, record in done.kept:
+            kept.append((idx[j], record))
+            if micro_idx is not None and grid_ids[idx[j]] in stale:
+                new_micro.extend(_micro_divided(atoms, part, micro_band, grid_ids[idx[j]]))
+            elif micro_idx is not None:
+                kept_micro.append(_micro_recount(atoms, part, micro_grids.iloc[micro_idx], grid_ids[idx[j]],
+                                                 micro_band, traced="geometry" in record))
+        ended.extend(idx[done.ended].tolist())
+        first = 1 + max(int(g[12:]) for g in grid_ids[idx])
+        for record, sequence in zip(done.new, _sequences(done.new, first, code)):
+            record["grid_id"] = f"{code}{sequence:03d}"
+            new.append(record)
+            if micro_band is not None:
+                new_micro.extend(_micro_divided(atoms, record["atoms"], micro_band, record["grid_id"]))
+
+    day = start_date or _dt.date.today().isoformat()
+    now = _grids_now(grids, kept, new, communities, crs, band, day)
+    gone = grids.iloc[sorted(ended)].copy()
+    gone["end_date"] = day
+    gone["replaced_by"] = _replaced_by(gone, now)
+    total, held = int(counts[~outside].sum()), int(now["households"].sum())
+    if held != total:  # never write a layout that lost or doubled households
+        raise LayoutError(f"internal error: the grids hold {held} households of the {total} inside them; "
+                          "please report it with the input")
+    summary = _summary(now, band, kind, len(frame), int(outside.sum()), 0)
+    micro_now = gone_micro = None
+    if micro_band is not None:
+        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band)
+        # Those of the grids that ended, of grids whose micro-grids were divided anew,
+        # and of grids no longer there (merged into another by hand).
+        parent = micro_grids["grid_id"].astype(str)
+        gone_micro = micro_grids[parent.isin(gone["grid_id"].astype(str)) | parent.isin(stale)
+                                 | ~parent.isin(grid_ids)].copy()
+        gone_micro["end_date"] = day
+        summary["micro"] = _summary(micro_now, micro_band, kind, 0, 0, 0)
+    summary.update({
+        "households_before": int(grids["households"].sum()) if "households" in grids.columns else None,
+        "out_before": out_before, "micro_redrawn": sorted(stale), "ended_ids": gone["grid_id"].astype(str).tolist(),
+        "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
+    rejects = frame[outside].assign(reason="outside every grid")
+    return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary), gone, gone_micro)
+
+
+def _stale_micro(grids, micro_grids):
+    """IDs of the grids whose micro-grids do not match them: none, IDs not the
+    grid's, or not the grid's area (a grid redrawn or merged by hand)."""
+    micro = micro_grids.assign(_area=micro_grids.area, _id=micro_grids["micro_id"].astype(str),
+                               _grid=micro_grids["grid_id"].astype(str))
+    area = micro.groupby("_grid")["_area"].sum()
+    wrong = set(micro.loc[micro["_id"].str[:15] != micro["_grid"], "_grid"])
+    stale = set()
+    for gid, geom in zip(grids["grid_id"].astype(str), grids.geometry.values):
+        if gid not in area.index or gid in wrong or abs(area[gid] - geom.area) > 1e-6 * geom.area:
+            stale.add(gid)
+    return stale
+
+
+def _check_layout(grids, micro_grids, communities, stale=()):
+    """Refuse a layout that cannot be recounted: not in metres, IDs repeated or not
+    of their community, grids that do not tile their communities, or micro-grids
+    (but those of ``stale`` grids, divided anew) that do not tile their grids."""
+    if grids.crs is None or not grids.crs.is_projected:
+        raise InputError("the grids must be in a projected (metric) CRS, as the package holds them")
+    for what, frame, key in (("grids", grids, "grid_id"), ("micro-grids", micro_grids, "micro_id")):
+        if frame is not None and frame[key].duplicated().any():
+            twice = frame.loc[frame[key].duplicated(), key].astype(str).tolist()
+            raise InputError(f"the {what} repeat IDs ({', '.join(twice[:5])}): each needs its own; "
+                             "`gridkit check` suggests one")
+    wrong = [g for g, c in zip(grids["grid_id"].astype(str), grids["community_code"].astype(str))
+             if not (len(g) == 15 and g.isdigit() and g.startswith(c) and g[12:] != "000")]
+    if wrong:
+        raise InputError(f"grid IDs {', '.join(wrong[:5])} are not their community's code and a sequence "
+                         "001–999: `gridkit check` names what is wrong with each")
+    broken = check_partition(grids, communities).problems
+    if broken:
+        raise LayoutError("the grids do not tile their communities, so they cannot be recounted: "
+                          + "; ".join(broken[:3]) + ". `gridkit check --problems` shows where")
+    if micro_grids is not None:
+        ids = grids["grid_id"].astype(str)
+        fresh = ~ids.isin(stale).to_numpy()
+        broken = check_partition(micro_grids[micro_grids["grid_id"].astype(str).isin(ids[fresh])], grids[fresh],
+                                 unit_key="grid_id", id_field="micro_id").problems
+        if broken:
+            raise LayoutError("the micro-grids do not tile their grids, so they cannot be recounted: "
+                              + "; ".join(broken[:3]) + ". `gridkit check --problems` shows where")
+
+
+def _cut(atoms, polygons, community):
+    """``atoms`` cut along the edges of ``polygons`` (which tile ``community``): an
+    atom inside one polygon stays as it is; one across several becomes its pieces,
+    its households shared by area. By overlay, not by noding lines: an atom's edge
+    and a grid's edge along the community's boundary are the same line drawn with
+    different vertices, and noding them makes slivers on either side."""
+    geoms = atoms.geometry
+    a_idx, p_idx = shapely.STRtree(polygons).query(geoms, predicate="intersects")
+    area = shapely.area(shapely.intersection(geoms[a_idx], polygons[p_idx]))
+    keep = area > DEGENERATE_AREA
+    a_idx, p_idx = a_idx[keep], p_idx[keep]
+    across = np.bincount(a_idx, minlength=len(geoms)) > 1
+    if not across.any():
+        return atoms
+    whole = np.flatnonzero(~across)
+    split = across[a_idx]
+    parts = shapely.intersection(geoms[a_idx[split]], polygons[p_idx[split]])
+    owner = a_idx[split]
+    parts, which = shapely.get_parts(parts, return_index=True)
+    owner = owner[which]
+    polygonal = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > DEGENERATE_AREA)
+    parts, owner = parts[polygonal], owner[polygonal]
+    cut_idx, group = np.unique(owner, return_inverse=True)
+    weight = _share_by_area(atoms.weight[cut_idx], shapely.area(parts), group=group)
+    merged = _Atoms(np.r_[geoms[whole], parts], np.r_[atoms.weight[whole], weight],
+                    np.r_[atoms.zone[whole], atoms.zone[owner]],
+                    np.r_[atoms.indivisible[whole], atoms.indivisible[owner]], atoms.street_zones)
+    return _noded(merged, community)
+
+
+def _owner(atoms, polygons):
+    """The polygon each atom lies in (by a point on it); an atom in none (a sliver
+    along an edge) goes to the polygon nearest it."""
+    probe = shapely.point_on_surface(atoms)
+    owner = first_hit(probe, polygons)
+    stray = np.flatnonzero(owner < 0)
+    if len(stray):
+        at, near = shapely.STRtree(polygons).query_nearest(probe[stray])
+        first = np.r_[True, at[1:] != at[:-1]]
+        owner[stray[at[first]]] = near[first]
+    return owner
+
+
+@dataclass
+class _Done:
+    """One community rebalanced: grids kept ``(index, atoms, record)``, new grids
+    (records), the indices of the grids that ended, and how many were out of the
+    band once recounted."""
+
+    kept: list
+    new: list
+    ended: list
+    out_before: int
+
+
+def _community(atoms, owner, n, band, redivide):
+    """Recount one community's ``n`` grids (``owner``: each atom's) and, with
+    ``redivide``, divide again around those out of the band."""
+    within = np.arange(len(atoms.geometry))
+    parts = [np.flatnonzero(owner == j) for j in range(n)]
+    weight = np.bincount(owner, atoms.weight, minlength=n).astype("int64")
+    out = ~band.contains(weight)
+    if not out.any():
+        return _Done([(j, p, _plain(w)) for j, (p, w) in enumerate(zip(parts, weight.tolist()))], [], [], 0)
+    a, b, length = _adjacency(atoms)
+    graph = _Graph(len(within), a, b, length, atoms.zone[a] != atoms.zone[b], atoms.geometry, atoms.weight)
+    now = _redivided(graph, parts, band, atoms) if redivide and all(len(p) for p in parts) else parts
+    n_whole, whole = graph.components(within)
+    detached = (np.bincount(whole, weights=atoms.weight)[whole] < band.low) & (n_whole > 1)
+    total = int(atoms.weight.sum())
+    too_few = ("community", total) if total < band.low else None
+    still_out = [p for p in now if len(p) and not band.contains(graph.weight[p].sum())]
+    proven = _proven_out(graph, now, within, band) if still_out else {}
+    before = {p.tobytes(): j for j, p in enumerate(parts)}
+    done = _Done([], [], [], int(out.sum()))
+    for p in now:
+        j = before.pop(p.tobytes(), None)
+        if j is None:
+            done.new.append(_grid_record(atoms, p, within, band, bool(detached[p[0]]), proven, too_few))
+        elif band.contains(weight[j]):
+            done.kept.append((j, p, _plain(int(weight[j]))))
+        else:  # flagged as a division would flag it; its outline stays as it was
+            record = _grid_record(atoms, p, within, band, bool(len(p) and detached[p[0]]), proven, too_few)
+            del record["geometry"]
+            done.kept.append((j, p, record))
+    done.ended = sorted(before.values())
+    if done.new:
+        # New grids are unions of atoms, whose edges along a kept grid may lie 1e-8 m
+        # off its own (the overlay's computed vertices): the kept grids of the
+        # community are traced from the same atoms, so that all of them meet exactly.
+        for _, p, record in done.kept:
+            record["geometry"] = shapely.coverage_union_all(atoms.geometry[p])
+    return done
+
+
+def _plain(households):
+    """The record of a grid kept as it was, in the band."""
+    return {"households": households, "flag": "", "flag_detail": ""}
+
+
+def _redivided(graph, parts, band, atoms):
+    """The partitioner's repairs and chains around the grids out of the band
+    (those it leaves alone come back as the same arrays), then the grids that
+    changed straightened and polished among themselves."""
+    now = _repair(graph, parts, band)
+    while True:  # the last exhaustive repairs, as :func:`_best_division` ends
+        again = _repair(graph, now, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False)
+        if len(again) == len(now) and all(p is q for p, q in zip(now, again)):
+            break
+        now = again
+    towers = {j for j, p in enumerate(now) if (atoms.indivisible[p] & (atoms.weight[p] > band.high)).any()}
+    now = _pass_along(graph, now, band, sinks=towers)
+    old = {id(p) for p in parts}
+    changed = [j for j, p in enumerate(now) if id(p) not in old]
+    if changed:
+        polished = _refine(graph, _straighten(graph, [now[j] for j in changed], band), band)
+        for j, p in zip(changed, polished):
+            now[j] = p
+    return now
+
+
+def _sequences(records, first, code):
+    """Sequence numbers from ``first`` for a community's new grids, west→east in
+    rows, rows north→south."""
+    if not records:
+        return []
+    geoms = np.array([r["geometry"] for r in records], dtype=object)
+    if first + len(records) - 1 > MAX_CELLS_PER_COMMUNITY:
+        raise LayoutError(_too_many_grids(code, first + len(records) - 1)
+                          + " (new grids take the numbers after the highest in use)")
+    side = math.sqrt(max(float(np.mean(shapely.area(geoms))), 1.0))
+    seq = np.empty(len(records), dtype="int64")
+    seq[row_major_order(geoms, side)] = np.arange(first, first + len(records))
+    return seq.tolist()
+
+
+def _grids_now(grids, kept, new, communities, crs, band, day):
+    """The grids after rebalancing, by ID: the kept rows as they were (any column
+    a user added included) with their new counts and flags, and the new grids."""
+    rows = grids.iloc[[j for j, _ in kept]].copy()
+    for column in ("households", "flag", "flag_detail"):
+        rows[column] = [record[column] for _, record in kept]
+    traced = np.array(["geometry" in record for _, record in kept], dtype=bool)
+    if traced.any():
+        geoms = rows.geometry.values.copy()
+        geoms[traced] = [record["geometry"] for _, record in kept if "geometry" in record]
+        rows = rows.set_geometry(gpd.GeoSeries(geoms, index=rows.index, crs=crs))
+    frames = [rows]
+    if new:
+        geoms = np.array([r["geometry"] for r in new], dtype=object)
+        codes = [r["grid_id"][:12] for r in new]
+        comm = communities.set_index(communities["community_code"].astype(str))
+        frames.append(gpd.GeoDataFrame({
+            "grid_id": [r["grid_id"] for r in new],
+            "sequence": np.array([int(r["grid_id"][12:]) for r in new], dtype="int32"),
+            **{c: comm.loc[codes, c].to_numpy() for c in HIERARCHY_COLUMNS},
+            "households": np.array([r["households"] for r in new], dtype="int64"),
+            "area_m2": np.round(shapely.area(geoms), 2),
+            "polsby_popper": np.round(polsby_popper(geoms), 4),
+            "flag": [r["flag"] for r in new],
+            "flag_detail": [r["flag_detail"] for r in new],
+            "crosses_barrier": False,
+            "start_date": day,
+            "end_date": None,
+        }, geometry=gpd.GeoSeries(geoms, crs=crs)))
+    now = pd.concat(frames, ignore_index=True).sort_values("grid_id", kind="stable").reset_index(drop=True)
+    now = gpd.GeoDataFrame(now, geometry=grids.geometry.name, crs=crs)
+    now["households"] = now["households"].astype("int64")
+    now["in_band"] = band.contains(now["households"].to_numpy())
+    return now
+
+
+def _replaced_by(gone, now):
+    """For each ended grid, the IDs of the grids now covering part of it."""
+    tree = shapely.STRtree(now.geometry.values)
+    out = []
+    for geom in gone.geometry.values:
+        near = tree.query(geom, predicate="intersects")
+        shared = shapely.area(shapely.intersection(now.geometry.values[near], geom))
+        out.append(", ".join(sorted(now["grid_id"].iloc[near[shared > 1e-6 * geom.area]].astype(str))))
+    return out
+
+
+def _micro_recount(atoms, part, micro_grids, grid_id, band, traced):
+    """A kept grid's micro-grids as they were, recounted over its atoms and
+    flagged (``light`` or ``heavy``) when out of their band; ``traced``: outlined
+    from the atoms, as their grid is."""
+    mine = micro_grids[micro_grids["grid_id"].astype(str) == grid_id].copy()
+    owner = _owner(atoms.geometry[part], mine.geometry.values)
+    households = np.bincount(owner, atoms.weight[part], minlength=len(mine)).astype("int64")
+    if traced:
+        mine = mine.set_geometry(gpd.GeoSeries(
+            [shapely.coverage_union_all(atoms.geometry[part[owner == k]]) for k in range(len(mine))],
+            index=mine.index, crs=mine.crs))
+    mine["households"] = households
+    mine["flag"] = np.where(households < band.low, "light", np.where(households > band.high, "heavy", ""))
+    mine["flag_detail"] = [f"{h} households < {band.low:g}" if h < band.low else
+                           f"{h} households > {band.high:g}" if h > band.high else "" for h in households.tolist()]
+    return mine
+
+
+def _micro_divided(atoms, part, band, grid_id):
+    """A grid's micro-grids divided anew from its atoms (records, ``parent`` its ID)."""
+    made = _divide(atoms, band, within=part)[0]
+    for m in made:
+        m["parent"] = grid_id
+    return made
+
+
+def _micro_now(kept, new, crs, band):
+    """The micro-grids after rebalancing: the kept grids' (recounted) and the new
+    grids' (divided anew), by ID."""
+    frames = list(kept)
+    if new:
+        frames.append(_micro_frame(new, {r["parent"]: r["parent"] for r in new}, crs, band))
+    now = pd.concat(frames, ignore_index=True).sort_values("micro_id", kind="stable").reset_index(drop=True)
+    now = gpd.GeoDataFrame(now, geometry=frames[0].geometry.name, crs=crs)
+    now["in_band"] = band.contains(now["households"].to_numpy())
+    return now
