@@ -267,15 +267,24 @@ def _cut(atoms, polygons, community):
 
 
 def _owner(atoms, polygons):
-    """The polygon each atom lies in (by a point on it); an atom in none (a sliver
-    along an edge) goes to the polygon nearest it."""
-    probe = shapely.point_on_surface(atoms)
-    owner = first_hit(probe, polygons)
+    """The polygon holding the most of each atom (after :func:`_cut`, all of it). By
+    area, not by a point on the atom: GEOS's ``point_on_surface`` of a small piece
+    can fall on its edge, on the line between two grids (a piece of 110 m² went to
+    the wrong one). An atom overlapping none (a sliver along the edge) goes to
+    the polygon nearest it."""
+    a_idx, p_idx = shapely.STRtree(polygons).query(atoms, predicate="intersects")
+    area = shapely.area(shapely.intersection(atoms[a_idx], polygons[p_idx]))
+    order = np.lexsort((p_idx, -area, a_idx))  # per atom: the largest overlap, ties to the lowest polygon
+    a_idx, p_idx, area = a_idx[order], p_idx[order], area[order]
+    first = np.r_[True, a_idx[1:] != a_idx[:-1]] if len(a_idx) else np.zeros(0, bool)
+    owner = np.full(len(atoms), -1)
+    hit = first & (area > 0)
+    owner[a_idx[hit]] = p_idx[hit]
     stray = np.flatnonzero(owner < 0)
     if len(stray):
-        at, near = shapely.STRtree(polygons).query_nearest(probe[stray])
-        first = np.r_[True, at[1:] != at[:-1]]
-        owner[stray[at[first]]] = near[first]
+        at, near = shapely.STRtree(polygons).query_nearest(atoms[stray])
+        keep = np.r_[True, at[1:] != at[:-1]]
+        owner[stray[at[keep]]] = near[keep]
     return owner
 
 

@@ -93,6 +93,24 @@ def test_a_new_estate_ends_the_grids_around_it_and_numbers_new_ones(layout):
     assert set(done.ended_micro["grid_id"]) == set(done.ended["grid_id"])
 
 
+def test_kept_grids_keep_their_outlines_at_300_to_500(layout):
+    """Grids of 300–500 without micro-grids: the atoms differ from the layout's (the
+    lattice of cut blocks is sized by the households, which grew), so many are cut
+    where they cross a grid. A piece of 110 m² whose point_on_surface fell on the
+    edge between grids 039 and 041 once went to the wrong one."""
+    _, comm, blocks = layout
+    made = balanced_grid(comm, blocks, min_households=300, max_households=500, count_field="HOUSEHOLDS",
+                         split_polygons=True)
+    done = rebalance(made.grids, comm, _grown(blocks), min_households=300, max_households=500,
+                     count_field="HOUSEHOLDS", split_polygons=True)
+    grids, s = done.layout.grids, done.layout.summary
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"])) == (1, 5, 5) and grids["in_band"].all()
+    old = made.grids.set_index("grid_id")
+    kept = grids[~grids["grid_id"].isin(s["new_ids"])]
+    assert all(_same_outline(g, old.geometry[i]) for i, g in zip(kept["grid_id"], kept.geometry.values))
+    gk.assert_partition(grids, comm)
+
+
 def test_recount_only_flags_and_changes_nothing(layout):
     made, comm, blocks = layout
     done = _rebalance(layout, _grown(blocks), redivide=False)
