@@ -272,12 +272,21 @@ def _owner(atoms, polygons):
     can fall on its edge, on the line between two grids (a piece of 110 m² went to
     the wrong one). An atom overlapping none (a sliver along the edge) goes to
     the polygon nearest it."""
-    a_idx, p_idx = shapely.STRtree(polygons).query(atoms, predicate="intersects")
+    # Most atoms' point lies inside one polygon, away from its edge: that one.
+    probe = shapely.point_on_surface(atoms)
+    p_idx, g_idx = shapely.STRtree(polygons).query(probe, predicate="within")
+    inside = np.bincount(p_idx, minlength=len(atoms)) == 1
+    inside[p_idx] &= shapely.contains_properly(atoms[p_idx], probe[p_idx])
+    owner = np.full(len(atoms), -1)
+    sure = inside[p_idx]
+    owner[p_idx[sure]] = g_idx[sure]
+    rest = np.flatnonzero(owner < 0)
+    a_idx, p_idx = shapely.STRtree(polygons).query(atoms[rest], predicate="intersects")
+    a_idx = rest[a_idx]
     area = shapely.area(shapely.intersection(atoms[a_idx], polygons[p_idx]))
     order = np.lexsort((p_idx, -area, a_idx))  # per atom: the largest overlap, ties to the lowest polygon
     a_idx, p_idx, area = a_idx[order], p_idx[order], area[order]
     first = np.r_[True, a_idx[1:] != a_idx[:-1]] if len(a_idx) else np.zeros(0, bool)
-    owner = np.full(len(atoms), -1)
     hit = first & (area > 0)
     owner[a_idx[hit]] = p_idx[hit]
     stray = np.flatnonzero(owner < 0)
