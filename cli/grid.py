@@ -35,6 +35,17 @@ def household_problems(layout, communities):
     return problems
 
 
+def refuse_broken(layout, communities):
+    """Stop before writing grids that do not tile their communities (or micro-grids
+    their grids): a wrong layout is worse than none."""
+    from gridkit.errors import GridkitError
+
+    problems = household_problems(layout, communities)
+    if problems:
+        raise GridkitError("the grids break the partition invariants, so nothing was written: "
+                           + "; ".join(problems[:5]) + " (please report it with the input)")
+
+
 def draw_household_grids(layout, communities, path, outlined=None):
     """A PNG of the grids over their communities, titled with the band and the shape;
     ``outlined``: grid IDs to draw with black edges (the new grids of a rebalance)."""
@@ -378,12 +389,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
                 bar[0].render_finish()
             layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
-            # Grids that do not tile their communities (or micro-grids their grids) are
-            # not written: a wrong layout is worse than none.
-            problems = household_problems(layout, communities)
-            if problems:
-                raise GridkitError("the grids break the partition invariants, so nothing was written: "
-                                   + "; ".join(problems[:5]) + " (please report it with the input)")
+            refuse_broken(layout, communities)
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
                       "count_field": count_field, "floors_field": floors_field,
@@ -513,10 +519,7 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                                                       ("ended_micro_grids", done.ended_micro)))
             layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
-            problems = household_problems(layout, communities)
-            if problems:
-                raise GridkitError("the grids break the partition invariants, so nothing was written: "
-                                   + "; ".join(problems[:5]) + " (please report it with the input)")
+            refuse_broken(layout, communities)
             step(f"writing {output}")
             gk.write_package(output, layout.grids, communities, overwrite=overwrite, parameters={
                 **params, "rebalanced_from": str(package), "households": str(households_path),
