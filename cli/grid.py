@@ -59,41 +59,41 @@ def draw_household_grids(layout, communities, path, outlined=None):
                       f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
 
 
-_HOUSEHOLD_INPUT_OPTIONS = [
-    click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
-                 help="Address points, building polygons or census-style blocks with household counts; "
-                      "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
-                      "x/y …)."),
-    click.option("--households-layer", default=None, help="Layer of --households to read."),
-    click.option("--x-field", default=None,
-                 help="CSV/.xlsx --households: column with x / longitude (default: detected)."),
-    click.option("--y-field", default=None,
-                 help="CSV/.xlsx --households: column with y / latitude (default: detected)."),
-    "count-field",
-    click.option("--floors-field", default=None,
-                 help="Instead of --count-field, for building footprints: the column with each building's "
-                      "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded."),
-    click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
-                 help="Floor area per household in m² for --floors-field (e.g. 90)."),
-    click.option("--default-floors", type=click.FloatRange(min=0), default=None,
-                 help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
-                      "without it an empty field is an error naming the rows."),
-    click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
-                 help="points: points or buildings (by representative point, never split); blocks: areal "
-                      "counts. auto: polygons covering half the area are blocks."),
-]
+def _household_input_options(counted):
+    """The options of :func:`household_input_opts`, in --help's order."""
+    return [
+        click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
+                     help="Address points, building polygons or census-style blocks with household counts; "
+                          "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
+                          "x/y …)."),
+        click.option("--households-layer", default=None, help="Layer of --households to read."),
+        click.option("--x-field", default=None,
+                     help="CSV/.xlsx --households: column with x / longitude (default: detected)."),
+        click.option("--y-field", default=None,
+                     help="CSV/.xlsx --households: column with y / latitude (default: detected)."),
+        click.option("--count-field", default=None,
+                     help=f"Column with households per feature (default: {counted})."),
+        click.option("--floors-field", default=None,
+                     help="Instead of --count-field, for building footprints: the column with each building's "
+                          "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded."),
+        click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
+                     help="Floor area per household in m² for --floors-field (e.g. 90)."),
+        click.option("--default-floors", type=click.FloatRange(min=0), default=None,
+                     help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
+                          "without it an empty field is an error naming the rows."),
+        click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
+                     help="points: points or buildings (by representative point, never split); blocks: areal "
+                          "counts. auto: polygons covering half the area are blocks."),
+    ]
 
 
 def household_input_opts(counted="1 each"):
     """The options that read the households: the file, its layer, coordinate
     columns, count or floors, and kind (``grid households``, ``grid rebalance``);
     ``counted``: what --count-field's help gives as its default."""
-    count = click.option("--count-field", default=None,
-                         help=f"Column with households per feature (default: {counted}).")
-
     def apply(command):
-        for option in reversed(_HOUSEHOLD_INPUT_OPTIONS):
-            command = (count if option == "count-field" else option)(command)
+        for option in reversed(_household_input_options(counted)):
+            command = option(command)
         return command
     return apply
 
@@ -504,14 +504,14 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field)
             step("recounting" if recount_only else "recounting and dividing again where out of the band")
-            done = rebalance(cells, communities_of(cells, units), homes, min_households=params["band"][0],
+            communities = communities_of(cells, units)
+            done = rebalance(cells, communities, homes, min_households=params["band"][0],
                              max_households=params["band"][1], count_field=count_field, floors_field=floors_field,
                              area_per_household=area_per_household, default_floors=default_floors,
                              kind=params.get("kind", kind) if kind == "auto" else kind,
                              split_polygons=bool(params.get("split_polygons")), micro_grids=micro_grids,
                              micro=micro, redivide=not recount_only)
             layout = done.layout
-            communities = communities_of(layout.grids, units)
             # The grids ended by earlier rebalances stay on record.
             ended, ended_micro = (pd.concat([gpd.read_file(package, layer=name, engine="pyogrio"), frame],
                                             ignore_index=True) if name in layers and frame is not None else frame

@@ -128,18 +128,21 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     counts = frame["households"].to_numpy()
     features = rep if kind == "points" else frame.geometry.values
 
+    # Each grid's micro-grids, grouped once.
+    micro_of = ({} if micro_grids is None else
+                {g: frame for g, frame in micro_grids.groupby(micro_grids["grid_id"].astype(str), sort=False)})
     kept, new, ended, kept_micro, new_micro = [], [], [], [], []
     out_before = 0
     codes = grids["community_code"].astype(str).to_numpy()
     for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
         idx = np.flatnonzero(codes == code)
         mine = np.flatnonzero(np.isin(home, idx))
-        micro_idx, pieces = None, grid_geoms[idx]
+        pieces = grid_geoms[idx]
         if micro_grids is not None:
             fresh = [g for g in grid_ids[idx] if g not in stale]
-            micro_idx = np.flatnonzero(micro_grids["grid_id"].astype(str).isin(fresh).to_numpy())
             redrawn = np.isin(grid_ids[idx], list(stale))
-            pieces = np.r_[micro_grids.geometry.values[micro_idx], grid_geoms[idx][redrawn]]
+            pieces = np.array([*(m for g in fresh if g in micro_of for m in micro_of[g].geometry.values),
+                               *grid_geoms[idx][redrawn]], dtype=object)
         # The atoms a division would use, cut where they cross a grid's (or a
         # micro-grid's) edge.
         atoms = community_atoms(community, features[mine], counts[mine], kind, band, micro_band, None,
@@ -151,11 +154,11 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         out_before += done.out_before
         for j, part, record in done.kept:
             kept.append((idx[j], record))
-            if micro_idx is not None and grid_ids[idx[j]] in stale:
+            if micro_grids is not None and grid_ids[idx[j]] in stale:
                 new_micro.extend(_micro_divided(atoms, part, micro_band, grid_ids[idx[j]]))
-            elif micro_idx is not None:
-                kept_micro.append(_micro_recount(atoms, part, micro_grids.iloc[micro_idx], grid_ids[idx[j]],
-                                                 micro_band, traced="geometry" in record))
+            elif micro_grids is not None:
+                kept_micro.append(_micro_recount(atoms, part, micro_of[grid_ids[idx[j]]], micro_band,
+                                                 traced="geometry" in record))
         ended.extend(idx[done.ended].tolist())
         first = 1 + max(int(g[12:]) for g in grid_ids[idx])
         for record, sequence in zip(done.new, _sequences(done.new, first, code)):
@@ -437,11 +440,11 @@ def _replaced_by(gone, now):
     return out
 
 
-def _micro_recount(atoms, part, micro_grids, grid_id, band, traced):
-    """A kept grid's micro-grids as they were, recounted over its atoms and
-    flagged (``light`` or ``heavy``) when out of their band; ``traced``: outlined
-    from the atoms, as their grid is."""
-    mine = micro_grids[micro_grids["grid_id"].astype(str) == grid_id].copy()
+def _micro_recount(atoms, part, mine, band, traced):
+    """A kept grid's micro-grids (``mine``) as they were, recounted over its atoms
+    and flagged (``light`` or ``heavy``) when out of their band; ``traced``:
+    outlined from the atoms, as their grid is."""
+    mine = mine.copy()
     owner = _owner(atoms.geometry[part], mine.geometry.values)
     households = np.bincount(owner, atoms.weight[part], minlength=len(mine)).astype("int64")
     if traced:

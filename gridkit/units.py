@@ -122,8 +122,9 @@ def unit_hierarchy(
         by name only) becomes a provisional street of its own (named after it),
         tiled into provisional communities as a coded street is; under a street
         ``parent_code``, its tiles become provisional communities of that street.
-        (Only features of over 250 cells' area are counted.) Off by default: a household layout keeps every feature one community
-        (there a community holds up to 999 grids, not cells).
+        (Only features of over 250 cells' area are counted.) Off by default: a
+        household layout keeps every feature one community (there a community
+        holds up to 999 grids, not cells).
 
     Returns
     -------
