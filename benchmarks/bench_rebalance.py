@@ -5,10 +5,11 @@ A planner whose households changed can divide the whole city again (gridkit's ow
 renumbers the city) or rebalance the layout they have. Input: Cincinnati's 457
 census blocks (the shipped sample), divided into grids (blocks split, micro-grids
 of 20–50 at 100–150 as the demo makes them, none at 300–500); then one block of 60
-households grows by 400 (a new estate). Cases:
+households grows by 400 (a new estate), or by 2,000. Cases:
 
-``estate 100-150``  band 100–150, micro-grids 20–50
-``estate 300-500``  band 300–500
+``estate 100-150``        band 100–150, micro-grids 20–50
+``estate 300-500``        band 300–500
+``large estate 100-150``  band 100–150, micro-grids 20–50, the block grown by 2,000
 
 Peers, each in a fresh subprocess (time and peak memory its own; the layout and the
 households read before the clock starts):
@@ -38,19 +39,20 @@ from _children import best_of, case_args, print_child_row, run_cases
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "data" / "samples"
-CASES = {"estate 100-150": (100, 150, (20, 50)), "estate 300-500": (300, 500, None)}
+CASES = {"estate 100-150": (100, 150, (20, 50), 400), "estate 300-500": (300, 500, None, 400),
+         "large estate 100-150": (100, 150, (20, 50), 2000)}  # band, micro band, households added
 PEERS = ("rebalance", "redivide", "spopt_maxp")
-GROWN, BY = 207, 400
+GROWN = 207
 CACHE = Path(tempfile.gettempdir()) / "gridkit_bench_rebalance"
 
 
-def _inputs():
+def _inputs(by):
     import gridkit as gk
 
     comm = gk.unit_hierarchy(gk.read_vector(SAMPLES / "cincinnati_city.gpkg"), provisional=True, parent_code="990201")
     blocks = gk.read_vector(SAMPLES / "cincinnati_blocks.gpkg", layer="blocks")
     grown = blocks.copy()
-    grown.loc[grown.index[GROWN], "HOUSEHOLDS"] += BY
+    grown.loc[grown.index[GROWN], "HOUSEHOLDS"] += by
     return comm, blocks, grown
 
 
@@ -66,8 +68,8 @@ def prepare(case):
     if _path(case).exists():
         return
     CACHE.mkdir(exist_ok=True)
-    low, high, micro = CASES[case]
-    comm, blocks, _ = _inputs()
+    low, high, micro, by = CASES[case]
+    comm, blocks, _ = _inputs(by)
     made = balanced_grid(comm, blocks, min_households=low, max_households=high, count_field="HOUSEHOLDS",
                          split_polygons=True, micro=micro, start_date="2026-01-01")
     gk.write_package(_path(case), made.grids, comm, extra_layers={"micro_grids": made.micro})
@@ -94,8 +96,8 @@ def child(case, peer):
     import geopandas as gpd
     import numpy as np
 
-    low, high, micro = CASES[case]
-    comm, _, grown = _inputs()
+    low, high, micro, by = CASES[case]
+    comm, _, grown = _inputs(by)
     cells = gpd.read_file(_path(case), layer="cells")
     micro_grids = gpd.read_file(_path(case), layer="micro_grids") if micro else None
     if peer == "rebalance":
@@ -136,15 +138,15 @@ def main():
         child(*args.child)
         return
     rows = run_cases(__file__, CASES, PEERS, only=args.only, prepare=prepare)
-    print(f"{'case':16s} {'peer':11s} {'seconds':>8s} {'× rebalance':>11s} {'peak MB':>8s} {'grids':>6s} "
+    print(f"{'case':20s} {'peer':11s} {'seconds':>8s} {'× rebalance':>11s} {'peak MB':>8s} {'grids':>6s} "
           f"{'in band %':>9s} {'PP':>7s} {'kept IDs':>9s} {'kept outlines':>14s}")
     base = {r["case"]: r["seconds"] for r in rows if r.get("peer") == "rebalance" and "seconds" in r}
     for r in rows:
         if "error" in r:
-            print(f"{r['case']:16s} {r['peer']:11s} {r['error']}")
+            print(f"{r['case']:20s} {r['peer']:11s} {r['error']}")
             continue
         ratio = r["seconds"] / base[r["case"]] if r["case"] in base else float("nan")
-        print(f"{r['case']:16s} {r['peer']:11s} {r['seconds']:8.2f} {ratio:11.1f} {r['peak_mb']:8.0f} "
+        print(f"{r['case']:20s} {r['peer']:11s} {r['seconds']:8.2f} {ratio:11.1f} {r['peak_mb']:8.0f} "
               f"{r['grids']:6d} {r['in_band_pct']:9.1f} {r['polsby_popper']:7.3f} "
               f"{r['kept_ids']:>5d}/{r['of']:<3d} {r['kept_outlines']:>10d}/{r['of']:<3d}")
 

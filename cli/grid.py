@@ -396,8 +396,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
-                      "barriers": barriers, "crs": crs, "households_crs": households_crs,
-                      "barriers_crs": barriers_crs}
+                      "barriers": barriers, "barriers_layer": barriers_layer, "crs": crs,
+                      "households_crs": households_crs, "barriers_crs": barriers_crs}
             write_household_package(output, layout, communities, params, overwrite=overwrite)
             if preview:
                 step(f"drawing {preview}")
@@ -445,13 +445,19 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the households' coordinates really are (default: the file's own label; gcj02 for "
                    "Chinese web-map data labelled EPSG:4326).")
+@click.option("--barriers", type=click.Path(dir_okay=False), default=None,
+              help="Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the "
+                   "barriers the package was divided along, when that file is still there).")
+@click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
+@click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS",
+              help="What the barriers' coordinates really are (default: the file's own label).")
 @click.option("--recount-only", is_flag=True,
               help="Recount and flag the grids out of the band; change none.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
 def rebalance_command(package, households_path, output, households_layer, x_field, y_field, count_field,
-                      floors_field, area_per_household, default_floors, kind, households_crs, recount_only, preview,
-                      overwrite):
+                      floors_field, area_per_household, default_floors, kind, households_crs, barriers,
+                      barriers_layer, barriers_crs, recount_only, preview, overwrite):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 
@@ -462,12 +468,14 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     the ended_grids layer keeps them as they were, with end_date and
     replaced_by; the grids that replace them take the community's next free
     sequence numbers. Micro-grids of a new grid are divided anew; those of a
-    kept grid are recounted. The band, micro band, count field and splitting are
-    the package's (its metadata).
+    kept grid are recounted. The band, micro band, count field, splitting and
+    barriers are the package's (its metadata). With barriers, a new grid keeps
+    to one street block (or light ones joined, as `grid households` joins them),
+    and every grid's crosses_barrier is measured again.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
-    they are now; a block grown by 400 households ends 13 grids and makes 14):
+    they are now; a block grown by 400 households ends 7 grids and makes 10):
       gridkit grid rebalance cincinnati.gpkg --households data/samples/cincinnati_blocks.gpkg \\
           --households-layer blocks -o cincinnati_now.gpkg --preview cincinnati_now.png
     """
@@ -483,6 +491,7 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     t0 = time.perf_counter()
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
                            default_floors)
+    require_with(barriers_layer=("barriers", barriers), barriers_crs=("barriers", barriers))
     try:
         with Steps() as step:
             step("reading the package and the households")
@@ -503,14 +512,17 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                 default_floors = params.get("default_floors")
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field)
+            barriers, barriers_layer, barriers_crs = _rebalance_barriers(package, params, barriers, barriers_layer,
+                                                                         barriers_crs)
+            lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs) if barriers else None
             step("recounting" if recount_only else "recounting and dividing again where out of the band")
             communities = communities_of(cells, units)
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
                              max_households=params["band"][1], count_field=count_field, floors_field=floors_field,
                              area_per_household=area_per_household, default_floors=default_floors,
                              kind=params.get("kind", kind) if kind == "auto" else kind,
-                             split_polygons=bool(params.get("split_polygons")), micro_grids=micro_grids,
-                             micro=micro, redivide=not recount_only)
+                             split_polygons=bool(params.get("split_polygons")), barriers=lines,
+                             micro_grids=micro_grids, micro=micro, redivide=not recount_only)
             layout = done.layout
             # The grids ended by earlier rebalances stay on record.
             ended, ended_micro = (pd.concat([gpd.read_file(package, layer=name, engine="pyogrio"), frame],
@@ -523,7 +535,8 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
             step(f"writing {output}")
             gk.write_package(output, layout.grids, communities, overwrite=overwrite, parameters={
                 **params, "rebalanced_from": str(package), "households": str(households_path),
-                "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only},
+                "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
+                "barriers": barriers, "barriers_layer": barriers_layer, "barriers_crs": barriers_crs},
                 extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects,
                               "ended_grids": ended, "ended_micro_grids": ended_micro})
             if preview:
@@ -544,6 +557,9 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}",
         f"flagged      {s['flagged']}" + "".join(f"; {n} {flag}" for flag, n in s["flags"].items()),
     ]
+    if barriers:
+        lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
+                         f"{barriers}")
     if "micro" in s:
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "
@@ -552,3 +568,19 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                   f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     click.echo("\n".join(lines_out))
     click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))
+
+
+def _rebalance_barriers(package, params, barriers, layer, crs):
+    """The barriers a rebalance keeps to, ``(path, layer, crs)``: those given, else
+    those the package was divided along (its metadata), when that file is still
+    there; a warning when it is not."""
+    from pathlib import Path
+
+    recorded = params.get("barriers")
+    if barriers or not recorded:
+        return barriers, layer, crs
+    if not Path(recorded).exists():
+        click.echo(f"warning: {package} was divided along the barriers in {recorded}, which is not there: new "
+                   "grids may cross them (give --barriers)", err=True)
+        return None, None, None
+    return recorded, params.get("barriers_layer"), params.get("barriers_crs") or params.get("crs")

@@ -1332,7 +1332,7 @@ def _straighten(graph, parts, band, dirty=None):
     return parts
 
 
-def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
+def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True, any_count=False):
     """Bring grids out of the band in by re-dividing their neighbourhoods.
 
     For each grid out of the band (index order) that holds no atom proved to fit
@@ -1344,6 +1344,9 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
     division with the fewest grids out of the band is kept when it has fewer than
     before, every grid connected; where the search proved that no division puts
     them all in the band and only the one grid is out, bisection is not tried.
+    With ``any_count``, when none of those does, the count the band gives the
+    neighbourhood's households is tried too (a rebalance: a grid grown by a new
+    estate may need several more grids around it, as may a street block).
     Single-atom moves cannot pass households along a chain of grids all at a
     bound, nor drop a grid too light to keep; this can. Grids it leaves alone come
     back as the same arrays, which is how :func:`_best_division` sees that a
@@ -1369,7 +1372,10 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True):
             members = np.sort(np.concatenate([parts[j] for j in grids]))
             total = float(weight[grids].sum())
             best = (int((~band.contains(weight[grids])).sum()), None, None)
-            for k in (len(grids), len(grids) - 1, len(grids) + 1):
+            counts = [len(grids), len(grids) - 1, len(grids) + 1]
+            if any_count and band.parts_for(total) not in (None, *counts):
+                counts.append(band.parts_for(total))
+            for k in counts:
                 if not (k >= 1 and k * low <= total <= k * high):
                     continue
                 new, settled = None, False

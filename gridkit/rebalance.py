@@ -14,7 +14,9 @@ grid out of the band, merged and divided again into as many grids, one fewer or
 one more) and its chains (households passed along a line of grids), on atoms
 cut along the old grids' edges, so that new edges follow old ones where they
 can. The grids that changed are then straightened and polished among
-themselves only.
+themselves only. With barriers, atoms are cut along them too and a new grid
+keeps to one street block, or to the light blocks joined across a barrier as
+:func:`~gridkit.households.balanced_grid` joins them.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from .cells import barrier_lines
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .households import (
     DEGENERATE_AREA, LAST_EXACT_ATOMS, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
-    _micro_frame, _noded, _pass_along, _proven_out, _refine, _repair, _share_by_area, _straighten, _summary,
-    _too_many_grids, band_of, community_atoms, first_hit, polsby_popper, read_households,
+    _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area, _straighten,
+    _summary, _too_many_grids, band_of, community_atoms, first_hit, polsby_popper, read_households,
 )
 from .invariants import check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -68,7 +71,8 @@ def communities_of(grids, units) -> gpd.GeoDataFrame:
 
 def rebalance(grids, communities, households, *, min_households=None, max_households=None, target=None,
               tolerance=0.2, count_field=None, floors_field=None, area_per_household=None, default_floors=None,
-              kind="auto", split_polygons=False, micro_grids=None, micro=None, redivide=True, start_date=None):
+              kind="auto", split_polygons=False, barriers=None, micro_grids=None, micro=None, redivide=True,
+              start_date=None):
     """Recount a household layout's grids and divide again those out of the band.
 
     Parameters
@@ -83,6 +87,12 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         (``count_field``, ``floors_field``…, ``kind``, ``split_polygons``).
     min_households, max_households, target, tolerance
         The band (as a rule, the package's).
+    barriers : lines, optional
+        Roads, rivers, rail (as a rule, those the layout was divided along): a new
+        grid keeps to one street block, crossing a barrier only where blocks too
+        light for the band are joined, as in
+        :func:`~gridkit.households.balanced_grid`. Every grid's
+        ``crosses_barrier`` is measured again.
     micro_grids : GeoDataFrame, optional
         The layout's micro-grids, with ``micro`` (min, max) their band: those of a
         grid that stays are kept and recounted; a new grid's are divided anew.
@@ -117,6 +127,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
                                   area_per_household=area_per_household, default_floors=default_floors,
                                   kind=kind, communities=communities)
     frame = frame.to_crs(crs)
+    lines = None if barriers is None else barrier_lines(barriers, crs)
     rep = shapely.point_on_surface(frame.geometry.values)
     grid_geoms, grid_ids = grids.geometry.values, grids["grid_id"].astype(str).to_numpy()
     home = first_hit(rep, grid_geoms)
@@ -132,7 +143,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     micro_of = ({} if micro_grids is None else
                 {g: frame for g, frame in micro_grids.groupby(micro_grids["grid_id"].astype(str), sort=False)})
     kept, new, ended, kept_micro, new_micro = [], [], [], [], []
-    out_before = 0
+    out_before = crossings = 0
     codes = grids["community_code"].astype(str).to_numpy()
     for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
         idx = np.flatnonzero(codes == code)
@@ -145,13 +156,15 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
                                *grid_geoms[idx][redrawn]], dtype=object)
         # The atoms a division would use, cut where they cross a grid's (or a
         # micro-grid's) edge.
-        atoms = community_atoms(community, features[mine], counts[mine], kind, band, micro_band, None,
+        atoms = community_atoms(community, features[mine], counts[mine], kind, band, micro_band, lines,
                                 split_polygons)
         atoms = _cut(atoms, pieces, community)
         owner = _owner(atoms.geometry, grid_geoms[idx])
-        atoms.zone, atoms.street_zones = owner, False  # cuts along the old grids' edges are the cheap ones
+        if lines is None:  # with barriers an atom's zone is its street block; without, its grid
+            atoms.zone, atoms.street_zones = owner, False
         done = _community(atoms, owner, len(idx), band, redivide)
         out_before += done.out_before
+        crossings += done.crossings
         for j, part, record in done.kept:
             kept.append((idx[j], record))
             if micro_grids is not None and grid_ids[idx[j]] in stale:
@@ -176,7 +189,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     if held != total:  # never write a layout that lost or doubled households
         raise LayoutError(f"internal error: the grids hold {held} households of the {total} inside them; "
                           "please report it with the input")
-    summary = _summary(now, band, kind, len(frame), int(outside.sum()), 0)
+    summary = _summary(now, band, kind, len(frame), int(outside.sum()), crossings)
     micro_now = gone_micro = None
     if micro_band is not None:
         micro_now = _micro_now(kept_micro, new_micro, crs, micro_band)
@@ -303,44 +316,61 @@ def _owner(atoms, polygons):
 @dataclass
 class _Done:
     """One community rebalanced: grids kept ``(index, atoms, record)``, new grids
-    (records), the indices of the grids that ended, and how many were out of the
-    band once recounted."""
+    (records), the indices of the grids that ended, how many were out of the
+    band once recounted, and how many light street blocks were joined across a
+    barrier for the re-division."""
 
     kept: list
     new: list
     ended: list
     out_before: int
+    crossings: int = 0
 
 
 def _community(atoms, owner, n, band, redivide):
     """Recount one community's ``n`` grids (``owner``: each atom's) and, with
-    ``redivide``, divide again around those out of the band."""
+    ``redivide``, divide again around those out of the band.
+
+    With street zones (barriers), the re-division sees only edges within a
+    region (a street block, or light ones joined as :func:`_regions` joins them):
+    a new grid, connected over those, crosses no other barrier. Cuts along a
+    barrier or an old grid's edge are the cheap ones."""
     within = np.arange(len(atoms.geometry))
     parts = [np.flatnonzero(owner == j) for j in range(n)]
     weight = np.bincount(owner, atoms.weight, minlength=n).astype("int64")
     out = ~band.contains(weight)
     if not out.any():
-        return _Done([(j, p, _plain(w)) for j, (p, w) in enumerate(zip(parts, weight.tolist()))], [], [], 0)
+        return _Done([(j, p, _plain(w, atoms, p)) for j, (p, w) in enumerate(zip(parts, weight.tolist()))],
+                     [], [], 0)
     a, b, length = _adjacency(atoms)
-    graph = _Graph(len(within), a, b, length, atoms.zone[a] != atoms.zone[b], atoms.geometry, atoms.weight)
+    cheap = (owner[a] != owner[b]) | (atoms.zone[a] != atoms.zone[b])
+    graph = _Graph(len(within), a, b, length, cheap, atoms.geometry, atoms.weight)
+    whole_graph, crossings = graph, 0
+    if atoms.street_zones:
+        region, crossings = _regions(atoms, band, a, b, length)
+        inside = region[a] == region[b]
+        graph = _Graph(len(within), a[inside], b[inside], length[inside], cheap[inside], atoms.geometry,
+                       atoms.weight)
     now = _redivided(graph, parts, band, atoms) if redivide and all(len(p) for p in parts) else parts
-    n_whole, whole = graph.components(within)
+    n_whole, whole = whole_graph.components(within)
     detached = (np.bincount(whole, weights=atoms.weight)[whole] < band.low) & (n_whole > 1)
     total = int(atoms.weight.sum())
     too_few = ("community", total) if total < band.low else None
     still_out = [p for p in now if len(p) and not band.contains(graph.weight[p].sum())]
     proven = _proven_out(graph, now, within, band) if still_out else {}
     before = {p.tobytes(): j for j, p in enumerate(parts)}
-    done = _Done([], [], [], int(out.sum()))
+    done = _Done([], [], [], int(out.sum()), crossings)
     for p in now:
         j = before.pop(p.tobytes(), None)
         if j is None:
             done.new.append(_grid_record(atoms, p, within, band, bool(detached[p[0]]), proven, too_few))
         elif band.contains(weight[j]):
-            done.kept.append((j, p, _plain(int(weight[j]))))
+            done.kept.append((j, p, _plain(int(weight[j]), atoms, p)))
         else:  # flagged as a division would flag it; its outline stays as it was
             record = _grid_record(atoms, p, within, band, bool(len(p) and detached[p[0]]), proven, too_few)
             del record["geometry"]
+            if not atoms.street_zones:
+                del record["crosses_barrier"]
             done.kept.append((j, p, record))
     done.ended = sorted(before.values())
     if done.new:
@@ -352,18 +382,22 @@ def _community(atoms, owner, n, band, redivide):
     return done
 
 
-def _plain(households):
-    """The record of a grid kept as it was, in the band."""
-    return {"households": households, "flag": "", "flag_detail": ""}
+def _plain(households, atoms, part):
+    """The record of a grid kept as it was, in the band; with barriers (street
+    zones), whether it crosses one, measured again."""
+    record = {"households": households, "flag": "", "flag_detail": ""}
+    if atoms.street_zones:
+        record["crosses_barrier"] = bool(len(np.unique(atoms.zone[part])) > 1)
+    return record
 
 
 def _redivided(graph, parts, band, atoms):
     """The partitioner's repairs and chains around the grids out of the band
     (those it leaves alone come back as the same arrays), then the grids that
     changed straightened and polished among themselves."""
-    now = _repair(graph, parts, band)
+    now = _repair(graph, parts, band, any_count=True)
     while True:  # the last exhaustive repairs, as :func:`_best_division` ends
-        again = _repair(graph, now, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False)
+        again = _repair(graph, now, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False, any_count=True)
         if len(again) == len(now) and all(p is q for p, q in zip(now, again)):
             break
         now = again
@@ -397,8 +431,9 @@ def _grids_now(grids, kept, new, communities, crs, band, day):
     """The grids after rebalancing, by ID: the kept rows as they were (any column
     a user added included) with their new counts and flags, and the new grids."""
     rows = grids.iloc[[j for j, _ in kept]].copy()
-    for column in ("households", "flag", "flag_detail"):
-        rows[column] = [record[column] for _, record in kept]
+    for column in ("households", "flag", "flag_detail", "crosses_barrier"):
+        if kept and column in kept[0][1]:  # crosses_barrier: measured again only with barriers
+            rows[column] = [record[column] for _, record in kept]
     traced = np.array(["geometry" in record for _, record in kept], dtype=bool)
     if traced.any():
         geoms = rows.geometry.values.copy()
@@ -418,7 +453,7 @@ def _grids_now(grids, kept, new, communities, crs, band, day):
             "polsby_popper": np.round(polsby_popper(geoms), 4),
             "flag": [r["flag"] for r in new],
             "flag_detail": [r["flag_detail"] for r in new],
-            "crosses_barrier": False,
+            "crosses_barrier": [r["crosses_barrier"] for r in new],
             "start_date": day,
             "end_date": None,
         }, geometry=gpd.GeoSeries(geoms, crs=crs)))

@@ -71,9 +71,9 @@ def test_a_new_estate_ends_the_grids_around_it_and_numbers_new_ones(layout):
     done = _rebalance(layout, _grown(blocks))
     grids, s = done.layout.grids, done.layout.summary
     assert s["out_before"] == 2  # the grown block's grid, and one its re-cut block pieces left light
-    assert len(done.ended) == 13
-    assert s["new_ids"] == [f"990201900600{k}" for k in range(135, 149)]  # after the highest, 134
-    assert len(grids) == 134 - 13 + 14 and grids["in_band"].all()
+    assert len(done.ended) == 7
+    assert s["new_ids"] == [f"990201900600{k}" for k in range(135, 145)]  # after the highest, 134
+    assert len(grids) == 134 - 7 + 10 and grids["in_band"].all()
     assert grids["households"].sum() == 16_766 + 400
     # Kept grids: their IDs, start dates and outlines; new ones start today.
     kept = grids[~grids["grid_id"].isin(s["new_ids"])]
@@ -91,6 +91,21 @@ def test_a_new_estate_ends_the_grids_around_it_and_numbers_new_ones(layout):
     gk.assert_partition(done.layout.micro, grids, unit_key="grid_id", id_field="micro_id")
     assert done.layout.micro["households"].sum() == 16_766 + 400
     assert set(done.ended_micro["grid_id"]) == set(done.ended["grid_id"])
+
+
+def test_a_large_estate_gets_as_many_more_grids_as_it_needs(layout):
+    """2,000 households more in one block of 60 need about 16 more grids: the
+    neighbourhood around the grid is divided into as many as the band gives its
+    households. Trying only one grid more or fewer left the grown grid as it was,
+    2,105 households, flagged heavy."""
+    made, comm, blocks = layout
+    done = _rebalance(layout, _grown(blocks, by=2000))
+    grids, s = done.layout.grids, done.layout.summary
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"])) == (5, 17, 33)
+    assert len(grids) == 134 - 17 + 33 and grids["in_band"].all()
+    assert grids["households"].sum() == 16_766 + 2000
+    gk.assert_partition(grids, comm)
+    gk.assert_partition(done.layout.micro, grids, unit_key="grid_id", id_field="micro_id")
 
 
 def test_kept_grids_keep_their_outlines_at_300_to_500(layout):
@@ -201,10 +216,10 @@ def test_cli_rebalance_writes_a_package_with_the_ended_grids(layout, tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "recounted    134 grids: 2 out of the band 100–150" in result.output
-    assert "changed      13 ended, 14 new (990201900600135 … 990201900600148); 121 kept with their IDs" in result.output
+    assert "changed      7 ended, 10 new (990201900600135 … 990201900600144); 127 kept with their IDs" in result.output
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert {"cells", "units", "micro_grids", "ended_grids", "ended_micro_grids"} <= layers
-    assert len(gpd.read_file(out, layer="ended_grids")) == 13
+    assert len(gpd.read_file(out, layer="ended_grids")) == 7
     reports = gk.check_package(out)
     assert all(report.ok for report in reports.values())
     cells, units, _ = gk.read_package(out)
@@ -219,3 +234,109 @@ def test_cli_rebalance_writes_a_package_with_the_ended_grids(layout, tmp_path):
     before = out.read_bytes()
     again = CliRunner().invoke(cli, args)
     assert again.exit_code != 0 and "exists" in again.output and out.read_bytes() == before
+
+
+def _square_with_roads(tmp_path=None):
+    """A community of 1 km² with a road across it each way (x = 500 m, y = 400 m),
+    1,200 households at random (seeded), and the same with an estate of 250 more
+    in the north-west block."""
+    crs = 32650
+    box = shapely.box(500_000, 4_400_000, 501_000, 4_401_000)
+    comm = gk.unit_hierarchy(gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[box], crs=crs),
+                             code_field="code")
+    roads = gpd.GeoDataFrame(geometry=[shapely.LineString([(500_500, 4_399_000), (500_500, 4_402_000)]),
+                                       shapely.LineString([(499_000, 4_400_400), (502_000, 4_400_400)])], crs=crs)
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(0, 1000, (1200, 2)) + [500_000, 4_400_000]
+    grown = np.r_[xy, rng.uniform(0, 200, (250, 2)) + [500_100, 4_400_600]]
+    homes = [gpd.GeoDataFrame(geometry=shapely.points(p), crs=crs) for p in (xy, grown)]
+    blocks = [shapely.box(500_000, 4_400_000, 500_500, 4_400_400), shapely.box(500_500, 4_400_000, 501_000, 4_400_400),
+              shapely.box(500_000, 4_400_400, 500_500, 4_401_000), shapely.box(500_500, 4_400_400, 501_000, 4_401_000)]
+    return comm, roads, homes, blocks
+
+
+def _blocks_met(geoms, blocks):
+    """How many of the street ``blocks`` each polygon overlaps (by more than 1 m²)."""
+    return [sum(shapely.area(shapely.intersection(b, g)) > 1 for b in blocks) for g in geoms]
+
+
+def test_with_barriers_new_grids_keep_to_their_street_block():
+    """The layout was divided along two roads; an estate of 250 households in the
+    north-west block puts 3 of its grids above the band. With the roads, all
+    three are divided again within that block (into 5); without them, the
+    neighbourhood spreads across the road and one new grid straddles it."""
+    comm, roads, (homes, grown), blocks = _square_with_roads()
+    made = balanced_grid(comm, homes, min_households=100, max_households=150, barriers=roads)
+    assert len(made.grids) == 10 and made.grids["in_band"].all() and made.summary["grids_crossing_barriers"] == 0
+    done = rebalance(made.grids, comm, grown, min_households=100, max_households=150, barriers=roads, start_date=DAY)
+    grids, s = done.layout.grids, done.layout.summary
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"])) == (3, 3, 5)
+    assert grids["in_band"].all() and grids["households"].sum() == 1450
+    new = grids[grids["grid_id"].isin(s["new_ids"])]
+    assert _blocks_met(new.geometry.values, blocks) == [1] * 5 and not new["crosses_barrier"].any()
+    assert _same_outline(shapely.union_all(new.geometry.values),
+                         shapely.union_all(done.ended.geometry.values))  # all within the north-west block
+    assert s["grids_crossing_barriers"] == 0
+    gk.assert_partition(grids, comm)
+    free = rebalance(made.grids, comm, grown, min_households=100, max_households=150, start_date=DAY)
+    s = free.layout.summary
+    assert (len(s["ended_ids"]), len(s["new_ids"])) == (4, 5)
+    new = free.layout.grids[free.layout.grids["grid_id"].isin(s["new_ids"])]
+    assert sorted(_blocks_met(new.geometry.values, blocks)) == [1, 1, 1, 1, 2]
+
+
+def test_crosses_barrier_is_measured_again_on_real_streets(samples, shared):
+    """Cambridge's 13 neighbourhoods, its 6,117 street lights standing in for
+    households (100–150 a grid), its 284 major-road segments as barriers: a grid
+    crosses one where light street blocks are joined. After an estate of 300 in
+    the first neighbourhood, every grid's crosses_barrier says whether it
+    overlaps more than one street block."""
+    from gridkit.cells import barrier_lines, street_blocks
+
+    comm = gk.unit_hierarchy(gk.read_vector(samples / "cambridge_neighborhoods.gpkg"), name_field="NAME",
+                             provisional=True, parent_code="990301")
+    roads = gk.read_vector(samples / "cambridge_centerlines.gpkg")
+    roads = roads[roads["MajorRoad"] == 1]
+    lights = gk.read_vector(shared / "cambridge_ma" / "INFRA_StreetLights.geojson").to_crs(comm.crs)
+    made = balanced_grid(comm, lights, min_households=100, max_households=150, barriers=roads)
+    at = shapely.point_on_surface(comm.geometry.values[0])
+    estate = shapely.points(np.random.default_rng(0).normal(0, 60, (300, 2)) + [at.x, at.y])
+    now = gpd.GeoDataFrame(geometry=np.r_[lights.geometry.values, estate], crs=comm.crs)
+    done = rebalance(made.grids, comm, now, min_households=100, max_households=150, barriers=roads)
+    grids, s = done.layout.grids, done.layout.summary
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"])) == (2, 3, 5)
+    assert grids["households"].sum() == 6_117 - 8 + 300  # 8 lights stand outside every neighbourhood
+    gk.assert_partition(grids, comm)
+    streets, owner = street_blocks(comm.geometry.values, barrier_lines(roads, comm.crs))
+    home = grids["community_code"].map(dict(zip(comm["community_code"], range(len(comm)))))
+    met = [_blocks_met([g], streets[owner == c])[0] for g, c in zip(grids.geometry.values, home)]
+    assert grids["crosses_barrier"].tolist() == [m > 1 for m in met]
+    assert s["grids_crossing_barriers"] == sum(m > 1 for m in met) > 0
+
+
+def test_cli_rebalance_keeps_to_the_barriers_the_package_was_divided_along(tmp_path):
+    """`grid households --barriers` records them; `grid rebalance` uses them again
+    unless told otherwise, and warns when their file is gone."""
+    comm, roads, (homes, grown), _ = _square_with_roads()
+    paths = {name: tmp_path / f"{name}.gpkg" for name in ("boundary", "roads", "homes", "grown")}
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=comm.geometry.values, crs=comm.crs).to_file(paths["boundary"])
+    for name, frame in (("roads", roads), ("homes", homes), ("grown", grown)):
+        frame.to_file(paths[name])
+    package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
+    made = CliRunner().invoke(cli, ["grid", "households", str(paths["boundary"]), "--code-field", "code",
+                                    "--households", str(paths["homes"]), "--min-households", "100",
+                                    "--max-households", "150", "--barriers", str(paths["roads"]), "-o", str(package)])
+    assert made.exit_code == 0, made.output
+    args = ["grid", "rebalance", str(package), "--households", str(paths["grown"]), "-o", str(out), "--overwrite"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "changed      3 ended, 5 new" in result.output
+    assert f"barriers     0 grids cross one (column crosses_barrier); {paths['roads']}" in result.output
+    meta = json.loads(dict(zip(*pyogrio.read_dataframe(out, layer="gridkit_metadata")[["key", "value"]].T.values))
+                      ["parameters"])
+    assert meta["barriers"] == str(paths["roads"])
+    paths["roads"].unlink()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert f"warning: {package} was divided along the barriers in {paths['roads']}, which is not there" in result.output
+    assert "changed      4 ended, 5 new" in result.output and "barriers     " not in result.output
