@@ -35,9 +35,9 @@ from .cells import barrier_lines
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .households import (
-    DEGENERATE_AREA, LAST_EXACT_ATOMS, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
-    _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area, _straighten,
-    _summary, _too_many_grids, band_of, community_atoms, first_hit, polsby_popper, read_households,
+    DEGENERATE_AREA, LAST_EXACT_ATOMS, MAX_MICRO, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph,
+    _grid_record, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
+    _straighten, _summary, _too_many_grids, band_of, community_atoms, first_hit, polsby_popper, read_households,
 )
 from .invariants import check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -95,7 +95,9 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         ``crosses_barrier`` is measured again.
     micro_grids : GeoDataFrame, optional
         The layout's micro-grids, with ``micro`` (min, max) their band: those of a
-        grid that stays are kept and recounted; a new grid's are divided anew.
+        grid that stays are kept and recounted; a new grid's are divided anew, as
+        are those of a kept grid they no longer match (numbered on after its
+        highest micro-grid).
     redivide : bool
         False: recount and flag only; no grid changes.
     start_date : str, optional
@@ -192,7 +194,11 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     summary = _summary(now, band, kind, len(frame), int(outside.sum()), crossings)
     micro_now = gone_micro = None
     if micro_band is not None:
-        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band)
+        # A kept grid's micro-grids divided anew number on after its highest: the
+        # ended ones keep their IDs to themselves.
+        highest = micro_grids.groupby(micro_grids["grid_id"].astype(str))["micro_id"].agg(
+            lambda ids: max(int(str(i)[15:]) for i in ids))
+        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band, highest.to_dict())
         # Those of the grids that ended, of grids whose micro-grids were divided anew,
         # and of grids no longer there (merged into another by hand).
         parent = micro_grids["grid_id"].astype(str)
@@ -501,12 +507,20 @@ def _micro_divided(atoms, part, band, grid_id):
     return made
 
 
-def _micro_now(kept, new, crs, band):
+def _micro_now(kept, new, crs, band, highest):
     """The micro-grids after rebalancing: the kept grids' (recounted) and the new
-    grids' (divided anew), by ID."""
+    grids' (divided anew), by ID. A grid's new micro-grids number on after
+    ``highest[grid]`` (its old micro-grids' highest sequence), from 01 again when
+    the two digits would run out."""
     frames = list(kept)
     if new:
-        frames.append(_micro_frame(new, {r["parent"]: r["parent"] for r in new}, crs, band))
+        fresh = _micro_frame(new, {r["parent"]: r["parent"] for r in new}, crs, band)
+        count = fresh.groupby("grid_id")["sequence"].transform("max")
+        after = fresh["grid_id"].map(highest).fillna(0).astype("int32")
+        after = after.where(after + count <= MAX_MICRO, 0)
+        fresh["sequence"] = (fresh["sequence"] + after).astype("int32")
+        fresh["micro_id"] = [f"{g}{q:02d}" for g, q in zip(fresh["grid_id"], fresh["sequence"])]
+        frames.append(fresh)
     now = pd.concat(frames, ignore_index=True).sort_values("micro_id", kind="stable").reset_index(drop=True)
     now = gpd.GeoDataFrame(now, geometry=frames[0].geometry.name, crs=crs)
     now["in_band"] = band.contains(now["households"].to_numpy())

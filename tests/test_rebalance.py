@@ -173,6 +173,30 @@ def test_a_grid_without_its_micro_grids_gets_new_ones(layout):
     gk.assert_partition(done.layout.micro, done.layout.grids, unit_key="grid_id", id_field="micro_id")
 
 
+def test_micro_grids_divided_anew_take_new_ids(layout):
+    """Micro-grid 04 of grid 002 given to grid 005 by hand (both stay in the band):
+    both grids' micro-grids are divided anew, numbered on after each grid's
+    highest, so no ID of an ended micro-grid comes back."""
+    made, comm, blocks = layout
+    a, b, mid = "990201900600002", "990201900600005", "99020190060000204"
+    piece = made.micro.set_index("micro_id").geometry[mid]
+    grids = made.grids.copy().set_index("grid_id")
+    grids.loc[a, "geometry"] = shapely.difference(grids.geometry[a], piece)
+    grids.loc[b, "geometry"] = shapely.union(grids.geometry[b], piece)
+    grids = grids.reset_index()
+    done = rebalance(grids, comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                     split_polygons=True, micro_grids=made.micro, micro=(20, 50))
+    s, micro = done.layout.summary, done.layout.micro
+    assert (s["ended_ids"], s["new_ids"], s["micro_redrawn"]) == ([], [], [a, b])
+    for gid in (a, b):
+        old = made.micro.loc[made.micro["grid_id"] == gid, "sequence"]
+        new = micro.loc[micro["grid_id"] == gid, "sequence"]
+        assert new.tolist() == list(range(old.max() + 1, old.max() + 1 + len(new)))
+    assert set(done.ended_micro["micro_id"]) == set(made.micro.loc[made.micro["grid_id"].isin([a, b]), "micro_id"])
+    assert not set(done.ended_micro["micro_id"]) & set(micro["micro_id"])
+    gk.assert_partition(micro, done.layout.grids, unit_key="grid_id", id_field="micro_id")
+
+
 def test_bad_layouts_are_refused(layout):
     made, comm, blocks = layout
     twice = made.grids.copy()
