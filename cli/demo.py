@@ -12,12 +12,14 @@ import click
               type=click.Path(file_okay=False), help="The samples folder of a gridkit checkout.")
 def demo(out_dir, samples):
     """Grid Dongcheng (GCJ-02) and Cambridge (street-bounded), divide Cincinnati by
-    households, catalogue, locate.
+    households and rebalance it, catalogue, locate.
 
     Writes a grid package (.gpkg, opens in QGIS) and a PNG map for each, and
     checks every layout against the partition invariants; Cincinnati's census
-    blocks become grids of 100–150 households with micro-grids of 20–50 inside.
-    Then it imports two Cambridge component inventories into the Cambridge package
+    blocks become grids of 100–150 households with micro-grids of 20–50 inside,
+    and then one block gains an estate of 400 households: the layout is
+    rebalanced (cincinnati_2027.gpkg, the new grids outlined in its map). Then
+    it imports two Cambridge component inventories into the Cambridge package
     (rejects to CSV, a map of components over cells) and locates 10,000 GPS points.
 
     \b
@@ -75,9 +77,10 @@ def _households(root, out):
                            split_polygons=True, micro=(20, 50))
     problems = household_problems(layout, communities)
     s = layout.summary
-    package = write_household_package(out / "cincinnati.gpkg", layout, communities, overwrite=True, parameters={
-        **hierarchy, "households": "cincinnati_blocks.gpkg", "count_field": "HOUSEHOLDS", "kind": s["kind"],
-        "band": [100, 150], "micro": [20, 50], "split_polygons": True})
+    params = {**hierarchy, "households": "cincinnati_blocks.gpkg", "count_field": "HOUSEHOLDS", "kind": s["kind"],
+              "band": [100, 150], "micro": [20, 50], "split_polygons": True}
+    package = write_household_package(out / "cincinnati.gpkg", layout, communities, overwrite=True,
+                                      parameters=params)
     draw_household_grids(layout, communities, out / "cincinnati.png")
     m = s["micro"]
     ok = not problems
@@ -87,6 +90,35 @@ def _households(root, out):
                f"{out / 'cincinnati.png'}")
     if not ok:
         raise click.ClickException("; ".join(problems[:5]))
+    _rebalance(root, out, layout, communities, params)
+
+
+def _rebalance(root, out, layout, communities, params):
+    """The same layout after one block of 60 households gains an estate of 400
+    (``params``: the layout's metadata, kept so the package can be rebalanced again)."""
+    import gridkit as gk
+    from gridkit.rebalance import rebalance
+
+    from .grid import draw_household_grids, household_problems
+
+    blocks = gk.read_vector(root / "cincinnati_blocks.gpkg", layer="blocks")
+    blocks.loc[blocks.index[207], "HOUSEHOLDS"] += 400
+    done = rebalance(layout.grids, communities, blocks, min_households=100, max_households=150,
+                     count_field="HOUSEHOLDS", split_polygons=True, micro_grids=layout.micro, micro=(20, 50))
+    now, s = done.layout, done.layout.summary
+    problems = household_problems(now, communities)
+    if problems:
+        raise click.ClickException("; ".join(problems[:5]))
+    package = gk.write_package(
+        out / "cincinnati_2027.gpkg", now.grids, communities, overwrite=True,
+        parameters={**params, "rebalanced_from": "cincinnati.gpkg",
+                    "households": "cincinnati_blocks.gpkg, block 207 +400"},
+        extra_layers={"micro_grids": now.micro, "household_rejects": now.rejects, "ended_grids": done.ended,
+                      "ended_micro_grids": done.ended_micro})
+    draw_household_grids(now, communities, out / "cincinnati_2027.png", outlined=s["new_ids"])
+    click.echo(f"rebalance  +400 households in one block: {s['out_before']} grids out of the band, "
+               f"{len(s['ended_ids'])} ended, {len(s['new_ids'])} new, {s['grids'] - len(s['new_ids'])} kept with "
+               f"their IDs, invariants ok → {package}, {out / 'cincinnati_2027.png'}")
 
 
 def _catalogue_and_locate(root, out):

@@ -124,10 +124,14 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert "DPW_LitterBarrels: 990 rows → 990 imported" in result.output
     counts = pyogrio.read_info(tmp_path / "cambridge.gpkg", layer="components")["features"]
     assert counts == 1750
-    for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png", "cincinnati.png"):
+    for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png", "cincinnati.png",
+                "cincinnati_2027.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     assert "households 134 grids of 100–150 households (100 % in band" in result.output
     assert "micro-grids of 20–50 (100 % in band), invariants ok" in result.output
+    assert ("rebalance  +400 households in one block: 2 grids out of the band, 7 ended, 10 new, 127 kept with "
+            "their IDs, invariants ok") in result.output
+    assert pyogrio.read_info(tmp_path / "cincinnati_2027.gpkg", layer="ended_grids")["features"] == 7
     layers = dict(pyogrio.list_layers(tmp_path / "cincinnati.gpkg"))
     assert {"cells", "micro_grids"} <= set(layers)
     assert pyogrio.read_info(tmp_path / "cincinnati.gpkg", layer="cells")["features"] == 134
