@@ -195,13 +195,13 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     micro_now = gone_micro = None
     if micro_band is not None:
         # A kept grid's micro-grids divided anew number on after its highest: the
-        # ended ones keep their IDs to themselves.
-        highest = micro_grids.groupby(micro_grids["grid_id"].astype(str))["micro_id"].agg(
-            lambda ids: max(int(str(i)[15:]) for i in ids))
-        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band, highest.to_dict())
+        # ended ones keep their IDs to themselves (IDs typed wrong by hand aside).
+        ids, parent = micro_grids["micro_id"].astype(str), micro_grids["grid_id"].astype(str)
+        coded = ids.str.fullmatch(r"\d{17}") & (ids.str[:15] == parent)
+        highest = ids[coded].str[15:].astype(int).groupby(parent[coded]).max().to_dict()
+        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band, highest)
         # Those of the grids that ended, of grids whose micro-grids were divided anew,
         # and of grids no longer there (merged into another by hand).
-        parent = micro_grids["grid_id"].astype(str)
         gone_micro = micro_grids[parent.isin(gone["grid_id"].astype(str)) | parent.isin(stale)
                                  | ~parent.isin(grid_ids)].copy()
         gone_micro["end_date"] = day
