@@ -87,15 +87,33 @@ def _household_input_options(counted):
     ]
 
 
+def _stacked(options):
+    """One decorator applying click ``options`` in --help's order."""
+    def apply(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+    return apply
+
+
 def household_input_opts(counted="1 each"):
     """The options that read the households: the file, its layer, coordinate
     columns, count or floors, and kind (``grid households``, ``grid rebalance``);
     ``counted``: what --count-field's help gives as its default."""
-    def apply(command):
-        for option in reversed(_household_input_options(counted)):
-            command = option(command)
-        return command
-    return apply
+    return _stacked(_household_input_options(counted))
+
+
+def barrier_opts(what, crs_default=None):
+    """--barriers (``what`` its help), --barriers-layer and --barriers-crs
+    (``crs_default``: what its help gives as the default; None: --crs)."""
+    crs_help = ("What the barriers' coordinates really are (default: --crs). OSM data is WGS84 even when the "
+                "boundaries are gcj02." if crs_default is None else
+                f"What the barriers' coordinates really are (default: {crs_default}).")
+    return _stacked([
+        click.option("--barriers", type=click.Path(dir_okay=False), default=None, help=what),
+        click.option("--barriers-layer", default=None, help="Layer of --barriers to read."),
+        click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS", help=crs_help),
+    ])
 
 
 def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
@@ -143,12 +161,7 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
               help="Target cell area in m².")
 @click.option("--hex", "hexagons", is_flag=True, help="Planar hexagons instead of squares.")
 @click.option("--h3", "h3_cells", is_flag=True, help="H3 hexagons at the resolution nearest --cell-area.")
-@click.option("--barriers", type=click.Path(dir_okay=False), default=None,
-              help="Lines cells must not cross (street centre lines, OSM edges, rivers).")
-@click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
-@click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the barriers' coordinates really are (default: --crs). OSM data is WGS84 "
-                   "even when the boundaries are gcj02.")
+@barrier_opts("Lines cells must not cross (street centre lines, OSM edges, rivers).")
 @click.option("--sliver-ratio", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="Pieces smaller than this share of --cell-area merge into a neighbour.")
 @click.option("--merge-small-blocks", is_flag=True,
@@ -281,12 +294,7 @@ def _summary(communities, cells, output, seconds):
 @click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the households' coordinates really are (default: --crs): GPS-surveyed "
                    "addresses are WGS84 even when the boundaries are gcj02.")
-@click.option("--barriers", type=click.Path(dir_okay=False), default=None,
-              help="Roads, rivers, rail: grids follow them, crossing only where a block is too light.")
-@click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
-@click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the barriers' coordinates really are (default: --crs). OSM data is WGS84 "
-                   "even when the boundaries are gcj02.")
+@barrier_opts("Roads, rivers, rail: grids follow them, crossing only where a block is too light.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes dividing communities side by side; the grids are the same. Each takes ~1 s to "
@@ -445,12 +453,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the households' coordinates really are (default: the file's own label; gcj02 for "
                    "Chinese web-map data labelled EPSG:4326).")
-@click.option("--barriers", type=click.Path(dir_okay=False), default=None,
-              help="Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the "
-                   "barriers the package was divided along, when that file is still there).")
-@click.option("--barriers-layer", default=None, help="Layer of --barriers to read.")
-@click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the barriers' coordinates really are (default: the file's own label).")
+@barrier_opts("Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the barriers "
+              "the package was divided along, when that file is still there).", crs_default="the file's own label")
 @click.option("--recount-only", is_flag=True,
               help="Recount and flag the grids out of the band; change none.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
