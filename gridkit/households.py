@@ -1005,17 +1005,20 @@ def _grid_count(w, band):
     return min(k, max(1, int(heavy.sum()) + int((total - w[heavy].sum()) // band.low)))
 
 
-def _partition(graph, members, band, k=None):
-    """Parts (arrays of atom indices) of one connected region: k grids, or as many
-    as :func:`_grid_count` gives."""
-    if k is None:
-        k = _grid_count(graph.weight[members], band)
+def _partition(graph, members, band, k, *, give_up_at=None):
+    """Parts (arrays of atom indices) of one connected region: k grids, by
+    recursive bisection; None as soon as ``give_up_at`` of them are out of the band
+    (the caller would not take such a division, and the splits left are the cost)."""
     stack = [(members, k)]
     parts = []
+    out = 0
     while stack:
         mem, kk = stack.pop()
         if kk <= 1 or len(mem) == 1:
             parts.append(mem)
+            out += not band.contains(graph.weight[mem].sum())
+            if give_up_at is not None and out >= give_up_at:
+                return None
             continue
         a, ka, b, kb = _bisect(graph, mem, kk, band)
         stack.append((b, kb))
@@ -1384,7 +1387,9 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True, an
                 if new is None:
                     if not bisect or (settled and best[0] <= 1):
                         continue  # none has every grid in the band, and only that would do better
-                    new = _partition(graph, members, band, k)
+                    new = _partition(graph, members, band, k, give_up_at=best[0])
+                    if new is None:
+                        continue
                 new_weight = np.array([graph.weight[p].sum() for p in new])
                 out = int((~band.contains(new_weight)).sum())
                 if out < best[0] and all(graph.is_connected(p) for p in new):
