@@ -99,7 +99,7 @@ def _rebalance(root, out, layout, communities, params):
     import gridkit as gk
     from gridkit.rebalance import rebalance
 
-    from .grid import draw_household_grids, household_problems
+    from .grid import draw_household_grids, household_problems, write_household_package
 
     blocks = gk.read_vector(root / "cincinnati_blocks.gpkg", layer="blocks")
     blocks.loc[blocks.index[207], "HOUSEHOLDS"] += 400
@@ -109,12 +109,10 @@ def _rebalance(root, out, layout, communities, params):
     problems = household_problems(now, communities)
     if problems:
         raise click.ClickException("; ".join(problems[:5]))
-    package = gk.write_package(
-        out / "cincinnati_2027.gpkg", now.grids, communities, overwrite=True,
-        parameters={**params, "rebalanced_from": "cincinnati.gpkg",
-                    "households": "cincinnati_blocks.gpkg, block 207 +400"},
-        extra_layers={"micro_grids": now.micro, "household_rejects": now.rejects, "ended_grids": done.ended,
-                      "ended_micro_grids": done.ended_micro})
+    package = write_household_package(
+        out / "cincinnati_2027.gpkg", now, communities,
+        {**params, "rebalanced_from": "cincinnati.gpkg", "households": "cincinnati_blocks.gpkg, block 207 +400"},
+        overwrite=True, issued=done.issued, ended=done.ended, ended_micro=done.ended_micro)
     draw_household_grids(now, communities, out / "cincinnati_2027.png", outlined=s["new_ids"])
     click.echo(f"rebalance  +400 households in one block: {s['out_before']} grids out of the band, "
                f"{len(s['ended_ids'])} ended, {len(s['new_ids'])} new, {s['grids'] - len(s['new_ids'])} kept with "

@@ -15,13 +15,24 @@ def grid():
     """Make grid layouts from boundary files."""
 
 
-def write_household_package(output, layout, communities, parameters, *, overwrite=False):
+def write_household_package(output, layout, communities, parameters, *, overwrite=False, issued=None, ended=None,
+                            ended_micro=None):
     """A household layout as a grid package: grids as ``cells``, plus ``micro_grids``
-    and ``household_rejects``."""
+    and ``household_rejects``, and after a rebalance ``ended_grids`` and
+    ``ended_micro_grids`` (``ended``, ``ended_micro``). Its metadata keeps the highest
+    grid and micro-grid sequences issued (``highest_issued``: ``issued``, else those
+    of the layout): a rebalance numbers new grids after them, so an ID deleted by
+    hand is not issued again."""
     import gridkit as gk
+    from gridkit.rebalance import highest_issued
 
+    if issued is None:
+        issued = highest_issued(layout.grids["grid_id"], () if layout.micro is None else layout.micro["micro_id"])
+    layers = {"micro_grids": layout.micro, "household_rejects": layout.rejects}
+    if ended is not None:
+        layers.update(ended_grids=ended, ended_micro_grids=ended_micro)
     return gk.write_package(output, layout.grids, communities, parameters=parameters, overwrite=overwrite,
-                            extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
+                            extra_layers=layers, extra_metadata={"highest_issued": issued})
 
 
 def household_problems(layout, communities):
@@ -470,8 +481,9 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     with the grids around it (the partitioner's repairs and chains), and every
     other grid keeps its ID, outline and start date. The grids that change end:
     the ended_grids layer keeps them as they were, with end_date and
-    replaced_by; the grids that replace them take the community's next free
-    sequence numbers. Micro-grids of a new grid are divided anew; those of a
+    replaced_by; the grids that replace them take the community's next
+    sequence numbers. No ID is issued twice, even one deleted by hand: the
+    package's metadata keeps the highest issued (highest_issued). Micro-grids of a new grid are divided anew; those of a
     kept grid are recounted. The band, micro band, count field, splitting and
     barriers are the package's (its metadata). With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
@@ -490,7 +502,7 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     import gridkit as gk
     from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
-    from gridkit.rebalance import communities_of, rebalance
+    from gridkit.rebalance import communities_of, highest_issued, rebalance
 
     t0 = time.perf_counter()
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
@@ -519,6 +531,13 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
             barriers, barriers_layer, barriers_crs = _rebalance_barriers(package, params, barriers, barriers_layer,
                                                                          barriers_crs)
             lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs) if barriers else None
+            # The grids ended by earlier rebalances stay on record, and no ID issued comes back.
+            history = {name: gpd.read_file(package, layer=name, engine="pyogrio")
+                       for name in ("ended_grids", "ended_micro_grids") if name in layers}
+            issued = highest_issued(*(history[name][column].astype(str) for name, column in
+                                      (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id"))
+                                      if name in history and column in history[name].columns),
+                                    before=json.loads(meta.get("highest_issued") or "{}"))
             step("recounting" if recount_only else "recounting and dividing again where out of the band")
             communities = communities_of(cells, units)
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
@@ -526,23 +545,21 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                              area_per_household=area_per_household, default_floors=default_floors,
                              kind=params.get("kind", kind) if kind == "auto" else kind,
                              split_polygons=bool(params.get("split_polygons")), barriers=lines,
-                             micro_grids=micro_grids, micro=micro, redivide=not recount_only)
+                             micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued)
             layout = done.layout
-            # The grids ended by earlier rebalances stay on record.
-            ended, ended_micro = (pd.concat([gpd.read_file(package, layer=name, engine="pyogrio"), frame],
-                                            ignore_index=True) if name in layers and frame is not None else frame
+            ended, ended_micro = (pd.concat([history[name], frame], ignore_index=True)
+                                  if name in history and frame is not None else frame
                                   for name, frame in (("ended_grids", done.ended),
                                                       ("ended_micro_grids", done.ended_micro)))
             layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
             refuse_broken(layout, communities)
             step(f"writing {output}")
-            gk.write_package(output, layout.grids, communities, overwrite=overwrite, parameters={
+            write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
                 "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_crs": barriers_crs},
-                extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects,
-                              "ended_grids": ended, "ended_micro_grids": ended_micro})
+                overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro)
             if preview:
                 step(f"drawing {preview}")
                 draw_household_grids(layout, communities, preview, outlined=layout.summary["new_ids"])

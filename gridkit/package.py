@@ -62,13 +62,15 @@ def units_layer(communities) -> gpd.GeoDataFrame:
     return out
 
 
-def write_package(path, cells, communities, *, parameters=None, overwrite=False, extra_layers=None):
+def write_package(path, cells, communities, *, parameters=None, overwrite=False, extra_layers=None,
+                  extra_metadata=None):
     """Write a layout to ``path``.
 
     A ``.gpkg`` path gets the full grid package (cells, units, metadata); any other
     vector extension (``.geojson``, ``.fgb``, ``.parquet``, ``.shp``) gets the cells
     only. ``extra_layers`` (name → GeoDataFrame, e.g. micro-grids, rejects) are
-    written into the package too.
+    written into the package too; ``extra_metadata`` (key → value, stored as JSON)
+    into its metadata, e.g. a household layout's ``highest_issued``.
     """
     from . import __version__
 
@@ -87,6 +89,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "parameters": json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True),
         "summary": json.dumps(cells.attrs.get("summary", {}), ensure_ascii=False, sort_keys=True),
+        **{key: json.dumps(value, ensure_ascii=False, sort_keys=True) for key, value in (extra_metadata or {}).items()},
     }
     meta = metadata_frame(metadata)
     with atomic_path(path, overwrite=overwrite) as tmp:

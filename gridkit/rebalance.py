@@ -7,7 +7,10 @@ layout is recounted, and only the grids now out of the band are divided again,
 with the grids around them; every other grid keeps its polygon, its ID and its
 start date. A grid that changes ends: it goes to ``ended`` with an
 ``end_date`` and the IDs of the grids that took its place, which get the next
-sequence numbers free in their community.
+sequence numbers in their community. No ID is issued twice: the highest sequence
+ever issued under each community (and each grid, for its micro-grids) is kept in
+the package's metadata (:func:`highest_issued`), so a grid deleted or merged by hand
+does not hand its ID to a new grid.
 
 The re-division is the household partitioner's own repair (the grids around a
 grid out of the band, merged and divided again into as many grids, one fewer or
@@ -24,7 +27,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -42,7 +45,7 @@ from .households import (
 from .invariants import check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
 
-__all__ = ["rebalance", "Rebalanced", "communities_of"]
+__all__ = ["rebalance", "Rebalanced", "communities_of", "highest_issued"]
 
 
 @dataclass
@@ -52,6 +55,34 @@ class Rebalanced:
     layout: HouseholdLayout  # the grids now (and micro-grids), rejects, summary
     ended: gpd.GeoDataFrame  # the grids that changed, as they were, with end_date and replaced_by
     ended_micro: gpd.GeoDataFrame | None  # the micro-grids of those grids, as they were
+    issued: dict = field(default_factory=dict)  # :func:`highest_issued`, new IDs included
+
+
+def highest_issued(*ids, before=None) -> dict:
+    """The highest sequence issued under each ID prefix: a community's 12-digit code
+    → its grids' (the last 3 digits of a 15-digit grid ID), a grid's 15-digit ID →
+    its micro-grids' (the last 2 of a 17-digit micro ID).
+
+    ``ids``: lists of grid and micro-grid IDs (those in use, those on record as
+    ended); ``before``: a map this function made earlier (a package's
+    ``highest_issued`` metadata), which remembers IDs no layer holds any more.
+    A micro-grid's ID shows its grid's was issued too. Anything not a 15- or
+    17-digit ID is passed over.
+
+    >>> highest_issued(["990201900600007", "99020190060000712"], ["990201900600003", "x"],
+    ...                before={"990201900600": 5})
+    {'990201900600': 7, '990201900600007': 12}
+    """
+    highest = {str(k): int(v) for k, v in (before or {}).items()}
+    texts = pd.Series([str(i) for group in ids for i in group], dtype=object).drop_duplicates()
+    texts = texts[texts.str.fullmatch(r"\d{15}|\d{17}")]
+    micro = texts[texts.str.len() == 17]
+    grids = pd.concat([texts[texts.str.len() == 15], micro.str[:15]])
+    pairs = pd.DataFrame({"prefix": pd.concat([grids.str[:12], micro.str[:15]]),
+                          "sequence": pd.concat([grids.str[12:], micro.str[15:]]).astype("int64")})
+    for prefix, sequence in pairs.groupby("prefix")["sequence"].max().items():
+        highest[prefix] = max(highest.get(prefix, 0), int(sequence))
+    return dict(sorted(highest.items()))
 
 
 def communities_of(grids, units) -> gpd.GeoDataFrame:
@@ -72,7 +103,7 @@ def communities_of(grids, units) -> gpd.GeoDataFrame:
 def rebalance(grids, communities, households, *, min_households=None, max_households=None, target=None,
               tolerance=0.2, count_field=None, floors_field=None, area_per_household=None, default_floors=None,
               kind="auto", split_polygons=False, barriers=None, micro_grids=None, micro=None, redivide=True,
-              start_date=None):
+              start_date=None, issued=None):
     """Recount a household layout's grids and divide again those out of the band.
 
     Parameters
@@ -102,6 +133,11 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         False: recount and flag only; no grid changes.
     start_date : str, optional
         The day the new grids start and the changed ones end (default: today).
+    issued : dict, optional
+        The highest sequences issued before (:func:`highest_issued` of the IDs on
+        record: a package's ``highest_issued`` metadata and its ended layers). New
+        grids and micro-grids number on after them as well as after the IDs in
+        use, so an ID deleted by hand is not issued again.
 
     Returns
     -------
@@ -111,7 +147,8 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         no grid) and a summary with ``households_before`` (the grids' count
         column before), ``out_before`` (grids out of the band once recounted),
         ``ended_ids`` and ``new_ids``; ``ended`` and ``ended_micro``:
-        what changed, as it was.
+        what changed, as it was; ``issued``: ``issued`` updated with the IDs
+        in use and the new ones, for the package's metadata.
 
     A grid that no re-division brings into the band keeps its polygon and ID and
     is flagged as :func:`~gridkit.households.balanced_grid` flags it.
@@ -132,6 +169,9 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     lines = None if barriers is None else barrier_lines(barriers, crs)
     rep = shapely.point_on_surface(frame.geometry.values)
     grid_geoms, grid_ids = grids.geometry.values, grids["grid_id"].astype(str).to_numpy()
+    # New IDs number on after the highest issued: in use, on record, or remembered.
+    issued = highest_issued(grid_ids, () if micro_grids is None else micro_grids["micro_id"].astype(str),
+                            before=issued)
     home = first_hit(rep, grid_geoms)
     outside = home < 0
     if outside.all():
@@ -175,7 +215,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
                 kept_micro.append(_micro_recount(atoms, part, micro_of[grid_ids[idx[j]]], micro_band,
                                                  traced="geometry" in record))
         ended.extend(idx[done.ended].tolist())
-        first = 1 + max(int(g[12:]) for g in grid_ids[idx])
+        first = 1 + issued.get(code, 0)
         for record, sequence in zip(done.new, _sequences(done.new, first, code)):
             record["grid_id"] = f"{code}{sequence:03d}"
             new.append(record)
@@ -194,12 +234,10 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     summary = _summary(now, band, kind, len(frame), int(outside.sum()), crossings)
     micro_now = gone_micro = None
     if micro_band is not None:
-        # A kept grid's micro-grids divided anew number on after its highest: the
-        # ended ones keep their IDs to themselves (IDs typed wrong by hand aside).
-        ids, parent = micro_grids["micro_id"].astype(str), micro_grids["grid_id"].astype(str)
-        coded = ids.str.fullmatch(r"\d{17}") & (ids.str[:15] == parent)
-        highest = ids[coded].str[15:].astype(int).groupby(parent[coded]).max().to_dict()
-        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band, highest)
+        # A kept grid's micro-grids divided anew number on after its highest issued:
+        # the ended ones keep their IDs to themselves.
+        parent = micro_grids["grid_id"].astype(str)
+        micro_now = _micro_now(kept_micro, new_micro, crs, micro_band, issued)
         # Those of the grids that ended, of grids whose micro-grids were divided anew,
         # and of grids no longer there (merged into another by hand).
         gone_micro = micro_grids[parent.isin(gone["grid_id"].astype(str)) | parent.isin(stale)
@@ -211,7 +249,8 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         "out_before": out_before, "micro_redrawn": sorted(stale), "ended_ids": gone["grid_id"].astype(str).tolist(),
         "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
     rejects = frame[outside].assign(reason="outside every grid")
-    return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary), gone, gone_micro)
+    issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
+    return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary), gone, gone_micro, issued)
 
 
 def _stale_micro(grids, micro_grids):
@@ -426,7 +465,7 @@ def _sequences(records, first, code):
     geoms = np.array([r["geometry"] for r in records], dtype=object)
     if first + len(records) - 1 > MAX_CELLS_PER_COMMUNITY:
         raise LayoutError(_too_many_grids(code, first + len(records) - 1)
-                          + " (new grids take the numbers after the highest in use)")
+                          + " (new grids take the numbers after the highest ever issued there)")
     side = math.sqrt(max(float(np.mean(shapely.area(geoms))), 1.0))
     seq = np.empty(len(records), dtype="int64")
     seq[row_major_order(geoms, side)] = np.arange(first, first + len(records))
@@ -510,8 +549,8 @@ def _micro_divided(atoms, part, band, grid_id):
 def _micro_now(kept, new, crs, band, highest):
     """The micro-grids after rebalancing: the kept grids' (recounted) and the new
     grids' (divided anew), by ID. A grid's new micro-grids number on after
-    ``highest[grid]`` (its old micro-grids' highest sequence), from 01 again when
-    the two digits would run out."""
+    ``highest[grid]`` (the highest sequence issued under it, :func:`highest_issued`),
+    from 01 again when the two digits would run out."""
     frames = list(kept)
     if new:
         fresh = _micro_frame(new, {r["parent"]: r["parent"] for r in new}, crs, band)

@@ -132,6 +132,9 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert ("rebalance  +400 households in one block: 2 grids out of the band, 7 ended, 10 new, 127 kept with "
             "their IDs, invariants ok") in result.output
     assert pyogrio.read_info(tmp_path / "cincinnati_2027.gpkg", layer="ended_grids")["features"] == 7
+    for name, highest in (("cincinnati", 134), ("cincinnati_2027", 144)):  # the IDs issued, on record
+        meta = gk.read_package(tmp_path / f"{name}.gpkg")[2]
+        assert json.loads(meta["highest_issued"])["990201900600"] == highest
     layers = dict(pyogrio.list_layers(tmp_path / "cincinnati.gpkg"))
     assert {"cells", "micro_grids"} <= set(layers)
     assert pyogrio.read_info(tmp_path / "cincinnati.gpkg", layer="cells")["features"] == 134

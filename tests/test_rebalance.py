@@ -3,6 +3,7 @@
 households, micro-grids of 20–50, as the demo makes it)."""
 
 import json
+from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit.errors import InputError, LayoutError
 from gridkit.households import balanced_grid
-from gridkit.rebalance import communities_of, rebalance
+from gridkit.rebalance import communities_of, highest_issued, rebalance
 from gridkit_cli.main import cli
 
 GROWN = 207  # a block of 60 households, grown by 400 (a new estate)
@@ -157,6 +158,45 @@ def test_a_grid_merged_by_hand_is_divided_again(layout):
     assert done.layout.grids["in_band"].all() and done.layout.grids["households"].sum() == 16_766
     gk.assert_partition(done.layout.grids, comm)
     gk.assert_partition(done.layout.micro, done.layout.grids, unit_key="grid_id", id_field="micro_id")
+
+
+def _merged_by_hand(made, gone):
+    """The package as a planner leaves it after merging grid ``gone`` into the first
+    grid it touches and deleting its micro-grids (QGIS keeps the package's metadata)."""
+    grids, micro = made.grids.copy(), made.micro
+    b = int(np.flatnonzero(grids["grid_id"] == gone)[0])
+    a = int(np.flatnonzero(grids.geometry.touches(grids.geometry.iat[b]).to_numpy())[0])
+    grids.loc[grids.index[a], "geometry"] = shapely.union_all([grids.geometry.iat[a], grids.geometry.iat[b]])
+    return grids.drop(index=grids.index[b]), micro[micro["grid_id"] != gone]
+
+
+def test_an_id_deleted_by_hand_is_not_issued_again(layout):
+    """Grid 134, the highest, merged by hand into grid 127 with its micro-grids
+    deleted: no layer holds its ID any more. With the package's record of the IDs
+    issued (``highest_issued``, which ``grid households`` writes), the new grids
+    start at 135; without it, at 134 again."""
+    made, comm, blocks = layout
+    grids, micro = _merged_by_hand(made, "990201900600134")
+    issued = highest_issued(made.grids["grid_id"], made.micro["micro_id"])
+    assert issued["990201900600"] == 134 and issued["990201900600134"] == len(
+        made.micro[made.micro["grid_id"] == "990201900600134"])
+    kw = dict(min_households=100, max_households=150, count_field="HOUSEHOLDS", split_polygons=True,
+              micro_grids=micro, micro=(20, 50))
+    blind = rebalance(grids, comm, blocks, **kw).layout.summary
+    done = rebalance(grids, comm, blocks, issued=issued, **kw)
+    s = done.layout.summary
+    assert s["ended_ids"] == blind["ended_ids"] == [f"990201900600{k}" for k in (117, 126, 127, 128)]
+    assert blind["new_ids"] == [f"990201900600{k}" for k in range(134, 139)]
+    assert s["new_ids"] == [f"990201900600{k}" for k in range(135, 140)]
+    assert done.issued["990201900600"] == 139 and done.issued["990201900600135"] == 3
+    assert done.layout.grids["in_band"].all()
+    # A grid's micro-grids deleted by hand: the new ones number on after the deleted ones.
+    gid = made.grids["grid_id"].iat[5]
+    mine = made.micro.loc[made.micro["grid_id"] == gid, "sequence"]
+    again = rebalance(made.grids, comm, blocks, issued=issued, **{**kw, "micro_grids": made.micro[
+        made.micro["grid_id"] != gid]})
+    new = again.layout.micro.loc[again.layout.micro["grid_id"] == gid, "sequence"]
+    assert new.tolist() == list(range(mine.max() + 1, mine.max() + 1 + len(new)))
 
 
 def test_a_grid_without_its_micro_grids_gets_new_ones(layout):
@@ -364,3 +404,43 @@ def test_cli_rebalance_keeps_to_the_barriers_the_package_was_divided_along(tmp_p
     assert result.exit_code == 0, result.output
     assert f"warning: {package} was divided along the barriers in {paths['roads']}, which is not there" in result.output
     assert "changed      4 ended, 5 new" in result.output and "barriers     " not in result.output
+
+
+def test_cli_rebalance_issues_no_id_twice(layout, tmp_path):
+    """`grid households` records the IDs it issued; grid 134 and its micro-grids are
+    deleted in QGIS (the layers rewritten, the metadata kept); `grid rebalance` numbers
+    the new grids from 135 and records them, and a second rebalance reads the record."""
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, blocks = layout
+    package = tmp_path / "layout.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    assert json.loads(gk.read_package(package)[2]["highest_issued"])["990201900600"] == 134
+    grids, micro = _merged_by_hand(made, "990201900600134")
+    for frame, name in ((grids, "cells"), (micro, "micro_grids")):
+        pyogrio.write_dataframe(frame, package, layer=name, layer_options={"OVERWRITE": "YES"})
+    households = tmp_path / "blocks.gpkg"
+    blocks.to_file(households, layer="blocks")
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4 ended, 5 new (990201900600135 … 990201900600139)" in result.output
+    issued = json.loads(gk.read_package(out)[2]["highest_issued"])
+    assert issued["990201900600"] == 139 and issued["990201900600134"] == (made.micro["grid_id"] == "990201900600134").sum()
+    # The new grids' IDs are on record: deleting 139 by hand, a rebalance starts at 140.
+    cells = gpd.read_file(out, layer="cells")
+    again_micro = gpd.read_file(out, layer="micro_grids")
+    merged, merged_micro = _merged_by_hand(SimpleNamespace(grids=cells, micro=again_micro), "990201900600139")
+    for frame, name in ((merged, "cells"), (merged_micro, "micro_grids")):
+        pyogrio.write_dataframe(frame, out, layer=name, layer_options={"OVERWRITE": "YES"})
+    final = tmp_path / "final.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(out), "--households", str(households),
+                                      "-o", str(final)])
+    assert result.exit_code == 0, result.output
+    new = gk.read_package(final)[2]
+    ended = gpd.read_file(final, layer="ended_grids")["grid_id"]
+    assert ended.tolist()[:4] == [f"990201900600{k}" for k in (117, 126, 127, 128)]  # the first one's
+    assert len(ended) > 4 and ended.is_unique
+    assert min(json.loads(new["summary"])["new_ids"]) == "990201900600140"
