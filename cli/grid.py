@@ -512,7 +512,7 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
         with Steps() as step:
             step("reading the package and the households")
             cells, units, meta = gk.read_package(package)
-            params = json.loads(meta.get("parameters") or "{}")
+            params = _metadata_json(package, meta, "parameters")
             if not params.get("band"):
                 raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "
                                    "`gridkit grid households` makes one")
@@ -537,7 +537,7 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
             issued = highest_issued(*(history[name][column].astype(str) for name, column in
                                       (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id"))
                                       if name in history and column in history[name].columns),
-                                    before=json.loads(meta.get("highest_issued") or "{}"))
+                                    before=_metadata_json(package, meta, "highest_issued"))
             step("recounting" if recount_only else "recounting and dividing again where out of the band")
             communities = communities_of(cells, units)
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
@@ -589,6 +589,21 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                   f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     click.echo("\n".join(lines_out))
     click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))
+
+
+def _metadata_json(package, meta, key):
+    """A JSON object from a package's metadata ({} when the key is missing)."""
+    try:
+        value = json.loads(meta.get(key) or "{}")
+        if key == "highest_issued":
+            value = {str(prefix): int(sequence) for prefix, sequence in value.items()}
+    except (ValueError, TypeError, AttributeError):
+        value = None
+    if not isinstance(value, dict):
+        raise click.ClickException(f"{package}: the {key} row of its gridkit_metadata table is not what gridkit "
+                                   "wrote (edited by hand?); restore it from a copy, or make the layout again "
+                                   "with `gridkit grid households`")
+    return value
 
 
 def _rebalance_barriers(package, params, barriers, layer, crs):

@@ -444,3 +444,11 @@ def test_cli_rebalance_issues_no_id_twice(layout, tmp_path):
     assert ended.tolist()[:4] == [f"990201900600{k}" for k in (117, 126, 127, 128)]  # the first one's
     assert len(ended) > 4 and ended.is_unique
     assert min(json.loads(new["summary"])["new_ids"]) == "990201900600140"
+    # A record broken by hand is refused with the package and the row named, not a traceback.
+    meta = pyogrio.read_dataframe(final, layer="gridkit_metadata")
+    meta.loc[meta["key"] == "highest_issued", "value"] = "{'990201900600': 150"
+    pyogrio.write_dataframe(meta, final, layer="gridkit_metadata", layer_options={"OVERWRITE": "YES"})
+    broken = CliRunner().invoke(cli, ["grid", "rebalance", str(final), "--households", str(households),
+                                      "-o", str(tmp_path / "never.gpkg")])
+    assert broken.exit_code == 1 and not (tmp_path / "never.gpkg").exists()
+    assert f"{final}: the highest_issued row of its gridkit_metadata table is not what gridkit wrote" in broken.output
