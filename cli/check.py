@@ -22,7 +22,8 @@ def check_command(package, problems_out, overwrite):
     their community's code, overlap no other cell and no other community, and
     together cover each community exactly; micro-grids likewise within their grid,
     their IDs the grid's ID and 2 digits from 01. A duplicated ID (a cell split in
-    QGIS) comes with the next free one. Prints what is wrong and exits with status
+    QGIS) comes with the next free one, as does the ID of a grid or micro-grid
+    that a rebalance ended (its ended_grids layers): an ID is issued once. Prints what is wrong and exits with status
     1 when anything is; 0 when all holds.
 
     \b

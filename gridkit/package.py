@@ -141,7 +141,9 @@ def check_package(path) -> dict:
     when there are micro-grids, ``micro_grids`` against the cells.
 
     Besides :func:`gridkit.check_partition`'s invariants, every ``grid_id`` must be
-    a well-formed 15-digit grid ID. Layers saved in a geographic CRS are measured in
+    a well-formed 15-digit grid ID, and no grid or micro-grid may carry the ID of
+    one the package keeps as ended (``ended_grids``, ``ended_micro_grids``): an ID is
+    issued once. Layers saved in a geographic CRS are measured in
     the package's metric CRS (its metadata), else in their UTM zone.
     """
     from .codes import code_problem, parse_grid_id
@@ -168,7 +170,10 @@ def check_package(path) -> dict:
             parse_grid_id(grid_id)
         except CodeError as exc:
             reports["cells"].flag(str(exc), geometry)
-    if "micro_grids" in {name for name, _ in pyogrio.list_layers(path)}:
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    _flag_ended(path, layers, metadata, reports["cells"], ids, cells["community_code"].astype(str),
+                cells.geometry.values, "ended_grids")
+    if "micro_grids" in layers:
         micro = gpd.read_file(path, layer="micro_grids", engine="pyogrio").to_crs(cells.crs)
         _require_columns(path, "micro_grids", micro, ("micro_id", "grid_id"))
         reports["micro_grids"] = report = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
@@ -177,4 +182,32 @@ def check_package(path) -> dict:
         wrong = ~micro_ids.str.fullmatch(r"\d{15}(?!00)\d{2}")
         for micro_id, geometry in zip(micro_ids[wrong], micro.geometry.values[wrong.to_numpy()]):
             report.flag(f"micro ID {micro_id!r} is not a grid ID and a 2-digit sequence from 01", geometry)
+        _flag_ended(path, layers, metadata, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,
+                    "ended_micro_grids")
     return reports
+
+
+def _flag_ended(path, layers, metadata, report, ids, owners, geometries, layer):
+    """Flag on ``report`` the ``ids`` (of ``geometries``) that ``layer`` keeps as
+    ended, each offered the next ID free under its owner (its community's code for
+    a grid, its grid's ID for a micro-grid)."""
+    from .rebalance import highest_issued
+
+    column = "grid_id" if layer == "ended_grids" else "micro_id"
+    if layer not in layers or column not in pyogrio.read_info(path, layer=layer)["fields"]:
+        return
+    ended = pyogrio.read_dataframe(path, layer=layer, columns=[column], read_geometry=False)[column].astype(str)
+    reused = ids.isin(set(ended)).to_numpy()
+    if not reused.any():
+        return
+    try:
+        before = json.loads(metadata.get("highest_issued") or "{}")
+        issued = highest_issued(ids, ended, before=before if isinstance(before, dict) else {})
+    except (ValueError, TypeError):
+        issued = highest_issued(ids, ended)
+    width = 3 if column == "grid_id" else 2
+    for taken, prefix, geometry in zip(ids[reused], owners[reused], geometries[reused]):
+        issued[prefix] = issued.get(prefix, 0) + 1  # each one flagged is offered its own
+        report.flag(f"{column} {taken} is an ended one's ({layer} layer of {Path(path).name}): an ID is issued "
+                    f"once; give this one a new ID, {prefix}{issued[prefix]:0{width}d} is the next free", geometry)
+

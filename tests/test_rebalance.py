@@ -452,3 +452,33 @@ def test_cli_rebalance_issues_no_id_twice(layout, tmp_path):
                                       "-o", str(tmp_path / "never.gpkg")])
     assert broken.exit_code == 1 and not (tmp_path / "never.gpkg").exists()
     assert f"{final}: the highest_issued row of its gridkit_metadata table is not what gridkit wrote" in broken.output
+
+
+def test_check_flags_an_ended_id_given_again_by_hand(layout, tmp_path):
+    """After a rebalance, a planner types an ended grid's ID (and an ended
+    micro-grid's) onto grids in QGIS: `gridkit check` names both and offers the next
+    free IDs."""
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, blocks = layout
+    done = _rebalance(layout, _grown(blocks))
+    package = tmp_path / "now.gpkg"
+    write_household_package(package, done.layout, comm, {"band": [100, 150], "micro": [20, 50]}, issued=done.issued,
+                            ended=done.ended, ended_micro=done.ended_micro)
+    assert all(report.ok for report in gk.check_package(package).values())
+    cells, micro = done.layout.grids.copy(), done.layout.micro.copy()
+    cells.loc[cells["grid_id"] == "990201900600140", "grid_id"] = "990201900600018"  # ended at this rebalance
+    ended_micro = done.ended_micro["micro_id"].iat[0]
+    kept_micro = micro.loc[micro["grid_id"] == "990201900600001", "micro_id"].iat[0]
+    micro.loc[micro["micro_id"] == kept_micro, "micro_id"] = ended_micro
+    for frame, name in ((cells, "cells"), (micro, "micro_grids")):
+        pyogrio.write_dataframe(frame, package, layer=name, layer_options={"OVERWRITE": "YES"})
+    reports = gk.check_package(package)
+    assert [p for p in reports["cells"].problems if "ended one's" in p] == [
+        "grid_id 990201900600018 is an ended one's (ended_grids layer of now.gpkg): an ID is issued once; give "
+        "this one a new ID, 990201900600145 is the next free"]
+    highest = done.issued["990201900600001"]  # the micro-grid lies in grid 001
+    assert highest == (micro["grid_id"] == "990201900600001").sum()
+    assert [p for p in reports["micro_grids"].problems if "ended one's" in p] == [
+        f"micro_id {ended_micro} is an ended one's (ended_micro_grids layer of now.gpkg): an ID is issued once; "
+        f"give this one a new ID, 990201900600001{highest + 1:02d} is the next free"]
