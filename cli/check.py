@@ -23,8 +23,9 @@ def check_command(package, problems_out, overwrite):
     together cover each community exactly; micro-grids likewise within their grid,
     their IDs the grid's ID and 2 digits from 01. A duplicated ID (a cell split in
     QGIS) comes with the next free one, as does the ID of a grid or micro-grid
-    that a rebalance ended (its ended_grids layers): an ID is issued once. Prints what is wrong and exits with status
-    1 when anything is; 0 when all holds.
+    that a rebalance ended (its ended_grids layers): an ID is issued once.
+    Prints what is wrong and exits with status 1 when anything is; 0 when all
+    holds.
 
     \b
     Examples:

@@ -483,8 +483,8 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     the ended_grids layer keeps them as they were, with end_date and
     replaced_by; the grids that replace them take the community's next
     sequence numbers. No ID is issued twice, even one deleted by hand: the
-    package's metadata keeps the highest issued (highest_issued). Micro-grids of a new grid are divided anew; those of a
-    kept grid are recounted. The band, micro band, count field, splitting and
+    package's metadata keeps the highest issued (highest_issued). Micro-grids
+    of a new grid are divided anew; those of a kept grid are recounted. The band, micro band, count field, splitting and
     barriers are the package's (its metadata). With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again.

@@ -89,7 +89,8 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "parameters": json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True),
         "summary": json.dumps(cells.attrs.get("summary", {}), ensure_ascii=False, sort_keys=True),
-        **{key: json.dumps(value, ensure_ascii=False, sort_keys=True) for key, value in (extra_metadata or {}).items()},
+        **{key: json.dumps(value, ensure_ascii=False, sort_keys=True)
+           for key, value in (extra_metadata or {}).items()},
     }
     meta = metadata_frame(metadata)
     with atomic_path(path, overwrite=overwrite) as tmp:
@@ -210,4 +211,3 @@ def _flag_ended(path, layers, metadata, report, ids, owners, geometries, layer):
         issued[prefix] = issued.get(prefix, 0) + 1  # each one flagged is offered its own
         report.flag(f"{column} {taken} is an ended one's ({layer} layer of {Path(path).name}): an ID is issued "
                     f"once; give this one a new ID, {prefix}{issued[prefix]:0{width}d} is the next free", geometry)
-

@@ -428,7 +428,8 @@ def test_cli_rebalance_issues_no_id_twice(layout, tmp_path):
     assert result.exit_code == 0, result.output
     assert "4 ended, 5 new (990201900600135 … 990201900600139)" in result.output
     issued = json.loads(gk.read_package(out)[2]["highest_issued"])
-    assert issued["990201900600"] == 139 and issued["990201900600134"] == (made.micro["grid_id"] == "990201900600134").sum()
+    assert issued["990201900600"] == 139
+    assert issued["990201900600134"] == (made.micro["grid_id"] == "990201900600134").sum()  # its micro-grids
     # The new grids' IDs are on record: deleting 139 by hand, a rebalance starts at 140.
     cells = gpd.read_file(out, layer="cells")
     again_micro = gpd.read_file(out, layer="micro_grids")
