@@ -64,17 +64,21 @@ def _polygons(geometry):
     return shapely.multipolygons(parts) if len(parts) else None
 
 
-def _free_id_hint(ids, units, duplicated):
+def _free_id_hint(ids, units, duplicated, issued=None):
     """': give all but one a free ID (110101001001124 is the next after its
     unit's highest)' where the unit's IDs are numbers of one length (a cell split
-    in QGIS leaves two halves with its ID), else ''."""
+    in QGIS leaves two halves with its ID), else ''. ``issued`` (unit → highest
+    sequence issued, as a household package records it) counts as in use."""
     unit = units[ids == duplicated][0]
     same = [str(i) for i in ids[units == unit] if i == i]
     if not same or not all(i.isdigit() and len(i) == len(same[0]) for i in same):
         return ""
     width = len(same[0])
-    free = str(int(max(same)) + 1).zfill(width)
     prefix = str(unit) if all(i.startswith(str(unit)) for i in same) else ""  # the unit's code, when IDs carry it
+    top = int(max(same))
+    if prefix and str(unit) in (issued or {}):
+        top = max(top, int(prefix + str(issued[str(unit)]).zfill(width - len(prefix))))
+    free = str(top + 1).zfill(width)
     if len(free) > width or not free.startswith(prefix):
         return ": give all but one a free ID (its unit has no number left after the highest)"
     return f": give all but one a free ID ({free} is the next after its unit's highest)"
@@ -88,6 +92,7 @@ def check_partition(
     id_field: str = "grid_id",
     rel_tol: float = 1e-6,
     overlap_tol: float = 1e-6,
+    issued: dict | None = None,
 ) -> PartitionReport:
     """Check that ``cells`` partition ``units`` exactly.
 
@@ -99,6 +104,10 @@ def check_partition(
         The column naming each cell's unit (default ``community_code``).
     id_field : str
         The cells' ID column; IDs must be unique and start with the unit's code.
+    issued : dict, optional
+        Unit → the highest sequence ever issued in it
+        (:func:`gridkit.rebalance.highest_issued`): a duplicated ID's hint offers
+        an ID after it, never one issued before.
 
     Examples
     --------
@@ -135,7 +144,7 @@ def check_partition(
              shapely.geometrycollections(geoms[ids_series.isna().to_numpy() & ~bad]))
     units_of = cells[unit_key].to_numpy() if unit_key in cells.columns else np.full(len(cells), None)
     for d in ids_series[ids_series.duplicated()].unique()[:20]:
-        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{_free_id_hint(ids, units_of, d)}",
+        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{_free_id_hint(ids, units_of, d, issued)}",
              shapely.geometrycollections(geoms[ids == d]))
     if report.problems:
         return report

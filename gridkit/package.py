@@ -159,7 +159,8 @@ def check_package(path) -> dict:
         target = metric if metric and not pyproj.CRS(metric).is_geographic else cells.estimate_utm_crs()
         cells, units = cells.to_crs(target), units.to_crs(target)
     communities = units[units["level"] == "community"].rename(columns={"code": "community_code"})
-    reports = {"cells": check_partition(cells, communities)}
+    issued = _issued_record(metadata)
+    reports = {"cells": check_partition(cells, communities, issued=issued)}
     # Each ID's form by string ops, each community code once; parse_grid_id words
     # the problem of the IDs these find wrong.
     ids = cells["grid_id"].astype(str)
@@ -172,23 +173,34 @@ def check_package(path) -> dict:
         except CodeError as exc:
             reports["cells"].flag(str(exc), geometry)
     layers = {name for name, _ in pyogrio.list_layers(path)}
-    _flag_ended(path, layers, metadata, reports["cells"], ids, cells["community_code"].astype(str),
+    _flag_ended(path, layers, issued, reports["cells"], ids, cells["community_code"].astype(str),
                 cells.geometry.values, "ended_grids")
     if "micro_grids" in layers:
         micro = gpd.read_file(path, layer="micro_grids", engine="pyogrio").to_crs(cells.crs)
         _require_columns(path, "micro_grids", micro, ("micro_id", "grid_id"))
-        reports["micro_grids"] = report = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
+        reports["micro_grids"] = report = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id",
+                                                          issued=issued)
         # A micro ID is its grid's ID and a 2-digit sequence from 01 (the prefix is checked above).
         micro_ids = micro["micro_id"].astype(str)
         wrong = ~micro_ids.str.fullmatch(r"\d{15}(?!00)\d{2}")
         for micro_id, geometry in zip(micro_ids[wrong], micro.geometry.values[wrong.to_numpy()]):
             report.flag(f"micro ID {micro_id!r} is not a grid ID and a 2-digit sequence from 01", geometry)
-        _flag_ended(path, layers, metadata, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,
+        _flag_ended(path, layers, issued, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,
                     "ended_micro_grids")
     return reports
 
 
-def _flag_ended(path, layers, metadata, report, ids, owners, geometries, layer):
+def _issued_record(metadata) -> dict:
+    """A household package's ``highest_issued`` metadata ({} when absent or not
+    what gridkit wrote: it only sharpens the hints for a new ID)."""
+    try:
+        record = json.loads(metadata.get("highest_issued") or "{}")
+        return {str(prefix): int(sequence) for prefix, sequence in record.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _flag_ended(path, layers, issued, report, ids, owners, geometries, layer):
     """Flag on ``report`` the ``ids`` (of ``geometries``) that ``layer`` keeps as
     ended, each offered the next ID free under its owner (its community's code for
     a grid, its grid's ID for a micro-grid)."""
@@ -201,11 +213,7 @@ def _flag_ended(path, layers, metadata, report, ids, owners, geometries, layer):
     reused = ids.isin(set(ended)).to_numpy()
     if not reused.any():
         return
-    try:
-        before = json.loads(metadata.get("highest_issued") or "{}")
-        issued = highest_issued(ids, ended, before=before if isinstance(before, dict) else {})
-    except (ValueError, TypeError):
-        issued = highest_issued(ids, ended)
+    issued = highest_issued(ids, ended, before=issued)
     width = 3 if column == "grid_id" else 2
     for taken, prefix, geometry in zip(ids[reused], owners[reused], geometries[reused]):
         issued[prefix] = issued.get(prefix, 0) + 1  # each one flagged is offered its own

@@ -483,3 +483,25 @@ def test_check_flags_an_ended_id_given_again_by_hand(layout, tmp_path):
     assert [p for p in reports["micro_grids"].problems if "ended one's" in p] == [
         f"micro_id {ended_micro} is an ended one's (ended_micro_grids layer of now.gpkg): an ID is issued once; "
         f"give this one a new ID, 990201900600001{highest + 1:02d} is the next free"]
+
+
+def test_check_offers_no_id_issued_before_for_a_duplicate(layout, tmp_path):
+    """Grid 134 merged away by hand, then grid 003 given 002's ID: `gridkit check`
+    offers 135 for one of the two (134 was issued), where a package without the
+    record offers 134."""
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, _ = layout
+    grids, micro = _merged_by_hand(made, "990201900600134")
+    grids.loc[grids["grid_id"] == "990201900600003", "grid_id"] = "990201900600002"
+    hint = ("grid_id 990201900600002 is used by 2 cells: give all but one a free ID ({} is the next after its "
+            "unit's highest)")
+    for record, offered in ((None, "990201900600134"), (highest_issued(made.grids["grid_id"]), "990201900600135")):
+        package = tmp_path / f"{offered}.gpkg"
+        write_household_package(package, made, comm, {"band": [100, 150]}, issued=record)
+        pyogrio.write_dataframe(grids, package, layer="cells", layer_options={"OVERWRITE": "YES"})
+        if record is None:  # a package from before the record
+            meta = pyogrio.read_dataframe(package, layer="gridkit_metadata")
+            pyogrio.write_dataframe(meta[meta["key"] != "highest_issued"], package, layer="gridkit_metadata",
+                                    layer_options={"OVERWRITE": "YES"})
+        assert hint.format(offered) in gk.check_package(package)["cells"].problems
