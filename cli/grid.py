@@ -312,8 +312,9 @@ def _summary(communities, cells, output, seconds):
                    "start: worth it for several large communities (Dongcheng's 8 with 200,000 households and "
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @overwrite_opt
-def households_command(boundaries, households_path, output, layer, where, households_layer, x_field, y_field, count_field,
-                       floors_field, area_per_household, default_floors, kind, min_households, max_households, target,
+def households_command(boundaries, households_path, output, layer, where, households_layer, x_field, y_field,
+                       count_field, floors_field, area_per_household, default_floors, kind, min_households,
+                       max_households, target,
                        tolerance, micro, split_polygons, code_field, name_field, provisional, parent_code, crs,
                        households_crs, barriers, barriers_layer, barriers_crs, preview, workers, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
@@ -448,7 +449,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
                          "gridkit cut blocks (households shared by area) to reach the band")
     if "micro" in s:
         m = s["micro"]
-        lines_out.append(f"micro-grids  {m['grids']} ({m['in_band_pct']:.1f} % in band {m['band'][0]:g}–{m['band'][1]:g})")
+        lines_out.append(f"micro-grids  {m['grids']} ({m['in_band_pct']:.1f} % in band "
+                         f"{m['band'][0]:g}–{m['band'][1]:g})")
     lines_out += [f"rejects      {s['outside']} household features outside every community",
                   f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     click.echo("\n".join(lines_out))
@@ -484,8 +486,9 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     replaced_by; the grids that replace them take the community's next
     sequence numbers. No ID is issued twice, even one deleted by hand: the
     package's metadata keeps the highest issued (highest_issued). Micro-grids
-    of a new grid are divided anew; those of a kept grid are recounted. The band, micro band, count field, splitting and
-    barriers are the package's (its metadata). With barriers, a new grid keeps
+    of a new grid are divided anew; those of a kept grid are recounted. The
+    band, micro band, count field, splitting and barriers are the package's
+    (its metadata). With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again.
 

@@ -1376,8 +1376,9 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True, an
             total = float(weight[grids].sum())
             best = (int((~band.contains(weight[grids])).sum()), None, None)
             counts = [len(grids), len(grids) - 1, len(grids) + 1]
-            if any_count and band.parts_for(total) not in (None, *counts):
-                counts.append(band.parts_for(total))
+            needed = band.parts_for(total) if any_count else None
+            if needed not in (None, *counts):
+                counts.append(needed)
             for k in counts:
                 if not (k >= 1 and k * low <= total <= k * high):
                     continue

@@ -333,16 +333,17 @@ def _owner(atoms, polygons):
     can fall on its edge, on the line between two grids (a piece of 110 m² went to
     the wrong one). An atom overlapping none (a sliver along the edge) goes to
     the polygon nearest it."""
+    tree = shapely.STRtree(polygons)
     # Most atoms' point lies inside one polygon, away from its edge: that one.
     probe = shapely.point_on_surface(atoms)
-    p_idx, g_idx = shapely.STRtree(polygons).query(probe, predicate="within")
+    p_idx, g_idx = tree.query(probe, predicate="within")
     inside = np.bincount(p_idx, minlength=len(atoms)) == 1
     inside[p_idx] &= shapely.contains_properly(atoms[p_idx], probe[p_idx])
     owner = np.full(len(atoms), -1)
     sure = inside[p_idx]
     owner[p_idx[sure]] = g_idx[sure]
     rest = np.flatnonzero(owner < 0)
-    a_idx, p_idx = shapely.STRtree(polygons).query(atoms[rest], predicate="intersects")
+    a_idx, p_idx = tree.query(atoms[rest], predicate="intersects")
     a_idx = rest[a_idx]
     area = shapely.area(shapely.intersection(atoms[a_idx], polygons[p_idx]))
     order = np.lexsort((p_idx, -area, a_idx))  # per atom: the largest overlap, ties to the lowest polygon
@@ -352,7 +353,7 @@ def _owner(atoms, polygons):
     owner[a_idx[hit]] = p_idx[hit]
     stray = np.flatnonzero(owner < 0)
     if len(stray):
-        at, near = shapely.STRtree(polygons).query_nearest(atoms[stray])
+        at, near = tree.query_nearest(atoms[stray])
         keep = np.r_[True, at[1:] != at[:-1]]
         owner[stray[at[keep]]] = near[keep]
     return owner
