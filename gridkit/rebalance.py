@@ -128,7 +128,8 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         The layout's micro-grids, with ``micro`` (min, max) their band: those of a
         grid that stays are kept and recounted; a new grid's are divided anew, as
         are those of a kept grid they no longer match (numbered on after its
-        highest micro-grid).
+        highest micro-grid; should two digits not hold them, the grid ends and is
+        issued anew, as it is, its micro-grids numbered from 01 under the new ID).
     redivide : bool
         False: recount and flag only; no grid changes.
     start_date : str, optional
@@ -208,12 +209,22 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         out_before += done.out_before
         crossings += done.crossings
         for j, part, record in done.kept:
-            kept.append((idx[j], record))
-            if micro_grids is not None and grid_ids[idx[j]] in stale:
-                new_micro.extend(_micro_divided(atoms, part, micro_band, grid_ids[idx[j]]))
+            gid = grid_ids[idx[j]]
+            if micro_grids is not None and gid in stale:
+                made = _micro_divided(atoms, part, micro_band, gid)
+                if issued.get(gid, 0) + len(made) > MAX_MICRO:
+                    # Its micro-grids' two digits would run out: the grid ends and is
+                    # issued anew, as it is, its micro-grids numbered from 01 under the
+                    # new ID (an ID is issued once, a micro-grid's too).
+                    done.ended.append(j)
+                    done.new.append({**record, "atoms": part, "crosses_barrier": record.get("crosses_barrier", False),
+                                     "geometry": record.get("geometry", grid_geoms[idx[j]])})
+                    continue
+                new_micro.extend(made)
             elif micro_grids is not None:
                 kept_micro.append(_micro_recount(atoms, part, micro_of[grid_ids[idx[j]]], micro_band,
                                                  traced="geometry" in record))
+            kept.append((idx[j], record))
         ended.extend(idx[done.ended].tolist())
         first = 1 + issued.get(code, 0)
         for record, sequence in zip(done.new, _sequences(done.new, first, code)):
@@ -550,14 +561,16 @@ def _micro_divided(atoms, part, band, grid_id):
 def _micro_now(kept, new, crs, band, highest):
     """The micro-grids after rebalancing: the kept grids' (recounted) and the new
     grids' (divided anew), by ID. A grid's new micro-grids number on after
-    ``highest[grid]`` (the highest sequence issued under it, :func:`highest_issued`),
-    from 01 again when the two digits would run out."""
+    ``highest[grid]`` (the highest sequence issued under it, :func:`highest_issued`;
+    :func:`rebalance` issues a grid anew before its two digits would run out)."""
     frames = list(kept)
     if new:
         fresh = _micro_frame(new, {r["parent"]: r["parent"] for r in new}, crs, band)
         count = fresh.groupby("grid_id")["sequence"].transform("max")
         after = fresh["grid_id"].map(highest).fillna(0).astype("int32")
-        after = after.where(after + count <= MAX_MICRO, 0)
+        if (after + count > MAX_MICRO).any():  # never numbered from 01 again: an ID is issued once
+            raise LayoutError("internal error: micro-grid sequences past 99 under "
+                              f"{sorted(set(fresh['grid_id'][after + count > MAX_MICRO]))}; please report it")
         fresh["sequence"] = (fresh["sequence"] + after).astype("int32")
         fresh["micro_id"] = [f"{g}{q:02d}" for g, q in zip(fresh["grid_id"], fresh["sequence"])]
         frames.append(fresh)

@@ -213,6 +213,34 @@ def test_a_grid_without_its_micro_grids_gets_new_ones(layout):
     gk.assert_partition(done.layout.micro, done.layout.grids, unit_key="grid_id", id_field="micro_id")
 
 
+def test_a_grid_whose_micro_ids_run_out_is_issued_anew(layout):
+    """Grid 006's micro-grids deleted by hand, and the record says 97 of its 99
+    micro-grid sequences were issued: its new micro-grids would run past 99 (they
+    used to number from 01 again, issuing IDs twice). The grid ends and comes back
+    as it is under the next free grid ID, its micro-grids numbered from 01 there."""
+    made, comm, blocks = layout
+    gid = made.grids["grid_id"].iat[5]
+    issued = {**highest_issued(made.grids["grid_id"], made.micro["micro_id"]), gid: 97}
+    kw = dict(min_households=100, max_households=150, count_field="HOUSEHOLDS", split_polygons=True,
+              micro=(20, 50), micro_grids=made.micro[made.micro["grid_id"] != gid])
+    done = rebalance(made.grids, comm, blocks, issued=issued, **kw)
+    s, grids, micro = done.layout.summary, done.layout.grids, done.layout.micro
+    anew = "990201900600135"
+    assert (s["ended_ids"], s["new_ids"], s["micro_redrawn"]) == ([gid], [anew], [gid])
+    assert done.ended["replaced_by"].tolist() == [anew]
+    was, now = made.grids.set_index("grid_id").loc[gid], grids.set_index("grid_id").loc[anew]
+    assert now["households"] == was["households"] and _same_outline(now.geometry, was.geometry)
+    mine = micro[micro["grid_id"] == anew]
+    assert len(mine) >= 3 and mine["micro_id"].tolist() == [f"{anew}{k:02d}" for k in range(1, len(mine) + 1)]
+    assert gid not in set(micro["grid_id"]) and done.issued[anew] == len(mine) and done.issued[gid] == 97
+    gk.assert_partition(micro, grids, unit_key="grid_id", id_field="micro_id")
+    # With room for them (95 issued), the grid keeps its ID and numbers on from 96.
+    again = rebalance(made.grids, comm, blocks, issued={**issued, gid: 99 - len(mine)}, **kw)
+    assert again.layout.summary["ended_ids"] == []
+    assert again.layout.micro.loc[again.layout.micro["grid_id"] == gid, "sequence"].tolist() == list(
+        range(100 - len(mine), 100))
+
+
 def test_micro_grids_divided_anew_take_new_ids(layout):
     """Micro-grid 04 of grid 002 given to grid 005 by hand (both stay in the band):
     both grids' micro-grids are divided anew, numbered on after each grid's
