@@ -1349,7 +1349,10 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True, an
     them all in the band and only the one grid is out, bisection is not tried.
     With ``any_count``, when none of those does, the count the band gives the
     neighbourhood's households is tried too (a rebalance: a grid grown by a new
-    estate may need several more grids around it, as may a street block).
+    estate may need several more grids around it, as may a street block), and a
+    neighbourhood in pieces (grids astride a barrier that now bounds their street
+    blocks: a light block joined across it has grown) is divided piece by piece
+    (:func:`_by_piece`).
     Single-atom moves cannot pass households along a chain of grids all at a
     bound, nor drop a grid too light to keep; this can. Grids it leaves alone come
     back as the same arrays, which is how :func:`_best_division` sees that a
@@ -1379,18 +1382,22 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True, an
             needed = band.parts_for(total) if any_count else None
             if needed not in (None, *counts):
                 counts.append(needed)
-            for k in counts:
-                if not (k >= 1 and k * low <= total <= k * high):
+            n_pieces, piece = graph.components(members) if any_count and bisect else (1, None)
+            for k in counts if n_pieces == 1 else [None]:
+                if k is None:
+                    new = _by_piece(graph, members, piece, n_pieces, band)
+                elif not (k >= 1 and k * low <= total <= k * high):
                     continue
-                new, settled = None, False
-                if len(members) in exact:
-                    new, settled = _exact_division(graph, members, band, k)
-                if new is None:
-                    if not bisect or (settled and best[0] <= 1):
-                        continue  # none has every grid in the band, and only that would do better
-                    new = _partition(graph, members, band, k, give_up_at=best[0])
+                else:
+                    new, settled = None, False
+                    if len(members) in exact:
+                        new, settled = _exact_division(graph, members, band, k)
                     if new is None:
-                        continue
+                        if not bisect or (settled and best[0] <= 1):
+                            continue  # none has every grid in the band, and only that would do better
+                        new = _partition(graph, members, band, k, give_up_at=best[0])
+                        if new is None:
+                            continue
                 new_weight = np.array([graph.weight[p].sum() for p in new])
                 out = int((~band.contains(new_weight)).sum())
                 if out < best[0] and all(graph.is_connected(p) for p in new):
@@ -1411,6 +1418,22 @@ def _repair(graph, parts, band, *, exact=range(EXACT_ATOMS + 1), bisect=True, an
                 touched |= set(slots)
                 break
     return [p for p in parts if p is not None]
+
+
+def _by_piece(graph, members, piece, n, band):
+    """``members`` in ``n`` connected pieces (``piece``: each member's), divided
+    piece by piece into the grids the band gives each piece's households (one where
+    it gives none): by exhaustive search up to EXACT_ATOMS atoms, else by bisection."""
+    new = []
+    for c in range(n):
+        group = members[piece == c]
+        total = float(graph.weight[group].sum())
+        k = band.parts_for(total) or max(1, round(total / band.mid))
+        found = [group] if k == 1 else None
+        if found is None and len(group) <= EXACT_ATOMS:
+            found = _exact_division(graph, group, band, k)[0]
+        new.extend(found if found is not None else _partition(graph, group, band, k))
+    return new
 
 
 def _exact_division(graph, members, band, k, *, limit=EXACT_SETS):

@@ -452,14 +452,24 @@ def _redivided(graph, parts, band, atoms):
     """The partitioner's repairs and chains around the grids out of the band
     (those it leaves alone come back as the same arrays), then the grids that
     changed straightened and polished among themselves."""
-    now = _repair(graph, parts, band, any_count=True)
-    while True:  # the last exhaustive repairs, as :func:`_best_division` ends
-        again = _repair(graph, now, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False, any_count=True)
-        if len(again) == len(now) and all(p is q for p, q in zip(now, again)):
-            break
-        now = again
-    towers = {j for j, p in enumerate(now) if (atoms.indivisible[p] & (atoms.weight[p] > band.high)).any()}
-    now = _pass_along(graph, now, band, sinks=towers)
+    def same(a, b):
+        return len(a) == len(b) and all(p is q for p, q in zip(a, b))
+
+    def exhaustive(now):  # the last repairs, round after round, as :func:`_best_division` ends
+        while not same(now, again := _repair(graph, now, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False,
+                                             any_count=True)):
+            now = again
+        return now
+
+    def chained(now):
+        towers = {j for j, p in enumerate(now) if (atoms.indivisible[p] & (atoms.weight[p] > band.high)).any()}
+        return _pass_along(graph, now, band, sinks=towers)
+
+    now = chained(exhaustive(_repair(graph, parts, band, any_count=True)))
+    # Again while a round of repairs brings grids in: one skips a grid whose
+    # neighbourhood another re-divided in its round (every change brings grids in).
+    while not same(now, again := _repair(graph, now, band, any_count=True)):
+        now = chained(exhaustive(again))
     old = {id(p) for p in parts}
     changed = [j for j, p in enumerate(now) if id(p) not in old]
     if changed:

@@ -377,6 +377,38 @@ def test_with_barriers_new_grids_keep_to_their_street_block():
     assert sorted(_blocks_met(new.geometry.values, blocks)) == [1, 1, 1, 1, 2]
 
 
+def test_grids_astride_a_road_whose_light_strip_grew_are_divided_again():
+    """A road cuts a 1 km² community 800 m from its west edge. The east strip held
+    60 households, too few for a grid, so it was joined across the road: 4 of the
+    24 grids cross it. An estate of 400 in the strip makes it a street block of its
+    own, and the 5 grids now out of the band lie astride a barrier their grids may
+    not cross: the repairs divide them piece by piece (a bisection of the
+    neighbourhood as one left grids in two pieces), round after round (a repair
+    skips grids whose neighbourhood another re-divided). It used to leave 2 grids
+    above the band, flagged heavy, with 4 of them had no piece been divided alone."""
+    crs = 32650
+    box = shapely.box(500_000, 4_400_000, 501_000, 4_401_000)
+    comm = gk.unit_hierarchy(gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[box], crs=crs),
+                             code_field="code")
+    roads = gpd.GeoDataFrame(geometry=[shapely.LineString([(500_800, 4_399_000), (500_800, 4_402_000)])], crs=crs)
+    rng = np.random.default_rng(3)
+    west = rng.uniform(0, 1, (3000, 2)) * [800, 1000] + [500_000, 4_400_000]
+    east = rng.uniform(0, 1, (460, 2)) * [200, 1000] + [500_800, 4_400_000]  # 60 at first, then 400 more
+    homes, grown = (gpd.GeoDataFrame(geometry=shapely.points(np.r_[west, east[:n]]), crs=crs) for n in (60, 460))
+    kw = dict(min_households=100, max_households=150, barriers=roads)
+    made = balanced_grid(comm, homes, **kw)
+    assert (len(made.grids), made.summary["grids_crossing_barriers"]) == (24, 4) and made.grids["in_band"].all()
+    done = rebalance(made.grids, comm, grown, start_date=DAY, **kw)
+    grids, s = done.layout.grids, done.layout.summary
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"])) == (5, 11, 15)
+    assert grids["in_band"].all() and grids["households"].sum() == 3460
+    blocks = [shapely.box(500_000, 4_400_000, 500_800, 4_401_000), shapely.box(500_800, 4_400_000, 501_000, 4_401_000)]
+    assert _blocks_met(grids.geometry.values, blocks) == [1] * len(grids)
+    assert s["grids_crossing_barriers"] == 0 and not grids["crosses_barrier"].any()
+    assert set(made.grids.loc[made.grids["crosses_barrier"], "grid_id"]) <= set(s["ended_ids"])
+    gk.assert_partition(grids, comm)
+
+
 def test_crosses_barrier_is_measured_again_on_real_streets(samples, shared):
     """Cambridge's 13 neighbourhoods, its 6,117 street lights standing in for
     households (100–150 a grid), its 284 major-road segments as barriers: a grid
