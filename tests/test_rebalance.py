@@ -254,7 +254,7 @@ def test_a_grid_whose_micro_ids_run_out_is_issued_anew(layout):
     assert len(mine) >= 3 and mine["micro_id"].tolist() == [f"{anew}{k:02d}" for k in range(1, len(mine) + 1)]
     assert gid not in set(micro["grid_id"]) and done.issued[anew] == len(mine) and done.issued[gid] == 97
     gk.assert_partition(micro, grids, unit_key="grid_id", id_field="micro_id")
-    # With room for them (95 issued), the grid keeps its ID and numbers on from 96.
+    # With just room for them (99 less their count issued), the grid keeps its ID and numbers on to 99.
     again = rebalance(made.grids, comm, blocks, issued={**issued, gid: 99 - len(mine)}, **kw)
     assert again.layout.summary["ended_ids"] == []
     assert again.layout.micro.loc[again.layout.micro["grid_id"] == gid, "sequence"].tolist() == list(
@@ -404,8 +404,8 @@ def test_grids_astride_a_road_whose_light_strip_grew_are_divided_again():
     own, and the 5 grids now out of the band lie astride a barrier their grids may
     not cross: the repairs divide them piece by piece (a bisection of the
     neighbourhood as one left grids in two pieces), round after round (a repair
-    skips grids whose neighbourhood another re-divided). It used to leave 2 grids
-    above the band, flagged heavy, with 4 of them had no piece been divided alone."""
+    skips grids whose neighbourhood another re-divided). Before, 2 grids stayed
+    above the band, flagged heavy (4 without the division piece by piece)."""
     crs = 32650
     box = shapely.box(500_000, 4_400_000, 501_000, 4_401_000)
     comm = gk.unit_hierarchy(gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[box], crs=crs),
