@@ -481,20 +481,9 @@ def _point_weights(geoms, points, counts):
     weight = np.zeros(len(geoms), dtype="int64")
     biggest = np.zeros(len(geoms), dtype="int64")
     if len(points):
-        tree = shapely.STRtree(geoms)
-        p_idx, a_idx = tree.query(points, predicate="intersects")
-        order = np.lexsort((a_idx, p_idx))
-        p_idx, a_idx = p_idx[order], a_idx[order]
-        first = np.r_[True, p_idx[1:] != p_idx[:-1]]
-        home = np.full(len(points), -1)
-        home[p_idx[first]] = a_idx[first]
         # A point in no atom (a face the noding of the street blocks dropped) goes to
         # the atom nearest it: none is lost.
-        stray = np.flatnonzero(home < 0)
-        if len(stray):
-            at, near = tree.query_nearest(points[stray])
-            keep = np.r_[True, at[1:] != at[:-1]]
-            home[stray[at[keep]]] = near[keep]
+        home = first_hit(points, geoms, nearest=True)
         np.add.at(weight, home, counts)
         np.maximum.at(biggest, home, counts)
     return weight, biggest
@@ -1075,17 +1064,9 @@ def _best_division(graph, members, band):
         if best is None or key < best[0]:
             best = (key, parts)
     parts = _repair(graph, _straighten(graph, best[1], band), band)
-    # Last, grids still out of the band get exhaustive searches alone, in
-    # neighbourhoods of up to LAST_EXACT_ATOMS atoms, round after round while they
-    # bring grids in (each round that changes anything has fewer grids out, so this
-    # ends); what they re-divided is straightened again (the passing along sees to
-    # any grid still out).
-    last = parts
-    while True:
-        again = _repair(graph, last, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False)
-        if len(again) == len(last) and all(p is q for p, q in zip(last, again)):
-            break
-        last = again
+    # What the last repairs re-divided is straightened again (the passing along
+    # sees to any grid still out).
+    last = _last_repairs(graph, parts, band)
     if last is not parts:
         parts = _straighten(graph, last, band)
     before = parts
@@ -1095,6 +1076,23 @@ def _best_division(graph, members, band):
     kept = {id(p) for p in before}  # ``before`` holds them: no id is reused
     changed = [j for j, p in enumerate(parts) if id(p) not in kept]
     return _refine(graph, _straighten(graph, parts, band, set(changed)), band, only=changed)
+
+
+def _unchanged(before, after):
+    """Did a step (repairs, chains) leave every grid as it was? Grids it leaves
+    alone come back as the same arrays."""
+    return len(before) == len(after) and all(p is q for p, q in zip(before, after))
+
+
+def _last_repairs(graph, parts, band, *, any_count=False):
+    """Grids still out of the band get exhaustive searches alone, in neighbourhoods
+    of up to LAST_EXACT_ATOMS atoms, round after round while they bring grids in
+    (each round that changes anything has fewer grids out, so this ends); ``parts``
+    itself when the first round changes nothing."""
+    while not _unchanged(parts, again := _repair(graph, parts, band, exact=range(LAST_EXACT_ATOMS + 1),
+                                                  bisect=False, any_count=any_count)):
+        parts = again
+    return parts
 
 
 def _redraw(graph, parts, band):
@@ -2189,15 +2187,29 @@ def band_of(min_households, max_households, target, tolerance):
     raise InputError("give the band: min_households and max_households, or target (and tolerance)")
 
 
-def first_hit(points, polygons):
-    """For each point, the lowest-numbered polygon it lies in (on an edge counts), or -1."""
-    p_idx, g_idx = shapely.STRtree(polygons).query(points, predicate="intersects")
+def first_hit(points, polygons, *, nearest=False):
+    """For each point, the lowest-numbered polygon it lies in (on an edge counts), or
+    -1; with ``nearest``, the polygon nearest it instead of -1."""
+    tree = shapely.STRtree(polygons)
+    p_idx, g_idx = tree.query(points, predicate="intersects")
     order = np.lexsort((g_idx, p_idx))
     p_idx, g_idx = p_idx[order], g_idx[order]
     first = np.r_[True, p_idx[1:] != p_idx[:-1]] if len(p_idx) else np.zeros(0, bool)
     home = np.full(len(points), -1)
     home[p_idx[first]] = g_idx[first]
+    if nearest:
+        _to_nearest(tree, points, home)
     return home
+
+
+def _to_nearest(tree, geoms, owner):
+    """Give each of ``geoms`` whose ``owner`` is -1 the geometry of ``tree`` nearest
+    it (of equally near ones, the first the tree gives), in place."""
+    stray = np.flatnonzero(owner < 0)
+    if len(stray):
+        at, near = tree.query_nearest(geoms[stray])
+        keep = np.r_[True, at[1:] != at[:-1]]
+        owner[stray[at[keep]]] = near[keep]
 
 
 def community_atoms(community, features, counts, kind, band, micro_band, lines, split_polygons):

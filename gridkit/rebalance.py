@@ -38,9 +38,10 @@ from .cells import barrier_lines
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .households import (
-    DEGENERATE_AREA, LAST_EXACT_ATOMS, MAX_MICRO, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph,
-    _grid_record, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
-    _straighten, _summary, _too_many_grids, band_of, community_atoms, first_hit, polsby_popper, read_households,
+    DEGENERATE_AREA, MAX_MICRO, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
+    _last_repairs, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
+    _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, band_of, community_atoms, first_hit,
+    polsby_popper, read_households,
 )
 from .invariants import check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -362,11 +363,7 @@ def _owner(atoms, polygons):
     first = np.r_[True, a_idx[1:] != a_idx[:-1]] if len(a_idx) else np.zeros(0, bool)
     hit = first & (area > 0)
     owner[a_idx[hit]] = p_idx[hit]
-    stray = np.flatnonzero(owner < 0)
-    if len(stray):
-        at, near = tree.query_nearest(atoms[stray])
-        keep = np.r_[True, at[1:] != at[:-1]]
-        owner[stray[at[keep]]] = near[keep]
+    _to_nearest(tree, atoms, owner)
     return owner
 
 
@@ -452,24 +449,16 @@ def _redivided(graph, parts, band, atoms):
     """The partitioner's repairs and chains around the grids out of the band
     (those it leaves alone come back as the same arrays), then the grids that
     changed straightened and polished among themselves."""
-    def same(a, b):
-        return len(a) == len(b) and all(p is q for p, q in zip(a, b))
-
-    def exhaustive(now):  # the last repairs, round after round, as :func:`_best_division` ends
-        while not same(now, again := _repair(graph, now, band, exact=range(LAST_EXACT_ATOMS + 1), bisect=False,
-                                             any_count=True)):
-            now = again
-        return now
-
     def chained(now):
         towers = {j for j, p in enumerate(now) if (atoms.indivisible[p] & (atoms.weight[p] > band.high)).any()}
         return _pass_along(graph, now, band, sinks=towers)
 
-    now = chained(exhaustive(_repair(graph, parts, band, any_count=True)))
-    # Again while a round of repairs brings grids in: one skips a grid whose
+    # The repairs, the last repairs (as :func:`_best_division` ends) and the chains;
+    # again while a round of repairs brings grids in: one skips a grid whose
     # neighbourhood another re-divided in its round (every change brings grids in).
-    while not same(now, again := _repair(graph, now, band, any_count=True)):
-        now = chained(exhaustive(again))
+    now = chained(_last_repairs(graph, _repair(graph, parts, band, any_count=True), band, any_count=True))
+    while not _unchanged(now, again := _repair(graph, now, band, any_count=True)):
+        now = chained(_last_repairs(graph, again, band, any_count=True))
     old = {id(p) for p in parts}
     changed = [j for j, p in enumerate(now) if id(p) not in old]
     if changed:
