@@ -316,16 +316,21 @@ def _cut(atoms, polygons, community):
     and a grid's edge along the community's boundary are the same line drawn with
     different vertices, and noding them makes slivers on either side."""
     geoms = atoms.geometry
-    a_idx, p_idx = shapely.STRtree(polygons).query(geoms, predicate="intersects")
-    area = shapely.area(shapely.intersection(geoms[a_idx], polygons[p_idx]))
-    keep = area > DEGENERATE_AREA
-    a_idx, p_idx = a_idx[keep], p_idx[keep]
+    tree = shapely.STRtree(polygons)
+    # Most atoms lie within one polygon: they stay whole, with no overlay to compute.
+    w_idx, _ = tree.query(geoms, predicate="within")
+    rest = np.flatnonzero(np.bincount(w_idx, minlength=len(geoms)) != 1)
+    a_idx, p_idx = tree.query(geoms[rest], predicate="intersects")
+    a_idx = rest[a_idx]
+    pieces = shapely.intersection(geoms[a_idx], polygons[p_idx])
+    keep = shapely.area(pieces) > DEGENERATE_AREA
+    a_idx, pieces = a_idx[keep], pieces[keep]
     across = np.bincount(a_idx, minlength=len(geoms)) > 1
     if not across.any():
         return atoms
     whole = np.flatnonzero(~across)
     split = across[a_idx]
-    parts = shapely.intersection(geoms[a_idx[split]], polygons[p_idx[split]])
+    parts = pieces[split]
     owner = a_idx[split]
     parts, which = shapely.get_parts(parts, return_index=True)
     owner = owner[which]
