@@ -1,3 +1,4 @@
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -853,6 +854,31 @@ def test_unplaceable_is_proved_only_when_no_group_fits():
     assert not _unplaceable(_strip_graph([40, 0, 70]), 0, set(range(3)), band)
     assert _unplaceable(_strip_graph([40, 0, 120]), 0, set(range(3)), band)
     assert not _unplaceable(_strip_graph([40, 0, 120]), 0, set(range(3)), band, limit=1)  # gave up: not proved
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.sampled_from([0, 5, 20, 45, 60, 90, 130, 160]), min_size=9, max_size=9), st.integers(0, 8))
+def test_unplaceable_agrees_with_brute_force_on_a_lattice(weights, start):
+    """On a 3 × 3 lattice every connected set of atoms holding ``start`` can be
+    listed: an atom is proved unplaceable exactly when none of them is within
+    100–150 (whether the quick greedy growth or the search settles it)."""
+    from gridkit.households import _Graph, _grows_into_band, _unplaceable
+
+    a, b = zip(*[(i, i + 1) for i in range(9) if i % 3 < 2], *[(i, i + 3) for i in range(6)])
+    a, b = np.array(a), np.array(b)
+    graph = _Graph(9, a, b, np.ones(len(a)), np.zeros(len(a), dtype=bool),
+                   shapely.box(np.arange(9) % 3, np.arange(9) // 3, np.arange(9) % 3 + 1, np.arange(9) // 3 + 1),
+                   np.asarray(weights))
+    band = Band(100, 150)
+
+    def connected(members):
+        return graph.is_connected(np.array(sorted(members)))
+
+    fits = any(start in members and 100 <= sum(weights[i] for i in members) <= 150 and connected(members)
+               for r in range(1, 10) for members in itertools.combinations(range(9), r))
+    assert _unplaceable(graph, start, set(range(9)), band) is not fits
+    if _grows_into_band(graph, start, set(range(9)), band):  # a sufficient test: never wrong when it says so
+        assert fits
 
 
 @pytest.mark.parametrize("counts, households, detail", [
