@@ -72,8 +72,8 @@ def _households(root, out):
 
     hierarchy = dict(provisional=True, parent_code="990201")
     communities = gk.unit_hierarchy(gk.read_vector(root / "cincinnati_city.gpkg"), **hierarchy)
-    layout = balanced_grid(communities, gk.read_vector(root / "cincinnati_blocks.gpkg", layer="blocks"),
-                           min_households=100, max_households=150, count_field="HOUSEHOLDS",
+    blocks = gk.read_vector(root / "cincinnati_blocks.gpkg", layer="blocks")
+    layout = balanced_grid(communities, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
                            split_polygons=True, micro=(20, 50))
     problems = household_problems(layout, communities)
     s = layout.summary
@@ -90,18 +90,17 @@ def _households(root, out):
                f"{out / 'cincinnati.png'}")
     if not ok:
         raise click.ClickException("; ".join(problems[:5]))
-    _rebalance(root, out, layout, communities, params)
+    _rebalance(out, blocks, layout, communities, params)
 
 
-def _rebalance(root, out, layout, communities, params):
+def _rebalance(out, blocks, layout, communities, params):
     """The same layout after one block of 60 households gains an estate of 400
     (``params``: the layout's metadata, kept so the package can be rebalanced again)."""
-    import gridkit as gk
     from gridkit.rebalance import rebalance
 
     from .grid import draw_household_grids, household_problems, write_household_package
 
-    blocks = gk.read_vector(root / "cincinnati_blocks.gpkg", layer="blocks")
+    blocks = blocks.copy()
     blocks.loc[blocks.index[207], "HOUSEHOLDS"] += 400
     done = rebalance(layout.grids, communities, blocks, min_households=100, max_households=150,
                      count_field="HOUSEHOLDS", split_polygons=True, micro_grids=layout.micro, micro=(20, 50))

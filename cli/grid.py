@@ -314,9 +314,9 @@ def _summary(communities, cells, output, seconds):
 @overwrite_opt
 def households_command(boundaries, households_path, output, layer, where, households_layer, x_field, y_field,
                        count_field, floors_field, area_per_household, default_floors, kind, min_households,
-                       max_households, target,
-                       tolerance, micro, split_polygons, code_field, name_field, provisional, parent_code, crs,
-                       households_crs, barriers, barriers_layer, barriers_crs, preview, workers, overwrite):
+                       max_households, target, tolerance, micro, split_polygons, code_field, name_field,
+                       provisional, parent_code, crs, households_crs, barriers, barriers_layer, barriers_crs,
+                       preview, workers, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -596,10 +596,12 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
 
 def _metadata_json(package, meta, key):
     """A JSON object from a package's metadata ({} when the key is missing)."""
+    from gridkit.rebalance import highest_issued
+
     try:
         value = json.loads(meta.get(key) or "{}")
-        if key == "highest_issued":
-            value = {str(prefix): int(sequence) for prefix, sequence in value.items()}
+        if key == "highest_issued":  # read as rebalance reads it, so that a bad row fails here, named
+            value = highest_issued(before=value)
     except (ValueError, TypeError, AttributeError):
         value = None
     if not isinstance(value, dict):

@@ -193,9 +193,10 @@ def check_package(path) -> dict:
 def _issued_record(metadata) -> dict:
     """A household package's ``highest_issued`` metadata ({} when absent or not
     what gridkit wrote: it only sharpens the hints for a new ID)."""
+    from .rebalance import highest_issued
+
     try:
-        record = json.loads(metadata.get("highest_issued") or "{}")
-        return {str(prefix): int(sequence) for prefix, sequence in record.items()}
+        return highest_issued(before=json.loads(metadata.get("highest_issued") or "{}"))
     except (ValueError, TypeError, AttributeError):
         return {}
 
