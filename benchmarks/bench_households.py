@@ -45,7 +45,10 @@ The streets case (``--streets``): Futian's real OpenStreetMap streets as barrier
 (grids cross one only where a street block is too light for the band), 180,000
 household points of 1–3 households, two thirds clustered in 60 neighbourhoods (seeded),
 in Futian's provisional communities; the three bands, gridkit alone (no peer takes
-barriers). The last column adds the street crossings.
+barriers). The last column adds the street crossings. Two runs a band: ``streets``,
+every way of the network a barrier (footways, service roads and steps too), and
+``streets_osm``, only the ways ``--barriers-where OSM_STREETS`` keeps (its provisional
+communities drawn along those, as the CLI draws them).
 
     python benchmarks/bench_households.py                 # all bands, both inputs
     python benchmarks/bench_households.py --band 300 500  # one band
@@ -63,6 +66,7 @@ import time
 from pathlib import Path
 
 from _children import best_of, print_child_row, run_child
+from gridkit_cli.options import OSM_STREETS
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parents[1] / "shared" / "data" / "cincinnati_households" / "cincinnati_blocks.gpkg"
@@ -71,6 +75,9 @@ BANDS = ((100, 150), (200, 300), (300, 500))
 INPUTS = ("blocks", "pieces")
 PEERS = ("gridkit", "gridkit_whole", "pymetis", "spopt_maxp", "gerrychain", "skater", "redcap")
 TIMEOUT = 120
+#: The streets case's runs: every way of the OpenStreetMap network as a barrier, and
+#: only those --barriers-where OSM_STREETS keeps (no footpaths, service roads …).
+STREET_RUNS = {"streets": None, "streets_osm": OSM_STREETS}
 REPEATS, REPEAT_WITHIN = 3, 10.0
 
 
@@ -264,19 +271,20 @@ FUTIAN = HERE.parent / "data" / "samples" / "futian_wgs84.gpkg"
 FUTIAN_STREETS = HERE.parents[1] / "shared" / "data" / "shenzhen_futian" / "futian_osm_network.gpkg"
 
 
-def _futian(n=180_000, seed=1):
+def _futian(n=180_000, seed=1, where=None):
     """Futian's 16 provisional communities (tiles, quartered where its OpenStreetMap
     streets make many cells), the streets, and ``n`` household points (1–3
     households each): two thirds in 60
     neighbourhoods of about 400 m radius, dense at their centres, the rest spread
-    evenly; only points inside the district, seeded."""
+    evenly; only points inside the district, seeded. ``where``: read only the streets
+    it matches (the communities are drawn along those, as the CLI draws them)."""
     import geopandas as gpd
     import numpy as np
     import shapely
 
     import gridkit as gk
 
-    streets = gk.read_vector(FUTIAN_STREETS, layer="edges")
+    streets = gk.read_vector(FUTIAN_STREETS, layer="edges", where=where)
     comm = gk.unit_hierarchy(gk.read_vector(FUTIAN), code_field="adcode", provisional=True, barriers=streets)
     area = comm.union_all()
     x0, y0, x1, y1 = area.bounds
@@ -291,12 +299,12 @@ def _futian(n=180_000, seed=1):
     return comm, streets, homes
 
 
-def run_streets(low, high):
+def run_streets(low, high, where=None):
     """Futian's streets as barriers, clustered household points: gridkit alone (no
-    peer takes barriers)."""
+    peer takes barriers). ``where``: only the streets it matches."""
     from gridkit.households import balanced_grid
 
-    comm, streets, homes = _futian()
+    comm, streets, homes = _futian(where=where)
     t = time.perf_counter()
     layout = balanced_grid(comm, homes, min_households=low, max_households=high, count_field="households",
                            barriers=streets)
@@ -317,8 +325,8 @@ def main():
         peer, which, low, high = args.child
         if which == "points":  # the scale case's runs (its peers' names are Cincinnati's too)
             seconds, score = run_scale(*SCALE_PEERS[peer])
-        elif peer == "streets":
-            seconds, score = run_streets(int(low), int(high))
+        elif peer in STREET_RUNS:
+            seconds, score = run_streets(int(low), int(high), STREET_RUNS[peer])
         else:
             seconds, score = run_peer(peer, which, int(low), int(high))
         print_child_row(f"{which} {low}-{high}", peer, seconds, **score)
@@ -326,7 +334,7 @@ def main():
     if args.scale:
         cases = [("points", 100, 150, tuple(SCALE_PEERS))]
     elif args.streets:
-        cases = [("futian", lo, hi, ("streets",)) for lo, hi in ([tuple(args.band)] if args.band else BANDS)]
+        cases = [("futian", lo, hi, tuple(STREET_RUNS)) for lo, hi in ([tuple(args.band)] if args.band else BANDS)]
     else:
         bands = [tuple(args.band)] if args.band else BANDS
         cases = [(which, lo, hi, PEERS if which == "blocks" else tuple(p for p in PEERS if p != "gridkit_whole"))

@@ -7,7 +7,8 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value, percent, progress_enabled, require_with, where_opt
+from .options import (OSM_STREETS, Steps, overwrite_opt, parse_crs_value, percent, progress_enabled, require_with,
+                      where_opt)
 
 
 @click.group()
@@ -115,16 +116,30 @@ def household_input_opts(counted="1 each"):
 
 
 def barrier_opts(what, crs_default=None):
-    """--barriers (``what`` its help), --barriers-layer and --barriers-crs
-    (``crs_default``: what its help gives as the default; None: --crs)."""
+    """--barriers (``what`` its help), --barriers-layer, --barriers-where and
+    --barriers-crs (``crs_default``: what its help gives as the default; None: --crs)."""
     crs_help = ("What the barriers' coordinates really are (default: --crs). OSM data is WGS84 even when the "
                 "boundaries are gcj02." if crs_default is None else
                 f"What the barriers' coordinates really are (default: {crs_default}).")
     return _stacked([
         click.option("--barriers", type=click.Path(dir_okay=False), default=None, help=what),
         click.option("--barriers-layer", default=None, help="Layer of --barriers to read."),
+        click.option("--barriers-where", default=None, metavar="SQL",
+                     help="Read only the barriers matching this OGR SQL WHERE clause over their columns. An "
+                          "OpenStreetMap network holds footpaths and estate service roads, which bound no "
+                          f"street block: --barriers-where \"{OSM_STREETS}\"."),
         click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS", help=crs_help),
     ])
+
+
+def read_barriers(path, layer, crs, where):
+    """The lines of --barriers (with --barriers-layer, -crs and -where), or None
+    without --barriers."""
+    import gridkit as gk
+
+    if not path:
+        return None
+    return gk.read_vector(path, layer=layer, crs=crs, where=where, where_option="--barriers-where")
 
 
 def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
@@ -181,8 +196,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
 @overwrite_opt
 def units_command(boundaries, output, layer, where, code_field, name_field, provisional, parent_code, crs,
-                  metric_crs, encoding, cell_area, hexagons, h3_cells, barriers, barriers_layer, sliver_ratio,
-                  barriers_crs, merge_small_blocks, start_date, preview, overwrite):
+                  metric_crs, encoding, cell_area, hexagons, h3_cells, barriers, barriers_layer, barriers_where,
+                  barriers_crs, sliver_ratio, merge_small_blocks, start_date, preview, overwrite):
     """Divide BOUNDARIES into coded unit cells of about --cell-area m².
 
     Every cell lies in one community, gets a 15-digit grid ID (community code +
@@ -216,7 +231,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
     if parent_code and not provisional:
         raise click.UsageError("--parent-code gives provisional codes: add --provisional")
     require_with(barriers_layer=("barriers", barriers), barriers_crs=("barriers", barriers),
-                 merge_small_blocks=("barriers", barriers))
+                 barriers_where=("barriers", barriers), merge_small_blocks=("barriers", barriers))
     if hexagons and h3_cells:
         raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
     shape = "hex" if hexagons else "h3" if h3_cells else "square"
@@ -227,7 +242,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
             lines = None
             if barriers:
                 step("reading barriers")
-                lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs or crs)
+                lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
             step("building the unit hierarchy")
             communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
                                             provisional=provisional, parent_code=parent_code,
@@ -240,7 +255,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "code_field": code_field, "crs": crs,
                       "cell_area": cell_area, "shape": shape, "barriers": barriers,
-                      "barriers_crs": barriers_crs,
+                      "barriers_layer": barriers_layer, "barriers_where": barriers_where, "barriers_crs": barriers_crs,
                       "sliver_ratio": sliver_ratio, "provisional": provisional,
                       "parent_code": parent_code, "merge_small_blocks": merge_small_blocks}
             gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite)
@@ -315,8 +330,8 @@ def _summary(communities, cells, output, seconds):
 def households_command(boundaries, households_path, output, layer, where, households_layer, x_field, y_field,
                        count_field, floors_field, area_per_household, default_floors, kind, min_households,
                        max_households, target, tolerance, micro, split_polygons, code_field, name_field,
-                       provisional, parent_code, crs, households_crs, barriers, barriers_layer, barriers_crs,
-                       preview, workers, overwrite):
+                       provisional, parent_code, crs, households_crs, barriers, barriers_layer, barriers_where,
+                       barriers_crs, preview, workers, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -365,7 +380,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
     if target is None and (min_households is None or max_households is None):
         raise click.UsageError("give --min-households and --max-households, or --target")
     require_with(tolerance=("target", target), barriers_layer=("barriers", barriers),
-                 barriers_crs=("barriers", barriers))
+                 barriers_where=("barriers", barriers), barriers_crs=("barriers", barriers))
     if target is not None and (min_households is not None or max_households is not None):
         raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
                                "(with --tolerance)")
@@ -382,7 +397,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where)
             homes = read_points(households_path, layer=households_layer, crs=households_crs or crs,
                                 x_field=x_field, y_field=y_field)
-            lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs or crs) if barriers else None
+            lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
             step("building the unit hierarchy")
             # With the barriers, as `grid units` does: the same provisional communities
             # (and codes) for the same district in both layouts.
@@ -416,8 +431,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
-                      "barriers": barriers, "barriers_layer": barriers_layer, "crs": crs,
-                      "households_crs": households_crs, "barriers_crs": barriers_crs}
+                      "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
+                      "crs": crs, "households_crs": households_crs, "barriers_crs": barriers_crs}
             write_household_package(output, layout, communities, params, overwrite=overwrite)
             if preview:
                 step(f"drawing {preview}")
@@ -474,7 +489,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @overwrite_opt
 def rebalance_command(package, households_path, output, households_layer, x_field, y_field, count_field,
                       floors_field, area_per_household, default_floors, kind, households_crs, barriers,
-                      barriers_layer, barriers_crs, recount_only, preview, overwrite):
+                      barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 
@@ -510,7 +525,8 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
     t0 = time.perf_counter()
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
                            default_floors)
-    require_with(barriers_layer=("barriers", barriers), barriers_crs=("barriers", barriers))
+    require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
+                 barriers_crs=("barriers", barriers))
     try:
         with Steps() as step:
             step("reading the package and the households")
@@ -531,9 +547,9 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                 default_floors = params.get("default_floors")
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field)
-            barriers, barriers_layer, barriers_crs = _rebalance_barriers(package, params, barriers, barriers_layer,
-                                                                         barriers_crs)
-            lines = gk.read_vector(barriers, layer=barriers_layer, crs=barriers_crs) if barriers else None
+            barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
+                package, params, barriers, barriers_layer, barriers_where, barriers_crs)
+            lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
             # The grids ended by earlier rebalances stay on record, and no ID issued comes back.
             history = {name: gpd.read_file(package, layer=name, engine="pyogrio")
                        for name in ("ended_grids", "ended_micro_grids") if name in layers}
@@ -561,7 +577,8 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
                 "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
-                "barriers": barriers, "barriers_layer": barriers_layer, "barriers_crs": barriers_crs},
+                "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
+                "barriers_crs": barriers_crs},
                 overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro)
             if preview:
                 step(f"drawing {preview}")
@@ -611,17 +628,18 @@ def _metadata_json(package, meta, key):
     return value
 
 
-def _rebalance_barriers(package, params, barriers, layer, crs):
-    """The barriers a rebalance keeps to, ``(path, layer, crs)``: those given, else
-    those the package was divided along (its metadata), when that file is still
-    there; a warning when it is not."""
+def _rebalance_barriers(package, params, barriers, layer, where, crs):
+    """The barriers a rebalance keeps to, ``(path, layer, where, crs)``: those given,
+    else those the package was divided along (its metadata: the file, its layer and
+    filter), when that file is still there; a warning when it is not."""
     from pathlib import Path
 
     recorded = params.get("barriers")
     if barriers or not recorded:
-        return barriers, layer, crs
+        return barriers, layer, where, crs
     if not Path(recorded).exists():
         click.echo(f"warning: {package} was divided along the barriers in {recorded}, which is not there: new "
                    "grids may cross them (give --barriers)", err=True)
-        return None, None, None
-    return recorded, params.get("barriers_layer"), params.get("barriers_crs") or params.get("crs")
+        return None, None, None, None
+    return (recorded, params.get("barriers_layer"), params.get("barriers_where"),
+            params.get("barriers_crs") or params.get("crs"))

@@ -13,6 +13,12 @@ def percent(value):
     return "100" if value >= 100 else f"{int(value * 10) / 10:.1f}"
 
 
+#: An OGR SQL filter (``--barriers-where``; ``gridkit.read_vector(..., where=OSM_STREETS)``) keeping the ways of
+#: an OpenStreetMap network (osmnx's ``edges``) that bound street blocks: not footpaths, steps, cycleways or the
+#: service roads inside estates.
+OSM_STREETS = ("highway NOT IN ('footway', 'service', 'path', 'steps', 'pedestrian', 'cycleway', 'track', "
+               "'corridor')")
+
 where_opt = click.option(
     "--where", default=None, metavar="SQL",
     help="Read only the BOUNDARIES features matching this OGR SQL WHERE clause, e.g. \"level = '区县'\" or "

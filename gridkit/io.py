@@ -116,7 +116,8 @@ def _check_layer(path, layer):
         raise InputError(f"{path}: no layer {layer!r}; the file's layers are: {', '.join(names)}")
 
 
-def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd.GeoDataFrame:
+def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
+                where_option="--where") -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with a real CRS.
 
     Parameters
@@ -136,6 +137,9 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd
         file's columns, e.g. ``"level = '区县'"`` or ``"adcode NOT LIKE '%00'"``
         (files GDAL reads; not GeoParquet). Messages still number features as
         the file does.
+    where_option : str, optional
+        What the messages about ``where`` call it: the command-line option that
+        gave it (``"--barriers-where"``); ``"--where"`` by default.
 
     The result's ``attrs["source_crs"]`` records what the input was in; with
     ``where``, ``attrs["source_rows"]`` the kept features' numbers in the file.
@@ -145,7 +149,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd
         raise InputError(f"{path}: no such file")
     suffix = _check_suffix(path)
     if where is not None and suffix in (".parquet", ".geoparquet"):
-        raise InputError(f"{path}: --where filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf), "
+        raise InputError(f"{path}: {where_option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf), "
                          "not GeoParquet; filter it first (geopandas: read_parquet, then query)")
     try:
         if suffix in (".parquet", ".geoparquet"):
@@ -171,13 +175,13 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None) -> gpd
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
         if layer is not None:
             _check_layer(path, layer)
-        message = _bad_where(path, layer, where, exc) if where is not None else None
+        message = _bad_where(path, layer, where, exc, where_option) if where is not None else None
         if message:
             raise InputError(message) from exc
         raise InputError(f"{path}: cannot be read ({exc})") from exc
     if len(gdf) == 0:
         if where is not None:
-            raise InputError(f"{path}: no feature matches --where {where!r}")
+            raise InputError(f"{path}: no feature matches {where_option} {where!r}")
         raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
@@ -196,7 +200,7 @@ def _numbered_as_in_file(gdf, path, layer):
     return gdf
 
 
-def _bad_where(path, layer, where, exc):
+def _bad_where(path, layer, where, exc, option):
     """The message for a ``where`` the file's driver refused, or None when the file
     itself cannot be read (the caller's error says so)."""
     import pyogrio
@@ -205,7 +209,7 @@ def _bad_where(path, layer, where, exc):
         columns = ", ".join(pyogrio.read_info(path, layer=0 if layer is None else layer)["fields"])
     except Exception:
         return None
-    return (f"{path}: --where {where!r} is not a filter GDAL understands ({exc}). It is an OGR SQL WHERE "
+    return (f"{path}: {option} {where!r} is not a filter GDAL understands ({exc}). It is an OGR SQL WHERE "
             f"clause over the file's columns ({columns}), e.g. \"level = '区县'\" or \"adcode NOT LIKE '%00'\"; "
             "quote text values with single quotes")
 

@@ -353,6 +353,10 @@ def test_an_option_that_needs_another_is_not_silently_ignored(samples, tmp_path)
     layer = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
                  "--provisional", "--barriers-layer", "edges", "-o", out)
     assert layer.exit_code == 2 and "--barriers-layer goes with --barriers, which is not given" in layer.output
+    where = _run("grid", "households", samples / "cincinnati_city.gpkg", "--households",
+                 samples / "cincinnati_blocks.gpkg", "--min-households", 100, "--max-households", 150,
+                 "--barriers-where", "highway <> 'footway'", "-o", out)
+    assert where.exit_code == 2 and "--barriers-where goes with --barriers, which is not given" in where.output
     assert not out.exists()
 
 

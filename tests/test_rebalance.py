@@ -486,6 +486,62 @@ def test_cli_rebalance_keeps_to_the_barriers_the_package_was_divided_along(tmp_p
     assert "changed      4 ended, 5 new" in result.output and "barriers     " not in result.output
 
 
+def test_cli_barriers_where_keeps_only_the_streets_asked_for(tmp_path):
+    """An OpenStreetMap network holds footpaths, which bound no street block.
+    --barriers-where reads only the lines it matches: with a footway at x = 250 m
+    as a barrier too, the west half's blocks of about 300 households make 9 grids,
+    2 of them out of the band (forced); without it, 10, all in the band, the grids
+    the library makes from the two roads alone. The package records the filter,
+    and `grid rebalance` reads the barriers through it again."""
+    comm, roads, (homes, grown), _ = _square_with_roads()
+    footway = shapely.LineString([(500_250, 4_399_000), (500_250, 4_402_000)])
+    network = gpd.GeoDataFrame({"highway": ["primary", "secondary", "footway"]},
+                               geometry=[*roads.geometry.values, footway], crs=roads.crs)
+    paths = {name: tmp_path / f"{name}.gpkg" for name in ("boundary", "network", "homes", "grown")}
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=comm.geometry.values, crs=comm.crs).to_file(paths["boundary"])
+    for name, frame in (("network", network), ("homes", homes), ("grown", grown)):
+        frame.to_file(paths[name])
+
+    def households(out, *more):
+        return CliRunner().invoke(cli, ["grid", "households", str(paths["boundary"]), "--code-field", "code",
+                                        "--households", str(paths["homes"]), "--min-households", "100",
+                                        "--max-households", "150", "--barriers", str(paths["network"]), *more,
+                                        "-o", str(out)])
+
+    every, streets = tmp_path / "every.gpkg", tmp_path / "streets.gpkg"
+    result = households(every)
+    assert result.exit_code == 0, result.output
+    assert "grids        9 in 1 community" in result.output and "2 × forced" in result.output
+    result = households(streets, "--barriers-where", "highway <> 'footway'")
+    assert result.exit_code == 0, result.output
+    assert "grids        10 in 1 community" in result.output and "in band      10 (100.0 %)" in result.output
+    made = balanced_grid(comm, homes, min_households=100, max_households=150, barriers=roads)
+    grids = gpd.read_file(streets, layer="cells")
+    assert shapely.equals_exact(grids.geometry.values, made.grids.geometry.values, tolerance=1e-6).all()
+    meta = json.loads(dict(zip(*pyogrio.read_dataframe(streets, layer="gridkit_metadata")[["key", "value"]].T.values))
+                      ["parameters"])
+    assert meta["barriers_where"] == "highway <> 'footway'"
+
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(streets), "--households", str(paths["grown"]),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "changed      3 ended, 5 new" in result.output
+    done = rebalance(made.grids, comm, grown, min_households=100, max_households=150, barriers=roads)
+    now = gpd.read_file(out, layer="cells")
+    assert shapely.equals_exact(now.geometry.values, done.layout.grids.geometry.values, tolerance=1e-6).all()
+
+    # A filter that matches nothing, or that GDAL cannot read, is an error naming it; no package is written.
+    bad = tmp_path / "bad.gpkg"
+    result = households(bad, "--barriers-where", "highway = 'primay'")
+    assert result.exit_code == 1 and not bad.exists()
+    assert f"{paths['network']}: no feature matches --barriers-where \"highway = 'primay'\"" in result.output
+    result = households(bad, "--barriers-where", "highway = primary'")
+    assert result.exit_code == 1 and not bad.exists()
+    assert "--barriers-where \"highway = primary'\" is not a filter GDAL understands" in result.output
+    assert "over the file's columns (highway)" in result.output
+
+
 def test_cli_rebalance_issues_no_id_twice(layout, tmp_path):
     """`grid households` records the IDs it issued; grid 134 and its micro-grids are
     deleted in QGIS (the layers rewritten, the metadata kept); `grid rebalance` numbers
