@@ -71,14 +71,19 @@ def draw_household_grids(layout, communities, path, outlined=None):
                       f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
 
 
-def _household_input_options(counted):
-    """The options of :func:`household_input_opts`, in --help's order."""
+def _household_input_options(counted, where=""):
+    """The options of :func:`household_input_opts`, in --help's order (``where``: more
+    of --households-where's help)."""
     return [
         click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
                      help="Address points, building polygons or census-style blocks with household counts; "
                           "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
                           "x/y …)."),
         click.option("--households-layer", default=None, help="Layer of --households to read."),
+        click.option("--households-where", default=None, metavar="SQL",
+                     help="Read only the household features matching this OGR SQL WHERE clause (vector files), "
+                          "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
+                          f"buildings with --floors-field. Messages still number features as the file does.{where}"),
         click.option("--x-field", default=None,
                      help="CSV/.xlsx --households: column with x / longitude (default: detected)."),
         click.option("--y-field", default=None,
@@ -108,11 +113,12 @@ def _stacked(options):
     return apply
 
 
-def household_input_opts(counted="1 each"):
-    """The options that read the households: the file, its layer, coordinate
-    columns, count or floors, and kind (``grid households``, ``grid rebalance``);
-    ``counted``: what --count-field's help gives as its default."""
-    return _stacked(_household_input_options(counted))
+def household_input_opts(counted="1 each", where=""):
+    """The options that read the households: the file, its layer and filter,
+    coordinate columns, count or floors, and kind (``grid households``, ``grid
+    rebalance``); ``counted``: what --count-field's help gives as its default,
+    ``where``: what --households-where's help adds."""
+    return _stacked(_household_input_options(counted, where))
 
 
 def barrier_opts(what, crs_default=None):
@@ -327,7 +333,8 @@ def _summary(communities, cells, output, seconds):
                    "start: worth it for several large communities (Dongcheng's 8 with 200,000 households and "
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @overwrite_opt
-def households_command(boundaries, households_path, output, layer, where, households_layer, x_field, y_field,
+def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
+                       x_field, y_field,
                        count_field, floors_field, area_per_household, default_floors, kind, min_households,
                        max_households, target, tolerance, micro, split_polygons, code_field, name_field,
                        provisional, parent_code, crs, households_crs, barriers, barriers_layer, barriers_where,
@@ -396,7 +403,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
             step("reading inputs")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where)
             homes = read_points(households_path, layer=households_layer, crs=households_crs or crs,
-                                x_field=x_field, y_field=y_field)
+                                x_field=x_field, y_field=y_field, where=households_where,
+                                where_option="--households-where")
             lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
             step("building the unit hierarchy")
             # With the barriers, as `grid units` does: the same provisional communities
@@ -427,6 +435,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
             refuse_broken(layout, communities)
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
+                      "households_layer": households_layer, "households_where": households_where,
                       "count_field": count_field, "floors_field": floors_field,
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],
@@ -474,7 +483,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
 
 @grid.command("rebalance")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@household_input_opts(counted="the package's, as its metadata records it")
+@household_input_opts(counted="the package's, as its metadata records it",
+                      where=" Default: the package's, as its metadata records it; \"\" reads every feature.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
@@ -487,7 +497,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
               help="Recount and flag the grids out of the band; change none.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
-def rebalance_command(package, households_path, output, households_layer, x_field, y_field, count_field,
+def rebalance_command(package, households_path, output, households_layer, households_where, x_field, y_field,
+                      count_field,
                       floors_field, area_per_household, default_floors, kind, households_crs, barriers,
                       barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite):
     """Recount PACKAGE's grids with the households now, and divide again only
@@ -545,8 +556,12 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
                 default_floors = params.get("default_floors")
+            if households_where is None and params.get("households_where"):
+                households_where = params["households_where"]
+                click.echo(f"note: reading the households through {package}'s --households-where "
+                           f"{households_where!r} (give --households-where \"\" to read every feature)", err=True)
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
-                                y_field=y_field)
+                                y_field=y_field, where=households_where or None, where_option="--households-where")
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
                 package, params, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
@@ -576,6 +591,7 @@ def rebalance_command(package, households_path, output, households_layer, x_fiel
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
+                "households_layer": households_layer, "households_where": households_where or None,
                 "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                 "barriers_crs": barriers_crs},

@@ -321,7 +321,8 @@ def _excel_text(value):
     return str(value)
 
 
-def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gpd.GeoDataFrame:
+def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where=None,
+                where_option="--where") -> gpd.GeoDataFrame:
     """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
     gives: from a vector file, or from a CSV (TSV, TXT) or Excel workbook with
     coordinate columns, found by name as for inventories (lon/lat, 经度/纬度, x/y …)
@@ -329,11 +330,16 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None) -> gp
     (default for lon/lat columns: EPSG:4326, with a warning when they lie in China,
     where they are often GCJ-02); ``gcj02`` and ``bd09`` positions become WGS84. A
     row without usable coordinates keeps its place with no geometry, for the caller
-    to name it.
+    to name it. ``where`` (vector files only) keeps the features an OGR SQL ``WHERE``
+    clause matches, as :func:`gridkit.read_vector` does; its messages call it
+    ``where_option``.
     """
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        return read_vector(path, layer=layer, crs=crs)
+        return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option)
+    if where is not None:
+        raise InputError(f"{path}: {where_option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, "
+                         "FlatGeobuf), not a table; remove the rows you do not want from the table instead")
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")

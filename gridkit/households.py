@@ -102,7 +102,7 @@ from scipy.spatial import cKDTree
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import GridkitError, InputError, LayoutError
-from .io import repair_polygons
+from .io import repair_polygons, source_rows
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -296,8 +296,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     geoms = households.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        rows = ", ".join(map(str, np.flatnonzero(empty)[:10] + 1))
-        raise InputError(f"{source}: rows {rows} have no geometry (rows count from 1); fix or remove them")
+        raise InputError(f"{source}: rows {_listed_rows(households, empty)} have no geometry (rows count from 1); "
+                         "fix or remove them")
     types = set(shapely.get_type_id(geoms).tolist())
     polygonal = types <= {3, 6}
     if polygonal and not shapely.is_valid(geoms).all():
@@ -318,7 +318,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         raw = pd.to_numeric(households[count_field], errors="coerce")
         bad = raw.isna() | (raw < 0) | (raw != np.floor(raw))
         if bad.any():
-            shown = _shown_rows(households[count_field], bad.to_numpy())
+            shown = _shown_rows(households, count_field, bad.to_numpy())
             raise InputError(
                 f"{source}: {int(bad.sum())} household counts in {count_field!r} are not whole numbers ≥ 0: "
                 f"{shown}. Fix the values (a household count is a non-negative integer)."
@@ -336,16 +336,22 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         raise InputError(f"households kind {kind!r}: choose points, blocks or auto")
     if kind == "blocks" and not polygonal:
         raise InputError(f"{source}: kind 'blocks' needs polygons with counts")
-    frame = gpd.GeoDataFrame({"households": counts, "source_row": np.arange(1, len(households) + 1)},
+    frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind
 
 
-def _shown_rows(column, bad):
-    """'row 2 (-3), row 5 ('x')': the first ten ``bad`` rows (counted from 1) of a
-    column, their values as the user wrote them (Python values, not numpy reprs)."""
-    values = column.tolist()
-    return ", ".join(f"row {r + 1} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
+def _shown_rows(frame, field, bad):
+    """'row 2 (-3), row 5 ('x')': the first ten ``bad`` rows of ``frame[field]``, numbered
+    as in the file (from 1, read with a ``where`` or not), their values as the user
+    wrote them (Python values, not numpy reprs)."""
+    values, rows = frame[field].tolist(), source_rows(frame)
+    return ", ".join(f"row {rows[r]} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
+
+
+def _listed_rows(frame, bad):
+    """'2, 5': the first ten ``bad`` rows of ``frame``, numbered as in the file (from 1)."""
+    return ", ".join(map(str, source_rows(frame)[np.flatnonzero(bad)[:10]].tolist()))
 
 
 def households_from_floors(buildings, floors_field, area_per_household, default_floors=None):
@@ -370,8 +376,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():
-        rows = ", ".join(map(str, np.flatnonzero(flat)[:10] + 1))
-        raise InputError(f"{source}: rows {rows} are not polygons (rows count from 1); the floor-area rule needs "
+        raise InputError(f"{source}: rows {_listed_rows(buildings, flat)} are not polygons (rows count from 1); the floor-area rule needs "
                          "building footprints")
     given = buildings[floors_field]
     floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)
@@ -385,7 +390,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
                         source, int(missing.sum()), floors_field, default_floors)
     bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
-        shown = _shown_rows(given, bad)
+        shown = _shown_rows(buildings, floors_field, bad)
         fix = " or give a default for the empty ones (default_floors, --default-floors)" if missing.any() else ""
         raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
                          f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")

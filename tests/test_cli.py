@@ -370,3 +370,65 @@ def test_locate_options_that_need_another(samples, tmp_path):
     assert klass.exit_code == 2 and "--class-field goes with --routes, which is not given" in klass.output
     workers = _run(*args, "--workers", 4)
     assert workers.exit_code == 2 and "--workers goes with --dask, which is not given" in workers.output
+
+
+def test_households_where_reads_only_the_features_asked_for(tmp_path):
+    """--households-where keeps the features an OGR SQL filter matches (here the
+    homes, not the shops): its grids hold only their households, a bad count is
+    named by its row in the file, not in the filtered frame, and so is a reject.
+    The package records the filter; `grid rebalance` applies it again unless told
+    otherwise ("" reads every feature). A table cannot be filtered: an error."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+
+    boundary, homes, out = tmp_path / "b.gpkg", tmp_path / "h.gpkg", tmp_path / "out.gpkg"
+    gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(500_000, 4_400_000, 501_000, 4_401_000)],
+                     crs=4548).to_file(boundary)
+    xs = 500_000 + 25 + 50 * (np.arange(400) % 20)
+    ys = 4_400_000 + 25 + 50 * (np.arange(400) // 20)
+    use = np.where(np.arange(400) % 4 == 3, "shop", "home")  # every fourth point a shop: 300 homes
+    count = np.ones(400, dtype="int64")
+    count[use == "shop"] = 5
+    frame = gpd.GeoDataFrame({"use": use, "hh": count}, geometry=shapely.points(xs, ys), crs=4548)
+    frame.to_file(homes)
+    args = ["grid", "households", boundary, "--provisional", "--parent-code", "110101", "--households", homes,
+            "--count-field", "hh", "--min-households", 60, "--max-households", 90]
+    result = _run(*args, "--households-where", "use = 'home'", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "households   300 in grids" in result.output and "rejects      0 household features" in result.output
+    meta = json.loads(dict(zip(*pyogrio.read_dataframe(out, layer="gridkit_metadata")[["key", "value"]].T.values))
+                      ["parameters"])
+    assert meta["households_where"] == "use = 'home'"
+
+    # Row 9 of the file is the 7th home: the message names row 9. A home outside
+    # the boundary (row 401, the 301st home) is rejected as row 401.
+    bad, out2 = tmp_path / "bad.gpkg", tmp_path / "out2.gpkg"
+    frame.assign(hh=np.where(np.arange(400) == 8, -2, count)).to_file(bad)
+    result = _run(*args[:7], bad, *args[8:], "--households-where", "use = 'home'", "-o", out2)
+    assert result.exit_code == 1 and not out2.exists()
+    assert "1 household counts in 'hh' are not whole numbers ≥ 0: row 9 (-2)" in result.output
+    outside = gpd.GeoDataFrame({"use": ["home"], "hh": [1]}, geometry=[shapely.Point(502_000, 4_400_500)], crs=4548)
+    grown = tmp_path / "grown.gpkg"
+    pd.concat([frame, outside], ignore_index=True).to_file(grown)
+    result = _run(*args[:7], grown, *args[8:], "--households-where", "use = 'home'", "-o", out2)
+    assert result.exit_code == 0, result.output
+    rejects = gpd.read_file(out2, layer="household_rejects")
+    assert rejects["source_row"].tolist() == [401]
+
+    now = tmp_path / "now.gpkg"
+    result = _run("grid", "rebalance", out, "--households", grown, "-o", now)
+    assert result.exit_code == 0, result.output
+    assert f"note: reading the households through {out}'s --households-where \"use = 'home'\"" in result.output
+    assert "households   300 in grids (before: 300)" in result.output
+    result = _run("grid", "rebalance", out, "--households", grown, "--households-where", "", "-o", now, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "households   800 in grids (before: 300)" in result.output and "note:" not in result.output
+
+    table = tmp_path / "h.csv"
+    pd.DataFrame({"x": xs, "y": ys, "use": use}).to_csv(table, index=False)
+    result = _run(*args[:7], table, "--crs", "EPSG:4548", "--min-households", 60, "--max-households", 90,
+                  "--households-where", "use = 'home'", "-o", out2, "--overwrite")
+    assert result.exit_code == 1
+    assert f"{table}: --households-where filters files GDAL reads" in result.output
