@@ -616,7 +616,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
     ]
     if barriers:
         lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
-                         f"{barriers}")
+                         f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
     if "micro" in s:
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "

@@ -527,6 +527,8 @@ def test_cli_barriers_where_keeps_only_the_streets_asked_for(tmp_path):
                                       "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "changed      3 ended, 5 new" in result.output
+    assert f"barriers     0 grids cross one (column crosses_barrier); {paths['network']} where highway <> 'footway'" \
+        in result.output
     done = rebalance(made.grids, comm, grown, min_households=100, max_households=150, barriers=roads)
     now = gpd.read_file(out, layer="cells")
     assert shapely.equals_exact(now.geometry.values, done.layout.grids.geometry.values, tolerance=1e-6).all()
