@@ -145,7 +145,7 @@ def read_barriers(path, layer, crs, where):
 
     if not path:
         return None
-    return gk.read_vector(path, layer=layer, crs=crs, where=where, where_option="--barriers-where")
+    return gk.read_vector(path, layer=layer, crs=crs, where=where or None, where_option="--barriers-where")
 
 
 def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
@@ -334,11 +334,10 @@ def _summary(communities, cells, output, seconds):
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @overwrite_opt
 def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
-                       x_field, y_field,
-                       count_field, floors_field, area_per_household, default_floors, kind, min_households,
-                       max_households, target, tolerance, micro, split_polygons, code_field, name_field,
-                       provisional, parent_code, crs, households_crs, barriers, barriers_layer, barriers_where,
-                       barriers_crs, preview, workers, overwrite):
+                       x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
+                       min_households, max_households, target, tolerance, micro, split_polygons, code_field,
+                       name_field, provisional, parent_code, crs, households_crs, barriers, barriers_layer,
+                       barriers_where, barriers_crs, preview, workers, overwrite):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -403,7 +402,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
             step("reading inputs")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where)
             homes = read_points(households_path, layer=households_layer, crs=households_crs or crs,
-                                x_field=x_field, y_field=y_field, where=households_where,
+                                x_field=x_field, y_field=y_field, where=households_where or None,
                                 where_option="--households-where")
             lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
             step("building the unit hierarchy")
@@ -498,9 +497,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
 def rebalance_command(package, households_path, output, households_layer, households_where, x_field, y_field,
-                      count_field,
-                      floors_field, area_per_household, default_floors, kind, households_crs, barriers,
-                      barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite):
+                      count_field, floors_field, area_per_household, default_floors, kind, households_crs,
+                      barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 

@@ -376,8 +376,8 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():
-        raise InputError(f"{source}: rows {_listed_rows(buildings, flat)} are not polygons (rows count from 1); the floor-area rule needs "
-                         "building footprints")
+        raise InputError(f"{source}: rows {_listed_rows(buildings, flat)} are not polygons (rows count from 1); the "
+                         "floor-area rule needs building footprints")
     given = buildings[floors_field]
     floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)
     missing = (given.isna() | given.astype(str).str.strip().eq("")).to_numpy()

@@ -149,8 +149,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         raise InputError(f"{path}: no such file")
     suffix = _check_suffix(path)
     if where is not None and suffix in (".parquet", ".geoparquet"):
-        raise InputError(f"{path}: {where_option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf), "
-                         "not GeoParquet; filter it first (geopandas: read_parquet, then query)")
+        raise InputError(f"{path}: {where_option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, "
+                         "FlatGeobuf), not GeoParquet; filter it first (geopandas: read_parquet, then query)")
     try:
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)
