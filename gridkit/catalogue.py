@@ -76,7 +76,7 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
-from .io import VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, warn_if_gcj02
+from .io import VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, warn_if_gcj02, where_refused
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -338,8 +338,7 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option)
     if where is not None:
-        raise InputError(f"{path}: {where_option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, "
-                         "FlatGeobuf), not a table; remove the rows you do not want from the table instead")
+        raise where_refused(path, where_option, "a table", "remove the rows you do not want from the table instead")
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")

@@ -149,8 +149,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         raise InputError(f"{path}: no such file")
     suffix = _check_suffix(path)
     if where is not None and suffix in (".parquet", ".geoparquet"):
-        raise InputError(f"{path}: {where_option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, "
-                         "FlatGeobuf), not GeoParquet; filter it first (geopandas: read_parquet, then query)")
+        raise where_refused(path, where_option, "GeoParquet", "filter it first (geopandas: read_parquet, then query)")
     try:
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)
@@ -186,6 +185,13 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
     return _apply_crs(gdf, path, crs)
+
+
+def where_refused(path, option, kind, fix):
+    """The error for a ``where`` (given as ``option``) on a file of a ``kind`` GDAL
+    does not filter, with what to do instead (``fix``)."""
+    return InputError(f"{path}: {option} filters files GDAL reads (GeoPackage, Shapefile, GeoJSON, FlatGeobuf), "
+                      f"not {kind}; {fix}")
 
 
 def _numbered_as_in_file(gdf, path, layer):
