@@ -71,15 +71,15 @@ def draw_household_grids(layout, communities, path, outlined=None):
                       f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
 
 
-def _household_input_options(counted, where=""):
-    """The options of :func:`household_input_opts`, in --help's order (``where``: more
-    of --households-where's help)."""
+def _household_input_options(counted, where="", layer=""):
+    """The options of :func:`household_input_opts`, in --help's order (``where``,
+    ``layer``: more of --households-where's and --households-layer's help)."""
     return [
         click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
                      help="Address points, building polygons or census-style blocks with household counts; "
                           "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
                           "x/y …)."),
-        click.option("--households-layer", default=None, help="Layer of --households to read."),
+        click.option("--households-layer", default=None, help=f"Layer of --households to read.{layer}"),
         click.option("--households-where", default=None, metavar="SQL",
                      help="Read only the household features matching this OGR SQL WHERE clause (vector files), "
                           "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
@@ -113,12 +113,12 @@ def _stacked(options):
     return apply
 
 
-def household_input_opts(counted="1 each", where=""):
+def household_input_opts(counted="1 each", where="", layer=""):
     """The options that read the households: the file, its layer and filter,
     coordinate columns, count or floors, and kind (``grid households``, ``grid
     rebalance``); ``counted``: what --count-field's help gives as its default,
-    ``where``: what --households-where's help adds."""
-    return _stacked(_household_input_options(counted, where))
+    ``where``, ``layer``: what --households-where's and --households-layer's help add."""
+    return _stacked(_household_input_options(counted, where, layer))
 
 
 def barrier_opts(what, crs_default=None):
@@ -483,13 +483,15 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @grid.command("rebalance")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @household_input_opts(counted="the package's, as its metadata records it",
-                      where=" Default: the package's, as its metadata records it; \"\" reads every feature.")
+                      where=" Default: the package's, as its metadata records it; \"\" reads every feature.",
+                      layer=" Default: the package's (its metadata), when the file has a layer of that name.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
 @click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the households' coordinates really are (default: the file's own label; gcj02 for "
-                   "Chinese web-map data labelled EPSG:4326).")
+              help="What the households' coordinates really are (default: the package's, as its metadata records "
+                   "--households-crs or --crs; else the file's own label). gcj02 for Chinese web-map data labelled "
+                   "EPSG:4326.")
 @barrier_opts("Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the barriers "
               "the package was divided along, when that file is still there).", crs_default="the file's own label")
 @click.option("--recount-only", is_flag=True,
@@ -558,6 +560,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 households_where = params["households_where"]
                 click.echo(f"note: reading the households through {package}'s --households-where "
                            f"{households_where!r} (give --households-where \"\" to read every feature)", err=True)
+            households_layer, households_crs = _recorded_households(package, params, households_path,
+                                                                     households_layer, households_crs)
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field, where=households_where or None, where_option="--households-where")
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
@@ -590,7 +594,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
-                "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
+                "households_crs": households_crs, "count_field": count_field, "floors_field": floors_field,
+                "recount_only": recount_only,
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                 "barriers_crs": barriers_crs},
                 overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro)
@@ -640,6 +645,34 @@ def _metadata_json(package, meta, key):
                                    "wrote (edited by hand?); restore it from a copy, or make the layout again "
                                    "with `gridkit grid households`")
     return value
+
+
+def _recorded_households(package, params, path, layer, crs):
+    """The households' layer and CRS for a rebalance, ``(layer, crs)``: those given,
+    else those the package recorded, with a note saying so: its layer when ``path``
+    has one of that name, its CRS (--households-crs, else --crs) always. A package
+    made from GCJ-02 points labelled EPSG:4326 would otherwise be recounted with
+    every household 100–700 m off."""
+    import pyogrio
+
+    used = []
+    recorded = params.get("households_layer")
+    if layer is None and recorded:
+        try:
+            names = {str(name) for name in pyogrio.list_layers(path)[:, 0]}
+        except Exception:  # not readable: reading it says why
+            names = set()
+        if recorded in names:
+            layer = recorded
+            used.append(f"--households-layer {layer}")
+    recorded = params.get("households_crs") or params.get("crs")
+    if crs is None and recorded:
+        crs = recorded
+        used.append(f"--households-crs {crs}")
+    if used:
+        click.echo(f"note: reading {path} with {package}'s {' and '.join(used)} (give the option to "
+                   "read it otherwise)", err=True)
+    return layer, crs
 
 
 def _rebalance_barriers(package, params, barriers, layer, where, crs):

@@ -643,3 +643,48 @@ def test_check_offers_no_id_issued_before_for_a_duplicate(layout, tmp_path):
             pyogrio.write_dataframe(meta[meta["key"] != "highest_issued"], package, layer="gridkit_metadata",
                                     layer_options={"OVERWRITE": "YES"})
         assert hint.format(offered) in gk.check_package(package)["cells"].problems
+
+
+def test_cli_rebalance_reads_the_households_as_the_package_recorded(tmp_path):
+    """A layout made from GCJ-02 points labelled EPSG:4326 (--crs gcj02) in a named
+    layer: `grid rebalance` reads the same file the same way unless told otherwise,
+    and says so. Read as the file labels them, the households would lie some 500 m
+    east of where they are, and those past the community's edge would be rejected."""
+    from gridkit.coords import gcj02_to_wgs84
+
+    rng = np.random.default_rng(2)
+    box = shapely.box(116.400, 39.900, 116.410, 39.908)  # about 850 × 890 m, in GCJ-02
+    xy = rng.uniform(0, 1, (1200, 2)) * [0.010, 0.008] + [116.400, 39.900]
+    boundary, homes = tmp_path / "boundary.gpkg", tmp_path / "homes.gpkg"
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[box], crs=4326).to_file(boundary)
+    # The first layer, which a file is read by without --households-layer, holds shops.
+    gpd.GeoDataFrame(geometry=shapely.points(xy[:5]), crs=4326).to_file(homes, layer="shops")
+    gpd.GeoDataFrame(geometry=shapely.points(xy), crs=4326).to_file(homes, layer="homes")
+    package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
+    made = CliRunner().invoke(cli, ["grid", "households", str(boundary), "--code-field", "code", "--crs", "gcj02",
+                                    "--households", str(homes), "--households-layer", "homes",
+                                    "--min-households", "100", "--max-households", "150", "-o", str(package)])
+    assert made.exit_code == 0, made.output
+    grids = len(gpd.read_file(package, layer="cells"))
+    assert grids == 10
+    args = ["grid", "rebalance", str(package), "--households", str(homes), "-o", str(out), "--overwrite"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert (f"note: reading {homes} with {package}'s --households-layer homes and --households-crs gcj02"
+            in result.output)
+    assert f"recounted    {grids} grids: 0 out of the band 100–150" in result.output
+    assert "changed      0 ended, 0 new" in result.output
+    assert "rejects      0 household features outside every grid" in result.output
+    meta = json.loads(dict(zip(*pyogrio.read_dataframe(out, layer="gridkit_metadata")[["key", "value"]].T.values))
+                      ["parameters"])
+    assert (meta["households_layer"], meta["households_crs"]) == ("homes", "gcj02")
+
+    # Given, either is taken as given: the label, EPSG:4326, leaves the households
+    # east of the community (in WGS84, where gridkit works) by the GCJ-02 offset.
+    result = CliRunner().invoke(cli, [*args, "--households-crs", "EPSG:4326"])
+    assert result.exit_code == 0, result.output
+    assert "with layout.gpkg's --households-layer homes (give" in result.output.replace(str(tmp_path) + "/", "")
+    community = shapely.box(*gcj02_to_wgs84(*box.bounds[:2]), *gcj02_to_wgs84(*box.bounds[2:]))
+    outside = int((~shapely.contains_xy(community, xy[:, 0], xy[:, 1])).sum())
+    assert 300 < outside < 1200
+    assert f"rejects      {outside} household features outside every grid" in result.output
