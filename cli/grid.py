@@ -451,7 +451,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
     lines_out = [
         f"grids        {s['grids']} in {len(communities)} {'community' if len(communities) == 1 else 'communities'} "
         f"(band {s['band'][0]:g}–{s['band'][1]:g}, {s['kind']})",
-        f"in band      {s['in_band']} ({s['in_band_pct']:.1f} %)",
+        f"in band      {s['in_band']} ({percent(s['in_band_pct'])} %)",
         f"households   {s['households']} in grids; per grid min {s['households_min']}  max {s['households_max']}  "
         f"CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}; {s['contiguous']} of {s['grids']} "
@@ -470,14 +470,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
         grids_word = "grid" if of_whole_blocks == 1 else "grids"
         lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "
                          "gridkit cut blocks (households shared by area) to reach the band")
-    if "micro" in s:
-        m = s["micro"]
-        lines_out.append(f"micro-grids  {m['grids']} ({m['in_band_pct']:.1f} % in band "
-                         f"{m['band'][0]:g}–{m['band'][1]:g})")
-    lines_out += [f"rejects      {s['outside']} household features outside every community",
-                  f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
-    click.echo("\n".join(lines_out))
-    click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))
+    _echo_summary(lines_out, s, "community", output, t0)
 
 
 @grid.command("rebalance")
@@ -620,11 +613,18 @@ def rebalance_command(package, households_path, output, households_layer, househ
     if barriers:
         lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
+    _echo_summary(lines_out, s, "grid", output, t0)
+
+
+def _echo_summary(lines_out, s, within, output, t0):
+    """Echo a household summary: ``lines_out``, then the lines that end both
+    commands' (micro-grids, rejects outside every ``within``, output, time), then
+    the summary ``s`` as one JSON line."""
     if "micro" in s:
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "
                          f"{m['band'][0]:g}–{m['band'][1]:g})")
-    lines_out += [f"rejects      {s['outside']} household features outside every grid (layer household_rejects)",
+    lines_out += [f"rejects      {s['outside']} household features outside every {within} (layer household_rejects)",
                   f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     click.echo("\n".join(lines_out))
     click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))

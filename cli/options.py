@@ -8,9 +8,9 @@ overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace OUTPUT i
 
 
 def percent(value):
-    """A share in % for a title or a line: 99.72 → '99.7', never rounded up to '100'
-    unless it is 100 (four grids out of 1,440 are not "100 %")."""
-    return "100" if value >= 100 else f"{int(value * 10) / 10:.1f}"
+    """A share in % for a title or a line: 97.56 → '97.6', but never rounded up to
+    '100' unless it is 100 (one grid out of 2,000 is 99.95: '99.9', not "100 %")."""
+    return "100" if value >= 100 else f"{min(round(value, 1), 99.9):.1f}"
 
 
 #: An OGR SQL filter (``--barriers-where``; ``gridkit.read_vector(..., where=OSM_STREETS)``) keeping the ways of

@@ -514,7 +514,7 @@ def test_cli_barriers_where_keeps_only_the_streets_asked_for(tmp_path):
     assert "grids        9 in 1 community" in result.output and "2 × forced" in result.output
     result = households(streets, "--barriers-where", "highway <> 'footway'")
     assert result.exit_code == 0, result.output
-    assert "grids        10 in 1 community" in result.output and "in band      10 (100.0 %)" in result.output
+    assert "grids        10 in 1 community" in result.output and "in band      10 (100 %)" in result.output
     made = balanced_grid(comm, homes, min_households=100, max_households=150, barriers=roads)
     grids = gpd.read_file(streets, layer="cells")
     assert shapely.equals_exact(grids.geometry.values, made.grids.geometry.values, tolerance=1e-6).all()
