@@ -193,7 +193,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
               help="Target cell area in m².")
 @click.option("--hex", "hexagons", is_flag=True, help="Planar hexagons instead of squares.")
 @click.option("--h3", "h3_cells", is_flag=True, help="H3 hexagons at the resolution nearest --cell-area.")
-@barrier_opts("Lines cells must not cross (street centre lines, OSM edges, rivers).")
+@barrier_opts("Lines cells must not cross (street centre lines, OSM edges, rivers), or polygons (water areas) by "
+              "their outlines.")
 @click.option("--sliver-ratio", default=0.3, show_default=True, type=click.FloatRange(0, 1),
               help="Pieces smaller than this share of --cell-area merge into a neighbour.")
 @click.option("--merge-small-blocks", is_flag=True,

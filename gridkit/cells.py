@@ -83,11 +83,49 @@ def _pieces(shape, zones, cell_area, crs):
 
 
 def barrier_lines(barriers, crs):
-    """Barrier lines (GeoSeries or GeoDataFrame) as a geometry array in ``crs``."""
+    """Barrier lines (GeoSeries or GeoDataFrame) as a geometry array in ``crs``.
+
+    Polygons (a river or a railway yard drawn as an area) give their outlines: a
+    grid keeps to the water's edge on either side. Points are refused, naming the
+    file and its layers: an OpenStreetMap network's first layer is its nodes, and
+    points as barriers would divide nothing, silently."""
     geoms = gpd.GeoSeries(barriers.geometry if hasattr(barriers, "geometry") else barriers)
     if geoms.crs is None:
         raise InputError("the barriers have no CRS; read them with read_vector(path, crs=...)")
-    return geoms.to_crs(crs).values
+    types = shapely.get_type_id(geoms.values)
+    points = np.flatnonzero(np.isin(types, (0, 4)))  # Point, MultiPoint
+    if len(points):
+        raise InputError(_points_as_barriers(barriers, len(points), len(geoms), int(points[0])))
+    lines = geoms.to_crs(crs).values
+    areas = np.isin(types, (3, 6))  # Polygon, MultiPolygon
+    return np.where(areas, shapely.boundary(lines), lines) if areas.any() else lines
+
+
+def _points_as_barriers(barriers, n, total, first):
+    """The error for barriers that hold points: how many and the first (numbered as
+    in the file), and the file's layers of lines when it has any."""
+    attrs = getattr(barriers, "attrs", {})
+    source, rows = attrs.get("source_path"), attrs.get("source_rows")
+    named = f"{source}: " if source else ""
+    kind = "barriers are lines (roads, rivers, rail) or polygons (their outlines are used)"
+    if n < total:
+        number = int(rows[first]) if rows is not None else first + 1
+        return (f"{named}{n:,} of the {total:,} barriers are points (the first: feature {number}); {kind}. "
+                "Drop the points from the file, or read only the lines (--barriers-where over a column that "
+                "tells them apart)")
+    message = f"{named}the {total:,} barriers are all points; {kind}"
+    if source:
+        import pyogrio
+
+        try:
+            layers = pyogrio.list_layers(source)
+        except Exception:  # not a file GDAL lists (GeoParquet): no layers to offer
+            layers = []
+        lines = [str(name) for name, geometry_type in layers if geometry_type and "Line" in str(geometry_type)]
+        if lines:
+            message += (f". The file's layers of lines: {', '.join(lines)}; read one: --barriers-layer {lines[0]} "
+                        f"(read_vector(path, layer={lines[0]!r}))")
+    return message
 
 
 @dataclass

@@ -169,6 +169,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             gdf = gpd.read_file(path, layer=layer_arg, engine="pyogrio", **kwargs)
             if where is not None:
                 gdf = _numbered_as_in_file(gdf, path, layer_arg)
+            if layer is None:
+                _warn_if_more_layers(path)
     except InputError:
         raise
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
@@ -185,6 +187,19 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
     return _apply_crs(gdf, path, crs)
+
+
+def _warn_if_more_layers(path):
+    """Warn that a file read without a layer has other layers with geometry: the
+    first was read, and it may not be the one meant (an OpenStreetMap network's
+    first layer is its nodes, not its streets)."""
+    import pyogrio
+
+    layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path) if kind not in (None, "None")]
+    if len(layers) > 1:
+        log.warning("%s has %d layers: %s. Read the first, %s; name the layer to read another (the command's "
+                    "--layer option for this file, or layer= in Python)", path, len(layers),
+                    ", ".join(f"{name} ({kind})" for name, kind in layers), layers[0][0])
 
 
 def where_refused(path, option, kind, fix):

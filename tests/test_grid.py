@@ -5,7 +5,7 @@ import shapely
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import gridkit as gk
-from gridkit.errors import LayoutError
+from gridkit.errors import InputError, LayoutError
 from gridkit.grid import street_blocks
 
 from .conftest import community_frame
@@ -95,6 +95,39 @@ def test_barriers_split_blocks_and_no_cell_crosses_them():
     interiors = np.asarray(shapely.buffer(np.asarray(cells.geometry.values), -0.01))
     roads = np.asarray(road.values)
     assert not shapely.intersects(interiors[:, None], roads[None, :]).any()
+
+
+def test_a_river_drawn_as_an_area_bounds_blocks_on_both_banks():
+    """A polygon barrier (a river 40 m wide across the community) gives its
+    outlines: three blocks (west bank, river, east bank), each cell in one, and the
+    cells cover the community. Before, the polygon was noded as it was and the
+    cells covered only the river."""
+    square = shapely.box(X0, Y0, X0 + 400, Y0 + 400)
+    river = gpd.GeoDataFrame(geometry=[shapely.box(X0 + 180, Y0 - 10, X0 + 220, Y0 + 410)], crs=4548)
+    comm = community_frame([square])
+    cells = gk.unit_grid(comm, barriers=river)
+    gk.assert_partition(cells, comm)
+    assert cells.attrs["summary"]["blocks"] == 3
+    interiors = np.asarray(shapely.buffer(np.asarray(cells.geometry.values), -0.01))
+    assert not shapely.intersects(interiors, river.boundary.iloc[0]).any()
+    in_river = shapely.area(shapely.intersection(np.asarray(cells.geometry.values), river.geometry.iloc[0]))
+    assert in_river.sum() == pytest.approx(40 * 400)
+
+
+def test_points_as_barriers_are_refused_naming_the_layer_of_lines(shared):
+    """An OpenStreetMap network's first layer is its nodes: read without a layer,
+    the barriers are points, which would divide nothing. The error names the file
+    and its layer of lines; a few points among lines are named by feature."""
+    network = shared / "shenzhen_futian" / "futian_osm_network.gpkg"
+    nodes = gk.read_vector(network)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 400, Y0 + 400)])
+    with pytest.raises(InputError, match=r"futian_osm_network.gpkg: the 1,751 barriers are all points; .*"
+                                         r"The file's layers of lines: edges; read one: --barriers-layer edges"):
+        gk.unit_grid(comm, barriers=nodes)
+    mixed = gpd.GeoDataFrame(geometry=[shapely.LineString([(X0 - 10, Y0 + 200), (X0 + 410, Y0 + 200)]),
+                                       shapely.Point(X0, Y0)], crs=4548)
+    with pytest.raises(InputError, match=r"^1 of the 2 barriers are points \(the first: feature 2\)"):
+        gk.unit_grid(comm, barriers=mixed)
 
 
 def test_block_smaller_than_a_cell_stays_one_cell():

@@ -1,3 +1,5 @@
+import logging
+
 import geopandas as gpd
 import pytest
 import shapely
@@ -95,3 +97,15 @@ def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert target.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]
+
+
+def test_a_file_read_without_its_layer_warns_when_it_has_more(shared, samples, caplog):
+    """The first layer is read, and the warning names every layer with geometry."""
+    with caplog.at_level(logging.WARNING, logger="gridkit.io"):
+        nodes = gk.read_vector(shared / "shenzhen_futian" / "futian_osm_network.gpkg")
+        assert len(nodes) == 1751 and set(nodes.geom_type) == {"Point"}
+        gk.read_vector(samples / "cincinnati_blocks.gpkg")  # one layer: nothing to say
+    more = [r.getMessage() for r in caplog.records if "layers" in r.getMessage()]
+    assert more == [f"{shared / 'shenzhen_futian' / 'futian_osm_network.gpkg'} has 2 layers: nodes (Point), edges "
+                    "(LineString). Read the first, nodes; name the layer to read another (the command's --layer "
+                    "option for this file, or layer= in Python)"]
