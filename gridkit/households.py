@@ -325,7 +325,9 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
             )
         counts = raw.to_numpy().astype("int64")
     if not polygonal and not types <= {0, 4}:
-        raise InputError(f"{source}: mixes points and polygons; give one kind of household feature")
+        found = ", ".join(sorted(set(households.geom_type)))
+        raise InputError(f"{source}: holds {found} features; household features are points, or polygons "
+                         "(buildings, blocks), of one kind")
     if kind == "auto":
         kind = "points"
         if polygonal and communities is not None:

@@ -327,10 +327,14 @@ def repair_polygons(gdf, *, what: str, name_field=None):
         for i in np.flatnonzero(invalid):
             log.warning("%s: %s had an invalid geometry; repaired with make_valid",
                         what, describe_feature(gdf, i, name_field))
-    types = shapely.get_type_id(geoms)
-    for i in np.flatnonzero(~empty & ~np.isin(types, (3, 6))):
-        bad.append(f"{describe_feature(gdf, i, name_field)}: a {shapely.get_type_id(geoms[i])} "
-                   "geometry where a polygon is needed")
+    flat = ~empty & ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    if flat.all():  # not one polygon: the wrong file or layer, not a few bad features
+        found = ", ".join(sorted(set(gdf.geom_type[flat])))
+        source = gdf.attrs.get("source_path")
+        raise InputError(f"{what}: {f'{source} holds' if source else 'the features are'} {found} features, not "
+                         "polygons: give a file (or --layer) of polygons")
+    for i in np.flatnonzero(flat):
+        bad.append(f"{describe_feature(gdf, i, name_field)}: a {gdf.geom_type.iloc[i]} where a polygon is needed")
     if bad:
         raise InputError(
             f"{what}: {len(bad)} unusable feature(s): " + "; ".join(bad[:10])

@@ -320,6 +320,17 @@ def test_bad_counts_name_the_rows():
         balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
 
 
+def test_households_that_are_lines_are_refused_naming_their_kind(samples):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
+    with pytest.raises(InputError, match=r"cambridge_centerlines.gpkg: holds MultiLineString features; household "
+                                         r"features are points, or polygons \(buildings, blocks\), of one kind"):
+        balanced_grid(comm, lines, min_households=1, max_households=5)
+    homes = pd_concat(_points(2, 100), gpd.GeoDataFrame(geometry=[shapely.box(X0, Y0, X0 + 9, Y0 + 9)], crs=4548))
+    with pytest.raises(InputError, match=r"^households: holds Point, Polygon features"):
+        balanced_grid(comm, homes, min_households=1, max_households=5)
+
+
 def test_households_outside_are_reported_not_dropped():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     homes = pd_concat(_points(20, 50), gpd.GeoDataFrame(

@@ -28,6 +28,20 @@ def test_unknown_column_lists_the_columns():
         gk.unit_hierarchy(_frame(["110101001001"]), code_field="adcode")
 
 
+def test_boundaries_that_are_not_polygons_name_their_kind(samples):
+    """A file of lines given as boundaries is the wrong file, said once; a line among
+    polygons is named by feature and kind."""
+    lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
+    with pytest.raises(InputError, match=r"^boundaries: .*cambridge_centerlines.gpkg holds MultiLineString features, "
+                                         r"not polygons: give a file \(or --layer\) of polygons$"):
+        gk.unit_hierarchy(lines, provisional=True, parent_code="990101")
+    mixed = _frame(["110101001001", "110101001002"])
+    mixed.geometry = [mixed.geometry.iloc[0], shapely.LineString([(0, 0), (1, 1)])]
+    with pytest.raises(InputError, match=r"1 unusable feature\(s\): feature 2 \(u1\): a LineString where a "
+                                         r"polygon is needed\."):
+        gk.unit_hierarchy(mixed, code_field="code")
+
+
 def test_county_needs_provisional_then_gets_tile_communities():
     with pytest.raises(InputError, match="--provisional"):
         gk.unit_hierarchy(_frame(["110101"]), code_field="code")
