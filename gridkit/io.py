@@ -328,7 +328,7 @@ def repair_polygons(gdf, *, what: str, name_field=None):
             log.warning("%s: %s had an invalid geometry; repaired with make_valid",
                         what, describe_feature(gdf, i, name_field))
     flat = ~empty & ~np.isin(shapely.get_type_id(geoms), (3, 6))
-    if flat.all():  # not one polygon: the wrong file or layer, not a few bad features
+    if flat.any() and flat.all():  # not one polygon: the wrong file or layer, not a few bad features
         found = ", ".join(sorted(set(gdf.geom_type[flat])))
         source = gdf.attrs.get("source_path")
         raise InputError(f"{what}: {f'{source} holds' if source else 'the features are'} {found} features, not "
