@@ -508,7 +508,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
     package's metadata keeps the highest issued (highest_issued). Micro-grids
     of a new grid are divided anew; those of a kept grid are recounted. The
     band, micro band, count field, splitting and barriers are the package's
-    (its metadata). With barriers, a new grid keeps
+    (its metadata), and the households are read with its layer, filter and
+    CRS unless told otherwise. With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again.
 
@@ -550,12 +551,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
                 default_floors = params.get("default_floors")
-            if households_where is None and params.get("households_where"):
-                households_where = params["households_where"]
-                click.echo(f"note: reading the households through {package}'s --households-where "
-                           f"{households_where!r} (give --households-where \"\" to read every feature)", err=True)
-            households_layer, households_crs = _recorded_households(package, params, households_path,
-                                                                     households_layer, households_crs)
+            households_layer, households_where, households_crs = _recorded_households(
+                package, params, households_path, households_layer, households_where, households_crs)
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field, where=households_where or None, where_option="--households-where")
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
@@ -648,24 +645,23 @@ def _metadata_json(package, meta, key):
     return value
 
 
-def _recorded_households(package, params, path, layer, crs):
-    """The households' layer and CRS for a rebalance, ``(layer, crs)``: those given,
-    else those the package recorded, with a note saying so: its layer when ``path``
-    has one of that name, its CRS (--households-crs, else --crs) always. A package
-    made from GCJ-02 points labelled EPSG:4326 would otherwise be recounted with
-    every household 100–700 m off."""
-    import pyogrio
+def _recorded_households(package, params, path, layer, where, crs):
+    """How a rebalance reads the households, ``(layer, where, crs)``: as given, else
+    as the package recorded, with a note saying so: its --households-where, its
+    layer when ``path`` has one of that name, its CRS (--households-crs, else --crs).
+    A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
+    recounted with every household 100–700 m off."""
+    from gridkit.io import file_layers
 
+    if where is None and params.get("households_where"):
+        where = params["households_where"]
+        click.echo(f"note: reading the households through {package}'s --households-where {where!r} (give "
+                   "--households-where \"\" to read every feature)", err=True)
     used = []
     recorded = params.get("households_layer")
-    if layer is None and recorded:
-        try:
-            names = {str(name) for name in pyogrio.list_layers(path)[:, 0]}
-        except Exception:  # not readable: reading it says why
-            names = set()
-        if recorded in names:
-            layer = recorded
-            used.append(f"--households-layer {layer}")
+    if layer is None and recorded and recorded in {name for name, _ in file_layers(path)}:
+        layer = recorded
+        used.append(f"--households-layer {layer}")
     recorded = params.get("households_crs") or params.get("crs")
     if crs is None and recorded:
         crs = recorded
@@ -673,7 +669,7 @@ def _recorded_households(package, params, path, layer, crs):
     if used:
         click.echo(f"note: reading {path} with {package}'s {' and '.join(used)} (give the option to "
                    "read it otherwise)", err=True)
-    return layer, crs
+    return layer, where, crs
 
 
 def _rebalance_barriers(package, params, barriers, layer, where, crs):

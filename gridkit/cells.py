@@ -15,6 +15,7 @@ import pyproj
 import shapely
 
 from .errors import InputError
+from .io import file_layers, source_rows
 from .lattice import h3_pieces, h3_resolution_for_area, hex_pieces, square_pieces
 from .merge import merge_slivers
 
@@ -104,24 +105,17 @@ def barrier_lines(barriers, crs):
 def _points_as_barriers(barriers, n, total, first):
     """The error for barriers that hold points: how many and the first (numbered as
     in the file), and the file's layers of lines when it has any."""
-    attrs = getattr(barriers, "attrs", {})
-    source, rows = attrs.get("source_path"), attrs.get("source_rows")
+    source = getattr(barriers, "attrs", {}).get("source_path")
     named = f"{source}: " if source else ""
     kind = "barriers are lines (roads, rivers, rail) or polygons (their outlines are used)"
     if n < total:
-        number = int(rows[first]) if rows is not None else first + 1
+        number = int(source_rows(barriers)[first])
         return (f"{named}{n:,} of the {total:,} barriers are points (the first: feature {number}); {kind}. "
                 "Drop the points from the file, or read only the lines (--barriers-where over a column that "
                 "tells them apart)")
     message = f"{named}the {total:,} barriers are all points; {kind}"
     if source:
-        import pyogrio
-
-        try:
-            layers = pyogrio.list_layers(source)
-        except Exception:  # not a file GDAL lists (GeoParquet): no layers to offer
-            layers = []
-        lines = [str(name) for name, geometry_type in layers if geometry_type and "Line" in str(geometry_type)]
+        lines = [name for name, geometry_type in file_layers(source) if geometry_type and "Line" in geometry_type]
         if lines:
             message += (f". The file's layers of lines: {', '.join(lines)}; read one: --barriers-layer {lines[0]} "
                         f"(read_vector(path, layer={lines[0]!r}))")

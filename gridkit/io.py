@@ -103,14 +103,22 @@ def detect_dbf_encoding(dbf_path) -> str:
     )
 
 
-def _check_layer(path, layer):
-    """A missing layer is named with the layers the file does have (asked only once
-    reading has failed)."""
+def file_layers(path) -> list[tuple[str, str | None]]:
+    """A file's layers as ``(name, geometry type)`` (None for a table without
+    geometry); [] when GDAL cannot list them (not readable, GeoParquet)."""
     import pyogrio
 
     try:
-        names = [str(name) for name in pyogrio.list_layers(path)[:, 0]]
-    except Exception:  # not readable at all: the caller's error says so
+        return [(str(name), None if kind in (None, "None") else str(kind)) for name, kind in pyogrio.list_layers(path)]
+    except Exception:  # not readable at all: reading it says why
+        return []
+
+
+def _check_layer(path, layer):
+    """A missing layer is named with the layers the file does have (asked only once
+    reading has failed)."""
+    names = [name for name, _ in file_layers(path)]
+    if not names:  # not readable at all: the caller's error says so
         return
     if not isinstance(layer, int) and str(layer) not in names:
         raise InputError(f"{path}: no layer {layer!r}; the file's layers are: {', '.join(names)}")
@@ -193,9 +201,7 @@ def _warn_if_more_layers(path):
     """Warn that a file read without a layer has other layers with geometry: the
     first was read, and it may not be the one meant (an OpenStreetMap network's
     first layer is its nodes, not its streets)."""
-    import pyogrio
-
-    layers = [(str(name), str(kind)) for name, kind in pyogrio.list_layers(path) if kind not in (None, "None")]
+    layers = [(name, kind) for name, kind in file_layers(path) if kind]
     if len(layers) > 1:
         log.warning("%s has %d layers: %s. Read the first, %s; name the layer to read another (the command's "
                     "--layer option for this file, or layer= in Python)", path, len(layers),
