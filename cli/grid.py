@@ -71,9 +71,10 @@ def draw_household_grids(layout, communities, path, outlined=None):
                       f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
 
 
-def _household_input_options(counted, where="", layer=""):
+def _household_input_options(counted, where="", layer="", xy="detected"):
     """The options of :func:`household_input_opts`, in --help's order (``where``,
-    ``layer``: more of --households-where's and --households-layer's help)."""
+    ``layer``: more of --households-where's and --households-layer's help; ``xy``:
+    where --x-field and --y-field come from when not given)."""
     return [
         click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
                      help="Address points, building polygons or census-style blocks with household counts; "
@@ -85,9 +86,9 @@ def _household_input_options(counted, where="", layer=""):
                           "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
                           f"buildings with --floors-field. Messages still number features as the file does.{where}"),
         click.option("--x-field", default=None,
-                     help="CSV/.xlsx --households: column with x / longitude (default: detected)."),
+                     help=f"CSV/.xlsx --households: column with x / longitude (default: {xy})."),
         click.option("--y-field", default=None,
-                     help="CSV/.xlsx --households: column with y / latitude (default: detected)."),
+                     help=f"CSV/.xlsx --households: column with y / latitude (default: {xy})."),
         click.option("--count-field", default=None,
                      help=f"Column with households per feature (default: {counted})."),
         click.option("--floors-field", default=None,
@@ -113,12 +114,13 @@ def _stacked(options):
     return apply
 
 
-def household_input_opts(counted="1 each", where="", layer=""):
+def household_input_opts(counted="1 each", where="", layer="", xy="detected"):
     """The options that read the households: the file, its layer and filter,
     coordinate columns, count or floors, and kind (``grid households``, ``grid
     rebalance``); ``counted``: what --count-field's help gives as its default,
-    ``where``, ``layer``: what --households-where's and --households-layer's help add."""
-    return _stacked(_household_input_options(counted, where, layer))
+    ``where``, ``layer``: what --households-where's and --households-layer's help
+    add, ``xy``: --x-field's and --y-field's default."""
+    return _stacked(_household_input_options(counted, where, layer, xy))
 
 
 def barrier_opts(what, crs_default=None):
@@ -436,6 +438,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
                       "households_layer": households_layer, "households_where": households_where,
+                      "x_field": x_field, "y_field": y_field,
                       "count_field": count_field, "floors_field": floors_field,
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],
@@ -478,7 +481,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @household_input_opts(counted="the package's, as its metadata records it",
                       where=" Default: the package's, as its metadata records it; \"\" reads every feature.",
-                      layer=" Default: the package's (its metadata), when the file has a layer of that name.")
+                      layer=" Default: the package's (its metadata), when the file has a layer of that name.",
+                      xy="the package's, when its metadata records them; else detected")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
@@ -508,8 +512,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
     package's metadata keeps the highest issued (highest_issued). Micro-grids
     of a new grid are divided anew; those of a kept grid are recounted. The
     band, micro band, count field, splitting and barriers are the package's
-    (its metadata), and the households are read with its layer, filter and
-    CRS unless told otherwise. With barriers, a new grid keeps
+    (its metadata), and the households are read with its layer, filter, CRS
+    and coordinate columns unless told otherwise. With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again.
 
@@ -551,8 +555,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
                 default_floors = params.get("default_floors")
-            households_layer, households_where, households_crs = _recorded_households(
-                package, params, households_path, households_layer, households_where, households_crs)
+            households_layer, households_where, households_crs, x_field, y_field = _recorded_households(
+                package, params, households_path, households_layer, households_where, households_crs, x_field,
+                y_field)
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field, where=households_where or None, where_option="--households-where")
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
@@ -585,8 +590,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
-                "households_crs": households_crs, "count_field": count_field, "floors_field": floors_field,
-                "recount_only": recount_only,
+                "households_crs": households_crs, "x_field": x_field, "y_field": y_field,
+                "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                 "barriers_crs": barriers_crs},
                 overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro)
@@ -645,12 +650,17 @@ def _metadata_json(package, meta, key):
     return value
 
 
-def _recorded_households(package, params, path, layer, where, crs):
-    """How a rebalance reads the households, ``(layer, where, crs)``: as given, else
-    as the package recorded, with a note saying so: its --households-where, its
-    layer when ``path`` has one of that name, its CRS (--households-crs, else --crs).
-    A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
-    recounted with every household 100–700 m off."""
+def _recorded_households(package, params, path, layer, where, crs, x_field, y_field):
+    """How a rebalance reads the households, ``(layer, where, crs, x_field,
+    y_field)``: as given, else as the package recorded, with a note saying so: its
+    --households-where, its layer when ``path`` has one of that name, its CRS
+    (--households-crs, else --crs), and for a table (CSV, .xlsx) its coordinate
+    columns. A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
+    recounted with every household 100–700 m off, and a CSV whose columns
+    --x-field/--y-field named would not be read at all."""
+    from pathlib import Path
+
+    from gridkit.catalogue import TABLE_SUFFIXES
     from gridkit.io import file_layers
 
     if where is None and params.get("households_where"):
@@ -666,10 +676,14 @@ def _recorded_households(package, params, path, layer, where, crs):
     if crs is None and recorded:
         crs = recorded
         used.append(f"--households-crs {crs}")
+    recorded = params.get("x_field"), params.get("y_field")
+    if (x_field, y_field) == (None, None) and all(recorded) and Path(path).suffix.lower() in TABLE_SUFFIXES:
+        x_field, y_field = recorded
+        used.append(f"--x-field {x_field} --y-field {y_field}")
     if used:
         click.echo(f"note: reading {path} with {package}'s {' and '.join(used)} (give the option to "
                    "read it otherwise)", err=True)
-    return layer, where, crs
+    return layer, where, crs, x_field, y_field
 
 
 def _rebalance_barriers(package, params, barriers, layer, where, crs):

@@ -688,3 +688,31 @@ def test_cli_rebalance_reads_the_households_as_the_package_recorded(tmp_path):
     outside = int((~shapely.contains_xy(community, xy[:, 0], xy[:, 1])).sum())
     assert 300 < outside < 1200
     assert f"rejects      {outside} household features outside every grid" in result.output
+
+
+def test_cli_rebalance_reads_a_csv_by_the_columns_the_package_recorded(tmp_path):
+    """Households in a CSV whose coordinate columns no name detects (east, north),
+    named with --x-field/--y-field: `grid rebalance` reads the same CSV by the same
+    columns unless told otherwise (before, it could not read it at all)."""
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 1, (600, 2)) * [0.010, 0.008] + [116.400, 39.900]
+    boundary, homes = tmp_path / "boundary.gpkg", tmp_path / "homes.csv"
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[shapely.box(116.400, 39.900, 116.410, 39.908)],
+                     crs=4326).to_file(boundary)
+    homes.write_text("id,east,north\n" + "".join(f"{i},{x:.6f},{y:.6f}\n" for i, (x, y) in enumerate(xy)))
+    package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
+    made = CliRunner().invoke(cli, ["grid", "households", str(boundary), "--code-field", "code",
+                                    "--households", str(homes), "--x-field", "east", "--y-field", "north",
+                                    "--households-crs", "EPSG:4326", "--min-households", "100",
+                                    "--max-households", "150", "-o", str(package)])
+    assert made.exit_code == 0, made.output
+    grids = len(gpd.read_file(package, layer="cells"))
+    assert grids == 5
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(homes), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "--households-crs EPSG:4326 and --x-field east --y-field north (give" in result.output
+    assert f"recounted    {grids} grids: 0 out of the band 100–150" in result.output
+    assert "changed      0 ended, 0 new" in result.output
+    meta = json.loads(dict(zip(*pyogrio.read_dataframe(out, layer="gridkit_metadata")[["key", "value"]].T.values))
+                      ["parameters"])
+    assert (meta["x_field"], meta["y_field"]) == ("east", "north")
