@@ -462,8 +462,9 @@ def households_command(boundaries, households_path, output, layer, where, househ
         "single polygons",
         "invariants   ok: the grids tile every community (no gap, no overlap)"
         + (", the micro-grids every grid" if "micro" in s else ""),
-        f"barriers     {s['barrier_crossings']} light blocks joined across a barrier; "
-        f"{s['grids_crossing_barriers']} grids cross one (column crosses_barrier)",
+        (f"barriers     {s['barrier_crossings']} light blocks joined across a barrier; "
+         f"{s['grids_crossing_barriers']} grids cross one (column crosses_barrier)" if barriers else
+         "barriers     none given (--barriers: streets, rivers or rail for the grids to follow)"),
         f"flagged      {s['flagged']}",
     ]
     from gridkit.households import FLAGS

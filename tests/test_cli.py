@@ -110,6 +110,7 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
     assert (summary["grids"], summary["in_band"], summary["flags"]) == (41, 40, {"indivisible": 1})
     assert "hint         1 flagged grid of whole blocks: --split-polygons lets gridkit cut blocks" in result.output
     assert "invariants   ok: the grids tile every community (no gap, no overlap)\n" in result.output
+    assert "barriers     none given (--barriers: streets, rivers or rail for the grids to follow)" in result.output
     grids, units, meta = gk.read_package(out)
     assert grids["households"].sum() == 16_766
     assert png.read_bytes()[:4] == b"\x89PNG"
@@ -201,6 +202,7 @@ def test_grid_units_and_households_share_communities_with_barriers(samples, shar
     # One grid per community (the barriers go to both worker processes): 15 of them empty.
     grids = gpd.read_file(homes_out, layer="cells")
     assert len(grids) == 16 and grids["households"].tolist().count(1) == 1
+    assert "barriers     1142 light blocks joined across a barrier; 8 grids cross one" in result.output
     a = gpd.read_file(units_out, layer="units").query("level == 'community'").sort_values("code")
     b = gpd.read_file(homes_out, layer="units").query("level == 'community'").sort_values("code")
     assert len(a) == 16 and a["code"].tolist() == b["code"].tolist()
