@@ -114,6 +114,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
         click.echo(f"{s['source']}: {s['rows']:,} rows → {s['imported']:,} imported, {s['rejected']:,} rejected")
         for reason, n in s["rejected_by_reason"].items():
             click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
+        if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
+            click.echo("  hint: " + _no_class_hint(s["source"], mapping))
         click.echo(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
                    f"cell within {s['tolerance_m']:g} m; {s['shared_positions']:,} share a position with another")
         click.echo(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
@@ -122,6 +124,22 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                    + f"; rejects → {s['rejects_file']}")
     click.echo(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     click.echo("json " + json.dumps(summaries, ensure_ascii=False))
+
+
+def _no_class_hint(stem, mapping):
+    """What to do about an inventory none of whose rows has a class: most likely a
+    file that is not an inventory (a boundary, the centre lines) in a glob, or one
+    the mapping file has no section for."""
+    from gridkit.catalogue import Mapping
+
+    if mapping is None:
+        return ("no row has a class: give a --mapping file that sets it ([files.STEM] class = \"01013\"; "
+                "`gridkit components classes` lists the codes)")
+    sections = Mapping.sections(mapping)
+    if stem in sections:
+        return f"no row has a class its [files.{stem}] section in {mapping} gives: check its class or class_field"
+    return (f"{mapping} has no [files.{stem}] section (it maps {', '.join(sections) or 'no file by name'}): if "
+            "this is an inventory, add one with its class; if not (a boundary, centre lines), leave it out")
 
 
 def _catalogue_or_fail(package):

@@ -164,6 +164,11 @@ class Mapping:
                    source_key=spec.get("source_key"), fields=dict(spec.get("fields", {})),
                    values={k: str(v) for k, v in spec.get("values", {}).items()})
 
+    @staticmethod
+    def sections(path):
+        """The inventories (file stems) a mapping file has a ``[files.STEM]`` section for."""
+        return sorted(_load_toml(path).get("files", {}))
+
 
 @dataclass
 class ImportResult:

@@ -321,6 +321,28 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package):
+    """A glob that takes in a file that is not an inventory (or one the mapping file
+    has no section for): every row is rejected as unknown_class, and a hint names the
+    sections the mapping file has."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
+    lamps = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0])], name="lamps.csv")
+    outline = _csv(tmp_path, [dict(lon=x, lat=y, name="city") for x, y in zip(lon, lat)], name="outline.csv")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[files.lamps]\nclass = "01037"\n')
+    args = ["components", "import", str(lamps), str(outline), "--grid", str(package), "--crs", "EPSG:4326"]
+    result = CliRunner().invoke(cli, [*args, "--mapping", str(mapping)])
+    assert result.exit_code == 0, result.output
+    assert "lamps: 1 rows → 1 imported, 0 rejected" in result.output
+    assert "outline: 2 rows → 0 imported, 2 rejected" in result.output
+    assert (f"  hint: {mapping} has no [files.outline] section (it maps lamps): if this is an inventory, add one "
+            "with its class") in result.output
+    assert result.output.count("hint:") == 1
+    bare = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs", "EPSG:4326"])
+    assert bare.exit_code == 0, bare.output
+    assert "  hint: no row has a class: give a --mapping file that sets it" in bare.output
+
+
 def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
     before = package.read_bytes()
     path = _csv(tmp_path, [dict(lon=1, lat=2)])
