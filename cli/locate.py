@@ -30,7 +30,10 @@ def _routes(path):
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
 @click.option("--class-field", default=None,
               help="Column with the class of each point (5-digit class, 11-digit matter code, component ID, "
-                   "legacy class), by which it is routed: --routes needs it, and it needs --routes.")
+                   "legacy class), by which it is routed: --routes needs it (or --class), and it needs --routes.")
+@click.option("--class", "class_code", default=None, metavar="CODE",
+              help="Instead of --class-field, one class for every point (a file of one kind: --class 01037 for "
+                   "street lights); needs --routes.")
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
 @click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
@@ -51,14 +54,14 @@ def _routes(path):
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
-def locate_command(points, package, output, routes, class_field, events, crs, layer, grid_layer, id_field,
-                   x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
+def locate_command(points, package, output, routes, class_field, class_code, events, crs, layer, grid_layer,
+                   id_field, x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS.
 
     POINTS is CSV or Excel .xlsx (lon/lat or x/y columns), GeoJSON, GeoPackage,
     Shapefile or GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
-    --class-field, gk_department_code and gk_department_name. Rows whose
+    --class-field (or --class), gk_department_code and gk_department_name. Rows whose
     coordinates or class cannot be used go to OUTPUT.rejects.csv with the reason;
     the summary adds up to the input rows.
 
@@ -73,25 +76,37 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
       gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 \\
           --grid demo-output/dongcheng.gpkg --routes routing.toml \\
           --class-field matter_code --tolerance 25 -o located.parquet
+      gridkit locate data/samples/TRAFFIC_Signals.geojson --grid demo-output/cambridge.gpkg \\
+          --routes routing.toml --class 02014 -o signals.csv
       gridkit locate located.parquet --grid demo-output/dongcheng.gpkg --dask \\
           -o relocated.parquet
     """
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
-    require_with(events=("class_field", class_field), class_field=("routes", routes),
-                 workers=("use_dask", use_dask or scheduler))
+    require_with(events=("class_field", class_field or class_code), class_field=("routes", routes),
+                 class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
+    if class_field and class_code:
+        raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
+                               "every point), not both")
     try:
         table = _routes(routes)
-        if table is not None and class_field is None:
-            raise click.UsageError("--routes needs --class-field (the column with each point's class)")
+        if table is not None and class_field is None and class_code is None:
+            raise click.UsageError("--routes needs --class-field (the column with each point's class) or --class "
+                                   "(one class for every point)")
         kind = "event" if events else "component"
+        if class_code is not None:
+            try:
+                table.class_keys(class_code, kind)
+            except GridkitError as exc:
+                raise click.BadParameter(str(exc), param_hint="--class") from None
+        classes = {"class_field": class_field, "class_code": class_code}
         grid = {"grid_layer": grid_layer, "id_field": id_field}
         if use_dask or scheduler:
-            summary = _run_dask(points, package, output, table, class_field, kind, crs, x_field, y_field,
+            summary = _run_dask(points, package, output, table, classes, kind, crs, x_field, y_field,
                                 tolerance, scheduler, workers, overwrite, grid)
         else:
-            summary = _run_local(points, package, output, table, class_field, kind, crs, layer, x_field,
+            summary = _run_local(points, package, output, table, classes, kind, crs, layer, x_field,
                                  y_field, tolerance, overwrite, grid)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -107,7 +122,7 @@ def locate_command(points, package, output, routes, class_field, events, crs, la
     click.echo(f"  → {output}; rejects → {summary['rejects_file']}")
 
 
-def _run_local(points, package, output, table, class_field, kind, crs, layer, x_field, y_field, tolerance,
+def _run_local(points, package, output, table, classes, kind, crs, layer, x_field, y_field, tolerance,
                overwrite, grid):
     from gridkit.batch import locate_file
 
@@ -122,7 +137,7 @@ def _run_local(points, package, output, table, class_field, kind, crs, layer, x_
                 bar.append(click.progressbar(length=total, label="locating", file=click.get_text_stream("stderr")))
             bar[0].update(done - bar[0].pos)
 
-        summary = locate_file(points, package, output, routes=table, class_field=class_field, kind=kind,
+        summary = locate_file(points, package, output, routes=table, **classes, kind=kind,
                               crs=crs, layer=layer, x_field=x_field, y_field=y_field, tolerance=tolerance,
                               overwrite=overwrite, progress=progress, **grid)
         if bar:
@@ -130,7 +145,7 @@ def _run_local(points, package, output, table, class_field, kind, crs, layer, x_
     return summary
 
 
-def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y_field, tolerance, scheduler,
+def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_field, tolerance, scheduler,
               workers, overwrite, grid):
     from pathlib import Path
 
@@ -143,7 +158,7 @@ def _run_dask(points, package, output, table, class_field, kind, crs, x_field, y
         raise click.UsageError("with --dask the output is Parquet (-o located.parquet)")
     with Steps() as step:
         step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
-        located, rejects = locate_dask(points, package, routes=table, class_field=class_field, kind=kind,
+        located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
                                        crs=crs or "EPSG:4326", x_field=x_field, y_field=y_field,
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     with atomic_path(output, overwrite=overwrite) as tmp:

@@ -140,11 +140,14 @@ def summarise(located, rejects, n_rows):
     return summary
 
 
-def locate_file(points, package, output, *, routes=None, class_field=None, kind="component", crs=None,
-                layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
+def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
+                crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
                 overwrite=False, progress=None, grid_layer=None, id_field="grid_id"):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet).
+
+    With ``routes``, each row is routed by its class: the column ``class_field``, or
+    ``class_code`` for every row (a file of one kind: the street lights).
 
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default
@@ -158,12 +161,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
-    classes = None
-    if class_field is not None:
-        if class_field not in frame.columns:
-            raise InputError(f"{points}: no column {class_field!r} for --class-field; columns are "
-                             f"{', '.join(map(str, frame.columns))}")
-        classes = frame[class_field].to_numpy(dtype=object)
+    classes = _classes(frame, class_field, class_code, points)
     locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
     parts, rejects = [], []
     for start in range(0, max(len(frame), 1), CHUNK):
@@ -184,6 +182,21 @@ def locate_file(points, package, output, *, routes=None, class_field=None, kind=
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path))
     return summary
+
+
+def _classes(frame, class_field, class_code, source):
+    """Each row's class, for routing: the column ``class_field``, or ``class_code``
+    for every row; None with neither."""
+    if class_field is not None and class_code is not None:
+        raise InputError("give a class column (class_field) or one class for every point (class_code), not both")
+    if class_code is not None:
+        return np.full(len(frame), str(class_code), dtype=object)
+    if class_field is None:
+        return None
+    if class_field not in frame.columns:
+        raise InputError(f"{source}: no column {class_field!r} for --class-field; columns are "
+                         f"{', '.join(map(str, frame.columns))}")
+    return frame[class_field].to_numpy(dtype=object)
 
 
 def write_rejects(rejects, output, path=None) -> Path:
@@ -255,7 +268,8 @@ def _worker_locator(package, tolerance, grid):
     return Locator.from_package(package, tolerance=tolerance, layer=layer, id_field=id_field)
 
 
-def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind):
+def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
+                      class_code=None):
     locator = _worker_locator(str(package), float(tolerance), grid)
     if x_field is None:
         geoms = part.geometry.values
@@ -265,7 +279,7 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
         x = pd.to_numeric(part[x_field], errors="coerce").to_numpy(dtype=float)
         y = pd.to_numeric(part[y_field], errors="coerce").to_numpy(dtype=float)
         frame = pd.DataFrame(part)
-    classes = None if class_field is None else frame[class_field].to_numpy(dtype=object)
+    classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
                                     compact=True)
     # Rejected rows travel with the rest, marked, so none is lost on the way back.
@@ -278,9 +292,9 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
     return located
 
 
-def locate_dask(points, package, *, routes=None, class_field=None, kind="component", crs="EPSG:4326",
-                x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2, grid_layer=None,
-                id_field="grid_id"):
+def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",
+                crs="EPSG:4326", x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
+                grid_layer=None, id_field="grid_id"):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
 
     ``points`` is a path (file, folder or glob) or a dask (geo)dataframe.
@@ -288,6 +302,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     cluster of ``n_workers`` processes is started for the run and closed after.
     Returns ``(located, rejects)`` as :func:`locate_frame` does, ``located`` in
     the input's row order (rows are numbered within the whole dataset).
+    ``routes``, ``class_field``, ``class_code``: as :func:`locate_file`'s.
     """
     import dask.dataframe as dd
     from dask.distributed import Client, LocalCluster
@@ -310,7 +325,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
         ddf = points
     meta_frame = ddf._meta
     sample = _locate_partition(meta_frame, package, tolerance, grid, x_field, y_field, crs, routes, class_field,
-                               kind)
+                               kind, class_code)
     cluster = None
     if scheduler is None:
         try:
@@ -325,7 +340,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, kind="compone
     try:
         with Client(cluster if cluster is not None else scheduler):
             result = ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs,
-                                        routes, class_field, kind, meta=sample).compute()
+                                        routes, class_field, kind, class_code, meta=sample).compute()
     finally:
         if cluster is not None:
             cluster.close()

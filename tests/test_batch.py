@@ -84,6 +84,38 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     assert out.read_bytes() == before
 
 
+def test_cli_routes_every_point_by_one_class(tmp_path, package):
+    """--class: a file of one kind (street lights, hydrants) routed without a class
+    column, as a column holding that class everywhere would route it; a class the
+    table cannot route stops the run before anything is read."""
+    from gridkit.batch import _locate_partition
+
+    points, frame = _points(tmp_path)
+    routes = tmp_path / "routing.toml"
+    routes.write_text(starter_table(), encoding="utf-8")
+    out = tmp_path / "located.csv"
+    args = ["locate", str(points), "--grid", str(package), "-o", str(out), "--routes", str(routes)]
+    result = CliRunner().invoke(cli, [*args, "--class", "01001"])
+    assert result.exit_code == 0, result.output
+    assert "10 rows → 9 located, 1 rejected" in result.output
+    assert "7 routed to a department" in result.output  # all but the two outside the layout
+    got = pd.read_csv(out, dtype=str)
+    assert got["gk_department_name"].fillna("").tolist() == ["供水企业/水务局"] * 6 + ["", "", "供水企业/水务局"]
+    frame.assign(matter="01001").to_csv(points, index=False)
+    column = CliRunner().invoke(cli, [*args, "--class-field", "matter", "-o", str(tmp_path / "column.csv")])
+    assert column.exit_code == 0, column.output
+    assert pd.read_csv(tmp_path / "column.csv", dtype=str).drop(columns="matter").equals(got.drop(columns="matter"))
+    bad = CliRunner().invoke(cli, [*args, "--class", "99999", "--overwrite"])
+    assert bad.exit_code == 2 and "Invalid value for --class: 99999 is no GB/T 47678.5-2026" in bad.output
+    both = CliRunner().invoke(cli, [*args, "--class", "01001", "--class-field", "matter", "--overwrite"])
+    assert both.exit_code == 2 and "not both" in both.output
+    # the dask workers' step takes it as the local path does
+    part = frame.drop(columns="matter").dropna()
+    done = _locate_partition(part, package, 0.0, (None, "grid_id"), "lon", "lat", "EPSG:4326",
+                             RoutingTable.load(routes), None, "component", "01001")
+    assert done["gk_department_name"].fillna("").tolist() == ["供水企业/水务局"] * 6 + ["", "", "供水企业/水务局"]
+
+
 def test_an_excel_output_holds_the_csv_rows_with_codes_as_text(tmp_path, package, monkeypatch):
     import openpyxl
 
