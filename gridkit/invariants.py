@@ -146,7 +146,9 @@ def check_partition(
     for d in ids_series[ids_series.duplicated()].unique()[:20]:
         flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{_free_id_hint(ids, units_of, d, issued)}",
              shapely.geometrycollections(geoms[ids == d]))
-    if report.problems:
+    # Problems of IDs alone leave the geometry to check: an editor fixing a
+    # duplicated ID should hear of the gap beside it in the same run.
+    if (bad | invalid | nonpoly).any():
         return report
 
     unit_geoms = units.geometry.values
@@ -158,7 +160,7 @@ def check_partition(
     wrong_prefix = [i for i in range(len(ids)) if own[i] >= 0 and not str(ids[i]).startswith(str(unit_codes[own[i]]))]
     for i in wrong_prefix[:20]:
         flag(f"cell {ids[i]} does not start with its unit code {unit_codes[own[i]]}", geoms[i])
-    if report.problems:
+    if (own < 0).any():
         return report
 
     # Prepared predicates settle most pairs (a cell covered by its unit, touching its

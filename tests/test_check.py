@@ -92,14 +92,34 @@ def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):
                                              "ID (110101001001007 is the next after its unit's highest)")
 
 
+def test_a_duplicated_id_does_not_hide_the_gap_beside_it(package):
+    """One run names every problem an editor made: before, a duplicated ID stopped the
+    check before the geometry, and the deleted cell's gap showed only after the ID
+    was fixed."""
+    def change(cells):
+        ids = cells["grid_id"].tolist()
+        cells.loc[ids.index("110101001001002"), "grid_id"] = "110101001001001"
+        cells.drop(index=ids.index("110101001002006"), inplace=True)
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == [
+        "grid.gpkg  cells: 11 cells in 2 communities: 2 problem(s)",
+        "  grid_id 110101001001001 is used by 2 cells: give all but one a free ID (110101001001007 is the next "
+        "after its unit's highest)",
+        "  unit 110101001002: its cells differ from it by 1e+04 m² (0.167 of its area: gaps, or cells beyond it)"]
+
+
 def test_no_hint_for_ids_that_are_not_numbers_of_one_length():
     units = gpd.GeoDataFrame({"u": ["A"]}, geometry=[shapely.box(0, 0, 2, 1)])
     cells = gpd.GeoDataFrame({"u": ["A", "A"], "id": ["A1", "A1"]},
                              geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
     assert gk.check_partition(cells, units, unit_key="u", id_field="id").problems == ["id A1 is used by 2 cells"]
-    cells["id"] = ["99", "99"]  # 99 + 1 needs a third digit
+    cells["id"] = ["99", "99"]  # 99 + 1 needs a third digit (and neither starts with its unit's code)
     assert gk.check_partition(cells, units, unit_key="u", id_field="id").problems == [
-        "id 99 is used by 2 cells: give all but one a free ID (its unit has no number left after the highest)"]
+        "id 99 is used by 2 cells: give all but one a free ID (its unit has no number left after the highest)",
+        *["cell 99 does not start with its unit code A"] * 2]
 
 
 def test_micro_grids_are_checked_within_their_grid(tmp_path):
