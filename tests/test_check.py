@@ -57,7 +57,7 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
     result = _run(package, "--problems", out)
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[0] == "grid.gpkg  cells: 12 cells in 2 communities: 3 problem(s)"
+    assert lines[0] == "grid.gpkg  cells: 12 cells in 2 communities: 3 problem(s)", lines
     assert lines[1:4] == [
         "  cells 110101001001002 and 110101001001005 overlap by 1e+03 m²",
         "  unit 110101001001: its cells differ from it by 1e+03 m² (0.0167 of its area: gaps, or cells beyond it)",
@@ -109,6 +109,28 @@ def test_a_duplicated_id_does_not_hide_the_gap_beside_it(package):
         "  grid_id 110101001001001 is used by 2 cells: give all but one a free ID (110101001001007 is the next "
         "after its unit's highest)",
         "  unit 110101001002: its cells differ from it by 1e+04 m² (0.167 of its area: gaps, or cells beyond it)"]
+
+
+def test_a_broken_cell_does_not_hide_the_problems_of_other_units(package):
+    """A self-intersecting cell (a slip of the vertex tool) is named, and the other
+    community's overlap is still found (before, the broken cell stopped the check);
+    the broken cell's own community is not measured (its coverage would only repeat
+    the broken cell)."""
+    def change(cells):
+        ids = cells["grid_id"].tolist()
+        g = cells.geometry.values.copy()
+        g[ids.index("110101001001001")] = shapely.Polygon(  # a bow tie
+            [(X0, Y0 + 100), (X0 + 100, Y0 + 200), (X0 + 100, Y0 + 100), (X0, Y0 + 200)])
+        g[ids.index("110101001002001")] = shapely.box(X0 + 300, Y0 + 100, X0 + 420, Y0 + 200)  # 20 m into 002
+        cells.geometry = g
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "grid.gpkg  cells: 12 cells in 2 communities: 2 problem(s)"
+    assert lines[1].startswith("  cell 110101001001001 is invalid: Self-intersection")
+    assert lines[2] == "  cells 110101001002001 and 110101001002002 overlap by 2e+03 m²"
 
 
 def test_no_hint_for_ids_that_are_not_numbers_of_one_length():
