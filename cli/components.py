@@ -137,7 +137,8 @@ def _no_class_hint(stem, mapping):
                 "`gridkit components classes` lists the codes)")
     sections = Mapping.sections(mapping)
     if stem in sections:
-        return f"no row has a class its [files.{stem}] section in {mapping} gives: check its class or class_field"
+        return (f"no class that [files.{stem}] in {mapping} gives is in the scheme's table: check its class, or "
+                "its class_field and [classes]")
     return (f"{mapping} has no [files.{stem}] section (it maps {', '.join(sections) or 'no file by name'}): if "
             "this is an inventory, add one with its class; if not (a boundary, centre lines), leave it out")
 

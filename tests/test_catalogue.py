@@ -341,6 +341,11 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
     bare = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs", "EPSG:4326"])
     assert bare.exit_code == 0, bare.output
     assert "  hint: no row has a class: give a --mapping file that sets it" in bare.output
+    mapping.write_text('[files.outline]\nclass = "0103"\n')  # a digit short
+    short = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
+                                     "EPSG:4326", "--mapping", str(mapping)])
+    assert short.exit_code == 0, short.output
+    assert f"  hint: no class that [files.outline] in {mapping} gives is in the scheme's table" in short.output
 
 
 def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
