@@ -99,7 +99,10 @@ def barrier_lines(barriers, crs):
         raise InputError(_points_as_barriers(barriers, len(points), len(geoms), int(points[0])))
     lines = geoms.to_crs(crs).values
     areas = np.isin(types, (3, 6))  # Polygon, MultiPolygon
-    return np.where(areas, shapely.boundary(lines), lines) if areas.any() else lines
+    if areas.any():  # the outlines of the areas only
+        lines = np.array(lines)  # a copy: never the caller's geometries
+        lines[areas] = shapely.boundary(lines[areas])
+    return lines
 
 
 def _points_as_barriers(barriers, n, total, first):
