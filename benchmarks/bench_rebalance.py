@@ -61,18 +61,22 @@ def _path(case):
 
 
 def prepare(case):
-    """The layout before the estate, divided once and kept as a package."""
+    """The layout before the estate, divided once and kept as a package, with the
+    households its atoms were sized for (``atoms_sized_for``, as `grid households`
+    records them)."""
     import gridkit as gk
     from gridkit.households import balanced_grid
+    from gridkit.package import read_metadata
 
-    if _path(case).exists():
+    if _path(case).exists() and "atoms_sized_for" in read_metadata(_path(case)):
         return
     CACHE.mkdir(exist_ok=True)
     low, high, micro, by = CASES[case]
     comm, blocks, _ = _inputs(by)
     made = balanced_grid(comm, blocks, min_households=low, max_households=high, count_field="HOUSEHOLDS",
                          split_polygons=True, micro=micro, start_date="2026-01-01")
-    gk.write_package(_path(case), made.grids, comm, extra_layers={"micro_grids": made.micro})
+    gk.write_package(_path(case), made.grids, comm, extra_layers={"micro_grids": made.micro},
+                     extra_metadata={"atoms_sized_for": made.sized_for}, overwrite=True)
 
 
 def _survivors(old, new):
@@ -93,8 +97,12 @@ def _survivors(old, new):
 
 
 def child(case, peer):
+    import json
+
     import geopandas as gpd
     import numpy as np
+
+    from gridkit.package import read_metadata
 
     low, high, micro, by = CASES[case]
     comm, _, grown = _inputs(by)
@@ -103,10 +111,12 @@ def child(case, peer):
     if peer == "rebalance":
         from gridkit.rebalance import rebalance
 
+        sized_for = json.loads(read_metadata(_path(case))["atoms_sized_for"])
+
         def run():
             return rebalance(cells, comm, grown, min_households=low, max_households=high,
                              count_field="HOUSEHOLDS", split_polygons=True, micro_grids=micro_grids,
-                             micro=micro).layout.grids
+                             micro=micro, sized_for=sized_for).layout.grids
         seconds, grids = best_of(3, run, within=10)
     elif peer == "redivide":
         from gridkit.households import balanced_grid

@@ -23,7 +23,8 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
     ``ended_micro_grids`` (``ended``, ``ended_micro``). Its metadata keeps the highest
     grid and micro-grid sequences issued (``highest_issued``: ``issued``, else those
     of the layout): a rebalance numbers new grids after them, so an ID deleted by
-    hand is not issued again."""
+    hand is not issued again; and the households each community's atoms were sized
+    for (``atoms_sized_for``): a rebalance sizes them alike."""
     import gridkit as gk
     from gridkit.rebalance import highest_issued
 
@@ -33,7 +34,8 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
     if ended is not None:
         layers.update(ended_grids=ended, ended_micro_grids=ended_micro)
     return gk.write_package(output, layout.grids, communities, parameters=parameters, overwrite=overwrite,
-                            extra_layers=layers, extra_metadata={"highest_issued": issued})
+                            extra_layers=layers,
+                            extra_metadata={"highest_issued": issued, "atoms_sized_for": layout.sized_for})
 
 
 def household_problems(layout, communities):
@@ -578,7 +580,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                              area_per_household=area_per_household, default_floors=default_floors,
                              kind=params.get("kind", kind) if kind == "auto" else kind,
                              split_polygons=bool(params.get("split_polygons")), barriers=lines,
-                             micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued)
+                             micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued,
+                             sized_for=_metadata_json(package, meta, "atoms_sized_for"))
             layout = done.layout
             ended, ended_micro = (pd.concat([history[name], frame], ignore_index=True)
                                   if name in history and frame is not None else frame
@@ -642,6 +645,8 @@ def _metadata_json(package, meta, key):
         value = json.loads(meta.get(key) or "{}")
         if key == "highest_issued":  # read as rebalance reads it, so that a bad row fails here, named
             value = highest_issued(before=value)
+        elif key == "atoms_sized_for":  # households per community code
+            value = {str(code): int(n) for code, n in value.items()}
     except (ValueError, TypeError, AttributeError):
         value = None
     if not isinstance(value, dict):

@@ -257,6 +257,10 @@ class HouseholdLayout:
     micro: gpd.GeoDataFrame | None
     rejects: gpd.GeoDataFrame  # household features outside every community, with a reason
     summary: dict = field(default_factory=dict)
+    #: Each community's households (by code) that its atoms were sized for: a
+    #: rebalance sizes them alike (``rebalance(sized_for=)``), so that blocks that did
+    #: not change are cut, and share their households among the grids, as they were.
+    sized_for: dict = field(default_factory=dict)
 
 
 def polsby_popper(geometry) -> np.ndarray:
@@ -452,7 +456,7 @@ def _share_by_area(count, areas, group=None):
     return base + (rank < rest[group])
 
 
-def _point_atoms(community, points, counts, band, barriers, piece=None):
+def _point_atoms(community, points, counts, band, barriers, piece=None, *, sized_for=None):
     """Atoms for household points: street-bounded lattice cells sized for the
     community's mean density to hold ``piece`` households each (default: ATOM_SHARE
     of the lower bound); cells holding more than SPLIT_ABOVE atoms' worth (a dense
@@ -460,7 +464,7 @@ def _point_atoms(community, points, counts, band, barriers, piece=None):
     side (the same origin, so the pieces tile them), as fine as their own density
     asks, down to MIN_ATOM_SIDE."""
     area = community.area
-    total = max(int(counts.sum()), 1)
+    total = max(int(counts.sum() if sized_for is None else sized_for), 1)
     piece = band.low * ATOM_SHARE if piece is None else piece
     side = math.sqrt(area * piece / total)
     side = min(max(side, 10.0), 500.0)
@@ -497,7 +501,7 @@ def _point_weights(geoms, points, counts):
     return weight, biggest
 
 
-def _block_atoms(community, blocks, counts, band, split, barriers=None):
+def _block_atoms(community, blocks, counts, band, split, barriers=None, *, sized_for=None):
     """Atoms of one community from household blocks: the blocks clipped to it, the
     uncovered rest as empty atoms, and — with ``split`` — blocks above two atoms'
     worth cut by a square lattice sized for one atom, their count shared by area.
@@ -527,7 +531,7 @@ def _block_atoms(community, blocks, counts, band, split, barriers=None):
     piece = band.low * ATOM_SHARE
     # An atom's area at the community's mean density: large sparse blocks are cut too,
     # so grids in thin areas are not stuck with a few sprawling blocks.
-    piece_area = community.area * piece / max(float(counts.sum()), 1.0)
+    piece_area = community.area * piece / max(float(counts.sum() if sized_for is None else sized_for), 1.0)
     side = np.sqrt(np.minimum(area * piece / np.maximum(weight, 1), piece_area))
     cut = split & ((weight > SPLIT_ABOVE * piece) | (area > SPLIT_ABOVE * piece_area))
     side = side[cut]
@@ -2126,7 +2130,8 @@ def balanced_grid(
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     log.info("balanced grid: %d grids, %.1f %% in band, in %.2f s",
              summary["grids"], summary["in_band_pct"], summary["seconds"])
-    return HouseholdLayout(grids, micro_frame, rejects, summary)
+    sized_for = {str(code): int(n) for code, n in zip(codes_, per_community)}
+    return HouseholdLayout(grids, micro_frame, rejects, summary, sized_for)
 
 
 @dataclass(frozen=True)
@@ -2220,19 +2225,22 @@ def _to_nearest(tree, geoms, owner):
         owner[stray[at[keep]]] = near[keep]
 
 
-def community_atoms(community, features, counts, kind, band, micro_band, lines, split_polygons):
+def community_atoms(community, features, counts, kind, band, micro_band, lines, split_polygons, *, sized_for=None):
     """One community's atoms: lattice cells around household points (``features``:
     their representative points), or the household blocks (polygons), cut along
-    ``lines`` (barriers)."""
+    ``lines`` (barriers). The lattice is sized for the community's households,
+    ``sized_for`` (default: ``counts``' sum); a rebalance gives the count its grids
+    were divided for, so that the blocks that did not change are cut as they were,
+    and share their households among the grids as they did."""
     if kind == "points":
         # Finer atoms for points (more compact grids); with micro-grids, no finer
         # than those need (twice the time for +0.002 Polsby–Popper).
         piece = band.low * POINT_ATOM_SHARE
         if micro_band:
             piece = min(piece, micro_band.low * ATOM_SHARE)
-        return _noded(_point_atoms(community, features, counts, band, lines, piece), community)
+        return _noded(_point_atoms(community, features, counts, band, lines, piece, sized_for=sized_for), community)
     atom_band = Band(min(band.low, micro_band.low) if micro_band else band.low, band.high)
-    return _block_atoms(community, features, counts, atom_band, split_polygons, lines)
+    return _block_atoms(community, features, counts, atom_band, split_polygons, lines, sized_for=sized_for)
 
 
 _WORKER_TASK = None  # the task, in a worker process

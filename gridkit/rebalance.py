@@ -104,7 +104,7 @@ def communities_of(grids, units) -> gpd.GeoDataFrame:
 def rebalance(grids, communities, households, *, min_households=None, max_households=None, target=None,
               tolerance=0.2, count_field=None, floors_field=None, area_per_household=None, default_floors=None,
               kind="auto", split_polygons=False, barriers=None, micro_grids=None, micro=None, redivide=True,
-              start_date=None, issued=None):
+              start_date=None, issued=None, sized_for=None):
     """Recount a household layout's grids and divide again those out of the band.
 
     Parameters
@@ -140,6 +140,14 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         record: a package's ``highest_issued`` metadata and its ended layers). New
         grids and micro-grids number on after them as well as after the IDs in
         use, so an ID deleted by hand is not issued again.
+    sized_for : dict, optional
+        Each community's households (by code) that the layout's atoms were sized
+        for: :func:`~gridkit.households.balanced_grid`'s ``sized_for`` (a package's
+        ``atoms_sized_for`` metadata), carried from rebalance to rebalance. Blocks
+        cut with ``split_polygons`` share their households by area among lattice
+        pieces sized by it: sized alike, the blocks that did not change share them
+        among the grids as they did. Without it, today's households size them, and
+        an estate in one corner moves many grids' counts by a household or two.
 
     Returns
     -------
@@ -189,6 +197,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     kept, new, ended, kept_micro, new_micro = [], [], [], [], []
     out_before = crossings = 0
     codes = grids["community_code"].astype(str).to_numpy()
+    sized_for = dict(sized_for or {})
     for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
         idx = np.flatnonzero(codes == code)
         mine = np.flatnonzero(np.isin(home, idx))
@@ -200,8 +209,12 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
                                *grid_geoms[idx][redrawn]], dtype=object)
         # The atoms a division would use, cut where they cross a grid's (or a
         # micro-grid's) edge.
+        # The lattice that cuts blocks is sized as it was for the layout: the blocks that
+        # did not change are cut, and share their households among the grids, as they
+        # were (sized by today's total, an estate in one corner moved every grid's count).
+        sized_for.setdefault(code, int(counts[mine].sum()))
         atoms = community_atoms(community, features[mine], counts[mine], kind, band, micro_band, lines,
-                                split_polygons)
+                                split_polygons, sized_for=sized_for[code])
         atoms = _cut(atoms, pieces, community)
         owner = _owner(atoms.geometry, grid_geoms[idx])
         if lines is None:  # with barriers an atom's zone is its street block; without, its grid
@@ -262,7 +275,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
     rejects = frame[outside].assign(reason="outside every grid")
     issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
-    return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary), gone, gone_micro, issued)
+    return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary, sized_for), gone, gone_micro, issued)
 
 
 def _stale_micro(grids, micro_grids):
