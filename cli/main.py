@@ -22,6 +22,8 @@ def cli(verbose, quiet):
       gridkit map dongcheng.gpkg --html -o dongcheng.html
     Check a layout after editing it by hand (exit status 1 when broken):
       gridkit check dongcheng.gpkg --problems problems.gpkg
+    Say what a package holds and how it was made:
+      gridkit info dongcheng.gpkg
     Locate GPS points (and route them to a department):
       gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 --grid dongcheng.gpkg -o located.csv
       gridkit route starter -o routing.toml && gridkit route check routing.toml
@@ -37,12 +39,14 @@ def _register():
     from .components import components
     from .demo import demo
     from .grid import grid
+    from .info import info_command
     from .locate import locate_command, route
     from .map import map_command
 
     cli.add_command(grid)
     cli.add_command(map_command)
     cli.add_command(check_command)
+    cli.add_command(info_command)
     cli.add_command(demo)
     cli.add_command(components)
     cli.add_command(locate_command)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import math
 from pathlib import Path
 
 import geopandas as gpd
@@ -38,7 +39,7 @@ from .io import CREATION_OPTIONS, VECTOR_SUFFIXES, atomic_path, write_vector
 from .styles import write_styles
 
 __all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "check_package",
-           "CODE_SCHEME"]
+           "describe_package", "CODE_SCHEME"]
 
 CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
 
@@ -107,15 +108,157 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
 def read_package(path):
     """Read a grid package: ``(cells, units, metadata dict)``."""
     path = Path(path)
-    if not path.exists():
-        raise InputError(f"{path}: no such grid package")
-    layers = {name for name, _ in pyogrio.list_layers(path)}
-    missing = {"cells", "units", "gridkit_metadata"} - layers
-    if missing:
-        raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)})")
+    _package_layers(path)
     cells = gpd.read_file(path, layer="cells", engine="pyogrio")
     units = gpd.read_file(path, layer="units", engine="pyogrio")
     return cells, units, read_metadata(path)
+
+
+def _package_layers(path) -> list:
+    """The layers of the grid package at ``path``, in file order; an error naming
+    what is missing when it is none."""
+    if not path.exists():
+        raise InputError(f"{path}: no such grid package")
+    try:
+        layers = [name for name, _ in pyogrio.list_layers(path)]
+    except pyogrio.errors.DataSourceError:
+        raise InputError(f"{path}: not a GeoPackage GDAL can open (a grid package is the .gpkg "
+                         "`gridkit grid units` or `gridkit grid households` writes)") from None
+    missing = {"cells", "units", "gridkit_metadata"} - set(layers)
+    if missing:
+        raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)})")
+    return layers
+
+
+def describe_package(path) -> dict:
+    """What a grid package holds and how it was made, from its attributes and
+    metadata alone (no geometry is read: fast on millions of cells).
+
+    Returns a dict (JSON-ready): ``path``; ``layout`` (``"unit grids"`` or
+    ``"household grids"``); ``gridkit_version``, ``created``, ``crs``,
+    ``crs_name``; ``extent_lonlat`` (minx, miny, maxx, maxy of the cells, in
+    degrees); ``parameters`` (what the command was given); ``layers`` (name →
+    feature count); ``units`` (level → count); ``cells`` (count, area in m²,
+    and for household grids the band, households, grids in the band and flags);
+    and where the package has them ``micro_grids``, ``components`` (count, per
+    class, per assignment status) and ``ended`` (grids and micro-grids a
+    rebalance ended, the last end date).
+
+    The figures are the layers' own columns (``households``, ``area_m2``,
+    ``flag``) as gridkit wrote them: after editing by hand, :func:`check_package`
+    checks the geometry and ``gridkit grid rebalance`` recounts.
+
+    >>> import tempfile, shapely, geopandas as gpd, gridkit as gk
+    >>> square = gpd.GeoDataFrame({"code": ["110101001001"]}, crs=4548,
+    ...                           geometry=[shapely.box(500_000, 4_400_000, 500_300, 4_400_200)])
+    >>> communities = gk.unit_hierarchy(square, code_field="code")
+    >>> path = gk.write_package(Path(tempfile.mkdtemp()) / "square.gpkg", gk.unit_grid(communities), communities)
+    >>> info = describe_package(path)
+    >>> info["layout"], info["cells"]["count"], info["cells"]["area_m2"]["total"], info["units"]
+    ('unit grids', 6, 60000.0, {'county': 1, 'street': 1, 'community': 1})
+    """
+    path = Path(path)
+    layers = _package_layers(path)
+    metadata = read_metadata(path)
+    parameters, summary = (_json_object(metadata, key) for key in ("parameters", "summary"))
+    crs = pyproj.CRS(metadata.get("crs_wkt") or metadata.get("crs") or pyogrio.read_info(path, layer="cells")["crs"])
+    band = parameters.get("band")
+    info = {
+        "path": str(path),
+        "layout": "household grids" if band else "unit grids",
+        "gridkit_version": metadata.get("gridkit_version"),
+        "created": metadata.get("created"),
+        "crs": crs.to_string(),
+        "crs_name": crs.name,
+        "extent_lonlat": _extent_lonlat(path),
+        "parameters": parameters,
+        "summary": summary,
+        "layers": {name: int(pyogrio.read_info(path, layer=name)["features"]) for name in layers},
+    }
+    units = _columns(path, "units", ["level"])
+    levels = units["level"].astype(str).value_counts() if "level" in units else pd.Series(dtype=int)
+    order = [level for level in ("county", "street", "community") if level in levels] + sorted(
+        set(levels.index) - {"county", "street", "community"})
+    info["units"] = {level: int(levels[level]) for level in order}
+    cells = _columns(path, "cells", ["area_m2", "households", "flag"])
+    info["cells"] = {"count": len(cells), **_areas(cells), **_households(cells, band)}
+    if "micro_grids" in layers:
+        micro = _columns(path, "micro_grids", ["grid_id", "households", "flag"])
+        info["micro_grids"] = {"count": len(micro), "grids": int(micro["grid_id"].nunique()) if "grid_id" in micro
+                               else None, **_households(micro, parameters.get("micro"))}
+    if "components" in layers:
+        components = _columns(path, "components", ["class_code", "class_name", "assign_status"])
+        info["components"] = {"count": len(components),
+                              "classes": _counts(components, "class_code", "class_name"),
+                              "assign_status": _counts(components, "assign_status")}
+    ended = {}
+    for layer, key in (("ended_grids", "grids"), ("ended_micro_grids", "micro_grids")):
+        if layer in layers:
+            frame = _columns(path, layer, ["end_date"])
+            ended[key] = len(frame)
+            if "end_date" in frame and frame["end_date"].notna().any():
+                ended["last_end_date"] = max(ended.get("last_end_date", ""), str(frame["end_date"].dropna().max()))
+    if ended:
+        info["ended"] = ended
+    return info
+
+
+def _json_object(metadata, key) -> dict:
+    """A metadata value that holds a JSON object ({} when missing or not one)."""
+    try:
+        value = json.loads(metadata.get(key) or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _columns(path, layer, wanted) -> pd.DataFrame:
+    """``layer``'s attribute columns among ``wanted`` (those it has), without geometry."""
+    fields = list(pyogrio.read_info(path, layer=layer)["fields"])
+    frame = pyogrio.read_dataframe(path, layer=layer, columns=[c for c in wanted if c in fields], read_geometry=False)
+    return frame.drop(columns="geometry", errors="ignore")
+
+
+def _extent_lonlat(path):
+    """The cells' bounds in longitude/latitude (None for an empty or CRS-less layer)."""
+    info = pyogrio.read_info(path, layer="cells", force_total_bounds=True)
+    bounds = info.get("total_bounds")
+    if bounds is None or not info["crs"] or not all(map(math.isfinite, bounds)):
+        return None
+    to_lonlat = pyproj.Transformer.from_crs(info["crs"], "EPSG:4326", always_xy=True)
+    return [round(float(v), 6) for v in to_lonlat.transform_bounds(*bounds)]
+
+
+def _areas(frame) -> dict:
+    """Min, mean and max of the ``area_m2`` column, when there is one."""
+    if "area_m2" not in frame or not len(frame):
+        return {}
+    area = pd.to_numeric(frame["area_m2"], errors="coerce")
+    return {"area_m2": {"total": round(float(area.sum()), 1), "min": round(float(area.min()), 1),
+                        "mean": round(float(area.mean()), 1), "max": round(float(area.max()), 1)}}
+
+
+def _households(frame, band) -> dict:
+    """Households, the count in the band ``band`` (low, high) and the flags, of a
+    layer of household grids (nothing for a unit grid)."""
+    if not band or "households" not in frame:
+        return {}
+    households = pd.to_numeric(frame["households"], errors="coerce")
+    low, high = band
+    flags = frame["flag"].fillna("").astype(str) if "flag" in frame else pd.Series("", index=frame.index)
+    return {"band": [low, high], "households": int(households.sum()),
+            "in_band": int(households.between(low, high).sum()),
+            "flags": {str(k): int(v) for k, v in flags[flags != ""].value_counts().sort_index().items()}}
+
+
+def _counts(frame, column, name_column=None) -> dict:
+    """Rows per value of ``column`` (most first), keyed ``"value name"`` when ``name_column`` gives names."""
+    if column not in frame:
+        return {}
+    keys = frame[column].astype(str)
+    if name_column in frame:
+        keys = keys + " " + frame[name_column].fillna("").astype(str)
+    return {str(k).strip(): int(v) for k, v in keys.value_counts().items()}
 
 
 def metadata_frame(values) -> pd.DataFrame:

@@ -89,6 +89,17 @@ def test_map_command(samples, tmp_path):
     assert r.exit_code == 0 and (tmp_path / "c.png").stat().st_size > 10_000
 
 
+def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
+    result = _run("info", samples / "cincinnati_blocks.gpkg")
+    assert result.exit_code == 1
+    assert (f"{samples / 'cincinnati_blocks.gpkg'}: not a gridkit grid package (missing layers ['cells', "
+            "'gridkit_metadata', 'units'])") in result.output
+    text = tmp_path / "notes.gpkg"
+    text.write_text("not a GeoPackage")
+    result = _run("info", text)
+    assert result.exit_code == 1 and f"{text}: not a GeoPackage GDAL can open" in result.output
+
+
 def test_help_teaches_with_examples():
     r = _run("grid", "units", "--help")
     assert "Examples:" in r.output and "--crs gcj02" in r.output
@@ -142,6 +153,25 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
     assert "class 01023 at 990101900612098 (East Cambridge) → 街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()
+    # `gridkit info` on the packages the demo wrote: unit grids with components.
+    info = _run("info", tmp_path / "cambridge.gpkg")
+    assert info.exit_code == 0, info.output
+    lines = info.output.splitlines()
+    assert lines[0] == "cambridge.gpkg  unit grids (square cells of ~10,000 m²)"
+    for line in ("parameters   barriers data/samples/cambridge_centerlines.gpkg; name_field NAME; parent_code 990101; "
+                 "provisional True".replace("data/samples", str(samples)),
+                 "crs          EPSG:32619 (WGS 84 / UTM zone 19N)",
+                 "units        1 county, 1 street, 13 communities",
+                 "components   1,750: 03005 垃圾箱 990, 02014 交通信号灯 760; assigned inside 1,728, nearest 22",
+                 "layers       cells 2,596, units 15, components 1,750, gridkit_metadata 7, layer_styles 3"):
+        assert line in lines
+    assert any(line.startswith("cells        2,596 cells, 18.46 km²") for line in lines)
+    described = json.loads(_run("info", tmp_path / "dongcheng.gpkg", "--json").output)
+    assert (described["layout"], described["cells"]["count"], described["units"]) == (
+        "unit grids", 4278, {"county": 1, "street": 1, "community": 8})
+    assert "barriers" not in described["parameters"] or described["parameters"]["barriers"] is None
+    west, south, east, north = described["extent_lonlat"]  # Dongcheng, in degrees
+    assert 116.3 < west < east < 116.5 and 39.8 < south < north < 40.0
 
 
 def test_grid_households_from_building_floors(tmp_path):

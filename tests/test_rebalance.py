@@ -737,3 +737,44 @@ def test_cli_rebalance_reads_a_csv_by_the_columns_the_package_recorded(tmp_path)
                       ["parameters"])
     assert (meta["x_field"], meta["y_field"]) == ("east", "north")
 
+
+def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
+    """`gridkit info` on a rebalanced package: the band, the command and the package
+    it came from, the grids in the band, the micro-grids and the grids ended, from
+    the layers' columns."""
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, blocks = layout
+    package = tmp_path / "layout.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    households = tmp_path / "blocks_2027.gpkg"
+    _grown(blocks).to_file(households, layer="blocks")
+    out = tmp_path / "now.gpkg"
+    assert CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                    "-o", str(out)]).exit_code == 0
+    result = CliRunner().invoke(cli, ["info", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "now.gpkg  household grids, band 100–150, micro-grids 20–50"
+    assert lines[1].endswith(f"(grid rebalance of {package})")
+    ended_on = gpd.read_file(out, layer="ended_grids")["end_date"].max()
+    for line in ("units        1 county, 1 street, 1 community",
+                 "micro-grids  489 in 137 grids; 17,166 households, 489 in band 20–50 (100.0 %), 0 flagged",
+                 f"ended        5 grids and 17 micro-grids by rebalances, the last on {ended_on}",
+                 "layers       cells 137, units 3, micro_grids 489, ended_grids 5, ended_micro_grids 17, "
+                 "gridkit_metadata 9, layer_styles 3"):
+        assert line in lines
+    assert any(line.startswith("cells        137 grids, 13.82 km²") and
+               line.endswith("; 17,166 households, 137 in band 100–150 (100.0 %), 0 flagged") for line in lines)
+    info = json.loads(CliRunner().invoke(cli, ["info", str(out), "--json"]).output)
+    cells = gpd.read_file(out, layer="cells")
+    assert info["cells"]["in_band"] == int(cells["households"].between(100, 150).sum()) == 137
+    assert info["parameters"]["rebalanced_from"] == str(package)
+    assert info["layers"] == {name: pyogrio.read_info(out, layer=name)["features"]
+                              for name, _ in pyogrio.list_layers(out)}
+    # The columns, not a summary: a grid edited to 90 households is counted out.
+    cells.loc[0, "households"] = 90
+    cells.to_file(out, layer="cells", engine="pyogrio")
+    info = json.loads(CliRunner().invoke(cli, ["info", str(out), "--json"]).output)
+    assert (info["cells"]["households"], info["cells"]["in_band"]) == (int(cells["households"].sum()), 136)
