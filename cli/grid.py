@@ -573,6 +573,11 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                       (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id"))
                                       if name in history and column in history[name].columns),
                                     before=_metadata_json(package, meta, "highest_issued"))
+            sized_for = _metadata_json(package, meta, "atoms_sized_for")
+            if not sized_for and params.get("split_polygons"):
+                click.echo(f"note: {package} does not record the households its blocks' pieces were sized for "
+                           "(atoms_sized_for: made before gridkit recorded it); they are sized for today's, so a "
+                           "kept grid's count may move by a few households where blocks are split", err=True)
             step("recounting" if recount_only else "recounting and dividing again where out of the band")
             communities = communities_of(cells, units)
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
@@ -581,7 +586,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                              kind=params.get("kind", kind) if kind == "auto" else kind,
                              split_polygons=bool(params.get("split_polygons")), barriers=lines,
                              micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued,
-                             sized_for=_metadata_json(package, meta, "atoms_sized_for"))
+                             sized_for=sized_for)
             layout = done.layout
             ended, ended_micro = (pd.concat([history[name], frame], ignore_index=True)
                                   if name in history and frame is not None else frame

@@ -337,6 +337,9 @@ def test_cli_rebalance_writes_a_package_with_the_ended_grids(layout, tmp_path):
             "--preview", str(tmp_path / "now.png")]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
+    # A package written without atoms_sized_for (as before gridkit recorded it) is
+    # sized for today's households, as before, and says so.
+    assert "does not record the households its blocks' pieces were sized for" in result.output
     assert "recounted    134 grids: 2 out of the band 100–150" in result.output
     assert "changed      7 ended, 10 new (990201900600135 … 990201900600144); 127 kept with their IDs" in result.output
     layers = {name for name, _ in pyogrio.list_layers(out)}
