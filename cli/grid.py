@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 
@@ -17,10 +18,11 @@ def grid():
 
 
 def write_household_package(output, layout, communities, parameters, *, overwrite=False, issued=None, ended=None,
-                            ended_micro=None):
+                            ended_micro=None, components=None, component_metadata=None):
     """A household layout as a grid package: grids as ``cells``, plus ``micro_grids``
     and ``household_rejects``, and after a rebalance ``ended_grids`` and
-    ``ended_micro_grids`` (``ended``, ``ended_micro``). Its metadata keeps the highest
+    ``ended_micro_grids`` (``ended``, ``ended_micro``) and the catalogue carried over
+    (``components``, its metadata rows ``component_metadata``). Its metadata keeps the highest
     grid and micro-grid sequences issued (``highest_issued``: ``issued``, else those
     of the layout): a rebalance numbers new grids after them, so an ID deleted by
     hand is not issued again; and the households each community's atoms were sized
@@ -33,9 +35,12 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
     layers = {"micro_grids": layout.micro, "household_rejects": layout.rejects}
     if ended is not None:
         layers.update(ended_grids=ended, ended_micro_grids=ended_micro)
+    if components is not None:
+        layers["components"] = components
     return gk.write_package(output, layout.grids, communities, parameters=parameters, overwrite=overwrite,
                             extra_layers=layers,
-                            extra_metadata={"highest_issued": issued, "atoms_sized_for": layout.sized_for})
+                            extra_metadata={"highest_issued": issued, "atoms_sized_for": layout.sized_for,
+                                            **(component_metadata or {})})
 
 
 def household_problems(layout, communities):
@@ -518,11 +523,13 @@ def rebalance_command(package, households_path, output, households_layer, househ
     (its metadata), and the households are read with its layer, filter, CRS
     and coordinate columns unless told otherwise. With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
-    and every grid's crosses_barrier is measured again.
+    and every grid's crosses_barrier is measured again. A component catalogue
+    (`gridkit components import`) comes along: each component in the grid that
+    now holds it, its change date (BGRQ) set where its grid changed.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
-    they are now; a block grown by 400 households ends 7 grids and makes 10):
+    they are now; a block grown by 400 households ends 5 grids and makes 8):
       gridkit grid rebalance cincinnati.gpkg --households data/samples/cincinnati_blocks.gpkg \\
           --households-layer blocks -o cincinnati_now.gpkg --preview cincinnati_now.png
     """
@@ -531,7 +538,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
     import pyogrio
 
     import gridkit as gk
-    from gridkit.catalogue import read_points
+    from gridkit.catalogue import read_catalogue, read_points, reassign_catalogue
     from gridkit.errors import GridkitError
     from gridkit.rebalance import communities_of, highest_issued, rebalance
 
@@ -578,6 +585,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 click.echo(f"note: {package} does not record the households its blocks' pieces were sized for "
                            "(atoms_sized_for: made before gridkit recorded it); they are sized for today's, so a "
                            "kept grid's count may move by a few households where blocks are split", err=True)
+            day = datetime.date.today()  # the new grids start, the changed ones and their components change
             step("recounting" if recount_only else "recounting and dividing again where out of the band")
             communities = communities_of(cells, units)
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
@@ -586,7 +594,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                              kind=params.get("kind", kind) if kind == "auto" else kind,
                              split_polygons=bool(params.get("split_polygons")), barriers=lines,
                              micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued,
-                             sized_for=sized_for)
+                             sized_for=sized_for, start_date=day.isoformat())
             layout = done.layout
             ended, ended_micro = (pd.concat([history[name], frame], ignore_index=True)
                                   if name in history and frame is not None else frame
@@ -595,6 +603,12 @@ def rebalance_command(package, households_path, output, households_layer, househ
             layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
             refuse_broken(layout, communities)
+            # The component catalogue comes along, each component in the grid that now holds it.
+            catalogue = read_catalogue(package) if "components" in layers else None
+            moved = 0
+            if catalogue is not None:
+                step("assigning the components to the grids now")
+                catalogue, moved = reassign_catalogue(catalogue, layout.grids, today=day.strftime("%Y%m%d"))
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
@@ -603,7 +617,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                 "barriers_crs": barriers_crs},
-                overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro)
+                overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro, components=catalogue,
+                component_metadata={key: meta[key] for key in ("component_scheme", "component_imports")
+                                     if key in meta})
             if preview:
                 step(f"drawing {preview}")
                 draw_household_grids(layout, communities, preview, outlined=layout.summary["new_ids"])
@@ -625,6 +641,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     if barriers:
         lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
+    if catalogue is not None:
+        lines_out.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
+                         "grid (SZDYWGBSM)")
     _echo_summary(lines_out, s, "grid", output, t0)
 
 

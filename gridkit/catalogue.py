@@ -84,7 +84,7 @@ from .styles import write_styles
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "import_components", "read_catalogue",
-    "write_catalogue", "catalogue_stats",
+    "write_catalogue", "reassign_catalogue", "catalogue_stats",
 ]
 
 log = logging.getLogger(__name__)
@@ -804,6 +804,58 @@ def _merge(catalogue, rows, source, table, today, listed=None):
 
 
 # -- the package ----------------------------------------------------------------------
+def reassign_catalogue(catalogue, cells, *, today=None):
+    """The catalogue's components in use assigned to ``cells``, a layout that
+    replaces the one they were assigned to (a rebalance: same communities, other
+    grids): ``(catalogue, moved)``, ``moved`` the number whose grid changed; their
+    change date ``BGRQ`` becomes ``today`` (``YYYYMMDD``, default today).
+
+    Each component in use (no ``end_date``) gets the cell holding it, or, if it was
+    assigned to the nearest cell from outside the layout, the nearest cell again
+    (the layout's outline is the same, so its ``assign_distance_m`` is too); with
+    the grid ID (``SZDYWGBSM``), its community and street fields follow the cell.
+    IDs, classes and everything else are kept. Removed components keep the grid
+    they were in when they were removed: that is their history.
+
+    Raises :class:`~gridkit.errors.InputError` naming the first component that no
+    cell holds or is near: the layouts do not cover the same ground.
+    """
+    from .locator import Locator
+
+    out = catalogue.copy()
+    live = np.flatnonzero(out["end_date"].isna().to_numpy()) if "end_date" in out else np.arange(len(out))
+    if not len(live):
+        return out, 0
+    points = out.geometry.values[live]
+    reach = pd.to_numeric(out["assign_distance_m"].iloc[live], errors="coerce").max() if "assign_distance_m" in out \
+        else 0.0
+    locator = Locator(cells.to_crs(out.crs), tolerance=float(np.nan_to_num(reach)) + 0.01)
+    index, status, distance = locator.cell_index(shapely.get_x(points), shapely.get_y(points))
+    lost = np.flatnonzero(status == OUTSIDE)
+    if len(lost):
+        row = live[lost[0]]
+        raise InputError(f"component {out['GLBJBSM'].iat[row]} (row {row} of the catalogue) lies in no cell of the "
+                         f"new layout and near none ({len(lost)} such): the layouts do not cover the same ground")
+    before = out["SZDYWGBSM"].astype(str).to_numpy()[live] if "SZDYWGBSM" in out else None
+    for column, name in (("SZDYWGBSM", "grid_id"), ("SZJDDM", "street_code"), ("SZSQDM", "community_code"),
+                         ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
+        if name in locator.attributes and column in out:
+            codes, values = locator.codes(name, index)
+            out[column] = out[column].astype(object)
+            out.iloc[live, out.columns.get_loc(column)] = np.asarray(values, dtype=object)[codes]
+    for column, values in (("assign_status", STATUS_NAMES[status]), ("assign_distance_m", np.round(distance, 3))):
+        if column in out:
+            out[column] = out[column].astype(object if column == "assign_status" else float)
+            out.iloc[live, out.columns.get_loc(column)] = values
+    if before is None:
+        return out, 0
+    changed = live[out["SZDYWGBSM"].astype(str).to_numpy()[live] != before]
+    if "BGRQ" in out:
+        out["BGRQ"] = out["BGRQ"].astype(object)
+        out.iloc[changed, out.columns.get_loc("BGRQ")] = today or _dt.date.today().strftime("%Y%m%d")
+    return out, len(changed)
+
+
 def read_catalogue(package):
     """The ``components`` layer of a grid package, or ``None`` when it has none."""
     layers = {name for name, _ in pyogrio.list_layers(package)}

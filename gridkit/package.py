@@ -70,8 +70,8 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     A ``.gpkg`` path gets the full grid package (cells, units, metadata); any other
     vector extension (``.geojson``, ``.fgb``, ``.parquet``, ``.shp``) gets the cells
     only. ``extra_layers`` (name → GeoDataFrame, e.g. micro-grids, rejects) are
-    written into the package too; ``extra_metadata`` (key → value, stored as JSON)
-    into its metadata, e.g. a household layout's ``highest_issued``.
+    written into the package too; ``extra_metadata`` (key → value, stored as JSON;
+    a string as it is) into its metadata, e.g. a household layout's ``highest_issued``.
     """
     from . import __version__
 
@@ -90,7 +90,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "parameters": json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True),
         "summary": json.dumps(cells.attrs.get("summary", {}), ensure_ascii=False, sort_keys=True),
-        **{key: json.dumps(value, ensure_ascii=False, sort_keys=True)
+        **{key: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
            for key, value in (extra_metadata or {}).items()},
     }
     meta = metadata_frame(metadata)

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -781,3 +782,63 @@ def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
     cells.to_file(out, layer="cells", engine="pyogrio")
     info = json.loads(CliRunner().invoke(cli, ["info", str(out), "--json"]).output)
     assert (info["cells"]["households"], info["cells"]["in_band"]) == (int(cells["households"].sum()), 136)
+
+
+def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout, tmp_path):
+    """Hydrants catalogued into a household layout come along when it is rebalanced:
+    the same components and IDs, each in the grid that now holds it; those in kept
+    grids keep theirs, and one just outside the city stays with the nearest grid.
+    Before, the rebalanced package had no components layer at all."""
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, blocks = layout
+    package = tmp_path / "layout.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    rng = np.random.default_rng(7)
+    city = comm.geometry.values[0]
+    xmin, ymin, xmax, ymax = city.bounds
+    points = shapely.points(rng.uniform(xmin, xmax, 2000), rng.uniform(ymin, ymax, 2000))
+    points = points[shapely.contains(city, points)][:400]
+    edge = shapely.get_exterior_ring(shapely.get_parts(city)[0])
+    outside = shapely.line_interpolate_point(edge, 0.3, normalized=True)
+    ring = shapely.buffer(outside, 10).boundary  # a point 10 m from the edge, off the city
+    off = [p for p in shapely.get_coordinates(ring) if not city.covers(shapely.Point(p))][0]
+    hydrants = gpd.GeoSeries([*points, shapely.Point(off)], crs=comm.crs).to_crs(4326)
+    pd.DataFrame({"lon": hydrants.x, "lat": hydrants.y}).to_csv(tmp_path / "hydrants.csv", index=False)
+    (tmp_path / "hydrants.toml").write_text('class = "01013"\n')
+    imported = CliRunner().invoke(cli, ["components", "import", str(tmp_path / "hydrants.csv"), "--grid", str(package),
+                                        "--mapping", str(tmp_path / "hydrants.toml")])
+    assert imported.exit_code == 0, imported.output
+    before = gpd.read_file(package, layer="components").set_index("GLBJBSM")
+    assert len(before) == len(points) + 1 and (before["assign_status"] == "nearest").sum() == 1
+
+    households = tmp_path / "blocks_2027.gpkg"
+    _grown(blocks).to_file(households, layer="blocks")
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    after = gpd.read_file(out, layer="components").set_index("GLBJBSM")
+    assert sorted(after.index) == sorted(before.index)
+    cells = gpd.read_file(out, layer="cells")
+    inside = after[after["assign_status"] == "inside"]
+    holder = gpd.sjoin(inside[["geometry"]], cells[["grid_id", "geometry"]], predicate="within")
+    assert len(holder) == len(inside) == len(points)
+    assert (holder["grid_id"] == inside.loc[holder.index, "SZDYWGBSM"]).all()
+    near = after[after["assign_status"] == "nearest"]
+    nearest = cells["grid_id"].iat[int(np.argmin(cells.distance(near.geometry.iat[0])))]
+    assert near["SZDYWGBSM"].tolist() == [nearest]
+    assert near["assign_distance_m"].iat[0] == before.loc[near.index[0], "assign_distance_m"]
+    new_ids = json.loads(gk.read_package(out)[2]["summary"])["new_ids"]
+    moved = after["SZDYWGBSM"] != before.loc[after.index, "SZDYWGBSM"]
+    assert after.loc[moved, "SZDYWGBSM"].isin(new_ids).all() and moved.sum() > 0
+    assert not after.loc[~moved, "SZDYWGBSM"].isin(new_ids).any()  # the rest are in kept grids, as they were
+    today = gpd.read_file(out, layer="ended_grids")["end_date"].iat[0].replace("-", "")
+    assert (after.loc[moved, "BGRQ"] == today).all()  # a change of record: its grid
+    assert (after.loc[~moved, "BGRQ"].fillna("") == before.loc[after.index[~moved], "BGRQ"].fillna("")).all()
+    assert (f"components   {len(after)} carried over (layer components); {int(moved.sum())} now in a new grid "
+            "(SZDYWGBSM)") in result.output
+    assert gk.read_package(out)[2]["component_scheme"] == gk.read_package(package)[2]["component_scheme"]
+    stats = CliRunner().invoke(cli, ["components", "stats", "--grid", str(out)])
+    assert stats.exit_code == 0 and f"total        {len(after)} components, 0 removed" in stats.output
