@@ -108,7 +108,9 @@ def _in_band(frame):
     pct = 100 * frame["in_band"] / count if count else 0.0
     flags = frame["flags"]
     text = f"; {frame['households']:,} households, {frame['in_band']:,} in band {_band(frame['band'])} ({pct:.1f} %)"
-    text += f", {sum(flags.values()):,} flagged" + "".join(f" ({n} {flag})" for flag, n in flags.items())
+    text += f", {sum(flags.values()):,} flagged"
+    if flags:
+        text += " (" + ", ".join(f"{n:,} {flag}" for flag, n in flags.items()) + ")"
     return text
 
 

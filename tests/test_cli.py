@@ -124,6 +124,8 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
     assert "barriers     none given (--barriers: streets, rivers or rail for the grids to follow)" in result.output
     grids, units, meta = gk.read_package(out)
     assert grids["households"].sum() == 16_766
+    info = _run("info", out)
+    assert "16,766 households, 40 in band 300–500 (97.6 %), 1 flagged (1 indivisible)" in info.output
     assert png.read_bytes()[:4] == b"\x89PNG"
     bad = _run("grid", "households", city, "--households", blocks_path, "-o", tmp_path / "x.gpkg")
     assert bad.exit_code == 2 and "--min-households and --max-households, or --target" in bad.output
