@@ -49,8 +49,8 @@ def demo(out_dir, samples):
         communities = gk.unit_hierarchy(gk.read_vector(**read), barriers=lines, **hierarchy)
         cells = gk.unit_grid(communities, barriers=lines)
         report = gk.check_partition(cells, communities)
-        package = gk.write_package(out / f"{name}.gpkg", cells, communities,
-                                   parameters={**hierarchy, "barriers": str(barriers) if barriers else None}, overwrite=True)
+        package = gk.write_package(out / f"{name}.gpkg", cells, communities, overwrite=True,
+                                   parameters={**hierarchy, "barriers": str(barriers) if barriers else None})
         plot_layout(cells, units_layer(communities), out / f"{name}.png")
         s = cells.attrs["summary"]
         click.echo(f"{name:10s} {s['cells']:6,d} cells in {s['units']:3d} communities, mean "
@@ -114,7 +114,8 @@ def _rebalance(out, blocks, layout, communities, params):
         {**params, "rebalanced_from": "cincinnati.gpkg", "households": "cincinnati_blocks.gpkg, block 207 +400"},
         overwrite=True, issued=done.issued, ended=done.ended, ended_micro=done.ended_micro)
     draw_household_grids(now, communities, out / "cincinnati_2027.png", outlined=s["new_ids"])
-    click.echo(f"rebalance  +400 households in one block: {s['out_before']} grid{'' if s['out_before'] == 1 else 's'} out of the band, "
+    out_before = f"{s['out_before']} grid" + ("" if s["out_before"] == 1 else "s")
+    click.echo(f"rebalance  +400 households in one block: {out_before} out of the band, "
                f"{len(s['ended_ids'])} ended, {len(s['new_ids'])} new, {s['grids'] - len(s['new_ids'])} kept with "
                f"their IDs, invariants ok → {package}, {out / 'cincinnati_2027.png'}")
 

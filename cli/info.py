@@ -71,13 +71,15 @@ def _lines(info):
     yield "crs", f"{info['crs']} ({info['crs_name']})"
     if info.get("extent_lonlat"):
         w, s, e, n = info["extent_lonlat"]
-        yield "extent", f"{_degrees(w, 'E', 'W')}–{_degrees(e, 'E', 'W')}, {_degrees(s, 'N', 'S')}–{_degrees(n, 'N', 'S')}"
+        yield "extent", (f"{_degrees(w, 'E', 'W')}–{_degrees(e, 'E', 'W')}, "
+                         f"{_degrees(s, 'N', 'S')}–{_degrees(n, 'N', 'S')}")
     yield "units", ", ".join(f"{n:,} {_plural(level, n)}" for level, n in info["units"].items()) or "none"
     cells = info["cells"]
     text = f"{cells['count']:,} {'grids' if 'band' in cells else 'cells'}"
     if "area_m2" in cells:
         a = cells["area_m2"]
-        text += f", {a['total'] / 1e6:,.2f} km² (per cell min {a['min']:,.0f}, mean {a['mean']:,.0f}, max {a['max']:,.0f} m²)"
+        text += (f", {a['total'] / 1e6:,.2f} km² (per cell min {a['min']:,.0f}, mean {a['mean']:,.0f}, "
+                 f"max {a['max']:,.0f} m²)")
     yield "cells", text + _in_band(cells)
     if "micro_grids" in info:
         m = info["micro_grids"]

@@ -601,20 +601,15 @@ def test_cli_rebalance_issues_no_id_twice(layout, tmp_path):
     assert len(ended) > 4 and ended.is_unique
     assert min(json.loads(new["summary"])["new_ids"]) == "990201900600140"
     # A record broken by hand is refused with the package and the row named, not a traceback.
-    meta = pyogrio.read_dataframe(final, layer="gridkit_metadata")
-    meta.loc[meta["key"] == "highest_issued", "value"] = "{'990201900600': 150"
-    pyogrio.write_dataframe(meta, final, layer="gridkit_metadata", layer_options={"OVERWRITE": "YES"})
-    broken = CliRunner().invoke(cli, ["grid", "rebalance", str(final), "--households", str(households),
-                                      "-o", str(tmp_path / "never.gpkg")])
-    assert broken.exit_code == 1 and not (tmp_path / "never.gpkg").exists()
-    assert f"{final}: the highest_issued row of its gridkit_metadata table is not what gridkit wrote" in broken.output
-    meta.loc[meta["key"] == "highest_issued", "value"] = "{}"
-    meta.loc[meta["key"] == "atoms_sized_for", "value"] = '{"990201900600": "many"}'
-    pyogrio.write_dataframe(meta, final, layer="gridkit_metadata", layer_options={"OVERWRITE": "YES"})
-    broken = CliRunner().invoke(cli, ["grid", "rebalance", str(final), "--households", str(households),
-                                      "-o", str(tmp_path / "never.gpkg")])
-    assert broken.exit_code == 1 and not (tmp_path / "never.gpkg").exists()
-    assert f"{final}: the atoms_sized_for row of its gridkit_metadata table is not what gridkit wrote" in broken.output
+    original = pyogrio.read_dataframe(final, layer="gridkit_metadata")
+    for key, value in (("highest_issued", "{'990201900600': 150"), ("atoms_sized_for", '{"990201900600": "many"}')):
+        meta = original.copy()
+        meta.loc[meta["key"] == key, "value"] = value
+        pyogrio.write_dataframe(meta, final, layer="gridkit_metadata", layer_options={"OVERWRITE": "YES"})
+        broken = CliRunner().invoke(cli, ["grid", "rebalance", str(final), "--households", str(households),
+                                          "-o", str(tmp_path / "never.gpkg")])
+        assert broken.exit_code == 1 and not (tmp_path / "never.gpkg").exists()
+        assert f"{final}: the {key} row of its gridkit_metadata table is not what gridkit wrote" in broken.output
 
 
 def test_check_flags_an_ended_id_given_again_by_hand(layout, tmp_path):
