@@ -604,7 +604,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
             step("checking the invariants")
             refuse_broken(layout, communities)
             # The component catalogue comes along, each component in the grid that now holds it.
-            catalogue = read_catalogue(package) if "components" in layers else None
+            catalogue = read_catalogue(package)
             moved = 0
             if catalogue is not None:
                 step("assigning the components to the grids now")

@@ -124,6 +124,9 @@ REJECT_REASONS = {
 _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "lat", True),
                 ("经度", "纬度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
                 ("x", "y", False)]
+#: The standard's fields that say where a component is → the layout's column each comes from.
+_PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
+                "SZJDMC": "street_name", "SZSQMC": "community_name"}
 _GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "source", "source_key",
                     "source_row", "assign_status", "assign_distance_m"]
 CATALOGUE_COLUMNS = list(STANDARD_FIELDS) + _GRIDKIT_COLUMNS
@@ -693,8 +696,7 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
     n = len(std)
     cols = {name: std[name].reset_index(drop=True) for name in STANDARD_FIELDS}
     cols["GLBJBSM"] = cols["GLBJBSM"].astype("str")  # text even when missing: new IDs are written into it
-    for column, name in (("SZDYWGBSM", "grid_id"), ("SZJDDM", "street_code"), ("SZSQDM", "community_code"),
-                         ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
+    for column, name in _PLACE_FIELDS.items():
         if name in locator.attributes:
             cols[column] = _category(*reversed(locator.codes(name, index)))
     cls_codes, classes = pd.factorize(class_code)
@@ -837,8 +839,7 @@ def reassign_catalogue(catalogue, cells, *, today=None):
         raise InputError(f"component {out['GLBJBSM'].iat[row]} (row {row} of the catalogue) lies in no cell of the "
                          f"new layout and near none ({len(lost)} such): the layouts do not cover the same ground")
     before = out["SZDYWGBSM"].astype(str).to_numpy()[live] if "SZDYWGBSM" in out else None
-    for column, name in (("SZDYWGBSM", "grid_id"), ("SZJDDM", "street_code"), ("SZSQDM", "community_code"),
-                         ("SZJDMC", "street_name"), ("SZSQMC", "community_name")):
+    for column, name in _PLACE_FIELDS.items():
         if name in locator.attributes and column in out:
             codes, values = locator.codes(name, index)
             out[column] = out[column].astype(object)

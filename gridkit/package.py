@@ -158,10 +158,12 @@ def describe_package(path) -> dict:
     ('unit grids', 6, 60000.0, {'county': 1, 'street': 1, 'community': 1})
     """
     path = Path(path)
-    layers = _package_layers(path)
+    # Each layer's info once: its feature count, fields, and for the cells CRS and bounds.
+    infos = {name: pyogrio.read_info(path, layer=name, force_total_bounds=name == "cells")
+             for name in _package_layers(path)}
     metadata = read_metadata(path)
     parameters, summary = (_json_object(metadata, key) for key in ("parameters", "summary"))
-    crs = pyproj.CRS(metadata.get("crs_wkt") or metadata.get("crs") or pyogrio.read_info(path, layer="cells")["crs"])
+    crs = pyproj.CRS(metadata.get("crs_wkt") or metadata.get("crs") or infos["cells"]["crs"])
     band = parameters.get("band")
     info = {
         "path": str(path),
@@ -170,31 +172,36 @@ def describe_package(path) -> dict:
         "created": metadata.get("created"),
         "crs": crs.to_string(),
         "crs_name": crs.name,
-        "extent_lonlat": _extent_lonlat(path),
+        "extent_lonlat": _extent_lonlat(infos["cells"]),
         "parameters": parameters,
         "summary": summary,
-        "layers": {name: int(pyogrio.read_info(path, layer=name)["features"]) for name in layers},
+        "layers": {name: int(layer_info["features"]) for name, layer_info in infos.items()},
     }
-    units = _columns(path, "units", ["level"])
+
+    def columns(layer, wanted):  # ``layer``'s attribute columns among ``wanted`` (those it has), no geometry
+        have = [c for c in wanted if c in infos[layer]["fields"]]
+        return pyogrio.read_dataframe(path, layer=layer, columns=have, read_geometry=False).drop(
+            columns="geometry", errors="ignore")
+
+    units = columns("units", ["level"])
     levels = units["level"].astype(str).value_counts() if "level" in units else pd.Series(dtype=int)
-    order = [level for level in ("county", "street", "community") if level in levels] + sorted(
-        set(levels.index) - {"county", "street", "community"})
-    info["units"] = {level: int(levels[level]) for level in order}
-    cells = _columns(path, "cells", ["area_m2", "households", "flag"])
+    rank = {"county": 0, "street": 1, "community": 2}  # the hierarchy's order, any other level after
+    info["units"] = {level: int(n) for level, n in sorted(levels.items(), key=lambda kv: (rank.get(kv[0], 3), kv[0]))}
+    cells = columns("cells", ["area_m2", "households", "flag"])
     info["cells"] = {"count": len(cells), **_areas(cells), **_households(cells, band)}
-    if "micro_grids" in layers:
-        micro = _columns(path, "micro_grids", ["grid_id", "households", "flag"])
+    if "micro_grids" in infos:
+        micro = columns("micro_grids", ["grid_id", "households", "flag"])
         info["micro_grids"] = {"count": len(micro), "grids": int(micro["grid_id"].nunique()) if "grid_id" in micro
                                else None, **_households(micro, parameters.get("micro"))}
-    if "components" in layers:
-        components = _columns(path, "components", ["class_code", "class_name", "assign_status"])
+    if "components" in infos:
+        components = columns("components", ["class_code", "class_name", "assign_status"])
         info["components"] = {"count": len(components),
                               "classes": _counts(components, "class_code", "class_name"),
                               "assign_status": _counts(components, "assign_status")}
     ended = {}
     for layer, key in (("ended_grids", "grids"), ("ended_micro_grids", "micro_grids")):
-        if layer in layers:
-            frame = _columns(path, layer, ["end_date"])
+        if layer in infos:
+            frame = columns(layer, ["end_date"])
             ended[key] = len(frame)
             if "end_date" in frame and frame["end_date"].notna().any():
                 ended["last_end_date"] = max(ended.get("last_end_date", ""), str(frame["end_date"].dropna().max()))
@@ -212,16 +219,9 @@ def _json_object(metadata, key) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _columns(path, layer, wanted) -> pd.DataFrame:
-    """``layer``'s attribute columns among ``wanted`` (those it has), without geometry."""
-    fields = list(pyogrio.read_info(path, layer=layer)["fields"])
-    frame = pyogrio.read_dataframe(path, layer=layer, columns=[c for c in wanted if c in fields], read_geometry=False)
-    return frame.drop(columns="geometry", errors="ignore")
-
-
-def _extent_lonlat(path):
-    """The cells' bounds in longitude/latitude (None for an empty or CRS-less layer)."""
-    info = pyogrio.read_info(path, layer="cells", force_total_bounds=True)
+def _extent_lonlat(info):
+    """The bounds of a layer (its ``pyogrio.read_info``) in longitude/latitude (None
+    for an empty or CRS-less layer)."""
     bounds = info.get("total_bounds")
     if bounds is None or not info["crs"] or not all(map(math.isfinite, bounds)):
         return None

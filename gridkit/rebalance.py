@@ -207,12 +207,12 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
             redrawn = np.isin(grid_ids[idx], list(stale))
             pieces = np.array([*(m for g in fresh if g in micro_of for m in micro_of[g].geometry.values),
                                *grid_geoms[idx][redrawn]], dtype=object)
-        # The atoms a division would use, cut where they cross a grid's (or a
-        # micro-grid's) edge.
         # The lattice that cuts blocks is sized as it was for the layout: the blocks that
         # did not change are cut, and share their households among the grids, as they
         # were (sized by today's total, an estate in one corner moved every grid's count).
         sized_for.setdefault(code, int(counts[mine].sum()))
+        # The atoms a division would use, cut where they cross a grid's (or a
+        # micro-grid's) edge.
         atoms = community_atoms(community, features[mine], counts[mine], kind, band, micro_band, lines,
                                 split_polygons, sized_for=sized_for[code])
         atoms = _cut(atoms, pieces, community)
