@@ -18,11 +18,12 @@ def grid():
 
 
 def write_household_package(output, layout, communities, parameters, *, overwrite=False, issued=None, ended=None,
-                            ended_micro=None, components=None, component_metadata=None):
+                            ended_micro=None, components=None, component_metadata=None, carry=None):
     """A household layout as a grid package: grids as ``cells``, plus ``micro_grids``
     and ``household_rejects``, and after a rebalance ``ended_grids`` and
-    ``ended_micro_grids`` (``ended``, ``ended_micro``) and the catalogue carried over
-    (``components``, its metadata rows ``component_metadata``). Its metadata keeps the highest
+    ``ended_micro_grids`` (``ended``, ``ended_micro``), the catalogue carried over
+    (``components``, its metadata rows ``component_metadata``) and what the user
+    added to the old package (``carry``: layers, QGIS styles). Its metadata keeps the highest
     grid and micro-grid sequences issued (``highest_issued``: ``issued``, else those
     of the layout): a rebalance numbers new grids after them, so an ID deleted by
     hand is not issued again; and the households each community's atoms were sized
@@ -38,7 +39,7 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
     if components is not None:
         layers["components"] = components
     return gk.write_package(output, layout.grids, communities, parameters=parameters, overwrite=overwrite,
-                            extra_layers=layers,
+                            extra_layers=layers, carry=carry,
                             extra_metadata={"highest_issued": issued, "atoms_sized_for": layout.sized_for,
                                             **(component_metadata or {})})
 
@@ -525,7 +526,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again. A component catalogue
     (`gridkit components import`) comes along: each component in the grid that
-    now holds it, its change date (BGRQ) set where its grid changed.
+    now holds it, its change date (BGRQ) set where its grid changed. So do the
+    layers added to the package by hand and the QGIS styles saved into it; a
+    problems or located layer (about the old grids) is left behind, with a note.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
@@ -551,6 +554,10 @@ def rebalance_command(package, households_path, output, households_layer, househ
         with Steps() as step:
             step("reading the package and the households")
             cells, units, meta = gk.read_package(package)
+            added = gk.package.added_by_hand(package)
+            for name, what in added["left"].items():
+                click.echo(f"note: {package}'s layer {name} ({what} wrote it) is about the grids as they were: "
+                           "not carried over (run it again on the new package)", err=True)
             params = _metadata_json(package, meta, "parameters")
             if not params.get("band"):
                 raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "
@@ -619,7 +626,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 "barriers_crs": barriers_crs},
                 overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro, components=catalogue,
                 component_metadata={key: meta[key] for key in ("component_scheme", "component_imports")
-                                     if key in meta})
+                                     if key in meta}, carry=added)
+            added = gk.package.added_by_hand(output)  # what the new package holds of them
             if preview:
                 step(f"drawing {preview}")
                 draw_household_grids(layout, communities, preview, outlined=layout.summary["new_ids"])
@@ -644,6 +652,12 @@ def rebalance_command(package, households_path, output, households_layer, househ
     if catalogue is not None:
         lines_out.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
                          "grid (SZDYWGBSM)")
+    if added["layers"] or len(added["styles"]):
+        styled = sorted(set(added["styles"]["f_table_name"]))
+        lines_out.append("kept         " + "; ".join(
+            ([f"{', '.join(added['layers'])} (added by hand)"] if added["layers"] else [])
+            + ([f"{len(added['styles'])} QGIS {'style' if len(added['styles']) == 1 else 'styles'} saved in the "
+                f"package ({', '.join(styled)})"] if styled else [])))
     _echo_summary(lines_out, s, "grid", output, t0)
 
 

@@ -17,6 +17,10 @@ Layers
     QGIS's table of layer styles, holding gridkit's default style for each layer
     (:mod:`gridkit.styles`): the package opens in QGIS as a readable map.
 
+Any other layer was added by hand (dragged in with QGIS, written with ogr2ogr);
+a package written anew from this one (``gridkit grid rebalance``) carries such
+layers over, and the styles a user saved into the package (:func:`added_by_hand`).
+
 Written atomically: into a temporary file beside the target, renamed over it
 only when complete, so a failed run never leaves a half-written package and
 never damages an existing one.
@@ -36,12 +40,20 @@ import pyproj
 
 from .errors import InputError
 from .io import CREATION_OPTIONS, VECTOR_SUFFIXES, atomic_path, write_vector
-from .styles import write_styles
+from .styles import COLUMNS as STYLE_COLUMNS
+from .styles import STYLE_NAME, TABLE, write_styles
 
 __all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "check_package",
-           "describe_package", "CODE_SCHEME"]
+           "describe_package", "added_by_hand", "CODE_SCHEME", "GRIDKIT_LAYERS"]
 
 CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
+#: The layers gridkit writes into a grid package (``grid units``, ``grid households``,
+#: ``grid rebalance``, ``components import``); any other was added by hand.
+GRIDKIT_LAYERS = ("cells", "units", "gridkit_metadata", "micro_grids", "household_rejects", "ended_grids",
+                  "ended_micro_grids", "components", TABLE)
+#: Layers gridkit writes about the grids, into the package only when told to:
+#: wrong once the grids change, so a package written anew leaves them behind.
+ABOUT_THE_GRIDS = {"problems": "`gridkit check --problems`", "located": "`gridkit locate`"}
 
 
 def units_layer(communities) -> gpd.GeoDataFrame:
@@ -64,14 +76,16 @@ def units_layer(communities) -> gpd.GeoDataFrame:
 
 
 def write_package(path, cells, communities, *, parameters=None, overwrite=False, extra_layers=None,
-                  extra_metadata=None):
+                  extra_metadata=None, carry=None):
     """Write a layout to ``path``.
 
     A ``.gpkg`` path gets the full grid package (cells, units, metadata); any other
     vector extension (``.geojson``, ``.fgb``, ``.parquet``, ``.shp``) gets the cells
     only. ``extra_layers`` (name → GeoDataFrame, e.g. micro-grids, rejects) are
     written into the package too; ``extra_metadata`` (key → value, stored as JSON;
-    a string as it is) into its metadata, e.g. a household layout's ``highest_issued``.
+    a string as it is) into its metadata, e.g. a household layout's ``highest_issued``;
+    ``carry`` (:func:`added_by_hand` of the package this one replaces) the layers
+    and QGIS styles a user added to that one.
     """
     from . import __version__
 
@@ -101,8 +115,50 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         for name, frame in (extra_layers or {}).items():
             if frame is not None and len(frame):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
+        if carry is not None:
+            _carry_over(carry, tmp)
         write_styles(tmp)
     return path
+
+
+def added_by_hand(path) -> dict:
+    """What a user added to the grid package at ``path``: ``layers``, those gridkit
+    did not write (in file order; not those in ABOUT_THE_GRIDS); ``styles``, the
+    rows of QGIS's ``layer_styles`` table that are not gridkit's (a style saved with
+    Layer Properties → Style → Save to Database), for gridkit's layers and those;
+    ``left``, the layers gridkit wrote about the grids, and what wrote them. With
+    ``path`` itself: what :func:`write_package` carries over when given it."""
+    path = Path(path)
+    listed = _package_layers(path)
+    layers = [name for name in listed if name not in GRIDKIT_LAYERS and name not in ABOUT_THE_GRIDS]
+    styles = pd.DataFrame(columns=STYLE_COLUMNS)
+    if TABLE in listed:
+        table = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
+        styles = table.loc[(table["styleName"] != STYLE_NAME)
+                           & table["f_table_name"].isin([*GRIDKIT_LAYERS, *layers]),
+                           [c for c in STYLE_COLUMNS if c in table.columns]].reset_index(drop=True)
+    return {"path": path, "layers": layers, "styles": styles,
+            "left": {name: ABOUT_THE_GRIDS[name] for name in listed if name in ABOUT_THE_GRIDS}}
+
+
+def _carry_over(added, tmp):
+    """Copy the layers and styles :func:`added_by_hand` found into the package
+    being written at ``tmp`` (before gridkit's styles: :func:`write_styles` keeps the
+    user's, and makes its own a layer's default only where the user's is not)."""
+    for name in added["layers"]:
+        info = pyogrio.read_info(added["path"], layer=name)
+        try:
+            frame = pyogrio.read_dataframe(added["path"], layer=name)
+            spatial = {} if info["geometry_type"] is None else {
+                "geometry_type": info["geometry_type"], "layer_options": {"GEOMETRY_NAME": info["geometry_name"]}}
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", **spatial)
+        except (pyogrio.errors.DataLayerError, pyogrio.errors.DataSourceError, ValueError) as exc:
+            raise InputError(f"{added['path']}: cannot carry over its layer {name!r}, added by hand ({exc}); "
+                             "move it to a file of its own (ogr2ogr) and run again") from None
+    present = {name for name, _ in pyogrio.list_layers(tmp)}
+    styles = added["styles"][added["styles"]["f_table_name"].isin(present)]
+    if len(styles):
+        pyogrio.write_dataframe(styles, tmp, layer=TABLE, driver="GPKG")
 
 
 def read_package(path):

@@ -837,3 +837,60 @@ def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout
     assert gk.read_package(out)[2]["component_scheme"] == gk.read_package(package)[2]["component_scheme"]
     stats = CliRunner().invoke(cli, ["components", "stats", "--grid", str(out)])
     assert stats.exit_code == 0 and f"total        {len(after)} components, 0 removed" in stats.output
+
+
+def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_path):
+    """A layer dragged into the package in QGIS, a table, and a style saved as the
+    cells' default come along into the rebalanced package; gridkit's own style of
+    the cells stays, not as the default. A problems layer (about the old grids) is
+    left behind, with a note. Before, the new package had none of them."""
+    from gridkit.styles import STYLE_NAME
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, blocks = layout
+    package = tmp_path / "layout.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    city = comm.geometry.values[0]
+    schools = gpd.GeoDataFrame({"name": ["North", "South"], "pupils": [412, 380]},
+                               geometry=[city.representative_point(), city.centroid], crs=comm.crs)
+    schools.to_file(package, layer="schools", engine="pyogrio")
+    notes = pd.DataFrame({"grid_id": made.grids["grid_id"].iloc[:3], "note": ["a", "b", "c"]})
+    pyogrio.write_dataframe(notes, package, layer="visit_notes", driver="GPKG")
+    gpd.GeoDataFrame({"problem": ["gap"]}, geometry=[city.centroid.buffer(5)], crs=comm.crs).to_file(
+        package, layer="problems", engine="pyogrio")
+    styles = pyogrio.read_dataframe(package, layer="layer_styles", read_geometry=False)
+    mine = styles[styles["f_table_name"] == "cells"].assign(styleName="mine", styleQML="<qgis/>", useAsDefault=True)
+    pyogrio.write_dataframe(pd.concat([styles, mine], ignore_index=True), package, layer="layer_styles",
+                            driver="GPKG")
+
+    households = tmp_path / "blocks_2027.gpkg"
+    _grown(blocks).to_file(households, layer="blocks")
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "kept         schools, visit_notes (added by hand); 1 QGIS style saved in the package (cells)" \
+        in result.output
+    assert (f"note: {package}'s layer problems (`gridkit check --problems` wrote it) is about the grids as they "
+            "were: not carried over") in result.output
+    layers = [name for name, _ in pyogrio.list_layers(out)]
+    assert "problems" not in layers and {"schools", "visit_notes", "cells"} <= set(layers)
+    carried = gpd.read_file(out, layer="schools")
+    assert carried[["name", "pupils"]].values.tolist() == [["North", 412], ["South", 380]]
+    assert carried.crs == comm.crs and carried.geom_equals(schools.geometry).all()
+    assert pyogrio.read_dataframe(out, layer="visit_notes")[["grid_id", "note"]].values.tolist() == \
+        notes.values.tolist()
+    after = pyogrio.read_dataframe(out, layer="layer_styles", read_geometry=False)
+    cells = after[after["f_table_name"] == "cells"].set_index("styleName")
+    assert sorted(cells.index) == ["gridkit", "mine"] and cells.loc["mine", "styleQML"] == "<qgis/>"
+    assert cells.loc["mine", "useAsDefault"] and not cells.loc[STYLE_NAME, "useAsDefault"]
+    assert set(after.loc[after["styleName"] == STYLE_NAME, "f_table_name"]) >= {"cells", "units", "micro_grids"}
+    # Rebalanced again, they come along again, once each.
+    again = CliRunner().invoke(cli, ["grid", "rebalance", str(out), "--households", str(households),
+                                     "-o", str(tmp_path / "again.gpkg")])
+    assert again.exit_code == 0, again.output
+    assert "kept         schools, visit_notes (added by hand); 1 QGIS style saved in the package (cells)" \
+        in again.output
+    styles_again = pyogrio.read_dataframe(tmp_path / "again.gpkg", layer="layer_styles", read_geometry=False)
+    assert len(styles_again) == len(after)
