@@ -18,6 +18,10 @@ def cli(verbose, quiet):
     Turn boundary files into coded unit-grid layouts:
       gridkit grid units data/samples/dongcheng_gcj02.gpkg --crs gcj02 \\
           --code-field adcode --provisional -o dongcheng.gpkg --preview dongcheng.png
+    Or into grids of 100–150 households (census blocks, address points or buildings):
+      gridkit grid households data/samples/cincinnati_city.gpkg --provisional --parent-code 990201 \\
+          --households data/samples/cincinnati_blocks.gpkg --households-layer blocks \\
+          --count-field HOUSEHOLDS --min-households 100 --max-households 150 --split-polygons -o cincinnati.gpkg
     Draw a layout:
       gridkit map dongcheng.gpkg --html -o dongcheng.html
     Check a layout after editing it by hand (exit status 1 when broken):
@@ -29,6 +33,9 @@ def cli(verbose, quiet):
       gridkit route starter -o routing.toml && gridkit route check routing.toml
     Run the whole demo on the shipped samples:
       gridkit demo --out demo-output
+    Catalogue components (manhole covers, lamps, signals) into a layout's cells:
+      gridkit components import data/samples/TRAFFIC_Signals.geojson --grid demo-output/cambridge.gpkg \\
+          --mapping data/samples/cambridge_mapping.toml
     """
     level = logging.WARNING - 10 * verbose + 10 * quiet
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
