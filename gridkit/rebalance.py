@@ -156,7 +156,10 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         for their counts and flags), micro-grids, rejects (household features in
         no grid) and a summary with ``households_before`` (the grids' count
         column before), ``out_before`` (grids out of the band once recounted),
-        ``ended_ids`` and ``new_ids``; ``ended`` and ``ended_micro``:
+        ``ended_ids`` and ``new_ids`` (its ``barrier_crossings``, light blocks
+        joined across a barrier, counts only the communities with a grid out of
+        the band, the ones divided again; ``grids_crossing_barriers`` counts
+        every grid); ``ended`` and ``ended_micro``:
         what changed, as it was; ``issued``: ``issued`` updated with the IDs
         in use and the new ones, for the package's metadata.
 
