@@ -8,8 +8,8 @@ import time
 
 import click
 
-from .options import (OSM_STREETS, Steps, overwrite_opt, parse_crs_value, percent, progress_enabled, require_with,
-                      where_opt)
+from .options import (OSM_STREETS, Steps, overwrite_opt, package_output, parse_crs_value, percent, progress_enabled,
+                      require_with, where_opt)
 
 
 @click.group()
@@ -311,7 +311,7 @@ def _summary(communities, cells, output, seconds):
 
 @grid.command("households")
 @click.argument("boundaries", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
@@ -492,7 +492,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
                       where=" Default: the package's, as its metadata records it; \"\" reads every feature.",
                       layer=" Default: the package's (its metadata), when the file has a layer of that name.",
                       xy="the package's, when its metadata records them; else detected")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
 @click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
@@ -527,8 +527,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
     and every grid's crosses_barrier is measured again. A component catalogue
     (`gridkit components import`) comes along: each component in the grid that
     now holds it, its change date (BGRQ) set where its grid changed. So do the
-    layers added to the package by hand and the QGIS styles saved into it; a
-    problems or located layer (about the old grids) is left behind, with a note.
+    layers added to the package by hand and the QGIS styles saved into it.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
@@ -555,9 +554,6 @@ def rebalance_command(package, households_path, output, households_layer, househ
             step("reading the package and the households")
             cells, units, meta = gk.read_package(package)
             added = gk.package.added_by_hand(package)
-            for name, what in added["left"].items():
-                click.echo(f"note: {package}'s layer {name} ({what} wrote it) is about the grids as they were: "
-                           "not carried over (run it again on the new package)", err=True)
             params = _metadata_json(package, meta, "parameters")
             if not params.get("band"):
                 raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "

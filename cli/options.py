@@ -44,6 +44,19 @@ def parse_crs_value(ctx, param, value):
     return value
 
 
+def package_output(ctx, param, value):
+    """Click callback: a household layout's output must be a grid package (.gpkg).
+    Any other format holds the grids alone: the micro-grids, the rejected households
+    and the record a rebalance reads (band, highest IDs issued, ended grids) would
+    be lost without a word."""
+    if value is not None and not value.lower().endswith(".gpkg"):
+        raise click.BadParameter(f"{value}: give a .gpkg (the grid package: the grids with their micro-grids, "
+                                 "rejected households and the record a rebalance reads); for the grids alone in "
+                                 "another format, convert it after, e.g. ogr2ogr -f GeoJSON grids.geojson OUT.gpkg "
+                                 "cells")
+    return value
+
+
 def require_with(**anchors):
     """Usage errors for options given on the command line that mean nothing without
     another: ``require_with(tolerance=("target", target))`` stops ``--tolerance``

@@ -51,9 +51,6 @@ CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
 #: ``grid rebalance``, ``components import``); any other was added by hand.
 GRIDKIT_LAYERS = ("cells", "units", "gridkit_metadata", "micro_grids", "household_rejects", "ended_grids",
                   "ended_micro_grids", "components", TABLE)
-#: Layers gridkit writes about the grids, into the package only when told to:
-#: wrong once the grids change, so a package written anew leaves them behind.
-ABOUT_THE_GRIDS = {"problems": "`gridkit check --problems`", "located": "`gridkit locate`"}
 
 
 def units_layer(communities) -> gpd.GeoDataFrame:
@@ -123,22 +120,20 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
 
 def added_by_hand(path) -> dict:
     """What a user added to the grid package at ``path``: ``layers``, those gridkit
-    did not write (in file order; not those in ABOUT_THE_GRIDS); ``styles``, the
-    rows of QGIS's ``layer_styles`` table that are not gridkit's (a style saved with
-    Layer Properties → Style → Save to Database), for gridkit's layers and those;
-    ``left``, the layers gridkit wrote about the grids, and what wrote them. With
-    ``path`` itself: what :func:`write_package` carries over when given it."""
+    did not write (in file order); ``styles``, the rows of QGIS's ``layer_styles``
+    table that are not gridkit's (a style saved with Layer Properties → Style →
+    Save to Database), for gridkit's layers and those. With ``path`` itself: what
+    :func:`write_package` carries over when given it."""
     path = Path(path)
     listed = _package_layers(path)
-    layers = [name for name in listed if name not in GRIDKIT_LAYERS and name not in ABOUT_THE_GRIDS]
+    layers = [name for name in listed if name not in GRIDKIT_LAYERS]
     styles = pd.DataFrame(columns=STYLE_COLUMNS)
     if TABLE in listed:
         table = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
         styles = table.loc[(table["styleName"] != STYLE_NAME)
                            & table["f_table_name"].isin([*GRIDKIT_LAYERS, *layers]),
                            [c for c in STYLE_COLUMNS if c in table.columns]].reset_index(drop=True)
-    return {"path": path, "layers": layers, "styles": styles,
-            "left": {name: ABOUT_THE_GRIDS[name] for name in listed if name in ABOUT_THE_GRIDS}}
+    return {"path": path, "layers": layers, "styles": styles}
 
 
 def _carry_over(added, tmp):

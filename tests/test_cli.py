@@ -371,6 +371,21 @@ def test_grid_households_takes_the_band_one_way(samples, tmp_path):
     assert not (tmp_path / "o.gpkg").exists()
 
 
+def test_a_household_layout_is_written_only_as_a_grid_package(samples, tmp_path):
+    """A .geojson (or any format but .gpkg) would hold the grids alone: the rejected
+    households, the micro-grids and the record a rebalance reads would be lost
+    without a word. Both commands refuse it before reading anything."""
+    out = tmp_path / "grids.geojson"
+    made = _run("grid", "households", samples / "cincinnati_city.gpkg", "--households",
+                samples / "cincinnati_blocks.gpkg", "--min-households", 100, "--max-households", 150, "-o", out)
+    assert made.exit_code == 2 and f"{out}: give a .gpkg (the grid package" in made.output
+    assert "ogr2ogr -f GeoJSON grids.geojson OUT.gpkg cells" in made.output
+    again = _run("grid", "rebalance", samples / "cincinnati_city.gpkg", "--households",
+                 samples / "cincinnati_blocks.gpkg", "-o", tmp_path / "now.fgb")
+    assert again.exit_code == 2 and "now.fgb: give a .gpkg" in again.output
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_grid_units_takes_one_cell_shape(samples, tmp_path):
     both = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
                 "--provisional", "--hex", "--h3", "-o", tmp_path / "a.gpkg")

@@ -779,17 +779,36 @@ def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
     assert (info["cells"]["households"], info["cells"]["in_band"]) == (int(cells["households"].sum()), 136)
 
 
+def _household_package(layout, tmp_path):
+    """The layout as `grid households` writes it, at tmp_path/layout.gpkg."""
+    from gridkit_cli.grid import write_household_package
+
+    made, comm, _ = layout
+    package = tmp_path / "layout.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    return package
+
+
+def _rebalanced_by_cli(layout, package, tmp_path):
+    """`gridkit grid rebalance` of ``package`` with the grown blocks: (output, result)."""
+    households = tmp_path / "blocks_2027.gpkg"
+    if not households.exists():
+        _grown(layout[2]).to_file(households, layer="blocks")
+    out = tmp_path / f"{package.stem}_now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    return out, result
+
+
 def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout, tmp_path):
     """Hydrants catalogued into a household layout come along when it is rebalanced:
     the same components and IDs, each in the grid that now holds it; those in kept
     grids keep theirs, and one just outside the city stays with the nearest grid.
     Before, the rebalanced package had no components layer at all."""
-    from gridkit_cli.grid import write_household_package
-
-    made, comm, blocks = layout
-    package = tmp_path / "layout.gpkg"
-    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
-                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    _, comm, _ = layout
+    package = _household_package(layout, tmp_path)
     rng = np.random.default_rng(7)
     city = comm.geometry.values[0]
     xmin, ymin, xmax, ymax = city.bounds
@@ -808,12 +827,7 @@ def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout
     before = gpd.read_file(package, layer="components").set_index("GLBJBSM")
     assert len(before) == len(points) + 1 and (before["assign_status"] == "nearest").sum() == 1
 
-    households = tmp_path / "blocks_2027.gpkg"
-    _grown(blocks).to_file(households, layer="blocks")
-    out = tmp_path / "now.gpkg"
-    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
-                                      "-o", str(out)])
-    assert result.exit_code == 0, result.output
+    out, result = _rebalanced_by_cli(layout, package, tmp_path)
     after = gpd.read_file(out, layer="components").set_index("GLBJBSM")
     assert sorted(after.index) == sorted(before.index)
     cells = gpd.read_file(out, layer="cells")
@@ -842,40 +856,26 @@ def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout
 def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_path):
     """A layer dragged into the package in QGIS, a table, and a style saved as the
     cells' default come along into the rebalanced package; gridkit's own style of
-    the cells stays, not as the default. A problems layer (about the old grids) is
-    left behind, with a note. Before, the new package had none of them."""
+    the cells stays, not as the default. Before, the new package had none of them."""
     from gridkit.styles import STYLE_NAME
-    from gridkit_cli.grid import write_household_package
 
-    made, comm, blocks = layout
-    package = tmp_path / "layout.gpkg"
-    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
-                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    made, comm, _ = layout
+    package = _household_package(layout, tmp_path)
     city = comm.geometry.values[0]
     schools = gpd.GeoDataFrame({"name": ["North", "South"], "pupils": [412, 380]},
                                geometry=[city.representative_point(), city.centroid], crs=comm.crs)
     schools.to_file(package, layer="schools", engine="pyogrio")
     notes = pd.DataFrame({"grid_id": made.grids["grid_id"].iloc[:3], "note": ["a", "b", "c"]})
     pyogrio.write_dataframe(notes, package, layer="visit_notes", driver="GPKG")
-    gpd.GeoDataFrame({"problem": ["gap"]}, geometry=[city.centroid.buffer(5)], crs=comm.crs).to_file(
-        package, layer="problems", engine="pyogrio")
     styles = pyogrio.read_dataframe(package, layer="layer_styles", read_geometry=False)
     mine = styles[styles["f_table_name"] == "cells"].assign(styleName="mine", styleQML="<qgis/>", useAsDefault=True)
     pyogrio.write_dataframe(pd.concat([styles, mine], ignore_index=True), package, layer="layer_styles",
                             driver="GPKG")
 
-    households = tmp_path / "blocks_2027.gpkg"
-    _grown(blocks).to_file(households, layer="blocks")
-    out = tmp_path / "now.gpkg"
-    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
-                                      "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "kept         schools, visit_notes (added by hand); 1 QGIS style saved in the package (cells)" \
-        in result.output
-    assert (f"note: {package}'s layer problems (`gridkit check --problems` wrote it) is about the grids as they "
-            "were: not carried over") in result.output
-    layers = [name for name, _ in pyogrio.list_layers(out)]
-    assert "problems" not in layers and {"schools", "visit_notes", "cells"} <= set(layers)
+    out, result = _rebalanced_by_cli(layout, package, tmp_path)
+    kept = "kept         schools, visit_notes (added by hand); 1 QGIS style saved in the package (cells)"
+    assert kept in result.output
+    assert {"schools", "visit_notes", "cells"} <= {name for name, _ in pyogrio.list_layers(out)}
     carried = gpd.read_file(out, layer="schools")
     assert carried[["name", "pupils"]].values.tolist() == [["North", 412], ["South", 380]]
     assert carried.crs == comm.crs and carried.geom_equals(schools.geometry).all()
@@ -887,10 +887,6 @@ def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_pa
     assert cells.loc["mine", "useAsDefault"] and not cells.loc[STYLE_NAME, "useAsDefault"]
     assert set(after.loc[after["styleName"] == STYLE_NAME, "f_table_name"]) >= {"cells", "units", "micro_grids"}
     # Rebalanced again, they come along again, once each.
-    again = CliRunner().invoke(cli, ["grid", "rebalance", str(out), "--households", str(households),
-                                     "-o", str(tmp_path / "again.gpkg")])
-    assert again.exit_code == 0, again.output
-    assert "kept         schools, visit_notes (added by hand); 1 QGIS style saved in the package (cells)" \
-        in again.output
-    styles_again = pyogrio.read_dataframe(tmp_path / "again.gpkg", layer="layer_styles", read_geometry=False)
-    assert len(styles_again) == len(after)
+    again, result = _rebalanced_by_cli(layout, out, tmp_path)
+    assert kept in result.output
+    assert len(pyogrio.read_dataframe(again, layer="layer_styles", read_geometry=False)) == len(after)
