@@ -122,7 +122,7 @@ def added_by_hand(path) -> dict:
     """What a user added to the grid package at ``path``: ``layers``, those gridkit
     did not write (in file order); ``styles``, the rows of QGIS's ``layer_styles``
     table that are not gridkit's (a style saved with Layer Properties → Style →
-    Save to Database), for gridkit's layers and those. With ``path`` itself: what
+    Save as Default), for gridkit's layers and those. With ``path`` itself: what
     :func:`write_package` carries over when given it."""
     path = Path(path)
     listed = _package_layers(path)
