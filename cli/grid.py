@@ -623,7 +623,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro, components=catalogue,
                 component_metadata={key: meta[key] for key in ("component_scheme", "component_imports")
                                      if key in meta}, carry=added)
-            added = gk.package.added_by_hand(output)  # what the new package holds of them
+            kept = gk.package.added_by_hand(output)  # what the new package holds of it
             if preview:
                 step(f"drawing {preview}")
                 draw_household_grids(layout, communities, preview, outlined=layout.summary["new_ids"])
@@ -648,11 +648,11 @@ def rebalance_command(package, households_path, output, households_layer, househ
     if catalogue is not None:
         lines_out.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
                          "grid (SZDYWGBSM)")
-    if added["layers"] or len(added["styles"]):
-        styled = sorted(set(added["styles"]["f_table_name"]))
+    if kept["layers"] or len(kept["styles"]):
+        styled = sorted(set(kept["styles"]["f_table_name"]))
         lines_out.append("kept         " + "; ".join(
-            ([f"{', '.join(added['layers'])} (added by hand)"] if added["layers"] else [])
-            + ([f"{len(added['styles'])} QGIS {'style' if len(added['styles']) == 1 else 'styles'} saved in the "
+            ([f"{', '.join(kept['layers'])} (added by hand)"] if kept["layers"] else [])
+            + ([f"{len(kept['styles'])} QGIS {'style' if len(kept['styles']) == 1 else 'styles'} saved in the "
                 f"package ({', '.join(styled)})"] if styled else [])))
     _echo_summary(lines_out, s, "grid", output, t0)
 

@@ -141,8 +141,8 @@ def _carry_over(added, tmp):
     being written at ``tmp`` (before gridkit's styles: :func:`write_styles` keeps the
     user's, and makes its own a layer's default only where the user's is not)."""
     for name in added["layers"]:
-        info = pyogrio.read_info(added["path"], layer=name)
         try:
+            info = pyogrio.read_info(added["path"], layer=name)
             frame = pyogrio.read_dataframe(added["path"], layer=name)
             spatial = {} if info["geometry_type"] is None else {
                 "geometry_type": info["geometry_type"], "layer_options": {"GEOMETRY_NAME": info["geometry_name"]}}
