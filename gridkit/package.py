@@ -82,7 +82,8 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     written into the package too; ``extra_metadata`` (key → value, stored as JSON;
     a string as it is) into its metadata, e.g. a household layout's ``highest_issued``;
     ``carry`` (:func:`added_by_hand` of the package this one replaces) the layers
-    and QGIS styles a user added to that one.
+    and QGIS styles a user added to that one. Only a package holds these: given any
+    of them with another extension, it raises :class:`InputError` and writes nothing.
     """
     from . import __version__
 
@@ -91,6 +92,15 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         raise InputError(f"{path}: unknown output format; use .gpkg (the grid package), "
                          ".geojson, .fgb, .parquet or .shp")
     if path.suffix.lower() != ".gpkg":
+        held = [name for name, frame in (extra_layers or {}).items() if frame is not None and len(frame)]
+        held += [f"metadata {key!r}" for key in extra_metadata or {}]
+        held += [f"{name!r} (added by hand)" for name in (carry or {}).get("layers", [])]
+        if carry is not None and len(carry["styles"]):
+            held.append("QGIS styles saved by hand")
+        if held:
+            raise InputError(f"{path}: a {path.suffix} file holds the cells alone, so {', '.join(held)} "
+                             f"would be lost; write a .gpkg (the grid package) and convert the cells "
+                             f"after if needed, e.g. ogr2ogr {path.name} OUT.gpkg cells")
         write_vector(cells, path, overwrite=overwrite)
         return path
     metadata = {

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit.errors import InputError, LayoutError
 from gridkit.households import balanced_grid
+from gridkit.package import added_by_hand
 from gridkit.rebalance import communities_of, highest_issued, rebalance
 from gridkit_cli.main import cli
 
@@ -890,3 +891,24 @@ def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_pa
     again, result = _rebalanced_by_cli(layout, out, tmp_path)
     assert kept in result.output
     assert len(pyogrio.read_dataframe(again, layer="layer_styles", read_geometry=False)) == len(after)
+
+
+def test_only_a_package_holds_what_a_household_layout_writes(layout, tmp_path):
+    """The library wrote the cells alone to a .geojson and dropped the micro-grids,
+    the metadata and what the user had added, without a word; now it refuses, names
+    what would be lost, and writes nothing. The cells alone still go to any format."""
+    made, comm, _ = layout
+    package = _household_package(layout, tmp_path)
+    schools = gpd.GeoDataFrame({"name": ["North"]}, geometry=[comm.geometry.values[0].centroid], crs=comm.crs)
+    schools.to_file(package, layer="schools", engine="pyogrio")
+    out = tmp_path / "grids.geojson"
+    with pytest.raises(InputError) as error:
+        gk.write_package(out, made.grids, comm, extra_layers={"micro_grids": made.micro, "household_rejects": None},
+                         extra_metadata={"highest_issued": {}}, carry=added_by_hand(package))
+    assert str(error.value) == (
+        f"{out}: a .geojson file holds the cells alone, so micro_grids, metadata 'highest_issued', 'schools' "
+        "(added by hand) would be lost; write a .gpkg (the grid package) and convert the cells after if needed, "
+        "e.g. ogr2ogr grids.geojson OUT.gpkg cells")
+    assert not out.exists()
+    gk.write_package(out, made.grids, comm, parameters={"band": [100, 150]})
+    assert len(gpd.read_file(out)) == len(made.grids)
