@@ -648,13 +648,21 @@ def rebalance_command(package, households_path, output, households_layer, househ
     if catalogue is not None:
         lines_out.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
                          "grid (SZDYWGBSM)")
-    if kept["layers"] or len(kept["styles"]):
-        styled = sorted(set(kept["styles"]["f_table_name"]))
-        lines_out.append("kept         " + "; ".join(
-            ([f"{', '.join(kept['layers'])} (added by hand)"] if kept["layers"] else [])
-            + ([f"{len(kept['styles'])} QGIS {'style' if len(kept['styles']) == 1 else 'styles'} saved in the "
-                f"package ({', '.join(styled)})"] if styled else [])))
+    lines_out += _kept_line(kept)
     _echo_summary(lines_out, s, "grid", output, t0)
+
+
+def _kept_line(kept) -> list:
+    """The summary line naming what the user had added to the package and a
+    rebalance carried into the new one (``kept``: :func:`gridkit.package.added_by_hand`
+    of the new one)."""
+    layers = [*kept["layers"], *(name for name in kept["tables"] if name != "qgis_projects")]
+    styled = sorted(set(kept["styles"]["f_table_name"]))
+    said = ([f"{', '.join(layers)} (added by hand)"] if layers else []) + [
+        f"{len(found)} QGIS {what}{'' if len(found) == 1 else 's'} saved in the package ({', '.join(names)})"
+        for what, found, names in (("style", kept["styles"], styled), ("project", *[kept["projects"]] * 2))
+        if len(found)]
+    return ["kept         " + "; ".join(said)] if said else []
 
 
 def _echo_summary(lines_out, s, within, output, t0):

@@ -19,7 +19,9 @@ Layers
 
 Any other layer was added by hand (dragged in with QGIS, written with ogr2ogr);
 a package written anew from this one (``gridkit grid rebalance``) carries such
-layers over, and the styles a user saved into the package (:func:`added_by_hand`).
+layers over, the styles a user saved into the package, and its plain SQLite tables
+that GDAL does not list, such as QGIS's ``qgis_projects`` (a project saved with
+Project → Save To → GeoPackage) (:func:`added_by_hand`).
 
 Written atomically: into a temporary file beside the target, renamed over it
 only when complete, so a failed run never leaves a half-written package and
@@ -31,6 +33,8 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
@@ -94,7 +98,8 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     if path.suffix.lower() != ".gpkg":
         held = [name for name, frame in (extra_layers or {}).items() if frame is not None and len(frame)]
         held += [f"metadata {key!r}" for key in extra_metadata or {}]
-        held += [f"{name!r} (added by hand)" for name in (carry or {}).get("layers", [])]
+        held += [f"{name!r} (added by hand)" for name in [*(carry or {}).get("layers", []),
+                                                          *(carry or {}).get("tables", [])]]
         if carry is not None and len(carry["styles"]):
             held.append("QGIS styles saved by hand")
         if held:
@@ -132,22 +137,46 @@ def added_by_hand(path) -> dict:
     """What a user added to the grid package at ``path``: ``layers``, those gridkit
     did not write (in file order); ``styles``, the rows of QGIS's ``layer_styles``
     table that are not gridkit's (a style saved with Layer Properties → Style →
-    Save as Default), for gridkit's layers and those. With ``path`` itself: what
+    Save as Default), for gridkit's layers and those; ``tables``, the SQLite tables
+    that are neither a layer nor part of the GeoPackage format, which GDAL does not
+    list (``qgis_projects``, where QGIS saves projects into a GeoPackage);
+    ``projects``, the names of those projects. With ``path`` itself: what
     :func:`write_package` carries over when given it."""
     path = Path(path)
     listed = _package_layers(path)
     layers = [name for name in listed if name not in GRIDKIT_LAYERS]
+    tables = _plain_tables(path)
     styles = pd.DataFrame(columns=STYLE_COLUMNS)
     if TABLE in listed:
         table = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
         styles = table.loc[(table["styleName"] != STYLE_NAME)
                            & table["f_table_name"].isin([*GRIDKIT_LAYERS, *layers]),
                            [c for c in STYLE_COLUMNS if c in table.columns]].reset_index(drop=True)
-    return {"path": path, "layers": layers, "styles": styles}
+    projects = []
+    if "qgis_projects" in tables:
+        with closing(sqlite3.connect(_read_only(path), uri=True)) as db:
+            projects = [row[0] for row in db.execute("SELECT name FROM qgis_projects ORDER BY name")]
+    return {"path": path, "layers": layers, "styles": styles, "tables": tables, "projects": projects}
+
+
+def _plain_tables(path) -> list:
+    """The SQLite tables of the GeoPackage at ``path`` that GDAL does not list:
+    not registered in ``gpkg_contents``, and not the format's own (``gpkg_*``,
+    ``gpkgext_*``, ``rtree_*`` spatial indexes, ``sqlite_*``)."""
+    with closing(sqlite3.connect(_read_only(path), uri=True)) as db:
+        names = [row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+            "(SELECT table_name FROM gpkg_contents) ORDER BY rowid")]
+    return [name for name in names if not name.lower().startswith(("gpkg_", "gpkgext_", "rtree_", "sqlite_"))]
+
+
+def _read_only(path) -> str:
+    """An SQLite URI opening ``path`` read-only."""
+    return f"{Path(path).resolve().as_uri()}?mode=ro"
 
 
 def _carry_over(added, tmp):
-    """Copy the layers and styles :func:`added_by_hand` found into the package
+    """Copy the layers, styles and tables :func:`added_by_hand` found into the package
     being written at ``tmp`` (before gridkit's styles: :func:`write_styles` keeps the
     user's, and makes its own a layer's default only where the user's is not)."""
     for name in added["layers"]:
@@ -164,6 +193,19 @@ def _carry_over(added, tmp):
     styles = added["styles"][added["styles"]["f_table_name"].isin(present)]
     if len(styles):
         pyogrio.write_dataframe(styles, tmp, layer=TABLE, driver="GPKG")
+    if added.get("tables"):
+        with closing(sqlite3.connect(tmp, uri=True)) as db, db:  # each table as made (its SQL), then its rows
+            db.execute("ATTACH DATABASE ? AS old", (_read_only(added["path"]),))
+            for name in added["tables"]:
+                quoted = '"' + name.replace('"', '""') + '"'
+                try:
+                    (sql,) = db.execute("SELECT sql FROM old.sqlite_master WHERE type = 'table' AND name = ?",
+                                        (name,)).fetchone()
+                    db.execute(sql)
+                    db.execute(f"INSERT INTO main.{quoted} SELECT * FROM old.{quoted}")
+                except sqlite3.Error as exc:
+                    raise InputError(f"{added['path']}: cannot carry over its table {name!r} ({exc}); "
+                                     "move it to a file of its own and run again") from None
 
 
 def read_package(path):

@@ -3,6 +3,8 @@
 households, micro-grids of 20–50, as the demo makes it)."""
 
 import json
+import sqlite3
+from contextlib import closing
 from types import SimpleNamespace
 
 import geopandas as gpd
@@ -872,9 +874,17 @@ def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_pa
     mine = styles[styles["f_table_name"] == "cells"].assign(styleName="mine", styleQML="<qgis/>", useAsDefault=True)
     pyogrio.write_dataframe(pd.concat([styles, mine], ignore_index=True), package, layer="layer_styles",
                             driver="GPKG")
+    # Tables GDAL does not list: a project saved with Project → Save To → GeoPackage
+    # (as QGIS makes it) and one made in an SQLite tool.
+    with closing(sqlite3.connect(package)) as db, db:
+        db.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)")
+        db.execute("INSERT INTO qgis_projects VALUES ('my map', '{}', x'504b030414')")
+        db.execute("CREATE TABLE survey_log(day TEXT, grid_id TEXT, households INTEGER)")
+        db.executemany("INSERT INTO survey_log VALUES (?, ?, ?)", [("2026-11-02", "A", 12), ("2026-11-03", "B", 7)])
 
     out, result = _rebalanced_by_cli(layout, package, tmp_path)
-    kept = "kept         schools, visit_notes (added by hand); 1 QGIS style saved in the package (cells)"
+    kept = ("kept         schools, visit_notes, survey_log (added by hand); 1 QGIS style saved in the package "
+            "(cells); 1 QGIS project saved in the package (my map)")
     assert kept in result.output
     assert {"schools", "visit_notes", "cells"} <= {name for name, _ in pyogrio.list_layers(out)}
     carried = gpd.read_file(out, layer="schools")
@@ -887,6 +897,9 @@ def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_pa
     assert sorted(cells.index) == ["gridkit", "mine"] and cells.loc["mine", "styleQML"] == "<qgis/>"
     assert cells.loc["mine", "useAsDefault"] and not cells.loc[STYLE_NAME, "useAsDefault"]
     assert set(after.loc[after["styleName"] == STYLE_NAME, "f_table_name"]) >= {"cells", "units", "micro_grids"}
+    with closing(sqlite3.connect(out)) as db:
+        assert db.execute("SELECT * FROM qgis_projects").fetchall() == [("my map", "{}", b"PK\x03\x04\x14")]
+        assert db.execute("SELECT * FROM survey_log").fetchall() == [("2026-11-02", "A", 12), ("2026-11-03", "B", 7)]
     # Rebalanced again, they come along again, once each.
     again, result = _rebalanced_by_cli(layout, out, tmp_path)
     assert kept in result.output
