@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime
 import json
 import time
+from pathlib import Path
 
 import click
 
-from .options import (OSM_STREETS, Steps, overwrite_opt, package_output, parse_crs_value, percent, progress_enabled,
-                      require_with, where_opt)
+from .options import (OSM_STREETS, Steps, layout_overwrite_opt, overwrite_opt, package_output, parse_crs_value,
+                      percent, progress_enabled, require_with, where_opt)
 
 
 @click.group()
@@ -42,6 +43,75 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
                             extra_layers=layers, carry=carry,
                             extra_metadata={"highest_issued": issued, "atoms_sized_for": layout.sized_for,
                                             **(component_metadata or {})})
+
+
+def carried_from(package) -> tuple:
+    """What a package written to replace ``package`` takes from it: ``(added,
+    catalogue, component_metadata)``, what the user added (layers, tables, QGIS
+    styles and projects: :func:`gridkit.package.added_by_hand`), the component
+    catalogue (``None`` without one) and its metadata rows."""
+    from gridkit.catalogue import read_catalogue
+    from gridkit.package import added_by_hand, read_metadata
+
+    meta = read_metadata(package)
+    return (added_by_hand(package), read_catalogue(package),
+            {key: meta[key] for key in ("component_scheme", "component_imports") if key in meta})
+
+
+def replaced(output, overwrite) -> tuple:
+    """:func:`carried_from` the grid package that ``--overwrite`` replaces at
+    ``output``: a new layout keeps what the user added to the old one and its
+    component catalogue. ``(None, None, {})`` when there is none to replace (no
+    file, or a file that is not a grid package: replaced as asked)."""
+    import pyogrio
+
+    from gridkit.errors import InputError
+
+    if overwrite and Path(output).suffix.lower() == ".gpkg" and Path(output).exists():
+        try:
+            return carried_from(output)
+        except (InputError, pyogrio.errors.DataSourceError):
+            pass
+    return None, None, {}
+
+
+def reassigned(catalogue, cells, step, *, today=None, replacing=None) -> tuple:
+    """``(catalogue, moved)``: the catalogue carried into ``cells``, each component
+    in use in the cell that holds it now (``(None, 0)`` without one). ``replacing``:
+    the package the layout replaces, named in the error when the components lie
+    outside the new layout."""
+    from gridkit.catalogue import reassign_catalogue
+    from gridkit.errors import InputError
+
+    if catalogue is None:
+        return None, 0
+    step("assigning the components to the grids now")
+    try:
+        return reassign_catalogue(catalogue, cells, today=today)
+    except InputError as exc:
+        if replacing is None:
+            raise
+        raise InputError(f"{replacing}: its {exc}; to start afresh without its catalogue, delete {replacing} "
+                         "first, or write the new layout to another file") from None
+
+
+def carried_lines(catalogue, moved, kept) -> list:
+    """Summary lines of what a package took from the one it replaces: the
+    catalogue, and what the user had added (``kept``: :func:`gridkit.package.added_by_hand`
+    of the new package)."""
+    lines = []
+    if catalogue is not None:
+        lines.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
+                     "grid (SZDYWGBSM)")
+    if kept is None:
+        return lines
+    layers = [*kept["layers"], *(name for name in kept["tables"] if name != "qgis_projects")]
+    styled = sorted(set(kept["styles"]["f_table_name"]))
+    said = ([f"{', '.join(layers)} (added by hand)"] if layers else []) + [
+        f"{len(found)} QGIS {what}{'' if len(found) == 1 else 's'} saved in the package ({', '.join(names)})"
+        for what, found, names in (("style", kept["styles"], styled), ("project", *[kept["projects"]] * 2))
+        if len(found)]
+    return lines + (["kept         " + "; ".join(said)] if said else [])
 
 
 def household_problems(layout, communities):
@@ -161,8 +231,6 @@ def read_barriers(path, layer, crs, where):
 def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
                            default_floors):
     """Usage errors for household options that contradict each other."""
-    from pathlib import Path
-
     from gridkit.catalogue import TABLE_SUFFIXES
 
     if (x_field or y_field) and Path(households_path).suffix.lower() not in TABLE_SUFFIXES:
@@ -211,7 +279,7 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
               help="Merge blocks below the sliver size (traffic islands) across their barrier.")
 @click.option("--start-date", default=None, help="Start date written to every cell (default: today).")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
-@overwrite_opt
+@layout_overwrite_opt
 def units_command(boundaries, output, layer, where, code_field, name_field, provisional, parent_code, crs,
                   metric_crs, encoding, cell_area, hexagons, h3_cells, barriers, barriers_layer, barriers_where,
                   barriers_crs, sliver_ratio, merge_small_blocks, start_date, preview, overwrite):
@@ -237,8 +305,6 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
     With --barriers and --provisional, provisional communities are sized by the
     cells they will hold (every small block is a cell), not by area.
     """
-    from pathlib import Path
-
     import gridkit as gk
     from gridkit.errors import GridkitError
 
@@ -269,13 +335,17 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
             cells = gk.unit_grid(communities, cell_area=cell_area, shape=shape,
                                  barriers=lines, sliver_ratio=sliver_ratio,
                                  merge_small_blocks=merge_small_blocks, start_date=start_date)
+            added, catalogue, component_metadata = replaced(output, overwrite)
+            catalogue, moved = reassigned(catalogue, cells, step, replacing=output)
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "code_field": code_field, "crs": crs,
                       "cell_area": cell_area, "shape": shape, "barriers": barriers,
                       "barriers_layer": barriers_layer, "barriers_where": barriers_where, "barriers_crs": barriers_crs,
                       "sliver_ratio": sliver_ratio, "provisional": provisional,
                       "parent_code": parent_code, "merge_small_blocks": merge_small_blocks}
-            gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite)
+            gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite, carry=added,
+                             extra_layers={"components": catalogue}, extra_metadata=component_metadata)
+            kept = gk.package.added_by_hand(output) if added is not None else None
             if preview:
                 step(f"drawing {preview}")
                 from gridkit.package import units_layer
@@ -284,10 +354,10 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                 plot_layout(cells, units_layer(communities), preview)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
-    _summary(communities, cells, output, time.perf_counter() - t0)
+    _summary(communities, cells, output, time.perf_counter() - t0, carried_lines(catalogue, moved, kept))
 
 
-def _summary(communities, cells, output, seconds):
+def _summary(communities, cells, output, seconds, carried=()):
     s = cells.attrs["summary"]
     r = communities.attrs["report"]
     lines = [
@@ -303,7 +373,7 @@ def _summary(communities, cells, output, seconds):
     ]
     if "blocks" in s:
         lines.append(f"blocks       {s['blocks']:,} street blocks ({s['small_blocks']} below the sliver size)")
-    lines += [f"crs          {r['metric_crs']} (input {r['source_crs']})",
+    lines += [f"crs          {r['metric_crs']} (input {r['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s"]
     click.echo("\n".join(lines))
     click.echo("json " + json.dumps({**s, **r}, ensure_ascii=False, default=str))
@@ -343,7 +413,7 @@ def _summary(communities, cells, output, seconds):
               help="Processes dividing communities side by side; the grids are the same. Each takes ~1 s to "
                    "start: worth it for several large communities (Dongcheng's 8 with 200,000 households and "
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
-@overwrite_opt
+@layout_overwrite_opt
 def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
                        x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
                        min_households, max_households, target, tolerance, micro, split_polygons, code_field,
@@ -382,8 +452,6 @@ def households_command(boundaries, households_path, output, layer, where, househ
     (coordinate columns lon/lat, 经度/纬度, x/y … found by name, or --x-field
     and --y-field; --households-crs gcj02 for positions from Amap or Tencent).
     """
-    from pathlib import Path
-
     import gridkit as gk
     from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
@@ -416,6 +484,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
                                 x_field=x_field, y_field=y_field, where=households_where or None,
                                 where_option="--households-where")
             lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
+            added, catalogue, component_metadata = replaced(output, overwrite)
             step("building the unit hierarchy")
             # With the barriers, as `grid units` does: the same provisional communities
             # (and codes) for the same district in both layouts.
@@ -443,7 +512,6 @@ def households_command(boundaries, households_path, output, layer, where, househ
             layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
             refuse_broken(layout, communities)
-            step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
                       "households_layer": households_layer, "households_where": households_where,
                       "x_field": x_field, "y_field": y_field,
@@ -453,7 +521,11 @@ def households_command(boundaries, households_path, output, layer, where, househ
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
                       "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                       "crs": crs, "households_crs": households_crs, "barriers_crs": barriers_crs}
-            write_household_package(output, layout, communities, params, overwrite=overwrite)
+            catalogue, moved = reassigned(catalogue, layout.grids, step, replacing=output)
+            step(f"writing {output}")
+            write_household_package(output, layout, communities, params, overwrite=overwrite, components=catalogue,
+                                    component_metadata=component_metadata, carry=added)
+            kept = gk.package.added_by_hand(output) if added is not None else None
             if preview:
                 step(f"drawing {preview}")
                 draw_household_grids(layout, communities, preview)
@@ -483,6 +555,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
         grids_word = "grid" if of_whole_blocks == 1 else "grids"
         lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "
                          "gridkit cut blocks (households shared by area) to reach the band")
+    lines_out += carried_lines(catalogue, moved, kept)
     _echo_summary(lines_out, s, "community", output, t0)
 
 
@@ -540,7 +613,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
     import pyogrio
 
     import gridkit as gk
-    from gridkit.catalogue import read_catalogue, read_points, reassign_catalogue
+    from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
     from gridkit.rebalance import communities_of, highest_issued, rebalance
 
@@ -553,7 +626,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
         with Steps() as step:
             step("reading the package and the households")
             cells, units, meta = gk.read_package(package)
-            added = gk.package.added_by_hand(package)
+            added, catalogue, component_metadata = carried_from(package)
             params = _metadata_json(package, meta, "parameters")
             if not params.get("band"):
                 raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "
@@ -607,11 +680,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
             step("checking the invariants")
             refuse_broken(layout, communities)
             # The component catalogue comes along, each component in the grid that now holds it.
-            catalogue = read_catalogue(package)
-            moved = 0
-            if catalogue is not None:
-                step("assigning the components to the grids now")
-                catalogue, moved = reassign_catalogue(catalogue, layout.grids, today=day.strftime("%Y%m%d"))
+            catalogue, moved = reassigned(catalogue, layout.grids, step, today=day.strftime("%Y%m%d"))
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
@@ -621,8 +690,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                 "barriers_crs": barriers_crs},
                 overwrite=overwrite, issued=done.issued, ended=ended, ended_micro=ended_micro, components=catalogue,
-                component_metadata={key: meta[key] for key in ("component_scheme", "component_imports")
-                                     if key in meta}, carry=added)
+                component_metadata=component_metadata, carry=added)
             kept = gk.package.added_by_hand(output)  # what the new package holds of it
             if preview:
                 step(f"drawing {preview}")
@@ -645,24 +713,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
     if barriers:
         lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
-    if catalogue is not None:
-        lines_out.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
-                         "grid (SZDYWGBSM)")
-    lines_out += _kept_line(kept)
+    lines_out += carried_lines(catalogue, moved, kept)
     _echo_summary(lines_out, s, "grid", output, t0)
-
-
-def _kept_line(kept) -> list:
-    """The summary line naming what the user had added to the package and a
-    rebalance carried into the new one (``kept``: :func:`gridkit.package.added_by_hand`
-    of the new one)."""
-    layers = [*kept["layers"], *(name for name in kept["tables"] if name != "qgis_projects")]
-    styled = sorted(set(kept["styles"]["f_table_name"]))
-    said = ([f"{', '.join(layers)} (added by hand)"] if layers else []) + [
-        f"{len(found)} QGIS {what}{'' if len(found) == 1 else 's'} saved in the package ({', '.join(names)})"
-        for what, found, names in (("style", kept["styles"], styled), ("project", *[kept["projects"]] * 2))
-        if len(found)]
-    return ["kept         " + "; ".join(said)] if said else []
 
 
 def _echo_summary(lines_out, s, within, output, t0):
@@ -706,8 +758,6 @@ def _recorded_households(package, params, path, layer, where, crs, x_field, y_fi
     columns. A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
     recounted with every household 100–700 m off, and a CSV whose columns
     --x-field/--y-field named would not be read at all."""
-    from pathlib import Path
-
     from gridkit.catalogue import TABLE_SUFFIXES
     from gridkit.io import file_layers
 
@@ -738,8 +788,6 @@ def _rebalance_barriers(package, params, barriers, layer, where, crs):
     """The barriers a rebalance keeps to, ``(path, layer, where, crs)``: those given,
     else those the package was divided along (its metadata: the file, its layer and
     filter), when that file is still there; a warning when it is not."""
-    from pathlib import Path
-
     recorded = params.get("barriers")
     if barriers or not recorded:
         return barriers, layer, where, crs

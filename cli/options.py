@@ -5,6 +5,13 @@ from __future__ import annotations
 import click
 
 overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (otherwise an error).")
+#: ``--overwrite`` of the commands that make a layout: the package it replaces hands on
+#: what is not the layout's own.
+layout_overwrite_opt = click.option(
+    "--overwrite", is_flag=True,
+    help="Replace OUTPUT if it exists (otherwise an error). A grid package replaced hands on its component "
+         "catalogue (each component in the cell that holds it now) and what you added to it: layers, tables, "
+         "QGIS styles and projects. Delete it first to start afresh.")
 
 
 def percent(value):

@@ -1,4 +1,6 @@
 import json
+import sqlite3
+from contextlib import closing
 
 import geopandas as gpd
 import numpy as np
@@ -360,3 +362,76 @@ def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
     assert result.exit_code == 1 and "NOPE" in result.output and "abbreviations" in result.output
     assert package.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def _overwritten(tmp_path, boundaries, *more):
+    """`grid units BOUNDARIES -o grid.gpkg --overwrite` with ``more`` options."""
+    args = ["grid", "units", str(boundaries), "--code-field", "code", "-o", str(tmp_path / "grid.gpkg"), *more]
+    return CliRunner().invoke(cli, [*args, "--overwrite"])
+
+
+def test_a_layout_written_over_a_package_keeps_its_catalogue_and_what_the_user_added(tmp_path):
+    """Gridding again with --overwrite (other cells, or household grids) used to
+    replace the package whole: the imported components, a layer dragged in from
+    QGIS and a project saved into the package were gone. Now they come along, each
+    component in the cell that holds it now; a layout that would leave components
+    outside it stops, naming the package, and leaves it as it was."""
+    boundaries = tmp_path / "community.gpkg"
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[shapely.box(X0, Y0, X0 + 400, Y0 + 300)],
+                     crs=4548).to_file(boundaries)
+    package = tmp_path / "grid.gpkg"
+    assert CliRunner().invoke(cli, ["grid", "units", str(boundaries), "--code-field", "code", "-o",
+                                    str(package)]).exit_code == 0
+    xs, ys = np.array([20, 130, 260, 390, 50, 210]) + X0, np.array([20, 60, 110, 280, 250, 150]) + Y0
+    lon, lat = _lonlat(xs, ys)
+    lamps = _csv(tmp_path, [dict(lon=a, lat=b) for a, b in zip(lon, lat)], name="lamps.csv")
+    (tmp_path / "mapping.toml").write_text('[files.lamps]\nclass = "01037"\n')
+    imported = CliRunner().invoke(cli, ["components", "import", str(lamps), "--grid", str(package), "--crs",
+                                        "EPSG:4326", "--mapping", str(tmp_path / "mapping.toml")])
+    assert imported.exit_code == 0, imported.output
+    before = read_catalogue(package)
+    gpd.GeoDataFrame({"name": ["school"]}, geometry=[shapely.Point(X0 + 99, Y0 + 99)], crs=4548).to_file(
+        package, layer="schools")
+    with closing(sqlite3.connect(package)) as db, db:
+        db.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)")
+        db.execute("INSERT INTO qgis_projects VALUES ('survey map', '{}', x'504b0304')")
+
+    result = _overwritten(tmp_path, boundaries, "--cell-area", "2500")
+    assert result.exit_code == 0, result.output
+    assert "components   6 carried over (layer components); 6 now in a new grid (SZDYWGBSM)" in result.output
+    assert ("kept         schools (added by hand); 1 QGIS project saved in the package (survey map)"
+            in result.output)
+    cells = gk.read_package(package)[0]
+    assert len(cells) == 48
+    after = read_catalogue(package)
+    assert after["GLBJBSM"].tolist() == before["GLBJBSM"].tolist()
+    holding = gpd.sjoin(after[["geometry"]].to_crs(4548), cells[["grid_id", "geometry"]], predicate="within")
+    assert after["SZDYWGBSM"].tolist() == holding["grid_id"].tolist()
+    assert json.loads(gk.read_package(package)[2]["component_imports"])[0]["source"] == "lamps"
+    assert len(gpd.read_file(package, layer="schools")) == 1
+
+    # Household grids over it: the same again.
+    homes = tmp_path / "homes.gpkg"
+    gpd.GeoDataFrame(geometry=shapely.points(np.array([(X0 + 10 + 20 * i, Y0 + 10 + 20 * j) for i in range(20)
+                                                       for j in range(15)], float)), crs=4548).to_file(homes)
+    result = CliRunner().invoke(cli, ["grid", "households", str(boundaries), "--code-field", "code", "--households",
+                                      str(homes), "--min-households", "40", "--max-households", "60", "-o",
+                                      str(package), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    assert "components   6 carried over (layer components)" in result.output
+    assert "kept         schools (added by hand); 1 QGIS project" in result.output
+    grids = gk.read_package(package)[0]
+    holding = gpd.sjoin(read_catalogue(package)[["geometry"]].to_crs(4548), grids[["grid_id", "geometry"]],
+                        predicate="within")
+    assert read_catalogue(package)["SZDYWGBSM"].tolist() == holding["grid_id"].tolist()
+
+    # A layout that leaves the lamp at (390, 280) outside: stopped, the package as it was.
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 200)],
+                     crs=4548).to_file(boundaries)
+    kept = package.read_bytes()
+    result = _overwritten(tmp_path, boundaries)
+    assert result.exit_code == 1
+    assert (f"{package}: its component 11010101037000004 (row 3 of the catalogue) lies in no cell of the new layout "
+            f"and near none (2 such): the layouts do not cover the same ground; to start afresh without its "
+            f"catalogue, delete {package} first, or write the new layout to another file") in result.output
+    assert package.read_bytes() == kept
