@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from .options import (OSM_STREETS, Steps, layout_overwrite_opt, overwrite_opt, package_output, parse_crs_value,
-                      percent, progress_enabled, require_with, where_opt)
+from .options import (OSM_STREETS, Steps, added_text, layout_overwrite_opt, overwrite_opt, package_output,
+                      parse_crs_value, percent, progress_enabled, require_with, where_opt)
 
 
 @click.group()
@@ -103,15 +103,9 @@ def carried_lines(catalogue, moved, kept) -> list:
     if catalogue is not None:
         lines.append(f"components   {len(catalogue):,} carried over (layer components); {moved:,} now in a new "
                      "grid (SZDYWGBSM)")
-    if kept is None:
-        return lines
-    layers = [*kept["layers"], *(name for name in kept["tables"] if name != "qgis_projects")]
-    styled = sorted(set(kept["styles"]["f_table_name"]))
-    said = ([f"{', '.join(layers)} (added by hand)"] if layers else []) + [
-        f"{len(found)} QGIS {what}{'' if len(found) == 1 else 's'} saved in the package ({', '.join(names)})"
-        for what, found, names in (("style", kept["styles"], styled), ("project", *[kept["projects"]] * 2))
-        if len(found)]
-    return lines + (["kept         " + "; ".join(said)] if said else [])
+    said = added_text(kept["layers"], kept["tables"], kept["projects"], kept["styles"]["f_table_name"]) if kept \
+        else ""
+    return lines + (["kept         " + said] if said else [])
 
 
 def household_problems(layout, communities):

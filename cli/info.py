@@ -6,6 +6,8 @@ import json
 
 import click
 
+from .options import added_text
+
 #: Components' classes shown by name before "… and N more".
 SHOWN_CLASSES = 5
 
@@ -20,8 +22,9 @@ def info_command(package, as_json):
     gridkit it was made and from what (the files and options on record), its CRS
     and extent, the units by level, the cells (count, area, and for household
     grids the households, how many grids are in the band, the flags), micro-grids,
-    components by class, grids ended by rebalances, and every layer's feature
-    count. It reads attributes only, so it is quick on millions of cells; the
+    components by class, grids ended by rebalances, what you added to it (layers,
+    tables, QGIS styles and projects, which a new layout written over it or a
+    rebalance carries along), and every layer's feature count. It reads attributes only, so it is quick on millions of cells; the
     figures are the columns as gridkit wrote them (after editing by hand,
     `gridkit check` checks the geometry and `gridkit grid rebalance` recounts).
 
@@ -99,6 +102,9 @@ def _lines(info):
         parts = [f"{e[key]:,} {what}" for key, what in (("grids", "grids"), ("micro_grids", "micro-grids")) if key in e]
         yield "ended", " and ".join(parts) + " by rebalances" + (
             f", the last on {e['last_end_date']}" if e.get("last_end_date") else "")
+    if "added_by_hand" in info:
+        a = info["added_by_hand"]
+        yield "added", added_text(a["layers"], a["tables"], a["projects"], a["styles"])
     yield "layers", ", ".join(f"{name} {n:,}" for name, n in info["layers"].items())
 
 

@@ -14,6 +14,18 @@ layout_overwrite_opt = click.option(
          "QGIS styles and projects. Delete it first to start afresh.")
 
 
+def added_text(layers, tables, projects, styled) -> str:
+    """What a user added to a grid package (:func:`gridkit.package.added_by_hand`:
+    its ``layers``, ``tables``, ``projects``, and ``styled``, the layer of each
+    style), as a summary says it; "" when nothing."""
+    named = [*layers, *(name for name in tables if name != "qgis_projects")]
+    styles = sorted(set(styled))
+    said = ([f"{', '.join(named)} (added by hand)"] if named else []) + [
+        f"{len(found)} QGIS {what}{'' if len(found) == 1 else 's'} saved in the package ({', '.join(names)})"
+        for what, found, names in (("style", list(styled), styles), ("project", projects, projects)) if len(found)]
+    return "; ".join(said)
+
+
 def percent(value):
     """A share in % for a title or a line: 97.56 → '97.6', but never rounded up to
     '100' unless it is 100 (one grid out of 2,000 is 99.95: '99.9', not "100 %")."""

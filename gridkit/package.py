@@ -244,8 +244,10 @@ def describe_package(path) -> dict:
     feature count); ``units`` (level → count); ``cells`` (count, area in m²,
     and for household grids the band, households, grids in the band and flags);
     and where the package has them ``micro_grids``, ``components`` (count, per
-    class, per assignment status) and ``ended`` (grids and micro-grids a
-    rebalance ended, the last end date).
+    class, per assignment status), ``ended`` (grids and micro-grids a rebalance
+    ended, the last end date) and ``added_by_hand`` (``layers``, ``tables``,
+    ``projects`` and ``styles``, the layer of each QGIS style the user saved:
+    :func:`added_by_hand`, what a package written anew from this one carries).
 
     The figures are the layers' own columns (``households``, ``area_m2``,
     ``flag``) as gridkit wrote them: after editing by hand, :func:`check_package`
@@ -310,6 +312,11 @@ def describe_package(path) -> dict:
                 ended["last_end_date"] = max(ended.get("last_end_date", ""), str(frame["end_date"].dropna().max()))
     if ended:
         info["ended"] = ended
+    added = added_by_hand(path)
+    added = {"layers": added["layers"], "tables": added["tables"], "projects": added["projects"],
+             "styles": added["styles"]["f_table_name"].tolist()}
+    if any(added.values()):
+        info["added_by_hand"] = added
     return info
 
 

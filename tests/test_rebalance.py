@@ -900,6 +900,12 @@ def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_pa
     with closing(sqlite3.connect(out)) as db:
         assert db.execute("SELECT * FROM qgis_projects").fetchall() == [("my map", "{}", b"PK\x03\x04\x14")]
         assert db.execute("SELECT * FROM survey_log").fetchall() == [("2026-11-02", "A", 12), ("2026-11-03", "B", 7)]
+    # `gridkit info` says what the package holds that a rebalance will carry.
+    info = CliRunner().invoke(cli, ["info", str(out)])
+    assert "\nadded        " + kept.split("kept         ", 1)[1] + "\n" in info.output
+    assert gk.package.describe_package(out)["added_by_hand"] == {
+        "layers": ["schools", "visit_notes"], "tables": ["qgis_projects", "survey_log"], "projects": ["my map"],
+        "styles": ["cells"]}
     # Rebalanced again, they come along again, once each.
     again, result = _rebalanced_by_cli(layout, out, tmp_path)
     assert kept in result.output
