@@ -24,9 +24,10 @@ def info_command(package, as_json):
     grids the households, how many grids are in the band, the flags), micro-grids,
     components by class, grids ended by rebalances, what you added to it (layers,
     tables, QGIS styles and projects, which a new layout written over it or a
-    rebalance carries along), and every layer's feature count. It reads attributes only, so it is quick on millions of cells; the
-    figures are the columns as gridkit wrote them (after editing by hand,
-    `gridkit check` checks the geometry and `gridkit grid rebalance` recounts).
+    rebalance carries along), and every layer's feature count. It reads
+    attributes only, so it is quick on millions of cells; the figures are the
+    columns as gridkit wrote them (after editing by hand, `gridkit check` checks
+    the geometry and `gridkit grid rebalance` recounts).
 
     \b
     Examples:

@@ -85,8 +85,9 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     only. ``extra_layers`` (name → GeoDataFrame, e.g. micro-grids, rejects) are
     written into the package too; ``extra_metadata`` (key → value, stored as JSON;
     a string as it is) into its metadata, e.g. a household layout's ``highest_issued``;
-    ``carry`` (:func:`added_by_hand` of the package this one replaces) the layers
-    and QGIS styles a user added to that one. Only a package holds these: given any
+    ``carry`` (:func:`added_by_hand` of the package this one replaces) the layers,
+    tables, QGIS styles and projects a user added to that one. Only a package
+    holds these: given any
     of them with another extension, it raises :class:`InputError` and writes nothing.
     """
     from . import __version__
