@@ -24,11 +24,12 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
     and ``household_rejects``, and after a rebalance ``ended_grids`` and
     ``ended_micro_grids`` (``ended``, ``ended_micro``), the catalogue carried over
     (``components``, its metadata rows ``component_metadata``) and what the user
-    added to the old package (``carry``: layers, QGIS styles). Its metadata keeps the highest
-    grid and micro-grid sequences issued (``highest_issued``: ``issued``, else those
-    of the layout): a rebalance numbers new grids after them, so an ID deleted by
-    hand is not issued again; and the households each community's atoms were sized
-    for (``atoms_sized_for``): a rebalance sizes them alike."""
+    added to the old package (``carry``: layers, tables, QGIS styles and projects).
+    Its metadata keeps the highest grid and micro-grid sequences issued
+    (``highest_issued``: ``issued``, else those of the layout): a rebalance numbers
+    new grids after them, so an ID deleted by hand is not issued again; and the
+    households each community's atoms were sized for (``atoms_sized_for``): a
+    rebalance sizes them alike."""
     import gridkit as gk
     from gridkit.rebalance import highest_issued
 
@@ -45,15 +46,16 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
                                             **(component_metadata or {})})
 
 
-def carried_from(package) -> tuple:
+def carried_from(package, meta=None) -> tuple:
     """What a package written to replace ``package`` takes from it: ``(added,
     catalogue, component_metadata)``, what the user added (layers, tables, QGIS
     styles and projects: :func:`gridkit.package.added_by_hand`), the component
-    catalogue (``None`` without one) and its metadata rows."""
+    catalogue (``None`` without one) and its metadata rows (from ``meta``, its
+    metadata when already read)."""
     from gridkit.catalogue import read_catalogue
     from gridkit.package import added_by_hand, read_metadata
 
-    meta = read_metadata(package)
+    meta = read_metadata(package) if meta is None else meta
     return (added_by_hand(package), read_catalogue(package),
             {key: meta[key] for key in ("component_scheme", "component_imports") if key in meta})
 
@@ -594,7 +596,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
     and every grid's crosses_barrier is measured again. A component catalogue
     (`gridkit components import`) comes along: each component in the grid that
     now holds it, its change date (BGRQ) set where its grid changed. So do the
-    layers added to the package by hand and the QGIS styles saved into it.
+    layers and tables added to the package by hand and the QGIS styles and
+    projects saved into it.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
@@ -620,7 +623,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
         with Steps() as step:
             step("reading the package and the households")
             cells, units, meta = gk.read_package(package)
-            added, catalogue, component_metadata = carried_from(package)
+            added, catalogue, component_metadata = carried_from(package, meta)
             params = _metadata_json(package, meta, "parameters")
             if not params.get("band"):
                 raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "

@@ -86,9 +86,9 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     written into the package too; ``extra_metadata`` (key → value, stored as JSON;
     a string as it is) into its metadata, e.g. a household layout's ``highest_issued``;
     ``carry`` (:func:`added_by_hand` of the package this one replaces) the layers,
-    tables, QGIS styles and projects a user added to that one. Only a package
-    holds these: given any
-    of them with another extension, it raises :class:`InputError` and writes nothing.
+    tables, QGIS styles and projects a user added to that one. Only a package holds
+    these: given any of them with another extension, it raises :class:`InputError`
+    and writes nothing.
     """
     from . import __version__
 
@@ -99,10 +99,9 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
     if path.suffix.lower() != ".gpkg":
         held = [name for name, frame in (extra_layers or {}).items() if frame is not None and len(frame)]
         held += [f"metadata {key!r}" for key in extra_metadata or {}]
-        held += [f"{name!r} (added by hand)" for name in [*(carry or {}).get("layers", []),
-                                                          *(carry or {}).get("tables", [])]]
-        if carry is not None and len(carry["styles"]):
-            held.append("QGIS styles saved by hand")
+        if carry is not None:
+            held += [f"{name!r} (added by hand)" for name in [*carry["layers"], *carry["tables"]]]
+            held += ["QGIS styles saved by hand"] if len(carry["styles"]) else []
         if held:
             raise InputError(f"{path}: a {path.suffix} file holds the cells alone, so {', '.join(held)} "
                              f"would be lost; write a .gpkg (the grid package) and convert the cells "
@@ -144,30 +143,32 @@ def added_by_hand(path) -> dict:
     ``projects``, the names of those projects. With ``path`` itself: what
     :func:`write_package` carries over when given it."""
     path = Path(path)
-    listed = _package_layers(path)
+    return _added(path, _package_layers(path))
+
+
+def _added(path, listed) -> dict:
+    """:func:`added_by_hand` of the package at ``path``, whose layers are ``listed``."""
     layers = [name for name in listed if name not in GRIDKIT_LAYERS]
-    tables = _plain_tables(path)
+    with closing(sqlite3.connect(_read_only(path), uri=True)) as db:
+        tables = _plain_tables(db)
+        projects = [row[0] for row in db.execute("SELECT name FROM qgis_projects ORDER BY name")] \
+            if "qgis_projects" in tables else []
     styles = pd.DataFrame(columns=STYLE_COLUMNS)
     if TABLE in listed:
         table = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
         styles = table.loc[(table["styleName"] != STYLE_NAME)
                            & table["f_table_name"].isin([*GRIDKIT_LAYERS, *layers]),
                            [c for c in STYLE_COLUMNS if c in table.columns]].reset_index(drop=True)
-    projects = []
-    if "qgis_projects" in tables:
-        with closing(sqlite3.connect(_read_only(path), uri=True)) as db:
-            projects = [row[0] for row in db.execute("SELECT name FROM qgis_projects ORDER BY name")]
     return {"path": path, "layers": layers, "styles": styles, "tables": tables, "projects": projects}
 
 
-def _plain_tables(path) -> list:
-    """The SQLite tables of the GeoPackage at ``path`` that GDAL does not list:
+def _plain_tables(db) -> list:
+    """The SQLite tables of the GeoPackage open as ``db`` that GDAL does not list:
     not registered in ``gpkg_contents``, and not the format's own (``gpkg_*``,
     ``gpkgext_*``, ``rtree_*`` spatial indexes, ``sqlite_*``)."""
-    with closing(sqlite3.connect(_read_only(path), uri=True)) as db:
-        names = [row[0] for row in db.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
-            "(SELECT table_name FROM gpkg_contents) ORDER BY rowid")]
+    names = [row[0] for row in db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN "
+        "(SELECT table_name FROM gpkg_contents) ORDER BY rowid")]
     return [name for name in names if not name.lower().startswith(("gpkg_", "gpkgext_", "rtree_", "sqlite_"))]
 
 
@@ -194,7 +195,7 @@ def _carry_over(added, tmp):
     styles = added["styles"][added["styles"]["f_table_name"].isin(present)]
     if len(styles):
         pyogrio.write_dataframe(styles, tmp, layer=TABLE, driver="GPKG")
-    if added.get("tables"):
+    if added["tables"]:
         with closing(sqlite3.connect(tmp, uri=True)) as db, db:  # each table as made (its SQL), then its rows
             db.execute("ATTACH DATABASE ? AS old", (_read_only(added["path"]),))
             for name in added["tables"]:
@@ -265,8 +266,8 @@ def describe_package(path) -> dict:
     """
     path = Path(path)
     # Each layer's info once: its feature count, fields, and for the cells CRS and bounds.
-    infos = {name: pyogrio.read_info(path, layer=name, force_total_bounds=name == "cells")
-             for name in _package_layers(path)}
+    listed = _package_layers(path)
+    infos = {name: pyogrio.read_info(path, layer=name, force_total_bounds=name == "cells") for name in listed}
     metadata = read_metadata(path)
     parameters, summary = (_json_object(metadata, key) for key in ("parameters", "summary"))
     crs = pyproj.CRS(metadata.get("crs_wkt") or metadata.get("crs") or infos["cells"]["crs"])
@@ -313,7 +314,7 @@ def describe_package(path) -> dict:
                 ended["last_end_date"] = max(ended.get("last_end_date", ""), str(frame["end_date"].dropna().max()))
     if ended:
         info["ended"] = ended
-    added = added_by_hand(path)
+    added = _added(path, listed)
     added = {"layers": added["layers"], "tables": added["tables"], "projects": added["projects"],
              "styles": added["styles"]["f_table_name"].tolist()}
     if any(added.values()):
