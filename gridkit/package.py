@@ -21,7 +21,8 @@ Any other layer was added by hand (dragged in with QGIS, written with ogr2ogr);
 a package written anew from this one (``gridkit grid rebalance``) carries such
 layers over, the styles a user saved into the package, and its plain SQLite tables
 that GDAL does not list, such as QGIS's ``qgis_projects`` (a project saved with
-Project → Save To → GeoPackage) (:func:`added_by_hand`).
+Project → Save To → GeoPackage) (:func:`added_by_hand`). A carried project's layers
+that read the old package read the new one (:func:`repoint_project`).
 
 Written atomically: into a temporary file beside the target, renamed over it
 only when complete, so a failed run never leaves a half-written package and
@@ -31,9 +32,14 @@ never damages an existing one.
 from __future__ import annotations
 
 import datetime as _dt
+import io
 import json
+import logging
 import math
+import os
 import sqlite3
+import xml.etree.ElementTree as ET
+import zipfile
 from contextlib import closing
 from pathlib import Path
 
@@ -48,7 +54,9 @@ from .styles import COLUMNS as STYLE_COLUMNS
 from .styles import STYLE_NAME, TABLE, write_styles
 
 __all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "check_package",
-           "describe_package", "added_by_hand", "CODE_SCHEME", "GRIDKIT_LAYERS"]
+           "describe_package", "added_by_hand", "repoint_project", "CODE_SCHEME", "GRIDKIT_LAYERS"]
+
+log = logging.getLogger(__name__)
 
 CODE_SCHEME = "GB/T 2260 + GB/T 10114 + DB11/T 2157-2023 15-digit grid ID"
 #: The layers gridkit writes into a grid package (``grid units``, ``grid households``,
@@ -128,7 +136,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
             if frame is not None and len(frame):
                 pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG")
         if carry is not None:
-            _carry_over(carry, tmp)
+            _carry_over(carry, tmp, path)
         write_styles(tmp)
     return path
 
@@ -177,10 +185,12 @@ def _read_only(path) -> str:
     return f"{Path(path).resolve().as_uri()}?mode=ro"
 
 
-def _carry_over(added, tmp):
+def _carry_over(added, tmp, target):
     """Copy the layers, styles and tables :func:`added_by_hand` found into the package
     being written at ``tmp`` (before gridkit's styles: :func:`write_styles` keeps the
-    user's, and makes its own a layer's default only where the user's is not)."""
+    user's, and makes its own a layer's default only where the user's is not), for
+    ``target``, the path it is renamed to: the QGIS projects' layers that read the old
+    package are pointed at it (:func:`repoint_project`)."""
     for name in added["layers"]:
         try:
             info = pyogrio.read_info(added["path"], layer=name)
@@ -208,6 +218,86 @@ def _carry_over(added, tmp):
                 except sqlite3.Error as exc:
                     raise InputError(f"{added['path']}: cannot carry over its table {name!r} ({exc}); "
                                      "move it to a file of its own and run again") from None
+            if added["projects"] and Path(added["path"]).resolve() != Path(target).resolve():
+                _repoint_projects(db, added["path"], target)
+
+
+def _repoint_projects(db, old, new):
+    """Point the layers of the QGIS projects in ``db`` (an open package) that read
+    the package ``old`` at ``new``; a project gridkit cannot read is left as it was,
+    with a warning."""
+    for name, content in db.execute("SELECT name, content FROM qgis_projects").fetchall():
+        moved = repoint_project(content, old, new)
+        if moved is None:
+            log.warning("%s: the QGIS project %r is not a project saved by QGIS as gridkit knows it (a zipped "
+                        ".qgs, hex-encoded); carried as it was, so its layers still read %s: point them at %s "
+                        "in QGIS (Layer → Change Data Source)", old, name, Path(old).name, Path(new).name)
+        elif moved != content:
+            db.execute("UPDATE qgis_projects SET content = ? WHERE name = ?", (moved, name))
+
+
+#: QGIS data providers whose layer source is a file path, with options after "|"
+#: ("./layout.gpkg|layername=cells").
+FILE_PROVIDERS = ("ogr", "gdal")
+
+
+def repoint_project(content, old, new):
+    """A QGIS project saved in a GeoPackage (``qgis_projects.content``: a .qgz
+    archive, hex-encoded, as Project → Save To → GeoPackage writes it) with its
+    layers that read the file ``old`` reading ``new`` instead.
+
+    QGIS keeps a layer's file in three places: the layer's ``<datasource>``, the
+    layer tree's ``source`` and a print layout map's locked layers (``<Layer
+    source=…>``); the first two relative to the package's folder when the project
+    saves relative paths, the last absolute. Each stays in its form. Relative paths
+    to other files are made relative to ``new``'s folder, so that they still find
+    their file when ``new`` is in another folder. ``content`` itself when nothing
+    changes; ``None`` when it is not such a project. By hand rather than through
+    PyQGIS, which is a system package (Debian's ``python3-qgis``), not one pip
+    installs.
+    """
+    old, new = Path(old).resolve(), Path(new).resolve()
+    try:
+        text = content.decode("ascii") if isinstance(content, bytes) else content
+        archive = zipfile.ZipFile(io.BytesIO(bytes.fromhex(text)))
+        (project,) = [info for info in archive.infolist() if info.filename.lower().endswith(".qgs")]
+        xml = archive.read(project)
+        root = ET.fromstring(xml)
+    except (AttributeError, TypeError, ValueError, zipfile.BadZipFile, ET.ParseError):
+        return None
+    if root.tag != "qgis":
+        return None
+
+    def moved(source):
+        path, bar, rest = source.partition("|")
+        relative = path != "" and not os.path.isabs(path)
+        was = Path(os.path.normpath(old.parent / path if relative else path))
+        if path == "" or (was != old and not relative):
+            return source
+        now = new if was == old else was
+        if not relative:
+            return str(now) + bar + rest
+        there = Path(os.path.relpath(now, new.parent)).as_posix()
+        return (there if there.startswith("../") else "./" + there) + bar + rest
+
+    before = ET.tostring(root)
+    for layer in root.iter("maplayer"):
+        datasource = layer.find("datasource")
+        if layer.findtext("provider") in FILE_PROVIDERS and datasource is not None and datasource.text:
+            datasource.text = moved(datasource.text)
+    for element in root.iter():
+        source = element.get("source")
+        if source and (element.get("providerKey") or element.get("provider")) in FILE_PROVIDERS:
+            element.set("source", moved(source))
+    if ET.tostring(root) == before:
+        return content
+    # The DOCTYPE line QGIS writes before the root, which ElementTree drops.
+    body = xml[: xml.index(b"<qgis")] + ET.tostring(root, encoding="unicode").encode("utf-8")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as rezipped:
+        for info in archive.infolist():
+            rezipped.writestr(info, body if info is project else archive.read(info))
+    return out.getvalue().hex()
 
 
 def read_package(path):

@@ -912,6 +912,96 @@ def test_cli_rebalance_carries_what_the_user_added_to_the_package(layout, tmp_pa
     assert len(pyogrio.read_dataframe(again, layer="layer_styles", read_geometry=False)) == len(after)
 
 
+#: A QGIS project as Project → Save To → GeoPackage saves it (the shapes QGIS 3.22
+#: writes, cut down): each layer's file in its <datasource> and the layer tree, both
+#: relative to the package's folder, and absolute in a print layout's locked layers.
+QGIS_PROJECT = """<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>
+<qgis projectname="" version="3.22.16-Białowieża">
+  <layer-tree-group>
+    <layer-tree-layer id="cells_1" name="cells" providerKey="ogr" source="./layout.gpkg|layername=cells"/>
+    <layer-tree-layer id="roads_1" name="roads" providerKey="ogr" source="../other/roads.gpkg|layername=roads"/>
+    <layer-tree-layer id="wards_1" name="wards" providerKey="postgres" source="dbname='city' table=&quot;wards&quot;"/>
+  </layer-tree-group>
+  <projectlayers>
+    <maplayer type="vector"><id>cells_1</id><datasource>./layout.gpkg|layername=cells</datasource><provider encoding="UTF-8">ogr</provider></maplayer>
+    <maplayer type="vector"><id>roads_1</id><datasource>../other/roads.gpkg|layername=roads</datasource><provider encoding="UTF-8">ogr</provider></maplayer>
+    <maplayer type="vector"><id>wards_1</id><datasource>dbname='city' table="wards"</datasource><provider>postgres</provider></maplayer>
+  </projectlayers>
+  <Layouts><Layout name="A4 survey"><LayoutItem><LayerSet>
+    <Layer name="cells" provider="ogr" source="{package}|layername=cells">cells_1</Layer>
+  </LayerSet></LayoutItem></Layout></Layouts>
+  <properties><Paths><Absolute type="bool">false</Absolute></Paths></properties>
+</qgis>
+"""
+
+
+def _qgz_hex(qgs):
+    """A project's .qgs as ``qgis_projects.content`` holds it: zipped (a .qgz), hex."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("{6b302b7e-8531-4206-be6b-3c8941138670}.qgs", qgs.encode("utf-8"))
+    return out.getvalue().hex()
+
+
+def _qgs_of(content):
+    import io
+    import zipfile
+
+    archive = zipfile.ZipFile(io.BytesIO(bytes.fromhex(content)))
+    (name,) = archive.namelist()
+    return archive.read(name).decode("utf-8")
+
+
+def test_a_carried_qgis_project_reads_the_new_package(layout, tmp_path):
+    """A QGIS project saved in the package read the old package after a rebalance
+    into another file: opened from the new package, it showed (and edited) the old
+    grids. Now its layers read the new package, a relative path to another file
+    still finds that file from the new package's folder, and a database layer and
+    the old package's own project are as they were."""
+    import xml.etree.ElementTree as ET
+
+    (tmp_path / "a").mkdir()
+    package = _household_package(layout, tmp_path / "a")
+    qgs = QGIS_PROJECT.replace("{package}", str(package))
+    with closing(sqlite3.connect(package)) as db, db:
+        db.execute("CREATE TABLE qgis_projects(name TEXT PRIMARY KEY, metadata BLOB, content BLOB)")
+        db.execute("INSERT INTO qgis_projects VALUES ('survey map', '{}', ?)", (_qgz_hex(qgs),))
+    households = tmp_path / "blocks_2027.gpkg"
+    _grown(layout[2]).to_file(households, layer="blocks")
+    out = tmp_path / "b" / "2027" / "layout_2027.gpkg"  # another folder: every relative path moves
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with closing(sqlite3.connect(out)) as db:
+        (content,) = db.execute("SELECT content FROM qgis_projects WHERE name = 'survey map'").fetchone()
+    moved = ET.fromstring(_qgs_of(content))
+    assert [(e.get("name"), e.get("source")) for e in moved.iter("layer-tree-layer")] == [
+        ("cells", "./layout_2027.gpkg|layername=cells"), ("roads", "../../other/roads.gpkg|layername=roads"),
+        ("wards", "dbname='city' table=\"wards\"")]
+    assert [e.findtext("datasource") for e in moved.iter("maplayer")] == [
+        "./layout_2027.gpkg|layername=cells", "../../other/roads.gpkg|layername=roads",
+        "dbname='city' table=\"wards\""]
+    assert [e.get("source") for e in moved.iter("Layer")] == [f"{out.resolve()}|layername=cells"]
+    # The rest of the project as it was; the old package's project untouched.
+    original = ET.fromstring(qgs)
+    for before, after in zip(original.iter(), moved.iter(), strict=True):
+        assert (before.tag, before.text, {k: v for k, v in before.attrib.items() if k != "source"}) == \
+            (after.tag, after.text, {k: v for k, v in after.attrib.items() if k != "source"}) or \
+            before.tag == "datasource"
+    assert _qgs_of(content).startswith("<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis ")
+    with closing(sqlite3.connect(package)) as db:
+        assert _qgs_of(db.execute("SELECT content FROM qgis_projects").fetchone()[0]) == qgs
+    # Beside the old package (same folder, another name): relative paths stay as they were.
+    beside = gk.package.repoint_project(content, out, tmp_path / "a" / "now.gpkg")
+    assert [e.get("source") for e in ET.fromstring(_qgs_of(beside)).iter("layer-tree-layer")][:2] == [
+        "./now.gpkg|layername=cells", "../other/roads.gpkg|layername=roads"]
+    # Written over the same path: the project is left byte for byte.
+    assert gk.package.repoint_project(content, out, out) is content
+
+
 def test_only_a_package_holds_what_a_household_layout_writes(layout, tmp_path):
     """The library wrote the cells alone to a .geojson and dropped the micro-grids,
     the metadata and what the user had added, without a word; now it refuses, names

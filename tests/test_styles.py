@@ -37,12 +37,14 @@ def _named_fields(qml):
     return names
 
 
-def _household_package(tmp_path):
+def _household_package(folder, name="homes.gpkg", carry=None):
+    """A household layout of 260 homes at ``folder/name``, with ``carry`` (what a
+    user added to a package it replaces)."""
     comm = community_frame([shapely.box(X0, Y0, X0 + 600, Y0 + 400)])
     xy = np.array([(X0 + 15 + 30 * i, Y0 + 15 + 30 * j) for i in range(20) for j in range(13)], dtype=float)
     homes = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs)
     layout = balanced_grid(comm, homes, min_households=40, max_households=60, micro=(10, 20))
-    return gk.write_package(tmp_path / "homes.gpkg", layout.grids, comm,
+    return gk.write_package(folder / name, layout.grids, comm, carry=carry,
                             extra_layers={"micro_grids": layout.micro, "household_rejects": layout.rejects})
 
 
@@ -157,6 +159,56 @@ def test_qgis_opens_the_package_with_its_styles(tmp_path):
     assert lines["micro_grids"] == "True True QgsSingleSymbolRenderer True"
     assert lines["units"] == "True True QgsRuleBasedRenderer True"
     assert int(lines["colours"]) > 3  # white, the grids' green fill, outlines, labels: drawn, not blank
+
+
+@pytest.mark.slow
+def test_qgis_opens_a_carried_project_on_the_new_package(tmp_path):
+    """In QGIS itself: a project saved into a package (Project → Save To →
+    GeoPackage) with its layers, a layer from another folder and a print layout,
+    carried into a package in another folder and name (as a rebalance writes it),
+    opens there reading the new package, the other file still found."""
+    from gridkit.package import added_by_hand
+
+    python = _pyqgis()
+    (tmp_path / "a").mkdir()
+    package = _household_package(tmp_path / "a")
+    roads = tmp_path / "other" / "roads.gpkg"
+    roads.parent.mkdir()
+    gpd.GeoDataFrame({"name": ["Main St"]}, geometry=[shapely.LineString([(X0, Y0), (X0 + 600, Y0 + 400)])],
+                     crs=gk.read_package(package)[0].crs).to_file(roads, layer="roads", engine="pyogrio")
+    env = {"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    start = "from qgis.core import *\napp = QgsApplication([], False); app.initQgis(); project = QgsProject.instance()\n"
+    save = start + textwrap.dedent(f"""
+        layers = [QgsVectorLayer(source, name, "ogr") for source, name in (
+            ("{package}|layername=cells", "cells"), ("{package}|layername=micro_grids", "micro_grids"),
+            ("{roads}|layername=roads", "roads"))]
+        assert all(layer.isValid() for layer in layers)
+        project.addMapLayers(layers)
+        layout = QgsPrintLayout(project); layout.initializeDefaults(); layout.setName("A4 survey")
+        frame = QgsLayoutItemMap(layout); frame.setLayers([layers[0], layers[2]]); frame.setKeepLayerSet(True)
+        layout.addLayoutItem(frame); project.layoutManager().addLayout(layout)
+        assert project.write("geopackage:{package}?projectName=survey map")
+        app.exitQgis()
+    """)
+    out = subprocess.run([python, "-c", save], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    new = _household_package(tmp_path / "b", "homes_2027.gpkg", carry=added_by_hand(package))
+    read = start + textwrap.dedent(f"""
+        assert project.read("geopackage:{new}?projectName=survey map")
+        for layer in sorted(project.mapLayers().values(), key=lambda layer: layer.name()):
+            print("layer", layer.name(), layer.isValid(), layer.source(), flush=True)
+        (frame,) = [item for item in project.layoutManager().layoutByName("A4 survey").items()
+                    if isinstance(item, QgsLayoutItemMap)]
+        print("layout", *[layer.source() for layer in frame.layers()], flush=True)
+        app.exitQgis()
+    """)
+    out = subprocess.run([python, "-c", read], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("layer ", "layout "))]
+    assert lines == [f"layer cells True {new}|layername=cells",
+                     f"layer micro_grids True {new}|layername=micro_grids",
+                     f"layer roads True {roads}|layername=roads",
+                     f"layout {new}|layername=cells {roads}|layername=roads"], out.stdout + out.stderr[-2000:]
 
 
 @pytest.mark.slow
