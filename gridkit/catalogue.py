@@ -217,8 +217,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         if crs is None and not geographic:
             raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
                              "GPS lon/lat, gcj02, bd09, EPSG:4490, or the projected CRS's EPSG code)")
-        x = pd.to_numeric(frame[xf], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(frame[yf], errors="coerce").to_numpy(dtype=float)
+        x, y = _coordinates(frame[xf]), _coordinates(frame[yf])
         parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
         return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
     if path.suffix.lower() not in VECTOR_SUFFIXES:
@@ -252,14 +251,37 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
+#: The separators a CSV may use: the comma; the semicolon Excel writes where the comma
+#: is the decimal mark; the tab and the pipe of database exports.
+CSV_SEPARATORS = ",;\t|"
+
+
 def _read_csv(path, encoding):
+    """A CSV's rows as text columns, with the separator its header line holds most
+    of (a comma when it holds none; a tab in a .tsv)."""
+    with open(path, "rb") as file:
+        header = file.readline().decode("ascii", errors="replace")  # the separators are ASCII in any encoding
+    counts = [header.count(sep) for sep in CSV_SEPARATORS]
+    sep = "\t" if path.suffix.lower() == ".tsv" else CSV_SEPARATORS[counts.index(max(counts))]
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           sep="\t" if path.suffix.lower() == ".tsv" else ",", encoding=encoding or "utf-8-sig")
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep,
+                           encoding=encoding or "utf-8-sig")
     except UnicodeDecodeError:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding="gb18030")
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
+
+
+def _coordinates(column):
+    """A coordinate column's numbers (NaN where blank or not a number); a decimal
+    comma ("116,4105", as a semicolon CSV from Excel writes it) reads as a point."""
+    x = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)  # a copy: written below
+    retry = np.flatnonzero(np.isnan(x) & column.notna().to_numpy())
+    if len(retry):  # only the rows that did not parse: a plain file costs nothing more
+        text = column.iloc[retry].astype(str).str.strip()
+        comma = text.str.fullmatch(r"[-+]?\d+,\d+")
+        x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
+    return x
 
 
 def _read_excel(path, sheet, fields=(None, None)):

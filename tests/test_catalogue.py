@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import shapely
 
@@ -252,6 +253,28 @@ def test_point_geopackage_and_geoparquet_read_through_arrow_match_geojson(tmp_pa
     path = tmp_path / f"gcj{suffix}"
     gcj.to_parquet(path) if suffix == ".parquet" else gcj.to_file(path)
     assert read_inventory(path, crs="gcj02")[3] == "gcj02"
+
+
+@pytest.mark.parametrize("name, text, encoding", [
+    ("excel_fr.csv", "编号;经度;纬度\n1;116,4105;39,9289\n2;116.42;39.92\n3;abc;39,9\n4;;\n", "gb18030"),
+    ("export.csv", "编号|经度|纬度\n1|116.4105|39.9289\n2|116.42|39.92\n3|abc|39.9\n4||\n", "utf-8"),
+    ("export.txt", "编号\t经度\t纬度\n1\t116.4105\t39.9289\n2\t116.42\t39.92\n3\tabc\t39.9\n4\t\t\n", "utf-8"),
+    ("plain.csv", '编号,经度,纬度\n1,"116,4105","39,9289"\n2,116.42,39.92\n3,abc,39.9\n4,,\n', "utf-8-sig"),
+], ids=["semicolons-gb18030", "pipes", "tabs", "commas-quoted"])
+def test_a_csv_reads_with_its_own_separator_and_decimal_commas(tmp_path, name, text, encoding):
+    """A CSV from Excel where the comma is the decimal mark (semicolons, "116,4105"),
+    or a database export with pipes or tabs, was one column: every row failed with
+    "no coordinate columns found … name them with --x-field", which could not help.
+    Now the separator is the header's and a decimal comma is a decimal point; what is
+    not a number is still NaN (a reject), and IDs stay text."""
+    from gridkit.catalogue import read_inventory
+
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    frame, x, y, crs = read_inventory(path)
+    assert frame["编号"].tolist() == ["1", "2", "3", "4"] and crs == pyproj.CRS("EPSG:4326")
+    assert np.array_equal(x, [116.4105, 116.42, np.nan, np.nan], equal_nan=True)
+    assert np.array_equal(y, [39.9289, 39.92, 39.9, np.nan], equal_nan=True)
 
 
 def test_fields_the_inventory_lacks_cost_a_byte_a_row_and_stay_empty(tmp_path, package):
