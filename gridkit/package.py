@@ -280,16 +280,20 @@ def repoint_project(content, old, new):
         there = Path(os.path.relpath(now, new.parent)).as_posix()
         return (there if there.startswith("../") else "./" + there) + bar + rest
 
-    before = ET.tostring(root)
+    changed = False
     for layer in root.iter("maplayer"):
         datasource = layer.find("datasource")
         if layer.findtext("provider") in FILE_PROVIDERS and datasource is not None and datasource.text:
-            datasource.text = moved(datasource.text)
+            now = moved(datasource.text)
+            changed |= now != datasource.text
+            datasource.text = now
     for element in root.iter():
         source = element.get("source")
         if source and (element.get("providerKey") or element.get("provider")) in FILE_PROVIDERS:
-            element.set("source", moved(source))
-    if ET.tostring(root) == before:
+            now = moved(source)
+            changed |= now != source
+            element.set("source", now)
+    if not changed:
         return content
     # The DOCTYPE line QGIS writes before the root, which ElementTree drops.
     body = xml[: xml.index(b"<qgis")] + ET.tostring(root, encoding="unicode").encode("utf-8")
