@@ -167,6 +167,14 @@ REDRAW_GRIDS = 12
 REDRAW_ITERATIONS = 20
 REDRAW_ANGLES = (0, 90)
 REDRAW_ROUNDS = 4
+#: Windows (:func:`_exact_windows`): each grid below WINDOW_BELOW Polsby–Popper with one or
+#: two of its neighbours (WINDOW_GRIDS grids at most, holding WINDOW_ATOMS atoms at most)
+#: is divided again, the most compact way, by exhaustive search; up to WINDOW_ROUNDS
+#: rounds while any window gains.
+WINDOW_BELOW = 0.55
+WINDOW_GRIDS = 3
+WINDOW_ATOMS = 12
+WINDOW_ROUNDS = 6
 #: Chains of moves (:func:`_pass_along`): groups of up to CHAIN_GROUP atoms passed along
 #: up to CHAIN_DEPTH grids after the first, looking at up to CHAIN_GROUPS groups per grid
 #: out of the band and choosing among the first CHAIN_OPTIONS chains found.
@@ -1063,7 +1071,9 @@ def _best_division(graph, members, band):
     then undo them and, with grids still out, has more room to move. The chains and
     redraws change grids the moves have not seen since: a last straightening and
     round of moves polish them (each change keeps every grid in the band that was,
-    and raises Polsby–Popper). ``docs/design.md`` says what was tried and dropped."""
+    and raises Polsby–Popper). Last, the least compact grids are divided again with
+    one or two neighbours by exhaustive search for the most compact division
+    (:func:`_exact_windows`). ``docs/design.md`` says what was tried and dropped."""
     k = _grid_count(graph.weight[members], band)
     if k <= 1:
         return [members]
@@ -1087,7 +1097,8 @@ def _best_division(graph, members, band):
     # return the grids they leave alone as the same arrays).
     kept = {id(p) for p in before}  # ``before`` holds them: no id is reused
     changed = [j for j, p in enumerate(parts) if id(p) not in kept]
-    return _refine(graph, _straighten(graph, parts, band, set(changed)), band, only=changed)
+    parts = _refine(graph, _straighten(graph, parts, band, set(changed)), band, only=changed)
+    return _exact_windows(graph, parts, band)
 
 
 def _unchanged(before, after):
@@ -1128,10 +1139,7 @@ def _redraw(graph, parts, band):
         label = _labels(graph, parts)
         weight, area, perimeter = _part_measures(graph, label, len(parts))
         pp = 4 * np.pi * area / perimeter**2
-        ls, ld = label[graph.src], label[graph.dst]
-        cross = (ls != ld) & (ls >= 0) & (ld >= 0)
-        pairs = np.unique(np.c_[ls[cross], ld[cross]], axis=0)
-        around = np.split(pairs[:, 1], np.searchsorted(pairs[:, 0], np.arange(1, len(parts))))
+        around = _neighbours(graph, label, len(parts))
         done, gained = set(), False
         for x in np.lexsort((np.arange(len(parts)), pp)).tolist():
             if pp[x] >= REDRAW_BELOW:
@@ -1165,6 +1173,151 @@ def _redraw(graph, parts, band):
         if not gained:
             break
     return parts
+
+
+def _neighbours(graph, label, k):
+    """Each of parts 0..k-1's neighbouring parts (arrays, ascending), from each
+    atom's part (``label``; -1 for atoms in none)."""
+    ls, ld = label[graph.src], label[graph.dst]
+    cross = (ls != ld) & (ls >= 0) & (ld >= 0)
+    pairs = np.unique(np.c_[ls[cross], ld[cross]], axis=0)
+    return np.split(pairs[:, 1], np.searchsorted(pairs[:, 0], np.arange(1, k)))
+
+
+def _exact_windows(graph, parts, band):
+    """Divide the least compact grids again with one or two neighbours, the most
+    compact way.
+
+    Worst Polsby–Popper first, each grid in the band below WINDOW_BELOW is merged
+    with one neighbour, then with two (every grid in the band, WINDOW_ATOMS atoms at
+    most), and the window divided again into as many grids by exhaustive search for
+    the connected grids in the band with the highest Polsby–Popper sum
+    (:func:`_most_compact`); the first window that gains replaces its grids. Grids
+    changed in a round are in no other window of it; a window is searched once
+    (the same atoms give the same answer); rounds repeat while one gains. The
+    redraw's power diagrams and the pairs' straight cuts leave divisions of three
+    grids that neither reaches (on whole blocks at 100–150: 4 windows gain, mean
+    Polsby–Popper 0.5974 → 0.6005). Every grid stays in the band and connected;
+    grids left alone come back as the same arrays.
+    """
+    parts = list(parts)
+    searched = set()
+    for _ in range(WINDOW_ROUNDS):
+        label = _labels(graph, parts)
+        weight, area, perimeter = _part_measures(graph, label, len(parts))
+        pp = 4 * np.pi * area / perimeter**2
+        in_band = band.contains(weight)
+        around = _neighbours(graph, label, len(parts))
+        done, gained = set(), False
+        for x in np.lexsort((np.arange(len(parts)), pp)).tolist():
+            if pp[x] >= WINDOW_BELOW:
+                break
+            if not in_band[x] or x in done:
+                continue
+            near = [j for j in around[x].tolist() if in_band[j]]
+            windows = itertools.chain.from_iterable(itertools.combinations(near, r) for r in range(1, WINDOW_GRIDS))
+            for others in windows:
+                grids = sorted((x, *others))
+                members = np.sort(np.concatenate([parts[j] for j in grids]))
+                key = members.tobytes()
+                if done.intersection(grids) or len(members) > WINDOW_ATOMS or key in searched:
+                    continue
+                searched.add(key)
+                found = _most_compact(graph, members, len(grids), band)
+                if found is None or found[0] <= pp[grids].sum() + MIN_PP_GAIN:
+                    continue
+                for j, q in zip(grids, found[1]):
+                    parts[j] = q
+                done.update(grids)
+                gained = True
+                break
+        if not gained:
+            break
+    return parts
+
+
+def _most_compact(graph, members, k, band):
+    """The k connected grids of ``members`` in the band with the highest
+    Polsby–Popper sum, by exhaustive search: ``(sum, grids)``, or None if none.
+
+    The grid holding the lowest free atom is each connected group in the band
+    around it in turn (groups of it and higher atoms, each met once, with their
+    area and perimeter summed as they grow); the rest is divided the same way while
+    its households can make the grids left, and the last grid is what is left, when
+    it is connected and in the band. The best division of each set of free atoms is
+    remembered: a window of a dozen atoms has few such sets.
+    """
+    bits = _Bits(graph, members.tolist())  # members sorted: bit b is members[b]
+    m = len(members)
+    near, edges, weight = [bits.near(b) for b in range(m)], [bits.edges(b) for b in range(m)], bits.weight
+    area, perimeter = graph.area[members].tolist(), graph.perimeter[members].tolist()
+    low, high = band.whole
+    if max(weight) > high:
+        return None
+    groups = {}
+
+    def around(s):
+        """Connected groups in the band holding bit s and no lower bit: (mask, households, PP)."""
+        found = groups.get(s)
+        if found is not None:
+            return found
+        found = groups[s] = []
+        lower = (2 << s) - 1  # bit s and below
+        first = 1 << s
+        seen, stack = {first}, [(first, weight[s], area[s], perimeter[s], near[s] & ~lower)]
+        while stack:
+            group, w, a, p, frontier = stack.pop()
+            if w >= low:
+                found.append((group, w, _pp(a, p)))
+            free = frontier
+            while free:
+                low_bit = free & -free
+                free ^= low_bit
+                j = low_bit.bit_length() - 1
+                grown = group | low_bit
+                if w + weight[j] > high or grown in seen:
+                    continue
+                seen.add(grown)
+                shared = sum(length for c, length in edges[j] if group >> c & 1)
+                stack.append((grown, w + weight[j], a + area[j], p + perimeter[j] - 2 * shared,
+                              (frontier | near[j]) & ~grown & ~lower))
+        return found
+
+    def last(free, households):
+        """``free`` as one grid: its Polsby–Popper when connected and in the band, else None."""
+        if not low <= households <= high or bits.component(free) != free:
+            return None
+        a = p = 0.0
+        for b in bits.bits(free):
+            a += area[b]
+            p += perimeter[b] - sum(length for c, length in edges[b] if free >> c & 1)
+        return _pp(a, p)
+
+    best = {}
+
+    def divide(free, k, households):
+        key = (free, k)
+        if key in best:
+            return best[key]
+        found = None
+        if k == 1:
+            pp = last(free, households)
+            found = None if pp is None else (pp, [free])
+        else:
+            for group, w, pp in around((free & -free).bit_length() - 1):
+                rest = households - w
+                if group & ~free or not (k - 1) * low <= rest <= (k - 1) * high:
+                    continue
+                sub = divide(free & ~group, k - 1, rest)
+                if sub is not None and (found is None or pp + sub[0] > found[0]):
+                    found = (pp + sub[0], [group, *sub[1]])
+        best[key] = found
+        return found
+
+    found = divide((1 << m) - 1, k, sum(weight))
+    if found is None:
+        return None
+    return found[0], [np.sort(np.array(bits.atoms(g), dtype="int64")) for g in found[1]]
 
 
 def _pass_along(graph, parts, band, sinks=()):
@@ -1537,7 +1690,7 @@ class _Bits:
     """
 
     def __init__(self, graph, atoms, allowed=None):
-        self._adjacency, _, self._weight, _, _ = graph.lists()
+        self._adjacency, self._lengths, self._weight, _, _ = graph.lists()
         self._x, self._y = graph.coordinates()
         self._allowed = set(atoms) if allowed is None else allowed
         self.atom, self.weight, self._bit, self._near = [], [], {}, []
@@ -1564,6 +1717,23 @@ class _Bits:
                     mask |= 1 << self.bit(j)
             self._near[b] = mask
         return mask
+
+    def edges(self, b):
+        """Bit ``b``'s neighbours (in ``allowed``) and the lengths of the edges it shares
+        with them: ``[(bit, length), …]``."""
+        i = self.atom[b]
+        return [(self.bit(j), length) for j, length in zip(self._adjacency[i], self._lengths[i]) if j in self._allowed]
+
+    def component(self, free):
+        """The connected piece of ``free`` (a mask) holding its lowest bit."""
+        piece = frontier = free & -free
+        while frontier:
+            grown = 0
+            for b in self.bits(frontier):
+                grown |= self.near(b)
+            frontier = grown & free & ~piece
+            piece |= frontier
+        return piece
 
     @staticmethod
     def bits(mask):
