@@ -62,7 +62,12 @@ How it works
    out, and towers (out of the band anyway) take what no other grid has room for.
    Then the pairs are re-cut and single atoms moved once more (step 5's rules),
    starting from the grids the redraws and the chains changed.
-8. Grids outside the band (an island of 12 households, one building of 600) are
+8. **Windows.** Each grid in the band below 0.55 Polsby–Popper, with one
+   neighbour and then with two (all in the band, at most 12 atoms), is divided
+   again into as many grids by exhaustive search for the connected grids in the
+   band with the highest Polsby–Popper sum, when that beats them as they are: a
+   dynamic program over the sets of atoms left, small in a window this size.
+9. Grids outside the band (an island of 12 households, one building of 600) are
    kept and flagged with the reason. A grid holding a feature that no connected
    group of features within the band can hold is out of the band in any division:
    a bounded search over those groups proves it, and the flag says
