@@ -1149,6 +1149,52 @@ def test_most_compact_division_of_a_window_by_exhaustive_search():
     assert _most_compact(graph, np.arange(12), 2, Band(40, 40)) is None  # 120 households
 
 
+def _set_partitions(items, k):
+    """Every division of ``items`` into k non-empty groups (each once)."""
+    if not items:
+        yield [] if k == 0 else None
+        return
+    first, rest = items[0], items[1:]
+    for sub in _set_partitions(rest, k - 1):  # ``first`` alone
+        if sub is not None:
+            yield [[first], *sub]
+    for sub in _set_partitions(rest, k):  # ``first`` joins one of the groups
+        if sub is not None:
+            for j in range(len(sub)):
+                yield [*sub[:j], [first, *sub[j]], *sub[j + 1:]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from([0, 10, 20, 30, 40, 50]), min_size=9, max_size=9), st.integers(2, 3))
+def test_most_compact_agrees_with_brute_force_on_a_lattice(weights, k):
+    """On a 3 × 3 lattice of unit squares every division into k groups can be listed:
+    the search finds the highest Polsby–Popper sum of connected groups within 40–70
+    (a group of n squares with e shared edges: area n, perimeter 4n − 2e), or None
+    exactly when no division has every group connected and in the band."""
+    from gridkit.households import _Graph, _most_compact
+
+    a, b = zip(*[(i, i + 1) for i in range(9) if i % 3 < 2], *[(i, i + 3) for i in range(6)])
+    graph = _Graph(9, np.array(a), np.array(b), np.ones(len(a)), np.zeros(len(a), dtype=bool),
+                   shapely.box(np.arange(9) % 3, np.arange(9) // 3, np.arange(9) % 3 + 1, np.arange(9) // 3 + 1),
+                   np.asarray(weights))
+    edges = set(zip(a, b))
+
+    def pp(group):
+        shared = sum((i, j) in edges for i in group for j in group)
+        return 4 * np.pi * len(group) / (4 * len(group) - 2 * shared) ** 2
+
+    sums = [sum(pp(g) for g in division) for division in _set_partitions(list(range(9)), k)
+            if all(40 <= sum(weights[i] for i in g) <= 70 and graph.is_connected(np.array(g)) for g in division)]
+    found = _most_compact(graph, np.arange(9), k, Band(40, 70))
+    if not sums:
+        assert found is None
+    else:
+        total, grids = found
+        assert total == pytest.approx(max(sums))
+        assert sorted(i for g in grids for i in g.tolist()) == list(range(9))
+        assert total == pytest.approx(sum(pp(g.tolist()) for g in grids))
+
+
 def test_exact_windows_reshape_the_least_compact_grids_only():
     """On the 6 × 2 lattice, two L-shaped grids and a 2 × 2 square (in the band, 40
     each) become three squares; a grid out of the band (a fourth row-end grid of 20
