@@ -723,7 +723,9 @@ def _echo_summary(lines_out, s, within, output, t0):
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "
                          f"{m['band'][0]:g}–{m['band'][1]:g})")
-    lines_out += [f"rejects      {s['outside']} household features outside every {within} (layer household_rejects)",
+    lost = f", {s['unprojected']} of them with coordinates that do not project" if s.get("unprojected") else ""
+    lines_out += [f"rejects      {s['outside']} household features outside every {within}{lost} "
+                  "(layer household_rejects)",
                   f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     click.echo("\n".join(lines_out))
     click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))

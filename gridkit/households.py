@@ -2248,24 +2248,12 @@ def balanced_grid(
     if split_polygons and kind == "points":
         log.warning("split_polygons cuts blocks; these households are points (or buildings, each kept whole), "
                     "so it changes nothing (kind='blocks' reads polygons as areal counts)")
-    frame = frame.to_crs(crs)
     lines = None if barriers is None else barrier_lines(barriers, crs)
     comm_geoms = communities.geometry.values
 
     # Which community each household feature belongs to (by representative point).
-    rep = shapely.point_on_surface(frame.geometry.values)
-    home = first_hit(rep, comm_geoms)
+    frame, rep, home, rejects = place_households(frame, communities, "community")
     outside = home < 0
-    if outside.all():
-        raise InputError(f"none of the {len(frame)} household features lies inside a community "
-                         f"(households around {_where(frame)}, communities around {_where(communities)}): "
-                         "is one of the files in the wrong place or CRS? (--crs gives the CRS the boundaries "
-                         "really are in, --households-crs the households': gcj02 for Chinese web-map data "
-                         "labelled EPSG:4326)")
-    rejects = frame[outside].assign(reason="outside every community")
-    if outside.any():
-        log.warning("%d household features (%d households) lie outside every community; see rejects",
-                    int(outside.sum()), int(frame["households"][outside].sum()))
 
     rows, micro_rows = [], []
     crossings = 0
@@ -2298,6 +2286,7 @@ def balanced_grid(
                           "communities; please report it with the input")
     grids, row_ids = _grid_frame(rows, communities, crs, band, start_date)
     summary = _summary(grids, band, kind, len(frame), int(outside.sum()), crossings)
+    summary["unprojected"] = int(rejects.geometry.isna().sum())  # of the outside: no position in the CRS
     micro_frame = None
     if micro_band:
         micro_frame = _micro_frame(micro_rows, row_ids, crs, micro_band)
@@ -2373,6 +2362,41 @@ def band_of(min_households, max_households, target, tolerance):
     if min_households is not None and max_households is not None:
         return Band(min_households, max_households)
     raise InputError("give the band: min_households and max_households, or target (and tolerance)")
+
+
+def place_households(frame, polygons, what):
+    """Put household features in ``polygons`` (communities, or grids): ``(frame,
+    rep, home, rejects)``, the features in the polygons' CRS, each one's
+    representative point, the polygon it lies in (-1 for none) and the features in
+    none, with a reason. A feature whose coordinates do not project into the CRS (a
+    longitude of 200; a GPS fix at 0, 0, far outside the area a local CRS covers)
+    is a reject too, its geometry null and its coordinates in the reason. Raises
+    when no feature lies in a polygon, saying where both are."""
+    crs = polygons.crs
+    corner = shapely.bounds(frame.geometry.values)[:, :2]  # a vertex's x and y, for the reasons
+    frame = frame.to_crs(crs)
+    lost = ~np.isfinite(shapely.bounds(frame.geometry.values)).all(axis=1)
+    if lost.any():
+        frame.loc[lost, frame.geometry.name] = None
+    rep = shapely.point_on_surface(frame.geometry.values)
+    home = first_hit(rep, polygons.geometry.values)
+    outside = home < 0
+    if outside.all():
+        found = (f"households around {_where(frame)}" if not lost.all() else
+                 f"none of them projects into {crs.to_string()}")
+        raise InputError(f"none of the {len(frame)} household features lies inside a {what} ({found}, "
+                         f"{what} polygons around {_where(polygons)}): is one of the files in the wrong place or "
+                         "CRS? (--crs gives the CRS the boundaries really are in, --households-crs the "
+                         "households': gcj02 for Chinese web-map data labelled EPSG:4326)")
+    reason = np.full(len(frame), f"outside every {what}", dtype=object)
+    reason[lost] = [f"its coordinates ({x:.8g}, {y:.8g}) do not project into {crs.to_string()}: not "
+                    "longitude/latitude, or far outside the area that CRS covers" for x, y in corner[lost]]
+    rejects = frame[outside].assign(reason=reason[outside])
+    if outside.any():
+        log.warning("%d household features (%d households) lie outside every %s%s; see rejects",
+                    int(outside.sum()), int(frame["households"][outside].sum()), what,
+                    f" ({int(lost.sum())} with coordinates that do not project)" if lost.any() else "")
+    return frame, rep, home, rejects
 
 
 def first_hit(points, polygons, *, nearest=False):
@@ -2524,8 +2548,8 @@ _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _where(frame):
-    """The centre of a frame's extent as 'lon, lat', for messages."""
-    x0, y0, x1, y1 = frame.total_bounds
+    """The centre of a frame's extent as 'lon, lat', for messages (null geometries left out)."""
+    x0, y0, x1, y1 = frame.geometry.dropna().total_bounds
     centre = gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=frame.crs).to_crs(4326)
     return f"{centre.x[0]:.4f}, {centre.y[0]:.4f}"
 

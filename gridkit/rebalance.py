@@ -40,8 +40,8 @@ from .errors import InputError, LayoutError
 from .households import (
     DEGENERATE_AREA, MAX_MICRO, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
     _last_repairs, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
-    _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, band_of, community_atoms, first_hit,
-    polsby_popper, read_households,
+    _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, band_of, community_atoms,
+    place_households, polsby_popper, read_households,
 )
 from .invariants import check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -178,19 +178,13 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
                                   area_per_household=area_per_household, default_floors=default_floors,
                                   kind=kind, communities=communities)
-    frame = frame.to_crs(crs)
     lines = None if barriers is None else barrier_lines(barriers, crs)
-    rep = shapely.point_on_surface(frame.geometry.values)
     grid_geoms, grid_ids = grids.geometry.values, grids["grid_id"].astype(str).to_numpy()
     # New IDs number on after the highest issued: in use, on record, or remembered.
     issued = highest_issued(grid_ids, () if micro_grids is None else micro_grids["micro_id"].astype(str),
                             before=issued)
-    home = first_hit(rep, grid_geoms)
+    frame, rep, home, rejects = place_households(frame, grids, "grid")
     outside = home < 0
-    if outside.all():
-        raise InputError(f"none of the {len(frame)} household features lies in a grid: is the file in another "
-                         "place or CRS? (--households-crs says what its coordinates really are: gcj02 for "
-                         "Chinese web-map data labelled EPSG:4326)")
     counts = frame["households"].to_numpy()
     features = rep if kind == "points" else frame.geometry.values
 
@@ -260,6 +254,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         raise LayoutError(f"internal error: the grids hold {held} households of the {total} inside them; "
                           "please report it with the input")
     summary = _summary(now, band, kind, len(frame), int(outside.sum()), crossings)
+    summary["unprojected"] = int(rejects.geometry.isna().sum())  # of the outside: no position in the CRS
     micro_now = gone_micro = None
     if micro_band is not None:
         # A kept grid's micro-grids divided anew number on after its highest issued:
@@ -276,7 +271,6 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         "households_before": int(grids["households"].sum()) if "households" in grids.columns else None,
         "out_before": out_before, "micro_redrawn": sorted(stale), "ended_ids": gone["grid_id"].astype(str).tolist(),
         "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
-    rejects = frame[outside].assign(reason="outside every grid")
     issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
     return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary, sized_for), gone, gone_micro, issued)
 

@@ -325,6 +325,8 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
     lon, lat = pyproj.Transformer.from_crs(comm.crs, 4326, always_xy=True).transform(xy[:, 0], xy[:, 1])
     glon, glat = coords.wgs84_to_gcj02(lon, lat)
     table = pd.DataFrame({"地址": [f"门牌 {i}" for i in range(len(xy))], "经度": glon, "纬度": glat, "户数": households})
+    # and a row whose position is no longitude/latitude: a reject too, not a point at infinity
+    table.loc[len(table)] = ["门牌 ?", 200.0, 95.0, 2]
     path = tmp_path / "addresses.csv"
     table.to_csv(path, index=False)
     out = tmp_path / "dc.gpkg"
@@ -337,8 +339,16 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
     assert len(expected) == 8 and sum(expected) == households[:-1].sum() > 1000
     got = cells.groupby("community_code")["households"].sum()
     assert got.reindex(comm["community_code"]).tolist() == expected
+    assert ("rejects      2 household features outside every community, 1 of them with coordinates that do not "
+            "project (layer household_rejects)") in result.output
     rejects = pyogrio.read_dataframe(out, layer="household_rejects")
-    assert rejects["source_row"].tolist() == [len(xy)] and rejects["households"].tolist() == [households[-1]]
+    assert rejects["source_row"].tolist() == [len(xy), len(xy) + 1]
+    assert rejects["households"].tolist() == [households[-1], 2]
+    assert rejects["reason"].tolist() == [
+        "outside every community",
+        f"its coordinates (200, 95) do not project into {cells.crs.to_string()}: not longitude/latitude, or far "
+        "outside the area that CRS covers"]
+    assert rejects.geometry.isna().tolist() == [False, True]
     # the same list as an Excel sheet (the workbook's second): the same grids
     with pd.ExcelWriter(tmp_path / "addresses.xlsx") as book:
         pd.DataFrame({"说明": ["东城区住户"]}).to_excel(book, sheet_name="说明", index=False)

@@ -1,4 +1,5 @@
 import itertools
+import warnings
 from pathlib import Path
 
 import geopandas as gpd
@@ -342,6 +343,28 @@ def test_households_outside_are_reported_not_dropped():
     # the rejects say which rows of the file they are, counted from 1 like every message
     n = len(homes)
     assert layout.rejects["source_row"].tolist() == [n - 1, n]
+
+
+def test_households_whose_coordinates_do_not_project_are_rejects_that_say_so():
+    # A latitude of 95 or -91 has no position in the communities' CRS: each is a
+    # reject with a null geometry and its coordinates in the reason, not a point at
+    # infinity in the package (nor a warning from deep inside shapely).
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = pd_concat(_points(20, 50).to_crs(4326), gpd.GeoDataFrame(
+        {"n": [2, 3]}, geometry=[shapely.Point(200, 95), shapely.Point(12.5, -91)], crs=4326))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        layout = balanced_grid(comm, homes, min_households=40, max_households=60, count_field="n")
+    assert (layout.summary["outside"], layout.summary["unprojected"]) == (2, 2)
+    assert layout.grids["households"].sum() == 400
+    assert layout.rejects["source_row"].tolist() == [401, 402] and layout.rejects["households"].tolist() == [2, 3]
+    assert layout.rejects.geometry.isna().all()
+    assert layout.rejects["reason"].tolist() == [
+        f"its coordinates ({xy}) do not project into EPSG:4548: not longitude/latitude, or far outside the area "
+        "that CRS covers" for xy in ("200, 95", "12.5, -91")]
+    with pytest.raises(InputError, match=r"none of the 2 household features lies inside a community \(none of "
+                                         r"them projects into EPSG:4548, community polygons around"):
+        balanced_grid(comm, homes.iloc[-2:], min_households=40, max_households=60)
 
 
 def test_households_all_outside_are_an_error_that_points_at_the_crs():

@@ -313,7 +313,7 @@ def test_bad_layouts_are_refused(layout):
         rebalance(made.grids.iloc[1:], comm, blocks, min_households=100, max_households=150)
     away = blocks.copy()
     away["geometry"] = away.geometry.translate(50_000, 0)
-    with pytest.raises(InputError, match="none of the 457 household features lies in a grid"):
+    with pytest.raises(InputError, match="none of the 457 household features lies inside a grid"):
         rebalance(made.grids, comm, away, min_households=100, max_households=150, count_field="HOUSEHOLDS")
 
 
