@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import gridkit as gk
 from gridkit.errors import InputError, LayoutError
 from gridkit.grid import street_blocks
+from gridkit.households import balanced_grid
 
 from .conftest import community_frame
 
@@ -128,6 +129,25 @@ def test_points_as_barriers_are_refused_naming_the_layer_of_lines(shared):
                                        shapely.Point(X0, Y0)], crs=4548)
     with pytest.raises(InputError, match=r"^1 of the 2 barriers are points \(the first: feature 2\)"):
         gk.unit_grid(comm, barriers=mixed)
+
+
+def test_barriers_that_do_not_project_are_refused_naming_the_feature_and_vertex():
+    """A line with a vertex at latitude 95 has no position in the communities'
+    CRS: the error names the feature and the vertex (in the barriers' CRS), for
+    unit grids and household grids alike, instead of GEOS failing on infinities."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 400, Y0 + 400)])
+    lon, lat = gpd.GeoSeries([shapely.Point(X0, Y0 + 200)], crs=4548).to_crs(4326).iloc[0].coords[0]
+    lines = gpd.GeoDataFrame(geometry=[shapely.LineString([(lon - 0.01, lat), (lon + 0.01, lat)]),
+                                       shapely.LineString([(lon, lat), (lon, 95)])], crs=4326)
+    message = (r"^1 of the 2 barriers do not project into EPSG:4548 \(the first: feature 2, with a vertex at "
+               r"[0-9.]+, 95 in EPSG:4326\): fix or remove them")
+    with pytest.raises(InputError, match=message):
+        gk.unit_grid(comm, barriers=lines)
+    homes = gpd.GeoDataFrame(geometry=shapely.points(np.full(200, X0 + 100.0), np.full(200, Y0 + 100.0)), crs=4548)
+    with pytest.raises(InputError, match=message):
+        balanced_grid(comm, homes, min_households=90, max_households=110, barriers=lines)
+    # without it, the line across the community divides it in two blocks
+    assert gk.unit_grid(comm, barriers=lines.iloc[:1]).attrs["summary"]["blocks"] == 2
 
 
 def test_block_smaller_than_a_cell_stays_one_cell():
