@@ -15,7 +15,7 @@ import pyproj
 import shapely
 
 from .errors import InputError
-from .io import file_layers, source_rows
+from .io import file_layers, source_rows, unprojected, unprojected_message
 from .lattice import h3_pieces, h3_resolution_for_area, hex_pieces, square_pieces
 from .merge import merge_slivers
 
@@ -98,30 +98,16 @@ def barrier_lines(barriers, crs):
     if len(points):
         raise InputError(_points_as_barriers(barriers, len(points), len(geoms), int(points[0])))
     lines = geoms.to_crs(crs).values
-    lost = np.flatnonzero(~np.isfinite(shapely.bounds(lines)).all(axis=1) & ~shapely.is_empty(lines)
-                          & ~shapely.is_missing(lines))
-    if len(lost):
-        raise InputError(_unprojected_barriers(barriers, geoms, lost, crs))
+    lost = unprojected(lines)
+    if lost.any():
+        raise InputError(unprojected_message(barriers, geoms.values, lost, crs, "barriers",
+                                             "fix or remove them (--barriers-where can leave them out), or give "
+                                             "the barriers' real CRS (--barriers-crs)"))
     areas = np.isin(types, (3, 6))  # Polygon, MultiPolygon
     if areas.any():  # the outlines of the areas only
         lines = np.array(lines)  # a copy: never the caller's geometries
         lines[areas] = shapely.boundary(lines[areas])
     return lines
-
-
-def _unprojected_barriers(barriers, geoms, lost, crs):
-    """The error for barriers with a vertex that does not project into ``crs``
-    (a latitude of 95, a longitude 90° from a transverse Mercator's meridian): how
-    many, and the first one's feature number and vertex, in the barriers' CRS."""
-    source = getattr(barriers, "attrs", {}).get("source_path")
-    named = f"{source}: " if source else ""
-    xy = shapely.get_coordinates(geoms.values[lost[0]])
-    moved = gpd.GeoSeries(shapely.points(xy), crs=geoms.crs).to_crs(crs)
-    x, y = xy[int(np.argmin(np.isfinite(moved.x.to_numpy()) & np.isfinite(moved.y.to_numpy())))]
-    number = int(source_rows(barriers)[lost[0]]) if hasattr(barriers, "attrs") else int(lost[0]) + 1
-    return (f"{named}{len(lost):,} of the {len(geoms):,} barriers do not project into {crs.to_string()} (the first: "
-            f"feature {number}, with a vertex at {x:.8g}, {y:.8g} in {geoms.crs.to_string()}): fix or remove them "
-            "(--barriers-where can leave them out), or give the barriers' real CRS (--barriers-crs)")
 
 
 def _points_as_barriers(barriers, n, total, first):

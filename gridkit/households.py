@@ -107,7 +107,7 @@ from scipy.spatial import cKDTree
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import GridkitError, InputError, LayoutError
-from .io import repair_polygons, source_rows
+from .io import repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -2375,7 +2375,7 @@ def place_households(frame, polygons, what):
     crs = polygons.crs
     corner = shapely.bounds(frame.geometry.values)[:, :2]  # a vertex's x and y, for the reasons
     frame = frame.to_crs(crs)
-    lost = ~np.isfinite(shapely.bounds(frame.geometry.values)).all(axis=1)
+    lost = unprojected(frame.geometry.values)
     if lost.any():
         frame.loc[lost, frame.geometry.name] = None
     rep = shapely.point_on_surface(frame.geometry.values)

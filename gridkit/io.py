@@ -290,6 +290,30 @@ def describe_feature(gdf, i, name_field=None) -> str:
     return feature_label(i + 1 if rows is None else int(rows[i]), name)
 
 
+def unprojected(geoms) -> np.ndarray:
+    """Which of ``geoms`` (just projected) hold a coordinate that did not project:
+    infinite or NaN, from a latitude of 95 or a point 90° from a transverse
+    Mercator's meridian. Missing and empty geometries are not counted."""
+    geoms = np.asarray(geoms)
+    return ~np.isfinite(shapely.bounds(geoms)).all(axis=1) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
+
+
+def unprojected_message(frame, source, lost, crs, what, fix) -> str:
+    """The error for ``what`` (rows of ``frame``, geometries ``source`` in
+    ``frame``'s CRS) that do not project into ``crs`` where ``lost``: how many,
+    the first one's feature number and a vertex that does not project (in the
+    source CRS, as the file has it), then ``fix``."""
+    path = getattr(frame, "attrs", {}).get("source_path")
+    first = int(np.flatnonzero(lost)[0])
+    xy = shapely.get_coordinates(source[first])
+    moved = gpd.GeoSeries(shapely.points(xy), crs=frame.crs).to_crs(crs).get_coordinates().to_numpy()
+    x, y = xy[int(np.argmin(np.isfinite(moved).all(axis=1)))]
+    number = int(source_rows(frame)[first])
+    return (f"{path + ': ' if path else ''}{int(lost.sum()):,} of the {len(lost):,} {what} do not project into "
+            f"{crs.to_string()} (the first: feature {number}, with a vertex at {x:.8g}, {y:.8g} in "
+            f"{frame.crs.to_string()}): {fix}")
+
+
 def source_rows(gdf) -> np.ndarray:
     """Each row's feature number in its file (from 1): its position, or, for a frame
     read with ``where``, the number the file gives it."""

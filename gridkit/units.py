@@ -18,8 +18,8 @@ import pyproj
 import shapely
 
 from . import codes, coords
-from .errors import CodeError, InputError
-from .io import describe_feature, feature_label, repair_polygons, source_rows
+from .errors import CodeError, CRSError, InputError
+from .io import describe_feature, feature_label, repair_polygons, source_rows, unprojected, unprojected_message
 from .cells import barrier_lines, cell_counts
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
@@ -54,6 +54,13 @@ def choose_metric_crs(gdf) -> pyproj.CRS:
         return gdf.crs
     source = str(gdf.attrs.get("source_crs") or "")
     china = True if source in ("gcj02", "bd09") or "4490" in source else None
+    if gdf.crs is not None and gdf.crs.is_geographic:
+        x0, y0, x1, y1 = gdf.total_bounds
+        if abs(x0 + x1) > 360 or abs(y0 + y1) > 180:  # the centre is no lon/lat: metres read as degrees
+            path = gdf.attrs.get("source_path")
+            raise CRSError(f"{path + ': ' if path else ''}the boundaries' CRS is {gdf.crs.to_string()} (longitude/"
+                           f"latitude), but their coordinates span {x0:.8g}..{x1:.8g}, {y0:.8g}..{y1:.8g}: a "
+                           "projected file labelled as lon/lat? Give the CRS they are really in (--crs EPSG:…)")
     minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds
     return coords.metric_crs_for((minx + maxx) / 2, (miny + maxy) / 2, china=china)
 
@@ -133,14 +140,16 @@ def unit_hierarchy(
         ``attrs["report"]`` counts repairs, overlaps and provisional units.
     """
     if gdf.crs is None:
-        from .errors import CRSError
-
         raise CRSError("the boundaries have no CRS; read them with read_vector(path, crs=...)")
     name_field = _pick_name_field(gdf, name_field)
     gdf, n_repaired = repair_polygons(gdf.reset_index(drop=True), what="boundaries",
                                       name_field=name_field)
     metric = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else choose_metric_crs(gdf)
     units = gdf.to_crs(metric)
+    lost = unprojected(units.geometry.values)
+    if lost.any():
+        raise InputError(unprojected_message(gdf, gdf.geometry.values, lost, metric, "boundaries",
+                                             "fix or remove them, or give the boundaries' real CRS (--crs)"))
     names = _text(units[name_field]) if name_field else [""] * len(units)
     unit_codes = _resolve_codes(units, code_field, name_field, provisional, parent_code)
     units = gpd.GeoDataFrame(

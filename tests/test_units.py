@@ -3,7 +3,7 @@ import pytest
 import shapely
 
 import gridkit as gk
-from gridkit.errors import CodeError, InputError, LayoutError
+from gridkit.errors import CodeError, CRSError, InputError, LayoutError
 
 
 def _frame(codes, crs=4548):
@@ -26,6 +26,24 @@ def test_bad_code_names_the_feature():
 def test_unknown_column_lists_the_columns():
     with pytest.raises(InputError, match="no code column 'adcode'; columns are: code, name"):
         gk.unit_hierarchy(_frame(["110101001001"]), code_field="adcode")
+
+
+def test_boundaries_whose_coordinates_are_not_their_crs_are_refused_naming_the_fix():
+    """A projected file labelled EPSG:4326 (coordinates in metres read as degrees),
+    and a polygon with a vertex at latitude 95, which has no position in any metric
+    CRS: both are errors that say what is wrong and what to pass, instead of a
+    failed CRS choice or a lattice of infinitely many cells."""
+    labelled = _frame(["110101001001"]).set_crs(4326, allow_override=True)
+    with pytest.raises(CRSError, match=r"the boundaries' CRS is EPSG:4326 \(longitude/latitude\), but their "
+                                       r"coordinates span 400000\.\.401000, 4400000\.\.4401000: a projected file "
+                                       r"labelled as lon/lat\? Give the CRS they are really in \(--crs EPSG:…\)"):
+        gk.unit_hierarchy(labelled, code_field="code")
+    lonlat = gpd.GeoDataFrame({"code": ["110101001001", "110101001002"]}, crs=4326, geometry=[
+        shapely.box(116.40, 39.90, 116.41, 39.91), shapely.Polygon([(116.41, 39.90), (116.42, 39.90), (116.42, 95)])])
+    with pytest.raises(InputError, match=r"^1 of the 2 boundaries do not project into EPSG:\d+ \(the first: feature "
+                                         r"2, with a vertex at 116\.42, 95 in EPSG:4326\): fix or remove them"):
+        gk.unit_hierarchy(lonlat, code_field="code")
+    assert len(gk.unit_hierarchy(lonlat.iloc[:1], code_field="code")) == 1
 
 
 def test_boundaries_that_are_not_polygons_name_their_kind(samples):
