@@ -160,6 +160,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     _check_output(output, overwrite)
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
+    dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     classes = _classes(frame, class_field, class_code, points)
     locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
@@ -178,9 +179,9 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
-    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite)
+    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect)
     summary = summarise(located, rejected, len(frame))
-    summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path))
+    summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path, dialect))
     return summary
 
 
@@ -199,13 +200,23 @@ def _classes(frame, class_field, class_code, source):
     return frame[class_field].to_numpy(dtype=object)
 
 
-def write_rejects(rejects, output, path=None) -> Path:
-    """Write the rejects CSV atomically (default ``<output stem>.rejects.csv``); returns its path."""
+def csv_dialect(separator=","):
+    """``to_csv`` keywords that write a CSV as one read with ``separator`` was
+    written: a semicolon CSV (what Excel writes where the comma is the decimal mark)
+    gets semicolons and decimal commas, so it opens in the same Excel as the input."""
+    return {"sep": separator, "decimal": "," if separator == ";" else "."}
+
+
+def write_rejects(rejects, output, path=None, dialect=None) -> Path:
+    """Write the rejects CSV atomically (default ``<output stem>.rejects.csv``), in
+    ``dialect`` (:func:`csv_dialect`; by default that of the CSV the rows were read
+    from, else commas); returns its path."""
     from .io import CSV_ENCODING, atomic_path
 
     path = Path(path) if path else Path(output).with_name(Path(output).stem + ".rejects.csv")
+    dialect = dialect or csv_dialect(rejects.attrs.get("csv_separator", ","))
     with atomic_path(path, overwrite=True) as tmp:
-        rejects.to_csv(tmp, index=False, encoding=CSV_ENCODING)
+        rejects.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)
     return path
 
 
@@ -223,14 +234,15 @@ def _check_output(output, overwrite):
 EXCEL_ROWS = 1_048_576
 
 
-def _write(located, x, y, in_crs, locator, output, overwrite):
-    """CSV and Excel keep the input's columns; vector formats get WGS84 points (true
-    lon/lat). In Excel every code is a text cell, so IDs keep all their digits."""
+def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
+    """CSV and Excel keep the input's columns (a CSV in ``dialect``, the input's
+    separator); vector formats get WGS84 points (true lon/lat). In Excel every
+    code is a text cell, so IDs keep all their digits."""
     from .io import CSV_ENCODING, atomic_path, write_vector
 
     if output.suffix.lower() == ".csv":
         with atomic_path(output, overwrite=overwrite) as tmp:
-            located.to_csv(tmp, index=False, encoding=CSV_ENCODING)
+            located.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)
         return
     if output.suffix.lower() == ".xlsx":
         if len(located) >= EXCEL_ROWS:

@@ -258,18 +258,20 @@ CSV_SEPARATORS = ",;\t|"
 
 def _read_csv(path, encoding):
     """A CSV's rows as text columns, with the separator its header line holds most
-    of (a comma when it holds none; a tab in a .tsv)."""
+    of (a comma when it holds none; a tab in a .tsv), kept in ``attrs["csv_separator"]``."""
     with open(path, "rb") as file:
         header = file.readline().decode("ascii", errors="replace")  # the separators are ASCII in any encoding
     counts = [header.count(sep) for sep in CSV_SEPARATORS]
     sep = "\t" if path.suffix.lower() == ".tsv" else CSV_SEPARATORS[counts.index(max(counts))]
     try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep,
-                           encoding=encoding or "utf-8-sig")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep,
+                            encoding=encoding or "utf-8-sig")
     except UnicodeDecodeError:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding="gb18030")
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding="gb18030")
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
+    frame.attrs["csv_separator"] = sep  # a located copy is written with it
+    return frame
 
 
 def _coordinates(column):

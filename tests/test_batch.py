@@ -84,6 +84,40 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     assert out.read_bytes() == before
 
 
+def test_a_semicolon_csv_is_located_into_a_semicolon_csv(tmp_path, package):
+    """A CSV from Excel where the comma is the decimal mark (semicolons, "116,4105")
+    comes back in the same dialect, rejects included: a comma-separated output
+    would open there as one column. Other separators keep theirs, with decimal
+    points; located again, the output gives the same answers."""
+    _, frame = _points(tmp_path)
+    text = frame.assign(lon=frame["lon"].map(lambda v: "" if np.isnan(v) else f"{v:.7f}".replace(".", ",")),
+                        lat=frame["lat"].map(lambda v: f"{v:.7f}".replace(".", ",")))
+    semi = tmp_path / "semi.csv"
+    text.to_csv(semi, sep=";", index=False)
+    out = tmp_path / "semi_located.csv"
+    result = CliRunner().invoke(cli, ["locate", str(semi), "--grid", str(package), "-o", str(out),
+                                      "--tolerance", "10"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("case;lon;lat;matter;gk_grid_id;")
+    assert lines[1].startswith(f"c0;{text['lon'][0]};{text['lat'][0]};06010;110101001001004;")
+    last = [line.rsplit(";", 2)[1:] for line in lines[1:]]  # status and distance
+    assert [status for status, _ in last] == ["inside"] * 6 + ["nearest", "outside", "inside"]
+    assert [distance for _, distance in last if distance != "0,0"] == ["4,997689421928953", ""]
+    rejects = (tmp_path / "semi_located.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rejects == ["row;reason;detail;case;lon;lat;matter",
+                       f"9;missing_coordinates;;c8;;{text['lat'][8]};01001"]
+    again = tmp_path / "again.csv"
+    assert CliRunner().invoke(cli, ["locate", str(out), "--grid", str(package), "-o", str(again),
+                                    "--tolerance", "10"]).exit_code == 0
+    assert again.read_bytes() == out.read_bytes()
+    tabs = tmp_path / "tabs.tsv"
+    frame.to_csv(tabs, sep="\t", index=False)
+    out = tmp_path / "tabs_located.csv"
+    assert CliRunner().invoke(cli, ["locate", str(tabs), "--grid", str(package), "-o", str(out)]).exit_code == 0
+    assert out.read_text(encoding="utf-8-sig").splitlines()[1].endswith("\tinside\t0.0")  # tabs, a point
+
+
 def test_cli_routes_every_point_by_one_class(tmp_path, package):
     """--class: a file of one kind (street lights, hydrants) routed without a class
     column, as a column holding that class everywhere would route it; a class the

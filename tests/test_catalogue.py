@@ -277,6 +277,28 @@ def test_a_csv_reads_with_its_own_separator_and_decimal_commas(tmp_path, name, t
     assert np.array_equal(y, [39.9289, 39.92, 39.9, np.nan], equal_nan=True)
 
 
+def test_rejects_of_a_semicolon_csv_are_written_with_semicolons(tmp_path, package):
+    """The rejects file of an inventory from Excel with decimal commas opens in the
+    same Excel: semicolons and decimal commas; a comma CSV's rejects keep commas."""
+    from gridkit.batch import write_rejects
+
+    lon, lat = _lonlat([X0 + 50, X0 - 500], [Y0 + 50] * 2)
+    cells = [f"{v:.7f}".replace(".", ",") for v in (lon[0], lat[0], lon[1], lat[1])]
+    path = tmp_path / "excel.csv"
+    path.write_text(f"编号;经度;纬度\n1;{cells[0]};{cells[1]}\n2;{cells[2]};{cells[3]}\n", encoding="utf-8")
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                               today="20261122", tolerance=0)
+    assert result.rejects["reason"].tolist() == ["outside"]
+    lines = write_rejects(result.rejects, None, tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0].startswith("row;reason;detail;") and lines[1].startswith("2;outside;")
+    assert lines[1].endswith(f";{cells[2]};{cells[3]}")  # x and y as read, with decimal commas
+    plain = _csv(tmp_path, [{"编号": 2, "经度": lon[1], "纬度": lat[1]}])
+    again = import_components(plain, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                              today="20261122", tolerance=0)
+    assert write_rejects(again.rejects, None, tmp_path / "p.csv").read_text(encoding="utf-8-sig").startswith(
+        "row,reason,detail,")
+
+
 def test_fields_the_inventory_lacks_cost_a_byte_a_row_and_stay_empty(tmp_path, package):
     """Ten million rows must fit in memory: a standard field the inventory lacks is a
     categorical of no value (a column of missing text would cost 8 bytes a row in
