@@ -451,13 +451,11 @@ def households_command(boundaries, households_path, output, layer, where, househ
     import gridkit as gk
     from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
-    from gridkit.households import balanced_grid
+    from gridkit.households import balanced_grid, bands_of
 
     t0 = time.perf_counter()
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
                            default_floors)
-    if Path(output).exists() and not overwrite:
-        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if target is None and (min_households is None or max_households is None):
         raise click.UsageError("give --min-households and --max-households, or --target")
     require_with(tolerance=("target", target), barriers_layer=("barriers", barriers),
@@ -472,6 +470,12 @@ def households_command(boundaries, households_path, output, layer, where, househ
             assert len(micro_band) == 2
         except (ValueError, AssertionError):
             raise click.BadParameter(f"{micro!r}: expected MIN,MAX, e.g. 20,50", param_hint="--micro") from None
+    try:  # the bands before any file is read: a mistake there is named at once
+        bands_of(min_households, max_households, target, tolerance, micro_band)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    if Path(output).exists() and not overwrite:
+        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     try:
         with Steps() as step:
             step("reading inputs")

@@ -2227,18 +2227,9 @@ def balanced_grid(
         (households outside every community, with a reason) and ``summary``.
     """
     t0 = time.perf_counter()
-    band = band_of(min_households, max_households, target, tolerance)
+    band, micro_band = bands_of(min_households, max_households, target, tolerance, micro)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be a whole number ≥ 1 (processes), not {workers!r}")
-    micro_band = Band(*micro, "micro band") if micro else None
-    if micro_band and micro_band.high > band.low:
-        raise InputError(f"micro-grids of {micro_band.low}–{micro_band.high} households do not nest "
-                         f"in grids of {band.low}–{band.high}: the micro maximum must be ≤ the grid minimum")
-    if micro_band and math.ceil(band.whole[1] / micro_band.whole[1]) > MAX_MICRO:
-        raise InputError(f"a grid of {band.whole[1]} households needs at least "
-                         f"{math.ceil(band.whole[1] / micro_band.whole[1])} micro-grids of at most "
-                         f"{micro_band.whole[1]}, and a grid numbers at most {MAX_MICRO} (2 digits): raise the "
-                         "micro band or lower the grid band")
     crs = communities.crs
     if crs is None or not crs.is_projected:
         raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
@@ -2351,6 +2342,23 @@ class _CommunityTask:
                     m["parent"] = k
                     micro_grids.append(m)
         return grids, micro_grids, n_cross
+
+
+def bands_of(min_households, max_households, target, tolerance, micro=None):
+    """The grid band and the micro band (None without ``micro``, a (min, max) pair),
+    checked: the micro-grids must nest in the grids, and a grid can number at most
+    MAX_MICRO of them."""
+    band = band_of(min_households, max_households, target, tolerance)
+    micro_band = Band(*micro, "micro band") if micro else None
+    if micro_band and micro_band.high > band.low:
+        raise InputError(f"micro-grids of {micro_band.low:g}–{micro_band.high:g} households do not nest "
+                         f"in grids of {band.low:g}–{band.high:g}: the micro maximum must be ≤ the grid minimum")
+    if micro_band and math.ceil(band.whole[1] / micro_band.whole[1]) > MAX_MICRO:
+        raise InputError(f"a grid of {band.whole[1]} households needs at least "
+                         f"{math.ceil(band.whole[1] / micro_band.whole[1])} micro-grids of at most "
+                         f"{micro_band.whole[1]}, and a grid numbers at most {MAX_MICRO} (2 digits): raise the "
+                         "micro band or lower the grid band")
+    return band, micro_band
 
 
 def band_of(min_households, max_households, target, tolerance):

@@ -38,9 +38,9 @@ from .cells import barrier_lines
 from .codes import MAX_CELLS_PER_COMMUNITY
 from .errors import InputError, LayoutError
 from .households import (
-    DEGENERATE_AREA, MAX_MICRO, Band, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
+    DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
     _last_repairs, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
-    _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, band_of, community_atoms,
+    _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, bands_of, community_atoms,
     place_households, polsby_popper, read_households,
 )
 from .invariants import check_partition
@@ -167,8 +167,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     is flagged as :func:`~gridkit.households.balanced_grid` flags it.
     """
     t0 = time.perf_counter()
-    band = band_of(min_households, max_households, target, tolerance)
-    micro_band = Band(*micro, "micro band") if micro else None
+    band, micro_band = bands_of(min_households, max_households, target, tolerance, micro)
     if (micro_grids is None) != (micro_band is None):
         raise InputError("give the micro-grids and their band together (micro_grids= and micro=)")
     crs = grids.crs

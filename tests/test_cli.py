@@ -381,6 +381,29 @@ def test_grid_households_takes_the_band_one_way(samples, tmp_path):
     assert not (tmp_path / "o.gpkg").exists()
 
 
+def test_grid_households_names_a_wrong_band_before_anything_else(samples, tmp_path, monkeypatch):
+    """A band that cannot be (micro-grids that do not nest, a tolerance below zero
+    households) is named before any file is read, and before an existing output
+    asks for --overwrite: fixing one would only lead to the other."""
+    import gridkit
+
+    out = tmp_path / "o.gpkg"
+    out.write_bytes(b"an earlier layout")
+    monkeypatch.setattr(gridkit, "read_vector", lambda *a, **k: pytest.fail("read a file"))
+    args = ("grid", "households", samples / "cincinnati_city.gpkg", "--households", samples / "cincinnati_blocks.gpkg",
+            "-o", out)
+    wrong = {("--min-households", 100, "--max-households", 150, "--micro", "20,120"):
+             "micro-grids of 20–120 households do not nest in grids of 100–150: the micro maximum must be ≤ the grid "
+             "minimum",
+             ("--min-households", 150, "--max-households", 100): "household band 150–100: need 0 < min ≤ max",
+             ("--target", 250, "--tolerance", 300): "target 250 ± tolerance 300 households reaches down to -50"}
+    for band, message in wrong.items():
+        result = _run(*args, *band)
+        assert result.exit_code == 1 and message in result.output, result.output
+    assert _run(*args, "--min-households", 100, "--max-households", 150).exit_code == 2  # then: --overwrite
+    assert out.read_bytes() == b"an earlier layout"
+
+
 def test_a_household_layout_is_written_only_as_a_grid_package(samples, tmp_path):
     """A .geojson (or any format but .gpkg) would hold the grids alone: the rejected
     households, the micro-grids and the record a rebalance reads would be lost
