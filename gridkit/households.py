@@ -2381,7 +2381,7 @@ def place_households(frame, polygons, what):
     is a reject too, its geometry null and its coordinates in the reason. Raises
     when no feature lies in a polygon, saying where both are."""
     crs = polygons.crs
-    corner = shapely.bounds(frame.geometry.values)[:, :2]  # a vertex's x and y, for the reasons
+    corner = shapely.bounds(frame.geometry.values)[:, :2]  # lower left (a point's own x, y), for the reasons
     frame = frame.to_crs(crs)
     lost = unprojected(frame.geometry.values)
     if lost.any():
@@ -2392,10 +2392,11 @@ def place_households(frame, polygons, what):
     if outside.all():
         found = (f"households around {_where(frame)}" if not lost.all() else
                  f"none of them projects into {crs.to_string()}")
+        boundaries = "--crs gives the CRS the boundaries really are in, " if what == "community" else ""
         raise InputError(f"none of the {len(frame)} household features lies inside a {what} ({found}, "
                          f"{what} polygons around {_where(polygons)}): is one of the files in the wrong place or "
-                         "CRS? (--crs gives the CRS the boundaries really are in, --households-crs the "
-                         "households': gcj02 for Chinese web-map data labelled EPSG:4326)")
+                         f"CRS? ({boundaries}--households-crs the households': gcj02 for Chinese web-map data "
+                         "labelled EPSG:4326)")
     reason = np.full(len(frame), f"outside every {what}", dtype=object)
     reason[lost] = [f"its coordinates ({x:.8g}, {y:.8g}) do not project into {crs.to_string()}: not "
                     "longitude/latitude, or far outside the area that CRS covers" for x, y in corner[lost]]
