@@ -382,9 +382,9 @@ def test_grid_households_takes_the_band_one_way(samples, tmp_path):
 
 
 def test_grid_households_names_a_wrong_band_before_anything_else(samples, tmp_path, monkeypatch):
-    """A band that cannot be (micro-grids that do not nest, a tolerance below zero
-    households) is named before any file is read, and before an existing output
-    asks for --overwrite: fixing one would only lead to the other."""
+    """A band that cannot be (micro-grids that do not nest, min above max, a target
+    ± tolerance reaching below zero) is named before any file is read, and before
+    an existing output asks for --overwrite: fixing one would only lead to the other."""
     import gridkit
 
     out = tmp_path / "o.gpkg"
