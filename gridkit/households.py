@@ -2381,7 +2381,7 @@ def place_households(frame, polygons, what):
     is a reject too, its geometry null and its coordinates in the reason. Raises
     when no feature lies in a polygon, saying where both are."""
     crs = polygons.crs
-    corner = shapely.bounds(frame.geometry.values)[:, :2]  # lower left (a point's own x, y), for the reasons
+    source = frame.geometry.values
     frame = frame.to_crs(crs)
     lost = unprojected(frame.geometry.values)
     if lost.any():
@@ -2398,8 +2398,10 @@ def place_households(frame, polygons, what):
                          f"CRS? ({boundaries}--households-crs the households': gcj02 for Chinese web-map data "
                          "labelled EPSG:4326)")
     reason = np.full(len(frame), f"outside every {what}", dtype=object)
+    # Each lost feature's lower left corner (a point's own x, y), as the file has it.
     reason[lost] = [f"its coordinates ({x:.8g}, {y:.8g}) do not project into {crs.to_string()}: not "
-                    "longitude/latitude, or far outside the area that CRS covers" for x, y in corner[lost]]
+                    "longitude/latitude, or far outside the area that CRS covers"
+                    for x, y in shapely.bounds(source[lost])[:, :2]]
     rejects = frame[outside].assign(reason=reason[outside])
     if outside.any():
         log.warning("%d household features (%d households) lie outside every %s%s; see rejects",
