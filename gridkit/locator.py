@@ -539,9 +539,17 @@ class Locator:
         ``street_code``, ``street_name``, ``county_code``, ``county_name`` (those
         the layout has, as pandas categoricals; missing outside), ``status``
         (inside / nearest / outside) and ``distance_m``.
+
+        When ``x`` or ``y`` is a pandas Series, the frame has its index, so it
+        joins back onto the frame the points came from (``df.join(loc.locate_many(
+        df.lon, df.lat))``), filtered or not; otherwise rows are numbered from 0.
         """
+        labels = _index_of(x, y)
         index, status, distance = self.cell_index(x, y, crs=crs, tolerance=tolerance)
-        return self.describe(index, status, distance)
+        located = self.describe(index, status, distance)
+        if labels is not None:
+            located.index = labels
+        return located
 
     def describe(self, index, status, distance) -> pd.DataFrame:
         """The frame of :meth:`locate_many` from :meth:`cell_index` arrays.
@@ -675,6 +683,16 @@ def _records(ids, unit):
 @functools.lru_cache(maxsize=1)
 def _pool():
     return ThreadPoolExecutor(max_workers=_THREADS, thread_name_prefix="gridkit-locate")
+
+
+def _index_of(x, y):
+    """The index of ``x`` or ``y`` when they are pandas Series (None for arrays); two
+    Series must share it, or each point would be paired with the wrong one's row."""
+    labels = [v.index for v in (x, y) if isinstance(v, pd.Series)]
+    if len(labels) == 2 and not labels[0].equals(labels[1]):
+        raise InputError("x and y are Series with different indexes; take both from the same frame, or pass "
+                         "arrays (.to_numpy()) to pair them by position")
+    return labels[0] if labels else None
 
 
 def _in_chunks(n, work):

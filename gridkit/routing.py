@@ -284,14 +284,23 @@ class RoutingTable:
         """Route a frame of locations (from ``Locator.locate_many``) with a class per row.
 
         Returns two object arrays: department codes and names. Distinct
-        (cell, class) pairs are routed once each.
+        (cell, class) pairs are routed once each. ``codes`` pairs with the rows by
+        index when it is a Series (it must then have the locations' index, as
+        ``locate_many`` gives for points taken from the same frame), otherwise by
+        position.
         """
         import numpy as np
         import pandas as pd
 
         frame = pd.DataFrame({name: locations[name].astype(object) for name in locations.columns
                               if name in _PLACEHOLDERS})
-        frame["__class"] = pd.Series(codes, index=frame.index).astype(object)
+        if isinstance(codes, pd.Series) and not codes.index.equals(frame.index):
+            raise InputError("the classes' index is not the locations' index, so rows would get another row's "
+                             "class; locate the points with locate_many(frame.x, frame.y) from the same frame, "
+                             "or pass the classes as an array (.to_numpy()) to pair them by position")
+        if len(codes) != len(frame):
+            raise InputError(f"{len(codes)} classes for {len(frame)} locations: give one class per location")
+        frame["__class"] = pd.Series(np.asarray(codes, dtype=object), index=frame.index)
         key_cols = [c for c in ("grid_id", "__class") if c in frame.columns]
         group = frame.groupby(key_cols, dropna=False, sort=False).ngroup().to_numpy()
         first = np.unique(group, return_index=True)[1]

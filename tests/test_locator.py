@@ -1,5 +1,6 @@
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from hypothesis import given, settings, strategies as st
@@ -61,6 +62,20 @@ def test_bad_coordinates_are_clear_errors():
     with pytest.raises(CRSError, match="not a projected CRS"):
         Locator(_layout().to_crs(4326))
 
+
+
+def test_points_from_a_filtered_frame_join_back_onto_their_rows():
+    """Series in, the Series' index out: a frame filtered before locating (index 7,
+    3, 12) joins its answers on the right rows, not on rows 0, 1, 2."""
+    loc = Locator(_layout())
+    frame = pd.DataFrame({"x": X0 + np.array([150.0, 9.0, 50.0, 625.0]), "y": Y0 + np.array([150.0, 9.0, 150.0, 25.0])},
+                         index=[5, 7, 3, 12])
+    kept = frame.drop(index=5)
+    joined = kept.join(loc.locate_many(kept["x"], kept["y"]))
+    assert joined["grid_id"].str[-3:].to_dict() == {7: "001", 3: "003", 12: "007"}
+    assert list(loc.locate_many(kept["x"].to_numpy(), kept["y"].to_numpy()).index) == [0, 1, 2]
+    with pytest.raises(InputError, match="different indexes"):
+        loc.locate_many(kept["x"], frame["y"].iloc[1:].reset_index(drop=True))
 
 def test_input_crs_gcj02_and_wgs84_agree():
     loc = Locator(_layout())

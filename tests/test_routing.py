@@ -58,6 +58,25 @@ def test_precedence_and_fallback(grid_id, code, department, territorial):
                                      "校园": CAMPUS}.get(department)
 
 
+
+def test_route_many_pairs_classes_with_their_own_rows():
+    """Classes as a Series pair by index, never by a silent realignment: the rows of a
+    filtered frame (index 4, 9) keep their own classes; a Series with another index
+    or a count that differs is refused."""
+    import pandas as pd
+
+    table = _table()
+    rows = [_at("110101002003007"), _at("110101001001001")]
+    located = pd.DataFrame([r._asdict() for r in rows], index=[4, 9])
+    classes = pd.Series(["01001", "09001"], index=[4, 9])
+    codes, names = table.route_many(located, classes)
+    assert list(names) == ["校园", "东华门街道办事处"] and list(codes) == [CAMPUS, OFFICE]
+    assert list(table.route_many(located, ["09001", "01001"])[1]) == ["民政", "水务局"]  # by position
+    with pytest.raises(InputError, match="index is not the locations' index"):
+        table.route_many(located, classes.reset_index(drop=True))
+    with pytest.raises(InputError, match="3 classes for 2 locations"):
+        table.route_many(located, ["01001", "01001", "01001"])
+
 def test_legacy_codes():
     table = _table()
     here = _at("110101001001001")
