@@ -305,14 +305,15 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
-    if Path(output).exists() and not overwrite:
-        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     if parent_code and not provisional:
         raise click.UsageError("--parent-code gives provisional codes: add --provisional")
     require_with(barriers_layer=("barriers", barriers), barriers_crs=("barriers", barriers),
                  barriers_where=("barriers", barriers), merge_small_blocks=("barriers", barriers))
     if hexagons and h3_cells:
         raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
+    # Options first: an existing output is the last thing to fix before a run.
+    if Path(output).exists() and not overwrite:
+        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     shape = "hex" if hexagons else "h3" if h3_cells else "square"
     try:
         with Steps() as step:

@@ -32,6 +32,8 @@ def map_command(package, output, labels, as_html, points, overwrite):
     from gridkit.package import read_package
 
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
+    if Path(output).exists() and not overwrite:  # before reading and drawing, not after
+        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
     try:
         cells, units, _ = read_package(package)
         if as_html:

@@ -89,6 +89,30 @@ def test_map_command(samples, tmp_path):
     assert r.exit_code == 0 and (tmp_path / "c.png").stat().st_size > 10_000
 
 
+def test_an_existing_output_is_named_after_the_options_and_before_any_work(samples, tmp_path, monkeypatch):
+    """`grid units` names a wrong option before an existing output (fixing --overwrite
+    first would only lead to the other error); `map` refuses an existing picture
+    before reading the package, not after drawing it. The old files are untouched."""
+    import gridkit
+    import gridkit.package
+
+    out, png = tmp_path / "o.gpkg", tmp_path / "o.png"
+    out.write_bytes(b"an earlier layout")
+    png.write_bytes(b"an earlier map")
+    monkeypatch.setattr(gridkit, "read_vector", lambda *a, **k: pytest.fail("read a file"))
+    monkeypatch.setattr(gridkit.package, "read_package", lambda *a, **k: pytest.fail("read a package"))
+    args = ("grid", "units", samples / "cambridge_neighborhoods.gpkg", "-o", out)
+    wrong = _run(*args, "--parent-code", "990101")
+    assert wrong.exit_code == 2 and "--parent-code gives provisional codes: add --provisional" in wrong.output
+    both = _run(*args, "--hex", "--h3")
+    assert both.exit_code == 2 and "not both" in both.output
+    exists = _run(*args)
+    assert exists.exit_code == 2 and "exists; pass --overwrite" in exists.output
+    drawn = _run("map", out, "-o", png)
+    assert drawn.exit_code == 2 and f"{png} exists; pass --overwrite" in drawn.output
+    assert out.read_bytes() == b"an earlier layout" and png.read_bytes() == b"an earlier map"
+
+
 def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     result = _run("info", samples / "cincinnati_blocks.gpkg")
     assert result.exit_code == 1
