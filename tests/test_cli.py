@@ -1,6 +1,7 @@
 import json
 
 import pyogrio
+import pytest
 from click.testing import CliRunner
 
 import gridkit as gk
