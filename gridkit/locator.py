@@ -336,8 +336,27 @@ class Locator:
                       "lattice": bool(lattice), "owned_buckets": int((code >= 0).sum()),
                       "mixed_buckets": len(ub), "mixed_cells": len(self._mixed_ids)}
 
+    def __getstate__(self):
+        """Pickled without the lock and the cached transforms (closures); unpickled
+        with a lock of its own and its polygons prepared again."""
+        state = dict(self.__dict__, _transforms={})
+        for rebuilt in ("_geos_lock", "_tree"):  # the tree: built again when first needed
+            state.pop(rebuilt, None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        shapely.prepare(self._mixed_geoms)
+        self._geos_lock = threading.Lock()
+
     def _prepare(self):
         shapely.prepare(self._mixed_geoms)
+        # GEOS builds a prepared polygon's index on its first test, and two threads
+        # doing that at once corrupt the heap (libgeos/geos#825): every GEOS call on
+        # the locator's polygons holds this lock, so a Locator may be shared by the
+        # threads of a web server or a dask worker. The owned-bucket path (most
+        # points) never takes it.
+        self._geos_lock = threading.Lock()
         self._transforms = {}
         self._grid = (self.origin[0], self.origin[1], self.side, self.shape[1], self.shape[0])
         # Per hierarchy column: the code of each unit row into that column's distinct values.
@@ -492,6 +511,10 @@ class Locator:
 
     def _resolve(self, point, cand, x, y):
         """One cell per point from (point, local candidate) pairs, by the edge rule."""
+        with self._geos_lock:
+            return self._resolve_locked(point, cand, x, y)
+
+    def _resolve_locked(self, point, cand, x, y):
         result = np.full(len(x), -1, dtype=np.int64)
         geoms = self._mixed_geoms[cand]
         inside = shapely.contains_xy(geoms, x[point], y[point])
@@ -523,8 +546,9 @@ class Locator:
         return self._resolve(point, cand, x, y)
 
     def _nearest(self, x, y, tolerance):
-        (point, cand), dist = self._tree.query_nearest(
-            shapely.points(x, y), max_distance=tolerance, return_distance=True, all_matches=True)
+        with self._geos_lock:
+            (point, cand), dist = self._tree.query_nearest(
+                shapely.points(x, y), max_distance=tolerance, return_distance=True, all_matches=True)
         found = np.full(len(x), -1, dtype=np.int64)
         distance = np.full(len(x), np.nan)
         order = np.lexsort((cand, point))[::-1]  # last write wins: the lowest index
@@ -650,7 +674,8 @@ class Locator:
     def _in_mixed(self, m, x, y):
         """The cell of mixed bucket ``m`` whose interior holds one point, or -1 (edges: the array path)."""
         cand = self._mixed_cells[self._mixed_ptr.item(m):self._mixed_ptr.item(m + 1)]
-        inside = shapely.contains_xy(self._mixed_geoms[cand], x, y)
+        with self._geos_lock:
+            inside = shapely.contains_xy(self._mixed_geoms[cand], x, y)
         if inside.any():
             return self._mixed_ids.item(cand.item(int(inside.argmax())))
         return -1

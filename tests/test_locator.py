@@ -77,6 +77,34 @@ def test_points_from_a_filtered_frame_join_back_onto_their_rows():
     with pytest.raises(InputError, match="different indexes"):
         loc.locate_many(kept["x"], frame["y"].iloc[1:].reset_index(drop=True))
 
+
+def test_a_locator_shared_by_threads_and_pickled_answers_as_one_alone():
+    """Four threads on one fresh Locator (GEOS builds each prepared polygon's index
+    on its first test, which two threads must not do at once), single points and
+    arrays, near edges and outside (the tolerance's tree); then the Locator pickled
+    after use (its cached transforms are closures) answers the same, prepared again."""
+    import pickle
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = np.random.default_rng(5)
+    x, y = X0 + rng.uniform(-20, 670, 4000), Y0 + rng.uniform(-20, 320, 4000)
+    alone = Locator(_layout(), tolerance=10).locate_many(x, y)["grid_id"].astype(object).fillna("-").tolist()
+    shared = Locator(_layout(), tolerance=10)
+
+    def run(k):
+        part = slice(k * 1000, (k + 1) * 1000)
+        one = [shared.locate(a, b).grid_id or "-" for a, b in zip(x[part], y[part])]
+        many = shared.locate_many(x, y)["grid_id"].astype(object).fillna("-").tolist()
+        return one, many
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(run, range(4)))
+    assert sum((one for one, _ in results), []) == alone and all(many == alone for _, many in results)
+    assert shared.locate(116.4, 39.9, crs="EPSG:4326").status == "outside"  # caches a transform
+    again = pickle.loads(pickle.dumps(shared))
+    assert again.locate_many(x, y)["grid_id"].astype(object).fillna("-").tolist() == alone
+    assert shapely.is_prepared(again._mixed_geoms).all()
+
 def test_input_crs_gcj02_and_wgs84_agree():
     loc = Locator(_layout())
     lon, lat = gpd.GeoSeries(shapely.points([X0 + 150, X0 + 520], [Y0 + 150, Y0 + 20]), crs=4548).to_crs(4326).pipe(
