@@ -50,6 +50,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     """
     from . import coords
 
+    _same_index(frame, x=x, y=y, classes=classes)
     # A file located before: its old answers are replaced, not doubled.
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(PREFIX)])
     n = len(frame)
@@ -83,6 +84,16 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
         located.insert(1, PREFIX + "status_code", status)
     out = pd.concat([frame, located], axis=1)
     return split_rejects(out, reason, detail, row_offset)
+
+
+def _same_index(frame, **columns):
+    """Refuse a Series whose index is not ``frame``'s: its values would be paired
+    with other rows (by position for x/y, by a realignment for classes)."""
+    for name, values in columns.items():
+        if isinstance(values, pd.Series) and not values.index.equals(frame.index):
+            raise InputError(f"{name} is a Series whose index is not the frame's, so rows would get another row's "
+                             f"{name}; take it from the same frame (frame[...]), or pass an array (.to_numpy()) "
+                             "to pair by position")
 
 
 def expand(compact, locator):

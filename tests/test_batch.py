@@ -13,6 +13,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit import coords
 from gridkit.batch import locate_dask, locate_frame
+from gridkit.errors import InputError
 from gridkit.locator import STATUS_NAMES, Locator, index_path
 from gridkit.routing import RoutingTable, starter_table
 from gridkit_cli.main import cli
@@ -300,3 +301,25 @@ def test_dask_path_equals_the_local_path(tmp_path, package):
     right = located[local.columns].astype(object).where(located[local.columns].notna(), None).reset_index(drop=True)
     assert left.equals(right)
     assert rejects["row"].tolist() == local_rejects["row"].tolist()
+
+
+def test_locate_frame_on_a_filtered_frame_keeps_each_row_its_own(tmp_path, package):
+    """A filtered frame (rows 1, 3, 5 … of ten) keeps its labels and each row its own
+    cell and class; x, y or classes taken from another frame (another index) are
+    refused, not paired with other rows."""
+    _, frame = _points(tmp_path)
+    table = tmp_path / "routing.toml"
+    table.write_text(starter_table(), encoding="utf-8")
+    routes, loc = RoutingTable.load(table), Locator.from_package(package, tolerance=10)
+    whole, _ = locate_frame(frame, frame["lon"], frame["lat"], "EPSG:4326", loc, routes=routes,
+                            classes=frame["matter"])
+    odd = frame.iloc[1::2]
+    part, rejects = locate_frame(odd, odd["lon"], odd["lat"], "EPSG:4326", loc, routes=routes, classes=odd["matter"])
+    assert list(part.index) == [1, 3, 5, 7] and list(rejects["row"]) == [5]  # row 9 of frame: class 12345
+    columns = ["gk_grid_id", "gk_department_name"]
+    assert part[columns].astype(object).equals(whole.loc[[1, 3, 5, 7], columns].astype(object))
+    other = odd.reset_index(drop=True)
+    for name, values in {"classes": other["matter"], "x": other["lon"]}.items():
+        args = {"classes": odd["matter"], "x": odd["lon"]} | {name: values}
+        with pytest.raises(InputError, match=f"{name} is a Series whose index is not the frame's"):
+            locate_frame(odd, args["x"], odd["lat"], "EPSG:4326", loc, routes=routes, classes=args["classes"])
