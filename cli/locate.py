@@ -19,13 +19,19 @@ def _routes(path):
 
 
 @click.command("locate")
-@click.argument("points", type=click.Path(exists=True))
+@click.argument("points", type=click.Path(exists=True), required=False)
+@click.option("--at", "at", default=None, metavar="X,Y",
+              help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326): print its cell, "
+                   "community, street, district and, with --routes --class, department. Exit status 1 when it "
+                   "is outside the layout.")
+@click.option("--json", "as_json", is_flag=True, help="With --at: print the answer as one JSON object.")
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Output: .csv (input columns + results), .xlsx (the same; codes as text cells), "
-                   ".gpkg / .geojson / .parquet (WGS84 points; a .gpkg opens in QGIS styled by gk_status).")
+                   ".gpkg / .geojson / .parquet (WGS84 points; a .gpkg opens in QGIS styled by gk_status). "
+                   "Required with POINTS.")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
 @click.option("--class-field", default=None,
@@ -54,9 +60,10 @@ def _routes(path):
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(min=1),
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
-def locate_command(points, package, output, routes, class_field, class_code, events, crs, layer, grid_layer,
-                   id_field, x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
-    """Find the cell, community, street and district of every point in POINTS.
+def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
+                   grid_layer, id_field, x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
+    """Find the cell, community, street and district of every point in POINTS
+    (or of one point, --at X,Y).
 
     POINTS is CSV or Excel .xlsx (lon/lat or x/y columns), GeoJSON, GeoPackage,
     Shapefile or GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
@@ -80,10 +87,21 @@ def locate_command(points, package, output, routes, class_field, class_code, eve
           --routes routing.toml --class 02014 -o signals.csv
       gridkit locate located.parquet --grid demo-output/dongcheng.gpkg --dask \\
           -o relocated.parquet
+      gridkit locate --at 116.4105,39.9289 --crs gcj02 --grid demo-output/dongcheng.gpkg
     """
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
+    if at is not None:
+        _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
+                    tolerance, points=points, output=output, batch_only=(layer, x_field, y_field, use_dask,
+                                                                         scheduler, overwrite))
+        return
+    if points is None:
+        raise click.UsageError("give POINTS (a file of points) or --at X,Y (one point)")
+    if output is None:
+        raise click.UsageError("POINTS needs -o/--output (the located file)")
+    require_with(as_json=("at", at))
     require_with(events=("class_field", class_field or class_code), class_field=("routes", routes),
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
     if class_field and class_code:
@@ -120,6 +138,62 @@ def locate_command(points, package, output, routes, class_field, class_code, eve
     for reason, n in summary["rejected_by_reason"].items():
         click.echo(f"  {n:6,d} × {reason}")
     click.echo(f"  → {output}; rejects → {summary['rejects_file']}")
+
+
+#: What --at prints, by Location field.
+_AT_LINES = (("community", "community_code", "community_name"), ("street", "street_code", "street_name"),
+             ("district", "county_code", "county_name"))
+
+
+def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
+                tolerance, *, points, output, batch_only):
+    """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside)."""
+    from gridkit.errors import GridkitError
+    from gridkit.locator import Locator
+
+    if points is not None or output is not None or any(v not in (None, False) for v in batch_only):
+        raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --dask, "
+                               "--scheduler and --overwrite are for files")
+    if class_field is not None:
+        raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
+    require_with(class_code=("routes", routes), events=("class_code", class_code))
+    try:
+        x, y = (float(v) for v in at.split(","))
+    except ValueError:
+        raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at") from None
+    crs = crs or "EPSG:4326"
+    try:
+        table = _routes(routes)
+        if table is not None and class_code is None:
+            raise click.UsageError("--routes needs --class (the point's class) with --at")
+        found = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field).locate(
+            x, y, crs=crs)
+        answer = found._asdict()
+        if answer["distance_m"] != answer["distance_m"]:  # NaN outside: JSON has no NaN
+            answer["distance_m"] = None
+        if table is not None and found.grid_id is not None:
+            route = table.route(found, class_code, kind="event" if events else "component")
+            answer.update(department_code=route.department_code, department_name=route.department_name,
+                          territorial=route.territorial)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(answer, ensure_ascii=False))
+    elif found.grid_id is None:
+        click.echo(f"{x}, {y} ({crs}): outside the layout"
+                   + (f" (more than {tolerance:g} m from every cell)" if tolerance else ""))
+    else:
+        how = "inside" if found.status == "inside" else f"nearest, {found.distance_m:.1f} m away"
+        click.echo(f"{x}, {y} ({crs}) → cell {found.grid_id} ({how})")
+        for label, code, name in _AT_LINES:
+            if answer.get(code):
+                click.echo(f"  {label:<10} {answer[code]} {answer.get(name) or ''}".rstrip())
+        if "department_name" in answer:
+            click.echo(f"  {'department':<10} {answer['department_name']}"
+                       + (f" ({answer['department_code']})" if answer["department_code"] else "")
+                       + (" — territorial (no rule for the class)" if answer["territorial"] else ""))
+    if found.grid_id is None:
+        raise SystemExit(1)
 
 
 def _run_local(points, package, output, table, classes, kind, crs, layer, x_field, y_field, tolerance,

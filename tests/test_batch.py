@@ -1,5 +1,6 @@
 """gridkit locate (CLI and library), the cached index, the single-point path, dask."""
 
+import json
 import re
 
 import geopandas as gpd
@@ -323,3 +324,36 @@ def test_locate_frame_on_a_filtered_frame_keeps_each_row_its_own(tmp_path, packa
         args = {"classes": odd["matter"], "x": odd["lon"]} | {name: values}
         with pytest.raises(InputError, match=f"{name} is a Series whose index is not the frame's"):
             locate_frame(odd, args["x"], odd["lat"], "EPSG:4326", loc, routes=routes, classes=args["classes"])
+
+
+def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, package):
+    """`locate --at X,Y`: the same cell and department as the file path gives (the
+    first rows of test_cli_locates_routes_and_rejects), the nearest cell within the
+    tolerance, JSON for scripts, exit status 1 outside; file options refused."""
+    table = tmp_path / "routing.toml"
+    table.write_text(starter_table(), encoding="utf-8")
+    grid = ["locate", "--grid", str(package)]
+
+    def run(*args):
+        return CliRunner().invoke(cli, grid + [str(a) for a in args])
+
+    inside = run("--at", f"{X0 + 100},{Y0 + 50}", "--crs", "EPSG:4548", "--routes", table, "--class", "01001")
+    assert inside.exit_code == 0, inside.output
+    assert inside.output.splitlines() == [
+        f"{X0 + 100}, {Y0 + 50} (EPSG:4548) → cell 110101001001005 (inside)",
+        "  community  110101001001 c0", "  street     110101001", "  district   110101",
+        "  department 供水企业/水务局"]
+    lon, lat = _lonlat([X0 - 5], [Y0 + 50])
+    near = run("--at", f"{float(lon[0])!r},{float(lat[0])!r}", "--tolerance", 10)
+    assert near.exit_code == 0 and "→ cell 110101001001004 (nearest, 5.0 m away)" in near.output
+    far = run("--at", f"{X0 + 1000},{Y0 + 1000}", "--crs", "EPSG:4548", "--json")
+    assert far.exit_code == 1
+    assert json.loads(far.output) | {} == {"grid_id": None, "community_code": None, "community_name": None,
+                                           "street_code": None, "street_name": None, "county_code": None,
+                                           "county_name": None, "status": "outside", "distance_m": None}
+    for args, message in {("--at", "1;2"): "expected X,Y", ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
+                          ("--at", "1,2", "--routes", table, "--class-field", "c"): "not --class-field",
+                          (): "give POINTS (a file of points) or --at X,Y"}.items():
+        refused = run(*args)
+        assert refused.exit_code == 2 and message in refused.output, refused.output
+    assert not (tmp_path / "x.csv").exists()
