@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from .options import (OSM_STREETS, Steps, added_text, layout_overwrite_opt, overwrite_opt, package_output,
-                      parse_crs_value, percent, progress_enabled, require_with, where_opt)
+                      parse_crs_value, percent, progress_enabled, refuse_existing, require_with, where_opt)
 
 
 @click.group()
@@ -311,9 +311,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                  barriers_where=("barriers", barriers), merge_small_blocks=("barriers", barriers))
     if hexagons and h3_cells:
         raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
-    # Options first: an existing output is the last thing to fix before a run.
-    if Path(output).exists() and not overwrite:
-        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite)
     shape = "hex" if hexagons else "h3" if h3_cells else "square"
     try:
         with Steps() as step:
@@ -475,8 +473,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
         bands_of(min_households, max_households, target, tolerance, micro_band)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
-    if Path(output).exists() and not overwrite:
-        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite)
     try:
         with Steps() as step:
             step("reading inputs")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt
+from .options import overwrite_opt, refuse_existing
 
 
 @click.command("map")
@@ -32,8 +32,7 @@ def map_command(package, output, labels, as_html, points, overwrite):
     from gridkit.package import read_package
 
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
-    if Path(output).exists() and not overwrite:  # before reading and drawing, not after
-        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
+    refuse_existing(output, overwrite)  # before reading and drawing, not after
     try:
         cells, units, _ = read_package(package)
         if as_html:

@@ -14,6 +14,16 @@ layout_overwrite_opt = click.option(
          "QGIS styles and projects. Delete it first to start afresh.")
 
 
+def refuse_existing(output, overwrite):
+    """A usage error when ``output`` exists and ``--overwrite`` is not given: checked
+    after the other options (fixing this first would only lead to them) and before
+    any file is read."""
+    from pathlib import Path
+
+    if Path(output).exists() and not overwrite:
+        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
+
+
 def added_text(layers, tables, projects, styled) -> str:
     """What a user added to a grid package (:func:`gridkit.package.added_by_hand`:
     its ``layers``, ``tables``, ``projects``, and ``styled``, the layer of each

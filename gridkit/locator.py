@@ -510,11 +510,8 @@ class Locator:
         return index, status, distance
 
     def _resolve(self, point, cand, x, y):
-        """One cell per point from (point, local candidate) pairs, by the edge rule."""
-        with self._geos_lock:
-            return self._resolve_locked(point, cand, x, y)
-
-    def _resolve_locked(self, point, cand, x, y):
+        """One cell per point from (point, local candidate) pairs, by the edge rule
+        (the caller holds the GEOS lock)."""
         result = np.full(len(x), -1, dtype=np.int64)
         geoms = self._mixed_geoms[cand]
         inside = shapely.contains_xy(geoms, x[point], y[point])
@@ -543,7 +540,8 @@ class Locator:
         point = np.repeat(np.arange(len(x)), counts)
         offset = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
         cand = self._mixed_cells[np.repeat(start, counts) + offset].astype(np.int64)
-        return self._resolve(point, cand, x, y)
+        with self._geos_lock:
+            return self._resolve(point, cand, x, y)
 
     def _nearest(self, x, y, tolerance):
         with self._geos_lock:
