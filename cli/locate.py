@@ -69,8 +69,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     Shapefile or GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
     --class-field (or --class), gk_department_code and gk_department_name. Rows whose
-    coordinates or class cannot be used go to OUTPUT.rejects.csv with the reason;
-    the summary adds up to the input rows.
+    coordinates or class cannot be used (blank, not lon/lat, lon and lat swapped)
+    go to OUTPUT.rejects.csv with the reason and the bad value; the summary adds up
+    to the input rows.
 
     \b
     Edge rule: a point on a shared edge belongs to the cell east of it (north of
@@ -135,8 +136,10 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                f"{summary['outside']:,} outside the layout")
     if "routed" in summary:
         click.echo(f"  {summary['routed']:,} routed to a department")
+    from gridkit.batch import REJECT_REASONS
+
     for reason, n in summary["rejected_by_reason"].items():
-        click.echo(f"  {n:6,d} × {reason}")
+        click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
     click.echo(f"  → {output}; rejects → {summary['rejects_file']}")
 
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import GridkitError, InputError
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES, Locator
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_DETAIL, SWAPPED_REASON, Locator
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX"]
 
@@ -32,6 +32,7 @@ PREFIX = "gk_"
 REJECT_REASONS = {
     "missing_coordinates": "x/y blank, not numbers, or an empty geometry",
     "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
+    "latlon_swapped": SWAPPED_REASON,
     "bad_class": "the class column holds no class code gridkit can route",
 }
 CHUNK = 1_000_000
@@ -55,19 +56,17 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(PREFIX)])
     n = len(frame)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
-    reason[~(np.isfinite(x) & np.isfinite(y))] = "missing_coordinates"
-    parsed = coords.parse_crs(crs) if crs is not None else None
-    if parsed is not None and (isinstance(parsed, str) or parsed.is_geographic):
-        impossible = (reason == "") & ((np.abs(x) > 180) | (np.abs(y) > 90))
-        reason[impossible] = "impossible_coordinates"
+    reason, detail = coords.position_problems(x, y, crs)
     ok = np.flatnonzero(reason == "")
     index = np.full(n, -1, dtype=np.int64)
     status = np.full(n, OUTSIDE, dtype=np.int8)
     distance = np.full(n, np.nan)
     if len(ok):
         index[ok], status[ok], distance[ok] = locator.cell_index(x[ok], y[ok], crs=crs, tolerance=tolerance)
+    if crs is not None:  # an answer "outside" for a row whose columns are swapped would mislead
+        suspect = np.flatnonzero((reason == "impossible_coordinates") | ((reason == "") & (status == OUTSIDE)))
+        swapped = suspect[locator.swapped(x[suspect], y[suspect], crs, tolerance=tolerance)]
+        reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
     located = locator.describe(index, status, distance)
     located.columns = [PREFIX + c for c in located.columns]
     located.index = frame.index

@@ -77,7 +77,7 @@ from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
 from .io import VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, warn_if_gcj02, where_refused
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_DETAIL, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
 
@@ -114,7 +114,7 @@ STATUS_VALUES = {
 REJECT_REASONS = {
     "missing_coordinates": "no coordinates (empty geometry or blank x/y)",
     "impossible_coordinates": "coordinates that cannot be a position in the input CRS",
-    "latlon_swapped": "latitude and longitude swapped (swapping them lands inside the layout): fix the columns",
+    "latlon_swapped": SWAPPED_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
     "duplicate_id": "the same component ID as an earlier row, with different attributes",
@@ -516,31 +516,21 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     key = _source_keys(frame, mapping, source)
 
     # 1. positions
-    reject(~(np.isfinite(x) & np.isfinite(y)), "missing_coordinates", "x/y blank, not numbers, or empty geometry")
-    geographic = isinstance(in_crs, str) or in_crs.is_geographic
-    valid = reason == ""
-    if geographic:
-        impossible = valid & ((np.abs(x) > 180) | (np.abs(y) > 90))
-    else:
-        impossible = np.zeros(n, dtype=bool)
+    reason[:], detail[:] = coords.position_problems(x, y, in_crs)
+    ok = reason == ""
     lx, ly = np.full(n, np.nan), np.full(n, np.nan)
-    ok = valid & ~impossible
-    if ok.any():
-        lx[ok], ly[ok] = locator.to_layout_xy(x[ok], y[ok], in_crs)
     index = np.full(n, -1, dtype=np.int64)
     status = np.full(n, OUTSIDE, dtype=np.int8)
     distance = np.full(n, np.nan)
     if ok.any():
+        lx[ok], ly[ok] = locator.to_layout_xy(x[ok], y[ok], in_crs)
         index[ok], status[ok], distance[ok] = locator.cell_index(lx[ok], ly[ok], tolerance=tolerance)
-    if geographic:  # swapped lat/lon: the swapped point lands in (or by) the layout
-        suspect = np.flatnonzero(valid & (impossible | (status == OUTSIDE)) & (np.abs(x) <= 90))
-        if len(suspect):
-            sx, sy = locator.to_layout_xy(y[suspect], x[suspect], in_crs)
-            _, s_status, _ = locator.cell_index(sx, sy, tolerance=tolerance)
-            swapped = np.zeros(n, dtype=bool)
-            swapped[suspect[s_status != OUTSIDE]] = True
-            reject(swapped, "latlon_swapped", "swapping x and y puts it inside the layout; the columns are swapped")
-    reject(impossible, "impossible_coordinates", "longitude must lie in -180..180 and latitude in -90..90")
+    # Swapped lat/lon: the swapped point lands in (or by) the layout; this names the
+    # fix where "impossible" or "outside" would not.
+    suspect = np.flatnonzero((reason == "impossible_coordinates") | (ok & (status == OUTSIDE)))
+    swapped = suspect[locator.swapped(x[suspect], y[suspect], in_crs, tolerance=tolerance)]
+    reason[swapped] = "latlon_swapped"
+    detail[swapped] = SWAPPED_DETAIL
 
     # 2. exact duplicates (every input column and the position). Two equal rows share
     # their position, so only rows whose position repeats are hashed whole; of those,

@@ -36,6 +36,7 @@ __all__ = [
     "is_pseudo_crs",
     "metric_crs_for",
     "is_in_china",
+    "position_problems",
 ]
 
 log = logging.getLogger(__name__)
@@ -280,3 +281,46 @@ def metric_crs_for(lon: float, lat: float, *, china: bool | None = None) -> pypr
         return pyproj.CRS.from_epsg(4534 + (cm - 75) // 3)
     zone = int((lon + 180.0) // 6.0) % 60 + 1
     return pyproj.CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
+
+
+def is_geographic(crs) -> bool:
+    """Whether ``crs`` (parsed or not) takes lon/lat degrees: the pseudo-CRSs do."""
+    parsed = crs if isinstance(crs, pyproj.CRS) else parse_crs(crs)
+    return isinstance(parsed, str) or parsed.is_geographic
+
+
+def position_problems(x, y, crs=None):
+    """Why each point cannot be a position: ``(reason, detail)`` arrays ("" = usable).
+
+    ``missing_coordinates`` where x or y is NaN (blank, not a number, an empty
+    geometry); ``impossible_coordinates`` where ``crs`` takes lon/lat and x lies
+    outside -180..180 or y outside -90..90. ``detail`` names the bad value and the fix,
+    for a rejects file.
+
+    Examples
+    --------
+    >>> reason, detail = position_problems([116.4, np.nan, 39.9], [39.9, 39.9, 116.4], "gcj02")
+    >>> list(reason)
+    ['', 'missing_coordinates', 'impossible_coordinates']
+    >>> detail[2]
+    'y = 116.4 is not a latitude (-90..90): are x and y swapped, or is the CRS wrong?'
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    reason = np.full(len(x), "", dtype=object)
+    detail = np.full(len(x), "", dtype=object)
+    no_x, no_y = ~np.isfinite(x), ~np.isfinite(y)
+    for mask, text in ((no_x & no_y, "no x or y: blank, not numbers, or an empty geometry"),
+                       (no_x & ~no_y, "x is blank or not a number"),
+                       (no_y & ~no_x, "y is blank or not a number")):
+        reason[mask], detail[mask] = "missing_coordinates", text
+    if crs is not None and is_geographic(crs):
+        bad = np.flatnonzero((reason == "") & ((np.abs(x) > 180) | (np.abs(y) > 90)))
+        reason[bad] = "impossible_coordinates"
+        detail[bad] = [_not_lonlat(x[i], y[i]) for i in bad]
+    return reason, detail
+
+
+def _not_lonlat(x, y) -> str:
+    wrong = [f"x = {x:g} is not a longitude (-180..180)"] if abs(x) > 180 else []
+    wrong += [f"y = {y:g} is not a latitude (-90..90)"] if abs(y) > 90 else []
+    return "; ".join(wrong) + ": are x and y swapped, or is the CRS wrong?"

@@ -53,6 +53,9 @@ __all__ = ["Locator", "Location", "index_path", "INSIDE", "NEAREST", "OUTSIDE", 
 
 INSIDE, NEAREST, OUTSIDE = 0, 1, 2
 STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
+#: A rejects file's reason and detail for a point :meth:`Locator.swapped` finds.
+SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
+SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 _INDEX_FORMAT = "gridkit-locator-1"
 _CHUNK = 1 << 18  # points per lookup chunk
@@ -465,6 +468,34 @@ class Locator:
         """
         x, y = self.to_layout_xy(x, y, crs)
         return self._lookup(x, y, self.tolerance if tolerance is None else float(tolerance))
+
+    def swapped(self, x, y, crs, *, tolerance=None):
+        """Which lon/lat points land in the layout (or within the tolerance) with x
+        and y swapped: a file whose columns are the wrong way round.
+
+        A boolean array; all False unless ``crs`` takes lon/lat. Only points whose
+        swapped position falls in the layout's lon/lat box (with a margin of a
+        tenth of a degree and the tolerance) are located again, so files far from the layout cost a
+        comparison.
+        """
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        found = np.zeros(len(x), dtype=bool)
+        if not coords.is_geographic(crs):
+            return found
+        if not hasattr(self, "_lonlat_box"):
+            ox, oy = self.origin
+            ny, nx = self.shape
+            self._lonlat_box = _transformer(self.crs, pyproj.CRS.from_epsg(4326)).transform_bounds(
+                ox, oy, ox + nx * self.side, oy + ny * self.side)
+        minx, miny, maxx, maxy = self._lonlat_box
+        # A degree of longitude is over 50 km up to 63° N/S: tolerance / 50 km degrees covers it.
+        margin = 0.1 + (self.tolerance if tolerance is None else float(tolerance)) / 50_000
+        maybe = np.flatnonzero((y >= minx - margin) & (y <= maxx + margin) & (x >= miny - margin)
+                               & (x <= maxy + margin))
+        if len(maybe):
+            _, status, _ = self.cell_index(y[maybe], x[maybe], crs=crs, tolerance=tolerance)
+            found[maybe[status != OUTSIDE]] = True
+        return found
 
     def _lookup(self, x, y, tolerance):
         """:meth:`cell_index` for coordinates in the layout's CRS.

@@ -108,7 +108,7 @@ def test_a_semicolon_csv_is_located_into_a_semicolon_csv(tmp_path, package):
     assert [distance for _, distance in last if distance != "0,0"] == ["4,997689421928953", ""]
     rejects = (tmp_path / "semi_located.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
     assert rejects == ["row;reason;detail;case;lon;lat;matter",
-                       f"9;missing_coordinates;;c8;;{text['lat'][8]};01001"]
+                       f"9;missing_coordinates;x is blank or not a number;c8;;{text['lat'][8]};01001"]
     again = tmp_path / "again.csv"
     assert CliRunner().invoke(cli, ["locate", str(out), "--grid", str(package), "-o", str(again),
                                     "--tolerance", "10"]).exit_code == 0
@@ -357,3 +357,27 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
         refused = run(*args)
         assert refused.exit_code == 2 and message in refused.output, refused.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tmp_path, package):
+    """Rows that cannot be located say which value is wrong; a row whose lon and lat
+    are swapped is rejected as such, not answered 'outside' (its swap lands in a
+    cell); a point simply far away stays 'outside'."""
+    lon, lat = _lonlat([X0 + 50, X0 + 1000], [Y0 + 50, Y0 + 1000])
+    frame = pd.DataFrame({"x": [lon[0], np.nan, np.nan, 200.0, 200.0, lat[0], lon[1]],
+                          "y": [lat[0], lat[0], np.nan, lat[0], -95.0, lon[0], lat[1]]})
+    loc = Locator.from_package(package)
+    located, rejects = locate_frame(frame, frame["x"], frame["y"], "EPSG:4326", loc)
+    assert located.index.tolist() == [0, 6] and located["gk_status"].tolist() == ["inside", "outside"]
+    assert rejects["row"].tolist() == [2, 3, 4, 5, 6]
+    assert rejects["reason"].tolist() == ["missing_coordinates"] * 2 + ["impossible_coordinates"] * 2 + [
+        "latlon_swapped"]
+    assert rejects["detail"].tolist() == [
+        "x is blank or not a number", "no x or y: blank, not numbers, or an empty geometry",
+        "x = 200 is not a longitude (-180..180): are x and y swapped, or is the CRS wrong?",
+        "x = 200 is not a longitude (-180..180); y = -95 is not a latitude (-90..90): are x and y swapped, "
+        "or is the CRS wrong?",
+        "swapping x and y puts it inside the layout; the columns are swapped"]
+    # In the layout's metric CRS there is no lon/lat to swap, nor a range to check.
+    assert not loc.swapped([Y0 + 50], [X0 + 50], "EPSG:4548").any()
+    assert loc.swapped([lat[0], lat[1], 0.0], [lon[0], lon[1], 0.0], "EPSG:4326").tolist() == [True, False, False]

@@ -480,3 +480,15 @@ def test_a_layout_written_over_a_package_keeps_its_catalogue_and_what_the_user_a
             f"and near none (2 such): the layouts do not cover the same ground; to start afresh without its "
             f"catalogue, delete {package} first, or write the new layout to another file") in result.output
     assert package.read_bytes() == kept
+
+
+def test_a_row_far_off_the_globe_is_rejected_not_the_whole_import(tmp_path, package):
+    """A projected row in a lon/lat file (x ≤ 90, y in millions) is one reject; the
+    check for swapped columns used to raise on it and stop the whole import."""
+    lon, lat = _lonlat([X0 + 50], [Y0 + 50])
+    path = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0]), dict(lon=50.0, lat=3_000_000.0)])
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                               today="20260701")
+    assert result.summary["imported"] == 1 and result.summary["rejected_by_reason"] == {"impossible_coordinates": 1}
+    assert result.rejects["detail"].tolist() == [
+        "y = 3e+06 is not a latitude (-90..90): are x and y swapped, or is the CRS wrong?"]
