@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt
+from .options import overwrite_opt, refuse_existing
 
 SHOWN = 20
 
@@ -42,6 +42,7 @@ def check_command(package, problems_out, overwrite):
 
     if problems_out and Path(problems_out).suffix.lower() != ".gpkg":
         raise click.BadParameter(f"{problems_out}: give a .gpkg file", param_hint="--problems")
+    refuse_existing(problems_out, overwrite=overwrite)
 
     try:
         reports = check_package(package)

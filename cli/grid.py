@@ -65,16 +65,34 @@ def replaced(output, overwrite) -> tuple:
     ``output``: a new layout keeps what the user added to the old one and its
     component catalogue. ``(None, None, {})`` when there is none to replace (no
     file, or a file that is not a grid package: replaced as asked)."""
+    return _from_replaced(output, overwrite, carried_from) or (None, None, {})
+
+
+def warn_reissued(output, overwrite, cells):
+    """Warn when the layout about to replace the grid package at ``output`` gives
+    one of its grid IDs to another place (:func:`gridkit.package.reissued_ids`)."""
+    from gridkit.package import reissued_ids
+
+    ids = _from_replaced(output, overwrite, lambda path: reissued_ids(path, cells))
+    if ids:
+        click.echo(f"warning: {len(ids):,} grid ID{'s' if len(ids) > 1 else ''} of the replaced {output} now "
+                   f"name{'' if len(ids) > 1 else 's'} another place (first {ids[0]}): records kept elsewhere by "
+                   "grid ID would point at the wrong grid. To keep IDs, let `gridkit grid rebalance` divide a "
+                   "household layout again, or write the new layout to another file.", err=True)
+
+
+def _from_replaced(output, overwrite, read):
+    """``read(output)`` when ``--overwrite`` replaces a grid package there, else None."""
     import pyogrio
 
     from gridkit.errors import InputError
 
     if overwrite and Path(output).suffix.lower() == ".gpkg" and Path(output).exists():
         try:
-            return carried_from(output)
+            return read(output)
         except (InputError, pyogrio.errors.DataSourceError):
             pass
-    return None, None, {}
+    return None
 
 
 def reassigned(catalogue, cells, step, *, today=None, replacing=None) -> tuple:
@@ -311,7 +329,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                  barriers_where=("barriers", barriers), merge_small_blocks=("barriers", barriers))
     if hexagons and h3_cells:
         raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
-    refuse_existing(output, overwrite)
+    refuse_existing(output, preview, overwrite=overwrite)
     shape = "hex" if hexagons else "h3" if h3_cells else "square"
     try:
         with Steps() as step:
@@ -332,6 +350,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                                  merge_small_blocks=merge_small_blocks, start_date=start_date)
             added, catalogue, component_metadata = replaced(output, overwrite)
             catalogue, moved = reassigned(catalogue, cells, step, replacing=output)
+            warn_reissued(output, overwrite, cells)
             step(f"writing {output}")
             params = {"boundaries": str(boundaries), "where": where, "code_field": code_field, "crs": crs,
                       "cell_area": cell_area, "shape": shape, "barriers": barriers,
@@ -473,7 +492,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
         bands_of(min_households, max_households, target, tolerance, micro_band)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
-    refuse_existing(output, overwrite)
+    refuse_existing(output, preview, overwrite=overwrite)
     try:
         with Steps() as step:
             step("reading inputs")
@@ -520,6 +539,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
                       "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                       "crs": crs, "households_crs": households_crs, "barriers_crs": barriers_crs}
             catalogue, moved = reassigned(catalogue, layout.grids, step, replacing=output)
+            warn_reissued(output, overwrite, layout.grids)
             step(f"writing {output}")
             write_household_package(output, layout, communities, params, overwrite=overwrite, components=catalogue,
                                     component_metadata=component_metadata, carry=added)
@@ -622,6 +642,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                            default_floors)
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
+    refuse_existing(output, preview, overwrite=overwrite)
     try:
         with Steps() as step:
             step("reading the package and the households")

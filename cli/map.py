@@ -32,7 +32,7 @@ def map_command(package, output, labels, as_html, points, overwrite):
     from gridkit.package import read_package
 
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
-    refuse_existing(output, overwrite)  # before reading and drawing, not after
+    refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
     try:
         cells, units, _ = read_package(package)
         if as_html:

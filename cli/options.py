@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import click
 
-overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists (otherwise an error).")
+overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace the outputs if they exist (otherwise an error).")
 #: ``--overwrite`` of the commands that make a layout: the package it replaces hands on
 #: what is not the layout's own.
 layout_overwrite_opt = click.option(
     "--overwrite", is_flag=True,
-    help="Replace OUTPUT if it exists (otherwise an error). A grid package replaced hands on its component "
-         "catalogue (each component in the cell that holds it now) and what you added to it: layers, tables, "
-         "QGIS styles and projects. Delete it first to start afresh.")
+    help="Replace OUTPUT and the --preview picture if they exist (otherwise an error). A grid package replaced "
+         "hands on its component catalogue (each component in the cell that holds it now) and what you added to "
+         "it: layers, tables, QGIS styles and projects. Delete it first to start afresh.")
 
 
-def refuse_existing(output, overwrite):
-    """A usage error when ``output`` exists and ``--overwrite`` is not given: checked
-    after the other options (fixing this first would only lead to them) and before
-    any file is read."""
+def refuse_existing(*paths, overwrite):
+    """A usage error when one of ``paths`` (None: not asked for) exists and
+    ``--overwrite`` is not given: checked after the other options (fixing this
+    first would only lead to them) and before any file is read."""
     from pathlib import Path
 
-    if Path(output).exists() and not overwrite:
-        raise click.UsageError(f"{output} exists; pass --overwrite to replace it")
+    for path in paths:
+        if path is not None and Path(path).exists() and not overwrite:
+            raise click.UsageError(f"{path} exists; pass --overwrite to replace it")
 
 
 def added_text(layers, tables, projects, styled) -> str:

@@ -44,9 +44,11 @@ from contextlib import closing
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 import pyproj
+import shapely
 
 from .errors import InputError
 from .io import CREATION_OPTIONS, VECTOR_SUFFIXES, atomic_path, write_vector
@@ -54,7 +56,7 @@ from .styles import COLUMNS as STYLE_COLUMNS
 from .styles import STYLE_NAME, TABLE, write_styles
 
 __all__ = ["units_layer", "write_package", "read_package", "read_metadata", "metadata_frame", "check_package",
-           "describe_package", "added_by_hand", "repoint_project", "CODE_SCHEME", "GRIDKIT_LAYERS"]
+           "describe_package", "added_by_hand", "repoint_project", "reissued_ids", "CODE_SCHEME", "GRIDKIT_LAYERS"]
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +313,31 @@ def read_package(path):
     cells = gpd.read_file(path, layer="cells", engine="pyogrio")
     units = gpd.read_file(path, layer="units", engine="pyogrio")
     return cells, units, read_metadata(path)
+
+
+def reissued_ids(path, cells) -> list:
+    """The grid IDs of ``cells`` that the grid package at ``path`` gave to another
+    place: its cell of that ID shares less than half its area with the new one
+    (intersection over union), or its ended grids (a rebalance's) held it. Sorted.
+
+    A layout written over an old one numbers its cells afresh, so records kept
+    elsewhere by grid ID (cases, inspections) would point at the wrong place;
+    ``gridkit grid rebalance`` keeps the IDs of the grids that do not change.
+    """
+    path = Path(path)
+    layers = _package_layers(path)
+    old = pd.concat([gpd.read_file(path, layer=layer, columns=["grid_id"], engine="pyogrio").to_crs(cells.crs)
+                     .assign(ended=layer != "cells") for layer in ("cells", "ended_grids") if layer in layers])
+    pairs = pd.DataFrame({"grid_id": cells["grid_id"].astype(str).to_numpy(), "new": cells.geometry.to_numpy()})
+    pairs = pairs.merge(pd.DataFrame({"grid_id": old["grid_id"].astype(str).to_numpy(),
+                                      "old": old.geometry.to_numpy(), "ended": old["ended"].to_numpy()}),
+                        on="grid_id")
+    if pairs.empty:
+        return []
+    new, was = pairs["new"].to_numpy(), pairs["old"].to_numpy()
+    union = shapely.area(shapely.union(new, was))
+    iou = np.divide(shapely.area(shapely.intersection(new, was)), union, out=np.zeros(len(pairs)), where=union > 0)
+    return sorted(set(pairs.loc[(iou < 0.5) | pairs["ended"].to_numpy(), "grid_id"]))
 
 
 def _package_layers(path) -> list:

@@ -73,8 +73,9 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
     assert problems.geometry.iloc[1].equals(shapely.box(X0 + 90, Y0 + 100, X0 + 100, Y0 + 200))
     assert set(problems.geom_type) == {"MultiPolygon"} and problems.crs == cells.crs
     assert "problems" in set(pyogrio.read_dataframe(out, layer="layer_styles")["f_table_name"])  # styled red
-    assert _run(package, "--problems", out).exit_code == 1 and out.exists()  # exists: not replaced
-    assert "exists; pass --overwrite" in _run(package, "--problems", out).output
+    # An existing file is a usage error (2), refused before checking: not "broken" (1).
+    refused = _run(package, "--problems", out)
+    assert refused.exit_code == 2 and "exists; pass --overwrite" in refused.output and out.exists()
 
 
 def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):

@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pyogrio
 import pytest
 from click.testing import CliRunner
@@ -93,7 +94,9 @@ def test_map_command(samples, tmp_path):
 def test_an_existing_output_is_named_after_the_options_and_before_any_work(samples, tmp_path, monkeypatch):
     """`grid units` names a wrong option before an existing output (fixing --overwrite
     first would only lead to the other error); `map` refuses an existing picture
-    before reading the package, not after drawing it. The old files are untouched."""
+    before reading the package, not after drawing it; so do the --preview of the
+    layout commands, `grid rebalance` and `check --problems`. The old files are
+    untouched."""
     import gridkit
     import gridkit.package
 
@@ -111,7 +114,24 @@ def test_an_existing_output_is_named_after_the_options_and_before_any_work(sampl
     assert exists.exit_code == 2 and "exists; pass --overwrite" in exists.output
     drawn = _run("map", out, "-o", png)
     assert drawn.exit_code == 2 and f"{png} exists; pass --overwrite" in drawn.output
+    # The --preview picture of the commands that make layouts, and the outputs of
+    # rebalance and check, are refused the same way, before any work.
+    monkeypatch.setattr(gridkit, "read_package", lambda *a, **k: pytest.fail("read a package"))
+    monkeypatch.setattr(gridkit.package, "check_package", lambda *a, **k: pytest.fail("checked a package"))
+    blocks = samples / "cincinnati_blocks.gpkg"
+    refused = {
+        png: [_run("grid", "units", samples / "cambridge_neighborhoods.gpkg", "-o", tmp_path / "new.gpkg",
+                   "--preview", png),
+              _run("grid", "households", samples / "cincinnati_city.gpkg", "--households", blocks,
+                   "--min-households", "100", "--max-households", "150", "-o", tmp_path / "new.gpkg",
+                   "--preview", png)],
+        out: [_run("grid", "rebalance", out, "--households", blocks, "-o", out),
+              _run("check", out, "--problems", out)]}
+    for path, results in refused.items():
+        for result in results:
+            assert result.exit_code == 2 and f"{path} exists; pass --overwrite" in result.output, result.output
     assert out.read_bytes() == b"an earlier layout" and png.read_bytes() == b"an earlier map"
+    assert not (tmp_path / "new.gpkg").exists()
 
 
 def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
@@ -539,3 +559,33 @@ def test_households_where_reads_only_the_features_asked_for(tmp_path):
                   "--households-where", "use = 'home'", "-o", out2, "--overwrite")
     assert result.exit_code == 1
     assert f"{table}: --households-where filters files GDAL reads" in result.output
+
+
+def test_replacing_a_layout_warns_when_its_ids_would_name_other_places(samples, tmp_path):
+    """--overwrite over a grid package: the same layout again says nothing; a layout
+    whose IDs name other cells (here: 20,000 m² cells over 10,000 m² ones) warns with
+    the count, which `reissued_ids` gives exactly; a rebalance's ended grids count too."""
+    import geopandas as gpd
+
+    from gridkit.package import reissued_ids
+
+    out = tmp_path / "c.gpkg"
+    args = ("grid", "units", samples / "cambridge_neighborhoods.gpkg", "--name-field", "NAME", "--provisional",
+            "--parent-code", "990101", "-o", out, "--overwrite")
+    assert _run(*args).exit_code == 0
+    old = gpd.read_file(out, layer="cells")
+    again = _run(*args)
+    assert again.exit_code == 0 and "warning" not in again.output
+    assert reissued_ids(out, old) == []
+    shifted = old.assign(grid_id=np.roll(old["grid_id"].to_numpy(), 1))  # every ID on its neighbour's cell
+    assert reissued_ids(out, shifted) == sorted(old["grid_id"])
+    coarse = _run(*args, "--cell-area", "20000")
+    new = gpd.read_file(out, layer="cells")
+    iou = (new.set_index("grid_id").geometry.intersection(old.set_index("grid_id").geometry, align=True).area
+           / new.set_index("grid_id").geometry.union(old.set_index("grid_id").geometry, align=True).area).dropna()
+    moved = int((iou < 0.5).sum())
+    assert 0 < moved < len(new)
+    assert coarse.exit_code == 0 and f"warning: {moved:,} grid IDs of the replaced {out} now name" in coarse.output
+    assert reissued_ids(out, new) == []
+    new.iloc[:1].to_file(out, layer="ended_grids", engine="pyogrio")  # as if a rebalance had ended it
+    assert reissued_ids(out, new) == [new["grid_id"].iloc[0]]
