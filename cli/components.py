@@ -46,10 +46,14 @@ def components():
               help="Date written as survey / change / end date (default: today).")
 @click.option("--rejects-dir", type=click.Path(file_okay=False), default=None,
               help="Folder for INVENTORY.rejects.csv (default: beside the grid package).")
+@click.option("--where", default=None, metavar="SQL",
+              help="Import only the features matching this OGR SQL WHERE clause (GeoPackage, Shapefile, GeoJSON), "
+                   "e.g. \"Status = 'Active'\". A partial import: the components of the inventory that the filter "
+                   "leaves out are kept as they are, not removed. Rejects still number rows as the file does.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None,
               help="Also write a PNG map of the components over the cells.")
 def import_command(inventories, package, mapping, scheme, extensions, crs, layer, x_field, y_field,
-                   encoding, tolerance, today, rejects_dir, preview):
+                   encoding, tolerance, today, rejects_dir, where, preview):
     """Import INVENTORIES (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
@@ -91,7 +95,7 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                 spec = Mapping.load(mapping, inventory=inventory) if mapping else None
                 result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
                                            crs=crs, layer=layer, x_field=x_field, y_field=y_field,
-                                           encoding=encoding, tolerance=tolerance, today=today)
+                                           encoding=encoding, tolerance=tolerance, today=today, where=where)
                 catalogue = result.catalogue
                 folder = Path(rejects_dir) if rejects_dir else Path(package).parent
                 rejects_path = folder / f"{Path(inventory).stem}.rejects.csv"
@@ -121,6 +125,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
         click.echo(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
                    f"{s['removed']:,} removed"
                    + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)" if s["kept_rejected"] else "")
+                   + (f", {s['kept_unselected']:,} kept as they were (left out by --where)"
+                      if s["kept_unselected"] else "")
                    + f"; rejects → {s['rejects_file']}")
     click.echo(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     click.echo("json " + json.dumps(summaries, ensure_ascii=False))

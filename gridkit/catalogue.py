@@ -76,7 +76,8 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
-from .io import VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, warn_if_gcj02, where_refused
+from .io import (VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, source_rows, text_encoding, warn_if_gcj02,
+                 where_refused)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_DETAIL, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -199,17 +200,22 @@ def _find_coordinate_columns(columns, x_field, y_field):
                      "with --x-field and --y-field")
 
 
-def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None, keep_xy=False):
+def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None, keep_xy=False,
+                   where=None):
     """Read an inventory into ``(frame, x, y, crs)`` with one row per input row.
 
     ``x``/``y`` are float arrays in ``crs`` (NaN where a row has no usable
     position); ``crs`` is a :class:`pyproj.CRS` or ``"gcj02"``/``"bd09"``.
     Lines and polygons are represented by a point on them (module doc). A CSV's
-    coordinate columns are dropped from ``frame`` unless ``keep_xy``.
+    coordinate columns are dropped from ``frame`` unless ``keep_xy``. ``where``
+    (an OGR SQL ``WHERE``, for the files GDAL filters) keeps the features it
+    selects; ``frame.attrs["source_rows"]`` then numbers them as in the file.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if where is not None and path.suffix.lower() in TABLE_SUFFIXES:
+        raise where_refused(path, "--where", "a table", "remove the rows you do not want from the table instead")
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame = (_read_excel(path, layer, (x_field, y_field)) if path.suffix.lower() == ".xlsx"
                  else _read_csv(path, encoding))
@@ -222,10 +228,11 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
     if path.suffix.lower() not in VECTOR_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp, .geojson or .parquet")
-    fast = _read_points_arrow(path, layer, crs)
+    fast = _read_points_arrow(path, layer, crs) if where is None else None
     if fast is not None:
         return fast
-    gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding)
+    gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding,
+                      where=where)
     geoms = gdf.geometry.values
     kind = shapely.get_type_id(geoms)
     points = np.array(geoms, dtype=object)
@@ -243,6 +250,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     x[~empty] = shapely.get_x(points[~empty])
     y[~empty] = shapely.get_y(points[~empty])
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
+    frame.attrs = {"source_rows": gdf.attrs["source_rows"]} if where is not None else {}
     source = coords.parse_crs(crs) if coords.is_pseudo_crs(crs) else gdf.crs
     return frame, x, y, source
 
@@ -476,7 +484,7 @@ def _clean_text(column):
 # -- the import -----------------------------------------------------------------------
 def import_components(inventory, locator, *, units=None, catalogue=None, mapping=None,
                       table=None, crs=None, layer=None, x_field=None, y_field=None, encoding=None,
-                      tolerance=25.0, today=None, source=None):
+                      tolerance=25.0, today=None, source=None, where=None):
     """Import one inventory against a layout; returns the updated catalogue.
 
     Parameters
@@ -490,6 +498,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     tolerance : metres; points this close outside the layout go to the nearest cell
     today : ``YYYYMMDD`` for survey/change/end dates (default: today)
     source : name of this inventory in the catalogue (default: the file stem)
+    where : OGR SQL ``WHERE`` keeping part of a vector inventory. The import is then
+        partial: the source's components that the filter leaves out are kept as they
+        are (``kept_unselected``), not removed; rows keep their numbers in the file.
     """
     table = table or ClassTable("2026")
     mapping = mapping or Mapping()
@@ -497,11 +508,14 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if isinstance(inventory, (str, Path)):
         source = source or Path(inventory).stem
         frame, x, y, in_crs = read_inventory(inventory, layer=layer, crs=crs, x_field=x_field,
-                                             y_field=y_field, encoding=encoding)
+                                             y_field=y_field, encoding=encoding, where=where)
     else:
+        if where is not None:
+            raise InputError("where filters an inventory read from a file; filter the frame itself instead")
         frame, x, y, in_crs = inventory
         source = source or "inventory"
     n = len(frame)
+    numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)
     reason = np.full(n, "", dtype=object)
     detail = np.full(n, "", dtype=object)
@@ -514,6 +528,13 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
 
     std = _rename_columns(frame, mapping)
     key = _source_keys(frame, mapping, source)
+    if where is not None and mapping.source_key:
+        # A repeated key is numbered in file order: over the whole file, as a full
+        # import numbers it, not over the rows the filter selected.
+        every = pyogrio.read_dataframe(inventory, layer=0 if layer is None else layer,
+                                       encoding=text_encoding(inventory, encoding), columns=[mapping.source_key],
+                                       read_geometry=False)
+        key = _source_keys(every, mapping, source)[numbers - 1]
 
     # 1. positions
     reason[:], detail[:] = coords.position_problems(x, y, in_crs)
@@ -586,7 +607,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     rejects = frame.loc[~keep].copy()
     rejects.insert(0, "detail", detail[~keep])
     rejects.insert(0, "reason", reason[~keep])
-    rejects.insert(0, "row", np.flatnonzero(~keep) + 1)
+    rejects.insert(0, "row", numbers[~keep])
     rejects["x"], rejects["y"] = x[~keep], y[~keep]
 
     # Rejected rows are still in the inventory: the components they name (by ID or
@@ -606,9 +627,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     kept = pd.DataFrame({name: std.pop(name)[keep].reset_index(drop=True) for name in list(std.columns)})
     del std
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
-                           *kept_arrays, np.flatnonzero(keep) + 1, source, today)
+                           *kept_arrays, numbers[keep], source, today)
     del kept, kept_arrays
-    merged, changes = _merge(catalogue, rows, source, table, today, listed)
+    merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None)
     if changes["kept_rejected"]:
         log.warning("%s: %d components of this source are kept as they were: %s", source,
                     changes["kept_rejected"], "every row was rejected" if listed is None
@@ -748,12 +769,14 @@ def _comparable(frame):
     return out
 
 
-def _merge(catalogue, rows, source, table, today, listed=None):
+def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False):
     """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts).
 
     ``listed``: the IDs and source keys of the source's rejected rows, whose
     components are kept as they are rather than removed; ``None`` keeps every
-    component of the source (every row was rejected).
+    component of the source (every row was rejected). ``partial``: ``rows`` are
+    the part of the source a filter selected, so none of the source's other
+    components is removed (they are counted as ``kept_unselected``).
     """
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
@@ -806,6 +829,9 @@ def _merge(catalogue, rows, source, table, today, listed=None):
         still[gone] = (held["GLBJBSM"].astype(str).isin(listed[0])
                        | held["source_key"].astype(str).isin(listed[1])).to_numpy()
     gone &= ~still
+    unselected = int(gone.sum()) if partial else 0
+    if partial:
+        gone[:] = False
     catalogue.loc[gone, "GLBJZT"] = "移除"
     catalogue.loc[gone, "end_date"] = today
     catalogue.loc[gone, "BGRQ"] = today
@@ -816,7 +842,8 @@ def _merge(catalogue, rows, source, table, today, listed=None):
         out = pd.concat([catalogue, added], ignore_index=True) if len(added) else catalogue
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=rows.crs)
     return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
-                 "removed": int(gone.sum()), "kept_rejected": int(still.sum()), "catalogue_size": len(out)}
+                 "removed": int(gone.sum()), "kept_rejected": int(still.sum()), "kept_unselected": unselected,
+                 "catalogue_size": len(out)}
 
 
 # -- the package ----------------------------------------------------------------------

@@ -163,11 +163,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             gdf = gpd.read_parquet(path)
         else:
             kwargs = {}
-            if suffix == ".shp" and encoding is None and not path.with_suffix(".cpg").exists():
-                dbf = path.with_suffix(".dbf")
-                if dbf.exists():
-                    encoding = detect_dbf_encoding(dbf)
-                    log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
+            encoding = text_encoding(path, encoding)
             if encoding is not None:
                 kwargs["encoding"] = encoding
             # Layer 0, not None: pyogrio warns about every GeoPackage with a styles table.
@@ -195,6 +191,19 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
     return _apply_crs(gdf, path, crs)
+
+
+def text_encoding(path, encoding=None):
+    """The encoding to read ``path``'s attribute text with: ``encoding`` when given;
+    for a Shapefile without a .cpg file, the one its DBF's bytes suggest; else
+    None (GDAL's own choice)."""
+    path = Path(path)
+    if path.suffix.lower() == ".shp" and encoding is None and not path.with_suffix(".cpg").exists():
+        dbf = path.with_suffix(".dbf")
+        if dbf.exists():
+            encoding = detect_dbf_encoding(dbf)
+            log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
+    return encoding
 
 
 def _warn_if_more_layers(path):

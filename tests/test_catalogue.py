@@ -492,3 +492,37 @@ def test_a_row_far_off_the_globe_is_rejected_not_the_whole_import(tmp_path, pack
     assert result.summary["imported"] == 1 and result.summary["rejected_by_reason"] == {"impossible_coordinates": 1}
     assert result.rejects["detail"].tolist() == [
         "y = 3e+06 is not a latitude (-90..90): are x and y swapped, or is the CRS wrong?"]
+
+
+def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tmp_path, package):
+    """--where imports part of an inventory: the components it leaves out are kept
+    (counted), not removed; rejects and source_row number rows as the file does; a
+    source key repeated in the file is numbered over the file, so the selected
+    second 'A' updates the second A's component, not the first's."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 60, X0 - 500], [Y0 + 50] * 5)
+    inventory = tmp_path / "lamps.gpkg"
+    frame = gpd.GeoDataFrame({"key": ["A", "B", "A", "C", "D"], "kind": ["old", "old", "new", "new", "new"],
+                              "BZ": ["a1", "b", "a2", "c", "far"]},
+                             geometry=gpd.points_from_xy(lon, lat), crs=4326)
+    frame.to_file(inventory, layer="lamps", engine="pyogrio")
+    loc, mapping = Locator.from_package(package), Mapping(class_code="01001", source_key="key")
+    full = import_components(inventory, loc, mapping=mapping, today="20260701")
+    assert (full.summary["imported"], full.summary["rejected"]) == (4, 1)
+    frame.loc[2, "BZ"] = "a2, repainted"
+    frame.to_file(inventory, layer="lamps", engine="pyogrio")
+    part = import_components(inventory, loc, catalogue=full.catalogue, mapping=mapping, today="20260801",
+                             where="kind = 'new'")
+    s = part.summary
+    assert (s["rows"], s["imported"], s["rejected"]) == (3, 2, 1)
+    assert (s["updated"], s["unchanged"], s["added"], s["removed"], s["kept_unselected"]) == (1, 1, 0, 0, 2)
+    assert part.rejects["row"].tolist() == [5] and part.rejects["reason"].tolist() == ["outside"]
+    cat = part.catalogue.set_index("source_key")
+    assert cat.loc["k:A#1", "BZ"] == "a2, repainted" and cat.loc["k:A", "BZ"] == "a1"
+    assert cat.loc["k:A#1", "BGRQ"] == "20260801" and pd.isna(cat.loc["k:A", "BGRQ"])  # the first A: untouched
+    assert cat["source_row"].to_dict() == {"k:A": 1, "k:B": 2, "k:A#1": 3, "k:C": 4}
+    assert (cat["GLBJZT"] != "移除").all()
+    # Without the filter the same file removes nothing either: every row is there.
+    again = import_components(inventory, loc, catalogue=part.catalogue, mapping=mapping, today="20260901")
+    assert (again.summary["removed"], again.summary["unchanged"], again.summary["kept_unselected"]) == (0, 4, 0)
+    with pytest.raises(InputError, match="--where filters files GDAL reads.*not a table"):
+        import_components(_csv(tmp_path, [dict(lon=lon[0], lat=lat[0])]), loc, mapping=mapping, where="1 = 1")
