@@ -132,8 +132,12 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     seconds = time.perf_counter() - t0
     click.echo(f"{points}: {summary['rows']:,} rows → {summary['located']:,} located, "
                f"{summary['rejected']:,} rejected ({seconds:.1f} s)")
-    click.echo(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest within {tolerance:g} m, "
-               f"{summary['outside']:,} outside the layout")
+    if tolerance:
+        click.echo(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest within {tolerance:g} m, "
+                   f"{summary['outside']:,} outside the layout")
+    else:
+        click.echo(f"  {summary['inside']:,} inside a cell, {summary['outside']:,} outside the layout"
+                   + (" (--tolerance M gives those within M metres the nearest cell)" if summary["outside"] else ""))
     if "routed" in summary:
         click.echo(f"  {summary['routed']:,} routed to a department")
     from gridkit.batch import REJECT_REASONS

@@ -381,3 +381,11 @@ def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tm
     # In the layout's metric CRS there is no lon/lat to swap, nor a range to check.
     assert not loc.swapped([Y0 + 50], [X0 + 50], "EPSG:4548").any()
     assert loc.swapped([lat[0], lat[1], 0.0], [lon[0], lon[1], 0.0], "EPSG:4326").tolist() == [True, False, False]
+
+
+def test_without_a_tolerance_the_summary_says_how_to_give_one(tmp_path, package):
+    points, _ = _points(tmp_path)
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 0, result.output
+    assert ("  7 inside a cell, 2 outside the layout (--tolerance M gives those within M metres the nearest cell)"
+            in result.output.splitlines())
