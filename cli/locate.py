@@ -90,6 +90,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
           -o relocated.parquet
       gridkit locate --at 116.4105,39.9289 --crs gcj02 --grid demo-output/dongcheng.gpkg
     """
+    from gridkit.batch import REJECT_REASONS
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
@@ -140,8 +141,6 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                    + (" (--tolerance M gives those within M metres the nearest cell)" if summary["outside"] else ""))
     if "routed" in summary:
         click.echo(f"  {summary['routed']:,} routed to a department")
-    from gridkit.batch import REJECT_REASONS
-
     for reason, n in summary["rejected_by_reason"].items():
         click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
     click.echo(f"  → {output}; rejects → {summary['rejects_file']}")

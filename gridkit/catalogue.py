@@ -517,8 +517,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     n = len(frame)
     numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)
-    reason = np.full(n, "", dtype=object)
-    detail = np.full(n, "", dtype=object)
+    reason, detail = coords.position_problems(x, y, in_crs)  # 1. positions, the first checks
 
     def reject(mask, code, text):
         """Mark rows not yet rejected; ``text`` is a string, or a function of their positions."""
@@ -527,17 +526,17 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         detail[rows] = text if isinstance(text, str) else np.asarray(text(rows), dtype=object)
 
     std = _rename_columns(frame, mapping)
-    key = _source_keys(frame, mapping, source)
-    if where is not None and mapping.source_key:
+    if where is not None and mapping.source_key in frame.columns:
         # A repeated key is numbered in file order: over the whole file, as a full
         # import numbers it, not over the rows the filter selected.
         every = pyogrio.read_dataframe(inventory, layer=0 if layer is None else layer,
                                        encoding=text_encoding(inventory, encoding), columns=[mapping.source_key],
                                        read_geometry=False)
         key = _source_keys(every, mapping, source)[numbers - 1]
+    else:
+        key = _source_keys(frame, mapping, source)
 
-    # 1. positions
-    reason[:], detail[:] = coords.position_problems(x, y, in_crs)
+    # 1. positions (the missing and impossible ones are marked above)
     ok = reason == ""
     lx, ly = np.full(n, np.nan), np.full(n, np.nan)
     index = np.full(n, -1, dtype=np.int64)

@@ -438,7 +438,7 @@ class Locator:
         if crs is None:
             return x, y
         parsed = coords.parse_crs(crs)
-        geographic = isinstance(parsed, str) or parsed.is_geographic
+        geographic = coords.is_geographic(parsed)
         if geographic:
             out = (np.abs(x) > 180) | (np.abs(y) > 90)
             if out.any():
@@ -475,8 +475,8 @@ class Locator:
 
         A boolean array; all False unless ``crs`` takes lon/lat. Only points whose
         swapped position falls in the layout's lon/lat box (with a margin of a
-        tenth of a degree and the tolerance) are located again, so files far from the layout cost a
-        comparison.
+        tenth of a degree and the tolerance) are located again, so files far from
+        the layout cost a comparison.
         """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         found = np.zeros(len(x), dtype=bool)
