@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, parse_crs_value
+from .options import Steps, parse_crs_value, refuse_existing
 
 
 @click.group()
@@ -52,8 +52,11 @@ def components():
                    "leaves out are kept as they are, not removed. Rejects still number rows as the file does.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None,
               help="Also write a PNG map of the components over the cells.")
+@click.option("--overwrite", is_flag=True,
+              help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
+                   "The package is always updated in place, and the rejects files written anew.")
 def import_command(inventories, package, mapping, scheme, extensions, crs, layer, x_field, y_field,
-                   encoding, tolerance, today, rejects_dir, where, preview):
+                   encoding, tolerance, today, rejects_dir, where, preview, overwrite):
     """Import INVENTORIES (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
@@ -78,6 +81,7 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
 
+    refuse_existing(preview, overwrite=overwrite)
     t0 = time.perf_counter()
     try:
         with Steps() as step:
@@ -110,7 +114,7 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                 from gridkit.preview import plot_layout
 
                 cells, units, _ = read_package(package)
-                plot_layout(cells, units, preview, labels=0, components=catalogue,
+                plot_layout(cells, units, preview, labels=0, components=catalogue, overwrite=overwrite,
                             title=f"{(catalogue['GLBJZT'] != '移除').sum():,} components in {len(cells):,} cells")
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None

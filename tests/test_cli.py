@@ -95,8 +95,8 @@ def test_an_existing_output_is_named_after_the_options_and_before_any_work(sampl
     """`grid units` names a wrong option before an existing output (fixing --overwrite
     first would only lead to the other error); `map` refuses an existing picture
     before reading the package, not after drawing it; so do the --preview of the
-    layout commands, `grid rebalance` and `check --problems`. The old files are
-    untouched."""
+    layout commands and of `components import`, `grid rebalance` and `check
+    --problems`. The old files are untouched."""
     import gridkit
     import gridkit.package
 
@@ -124,7 +124,8 @@ def test_an_existing_output_is_named_after_the_options_and_before_any_work(sampl
                    "--preview", png),
               _run("grid", "households", samples / "cincinnati_city.gpkg", "--households", blocks,
                    "--min-households", "100", "--max-households", "150", "-o", tmp_path / "new.gpkg",
-                   "--preview", png)],
+                   "--preview", png),
+              _run("components", "import", samples / "DPW_LitterBarrels.geojson", "--grid", out, "--preview", png)],
         out: [_run("grid", "rebalance", out, "--households", blocks, "-o", out),
               _run("check", out, "--problems", out)]}
     for path, results in refused.items():
