@@ -313,7 +313,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     geoms = households.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        raise InputError(f"{source}: rows {_listed_rows(households, empty)} have no geometry (rows count from 1); "
+        raise InputError(f"{source}: {_listed_rows(households, empty, 'has no geometry', 'have no geometry')} (rows count from 1); "
                          "fix or remove them")
     types = set(shapely.get_type_id(geoms).tolist())
     polygonal = types <= {3, 6}
@@ -368,9 +368,14 @@ def _shown_rows(frame, field, bad):
     return ", ".join(f"row {rows[r]} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
 
 
-def _listed_rows(frame, bad):
-    """'2, 5': the first ten ``bad`` rows of ``frame``, numbered as in the file (from 1)."""
-    return ", ".join(map(str, source_rows(frame)[np.flatnonzero(bad)[:10]].tolist()))
+def _listed_rows(frame, bad, one, many):
+    """'row 5 {one}', 'rows 2, 5 {many}' or '12 rows {many} (the first ten: 2, 5, …)':
+    the ``bad`` rows of ``frame``, numbered as in the file (from 1)."""
+    n = int(np.count_nonzero(bad))
+    listed = ", ".join(map(str, source_rows(frame)[np.flatnonzero(bad)[:10]].tolist()))
+    if n == 1:
+        return f"row {listed} {one}"
+    return f"rows {listed} {many}" if n <= 10 else f"{n:,} rows {many} (the first ten: {listed})"
 
 
 def households_from_floors(buildings, floors_field, area_per_household, default_floors=None):
@@ -395,7 +400,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():
-        raise InputError(f"{source}: rows {_listed_rows(buildings, flat)} are not polygons (rows count from 1); the "
+        raise InputError(f"{source}: {_listed_rows(buildings, flat, 'is not a polygon', 'are not polygons')} (rows count from 1); the "
                          "floor-area rule needs building footprints")
     given = buildings[floors_field]
     floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)

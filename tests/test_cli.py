@@ -409,7 +409,7 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
     table.loc[4, "经度"] = None
     table.to_csv(path, index=False)
     bad = _run(*common, "--households", path, "-o", tmp_path / "bad.gpkg")
-    assert bad.exit_code == 1 and "addresses.csv: rows 5 have no geometry" in bad.output
+    assert bad.exit_code == 1 and "addresses.csv: row 5 has no geometry (rows count from 1)" in bad.output
     assert not (tmp_path / "bad.gpkg").exists()
     wrong = _run(*common, "--households", samples / "cincinnati_blocks.gpkg", "--x-field", "lon", "-o",
                  tmp_path / "w.gpkg")

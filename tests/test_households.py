@@ -1311,6 +1311,19 @@ def test_floor_rule_names_bad_rows_and_points():
         balanced_grid(comm, points, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
 
 
+def test_bad_rows_are_listed_with_their_count():
+    from gridkit.households import _listed_rows
+
+    frame = _points(4, 100).iloc[:12]
+    bad = np.zeros(12, bool)
+    bad[4] = True
+    assert _listed_rows(frame, bad, "has no geometry", "have no geometry") == "row 5 has no geometry"
+    bad[[0, 9]] = True
+    assert _listed_rows(frame, bad, "has no geometry", "have no geometry") == "rows 1, 5, 10 have no geometry"
+    assert _listed_rows(frame, np.ones(12, bool), "is", "are") == \
+        "12 rows are (the first ten: 1, 2, 3, 4, 5, 6, 7, 8, 9, 10)"
+
+
 def test_split_polygons_on_points_says_it_changes_nothing(caplog):
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     layout = balanced_grid(comm, _points(20, 50), min_households=40, max_households=60, split_polygons=True)
