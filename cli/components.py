@@ -119,7 +119,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     for s in summaries:
-        click.echo(f"{s['source']}: {s['rows']:,} rows → {s['imported']:,} imported, {s['rejected']:,} rejected")
+        rows = f"{s['rows']:,} row{'' if s['rows'] == 1 else 's'}" + (" that --where selects" if where else "")
+        click.echo(f"{s['source']}: {rows} → {s['imported']:,} imported, {s['rejected']:,} rejected")
         for reason, n in s["rejected_by_reason"].items():
             click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import struct
 import tempfile
 from contextlib import contextmanager
@@ -245,7 +246,9 @@ def _bad_where(path, layer, where, exc, option):
         columns = ", ".join(pyogrio.read_info(path, layer=0 if layer is None else layer)["fields"])
     except Exception:
         return None
-    return (f"{path}: {option} {where!r} is not a filter GDAL understands ({exc}). It is an OGR SQL WHERE "
+    # pyogrio quotes the layer name as bytes: "for layer 'b'roads''".
+    said = re.sub(r"'b'([^']*)''", r"'\1'", str(exc))
+    return (f"{path}: {option} {where!r} is not a filter GDAL understands ({said}). It is an OGR SQL WHERE "
             f"clause over the file's columns ({columns}), e.g. \"level = '区县'\" or \"adcode NOT LIKE '%00'\"; "
             "quote text values with single quotes")
 

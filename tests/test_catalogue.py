@@ -380,7 +380,7 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
     args = ["components", "import", str(lamps), str(outline), "--grid", str(package), "--crs", "EPSG:4326"]
     result = CliRunner().invoke(cli, [*args, "--mapping", str(mapping)])
     assert result.exit_code == 0, result.output
-    assert "lamps: 1 rows → 1 imported, 0 rejected" in result.output
+    assert "lamps: 1 row → 1 imported, 0 rejected" in result.output
     assert "outline: 2 rows → 0 imported, 2 rejected" in result.output
     assert (f"  hint: {mapping} has no [files.outline] section (it maps lamps): if this is an inventory, add one "
             "with its class") in result.output
@@ -526,3 +526,12 @@ def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tm
     assert (again.summary["removed"], again.summary["unchanged"], again.summary["kept_unselected"]) == (0, 4, 0)
     with pytest.raises(InputError, match="--where filters files GDAL reads.*not a table"):
         import_components(_csv(tmp_path, [dict(lon=lon[0], lat=lat[0])]), loc, mapping=mapping, where="1 = 1")
+    # The command line says the rows counted are those the filter selects.
+    mapping_file = tmp_path / "mapping.toml"
+    mapping_file.write_text('[files.lamps]\nclass = "01001"\nsource_key = "key"\n')
+    args = ["components", "import", str(inventory), "--grid", str(package), "--mapping", str(mapping_file)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    result = CliRunner().invoke(cli, [*args, "--where", "kind = 'old'"])
+    assert result.exit_code == 0, result.output
+    assert "lamps: 2 rows that --where selects → 2 imported, 0 rejected" in result.output
+    assert "2 unchanged, 0 removed, 2 kept as they were (left out by --where)" in result.output

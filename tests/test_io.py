@@ -60,6 +60,8 @@ def test_where_keeps_the_file_s_feature_numbers(shared, tmp_path):
     with pytest.raises(InputError, match=r"--where 'levle = 1' is not a filter GDAL understands .*columns \(adcode, "
                                          r"province, city, district, level, source\)"):
         gk.read_vector(path, where="levle = 1")
+    with pytest.raises(InputError, match=r"\(Invalid SQL query for layer 'd': 'levle = 1'\)"):  # pyogrio: 'b'd''
+        gk.read_vector(geojson, where="levle = 1")
     with pytest.raises(InputError, match=r"no feature matches --where \"level = 'x'\""):
         gk.read_vector(path, where="level = 'x'")
 
