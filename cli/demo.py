@@ -115,9 +115,11 @@ def _rebalance(out, blocks, layout, communities, params):
         overwrite=True, issued=done.issued, ended=done.ended, ended_micro=done.ended_micro)
     draw_household_grids(now, communities, out / "cincinnati_2027.png", outlined=s["new_ids"])
     out_before = f"{s['out_before']} grid" + ("" if s["out_before"] == 1 else "s")
-    click.echo(f"rebalance  +400 households in one block: {out_before} out of the band, "
+    in_band = int(now.grids["in_band"].sum())
+    click.echo(f"rebalance  +400 households in one block put {out_before} out of the band: "
                f"{len(s['ended_ids'])} ended, {len(s['new_ids'])} new, {s['grids'] - len(s['new_ids'])} kept with "
-               f"their IDs, invariants ok → {package}, {out / 'cincinnati_2027.png'}")
+               f"their IDs; {in_band} of {s['grids']} in the band, invariants ok → {package}, "
+               f"{out / 'cincinnati_2027.png'}")
 
 
 def _catalogue_and_locate(root, out):

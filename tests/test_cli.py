@@ -189,8 +189,8 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     assert "households 134 grids of 100–150 households (100 % in band" in result.output
     assert "micro-grids of 20–50 (100 % in band), invariants ok" in result.output
-    assert ("rebalance  +400 households in one block: 1 grid out of the band, 5 ended, 8 new, 129 kept with "
-            "their IDs, invariants ok") in result.output
+    assert ("rebalance  +400 households in one block put 1 grid out of the band: 5 ended, 8 new, 129 kept with "
+            "their IDs; 137 of 137 in the band, invariants ok") in result.output
     assert pyogrio.read_info(tmp_path / "cincinnati_2027.gpkg", layer="ended_grids")["features"] == 5
     for name, highest in (("cincinnati", 134), ("cincinnati_2027", 142)):  # the IDs issued, on record
         meta = gk.read_package(tmp_path / f"{name}.gpkg")[2]
