@@ -23,7 +23,8 @@ def _routes(path):
 @click.option("--at", "at", default=None, metavar="X,Y",
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326): print its cell, "
                    "community, street, district and, with --routes --class, department. Exit status 1 when it "
-                   "is outside the layout.")
+                   "is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
+                   "lon/lat (latitude 116).")
 @click.option("--json", "as_json", is_flag=True, help="With --at: print the answer as one JSON object.")
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
@@ -154,6 +155,7 @@ _AT_LINES = (("community", "community_code", "community_name"), ("street", "stre
 def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
                 tolerance, *, points, output, batch_only):
     """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside)."""
+    from gridkit.coords import position_problems
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
 
@@ -168,12 +170,15 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     except ValueError:
         raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at") from None
     crs = crs or "EPSG:4326"
+    _, problem = position_problems([x], [y], crs)
+    if problem[0]:
+        raise click.BadParameter(f"{at!r} ({crs}): {problem[0]}", param_hint="--at")
     try:
         table = _routes(routes)
         if table is not None and class_code is None:
             raise click.UsageError("--routes needs --class (the point's class) with --at")
-        found = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field).locate(
-            x, y, crs=crs)
+        locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+        found = locator.locate(x, y, crs=crs)
         answer = found._asdict()
         if answer["distance_m"] != answer["distance_m"]:  # NaN outside: JSON has no NaN
             answer["distance_m"] = None
@@ -187,7 +192,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         click.echo(json.dumps(answer, ensure_ascii=False))
     elif found.grid_id is None:
         click.echo(f"{x}, {y} ({crs}): outside the layout"
-                   + (f" (more than {tolerance:g} m from every cell)" if tolerance else ""))
+                   + (f" (more than {tolerance:g} m from every cell)" if tolerance else "")
+                   + (f"; swapped, --at {y},{x} is in it" if locator.swapped([x], [y], crs)[0] else ""))
     else:
         how = "inside" if found.status == "inside" else f"nearest, {found.distance_m:.1f} m away"
         click.echo(f"{x}, {y} ({crs}) → cell {found.grid_id} ({how})")

@@ -321,6 +321,7 @@ def position_problems(x, y, crs=None):
 
 
 def _not_lonlat(x, y) -> str:
-    wrong = [f"x = {x:g} is not a longitude (-180..180)"] if abs(x) > 180 else []
-    wrong += [f"y = {y:g} is not a latitude (-90..90)"] if abs(y) > 90 else []
+    # Up to 12 digits, so a value reads as the file has it (116.4105, not 116.41).
+    wrong = [f"x = {x:.12g} is not a longitude (-180..180)"] if abs(x) > 180 else []
+    wrong += [f"y = {y:.12g} is not a latitude (-90..90)"] if abs(y) > 90 else []
     return "; ".join(wrong) + ": are x and y swapped, or is the CRS wrong?"

@@ -7,6 +7,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyproj
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -351,6 +352,20 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
     assert json.loads(far.output) | {} == {"grid_id": None, "community_code": None, "community_name": None,
                                            "street_code": None, "street_name": None, "county_code": None,
                                            "county_name": None, "status": "outside", "distance_m": None}
+    # Lon and lat the wrong way round: named before the package is read when it cannot
+    # be lon/lat, a hint with the answer when the swapped point is in the layout.
+    assert far.exit_code == 1 and "swapped" not in far.output
+    impossible = run("--at", "39.9289,116.4105", "--crs", "gcj02")
+    assert impossible.exit_code == 2 and ("'39.9289,116.4105' (gcj02): y = 116.4105 is not a latitude (-90..90): "
+                                          "are x and y swapped, or is the CRS wrong?") in impossible.output
+    # West of 90° E (Cambridge, MA) a swapped point is still lon/lat, only far off.
+    comm = community_frame([shapely.box(322_000, 4_695_000, 322_300, 4_695_200)], codes=["990101900601"],
+                           crs=32619)
+    cambridge = gk.write_package(tmp_path / "cambridge.gpkg", gk.unit_grid(comm), comm)
+    lon, lat = pyproj.Transformer.from_crs(32619, 4326, always_xy=True).transform(322_150, 4_695_100)
+    swapped = CliRunner().invoke(cli, ["locate", "--grid", str(cambridge), "--at", f"{lat!r},{lon!r}"])
+    assert swapped.exit_code == 1
+    assert swapped.output == f"{lat!r}, {lon!r} (EPSG:4326): outside the layout; swapped, --at {lon!r},{lat!r} is in it\n"
     for args, message in {("--at", "1;2"): "expected X,Y", ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
                           ("--at", "1,2", "--routes", table, "--class-field", "c"): "not --class-field",
                           (): "give POINTS (a file of points) or --at X,Y"}.items():

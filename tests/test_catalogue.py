@@ -353,7 +353,7 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     assert counts == {"INFRA_Hydrants": (1960, 1956, 4, 13), "INFRA_StreetLights": (6117, 6117, 0, 8),
                       "DPW_LitterBarrels": (990, 990, 0, 0), "TRAFFIC_Signals": (785, 760, 25, 22)}
     assert len(pd.read_csv(tmp_path / "TRAFFIC_Signals.rejects.csv")) == 25
-    again = CliRunner().invoke(cli, args)
+    again = CliRunner().invoke(cli, [*args, "--overwrite"])  # the --preview picture is there now
     assert all(s["unchanged"] == s["imported"] for s in json.loads(again.output.split("json ", 1)[1]))
     shown = CliRunner().invoke(cli, ["components", "show", "99010101013000001", "--grid", str(grid), "--json"])
     record = json.loads(shown.output)
@@ -491,7 +491,7 @@ def test_a_row_far_off_the_globe_is_rejected_not_the_whole_import(tmp_path, pack
                                today="20260701")
     assert result.summary["imported"] == 1 and result.summary["rejected_by_reason"] == {"impossible_coordinates": 1}
     assert result.rejects["detail"].tolist() == [
-        "y = 3e+06 is not a latitude (-90..90): are x and y swapped, or is the CRS wrong?"]
+        "y = 3000000 is not a latitude (-90..90): are x and y swapped, or is the CRS wrong?"]
 
 
 def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tmp_path, package):
