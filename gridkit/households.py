@@ -313,8 +313,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     geoms = households.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     if empty.any():
-        raise InputError(f"{source}: {_listed_rows(households, empty, 'has no geometry', 'have no geometry')} (rows count from 1); "
-                         "fix or remove them")
+        listed = _listed_rows(households, empty, "has no geometry", "have no geometry")
+        raise InputError(f"{source}: {listed} (rows count from 1); fix or remove them")
     types = set(shapely.get_type_id(geoms).tolist())
     polygonal = types <= {3, 6}
     if polygonal and not shapely.is_valid(geoms).all():
@@ -400,8 +400,8 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():
-        raise InputError(f"{source}: {_listed_rows(buildings, flat, 'is not a polygon', 'are not polygons')} (rows count from 1); the "
-                         "floor-area rule needs building footprints")
+        listed = _listed_rows(buildings, flat, "is not a polygon", "are not polygons")
+        raise InputError(f"{source}: {listed} (rows count from 1); the floor-area rule needs building footprints")
     given = buildings[floors_field]
     floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)
     missing = (given.isna() | given.astype(str).str.strip().eq("")).to_numpy()

@@ -365,7 +365,8 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
     lon, lat = pyproj.Transformer.from_crs(32619, 4326, always_xy=True).transform(322_150, 4_695_100)
     swapped = CliRunner().invoke(cli, ["locate", "--grid", str(cambridge), "--at", f"{lat!r},{lon!r}"])
     assert swapped.exit_code == 1
-    assert swapped.output == f"{lat!r}, {lon!r} (EPSG:4326): outside the layout; swapped, --at {lon!r},{lat!r} is in it\n"
+    assert swapped.output == (f"{lat!r}, {lon!r} (EPSG:4326): outside the layout; swapped, --at {lon!r},{lat!r} "
+                              "is in it\n")
     for args, message in {("--at", "1;2"): "expected X,Y", ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
                           ("--at", "1,2", "--routes", table, "--class-field", "c"): "not --class-field",
                           (): "give POINTS (a file of points) or --at X,Y"}.items():
