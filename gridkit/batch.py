@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import GridkitError, InputError
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_DETAIL, SWAPPED_REASON, Locator
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX"]
 
@@ -63,10 +63,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     distance = np.full(n, np.nan)
     if len(ok):
         index[ok], status[ok], distance[ok] = locator.cell_index(x[ok], y[ok], crs=crs, tolerance=tolerance)
-    if crs is not None:  # an answer "outside" for a row whose columns are swapped would mislead
-        suspect = np.flatnonzero((reason == "impossible_coordinates") | ((reason == "") & (status == OUTSIDE)))
-        swapped = suspect[locator.swapped(x[suspect], y[suspect], crs, tolerance=tolerance)]
-        reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
+    locator.mark_swapped(x, y, crs, reason, detail, status, tolerance=tolerance)
     located = locator.describe(index, status, distance)
     located.columns = [PREFIX + c for c in located.columns]
     located.index = frame.index

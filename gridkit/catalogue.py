@@ -78,7 +78,7 @@ from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
 from .io import (VECTOR_SUFFIXES, _apply_crs, atomic_path, read_vector, source_rows, text_encoding, warn_if_gcj02,
                  where_refused)
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_DETAIL, SWAPPED_REASON
+from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
 
@@ -545,12 +545,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if ok.any():
         lx[ok], ly[ok] = locator.to_layout_xy(x[ok], y[ok], in_crs)
         index[ok], status[ok], distance[ok] = locator.cell_index(lx[ok], ly[ok], tolerance=tolerance)
-    # Swapped lat/lon: the swapped point lands in (or by) the layout; this names the
-    # fix where "impossible" or "outside" would not.
-    suspect = np.flatnonzero((reason == "impossible_coordinates") | (ok & (status == OUTSIDE)))
-    swapped = suspect[locator.swapped(x[suspect], y[suspect], in_crs, tolerance=tolerance)]
-    reason[swapped] = "latlon_swapped"
-    detail[swapped] = SWAPPED_DETAIL
+    locator.mark_swapped(x, y, in_crs, reason, detail, status, tolerance=tolerance)
 
     # 2. exact duplicates (every input column and the position). Two equal rows share
     # their position, so only rows whose position repeats are hashed whole; of those,

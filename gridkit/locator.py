@@ -497,6 +497,18 @@ class Locator:
             found[maybe[status != OUTSIDE]] = True
         return found
 
+    def mark_swapped(self, x, y, crs, reason, detail, status, *, tolerance=None):
+        """Give the rows whose lon and lat are swapped the reason ``latlon_swapped``
+        (``reason`` and ``detail`` arrays, in place): those rejected as
+        ``impossible_coordinates`` or answered outside (``status``) whose swapped
+        position is in the layout (:meth:`swapped`). An answer "outside" would not
+        name the fix. Nothing for ``crs`` None (layout coordinates)."""
+        if crs is None:
+            return
+        suspect = np.flatnonzero((reason == "impossible_coordinates") | ((reason == "") & (status == OUTSIDE)))
+        swapped = suspect[self.swapped(x[suspect], y[suspect], crs, tolerance=tolerance)]
+        reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
+
     def _lookup(self, x, y, tolerance):
         """:meth:`cell_index` for coordinates in the layout's CRS.
 
