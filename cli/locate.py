@@ -67,7 +67,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     (or of one point, --at X,Y).
 
     POINTS is CSV or Excel .xlsx (lon/lat or x/y columns), GeoJSON, GeoPackage,
-    Shapefile or GeoParquet. Each row gets gk_grid_id, the gk_ area codes and names,
+    Shapefile or GeoParquet. Each row gets gk_grid_id (and gk_micro_id when the
+    package has micro-grids), the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
     --class-field (or --class), gk_department_code and gk_department_name. Rows whose
     coordinates or class cannot be used (blank, not lon/lat, lon and lat swapped)
@@ -180,6 +181,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
         found = locator.locate(x, y, crs=crs)
         answer = found._asdict()
+        if locator.micro is None:  # a layout without micro-grids: no key that is always null
+            del answer["micro_id"]
         if answer["distance_m"] != answer["distance_m"]:  # NaN outside: JSON has no NaN
             answer["distance_m"] = None
         if table is not None and found.grid_id is not None:
@@ -197,6 +200,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     else:
         how = "inside" if found.status == "inside" else f"nearest, {found.distance_m:.1f} m away"
         click.echo(f"{x}, {y} ({crs}) → cell {found.grid_id} ({how})")
+        if found.micro_id:
+            click.echo(f"  {'micro-grid':<10} {found.micro_id}")
         for label, code, name in _AT_LINES:
             if answer.get(code):
                 click.echo(f"  {label:<10} {answer[code]} {answer.get(name) or ''}".rstrip())

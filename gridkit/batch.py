@@ -12,6 +12,7 @@ Columns added (prefix ``gk_`` so they never collide with the input's own)::
 
     gk_grid_id gk_community_code gk_community_name gk_street_code gk_street_name
     gk_county_code gk_county_name gk_status gk_distance_m
+    gk_micro_id                                      (after gk_grid_id, with micro-grids)
     gk_department_code gk_department_name            (with a routing table)
 """
 
@@ -61,10 +62,12 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     index = np.full(n, -1, dtype=np.int64)
     status = np.full(n, OUTSIDE, dtype=np.int8)
     distance = np.full(n, np.nan)
+    micro = np.full(n, -1, dtype=np.int64)
     if len(ok):
-        index[ok], status[ok], distance[ok] = locator.cell_index(x[ok], y[ok], crs=crs, tolerance=tolerance)
+        index[ok], status[ok], distance[ok], micro[ok] = locator.cell_index(x[ok], y[ok], crs=crs,
+                                                                            tolerance=tolerance, micro=True)
     locator.mark_swapped(x, y, crs, reason, detail, status, tolerance=tolerance)
-    located = locator.describe(index, status, distance)
+    located = locator.describe(index, status, distance, micro)
     located.columns = [PREFIX + c for c in located.columns]
     located.index = frame.index
     if routes is not None and classes is not None:
@@ -75,9 +78,10 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
         located[PREFIX + "department_name"] = names
     if compact:
         names = [PREFIX + name for name in locator.attributes] + [PREFIX + "status"]
-        located = located.drop(columns=names)
+        located = located.drop(columns=names + ([PREFIX + "micro_id"] if locator.micro is not None else []))
         located.insert(0, PREFIX + "cell", index)
         located.insert(1, PREFIX + "status_code", status)
+        located.insert(2, PREFIX + "micro", micro)
     out = pd.concat([frame, located], axis=1)
     return split_rejects(out, reason, detail, row_offset)
 
@@ -96,7 +100,8 @@ def expand(compact, locator):
     """The full ``gk_`` columns of a frame made with ``locate_frame(..., compact=True)``."""
     cell = compact.pop(PREFIX + "cell").to_numpy(dtype=np.int64)
     status = compact.pop(PREFIX + "status_code").to_numpy(dtype=np.int8)
-    described = locator.describe(cell, status, compact.pop(PREFIX + "distance_m").to_numpy(dtype=float))
+    micro = compact.pop(PREFIX + "micro").to_numpy(dtype=np.int64)
+    described = locator.describe(cell, status, compact.pop(PREFIX + "distance_m").to_numpy(dtype=float), micro)
     described.columns = [PREFIX + c for c in described.columns]
     described.index = compact.index
     return pd.concat([compact[[c for c in compact.columns if not c.startswith(PREFIX)]], described,
@@ -308,6 +313,7 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
     located = located.loc[frame.index] if frame.index.is_unique else located
     located[PREFIX + "cell"] = located[PREFIX + "cell"].fillna(-1).astype(np.int64)
     located[PREFIX + "status_code"] = located[PREFIX + "status_code"].fillna(OUTSIDE).astype(np.int8)
+    located[PREFIX + "micro"] = located[PREFIX + "micro"].fillna(-1).astype(np.int64)
     return located
 
 

@@ -57,10 +57,12 @@ STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
 SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
-_INDEX_FORMAT = "gridkit-locator-1"
+_INDEX_FORMAT = "gridkit-locator-2"  # 2: with the micro-grids
+_MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
 _THREADS = 2
 EDGE_NUDGE_M = 1e-4
+_MICRO_REACH_M = 1e-3  # how far a cell's micro-grid may lie from the point: the layers' vertices differ
 _EPS = 1e-9  # relative slack when laying cell bounds on buckets
 _MAX_BUCKETS = 60_000_000
 _BUCKETS_PER_SIDE = 16  # buckets along the side of a median cell, on irregular layouts
@@ -72,7 +74,8 @@ class Location(NamedTuple):
     """Where one point is: the cell and its hierarchy, or ``status == "outside"``.
 
     A named tuple (cheap to make: the single-point path costs microseconds);
-    fields the layout does not have are ``None``.
+    fields the layout does not have are ``None``. ``micro_id`` is the micro-grid
+    (within ``grid_id``) of a household package that has them.
     """
 
     grid_id: str | None
@@ -84,6 +87,7 @@ class Location(NamedTuple):
     county_name: str | None
     status: str
     distance_m: float
+    micro_id: str | None = None
 
 
 def _lattice(geoms, bounds):
@@ -140,6 +144,11 @@ class Locator:
     tolerance : float
         Points outside every cell but within this many metres of one go to the
         nearest (status ``nearest``). Default 0: outside is outside.
+    micro : GeoDataFrame, optional
+        Micro-grids nested in the cells (a household package's ``micro_grids``:
+        ``micro_id`` and the ``grid_id`` of the cell holding each). Answers then
+        name the micro-grid too, always one of the answer's cell (on an edge
+        between two cells, the micro-grid follows the cell).
 
     Examples
     --------
@@ -153,7 +162,7 @@ class Locator:
     ('nearest', 3.0)
     """
 
-    def __init__(self, cells, *, tolerance: float = 0.0, id_field: str = "grid_id"):
+    def __init__(self, cells, *, tolerance: float = 0.0, id_field: str = "grid_id", micro=None):
         if cells.crs is None:
             raise CRSError("the layout has no CRS; set one (cells.set_crs(...)) before indexing it")
         if not cells.crs.is_projected:
@@ -179,17 +188,41 @@ class Locator:
         self._units = [tuple(row) for row in hierarchy.iloc[first].itertuples(index=False)]
         self._record = _records(self._ids, self._unit)
         self._build(np.asarray(cells.geometry.values, dtype=object))
+        self.micro, self._micro_parent = None, None
+        if micro is not None:
+            self._nest(micro)
         self._prepare()
+
+    def _nest(self, micro):
+        """Index the micro-grids ``micro`` as a locator of their own, each knowing its cell's row."""
+        missing = {"micro_id", "grid_id"} - set(micro.columns)
+        if missing:
+            raise InputError(f"the micro-grids have no {', '.join(sorted(missing))} column")
+        if micro.crs is None:
+            raise CRSError("the micro-grids have no CRS; set one (micro.set_crs(...)) before indexing them")
+        if not micro.crs.equals(self.crs):
+            micro = micro.to_crs(self.crs)
+        self.micro = Locator(micro[["micro_id", micro.geometry.name]], id_field="micro_id",
+                             tolerance=self.tolerance)
+        # A micro-grid whose grid is not among the cells (a package edited by hand) has
+        # parent -1: no answer ever names it.
+        row = pd.Series(np.arange(len(self._ids)), index=self._ids)
+        row = row[~row.index.duplicated()]
+        self._micro_parent = micro["grid_id"].astype(str).map(row).fillna(-1).to_numpy(dtype=np.int64)
 
     @classmethod
     def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True, layer=None,
-                     id_field: str = "grid_id"):
+                     id_field: str = "grid_id", micro: bool = True):
         """The locator of a grid package (its ``cells`` layer), or of any polygon file.
 
         A file that is not a grid package works too: give its ``layer`` (default:
         ``cells`` if there is one, else the first layer) and the column holding the
         cell IDs (``id_field``); a layer in lon/lat is projected to the local metric
         CRS (:func:`gridkit.coords.metric_crs_for`).
+
+        With ``micro`` (the default), a package's ``micro_grids`` layer (household
+        grids made with micro-grids) is indexed too, and answers name the
+        micro-grid (``micro_id``) as well as the grid.
 
         With ``cache`` (the default) the index is kept beside the file in
         ``<file>.locator`` and loaded from there (well under a second, even for
@@ -200,7 +233,7 @@ class Locator:
         if not path.exists():
             raise InputError(f"{path}: no such grid package")
         sidecar = index_path(path)
-        stamp = f"{_stamp(path)}:{layer or ''}:{id_field}"
+        stamp = f"{_stamp(path)}:{layer or ''}:{id_field}:{'micro' if micro else ''}"
         if cache and sidecar.exists():
             try:
                 loc = cls.load(sidecar, tolerance=tolerance)
@@ -208,7 +241,8 @@ class Locator:
                 loc = None  # unreadable or from another gridkit: rebuild
             if loc is not None and loc.source == stamp:
                 return loc
-        loc = cls(_read_cells(path, layer, id_field), tolerance=tolerance)
+        cells, micro_grids = _read_cells(path, layer, id_field, micro)
+        loc = cls(cells, tolerance=tolerance, micro=micro_grids)
         loc.source = stamp
         if cache:
             try:
@@ -379,6 +413,18 @@ class Locator:
     # -- keeping the index -------------------------------------------------------------
     def save(self, path):
         """Write the index to ``path`` (numpy ``.npz`` format), atomically."""
+        arrays, meta = self._state()
+        if self.micro is not None:
+            micro_arrays, meta["micro"] = self.micro._state()
+            arrays.update({_MICRO + name: value for name, value in micro_arrays.items()})
+            arrays["micro_parent"] = self._micro_parent
+        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        with atomic_path(path, overwrite=True) as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    def _state(self):
+        """The arrays and the JSON-able meta that :meth:`save` writes and :meth:`_restore` reads."""
         arrays = {"code": self._code, "mixed_ptr": self._mixed_ptr, "mixed_cells": self._mixed_cells,
                   "mixed_ids": self._mixed_ids}
         wkb = shapely.to_wkb(self._mixed_geoms)
@@ -391,10 +437,7 @@ class Locator:
         meta = {"format": _INDEX_FORMAT, "crs": self.crs.to_wkt(), "side": self.side, "origin": self.origin,
                 "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units,
                 "source": self.source}
-        arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
-        with atomic_path(path, overwrite=True) as tmp:
-            with open(tmp, "wb") as fh:
-                np.savez(fh, **arrays)
+        return arrays, meta
 
     @classmethod
     def load(cls, path, *, tolerance: float = 0.0):
@@ -408,6 +451,15 @@ class Locator:
                 arrays = {name: data[name] for name in data.files}
         except (OSError, ValueError, KeyError) as exc:
             raise InputError(f"{path}: not a readable locator index ({exc})") from exc
+        loc = cls._restore(arrays, meta, tolerance)
+        if "micro" in meta:
+            loc.micro = cls._restore({name[len(_MICRO):]: value for name, value in arrays.items()
+                                      if name.startswith(_MICRO)}, meta["micro"], tolerance)
+            loc._micro_parent = arrays["micro_parent"]
+        return loc
+
+    @classmethod
+    def _restore(cls, arrays, meta, tolerance):
         loc = cls.__new__(cls)
         loc.crs = pyproj.CRS.from_wkt(meta["crs"])
         loc.tolerance = float(tolerance)
@@ -421,6 +473,7 @@ class Locator:
         loc._ids, loc._unit = arrays["ids"].astype(object), arrays["unit"]
         loc._record = arrays.get("record")
         loc._names, loc._units = meta["attributes"], [tuple(u) for u in meta["units"]]
+        loc.micro, loc._micro_parent = None, None
         loc._prepare()
         return loc
 
@@ -460,14 +513,57 @@ class Locator:
         _in_chunks(len(x), work)
         return out_x, out_y
 
-    def cell_index(self, x, y, *, crs=None, tolerance=None):
+    def cell_index(self, x, y, *, crs=None, tolerance=None, micro=False):
         """The low-level query: ``(index, status, distance)`` arrays.
 
         ``index`` is the row of the cell (-1 outside), ``status`` 0 inside /
-        1 nearest / 2 outside, ``distance`` metres to the cell (0 inside).
+        1 nearest / 2 outside, ``distance`` metres to the cell (0 inside). With
+        ``micro``, a fourth array: the row of the micro-grid in :attr:`micro`
+        (-1 outside, or when the layout has no micro-grids).
         """
         x, y = self.to_layout_xy(x, y, crs)
-        return self._lookup(x, y, self.tolerance if tolerance is None else float(tolerance))
+        tolerance = self.tolerance if tolerance is None else float(tolerance)
+        index, status, distance = self._lookup(x, y, tolerance)
+        if not micro:
+            return index, status, distance
+        return index, status, distance, self._micro_of(x, y, index, distance, tolerance)
+
+    def _micro_of(self, x, y, index, distance, tolerance):
+        """The micro-grid of each point (layout coordinates) whose cell is ``index``.
+
+        The micro-grids are located on their own; where that answer is not a
+        micro-grid of the point's cell (a point on the edge between two cells, or
+        nearest to both), the nearest of the cell's own micro-grids is taken
+        (the lowest row on a tie), so an answer never names a micro-grid of
+        another cell.
+        """
+        if self.micro is None:
+            return np.full(len(index), -1, dtype=np.int64)
+        found = np.where(index >= 0, self.micro._lookup(x, y, tolerance)[0], -1)
+        parent = np.append(self._micro_parent, -1)  # found -1 → no parent
+        wrong = np.flatnonzero((index >= 0) & (parent[found] != index))
+        if len(wrong):
+            reach = np.nan_to_num(distance[wrong]) + _MICRO_REACH_M
+            found[wrong] = self.micro._nearest_within(x[wrong], y[wrong], reach, self._micro_parent, index[wrong])
+        return found
+
+    def _nearest_within(self, x, y, reach, owner, wanted):
+        """Per point, the nearest cell within ``reach`` metres whose ``owner`` is
+        ``wanted`` (the lowest row on a tie), or -1."""
+        points = shapely.points(x, y)
+        with self._geos_lock:
+            point, cand = self._tree.query(points, predicate="dwithin", distance=reach)
+            dist = shapely.distance(self._mixed_geoms[cand], points[point])
+        cell = self._mixed_ids[cand]
+        own = owner[cell] == wanted[point]
+        point, cell, dist = point[own], cell[own], dist[own]
+        order = np.lexsort((cell, dist, point))
+        point, cell = point[order], cell[order]
+        first = np.ones(len(point), dtype=bool)
+        first[1:] = point[1:] != point[:-1]
+        found = np.full(len(x), -1, dtype=np.int64)
+        found[point[first]] = cell[first]
+        return found
 
     def swapped(self, x, y, crs, *, tolerance=None):
         """Which lon/lat points land in the layout (or within the tolerance) with x
@@ -600,7 +696,7 @@ class Locator:
     def locate_many(self, x, y, *, crs=None, tolerance=None) -> pd.DataFrame:
         """Locate arrays of points; one row per point with the hierarchy.
 
-        Columns: ``grid_id``, ``community_code``, ``community_name``,
+        Columns: ``grid_id``, ``micro_id`` (with micro-grids), ``community_code``, ``community_name``,
         ``street_code``, ``street_name``, ``county_code``, ``county_name`` (those
         the layout has, as pandas categoricals; missing outside), ``status``
         (inside / nearest / outside) and ``distance_m``.
@@ -610,14 +706,14 @@ class Locator:
         df.lon, df.lat))``), filtered or not; otherwise rows are numbered from 0.
         """
         labels = _index_of(x, y)
-        index, status, distance = self.cell_index(x, y, crs=crs, tolerance=tolerance)
-        located = self.describe(index, status, distance)
+        located = self.describe(*self.cell_index(x, y, crs=crs, tolerance=tolerance, micro=True))
         if labels is not None:
             located.index = labels
         return located
 
-    def describe(self, index, status, distance) -> pd.DataFrame:
-        """The frame of :meth:`locate_many` from :meth:`cell_index` arrays.
+    def describe(self, index, status, distance, micro=None) -> pd.DataFrame:
+        """The frame of :meth:`locate_many` from :meth:`cell_index` arrays (``micro``:
+        the micro-grid rows; its column is there when the layout has micro-grids).
 
         The hierarchy columns are categoricals built from integer codes, so
         describing ten million points costs no string work at all: one gather
@@ -638,6 +734,10 @@ class Locator:
         # Codes are in range by construction: skip pandas's min/max pass over each column.
         columns = {"grid_id": pd.Categorical.from_codes(index.astype(np.int32), dtype=self._dtype("grid_id"),
                                                         validate=False)}
+        if self.micro is not None:
+            micro = np.full(len(index), -1) if micro is None else np.asarray(micro)
+            columns["micro_id"] = pd.Categorical.from_codes(micro.astype(np.int32),
+                                                            dtype=self.micro._dtype("grid_id"), validate=False)
         for k, name in enumerate(names):
             columns[name] = pd.Categorical.from_codes(codes[k], dtype=self._dtype(name), validate=False)
         columns["status"] = pd.Categorical.from_codes(np.asarray(status, dtype=np.int8), dtype=_STATUS_DTYPE,
@@ -664,9 +764,27 @@ class Locator:
                 x, y = self._transforms[crs](x, y)
             except (KeyError, TypeError):
                 x, y = self._scalar_transform(crs)(x, y)
-        # The common case inline (a call saved is a tenth of a microsecond): an owned
-        # bucket, numeric IDs. The same floor-of-quotient as the array path, so a
-        # point on a bucket edge lands in the same bucket either way.
+        if self.micro is None and self._record is not None:
+            # The common case inline (a call saved is a tenth of a microsecond): an
+            # owned bucket, numeric IDs, no micro-grids. The rest: _find.
+            ox, oy, side, nx, ny = self._grid
+            try:
+                ix, iy = math.floor((x - ox) / side), math.floor((y - oy) / side)
+                code = self._code.item(iy * nx + ix) if 0 <= ix < nx and 0 <= iy < ny else -1
+            except (ValueError, OverflowError):  # NaN or infinite: _find says so
+                code = -1
+            if code >= 0:
+                number, unit = self._record.item(code)
+                return Location(str(number), *self._unit_rows[unit], "inside", 0.0)
+        i, status, distance = self._find(x, y, tolerance)
+        if self.micro is not None and i >= 0:
+            return self._location(i, status, distance, self._micro_at(x, y, i, distance, tolerance))
+        return self._location(i, status, distance)
+
+    def _find(self, x, y, tolerance):
+        """``(row, status, distance)`` of one point in layout coordinates."""
+        # The same floor-of-quotient as the array path, so a point on a bucket edge
+        # lands in the same bucket either way.
         ox, oy, side, nx, ny = self._grid
         try:
             ix, iy = math.floor((x - ox) / side), math.floor((y - oy) / side)
@@ -674,18 +792,23 @@ class Locator:
             ix = iy = -1
         if 0 <= ix < nx and 0 <= iy < ny:
             code = self._code.item(iy * nx + ix)
-            if code >= 0 and self._record is not None:
-                number, unit = self._record.item(code)
-                return Location(str(number), *self._unit_rows[unit], "inside", 0.0)
-            if code >= 0:  # owned, IDs not numeric
-                return self._location(code, "inside", 0.0)
+            if code >= 0:
+                return code, "inside", 0.0
             if code <= -2:  # a mixed bucket: its candidates' polygons
                 i = self._in_mixed(-2 - code, float(x), float(y))
                 if i >= 0:
-                    return self._location(i, "inside", 0.0)
+                    return i, "inside", 0.0
         index, status, distance = self.cell_index(np.array([x], dtype=float), np.array([y], dtype=float),
                                                   tolerance=tolerance)
-        return self._location(int(index[0]), str(STATUS_NAMES[status[0]]), float(distance[0]))
+        return int(index[0]), str(STATUS_NAMES[status[0]]), float(distance[0])
+
+    def _micro_at(self, x, y, i, distance, tolerance):
+        """The micro-grid ID of one point (layout coordinates) in cell ``i`` (see :meth:`_micro_of`)."""
+        j = self.micro._find(x, y, tolerance)[0]
+        if j < 0 or self._micro_parent.item(j) != i:
+            j = int(self._micro_of(np.array([x], dtype=float), np.array([y], dtype=float), np.array([i]),
+                                   np.array([distance]), self.tolerance if tolerance is None else tolerance)[0])
+        return self.micro._ids.item(j) if j >= 0 else None
 
     def _scalar_transform(self, crs):
         try:
@@ -721,13 +844,13 @@ class Locator:
             return self._mixed_ids.item(cand.item(int(inside.argmax())))
         return -1
 
-    def _location(self, i, status, distance):
+    def _location(self, i, status, distance, micro_id=None):
         if i < 0:
             return Location(None, None, None, None, None, None, None, status, distance)
         if self._record is not None:  # one memory read for both (see _records)
             number, unit = self._record.item(i)
-            return Location(str(number), *self._unit_rows[unit], status, distance)
-        return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance)
+            return Location(str(number), *self._unit_rows[unit], status, distance, micro_id)
+        return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
 
 
 def _records(ids, unit):
@@ -769,10 +892,12 @@ def _in_chunks(n, work):
     list(_pool().map(lambda start: work(slice(start, min(start + _CHUNK, n))), range(0, n, _CHUNK)))
 
 
-def _read_cells(path, layer, id_field):
-    """The cells of a package or polygon file, with ``grid_id``, in a metric CRS."""
+def _read_cells(path, layer, id_field, micro=False):
+    """The cells of a package or polygon file, with ``grid_id``, in a metric CRS, and
+    with ``micro`` its micro-grids (``micro_id``, ``grid_id``; None when it has none)."""
     import pyogrio
 
+    micro_grids = None
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
         layer = layer or ("cells" if "cells" in layers else layers[0])
@@ -782,6 +907,14 @@ def _read_cells(path, layer, id_field):
                              f"{', '.join(sorted(fields))} — name the ID column (--id-field)")
         columns = [id_field] + [name for name in _HIERARCHY[1:] if name in fields and name != id_field]
         cells = pyogrio.read_dataframe(path, layer=layer, columns=columns)
+        if micro and layer == "cells" and "micro_grids" in layers:
+            layer = "micro_grids"
+            fields = set(pyogrio.read_info(path, layer=layer)["fields"])
+            if not {"micro_id", "grid_id"} <= fields:
+                raise InputError(f"{path} (layer micro_grids): no micro_id and grid_id columns, so the "
+                                 "micro-grids cannot be told apart; give the layer its columns back, or "
+                                 "locate without the micro-grids (micro=False)")
+            micro_grids = pyogrio.read_dataframe(path, layer=layer, columns=["micro_id", "grid_id"])
     except InputError:
         raise
     except Exception as exc:  # missing layer, unreadable file: say which
@@ -792,7 +925,7 @@ def _read_cells(path, layer, id_field):
     if cells.crs.is_geographic:
         lon, lat = shapely.centroid(shapely.box(*cells.total_bounds)).coords[0]
         cells = cells.to_crs(coords.metric_crs_for(lon, lat))
-    return cells
+    return cells, micro_grids
 
 
 def index_path(package) -> Path:

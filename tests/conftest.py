@@ -45,3 +45,19 @@ def community_frame(geoms, codes=None, crs=4548):
          "street_code": [c[:9] for c in codes], "street_name": "", "county_code": [c[:6] for c in codes],
          "county_name": "", "provisional": False},
         geometry=list(geoms), crs=crs)
+
+
+def micro_halves(cells):
+    """Micro-grids for ``cells``: each cut in two at the middle of its x range,
+    ``<grid_id>01`` (west) and ``<grid_id>02`` (east)."""
+    import geopandas as gpd
+    import shapely
+
+    rows = []
+    for gid, geom in zip(cells["grid_id"], cells.geometry):
+        minx, miny, maxx, maxy = geom.bounds
+        cut = (minx + maxx) / 2
+        for k, half in enumerate((shapely.box(minx - 1, miny - 1, cut, maxy + 1),
+                                  shapely.box(cut, miny - 1, maxx + 1, maxy + 1))):
+            rows.append({"micro_id": f"{gid}{k + 1:02d}", "grid_id": gid, "geometry": geom.intersection(half)})
+    return gpd.GeoDataFrame(rows, crs=cells.crs)

@@ -20,7 +20,7 @@ from gridkit.locator import STATUS_NAMES, Locator, index_path
 from gridkit.routing import RoutingTable, starter_table
 from gridkit_cli.main import cli
 
-from .conftest import community_frame
+from .conftest import community_frame, micro_halves
 
 X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548 (CGCS2000 GK CM 117°E)
 
@@ -405,3 +405,42 @@ def test_without_a_tolerance_the_summary_says_how_to_give_one(tmp_path, package)
     assert result.exit_code == 0, result.output
     assert ("  7 inside a cell, 2 outside the layout (--tolerance M gives those within M metres the nearest cell)"
             in result.output.splitlines())
+
+
+@pytest.fixture()
+def micro_package(package):
+    """The package with micro-grids: each cell cut in two at the middle of its x range."""
+    pyogrio.write_dataframe(micro_halves(gpd.read_file(package, layer="cells")), package, layer="micro_grids")
+    return package
+
+
+def test_micro_grids_are_named_in_files_at_one_point_and_on_dask(tmp_path, micro_package):
+    """A package with micro-grids (a household package made with --micro): the file
+    path adds gk_micro_id beside gk_grid_id, --at prints it, dask gives the same rows."""
+    # In the layout's CRS, so points on edges are exactly there: (50,50) between 004's
+    # halves → the east one; (150,100) on 002's south edge → 002, at its middle → east;
+    # (310,20) in the triangle's south cell; (-5,50) nearest 004's west half; far off.
+    frame = pd.DataFrame({"case": [f"p{i}" for i in range(6)], "x": X0 + np.array([50, 100, 150, 310, -5, 1000.0]),
+                          "y": Y0 + np.array([50, 50, 100, 20, 50, 1000.0])})
+    frame.to_csv(tmp_path / "points.csv", index=False)
+    out = tmp_path / "located.csv"
+    run = CliRunner().invoke(cli, ["locate", str(tmp_path / "points.csv"), "--grid", str(micro_package), "--crs",
+                                   "EPSG:4548", "-o", str(out), "--tolerance", "10"])
+    assert run.exit_code == 0, run.output
+    located = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert list(located.columns[3:5]) == ["gk_grid_id", "gk_micro_id"]
+    assert located[["gk_grid_id", "gk_micro_id"]].values.tolist() == [
+        ["110101001001004", "11010100100100402"], ["110101001001005", "11010100100100501"],
+        ["110101001001002", "11010100100100202"], ["110101001002002", "11010100100200201"],
+        ["110101001001004", "11010100100100401"], ["", ""]]
+    at = CliRunner().invoke(cli, ["locate", "--grid", str(micro_package), "--at", f"{X0 + 50},{Y0 + 50}",
+                                  "--crs", "EPSG:4548"])
+    assert at.exit_code == 0 and at.output.splitlines()[:2] == [
+        f"{X0 + 50}, {Y0 + 50} (EPSG:4548) → cell 110101001001004 (inside)", "  micro-grid 11010100100100402"]
+    as_json = CliRunner().invoke(cli, ["locate", "--grid", str(micro_package), "--at", f"{X0 + 50},{Y0 + 50}",
+                                       "--crs", "EPSG:4548", "--json"])
+    assert json.loads(as_json.output)["micro_id"] == "11010100100100402"
+    frame.to_parquet(tmp_path / "points.parquet")
+    on_dask, _ = locate_dask(tmp_path / "points.parquet", micro_package, crs="EPSG:4548", x_field="x", y_field="y",
+                             tolerance=10, n_workers=1)
+    assert on_dask["gk_micro_id"].astype(object).fillna("").tolist() == located["gk_micro_id"].tolist()

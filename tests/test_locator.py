@@ -9,7 +9,7 @@ import gridkit as gk
 from gridkit.errors import CRSError, InputError
 from gridkit.locator import Locator
 
-from .conftest import community_frame
+from .conftest import community_frame, micro_halves
 
 X0, Y0 = 500_000.0, 4_400_000.0
 
@@ -188,3 +188,72 @@ def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
     assert np.array_equal(index, _reference(reread, x, y))
     assert loc.locate_many(x, y)["grid_id"].astype(object).fillna("").tolist() == [
         reread["GRIDCODE"].iloc[i] if i >= 0 else "" for i in index]
+
+
+def test_micro_grids_are_named_with_their_grid_on_every_path(tmp_path):
+    """Two 100 m cells, each in two micro-grids: the single and array paths name the
+    micro-grid of the answer's cell, on edges, nearest and outside; the index file
+    and a pickle keep them."""
+    import pickle
+
+    cells = _layout().iloc[:2]
+    loc = Locator(cells, tolerance=10, micro=micro_halves(cells))
+    # inside; on the edges between micro-grids and between cells; on the layout's
+    # outer edge and corner; nearest (west, east, north of the corner); outside
+    x = X0 + np.array([25, 75, 50, 100, 100, 100, -4, 204, 100, -40.0])
+    y = Y0 + np.array([50, 50, 50, 50, 0, 100, 50, 50, 103, 50.0])
+    grid = ["001", "001", "001", "002", "002", "001", "001", "002", "001", None]
+    micro = ["00101", "00102", "00102", "00201", "00201", "00102", "00101", "00202", "00102", None]
+    found = loc.locate_many(x, y)
+    assert list(found.columns[:2]) == ["grid_id", "micro_id"]
+    assert [g[-3:] if isinstance(g, str) else None for g in found["grid_id"]] == grid
+    assert [m[-5:] if isinstance(m, str) else None for m in found["micro_id"]] == micro
+    path = tmp_path / "index.locator"
+    loc.save(path)
+    for again in (loc, Locator.load(path, tolerance=10), pickle.loads(pickle.dumps(loc))):
+        one = [again.locate(a, b) for a, b in zip(x, y)]
+        assert [o.micro_id[-5:] if o.micro_id else None for o in one] == micro
+    # Without micro-grids there is no column, and micro_id is None.
+    plain = Locator(cells)
+    assert "micro_id" not in plain.locate_many(x, y).columns and plain.locate(x[0], y[0]).micro_id is None
+
+
+def test_a_micro_grid_of_another_cell_is_never_the_answer():
+    """Micro-grids drawn with other vertices than the cells (as every tiling of a
+    household package is, by 10⁻⁸ m) can disagree with them on an edge: a micro-grid
+    that reaches a hair past the cells' shared edge must not answer for the cell
+    east of it; the east cell's own micro-grid does."""
+    cells = _layout().iloc[:2]
+    micro = micro_halves(cells)
+    west, east = micro.index[1], micro.index[2]  # 00102 and 00201, on either side of x = 100
+    micro.loc[west, "geometry"] = shapely.box(X0 + 50, Y0, X0 + 100.000001, Y0 + 100)
+    micro.loc[east, "geometry"] = shapely.box(X0 + 100.000001, Y0, X0 + 200, Y0 + 100).difference(
+        shapely.box(X0 + 150, Y0, X0 + 200, Y0 + 100))
+    loc = Locator(cells, micro=micro)
+    on_edge = loc.locate(X0 + 100, Y0 + 50)
+    assert (on_edge.grid_id[-3:], on_edge.micro_id[-5:]) == ("002", "00201")
+    assert loc.locate_many([X0 + 100], [Y0 + 50])["micro_id"].tolist() == [on_edge.micro_id]
+    assert loc.micro.locate(X0 + 100, Y0 + 50).grid_id[-5:] == "00102"  # alone, the micro-grids disagree
+
+
+def test_micro_grids_of_a_household_layout_hold_every_point_in_its_grid():
+    """Random points over household grids with micro-grids: each point's micro-grid
+    is the one shapely finds it in, and lies in the point's grid."""
+    from gridkit.households import balanced_grid
+
+    rng = np.random.default_rng(3)
+    homes = gpd.GeoDataFrame(geometry=shapely.points(rng.uniform(X0, X0 + 600, 300), rng.uniform(Y0, Y0 + 600, 300)),
+                             crs=4548)
+    layout = balanced_grid(community_frame([shapely.box(X0, Y0, X0 + 600, Y0 + 600)]), homes,
+                           min_households=40, max_households=60, micro=(10, 20))
+    loc = Locator(layout.grids, micro=layout.micro)
+    x, y = rng.uniform(X0 - 20, X0 + 620, 5000), rng.uniform(Y0 - 20, Y0 + 620, 5000)
+    found = loc.locate_many(x, y)
+    inside = found["grid_id"].notna().to_numpy()
+    assert inside.sum() > 4000 and found["micro_id"].notna().to_numpy().tolist() == inside.tolist()
+    ref = _reference(layout.micro, x, y)
+    assert (ref >= 0).sum() == inside.sum()
+    assert found["micro_id"].astype(object).to_numpy()[inside].tolist() == \
+        layout.micro["micro_id"].to_numpy()[ref[inside]].tolist()
+    parent = layout.micro.set_index("micro_id")["grid_id"]
+    assert (parent[found["micro_id"][inside].astype(str)].to_numpy() == found["grid_id"][inside].astype(str)).all()
