@@ -5,6 +5,10 @@ Cases
 ``beijing``    all 16 Beijing districts as a unit grid: 1,646,900 cells (lattice,
                clipped at community edges), CGCS2000 / GK zone 39 (EPSG:4548).
 ``cambridge``  Cambridge, MA, street-bounded: 2,596 irregular cells (no lattice).
+``cincinnati`` Cincinnati's household grids (census blocks split, 100–150 households)
+               with micro-grids of 20–50: every answer names the micro-grid too, so
+               the geopandas peers join the points to the micro-grids, each with its
+               grid's hierarchy columns (the same answer in one join).
 
 Points are uniform over the layout's bounding box (so some fall outside), as
 WGS84 lon/lat; single calls use 100,000 points that fall inside a cell. Layouts
@@ -33,6 +37,7 @@ Peers (each in its own process: its time and peak RSS are its own)
 
     python benchmarks/bench_locate.py                  # both cases
     python benchmarks/bench_locate.py --only cambridge
+    python benchmarks/bench_locate.py --only cincinnati   # with micro-grids
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ from _children import best_of, run_benchmark
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
 SAMPLES = HERE.parent / "data" / "samples"
-CASES = {"beijing": 4_000_000, "cambridge": 2_000_000}
+CASES = {"beijing": 4_000_000, "cambridge": 2_000_000, "cincinnati": 2_000_000}
 SINGLE = 100_000
 REPEAT = 3  # batch peers: the best of three calls, for every peer alike
 HIERARCHY = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code",
@@ -57,6 +62,8 @@ def _layout(case):
         from bench_components import _layout as components_layout
 
         return components_layout("beijing")
+    if case == "cincinnati":
+        return _household_layout()
     path = CACHE / "cambridge_grid.gpkg"
     if not path.exists():
         import gridkit as gk
@@ -67,6 +74,37 @@ def _layout(case):
         CACHE.mkdir(parents=True, exist_ok=True)
         gk.write_package(path, gk.unit_grid(comm, barriers=lines), comm)
     return path
+
+
+def _household_layout():
+    path = CACHE / "cincinnati_micro.gpkg"
+    if not path.exists():
+        import gridkit as gk
+        from gridkit.households import balanced_grid
+        from gridkit_cli.grid import write_household_package
+
+        comm = gk.unit_hierarchy(gk.read_vector(SAMPLES / "cincinnati_city.gpkg"), provisional=True,
+                                 parent_code="990201")
+        blocks = gk.read_vector(SAMPLES / "cincinnati_blocks.gpkg", layer="blocks")
+        layout = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                               kind="blocks", split_polygons=True, micro=(20, 50))
+        CACHE.mkdir(parents=True, exist_ok=True)
+        write_household_package(path, layout, comm, {"band": [100, 150], "micro": [20, 50]})
+    return path
+
+
+def _peer_cells(case):
+    """What the geopandas peers join against: the cells with their hierarchy, or,
+    for a layout with micro-grids, the micro-grids with their grid's hierarchy."""
+    import geopandas as gpd
+    import pyogrio
+
+    path = _layout(case)
+    cells = gpd.read_file(path, layer="cells", engine="pyogrio", columns=HIERARCHY)
+    if "micro_grids" not in [name for name, _ in pyogrio.list_layers(path)]:
+        return cells
+    micro = gpd.read_file(path, layer="micro_grids", engine="pyogrio", columns=["micro_id", "grid_id"])
+    return micro.merge(cells.drop(columns="geometry"), on="grid_id")
 
 
 def _points(case):
@@ -153,12 +191,11 @@ def run_gridkit_single(case):
 
 
 def run_geopandas_single(case):
-    import geopandas as gpd
     import pyproj
     import shapely
 
     _, _, lon, lat = _points(case)
-    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=HIERARCHY)
+    cells = _peer_cells(case)
     sindex = cells.sindex
     forward = pyproj.Transformer.from_crs(4326, cells.crs, always_xy=True).transform
 
@@ -194,7 +231,8 @@ def run_geopandas(case):
     import geopandas as gpd
 
     lon, lat, _, _ = _points(case)
-    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=HIERARCHY)
+    cells = _peer_cells(case)
+
     def recipe():
         pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat, crs=4326)).to_crs(cells.crs)
         return gpd.sjoin(pts, cells, how="left", predicate="within")
