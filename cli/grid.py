@@ -388,7 +388,7 @@ def _summary(communities, cells, output, seconds, carried=()):
     if "blocks" in s:
         lines.append(f"blocks       {s['blocks']:,} street blocks ({s['small_blocks']} below the sliver size)")
     lines += [f"crs          {r['metric_crs']} (input {r['source_crs']})", *carried,
-              f"output       {output}", f"time         {seconds:.2f} s"]
+              f"output       {output}", f"time         {seconds:.2f} s (gridding {s['seconds']:.2f} s)"]
     click.echo("\n".join(lines))
     click.echo("json " + json.dumps({**s, **r}, ensure_ascii=False, default=str))
 
@@ -749,7 +749,8 @@ def _echo_summary(lines_out, s, within, output, t0):
     lost = f", {s['unprojected']} of them with coordinates that do not project" if s.get("unprojected") else ""
     lines_out += [f"rejects      {s['outside']} household features outside every {within}{lost} "
                   "(layer household_rejects)",
-                  f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
+                  f"output       {output}",
+                  f"time         {time.perf_counter() - t0:.2f} s (dividing {s['seconds']:.2f} s)"]
     click.echo("\n".join(lines_out))
     click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))
 

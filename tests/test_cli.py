@@ -1,4 +1,5 @@
 import json
+import re
 
 import numpy as np
 import pyogrio
@@ -20,6 +21,8 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.split("json ", 1)[1])
     assert summary["cells"] == 4278 and summary["metric_crs"] == "EPSG:4548"
+    # The time line: the whole command, and the gridding alone (the JSON's seconds).
+    assert re.search(rf"^time +\d+\.\d\d s \(gridding {summary['seconds']:.2f} s\)$", result.output, re.M)
     assert {name for name, _ in pyogrio.list_layers(out)} == {"cells", "units", "gridkit_metadata", "layer_styles"}
     cells, units, meta = gk.read_package(out)
     assert len(cells) == 4278 and meta["crs"] == "EPSG:4548"
@@ -246,6 +249,7 @@ def test_grid_households_from_building_floors(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.split("json ", 1)[1])
     assert (summary["households"], summary["grids"], summary["in_band_pct"]) == (520, 4, 100.0)  # 40 × 13
+    assert re.search(rf"^time +\d+\.\d\d s \(dividing {summary['seconds']:.2f} s\)$", result.output, re.M)
     meta = gk.read_package(out)[2]
     assert json.loads(meta["parameters"])["area_per_household"] == 90.0
     assert json.loads(meta["parameters"])["default_floors"] == 3.0
