@@ -18,7 +18,8 @@ def demo(out_dir, samples):
     checks every layout against the partition invariants; Cincinnati's census
     blocks become grids of 100–150 households with micro-grids of 20–50 inside,
     and then one block gains an estate of 400 households: the layout is
-    rebalanced (cincinnati_2027.gpkg, the new grids outlined in its map). Then
+    rebalanced (cincinnati_2027.gpkg, the new grids outlined in its map); one home
+    is located to its grid and micro-grid. Then
     it imports two Cambridge component inventories into the Cambridge package
     (rejects to CSV, a map of components over cells) and locates 10,000 GPS points.
 
@@ -90,7 +91,18 @@ def _households(root, out):
                f"{out / 'cincinnati.png'}")
     if not ok:
         raise click.ClickException("; ".join(problems[:5]))
+    _locate_household(package, blocks)
     _rebalance(out, blocks, layout, communities, params)
+
+
+def _locate_household(package, blocks):
+    """One address (a point in the block with the most households) to its grid and micro-grid."""
+    from gridkit.locator import Locator
+
+    home = blocks.to_crs(4326).geometry.loc[blocks["HOUSEHOLDS"].idxmax()].representative_point()
+    where = Locator.from_package(package).locate(home.x, home.y, crs="EPSG:4326")
+    click.echo(f"locate     a home at {home.x:.5f}, {home.y:.5f} → grid {where.grid_id}, micro-grid "
+               f"{where.micro_id} (gridkit locate --at {home.x:.5f},{home.y:.5f} --grid {package})")
 
 
 def _rebalance(out, blocks, layout, communities, params):

@@ -195,6 +195,12 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     assert ("rebalance  +400 households in one block put 1 grid out of the band: 5 ended, 8 new, 129 kept with "
             "their IDs; 137 of 137 in the band, invariants ok") in result.output
     assert pyogrio.read_info(tmp_path / "cincinnati_2027.gpkg", layer="ended_grids")["features"] == 5
+    # One home to its grid and micro-grid; the command the line quotes says the same.
+    home = re.search(r"^locate     a home at .* → grid (\d{15}), micro-grid (\d{17}) \(gridkit (locate --at \S+) "
+                     r"--grid (\S+)\)$", result.output, re.M)
+    assert home and home[2].startswith(home[1])
+    again = _run(*home[3].split(), "--grid", home[4])
+    assert again.exit_code == 0 and f"→ cell {home[1]} (inside)\n  micro-grid {home[2]}\n" in again.output
     for name, highest in (("cincinnati", 134), ("cincinnati_2027", 142)):  # the IDs issued, on record
         meta = gk.read_package(tmp_path / f"{name}.gpkg")[2]
         assert json.loads(meta["highest_issued"])["990201900600"] == highest
