@@ -187,7 +187,9 @@ class Locator:
         self._unit = unit.astype(np.int32)
         self._units = [tuple(row) for row in hierarchy.iloc[first].itertuples(index=False)]
         self._record = _records(self._ids, self._unit)
-        self._build(np.asarray(cells.geometry.values, dtype=object))
+        geoms = np.asarray(cells.geometry.values, dtype=object)
+        _refuse_missing(geoms, self._ids, "cell", "the cells")
+        self._build(geoms)
         self.micro, self._micro_parent = None, None
         if micro is not None:
             self._nest(micro)
@@ -198,8 +200,12 @@ class Locator:
         missing = {"micro_id", "grid_id"} - set(micro.columns)
         if missing:
             raise InputError(f"the micro-grids have no {', '.join(sorted(missing))} column")
+        if not len(micro):  # all deleted (in QGIS, say): a layout without micro-grids
+            return
         if micro.crs is None:
             raise CRSError("the micro-grids have no CRS; set one (micro.set_crs(...)) before indexing them")
+        _refuse_missing(np.asarray(micro.geometry.values, dtype=object), micro["micro_id"].astype(str).to_numpy(),
+                        "micro-grid", "the micro-grids")
         if not micro.crs.equals(self.crs):
             micro = micro.to_crs(self.crs)
         self.micro = Locator(micro[["micro_id", micro.geometry.name]], id_field="micro_id",
@@ -242,7 +248,10 @@ class Locator:
             if loc is not None and loc.source == stamp:
                 return loc
         cells, micro_grids = _read_cells(path, layer, id_field, micro)
-        loc = cls(cells, tolerance=tolerance, micro=micro_grids)
+        try:
+            loc = cls(cells, tolerance=tolerance, micro=micro_grids)
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
         loc.source = stamp
         if cache:
             try:
@@ -851,6 +860,18 @@ class Locator:
             number, unit = self._record.item(i)
             return Location(str(number), *self._unit_rows[unit], status, distance, micro_id)
         return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
+
+
+def _refuse_missing(geoms, ids, what, layer):
+    """Refuse cells (or micro-grids) with no geometry or an empty one: a feature
+    left without its polygon in an edited package, which no point can be in."""
+    missing = np.flatnonzero(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    if len(missing):
+        listed = ", ".join(f"row {i + 1} ({what} {ids[i]})" for i in missing[:5])
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise InputError(f"{len(missing)} of {layer} {'has' if len(missing) == 1 else 'have'} no geometry: "
+                         f"{listed}{more}; draw {'it' if len(missing) == 1 else 'them'} again or delete "
+                         f"{'it' if len(missing) == 1 else 'them'} (gridkit check then lists what the layout lacks)")
 
 
 def _records(ids, unit):

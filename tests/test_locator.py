@@ -257,3 +257,24 @@ def test_micro_grids_of_a_household_layout_hold_every_point_in_its_grid():
         layout.micro["micro_id"].to_numpy()[ref[inside]].tolist()
     parent = layout.micro.set_index("micro_id")["grid_id"]
     assert (parent[found["micro_id"][inside].astype(str)].to_numpy() == found["grid_id"][inside].astype(str)).all()
+
+
+def test_a_cell_without_geometry_is_named_and_deleted_micro_grids_are_none(tmp_path):
+    """A package edited by hand: a cell whose polygon was deleted is refused with its
+    file, row and ID (it used to fail deep in the index with "cannot convert float
+    NaN to integer"); a micro_grids layer emptied is a layout without micro-grids."""
+    import pyogrio
+
+    cells = _layout()
+    cells.loc[[2, 5], "geometry"] = None
+    path = tmp_path / "edited.gpkg"
+    pyogrio.write_dataframe(cells, path, layer="cells")
+    with pytest.raises(InputError, match=r"^.*edited\.gpkg: 2 of the cells have no geometry: row 3 \(cell "
+                                         r"110101001001003\), row 6 \(cell 110101001001006\); draw them again"):
+        Locator.from_package(path)
+    micro = micro_halves(_layout().iloc[:2])
+    micro.loc[1, "geometry"] = shapely.Polygon()
+    with pytest.raises(InputError, match=r"^1 of the micro-grids has no geometry: row 2 \(micro-grid "
+                                         r"11010100100100102\)"):
+        Locator(_layout(), micro=micro)
+    assert Locator(_layout(), micro=micro.iloc[:0]).micro is None
