@@ -35,7 +35,7 @@ Peers (each in its own process: its time and peak RSS are its own)
                        cluster of 2 worker processes (``gridkit.batch.locate_dask``);
                        includes starting the cluster.
 
-    python benchmarks/bench_locate.py                  # both cases
+    python benchmarks/bench_locate.py                  # all three cases
     python benchmarks/bench_locate.py --only cambridge
     python benchmarks/bench_locate.py --only cincinnati   # with micro-grids
 """
