@@ -148,9 +148,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     click.echo(f"  → {output}; rejects → {summary['rejects_file']}")
 
 
-#: What --at prints, by Location field.
-_AT_LINES = (("community", "community_code", "community_name"), ("street", "street_code", "street_name"),
-             ("district", "county_code", "county_name"))
+#: What --at prints, by Location field (code, name): those the answer has.
+_AT_LINES = (("micro-grid", "micro_id", None), ("community", "community_code", "community_name"),
+             ("street", "street_code", "street_name"), ("district", "county_code", "county_name"))
 
 
 def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
@@ -200,8 +200,6 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     else:
         how = "inside" if found.status == "inside" else f"nearest, {found.distance_m:.1f} m away"
         click.echo(f"{x}, {y} ({crs}) → cell {found.grid_id} ({how})")
-        if found.micro_id:
-            click.echo(f"  {'micro-grid':<10} {found.micro_id}")
         for label, code, name in _AT_LINES:
             if answer.get(code):
                 click.echo(f"  {label:<10} {answer[code]} {answer.get(name) or ''}".rstrip())
