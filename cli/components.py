@@ -126,7 +126,9 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
             click.echo("  hint: " + _no_class_hint(s["source"], mapping))
         click.echo(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
-                   f"cell within {s['tolerance_m']:g} m; {s['shared_positions']:,} share a position with another")
+                   f"cell within {s['tolerance_m']:g} m"
+                   + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
+                   + f"; {s['shared_positions']:,} share a position with another")
         click.echo(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
                    f"{s['removed']:,} removed"
                    + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)" if s["kept_rejected"] else "")
@@ -198,6 +200,7 @@ def show_command(component_id, package, as_json):
         f"location     lon {record['lon']}, lat {record['lat']}  (layout x {record['x']:.2f}, y {record['y']:.2f})",
         f"cell         {record['SZDYWGBSM']} ({record['assign_status']}"
         + (f", {record['assign_distance_m']:.1f} m outside" if record["assign_status"] == "nearest" else "") + ")",
+        *([f"micro-grid   {record['micro_id']}"] if record.get("micro_id") else []),
         f"community    {record['SZSQDM']} {record.get('SZSQMC') or ''}",
         f"street       {record['SZJDDM']} {record.get('SZJDMC') or ''}",
         f"department   {record.get('ZGBMDM') or '(no code)'} {record.get('ZGBMMC') or ''}",
@@ -213,11 +216,12 @@ def show_command(component_id, package, as_json):
 @components.command("stats")
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package holding the catalogue.")
-@click.option("--by", type=click.Choice(["cell", "community", "street", "class"]), default="class",
-              show_default=True, help="Group components by this.")
+@click.option("--by", type=click.Choice(["cell", "micro", "community", "street", "class"]), default="class",
+              show_default=True, help="Group components by this (micro: the micro-grids of a household layout "
+              "made with --micro).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as CSV.")
 def stats_command(package, by, csv_path):
-    """Count components per cell, community, street or class (removed ones apart).
+    """Count components per cell, micro-grid, community, street or class (removed ones apart).
 
     \b
     Example:
@@ -226,7 +230,12 @@ def stats_command(package, by, csv_path):
     from gridkit.catalogue import catalogue_stats
     from gridkit.io import CSV_ENCODING, atomic_path
 
-    table = catalogue_stats(_catalogue_or_fail(package), by=by)
+    from gridkit.errors import GridkitError
+
+    try:
+        table = catalogue_stats(_catalogue_or_fail(package), by=by)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(table.to_string(index=False))
     click.echo(f"total        {int(table['components'].sum()):,} components, {int(table['removed'].sum()):,} removed")
     if csv_path:

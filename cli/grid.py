@@ -95,9 +95,10 @@ def _from_replaced(output, overwrite, read):
     return None
 
 
-def reassigned(catalogue, cells, step, *, today=None, replacing=None) -> tuple:
-    """``(catalogue, moved)``: the catalogue carried into ``cells``, each component
-    in use in the cell that holds it now (``(None, 0)`` without one). ``replacing``:
+def reassigned(catalogue, cells, step, *, micro=None, today=None, replacing=None) -> tuple:
+    """``(catalogue, moved)``: the catalogue carried into ``cells`` (and its
+    ``micro`` grids), each component in use in the cell that holds it now
+    (``(None, 0)`` without one). ``replacing``:
     the package the layout replaces, named in the error when the components lie
     outside the new layout."""
     from gridkit.catalogue import reassign_catalogue
@@ -107,7 +108,7 @@ def reassigned(catalogue, cells, step, *, today=None, replacing=None) -> tuple:
         return None, 0
     step("assigning the components to the grids now")
     try:
-        return reassign_catalogue(catalogue, cells, today=today)
+        return reassign_catalogue(catalogue, cells, micro=micro, today=today)
     except InputError as exc:
         if replacing is None:
             raise
@@ -538,7 +539,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
                       "band": layout.summary["band"], "micro": micro_band, "split_polygons": split_polygons,
                       "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                       "crs": crs, "households_crs": households_crs, "barriers_crs": barriers_crs}
-            catalogue, moved = reassigned(catalogue, layout.grids, step, replacing=output)
+            catalogue, moved = reassigned(catalogue, layout.grids, step, micro=layout.micro, replacing=output)
             warn_reissued(output, overwrite, layout.grids)
             step(f"writing {output}")
             write_household_package(output, layout, communities, params, overwrite=overwrite, components=catalogue,
@@ -701,7 +702,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
             step("checking the invariants")
             refuse_broken(layout, communities)
             # The component catalogue comes along, each component in the grid that now holds it.
-            catalogue, moved = reassigned(catalogue, layout.grids, step, today=day.strftime("%Y%m%d"))
+            catalogue, moved = reassigned(catalogue, layout.grids, step, micro=layout.micro,
+                                          today=day.strftime("%Y%m%d"))
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),

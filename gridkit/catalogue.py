@@ -128,10 +128,13 @@ _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "
 #: The standard's fields that say where a component is → the layout's column each comes from.
 _PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
                 "SZJDMC": "street_name", "SZSQMC": "community_name"}
-_GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "source", "source_key",
+_GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "micro_id", "source", "source_key",
                     "source_row", "assign_status", "assign_distance_m"]
 CATALOGUE_COLUMNS = list(STANDARD_FIELDS) + _GRIDKIT_COLUMNS
-_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row")] + ["wkb"]
+# The micro-grid follows from the position and the layout, both compared already: it
+# is not compared itself, so a catalogue from before it was kept gains it on a
+# re-import without every component counting as updated.
+_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row", "micro_id")] + ["wkb"]
 
 
 @dataclass
@@ -542,9 +545,14 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     index = np.full(n, -1, dtype=np.int64)
     status = np.full(n, OUTSIDE, dtype=np.int8)
     distance = np.full(n, np.nan)
+    micro = None if locator.micro is None else np.full(n, -1, dtype=np.int64)  # a layout with micro-grids
     if ok.any():
         lx[ok], ly[ok] = locator.to_layout_xy(x[ok], y[ok], in_crs)
-        index[ok], status[ok], distance[ok] = locator.cell_index(lx[ok], ly[ok], tolerance=tolerance)
+        found = locator.cell_index(lx[ok], ly[ok], tolerance=tolerance, micro=micro is not None)
+        index[ok], status[ok], distance[ok] = found[:3]
+        if micro is not None:
+            micro[ok] = found[3]
+        del found
     locator.mark_swapped(x, y, in_crs, reason, detail, status, tolerance=tolerance)
 
     # 2. exact duplicates (every input column and the position). Two equal rows share
@@ -613,16 +621,19 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # Only the kept rows go on. What the checks held is let go first, and the kept
     # columns are taken one at a time: at ten million rows each copy is a gigabyte.
     kept_arrays = [a[keep] for a in (index, status, distance, lx, ly, key)]
-    del frame, given, x, y, lx, ly, index, status, distance, key
+    kept_micro = None if micro is None else micro[keep]
+    del frame, given, x, y, lx, ly, index, status, distance, key, micro
     _, kept_status, _, kept_x, kept_y, _ = kept_arrays
     assigned = {"assigned_inside": int((kept_status == 0).sum()),
                 "assigned_nearest": int((kept_status == NEAREST).sum()), "ids_given": int(has_id[keep].sum())}
+    if kept_micro is not None:  # a layout with micro-grids: how many components one holds
+        assigned["assigned_micro"] = int((kept_micro >= 0).sum())
     shared_positions = int(pd.DataFrame({"x": kept_x, "y": kept_y}).duplicated(keep=False).sum())
     kept = pd.DataFrame({name: std.pop(name)[keep].reset_index(drop=True) for name in list(std.columns)})
     del std
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
-                           *kept_arrays, numbers[keep], source, today)
-    del kept, kept_arrays
+                           *kept_arrays, numbers[keep], source, today, micro=kept_micro)
+    del kept, kept_arrays, kept_micro
     merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None)
     if changes["kept_rejected"]:
         log.warning("%s: %d components of this source are kept as they were: %s", source,
@@ -721,7 +732,7 @@ def _plain(frame):
 
 
 def _catalogue_rows(std, class_code, table, locator, units, index, status, distance, lx, ly, key,
-                    source_row, source, today):
+                    source_row, source, today, *, micro=None):
     n = len(std)
     cols = {name: std[name].reset_index(drop=True) for name in STANDARD_FIELDS}
     cols["GLBJBSM"] = cols["GLBJBSM"].astype("str")  # text even when missing: new IDs are written into it
@@ -741,6 +752,7 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
     cols["county_code"] = (_category(*reversed(locator.codes("county_code", index)))
                            if "county_code" in locator.attributes
                            else cols["SZDYWGBSM"].astype("str").str.slice(0, 6))
+    cols["micro_id"] = _micro_ids(locator, micro, n)
     cols["source"] = _category([source], np.zeros(n))
     key = np.asarray(key, dtype=object)
     missing = np.flatnonzero(pd.isna(key) & cols["GLBJBSM"].isna().to_numpy())
@@ -754,6 +766,14 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
     cols["assign_distance_m"] = np.round(distance, 3)
     return gpd.GeoDataFrame({name: cols[name] for name in CATALOGUE_COLUMNS},
                             geometry=shapely.points(lx, ly), crs=locator.crs)
+
+
+def _micro_ids(locator, micro, n):
+    """The micro-grid IDs of rows at micro-grid rows ``micro`` of ``locator`` (a
+    categorical; all missing, a byte a row, when the layout has no micro-grids)."""
+    if micro is None or locator.micro is None:
+        return _category([], np.full(n, -1))
+    return _category(*reversed(locator.micro.codes("grid_id", micro)))
 
 
 def _comparable(frame):
@@ -774,7 +794,7 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False)
     """
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
-    catalogue = _plain(catalogue.reset_index(drop=True))
+    catalogue = _plain(_with_every_column(catalogue.reset_index(drop=True)))
     # Identity: the given ID, else the source key within this source.
     given = rows["GLBJBSM"].notna().to_numpy()
     if len(catalogue):
@@ -813,6 +833,7 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False)
         updated, unchanged = int(differs.sum()), int((~differs).sum())
         catalogue.loc[match[matched][differs], CATALOGUE_COLUMNS] = fresh.loc[differs, CATALOGUE_COLUMNS].to_numpy()
         catalogue.loc[match[matched][differs], "geometry"] = fresh.geometry.values[differs]
+        catalogue.loc[match[matched], "micro_id"] = fresh["micro_id"].astype(object).to_numpy()
     # Components of this source that the inventory no longer has: removed, kept.
     seen = np.zeros(len(catalogue), dtype=bool)
     seen[match[matched]] = True
@@ -841,11 +862,15 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False)
 
 
 # -- the package ----------------------------------------------------------------------
-def reassign_catalogue(catalogue, cells, *, today=None):
+def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     """The catalogue's components in use assigned to ``cells``, a layout that
     replaces the one they were assigned to (a rebalance: same communities, other
     grids): ``(catalogue, moved)``, ``moved`` the number whose grid changed; their
     change date ``BGRQ`` becomes ``today`` (``YYYYMMDD``, default today).
+    ``micro``: the new layout's micro-grids, if it has them; each component's
+    ``micro_id`` is then the one holding it (always one of its grid's), and empty
+    without them. A change of micro-grid alone is not a change of record: the
+    standard's fields name the grid.
 
     Each component in use (no ``end_date``) gets the cell holding it, or, if it was
     assigned to the nearest cell from outside the layout, the nearest cell again
@@ -866,8 +891,8 @@ def reassign_catalogue(catalogue, cells, *, today=None):
     points = out.geometry.values[live]
     reach = pd.to_numeric(out["assign_distance_m"].iloc[live], errors="coerce").max() if "assign_distance_m" in out \
         else 0.0
-    locator = Locator(cells.to_crs(out.crs), tolerance=float(np.nan_to_num(reach)) + 0.01)
-    index, status, distance = locator.cell_index(shapely.get_x(points), shapely.get_y(points))
+    locator = Locator(cells.to_crs(out.crs), tolerance=float(np.nan_to_num(reach)) + 0.01, micro=micro)
+    index, status, distance, in_micro = locator.cell_index(shapely.get_x(points), shapely.get_y(points), micro=True)
     lost = np.flatnonzero(status == OUTSIDE)
     if len(lost):
         row = live[lost[0]]
@@ -879,6 +904,9 @@ def reassign_catalogue(catalogue, cells, *, today=None):
             codes, values = locator.codes(name, index)
             out[column] = out[column].astype(object)
             out.iloc[live, out.columns.get_loc(column)] = np.asarray(values, dtype=object)[codes]
+    out = _with_every_column(out)
+    out["micro_id"] = out["micro_id"].astype(object)
+    out.iloc[live, out.columns.get_loc("micro_id")] = _micro_ids(locator, in_micro, len(live)).astype(object).to_numpy()
     for column, values in (("assign_status", STATUS_NAMES[status]), ("assign_distance_m", np.round(distance, 3))):
         if column in out:
             out[column] = out[column].astype(object if column == "assign_status" else float)
@@ -897,11 +925,20 @@ def read_catalogue(package):
     layers = {name for name, _ in pyogrio.list_layers(package)}
     if "components" not in layers:
         return None
-    frame = pyogrio.read_dataframe(package, layer="components")
+    frame = _with_every_column(pyogrio.read_dataframe(package, layer="components"))
     for column in CATALOGUE_COLUMNS:
         if column not in ("source_row", "assign_distance_m") and column in frame:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     return frame
+
+
+def _with_every_column(catalogue):
+    """``catalogue`` with the columns a catalogue from an older gridkit lacks
+    (``micro_id``), empty; rows are filled on their next import or rebalance."""
+    for column in CATALOGUE_COLUMNS:
+        if column not in catalogue:
+            catalogue[column] = None
+    return catalogue
 
 
 def write_catalogue(package, catalogue, *, metadata=None):
@@ -988,10 +1025,15 @@ def _gdal_options(**options):
 
 
 def catalogue_stats(catalogue, by="class"):
-    """Counts of components per cell, community, street or class (active ones and all)."""
-    column = {"cell": "SZDYWGBSM", "community": "SZSQDM", "street": "SZJDDM", "class": "class_code"}.get(by)
+    """Counts of components per cell, micro-grid, community, street or class (active ones and all)."""
+    column = {"cell": "SZDYWGBSM", "micro": "micro_id", "community": "SZSQDM", "street": "SZJDDM",
+              "class": "class_code"}.get(by)
     if column is None:
-        raise InputError(f"--by {by!r}: use cell, community, street or class")
+        raise InputError(f"--by {by!r}: use cell, micro, community, street or class")
+    if by == "micro" and (column not in catalogue or catalogue[column].isna().all()):
+        raise InputError("--by micro: no component is in a micro-grid; the layout has none (grid households "
+                         "--micro MIN,MAX makes them), or the catalogue was imported before gridkit kept them "
+                         "(import it again)")
     frame = pd.DataFrame(catalogue.drop(columns="geometry"))
     frame["active"] = frame["GLBJZT"] != "移除"
     name = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}.get(by)

@@ -18,7 +18,7 @@ from gridkit.locator import Locator
 from gridkit_cli.main import cli
 from click.testing import CliRunner
 
-from .conftest import community_frame
+from .conftest import community_frame, micro_halves
 
 X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548 (CGCS2000 GK CM 117°E)
 
@@ -535,3 +535,56 @@ def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tm
     assert result.exit_code == 0, result.output
     assert "lamps: 2 rows that --where selects → 2 imported, 0 rejected" in result.output
     assert "2 unchanged, 0 removed, 2 kept as they were (left out by --where)" in result.output
+
+
+def test_a_layout_with_micro_grids_names_each_components_micro_grid(tmp_path, package):
+    """A household package made with --micro: each component gets the micro-grid
+    holding it (micro_id), one of its own grid's, also when it is assigned to the
+    nearest cell from outside; stats count per micro-grid and show names it. A
+    catalogue written before gridkit kept micro_id gains it on a re-import, with
+    nothing counted as updated."""
+    cells = gpd.read_file(package, layer="cells")
+    pyogrio.write_dataframe(micro_halves(cells), package, layer="micro_grids")  # each cell cut at its middle x
+    # 004's west half, 002's east half twice, and 5 m west of the layout (nearest: 004, its west half)
+    lon, lat = _lonlat([X0 + 25, X0 + 175, X0 + 190, X0 - 5], [Y0 + 50, Y0 + 150, Y0 + 120, Y0 + 50])
+    path = _csv(tmp_path, [dict(key=k, lon=a, lat=b) for k, a, b in zip("abcd", lon, lat)], name="lamps.csv")
+    (tmp_path / "lamps.toml").write_text('class = "01037"\nsource_key = "key"\n')
+    args = ["components", "import", str(path), "--grid", str(package), "--mapping", str(tmp_path / "lamps.toml")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "  assigned 3 inside a cell, 1 to the nearest cell within 25 m, 4 in a micro-grid;" in result.output
+    cat = read_catalogue(package).set_index("source_key")
+    assert cat["SZDYWGBSM"].to_dict() == {"k:a": "110101001001004", "k:b": "110101001001002",
+                                          "k:c": "110101001001002", "k:d": "110101001001004"}
+    assert cat["micro_id"].to_dict() == {"k:a": "11010100100100401", "k:b": "11010100100100202",
+                                         "k:c": "11010100100100202", "k:d": "11010100100100401"}
+    stats = CliRunner().invoke(cli, ["components", "stats", "--grid", str(package), "--by", "micro"])
+    assert stats.exit_code == 0, stats.output
+    assert [line.split() for line in stats.output.splitlines()[1:3]] == [["11010100100100202", "2", "2", "0"],
+                                                                        ["11010100100100401", "2", "2", "0"]]
+    shown = CliRunner().invoke(cli, ["components", "show", cat.loc["k:d", "GLBJBSM"], "--grid", str(package)])
+    assert shown.exit_code == 0 and "\nmicro-grid   11010100100100401\n" in shown.output
+
+    # As an older gridkit wrote it: no micro_id column. Read, it has an empty one;
+    # imported again, every component is unchanged and has its micro-grid.
+    old = gpd.read_file(package, layer="components").drop(columns="micro_id")
+    pyogrio.write_dataframe(old, package, layer="components")
+    assert read_catalogue(package)["micro_id"].isna().all()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "catalogue: 0 added, 0 updated, 4 unchanged, 0 removed" in result.output
+    again = read_catalogue(package).set_index("source_key")
+    assert again["micro_id"].to_dict() == cat["micro_id"].to_dict()
+    assert again["BGRQ"].isna().all()
+
+
+def test_a_layout_without_micro_grids_leaves_micro_id_empty_and_says_so(tmp_path, package):
+    lon, lat = _lonlat([X0 + 25], [Y0 + 50])
+    path = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0])])
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01037"))
+    assert result.catalogue["micro_id"].isna().all() and "assigned_micro" not in result.summary
+    write_catalogue(package, result.catalogue)
+    assert read_catalogue(package)["micro_id"].isna().all()
+    stats = CliRunner().invoke(cli, ["components", "stats", "--grid", str(package), "--by", "micro"])
+    assert stats.exit_code == 1
+    assert "Error: --by micro: no component is in a micro-grid; the layout has none" in stats.output

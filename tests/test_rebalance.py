@@ -829,6 +829,7 @@ def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout
     assert imported.exit_code == 0, imported.output
     before = gpd.read_file(package, layer="components").set_index("GLBJBSM")
     assert len(before) == len(points) + 1 and (before["assign_status"] == "nearest").sum() == 1
+    assert (before["micro_id"].str[:15] == before["SZDYWGBSM"]).all()  # each in one of its grid's micro-grids
 
     out, result = _rebalanced_by_cli(layout, package, tmp_path)
     after = gpd.read_file(out, layer="components").set_index("GLBJBSM")
@@ -838,9 +839,16 @@ def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout
     holder = gpd.sjoin(inside[["geometry"]], cells[["grid_id", "geometry"]], predicate="within")
     assert len(holder) == len(inside) == len(points)
     assert (holder["grid_id"] == inside.loc[holder.index, "SZDYWGBSM"]).all()
+    micro = gpd.read_file(out, layer="micro_grids")
+    in_micro = gpd.sjoin(inside[["geometry"]], micro[["micro_id", "geometry"]], predicate="within")
+    assert len(in_micro) == len(inside)
+    assert (in_micro["micro_id"] == inside.loc[in_micro.index, "micro_id"]).all()  # the new micro-grids
+    assert not set(after["micro_id"]) - set(micro["micro_id"])
     near = after[after["assign_status"] == "nearest"]
     nearest = cells["grid_id"].iat[int(np.argmin(cells.distance(near.geometry.iat[0])))]
     assert near["SZDYWGBSM"].tolist() == [nearest]
+    mine = micro[micro["grid_id"] == nearest]
+    assert near["micro_id"].tolist() == [mine["micro_id"].iat[int(np.argmin(mine.distance(near.geometry.iat[0])))]]
     assert near["assign_distance_m"].iat[0] == before.loc[near.index[0], "assign_distance_m"]
     new_ids = json.loads(gk.read_package(out)[2]["summary"])["new_ids"]
     moved = after["SZDYWGBSM"] != before.loc[after.index, "SZDYWGBSM"]
