@@ -97,6 +97,8 @@ def _lines(info):
             text += f", … and {len(classes) - SHOWN_CLASSES} more classes"
         if c["assign_status"]:
             text += "; assigned " + ", ".join(f"{status} {n:,}" for status, n in c["assign_status"].items())
+        if "in_micro_grids" in c:
+            text += f"; {c['in_micro_grids']:,} in a micro-grid"
         yield "components", text
     if "ended" in info:
         e = info["ended"]

@@ -367,7 +367,7 @@ def describe_package(path) -> dict:
     feature count); ``units`` (level → count); ``cells`` (count, area in m²,
     and for household grids the band, households, grids in the band and flags);
     and where the package has them ``micro_grids``, ``components`` (count, per
-    class, per assignment status), ``ended`` (grids and micro-grids a rebalance
+    class, per assignment status, and with micro-grids ``in_micro_grids``), ``ended`` (grids and micro-grids a rebalance
     ended, the last end date) and ``added_by_hand`` (``layers``, ``tables``,
     ``projects`` and ``styles``, the layer of each QGIS style the user saved:
     :func:`added_by_hand`, what a package written anew from this one carries).
@@ -422,10 +422,13 @@ def describe_package(path) -> dict:
         info["micro_grids"] = {"count": len(micro), "grids": int(micro["grid_id"].nunique()) if "grid_id" in micro
                                else None, **_households(micro, parameters.get("micro"))}
     if "components" in infos:
-        components = columns("components", ["class_code", "class_name", "assign_status"])
+        components = columns("components", ["class_code", "class_name", "assign_status", "micro_id"])
         info["components"] = {"count": len(components),
                               "classes": _counts(components, "class_code", "class_name"),
                               "assign_status": _counts(components, "assign_status")}
+        if "micro_grids" in infos:  # how many components a micro-grid holds (none before they were kept)
+            info["components"]["in_micro_grids"] = int(components["micro_id"].notna().sum()) \
+                if "micro_id" in components else 0
     ended = {}
     for layer, key in (("ended_grids", "grids"), ("ended_micro_grids", "micro_grids")):
         if layer in infos:

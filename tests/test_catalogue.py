@@ -564,6 +564,8 @@ def test_a_layout_with_micro_grids_names_each_components_micro_grid(tmp_path, pa
                                                                         ["11010100100100401", "2", "2", "0"]]
     shown = CliRunner().invoke(cli, ["components", "show", cat.loc["k:d", "GLBJBSM"], "--grid", str(package)])
     assert shown.exit_code == 0 and "\nmicro-grid   11010100100100401\n" in shown.output
+    info = CliRunner().invoke(cli, ["info", str(package)])
+    assert "components   4: 01037 路灯 4; assigned inside 3, nearest 1; 4 in a micro-grid\n" in info.output
 
     # As an older gridkit wrote it: no micro_id column. Read, it has an empty one;
     # imported again, every component is unchanged and has its micro-grid.
