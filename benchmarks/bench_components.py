@@ -6,6 +6,10 @@ Cases
                grid (4,278 cells), from a GeoPackage.
 ``beijing``    10,000,000 components against all 16 Beijing districts (1.65 M
                cells), from GeoParquet.
+``cincinnati`` 200,000 components against Cincinnati's household grids of
+               100–150 with micro-grids of 20–50 (134 grids, 476 micro-grids;
+               ``bench_locate``'s cached package), from a GeoPackage: each
+               component gets its grid and its micro-grid.
 
 Components are random points over the layout's bounding box (about 1 % land
 outside it), each with a 17-digit GB/T 47678.5-2026 ID of its district, a class
@@ -20,12 +24,15 @@ Peers
                        The package's locator index is already beside it (made
                        once per package: 20 s for Beijing's 1.65 M cells,
                        0.5 s to load after that).
-``gridkit_assign``     ``Locator.cell_index`` alone on projected coordinates.
+``gridkit_assign``     ``Locator.cell_index`` alone on projected coordinates
+                       (with ``micro=True`` on ``cincinnati``).
 ``geopandas``          the recipe: ``read_file``/``read_parquet`` + ``to_crs`` +
                        ``sjoin(predicate="within")``; no validation, no output.
+                       On ``cincinnati`` the join is to the micro-grids, each
+                       carrying its grid: the same answer in one join.
 ``geopandas_sjoin``    ``sjoin`` alone on projected points.
 
-    python benchmarks/bench_components.py                  # both cases
+    python benchmarks/bench_components.py                  # every case
     python benchmarks/bench_components.py --only dongcheng
 """
 
@@ -43,10 +50,15 @@ DATA = HERE.parents[1] / "shared" / "data" / "china_admin" / "beijing_zhoushan_d
 CASES = {
     "dongcheng": ("adcode == '110101'", 168_339, "gpkg"),
     "beijing": ("adcode.str.startswith('11') and level == '区县'", 10_000_000, "parquet"),
+    "cincinnati": (None, 200_000, "gpkg"),
 }
 
 
 def _layout(case):
+    if case == "cincinnati":
+        from bench_locate import _household_layout
+
+        return _household_layout()
     path = CACHE / f"{case}_grid.gpkg"
     if not path.exists():
         import gridkit as gk
@@ -128,7 +140,8 @@ def run_gridkit(case):
     work.unlink()
     index_path(work).unlink()
     s = result.summary
-    return seconds, {"rows": s["rows"], "imported": s["imported"], "rejected": s["rejected_by_reason"]}
+    return seconds, {"rows": s["rows"], "imported": s["imported"], "rejected": s["rejected_by_reason"],
+                     **({"micro": s["assigned_micro"]} if "assigned_micro" in s else {})}
 
 
 def _projected_points(case):
@@ -145,28 +158,47 @@ def run_gridkit_assign(case):
     x, y = pts.geometry.x.to_numpy(), pts.geometry.y.to_numpy()
     loc = Locator.from_package(_layout(case))
     t = time.perf_counter()
-    index, status, _ = loc.cell_index(x, y)
-    return time.perf_counter() - t, {"rows": len(x), "inside": int((status == 0).sum())}
+    found = loc.cell_index(x, y, micro=loc.micro is not None)
+    seconds = time.perf_counter() - t
+    micro = {"micro": int((found[3] >= 0).sum())} if loc.micro is not None else {}
+    return seconds, {"rows": len(x), "inside": int((found[1] == 0).sum()), **micro}
+
+
+def _join_layer(case):
+    """What the geopandas peers join to: the cells, or a layout's micro-grids (each
+    with its grid_id) when it has them."""
+    import geopandas as gpd
+    import pyogrio
+
+    path = _layout(case)
+    if "micro_grids" in [name for name, _ in pyogrio.list_layers(path)]:
+        return gpd.read_file(path, layer="micro_grids", engine="pyogrio", columns=["grid_id", "micro_id"])
+    return gpd.read_file(path, layer="cells", engine="pyogrio", columns=["grid_id"])
+
+
+def _joined(joined):
+    found = {"rows": len(joined), "inside": int(joined["grid_id"].notna().sum())}
+    return {**found, "micro": found["inside"]} if "micro_id" in joined else found
 
 
 def run_geopandas(case):
     import geopandas as gpd
 
-    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
+    cells = _join_layer(case)
     t = time.perf_counter()
     pts = _read_points(_inventory(case)).to_crs(cells.crs)
     joined = gpd.sjoin(pts, cells, how="left", predicate="within")
-    return time.perf_counter() - t, {"rows": len(pts), "inside": int(joined["grid_id"].notna().sum())}
+    return time.perf_counter() - t, _joined(joined)
 
 
 def run_geopandas_sjoin(case):
     import geopandas as gpd
 
-    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
+    cells = _join_layer(case)
     pts = _projected_points(case)
     t = time.perf_counter()
     joined = gpd.sjoin(pts, cells, how="left", predicate="within")
-    return time.perf_counter() - t, {"rows": len(pts), "inside": int(joined["grid_id"].notna().sum())}
+    return time.perf_counter() - t, _joined(joined)
 
 
 PEERS = {"gridkit": run_gridkit, "gridkit_assign": run_gridkit_assign, "geopandas": run_geopandas,
@@ -174,7 +206,8 @@ PEERS = {"gridkit": run_gridkit, "gridkit_assign": run_gridkit_assign, "geopanda
 
 
 def main():
-    rows = run_benchmark(__doc__, __file__, CASES, PEERS, prepare=_inventory, notes=("inside", "rejected", "imported"))
+    rows = run_benchmark(__doc__, __file__, CASES, PEERS, prepare=_inventory,
+                         notes=("inside", "micro", "rejected", "imported"))
     if rows is None:
         return
     for case in dict.fromkeys(r["case"] for r in rows):
