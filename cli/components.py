@@ -228,9 +228,8 @@ def stats_command(package, by, csv_path):
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
     """
     from gridkit.catalogue import catalogue_stats
-    from gridkit.io import CSV_ENCODING, atomic_path
-
     from gridkit.errors import GridkitError
+    from gridkit.io import CSV_ENCODING, atomic_path
 
     try:
         table = catalogue_stats(_catalogue_or_fail(package), by=by)

@@ -769,8 +769,8 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
 
 
 def _micro_ids(locator, micro, n):
-    """The micro-grid IDs of rows at micro-grid rows ``micro`` of ``locator`` (a
-    categorical; all missing, a byte a row, when the layout has no micro-grids)."""
+    """The IDs of the micro-grids at rows ``micro`` of ``locator.micro`` (-1: none)
+    as a categorical; ``n`` missing values, a byte each, when there are none."""
     if micro is None or locator.micro is None:
         return _category([], np.full(n, -1))
     return _category(*reversed(locator.micro.codes("grid_id", micro)))

@@ -367,8 +367,8 @@ def describe_package(path) -> dict:
     feature count); ``units`` (level → count); ``cells`` (count, area in m²,
     and for household grids the band, households, grids in the band and flags);
     and where the package has them ``micro_grids``, ``components`` (count, per
-    class, per assignment status, and with micro-grids ``in_micro_grids``), ``ended`` (grids and micro-grids a rebalance
-    ended, the last end date) and ``added_by_hand`` (``layers``, ``tables``,
+    class, per assignment status, and with micro-grids ``in_micro_grids``),
+    ``ended`` (grids and micro-grids a rebalance ended, the last end date) and ``added_by_hand`` (``layers``, ``tables``,
     ``projects`` and ``styles``, the layer of each QGIS style the user saved:
     :func:`added_by_hand`, what a package written anew from this one carries).
 
