@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-overwrite_opt = click.option("--overwrite", is_flag=True, help="Replace the outputs if they exist (otherwise an error).")
+overwrite_opt = click.option("--overwrite", is_flag=True,
+                             help="Replace the outputs if they exist (otherwise an error).")
 #: ``--overwrite`` of the commands that make a layout: the package it replaces hands on
 #: what is not the layout's own.
 layout_overwrite_opt = click.option(

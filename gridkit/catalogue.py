@@ -833,7 +833,10 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False)
         updated, unchanged = int(differs.sum()), int((~differs).sum())
         catalogue.loc[match[matched][differs], CATALOGUE_COLUMNS] = fresh.loc[differs, CATALOGUE_COLUMNS].to_numpy()
         catalogue.loc[match[matched][differs], "geometry"] = fresh.geometry.values[differs]
-        catalogue.loc[match[matched], "micro_id"] = fresh["micro_id"].astype(object).to_numpy()
+        # An unchanged component still takes its micro-grid (an older catalogue lacks
+        # it); skipped when neither side has any, as in every layout without them.
+        if fresh["micro_id"].notna().any() or catalogue["micro_id"].notna().any():
+            catalogue.loc[match[matched], "micro_id"] = fresh["micro_id"].astype(object).to_numpy()
     # Components of this source that the inventory no longer has: removed, kept.
     seen = np.zeros(len(catalogue), dtype=bool)
     seen[match[matched]] = True

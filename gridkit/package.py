@@ -368,9 +368,10 @@ def describe_package(path) -> dict:
     and for household grids the band, households, grids in the band and flags);
     and where the package has them ``micro_grids``, ``components`` (count, per
     class, per assignment status, and with micro-grids ``in_micro_grids``),
-    ``ended`` (grids and micro-grids a rebalance ended, the last end date) and ``added_by_hand`` (``layers``, ``tables``,
-    ``projects`` and ``styles``, the layer of each QGIS style the user saved:
-    :func:`added_by_hand`, what a package written anew from this one carries).
+    ``ended`` (grids and micro-grids a rebalance ended, the last end date) and
+    ``added_by_hand`` (``layers``, ``tables``, ``projects`` and ``styles``, the
+    layer of each QGIS style the user saved: :func:`added_by_hand`, what a
+    package written anew from this one carries).
 
     The figures are the layers' own columns (``households``, ``area_m2``,
     ``flag``) as gridkit wrote them: after editing by hand, :func:`check_package`
