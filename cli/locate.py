@@ -338,4 +338,8 @@ def _package_areas(package):
 
     cells = pyogrio.read_dataframe(package, layer="cells", columns=["grid_id"], read_geometry=False)
     units = pyogrio.read_dataframe(package, layer="units", columns=["code"], read_geometry=False)
-    return set(cells["grid_id"].astype(str)) | set(units["code"].astype(str))
+    areas = set(cells["grid_id"].astype(str)) | set(units["code"].astype(str))
+    if "micro_grids" in pyogrio.list_layers(package)[:, 0]:  # a household layout made with --micro
+        micro = pyogrio.read_dataframe(package, layer="micro_grids", columns=["micro_id"], read_geometry=False)
+        areas |= set(micro["micro_id"].astype(str))
+    return areas

@@ -14,7 +14,7 @@ owns. It is a TOML file::
     [territorial]                         # 属地兜底: who answers when no rule does
     "*" = "{street_name}街道办事处"         # the whole city: required
     "110101001" = "东华门街道办事处"         # an area (county 6, street 9, community 12,
-                                          # cell 15 digits) names its own authority
+                                          # cell 15, micro-grid 17 digits) names its own authority
     [[rule]]
     classes = ["01001", "01002", "01"]    # 5-digit classes, 2-digit big classes, "*"
     department = "东城区水务局"
@@ -32,8 +32,9 @@ a 16-digit legacy ID (legacy components route by their 2026 counterpart).
 
 Precedence (most specific wins)
 -------------------------------
-1. The most specific **area** first: cell, then community, street, county, then
-   rules without an area (the whole city).
+1. The most specific **area** first: micro-grid (17 digits: a household layout's
+   ``micro_id``, the grid ID and two digits), cell, then community, street,
+   county, then rules without an area (the whole city).
 2. Within one area, the most specific **class**: the class, its big class, ``"*"``.
 3. Two rules with the same area and class key are a conflict; the first in the
    file is used and ``gridkit route check`` lists it.
@@ -56,10 +57,10 @@ __all__ = ["RoutingTable", "Route", "class_keys", "Department", "starter_table",
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_AREA_LEVELS = {6: "county", 9: "street", 12: "community", 15: "cell"}
-_PLACEHOLDERS = {"grid_id", "community_code", "community_name", "street_code", "street_name",
+_AREA_LEVELS = {6: "county", 9: "street", 12: "community", 15: "cell", 17: "micro-grid"}
+_PLACEHOLDERS = {"micro_id", "grid_id", "community_code", "community_name", "street_code", "street_name",
                  "county_code", "county_name"}
-_AREA_FIELDS = ("grid_id", "community_code", "street_code", "county_code")
+_AREA_FIELDS = ("micro_id", "grid_id", "community_code", "street_code", "county_code")
 
 
 def uscc_problem(code: str) -> str | None:
@@ -163,12 +164,13 @@ def _known_classes():
 
 
 def _areas(place):
-    """Area codes of a place, most specific first; a 15-digit grid ID implies its units."""
-    gid = str(place.get("grid_id") or "")
+    """Area codes of a place, most specific first; a 17-digit micro-grid ID implies
+    its grid, and a 15-digit grid ID its units."""
+    gid = str(place.get("grid_id") or place.get("micro_id") or "")[:15]
     numbered = len(gid) == 15 and gid.isdigit()
     areas = []
-    for field, digits in zip(_AREA_FIELDS, (15, 12, 9, 6)):
-        code = place.get(field) or (gid[:digits] if numbered else None)
+    for field, digits in zip(_AREA_FIELDS, (17, 15, 12, 9, 6)):
+        code = place.get(field) or (gid[:digits] if numbered and digits < 17 else None)
         if code and code not in areas:
             areas.append(str(code))
     return areas + [""]
@@ -209,6 +211,10 @@ class RoutingTable:
                     self.conflicts.append(f"area {rule.area or '*'} class {key}: {held.where} says "
                                           f"{held.department!r}, {rule.where} says {rule.department!r} "
                                           "(the first is used)")
+        # Rows are routed once per cell and class, and per micro-grid only where the
+        # table names one (an area, or a department's name).
+        self._by_micro = (any(len(area) == 17 for area in [r.area for r in rules] + list(territorial))
+                          or any("{micro_id" in dept.name for dept in departments.values()))
         missing = sorted(({r.department for r in rules} | set(territorial.values())) - set(departments))
         if missing:
             raise InputError(f"{source}: rules name departments the [departments] table lacks: "
@@ -284,7 +290,8 @@ class RoutingTable:
         """Route a frame of locations (from ``Locator.locate_many``) with a class per row.
 
         Returns two object arrays: department codes and names. Distinct
-        (cell, class) pairs are routed once each. ``codes`` pairs with the rows by
+        (cell, class) pairs are routed once each (micro-grid, cell and class where
+        the table names micro-grids). ``codes`` pairs with the rows by
         index when it is a Series (it must then have the locations' index, as
         ``locate_many`` gives for points taken from the same frame), otherwise by
         position.
@@ -301,7 +308,7 @@ class RoutingTable:
         if len(codes) != len(frame):
             raise InputError(f"{len(codes)} classes for {len(frame)} locations: give one class per location")
         frame["__class"] = pd.Series(np.asarray(codes, dtype=object), index=frame.index)
-        key_cols = [c for c in ("grid_id", "__class") if c in frame.columns]
+        key_cols = [c for c in ("micro_id" if self._by_micro else "", "grid_id", "__class") if c in frame.columns]
         group = frame.groupby(key_cols, dropna=False, sort=False).ngroup().to_numpy()
         first = np.unique(group, return_index=True)[1]
         codes_out, names_out = [], []
@@ -337,7 +344,7 @@ class RoutingTable:
                                   "class, nor event:<legacy event class>)")
             if rule.area and not (rule.area.isdigit() and len(rule.area) in _AREA_LEVELS):
                 errors.append(f"{rule.where}: area {rule.area!r} is not a county (6), street (9), community "
-                              "(12) or cell (15) code")
+                              "(12), cell (15) or micro-grid (17) code")
             elif rule.area and areas is not None and rule.area not in areas:
                 warnings.append(f"{rule.where}: area {rule.area} is not in the layout")
         for area in self.territorial:
@@ -384,8 +391,8 @@ def starter_table() -> str:
            "# GB/T 47678.5-2026's component class table. Those are defaults only [I]:",
            "# edit names, fill in the 18-character unified social credit codes, add",
            "# overrides by area, then run `gridkit route check` on it.",
-           "# Precedence: most specific area (cell > community > street > county > city),",
-           "# then most specific class (class > big class > \"*\"); no rule → territorial.",
+           "# Precedence: most specific area (micro-grid > cell > community > street > county",
+           "# > city), then most specific class (class > big class > \"*\"); no rule → territorial.",
            "", "[territorial]", '"*" = "{street_name}街道办事处"', ""]
     for name in [*by_dept, *_MATTER_DEFAULTS.values(), "{street_name}街道办事处"]:
         if f'[departments."{name}"]' not in out:

@@ -444,3 +444,55 @@ def test_micro_grids_are_named_in_files_at_one_point_and_on_dask(tmp_path, micro
     on_dask, _ = locate_dask(tmp_path / "points.parquet", micro_package, crs="EPSG:4548", x_field="x", y_field="y",
                              tolerance=10, n_workers=1)
     assert on_dask["gk_micro_id"].astype(object).fillna("").tolist() == located["gk_micro_id"].tolist()
+
+
+MICRO_ROUTES = """
+[departments."水务局"]
+code = ""
+[departments."网格员 {micro_id}"]
+code = ""
+[departments."{street_name}街道办事处"]
+code = ""
+[territorial]
+"*" = "{street_name}街道办事处"
+"11010100100100501" = "网格员 {micro_id}"
+[[rule]]
+classes = ["01001"]
+department = "水务局"
+[[rule]]
+area = "11010100100100402"
+classes = ["01001"]
+department = "网格员 {micro_id}"
+"""
+
+
+def test_micro_grids_route_to_their_own_department(tmp_path, micro_package):
+    """A routing table may name a micro-grid (17 digits) as a rule's area or a
+    territorial authority: the file path, --at and dask route by it, per micro-grid
+    (two points in one cell's two halves get two departments), and route check
+    finds the micro-grids in the package."""
+    # The points of the test above: 004's east and west halves (p0, p4), 005's west
+    # half (p1, a class no rule names), 002 and 002002 (no micro-grid rule), far off.
+    frame = pd.DataFrame({"x": X0 + np.array([50, 100, 150, 310, -5, 1000.0]),
+                          "y": Y0 + np.array([50, 50, 100, 20, 50, 1000.0]),
+                          "matter": ["01001", "09001", "01001", "01001", "01001", "01001"]})
+    frame.to_csv(tmp_path / "points.csv", index=False)
+    (tmp_path / "routing.toml").write_text(MICRO_ROUTES, encoding="utf-8")
+    out = tmp_path / "located.csv"
+    routed = ["--routes", str(tmp_path / "routing.toml"), "--crs", "EPSG:4548", "--tolerance", "10"]
+    run = CliRunner().invoke(cli, ["locate", str(tmp_path / "points.csv"), "--grid", str(micro_package),
+                                   "--class-field", "matter", "-o", str(out), *routed])
+    assert run.exit_code == 0, run.output
+    located = pd.read_csv(out, dtype=str, keep_default_na=False)
+    expected = ["网格员 11010100100100402", "网格员 11010100100100501", "水务局", "水务局", "水务局", ""]
+    assert located["gk_department_name"].tolist() == expected
+    at = CliRunner().invoke(cli, ["locate", "--grid", str(micro_package), "--at", f"{X0 + 50},{Y0 + 50}",
+                                  "--class", "01001", "--json", *routed])
+    assert at.exit_code == 0 and json.loads(at.output)["department_name"] == expected[0]
+    frame.to_parquet(tmp_path / "points.parquet")
+    on_dask, _ = locate_dask(tmp_path / "points.parquet", micro_package, crs="EPSG:4548", x_field="x", y_field="y",
+                             tolerance=10, n_workers=1, routes=RoutingTable.load(tmp_path / "routing.toml"),
+                             class_field="matter")
+    assert on_dask["gk_department_name"].fillna("").tolist() == expected
+    check = CliRunner().invoke(cli, ["route", "check", str(tmp_path / "routing.toml"), "--grid", str(micro_package)])
+    assert check.exit_code == 0 and "not in the layout" not in check.output

@@ -135,3 +135,63 @@ def test_starter_table_checks_clean(tmp_path):
                    encoding="utf-8")
     result = runner.invoke(cli, ["route", "check", str(bad)])
     assert result.exit_code == 1 and "error: area * class 01001" in result.output
+
+
+def _micro_table(**extra):
+    """``_table`` with a rule for a micro-grid of cell 110101002003007 and a
+    territorial authority for one of cell 110101001001001 (17 digits: the grid ID and two)."""
+    rules = _table().rules
+    data = {
+        "departments": {**{d.key: {"code": d.code or ""} for d in _table().departments.values()},
+                        "网格员 {micro_id}": {"code": ""}},
+        "territorial": {**_table().territorial, "11010100100100102": "网格员 {micro_id}"},
+        "rule": [{"area": r.area, "classes": list(r.classes), "department": r.department} for r in rules]
+        + [{"area": "11010100200300701", "classes": ["01001"], "department": "民政"}]}
+    data.update(extra)
+    return RoutingTable.from_dict(data)
+
+
+@pytest.mark.parametrize("micro_id, code, department, territorial", [
+    ("11010100200300701", "01001", "民政", False),               # the micro-grid's rule beats the cell's
+    ("11010100200300701", "01002", "公园管理处", False),           # …only for its class: the community's
+    ("11010100200300702", "01001", "校园", False),               # another micro-grid: the cell's rule
+    (None, "01001", "校园", False),                               # no micro-grid: the cell's rule
+    ("11010100100100102", "01001", "水务局", False),              # any rule beats a micro-grid's authority
+    ("11010100100100102", "09001", "网格员 11010100100100102", True),  # no rule: the micro-grid's own authority
+    ("11010100100100101", "09001", "东华门街道办事处", True),      # its neighbour: the street's authority
+])
+def test_micro_grid_areas(micro_id, code, department, territorial):
+    """A household layout's micro-grids (17-digit micro_id) are the most specific area."""
+    route = _micro_table().route(_at((micro_id or "110101002003007")[:15])._replace(micro_id=micro_id), code)
+    assert (route.department_name, route.territorial) == (department, territorial)
+
+
+def test_a_micro_grid_id_alone_implies_its_grid_and_units():
+    table = _micro_table()
+    assert table.route({"micro_id": "11010100200300799"}, "01001").department_name == "校园"   # its cell's rule
+    assert table.route({"micro_id": "11010100200300899"}, "01001").department_name == "公园管理处"  # community
+    assert table.route({"micro_id": "11010100100100101"}, "09001").department_name == "东华门街道办事处"  # street
+
+
+def test_route_many_routes_each_micro_grid_where_the_table_names_them():
+    """Rows in one cell but two micro-grids get their own departments; a table that
+    names no micro-grid routes once per cell and class, and gives the same answers."""
+    import pandas as pd
+
+    micro = ["11010100200300701", "11010100200300702", None, "11010100100100102", "11010100100100101"]
+    located = pd.DataFrame([_at(m[:15] if m else "110101002003007")._replace(micro_id=m)._asdict() for m in micro])
+    codes, names = _micro_table().route_many(located, ["01001", "01001", "01001", "09001", "09001"])
+    assert list(names) == ["民政", "校园", "校园", "网格员 11010100100100102", "东华门街道办事处"]
+    assert _micro_table()._by_micro and not _table()._by_micro
+    assert list(_table().route_many(located, ["01001"] * 3 + ["09001"] * 2)[1]) == ["校园"] * 3 + ["东华门街道办事处"] * 2
+
+
+def test_check_takes_micro_grid_areas():
+    table = _micro_table()
+    report = table.check(areas={"110101002003007", "11010100200300701"})
+    assert not any("11010100200300701" in w for w in report.warnings)
+    assert "territorial 11010100100100102: not in the layout" in report.warnings
+    assert not report.errors
+    bad = _table(rule=[{"area": "1101010020030070", "classes": ["01"], "department": "城管"}]).check()
+    assert bad.errors == ["rule 1: area '1101010020030070' is not a county (6), street (9), community (12), "
+                          "cell (15) or micro-grid (17) code"]
