@@ -29,6 +29,17 @@ Peers (each in its own process: its time and peak RSS are its own)
 ``gridkit_layout``     the same from coordinates already in the layout's CRS.
 ``geopandas``          the recipe: ``points_from_xy`` + ``to_crs`` + ``sjoin``
                        (cells with their hierarchy columns).
+``gridkit_routed``     ``locate_many`` then ``RoutingTable.route_many``: each point's
+                       department by the starter routing table (``gridkit route
+                       starter``), one class per point drawn from six (city-wide
+                       rules on a class and on a big class, and a class left to the
+                       street's territorial authority).
+``geopandas_routed``   the recipe, then the routing by hand: the table's rules as a
+                       frame, merged on (area, class key) for each area level (cell,
+                       community, street, county, city) and class key (class, big
+                       class, ``*``), most specific first; the territorial authority
+                       by ``map``; ``{street_name}`` filled in. Both give the same
+                       departments (``same_as_gridkit``).
 ``gridkit_file``       one process: read the points' GeoParquet, locate, keep the
                        frame (``gridkit.batch.locate_frame``).
 ``gridkit_dask``       the same job on dask over 8 Parquet partitions, on a local
@@ -241,6 +252,102 @@ def run_geopandas(case):
     return seconds, {"rows": len(lon), "inside": int(joined["grid_id"].notna().sum())}
 
 
+ROUTED_CLASSES = ["01001", "01037", "03005", "02014", "06010", "01023"]  # 06010: big class 06; 01023: territorial
+
+
+def _routed(case):
+    """The points, a class per point (seeded), and the starter routing table."""
+    import numpy as np
+
+    from gridkit.routing import RoutingTable, starter_table
+
+    lon, lat, _, _ = _points(case)
+    classes = np.random.default_rng(7).choice(ROUTED_CLASSES, len(lon)).astype(object)
+    path = CACHE / "routing_starter.toml"
+    path.write_text(starter_table(), encoding="utf-8")
+    return lon, lat, classes, RoutingTable.load(path)
+
+
+def _departments(names):
+    """What the routed peers report: how many points got a department, and a
+    checksum of every point's department name (in point order) to compare them by."""
+    import zlib
+
+    import pandas as pd
+
+    names = pd.Series(names, dtype=object).fillna("")
+    return {"routed": int((names != "").sum()), "names_crc": zlib.crc32("\n".join(names).encode())}
+
+
+def run_gridkit_routed(case):
+    from gridkit.locator import Locator
+
+    lon, lat, classes, table = _routed(case)
+    loc = Locator.from_package(_layout(case))
+
+    def run():
+        found = loc.locate_many(lon, lat, crs="EPSG:4326")
+        inside = (found["status"] != "outside").to_numpy()
+        names = table.route_many(found[inside], classes[inside])[1]
+        return found, inside, names
+
+    seconds, (found, inside, names) = best_of(REPEAT, run)
+    import numpy as np
+
+    every = np.full(len(lon), None, dtype=object)
+    every[inside] = names
+    return seconds, {"rows": len(lon), "inside": int(inside.sum()), **_departments(every)}
+
+
+def _route_by_hand(joined, classes, table):
+    """A planner's pandas routing: rules merged level by level, most specific first."""
+    import numpy as np
+    import pandas as pd
+
+    rules = pd.DataFrame([(r.area, key, r.department) for r in table.rules for key in r.classes],
+                         columns=["area", "key", "department"]).drop_duplicates(["area", "key"])
+    frame = pd.DataFrame({"class": classes, "big": [c[:2] for c in classes]}, index=joined.index)
+    dept = pd.Series(np.full(len(frame), None, dtype=object), index=frame.index)
+    for level in ["grid_id", "community_code", "street_code", "county_code", None]:
+        area = joined[level].astype(object) if level else pd.Series("", index=frame.index, dtype=object)
+        for key in [frame["class"], frame["big"], pd.Series("*", index=frame.index)]:
+            todo = dept.isna().to_numpy()
+            if not todo.any():
+                break
+            left = pd.DataFrame({"area": area[todo].to_numpy(), "key": key[todo].to_numpy()})
+            found = left.merge(rules, on=["area", "key"], how="left")["department"].to_numpy()
+            dept[todo] = found
+    for level in ["grid_id", "community_code", "street_code", "county_code"]:
+        todo = dept.isna().to_numpy()
+        dept[todo] = joined[level].astype(object)[todo].map(table.territorial).to_numpy()
+    dept = dept.fillna(table.territorial["*"])
+    names = dept.map({k: d.name for k, d in table.departments.items()})
+    templated = names.str.contains("{street_name}", regex=False).fillna(False).to_numpy()
+    names[templated] = [n.replace("{street_name}", s or "") for n, s in
+                        zip(names[templated], joined["street_name"].astype(object)[templated].fillna(""))]
+    return names
+
+
+def run_geopandas_routed(case):
+    import geopandas as gpd
+    import numpy as np
+
+    lon, lat, classes, table = _routed(case)
+    cells = _peer_cells(case)
+
+    def recipe():
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat, crs=4326)).to_crs(cells.crs)
+        joined = gpd.sjoin(pts, cells, how="left", predicate="within")
+        joined = joined[~joined.index.duplicated()]  # a point on a shared edge: the first cell
+        inside = joined["grid_id"].notna().to_numpy()
+        names = np.full(len(lon), None, dtype=object)
+        names[inside] = _route_by_hand(joined[inside], classes[inside], table).to_numpy()
+        return inside, names
+
+    seconds, (inside, names) = best_of(REPEAT, recipe)
+    return seconds, {"rows": len(lon), "inside": int(inside.sum()), **_departments(names)}
+
+
 def run_gridkit_file(case):
     import geopandas as gpd
     import pandas as pd
@@ -268,7 +375,8 @@ def run_gridkit_dask(case):
 
 PEERS = {"gridkit_load": run_gridkit_load, "gridkit_single": run_gridkit_single,
          "geopandas_single": run_geopandas_single, "gridkit_lonlat": run_gridkit_lonlat,
-         "gridkit_layout": run_gridkit_layout, "geopandas": run_geopandas, "gridkit_file": run_gridkit_file,
+         "gridkit_layout": run_gridkit_layout, "geopandas": run_geopandas, "gridkit_routed": run_gridkit_routed,
+         "geopandas_routed": run_geopandas_routed, "gridkit_file": run_gridkit_file,
          "gridkit_dask": run_gridkit_dask}
 
 
@@ -288,6 +396,11 @@ def main():
                 if peer in get:
                     print(f"{case}: {peer} {get['geopandas']['seconds'] / get[peer]['seconds']:.1f}× the "
                           "geopandas recipe (points_from_xy + to_crs + sjoin)")
+        if "gridkit_routed" in get and "geopandas_routed" in get:
+            g, p = get["gridkit_routed"], get["geopandas_routed"]
+            print(f"{case}: located and routed {p['seconds'] / g['seconds']:.1f}× the recipe with routing by hand; "
+                  f"departments {'the same' if g['names_crc'] == p['names_crc'] else 'DIFFER'} "
+                  f"({g['routed']:,} and {p['routed']:,} points routed)")
         if "gridkit_file" in get and "gridkit_dask" in get:
             print(f"{case}: dask on 2 local workers {get['gridkit_file']['seconds'] / get['gridkit_dask']['seconds']:.2f}× "
                   "the single process (file to frame)")

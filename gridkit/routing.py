@@ -267,8 +267,11 @@ class RoutingTable:
         (also for 2026 matters) or ``"event"`` for legacy CJ/T 214 event classes.
         """
         place = location._asdict() if hasattr(location, "_asdict") else dict(location)
+        return self._resolve(place, self.class_keys(code, kind) + ["*"])
+
+    def _resolve(self, place, keys):
+        """:meth:`route` for a place (a dict) and its class's keys, ``"*"`` last."""
         areas = _areas(place)
-        keys = self.class_keys(code, kind) + ["*"]
         for area in areas:
             for key in keys:
                 rule = self._lookup.get((area, key))
@@ -294,35 +297,49 @@ class RoutingTable:
         the table names micro-grids). ``codes`` pairs with the rows by
         index when it is a Series (it must then have the locations' index, as
         ``locate_many`` gives for points taken from the same frame), otherwise by
-        position.
+        position. A row without a class (None, NaN, blank) gets None for both.
         """
         import numpy as np
         import pandas as pd
 
-        frame = pd.DataFrame({name: locations[name].astype(object) for name in locations.columns
-                              if name in _PLACEHOLDERS})
-        if isinstance(codes, pd.Series) and not codes.index.equals(frame.index):
+        if isinstance(codes, pd.Series) and not codes.index.equals(locations.index):
             raise InputError("the classes' index is not the locations' index, so rows would get another row's "
                              "class; locate the points with locate_many(frame.x, frame.y) from the same frame, "
                              "or pass the classes as an array (.to_numpy()) to pair them by position")
-        if len(codes) != len(frame):
-            raise InputError(f"{len(codes)} classes for {len(frame)} locations: give one class per location")
-        frame["__class"] = pd.Series(np.asarray(codes, dtype=object), index=frame.index)
-        key_cols = [c for c in ("micro_id" if self._by_micro else "", "grid_id", "__class") if c in frame.columns]
-        group = frame.groupby(key_cols, dropna=False, sort=False).ngroup().to_numpy()
-        first = np.unique(group, return_index=True)[1]
-        codes_out, names_out = [], []
-        for row in frame.iloc[first].to_dict("records"):
-            cls_code = row.pop("__class")
-            if cls_code is None or (isinstance(cls_code, float) and np.isnan(cls_code)) or cls_code == "":
-                codes_out.append(None)
-                names_out.append(None)
+        if len(codes) != len(locations):
+            raise InputError(f"{len(codes)} classes for {len(locations)} locations: give one class per location")
+        classes = np.asarray(codes, dtype=object)
+        fields = [name for name in locations.columns if name in _PLACEHOLDERS]
+        # Each row's group, from the integer codes of the columns that decide it (a
+        # categorical's own codes, as locate_many gives, else factorized): cheaper
+        # than grouping by the strings.
+        group = np.zeros(len(classes), dtype=np.int64)
+        by = [locations[c] for c in ("micro_id" if self._by_micro else "", "grid_id") if c in fields]
+        for values in [*by, classes]:
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                column, count = values.cat.codes.to_numpy(dtype=np.int64), len(values.cat.categories)
+            else:
+                column, uniques = pd.factorize(np.asarray(values, dtype=object))
+                count = len(uniques)
+            group = pd.factorize(group * (count + 1) + column + 1)[0]  # missing (-1) is a group too
+        first = np.empty(int(group.max(initial=-1)) + 1, dtype=np.int64)
+        first[group[::-1]] = np.arange(len(group))[::-1]  # each group's first row
+        places = {}
+        for name in fields:
+            values = locations[name].iloc[first].astype(object)
+            places[name] = values.where(values.notna(), None).to_numpy()
+        keys_of = {}  # each class's keys, checked once
+        codes_out = np.full(len(first), None, dtype=object)
+        names_out = np.full(len(first), None, dtype=object)
+        for j, row in enumerate(first.tolist()):
+            cls_code = classes[row]
+            if pd.isna(cls_code) or not str(cls_code).strip():
                 continue
-            place = {k: (None if pd.isna(v) else v) for k, v in row.items()}
-            found = self.route(place, cls_code, kind=kind)
-            codes_out.append(found.department_code)
-            names_out.append(found.department_name)
-        return np.asarray(codes_out, dtype=object)[group], np.asarray(names_out, dtype=object)[group]
+            if cls_code not in keys_of:
+                keys_of[cls_code] = self.class_keys(cls_code, kind) + ["*"]
+            place = {name: values[j] for name, values in places.items()}
+            codes_out[j], names_out[j], _, _ = self._resolve(place, keys_of[cls_code])
+        return codes_out[group], names_out[group]
 
     def check(self, *, areas=None) -> CheckReport:
         """Validate the table: unknown classes and departments, bad codes, gaps, conflicts.

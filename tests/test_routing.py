@@ -63,6 +63,7 @@ def test_route_many_pairs_classes_with_their_own_rows():
     """Classes as a Series pair by index, never by a silent realignment: the rows of a
     filtered frame (index 4, 9) keep their own classes; a Series with another index
     or a count that differs is refused."""
+    import numpy as np
     import pandas as pd
 
     table = _table()
@@ -72,6 +73,11 @@ def test_route_many_pairs_classes_with_their_own_rows():
     codes, names = table.route_many(located, classes)
     assert list(names) == ["校园", "东华门街道办事处"] and list(codes) == [CAMPUS, OFFICE]
     assert list(table.route_many(located, ["09001", "01001"])[1]) == ["民政", "水务局"]  # by position
+    # No class (None, NaN, pd.NA, blank): no department, in a categorical layout as in one of strings.
+    blank = pd.concat([located] * 2, ignore_index=True)
+    for frame in (blank, blank.astype("category")):
+        assert table.route_many(frame, [None, np.nan, "", "01001"])[1].tolist() == [None, None, None, "水务局"]
+        assert table.route_many(frame, [pd.NA, " ", "01001", None])[1].tolist() == [None, None, "校园", None]
     with pytest.raises(InputError, match="index is not the locations' index"):
         table.route_many(located, classes.reset_index(drop=True))
     with pytest.raises(InputError, match="3 classes for 2 locations"):
