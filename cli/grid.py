@@ -157,11 +157,23 @@ def draw_household_grids(layout, communities, path, outlined=None):
     from gridkit.package import units_layer
     from gridkit.preview import plot_layout
 
-    s = layout.summary
-    plot_layout(layout.grids, units_layer(communities), path, colour_by="grid_id",
+    plot_layout(layout.grids, units_layer(communities), path, colour_by="grid_id", micro=layout.micro,
                 outlined=None if outlined is None else layout.grids["grid_id"].isin(outlined).to_numpy(),
-                title=f"{s['grids']} grids · {percent(s['in_band_pct'])} % in {s['band'][0]:g}–{s['band'][1]:g} "
-                      f"households · Polsby–Popper {s['polsby_popper_mean']:.2f}")
+                title=household_title(layout.grids, layout.summary["band"]))
+
+
+def household_title(grids, band):
+    """A household layout's picture title, from its grids as they are: "134 grids ·
+    100 % in 100–150 households · Polsby–Popper 0.69"."""
+    import pandas as pd
+
+    from gridkit.households import polsby_popper
+
+    low, high = band
+    households = pd.to_numeric(grids["households"], errors="coerce")
+    in_band = 100.0 * float(households.between(low, high).mean()) if len(grids) else 0.0
+    compact = float(polsby_popper(grids.geometry.values).mean()) if len(grids) else 0.0
+    return f"{len(grids)} grids · {percent(in_band)} % in {low:g}–{high:g} households · Polsby–Popper {compact:.2f}"
 
 
 def _household_input_options(counted, where="", layer="", xy="detected"):

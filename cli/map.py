@@ -21,6 +21,10 @@ from .options import overwrite_opt, refuse_existing
 def map_command(package, output, labels, as_html, points, overwrite):
     """Draw PACKAGE's cells by community with unit boundaries and a few IDs.
 
+    A household package is drawn as `grid households --preview` draws it: each
+    grid its own colour, grids out of the band hatched, micro-grids dashed, and
+    the band, the share in it and Polsby–Popper in the title.
+
     \b
     Examples:
       gridkit map dongcheng.gpkg -o dongcheng.png --overwrite
@@ -34,20 +38,50 @@ def map_command(package, output, labels, as_html, points, overwrite):
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
     refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
     try:
-        cells, units, _ = read_package(package)
+        cells, units, meta = read_package(package)
+        micro = _micro_grids(package)
         if as_html:
-            counts = _html(package, cells, units, points, output, overwrite)
+            counts = _html(package, cells, units, micro, points, output, overwrite)
             click.echo(f"{output}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
             return
         from gridkit.preview import plot_layout
 
-        plot_layout(cells, units, output, labels=labels, overwrite=overwrite)
+        band = _band(meta)
+        if band is None:
+            plot_layout(cells, units, output, labels=labels, overwrite=overwrite)
+        else:  # household grids: as grid households --preview draws them
+            from .grid import household_title
+
+            plot_layout(cells, units, output, labels=labels, overwrite=overwrite, colour_by="grid_id", micro=micro,
+                        title=household_title(cells, band))
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(output)
 
 
-def _html(package, cells, units, points, output, overwrite):
+def _band(meta):
+    """A household package's band (low, high) from its recorded parameters; None
+    for unit grids."""
+    import json
+
+    try:
+        band = json.loads(meta.get("parameters") or "{}").get("band")
+    except (ValueError, AttributeError):
+        return None
+    return tuple(band) if isinstance(band, list) and len(band) == 2 else None
+
+
+def _micro_grids(package):
+    """A household package's micro-grids (made with --micro), or None."""
+    import geopandas as gpd
+    import pyogrio
+
+    if "micro_grids" not in pyogrio.list_layers(package)[:, 0]:
+        return None
+    return gpd.read_file(package, layer="micro_grids", engine="pyogrio")
+
+
+def _html(package, cells, units, micro, points, output, overwrite):
     from pathlib import Path
 
     import geopandas as gpd
@@ -58,5 +92,5 @@ def _html(package, cells, units, points, output, overwrite):
     extra = {Path(p).stem: gpd.read_parquet(p) if Path(p).suffix == ".parquet"
              else gpd.read_file(p, layer=0, engine="pyogrio")  # 0: a located.gpkg also has layer_styles
              for p in points}
-    return write_html_map(output, cells, units, components=read_catalogue(package), points=extra,
+    return write_html_map(output, cells, units, micro=micro, components=read_catalogue(package), points=extra,
                           title=f"{Path(package).name}: {len(cells):,} cells", overwrite=overwrite)

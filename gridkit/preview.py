@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import shapely
 
 from .io import atomic_path
@@ -13,11 +14,14 @@ __all__ = ["plot_layout"]
 
 
 def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True,
-                colour_by: str = "community_code", components=None, outlined=None, outlined_label="new grids"):
+                colour_by: str = "community_code", components=None, outlined=None, outlined_label="new grids",
+                micro=None):
     """Draw cells coloured by community, unit boundaries on top, a few labels.
 
     Grids with a ``flag`` (household grids out of the band) are hatched in red, with
-    a legend counting them by flag. ``components`` (a catalogue frame) are drawn as
+    a legend counting them by flag. ``micro`` (a household layout's micro-grids) are
+    drawn as dashed outlines inside the grids, those with a ``flag`` (out of their
+    band) hatched in orange, each counted in the legend. ``components`` (a catalogue frame) are drawn as
     dots coloured by class, with removed ones left out and a legend of class code
     and name. ``outlined`` (a boolean per cell) draws those cells' edges in black,
     counted in the legend as ``outlined_label`` (the grids a rebalance made).
@@ -57,6 +61,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     if components is not None and len(components):
         _plot_components(ax, components, chinese=bool(cjk))
     handles = []
+    if micro is not None and len(micro):
+        handles.extend(_plot_micro(ax, micro.to_crs(cells.crs) if micro.crs != cells.crs else micro, cells))
     if "flag" in cells and (cells["flag"] != "").any():
         handles.append(_plot_flagged(ax, cells[cells["flag"] != ""]))
     if outlined is not None and np.any(outlined):
@@ -123,15 +129,44 @@ def _oriented(polygons):
     return np.array([orient_one(p) for p in polygons], dtype=object)
 
 
-def _plot_flagged(ax, flagged):
+def _plot_flagged(ax, flagged, *, colour="red", what="out of the band", hatch="////"):
     """Grids out of the band hatched in red; the legend entry counting them by flag."""
     from matplotlib.patches import Patch
 
-    style = dict(facecolor="none", edgecolor="red", hatch="////")
+    style = dict(facecolor="none", edgecolor=colour, hatch=hatch)
     flagged.plot(ax=ax, linewidth=1.0, **style)
     counts = flagged["flag"].value_counts()
-    label = "out of the band: " + ", ".join(f"{n} {flag}" for flag, n in zip(counts.index, counts.to_numpy()))
+    label = f"{what}: " + ", ".join(f"{n} {flag}" for flag, n in zip(counts.index, counts.to_numpy()))
     return Patch(label=label, **style)
+
+
+def _plot_micro(ax, micro, cells):
+    """Micro-grids as dashed lines where they divide a grid (a grid's own edge stays
+    as the fills draw it), those out of their band hatched in orange; the legend
+    entries."""
+    import geopandas as gpd
+    from matplotlib.lines import Line2D
+
+    style = dict(color="0.15", linewidth=0.5, linestyle=(0, (3, 2)))
+    lines = micro.boundary.values
+    if "grid_id" in micro and "grid_id" in cells:
+        # Less each grid's edge (within 0.5 m: the two layers are drawn separately,
+        # so their vertices may differ by a hair).
+        row = pd.Series(np.arange(len(cells)), index=cells["grid_id"].astype(str).to_numpy())
+        row = row[~row.index.duplicated()]
+        parent = micro["grid_id"].astype(str).map(row).to_numpy()
+        known = ~pd.isna(parent)
+        edges = shapely.buffer(shapely.boundary(cells.geometry.values), 0.5)
+        lines = np.array(lines, dtype=object)
+        lines[known] = shapely.difference(lines[known], edges[parent[known].astype(np.int64)])
+    gpd.GeoSeries(lines, crs=micro.crs).plot(ax=ax, zorder=2, **style)
+    handles = [Line2D([], [], label=f"{len(micro):,} micro-grids", **style)]
+    flags = micro["flag"].fillna("").astype(str) if "flag" in micro else None
+    if flags is not None and (flags != "").any():
+        out = micro[flags != ""].assign(flag=flags[flags != ""])
+        handles.append(_plot_flagged(ax, out, colour="darkorange", what="micro-grids out of their band",
+                                     hatch="\\\\"))
+    return handles
 
 
 def _plot_components(ax, components, *, chinese):

@@ -8,9 +8,11 @@ wheel to zoom, drag to pan, a checkbox per layer, click a feature for its
 attributes (codes, names, department). Cells spanning fewer than 4 pixels are
 drawn without outlines, which would otherwise grey a large layout over.
 
-Layers: ``cells`` (coloured by community), ``units`` (street and community
-outlines), ``components`` (the catalogue, when the package has one) and any
-point files given (e.g. the output of ``gridkit locate``).
+Layers: ``cells`` (coloured by community; household grids each by its own),
+``micro_grids`` (a household layout's, dashed; click one for its households),
+``units`` (street and community outlines), ``components`` (the catalogue, when
+the package has one) and any point files given (e.g. the output of ``gridkit
+locate``).
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def _layer(name, frame, crs, decimals, colour_by=None):
     columns = [c for c in frame.columns if c != frame.geometry.name][:_MAX_PROPERTIES]
     props = _properties(frame, columns)
     geoms = frame.geometry.values
-    if name in ("cells", "units"):
+    if name in ("cells", "micro_grids", "units"):
         shapes = [_path(g, decimals) for g in geoms]
         kind = "area"
     else:
@@ -74,10 +76,11 @@ def _layer(name, frame, crs, decimals, colour_by=None):
             "colour": _POINT_COLOURS.get(name, "#444")}
 
 
-def write_html_map(path, cells, units=None, *, components=None, points=None, title="gridkit map",
+def write_html_map(path, cells, units=None, *, micro=None, components=None, points=None, title="gridkit map",
                    overwrite=False, decimals=1):
     """Write the map to ``path`` atomically.
 
+    ``micro``: a household layout's micro-grids, a layer of their own.
     ``points`` is a dict ``layer name → GeoDataFrame`` (any CRS with one) of
     extra point layers. Coordinates are rounded to ``decimals`` of a metre.
     """
@@ -86,7 +89,10 @@ def write_html_map(path, cells, units=None, *, components=None, points=None, tit
         log.warning("%s: %d cells make a page of about %d MB, which a browser opens slowly if at all; for a "
                     "layout this large, the PNG (gridkit map without --html) or QGIS serve better", path,
                     len(cells), len(cells) * 300 // 1_000_000)
-    layers = [_layer("cells", cells, crs, decimals, colour_by="community_code")]
+    household = "households" in cells.columns  # one colour per grid: a community holds many
+    layers = [_layer("cells", cells, crs, decimals, colour_by="grid_id" if household else "community_code")]
+    if micro is not None and len(micro):
+        layers.append(_layer("micro_grids", micro, crs, decimals))
     if units is not None and len(units):
         layers.append(_layer("units", units[units["level"] != "county"] if "level" in units else units,
                              crs, decimals))
@@ -117,6 +123,7 @@ box-shadow:0 1px 4px #0004;display:none}
 #popup table{border-collapse:collapse}#popup td{padding:1px 6px;border-bottom:1px solid #eee;vertical-align:top}
 path.area{stroke:#555;stroke-width:1px;vector-effect:non-scaling-stroke}
 g#layer-units path{fill:none;stroke:#000;stroke-width:2px}
+g#layer-micro_grids path{fill:#0000;stroke:#222;stroke-dasharray:4 3}
 #map.fine #layer-cells path{stroke:none}
 circle{stroke:#fff;stroke-width:.5px;vector-effect:non-scaling-stroke}
 .selected{stroke:#e00!important;stroke-width:3px!important}

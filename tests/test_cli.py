@@ -180,7 +180,7 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
     assert bad.exit_code == 2 and "--min-households and --max-households, or --target" in bad.output
 
 
-def test_demo_grids_catalogues_and_locates(samples, tmp_path):
+def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     result = _run("demo", "--out", tmp_path, "--samples", samples)
     assert result.exit_code == 0, result.output
     assert "TRAFFIC_Signals: 785 rows → 760 imported (22 to the nearest cell), 25 rejected" in result.output
@@ -207,6 +207,21 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path):
     layers = dict(pyogrio.list_layers(tmp_path / "cincinnati.gpkg"))
     assert {"cells", "micro_grids"} <= set(layers)
     assert pyogrio.read_info(tmp_path / "cincinnati.gpkg", layer="cells")["features"] == 134
+    # `gridkit map` draws a household package as --preview did: grids by colour, the
+    # band in the title, the micro-grids; the HTML map has them as a layer.
+    import gridkit.preview
+
+    drawn = []
+    real = gridkit.preview.plot_layout
+    monkeypatch.setattr(gridkit.preview, "plot_layout", lambda *a, **kw: drawn.append(kw) or real(*a, **kw))
+    mapped = _run("map", tmp_path / "cincinnati.gpkg", "-o", tmp_path / "map.png")
+    assert mapped.exit_code == 0 and (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+    assert drawn[0]["title"] == "134 grids · 100 % in 100–150 households · Polsby–Popper 0.69"
+    assert drawn[0]["colour_by"] == "grid_id" and len(drawn[0]["micro"]) == 476
+    html = _run("map", tmp_path / "cincinnati.gpkg", "--html", "-o", tmp_path / "map.html")
+    assert html.exit_code == 0 and "cells 134, micro_grids 476, units 2" in html.output
+    assert _run("map", tmp_path / "dongcheng.gpkg", "-o", tmp_path / "unit.png").exit_code == 0
+    assert set(drawn[1]) == {"labels", "overwrite"}  # unit grids: by community, the usual title
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
     assert "class 01023 at 990101900612098 (East Cambridge) → 街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()

@@ -41,3 +41,25 @@ def test_cells_finer_than_the_picture_are_not_outlined():
     ax = plot_layout(cells, labels=0).axes[0]
     assert ax.collections[0].get_linewidths().tolist() == [0.0]
     assert len(ax.collections[0].get_paths()) == 2  # a compound path per colour
+
+
+def test_micro_grids_are_dashed_inside_their_grids_and_flagged():
+    """A household layout's micro-grids: dashed where they divide a grid (not over the
+    grid's own edge, which the fills draw), those out of their band hatched, both in
+    the legend."""
+    from matplotlib.collections import LineCollection
+
+    from .conftest import micro_halves
+
+    cells = gpd.GeoDataFrame({"community_code": ["a"] * 3, "grid_id": ["1", "2", "3"], "households": [120] * 3},
+                             geometry=boxes(np.arange(3) * 100.0, np.zeros(3), np.arange(3) * 100.0 + 100,
+                                            np.full(3, 100.0)), crs=4548)
+    micro = micro_halves(cells).assign(flag=["", "light", "", "", "", ""])
+    ax = plot_layout(cells, labels=0, colour_by="grid_id", micro=micro).axes[0]
+    dashed = [c for c in ax.collections if isinstance(c, LineCollection) and c.get_linestyle()[0][1] is not None]
+    assert len(dashed) == 1
+    length = sum(np.hypot(*np.diff(seg, axis=0).T).sum() for seg in dashed[0].get_segments())
+    # x = 50, 150, 250, less 0.5 m at each grid edge, once for each micro-grid it bounds
+    assert abs(length - 2 * 3 * 99.0) < 1e-6
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "6 micro-grids", "micro-grids out of their band: 1 light"]

@@ -100,3 +100,32 @@ def test_a_very_large_html_map_warns(monkeypatch, caplog, tmp_path):
     monkeypatch.setattr(webmap, "LARGE_MAP_CELLS", 6)
     webmap.write_html_map(tmp_path / "map.html", cells, overwrite=True)
     assert caplog.text == ""
+
+
+def test_micro_grids_are_a_layer_that_answers_a_click(tmp_path):
+    """A household layout's micro-grids: a layer of their own over the grids (each
+    grid its own colour), a click inside one gives its micro-grid; unticked, the
+    click reaches the grid."""
+    from playwright.sync_api import sync_playwright
+
+    from gridkit.webmap import write_html_map
+
+    from .conftest import micro_halves
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 100)])
+    grids = gk.unit_grid(comm).assign(households=120)
+    out = tmp_path / "map.html"
+    assert write_html_map(out, grids, micro=micro_halves(grids)) == {"cells": 2, "micro_grids": 4}
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        page.goto(out.as_uri())
+        fills = page.evaluate("() => [...document.querySelectorAll('#layer-cells path')].map(p => p.getAttribute('fill'))")
+        assert len(set(fills)) == 2  # one community, two grids: two colours
+        page.locator("#layer-micro_grids .feature").nth(1).click(force=True)
+        assert "11010100100100102" in page.inner_text("#popup")
+        page.locator("input[data-layer=micro_grids]").uncheck()
+        page.locator("#layer-cells .feature").nth(0).click(force=True)
+        popup = page.inner_text("#popup")
+        assert "110101001001001" in popup and "11010100100100101" not in popup
+        browser.close()
