@@ -44,7 +44,8 @@ def _routes(path):
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
 @click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
               help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
-                   "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326.")
+                   "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326; a file that "
+                   "records its CRS (GeoPackage, GeoParquet, also with --dask) is read in its own.")
 @click.option("--layer", default=None, help="Layer of a multi-layer input, or sheet of an Excel workbook.")
 @click.option("--grid-layer", default=None,
               help="When --grid is not a grid package but any polygon file: its layer (default: the first).")
@@ -248,7 +249,7 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
     with Steps() as step:
         step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
         located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
-                                       crs=crs or "EPSG:4326", x_field=x_field, y_field=y_field,
+                                       crs=crs, x_field=x_field, y_field=y_field,
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     with atomic_path(output, overwrite=overwrite) as tmp:
         located.to_parquet(tmp, index=False)

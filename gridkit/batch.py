@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import GridkitError, InputError
+from .errors import CRSError, GridkitError, InputError
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX"]
@@ -293,11 +293,15 @@ def _worker_locator(package, tolerance, grid):
 
 
 def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
-                      class_code=None):
+                      class_code=None, wkb=None):
+    from .catalogue import representative_xy
+
     locator = _worker_locator(str(package), float(tolerance), grid)
-    if x_field is None:
-        geoms = part.geometry.values
-        x, y = geoms.x, geoms.y
+    if wkb is not None:  # GeoParquet read as plain Parquet: the geometry column as WKB
+        x, y = _wkb_xy(part[wkb])
+        frame = pd.DataFrame(part.drop(columns=wkb))
+    elif x_field is None:  # a dask-geopandas frame
+        x, y = representative_xy(part.geometry.values)
         frame = pd.DataFrame(part.drop(columns=part.geometry.name))
     else:
         x = pd.to_numeric(part[x_field], errors="coerce").to_numpy(dtype=float)
@@ -317,12 +321,52 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
     return located
 
 
+def _wkb_xy(values):
+    """``(x, y)`` of a WKB column: 2D points cut from the bytes, anything else through
+    shapely (a point standing for each geometry, as ``read_inventory`` takes)."""
+    import pyarrow as pa
+    import shapely
+
+    from .catalogue import representative_xy, wkb_point_xy
+
+    xy = wkb_point_xy(pa.array(values.array))
+    if xy is not None:
+        return xy
+    return representative_xy(shapely.from_wkb(values.to_numpy(dtype=object, na_value=None)))
+
+
+def _geoparquet_column(points):
+    """The primary geometry column of a GeoParquet dataset (file, folder or glob), its
+    CRS (``None`` when the file says it has none) and its bounding box if recorded."""
+    import glob
+    import json
+
+    import pyarrow.dataset as ds
+    import pyproj
+
+    source = str(points)
+    files = sorted(glob.glob(source)) if any(c in source for c in "*?[") else source
+    try:
+        meta = json.loads((ds.dataset(files, format="parquet").schema.metadata or {}).get(b"geo", b"null"))
+        name = meta["primary_column"]
+        column = meta["columns"][name]
+    except Exception as exc:  # no file, not Parquet, no 'geo' metadata
+        raise InputError(f"{points}: not GeoParquet ({exc.__class__.__name__}: {exc}); for a Parquet dataset of "
+                         "coordinate columns, name them (--x-field/--y-field; x_field=, y_field=)") from exc
+    # GeoParquet: no "crs" key means OGC:CRS84 (lon/lat); a null one, no CRS at all.
+    crs = pyproj.CRS.from_user_input(column["crs"]) if column.get("crs") is not None else \
+        None if "crs" in column else pyproj.CRS.from_epsg(4326)
+    return name, crs, column.get("bbox")
+
+
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",
-                crs="EPSG:4326", x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
+                crs=None, x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
                 grid_layer=None, id_field="grid_id"):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
 
     ``points`` is a path (file, folder or glob) or a dask (geo)dataframe.
+    ``crs``: the points' CRS; by default a GeoParquet's own (its metadata), and
+    EPSG:4326 for x/y columns or a dask frame without one.
     ``scheduler`` is the address of a running dask scheduler; without one a local
     cluster of ``n_workers`` processes is started for the run and closed after.
     Returns ``(located, rejects)`` as :func:`locate_frame` does, ``located`` in
@@ -330,7 +374,10 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     ``routes``, ``class_field``, ``class_code``: as :func:`locate_file`'s.
     """
     import dask.dataframe as dd
+    import pyarrow as pa
     from dask.distributed import Client, LocalCluster
+
+    from .io import warn_if_gcj02
 
     if isinstance(points, (str, Path)) and Path(points).is_file() and \
             Path(points).suffix.lower() not in (".parquet", ".geoparquet"):
@@ -339,18 +386,32 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     package = str(Path(package).resolve())
     grid = (grid_layer, id_field)
     locator = _worker_locator(package, float(tolerance), grid)  # builds the index file once, up front
+    wkb = None
     if isinstance(points, (str, Path)):
         if x_field is None:
-            import dask_geopandas
-
-            ddf = dask_geopandas.read_parquet(points)
+            # Read as plain Parquet, the geometry column as Arrow binary: the points
+            # are cut from the WKB, with no shapely object per row.
+            wkb, file_crs, bbox = _geoparquet_column(points)
+            if crs is None:
+                if file_crs is None:
+                    raise CRSError(f"{points}: the GeoParquet has no CRS. Say what its coordinates are in: --crs "
+                                   "EPSG:4326 (GPS), --crs EPSG:4490 (CGCS2000), --crs gcj02, --crs bd09, or the "
+                                   "projected CRS's EPSG code")
+                crs = file_crs
+                if bbox and len(bbox) == 4:
+                    warn_if_gcj02(points, file_crs, tuple(bbox))
+            binary = {pa.binary(): pd.ArrowDtype(pa.binary()), pa.large_binary(): pd.ArrowDtype(pa.large_binary())}
+            ddf = dd.read_parquet(points, arrow_to_pandas={"types_mapper": binary.get})
         else:
             ddf = dd.read_parquet(points)
     else:
         ddf = points
+        if crs is None and x_field is None and getattr(ddf, "crs", None) is not None:
+            crs = ddf.crs
+    crs = crs if crs is not None else "EPSG:4326"
     meta_frame = ddf._meta
     sample = _locate_partition(meta_frame, package, tolerance, grid, x_field, y_field, crs, routes, class_field,
-                               kind, class_code)
+                               kind, class_code, wkb)
     cluster = None
     if scheduler is None:
         try:
@@ -365,7 +426,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     try:
         with Client(cluster if cluster is not None else scheduler):
             result = ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs,
-                                        routes, class_field, kind, class_code, meta=sample).compute()
+                                        routes, class_field, kind, class_code, wkb, meta=sample).compute()
     finally:
         if cluster is not None:
             cluster.close()

@@ -496,3 +496,31 @@ def test_micro_grids_route_to_their_own_department(tmp_path, micro_package):
     assert on_dask["gk_department_name"].fillna("").tolist() == expected
     check = CliRunner().invoke(cli, ["route", "check", str(tmp_path / "routing.toml"), "--grid", str(micro_package)])
     assert check.exit_code == 0 and "not in the layout" not in check.output
+
+
+def test_dask_takes_the_geoparquets_crs_and_any_geometry_as_the_file_path_does(tmp_path, package):
+    """GeoParquet in the layout's projected CRS, without --crs: the dask path reads the
+    file's CRS (it used to take lon/lat and reject every row), points are cut from
+    the WKB, and a polygon, a line, a multi-point and a missing geometry are taken as
+    the file path takes them (a point standing for each; the missing one rejected)."""
+    from gridkit.catalogue import read_inventory
+
+    geoms = [shapely.Point(X0 + 50, Y0 + 50), shapely.box(X0 + 110, Y0 + 10, X0 + 190, Y0 + 90),
+             shapely.LineString([(X0 + 210, Y0 + 150), (X0 + 290, Y0 + 150)]),
+             shapely.MultiPoint([(X0 + 150, Y0 + 150), (X0 + 50, Y0 + 150)]), None,
+             shapely.Point(X0 + 1000, Y0 + 1000)]
+    gdf = gpd.GeoDataFrame({"case": [f"g{i}" for i in range(6)]}, geometry=geoms, crs=4548)
+    gdf.to_parquet(tmp_path / "mixed.parquet")
+    gdf.iloc[[0, 5]].to_parquet(tmp_path / "points.parquet")  # points only: cut from the WKB
+    loc = Locator.from_package(package)
+    expected = {"mixed": (["110101001001004", "110101001001005", "110101001001003", "110101001001002", ""], [5]),
+                "points": (["110101001001004", ""], [])}
+    for name, (cells, rejected) in expected.items():
+        on_dask, rejects = locate_dask(tmp_path / f"{name}.parquet", package, n_workers=1)
+        assert on_dask["gk_grid_id"].astype(object).where(on_dask["gk_grid_id"].notna(), "").tolist() == cells
+        assert rejects["row"].tolist() == rejected
+        frame, x, y, crs = read_inventory(tmp_path / f"{name}.parquet")  # the file path's reading
+        local, local_rejects = locate_frame(frame, x, y, crs, loc)
+        columns = ["case", "gk_grid_id", "gk_status"]
+        assert on_dask[columns].astype(str).values.tolist() == local[columns].astype(str).values.tolist()
+        assert rejects[["row", "reason"]].values.tolist() == local_rejects[["row", "reason"]].values.tolist()
