@@ -39,7 +39,7 @@ Peers (each in its own process: its time and peak RSS are its own)
                        community, street, county, city) and class key (class, big
                        class, ``*``), most specific first; the territorial authority
                        by ``map``; ``{street_name}`` filled in. Both give the same
-                       departments (``same_as_gridkit``).
+                       departments (checked by a checksum of every point's).
 ``gridkit_file``       one process: read the points' GeoParquet as ``gridkit locate``
                        does (``read_inventory``: the points cut from the WKB), locate,
                        keep the frame (``gridkit.batch.locate_frame``).
@@ -281,6 +281,8 @@ def _departments(names):
 
 
 def run_gridkit_routed(case):
+    import numpy as np
+
     from gridkit.locator import Locator
 
     lon, lat, classes, table = _routed(case)
@@ -293,8 +295,6 @@ def run_gridkit_routed(case):
         return found, inside, names
 
     seconds, (found, inside, names) = best_of(REPEAT, run)
-    import numpy as np
-
     every = np.full(len(lon), None, dtype=object)
     every[inside] = names
     return seconds, {"rows": len(lon), "inside": int(inside.sum()), **_departments(every)}

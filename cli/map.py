@@ -62,12 +62,9 @@ def map_command(package, output, labels, as_html, points, overwrite):
 def _band(meta):
     """A household package's band (low, high) from its recorded parameters; None
     for unit grids."""
-    import json
+    from gridkit.package import _json_object
 
-    try:
-        band = json.loads(meta.get("parameters") or "{}").get("band")
-    except (ValueError, AttributeError):
-        return None
+    band = _json_object(meta, "parameters").get("band")
     return tuple(band) if isinstance(band, list) and len(band) == 2 else None
 
 
