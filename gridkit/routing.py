@@ -9,7 +9,8 @@ owns. It is a TOML file::
     [departments."东华门街道办事处"]
     code = "11110101000067890Y"
     [departments."{street_name}街道办事处"]  # a name may use {street_name}, {street_code},
-    code = ""                             # {community_name}, {county_name} …
+    code = ""                             # {community_name}, {county_name} … (a unit
+                                          # with no name in the package: its code)
 
     [territorial]                         # 属地兜底: who answers when no rule does
     "*" = "{street_name}街道办事处"         # the whole city: required
@@ -61,6 +62,9 @@ _AREA_LEVELS = {6: "county", 9: "street", 12: "community", 15: "cell", 17: "micr
 _PLACEHOLDERS = {"micro_id", "grid_id", "community_code", "community_name", "street_code", "street_name",
                  "county_code", "county_name"}
 _AREA_FIELDS = ("micro_id", "grid_id", "community_code", "street_code", "county_code")
+#: A unit's name stands in for itself with its code where the package has no name
+#: (provisional units, a county nobody named): "990101900街道办事处", not "街道办事处".
+_NAME_CODES = {"community_name": "community_code", "street_name": "street_code", "county_name": "county_code"}
 
 
 def uscc_problem(code: str) -> str | None:
@@ -286,6 +290,9 @@ class RoutingTable:
     def _route(self, key, place, rule, territorial):
         dept = self.departments[key]
         values = {name: place.get(name) or "" for name in _PLACEHOLDERS}
+        for name, code in _NAME_CODES.items():
+            if not str(values[name]).strip():
+                values[name] = values[code]
         name = dept.name.format_map(values) if "{" in dept.name else dept.name
         return Route(dept.code, name, rule, territorial)
 

@@ -70,7 +70,7 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
         "110101001002002", "110101001001003", "110101001001004", ""]
     assert got["gk_status"].tolist() == ["inside"] * 6 + ["nearest", "outside"]
     assert got["gk_department_name"].fillna("").tolist() == [
-        "城市管理局", "供水企业/水务局", "城市管理局", "街道办事处", "供水企业/水务局", "城市管理综合行政执法局",
+        "城市管理局", "供水企业/水务局", "城市管理局", "110101001街道办事处", "供水企业/水务局", "城市管理综合行政执法局",
         "供水企业/水务局", ""]
     assert float(got["gk_distance_m"][6]) == pytest.approx(5, abs=1e-6)
     rejects = pd.read_csv(tmp_path / "located.rejects.csv", dtype=str)

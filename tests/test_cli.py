@@ -223,7 +223,7 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert _run("map", tmp_path / "dongcheng.gpkg", "-o", tmp_path / "unit.png").exit_code == 0
     assert set(drawn[1]) == {"labels", "overwrite"}  # unit grids: by community, the usual title
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
-    assert "class 01023 at 990101900612098 (East Cambridge) → 街道办事处 [territorial authority of *]" in result.output
+    assert "class 01023 at 990101900612098 (East Cambridge) → 990101900街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()
     # `gridkit info` on the packages the demo wrote: unit grids with components.
     info = _run("info", tmp_path / "cambridge.gpkg")

@@ -46,13 +46,14 @@ def test_credit_codes():
     ("110101001001001", "11010106010", "城管", False),        # an 11-digit matter code: big class 06
     ("110101001001001", "09001", "东华门街道办事处", True),    # no rule: the street's own authority
     ("110101003001001", "09001", "某街道办事处", True),        # no rule, no street entry: '*' template
+    ("110101004001001", "09001", "110101004街道办事处", True),  # …a street with no name: its code
     ("110101002001001", "01001", "民政", False),             # street override beats the city class rule
     ("110101002003001", "01001", "公园管理处", False),        # community big-class rule beats the street '*'
     ("110101002003007", "01001", "校园", False),             # the cell's own rule wins
     ("110101002003007", "01002", "公园管理处", False),        # …only for its class
 ])
 def test_precedence_and_fallback(grid_id, code, department, territorial):
-    route = _table().route(_at(grid_id), code)
+    route = _table().route(_at(grid_id, "" if grid_id.startswith("110101004") else "某"), code)
     assert (route.department_name, route.territorial) == (department, territorial)
     assert route.department_code == {"水务局": WATER, "公园管理处": PARK, "东华门街道办事处": OFFICE,
                                      "校园": CAMPUS}.get(department)
