@@ -28,6 +28,8 @@ def cli(verbose, quiet):
       gridkit check dongcheng.gpkg --problems problems.gpkg
     Say what a package holds and how it was made:
       gridkit info dongcheng.gpkg
+    Hand it to another system (GCJ-02 GeoJSON for Amap, Shapefile, CSV, KML):
+      gridkit export dongcheng.gpkg --crs gcj02 -o dongcheng_amap.geojson
     Locate GPS points (and route them to a department):
       gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 --grid dongcheng.gpkg -o located.csv
       gridkit route starter -o routing.toml && gridkit route check routing.toml
@@ -45,6 +47,7 @@ def _register():
     from .check import check_command
     from .components import components
     from .demo import demo
+    from .export import export_command
     from .grid import grid
     from .info import info_command
     from .locate import locate_command, route
@@ -54,6 +57,7 @@ def _register():
     cli.add_command(map_command)
     cli.add_command(check_command)
     cli.add_command(info_command)
+    cli.add_command(export_command)
     cli.add_command(demo)
     cli.add_command(components)
     cli.add_command(locate_command)

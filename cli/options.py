@@ -57,10 +57,6 @@ where_opt = click.option(
          "districts). Messages still number features as the file does.")
 
 
-def crs_option(help_text):
-    return click.option("--crs", "crs", default=None, metavar="CRS", help=help_text)
-
-
 def parse_crs_value(ctx, param, value):
     """Click callback: validate a CRS early, as a bad parameter."""
     if value is None:
@@ -83,8 +79,7 @@ def package_output(ctx, param, value):
     if value is not None and not value.lower().endswith(".gpkg"):
         raise click.BadParameter(f"{value}: give a .gpkg (the grid package: the grids with their micro-grids, "
                                  "rejected households and the record a rebalance reads); for the grids alone in "
-                                 "another format, convert it after, e.g. ogr2ogr -f GeoJSON grids.geojson OUT.gpkg "
-                                 "cells")
+                                 "another format, export them after: gridkit export OUT.gpkg -o grids.geojson")
     return value
 
 

@@ -187,7 +187,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         raise InputError(f"{path}: cannot be read ({exc})") from exc
     if len(gdf) == 0:
         if where is not None:
-            raise InputError(f"{path}: no feature matches {where_option} {where!r}")
+            in_layer = f" in layer {layer}" if layer is not None else ""
+            raise InputError(f"{path}: no feature{in_layer} matches {where_option} {where!r}")
         raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")

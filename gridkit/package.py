@@ -114,8 +114,8 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
             held += ["QGIS styles saved by hand"] if len(carry["styles"]) else []
         if held:
             raise InputError(f"{path}: a {path.suffix} file holds the cells alone, so {', '.join(held)} "
-                             f"would be lost; write a .gpkg (the grid package) and convert the cells "
-                             f"after if needed, e.g. ogr2ogr {path.name} OUT.gpkg cells")
+                             f"would be lost; write a .gpkg (the grid package) and export the cells "
+                             f"after if needed: gridkit export OUT.gpkg -o {path.name}")
         write_vector(cells, path, overwrite=overwrite)
         return path
     metadata = {

@@ -483,7 +483,7 @@ def test_a_household_layout_is_written_only_as_a_grid_package(samples, tmp_path)
     made = _run("grid", "households", samples / "cincinnati_city.gpkg", "--households",
                 samples / "cincinnati_blocks.gpkg", "--min-households", 100, "--max-households", 150, "-o", out)
     assert made.exit_code == 2 and f"{out}: give a .gpkg (the grid package" in made.output
-    assert "ogr2ogr -f GeoJSON grids.geojson OUT.gpkg cells" in made.output
+    assert "export them after: gridkit export OUT.gpkg -o grids.geojson" in made.output
     again = _run("grid", "rebalance", samples / "cincinnati_city.gpkg", "--households",
                  samples / "cincinnati_blocks.gpkg", "-o", tmp_path / "now.fgb")
     assert again.exit_code == 2 and "now.fgb: give a .gpkg" in again.output

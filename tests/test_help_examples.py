@@ -20,7 +20,7 @@ from gridkit_cli.main import cli
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["demo", "grid units", "grid households", "grid rebalance", "check", "info", "components import",
          "components show", "components stats", "components convert", "components classes", "route starter", "route check",
-         "locate", "map"]
+         "locate", "map", "export"]
 
 
 def _commands(command=cli, path=()):
@@ -70,7 +70,8 @@ def test_help_examples_run(tmp_path):
     (work / "data").symlink_to(ROOT / "data")
     _run([example for name in ORDER for example in EXAMPLES[name]], work)
     for made in ("demo-output/cambridge.gpkg", "dongcheng.gpkg", "cincinnati.gpkg", "cincinnati_now.gpkg",
-                 "converted.csv", "routing.toml", "located.csv", "located.parquet", "relocated.parquet", "dongcheng.html"):
+                 "converted.csv", "routing.toml", "located.csv", "located.parquet", "relocated.parquet", "dongcheng.html",
+                 "dongcheng_amap.geojson", "cincinnati_cells.shp", "c601.shp", "components.csv"):
         assert (work / made).exists(), made
     top = tmp_path / "top"
     top.mkdir()

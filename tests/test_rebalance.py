@@ -1024,8 +1024,8 @@ def test_only_a_package_holds_what_a_household_layout_writes(layout, tmp_path):
                          extra_metadata={"highest_issued": {}}, carry=added_by_hand(package))
     assert str(error.value) == (
         f"{out}: a .geojson file holds the cells alone, so micro_grids, metadata 'highest_issued', 'schools' "
-        "(added by hand) would be lost; write a .gpkg (the grid package) and convert the cells after if needed, "
-        "e.g. ogr2ogr grids.geojson OUT.gpkg cells")
+        "(added by hand) would be lost; write a .gpkg (the grid package) and export the cells after if needed: "
+        "gridkit export OUT.gpkg -o grids.geojson")
     assert not out.exists()
     gk.write_package(out, made.grids, comm, parameters={"band": [100, 150]})
     assert len(gpd.read_file(out)) == len(made.grids)

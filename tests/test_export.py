@@ -1,0 +1,165 @@
+"""gridkit export: formats, GCJ-02/BD-09, Shapefile names and encodings, atomic writes."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit.coords import wgs84_to_bd09, wgs84_to_gcj02
+from gridkit.errors import InputError
+from gridkit.export import SHAPEFILE_NAMES, export_package
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+# A 5 km × 200 m strip (long straight edges) and a 300 × 200 m square north of it, in Beijing (EPSG:4548).
+STRIP = shapely.box(500_000, 4_400_000, 505_000, 4_400_200)
+SQUARE = shapely.box(500_000, 4_400_200, 500_300, 4_400_400)
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    communities = community_frame([STRIP, SQUARE])
+    communities["community_name"] = ["东华门社区", "景山社区"]
+    cells = gk.unit_grid(communities)
+    components = gpd.GeoDataFrame({"GLBJBSM": ["11010101001000001", "11010101001000002"],
+                                   "class_name": ["上水井盖", "路灯"]},
+                                  geometry=[shapely.Point(500_050, 4_400_050), shapely.Point(500_150, 4_400_300)],
+                                  crs=4548)
+    path = tmp_path_factory.mktemp("export") / "pkg.gpkg"
+    return gk.write_package(path, cells, communities, extra_layers={"components": components})
+
+
+def _lonlat(frame):
+    return frame.to_crs(4326)
+
+
+def test_gcj02_geojson_is_the_forward_conversion_and_reads_back(package, tmp_path):
+    cells = gpd.read_file(package, layer="cells")
+    out = tmp_path / "amap.geojson"
+    [done] = export_package(package, out, crs="gcj02")
+    assert (done.layer, done.features, done.crs) == ("cells", len(cells), "GCJ-02, labelled EPSG:4326")
+    got = gpd.read_file(out)
+    assert got.crs.equals(4326) and got["grid_id"].tolist() == cells["grid_id"].tolist()
+    # Cells' edges (≤ 100 m) are not cut: every vertex is the forward conversion of the package's, to 1e-7°
+    want = shapely.get_coordinates(_lonlat(cells).geometry.values)
+    have = shapely.get_coordinates(got.geometry.values)
+    assert have.shape == want.shape
+    gx, gy = wgs84_to_gcj02(want[:, 0], want[:, 1])
+    assert np.abs(have - np.column_stack([gx, gy])).max() < 1e-7
+    assert np.abs(have - want).max() > 1e-3  # and it moved: ~500 m in Beijing
+    assert shapely.is_ccw(shapely.get_exterior_ring(got.geometry.values)).all()  # RFC 7946's winding
+    # Read back as GCJ-02, the cells are where they were (to the 7 decimals RFC 7946 keeps: ~1 cm)
+    back = gk.read_vector(out, crs="gcj02").to_crs(4548)
+    assert shapely.hausdorff_distance(back.geometry.values, cells.geometry.values).max() < 0.02
+
+
+@pytest.mark.parametrize("crs, convert, bound", [("gcj02", wgs84_to_gcj02, 0.015), ("bd09", wgs84_to_bd09, 0.08)])
+def test_long_edges_are_cut_before_converting(package, tmp_path, crs, convert, bound):
+    out = tmp_path / "units.geojson"
+    export_package(package, out, layers=["units"], crs=crs)
+    units = gpd.read_file(package, layer="units")
+    strip = units.geometry[units["code"] == "110101001001"].iloc[0]
+    got = gpd.read_file(out)
+    exported = got.geometry[got["code"] == "110101001001"].iloc[0]
+    # the 5 km edges are cut into 25 pieces of 200 m, the 200 m ones stay whole: 52 vertices and the closing one
+    assert len(shapely.get_coordinates(exported.exterior)) == 53
+    # the middle of the south edge is as near the conversion of the true middle as the module says
+    # (GCJ-02: 5 mm, and up to 5.5 mm more from the 7 decimals RFC 7946 GeoJSON keeps)
+    middle = gpd.GeoSeries([shapely.Point(502_500, 4_400_000)], crs=4548).to_crs(4326)[0]
+    bx, by = convert(np.array([middle.x]), np.array([middle.y]))
+    metres = gpd.GeoSeries([exported.exterior, shapely.Point(bx[0], by[0])], crs=4326).to_crs(4548)
+    assert metres[0].distance(metres[1]) < bound
+    # converted by its corners alone, the edge would be metres off there
+    corners = shapely.get_coordinates(gpd.GeoSeries([strip], crs=4548).to_crs(4326)[0].exterior)
+    cx, cy = convert(corners[:, 0], corners[:, 1])
+    naive = gpd.GeoSeries([shapely.LineString(np.column_stack([cx, cy])), shapely.Point(bx[0], by[0])],
+                          crs=4326).to_crs(4548)
+    assert naive[0].distance(naive[1]) > 1
+
+
+def test_shapefile_names_encoding_and_codes(package, tmp_path):
+    out = tmp_path / "grids.shp"
+    [done] = export_package(package, out, encoding="GBK")
+    assert done.renamed == {name: SHAPEFILE_NAMES[name] for name in
+                            ("community_code", "community_name", "street_code", "street_name", "county_code",
+                             "county_name", "provisional")}
+    assert out.with_suffix(".cpg").read_text() == "GBK"
+    assert "东华门社区".encode("gbk") in out.with_suffix(".dbf").read_bytes()
+    got = gpd.read_file(out)
+    cells = gpd.read_file(package, layer="cells")
+    assert got["grid_id"].tolist() == cells["grid_id"].tolist()  # 15 digits kept as text
+    assert got["comm_name"].tolist() == cells["community_name"].tolist()
+    assert got.crs.equals(cells.crs)
+
+
+def test_a_value_the_encoding_cannot_hold_names_its_feature_and_writes_nothing(package, tmp_path):
+    frame = gpd.read_file(package, layer="cells")
+    frame.loc[3, "notes"] = "井盖 ⛲"  # no GBK code for the fountain
+    bad = tmp_path / "bad.gpkg"
+    gk.write_package(bad, frame, community_frame([STRIP, SQUARE]))
+    out = tmp_path / "bad.shp"
+    with pytest.raises(InputError, match=r"layer cells, feature 4, column notes: '井盖 ⛲' has '⛲', which GBK "
+                                         r"cannot hold; export as UTF-8"):
+        export_package(bad, out, layers=["units", "cells"], encoding="GBK")
+    assert list(tmp_path.glob("bad_*")) == [] and not out.exists()  # the units' file is not left either
+
+
+def test_layers_formats_and_file_names(package, tmp_path):
+    out = tmp_path / "all.gpkg"
+    written = export_package(package, out, layers=["all"], crs="gcj02")
+    assert [(w.layer, w.path) for w in written] == [("cells", out), ("units", out), ("components", out)]
+    layers = pyogrio.list_layers(out)[:, 0].tolist()
+    assert layers[:3] == ["cells", "units", "components"] and "gridkit_metadata" not in layers  # not a package
+    assert "layer_styles" in layers  # opens styled in QGIS
+    csv = tmp_path / "x.csv"
+    written = export_package(package, csv, layers=["cells", "components"])
+    assert [w.path.name for w in written] == ["x_cells.csv", "x_components.csv"] and not csv.exists()
+    assert (tmp_path / "x_cells.csv").read_bytes().startswith(b"\xef\xbb\xbfgrid_id,")
+    points = pd.read_csv(tmp_path / "x_components.csv", dtype={"GLBJBSM": str})
+    assert points[["GLBJBSM", "X", "Y"]].values.tolist() == [["11010101001000001", 500_050, 4_400_050],
+                                                             ["11010101001000002", 500_150, 4_400_300]]
+    polygons = pd.read_csv(tmp_path / "x_cells.csv", dtype=str)
+    cells = gpd.read_file(package, layer="cells")
+    assert shapely.equals(shapely.from_wkt(polygons["WKT"].to_numpy()), cells.geometry.values).all()
+    kml = tmp_path / "cells.kml"
+    export_package(package, kml)
+    assert gpd.read_file(kml)["Name"].tolist() == cells["grid_id"].tolist()  # placemarks named by grid ID
+
+
+def test_refusals(package, tmp_path):
+    with pytest.raises(InputError, match=r"unknown format '\.txt'"):
+        export_package(package, tmp_path / "a.txt")
+    with pytest.raises(InputError, match=r"GeoJSON holds longitude/latitude, not EPSG:4548"):
+        export_package(package, tmp_path / "a.geojson", crs="EPSG:4548")
+    with pytest.raises(InputError, match=r"an encoding is a Shapefile's choice"):
+        export_package(package, tmp_path / "a.geojson", encoding="GBK")
+    with pytest.raises(InputError, match=r"has no micro_grids layer \(it has cells, units, components\)"):
+        export_package(package, tmp_path / "a.gpkg", layers=["micro_grids"])
+    with pytest.raises(InputError, match=r"no feature in layer cells matches --where \"street_code = 'x'\""):
+        export_package(package, tmp_path / "a.gpkg", where="street_code = 'x'")
+    old = tmp_path / "old.geojson"
+    old.write_text("keep me")
+    with pytest.raises(FileExistsError):
+        export_package(package, old)
+    assert old.read_text() == "keep me"
+
+
+def test_cli_export(package, tmp_path):
+    out = tmp_path / "street.shp"
+    result = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "--layer", "units",
+                                      "--where", "provisional = 0", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    cells = gpd.read_file(package, layer="cells")
+    assert f"cells              {len(cells):>9,} → {tmp_path / 'street_cells.shp'} (EPSG:4548)" in result.output
+    assert "community_code → comm_code" in result.output
+    again = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "street_cells.shp")])
+    assert again.exit_code == 2 and "exists; pass --overwrite" in again.output
+    gcj = CliRunner().invoke(cli, ["export", str(package), "--crs", "gcj02", "-o", str(tmp_path / "amap.geojson")])
+    assert gcj.exit_code == 0 and "(GCJ-02, labelled EPSG:4326)" in gcj.output
+    back = gk.read_vector(tmp_path / "amap.geojson", crs="gcj02").to_crs(4548)
+    assert shapely.hausdorff_distance(back.geometry.values, cells.geometry.values).max() < 0.02
