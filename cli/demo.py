@@ -15,7 +15,8 @@ def demo(out_dir, samples):
     households and rebalance it, catalogue, locate.
 
     Writes a grid package (.gpkg, opens in QGIS) and a PNG map for each, and
-    checks every layout against the partition invariants; Cincinnati's census
+    checks every layout against the partition invariants; Dongcheng's cells are
+    also exported as GCJ-02 GeoJSON for Amap. Cincinnati's census
     blocks become grids of 100–150 households with micro-grids of 20–50 inside,
     and then one block gains an estate of 400 households: the layout is
     rebalanced (cincinnati_2027.gpkg, the new grids outlined in its map); one home
@@ -59,8 +60,18 @@ def demo(out_dir, samples):
                    f"{'ok' if report.ok else 'FAILED'} → {package}, {out / (name + '.png')}")
         if not report.ok:
             raise click.ClickException("; ".join(report.problems[:5]))
+    _export(out)
     _households(root, out)
     _catalogue_and_locate(root, out)
+
+
+def _export(out):
+    """Dongcheng's cells for an Amap-based platform: GCJ-02 GeoJSON."""
+    from gridkit.export import export_package
+
+    [done] = export_package(out / "dongcheng.gpkg", out / "dongcheng_amap.geojson", crs="gcj02", overwrite=True)
+    click.echo(f"export     {done.features:,} cells → {done.path} ({done.crs}, for Amap and Tencent maps; "
+               f"gridkit export --help for Shapefile, CSV, KML, BD-09)")
 
 
 def _households(root, out):

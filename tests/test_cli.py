@@ -191,6 +191,8 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
                 "cincinnati_2027.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     assert "households 134 grids of 100–150 households (100 % in band" in result.output
+    assert f"export     4,278 cells → {tmp_path / 'dongcheng_amap.geojson'} (GCJ-02, labelled EPSG:4326" in result.output
+    assert pyogrio.read_info(tmp_path / "dongcheng_amap.geojson")["features"] == 4278
     assert "micro-grids of 20–50 (100 % in band), invariants ok" in result.output
     assert ("rebalance  +400 households in one block put 1 grid out of the band: 5 ended, 8 new, 129 kept with "
             "their IDs; 137 of 137 in the band, invariants ok") in result.output
