@@ -159,6 +159,9 @@ def _plot_micro(ax, micro, cells):
         edges = shapely.buffer(shapely.boundary(cells.geometry.values), 0.5)
         lines = np.array(lines, dtype=object)
         lines[known] = shapely.difference(lines[known], edges[parent[known].astype(np.int64)])
+    # Each divider once (it bounds the micro-grids on both sides): drawn twice, the
+    # two dash patterns need not line up and the line reads as solid.
+    lines = [shapely.line_merge(shapely.union_all(lines))]
     gpd.GeoSeries(lines, crs=micro.crs).plot(ax=ax, zorder=2, **style)
     handles = [Line2D([], [], label=f"{len(micro):,} micro-grids", **style)]
     flags = micro["flag"].fillna("").astype(str) if "flag" in micro else None
