@@ -106,16 +106,17 @@ def run_benchmark(doc, script, cases, peers, *, prepare=None, notes=(), rate="M 
     # The ratio: a row's time over the time of the case's first peer (gridkit) on the same rows.
     first = next(iter(peers))
     ref = {r["case"]: r for r in rows if r["peer"] == first and "error" not in r}
-    print(f"{'case':10s} {'peer':17s} {'rows':>11s} {'seconds':>8s} {rate:>9s} {'peak MB':>8s} "
+    width = max([10, *(len(r["case"]) for r in rows)])
+    print(f"{'case':{width}s} {'peer':17s} {'rows':>11s} {'seconds':>8s} {rate:>9s} {'peak MB':>8s} "
           f"{'× ' + first:>10s}  notes")
     for r in rows:
         if "error" in r:
-            print(f"{r['case']:10s} {r['peer']:17s} error: {r['error']}")
+            print(f"{r['case']:{width}s} {r['peer']:17s} error: {r['error']}")
             continue
         shown = {k: round(v, 2) if isinstance(v, float) else v for k, v in r.items() if k in notes}
         base = ref.get(r["case"])
         ratio = f"{r['seconds'] / base['seconds']:9.2f}×" if base and base["rows"] == r["rows"] else f"{'–':>10s}"
-        print(f"{r['case']:10s} {r['peer']:17s} {r['rows']:11,d} {r['seconds']:8.2f} "
+        print(f"{r['case']:{width}s} {r['peer']:17s} {r['rows']:11,d} {r['seconds']:8.2f} "
               f"{r['rows'] / r['seconds'] / 1e6:9.2f} {r['peak_mb']:8.0f} {ratio}  "
               f"{json.dumps(shown, ensure_ascii=False)}")
     return rows

@@ -164,7 +164,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
             raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
     frames = []
     for name in names:
-        frame = read_vector(package, layer=name, where=where)
+        frame = read_vector(package, layer=name, where=where, arrow=True)
         frame = to_crs(frame, target) if target is not None else frame
         frames.append((name, frame))
     crs_said = _crs_said(target, frames[0][1])
@@ -243,8 +243,11 @@ def _fields(frame, driver, package, layer, encoding):
 
 def _check_encoding(frame, encoding, package, layer):
     """An error naming the first value ``encoding`` cannot hold (GDAL would write ``?``)."""
+    import codecs
+
     try:
-        "".encode(encoding)
+        if codecs.lookup(encoding).name == "utf-8":
+            return  # holds any text
     except LookupError:
         raise InputError(f"unknown encoding {encoding!r}: give one Python knows, e.g. GBK, GB18030, UTF-8") from None
     for column in frame.columns.drop(frame.geometry.name):
@@ -280,7 +283,8 @@ def _write(frame, path, layer, driver, encoding):
 
         dataset = dict(CREATION_OPTIONS["GPKG"])
     pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, append=driver == "GPKG" and path.exists(),
-                            encoding=encoding, dataset_options=dataset or None, layer_options=layer_options or None)
+                            encoding=encoding, dataset_options=dataset or None, layer_options=layer_options or None,
+                            use_arrow=True)  # through Arrow: a quarter faster
 
 
 def _write_csv(frame, path):

@@ -126,7 +126,7 @@ def _check_layer(path, layer):
 
 
 def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
-                where_option="--where") -> gpd.GeoDataFrame:
+                where_option="--where", arrow=False) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with a real CRS.
 
     Parameters
@@ -149,6 +149,10 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     where_option : str, optional
         What the messages about ``where`` call it: the command-line option that
         gave it (``"--barriers-where"``); ``"--where"`` by default.
+    arrow : bool, optional
+        Read through Arrow (pyogrio's ``use_arrow``): about 4× faster on a big
+        layer (Shenzhen's 215,219 cells: 0.3 s instead of 1.3 s). A column with
+        no value at all comes back as text (NaN) rather than objects (None).
 
     The result's ``attrs["source_crs"]`` records what the input was in; with
     ``where``, ``attrs["source_rows"]`` the kept features' numbers in the file.
@@ -171,6 +175,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             layer_arg = 0 if layer is None else layer
             if where is not None:
                 kwargs.update(where=where, fid_as_index=True)
+            if arrow:
+                kwargs["use_arrow"] = True
             gdf = gpd.read_file(path, layer=layer_arg, engine="pyogrio", **kwargs)
             if where is not None:
                 gdf = _numbered_as_in_file(gdf, path, layer_arg)

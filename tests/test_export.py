@@ -136,6 +136,9 @@ def test_refusals(package, tmp_path):
         export_package(package, tmp_path / "a.txt")
     with pytest.raises(InputError, match=r"GeoJSON holds longitude/latitude, not EPSG:4548"):
         export_package(package, tmp_path / "a.geojson", crs="EPSG:4548")
+    with pytest.raises(InputError, match=r"unknown encoding 'GB-2312x': give one Python knows"):
+        export_package(package, tmp_path / "a.shp", encoding="GB-2312x")
+    assert not (tmp_path / "a.shp").exists()
     with pytest.raises(InputError, match=r"an encoding is a Shapefile's choice"):
         export_package(package, tmp_path / "a.geojson", encoding="GBK")
     with pytest.raises(InputError, match=r"has no micro_grids layer \(it has cells, units, components\)"):
