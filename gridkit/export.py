@@ -226,6 +226,7 @@ def _fields(frame, driver, package, layer, encoding):
     """``frame`` with the columns ``driver`` can hold, and what was renamed."""
     renamed = {}
     if driver == "ESRI Shapefile":
+        _check_encoding(frame, encoding or "UTF-8", package, layer)  # naming the package's columns
         taken = set()
         for column in frame.columns.drop(frame.geometry.name):
             short = SHAPEFILE_NAMES.get(column, column)[:10]
@@ -237,7 +238,6 @@ def _fields(frame, driver, package, layer, encoding):
             if short != column:
                 renamed[column] = short
         frame = frame.rename(columns=renamed)
-        _check_encoding(frame, encoding or "UTF-8", package, layer)
     return frame, renamed
 
 
@@ -275,7 +275,7 @@ def _write(frame, path, layer, driver, encoding):
     if driver == "GeoJSON" and frame.crs.equals(4326):
         _write_geojson(frame, path, layer)
         return
-    dataset, layer_options = {}, {}
+    dataset = {}
     if driver == "KML" and _KML_NAMES[layer] in frame:
         dataset = {"NameField": _KML_NAMES[layer]}
     elif driver == "GPKG":
@@ -283,7 +283,7 @@ def _write(frame, path, layer, driver, encoding):
 
         dataset = dict(CREATION_OPTIONS["GPKG"])
     pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, append=driver == "GPKG" and path.exists(),
-                            encoding=encoding, dataset_options=dataset or None, layer_options=layer_options or None,
+                            encoding=encoding, dataset_options=dataset or None,
                             use_arrow=True)  # through Arrow: a quarter faster
 
 

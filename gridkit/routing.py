@@ -62,8 +62,8 @@ _AREA_LEVELS = {6: "county", 9: "street", 12: "community", 15: "cell", 17: "micr
 _PLACEHOLDERS = {"micro_id", "grid_id", "community_code", "community_name", "street_code", "street_name",
                  "county_code", "county_name"}
 _AREA_FIELDS = ("micro_id", "grid_id", "community_code", "street_code", "county_code")
-#: A unit's name stands in for itself with its code where the package has no name
-#: (provisional units, a county nobody named): "990101900街道办事处", not "街道办事处".
+#: Where the package has no name for a unit (provisional units, a county nobody
+#: named), its code stands in for the name: "990101900街道办事处", not "街道办事处".
 _NAME_CODES = {"community_name": "community_code", "street_name": "street_code", "county_name": "county_code"}
 
 
