@@ -6,6 +6,8 @@ import click
 
 from .options import overwrite_opt, parse_crs_value
 
+#: gridkit.export.EXPORT_LAYERS and "all", written out: the CLI imports the library only
+#: when a command runs (tests/test_export.py checks they agree).
 _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_micro_grids", "all")
 
 

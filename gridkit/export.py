@@ -49,7 +49,7 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import atomic_path, read_vector
+from .io import VECTOR_SUFFIXES, atomic_path, read_vector
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "to_crs"]
 
@@ -57,9 +57,8 @@ log = logging.getLogger(__name__)
 
 #: The layers of a grid package that can be exported, in the order ``"all"`` takes them.
 EXPORT_LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_micro_grids")
-#: Output suffix → GDAL driver.
-EXPORT_FORMATS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".shp": "ESRI Shapefile", ".csv": "CSV",
-                  ".kml": "KML", ".gpkg": "GPKG", ".fgb": "FlatGeobuf", ".parquet": "Parquet"}
+#: Output suffix → GDAL driver: the formats gridkit reads and writes, and two only written.
+EXPORT_FORMATS = {**VECTOR_SUFFIXES, ".csv": "CSV", ".kml": "KML"}
 #: Formats whose coordinates are longitude/latitude by specification: their default CRS.
 _LONLAT_ONLY = {"GeoJSON", "KML"}
 #: Shapefile field names (10 characters at most) for gridkit's longer column names.

@@ -153,6 +153,10 @@ def test_refusals(package, tmp_path):
 
 
 def test_cli_export(package, tmp_path):
+    from gridkit.export import EXPORT_LAYERS
+    from gridkit_cli.export import _LAYERS
+
+    assert _LAYERS == (*EXPORT_LAYERS, "all")
     out = tmp_path / "street.shp"
     result = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "--layer", "units",
                                       "--where", "provisional = 0", "-o", str(out)])
