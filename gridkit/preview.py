@@ -32,18 +32,19 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     # and in a notebook the returned figure displays itself.
     from matplotlib import colormaps, font_manager, rcParams
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     cjk = [f.name for f in font_manager.fontManager.ttflist
            if any(k in f.name for k in ("Noto Sans CJK", "WenQuanYi", "SimHei", "Source Han"))]
     if cjk:
         rcParams["font.sans-serif"] = cjk[:1] + rcParams["font.sans-serif"]
-    fig = Figure(figsize=(9, 9), dpi=110)
+    minx, miny, maxx, maxy = cells.total_bounds
+    fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
     ax = fig.subplots()
     comm = cells[colour_by].astype("category").cat.codes.to_numpy()
     colours = colormaps["tab20"](comm % 20)
     # Cell outlines only where a cell spans a few pixels: finer, they would only grey
-    # the picture over (the 800-pixel-wide axes hold the layout's longer side).
-    minx, miny, maxx, maxy = cells.total_bounds
+    # the picture over (the 800-pixel axes hold the layout's longer side).
     cell_px = np.sqrt(cells.area.mean()) * 800 / max(maxx - minx, maxy - miny, 1e-9) if len(cells) else 0
     _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.15 if cell_px >= 3 else 0,
           alpha=0.3 if components is not None else 0.85)
@@ -83,11 +84,28 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
     ax.set_aspect("equal")
     ax.ticklabel_format(style="plain", useOffset=False)
+    # Seven-digit metre ticks take about an inch and a quarter each.
+    ax.xaxis.set_major_locator(MaxNLocator(int(fig.get_figwidth() * 0.7)))
     fig.tight_layout()
     if path is not None:
         with atomic_path(Path(path), overwrite=overwrite) as tmp:
             fig.savefig(tmp, format="png")
     return fig
+
+
+def _figsize(width, height, side=9.0):
+    """Inches for a map of ``width`` × ``height``: the longer side ``side`` inches, the
+    shorter as the layout asks, plus room for the title and the axis labels, so a
+    wide district is not drawn in a square of white. A tall one keeps at least 7
+    inches of width: the title and the x ticks need them.
+
+    >>> _figsize(8000, 6000), _figsize(6500, 12000)
+    ((9.0, 6.97), (7.0, 9.0))
+    """
+    ratio = min(width, height) / max(width, height, 1e-9)
+    if width >= height:
+        return side, round(max(ratio, 0.5) * (side - 0.9) + 0.9, 2)
+    return round(max(ratio * (side - 1.2) + 1.2, 7.0), 2), side
 
 
 def _fill(ax, polygons, colours, **style):
