@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, parse_crs_value, refuse_existing
+from .options import Steps, echo_summary, parse_crs_value, refuse_existing, summary_json_opt
 
 
 @click.group()
@@ -55,8 +55,9 @@ def components():
 @click.option("--overwrite", is_flag=True,
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")
+@summary_json_opt
 def import_command(inventories, package, mapping, scheme, extensions, crs, layer, x_field, y_field,
-                   encoding, tolerance, today, rejects_dir, where, preview, overwrite):
+                   encoding, tolerance, today, rejects_dir, where, preview, overwrite, as_json):
     """Import INVENTORIES (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
@@ -118,25 +119,26 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                             title=f"{(catalogue['GLBJZT'] != '移除').sum():,} components in {len(cells):,} cells")
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
+    lines = []
     for s in summaries:
         rows = f"{s['rows']:,} row{'' if s['rows'] == 1 else 's'}" + (" that --where selects" if where else "")
-        click.echo(f"{s['source']}: {rows} → {s['imported']:,} imported, {s['rejected']:,} rejected")
+        lines.append(f"{s['source']}: {rows} → {s['imported']:,} imported, {s['rejected']:,} rejected")
         for reason, n in s["rejected_by_reason"].items():
-            click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
+            lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
-            click.echo("  hint: " + _no_class_hint(s["source"], mapping))
-        click.echo(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
-                   f"cell within {s['tolerance_m']:g} m"
-                   + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
-                   + f"; {s['shared_positions']:,} share a position with another")
-        click.echo(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
-                   f"{s['removed']:,} removed"
-                   + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)" if s["kept_rejected"] else "")
-                   + (f", {s['kept_unselected']:,} kept as they were (left out by --where)"
-                      if s["kept_unselected"] else "")
-                   + f"; rejects → {s['rejects_file']}")
-    click.echo(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
-    click.echo("json " + json.dumps(summaries, ensure_ascii=False))
+            lines.append("  hint: " + _no_class_hint(s["source"], mapping))
+        lines.append(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
+                     f"cell within {s['tolerance_m']:g} m"
+                     + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
+                     + f"; {s['shared_positions']:,} share a position with another")
+        lines.append(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
+                     f"{s['removed']:,} removed"
+                     + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)" if s["kept_rejected"] else "")
+                     + (f", {s['kept_unselected']:,} kept as they were (left out by --where)"
+                        if s["kept_unselected"] else "")
+                     + f"; rejects → {s['rejects_file']}")
+    lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
+    echo_summary(lines, summaries, as_json)
 
 
 def _no_class_hint(stem, mapping):

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import click
 
-from .options import (OSM_STREETS, Steps, added_text, layout_overwrite_opt, overwrite_opt, package_output,
-                      parse_crs_value, percent, progress_enabled, refuse_existing, require_with, where_opt)
+from .options import (OSM_STREETS, Steps, added_text, echo_summary, layout_overwrite_opt, overwrite_opt,
+                      package_output, parse_crs_value, percent, progress_enabled, refuse_existing, require_with,
+                      summary_json_opt, where_opt)
 
 
 @click.group()
@@ -307,9 +308,10 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 @click.option("--start-date", default=None, help="Start date written to every cell (default: today).")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
 @layout_overwrite_opt
+@summary_json_opt
 def units_command(boundaries, output, layer, where, code_field, name_field, provisional, parent_code, crs,
                   metric_crs, encoding, cell_area, hexagons, h3_cells, barriers, barriers_layer, barriers_where,
-                  barriers_crs, sliver_ratio, merge_small_blocks, start_date, preview, overwrite):
+                  barriers_crs, sliver_ratio, merge_small_blocks, start_date, preview, overwrite, as_json):
     """Divide BOUNDARIES into coded unit cells of about --cell-area m².
 
     Every cell lies in one community, gets a 15-digit grid ID (community code +
@@ -381,10 +383,10 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                 plot_layout(cells, units_layer(communities), preview)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
-    _summary(communities, cells, output, time.perf_counter() - t0, carried_lines(catalogue, moved, kept))
+    _summary(communities, cells, output, time.perf_counter() - t0, carried_lines(catalogue, moved, kept), as_json)
 
 
-def _summary(communities, cells, output, seconds, carried=()):
+def _summary(communities, cells, output, seconds, carried, as_json):
     s = cells.attrs["summary"]
     r = communities.attrs["report"]
     lines = [
@@ -402,8 +404,7 @@ def _summary(communities, cells, output, seconds, carried=()):
         lines.append(f"blocks       {s['blocks']:,} street blocks ({s['small_blocks']} below the sliver size)")
     lines += [f"crs          {r['metric_crs']} (input {r['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s (gridding {s['seconds']:.2f} s)"]
-    click.echo("\n".join(lines))
-    click.echo("json " + json.dumps({**s, **r}, ensure_ascii=False, default=str))
+    echo_summary(lines, {**s, **r}, as_json)
 
 
 @grid.command("households")
@@ -441,11 +442,12 @@ def _summary(communities, cells, output, seconds, carried=()):
                    "start: worth it for several large communities (Dongcheng's 8 with 200,000 households and "
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @layout_overwrite_opt
+@summary_json_opt
 def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
                        x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
                        min_households, max_households, target, tolerance, micro, split_polygons, code_field,
                        name_field, provisional, parent_code, crs, households_crs, barriers, barriers_layer,
-                       barriers_where, barriers_crs, preview, workers, overwrite):
+                       barriers_where, barriers_crs, preview, workers, overwrite, as_json):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -567,7 +569,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
         f"grids        {s['grids']} in {len(communities)} {'community' if len(communities) == 1 else 'communities'} "
         f"(band {s['band'][0]:g}–{s['band'][1]:g}, {s['kind']})",
         f"in band      {s['in_band']} ({percent(s['in_band_pct'])} %)",
-        f"households   {s['households']} in grids; per grid min {s['households_min']}  max {s['households_max']}  "
+        f"households   {s['households']:,} in grids; per grid min {s['households_min']:,}  max {s['households_max']:,}  "
         f"CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}; {s['contiguous']} of {s['grids']} "
         "single polygons",
@@ -587,7 +589,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
         lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "
                          "gridkit cut blocks (households shared by area) to reach the band")
     lines_out += carried_lines(catalogue, moved, kept)
-    _echo_summary(lines_out, s, "community", output, t0)
+    _echo_summary(lines_out, s, "community", output, t0, as_json)
 
 
 @grid.command("rebalance")
@@ -609,9 +611,11 @@ def households_command(boundaries, households_path, output, layer, where, househ
               help="Recount and flag the grids out of the band; change none.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @overwrite_opt
+@summary_json_opt
 def rebalance_command(package, households_path, output, households_layer, households_where, x_field, y_field,
                       count_field, floors_field, area_per_household, default_floors, kind, households_crs,
-                      barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite):
+                      barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite,
+                      as_json):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 
@@ -740,8 +744,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
         + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else "")
         + f"; {s['grids'] - len(new)} kept with their IDs",
         f"in band      {s['in_band']} of {s['grids']} ({percent(s['in_band_pct'])} %)",
-        f"households   {s['households']} in grids (before: {s['households_before']}); per grid min "
-        f"{s['households_min']}  max {s['households_max']}  CV {s['households_cv']:.3f}",
+        f"households   {s['households']:,} in grids (before: {s['households_before']:,}); per grid min "
+        f"{s['households_min']:,}  max {s['households_max']:,}  CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}",
         f"flagged      {s['flagged']}" + "".join(f"; {n} {flag}" for flag, n in s["flags"].items()),
     ]
@@ -749,13 +753,13 @@ def rebalance_command(package, households_path, output, households_layer, househ
         lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
     lines_out += carried_lines(catalogue, moved, kept)
-    _echo_summary(lines_out, s, "grid", output, t0)
+    _echo_summary(lines_out, s, "grid", output, t0, as_json)
 
 
-def _echo_summary(lines_out, s, within, output, t0):
+def _echo_summary(lines_out, s, within, output, t0, as_json):
     """Echo a household summary: ``lines_out``, then the lines that end both
-    commands' (micro-grids, rejects outside every ``within``, output, time), then
-    the summary ``s`` as one JSON line."""
+    commands' (micro-grids, rejects outside every ``within``, output, time); with
+    ``as_json``, the summary ``s`` as one JSON object instead."""
     if "micro" in s:
         m = s["micro"]
         lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "
@@ -765,8 +769,7 @@ def _echo_summary(lines_out, s, within, output, t0):
                   "(layer household_rejects)",
                   f"output       {output}",
                   f"time         {time.perf_counter() - t0:.2f} s (dividing {s['seconds']:.2f} s)"]
-    click.echo("\n".join(lines_out))
-    click.echo("json " + json.dumps(s, ensure_ascii=False, default=str))
+    echo_summary(lines_out, s, as_json)
 
 
 def _metadata_json(package, meta, key):

@@ -15,6 +15,25 @@ layout_overwrite_opt = click.option(
          "it: layers, tables, QGIS styles and projects. Delete it first to start afresh.")
 
 
+#: ``--json`` of the commands that end with a summary (grid units, grid households, grid
+#: rebalance, components import).
+summary_json_opt = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print the summary as one JSON object (for scripts), not as lines. Progress and warnings still go to "
+         "standard error.")
+
+
+def echo_summary(lines, data, as_json):
+    """End a command: its summary ``lines`` for a person, or with ``--json`` the same
+    ``data`` as one JSON object for a script."""
+    import json
+
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+    else:
+        click.echo("\n".join(lines))
+
+
 def refuse_existing(*paths, overwrite):
     """A usage error when one of ``paths`` (None: not asked for) exists and
     ``--overwrite`` is not given: checked after the other options (fixing this

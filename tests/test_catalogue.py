@@ -345,16 +345,17 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
                                                  "TRAFFIC_Signals")]
     args = ["components", "import", *map(str, inventories), "--grid", str(grid),
             "--mapping", str(samples / "cambridge_mapping.toml"), "--preview", str(tmp_path / "c.png")]
-    result = CliRunner().invoke(cli, args)
+    result = CliRunner().invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.output
-    summaries = {s["source"]: s for s in json.loads(result.output.split("json ", 1)[1])}
+    summaries = {s["source"]: s for s in json.loads(result.stdout)}
     counts = {k: (s["rows"], s["imported"], s["rejected_by_reason"].get("outside", 0), s["assigned_nearest"])
               for k, s in summaries.items()}
     assert counts == {"INFRA_Hydrants": (1960, 1956, 4, 13), "INFRA_StreetLights": (6117, 6117, 0, 8),
                       "DPW_LitterBarrels": (990, 990, 0, 0), "TRAFFIC_Signals": (785, 760, 25, 22)}
     assert len(pd.read_csv(tmp_path / "TRAFFIC_Signals.rejects.csv")) == 25
     again = CliRunner().invoke(cli, [*args, "--overwrite"])  # the --preview picture is there now
-    assert all(s["unchanged"] == s["imported"] for s in json.loads(again.output.split("json ", 1)[1]))
+    for s in summaries.values():  # re-imported: every component unchanged
+        assert f"  catalogue: 0 added, 0 updated, {s['imported']:,} unchanged, 0 removed; rejects → " in again.stdout
     shown = CliRunner().invoke(cli, ["components", "show", "99010101013000001", "--grid", str(grid), "--json"])
     record = json.loads(shown.output)
     assert record["class_code"] == "01013" and record["ZGBMMC"] == "Cambridge Fire Department"

@@ -19,10 +19,11 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     result = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
                   "--provisional", "-o", out, "--preview", png)
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output.split("json ", 1)[1])
-    assert summary["cells"] == 4278 and summary["metric_crs"] == "EPSG:4548"
-    # The time line: the whole command, and the gridding alone (the JSON's seconds).
-    assert re.search(rf"^time +\d+\.\d\d s \(gridding {summary['seconds']:.2f} s\)$", result.output, re.M)
+    assert re.search(r"^cells +4,278 \(square, target 10,000 m²\)$", result.stdout, re.M)
+    assert re.search(r"^crs +EPSG:4548 \(input gcj02\)$", result.stdout, re.M)
+    # The time line: the whole command, and the gridding alone.
+    assert re.search(r"^time +\d+\.\d\d s \(gridding \d+\.\d\d s\)$", result.stdout, re.M)
+    assert "{" not in result.stdout  # the JSON is for --json
     assert {name for name, _ in pyogrio.list_layers(out)} == {"cells", "units", "gridkit_metadata", "layer_styles"}
     cells, units, meta = gk.read_package(out)
     assert len(cells) == 4278 and meta["crs"] == "EPSG:4548"
@@ -166,8 +167,11 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
                   "--households", blocks_path, "--households-layer", "blocks", "--count-field", "HOUSEHOLDS",
                   "--min-households", 300, "--max-households", 500, "-o", out, "--preview", png)
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output.split("json ", 1)[1])
-    assert (summary["grids"], summary["in_band"], summary["flags"]) == (41, 40, {"indivisible": 1})
+    lines = result.stdout.splitlines()
+    assert lines[:3] == ["grids        41 in 1 community (band 300–500, blocks)", "in band      40 (97.6 %)",
+                         "households   16,766 in grids; per grid min 301  max 745  CV 0.189"]
+    assert "     1 × indivisible: above the band: one indivisible feature holds more than the upper bound" in lines
+    assert re.search(r"^time +\d+\.\d\d s \(dividing \d+\.\d\d s\)$", result.stdout, re.M)
     assert "hint         1 flagged grid of whole blocks: --split-polygons lets gridkit cut blocks" in result.output
     assert "invariants   ok: the grids tile every community (no gap, no overlap)\n" in result.output
     assert "barriers     none given (--barriers: streets, rivers or rail for the grids to follow)" in result.output
@@ -268,11 +272,10 @@ def test_grid_households_from_building_floors(tmp_path):
     empty = _run(*args, "--floors-field", "storeys", "--area-per-household", 90)
     assert empty.exit_code == 1 and "1 floor counts in 'storeys' are not numbers ≥ 0: row 8" in empty.output
     assert "--default-floors" in empty.output and not out.exists()
-    result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90, "--default-floors", 3)
+    result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90, "--default-floors", 3, "--json")
     assert result.exit_code == 0, result.output
-    summary = json.loads(result.output.split("json ", 1)[1])
+    summary = json.loads(result.stdout)  # one JSON object: progress and warnings go to standard error
     assert (summary["households"], summary["grids"], summary["in_band_pct"]) == (520, 4, 100.0)  # 40 × 13
-    assert re.search(rf"^time +\d+\.\d\d s \(dividing {summary['seconds']:.2f} s\)$", result.output, re.M)
     meta = gk.read_package(out)[2]
     assert json.loads(meta["parameters"])["area_per_household"] == 90.0
     assert json.loads(meta["parameters"])["default_floors"] == 3.0
@@ -577,9 +580,11 @@ def test_households_where_reads_only_the_features_asked_for(tmp_path):
     assert result.exit_code == 0, result.output
     assert f"note: reading the households through {out}'s --households-where \"use = 'home'\"" in result.output
     assert "households   300 in grids (before: 300)" in result.output
-    result = _run("grid", "rebalance", out, "--households", grown, "--households-where", "", "-o", now, "--overwrite")
+    result = _run("grid", "rebalance", out, "--households", grown, "--households-where", "", "-o", now, "--overwrite",
+                  "--json")
     assert result.exit_code == 0, result.output
-    assert "households   800 in grids (before: 300)" in result.output and "note:" not in result.output
+    summary = json.loads(result.stdout)
+    assert (summary["households"], summary["households_before"]) == (800, 300) and "note:" not in result.output
 
     table = tmp_path / "h.csv"
     pd.DataFrame({"x": xs, "y": ys, "use": use}).to_csv(table, index=False)
