@@ -160,6 +160,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     from gridkit.coords import position_problems
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
+    from gridkit.service import answer
 
     if points is not None or output is not None or any(v not in (None, False) for v in batch_only):
         raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --dask, "
@@ -180,35 +181,27 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         if table is not None and class_code is None:
             raise click.UsageError("--routes needs --class (the point's class) with --at")
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
-        found = locator.locate(x, y, crs=crs)
-        answer = found._asdict()
-        if locator.micro is None:  # a layout without micro-grids: no key that is always null
-            del answer["micro_id"]
-        if answer["distance_m"] != answer["distance_m"]:  # NaN outside: JSON has no NaN
-            answer["distance_m"] = None
-        if table is not None and found.grid_id is not None:
-            route = table.route(found, class_code, kind="event" if events else "component")
-            answer.update(department_code=route.department_code, department_name=route.department_name,
-                          territorial=route.territorial)
+        found = answer(locator, x, y, crs=crs, routes=table, class_code=class_code,
+                       kind="event" if events else "component")
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(answer, ensure_ascii=False))
-    elif found.grid_id is None:
+        click.echo(json.dumps(found, ensure_ascii=False))
+    elif found["grid_id"] is None:
         click.echo(f"{x}, {y} ({crs}): outside the layout"
                    + (f" (more than {tolerance:g} m from every cell)" if tolerance else "")
                    + (f"; swapped, --at {y},{x} is in it" if locator.swapped([x], [y], crs)[0] else ""))
     else:
-        how = "inside" if found.status == "inside" else f"nearest, {found.distance_m:.1f} m away"
-        click.echo(f"{x}, {y} ({crs}) → cell {found.grid_id} ({how})")
+        how = "inside" if found["status"] == "inside" else f"nearest, {found['distance_m']:.1f} m away"
+        click.echo(f"{x}, {y} ({crs}) → cell {found['grid_id']} ({how})")
         for label, code, name in _AT_LINES:
-            if answer.get(code):
-                click.echo(f"  {label:<10} {answer[code]} {answer.get(name) or ''}".rstrip())
-        if "department_name" in answer:
-            click.echo(f"  {'department':<10} {answer['department_name']}"
-                       + (f" ({answer['department_code']})" if answer["department_code"] else "")
-                       + (" — territorial (no rule for the class)" if answer["territorial"] else ""))
-    if found.grid_id is None:
+            if found.get(code):
+                click.echo(f"  {label:<10} {found[code]} {found.get(name) or ''}".rstrip())
+        if "department_name" in found:
+            click.echo(f"  {'department':<10} {found['department_name']}"
+                       + (f" ({found['department_code']})" if found["department_code"] else "")
+                       + (" — territorial (no rule for the class)" if found["territorial"] else ""))
+    if found["grid_id"] is None:
         raise SystemExit(1)
 
 

@@ -38,6 +38,8 @@ def cli(verbose, quiet):
     Catalogue components (manhole covers, lamps, signals) into a layout's cells:
       gridkit components import data/samples/TRAFFIC_Signals.geojson --grid demo-output/cambridge.gpkg \\
           --mapping data/samples/cambridge_mapping.toml
+    Answer other systems over HTTP (point in; cell, areas, department out, as JSON):
+      gridkit serve demo-output/cambridge.gpkg --routes routing.toml --self-test
     """
     level = logging.WARNING - 10 * verbose + 10 * quiet
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
@@ -52,6 +54,7 @@ def _register():
     from .info import info_command
     from .locate import locate_command, route
     from .map import map_command
+    from .serve import serve_command
 
     cli.add_command(grid)
     cli.add_command(map_command)
@@ -62,6 +65,7 @@ def _register():
     cli.add_command(components)
     cli.add_command(locate_command)
     cli.add_command(route)
+    cli.add_command(serve_command)
 
 
 _register()

@@ -1,0 +1,282 @@
+"""Locate and route over HTTP, for the systems that are not Python.
+
+A city's case platform (often Java), a dispatch desk's web page or a phone app
+asks, and gets JSON::
+
+    GET  /locate?x=-71.1056&y=42.3736&class=01013
+    → {"grid_id": "990101900612098", "community_code": …, "street_name": …,
+       "status": "inside", "distance_m": 0.0, "department_code": …, "department_name": "消防救援机构", …}
+
+    POST /locate   {"points": [[-71.1056, 42.3736], …], "crs": "gcj02", "classes": ["01013", …]}
+    → {"results": [{…}, …], "count": 2, "rejected": 0}
+
+    GET  /health   → the package, its cells, the routing table, the default CRS
+
+``x``/``y`` (or ``lon``/``lat``) are in ``crs`` (default: the server's, EPSG:4326
+unless started otherwise; ``gcj02`` and ``bd09`` too). ``class`` (or, in a batch,
+``classes``: one per point, or ``class``: one for all) adds the department from
+the routing table; ``kind=event`` reads legacy CJ/T 214 event classes.
+
+A point outside the layout is an answer (``"status": "outside"``, ``grid_id``
+null, and a ``hint`` when y, x would be inside), not an error. A request that cannot be answered (no ``x``, a latitude of
+116, an unknown CRS or class, a class but no routing table) gets status 400 and
+``{"error": "…"}`` saying what to send instead. In a batch, a point that cannot
+be a position is not dropped: its result says ``"status": "rejected"`` with the
+reason, in its place, and ``rejected`` counts them.
+
+Written on the standard library's ``ThreadingHTTPServer``, not a web framework:
+an answer takes microseconds, so the HTTP round trip is the cost either way, and
+the package gains no dependency. Requests are read on threads, but the locator
+and the routing are called under one lock: GEOS's prepared geometries are not
+thread-safe (see ``docs/design.md``, "Threads in the locator").
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pandas as pd
+
+from .coords import parse_crs, position_problems
+from .errors import GridkitError, InputError
+
+__all__ = ["Service", "make_server", "answer"]
+
+log = logging.getLogger(__name__)
+
+#: The largest request body taken (a batch of about a million points).
+MAX_BODY = 64 * 1024 * 1024
+_KINDS = ("component", "event")
+
+
+def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="component") -> dict:
+    """One point's answer as a dict for JSON: the :class:`~gridkit.locator.Location`
+    fields (no ``micro_id`` when the layout has no micro-grids; ``distance_m``
+    null outside), and with ``routes`` and ``class_code`` the department:
+    ``department_code``, ``department_name``, ``territorial`` (no rule for the
+    class: the area's territorial authority). ``gridkit locate --at --json`` prints
+    this, and the service's ``GET /locate`` sends it."""
+    found = locator.locate(x, y, crs=crs)
+    out = found._asdict()
+    if locator.micro is None:  # a layout without micro-grids: no key that is always null
+        del out["micro_id"]
+    if out["distance_m"] != out["distance_m"]:  # NaN outside: JSON has no NaN
+        out["distance_m"] = None
+    if routes is not None and class_code is not None and found.grid_id is not None:
+        route = routes.route(found, class_code, kind=kind)
+        out.update(department_code=route.department_code, department_name=route.department_name,
+                   territorial=route.territorial)
+    return out
+
+
+class Service:
+    """What the HTTP server answers, without the HTTP: usable (and tested) on its own.
+
+    ``locator`` is a :class:`~gridkit.locator.Locator`, ``routes`` a
+    :class:`~gridkit.routing.RoutingTable` or None, ``crs`` the CRS of points that
+    name none. Every call to the locator and the table holds one lock.
+    """
+
+    def __init__(self, locator, routes=None, *, crs="EPSG:4326", package=None):
+        self.locator, self.routes, self.package = locator, routes, package
+        self.crs = _crs(crs)
+        self._lock = threading.Lock()
+
+    def health(self) -> dict:
+        return {"package": None if self.package is None else str(self.package), "cells": len(self.locator),
+                "micro_grids": self.locator.micro is not None, "routes": self.routes is not None,
+                "routes_source": getattr(self.routes, "source", None), "crs": self.crs}
+
+    def one(self, query: dict) -> dict:
+        """``GET /locate``: ``query`` maps each parameter to its text."""
+        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "crs", "class", "kind"})
+        if unknown:
+            raise InputError(f"unknown parameter {', '.join(unknown)}: /locate takes x and y (or lon and lat), "
+                             "crs, class and kind")
+        x, y = (_number(query, name, alias) for name, alias in (("x", "lon"), ("y", "lat")))
+        crs = _crs(query.get("crs", self.crs))
+        class_code, kind = self._class(query.get("class")), _kind(query.get("kind"))
+        reason, detail = position_problems([x], [y], crs)
+        if reason[0]:
+            raise InputError(f"x={x:g}, y={y:g} ({crs}): {detail[0]}")
+        with self._lock:
+            out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind)
+            if out["grid_id"] is None and self.locator.swapped([x], [y], crs)[0]:
+                out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
+        return out
+
+    def many(self, body: dict) -> dict:
+        """``POST /locate``: ``body`` is the parsed JSON object."""
+        if not isinstance(body, dict) or not isinstance(body.get("points"), list):
+            raise InputError('the body is a JSON object with "points": [[x, y], …] (and optionally "crs", '
+                             '"classes" or "class", "kind")')
+        unknown = sorted(set(body) - {"points", "crs", "classes", "class", "kind"})
+        if unknown:
+            raise InputError(f"unknown key {', '.join(map(repr, unknown))}: the body takes points, crs, "
+                             "classes (or class) and kind")
+        x, y = _coordinates(body["points"])
+        crs = _crs(body.get("crs", self.crs))
+        kind = _kind(body.get("kind"))
+        classes = self._classes(body, len(x))
+        reason, detail = position_problems(x, y, crs)
+        ok = reason == ""
+        with self._lock:
+            located = self.locator.locate_many(x[ok], y[ok], crs=crs)
+            if classes is not None:
+                classes = np.where(located["grid_id"].isna().to_numpy(), None, classes[ok])  # outside: no department
+                codes, names = self.routes.route_many(located, classes, kind=kind)
+                located["department_code"], located["department_name"] = codes, names
+        results = np.empty(len(x), dtype=object)
+        results[ok] = _records(located)
+        results[~ok] = [{"status": "rejected", "reason": r, "detail": d} for r, d in zip(reason[~ok], detail[~ok])]
+        return {"results": results.tolist(), "count": len(x), "rejected": int((~ok).sum())}
+
+    def _class(self, code):
+        if code is None or not str(code).strip():
+            return None
+        if self.routes is None:
+            raise InputError("a class was given, but this server has no routing table: start it with "
+                             "--routes routing.toml (gridkit route starter writes one), or leave the class out")
+        return str(code).strip()
+
+    def _classes(self, body, n):
+        if "classes" in body and "class" in body:
+            raise InputError('give "classes" (one per point) or "class" (one for all), not both')
+        if "class" in body:
+            return None if self._class(body["class"]) is None else np.full(n, self._class(body["class"]), dtype=object)
+        if "classes" not in body:
+            return None
+        classes = body["classes"]
+        if not isinstance(classes, list) or len(classes) != n:
+            raise InputError(f'"classes" is a list with one class per point ({n}); null where a point has none')
+        if self.routes is None:
+            self._class("x")  # says that there is no routing table
+        return np.array([None if c is None else str(c).strip() for c in classes], dtype=object)
+
+
+def _crs(value):
+    """The CRS as the service says it back: ``gcj02``/``bd09`` or an authority string."""
+    parsed = parse_crs(value)
+    return parsed if isinstance(parsed, str) else parsed.to_string()
+
+
+def _kind(value):
+    if value is None:
+        return "component"
+    if value not in _KINDS:
+        raise InputError(f"kind={value!r}: use component (components and 2026 matters) or event (legacy CJ/T 214 "
+                         "event classes)")
+    return value
+
+
+def _number(query, name, alias):
+    text = query.get(name, query.get(alias))
+    if text is None:
+        raise InputError(f"{name} is missing: /locate?x=LON&y=LAT (or lon= and lat=), in crs (default EPSG:4326)")
+    try:
+        value = float(text)
+    except ValueError:
+        raise InputError(f"{name}={text!r} is not a number") from None
+    return value
+
+
+def _coordinates(points):
+    """``points`` ([[x, y], …]) as two float arrays; a point that is no pair of numbers
+    becomes NaN (rejected in its place, as a missing coordinate)."""
+    x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    for i, point in enumerate(points):
+        if isinstance(point, (list, tuple)) and len(point) == 2:
+            try:
+                x[i], y[i] = float(point[0]), float(point[1])
+            except (TypeError, ValueError):
+                pass
+    return x, y
+
+
+def _records(frame):
+    """A located frame as a list of dicts for JSON: text, or None where missing."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name].astype(object).to_numpy()
+        if name == "distance_m":
+            values = np.where(np.isnan(frame[name].to_numpy(dtype=float)), None, values)
+        else:
+            values = np.where(pd.isna(values), None, values)
+        columns[name] = values.tolist()
+    names = list(columns)
+    return [dict(zip(names, row)) for row in zip(*columns.values())]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: a client asking point after point keeps its connection
+    # The headers and the body go out as two writes; with Nagle's algorithm the second
+    # waits for the client's delayed ACK: 40 ms a request instead of a fraction of one.
+    disable_nagle_algorithm = True
+    service: Service
+
+    def do_GET(self):
+        url = urlsplit(self.path)
+        if url.path in ("/", "/health"):
+            return self._reply(HTTPStatus.OK, self.service.health())
+        if url.path != "/locate":
+            return self._reply(HTTPStatus.NOT_FOUND, {"error": f"no {url.path}: GET /locate, POST /locate, GET /health"})
+        try:
+            query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+            self._reply(HTTPStatus.OK, self.service.one(query))
+        except GridkitError as exc:
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Exception as exc:  # a bug, not the request: say so, keep serving
+            log.exception("GET %s", self.path)
+            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"})
+
+    def do_POST(self):
+        if urlsplit(self.path).path != "/locate":
+            return self._reply(HTTPStatus.NOT_FOUND, {"error": f"no POST {self.path}: POST /locate"})
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            return self._reply(HTTPStatus.LENGTH_REQUIRED, {"error": "send the body with a Content-Length"})
+        if length > MAX_BODY:
+            self.close_connection = True
+            return self._reply(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               {"error": f"the body is {length:,} bytes; send at most {MAX_BODY:,} "
+                                         "(about a million points) a request"})
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            return self._reply(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON ({exc})"})
+        try:
+            self._reply(HTTPStatus.OK, self.service.many(body))
+        except GridkitError as exc:
+            self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
+        except Exception as exc:
+            log.exception("POST %s", self.path)
+            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"})
+
+    def _reply(self, status, obj):
+        data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):  # noqa: A002 (the base class's name)
+        log.info("%s %s", self.address_string(), format % args)
+
+
+def make_server(service: Service, host="127.0.0.1", port=8765) -> ThreadingHTTPServer:
+    """An HTTP server answering for ``service`` (``serve_forever()`` to run it; port 0
+    takes a free one, ``server.server_address`` says which)."""
+    handler = type("Handler", (_Handler,), {"service": service})
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+

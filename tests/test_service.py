@@ -1,0 +1,195 @@
+"""gridkit serve: locate and route over HTTP (gridkit.service), and the CLI."""
+
+import http.client
+import json
+import socket
+import threading
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit import service as service_module
+from gridkit.errors import GridkitError, InputError
+from gridkit.locator import Locator
+from gridkit.routing import RoutingTable, starter_table
+from gridkit.service import Service, answer, make_server
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548 (CGCS2000 GK CM 117°E)
+
+
+@pytest.fixture()
+def package(tmp_path):
+    """Two communities of 2 × 2 100 m cells side by side: 110101001001 (west), …002 (east)."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 200), shapely.box(X0 + 200, Y0, X0 + 400, Y0 + 200)])
+    return gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+
+
+@pytest.fixture()
+def routes(tmp_path):
+    path = tmp_path / "routing.toml"
+    path.write_text(starter_table(), encoding="utf-8")
+    return path
+
+
+def _lonlat(x, y):
+    point = gpd.GeoSeries([shapely.Point(X0 + x, Y0 + y)], crs=4548).to_crs(4326)[0]
+    return point.x, point.y
+
+
+def test_one_point_its_cell_areas_and_department(package, routes):
+    service = Service(Locator.from_package(package), RoutingTable.load(routes))
+    lon, lat = _lonlat(250, 150)  # the east community's north-west cell
+    got = service.one({"x": str(lon), "y": str(lat), "class": "06010"})
+    assert got == {"grid_id": "110101001002001", "community_code": "110101001002", "community_name": "c1",
+                   "street_code": "110101001", "street_name": "", "county_code": "110101", "county_name": "",
+                   "status": "inside", "distance_m": 0.0, "department_code": None, "department_name": "城市管理局",
+                   "territorial": False}
+    # lon=/lat= name the same; a legacy event class by kind=event; no class: no department
+    assert service.one({"lon": str(lon), "lat": str(lat)})["grid_id"] == "110101001002001"
+    assert "department_name" not in service.one({"lon": str(lon), "lat": str(lat)})
+    legacy = service.one({"x": str(lon), "y": str(lat), "class": "0101", "kind": "event"})
+    assert (legacy["department_name"], legacy["territorial"]) == ("110101001街道办事处", True)
+    # the layout's own CRS
+    assert service.one({"x": str(X0 + 50), "y": str(Y0 + 150), "crs": "EPSG:4548"})["grid_id"] == "110101001001001"
+
+
+def test_outside_is_an_answer_with_a_hint_when_swapped(package, tmp_path):
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(50, 50)
+    far = service.one({"x": str(lon + 1), "y": str(lat)})
+    assert (far["grid_id"], far["status"], far["distance_m"], "hint" in far) == (None, "outside", None, False)
+    # In Beijing lat, lon is no position (latitude 117): an error that says so
+    with pytest.raises(InputError, match="are x and y swapped"):
+        service.one({"x": str(lat), "y": str(lon)})
+    # In Cambridge, MA (-71.1, 42.4) lat, lon is a position (42.4, -71.1): outside, with a hint
+    comm = community_frame([shapely.box(327_000, 4_692_000, 327_200, 4_692_200)], crs=32619)
+    cambridge = Service(Locator.from_package(gk.write_package(tmp_path / "ma.gpkg", gk.unit_grid(comm), comm)))
+    point = gpd.GeoSeries([shapely.Point(327_100, 4_692_100)], crs=32619).to_crs(4326)[0]
+    swapped = cambridge.one({"x": str(point.y), "y": str(point.x)})
+    assert swapped["status"] == "outside" and swapped["hint"] == (
+        f"x and y look swapped: x={point.x:g}&y={point.y:g} is inside the layout")
+
+
+@pytest.mark.parametrize("query, message", [
+    ({"y": "39.7"}, "x is missing: /locate?x=LON&y=LAT"),
+    ({"x": "abc", "y": "39.7"}, "x='abc' is not a number"),
+    ({"x": "39.7", "y": "117.0"}, "x=39.7, y=117 (EPSG:4326): y = 117 is not a latitude (-90..90)"),
+    ({"x": "117.0", "y": "39.7", "crs": "foo"}, "unknown CRS 'foo'"),
+    ({"x": "117.0", "y": "39.7", "class": "06010"}, "this server has no routing table: start it with --routes"),
+    ({"x": "117.0", "y": "39.7", "kind": "matter"}, "kind='matter': use component"),
+    ({"x": "117.0", "y": "39.7", "cls": "06010"}, "unknown parameter cls"),
+])
+def test_a_request_that_cannot_be_answered_says_what_to_send(package, query, message):
+    service = Service(Locator.from_package(package))
+    with pytest.raises(GridkitError) as raised:  # an InputError, or a CRSError for the CRS
+        service.one(query)
+    assert message in str(raised.value)
+
+
+def test_a_batch_answers_every_point_in_its_place(package, routes):
+    service = Service(Locator.from_package(package), RoutingTable.load(routes))
+    inside, east, outside = _lonlat(50, 150), _lonlat(350, 50), _lonlat(1000, 50)
+    points = [list(inside), [None, 39.7], list(east), "here", list(outside), [117.0, 100.0]]
+    got = service.many({"points": points, "classes": ["06010", "06010", "01001", None, "06010", None]})
+    assert (got["count"], got["rejected"]) == (6, 3)
+    results = got["results"]
+    assert [r["status"] for r in results] == ["inside", "rejected", "inside", "rejected", "outside", "rejected"]
+    assert [r.get("reason") for r in results] == [None, "missing_coordinates", None, "missing_coordinates", None,
+                                                  "impossible_coordinates"]
+    assert [r.get("grid_id") for r in results] == ["110101001001001", None, "110101001002004", None, None, None]
+    assert [r.get("department_name") for r in results] == ["城市管理局", None, "供水企业/水务局", None, None, None]
+    # each located point as the single-point answer says it (which also says whether the rule was territorial)
+    for point, result, code in ((inside, results[0], "06010"), (east, results[2], "01001")):
+        one = answer(service.locator, *point, crs="EPSG:4326", routes=service.routes, class_code=code)
+        assert {k: v for k, v in one.items() if k != "territorial"} == result
+    # one class for every point
+    every = service.many({"points": [list(inside), list(east)], "class": "01001"})
+    assert [r["department_name"] for r in every["results"]] == ["供水企业/水务局"] * 2
+
+
+@pytest.mark.parametrize("body, message", [
+    ({"pts": []}, 'the body is a JSON object with "points"'),
+    ({"points": [[117, 39]], "classes": ["06010", "06010"]}, '"classes" is a list with one class per point (1)'),
+    ({"points": [[117, 39]], "classes": ["06010"], "class": "06010"}, 'give "classes" (one per point) or "class"'),
+    ({"points": [[117, 39]], "crs": "gcj02", "where": "x"}, "unknown key 'where'"),
+])
+def test_a_batch_that_cannot_be_answered_says_what_to_send(package, routes, body, message):
+    service = Service(Locator.from_package(package), RoutingTable.load(routes))
+    with pytest.raises(InputError) as raised:
+        service.many(body)
+    assert message in str(raised.value)
+    bare = Service(Locator.from_package(package))
+    with pytest.raises(InputError, match="no routing table"):
+        bare.many({"points": [[117, 39]], "classes": ["06010"]})
+
+
+@pytest.fixture()
+def served(package, routes):
+    server = make_server(Service(Locator.from_package(package), RoutingTable.load(routes), package=package),
+                         port=0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def _ask(connection, method, path, body=None):
+    connection.request(method, path, body=None if body is None else json.dumps(body).encode())
+    reply = connection.getresponse()
+    return reply.status, json.loads(reply.read())
+
+
+def test_over_http_on_one_kept_alive_connection(served, package):
+    lon, lat = _lonlat(50, 150)
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=10)
+    status, one = _ask(connection, "GET", f"/locate?x={lon}&y={lat}&class=06010")
+    assert (status, one["grid_id"], one["department_name"]) == (200, "110101001001001", "城市管理局")
+    status, batch = _ask(connection, "POST", "/locate", {"points": [[lon, lat], [lon, 100]], "class": "06010"})
+    assert status == 200 and [r["status"] for r in batch["results"]] == ["inside", "rejected"]
+    assert _ask(connection, "GET", "/locate?x=abc&y=1") == (400, {"error": "x='abc' is not a number"})
+    status, health = _ask(connection, "GET", "/health")
+    assert (status, health["cells"], health["routes"], health["package"]) == (200, 8, True, str(package))
+    status, missing = _ask(connection, "GET", "/nowhere")
+    assert status == 404 and "GET /locate, POST /locate, GET /health" in missing["error"]
+    connection.request("POST", "/locate", body=b"{not json")
+    reply = connection.getresponse()
+    assert reply.status == 400 and json.loads(reply.read())["error"].startswith("the body is not JSON")
+    # the same connection served every request
+    assert connection.sock is not None
+
+
+def test_a_body_too_large_is_refused_before_it_is_read(served, monkeypatch):
+    monkeypatch.setattr(service_module, "MAX_BODY", 100)
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=10)
+    status, refused = _ask(connection, "POST", "/locate", {"points": [[117.0, 39.7]] * 20})
+    assert status == 413 and "send at most 100" in refused["error"]
+
+
+def test_cli_self_test_and_a_taken_port(package, routes):
+    result = CliRunner().invoke(cli, ["serve", str(package), "--routes", str(routes), "--self-test"])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("GET http://127.0.0.1:") and "&class=01013" in lines[0]
+    assert json.loads(lines[1].removeprefix("  → "))["grid_id"] == "110101001001001"
+    assert json.loads(lines[3].removeprefix("  → "))["rejected"] == 1
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", str(package), "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port} (Address already in use); pick another --port" in result.output
+
+
+def test_records_say_missing_as_null():
+    frame = gpd.pd.DataFrame({"grid_id": gpd.pd.Categorical(["a", None]), "distance_m": [0.0, np.nan]})
+    assert service_module._records(frame) == [{"grid_id": "a", "distance_m": 0.0},
+                                              {"grid_id": None, "distance_m": None}]
