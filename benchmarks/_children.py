@@ -31,6 +31,12 @@ def run_child(script, args, label, *, timeout=None):
     return row
 
 
+def by_case(rows):
+    """``(case, {peer: row})`` for each case of ``rows`` in order, the failed rows left out."""
+    for case in dict.fromkeys(r["case"] for r in rows):
+        yield case, {r["peer"]: r for r in rows if r["case"] == case and "error" not in r}
+
+
 def case_args(doc, cases):
     """The usual benchmark arguments: ``--only CASE`` and the hidden ``--child CASE PEER``."""
     import argparse

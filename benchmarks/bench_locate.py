@@ -57,7 +57,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _children import best_of, run_benchmark
+from _children import best_of, by_case, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -383,8 +383,7 @@ def main():
                          notes=("inside", "median_us", "p99_us", "cells"))
     if rows is None:
         return
-    for case in dict.fromkeys(r["case"] for r in rows):
-        get = {r["peer"]: r for r in rows if r["case"] == case and "error" not in r}
+    for case, get in by_case(rows):
         if "gridkit_single" in get and "geopandas_single" in get:
             g, p = get["gridkit_single"], get["geopandas_single"]
             print(f"{case}: single call median {g['median_us']:.2f} µs vs {p['median_us']:.2f} µs "

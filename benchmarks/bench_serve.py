@@ -31,7 +31,7 @@ import json
 import threading
 import time
 
-from _children import best_of, run_benchmark
+from _children import best_of, by_case, run_benchmark
 from bench_locate import HIERARCHY, _layout, _peer_cells, _points, _prepare
 
 CASES = {"cambridge": 2_000_000, "beijing": 4_000_000}
@@ -169,8 +169,7 @@ def main():
                          notes=("inside", "median_us", "p99_us"))
     if rows is None:
         return
-    for case in dict.fromkeys(r["case"] for r in rows):
-        get = {r["peer"]: r for r in rows if r["case"] == case and "error" not in r}
+    for case, get in by_case(rows):
         if "gridkit_get" in get and "geopandas_get" in get:
             g, p = get["gridkit_get"], get["geopandas_get"]
             print(f"{case}: one point a request, median {g['median_us']:.0f} µs vs {p['median_us']:.0f} µs "

@@ -133,7 +133,8 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                      + f"; {s['shared_positions']:,} share a position with another")
         lines.append(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
                      f"{s['removed']:,} removed"
-                     + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)" if s["kept_rejected"] else "")
+                     + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)"
+                        if s["kept_rejected"] else "")
                      + (f", {s['kept_unselected']:,} kept as they were (left out by --where)"
                         if s["kept_unselected"] else "")
                      + f"; rejects → {s['rejects_file']}")

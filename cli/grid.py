@@ -569,8 +569,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
         f"grids        {s['grids']} in {len(communities)} {'community' if len(communities) == 1 else 'communities'} "
         f"(band {s['band'][0]:g}–{s['band'][1]:g}, {s['kind']})",
         f"in band      {s['in_band']} ({percent(s['in_band_pct'])} %)",
-        f"households   {s['households']:,} in grids; per grid min {s['households_min']:,}  max {s['households_max']:,}  "
-        f"CV {s['households_cv']:.3f}",
+        f"households   {s['households']:,} in grids; per grid min {s['households_min']:,}  "
+        f"max {s['households_max']:,}  CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}; {s['contiguous']} of {s['grids']} "
         "single polygons",
         "invariants   ok: the grids tile every community (no gap, no overlap)"

@@ -41,8 +41,8 @@ def serve_command(package, routes, host, port, crs, tolerance, self_test):
 
     A point outside the layout is an answer ("status": "outside"); a request
     that cannot be answered gets status 400 and {"error": "…"} saying what to
-    send instead. In a batch a point that cannot be a position is answered
-    "status": "rejected" with its reason, in its place. It serves until Ctrl-C;
+    send instead. In a batch a point that cannot be a position, or whose class
+    is no class, is answered "status": "rejected" with its reason, in its place. It serves until Ctrl-C;
     the index is kept beside the package (PACKAGE.locator), so a restart takes
     about a second even for Beijing's 1.6 million cells.
 

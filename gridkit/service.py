@@ -18,11 +18,13 @@ unless started otherwise; ``gcj02`` and ``bd09`` too). ``class`` (or, in a batch
 the routing table; ``kind=event`` reads legacy CJ/T 214 event classes.
 
 A point outside the layout is an answer (``"status": "outside"``, ``grid_id``
-null, and a ``hint`` when y, x would be inside), not an error. A request that cannot be answered (no ``x``, a latitude of
-116, an unknown CRS or class, a class but no routing table) gets status 400 and
-``{"error": "…"}`` saying what to send instead. In a batch, a point that cannot
-be a position is not dropped: its result says ``"status": "rejected"`` with the
-reason, in its place, and ``rejected`` counts them.
+null, and a ``hint`` when y, x would be inside), not an error. A request that
+cannot be answered (no ``x``, a latitude of 116, an unknown CRS or class, a class
+but no routing table) gets status 400 and ``{"error": "…"}`` saying what to send
+instead. In a batch, a point that cannot
+be a position, or whose class is no class, is not dropped: its result says
+``"status": "rejected"`` with the reason, in its place, and ``rejected`` counts
+them.
 
 Written on the standard library's ``ThreadingHTTPServer``, not a web framework:
 an answer takes microseconds, so the HTTP round trip is the cost either way, and
@@ -124,7 +126,14 @@ class Service:
         crs = _crs(body.get("crs", self.crs))
         kind = _kind(body.get("kind"))
         classes = self._classes(body, len(x))
-        reason, detail = position_problems(x, y, crs)
+        reason, detail = (a.astype(object) for a in position_problems(x, y, crs))
+        if classes is not None:  # a class no rule can read: that point rejected, as gridkit locate does
+            for value in pd.unique(classes[pd.notna(classes)]):
+                try:
+                    self.routes.class_keys(value, kind)
+                except InputError as exc:
+                    rows = (classes == value) & (reason == "")
+                    reason[rows], detail[rows] = "bad_class", str(exc)
         ok = reason == ""
         with self._lock:
             located = self.locator.locate_many(x[ok], y[ok], crs=crs)
@@ -225,7 +234,8 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path in ("/", "/health"):
             return self._reply(HTTPStatus.OK, self.service.health())
         if url.path != "/locate":
-            return self._reply(HTTPStatus.NOT_FOUND, {"error": f"no {url.path}: GET /locate, POST /locate, GET /health"})
+            return self._reply(HTTPStatus.NOT_FOUND,
+                               {"error": f"no {url.path}: GET /locate, POST /locate, GET /health"})
         try:
             query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
             self._reply(HTTPStatus.OK, self.service.one(query))

@@ -104,7 +104,8 @@ def test_a_batch_answers_every_point_in_its_place(package, routes):
     assert [r.get("reason") for r in results] == [None, "missing_coordinates", None, "missing_coordinates", None,
                                                   "impossible_coordinates"]
     assert [r.get("grid_id") for r in results] == ["110101001001001", None, "110101001002004", None, None, None]
-    assert [r.get("department_name") for r in results] == ["城市管理局", None, "供水企业/水务局", None, None, None]
+    assert [r.get("department_name") for r in results] == ["城市管理局", None, "供水企业/水务局", None, None,
+                                                           None]
     # each located point as the single-point answer says it (which also says whether the rule was territorial)
     for point, result, code in ((inside, results[0], "06010"), (east, results[2], "01001")):
         one = answer(service.locator, *point, crs="EPSG:4326", routes=service.routes, class_code=code)
@@ -112,6 +113,10 @@ def test_a_batch_answers_every_point_in_its_place(package, routes):
     # one class for every point
     every = service.many({"points": [list(inside), list(east)], "class": "01001"})
     assert [r["department_name"] for r in every["results"]] == ["供水企业/水务局"] * 2
+    # a class that is no class: that point rejected in its place, the others answered
+    mixed = service.many({"points": [list(inside), list(east)], "classes": ["12345", "01001"]})
+    assert [r["status"] for r in mixed["results"]] == ["rejected", "inside"] and mixed["rejected"] == 1
+    assert mixed["results"][0]["reason"] == "bad_class" and "12345" in mixed["results"][0]["detail"]
 
 
 @pytest.mark.parametrize("body, message", [
