@@ -149,10 +149,13 @@ class Service:
     def _class(self, code):
         if code is None or not str(code).strip():
             return None
+        self._need_routes()
+        return str(code).strip()
+
+    def _need_routes(self):
         if self.routes is None:
             raise InputError("a class was given, but this server has no routing table: start it with "
                              "--routes routing.toml (gridkit route starter writes one), or leave the class out")
-        return str(code).strip()
 
     def _classes(self, body, n):
         if "classes" in body and "class" in body:
@@ -164,8 +167,7 @@ class Service:
         classes = body["classes"]
         if not isinstance(classes, list) or len(classes) != n:
             raise InputError(f'"classes" is a list with one class per point ({n}); null where a point has none')
-        if self.routes is None:
-            self._class("x")  # says that there is no routing table
+        self._need_routes()
         return np.array([None if c is None else str(c).strip() for c in classes], dtype=object)
 
 
