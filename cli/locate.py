@@ -7,7 +7,8 @@ import time
 
 import click
 
-from .options import Steps, overwrite_opt, parse_crs_value, progress_enabled, require_with
+from .options import (Steps, grid_layer_opt, id_field_opt, overwrite_opt, parse_crs_value, progress_enabled,
+                      require_with)
 
 
 def _routes(path):
@@ -47,10 +48,8 @@ def _routes(path):
                    "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326; a file that "
                    "records its CRS (GeoPackage, GeoParquet, also with --dask) is read in its own.")
 @click.option("--layer", default=None, help="Layer of a multi-layer input, or sheet of an Excel workbook.")
-@click.option("--grid-layer", default=None,
-              help="When --grid is not a grid package but any polygon file: its layer (default: the first).")
-@click.option("--id-field", default="grid_id", show_default=True,
-              help="When --grid is any polygon file: the column with the cell IDs.")
+@grid_layer_opt
+@id_field_opt
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),

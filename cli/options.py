@@ -23,6 +23,14 @@ summary_json_opt = click.option(
          "standard error.")
 
 
+#: Layouts that are not grid packages, for the commands that locate (locate, serve).
+grid_layer_opt = click.option(
+    "--grid-layer", default=None,
+    help="When the grid is not a grid package but any polygon file: its layer (default: the first).")
+id_field_opt = click.option("--id-field", default="grid_id", show_default=True,
+                            help="When the grid is any polygon file: the column with the cell IDs.")
+
+
 def echo_summary(lines, data, as_json):
     """End a command: its summary ``lines`` for a person, or with ``--json`` the same
     ``data`` as one JSON object for a script."""

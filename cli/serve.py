@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import parse_crs_value
+from .options import grid_layer_opt, id_field_opt, parse_crs_value
 
 
 @click.command("serve")
@@ -23,10 +23,12 @@ from .options import parse_crs_value
                    "(Baidu), EPSG:4490, or the layout's EPSG code.")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
+@grid_layer_opt
+@id_field_opt
 @click.option("--self-test", is_flag=True,
               help="Start, ask the server about a point of the layout over HTTP (GET /locate, then POST /locate), "
                    "print the answers and stop: checks a deployment.")
-def serve_command(package, routes, host, port, crs, tolerance, self_test):
+def serve_command(package, routes, host, port, crs, tolerance, grid_layer, id_field, self_test):
     """Answer locate-and-route requests over HTTP, for systems that are not Python.
 
     A city's case platform, a dispatch desk's web page or a phone app sends a
@@ -59,10 +61,10 @@ def serve_command(package, routes, host, port, crs, tolerance, self_test):
     if port is None:
         port = 0 if self_test else 8765
     try:
-        locator = Locator.from_package(package, tolerance=tolerance)
+        locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
         table = RoutingTable.load(routes) if routes else None
         service = Service(locator, table, crs=crs, package=package)
-        x, y = _inside_point(package, crs)
+        x, y = _inside_point(package, grid_layer, crs)
         server = make_server(service, host, port)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
@@ -86,15 +88,19 @@ def serve_command(package, routes, host, port, crs, tolerance, self_test):
         server.server_close()
 
 
-def _inside_point(package, crs):
-    """A point inside the package's first cell, in ``crs`` (for the example and the
-    self-test), rounded to 6 decimals in degrees, 2 in metres."""
+def _inside_point(package, layer, crs):
+    """A point inside the layout's first cell, in ``crs`` (for the example and the
+    self-test), rounded to 6 decimals in degrees, 2 in metres. ``layer``: the cells'
+    (default: a grid package's cells, else the file's first layer, as the locator reads)."""
     import pyogrio
 
     from gridkit.coords import is_geographic
     from gridkit.export import to_crs
 
-    first = pyogrio.read_dataframe(package, layer="cells", max_features=1, columns=[])
+    if layer is None:
+        names = [name for name, _ in pyogrio.list_layers(package)]
+        layer = "cells" if "cells" in names else names[0]
+    first = pyogrio.read_dataframe(package, layer=layer, max_features=1, columns=[])
     point = to_crs(first.set_geometry(first.geometry.representative_point()), crs).geometry.iloc[0]
     digits = 6 if is_geographic(crs) else 2
     return round(point.x, digits), round(point.y, digits)

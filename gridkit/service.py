@@ -59,15 +59,16 @@ _KINDS = ("component", "event")
 
 def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="component") -> dict:
     """One point's answer as a dict for JSON: the :class:`~gridkit.locator.Location`
-    fields (no ``micro_id`` when the layout has no micro-grids; ``distance_m``
+    fields the layout has (no ``micro_id`` without micro-grids; ``distance_m``
     null outside), and with ``routes`` and ``class_code`` the department:
     ``department_code``, ``department_name``, ``territorial`` (no rule for the
     class: the area's territorial authority). ``gridkit locate --at --json`` prints
     this, and the service's ``GET /locate`` sends it."""
     found = locator.locate(x, y, crs=crs)
-    out = found._asdict()
-    if locator.micro is None:  # a layout without micro-grids: no key that is always null
-        del out["micro_id"]
+    # The layout's own columns (no micro_id without micro-grids; a polygon file that is
+    # no package may have no hierarchy): the keys a batch answers with too.
+    has = {*locator.attributes, "status", "distance_m", *(("micro_id",) if locator.micro is not None else ())}
+    out = {name: value for name, value in found._asdict().items() if name in has}
     if out["distance_m"] != out["distance_m"]:  # NaN outside: JSON has no NaN
         out["distance_m"] = None
     if routes is not None and class_code is not None and found.grid_id is not None:
