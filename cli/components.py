@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, echo_summary, parse_crs_value, refuse_existing, summary_json_opt
+from .options import Steps, crs_opt, echo_summary, refuse_existing, summary_json_opt
 
 
 @click.group()
@@ -32,9 +32,8 @@ def components():
               help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
 @click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
               help="TOML file of local extension classes ([classes.21001] name = …).")
-@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
-                   "Needed for CSV x/y columns; lon/lat columns are read as EPSG:4326.")
+@crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
+                       "Needed for CSV x/y columns; lon/lat columns are read as EPSG:4326.")
 @click.option("--layer", default=None, help="Layer of a multi-layer inventory, or sheet of an Excel workbook.")
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")

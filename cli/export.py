@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt, parse_crs_value
+from .options import crs_opt, overwrite_opt
 
 #: gridkit.export.EXPORT_LAYERS and "all", written out: the CLI imports the library only
 #: when a command runs (tests/test_export.py checks they agree).
@@ -19,10 +19,10 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
                    "takes them all.")
 @click.option("--layer", "layers", multiple=True, type=click.Choice(_LAYERS), default=("cells",), show_default=True,
               help="The package layer to export; repeatable, or all (every layer the package has).")
-@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="The output CRS: gcj02 for Amap and Tencent maps, bd09 for Baidu, EPSG:4326 for GPS/WGS84, EPSG:4490 "
-                   "for CGCS2000, or any EPSG code. Default: EPSG:4326 for .geojson and .kml, else the package's own "
-                   "metric CRS. GCJ-02 and BD-09 are written labelled EPSG:4326, as those platforms expect.")
+@crs_opt("--crs", help="The output CRS: gcj02 for Amap and Tencent maps, bd09 for Baidu, EPSG:4326 for GPS/WGS84, "
+                       "EPSG:4490 for CGCS2000, or any EPSG code. Default: EPSG:4326 for .geojson and .kml, else the "
+                       "package's own metric CRS. GCJ-02 and BD-09 are written labelled EPSG:4326, as those platforms "
+                       "expect.")
 @click.option("--encoding", default=None, metavar="NAME",
               help="A Shapefile's text encoding (default UTF-8), e.g. GBK for older platforms; a value it cannot "
                    "hold is an error naming its feature.")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from .options import (OSM_STREETS, Steps, added_text, echo_summary, layout_overwrite_opt, overwrite_opt,
-                      package_output, parse_crs_value, percent, progress_enabled, refuse_existing, require_with,
-                      summary_json_opt, where_opt)
+from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, layout_overwrite_opt, overwrite_opt,
+                      package_output, percent, progress_enabled, refuse_existing, require_with, summary_json_opt,
+                      where_opt)
 
 
 @click.group()
@@ -242,7 +242,7 @@ def barrier_opts(what, crs_default=None):
                      help="Read only the barriers matching this OGR SQL WHERE clause over their columns. An "
                           "OpenStreetMap network holds footpaths and estate service roads, which bound no "
                           f"street block: --barriers-where \"{OSM_STREETS}\"."),
-        click.option("--barriers-crs", default=None, callback=parse_crs_value, metavar="CRS", help=crs_help),
+        crs_opt("--barriers-crs", help=crs_help),
     ])
 
 
@@ -288,10 +288,9 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
                    "level is a street or county, and codes for features without one (needs --parent-code).")
 @click.option("--parent-code", default=None,
               help="6- or 9-digit code of the unit containing features that have no code.")
-@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What BOUNDARIES' coordinates really are, overriding the file's label: EPSG:4326, "
-                   "EPSG:4490, gcj02 (Amap/Tencent), bd09 (Baidu), or any EPSG code. Chinese web-map "
-                   "data labelled EPSG:4326 is usually gcj02.")
+@crs_opt("--crs", help="What BOUNDARIES' coordinates really are, overriding the file's label: EPSG:4326, "
+                       "EPSG:4490, gcj02 (Amap/Tencent), bd09 (Baidu), or any EPSG code. Chinese web-map "
+                       "data labelled EPSG:4326 is usually gcj02.")
 @click.option("--metric-crs", default=None, metavar="CRS",
               help="Work in this projected CRS (default: CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
 @click.option("--encoding", default=None, help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
@@ -429,12 +428,10 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--name-field", default=None, help="Column with the units' names.")
 @click.option("--provisional", is_flag=True, help="Allow provisional codes (as in `grid units`).")
 @click.option("--parent-code", default=None, help="6- or 9-digit code containing features with no code.")
-@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, …), and "
-                   "the other inputs' unless given their own.")
-@click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the households' coordinates really are (default: --crs): GPS-surveyed "
-                   "addresses are WGS84 even when the boundaries are gcj02.")
+@crs_opt("--crs", help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, …), and "
+                       "the other inputs' unless given their own.")
+@crs_opt("--households-crs", help="What the households' coordinates really are (default: --crs): GPS-surveyed "
+                                  "addresses are WGS84 even when the boundaries are gcj02.")
 @barrier_opts("Roads, rivers, rail: grids follow them, crossing only where a block is too light.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -601,10 +598,10 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
-@click.option("--households-crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the households' coordinates really are (default: the package's, as its metadata records "
-                   "--households-crs or --crs; else the file's own label). gcj02 for Chinese web-map data labelled "
-                   "EPSG:4326.")
+@crs_opt("--households-crs",
+         help="What the households' coordinates really are (default: the package's, as its metadata records "
+              "--households-crs or --crs; else the file's own label). gcj02 for Chinese web-map data labelled "
+              "EPSG:4326.")
 @barrier_opts("Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the barriers "
               "the package was divided along, when that file is still there).", crs_default="the file's own label")
 @click.option("--recount-only", is_flag=True,

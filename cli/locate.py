@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import (Steps, grid_layer_opt, id_field_opt, overwrite_opt, parse_crs_value, progress_enabled,
+from .options import (Steps, crs_opt, grid_layer_opt, id_field_opt, overwrite_opt, progress_enabled,
                       require_with)
 
 
@@ -43,10 +43,9 @@ def _routes(path):
               help="Instead of --class-field, one class for every point (a file of one kind: --class 01037 for "
                    "street lights); needs --routes.")
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
-@click.option("--crs", default=None, callback=parse_crs_value, metavar="CRS",
-              help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
-                   "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326; a file that "
-                   "records its CRS (GeoPackage, GeoParquet, also with --dask) is read in its own.")
+@crs_opt("--crs", help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
+                       "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326; a file that "
+                       "records its CRS (GeoPackage, GeoParquet, also with --dask) is read in its own.")
 @click.option("--layer", default=None, help="Layer of a multi-layer input, or sheet of an Excel workbook.")
 @grid_layer_opt
 @id_field_opt

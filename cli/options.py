@@ -98,6 +98,13 @@ def parse_crs_value(ctx, param, value):
     return value
 
 
+def crs_opt(name="--crs", *, help, **extra):
+    """A CRS option (``--crs``, ``--households-crs`` …), checked as it is parsed
+    (:func:`parse_crs_value`)."""
+    return click.option(name, default=extra.pop("default", None), callback=parse_crs_value, metavar="CRS",
+                        help=help, **extra)
+
+
 def package_output(ctx, param, value):
     """Click callback: a household layout's output must be a grid package (.gpkg).
     Any other format holds the grids alone: the micro-grids, the rejected households

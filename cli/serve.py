@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import grid_layer_opt, id_field_opt, parse_crs_value
+from .options import crs_opt, grid_layer_opt, id_field_opt
 
 
 @click.command("serve")
@@ -18,8 +18,8 @@ from .options import grid_layer_opt, id_field_opt, parse_crs_value
               help="Address to listen on: 0.0.0.0 for every network interface (put it behind your gateway).")
 @click.option("--port", default=None, type=click.IntRange(0, 65535),
               help="Port to listen on (0: any free one, printed). Default: 8765; with --self-test any free one.")
-@click.option("--crs", default="EPSG:4326", show_default=True, callback=parse_crs_value, metavar="CRS",
-              help="The CRS of points whose request names none: EPSG:4326 (GPS), gcj02 (Amap, Tencent), bd09 "
+@crs_opt("--crs", default="EPSG:4326", show_default=True,
+         help="The CRS of points whose request names none: EPSG:4326 (GPS), gcj02 (Amap, Tencent), bd09 "
                    "(Baidu), EPSG:4490, or the layout's EPSG code.")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")

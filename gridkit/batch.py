@@ -125,18 +125,27 @@ def _route(routes, located, klass, kind, reason, detail):
     place = located.rename(columns=lambda c: c[len(PREFIX):])
     values = klass.to_numpy(dtype=object)
     routable = pd.notna(values) & (located[PREFIX + "status"] != STATUS_NAMES[OUTSIDE]).to_numpy()
-    for value in pd.unique(values[pd.notna(values)]):  # each distinct class checked once
+    routable &= ~mark_bad_classes(routes, values, kind, reason, detail)
+    rows = np.flatnonzero(routable)  # outside the layout: no department of this city
+    if len(rows):
+        codes[rows], names[rows] = routes.route_many(place.iloc[rows], values[rows], kind=kind)
+    return codes, names
+
+
+def mark_bad_classes(routes, values, kind, reason, detail):
+    """Rows whose class (``values``, None for none) no rule of ``routes`` can read:
+    marked ``bad_class`` in ``reason``/``detail`` where they have no reason yet;
+    returns them as a boolean mask. Each distinct class is checked once."""
+    bad = np.zeros(len(values), dtype=bool)
+    for value in pd.unique(values[pd.notna(values)]):
         try:
             routes.class_keys(value, kind)
         except InputError as exc:
             rows = np.flatnonzero(values == value)
             fresh = rows[reason[rows] == ""]
             reason[fresh], detail[fresh] = "bad_class", str(exc)
-            routable[rows] = False
-    rows = np.flatnonzero(routable)  # outside the layout: no department of this city
-    if len(rows):
-        codes[rows], names[rows] = routes.route_many(place.iloc[rows], values[rows], kind=kind)
-    return codes, names
+            bad[rows] = True
+    return bad
 
 
 def summarise(located, rejects, n_rows):

@@ -45,6 +45,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 
+from .batch import mark_bad_classes
 from .coords import parse_crs, position_problems
 from .errors import GridkitError, InputError
 
@@ -127,14 +128,9 @@ class Service:
         crs = _crs(body.get("crs", self.crs))
         kind = _kind(body.get("kind"))
         classes = self._classes(body, len(x))
-        reason, detail = (a.astype(object) for a in position_problems(x, y, crs))
+        reason, detail = position_problems(x, y, crs)
         if classes is not None:  # a class no rule can read: that point rejected, as gridkit locate does
-            for value in pd.unique(classes[pd.notna(classes)]):
-                try:
-                    self.routes.class_keys(value, kind)
-                except InputError as exc:
-                    rows = (classes == value) & (reason == "")
-                    reason[rows], detail[rows] = "bad_class", str(exc)
+            mark_bad_classes(self.routes, classes, kind, reason, detail)
         ok = reason == ""
         with self._lock:
             located = self.locator.locate_many(x[ok], y[ok], crs=crs)
