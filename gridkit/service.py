@@ -24,7 +24,8 @@ but no routing table) gets status 400 and ``{"error": "…"}`` saying what to se
 instead. In a batch, a point that cannot
 be a position, or whose class is no class, is not dropped: its result says
 ``"status": "rejected"`` with the reason, in its place, and ``rejected`` counts
-them.
+them. The reasons are ``gridkit locate``'s, ``latlon_swapped`` included (a point
+outside, or no position, that is inside with x and y the other way round).
 
 Written on the standard library's ``ThreadingHTTPServer``, not a web framework:
 an answer takes microseconds, so the HTTP round trip is the cost either way, and
@@ -48,6 +49,7 @@ import pandas as pd
 from .batch import mark_bad_classes
 from .coords import parse_crs, position_problems
 from .errors import GridkitError, InputError
+from .locator import INSIDE, OUTSIDE
 
 __all__ = ["Service", "make_server", "answer"]
 
@@ -134,6 +136,13 @@ class Service:
         ok = reason == ""
         with self._lock:
             located = self.locator.locate_many(x[ok], y[ok], crs=crs)
+            # Swapped lon/lat (outside, or no position, but inside the other way round):
+            # rejected as latlon_swapped, as gridkit locate does.
+            status = np.full(len(x), OUTSIDE, dtype=np.int8)
+            status[ok] = np.where(located["status"].to_numpy() == "outside", OUTSIDE, INSIDE)
+            self.locator.mark_swapped(x, y, crs, reason, detail, status)
+            located = located[reason[ok] == ""]
+            ok = reason == ""
             if classes is not None:
                 classes = np.where(located["grid_id"].isna().to_numpy(), None, classes[ok])  # outside: no department
                 codes, names = self.routes.route_many(located, classes, kind=kind)

@@ -60,7 +60,7 @@ def test_one_point_its_cell_areas_and_department(package, routes):
     assert service.one({"x": str(X0 + 50), "y": str(Y0 + 150), "crs": "EPSG:4548"})["grid_id"] == "110101001001001"
 
 
-def test_outside_is_an_answer_with_a_hint_when_swapped(package, tmp_path):
+def test_outside_is_an_answer_with_a_hint_when_swapped_and_a_batch_rejects_it(package, tmp_path):
     service = Service(Locator.from_package(package))
     lon, lat = _lonlat(50, 50)
     far = service.one({"x": str(lon + 1), "y": str(lat)})
@@ -75,6 +75,13 @@ def test_outside_is_an_answer_with_a_hint_when_swapped(package, tmp_path):
     swapped = cambridge.one({"x": str(point.y), "y": str(point.x)})
     assert swapped["status"] == "outside" and swapped["hint"] == (
         f"x and y look swapped: x={point.x:g}&y={point.y:g} is inside the layout")
+    # A batch rejects both kinds as gridkit locate does (latlon_swapped), in their places
+    batch = cambridge.many({"points": [[point.y, point.x], [point.x, point.y], [point.x + 1, point.y]]})
+    assert [(r["status"], r.get("reason")) for r in batch["results"]] == [
+        ("rejected", "latlon_swapped"), ("inside", None), ("outside", None)]
+    beijing = service.many({"points": [[lat, lon], [lon, lat]]})
+    assert [(r["status"], r.get("reason")) for r in beijing["results"]] == [
+        ("rejected", "latlon_swapped"), ("inside", None)] and beijing["rejected"] == 1
 
 
 @pytest.mark.parametrize("query, message", [
