@@ -23,6 +23,10 @@ the half-open rule of a lattice — a square owns its west and south edges and i
 south-west corner — so every point of the plane belongs to at most one cell. A
 point on the layout's outer edge belongs to the cell whose edge it is.
 
+Cells that overlap (a polygon file gridkit did not make, digitised by hand): a
+point inside several belongs to the first of them in the layout (the lowest row),
+on every path, one point or many (in a grid package, ``gridkit check`` lists overlaps).
+
 Points outside every cell go to the nearest cell when it is within ``tolerance``
 metres (status ``nearest``, with the distance), otherwise they are ``outside``
 (cell index -1). Ties go to the lower cell index.
@@ -57,7 +61,7 @@ STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
 SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
-_INDEX_FORMAT = "gridkit-locator-2"  # 2: with the micro-grids
+_INDEX_FORMAT = "gridkit-locator-3"  # 2: with the micro-grids; 3: overlapping cells, the first wins
 _MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
 _THREADS = 2
@@ -121,6 +125,30 @@ def _bucket_ranges(lo, hi, origin, side, n):
     i0 = np.floor((lo - origin) / side - _EPS).astype(np.int64)
     i1 = np.floor((hi - origin) / side + _EPS).astype(np.int64)
     return np.clip(i0, 0, n - 1), np.clip(i1, 0, n - 1)
+
+
+def _reaching(geoms, bounds, code, own, grid):
+    """The buckets owned by a rectangle (``code`` ≥ 0) that an earlier cell's
+    interior reaches into: overlapping cells. A summed-area table counts the owned
+    buckets under each cell's box; only a cell with more of them than it owns
+    itself (``own``) is laid on the buckets and tested, so a layout whose cells
+    only touch costs a pass over the boxes."""
+    ox, oy, side, nx, ny = grid
+    i0 = np.clip(np.floor((bounds[:, 0] - ox) / side + _EPS), 0, nx - 1).astype(np.int64)
+    i1 = np.clip(np.ceil((bounds[:, 2] - ox) / side - _EPS) - 1, 0, nx - 1).astype(np.int64)
+    j0 = np.clip(np.floor((bounds[:, 1] - oy) / side + _EPS), 0, ny - 1).astype(np.int64)
+    j1 = np.clip(np.ceil((bounds[:, 3] - oy) / side - _EPS) - 1, 0, ny - 1).astype(np.int64)
+    table = np.zeros((ny + 1, nx + 1), dtype=np.int64)
+    table[1:, 1:] = (code.reshape(ny, nx) >= 0).cumsum(0).cumsum(1)
+    owned = table[j1 + 1, i1 + 1] - table[j0, i1 + 1] - table[j1 + 1, i0] + table[j0, i0]
+    k = np.flatnonzero((owned > own) & (i1 >= i0) & (j1 >= j0))
+    pick, bi, bj = _expand(i0[k], i1[k], j0[k], j1[k])
+    k, bucket = k[pick], bj * nx + bi
+    keep = (code[bucket] >= 0) & (k < code[bucket])
+    k, bi, bj, bucket = k[keep], bi[keep], bj[keep], bucket[keep]
+    boxes = shapely.box(ox + bi * side, oy + bj * side, ox + (bi + 1) * side, oy + (bj + 1) * side)
+    inside = shapely.area(shapely.intersection(geoms[k], boxes)) > _EPS * side * side
+    return np.unique(bucket[inside])
 
 
 def _expand(i0, i1, j0, j1):
@@ -315,7 +343,9 @@ class Locator:
         covered = ((bx0 >= b[:, 0] - tol) & (bx0 + side <= b[:, 2] + tol)
                    & (by0 >= b[:, 1] - tol) & (by0 + side <= b[:, 3] + tol))
         code = np.full(nx * ny, -1, dtype=np.int64)
-        code[(bj * nx + bi)[covered]] = cell[covered]
+        # Overlapping cells: the first in the layout wins (here, the lowest rectangle).
+        order = np.argsort(cell[covered], kind="stable")[::-1]
+        code[(bj * nx + bi)[covered][order]] = cell[covered][order]
         pair_bucket, pair_cell = [(bj * nx + bi)[~covered]], [cell[~covered]]
         # Other cells list themselves in every bucket their boundary passes through
         # (the boundary, cut into pieces shorter than half a bucket, is rasterised).
@@ -335,6 +365,13 @@ class Locator:
             pair_bucket.append(bj * nx + bi)
             pair_cell.append(other[owner[part[a[k]]]])
         mb, mc = np.concatenate(pair_bucket), np.concatenate(pair_cell)
+        # A bucket owned by a rectangle that an earlier cell reaches into (overlapping
+        # cells) is tested point by point instead: the earlier cell wins there.
+        shared = _reaching(geoms, bounds, code, np.bincount(cell[covered], minlength=len(geoms)),
+                           (ox, oy, side, nx, ny))
+        if len(shared):
+            mb, mc = np.concatenate([mb, shared]), np.concatenate([mc, code[shared]])
+            code[shared] = -1
         keep = code[mb] < 0
         mb, mc = mb[keep], mc[keep]
         # A bucket no boundary passes through lies inside one cell or outside all of
@@ -358,7 +395,9 @@ class Locator:
                 predicate="within")
             owner = np.full(n_regions + 1, -1, dtype=np.int64)
             in_region = point < len(first)
-            owner[labels[first[point[in_region]]]] = other[hit[in_region]]
+            # Overlapping cells: the first in the layout wins (written last).
+            last = np.argsort(other[hit[in_region]], kind="stable")[::-1]
+            owner[labels[first[point[in_region][last]]]] = other[hit[in_region][last]]
             code[free] = owner[labels[free]]
             mb = np.concatenate([mb, centres[point[~in_region]]])
             mc = np.concatenate([mc, other[hit[~in_region]]])
@@ -663,8 +702,10 @@ class Locator:
         result = np.full(len(x), -1, dtype=np.int64)
         geoms = self._mixed_geoms[cand]
         inside = shapely.contains_xy(geoms, x[point], y[point])
-        # A point is in at most one interior; later pairs of the same point cannot clash.
-        result[point[inside]] = cand[inside]
+        # A point is in at most one interior, unless cells overlap: then the first in
+        # the layout (the lowest index, written last) wins.
+        last = np.flatnonzero(inside)[np.argsort(cand[inside], kind="stable")[::-1]]
+        result[point[last]] = cand[last]
         rest = ~inside & (result[point] < 0)
         if rest.any():
             p, c = point[rest], cand[rest]

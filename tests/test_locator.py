@@ -172,6 +172,40 @@ def test_every_point_in_exactly_one_cell_on_a_lattice_with_edges():
     assert shapely.intersects_xy(cells.geometry.values[index], xs.ravel(), ys.ravel()).all()
 
 
+def _overlapping(case):
+    """Layouts whose cells overlap (a file gridkit did not make): each a list of polygons."""
+    lattice = [shapely.box(X0 + i * 100, Y0 + j * 100, X0 + (i + 1) * 100, Y0 + (j + 1) * 100)
+               for j in range(4) for i in range(4)]
+    quad = shapely.Polygon([(X0 + 150, Y0 + 120), (X0 + 330, Y0 + 90), (X0 + 310, Y0 + 290), (X0 + 170, Y0 + 260)])
+    return {
+        # a polygon reaching into lattice squares after it, and before them
+        "polygon first": [quad, *lattice],
+        "polygon last": [*lattice, quad],
+        # a polygon holding whole squares without its boundary touching them
+        "holds squares": [shapely.box(X0 + 50, Y0 + 50, X0 + 350, Y0 + 350).union(quad), *lattice],
+        # a square reaching into others, off the lattice
+        "square off the lattice": [shapely.box(X0 + 130, Y0 + 170, X0 + 230, Y0 + 270), *lattice],
+        "two polygons": [quad, shapely.Polygon([(X0, Y0), (X0 + 250, Y0 + 30), (X0 + 200, Y0 + 200)])],
+    }[case]
+
+
+@pytest.mark.parametrize("case", ["polygon first", "polygon last", "holds squares", "square off the lattice",
+                                  "two polygons"])
+def test_overlapping_cells_the_first_in_the_layout_wins_on_every_path(case):
+    geoms = np.array(_overlapping(case), dtype=object)
+    cells = gpd.GeoDataFrame({"grid_id": [f"c{i}" for i in range(len(geoms))]}, geometry=geoms, crs=4548)
+    loc = Locator(cells)
+    rng = np.random.default_rng(5)
+    x, y = rng.uniform(X0 - 20, X0 + 420, 4000), rng.uniform(Y0 - 20, Y0 + 420, 4000)
+    inside = shapely.contains_xy(geoms[:, None], x, y)  # cells × points; random points miss the edges
+    assert (inside.sum(axis=0) > 1).sum() > 50  # the case has overlaps to settle
+    expected = np.where(inside.any(axis=0), inside.argmax(axis=0), -1)
+    index, _, _ = loc.cell_index(x, y)
+    assert np.array_equal(index, expected)
+    single = [loc.locate(p, q).grid_id for p, q in zip(x.tolist(), y.tolist())]
+    assert single == [None if i < 0 else f"c{i}" for i in expected.tolist()]
+
+
 def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
     cells, _ = layouts["street-bounded"]
     path = tmp_path / "imported.geojson"
