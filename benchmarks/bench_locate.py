@@ -324,8 +324,10 @@ def _route_by_hand(joined, classes, table):
     dept = dept.fillna(table.territorial["*"])
     names = dept.map({k: d.name for k, d in table.departments.items()})
     templated = names.str.contains("{street_name}", regex=False).fillna(False).to_numpy()
-    names[templated] = [n.replace("{street_name}", s or "") for n, s in
-                        zip(names[templated], joined["street_name"].astype(object)[templated].fillna(""))]
+    # A street with no name (provisional) is named by its code, as gridkit does.
+    street = joined["street_name"].astype(object).where(joined["street_name"].fillna("") != "",
+                                                         joined["street_code"].astype(object))
+    names[templated] = [n.replace("{street_name}", s) for n, s in zip(names[templated], street[templated])]
     return names
 
 
