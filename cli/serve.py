@@ -23,12 +23,16 @@ from .options import crs_opt, grid_layer_opt, id_field_opt
                    "(Baidu), EPSG:4490, or the layout's EPSG code.")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
+@click.option("--cors", "cors", metavar="ORIGIN", multiple=True,
+              help="Let web pages from ORIGIN (https://desk.example.gov.cn) call the server from a browser; "
+                   "repeat for more, '*' for any page. Default: none (a browser keeps other sites' pages from "
+                   "reading the answers; other programs are not affected).")
 @grid_layer_opt
 @id_field_opt
 @click.option("--self-test", is_flag=True,
               help="Start, ask the server about a point of the layout over HTTP (GET /locate, then POST /locate), "
                    "print the answers and stop: checks a deployment.")
-def serve_command(package, routes, host, port, crs, tolerance, grid_layer, id_field, self_test):
+def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer, id_field, self_test):
     """Answer locate-and-route requests over HTTP, for systems that are not Python.
 
     A city's case platform, a dispatch desk's web page or a phone app sends a
@@ -65,7 +69,7 @@ def serve_command(package, routes, host, port, crs, tolerance, grid_layer, id_fi
         table = RoutingTable.load(routes) if routes else None
         service = Service(locator, table, crs=crs, package=package)
         x, y = _inside_point(package, grid_layer, crs)
-        server = make_server(service, host, port)
+        server = make_server(service, host, port, cors=cors)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:  # the port is taken, or the address is not this machine's

@@ -27,6 +27,11 @@ be a position, or whose class is no class, is not dropped: its result says
 them. The reasons are ``gridkit locate``'s, ``latlon_swapped`` included (a point
 outside, or no position, that is inside with x and y the other way round).
 
+A dispatch desk's web page served from another origin may call it from a browser
+when the server is started with its origin (``make_server(cors=…)``, ``gridkit
+serve --cors``): answers then carry ``Access-Control-Allow-Origin`` and a
+preflight (``OPTIONS``) is answered.
+
 Written on the standard library's ``ThreadingHTTPServer``, not a web framework:
 an answer takes microseconds, so the HTTP round trip is the cost either way, and
 the package gains no dependency. Requests are read on threads, but the locator
@@ -236,6 +241,32 @@ class _Handler(BaseHTTPRequestHandler):
     # waits for the client's delayed ACK: 40 ms a request instead of a fraction of one.
     disable_nagle_algorithm = True
     service: Service
+    cors: tuple = ()  # origins whose web pages may call (Access-Control-Allow-Origin); "*": any
+
+    def do_OPTIONS(self):
+        """A browser's preflight before a cross-origin POST with a JSON body."""
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Allow", "GET, POST, OPTIONS")
+        if self._allow_origin():
+            self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+            self.send_header("Access-Control-Allow-Headers", "Content-Type")
+            self.send_header("Access-Control-Max-Age", "86400")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _allow_origin(self):
+        """Send Access-Control-Allow-Origin when the request's page may read the
+        answer (started with ``cors``); True when sent."""
+        origin = self.headers.get("Origin")
+        if "*" in self.cors:
+            self.send_header("Access-Control-Allow-Origin", "*")
+            return True
+        if self.cors:
+            self.send_header("Vary", "Origin")
+        if origin and origin in self.cors:
+            self.send_header("Access-Control-Allow-Origin", origin)
+            return True
+        return False
 
     def do_GET(self):
         url = urlsplit(self.path)
@@ -283,6 +314,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
+        self._allow_origin()
         self.end_headers()
         self.wfile.write(data)
 
@@ -290,10 +322,15 @@ class _Handler(BaseHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
-def make_server(service: Service, host="127.0.0.1", port=8765) -> ThreadingHTTPServer:
+def make_server(service: Service, host="127.0.0.1", port=8765, *, cors=()) -> ThreadingHTTPServer:
     """An HTTP server answering for ``service`` (``serve_forever()`` to run it; port 0
-    takes a free one, ``server.server_address`` says which)."""
-    handler = type("Handler", (_Handler,), {"service": service})
+    takes a free one, ``server.server_address`` says which).
+
+    ``cors``: the origins (``https://desk.example.gov.cn``) whose web pages may call
+    the server from a browser, or ``"*"`` for any; by default none, and a browser
+    keeps a page of another origin from reading the answers."""
+    cors = (cors,) if isinstance(cors, str) else tuple(cors)
+    handler = type("Handler", (_Handler,), {"service": service, "cors": cors})
     server = ThreadingHTTPServer((host, port), handler)
     server.daemon_threads = True
     return server

@@ -185,6 +185,38 @@ def test_a_body_too_large_is_refused_before_it_is_read(served, monkeypatch):
     assert status == 413 and "send at most 100" in refused["error"]
 
 
+def _headers(port, method, origin):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request(method, "/locate?x=117&y=39.7", headers={"Origin": origin})
+    reply = connection.getresponse()
+    reply.read()
+    return reply.status, {k: v for k, v in reply.getheaders() if k.startswith("Access-Control") or k == "Vary"}
+
+
+@pytest.mark.parametrize("cors", [(), ("https://desk.example",), "*"])
+def test_web_pages_of_the_origins_given_may_read_the_answers(package, cors):
+    server = make_server(Service(Locator.from_package(package)), port=0, cors=cors)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        desk, other = _headers(port, "GET", "https://desk.example"), _headers(port, "GET", "https://evil.example")
+        preflight = _headers(port, "OPTIONS", "https://desk.example")
+    finally:
+        server.shutdown()
+        server.server_close()
+    allowed = {"Access-Control-Allow-Methods": "GET, POST, OPTIONS", "Access-Control-Allow-Headers": "Content-Type",
+               "Access-Control-Max-Age": "86400"}
+    if cors == ():  # the default: no page of another origin may read an answer
+        assert (desk, other, preflight) == ((200, {}), (200, {}), (204, {}))
+    elif cors == "*":
+        assert desk == other == (200, {"Access-Control-Allow-Origin": "*"})
+        assert preflight == (204, {"Access-Control-Allow-Origin": "*", **allowed})
+    else:  # the origin named, and no other; caches keep answers per origin
+        assert desk == (200, {"Vary": "Origin", "Access-Control-Allow-Origin": "https://desk.example"})
+        assert other == (200, {"Vary": "Origin"})
+        assert preflight == (204, {"Vary": "Origin", "Access-Control-Allow-Origin": "https://desk.example", **allowed})
+
+
 def test_cli_self_test_and_a_taken_port(package, routes):
     result = CliRunner().invoke(cli, ["serve", str(package), "--routes", str(routes), "--self-test"])
     assert result.exit_code == 0, result.output
