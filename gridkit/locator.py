@@ -129,19 +129,28 @@ def _bucket_ranges(lo, hi, origin, side, n):
 
 def _reaching(geoms, bounds, code, own, grid):
     """The buckets owned by a rectangle (``code`` ≥ 0) that an earlier cell's
-    interior reaches into: overlapping cells. A summed-area table counts the owned
-    buckets under each cell's box; only a cell with more of them than it owns
-    itself (``own``) is laid on the buckets and tested, so a layout whose cells
-    only touch costs a pass over the boxes."""
+    interior reaches into: overlapping cells. A summed-area table over the window of
+    owned buckets counts those under each cell's box; only a cell with more of them
+    than it owns itself (``own``) is laid on the buckets and tested, so a layout
+    whose cells only touch costs a pass over the boxes."""
     ox, oy, side, nx, ny = grid
-    i0 = np.clip(np.floor((bounds[:, 0] - ox) / side + _EPS), 0, nx - 1).astype(np.int64)
-    i1 = np.clip(np.ceil((bounds[:, 2] - ox) / side - _EPS) - 1, 0, nx - 1).astype(np.int64)
-    j0 = np.clip(np.floor((bounds[:, 1] - oy) / side + _EPS), 0, ny - 1).astype(np.int64)
-    j1 = np.clip(np.ceil((bounds[:, 3] - oy) / side - _EPS) - 1, 0, ny - 1).astype(np.int64)
-    table = np.zeros((ny + 1, nx + 1), dtype=np.int64)
-    table[1:, 1:] = (code.reshape(ny, nx) >= 0).cumsum(0).cumsum(1)
-    owned = table[j1 + 1, i1 + 1] - table[j0, i1 + 1] - table[j1 + 1, i0] + table[j0, i0]
-    k = np.flatnonzero((owned > own) & (i1 >= i0) & (j1 >= j0))
+    owned = code.reshape(ny, nx) >= 0
+    rows, cols = np.flatnonzero(owned.any(axis=1)), np.flatnonzero(owned.any(axis=0))
+    if not len(rows):
+        return np.empty(0, dtype=np.int64)
+    r0, r1, c0, c1 = rows[0], rows[-1], cols[0], cols[-1]
+    i0 = np.clip(np.floor((bounds[:, 0] - ox) / side + _EPS), c0, c1).astype(np.int64)
+    i1 = np.clip(np.ceil((bounds[:, 2] - ox) / side - _EPS) - 1, c0, c1).astype(np.int64)
+    j0 = np.clip(np.floor((bounds[:, 1] - oy) / side + _EPS), r0, r1).astype(np.int64)
+    j1 = np.clip(np.ceil((bounds[:, 3] - oy) / side - _EPS) - 1, r0, r1).astype(np.int64)
+    table = np.zeros((r1 - r0 + 2, c1 - c0 + 2), dtype=np.int32)  # at most 60 M buckets: int32 holds the sums
+    table[1:, 1:] = owned[r0:r1 + 1, c0:c1 + 1].cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
+    a0, a1, b0, b1 = i0 - c0, i1 - c0 + 1, j0 - r0, j1 - r0 + 1
+    count = table[b1, a1] - table[b0, a1] - table[b1, a0] + table[b0, a0]
+    # A box wholly off the window was clipped onto its edge: it has i1 < i0 or j1 < j0 unclipped.
+    inside = ((bounds[:, 2] - ox) / side > c0) & ((bounds[:, 0] - ox) / side < c1 + 1) \
+        & ((bounds[:, 3] - oy) / side > r0) & ((bounds[:, 1] - oy) / side < r1 + 1)
+    k = np.flatnonzero((count > own) & inside)
     pick, bi, bj = _expand(i0[k], i1[k], j0[k], j1[k])
     k, bucket = k[pick], bj * nx + bi
     keep = (code[bucket] >= 0) & (k < code[bucket])
