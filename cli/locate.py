@@ -7,8 +7,8 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, grid_layer_opt, id_field_opt, overwrite_opt, progress_enabled,
-                      require_with)
+from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
+                      progress_enabled, require_with)
 
 
 def _routes(path):
@@ -26,7 +26,9 @@ def _routes(path):
                    "community, street, district and, with --routes --class, department. Exit status 1 when it "
                    "is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
                    "lon/lat (latitude 116).")
-@click.option("--json", "as_json", is_flag=True, help="With --at: print the answer as one JSON object.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "
+                   "nearest, outside, routed, the files) as one JSON object, for scripts.")
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
@@ -104,7 +106,6 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         raise click.UsageError("give POINTS (a file of points) or --at X,Y (one point)")
     if output is None:
         raise click.UsageError("POINTS needs -o/--output (the located file)")
-    require_with(as_json=("at", at))
     require_with(events=("class_field", class_field or class_code), class_field=("routes", routes),
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
     if class_field and class_code:
@@ -132,19 +133,20 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     seconds = time.perf_counter() - t0
-    click.echo(f"{points}: {summary['rows']:,} rows → {summary['located']:,} located, "
-               f"{summary['rejected']:,} rejected ({seconds:.1f} s)")
+    lines = [f"{points}: {summary['rows']:,} rows → {summary['located']:,} located, "
+             f"{summary['rejected']:,} rejected ({seconds:.1f} s)"]
     if tolerance:
-        click.echo(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest within {tolerance:g} m, "
-                   f"{summary['outside']:,} outside the layout")
+        lines.append(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest within {tolerance:g} m, "
+                     f"{summary['outside']:,} outside the layout")
     else:
-        click.echo(f"  {summary['inside']:,} inside a cell, {summary['outside']:,} outside the layout"
-                   + (" (--tolerance M gives those within M metres the nearest cell)" if summary["outside"] else ""))
+        lines.append(f"  {summary['inside']:,} inside a cell, {summary['outside']:,} outside the layout"
+                     + (" (--tolerance M gives those within M metres the nearest cell)" if summary["outside"] else ""))
     if "routed" in summary:
-        click.echo(f"  {summary['routed']:,} routed to a department")
-    for reason, n in summary["rejected_by_reason"].items():
-        click.echo(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
-    click.echo(f"  → {output}; rejects → {summary['rejects_file']}")
+        lines.append(f"  {summary['routed']:,} routed to a department")
+    lines += [f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}" for reason, n in summary["rejected_by_reason"].items()]
+    lines.append(f"  → {output}; rejects → {summary['rejects_file']}")
+    echo_summary(lines, {"input": str(points), "output": str(output), **summary, "seconds": round(seconds, 3)},
+                 as_json)
 
 
 #: What --at prints, by Location field (code, name): those the answer has.

@@ -85,6 +85,15 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1 and "exists" in result.output
     assert out.read_bytes() == before
+    # --json: the same summary as one JSON object, for a script
+    result = CliRunner().invoke(cli, [*args, "--overwrite", "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert {k: summary[k] for k in ("rows", "located", "rejected", "inside", "nearest", "outside", "routed",
+                                    "rejected_by_reason", "output")} == {
+        "rows": 10, "located": 8, "rejected": 2, "inside": 6, "nearest": 1, "outside": 1, "routed": 7,
+        "rejected_by_reason": {"missing_coordinates": 1, "bad_class": 1}, "output": str(out)}
+    assert summary["rejects_file"] == str(tmp_path / "located.rejects.csv")
 
 
 def test_a_semicolon_csv_is_located_into_a_semicolon_csv(tmp_path, package):
