@@ -240,6 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
     # The headers and the body go out as two writes; with Nagle's algorithm the second
     # waits for the client's delayed ACK: 40 ms a request instead of a fraction of one.
     disable_nagle_algorithm = True
+    # A connection that sends nothing for this long is closed, so idle kept-alive
+    # clients (or a client that stalls mid-request) do not hold a thread for ever.
+    timeout = 60
     service: Service
     cors: tuple = ()  # origins whose web pages may call (Access-Control-Allow-Origin); "*": any
 

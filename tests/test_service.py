@@ -185,6 +185,19 @@ def test_a_body_too_large_is_refused_before_it_is_read(served, monkeypatch):
     assert status == 413 and "send at most 100" in refused["error"]
 
 
+def test_an_idle_connection_is_closed(package):
+    server = make_server(Service(Locator.from_package(package)), port=0)
+    server.RequestHandlerClass.timeout = 0.3  # 60 s in service
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(server.server_address[:2], timeout=10) as idle:
+            idle.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")  # stalls before the blank line
+            assert idle.recv(1024) == b""  # closed by the server, not by our 10 s timeout
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def _headers(port, method, origin):
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     connection.request(method, "/locate?x=117&y=39.7", headers={"Origin": origin})
