@@ -147,10 +147,10 @@ def _reaching(geoms, bounds, code, own, grid):
     table[1:, 1:] = owned[r0:r1 + 1, c0:c1 + 1].cumsum(0, dtype=np.int32).cumsum(1, dtype=np.int32)
     a0, a1, b0, b1 = i0 - c0, i1 - c0 + 1, j0 - r0, j1 - r0 + 1
     count = table[b1, a1] - table[b0, a1] - table[b1, a0] + table[b0, a0]
-    # A box wholly off the window was clipped onto its edge: it has i1 < i0 or j1 < j0 unclipped.
-    inside = ((bounds[:, 2] - ox) / side > c0) & ((bounds[:, 0] - ox) / side < c1 + 1) \
+    # A box wholly off the window was clipped onto its edge: left out.
+    near = ((bounds[:, 2] - ox) / side > c0) & ((bounds[:, 0] - ox) / side < c1 + 1) \
         & ((bounds[:, 3] - oy) / side > r0) & ((bounds[:, 1] - oy) / side < r1 + 1)
-    k = np.flatnonzero((count > own) & inside)
+    k = np.flatnonzero((count > own) & near)
     pick, bi, bj = _expand(i0[k], i1[k], j0[k], j1[k])
     k, bucket = k[pick], bj * nx + bi
     keep = (code[bucket] >= 0) & (k < code[bucket])
@@ -375,7 +375,9 @@ class Locator:
             pair_cell.append(other[owner[part[a[k]]]])
         mb, mc = np.concatenate(pair_bucket), np.concatenate(pair_cell)
         # A bucket owned by a rectangle that an earlier cell reaches into (overlapping
-        # cells) is tested point by point instead: the earlier cell wins there.
+        # cells) is tested point by point instead: the earlier cell wins there. Its
+        # candidates: the rectangle, the cells whose boundaries or boxes list it (kept
+        # below), and those holding its centre (the grazed buckets' test).
         shared = _reaching(geoms, bounds, code, np.bincount(cell[covered], minlength=len(geoms)),
                            (ox, oy, side, nx, ny))
         if len(shared):
