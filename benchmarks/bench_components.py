@@ -42,7 +42,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _children import run_benchmark
+from _children import by_case, run_benchmark
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -210,8 +210,8 @@ def main():
                          notes=("inside", "micro", "rejected", "imported"))
     if rows is None:
         return
-    for case in dict.fromkeys(r["case"] for r in rows):
-        get = {r["peer"]: r.get("seconds") for r in rows if r["case"] == case}
+    for case, got in by_case(rows):
+        get = {peer: row["seconds"] for peer, row in got.items()}
         if get.get("gridkit_assign") and get.get("geopandas_sjoin"):
             print(f"{case}: assignment {get['geopandas_sjoin'] / get['gridkit_assign']:.1f}× geopandas.sjoin; "
                   f"end to end {get['geopandas'] / get['gridkit']:.2f}× the geopandas recipe "

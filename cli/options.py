@@ -98,11 +98,10 @@ def parse_crs_value(ctx, param, value):
     return value
 
 
-def crs_opt(name="--crs", *, help, **extra):
+def crs_opt(name="--crs", *, help, default=None, **extra):
     """A CRS option (``--crs``, ``--households-crs`` …), checked as it is parsed
     (:func:`parse_crs_value`)."""
-    return click.option(name, default=extra.pop("default", None), callback=parse_crs_value, metavar="CRS",
-                        help=help, **extra)
+    return click.option(name, default=default, callback=parse_crs_value, metavar="CRS", help=help, **extra)
 
 
 def package_output(ctx, param, value):
