@@ -8,8 +8,9 @@ import click
 @click.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True,
               type=click.Path(file_okay=False), help="Folder for the GeoPackages and PNG maps.")
-@click.option("--samples", default="data/samples", show_default=True,
-              type=click.Path(file_okay=False), help="The samples folder of a gridkit checkout.")
+@click.option("--samples", type=click.Path(file_okay=False),
+              help="The samples folder of a gridkit checkout.  [default: data/samples here, else in the "
+                   "checkout gridkit is installed from]")
 def demo(out_dir, samples):
     """Grid Dongcheng (GCJ-02) and Cambridge (street-bounded), divide Cincinnati by
     households and rebalance it, catalogue, locate.
@@ -34,9 +35,7 @@ def demo(out_dir, samples):
     from gridkit.package import units_layer
     from gridkit.preview import plot_layout
 
-    root = Path(samples)
-    if not (root / "dongcheng_gcj02.gpkg").exists():
-        raise click.UsageError(f"no samples in {root}; pass --samples DIR")
+    root = _samples(samples)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     jobs = [
@@ -198,3 +197,20 @@ def _route(out, loc, lon, lat):
         click.echo(f"route      class {code} at {where.grid_id} ({where.community_name}) → {r.department_name} "
                    f"[{r.rule}]")
     click.echo(f"route      starter routing table → {table} (gridkit route check {table})")
+
+
+def _samples(given):
+    """The samples folder: ``given``, else ``data/samples`` in the working folder,
+    else in the checkout gridkit is installed from (an editable install run from
+    another folder). The samples are not in the installed package."""
+    from pathlib import Path
+
+    import gridkit
+
+    tried = [Path(given)] if given else [Path("data/samples"),
+                                         Path(gridkit.__file__).resolve().parents[1] / "data" / "samples"]
+    for root in tried:
+        if (root / "dongcheng_gcj02.gpkg").exists():
+            return root
+    raise click.UsageError(f"no samples in {' or '.join(map(str, tried))}: they come with a gridkit checkout "
+                           "(its data/samples folder), not with the installed package; pass --samples DIR")

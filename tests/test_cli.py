@@ -252,6 +252,20 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert 116.3 < west < east < 116.5 and 39.8 < south < north < 40.0
 
 
+def test_demo_finds_the_checkouts_samples_from_any_folder(samples, tmp_path, monkeypatch):
+    from gridkit_cli.demo import _samples
+
+    monkeypatch.chdir(tmp_path)  # no data/samples here: the checkout gridkit is installed from has them
+    assert _samples(None).resolve() == samples.resolve()
+    (tmp_path / "data" / "samples").mkdir(parents=True)
+    (tmp_path / "data" / "samples" / "dongcheng_gcj02.gpkg").touch()
+    assert _samples(None) == tmp_path.joinpath("data", "samples").relative_to(tmp_path)  # the working folder's first
+    refused = _run("demo", "--samples", tmp_path / "nowhere", "--out", tmp_path / "out")
+    assert refused.exit_code == 2 and f"no samples in {tmp_path / 'nowhere'}: they come with a gridkit checkout" \
+        in refused.output
+    assert not (tmp_path / "out").exists()
+
+
 def test_grid_households_from_building_floors(tmp_path):
     import geopandas as gpd
     import numpy as np
