@@ -49,7 +49,7 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import VECTOR_SUFFIXES, atomic_path, read_vector
+from .io import PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "to_crs"]
 
@@ -170,6 +170,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
     written = []
     with ExitStack() as stack:
         temps = {path: stack.enter_context(atomic_path(path, overwrite=overwrite)) for path in set(paths)}
+        stack.enter_context(gdal_options(**PRIVATE_SQLITE))  # the files are private until renamed
         for (name, frame), path in zip(frames, paths):
             frame, renamed = _fields(frame, driver, package, name, encoding)
             _write(frame, temps[path], name, driver, encoding)
