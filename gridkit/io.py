@@ -426,7 +426,7 @@ def atomic_path(path, *, overwrite: bool = False):
         yield tmp
         # Side files first (.dbf, .shx, .prj of a shapefile), the main file last.
         parts = sorted(tmp.parent.glob(tmp.stem + ".*"), key=lambda p: p == tmp)
-        for part in parts:
+        for part in filter(Path.is_file, parts):
             with open(part, "rb+") as fh:
                 os.fsync(fh.fileno())
         for part in parts:
