@@ -195,13 +195,7 @@ def check_partition(
         flag(f"cell {ids[i]} lies {x:.3g} m² outside its unit", g)
 
     # No overlaps between cells.
-    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    inner = ~shapely.touches(geoms[a], geoms[b])
-    a, b = a[inner], b[inner]
-    both = shapely.intersection(geoms[a], geoms[b])
-    areas = shapely.area(both)
+    a, b, areas, both = overlapping_pairs(geoms)
     report.max_overlap_m2 = float(areas.max()) if len(areas) else 0.0
     over = areas >= overlap_tol
     off[own[a[over]]] = off[own[b[over]]] = True
@@ -234,6 +228,36 @@ def check_partition(
                      f"({err:.3g} of its area: gaps, or cells beyond it)", differ)
         report.max_coverage_error = max(report.max_coverage_error, float(err))
     return report
+
+
+def boxes(geoms, bounds):
+    """Which of ``geoms`` (with their ``bounds``) are axis-aligned rectangles: four
+    corners, as large as their bounding box."""
+    w, h = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
+    area = w * h
+    return (shapely.get_num_coordinates(geoms) == 5) & (np.abs(shapely.area(geoms) - area) <= 1e-9 * area) \
+        & (area > 0)
+
+
+def overlapping_pairs(geoms):
+    """The pairs of polygons in ``geoms`` whose interiors meet: ``(a, b, area,
+    shared)``: their positions (a < b), the area they share and its geometry.
+    Polygons that only touch, along an edge or at a corner, are no pair."""
+    geoms = np.asarray(geoms, dtype=object)
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    keep = a < b
+    a, b = a[keep], b[keep]
+    # Two boxes (a lattice's square cells) meet inside when their ranges overlap on
+    # both axes: arithmetic instead of GEOS, which tests the other pairs (113,260
+    # cells of Putuo and Dinghai: 0.3 s instead of 1.6 s).
+    bounds = shapely.bounds(geoms)
+    box = boxes(geoms, bounds)
+    two = box[a] & box[b]
+    inner = (np.minimum(bounds[a, 2:], bounds[b, 2:]) > np.maximum(bounds[a, :2], bounds[b, :2])).all(axis=1)
+    inner[~two] = ~shapely.touches(geoms[a[~two]], geoms[b[~two]])
+    a, b = a[inner], b[inner]
+    shared = shapely.intersection(geoms[a], geoms[b])
+    return a, b, shapely.area(shared), shared
 
 
 def assert_partition(cells, units, **kwargs) -> PartitionReport:

@@ -25,7 +25,8 @@ point on the layout's outer edge belongs to the cell whose edge it is.
 
 Cells that overlap (a polygon file gridkit did not make, digitised by hand): a
 point inside several belongs to the first of them in the layout (the lowest row),
-on every path, one point or many (in a grid package, ``gridkit check`` lists overlaps).
+on every path, one point or many. :meth:`Locator.from_package` warns about such a
+file (in a grid package, ``gridkit check`` lists overlaps).
 
 Points outside every cell go to the nearest cell when it is within ``tolerance``
 metres (status ``nearest``, with the distance), otherwise they are ``outside``
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import math
 import os
 import threading
@@ -51,7 +53,10 @@ import shapely
 
 from . import coords
 from .errors import CRSError, InputError
+from .invariants import boxes, overlapping_pairs
 from .io import atomic_path
+
+log = logging.getLogger(__name__)
 
 __all__ = ["Locator", "Location", "index_path", "INSIDE", "NEAREST", "OUTSIDE", "STATUS_NAMES", "EDGE_NUDGE_M"]
 
@@ -61,7 +66,8 @@ STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
 SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
-_INDEX_FORMAT = "gridkit-locator-3"  # 2: with the micro-grids; 3: overlapping cells, the first wins
+#: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record
+_INDEX_FORMAT = "gridkit-locator-4"
 _MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
 _THREADS = 2
@@ -96,10 +102,8 @@ class Location(NamedTuple):
 
 def _lattice(geoms, bounds):
     """Side and origin of the square lattice most cells sit on, or ``None``."""
-    n_coords = shapely.get_num_coordinates(geoms)
     w, h = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
-    box_area = w * h
-    rect = (n_coords == 5) & (np.abs(shapely.area(geoms) - box_area) <= 1e-9 * box_area) & (box_area > 0)
+    rect = boxes(geoms, bounds)
     if rect.sum() < max(3, 0.2 * len(geoms)):
         return None, rect
     side = float(np.median(w[rect]))
@@ -267,6 +271,12 @@ class Locator:
         grids made with micro-grids) is indexed too, and answers name the
         micro-grid (``micro_id``) as well as the grid.
 
+        A file that is not a grid package is checked for cells that overlap, once
+        when its index is built: ``overlaps`` is then ``{"pairs": n, "first":
+        [grid ID, grid ID, m²]}`` (None when none do, and for a package, which
+        ``gridkit check`` checks), and a warning names the first pair each time the
+        locator is made. A point in two cells goes to the first in the file.
+
         With ``cache`` (the default) the index is kept beside the file in
         ``<file>.locator`` and loaded from there (well under a second, even for
         1.6 M cells) as long as the file has not changed since; otherwise it is
@@ -283,13 +293,17 @@ class Locator:
             except InputError:
                 loc = None  # unreadable or from another gridkit: rebuild
             if loc is not None and loc.source == stamp:
+                _warn_overlaps(path, loc.overlaps)
                 return loc
-        cells, micro_grids = _read_cells(path, layer, id_field, micro)
+        cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
         try:
             loc = cls(cells, tolerance=tolerance, micro=micro_grids)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
         loc.source = stamp
+        if not package:
+            loc.overlaps = _overlaps(cells)
+            _warn_overlaps(path, loc.overlaps)
         if cache:
             try:
                 loc.save(sidecar)
@@ -427,7 +441,7 @@ class Locator:
         self._mixed_ids, local = np.unique(mc, return_inverse=True)
         self._mixed_cells = local.astype(np.int32)
         self._mixed_geoms = geoms[self._mixed_ids]
-        self.source = None
+        self.source, self.overlaps = None, None
         self.stats = {"cells": len(geoms), "buckets": nx * ny, "bucket_side_m": self.side,
                       "lattice": bool(lattice), "owned_buckets": int((code >= 0).sum()),
                       "mixed_buckets": len(ub), "mixed_cells": len(self._mixed_ids)}
@@ -495,7 +509,7 @@ class Locator:
             arrays["record"] = self._record
         meta = {"format": _INDEX_FORMAT, "crs": self.crs.to_wkt(), "side": self.side, "origin": self.origin,
                 "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units,
-                "source": self.source}
+                "source": self.source, "overlaps": self.overlaps}
         return arrays, meta
 
     @classmethod
@@ -523,7 +537,7 @@ class Locator:
         loc.crs = pyproj.CRS.from_wkt(meta["crs"])
         loc.tolerance = float(tolerance)
         loc.side, loc.origin, loc.shape = meta["side"], tuple(meta["origin"]), tuple(meta["shape"])
-        loc.stats, loc.source = meta["stats"], meta["source"]
+        loc.stats, loc.source, loc.overlaps = meta["stats"], meta["source"], meta["overlaps"]
         loc._code, loc._mixed_ptr = arrays["code"], arrays["mixed_ptr"]
         loc._mixed_cells, loc._mixed_ids = arrays["mixed_cells"], arrays["mixed_ids"]
         offsets, blob = arrays["wkb_offsets"], arrays["wkb"].tobytes()
@@ -966,14 +980,16 @@ def _in_chunks(n, work):
 
 
 def _read_cells(path, layer, id_field, micro=False):
-    """The cells of a package or polygon file, with ``grid_id``, in a metric CRS, and
-    with ``micro`` its micro-grids (``micro_id``, ``grid_id``; None when it has none)."""
+    """``(cells, micro_grids, package)``: the cells of a package or polygon file,
+    with ``grid_id``, in a metric CRS; with ``micro`` its micro-grids (``micro_id``,
+    ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
     micro_grids = None
     try:
         layers = [name for name, _ in pyogrio.list_layers(path)]
         layer = layer or ("cells" if "cells" in layers else layers[0])
+        package = layer == "cells" and "gridkit_metadata" in layers
         fields = set(pyogrio.read_info(path, layer=layer)["fields"])
         if id_field not in fields:
             raise InputError(f"{path} (layer {layer}): no {id_field!r} column for the cell IDs; columns are "
@@ -1000,7 +1016,27 @@ def _read_cells(path, layer, id_field, micro=False):
     if cells.crs.is_geographic:
         lon, lat = shapely.centroid(shapely.box(*cells.total_bounds)).coords[0]
         cells = cells.to_crs(coords.metric_crs_for(lon, lat))
-    return cells, micro_grids
+    return cells, micro_grids, package
+
+
+def _overlaps(cells):
+    """The cells that overlap by more than a square centimetre: ``{"pairs": n,
+    "first": [grid ID, grid ID, m²]}`` (the pair of lowest rows), or None."""
+    a, b, area, _ = overlapping_pairs(cells.geometry.values)
+    over = np.flatnonzero(area > 1e-4)
+    if not len(over):
+        return None
+    i = over[np.lexsort((b[over], a[over]))[0]]
+    ids = cells["grid_id"].astype(str).to_numpy()
+    return {"pairs": int(len(over)), "first": [ids[a[i]], ids[b[i]], round(float(area[i]), 2)]}
+
+
+def _warn_overlaps(path, overlaps):
+    if overlaps:
+        n, (one, two, m2) = overlaps["pairs"], overlaps["first"]
+        log.warning(f"{path}: {n:,} pair{'s' if n > 1 else ''} of cells overlap (the first: {one} and {two}, "
+                    f"{m2:,g} m²); a point in both goes to the first in the file. Find them with QGIS's "
+                    "Topology Checker (must not overlap) and fix the file")
 
 
 def index_path(package) -> Path:

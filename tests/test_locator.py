@@ -206,6 +206,53 @@ def test_overlapping_cells_the_first_in_the_layout_wins_on_every_path(case):
     assert single == [None if i < 0 else f"c{i}" for i in expected.tolist()]
 
 
+@pytest.mark.parametrize("case", ["polygon first", "holds squares", "square off the lattice", "two polygons",
+                                  "a square twice"])
+def test_overlapping_pairs_are_the_pairs_whose_interiors_meet(case):
+    """Boxes by arithmetic, other polygons by GEOS: the pairs are those of every pair
+    whose interiors meet (DE-9IM), squares that share only an edge or a corner are none."""
+    from gridkit.invariants import overlapping_pairs
+
+    geoms = _overlapping("polygon first")[1:] + [_overlapping("polygon first")[6]] if case == "a square twice" \
+        else _overlapping(case)
+    geoms = np.array(geoms, dtype=object)
+    a, b, area, shared = overlapping_pairs(geoms)
+    expected = [(i, j) for i in range(len(geoms)) for j in range(i + 1, len(geoms))
+                if shapely.relate_pattern(geoms[i], geoms[j], "T********")]
+    assert expected and sorted(zip(a.tolist(), b.tolist())) == expected
+    assert np.allclose(area, [shapely.intersection(geoms[i], geoms[j]).area for i, j in zip(a, b)])
+    assert (area > 0).all() and np.allclose(shapely.area(shared), area)
+
+
+def test_a_file_whose_cells_overlap_is_named_when_indexed_and_on_every_load(tmp_path, caplog):
+    """The first pair in row order and the count; a grid package is left to `gridkit check`."""
+    import logging
+
+    import pyogrio
+
+    cells = gpd.GeoDataFrame({"grid_id": [f"c{i}" for i in range(17)]},
+                             geometry=_overlapping("square off the lattice"), crs=4548)
+    path = tmp_path / "by_hand.geojson"
+    cells.to_file(path)
+    message = (f"{path}: 4 pairs of cells overlap (the first: c0 and c6, 2,100 m²); a point in both goes to "
+               "the first in the file. Find them with QGIS's Topology Checker (must not overlap) and fix the file")
+    for built in (True, False):  # built, then loaded from its index file
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="gridkit.locator"):
+            loc = Locator.from_package(path)
+        assert loc.overlaps == {"pairs": 4, "first": ["c0", "c6", 2100.0]} and caplog.messages == [message]
+        assert gk.locator.index_path(path).exists()
+    assert loc.locate(X0 + 150, Y0 + 180).grid_id == "c0"  # in c0 and c6: the first
+    package = tmp_path / "package.gpkg"
+    cells.to_file(package, layer="cells")
+    pyogrio.write_dataframe(pd.DataFrame({"key": ["code_scheme"], "value": ["x"]}), package,
+                            layer="gridkit_metadata")
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gridkit.locator"):
+        assert Locator.from_package(package).overlaps is None
+    assert caplog.messages == []
+
+
 def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
     cells, _ = layouts["street-bounded"]
     path = tmp_path / "imported.geojson"
