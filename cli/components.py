@@ -268,6 +268,7 @@ def convert_command(inventory, output, to, id_field, overwrite):
     from gridkit.classes import convert_ids
     from gridkit.io import CSV_ENCODING, atomic_path
 
+    refuse_existing(output, overwrite=overwrite)
     frame = pd.read_csv(inventory, dtype=str, keep_default_na=False)
     column = id_field or next((c for c in frame.columns if c.lower() in ("glbjbsm", "objid")), None)
     if column is None or column not in frame.columns:

@@ -8,7 +8,7 @@ import time
 import click
 
 from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
-                      progress_enabled, require_with)
+                      progress_enabled, refuse_existing, require_with)
 
 
 def _routes(path):
@@ -111,6 +111,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
+    refuse_existing(output, overwrite=overwrite)
     try:
         table = _routes(routes)
         if table is not None and class_field is None and class_code is None:
@@ -278,10 +279,8 @@ def starter_command(output, overwrite):
     """
     from gridkit.routing import RoutingTable, write_starter
 
-    try:
-        write_starter(output, overwrite=overwrite)
-    except FileExistsError as exc:
-        raise click.ClickException(str(exc)) from None
+    refuse_existing(output, overwrite=overwrite)
+    write_starter(output, overwrite=overwrite)
     table = RoutingTable.load(output)
     click.echo(f"{output}: {len(table.departments)} departments, {len(table.rules)} rules "
                "(credit codes empty: fill them in)")

@@ -83,7 +83,7 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     # a second run without --overwrite fails and leaves the output as it was
     before = out.read_bytes()
     result = CliRunner().invoke(cli, args)
-    assert result.exit_code == 1 and "exists" in result.output
+    assert result.exit_code == 2 and f"{out} exists; pass --overwrite" in result.output
     assert out.read_bytes() == before
     # --json: the same summary as one JSON object, for a script
     result = CliRunner().invoke(cli, [*args, "--overwrite", "--json"])

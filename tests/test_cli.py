@@ -99,8 +99,9 @@ def test_an_existing_output_is_named_after_the_options_and_before_any_work(sampl
     """`grid units` names a wrong option before an existing output (fixing --overwrite
     first would only lead to the other error); `map` refuses an existing picture
     before reading the package, not after drawing it; so do the --preview of the
-    layout commands and of `components import`, `grid rebalance` and `check
-    --problems`. The old files are untouched."""
+    layout commands and of `components import`, `grid rebalance`, `check
+    --problems`, `locate`, `components convert` and `route starter` (exit status 2
+    from every command). The old files are untouched."""
     import gridkit
     import gridkit.package
 
@@ -131,7 +132,10 @@ def test_an_existing_output_is_named_after_the_options_and_before_any_work(sampl
                    "--preview", png),
               _run("components", "import", samples / "DPW_LitterBarrels.geojson", "--grid", out, "--preview", png)],
         out: [_run("grid", "rebalance", out, "--households", blocks, "-o", out),
-              _run("check", out, "--problems", out)]}
+              _run("check", out, "--problems", out),
+              _run("locate", samples / "dongcheng_reports.csv", "--crs", "gcj02", "--grid", out, "-o", out),
+              _run("components", "convert", samples / "legacy_inventory.csv", "--to", "2026", "-o", out),
+              _run("route", "starter", "-o", out)]}
     for path, results in refused.items():
         for result in results:
             assert result.exit_code == 2 and f"{path} exists; pass --overwrite" in result.output, result.output
