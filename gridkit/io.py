@@ -357,6 +357,13 @@ def feature_label(row, name=None) -> str:
     return f"feature {row}" + (f" ({name})" if has_name else "")
 
 
+def made_valid(geoms) -> np.ndarray:
+    """Invalid polygons ``geoms`` repaired by ``make_valid``, keeping only their area
+    (the lines and points a repair can leave beside it are dropped)."""
+    return np.array([shapely.union_all([p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)])
+                     for g in shapely.make_valid(geoms)], dtype=object)
+
+
 def repair_polygons(gdf, *, what: str, name_field=None):
     """Repair invalid polygons (with a warning), reject empty or non-polygonal ones.
 
@@ -371,13 +378,8 @@ def repair_polygons(gdf, *, what: str, name_field=None):
     invalid = ~empty & ~shapely.is_valid(geoms)
     n_repaired = int(invalid.sum())
     if n_repaired:
-        fixed = shapely.make_valid(geoms[invalid])
-        # make_valid can return a collection with stray lines/points: keep the area.
-        polys = [shapely.union_all(
-            [p for p in shapely.get_parts(g) if shapely.get_type_id(p) in (3, 6)]
-        ) for g in fixed]
         geoms = geoms.copy()
-        geoms[invalid] = polys
+        geoms[invalid] = made_valid(geoms[invalid])
         for i in np.flatnonzero(invalid):
             log.warning("%s: %s had an invalid geometry; repaired with make_valid",
                         what, describe_feature(gdf, i, name_field))

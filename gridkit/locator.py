@@ -54,7 +54,7 @@ import shapely
 from . import coords
 from .errors import CRSError, InputError
 from .invariants import boxes, overlapping_pairs
-from .io import atomic_path
+from .io import atomic_path, made_valid
 
 log = logging.getLogger(__name__)
 
@@ -230,6 +230,7 @@ class Locator:
         self._record = _records(self._ids, self._unit)
         geoms = np.asarray(cells.geometry.values, dtype=object)
         _refuse_missing(geoms, self._ids, "cell", "the cells")
+        geoms = _repaired(geoms, self._ids, "micro-grid" if id_field == "micro_id" else "cell")
         self._build(geoms)
         self.micro, self._micro_parent = None, None
         if micro is not None:
@@ -940,6 +941,25 @@ def _refuse_missing(geoms, ids, what, layer):
                          f"{'it' if len(missing) == 1 else 'them'} (gridkit check then lists what the layout lacks)")
 
 
+def _repaired(geoms, ids, what, *, warn=True):
+    """``geoms`` with the invalid ones (a ring crossing itself, drawn by hand)
+    repaired by ``make_valid``, with a warning naming them: GEOS cannot cut them
+    into buckets, and a point test on one answers by chance."""
+    bad = np.flatnonzero(~shapely.is_valid(geoms))
+    if not len(bad):
+        return geoms
+    geoms = geoms.copy()
+    geoms[bad] = made_valid(geoms[bad])
+    if not warn:
+        return geoms
+    listed = ", ".join(f"row {i + 1} ({what} {ids[i]})" for i in bad[:5])
+    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+    log.warning(f"{len(bad)} {what}{'s' if len(bad) > 1 else ''} with an invalid polygon (a ring crossing itself, "
+                f"say): {listed}{more}; located as repaired by make_valid. Fix {'them' if len(bad) > 1 else 'it'} "
+                "in QGIS (Fix Geometries, or gridkit check on a grid package)")
+    return geoms
+
+
 def _records(ids, unit):
     """Grid IDs as numbers beside their unit row, when every ID is a plain number.
 
@@ -1022,12 +1042,13 @@ def _read_cells(path, layer, id_field, micro=False):
 def _overlaps(cells):
     """The cells that overlap by more than a square centimetre: ``{"pairs": n,
     "first": [grid ID, grid ID, m²]}`` (the pair of lowest rows), or None."""
-    a, b, area, _ = overlapping_pairs(cells.geometry.values)
+    ids = cells["grid_id"].astype(str).to_numpy()
+    geoms = _repaired(np.asarray(cells.geometry.values, dtype=object), ids, "cell", warn=False)  # as located
+    a, b, area, _ = overlapping_pairs(geoms)
     over = np.flatnonzero(area > 1e-4)
     if not len(over):
         return None
     i = over[np.lexsort((b[over], a[over]))[0]]
-    ids = cells["grid_id"].astype(str).to_numpy()
     return {"pairs": int(len(over)), "first": [ids[a[i]], ids[b[i]], round(float(area[i]), 2)]}
 
 

@@ -253,6 +253,30 @@ def test_a_file_whose_cells_overlap_is_named_when_indexed_and_on_every_load(tmp_
     assert caplog.messages == []
 
 
+def test_a_cell_whose_ring_crosses_itself_is_located_as_repaired_and_named(tmp_path, caplog):
+    """A bow tie (two triangles meeting at a point) used to stop the index with a GEOS
+    TopologyException; it is repaired as make_valid draws it, with a warning, and the
+    repaired bow tie's overlap with its neighbour is reported too."""
+    import logging
+
+    bow = shapely.Polygon([(X0, Y0), (X0 + 100, Y0 + 100), (X0 + 100, Y0), (X0, Y0 + 100)])
+    cells = gpd.GeoDataFrame({"grid_id": ["bow", "sq", "x"]}, crs=4548, geometry=[
+        bow, shapely.box(X0 + 50, Y0, X0 + 150, Y0 + 100), shapely.box(X0 + 200, Y0, X0 + 300, Y0 + 100)])
+    path = tmp_path / "bow.gpkg"
+    cells.to_file(path)
+    with caplog.at_level(logging.WARNING, logger="gridkit.locator"):
+        loc = Locator.from_package(path)
+    assert caplog.messages[0] == ("1 cell with an invalid polygon (a ring crossing itself, say): row 1 (cell bow); "
+                                  "located as repaired by make_valid. Fix it in QGIS (Fix Geometries, or gridkit "
+                                  "check on a grid package)")
+    assert loc.overlaps == {"pairs": 1, "first": ["bow", "sq", 2500.0]}  # the right triangle in the square
+    x = X0 + np.array([10, 50, 90, 120, 250, 50, 300.5])
+    y = Y0 + np.array([50, 10, 50, 50, 50, 90, 50])
+    expected = ["bow", "sq", "bow", "sq", "x", "sq", None]  # left triangle, below the tie, right triangle …
+    assert [loc.locate(p, q).grid_id for p, q in zip(x, y)] == expected
+    assert loc.locate_many(x, y)["grid_id"].astype(object).where(lambda s: s.notna(), None).tolist() == expected
+
+
 def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
     cells, _ = layouts["street-bounded"]
     path = tmp_path / "imported.geojson"
