@@ -234,3 +234,18 @@ def parse_grid_id(grid_id: str) -> dict:
         "sequence": seq,
         "provisional": is_provisional_code(grid_id[:12]),
     }
+
+
+def rows_by_id(ids, among) -> np.ndarray:
+    """The row in ``among`` (grid IDs, say) of each of ``ids``: the first where an
+    ID repeats (a package edited by hand), -1 where it is missing.
+
+    >>> rows_by_id(["b", "x", "a"], ["a", "b", "b"]).tolist()
+    [1, -1, 0]
+    """
+    import pandas as pd
+
+    among = pd.Index(np.asarray(among, dtype=str))
+    first = pd.Series(np.arange(len(among)), index=among)
+    first = first[~among.duplicated()]
+    return pd.Series(np.asarray(ids, dtype=str)).map(first).fillna(-1).to_numpy(dtype=np.int64)

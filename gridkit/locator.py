@@ -52,6 +52,7 @@ import pyproj
 import shapely
 
 from . import coords
+from .codes import rows_by_id
 from .errors import CRSError, InputError
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid
@@ -159,8 +160,8 @@ def _reaching(geoms, bounds, code, own, grid):
     k, bucket = k[pick], bj * nx + bi
     keep = (code[bucket] >= 0) & (k < code[bucket])
     k, bi, bj, bucket = k[keep], bi[keep], bj[keep], bucket[keep]
-    boxes = shapely.box(ox + bi * side, oy + bj * side, ox + (bi + 1) * side, oy + (bj + 1) * side)
-    inside = shapely.area(shapely.intersection(geoms[k], boxes)) > _EPS * side * side
+    squares = shapely.box(ox + bi * side, oy + bj * side, ox + (bi + 1) * side, oy + (bj + 1) * side)
+    inside = shapely.area(shapely.intersection(geoms[k], squares)) > _EPS * side * side
     return np.unique(bucket[inside])
 
 
@@ -190,6 +191,11 @@ class Locator:
         ``micro_id`` and the ``grid_id`` of the cell holding each). Answers then
         name the micro-grid too, always one of the answer's cell (on an edge
         between two cells, the micro-grid follows the cell).
+    check_overlaps : bool
+        Find the cells that overlap (a file digitised by hand), as located: then
+        ``overlaps`` is ``{"pairs": n, "first": [grid ID, grid ID, m²]}``, or None
+        when none do. Default False: ``overlaps`` is None unchecked (about 0.4 s
+        per 100,000 cells).
 
     Examples
     --------
@@ -203,7 +209,8 @@ class Locator:
     ('nearest', 3.0)
     """
 
-    def __init__(self, cells, *, tolerance: float = 0.0, id_field: str = "grid_id", micro=None):
+    def __init__(self, cells, *, tolerance: float = 0.0, id_field: str = "grid_id", micro=None,
+                 check_overlaps: bool = False):
         if cells.crs is None:
             raise CRSError("the layout has no CRS; set one (cells.set_crs(...)) before indexing it")
         if not cells.crs.is_projected:
@@ -232,6 +239,7 @@ class Locator:
         _refuse_missing(geoms, self._ids, "cell", "the cells")
         geoms = _repaired(geoms, self._ids, "micro-grid" if id_field == "micro_id" else "cell")
         self._build(geoms)
+        self.overlaps = _overlaps(geoms, self._ids) if check_overlaps else None
         self.micro, self._micro_parent = None, None
         if micro is not None:
             self._nest(micro)
@@ -254,9 +262,7 @@ class Locator:
                              tolerance=self.tolerance)
         # A micro-grid whose grid is not among the cells (a package edited by hand) has
         # parent -1: no answer ever names it.
-        row = pd.Series(np.arange(len(self._ids)), index=self._ids)
-        row = row[~row.index.duplicated()]
-        self._micro_parent = micro["grid_id"].astype(str).map(row).fillna(-1).to_numpy(dtype=np.int64)
+        self._micro_parent = rows_by_id(micro["grid_id"].astype(str), self._ids)
 
     @classmethod
     def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True, layer=None,
@@ -273,9 +279,8 @@ class Locator:
         micro-grid (``micro_id``) as well as the grid.
 
         A file that is not a grid package is checked for cells that overlap, once
-        when its index is built: ``overlaps`` is then ``{"pairs": n, "first":
-        [grid ID, grid ID, m²]}`` (None when none do, and for a package, which
-        ``gridkit check`` checks), and a warning names the first pair each time the
+        when its index is built (``check_overlaps``; a package is left to
+        ``gridkit check``), and a warning names the first pair each time the
         locator is made. A point in two cells goes to the first in the file.
 
         With ``cache`` (the default) the index is kept beside the file in
@@ -298,13 +303,11 @@ class Locator:
                 return loc
         cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
         try:
-            loc = cls(cells, tolerance=tolerance, micro=micro_grids)
+            loc = cls(cells, tolerance=tolerance, micro=micro_grids, check_overlaps=not package)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
         loc.source = stamp
-        if not package:
-            loc.overlaps = _overlaps(cells)
-            _warn_overlaps(path, loc.overlaps)
+        _warn_overlaps(path, loc.overlaps)
         if cache:
             try:
                 loc.save(sidecar)
@@ -442,7 +445,7 @@ class Locator:
         self._mixed_ids, local = np.unique(mc, return_inverse=True)
         self._mixed_cells = local.astype(np.int32)
         self._mixed_geoms = geoms[self._mixed_ids]
-        self.source, self.overlaps = None, None
+        self.source = None
         self.stats = {"cells": len(geoms), "buckets": nx * ny, "bucket_side_m": self.side,
                       "lattice": bool(lattice), "owned_buckets": int((code >= 0).sum()),
                       "mixed_buckets": len(ub), "mixed_cells": len(self._mixed_ids)}
@@ -941,22 +944,20 @@ def _refuse_missing(geoms, ids, what, layer):
                          f"{'it' if len(missing) == 1 else 'them'} (gridkit check then lists what the layout lacks)")
 
 
-def _repaired(geoms, ids, what, *, warn=True):
+def _repaired(geoms, ids, what):
     """``geoms`` with the invalid ones (a ring crossing itself, drawn by hand)
     repaired by ``make_valid``, with a warning naming them: GEOS cannot cut them
     into buckets, and a point test on one answers by chance."""
     bad = np.flatnonzero(~shapely.is_valid(geoms))
     if not len(bad):
         return geoms
-    geoms = geoms.copy()
-    geoms[bad] = made_valid(geoms[bad])
-    if not warn:
-        return geoms
     listed = ", ".join(f"row {i + 1} ({what} {ids[i]})" for i in bad[:5])
     more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
     log.warning(f"{len(bad)} {what}{'s' if len(bad) > 1 else ''} with an invalid polygon (a ring crossing itself, "
                 f"say): {listed}{more}; located as repaired by make_valid. Fix {'them' if len(bad) > 1 else 'it'} "
                 "in QGIS (Fix Geometries, or gridkit check on a grid package)")
+    geoms = geoms.copy()
+    geoms[bad] = made_valid(geoms[bad])
     return geoms
 
 
@@ -1039,11 +1040,10 @@ def _read_cells(path, layer, id_field, micro=False):
     return cells, micro_grids, package
 
 
-def _overlaps(cells):
-    """The cells that overlap by more than a square centimetre: ``{"pairs": n,
-    "first": [grid ID, grid ID, m²]}`` (the pair of lowest rows), or None."""
-    ids = cells["grid_id"].astype(str).to_numpy()
-    geoms = _repaired(np.asarray(cells.geometry.values, dtype=object), ids, "cell", warn=False)  # as located
+def _overlaps(geoms, ids):
+    """The cells ``geoms`` (IDs ``ids``) that overlap by more than a square
+    centimetre: ``{"pairs": n, "first": [grid ID, grid ID, m²]}`` (the pair of
+    lowest rows), or None."""
     a, b, area, _ = overlapping_pairs(geoms)
     over = np.flatnonzero(area > 1e-4)
     if not len(over):

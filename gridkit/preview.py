@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import shapely
 
+from .codes import rows_by_id
 from .io import atomic_path
 
 __all__ = ["plot_layout"]
@@ -170,13 +170,11 @@ def _plot_micro(ax, micro, cells):
     if "grid_id" in micro and "grid_id" in cells:
         # Less each grid's edge (within 0.5 m: the two layers are drawn separately,
         # so their vertices may differ by a hair).
-        row = pd.Series(np.arange(len(cells)), index=cells["grid_id"].astype(str).to_numpy())
-        row = row[~row.index.duplicated()]
-        parent = micro["grid_id"].astype(str).map(row).to_numpy()
-        known = ~pd.isna(parent)
+        parent = rows_by_id(micro["grid_id"].astype(str), cells["grid_id"].astype(str))
+        known = parent >= 0
         edges = shapely.buffer(shapely.boundary(cells.geometry.values), 0.5)
         lines = np.array(lines, dtype=object)
-        lines[known] = shapely.difference(lines[known], edges[parent[known].astype(np.int64)])
+        lines[known] = shapely.difference(lines[known], edges[parent[known]])
     # Each divider once (it bounds the micro-grids on both sides): drawn twice, the
     # two dash patterns need not line up and the line reads as solid.
     lines = [shapely.line_merge(shapely.union_all(lines))]

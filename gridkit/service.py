@@ -278,14 +278,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path != "/locate":
             return self._reply(HTTPStatus.NOT_FOUND,
                                {"error": f"no {url.path}: GET /locate, POST /locate, GET /health"})
-        try:
-            query = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-            self._reply(HTTPStatus.OK, self.service.one(query))
-        except GridkitError as exc:
-            self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except Exception as exc:  # a bug, not the request: say so, keep serving
-            log.exception("GET %s", self.path)
-            self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"})
+        self._answer(self.service.one, {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
 
     def do_POST(self):
         if urlsplit(self.path).path != "/locate":
@@ -304,12 +297,17 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except (ValueError, UnicodeDecodeError) as exc:
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON ({exc})"})
+        self._answer(self.service.many, body)
+
+    def _answer(self, work, request):
+        """Reply with ``work(request)``: 400 with what a GridkitError says is wrong
+        with the request, 500 (logged) for anything else."""
         try:
-            self._reply(HTTPStatus.OK, self.service.many(body))
+            self._reply(HTTPStatus.OK, work(request))
         except GridkitError as exc:
             self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except Exception as exc:
-            log.exception("POST %s", self.path)
+        except Exception as exc:  # a bug, not the request: say so, keep serving
+            log.exception("%s %s", self.command, self.path)
             self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"})
 
     def _reply(self, status, obj):
