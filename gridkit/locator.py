@@ -67,8 +67,9 @@ STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
 SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
-#: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record
-_INDEX_FORMAT = "gridkit-locator-4"
+#: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
+#: 5: its invalid cells on record
+_INDEX_FORMAT = "gridkit-locator-5"
 _MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
 _THREADS = 2
@@ -197,6 +198,11 @@ class Locator:
         when none do. Default False: ``overlaps`` is None unchecked (about 0.4 s
         per 100,000 cells).
 
+    Cells whose polygon is invalid (a ring crossing itself) are located as
+    ``make_valid`` repairs them, with a warning naming them; ``invalid`` keeps the
+    record (``{"what": "cell", "count": n, "first": [[row, grid ID], …]}``, or None),
+    and :meth:`from_package` repeats the warning whenever it loads the saved index.
+
     Examples
     --------
     >>> import geopandas as gpd, shapely
@@ -237,7 +243,8 @@ class Locator:
         self._record = _records(self._ids, self._unit)
         geoms = np.asarray(cells.geometry.values, dtype=object)
         _refuse_missing(geoms, self._ids, "cell", "the cells")
-        geoms = _repaired(geoms, self._ids, "micro-grid" if id_field == "micro_id" else "cell")
+        geoms, self.invalid = _repaired(geoms, self._ids, "micro-grid" if id_field == "micro_id" else "cell")
+        _warn_invalid(self.invalid)
         self._build(geoms)
         self.overlaps = _overlaps(geoms, self._ids) if check_overlaps else None
         self.micro, self._micro_parent = None, None
@@ -299,6 +306,8 @@ class Locator:
             except InputError:
                 loc = None  # unreadable or from another gridkit: rebuild
             if loc is not None and loc.source == stamp:
+                for invalid in (loc.invalid, loc.micro and loc.micro.invalid):
+                    _warn_invalid(invalid)
                 _warn_overlaps(path, loc.overlaps)
                 return loc
         cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
@@ -513,7 +522,7 @@ class Locator:
             arrays["record"] = self._record
         meta = {"format": _INDEX_FORMAT, "crs": self.crs.to_wkt(), "side": self.side, "origin": self.origin,
                 "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units,
-                "source": self.source, "overlaps": self.overlaps}
+                "source": self.source, "overlaps": self.overlaps, "invalid": self.invalid}
         return arrays, meta
 
     @classmethod
@@ -542,6 +551,7 @@ class Locator:
         loc.tolerance = float(tolerance)
         loc.side, loc.origin, loc.shape = meta["side"], tuple(meta["origin"]), tuple(meta["shape"])
         loc.stats, loc.source, loc.overlaps = meta["stats"], meta["source"], meta["overlaps"]
+        loc.invalid = meta["invalid"]
         loc._code, loc._mixed_ptr = arrays["code"], arrays["mixed_ptr"]
         loc._mixed_cells, loc._mixed_ids = arrays["mixed_cells"], arrays["mixed_ids"]
         offsets, blob = arrays["wkb_offsets"], arrays["wkb"].tobytes()
@@ -946,19 +956,28 @@ def _refuse_missing(geoms, ids, what, layer):
 
 def _repaired(geoms, ids, what):
     """``geoms`` with the invalid ones (a ring crossing itself, drawn by hand)
-    repaired by ``make_valid``, with a warning naming them: GEOS cannot cut them
-    into buckets, and a point test on one answers by chance."""
+    repaired by ``make_valid`` (GEOS cannot cut them into buckets, and a point test
+    on one answers by chance), and the record of them for :func:`_warn_invalid`
+    (None when all are valid)."""
     bad = np.flatnonzero(~shapely.is_valid(geoms))
     if not len(bad):
-        return geoms
-    listed = ", ".join(f"row {i + 1} ({what} {ids[i]})" for i in bad[:5])
-    more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-    log.warning(f"{len(bad)} {what}{'s' if len(bad) > 1 else ''} with an invalid polygon (a ring crossing itself, "
-                f"say): {listed}{more}; located as repaired by make_valid. Fix {'them' if len(bad) > 1 else 'it'} "
-                "in QGIS (Fix Geometries, or gridkit check on a grid package)")
+        return geoms, None
     geoms = geoms.copy()
     geoms[bad] = made_valid(geoms[bad])
-    return geoms
+    return geoms, {"what": what, "count": len(bad), "first": [[int(i) + 1, str(ids[i])] for i in bad[:5]]}
+
+
+def _warn_invalid(invalid):
+    """The warning naming the invalid cells :func:`_repaired` repaired: when the
+    index is built, and each time it is loaded again from its file."""
+    if not invalid:
+        return
+    what, n = invalid["what"], invalid["count"]
+    listed = ", ".join(f"row {row} ({what} {grid_id})" for row, grid_id in invalid["first"])
+    more = f" and {n - len(invalid['first'])} more" if n > len(invalid["first"]) else ""
+    log.warning(f"{n} {what}{'s' if n > 1 else ''} with an invalid polygon (a ring crossing itself, "
+                f"say): {listed}{more}; located as repaired by make_valid. Fix {'them' if n > 1 else 'it'} "
+                "in QGIS (Fix Geometries, or gridkit check on a grid package)")
 
 
 def _records(ids, unit):
