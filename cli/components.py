@@ -46,7 +46,8 @@ def components():
 @click.option("--rejects-dir", type=click.Path(file_okay=False), default=None,
               help="Folder for INVENTORY.rejects.csv (default: beside the grid package).")
 @click.option("--where", default=None, metavar="SQL",
-              help="Import only the features matching this OGR SQL WHERE clause (GeoPackage, Shapefile, GeoJSON), "
+              help="Import only the rows matching this OGR SQL WHERE clause over the inventory's columns (any "
+                   "format, CSV and Excel too), "
                    "e.g. \"Status = 'Active'\". A partial import: the components of the inventory that the filter "
                    "leaves out are kept as they are, not removed. Rejects still number rows as the file does.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None,

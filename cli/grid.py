@@ -188,7 +188,7 @@ def _household_input_options(counted, where="", layer="", xy="detected"):
                           "x/y …)."),
         click.option("--households-layer", default=None, help=f"Layer of --households to read.{layer}"),
         click.option("--households-where", default=None, metavar="SQL",
-                     help="Read only the household features matching this OGR SQL WHERE clause (vector files), "
+                     help="Read only the household features matching this OGR SQL WHERE clause over their columns, "
                           "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
                           f"buildings with --floors-field. Messages still number features as the file does.{where}"),
         click.option("--x-field", default=None,

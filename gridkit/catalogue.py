@@ -75,7 +75,7 @@ from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
 from .io import (PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, read_vector, source_rows,
-                 text_encoding, warn_if_gcj02, where_refused)
+                 rows_where, text_encoding, warn_if_gcj02)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -202,24 +202,25 @@ def _find_coordinate_columns(columns, x_field, y_field):
 
 
 def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None, keep_xy=False,
-                   where=None):
+                   where=None, where_option="--where"):
     """Read an inventory into ``(frame, x, y, crs)`` with one row per input row.
 
     ``x``/``y`` are float arrays in ``crs`` (NaN where a row has no usable
     position); ``crs`` is a :class:`pyproj.CRS` or ``"gcj02"``/``"bd09"``.
     Lines and polygons are represented by a point on them (module doc). A CSV's
     coordinate columns are dropped from ``frame`` unless ``keep_xy``. ``where``
-    (an OGR SQL ``WHERE``, for the files GDAL filters) keeps the features it
-    selects; ``frame.attrs["source_rows"]`` then numbers them as in the file.
+    (an OGR SQL ``WHERE``, over a table's columns too: :func:`gridkit.io.rows_where`)
+    keeps the features it selects; ``frame.attrs["source_rows"]`` then numbers
+    them as in the file. Its messages call it ``where_option``.
     """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    if where is not None and path.suffix.lower() in TABLE_SUFFIXES:
-        raise where_refused(path, "--where", "a table", "remove the rows you do not want from the table instead")
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame = (_read_excel(path, layer, (x_field, y_field)) if path.suffix.lower() == ".xlsx"
                  else _read_csv(path, encoding))
+        if where is not None:
+            frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(frame.columns, x_field, y_field)
         if crs is None and not geographic:
             raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
@@ -233,7 +234,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if fast is not None:
         return fast
     gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding,
-                      where=where)
+                      where=where, where_option=where_option)
     x, y = representative_xy(gdf.geometry.values)
     frame = pd.DataFrame(gdf.drop(columns=gdf.geometry.name))
     frame.attrs = {"source_rows": gdf.attrs["source_rows"]} if where is not None else {}
@@ -379,16 +380,15 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     (default for lon/lat columns: EPSG:4326, with a warning when they lie in China,
     where they are often GCJ-02); ``gcj02`` and ``bd09`` positions become WGS84. A
     row without usable coordinates keeps its place with no geometry, for the caller
-    to name it. ``where`` (vector files only) keeps the features an OGR SQL ``WHERE``
-    clause matches, as :func:`gridkit.read_vector` does; its messages call it
-    ``where_option``.
+    to name it. ``where`` keeps the features an OGR SQL ``WHERE`` clause matches,
+    as :func:`gridkit.read_vector` does (over a table's columns too); its messages
+    call it ``where_option``.
     """
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option)
-    if where is not None:
-        raise where_refused(path, where_option, "a table", "remove the rows you do not want from the table instead")
-    frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field)
+    frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
+                                         where_option=where_option)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")
     ok = np.isfinite(x) & np.isfinite(y)
@@ -400,6 +400,16 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
 
 
 _POINT_WKB = 21  # little-endian 2D point: byte order 1, type 4, x 8, y 8
+
+
+def _rows_where(frame, where, path, option):
+    """The rows of a table ``frame`` that ``where`` keeps, numbered as in the file."""
+    rows = rows_where(frame, where, path, option)
+    if not len(rows):
+        raise InputError(f"{path}: no row matches {option} {where!r}")
+    kept = frame.iloc[rows].reset_index(drop=True)
+    kept.attrs["source_rows"] = rows + 1
+    return kept
 
 
 def _read_points_arrow(path, layer, crs):

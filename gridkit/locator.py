@@ -179,6 +179,12 @@ def _expand(i0, i1, j0, j1):
 class Locator:
     """Find the cell of points, from any layout.
 
+    Cells whose polygon is invalid (a ring crossing itself) are located as
+    ``make_valid`` repairs them, with a warning naming them. ``invalid`` keeps
+    the record, or None: ``{"what": "cell", "count": n, "first": [[row, ID]]}``
+    (the first five). :meth:`from_package` repeats the warning whenever it loads
+    the saved index.
+
     Parameters
     ----------
     cells : GeoDataFrame
@@ -197,11 +203,6 @@ class Locator:
         ``overlaps`` is ``{"pairs": n, "first": [grid ID, grid ID, m²]}``, or None
         when none do. Default False: ``overlaps`` is None unchecked (about 0.4 s
         per 100,000 cells).
-
-    Cells whose polygon is invalid (a ring crossing itself) are located as
-    ``make_valid`` repairs them, with a warning naming them; ``invalid`` keeps the
-    record (``{"what": "cell", "count": n, "first": [[row, grid ID], …]}``, or None),
-    and :meth:`from_package` repeats the warning whenever it loads the saved index.
 
     Examples
     --------

@@ -525,8 +525,23 @@ def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tm
     # Without the filter the same file removes nothing either: every row is there.
     again = import_components(inventory, loc, catalogue=part.catalogue, mapping=mapping, today="20260901")
     assert (again.summary["removed"], again.summary["unchanged"], again.summary["kept_unselected"]) == (0, 4, 0)
-    with pytest.raises(InputError, match="--where filters files GDAL reads.*not a table"):
-        import_components(_csv(tmp_path, [dict(lon=lon[0], lat=lat[0])]), loc, mapping=mapping, where="1 = 1")
+    # The same inventory as a CSV, imported whole, then changed and filtered the same way: the same import.
+    def table(bz):
+        return _csv(tmp_path, [dict(key=k, kind=kind, BZ=b, lon=x, lat=y) for k, kind, b, x, y in
+                               zip(frame["key"], frame["kind"], bz, lon, lat)])
+
+    first = import_components(table(["a1", "b", "a2", "c", "far"]), loc, mapping=mapping, today="20260701")
+    table = table(frame["BZ"])
+    from_table = import_components(table, loc, catalogue=first.catalogue, mapping=mapping, today="20260801",
+                                   where="kind = 'new'")
+    assert from_table.summary == {**part.summary, "source": "inv"}  # the source: the file's name
+    assert from_table.rejects["row"].tolist() == [5]
+    assert from_table.catalogue.set_index("source_key")["source_row"].to_dict() == cat["source_row"].to_dict()
+    with pytest.raises(InputError, match=r"inv.csv: --where 'knd = 1' is not a filter GDAL understands .*columns "
+                                         r"\(key, kind, BZ, lon, lat\)"):
+        import_components(table, loc, mapping=mapping, where="knd = 1")
+    with pytest.raises(InputError, match=r"inv.csv: no row matches --where \"kind = 'x'\""):
+        import_components(table, loc, mapping=mapping, where="kind = 'x'")
     # The command line says the rows counted are those the filter selects.
     mapping_file = tmp_path / "mapping.toml"
     mapping_file.write_text('[files.lamps]\nclass = "01001"\nsource_key = "key"\n')

@@ -1,6 +1,7 @@
 import logging
 
 import geopandas as gpd
+import numpy as np
 import pytest
 import shapely
 
@@ -64,6 +65,30 @@ def test_where_keeps_the_file_s_feature_numbers(shared, tmp_path):
         gk.read_vector(geojson, where="levle = 1")
     with pytest.raises(InputError, match=r"no feature matches --where \"level = 'x'\""):
         gk.read_vector(path, where="level = 'x'")
+
+
+def test_where_on_geoparquet_means_what_it_means_on_a_geopackage(shared, tmp_path):
+    """GDAL here reads no Parquet, so a GeoParquet's ``where`` goes through an
+    in-memory GeoPackage: the same features, numbers and messages as the file it
+    came from; a column called fid stays a column."""
+    path = shared / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
+    parquet = tmp_path / "districts.parquet"
+    every = gk.read_vector(path)
+    every.assign(fid=np.arange(len(every))[::-1]).to_parquet(parquet)
+    for where in ("adcode NOT LIKE '%00'", "level = '区县' AND adcode < '110110'", "fid IN (0, 1)"):
+        if where.startswith("fid"):
+            expected = [len(every) - 1, len(every)]  # the last two rows, by the user's column
+        else:
+            expected = gk.read_vector(path, where=where).attrs["source_rows"].tolist()
+        got = gk.read_vector(parquet, where=where)
+        assert got.attrs["source_rows"].tolist() == expected
+        assert got["adcode"].tolist() == every["adcode"].iloc[np.array(expected) - 1].tolist()
+    assert len(gk.read_vector(parquet, where="adcode NOT LIKE '%00'")) == 20
+    with pytest.raises(InputError, match=rf"{parquet}: --barriers-where 'levle = 1' is not a filter GDAL understands "
+                                         r".*columns \(adcode, province, city, district, level, source, fid\)"):
+        gk.read_vector(parquet, where="levle = 1", where_option="--barriers-where")
+    with pytest.raises(InputError, match=r"no feature matches --where \"level = 'x'\""):
+        gk.read_vector(parquet, where="level = 'x'")
 
 
 def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
