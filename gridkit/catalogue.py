@@ -404,12 +404,38 @@ _POINT_WKB = 21  # little-endian 2D point: byte order 1, type 4, x 8, y 8
 
 def _rows_where(frame, where, path, option):
     """The rows of a table ``frame`` that ``where`` keeps, numbered as in the file."""
-    rows = rows_where(frame, where, path, option)
+    rows = rows_where(_as_numbers(frame), where, path, option)
     if not len(rows):
         raise InputError(f"{path}: no row matches {option} {where!r}")
     kept = frame.iloc[rows].reset_index(drop=True)
     kept.attrs["source_rows"] = rows + 1
     return kept
+
+
+def _as_numbers(frame):
+    """``frame`` with its columns of numbers as numbers, for a filter to compare.
+
+    A table is read as text (so that IDs keep their leading zeros), and text
+    compares with text: ``OBJECTID < 500`` would keep '1000'. A column becomes
+    numbers when every value it has is one and none starts with a 0 before a digit
+    (an ID such as 0012, which ``LIKE '00%'`` must still find).
+
+    >>> import pandas as pd
+    >>> t = _as_numbers(pd.DataFrame({"n": ["9", "1000", None], "id": ["0012", "7", "8"], "x": ["1.5", "a", "2"]}))
+    >>> t["n"].tolist()[:2], t["id"].tolist(), t["x"].tolist()
+    ([9.0, 1000.0], ['0012', '7', '8'], ['1.5', 'a', '2'])
+    """
+    numbers = {}
+    for name, column in frame.items():
+        if column.dtype.kind in "biufM":
+            continue
+        text = column.dropna().astype(str).str.strip()
+        if not len(text) or text.str.match(r"[+-]?0\d").any():
+            continue
+        parsed = pd.to_numeric(text, errors="coerce")
+        if parsed.notna().all() and parsed.dtype.kind in "if":
+            numbers[name] = pd.to_numeric(column.astype(object).where(column.notna(), None), errors="coerce")
+    return frame.assign(**numbers)
 
 
 def _read_points_arrow(path, layer, crs):

@@ -495,6 +495,25 @@ def test_a_row_far_off_the_globe_is_rejected_not_the_whole_import(tmp_path, pack
         "y = 3000000 is not a latitude (-90..90): are x and y swapped, or is the CRS wrong?"]
 
 
+def test_a_table_s_filter_compares_numbers_as_numbers(tmp_path):
+    """A CSV or an Excel table is read as text; its filter still compares a column of
+    numbers as numbers (OBJECTID < 500 does not keep '1000'), and an ID column with
+    leading zeros as text."""
+    from gridkit.catalogue import read_inventory
+
+    n = np.arange(1, 1201)
+    frame = pd.DataFrame({"OBJECTID": n, "code": [f"{i:05d}" for i in n], "status": np.where(n % 2, "ACT", "RET"),
+                          "lon": 116.4 + n * 1e-5, "lat": 39.9})
+    csv, xlsx = tmp_path / "t.csv", tmp_path / "t.xlsx"
+    frame.to_csv(csv, index=False)
+    frame.to_excel(xlsx, index=False)
+    for path in (csv, xlsx):
+        kept, x, _, _ = read_inventory(path, where="OBJECTID < 500 AND status = 'ACT'")
+        assert kept.attrs["source_rows"].tolist() == list(range(1, 500, 2))  # 250 odd numbers below 500
+        assert np.allclose(x, 116.4 + np.arange(1, 500, 2) * 1e-5) and kept["code"].iloc[0] == "00001"
+        assert read_inventory(path, where="code LIKE '0000%'")[0].attrs["source_rows"].tolist() == list(range(1, 10))
+
+
 def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tmp_path, package):
     """--where imports part of an inventory: the components it leaves out are kept
     (counted), not removed; rejects and source_row number rows as the file does; a
