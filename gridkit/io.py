@@ -259,8 +259,11 @@ def rows_where(frame, where, path, option="--where") -> np.ndarray:
     memory = f"/vsimem/gridkit-where-{uuid.uuid4().hex}.gpkg"
     try:
         # Its own FID column, so that a column of the user's called fid stays a column.
-        pyogrio.write_dataframe(attributes, memory, layer="rows", driver="GPKG",
-                                layer_options={"FID": "gridkit_row"})
+        try:
+            pyogrio.write_dataframe(attributes, memory, layer="rows", driver="GPKG",
+                                    layer_options={"FID": "gridkit_row"})
+        except Exception as exc:
+            raise InputError(f"{path}: its columns cannot be filtered with {option} ({exc})") from exc
         try:
             kept = pyogrio.read_dataframe(memory, layer="rows", where=where, read_geometry=False,
                                           columns=[attributes.columns[0]], fid_as_index=True).index
@@ -277,8 +280,8 @@ def _writable(column):
     dates as they are; anything else (a Parquet list, mixed objects) as its text."""
     if column.dtype.kind in "biufM" or column.dtype == bool:
         return column
-    return column.astype(object).map(lambda v: v if v is None or isinstance(v, str) else
-                                     (None if v != v else str(v)))  # v != v: NaN
+    text = column.astype(object).map(lambda v: v if isinstance(v, str) else str(v))
+    return text.where(column.notna().to_numpy(), None)
 
 
 def _numbered_as_in_file(gdf, path, layer):

@@ -91,6 +91,23 @@ def test_where_on_geoparquet_means_what_it_means_on_a_geopackage(shared, tmp_pat
         gk.read_vector(parquet, where="level = 'x'")
 
 
+def test_where_on_a_frame_of_every_kind_of_column():
+    """Nullable integers and booleans, categories, zoned dates, Parquet lists, bytes:
+    each filtered as its values read, missing values as NULL."""
+    import pandas as pd
+
+    from gridkit.io import rows_where
+
+    frame = pd.DataFrame({
+        "a": pd.array([1, None, 3], dtype="Int64"), "b": pd.array([True, None, False], dtype="boolean"),
+        "c": pd.Categorical(["x", "y", "x"]), "d": pd.to_datetime(["2020-01-01", "2021-01-01", None]).tz_localize("UTC"),
+        "e": [[1, 2], [3], None], "f": [1.5, np.nan, 2.5], "g": pd.array(["p", None, "q"], dtype="string"),
+        "h": [b"ab", b"c", None]})
+    cases = {"a >= 1": [0, 2], "b = 1": [0], "c = 'x'": [0, 2], "d > '2020-06-01'": [1], "f > 2": [2],
+             "g IS NULL": [1], "e LIKE '%3%'": [1], "h IS NOT NULL": [0, 1], "a IS NULL AND b IS NULL": [1]}
+    assert {where: rows_where(frame, where, "t.parquet").tolist() for where in cases} == cases
+
+
 def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
     path = tmp_path / "gbk.shp"
     names = ["东城区", "东华门街道", "多福巷社区"]
