@@ -307,15 +307,17 @@ def _bad_where(path, layer, where, exc, option):
         columns = pyogrio.read_info(path, layer=0 if layer is None else layer)["fields"]
     except Exception:
         return None
-    return _where_message(path, where, str(exc), option, columns)
+    return _where_message(path, where, str(exc), option, columns, layer)
 
 
-def _where_message(path, where, said, option, columns):
-    """The message for a ``where`` GDAL refused (``said``: its words), listing the ``columns``."""
+def _where_message(path, where, said, option, columns, layer=None):
+    """The message for a ``where`` GDAL refused (``said``: its words), listing the
+    ``columns`` (of ``layer``, when one was named)."""
     # pyogrio quotes the layer name as bytes: "for layer 'b'roads''".
     said = re.sub(r"'b'([^']*)''", r"'\1'", said)
+    whose = f"the columns of layer {layer!r}" if layer is not None else "the file's columns"
     return (f"{path}: {option} {where!r} is not a filter GDAL understands ({said}). It is an OGR SQL WHERE "
-            f"clause over the file's columns ({', '.join(map(str, columns))}), e.g. \"level = '区县'\" or "
+            f"clause over {whose} ({', '.join(map(str, columns))}), e.g. \"level = '区县'\" or "
             "\"adcode NOT LIKE '%00'\"; quote text values with single quotes")
 
 

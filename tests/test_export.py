@@ -145,6 +145,10 @@ def test_refusals(package, tmp_path):
         export_package(package, tmp_path / "a.gpkg", layers=["micro_grids"])
     with pytest.raises(InputError, match=r"no feature in layer cells matches --where \"street_code = 'x'\""):
         export_package(package, tmp_path / "a.gpkg", where="street_code = 'x'")
+    with pytest.raises(InputError, match=r"no such column: street_code\)\. It is an OGR SQL WHERE clause over the "
+                                         r"columns of layer 'units' \(level, code, name, parent_code, provisional"):
+        export_package(package, tmp_path / "a.gpkg", layers=["all"], where="street_code = '110101001'")
+    assert not (tmp_path / "a.gpkg").exists()
     old = tmp_path / "old.geojson"
     old.write_text("keep me")
     with pytest.raises(FileExistsError):
