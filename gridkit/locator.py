@@ -307,8 +307,9 @@ class Locator:
             except InputError:
                 loc = None  # unreadable or from another gridkit: rebuild
             if loc is not None and loc.source == stamp:
-                for invalid in (loc.invalid, loc.micro and loc.micro.invalid):
-                    _warn_invalid(invalid)
+                _warn_invalid(loc.invalid)
+                if loc.micro is not None:
+                    _warn_invalid(loc.micro.invalid)
                 _warn_overlaps(path, loc.overlaps)
                 return loc
         cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
