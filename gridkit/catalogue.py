@@ -434,7 +434,7 @@ def _as_numbers(frame):
             continue
         parsed = pd.to_numeric(text, errors="coerce")
         if parsed.notna().all() and parsed.dtype.kind in "if":
-            numbers[name] = pd.to_numeric(column.astype(object).where(column.notna(), None), errors="coerce")
+            numbers[name] = parsed.reindex(frame.index)  # the missing values back, as NaN
     return frame.assign(**numbers)
 
 
