@@ -406,6 +406,158 @@ def _summary(communities, cells, output, seconds, carried, as_json):
     echo_summary(lines, {**s, **r}, as_json)
 
 
+@grid.command("adopt")
+@click.argument("grids", type=click.Path(dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
+              help="The grid package to write (.gpkg: cells, units, metadata; opens in QGIS styled).")
+@click.option("--layer", default=None, help="Layer of GRIDS to read (default: the first).")
+@click.option("--where", default=None, metavar="SQL",
+              help="Adopt only the cells matching this OGR SQL WHERE clause, e.g. \"WGBM LIKE '110101001%'\" (one "
+                   "street). Messages still number features as the file does.")
+@click.option("--id-field", default=None,
+              help="Column with each cell's 15-digit grid ID (default: grid_id, WGBM, 网格编码 … or the first "
+                   "column whose every value is 15 digits). Numbers are read as their digits.")
+@click.option("--community-name-field", default=None,
+              help="Column with the community's name (default: community_name, comm_name, 社区名称, SQMC …).")
+@click.option("--street-name-field", default=None,
+              help="Column with the street's name (default: street_name, strt_name, 街道名称, JDMC …).")
+@click.option("--county-name-field", default=None,
+              help="Column with the county's name (default: county_name, cnty_name, 区县名称, QXMC …).")
+@crs_opt("--crs", help="What GRIDS' coordinates really are, overriding the file's label: EPSG:4326, EPSG:4490, "
+                       "gcj02 (Amap/Tencent), bd09 (Baidu), or any EPSG code.")
+@click.option("--metric-crs", default=None, metavar="CRS",
+              help="Keep the package in this projected CRS (default: GRIDS' own when it is in metres; else "
+                   "CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
+@click.option("--encoding", default=None, help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
+@click.option("--units", "units_path", default=None, type=click.Path(dir_okay=False),
+              help="The communities' own boundaries (polygons with 12-digit codes): they become the package's "
+                   "communities, and the cells are checked against them (gaps, cells beyond their community). "
+                   "Without it each community is the union of its cells.")
+@click.option("--units-code-field", default=None, help="Column of --units with the 12-digit community codes.")
+@click.option("--units-name-field", default=None, help="Column of --units with the names (default: detected).")
+@click.option("--units-layer", default=None, help="Layer of --units (default: the first).")
+@click.option("--units-where", default=None, metavar="SQL",
+              help="Read only the --units features matching this OGR SQL WHERE clause, e.g. \"level = 'community'\" "
+                   "(a units layer gridkit exported holds counties and streets too).")
+@crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs).")
+@click.option("--start-date", default=None,
+              help="Start date for cells without a start_date column (default: today).")
+@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None,
+              help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
+                   "layer 'problems', to open beside the cells and fix.")
+@click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
+@layout_overwrite_opt
+@summary_json_opt
+def adopt_command(grids, output, layer, where, id_field, community_name_field, street_name_field, county_name_field,
+                  crs, metric_crs, encoding, units_path, units_code_field, units_name_field, units_layer, units_where,
+                  units_crs, start_date, problems_out, preview, overwrite, as_json):
+    """Bring GRIDS, cells drawn elsewhere (another platform's Shapefile, say), into a grid package.
+
+    Each cell keeps its geometry and its 15-digit grid ID, which gives its
+    community, street and county; each community is the union of its cells, or
+    its own boundary from --units. The package is then checked like any other
+    (`gridkit check`: overlaps, duplicated IDs and, with --units, gaps and cells
+    beyond their community) and the problems printed; it is written all the same,
+    so that you can fix them in QGIS and check again. From there, components
+    import, locate, serve, export and map work on it as on a layout gridkit made.
+    A cell without a well-formed grid ID stops the run, with every such cell named.
+
+    \b
+    Examples (the files `gridkit export` wrote, as another platform would hold them):
+      gridkit grid adopt dongcheng_amap.geojson --crs gcj02 -o dongcheng_adopted.gpkg
+      gridkit grid adopt cincinnati_cells.shp --units cincinnati_units.shp --units-code-field code \\
+          --units-where "level = 'community'" -o cincinnati_adopted.gpkg --problems adopt_problems.gpkg
+      gridkit grid adopt c601.shp --id-field grid_id --encoding GBK -o c601.gpkg   # one community, GBK
+    """
+    import gridkit as gk
+    from gridkit.adopt import adopted_grid, community_boundaries
+    from gridkit.errors import GridkitError
+
+    t0 = time.perf_counter()
+    require_with(units_code_field=("units_path", units_path), units_name_field=("units_path", units_path),
+                 units_layer=("units_path", units_path), units_where=("units_path", units_path),
+                 units_crs=("units_path", units_path))
+    if units_path and not units_code_field:
+        raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes")
+    if problems_out and Path(problems_out).suffix.lower() != ".gpkg":
+        raise click.BadParameter(f"{problems_out}: give a .gpkg file", param_hint="--problems")
+    refuse_existing(output, preview, problems_out, overwrite=overwrite)
+    names = {"community_name": community_name_field, "street_name": street_name_field,
+             "county_name": county_name_field}
+    try:
+        with Steps() as step:
+            step(f"reading {grids}")
+            gdf = gk.read_vector(grids, layer=layer, crs=crs, encoding=encoding, where=where, arrow=True)
+            communities = None
+            if units_path:
+                step(f"reading {units_path}")
+                units = gk.read_vector(units_path, layer=units_layer, crs=units_crs or crs, encoding=encoding,
+                                       where=units_where, where_option="--units-where")
+                communities = community_boundaries(units, code_field=units_code_field, name_field=units_name_field,
+                                                   metric_crs=metric_crs)
+            step("adopting the cells")
+            cells, communities = adopted_grid(gdf, id_field=id_field, name_fields=names, communities=communities,
+                                              metric_crs=metric_crs, start_date=start_date)
+            step("checking the partition")
+            report = gk.check_partition(cells, communities)
+            added, catalogue, component_metadata = replaced(output, overwrite)
+            catalogue, moved = reassigned(catalogue, cells, step, replacing=output)
+            warn_reissued(output, overwrite, cells)
+            step(f"writing {output}")
+            params = {"adopted": str(grids), "layer": layer, "where": where,
+                      "id_field": cells.attrs["summary"]["id_field"], "crs": crs, "units": units_path and str(units_path), "units_code_field": units_code_field,
+                      "units_layer": units_layer, "units_where": units_where}
+            gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite, carry=added,
+                             extra_layers={"components": catalogue}, extra_metadata=component_metadata)
+            kept = gk.package.added_by_hand(output) if added is not None else None
+            if problems_out and not report.ok:
+                gk.io.write_vector(report.problem_frame().assign(layer="cells"), problems_out, layer="problems",
+                                   overwrite=overwrite, styles=True)
+            if preview:
+                step(f"drawing {preview}")
+                from gridkit.package import units_layer
+                from gridkit.preview import plot_layout
+
+                plot_layout(cells, units_layer(communities), preview)
+    except (GridkitError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _adopt_summary(cells, report, output, problems_out, time.perf_counter() - t0,
+                   carried_lines(catalogue, moved, kept), as_json)
+
+
+def _adopt_summary(cells, report, output, problems_out, seconds, carried, as_json):
+    s = cells.attrs["summary"]
+    named = ", ".join(f"{field} ({level.split('_')[0]})" for level, field in s["name_fields"].items())
+    lines = [
+        f"cells        {s['cells']:,} (grid IDs from {s['id_field']}; names from {named or 'no column'})",
+        f"units        {s['counties']} {'county' if s['counties'] == 1 else 'counties'}, {s['streets']} "
+        f"{'street' if s['streets'] == 1 else 'streets'}, {s['communities']} "
+        f"{'community' if s['communities'] == 1 else 'communities'}"
+        + (" (each the union of its cells)" if not s["communities_given"] else
+           " (boundaries from --units)" if not s["communities_from_cells"] else
+           f" ({s['communities'] - s['communities_from_cells']} from --units, {s['communities_from_cells']} "
+           "made from their cells: not in --units)"),
+        f"area m²      mean {s['area_mean']:,.0f}  min {s['area_min']:,.0f}  max {s['area_max']:,.0f}",
+    ]
+    if s["repaired"]:
+        lines.append(f"repairs      {s['repaired']} invalid cell{'' if s['repaired'] == 1 else 's'} repaired "
+                     "(make_valid)")
+    if s["kept_columns"]:
+        lines.append(f"kept         columns {', '.join(map(str, s['kept_columns']))}")
+    if report.ok:
+        lines.append(f"check        ok (largest overlap {report.max_overlap_m2:.2g} m², largest coverage error "
+                     f"{report.max_coverage_error:.2g} of a community's area)")
+    else:
+        lines.append(f"check        {len(report.problems)} problem(s); fix them (QGIS) and run gridkit check "
+                     f"{output}" + (f"; where each lies: {problems_out}" if problems_out else ""))
+        lines += [f"  {problem}" for problem in report.problems[:20]]
+        if len(report.problems) > 20:
+            lines.append(f"  … and {len(report.problems) - 20} more" + ("" if problems_out else " (--problems FILE)"))
+    lines += [f"crs          {s['metric_crs']} (input {s['source_crs']})", *carried,
+              f"output       {output}", f"time         {seconds:.2f} s"]
+    echo_summary(lines, {**s, "problems": report.problems}, as_json)
+
+
 @grid.command("households")
 @click.argument("boundaries", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,

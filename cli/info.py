@@ -54,6 +54,8 @@ def info_command(package, as_json):
 def _layout(info):
     """The kind of layout, with its bands."""
     p, s = info["parameters"], info["summary"]
+    if info["layout"] == "adopted grids":
+        return "adopted grids (drawn elsewhere)"
     if info["layout"] == "unit grids":
         shape = {"hex": "hexagonal", "h3": "H3"}.get(p.get("shape") or s.get("shape"), "square")
         area = p.get("cell_area") or s.get("cell_area")
@@ -67,10 +69,12 @@ def _lines(info):
     p = info["parameters"]
     created = (info.get("created") or "?").replace("T", " ").replace("+00:00", " UTC")
     command = ("grid units" if info["layout"] == "unit grids" else
+               f"grid adopt of {p['adopted']}" if info["layout"] == "adopted grids" else
                f"grid rebalance of {p['rebalanced_from']}" if p.get("rebalanced_from") else "grid households")
     yield "made", f"{created} by gridkit {info.get('gridkit_version') or '?'} ({command})"
     given = [f"{key} {_value(value)}" for key, value in sorted(p.items())
-             if key not in ("band", "micro", "rebalanced_from") and value not in (None, False, "", [], "None")]
+             if key not in ("band", "micro", "rebalanced_from", "adopted")
+             and value not in (None, False, "", [], "None")]
     yield "parameters", "; ".join(given) or "none on record"
     yield "crs", f"{info['crs']} ({info['crs_name']})"
     if info.get("extent_lonlat"):

@@ -372,8 +372,9 @@ def describe_package(path) -> dict:
     """What a grid package holds and how it was made, from its attributes and
     metadata alone (no geometry is read: fast on millions of cells).
 
-    Returns a dict (JSON-ready): ``path``; ``layout`` (``"unit grids"`` or
-    ``"household grids"``); ``gridkit_version``, ``created``, ``crs``,
+    Returns a dict (JSON-ready): ``path``; ``layout`` (``"unit grids"``,
+    ``"household grids"``, or ``"adopted grids"``, drawn elsewhere and brought in
+    by ``gridkit grid adopt``); ``gridkit_version``, ``created``, ``crs``,
     ``crs_name``; ``extent_lonlat`` (minx, miny, maxx, maxy of the cells, in
     degrees); ``parameters`` (what the command was given); ``layers`` (name →
     feature count); ``units`` (level → count); ``cells`` (count, area in m²,
@@ -408,7 +409,7 @@ def describe_package(path) -> dict:
     band = parameters.get("band")
     info = {
         "path": str(path),
-        "layout": "household grids" if band else "unit grids",
+        "layout": "household grids" if band else "adopted grids" if parameters.get("adopted") else "unit grids",
         "gridkit_version": metadata.get("gridkit_version"),
         "created": metadata.get("created"),
         "crs": crs.to_string(),

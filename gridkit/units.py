@@ -107,9 +107,11 @@ def unit_hierarchy(
         Column with the features' names (default: the first of ``name``, ``NAME``,
         ``名称``, … present).
     provisional : bool
-        Allow provisional codes: communities made from tiles when the finest level
-        is a street or county, and codes for features whose code is missing or
-        malformed (these need ``parent_code``). Without it, both are errors.
+        Allow provisional codes: codes in the provisional ranges kept as given
+        (street 900–999, community 600–999), communities made from tiles when the
+        finest level is a street or county, and codes for features whose code is
+        missing or malformed (these need ``parent_code``). Without it, all three
+        are errors.
     parent_code : str, optional
         6- or 9-digit code of the unit containing all features, for features that
         have no code of their own (e.g. Cambridge's neighbourhoods).
@@ -195,7 +197,7 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
     for i, value in enumerate(raw):
         if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
             value = int(value)  # codes stored as numbers
-        problem = codes.code_problem(value)
+        problem = codes.code_problem(value, provisional=provisional)  # a provisional code given is kept
         if problem:
             problems.append(f"{describe_feature(units, i, name_field)}: {problem}")
             text = str(value).strip()
@@ -286,7 +288,8 @@ def _to_communities(units, side, provisional, parent_code, barriers=None, tile_l
     if level == 12:
         for u in units.itertuples():
             if u.code:
-                rows.append(_row(u.code, u.name, u.street_parent_name, u.county_parent_name, u.geometry, False))
+                rows.append(_row(u.code, u.name, u.street_parent_name, u.county_parent_name, u.geometry,
+                                 codes.is_provisional_code(u.code)))
     else:
         if not provisional:
             what = {9: "street", 6: "county"}[level]

@@ -1,0 +1,121 @@
+"""gridkit grid adopt against the geopandas recipe a GIS user would write, same file, same run.
+
+The input: a grid layer as another platform keeps it, built before any timing from
+gridkit's unit grid of Dongcheng (4,278 cells) or Changping (1,344 km², about
+134,000 cells): a GBK Shapefile in CGCS2000 longitude/latitude (EPSG:4490), the
+grid ID stored as a number (``WGBM``), the community's name (``SQMC``) and a column
+of the platform's own (``GLY``). One cell is split in two that keep its ID, and one
+overlaps its neighbour by 3 m: each peer must find both, and write a grid package.
+
+* ``gridkit``: what ``gridkit grid adopt`` runs: :func:`gridkit.read_vector`,
+  :func:`gridkit.adopt.adopted_grid` (IDs checked, hierarchy from the IDs,
+  communities as the union of their cells), :func:`gridkit.check_partition`
+  (duplicated IDs, overlaps, coverage), :func:`gridkit.write_package` (cells,
+  units of three levels, metadata, QGIS styles).
+* ``geopandas``: ``read_file``; ``to_crs``; the IDs as text and checked with a
+  regular expression; the hierarchy by string slicing; ``dissolve`` by community
+  (and street, county) for the units; ``duplicated`` IDs; overlapping pairs by
+  ``sjoin(predicate="overlaps")``; ``to_file`` of the cells and units. (No check of
+  the codes' ranges, of invalid cells, or of coverage: fewer checks, so a lower
+  bound on its time.)
+
+Rows are cells; notes: problems found.
+
+    python benchmarks/bench_adopt.py                  # both cases
+    python benchmarks/bench_adopt.py --only dongcheng
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from _children import run_benchmark
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
+OUT = Path(__file__).resolve().parent / "results"
+CASES = {"dongcheng": "110101", "changping": "110114"}
+
+
+def _source(case):
+    return OUT / f"adopt_{case}.shp"
+
+
+def _output(case, peer):
+    return OUT / f"adopt_{case}_{peer}.gpkg"
+
+
+def prepare(case):
+    """Write the case's platform file, outside any timing."""
+    import geopandas as gpd
+    import numpy as np
+    import pyogrio
+    import shapely
+    import shapely.affinity
+
+    import gridkit as gk
+
+    path = _source(case)
+    if path.exists():
+        return
+    OUT.mkdir(exist_ok=True)
+    boundary = gk.read_vector(DATA, crs="gcj02")
+    comm = gk.unit_hierarchy(boundary[boundary["adcode"] == CASES[case]], code_field="adcode", provisional=True)
+    cells = gk.unit_grid(comm)
+    geoms = cells.geometry.values.copy()
+    x0, y0, x1, y1 = geoms[100].bounds
+    halves = [shapely.clip_by_rect(geoms[100], x0, y0, (x0 + x1) / 2, y1),
+              shapely.clip_by_rect(geoms[100], (x0 + x1) / 2, y0, x1, y1)]
+    geoms[100] = halves[0]
+    geoms[200] = shapely.affinity.translate(geoms[200], xoff=-3)
+    ids = [*cells["grid_id"], cells["grid_id"].iloc[100]]
+    frame = gpd.GeoDataFrame({
+        "WGBM": np.array(ids, dtype="int64"),
+        "SQMC": [f"社区{i[9:12]}" for i in ids],
+        "GLY": [f"网格员{i % 40}" for i in range(len(ids))],
+    }, geometry=gpd.GeoSeries([*geoms, halves[1]], crs=cells.crs).to_crs(4490).values, crs=4490)
+    pyogrio.write_dataframe(frame, path, encoding="GBK")
+
+
+def run_gridkit(case):
+    import gridkit as gk
+    from gridkit.adopt import adopted_grid
+
+    out = _output(case, "gridkit")
+    out.unlink(missing_ok=True)
+    t = time.perf_counter()
+    cells, communities = adopted_grid(gk.read_vector(_source(case), arrow=True))
+    report = gk.check_partition(cells, communities)
+    gk.write_package(out, cells, communities)
+    seconds = time.perf_counter() - t
+    return seconds, {"rows": len(cells), "problems": len(report.problems)}
+
+
+def run_geopandas(case):
+    import geopandas as gpd
+    import pandas as pd
+
+    out = _output(case, "geopandas")
+    out.unlink(missing_ok=True)
+    t = time.perf_counter()
+    cells = gpd.read_file(_source(case), engine="pyogrio", encoding="GBK").to_crs(4548)
+    ids = cells["WGBM"].astype("int64").astype(str)
+    bad = int((~ids.str.fullmatch(r"\d{15}") | (ids.str[12:] == "000")).sum())
+    cells = cells.assign(grid_id=ids, community_code=ids.str[:12], street_code=ids.str[:9], county_code=ids.str[:6],
+                         community_name=cells["SQMC"])
+    duplicated = int(cells["grid_id"].duplicated().sum())
+    pairs = gpd.sjoin(cells, cells, predicate="overlaps")
+    overlaps = int((pairs.index < pairs["index_right"]).sum())
+    units = pd.concat([cells.dissolve(by=level, as_index=False)[[level, "geometry"]].rename(columns={level: "code"})
+                       .assign(level=level.split("_")[0]) for level in ("county_code", "street_code", "community_code")],
+                      ignore_index=True)
+    cells.to_file(out, layer="cells", driver="GPKG", engine="pyogrio")
+    gpd.GeoDataFrame(units, crs=cells.crs).to_file(out, layer="units", driver="GPKG", engine="pyogrio")
+    seconds = time.perf_counter() - t
+    return seconds, {"rows": len(cells), "problems": bad + duplicated + overlaps}
+
+
+PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}
+
+if __name__ == "__main__":
+    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("problems",), rate="M cells/s")

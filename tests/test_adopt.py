@@ -1,0 +1,195 @@
+"""``gridkit grid adopt`` and ``adopted_grid``: a grid layer drawn elsewhere, brought into a grid package."""
+
+import geopandas as gpd
+import numpy as np
+import pyogrio
+import pytest
+import shapely
+import shapely.affinity
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit.adopt import adopted_grid, community_boundaries
+from gridkit.errors import CodeError, InputError
+from gridkit.locator import Locator
+from gridkit_cli.main import cli
+
+from .conftest import SAMPLES, community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, [*map(str, args)])
+
+
+@pytest.fixture(scope="module")
+def made(dongcheng):
+    """Dongcheng's unit grid as gridkit makes it: the layout a city's platform holds."""
+    return gk.unit_grid(dongcheng, start_date="2020-05-01")
+
+
+def _platform_file(cells, path, **changes):
+    """``cells`` as another platform keeps them: a GBK Shapefile with the ID as a
+    number (WGBM), community and street names in Chinese (SQMC, JDMC), a column
+    of its own (GLY, the grid manager), in lon/lat. ``changes``: column → values."""
+    frame = gpd.GeoDataFrame({
+        "WGBM": cells["grid_id"].astype("int64").to_numpy(),
+        "SQMC": [f"社区{c[-3:]}" for c in cells["community_code"]],
+        "JDMC": "东华门街道",
+        "GLY": [f"网格员{i % 7}" for i in range(len(cells))],
+    }, geometry=cells.geometry.to_crs(4326).values, crs=4326)
+    for column, values in changes.items():
+        frame[column] = values
+    pyogrio.write_dataframe(frame, path, encoding="GBK")
+    return path
+
+
+def test_a_platform_shapefile_becomes_the_package_gridkit_would_have_made(made, tmp_path):
+    source = _platform_file(made, tmp_path / "wg.shp")
+    out = tmp_path / "city.gpkg"
+    result = _run("grid", "adopt", source, "--metric-crs", "EPSG:4548", "-o", out, "--preview", tmp_path / "c.png")
+    assert result.exit_code == 0, result.output
+    assert f"cells        {len(made):,} (grid IDs from WGBM; names from SQMC (community), JDMC (street))" \
+        in result.output
+    assert "units        1 county, 1 street, 8 communities (each the union of its cells)" in result.output
+    assert "check        ok" in result.output and "kept         columns GLY" in result.output
+    cells, units, meta = gk.read_package(out)
+    assert cells["grid_id"].tolist() == made["grid_id"].tolist()  # made sorts by ID too
+    assert (cells["sequence"] == made["sequence"]).all()
+    assert cells["community_name"].tolist() == [f"社区{c[-3:]}" for c in made["community_code"]]
+    assert set(cells["street_name"]) == {"东华门街道"} and cells["provisional"].all()
+    assert cells["GLY"].tolist()[:8] == [f"网格员{i}" for i in range(7)] + ["网格员0"]
+    # Through lon/lat and a Shapefile the cells move by float noise only.
+    assert shapely.hausdorff_distance(cells.geometry.values, made.geometry.values).max() < 1e-6
+    communities = units[units["level"] == "community"].reset_index(drop=True)
+    assert communities["code"].tolist() == gk_codes(made)
+    differ = shapely.area(shapely.symmetric_difference(communities.geometry.values,
+                                                       _own_communities(made)))
+    assert differ.max() < 1e-3
+    assert all(report.ok for report in gk.check_package(out).values())
+    info = gk.package.describe_package(out)
+    assert info["layout"] == "adopted grids" and info["parameters"]["id_field"] == "WGBM"
+    assert (tmp_path / "c.png").stat().st_size > 10_000
+    # Every cell's centre is located in its own cell.
+    centres = shapely.point_on_surface(cells.geometry.values)
+    index, status, _ = Locator.from_package(out).cell_index(shapely.get_x(centres), shapely.get_y(centres))
+    assert (index == np.arange(len(cells))).all() and (status == 0).all()
+
+
+def gk_codes(cells):
+    return sorted(set(cells["community_code"]))
+
+
+def _own_communities(cells):
+    return [shapely.union_all(cells.geometry.values[(cells["community_code"] == c).to_numpy()]) for c in gk_codes(cells)]
+
+
+def test_cells_without_a_well_formed_id_stop_the_run_each_named(made, tmp_path):
+    ids = made["grid_id"].astype(object).to_numpy().copy()
+    ids[[4, 40, 400]] = ["11010190060001", None, ids[400][:12] + "000"]
+    source = tmp_path / "wg.gpkg"
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"WGBM": ids}, geometry=made.geometry.values, crs=made.crs), source)
+    result = _run("grid", "adopt", source, "-o", tmp_path / "out.gpkg")
+    assert result.exit_code == 1
+    assert (f"3 of {len(made):,} cells have no well-formed grid ID in 'WGBM': feature 5: grid ID '11010190060001' "
+            f"is not 15 digits; feature 41: no grid ID; feature 401: grid ID '{ids[400]}': sequence 000 is not "
+            "used") in result.output
+    assert not (tmp_path / "out.gpkg").exists()
+
+
+def test_the_id_column_is_found_or_asked_for(tmp_path):
+    square = [shapely.box(X0, Y0, X0 + 100, Y0 + 100)]
+    frame = gpd.GeoDataFrame({"BH": ["x"], "code": ["110101001001001"]}, geometry=square, crs=4548)
+    cells, _ = adopted_grid(frame)
+    assert cells.attrs["summary"]["id_field"] == "code" and cells["grid_id"].tolist() == ["110101001001001"]
+    with pytest.raises(InputError, match="no column of 15-digit grid IDs found; name it \\(--id-field\\). "
+                                         "Columns are: BH"):
+        adopted_grid(frame.drop(columns="code"))
+    with pytest.raises(InputError, match="no column 'WGBM' for the grid IDs; columns are: BH, code"):
+        adopted_grid(frame, id_field="WGBM")
+
+
+def test_duplicated_ids_and_overlaps_are_reported_and_the_package_written(made, tmp_path):
+    cells = made.iloc[:6].copy()
+    geoms = cells.geometry.values.copy()
+    x0, y0, x1, y1 = geoms[2].bounds
+    halves = [shapely.clip_by_rect(geoms[2], x0, y0, (x0 + x1) / 2, y1),
+              shapely.clip_by_rect(geoms[2], (x0 + x1) / 2, y0, x1, y1)]
+    geoms[2] = halves[0]
+    geoms[4] = shapely.affinity.translate(geoms[4], xoff=-3)  # 3 m into its western neighbour
+    split = gpd.GeoDataFrame({"grid_id": [*cells["grid_id"], cells["grid_id"].iloc[2]]},
+                             geometry=[*geoms, halves[1]], crs=made.crs)
+    source = tmp_path / "wg.gpkg"
+    pyogrio.write_dataframe(split, source)
+    out, problems = tmp_path / "out.gpkg", tmp_path / "problems.gpkg"
+    result = _run("grid", "adopt", source, "-o", out, "--problems", problems)
+    assert result.exit_code == 0, result.output
+    first = cells["grid_id"].iloc[2]
+    assert "check        2 problem(s); fix them (QGIS) and run gridkit check" in result.output
+    assert f"grid_id {first} is used by 2 cells: give all but one a free ID ({int(cells['grid_id'].max()) + 1} " \
+        "is the next after its unit's highest)" in result.output
+    assert f"cells {cells['grid_id'].iloc[3]} and {cells['grid_id'].iloc[4]} overlap by 300 m²" in result.output
+    assert len(pyogrio.read_dataframe(problems, layer="problems")) == 2
+    checked = _run("check", out)
+    assert checked.exit_code == 1 and f"grid_id {first} is used by 2 cells" in checked.output
+
+
+def test_community_boundaries_find_gaps_and_communities_the_file_lacks(tmp_path):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200), shapely.box(X0 + 300, Y0, X0 + 600, Y0 + 200)])
+    cells = gk.unit_grid(comm)
+    source = tmp_path / "wg.gpkg"
+    kept = (cells["grid_id"] != "110101001001004").to_numpy()  # a cell missing: a gap in community 001
+    pyogrio.write_dataframe(cells[kept].drop(columns=["community_name"]), source)
+    boundaries = tmp_path / "sq.gpkg"  # community 002's boundary is missing from the file
+    pyogrio.write_dataframe(comm.iloc[:1].assign(SQBM=comm["community_code"].iloc[:1], NAME="东四")[
+        ["SQBM", "NAME", "geometry"]], boundaries)
+    out = tmp_path / "out.gpkg"
+    result = _run("grid", "adopt", source, "--units", boundaries, "--units-code-field", "SQBM", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "units        1 county, 1 street, 2 communities (1 from --units, 1 made from their cells: not in --units)" in result.output
+    assert "check        1 problem(s)" in result.output
+    assert "unit 110101001001: its cells differ from it by 1e+04 m² (0.167 of its area" in result.output
+    cells_out, units, _ = gk.read_package(out)
+    assert cells_out.loc[cells_out["community_code"] == "110101001001", "community_name"].unique().tolist() == ["东四"]
+    assert units.loc[units["level"] == "community", "code"].tolist() == ["110101001001", "110101001002"]
+
+
+def test_community_boundaries_must_be_communities():
+    street = gpd.GeoDataFrame({"code": ["110101001"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 200)], crs=4548)
+    with pytest.raises(InputError, match="need 12-digit community codes in 'code'; feature 1 has '110101001'"):
+        community_boundaries(street, code_field="code")
+    provisional = street.assign(code="110101900600")
+    assert community_boundaries(provisional, code_field="code")["provisional"].tolist() == [True]
+
+
+def test_adopting_anew_keeps_the_catalogue(made, tmp_path):
+    """The city's platform sends a new version of its grids: adopted over the package,
+    the components imported stay, each in the cell that holds it now."""
+    out = tmp_path / "city.gpkg"
+    assert _run("grid", "adopt", _platform_file(made, tmp_path / "v1.shp"), "-o", out).exit_code == 0
+    result = _run("components", "import", SAMPLES / "legacy_inventory.csv", "--grid", out, "--scheme", "legacy",
+                  "--crs", "gcj02")
+    assert result.exit_code == 0 and "6 rows → 6 imported, 0 rejected" in result.output, result.output
+    before = gk.catalogue.read_catalogue(out)
+    # Version 2: cell 001 of each community takes the next free sequence.
+    ids = made["grid_id"].to_numpy(dtype=object).copy()
+    first = np.flatnonzero(made["sequence"].to_numpy() == 1)
+    top = made.groupby("community_code")["sequence"].max()
+    ids[first] = [c + f"{top[c] + 1:03d}" for c in made["community_code"].iloc[first]]
+    source = _platform_file(made, tmp_path / "v2.shp", WGBM=np.array(ids, dtype="int64"))
+    result = _run("grid", "adopt", source, "-o", out, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert "components   6 carried over (layer components)" in result.output
+    after = gk.catalogue.read_catalogue(out)
+    assert after["GLBJBSM"].tolist() == before["GLBJBSM"].tolist()
+    cells, _, _ = gk.read_package(out)
+    holder, _, _ = Locator.from_package(out).cell_index(shapely.get_x(after.geometry.values),
+                                                  shapely.get_y(after.geometry.values), crs=after.crs)
+    assert after["SZDYWGBSM"].tolist() == cells["grid_id"].to_numpy()[holder].tolist()
+
+
+def test_a_bad_id_column_is_codeerror(made):
+    frame = made.iloc[:3][["grid_id", "geometry"]].assign(grid_id=["1", "2", "3"])
+    with pytest.raises(CodeError, match="3 of 3 cells have no well-formed grid ID in 'grid_id'"):
+        adopted_grid(frame)
