@@ -106,9 +106,9 @@ def run_geopandas(case):
     duplicated = int(cells["grid_id"].duplicated().sum())
     pairs = gpd.sjoin(cells, cells, predicate="overlaps")
     overlaps = int((pairs.index < pairs["index_right"]).sum())
+    levels = ("county_code", "street_code", "community_code")
     units = pd.concat([cells.dissolve(by=level, as_index=False)[[level, "geometry"]].rename(columns={level: "code"})
-                       .assign(level=level.split("_")[0]) for level in ("county_code", "street_code", "community_code")],
-                      ignore_index=True)
+                       .assign(level=level.split("_")[0]) for level in levels], ignore_index=True)
     cells.to_file(out, layer="cells", driver="GPKG", engine="pyogrio")
     gpd.GeoDataFrame(units, crs=cells.crs).to_file(out, layer="units", driver="GPKG", engine="pyogrio")
     seconds = time.perf_counter() - t

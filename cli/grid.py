@@ -505,7 +505,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             warn_reissued(output, overwrite, cells)
             step(f"writing {output}")
             params = {"adopted": str(grids), "layer": layer, "where": where,
-                      "id_field": cells.attrs["summary"]["id_field"], "crs": crs, "units": units_path and str(units_path), "units_code_field": units_code_field,
+                      "id_field": cells.attrs["summary"]["id_field"], "crs": crs,
+                      "units": units_path and str(units_path), "units_code_field": units_code_field,
                       "units_layer": units_layer, "units_where": units_where}
             gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite, carry=added,
                              extra_layers={"components": catalogue}, extra_metadata=component_metadata)

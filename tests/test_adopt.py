@@ -63,7 +63,7 @@ def test_a_platform_shapefile_becomes_the_package_gridkit_would_have_made(made, 
     # Through lon/lat and a Shapefile the cells move by float noise only.
     assert shapely.hausdorff_distance(cells.geometry.values, made.geometry.values).max() < 1e-6
     communities = units[units["level"] == "community"].reset_index(drop=True)
-    assert communities["code"].tolist() == gk_codes(made)
+    assert communities["code"].tolist() == _community_codes(made)
     differ = shapely.area(shapely.symmetric_difference(communities.geometry.values,
                                                        _own_communities(made)))
     assert differ.max() < 1e-3
@@ -77,12 +77,13 @@ def test_a_platform_shapefile_becomes_the_package_gridkit_would_have_made(made, 
     assert (index == np.arange(len(cells))).all() and (status == 0).all()
 
 
-def gk_codes(cells):
+def _community_codes(cells):
     return sorted(set(cells["community_code"]))
 
 
 def _own_communities(cells):
-    return [shapely.union_all(cells.geometry.values[(cells["community_code"] == c).to_numpy()]) for c in gk_codes(cells)]
+    geoms, codes = cells.geometry.values, cells["community_code"].to_numpy()
+    return [shapely.union_all(geoms[codes == c]) for c in _community_codes(cells)]
 
 
 def test_cells_without_a_well_formed_id_stop_the_run_each_named(made, tmp_path):
@@ -147,11 +148,13 @@ def test_community_boundaries_find_gaps_and_communities_the_file_lacks(tmp_path)
     out = tmp_path / "out.gpkg"
     result = _run("grid", "adopt", source, "--units", boundaries, "--units-code-field", "SQBM", "-o", out)
     assert result.exit_code == 0, result.output
-    assert "units        1 county, 1 street, 2 communities (1 from --units, 1 made from their cells: not in --units)" in result.output
+    assert ("units        1 county, 1 street, 2 communities (1 from --units, 1 made from their cells: not in "
+            "--units)") in result.output
     assert "check        1 problem(s)" in result.output
     assert "unit 110101001001: its cells differ from it by 1e+04 m² (0.167 of its area" in result.output
     cells_out, units, _ = gk.read_package(out)
-    assert cells_out.loc[cells_out["community_code"] == "110101001001", "community_name"].unique().tolist() == ["东四"]
+    named = cells_out.loc[cells_out["community_code"] == "110101001001", "community_name"]
+    assert named.unique().tolist() == ["东四"]
     assert units.loc[units["level"] == "community", "code"].tolist() == ["110101001001", "110101001002"]
 
 
