@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt, refuse_existing
-
-SHOWN = 20
+from .options import overwrite_opt, problem_lines, problems_path, refuse_existing
 
 
 @click.command("check")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None,
+@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem lies (the overlap, the gap, the stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix.")
 @overwrite_opt
@@ -40,8 +38,6 @@ def check_command(package, problems_out, overwrite):
     from gridkit.io import write_vector
     from gridkit.package import check_package
 
-    if problems_out and Path(problems_out).suffix.lower() != ".gpkg":
-        raise click.BadParameter(f"{problems_out}: give a .gpkg file", param_hint="--problems")
     refuse_existing(problems_out, overwrite=overwrite)
 
     try:
@@ -58,11 +54,8 @@ def check_command(package, problems_out, overwrite):
             click.echo(f"{head}: ok (largest overlap {report.max_overlap_m2:.2g} m², "
                        f"largest coverage error {report.max_coverage_error:.2g} of a unit's area)")
             continue
-        click.echo(f"{head}: {len(report.problems)} problem(s)")
-        for problem in report.problems[:SHOWN]:
-            click.echo(f"  {problem}")
-        if len(report.problems) > SHOWN:
-            click.echo(f"  … and {len(report.problems) - SHOWN} more" + ("" if problems_out else " (--problems FILE)"))
+        click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
+                               *problem_lines(report.problems, problems_out)]))
         frames.append(report.problem_frame().assign(layer=layer))
     total = sum(len(r.problems) for r in reports.values())
     if problems_out and frames:

@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, layout_overwrite_opt, overwrite_opt,
-                      package_output, percent, progress_enabled, refuse_existing, require_with, summary_json_opt,
-                      where_opt)
+                      package_output, percent, problem_lines, problems_path, progress_enabled, refuse_existing,
+                      require_with, summary_json_opt, where_opt)
 
 
 @click.group()
@@ -442,7 +442,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs).")
 @click.option("--start-date", default=None,
               help="Start date for cells without a start_date column (default: today).")
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None,
+@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix.")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
@@ -479,8 +479,6 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                  units_crs=("units_path", units_path))
     if units_path and not units_code_field:
         raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes")
-    if problems_out and Path(problems_out).suffix.lower() != ".gpkg":
-        raise click.BadParameter(f"{problems_out}: give a .gpkg file", param_hint="--problems")
     refuse_existing(output, preview, problems_out, overwrite=overwrite)
     names = {"community_name": community_name_field, "street_name": street_name_field,
              "county_name": county_name_field}
@@ -551,9 +549,7 @@ def _adopt_summary(cells, report, output, problems_out, seconds, carried, as_jso
     else:
         lines.append(f"check        {len(report.problems)} problem(s); fix them (QGIS) and run gridkit check "
                      f"{output}" + (f"; where each lies: {problems_out}" if problems_out else ""))
-        lines += [f"  {problem}" for problem in report.problems[:20]]
-        if len(report.problems) > 20:
-            lines.append(f"  … and {len(report.problems) - 20} more" + ("" if problems_out else " (--problems FILE)"))
+        lines += problem_lines(report.problems, problems_out)
     lines += [f"crs          {s['metric_crs']} (input {s['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s"]
     echo_summary(lines, {**s, "problems": report.problems}, as_json)

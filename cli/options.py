@@ -116,6 +116,23 @@ def package_output(ctx, param, value):
     return value
 
 
+def problems_path(ctx, param, value):
+    """Click callback: ``--problems`` (where each problem a check finds lies) is a
+    GeoPackage, layer 'problems'."""
+    if value is not None and not value.lower().endswith(".gpkg"):
+        raise click.BadParameter(f"{value}: give a .gpkg file")
+    return value
+
+
+def problem_lines(problems, problems_out, shown=20) -> list:
+    """A check's ``problems`` as indented lines, the first ``shown`` of them, then how
+    many more (and where to see them all, without ``problems_out``)."""
+    lines = [f"  {problem}" for problem in problems[:shown]]
+    if len(problems) > shown:
+        lines.append(f"  … and {len(problems) - shown} more" + ("" if problems_out else " (--problems FILE)"))
+    return lines
+
+
 def require_with(**anchors):
     """Usage errors for options given on the command line that mean nothing without
     another: ``require_with(tolerance=("target", target))`` stops ``--tolerance``

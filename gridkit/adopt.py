@@ -177,8 +177,8 @@ def community_boundaries(gdf, *, code_field, name_field=None, metric_crs=None) -
     from .units import unit_hierarchy
 
     if code_field not in gdf.columns:
-        raise InputError(f"{_source(gdf)}: no column {code_field!r} for the communities' codes; columns are: "
-                         f"{', '.join(str(c) for c in gdf.columns if c != gdf.geometry.name)}")
+        raise InputError(f"{_source(gdf)}: no column {code_field!r} for the communities' codes; "
+                         f"columns are: {_columns(gdf)}")
     lengths = pd.Series(_grid_id_text(gdf[code_field])).str.len()
     if (lengths != 12).any():
         i = int(np.flatnonzero((lengths != 12).to_numpy())[0])
@@ -192,21 +192,24 @@ def _source(gdf):
     return gdf.attrs.get("source_path") or "the grid layer"
 
 
+def _columns(gdf) -> str:
+    """'A, B': the layer's columns, for a message about one that is not there."""
+    return ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
+
+
 def _id_field(gdf, id_field):
     """The column of grid IDs: ``id_field``, else a usual name, else the first whose every value is 15 digits."""
-    columns = [c for c in gdf.columns if c != gdf.geometry.name]
     if id_field is not None:
         if id_field not in gdf.columns:
-            raise InputError(f"{_source(gdf)}: no column {id_field!r} for the grid IDs; columns are: "
-                             f"{', '.join(map(str, columns))}")
+            raise InputError(f"{_source(gdf)}: no column {id_field!r} for the grid IDs; columns are: {_columns(gdf)}")
         return id_field
     found = next((c for c in ID_CANDIDATES if c in gdf.columns), None)
     if found is None:
-        found = next((c for c in columns if len(gdf)
+        found = next((c for c in gdf.columns if c != gdf.geometry.name
                       and pd.Series(_grid_id_text(gdf[c])).str.fullmatch(r"\d{15}").all()), None)
     if found is None:
         raise InputError(f"{_source(gdf)}: no column of 15-digit grid IDs found; name it (--id-field). "
-                         f"Columns are: {', '.join(map(str, columns))}")
+                         f"Columns are: {_columns(gdf)}")
     return found
 
 
@@ -224,13 +227,10 @@ def _grid_id_text(values) -> np.ndarray:
 
 def _refuse_bad_ids(gdf, ids, id_field):
     """Every cell needs a well-formed grid ID: those without one, named, in one error."""
-    text = pd.Series(ids)
-    wrong = ~text.str.fullmatch(r"\d{15}") | (text.str[12:] == "000")
-    community = text.str[:12]
-    wrong |= community.isin([c for c in community[~wrong].unique() if codes.code_problem(c, provisional=True)])
+    wrong = codes.malformed_grid_ids(ids)
     if not wrong.any():
         return
-    shown = np.flatnonzero(wrong.to_numpy())[:_SHOWN]
+    shown = np.flatnonzero(wrong)[:_SHOWN]
     problems = [f"{describe_feature(gdf, i)}: {_id_problem(ids[i])}" for i in shown]
     n = int(wrong.sum())
     raise CodeError(
@@ -261,8 +261,8 @@ def _names(gdf, name_fields) -> dict:
     for level, candidates in NAME_CANDIDATES.items():
         field = name_fields.get(level)
         if field is not None and field not in gdf.columns:
-            raise InputError(f"{_source(gdf)}: no column {field!r} for the {level.replace('_', ' ')}s; columns "
-                             f"are: {', '.join(str(c) for c in gdf.columns if c != gdf.geometry.name)}")
+            raise InputError(f"{_source(gdf)}: no column {field!r} for the {level.replace('_', ' ')}s; "
+                             f"columns are: {_columns(gdf)}")
         field = field or next((c for c in candidates if c in gdf.columns), None)
         if field is not None:
             out[level] = (field, _text(gdf[field]))

@@ -36,6 +36,7 @@ __all__ = [
     "provisional_community_code",
     "grid_ids",
     "parse_grid_id",
+    "malformed_grid_ids",
     "PROVISIONAL_STREET_START",
     "PROVISIONAL_COMMUNITY_START",
 ]
@@ -234,6 +235,23 @@ def parse_grid_id(grid_id: str) -> dict:
         "sequence": seq,
         "provisional": is_provisional_code(grid_id[:12]),
     }
+
+
+def malformed_grid_ids(ids) -> np.ndarray:
+    """Which of ``ids`` are not well-formed grid IDs (:func:`parse_grid_id` would
+    refuse them), by string operations and each community code checked once: fast
+    on a million cells. ``parse_grid_id`` words the problem of those it finds.
+
+    >>> malformed_grid_ids(["110101001001001", "11010100100100", "110101001001000", ""]).tolist()
+    [False, True, True, True]
+    """
+    import pandas as pd
+
+    ids = pd.Series(np.asarray(ids, dtype=object)).fillna("").astype(str)
+    wrong = ~ids.str.fullmatch(r"\d{15}") | (ids.str[12:] == "000")
+    community = ids.str[:12]
+    wrong |= community.isin([c for c in community[~wrong].unique() if code_problem(c, provisional=True)])
+    return wrong.to_numpy()
 
 
 def rows_by_id(ids, among) -> np.ndarray:

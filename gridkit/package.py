@@ -540,7 +540,7 @@ def check_package(path) -> dict:
     issued once. Layers saved in a geographic CRS are measured in
     the package's metric CRS (its metadata), else in their UTM zone.
     """
-    from .codes import code_problem, parse_grid_id
+    from .codes import malformed_grid_ids, parse_grid_id
     from .errors import CodeError
     from .invariants import check_partition
 
@@ -554,13 +554,9 @@ def check_package(path) -> dict:
     communities = units[units["level"] == "community"].rename(columns={"code": "community_code"})
     issued = _issued_record(metadata)
     reports = {"cells": check_partition(cells, communities, issued=issued)}
-    # Each ID's form by string ops, each community code once; parse_grid_id words
-    # the problem of the IDs these find wrong.
     ids = cells["grid_id"].astype(str)
-    wrong = ~ids.str.fullmatch(r"\d{15}") | (ids.str[12:] == "000")
-    codes = ids.str[:12]
-    wrong |= codes.isin([code for code in codes[~wrong].unique() if code_problem(code, provisional=True)])
-    for grid_id, geometry in zip(ids[wrong], cells.geometry.values[wrong.to_numpy()]):
+    wrong = malformed_grid_ids(ids)
+    for grid_id, geometry in zip(ids[wrong], cells.geometry.values[wrong]):
         try:
             parse_grid_id(grid_id)
         except CodeError as exc:
