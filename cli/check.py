@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt, problem_lines, problems_path, refuse_existing
+from .options import overwrite_opt, problem_lines, problems_path, refuse_existing, write_problems
 
 
 @click.command("check")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem lies (the overlap, the gap, the stray cell) to this .gpkg, "
-                   "layer 'problems', to open beside the cells and fix.")
+                   "layer 'problems', to open beside the cells and fix (empty when all holds).")
 @overwrite_opt
 def check_command(package, problems_out, overwrite):
     """Check PACKAGE's partition after it was edited (in QGIS, say).
@@ -32,10 +32,7 @@ def check_command(package, problems_out, overwrite):
     """
     from pathlib import Path
 
-    import pandas as pd
-
     from gridkit.errors import GridkitError
-    from gridkit.io import write_vector
     from gridkit.package import check_package
 
     refuse_existing(problems_out, overwrite=overwrite)
@@ -45,7 +42,6 @@ def check_command(package, problems_out, overwrite):
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     name = Path(package).name
-    frames = []
     for layer, report in reports.items():
         what, parent = ("micro-grids", "grid") if layer == "micro_grids" else ("cells", "community")
         parents = parent if report.units == 1 else ("communities" if parent == "community" else "grids")
@@ -56,14 +52,12 @@ def check_command(package, problems_out, overwrite):
             continue
         click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
                                *problem_lines(report.problems, problems_out)]))
-        frames.append(report.problem_frame().assign(layer=layer))
     total = sum(len(r.problems) for r in reports.values())
-    if problems_out and frames:
-        frame = pd.concat(frames, ignore_index=True)
-        try:  # styled red, over the cells
-            write_vector(frame, problems_out, layer="problems", overwrite=overwrite, styles=True)
+    if problems_out:
+        try:
+            write_problems(reports, problems_out, overwrite=overwrite)
         except (GridkitError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"{problems_out}: {total} problem(s), where each lies")
+        click.echo(f"{problems_out}: {total} problem(s)" + (", where each lies" if total else " (an empty layer)"))
     if total:
         raise click.ClickException(f"{name}: {total} problem(s); the package breaks the grid invariants")

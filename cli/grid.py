@@ -11,7 +11,7 @@ import click
 
 from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, layout_overwrite_opt, overwrite_opt,
                       package_output, percent, problem_lines, problems_path, progress_enabled, refuse_existing,
-                      require_with, summary_json_opt, where_opt)
+                      require_with, summary_json_opt, where_opt, write_problems)
 
 
 @click.group()
@@ -444,7 +444,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
               help="Start date for cells without a start_date column (default: today).")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
-                   "layer 'problems', to open beside the cells and fix.")
+                   "layer 'problems', to open beside the cells and fix (empty when all holds).")
 @click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
 @layout_overwrite_opt
 @summary_json_opt
@@ -509,9 +509,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite, carry=added,
                              extra_layers={"components": catalogue}, extra_metadata=component_metadata)
             kept = gk.package.added_by_hand(output) if added is not None else None
-            if problems_out and not report.ok:
-                gk.io.write_vector(report.problem_frame().assign(layer="cells"), problems_out, layer="problems",
-                                   overwrite=overwrite, styles=True)
+            if problems_out:
+                write_problems({"cells": report}, problems_out, overwrite=overwrite)
             if preview:
                 step(f"drawing {preview}")
                 from gridkit.package import units_layer

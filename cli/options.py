@@ -133,6 +133,21 @@ def problem_lines(problems, problems_out, shown=20) -> list:
     return lines
 
 
+def write_problems(reports, problems_out, *, overwrite):
+    """Write where each problem of ``reports`` (layer → check report) lies to
+    ``problems_out``, layer 'problems' (styled red, a column naming the checked
+    layer); with no problem, an empty layer, so a file from an earlier run does not
+    still show what has since been fixed."""
+    import pandas as pd
+
+    from gridkit.io import write_vector
+
+    frame = pd.concat([report.problem_frame().assign(layer=layer) for layer, report in reports.items()],
+                      ignore_index=True)
+    write_vector(frame, problems_out, layer="problems", overwrite=overwrite, styles=True,
+                 geometry_type="MultiPolygon")
+
+
 def require_with(**anchors):
     """Usage errors for options given on the command line that mean nothing without
     another: ``require_with(tolerance=("target", target))`` stops ``--tolerance``

@@ -55,6 +55,9 @@ _CHINA_BOX = (72.004, 0.8293, 137.8347, 55.8271)
 _INVERSE_STEP_TOL_DEG = 1e-6
 _INVERSE_MAX_ITER = 20
 _CHUNK = 1 << 16  # points per block: keeps numpy's temporaries in cache
+#: Longest straight piece before a change of CRS, by the unit of the CRS it is cut in:
+#: the change bends a straight edge (see :mod:`gridkit.export`), and the offsets most.
+MAX_SEGMENT = {"metre": 200.0, "degree": 0.002}
 
 
 def _as_xy(x, y):

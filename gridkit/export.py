@@ -72,9 +72,6 @@ SHAPEFILE_NAMES = {
 #: The field a KML placemark is named by, per layer.
 _KML_NAMES = {"cells": "grid_id", "units": "name", "micro_grids": "micro_id", "components": "GLBJBSM",
               "ended_grids": "grid_id", "ended_micro_grids": "micro_id"}
-#: Longest straight piece before a change of CRS, by the unit of the CRS it is cut in
-#: (see the module's text).
-MAX_SEGMENT = {"metre": 200.0, "degree": 0.002}
 #: Features turned into GeoJSON text at a time.
 _GEOJSON_CHUNK = 20_000
 
@@ -93,7 +90,7 @@ def to_crs(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     """``gdf`` in ``crs``: any CRS pyproj knows, or the pseudo-CRS ``"gcj02"`` /
     ``"bd09"`` (labelled EPSG:4326).
 
-    Edges longer than about 200 m (:data:`MAX_SEGMENT`) are cut first, in
+    Edges longer than about 200 m (:data:`gridkit.coords.MAX_SEGMENT`) are cut first, in
     ``gdf``'s own CRS: a straight edge there is a curve in the other (a 5 km edge
     of a Gauss-Krüger polygon is 0.4 m off in lon/lat if only its ends move, and
     GCJ-02 bends it by metres more: see the module).
@@ -106,7 +103,7 @@ def to_crs(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     target = coords.parse_crs(crs)
     if not isinstance(target, str) and gdf.crs.equals(target):
         return gdf
-    step = MAX_SEGMENT["degree" if gdf.crs.is_geographic else "metre"]
+    step = coords.MAX_SEGMENT["degree" if gdf.crs.is_geographic else "metre"]
     cut = gdf.set_geometry(shapely.segmentize(gdf.geometry.values, step))
     if not isinstance(target, str):
         return cut.to_crs(target)

@@ -53,8 +53,8 @@ class PartitionReport:
 
         where = list(self.where) + [None] * (len(self.problems) - len(self.where))
         geoms = np.array([None if g is None else _polygons(g) for g in where], dtype=object)
-        return gpd.GeoDataFrame({"problem": list(self.problems), "area_m2": np.round(shapely.area(geoms), 3)},
-                                geometry=geoms, crs=self.crs)
+        return gpd.GeoDataFrame({"problem": np.array(self.problems, dtype=object),
+                                 "area_m2": np.round(shapely.area(geoms), 3)}, geometry=geoms, crs=self.crs)
 
 
 def _polygons(geometry):

@@ -142,7 +142,10 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         Layer name for multi-layer files (default: the first layer).
     crs : str, int or pyproj.CRS, optional
         The CRS the coordinates are *really* in, overriding the file's label.
-        ``"gcj02"`` or ``"bd09"`` converts the coordinates to WGS84 (EPSG:4326).
+        ``"gcj02"`` or ``"bd09"`` converts the coordinates to WGS84 (EPSG:4326),
+        edges longer than 0.002° (about 200 m) cut first, as the export does: the
+        offsets bend a straight edge (over Beijing's districts a GCJ-02 edge
+        converted by its ends alone is up to 1 m off in the middle; BD-09 more).
         Required when the file has no CRS.
     encoding : str, optional
         Text encoding of a Shapefile's attributes; detected when omitted.
@@ -327,7 +330,10 @@ def _apply_crs(gdf, path, crs):
         parsed = coords.parse_crs(crs)
         if isinstance(parsed, str):
             func = coords.pseudo_to_wgs84_func(parsed)
-            geoms = shapely.transform(gdf.geometry.values, func)
+            geoms = gdf.geometry.values
+            if (shapely.get_type_id(geoms) > 0).any():  # lines or polygons (points have no edges)
+                geoms = shapely.segmentize(geoms, coords.MAX_SEGMENT["degree"])
+            geoms = shapely.transform(geoms, func)
             gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
             source = parsed
         else:
@@ -507,10 +513,12 @@ def gdal_options(**options):
         pyogrio.set_gdal_config_options(before)
 
 
-def write_vector(gdf, path, *, layer=None, overwrite=False, styles=False):
+def write_vector(gdf, path, *, layer=None, overwrite=False, styles=False, geometry_type=None):
     """Write one layer atomically; the format follows the extension (a GeoPackage's
     layer is named ``layer``, else after the file). With ``styles``, a GeoPackage
-    gets gridkit's QGIS style for its layer, if it has one (:mod:`gridkit.styles`)."""
+    gets gridkit's QGIS style for its layer, if it has one (:mod:`gridkit.styles`).
+    ``geometry_type`` (``"MultiPolygon"``) declares the layer's type when the rows
+    alone cannot (an empty layer)."""
     path = Path(path)
     suffix = _check_suffix(path)
     with atomic_path(path, overwrite=overwrite) as tmp:
@@ -520,9 +528,10 @@ def write_vector(gdf, path, *, layer=None, overwrite=False, styles=False):
             driver = VECTOR_SUFFIXES[suffix]
             if driver == "GPKG" and layer is None:
                 layer = path.stem  # GDAL would name it after the temporary file (".name.x1y2z3": refused)
+            typed = {} if geometry_type is None else {"geometry_type": geometry_type}
             with gdal_options(**PRIVATE_SQLITE):
                 gdf.to_file(tmp, layer=layer, driver=driver, engine="pyogrio", use_arrow=True,
-                            **CREATION_OPTIONS.get(driver, {}))
+                            **CREATION_OPTIONS.get(driver, {}), **typed)
             if styles and driver == "GPKG":
                 from .styles import write_styles
 

@@ -134,6 +134,11 @@ def test_duplicated_ids_and_overlaps_are_reported_and_the_package_written(made, 
     assert len(pyogrio.read_dataframe(problems, layer="problems")) == 2
     checked = _run("check", out)
     assert checked.exit_code == 1 and f"grid_id {first} is used by 2 cells" in checked.output
+    # The platform's next version, fixed, adopted over both files: the problems layer is emptied.
+    pyogrio.write_dataframe(cells, source)
+    again = _run("grid", "adopt", source, "-o", out, "--problems", problems, "--overwrite")
+    assert again.exit_code == 0 and "check        ok" in again.output, again.output
+    assert len(pyogrio.read_dataframe(problems, layer="problems")) == 0
 
 
 def test_community_boundaries_find_gaps_and_communities_the_file_lacks(tmp_path):

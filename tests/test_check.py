@@ -54,6 +54,7 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
         cells.geometry = g
         cells.loc[ids.index("110101001002006"), "grid_id"] = "11010100100200"  # a digit lost
 
+    original = gpd.read_file(package, layer="cells")
     cells = _edit(package, change)
     out = tmp_path / "problems.gpkg"
     result = _run(package, "--problems", out)
@@ -76,6 +77,12 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
     # An existing file is a usage error (2), refused before checking: not "broken" (1).
     refused = _run(package, "--problems", out)
     assert refused.exit_code == 2 and "exists; pass --overwrite" in refused.output and out.exists()
+    # Fixed, checked again over the same file: it no longer shows what was fixed.
+    _edit(package, lambda _: original)
+    fixed = _run(package, "--problems", out, "--overwrite")
+    assert fixed.exit_code == 0 and fixed.output.endswith(f"{out}: 0 problem(s) (an empty layer)\n"), fixed.output
+    info = pyogrio.read_info(out, layer="problems")
+    assert info["features"] == 0 and info["geometry_type"] == "MultiPolygon" and info["crs"] == "EPSG:4548"
 
 
 def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):

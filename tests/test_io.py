@@ -129,6 +129,26 @@ def test_pseudo_crs_converts_to_wgs84(samples):
     assert 400 < shift < 700  # GCJ-02 is ~550 m off WGS84 in Beijing
 
 
+
+
+@pytest.mark.parametrize("pseudo", ["gcj02", "bd09"])
+def test_pseudo_crs_long_edges_follow_the_offset(tmp_path, pseudo):
+    # A 10 km straight edge over Beijing, as an Amap (Baidu) user drew it: each
+    # point along it is converted, not only its ends, so its middle is where
+    # converting the middle point itself puts it.
+    west, east, lat = 116.30, 116.4195, 39.90
+    path = tmp_path / f"edge_{pseudo}.gpkg"
+    edge = shapely.LineString([(west, lat), (east, lat)])
+    gpd.GeoDataFrame({"a": [1]}, geometry=[edge], crs=4326).to_file(path)
+    read = gk.read_vector(path, crs=pseudo).geometry.iloc[0]
+    to_wgs84 = gk.coords.gcj02_to_wgs84 if pseudo == "gcj02" else gk.coords.bd09_to_wgs84
+    assert len(read.coords) == 61  # 0.1195° in 60 pieces of at most 0.002°
+    mx, my = (float(v[0]) for v in to_wgs84(np.array([(west + east) / 2]), np.array([lat])))
+    metric = gpd.GeoSeries([read, shapely.Point(mx, my)], crs=4326).to_crs(4548)
+    assert metric.iloc[0].distance(metric.iloc[1]) < 0.01
+    ends = shapely.LineString([read.coords[0], read.coords[-1]])
+    ends_only = gpd.GeoSeries([ends, shapely.Point(mx, my)], crs=4326).to_crs(4548)
+    assert ends_only.iloc[0].distance(ends_only.iloc[1]) > 0.5  # what cutting the edge saves
 def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
     target = tmp_path / "out.gpkg"
     target.write_bytes(b"precious")
