@@ -19,9 +19,16 @@ overlaps its neighbour by 3 m: each peer must find both, and write a grid packag
   the codes' ranges, of invalid cells, or of coverage: fewer checks, so a lower
   bound on its time.)
 
-Rows are cells; notes: problems found.
+``dongcheng_micro``: the same Dongcheng file with its micro-grids as a second
+Shapefile (each cell cut into its quarters, IDs grid ID + 01–04, the micro ID as
+text in ``WWGBM``; one quarter 2 m into its neighbour). gridkit adds
+:func:`gridkit.adopt.adopted_micro_grids` and the micro-grids' check against their
+cells; the recipe reads them, checks the IDs with a regular expression and against
+the cells' IDs, finds overlapping pairs (``sjoin``) and writes the layer.
 
-    python benchmarks/bench_adopt.py                  # both cases
+Rows are cells (and micro-grids); notes: problems found.
+
+    python benchmarks/bench_adopt.py                  # all three cases
     python benchmarks/bench_adopt.py --only dongcheng
 """
 
@@ -34,11 +41,15 @@ from _children import run_benchmark
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg"
 OUT = Path(__file__).resolve().parent / "results"
-CASES = {"dongcheng": "110101", "changping": "110114"}
+CASES = {"dongcheng": "110101", "changping": "110114", "dongcheng_micro": "110101"}
 
 
 def _source(case):
-    return OUT / f"adopt_{case}.shp"
+    return OUT / f"adopt_{case.removesuffix('_micro')}.shp"
+
+
+def _micro_source(case):
+    return OUT / f"adopt_{case}.shp" if case.endswith("_micro") else None
 
 
 def _output(case, peer):
@@ -55,8 +66,8 @@ def prepare(case):
 
     import gridkit as gk
 
-    path = _source(case)
-    if path.exists():
+    path, micro_path = _source(case), _micro_source(case)
+    if path.exists() and (micro_path is None or micro_path.exists()):
         return
     OUT.mkdir(exist_ok=True)
     boundary = gk.read_vector(DATA, crs="gcj02")
@@ -75,20 +86,37 @@ def prepare(case):
         "GLY": [f"网格员{i % 40}" for i in range(len(ids))],
     }, geometry=gpd.GeoSeries([*geoms, halves[1]], crs=cells.crs).to_crs(4490).values, crs=4490)
     pyogrio.write_dataframe(frame, path, encoding="GBK")
+    if micro_path is not None:
+        micro_ids, quarters = [], []
+        for grid_id, cell in zip(cells["grid_id"], cells.geometry.values):
+            x0, y0, x1, y1 = cell.bounds
+            xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+            parts = [shapely.clip_by_rect(cell, *box)
+                     for box in [(x0, ym, xm, y1), (xm, ym, x1, y1), (x0, y0, xm, ym), (xm, y0, x1, ym)]]
+            parts = [part for part in parts if shapely.area(part) > 0]  # a cell on the edge may miss a quarter
+            micro_ids += [f"{grid_id}{k:02d}" for k in range(1, len(parts) + 1)]
+            quarters += parts
+        quarters[40] = shapely.affinity.translate(quarters[40], xoff=2)
+        micro = gpd.GeoDataFrame({"WWGBM": micro_ids}, geometry=quarters, crs=cells.crs).to_crs(4490)
+        pyogrio.write_dataframe(micro, micro_path, encoding="GBK")
 
 
 def run_gridkit(case):
     import gridkit as gk
-    from gridkit.adopt import adopted_grid
+    from gridkit.adopt import adopted_grid, adopted_micro_grids
 
     out = _output(case, "gridkit")
     out.unlink(missing_ok=True)
     t = time.perf_counter()
     cells, communities = adopted_grid(gk.read_vector(_source(case), arrow=True))
-    report = gk.check_partition(cells, communities)
-    gk.write_package(out, cells, communities)
+    problems = len(gk.check_partition(cells, communities).problems)
+    micro = None
+    if _micro_source(case) is not None:
+        micro = adopted_micro_grids(gk.read_vector(_micro_source(case), arrow=True), cells)
+        problems += len(gk.check_partition(micro, cells, unit_key="grid_id", id_field="micro_id").problems)
+    gk.write_package(out, cells, communities, extra_layers={"micro_grids": micro})
     seconds = time.perf_counter() - t
-    return seconds, {"rows": len(cells), "problems": len(report.problems)}
+    return seconds, {"rows": len(cells) + (0 if micro is None else len(micro)), "problems": problems}
 
 
 def run_geopandas(case):
@@ -111,8 +139,18 @@ def run_geopandas(case):
                        .assign(level=level.split("_")[0]) for level in levels], ignore_index=True)
     cells.to_file(out, layer="cells", driver="GPKG", engine="pyogrio")
     gpd.GeoDataFrame(units, crs=cells.crs).to_file(out, layer="units", driver="GPKG", engine="pyogrio")
+    rows, problems = len(cells), bad + duplicated + overlaps
+    if _micro_source(case) is not None:
+        micro = gpd.read_file(_micro_source(case), engine="pyogrio", encoding="GBK").to_crs(4548)
+        micro = micro.assign(micro_id=micro["WWGBM"].astype(str), grid_id=micro["WWGBM"].astype(str).str[:15])
+        problems += int((~micro["micro_id"].str.fullmatch(r"\d{15}(?!00)\d{2}")
+                         | ~micro["grid_id"].isin(cells["grid_id"])).sum())
+        pairs = gpd.sjoin(micro, micro, predicate="overlaps")
+        problems += int((pairs.index < pairs["index_right"]).sum())
+        micro.to_file(out, layer="micro_grids", driver="GPKG", engine="pyogrio")
+        rows += len(micro)
     seconds = time.perf_counter() - t
-    return seconds, {"rows": len(cells), "problems": bad + duplicated + overlaps}
+    return seconds, {"rows": rows, "problems": problems}
 
 
 PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}

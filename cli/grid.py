@@ -440,6 +440,18 @@ def _summary(communities, cells, output, seconds, carried, as_json):
               help="Read only the --units features matching this OGR SQL WHERE clause, e.g. \"level = 'community'\" "
                    "(a units layer gridkit exported holds counties and streets too).")
 @crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs).")
+@click.option("--micro", "micro_path", default=None, type=click.Path(dir_okay=False),
+              help="The micro-grids (微网格) drawn in the cells, as a second file: polygons with 17-digit micro IDs "
+                   "(the grid's ID and 2 digits from 01). They are checked against their cells, and locate, "
+                   "components and route then answer the micro-grid too.")
+@click.option("--micro-id-field", default=None,
+              help="Column of --micro with the 17-digit micro IDs (default: micro_id, WWGBM, 微网格编码 … or the "
+                   "first column whose every value is 17 digits).")
+@click.option("--micro-layer", default=None, help="Layer of --micro (default: the first).")
+@click.option("--micro-where", default=None, metavar="SQL",
+              help="Read only the --micro features matching this OGR SQL WHERE clause (those of the cells --where "
+                   "kept, say).")
+@crs_opt("--micro-crs", help="What --micro's coordinates really are (default: --crs).")
 @click.option("--start-date", default=None,
               help="Start date for cells without a start_date column (default: today).")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
@@ -450,7 +462,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @summary_json_opt
 def adopt_command(grids, output, layer, where, id_field, community_name_field, street_name_field, county_name_field,
                   crs, metric_crs, encoding, units_path, units_code_field, units_name_field, units_layer, units_where,
-                  units_crs, start_date, problems_out, preview, overwrite, as_json):
+                  units_crs, micro_path, micro_id_field, micro_layer, micro_where, micro_crs, start_date,
+                  problems_out, preview, overwrite, as_json):
     """Bring GRIDS, cells drawn elsewhere (another platform's Shapefile, say), into a grid package.
 
     Each cell keeps its geometry and its 15-digit grid ID, which gives its
@@ -468,15 +481,18 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
       gridkit grid adopt cincinnati_cells.shp --units cincinnati_units.shp --units-code-field code \\
           --units-where "level = 'community'" -o cincinnati_adopted.gpkg --problems adopt_problems.gpkg
       gridkit grid adopt c601.shp --id-field grid_id --encoding GBK -o c601.gpkg   # one community, GBK
+      gridkit grid adopt cincinnati_cells.shp --micro cincinnati_micro_grids.shp -o cincinnati_micro.gpkg
     """
     import gridkit as gk
-    from gridkit.adopt import adopted_grid, community_boundaries
+    from gridkit.adopt import adopted_grid, adopted_micro_grids, community_boundaries
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
     require_with(units_code_field=("units_path", units_path), units_name_field=("units_path", units_path),
                  units_layer=("units_path", units_path), units_where=("units_path", units_path),
-                 units_crs=("units_path", units_path))
+                 units_crs=("units_path", units_path), micro_id_field=("micro_path", micro_path),
+                 micro_layer=("micro_path", micro_path), micro_where=("micro_path", micro_path),
+                 micro_crs=("micro_path", micro_path))
     if units_path and not units_code_field:
         raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes")
     refuse_existing(output, preview, problems_out, overwrite=overwrite)
@@ -496,34 +512,47 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             step("adopting the cells")
             cells, communities = adopted_grid(gdf, id_field=id_field, name_fields=names, communities=communities,
                                               metric_crs=metric_crs, start_date=start_date)
+            micro = None
+            if micro_path:
+                step(f"reading {micro_path}")
+                micro = adopted_micro_grids(gk.read_vector(micro_path, layer=micro_layer, crs=micro_crs or crs,
+                                                           encoding=encoding, where=micro_where,
+                                                           where_option="--micro-where", arrow=True),
+                                            cells, id_field=micro_id_field)
             step("checking the partition")
-            report = gk.check_partition(cells, communities)
+            reports = {"cells": gk.check_partition(cells, communities)}
+            if micro is not None:
+                reports["micro_grids"] = gk.check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
             added, catalogue, component_metadata = replaced(output, overwrite)
-            catalogue, moved = reassigned(catalogue, cells, step, replacing=output)
+            catalogue, moved = reassigned(catalogue, cells, step, micro=micro, replacing=output)
             warn_reissued(output, overwrite, cells)
             step(f"writing {output}")
             params = {"adopted": str(grids), "layer": layer, "where": where,
                       "id_field": cells.attrs["summary"]["id_field"], "crs": crs,
                       "units": units_path and str(units_path), "units_code_field": units_code_field,
-                      "units_layer": units_layer, "units_where": units_where}
+                      "units_layer": units_layer, "units_where": units_where,
+                      "micro_grids": micro_path and str(micro_path), "micro_layer": micro_layer,
+                      "micro_where": micro_where,
+                      "micro_id_field": micro is not None and micro.attrs["summary"]["id_field"] or None}
             gk.write_package(output, cells, communities, parameters=params, overwrite=overwrite, carry=added,
-                             extra_layers={"components": catalogue}, extra_metadata=component_metadata)
+                             extra_layers={"micro_grids": micro, "components": catalogue},
+                             extra_metadata=component_metadata)
             kept = gk.package.added_by_hand(output) if added is not None else None
             if problems_out:
-                write_problems({"cells": report}, problems_out, overwrite=overwrite)
+                write_problems(reports, problems_out, overwrite=overwrite)
             if preview:
                 step(f"drawing {preview}")
                 from gridkit.package import units_layer
                 from gridkit.preview import plot_layout
 
-                plot_layout(cells, units_layer(communities), preview)
+                plot_layout(cells, units_layer(communities), preview, micro=micro)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
-    _adopt_summary(cells, report, output, problems_out, time.perf_counter() - t0,
+    _adopt_summary(cells, micro, reports, output, problems_out, time.perf_counter() - t0,
                    carried_lines(catalogue, moved, kept), as_json)
 
 
-def _adopt_summary(cells, report, output, problems_out, seconds, carried, as_json):
+def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried, as_json):
     s = cells.attrs["summary"]
     named = ", ".join(f"{field} ({level.split('_')[0]})" for level, field in s["name_fields"].items())
     lines = [
@@ -542,16 +571,28 @@ def _adopt_summary(cells, report, output, problems_out, seconds, carried, as_jso
                      "(make_valid)")
     if s["kept_columns"]:
         lines.append(f"kept         columns {', '.join(map(str, s['kept_columns']))}")
-    if report.ok:
-        lines.append(f"check        ok (largest overlap {report.max_overlap_m2:.2g} m², largest coverage error "
-                     f"{report.max_coverage_error:.2g} of a community's area)")
-    else:
-        lines.append(f"check        {len(report.problems)} problem(s); fix them (QGIS) and run gridkit check "
-                     f"{output}" + (f"; where each lies: {problems_out}" if problems_out else ""))
-        lines += problem_lines(report.problems, problems_out)
+    if micro is not None:
+        m = micro.attrs["summary"]
+        bare = s["cells"] - m["grids_with_micro"]
+        lines.append(f"micro-grids  {m['micro_grids']:,} in {m['grids_with_micro']:,} cells (micro IDs from "
+                     f"{m['id_field']})" + (f"; {bare:,} {'cell has' if bare == 1 else 'cells have'} none" if bare else "")
+                     + (f"; {m['repaired']} invalid repaired (make_valid)" if m["repaired"] else ""))
+    for layer, report in reports.items():
+        head = "check        " + ("micro-grids " if layer == "micro_grids" else "")
+        parent = "a grid's" if layer == "micro_grids" else "a community's"
+        if report.ok:
+            lines.append(f"{head}ok (largest overlap {report.max_overlap_m2:.2g} m², largest coverage error "
+                         f"{report.max_coverage_error:.2g} of {parent} area)")
+        else:
+            lines.append(f"{head}{len(report.problems)} problem(s); fix them (QGIS) and run gridkit check "
+                         f"{output}" + (f"; where each lies: {problems_out}" if problems_out else ""))
+            lines += problem_lines(report.problems, problems_out)
     lines += [f"crs          {s['metric_crs']} (input {s['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s"]
-    echo_summary(lines, {**s, "problems": report.problems}, as_json)
+    details = {**s, "problems": reports["cells"].problems}
+    if micro is not None:
+        details.update(micro_grids=micro.attrs["summary"], micro_problems=reports["micro_grids"].problems)
+    echo_summary(lines, details, as_json)
 
 
 @grid.command("households")

@@ -48,7 +48,7 @@ def map_command(package, output, labels, as_html, points, overwrite):
 
         band = _band(meta)
         if band is None:
-            plot_layout(cells, units, output, labels=labels, overwrite=overwrite)
+            plot_layout(cells, units, output, labels=labels, overwrite=overwrite, micro=micro)  # adopted ones
         else:  # household grids: as grid households --preview draws them
             from .grid import household_title
 
@@ -69,7 +69,7 @@ def _band(meta):
 
 
 def _micro_grids(package):
-    """A household package's micro-grids (made with --micro), or None."""
+    """A package's micro-grids (grid households --micro, grid adopt --micro), or None."""
     import geopandas as gpd
     import pyogrio
 

@@ -29,7 +29,8 @@ from .grid import CELL_COLUMNS
 from .io import describe_feature, repair_polygons, unprojected, unprojected_message
 from .units import HIERARCHY_COLUMNS, choose_metric_crs
 
-__all__ = ["adopted_grid", "community_boundaries", "ID_CANDIDATES", "NAME_CANDIDATES"]
+__all__ = ["adopted_grid", "adopted_micro_grids", "community_boundaries", "ID_CANDIDATES", "MICRO_ID_CANDIDATES",
+           "NAME_CANDIDATES"]
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 #: ``id_field`` is given (``WGBM`` is 网格编码 in pinyin initials, as many platforms name it).
 ID_CANDIDATES = ("grid_id", "GRID_ID", "WGBM", "wgbm", "网格编码", "网格编号", "WGBH", "wgbh", "grid_code",
                  "GRID_CODE", "gridcode", "GRIDCODE")
+#: Columns that usually hold a micro-grid's 17-digit ID (``WWGBM``: 微网格编码 in pinyin initials).
+MICRO_ID_CANDIDATES = ("micro_id", "MICRO_ID", "WWGBM", "wwgbm", "微网格编码", "微网格编号", "WWGBH", "wwgbh")
 #: Columns that usually hold the names of a cell's community, street and county
 #: (gridkit's own, their Shapefile short names, Chinese, pinyin initials).
 NAME_CANDIDATES = {
@@ -165,6 +168,92 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
     return cells, made
 
 
+def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
+    """The micro-grids (微网格) of a layer drawn elsewhere, nested in adopted ``cells``.
+
+    Zhejiang's platforms divide each grid into micro-grids of 20–50 households and
+    keep them as a second layer. A micro-grid's ID is its grid's 15-digit ID and a
+    2-digit sequence from 01 (as ``grid households --micro`` numbers them), so the
+    ID alone names the cell that holds it.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame
+        The micro-grids, one polygon each, with a CRS (:func:`gridkit.read_vector`).
+    cells : GeoDataFrame
+        :func:`adopted_grid`'s cells: the micro-grids are projected to their CRS.
+    id_field : str, optional
+        The column of 17-digit micro IDs (default: the first of
+        :data:`MICRO_ID_CANDIDATES` present, else the first column whose every value
+        is 17 digits). Numbers are read as their digits.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``micro_id``, ``grid_id`` and the layer's other columns, ordered by micro
+        ID, in the cells' CRS (``attrs["summary"]`` counts them). Check them with
+        ``check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")``.
+
+    Raises
+    ------
+    CodeError
+        A micro-grid without a well-formed micro ID, or whose grid is not among the
+        cells: every one named (up to ten), by its feature number in the file.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> layer = gpd.GeoDataFrame({"WGBM": [110101001001001]}, geometry=[shapely.box(0, 0, 100, 100)], crs=4548)
+    >>> cells, _ = adopted_grid(layer, start_date="2026-01-01")
+    >>> micro = gpd.GeoDataFrame({"WWGBM": ["11010100100100102", "11010100100100101"]},
+    ...     geometry=[shapely.box(50, 0, 100, 100), shapely.box(0, 0, 50, 100)], crs=4548)
+    >>> adopted_micro_grids(micro, cells)[["micro_id", "grid_id"]].values.tolist()
+    [['11010100100100101', '110101001001001'], ['11010100100100102', '110101001001001']]
+    """
+    source = gdf.attrs.get("source_path") or "the micro-grid layer"
+    if gdf.crs is None:
+        raise InputError(f"{source}: the micro-grids have no CRS; read them with read_vector(path, crs=...)")
+    if not len(gdf):
+        raise InputError(f"{source}: no micro-grids to adopt")
+    id_field = _id_field(gdf, id_field, MICRO_ID_CANDIDATES, 17, "micro IDs", "--micro-id-field")
+    ids = _grid_id_text(gdf[id_field])
+    grid_ids = np.array([i[:15] for i in ids], dtype=object)
+    known = set(cells["grid_id"])
+    own = _grid_id_text(gdf["grid_id"]) if "grid_id" in gdf.columns and id_field != "grid_id" else None
+    problems = {}
+    for i, (micro_id, grid_id) in enumerate(zip(ids, grid_ids)):
+        if not micro_id:
+            problems[i] = "no micro ID"
+        elif len(micro_id) != 17 or not micro_id.isdigit() or micro_id.endswith("00"):
+            problems[i] = f"micro ID {micro_id!r} is not a grid ID and a 2-digit sequence from 01"
+        elif grid_id not in known:
+            problems[i] = f"micro ID {micro_id!r}: grid {grid_id} is not among the cells"
+        elif own is not None and own[i] and own[i] != grid_id:
+            problems[i] = f"micro ID {micro_id!r} is not under its grid_id {own[i]}"
+    if problems:
+        shown = [f"{describe_feature(gdf, i)}: {problem}" for i, problem in list(problems.items())[:_SHOWN]]
+        raise CodeError(
+            f"{source}: {len(problems):,} of {len(gdf):,} micro-grids have no well-formed micro ID of an adopted "
+            f"cell in {id_field!r}: " + "; ".join(shown) + (" …" if len(problems) > _SHOWN else "")
+            + ". A micro ID is its grid's 15-digit ID and a 2-digit sequence from 01: fix these in the file, name "
+            "the column that holds them (--micro-id-field), or read only the micro-grids of the cells adopted "
+            "(--micro-where).")
+    gdf, repaired = repair_polygons(gdf.reset_index(drop=True), what=f"{source} (micro-grids)")
+    projected = gdf.to_crs(cells.crs)
+    lost = unprojected(projected.geometry.values)
+    if lost.any():
+        raise InputError(unprojected_message(gdf, gdf.geometry.values, lost, cells.crs, "micro-grids",
+                                             "fix or remove them, or give the micro-grids' real CRS (--micro-crs)"))
+    order = np.argsort(ids, kind="stable")
+    kept = [c for c in gdf.columns if c != gdf.geometry.name and c not in (id_field, "micro_id", "grid_id")]
+    micro = pd.concat([pd.DataFrame({"micro_id": ids[order], "grid_id": grid_ids[order]}),
+                       gdf[kept].iloc[order].reset_index(drop=True)], axis=1)
+    micro = gpd.GeoDataFrame(micro, geometry=gpd.GeoSeries(projected.geometry.values[order], crs=cells.crs))
+    micro.attrs["summary"] = {"micro_grids": len(micro), "id_field": id_field, "repaired": repaired,
+                              "grids_with_micro": int(pd.unique(grid_ids).size), "kept_columns": kept}
+    return micro
+
+
 def community_boundaries(gdf, *, code_field, name_field=None, metric_crs=None) -> gpd.GeoDataFrame:
     """The communities frame of community polygons with 12-digit codes, to adopt a
     grid layer within (:func:`adopted_grid`'s ``communities``): a file of streets or
@@ -197,18 +286,20 @@ def _columns(gdf) -> str:
     return ", ".join(str(c) for c in gdf.columns if c != gdf.geometry.name)
 
 
-def _id_field(gdf, id_field):
-    """The column of grid IDs: ``id_field``, else a usual name, else the first whose every value is 15 digits."""
+def _id_field(gdf, id_field, candidates=ID_CANDIDATES, digits=15, what="grid IDs", option="--id-field"):
+    """The column of IDs: ``id_field``, else a usual name (``candidates``), else the
+    first whose every value has ``digits`` digits."""
+    source = gdf.attrs.get("source_path") or f"the {'grid' if digits == 15 else 'micro-grid'} layer"
     if id_field is not None:
         if id_field not in gdf.columns:
-            raise InputError(f"{_source(gdf)}: no column {id_field!r} for the grid IDs; columns are: {_columns(gdf)}")
+            raise InputError(f"{source}: no column {id_field!r} for the {what}; columns are: {_columns(gdf)}")
         return id_field
-    found = next((c for c in ID_CANDIDATES if c in gdf.columns), None)
+    found = next((c for c in candidates if c in gdf.columns), None)
     if found is None:
         found = next((c for c in gdf.columns if c != gdf.geometry.name
-                      and pd.Series(_grid_id_text(gdf[c])).str.fullmatch(r"\d{15}").all()), None)
+                      and pd.Series(_grid_id_text(gdf[c])).str.fullmatch(rf"\d{{{digits}}}").all()), None)
     if found is None:
-        raise InputError(f"{_source(gdf)}: no column of 15-digit grid IDs found; name it (--id-field). "
+        raise InputError(f"{source}: no column of {digits}-digit {what} found; name it ({option}). "
                          f"Columns are: {_columns(gdf)}")
     return found
 

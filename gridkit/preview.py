@@ -64,8 +64,9 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     handles = []
     if micro is not None and len(micro):
         handles.extend(_plot_micro(ax, micro.to_crs(cells.crs) if micro.crs != cells.crs else micro, cells))
-    if "flag" in cells and (cells["flag"] != "").any():
-        handles.append(_plot_flagged(ax, cells[cells["flag"] != ""]))
+    flags = cells["flag"].fillna("").astype(str) if "flag" in cells else None  # a Shapefile's empty text is None
+    if flags is not None and (flags != "").any():
+        handles.append(_plot_flagged(ax, cells[flags != ""].assign(flag=flags[flags != ""])))
     if outlined is not None and np.any(outlined):
         from matplotlib.lines import Line2D
 

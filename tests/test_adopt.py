@@ -14,7 +14,7 @@ from gridkit.errors import CodeError, InputError
 from gridkit.locator import Locator
 from gridkit_cli.main import cli
 
-from .conftest import SAMPLES, community_frame
+from .conftest import SAMPLES, community_frame, micro_halves
 
 X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548
 
@@ -201,3 +201,77 @@ def test_a_bad_id_column_is_codeerror(made):
     frame = made.iloc[:3][["grid_id", "geometry"]].assign(grid_id=["1", "2", "3"])
     with pytest.raises(CodeError, match="3 of 3 cells have no well-formed grid ID in 'grid_id'"):
         adopted_grid(frame)
+
+
+def test_micro_grids_come_with_their_cells(tmp_path):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200), shapely.box(X0 + 300, Y0, X0 + 600, Y0 + 200)])
+    cells = gk.unit_grid(comm)
+    source, micro_file = tmp_path / "wg.gpkg", tmp_path / "wwg.shp"
+    pyogrio.write_dataframe(cells[["grid_id", "geometry"]], source)
+    halves = micro_halves(cells)
+    ids, geoms = halves["micro_id"].tolist(), list(halves.geometry.values)
+    # A Shapefile as the platform keeps it: the micro ID as text (WWGBM), the manager's name, lon/lat.
+    micro = gpd.GeoDataFrame({"WWGBM": ids[::-1], "GLY": [f"网格员{i}" for i in range(len(ids))][::-1]},
+                             geometry=geoms[::-1], crs=cells.crs).to_crs(4326)
+    pyogrio.write_dataframe(micro, micro_file)
+    out = tmp_path / "out.gpkg"
+    result = _run("grid", "adopt", source, "--micro", micro_file, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "micro-grids  24 in 12 cells (micro IDs from WWGBM)\n" in result.output
+    assert "check        micro-grids ok (largest overlap" in result.output
+    adopted = gpd.read_file(out, layer="micro_grids")
+    assert adopted["micro_id"].tolist() == sorted(ids) and adopted.crs == cells.crs
+    assert adopted["grid_id"].tolist() == [i[:15] for i in sorted(ids)] and adopted["GLY"].iloc[0] == "网格员0"
+    assert shapely.equals_exact(adopted.geometry.values, np.array(geoms, dtype=object), tolerance=1e-6).all()
+    assert set(gk.check_package(out)) == {"cells", "micro_grids"} and gk.check_package(out)["micro_grids"].ok
+    loc = Locator.from_package(out)
+    inside = shapely.get_coordinates(shapely.point_on_surface(np.array(geoms, dtype=object)))
+    found = loc.locate_many(inside[:, 0], inside[:, 1], crs=cells.crs)
+    assert found["micro_id"].tolist() == ids and found["grid_id"].tolist() == [i[:15] for i in ids]
+
+    # One micro-grid 10 m into its neighbour, and a cell without any: both reported, the package written.
+    shifted = [shapely.affinity.translate(g, xoff=10) if i == 0 else g for i, g in enumerate(geoms)]
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"micro_id": ids[:-2]}, geometry=shifted[:-2], crs=cells.crs),
+                            micro_file)
+    problems = tmp_path / "problems.gpkg"
+    broken = _run("grid", "adopt", source, "--micro", micro_file, "-o", out, "--overwrite", "--problems", problems)
+    assert broken.exit_code == 0, broken.output
+    assert "micro-grids  22 in 11 cells (micro IDs from micro_id); 1 cell has none\n" in broken.output
+    assert "check        ok (largest overlap 0 m²" in broken.output
+    lines = broken.output.splitlines()
+    at = lines.index(next(line for line in lines if line.startswith("check        micro-grids")))
+    assert lines[at].startswith("check        micro-grids 3 problem(s); fix them (QGIS) and run gridkit check")
+    assert lines[at + 1:at + 4] == [
+        f"  cells {ids[0]} and {ids[1]} overlap by 1e+03 m²",  # check_partition's words, as gridkit check's
+        f"  unit {ids[0][:15]}: its cells differ from it by 1e+03 m² (0.1 of its area: gaps, or cells beyond it)",
+        f"  unit {ids[-1][:15]} has no cells"]
+    written = pyogrio.read_dataframe(problems, layer="problems")
+    assert written["layer"].tolist() == ["micro_grids"] * 3 and written["area_m2"].tolist() == [1000.0, 1000.0, 10000.0]
+    assert _run("check", out).exit_code == 1
+
+
+def test_micro_ids_that_name_no_adopted_cell_stop_the_run(tmp_path):
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200)])
+    cells = gk.unit_grid(comm)
+    source, micro_file = tmp_path / "wg.gpkg", tmp_path / "wwg.gpkg"
+    pyogrio.write_dataframe(cells[["grid_id", "geometry"]], source)
+    halves = micro_halves(cells)
+    ids, geoms = halves["micro_id"].tolist(), list(halves.geometry.values)
+    first = ids[0][:15]
+    ids[1] = f"{first}00"  # sequence 00
+    ids[2] = "110101001009001" + "01"  # a cell not adopted
+    ids[3] = None
+    owners = [i[:15] if i else None for i in ids]
+    owners[4] = "110101001001006"  # its own grid_id column disagrees
+    pyogrio.write_dataframe(gpd.GeoDataFrame({"micro_id": ids, "grid_id": owners}, geometry=geoms, crs=cells.crs),
+                            micro_file)
+    out = tmp_path / "out.gpkg"
+    result = _run("grid", "adopt", source, "--micro", micro_file, "-o", out)
+    assert result.exit_code == 1 and not out.exists()
+    message = " ".join(result.output.split())
+    assert (f"{micro_file}: 4 of 12 micro-grids have no well-formed micro ID of an adopted cell in 'micro_id': "
+            f"feature 2: micro ID '{first}00' is not a grid ID and a 2-digit sequence from 01; "
+            "feature 3: micro ID '11010100100900101': grid 110101001009001 is not among the cells; "
+            "feature 4: no micro ID; "
+            f"feature 5: micro ID '{ids[4]}' is not under its grid_id 110101001001006. ") in message, message
+    assert "(--micro-where)" in message

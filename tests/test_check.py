@@ -207,3 +207,16 @@ def test_a_column_lost_in_editing_is_named(package):
     result = _run(package)
     assert result.exit_code == 1
     assert "the cells layer has no community_code column(s), which gridkit wrote; restore them" in result.output
+
+
+@pytest.mark.parametrize("shift, found", [(1e-5, ["cell 1_01 lies 0.001 m² outside its unit"]), (1e-10, [])])
+def test_a_micro_grid_beyond_its_box_shaped_grid_is_found_down_to_the_tolerance(shift, found):
+    # The box bounds skip the exact difference only where it cannot reach the
+    # tolerance (1e-6 m²): a sliver of 100 m × 10 µm (0.001 m²) is still found,
+    # one of 100 m × 1e-10 m (float noise) is not.
+    cells = gpd.GeoDataFrame({"grid_id": ["1"]}, geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100)], crs=4548)
+    micro = gpd.GeoDataFrame({"micro_id": ["1_01", "1_02"], "grid_id": ["1", "1"]},
+                             geometry=[shapely.box(X0 - shift, Y0, X0 + 50, Y0 + 100),
+                                       shapely.box(X0 + 50, Y0, X0 + 100, Y0 + 100)], crs=4548)
+    report = gk.check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
+    assert [p for p in report.problems if "outside" in p] == found

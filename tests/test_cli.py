@@ -231,7 +231,7 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     html = _run("map", tmp_path / "cincinnati.gpkg", "--html", "-o", tmp_path / "map.html")
     assert html.exit_code == 0 and "cells 134, micro_grids 476, units 2" in html.output
     assert _run("map", tmp_path / "dongcheng.gpkg", "-o", tmp_path / "unit.png").exit_code == 0
-    assert set(drawn[1]) == {"labels", "overwrite"}  # unit grids: by community, the usual title
+    assert set(drawn[1]) == {"labels", "overwrite", "micro"} and drawn[1]["micro"] is None  # by community, usual title
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
     assert "class 01023 at 990101900612098 (East Cambridge) → 990101900街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()

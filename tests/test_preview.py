@@ -63,3 +63,16 @@ def test_micro_grids_are_dashed_inside_their_grids_and_flagged():
     assert abs(length - 3 * 99.0) < 1e-6
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "6 micro-grids", "micro-grids out of their band: 1 light"]
+
+
+def test_a_flag_column_of_empty_values_hatches_nothing():
+    """A household layout that came back through a Shapefile (grid adopt) reads its
+    empty flags as None: no grid is out of the band, so none is hatched."""
+    cells = gpd.GeoDataFrame({"community_code": ["a"] * 3, "grid_id": ["1", "2", "3"],
+                              "flag": [None, "light", None]},
+                             geometry=boxes(np.arange(3) * 100.0, np.zeros(3), np.arange(3) * 100.0 + 100,
+                                            np.full(3, 100.0)), crs=4548)
+    ax = plot_layout(cells, labels=0).axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["out of the band: 1 light"]
+    ax = plot_layout(cells.assign(flag=None), labels=0).axes[0]
+    assert ax.get_legend() is None
