@@ -574,8 +574,9 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
     if micro is not None:
         m = micro.attrs["summary"]
         bare = s["cells"] - m["grids_with_micro"]
+        none = f"; {bare:,} {'cell has' if bare == 1 else 'cells have'} none" if bare else ""
         lines.append(f"micro-grids  {m['micro_grids']:,} in {m['grids_with_micro']:,} cells (micro IDs from "
-                     f"{m['id_field']})" + (f"; {bare:,} {'cell has' if bare == 1 else 'cells have'} none" if bare else "")
+                     f"{m['id_field']}){none}"
                      + (f"; {m['repaired']} invalid repaired (make_valid)" if m["repaired"] else ""))
     for layer, report in reports.items():
         head = "check        " + ("micro-grids " if layer == "micro_grids" else "")
