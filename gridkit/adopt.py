@@ -210,26 +210,25 @@ def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
     >>> adopted_micro_grids(micro, cells)[["micro_id", "grid_id"]].values.tolist()
     [['11010100100100101', '110101001001001'], ['11010100100100102', '110101001001001']]
     """
-    source = gdf.attrs.get("source_path") or "the micro-grid layer"
+    source = _source(gdf, "micro-grid")
     if gdf.crs is None:
         raise InputError(f"{source}: the micro-grids have no CRS; read them with read_vector(path, crs=...)")
     if not len(gdf):
         raise InputError(f"{source}: no micro-grids to adopt")
     id_field = _id_field(gdf, id_field, MICRO_ID_CANDIDATES, 17, "micro IDs", "--micro-id-field")
     ids = _grid_id_text(gdf[id_field])
-    grid_ids = np.array([i[:15] for i in ids], dtype=object)
-    known = set(cells["grid_id"])
-    own = _grid_id_text(gdf["grid_id"]) if "grid_id" in gdf.columns and id_field != "grid_id" else None
-    problems = {}
-    for i, (micro_id, grid_id) in enumerate(zip(ids, grid_ids)):
-        if not micro_id:
-            problems[i] = "no micro ID"
-        elif len(micro_id) != 17 or not micro_id.isdigit() or micro_id.endswith("00"):
-            problems[i] = f"micro ID {micro_id!r} is not a grid ID and a 2-digit sequence from 01"
-        elif grid_id not in known:
-            problems[i] = f"micro ID {micro_id!r}: grid {grid_id} is not among the cells"
-        elif own is not None and own[i] and own[i] != grid_id:
-            problems[i] = f"micro ID {micro_id!r} is not under its grid_id {own[i]}"
+    grid_ids = pd.Series(ids).str[:15].to_numpy(dtype=object)
+    own = _grid_id_text(gdf["grid_id"]) if "grid_id" in gdf.columns and id_field != "grid_id" else grid_ids
+    malformed = codes.malformed_micro_ids(ids)
+    unknown = ~pd.Series(grid_ids).isin(cells["grid_id"]).to_numpy()
+    elsewhere = (own != "") & (own != grid_ids)
+    problems = {}  # feature → its first problem, in this order
+    for i in np.flatnonzero(malformed | unknown | elsewhere):
+        micro_id = ids[i]
+        problems[i] = ("no micro ID" if not micro_id else
+                       f"micro ID {micro_id!r} is not {codes.MICRO_ID_FORM}" if malformed[i] else
+                       f"micro ID {micro_id!r}: grid {grid_ids[i]} is not among the cells" if unknown[i] else
+                       f"micro ID {micro_id!r} is not under its grid_id {own[i]}")
     if problems:
         shown = [f"{describe_feature(gdf, i)}: {problem}" for i, problem in list(problems.items())[:_SHOWN]]
         raise CodeError(
@@ -277,8 +276,8 @@ def community_boundaries(gdf, *, code_field, name_field=None, metric_crs=None) -
     return unit_hierarchy(gdf, code_field=code_field, name_field=name_field, metric_crs=metric_crs, provisional=True)
 
 
-def _source(gdf):
-    return gdf.attrs.get("source_path") or "the grid layer"
+def _source(gdf, layer="grid"):
+    return gdf.attrs.get("source_path") or f"the {layer} layer"
 
 
 def _columns(gdf) -> str:
@@ -289,7 +288,7 @@ def _columns(gdf) -> str:
 def _id_field(gdf, id_field, candidates=ID_CANDIDATES, digits=15, what="grid IDs", option="--id-field"):
     """The column of IDs: ``id_field``, else a usual name (``candidates``), else the
     first whose every value has ``digits`` digits."""
-    source = gdf.attrs.get("source_path") or f"the {'grid' if digits == 15 else 'micro-grid'} layer"
+    source = _source(gdf, "grid" if digits == 15 else "micro-grid")
     if id_field is not None:
         if id_field not in gdf.columns:
             raise InputError(f"{source}: no column {id_field!r} for the {what}; columns are: {_columns(gdf)}")

@@ -37,6 +37,8 @@ __all__ = [
     "grid_ids",
     "parse_grid_id",
     "malformed_grid_ids",
+    "malformed_micro_ids",
+    "MICRO_ID_FORM",
     "PROVISIONAL_STREET_START",
     "PROVISIONAL_COMMUNITY_START",
 ]
@@ -252,6 +254,23 @@ def malformed_grid_ids(ids) -> np.ndarray:
     community = ids.str[:12]
     wrong |= community.isin([c for c in community[~wrong].unique() if code_problem(c, provisional=True)])
     return wrong.to_numpy()
+
+
+#: What a micro-grid's ID is, as messages say it.
+MICRO_ID_FORM = "a grid ID and a 2-digit sequence from 01"
+
+
+def malformed_micro_ids(ids) -> np.ndarray:
+    """Which of ``ids`` are not micro IDs (:data:`MICRO_ID_FORM`: 15 digits, then
+    01–99). The grid ID's own form is the cells' check.
+
+    >>> malformed_micro_ids(["11010100100100101", "11010100100100100", "1101010010010011", None]).tolist()
+    [False, True, True, True]
+    """
+    import pandas as pd
+
+    ids = pd.Series(np.asarray(ids, dtype=object)).fillna("").astype(str)
+    return (~ids.str.fullmatch(r"\d{15}(?!00)\d{2}")).to_numpy()
 
 
 def rows_by_id(ids, among) -> np.ndarray:

@@ -540,7 +540,7 @@ def check_package(path) -> dict:
     issued once. Layers saved in a geographic CRS are measured in
     the package's metric CRS (its metadata), else in their UTM zone.
     """
-    from .codes import malformed_grid_ids, parse_grid_id
+    from .codes import MICRO_ID_FORM, malformed_grid_ids, malformed_micro_ids, parse_grid_id
     from .errors import CodeError
     from .invariants import check_partition
 
@@ -569,11 +569,11 @@ def check_package(path) -> dict:
         _require_columns(path, "micro_grids", micro, ("micro_id", "grid_id"))
         reports["micro_grids"] = report = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id",
                                                           issued=issued)
-        # A micro ID is its grid's ID and a 2-digit sequence from 01 (the prefix is checked above).
+        # The prefix (its grid's ID) is checked above.
         micro_ids = micro["micro_id"].astype(str)
-        wrong = ~micro_ids.str.fullmatch(r"\d{15}(?!00)\d{2}")
-        for micro_id, geometry in zip(micro_ids[wrong], micro.geometry.values[wrong.to_numpy()]):
-            report.flag(f"micro ID {micro_id!r} is not a grid ID and a 2-digit sequence from 01", geometry)
+        wrong = malformed_micro_ids(micro_ids)
+        for micro_id, geometry in zip(micro_ids[wrong], micro.geometry.values[wrong]):
+            report.flag(f"micro ID {micro_id!r} is not {MICRO_ID_FORM}", geometry)
         _flag_ended(path, layers, issued, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,
                     "ended_micro_grids")
     return reports
