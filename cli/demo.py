@@ -55,7 +55,7 @@ def demo(out_dir, samples):
         plot_layout(cells, units_layer(communities), out / f"{name}.png")
         s = cells.attrs["summary"]
         click.echo(f"{name:10s} {s['cells']:6,d} cells in {s['units']:3d} communities, mean "
-                   f"{s['area_mean']:,.0f} m², {s['merges']} merges, invariants "
+                   f"{s['area_mean']:,.0f} m², {s['merges']:,} merges, invariants "
                    f"{'ok' if report.ok else 'FAILED'} → {package}, {out / (name + '.png')}")
         if not report.ok:
             raise click.ClickException("; ".join(report.problems[:5]))

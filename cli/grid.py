@@ -396,7 +396,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
            if r.get("tiled_features") else "") + ")",
         f"cells        {s['cells']:,} ({s['shape']}, target {s['cell_area']:,.0f} m²)",
         f"area m²      mean {s['area_mean']:,.0f}  min {s['area_min']:,.0f}  max {s['area_max']:,.0f}",
-        f"merges       {s['merges']} slivers merged; {s['isolated_small_cells']} small cells with no neighbour",
+        f"merges       {s['merges']:,} slivers merged; {s['isolated_small_cells']:,} small cells with no neighbour",
         f"repairs      {r['repaired']} invalid geometries repaired; {r['overlaps_resolved']} unit overlaps resolved",
     ]
     if "blocks" in s:

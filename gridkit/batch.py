@@ -259,7 +259,7 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
     """CSV and Excel keep the input's columns (a CSV in ``dialect``, the input's
     separator); vector formats get WGS84 points (true lon/lat). In Excel every
     code is a text cell, so IDs keep all their digits."""
-    from .io import CSV_ENCODING, atomic_path, write_vector
+    from .io import CSV_ENCODING, atomic_path, write_points
 
     if output.suffix.lower() == ".csv":
         with atomic_path(output, overwrite=overwrite) as tmp:
@@ -272,15 +272,12 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
         with atomic_path(output, overwrite=overwrite) as tmp:
             _plain(located).to_excel(tmp, index=False, sheet_name="located", engine="openpyxl")
         return
-    import geopandas as gpd
     import pyproj
 
     lx, ly = locator.to_layout_xy(x, y, in_crs) if len(x) else (x, y)
     lon, lat = pyproj.Transformer.from_crs(locator.crs, 4326, always_xy=True).transform(lx, ly)
-    frame = _plain(located)
-    gdf = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(lon, lat), crs=4326)
-    write_vector(gdf, output, layer="located" if output.suffix.lower() == ".gpkg" else None, overwrite=overwrite,
-                 styles=True)
+    write_points(located, lon, lat, output, crs=4326, layer="located" if output.suffix.lower() == ".gpkg" else None,
+                 overwrite=overwrite, styles=True)
 
 
 def _plain(located):

@@ -74,8 +74,8 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
-from .io import (PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, read_vector, source_rows,
-                 rows_where, text_encoding, warn_if_gcj02)
+from .io import (POINT_WKB, PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, point_wkb,
+                 read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -399,9 +399,6 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     return _apply_crs(gpd.GeoDataFrame(frame, geometry=geoms, crs=None if crs is not None else source), path, crs)
 
 
-_POINT_WKB = 21  # little-endian 2D point: byte order 1, type 4, x 8, y 8
-
-
 def _rows_where(frame, where, path, option):
     """The rows of a table ``frame`` that ``where`` keeps, numbered as in the file."""
     rows = rows_where(_as_numbers(frame), where, path, option)
@@ -498,9 +495,9 @@ def wkb_point_xy(wkb):
         return None
     offsets = np.frombuffer(wkb.buffers()[1], dtype=np.int64 if pa.types.is_large_binary(wkb.type) else np.int32)
     offsets = offsets[wkb.offset:wkb.offset + len(wkb) + 1]
-    if not (np.diff(offsets) == _POINT_WKB).all():
+    if not (np.diff(offsets) == POINT_WKB).all():
         return None
-    raw = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, _POINT_WKB)
+    raw = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(-1, POINT_WKB)
     if not ((raw[:, 0] == 1).all() and (raw[:, 1:5].copy().view("<u4").ravel() == 1).all()):
         return None
     return raw[:, 5:13].copy().view("<f8").ravel(), raw[:, 13:21].copy().view("<f8").ravel()
@@ -1058,14 +1055,11 @@ def _arrow_table(catalogue):
 
 
 def _point_wkb(geoms):
-    """Little-endian WKB of points, built with numpy (_POINT_WKB bytes each, no Python object each)."""
+    """Little-endian WKB of points (:func:`gridkit.io.point_wkb`; other geometries through shapely)."""
     xy = shapely.get_coordinates(geoms)
     if len(xy) != len(geoms) or not (shapely.get_type_id(geoms) == 0).all():
         return pa.array(shapely.to_wkb(geoms, output_dimension=2), type=pa.binary())
-    record = np.zeros(len(xy), dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
-    record["order"], record["type"], record["x"], record["y"] = 1, 1, xy[:, 0], xy[:, 1]
-    offsets = np.arange(0, _POINT_WKB * (len(xy) + 1), _POINT_WKB, dtype=np.int32)
-    return pa.Array.from_buffers(pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(record.view(np.uint8))])
+    return point_wkb(xy[:, 0], xy[:, 1])
 
 
 def catalogue_stats(catalogue, by="class"):

@@ -80,7 +80,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     noun = "grids" if "households" in cells else "cells"  # household grids, or unit cells
     units = cells["community_code"].nunique()
     ax.set_title(title or f"{len(cells):,} {noun} in {units} {'community' if units == 1 else 'communities'} · "
-                 f"mean {area.mean():,.0f} m²" + (f" · {s['merges']} merges" if "merges" in s else ""))
+                 f"mean {area.mean():,.0f} m²" + (f" · {s['merges']:,} merges" if "merges" in s else ""))
     ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
     ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
     ax.set_aspect("equal")

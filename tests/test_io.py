@@ -2,6 +2,7 @@ import logging
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -149,6 +150,8 @@ def test_pseudo_crs_long_edges_follow_the_offset(tmp_path, pseudo):
     ends = shapely.LineString([read.coords[0], read.coords[-1]])
     ends_only = gpd.GeoSeries([ends, shapely.Point(mx, my)], crs=4326).to_crs(4548)
     assert ends_only.iloc[0].distance(ends_only.iloc[1]) > 0.5  # what cutting the edge saves
+
+
 def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
     target = tmp_path / "out.gpkg"
     target.write_bytes(b"precious")
@@ -161,6 +164,72 @@ def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
             raise RuntimeError("boom")
     assert target.read_bytes() == b"precious"
     assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]
+
+
+def _located_frame():
+    """Five rows as a located file has them: input text, categoricals (one missing),
+    a column with no value at all, numbers."""
+    return pd.DataFrame({
+        "id": pd.Series(["a", "b", "c", "d", "e"], dtype="str"),
+        "gk_grid_id": pd.Categorical(["110101001001004", None, "110101001001005", "110101001001004",
+                                      "110101001001005"]),
+        "note": [None] * 5,
+        "count": np.array([1, 2, 3, 4, 5], dtype="int64"),
+        "gk_distance_m": [0.0, np.nan, 2.5, 0.0, 1.0],
+    })
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
+def test_write_points_streams_batches_into_one_layer(tmp_path, monkeypatch, suffix):
+    """Three batches of two rows make one layer with every row, value and point, as
+    if written at once; the Parquet's bounding box covers every batch."""
+    import json
+
+    import pyarrow.parquet as pq
+    import pyogrio
+
+    monkeypatch.setattr(gk.io, "WRITE_BATCH", 2)
+    frame = _located_frame()
+    x, y = np.array([116.40, 116.41, 116.42, 116.43, 116.44]), np.array([39.90, 39.91, 39.92, 39.93, 39.94])
+    out = tmp_path / f"located{suffix}"
+    gk.io.write_points(frame, x, y, out, crs=4326, layer="located")
+    got = gpd.read_parquet(out) if suffix == ".parquet" else pyogrio.read_dataframe(out, layer=0)
+    assert got.crs.to_epsg() == 4326 and len(got) == 5
+    assert got["id"].tolist() == ["a", "b", "c", "d", "e"]
+    assert got["gk_grid_id"].astype(object).where(got["gk_grid_id"].notna(), None).tolist() == [
+        "110101001001004", None, "110101001001005", "110101001001004", "110101001001005"]
+    assert got["note"].isna().all() and got["count"].tolist() == [1, 2, 3, 4, 5]
+    assert np.array_equal(got["gk_distance_m"].to_numpy(), frame["gk_distance_m"].to_numpy(), equal_nan=True)
+    assert np.array_equal(got.geometry.x, x) and np.array_equal(got.geometry.y, y)
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
+    if suffix == ".parquet":
+        geo = json.loads(pq.read_schema(out).metadata[b"geo"])["columns"]["geometry"]
+        assert geo["bbox"] == [116.40, 39.90, 116.44, 39.94] and geo["geometry_types"] == ["Point"]
+    if suffix == ".gpkg":
+        assert pyogrio.list_layers(out)[:, 0].tolist() == ["located"]
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".parquet"])
+def test_write_points_failing_in_a_later_batch_leaves_the_old_file(tmp_path, monkeypatch, suffix):
+    """The first batch is already in the temporary file when the second fails: the
+    file there before is untouched, and no temporary file is left."""
+    monkeypatch.setattr(gk.io, "WRITE_BATCH", 2)
+    out = tmp_path / f"located{suffix}"
+    out.write_bytes(b"precious")
+    made = []
+
+    def point_wkb(x, y):
+        made.append(len(x))
+        if len(made) == 2:
+            raise RuntimeError("disk full")
+        return gk.io.point_wkb.__wrapped__(x, y)
+
+    point_wkb.__wrapped__ = gk.io.point_wkb
+    monkeypatch.setattr(gk.io, "point_wkb", point_wkb)
+    with pytest.raises(RuntimeError, match="disk full"):  # the batch's own error, not GDAL's
+        gk.io.write_points(_located_frame(), np.zeros(5), np.zeros(5), out, crs=4326, overwrite=True)
+    assert made == [2, 2] and out.read_bytes() == b"precious"
+    assert [p.name for p in tmp_path.iterdir()] == [out.name]
 
 
 def test_a_file_read_without_its_layer_warns_when_it_has_more(shared, samples, caplog):
