@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, layout_overwrite_opt, overwrite_opt,
-                      package_output, percent, problem_lines, problems_path, progress_enabled, refuse_existing,
-                      require_with, summary_json_opt, where_opt, write_problems)
+from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt,
+                      overwrite_opt, package_output, percent, problem_lines, problems_path, progress_enabled,
+                      refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
 
 
 @click.group()
@@ -352,7 +352,9 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
             lines = None
             if barriers:
                 step("reading barriers")
-                lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
+                lines = read_barriers(barriers, barriers_layer,
+                                      input_crs(barriers, barriers_layer, barriers_crs, crs, "--barriers-crs"),
+                                      barriers_where)
             step("building the unit hierarchy")
             communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
                                             provisional=provisional, parent_code=parent_code,
@@ -439,7 +441,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--units-where", default=None, metavar="SQL",
               help="Read only the --units features matching this OGR SQL WHERE clause, e.g. \"level = 'community'\" "
                    "(a units layer gridkit exported holds counties and streets too).")
-@crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs).")
+@crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs, unless lon/lat and --units "
+                             "is labelled with a projected CRS).")
 @click.option("--micro", "micro_path", default=None, type=click.Path(dir_okay=False),
               help="The micro-grids (微网格) drawn in the cells, as a second file: polygons with 17-digit micro IDs "
                    "(the grid's ID and 2 digits from 01). They are checked against their cells, and locate, "
@@ -451,7 +454,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--micro-where", default=None, metavar="SQL",
               help="Read only the --micro features matching this OGR SQL WHERE clause (those of the cells --where "
                    "kept, say).")
-@crs_opt("--micro-crs", help="What --micro's coordinates really are (default: --crs).")
+@crs_opt("--micro-crs", help="What --micro's coordinates really are (default: --crs, unless lon/lat and --micro "
+                             "is labelled with a projected CRS).")
 @click.option("--start-date", default=None,
               help="Start date for cells without a start_date column (default: today).")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
@@ -505,7 +509,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             communities = None
             if units_path:
                 step(f"reading {units_path}")
-                units = gk.read_vector(units_path, layer=units_layer, crs=units_crs or crs, encoding=encoding,
+                units = gk.read_vector(units_path, layer=units_layer, encoding=encoding,
+                                       crs=input_crs(units_path, units_layer, units_crs, crs, "--units-crs"),
                                        where=units_where, where_option="--units-where")
                 communities = community_boundaries(units, code_field=units_code_field, name_field=units_name_field,
                                                    metric_crs=metric_crs)
@@ -515,7 +520,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             micro = None
             if micro_path:
                 step(f"reading {micro_path}")
-                micro = adopted_micro_grids(gk.read_vector(micro_path, layer=micro_layer, crs=micro_crs or crs,
+                micro_read_crs = input_crs(micro_path, micro_layer, micro_crs, crs, "--micro-crs")
+                micro = adopted_micro_grids(gk.read_vector(micro_path, layer=micro_layer, crs=micro_read_crs,
                                                            encoding=encoding, where=micro_where,
                                                            where_option="--micro-where", arrow=True),
                                             cells, id_field=micro_id_field)
@@ -619,7 +625,8 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @click.option("--provisional", is_flag=True, help="Allow provisional codes (as in `grid units`).")
 @click.option("--parent-code", default=None, help="6- or 9-digit code containing features with no code.")
 @crs_opt("--crs", help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, …), and "
-                       "the other inputs' unless given their own.")
+                       "the other inputs' unless given their own. A lon/lat --crs leaves an input labelled with a "
+                       "projected CRS as labelled (its coordinates are metres).")
 @crs_opt("--households-crs", help="What the households' coordinates really are (default: --crs): GPS-surveyed "
                                   "addresses are WGS84 even when the boundaries are gcj02.")
 @barrier_opts("Roads, rivers, rail: grids follow them, crossing only where a block is too light.")
@@ -699,10 +706,14 @@ def households_command(boundaries, households_path, output, layer, where, househ
         with Steps() as step:
             step("reading inputs")
             gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where)
-            homes = read_points(households_path, layer=households_layer, crs=households_crs or crs,
+            homes = read_points(households_path, layer=households_layer,
+                                crs=input_crs(households_path, households_layer, households_crs, crs,
+                                              "--households-crs"),
                                 x_field=x_field, y_field=y_field, where=households_where or None,
                                 where_option="--households-where")
-            lines = read_barriers(barriers, barriers_layer, barriers_crs or crs, barriers_where)
+            lines = read_barriers(barriers, barriers_layer,
+                                  input_crs(barriers, barriers_layer, barriers_crs, crs, "--barriers-crs"),
+                                  barriers_where)
             added, catalogue, component_metadata = replaced(output, overwrite)
             step("building the unit hierarchy")
             # With the barriers, as `grid units` does: the same provisional communities
@@ -998,7 +1009,7 @@ def _recorded_households(package, params, path, layer, where, crs, x_field, y_fi
     if layer is None and recorded and recorded in {name for name, _ in file_layers(path)}:
         layer = recorded
         used.append(f"--households-layer {layer}")
-    recorded = params.get("households_crs") or params.get("crs")
+    recorded = input_crs(path, layer, params.get("households_crs"), params.get("crs"), "--households-crs")
     if crs is None and recorded:
         crs = recorded
         used.append(f"--households-crs {crs}")
@@ -1024,4 +1035,5 @@ def _rebalance_barriers(package, params, barriers, layer, where, crs):
                    "grids may cross them (give --barriers)", err=True)
         return None, None, None, None
     return (recorded, params.get("barriers_layer"), params.get("barriers_where"),
-            params.get("barriers_crs") or params.get("crs"))
+            input_crs(recorded, params.get("barriers_layer"), params.get("barriers_crs"), params.get("crs"),
+                      "--barriers-crs"))

@@ -348,7 +348,8 @@ def _geoparquet_column(points):
     import json
 
     import pyarrow.dataset as ds
-    import pyproj
+
+    from .io import geoparquet_crs
 
     source = str(points)
     files = sorted(glob.glob(source)) if any(c in source for c in "*?[") else source
@@ -359,10 +360,7 @@ def _geoparquet_column(points):
     except Exception as exc:  # no file, not Parquet, no 'geo' metadata
         raise InputError(f"{points}: not GeoParquet ({exc.__class__.__name__}: {exc}); for a Parquet dataset of "
                          "coordinate columns, name them (--x-field/--y-field; x_field=, y_field=)") from exc
-    # GeoParquet: no "crs" key means OGC:CRS84 (lon/lat); a null one, no CRS at all.
-    crs = pyproj.CRS.from_user_input(column["crs"]) if column.get("crs") is not None else \
-        None if "crs" in column else pyproj.CRS.from_epsg(4326)
-    return name, crs, column.get("bbox")
+    return name, geoparquet_crs(column), column.get("bbox")
 
 
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",

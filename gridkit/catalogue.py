@@ -74,8 +74,8 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
-from .io import (POINT_WKB, PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, point_wkb,
-                 read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02)
+from .io import (POINT_WKB, PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, geoparquet_crs,
+                 point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -455,8 +455,7 @@ def _read_points_arrow(path, layer, crs):
             column = meta["columns"][name]
             if column.get("encoding", "WKB").upper() != "WKB":
                 return None
-            file_crs = (pyproj.CRS.from_user_input(column["crs"]) if column.get("crs") is not None
-                        else None if "crs" in column else pyproj.CRS.from_epsg(4326))
+            file_crs = geoparquet_crs(column)
         elif suffix == ".gpkg":
             info, table = pyogrio.read_arrow(path, layer=layer)
             name, file_crs = info["geometry_name"] or "wkb_geometry", info["crs"]

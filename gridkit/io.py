@@ -32,6 +32,7 @@ __all__ = [
     "write_vector",
     "write_points",
     "point_wkb",
+    "labelled_crs",
     "VECTOR_SUFFIXES",
     "CSV_ENCODING",
 ]
@@ -329,6 +330,7 @@ def _apply_crs(gdf, path, crs):
     source = None
     if crs is not None:
         parsed = coords.parse_crs(crs)
+        _check_lonlat(gdf, path, parsed)
         if isinstance(parsed, str):
             func = coords.pseudo_to_wgs84_func(parsed)
             geoms = gdf.geometry.values
@@ -353,6 +355,64 @@ def _apply_crs(gdf, path, crs):
     gdf.attrs["source_crs"] = source
     gdf.attrs["source_path"] = str(path)
     return gdf
+
+
+def geoparquet_crs(column):
+    """The CRS of a GeoParquet geometry column's metadata: no ``crs`` key means
+    OGC:CRS84 (lon/lat, read as EPSG:4326), a null one no CRS at all (None)."""
+    import pyproj
+
+    if column.get("crs") is not None:
+        return pyproj.CRS.from_user_input(column["crs"])
+    return None if "crs" in column else pyproj.CRS.from_epsg(4326)
+
+
+def labelled_crs(path, layer=None):
+    """The CRS ``path`` (its ``layer``) is labelled with, from its header alone; None
+    for a table (CSV, Excel), a file with no label, or one that cannot be opened
+    (its reader says why when it reads it)."""
+    import json
+
+    import pyproj
+
+    path = Path(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            import pyarrow.parquet as pq
+
+            geo = json.loads(pq.read_schema(path).metadata[b"geo"])
+            return geoparquet_crs(geo["columns"][geo["primary_column"]])
+        if path.suffix.lower() not in VECTOR_SUFFIXES:
+            return None
+        import pyogrio
+
+        label = pyogrio.read_info(path, layer=0 if layer is None else layer)["crs"]
+        return pyproj.CRS.from_user_input(label) if label else None
+    except Exception:
+        return None
+
+
+def _check_lonlat(gdf, path, crs):
+    """Refuse a lon/lat CRS (``crs``, parsed: gcj02, bd09, or geographic) given for
+    a file none of whose features has lon/lat coordinates: they are metres, and the
+    CRS was meant for another input (the boundaries)."""
+    if not isinstance(crs, str) and not crs.is_geographic:
+        return
+    bounds = shapely.bounds(gdf.geometry.values)
+    known = np.isfinite(bounds).all(axis=1)
+    if not known.any():
+        return
+    bounds = bounds[known]
+    lonlat = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
+    if lonlat.any():
+        return
+    name = crs if isinstance(crs, str) else crs.to_string()
+    label = f"it is labelled {gdf.crs.to_string()}" if gdf.crs is not None else "it has no CRS label"
+    raise CRSError(
+        f"{path}: its coordinates are not longitude/latitude (x {bounds[:, 0].min():,.0f} to "
+        f"{bounds[:, 2].max():,.0f}, y {bounds[:, 1].min():,.0f} to {bounds[:, 3].max():,.0f}), so they cannot be "
+        f"in {name}, the CRS given for it; {label}. Give it the projected CRS's EPSG code (--crs, or the input's "
+        "own option: --households-crs EPSG:4547 …), or no CRS to read it as labelled")
 
 
 def warn_if_gcj02(path, crs, bounds):
@@ -526,7 +586,8 @@ def point_wkb(x, y):
     record = np.zeros(len(x), dtype=[("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
     record["order"], record["type"], record["x"], record["y"] = 1, 1, x, y
     offsets = np.arange(0, POINT_WKB * (len(x) + 1), POINT_WKB, dtype=np.int32)
-    return pa.Array.from_buffers(pa.binary(), len(x), [None, pa.py_buffer(offsets), pa.py_buffer(record.view(np.uint8))])
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(record.view(np.uint8))]
+    return pa.Array.from_buffers(pa.binary(), len(x), buffers)
 
 
 def write_points(frame, x, y, path, *, crs, layer=None, overwrite=False, styles=False):

@@ -360,9 +360,12 @@ def test_grid_households_writes_nothing_that_breaks_the_invariants(monkeypatch, 
     assert out.read_bytes() == b"an earlier package"
 
 
-def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path):
-    """GCJ-02 boundaries (Amap) with WGS84 household points (a GPS survey): each file
-    is read in its own CRS, so every household lands in the community it lies in."""
+@pytest.mark.parametrize("survey", ["wgs84", "metric"])
+def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path, survey):
+    """GCJ-02 boundaries (Amap) with household points of a GPS survey: in WGS84
+    (given as --households-crs), or in metres (labelled EPSG:4548, which a lon/lat
+    --crs leaves alone, with a note). Each file is read in its own CRS, so every
+    household lands in the community it lies in."""
     import geopandas as gpd
     import numpy as np
     import shapely
@@ -374,26 +377,34 @@ def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path):
     xy = np.c_[xs.ravel(), ys.ravel()]
     inside = [shapely.contains_xy(g, xy[:, 0], xy[:, 1]) for g in comm.geometry.values]
     xy = xy[np.any(inside, axis=0)]
-    homes = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs).to_crs(4326)  # true WGS84
+    homes = gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs)
     path = tmp_path / "survey.gpkg"
-    homes.to_file(path)
+    (homes.to_crs(4326) if survey == "wgs84" else homes).to_file(path)  # true WGS84, or metres
 
     def per_community(points):
         return [int(shapely.contains_xy(g, *points.T).sum()) for g in comm.geometry.values]
 
     expected = per_community(xy)
     # Read as GCJ-02 (the boundaries' CRS), the same points move ~500 m: other counts.
-    shifted = gk.read_vector(path, crs="gcj02").to_crs(comm.crs).get_coordinates().to_numpy()
-    assert per_community(shifted) != expected
+    if survey == "wgs84":
+        shifted = gk.read_vector(path, crs="gcj02").to_crs(comm.crs).get_coordinates().to_numpy()
+        assert per_community(shifted) != expected
+    own = ["--households-crs", "EPSG:4326"] if survey == "wgs84" else []
     out = tmp_path / "dc.gpkg"
     result = _run("grid", "households", boundaries, "--crs", "gcj02", "--code-field", "adcode", "--provisional",
-                  "--households", path, "--households-crs", "EPSG:4326",
-                  "--min-households", 100, "--max-households", 150, "-o", out)
+                  "--households", path, *own, "--min-households", 100, "--max-households", 150, "-o", out)
     assert result.exit_code == 0, result.output
+    note = (f"note: {path} is labelled EPSG:4548 (CGCS2000 / 3-degree Gauss-Kruger CM 117E), a projected CRS: "
+            "read as labelled, not in --crs gcj02 (give --households-crs to say otherwise)")
+    assert (note in result.output) == (survey == "metric")
     cells, _, meta = gk.read_package(out)
     got = cells.groupby("community_code")["households"].sum()
     assert got.reindex(comm["community_code"]).tolist() == expected
-    assert json.loads(meta["parameters"])["households_crs"] == "EPSG:4326"
+    assert json.loads(meta["parameters"])["households_crs"] == ("EPSG:4326" if survey == "wgs84" else None)
+    if survey == "metric":  # a rebalance reads the survey as the first run did, with the same note
+        again = _run("grid", "rebalance", out, "--households", path, "-o", tmp_path / "again.gpkg")
+        assert again.exit_code == 0, again.output
+        assert note in again.output and "changed      0 ended, 0 new" in again.output
 
 
 def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):

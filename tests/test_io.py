@@ -152,6 +152,52 @@ def test_pseudo_crs_long_edges_follow_the_offset(tmp_path, pseudo):
     assert ends_only.iloc[0].distance(ends_only.iloc[1]) > 0.5  # what cutting the edge saves
 
 
+def test_a_lonlat_crs_given_for_a_file_in_metres_is_refused(tmp_path):
+    """gcj02 or EPSG:4326 given for a file whose every feature is in metres names the
+    file, its coordinates and its label; one feature that could be lon/lat is left to
+    the checks that name features; a projected CRS given is the user's call."""
+    path = tmp_path / "homes.gpkg"
+    homes = gpd.GeoDataFrame({"n": [1, 2]}, crs=4548,
+                             geometry=[shapely.Point(450000, 4420000), shapely.box(451000, 4421000, 451500, 4421500)])
+    homes.to_file(path)
+    for crs in ("gcj02", "EPSG:4326"):
+        with pytest.raises(CRSError, match=rf"homes\.gpkg: its coordinates are not longitude/latitude \(x 450,000 to "
+                                           rf"451,500, y 4,420,000 to 4,421,500\), so they cannot be in {crs}, the CRS "
+                                           r"given for it; it is labelled EPSG:4548\. Give it the projected CRS's"):
+            gk.read_vector(path, crs=crs)
+    assert gk.read_vector(path, crs="EPSG:4547").crs.to_epsg() == 4547
+    mixed = tmp_path / "mixed.gpkg"
+    gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.Point(116.4, 39.9), shapely.Point(450000, 4420000)],
+                     crs=4326).to_file(mixed)
+    assert len(gk.read_vector(mixed, crs="gcj02")) == 2
+
+
+def test_labelled_crs_reads_the_header_alone(tmp_path):
+    """A GeoPackage's label; a GeoParquet's, where no ``crs`` key means lon/lat and a
+    null one none; nothing for a table or a file that is not there."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    frame = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(450000, 4420000)], crs=4548)
+    frame.to_file(tmp_path / "a.gpkg")
+    frame.to_parquet(tmp_path / "a.parquet")
+    assert gk.io.labelled_crs(tmp_path / "a.gpkg").to_epsg() == 4548
+    assert gk.io.labelled_crs(tmp_path / "a.parquet").to_epsg() == 4548
+    table = pq.read_table(tmp_path / "a.parquet")
+    geo = json.loads(table.schema.metadata[b"geo"])
+    for crs, expected in (("absent", 4326), ("null", None)):
+        column = geo["columns"]["geometry"]
+        column.pop("crs", None)
+        if crs == "null":
+            column["crs"] = None
+        pq.write_table(table.replace_schema_metadata({"geo": json.dumps(geo)}), tmp_path / f"{crs}.parquet")
+        got = gk.io.labelled_crs(tmp_path / f"{crs}.parquet")
+        assert (got.to_epsg() if got is not None else None) == expected
+    (tmp_path / "t.csv").write_text("lon,lat\n116.4,39.9\n")
+    assert gk.io.labelled_crs(tmp_path / "t.csv") is None and gk.io.labelled_crs(tmp_path / "none.gpkg") is None
+
+
 def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
     target = tmp_path / "out.gpkg"
     target.write_bytes(b"precious")
