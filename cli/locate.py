@@ -34,8 +34,8 @@ def _routes(path):
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Output: .csv (input columns + results), .xlsx (the same; codes as text cells), "
-                   ".gpkg / .geojson / .parquet (WGS84 points; a .gpkg opens in QGIS styled by gk_status). "
-                   "Required with POINTS.")
+                   ".gpkg / .geojson / .parquet / .shp (WGS84 points; a .gpkg opens in QGIS styled by gk_status; "
+                   "a .shp has 10-character names: gk_comm_cd …). Required with POINTS.")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
 @click.option("--class-field", default=None,

@@ -14,6 +14,10 @@ Columns added (prefix ``gk_`` so they never collide with the input's own)::
     gk_county_code gk_county_name gk_status gk_distance_m
     gk_micro_id                                      (after gk_grid_id, with micro-grids)
     gk_department_code gk_department_name            (with a routing table)
+
+A Shapefile's fields hold 10 characters: there they are ``gk_comm_cd``, ``gk_comm_nm``,
+``gk_strt_cd`` … (:data:`SHAPEFILE_NAMES`), the input's own long names cut as
+:func:`gridkit.export.shapefile_names` cuts them.
 """
 
 from __future__ import annotations
@@ -27,9 +31,15 @@ import pandas as pd
 from .errors import CRSError, GridkitError, InputError
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
 
-__all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX"]
+__all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX",
+           "SHAPEFILE_NAMES"]
 
 PREFIX = "gk_"
+#: Shapefile fields (10 characters at most) for the columns a located file adds.
+SHAPEFILE_NAMES = {PREFIX + name: PREFIX + short for name, short in {
+    "micro_id": "micro", "community_code": "comm_cd", "community_name": "comm_nm", "street_code": "strt_cd",
+    "street_name": "strt_nm", "county_code": "cnty_cd", "county_name": "cnty_nm", "distance_m": "dist_m",
+    "department_code": "dept_cd", "department_name": "dept_nm"}.items()}
 REJECT_REASONS = {
     "missing_coordinates": "x/y blank, not numbers, or an empty geometry",
     "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
@@ -246,7 +256,7 @@ def _check_output(output, overwrite):
 
     suffix = output.suffix.lower()
     if suffix not in (".csv", ".xlsx") and suffix not in VECTOR_SUFFIXES:
-        raise InputError(f"{output}: unknown output format; use .csv, .xlsx, .gpkg, .geojson or .parquet")
+        raise InputError(f"{output}: unknown output format; use .csv, .xlsx, .gpkg, .geojson, .parquet or .shp")
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
 
@@ -276,6 +286,10 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
 
     lx, ly = locator.to_layout_xy(x, y, in_crs) if len(x) else (x, y)
     lon, lat = pyproj.Transformer.from_crs(locator.crs, 4326, always_xy=True).transform(lx, ly)
+    if output.suffix.lower() == ".shp":
+        from .export import shapefile_names
+
+        located = located.rename(columns=shapefile_names(located.columns, SHAPEFILE_NAMES))
     write_points(located, lon, lat, output, crs=4326, layer="located" if output.suffix.lower() == ".gpkg" else None,
                  overwrite=overwrite, styles=True)
 

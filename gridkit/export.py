@@ -51,7 +51,7 @@ from . import coords
 from .errors import InputError
 from .io import PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector
 
-__all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "to_crs"]
+__all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "shapefile_names", "to_crs"]
 
 log = logging.getLogger(__name__)
 
@@ -224,18 +224,33 @@ def _fields(frame, driver, package, layer, encoding):
     renamed = {}
     if driver == "ESRI Shapefile":
         _check_encoding(frame, encoding or "UTF-8", package, layer)  # naming the package's columns
-        taken = set()
-        for column in frame.columns.drop(frame.geometry.name):
-            short = SHAPEFILE_NAMES.get(column, column)[:10]
-            stem, n = short, 1
-            while short.lower() in taken:
-                n += 1
-                short = f"{stem[:10 - len(str(n)) - 1]}_{n}"
-            taken.add(short.lower())
-            if short != column:
-                renamed[column] = short
+        renamed = shapefile_names(frame.columns.drop(frame.geometry.name))
         frame = frame.rename(columns=renamed)
     return frame, renamed
+
+
+def shapefile_names(columns, names=SHAPEFILE_NAMES):
+    """``{column: field}`` for the ``columns`` a Shapefile cannot hold as named: the
+    short name ``names`` gives, else the first 10 characters, made unique with
+    ``_2``, ``_3`` … (a .dbf field name has 10 at most, and GDAL's own cuts make
+    ``community_`` and ``communit_1``).
+
+    Examples
+    --------
+    >>> shapefile_names(["grid_id", "community_code", "a_very_long_name", "a_very_long_other"])
+    {'community_code': 'comm_code', 'a_very_long_name': 'a_very_lon', 'a_very_long_other': 'a_very_l_2'}
+    """
+    renamed, taken = {}, set()
+    for column in columns:
+        short = names.get(column, column)[:10]
+        stem, n = short, 1
+        while short.lower() in taken:
+            n += 1
+            short = f"{stem[:10 - len(str(n)) - 1]}_{n}"
+        taken.add(short.lower())
+        if short != column:
+            renamed[column] = short
+    return renamed
 
 
 def _check_encoding(frame, encoding, package, layer):

@@ -200,6 +200,21 @@ def test_vector_outputs_open_with_wgs84_points(tmp_path, package, suffix):
     assert got["gk_grid_id"].iloc[4] == "110101001002002"
 
 
+def test_a_shapefile_output_has_ten_character_names_that_say_what_they_hold(tmp_path, package):
+    """GDAL's own cuts would give gk_communi and gk_commu_1 for the community's code
+    and name; the input's long names are cut as the export cuts them."""
+    points, frame = _points(tmp_path)
+    frame.rename(columns={"case": "report_number_one", "matter": "report_number_two"}).to_csv(points, index=False)
+    out = tmp_path / "located.shp"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    got = pyogrio.read_dataframe(out)
+    assert got.columns.tolist() == [
+        "report_num", "lon", "lat", "report_n_2", "gk_grid_id", "gk_comm_cd", "gk_comm_nm", "gk_strt_cd",
+        "gk_strt_nm", "gk_cnty_cd", "gk_cnty_nm", "gk_status", "gk_dist_m", "geometry"]
+    assert got.crs.to_epsg() == 4326 and len(got) == 9 and got["gk_grid_id"].iloc[4] == "110101001002002"
+
+
 def test_a_geopackage_output_opens_styled_by_status(tmp_path, package):
     points, _ = _points(tmp_path)
     out = tmp_path / "located.gpkg"
