@@ -1009,8 +1009,9 @@ def _recorded_households(package, params, path, layer, where, crs, x_field, y_fi
     if layer is None and recorded and recorded in {name for name, _ in file_layers(path)}:
         layer = recorded
         used.append(f"--households-layer {layer}")
-    recorded = input_crs(path, layer, params.get("households_crs"), params.get("crs"), "--households-crs")
-    if crs is None and recorded:
+    recorded = None if crs is not None else input_crs(path, layer, params.get("households_crs"), params.get("crs"),
+                                                      "--households-crs")
+    if recorded:
         crs = recorded
         used.append(f"--households-crs {crs}")
     recorded = params.get("x_field"), params.get("y_field")
