@@ -51,6 +51,8 @@ NAME_CANDIDATES = {
 #: made anew, never kept twice.
 _OWN = {*CELL_COLUMNS, "comm_code", "strt_code", "cnty_code", "provisionl"}
 _SHOWN = 10
+#: Each level's name column and the code column it names.
+_LEVELS = (("community_name", "community_code"), ("street_name", "street_code"), ("county_name", "county_code"))
 
 
 def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metric_crs=None,
@@ -144,8 +146,7 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         "notes": _text(gdf["notes"])[order] if "notes" in gdf.columns else "",
     }, geometry=gpd.GeoSeries(geoms, crs=metric))
     made = _communities(cells, names, communities)
-    for level, code in (("community_name", "community_code"), ("street_name", "street_code"),
-                        ("county_name", "county_code")):
+    for level, code in _LEVELS:
         cells[level] = cells[code].map(made.drop_duplicates(code).set_index(code)[level]).fillna("")
     kept = [c for c in gdf.columns if c != gdf.geometry.name and c != id_field and c not in _OWN
             and c not in {field for field, _ in names.values()}]
@@ -414,12 +415,11 @@ def _communities(cells, names, given) -> gpd.GeoDataFrame:
         "county_code": rows["county_code"].to_numpy()[starts],
         "provisional": rows["provisional"].to_numpy()[starts],
     }, geometry=gpd.GeoSeries(_unions(parts), crs=cells.crs))
-    for level in ("community_name", "street_name", "county_name"):
+    for level, _ in _LEVELS:
         made[level] = ""
     frame = made if given is None else pd.concat([given[HIERARCHY_COLUMNS + ["geometry"]], made], ignore_index=True)
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=cells.crs)
-    for level, code in (("community_name", "community_code"), ("street_name", "street_code"),
-                        ("county_name", "county_code")):
+    for level, code in _LEVELS:
         from_cells = (_most_common(cells[code].to_numpy(), names[level][1]) if level in names
                       else pd.Series(dtype=object))
         own = frame[level].fillna("").astype(str)
