@@ -30,7 +30,9 @@ def test_futian_with_its_osm_network(samples, shared):
 def test_putuo_islands(samples):
     boundary = gk.read_vector(samples / "putuo_gcj02.gpkg", crs="gcj02")
     comm, cells = _grid(boundary, code_field="adcode", provisional=True)
-    assert (len(comm), len(cells)) == (151, 51159)
+    # 51,158 since GCJ-02 edges are cut before conversion (619e59e): one sliver
+    # merges differently; 51,159 when edges were converted by their ends.
+    assert (len(comm), len(cells)) == (151, 51158)
     assert cells["grid_id"].str.startswith("330903").all()
 
 
@@ -39,5 +41,5 @@ def test_beijing_sixteen_districts(shared):
     districts = districts[districts["adcode"].str.startswith("11") & (districts["level"] == "区县")]
     assert len(districts) == 16
     comm, cells = _grid(districts, code_field="adcode", provisional=True)
-    assert len(cells) == 1_646_900
+    assert len(cells) == 1_646_901  # 1,646,900 before GCJ-02 edges were cut (619e59e)
     assert cells["grid_id"].is_unique
