@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import Steps, crs_opt, echo_summary, refuse_existing, summary_json_opt
+from .options import Steps, crs_opt, echo_summary, refuse_existing, summary_json_opt, text_encoding_opt
 
 
 @click.group()
@@ -37,7 +37,7 @@ def components():
 @click.option("--layer", default=None, help="Layer of a multi-layer inventory, or sheet of an Excel workbook.")
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
-@click.option("--encoding", default=None, help="Text encoding (Shapefile DBF or CSV; default: detected).")
+@text_encoding_opt
 @click.option("--tolerance", default=25.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout go to the nearest cell (marked "
                    "'nearest'); farther ones are rejected as 'outside'.")
@@ -247,38 +247,49 @@ def stats_command(package, by, csv_path):
 
 @components.command("convert")
 @click.argument("inventory", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="CSV to write.")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="CSV to write: the inventory's columns and the two added, with its separator.")
 @click.option("--to", "to", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
               help="Scheme to convert the IDs (and class codes) to.")
 @click.option("--id-field", default=None, help="Column with the component IDs (default: GLBJBSM / ObjID).")
+@click.option("--layer", default=None, help="Sheet of an Excel workbook (default: the first).")
+@click.option("--encoding", default=None, help="Text encoding of a CSV (default: detected, UTF-8 or GBK/GB18030).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
-def convert_command(inventory, output, to, id_field, overwrite):
+def convert_command(inventory, output, to, id_field, layer, encoding, overwrite):
     """Convert an inventory's component IDs between the legacy and 2026 schemes.
 
-    Classes are mapped by meaning (gridkit/data/legacy_2026_class_map.csv), not by
-    number; the county and sequence are kept. Adds ``converted_id`` and
-    ``convert_note`` columns; rows whose class has no counterpart keep an empty
-    ``converted_id`` and say why.
+    INVENTORY is a CSV (any of , ; tab | as separator; UTF-8 or GBK text,
+    detected) or an Excel .xlsx sheet. Classes are mapped by meaning
+    (gridkit/data/legacy_2026_class_map.csv), not by number; the county and
+    sequence are kept. Adds ``converted_id`` and ``convert_note`` columns; rows
+    whose class has no counterpart keep an empty ``converted_id`` and say why.
 
     \b
     Example:
       gridkit components convert data/samples/legacy_inventory.csv --to 2026 -o converted.csv
     """
-    import pandas as pd
-
+    from gridkit.batch import csv_dialect
+    from gridkit.catalogue import TABLE_SUFFIXES, read_table
     from gridkit.classes import convert_ids
+    from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 
     refuse_existing(output, overwrite=overwrite)
-    frame = pd.read_csv(inventory, dtype=str, keep_default_na=False)
+    if not inventory.lower().endswith(TABLE_SUFFIXES):
+        raise click.BadParameter(f"{inventory}: convert reads a table of rows ({', '.join(TABLE_SUFFIXES)})",
+                                 param_hint="INVENTORY")
+    try:
+        frame = read_table(inventory, layer=layer, encoding=encoding)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
     column = id_field or next((c for c in frame.columns if c.lower() in ("glbjbsm", "objid")), None)
     if column is None or column not in frame.columns:
         raise click.ClickException(f"{inventory}: no ID column; name it with --id-field (columns: {list(frame.columns)})")
-    new, notes = convert_ids(frame[column].tolist(), to=to)
+    new, notes = convert_ids(frame[column].fillna("").tolist(), to=to)
     frame["converted_id"] = [n or "" for n in new]
     frame["convert_note"] = notes
     with atomic_path(output, overwrite=overwrite) as tmp:
-        frame.to_csv(tmp, index=False, encoding=CSV_ENCODING)
+        frame.to_csv(tmp, index=False, encoding=CSV_ENCODING, **csv_dialect(frame.attrs.get("csv_separator", ",")))
     failed = sum(n is None for n in new)
     click.echo(f"{len(frame):,} rows: {len(frame) - failed:,} converted, {failed:,} without a counterpart → {output}")
 

@@ -8,7 +8,7 @@ import time
 import click
 
 from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
-                      progress_enabled, refuse_existing, require_with)
+                      progress_enabled, refuse_existing, require_with, text_encoding_opt)
 
 
 def _routes(path):
@@ -53,6 +53,7 @@ def _routes(path):
 @id_field_opt
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
+@text_encoding_opt
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
 @click.option("--dask", "use_dask", is_flag=True,
@@ -63,7 +64,8 @@ def _routes(path):
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
-                   grid_layer, id_field, x_field, y_field, tolerance, use_dask, scheduler, workers, overwrite):
+                   grid_layer, id_field, x_field, y_field, encoding, tolerance, use_dask, scheduler, workers,
+                   overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 
@@ -99,8 +101,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     t0 = time.perf_counter()
     if at is not None:
         _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
-                    tolerance, points=points, output=output, batch_only=(layer, x_field, y_field, use_dask,
-                                                                         scheduler, overwrite))
+                    tolerance, points=points, output=output,
+                    batch_only=(layer, x_field, y_field, encoding, use_dask, scheduler, overwrite))
         return
     if points is None:
         raise click.UsageError("give POINTS (a file of points) or --at X,Y (one point)")
@@ -130,7 +132,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                                 tolerance, scheduler, workers, overwrite, grid)
         else:
             summary = _run_local(points, package, output, table, classes, kind, crs, layer, x_field,
-                                 y_field, tolerance, overwrite, grid)
+                                 y_field, encoding, tolerance, overwrite, grid)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     seconds = time.perf_counter() - t0
@@ -164,7 +166,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     from gridkit.service import answer
 
     if points is not None or output is not None or any(v not in (None, False) for v in batch_only):
-        raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --dask, "
+        raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --encoding, --dask, "
                                "--scheduler and --overwrite are for files")
     if class_field is not None:
         raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
@@ -206,7 +208,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         raise SystemExit(1)
 
 
-def _run_local(points, package, output, table, classes, kind, crs, layer, x_field, y_field, tolerance,
+def _run_local(points, package, output, table, classes, kind, crs, layer, x_field, y_field, encoding, tolerance,
                overwrite, grid):
     from gridkit.batch import locate_file
 
@@ -222,7 +224,8 @@ def _run_local(points, package, output, table, classes, kind, crs, layer, x_fiel
             bar[0].update(done - bar[0].pos)
 
         summary = locate_file(points, package, output, routes=table, **classes, kind=kind,
-                              crs=crs, layer=layer, x_field=x_field, y_field=y_field, tolerance=tolerance,
+                              crs=crs, layer=layer, x_field=x_field, y_field=y_field, encoding=encoding,
+                              tolerance=tolerance,
                               overwrite=overwrite, progress=progress, **grid)
         if bar:
             bar[0].render_finish()

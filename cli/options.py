@@ -23,6 +23,11 @@ summary_json_opt = click.option(
          "standard error.")
 
 
+#: Inputs with text (locate, components).
+text_encoding_opt = click.option(
+    "--encoding", default=None,
+    help="Text encoding of a CSV or a Shapefile's attributes (default: detected, UTF-8 or GBK/GB18030).")
+
 #: Layouts that are not grid packages, for the commands that locate (locate, serve).
 grid_layer_opt = click.option(
     "--grid-layer", default=None,

@@ -82,7 +82,7 @@ from .styles import write_styles
 
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
-    "Mapping", "ImportResult", "read_inventory", "import_components", "read_catalogue",
+    "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "catalogue_stats",
 ]
 
@@ -185,18 +185,18 @@ class ImportResult:
 
 
 # -- reading --------------------------------------------------------------------------
-def _find_coordinate_columns(columns, x_field, y_field):
+def _find_coordinate_columns(path, columns, x_field, y_field):
     if x_field or y_field:
         missing = [f for f in (x_field, y_field) if f not in columns]
         if missing or not (x_field and y_field):
-            raise InputError(f"coordinate column(s) {missing or [x_field, y_field]} not found; the "
+            raise InputError(f"{path}: coordinate column(s) {missing or [x_field, y_field]} not found; the "
                              f"columns are {list(columns)}")
         return x_field, y_field, False
     lower = {c.lower(): c for c in columns}
     for xs, ys, geographic in _COORD_PAIRS:
         if xs in lower and ys in lower:
             return lower[xs], lower[ys], geographic
-    raise InputError("no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
+    raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
                      f"经度/纬度, PointX/PointY, POINT_X/POINT_Y, x/y) among {list(columns)}; name them "
                      "with --x-field and --y-field")
 
@@ -217,11 +217,10 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = (_read_excel(path, layer, (x_field, y_field)) if path.suffix.lower() == ".xlsx"
-                 else _read_csv(path, encoding))
+        frame = read_table(path, layer=layer, encoding=encoding, fields=(x_field, y_field))
         if where is not None:
             frame = _rows_where(frame, where, path, where_option)
-        xf, yf, geographic = _find_coordinate_columns(frame.columns, x_field, y_field)
+        xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
         if crs is None and not geographic:
             raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
                              "GPS lon/lat, gcj02, bd09, EPSG:4490, or the projected CRS's EPSG code)")
@@ -274,18 +273,57 @@ TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 CSV_SEPARATORS = ",;\t|"
 
 
+def read_table(path, *, layer=None, encoding=None, fields=(None, None)) -> pd.DataFrame:
+    """A table of rows (CSV, TSV, TXT or Excel .xlsx) as text columns, as
+    :func:`read_inventory` reads it before it looks for coordinates.
+
+    A CSV is read with the separator its header line holds most of (``,;\\t|``: a
+    comma when it holds none; a tab in a .tsv), kept in ``attrs["csv_separator"]``
+    so that a copy can be written in the same dialect; its text as UTF-8, else as
+    GB18030 (which GBK is part of: the ledgers Excel and WPS save in China), unless
+    ``encoding`` is given. An Excel workbook's sheet is ``layer`` (the first by
+    default), its header the first row that names ``fields`` (or a coordinate pair
+    gridkit knows) in the first rows, else the first row.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "ledger.csv"
+    >>> _ = path.write_bytes("编号;名称\\n0101;上水井盖\\n".encode("gbk"))
+    >>> table = read_table(path)
+    >>> table.to_dict("records"), table.attrs["csv_separator"]
+    ([{'编号': '0101', '名称': '上水井盖'}], ';')
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        return _read_excel(path, layer, fields)
+    return _read_csv(path, encoding)
+
+
 def _read_csv(path, encoding):
-    """A CSV's rows as text columns, with the separator its header line holds most
-    of (a comma when it holds none; a tab in a .tsv), kept in ``attrs["csv_separator"]``."""
     with open(path, "rb") as file:
         header = file.readline().decode("ascii", errors="replace")  # the separators are ASCII in any encoding
     counts = [header.count(sep) for sep in CSV_SEPARATORS]
     sep = "\t" if path.suffix.lower() == ".tsv" else CSV_SEPARATORS[counts.index(max(counts))]
+
+    def read(text_encoding):
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=text_encoding)
+
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep,
-                            encoding=encoding or "utf-8-sig")
-    except UnicodeDecodeError:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding="gb18030")
+        try:
+            frame = read(encoding or "utf-8-sig")
+        except UnicodeDecodeError:
+            if encoding is not None:
+                raise
+            frame = read("gb18030")
+            log.info("%s: not UTF-8, read as GB18030 (GBK); if its text looks wrong, give --encoding", path)
+    except UnicodeDecodeError as exc:
+        what = f"is not {encoding} text" if encoding else "is neither UTF-8 nor GB18030 (GBK) text"
+        raise InputError(f"{path}: {what} ({exc.reason}); if it is a CSV, save it as UTF-8 or give the "
+                         "encoding it was saved in (--encoding BIG5, CP1252, UTF-16 …)") from exc
+    except pd.errors.ParserError as exc:
+        raise InputError(f"{path}: cannot be read as CSV ({str(exc).strip()}); a value that holds the "
+                         f"separator {sep!r}, a quote or a line break must be in double quotes") from exc
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
     frame.attrs["csv_separator"] = sep  # a located copy is written with it

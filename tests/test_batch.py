@@ -96,6 +96,22 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     assert summary["rejects_file"] == str(tmp_path / "located.rejects.csv")
 
 
+def test_locate_encoding_reads_a_big5_csv(tmp_path, package):
+    """A BIG5 CSV (Taiwan, Hong Kong) is not UTF-8, and read as GB18030 its names are
+    mojibake; --encoding BIG5 reads them as written (the output is UTF-8). --at
+    refuses it, like the other options for files."""
+    _, frame = _points(tmp_path)
+    path, out = tmp_path / "big5.csv", tmp_path / "out.csv"
+    frame.assign(case=["東區報告"] * 10).to_csv(path, index=False, encoding="big5")
+    args = ["locate", str(path), "--grid", str(package), "-o", str(out)]
+    assert CliRunner().invoke(cli, [*args, "--encoding", "big5"]).exit_code == 0
+    assert pd.read_csv(out, encoding="utf-8-sig")["case"].tolist() == ["東區報告"] * 9  # row 9 has no lon
+    assert CliRunner().invoke(cli, [*args, "--overwrite"]).exit_code == 0
+    assert pd.read_csv(out, encoding="utf-8-sig")["case"][0] != "東區報告"
+    at = CliRunner().invoke(cli, ["locate", "--at", "116.4,39.9", "--grid", str(package), "--encoding", "big5"])
+    assert at.exit_code == 2 and "--encoding" in at.output
+
+
 def test_a_semicolon_csv_is_located_into_a_semicolon_csv(tmp_path, package):
     """A CSV from Excel where the comma is the decimal mark (semicolons, "116,4105")
     comes back in the same dialect, rejects included: a comma-separated output

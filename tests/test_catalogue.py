@@ -277,6 +277,58 @@ def test_a_csv_reads_with_its_own_separator_and_decimal_commas(tmp_path, name, t
     assert np.array_equal(y, [39.9289, 39.92, 39.9, np.nan], equal_nan=True)
 
 
+@pytest.mark.parametrize("data, encoding, message", [
+    (bytes(range(128, 256)) * 4, None, r"bad\.csv: is neither UTF-8 nor GB18030 \(GBK\) text .*--encoding BIG5"),
+    ("编号,经度,纬度\n1,116.41,39.93\n".encode("gbk"), "utf-8", r"bad\.csv: is not utf-8 text"),
+    (b"id,lon,lat\n1,116.41,39.93\n2,116.42,39.92,x\n", None,
+     r"bad\.csv: cannot be read as CSV \(.*Expected 3 fields in line 3, saw 4\); a value that holds the "
+     r"separator ',', a quote or a line break must be in double quotes"),
+    (b"id;name\n1;a\n", None, r"bad\.csv: no coordinate columns found .* among \['id', 'name'\]"),
+], ids=["not-text", "wrong-encoding", "ragged-row", "no-coordinates"])
+def test_a_table_that_cannot_be_read_is_named_with_the_fix(tmp_path, data, encoding, message):
+    """A file that is not UTF-8 or GBK text (a binary file named .csv, or a BIG5
+    one) ended in a traceback from pandas' second try; a wrong --encoding was
+    silently replaced by GB18030; a ragged row said only pandas' words; the missing
+    coordinate columns did not name the file. Each is an InputError naming the file
+    and the fix."""
+    from gridkit.catalogue import read_inventory
+
+    path = tmp_path / "bad.csv"
+    path.write_bytes(data)
+    with pytest.raises(InputError, match=message):
+        read_inventory(path, encoding=encoding)
+
+
+def test_components_convert_reads_a_gbk_semicolon_ledger_and_keeps_its_dialect(tmp_path):
+    """`components convert` read its inventory with a bare pandas read_csv: a GBK
+    ledger (as Excel and WPS save it in China) stopped with a UnicodeDecodeError
+    traceback, and a semicolon one was one column ("no ID column"). It now reads as
+    every other command does, and writes semicolons back; --encoding and an Excel
+    sheet work too."""
+    ledger = "ObjID;ObjName;PointX\n1101010101000001;上水井盖;116,41\n1101010102000002;污水井盖;\n"
+    path, out = tmp_path / "ledger.csv", tmp_path / "out.csv"
+    path.write_bytes(ledger.encode("gbk"))
+    result = CliRunner().invoke(cli, ["components", "convert", str(path), "--to", "2026", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 converted, 0 without a counterpart" in result.output
+    assert out.read_text(encoding="utf-8-sig").splitlines() == [
+        "ObjID;ObjName;PointX;converted_id;convert_note",
+        "1101010101000001;上水井盖;116,41;11010101001000001;",
+        "1101010102000002;污水井盖;;11010101002000002;"]
+    big5 = tmp_path / "big5.csv"
+    big5.write_bytes("ObjID,名稱\n1101010101000001,東城\n".encode("big5"))
+    args = ["components", "convert", str(big5), "-o", str(tmp_path / "b.csv")]
+    assert CliRunner().invoke(cli, [*args, "--encoding", "big5"]).exit_code == 0
+    assert (tmp_path / "b.csv").read_text(encoding="utf-8-sig").splitlines()[1] == "1101010101000001,東城,11010101001000001,"
+    pd.DataFrame({"ObjID": ["1101010101000001"]}).to_excel(tmp_path / "l.xlsx", index=False)
+    excel = CliRunner().invoke(cli, ["components", "convert", str(tmp_path / "l.xlsx"), "-o", str(tmp_path / "x.csv")])
+    assert excel.exit_code == 0 and "1 rows: 1 converted" in excel.output
+    refused = CliRunner().invoke(cli, ["components", "convert", str(tmp_path / "l.xlsx"), "-o", str(tmp_path / "y.csv"),
+                                       "--layer", "nosuch"])
+    assert refused.exit_code == 1 and "the sheets are ['Sheet1']" in refused.output
+    assert not (tmp_path / "y.csv").exists()
+
+
 def test_rejects_of_a_semicolon_csv_are_written_with_semicolons(tmp_path, package):
     """The rejects file of an inventory from Excel with decimal commas opens in the
     same Excel: semicolons and decimal commas; a comma CSV's rejects keep commas."""
