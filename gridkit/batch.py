@@ -210,7 +210,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
-    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect)
+    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points)
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path, dialect))
     return summary
@@ -265,7 +265,7 @@ def _check_output(output, overwrite):
 EXCEL_ROWS = 1_048_576
 
 
-def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
+def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source):
     """CSV and Excel keep the input's columns (a CSV in ``dialect``, the input's
     separator); vector formats get WGS84 points (true lon/lat). In Excel every
     code is a text cell, so IDs keep all their digits."""
@@ -279,8 +279,10 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
         if len(located) >= EXCEL_ROWS:
             raise InputError(f"{output}: {len(located):,} rows do not fit in an Excel sheet ({EXCEL_ROWS - 1:,} at "
                              "most); write .csv, .gpkg or .parquet")
+        plain = _plain(located)
+        _check_excel_text(plain, source, output)
         with atomic_path(output, overwrite=overwrite) as tmp:
-            _plain(located).to_excel(tmp, index=False, sheet_name="located", engine="openpyxl")
+            plain.to_excel(tmp, index=False, sheet_name="located", engine="openpyxl")
         return
     import pyproj
 
@@ -292,6 +294,26 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect):
         located = located.rename(columns=shapefile_names(located.columns, SHAPEFILE_NAMES))
     write_points(located, lon, lat, output, crs=4326, layer="located" if output.suffix.lower() == ".gpkg" else None,
                  overwrite=overwrite, styles=True)
+
+
+def _check_excel_text(frame, source, output):
+    """Refuse, naming the row, a text that Excel cannot store: the control characters
+    other than tab and line breaks (openpyxl raised an IllegalCharacterError
+    traceback at that cell, after the sheet was half written)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    for name in frame.columns:
+        try:  # text columns (a column of None only, or of numbers, has no .str)
+            bad = np.flatnonzero(frame[name].str.contains(ILLEGAL_CHARACTERS_RE.pattern, regex=True, na=False))
+        except AttributeError:
+            continue
+        if len(bad):
+            value = frame[name].iloc[bad[0]]
+            char = ILLEGAL_CHARACTERS_RE.search(value).group()
+            raise InputError(f"{source}: row {frame.index[bad[0]] + 1}, column {name!r}: {value!r} holds the control "
+                             f"character {char!r}, which Excel cannot store ({len(bad):,} row(s) of that column hold "
+                             f"one); write {output.with_suffix('.csv').name} (or .gpkg, .parquet) instead, or remove "
+                             "them from the input")
 
 
 def _plain(located):

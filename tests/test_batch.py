@@ -203,6 +203,27 @@ def test_an_excel_output_holds_the_csv_rows_with_codes_as_text(tmp_path, package
     assert not list(tmp_path.glob("*big*.xlsx"))
 
 
+def test_a_control_character_excel_cannot_store_is_named_before_writing(tmp_path, package):
+    """A BEL (\\x07) in a text column made openpyxl raise IllegalCharacterError, a
+    traceback from inside the half-written sheet. It is named by input row and
+    column, with the fix; the earlier output is untouched. A tab and a line break,
+    which Excel stores, pass."""
+    points, frame = _points(tmp_path)
+    frame.assign(case=["ok", "tab\there", "line\nbreak", "bell\x07", "a", "b", "bell\x07", "c", "d", "e"]).to_csv(
+        points, index=False)
+    out = tmp_path / "out.xlsx"
+    out.write_bytes(b"an earlier sheet")
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out), "--overwrite"])
+    assert result.exit_code == 1
+    assert (f"{points}: row 4, column 'case': 'bell\\x07' holds the control character '\\x07', which Excel cannot "
+            "store (2 row(s) of that column hold one); write out.csv (or .gpkg, .parquet) instead") in result.output
+    assert out.read_bytes() == b"an earlier sheet"
+    frame.assign(case=["tab\there", "line\nbreak"] * 5).to_csv(points, index=False)
+    assert CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out),
+                                    "--overwrite"]).exit_code == 0
+    assert pd.read_excel(out)["case"][:2].tolist() == ["tab\there", "line\nbreak"]
+
+
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
 def test_vector_outputs_open_with_wgs84_points(tmp_path, package, suffix):
     points, frame = _points(tmp_path)
