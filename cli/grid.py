@@ -441,8 +441,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--units-where", default=None, metavar="SQL",
               help="Read only the --units features matching this OGR SQL WHERE clause, e.g. \"level = 'community'\" "
                    "(a units layer gridkit exported holds counties and streets too).")
-@crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs, unless lon/lat and --units "
-                             "is labelled with a projected CRS).")
+@crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs, unless one of them is "
+                             "lon/lat and the other projected: then --units as labelled).")
 @click.option("--micro", "micro_path", default=None, type=click.Path(dir_okay=False),
               help="The micro-grids (微网格) drawn in the cells, as a second file: polygons with 17-digit micro IDs "
                    "(the grid's ID and 2 digits from 01). They are checked against their cells, and locate, "
@@ -454,8 +454,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--micro-where", default=None, metavar="SQL",
               help="Read only the --micro features matching this OGR SQL WHERE clause (those of the cells --where "
                    "kept, say).")
-@crs_opt("--micro-crs", help="What --micro's coordinates really are (default: --crs, unless lon/lat and --micro "
-                             "is labelled with a projected CRS).")
+@crs_opt("--micro-crs", help="What --micro's coordinates really are (default: --crs, unless one of them is "
+                             "lon/lat and the other projected: then --micro as labelled).")
 @click.option("--start-date", default=None,
               help="Start date for cells without a start_date column (default: today).")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
@@ -626,7 +626,8 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @click.option("--parent-code", default=None, help="6- or 9-digit code containing features with no code.")
 @crs_opt("--crs", help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, …), and "
                        "the other inputs' unless given their own. A lon/lat --crs leaves an input labelled with a "
-                       "projected CRS as labelled (its coordinates are metres).")
+                       "projected CRS as labelled (its coordinates are metres), and a projected one an input "
+                       "labelled lon/lat.")
 @crs_opt("--households-crs", help="What the households' coordinates really are (default: --crs): GPS-surveyed "
                                   "addresses are WGS84 even when the boundaries are gcj02.")
 @barrier_opts("Roads, rivers, rail: grids follow them, crossing only where a block is too light.")

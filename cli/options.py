@@ -191,20 +191,21 @@ class Steps:
 def input_crs(path, layer, own, shared, option):
     """The CRS to read an input other than the boundaries in: its own option's
     (``own``) when given, else ``--crs`` (``shared``). A lon/lat ``--crs`` (EPSG:4326,
-    gcj02, bd09 …) is not laid on a file labelled with a projected CRS, whose
-    coordinates cannot be lon/lat: that file is read as labelled (None), and a note
-    says so. ``option`` is the input's own CRS option, named in the note."""
+    gcj02, bd09 …) is not laid on a file labelled with a projected CRS, nor a
+    projected one on a file labelled lon/lat (a GPS survey beside boundaries in
+    metres): that file is read as labelled (None), and a note says so. ``option`` is
+    the input's own CRS option, named in the note."""
     from gridkit import coords
     from gridkit.io import labelled_crs
 
     if own is not None or shared is None or path is None:
         return own if own is not None else shared
     parsed = coords.parse_crs(shared)
-    if not isinstance(parsed, str) and not parsed.is_geographic:
-        return shared
+    lonlat = isinstance(parsed, str) or parsed.is_geographic
     label = labelled_crs(path, layer)
-    if label is None or not label.is_projected:
+    if label is None or not (label.is_projected if lonlat else label.is_geographic):
         return shared
-    click.echo(f"note: {path} is labelled {label.to_string()} ({label.name}), a projected CRS: read as labelled, "
+    kind = "a projected CRS" if lonlat else "a longitude/latitude CRS"
+    click.echo(f"note: {path} is labelled {label.to_string()} ({label.name}), {kind}: read as labelled, "
                f"not in --crs {shared} (give {option} to say otherwise)", err=True)
     return None

@@ -330,7 +330,7 @@ def _apply_crs(gdf, path, crs):
     source = None
     if crs is not None:
         parsed = coords.parse_crs(crs)
-        _check_lonlat(gdf, path, parsed)
+        _check_given_crs(gdf, path, parsed)
         if isinstance(parsed, str):
             func = coords.pseudo_to_wgs84_func(parsed)
             geoms = gdf.geometry.values
@@ -392,27 +392,37 @@ def labelled_crs(path, layer=None):
         return None
 
 
-def _check_lonlat(gdf, path, crs):
-    """Refuse a lon/lat CRS (``crs``, parsed: gcj02, bd09, or geographic) given for
-    a file none of whose features has lon/lat coordinates: they are metres, and the
-    CRS was meant for another input (the boundaries)."""
-    if not isinstance(crs, str) and not crs.is_geographic:
-        return
+def _check_given_crs(gdf, path, crs):
+    """Refuse a CRS (``crs``, parsed) given for a file whose coordinates cannot be in
+    it. A lon/lat CRS (gcj02, bd09, or geographic) for a file none of whose features
+    has lon/lat coordinates: they are metres, and the CRS was meant for another
+    input (the boundaries). A projected CRS for a file labelled lon/lat whose every
+    feature has lon/lat coordinates: read as metres, a district of degrees is a
+    speck a few metres across (gridded into one empty cell, say), and the CRS was
+    most likely meant as the one to work in."""
     bounds = shapely.bounds(gdf.geometry.values)
-    known = np.isfinite(bounds).all(axis=1)
-    if not known.any():
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    if not len(bounds):
         return
-    bounds = bounds[known]
     lonlat = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
-    if lonlat.any():
-        return
     name = crs if isinstance(crs, str) else crs.to_string()
+    d = 4 if lonlat.all() else 0  # decimals: degrees, metres
+    ranges = (f"x {bounds[:, 0].min():,.{d}f} to {bounds[:, 2].max():,.{d}f}, "
+              f"y {bounds[:, 1].min():,.{d}f} to {bounds[:, 3].max():,.{d}f}")
     label = f"it is labelled {gdf.crs.to_string()}" if gdf.crs is not None else "it has no CRS label"
-    raise CRSError(
-        f"{path}: its coordinates are not longitude/latitude (x {bounds[:, 0].min():,.0f} to "
-        f"{bounds[:, 2].max():,.0f}, y {bounds[:, 1].min():,.0f} to {bounds[:, 3].max():,.0f}), so they cannot be "
-        f"in {name}, the CRS given for it; {label}. Give it the projected CRS's EPSG code (--crs, or the input's "
-        "own option: --households-crs EPSG:4547 …), or no CRS to read it as labelled")
+    if isinstance(crs, str) or crs.is_geographic:
+        if lonlat.any():
+            return
+        raise CRSError(
+            f"{path}: its coordinates are not longitude/latitude ({ranges}), so they cannot be in {name}, the CRS "
+            f"given for it; {label}. Give it the projected CRS's EPSG code (--crs, or the input's own option: "
+            "--households-crs EPSG:4547 …), or no CRS to read it as labelled")
+    if gdf.crs is not None and gdf.crs.is_geographic and lonlat.all():
+        raise CRSError(
+            f"{path}: {label} and its coordinates are longitude/latitude ({ranges}), so they cannot be in {name}, "
+            "a projected CRS in metres, the CRS given for it: read so, the whole file would be a few metres across. "
+            "Give no CRS to read it as labelled (or gcj02 / bd09 for a Chinese web map's coordinates); the CRS to "
+            "work in is --metric-crs")
 
 
 def warn_if_gcj02(path, crs, bounds):

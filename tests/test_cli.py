@@ -407,6 +407,39 @@ def test_grid_households_reads_each_file_in_its_own_crs(samples, tmp_path, surve
         assert note in again.output and "changed      0 ended, 0 new" in again.output
 
 
+def test_a_gps_survey_beside_boundaries_in_metres_is_read_as_labelled(samples, tmp_path):
+    """Boundaries with no CRS label, in metres (--crs EPSG:4548), and a GPS survey
+    labelled EPSG:4326: --crs is not laid on the survey (its degrees read as metres
+    would be a speck, refused), which is read as labelled with a note; every
+    household lands in its community."""
+    import geopandas as gpd
+    import numpy as np
+    import pyogrio
+    import shapely
+
+    districts = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02").to_crs(4548)
+    boundaries = tmp_path / "dongcheng_metres.gpkg"
+    with pytest.warns(UserWarning, match="'crs' was not provided"):
+        pyogrio.write_dataframe(districts.set_crs(None, allow_override=True), boundaries)
+    comm = gk.unit_hierarchy(gk.read_vector(boundaries, crs="EPSG:4548"), code_field="adcode", provisional=True)
+    x0, y0, x1, y1 = comm.total_bounds
+    xs, ys = np.meshgrid(np.arange(x0 + 1, x1, 150.0), np.arange(y0 + 1, y1, 150.0))
+    xy = np.c_[xs.ravel(), ys.ravel()]
+    xy = xy[shapely.contains_xy(shapely.union_all(comm.geometry.values), *xy.T)]
+    survey = tmp_path / "survey.gpkg"
+    gpd.GeoDataFrame(geometry=shapely.points(xy), crs=4548).to_crs(4326).to_file(survey)
+    out = tmp_path / "dc.gpkg"
+    result = _run("grid", "households", boundaries, "--crs", "EPSG:4548", "--code-field", "adcode", "--provisional",
+                  "--households", survey, "--min-households", 100, "--max-households", 150, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (f"note: {survey} is labelled EPSG:4326 (WGS 84), a longitude/latitude CRS: read as labelled, not in "
+            "--crs EPSG:4548 (give --households-crs to say otherwise)") in result.output
+    cells, _, _ = gk.read_package(out)
+    expected = [int(shapely.contains_xy(g, *xy.T).sum()) for g in comm.geometry.values]
+    assert cells.groupby("community_code")["households"].sum().reindex(comm["community_code"]).tolist() == expected
+    assert sum(expected) == len(xy)
+
+
 def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path):
     """An address list with Amap (GCJ-02) positions in 经度/纬度 columns and a count
     column: every household lands in its community, a row outside goes to the
