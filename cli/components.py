@@ -7,7 +7,8 @@ import time
 
 import click
 
-from .options import Steps, crs_opt, echo_summary, refuse_existing, summary_json_opt, text_encoding_opt
+from .options import (Steps, crs_opt, echo_summary, preview_opt, refuse_existing, summary_json_opt,
+                      text_encoding_opt)
 
 
 @click.group()
@@ -50,8 +51,7 @@ def components():
                    "format, CSV and Excel too), "
                    "e.g. \"Status = 'Active'\". A partial import: the components of the inventory that the filter "
                    "leaves out are kept as they are, not removed. Rejects still number rows as the file does.")
-@click.option("--preview", type=click.Path(dir_okay=False), default=None,
-              help="Also write a PNG map of the components over the cells.")
+@preview_opt("the components over the cells")
 @click.option("--overwrite", is_flag=True,
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")

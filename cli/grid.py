@@ -10,8 +10,8 @@ from pathlib import Path
 import click
 
 from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt,
-                      overwrite_opt, package_output, percent, problem_lines, problems_path, progress_enabled,
-                      refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
+                      overwrite_opt, package_output, percent, preview_opt, problem_lines, problems_path,
+                      progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
 
 
 @click.group()
@@ -305,7 +305,7 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 @click.option("--merge-small-blocks", is_flag=True,
               help="Merge blocks below the sliver size (traffic islands) across their barrier.")
 @click.option("--start-date", default=None, help="Start date written to every cell (default: today).")
-@click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
+@preview_opt()
 @layout_overwrite_opt
 @summary_json_opt
 def units_command(boundaries, output, layer, where, code_field, name_field, provisional, parent_code, crs,
@@ -461,7 +461,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
-@click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map of the layout.")
+@preview_opt()
 @layout_overwrite_opt
 @summary_json_opt
 def adopt_command(grids, output, layer, where, id_field, community_name_field, street_name_field, county_name_field,
@@ -631,7 +631,7 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @crs_opt("--households-crs", help="What the households' coordinates really are (default: --crs): GPS-surveyed "
                                   "addresses are WGS84 even when the boundaries are gcj02.")
 @barrier_opts("Roads, rivers, rail: grids follow them, crossing only where a block is too light.")
-@click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
+@preview_opt("the grids")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
               help="Processes dividing communities side by side; the grids are the same. Each takes ~1 s to "
                    "start: worth it for several large communities (Dongcheng's 8 with 200,000 households and "
@@ -808,7 +808,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
               "the package was divided along, when that file is still there).", crs_default="the file's own label")
 @click.option("--recount-only", is_flag=True,
               help="Recount and flag the grids out of the band; change none.")
-@click.option("--preview", type=click.Path(dir_okay=False), default=None, help="Also write a PNG map.")
+@preview_opt("the grids")
 @overwrite_opt
 @summary_json_opt
 def rebalance_command(package, households_path, output, households_layer, households_where, x_field, y_field,

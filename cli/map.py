@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt, refuse_existing
+from .options import overwrite_opt, picture_path, refuse_existing
 
 
 @click.command("map")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
-              help="PNG to write (default: PACKAGE with .png).")
+              help="Picture to write: .png (default: PACKAGE with .png), .svg or .pdf to print (vector), .jpg; "
+                   "with --html, the .html.")
 @click.option("--labels", default=12, show_default=True, help="How many cell IDs to label.")
 @click.option("--html", "as_html", is_flag=True,
               help="Write a self-contained interactive web map (.html) instead: cells, units, components and "
@@ -36,6 +37,9 @@ def map_command(package, output, labels, as_html, points, overwrite):
     from gridkit.package import read_package
 
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
+    if not as_html:  # a suffix no picture has: named before any work
+        ctx = click.get_current_context()
+        picture_path(ctx, next(p for p in ctx.command.params if p.name == "output"), output)
     refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
     try:
         cells, units, meta = read_package(package)

@@ -23,6 +23,26 @@ summary_json_opt = click.option(
          "standard error.")
 
 
+def picture_path(ctx, param, value):
+    """A map picture's path (--preview, map -o): its suffix must name a format the
+    picture can be written in, checked before any work."""
+    if value is not None:
+        from gridkit.errors import GridkitError
+        from gridkit.preview import picture_format
+
+        try:
+            picture_format(value)
+        except GridkitError as exc:
+            raise click.BadParameter(str(exc), ctx=ctx, param=param) from None
+    return value
+
+
+def preview_opt(what="the layout"):
+    """--preview: a map of ``what``, written beside the main output."""
+    return click.option("--preview", type=click.Path(dir_okay=False), default=None, callback=picture_path,
+                        help=f"Also write a map of {what}: .png, or .svg / .pdf to print (vector), .jpg.")
+
+
 #: Inputs with text (locate, components).
 text_encoding_opt = click.option(
     "--encoding", default=None,

@@ -8,9 +8,32 @@ import numpy as np
 import shapely
 
 from .codes import rows_by_id
+from .errors import InputError
 from .io import atomic_path
 
-__all__ = ["plot_layout"]
+__all__ = ["PICTURE_FORMATS", "picture_format", "plot_layout"]
+
+#: The formats a map picture is written in, by the file's suffix: PNG to look at,
+#: SVG and PDF to print or edit (vector: the lines stay sharp at any size), JPEG.
+PICTURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", ".jpeg": "jpeg"}
+
+
+def picture_format(path) -> str:
+    """The format a map picture at ``path`` is written in, from its suffix.
+
+    >>> picture_format("dongcheng.PDF"), picture_format("a.jpg")
+    ('pdf', 'jpeg')
+    >>> picture_format("dongcheng.gif")
+    Traceback (most recent call last):
+    ...
+    gridkit.errors.InputError: dongcheng.gif: a map picture is .png, .svg, .pdf, .jpg or .jpeg (an interactive map: gridkit map --html)
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix not in PICTURE_FORMATS:
+        *first, last = PICTURE_FORMATS
+        raise InputError(f"{path}: a map picture is {', '.join(first)} or {last} (an interactive map: "
+                         "gridkit map --html)")
+    return PICTURE_FORMATS[suffix]
 
 
 def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, overwrite=True,
@@ -26,8 +49,10 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     and name. ``outlined`` (a boolean per cell) draws those cells' edges in black,
     counted in the legend as ``outlined_label`` (the grids a rebalance made).
 
-    Returns the matplotlib figure; with ``path``, also writes a PNG atomically.
+    Returns the matplotlib figure; with ``path``, also writes it atomically, in the
+    format its suffix names (:data:`PICTURE_FORMATS`: .png, .svg, .pdf, .jpg).
     """
+    picture = None if path is None else picture_format(path)  # a wrong suffix before the drawing
     # A bare Figure, not pyplot: no GUI backend is touched (the CLI runs headless),
     # and in a notebook the returned figure displays itself.
     from matplotlib import colormaps, font_manager, rcParams
@@ -90,7 +115,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     fig.tight_layout()
     if path is not None:
         with atomic_path(Path(path), overwrite=overwrite) as tmp:
-            fig.savefig(tmp, format="png")
+            fig.savefig(tmp, format=picture)
     return fig
 
 

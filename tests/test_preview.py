@@ -76,3 +76,32 @@ def test_a_flag_column_of_empty_values_hatches_nothing():
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["out of the band: 1 light"]
     ax = plot_layout(cells.assign(flag=None), labels=0).axes[0]
     assert ax.get_legend() is None
+
+
+def test_the_picture_is_written_in_the_format_its_suffix_names(tmp_path, samples):
+    """`-o map.pdf` (or .svg, .jpg) was written as PNG bytes under that name, and
+    `-o map.txt` too. Each suffix now gets its format (a vector PDF or SVG to print);
+    any other is refused before the drawing, by the library and by the commands,
+    and no file is written."""
+    import pytest
+    from click.testing import CliRunner
+
+    from gridkit.errors import InputError
+    from gridkit_cli.main import cli
+
+    cells = gpd.GeoDataFrame({"community_code": ["a", "b"], "grid_id": ["1", "2"]},
+                             geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=4548)
+    magic = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF", ".jpg": b"\xff\xd8\xff", ".JPEG": b"\xff\xd8\xff"}
+    for suffix, start in magic.items():
+        plot_layout(cells, path=tmp_path / f"map{suffix}")
+        assert (tmp_path / f"map{suffix}").read_bytes().startswith(start), suffix
+    assert b"<svg" in (tmp_path / "map.svg").read_bytes()[:500]
+    with pytest.raises(InputError, match=r"map\.gif: a map picture is \.png, \.svg, \.pdf, \.jpg or \.jpeg"):
+        plot_layout(cells, path=tmp_path / "map.gif")
+    package = tmp_path / "p.gpkg"
+    grid = CliRunner().invoke(cli, ["grid", "units", str(samples / "cambridge_neighborhoods.gpkg"), "--provisional",
+                                    "--parent-code", "990101", "-o", str(package), "--preview", str(tmp_path / "p.txt")])
+    assert grid.exit_code == 2 and "Invalid value for '--preview': " in grid.output
+    drawn = CliRunner().invoke(cli, ["map", str(samples / "dongcheng_gcj02.gpkg"), "-o", str(tmp_path / "m.tif")])
+    assert drawn.exit_code == 2 and "Invalid value for '-o' / '--output'" in drawn.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"map{s}" for s in magic)
