@@ -225,8 +225,7 @@ def _run_local(points, package, output, table, classes, kind, crs, layer, x_fiel
 
         summary = locate_file(points, package, output, routes=table, **classes, kind=kind,
                               crs=crs, layer=layer, x_field=x_field, y_field=y_field, encoding=encoding,
-                              tolerance=tolerance,
-                              overwrite=overwrite, progress=progress, **grid)
+                              tolerance=tolerance, overwrite=overwrite, progress=progress, **grid)
         if bar:
             bar[0].render_finish()
     return summary

@@ -23,10 +23,10 @@ def picture_format(path) -> str:
 
     >>> picture_format("dongcheng.PDF"), picture_format("a.jpg")
     ('pdf', 'jpeg')
-    >>> picture_format("dongcheng.gif")
+    >>> picture_format("dongcheng.gif")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    gridkit.errors.InputError: dongcheng.gif: a map picture is .png, .svg, .pdf, .jpg or .jpeg (an interactive map: gridkit map --html)
+    gridkit.errors.InputError: dongcheng.gif: a map picture is .png, .svg, .pdf, .jpg or .jpeg (an interactive ...
     """
     suffix = Path(path).suffix.lower()
     if suffix not in PICTURE_FORMATS:
