@@ -197,7 +197,19 @@ def _kind(value):
     return value
 
 
+def _query(text) -> dict:
+    """A GET request's parameters, each to its text. A parameter given twice
+    (x=1&x=2) is an error: which one was meant cannot be known."""
+    pairs = parse_qs(text, keep_blank_values=True)
+    twice = [f"{name} ({', '.join(map(repr, values))})" for name, values in pairs.items() if len(values) > 1]
+    if twice:
+        raise InputError(f"given more than once: {'; '.join(twice)}; send each parameter once")
+    return {name: values[0] for name, values in pairs.items()}
+
+
 def _number(query, name, alias):
+    if name in query and alias in query:
+        raise InputError(f"both {name}={query[name]!r} and {alias}={query[alias]!r}: send one of them")
     text = query.get(name, query.get(alias))
     if text is None:
         raise InputError(f"{name} is missing: /locate?x=LON&y=LAT (or lon= and lat=), in crs (default EPSG:4326)")
@@ -278,7 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         if url.path != "/locate":
             return self._reply(HTTPStatus.NOT_FOUND,
                                {"error": f"no {url.path}: GET /locate, POST /locate, GET /health"})
-        self._answer(self.service.one, {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()})
+        self._answer(lambda text: self.service.one(_query(text)), url.query)
 
     def do_POST(self):
         if urlsplit(self.path).path != "/locate":

@@ -92,6 +92,7 @@ def test_outside_is_an_answer_with_a_hint_when_swapped_and_a_batch_rejects_it(pa
     ({"x": "117.0", "y": "39.7", "class": "06010"}, "this server has no routing table: start it with --routes"),
     ({"x": "117.0", "y": "39.7", "kind": "matter"}, "kind='matter': use component"),
     ({"x": "117.0", "y": "39.7", "cls": "06010"}, "unknown parameter cls"),
+    ({"x": "117.0", "lon": "116.0", "y": "39.7"}, "both x='117.0' and lon='116.0': send one of them"),
 ])
 def test_a_request_that_cannot_be_answered_says_what_to_send(package, query, message):
     service = Service(Locator.from_package(package))
@@ -167,6 +168,9 @@ def test_over_http_on_one_kept_alive_connection(served, package):
     status, batch = _ask(connection, "POST", "/locate", {"points": [[lon, lat], [lon, 100]], "class": "06010"})
     assert status == 200 and [r["status"] for r in batch["results"]] == ["inside", "rejected"]
     assert _ask(connection, "GET", "/locate?x=abc&y=1") == (400, {"error": "x='abc' is not a number"})
+    # a parameter given twice is not read as the last one (an outside answer, or the wrong cell)
+    assert _ask(connection, "GET", f"/locate?x={lon}&y={lat}&x=3") == (
+        400, {"error": f"given more than once: x ('{lon}', '3'); send each parameter once"})
     status, health = _ask(connection, "GET", "/health")
     assert (status, health["cells"], health["routes"], health["package"]) == (200, 8, True, str(package))
     status, missing = _ask(connection, "GET", "/nowhere")
