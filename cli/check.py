@@ -35,7 +35,7 @@ def check_command(package, problems_out, overwrite):
     from gridkit.errors import GridkitError
     from gridkit.package import check_package
 
-    refuse_existing(problems_out, overwrite=overwrite)
+    refuse_existing(problems_out, overwrite=overwrite, inputs={"PACKAGE": package})
 
     try:
         reports = check_package(package)

@@ -274,7 +274,7 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs={"INVENTORY": inventory})
     if not inventory.lower().endswith(TABLE_SUFFIXES):
         raise click.BadParameter(f"{inventory}: convert reads a table of rows ({', '.join(TABLE_SUFFIXES)})",
                                  param_hint="INVENTORY")

@@ -91,8 +91,8 @@ def _from_replaced(output, overwrite, read):
     if overwrite and Path(output).suffix.lower() == ".gpkg" and Path(output).exists():
         try:
             return read(output)
-        except (InputError, pyogrio.errors.DataSourceError):
-            pass
+        except (InputError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+            pass  # a GeoPackage, but no grid package: nothing of it to keep
     return None
 
 
@@ -343,7 +343,7 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                  barriers_where=("barriers", barriers), merge_small_blocks=("barriers", barriers))
     if hexagons and h3_cells:
         raise click.UsageError("--hex (planar hexagons) or --h3 (H3 cells), not both")
-    refuse_existing(output, preview, overwrite=overwrite)
+    refuse_existing(output, preview, overwrite=overwrite, inputs={"BOUNDARIES": boundaries, "--barriers": barriers})
     shape = "hex" if hexagons else "h3" if h3_cells else "square"
     try:
         with Steps() as step:
@@ -499,7 +499,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                  micro_crs=("micro_path", micro_path))
     if units_path and not units_code_field:
         raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes")
-    refuse_existing(output, preview, problems_out, overwrite=overwrite)
+    refuse_existing(output, preview, problems_out, overwrite=overwrite,
+                    inputs={"GRIDS": grids, "--units": units_path, "--micro": micro_path})
     names = {"community_name": community_name_field, "street_name": street_name_field,
              "county_name": county_name_field}
     try:
@@ -702,7 +703,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
         bands_of(min_households, max_households, target, tolerance, micro_band)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
-    refuse_existing(output, preview, overwrite=overwrite)
+    refuse_existing(output, preview, overwrite=overwrite,
+                    inputs={"BOUNDARIES": boundaries, "--households": households_path, "--barriers": barriers})
     try:
         with Steps() as step:
             step("reading inputs")
@@ -858,7 +860,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                            default_floors)
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
-    refuse_existing(output, preview, overwrite=overwrite)
+    refuse_existing(output, preview, overwrite=overwrite, inputs={"--households": households_path,
+                                                                  "--barriers": barriers})
     try:
         with Steps() as step:
             step("reading the package and the households")

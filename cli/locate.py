@@ -113,7 +113,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
-    refuse_existing(output, overwrite=overwrite)
+    refuse_existing(output, overwrite=overwrite, inputs={"POINTS": points, "--grid": package})
     try:
         table = _routes(routes)
         if table is not None and class_field is None and class_code is None:

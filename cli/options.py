@@ -67,15 +67,24 @@ def echo_summary(lines, data, as_json):
         click.echo("\n".join(lines))
 
 
-def refuse_existing(*paths, overwrite):
+def refuse_existing(*paths, overwrite, inputs=None):
     """A usage error when one of ``paths`` (None: not asked for) exists and
-    ``--overwrite`` is not given: checked after the other options (fixing this
-    first would only lead to them) and before any file is read."""
+    ``--overwrite`` is not given, or when one is an input (``inputs``: option or
+    argument name → path, as :func:`gridkit.io.refuse_replacing_input` takes):
+    checked after the other options (fixing this first would only lead to them)
+    and before any file is read."""
     from pathlib import Path
 
-    for path in paths:
-        if path is not None and Path(path).exists() and not overwrite:
+    from gridkit.errors import InputError
+    from gridkit.io import refuse_replacing_input
+
+    for path in filter(None, paths):
+        if Path(path).exists() and not overwrite:
             raise click.UsageError(f"{path} exists; pass --overwrite to replace it")
+        try:
+            refuse_replacing_input(path, inputs or {})
+        except InputError as exc:
+            raise click.UsageError(str(exc)) from None
 
 
 def added_text(layers, tables, projects, styled) -> str:

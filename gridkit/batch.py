@@ -186,9 +186,11 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
+    from .io import refuse_replacing_input
 
     output = Path(output)
     _check_output(output, overwrite)
+    refuse_replacing_input(output, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))

@@ -49,7 +49,7 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector
+from .io import PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector, refuse_replacing_input
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "shapefile_names", "to_crs"]
 
@@ -158,6 +158,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
     for path in paths:  # before reading: a big package takes a while
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+        refuse_replacing_input(path, {"the package": package})
     frames = []
     for name in names:
         frame = read_vector(package, layer=name, where=where, arrow=True)

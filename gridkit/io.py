@@ -29,6 +29,7 @@ __all__ = [
     "detect_dbf_encoding",
     "repair_polygons",
     "atomic_path",
+    "refuse_replacing_input",
     "write_vector",
     "write_points",
     "point_wkb",
@@ -539,6 +540,24 @@ def repair_polygons(gdf, *, what: str, name_field=None):
 #: which is where most users open a CSV, shows UTF-8 Chinese text as mojibake without
 #: it; pandas, GDAL (QGIS) and gridkit's own readers skip it.
 CSV_ENCODING = "utf-8-sig"
+
+
+def refuse_replacing_input(output, inputs):
+    """An :class:`InputError` when ``output`` is already one of the files ``inputs``
+    (what to call it → its path; None: not given) under any spelling (``./``, a
+    link). Written atomically, the output would still replace the very file it is
+    made from: ``gridkit export city.gpkg -o city.gpkg --overwrite`` would leave the
+    cells alone, without the package's units and metadata.
+
+    >>> refuse_replacing_input("city.gpkg", {"the package": None})  # nothing to compare
+    """
+    output = Path(output)
+    if not output.exists():
+        return
+    for name, path in inputs.items():
+        if path is not None and Path(path).exists() and output.samefile(path):
+            raise InputError(f"{output} is {name}: the output would replace the file it is read from; "
+                             "write to another file")
 
 
 @contextmanager

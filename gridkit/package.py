@@ -518,7 +518,10 @@ def metadata_frame(values) -> pd.DataFrame:
 
 def read_metadata(path) -> dict:
     """The ``gridkit_metadata`` table of a package as a dict."""
-    meta = pyogrio.read_dataframe(path, layer="gridkit_metadata")
+    try:
+        meta = pyogrio.read_dataframe(path, layer="gridkit_metadata")
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        raise InputError(f"{path}: not a gridkit grid package (it has no gridkit_metadata table)") from None
     return dict(zip(meta["key"], meta["value"]))
 
 

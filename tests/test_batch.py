@@ -224,6 +224,22 @@ def test_a_control_character_excel_cannot_store_is_named_before_writing(tmp_path
     assert pd.read_excel(out)["case"][:2].tolist() == ["tab\there", "line\nbreak"]
 
 
+def test_the_library_never_writes_over_the_points_or_the_grid(tmp_path, package):
+    """locate_file and export_package refuse an output that is one of their inputs,
+    overwrite or not, before reading anything; both files are kept byte for byte."""
+    from gridkit.batch import locate_file
+    from gridkit.export import export_package
+
+    points, _ = _points(tmp_path)
+    kept = {path: path.read_bytes() for path in (points, package)}
+    for inputs, output in (((points, package), points), ((points, package), package)):
+        with pytest.raises(InputError, match="the output would replace the file it is read from"):
+            locate_file(*inputs, output, overwrite=True)
+    with pytest.raises(InputError, match=f"^{re.escape(str(package))} is the package: "):
+        export_package(package, package, overwrite=True)
+    assert {path: path.read_bytes() for path in kept} == kept
+
+
 @pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet"])
 def test_vector_outputs_open_with_wgs84_points(tmp_path, package, suffix):
     points, frame = _points(tmp_path)

@@ -143,6 +143,51 @@ def test_an_existing_output_is_named_after_the_options_and_before_any_work(sampl
     assert not (tmp_path / "new.gpkg").exists()
 
 
+def test_an_output_that_is_one_of_its_inputs_is_refused_even_with_overwrite(samples, tmp_path):
+    """A run never writes over a file it reads, under any spelling (./, a link):
+    `export city.gpkg -o city.gpkg --overwrite` left the cells alone, the package's
+    units and metadata gone, and `locate … --grid city.gpkg -o city.gpkg` left the
+    points. Every input is kept byte for byte. (`grid rebalance PACKAGE -o PACKAGE`
+    replaces its package by design, keeping the ended grids.)"""
+    boundaries, points, ledger = tmp_path / "b.gpkg", tmp_path / "r.csv", tmp_path / "ledger.csv"
+    boundaries.write_bytes((samples / "cambridge_neighborhoods.gpkg").read_bytes())
+    points.write_text("lon,lat\n-71.1,42.37\n")
+    ledger.write_bytes((samples / "legacy_inventory.csv").read_bytes())
+    package, link = tmp_path / "p.gpkg", tmp_path / "link.csv"
+    link.symlink_to(points)
+    units = ("grid", "units", boundaries, "--name-field", "NAME", "--provisional", "--parent-code", "990101")
+    assert _run(*units, "-o", package).exit_code == 0
+    kept = {path: path.read_bytes() for path in (boundaries, points, ledger, package)}
+    said = "the output would replace the file it is read from; write to another file"
+    refused = [
+        (_run(*units, "-o", boundaries, "--overwrite"), 2, f"{boundaries} is BOUNDARIES: {said}"),
+        (_run("grid", "households", boundaries, "--households", package, "--min-households", "1",
+              "--max-households", "2", "-o", package, "--overwrite"), 2, f"{package} is --households: {said}"),
+        (_run("locate", points, "--grid", package, "-o", package, "--overwrite"), 2, f"{package} is --grid: {said}"),
+        (_run("locate", points, "--grid", package, "-o", link, "--overwrite"), 2, f"{link} is POINTS: {said}"),
+        (_run("check", package, "--problems", f"{tmp_path}/./p.gpkg", "--overwrite"), 2,
+         f"{package} is PACKAGE: {said}"),
+        (_run("components", "convert", ledger, "--to", "2026", "-o", ledger, "--overwrite"), 2,
+         f"{ledger} is INVENTORY: {said}"),
+        (_run("export", package, "-o", package, "--overwrite"), 1, f"{package} is the package: {said}")]
+    for result, status, message in refused:
+        assert (result.exit_code, message in result.output) == (status, True), result.output
+    assert {path: path.read_bytes() for path in kept} == kept
+    assert {p.name for p in tmp_path.iterdir()} == {"b.gpkg", "r.csv", "ledger.csv", "p.gpkg", "link.csv"}
+
+
+def test_overwrite_replaces_a_geopackage_that_is_no_grid_package(samples, tmp_path):
+    """--overwrite over a GeoPackage of other layers replaces it as asked: there is no
+    catalogue or hand-added layer of a grid package to carry over (it was a traceback,
+    'Layer gridkit_metadata could not be opened')."""
+    out = tmp_path / "other.gpkg"
+    out.write_bytes((samples / "futian_wgs84.gpkg").read_bytes())
+    result = _run("grid", "units", samples / "cambridge_neighborhoods.gpkg", "--name-field", "NAME",
+                  "--provisional", "--parent-code", "990101", "-o", out, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert {name for name, _ in pyogrio.list_layers(out)} == {"cells", "units", "gridkit_metadata", "layer_styles"}
+
+
 def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     result = _run("info", samples / "cincinnati_blocks.gpkg")
     assert result.exit_code == 1
