@@ -95,7 +95,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
           -o relocated.parquet
       gridkit locate --at 116.4105,39.9289 --crs gcj02 --grid demo-output/dongcheng.gpkg
     """
-    from gridkit.batch import REJECT_REASONS
+    from gridkit.batch import REJECT_REASONS, rejects_file
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
@@ -113,7 +113,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
-    refuse_existing(output, overwrite=overwrite, inputs={"POINTS": points, "--grid": package})
+    inputs = {"POINTS": points, "--grid": package}
+    refuse_existing(output, overwrite=overwrite, inputs=inputs)
+    refuse_existing(rejects_file(output), overwrite=True, inputs=inputs)  # written anew each run
     try:
         table = _routes(routes)
         if table is not None and class_field is None and class_code is None:

@@ -31,7 +31,7 @@ import pandas as pd
 from .errors import CRSError, GridkitError, InputError
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
 
-__all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "REJECT_REASONS", "PREFIX",
+__all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
 
 PREFIX = "gk_"
@@ -190,7 +190,8 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
 
     output = Path(output)
     _check_output(output, overwrite)
-    refuse_replacing_input(output, {"the points file": points, "the grid": package})
+    for written in (output, rejects_file(output, rejects_path)):
+        refuse_replacing_input(written, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
@@ -240,13 +241,19 @@ def csv_dialect(separator=","):
     return {"sep": separator, "decimal": "," if separator == ";" else "."}
 
 
+def rejects_file(output, path=None) -> Path:
+    """Where the rejects of a run writing ``output`` go: ``path``, else
+    ``<output stem>.rejects.csv`` beside ``output``."""
+    return Path(path) if path else Path(output).with_name(Path(output).stem + ".rejects.csv")
+
+
 def write_rejects(rejects, output, path=None, dialect=None) -> Path:
-    """Write the rejects CSV atomically (default ``<output stem>.rejects.csv``), in
-    ``dialect`` (:func:`csv_dialect`; by default that of the CSV the rows were read
-    from, else commas); returns its path."""
+    """Write the rejects CSV atomically (:func:`rejects_file`, written anew each
+    run), in ``dialect`` (:func:`csv_dialect`; by default that of the CSV the rows
+    were read from, else commas); returns its path."""
     from .io import CSV_ENCODING, atomic_path
 
-    path = Path(path) if path else Path(output).with_name(Path(output).stem + ".rejects.csv")
+    path = rejects_file(output, path)
     dialect = dialect or csv_dialect(rejects.attrs.get("csv_separator", ","))
     with atomic_path(path, overwrite=True) as tmp:
         rejects.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)

@@ -225,16 +225,18 @@ def test_a_control_character_excel_cannot_store_is_named_before_writing(tmp_path
 
 
 def test_the_library_never_writes_over_the_points_or_the_grid(tmp_path, package):
-    """locate_file and export_package refuse an output that is one of their inputs,
-    overwrite or not, before reading anything; both files are kept byte for byte."""
+    """locate_file and export_package refuse an output (or a rejects file) that is
+    one of their inputs, overwrite or not, before reading anything; both files are
+    kept byte for byte."""
     from gridkit.batch import locate_file
     from gridkit.export import export_package
 
     points, _ = _points(tmp_path)
-    kept = {path: path.read_bytes() for path in (points, package)}
-    for inputs, output in (((points, package), points), ((points, package), package)):
+    fixed = points.rename(tmp_path / "out.rejects.csv")  # rejects fixed by hand, located again
+    kept = {path: path.read_bytes() for path in (fixed, package)}
+    for output in (fixed, package, tmp_path / "out.csv"):  # the last: its rejects file would replace them
         with pytest.raises(InputError, match="the output would replace the file it is read from"):
-            locate_file(*inputs, output, overwrite=True)
+            locate_file(fixed, package, output, overwrite=True)
     with pytest.raises(InputError, match=f"^{re.escape(str(package))} is the package: "):
         export_package(package, package, overwrite=True)
     assert {path: path.read_bytes() for path in kept} == kept

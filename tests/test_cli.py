@@ -153,11 +153,12 @@ def test_an_output_that_is_one_of_its_inputs_is_refused_even_with_overwrite(samp
     boundaries.write_bytes((samples / "cambridge_neighborhoods.gpkg").read_bytes())
     points.write_text("lon,lat\n-71.1,42.37\n")
     ledger.write_bytes((samples / "legacy_inventory.csv").read_bytes())
-    package, link = tmp_path / "p.gpkg", tmp_path / "link.csv"
+    package, link, rejected = tmp_path / "p.gpkg", tmp_path / "link.csv", tmp_path / "r.rejects.csv"
     link.symlink_to(points)
+    rejected.write_text("lon,lat\n-71.1,42.37\n")
     units = ("grid", "units", boundaries, "--name-field", "NAME", "--provisional", "--parent-code", "990101")
     assert _run(*units, "-o", package).exit_code == 0
-    kept = {path: path.read_bytes() for path in (boundaries, points, ledger, package)}
+    kept = {path: path.read_bytes() for path in (boundaries, points, ledger, package, rejected)}
     said = "the output would replace the file it is read from; write to another file"
     refused = [
         (_run(*units, "-o", boundaries, "--overwrite"), 2, f"{boundaries} is BOUNDARIES: {said}"),
@@ -165,6 +166,8 @@ def test_an_output_that_is_one_of_its_inputs_is_refused_even_with_overwrite(samp
               "--max-households", "2", "-o", package, "--overwrite"), 2, f"{package} is --households: {said}"),
         (_run("locate", points, "--grid", package, "-o", package, "--overwrite"), 2, f"{package} is --grid: {said}"),
         (_run("locate", points, "--grid", package, "-o", link, "--overwrite"), 2, f"{link} is POINTS: {said}"),
+        # fixed rejects located again: their own rejects file would replace them
+        (_run("locate", rejected, "--grid", package, "-o", tmp_path / "r.gpkg"), 2, f"{rejected} is POINTS: {said}"),
         (_run("check", package, "--problems", f"{tmp_path}/./p.gpkg", "--overwrite"), 2,
          f"{package} is PACKAGE: {said}"),
         (_run("components", "convert", ledger, "--to", "2026", "-o", ledger, "--overwrite"), 2,
@@ -173,7 +176,8 @@ def test_an_output_that_is_one_of_its_inputs_is_refused_even_with_overwrite(samp
     for result, status, message in refused:
         assert (result.exit_code, message in result.output) == (status, True), result.output
     assert {path: path.read_bytes() for path in kept} == kept
-    assert {p.name for p in tmp_path.iterdir()} == {"b.gpkg", "r.csv", "ledger.csv", "p.gpkg", "link.csv"}
+    assert {p.name for p in tmp_path.iterdir()} == {"b.gpkg", "r.csv", "ledger.csv", "p.gpkg", "link.csv",
+                                                      "r.rejects.csv"}
 
 
 def test_overwrite_replaces_a_geopackage_that_is_no_grid_package(samples, tmp_path):
