@@ -177,10 +177,15 @@ def household_title(grids, band):
     return f"{len(grids)} grids · {percent(in_band)} % in {low:g}–{high:g} households · Polsby–Popper {compact:.2f}"
 
 
-def _household_input_options(counted, where="", layer="", xy="detected"):
+#: How a CSV or Shapefile's text encoding is found when none is given.
+DETECTED = "detected, UTF-8 or GBK/GB18030"
+
+
+def _household_input_options(counted, where="", layer="", xy="detected", encoding=DETECTED):
     """The options of :func:`household_input_opts`, in --help's order (``where``,
-    ``layer``: more of --households-where's and --households-layer's help; ``xy``:
-    where --x-field and --y-field come from when not given)."""
+    ``layer``: more of --households-where's and --households-layer's help; ``xy``,
+    ``encoding``: where --x-field and --y-field, and --households-encoding, come
+    from when not given)."""
     return [
         click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
                      help="Address points, building polygons or census-style blocks with household counts; "
@@ -191,6 +196,9 @@ def _household_input_options(counted, where="", layer="", xy="detected"):
                      help="Read only the household features matching this OGR SQL WHERE clause over their columns, "
                           "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
                           f"buildings with --floors-field. Messages still number features as the file does.{where}"),
+        click.option("--households-encoding", default=None, metavar="NAME",
+                     help="Text encoding of a CSV --households or of a Shapefile's attributes, e.g. BIG5 or "
+                          f"CP1252 (default: {encoding})."),
         click.option("--x-field", default=None,
                      help=f"CSV/.xlsx --households: column with x / longitude (default: {xy})."),
         click.option("--y-field", default=None,
@@ -220,13 +228,14 @@ def _stacked(options):
     return apply
 
 
-def household_input_opts(counted="1 each", where="", layer="", xy="detected"):
-    """The options that read the households: the file, its layer and filter,
-    coordinate columns, count or floors, and kind (``grid households``, ``grid
-    rebalance``); ``counted``: what --count-field's help gives as its default,
-    ``where``, ``layer``: what --households-where's and --households-layer's help
-    add, ``xy``: --x-field's and --y-field's default."""
-    return _stacked(_household_input_options(counted, where, layer, xy))
+def household_input_opts(counted="1 each", where="", layer="", xy="detected", encoding=DETECTED):
+    """The options that read the households: the file, its layer, filter and text
+    encoding, coordinate columns, count or floors, and kind (``grid households``,
+    ``grid rebalance``); ``counted``: what --count-field's help gives as its
+    default, ``where``, ``layer``: what --households-where's and
+    --households-layer's help add, ``xy``, ``encoding``: --x-field's and
+    --y-field's default, and --households-encoding's."""
+    return _stacked(_household_input_options(counted, where, layer, xy, encoding))
 
 
 def barrier_opts(what, crs_default=None):
@@ -640,7 +649,7 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @layout_overwrite_opt
 @summary_json_opt
 def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
-                       x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
+                       households_encoding, x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
                        min_households, max_households, target, tolerance, micro, split_polygons, code_field,
                        name_field, provisional, parent_code, crs, households_crs, barriers, barriers_layer,
                        barriers_where, barriers_crs, preview, workers, overwrite, as_json):
@@ -713,7 +722,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
                                 crs=input_crs(households_path, households_layer, households_crs, crs,
                                               "--households-crs"),
                                 x_field=x_field, y_field=y_field, where=households_where or None,
-                                where_option="--households-where")
+                                where_option="--households-where", encoding=households_encoding)
             lines = read_barriers(barriers, barriers_layer,
                                   input_crs(barriers, barriers_layer, barriers_crs, crs, "--barriers-crs"),
                                   barriers_where)
@@ -747,7 +756,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
             refuse_broken(layout, communities)
             params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
                       "households_layer": households_layer, "households_where": households_where,
-                      "x_field": x_field, "y_field": y_field,
+                      "households_encoding": households_encoding, "x_field": x_field, "y_field": y_field,
                       "count_field": count_field, "floors_field": floors_field,
                       "area_per_household": area_per_household, "default_floors": default_floors,
                       "kind": layout.summary["kind"],
@@ -798,7 +807,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @household_input_opts(counted="the package's, as its metadata records it",
                       where=" Default: the package's, as its metadata records it; \"\" reads every feature.",
                       layer=" Default: the package's (its metadata), when the file has a layer of that name.",
-                      xy="the package's, when its metadata records them; else detected")
+                      xy="the package's, when its metadata records them; else detected",
+                      encoding=f"the package's, when its metadata records one; else {DETECTED}")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
@@ -813,7 +823,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
 @preview_opt("the grids")
 @overwrite_opt
 @summary_json_opt
-def rebalance_command(package, households_path, output, households_layer, households_where, x_field, y_field,
+def rebalance_command(package, households_path, output, households_layer, households_where, households_encoding,
+                      x_field, y_field,
                       count_field, floors_field, area_per_household, default_floors, kind, households_crs,
                       barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite,
                       as_json):
@@ -881,11 +892,12 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
                 default_floors = params.get("default_floors")
-            households_layer, households_where, households_crs, x_field, y_field = _recorded_households(
-                package, params, households_path, households_layer, households_where, households_crs, x_field,
-                y_field)
+            households_layer, households_where, households_crs, x_field, y_field, households_encoding = (
+                _recorded_households(package, params, households_path, households_layer, households_where,
+                                     households_crs, x_field, y_field, households_encoding))
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
-                                y_field=y_field, where=households_where or None, where_option="--households-where")
+                                y_field=y_field, where=households_where or None, where_option="--households-where",
+                                encoding=households_encoding)
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
                 package, params, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
@@ -926,7 +938,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
             write_household_package(output, layout, communities, {
                 **params, "rebalanced_from": str(package), "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
-                "households_crs": households_crs, "x_field": x_field, "y_field": y_field,
+                "households_crs": households_crs, "households_encoding": households_encoding,
+                "x_field": x_field, "y_field": y_field,
                 "count_field": count_field, "floors_field": floors_field, "recount_only": recount_only,
                 "barriers": barriers, "barriers_layer": barriers_layer, "barriers_where": barriers_where,
                 "barriers_crs": barriers_crs},
@@ -993,12 +1006,12 @@ def _metadata_json(package, meta, key):
     return value
 
 
-def _recorded_households(package, params, path, layer, where, crs, x_field, y_field):
+def _recorded_households(package, params, path, layer, where, crs, x_field, y_field, encoding):
     """How a rebalance reads the households, ``(layer, where, crs, x_field,
-    y_field)``: as given, else as the package recorded, with a note saying so: its
-    --households-where, its layer when ``path`` has one of that name, its CRS
-    (--households-crs, else --crs), and for a table (CSV, .xlsx) its coordinate
-    columns. A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
+    y_field, encoding)``: as given, else as the package recorded, with a note
+    saying so: its --households-where, its layer when ``path`` has one of that
+    name, its CRS (--households-crs, else --crs), its --households-encoding, and
+    for a table (CSV, .xlsx) its coordinate columns. A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
     recounted with every household 100–700 m off, and a CSV whose columns
     --x-field/--y-field named would not be read at all."""
     from gridkit.catalogue import TABLE_SUFFIXES
@@ -1022,10 +1035,13 @@ def _recorded_households(package, params, path, layer, where, crs, x_field, y_fi
     if (x_field, y_field) == (None, None) and all(recorded) and Path(path).suffix.lower() in TABLE_SUFFIXES:
         x_field, y_field = recorded
         used.append(f"--x-field {x_field} --y-field {y_field}")
+    if encoding is None and params.get("households_encoding"):
+        encoding = params["households_encoding"]
+        used.append(f"--households-encoding {encoding}")
     if used:
         click.echo(f"note: reading {path} with {package}'s {' and '.join(used)} (give the option to "
                    "read it otherwise)", err=True)
-    return layer, where, crs, x_field, y_field
+    return layer, where, crs, x_field, y_field, encoding
 
 
 def _rebalance_barriers(package, params, barriers, layer, where, crs):

@@ -121,7 +121,7 @@ REJECT_REASONS = {
     "outside": "farther than the tolerance from every cell of the layout",
 }
 _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "lat", True),
-                ("经度", "纬度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
+                ("经度", "纬度", True), ("經度", "緯度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
                 ("x", "y", False)]
 #: The standard's fields that say where a component is → the layout's column each comes from.
 _PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
@@ -197,7 +197,7 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
         if xs in lower and ys in lower:
             return lower[xs], lower[ys], geographic
     raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
-                     f"经度/纬度, PointX/PointY, POINT_X/POINT_Y, x/y) among {list(columns)}; name them "
+                     f"经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, x/y) among {list(columns)}; name them "
                      "with --x-field and --y-field")
 
 
@@ -317,6 +317,7 @@ def _read_csv(path, encoding):
                 raise
             frame = read("gb18030")
             log.info("%s: not UTF-8, read as GB18030 (GBK); if its text looks wrong, give --encoding", path)
+            _warn_if_private_use(path)
     except UnicodeDecodeError as exc:
         what = f"is not {encoding} text" if encoding else "is neither UTF-8 nor GB18030 (GBK) text"
         raise InputError(f"{path}: {what} ({exc.reason}); if it is a CSV, save it as UTF-8 or give the "
@@ -328,6 +329,25 @@ def _read_csv(path, encoding):
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
     frame.attrs["csv_separator"] = sep  # a located copy is written with it
     return frame
+
+
+#: Bytes of a CSV read back by :func:`_warn_if_private_use`.
+SNIFF_BYTES = 1 << 20
+
+
+def _warn_if_private_use(path):
+    """Warn when a CSV read as GB18030 is likely in another encoding. GB18030 decodes
+    almost any bytes, so BIG5 text reads without an error, as other characters; but
+    about one in five of them lands in Unicode's private-use area (U+E000–U+F8FF),
+    which GBK text holds only for rare user-defined characters. Over 1 % of the
+    non-ASCII characters of the first megabyte there: a warning with the fix."""
+    text = path.read_bytes()[:SNIFF_BYTES].decode("gb18030", errors="ignore")
+    codes = [ord(char) for char in text if ord(char) > 127]
+    wide, private = len(codes), sum(0xE000 <= code <= 0xF8FF for code in codes)
+    if private and private > 0.01 * wide:
+        log.warning("%s: read as GB18030 (GBK), but %d of its %d non-ASCII characters are private-use ones, "
+                    "which GBK text rarely holds: it is likely in another encoding; give it with --encoding "
+                    "(BIG5 for Taiwan and Hong Kong)", path, private, wide)
 
 
 def _coordinates(column):
@@ -410,7 +430,7 @@ def _excel_text(value):
 
 
 def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where=None,
-                where_option="--where") -> gpd.GeoDataFrame:
+                where_option="--where", encoding=None) -> gpd.GeoDataFrame:
     """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
     gives: from a vector file, or from a CSV (TSV, TXT) or Excel workbook with
     coordinate columns, found by name as for inventories (lon/lat, 经度/纬度, x/y …)
@@ -420,13 +440,14 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     row without usable coordinates keeps its place with no geometry, for the caller
     to name it. ``where`` keeps the features an OGR SQL ``WHERE`` clause matches,
     as :func:`gridkit.read_vector` does (over a table's columns too); its messages
-    call it ``where_option``.
+    call it ``where_option``. ``encoding``: the text encoding of a CSV or of a
+    Shapefile's attributes (default: detected, UTF-8 or GB18030).
     """
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
-        return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option)
+        return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
-                                         where_option=where_option)
+                                         where_option=where_option, encoding=encoding)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")
     ok = np.isfinite(x) & np.isfinite(y)

@@ -299,6 +299,27 @@ def test_a_table_that_cannot_be_read_is_named_with_the_fix(tmp_path, data, encod
         read_inventory(path, encoding=encoding)
 
 
+def test_a_big5_csv_read_as_gbk_is_warned_about(tmp_path, caplog):
+    """GB18030 decodes BIG5 bytes without an error, as other characters, about a fifth
+    of them private-use ones: a warning says so and names --encoding. GBK text, even
+    with one user-defined (private-use) character among its names, gets none."""
+    from gridkit.catalogue import read_table
+
+    rows = "門牌,經度,緯度\n" + "".join(f"臺北市中正區重慶南路{i}號,121.51,25.04\n" for i in range(50))
+    big5, gbk = tmp_path / "big5.csv", tmp_path / "gbk.csv"
+    big5.write_bytes(rows.encode("big5"))
+    gbk.write_bytes(rows.encode("gbk") + "\ue000先生,121.51,25.04\n".encode("gb18030"))
+    with caplog.at_level("WARNING", logger="gridkit"):
+        assert list(read_table(gbk).columns) == ["門牌", "經度", "緯度"]
+        assert not caplog.records
+        read_table(big5)
+    [warning] = caplog.records
+    assert warning.getMessage().startswith(f"{big5}: read as GB18030 (GBK), but 103 of its 556 non-ASCII "
+                                           "characters are private-use ones")
+    assert warning.getMessage().endswith("give it with --encoding (BIG5 for Taiwan and Hong Kong)")
+    assert list(read_table(big5, encoding="big5").columns) == ["門牌", "經度", "緯度"]
+
+
 def test_components_convert_reads_a_gbk_semicolon_ledger_and_keeps_its_dialect(tmp_path):
     """`components convert` read its inventory with a bare pandas read_csv: a GBK
     ledger (as Excel and WPS save it in China) stopped with a UnicodeDecodeError

@@ -712,15 +712,45 @@ def test_cli_rebalance_reads_the_households_as_the_package_recorded(tmp_path):
     assert f"rejects      {outside} household features outside every grid" in result.output
 
 
+def _square_community(tmp_path):
+    """A community of 0.010° × 0.008° in Beijing (boundary.gpkg, WGS84) and 600
+    random positions in it (lon, lat)."""
+    boundary = tmp_path / "boundary.gpkg"
+    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[shapely.box(116.400, 39.900, 116.410, 39.908)],
+                     crs=4326).to_file(boundary)
+    return boundary, np.random.default_rng(3).uniform(0, 1, (600, 2)) * [0.010, 0.008] + [116.400, 39.900]
+
+
+def test_households_encoding_reads_a_big5_csv_and_a_rebalance_reads_it_again(tmp_path):
+    """A households CSV in BIG5 (as Taiwan and Hong Kong offices save it): GB18030,
+    the fallback, turns its column names into other characters, so 經度/緯度 are
+    not found. --households-encoding BIG5 reads it, and `grid rebalance` reads it
+    the same way unless told otherwise."""
+    boundary, xy = _square_community(tmp_path)
+    homes = tmp_path / "homes.csv"
+    homes.write_bytes(("門牌,經度,緯度,戶數\n" + "".join(f"臺北路{i}號,{x:.6f},{y:.6f},{1 + i % 2}\n"
+                                                for i, (x, y) in enumerate(xy))).encode("big5"))
+    package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
+    args = ["grid", "households", str(boundary), "--code-field", "code", "--households", str(homes),
+            "--count-field", "戶數", "--min-households", "100", "--max-households", "150", "-o", str(package)]
+    unread = CliRunner().invoke(cli, args)
+    assert unread.exit_code == 1 and "homes.csv: no coordinate columns found" in unread.output
+    made = CliRunner().invoke(cli, [*args, "--households-encoding", "BIG5"])
+    assert made.exit_code == 0, made.output
+    grids = gpd.read_file(package, layer="cells")
+    assert (len(grids), grids["households"].sum()) == (7, 900)
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(homes), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "with " + str(package) + "'s --households-encoding BIG5 (give" in result.output
+    assert f"recounted    {len(grids)} grids: 0 out of the band 100–150" in result.output
+
+
 def test_cli_rebalance_reads_a_csv_by_the_columns_the_package_recorded(tmp_path):
     """Households in a CSV whose coordinate columns no name detects (east, north),
     named with --x-field/--y-field: `grid rebalance` reads the same CSV by the same
     columns unless told otherwise (before, it could not read it at all)."""
-    rng = np.random.default_rng(3)
-    xy = rng.uniform(0, 1, (600, 2)) * [0.010, 0.008] + [116.400, 39.900]
-    boundary, homes = tmp_path / "boundary.gpkg", tmp_path / "homes.csv"
-    gpd.GeoDataFrame({"code": ["110101001001"]}, geometry=[shapely.box(116.400, 39.900, 116.410, 39.908)],
-                     crs=4326).to_file(boundary)
+    boundary, xy = _square_community(tmp_path)
+    homes = tmp_path / "homes.csv"
     homes.write_text("id,east,north\n" + "".join(f"{i},{x:.6f},{y:.6f}\n" for i, (x, y) in enumerate(xy)))
     package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
     made = CliRunner().invoke(cli, ["grid", "households", str(boundary), "--code-field", "code",
