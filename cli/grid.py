@@ -649,9 +649,9 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @layout_overwrite_opt
 @summary_json_opt
 def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
-                       households_encoding, x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
-                       min_households, max_households, target, tolerance, micro, split_polygons, code_field,
-                       name_field, provisional, parent_code, crs, households_crs, barriers, barriers_layer,
+                       households_encoding, x_field, y_field, count_field, floors_field, area_per_household,
+                       default_floors, kind, min_households, max_households, target, tolerance, micro, split_polygons,
+                       code_field, name_field, provisional, parent_code, crs, households_crs, barriers, barriers_layer,
                        barriers_where, barriers_crs, preview, workers, overwrite, as_json):
     """Divide BOUNDARIES into grids holding a band of households.
 
@@ -1011,9 +1011,10 @@ def _recorded_households(package, params, path, layer, where, crs, x_field, y_fi
     y_field, encoding)``: as given, else as the package recorded, with a note
     saying so: its --households-where, its layer when ``path`` has one of that
     name, its CRS (--households-crs, else --crs), its --households-encoding, and
-    for a table (CSV, .xlsx) its coordinate columns. A package made from GCJ-02 points labelled EPSG:4326 would otherwise be
-    recounted with every household 100–700 m off, and a CSV whose columns
-    --x-field/--y-field named would not be read at all."""
+    for a table (CSV, .xlsx) its coordinate columns. A package made from GCJ-02
+    points labelled EPSG:4326 would otherwise be recounted with every household
+    100–700 m off, and a CSV whose columns --x-field/--y-field named would not be
+    read at all."""
     from gridkit.catalogue import TABLE_SUFFIXES
     from gridkit.io import file_layers
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from . import coords
@@ -361,8 +362,6 @@ def _apply_crs(gdf, path, crs):
 def geoparquet_crs(column):
     """The CRS of a GeoParquet geometry column's metadata: no ``crs`` key means
     OGC:CRS84 (lon/lat, read as EPSG:4326), a null one no CRS at all (None)."""
-    import pyproj
-
     if column.get("crs") is not None:
         return pyproj.CRS.from_user_input(column["crs"])
     return None if "crs" in column else pyproj.CRS.from_epsg(4326)
@@ -373,8 +372,6 @@ def labelled_crs(path, layer=None):
     for a table (CSV, Excel), a file with no label, or one that cannot be opened
     (its reader says why when it reads it)."""
     import json
-
-    import pyproj
 
     path = Path(path)
     try:
@@ -424,6 +421,30 @@ def _check_given_crs(gdf, path, crs):
             "a projected CRS in metres, the CRS given for it: read so, the whole file would be a few metres across. "
             "Give no CRS to read it as labelled (or gcj02 / bd09 for a Chinese web map's coordinates); the CRS to "
             "work in is --metric-crs")
+    if lonlat.all() and not _in_area_of_use(bounds, crs):
+        # Unlabelled (a Shapefile without .prj) or mislabelled: a local CRS with small
+        # coordinates cannot be told apart for sure, so a warning, not an error.
+        log.warning("%s: its coordinates look like longitude/latitude (%s) and, read in %s, lie far outside the "
+                    "area that CRS is for (%s); %s. If they are degrees, give a lon/lat CRS (EPSG:4326, gcj02, "
+                    "bd09) and work in %s with --metric-crs",
+                    path, ranges, name, crs.area_of_use.name.rstrip("."), label, name)
+
+
+def _in_area_of_use(bounds, crs, margin=1.0) -> bool:
+    """Whether the middle of ``bounds`` (rows of minx, miny, maxx, maxy in ``crs``)
+    lies within ``margin`` degrees of the area ``crs`` is meant for (True when its
+    definition gives none). Degrees read as metres of a Gauss–Krüger or UTM zone
+    land near the equator, thousands of kilometres from it."""
+    area = crs.area_of_use
+    if area is None:
+        return True
+    x = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
+    y = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
+    lon, lat = pyproj.Transformer.from_crs(crs, "EPSG:4326", always_xy=True).transform(x, y)
+    west, east = area.west - margin, area.east + margin
+    across = west > east  # an area across the antimeridian: west 98.69, east -101.73
+    return (lon >= west or lon <= east if across else west <= lon <= east) and (
+        area.south - margin <= lat <= area.north + margin)
 
 
 def warn_if_gcj02(path, crs, bounds):
@@ -632,7 +653,6 @@ def write_points(frame, x, y, path, *, crs, layer=None, overwrite=False, styles=
     points).
     """
     import pyarrow as pa
-    import pyproj
 
     path = Path(path)
     suffix = _check_suffix(path)

@@ -172,12 +172,13 @@ def test_a_lonlat_crs_given_for_a_file_in_metres_is_refused(tmp_path):
     assert len(gk.read_vector(mixed, crs="gcj02")) == 2
 
 
-def test_a_projected_crs_given_for_a_lonlat_file_is_refused(tmp_path, samples):
+def test_a_projected_crs_given_for_a_lonlat_file_is_refused(tmp_path, samples, caplog):
     """Dongcheng (labelled EPSG:4326, in degrees) with --crs EPSG:4548 was read as
     metres: a speck 0.1 m across, gridded into one cell of area 0 with no word.
     The file, its label and ranges are named, and --metric-crs as what was likely
     meant. A file with no label, or one whose label is wrong (a feature in metres),
-    is still read in the CRS given."""
+    is still read in the CRS given: in degrees, with a warning that they lie far
+    outside the area the CRS is for; in metres, with none."""
     with pytest.raises(CRSError, match=r"dongcheng_gcj02\.gpkg: it is labelled EPSG:4326 and its coordinates are "
                                        r"longitude/latitude \(x 116\.3771 to 116\.4524, y 39\.8586 to 39\.9740\), so "
                                        r"they cannot be in EPSG:4548, a projected CRS in metres, .* the CRS to work in "
@@ -186,10 +187,23 @@ def test_a_projected_crs_given_for_a_lonlat_file_is_refused(tmp_path, samples):
     points = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[shapely.Point(116.4, 39.9), shapely.Point(116.5, 39.8)])
     with pytest.warns(UserWarning, match="'crs' was not provided"):
         points.to_file(tmp_path / "bare.shp")  # no .prj
-    assert gk.read_vector(tmp_path / "bare.shp", crs="EPSG:4548").crs.to_epsg() == 4548
-    mislabelled = points.set_geometry([shapely.Point(116.4, 39.9), shapely.Point(450000, 4420000)], crs=4326)
-    mislabelled.to_file(tmp_path / "mislabelled.gpkg")
-    assert gk.read_vector(tmp_path / "mislabelled.gpkg", crs="EPSG:4548").crs.to_epsg() == 4548
+    with caplog.at_level("WARNING", logger="gridkit"):
+        assert gk.read_vector(tmp_path / "bare.shp", crs="EPSG:4548").crs.to_epsg() == 4548
+        [warning] = caplog.records
+        assert warning.getMessage() == (
+            f"{tmp_path / 'bare.shp'}: its coordinates look like longitude/latitude (x 116.4000 to 116.5000, y 39.8000 "
+            "to 39.9000) and, read in EPSG:4548, lie far outside the area that CRS is for (China - onshore between "
+            "115°30'E and 118°30'E); it has no CRS label. If they are degrees, give a lon/lat CRS (EPSG:4326, gcj02, "
+            "bd09) and work in EPSG:4548 with --metric-crs")
+        caplog.clear()
+        mislabelled = points.set_geometry([shapely.Point(116.4, 39.9), shapely.Point(450000, 4420000)], crs=4326)
+        mislabelled.to_file(tmp_path / "mislabelled.gpkg")
+        assert gk.read_vector(tmp_path / "mislabelled.gpkg", crs="EPSG:4548").crs.to_epsg() == 4548
+        metres = points.set_geometry([shapely.Point(450000, 4420000), shapely.Point(451000, 4421000)])
+        with pytest.warns(UserWarning, match="'crs' was not provided"):
+            metres.to_file(tmp_path / "metres.shp")
+        assert gk.read_vector(tmp_path / "metres.shp", crs="EPSG:4548").crs.to_epsg() == 4548
+        assert not caplog.records
 
 
 def test_labelled_crs_reads_the_header_alone(tmp_path):
