@@ -14,6 +14,11 @@ from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, inp
                       progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
 
 
+#: --encoding of the boundary (or grid) file a layout command reads.
+encoding_opt = click.option("--encoding", default=None, metavar="NAME",
+                            help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
+
+
 @click.group()
 def grid():
     """Make grid layouts from boundary files."""
@@ -302,7 +307,7 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
                        "data labelled EPSG:4326 is usually gcj02.")
 @click.option("--metric-crs", default=None, metavar="CRS",
               help="Work in this projected CRS (default: CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
-@click.option("--encoding", default=None, help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
+@encoding_opt
 @click.option("--cell-area", default=10_000.0, show_default=True, type=click.FloatRange(min=1, min_open=False),
               help="Target cell area in m².")
 @click.option("--hex", "hexagons", is_flag=True, help="Planar hexagons instead of squares.")
@@ -439,7 +444,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--metric-crs", default=None, metavar="CRS",
               help="Keep the package in this projected CRS (default: GRIDS' own when it is in metres; else "
                    "CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
-@click.option("--encoding", default=None, help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
+@encoding_opt
 @click.option("--units", "units_path", default=None, type=click.Path(dir_okay=False),
               help="The communities' own boundaries (polygons with 12-digit codes): they become the package's "
                    "communities, and the cells are checked against them (gaps, cells beyond their community). "
@@ -619,6 +624,7 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
 @where_opt
+@encoding_opt
 @household_input_opts()
 @click.option("--min-households", type=click.FloatRange(min=1), default=None, help="Band: lower bound.")
 @click.option("--max-households", type=click.FloatRange(min=1), default=None, help="Band: upper bound.")
@@ -648,11 +654,11 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
                    "--micro 20,50: 17 s on 1, 10.5 s on 2), not for one.")
 @layout_overwrite_opt
 @summary_json_opt
-def households_command(boundaries, households_path, output, layer, where, households_layer, households_where,
-                       households_encoding, x_field, y_field, count_field, floors_field, area_per_household,
-                       default_floors, kind, min_households, max_households, target, tolerance, micro, split_polygons,
-                       code_field, name_field, provisional, parent_code, crs, households_crs, barriers, barriers_layer,
-                       barriers_where, barriers_crs, preview, workers, overwrite, as_json):
+def households_command(boundaries, households_path, output, layer, where, encoding, households_layer,
+                       households_where, households_encoding, x_field, y_field, count_field, floors_field,
+                       area_per_household, default_floors, kind, min_households, max_households, target, tolerance,
+                       micro, split_polygons, code_field, name_field, provisional, parent_code, crs, households_crs,
+                       barriers, barriers_layer, barriers_where, barriers_crs, preview, workers, overwrite, as_json):
     """Divide BOUNDARIES into grids holding a band of households.
 
     Each grid is one contiguous polygon, the grids tile each community exactly,
@@ -717,7 +723,7 @@ def households_command(boundaries, households_path, output, layer, where, househ
     try:
         with Steps() as step:
             step("reading inputs")
-            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where)
+            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where, encoding=encoding)
             homes = read_points(households_path, layer=households_layer,
                                 crs=input_crs(households_path, households_layer, households_crs, crs,
                                               "--households-crs"),
@@ -754,7 +760,8 @@ def households_command(boundaries, households_path, output, layer, where, househ
             layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
             refuse_broken(layout, communities)
-            params = {"boundaries": str(boundaries), "where": where, "households": str(households_path),
+            params = {"boundaries": str(boundaries), "where": where, "encoding": encoding,
+                      "households": str(households_path),
                       "households_layer": households_layer, "households_where": households_where,
                       "households_encoding": households_encoding, "x_field": x_field, "y_field": y_field,
                       "count_field": count_field, "floors_field": floors_field,

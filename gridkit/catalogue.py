@@ -75,7 +75,7 @@ from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
 from .io import (POINT_WKB, PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, geoparquet_crs,
-                 point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02)
+                 point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02, warn_if_private_use)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -317,7 +317,7 @@ def _read_csv(path, encoding):
                 raise
             frame = read("gb18030")
             log.info("%s: not UTF-8, read as GB18030 (GBK); if its text looks wrong, give --encoding", path)
-            _warn_if_private_use(path)
+            warn_if_private_use(path, path.read_bytes()[:SNIFF_BYTES].decode("gb18030", errors="ignore"))
     except UnicodeDecodeError as exc:
         what = f"is not {encoding} text" if encoding else "is neither UTF-8 nor GB18030 (GBK) text"
         raise InputError(f"{path}: {what} ({exc.reason}); if it is a CSV, save it as UTF-8 or give the "
@@ -331,23 +331,8 @@ def _read_csv(path, encoding):
     return frame
 
 
-#: Bytes of a CSV read back by :func:`_warn_if_private_use`.
+#: Bytes of a CSV read as GB18030 that :func:`gridkit.io.warn_if_private_use` checks.
 SNIFF_BYTES = 1 << 20
-
-
-def _warn_if_private_use(path):
-    """Warn when a CSV read as GB18030 is likely in another encoding. GB18030 decodes
-    almost any bytes, so BIG5 text reads without an error, as other characters; but
-    about one in five of them lands in Unicode's private-use area (U+E000–U+F8FF),
-    which GBK text holds only for rare user-defined characters. Over 1 % of the
-    non-ASCII characters of the first megabyte there: a warning with the fix."""
-    text = path.read_bytes()[:SNIFF_BYTES].decode("gb18030", errors="ignore")
-    codes = [ord(char) for char in text if ord(char) > 127]
-    wide, private = len(codes), sum(0xE000 <= code <= 0xF8FF for code in codes)
-    if private and private > 0.01 * wide:
-        log.warning("%s: read as GB18030 (GBK), but %d of its %d non-ASCII characters are private-use ones, "
-                    "which GBK text rarely holds: it is likely in another encoding; give it with --encoding "
-                    "(BIG5 for Taiwan and Hong Kong)", path, private, wide)
 
 
 def _coordinates(column):

@@ -72,6 +72,21 @@ def _check_suffix(path: Path) -> str:
     return suffix
 
 
+def warn_if_private_use(path, text):
+    """Warn when ``text``, ``path``'s text read as GB18030, is likely in another
+    encoding. GB18030 decodes almost any bytes, so BIG5 text reads without an error,
+    as other characters; but about one in five of them lands in Unicode's
+    private-use area (U+E000–U+F8FF), which GBK text holds only for rare
+    user-defined characters. Over 1 % of the non-ASCII characters there: a warning
+    with the fix."""
+    codes = [ord(char) for char in text if ord(char) > 127]
+    wide, private = len(codes), sum(0xE000 <= code <= 0xF8FF for code in codes)
+    if private and private > 0.01 * wide:
+        log.warning("%s: read as GB18030 (GBK), but %d of its %d non-ASCII characters are private-use ones, "
+                    "which GBK text rarely holds: it is likely in another encoding; give it with --encoding "
+                    "(BIG5 for Taiwan and Hong Kong)", path, private, wide)
+
+
 def detect_dbf_encoding(dbf_path) -> str:
     """Guess the text encoding of a shapefile's ``.dbf`` from its bytes.
 
@@ -79,7 +94,8 @@ def detect_dbf_encoding(dbf_path) -> str:
     and GDAL then decodes them as Latin-1, which turns every Chinese name into
     mojibake without a warning. Written by hand because neither pyogrio nor GDAL
     guesses: the character fields are read raw and must decode strictly as UTF-8
-    (preferred) or GB18030; otherwise the caller must say.
+    (preferred) or GB18030; otherwise the caller must say. GB18030 text that looks
+    like another encoding (BIG5) gets a warning (:func:`warn_if_private_use`).
 
     Returns ``"UTF-8"`` or ``"GB18030"``; raises :class:`InputError` when neither fits.
     """
@@ -89,7 +105,9 @@ def detect_dbf_encoding(dbf_path) -> str:
         raise InputError(f"{dbf_path}: not a dBASE file (only {len(data)} bytes)")
     n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
     fields, offset, pos = [], 1, 32  # each record starts with a deletion flag byte
+    names = []  # not decoded strictly: a tool may have cut a name inside a character
     while pos + 32 <= header_len and data[pos] != 0x0D:
+        names.append(data[pos : pos + 11].rstrip(b"\x00"))
         ftype, flen = chr(data[pos + 11]), data[pos + 16]
         if ftype in "CM":
             fields.append((offset, flen))
@@ -105,10 +123,12 @@ def detect_dbf_encoding(dbf_path) -> str:
         return "UTF-8"
     for encoding in ("UTF-8", "GB18030"):
         try:
-            text.decode(encoding)
-            return encoding
+            decoded = text.decode(encoding)
         except UnicodeDecodeError:
             continue
+        if encoding == "GB18030":
+            warn_if_private_use(dbf_path, b"\n".join(names).decode(encoding, errors="ignore") + decoded)
+        return encoding
     raise InputError(
         f"{dbf_path}: the attribute text is neither UTF-8 nor GB18030 and there is no "
         ".cpg file; give the encoding (--encoding CP1252, BIG5, …)"

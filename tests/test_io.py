@@ -109,7 +109,9 @@ def test_where_on_a_frame_of_every_kind_of_column():
     assert {where: rows_where(frame, where, "t.parquet").tolist() for where in cases} == cases
 
 
-def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
+def test_gbk_shapefile_without_cpg_is_detected(tmp_path, caplog):
+    """GBK is detected (as GB18030) without a word; BIG5, which GB18030 also decodes,
+    as other characters, is warned about, naming --encoding."""
     path = tmp_path / "gbk.shp"
     names = ["东城区", "东华门街道", "多福巷社区"]
     gpd.GeoDataFrame({"name": names}, geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
@@ -117,8 +119,20 @@ def test_gbk_shapefile_without_cpg_is_detected(tmp_path):
     path.with_suffix(".cpg").unlink(missing_ok=True)
     raw = path.with_suffix(".dbf").read_bytes()
     assert "东城区".encode("gbk") in raw  # really GBK on disk
-    assert detect_dbf_encoding(path.with_suffix(".dbf")) == "GB18030"
-    assert gk.read_vector(path)["name"].tolist() == names
+    with caplog.at_level("WARNING", logger="gridkit"):
+        assert detect_dbf_encoding(path.with_suffix(".dbf")) == "GB18030"
+        assert gk.read_vector(path)["name"].tolist() == names
+        assert not caplog.records
+        big5 = tmp_path / "big5.shp"
+        gpd.GeoDataFrame({"名稱": ["中正區", "大安區", "信義區"]}, geometry=[shapely.box(i, 0, i + 1, 1) for i in range(3)],
+                         crs=4326).to_file(big5, encoding="BIG5", engine="pyogrio")
+        big5.with_suffix(".cpg").unlink(missing_ok=True)
+        assert detect_dbf_encoding(big5.with_suffix(".dbf")) == "GB18030"
+        [warning] = caplog.records
+    assert warning.getMessage() == (f"{big5.with_suffix('.dbf')}: read as GB18030 (GBK), but 3 of its 11 non-ASCII "
+                                    "characters are private-use ones, which GBK text rarely holds: it is likely in "
+                                    "another encoding; give it with --encoding (BIG5 for Taiwan and Hong Kong)")
+    assert list(gk.read_vector(big5, encoding="BIG5")["名稱"]) == ["中正區", "大安區", "信義區"]
 
 
 def test_pseudo_crs_converts_to_wgs84(samples):

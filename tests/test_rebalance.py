@@ -725,20 +725,25 @@ def test_households_encoding_reads_a_big5_csv_and_a_rebalance_reads_it_again(tmp
     """A households CSV in BIG5 (as Taiwan and Hong Kong offices save it): GB18030,
     the fallback, turns its column names into other characters, so 經度/緯度 are
     not found. --households-encoding BIG5 reads it, and `grid rebalance` reads it
-    the same way unless told otherwise."""
-    boundary, xy = _square_community(tmp_path)
+    the same way unless told otherwise. The boundary, a BIG5 Shapefile without its
+    .cpg, is read with --encoding BIG5, as `grid units` reads one."""
+    square, xy = _square_community(tmp_path)
+    boundary = tmp_path / "boundary.shp"
+    gpd.read_file(square).assign(名稱="中正里").to_file(boundary, encoding="big5")
+    boundary.with_suffix(".cpg").unlink()
     homes = tmp_path / "homes.csv"
     homes.write_bytes(("門牌,經度,緯度,戶數\n" + "".join(f"臺北路{i}號,{x:.6f},{y:.6f},{1 + i % 2}\n"
                                                 for i, (x, y) in enumerate(xy))).encode("big5"))
     package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
-    args = ["grid", "households", str(boundary), "--code-field", "code", "--households", str(homes),
-            "--count-field", "戶數", "--min-households", "100", "--max-households", "150", "-o", str(package)]
+    args = ["grid", "households", str(boundary), "--encoding", "BIG5", "--code-field", "code", "--name-field", "名稱",
+            "--households", str(homes), "--count-field", "戶數", "--min-households", "100", "--max-households", "150",
+            "-o", str(package)]
     unread = CliRunner().invoke(cli, args)
     assert unread.exit_code == 1 and "homes.csv: no coordinate columns found" in unread.output
     made = CliRunner().invoke(cli, [*args, "--households-encoding", "BIG5"])
     assert made.exit_code == 0, made.output
     grids = gpd.read_file(package, layer="cells")
-    assert (len(grids), grids["households"].sum()) == (7, 900)
+    assert (len(grids), grids["households"].sum(), set(grids["community_name"])) == (7, 900, {"中正里"})
     result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(homes), "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "with " + str(package) + "'s --households-encoding BIG5 (give" in result.output
