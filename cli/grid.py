@@ -831,10 +831,9 @@ def households_command(boundaries, households_path, output, layer, where, encodi
 @overwrite_opt
 @summary_json_opt
 def rebalance_command(package, households_path, output, households_layer, households_where, households_encoding,
-                      x_field, y_field,
-                      count_field, floors_field, area_per_household, default_floors, kind, households_crs,
-                      barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview, overwrite,
-                      as_json):
+                      x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
+                      households_crs, barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview,
+                      overwrite, as_json):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 
