@@ -9,9 +9,10 @@ from pathlib import Path
 
 import click
 
-from .options import (OSM_STREETS, Steps, added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt,
-                      overwrite_opt, package_output, percent, preview_opt, problem_lines, problems_path,
-                      progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
+from .options import (DETECTED, OSM_STREETS, Steps, added_text, crs_opt, echo_summary, input_crs,
+                      layout_overwrite_opt, overwrite_opt, package_output, percent, preview_opt, problem_lines,
+                      problems_path, progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt,
+                      write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.
@@ -180,10 +181,6 @@ def household_title(grids, band):
     in_band = 100.0 * float(households.between(low, high).mean()) if len(grids) else 0.0
     compact = float(polsby_popper(grids.geometry.values).mean()) if len(grids) else 0.0
     return f"{len(grids)} grids · {percent(in_band)} % in {low:g}–{high:g} households · Polsby–Popper {compact:.2f}"
-
-
-#: How a CSV or Shapefile's text encoding is found when none is given.
-DETECTED = "detected, UTF-8 or GBK/GB18030"
 
 
 def _household_input_options(counted, where="", layer="", xy="detected", encoding=DETECTED):

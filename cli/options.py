@@ -43,10 +43,12 @@ def preview_opt(what="the layout"):
                         help=f"Also write a map of {what}: .png, or .svg / .pdf to print (vector), .jpg.")
 
 
+#: How a CSV or Shapefile's text encoding is found when none is given.
+DETECTED = "detected, UTF-8 or GBK/GB18030"
 #: Inputs with text (locate, components).
 text_encoding_opt = click.option(
     "--encoding", default=None,
-    help="Text encoding of a CSV or a Shapefile's attributes (default: detected, UTF-8 or GBK/GB18030).")
+    help=f"Text encoding of a CSV or a Shapefile's attributes (default: {DETECTED}).")
 
 #: Layouts that are not grid packages, for the commands that locate (locate, serve).
 grid_layer_opt = click.option(

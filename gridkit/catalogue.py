@@ -317,7 +317,8 @@ def _read_csv(path, encoding):
                 raise
             frame = read("gb18030")
             log.info("%s: not UTF-8, read as GB18030 (GBK); if its text looks wrong, give --encoding", path)
-            warn_if_private_use(path, path.read_bytes()[:SNIFF_BYTES].decode("gb18030", errors="ignore"))
+            with open(path, "rb") as file:  # the first megabyte, not the whole file again
+                warn_if_private_use(path, file.read(SNIFF_BYTES).decode("gb18030", errors="ignore"))
     except UnicodeDecodeError as exc:
         what = f"is not {encoding} text" if encoding else "is neither UTF-8 nor GB18030 (GBK) text"
         raise InputError(f"{path}: {what} ({exc.reason}); if it is a CSV, save it as UTF-8 or give the "
