@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, echo_summary, preview_opt, refuse_existing, summary_json_opt,
+from .options import (DETECTED, Steps, crs_opt, echo_summary, preview_opt, refuse_existing, summary_json_opt,
                       text_encoding_opt)
 
 
@@ -253,7 +253,7 @@ def stats_command(package, by, csv_path):
               help="Scheme to convert the IDs (and class codes) to.")
 @click.option("--id-field", default=None, help="Column with the component IDs (default: GLBJBSM / ObjID).")
 @click.option("--layer", default=None, help="Sheet of an Excel workbook (default: the first).")
-@click.option("--encoding", default=None, help="Text encoding of a CSV (default: detected, UTF-8 or GBK/GB18030).")
+@click.option("--encoding", default=None, help=f"Text encoding of a CSV (default: {DETECTED}).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 def convert_command(inventory, output, to, id_field, layer, encoding, overwrite):
     """Convert an inventory's component IDs between the legacy and 2026 schemes.
