@@ -35,7 +35,9 @@ def components():
               help="TOML file of local extension classes ([classes.21001] name = …).")
 @crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
                        "Needed for CSV x/y columns; lon/lat columns are read as EPSG:4326.")
-@click.option("--layer", default=None, help="Layer of a multi-layer inventory, or sheet of an Excel workbook.")
+@click.option("--layer", default=None,
+              help="Layer of a multi-layer inventory, or sheet of an Excel workbook (default: the first, "
+                   "or the only sheet naming coordinate columns).")
 @click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
 @click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
 @text_encoding_opt

@@ -217,7 +217,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = read_table(path, layer=layer, encoding=encoding, fields=(x_field, y_field))
+        frame = read_table(path, layer=layer, encoding=encoding, fields=(x_field, y_field), find_sheet=True)
         if where is not None:
             frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
@@ -273,7 +273,7 @@ TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 CSV_SEPARATORS = ",;\t|"
 
 
-def read_table(path, *, layer=None, encoding=None, fields=(None, None)) -> pd.DataFrame:
+def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_sheet=False) -> pd.DataFrame:
     """A table of rows (CSV, TSV, TXT or Excel .xlsx) as text columns, as
     :func:`read_inventory` reads it before it looks for coordinates.
 
@@ -282,8 +282,9 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None)) -> pd.Da
     so that a copy can be written in the same dialect; its text as UTF-8, else as
     GB18030 (which GBK is part of: the ledgers Excel and WPS save in China), unless
     ``encoding`` is given. An Excel workbook's sheet is ``layer`` (the first by
-    default), its header the first row that names ``fields`` (or a coordinate pair
-    gridkit knows) in the first rows, else the first row.
+    default; with ``find_sheet``, the one sheet naming the coordinate columns when
+    the first does not), its header the first row that names ``fields`` (or a
+    coordinate pair gridkit knows) in the first rows, else the first row.
 
     Examples
     --------
@@ -296,7 +297,7 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None)) -> pd.Da
     """
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        return _read_excel(path, layer, fields)
+        return _read_excel(path, layer, fields, find_sheet=find_sheet)
     return _read_csv(path, encoding)
 
 
@@ -348,9 +349,10 @@ def _coordinates(column):
     return x
 
 
-def _read_excel(path, sheet, fields=(None, None)):
-    """An Excel workbook's sheet (the first unless ``sheet``) as text columns, as a
-    CSV reads: whole numbers without ".0", dates as ISO dates.
+def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
+    """An Excel workbook's sheet (the first unless ``sheet``, or with ``find_sheet``
+    :func:`_coordinate_sheet`'s) as text columns, as a CSV reads: whole numbers
+    without ".0", dates as ISO dates.
 
     The header is the first row naming the coordinate columns (``fields``, or a
     pair that :func:`_find_coordinate_columns` knows) among the first HEADER_ROWS,
@@ -361,13 +363,18 @@ def _read_excel(path, sheet, fields=(None, None)):
     ID): such cells are kept as "1.1010101013e+16 (…)", which no ID check passes,
     and a warning names them."""
     try:
-        raw = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object, engine="openpyxl",
-                            header=None)
-    except ValueError as exc:  # no such sheet
-        sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
-        raise InputError(f"{path}: {exc}; the sheets are {sheets} (choose one with --layer)") from exc
+        book = pd.ExcelFile(path, engine="openpyxl")
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+    with book:
+        if sheet is None:
+            sheet = _coordinate_sheet(path, book, fields) if find_sheet and len(book.sheet_names) > 1 else 0
+        try:
+            raw = pd.read_excel(book, sheet_name=sheet, dtype=object, header=None)
+        except ValueError as exc:  # no such sheet
+            raise InputError(f"{path}: {exc}; the sheets are {book.sheet_names} (choose one with --layer)") from exc
+        except Exception as exc:
+            raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
     top = next((r for r in range(min(HEADER_ROWS, len(raw))) if _names_coordinates(raw.iloc[r], fields)), 0)
     if top:
         log.info("%s: the header is row %d; the %d row(s) above it skipped", path, top + 1, top)
@@ -391,6 +398,32 @@ def _read_excel(path, sheet, fields=(None, None)):
 _LOST_DIGITS = "(an Excel number: digits past the 15th lost)"
 #: How far down a sheet the header row is looked for.
 HEADER_ROWS = 20
+
+
+def _coordinate_sheet(path, book, fields):
+    """The sheet of a workbook of several to read points from: the first, unless it
+    names no coordinate columns (``fields``, or a pair gridkit knows) in its first
+    HEADER_ROWS rows and exactly one other sheet does (a ledger with a cover sheet,
+    说明, before its table): that one, with a warning. Two or more such sheets are
+    an error naming them, as no sheet naming any is."""
+    def names(sheet):
+        head = pd.read_excel(book, sheet_name=sheet, dtype=object, header=None, nrows=HEADER_ROWS)
+        return any(_names_coordinates(row, fields) for _, row in head.iterrows())
+
+    first, *others = book.sheet_names
+    if names(first):
+        return first
+    found = [sheet for sheet in others if names(sheet)]
+    what = (f"the columns {' and '.join(f for f in fields if f)}" if any(fields)
+            else "coordinate columns (lon/lat, x/y …)")
+    if len(found) == 1:
+        log.warning("%s: the first sheet %r does not name %s; reading sheet %r, which does (choose another "
+                    "with --layer)", path, first, what, found[0])
+        return found[0]
+    if found:
+        raise InputError(f"{path}: the sheets {found} all name {what}; choose one with --layer")
+    raise InputError(f"{path}: none of the sheets {book.sheet_names} names {what} in its first {HEADER_ROWS} "
+                     "rows; choose the sheet with --layer and its columns with --x-field and --y-field")
 
 
 def _names_coordinates(row, fields):

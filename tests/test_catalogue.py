@@ -81,8 +81,9 @@ def test_every_reject_reason_from_crafted_rows(tmp_path, package):
 
 
 def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejected(tmp_path, package, caplog):
-    """An inventory kept in Excel (a sheet chosen by --layer) gives the same catalogue
-    and rejects as the same rows in a CSV. A 17-digit ID typed into a number cell has
+    """An inventory kept in Excel (a sheet chosen by --layer, or the one sheet naming
+    coordinate columns when a cover sheet comes first) gives the same catalogue and
+    rejects as the same rows in a CSV. A 17-digit ID typed into a number cell has
     lost its last digits in Excel (11010101001000001 reads back as ...000000, which
     looks like a real ID): it is rejected as bad_id with the reason, and a warning
     says how to fix the column."""
@@ -119,6 +120,18 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
     assert a.summary["imported"] == 3 and a.rejects["reason"].tolist() == ["missing_coordinates", "bad_id"]
     with pytest.raises(InputError, match=r"the sheets are \['说明', '台账'\] \(choose one with --layer\)"):
         imported(xlsx, layer="Sheet1")
+    with caplog.at_level("WARNING", logger="gridkit.catalogue"):
+        found = imported(xlsx)  # no --layer: the cover sheet names no coordinates, 台账 does
+    assert found.catalogue.drop(columns="geometry").equals(b.catalogue.drop(columns="geometry"))
+    assert ("inv.xlsx: the first sheet '说明' does not name coordinate columns (lon/lat, x/y …); reading sheet "
+            "'台账', which does (choose another with --layer)") in caplog.text
+    with pytest.raises(InputError, match=r"none of the sheets \['说明', '台账'\] names the columns lon and 纬度 in "
+                                         r"its first 20 rows; choose the sheet with --layer"):
+        imported(xlsx, x_field="lon", y_field="纬度")
+    with pd.ExcelWriter(xlsx, mode="a", engine="openpyxl") as book:
+        rows.to_excel(book, sheet_name="台账 (copy)", index=False)
+    with pytest.raises(InputError, match=r"the sheets \['台账', '台账 \(copy\)'\] all name coordinate columns"):
+        imported(xlsx)
 
     numbers = rows.assign(GLBJBSM=[11010101001000001, None, None, 11010101016000001, None])
     numbers.to_excel(xlsx, index=False)
