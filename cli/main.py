@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import signal
 
 import click
 
@@ -43,6 +45,36 @@ def cli(verbose, quiet):
     """
     level = logging.WARNING - 10 * verbose + 10 * quiet
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+
+
+def main():
+    """The ``gridkit`` console script: :func:`cli`, with SIGTERM handled as Ctrl-C is.
+
+    A scheduler's time limit, ``timeout``, ``kill`` or ``docker stop`` sends
+    SIGTERM, which would end Python on the spot: an output being written would
+    stay beside its destination as a hidden temporary file (``.city.x1y2.gpkg``,
+    hundreds of MB for a city) and household workers would be left running. Here
+    it is raised where the run is, as :class:`Terminated`, so that every
+    ``finally`` runs (the temporary files go, an existing output stays as it was,
+    the workers are stopped), and the process then ends by SIGTERM all the same,
+    for whatever sent it (a shell prints 143)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    try:
+        cli()
+    except Terminated:
+        click.echo("gridkit: terminated (SIGTERM); unfinished outputs removed", err=True)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised in the main thread by :func:`main`'s handler. A
+    BaseException, as KeyboardInterrupt is: ``except Exception`` lets it through."""
+
+
+def _terminate(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one must not cut the clean-up short
+    raise Terminated
 
 
 def _register():

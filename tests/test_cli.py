@@ -733,3 +733,40 @@ def test_replacing_a_layout_warns_when_its_ids_would_name_other_places(samples, 
     assert reissued_ids(out, new) == []
     new.iloc[:1].to_file(out, layer="ended_grids", engine="pyogrio")  # as if a rebalance had ended it
     assert reissued_ids(out, new) == [new["grid_id"].iloc[0]]
+
+
+_TERMINATED_RUN = """
+import os, signal, sys, time
+from pathlib import Path
+from gridkit.io import atomic_path
+from gridkit_cli.main import cli, main
+
+@cli.command("write-slowly")
+def write_slowly():
+    with atomic_path(Path(os.environ["OUT"]), overwrite=True) as tmp:
+        tmp.write_text("half of the new output")
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler's time limit, mid-write
+        time.sleep(60)
+        print("not reached")
+
+main()
+"""
+
+
+def test_sigterm_mid_write_removes_the_temporary_file_and_keeps_the_old_output(tmp_path):
+    """SIGTERM (a scheduler's time limit, ``kill``) while an output is being written
+    runs the clean-up as Ctrl-C does: the temporary file beside the output is
+    removed, the existing output is untouched, and the process still ends by
+    SIGTERM. Without the handler the hidden temporary file stays behind."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    out = tmp_path / "city.gpkg"
+    out.write_text("the old output")
+    run = subprocess.run([sys.executable, "-c", _TERMINATED_RUN, "write-slowly"], capture_output=True, text=True,
+                         env={**os.environ, "OUT": str(out)}, timeout=120)
+    assert run.returncode == -signal.SIGTERM and "not reached" not in run.stdout
+    assert run.stderr.strip().splitlines()[-1] == "gridkit: terminated (SIGTERM); unfinished outputs removed"
+    assert [p.name for p in tmp_path.iterdir()] == ["city.gpkg"] and out.read_text() == "the old output"
