@@ -194,6 +194,7 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
     raw = units[code_field].tolist()
     out, problems = [], []
     outlines = False  # province or prefecture codes (ending in 00) among the problems
+    kept = 0  # codes valid as provisional ones (a provisional layout's units, given back)
     for i, value in enumerate(raw):
         if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
             value = int(value)  # codes stored as numbers
@@ -202,6 +203,7 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
             problems.append(f"{describe_feature(units, i, name_field)}: {problem}")
             text = str(value).strip()
             outlines = outlines or (len(text) == 6 and text.isdigit() and text.endswith("00"))
+            kept += not provisional and codes.code_problem(value, provisional=True) is None
             out.append(None)
         else:
             out.append(str(value).strip())
@@ -211,6 +213,9 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
             + "; ".join(problems[:10]) + (" …" if len(problems) > 10 else "")
             + ". Fix the codes, or pass --provisional with --parent-code to give these "
             "features provisional codes."
+            + (f" {'All' if kept == len(problems) else kept} of them are provisional codes (a street part "
+               f"{codes.PROVISIONAL_STREET_START}–999 or community part {codes.PROVISIONAL_COMMUNITY_START}–999, "
+               "as gridkit gives): pass --provisional alone to keep them as they are." if kept else "")
             + (f" If they are the outlines of the province or city around the others, leave them out: "
                f"--where \"{code_field} NOT LIKE '%00'\"" if outlines else "")
         )

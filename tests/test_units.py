@@ -149,6 +149,16 @@ def test_dongcheng_provisional_hierarchy(dongcheng, samples):
     union = shapely.union_all(dongcheng.geometry.values)
     assert shapely.symmetric_difference(union, district.geometry.iloc[0]).area < 1e-6 * union.area
     assert 41.9e6 < union.area < 42.1e6
+    # Those communities given back (a provisional layout's units, to grid again): their
+    # codes are kept with --provisional alone; without it the error says so.
+    again = dongcheng[["community_code", "geometry"]].rename(columns={"community_code": "code"})
+    with pytest.raises(gk.errors.CodeError, match=r"^8 feature\(s\) .*feature 1: street/township part 900 is outside "
+                                                  r"GB/T 10114's 001–599;.* All of them are provisional codes \(a street "
+                                                  r"part 900–999 or community part 600–999, as gridkit gives\): pass "
+                                                  r"--provisional alone to keep them as they are\.$"):
+        gk.unit_hierarchy(again, code_field="code")
+    kept = gk.unit_hierarchy(again, code_field="code", provisional=True)
+    assert kept["community_code"].tolist() == dongcheng["community_code"].tolist()
 
 
 def _dense_county():
