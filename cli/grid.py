@@ -257,6 +257,49 @@ def barrier_opts(what, crs_default=None):
     ])
 
 
+def read_boundaries(path, *, layer, where, crs, encoding, code_field, name_field, provisional):
+    """BOUNDARIES, with the --where, --code-field, --name-field and --provisional to
+    build the unit hierarchy with, and the package's {code: name} of streets and
+    counties (:func:`named_above`).
+
+    As given, unless BOUNDARIES is a grid package and neither --layer nor
+    --code-field is given: then its communities are the boundaries (layer units,
+    level 'community', codes in code, names in name), provisional when theirs are,
+    with a note. That is a layout gridded again: by households after by area, say,
+    or at another cell size, in the same communities with the same codes."""
+    import pyogrio
+
+    import gridkit as gk
+    from gridkit.io import file_layers
+
+    package = (layer is None and code_field is None and Path(path).suffix.lower() == ".gpkg"
+               and {"units", "gridkit_metadata"} <= {name for name, _ in file_layers(path)})
+    if not package:
+        gdf = gk.read_vector(path, layer=layer, crs=crs, encoding=encoding, where=where)
+        return gdf, where, code_field, name_field, provisional, {}
+    community = "level = 'community'"
+    where = f"{community} AND ({where})" if where else community
+    gdf = gk.read_vector(path, layer="units", crs=crs, where=where)
+    its = "its community is the boundary" if len(gdf) == 1 else f"its {len(gdf):,} communities are the boundaries"
+    click.echo(f"note: {path} is a grid package: {its} (--layer units "
+               f"--where \"{where}\" --code-field code; give --layer to read another layer)", err=True)
+    units = pyogrio.read_dataframe(path, layer="units", columns=["level", "code", "name"], read_geometry=False)
+    above = units[units["level"] != "community"]
+    return (gdf, where, "code", name_field or "name", provisional or bool(gdf["provisional"].any()),
+            dict(zip(above["code"], above["name"].fillna(""))))
+
+
+def named_above(communities, names):
+    """``communities`` (:func:`gridkit.unit_hierarchy`'s) with the street and county
+    names of the package they came from (:func:`read_boundaries`) where theirs are
+    blank: a hierarchy built from communities knows only their own names."""
+    for level in ("street", "county"):
+        blank = communities[f"{level}_name"].fillna("") == ""
+        communities.loc[blank, f"{level}_name"] = [names.get(code, "") for code in
+                                                   communities.loc[blank, f"{level}_code"]]
+    return communities
+
+
 def read_barriers(path, layer, crs, where):
     """The lines of --barriers (with --barriers-layer, -crs and -where), or None
     without --barriers."""
@@ -289,7 +332,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output: .gpkg writes the grid package (cells, units, metadata; opens in QGIS "
                    "styled); .geojson/.fgb/.parquet/.shp write the cells only.")
-@click.option("--layer", default=None, help="Layer of BOUNDARIES to read (default: the first).")
+@click.option("--layer", default=None,
+              help="Layer of BOUNDARIES to read (default: the first; of a grid package, its communities).")
 @where_opt
 @click.option("--code-field", default=None,
               help="Column with each unit's code: 12-digit community, 9-digit street or 6-digit county.")
@@ -343,6 +387,12 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
 
     With --barriers and --provisional, provisional communities are sized by the
     cells they will hold (every small block is a cell), not by area.
+
+    BOUNDARIES may be a grid package (with neither --layer nor --code-field): its
+    communities are gridded again, with their codes, shapes and names:
+
+    \b
+      gridkit grid units demo-output/cambridge.gpkg --cell-area 20000 -o cambridge_20k.gpkg
     """
     import gridkit as gk
     from gridkit.errors import GridkitError
@@ -359,7 +409,9 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
     try:
         with Steps() as step:
             step("reading boundaries")
-            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, encoding=encoding, where=where)
+            gdf, where, code_field, name_field, provisional, names = read_boundaries(
+                boundaries, layer=layer, where=where, crs=crs, encoding=encoding, code_field=code_field,
+                name_field=name_field, provisional=provisional)
             lines = None
             if barriers:
                 step("reading barriers")
@@ -367,10 +419,10 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                                       input_crs(barriers, barriers_layer, barriers_crs, crs, "--barriers-crs"),
                                       barriers_where)
             step("building the unit hierarchy")
-            communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
-                                            provisional=provisional, parent_code=parent_code,
-                                            cell_area=cell_area, metric_crs=metric_crs, barriers=lines,
-                                            tile_large=True)
+            communities = named_above(gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
+                                                        provisional=provisional, parent_code=parent_code,
+                                                        cell_area=cell_area, metric_crs=metric_crs,
+                                                        barriers=lines, tile_large=True), names)
             step("making cells")
             cells = gk.unit_grid(communities, cell_area=cell_area, shape=shape,
                                  barriers=lines, sliver_ratio=sliver_ratio,
@@ -619,7 +671,8 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
-@click.option("--layer", default=None, help="Layer of BOUNDARIES to read.")
+@click.option("--layer", default=None,
+              help="Layer of BOUNDARIES to read (default: the first; of a grid package, its communities).")
 @where_opt
 @encoding_opt
 @household_input_opts()
@@ -688,6 +741,8 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     Address points from a CSV (or .xlsx): --households addresses.csv --count-field hh
     (coordinate columns lon/lat, 经度/纬度, x/y … found by name, or --x-field
     and --y-field; --households-crs gcj02 for positions from Amap or Tencent).
+    BOUNDARIES may be a grid package (a unit-grid layout, say): its communities
+    are divided, with their codes and shapes (--where "code = '…'" for some).
     """
     import gridkit as gk
     from gridkit.catalogue import read_points
@@ -720,7 +775,9 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     try:
         with Steps() as step:
             step("reading inputs")
-            gdf = gk.read_vector(boundaries, layer=layer, crs=crs, where=where, encoding=encoding)
+            gdf, where, code_field, name_field, provisional, names = read_boundaries(
+                boundaries, layer=layer, where=where, crs=crs, encoding=encoding, code_field=code_field,
+                name_field=name_field, provisional=provisional)
             homes = read_points(households_path, layer=households_layer,
                                 crs=input_crs(households_path, households_layer, households_crs, crs,
                                               "--households-crs"),
@@ -733,8 +790,9 @@ def households_command(boundaries, households_path, output, layer, where, encodi
             step("building the unit hierarchy")
             # With the barriers, as `grid units` does: the same provisional communities
             # (and codes) for the same district in both layouts.
-            communities = gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
-                                            provisional=provisional, parent_code=parent_code, barriers=lines)
+            communities = named_above(gk.unit_hierarchy(gdf, code_field=code_field, name_field=name_field,
+                                                        provisional=provisional, parent_code=parent_code,
+                                                        barriers=lines), names)
             step("dividing by households")
             bar = []
 

@@ -770,3 +770,49 @@ def test_sigterm_mid_write_removes_the_temporary_file_and_keeps_the_old_output(t
     assert run.returncode == -signal.SIGTERM and "not reached" not in run.stdout
     assert run.stderr.strip().splitlines()[-1] == "gridkit: terminated (SIGTERM); unfinished outputs removed"
     assert [p.name for p in tmp_path.iterdir()] == ["city.gpkg"] and out.read_text() == "the old output"
+
+
+def test_a_grid_package_given_as_boundaries_is_gridded_again_in_its_communities(samples, tmp_path):
+    """A layout gridded again (by households after by area, or at another cell size):
+    a grid package given as BOUNDARIES, with neither --layer nor --code-field, is
+    read as its communities, with their codes (provisional ones kept), shapes and
+    the names of their street and county; --where picks among them."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    package = tmp_path / "dc.gpkg"
+    assert _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
+                "--name-field", "district", "--provisional", "-o", package).exit_code == 0
+    before = gpd.read_file(package, layer="units").query("level == 'community'")
+    community = before[before["code"] == "110101900603"]
+    rng = np.random.default_rng(7)
+    x0, y0, x1, y1 = community.total_bounds
+    points = shapely.points(rng.uniform(x0, x1, 4000), rng.uniform(y0, y1, 4000))
+    homes = tmp_path / "homes.gpkg"
+    gpd.GeoDataFrame(geometry=points[shapely.contains_xy(community.geometry.iloc[0], *shapely.get_coordinates(points).T)],
+                     crs=before.crs).to_file(homes)
+    out = tmp_path / "hh.gpkg"
+    result = _run("grid", "households", package, "--where", "code = '110101900603'", "--households", homes,
+                  "--min-households", 100, "--max-households", 150, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert (f"note: {package} is a grid package: its community is the boundary (--layer units --where "
+            "\"level = 'community' AND (code = '110101900603')\" --code-field code; give --layer to read another "
+            "layer)") in result.output
+    grids = gpd.read_file(out, layer="cells")
+    assert set(grids["community_code"]) == {"110101900603"} and grids["provisional"].all()
+    assert set(grids["county_name"]) == {"东城区"} and set(grids["street_code"]) == {"110101900"}
+    after = gpd.read_file(out, layer="units").query("level == 'community'")
+    assert shapely.equals_exact(after.geometry.values, community.geometry.values, tolerance=1e-6).all()
+
+    again = tmp_path / "dc20k.gpkg"  # every community, at another cell size
+    result = _run("grid", "units", package, "--cell-area", 20000, "-o", again)
+    assert result.exit_code == 0, result.output
+    assert "its 8 communities are the boundaries" in result.output
+    assert re.search(r"^units +8 input features → 8 communities \(8 provisional\)$", result.stdout, re.M)
+    units = gpd.read_file(again, layer="units")
+    assert units.query("level == 'community'")["code"].tolist() == before["code"].tolist()
+    assert units.query("level == 'county'")["name"].tolist() == ["东城区"]
+    # --layer reads the layer named, as from any file: the cells carry no code column of their own
+    result = _run("grid", "units", package, "--layer", "cells", "-o", tmp_path / "x.gpkg")
+    assert result.exit_code == 1 and "name the column with each unit's code (--code-field" in result.output
