@@ -462,7 +462,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
         f"cells        {s['cells']:,} ({s['shape']}, target {s['cell_area']:,.0f} m²)",
         f"area m²      mean {s['area_mean']:,.0f}  min {s['area_min']:,.0f}  max {s['area_max']:,.0f}",
         f"merges       {s['merges']:,} slivers merged; {s['isolated_small_cells']:,} small cells with no neighbour",
-        f"repairs      {r['repaired']} invalid geometries repaired; {r['overlaps_resolved']} unit overlaps resolved",
+        f"repairs      {r['repaired']} invalid geometries repaired; {r['overlaps_resolved']} unit overlaps resolved"
+        + (f" (the largest {r['overlap_max_m2']:.3g} m²)" if r["overlaps_resolved"] else ""),
     ]
     if "blocks" in s:
         lines.append(f"blocks       {s['blocks']:,} street blocks ({s['small_blocks']} below the sliver size)")

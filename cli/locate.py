@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
 import click
@@ -22,7 +23,8 @@ def _routes(path):
 @click.command("locate")
 @click.argument("points", type=click.Path(exists=True), required=False)
 @click.option("--at", "at", default=None, metavar="X,Y",
-              help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326): print its cell, "
+              help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
+                   "comma ， or a space separates them too, as copied): print its cell, "
                    "community, street, district and, with --routes --class, department. Exit status 1 when it "
                    "is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
                    "lon/lat (latitude 116).")
@@ -176,7 +178,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
     require_with(class_code=("routes", routes), events=("class_code", class_code))
     try:
-        x, y = (float(v) for v in at.split(","))
+        x, y = (float(v) for v in re.split(r"\s*[,，]\s*|\s+", at.strip()))
     except ValueError:
         raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at") from None
     crs = crs or "EPSG:4326"

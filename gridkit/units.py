@@ -161,14 +161,15 @@ def unit_hierarchy(
     for level, candidates in PARENT_NAME_CANDIDATES.items():
         col = next((c for c in candidates if c in gdf.columns and c != name_field), None)
         units[f"{level}_parent_name"] = _text(gdf[col]) if col else ""
-    units, n_overlaps = _dissolve_and_resolve_overlaps(units)
+    units, overlaps = _dissolve_and_resolve_overlaps(units)
     side = float(np.sqrt(cell_area))
     lines = None if barriers is None else barrier_lines(barriers, metric)
     communities = _to_communities(units, side, provisional, parent_code, lines, tile_large)
     communities.attrs["report"] = {
         "input_features": len(gdf),
         "repaired": n_repaired,
-        "overlaps_resolved": n_overlaps,
+        "overlaps_resolved": len(overlaps),
+        "overlap_max_m2": max(overlaps, default=0.0),
         "communities": len(communities),
         "provisional_communities": int(communities["provisional"].sum()),
         "tiled_features": communities.attrs.pop("tiled_features", 0),
@@ -236,7 +237,8 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
 
 
 def _dissolve_and_resolve_overlaps(units):
-    """One feature per code; overlapping units lose the overlap to the lower code."""
+    """One feature per code; overlapping units lose the overlap to the lower code.
+    Returns the units and the area of each overlap resolved (m²)."""
     coded = units[units["code"].notna()]
     if coded["code"].duplicated().any():
         dup = sorted(set(coded.loc[coded["code"].duplicated(), "code"]))
@@ -251,7 +253,7 @@ def _dissolve_and_resolve_overlaps(units):
     tree = shapely.STRtree(geoms)
     a, b = tree.query(geoms, predicate="intersects")
     keep = a < b
-    n_overlaps = 0
+    overlaps = []
     # A unit by its code, or by its row in the boundary file when it has none.
     label = [code or feature_label(row, name) for code, row, name in zip(units["code"], units["source_row"],
                                                                           units["name"])]
@@ -260,7 +262,7 @@ def _dissolve_and_resolve_overlaps(units):
         overlap = shapely.area(shapely.intersection(geoms[i], geoms[j]))
         if overlap <= 0:
             continue
-        n_overlaps += 1
+        overlaps.append(float(overlap))
         # Digitising noise (< 1 m²) is routine between neighbouring polygons.
         log.log(logging.WARNING if overlap >= 1.0 else logging.INFO,
                 "units %s and %s overlap by %.3g m²; the overlap stays with %s",
@@ -275,7 +277,7 @@ def _dissolve_and_resolve_overlaps(units):
             + ". Overlaps stay with the lower code (or the earlier feature), so nothing of it would be left: "
             "delete the duplicate, or fix its boundary.")
     units = units.set_geometry(gpd.GeoSeries(geoms, crs=units.crs))
-    return units, n_overlaps
+    return units, overlaps
 
 
 def row_major_order(geoms, side):

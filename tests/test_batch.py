@@ -423,6 +423,9 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
         f"{X0 + 100}, {Y0 + 50} (EPSG:4548) → cell 110101001001005 (inside)",
         "  community  110101001001 c0", "  street     110101001", "  district   110101",
         "  department 供水企业/水务局"]
+    for spelled in (f"{X0 + 100}，{Y0 + 50}", f" {X0 + 100}  {Y0 + 50} ", f"{X0 + 100} , {Y0 + 50}"):  # as copied
+        again = run("--at", spelled, "--crs", "EPSG:4548", "--routes", table, "--class", "01001")
+        assert again.exit_code == 0 and again.output == inside.output, spelled
     lon, lat = _lonlat([X0 - 5], [Y0 + 50])
     near = run("--at", f"{float(lon[0])!r},{float(lat[0])!r}", "--tolerance", 10)
     assert near.exit_code == 0 and "→ cell 110101001001004 (nearest, 5.0 m away)" in near.output
@@ -446,7 +449,8 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
     assert swapped.exit_code == 1
     assert swapped.output == (f"{lat!r}, {lon!r} (EPSG:4326): outside the layout; swapped, --at {lon!r},{lat!r} "
                               "is in it\n")
-    for args, message in {("--at", "1;2"): "expected X,Y", ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
+    for args, message in {("--at", "1;2"): "expected X,Y", ("--at", "1,2,3"): "expected X,Y",
+                          ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
                           ("--at", "1,2", "--routes", table, "--class-field", "c"): "not --class-field",
                           (): "give POINTS (a file of points) or --at X,Y"}.items():
         refused = run(*args)

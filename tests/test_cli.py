@@ -89,8 +89,11 @@ def test_bad_inputs_give_clear_errors(samples, tmp_path):
 
 def test_map_command(samples, tmp_path):
     out = tmp_path / "c.gpkg"
-    assert _run("grid", "units", samples / "cambridge_neighborhoods.gpkg", "--name-field", "NAME", "--provisional",
-                "--parent-code", "990101", "-o", out).exit_code == 0
+    made = _run("grid", "units", samples / "cambridge_neighborhoods.gpkg", "--name-field", "NAME", "--provisional",
+                "--parent-code", "990101", "-o", out)
+    assert made.exit_code == 0, made.output
+    assert re.search(r"^repairs +0 invalid geometries repaired; 8 unit overlaps resolved \(the largest 11\.7 m²\)$",
+                     made.stdout, re.M)
     r = _run("map", out, "-o", tmp_path / "c.png")
     assert r.exit_code == 0 and (tmp_path / "c.png").stat().st_size > 10_000
 
