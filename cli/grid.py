@@ -270,23 +270,40 @@ def read_boundaries(path, *, layer, where, crs, encoding, code_field, name_field
     import pyogrio
 
     import gridkit as gk
-    from gridkit.io import file_layers
 
-    package = (layer is None and code_field is None and Path(path).suffix.lower() == ".gpkg"
-               and {"units", "gridkit_metadata"} <= {name for name, _ in file_layers(path)})
-    if not package:
+    if not package_communities(path, layer, code_field):
         gdf = gk.read_vector(path, layer=layer, crs=crs, encoding=encoding, where=where)
         return gdf, where, code_field, name_field, provisional, {}
-    community = "level = 'community'"
-    where = f"{community} AND ({where})" if where else community
+    where = communities_where(where)
     gdf = gk.read_vector(path, layer="units", crs=crs, where=where)
-    its = "its community is the boundary" if len(gdf) == 1 else f"its {len(gdf):,} communities are the boundaries"
-    click.echo(f"note: {path} is a grid package: {its} (--layer units "
-               f"--where \"{where}\" --code-field code; give --layer to read another layer)", err=True)
+    note_package_communities(path, len(gdf), where)
     units = pyogrio.read_dataframe(path, layer="units", columns=["level", "code", "name"], read_geometry=False)
     above = units[units["level"] != "community"]
     return (gdf, where, "code", name_field or "name", provisional or bool(gdf["provisional"].any()),
             dict(zip(above["code"], above["name"].fillna(""))))
+
+
+def package_communities(path, layer, code_field) -> bool:
+    """Is ``path`` a grid package to read as its communities: given with neither a
+    layer nor a code column (:func:`read_boundaries`, ``grid adopt --units``)?"""
+    from gridkit.io import file_layers
+
+    return (layer is None and code_field is None and Path(path).suffix.lower() == ".gpkg"
+            and {"units", "gridkit_metadata"} <= {name for name, _ in file_layers(path)})
+
+
+def communities_where(where):
+    """A grid package's units layer's communities, and of them those ``where`` keeps."""
+    community = "level = 'community'"
+    return f"{community} AND ({where})" if where else community
+
+
+def note_package_communities(path, n, where, prefix="--"):
+    """Say that a grid package's ``n`` communities are read, and how to read otherwise
+    (the options named with ``prefix``: "--units-" for ``grid adopt --units``)."""
+    its = "its community is read" if n == 1 else f"its {n:,} communities are read"
+    click.echo(f"note: {path} is a grid package: {its} ({prefix}layer units {prefix}where \"{where}\" "
+               f"{prefix}code-field code; give {prefix}layer to read another layer)", err=True)
 
 
 def named_above(communities, names):
@@ -498,8 +515,9 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--units", "units_path", default=None, type=click.Path(dir_okay=False),
               help="The communities' own boundaries (polygons with 12-digit codes): they become the package's "
                    "communities, and the cells are checked against them (gaps, cells beyond their community). "
-                   "Without it each community is the union of its cells.")
-@click.option("--units-code-field", default=None, help="Column of --units with the 12-digit community codes.")
+                   "Without it each community is the union of its cells. A grid package: its communities.")
+@click.option("--units-code-field", default=None,
+              help="Column of --units with the 12-digit community codes (a grid package's: code).")
 @click.option("--units-name-field", default=None, help="Column of --units with the names (default: detected).")
 @click.option("--units-layer", default=None, help="Layer of --units (default: the first).")
 @click.option("--units-where", default=None, metavar="SQL",
@@ -561,8 +579,13 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                  units_crs=("units_path", units_path), micro_id_field=("micro_path", micro_path),
                  micro_layer=("micro_path", micro_path), micro_where=("micro_path", micro_path),
                  micro_crs=("micro_path", micro_path))
+    units_package = bool(units_path) and package_communities(units_path, units_layer, units_code_field)
+    if units_package:
+        units_layer, units_where, units_code_field = "units", communities_where(units_where), "code"
+        units_name_field = units_name_field or "name"
     if units_path and not units_code_field:
-        raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes")
+        raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes "
+                               "(or a grid package, whose communities are read)")
     refuse_existing(output, preview, problems_out, overwrite=overwrite,
                     inputs={"GRIDS": grids, "--units": units_path, "--micro": micro_path})
     names = {"community_name": community_name_field, "street_name": street_name_field,
@@ -577,6 +600,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                 units = gk.read_vector(units_path, layer=units_layer, encoding=encoding,
                                        crs=input_crs(units_path, units_layer, units_crs, crs, "--units-crs"),
                                        where=units_where, where_option="--units-where")
+                if units_package:
+                    note_package_communities(units_path, len(units), units_where, "--units-")
                 communities = community_boundaries(units, code_field=units_code_field, name_field=units_name_field,
                                                    metric_crs=metric_crs)
             step("adopting the cells")

@@ -161,6 +161,16 @@ def test_community_boundaries_find_gaps_and_communities_the_file_lacks(tmp_path)
     named = cells_out.loc[cells_out["community_code"] == "110101001001", "community_name"]
     assert named.unique().tolist() == ["东四"]
     assert units.loc[units["level"] == "community", "code"].tolist() == ["110101001001", "110101001002"]
+    # The communities of a grid package, as --units without --units-code-field: the
+    # same gap found against the package's community 001 (002 comes from the package too).
+    package = gk.write_package(tmp_path / "made.gpkg", cells, comm)
+    from_package = _run("grid", "adopt", source, "--units", package, "-o", tmp_path / "out2.gpkg")
+    assert from_package.exit_code == 0, from_package.output
+    assert (f"note: {package} is a grid package: its 2 communities are read (--units-layer units --units-where "
+            "\"level = 'community'\" --units-code-field code; give --units-layer to read another layer)"
+            ) in from_package.output
+    assert "units        1 county, 1 street, 2 communities (boundaries from --units)" in from_package.output
+    assert "unit 110101001001: its cells differ from it by 1e+04 m² (0.167 of its area" in from_package.output
 
 
 def test_community_boundaries_must_be_communities():

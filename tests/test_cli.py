@@ -799,7 +799,7 @@ def test_a_grid_package_given_as_boundaries_is_gridded_again_in_its_communities(
     result = _run("grid", "households", package, "--where", "code = '110101900603'", "--households", homes,
                   "--min-households", 100, "--max-households", 150, "-o", out)
     assert result.exit_code == 0, result.output
-    assert (f"note: {package} is a grid package: its community is the boundary (--layer units --where "
+    assert (f"note: {package} is a grid package: its community is read (--layer units --where "
             "\"level = 'community' AND (code = '110101900603')\" --code-field code; give --layer to read another "
             "layer)") in result.output
     grids = gpd.read_file(out, layer="cells")
@@ -811,7 +811,7 @@ def test_a_grid_package_given_as_boundaries_is_gridded_again_in_its_communities(
     again = tmp_path / "dc20k.gpkg"  # every community, at another cell size
     result = _run("grid", "units", package, "--cell-area", 20000, "-o", again)
     assert result.exit_code == 0, result.output
-    assert "its 8 communities are the boundaries" in result.output
+    assert "its 8 communities are read" in result.output
     assert re.search(r"^units +8 input features → 8 communities \(8 provisional\)$", result.stdout, re.M)
     units = gpd.read_file(again, layer="units")
     assert units.query("level == 'community'")["code"].tolist() == before["code"].tolist()
