@@ -665,6 +665,12 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
     if s["repaired"]:
         lines.append(f"repairs      {s['repaired']} invalid cell{'' if s['repaired'] == 1 else 's'} repaired "
                      "(make_valid)")
+    if s["multipart"]["cells"]:
+        shown = "; ".join(f"{grid_id}: {n} parts, {apart:,.0f} m apart" for grid_id, n, apart in
+                          s["multipart"]["examples"])
+        more = " …" if s["multipart"]["cells"] > len(s["multipart"]["examples"]) else ""
+        lines.append(f"parts        {s['multipart']['cells']:,} cell(s) of several parts ({shown}{more}): an island "
+                     "may be meant, a stray piece is not; look at them in QGIS")
     if s["kept_columns"]:
         lines.append(f"kept         columns {', '.join(map(str, s['kept_columns']))}")
     if micro is not None:

@@ -285,3 +285,26 @@ def test_micro_ids_that_name_no_adopted_cell_stop_the_run(tmp_path):
             "feature 4: no micro ID; "
             f"feature 5: micro ID '{ids[4]}' is not under its grid_id 110101001001006. ") in message, message
     assert "(--micro-where)" in message
+
+
+def test_cells_of_several_parts_are_counted_with_how_far_apart(tmp_path):
+    """A cell with a piece far from the rest (a digitising slip the partition check
+    cannot see: the piece overlaps nothing) is counted and named with its parts and
+    how far apart they lie; a layout of one-part cells has no such line."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200)])
+    cells = gk.unit_grid(comm)
+    source = tmp_path / "wg.gpkg"
+    pyogrio.write_dataframe(cells[["grid_id", "geometry"]], source, promote_to_multi=True)
+    plain = _run("grid", "adopt", source, "-o", tmp_path / "plain.gpkg")
+    assert plain.exit_code == 0 and "parts " not in plain.output, plain.output
+    slipped = cells[["grid_id", "geometry"]].copy()
+    slipped.loc[1, "geometry"] = shapely.MultiPolygon([cells.geometry.iloc[1],
+                                                       shapely.box(X0 + 2300, Y0 + 100, X0 + 2310, Y0 + 110)])
+    pyogrio.write_dataframe(slipped, source, promote_to_multi=True)
+    result = _run("grid", "adopt", source, "-o", tmp_path / "slipped.gpkg", "--json")
+    assert result.exit_code == 0, result.output
+    assert __import__("json").loads(result.stdout)["multipart"] == {
+        "cells": 1, "examples": [[cells["grid_id"].iloc[1], 2, 2100.0]]}
+    text = _run("grid", "adopt", source, "-o", tmp_path / "again.gpkg")
+    assert (f"parts        1 cell(s) of several parts ({cells['grid_id'].iloc[1]}: 2 parts, 2,100 m apart): an "
+            "island may be meant, a stray piece is not; look at them in QGIS") in text.output
