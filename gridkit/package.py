@@ -363,6 +363,11 @@ def _package_layers(path) -> list:
         raise InputError(f"{path}: not a GeoPackage GDAL can open (a grid package is the .gpkg "
                          "`gridkit grid units` or `gridkit grid households` writes)") from None
     missing = {"cells", "units", "gridkit_metadata"} - set(layers)
+    if missing == {"gridkit_metadata"}:  # cells and units, without the metadata: a copy
+        raise InputError(f"{path}: not a gridkit grid package (missing layers ['gridkit_metadata']): a GeoPackage "
+                         "`gridkit export` writes is a copy for other systems. Use the package it was exported "
+                         f"from, or make a package of its cells: gridkit grid adopt {path} --layer cells "
+                         "-o PACKAGE.gpkg")
     if missing:
         raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)})")
     return layers

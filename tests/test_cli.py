@@ -204,6 +204,20 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     text.write_text("not a GeoPackage")
     result = _run("info", text)
     assert result.exit_code == 1 and f"{text}: not a GeoPackage GDAL can open" in result.output
+    # A copy `gridkit export` wrote: cells and units, no metadata. Named as such, and
+    # the way to a package that the message gives works.
+    package, copy = tmp_path / "c.gpkg", tmp_path / "copy.gpkg"
+    assert _run("grid", "units", samples / "cambridge_neighborhoods.gpkg", "--name-field", "NAME", "--provisional",
+                "--parent-code", "990101", "-o", package).exit_code == 0
+    assert _run("export", package, "--layer", "cells", "--layer", "units", "-o", copy).exit_code == 0
+    result = _run("check", copy)
+    assert result.exit_code == 1 and (
+        f"{copy}: not a gridkit grid package (missing layers ['gridkit_metadata']): a GeoPackage `gridkit export` "
+        "writes is a copy for other systems. Use the package it was exported from, or make a package of its cells: "
+        f"gridkit grid adopt {copy} --layer cells -o PACKAGE.gpkg") in result.output
+    adopted = _run("grid", "adopt", copy, "--layer", "cells", "-o", tmp_path / "again.gpkg")
+    assert adopted.exit_code == 0 and "check        ok" in adopted.output, adopted.output
+    assert _run("check", tmp_path / "again.gpkg").exit_code == 0
 
 
 def test_help_teaches_with_examples():
