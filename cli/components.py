@@ -29,6 +29,10 @@ def components():
 @click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
               help="TOML file mapping the inventory's columns and classes onto the standard "
                    "(see data/samples/cambridge_mapping.toml).")
+@click.option("--class", "class_code", default=None, metavar="CODE",
+              help="One class for every row without an ID of its own, instead of a --mapping file's class or "
+                   "class_field: a file of one kind (--class 02014 for traffic signals; `gridkit components "
+                   "classes` lists the codes). A row's ID still gives its own class.")
 @click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
               help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
 @click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -58,7 +62,7 @@ def components():
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")
 @summary_json_opt
-def import_command(inventories, package, mapping, scheme, extensions, crs, layer, x_field, y_field,
+def import_command(inventories, package, mapping, class_code, scheme, extensions, crs, layer, x_field, y_field,
                    encoding, tolerance, today, rejects_dir, where, preview, overwrite, as_json):
     """Import INVENTORIES (CSV, Excel .xlsx, Shapefile, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
 
@@ -75,6 +79,7 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
           data/samples/DPW_LitterBarrels.geojson \\
           --grid demo-output/cambridge.gpkg --mapping data/samples/cambridge_mapping.toml
     """
+    import dataclasses
     from pathlib import Path
 
     from gridkit.batch import write_rejects
@@ -95,11 +100,18 @@ def import_command(inventories, package, mapping, scheme, extensions, crs, layer
                 raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
                                        f"or convert the inventory first (gridkit components convert)")
             table = ClassTable(scheme, extensions)
+            problem = table.class_problem(class_code, typed=True) if class_code is not None else None
+            if problem:
+                raise click.BadParameter(f"{problem} (`gridkit components classes` lists the codes)",
+                                         param_hint="--class")
             catalogue = read_catalogue(package)
             summaries = []
             for inventory in inventories:
                 step(f"importing {inventory}")
                 spec = Mapping.load(mapping, inventory=inventory) if mapping else None
+                if class_code is not None:  # the mapping's class_field and [classes] give way to it too
+                    spec = dataclasses.replace(spec or Mapping(), class_code=class_code, class_field=None,
+                                               classes={})
                 result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
                                            crs=crs, layer=layer, x_field=x_field, y_field=y_field,
                                            encoding=encoding, tolerance=tolerance, today=today, where=where)
@@ -151,8 +163,8 @@ def _no_class_hint(stem, mapping):
     from gridkit.catalogue import Mapping
 
     if mapping is None:
-        return ("no row has a class: give a --mapping file that sets it ([files.STEM] class = \"01013\"; "
-                "`gridkit components classes` lists the codes)")
+        return ("no row has a class: give --class CODE (one class for every row) or a --mapping file that sets "
+                "it ([files.STEM] class = \"01013\"; `gridkit components classes` lists the codes)")
     sections = Mapping.sections(mapping)
     if stem in sections:
         return (f"no class that [files.{stem}] in {mapping} gives is in the scheme's table: check its class, or "

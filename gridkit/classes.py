@@ -181,16 +181,17 @@ class ClassTable:
     def __len__(self):
         return len(self.classes)
 
-    def class_problem(self, code) -> str | None:
-        """Why ``code`` is not a usable class code of this table, or ``None``."""
+    def class_problem(self, code, *, typed=False) -> str | None:
+        """Why ``code`` is not a usable class code of this table, or ``None``
+        (``typed``: given on the command line, not read from a file's column)."""
         code = str(code)
         if len(code) != self.class_digits or not code.isdigit():
             padded = code.zfill(self.class_digits)
             if code.isdigit() and padded in self.classes:
                 # 01013 typed into a number cell (Excel, or a CSV saved from it) is 1013.
                 return (f"class code {code!r} is not {self.class_digits} digits: leading zeros lost? "
-                        f"{padded} is {self.classes[padded].name}; keep the column as text (Excel drops them from "
-                        "numbers)")
+                        f"{padded} is {self.classes[padded].name}"
+                        + ("" if typed else "; keep the column as text (Excel drops them from numbers)"))
             return f"class code {code!r} is not {self.class_digits} digits"
         if self.scheme == "2026" and code in RETIRED_2026:
             return f"class {code} is retired in {self.label} (reserved, not for new IDs)"

@@ -474,7 +474,19 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
     assert result.output.count("hint:") == 1
     bare = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs", "EPSG:4326"])
     assert bare.exit_code == 0, bare.output
-    assert "  hint: no row has a class: give a --mapping file that sets it" in bare.output
+    assert "  hint: no row has a class: give --class CODE (one class for every row) or a --mapping file" in bare.output
+    # --class: one class for every row, over the mapping's (which names no class for it)
+    one = CliRunner().invoke(cli, [*args[:2], str(outline), *args[4:], "--class", "01037", "--mapping", str(mapping),
+                                   "--json"])
+    assert one.exit_code == 0, one.output
+    summary = json.loads(one.stdout)[0]
+    assert summary["imported"] == 2 and summary["rejected"] == 0
+    assert set(gk.catalogue.read_catalogue(package).query("source == 'outline'")["class_code"]) == {"01037"}
+    for code, message in {"1037": "class code '1037' is not 5 digits: leading zeros lost? 01037 is ",
+                          "99999": "unknown GB/T 47678.5-2026 class 99999"}.items():
+        refused = CliRunner().invoke(cli, [*args[:2], str(outline), *args[4:], "--class", code])
+        assert refused.exit_code == 2 and f"Invalid value for --class: {message}" in refused.output, refused.output
+        assert "keep the column as text" not in refused.output
     mapping.write_text('[files.outline]\nclass = "0103"\n')  # a digit short
     short = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
                                      "EPSG:4326", "--mapping", str(mapping)])
