@@ -62,7 +62,7 @@ def main():
     try:
         cli()
     except Terminated:
-        click.echo("gridkit: terminated (SIGTERM); unfinished outputs removed", err=True)
+        click.echo("gridkit: terminated (SIGTERM)", err=True)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
