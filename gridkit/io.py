@@ -371,6 +371,7 @@ def _apply_crs(gdf, path, crs):
             "Python, read_vector(path, crs=...)"
         )
     else:
+        _check_labelled_crs(gdf, path)
         source = gdf.crs.to_string()
         warn_if_gcj02(path, gdf.crs, gdf.total_bounds)
     gdf.attrs["source_crs"] = source
@@ -417,15 +418,10 @@ def _check_given_crs(gdf, path, crs):
     feature has lon/lat coordinates: read as metres, a district of degrees is a
     speck a few metres across (gridded into one empty cell, say), and the CRS was
     most likely meant as the one to work in."""
-    bounds = shapely.bounds(gdf.geometry.values)
-    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    bounds, lonlat, ranges = _extent(gdf)
     if not len(bounds):
         return
-    lonlat = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
     name = crs if isinstance(crs, str) else crs.to_string()
-    d = 4 if lonlat.all() else 0  # decimals: degrees, metres
-    ranges = (f"x {bounds[:, 0].min():,.{d}f} to {bounds[:, 2].max():,.{d}f}, "
-              f"y {bounds[:, 1].min():,.{d}f} to {bounds[:, 3].max():,.{d}f}")
     label = f"it is labelled {gdf.crs.to_string()}" if gdf.crs is not None else "it has no CRS label"
     if isinstance(crs, str) or crs.is_geographic:
         if lonlat.any():
@@ -447,6 +443,47 @@ def _check_given_crs(gdf, path, crs):
                     "area that CRS is for (%s); %s. If they are degrees, give a lon/lat CRS (EPSG:4326, gcj02, "
                     "bd09) and work in %s with --metric-crs",
                     path, ranges, name, crs.area_of_use.name.rstrip("."), label, name)
+
+
+def _check_labelled_crs(gdf, path):
+    """Refuse a file labelled with a registered projected CRS (metres) whose every
+    feature has lon/lat coordinates: degrees read as metres put a whole district
+    within 200 m of the point (0, 0) (Null Island for EPSG:3857, the equator 500 km
+    west of the zone for Gauss–Krüger), and gridded, it is one empty cell. Such a label
+    is a wrong .prj, or a CRS assigned in QGIS by mistake. A custom CRS (a city's
+    local grid has its origin in town) only warns; the CRS given with --crs is
+    checked by :func:`_check_given_crs` instead, so giving it is the way round."""
+    crs = gdf.crs
+    if crs is None or not crs.is_projected:
+        return
+    bounds, lonlat, ranges = _extent(gdf)
+    if not len(bounds) or not lonlat.all():
+        return
+    name = crs.to_string()
+    said = (f"{path}: it is labelled {name}, a projected CRS in metres, but its coordinates look like longitude/"
+            f"latitude ({ranges}): read as metres, the whole file lies within 200 m of the point (0, 0). If they "
+            "are degrees, give the CRS they are in (--crs EPSG:4326 for GPS, gcj02 for Amap/Tencent, bd09 for Baidu; "
+            "or the input's own option: --households-crs …); if they really are metres in "
+            f"{name}, give --crs {name} to say so")
+    if crs.to_authority() is None:
+        log.warning("%s", said)
+        return
+    raise CRSError(said)
+
+
+def _extent(gdf):
+    """The finite bounds of ``gdf``'s features (rows of minx, miny, maxx, maxy), which
+    of them could be lon/lat (within ±180, ±90), and their ranges as text: in degrees
+    when all could be, in metres otherwise."""
+    bounds = shapely.bounds(gdf.geometry.values)
+    bounds = bounds[np.isfinite(bounds).all(axis=1)]
+    lonlat = (np.abs(bounds[:, [0, 2]]) <= 180).all(axis=1) & (np.abs(bounds[:, [1, 3]]) <= 90).all(axis=1)
+    if not len(bounds):
+        return bounds, lonlat, ""
+    d = 4 if lonlat.all() else 0  # decimals: degrees, metres
+    ranges = (f"x {bounds[:, 0].min():,.{d}f} to {bounds[:, 2].max():,.{d}f}, "
+              f"y {bounds[:, 1].min():,.{d}f} to {bounds[:, 3].max():,.{d}f}")
+    return bounds, lonlat, ranges
 
 
 def _in_area_of_use(bounds, crs, margin=1.0) -> bool:

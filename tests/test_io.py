@@ -220,6 +220,37 @@ def test_a_projected_crs_given_for_a_lonlat_file_is_refused(tmp_path, samples, c
         assert not caplog.records
 
 
+def test_a_lonlat_file_labelled_with_a_projected_crs_is_refused(tmp_path, samples, caplog):
+    """Dongcheng's degrees labelled EPSG:3857 or EPSG:4547 (a wrong .prj, a CRS
+    assigned by mistake) were read as metres: a speck at (0, 0), gridded into one
+    cell of area 0 with no word. A registered CRS is refused, naming the file, its
+    label and ranges, and the way round (--crs with the label, which is then read
+    as given); a custom CRS (a city's own grid, origin in town) only warns."""
+    dongcheng = gk.read_vector(samples / "dongcheng_gcj02.gpkg")
+    for epsg in (3857, 4547):
+        path = tmp_path / f"labelled{epsg}.gpkg"
+        dongcheng.set_crs(epsg, allow_override=True).to_file(path)
+        with pytest.raises(CRSError, match=rf"labelled{epsg}\.gpkg: it is labelled EPSG:{epsg}, a projected CRS in "
+                                           r"metres, but its coordinates look like longitude/latitude \(x 116\.3771 to "
+                                           r"116\.4524, y 39\.8586 to 39\.9740\): read as metres, the whole file lies "
+                                           r"within 200 m of the point \(0, 0\)\. If they are degrees, .*gcj02 for Amap"):
+            gk.read_vector(path)
+        assert gk.read_vector(path, crs=f"EPSG:{epsg}").crs.to_epsg() == epsg
+        assert gk.read_vector(path, crs="gcj02").crs.to_epsg() == 4326
+    local = dongcheng.set_crs("+proj=tmerc +lat_0=39.9 +lon_0=116.4 +k=1 +x_0=0 +y_0=0 +ellps=GRS80 +units=m",
+                              allow_override=True)
+    local.to_file(tmp_path / "local.gpkg")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="gridkit"):
+        assert len(gk.read_vector(tmp_path / "local.gpkg")) == 1
+    [warning] = caplog.records
+    assert "local.gpkg: it is labelled " in warning.getMessage()
+    assert "within 200 m of the point (0, 0)" in warning.getMessage()
+    metres = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(450000, 4420000)], crs=4547)
+    metres.to_file(tmp_path / "metres.gpkg")
+    assert gk.read_vector(tmp_path / "metres.gpkg").crs.to_epsg() == 4547
+
+
 def test_labelled_crs_reads_the_header_alone(tmp_path):
     """A GeoPackage's label; a GeoParquet's, where no ``crs`` key means lon/lat and a
     null one none; nothing for a table or a file that is not there."""
