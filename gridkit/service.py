@@ -10,6 +10,8 @@ asks, and gets JSON::
     POST /locate   {"points": [[-71.1056, 42.3736], …], "crs": "gcj02", "classes": ["01013", …]}
     → {"results": [{…}, …], "count": 2, "rejected": 0}
 
+    (a point may also be {"x": -71.1056, "y": 42.3736} or {"lon": …, "lat": …})
+
     GET  /health   → the package, its cells, the routing table, the default CRS
 
 ``x``/``y`` (or ``lon``/``lat``) are in ``crs`` (default: the server's, EPSG:4326
@@ -131,11 +133,12 @@ class Service:
         if unknown:
             raise InputError(f"unknown key {', '.join(map(repr, unknown))}: the body takes points, crs, "
                              "classes (or class) and kind")
-        x, y = _coordinates(body["points"])
+        x, y, shape = _coordinates(body["points"])
         crs = _crs(body.get("crs", self.crs))
         kind = _kind(body.get("kind"))
         classes = self._classes(body, len(x))
         reason, detail = position_problems(x, y, crs)
+        detail = np.where(shape != "", shape, detail)
         if classes is not None:  # a class no rule can read: that point rejected, as gridkit locate does
             mark_bad_classes(self.routes, classes, kind, reason, detail)
         ok = reason == ""
@@ -221,16 +224,28 @@ def _number(query, name, alias):
 
 
 def _coordinates(points):
-    """``points`` ([[x, y], …]) as two float arrays; a point that is no pair of numbers
-    becomes NaN (rejected in its place, as a missing coordinate)."""
+    """``points`` ([[x, y], …], or objects {"x": …, "y": …} / {"lon": …, "lat": …}) as
+    two float arrays, and what is wrong with each point that has no such shape ("" for
+    the others). Such a point is NaN, rejected in its place as a missing coordinate,
+    with a detail that shows it; so is true or false, which Python would read as 1 or 0."""
     x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
+    shape = np.full(len(points), "", dtype=object)
     for i, point in enumerate(points):
-        if isinstance(point, (list, tuple)) and len(point) == 2:
-            try:
-                x[i], y[i] = float(point[0]), float(point[1])
-            except (TypeError, ValueError):
-                pass
-    return x, y
+        pair = point
+        if type(point) is dict:
+            pair = next(((point[a], point[b]) for a, b in (("x", "y"), ("lon", "lat")) if set(point) == {a, b}), None)
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            a, b = pair
+            if a is not True and a is not False and b is not True and b is not False:
+                try:
+                    x[i], y[i] = float(a), float(b)
+                except (TypeError, ValueError):
+                    pass
+                continue
+        shown = json.dumps(point, ensure_ascii=False)
+        shape[i] = (f"{shown if len(shown) <= 60 else shown[:57] + '…'} is not a point: send [x, y], "
+                    '{"x": …, "y": …} or {"lon": …, "lat": …}, numbers or their text')
+    return x, y, shape
 
 
 def _records(frame):

@@ -127,6 +127,24 @@ def test_a_batch_answers_every_point_in_its_place(package, routes):
     assert mixed["results"][0]["reason"] == "bad_class" and "12345" in mixed["results"][0]["detail"]
 
 
+def test_a_batch_takes_points_as_objects_and_shows_a_point_of_another_shape(package):
+    """{"x", "y"} and {"lon", "lat"} are points, as [x, y] is; [x, y, z], true for a
+    number (read as 1 by Python) and one text "x,y" are rejected in their places, and
+    the detail shows the point as sent."""
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(50, 150)
+    got = service.many({"points": [{"x": lon, "y": lat}, {"lon": str(lon), "lat": str(lat)}, [lon, lat, 0.0],
+                                   [True, lat], f"{lon},{lat}", {"x": lon, "lat": lat}, [lon, lat]]})
+    results = got["results"]
+    assert [r.get("grid_id") for r in results] == ["110101001001001"] * 2 + [None] * 4 + ["110101001001001"]
+    assert [r["status"] for r in results[2:6]] == ["rejected"] * 4 and got["rejected"] == 4
+    assert {r["reason"] for r in results[2:6]} == {"missing_coordinates"}
+    assert results[3]["detail"] == (f'[true, {lat}] is not a point: send [x, y], {{"x": …, "y": …}} or '
+                                    '{"lon": …, "lat": …}, numbers or their text')
+    assert [r["detail"].split(" is not a point")[0] for r in results[2:6]] == [
+        f"[{lon}, {lat}, 0.0]", f"[true, {lat}]", f'"{lon},{lat}"', f'{{"x": {lon}, "lat": {lat}}}']
+
+
 @pytest.mark.parametrize("body, message", [
     ({"pts": []}, 'the body is a JSON object with "points"'),
     ({"points": [[117, 39]], "classes": ["06010", "06010"]}, '"classes" is a list with one class per point (1)'),
