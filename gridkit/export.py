@@ -289,8 +289,10 @@ def _write(frame, path, layer, driver, encoding):
         _write_geojson(frame, path, layer)
         return
     dataset = {}
-    if driver == "KML" and _KML_NAMES[layer] in frame:
-        dataset = {"NameField": _KML_NAMES[layer]}
+    if driver == "KML":
+        frame = _int32_where_they_fit(frame)
+        if _KML_NAMES[layer] in frame:
+            dataset = {"NameField": _KML_NAMES[layer]}
     elif driver == "GPKG":
         from .io import CREATION_OPTIONS
 
@@ -298,6 +300,14 @@ def _write(frame, path, layer, driver, encoding):
     pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, append=driver == "GPKG" and path.exists(),
                             encoding=encoding, dataset_options=dataset or None,
                             use_arrow=True)  # through Arrow: a quarter faster
+
+
+def _int32_where_they_fit(frame):
+    """``frame`` with its 64-bit integer columns as 32-bit ones where every value
+    fits: GDAL's KML writer types a 64-bit integer as text (``households`` would
+    come out a string in Google Earth and in the GIS that reads the file back)."""
+    small = [c for c in frame.columns if frame[c].dtype == np.int64 and (frame[c].abs() < 2**31).all()]
+    return frame.astype(dict.fromkeys(small, np.int32)) if small else frame
 
 
 def _write_csv(frame, path):

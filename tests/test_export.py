@@ -129,6 +129,13 @@ def test_layers_formats_and_file_names(package, tmp_path):
     kml = tmp_path / "cells.kml"
     export_package(package, kml)
     assert gpd.read_file(kml)["Name"].tolist() == cells["grid_id"].tolist()  # placemarks named by grid ID
+    # 64-bit integers (a household layout's counts) stay numbers: GDAL's KML writer types them as text
+    counted = cells.assign(households=np.arange(len(cells), dtype=np.int64) * 40)
+    gk.write_package(tmp_path / "counted.gpkg", counted, community_frame([STRIP, SQUARE]))
+    export_package(tmp_path / "counted.gpkg", tmp_path / "counted.kml")
+    back = gpd.read_file(tmp_path / "counted.kml")
+    assert (back["households"].dtype.kind, back["sequence"].dtype.kind) == ("i", "i")
+    assert back["households"].tolist() == counted["households"].tolist()
 
 
 def test_refusals(package, tmp_path):
