@@ -764,8 +764,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     del kept, kept_arrays, kept_micro
     merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None)
     if changes["kept_rejected"]:
-        log.warning("%s: %d components of this source are kept as they were: %s", source,
-                    changes["kept_rejected"], "every row was rejected" if listed is None
+        log.warning("%s: %s components of this source are kept as they were: %s", source,
+                    f"{changes['kept_rejected']:,}", "every row was rejected" if listed is None
                     else "their rows were rejected this time (see the rejects)")
     summary = {
         "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),

@@ -410,8 +410,8 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
             raise InputError(f"default floors {default_floors!r}: give a number ≥ 0, e.g. 1")
         floors[missing] = default_floors
         if missing.any():
-            log.warning("%s: %d buildings have no floors in %r; each counted as %g floors",
-                        source, int(missing.sum()), floors_field, default_floors)
+            log.warning("%s: %s buildings have no floors in %r; each counted as %g floors",
+                        source, f"{int(missing.sum()):,}", floors_field, default_floors)
     bad = ~np.isfinite(floors) | (floors < 0)
     if bad.any():
         shown = _shown_rows(buildings, floors_field, bad)
@@ -614,8 +614,8 @@ def _keep_every_household(f_weight, faces, missing, parts, dropped, blocks, coun
     at, face = shapely.STRtree(faces).query_nearest(where)
     first = np.r_[True, at[1:] != at[:-1]]  # ties: the lowest face
     np.add.at(f_weight, face[first], lost[at[first]])
-    log.warning("%d households of %d blocks lie under other blocks or on the community's edge; each "
-                "block's households went to the atom nearest it", int(lost.sum()), int((lost > 0).sum()))
+    log.warning("%s households of %s blocks lie under other blocks or on the community's edge; each "
+                "block's households went to the atom nearest it", f"{int(lost.sum()):,}", f"{int((lost > 0).sum()):,}")
 
 
 def _lattice_lines(polygons, sides):
@@ -2409,9 +2409,9 @@ def place_households(frame, polygons, what):
                     for x, y in shapely.bounds(source[lost])[:, :2]]
     rejects = frame[outside].assign(reason=reason[outside])
     if outside.any():
-        log.warning("%d household features (%d households) lie outside every %s%s; see rejects",
-                    int(outside.sum()), int(frame["households"][outside].sum()), what,
-                    f" ({int(lost.sum())} with coordinates that do not project)" if lost.any() else "")
+        log.warning("%s household features (%s households) lie outside every %s%s; see rejects",
+                    f"{int(outside.sum()):,}", f"{int(frame['households'][outside].sum()):,}", what,
+                    f" ({int(lost.sum()):,} with coordinates that do not project)" if lost.any() else "")
     return frame, rep, home, rejects
 
 

@@ -233,7 +233,8 @@ def test_a_lonlat_file_labelled_with_a_projected_crs_is_refused(tmp_path, sample
         with pytest.raises(CRSError, match=rf"labelled{epsg}\.gpkg: it is labelled EPSG:{epsg}, a projected CRS in "
                                            r"metres, but its coordinates look like longitude/latitude \(x 116\.3771 to "
                                            r"116\.4524, y 39\.8586 to 39\.9740\): read as metres, the whole file lies "
-                                           r"within 200 m of the point \(0, 0\)\. If they are degrees, .*gcj02 for Amap"):
+                                           r"within 200 m of the point \(0, 0\)\. If they are degrees, .*gcj02 for "
+                                           r"Amap"):
             gk.read_vector(path)
         assert gk.read_vector(path, crs=f"EPSG:{epsg}").crs.to_epsg() == epsg
         assert gk.read_vector(path, crs="gcj02").crs.to_epsg() == 4326
