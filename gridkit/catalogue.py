@@ -74,8 +74,9 @@ import shapely
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .errors import CRSError, InputError
-from .io import (POINT_WKB, PRIVATE_SQLITE, VECTOR_SUFFIXES, _apply_crs, atomic_path, gdal_options, geoparquet_crs,
-                 point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02, warn_if_private_use)
+from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, _apply_crs, atomic_path, gdal_options, gdal_path,
+                 geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02,
+                 warn_if_private_use)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import metadata_frame, read_metadata
 from .styles import write_styles
@@ -227,8 +228,9 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         x, y = _coordinates(frame[xf]), _coordinates(frame[yf])
         parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
         return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
-    if path.suffix.lower() not in VECTOR_SUFFIXES:
-        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp, .geojson or .parquet")
+    if path.suffix.lower() not in INPUT_SUFFIXES:
+        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp, .geojson or .parquet "
+                         "(or a .zip of a Shapefile)")
     fast = _read_points_arrow(path, layer, crs) if where is None else None
     if fast is not None:
         return fast
@@ -660,7 +662,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if where is not None and mapping.source_key in frame.columns:
         # A repeated key is numbered in file order: over the whole file, as a full
         # import numbers it, not over the rows the filter selected.
-        every = pyogrio.read_dataframe(inventory, layer=0 if layer is None else layer,
+        every = pyogrio.read_dataframe(gdal_path(inventory), layer=0 if layer is None else layer,
                                        encoding=text_encoding(inventory, encoding), columns=[mapping.source_key],
                                        read_geometry=False)
         key = _source_keys(every, mapping, source)[numbers - 1]

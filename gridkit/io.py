@@ -1,7 +1,7 @@
 """Reading vector inputs and writing outputs atomically.
 
-One front over pyogrio (GeoPackage, Shapefile, GeoJSON, FlatGeobuf) and
-geopandas' GeoParquet reader. CRS handling happens here, once: a file without a
+One front over pyogrio (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, and a zip
+archive of one) and geopandas' GeoParquet reader. CRS handling happens here, once: a file without a
 CRS is an error that says how to set one, and the pseudo-CRSs ``gcj02``/``bd09``
 are converted to WGS84 on the way in.
 """
@@ -36,6 +36,8 @@ __all__ = [
     "point_wkb",
     "labelled_crs",
     "VECTOR_SUFFIXES",
+    "INPUT_SUFFIXES",
+    "gdal_path",
     "CSV_ENCODING",
 ]
 
@@ -62,14 +64,56 @@ CREATION_OPTIONS = {"GPKG": {"VERSION": "1.2"}}
 PRIVATE_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_CACHE": "512"}
 
 
+#: The suffixes read as vector inputs: the formats, and a zip archive of one (a
+#: Shapefile's parts zipped, as data portals and e-mail deliver them), which GDAL
+#: reads inside the archive, as QGIS opens it.
+INPUT_SUFFIXES = (*VECTOR_SUFFIXES, ".zip")
+
+
 def _check_suffix(path: Path) -> str:
     suffix = path.suffix.lower()
-    if suffix not in VECTOR_SUFFIXES:
+    if suffix not in INPUT_SUFFIXES:
         raise InputError(
             f"{path}: unknown format {suffix!r}; use one of "
-            + ", ".join(sorted(VECTOR_SUFFIXES))
+            + ", ".join(sorted(INPUT_SUFFIXES))
         )
+    if suffix == ".zip":
+        gdal_path(path)
     return suffix
+
+
+def gdal_path(path) -> str:
+    """The name to give GDAL (pyogrio) for the input ``path``: the path itself, or
+    for a zip archive the vector data inside it (``/vsizip/…``): its one file, or
+    the folder of its Shapefiles (a zip made from a folder has them in a
+    subfolder, where GDAL does not look by itself). An error names the archive
+    when it holds no vector file, or vector files in several folders."""
+    path = Path(path)
+    if path.suffix.lower() != ".zip":
+        return str(path)
+    readable = [n for n in _zip_members(path) if VECTOR_SUFFIXES.get(Path(n).suffix.lower(), "Parquet") != "Parquet"]
+    folders = sorted({str(Path(name).parent) for name in readable})
+    if not readable or len(folders) > 1:
+        names = readable or _zip_members(path)
+        shown = ", ".join(names[:8]) + (f" … ({len(names)} files)" if len(names) > 8 else "")
+        said = ("holds no vector file gridkit reads inside one" if not readable
+                else f"holds vector files in {len(folders)} folders")
+        raise InputError(f"{path}: the zip archive {said} ({shown or 'empty'}); unzip it and give the file itself "
+                         "(a .shp with its .dbf, .shx and .prj, a .gpkg, a .geojson; a CSV or .xlsx of points as "
+                         "it is)")
+    inside = readable[0] if len(readable) == 1 else folders[0]
+    return f"/vsizip/{path.resolve()}" + ("" if inside == "." else f"/{inside}")
+
+
+def _zip_members(path):
+    """The file names in the zip archive ``path``."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return [name for name in archive.namelist() if not name.endswith("/")]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path}: not a zip archive that can be read ({exc})") from None
 
 
 def warn_if_private_use(path, text):
@@ -87,7 +131,7 @@ def warn_if_private_use(path, text):
                     "(BIG5 for Taiwan and Hong Kong)", path, private, wide)
 
 
-def detect_dbf_encoding(dbf_path) -> str:
+def detect_dbf_encoding(dbf_path, data=None) -> str:
     """Guess the text encoding of a shapefile's ``.dbf`` from its bytes.
 
     Shapefiles from China often carry GBK/GB18030 text with no ``.cpg`` file,
@@ -98,9 +142,11 @@ def detect_dbf_encoding(dbf_path) -> str:
     like another encoding (BIG5) gets a warning (:func:`warn_if_private_use`).
 
     Returns ``"UTF-8"`` or ``"GB18030"``; raises :class:`InputError` when neither fits.
+    ``data``: the file's bytes when it is not on disk (in a zip archive), with
+    ``dbf_path`` the name the messages give it.
     """
     dbf_path = Path(dbf_path)
-    data = dbf_path.read_bytes()
+    data = dbf_path.read_bytes() if data is None else data
     if len(data) < 32:
         raise InputError(f"{dbf_path}: not a dBASE file (only {len(data)} bytes)")
     n_records, header_len, record_len = struct.unpack("<IHH", data[4:12])
@@ -141,7 +187,8 @@ def file_layers(path) -> list[tuple[str, str | None]]:
     import pyogrio
 
     try:
-        return [(str(name), None if kind in (None, "None") else str(kind)) for name, kind in pyogrio.list_layers(path)]
+        layers = pyogrio.list_layers(gdal_path(path))
+        return [(str(name), None if kind in (None, "None") else str(kind)) for name, kind in layers]
     except Exception:  # not readable at all: reading it says why
         return []
 
@@ -163,7 +210,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     Parameters
     ----------
     path : str or Path
-        GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet.
+        GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet; or a zip archive
+        of one (a zipped Shapefile, read inside the archive: :func:`gdal_path`).
     layer : str, optional
         Layer name for multi-layer files (default: the first layer).
     crs : str, int or pyproj.CRS, optional
@@ -213,7 +261,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
                 kwargs.update(where=where, fid_as_index=True)
             if arrow:
                 kwargs["use_arrow"] = True
-            gdf = gpd.read_file(path, layer=layer_arg, engine="pyogrio", **kwargs)
+            gdf = gpd.read_file(gdal_path(path), layer=layer_arg, engine="pyogrio", **kwargs)
             if where is not None:
                 gdf = _numbered_as_in_file(gdf, path, layer_arg)
             if layer is None:
@@ -247,6 +295,30 @@ def text_encoding(path, encoding=None):
         if dbf.exists():
             encoding = detect_dbf_encoding(dbf)
             log.info("%s: no .cpg file; attribute text detected as %s", path, encoding)
+    if path.suffix.lower() == ".zip" and encoding is None:
+        encoding = _zipped_dbf_encoding(path)
+    return encoding
+
+
+def _zipped_dbf_encoding(path):
+    """As :func:`text_encoding` for the Shapefiles in the zip archive ``path`` that
+    have no .cpg in it: GB18030 when any of their .dbf files needs it, UTF-8 when
+    they read as that, None when every Shapefile has its .cpg (GDAL reads it)."""
+    import zipfile
+
+    names = _zip_members(path)
+    lower = {name.lower(): name for name in names}
+    found = []
+    with zipfile.ZipFile(path) as archive:
+        for name in names:
+            stem = name[:-4]
+            dbf = lower.get(stem.lower() + ".dbf")
+            if name.lower().endswith(".shp") and dbf and stem.lower() + ".cpg" not in lower:
+                found.append(detect_dbf_encoding(f"{path}/{dbf}", data=archive.read(dbf)))
+    if not found:
+        return None
+    encoding = "GB18030" if "GB18030" in found else "UTF-8"
+    log.info("%s: a Shapefile with no .cpg file; attribute text detected as %s", path, encoding)
     return encoding
 
 
@@ -317,7 +389,8 @@ def _numbered_as_in_file(gdf, path, layer):
     file (from 1), found by their feature IDs among all of the layer's."""
     import pyogrio
 
-    every = pyogrio.read_dataframe(path, layer=layer, columns=[], read_geometry=False, fid_as_index=True).index
+    every = pyogrio.read_dataframe(gdal_path(path), layer=layer, columns=[], read_geometry=False,
+                                   fid_as_index=True).index
     rows = every.get_indexer(gdf.index) + 1
     gdf = gdf.reset_index(drop=True)
     gdf.attrs["source_rows"] = rows
@@ -330,7 +403,7 @@ def _bad_where(path, layer, where, exc, option):
     import pyogrio
 
     try:
-        columns = pyogrio.read_info(path, layer=0 if layer is None else layer)["fields"]
+        columns = pyogrio.read_info(gdal_path(path), layer=0 if layer is None else layer)["fields"]
     except Exception:
         return None
     return _where_message(path, where, str(exc), option, columns, layer)
@@ -400,11 +473,11 @@ def labelled_crs(path, layer=None):
 
             geo = json.loads(pq.read_schema(path).metadata[b"geo"])
             return geoparquet_crs(geo["columns"][geo["primary_column"]])
-        if path.suffix.lower() not in VECTOR_SUFFIXES:
+        if path.suffix.lower() not in INPUT_SUFFIXES:
             return None
         import pyogrio
 
-        label = pyogrio.read_info(path, layer=0 if layer is None else layer)["crs"]
+        label = pyogrio.read_info(gdal_path(path), layer=0 if layer is None else layer)["crs"]
         return pyproj.CRS.from_user_input(label) if label else None
     except Exception:
         return None

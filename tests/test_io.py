@@ -368,3 +368,64 @@ def test_a_file_read_without_its_layer_warns_when_it_has_more(shared, samples, c
     assert more == [f"{shared / 'shenzhen_futian' / 'futian_osm_network.gpkg'} has 2 layers: nodes (Point), edges "
                     "(LineString). Read the first, nodes; name the layer to read another (the command's --layer "
                     "option for this file, or layer= in Python)"]
+
+
+def _zip(path, files, names=None):
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        for i, file in enumerate(files):
+            archive.write(file, names[i] if names else file.name)
+    return path
+
+
+def test_a_zipped_shapefile_is_read_inside_its_archive(tmp_path, samples, caplog):
+    """As portals and e-mail deliver them, and as QGIS opens them: a GBK Shapefile
+    with no .cpg, zipped from its folder (so in a subfolder, where GDAL does not look
+    by itself), reads with its Chinese names and its label; a zip of two Shapefiles
+    is two layers; where=, the layer named and the point inventory reader work on it."""
+    from gridkit.catalogue import read_inventory
+    from gridkit.io import labelled_crs
+
+    dongcheng = gk.read_vector(samples / "dongcheng_gcj02.gpkg")
+    dongcheng.to_file(tmp_path / "dc.shp", encoding="GBK")
+    (tmp_path / "dc.cpg").unlink()
+    parts = sorted(tmp_path.glob("dc.*"))
+    archive = _zip(tmp_path / "dongcheng.zip", parts, [f"东城/{p.name}" for p in parts])
+    read = gk.read_vector(archive, crs="gcj02")
+    assert read["district"].tolist() == ["东城区"] and read.attrs["source_crs"] == "gcj02"
+    assert shapely.equals_exact(read.geometry[0], gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02")
+                                .geometry[0], tolerance=1e-9)
+    assert labelled_crs(archive).to_epsg() == 4326
+
+    homes = gpd.GeoDataFrame({"n": [1, 2, 3]}, crs=4548, geometry=[shapely.Point(450000 + 10 * i, 4420000)
+                                                                   for i in range(3)])
+    homes.to_file(tmp_path / "a.shp")
+    homes.iloc[:1].to_file(tmp_path / "b.shp")
+    two = _zip(tmp_path / "two.zip", sorted(tmp_path.glob("a.*")) + sorted(tmp_path.glob("b.*")))
+    with caplog.at_level("WARNING", logger="gridkit"):
+        assert len(gk.read_vector(two)) == 3
+    assert "two.zip has 2 layers: a (Point), b (Point). Read the first, a" in caplog.text
+    assert len(gk.read_vector(two, layer="b")) == 1
+    assert gk.read_vector(two, layer="a", where="n >= 2").attrs["source_rows"].tolist() == [2, 3]
+    with pytest.raises(InputError, match=r"two\.zip: no layer 'c'; the file's layers are: a, b"):
+        gk.read_vector(two, layer="c")
+    frame, x, y, crs = read_inventory(two, layer="a")
+    assert (len(frame), x.tolist(), crs.to_epsg()) == (3, [450000, 450010, 450020], 4548)
+
+
+def test_a_zip_that_holds_no_vector_data_is_named(tmp_path):
+    (tmp_path / "points.csv").write_text("lon,lat\n116.4,39.9\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"csv\.zip: the zip archive holds no vector file gridkit reads inside one "
+                                         r"\(points\.csv\); unzip it and give the file itself"):
+        gk.read_vector(_zip(tmp_path / "csv.zip", [tmp_path / "points.csv"]))
+    (tmp_path / "fake.zip").write_text("not a zip", encoding="utf-8")
+    with pytest.raises(InputError, match=r"fake\.zip: not a zip archive that can be read"):
+        gk.read_vector(tmp_path / "fake.zip")
+    homes = gpd.GeoDataFrame({"n": [1]}, crs=4548, geometry=[shapely.Point(450000, 4420000)])
+    homes.to_file(tmp_path / "a.shp")
+    parts = sorted(tmp_path.glob("a.*"))
+    folders = _zip(tmp_path / "folders.zip", parts * 2, [f"{d}/{p.name}" for d in ("x", "y") for p in parts])
+    with pytest.raises(InputError, match=r"folders\.zip: the zip archive holds vector files in 2 folders \(x/a\.shp, "
+                                         r"y/a\.shp\); unzip it"):
+        gk.read_vector(folders)
