@@ -64,7 +64,7 @@ def components():
 @summary_json_opt
 def import_command(inventories, package, mapping, class_code, scheme, extensions, crs, layer, x_field, y_field,
                    encoding, tolerance, today, rejects_dir, where, preview, overwrite, as_json):
-    """Import INVENTORIES (CSV, Excel .xlsx, Shapefile, zipped too, GeoPackage, GeoJSON, GeoParquet) into the catalogue.
+    """Import INVENTORIES (CSV, .xlsx, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
     the summary adds up to the input rows. Rows without IDs get new ones

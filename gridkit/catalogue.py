@@ -229,8 +229,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
         return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
-        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp, .geojson or .parquet "
-                         "(or a .zip of a Shapefile)")
+        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "
+                         ".kml or .parquet")
     fast = _read_points_arrow(path, layer, crs) if where is None else None
     if fast is not None:
         return fast

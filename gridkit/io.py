@@ -1,7 +1,7 @@
 """Reading vector inputs and writing outputs atomically.
 
-One front over pyogrio (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, and a zip
-archive of one) and geopandas' GeoParquet reader. CRS handling happens here, once: a file without a
+One front over pyogrio (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML/KMZ, and
+a zip archive of one) and geopandas' GeoParquet reader. CRS handling happens here, once: a file without a
 CRS is an error that says how to set one, and the pseudo-CRSs ``gcj02``/``bd09``
 are converted to WGS84 on the way in.
 """
@@ -64,10 +64,14 @@ CREATION_OPTIONS = {"GPKG": {"VERSION": "1.2"}}
 PRIVATE_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_CACHE": "512"}
 
 
-#: The suffixes read as vector inputs: the formats, and a zip archive of one (a
-#: Shapefile's parts zipped, as data portals and e-mail deliver them), which GDAL
+#: Formats read but not written as packages or located files: KML and KMZ, as
+#: Google Earth and the field apps (奥维 Ovital, 两步路) save what was surveyed or
+#: drawn (longitude/latitude by the KML standard, with an altitude, dropped).
+READ_ONLY_SUFFIXES = {".kml": "LIBKML", ".kmz": "LIBKML"}
+#: The suffixes read as vector inputs: the formats above, and a zip archive of one
+#: (a Shapefile's parts zipped, as data portals and e-mail deliver them), which GDAL
 #: reads inside the archive, as QGIS opens it.
-INPUT_SUFFIXES = (*VECTOR_SUFFIXES, ".zip")
+INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
 
 
 def _check_suffix(path: Path) -> str:
@@ -91,7 +95,8 @@ def gdal_path(path) -> str:
     path = Path(path)
     if path.suffix.lower() != ".zip":
         return str(path)
-    readable = [n for n in _zip_members(path) if VECTOR_SUFFIXES.get(Path(n).suffix.lower(), "Parquet") != "Parquet"]
+    drivers = {**VECTOR_SUFFIXES, **READ_ONLY_SUFFIXES}
+    readable = [n for n in _zip_members(path) if drivers.get(Path(n).suffix.lower(), "Parquet") != "Parquet"]
     folders = sorted({str(Path(name).parent) for name in readable})
     if not readable or len(folders) > 1:
         names = readable or _zip_members(path)
@@ -210,8 +215,9 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     Parameters
     ----------
     path : str or Path
-        GeoPackage, Shapefile, GeoJSON, FlatGeobuf or GeoParquet; or a zip archive
-        of one (a zipped Shapefile, read inside the archive: :func:`gdal_path`).
+        GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML/KMZ or GeoParquet; or a zip
+        archive of one (a zipped Shapefile, read inside the archive:
+        :func:`gdal_path`). Heights (z) are dropped.
     layer : str, optional
         Layer name for multi-layer files (default: the first layer).
     crs : str, int or pyproj.CRS, optional
@@ -282,6 +288,10 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
+    geoms = gdf.geometry.values
+    if shapely.has_z(geoms).any():  # KML's altitudes, a survey's or CAD's heights: gridding is in the plane
+        log.info("%s: heights (z) dropped; the grids are drawn in the plane", path)
+        gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=gdf.index, crs=gdf.crs))
     return _apply_crs(gdf, path, crs)
 
 

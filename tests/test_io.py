@@ -429,3 +429,25 @@ def test_a_zip_that_holds_no_vector_data_is_named(tmp_path):
     with pytest.raises(InputError, match=r"folders\.zip: the zip archive holds vector files in 2 folders \(x/a\.shp, "
                                          r"y/a\.shp\); unzip it"):
         gk.read_vector(folders)
+
+
+def test_kml_kmz_and_heights(tmp_path):
+    """KML and KMZ (Google Earth, the field apps) are read as lon/lat; heights (KML's
+    altitude, a surveyed or CAD Shapefile's z) are dropped, the features kept."""
+    import pyogrio
+
+    square = shapely.box(116.40, 39.90, 116.41, 39.91)
+    frame = gpd.GeoDataFrame({"Name": ["东四", "朝阳门"]}, crs=4326,  # a placemark's name
+                             geometry=shapely.force_3d([square, shapely.Point(116.43, 39.92)], 44.0))
+    pyogrio.write_dataframe(frame, tmp_path / "drawn.kml", driver="LIBKML")
+    _zip(tmp_path / "drawn.kmz", [tmp_path / "drawn.kml"], ["doc.kml"])
+    for name in ("drawn.kml", "drawn.kmz"):
+        read = gk.read_vector(tmp_path / name)
+        assert read.crs.to_epsg() == 4326 and not shapely.has_z(read.geometry.values).any()
+        assert read["Name"].tolist() == ["东四", "朝阳门"]
+        assert shapely.equals_exact(read.geometry.values, np.array([square, shapely.Point(116.43, 39.92)]),
+                                    tolerance=1e-9).all()
+    points = frame.assign(geometry=shapely.force_3d(shapely.points([(116.42, 39.92), (116.43, 39.92)]), 44.0))
+    points.to_crs(4548).to_file(tmp_path / "survey.shp", encoding="UTF-8")
+    survey = gk.read_vector(tmp_path / "survey.shp", where="Name = '朝阳门'")
+    assert not survey.has_z.any() and survey.attrs["source_rows"].tolist() == [2]
