@@ -1,9 +1,9 @@
 """Reading vector inputs and writing outputs atomically.
 
 One front over pyogrio (GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML/KMZ, and
-a zip archive of one) and geopandas' GeoParquet reader. CRS handling happens here, once: a file without a
-CRS is an error that says how to set one, and the pseudo-CRSs ``gcj02``/``bd09``
-are converted to WGS84 on the way in.
+a zip archive of one) and geopandas' GeoParquet reader. CRS handling happens
+here, once: a file without a CRS is an error that says how to set one, and the
+pseudo-CRSs ``gcj02``/``bd09`` are converted to WGS84 on the way in.
 """
 
 from __future__ import annotations
