@@ -358,7 +358,8 @@ def _package_layers(path) -> list:
     if not path.exists():
         raise InputError(f"{path}: no such grid package")
     try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
+        listed = pyogrio.list_layers(path)
+        layers = [name for name, _ in listed]
     except pyogrio.errors.DataSourceError:
         raise InputError(f"{path}: not a GeoPackage GDAL can open (a grid package is the .gpkg "
                          "`gridkit grid units` or `gridkit grid households` writes)") from None
@@ -369,7 +370,10 @@ def _package_layers(path) -> list:
                          f"from, or make a package of its cells: gridkit grid adopt {path} --layer cells "
                          "-o PACKAGE.gpkg")
     if missing:
-        raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)})")
+        held = ", ".join(f"{name} ({kind or 'table'})" for name, kind in listed) or "no layer"
+        raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)}); it holds {held}. "
+                         f"Boundaries become one with `gridkit grid units {path} … -o PACKAGE.gpkg` (or grid "
+                         f"households), cells drawn elsewhere with `gridkit grid adopt {path} -o PACKAGE.gpkg`")
     return layers
 
 

@@ -199,7 +199,8 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     result = _run("info", samples / "cincinnati_blocks.gpkg")
     assert result.exit_code == 1
     assert (f"{samples / 'cincinnati_blocks.gpkg'}: not a gridkit grid package (missing layers ['cells', "
-            "'gridkit_metadata', 'units'])") in result.output
+            "'gridkit_metadata', 'units']); it holds blocks (Polygon). Boundaries become one with `gridkit grid "
+            f"units {samples / 'cincinnati_blocks.gpkg'} … -o PACKAGE.gpkg`") in " ".join(result.output.split())
     text = tmp_path / "notes.gpkg"
     text.write_text("not a GeoPackage")
     result = _run("info", text)
