@@ -117,6 +117,10 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
+    if (use_dask or scheduler) and (layer or encoding):
+        raise click.UsageError(f"{'--layer' if layer else '--encoding'} is for a file read in one process: with "
+                               "--dask, POINTS is (partitioned) Parquet, which has no layers and holds its text "
+                               "as UTF-8")
     inputs = {"POINTS": points, "--grid": package}
     refuse_existing(output, overwrite=overwrite, inputs=inputs)
     refuse_existing(rejects_file(output), overwrite=True, inputs=inputs)  # written anew each run

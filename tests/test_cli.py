@@ -657,6 +657,11 @@ def test_locate_options_that_need_another(samples, tmp_path):
     assert klass.exit_code == 2 and "--class-field goes with --routes, which is not given" in klass.output
     workers = _run(*args, "--workers", 4)
     assert workers.exit_code == 2 and "--workers goes with --dask, which is not given" in workers.output
+    # and the other way round: --dask reads Parquet, where --layer and --encoding would be ignored
+    for option, value in (("--encoding", "GBK"), ("--layer", "points")):
+        dask = _run(*args, "--dask", option, value)
+        assert dask.exit_code == 2 and (f"{option} is for a file read in one process: with --dask, POINTS is "
+                                        "(partitioned) Parquet") in " ".join(dask.output.split())
 
 
 def test_households_where_reads_only_the_features_asked_for(tmp_path):
