@@ -539,6 +539,8 @@ def _check_labelled_crs(gdf, path):
     crs = gdf.crs
     if crs is None or not crs.is_projected:
         return
+    if not _extent(gdf.iloc[:1000])[1].all():  # metres among the first: the usual case, decided cheaply
+        return
     bounds, lonlat, ranges = _extent(gdf)
     if not len(bounds) or not lonlat.all():
         return
