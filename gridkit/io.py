@@ -74,12 +74,14 @@ READ_ONLY_SUFFIXES = {".kml": "LIBKML", ".kmz": "LIBKML"}
 INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
 
 
-def _check_suffix(path: Path) -> str:
+def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
+    """``path``'s suffix, lower case; an error unless it is one of ``suffixes``
+    (those written; INPUT_SUFFIXES for a file read)."""
     suffix = path.suffix.lower()
-    if suffix not in INPUT_SUFFIXES:
+    if suffix not in suffixes:
         raise InputError(
             f"{path}: unknown format {suffix!r}; use one of "
-            + ", ".join(sorted(INPUT_SUFFIXES))
+            + ", ".join(sorted(suffixes))
         )
     if suffix == ".zip":
         gdal_path(path)
@@ -248,7 +250,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
-    suffix = _check_suffix(path)
+    suffix = _check_suffix(path, INPUT_SUFFIXES)
     try:
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)

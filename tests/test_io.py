@@ -429,6 +429,12 @@ def test_a_zip_that_holds_no_vector_data_is_named(tmp_path):
     with pytest.raises(InputError, match=r"folders\.zip: the zip archive holds vector files in 2 folders \(x/a\.shp, "
                                          r"y/a\.shp\); unzip it"):
         gk.read_vector(folders)
+    # read, not written: a .zip or .kml output is an unknown format, as before
+    from gridkit.io import write_vector
+
+    for name in ("out.zip", "out.kml"):
+        with pytest.raises(InputError, match=rf"out\.{name[4:]}: unknown format '\.{name[4:]}'; use one of \.fgb"):
+            write_vector(homes, tmp_path / name)
 
 
 def test_kml_kmz_and_heights(tmp_path):
