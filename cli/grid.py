@@ -17,7 +17,7 @@ from .options import (DETECTED, OSM_STREETS, Steps, added_text, crs_opt, echo_su
 
 #: --encoding of the boundary (or grid) file a layout command reads.
 encoding_opt = click.option("--encoding", default=None, metavar="NAME",
-                            help="Shapefile text encoding (default: detected, UTF-8 or GB18030).")
+                            help=f"Shapefile text encoding (default: {DETECTED}).")
 
 
 @click.group()
