@@ -7,8 +7,8 @@ import time
 
 import click
 
-from .options import (DETECTED, Steps, crs_opt, echo_summary, preview_opt, refuse_existing, summary_json_opt,
-                      text_encoding_opt)
+from .options import (DETECTED, Steps, crs_opt, echo_summary, overwrite_opt, preview_opt, refuse_existing,
+                      summary_json_opt, text_encoding_opt)
 
 
 @click.group()
@@ -231,23 +231,36 @@ def show_command(component_id, package, as_json):
 
 
 @components.command("stats")
-@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The grid package holding the catalogue.")
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+              help="The grid package holding the catalogue (or give it as PACKAGE).")
 @click.option("--by", type=click.Choice(["cell", "micro", "community", "street", "class"]), default="class",
               show_default=True, help="Group components by this (micro: the micro-grids of a household layout "
               "made with --micro).")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Also write the table as CSV.")
-def stats_command(package, by, csv_path):
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table to this .csv file.")
+@overwrite_opt
+def stats_command(package_arg, package, by, csv_path, overwrite):
     """Count components per cell, micro-grid, community, street or class (removed ones apart).
 
     \b
     Example:
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
     """
+    from pathlib import Path
+
     from gridkit.catalogue import catalogue_stats
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 
+    if package_arg and package and Path(package_arg).resolve() != Path(package).resolve():
+        raise click.UsageError(f"two packages: PACKAGE {package_arg} and --grid {package}; give one")
+    package = package or package_arg
+    if package is None:
+        raise click.UsageError("no grid package: give it as PACKAGE or --grid")
+    if csv_path and Path(csv_path).suffix.lower() != ".csv":
+        raise click.UsageError(f"--csv {csv_path}: the table is written as CSV; name the file .csv")
+    refuse_existing(csv_path, overwrite=overwrite, inputs={"--grid": package})
     try:
         table = catalogue_stats(_catalogue_or_fail(package), by=by)
     except GridkitError as exc:

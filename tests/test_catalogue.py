@@ -453,6 +453,15 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
                                                                      "03005": 990}
     assert "9,823 components" in stats.output
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    # the table is an output like any other: not over an existing file unasked, never over the package
+    before = grid.read_bytes()
+    (tmp_path / "link.csv").symlink_to(grid)
+    for csv, overwrite, refusal in [
+            ("s.csv", [], "s.csv exists; pass --overwrite"), (grid, ["--overwrite"], "the table is written as CSV"),
+            ("link.csv", ["--overwrite"], "link.csv is --grid: the output would replace the file it is read from")]:
+        refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--csv", str(tmp_path / csv), *overwrite])
+        assert refused.exit_code == 2 and refusal in refused.output, refused.output
+    assert grid.read_bytes() == before and len(pd.read_csv(tmp_path / "s.csv")) == 4
 
 
 def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package):
