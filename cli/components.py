@@ -94,8 +94,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     try:
         with Steps() as step:
             step(f"indexing {package}")
+            held = read_metadata(package).get("component_scheme")  # first: it says when PACKAGE is no package
             locator = Locator.from_package(package)
-            held = read_metadata(package).get("component_scheme")
             if held and held != scheme:
                 raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
                                        f"or convert the inventory first (gridkit components convert)")
@@ -173,10 +173,14 @@ def _no_class_hint(stem, mapping):
             "this is an inventory, add one with its class; if not (a boundary, centre lines), leave it out")
 
 
-def _catalogue_or_fail(package):
+def _catalogue_or_fail(package, where=None):
     from gridkit.catalogue import read_catalogue
+    from gridkit.errors import GridkitError
 
-    catalogue = read_catalogue(package)
+    try:
+        catalogue = read_catalogue(package, where=where)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
     if catalogue is None:
         raise click.ClickException(f"{package} has no components yet; run `gridkit components import` first")
     return catalogue
@@ -194,14 +198,12 @@ def show_command(component_id, package, as_json):
     Example:
       gridkit components show 99010102014000001 --grid demo-output/cambridge.gpkg
     """
-    import pyogrio
-
     from gridkit.catalogue import STANDARD_FIELDS
 
-    safe = component_id.replace("'", "''")
-    rows = pyogrio.read_dataframe(package, layer="components", where=f"GLBJBSM = '{safe}'") \
-        if "components" in {n for n, _ in pyogrio.list_layers(package)} else None
-    if rows is None or not len(rows):
+    component_id = component_id.strip()
+    quoted = component_id.replace("'", "''")
+    rows = _catalogue_or_fail(package, where=f"GLBJBSM = '{quoted}'")
+    if not len(rows):
         raise click.ClickException(f"no component {component_id} in {package}")
     row = rows.iloc[0]
     lon, lat = rows.to_crs(4326).geometry.iloc[0].coords[0]

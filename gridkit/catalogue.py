@@ -78,7 +78,7 @@ from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, _apply_crs, atomic_p
                  geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02,
                  warn_if_private_use)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
-from .package import metadata_frame, read_metadata
+from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
 
 __all__ = [
@@ -1053,12 +1053,13 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     return out, len(changed)
 
 
-def read_catalogue(package):
-    """The ``components`` layer of a grid package, or ``None`` when it has none."""
-    layers = {name for name, _ in pyogrio.list_layers(package)}
-    if "components" not in layers:
+def read_catalogue(package, *, where=None):
+    """The ``components`` layer of a grid package (its rows matching the SQL
+    ``where``, when given), or ``None`` when it has none; an error naming the
+    file when it is no grid package."""
+    if "components" not in _package_layers(Path(package)):
         return None
-    frame = _with_every_column(pyogrio.read_dataframe(package, layer="components"))
+    frame = _with_every_column(pyogrio.read_dataframe(package, layer="components", where=where))
     for column in CATALOGUE_COLUMNS:
         if column not in ("source_row", "assign_distance_m") and column in frame:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)

@@ -530,6 +530,7 @@ def read_metadata(path) -> dict:
     try:
         meta = pyogrio.read_dataframe(path, layer="gridkit_metadata")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError):
+        _package_layers(Path(path))  # says what the file is, and what to do, when it is no package
         raise InputError(f"{path}: not a gridkit grid package (it has no gridkit_metadata table)") from None
     return dict(zip(meta["key"], meta["value"]))
 

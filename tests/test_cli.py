@@ -205,6 +205,13 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     text.write_text("not a GeoPackage")
     result = _run("info", text)
     assert result.exit_code == 1 and f"{text}: not a GeoPackage GDAL can open" in result.output
+    # the catalogue's commands say the same (they were a traceback, and "no component" or "no components yet")
+    for args in [("stats", "--grid"), ("show", "99010101013000001", "--grid"),
+                 ("import", samples / "TRAFFIC_Signals.geojson", "--class", "02014", "--grid")]:
+        for path, said in [(text, "not a GeoPackage GDAL can open"),
+                           (samples / "cincinnati_blocks.gpkg", "not a gridkit grid package (missing layers")]:
+            result = _run("components", *args, path)
+            assert result.exit_code == 1 and f"Error: {path}: {said}" in result.output, (args, result.output)
     # A copy `gridkit export` wrote: cells and units, no metadata. Named as such, and
     # the way to a package that the message gives works.
     package, copy = tmp_path / "c.gpkg", tmp_path / "copy.gpkg"
