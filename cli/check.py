@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt, problem_lines, problems_path, refuse_existing, write_problems
+from .options import (multipart_text, overwrite_opt, problem_lines, problems_path, refuse_existing,
+                      write_problems)
 
 
 @click.command("check")
@@ -23,7 +24,8 @@ def check_command(package, problems_out, overwrite):
     QGIS) comes with the next free one, as does the ID of a grid or micro-grid
     that a rebalance ended (its ended_grids layers): an ID is issued once.
     Prints what is wrong and exits with status 1 when anything is; 0 when all
-    holds.
+    holds. Cells of several parts are noted, not failed: an island may be meant,
+    a piece far off is a slip.
 
     \b
     Examples:
@@ -49,9 +51,12 @@ def check_command(package, problems_out, overwrite):
         if report.ok:
             click.echo(f"{head}: ok (largest overlap {report.max_overlap_m2:.2g} m², "
                        f"largest coverage error {report.max_coverage_error:.2g} of a unit's area)")
-            continue
-        click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
-                               *problem_lines(report.problems, problems_out)]))
+        else:
+            click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
+                                   *problem_lines(report.problems, problems_out)]))
+        parts = multipart_text(report.multipart, what[:-1])
+        if parts:
+            click.echo(f"  note: {parts}")
     total = sum(len(r.problems) for r in reports.values())
     if problems_out:
         try:

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from .options import (DETECTED, OSM_STREETS, Steps, added_text, crs_opt, echo_summary, input_crs,
-                      layout_overwrite_opt, overwrite_opt, package_output, percent, preview_opt, problem_lines,
-                      problems_path, progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt,
-                      write_problems)
+                      layout_overwrite_opt, multipart_text, overwrite_opt, package_output, percent, preview_opt,
+                      problem_lines, problems_path, progress_enabled, refuse_existing, require_with, summary_json_opt,
+                      where_opt, write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.
@@ -666,11 +666,7 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
         lines.append(f"repairs      {s['repaired']} invalid cell{'' if s['repaired'] == 1 else 's'} repaired "
                      "(make_valid)")
     if s["multipart"]["cells"]:
-        shown = "; ".join(f"{grid_id}: {n} parts, {apart:,.0f} m apart" for grid_id, n, apart in
-                          s["multipart"]["examples"])
-        more = " …" if s["multipart"]["cells"] > len(s["multipart"]["examples"]) else ""
-        lines.append(f"parts        {s['multipart']['cells']:,} cell(s) of several parts ({shown}{more}): an island "
-                     "may be meant, a stray piece is not; look at them in QGIS")
+        lines.append(f"parts        {multipart_text(s['multipart'])}")
     if s["kept_columns"]:
         lines.append(f"kept         columns {', '.join(map(str, s['kept_columns']))}")
     if micro is not None:

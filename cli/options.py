@@ -160,6 +160,17 @@ def problems_path(ctx, param, value):
     return value
 
 
+def multipart_text(multipart, what="cell") -> str:
+    """``multipart`` (:func:`gridkit.invariants.multipart_cells`: ``cells``,
+    ``examples``) as a line of a summary or check says it: "" when there is none."""
+    if not multipart["cells"]:
+        return ""
+    shown = "; ".join(f"{cell_id}: {n} parts, {apart:,.0f} m apart" for cell_id, n, apart in multipart["examples"])
+    more = " …" if multipart["cells"] > len(multipart["examples"]) else ""
+    return (f"{multipart['cells']:,} {what}(s) of several parts ({shown}{more}): an island may be meant, a stray "
+            "piece is not; look at them in QGIS")
+
+
 def problem_lines(problems, problems_out, shown=20) -> list:
     """A check's ``problems`` as indented lines, the first ``shown`` of them, then how
     many more (and where to see them all, without ``problems_out``)."""

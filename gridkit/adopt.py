@@ -26,6 +26,7 @@ import shapely
 from . import codes
 from .errors import CodeError, InputError
 from .grid import CELL_COLUMNS
+from .invariants import multipart_cells
 from .io import describe_feature, repair_polygons, unprojected, unprojected_message
 from .units import HIERARCHY_COLUMNS, choose_metric_crs
 
@@ -163,26 +164,11 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         "repaired": repaired, "kept_columns": kept, "metric_crs": metric.to_string(),
         "source_crs": gdf.attrs.get("source_crs"),
         "area_mean": float(area.mean()), "area_min": float(area.min()), "area_max": float(area.max()),
-        "multipart": _multipart(cells),
+        "multipart": multipart_cells(cells),
         "seconds": round(time.perf_counter() - t0, 3),
     }
     log.info("adopted %d cells in %d communities in %.2f s", len(cells), len(made), cells.attrs["summary"]["seconds"])
     return cells, made
-
-
-def _multipart(cells, examples=5) -> dict:
-    """The cells of several parts: how many, and the first ``examples`` as
-    ``[grid ID, parts, metres from the largest part to the farthest other]``. A
-    cell with islets may be meant; one with a piece 5 km off is a digitising slip
-    the partition check cannot see (the piece overlaps nothing)."""
-    geoms = cells.geometry.values
-    several = np.flatnonzero(shapely.get_num_geometries(geoms) > 1)
-    shown = []
-    for i in several[:examples]:
-        parts = shapely.get_parts(geoms[i])
-        largest = parts[np.argmax(shapely.area(parts))]
-        shown.append([cells["grid_id"].iloc[i], len(parts), round(float(shapely.distance(largest, parts).max()), 1)])
-    return {"cells": len(several), "examples": shown}
 
 
 def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:

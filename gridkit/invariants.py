@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import shapely
 
-__all__ = ["PartitionReport", "check_partition", "assert_partition"]
+__all__ = ["PartitionReport", "check_partition", "assert_partition", "multipart_cells"]
 
 
 @dataclass
@@ -36,6 +36,9 @@ class PartitionReport:
     max_coverage_error: float = 0.0  # symmetric-difference area / unit area
     where: list = field(default_factory=list)
     crs: object = None  # the cells' CRS, which ``where`` is in
+    #: the cells of several parts (:func:`multipart_cells`): not a problem (an island
+    #: may be meant), but a piece far off is a slip the other invariants cannot see
+    multipart: dict = field(default_factory=lambda: {"cells": 0, "examples": []})
 
     @property
     def ok(self) -> bool:
@@ -55,6 +58,21 @@ class PartitionReport:
         geoms = np.array([None if g is None else _polygons(g) for g in where], dtype=object)
         return gpd.GeoDataFrame({"problem": np.array(self.problems, dtype=object),
                                  "area_m2": np.round(shapely.area(geoms), 3)}, geometry=geoms, crs=self.crs)
+
+
+def multipart_cells(cells, id_field="grid_id", examples=5) -> dict:
+    """The cells of several parts: how many, and the first ``examples`` as
+    ``[ID, parts, metres from the largest part to the farthest other]``. A cell
+    with islets may be meant; one with a piece 5 km off is a digitising slip the
+    partition check cannot see (the piece overlaps nothing)."""
+    geoms = cells.geometry.values
+    several = np.flatnonzero(shapely.get_num_geometries(geoms) > 1)
+    shown = []
+    for i in several[:examples]:
+        parts = shapely.get_parts(geoms[i])
+        largest = parts[np.argmax(shapely.area(parts))]
+        shown.append([cells[id_field].iloc[i], len(parts), round(float(shapely.distance(largest, parts).max()), 1)])
+    return {"cells": len(several), "examples": shown}
 
 
 def _polygons(geometry):
@@ -96,6 +114,9 @@ def check_partition(
 ) -> PartitionReport:
     """Check that ``cells`` partition ``units`` exactly.
 
+    The report's ``multipart`` counts the cells of several parts
+    (:func:`multipart_cells`): not a problem, but worth a look.
+
     Parameters
     ----------
     cells, units : GeoDataFrame
@@ -123,6 +144,7 @@ def check_partition(
     (['unit A: its cells differ from it by 0.2 m² (0.1 of its area: gaps, or cells beyond it)'], 0.2)
     """
     report = PartitionReport(cells=len(cells), units=len(units), crs=cells.crs)
+    report.multipart = multipart_cells(cells, id_field)
     flag = report.flag
     if cells.crs != units.crs:
         flag(f"cells are in {cells.crs}, units in {units.crs}")

@@ -43,6 +43,25 @@ def test_a_fresh_package_checks_ok(package):
                              "largest coverage error 0 of a unit's area)\n")
 
 
+def test_a_cell_of_two_parts_is_noted_not_failed(package):
+    """Cells 001 and 003 (with 002 between them) merged into one, as QGIS's Merge
+    Selected Features does: the partition holds, but the stray part is named."""
+    def change(cells):
+        ids = cells["grid_id"].tolist()
+        first, third = ids.index("110101001001001"), ids.index("110101001001003")
+        g = cells.geometry.values.copy()
+        g[first] = shapely.union(g[first], g[third])
+        cells.geometry = g
+        return cells.drop(index=third)
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:] == [
+        "  note: 1 cell(s) of several parts (110101001001001: 2 parts, 100 m apart): an island may be meant, a stray "
+        "piece is not; look at them in QGIS"]
+
+
 def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
     def change(cells):
         g = cells.geometry.values.copy()
