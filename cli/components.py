@@ -8,7 +8,7 @@ import time
 import click
 
 from .options import (DETECTED, Steps, crs_opt, echo_summary, overwrite_opt, preview_opt, refuse_existing,
-                      summary_json_opt, text_encoding_opt)
+                      summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
 
 
 @click.group()
@@ -42,8 +42,8 @@ def components():
 @click.option("--layer", default=None,
               help="Layer of a multi-layer inventory, or sheet of an Excel workbook (default: the first, "
                    "or the only sheet naming coordinate columns).")
-@click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
-@click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
+@x_field_opt
+@y_field_opt
 @text_encoding_opt
 @click.option("--tolerance", default=25.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout go to the nearest cell (marked "

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, OSM_STREETS, Steps, added_text, crs_opt, echo_summary, input_crs,
-                      layout_overwrite_opt, multipart_text, overwrite_opt, package_output, percent, preview_opt,
-                      problem_lines, problems_path, progress_enabled, refuse_existing, require_with, summary_json_opt,
-                      where_opt, write_problems)
+from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, Steps, added_text, crs_opt, echo_summary,
+                      input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output, percent,
+                      preview_opt, problem_lines, problems_path, progress_enabled, refuse_existing, require_with,
+                      summary_json_opt, where_opt, write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.
@@ -202,7 +202,8 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
                      help="Text encoding of a CSV --households or of a Shapefile's attributes, e.g. BIG5 or "
                           f"CP1252 (default: {encoding})."),
         click.option("--x-field", default=None,
-                     help=f"CSV/.xlsx --households: column with x / longitude (default: {xy})."),
+                     help=f"CSV/.xlsx --households: column with x / longitude (default: {xy}; "
+                          f"{BOTH_COORDINATES})."),
         click.option("--y-field", default=None,
                      help=f"CSV/.xlsx --households: column with y / latitude (default: {xy})."),
         click.option("--count-field", default=None,

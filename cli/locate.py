@@ -9,7 +9,7 @@ import time
 import click
 
 from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
-                      progress_enabled, refuse_existing, require_with, text_encoding_opt)
+                      progress_enabled, refuse_existing, require_with, text_encoding_opt, x_field_opt, y_field_opt)
 
 
 def _routes(path):
@@ -55,8 +55,8 @@ def _routes(path):
                    "or the only sheet naming coordinate columns).")
 @grid_layer_opt
 @id_field_opt
-@click.option("--x-field", default=None, help="CSV column with x / longitude (default: detected).")
-@click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
+@x_field_opt
+@y_field_opt
 @text_encoding_opt
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")

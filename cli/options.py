@@ -45,6 +45,13 @@ def preview_opt(what="the layout"):
 
 #: How a CSV or Shapefile's text encoding is found when none is given.
 DETECTED = "detected, UTF-8 or GBK/GB18030"
+#: How --x-field's help says that one column may hold both coordinates.
+BOTH_COORDINATES = ('a column of both, "lon,lat" as Amap\'s location or WKT, is found by name (location, 经纬度, '
+                    "WKT …) or given as --x-field and --y-field alike")
+#: The coordinate columns of a CSV or Excel inventory (locate, components).
+x_field_opt = click.option("--x-field", default=None,
+                           help=f"CSV column with x / longitude (default: detected; {BOTH_COORDINATES}).")
+y_field_opt = click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
 #: Inputs with text (locate, components).
 text_encoding_opt = click.option(
     "--encoding", default=None,

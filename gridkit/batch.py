@@ -345,7 +345,7 @@ def _worker_locator(package, tolerance, grid):
 
 def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
                       class_code=None, wkb=None):
-    from .catalogue import representative_xy
+    from .catalogue import coordinate_values, representative_xy
 
     locator = _worker_locator(str(package), float(tolerance), grid)
     if wkb is not None:  # GeoParquet read as plain Parquet: the geometry column as WKB
@@ -355,8 +355,7 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
         x, y = representative_xy(part.geometry.values)
         frame = pd.DataFrame(part.drop(columns=part.geometry.name))
     else:
-        x = pd.to_numeric(part[x_field], errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(part[y_field], errors="coerce").to_numpy(dtype=float)
+        x, y = coordinate_values(part, x_field, y_field)
         frame = pd.DataFrame(part)
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,

@@ -124,6 +124,12 @@ REJECT_REASONS = {
 _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "lat", True),
                 ("经度", "纬度", True), ("經度", "緯度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
                 ("x", "y", False)]
+#: Single columns that hold both coordinates (:func:`_pairs`), each with whether its name
+#: says lon/lat: "116.48,39.99" as Amap's and Baidu's place APIs give a ``location``, or
+#: WKT as QGIS and databases export it.
+_COORD_COLUMNS = [("location", True), ("lnglat", True), ("lonlat", True), ("经纬度", True), ("經緯度", True),
+                  ("坐标", False), ("座標", False), ("coordinates", False), ("wkt", False), ("geometry", False),
+                  ("geom", False), ("the_geom", False)]
 #: The standard's fields that say where a component is → the layout's column each comes from.
 _PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
                 "SZJDMC": "street_name", "SZSQMC": "community_name"}
@@ -187,6 +193,9 @@ class ImportResult:
 
 # -- reading --------------------------------------------------------------------------
 def _find_coordinate_columns(path, columns, x_field, y_field):
+    """``(x column, y column, whether the names say lon/lat)``: the two the user
+    named, else the first known pair, else the first known column of both (given
+    as x and y alike: :func:`coordinate_values` reads it as pairs)."""
     if x_field or y_field:
         missing = [f for f in (x_field, y_field) if f not in columns]
         if missing or not (x_field and y_field):
@@ -197,9 +206,48 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
     for xs, ys, geographic in _COORD_PAIRS:
         if xs in lower and ys in lower:
             return lower[xs], lower[ys], geographic
+    for name, geographic in _COORD_COLUMNS:
+        if name in lower:
+            return lower[name], lower[name], geographic
     raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
-                     f"经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, x/y) among {list(columns)}; name them "
-                     "with --x-field and --y-field")
+                     f"经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, x/y, or one column of both: location, "
+                     f"经纬度, 坐标, WKT, geometry) among {list(columns)}; name them with --x-field and --y-field (one "
+                     "column of both as each)")
+
+
+def coordinate_values(frame, x_field, y_field):
+    """The coordinates in ``frame``'s columns ``x_field`` and ``y_field`` as two
+    float arrays (NaN where a row has none); the same column given as both holds
+    both (:func:`_pairs`)."""
+    if x_field == y_field:
+        return _pairs(frame[x_field])
+    return _coordinates(frame[x_field]), _coordinates(frame[y_field])
+
+
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def _pairs(column):
+    """x and y of a column that holds both: "116.48,39.99" (as Amap's and Baidu's
+    place APIs give a location; a semicolon or spaces may separate them, and
+    brackets enclose them), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
+    other geometries stand for a point on them, as in a vector file). NaN where
+    a row has neither.
+
+    >>> import pandas as pd
+    >>> x, y = _pairs(pd.Series(["116.48,39.99", "POINT (1 2)", " (3; 4) ", "SRID=4326;POINT Z(5 6 7)", "x", None]))
+    >>> x.tolist(), y.tolist()
+    ([116.48, 1.0, 3.0, 5.0, nan, nan], [39.99, 2.0, 4.0, 6.0, nan, nan])
+    """
+    text = column.astype("string").str.strip()
+    pair = text.str.extract(rf"^[(\[]?\s*({_NUMBER})\s*(?:[,;]|\s)\s*({_NUMBER})\s*[)\]]?$")
+    x = pd.to_numeric(pair[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    y = pd.to_numeric(pair[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    rest = np.flatnonzero(np.isnan(x) & text.notna().to_numpy())
+    if len(rest):  # WKT, or nothing: only the rows that are no pair are parsed as it
+        wkt = text.iloc[rest].str.replace(r"^SRID=\d+;", "", regex=True).to_numpy(dtype=object)
+        x[rest], y[rest] = representative_xy(shapely.from_wkt(wkt, on_invalid="ignore"))
+    return x, y
 
 
 def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None, keep_xy=False,
@@ -223,11 +271,15 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
             frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
         if crs is None and not geographic:
-            raise InputError(f"{path}: columns {xf}/{yf} do not say their CRS; pass --crs (EPSG:4326 for "
+            named = f"column {xf} does not say its" if xf == yf else f"columns {xf}/{yf} do not say their"
+            raise InputError(f"{path}: {named} CRS; pass --crs (EPSG:4326 for "
                              "GPS lon/lat, gcj02, bd09, EPSG:4490, or the projected CRS's EPSG code)")
-        x, y = _coordinates(frame[xf]), _coordinates(frame[yf])
+        x, y = coordinate_values(frame, xf, yf)
+        if xf == yf and not x_field and len(frame) and np.isnan(x).all():  # a "location" of addresses, say
+            raise InputError(f"{path}: column {xf} holds no coordinates (\"lon,lat\" or WKT) in any row; name "
+                             "the coordinate columns with --x-field and --y-field")
         parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
-        return (frame if keep_xy else frame.drop(columns=[xf, yf])), x, y, parsed
+        return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "
                          ".kml or .parquet")
@@ -434,7 +486,8 @@ def _names_coordinates(row, fields):
     if any(fields):
         return all(f in names for f in fields if f)
     lower = {n.lower() for n in names}
-    return any(xs in lower and ys in lower for xs, ys, _ in _COORD_PAIRS)
+    return (any(xs in lower and ys in lower for xs, ys, _ in _COORD_PAIRS)
+            or any(name in lower for name, _ in _COORD_COLUMNS))
 
 
 def _excel_text(value):

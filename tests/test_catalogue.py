@@ -290,6 +290,41 @@ def test_a_csv_reads_with_its_own_separator_and_decimal_commas(tmp_path, name, t
     assert np.array_equal(y, [39.9289, 39.92, 39.9, np.nan], equal_nan=True)
 
 
+@pytest.mark.parametrize("header, values, crs", [
+    ("location", ["116.4105,39.9289", "116.42, 39.92", "abc", ""], None),  # Amap's and Baidu's place APIs
+    ("经纬度", ["116.4105;39.9289", "(116.42 39.92)", "116.4", ""], None),
+    ("WKT", ["POINT (116.4105 39.9289)", "SRID=4326;POINT Z(116.42 39.92 45)", "POINT EMPTY", ""], "EPSG:4326"),
+    ("坐标", ["[116.4105, 39.9289]", "116.42 39.92", "LINESTRING (1 2,", ""], "gcj02"),
+], ids=["location", "经纬度", "WKT", "坐标"])
+def test_one_column_of_both_coordinates(tmp_path, header, values, crs):
+    """A column that holds both, "lon,lat" (Amap's `location`) or WKT, was "no
+    coordinate columns found". It is read by its name, or as both --x-field and
+    --y-field; what is neither is NaN (a reject). A name that does not say lon/lat
+    needs the CRS, as x/y columns do; a CSV and an Excel sheet read alike."""
+    from gridkit.catalogue import read_inventory
+
+    frame = pd.DataFrame({"编号": ["1", "2", "3", "4"], header: values})
+    for path in (tmp_path / "points.csv", tmp_path / "points.xlsx"):
+        frame.to_csv(path, index=False) if path.suffix == ".csv" else frame.to_excel(path, index=False)
+        if crs is not None:
+            with pytest.raises(InputError, match=f"column {header} does not say its CRS; pass --crs"):
+                read_inventory(path)
+        for given in ({"crs": crs}, {"x_field": header, "y_field": header, "crs": crs or "EPSG:4326"}):
+            read, x, y, _ = read_inventory(path, **given)
+            assert read.columns.tolist() == ["编号"], path
+            assert np.array_equal(x, [116.4105, 116.42, np.nan, np.nan], equal_nan=True), (path, given)
+            assert np.array_equal(y, [39.9289, 39.92, np.nan, np.nan], equal_nan=True), (path, given)
+
+
+def test_a_location_column_of_addresses_is_no_coordinates(tmp_path):
+    from gridkit.catalogue import read_inventory
+
+    path = tmp_path / "addresses.csv"
+    path.write_text("id,location\n1,东城区东四十条\n2,东直门内大街\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r'column location holds no coordinates \("lon,lat" or WKT\) in any row'):
+        read_inventory(path)
+
+
 @pytest.mark.parametrize("data, encoding, message", [
     (bytes(range(128, 256)) * 4, None, r"bad\.csv: is neither UTF-8 nor GB18030 \(GBK\) text .*--encoding BIG5"),
     ("编号,经度,纬度\n1,116.41,39.93\n".encode("gbk"), "utf-8", r"bad\.csv: is not utf-8 text"),
