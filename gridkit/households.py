@@ -93,6 +93,7 @@ import heapq
 import itertools
 import logging
 import math
+import re
 import pickle
 import time
 from collections import deque
@@ -332,7 +333,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         if count_field not in households.columns:
             cols = ", ".join(c for c in households.columns if c != households.geometry.name)
             raise InputError(f"{source}: no count column {count_field!r}; columns are: {cols}")
-        raw = pd.to_numeric(households[count_field], errors="coerce")
+        raw = pd.Series(_numbers(households[count_field], _COUNT_UNITS, source, count_field))
         bad = raw.isna() | (raw < 0) | (raw != np.floor(raw))
         if bad.any():
             shown = _shown_rows(households, count_field, bad.to_numpy())
@@ -358,6 +359,34 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind
+
+
+#: The units a count or a floor number may be written with in a ledger ("12户", "6层").
+_COUNT_UNITS = "户|戶|households?"
+_FLOOR_UNITS = "层|層|楼|樓|F|floors?|storeys?|stories|levels?"
+
+
+def _numbers(column, units, source, field):
+    """A column of counts as floats (NaN where not a number), read as a ledger writes
+    them: with a unit ("12户", "6层", "6F", ``units``) or thousands separators
+    ("1,200"), which a log line notes.
+
+    >>> _numbers(pd.Series([3, "12户", " 6 F", "1,200", "x", None, "1,20"]), _FLOOR_UNITS + "|户", "f", "n").tolist()
+    [3.0, 12.0, 6.0, 1200.0, nan, nan, nan]
+    """
+    values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, copy=True)
+    retry = np.flatnonzero(np.isnan(values) & column.notna().to_numpy())
+    if len(retry):  # only the rows that are no plain number: a clean column costs nothing more
+        text = column.iloc[retry].astype(str).str.strip()
+        number = text.str.extract(rf"^([+-]?\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?)\s*(?:{units})?$",
+                                  flags=re.IGNORECASE)[0]
+        parsed = pd.to_numeric(number.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype=float)
+        values[retry] = parsed
+        if np.isfinite(parsed).any():
+            log.info("%s: %s values in %r read as numbers without their unit or separators (%r as %g)", source,
+                     f"{int(np.isfinite(parsed).sum()):,}", field, text.iloc[np.flatnonzero(np.isfinite(parsed))[0]],
+                     parsed[np.isfinite(parsed)][0])
+    return values
 
 
 def _shown_rows(frame, field, bad):
@@ -403,7 +432,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
         listed = _listed_rows(buildings, flat, "is not a polygon", "are not polygons")
         raise InputError(f"{source}: {listed} (rows count from 1); the floor-area rule needs building footprints")
     given = buildings[floors_field]
-    floors = pd.to_numeric(given, errors="coerce").to_numpy(dtype=float, copy=True)
+    floors = _numbers(given, _FLOOR_UNITS, source, floors_field)
     missing = (given.isna() | given.astype(str).str.strip().eq("")).to_numpy()
     if default_floors is not None:
         if not (isinstance(default_floors, (int, float)) and math.isfinite(default_floors) and default_floors >= 0):

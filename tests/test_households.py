@@ -1300,6 +1300,27 @@ def test_floor_rule_empty_floors_need_a_default(caplog):
         households_from_floors(buildings, "floors", 90, default_floors=2)
 
 
+def test_counts_and_floors_written_with_their_unit(caplog):
+    """A ledger writes "6层", "6F" or "12户"; such a value was an error naming its
+    row. It reads as its number (a log line notes it); "地上6层" or "6-7层" still
+    does not."""
+    from gridkit.households import households_from_floors, read_households
+
+    buildings = _buildings()
+    buildings["floors"] = ["6层", "2 F", "2floors", 1]
+    with caplog.at_level("INFO", logger="gridkit.households"):
+        assert households_from_floors(buildings, "floors", 90).tolist() == [7, 7, 20, 0]  # as 6, 2, 2, 1
+    assert "3 values in 'floors' read as numbers without their unit or separators ('6层' as 6)" in caplog.text
+    buildings["floors"] = ["地上6层", "6-7层", 2, 1]
+    with pytest.raises(InputError, match=r"2 floor counts in 'floors' .*: row 1 \('地上6层'\), row 2 \('6-7层'\)"):
+        households_from_floors(buildings, "floors", 90)
+    points = _points(2, 100).iloc[:4].assign(n=["12户", "1,200", 3, "1,20"])
+    with pytest.raises(InputError, match=r"1 household counts in 'n' are not whole numbers ≥ 0: row 4 \('1,20'\)"):
+        read_households(points, count_field="n")
+    frame, _ = read_households(points.iloc[:3], count_field="n")
+    assert frame["households"].tolist() == [12, 1200, 3]
+
+
 def test_floor_rule_names_bad_rows_and_points():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     bad = _buildings()
