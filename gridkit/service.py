@@ -10,7 +10,8 @@ asks, and gets JSON::
     POST /locate   {"points": [[-71.1056, 42.3736], …], "crs": "gcj02", "classes": ["01013", …]}
     → {"results": [{…}, …], "count": 2, "rejected": 0}
 
-    (a point may also be {"x": -71.1056, "y": 42.3736} or {"lon": …, "lat": …})
+    (a point may also be {"x": -71.1056, "y": 42.3736} or {"lon": …, "lat": …}, with an
+    "id" that comes back first in its answer: {"id": "R0001", "lon": …, "lat": …})
 
     GET  /health   → the package, its cells, the routing table, the default CRS
 
@@ -133,7 +134,7 @@ class Service:
         if unknown:
             raise InputError(f"unknown key {', '.join(map(repr, unknown))}: the body takes points, crs, "
                              "classes (or class) and kind")
-        x, y, shape = _coordinates(body["points"])
+        x, y, shape, ids = _coordinates(body["points"])
         crs = _crs(body.get("crs", self.crs))
         kind = _kind(body.get("kind"))
         classes = self._classes(body, len(x))
@@ -158,6 +159,9 @@ class Service:
         results = np.empty(len(x), dtype=object)
         results[ok] = _records(located)
         results[~ok] = [{"status": "rejected", "reason": r, "detail": d} for r, d in zip(reason[~ok], detail[~ok])]
+        for i, point_id in enumerate(ids):  # a point's id comes back, first in its answer
+            if point_id is not None:
+                results[i] = {"id": point_id, **results[i]}
         return {"results": results.tolist(), "count": len(x), "rejected": int((~ok).sum())}
 
     def _class(self, code):
@@ -224,16 +228,22 @@ def _number(query, name, alias):
 
 
 def _coordinates(points):
-    """``points`` ([[x, y], …], or objects {"x": …, "y": …} / {"lon": …, "lat": …}) as
-    two float arrays, and what is wrong with each point that has no such shape ("" for
-    the others). Such a point is NaN, rejected in its place as a missing coordinate,
-    with a detail that shows it; so is true or false, which Python would read as 1 or 0."""
+    """``points`` ([[x, y], …], or objects {"x": …, "y": …} / {"lon": …, "lat": …},
+    which may carry an "id") as two float arrays, what is wrong with each point that
+    has no such shape ("" for the others), and the ids (None where none). Such a
+    point is NaN, rejected in its place as a missing coordinate, with a detail that
+    shows it; so is true or false, which Python would read as 1 or 0."""
     x, y = np.full(len(points), np.nan), np.full(len(points), np.nan)
     shape = np.full(len(points), "", dtype=object)
+    ids = np.full(len(points), None, dtype=object)
     for i, point in enumerate(points):
         pair = point
         if type(point) is dict:
-            pair = next(((point[a], point[b]) for a, b in (("x", "y"), ("lon", "lat")) if set(point) == {a, b}), None)
+            ids[i] = point.get("id")
+            keys = set(point) - {"id"}
+            pair = next(((point[a], point[b]) for a, b in (("x", "y"), ("lon", "lat")) if keys == {a, b}), None)
+            if type(ids[i]) not in (str, int, float, type(None)):
+                pair, ids[i] = None, None  # an id to echo must be a text or a number
         if isinstance(pair, (list, tuple)) and len(pair) == 2:
             a, b = pair
             if a is not True and a is not False and b is not True and b is not False:
@@ -244,8 +254,9 @@ def _coordinates(points):
                 continue
         shown = json.dumps(point, ensure_ascii=False)
         shape[i] = (f"{shown if len(shown) <= 60 else shown[:57] + '…'} is not a point: send [x, y], "
-                    '{"x": …, "y": …} or {"lon": …, "lat": …}, numbers or their text')
-    return x, y, shape
+                    '{"x": …, "y": …} or {"lon": …, "lat": …}, numbers or their text (an object may add an '
+                    '"id", a text or a number)')
+    return x, y, shape, ids
 
 
 def _records(frame):

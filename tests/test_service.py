@@ -140,9 +140,26 @@ def test_a_batch_takes_points_as_objects_and_shows_a_point_of_another_shape(pack
     assert [r["status"] for r in results[2:6]] == ["rejected"] * 4 and got["rejected"] == 4
     assert {r["reason"] for r in results[2:6]} == {"missing_coordinates"}
     assert results[3]["detail"] == (f'[true, {lat}] is not a point: send [x, y], {{"x": …, "y": …}} or '
-                                    '{"lon": …, "lat": …}, numbers or their text')
+                                    '{"lon": …, "lat": …}, numbers or their text (an object may add an "id", a '
+                                    'text or a number)')
     assert [r["detail"].split(" is not a point")[0] for r in results[2:6]] == [
         f"[{lon}, {lat}, 0.0]", f"[true, {lat}]", f'"{lon},{lat}"', f'{{"x": {lon}, "lat": {lat}}}']
+
+
+def test_a_point_object_s_id_comes_back_in_its_answer(package):
+    """A dispatch system sends its report's ID with each point; it comes back first
+    in that point's answer, located, outside or rejected. An id that is no text or
+    number makes the point no point."""
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(50, 150)
+    got = service.many({"points": [{"id": "R001", "lon": lon, "lat": lat}, {"x": lon + 1, "y": lat, "id": 7},
+                                   {"id": "R003", "lon": "", "lat": lat}, [lon, lat], {"id": [1], "x": lon, "y": lat}]})
+    results = got["results"]
+    assert [list(r)[0] for r in results] == ["id", "id", "id", "grid_id", "status"]
+    assert [r.get("id") for r in results] == ["R001", 7, "R003", None, None]
+    assert [r["status"] for r in results] == ["inside", "outside", "rejected", "inside", "rejected"]
+    assert results[0]["grid_id"] == "110101001001001" and got["rejected"] == 2
+    assert results[4]["detail"].startswith('{"id": [1], "x": ') and "… is not a point" in results[4]["detail"]
 
 
 @pytest.mark.parametrize("body, message", [
