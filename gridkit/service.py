@@ -259,6 +259,22 @@ def _coordinates(points):
     return x, y, shape, ids
 
 
+class _RepeatedKey(ValueError):
+    """A JSON object of the body names a key twice."""
+
+
+def _json_object(pairs):
+    """A JSON object of a POST body as a dict. A key given twice ({"x": 1, "x": 2})
+    is an error, as a GET parameter given twice is: Python would keep the last, and
+    which was meant cannot be known."""
+    if len({key for key, _ in pairs}) == len(pairs):
+        return dict(pairs)
+    keys = [key for key, _ in pairs]
+    twice = sorted({key for key in keys if keys.count(key) > 1})
+    raise _RepeatedKey(f"key {', '.join(map(repr, twice))} given more than once in one object of the body; send "
+                       "each key once")
+
+
 def _records(frame):
     """A located frame as a list of dicts for JSON: text, or None where missing."""
     columns = {}
@@ -332,7 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
                                          "(about a million points) a request"})
         raw = self.rfile.read(length)
         try:
-            body = json.loads(raw)
+            body = json.loads(raw, object_pairs_hook=_json_object)
+        except _RepeatedKey as exc:
+            return self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
         except (ValueError, UnicodeDecodeError) as exc:
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON ({exc})"})
         self._answer(self.service.many, body)

@@ -213,6 +213,13 @@ def test_over_http_on_one_kept_alive_connection(served, package):
     connection.request("POST", "/locate", body=b"{not json")
     reply = connection.getresponse()
     assert reply.status == 400 and json.loads(reply.read())["error"].startswith("the body is not JSON")
+    # a key given twice, in the body or in a point, likewise (Python kept the last)
+    for body in ('{"points": [[1, 2]], "crs": "gcj02", "crs": "EPSG:4326"}', '{"points": [{"x": 1, "y": 2, "x": 3}]}'):
+        connection.request("POST", "/locate", body=body.encode())
+        reply = connection.getresponse()
+        key = "crs" if "crs" in body else "x"
+        assert (reply.status, json.loads(reply.read())) == (400, {
+            "error": f"key '{key}' given more than once in one object of the body; send each key once"})
     # the same connection served every request
     assert connection.sock is not None
 
