@@ -93,8 +93,8 @@ import heapq
 import itertools
 import logging
 import math
-import re
 import pickle
+import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
