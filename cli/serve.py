@@ -43,7 +43,8 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
       GET  /locate?x=-71.1056&y=42.3736&class=01013     one point (lon=, lat= too;
                                                           crs=gcj02, kind=event)
       POST /locate  {"points": [[x, y], …], "classes": [...], "crs": "gcj02"}
-                    (a point may be {"x": …, "y": …} or {"lon": …, "lat": …})
+                    (a point may be {"x": …, "y": …} or {"lon": …, "lat": …},
+                    with an "id" that comes back in its answer)
       GET  /health                                        what is served
 
     A point outside the layout is an answer ("status": "outside"); a request

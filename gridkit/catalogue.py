@@ -202,17 +202,27 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
             raise InputError(f"{path}: coordinate column(s) {missing or [x_field, y_field]} not found; the "
                              f"columns are {list(columns)}")
         return x_field, y_field, False
-    lower = {c.lower(): c for c in columns}
+    found = _known_coordinates(columns)
+    if found:
+        return found
+    raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
+                     f"经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, x/y, or one column of both: location, "
+                     f"经纬度, 坐标, WKT, geometry) among {list(columns)}; name them with --x-field and --y-field (one "
+                     "column of both as each)")
+
+
+def _known_coordinates(names):
+    """``(x column, y column, whether the names say lon/lat)`` of the first pair of
+    ``names`` that gridkit knows (:data:`_COORD_PAIRS`), else of the first column of
+    both (:data:`_COORD_COLUMNS`, as x and y alike); None when there is none."""
+    lower = {str(name).lower(): name for name in names}
     for xs, ys, geographic in _COORD_PAIRS:
         if xs in lower and ys in lower:
             return lower[xs], lower[ys], geographic
     for name, geographic in _COORD_COLUMNS:
         if name in lower:
             return lower[name], lower[name], geographic
-    raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
-                     f"经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, x/y, or one column of both: location, "
-                     f"经纬度, 坐标, WKT, geometry) among {list(columns)}; name them with --x-field and --y-field (one "
-                     "column of both as each)")
+    return None
 
 
 def coordinate_values(frame, x_field, y_field):
@@ -485,9 +495,7 @@ def _names_coordinates(row, fields):
     names = {str(v).strip() for v in row.tolist() if not pd.isna(v)}
     if any(fields):
         return all(f in names for f in fields if f)
-    lower = {n.lower() for n in names}
-    return (any(xs in lower and ys in lower for xs, ys, _ in _COORD_PAIRS)
-            or any(name in lower for name, _ in _COORD_COLUMNS))
+    return _known_coordinates(names) is not None
 
 
 def _excel_text(value):

@@ -382,10 +382,10 @@ def _numbers(column, units, source, field):
                                   flags=re.IGNORECASE)[0]
         parsed = pd.to_numeric(number.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype=float)
         values[retry] = parsed
-        if np.isfinite(parsed).any():
+        read = np.flatnonzero(np.isfinite(parsed))
+        if len(read):
             log.info("%s: %s values in %r read as numbers without their unit or separators (%r as %g)", source,
-                     f"{int(np.isfinite(parsed).sum()):,}", field, text.iloc[np.flatnonzero(np.isfinite(parsed))[0]],
-                     parsed[np.isfinite(parsed)][0])
+                     f"{len(read):,}", field, text.iloc[read[0]], parsed[read[0]])
     return values
 
 

@@ -267,8 +267,9 @@ def _json_object(pairs):
     """A JSON object of a POST body as a dict. A key given twice ({"x": 1, "x": 2})
     is an error, as a GET parameter given twice is: Python would keep the last, and
     which was meant cannot be known."""
-    if len({key for key, _ in pairs}) == len(pairs):
-        return dict(pairs)
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
     keys = [key for key, _ in pairs]
     twice = sorted({key for key in keys if keys.count(key) > 1})
     raise _RepeatedKey(f"key {', '.join(map(repr, twice))} given more than once in one object of the body; send "
