@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import click
@@ -24,7 +23,7 @@ def _routes(path):
 @click.argument("points", type=click.Path(exists=True), required=False)
 @click.option("--at", "at", default=None, metavar="X,Y",
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
-                   "comma ， or a space separates them too, as copied): print its cell, "
+                   "comma ， or a space separates them too, as copied, and \"(x, y)\" or WKT POINT (x y) is read): print its cell, "
                    "community, street, district and, with --routes --class, department. Exit status 1 when it "
                    "is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
                    "lon/lat (latitude 116).")
@@ -170,6 +169,10 @@ _AT_LINES = (("micro-grid", "micro_id", None), ("community", "community_code", "
 def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
                 tolerance, *, points, output, batch_only):
     """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside)."""
+    import numpy as np
+    import pandas as pd
+
+    from gridkit.catalogue import coordinate_values
     from gridkit.coords import position_problems
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
@@ -181,10 +184,9 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     if class_field is not None:
         raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
     require_with(class_code=("routes", routes), events=("class_code", class_code))
-    try:
-        x, y = (float(v) for v in re.split(r"\s*[,，]\s*|\s+", at.strip()))
-    except ValueError:
-        raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at") from None
+    (x,), (y,) = coordinate_values(pd.DataFrame({"at": [at]}), "at", "at")  # as a column of both: x,y or WKT
+    if np.isnan(x):
+        raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at")
     crs = crs or "EPSG:4326"
     _, problem = position_problems([x], [y], crs)
     if problem[0]:

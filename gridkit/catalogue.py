@@ -239,18 +239,18 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 
 def _pairs(column):
     """x and y of a column that holds both: "116.48,39.99" (as Amap's and Baidu's
-    place APIs give a location; a semicolon or spaces may separate them, and
-    brackets enclose them), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
+    place APIs give a location; a semicolon, spaces or a full-width comma or
+    semicolon, as typed in Chinese, may separate them, and brackets enclose them), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
     other geometries stand for a point on them, as in a vector file). NaN where
     a row has neither.
 
     >>> import pandas as pd
-    >>> x, y = _pairs(pd.Series(["116.48,39.99", "POINT (1 2)", " (3; 4) ", "SRID=4326;POINT Z(5 6 7)", "x", None]))
+    >>> x, y = _pairs(pd.Series(["116.48,39.99", "POINT (1 2)", " (3; 4) ", "SRID=4326;POINT Z(5 6 7)", "8，9", "x", None]))
     >>> x.tolist(), y.tolist()
-    ([116.48, 1.0, 3.0, 5.0, nan, nan], [39.99, 2.0, 4.0, 6.0, nan, nan])
+    ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan])
     """
     text = column.astype("string").str.strip()
-    pair = text.str.extract(rf"^[(\[]?\s*({_NUMBER})\s*(?:[,;]|\s)\s*({_NUMBER})\s*[)\]]?$")
+    pair = text.str.extract(rf"^[(\[（]?\s*({_NUMBER})\s*(?:[,;，；]|\s)\s*({_NUMBER})\s*[)\]）]?$")
     x = pd.to_numeric(pair[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     y = pd.to_numeric(pair[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     rest = np.flatnonzero(np.isnan(x) & text.notna().to_numpy())

@@ -423,7 +423,8 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
         f"{X0 + 100}, {Y0 + 50} (EPSG:4548) → cell 110101001001005 (inside)",
         "  community  110101001001 c0", "  street     110101001", "  district   110101",
         "  department 供水企业/水务局"]
-    for spelled in (f"{X0 + 100}，{Y0 + 50}", f" {X0 + 100}  {Y0 + 50} ", f"{X0 + 100} , {Y0 + 50}"):  # as copied
+    for spelled in (f"{X0 + 100}，{Y0 + 50}", f" {X0 + 100}  {Y0 + 50} ", f"{X0 + 100} , {Y0 + 50}",  # as copied
+                    f"({X0 + 100}, {Y0 + 50})", f"（{X0 + 100}；{Y0 + 50}）", f"POINT ({X0 + 100} {Y0 + 50})"):
         again = run("--at", spelled, "--crs", "EPSG:4548", "--routes", table, "--class", "01001")
         assert again.exit_code == 0 and again.output == inside.output, spelled
     lon, lat = _lonlat([X0 - 5], [Y0 + 50])
@@ -449,7 +450,8 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
     assert swapped.exit_code == 1
     assert swapped.output == (f"{lat!r}, {lon!r} (EPSG:4326): outside the layout; swapped, --at {lon!r},{lat!r} "
                               "is in it\n")
-    for args, message in {("--at", "1;2"): "expected X,Y", ("--at", "1,2,3"): "expected X,Y",
+    for args, message in {("--at", "1:2"): "expected X,Y", ("--at", "1,2,3"): "expected X,Y",
+                          ("--at", "POINT EMPTY"): "expected X,Y", ("--at", "nan,nan"): "expected X,Y",
                           ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
                           ("--at", "1,2", "--routes", table, "--class-field", "c"): "not --class-field",
                           (): "give POINTS (a file of points) or --at X,Y"}.items():
