@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
 import shapely
 
 __all__ = ["PartitionReport", "check_partition", "assert_partition", "multipart_cells"]
@@ -82,13 +83,12 @@ def _polygons(geometry):
     return shapely.multipolygons(parts) if len(parts) else None
 
 
-def _free_id_hint(ids, units, duplicated, issued=None):
+def _free_id_hint(ids, units, unit, issued=None, whom="all but one"):
     """': give all but one a free ID (110101001001124 is the next after its
-    unit's highest)' where the unit's IDs are numbers of one length (a cell split
+    unit's highest)' where ``unit``'s IDs are numbers of one length (a cell split
     in QGIS leaves two halves with its ID), else ''. ``issued`` (unit → highest
     sequence issued, as a household package records it) counts as in use."""
-    unit = units[ids == duplicated][0]
-    same = [str(i) for i in ids[units == unit] if i == i]
+    same = [str(i) for i in ids[units == unit] if not pd.isna(i)]
     if not same or not all(i.isdigit() and len(i) == len(same[0]) for i in same):
         return ""
     width = len(same[0])
@@ -98,8 +98,8 @@ def _free_id_hint(ids, units, duplicated, issued=None):
         top = max(top, int(prefix + str(issued[str(unit)]).zfill(width - len(prefix))))
     free = str(top + 1).zfill(width)
     if len(free) > width or not free.startswith(prefix):
-        return ": give all but one a free ID (its unit has no number left after the highest)"
-    return f": give all but one a free ID ({free} is the next after its unit's highest)"
+        return f": give {whom} a free ID (its unit has no number left after the highest)"
+    return f": give {whom} a free ID ({free} is the next after its unit's highest)"
 
 
 def check_partition(
@@ -151,6 +151,10 @@ def check_partition(
         return report
     geoms = cells.geometry.values
     ids = cells[id_field].to_numpy()
+    blank = cells[id_field].isna().to_numpy()
+    if blank.any():  # named as what they lack in every problem below, not as "nan"
+        ids = ids.astype(object)
+        ids[blank] = f"without {id_field}"
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(bad):
         flag(f"cell {ids[i]} is empty")
@@ -161,21 +165,29 @@ def check_partition(
     for i in np.flatnonzero(nonpoly):
         flag(f"cell {ids[i]} is not a polygon", geoms[i])
     ids_series = cells[id_field]
-    if ids_series.isna().any():
-        flag(f"{int(ids_series.isna().sum())} cells have no {id_field}",
-             shapely.geometrycollections(geoms[ids_series.isna().to_numpy() & ~bad]))
     units_of = cells[unit_key].to_numpy() if unit_key in cells.columns else np.full(len(cells), None)
-    for d in ids_series[ids_series.duplicated()].unique()[:20]:
-        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{_free_id_hint(ids, units_of, d, issued)}",
-             shapely.geometrycollections(geoms[ids == d]))
+    if blank.any():
+        first = units_of[blank][0]
+        flag(f"{int(blank.sum())} cell(s) have no {id_field} (select them in QGIS with \"{id_field}\" IS NULL)"
+             + _free_id_hint(cells[id_field].to_numpy(), units_of, first, issued, "each"),
+             shapely.geometrycollections(geoms[blank & ~bad]))
+    for d in ids_series[ids_series.duplicated()].dropna().unique()[:20]:
+        hint = _free_id_hint(ids, units_of, units_of[ids == d][0], issued)
+        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{hint}", shapely.geometrycollections(geoms[ids == d]))
 
     unit_geoms = units.geometry.values
     unit_codes = units[unit_key].to_numpy()
-    position = {code: i for i, code in enumerate(unit_codes)}
+    uncoded = units[unit_key].isna().to_numpy()
+    if uncoded.any():
+        flag(f"{int(uncoded.sum())} unit(s) have no {unit_key}", shapely.geometrycollections(unit_geoms[uncoded]))
+    position = {code: i for i, code in enumerate(unit_codes) if not pd.isna(code)}
     own = np.array([position.get(k, -1) for k in cells[unit_key].to_numpy()])
     for i in np.flatnonzero(own < 0):
-        flag(f"cell {ids[i]} names unit {cells[unit_key].iloc[i]!r}, which does not exist", geoms[i])
-    wrong_prefix = [i for i in range(len(ids)) if own[i] >= 0 and not str(ids[i]).startswith(str(unit_codes[own[i]]))]
+        named = cells[unit_key].iloc[i]
+        flag(f"cell {ids[i]} has no {unit_key}" if pd.isna(named) else
+             f"cell {ids[i]} names unit {named!r}, which does not exist", geoms[i])
+    wrong_prefix = [i for i in range(len(ids))
+                    if own[i] >= 0 and not blank[i] and not str(ids[i]).startswith(str(unit_codes[own[i]]))]
     for i in wrong_prefix[:20]:
         flag(f"cell {ids[i]} does not start with its unit code {unit_codes[own[i]]}", geoms[i])
 
@@ -252,6 +264,8 @@ def check_partition(
     bounds = np.searchsorted(own[order], np.arange(len(unit_geoms) + 1))
     for u in range(len(unit_geoms)):
         if unchecked[u]:
+            continue
+        if pd.isna(unit_codes[u]):  # no cell can name it: flagged above
             continue
         if counts[u] == 0:
             flag(f"unit {unit_codes[u]} has no cells", unit_geoms[u])

@@ -568,7 +568,7 @@ def check_package(path) -> dict:
     issued = _issued_record(metadata)
     reports = {"cells": check_partition(cells, communities, issued=issued)}
     ids = cells["grid_id"].astype(str)
-    wrong = malformed_grid_ids(ids)
+    wrong = malformed_grid_ids(ids) & cells["grid_id"].notna().to_numpy()  # a blank one is flagged as such
     for grid_id, geometry in zip(ids[wrong], cells.geometry.values[wrong]):
         try:
             parse_grid_id(grid_id)
@@ -584,7 +584,7 @@ def check_package(path) -> dict:
                                                           issued=issued)
         # The prefix (its grid's ID) is checked above.
         micro_ids = micro["micro_id"].astype(str)
-        wrong = malformed_micro_ids(micro_ids)
+        wrong = malformed_micro_ids(micro_ids) & micro["micro_id"].notna().to_numpy()
         for micro_id, geometry in zip(micro_ids[wrong], micro.geometry.values[wrong]):
             report.flag(f"micro ID {micro_id!r} is not {MICRO_ID_FORM}", geometry)
         _flag_ended(path, layers, issued, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,

@@ -295,6 +295,9 @@ def _check_layout(grids, micro_grids, communities, stale=()):
     if grids.crs is None or not grids.crs.is_projected:
         raise InputError("the grids must be in a projected (metric) CRS, as the package holds them")
     for what, frame, key in (("grids", grids, "grid_id"), ("micro-grids", micro_grids, "micro_id")):
+        if frame is not None and frame[key].isna().any():
+            raise InputError(f"{what} without a {key}: {int(frame[key].isna().sum())} (drawn by hand, say); give "
+                             "each a free ID (`gridkit check` suggests one), or delete it")
         if frame is not None and frame[key].duplicated().any():
             twice = frame.loc[frame[key].duplicated(), key].astype(str).tolist()
             raise InputError(f"the {what} repeat IDs ({', '.join(twice[:5])}): each needs its own; "

@@ -2,6 +2,7 @@
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -119,6 +120,33 @@ def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):
     # The community's cells end at 006: 007 is free (the other community's 006 is not).
     assert result.output.splitlines()[1] == ("  grid_id 110101001001003 is used by 2 cells: give all but one a free "
                                              "ID (110101001001007 is the next after its unit's highest)")
+
+
+def test_a_cell_without_an_id_is_named_as_such_and_offered_one(package):
+    """A cell drawn by hand (Add Polygon Feature, the ID left blank) was "cell nan"
+    in three problems, "grid ID 'nan' is not 15 digits" among them."""
+    def change(cells):
+        cells.loc[cells["grid_id"] == "110101001001002", "grid_id"] = None
+        drawn = cells.iloc[[0]].copy()
+        drawn["grid_id"], drawn["geometry"] = None, [shapely.box(X0 - 100, Y0, X0, Y0 + 100)]  # beside the layout
+        return gpd.GeoDataFrame(pd.concat([cells, drawn], ignore_index=True), crs=cells.crs)
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:4] == [
+        "grid.gpkg  cells: 13 cells in 2 communities: 3 problem(s)",
+        '  2 cell(s) have no grid_id (select them in QGIS with "grid_id" IS NULL): give each a free ID '
+        "(110101001001007 is the next after its unit's highest)",
+        "  cell without grid_id lies 1e+04 m² outside its unit",
+        "  unit 110101001001: its cells differ from it by 1e+04 m² (0.167 of its area: gaps, or cells beyond it)"]
+
+
+def test_a_unit_without_a_code_is_named_once():
+    units = gpd.GeoDataFrame({"u": ["A", None]}, geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)])
+    cells = gpd.GeoDataFrame({"u": ["A", None], "id": ["A1", "B1"]}, geometry=list(units.geometry))
+    assert gk.check_partition(cells, units, unit_key="u", id_field="id").problems == [
+        "1 unit(s) have no u", "cell B1 has no u"]
 
 
 def test_a_duplicated_id_does_not_hide_the_gap_beside_it(package):

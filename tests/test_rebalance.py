@@ -305,6 +305,10 @@ def test_bad_layouts_are_refused(layout):
     twice.loc[twice.index[1], "grid_id"] = twice["grid_id"].iat[0]
     with pytest.raises(InputError, match="repeat IDs.*990201900600001"):
         rebalance(twice, comm, blocks, min_households=100, max_households=150)
+    blank = made.grids.copy()
+    blank.loc[blank.index[1], "grid_id"] = None  # was a TypeError (len of NaN)
+    with pytest.raises(InputError, match=r"^grids without a grid_id: 1 \(drawn by hand, say\); give each a free ID"):
+        rebalance(blank, comm, blocks, min_households=100, max_households=150)
     wrong = made.grids.copy()
     wrong.loc[wrong.index[0], "grid_id"] = "990201900600000"
     with pytest.raises(InputError, match="990201900600000 are not their community's code"):
