@@ -19,10 +19,14 @@ owns. It is a TOML file::
     [[rule]]
     classes = ["01001", "01002", "01"]    # 5-digit classes, 2-digit big classes, "*"
     department = "东城区水务局"
-    [[rule]]                              # an override for one area
+    [[rule]]                              # an override for one area (or a list of areas)
     area = "110101001001"
     classes = ["04"]
     department = "景山公园管理处"
+    note = "景山公园 is its own"          # free text, for the people who keep the table
+
+A key other than these is an error naming it (``areas`` for ``area``), as a
+misspelt key ignored would route the whole city by a rule meant for one area.
 
 Class keys: a GB/T 47678.5-2026 class (5 digits: component classes 01–05 and the
 "X abnormal" matters that share their codes, matter classes 06–10), a big class
@@ -124,6 +128,28 @@ class _Rule(NamedTuple):
     classes: tuple
     department: str
     where: str
+
+
+def _known_keys(entry, keys, where):
+    """Refuse a key of a routing table's entry that is none of ``keys``, naming
+    the nearest (a misspelt key would otherwise be ignored)."""
+    import difflib
+
+    for key in entry:
+        if key not in keys:
+            near = difflib.get_close_matches(key, keys, n=1, cutoff=0.6)
+            raise InputError(f"{where}: unknown key {key!r}" + (f" (did you mean {near[0]!r}?)" if near else "")
+                             + f"; it takes {', '.join(keys)}")
+
+
+def _texts(value, what, example):
+    """A rule's ``classes`` or ``area``: one text or a list of them. A number is
+    refused: ``01001`` unquoted is no TOML, and ``1001`` has lost its leading 0."""
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise InputError(f'{what} must be text in quotes, or a list of them ("{example[0]}", ["{example[0]}", '
+                         f'"{example[1]}"]), not {value!r}')
+    return tuple(values)
 
 
 def class_keys(code, kind="component", local=frozenset()):
@@ -248,18 +274,21 @@ class RoutingTable:
                 entry = {"code": entry}
             if not isinstance(entry, dict):
                 raise InputError(f"{source}: department {key!r} must be a table with a code")
+            _known_keys(entry, ("code", "name"), f"{source}: department {key!r}")
             code = str(entry.get("code", "")).strip().upper() or None
             departments[key] = Department(key, code, str(entry.get("name", key)))
         territorial = {str(area): str(dept) for area, dept in data.get("territorial", {}).items()}
         rules = []
         for n, entry in enumerate(data.get("rule", []), start=1):
             where = f"rule {n}"
+            # A key misspelt ("areas", "class") was ignored: a rule meant for one area
+            # then routed the whole city.
+            _known_keys(entry, ("area", "classes", "department", "note"), f"{source}: {where}")
             if "department" not in entry or "classes" not in entry:
                 raise InputError(f"{source}: {where} needs 'classes' and 'department'")
-            classes = entry["classes"]
-            classes = (classes,) if isinstance(classes, str) else tuple(str(c) for c in classes)
-            area = str(entry.get("area", "")).strip()
-            rules.append(_Rule(area, classes, str(entry["department"]), where))
+            classes = _texts(entry["classes"], f"{source}: {where}: classes", ("01001", "02"))
+            for area in _texts(entry.get("area", ""), f"{source}: {where}: area", ("110101001", "110101002")):
+                rules.append(_Rule(area.strip(), classes, str(entry["department"]), where))
         return cls(departments, territorial, rules, source=source)
 
     def route(self, location, code, *, kind: str = "component") -> Route:

@@ -122,6 +122,29 @@ def test_load_errors_and_check():
     assert "department '民政' is named by no rule" in report.warnings
 
 
+def test_a_misspelt_key_is_refused_not_ignored():
+    """``areas`` for ``area`` was ignored, and the rule meant for one street routed the
+    whole city's water covers to 民政."""
+    meant = {"areas": ["110101002"], "classes": ["01001"], "department": "民政"}
+    with pytest.raises(InputError, match=r"^routing table: rule 1: unknown key 'areas' \(did you mean 'area'\?\); "
+                                         r"it takes area, classes, department, note$"):
+        _table(rule=[meant])
+    with pytest.raises(InputError, match=r"department '水务局': unknown key 'cod' \(did you mean 'code'\?\)"):
+        _table(departments={"水务局": {"cod": WATER}})
+    with pytest.raises(InputError, match=r"rule 1: classes must be text in quotes.* not \[1001\]$"):
+        _table(rule=[{"classes": [1001], "department": "民政"}])
+    with pytest.raises(InputError, match=r"rule 1: area must be text in quotes.* not 110101002$"):
+        _table(rule=[{"area": 110101002, "classes": ["01001"], "department": "民政"}])
+
+
+def test_a_rule_may_name_a_list_of_areas_and_a_note():
+    table = _table(rule=[{"area": ["110101002", "110101003"], "classes": ["01001"], "department": "民政",
+                          "note": "both streets' water covers"}])
+    routed = {g: table.route(_at(g), "01001").department_name
+              for g in ("110101002001001", "110101003001001", "110101004001001")}
+    assert routed == {"110101002001001": "民政", "110101003001001": "民政", "110101004001001": "某街道办事处"}
+
+
 def test_starter_table_checks_clean(tmp_path):
     runner = CliRunner()
     out = tmp_path / "routing.toml"
