@@ -55,6 +55,7 @@ than the tolerance from every cell).
 from __future__ import annotations
 
 import datetime as _dt
+import difflib
 import json
 import logging
 import math
@@ -159,7 +160,7 @@ class Mapping:
         raw = _load_toml(path)
         spec = {k: v for k, v in raw.items() if k != "files"}
         if inventory is not None:
-            section = raw.get("files", {}).get(Path(inventory).stem, {})
+            section = _file_section(path, raw.get("files", {}), Path(inventory).stem)
             for key, value in section.items():
                 spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else value
         unknown = set(spec) - {"class", "class_field", "classes", "source_key", "fields", "values"}
@@ -180,6 +181,23 @@ class Mapping:
     def sections(path):
         """The inventories (file stems) a mapping file has a ``[files.STEM]`` section for."""
         return sorted(_load_toml(path).get("files", {}))
+
+
+def _file_section(path, files, stem):
+    """The ``[files.STEM]`` section for an inventory named ``stem``: its own, else
+    one differing only in case (``traffic_signals.csv`` for ``TRAFFIC_Signals``, as
+    Windows does not tell them apart). A section whose name is close (a typo) is
+    not used, but is logged: the top-level keys then map the file."""
+    if stem in files:
+        return files[stem]
+    same = [name for name in files if name.casefold() == stem.casefold()]
+    if same:
+        return files[same[0]]
+    near = difflib.get_close_matches(stem, list(files), n=1, cutoff=0.8)
+    if near:
+        log.warning("%s has no [files.%s] section, only [files.%s], which is not used for %s: if it is meant "
+                    "for this file, name it as the file is", path, stem, near[0], stem)
+    return {}
 
 
 @dataclass

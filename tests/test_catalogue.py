@@ -1,4 +1,5 @@
 import json
+import logging
 import sqlite3
 from contextlib import closing
 
@@ -767,3 +768,19 @@ def test_a_layout_without_micro_grids_leaves_micro_id_empty_and_says_so(tmp_path
     stats = CliRunner().invoke(cli, ["components", "stats", "--grid", str(package), "--by", "micro"])
     assert stats.exit_code == 1
     assert "Error: --by micro: no component is in a micro-grid; the layout has none" in stats.output
+
+
+def test_a_mapping_section_is_found_in_any_case_and_a_misspelt_one_is_logged(tmp_path, caplog):
+    path = tmp_path / "mapping.toml"
+    path.write_text('class = "03005"\n[files.TRAFFIC_Signals]\nclass = "02014"\n[files.INFRA_Hydrant]\n'
+                    'class = "01013"\n', encoding="utf-8")
+    assert Mapping.load(path, inventory="TRAFFIC_Signals.geojson").class_code == "02014"
+    assert Mapping.load(path, inventory="exports/traffic_signals.csv").class_code == "02014"  # renamed on Windows
+    assert not caplog.records
+    with caplog.at_level(logging.WARNING, logger="gridkit.catalogue"):
+        assert Mapping.load(path, inventory="INFRA_Hydrants.geojson").class_code == "03005"  # the top level's
+    assert caplog.messages == [f"{path} has no [files.INFRA_Hydrants] section, only [files.INFRA_Hydrant], which is "
+                               "not used for INFRA_Hydrants: if it is meant for this file, name it as the file is"]
+    caplog.clear()
+    assert Mapping.load(path, inventory="DPW_LitterBarrels.geojson").class_code == "03005"
+    assert not caplog.records  # no section near its name: the top level maps it, as meant
