@@ -299,7 +299,9 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     """
     from gridkit.batch import csv_dialect
     from gridkit.catalogue import TABLE_SUFFIXES, read_table
-    from gridkit.classes import convert_ids
+    import pandas as pd
+
+    from gridkit.classes import class_table, convert_ids
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 
@@ -314,13 +316,18 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     column = id_field or next((c for c in frame.columns if c.lower() in ("glbjbsm", "objid")), None)
     if column is None or column not in frame.columns:
         raise click.ClickException(f"{inventory}: no ID column; name it with --id-field (columns: {list(frame.columns)})")
-    new, notes = convert_ids(frame[column].fillna("").tolist(), to=to)
+    ids = frame[column].astype("string").str.strip()  # spaces pasted around an ID, as import strips them
+    ids = [None if pd.isna(i) or not i else i for i in ids]
+    new, notes = convert_ids(ids, to=to)
     frame["converted_id"] = [n or "" for n in new]
     frame["convert_note"] = notes
     with atomic_path(output, overwrite=overwrite) as tmp:
         frame.to_csv(tmp, index=False, encoding=CSV_ENCODING, **csv_dialect(frame.attrs.get("csv_separator", ",")))
+    malformed = sum(bool(p) for p in class_table("legacy" if to == "2026" else "2026").id_problems(ids))
     failed = sum(n is None for n in new)
-    click.echo(f"{len(frame):,} rows: {len(frame) - failed:,} converted, {failed:,} without a counterpart → {output}")
+    click.echo(f"{len(frame):,} rows: {len(frame) - failed:,} converted, {failed - malformed:,} without a counterpart, "
+               f"{malformed:,} not {'legacy' if to == '2026' else '2026'} IDs (blank or malformed; convert_note says "
+               f"why) → {output}")
 
 
 @components.command("classes")

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -237,7 +238,7 @@ class ClassTable:
         missing = arr.is_null().to_numpy(zero_copy_only=False)
         wrong_len = ~missing & (length != self.id_digits)
         for i in np.flatnonzero(wrong_len):
-            reasons[i] = self._length_reason(int(length[i]))
+            reasons[i] = self._length_reason(int(length[i]), arr[i].as_py())
         not_digits = ~missing & ~wrong_len & ~np.asarray(digits, dtype=bool)
         reasons[not_digits] = "contains characters other than digits"
         reasons[missing] = "missing"
@@ -266,7 +267,10 @@ class ClassTable:
                     reasons[i] = f"county {code} is not the layout's ({allowed})"
         return reasons.tolist()
 
-    def _length_reason(self, length):
+    def _length_reason(self, length, text):
+        if re.match(r"\d(\.\d+)?[eE]\+\d+(\s|$)", text.strip()):  # also as read_table marks an Excel number
+            return ("is a number in scientific notation, as Excel shows a long one: its last digits are lost; "
+                    "format the column as text where the file was made, and export it again")
         other = {17: ("2026", "GB/T 47678.5-2026", "--scheme 2026"),
                  16: ("legacy", "legacy CJ/T 214", "--scheme legacy")}.get(length)
         text = f"has {length} characters; a {self.label} component ID has {self.id_digits} digits"

@@ -380,7 +380,7 @@ def test_components_convert_reads_a_gbk_semicolon_ledger_and_keeps_its_dialect(t
     path.write_bytes(ledger.encode("gbk"))
     result = CliRunner().invoke(cli, ["components", "convert", str(path), "--to", "2026", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "2 rows: 2 converted, 0 without a counterpart" in result.output
+    assert "2 rows: 2 converted, 0 without a counterpart, 0 not legacy IDs" in result.output
     assert out.read_text(encoding="utf-8-sig").splitlines() == [
         "ObjID;ObjName;PointX;converted_id;convert_note",
         "1101010101000001;上水井盖;116,41;11010101001000001;",
@@ -397,6 +397,24 @@ def test_components_convert_reads_a_gbk_semicolon_ledger_and_keeps_its_dialect(t
                                        "--layer", "nosuch"])
     assert refused.exit_code == 1 and "the sheets are ['Sheet1']" in refused.output
     assert not (tmp_path / "y.csv").exists()
+
+
+def test_components_convert_strips_ids_and_counts_malformed_ones_apart(tmp_path):
+    """A padded ID was "has 18 characters", a blank one "has 0 characters", an ID
+    Excel wrote as 1.10101E+15 "has 11 characters", and all were counted "without a
+    counterpart", as a class the other scheme lacks is."""
+    path, out = tmp_path / "ledger.csv", tmp_path / "out.csv"
+    path.write_text("ObjID,n\n 1101010101000001 ,a\n,b\n1.10101E+15,c\n3205080602000001,d\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["components", "convert", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"4 rows: 1 converted, 1 without a counterpart, 2 not legacy IDs (blank or malformed; "
+                             f"convert_note says why) → {out}\n")
+    notes = pd.read_csv(out, dtype=str, keep_default_na=False)[["converted_id", "convert_note"]].values.tolist()
+    assert notes[:3] == [
+        ["11010101001000001", ""], ["", "missing"],
+        ["", "is a number in scientific notation, as Excel shows a long one: its last digits are lost; format the "
+             "column as text where the file was made, and export it again"]]
+    assert notes[3][1].startswith("legacy class 0602 has no GB/T 47678.5-2026 counterpart")
 
 
 def test_rejects_of_a_semicolon_csv_are_written_with_semicolons(tmp_path, package):
