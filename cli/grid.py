@@ -811,7 +811,8 @@ def households_command(boundaries, households_path, output, layer, where, encodi
                                 crs=input_crs(households_path, households_layer, households_crs, crs,
                                               "--households-crs"),
                                 x_field=x_field, y_field=y_field, where=households_where or None,
-                                where_option="--households-where", encoding=households_encoding)
+                                where_option="--households-where", encoding=households_encoding,
+                                crs_option="--households-crs")
             lines = read_barriers(barriers, barriers_layer,
                                   input_crs(barriers, barriers_layer, barriers_crs, crs, "--barriers-crs"),
                                   barriers_where)
@@ -987,7 +988,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                      households_crs, x_field, y_field, households_encoding))
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field, where=households_where or None, where_option="--households-where",
-                                encoding=households_encoding)
+                                encoding=households_encoding, crs_option="--households-crs")
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
                 package, params, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)

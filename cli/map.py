@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import overwrite_opt, picture_path, refuse_existing
+from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_field_opt, y_field_opt
 
 
 @click.command("map")
@@ -12,14 +12,21 @@ from .options import overwrite_opt, picture_path, refuse_existing
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Picture to write: .png (default: PACKAGE with .png), .svg or .pdf to print (vector), .jpg; "
                    "with --html, the .html.")
-@click.option("--labels", default=12, show_default=True, help="How many cell IDs to label.")
+@click.option("--labels", default=12, show_default=True, type=click.IntRange(min=0),
+              help="How many cell IDs to label.")
 @click.option("--html", "as_html", is_flag=True,
               help="Write a self-contained interactive web map (.html) instead: cells, units, components and "
                    "--points as toggleable layers, click for codes and departments; opens offline.")
 @click.option("--points", multiple=True, type=click.Path(exists=True, dir_okay=False),
-              help="With --html: a point file to add as a layer (e.g. the output of gridkit locate); repeatable.")
+              help="With --html: a point file to add as a layer (the output of gridkit locate, or any file "
+                   "locate reads: CSV or Excel with coordinate columns, GeoJSON, GeoPackage …); repeatable.")
+@crs_opt("--points-crs", help="What the coordinates of a --points table (CSV, Excel) are: EPSG:4326 (default), "
+                              "gcj02, bd09, EPSG:4490 or an EPSG code, as locate's --crs; a file that records "
+                              "its CRS is read in its own.")
+@x_field_opt
+@y_field_opt
 @overwrite_opt
-def map_command(package, output, labels, as_html, points, overwrite):
+def map_command(package, output, labels, as_html, points, points_crs, x_field, y_field, overwrite):
     """Draw PACKAGE's cells by community with unit boundaries and a few IDs.
 
     A household package is drawn as `grid households --preview` draws it: each
@@ -37,6 +44,11 @@ def map_command(package, output, labels, as_html, points, overwrite):
     from gridkit.package import read_package
 
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
+    if (points or points_crs or x_field or y_field) and not as_html:
+        raise click.UsageError("--points (and --points-crs, --x-field, --y-field) add layers to the web map: "
+                               "give --html too")
+    if as_html and not output.lower().endswith((".html", ".htm")):
+        raise click.BadParameter(f"{output}: --html writes a web page; name it .html", param_hint="-o")
     if not as_html:  # a suffix no picture has: named before any work
         ctx = click.get_current_context()
         picture_path(ctx, next(p for p in ctx.command.params if p.name == "output"), output)
@@ -45,7 +57,8 @@ def map_command(package, output, labels, as_html, points, overwrite):
         cells, units, meta = read_package(package)
         micro = _micro_grids(package)
         if as_html:
-            counts = _html(package, cells, units, micro, points, output, overwrite)
+            counts = _html(package, cells, units, micro, _point_layers(points, points_crs, (x_field, y_field), cells), output,
+                           overwrite)
             click.echo(f"{output}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
             return
         from gridkit.preview import plot_layout
@@ -82,16 +95,48 @@ def _micro_grids(package):
     return gpd.read_file(package, layer="micro_grids", engine="pyogrio")
 
 
-def _html(package, cells, units, micro, points, output, overwrite):
+def _point_layers(paths, crs, fields, cells):
+    """--points as layers named by their files, each read as `locate` reads its
+    input (so a CSV of reports is a layer too, not only locate's output), with a
+    point for each row that has a position. A layer none of whose points falls
+    within the layout's extent is logged: most likely its CRS is not what was said."""
+    import logging
     from pathlib import Path
 
     import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    from gridkit.catalogue import read_inventory
+    from gridkit.coords import pseudo_to_wgs84_func
+
+    log = logging.getLogger("gridkit.map")
+    layers = {}
+    for path in paths:
+        frame, x, y, source = read_inventory(path, crs=crs, x_field=fields[0], y_field=fields[1], keep_xy=True,
+                                             crs_option="--points-crs")
+        kept = ~(np.isnan(x) | np.isnan(y))
+        if not kept.all():
+            log.warning("%s: %d of %d rows have no position and are not drawn", path, int((~kept).sum()), len(x))
+        geoms, said = shapely.points(x[kept], y[kept]), source if isinstance(source, str) else source.to_string()
+        if isinstance(source, str):  # GCJ-02, BD-09
+            geoms, source = shapely.transform(geoms, pseudo_to_wgs84_func(source)), "EPSG:4326"
+        layer = gpd.GeoDataFrame(frame[kept].reset_index(drop=True), geometry=geoms, crs=source).to_crs(cells.crs)
+        if len(layer) and not layer.intersects(shapely.box(*cells.total_bounds)).any():
+            log.warning("%s: none of its %d points lies within the layout's extent: are its coordinates %s "
+                        "(--points-crs)?", path, len(layer), said)
+        name, n = Path(path).stem, 2
+        while name in layers:  # a/located.csv and b/located.csv: two layers
+            name, n = f"{Path(path).stem}_{n}", n + 1
+        layers[name] = layer
+    return layers
+
+
+def _html(package, cells, units, micro, points, output, overwrite):
+    from pathlib import Path
 
     from gridkit.catalogue import read_catalogue
     from gridkit.webmap import write_html_map
 
-    extra = {Path(p).stem: gpd.read_parquet(p) if Path(p).suffix == ".parquet"
-             else gpd.read_file(p, layer=0, engine="pyogrio")  # 0: a located.gpkg also has layer_styles
-             for p in points}
-    return write_html_map(output, cells, units, micro=micro, components=read_catalogue(package), points=extra,
+    return write_html_map(output, cells, units, micro=micro, components=read_catalogue(package), points=points,
                           title=f"{Path(package).name}: {len(cells):,} cells", overwrite=overwrite)

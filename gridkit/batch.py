@@ -23,6 +23,7 @@ A Shapefile's fields hold 10 characters: there they are ``gk_comm_cd``, ``gk_com
 from __future__ import annotations
 
 import functools
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -423,6 +424,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     """
     import dask.dataframe as dd
     import pyarrow as pa
+    import pyarrow.parquet as pq
     from dask.distributed import Client, LocalCluster
 
     from .io import warn_if_gcj02
@@ -447,7 +449,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                                    "projected CRS's EPSG code")
                 crs = file_crs
                 if bbox and len(bbox) == 4:
-                    warn_if_gcj02(points, file_crs, tuple(bbox))
+                    warn_if_gcj02(points, file_crs, tuple(bbox), pq.read_schema(points).names)
             binary = {pa.binary(): pd.ArrowDtype(pa.binary()), pa.large_binary(): pd.ArrowDtype(pa.large_binary())}
             ddf = dd.read_parquet(points, arrow_to_pandas={"types_mapper": binary.get})
         else:
@@ -462,6 +464,9 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                                kind, class_code, wkb)
     cluster = None
     if scheduler is None:
+        # distributed logs its scheduler's start and stop at INFO, on a handler of its
+        # own: thirty lines around the summary. As verbose as gridkit's own log (-v).
+        logging.getLogger("distributed").setLevel(logging.getLogger().getEffectiveLevel())
         try:
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                    dashboard_address=None)

@@ -279,7 +279,7 @@ def _pairs(column):
 
 
 def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, encoding=None, keep_xy=False,
-                   where=None, where_option="--where"):
+                   where=None, where_option="--where", crs_option="--crs"):
     """Read an inventory into ``(frame, x, y, crs)`` with one row per input row.
 
     ``x``/``y`` are float arrays in ``crs`` (NaN where a row has no usable
@@ -288,7 +288,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     coordinate columns are dropped from ``frame`` unless ``keep_xy``. ``where``
     (an OGR SQL ``WHERE``, over a table's columns too: :func:`gridkit.io.rows_where`)
     keeps the features it selects; ``frame.attrs["source_rows"]`` then numbers
-    them as in the file. Its messages call it ``where_option``.
+    them as in the file. Its messages call it ``where_option``, and ``crs`` ``crs_option``.
     """
     path = Path(path)
     if not path.exists():
@@ -300,7 +300,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
         if crs is None and not geographic:
             named = f"column {xf} does not say its" if xf == yf else f"columns {xf}/{yf} do not say their"
-            raise InputError(f"{path}: {named} CRS; pass --crs (EPSG:4326 for "
+            raise InputError(f"{path}: {named} CRS; pass {crs_option} (EPSG:4326 for "
                              "GPS lon/lat, gcj02, bd09, EPSG:4490, or the projected CRS's EPSG code)")
         x, y = coordinate_values(frame, xf, yf)
         if xf == yf and not x_field and len(frame) and np.isnan(x).all():  # a "location" of addresses, say
@@ -311,7 +311,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "
                          ".kml or .parquet")
-    fast = _read_points_arrow(path, layer, crs) if where is None else None
+    fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
     if fast is not None:
         return fast
     gdf = read_vector(path, layer=layer, crs=None if coords.is_pseudo_crs(crs) else crs, encoding=encoding,
@@ -530,7 +530,7 @@ def _excel_text(value):
 
 
 def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where=None,
-                where_option="--where", encoding=None) -> gpd.GeoDataFrame:
+                where_option="--where", encoding=None, crs_option="--crs") -> gpd.GeoDataFrame:
     """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
     gives: from a vector file, or from a CSV (TSV, TXT) or Excel workbook with
     coordinate columns, found by name as for inventories (lon/lat, 经度/纬度, x/y …)
@@ -540,14 +540,14 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     row without usable coordinates keeps its place with no geometry, for the caller
     to name it. ``where`` keeps the features an OGR SQL ``WHERE`` clause matches,
     as :func:`gridkit.read_vector` does (over a table's columns too); its messages
-    call it ``where_option``. ``encoding``: the text encoding of a CSV or of a
+    call it ``where_option``, and the CRS ``crs_option``. ``encoding``: the text encoding of a CSV or of a
     Shapefile's attributes (default: detected, UTF-8 or GB18030).
     """
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
-                                         where_option=where_option, encoding=encoding)
+                                         where_option=where_option, encoding=encoding, crs_option=crs_option)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")
     ok = np.isfinite(x) & np.isfinite(y)
@@ -594,7 +594,7 @@ def _as_numbers(frame):
     return frame.assign(**numbers)
 
 
-def _read_points_arrow(path, layer, crs):
+def _read_points_arrow(path, layer, crs, crs_option="--crs"):
     """``read_inventory`` for a layer of plain 2D points in GeoParquet or GeoPackage.
 
     Read through Arrow and the coordinates cut straight out of the WKB with numpy:
@@ -616,7 +616,7 @@ def _read_points_arrow(path, layer, crs):
                 return None
             file_crs = geoparquet_crs(column)
         elif suffix == ".gpkg":
-            info, table = pyogrio.read_arrow(path, layer=layer)
+            info, table = pyogrio.read_arrow(path, layer=0 if layer is None else layer)  # 0: beside layer_styles
             name, file_crs = info["geometry_name"] or "wkb_geometry", info["crs"]
             file_crs = pyproj.CRS.from_user_input(file_crs) if file_crs else None
         else:
@@ -630,13 +630,15 @@ def _read_points_arrow(path, layer, crs):
     if crs is not None:
         source = coords.parse_crs(crs)
     elif file_crs is None:
-        raise CRSError(f"{path}: the file has no CRS. Say what its coordinates are in: --crs EPSG:4326 (GPS), "
-                       "--crs EPSG:4490 (CGCS2000), --crs gcj02, --crs bd09, or the projected CRS's EPSG code")
+        raise CRSError(f"{path}: the file has no CRS. Say what its coordinates are in: {crs_option} EPSG:4326 (GPS), "
+                       f"{crs_option} EPSG:4490 (CGCS2000), {crs_option} gcj02, {crs_option} bd09, or the projected "
+                       "CRS's EPSG code")
     else:
         source = file_crs
         finite = np.isfinite(x) & np.isfinite(y)
         if finite.any():
-            warn_if_gcj02(path, file_crs, (x[finite].min(), y[finite].min(), x[finite].max(), y[finite].max()))
+            warn_if_gcj02(path, file_crs, (x[finite].min(), y[finite].min(), x[finite].max(), y[finite].max()),
+                          table.column_names)
     frame = table.drop_columns([name]).to_pandas()
     return frame, x, y, source
 

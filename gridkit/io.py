@@ -458,7 +458,7 @@ def _apply_crs(gdf, path, crs):
     else:
         _check_labelled_crs(gdf, path)
         source = gdf.crs.to_string()
-        warn_if_gcj02(path, gdf.crs, gdf.total_bounds)
+        warn_if_gcj02(path, gdf.crs, gdf.total_bounds, gdf.columns)
     gdf.attrs["source_crs"] = source
     gdf.attrs["source_path"] = str(path)
     return gdf
@@ -590,9 +590,11 @@ def _in_area_of_use(bounds, crs, margin=1.0) -> bool:
         area.south - margin <= lat <= area.north + margin)
 
 
-def warn_if_gcj02(path, crs, bounds):
-    """Warn when a file labelled EPSG:4326 lies in China: it is often really GCJ-02."""
-    if crs is None or crs.to_epsg() != 4326:
+def warn_if_gcj02(path, crs, bounds, columns=()):
+    """Warn when a file labelled EPSG:4326 lies in China: it is often really GCJ-02.
+    Not for the points `gridkit locate` wrote (they carry ``gk_status``): it writes
+    WGS84, whatever the input was in, so they are what they say."""
+    if crs is None or crs.to_epsg() != 4326 or "gk_status" in columns:
         return
     minx, miny, maxx, maxy = bounds
     if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):

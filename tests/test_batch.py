@@ -609,3 +609,33 @@ def test_dask_takes_the_geoparquets_crs_and_any_geometry_as_the_file_path_does(t
         columns = ["case", "gk_grid_id", "gk_status"]
         assert on_dask[columns].astype(str).values.tolist() == local[columns].astype(str).values.tolist()
         assert rejects[["row", "reason"]].values.tolist() == local_rejects[["row", "reason"]].values.tolist()
+
+
+def test_locate_reads_its_own_geopackage_without_warnings(package, tmp_path, caplog, recwarn):
+    """Locating located.gpkg again warned twice: pyogrio's "More than one layer found"
+    (its layer_styles), and "labelled EPSG:4326 and lies in China … often GCJ-02",
+    though locate writes WGS84 whatever it read."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 150])
+    east, north = coords.wgs84_to_gcj02(lon, lat)
+    pd.DataFrame({"lon": east, "lat": north}).to_csv(tmp_path / "reports.csv", index=False)
+    first = CliRunner().invoke(cli, ["locate", str(tmp_path / "reports.csv"), "--crs", "gcj02", "--grid", str(package),
+                                     "-o", str(tmp_path / "located.gpkg")])
+    assert first.exit_code == 0, first.output
+    assert [name for name, _ in pyogrio.list_layers(tmp_path / "located.gpkg")] == ["located", "layer_styles"]
+    caplog.clear()
+    recwarn.clear()
+    with caplog.at_level("WARNING"):
+        again = CliRunner().invoke(cli, ["locate", str(tmp_path / "located.gpkg"), "--grid", str(package),
+                                         "-o", str(tmp_path / "again.csv")])
+    assert again.exit_code == 0, again.output
+    assert pd.read_csv(tmp_path / "again.csv", dtype=str)["gk_grid_id"].tolist() == ["110101001001004",
+                                                                                   "110101001001002"]
+    assert caplog.messages == [] and [str(w.message) for w in recwarn] == []
+    # A file of lon/lat in China that gridkit did not write is still warned about.
+    pd.DataFrame({"lon": lon, "lat": lat}).pipe(
+        lambda f: gpd.GeoDataFrame(f, geometry=gpd.points_from_xy(f.lon, f.lat), crs=4326)).to_file(
+        tmp_path / "gps.gpkg")
+    with caplog.at_level("WARNING"):
+        CliRunner().invoke(cli, ["locate", str(tmp_path / "gps.gpkg"), "--grid", str(package), "-o",
+                                 str(tmp_path / "gps.csv")])
+    assert any("lies in China" in m for m in caplog.messages)

@@ -3,6 +3,7 @@ import re
 
 import numpy as np
 import pyogrio
+import pyproj
 import pytest
 from click.testing import CliRunner
 
@@ -846,3 +847,47 @@ def test_a_grid_package_given_as_boundaries_is_gridded_again_in_its_communities(
     # --layer reads the layer named, as from any file: the cells carry no code column of their own
     result = _run("grid", "units", package, "--layer", "cells", "-o", tmp_path / "x.gpkg")
     assert result.exit_code == 1 and "name the column with each unit's code (--code-field" in result.output
+
+
+def test_map_points_are_read_as_locate_reads_them(tmp_path, caplog):
+    """`map --html --points` read a CSV with geopandas, which gave a frame without a
+    CRS and a traceback; a second file of the same name replaced the first layer,
+    --points without --html was ignored, and --html wrote a web page into a .png."""
+    import shapely
+
+    from gridkit.coords import wgs84_to_gcj02
+
+    from .conftest import community_frame
+
+    x0, y0 = 500_000.0, 4_400_000.0  # EPSG:4548, in Beijing
+    comm = community_frame([shapely.box(x0, y0, x0 + 300, y0 + 200)])
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+    lon, lat = pyproj.Transformer.from_crs(4548, 4326, always_xy=True).transform([x0 + 50, x0 + 250], [y0 + 50] * 2)
+    east, north = (v.tolist() for v in wgs84_to_gcj02(np.array(lon), np.array(lat)))
+    (tmp_path / "b").mkdir()
+    for folder in (tmp_path, tmp_path / "b"):  # as Amap gives them, under names of their own
+        (folder / "reports.csv").write_text(f"E;N;case\n{east[0]!r};{north[0]!r};a\n;;blank\n{east[1]!r};{north[1]!r};b\n",
+                                            encoding="utf-8")
+    out = tmp_path / "map.html"
+    args = ["map", package, "--html", "-o", out, "--points", tmp_path / "reports.csv", "--points",
+            tmp_path / "b" / "reports.csv", "--x-field", "E", "--y-field", "N"]
+    unsaid = _run(*args)
+    assert unsaid.exit_code == 1 and "columns E/N do not say their CRS; pass --points-crs" in unsaid.output
+    with caplog.at_level("WARNING", logger="gridkit.map"):
+        result = _run(*args, "--points-crs", "gcj02")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{out}: cells 6, units 2, reports 2, reports_2 2\n"
+    assert caplog.messages == [f"{tmp_path / 'reports.csv'}: 1 of 3 rows have no position and are not drawn",
+                               f"{tmp_path / 'b' / 'reports.csv'}: 1 of 3 rows have no position and are not drawn"]
+    data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', out.read_text(),
+                                re.S).group(1).replace("<\\/", "</"))
+    layers = {layer["name"]: layer for layer in data["layers"]}
+    # Back from GCJ-02 to where they were put, to the 0.1 m the map rounds to.
+    assert np.allclose(layers["reports"]["shapes"], [[x0 + 50, y0 + 50], [x0 + 250, y0 + 50]], atol=0.11)
+    assert [p["case"] for p in layers["reports_2"]["props"]] == ["a", "b"]
+    for extra, message in {("-o", tmp_path / "m.png"): "--html writes a web page; name it .html"}.items():
+        refused = _run("map", package, "--html", *extra)
+        assert refused.exit_code == 2 and message in refused.output
+    refused = _run("map", package, "-o", tmp_path / "m.png", "--points", tmp_path / "reports.csv")
+    assert refused.exit_code == 2 and "add layers to the web map: give --html too" in refused.output
+    assert not (tmp_path / "m.png").exists()
