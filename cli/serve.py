@@ -40,11 +40,13 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
     a class, the responsible department, as JSON:
 
     \b
-      GET  /locate?x=-71.1056&y=42.3736&class=01013     one point (lon=, lat= too;
+      GET  /locate?x=-71.1056&y=42.3736&class=01013     one point (lon=, lat= or
+                                                          location=LON,LAT too;
                                                           crs=gcj02, kind=event)
       POST /locate  {"points": [[x, y], …], "classes": [...], "crs": "gcj02"}
-                    (a point may be {"x": …, "y": …} or {"lon": …, "lat": …},
-                    with an "id" that comes back in its answer)
+                    (a point may be {"x": …, "y": …}, {"lon": …, "lat": …} or
+                    {"location": "x,y"}, with an "id" that comes back in its
+                    answer)
       GET  /health                                        what is served
 
     A point outside the layout is an answer ("status": "outside"); a request

@@ -10,8 +10,11 @@ asks, and gets JSON::
     POST /locate   {"points": [[-71.1056, 42.3736], …], "crs": "gcj02", "classes": ["01013", …]}
     → {"results": [{…}, …], "count": 2, "rejected": 0}
 
-    (a point may also be {"x": -71.1056, "y": 42.3736} or {"lon": …, "lat": …}, with an
-    "id" that comes back first in its answer: {"id": "R0001", "lon": …, "lat": …})
+    (a point may also be {"x": -71.1056, "y": 42.3736}, {"lon": …, "lat": …} or
+    {"location": "-71.1056,42.3736"}, with an "id" that comes back first in its answer:
+    {"id": "R0001", "lon": …, "lat": …})
+
+    GET  /locate?location=116.481028,39.989643&crs=gcj02   (as Amap's and Baidu's APIs take a point)
 
     GET  /health   → the package, its cells, the routing table, the default CRS
 
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -109,10 +113,18 @@ class Service:
 
     def one(self, query: dict) -> dict:
         """``GET /locate``: ``query`` maps each parameter to its text."""
-        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "crs", "class", "kind"})
+        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "class", "kind"})
         if unknown:
-            raise InputError(f"unknown parameter {', '.join(unknown)}: /locate takes x and y (or lon and lat), "
-                             "crs, class and kind")
+            raise InputError(f"unknown parameter {', '.join(unknown)}: /locate takes x and y (or lon and lat, or "
+                             "location=LON,LAT), crs, class and kind")
+        if "location" in query:
+            if set(query) & {"x", "y", "lon", "lat"}:
+                raise InputError("both location and x/y (or lon/lat): send one of them")
+            pair = _location(query["location"])
+            if pair is None:
+                raise InputError(f"location={query['location']!r} is not LON,LAT (as Amap's APIs write it: "
+                                 "location=116.481028,39.989643)")
+            query = {**query, "x": pair[0], "y": pair[1]}
         x, y = (_number(query, name, alias) for name, alias in (("x", "lon"), ("y", "lat")))
         crs = _crs(query.get("crs", self.crs))
         class_code, kind = self._class(query.get("class")), _kind(query.get("kind"))
@@ -214,12 +226,23 @@ def _query(text) -> dict:
     return {name: values[0] for name, values in pairs.items()}
 
 
+_LOCATION = re.compile(r"\s*([^\s,，;]+)\s*[,，;]\s*([^\s,，;]+)\s*")
+
+
+def _location(text):
+    """A location as Amap's and Baidu's APIs write one, "116.481028,39.989643", as
+    its two texts; None when it is not two parts (a number's text is checked after)."""
+    match = _LOCATION.fullmatch(text) if isinstance(text, str) else None
+    return match.groups() if match else None
+
+
 def _number(query, name, alias):
     if name in query and alias in query:
         raise InputError(f"both {name}={query[name]!r} and {alias}={query[alias]!r}: send one of them")
     text = query.get(name, query.get(alias))
     if text is None:
-        raise InputError(f"{name} is missing: /locate?x=LON&y=LAT (or lon= and lat=), in crs (default EPSG:4326)")
+        raise InputError(f"{name} is missing: /locate?x=LON&y=LAT (or lon= and lat=, or location=LON,LAT), in crs "
+                         "(default EPSG:4326)")
     try:
         value = float(text)
     except ValueError:
@@ -242,6 +265,8 @@ def _coordinates(points):
             ids[i] = point.get("id")
             keys = set(point) - {"id"}
             pair = next(((point[a], point[b]) for a, b in (("x", "y"), ("lon", "lat")) if keys == {a, b}), None)
+            if keys == {"location"}:
+                pair = _location(point["location"])
             if type(ids[i]) not in (str, int, float, type(None)):
                 pair, ids[i] = None, None  # an id to echo must be a text or a number
         if isinstance(pair, (list, tuple)) and len(pair) == 2:
@@ -254,8 +279,8 @@ def _coordinates(points):
                 continue
         shown = json.dumps(point, ensure_ascii=False)
         shape[i] = (f"{shown if len(shown) <= 60 else shown[:57] + '…'} is not a point: send [x, y], "
-                    '{"x": …, "y": …} or {"lon": …, "lat": …}, numbers or their text (an object may add an '
-                    '"id", a text or a number)')
+                    '{"x": …, "y": …}, {"lon": …, "lat": …} or {"location": "x,y"}, numbers or their text (an '
+                    'object may add an "id", a text or a number)')
     return x, y, shape, ids
 
 

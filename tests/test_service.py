@@ -2,6 +2,7 @@
 
 import http.client
 import json
+import re
 import socket
 import threading
 
@@ -139,11 +140,31 @@ def test_a_batch_takes_points_as_objects_and_shows_a_point_of_another_shape(pack
     assert [r.get("grid_id") for r in results] == ["110101001001001"] * 2 + [None] * 4 + ["110101001001001"]
     assert [r["status"] for r in results[2:6]] == ["rejected"] * 4 and got["rejected"] == 4
     assert {r["reason"] for r in results[2:6]} == {"missing_coordinates"}
-    assert results[3]["detail"] == (f'[true, {lat}] is not a point: send [x, y], {{"x": …, "y": …}} or '
-                                    '{"lon": …, "lat": …}, numbers or their text (an object may add an "id", a '
-                                    'text or a number)')
+    assert results[3]["detail"] == (f'[true, {lat}] is not a point: send [x, y], {{"x": …, "y": …}}, '
+                                    '{"lon": …, "lat": …} or {"location": "x,y"}, numbers or their text (an object '
+                                    'may add an "id", a text or a number)')
     assert [r["detail"].split(" is not a point")[0] for r in results[2:6]] == [
         f"[{lon}, {lat}, 0.0]", f"[true, {lat}]", f'"{lon},{lat}"', f'{{"x": {lon}, "lat": {lat}}}']
+
+
+def test_a_location_as_amap_writes_it(package):
+    """Amap's and Baidu's APIs give and take a point as location=LON,LAT; a system
+    that asked them may ask gridkit so, one point or a batch of objects."""
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(50, 150)
+    assert service.one({"location": f"{lon},{lat}"})["grid_id"] == "110101001001001"
+    assert service.one({"location": f" {lon} ， {lat} "})["grid_id"] == "110101001001001"
+    got = service.many({"points": [{"id": "B0FFG", "location": f"{lon},{lat}"}, {"location": f"{lon};{lat}"},
+                                   {"location": "abc,def"}, {"location": f"{lon}"}]})
+    assert [(r.get("grid_id"), r["status"]) for r in got["results"]] == [
+        ("110101001001001", "inside"), ("110101001001001", "inside"), (None, "rejected"), (None, "rejected")]
+    assert got["results"][0]["id"] == "B0FFG"
+    assert got["results"][3]["detail"].startswith(f'{{"location": "{lon}"}} is not a point')
+    for query, message in (({"location": f"{lon}"}, f"location='{lon}' is not LON,LAT (as Amap's APIs write it"),
+                           ({"location": f"{lon},{lat}", "x": "1"}, "both location and x/y (or lon/lat)"),
+                           ({"location": "abc,39.7"}, "x='abc' is not a number")):
+        with pytest.raises(InputError, match=re.escape(message)):
+            service.one(query)
 
 
 def test_a_point_object_s_id_comes_back_in_its_answer(package):
