@@ -161,7 +161,13 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         refuse_replacing_input(path, {"the package": package})
     frames = []
     for name in names:
-        frame = read_vector(package, layer=name, where=where, arrow=True)
+        try:
+            frame = read_vector(package, layer=name, where=where, arrow=True)
+        except InputError as exc:
+            if where is None or len(names) == 1:
+                raise
+            raise InputError(f"{exc}. The filter applies to every layer exported ({', '.join(names)}): name with "
+                             "--layer (layers=) those whose columns it uses") from None
         frame = to_crs(frame, target) if target is not None else frame
         frames.append((name, frame))
     crs_said = _crs_said(target, frames[0][1])

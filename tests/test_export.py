@@ -155,6 +155,9 @@ def test_refusals(package, tmp_path):
     with pytest.raises(InputError, match=r"no such column: street_code\)\. It is an OGR SQL WHERE clause over the "
                                          r"columns of layer 'units' \(level, code, name, parent_code, provisional"):
         export_package(package, tmp_path / "a.gpkg", layers=["all"], where="street_code = '110101001'")
+    with pytest.raises(InputError, match=r"single quotes\. The filter applies to every layer exported \(cells, units, "
+                                         r"components\): name with --layer \(layers=\) those whose columns it uses$"):
+        export_package(package, tmp_path / "a.gpkg", layers=["all"], where="street_code = '110101001'")
     assert not (tmp_path / "a.gpkg").exists()
     old = tmp_path / "old.geojson"
     old.write_text("keep me")
