@@ -388,7 +388,8 @@ def _wkb_xy(values):
 
 def _geoparquet_column(points):
     """The primary geometry column of a GeoParquet dataset (file, folder or glob), its
-    CRS (``None`` when the file says it has none) and its bounding box if recorded."""
+    CRS (``None`` when the file says it has none), its bounding box if recorded, and
+    the names of its columns."""
     import glob
     import json
 
@@ -399,13 +400,14 @@ def _geoparquet_column(points):
     source = str(points)
     files = sorted(glob.glob(source)) if any(c in source for c in "*?[") else source
     try:
-        meta = json.loads((ds.dataset(files, format="parquet").schema.metadata or {}).get(b"geo", b"null"))
+        schema = ds.dataset(files, format="parquet").schema
+        meta = json.loads((schema.metadata or {}).get(b"geo", b"null"))
         name = meta["primary_column"]
         column = meta["columns"][name]
     except Exception as exc:  # no file, not Parquet, no 'geo' metadata
         raise InputError(f"{points}: not GeoParquet ({exc.__class__.__name__}: {exc}); for a Parquet dataset of "
                          "coordinate columns, name them (--x-field/--y-field; x_field=, y_field=)") from exc
-    return name, geoparquet_crs(column), column.get("bbox")
+    return name, geoparquet_crs(column), column.get("bbox"), schema.names
 
 
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",
@@ -424,7 +426,6 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     """
     import dask.dataframe as dd
     import pyarrow as pa
-    import pyarrow.parquet as pq
     from dask.distributed import Client, LocalCluster
 
     from .io import warn_if_gcj02
@@ -441,7 +442,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
         if x_field is None:
             # Read as plain Parquet, the geometry column as Arrow binary: the points
             # are cut from the WKB, with no shapely object per row.
-            wkb, file_crs, bbox = _geoparquet_column(points)
+            wkb, file_crs, bbox, columns = _geoparquet_column(points)
             if crs is None:
                 if file_crs is None:
                     raise CRSError(f"{points}: the GeoParquet has no CRS. Say what its coordinates are in: --crs "
@@ -449,7 +450,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                                    "projected CRS's EPSG code")
                 crs = file_crs
                 if bbox and len(bbox) == 4:
-                    warn_if_gcj02(points, file_crs, tuple(bbox), pq.read_schema(points).names)
+                    warn_if_gcj02(points, file_crs, tuple(bbox), columns)
             binary = {pa.binary(): pd.ArrowDtype(pa.binary()), pa.large_binary(): pd.ArrowDtype(pa.large_binary())}
             ddf = dd.read_parquet(points, arrow_to_pandas={"types_mapper": binary.get})
         else:
