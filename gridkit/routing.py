@@ -168,11 +168,15 @@ def class_keys(code, kind="component", local=frozenset()):
             raise InputError(f"{code!r} is not a legacy CJ/T 214 event class (4 digits)")
         return [f"event:{code}", f"event:{code[:2]}"]
     if not code.isdigit():
-        raise InputError(f"{code!r} is not a class code (digits only)")
+        number = code[:-2] if code.endswith(".0") and code[:-2].isdigit() else None  # 1013.0, as Excel gives it
+        raise InputError(f"{code!r} is not a class code (digits only)"
+                         + (f": a number as a spreadsheet writes one{_lost_zero(number)}" if number else ""))
     if len(code) == 16:
         code = code[6:10]
     if len(code) == 4:
         converted = convert_class(code)
+        if converted is None and code not in class_table("legacy").classes:
+            raise InputError(f"{code} is no legacy CJ/T 214 class (4 digits){_lost_zero(code)}")
         if converted is None:
             raise InputError(f"legacy class {code} has no GB/T 47678.5-2026 counterpart; route it by a "
                              "rule on its 2026 matter class instead")
@@ -186,6 +190,16 @@ def class_keys(code, kind="component", local=frozenset()):
         raise InputError(f"{code} is no GB/T 47678.5-2026 component or matter class, nor a local class "
                          "the routing table names")
     return [code, code[:2]]
+
+
+def _lost_zero(digits):
+    """'; 01013 (消防设施) with its leading 0 lost? …' when ``digits`` with a 0 before
+    them is a 2026 class (Excel reads 01013 as the number 1013), else ''."""
+    code = "0" + digits
+    if code not in _known_classes():
+        return ""
+    name = class_table("2026").classes[code].name if code in class_table("2026").classes else matter_classes()[code]
+    return f"; {code} ({name}) with its leading 0 lost? Excel drops it: keep the column as text"
 
 
 @functools.cache

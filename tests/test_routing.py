@@ -98,6 +98,22 @@ def test_legacy_codes():
     assert class_keys("0114") == ["01023", "01"]
 
 
+@pytest.mark.parametrize("code, message", [
+    ("1013", "1013 is no legacy CJ/T 214 class (4 digits); 01013 (消防设施) with its leading 0 lost? Excel drops it: "
+             "keep the column as text"),
+    ("6010", "6010 is no legacy CJ/T 214 class (4 digits); 06010 (暴露垃圾) with its leading 0 lost?"),
+    ("1013.0", "'1013.0' is not a class code (digits only): a number as a spreadsheet writes one; 01013 (消防设施) "
+               "with its leading 0 lost?"),
+    ("9999", "9999 is no legacy CJ/T 214 class (4 digits)"),  # and no 2026 class with a 0 before it: no hint
+    ("1.5", "'1.5' is not a class code (digits only)"),
+])
+def test_a_class_code_that_lost_its_leading_zero_says_so(code, message):
+    with pytest.raises(InputError) as raised:
+        class_keys(code)
+    assert str(raised.value).startswith(message)
+    assert ("leading 0" in message) == ("leading 0" in str(raised.value))
+
+
 def test_load_errors_and_check():
     with pytest.raises(InputError, match="territorial"):
         _table(territorial={"110101001": "东华门街道办事处"})
