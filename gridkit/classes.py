@@ -187,8 +187,8 @@ class ClassTable:
         (``typed``: given on the command line, not read from a file's column)."""
         code = str(code)
         if len(code) != self.class_digits or not code.isdigit():
-            padded = code.zfill(self.class_digits)
-            if code.isdigit() and padded in self.classes:
+            padded = lost_leading_zeros(code, self.classes, self.class_digits)
+            if padded:
                 # 01013 typed into a number cell (Excel, or a CSV saved from it) is 1013.
                 return (f"class code {code!r} is not {self.class_digits} digits: leading zeros lost? "
                         f"{padded} is {self.classes[padded].name}"
@@ -277,6 +277,21 @@ class ClassTable:
         if other and other[0] != self.scheme:
             text += f" (a {length}-digit ID is {other[1]}: use {other[2]} or convert it)"
         return text
+
+
+def lost_leading_zeros(code, known, digits=5):
+    """The code ``code`` most likely was before a spreadsheet made it a number, when
+    that is one of ``known``: 01013 typed into a number cell (Excel, or a CSV saved
+    from it) is 1013, or 1013.0. ``None`` otherwise.
+
+    >>> lost_leading_zeros("1013.0", {"01013"}), lost_leading_zeros("1013", {"02014"})
+    ('01013', None)
+    """
+    text = str(code).strip().removesuffix(".0")
+    if not text.isdigit() or len(text) >= digits:
+        return None
+    padded = text.zfill(digits)
+    return padded if padded in known else None
 
 
 @functools.cache

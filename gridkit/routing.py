@@ -55,7 +55,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .classes import RETIRED_2026, _load_toml, _read_rows, class_table, convert_class, matter_classes
+from .classes import (RETIRED_2026, _load_toml, _read_rows, class_table, convert_class, lost_leading_zeros,
+                      matter_classes)
 from .errors import InputError
 
 __all__ = ["RoutingTable", "Route", "class_keys", "Department", "starter_table", "uscc_problem", "CheckReport"]
@@ -195,8 +196,8 @@ def class_keys(code, kind="component", local=frozenset()):
 def _lost_zero(digits):
     """'; 01013 (消防设施) with its leading 0 lost? …' when ``digits`` with a 0 before
     them is a 2026 class (Excel reads 01013 as the number 1013), else ''."""
-    code = "0" + digits
-    if code not in _known_classes():
+    code = lost_leading_zeros(digits, _known_classes())
+    if code is None:
         return ""
     name = class_table("2026").classes[code].name if code in class_table("2026").classes else matter_classes()[code]
     return f"; {code} ({name}) with its leading 0 lost? Excel drops it: keep the column as text"

@@ -90,5 +90,7 @@ def test_a_class_code_that_lost_its_leading_zeros_says_so():
         "(Excel drops them from numbers)")
     assert class_table("legacy").class_problem("101").startswith("class code '101' is not 4 digits: leading zeros "
                                                                  "lost? 0101 is 上水井盖")
+    assert class_table("2026").class_problem("1013.0").startswith(  # a number cell read as a float
+        "class code '1013.0' is not 5 digits: leading zeros lost? 01013 is 消防设施")
     assert class_table("2026").class_problem("9") == "class code '9' is not 5 digits"  # 00009: no such class
     assert class_table("2026").class_problem("01013") is None
