@@ -42,7 +42,8 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
     \b
       GET  /locate?x=-71.1056&y=42.3736&class=01013     one point (lon=, lat= or
                                                           location=LON,LAT too;
-                                                          crs=gcj02, kind=event)
+                                                          crs=gcj02, kind=event,
+                                                          id= echoed)
       POST /locate  {"points": [[x, y], …], "classes": [...], "crs": "gcj02"}
                     (a point may be {"x": …, "y": …}, {"lon": …, "lat": …} or
                     {"location": "x,y"}, with an "id" that comes back in its

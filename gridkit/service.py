@@ -15,6 +15,7 @@ asks, and gets JSON::
     {"id": "R0001", "lon": …, "lat": …})
 
     GET  /locate?location=116.481028,39.989643&crs=gcj02   (as Amap's and Baidu's APIs take a point)
+    GET  /locate?x=…&y=…&id=R0001   → {"id": "R0001", "grid_id": …}   (the caller's id, echoed)
 
     GET  /health   → the package, its cells, the routing table, the default CRS
 
@@ -113,10 +114,10 @@ class Service:
 
     def one(self, query: dict) -> dict:
         """``GET /locate``: ``query`` maps each parameter to its text."""
-        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "class", "kind"})
+        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "class", "kind", "id"})
         if unknown:
             raise InputError(f"unknown parameter {', '.join(unknown)}: /locate takes x and y (or lon and lat, or "
-                             "location=LON,LAT), crs, class and kind")
+                             "location=LON,LAT), crs, class, kind and id")
         if "location" in query:
             if set(query) & {"x", "y", "lon", "lat"}:
                 raise InputError("both location and x/y (or lon/lat): send one of them")
@@ -135,7 +136,7 @@ class Service:
             out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind)
             if out["grid_id"] is None and self.locator.swapped([x], [y], crs)[0]:
                 out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
-        return out
+        return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
     def many(self, body: dict) -> dict:
         """``POST /locate``: ``body`` is the parsed JSON object."""

@@ -180,6 +180,9 @@ def test_a_point_object_s_id_comes_back_in_its_answer(package):
     assert [r.get("id") for r in results] == ["R001", 7, "R003", None, None]
     assert [r["status"] for r in results] == ["inside", "outside", "rejected", "inside", "rejected"]
     assert results[0]["grid_id"] == "110101001001001" and got["rejected"] == 2
+    one = service.one({"id": "R009", "lon": str(lon), "lat": str(lat)})  # GET /locate?…&id=R009
+    assert list(one)[:2] == ["id", "grid_id"] and one["id"] == "R009" and one["grid_id"] == "110101001001001"
+    assert "id" not in service.one({"lon": str(lon), "lat": str(lat)})
     assert results[4]["detail"].startswith('{"id": [1], "x": ') and "… is not a point" in results[4]["detail"]
 
 
