@@ -181,11 +181,20 @@ def gcj02_to_wgs84(x, y):
 
 
 def gcj02_to_bd09(x, y):
-    """Convert GCJ-02 lon/lat to BD-09 (Baidu's published forward formula)."""
+    """Convert GCJ-02 lon/lat to BD-09 (Baidu's published forward formula).
+
+    Outside China a point stays as it is, as GCJ-02 leaves it: Baidu's maps and
+    SDKs use WGS84 abroad (its SDK documentation), where the formula would put it
+    some 700 m off. The inverse (:func:`bd09_to_gcj02`, iterating this) follows.
+
+    >>> [round(float(v), 4) for v in gcj02_to_bd09([116.4, -71.1], [39.9, 42.37])[0]]
+    [116.4064, -71.1]
+    """
     x, y = _as_xy(x, y)
     z = np.sqrt(x * x + y * y) + 0.00002 * np.sin(y * _X_PI)
     theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
-    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+    inside = is_in_china(x, y)
+    return np.where(inside, z * np.cos(theta) + 0.0065, x), np.where(inside, z * np.sin(theta) + 0.006, y)
 
 
 def bd09_to_gcj02(x, y):

@@ -40,6 +40,17 @@ def test_gcj02_offset_in_beijing_is_hundreds_of_metres_and_zero_abroad():
     assert coords.wgs84_to_gcj02(-71.1, 42.37) == (-71.1, 42.37)
 
 
+
+def test_bd09_leaves_a_point_abroad_as_it_is():
+    """Baidu's maps use WGS84 outside China; BD-09's formula was applied there all the
+    same, so an export for Baidu of Cambridge's cells put them about 900 m off, under a
+    warning that said they stayed WGS84."""
+    assert [float(v) for v in coords.wgs84_to_bd09(-71.1, 42.37)] == [-71.1, 42.37]
+    assert [float(v) for v in coords.bd09_to_wgs84(-71.1, 42.37)] == [-71.1, 42.37]
+    bx, by = coords.wgs84_to_bd09(116.397, 39.909)  # in China, as before: about 1.4 km in Beijing
+    assert 1300 < np.hypot((bx - 116.397) * M_PER_DEG * np.cos(np.radians(39.909)), (by - 39.909) * M_PER_DEG) < 1500
+
+
 def test_metric_crs_choice():
     assert coords.metric_crs_for(116.4, 39.9).to_epsg() == 4548  # CGCS2000 GK CM 117E
     assert coords.metric_crs_for(122.3, 29.9).to_epsg() == 4550  # Zhoushan, CM 123E
