@@ -297,10 +297,10 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     Example:
       gridkit components convert data/samples/legacy_inventory.csv --to 2026 -o converted.csv
     """
-    from gridkit.batch import csv_dialect
-    from gridkit.catalogue import TABLE_SUFFIXES, read_table
     import pandas as pd
 
+    from gridkit.batch import csv_dialect
+    from gridkit.catalogue import TABLE_SUFFIXES, read_table
     from gridkit.classes import class_table, convert_ids
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path

@@ -23,9 +23,9 @@ def _routes(path):
 @click.argument("points", type=click.Path(exists=True), required=False)
 @click.option("--at", "at", default=None, metavar="X,Y",
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
-                   "comma ， or a space separates them too, as copied, and \"(x, y)\" or WKT POINT (x y) is read): print its cell, "
-                   "community, street, district and, with --routes --class, department. Exit status 1 when it "
-                   "is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
+                   "comma ， or a space separates them too, as copied, and \"(x, y)\" or WKT POINT (x y) is "
+                   "read): print its cell, community, street, district and, with --routes --class, department. "
+                   "Exit status 1 when it is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
                    "lon/lat (latitude 116).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "

@@ -57,8 +57,8 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
         cells, units, meta = read_package(package)
         micro = _micro_grids(package)
         if as_html:
-            counts = _html(package, cells, units, micro, _point_layers(points, points_crs, (x_field, y_field), cells), output,
-                           overwrite)
+            layers = _point_layers(points, points_crs, (x_field, y_field), cells)
+            counts = _html(package, cells, units, micro, layers, output, overwrite)
             click.echo(f"{output}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
             return
         from gridkit.preview import plot_layout

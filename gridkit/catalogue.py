@@ -258,12 +258,14 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 def _pairs(column):
     """x and y of a column that holds both: "116.48,39.99" (as Amap's and Baidu's
     place APIs give a location; a semicolon, spaces or a full-width comma or
-    semicolon, as typed in Chinese, may separate them, and brackets enclose them), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
+    semicolon, as typed in Chinese, may separate them, and brackets enclose
+    them), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
     other geometries stand for a point on them, as in a vector file). NaN where
     a row has neither.
 
     >>> import pandas as pd
-    >>> x, y = _pairs(pd.Series(["116.48,39.99", "POINT (1 2)", " (3; 4) ", "SRID=4326;POINT Z(5 6 7)", "8，9", "x", None]))
+    >>> x, y = _pairs(pd.Series(["116.48,39.99", "POINT (1 2)", " (3; 4) ", "SRID=4326;POINT Z(5 6 7)", "8，9", "x",
+    ...                          None]))
     >>> x.tolist(), y.tolist()
     ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan])
     """

@@ -150,7 +150,7 @@ def check_partition(
         flag(f"cells are in {cells.crs}, units in {units.crs}")
         return report
     geoms = cells.geometry.values
-    ids = cells[id_field].to_numpy()
+    ids = raw_ids = cells[id_field].to_numpy()
     blank = cells[id_field].isna().to_numpy()
     if blank.any():  # named as what they lack in every problem below, not as "nan"
         ids = ids.astype(object)
@@ -169,11 +169,12 @@ def check_partition(
     if blank.any():
         first = units_of[blank][0]
         flag(f"{int(blank.sum())} cell(s) have no {id_field} (select them in QGIS with \"{id_field}\" IS NULL)"
-             + _free_id_hint(cells[id_field].to_numpy(), units_of, first, issued, "each"),
+             + _free_id_hint(raw_ids, units_of, first, issued, "each"),
              shapely.geometrycollections(geoms[blank & ~bad]))
     for d in ids_series[ids_series.duplicated()].dropna().unique()[:20]:
-        hint = _free_id_hint(ids, units_of, units_of[ids == d][0], issued)
-        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{hint}", shapely.geometrycollections(geoms[ids == d]))
+        hint = _free_id_hint(raw_ids, units_of, units_of[ids == d][0], issued)
+        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{hint}",
+             shapely.geometrycollections(geoms[ids == d]))
 
     unit_geoms = units.geometry.values
     unit_codes = units[unit_key].to_numpy()

@@ -866,8 +866,8 @@ def test_map_points_are_read_as_locate_reads_them(tmp_path, caplog):
     east, north = (v.tolist() for v in wgs84_to_gcj02(np.array(lon), np.array(lat)))
     (tmp_path / "b").mkdir()
     for folder in (tmp_path, tmp_path / "b"):  # as Amap gives them, under names of their own
-        (folder / "reports.csv").write_text(f"E;N;case\n{east[0]!r};{north[0]!r};a\n;;blank\n{east[1]!r};{north[1]!r};b\n",
-                                            encoding="utf-8")
+        rows = f"E;N;case\n{east[0]!r};{north[0]!r};a\n;;blank\n{east[1]!r};{north[1]!r};b\n"
+        (folder / "reports.csv").write_text(rows, encoding="utf-8")
     out = tmp_path / "map.html"
     args = ["map", package, "--html", "-o", out, "--points", tmp_path / "reports.csv", "--points",
             tmp_path / "b" / "reports.csv", "--x-field", "E", "--y-field", "N"]

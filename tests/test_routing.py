@@ -99,8 +99,8 @@ def test_legacy_codes():
 
 
 @pytest.mark.parametrize("code, message", [
-    ("1013", "1013 is no legacy CJ/T 214 class (4 digits); 01013 (消防设施) with its leading 0 lost? Excel drops it: "
-             "keep the column as text"),
+    ("1013", "1013 is no legacy CJ/T 214 class (4 digits); 01013 (消防设施) with its leading 0 lost? Excel drops "
+             "it: keep the column as text"),
     ("6010", "6010 is no legacy CJ/T 214 class (4 digits); 06010 (暴露垃圾) with its leading 0 lost?"),
     ("1013.0", "'1013.0' is not a class code (digits only): a number as a spreadsheet writes one; 01013 (消防设施) "
                "with its leading 0 lost?"),
