@@ -25,8 +25,8 @@ def _routes(path):
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
                    "comma ， or a space separates them too, as copied, and \"(x, y)\" or WKT POINT (x y) is "
                    "read): print its cell, community, street, district and, with --routes --class, department. "
-                   "Exit status 1 when it is outside the layout (with a hint when lat,lon would be inside), 2 when it cannot be "
-                   "lon/lat (latitude 116).")
+                   "Exit status 1 when it is outside the layout (with a hint when lat,lon would be inside), 2 "
+                   "when it cannot be lon/lat (latitude 116).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "
                    "nearest, outside, routed, the files) as one JSON object, for scripts.")
