@@ -150,6 +150,9 @@ def _texts(value, what, example):
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InputError(f'{what} must be text in quotes, or a list of them ("{example[0]}", ["{example[0]}", '
                          f'"{example[1]}"]), not {value!r}')
+    if not values:  # a rule that would match nothing, silently
+        raise InputError(f"{what} is an empty list: name at least one (or, for an area, leave the key out for the "
+                         "whole city)")
     return tuple(values)
 
 

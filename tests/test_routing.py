@@ -151,6 +151,8 @@ def test_a_misspelt_key_is_refused_not_ignored():
         _table(rule=[{"classes": [1001], "department": "民政"}])
     with pytest.raises(InputError, match=r"rule 1: area must be text in quotes.* not 110101002$"):
         _table(rule=[{"area": 110101002, "classes": ["01001"], "department": "民政"}])
+    with pytest.raises(InputError, match=r"rule 1: area is an empty list: name at least one"):
+        _table(rule=[{"area": [], "classes": ["01001"], "department": "民政"}])
 
 
 def test_a_rule_may_name_a_list_of_areas_and_a_note():
