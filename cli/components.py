@@ -323,11 +323,11 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     frame["convert_note"] = notes
     with atomic_path(output, overwrite=overwrite) as tmp:
         frame.to_csv(tmp, index=False, encoding=CSV_ENCODING, **csv_dialect(frame.attrs.get("csv_separator", ",")))
-    malformed = sum(bool(p) for p in class_table("legacy" if to == "2026" else "2026").id_problems(ids))
+    source = "legacy" if to == "2026" else "2026"
+    malformed = sum(bool(p) for p in class_table(source).id_problems(ids))
     failed = sum(n is None for n in new)
     click.echo(f"{len(frame):,} rows: {len(frame) - failed:,} converted, {failed - malformed:,} without a counterpart, "
-               f"{malformed:,} not {'legacy' if to == '2026' else '2026'} IDs (blank or malformed; convert_note says "
-               f"why) → {output}")
+               f"{malformed:,} not {source} IDs (blank or malformed; convert_note says why) → {output}")
 
 
 @components.command("classes")

@@ -96,35 +96,30 @@ def _micro_grids(package):
 
 
 def _point_layers(paths, crs, fields, cells):
-    """--points as layers named by their files, each read as `locate` reads its
-    input (so a CSV of reports is a layer too, not only locate's output), with a
-    point for each row that has a position. A layer none of whose points falls
-    within the layout's extent is logged: most likely its CRS is not what was said."""
+    """--points as layers named by their files, each read as `grid households` reads
+    its households (:func:`gridkit.catalogue.read_points`: a CSV of reports is a
+    layer too, not only locate's output), without the rows that have no position.
+    A layer none of whose points falls within the layout's extent is logged: most
+    likely its CRS is not what was said."""
     import logging
     from pathlib import Path
 
-    import geopandas as gpd
-    import numpy as np
     import shapely
 
-    from gridkit.catalogue import read_inventory
-    from gridkit.coords import pseudo_to_wgs84_func
+    from gridkit.catalogue import read_points
 
     log = logging.getLogger("gridkit.map")
     layers = {}
     for path in paths:
-        frame, x, y, source = read_inventory(path, crs=crs, x_field=fields[0], y_field=fields[1], keep_xy=True,
-                                             crs_option="--points-crs")
-        kept = ~(np.isnan(x) | np.isnan(y))
+        read = read_points(path, crs=crs, x_field=fields[0], y_field=fields[1], crs_option="--points-crs",
+                           keep_xy=True)
+        kept = read.geometry.notna().to_numpy()
         if not kept.all():
-            log.warning("%s: %d of %d rows have no position and are not drawn", path, int((~kept).sum()), len(x))
-        geoms, said = shapely.points(x[kept], y[kept]), source if isinstance(source, str) else source.to_string()
-        if isinstance(source, str):  # GCJ-02, BD-09
-            geoms, source = shapely.transform(geoms, pseudo_to_wgs84_func(source)), "EPSG:4326"
-        layer = gpd.GeoDataFrame(frame[kept].reset_index(drop=True), geometry=geoms, crs=source).to_crs(cells.crs)
+            log.warning("%s: %d of %d rows have no position and are not drawn", path, int((~kept).sum()), len(read))
+        layer = read[kept].reset_index(drop=True).to_crs(cells.crs)
         if len(layer) and not layer.intersects(shapely.box(*cells.total_bounds)).any():
             log.warning("%s: none of its %d points lies within the layout's extent: are its coordinates %s "
-                        "(--points-crs)?", path, len(layer), said)
+                        "(--points-crs)?", path, len(layer), read.attrs["source_crs"])
         name, n = Path(path).stem, 2
         while name in layers:  # a/located.csv and b/located.csv: two layers
             name, n = f"{Path(path).stem}_{n}", n + 1

@@ -532,7 +532,7 @@ def _excel_text(value):
 
 
 def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where=None,
-                where_option="--where", encoding=None, crs_option="--crs") -> gpd.GeoDataFrame:
+                where_option="--where", encoding=None, crs_option="--crs", keep_xy=False) -> gpd.GeoDataFrame:
     """A file of points as a GeoDataFrame with a real CRS, as :func:`gridkit.read_vector`
     gives: from a vector file, or from a CSV (TSV, TXT) or Excel workbook with
     coordinate columns, found by name as for inventories (lon/lat, 经度/纬度, x/y …)
@@ -543,13 +543,15 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     to name it. ``where`` keeps the features an OGR SQL ``WHERE`` clause matches,
     as :func:`gridkit.read_vector` does (over a table's columns too); its messages
     call it ``where_option``, and the CRS ``crs_option``. ``encoding``: the text encoding of a CSV or of a
-    Shapefile's attributes (default: detected, UTF-8 or GB18030).
+    Shapefile's attributes (default: detected, UTF-8 or GB18030). ``keep_xy``: a
+    table keeps its coordinate columns.
     """
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
-                                         where_option=where_option, encoding=encoding, crs_option=crs_option)
+                                         where_option=where_option, encoding=encoding, crs_option=crs_option,
+                                         keep_xy=keep_xy)
     if not len(frame):
         raise InputError(f"{path}: the file has no rows")
     ok = np.isfinite(x) & np.isfinite(y)
