@@ -301,6 +301,7 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
 
     from gridkit.batch import csv_dialect
     from gridkit.catalogue import TABLE_SUFFIXES, read_table
+    from gridkit.codes import half_width_column
     from gridkit.classes import class_table, convert_ids
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
@@ -316,7 +317,8 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     column = id_field or next((c for c in frame.columns if c.lower() in ("glbjbsm", "objid")), None)
     if column is None or column not in frame.columns:
         raise click.ClickException(f"{inventory}: no ID column; name it with --id-field (columns: {list(frame.columns)})")
-    ids = frame[column].astype("string").str.strip()  # spaces pasted around an ID, as import strips them
+    # spaces pasted around an ID, and full-width digits, as import reads them
+    ids = half_width_column(frame[column].astype("string").str.strip())
     ids = [None if pd.isna(i) or not i else i for i in ids]
     new, notes = convert_ids(ids, to=to)
     frame["converted_id"] = [n or "" for n in new]

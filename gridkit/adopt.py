@@ -307,7 +307,8 @@ def _id_field(gdf, id_field, candidates=ID_CANDIDATES, digits=15, what="grid IDs
 
 
 def _grid_id_text(values) -> np.ndarray:
-    """IDs as text: numbers (a Shapefile's numeric field) as their digits, text stripped, missing as ''."""
+    """IDs as text: numbers (a Shapefile's numeric field) as their digits, text stripped (full-width
+    digits as ASCII: :func:`codes.half_width`), missing as ''."""
     values = pd.Series(values)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         whole = values.notna() & (values % 1 == 0)
@@ -315,7 +316,7 @@ def _grid_id_text(values) -> np.ndarray:
         text[whole] = values[whole].astype("int64").astype(str)
         text[~whole & values.notna()] = values[~whole & values.notna()].astype(str)
         return text.to_numpy(dtype=object)
-    return _text(values)
+    return np.array([codes.half_width(t) for t in _text(values)], dtype=object)
 
 
 def _refuse_bad_ids(gdf, ids, id_field):

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
 
@@ -232,7 +233,9 @@ def _classes(frame, class_field, class_code, source):
     if class_field not in frame.columns:
         raise InputError(f"{source}: no column {class_field!r} for --class-field; columns are "
                          f"{', '.join(map(str, frame.columns))}")
-    return frame[class_field].to_numpy(dtype=object)
+    values = frame[class_field]
+    return (half_width_column(values) if values.dtype == object or isinstance(values.dtype, pd.StringDtype)
+            else values).to_numpy(dtype=object)
 
 
 def csv_dialect(separator=","):

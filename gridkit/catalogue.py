@@ -74,6 +74,7 @@ import shapely
 
 from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
+from .codes import half_width_column
 from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, _apply_crs, atomic_path, gdal_options, gdal_path,
                  geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02,
@@ -684,7 +685,7 @@ def _rename_columns(frame, mapping):
             raise InputError(f"mapping: field {abbr} = {mapping.fields[abbr]!r}, but the inventory has no "
                              f"such column (it has {list(frame.columns)})")
         out[abbr] = frame[column]
-    columns = {abbr: _clean_text(column) for abbr, column in out.items()}
+    columns = {abbr: _clean_text(column, codes=abbr.endswith(("DM", "BSM"))) for abbr, column in out.items()}
     for abbr, value in mapping.values.items():
         columns[abbr] = columns[abbr].fillna(value) if abbr in columns else value
     # A field the inventory lacks: a categorical of no value, a byte per row (a column
@@ -693,9 +694,12 @@ def _rename_columns(frame, mapping):
     return pd.DataFrame({abbr: columns.get(abbr, missing) for abbr in STANDARD_FIELDS}, index=frame.index)
 
 
-def _clean_text(column):
-    """Strip text; blanks (and the text "nan") become missing."""
+def _clean_text(column, *, codes=False):
+    """Strip text; blanks (and the text "nan") become missing. A column of ``codes``
+    (IDs, department codes) has its full-width digits read as ASCII (:func:`codes.half_width`)."""
     text = column.astype(str).str.strip()
+    if codes:
+        text = half_width_column(text)
     return text.where(column.notna() & ~text.isin(["", "nan"]), None)
 
 
@@ -893,7 +897,8 @@ def _class_codes(frame, std, mapping, table, has_id):
             raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column "
                              f"(the columns are {list(frame.columns)})")
         values = frame[mapping.class_field].astype(str).str.strip().reset_index(drop=True)
-        out = values.map(mapping.classes).fillna(values).astype("str")
+        values = half_width_column(values)
+        out = values.map(mapping.classes).astype(object).fillna(values).astype("str")
     elif mapping.class_code:
         out = pd.Series(str(mapping.class_code), index=range(n), dtype="str")
     from_id = std["GLBJBSM"].reset_index(drop=True).astype("str").str.slice(6, 6 + table.class_digits)

@@ -196,7 +196,7 @@ def _resolve_codes(units, code_field, name_field, provisional, parent_code):
     out, problems = [], []
     outlines = False  # province or prefecture codes (ending in 00) among the problems
     kept = 0  # codes valid as provisional ones (a provisional layout's units, given back)
-    for i, value in enumerate(raw):
+    for i, value in enumerate(map(codes.half_width, raw)):
         if isinstance(value, (float, np.floating)) and value == value and float(value).is_integer():
             value = int(value)  # codes stored as numbers
         problem = codes.code_problem(value, provisional=provisional)  # a provisional code given is kept

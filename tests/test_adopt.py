@@ -99,6 +99,14 @@ def test_cells_without_a_well_formed_id_stop_the_run_each_named(made, tmp_path):
     assert not (tmp_path / "out.gpkg").exists()
 
 
+def test_ids_in_full_width_digits_are_adopted_as_their_digits():
+    squares = [shapely.box(X0 + i * 100, Y0, X0 + (i + 1) * 100, Y0 + 100) for i in range(2)]
+    frame = gpd.GeoDataFrame({"WGBM": ["１１０１０１００１００１００１", "110101001001002"]}, geometry=squares, crs=4548)
+    cells, units = adopted_grid(frame)
+    assert cells["grid_id"].tolist() == ["110101001001001", "110101001001002"]
+    assert units["community_code"].tolist() == ["110101001001"]
+
+
 def test_the_id_column_is_found_or_asked_for(tmp_path):
     square = [shapely.box(X0, Y0, X0 + 100, Y0 + 100)]
     frame = gpd.GeoDataFrame({"BH": ["x"], "code": ["110101001001001"]}, geometry=square, crs=4548)

@@ -560,7 +560,7 @@ def test_micro_grids_route_to_their_own_department(tmp_path, micro_package):
     # half (p1, a class no rule names), 002 and 002002 (no micro-grid rule), far off.
     frame = pd.DataFrame({"x": X0 + np.array([50, 100, 150, 310, -5, 1000.0]),
                           "y": Y0 + np.array([50, 50, 100, 20, 50, 1000.0]),
-                          "matter": ["01001", "09001", "01001", "01001", "01001", "01001"]})
+                          "matter": ["01001", "09001", "01001", "０１００１", "01001", "01001"]})  # full-width too
     frame.to_csv(tmp_path / "points.csv", index=False)
     (tmp_path / "routing.toml").write_text(MICRO_ROUTES, encoding="utf-8")
     out = tmp_path / "located.csv"

@@ -156,6 +156,21 @@ def test_unknown_class_and_missing_class(tmp_path, package):
     assert "--mapping" in result.rejects["detail"].iloc[0]
 
 
+def test_ids_and_classes_in_full_width_digits_are_read_as_their_digits(tmp_path, package):
+    """Typed with a Chinese input method in full-width mode: the ID, the class and a
+    department code are the codes; a name keeps its characters."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
+    path = _csv(tmp_path, [dict(GLBJBSM="１１０１０１０１００１０００００１", ZGBMDM="１１０１", GLBJMC="１号井盖",
+                                kind="", lon=lon[0], lat=lat[0]),
+                           dict(GLBJBSM="", ZGBMDM="", GLBJMC="", kind="０１０１３", lon=lon[1], lat=lat[1])])
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_field="kind"),
+                               today="20261124")
+    assert result.summary["rejected"] == 0
+    cat = result.catalogue
+    assert cat["GLBJBSM"].tolist() == ["11010101001000001", "11010101013000001"]
+    assert cat["ZGBMDM"].tolist()[0] == "1101" and cat["GLBJMC"].tolist()[0] == "１号井盖"
+
+
 def test_points_on_shared_edges_go_east_then_north(tmp_path, package):
     lon, lat = _lonlat([X0 + 100, X0 + 150, X0 + 200], [Y0 + 50, Y0 + 100, Y0 + 100])
     path = _csv(tmp_path, [dict(lon=a, lat=b) for a, b in zip(lon, lat)])
@@ -404,12 +419,14 @@ def test_components_convert_strips_ids_and_counts_malformed_ones_apart(tmp_path)
     Excel wrote as 1.10101E+15 "has 11 characters", and all were counted "without a
     counterpart", as a class the other scheme lacks is."""
     path, out = tmp_path / "ledger.csv", tmp_path / "out.csv"
-    path.write_text("ObjID,n\n 1101010101000001 ,a\n,b\n1.10101E+15,c\n3205080602000001,d\n", encoding="utf-8")
+    path.write_text("ObjID,n\n 1101010101000001 ,a\n,b\n1.10101E+15,c\n3205080602000001,d\n１１０１０１０１０１０００００２,e\n",
+                    encoding="utf-8")
     result = CliRunner().invoke(cli, ["components", "convert", str(path), "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert result.output == (f"4 rows: 1 converted, 1 without a counterpart, 2 not legacy IDs (blank or malformed; "
+    assert result.output == (f"5 rows: 2 converted, 1 without a counterpart, 2 not legacy IDs (blank or malformed; "
                              f"convert_note says why) → {out}\n")
     notes = pd.read_csv(out, dtype=str, keep_default_na=False)[["converted_id", "convert_note"]].values.tolist()
+    assert notes[4] == ["11010101001000002", ""]  # typed in full-width digits
     assert notes[:3] == [
         ["11010101001000001", ""], ["", "missing"],
         ["", "is a number in scientific notation, as Excel shows a long one: its last digits are lost; format the "

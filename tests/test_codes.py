@@ -22,6 +22,16 @@ def test_invalid_codes_say_why(code, reason):
     assert reason in codes.code_problem(code)
 
 
+def test_full_width_digits_are_read_as_digits_and_named_where_refused():
+    """A Chinese input method in full-width mode types １１０１０１: the same code."""
+    assert codes.half_width("１１０１０１００１") == "110101001" and codes.half_width(None) is None
+    assert codes.code_problem("１１０１０１") == "code '１１０１０１' is not all digits (its digits are full-width: type 110101)"
+    with pytest.raises(CodeError, match="is not 15 digits \\(its digits are full-width: type 110101001001001\\)$"):
+        codes.parse_grid_id("１１０１０１００１００１００１")
+    with pytest.raises(CodeError, match="is not 15 digits$"):
+        codes.parse_grid_id("11010100100100")
+
+
 def test_provisional_ranges_only_when_asked():
     assert codes.code_problem("110101900600") is not None
     assert codes.code_problem("110101900600", provisional=True) is None

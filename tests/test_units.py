@@ -18,6 +18,12 @@ def test_community_codes_give_the_hierarchy():
     assert not comm["provisional"].any()
 
 
+def test_codes_typed_in_full_width_digits_are_the_codes():
+    comm = gk.unit_hierarchy(_frame(["１１０１０１００１００１", " 110101001002"]), code_field="code")
+    assert comm["community_code"].tolist() == ["110101001001", "110101001002"]
+    assert comm["street_code"].tolist() == ["110101001", "110101001"]
+
+
 def test_bad_code_names_the_feature():
     with pytest.raises(CodeError, match=r"feature 2 \(u1\).*11 characters.*--provisional"):
         gk.unit_hierarchy(_frame(["110101001001", "11010100100"]), code_field="code")
