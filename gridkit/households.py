@@ -106,7 +106,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells, street_blocks
-from .codes import MAX_CELLS_PER_COMMUNITY
+from .codes import MAX_CELLS_PER_COMMUNITY, half_width_column
 from .errors import GridkitError, InputError, LayoutError
 from .io import repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
@@ -368,16 +368,17 @@ _FLOOR_UNITS = "层|層|楼|樓|F|floors?|storeys?|stories|levels?"
 
 def _numbers(column, units, source, field):
     """A column of counts as floats (NaN where not a number), read as a ledger writes
-    them: with a unit ("12户", "6层", "6F", ``units``) or thousands separators
-    ("1,200"), which a log line notes.
+    them: with a unit ("12户", "6层", "6F", ``units``), thousands separators ("1,200")
+    or full-width digits ("１２"), which a log line notes.
 
-    >>> _numbers(pd.Series([3, "12户", " 6 F", "1,200", "x", None, "1,20"]), _FLOOR_UNITS + "|户", "f", "n").tolist()
-    [3.0, 12.0, 6.0, 1200.0, nan, nan, nan]
+    >>> counts = pd.Series([3, "12户", " 6 F", "1,200", "x", None, "1,20", "１２"])
+    >>> _numbers(counts, _FLOOR_UNITS + "|户", "f", "n").tolist()
+    [3.0, 12.0, 6.0, 1200.0, nan, nan, nan, 12.0]
     """
     values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, copy=True)
     retry = np.flatnonzero(np.isnan(values) & column.notna().to_numpy())
     if len(retry):  # only the rows that are no plain number: a clean column costs nothing more
-        text = column.iloc[retry].astype(str).str.strip()
+        text = half_width_column(column.iloc[retry].astype(str).str.strip())
         number = text.str.extract(rf"^([+-]?\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?|[+-]?\d+(?:\.\d+)?)\s*(?:{units})?$",
                                   flags=re.IGNORECASE)[0]
         parsed = pd.to_numeric(number.str.replace(",", "", regex=False), errors="coerce").to_numpy(dtype=float)
@@ -392,9 +393,10 @@ def _numbers(column, units, source, field):
 def _shown_rows(frame, field, bad):
     """'row 2 (-3), row 5 ('x')': the first ten ``bad`` rows of ``frame[field]``, numbered
     as in the file (from 1, read with a ``where`` or not), their values as the user
-    wrote them (Python values, not numpy reprs)."""
+    wrote them (Python values, not numpy reprs; "blank" where there is none)."""
     values, rows = frame[field].tolist(), source_rows(frame)
-    return ", ".join(f"row {rows[r]} ({values[r]!r})" for r in np.flatnonzero(bad)[:10].tolist())
+    return ", ".join(f"row {rows[r]} ({'blank' if pd.isna(values[r]) else repr(values[r])})"
+                     for r in np.flatnonzero(bad)[:10].tolist())
 
 
 def _listed_rows(frame, bad, one, many):
