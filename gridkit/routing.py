@@ -57,6 +57,7 @@ from typing import NamedTuple
 
 from .classes import (RETIRED_2026, _load_toml, _read_rows, class_table, convert_class, lost_leading_zeros,
                       matter_classes)
+from .codes import half_width
 from .errors import InputError
 
 __all__ = ["RoutingTable", "Route", "class_keys", "Department", "starter_table", "uscc_problem", "CheckReport"]
@@ -166,7 +167,7 @@ def class_keys(code, kind="component", local=frozenset()):
     >>> class_keys("11010106010"), class_keys("0114"), class_keys("0101", "event")
     (['06010', '06'], ['01023', '01'], ['event:0101', 'event:01'])
     """
-    code = str(code).strip()
+    code = half_width(str(code).strip())  # ０１０１３, typed in a Chinese input method's full-width mode
     if kind == "event":
         if len(code) != 4 or not code.isdigit():
             raise InputError(f"{code!r} is not a legacy CJ/T 214 event class (4 digits)")

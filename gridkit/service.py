@@ -217,6 +217,16 @@ def _kind(value):
     return value
 
 
+def _utf8(path):
+    """The request's path as sent: http.server decodes the request line as Latin-1, so a
+    client that sends UTF-8 unescaped (curl, or a desk's script: ?id=工单7) gets its
+    text back as UTF-8. A path that is not UTF-8 is left as decoded."""
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return path
+
+
 def _query(text) -> dict:
     """A GET request's parameters, each to its text. A parameter given twice
     (x=1&x=2) is an error: which one was meant cannot be known."""
@@ -353,7 +363,7 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def do_GET(self):
-        url = urlsplit(self.path)
+        url = urlsplit(_utf8(self.path))
         if url.path in ("/", "/health"):
             return self._reply(HTTPStatus.OK, self.service.health())
         if url.path != "/locate":

@@ -248,6 +248,20 @@ def test_over_http_on_one_kept_alive_connection(served, package):
     assert connection.sock is not None
 
 
+def test_utf8_sent_unescaped_comes_back_as_sent_and_a_full_width_class_is_its_class(served):
+    """curl and many scripts send ?id=工单 as raw UTF-8, which http.server decodes as
+    Latin-1: the id came back as 'å·¥å\x8d\x95' and the class as mojibake."""
+    lon, lat = _lonlat(50, 150)
+    with socket.create_connection(("127.0.0.1", served), timeout=10) as sock:
+        sock.sendall(f"GET /locate?x={lon}&y={lat}&id=工单7&class=０６０１０ HTTP/1.1\r\nHost: x\r\n"
+                     "Connection: close\r\n\r\n".encode("utf-8"))
+        reply = b"".join(iter(lambda: sock.recv(65536), b""))
+    head, body = reply.split(b"\r\n\r\n", 1)
+    answer = json.loads(body)
+    assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200"), head
+    assert (answer["id"], answer["department_name"]) == ("工单7", "城市管理局")
+
+
 def test_a_body_too_large_is_refused_before_it_is_read(served, monkeypatch):
     monkeypatch.setattr(service_module, "MAX_BODY", 100)
     connection = http.client.HTTPConnection("127.0.0.1", served, timeout=10)
