@@ -202,6 +202,12 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     assert (f"{samples / 'cincinnati_blocks.gpkg'}: not a gridkit grid package (missing layers ['cells', "
             "'gridkit_metadata', 'units']); it holds blocks (Polygon). Boundaries become one with `gridkit grid "
             f"units {samples / 'cincinnati_blocks.gpkg'} … -o PACKAGE.gpkg`") in " ".join(result.output.split())
+    # points given where the package goes: how to locate or catalogue them, not to grid them
+    result = _run("components", "import", samples / "TRAFFIC_Signals.geojson", "--class", "02014",
+                  "--grid", samples / "TRAFFIC_Signals.geojson")
+    assert result.exit_code == 1 and (
+        "it holds TRAFFIC_Signals (Point). Points are located in a package's cells with `gridkit locate "
+        f"{samples / 'TRAFFIC_Signals.geojson'} --grid PACKAGE.gpkg`") in " ".join(result.output.split())
     text = tmp_path / "notes.gpkg"
     text.write_text("not a GeoPackage")
     result = _run("info", text)
