@@ -200,11 +200,13 @@ def show_command(component_id, package, as_json):
     """
     from gridkit.catalogue import STANDARD_FIELDS
 
-    component_id = component_id.strip()
+    from gridkit.codes import half_width
+
+    component_id = half_width(component_id.strip())  # full-width digits, as import reads them
     quoted = component_id.replace("'", "''")
     rows = _catalogue_or_fail(package, where=f"GLBJBSM = '{quoted}'")
     if not len(rows):
-        raise click.ClickException(f"no component {component_id} in {package}")
+        raise click.ClickException(f"no component {component_id} in {package}{_why_not_found(component_id, package)}")
     row = rows.iloc[0]
     lon, lat = rows.to_crs(4326).geometry.iloc[0].coords[0]
     record = {k: (None if v is None or v != v else v) for k, v in row.drop("geometry").items()}
@@ -230,6 +232,25 @@ def show_command(component_id, package, as_json):
     extra = {k: record[k] for k in ("QSDWMC", "YHDWMC", "SJLY", "BZ") if record.get(k)}
     for k, v in extra.items():
         click.echo(f"{STANDARD_FIELDS[k]:12s} {v}")
+
+
+def _why_not_found(component_id, package):
+    """Why no component has ``component_id``, when the ID says: ": it is a legacy ID;
+    its 2026 form is …" or ": the ID has 14 characters; …"; else ""."""
+    from gridkit.classes import class_table, convert_ids
+    from gridkit.package import read_metadata
+
+    scheme = read_metadata(package).get("component_scheme") or "2026"
+    problem = class_table(scheme).id_problems([component_id])[0]
+    if not problem:
+        return ""
+    other = "legacy" if scheme == "2026" else "2026"
+    if not class_table(other).id_problems([component_id])[0]:
+        converted, note = (v[0] for v in convert_ids([component_id], to=scheme))
+        return (f": it is a {other} ID, and the catalogue holds {scheme} ones; "
+                + (f"its {scheme} form is {converted}: gridkit components show {converted} --grid {package}"
+                   if converted else note))
+    return f": the ID {problem.split(' (')[0]}"
 
 
 @components.command("stats")

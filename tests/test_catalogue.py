@@ -13,7 +13,7 @@ import shapely
 
 import gridkit as gk
 from gridkit.catalogue import Mapping, import_components, read_catalogue, write_catalogue
-from gridkit.classes import ClassTable
+from gridkit.classes import ClassTable, convert_ids
 from gridkit.errors import InputError
 from gridkit.locator import Locator
 from gridkit_cli.main import cli
@@ -777,6 +777,17 @@ def test_a_layout_with_micro_grids_names_each_components_micro_grid(tmp_path, pa
                                                                         ["11010100100100401", "2", "2", "0"]]
     shown = CliRunner().invoke(cli, ["components", "show", cat.loc["k:d", "GLBJBSM"], "--grid", str(package)])
     assert shown.exit_code == 0 and "\nmicro-grid   11010100100100401\n" in shown.output
+    # an ID that names no component says why when it can: typed in full-width digits
+    # it is found; too short, or in the legacy scheme (with the 2026 form to ask for)
+    component = cat.loc["k:d", "GLBJBSM"]
+    wide = component.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert CliRunner().invoke(cli, ["components", "show", wide, "--grid", str(package)]).output == shown.output
+    legacy = convert_ids([component], to="legacy")[0][0]
+    for asked, said in [(component[:14], "the ID has 14 characters; a GB/T 47678.5-2026 component ID has 17 digits"),
+                        (legacy, f"it is a legacy ID, and the catalogue holds 2026 ones; its 2026 form is "
+                                 f"{component}: gridkit components show {component} --grid {package}")]:
+        missing = CliRunner().invoke(cli, ["components", "show", asked, "--grid", str(package)])
+        assert (missing.exit_code, missing.output) == (1, f"Error: no component {asked} in {package}: {said}\n")
     info = CliRunner().invoke(cli, ["info", str(package)])
     assert "components   4: 01037 路灯 4; assigned inside 3, nearest 1; 4 in a micro-grid\n" in info.output
 
