@@ -123,6 +123,11 @@ def reassigned(catalogue, cells, step, *, micro=None, today=None, replacing=None
                          "first, or write the new layout to another file") from None
 
 
+def _picture(preview) -> list:
+    """The summary's line naming the --preview map, when one was drawn."""
+    return [f"map          {preview}"] if preview else []
+
+
 def carried_lines(catalogue, moved, kept) -> list:
     """Summary lines of what a package took from the one it replaces: the
     catalogue, and what the user had added (``kept``: :func:`gridkit.package.added_by_hand`
@@ -465,7 +470,8 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
                 plot_layout(cells, units_layer(communities), preview)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
-    _summary(communities, cells, output, time.perf_counter() - t0, carried_lines(catalogue, moved, kept), as_json)
+    _summary(communities, cells, output, time.perf_counter() - t0,
+             carried_lines(catalogue, moved, kept) + _picture(preview), as_json)
 
 
 def _summary(communities, cells, output, seconds, carried, as_json):
@@ -646,7 +652,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     _adopt_summary(cells, micro, reports, output, problems_out, time.perf_counter() - t0,
-                   carried_lines(catalogue, moved, kept), as_json)
+                   carried_lines(catalogue, moved, kept) + _picture(preview), as_json)
 
 
 def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried, as_json):
@@ -891,7 +897,7 @@ def households_command(boundaries, households_path, output, layer, where, encodi
         lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "
                          "gridkit cut blocks (households shared by area) to reach the band")
     lines_out += carried_lines(catalogue, moved, kept)
-    _echo_summary(lines_out, s, "community", output, t0, as_json)
+    _echo_summary(lines_out, s, "community", output, preview, t0, as_json)
 
 
 @grid.command("rebalance")
@@ -1059,12 +1065,12 @@ def rebalance_command(package, households_path, output, households_layer, househ
         lines_out.append(f"barriers     {s['grids_crossing_barriers']} grids cross one (column crosses_barrier); "
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
     lines_out += carried_lines(catalogue, moved, kept)
-    _echo_summary(lines_out, s, "grid", output, t0, as_json)
+    _echo_summary(lines_out, s, "grid", output, preview, t0, as_json)
 
 
-def _echo_summary(lines_out, s, within, output, t0, as_json):
+def _echo_summary(lines_out, s, within, output, preview, t0, as_json):
     """Echo a household summary: ``lines_out``, then the lines that end both
-    commands' (micro-grids, rejects outside every ``within``, output, time); with
+    commands' (micro-grids, rejects outside every ``within``, map, output, time); with
     ``as_json``, the summary ``s`` as one JSON object instead."""
     if "micro" in s:
         m = s["micro"]
@@ -1073,6 +1079,7 @@ def _echo_summary(lines_out, s, within, output, t0, as_json):
     lost = f", {s['unprojected']} of them with coordinates that do not project" if s.get("unprojected") else ""
     lines_out += [f"rejects      {s['outside']} household features outside every {within}{lost} "
                   "(layer household_rejects)",
+                  *_picture(preview),
                   f"output       {output}",
                   f"time         {time.perf_counter() - t0:.2f} s (dividing {s['seconds']:.2f} s)"]
     echo_summary(lines_out, s, as_json)

@@ -54,6 +54,7 @@ def test_a_platform_shapefile_becomes_the_package_gridkit_would_have_made(made, 
         in result.output
     assert "units        1 county, 1 street, 8 communities (each the union of its cells)" in result.output
     assert "check        ok" in result.output and "kept         columns GLY" in result.output
+    assert f"\nmap          {tmp_path / 'c.png'}\noutput       {out}\n" in result.output
     cells, units, meta = gk.read_package(out)
     assert cells["grid_id"].tolist() == made["grid_id"].tolist()  # made sorts by ID too
     assert (cells["sequence"] == made["sequence"]).all()

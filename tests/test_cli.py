@@ -22,6 +22,7 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     assert result.exit_code == 0, result.output
     assert re.search(r"^cells +4,278 \(square, target 10,000 m²\)$", result.stdout, re.M)
     assert re.search(r"^crs +EPSG:4548 \(input gcj02\)$", result.stdout, re.M)
+    assert f"\nmap          {png}\noutput       {out}\n" in result.stdout  # where the --preview picture is
     # The time line: the whole command, and the gridding alone.
     assert re.search(r"^time +\d+\.\d\d s \(gridding \d+\.\d\d s\)$", result.stdout, re.M)
     assert "{" not in result.stdout  # the JSON is for --json
@@ -257,6 +258,7 @@ def test_grid_households_on_cincinnati(shared, tmp_path):
                          "households   16,766 in grids; per grid min 301  max 745  CV 0.189"]
     assert "     1 × indivisible: above the band: one indivisible feature holds more than the upper bound" in lines
     assert re.search(r"^time +\d+\.\d\d s \(dividing \d+\.\d\d s\)$", result.stdout, re.M)
+    assert f"\nmap          {png}\noutput       {out}\n" in result.stdout
     assert "hint         1 flagged grid of whole blocks: --split-polygons lets gridkit cut blocks" in result.output
     assert "invariants   ok: the grids tile every community (no gap, no overlap)\n" in result.output
     assert "barriers     none given (--barriers: streets, rivers or rail for the grids to follow)" in result.output
