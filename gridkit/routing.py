@@ -145,8 +145,9 @@ def _known_keys(entry, keys, where):
 
 
 def _texts(value, what, example):
-    """A rule's ``classes`` or ``area``: one text or a list of them. A number is
-    refused: ``01001`` unquoted is no TOML, and ``1001`` has lost its leading 0."""
+    """A rule's ``classes`` or ``area``: one text or a list of them (full-width digits
+    read as digits). A number is refused: ``01001`` unquoted is no TOML, and ``1001``
+    has lost its leading 0."""
     values = [value] if isinstance(value, str) else value
     if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
         raise InputError(f'{what} must be text in quotes, or a list of them ("{example[0]}", ["{example[0]}", '
@@ -154,7 +155,7 @@ def _texts(value, what, example):
     if not values:  # a rule that would match nothing, silently
         raise InputError(f"{what} is an empty list: name at least one (or, for an area, leave the key out for the "
                          "whole city)")
-    return tuple(values)
+    return tuple(half_width(v) for v in values)  # full-width digits typed in a Chinese input method
 
 
 def class_keys(code, kind="component", local=frozenset()):

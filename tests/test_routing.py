@@ -163,6 +163,13 @@ def test_a_rule_may_name_a_list_of_areas_and_a_note():
     assert routed == {"110101002001001": "民政", "110101003001001": "民政", "110101004001001": "某街道办事处"}
 
 
+def test_areas_and_classes_typed_in_full_width_digits_are_their_codes():
+    table = _table(rule=[{"area": "１１０１０１００２", "classes": ["０１００１"], "department": "民政"}])
+    assert table.route(_at("110101002001001"), "01001").department_name == "民政"
+    assert table.route(_at("110101002001001"), "０１００１").department_name == "民政"
+    assert table.route(_at("110101003001001"), "01001").department_name == "某街道办事处"
+
+
 def test_starter_table_checks_clean(tmp_path):
     runner = CliRunner()
     out = tmp_path / "routing.toml"
