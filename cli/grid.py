@@ -982,7 +982,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
             layers = {name for name, _ in pyogrio.list_layers(package)}
             micro = params.get("micro") if "micro_grids" in layers else None
             micro_grids = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if micro else None
-            if count_field is None and floors_field is None:
+            recorded = count_field is None and floors_field is None  # the counting the package records
+            if recorded:
                 if "count_field" not in params:
                     click.echo(f"warning: {package} does not record how its households were counted: each "
                                "household feature counts 1 (give --count-field if a column holds counts)", err=True)
@@ -995,6 +996,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field, where=households_where or None, where_option="--households-where",
                                 encoding=households_encoding, crs_option="--households-crs")
+            kind, recorded_field = _counted_as_made(params, kind, count_field if recorded else None, homes,
+                                                    households_path, package)
+            count_field = recorded_field if recorded else count_field
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
                 package, params, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
@@ -1016,7 +1020,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
                              max_households=params["band"][1], count_field=count_field, floors_field=floors_field,
                              area_per_household=area_per_household, default_floors=default_floors,
-                             kind=params.get("kind", kind) if kind == "auto" else kind,
+                             kind=kind,
                              split_polygons=bool(params.get("split_polygons")), barriers=lines,
                              micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued,
                              sized_for=sized_for, start_date=day.isoformat())
@@ -1066,6 +1070,29 @@ def rebalance_command(package, households_path, output, households_layer, househ
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
     lines_out += carried_lines(catalogue, moved, kept)
     _echo_summary(lines_out, s, "grid", output, preview, t0, as_json)
+
+
+def _counted_as_made(params, kind, count_field, homes, path, package):
+    """``(kind, count_field)`` for rebalance to read today's households ``homes`` by.
+
+    The kind is ``kind``, or for auto the one the package ``params`` record the layout
+    was made from; but points where that was blocks (a city that counts by address
+    point now). ``count_field`` is the column the package records (None when one was
+    given): points that lack it count one household each. A recorded column missing
+    otherwise is an error, since counting each feature as one would be silently wrong."""
+    from gridkit.errors import GridkitError
+
+    made = params.get("kind", kind) if kind == "auto" else kind
+    missing = count_field is not None and count_field not in homes.columns
+    if kind == "auto" and made == "blocks" and not homes.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+        click.echo(f"note: the layout was made from blocks; {path} holds points, read as points"
+                   + (f", each one household ({package} counted by {count_field!r}, which they lack; give "
+                      "--count-field if a column holds counts)" if missing else ""), err=True)
+        return "points", None if missing else count_field
+    if missing:
+        raise GridkitError(f"{path}: no column {count_field!r}, which {package} records as the households' count: "
+                           "give the column that holds them now (--count-field)")
+    return made, count_field
 
 
 def _echo_summary(lines_out, s, within, output, preview, t0, as_json):

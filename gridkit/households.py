@@ -355,7 +355,9 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     if kind not in ("points", "blocks"):
         raise InputError(f"households kind {kind!r}: choose points, blocks or auto")
     if kind == "blocks" and not polygonal:
-        raise InputError(f"{source}: kind 'blocks' needs polygons with counts")
+        found = ", ".join(sorted(set(households.geom_type)))
+        raise InputError(f"{source}: kind 'blocks' needs polygons with counts, and it holds {found} features: "
+                         "read them as points (--kind points)")
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind

@@ -1289,7 +1289,7 @@ def test_floor_rule_empty_floors_need_a_default(caplog):
 
     buildings = _buildings()
     buildings["floors"] = [6, None, "", 1]
-    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 2 \(None\), "
+    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 2 \(blank\), "
                                          r"row 3 \(''\).*or give a default for the empty ones"):
         households_from_floors(buildings, "floors", 90)
     # 100 × 6 / 90 → 7; 300 × 2 / 90 = 6.67 → 7; 900 × 2 / 90 = 20; the shed 0

@@ -779,6 +779,43 @@ def test_cli_rebalance_reads_a_csv_by_the_columns_the_package_recorded(tmp_path)
     assert (meta["x_field"], meta["y_field"]) == ("east", "north")
 
 
+def test_cli_rebalance_of_a_layout_made_from_blocks_reads_address_points_as_points(tmp_path):
+    """The layout was made from census blocks; today the city counts households by
+    address point. Rebalance took the layout's kind, blocks, and stopped: "kind
+    'blocks' needs polygons with counts"."""
+    boundary, xy = _square_community(tmp_path)
+    blocks = tmp_path / "blocks.gpkg"
+    cols = [shapely.box(116.400 + i * 0.001, 39.900, 116.401 + i * 0.001, 39.908) for i in range(10)]
+    counts = [int(((xy[:, 0] >= c.bounds[0]) & (xy[:, 0] < c.bounds[2])).sum()) for c in cols]
+    gpd.GeoDataFrame({"n": counts}, geometry=cols, crs=4326).to_file(blocks)
+    homes = tmp_path / "homes.csv"
+    homes.write_text("lon,lat\n" + "".join(f"{x:.6f},{y:.6f}\n" for x, y in xy))
+    package, out = tmp_path / "layout.gpkg", tmp_path / "now.gpkg"
+    made = CliRunner().invoke(cli, ["grid", "households", str(boundary), "--code-field", "code", "--households",
+                                    str(blocks), "--count-field", "n", "--split-polygons", "--min-households", "100",
+                                    "--max-households", "150", "-o", str(package)])
+    assert made.exit_code == 0 and "(band 100–150, blocks)" in made.output, made.output
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(homes), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (f"note: the layout was made from blocks; {homes} holds points, read as points, each one household "
+            f"({package} counted by 'n', which they lack; give --count-field if a column holds counts)") \
+        in " ".join(result.output.split())
+    assert "households   600 in grids (before: 600)" in result.output
+    renamed = tmp_path / "renamed.gpkg"  # blocks whose count column is named otherwise now: not counted 1 each
+    gpd.read_file(blocks).rename(columns={"n": "hh"}).to_file(renamed)
+    lacking = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(renamed), "-o",
+                                       str(tmp_path / "no.gpkg")])
+    assert lacking.exit_code == 1 and (f"{renamed}: no column 'n', which {package} records as the households' "
+                                       "count: give the column that holds them now (--count-field)"
+                                       ) in " ".join(lacking.output.split())
+    counted = tmp_path / "counted.csv"
+    counted.write_text("lon,lat,n\n" + "".join(f"{x:.6f},{y:.6f},1\n" for x, y in xy))
+    forced = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(counted), "--kind",
+                                      "blocks", "-o", str(tmp_path / "no.gpkg")])
+    assert forced.exit_code == 1 and ("counted.csv: kind 'blocks' needs polygons with counts, and it holds Point "
+                                      "features: read them as points (--kind points)") in forced.output
+
+
 def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
     """`gridkit info` on a rebalanced package: the band, the command and the package
     it came from, the grids in the band, the micro-grids and the grids ended, from
