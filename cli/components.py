@@ -322,8 +322,8 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
 
     from gridkit.batch import csv_dialect
     from gridkit.catalogue import TABLE_SUFFIXES, read_table
-    from gridkit.codes import half_width_column
     from gridkit.classes import class_table, convert_ids
+    from gridkit.codes import half_width_column
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 

@@ -1077,14 +1077,15 @@ def _counted_as_made(params, kind, count_field, homes, path, package):
 
     The kind is ``kind``, or for auto the one the package ``params`` record the layout
     was made from; but points where that was blocks (a city that counts by address
-    point now). ``count_field`` is the column the package records (None when one was
+    point now), with a note. ``count_field`` is the column the package records (None when one was
     given): points that lack it count one household each. A recorded column missing
     otherwise is an error, since counting each feature as one would be silently wrong."""
     from gridkit.errors import GridkitError
 
     made = params.get("kind", kind) if kind == "auto" else kind
     missing = count_field is not None and count_field not in homes.columns
-    if kind == "auto" and made == "blocks" and not homes.geom_type.isin(["Polygon", "MultiPolygon"]).any():
+    points = not homes.geom_type.isin(["Polygon", "MultiPolygon"]).any()
+    if params.get("kind") == "blocks" and points and kind in ("auto", "points"):
         click.echo(f"note: the layout was made from blocks; {path} holds points, read as points"
                    + (f", each one household ({package} counted by {count_field!r}, which they lack; give "
                       "--count-field if a column holds counts)" if missing else ""), err=True)
