@@ -371,13 +371,12 @@ def _package_layers(path) -> list:
                          "-o PACKAGE.gpkg")
     if missing:
         held = ", ".join(f"{name} ({kind or 'table'})" for name, kind in listed) or "no layer"
+        said = f"{path}: not a gridkit grid package (missing layers {sorted(missing)}); it holds {held}. "
         if len(listed) and not any(kind and ("Polygon" in kind or kind == "Unknown") for _, kind in listed):
-            raise InputError(  # points or a table, given where the package goes
-                f"{path}: not a gridkit grid package (missing layers {sorted(missing)}); it holds {held}. Points "
-                f"are located in a package's cells with `gridkit locate {path} --grid PACKAGE.gpkg`, or catalogued "
-                f"into them with `gridkit components import {path} --grid PACKAGE.gpkg`")
-        raise InputError(f"{path}: not a gridkit grid package (missing layers {sorted(missing)}); it holds {held}. "
-                         f"Boundaries become one with `gridkit grid units {path} … -o PACKAGE.gpkg` (or grid "
+            raise InputError(said + f"Points are located in a package's cells with `gridkit locate {path} --grid "
+                             f"PACKAGE.gpkg`, or catalogued into them with `gridkit components import {path} --grid "
+                             "PACKAGE.gpkg`")  # points or a table, given where the package goes
+        raise InputError(said + f"Boundaries become one with `gridkit grid units {path} … -o PACKAGE.gpkg` (or grid "
                          f"households), cells drawn elsewhere with `gridkit grid adopt {path} -o PACKAGE.gpkg`")
     return layers
 
