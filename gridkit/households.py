@@ -2647,7 +2647,8 @@ def _divide(atoms, band, within=None):
                         parts[touching[0]].extend(region.tolist())
                         continue
                 divided = _best_division(graph, region, band)
-                proven.update(_proven_out(graph, divided, region, band))
+                if not too_few:  # else every grid is too_few, which no proof changes
+                    proven.update(_proven_out(graph, divided, region, band))
                 parts.extend(divided)
             parts = [np.sort(np.asarray(p)) for p in parts]
             if heavy.any():  # towers and the divisions around them meet only here

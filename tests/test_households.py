@@ -917,6 +917,24 @@ def test_unplaceable_agrees_with_brute_force_on_a_lattice(weights, start):
         assert fits
 
 
+def test_a_community_too_light_for_the_band_is_one_grid_without_a_search(monkeypatch):
+    """400 blocks of 2 households, grids of 1,000–1,500: the community is one grid,
+    ``too_few`` by its count. No proof search runs for it: one ran for every block
+    (Cincinnati's 374 at --target 1e6: 11 s), though ``too_few`` wins over any proof."""
+    import gridkit.households as households
+
+    searched = []
+    monkeypatch.setattr(households, "_proven_out", lambda *args: searched.append(args) or {})
+    comm = community_frame([shapely.box(X0, Y0, X0 + 2000, Y0 + 2000)])
+    cells = [shapely.box(X0 + 100 * (i % 20), Y0 + 100 * (i // 20), X0 + 100 * (i % 20 + 1), Y0 + 100 * (i // 20 + 1))
+             for i in range(400)]
+    blocks = gpd.GeoDataFrame({"n": np.full(400, 2)}, geometry=cells, crs=4548)
+    layout = balanced_grid(comm, blocks, min_households=1000, max_households=1500, count_field="n", kind="blocks")
+    _check(layout, comm)
+    assert layout.grids[["households", "flag"]].values.tolist() == [[800, "too_few"]]
+    assert searched == []
+
+
 @pytest.mark.parametrize("counts, households, detail", [
     # 180: above one grid, below two; yet any two features make 120 (none unplaceable).
     # The count alone proves it.
