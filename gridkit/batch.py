@@ -389,10 +389,11 @@ def _wkb_xy(values):
     return representative_xy(shapely.from_wkb(values.to_numpy(dtype=object, na_value=None)))
 
 
-def _geoparquet_column(points):
-    """The primary geometry column of a GeoParquet dataset (file, folder or glob), its
-    CRS (``None`` when the file says it has none), its bounding box if recorded, and
-    the names of its columns."""
+def _parquet_columns(points):
+    """The primary geometry column of a Parquet dataset (file, folder or glob), its
+    CRS (``None`` when the file says it has none) and its bounding box if recorded,
+    all ``None`` when it is plain Parquet (no GeoParquet metadata); and the names of
+    its columns."""
     import glob
     import json
 
@@ -405,10 +406,16 @@ def _geoparquet_column(points):
     try:
         schema = ds.dataset(files, format="parquet").schema
         meta = json.loads((schema.metadata or {}).get(b"geo", b"null"))
+    except Exception as exc:  # no file, not Parquet, the 'geo' metadata no JSON
+        raise InputError(f"{points}: not a Parquet dataset ({exc.__class__.__name__}: {exc}); the dask path reads "
+                         "Parquet or GeoParquet (a file, a folder of partitions or a glob)") from exc
+    if not meta:
+        return None, None, None, schema.names
+    try:
         name = meta["primary_column"]
         column = meta["columns"][name]
-    except Exception as exc:  # no file, not Parquet, no 'geo' metadata
-        raise InputError(f"{points}: not GeoParquet ({exc.__class__.__name__}: {exc}); for a Parquet dataset of "
+    except (KeyError, TypeError) as exc:
+        raise InputError(f"{points}: its GeoParquet metadata names no primary geometry column ({exc!r}); for "
                          "coordinate columns, name them (--x-field/--y-field; x_field=, y_field=)") from exc
     return name, geoparquet_crs(column), column.get("bbox"), schema.names
 
@@ -417,6 +424,10 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                 crs=None, x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
                 grid_layer=None, id_field="grid_id"):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
+
+    Plain Parquet's coordinate columns are ``x_field`` and ``y_field``, else found
+    by name as a CSV's are (lon/lat, x/y, 经度/纬度 …); with them given, a
+    GeoParquet is read by them too.
 
     ``points`` is a path (file, folder or glob) or a dask (geo)dataframe.
     ``crs``: the points' CRS; by default a GeoParquet's own (its metadata), and
@@ -431,6 +442,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     import pyarrow as pa
     from dask.distributed import Client, LocalCluster
 
+    from .catalogue import _find_coordinate_columns
     from .io import warn_if_gcj02
 
     if isinstance(points, (str, Path)) and Path(points).is_file() and \
@@ -442,10 +454,11 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     locator = _worker_locator(package, float(tolerance), grid)  # builds the index file once, up front
     wkb = None
     if isinstance(points, (str, Path)):
-        if x_field is None:
+        geometry, file_crs, bbox, columns = _parquet_columns(points)
+        if x_field is None and y_field is None and geometry is not None:
             # Read as plain Parquet, the geometry column as Arrow binary: the points
             # are cut from the WKB, with no shapely object per row.
-            wkb, file_crs, bbox, columns = _geoparquet_column(points)
+            wkb = geometry
             if crs is None:
                 if file_crs is None:
                     raise CRSError(f"{points}: the GeoParquet has no CRS. Say what its coordinates are in: --crs "
@@ -456,7 +469,8 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                     warn_if_gcj02(points, file_crs, tuple(bbox), columns)
             binary = {pa.binary(): pd.ArrowDtype(pa.binary()), pa.large_binary(): pd.ArrowDtype(pa.large_binary())}
             ddf = dd.read_parquet(points, arrow_to_pandas={"types_mapper": binary.get})
-        else:
+        else:  # coordinate columns: named, or found by name as for CSV (lon/lat, x/y …)
+            x_field, y_field, _ = _find_coordinate_columns(points, columns, x_field, y_field)
             ddf = dd.read_parquet(points)
     else:
         ddf = points

@@ -525,10 +525,15 @@ def test_micro_grids_are_named_in_files_at_one_point_and_on_dask(tmp_path, micro
     as_json = CliRunner().invoke(cli, ["locate", "--grid", str(micro_package), "--at", f"{X0 + 50},{Y0 + 50}",
                                        "--crs", "EPSG:4548", "--json"])
     assert json.loads(as_json.output)["micro_id"] == "11010100100100402"
+    # Plain Parquet (no geometry): its coordinate columns are found by name, as in a CSV.
     frame.to_parquet(tmp_path / "points.parquet")
-    on_dask, _ = locate_dask(tmp_path / "points.parquet", micro_package, crs="EPSG:4548", x_field="x", y_field="y",
-                             tolerance=10, n_workers=1)
+    on_dask, _ = locate_dask(tmp_path / "points.parquet", micro_package, crs="EPSG:4548", tolerance=10, n_workers=1)
     assert on_dask["gk_micro_id"].astype(object).fillna("").tolist() == located["gk_micro_id"].tolist()
+    # Else the error names the columns it has (before any cluster starts).
+    frame.rename(columns={"x": "east", "y": "north"}).to_parquet(tmp_path / "unnamed.parquet")
+    with pytest.raises(InputError, match=r"no coordinate columns found .* among \['case', 'east', 'north'\]; name "
+                                         "them with --x-field and --y-field"):
+        locate_dask(tmp_path / "unnamed.parquet", micro_package, crs="EPSG:4548")
 
 
 MICRO_ROUTES = """
