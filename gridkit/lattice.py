@@ -229,11 +229,14 @@ def hex_pieces(polygons, cell_area: float) -> Pieces:
     r0 = np.floor((bounds[:, 1] - a) / h).astype("int64")
     r1 = np.ceil((bounds[:, 3] + a) / h).astype("int64") + 1
     col, row, owner = _grid_of_ranges(c0, c1, r0, r1)
-    cx = (col + 0.5 * (row & 1)) * w
-    cy = row * h
-    angles = np.deg2rad(np.array([30, 90, 150, 210, 270, 330, 30], dtype=float))
-    xs = cx[:, None] + a * np.cos(angles)[None, :]
-    ys = cy[:, None] + a * np.sin(angles)[None, :]
+    # The vertices (at 30°, 90° … 330° from the centre) as whole multiples of w/2 and
+    # a/2, so that neighbours share theirs bit for bit: a centre plus a·cos θ differs
+    # from the neighbour's sum in the last digit, and two pieces then neither touch
+    # nor merge (a 5 m strip's hexagon pieces stayed 24 slivers).
+    kx = 2 * col + (row & 1)
+    ky = 3 * row
+    xs = (kx[:, None] + np.array([1, 0, -1, -1, 0, 1, 1])) * (w / 2)
+    ys = (ky[:, None] + np.array([1, 2, 1, -1, -2, -1, 1])) * (a / 2)
     hexes = shapely.polygons(np.stack([xs, ys], axis=-1))
     (cov, cov_owner), parts = _classify_and_clip(polys, owner, hexes)
     return _assemble([(cov, cov_owner)], [parts], row_height=h, row_offset=0.5)

@@ -37,6 +37,18 @@ def test_slivers_merge_into_the_longest_edge_neighbour():
     gk.assert_partition(cells, comm)
 
 
+@pytest.mark.parametrize("shape", ["square", "hex", "h3"])
+def test_a_strip_narrower_than_a_cell_merges_into_cells_of_at_least_the_sliver_size(shape):
+    """A 5 m × 3 km strip (a path, a river bank): every lattice piece is a sliver, and
+    they merge along the strip. Hexagons' neighbours once differed in the last digit
+    of their shared vertices, so the pieces did not touch: 24 slivers of 537 m²."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 3000, Y0 + 5)])
+    cells = gk.unit_grid(comm, shape=shape)
+    gk.assert_partition(cells, comm)
+    assert cells["area_m2"].min() >= 0.3 * 10_000
+    assert cells.attrs["summary"]["isolated_small_cells"] == 0
+
+
 def test_small_unit_is_one_cell():
     comm = community_frame([shapely.box(X0 + 50, Y0 + 50, X0 + 90, Y0 + 120)])  # 2,800 m² across 2 cells
     cells = gk.unit_grid(comm)
