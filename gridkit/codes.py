@@ -87,9 +87,12 @@ def half_width_column(column: pd.Series) -> pd.Series:
 
 
 def _full_width_hint(text):
-    """What to type instead of ``text`` when it holds full-width digits, else ''."""
+    """What to type instead of ``text`` when it holds full-width digits or spaces
+    around them (pasted), else ''."""
     ascii_text = half_width(text)
-    return f" (its digits are full-width: type {ascii_text})" if ascii_text != text else ""
+    if ascii_text != text:
+        return f" (its digits are full-width: type {ascii_text.strip()})"
+    return f" (spaces around it: type {text.strip()})" if text.strip() != text else ""
 
 
 def level_of_code(code: str) -> str:

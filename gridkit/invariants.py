@@ -188,17 +188,23 @@ def check_partition(
         flag(f"cell {ids[i]} has no {unit_key}" if pd.isna(named) else
              f"cell {ids[i]} names unit {named!r}, which does not exist", geoms[i])
     wrong_prefix = [i for i in range(len(ids))
-                    if own[i] >= 0 and not blank[i] and not str(ids[i]).startswith(str(unit_codes[own[i]]))]
+                    if own[i] >= 0 and not blank[i] and not str(ids[i]).strip().startswith(str(unit_codes[own[i]]))]
     for i in wrong_prefix[:20]:
         flag(f"cell {ids[i]} does not start with its unit code {unit_codes[own[i]]}", geoms[i])
 
     # One run names every problem an editor made: a cell whose geometry or unit is
-    # broken (flagged above) is left out of the checks below, and so is its unit's
-    # coverage, which would only repeat it; every other cell and unit is checked.
+    # broken (flagged above) is left out of the checks below, but for its unit's
+    # coverage: what lies within the broken cell's convex hull is not measured (a bow
+    # tie over a square cell would only repeat it), and what else is wrong in that unit
+    # is named too. An empty cell's place is a gap.
     geoms, unit_geoms = np.asarray(geoms), np.asarray(unit_geoms)
     broken = bad | invalid | nonpoly | (own < 0)
-    unchecked = np.zeros(len(unit_geoms), dtype=bool)
-    unchecked[own[broken & (own >= 0)]] = True
+    mended = {}  # unit → its broken cells' convex hulls
+    for i in np.flatnonzero(broken & ~bad & (own >= 0)):
+        mended.setdefault(own[i], []).append(shapely.convex_hull(geoms[i]))
+    emptied = {}  # unit → its empty cells' IDs
+    for i in np.flatnonzero(bad & (own >= 0)):
+        emptied.setdefault(own[i], []).append(str(ids[i]))
     if broken.any():
         geoms, ids, own = geoms[~broken], ids[~broken], own[~broken]
 
@@ -264,21 +270,24 @@ def check_partition(
     order = np.argsort(own, kind="stable")
     bounds = np.searchsorted(own[order], np.arange(len(unit_geoms) + 1))
     for u in range(len(unit_geoms)):
-        if unchecked[u]:
-            continue
         if pd.isna(unit_codes[u]):  # no cell can name it: flagged above
             continue
-        if counts[u] == 0:
+        if counts[u] == 0 and u not in mended and u not in emptied:
             flag(f"unit {unit_codes[u]} has no cells", unit_geoms[u])
             continue
-        err = abs(unit_area[u] - summed[u]) / unit_area[u]
+        err = abs(unit_area[u] - summed[u]) / unit_area[u] if u not in mended else 1.0
         if off[u] or err >= rel_tol / 10:
             differ = shapely.symmetric_difference(shapely.union_all(geoms[order[bounds[u] : bounds[u + 1]]]),
                                                   unit_geoms[u])
+            if u in mended:
+                differ = shapely.difference(differ, shapely.union_all(mended[u]))
             err = shapely.area(differ) / unit_area[u]
             if err >= rel_tol:
+                gone = emptied.get(u, [])
+                where = (f"; the empty cell{'s' * (len(gone) > 1)} {', '.join(gone[:3])}{' …' * (len(gone) > 3)} "
+                         "lay there" if gone else "")
                 flag(f"unit {unit_codes[u]}: its cells differ from it by {shapely.area(differ):.3g} m² "
-                     f"({err:.3g} of its area: gaps, or cells beyond it)", differ)
+                     f"({err:.3g} of its area: gaps, or cells beyond it{where})", differ)
         report.max_coverage_error = max(report.max_coverage_error, float(err))
     return report
 

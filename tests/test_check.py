@@ -171,8 +171,8 @@ def test_a_duplicated_id_does_not_hide_the_gap_beside_it(package):
 def test_a_broken_cell_does_not_hide_the_problems_of_other_units(package):
     """A self-intersecting cell (a slip of the vertex tool) is named, and the other
     community's overlap is still found (before, the broken cell stopped the check);
-    the broken cell's own community is not measured (its coverage would only repeat
-    the broken cell)."""
+    its own community's coverage leaves out the bow tie's hull, which would only
+    repeat the broken cell."""
     def change(cells):
         ids = cells["grid_id"].tolist()
         g = cells.geometry.values.copy()
@@ -188,6 +188,36 @@ def test_a_broken_cell_does_not_hide_the_problems_of_other_units(package):
     assert lines[0] == "grid.gpkg  cells: 12 cells in 2 communities: 2 problem(s)"
     assert lines[1].startswith("  cell 110101001001001 is invalid: Self-intersection")
     assert lines[2] == "  cells 110101001002001 and 110101001002002 overlap by 2e+03 m²"
+
+
+def test_a_broken_cell_does_not_hide_the_other_gaps_of_its_own_unit(package):
+    """Four slips in one community: a cell's geometry cleared (empty), a bow tie, a
+    cell 20 m short, an ID pasted with spaces. Each is named once: the community's
+    coverage leaves out what lies in the bow tie's hull (a repeat) but counts the
+    gap by the short cell and where the empty cell lay (before, a broken cell kept
+    its community from being measured, and the gap went unnamed)."""
+    def change(cells):
+        ids = cells["grid_id"].tolist()
+        g = cells.geometry.values.copy()
+        g[ids.index("110101001001002")] = None
+        g[ids.index("110101001001001")] = shapely.Polygon(  # a bow tie over the cell
+            [(X0, Y0 + 100), (X0 + 100, Y0 + 200), (X0 + 100, Y0 + 100), (X0, Y0 + 200)])
+        g[ids.index("110101001001005")] = shapely.box(X0 + 100, Y0, X0 + 180, Y0 + 100)
+        cells.geometry = g
+        cells.loc[ids.index("110101001001003"), "grid_id"] = "  110101001001003"
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "grid.gpkg  cells: 12 cells in 2 communities: 4 problem(s)"
+    assert lines[1:] == [
+        "  cell 110101001001002 is empty",
+        "  cell 110101001001001 is invalid: Self-intersection[500050 4400150]",
+        "  unit 110101001001: its cells differ from it by 1.2e+04 m² (0.2 of its area: gaps, or cells beyond it; "
+        "the empty cell 110101001001002 lay there)",
+        "  grid ID '  110101001001003' is not 15 digits (spaces around it: type 110101001001003)",
+        "Error: grid.gpkg: 4 problem(s); the package breaks the grid invariants"]
 
 
 def test_no_hint_for_ids_that_are_not_numbers_of_one_length():
