@@ -108,7 +108,8 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
 def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):
     def change(cells):  # QGIS's Split Features: two halves, both with the cell's ID
         i = cells.index[cells["grid_id"] == "110101001001003"][0]
-        left, right = shapely.box(X0 + 200, Y0 + 100, X0 + 250, Y0 + 200), shapely.box(X0 + 250, Y0 + 100, X0 + 300, Y0 + 200)
+        left = shapely.box(X0 + 200, Y0 + 100, X0 + 250, Y0 + 200)
+        right = shapely.box(X0 + 250, Y0 + 100, X0 + 300, Y0 + 200)
         half = cells.loc[[i]].copy()
         cells.geometry = cells.geometry.where(cells.index != i, left)
         cells.loc[len(cells)] = half.iloc[0]
