@@ -744,13 +744,17 @@ def atomic_path(path, *, overwrite: bool = False):
     tmp = Path(tmp)
     try:
         yield tmp
-        # Side files first (.dbf, .shx, .prj of a shapefile), the main file last.
-        parts = sorted(tmp.parent.glob(tmp.stem + ".*"), key=lambda p: p == tmp)
+        # Side files first (.dbf, .shx, .prj of a shapefile), the main file last. GDAL
+        # writes a Shapefile's files with lower-case suffixes even for out.SHP: the main
+        # file takes the name asked for, and the side files its case (out.DBF …).
+        main = tmp.suffix.lower()
+        parts = sorted(tmp.parent.glob(tmp.stem + ".*"), key=lambda p: p.suffix.lower() == main)
         for part in filter(Path.is_file, parts):
             with open(part, "rb+") as fh:
                 os.fsync(fh.fileno())
         for part in parts:
-            os.replace(part, path.with_suffix(part.suffix))
+            suffix = part.suffix.upper() if path.suffix.isupper() else part.suffix
+            os.replace(part, path if part.suffix.lower() == main else path.with_suffix(suffix))
     finally:
         for leftover in tmp.parent.glob(tmp.stem + ".*"):
             leftover.unlink()

@@ -97,6 +97,19 @@ def test_shapefile_names_encoding_and_codes(package, tmp_path):
     assert got.crs.equals(cells.crs)
 
 
+def test_a_shapefile_named_in_capitals_is_written_as_named_and_never_replaced_unasked(package, tmp_path):
+    """GDAL writes out.SHP's files as out.shp, out.dbf …: the summary named a file
+    that was not there, and a second export replaced them without --overwrite (it
+    looked for out.SHP). Now the files are OUT.SHP, OUT.DBF … as the name asks."""
+    out = tmp_path / "GRIDS.SHP"
+    export_package(package, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["GRIDS.CPG", "GRIDS.DBF", "GRIDS.PRJ", "GRIDS.SHP",
+                                                           "GRIDS.SHX"]
+    assert gpd.read_file(out)["comm_name"].tolist() == gpd.read_file(package, layer="cells")["community_name"].tolist()
+    with pytest.raises(FileExistsError, match="GRIDS.SHP exists; pass --overwrite"):
+        export_package(package, out)
+
+
 def test_a_value_the_encoding_cannot_hold_names_its_feature_and_writes_nothing(package, tmp_path):
     frame = gpd.read_file(package, layer="cells")
     frame.loc[3, "notes"] = "井盖 ⛲"  # no GBK code for the fountain
