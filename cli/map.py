@@ -56,6 +56,9 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
     refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
     try:
         cells, units, meta = read_package(package)
+        if (cells.geometry.isna() | cells.geometry.is_empty).all():  # every cell deleted (in QGIS, say), or cleared
+            raise GridkitError(f"{package}: its cells layer holds no cell to draw; `gridkit check {package}` "
+                               "says what else is wrong")
         micro = _micro_grids(package)
         if as_html:
             layers = _point_layers(points, points_crs, (x_field, y_field), cells)

@@ -182,7 +182,7 @@ def check_partition(
     if uncoded.any():
         flag(f"{int(uncoded.sum())} unit(s) have no {unit_key}", shapely.geometrycollections(unit_geoms[uncoded]))
     position = {code: i for i, code in enumerate(unit_codes) if not pd.isna(code)}
-    own = np.array([position.get(k, -1) for k in cells[unit_key].to_numpy()])
+    own = np.array([position.get(k, -1) for k in cells[unit_key].to_numpy()], dtype=np.int64)
     for i in np.flatnonzero(own < 0):
         named = cells[unit_key].iloc[i]
         flag(f"cell {ids[i]} has no {unit_key}" if pd.isna(named) else

@@ -221,6 +221,20 @@ def test_a_broken_cell_does_not_hide_the_other_gaps_of_its_own_unit(package):
         "Error: grid.gpkg: 4 problem(s); the package breaks the grid invariants"]
 
 
+def test_a_package_with_every_cell_deleted_is_checked_and_refused_as_a_map(package, tmp_path):
+    """Every cell deleted in QGIS: check names each community without cells (it was
+    an IndexError), and map says there is nothing to draw (a matplotlib ValueError)."""
+    _edit(package, lambda cells: cells.iloc[:0])
+    result = _run(package)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:3] == ["grid.gpkg  cells: 0 cells in 2 communities: 2 problem(s)",
+                                              "  unit 110101001001 has no cells", "  unit 110101001002 has no cells"]
+    drawn = CliRunner().invoke(cli, ["map", str(package), "-o", str(tmp_path / "map.png")])
+    assert drawn.exit_code == 1 and not (tmp_path / "map.png").exists()
+    assert drawn.output == f"Error: {package}: its cells layer holds no cell to draw; `gridkit check {package}` says " \
+                           "what else is wrong\n"
+
+
 def test_no_hint_for_ids_that_are_not_numbers_of_one_length():
     units = gpd.GeoDataFrame({"u": ["A"]}, geometry=[shapely.box(0, 0, 2, 1)])
     cells = gpd.GeoDataFrame({"u": ["A", "A"], "id": ["A1", "A1"]},
