@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import re
 import time
 from pathlib import Path
 
@@ -716,7 +717,8 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @click.option("--target", type=click.FloatRange(min=1), default=None, help="Band as a target …")
 @click.option("--tolerance", type=click.FloatRange(min=0), default=0.2, show_default=True,
               help="… ± this share (below 1) or this many households.")
-@click.option("--micro", default=None, metavar="MIN,MAX", help="Nested micro-grids of MIN–MAX households.")
+@click.option("--micro", default=None, metavar="MIN,MAX",
+              help="Nested micro-grids of MIN–MAX households (20,50; also 20–50 or 20，50).")
 @click.option("--split-polygons", is_flag=True,
               help="Allow cutting household blocks into lattice pieces (count shared by area) so that "
                    "grids can hit the band and stay compact: blocks holding many households, or large "
@@ -796,11 +798,13 @@ def households_command(boundaries, households_path, output, layer, where, encodi
                                "(with --tolerance)")
     micro_band = None
     if micro:
-        try:
-            micro_band = tuple(float(v) for v in micro.split(","))
-            assert len(micro_band) == 2
-        except (ValueError, AssertionError):
-            raise click.BadParameter(f"{micro!r}: expected MIN,MAX, e.g. 20,50", param_hint="--micro") from None
+        # 20,50 or as the band is printed (20–50), typed in Chinese (20，50) or with a tilde.
+        from gridkit.codes import half_width
+
+        pair = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*[,，、~～\-–—]\s*(\d+(?:\.\d*)?)\s*", half_width(micro))
+        if pair is None:
+            raise click.BadParameter(f"{micro!r}: expected MIN,MAX, e.g. 20,50", param_hint="--micro")
+        micro_band = (float(pair[1]), float(pair[2]))
     try:  # the bands before any file is read: a mistake there is named at once
         bands_of(min_households, max_households, target, tolerance, micro_band)
     except GridkitError as exc:

@@ -618,9 +618,15 @@ def test_grid_households_names_a_wrong_band_before_anything_else(samples, tmp_pa
              "minimum",
              ("--min-households", 150, "--max-households", 100): "household band 150–100: need 0 < min ≤ max",
              ("--target", 250, "--tolerance", 300): "target 250 ± tolerance 300 households reaches down to -50"}
+    # The micro band as it is printed (20–120), or typed in Chinese: the same band.
+    nesting = next(iter(wrong.values()))
+    for spelling in ("20–120", "２０，１２０", " 20 ~ 120"):
+        wrong[("--min-households", 100, "--max-households", 150, "--micro", spelling)] = nesting
     for band, message in wrong.items():
         result = _run(*args, *band)
         assert result.exit_code == 1 and message in result.output, result.output
+    unread = _run(*args, "--min-households", 100, "--max-households", 150, "--micro", "20/120")
+    assert unread.exit_code == 2 and "'20/120': expected MIN,MAX, e.g. 20,50" in unread.output
     assert _run(*args, "--min-households", 100, "--max-households", 150).exit_code == 2  # then: --overwrite
     assert out.read_bytes() == b"an earlier layout"
 
