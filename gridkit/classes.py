@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -104,9 +105,22 @@ def _load_toml(path):
         import tomli as tomllib
     path = Path(path)
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    try:
+        # Windows Notepad saves UTF-8 with a byte order mark, which TOML forbids, and
+        # "Unicode" as UTF-16: read both.
+        text = data.decode("utf-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:  # Notepad's "ANSI" on a Chinese Windows: GBK
+            text = data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise InputError(f"{path}: not UTF-8 text (byte {exc.start}); TOML is UTF-8: save it so") from None
+        logging.getLogger(__name__).warning(
+            "%s is not UTF-8; read as GBK/GB18030 (a Chinese Windows' ANSI). TOML is UTF-8: save it so", path)
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{path}: not valid TOML ({exc})") from None
 

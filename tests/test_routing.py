@@ -138,6 +138,25 @@ def test_load_errors_and_check():
     assert "department '民政' is named by no rule" in report.warnings
 
 
+def test_a_table_saved_by_windows_notepad_loads(tmp_path, caplog):
+    """Notepad saves UTF-8 with a byte order mark (which TOML forbids), "ANSI" (GBK
+    on a Chinese Windows) or "Unicode" (UTF-16): each loads as the UTF-8 file does,
+    GBK with a warning to save it as UTF-8 (the BOM was "not valid TOML", GBK a
+    UnicodeDecodeError traceback)."""
+    text = '[territorial]\n"*" = "{street_name}街道办事处"\n\n[departments."{street_name}街道办事处"]\ncode = ""\n'
+    saved = {"utf8.toml": text.encode(), "bom.toml": b"\xef\xbb\xbf" + text.encode(),
+             "gbk.toml": text.encode("gbk"), "utf16.toml": text.encode("utf-16")}
+    for name, data in saved.items():
+        (tmp_path / name).write_bytes(data)
+        caplog.clear()
+        table = RoutingTable.load(tmp_path / name)
+        assert table.route(_at("110101001001001", "东华门"), "01001").department_name == "东华门街道办事处"
+        assert ("is not UTF-8; read as GBK/GB18030" in caplog.text) == (name == "gbk.toml")
+    (tmp_path / "latin.toml").write_bytes(b"[a]\nb = '\xff\xff\xff'\n")
+    with pytest.raises(InputError, match=r"latin.toml: not UTF-8 text \(byte 9\); TOML is UTF-8: save it so"):
+        RoutingTable.load(tmp_path / "latin.toml")
+
+
 def test_a_misspelt_key_is_refused_not_ignored():
     """``areas`` for ``area`` was ignored, and the rule meant for one street routed the
     whole city's water covers to 民政."""
