@@ -60,6 +60,7 @@ import json
 import logging
 import math
 import shutil
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -259,18 +260,20 @@ _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 def _pairs(column):
     """x and y of a column that holds both: "116.48,39.99" (as Amap's and Baidu's
     place APIs give a location; a semicolon, spaces or a full-width comma or
-    semicolon, as typed in Chinese, may separate them, and brackets enclose
-    them), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
+    semicolon, as typed in Chinese, may separate them, brackets enclose them,
+    and the digits may be full-width), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
     other geometries stand for a point on them, as in a vector file). NaN where
     a row has neither.
 
     >>> import pandas as pd
     >>> x, y = _pairs(pd.Series(["116.48,39.99", "POINT (1 2)", " (3; 4) ", "SRID=4326;POINT Z(5 6 7)", "8，9", "x",
-    ...                          None]))
+    ...                          None, "（１１６．４８，３９．９９）"]))
     >>> x.tolist(), y.tolist()
-    ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan])
+    ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan, 116.48], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan, 39.99])
     """
     text = column.astype("string").str.strip()
+    if not text.str.isascii().all():
+        text = _full_width(text)
     pair = text.str.extract(rf"^[(\[（]?\s*({_NUMBER})\s*(?:[,;，；]|\s)\s*({_NUMBER})\s*[)\]）]?$")
     x = pd.to_numeric(pair[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     y = pd.to_numeric(pair[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -422,14 +425,27 @@ def _read_csv(path, encoding):
 SNIFF_BYTES = 1 << 20
 
 
+def _full_width(text):
+    """A text column with full-width characters (１１６．４１, typed in a Chinese
+    input method's full-width mode) as their ASCII forms (NFKC)."""
+    return text.map(lambda t: unicodedata.normalize("NFKC", t) if isinstance(t, str) else t)
+
+
 def _coordinates(column):
     """A coordinate column's numbers (NaN where blank or not a number); a decimal
-    comma ("116,4105", as a semicolon CSV from Excel writes it) reads as a point."""
+    comma ("116,4105", as a semicolon CSV from Excel writes it) reads as a point,
+    and so do full-width digits (１１６．４１０５).
+
+    >>> import pandas as pd
+    >>> _coordinates(pd.Series(["116.41", "116,41", "１１６．４１", " －７１．１ ", "x", None])).tolist()
+    [116.41, 116.41, 116.41, -71.1, nan, nan]
+    """
     x = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)  # a copy: written below
     retry = np.flatnonzero(np.isnan(x) & column.notna().to_numpy())
     if len(retry):  # only the rows that did not parse: a plain file costs nothing more
-        text = column.iloc[retry].astype(str).str.strip()
-        comma = text.str.fullmatch(r"[-+]?\d+,\d+")
+        text = _full_width(column.iloc[retry].astype(str)).str.strip()
+        x[retry] = pd.to_numeric(text, errors="coerce")
+        comma = text.str.fullmatch(r"[-+]?\d+,\d+") & np.isnan(x[retry])
         x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
     return x
 
