@@ -243,6 +243,14 @@ def _dissolve_and_resolve_overlaps(units):
     if coded["code"].duplicated().any():
         dup = sorted(set(coded.loc[coded["code"].duplicated(), "code"]))
         log.info("codes %s appear in several features; their parts are merged", dup[:5])
+        # The parts of one unit (an island's rows) share its name; features of other
+        # names are more likely a code typed twice, which merges two places into one.
+        shared = coded[coded["code"].isin(dup)]
+        for code, rows in shared.groupby("code", sort=True):
+            if rows["name"].fillna("").nunique() > 1:
+                named = [feature_label(r, n) for r, n in zip(rows["source_row"], rows["name"])]
+                log.warning("%s and %s share the code %s but not a name: they are merged into one unit. If the "
+                            "code is a typo, fix it", ", ".join(named[:-1]), named[-1], code)
         agg = {c: "first" for c in units.columns if c not in ("code", units.geometry.name)}
         merged = coded.dissolve(by="code", aggfunc=agg, sort=False).reset_index()
         units = pd.concat([merged, units[units["code"].isna()]], ignore_index=True)

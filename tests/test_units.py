@@ -142,6 +142,21 @@ def test_overlapping_uncoded_units_are_named_by_their_row(caplog):
     assert sorted(comm.area.round().tolist()) == [1e6, 1e6, 1e6]
 
 
+def test_a_code_shared_by_features_of_other_names_is_merged_with_a_warning(caplog):
+    """An island's rows share its code and name: merged quietly into one community.
+    Features of other names under one code are more likely a typo (two places made
+    one): still merged, but named in a warning (it was an INFO line, unseen)."""
+    units = _frame(["110101001001", "110101001001", "110101001002", "110101001002"])
+    units.loc[1, "name"] = "u0"  # the second part of u0
+    with caplog.at_level("WARNING"):
+        comm = gk.unit_hierarchy(units, code_field="code", name_field="name")
+    assert comm["community_code"].tolist() == ["110101001001", "110101001002"]
+    assert comm.area.round().tolist() == [2e6, 2e6]
+    assert [r.getMessage() for r in caplog.records] == [
+        "feature 3 (u2) and feature 4 (u3) share the code 110101001002 but not a name: they are merged into one "
+        "unit. If the code is a typo, fix it"]
+
+
 def test_a_unit_wholly_under_others_is_an_error_not_a_crash():
     units = _frame(["110101001001", "110101001002", "110101001003"])
     units.loc[2, "geometry"] = shapely.box(400_500, 4_400_000, 401_500, 4_401_000)  # half on each of the others
