@@ -334,7 +334,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
             cols = ", ".join(c for c in households.columns if c != households.geometry.name)
             raise InputError(f"{source}: no count column {count_field!r}; columns are: {cols}")
         raw = pd.Series(_numbers(households[count_field], _COUNT_UNITS, source, count_field))
-        bad = raw.isna() | (raw < 0) | (raw != np.floor(raw))
+        bad = ~np.isfinite(raw) | (raw < 0) | (raw != np.floor(raw))  # NaN, inf ("inf" in a CSV) too
         if bad.any():
             shown = _shown_rows(households, count_field, bad.to_numpy())
             raise InputError(

@@ -1332,9 +1332,9 @@ def test_counts_and_floors_written_with_their_unit(caplog):
     buildings["floors"] = ["地上6层", "6-7层", 2, 1]
     with pytest.raises(InputError, match=r"2 floor counts in 'floors' .*: row 1 \('地上6层'\), row 2 \('6-7层'\)"):
         households_from_floors(buildings, "floors", 90)
-    points = _points(3, 100).iloc[:5].assign(n=["12户", "1,200", "３户", "1,20", None])
-    with pytest.raises(InputError, match=r"2 household counts in 'n' are not whole numbers ≥ 0: row 4 \('1,20'\), "
-                                         r"row 5 \(blank\)"):
+    points = _points(3, 100).iloc[:6].assign(n=["12户", "1,200", "３户", "1,20", None, "inf"])
+    with pytest.raises(InputError, match=r"3 household counts in 'n' are not whole numbers ≥ 0: row 4 \('1,20'\), "
+                                         r"row 5 \(blank\), row 6 \('inf'\)"):  # inf was a count of -2**63
         read_households(points, count_field="n")
     frame, _ = read_households(points.iloc[:3], count_field="n")
     assert frame["households"].tolist() == [12, 1200, 3]  # "３户" in full-width digits
