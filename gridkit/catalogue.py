@@ -59,6 +59,7 @@ import difflib
 import json
 import logging
 import math
+import re
 import shutil
 import unicodedata
 from dataclasses import dataclass, field
@@ -431,14 +432,25 @@ def _full_width(text):
     return text.map(lambda t: unicodedata.normalize("NFKC", t) if isinstance(t, str) else t)
 
 
+#: Degrees, minutes and seconds as surveyors' ledgers write them: 116°24′38.5″E,
+#: 东经116度24分38.5秒, N39°54'27" (after NFKC: ″ is then ′′).
+_DMS = re.compile(r"^(?P<before>东经|西经|北纬|南纬|[NSEW])?\s*(?P<sign>[-+])?(?P<d>\d+(?:\.\d+)?)\s*(?:°|度|º)\s*"
+                  r"(?:(?P<m>\d+(?:\.\d+)?)\s*(?:′′|''|[′'分])?\s*)?(?:(?P<s>\d+(?:\.\d+)?)\s*(?:″|′′|''|\"|秒)\s*)?"
+                  r"(?P<after>[NSEW])?$", re.IGNORECASE)
+
+
 def _coordinates(column):
     """A coordinate column's numbers (NaN where blank or not a number); a decimal
     comma ("116,4105", as a semicolon CSV from Excel writes it) reads as a point,
-    and so do full-width digits (１１６．４１０５).
+    and so do full-width digits (１１６．４１０５) and degrees, minutes and seconds
+    (116°24′38.5″E, 东经116度24分38.5秒; S and W, 南纬 and 西经 negative).
 
     >>> import pandas as pd
     >>> _coordinates(pd.Series(["116.41", "116,41", "１１６．４１", " －７１．１ ", "x", None])).tolist()
     [116.41, 116.41, 116.41, -71.1, nan, nan]
+    >>> dms = ["116°24′36″E", "东经116度24分36秒", "71°6′20″W", "S33°52.5'", "39°", "39°61′"]
+    >>> _coordinates(pd.Series(dms)).round(4).tolist()
+    [116.41, 116.41, -71.1056, -33.875, 39.0, nan]
     """
     x = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)  # a copy: written below
     retry = np.flatnonzero(np.isnan(x) & column.notna().to_numpy())
@@ -447,6 +459,14 @@ def _coordinates(column):
         x[retry] = pd.to_numeric(text, errors="coerce")
         comma = text.str.fullmatch(r"[-+]?\d+,\d+") & np.isnan(x[retry])
         x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
+        dms = text[np.isnan(x[retry])].str.extract(_DMS)
+        minutes, seconds = (pd.to_numeric(dms[k]).fillna(0) for k in ("m", "s"))
+        dms = dms[dms["d"].notna() & (minutes < 60) & (seconds < 60)]  # 61′ is no position: rejected
+        if len(dms):
+            value = sum(pd.to_numeric(dms[k]).fillna(0).to_numpy() / f for k, f in (("d", 1), ("m", 60), ("s", 3600)))
+            hemisphere = (dms["before"].fillna("") + dms["after"].fillna("")).str.upper()
+            south_west = hemisphere.isin(["S", "W", "南纬", "西经"]).to_numpy() | dms["sign"].eq("-").to_numpy()
+            x[retry[text.index.get_indexer(dms.index)]] = np.where(south_west, -value, value)
     return x
 
 
