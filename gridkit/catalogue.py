@@ -455,7 +455,7 @@ def _coordinates(column):
     x = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)  # a copy: written below
     retry = np.flatnonzero(np.isnan(x) & column.notna().to_numpy())
     if len(retry):  # only the rows that did not parse: a plain file costs nothing more
-        text = _full_width(column.iloc[retry].astype(str)).str.strip()
+        text = _full_width(column.iloc[retry].astype(str)).str.strip().reset_index(drop=True)  # by position
         x[retry] = pd.to_numeric(text, errors="coerce")
         comma = text.str.fullmatch(r"[-+]?\d+,\d+") & np.isnan(x[retry])
         x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
@@ -466,7 +466,7 @@ def _coordinates(column):
             value = sum(pd.to_numeric(dms[k]).fillna(0).to_numpy() / f for k, f in (("d", 1), ("m", 60), ("s", 3600)))
             hemisphere = (dms["before"].fillna("") + dms["after"].fillna("")).str.upper()
             south_west = hemisphere.isin(["S", "W", "南纬", "西经"]).to_numpy() | dms["sign"].eq("-").to_numpy()
-            x[retry[text.index.get_indexer(dms.index)]] = np.where(south_west, -value, value)
+            x[retry[dms.index.to_numpy()]] = np.where(south_west, -value, value)
     return x
 
 
