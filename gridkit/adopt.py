@@ -316,7 +316,7 @@ def _grid_id_text(values) -> np.ndarray:
         text[whole] = values[whole].astype("int64").astype(str)
         text[~whole & values.notna()] = values[~whole & values.notna()].astype(str)
         return text.to_numpy(dtype=object)
-    return np.array([codes.half_width(t) for t in _text(values)], dtype=object)
+    return codes.half_width_column(pd.Series(_text(values), dtype=object)).to_numpy(dtype=object)
 
 
 def _refuse_bad_ids(gdf, ids, id_field):

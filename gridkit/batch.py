@@ -233,9 +233,7 @@ def _classes(frame, class_field, class_code, source):
     if class_field not in frame.columns:
         raise InputError(f"{source}: no column {class_field!r} for --class-field; columns are "
                          f"{', '.join(map(str, frame.columns))}")
-    values = frame[class_field]
-    return (half_width_column(values) if values.dtype == object or isinstance(values.dtype, pd.StringDtype)
-            else values).to_numpy(dtype=object)
+    return half_width_column(frame[class_field]).to_numpy(dtype=object)
 
 
 def csv_dialect(separator=","):

@@ -272,9 +272,7 @@ def _pairs(column):
     >>> x.tolist(), y.tolist()
     ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan, 116.48], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan, 39.99])
     """
-    text = column.astype("string").str.strip()
-    if not text.str.isascii().all():
-        text = _full_width(text)
+    text = _full_width(column.astype("string").str.strip())
     pair = text.str.extract(rf"^[(\[（]?\s*({_NUMBER})\s*(?:[,;，；]|\s)\s*({_NUMBER})\s*[)\]）]?$")
     x = pd.to_numeric(pair[0], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     y = pd.to_numeric(pair[1], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -428,8 +426,14 @@ SNIFF_BYTES = 1 << 20
 
 def _full_width(text):
     """A text column with full-width characters (１１６．４１, typed in a Chinese
-    input method's full-width mode) as their ASCII forms (NFKC)."""
-    return text.map(lambda t: unicodedata.normalize("NFKC", t) if isinstance(t, str) else t)
+    input method's full-width mode) as their ASCII forms (NFKC); only the rows that
+    are not ASCII go through Python."""
+    wide = ~text.str.isascii().fillna(True).astype(bool)
+    if not wide.any():
+        return text
+    out = text.copy()
+    out[wide] = text[wide].map(lambda t: unicodedata.normalize("NFKC", t))
+    return out
 
 
 #: Degrees, minutes and seconds as surveyors' ledgers write them: 116°24′38.5″E,
@@ -460,10 +464,10 @@ def _coordinates(column):
         comma = text.str.fullmatch(r"[-+]?\d+,\d+") & np.isnan(x[retry])
         x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
         dms = text[np.isnan(x[retry])].str.extract(_DMS)
-        minutes, seconds = (pd.to_numeric(dms[k]).fillna(0) for k in ("m", "s"))
-        dms = dms[dms["d"].notna() & (minutes < 60) & (seconds < 60)]  # 61′ is no position: rejected
+        d, m, s = (pd.to_numeric(dms[k]).fillna(0) for k in ("d", "m", "s"))
+        dms = dms[dms["d"].notna() & (m < 60) & (s < 60)]  # 61′ is no position: rejected
         if len(dms):
-            value = sum(pd.to_numeric(dms[k]).fillna(0).to_numpy() / f for k, f in (("d", 1), ("m", 60), ("s", 3600)))
+            value = (d + m / 60 + s / 3600)[dms.index].to_numpy()
             hemisphere = (dms["before"].fillna("") + dms["after"].fillna("")).str.upper()
             south_west = hemisphere.isin(["S", "W", "南纬", "西经"]).to_numpy() | dms["sign"].eq("-").to_numpy()
             x[retry[dms.index.to_numpy()]] = np.where(south_west, -value, value)

@@ -72,12 +72,13 @@ def half_width(text):
 
 def half_width_column(column: pd.Series) -> pd.Series:
     """:func:`half_width` over a column of text. Only the rows with a full-width digit
-    go through Python: a column all ASCII is passed by one Arrow test (10 M IDs in 0.07 s)."""
-    if column.dtype != object and column.str.isascii().all():
-        return column
+    go through Python: a column all ASCII is passed by one Arrow test (10 M IDs in 0.07 s).
+    A column of numbers comes back as it is."""
     try:
+        if column.dtype != object and column.str.isascii().all():
+            return column
         wide = column.str.contains("[０-９]", regex=True, na=False)
-    except AttributeError:  # a column of objects none of which is text (numbers)
+    except AttributeError:  # numbers, or objects none of which is text
         return column
     if not wide.any():
         return column

@@ -53,6 +53,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     format its suffix names (:data:`PICTURE_FORMATS`: .png, .svg, .pdf, .jpg).
     """
     picture = None if path is None else picture_format(path)  # a wrong suffix before the drawing
+    if (cells.geometry.isna() | cells.geometry.is_empty).all():
+        raise InputError("no cell to draw: the layout is empty")
     # A bare Figure, not pyplot: no GUI backend is touched (the CLI runs headless),
     # and in a notebook the returned figure displays itself.
     from matplotlib import colormaps, font_manager, rcParams
@@ -63,8 +65,6 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
            if any(k in f.name for k in ("Noto Sans CJK", "WenQuanYi", "SimHei", "Source Han"))]
     if cjk:
         rcParams["font.sans-serif"] = cjk[:1] + rcParams["font.sans-serif"]
-    if (cells.geometry.isna() | cells.geometry.is_empty).all():
-        raise InputError("no cell to draw: the layout is empty")
     minx, miny, maxx, maxy = cells.total_bounds
     fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
     ax = fig.subplots()
