@@ -44,6 +44,7 @@ def write_household_package(output, layout, communities, parameters, *, overwrit
     if issued is None:
         issued = highest_issued(layout.grids["grid_id"], () if layout.micro is None else layout.micro["micro_id"])
     layers = {"micro_grids": layout.micro, "household_rejects": layout.rejects}
+    layout.grids.attrs["summary"] = layout.summary  # kept in the metadata, for `gridkit info`
     if ended is not None:
         layers.update(ended_grids=ended, ended_micro_grids=ended_micro)
     if components is not None:
@@ -852,7 +853,6 @@ def households_command(boundaries, households_path, output, layer, where, encodi
                                    workers=workers)
             if bar:
                 bar[0].render_finish()
-            layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
             refuse_broken(layout, communities)
             params = {"boundaries": str(boundaries), "where": where, "encoding": encoding,
@@ -1033,7 +1033,6 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                   if name in history and frame is not None else frame
                                   for name, frame in (("ended_grids", done.ended),
                                                       ("ended_micro_grids", done.ended_micro)))
-            layout.grids.attrs["summary"] = layout.summary
             step("checking the invariants")
             refuse_broken(layout, communities)
             # The component catalogue comes along, each component in the grid that now holds it.

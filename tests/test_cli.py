@@ -294,9 +294,10 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert home and home[2].startswith(home[1])
     again = _run(*home[3].split(), "--grid", home[4])
     assert again.exit_code == 0 and f"→ cell {home[1]} (inside)\n  micro-grid {home[2]}\n" in again.output
-    for name, highest in (("cincinnati", 134), ("cincinnati_2027", 142)):  # the IDs issued, on record
+    for name, highest, grids in (("cincinnati", 134, 134), ("cincinnati_2027", 142, 137)):  # the IDs issued
         meta = gk.read_package(tmp_path / f"{name}.gpkg")[2]
         assert json.loads(meta["highest_issued"])["990201900600"] == highest
+        assert json.loads(meta["summary"])["grids"] == grids  # on record, as `gridkit info --json` shows
     layers = dict(pyogrio.list_layers(tmp_path / "cincinnati.gpkg"))
     assert {"cells", "micro_grids"} <= set(layers)
     assert pyogrio.read_info(tmp_path / "cincinnati.gpkg", layer="cells")["features"] == 134
