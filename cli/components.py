@@ -57,13 +57,18 @@ def components():
                    "format, CSV and Excel too), "
                    "e.g. \"Status = 'Active'\". A partial import: the components of the inventory that the filter "
                    "leaves out are kept as they are, not removed. Rejects still number rows as the file does.")
+@click.option("--source", default=None, metavar="NAME",
+              help="The inventory's name in the catalogue (default: its file name without the suffix). Rows "
+                   "without IDs are matched to the components of the same source: give a renamed inventory "
+                   "the name it was imported under (signals_2027.csv as --source signals) to update them. One "
+                   "inventory at a time.")
 @preview_opt("the components over the cells")
 @click.option("--overwrite", is_flag=True,
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")
 @summary_json_opt
 def import_command(inventories, package, mapping, class_code, scheme, extensions, crs, layer, x_field, y_field,
-                   encoding, tolerance, today, rejects_dir, where, preview, overwrite, as_json):
+                   encoding, tolerance, today, rejects_dir, where, source, preview, overwrite, as_json):
     """Import INVENTORIES (CSV, .xlsx, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
@@ -90,6 +95,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     from gridkit.package import read_metadata, read_package
 
     refuse_existing(preview, overwrite=overwrite)
+    if source is not None and len(inventories) > 1:
+        raise click.UsageError(f"--source names one inventory; import the {len(inventories)} one at a time")
     t0 = time.perf_counter()
     try:
         with Steps() as step:
@@ -114,7 +121,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                                                classes={})
                 result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
                                            crs=crs, layer=layer, x_field=x_field, y_field=y_field,
-                                           encoding=encoding, tolerance=tolerance, today=today, where=where)
+                                           encoding=encoding, tolerance=tolerance, today=today, where=where,
+                                           source=source)
                 catalogue = result.catalogue
                 folder = Path(rejects_dir) if rejects_dir else Path(package).parent
                 rejects_path = folder / f"{Path(inventory).stem}.rejects.csv"
@@ -141,6 +149,9 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
             lines.append("  hint: " + _no_class_hint(s["source"], mapping))
+        for other, n in s["already_catalogued_from"].items():
+            lines.append(f"  hint: {n:,} already in the catalogue from {other}: if this is the inventory imported as "
+                         f"{other}, renamed, import it with --source {other} to update those components")
         lines.append(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
                      f"cell within {s['tolerance_m']:g} m"
                      + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")

@@ -31,7 +31,10 @@ Identity and IDs
 ----------------
 A row with a component ID is that component. A row without one is matched to the
 catalogue by its source (file stem) and ``source_key``; without a source key, by
-class and position (1 cm) within its source. Unmatched rows get new IDs: county
+class and position (1 cm) within its source. A row without an ID where another
+source already has a component of its class (1 cm) is rejected as
+``already_catalogued``: most likely the same inventory under a new file name, whose
+rows would otherwise all be added again. Unmatched rows get new IDs: county
 (from their cell) + class + the next sequence number of that county and class
 after every ID the catalogue has ever held, in input order. So re-importing the
 same inventory changes nothing and an ID is never reused.
@@ -124,6 +127,8 @@ REJECT_REASONS = {
     "duplicate_id": "the same component ID as an earlier row, with different attributes",
     "duplicate_row": "an exact duplicate of an earlier row",
     "outside": "farther than the tolerance from every cell of the layout",
+    "already_catalogued": "a component of the same class at the same place (1 cm) is in the catalogue from "
+                          "another source (the same inventory under another name?)",
 }
 _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "lat", True),
                 ("经度", "纬度", True), ("經度", "緯度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
@@ -864,6 +869,18 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     reject((reason == "") & (status == OUTSIDE), "outside",
            f"more than {tolerance:g} m from every cell")
 
+    # 5. components another source holds: an inventory imported again under a new file
+    # name would otherwise be added whole beside itself, with no import to undo it.
+    twin = _held_elsewhere(catalogue, source, (reason == "") & ~has_id, class_code, lx, ly, key)
+    elsewhere = {}
+    if (twin >= 0).any():
+        held_id, held_source = (catalogue[name].astype(str).to_numpy() for name in ("GLBJBSM", "source"))
+        elsewhere = pd.Series(held_source[twin[twin >= 0]]).value_counts().sort_index().to_dict()
+        reject(twin >= 0, "already_catalogued", lambda rows: [
+            f"component {held_id[twin[i]]} of {held_source[twin[i]]} has this class at this place; to update the "
+            f"components of {held_source[twin[i]]} from this file, import it as source {held_source[twin[i]]}"
+            for i in rows])
+
     keep = reason == ""
     rejects = frame.loc[~keep].copy()
     rejects.insert(0, "detail", detail[~keep])
@@ -901,7 +918,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     summary = {
         "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
         "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
-        **assigned, **changes, "shared_positions": shared_positions,
+        **assigned, **changes, "shared_positions": shared_positions, "already_catalogued_from": elsewhere,
         "tolerance_m": tolerance, "scheme": table.scheme,
     }
     assert summary["imported"] + summary["rejected"] == n
@@ -914,6 +931,45 @@ def _first_rows(values):
     first = np.full(len(uniques), len(codes), dtype=np.int64)
     np.minimum.at(first, codes, np.arange(len(codes)))
     return first[codes]
+
+
+def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
+    """For each row, the catalogue row of a component in use from another source
+    with its class at its place (to the centimetre), else -1. Only ``rows`` are
+    looked at, and not those their own source holds already (by key, or by class
+    and place): those are updates."""
+    out = np.full(len(x), -1, dtype=np.int64)
+    if catalogue is None or not len(catalogue) or not rows.any():
+        return out
+    in_use = catalogue["end_date"].isna().to_numpy()
+    theirs = in_use & (catalogue["source"].astype(str) != source).to_numpy()
+    if not theirs.any():
+        return out
+
+    def places(codes, xs, ys):
+        return pd.MultiIndex.from_arrays([np.asarray(codes, dtype=object), np.round(np.asarray(xs) * 100),
+                                          np.round(np.asarray(ys) * 100)])
+
+    def held(mask):
+        at = np.flatnonzero(mask)
+        points = catalogue.geometry.values[at]
+        index = places(catalogue["class_code"].astype(str).to_numpy()[at], shapely.get_x(points),
+                       shapely.get_y(points))
+        first = ~index.duplicated()
+        return index[first], at[first]
+
+    look = np.flatnonzero(rows)
+    wanted = places(class_code.astype(str).to_numpy()[look], x[look], y[look])
+    index, at = held(theirs)
+    found = index.get_indexer(wanted)
+    mine = in_use & ~theirs
+    if mine.any() and (found >= 0).any():
+        own_index, _ = held(mine)
+        own_keys = set(catalogue.loc[mine, "source_key"].astype(str))
+        updates = (own_index.get_indexer(wanted) >= 0) | np.isin(key[look].astype(str), list(own_keys))
+        found[updates] = -1
+    out[look[found >= 0]] = at[found[found >= 0]]
+    return out
 
 
 def _source_keys(frame, mapping, source):

@@ -208,6 +208,53 @@ def test_reimport_changes_nothing_and_updates_keep_history(tmp_path, package):
     assert cat.loc["k:c", "GLBJBSM"] == "11010101013000003" and cat.loc["k:d", "GLBJBSM"] == "11010101013000004"
 
 
+def test_an_inventory_renamed_is_not_added_beside_itself(tmp_path, package):
+    """signals.csv imported again as signals_2027.csv: its rows are rejected as
+    already catalogued (naming the component and its source), not added a second
+    time; --source signals updates signals' components from it. A row its own
+    source holds (by key) is an update even where another source has one."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    rows = [dict(lon=a, lat=b) for a, b in zip(lon, lat)]
+    first = _csv(tmp_path, rows[:2], name="signals.csv")
+    args = ["components", "import", "--grid", str(package), "--class", "02014", "--date", "20260701"]
+    assert CliRunner().invoke(cli, [*args, str(first)]).exit_code == 0
+    renamed = _csv(tmp_path, rows, name="signals_2027.csv")  # the two, and one new
+    result = CliRunner().invoke(cli, [*args, str(renamed)])
+    assert result.exit_code == 0, result.output
+    assert "signals_2027: 3 rows → 1 imported, 2 rejected" in result.output
+    assert ("  hint: 2 already in the catalogue from signals: if this is the inventory imported as signals, renamed, "
+            "import it with --source signals to update those components") in result.output
+    rejects = pd.read_csv(tmp_path / "signals_2027.rejects.csv", dtype=str)
+    assert rejects["reason"].tolist() == ["already_catalogued"] * 2
+    assert rejects["detail"].iloc[0] == ("component 11010102014000001 of signals has this class at this place; to "
+                                         "update the components of signals from this file, import it as source "
+                                         "signals")
+    cat = read_catalogue(package)
+    assert cat.groupby("source")["GLBJBSM"].apply(sorted).to_dict() == {
+        "signals": ["11010102014000001", "11010102014000002"], "signals_2027": ["11010102014000003"]}
+    again = CliRunner().invoke(cli, [*args, str(renamed), "--source", "signals", "--json"])
+    assert again.exit_code == 0, again.output
+    s = json.loads(again.stdout)[0]
+    assert (s["source"], s["added"], s["unchanged"], s["rejected"], s["already_catalogued_from"]) == (
+        "signals", 0, 2, 1, {"signals_2027": 1})
+    both = CliRunner().invoke(cli, [*args, str(first), str(renamed), "--source", "signals"])
+    assert both.exit_code == 2 and "--source names one inventory; import the 2 one at a time" in both.output
+    # lamps keyed by their own IDs: a lamp moved onto another source's lamp is its source's update
+    loc, mapping = Locator.from_package(package), Mapping(class_code="01037", source_key="key")
+    north = import_components(_csv(tmp_path, [dict(key="n1", lon=lon[0], lat=lat[0])]), loc, mapping=mapping,
+                              source="north", catalogue=read_catalogue(package))
+    south = import_components(_csv(tmp_path, [dict(key="s1", lon=lon[1], lat=lat[1])]), loc, mapping=mapping,
+                              source="south", catalogue=north.catalogue)
+    moved = import_components(_csv(tmp_path, [dict(key="s1", lon=lon[0], lat=lat[0])]), loc, mapping=mapping,
+                              source="south", catalogue=south.catalogue, today="20260901")
+    assert (moved.summary["updated"], moved.summary["rejected"]) == (1, 0)
+    stray = import_components(_csv(tmp_path, [dict(key="s1", lon=lon[0], lat=lat[0]),
+                                              dict(key="s2", lon=lon[0], lat=lat[0])]), loc, mapping=mapping,
+                              source="south", catalogue=south.catalogue)
+    assert stray.summary["rejected_by_reason"] == {"already_catalogued": 1}
+    assert stray.rejects["row"].tolist() == [2]
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
@@ -539,8 +586,9 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
     """A glob that takes in a file that is not an inventory (or one the mapping file
     has no section for): every row is rejected as unknown_class, and a hint names the
     sections the mapping file has."""
-    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
-    lamps = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0])], name="lamps.csv")
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    lamps = _csv(tmp_path, [dict(lon=lon[2], lat=lat[2])], name="lamps.csv")
+    lon, lat = lon[:2], lat[:2]
     outline = _csv(tmp_path, [dict(lon=x, lat=y, name="city") for x, y in zip(lon, lat)], name="outline.csv")
     mapping = tmp_path / "mapping.toml"
     mapping.write_text('[files.lamps]\nclass = "01037"\n')
