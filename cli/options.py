@@ -82,14 +82,13 @@ def refuse_existing(*paths, overwrite, inputs=None):
     argument name → path, as :func:`gridkit.io.refuse_replacing_input` takes):
     checked after the other options (fixing this first would only lead to them)
     and before any file is read."""
-    from pathlib import Path
-
     from gridkit.errors import InputError
-    from gridkit.io import refuse_replacing_input
+    from gridkit.io import existing_output, refuse_replacing_input
 
     for path in filter(None, paths):
-        if Path(path).exists() and not overwrite:
-            raise click.UsageError(f"{path} exists; pass --overwrite to replace it")
+        held = None if overwrite else existing_output(path)
+        if held:
+            raise click.UsageError(f"{held} exists; pass --overwrite to replace it")
         try:
             refuse_replacing_input(path, inputs or {})
         except InputError as exc:

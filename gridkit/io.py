@@ -726,6 +726,31 @@ def refuse_replacing_input(output, inputs):
                              "write to another file")
 
 
+#: The files of a Shapefile beside its .shp: GDAL's, and the spatial indexes QGIS and
+#: ArcGIS build (a style or metadata file, .qml or .shp.xml, is the user's and stays).
+SHAPEFILE_PARTS = (".shx", ".dbf", ".prj", ".cpg", ".qix", ".sbn", ".sbx")
+
+
+def shapefile_parts(path) -> list:
+    """The files beside ``path``, if a .shp, that belong to it, whatever the case of
+    their names (out.DBF for out.shp): empty for any other file."""
+    path = Path(path)
+    if path.suffix.lower() != ".shp" or not path.parent.is_dir():
+        return []
+    names = {(path.stem + suffix).lower() for suffix in SHAPEFILE_PARTS}
+    return sorted(p for p in path.parent.iterdir() if p.name.lower() in names)
+
+
+def existing_output(path) -> str | None:
+    """What an output ``path`` would replace: its name if it exists, else the name of
+    an existing file of the Shapefile it names (out.dbf for out.shp), else None."""
+    path = Path(path)
+    if path.exists():
+        return str(path)
+    part = next(iter(shapefile_parts(path)), None)
+    return None if part is None else f"{part} (a part of the Shapefile {path.name})"
+
+
 @contextmanager
 def atomic_path(path, *, overwrite: bool = False):
     """Yield a temporary path beside ``path``; rename it over ``path`` on success.
@@ -733,10 +758,13 @@ def atomic_path(path, *, overwrite: bool = False):
     A failure inside the block removes the temporary file and leaves any existing
     ``path`` untouched. The file (and a shapefile's side files) is synced to disk
     before the rename, so a crash after it cannot leave a half-written ``path``.
+    For a Shapefile, any of its files (:func:`shapefile_parts`) counts as ``path``
+    existing, and those of the one replaced that the new one lacks are removed.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
+    held = None if overwrite else existing_output(path)
+    if held:
+        raise FileExistsError(f"{held} exists; pass --overwrite (overwrite=True) to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
@@ -752,9 +780,14 @@ def atomic_path(path, *, overwrite: bool = False):
         for part in filter(Path.is_file, parts):
             with open(part, "rb+") as fh:
                 os.fsync(fh.fileno())
+        before, written = shapefile_parts(path), set()
         for part in parts:
             suffix = part.suffix.upper() if path.suffix.isupper() else part.suffix
-            os.replace(part, path if part.suffix.lower() == main else path.with_suffix(suffix))
+            target = path if part.suffix.lower() == main else path.with_suffix(suffix)
+            os.replace(part, target)
+            written.add(target)
+        for old in set(before) - written:  # the replaced Shapefile's: out.DBF beside out.dbf, an index of old data
+            old.unlink(missing_ok=True)
     finally:
         for leftover in tmp.parent.glob(tmp.stem + ".*"):
             leftover.unlink()

@@ -292,6 +292,25 @@ def test_atomic_path_leaves_existing_file_untouched_on_failure(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["out.gpkg"]
 
 
+def test_atomic_path_takes_a_shapefile_as_all_its_files(tmp_path):
+    """A .dbf without its .shp is refused as existing; a Shapefile replaced loses
+    the side files the new one lacks (QGIS's .qix index of the old features, an
+    OUT.DBF beside the new out.dbf), and keeps its style."""
+    target = tmp_path / "out.shp"
+    (tmp_path / "out.dbf").write_bytes(b"precious")
+    with pytest.raises(FileExistsError, match=r"out.dbf \(a part of the Shapefile out.shp\) exists; pass --overwrite"):
+        with atomic_path(target):
+            pass
+    for name in ("out.shp", "out.qix", "OUT.DBF", "out.qml", "out.cpg", "outer.dbf"):
+        (tmp_path / name).write_bytes(b"old")
+    with atomic_path(target, overwrite=True) as tmp:
+        for suffix in (".shp", ".shx", ".dbf", ".prj"):
+            tmp.with_suffix(suffix).write_bytes(b"new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.dbf", "out.prj", "out.qml", "out.shp", "out.shx",
+                                                          "outer.dbf"]
+    assert (tmp_path / "out.dbf").read_bytes() == b"new" and (tmp_path / "out.qml").read_bytes() == b"old"
+
+
 def _located_frame():
     """Five rows as a located file has them: input text, categoricals (one missing),
     a column with no value at all, numbers."""
