@@ -965,6 +965,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
     import gridkit as gk
     from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
+    from gridkit.package import GRIDKIT_LAYERS
     from gridkit.rebalance import communities_of, highest_issued, rebalance
 
     t0 = time.perf_counter()
@@ -997,6 +998,11 @@ def rebalance_command(package, households_path, output, households_layer, househ
             households_layer, households_where, households_crs, x_field, y_field, households_encoding = (
                 _recorded_households(package, params, households_path, households_layer, households_where,
                                      households_crs, x_field, y_field, households_encoding))
+            if Path(households_path).samefile(package) and households_layer in (None, *GRIDKIT_LAYERS):
+                raise click.UsageError(
+                    f"--households {households_path} is PACKAGE itself, whose layers are grids, not households: "
+                    f"give the households file it was made from ({params.get('households', 'see gridkit info')}), "
+                    "as it is now, or --households-layer for a layer of households added to it")
             homes = read_points(households_path, layer=households_layer, crs=households_crs, x_field=x_field,
                                 y_field=y_field, where=households_where or None, where_option="--households-where",
                                 encoding=households_encoding, crs_option="--households-crs")

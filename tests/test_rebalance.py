@@ -367,6 +367,17 @@ def test_cli_rebalance_writes_a_package_with_the_ended_grids(layout, tmp_path):
     before = out.read_bytes()
     again = CliRunner().invoke(cli, args)
     assert again.exit_code != 0 and "exists" in again.output and out.read_bytes() == before
+    # The package given as its own households: its grids are no households, and the
+    # error says so (it said the count column was missing); a layer of them added to it is read.
+    again = ["grid", "rebalance", str(out), "--households", str(out), "-o", str(tmp_path / "x.gpkg")]
+    itself = CliRunner().invoke(cli, again)
+    assert itself.exit_code == 2 and (f"--households {out} is PACKAGE itself, whose layers are grids, not "
+                                      f"households: give the households file it was made from ({households})"
+                                      ) in " ".join(itself.output.split()), itself.output
+    _grown(blocks).to_file(out, layer="blocks_2028")
+    inside = CliRunner().invoke(cli, [*again, "--households-layer", "blocks_2028"])
+    assert inside.exit_code == 0 and ("households   17,166 in grids (before: 17,166)" in inside.output
+                                      and "kept         blocks_2028 (added by hand)" in inside.output), inside.output
 
 
 def _square_with_roads(tmp_path=None):
