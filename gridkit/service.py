@@ -52,6 +52,7 @@ import json
 import logging
 import re
 import threading
+import unicodedata
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
@@ -247,6 +248,18 @@ def _location(text):
     return match.groups() if match else None
 
 
+def _float(value):
+    """``float(value)``, a text in full-width characters (１１６．４１, from a Chinese
+    input method's full-width mode) read as its ASCII form; Python's float reads
+    full-width digits but not the full-width point."""
+    try:
+        return float(value)
+    except ValueError:
+        if isinstance(value, str) and not value.isascii():
+            return float(unicodedata.normalize("NFKC", value))
+        raise
+
+
 def _number(query, name, alias):
     if name in query and alias in query:
         raise InputError(f"both {name}={query[name]!r} and {alias}={query[alias]!r}: send one of them")
@@ -255,7 +268,7 @@ def _number(query, name, alias):
         raise InputError(f"{name} is missing: /locate?x=LON&y=LAT (or lon= and lat=, or location=LON,LAT), in crs "
                          "(default EPSG:4326)")
     try:
-        value = float(text)
+        value = _float(text)
     except ValueError:
         raise InputError(f"{name}={text!r} is not a number") from None
     return value
@@ -284,7 +297,7 @@ def _coordinates(points):
             a, b = pair
             if a is not True and a is not False and b is not True and b is not False:
                 try:
-                    x[i], y[i] = float(a), float(b)
+                    x[i], y[i] = _float(a), _float(b)
                 except (TypeError, ValueError):
                     pass
                 continue

@@ -5,6 +5,7 @@ import json
 import re
 import socket
 import threading
+from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
@@ -248,7 +249,7 @@ def test_over_http_on_one_kept_alive_connection(served, package):
     assert connection.sock is not None
 
 
-def test_utf8_sent_unescaped_comes_back_as_sent_and_a_full_width_class_is_its_class(served):
+def test_utf8_sent_unescaped_comes_back_as_sent_and_full_width_classes_and_coordinates_are_read(served):
     """curl and many scripts send ?id=工单 as raw UTF-8, which http.server decodes as
     Latin-1: the id came back as 'å·¥å\x8d\x95' and the class as mojibake."""
     lon, lat = _lonlat(50, 150)
@@ -260,6 +261,14 @@ def test_utf8_sent_unescaped_comes_back_as_sent_and_a_full_width_class_is_its_cl
     answer = json.loads(body)
     assert head.startswith(b"HTTP/1.0 200") or head.startswith(b"HTTP/1.1 200"), head
     assert (answer["id"], answer["department_name"]) == ("工单7", "城市管理局")
+    # Coordinates typed in full width, the point too (１１７．００４５): Python's float takes the digits alone.
+    wide = {ord(c): ord(c) + 0xFEE0 for c in "0123456789."}
+    connection = http.client.HTTPConnection("127.0.0.1", served, timeout=10)
+    status, one = _ask(connection, "GET", f"/locate?x={quote(str(lon).translate(wide))}&y={lat}")
+    assert (status, one["grid_id"]) == (200, "110101001001001"), one
+    status, batch = _ask(connection, "POST", "/locate", {"points": [[str(lon).translate(wide), str(lat)],
+                                                                    {"location": f"{lon},{lat}".translate(wide)}]})
+    assert status == 200 and [r["grid_id"] for r in batch["results"]] == ["110101001001001"] * 2, batch
 
 
 def test_a_body_too_large_is_refused_before_it_is_read(served, monkeypatch):
