@@ -322,8 +322,8 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     INVENTORY is a CSV (any of , ; tab | as separator; UTF-8 or GBK text,
     detected) or an Excel .xlsx sheet. Classes are mapped by meaning
     (gridkit/data/legacy_2026_class_map.csv), not by number; the county and
-    sequence are kept. Adds ``converted_id`` and ``convert_note`` columns; rows
-    whose class has no counterpart keep an empty ``converted_id`` and say why.
+    sequence are kept. Adds converted_id and convert_note columns; rows
+    whose class has no counterpart keep an empty converted_id and say why.
 
     \b
     Example:

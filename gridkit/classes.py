@@ -367,7 +367,8 @@ def convert_ids(ids, *, to="2026"):
 
     The county and the 6-digit sequence are kept. Several 2026 classes fold into
     one legacy class (poles), so converting to legacy can make two IDs equal; the
-    later ones then get the next free sequence numbers of their class.
+    later ones then get the next free sequence numbers of their class. An ID that
+    repeats (one component listed twice) converts as its first row did.
 
     Returns ``(new_ids, reasons)``: ``new_ids[i]`` is ``None`` where
     ``reasons[i]`` says why the ID could not be converted.
@@ -381,11 +382,15 @@ def convert_ids(ids, *, to="2026"):
     to_2026, to_legacy = _class_map()
     mapping = to_2026 if to == "2026" else to_legacy
     digits = table.class_digits
-    out, used, clashes = [], set(), []
+    out, used, clashes, first = [], set(), [], {}
     for i, (cid, reason) in enumerate(zip(ids, reasons)):
         if reason:
             out.append(None)
             continue
+        if cid in first:  # one component listed twice keeps one ID
+            out.append(None)
+            continue
+        first[cid] = i
         target, _, note = mapping.get(cid[6:6 + digits], (None, "none", ""))
         if target is None:
             out.append(None)
@@ -403,4 +408,9 @@ def convert_ids(ids, *, to="2026"):
         out[i] = f"{stem}{top + 1:06d}"
         used.add(out[i])
         reasons[i] = f"renumbered: {ids[i]} folds into the same {to} class as another ID"
+    for i, cid in enumerate(ids):
+        if not reasons[i] and first.get(cid, i) != i:
+            j = first[cid]
+            out[i] = out[j]
+            reasons[i] = f"the ID of row {j + 1} again, converted as that row" + (f": {reasons[j]}" if reasons[j] else "")
     return out, reasons

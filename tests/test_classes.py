@@ -83,6 +83,19 @@ def test_convert_ids_renumbers_poles_that_fold_into_one_legacy_class():
     assert notes[0] == "" and notes[1].startswith("renumbered")
 
 
+def test_convert_ids_gives_an_id_listed_twice_one_id():
+    """One component on two rows (an inventory with history rows) stays one
+    component: the repeat was renumbered as if it were another pole."""
+    ids, notes = convert_ids(["32050801030000001", "32050801031000001", "32050801031000001", "32050801030000001"],
+                             to="legacy")
+    assert ids == ["3205080117000001", "3205080117000002", "3205080117000002", "3205080117000001"]
+    assert notes[2:] == ["the ID of row 2 again, converted as that row: renumbered: 32050801031000001 folds into "
+                         "the same legacy class as another ID", "the ID of row 1 again, converted as that row"]
+    ids, notes = convert_ids(["3205080602000001", "3205080602000001"])  # no counterpart, twice
+    assert ids == [None, None] and notes[1].startswith("the ID of row 1 again, converted as that row: legacy class "
+                                                       "0602 has no GB/T 47678.5-2026 counterpart")
+
+
 def test_a_class_code_that_lost_its_leading_zeros_says_so():
     """Excel keeps class codes typed as numbers without their leading zeros."""
     assert class_table("2026").class_problem("1013") == (
