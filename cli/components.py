@@ -258,9 +258,11 @@ def _why_not_found(component_id, package):
     other = "legacy" if scheme == "2026" else "2026"
     if not class_table(other).id_problems([component_id])[0]:
         converted, note = (v[0] for v in convert_ids([component_id], to=scheme))
+        held = converted and len(_catalogue_or_fail(package, where=f"GLBJBSM = '{converted}'"))
         return (f": it is a {other} ID, and the catalogue holds {scheme} ones; "
                 + (f"its {scheme} form is {converted}: gridkit components show {converted} --grid {package}"
-                   if converted else note))
+                   if held else f"its {scheme} form {converted} is not held either (a {scheme} ID with a digit "
+                                "missing?)" if converted else note))
     return f": the ID {problem.split(' (')[0]}"
 
 

@@ -833,7 +833,11 @@ def test_a_layout_with_micro_grids_names_each_components_micro_grid(tmp_path, pa
     legacy = convert_ids([component], to="legacy")[0][0]
     for asked, said in [(component[:14], "the ID has 14 characters; a GB/T 47678.5-2026 component ID has 17 digits"),
                         (legacy, f"it is a legacy ID, and the catalogue holds 2026 ones; its 2026 form is "
-                                 f"{component}: gridkit components show {component} --grid {package}")]:
+                                 f"{component}: gridkit components show {component} --grid {package}"),
+                        # 17 digits less one reads as a legacy ID, whose 2026 form no component has
+                        (component[:-1], "it is a legacy ID, and the catalogue holds 2026 ones; its 2026 form "
+                                         f"{convert_ids([component[:-1]])[0][0]} is not held either (a 2026 ID with a "
+                                         "digit missing?)")]:
         missing = CliRunner().invoke(cli, ["components", "show", asked, "--grid", str(package)])
         assert (missing.exit_code, missing.output) == (1, f"Error: no component {asked} in {package}: {said}\n")
     info = CliRunner().invoke(cli, ["info", str(package)])
