@@ -664,6 +664,25 @@ def made_valid(geoms) -> np.ndarray:
                      for g in shapely.make_valid(geoms)], dtype=object)
 
 
+def _polygons_of_collections(geoms, gdf, what, name_field):
+    """``geoms`` with each GeometryCollection that holds polygons (as some tools
+    write a polygon with its outline) replaced by their union, with a warning; a
+    collection of no polygon is left to be refused."""
+    collections = np.flatnonzero(shapely.get_type_id(geoms) == 7)
+    if not len(collections):
+        return geoms
+    geoms = geoms.copy()
+    for i in collections:
+        parts = shapely.get_parts(geoms[i])
+        polygonal = np.isin(shapely.get_type_id(parts), (3, 6))
+        if polygonal.any() and not shapely.is_empty(geoms[i]):
+            geoms[i] = shapely.union_all(parts[polygonal])
+            log.warning("%s: %s is a GeometryCollection; its %d polygon(s) are used%s", what,
+                        describe_feature(gdf, i, name_field), polygonal.sum(),
+                        f", not its {(~polygonal).sum()} other part(s) (lines, points)" if (~polygonal).any() else "")
+    return geoms
+
+
 def repair_polygons(gdf, *, what: str, name_field=None):
     """Repair invalid polygons (with a warning), reject empty or non-polygonal ones.
 
@@ -675,6 +694,7 @@ def repair_polygons(gdf, *, what: str, name_field=None):
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(empty):
         bad.append(f"{describe_feature(gdf, i, name_field)}: empty geometry")
+    geoms = _polygons_of_collections(geoms, gdf, what, name_field)
     invalid = ~empty & ~shapely.is_valid(geoms)
     n_repaired = int(invalid.sum())
     if n_repaired:

@@ -66,6 +66,21 @@ def test_boundaries_that_are_not_polygons_name_their_kind(samples):
         gk.unit_hierarchy(mixed, code_field="code")
 
 
+def test_a_geometry_collection_gives_its_polygons(caplog):
+    """A polygon written with its outline as one GeometryCollection (as some tools
+    export a feature) is its polygon, with a warning; one of no polygon is refused."""
+    frame = _frame(["110101001001", "110101001002"])
+    square = frame.geometry.iloc[1]
+    frame.geometry = [frame.geometry.iloc[0], shapely.GeometryCollection([square, square.boundary])]
+    comm = gk.unit_hierarchy(frame, code_field="code")
+    assert comm.set_index("community_code").geometry["110101001002"].equals(square)
+    assert ("boundaries: feature 2 (u1) is a GeometryCollection; its 1 polygon(s) are used, not its 1 other part(s) "
+            "(lines, points)") in caplog.text
+    frame.geometry = [frame.geometry.iloc[0], shapely.GeometryCollection([square.boundary])]
+    with pytest.raises(InputError, match=r"feature 2 \(u1\): a GeometryCollection where a polygon is needed"):
+        gk.unit_hierarchy(frame, code_field="code")
+
+
 def test_county_needs_provisional_then_gets_tile_communities():
     with pytest.raises(InputError, match="--provisional"):
         gk.unit_hierarchy(_frame(["110101"]), code_field="code")
