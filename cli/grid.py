@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, Steps, added_text, crs_opt, echo_summary,
-                      input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output, percent,
+from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Steps, added_text, crs_opt,
+                      echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output, percent,
                       preview_opt, problem_lines, problems_path, progress_enabled, refuse_existing, require_with,
                       summary_json_opt, where_opt, write_problems)
 
@@ -716,8 +716,8 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @click.option("--min-households", type=click.FloatRange(min=1), default=None, help="Band: lower bound.")
 @click.option("--max-households", type=click.FloatRange(min=1), default=None, help="Band: upper bound.")
 @click.option("--target", type=click.FloatRange(min=1), default=None, help="Band as a target …")
-@click.option("--tolerance", type=click.FloatRange(min=0), default=0.2, show_default=True,
-              help="… ± this share (below 1) or this many households.")
+@click.option("--tolerance", type=SHARE_OR_COUNT, default=0.2, show_default=True,
+              help="… ± this share (below 1, or as 20%) or this many households.")
 @click.option("--micro", default=None, metavar="MIN,MAX",
               help="Nested micro-grids of MIN–MAX households (20,50; also 20–50 or 20，50).")
 @click.option("--split-polygons", is_flag=True,

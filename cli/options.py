@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import click
 
 overwrite_opt = click.option("--overwrite", is_flag=True,
@@ -257,3 +259,27 @@ def input_crs(path, layer, own, shared, option):
     click.echo(f"note: {path} is labelled {label.to_string()} ({label.name}), {kind}: read as labelled, "
                f"not in --crs {shared} (give {option} to say otherwise)", err=True)
     return None
+
+
+class _ShareOrCount(click.ParamType):
+    """A number ≥ 0, or a percentage as people write one (20%, ２０％): its share."""
+
+    name = "share"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, float):
+            return value
+        text = unicodedata.normalize("NFKC", str(value)).strip()
+        percent = text.endswith("%")
+        try:
+            number = float(text[:-1] if percent else text)
+        except ValueError:
+            self.fail(f"{value!r} is not a number: give a share (0.2), a percentage (20%) or households (30)",
+                      param, ctx)
+        if not number >= 0 or (percent and number >= 100):
+            self.fail(f"{value!r}: give a share below 1 (0.2, or 20%) or a number of households, not below 0",
+                      param, ctx)
+        return number / 100 if percent else number
+
+
+SHARE_OR_COUNT = _ShareOrCount()

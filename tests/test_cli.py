@@ -623,11 +623,18 @@ def test_grid_households_names_a_wrong_band_before_anything_else(samples, tmp_pa
     nesting = next(iter(wrong.values()))
     for spelling in ("20–120", "２０，１２０", " 20 ~ 120"):
         wrong[("--min-households", 100, "--max-households", 150, "--micro", spelling)] = nesting
+    # A tolerance as a percentage, as people write one: 20% of 100 is ± 20.
+    for spelling in ("20%", "２０％", "0.2"):
+        wrong[("--target", 100, "--tolerance", spelling, "--micro", "20,120")] = \
+            "micro-grids of 20–120 households do not nest in grids of 80–120"
     for band, message in wrong.items():
         result = _run(*args, *band)
         assert result.exit_code == 1 and message in result.output, result.output
     unread = _run(*args, "--min-households", 100, "--max-households", 150, "--micro", "20/120")
     assert unread.exit_code == 2 and "'20/120': expected MIN,MAX, e.g. 20,50" in unread.output
+    whole = _run(*args, "--target", 100, "--tolerance", "100%")  # 1.0 would read as one household
+    assert whole.exit_code == 2 and ("Invalid value for '--tolerance': '100%': give a share below 1 (0.2, or 20%) or "
+                                     "a number of households, not below 0") in whole.output
     assert _run(*args, "--min-households", 100, "--max-households", 150).exit_code == 2  # then: --overwrite
     assert out.read_bytes() == b"an earlier layout"
 
