@@ -208,7 +208,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
                    + (f"; swapped, --at {y},{x} is in it" if locator.swapped([x], [y], crs)[0] else ""))
     else:
         how = "inside" if found["status"] == "inside" else f"nearest, {found['distance_m']:.1f} m away"
-        click.echo(f"{x}, {y} ({crs}) → cell {found['grid_id']} ({how})")
+        click.echo(f"{round(x, 7)}, {round(y, 7)} ({crs}) → cell {found['grid_id']} ({how})")
         for label, code, name in _AT_LINES:
             if found.get(code):
                 click.echo(f"  {label:<10} {found[code]} {found.get(name) or ''}".rstrip())

@@ -267,7 +267,7 @@ def _pairs(column):
     """x and y of a column that holds both: "116.48,39.99" (as Amap's and Baidu's
     place APIs give a location; a semicolon, spaces or a full-width comma or
     semicolon, as typed in Chinese, may separate them, brackets enclose them,
-    and the digits may be full-width), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
+    and the digits may be full-width; degrees, minutes and seconds), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
     other geometries stand for a point on them, as in a vector file). NaN where
     a row has neither.
 
@@ -276,6 +276,12 @@ def _pairs(column):
     ...                          None, "（１１６．４８，３９．９９）"]))
     >>> x.tolist(), y.tolist()
     ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan, 116.48], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan, 39.99])
+
+    Degrees, minutes and seconds too, the two separated by a comma or a semicolon:
+
+    >>> x, y = _pairs(pd.Series(["116°24′36″E, 39°54′N", "东经116度24分36秒，北纬39度54分", "71°6′20″W,x"]))
+    >>> x.round(4).tolist(), y.round(4).tolist()
+    ([116.41, 116.41, nan], [39.9, 39.9, nan])
     """
     text = _full_width(column.astype("string").str.strip())
     pair = text.str.extract(rf"^[(\[（]?\s*({_NUMBER})\s*(?:[,;，；]|\s)\s*({_NUMBER})\s*[)\]）]?$")
@@ -285,6 +291,12 @@ def _pairs(column):
     if len(rest):  # WKT, or nothing: only the rows that are no pair are parsed as it
         wkt = text.iloc[rest].str.replace(r"^SRID=\d+;", "", regex=True).to_numpy(dtype=object)
         x[rest], y[rest] = representative_xy(shapely.from_wkt(wkt, on_invalid="ignore"))
+    rest = np.flatnonzero(np.isnan(x) & text.notna().to_numpy())
+    if len(rest):  # degrees, minutes and seconds, each as a coordinate column reads them
+        parts = text.iloc[rest].str.split(r"\s*[,;，；]\s*", regex=True, expand=True).reindex(columns=[0, 1, 2])
+        two = parts[2].isna().to_numpy()
+        a, b = (_coordinates(parts[k].iloc[two].reset_index(drop=True)) for k in (0, 1))
+        x[rest[two]], y[rest[two]] = np.where(np.isnan(b), np.nan, a), np.where(np.isnan(a), np.nan, b)
     return x, y
 
 

@@ -427,6 +427,15 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
                     f"({X0 + 100}, {Y0 + 50})", f"（{X0 + 100}；{Y0 + 50}）", f"POINT ({X0 + 100} {Y0 + 50})"):
         again = run("--at", spelled, "--crs", "EPSG:4548", "--routes", table, "--class", "01001")
         assert again.exit_code == 0 and again.output == inside.output, spelled
+    # In degrees, minutes and seconds, as a surveyor's ledger writes them (seconds to 0.1 mm)
+    (lon,), (lat,) = _lonlat([X0 + 100], [Y0 + 50])
+
+    def dms(value):
+        return f"{int(value)}°{int(value * 60 % 60)}′{value * 3600 % 60:.6f}″"
+
+    for spelled in (f"{dms(lon)}E,{dms(lat)}N", f"东经{dms(lon)}，北纬{dms(lat)}".replace("°", "度")):
+        again = run("--at", spelled)
+        assert again.exit_code == 0 and "→ cell 110101001001005 (inside)" in again.output, (spelled, again.output)
     lon, lat = _lonlat([X0 - 5], [Y0 + 50])
     near = run("--at", f"{float(lon[0])!r},{float(lat[0])!r}", "--tolerance", 10)
     assert near.exit_code == 0 and "→ cell 110101001001004 (nearest, 5.0 m away)" in near.output
