@@ -11,9 +11,9 @@ from pathlib import Path
 import click
 
 from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Steps, added_text, crs_opt,
-                      echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output, percent,
-                      preview_opt, problem_lines, problems_path, progress_enabled, refuse_existing, require_with,
-                      summary_json_opt, where_opt, write_problems)
+                      echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output,
+                      percent, preview_opt, problem_lines, problems_path, progress_enabled, refuse_existing,
+                      require_with, summary_json_opt, where_opt, write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.

@@ -267,7 +267,8 @@ def _pairs(column):
     """x and y of a column that holds both: "116.48,39.99" (as Amap's and Baidu's
     place APIs give a location; a semicolon, spaces or a full-width comma or
     semicolon, as typed in Chinese, may separate them, brackets enclose them,
-    and the digits may be full-width; degrees, minutes and seconds), or WKT ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
+    and the digits may be full-width; degrees, minutes and seconds), or WKT
+    ("POINT (116.48 39.99)", "SRID=4326;POINT(…)";
     other geometries stand for a point on them, as in a vector file). NaN where
     a row has neither.
 

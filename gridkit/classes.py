@@ -412,5 +412,6 @@ def convert_ids(ids, *, to="2026"):
         if not reasons[i] and first.get(cid, i) != i:
             j = first[cid]
             out[i] = out[j]
-            reasons[i] = f"the ID of row {j + 1} again, converted as that row" + (f": {reasons[j]}" if reasons[j] else "")
+            again = f"the ID of row {j + 1} again, converted as that row"
+            reasons[i] = f"{again}: {reasons[j]}" if reasons[j] else again
     return out, reasons
