@@ -978,8 +978,8 @@ def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
     mine = in_use & ~theirs
     if mine.any() and (found >= 0).any():
         own_index, _ = held(mine)
-        own_keys = set(catalogue.loc[mine, "source_key"].astype(str))
-        updates = (own_index.get_indexer(wanted) >= 0) | np.isin(key[look].astype(str), list(own_keys))
+        own_keys = catalogue.loc[mine, "source_key"].astype(str).to_numpy()
+        updates = (own_index.get_indexer(wanted) >= 0) | np.isin(key[look].astype(str), own_keys)
         found[updates] = -1
     out[look[found >= 0]] = at[found[found >= 0]]
     return out

@@ -384,10 +384,7 @@ def convert_ids(ids, *, to="2026"):
     digits = table.class_digits
     out, used, clashes, first = [], set(), [], {}
     for i, (cid, reason) in enumerate(zip(ids, reasons)):
-        if reason:
-            out.append(None)
-            continue
-        if cid in first:  # one component listed twice keeps one ID
+        if reason or cid in first:  # a repeat (one component listed twice) takes its first row's, below
             out.append(None)
             continue
         first[cid] = i
