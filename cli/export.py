@@ -49,6 +49,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
       gridkit export demo-output/cincinnati.gpkg --layer all -o cincinnati.shp
       gridkit export dongcheng.gpkg --encoding GBK --where "community_code = '110101900601'" -o c601.shp
       gridkit export demo-output/cambridge.gpkg --layer components -o components.csv
+      gridkit export demo-output/cincinnati.gpkg -o cincinnati_cells.csv   # grid polygons as WKT, in EPSG:32616
     """
     from gridkit.errors import GridkitError
     from gridkit.export import export_package

@@ -559,7 +559,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                   crs, metric_crs, encoding, units_path, units_code_field, units_name_field, units_layer, units_where,
                   units_crs, micro_path, micro_id_field, micro_layer, micro_where, micro_crs, start_date,
                   problems_out, preview, overwrite, as_json):
-    """Bring GRIDS, cells drawn elsewhere (another platform's Shapefile, say), into a grid package.
+    """Bring GRIDS, cells drawn elsewhere (another platform's Shapefile, say, or a CSV with WKT), into a grid package.
 
     Each cell keeps its geometry and its 15-digit grid ID, which gives its
     community, street and county; each community is the union of its cells, or
@@ -577,6 +577,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
           --units-where "level = 'community'" -o cincinnati_adopted.gpkg --problems adopt_problems.gpkg
       gridkit grid adopt c601.shp --id-field grid_id --encoding GBK -o c601.gpkg   # one community, GBK
       gridkit grid adopt cincinnati_cells.shp --micro cincinnati_micro_grids.shp -o cincinnati_micro.gpkg
+      gridkit grid adopt cincinnati_cells.csv --crs EPSG:32616 -o cincinnati_from_csv.gpkg   # WKT; a table has no CRS
     """
     import gridkit as gk
     from gridkit.adopt import adopted_grid, adopted_micro_grids, community_boundaries

@@ -81,9 +81,9 @@ from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import half_width_column
 from .errors import CRSError, InputError
-from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, _apply_crs, atomic_path, gdal_options, gdal_path,
-                 geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding, warn_if_gcj02,
-                 warn_if_private_use)
+from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path, gdal_options,
+                 gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding,
+                 warn_if_gcj02, warn_if_private_use)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
@@ -369,8 +369,6 @@ def representative_xy(geoms):
     return x, y
 
 
-#: Tables of rows with coordinate columns (no geometry).
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
 #: The separators a CSV may use: the comma; the semicolon Excel writes where the comma
@@ -404,6 +402,80 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
     if path.suffix.lower() == ".xlsx":
         return _read_excel(path, layer, fields, find_sheet=find_sheet)
     return _read_csv(path, encoding)
+
+
+#: The columns a table's geometry is read from, as WKT: what QGIS, GDAL, gridkit's own
+#: CSV export and databases' exports name it.
+WKT_COLUMNS = ("wkt", "wkt_geom", "geometry", "geom", "the_geom", "shape", "几何", "空间范围")
+
+
+def read_wkt_table(path, *, layer=None, encoding=None, where=None, where_option="--where") -> gpd.GeoDataFrame:
+    """A table (CSV, Excel) whose rows hold their geometry as WKT text, in a column
+    named as in :data:`WKT_COLUMNS` (``gridkit export -o cells.csv`` writes ``WKT``),
+    as a GeoDataFrame with no CRS (a table has no label; :func:`gridkit.read_vector`
+    applies one). A blank value is a row with no geometry; a value that is not WKT
+    is an error naming its rows. ``where`` keeps the rows an OGR SQL ``WHERE``
+    clause matches, numbered as in the file (``attrs["source_rows"]``).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "cells.csv"
+    >>> _ = path.write_text('grid_id,WKT\\n990101900601001,"POLYGON ((0 0, 1 0, 1 1, 0 0))"\\n')
+    >>> read_wkt_table(path).geometry.area.tolist()
+    [0.5]
+    """
+    path = Path(path)
+    frame = read_table(path, layer=layer, encoding=encoding)
+    found = {str(c).strip().lower(): c for c in frame.columns}
+    column = next((found[name] for name in WKT_COLUMNS if name in found), None)
+    if column is None:
+        raise InputError(f"{path}: no column of WKT geometry (named {', '.join(WKT_COLUMNS[:3])} …) among "
+                         f"{', '.join(map(str, frame.columns))}; a table of points with coordinate columns is read "
+                         "by components import, locate and grid households, and boundaries are best kept as a "
+                         "GeoPackage or Shapefile")
+    if where is not None:
+        frame = _rows_where(frame, where, path, where_option)
+    text = frame[column].str.strip()
+    present = (text.notna() & text.ne("")).to_numpy()
+    wkt = np.full(len(text), None, dtype=object)
+    wkt[present] = text[present].to_numpy(dtype=object)
+    geoms = shapely.from_wkt(wkt, on_invalid="ignore")
+    bad = np.flatnonzero(present & shapely.is_missing(geoms))
+    if len(bad):
+        numbers = frame.attrs.get("source_rows", np.arange(len(frame)) + 1)
+        shown = "; ".join(f"row {numbers[i]}: {text.iloc[i][:40]!r}" for i in bad[:5])
+        raise InputError(f"{path}: {len(bad)} value(s) of column {column} are not WKT ({shown}"
+                         f"{' …' if len(bad) > 5 else ''}); fix or empty them")
+    gdf = gpd.GeoDataFrame(_typed(frame.drop(columns=column)), geometry=geoms)
+    gdf.attrs = {k: v for k, v in frame.attrs.items() if k == "source_rows"}
+    return gdf
+
+
+def _typed(frame):
+    """A table's text columns as the types they hold, as a GIS file has them: whole
+    numbers of up to 9 digits and no leading zero as integers (a code of 10 digits or
+    more stays text, as does 0012), decimals as floats, True/False as booleans; a
+    column with blanks as nullable.
+
+    >>> import pandas as pd
+    >>> t = _typed(pd.DataFrame({"n": ["150", None], "pp": ["0.69", "1e-3"], "ok": ["True", "false"],
+    ...                          "code": ["990201900600", "7"], "seq": ["0012", "1"]}))
+    >>> [str(d) for d in t.dtypes[:3]], t["code"].tolist(), t["seq"].tolist()
+    (['Int64', 'float64', 'bool'], ['990201900600', '7'], ['0012', '1'])
+    """
+    typed = {}
+    for name, column in frame.items():
+        text = column.dropna().astype(str).str.strip()
+        if not len(text):
+            continue
+        if text.str.fullmatch(r"[+-]?(?:0|[1-9]\d{0,8})").all():
+            typed[name] = pd.to_numeric(column).astype("Int64" if column.isna().any() else "int64")
+        elif text.str.fullmatch(r"[+-]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][+-]?\d+)").all():
+            typed[name] = pd.to_numeric(column)
+        elif text.str.lower().isin(["true", "false"]).all() and not column.isna().any():
+            typed[name] = column.str.strip().str.lower().eq("true")
+    return frame.assign(**typed)
 
 
 def _read_csv(path, encoding):

@@ -68,10 +68,18 @@ PRIVATE_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF", 
 #: Google Earth and the field apps (奥维 Ovital, 两步路) save what was surveyed or
 #: drawn (longitude/latitude by the KML standard, with an altitude, dropped).
 READ_ONLY_SUFFIXES = {".kml": "LIBKML", ".kmz": "LIBKML"}
+#: The columns GDAL's KML reader gives every placemark, whatever the file holds
+#: (its id, name, style and time elements), each with the value meaning "not set".
+#: Those that are never set are left out of what is read (:func:`_without_kml_furniture`).
+_KML_FURNITURE = {"id": None, "Name": None, "description": None, "snippet": None, "timestamp": None,
+                  "begin": None, "end": None, "altitudeMode": None, "tessellate": -1, "extrude": 0,
+                  "visibility": -1, "drawOrder": None, "icon": None}
 #: The suffixes read as vector inputs: the formats above, and a zip archive of one
 #: (a Shapefile's parts zipped, as data portals and e-mail deliver them), which GDAL
 #: reads inside the archive, as QGIS opens it.
 INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
+#: Tables (CSV, Excel): read by :func:`read_vector` when a column holds WKT geometry.
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
 def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
@@ -219,7 +227,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     path : str or Path
         GeoPackage, Shapefile, GeoJSON, FlatGeobuf, KML/KMZ or GeoParquet; or a zip
         archive of one (a zipped Shapefile, read inside the archive:
-        :func:`gdal_path`). Heights (z) are dropped.
+        :func:`gdal_path`); or a table (CSV, Excel) with WKT geometry
+        (:func:`gridkit.catalogue.read_wkt_table`). Heights (z) are dropped.
     layer : str, optional
         Layer name for multi-layer files (default: the first layer).
     crs : str, int or pyproj.CRS, optional
@@ -250,6 +259,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        return _read_wkt_table(path, layer, crs, encoding, where, where_option)
     suffix = _check_suffix(path, INPUT_SUFFIXES)
     try:
         if suffix in (".parquet", ".geoparquet"):
@@ -272,6 +283,8 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             gdf = gpd.read_file(gdal_path(path), layer=layer_arg, engine="pyogrio", **kwargs)
             if where is not None:
                 gdf = _numbered_as_in_file(gdf, path, layer_arg)
+            if suffix in READ_ONLY_SUFFIXES:
+                gdf = _without_kml_furniture(gdf)
             if layer is None:
                 _warn_if_more_layers(path)
     except InputError:
@@ -295,6 +308,53 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         log.info("%s: heights (z) dropped; the grids are drawn in the plane", path)
         gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=gdf.index, crs=gdf.crs))
     return _apply_crs(gdf, path, crs)
+
+
+def _read_wkt_table(path, layer, crs, encoding, where, where_option):
+    """:func:`read_vector` for a table with WKT geometry (CSV, Excel: what ``gridkit
+    export -o cells.csv`` writes, or a platform's table of grids). A table has no CRS
+    label: one whose every coordinate is lon/lat is read as EPSG:4326 (warned about
+    in China, where it is often GCJ-02), as a table of lon/lat points is; metres need
+    ``crs``."""
+    from .catalogue import read_wkt_table
+
+    gdf = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
+    if not len(gdf):
+        raise InputError(f"{path}: the file has no rows")
+    bounds, lonlat, ranges = _extent(gdf)
+    if crs is None and len(bounds) and lonlat.all():
+        log.info("%s: a table has no CRS; its coordinates are longitude/latitude, read as EPSG:4326 "
+                 "(give --crs if they are not)", path)
+        gdf = gdf.set_crs(4326)
+    elif crs is None:
+        raise CRSError(f"{path}: a table has no CRS and its coordinates are not longitude/latitude ({ranges}). "
+                       "Say what they are in with --crs: the projected CRS's EPSG code (`gridkit export` "
+                       "printed the one it wrote, `gridkit info PACKAGE` shows it)")
+    return _apply_crs(gdf, path, crs)
+
+
+def _without_kml_furniture(gdf):
+    """``gdf`` read from KML without the placemark columns that no placemark sets
+    (:data:`_KML_FURNITURE`), nor an empty ``Name2`` (GDAL's KML writer declares
+    ``Name`` again in the schema): with them, an adopted package and located points
+    carried a dozen empty columns. So do ``id`` values of GDAL's own making
+    (``cells.1``, ``cells.2`` …: the layer's name and feature number)."""
+    unset = []
+    for column in gdf.columns:
+        if column == gdf.geometry.name:
+            continue
+        default = _KML_FURNITURE.get(re.sub(r"(?<=^Name)\d+$", "", column), "not furniture")
+        if default == "not furniture":
+            continue
+        values = gdf[column]
+        blank = values.isna() | values.astype(str).str.strip().eq("")
+        if default is not None:
+            blank |= values.eq(default)
+        if column == "id":
+            blank |= values.astype(str).str.fullmatch(r"[^.\s]+\.\d+")
+        if blank.all():
+            unset.append(column)
+    return gdf.drop(columns=unset) if unset else gdf
 
 
 def text_encoding(path, encoding=None):

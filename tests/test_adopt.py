@@ -216,6 +216,46 @@ def test_adopting_anew_keeps_the_catalogue(made, tmp_path):
     assert after["SZDYWGBSM"].tolist() == cells["grid_id"].to_numpy()[holder].tolist()
 
 
+def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
+    """The CSV ``gridkit export`` writes (WKT in the package's metres) and its KML come
+    back as the cells they were: the same IDs and shapes, numbers as numbers, no KML
+    placemark columns. A table has no CRS: metres are refused without --crs."""
+    package = tmp_path / "made.gpkg"
+    gk.write_package(package, made.assign(households=np.arange(len(made)), ratio=0.5), dongcheng)
+    for name in ("cells.csv", "cells.kml"):
+        assert _run("export", package, "-o", tmp_path / name).exit_code == 0
+    refused = _run("grid", "adopt", tmp_path / "cells.csv", "-o", tmp_path / "no.gpkg")
+    assert refused.exit_code != 0 and not (tmp_path / "no.gpkg").exists()
+    assert "cells.csv: a table has no CRS and its coordinates are not longitude/latitude" in refused.output
+    for name, crs in (("cells.csv", ["--crs", "EPSG:4548"]), ("cells.kml", [])):
+        out = tmp_path / f"{name}.gpkg"
+        result = _run("grid", "adopt", tmp_path / name, *crs, "--metric-crs", "EPSG:4548", "-o", out)
+        assert result.exit_code == 0, result.output
+        assert "kept         columns households, ratio\n" in result.output
+        cells = gk.read_package(out)[0]
+        assert cells["grid_id"].tolist() == made["grid_id"].tolist()
+        assert cells["households"].tolist() == list(range(len(made))) and cells["ratio"].eq(0.5).all()
+        assert shapely.equals_exact(cells.geometry.values, made.geometry.values, tolerance=1e-3).all()
+
+
+def test_a_table_of_wkt_is_read_as_a_layer(tmp_path):
+    """read_vector reads a CSV's WKT column: lon/lat as EPSG:4326; a blank value is a
+    feature without geometry; a value that is not WKT is named by its row."""
+    path = tmp_path / "grids.csv"
+    path.write_text("编码,wkt_geom\n0012,\"POLYGON ((116.4 39.9, 116.41 39.9, 116.41 39.91, 116.4 39.9))\"\n"
+                    "0013,\n", encoding="utf-8")
+    read = gk.read_vector(path)
+    assert read.crs.equals(4326) and read["编码"].tolist() == ["0012", "0013"]  # codes keep their zeros
+    assert read.geometry.is_empty.tolist() == [False, True] or read.geometry.isna().tolist() == [False, True]
+    path.write_text("编码,WKT\n1,POINT (1 2)\n2,POLYGON ((1 2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"grids\.csv: 1 value\(s\) of column WKT are not WKT \(row 2: "
+                                         r"'POLYGON \(\(1 2'\); fix or empty them"):
+        gk.read_vector(path, crs="EPSG:4548")
+    path.write_text("编码,x,y\n1,1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r"grids\.csv: no column of WKT geometry .* among 编码, x, y"):
+        gk.read_vector(path)
+
+
 def test_a_bad_id_column_is_codeerror(made):
     frame = made.iloc[:3][["grid_id", "geometry"]].assign(grid_id=["1", "2", "3"])
     with pytest.raises(CodeError, match="3 of 3 cells have no well-formed grid ID in 'grid_id'"):

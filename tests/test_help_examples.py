@@ -71,7 +71,8 @@ def test_help_examples_run(tmp_path):
     _run([example for name in ORDER for example in EXAMPLES[name]], work)
     for made in ("demo-output/cambridge.gpkg", "dongcheng.gpkg", "cincinnati.gpkg", "cincinnati_now.gpkg",
                  "converted.csv", "routing.toml", "located.csv", "located.parquet", "relocated.parquet", "dongcheng.html",
-                 "dongcheng_amap.geojson", "cincinnati_cells.shp", "c601.shp", "components.csv"):
+                 "dongcheng_amap.geojson", "cincinnati_cells.shp", "c601.shp", "components.csv",
+                 "cincinnati_from_csv.gpkg"):
         assert (work / made).exists(), made
     top = tmp_path / "top"
     top.mkdir()

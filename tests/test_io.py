@@ -30,8 +30,12 @@ def test_empty_file_is_an_error(tmp_path):
 def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(InputError, match="no such file"):
         gk.read_vector(tmp_path / "nope.gpkg")
-    (tmp_path / "x.txt").write_text("hello")
-    with pytest.raises(InputError, match="unknown format"):
+    (tmp_path / "x.dwg").write_text("hello")
+    with pytest.raises(InputError, match=r"x\.dwg: unknown format '\.dwg'; use one of"):
+        gk.read_vector(tmp_path / "x.dwg")
+    (tmp_path / "x.txt").write_text("hello")  # a table: read when it has a WKT column
+    with pytest.raises(InputError, match=r"x\.txt: no column of WKT geometry \(named wkt, wkt_geom, geometry …\) among "
+                                         "hello; a table of points"):
         gk.read_vector(tmp_path / "x.txt")
 
 
@@ -470,8 +474,13 @@ def test_kml_kmz_and_heights(tmp_path):
         read = gk.read_vector(tmp_path / name)
         assert read.crs.to_epsg() == 4326 and not shapely.has_z(read.geometry.values).any()
         assert read["Name"].tolist() == ["东四", "朝阳门"]
+        assert read.columns.tolist() == ["Name", "geometry"]  # not GDAL's dozen placemark columns, none set
         assert shapely.equals_exact(read.geometry.values, np.array([square, shapely.Point(116.43, 39.92)]),
                                     tolerance=1e-9).all()
+    # a placemark column that one placemark sets is kept; GDAL's own ids (layer.N) are not
+    noted = frame.assign(description=["", "东门外"], id=["drawn.1", "drawn.2"])
+    pyogrio.write_dataframe(noted, tmp_path / "noted.kml", driver="LIBKML")
+    assert gk.read_vector(tmp_path / "noted.kml").columns.tolist() == ["Name", "description", "geometry"]
     points = frame.assign(geometry=shapely.force_3d(shapely.points([(116.42, 39.92), (116.43, 39.92)]), 44.0))
     points.to_crs(4548).to_file(tmp_path / "survey.shp", encoding="UTF-8")
     survey = gk.read_vector(tmp_path / "survey.shp", where="Name = '朝阳门'")
