@@ -343,10 +343,13 @@ def check_command(table, package, as_json):
 def _package_areas(package):
     import pyogrio
 
-    cells = pyogrio.read_dataframe(package, layer="cells", columns=["grid_id"], read_geometry=False)
-    units = pyogrio.read_dataframe(package, layer="units", columns=["code"], read_geometry=False)
-    areas = set(cells["grid_id"].astype(str)) | set(units["code"].astype(str))
+    from gridkit.codes import codes_as_text
+
+    def read(layer, column):  # a code field QGIS made a number: its digits
+        table = pyogrio.read_dataframe(package, layer=layer, columns=[column], read_geometry=False)
+        return set(codes_as_text(table, [column])[column].astype(str))
+
+    areas = read("cells", "grid_id") | read("units", "code")
     if "micro_grids" in pyogrio.list_layers(package)[:, 0]:  # a household layout made with --micro
-        micro = pyogrio.read_dataframe(package, layer="micro_grids", columns=["micro_id"], read_geometry=False)
-        areas |= set(micro["micro_id"].astype(str))
+        areas |= read("micro_grids", "micro_id")
     return areas

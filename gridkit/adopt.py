@@ -311,11 +311,7 @@ def _grid_id_text(values) -> np.ndarray:
     digits as ASCII: :func:`codes.half_width`), missing as ''."""
     values = pd.Series(values)
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
-        whole = values.notna() & (values % 1 == 0)
-        text = pd.Series("", index=values.index, dtype=object)
-        text[whole] = values[whole].astype("int64").astype(str)
-        text[~whole & values.notna()] = values[~whole & values.notna()].astype(str)
-        return text.to_numpy(dtype=object)
+        return codes.codes_as_text(pd.DataFrame({"id": values}), ["id"])["id"].fillna("").to_numpy(dtype=object)
     return codes.half_width_column(pd.Series(_text(values), dtype=object)).to_numpy(dtype=object)
 
 

@@ -87,6 +87,54 @@ def half_width_column(column: pd.Series) -> pd.Series:
     return out
 
 
+#: The columns of a package's layers that hold codes and IDs (text of digits).
+CODE_COLUMNS = ("grid_id", "micro_id", "community_code", "street_code", "county_code", "code", "parent_code")
+
+
+def codes_as_text(frame, columns=CODE_COLUMNS):
+    """``frame`` with those of ``columns`` it has that hold numbers turned back into
+    text of their digits: a package whose ``grid_id`` or ``community_code`` field was
+    made an integer (or a real) in QGIS's field editor or by a spreadsheet round trip.
+    Compared with the text codes of the other layers, ``990101900600`` as a number
+    matched none (``gridkit check`` named every cell's community as missing). A real
+    that is a whole number loses its ``.0``; a code longer than a real holds exactly
+    (a 17-digit micro ID) is beyond recovery and stays as read, for the check to name.
+
+    >>> import pandas as pd
+    >>> codes_as_text(pd.DataFrame({"grid_id": [990101900600001], "code": [990101900600.0],
+    ...                             "name": [7]})).to_dict("records")
+    [{'grid_id': '990101900600001', 'code': '990101900600', 'name': 7}]
+    """
+    numbers = {}
+    for name in columns:
+        if name not in frame.columns:
+            continue
+        values = frame[name]
+        if not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        if values.dtype.kind == "f" and (values.abs() >= 2**53).any():  # rounded: left for the check to name
+            continue
+        text = pd.Series(None, index=values.index, dtype=object)
+        present = values.notna()
+        whole = present & (values % 1 == 0)
+        text[whole] = values[whole].astype("int64").astype(str)
+        text[present & ~whole] = values[present & ~whole].astype(str)
+        numbers[name] = text
+    return frame.assign(**numbers) if numbers else frame
+
+
+def rounded_ids(frame, column) -> str:
+    """The problem with ``frame``'s ``column`` of IDs when it is a field of real numbers
+    holding values too long for one (:func:`codes_as_text` leaves them so): a 17-digit
+    micro ID saved as a real is rounded, beyond reading back. Else ''."""
+    values = frame[column]
+    if values.dtype.kind != "f" or not (values.abs() >= 2**53).any():
+        return ""
+    return (f"{column} is a field of real numbers (its type changed in QGIS, or by a spreadsheet?), which holds "
+            f"15 or 16 digits exactly, not 17: the IDs are rounded ({int(values.dropna().iloc[0])} …) and cannot "
+            "be read back. Restore the layer from a copy, or make the field text (String) and type the IDs again")
+
+
 def _full_width_hint(text):
     """What to type instead of ``text`` when it holds full-width digits or spaces
     around them (pasted), else ''."""

@@ -52,7 +52,7 @@ import pyproj
 import shapely
 
 from . import coords
-from .codes import rows_by_id
+from .codes import codes_as_text, rounded_ids, rows_by_id
 from .errors import CRSError, InputError
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid
@@ -1052,7 +1052,12 @@ def _read_cells(path, layer, id_field, micro=False):
         raise
     except Exception as exc:  # missing layer, unreadable file: say which
         raise InputError(f"{path}: cannot read the cells (layer {layer}) ({exc})") from exc
-    cells = cells.rename(columns={id_field: "grid_id"})
+    cells = codes_as_text(cells.rename(columns={id_field: "grid_id"}))
+    if micro_grids is not None:
+        micro_grids = codes_as_text(micro_grids)
+        if rounded_ids(micro_grids, "micro_id"):
+            raise InputError(f"{path} (layer micro_grids): {rounded_ids(micro_grids, 'micro_id')}; or locate "
+                             "without the micro-grids (micro=False)")
     if cells.crs is None:
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
     if cells.crs.is_geographic:

@@ -9,6 +9,7 @@ import shapely
 from click.testing import CliRunner
 
 import gridkit as gk
+from gridkit.locator import Locator
 from gridkit_cli.main import cli
 
 from .conftest import community_frame
@@ -278,6 +279,42 @@ def test_micro_grids_are_checked_within_their_grid(tmp_path):
     pyogrio.write_dataframe(micro.rename(columns={"micro_id": "id"}), package, layer="micro_grids", driver="GPKG")
     with pytest.raises(gk.errors.InputError, match="the micro_grids layer has no micro_id column"):
         gk.check_package(package)
+
+
+def test_code_fields_made_numbers_in_qgis_read_as_their_digits(tmp_path):
+    """QGIS's field editor (or a spreadsheet) made the code fields numbers: grid IDs
+    integers, community codes reals. They read as their digits: the package checks
+    ok and locates as before. A 17-digit micro ID made a real is rounded: one problem
+    says so, not one per ID, and the locator refuses the micro-grids."""
+    from gridkit.households import balanced_grid
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 600, Y0 + 400)])
+    xy = np.array([(X0 + 15 + 30 * i, Y0 + 15 + 30 * j) for i in range(20) for j in range(13)], dtype=float)
+    layout = balanced_grid(comm, gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs),
+                           min_households=40, max_households=60, micro=(10, 20))
+    package = gk.write_package(tmp_path / "homes.gpkg", layout.grids, comm, extra_layers={"micro_grids": layout.micro})
+    numbers = {"cells": {"grid_id": "int64", "community_code": float, "street_code": "int64"},
+               "units": {"code": float, "parent_code": float}, "micro_grids": {"grid_id": float}}
+    for layer, types in numbers.items():
+        frame = gpd.read_file(package, layer=layer)
+        pyogrio.write_dataframe(frame.astype(types), package, layer=layer, driver="GPKG")
+    info = pyogrio.read_info(package, layer="cells")
+    assert dict(zip(info["fields"], info["dtypes"]))["community_code"] == "float64"  # as QGIS saves a Real
+    assert [(k, r.ok) for k, r in gk.check_package(package).items()] == [("cells", True), ("micro_grids", True)]
+    here = (X0 + 100, Y0 + 100)
+    located = Locator.from_package(package, micro=True).locate(*here)
+    assert located.grid_id == layout.grids["grid_id"].iloc[layout.grids.contains(shapely.Point(here)).argmax()]
+    assert located.community_code == comm["community_code"].iloc[0] and len(located.micro_id) == 17
+
+    micro = gpd.read_file(package, layer="micro_grids")
+    pyogrio.write_dataframe(micro.astype({"micro_id": float}), package, layer="micro_grids", driver="GPKG")
+    report = gk.check_package(package)["micro_grids"]
+    assert len(report.problems) == 1
+    assert report.problems[0].startswith("micro_id is a field of real numbers (its type changed in QGIS, or by a "
+                                         "spreadsheet?), which holds 15 or 16 digits exactly, not 17: the IDs are "
+                                         f"rounded ({int(float(micro['micro_id'].iloc[0]))} …)")
+    with pytest.raises(gk.errors.InputError, match=r"homes\.gpkg \(layer micro_grids\): micro_id is a field of real"):
+        Locator.from_package(package, micro=True, cache=False)
 
 
 def test_a_package_saved_in_degrees_is_measured_in_its_metric_crs(package):
