@@ -704,6 +704,63 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
     echo_summary(lines, details, as_json)
 
 
+def band_opts(rebalance=False):
+    """The band options of `grid households`, and of `grid rebalance`, where they
+    change the package's band or give one to grids made elsewhere."""
+    was = (" Default: the package's band (its metadata); give the band to change it, or to rebalance grids "
+           "adopted from another platform (`grid adopt`), which have none.") if rebalance else ""
+    options = [
+        click.option("--min-households", type=click.FloatRange(min=1), default=None, help="Band: lower bound." + was),
+        click.option("--max-households", type=click.FloatRange(min=1), default=None, help="Band: upper bound."),
+        click.option("--target", type=click.FloatRange(min=1), default=None, help="Band as a target …"),
+        click.option("--tolerance", type=SHARE_OR_COUNT, default=0.2, show_default=True,
+                     help="… ± this share (below 1, or as 20%) or this many households."),
+        click.option("--micro", default=None, metavar="MIN,MAX",
+                     help="Nested micro-grids of MIN–MAX households (20,50; also 20–50 or 20，50)."
+                     + (" Default: the package's micro band; needed for micro-grids adopted with their cells."
+                        if rebalance else "")),
+    ]
+
+    def decorate(func):
+        for option in reversed(options):
+            func = option(func)
+        return func
+
+    return decorate
+
+
+def given_bands(min_households, max_households, target, tolerance, micro, *, required=True):
+    """The band options, checked before any file is read (a mistake is named at
+    once): ``(band, micro_band)``, each a (low, high) pair, or None when not given
+    (and not ``required``)."""
+    from gridkit.errors import GridkitError
+    from gridkit.households import bands_of
+
+    given = target is not None or min_households is not None or max_households is not None
+    if (required or given) and target is None and (min_households is None or max_households is None):
+        raise click.UsageError("give --min-households and --max-households, or --target")
+    require_with(tolerance=("target", target))
+    if target is not None and (min_households is not None or max_households is not None):
+        raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
+                               "(with --tolerance)")
+    micro_band = None
+    if micro:
+        # 20,50 or as the band is printed (20–50), typed in Chinese (20，50) or with a tilde.
+        from gridkit.codes import half_width
+
+        pair = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*[,，、~～\-–—]\s*(\d+(?:\.\d*)?)\s*", half_width(micro))
+        if pair is None:
+            raise click.BadParameter(f"{micro!r}: expected MIN,MAX, e.g. 20,50", param_hint="--micro")
+        micro_band = (float(pair[1]), float(pair[2]))
+    if not given:
+        return None, micro_band
+    try:
+        band, _ = bands_of(min_households, max_households, target, tolerance, micro_band)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    return (band.low, band.high), micro_band
+
+
 @grid.command("households")
 @click.argument("boundaries", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
@@ -714,13 +771,7 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
 @where_opt
 @encoding_opt
 @household_input_opts()
-@click.option("--min-households", type=click.FloatRange(min=1), default=None, help="Band: lower bound.")
-@click.option("--max-households", type=click.FloatRange(min=1), default=None, help="Band: upper bound.")
-@click.option("--target", type=click.FloatRange(min=1), default=None, help="Band as a target …")
-@click.option("--tolerance", type=SHARE_OR_COUNT, default=0.2, show_default=True,
-              help="… ± this share (below 1, or as 20%) or this many households.")
-@click.option("--micro", default=None, metavar="MIN,MAX",
-              help="Nested micro-grids of MIN–MAX households (20,50; also 20–50 or 20，50).")
+@band_opts()
 @click.option("--split-polygons", is_flag=True,
               help="Allow cutting household blocks into lattice pieces (count shared by area) so that "
                    "grids can hit the band and stay compact: blocks holding many households, or large "
@@ -786,31 +837,14 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     import gridkit as gk
     from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
-    from gridkit.households import balanced_grid, bands_of
+    from gridkit.households import balanced_grid
 
     t0 = time.perf_counter()
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
                            default_floors)
-    if target is None and (min_households is None or max_households is None):
-        raise click.UsageError("give --min-households and --max-households, or --target")
-    require_with(tolerance=("target", target), barriers_layer=("barriers", barriers),
-                 barriers_where=("barriers", barriers), barriers_crs=("barriers", barriers))
-    if target is not None and (min_households is not None or max_households is not None):
-        raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
-                               "(with --tolerance)")
-    micro_band = None
-    if micro:
-        # 20,50 or as the band is printed (20–50), typed in Chinese (20，50) or with a tilde.
-        from gridkit.codes import half_width
-
-        pair = re.fullmatch(r"\s*(\d+(?:\.\d*)?)\s*[,，、~～\-–—]\s*(\d+(?:\.\d*)?)\s*", half_width(micro))
-        if pair is None:
-            raise click.BadParameter(f"{micro!r}: expected MIN,MAX, e.g. 20,50", param_hint="--micro")
-        micro_band = (float(pair[1]), float(pair[2]))
-    try:  # the bands before any file is read: a mistake there is named at once
-        bands_of(min_households, max_households, target, tolerance, micro_band)
-    except GridkitError as exc:
-        raise click.ClickException(str(exc)) from None
+    require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
+                 barriers_crs=("barriers", barriers))
+    _, micro_band = given_bands(min_households, max_households, target, tolerance, micro)
     refuse_existing(output, preview, overwrite=overwrite,
                     inputs={"BOUNDARIES": boundaries, "--households": households_path, "--barriers": barriers})
     try:
@@ -921,6 +955,7 @@ def households_command(boundaries, households_path, output, layer, where, encodi
               "EPSG:4326.")
 @barrier_opts("Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the barriers "
               "the package was divided along, when that file is still there).", crs_default="the file's own label")
+@band_opts(rebalance=True)
 @click.option("--recount-only", is_flag=True,
               help="Recount and flag the grids out of the band; change none.")
 @preview_opt("the grids")
@@ -928,8 +963,8 @@ def households_command(boundaries, households_path, output, layer, where, encodi
 @summary_json_opt
 def rebalance_command(package, households_path, output, households_layer, households_where, households_encoding,
                       x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
-                      households_crs, barriers, barriers_layer, barriers_where, barriers_crs, recount_only, preview,
-                      overwrite, as_json):
+                      households_crs, barriers, barriers_layer, barriers_where, barriers_crs, min_households,
+                      max_households, target, tolerance, micro, recount_only, preview, overwrite, as_json):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 
@@ -944,7 +979,10 @@ def rebalance_command(package, households_path, output, households_layer, househ
     of a new grid are divided anew; those of a kept grid are recounted. The
     band, micro band, count field, splitting and barriers are the package's
     (its metadata), and the households are read with its layer, filter, CRS
-    and coordinate columns unless told otherwise. With barriers, a new grid keeps
+    and coordinate columns unless told otherwise. A band given changes the
+    package's (--target 250: every grid out of 200–300 is divided again), and
+    grids adopted from another platform (`grid adopt`), which record none, need
+    one: --min-households and --max-households, and --micro for their micro-grids. With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again. A component catalogue
     (`gridkit components import`) comes along: each component in the grid that
@@ -974,6 +1012,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                            default_floors)
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
+    band, micro_band = given_bands(min_households, max_households, target, tolerance, micro, required=False)
     refuse_existing(output, preview, overwrite=overwrite, inputs={"--households": households_path,
                                                                   "--barriers": barriers})
     try:
@@ -982,11 +1021,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
             cells, units, meta = gk.read_package(package)
             added, catalogue, component_metadata = carried_from(package, meta)
             params = _metadata_json(package, meta, "parameters")
-            if not params.get("band"):
-                raise GridkitError(f"{package}: not a household layout (its metadata holds no band); "
-                                   "`gridkit grid households` makes one")
             layers = {name for name, _ in pyogrio.list_layers(package)}
-            micro = params.get("micro") if "micro_grids" in layers else None
+            params["band"], micro = _rebalance_bands(package, params, layers, band, micro_band)
             micro_grids = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if micro else None
             recorded = count_field is None and floors_field is None  # the counting the package records
             if recorded:
@@ -996,8 +1032,10 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
                 default_floors = params.get("default_floors")
+            # An adopted package's parameters (its CRS, layer, filter) are its grids': none is the households'.
+            made_with = {} if params.get("adopted") else params
             households_layer, households_where, households_crs, x_field, y_field, households_encoding = (
-                _recorded_households(package, params, households_path, households_layer, households_where,
+                _recorded_households(package, made_with, households_path, households_layer, households_where,
                                      households_crs, x_field, y_field, households_encoding))
             if Path(households_path).samefile(package) and households_layer in (None, *GRIDKIT_LAYERS):
                 raise click.UsageError(
@@ -1011,7 +1049,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                                     households_path, package)
             count_field = recorded_field if recorded else count_field
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
-                package, params, barriers, barriers_layer, barriers_where, barriers_crs)
+                package, made_with, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
             # The grids ended by earlier rebalances stay on record, and no ID issued comes back.
             history = {name: gpd.read_file(package, layer=name, engine="pyogrio")
@@ -1047,7 +1085,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                           today=day.strftime("%Y%m%d"))
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
-                **params, "rebalanced_from": str(package), "households": str(households_path),
+                **params, "micro": micro, "rebalanced_from": str(package), "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
                 "households_crs": households_crs, "households_encoding": households_encoding,
                 "x_field": x_field, "y_field": y_field,
@@ -1070,7 +1108,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
         + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else "")
         + f"; {s['grids'] - len(new)} kept with their IDs",
         f"in band      {s['in_band']} of {s['grids']} ({percent(s['in_band_pct'])} %)",
-        f"households   {s['households']:,} in grids (before: {s['households_before']:,}); per grid min "
+        f"households   {s['households']:,} in grids (before: {_counted_before(s['households_before'])}); per grid min "
         f"{s['households_min']:,}  max {s['households_max']:,}  CV {s['households_cv']:.3f}",
         f"shape        mean Polsby–Popper {s['polsby_popper_mean']:.3f}",
         f"flagged      {s['flagged']}" + "".join(f"; {n} {flag}" for flag, n in s["flags"].items()),
@@ -1080,6 +1118,36 @@ def rebalance_command(package, households_path, output, households_layer, househ
                          f"{barriers}" + (f" where {barriers_where}" if barriers_where else ""))
     lines_out += carried_lines(catalogue, moved, kept)
     _echo_summary(lines_out, s, "grid", output, preview, t0, as_json)
+
+
+def _counted_before(households):
+    """The households the grids held before a rebalance, as its summary says it: the
+    grids' households column, which grids adopted from elsewhere may lack."""
+    return "not counted, no households column" if households is None else f"{households:,}"
+
+
+def _rebalance_bands(package, params, layers, band, micro_band):
+    """``(band, micro band)`` for `grid rebalance` of ``package``: those given, else
+    the package's (``params``, its metadata). The micro band counts only when the
+    package has micro-grids: None otherwise. Grids adopted from elsewhere record no
+    band; without one given, or micro-grids without a micro band, the command stops
+    rather than guess (micro-grids left undivided would be dropped)."""
+    from gridkit.errors import GridkitError
+    from gridkit.households import bands_of
+
+    band = band or params.get("band")
+    if not band:
+        adopted = " (grids adopted from elsewhere)" if params.get("adopted") else ""
+        raise GridkitError(f"{package}: its metadata holds no band{adopted}; give the band to rebalance it to: "
+                           "--min-households and --max-households, or --target")
+    if "micro_grids" not in layers:
+        return list(band), None
+    micro = micro_band or params.get("micro")
+    if not micro:
+        raise GridkitError(f"{package} has micro-grids but records no micro band: give it, --micro MIN,MAX "
+                           "(20,50, say)")
+    bands_of(*band, None, None, micro)  # they must nest, the band given or the package's
+    return list(band), list(micro)
 
 
 def _counted_as_made(params, kind, count_field, homes, path, package):

@@ -892,6 +892,51 @@ def _rebalanced_by_cli(layout, package, tmp_path):
     return out, result
 
 
+def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(layout, tmp_path):
+    """Grids and micro-grids another platform holds, adopted (`grid adopt --crs`),
+    record no band: rebalance asks for one, and for the micro band, then recounts
+    and divides as for a layout gridkit made. The adopted package's --crs was its
+    grids': the households are read as labelled, not in it."""
+    package = _household_package(layout, tmp_path)
+    platform = tmp_path / "platform.shp"
+    assert CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "--layer", "micro_grids",
+                                    "-o", str(platform)]).exit_code == 0
+    adopted = tmp_path / "adopted.gpkg"
+    done = CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "platform_cells.shp"), "--crs", "EPSG:32616",
+                                    "--micro", str(tmp_path / "platform_micro_grids.shp"), "-o", str(adopted)])
+    assert done.exit_code == 0, done.output
+    households = tmp_path / "blocks_2027.gpkg"
+    _grown(layout[2]).to_file(households, layer="blocks")
+    args = ["grid", "rebalance", str(adopted), "--households", str(households), "--count-field", "HOUSEHOLDS",
+            "-o", str(tmp_path / "now.gpkg")]
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1 and (f"{adopted}: its metadata holds no band (grids adopted from elsewhere); give "
+                                       "the band to rebalance it to: --min-households and --max-households, or "
+                                       "--target") in refused.output
+    refused = CliRunner().invoke(cli, [*args, "--min-households", "100", "--max-households", "150"])
+    assert refused.exit_code == 1 and (f"{adopted} has micro-grids but records no micro band: give it, --micro "
+                                       "MIN,MAX") in refused.output
+    band = ["--min-households", "100", "--max-households", "150"]
+    refused = CliRunner().invoke(cli, [*args, *band, "--micro", "20,120"])
+    assert refused.exit_code == 1 and "micro-grids of 20–120 households do not nest in grids of 100–150" \
+        in refused.output
+    result = CliRunner().invoke(cli, [*args, *band, "--micro", "20,50"])
+    assert result.exit_code == 0, result.output
+    # Whole blocks (the package records no splitting): the grown one and 4 grids of pieces are out.
+    assert "recounted    134 grids: 5 out of the band 100–150" in result.output
+    assert "changed      11 ended, 11 new (990201900600135 … 990201900600145); 123 kept" in result.output
+    assert "households   17,166 in grids (before: 16,766)" in result.output
+    assert not gk.check_package(tmp_path / "now.gpkg")["cells"].problems
+    params = json.loads(gk.package.read_metadata(tmp_path / "now.gpkg")["parameters"])
+    assert (params["band"], params["micro"], params["rebalanced_from"]) == ([100, 150], [20, 50], str(adopted))
+    # A layout gridkit made, given a band of its own: a city moving to 200–300 households a grid.
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
+                                      "--target", "250", "-o", str(tmp_path / "wider.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "recounted    134 grids: 134 out of the band 200–300" in result.output
+    assert json.loads(gk.package.read_metadata(tmp_path / "wider.gpkg")["parameters"])["band"] == [200, 300]
+
+
 def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout, tmp_path):
     """Hydrants catalogued into a household layout come along when it is rebalanced:
     the same components and IDs, each in the grid that now holds it; those in kept
