@@ -1036,10 +1036,17 @@ def _read_cells(path, layer, id_field, micro=False):
         if id_field not in fields:
             raise InputError(f"{path} (layer {layer}): no {id_field!r} column for the cell IDs; columns are "
                              f"{', '.join(sorted(fields))} — name the ID column (--id-field)")
-        columns = [id_field] + [name for name in _HIERARCHY[1:] if name in fields and name != id_field]
+        # The hierarchy by its names, or by the 10-character ones `gridkit export` gives
+        # them in a Shapefile (comm_code …): such cells located to grid IDs alone.
+        from .export import SHAPEFILE_NAMES
+
+        named = {name: name if name in fields else SHAPEFILE_NAMES.get(name) for name in _HIERARCHY[1:]}
+        named = {name: column for name, column in named.items() if column in fields and column != id_field}
+        columns = [id_field, *named.values()]
         # Through Arrow: 3× faster (Beijing's 1.6 M cells: 2.8 s instead of 8.3 s); a
         # column with no value comes back as NaN, which the Locator reads as None.
         cells = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=True)
+        cells = cells.rename(columns={column: name for name, column in named.items() if column != name})
         if micro and layer == "cells" and "micro_grids" in layers:
             layer = "micro_grids"
             fields = set(pyogrio.read_info(path, layer=layer)["fields"])

@@ -280,6 +280,19 @@ def test_a_cell_whose_ring_crosses_itself_is_located_as_repaired_and_named(tmp_p
     assert loc.locate_many(x, y)["grid_id"].astype(object).where(lambda s: s.notna(), None).tolist() == expected
 
 
+def test_a_shapefile_gridkit_exported_locates_to_its_communities(tmp_path):
+    """`gridkit export -o cells.shp` names the hierarchy in 10 characters (comm_code,
+    strt_name …): located against it, a point gets its community and street, not
+    its grid ID alone."""
+    from gridkit.export import SHAPEFILE_NAMES
+
+    cells = _layout().assign(community_name="东四", street_code="110101001", street_name="东华门")
+    cells.rename(columns=SHAPEFILE_NAMES).to_file(tmp_path / "cells.shp", encoding="UTF-8")
+    found = Locator.from_package(tmp_path / "cells.shp", cache=False).locate(X0 + 50, Y0 + 50)
+    assert (found.grid_id, found.community_code, found.community_name, found.street_code, found.street_name) == (
+        "110101001001001", "110101001001", "东四", "110101001", "东华门")
+
+
 def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
     cells, _ = layouts["street-bounded"]
     path = tmp_path / "imported.geojson"
