@@ -1066,6 +1066,11 @@ def _read_cells(path, layer, id_field, micro=False):
             raise InputError(f"{path} (layer micro_grids): {rounded_ids(micro_grids, 'micro_id')}; or locate "
                              "without the micro-grids (micro=False)")
     if cells.crs is None:
+        from .io import TABLE_SUFFIXES
+
+        if Path(path).suffix.lower() in TABLE_SUFFIXES:  # a table of WKT (`gridkit export -o cells.csv`)
+            raise CRSError(f"{path}: a table of cells has no CRS; make it a grid package first, saying what its "
+                           f"coordinates are in: gridkit grid adopt {path} --crs EPSG:… -o cells.gpkg")
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
     if cells.crs.is_geographic:
         lon, lat = shapely.centroid(shapely.box(*cells.total_bounds)).coords[0]

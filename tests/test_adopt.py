@@ -227,6 +227,9 @@ def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
     refused = _run("grid", "adopt", tmp_path / "cells.csv", "-o", tmp_path / "no.gpkg")
     assert refused.exit_code != 0 and not (tmp_path / "no.gpkg").exists()
     assert "cells.csv: a table has no CRS and its coordinates are not longitude/latitude" in refused.output
+    with pytest.raises(gk.errors.CRSError, match=r"cells\.csv: a table of cells has no CRS; make it a grid package "
+                                                 r"first, .*: gridkit grid adopt .*cells\.csv --crs EPSG:"):
+        Locator.from_package(tmp_path / "cells.csv", cache=False)  # what locate --grid cells.csv reads
     for name, crs in (("cells.csv", ["--crs", "EPSG:4548"]), ("cells.kml", [])):
         out = tmp_path / f"{name}.gpkg"
         result = _run("grid", "adopt", tmp_path / name, *crs, "--metric-crs", "EPSG:4548", "-o", out)
