@@ -279,13 +279,17 @@ def _why_not_found(component_id, package):
 def stats_command(package_arg, package, by, csv_path, overwrite):
     """Count components per cell, micro-grid, community, street or class (removed ones apart).
 
+    Every cell, micro-grid, community or street of the layout is listed, 0 where
+    it holds no component, so that the --csv table joins to the layer in QGIS
+    (on grid_id = SZDYWGBSM, say) and maps the ones without any.
+
     \b
     Example:
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
     """
     from pathlib import Path
 
-    from gridkit.catalogue import catalogue_stats
+    from gridkit.catalogue import STATS_BY, catalogue_stats, layout_areas
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 
@@ -298,11 +302,17 @@ def stats_command(package_arg, package, by, csv_path, overwrite):
         raise click.UsageError(f"--csv {csv_path}: the table is written as CSV; name the file .csv")
     refuse_existing(csv_path, overwrite=overwrite, inputs={"--grid": package})
     try:
-        table = catalogue_stats(_catalogue_or_fail(package), by=by)
+        areas = layout_areas(package, by)
+        table = catalogue_stats(_catalogue_or_fail(package), by=by, areas=areas)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(table.to_string(index=False))
-    click.echo(f"total        {int(table['components'].sum()):,} components, {int(table['removed'].sum()):,} removed")
+    total = f"total        {int(table['components'].sum()):,} components, {int(table['removed'].sum()):,} removed"
+    if areas is not None:
+        empty = int((table["components"].eq(0) & table[STATS_BY[by]].isin(areas[STATS_BY[by]])).sum())
+        what = {"cell": "cells", "micro": "micro-grids", "community": "communities", "street": "streets"}[by]
+        total += f"; {empty:,} of {len(areas):,} {what} hold none"
+    click.echo(total)
     if csv_path:
         with atomic_path(csv_path, overwrite=True) as tmp:
             table.to_csv(tmp, index=False, encoding=CSV_ENCODING)

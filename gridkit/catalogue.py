@@ -91,7 +91,7 @@ from .styles import write_styles
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
-    "write_catalogue", "reassign_catalogue", "catalogue_stats",
+    "write_catalogue", "reassign_catalogue", "catalogue_stats", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1413,10 +1413,19 @@ def _point_wkb(geoms):
     return point_wkb(xy[:, 0], xy[:, 1])
 
 
-def catalogue_stats(catalogue, by="class"):
-    """Counts of components per cell, micro-grid, community, street or class (active ones and all)."""
-    column = {"cell": "SZDYWGBSM", "micro": "micro_id", "community": "SZSQDM", "street": "SZJDDM",
-              "class": "class_code"}.get(by)
+#: What ``components stats --by`` groups by → the catalogue's column of it.
+STATS_BY = {"cell": "SZDYWGBSM", "micro": "micro_id", "community": "SZSQDM", "street": "SZJDDM",
+            "class": "class_code"}
+#: The catalogue's column of the names, for the groups that have them.
+_STATS_NAMES = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}
+
+
+def catalogue_stats(catalogue, by="class", areas=None):
+    """Counts of components per cell, micro-grid, community, street or class (active
+    ones and all). ``areas`` (:func:`layout_areas`): every cell, micro-grid,
+    community or street of the layout, those holding no component counted 0, so
+    that the table joins to the layer and maps the ones without any."""
+    column = STATS_BY.get(by)
     if column is None:
         raise InputError(f"--by {by!r}: use cell, micro, community, street or class")
     if by == "micro" and (column not in catalogue or catalogue[column].isna().all()):
@@ -1425,10 +1434,36 @@ def catalogue_stats(catalogue, by="class"):
                          "(import it again)")
     frame = pd.DataFrame(catalogue.drop(columns="geometry"))
     frame["active"] = frame["GLBJZT"] != "移除"
-    name = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}.get(by)
+    name = _STATS_NAMES.get(by)
     keys = [column] + ([name] if name else [])
     out = frame.groupby(keys, dropna=False).agg(components=("active", "sum"), all_rows=("active", "size"),
                                                  removed=("active", lambda s: int((~s).sum())))
-    out = out.reset_index().sort_values(keys).reset_index(drop=True)
-    out["components"] = out["components"].astype(int)
+    out = out.reset_index()
+    if areas is not None and len(areas):
+        missing = areas.loc[~areas[column].isin(out[column])]
+        out = pd.concat([out, missing.assign(components=0, all_rows=0, removed=0)[out.columns]], ignore_index=True)
+    out = out.sort_values(keys).reset_index(drop=True)
+    for count in ("components", "all_rows", "removed"):
+        out[count] = out[count].astype(int)
     return out
+
+
+def layout_areas(package, by):
+    """Every cell, micro-grid, community or street of the grid package at ``package``
+    (``by`` as in :func:`catalogue_stats`), keyed and named as the catalogue's columns;
+    None for ``class``, or micro-grids in a layout without them."""
+    from .codes import codes_as_text
+
+    column, name = STATS_BY.get(by), _STATS_NAMES.get(by)
+    if by in ("cell", "micro"):
+        layer, source = ("cells", "grid_id") if by == "cell" else ("micro_grids", "micro_id")
+        if layer not in {found for found, _ in pyogrio.list_layers(package)}:
+            return None
+        table = pyogrio.read_dataframe(package, layer=layer, columns=[source], read_geometry=False)
+        return codes_as_text(table, [source]).rename(columns={source: column}).dropna()
+    if by in ("community", "street"):
+        units = codes_as_text(pyogrio.read_dataframe(package, layer="units", columns=["level", "code", "name"],
+                                                     read_geometry=False))
+        units = units.loc[units["level"] == by, ["code", "name"]].dropna(subset=["code"])
+        return units.rename(columns={"code": column, "name": name})
+    return None
