@@ -1141,6 +1141,9 @@ def _rebalance_bands(package, params, layers, band, micro_band):
         raise GridkitError(f"{package}: its metadata holds no band{adopted}; give the band to rebalance it to: "
                            "--min-households and --max-households, or --target")
     if "micro_grids" not in layers:
+        if micro_band:
+            raise GridkitError(f"{package} has no micro-grids for --micro to apply to; `grid households --micro` "
+                               "divides a layout with them")
         return list(band), None
     micro = micro_band or params.get("micro")
     if not micro:

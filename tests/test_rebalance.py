@@ -935,6 +935,12 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     assert result.exit_code == 0, result.output
     assert "recounted    134 grids: 134 out of the band 200–300" in result.output
     assert json.loads(gk.package.read_metadata(tmp_path / "wider.gpkg")["parameters"])["band"] == [200, 300]
+    cells_only = tmp_path / "cells_only.gpkg"
+    assert CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "platform_cells.shp"), "-o", str(cells_only)]
+                              ).exit_code == 0
+    refused = CliRunner().invoke(cli, ["grid", "rebalance", str(cells_only), "--households", str(households),
+                                       "-o", str(tmp_path / "x.gpkg"), *band, "--micro", "20,50"])
+    assert refused.exit_code == 1 and f"{cells_only} has no micro-grids for --micro to apply to" in refused.output
 
 
 def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout, tmp_path):
