@@ -680,6 +680,11 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
+    if x_field is None and y_field is None and _names_wkt_column(path):
+        # Census blocks or buildings kept as a CSV of WKT: polygons, as from a vector file
+        gdf = read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
+        if np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6)).any():
+            return gdf
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
                                          where_option=where_option, encoding=encoding, crs_option=crs_option,
                                          keep_xy=keep_xy)
@@ -691,6 +696,17 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     # The CRS as read_vector applies it: gcj02/bd09 to WGS84; lon/lat read as
     # EPSG:4326 by default are checked for lying in China.
     return _apply_crs(gpd.GeoDataFrame(frame, geometry=geoms, crs=None if crs is not None else source), path, crs)
+
+
+def _names_wkt_column(path):
+    """Whether the header line of the CSV (TSV, TXT) ``path`` names a column of
+    :data:`WKT_COLUMNS`; False for an Excel workbook (a cell holds 32,767
+    characters, too few for most polygons)."""
+    if path.suffix.lower() == ".xlsx":
+        return False
+    with open(path, "rb") as file:
+        header = file.readline().decode("utf-8-sig", errors="replace")
+    return bool({name.strip().strip('"').lower() for name in re.split(r"[,;\t|]", header)} & set(WKT_COLUMNS))
 
 
 def _rows_where(frame, where, path, option):

@@ -199,6 +199,9 @@ PROOF_RINGS = 1
 PROOF_COVER_SETS = 1000
 #: Faces of noding smaller than this (m²) are no atom: a polygon of no area.
 DEGENERATE_AREA = 1e-6
+#: Block vertices this close (metres) to their community's edge are snapped onto it
+#: (:func:`_block_atoms`).
+SNAP_M = 1e-3
 #: Micro-grids get 2 more digits: at most 99 per grid.
 MAX_MICRO = 99
 
@@ -570,6 +573,12 @@ def _block_atoms(community, blocks, counts, band, split, barriers=None, *, sized
     shapely.prepare(community)
     near = np.flatnonzero(shapely.intersects(community, blocks))
     clipped = blocks[near].copy()
+    # Block edges a hair (under SNAP_M) from the community's, as rounded coordinates
+    # leave them (a CSV of WKT), snapped onto it: noded as they were, they moved the
+    # community's edge by a micrometre, and grids lay 1e-4 m² beyond their community.
+    edge = shapely.boundary(community)
+    hair = shapely.dwithin(clipped, edge, SNAP_M)
+    clipped[hair] = shapely.snap(clipped[hair], edge, SNAP_M)
     crossing = ~shapely.covers(community, clipped)
     clipped[crossing] = shapely.intersection(clipped[crossing], community)
     parts, owner = shapely.get_parts(clipped, return_index=True)
