@@ -982,7 +982,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
     and coordinate columns unless told otherwise. A band given changes the
     package's (--target 250: every grid out of 200–300 is divided again), and
     grids adopted from another platform (`grid adopt`), which record none, need
-    one: --min-households and --max-households, and --micro for their micro-grids. With barriers, a new grid keeps
+    one: --min-households and --max-households, and --micro for their
+    micro-grids. With barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again. A component catalogue
     (`gridkit components import`) comes along: each component in the grid that
@@ -1085,7 +1086,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                           today=day.strftime("%Y%m%d"))
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
-                **params, "micro": micro, "rebalanced_from": str(package), "households": str(households_path),
+                **made_with, "band": params["band"], "micro": micro, "rebalanced_from": str(package),
+                "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
                 "households_crs": households_crs, "households_encoding": households_encoding,
                 "x_field": x_field, "y_field": y_field,

@@ -369,8 +369,6 @@ def representative_xy(geoms):
     return x, y
 
 
-
-
 #: The separators a CSV may use: the comma; the semicolon Excel writes where the comma
 #: is the decimal mark; the tab and the pipe of database exports.
 CSV_SEPARATORS = ",;\t|"

@@ -321,6 +321,8 @@ def _read_wkt_table(path, layer, crs, encoding, where, where_option):
     gdf = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
     if not len(gdf):
         raise InputError(f"{path}: the file has no rows")
+    if shapely.has_z(gdf.geometry.values).any():  # POLYGON Z: drawn in the plane, as from any file
+        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values))
     bounds, lonlat, ranges = _extent(gdf)
     if crs is None and len(bounds) and lonlat.all():
         log.info("%s: a table has no CRS; its coordinates are longitude/latitude, read as EPSG:4326 "

@@ -929,6 +929,7 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     assert not gk.check_package(tmp_path / "now.gpkg")["cells"].problems
     params = json.loads(gk.package.read_metadata(tmp_path / "now.gpkg")["parameters"])
     assert (params["band"], params["micro"], params["rebalanced_from"]) == ([100, 150], [20, 50], str(adopted))
+    assert "adopted" not in params and params["count_field"] == "HOUSEHOLDS"  # the next rebalance reads as this one
     # A layout gridkit made, given a band of its own: a city moving to 200–300 households a grid.
     result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
                                       "--target", "250", "-o", str(tmp_path / "wider.gpkg")])
