@@ -704,7 +704,8 @@ def _names_wkt_column(path):
         return False
     with open(path, "rb") as file:
         header = file.readline().decode("utf-8-sig", errors="replace")
-    return bool({name.strip().strip('"').lower() for name in re.split(r"[,;\t|]", header)} & set(WKT_COLUMNS))
+    names = re.split(f"[{re.escape(CSV_SEPARATORS)}]", header)
+    return bool({name.strip().strip('"').lower() for name in names} & set(WKT_COLUMNS))
 
 
 def _rows_where(frame, where, path, option):

@@ -303,11 +303,17 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         raise InputError(f"{path}: the file (layer {layer or 'first'}) has no features")
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
+    return _apply_crs(_in_the_plane(gdf, path), path, crs)
+
+
+def _in_the_plane(gdf, path):
+    """``gdf`` without heights (z): KML's altitudes, a survey's or CAD's heights, a
+    table's POLYGON Z. Gridding is in the plane."""
     geoms = gdf.geometry.values
-    if shapely.has_z(geoms).any():  # KML's altitudes, a survey's or CAD's heights: gridding is in the plane
-        log.info("%s: heights (z) dropped; the grids are drawn in the plane", path)
-        gdf = gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=gdf.index, crs=gdf.crs))
-    return _apply_crs(gdf, path, crs)
+    if not shapely.has_z(geoms).any():
+        return gdf
+    log.info("%s: heights (z) dropped; the grids are drawn in the plane", path)
+    return gdf.set_geometry(gpd.GeoSeries(shapely.force_2d(geoms), index=gdf.index, crs=gdf.crs))
 
 
 def _read_wkt_table(path, layer, crs, encoding, where, where_option):
@@ -321,8 +327,7 @@ def _read_wkt_table(path, layer, crs, encoding, where, where_option):
     gdf = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
     if not len(gdf):
         raise InputError(f"{path}: the file has no rows")
-    if shapely.has_z(gdf.geometry.values).any():  # POLYGON Z: drawn in the plane, as from any file
-        gdf = gdf.set_geometry(shapely.force_2d(gdf.geometry.values))
+    gdf = _in_the_plane(gdf, path)
     bounds, lonlat, ranges = _extent(gdf)
     if crs is None and len(bounds) and lonlat.all():
         log.info("%s: a table has no CRS; its coordinates are longitude/latitude, read as EPSG:4326 "
@@ -345,9 +350,10 @@ def _without_kml_furniture(gdf):
     for column in gdf.columns:
         if column == gdf.geometry.name:
             continue
-        default = _KML_FURNITURE.get(re.sub(r"(?<=^Name)\d+$", "", column), "not furniture")
-        if default == "not furniture":
+        furniture = re.sub(r"(?<=^Name)\d+$", "", column)  # Name2 as Name
+        if furniture not in _KML_FURNITURE:
             continue
+        default = _KML_FURNITURE[furniture]
         values = gdf[column]
         blank = values.isna() | values.astype(str).str.strip().eq("")
         if default is not None:

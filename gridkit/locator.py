@@ -1062,8 +1062,9 @@ def _read_cells(path, layer, id_field, micro=False):
     cells = codes_as_text(cells.rename(columns={id_field: "grid_id"}))
     if micro_grids is not None:
         micro_grids = codes_as_text(micro_grids)
-        if rounded_ids(micro_grids, "micro_id"):
-            raise InputError(f"{path} (layer micro_grids): {rounded_ids(micro_grids, 'micro_id')}; or locate "
+        rounded = rounded_ids(micro_grids, "micro_id")
+        if rounded:
+            raise InputError(f"{path} (layer micro_grids): {rounded}; or locate "
                              "without the micro-grids (micro=False)")
     if cells.crs is None:
         from .io import TABLE_SUFFIXES
