@@ -679,9 +679,14 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
     if x_field is None and y_field is None and _names_wkt_column(path):
-        # Census blocks or buildings kept as a CSV of WKT: polygons, as from a vector file
-        gdf = read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
-        if np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6)).any():
+        # Census blocks or buildings kept as a CSV of WKT: polygons, as from a vector file.
+        # Anything else (points, a value that is no WKT, metres without a CRS) is read
+        # as a table of points, row by row, with its messages.
+        try:
+            gdf = read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
+        except (InputError, CRSError):
+            gdf = None
+        if gdf is not None and np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6)).any():
             return gdf
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
                                          where_option=where_option, encoding=encoding, crs_option=crs_option,

@@ -1387,6 +1387,13 @@ def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_til
         csv, index=False)
     read = read_points(csv, crs="EPSG:3735")
     assert (read.geom_type == "Polygon").sum() == (blocks.geom_type == "Polygon").sum() > 400
+    # A column of WKT points with a value that is no WKT reads as before: row by row, that row without a place.
+    points = tmp_path / "points.csv"
+    points.write_text("HOUSEHOLDS,geometry\n3,POINT (1 2)\n4,x\n", encoding="utf-8")
+    read = read_points(points, crs="EPSG:3735")
+    assert read.geometry.isna().tolist() == [False, True] and read["HOUSEHOLDS"].tolist() == ["3", "4"]
+    with pytest.raises(InputError, match=r"points\.csv: column geometry does not say its CRS; pass --households-crs"):
+        read_points(points, crs_option="--households-crs")
     out = tmp_path / "grids.gpkg"
     result = CliRunner().invoke(cli, [
         "grid", "households", str(samples / "cincinnati_city.gpkg"), "--provisional", "--parent-code", "990201",
