@@ -681,13 +681,18 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     if x_field is None and y_field is None and _names_wkt_column(path):
         # Census blocks or buildings kept as a CSV of WKT: polygons, as from a vector file.
         # Anything else (points, a value that is no WKT, metres without a CRS) is read
-        # as a table of points, row by row, with its messages.
+        # as a table of points, row by row, with its messages. The kinds are read
+        # first, without a CRS: read_vector warns of lon/lat in China, points or not.
         try:
-            gdf = read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
-        except (InputError, CRSError):
-            gdf = None
-        if gdf is not None and np.isin(shapely.get_type_id(gdf.geometry.values), (3, 6)).any():
-            return gdf
+            table = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
+        except InputError:
+            table = None
+        if table is not None and np.isin(shapely.get_type_id(table.geometry.values), (3, 6)).any():
+            try:
+                return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option,
+                                   encoding=encoding)
+            except CRSError:
+                pass
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,
                                          where_option=where_option, encoding=encoding, crs_option=crs_option,
                                          keep_xy=keep_xy)

@@ -1371,7 +1371,7 @@ def test_split_polygons_on_points_says_it_changes_nothing(caplog):
     assert "split_polygons cuts blocks; these households are points" in caplog.text
 
 
-def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_tile(samples, tmp_path):
+def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_tile(samples, tmp_path, caplog):
     """Census blocks kept as a CSV of WKT (6 decimals, as shapely and QGIS write it):
     read as polygons, so --split-polygons cuts them, not as points; and their edges,
     rounded a hair off the city's, no longer put grids beyond it (noded as they were,
@@ -1394,6 +1394,12 @@ def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_til
     assert read.geometry.isna().tolist() == [False, True] and read["HOUSEHOLDS"].tolist() == ["3", "4"]
     with pytest.raises(InputError, match=r"points\.csv: column geometry does not say its CRS; pass --households-crs"):
         read_points(points, crs_option="--households-crs")
+    # Lon/lat points in China: the CRS is asked for, with no warning that the table is EPSG:4326.
+    points.write_text("HOUSEHOLDS,geometry\n3,POINT (116.4 39.9)\n", encoding="utf-8")
+    caplog.clear()
+    with pytest.raises(InputError, match="column geometry does not say its CRS; pass --points-crs"):
+        read_points(points, crs_option="--points-crs")
+    assert "labelled EPSG:4326" not in caplog.text
     out = tmp_path / "grids.gpkg"
     result = CliRunner().invoke(cli, [
         "grid", "households", str(samples / "cincinnati_city.gpkg"), "--provisional", "--parent-code", "990201",
