@@ -956,6 +956,10 @@ def households_command(boundaries, households_path, output, layer, where, encodi
 @barrier_opts("Roads, rivers, rail: a new grid keeps to them, as in `grid households` (default: the barriers "
               "the package was divided along, when that file is still there).", crs_default="the file's own label")
 @band_opts(rebalance=True)
+@click.option("--split-polygons/--whole-polygons", default=None,
+              help="Cut household blocks (count shared by area among the pieces) or keep each whole, as "
+                   "`grid households --split-polygons` does (default: as the package was made; whole for grids "
+                   "adopted from another platform, whose outlines may well cut blocks: give --split-polygons).")
 @click.option("--recount-only", is_flag=True,
               help="Recount and flag the grids out of the band; change none.")
 @preview_opt("the grids")
@@ -964,7 +968,8 @@ def households_command(boundaries, households_path, output, layer, where, encodi
 def rebalance_command(package, households_path, output, households_layer, households_where, households_encoding,
                       x_field, y_field, count_field, floors_field, area_per_household, default_floors, kind,
                       households_crs, barriers, barriers_layer, barriers_where, barriers_crs, min_households,
-                      max_households, target, tolerance, micro, recount_only, preview, overwrite, as_json):
+                      max_households, target, tolerance, micro, split_polygons, recount_only, preview, overwrite,
+                      as_json):
     """Recount PACKAGE's grids with the households now, and divide again only
     those out of the band (动态调整: adjusted as things change).
 
@@ -982,8 +987,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     and coordinate columns unless told otherwise. A band given changes the
     package's (--target 250: every grid out of 200–300 is divided again), and
     grids adopted from another platform (`grid adopt`), which record none, need
-    one: --min-households and --max-households, and --micro for their
-    micro-grids. With barriers, a new grid keeps
+    one: --min-households and --max-households, --micro for their
+    micro-grids, and --split-polygons where their outlines cut blocks. With
+    barriers, a new grid keeps
     to one street block (or light ones joined, as `grid households` joins them),
     and every grid's crosses_barrier is measured again. A component catalogue
     (`gridkit components import`) comes along: each component in the grid that
@@ -1060,7 +1066,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                       if name in history and column in history[name].columns),
                                     before=_metadata_json(package, meta, "highest_issued"))
             sized_for = _metadata_json(package, meta, "atoms_sized_for")
-            if not sized_for and params.get("split_polygons"):
+            if split_polygons is None:
+                split_polygons = bool(params.get("split_polygons"))
+            if not sized_for and split_polygons and made_with.get("split_polygons"):
                 click.echo(f"note: {package} does not record the households its blocks' pieces were sized for "
                            "(atoms_sized_for: made before gridkit recorded it); they are sized for today's, so a "
                            "kept grid's count may move by a few households where blocks are split", err=True)
@@ -1071,7 +1079,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                              max_households=params["band"][1], count_field=count_field, floors_field=floors_field,
                              area_per_household=area_per_household, default_floors=default_floors,
                              kind=kind,
-                             split_polygons=bool(params.get("split_polygons")), barriers=lines,
+                             split_polygons=split_polygons, barriers=lines,
                              micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued,
                              sized_for=sized_for, start_date=day.isoformat())
             layout = done.layout
@@ -1086,7 +1094,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
                                           today=day.strftime("%Y%m%d"))
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
-                **made_with, "band": params["band"], "micro": micro, "rebalanced_from": str(package),
+                **made_with, "band": params["band"], "micro": micro, "split_polygons": split_polygons,
+                "rebalanced_from": str(package),
                 "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
                 "households_crs": households_crs, "households_encoding": households_encoding,

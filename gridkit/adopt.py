@@ -152,7 +152,9 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         cells[level] = cells[code].map(made.drop_duplicates(code).set_index(code)[level]).fillna("")
     kept = [c for c in gdf.columns if c != gdf.geometry.name and c != id_field and c not in _OWN
             and c not in {field for field, _ in names.values()}]
-    cells = pd.concat([cells[CELL_COLUMNS], gdf[kept].iloc[order].reset_index(drop=True), cells.geometry], axis=1)
+    kept_frame = _long_names(gdf[kept].iloc[order].reset_index(drop=True))
+    kept = kept_frame.columns.tolist()
+    cells = pd.concat([cells[CELL_COLUMNS], kept_frame, cells.geometry], axis=1)
     cells = gpd.GeoDataFrame(cells, geometry="geometry", crs=metric)
     area = cells["area_m2"].to_numpy()
     cells.attrs["summary"] = {
@@ -249,8 +251,9 @@ def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
                                              "fix or remove them, or give the micro-grids' real CRS (--micro-crs)"))
     order = np.argsort(ids, kind="stable")
     kept = [c for c in gdf.columns if c != gdf.geometry.name and c not in (id_field, "micro_id", "grid_id")]
-    micro = pd.concat([pd.DataFrame({"micro_id": ids[order], "grid_id": grid_ids[order]}),
-                       gdf[kept].iloc[order].reset_index(drop=True)], axis=1)
+    kept_frame = _long_names(gdf[kept].iloc[order].reset_index(drop=True))
+    kept = kept_frame.columns.tolist()
+    micro = pd.concat([pd.DataFrame({"micro_id": ids[order], "grid_id": grid_ids[order]}), kept_frame], axis=1)
     micro = gpd.GeoDataFrame(micro, geometry=gpd.GeoSeries(projected.geometry.values[order], crs=cells.crs))
     micro.attrs["summary"] = {"micro_grids": len(micro), "id_field": id_field, "repaired": repaired,
                               "grids_with_micro": int(pd.unique(grid_ids).size), "kept_columns": kept}
@@ -384,6 +387,18 @@ def _most_common(codes_, names) -> pd.Series:
     counts = frame.groupby(["code", "name"], sort=True).size().reset_index(name="n")
     return counts.sort_values(["code", "n"], ascending=[True, False], kind="stable").drop_duplicates("code") \
         .set_index("code")["name"]
+
+
+def _long_names(frame):
+    """``frame`` with gridkit's columns named as in a package again where a
+    Shapefile had cut them (``polsby_pp`` → ``polsby_popper``: the names `gridkit
+    export` gives, :data:`gridkit.export.SHAPEFILE_NAMES`), unless the long name is
+    there too: a layout exported to a Shapefile and adopted is the package it was."""
+    from .export import SHAPEFILE_NAMES
+
+    present = set(frame.columns)
+    return frame.rename(columns={short: long for long, short in SHAPEFILE_NAMES.items()
+                                 if short in present and long not in present})
 
 
 def _unions(parts) -> list:

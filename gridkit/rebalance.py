@@ -507,6 +507,9 @@ def _grids_now(grids, kept, new, communities, crs, band, day):
     for column in ("households", "flag", "flag_detail", "crosses_barrier"):
         if kept and column in kept[0][1]:  # crosses_barrier: measured again only with barriers
             rows[column] = [record[column] for _, record in kept]
+    for column, blank in (("flag", ""), ("flag_detail", ""), ("crosses_barrier", False)):
+        if column not in rows.columns:  # grids adopted from another platform's file
+            rows[column] = blank
     traced = np.array(["geometry" in record for _, record in kept], dtype=bool)
     if traced.any():
         geoms = rows.geometry.values.copy()
@@ -533,6 +536,8 @@ def _grids_now(grids, kept, new, communities, crs, band, day):
     now = pd.concat(frames, ignore_index=True).sort_values("grid_id", kind="stable").reset_index(drop=True)
     now = gpd.GeoDataFrame(now, geometry=grids.geometry.name, crs=crs)
     now["households"] = now["households"].astype("int64")
+    # Measured for every grid: an adopted grid came without it, and one edited in QGIS changed.
+    now["polsby_popper"] = np.round(polsby_popper(now.geometry.values), 4)
     now["in_band"] = band.contains(now["households"].to_numpy())
     return now
 

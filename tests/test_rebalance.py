@@ -905,6 +905,8 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     done = CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "platform_cells.shp"), "--crs", "EPSG:32616",
                                     "--micro", str(tmp_path / "platform_micro_grids.shp"), "-o", str(adopted)])
     assert done.exit_code == 0, done.output
+    # gridkit's own columns, cut to 10 characters in the Shapefile, come back named as in a package.
+    assert "kept         columns households, polsby_popper, flag, flag_detail, crosses_barrier, in_band" in done.output
     households = tmp_path / "blocks_2027.gpkg"
     _grown(layout[2]).to_file(households, layer="blocks")
     args = ["grid", "rebalance", str(adopted), "--households", str(households), "--count-field", "HOUSEHOLDS",
@@ -930,6 +932,31 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     params = json.loads(gk.package.read_metadata(tmp_path / "now.gpkg")["parameters"])
     assert (params["band"], params["micro"], params["rebalanced_from"]) == ([100, 150], [20, 50], str(adopted))
     assert "adopted" not in params and params["count_field"] == "HOUSEHOLDS"  # the next rebalance reads as this one
+    assert params["split_polygons"] is False
+    # The blocks cut as the grids cut them: what the layout gridkit made gives (see
+    # test_cli_rebalance_writes_a_package_with_the_ended_grids), not whole blocks' 5 out.
+    result = CliRunner().invoke(cli, [*args[:-1], str(tmp_path / "split.gpkg"), *band, "--micro", "20,50",
+                                      "--split-polygons"])
+    assert result.exit_code == 0, result.output
+    assert "recounted    134 grids: 2 out of the band 100–150" in result.output
+    assert "changed      7 ended, 10 new (990201900600135 … 990201900600144); 127 kept" in result.output
+    assert json.loads(gk.package.read_metadata(tmp_path / "split.gpkg")["parameters"])["split_polygons"] is True
+    # A platform's file holds the IDs alone: no flag, shape or barrier columns; recounted only.
+    plain = gpd.read_file(tmp_path / "platform_cells.shp")[["grid_id", "geometry"]]
+    plain.to_file(tmp_path / "plain.shp")
+    assert CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "plain.shp"), "-o", str(tmp_path / "plain.gpkg")]
+                              ).exit_code == 0
+    layout[2].to_file(tmp_path / "blocks_2026.gpkg", layer="blocks")
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(tmp_path / "plain.gpkg"), "--households",
+                                      str(tmp_path / "blocks_2026.gpkg"), "--count-field", "HOUSEHOLDS", *band,
+                                      "--split-polygons", "--recount-only", "-o", str(tmp_path / "plain_now.gpkg")])
+    assert result.exit_code == 0, result.output
+    # 4 out by a few households: without micro-grids the blocks are cut by a coarser lattice than they were made with.
+    assert "recounted    134 grids: 4 out of the band" in result.output
+    assert "changed      0 ended, 0 new; 134 kept with their IDs" in result.output
+    cells, _, _ = gk.read_package(tmp_path / "plain_now.gpkg")
+    assert cells["polsby_popper"].between(0.3, 1).all() and not cells["crosses_barrier"].any()
+    assert (cells["flag"] != "").sum() == (~cells["in_band"]).sum() == 4
     # A layout gridkit made, given a band of its own: a city moving to 200–300 households a grid.
     result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(households),
                                       "--target", "250", "-o", str(tmp_path / "wider.gpkg")])
