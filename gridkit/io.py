@@ -666,11 +666,13 @@ def warn_if_gcj02(path, crs, bounds, columns=()):
         return
     minx, miny, maxx, maxy = bounds
     if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
+        # A table (CSV, Excel) has no label: its lon/lat are read as EPSG:4326.
+        said = "is read as EPSG:4326" if str(path).lower().endswith(TABLE_SUFFIXES) else "is labelled EPSG:4326"
         log.warning(
-            "%s is labelled EPSG:4326 and lies in China: Chinese web-map data "
+            "%s %s and lies in China: Chinese web-map data "
             "labelled EPSG:4326 is often GCJ-02 (offset 100–700 m). If it came "
             "from Amap, Tencent or a Chinese boundary download, pass --crs gcj02.",
-            path,
+            path, said,
         )
 
 

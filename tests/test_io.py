@@ -10,6 +10,8 @@ import gridkit as gk
 from gridkit.errors import CRSError, InputError
 from gridkit.io import atomic_path, detect_dbf_encoding
 
+from .conftest import SAMPLES
+
 
 def test_no_crs_is_an_error_that_says_how(tmp_path):
     path = tmp_path / "nocrs.shp"  # a shapefile without .prj: the usual case
@@ -485,3 +487,17 @@ def test_kml_kmz_and_heights(tmp_path):
     points.to_crs(4548).to_file(tmp_path / "survey.shp", encoding="UTF-8")
     survey = gk.read_vector(tmp_path / "survey.shp", where="Name = '朝阳门'")
     assert not survey.has_z.any() and survey.attrs["source_rows"].tolist() == [2]
+
+
+def test_a_table_of_lon_lat_in_china_is_read_as_epsg4326_not_labelled(tmp_path, caplog):
+    """A table has no CRS label: the GCJ-02 warning says its lon/lat are read as
+    EPSG:4326 (it said the file "is labelled EPSG:4326"); a file with a label says so."""
+    from gridkit.catalogue import read_points
+
+    table = tmp_path / "reports.csv"
+    table.write_text("id,lon,lat\n1,116.41,39.91\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="gridkit"):
+        read_points(table)
+        gk.read_vector(SAMPLES / "dongcheng_gcj02.gpkg")
+    said = [m.split(" and lies in China")[0] for m in caplog.messages if "lies in China" in m]
+    assert said == [f"{table} is read as EPSG:4326", f"{SAMPLES / 'dongcheng_gcj02.gpkg'} is labelled EPSG:4326"]
