@@ -1078,8 +1078,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
             done = rebalance(cells, communities, homes, min_households=params["band"][0],
                              max_households=params["band"][1], count_field=count_field, floors_field=floors_field,
                              area_per_household=area_per_household, default_floors=default_floors,
-                             kind=kind,
-                             split_polygons=split_polygons, barriers=lines,
+                             kind=kind, split_polygons=split_polygons, barriers=lines,
                              micro_grids=micro_grids, micro=micro, redivide=not recount_only, issued=issued,
                              sized_for=sized_for, start_date=day.isoformat())
             layout = done.layout
@@ -1095,8 +1094,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
             step(f"writing {output}")
             write_household_package(output, layout, communities, {
                 **made_with, "band": params["band"], "micro": micro, "split_polygons": split_polygons,
-                "rebalanced_from": str(package),
-                "households": str(households_path),
+                "rebalanced_from": str(package), "households": str(households_path),
                 "households_layer": households_layer, "households_where": households_where or None,
                 "households_crs": households_crs, "households_encoding": households_encoding,
                 "x_field": x_field, "y_field": y_field,

@@ -83,7 +83,7 @@ from .codes import half_width_column
 from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path, gdal_options,
                  gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding,
-                 warn_if_gcj02, warn_if_private_use)
+                 warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
@@ -682,15 +682,14 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
         # Census blocks or buildings kept as a CSV of WKT: polygons, as from a vector file.
         # Anything else (points, a value that is no WKT, metres without a CRS) is read
         # as a table of points, row by row, with its messages. The kinds are read
-        # first, without a CRS: read_vector warns of lon/lat in China, points or not.
+        # first, without a CRS: the CRS step warns of lon/lat in China, points or not.
         try:
             table = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
         except InputError:
             table = None
         if table is not None and np.isin(shapely.get_type_id(table.geometry.values), (3, 6)).any():
             try:
-                return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option,
-                                   encoding=encoding)
+                return wkt_table_in_crs(table, path, crs)
             except CRSError:
                 pass
     frame, x, y, source = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field, where=where,

@@ -324,7 +324,14 @@ def _read_wkt_table(path, layer, crs, encoding, where, where_option):
     ``crs``."""
     from .catalogue import read_wkt_table
 
-    gdf = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
+    return wkt_table_in_crs(read_wkt_table(path, layer=layer, encoding=encoding, where=where,
+                                           where_option=where_option), path, crs)
+
+
+def wkt_table_in_crs(gdf, path, crs):
+    """A table ``gdf`` that :func:`gridkit.catalogue.read_wkt_table` read from
+    ``path``, without heights and in its CRS: ``crs``, else EPSG:4326 when every
+    coordinate is lon/lat; a :class:`CRSError` otherwise."""
     if not len(gdf):
         raise InputError(f"{path}: the file has no rows")
     gdf = _in_the_plane(gdf, path)
