@@ -42,7 +42,8 @@ same inventory changes nothing and an ID is never reused.
 Updates
 -------
 Importing an inventory again syncs its source: changed rows are updated and get
-the change date ``BGRQ``; components of that source missing from the new
+the change date ``BGRQ`` (a component moved less than :data:`MOVED_M`, 1 mm, has
+not moved: the same inventory read from another CRS comes back nanometres off); components of that source missing from the new
 inventory are kept with status ``移除`` (removed) and an ``end_date``. A component
 whose row is there but rejected (by its ID or source key) is kept as it was, and when
 every row is rejected (a wrong CRS or layout, most likely) nothing is removed.
@@ -148,7 +149,11 @@ CATALOGUE_COLUMNS = list(STANDARD_FIELDS) + _GRIDKIT_COLUMNS
 # The micro-grid follows from the position and the layout, both compared already: it
 # is not compared itself, so a catalogue from before it was kept gains it on a
 # re-import without every component counting as updated.
-_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row", "micro_id")] + ["wkb"]
+_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row", "micro_id")]
+#: A component moved less than this (metres, in the layout's CRS) has not moved: the
+#: same inventory read from another CRS (a Shapefile in feet, a GeoParquet in a local
+#: grid) comes back nanometres off, and is no update.
+MOVED_M = 1e-3
 
 
 @dataclass
@@ -1202,10 +1207,15 @@ def _micro_ids(locator, micro, n):
 
 
 def _comparable(frame):
-    out = pd.DataFrame({c: np.where(frame[c].isna().to_numpy(), "\x00", frame[c].astype(str).to_numpy())
-                        for c in _COMPARED if c != "wkb"})
-    out["wkb"] = shapely.to_wkb(frame.geometry.values, hex=True, output_dimension=2)
-    return out
+    return pd.DataFrame({c: np.where(frame[c].isna().to_numpy(), "\x00", frame[c].astype(str).to_numpy())
+                         for c in _COMPARED})
+
+
+def _differs(old, fresh):
+    """Whether each fresh row changes its component: an attribute, or its place by
+    :data:`MOVED_M` or more."""
+    moved = ~(shapely.distance(old.geometry.values, fresh.geometry.values) < MOVED_M)
+    return (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy() | moved
 
 
 def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False):
@@ -1252,7 +1262,7 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False)
         fresh = rows.loc[matched].reset_index(drop=True)
         fresh["GLBJBSM"] = old["GLBJBSM"]
         fresh["CSRQ"] = old["CSRQ"]
-        differs = (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy()
+        differs = _differs(old, fresh)
         fresh["BGRQ"] = np.where(differs, today, old["BGRQ"].to_numpy(dtype=object))
         fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
         updated, unchanged = int(differs.sum()), int((~differs).sum())

@@ -193,6 +193,16 @@ def test_reimport_changes_nothing_and_updates_keep_history(tmp_path, package):
     assert (again.summary["added"], again.summary["updated"], again.summary["unchanged"]) == (0, 0, 3)
     write_catalogue(package, again.catalogue)
     assert pyogrio.read_dataframe(package, layer="components").equals(before)
+    # the same rows from a GeoPackage in Web Mercator come back nanometres off: not moved
+    merc = gpd.GeoDataFrame(pd.DataFrame(rows)[["key", "status"]], geometry=gpd.points_from_xy(lon, lat),
+                            crs=4326).to_crs(3857)
+    merc.to_file(tmp_path / "hydrants.gpkg")
+    read_back = import_components(tmp_path / "hydrants.gpkg", loc, catalogue=read_catalogue(package),
+                                  mapping=mapping, today="20260801", source="hydrants")
+    off = shapely.distance(gpd.read_file(tmp_path / "hydrants.gpkg").to_crs(before.crs).geometry.values,
+                           before.sort_values("source_key").geometry.values)
+    assert 0 < off.max() < 1e-6
+    assert (read_back.summary["updated"], read_back.summary["unchanged"]) == (0, 3)
     # b damaged, c gone, d new
     rows[1]["status"] = "damaged"
     d_lon, d_lat = _lonlat([X0 + 250], [Y0 + 50])
