@@ -412,13 +412,15 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
 WKT_COLUMNS = ("wkt", "wkt_geom", "geometry", "geom", "the_geom", "shape", "几何", "空间范围")
 
 
-def read_wkt_table(path, *, layer=None, encoding=None, where=None, where_option="--where") -> gpd.GeoDataFrame:
+def read_wkt_table(path, *, layer=None, encoding=None, where=None, where_option="--where",
+                   not_wkt="raise") -> gpd.GeoDataFrame:
     """A table (CSV, Excel) whose rows hold their geometry as WKT text, in a column
     named as in :data:`WKT_COLUMNS` (``gridkit export -o cells.csv`` writes ``WKT``),
     as a GeoDataFrame with no CRS (a table has no label; :func:`gridkit.read_vector`
     applies one). A blank value is a row with no geometry; a value that is not WKT
-    is an error naming its rows. ``where`` keeps the rows an OGR SQL ``WHERE``
-    clause matches, numbered as in the file (``attrs["source_rows"]``).
+    is an error naming its rows (with ``not_wkt="keep"``, a row with no geometry,
+    the error's text kept in ``attrs["not_wkt"]``). ``where`` keeps the rows an OGR
+    SQL ``WHERE`` clause matches, numbered as in the file (``attrs["source_rows"]``).
 
     Examples
     --------
@@ -445,13 +447,18 @@ def read_wkt_table(path, *, layer=None, encoding=None, where=None, where_option=
     wkt[present] = text[present].to_numpy(dtype=object)
     geoms = shapely.from_wkt(wkt, on_invalid="ignore")
     bad = np.flatnonzero(present & shapely.is_missing(geoms))
+    problem = None
     if len(bad):
         numbers = frame.attrs.get("source_rows", np.arange(len(frame)) + 1)
         shown = "; ".join(f"row {numbers[i]}: {text.iloc[i][:40]!r}" for i in bad[:5])
-        raise InputError(f"{path}: {len(bad)} value(s) of column {column} are not WKT ({shown}"
-                         f"{' …' if len(bad) > 5 else ''}); fix or empty them")
+        problem = (f"{path}: {len(bad)} value(s) of column {column} are not WKT ({shown}"
+                   f"{' …' if len(bad) > 5 else ''}); fix or empty them")
+        if not_wkt == "raise":
+            raise InputError(problem)
     gdf = gpd.GeoDataFrame(_typed(frame.drop(columns=column)), geometry=geoms)
     gdf.attrs = {k: v for k, v in frame.attrs.items() if k == "source_rows"}
+    if problem:
+        gdf.attrs["not_wkt"] = problem
     return gdf
 
 
@@ -683,16 +690,22 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     path = Path(path)
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
-    if x_field is None and y_field is None and _names_wkt_column(path):
-        # Census blocks or buildings kept as a CSV of WKT: polygons, as from a vector file.
-        # Anything else (points, a value that is no WKT, metres without a CRS) is read
-        # as a table of points, row by row, with its messages. The kinds are read
-        # first, without a CRS: the CRS step warns of lon/lat in China, points or not.
+    if x_field is None and y_field is None and _names_wkt_column(path, layer):
+        # Census blocks or buildings kept as a table of WKT: polygons, as from a vector
+        # file, and a value among them that is no WKT (cut at an Excel cell's 32,767
+        # characters) an error. Anything else (points, metres without a CRS) is read as
+        # a table of points, row by row, with its messages. The kinds are read first,
+        # without a CRS: the CRS step warns of lon/lat in China, points or not.
         try:
-            table = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option)
+            table = read_wkt_table(path, layer=layer, encoding=encoding, where=where, where_option=where_option,
+                                   not_wkt="keep")
         except InputError:
             table = None
         if table is not None and np.isin(shapely.get_type_id(table.geometry.values), (3, 6)).any():
+            if "not_wkt" in table.attrs:
+                raise InputError(table.attrs["not_wkt"] + (" (an Excel cell holds 32,767 characters, and cuts a "
+                                                           "longer polygon: keep such blocks in a GeoPackage)"
+                                                           if path.suffix.lower() == ".xlsx" else ""))
             try:
                 return wkt_table_in_crs(table, path, crs)
             except CRSError:
@@ -710,16 +723,37 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     return _apply_crs(gpd.GeoDataFrame(frame, geometry=geoms, crs=None if crs is not None else source), path, crs)
 
 
-def _names_wkt_column(path):
-    """Whether the header line of the CSV (TSV, TXT) ``path`` names a column of
-    :data:`WKT_COLUMNS`; False for an Excel workbook (a cell holds 32,767
-    characters, too few for most polygons)."""
+def _names_wkt_column(path, sheet=None):
+    """Whether the header of the table ``path`` names a column of :data:`WKT_COLUMNS`:
+    a CSV's (TSV's, TXT's) first line, or any of an Excel sheet's first HEADER_ROWS
+    rows (where :func:`_read_excel` looks for it; the first sheet unless ``sheet``).
+    A polygon longer than an Excel cell's 32,767 characters is cut there, and then
+    reads as no WKT."""
     if path.suffix.lower() == ".xlsx":
-        return False
+        return bool(set(map(str.lower, _excel_top_texts(path, sheet))) & set(WKT_COLUMNS))
     with open(path, "rb") as file:
         header = file.readline().decode("utf-8-sig", errors="replace")
     names = re.split(f"[{re.escape(CSV_SEPARATORS)}]", header)
     return bool({name.strip().strip('"').lower() for name in names} & set(WKT_COLUMNS))
+
+
+def _excel_top_texts(path, sheet):
+    """The text cells of the first HEADER_ROWS rows of an Excel sheet, stripped,
+    read without loading the sheet; none when it cannot be read (the full read
+    then says why)."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:
+        return []
+    try:
+        if sheet is not None and sheet not in book.sheetnames:
+            return []
+        rows = book[sheet or book.sheetnames[0]].iter_rows(max_row=HEADER_ROWS, values_only=True)
+        return [value.strip() for row in rows for value in row if isinstance(value, str)]
+    finally:
+        book.close()
 
 
 def _rows_where(frame, where, path, option):

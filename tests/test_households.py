@@ -1387,6 +1387,22 @@ def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_til
         csv, index=False)
     read = read_points(csv, crs="EPSG:3735")
     assert (read.geom_type == "Polygon").sum() == (blocks.geom_type == "Polygon").sum() > 400
+    # So from an Excel sheet, its header below a title row (they were read as points)
+    xlsx = tmp_path / "blocks.xlsx"
+    with pd.ExcelWriter(xlsx) as book:
+        pd.DataFrame({"x": [1]}).to_excel(book, sheet_name="notes", index=False)
+        pd.DataFrame([["Cincinnati blocks, 2010"]]).to_excel(book, sheet_name="blocks", index=False, header=False)
+        pd.read_csv(csv, dtype=str).to_excel(book, sheet_name="blocks", index=False, startrow=1)
+    read = read_points(xlsx, layer="blocks", crs="EPSG:3735")
+    assert (read.geom_type == "Polygon").sum() == (blocks.geom_type == "Polygon").sum()
+    assert read["HOUSEHOLDS"].sum() == blocks["HOUSEHOLDS"].sum() == 16_766
+    # a polygon cut at an Excel cell's 32,767 characters is an error, not a row of points
+    cut = tmp_path / "cut.xlsx"
+    pd.DataFrame({"HOUSEHOLDS": [3, 4], "WKT": ["POLYGON ((0 0, 9 0, 9 9, 0 0))", "POLYGON ((0 0, 9 0, 9"]}).to_excel(
+        cut, index=False)
+    with pytest.raises(InputError, match=r"cut\.xlsx: 1 value\(s\) of column WKT are not WKT \(row 2: 'POLYGON "
+                                         r"\(\(0 0, 9 0, 9'\); fix or empty them \(an Excel cell holds 32,767"):
+        read_points(cut, crs="EPSG:3735")
     # A column of WKT points with a value that is no WKT reads as before: row by row, that row without a place.
     points = tmp_path / "points.csv"
     points.write_text("HOUSEHOLDS,geometry\n3,POINT (1 2)\n4,x\n", encoding="utf-8")
