@@ -41,7 +41,7 @@ from .households import (
     DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
     _last_repairs, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
     _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, bands_of, community_atoms,
-    place_households, polsby_popper, read_households,
+    place_households, polsby_popper, read_households, within_parents,
 )
 from .invariants import check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -271,7 +271,8 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         "out_before": out_before, "micro_redrawn": sorted(stale), "ended_ids": gone["grid_id"].astype(str).tolist(),
         "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
     issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
-    return Rebalanced(HouseholdLayout(now, micro_now, rejects, summary, sized_for), gone, gone_micro, issued)
+    return Rebalanced(within_parents(HouseholdLayout(now, micro_now, rejects, summary, sized_for), communities),
+                      gone, gone_micro, issued)
 
 
 def _stale_micro(grids, micro_grids):

@@ -972,6 +972,47 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     assert refused.exit_code == 1 and f"{cells_only} has no micro-grids for --micro to apply to" in refused.output
 
 
+def test_grids_adopted_from_geojson_are_divided_and_rebalanced_inside_their_community(layout, tmp_path):
+    """Grids exported as GeoJSON (lon/lat to 7 decimals) and adopted: each community
+    is the union of the rounded cells, whose edge runs 1e-7 m beside the blocks'.
+    Noding those by snapping moved the edge outward, and every grid traced along it
+    lay up to 5e-4 m² beyond its community: the rebalance, and a new division of the
+    same community, refused to write (49 grids "outside their unit")."""
+    package = _household_package(layout, tmp_path)
+    exported = tmp_path / "platform.geojson"
+    export = ["export", str(package), "--layer", "cells", "--layer", "micro_grids", "-o", str(exported)]
+    assert CliRunner().invoke(cli, export).exit_code == 0
+    adopted = tmp_path / "adopted.gpkg"
+    done = CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "platform_cells.geojson"), "--micro",
+                                    str(tmp_path / "platform_micro_grids.geojson"), "-o", str(adopted)])
+    assert done.exit_code == 0, done.output
+    households = tmp_path / "blocks_2027.gpkg"
+    _grown(layout[2]).to_file(households, layer="blocks")
+    now = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, [
+        "grid", "rebalance", str(adopted), "--households", str(households), "--count-field", "HOUSEHOLDS",
+        "--min-households", "100", "--max-households", "150", "--micro", "20,50", "--split-polygons",
+        "-o", str(now)])
+    assert result.exit_code == 0, result.output
+    assert "recounted    134 grids: 3 out of the band 100–150" in result.output
+    assert "in band      137 of 137 (100 %)" in result.output
+    reports = gk.check_package(now)
+    assert [r.problems for r in reports.values()] == [[], []]
+    assert [r.multipart["cells"] for r in reports.values()] == [0, 0]  # no speck left as a part
+    community = gpd.read_file(adopted, layer="units").query("level == 'community'")
+    beyond = shapely.area(shapely.difference(gpd.read_file(now, layer="cells").geometry.values,
+                                             community.geometry.values[0]))
+    assert beyond.max() <= 1e-6
+    divided = tmp_path / "divided.gpkg"
+    result = CliRunner().invoke(cli, [
+        "grid", "households", str(adopted), "--layer", "units", "--where", "level = 'community'",
+        "--code-field", "code", "--provisional", "--households", str(households), "--households-layer", "blocks",
+        "--count-field", "HOUSEHOLDS", "--split-polygons", "--min-households", "100", "--max-households", "150",
+        "--micro", "20,50", "-o", str(divided)])
+    assert result.exit_code == 0, result.output
+    assert [r.problems for r in gk.check_package(divided).values()] == [[], []]
+
+
 def test_cli_rebalance_carries_the_component_catalogue_into_the_new_grids(layout, tmp_path):
     """Hydrants catalogued into a household layout come along when it is rebalanced:
     the same components and IDs, each in the grid that now holds it; those in kept
