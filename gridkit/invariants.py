@@ -183,10 +183,18 @@ def check_partition(
         flag(f"{int(uncoded.sum())} unit(s) have no {unit_key}", shapely.geometrycollections(unit_geoms[uncoded]))
     position = {code: i for i, code in enumerate(unit_codes) if not pd.isna(code)}
     own = np.array([position.get(k, -1) for k in cells[unit_key].to_numpy()], dtype=np.int64)
-    for i in np.flatnonzero(own < 0):
-        named = cells[unit_key].iloc[i]
-        flag(f"cell {ids[i]} has no {unit_key}" if pd.isna(named) else
-             f"cell {ids[i]} names unit {named!r}, which does not exist", geoms[i])
+    # One problem per unit named and missing (a community's row deleted: 318 cells),
+    # not one per cell.
+    orphans = np.flatnonzero(own < 0)
+    named = cells[unit_key].iloc[orphans]
+    for key, at in pd.Series(orphans).groupby(named.fillna("").astype(str).to_numpy(), sort=False):
+        at = at.to_numpy()
+        which = (f"cell {ids[at[0]]}" if len(at) == 1 else
+                 f"{len(at)} cells ({ids[at[0]]} … {ids[at[-1]]})")
+        flag(f"{which} {'has' if len(at) == 1 else 'have'} no {unit_key}" if key == "" else
+             f"{which} {'names' if len(at) == 1 else 'name'} unit {key!r}, which is not among the units "
+             f"(restore its row, or give the {'cell' if len(at) == 1 else 'cells'} another {unit_key})",
+             geoms[at[0]] if len(at) == 1 else shapely.geometrycollections(geoms[at]))
     wrong_prefix = [i for i in range(len(ids))
                     if own[i] >= 0 and not blank[i] and not str(ids[i]).strip().startswith(str(unit_codes[own[i]]))]
     for i in wrong_prefix[:20]:

@@ -1,5 +1,8 @@
 """``gridkit check`` and ``check_package``: a package edited by hand, checked on disk."""
 
+import sqlite3
+from contextlib import closing
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -336,6 +339,26 @@ def test_a_column_lost_in_editing_is_named(package):
     result = _run(package)
     assert result.exit_code == 1
     assert "the cells layer has no community_code column(s), which gridkit wrote; restore them" in result.output
+
+
+def test_cells_of_a_deleted_community_are_one_problem_naming_the_fix(package, tmp_path):
+    """A community's row deleted from the units layer: its 6 cells are one problem
+    (a Cambridge community's 318 cells were 318 lines), located where they lie; a
+    cell blanked of its community is its own."""
+    with closing(sqlite3.connect(package)) as db, db:
+        db.execute("DELETE FROM units WHERE code = '110101001001'")
+    _edit(package, lambda cells: cells.__setitem__("community_code", cells["community_code"].where(
+        cells["grid_id"] != "110101001002006")))
+    result = _run(package, "--problems", tmp_path / "p.gpkg")
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:4] == [
+        "grid.gpkg  cells: 12 cells in 1 community: 3 problem(s)",
+        "  6 cells (110101001001001 … 110101001001006) name unit '110101001001', which is not among the units "
+        "(restore its row, or give the cells another community_code)",
+        "  cell 110101001002006 has no community_code",
+        "  unit 110101001002: its cells differ from it by 1e+04 m² (0.167 of its area: gaps, or cells beyond it)"]
+    where = gpd.read_file(tmp_path / "p.gpkg", layer="problems")
+    assert where["area_m2"].tolist() == [60_000.0, 10_000.0, 10_000.0]
 
 
 @pytest.mark.parametrize("shift, found", [(1e-5, ["cell 1_01 lies 0.001 m² outside its unit"]), (1e-10, [])])
