@@ -196,7 +196,7 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
     ``encoding``: where --x-field and --y-field, and --households-encoding, come
     from when not given)."""
     return [
-        click.option("--households", "households_path", required=True, type=click.Path(dir_okay=False),
+        click.option("--households", "households_path", required=True, type=click.Path(exists=True, dir_okay=False),
                      help="Address points, building polygons or census-style blocks with household counts; "
                           "address points may be a CSV or Excel .xlsx with coordinate columns (lon/lat, 经度/纬度, "
                           "x/y …), and blocks or buildings one with a WKT column."),

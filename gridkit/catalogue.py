@@ -688,6 +688,8 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     table keeps its coordinate columns.
     """
     path = Path(path)
+    if not path.exists():  # before a CSV's header is read for a WKT column
+        raise InputError(f"{path}: no such file")
     if path.suffix.lower() not in TABLE_SUFFIXES:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
     if x_field is None and y_field is None and _names_wkt_column(path, layer):

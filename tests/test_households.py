@@ -1425,3 +1425,23 @@ def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_til
     assert "grids        134 in 1 community (band 100–150, blocks)" in result.output
     assert "in band      134 (100 %)" in result.output
     assert all(report.ok for report in gk.check_package(out).values())
+
+
+def test_a_missing_households_file_is_named_not_a_traceback(samples, tmp_path):
+    """A households CSV that is not there: read_points says so (it opened the file
+    for a WKT column first, FileNotFoundError), and rebalance refuses the option
+    (it compared the file with the package first, another FileNotFoundError)."""
+    from click.testing import CliRunner
+
+    from gridkit.catalogue import read_points
+    from gridkit_cli.main import cli
+
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(InputError, match=r"nope\.csv: no such file"):
+        read_points(missing)
+    for command in (["grid", "rebalance", str(samples / "cincinnati_city.gpkg")],
+                    ["grid", "households", str(samples / "cincinnati_city.gpkg"), "--provisional",
+                     "--parent-code", "990201", "--min-households", "100", "--max-households", "150"]):
+        result = CliRunner().invoke(cli, [*command, "--households", str(missing), "-o", str(tmp_path / "x.gpkg")])
+        assert result.exit_code == 2 and "Invalid value for '--households'" in result.output
+        assert "does not exist" in result.output and not (tmp_path / "x.gpkg").exists()
