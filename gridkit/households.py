@@ -2916,8 +2916,9 @@ def within_parents(layout, communities) -> HouseholdLayout:
 
 def _clipped(frame, key, parents):
     """``frame`` with the polygons that lie more than DEGENERATE_AREA beyond their
-    ``parents`` (by ``key``) cut to them, their area and Polsby–Popper measured
-    again; ``frame`` itself when none does.
+    ``parents`` (by ``key``) cut to them, and parts of no more than that dropped
+    from the others, their area and Polsby–Popper measured again; ``frame`` itself
+    when nothing changes.
 
     A polygon is cut only when that takes it nearer inside: on such near-coincident
     edges, GEOS's intersection can itself return a polygon further out (a grid 0 m²
@@ -2935,7 +2936,8 @@ def _clipped(frame, key, parents):
     specked = np.flatnonzero(shapely.get_num_geometries(geoms) > 1)
     specked = np.setdiff1d(specked, stray)
     trimmed = _polygonal(geoms[specked])
-    changed = shapely.get_num_geometries(trimmed) < shapely.get_num_geometries(geoms[specked])
+    changed = ~shapely.is_missing(trimmed) & (shapely.get_num_geometries(trimmed)
+                                              < shapely.get_num_geometries(geoms[specked]))
     stray, clipped = np.r_[stray, specked[changed]], np.r_[clipped, trimmed[changed]]
     if not len(stray):
         return frame
@@ -2943,8 +2945,9 @@ def _clipped(frame, key, parents):
     geoms[stray] = clipped
     frame = frame.set_geometry(gpd.GeoSeries(geoms, index=frame.index, crs=frame.crs))
     at = frame.index[stray]
-    frame.loc[at, "area_m2"] = np.round(shapely.area(clipped), 2)
-    frame.loc[at, "polsby_popper"] = np.round(polsby_popper(clipped), 4)
+    for column, measure, digits in (("area_m2", shapely.area, 2), ("polsby_popper", polsby_popper, 4)):
+        if column in frame.columns:  # grids adopted from a platform's file may lack them
+            frame.loc[at, column] = np.round(measure(clipped), digits)
     return frame
 
 

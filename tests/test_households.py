@@ -1445,3 +1445,20 @@ def test_a_missing_households_file_is_named_not_a_traceback(samples, tmp_path):
         result = CliRunner().invoke(cli, [*command, "--households", str(missing), "-o", str(tmp_path / "x.gpkg")])
         assert result.exit_code == 2 and "Invalid value for '--households'" in result.output
         assert "does not exist" in result.output and not (tmp_path / "x.gpkg").exists()
+
+
+def test_grids_beyond_their_community_are_cut_back_and_specks_dropped():
+    """households._clipped: a grid 0.005 m² beyond its community is cut to it, a
+    speck of a part (1e-8 m²) goes, a grid inside is left as it is, and a frame
+    with nothing to change comes back itself."""
+    from gridkit.households import _clipped
+
+    parents = gpd.GeoSeries([shapely.box(0, 0, 10, 10)], index=["A"])
+    grids = gpd.GeoDataFrame({"k": ["A"] * 3, "area_m2": [50.005, 50.0, 1.0]}, geometry=[
+        shapely.box(0, 0, 5, 10.001),
+        shapely.MultiPolygon([shapely.box(5, 0, 10, 10), shapely.box(10, 10, 10.0001, 10.0001)]),
+        shapely.box(2, 2, 3, 3)])
+    out = _clipped(grids, "k", parents)
+    assert [round(a, 6) for a in out.area] == [50.0, 50.0, 1.0] and out["area_m2"].tolist() == [50.0, 50.0, 1.0]
+    assert out.geom_type.tolist() == ["Polygon"] * 3 and out.geometry.iloc[2] is grids.geometry.iloc[2]
+    assert _clipped(out, "k", parents) is out
