@@ -696,12 +696,33 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
             lines.append(f"{head}{len(report.problems)} problem(s); fix them (QGIS) and run gridkit check "
                          f"{output}" + (f"; where each lies: {problems_out}" if problems_out else ""))
             lines += problem_lines(report.problems, problems_out)
+            width = _sliver_width(report) if layer == "cells" and s["communities_given"] else None
+            if width is not None:
+                lines.append(f"  hint: every problem is a sliver at most {width * 100:.2g} cm wide: the cells and "
+                             "--units were rounded apart (a GeoJSON keeps 7 decimals of lon/lat, about 1 cm). Adopt "
+                             "without --units (each community the union of its cells), or take --units from a "
+                             "file of full precision (GeoPackage, Shapefile)")
     lines += [f"crs          {s['metric_crs']} (input {s['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s"]
     details = {**s, "problems": reports["cells"].problems}
     if micro is not None:
         details.update(micro_grids=micro.attrs["summary"], micro_problems=reports["micro_grids"].problems)
     echo_summary(lines, details, as_json)
+
+
+def _sliver_width(report, widest=0.05):
+    """The widest of the report's problems, in metres (2 × area / perimeter), when
+    every problem lies somewhere and none is wider than ``widest``: slivers that
+    rounding leaves, not a cell drawn wrong. None otherwise."""
+    import numpy as np
+    import shapely
+
+    where = np.array(report.where, dtype=object)
+    if len(where) < len(report.problems) or not len(where) or shapely.is_missing(where).any():
+        return None
+    length = shapely.length(where)
+    width = np.where(length > 0, 2 * shapely.area(where) / np.maximum(length, 1e-12), 0.0)
+    return float(width.max()) if width.max() <= widest else None
 
 
 def band_opts(rebalance=False):

@@ -1,5 +1,7 @@
 """``gridkit grid adopt`` and ``adopted_grid``: a grid layer drawn elsewhere, brought into a grid package."""
 
+import re
+
 import geopandas as gpd
 import numpy as np
 import pyogrio
@@ -262,6 +264,28 @@ def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
         assert cells["grid_id"].tolist() == made["grid_id"].tolist()
         assert cells["households"].tolist() == list(range(len(made))) and cells["ratio"].eq(0.5).all()
         assert shapely.equals_exact(cells.geometry.values, made.geometry.values, tolerance=1e-3).all()
+
+
+def test_cells_and_units_rounded_apart_are_named_as_slivers(made, dongcheng, tmp_path):
+    """Cells and communities exported as GeoJSON (7 decimals of lon/lat, about 1 cm)
+    and adopted together: where a cell's edge meets its community's edge between two
+    of its vertices, the two round apart, and the check finds slivers. The summary
+    says so, and what to do; without --units the same cells adopt clean."""
+    package = tmp_path / "made.gpkg"
+    gk.write_package(package, made, dongcheng)
+    assert _run("export", package, "--layer", "cells", "--layer", "units", "-o", tmp_path / "x.geojson").exit_code == 0
+    out = tmp_path / "adopted.gpkg"
+    result = _run("grid", "adopt", tmp_path / "x_cells.geojson", "--units", tmp_path / "x_units.geojson",
+                  "--units-where", "level = 'community'", "--units-code-field", "code", "--metric-crs", "EPSG:4548",
+                  "-o", out)
+    assert result.exit_code == 0, result.output
+    problems = len(gk.check_package(out)["cells"].problems)
+    assert problems > 0 and f"check        {problems} problem(s)" in result.output
+    assert re.search(r"  hint: every problem is a sliver at most 0\.\d+ cm wide: the cells and --units were "
+                     r"rounded apart \(a GeoJSON keeps 7 decimals", result.output)
+    alone = _run("grid", "adopt", tmp_path / "x_cells.geojson", "--metric-crs", "EPSG:4548", "-o",
+                 tmp_path / "alone.gpkg")
+    assert alone.exit_code == 0 and "check        ok" in alone.output and "hint" not in alone.output
 
 
 def test_a_table_of_wkt_is_read_as_a_layer(tmp_path):
