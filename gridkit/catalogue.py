@@ -43,8 +43,9 @@ Updates
 -------
 Importing an inventory again syncs its source: changed rows are updated and get
 the change date ``BGRQ`` (a component moved less than :data:`MOVED_M`, 1 mm, has
-not moved: the same inventory read from another CRS comes back nanometres off); components of that source missing from the new
-inventory are kept with status ``移除`` (removed) and an ``end_date``. A component
+not moved: the same inventory read from another CRS comes back nanometres off);
+components of that source missing from the new inventory are kept with status
+``移除`` (removed) and an ``end_date``. A component
 whose row is there but rejected (by its ID or source key) is kept as it was, and when
 every row is rejected (a wrong CRS or layout, most likely) nothing is removed.
 
