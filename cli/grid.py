@@ -999,25 +999,24 @@ def rebalance_command(package, households_path, output, households_layer, househ
     with the grids around it (the partitioner's repairs and chains), and every
     other grid keeps its ID, outline and start date. The grids that change end:
     the ended_grids layer keeps them as they were, with end_date and
-    replaced_by; the grids that replace them take the community's next
-    sequence numbers. No ID is issued twice, even one deleted by hand: the
-    package's metadata keeps the highest issued (highest_issued). Micro-grids
-    of a new grid are divided anew; those of a kept grid are recounted. The
-    band, micro band, count field, splitting and barriers are the package's
-    (its metadata), and the households are read with its layer, filter, CRS
-    and coordinate columns unless told otherwise. A band given changes the
-    package's (--target 250: every grid out of 200–300 is divided again), and
-    grids adopted from another platform (`grid adopt`), which record none, need
-    one: --min-households and --max-households, --micro for their
-    micro-grids, and --split-polygons where their outlines cut blocks. With
-    barriers, a new grid keeps
-    to one street block (or light ones joined, as `grid households` joins them),
-    and every grid's crosses_barrier is measured again. A component catalogue
-    (`gridkit components import`) comes along: each component in the grid that
-    now holds it, its change date (BGRQ) set where its grid changed. So do the
-    layers and tables added to the package by hand and the QGIS styles and
-    projects saved into it; a project's layers that read the old package read
-    the new one.
+    replaced_by; the grids that replace them take the community's next sequence
+    numbers. No ID is issued twice, even one deleted by hand: the package's
+    metadata keeps the highest issued (highest_issued). Micro-grids of a new
+    grid are divided anew; those of a kept grid are recounted. The band, micro
+    band, count field, splitting and barriers are the package's (its metadata),
+    and the households are read with its layer, filter, CRS and coordinate
+    columns unless told otherwise. A band given changes the package's (--target
+    250: every grid out of 200–300 is divided again), and grids adopted from
+    another platform (`grid adopt`), which record none, need one:
+    --min-households and --max-households, --micro for their micro-grids, and
+    --split-polygons where their outlines cut blocks. With barriers, a new grid
+    keeps to one street block (or light ones joined, as `grid households` joins
+    them), and every grid's crosses_barrier is measured again. A component
+    catalogue (`gridkit components import`) comes along: each component in the
+    grid that now holds it, its change date (BGRQ) set where its grid changed.
+    So do the layers and tables added to the package by hand and the QGIS styles
+    and projects saved into it; a project's layers that read the old package
+    read the new one.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
@@ -1188,9 +1187,10 @@ def _counted_as_made(params, kind, count_field, homes, path, package):
 
     The kind is ``kind``, or for auto the one the package ``params`` record the layout
     was made from; but points where that was blocks (a city that counts by address
-    point now), with a note. ``count_field`` is the column the package records (None when one was
-    given): points that lack it count one household each. A recorded column missing
-    otherwise is an error, since counting each feature as one would be silently wrong."""
+    point now), with a note. ``count_field`` is the column the package records (None
+    when one was given): points that lack it count one household each. A recorded
+    column missing otherwise is an error, since counting each feature as one would be
+    silently wrong."""
     from gridkit.errors import GridkitError
 
     made = params.get("kind", kind) if kind == "auto" else kind

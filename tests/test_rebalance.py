@@ -880,6 +880,20 @@ def _household_package(layout, tmp_path):
     return package
 
 
+def _exported_and_adopted(layout, tmp_path, suffix, *options):
+    """The layout as `grid households` writes it, exported with its micro-grids as
+    another platform would hold them (tmp_path/platform_cells.SUFFIX, …) and adopted
+    back with ``options``: (package, adopted package, adopt's result)."""
+    package = _household_package(layout, tmp_path)
+    assert CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "--layer", "micro_grids",
+                                    "-o", str(tmp_path / f"platform{suffix}")]).exit_code == 0
+    adopted = tmp_path / "adopted.gpkg"
+    done = CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / f"platform_cells{suffix}"), *options,
+                                    "--micro", str(tmp_path / f"platform_micro_grids{suffix}"), "-o", str(adopted)])
+    assert done.exit_code == 0, done.output
+    return package, adopted, done
+
+
 def _rebalanced_by_cli(layout, package, tmp_path):
     """`gridkit grid rebalance` of ``package`` with the grown blocks: (output, result)."""
     households = tmp_path / "blocks_2027.gpkg"
@@ -897,14 +911,7 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     record no band: rebalance asks for one, and for the micro band, then recounts
     and divides as for a layout gridkit made. The adopted package's --crs was its
     grids': the households are read as labelled, not in it."""
-    package = _household_package(layout, tmp_path)
-    platform = tmp_path / "platform.shp"
-    assert CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "--layer", "micro_grids",
-                                    "-o", str(platform)]).exit_code == 0
-    adopted = tmp_path / "adopted.gpkg"
-    done = CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "platform_cells.shp"), "--crs", "EPSG:32616",
-                                    "--micro", str(tmp_path / "platform_micro_grids.shp"), "-o", str(adopted)])
-    assert done.exit_code == 0, done.output
+    package, adopted, done = _exported_and_adopted(layout, tmp_path, ".shp", "--crs", "EPSG:32616")
     # gridkit's own columns, cut to 10 characters in the Shapefile, come back named as in a package.
     assert "kept         columns households, polsby_popper, flag, flag_detail, crosses_barrier, in_band" in done.output
     households = tmp_path / "blocks_2027.gpkg"
@@ -978,14 +985,7 @@ def test_grids_adopted_from_geojson_are_divided_and_rebalanced_inside_their_comm
     Noding those by snapping moved the edge outward, and every grid traced along it
     lay up to 5e-4 m² beyond its community: the rebalance, and a new division of the
     same community, refused to write (49 grids "outside their unit")."""
-    package = _household_package(layout, tmp_path)
-    exported = tmp_path / "platform.geojson"
-    export = ["export", str(package), "--layer", "cells", "--layer", "micro_grids", "-o", str(exported)]
-    assert CliRunner().invoke(cli, export).exit_code == 0
-    adopted = tmp_path / "adopted.gpkg"
-    done = CliRunner().invoke(cli, ["grid", "adopt", str(tmp_path / "platform_cells.geojson"), "--micro",
-                                    str(tmp_path / "platform_micro_grids.geojson"), "-o", str(adopted)])
-    assert done.exit_code == 0, done.output
+    _, adopted, _ = _exported_and_adopted(layout, tmp_path, ".geojson")
     households = tmp_path / "blocks_2027.gpkg"
     _grown(layout[2]).to_file(households, layer="blocks")
     now = tmp_path / "now.gpkg"
