@@ -147,10 +147,11 @@ def household_problems(layout, communities):
     """What breaks the partition invariants: grids that do not tile their communities,
     micro-grids that do not tile their grids (empty when all is well)."""
     import gridkit as gk
+    from gridkit.invariants import check_micro_grids
 
     problems = gk.check_partition(layout.grids, communities).problems
     if layout.micro is not None:
-        problems += gk.check_partition(layout.micro, layout.grids, unit_key="grid_id", id_field="micro_id").problems
+        problems += check_micro_grids(layout.micro, layout.grids).problems
     return problems
 
 
@@ -581,6 +582,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
     """
     import gridkit as gk
     from gridkit.adopt import adopted_grid, adopted_micro_grids, community_boundaries
+    from gridkit.invariants import check_micro_grids
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
@@ -628,7 +630,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             step("checking the partition")
             reports = {"cells": gk.check_partition(cells, communities)}
             if micro is not None:
-                reports["micro_grids"] = gk.check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
+                reports["micro_grids"] = check_micro_grids(micro, cells)
             added, catalogue, component_metadata = replaced(output, overwrite)
             catalogue, moved = reassigned(catalogue, cells, step, micro=micro, replacing=output)
             warn_reissued(output, overwrite, cells)

@@ -198,7 +198,7 @@ def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
     GeoDataFrame
         ``micro_id``, ``grid_id`` and the layer's other columns, ordered by micro
         ID, in the cells' CRS (``attrs["summary"]`` counts them). Check them with
-        ``check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")``.
+        ``check_micro_grids(micro, cells)`` (:mod:`gridkit.invariants`).
 
     Raises
     ------

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-__all__ = ["PartitionReport", "check_partition", "assert_partition", "multipart_cells"]
+__all__ = ["PartitionReport", "check_partition", "check_micro_grids", "assert_partition", "multipart_cells"]
 
 
 @dataclass
@@ -111,6 +111,7 @@ def check_partition(
     rel_tol: float = 1e-6,
     overlap_tol: float = 1e-6,
     issued: dict | None = None,
+    names: tuple[str, str] = ("cell", "unit"),
 ) -> PartitionReport:
     """Check that ``cells`` partition ``units`` exactly.
 
@@ -129,6 +130,9 @@ def check_partition(
         Unit → the highest sequence ever issued in it
         (:func:`gridkit.rebalance.highest_issued`): a duplicated ID's hint offers
         an ID after it, never one issued before.
+    names : (str, str)
+        What the problems call a cell and a unit: ``("micro-grid", "grid")`` for
+        micro-grids in their grids.
 
     Examples
     --------
@@ -146,8 +150,10 @@ def check_partition(
     report = PartitionReport(cells=len(cells), units=len(units), crs=cells.crs)
     report.multipart = multipart_cells(cells, id_field)
     flag = report.flag
+    cell, unit = names
+    cells_, units_ = cell + "s", unit + "s"
     if cells.crs != units.crs:
-        flag(f"cells are in {cells.crs}, units in {units.crs}")
+        flag(f"{cells_} are in {cells.crs}, {units_} in {units.crs}")
         return report
     geoms = cells.geometry.values
     ids = raw_ids = cells[id_field].to_numpy()
@@ -157,30 +163,30 @@ def check_partition(
         ids[blank] = f"without {id_field}"
     bad = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     for i in np.flatnonzero(bad):
-        flag(f"cell {ids[i]} is empty")
+        flag(f"{cell} {ids[i]} is empty")
     invalid = ~bad & ~shapely.is_valid(geoms)
     for i in np.flatnonzero(invalid):
-        flag(f"cell {ids[i]} is invalid: {shapely.is_valid_reason(geoms[i])}", geoms[i])
+        flag(f"{cell} {ids[i]} is invalid: {shapely.is_valid_reason(geoms[i])}", geoms[i])
     nonpoly = ~bad & ~np.isin(shapely.get_type_id(geoms), (3, 6))
     for i in np.flatnonzero(nonpoly):
-        flag(f"cell {ids[i]} is not a polygon", geoms[i])
+        flag(f"{cell} {ids[i]} is not a polygon", geoms[i])
     ids_series = cells[id_field]
     units_of = cells[unit_key].to_numpy() if unit_key in cells.columns else np.full(len(cells), None)
     if blank.any():
         first = units_of[blank][0]
-        flag(f"{int(blank.sum())} cell(s) have no {id_field} (select them in QGIS with \"{id_field}\" IS NULL)"
+        flag(f"{int(blank.sum())} {cell}(s) have no {id_field} (select them in QGIS with \"{id_field}\" IS NULL)"
              + _free_id_hint(raw_ids, units_of, first, issued, "each"),
              shapely.geometrycollections(geoms[blank & ~bad]))
     for d in ids_series[ids_series.duplicated()].dropna().unique()[:20]:
         hint = _free_id_hint(raw_ids, units_of, units_of[ids == d][0], issued)
-        flag(f"{id_field} {d} is used by {int((ids == d).sum())} cells{hint}",
+        flag(f"{id_field} {d} is used by {int((ids == d).sum())} {cells_}{hint}",
              shapely.geometrycollections(geoms[ids == d]))
 
     unit_geoms = units.geometry.values
     unit_codes = units[unit_key].to_numpy()
     uncoded = units[unit_key].isna().to_numpy()
     if uncoded.any():
-        flag(f"{int(uncoded.sum())} unit(s) have no {unit_key}", shapely.geometrycollections(unit_geoms[uncoded]))
+        flag(f"{int(uncoded.sum())} {unit}(s) have no {unit_key}", shapely.geometrycollections(unit_geoms[uncoded]))
     position = {code: i for i, code in enumerate(unit_codes) if not pd.isna(code)}
     own = np.array([position.get(k, -1) for k in cells[unit_key].to_numpy()], dtype=np.int64)
     # One problem per unit named and missing (a community's row deleted: 318 cells),
@@ -189,16 +195,16 @@ def check_partition(
     named = cells[unit_key].iloc[orphans]
     for key, at in pd.Series(orphans).groupby(named.fillna("").astype(str).to_numpy(), sort=False):
         at = at.to_numpy()
-        which = (f"cell {ids[at[0]]}" if len(at) == 1 else
-                 f"{len(at)} cells ({ids[at[0]]} … {ids[at[-1]]})")
+        which = (f"{cell} {ids[at[0]]}" if len(at) == 1 else
+                 f"{len(at)} {cells_} ({ids[at[0]]} … {ids[at[-1]]})")
         flag(f"{which} {'has' if len(at) == 1 else 'have'} no {unit_key}" if key == "" else
-             f"{which} {'names' if len(at) == 1 else 'name'} unit {key!r}, which is not among the units "
-             f"(restore its row, or give the {'cell' if len(at) == 1 else 'cells'} another {unit_key})",
+             f"{which} {'names' if len(at) == 1 else 'name'} {unit} {key!r}, which is not among the {units_} "
+             f"(restore its row, or give the {cell if len(at) == 1 else cells_} another {unit_key})",
              geoms[at[0]] if len(at) == 1 else shapely.geometrycollections(geoms[at]))
     wrong_prefix = [i for i in range(len(ids))
                     if own[i] >= 0 and not blank[i] and not str(ids[i]).strip().startswith(str(unit_codes[own[i]]))]
     for i in wrong_prefix[:20]:
-        flag(f"cell {ids[i]} does not start with its unit code {unit_codes[own[i]]}", geoms[i])
+        flag(f"{cell} {ids[i]} does not start with its {unit} code {unit_codes[own[i]]}", geoms[i])
 
     # One run names every problem an editor made: a cell whose geometry or unit is
     # broken (flagged above) is left out of the checks below, but for its unit's
@@ -242,7 +248,7 @@ def check_partition(
     into = overlap > overlap_tol
     off[own[c_idx[into]]] = off[u_idx[into]] = True
     for c, u, x, g in zip(c_idx[into][:20], u_idx[into][:20], overlap[into][:20], shared[into][:20]):
-        flag(f"cell {ids[c]} overlaps unit {unit_codes[u]} by {x:.3g} m² besides its own", g)
+        flag(f"{cell} {ids[c]} overlaps {unit} {unit_codes[u]} by {x:.3g} m² besides its own", g)
     suspect = np.flatnonzero(~shapely.covers(unit_geoms[own], geoms))
     # Within a box-shaped unit (a lattice cell holding micro-grids), what of a cell
     # lies outside it lies beyond the unit's box in the cell's box, or between the
@@ -257,7 +263,7 @@ def check_partition(
     spill = outside > overlap_tol
     off[own[suspect[spill]]] = True
     for i, x, g in zip(suspect[spill][:20], outside[spill][:20], stray[spill][:20]):
-        flag(f"cell {ids[i]} lies {x:.3g} m² outside its unit", g)
+        flag(f"{cell} {ids[i]} lies {x:.3g} m² outside its {unit}", g)
 
     # No overlaps between cells.
     a, b, areas, both = overlapping_pairs(geoms)
@@ -265,7 +271,7 @@ def check_partition(
     over = areas >= overlap_tol
     off[own[a[over]]] = off[own[b[over]]] = True
     for i, j, x, g in zip(a[over][:20], b[over][:20], areas[over][:20], both[over][:20]):
-        flag(f"cells {ids[i]} and {ids[j]} overlap by {x:.3g} m²", g)
+        flag(f"{cells_} {ids[i]} and {ids[j]} overlap by {x:.3g} m²", g)
 
     # The union of a unit's cells is the unit. Where the cells overlap neither each
     # other nor the outside of the unit (by more than the tolerances, checked above),
@@ -281,7 +287,7 @@ def check_partition(
         if pd.isna(unit_codes[u]):  # no cell can name it: flagged above
             continue
         if counts[u] == 0 and u not in mended and u not in emptied:
-            flag(f"unit {unit_codes[u]} has no cells", unit_geoms[u])
+            flag(f"{unit} {unit_codes[u]} has no {cells_}", unit_geoms[u])
             continue
         err = abs(unit_area[u] - summed[u]) / unit_area[u] if u not in mended else 1.0
         if off[u] or err >= rel_tol / 10:
@@ -292,10 +298,10 @@ def check_partition(
             err = shapely.area(differ) / unit_area[u]
             if err >= rel_tol:
                 gone = emptied.get(u, [])
-                where = (f"; the empty cell{'s' * (len(gone) > 1)} {', '.join(gone[:3])}{' …' * (len(gone) > 3)} "
+                where = (f"; the empty {cell}{'s' * (len(gone) > 1)} {', '.join(gone[:3])}{' …' * (len(gone) > 3)} "
                          "lay there" if gone else "")
-                flag(f"unit {unit_codes[u]}: its cells differ from it by {shapely.area(differ):.3g} m² "
-                     f"({err:.3g} of its area: gaps, or cells beyond it{where})", differ)
+                flag(f"{unit} {unit_codes[u]}: its {cells_} differ from it by {shapely.area(differ):.3g} m² "
+                     f"({err:.3g} of its area: gaps, or {cells_} beyond it{where})", differ)
         report.max_coverage_error = max(report.max_coverage_error, float(err))
     return report
 
@@ -347,6 +353,13 @@ def overlapping_pairs(geoms):
     a, b = a[inner], b[inner]
     shared = shapely.intersection(geoms[a], geoms[b])
     return a, b, shapely.area(shared), shared
+
+
+def check_micro_grids(micro, grids, **kwargs) -> PartitionReport:
+    """:func:`check_partition` of micro-grids (``micro_id``) in their grids
+    (``grid_id``), whose problems name them so: "grid … has no micro-grids"."""
+    return check_partition(micro, grids, unit_key="grid_id", id_field="micro_id", names=("micro-grid", "grid"),
+                           **kwargs)
 
 
 def assert_partition(cells, units, **kwargs) -> PartitionReport:

@@ -562,7 +562,7 @@ def check_package(path) -> dict:
     from .codes import (MICRO_ID_FORM, codes_as_text, malformed_grid_ids, malformed_micro_ids, parse_grid_id,
                         rounded_ids)
     from .errors import CodeError
-    from .invariants import PartitionReport, check_partition
+    from .invariants import PartitionReport, check_micro_grids, check_partition
 
     cells, units, metadata = read_package(path)
     _require_columns(path, "cells", cells, ("grid_id", "community_code"))
@@ -593,8 +593,7 @@ def check_package(path) -> dict:
             reports["micro_grids"] = report = PartitionReport(cells=len(micro), units=len(cells), crs=micro.crs)
             report.flag(rounded)
             return reports
-        reports["micro_grids"] = report = check_partition(micro, cells, unit_key="grid_id", id_field="micro_id",
-                                                          issued=issued)
+        reports["micro_grids"] = report = check_micro_grids(micro, cells, issued=issued)
         # The prefix (its grid's ID) is checked above.
         micro_ids = micro["micro_id"].astype(str)
         wrong = malformed_micro_ids(micro_ids) & micro["micro_id"].notna().to_numpy()

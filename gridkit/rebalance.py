@@ -43,7 +43,7 @@ from .households import (
     _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, bands_of, community_atoms,
     place_households, polsby_popper, read_households, within_parents,
 )
-from .invariants import check_partition
+from .invariants import check_micro_grids, check_partition
 from .units import HIERARCHY_COLUMNS, row_major_order
 
 __all__ = ["rebalance", "Rebalanced", "communities_of", "highest_issued"]
@@ -315,8 +315,8 @@ def _check_layout(grids, micro_grids, communities, stale=()):
     if micro_grids is not None:
         ids = grids["grid_id"].astype(str)
         fresh = ~ids.isin(stale).to_numpy()
-        broken = check_partition(micro_grids[micro_grids["grid_id"].astype(str).isin(ids[fresh])], grids[fresh],
-                                 unit_key="grid_id", id_field="micro_id").problems
+        broken = check_micro_grids(micro_grids[micro_grids["grid_id"].astype(str).isin(ids[fresh])],
+                                   grids[fresh]).problems
         if broken:
             raise LayoutError("the micro-grids do not tile their grids, so they cannot be recounted: "
                               + "; ".join(broken[:3]) + ". `gridkit check --problems` shows where")

@@ -351,9 +351,10 @@ def test_micro_grids_come_with_their_cells(tmp_path):
     at = lines.index(next(line for line in lines if line.startswith("check        micro-grids")))
     assert lines[at].startswith("check        micro-grids 3 problem(s); fix them (QGIS) and run gridkit check")
     assert lines[at + 1:at + 4] == [
-        f"  cells {ids[0]} and {ids[1]} overlap by 1e+03 m²",  # check_partition's words, as gridkit check's
-        f"  unit {ids[0][:15]}: its cells differ from it by 1e+03 m² (0.1 of its area: gaps, or cells beyond it)",
-        f"  unit {ids[-1][:15]} has no cells"]
+        f"  micro-grids {ids[0]} and {ids[1]} overlap by 1e+03 m²",  # check_micro_grids' words, as gridkit check's
+        f"  grid {ids[0][:15]}: its micro-grids differ from it by 1e+03 m² (0.1 of its area: gaps, or micro-grids "
+        "beyond it)",
+        f"  grid {ids[-1][:15]} has no micro-grids"]
     written = pyogrio.read_dataframe(problems, layer="problems")
     assert written["layer"].tolist() == ["micro_grids"] * 3 and written["area_m2"].tolist() == [1000.0, 1000.0, 10000.0]
     assert _run("check", out).exit_code == 1

@@ -267,7 +267,7 @@ def test_micro_grids_are_checked_within_their_grid(tmp_path):
     report = gk.check_package(package)["micro_grids"]
     hole = layout.micro.geometry.iloc[0]
     assert len(report.problems) == 1
-    assert report.problems[0].startswith(f"unit {layout.micro['grid_id'].iloc[0]}: its cells differ from it by "
+    assert report.problems[0].startswith(f"grid {layout.micro['grid_id'].iloc[0]}: its micro-grids differ from it by "
                                          f"{hole.area:.3g} m²")
     assert report.where[0].symmetric_difference(hole).area < 1e-6  # located: the deleted micro-grid's place
 
