@@ -282,7 +282,13 @@ def read_boundaries(path, *, layer, where, crs, encoding, code_field, name_field
 
     if not package_communities(path, layer, code_field):
         gdf = gk.read_vector(path, layer=layer, crs=crs, encoding=encoding, where=where)
-        return gdf, where, code_field, name_field, provisional, {}
+        exported = None if code_field else exported_communities(gdf)
+        if exported is None:
+            return gdf, where, code_field, name_field, provisional, {}
+        communities, marked, above = exported
+        where = communities_where(where)
+        note_package_communities(path, len(communities), where, exported=True)
+        return communities, where, "code", name_field or "name", provisional or marked, above
     where = communities_where(where)
     gdf = gk.read_vector(path, layer="units", crs=crs, where=where)
     note_package_communities(path, len(gdf), where)
@@ -301,16 +307,50 @@ def package_communities(path, layer, code_field) -> bool:
             and {"units", "gridkit_metadata"} <= {name for name, _ in file_layers(path)})
 
 
+UNIT_LEVELS = ("county", "street", "community")
+
+
+def exported_communities(gdf):
+    """When ``gdf`` is a grid package's units layer exported (`gridkit export --layer
+    units`: counties, streets and communities, coded in ``code``, in one file), its
+    communities (numbered as in the file), whether any is provisional, and the
+    {code: name} of its streets and counties; else None."""
+    import pandas as pd
+
+    from gridkit.io import source_rows
+
+    if not {"level", "code"} <= set(gdf.columns):
+        return None
+    if "name" not in gdf.columns and "Name" in gdf.columns:  # a .kml's placemark names
+        gdf = gdf.rename(columns={"Name": "name"})
+    levels = gdf["level"].astype(str).str.strip()
+    if not (levels.isin(UNIT_LEVELS).all() and (levels == "community").any()):
+        return None
+    keep = (levels == "community").to_numpy()
+    communities = gdf[keep].copy()
+    communities.attrs["source_rows"] = source_rows(gdf)[keep]
+    marked = next((communities[c] for c in ("provisional", "provisionl") if c in gdf.columns), None)  # a .shp's
+    marked = marked is not None and bool(marked.astype(str).str.strip().str.lower().isin(["true", "1"]).any())
+    names = gdf["name"] if "name" in gdf.columns else pd.Series("", index=gdf.index)
+    above = dict(zip(gdf["code"][~keep].astype(str), names[~keep].fillna("").astype(str)))
+    return communities, marked, above
+
+
 def communities_where(where):
     """A grid package's units layer's communities, and of them those ``where`` keeps."""
     community = "level = 'community'"
     return f"{community} AND ({where})" if where else community
 
 
-def note_package_communities(path, n, where, prefix="--"):
+def note_package_communities(path, n, where, prefix="--", exported=False):
     """Say that a grid package's ``n`` communities are read, and how to read otherwise
-    (the options named with ``prefix``: "--units-" for ``grid adopt --units``)."""
+    (the options named with ``prefix``: "--units-" for ``grid adopt --units``); or,
+    ``exported``, those of its units layer exported (:func:`exported_communities`)."""
     its = "its community is read" if n == 1 else f"its {n:,} communities are read"
+    if exported:
+        click.echo(f"note: {path} is a grid package's units layer: {its} (as {prefix}where \"{where}\" "
+                   f"{prefix}code-field code; give {prefix}code-field to read every feature)", err=True)
+        return
     click.echo(f"note: {path} is a grid package: {its} ({prefix}layer units {prefix}where \"{where}\" "
                f"{prefix}code-field code; give {prefix}layer to read another layer)", err=True)
 
@@ -414,8 +454,9 @@ def units_command(boundaries, output, layer, where, code_field, name_field, prov
     With --barriers and --provisional, provisional communities are sized by the
     cells they will hold (every small block is a cell), not by area.
 
-    BOUNDARIES may be a grid package (with neither --layer nor --code-field): its
-    communities are gridded again, with their codes, shapes and names:
+    BOUNDARIES may be a grid package (with neither --layer nor --code-field), or
+    its units layer exported (`gridkit export --layer units`): its communities are
+    gridded again, with their codes, shapes and names:
 
     \b
       gridkit grid units demo-output/cambridge.gpkg --cell-area 20000 -o cambridge_20k.gpkg
@@ -525,14 +566,15 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @click.option("--units", "units_path", default=None, type=click.Path(dir_okay=False),
               help="The communities' own boundaries (polygons with 12-digit codes): they become the package's "
                    "communities, and the cells are checked against them (gaps, cells beyond their community). "
-                   "Without it each community is the union of its cells. A grid package: its communities.")
+                   "Without it each community is the union of its cells. A grid package, or its units layer "
+                   "exported (`gridkit export --layer all`): its communities.")
 @click.option("--units-code-field", default=None,
               help="Column of --units with the 12-digit community codes (a grid package's: code).")
 @click.option("--units-name-field", default=None, help="Column of --units with the names (default: detected).")
 @click.option("--units-layer", default=None, help="Layer of --units (default: the first).")
 @click.option("--units-where", default=None, metavar="SQL",
               help="Read only the --units features matching this OGR SQL WHERE clause, e.g. \"level = 'community'\" "
-                   "(a units layer gridkit exported holds counties and streets too).")
+                   "(a units layer gridkit exported is read as its communities without it).")
 @crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs, unless one of them is "
                              "lon/lat and the other projected: then --units as labelled).")
 @click.option("--micro", "micro_path", default=None, type=click.Path(dir_okay=False),
@@ -574,8 +616,8 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
     \b
     Examples (the files `gridkit export` wrote, as another platform would hold them):
       gridkit grid adopt dongcheng_amap.geojson --crs gcj02 -o dongcheng_adopted.gpkg
-      gridkit grid adopt cincinnati_cells.shp --units cincinnati_units.shp --units-code-field code \\
-          --units-where "level = 'community'" -o cincinnati_adopted.gpkg --problems adopt_problems.gpkg
+      gridkit grid adopt cincinnati_cells.shp --units cincinnati_units.shp \\
+          -o cincinnati_adopted.gpkg --problems adopt_problems.gpkg   # both from export --layer all
       gridkit grid adopt c601.shp --id-field grid_id --encoding GBK -o c601.gpkg   # one community, GBK
       gridkit grid adopt cincinnati_cells.shp --micro cincinnati_micro_grids.shp -o cincinnati_micro.gpkg
       gridkit grid adopt cincinnati_cells.csv --crs EPSG:32616 -o cincinnati_from_csv.gpkg   # WKT; a table has no CRS
@@ -595,9 +637,6 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
     if units_package:
         units_layer, units_where, units_code_field = "units", communities_where(units_where), "code"
         units_name_field = units_name_field or "name"
-    if units_path and not units_code_field:
-        raise click.UsageError("--units needs --units-code-field, the column with the communities' 12-digit codes "
-                               "(or a grid package, whose communities are read)")
     refuse_existing(output, preview, problems_out, overwrite=overwrite,
                     inputs={"GRIDS": grids, "--units": units_path, "--micro": micro_path})
     names = {"community_name": community_name_field, "street_name": street_name_field,
@@ -612,6 +651,15 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                 units = gk.read_vector(units_path, layer=units_layer, encoding=encoding,
                                        crs=input_crs(units_path, units_layer, units_crs, crs, "--units-crs"),
                                        where=units_where, where_option="--units-where")
+                exported = None if units_code_field else exported_communities(units)
+                if exported:
+                    units, units_where, units_code_field = exported[0], communities_where(units_where), "code"
+                    units_name_field = units_name_field or "name"
+                    note_package_communities(units_path, len(units), units_where, "--units-", exported=True)
+                elif not units_code_field:
+                    raise click.UsageError("--units needs --units-code-field, the column with the communities' "
+                                           "12-digit codes (or a grid package, or its units layer exported, whose "
+                                           "communities are read)")
                 if units_package:
                     note_package_communities(units_path, len(units), units_where, "--units-")
                 communities = community_boundaries(units, code_field=units_code_field, name_field=units_name_field,
@@ -854,8 +902,9 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     Address points from a CSV (or .xlsx): --households addresses.csv --count-field hh
     (coordinate columns lon/lat, 经度/纬度, x/y … found by name, or --x-field
     and --y-field; --households-crs gcj02 for positions from Amap or Tencent).
-    BOUNDARIES may be a grid package (a unit-grid layout, say): its communities
-    are divided, with their codes and shapes (--where "code = '…'" for some).
+    BOUNDARIES may be a grid package (a unit-grid layout, say), or its units layer
+    exported: its communities are divided, with their codes and shapes (--where
+    "code = '…'" for some).
     """
     import gridkit as gk
     from gridkit.catalogue import read_points

@@ -184,6 +184,45 @@ def test_community_boundaries_find_gaps_and_communities_the_file_lacks(tmp_path)
     assert "unit 110101001001: its cells differ from it by 1e+04 m² (0.167 of its area" in from_package.output
 
 
+def test_an_exported_units_layer_is_read_as_its_communities(tmp_path):
+    """`gridkit export --layer all` writes the units layer as one file of counties,
+    streets and communities: as --units (adopt) or BOUNDARIES (grid households), its
+    communities are read, as a package's are, in a Shapefile (renamed columns) or a
+    KML (names in Name). Before, adopt asked for --units-code-field, then refused the
+    county's 6-digit code; grid households refused the mixed levels."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 300, Y0 + 200), shapely.box(X0 + 300, Y0, X0 + 600, Y0 + 200)])
+    package = gk.write_package(tmp_path / "made.gpkg", gk.unit_grid(comm), comm)
+    assert _run("export", package, "--layer", "all", "-o", tmp_path / "made.shp").exit_code == 0
+    assert _run("export", package, "--layer", "units", "-o", tmp_path / "units.kml").exit_code == 0
+    adopted = _run("grid", "adopt", tmp_path / "made_cells.shp", "--units", tmp_path / "made_units.shp",
+                   "-o", tmp_path / "adopted.gpkg")
+    assert adopted.exit_code == 0, adopted.output
+    assert (f"note: {tmp_path / 'made_units.shp'} is a grid package's units layer: its 2 communities are read (as "
+            "--units-where \"level = 'community'\" --units-code-field code; give --units-code-field to read every "
+            "feature)\n") in adopted.output
+    assert "units        1 county, 1 street, 2 communities (boundaries from --units)\n" in adopted.output
+    assert "check        ok (largest overlap 0 m²" in adopted.output
+    points = tmp_path / "homes.gpkg"
+    xy = [(X0 + 15 + 30 * i, Y0 + 15 + 30 * j) for i in range(20) for j in range(7)]
+    pyogrio.write_dataframe(gpd.GeoDataFrame(geometry=shapely.points(xy), crs=comm.crs), points)
+    divided = _run("grid", "households", tmp_path / "units.kml", "--households", points, "--min-households", "10",
+                   "--max-households", "20", "-o", tmp_path / "homes_grid.gpkg")
+    assert divided.exit_code == 0, divided.output
+    assert "grids        10 in 2 communities (band 10–20, points)\n" in divided.output
+    cells, units, _ = gk.read_package(tmp_path / "homes_grid.gpkg")
+    assert units[["level", "code", "name"]].values.tolist() == [
+        ["county", "110101", ""], ["street", "110101001", ""], ["community", "110101001001", "c0"],
+        ["community", "110101001002", "c1"]]
+    assert cells.groupby("community_code")["households"].sum().tolist() == [70, 70]
+    # Levels of another scheme are not taken for gridkit's: the code column is asked for.
+    pyogrio.write_dataframe(comm.assign(level="区县", code=comm["community_code"])[["level", "code", "geometry"]],
+                            tmp_path / "other.gpkg")
+    asked = _run("grid", "adopt", tmp_path / "made_cells.shp", "--units", tmp_path / "other.gpkg",
+                 "-o", tmp_path / "other_adopted.gpkg")
+    assert asked.exit_code == 2 and "--units needs --units-code-field" in asked.output
+    assert not (tmp_path / "other_adopted.gpkg").exists()
+
+
 def test_community_boundaries_must_be_communities():
     street = gpd.GeoDataFrame({"code": ["110101001"]}, geometry=[shapely.box(X0, Y0, X0 + 300, Y0 + 200)], crs=4548)
     with pytest.raises(InputError, match="need 12-digit community codes in 'code'; feature 1 has '110101001'"):
