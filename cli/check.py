@@ -50,7 +50,7 @@ def check_command(package, problems_out, overwrite):
         head = f"{name}  {layer}: {report.cells:,} {what} in {report.units:,} {parents}"
         if report.ok:
             click.echo(f"{head}: ok (largest overlap {report.max_overlap_m2:.2g} m², "
-                       f"largest coverage error {report.max_coverage_error:.2g} of a unit's area)")
+                       f"largest coverage error {report.max_coverage_error:.2g} of a {parent}'s area)")
         else:
             click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
                                    *problem_lines(report.problems, problems_out)]))

@@ -45,7 +45,7 @@ def test_a_fresh_package_checks_ok(package):
     result = _run(package)
     assert result.exit_code == 0, result.output
     assert result.output == ("grid.gpkg  cells: 12 cells in 2 communities: ok (largest overlap 0 m², "
-                             "largest coverage error 0 of a unit's area)\n")
+                             "largest coverage error 0 of a community's area)\n")
 
 
 def test_a_cell_of_two_parts_is_noted_not_failed(package):
@@ -261,6 +261,10 @@ def test_micro_grids_are_checked_within_their_grid(tmp_path):
     reports = gk.check_package(package)
     assert [(k, r.ok, r.cells, r.units) for k, r in reports.items()] == [
         ("cells", True, len(layout.grids), 1), ("micro_grids", True, len(layout.micro), len(layout.grids))]
+    said = _run(package).output.splitlines()
+    assert said[1].startswith(f"homes.gpkg  micro_grids: {len(layout.micro)} micro-grids in {len(layout.grids)} "
+                              "grids: ok (largest overlap 0 m², largest coverage error ")
+    assert said[1].endswith(" of a grid's area)")
     micro = gpd.read_file(package, layer="micro_grids")
     micro = micro.drop(index=0)  # a micro-grid deleted: a hole in its grid
     pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
