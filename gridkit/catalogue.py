@@ -59,6 +59,7 @@ than the tolerance from every cell).
 
 from __future__ import annotations
 
+import csv
 import datetime as _dt
 import difflib
 import json
@@ -391,7 +392,8 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
     ``encoding`` is given. An Excel workbook's sheet is ``layer`` (the first by
     default; with ``find_sheet``, the one sheet naming the coordinate columns when
     the first does not), its header the first row that names ``fields`` (or a
-    coordinate pair gridkit knows) in the first rows, else the first row.
+    coordinate pair gridkit knows) in the first rows, else the first row; so is a
+    CSV's (:func:`_csv_header_line`).
 
     Examples
     --------
@@ -405,7 +407,7 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
         return _read_excel(path, layer, fields, find_sheet=find_sheet)
-    return _read_csv(path, encoding)
+    return _read_csv(path, encoding, fields)
 
 
 #: The columns a table's geometry is read from, as WKT: what QGIS, GDAL, gridkit's own
@@ -489,14 +491,44 @@ def _typed(frame):
     return frame.assign(**typed)
 
 
-def _read_csv(path, encoding):
+def _separator(line, path):
+    """The separator a CSV's header ``line`` holds most of (a tab in a .tsv)."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    counts = [line.count(sep) for sep in CSV_SEPARATORS]
+    return CSV_SEPARATORS[counts.index(max(counts))]
+
+
+def _csv_header_line(path, encoding, fields):
+    """The line (from 0) of a CSV's header, and its text: the first of its first
+    HEADER_ROWS lines to name the coordinate columns (``fields``, or a pair gridkit
+    knows), so that a ledger's title rows above it (东城区部件普查表, a date) are
+    skipped, as in a workbook; else the first line."""
     with open(path, "rb") as file:
-        header = file.readline().decode("ascii", errors="replace")  # the separators are ASCII in any encoding
-    counts = [header.count(sep) for sep in CSV_SEPARATORS]
-    sep = "\t" if path.suffix.lower() == ".tsv" else CSV_SEPARATORS[counts.index(max(counts))]
+        lines = [file.readline() for _ in range(HEADER_ROWS)]
+    texts = []
+    for raw in lines:
+        try:
+            texts.append(raw.decode(encoding or "utf-8", errors="strict" if encoding is None else "replace"))
+        except UnicodeDecodeError:
+            texts.append(raw.decode("gb18030", errors="replace"))
+    for i, text in enumerate(texts):
+        text = text.lstrip("\ufeff").rstrip("\r\n")
+        values = next(csv.reader([text], delimiter=_separator(text, path)), [])
+        if _names_coordinates(pd.Series(values, dtype=object), fields):
+            return i, text
+    return 0, texts[0]
+
+
+def _read_csv(path, encoding, fields=(None, None)):
+    top, header = _csv_header_line(path, encoding, fields)
+    sep = _separator(header, path)
+    if top:
+        log.info("%s: the header is line %d; the %d line(s) above it skipped", path, top + 1, top)
 
     def read(text_encoding):
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=text_encoding)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=text_encoding,
+                           skiprows=top)
 
     try:
         try:

@@ -119,6 +119,11 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
     assert a.rejects.drop(columns=["x", "y"]).equals(b.rejects.drop(columns=["x", "y"])) and a.summary == b.summary
     assert np.allclose(a.rejects[["x", "y"]], b.rejects[["x", "y"]], rtol=1e-14, equal_nan=True)
     assert a.summary["imported"] == 3 and a.rejects["reason"].tolist() == ["missing_coordinates", "bad_id"]
+    titled = tmp_path / "titled.csv"  # the ledger saved as a GBK CSV with its title lines: skipped too
+    titled.write_bytes("东城区井盖台账\n制表日期,2026-11-01\n\n".encode("gbk") + csv.read_text().encode("gbk"))
+    c = imported(titled)
+    assert c.catalogue.drop(columns="geometry").equals(a.catalogue.drop(columns="geometry")) and c.summary == a.summary
+    assert c.rejects.equals(a.rejects)  # rows numbered from the first below the header, as in a workbook
     with pytest.raises(InputError, match=r"the sheets are \['说明', '台账'\] \(choose one with --layer\)"):
         imported(xlsx, layer="Sheet1")
     with caplog.at_level("WARNING", logger="gridkit.catalogue"):
