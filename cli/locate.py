@@ -25,8 +25,8 @@ def _routes(path):
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
                    "comma ， or a space separates them too, as copied, and \"(x, y)\" or WKT POINT (x y) is "
                    "read): print its cell, community, street, district and, with --routes --class, department. "
-                   "Exit status 1 when it is outside the layout (with a hint when lat,lon would be inside), 2 "
-                   "when it cannot be lon/lat (latitude 116).")
+                   "Exit status 1 when it is outside the layout (with a hint when lat,lon, or lon/lat read as "
+                   "EPSG:4326, would be inside), 2 when it cannot be lon/lat (latitude 116).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "
                    "nearest, outside, routed, the files) as one JSON object, for scripts.")
@@ -205,7 +205,9 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     elif found["grid_id"] is None:
         click.echo(f"{x}, {y} ({crs}): outside the layout"
                    + (f" (more than {tolerance:g} m from every cell)" if tolerance else "")
-                   + (f"; swapped, --at {y},{x} is in it" if locator.swapped([x], [y], crs)[0] else ""))
+                   + (f"; swapped, --at {y},{x} is in it" if locator.swapped([x], [y], crs)[0] else
+                      "; as longitude/latitude (--crs EPSG:4326) it is in it" if locator.in_degrees([x], [y], crs)[0]
+                      else ""))
     else:
         how = "inside" if found["status"] == "inside" else f"nearest, {found['distance_m']:.1f} m away"
         click.echo(f"{round(x, 7)}, {round(y, 7)} ({crs}) → cell {found['grid_id']} ({how})")

@@ -31,7 +31,7 @@ import pandas as pd
 
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
+from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -46,6 +46,7 @@ REJECT_REASONS = {
     "missing_coordinates": "x/y blank, not numbers, or an empty geometry",
     "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
     "latlon_swapped": SWAPPED_REASON,
+    "degrees_in_projected_crs": DEGREES_REASON,
     "bad_class": "the class column holds no class code gridkit can route",
 }
 CHUNK = 1_000_000
@@ -78,7 +79,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     if len(ok):
         index[ok], status[ok], distance[ok], micro[ok] = locator.cell_index(x[ok], y[ok], crs=crs,
                                                                             tolerance=tolerance, micro=True)
-    locator.mark_swapped(x, y, crs, reason, detail, status, tolerance=tolerance)
+    locator.mark_misread(x, y, crs, reason, detail, status, tolerance=tolerance)
     located = locator.describe(index, status, distance, micro)
     located.columns = [PREFIX + c for c in located.columns]
     located.index = frame.index

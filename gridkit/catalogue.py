@@ -87,7 +87,7 @@ from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path, gdal_options,
                  gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding,
                  warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
-from .locator import NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
+from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
 
@@ -125,6 +125,7 @@ REJECT_REASONS = {
     "missing_coordinates": "no coordinates (empty geometry or blank x/y)",
     "impossible_coordinates": "coordinates that cannot be a position in the input CRS",
     "latlon_swapped": SWAPPED_REASON,
+    "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
     "duplicate_id": "the same component ID as an earlier row, with different attributes",
@@ -1000,7 +1001,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         if micro is not None:
             micro[ok] = found[3]
         del found
-    locator.mark_swapped(x, y, in_crs, reason, detail, status, tolerance=tolerance)
+    locator.mark_misread(x, y, in_crs, reason, detail, status, tolerance=tolerance)
 
     # 2. exact duplicates (every input column and the position). Two equal rows share
     # their position, so only rows whose position repeats are hashed whole; of those,

@@ -66,6 +66,10 @@ STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 #: A rejects file's reason and detail for a point :meth:`Locator.swapped` finds.
 SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
 SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
+#: … and for one :meth:`Locator.in_degrees` finds.
+DEGREES_REASON = ("longitude/latitude given a projected CRS (read as EPSG:4326 they land inside the layout): "
+                  "give the CRS they are in")
+DEGREES_DETAIL = "read as longitude/latitude (EPSG:4326) it is inside the layout; the CRS given is projected"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record
@@ -664,9 +668,25 @@ class Locator:
         the layout cost a comparison.
         """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        found = np.zeros(len(x), dtype=bool)
         if not coords.is_geographic(crs):
-            return found
+            return np.zeros(len(x), dtype=bool)
+        return self._lands_in_lonlat(y, x, crs, tolerance)
+
+    def in_degrees(self, x, y, crs, *, tolerance=None):
+        """Which points given in a projected ``crs`` land in the layout (or within
+        the tolerance) read as lon/lat (EPSG:4326): GPS positions said to be in
+        metres (``--crs EPSG:3857`` for a file of degrees), which lie near the
+        projection's origin, far from any city. All False for a lon/lat ``crs``,
+        and for None (the layout's own coordinates). As cheap as :meth:`swapped`."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if crs is None or coords.is_geographic(crs):
+            return np.zeros(len(x), dtype=bool)
+        return self._lands_in_lonlat(x, y, "EPSG:4326", tolerance)
+
+    def _lands_in_lonlat(self, lon, lat, crs, tolerance):
+        """Which of ``lon``, ``lat`` (in the lon/lat ``crs``) land in the layout or
+        within the tolerance; only those in its lon/lat box are located."""
+        found = np.zeros(len(lon), dtype=bool)
         if not hasattr(self, "_lonlat_box"):
             ox, oy = self.origin
             ny, nx = self.shape
@@ -675,24 +695,28 @@ class Locator:
         minx, miny, maxx, maxy = self._lonlat_box
         # A degree of longitude is over 50 km up to 63° N/S: tolerance / 50 km degrees covers it.
         margin = 0.1 + (self.tolerance if tolerance is None else float(tolerance)) / 50_000
-        maybe = np.flatnonzero((y >= minx - margin) & (y <= maxx + margin) & (x >= miny - margin)
-                               & (x <= maxy + margin))
+        maybe = np.flatnonzero((lon >= minx - margin) & (lon <= maxx + margin) & (lat >= miny - margin)
+                               & (lat <= maxy + margin))
         if len(maybe):
-            _, status, _ = self.cell_index(y[maybe], x[maybe], crs=crs, tolerance=tolerance)
+            _, status, _ = self.cell_index(lon[maybe], lat[maybe], crs=crs, tolerance=tolerance)
             found[maybe[status != OUTSIDE]] = True
         return found
 
-    def mark_swapped(self, x, y, crs, reason, detail, status, *, tolerance=None):
-        """Give the rows whose lon and lat are swapped the reason ``latlon_swapped``
-        (``reason`` and ``detail`` arrays, in place): those rejected as
-        ``impossible_coordinates`` or answered outside (``status``) whose swapped
-        position is in the layout (:meth:`swapped`). An answer "outside" would not
-        name the fix. Nothing for ``crs`` None (layout coordinates)."""
+    def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None):
+        """Give the rows whose coordinates were misread the reason that names the fix
+        (``reason`` and ``detail`` arrays, in place), of those rejected as
+        ``impossible_coordinates`` or answered outside (``status``): ``latlon_swapped``
+        where the swapped position is in the layout (:meth:`swapped`),
+        ``degrees_in_projected_crs`` where, given a projected ``crs``, the position
+        read as lon/lat is (:meth:`in_degrees`). An answer "outside" would not name
+        the fix. Nothing for ``crs`` None (layout coordinates)."""
         if crs is None:
             return
         suspect = np.flatnonzero((reason == "impossible_coordinates") | ((reason == "") & (status == OUTSIDE)))
         swapped = suspect[self.swapped(x[suspect], y[suspect], crs, tolerance=tolerance)]
         reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
+        degrees = suspect[self.in_degrees(x[suspect], y[suspect], crs, tolerance=tolerance)]
+        reason[degrees], detail[degrees] = "degrees_in_projected_crs", DEGREES_DETAIL
 
     def _lookup(self, x, y, tolerance):
         """:meth:`cell_index` for coordinates in the layout's CRS.

@@ -137,6 +137,8 @@ class Service:
             out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind)
             if out["grid_id"] is None and self.locator.swapped([x], [y], crs)[0]:
                 out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
+            elif out["grid_id"] is None and self.locator.in_degrees([x], [y], crs)[0]:
+                out["hint"] = "x and y look like longitude/latitude: with crs=EPSG:4326 the point is inside the layout"
         return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
     def many(self, body: dict) -> dict:
@@ -159,11 +161,12 @@ class Service:
         ok = reason == ""
         with self._lock:
             located = self.locator.locate_many(x[ok], y[ok], crs=crs)
-            # Swapped lon/lat (outside, or no position, but inside the other way round):
-            # rejected as latlon_swapped, as gridkit locate does.
+            # Swapped lon/lat (outside, or no position, but inside the other way round),
+            # or lon/lat given a projected crs: rejected as latlon_swapped or
+            # degrees_in_projected_crs, as gridkit locate does.
             status = np.full(len(x), OUTSIDE, dtype=np.int8)
             status[ok] = np.where(located["status"].to_numpy() == "outside", OUTSIDE, INSIDE)
-            self.locator.mark_swapped(x, y, crs, reason, detail, status)
+            self.locator.mark_misread(x, y, crs, reason, detail, status)
             located = located[reason[ok] == ""]
             ok = reason == ""
             if classes is not None:

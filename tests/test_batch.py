@@ -459,6 +459,11 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
     assert swapped.exit_code == 1
     assert swapped.output == (f"{lat!r}, {lon!r} (EPSG:4326): outside the layout; swapped, --at {lon!r},{lat!r} "
                               "is in it\n")
+    mercator = CliRunner().invoke(cli, ["locate", "--grid", str(cambridge), "--at", f"{lon!r},{lat!r}", "--crs",
+                                        "EPSG:3857"])
+    assert mercator.exit_code == 1
+    assert mercator.output == (f"{lon!r}, {lat!r} (EPSG:3857): outside the layout; as longitude/latitude "
+                               "(--crs EPSG:4326) it is in it\n")
     for args, message in {("--at", "1:2"): "expected X,Y", ("--at", "1,2,3"): "expected X,Y",
                           ("--at", "POINT EMPTY"): "expected X,Y", ("--at", "nan,nan"): "expected X,Y",
                           ("--at", "1,2", "-o", tmp_path / "x.csv"): "are for files",
@@ -491,6 +496,15 @@ def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tm
     # In the layout's metric CRS there is no lon/lat to swap, nor a range to check.
     assert not loc.swapped([Y0 + 50], [X0 + 50], "EPSG:4548").any()
     assert loc.swapped([lat[0], lat[1], 0.0], [lon[0], lon[1], 0.0], "EPSG:4326").tolist() == [True, False, False]
+    # Degrees given the layout's metric CRS: rejected as such; the metres they lie
+    # among, and degrees outside the layout, are not.
+    located, rejects = locate_frame(frame.iloc[[0, 6]], frame["x"].iloc[[0, 6]], frame["y"].iloc[[0, 6]],
+                                    "EPSG:4548", loc)
+    assert located.index.tolist() == [6] and located["gk_status"].tolist() == ["outside"]
+    assert rejects[["row", "reason"]].values.tolist() == [[1, "degrees_in_projected_crs"]]
+    assert loc.in_degrees([lon[0], lon[1], X0 + 50], [lat[0], lat[1], Y0 + 50], "EPSG:4548").tolist() == [
+        True, False, False]
+    assert not loc.in_degrees([lon[0]], [lat[0]], "EPSG:4326").any() and not loc.in_degrees([lon[0]], [lat[0]], None)
 
 
 def test_without_a_tolerance_the_summary_says_how_to_give_one(tmp_path, package):

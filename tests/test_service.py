@@ -84,6 +84,17 @@ def test_outside_is_an_answer_with_a_hint_when_swapped_and_a_batch_rejects_it(pa
     beijing = service.many({"points": [[lat, lon], [lon, lat]]})
     assert [(r["status"], r.get("reason")) for r in beijing["results"]] == [
         ("rejected", "latlon_swapped"), ("inside", None)] and beijing["rejected"] == 1
+    # Lon/lat given a projected crs (Web Mercator for GPS degrees) lie by its origin:
+    # a hint, and a batch's rejection, name the CRS; metres there stay outside.
+    mercator = service.one({"x": str(lon), "y": str(lat), "crs": "EPSG:3857"})
+    assert mercator["status"] == "outside" and mercator["hint"] == (
+        "x and y look like longitude/latitude: with crs=EPSG:4326 the point is inside the layout")
+    assert "hint" not in service.one({"x": str(lon + 1), "y": str(lat), "crs": "EPSG:3857"})
+    batch = service.many({"points": [[lon, lat], [X0 + 50, Y0 + 50], [lon + 1, lat]], "crs": "EPSG:4548"})
+    assert [(r["status"], r.get("reason")) for r in batch["results"]] == [
+        ("rejected", "degrees_in_projected_crs"), ("inside", None), ("outside", None)]
+    assert batch["results"][0]["detail"] == ("read as longitude/latitude (EPSG:4326) it is inside the layout; the "
+                                             "CRS given is projected")
 
 
 @pytest.mark.parametrize("query, message", [
