@@ -14,6 +14,10 @@ the cells layer each:
   - ``gridkit``: ``export_package`` (10-character names chosen, encoding checked).
   - ``geopandas``: ``read_file``, ``to_file`` (GDAL cuts the long names itself:
     ``community_code`` and ``community_name`` become ``community_`` and ``communit_1``).
+* ``dongcheng_xlsx``: an Excel workbook, the cells as WKT, codes as text cells.
+  - ``gridkit``: ``export_package`` (rows and WKT lengths checked first).
+  - ``geopandas``: ``read_file``, the geometry ``to_wkt``, pandas ``to_excel``
+    (openpyxl, as gridkit).
 
 Each peer writes ``results/export_<case>_<peer>.<suffix>``; the geopandas peer
 then reports ``max_diff_m``, the largest Hausdorff distance between a cell of its
@@ -35,7 +39,8 @@ from bench_map import prepare as prepare_map
 
 OUT = Path(__file__).resolve().parent / "results"
 CASES = {f"{place}_{kind}": (place, kind) for place in ("dongcheng", "shenzhen") for kind in ("gcj02", "shp")}
-SUFFIX = {"gcj02": ".geojson", "shp": ".shp"}
+CASES["dongcheng_xlsx"] = ("dongcheng", "xlsx")  # Shenzhen's 215,219 rows take openpyxl minutes
+SUFFIX = {"gcj02": ".geojson", "shp": ".shp", "xlsx": ".xlsx"}
 
 
 def prepare(case):
@@ -75,6 +80,11 @@ def run_geopandas(case):
 
     t = time.perf_counter()
     cells = gpd.read_file(_package(place), layer="cells", engine="pyogrio")
+    if kind == "xlsx":
+        table = cells.drop(columns="geometry").assign(WKT=cells.geometry.to_wkt())
+        table.to_excel(out, index=False, sheet_name="cells", engine="openpyxl")
+        seconds = time.perf_counter() - t
+        return seconds, {"rows": len(cells), "max_diff_m": _max_diff_m(out, OUT / f"export_{case}_gridkit{out.suffix}")}
     if kind == "gcj02":
         cells = cells.to_crs(4326)
         cells = cells.set_geometry(gpd.GeoSeries(shapely.transform(cells.geometry.values, gcj02), crs=4326))
@@ -91,10 +101,16 @@ def _max_diff_m(ours, theirs):
 
     if not theirs.exists():
         return None
-    a, b = (gpd.read_file(p, engine="pyogrio") for p in (ours, theirs))
+    if ours.suffix == ".xlsx":
+        import pandas as pd
+
+        a, b = (pd.read_excel(p, dtype=str) for p in (ours, theirs))
+        a, b = (gpd.GeoDataFrame(t, geometry=gpd.GeoSeries.from_wkt(t.pop("WKT"))) for t in (a, b))
+    else:
+        a, b = (gpd.read_file(p, engine="pyogrio") for p in (ours, theirs))
     if len(a) != len(b) or not (a["grid_id"].to_numpy() == b["grid_id"].to_numpy()).all():
         return None
-    if a.crs.is_geographic:  # GCJ-02 taken as lon/lat: near enough to measure a difference in metres
+    if getattr(a.crs, "is_geographic", False):  # GCJ-02 taken as lon/lat: near enough to measure in metres
         metric = a.estimate_utm_crs()
         a, b = a.to_crs(metric), b.to_crs(metric)
     return float(shapely.hausdorff_distance(a.geometry.values, b.geometry.values).max())

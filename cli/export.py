@@ -14,9 +14,9 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
 @click.command("export")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The file to write; its suffix is the format: .geojson, .shp, .csv, .kml, .gpkg, .fgb, .parquet. "
-                   "With more than one --layer, a file per layer (OUTPUT's name + _LAYER), except a .gpkg, which "
-                   "takes them all.")
+              help="The file to write; its suffix is the format: .geojson, .shp, .csv, .xlsx, .kml, .gpkg, .fgb, "
+                   ".parquet. With more than one --layer, a file per layer (OUTPUT's name + _LAYER), except a .gpkg, "
+                   "which takes them all, and an .xlsx, a sheet each.")
 @click.option("--layer", "layers", multiple=True, type=click.Choice(_LAYERS), default=("cells",), show_default=True,
               help="The package layer to export; repeatable, or all (every layer the package has).")
 @crs_opt("--crs", help="The output CRS: gcj02 for Amap and Tencent maps, bd09 for Baidu, EPSG:4326 for GPS/WGS84, "
@@ -37,7 +37,9 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     (WGS84 lands 100–700 m off on them). For platforms that import Shapefiles:
     10-character field names (community_code becomes comm_code; every renaming
     is listed), UTF-8 with a .cpg file, or --encoding GBK. CSV opens in Excel
-    (WKT geometry, points as X and Y). KML opens in Google Earth and field apps.
+    (WKT geometry, points as X and Y), but Excel makes numbers of 15 digits of
+    its 17-digit component IDs: .xlsx keeps every code a text cell. KML opens in
+    Google Earth and field apps.
 
     The export is a copy for others, not a grid package: keep PACKAGE as the
     master, and edit it, not the copy. Files appear only when all are written; a
@@ -49,6 +51,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
       gridkit export demo-output/cincinnati.gpkg --layer all -o cincinnati.shp
       gridkit export dongcheng.gpkg --encoding GBK --where "community_code = '110101900601'" -o c601.shp
       gridkit export demo-output/cambridge.gpkg --layer components -o components.csv
+      gridkit export demo-output/cambridge.gpkg --layer cells --layer components -o cambridge.xlsx
       gridkit export demo-output/cincinnati.gpkg -o cincinnati_cells.csv   # grid polygons as WKT, in EPSG:32616
     """
     from gridkit.errors import GridkitError

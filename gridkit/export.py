@@ -49,7 +49,8 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector, refuse_replacing_input
+from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector,
+                 refuse_replacing_input)
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "shapefile_names", "to_crs"]
 
@@ -57,8 +58,11 @@ log = logging.getLogger(__name__)
 
 #: The layers of a grid package that can be exported, in the order ``"all"`` takes them.
 EXPORT_LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_micro_grids")
-#: Output suffix → GDAL driver: the formats gridkit reads and writes, and two only written.
-EXPORT_FORMATS = {**VECTOR_SUFFIXES, ".csv": "CSV", ".kml": "KML"}
+#: Output suffix → GDAL driver: the formats gridkit reads and writes, and two only
+#: written; and an Excel workbook (openpyxl, not GDAL: text cells for the codes).
+EXPORT_FORMATS = {**VECTOR_SUFFIXES, ".csv": "CSV", ".kml": "KML", ".xlsx": "XLSX"}
+#: Characters an Excel cell holds.
+EXCEL_CELL = 32_767
 #: Formats whose coordinates are longitude/latitude by specification: their default CRS.
 _LONLAT_ONLY = {"GeoJSON", "KML"}
 #: Shapefile field names (10 characters at most) for gridkit's longer column names.
@@ -176,7 +180,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         temps = {path: stack.enter_context(atomic_path(path, overwrite=overwrite)) for path in set(paths)}
         stack.enter_context(gdal_options(**PRIVATE_SQLITE))  # the files are private until renamed
         for (name, frame), path in zip(frames, paths):
-            frame, renamed = _fields(frame, driver, package, name, encoding)
+            frame, renamed = _fields(frame, driver, package, name, encoding, path)
             _write(frame, temps[path], name, driver, encoding)
             written.append(Exported(name, path, len(frame), crs_said, renamed))
         if driver == "GPKG":  # outlined and labelled in QGIS, as the package is
@@ -212,9 +216,9 @@ def _layers(package, layers):
 
 
 def _paths(output, names, driver):
-    """Each layer's file: all in ``output`` for a GeoPackage or a single layer,
-    else ``<stem>_<layer><suffix>``."""
-    if driver == "GPKG" or len(names) == 1:
+    """Each layer's file: all in ``output`` for a GeoPackage, a workbook (a sheet
+    each) or a single layer, else ``<stem>_<layer><suffix>``."""
+    if driver in ("GPKG", "XLSX") or len(names) == 1:
         return [output] * len(names)
     return [output.with_name(f"{output.stem}_{name}{output.suffix}") for name in names]
 
@@ -226,9 +230,12 @@ def _crs_said(target, frame):
     return frame.crs.to_string()
 
 
-def _fields(frame, driver, package, layer, encoding):
-    """``frame`` with the columns ``driver`` can hold, and what was renamed."""
+def _fields(frame, driver, package, layer, encoding, path):
+    """``frame`` with the columns ``driver`` can hold, and what was renamed; one a
+    workbook cannot hold (:func:`_check_sheet`) is an error, before any is written."""
     renamed = {}
+    if driver == "XLSX":
+        _check_sheet(frame, package, layer, path)
     if driver == "ESRI Shapefile":
         _check_encoding(frame, encoding or "UTF-8", package, layer)  # naming the package's columns
         renamed = shapefile_names(frame.columns.drop(frame.geometry.name))
@@ -289,7 +296,11 @@ def _write(frame, path, layer, driver, encoding):
         frame.to_parquet(path)
         return
     if driver == "CSV":
-        _write_csv(frame, path)
+        _as_table(frame).to_csv(path, index=False, encoding=CSV_ENCODING)
+        return
+    if driver == "XLSX":
+        with pd.ExcelWriter(path, engine="openpyxl", mode="a" if path.exists() else "w") as book:
+            _as_table(frame).to_excel(book, sheet_name=layer, index=False)
         return
     if driver == "GeoJSON" and frame.crs.equals(4326):
         _write_geojson(frame, path, layer)
@@ -316,11 +327,11 @@ def _int32_where_they_fit(frame):
     return frame.astype(dict.fromkeys(small, np.int32)) if small else frame
 
 
-def _write_csv(frame, path):
-    """A CSV Excel opens (UTF-8 with a byte-order mark) and QGIS reads as delimited
-    text: points as ``X`` and ``Y``, other geometry as ``WKT``."""
-    from .io import CSV_ENCODING
-
+def _as_table(frame):
+    """``frame`` as a table: points as ``X`` and ``Y``, other geometry as ``WKT``, as
+    QGIS reads delimited text. A CSV of it is UTF-8 with a byte-order mark, which
+    Excel needs to show Chinese text; a workbook's sheet keeps every code a text cell,
+    where Excel turns a CSV's 17-digit IDs into numbers of 15 digits."""
     geoms = frame.geometry.values
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     if len(frame) and bool((frame.geom_type == "Point").all()):
@@ -328,7 +339,31 @@ def _write_csv(frame, path):
         table["X"], table["Y"] = xy[:, 0], xy[:, 1]
     else:
         table["WKT"] = shapely.to_wkt(geoms, rounding_precision=-1)
-    table.to_csv(path, index=False, encoding=CSV_ENCODING)
+    return table
+
+
+def _check_sheet(frame, package, layer, path):
+    """Refuse a layer a sheet cannot hold: more rows than a sheet has, a polygon whose
+    WKT is longer than a cell holds (:data:`EXCEL_CELL`; it would be cut, and read
+    back as no polygon), a text with a control character Excel cannot store."""
+    from .batch import EXCEL_ROWS, _check_excel_text
+
+    if len(frame) >= EXCEL_ROWS:
+        raise InputError(f"{package}: its {layer} layer has {len(frame):,} features; an Excel sheet holds "
+                         f"{EXCEL_ROWS - 1:,}: export .csv, .gpkg or .parquet (or --where for a part)")
+    polygons = frame.geom_type != "Point"
+    if polygons.any():
+        size = shapely.get_num_coordinates(frame.geometry.values)  # ~40 characters a vertex: count only the big
+        big = np.flatnonzero(polygons.to_numpy() & (size > EXCEL_CELL // 60))
+        length = shapely.to_wkt(frame.geometry.values[big], rounding_precision=-1).astype(str)
+        long = big[np.char.str_len(length) > EXCEL_CELL] if len(big) else big
+        if len(long):
+            key = "code" if layer == "units" else _KML_NAMES[layer]
+            named = f" ({frame[key].iloc[long[0]]})" if key in frame else ""
+            raise InputError(f"{package}: {layer} feature {long[0] + 1}{named} is longer as WKT than an Excel cell "
+                             f"holds ({EXCEL_CELL:,} characters; {len(long):,} feature(s) of the layer): export the "
+                             f"layer as .csv, .gpkg or .geojson, or leave it out (--layer cells --layer components)")
+    _check_excel_text(frame.drop(columns=frame.geometry.name), f"{package}: {layer}", path)
 
 
 def _write_geojson(frame, path, layer):

@@ -151,6 +151,38 @@ def test_layers_formats_and_file_names(package, tmp_path):
     assert back["households"].tolist() == counted["households"].tolist()
 
 
+def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_back(package, tmp_path):
+    """Excel opens a CSV's 17-digit IDs as numbers of 15 digits (…000000); a workbook's
+    text cells keep them, and its cells sheet is adopted back as the cells it was. A
+    polygon longer as WKT than a cell holds is refused, naming it, and nothing is written."""
+    import openpyxl
+
+    book = tmp_path / "pkg.xlsx"
+    written = export_package(package, book, layers=["cells", "components"])
+    assert [(w.layer, w.path, w.features) for w in written] == [("cells", book, 106), ("components", book, 2)]
+    sheets = openpyxl.load_workbook(book, read_only=True)
+    assert sheets.sheetnames == ["cells", "components"]
+    rows = list(sheets["components"].iter_rows(values_only=True))
+    assert rows == [("GLBJBSM", "class_name", "X", "Y"), ("11010101001000001", "上水井盖", 500_050, 4_400_050),
+                    ("11010101001000002", "路灯", 500_150, 4_400_300)]
+    cells = gpd.read_file(package, layer="cells")
+    assert [row[0] for row in sheets["cells"].iter_rows(min_row=2, values_only=True)] == cells["grid_id"].tolist()
+    sheets.close()
+    adopted = CliRunner().invoke(cli, ["grid", "adopt", str(book), "--layer", "cells", "--crs", "EPSG:4548",
+                                       "-o", str(tmp_path / "adopted.gpkg")])
+    assert adopted.exit_code == 0, adopted.output
+    back = gk.read_package(tmp_path / "adopted.gpkg")[0]
+    assert back["grid_id"].tolist() == cells["grid_id"].tolist()
+    assert shapely.equals_exact(back.geometry.values, cells.geometry.values, tolerance=1e-6).all()
+    wavy = community_frame([shapely.Point(500_000, 4_400_000).buffer(100, quad_segs=300)])
+    gk.write_package(tmp_path / "wavy.gpkg", gk.unit_grid(wavy), wavy)
+    with pytest.raises(InputError, match=r"wavy\.gpkg: units feature 1 \(110101\) is longer as WKT than an Excel "
+                                         r"cell holds \(32,767 characters; 3 feature\(s\) of the layer\): export the "
+                                         r"layer as \.csv, \.gpkg or \.geojson, or leave it out"):
+        export_package(tmp_path / "wavy.gpkg", tmp_path / "wavy.xlsx", layers=["all"])
+    assert not (tmp_path / "wavy.xlsx").exists() and not list(tmp_path.glob(".wavy*"))
+
+
 def test_refusals(package, tmp_path):
     with pytest.raises(InputError, match=r"unknown format '\.txt'"):
         export_package(package, tmp_path / "a.txt")
