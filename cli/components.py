@@ -76,7 +76,10 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     (county + class + next sequence); re-importing the same file changes nothing;
     an updated file updates by ID, and components it no longer has are kept as
     removed (移除) with an end date (not those whose rows it has but rejects,
-    and none when it rejects every row: a wrong --crs, most likely).
+    and none when it rejects every row: a wrong --crs, most likely). The
+    components layer exported (`gridkit export --layer components -o c.xlsx`)
+    and edited comes back as edits: each component keeps its own source, and a
+    row deleted from the copy removes nothing.
 
     \b
     Example (Cambridge, MA, after `gridkit demo`):
@@ -156,12 +159,15 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                      f"cell within {s['tolerance_m']:g} m"
                      + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
                      + f"; {s['shared_positions']:,} share a position with another")
+        if s["catalogue_copy"]:
+            lines.append("  a copy of a catalogue (gridkit export): each component keeps its own source, and none is "
+                         "removed for a row the copy lacks")
         lines.append(f"  catalogue: {s['added']:,} added, {s['updated']:,} updated, {s['unchanged']:,} unchanged, "
                      f"{s['removed']:,} removed"
                      + (f", {s['kept_rejected']:,} kept as they were (their rows rejected)"
                         if s["kept_rejected"] else "")
-                     + (f", {s['kept_unselected']:,} kept as they were (left out by --where)"
-                        if s["kept_unselected"] else "")
+                     + (f", {s['kept_unselected']:,} kept as they were (left out by "
+                        f"{'the copy' if s['catalogue_copy'] else '--where'})" if s["kept_unselected"] else "")
                      + f"; rejects → {s['rejects_file']}")
     lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     echo_summary(lines, summaries, as_json)

@@ -47,11 +47,14 @@ not moved: the same inventory read from another CRS comes back nanometres off);
 components of that source missing from the new inventory are kept with status
 ``移除`` (removed) and an ``end_date``. A component
 whose row is there but rejected (by its ID or source key) is kept as it was, and when
-every row is rejected (a wrong CRS or layout, most likely) nothing is removed.
+every row is rejected (a wrong CRS or layout, most likely) nothing is removed. A copy
+of the catalogue (:data:`COPY_COLUMNS`: the components layer exported, edited) is no
+inventory: each component it holds keeps its own source, and it removes nothing.
 
 Reject reasons
 --------------
 ``missing_coordinates``, ``impossible_coordinates``, ``latlon_swapped``,
+``degrees_in_projected_crs``,
 ``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
 ``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
 than the tolerance from every cell).
@@ -68,7 +71,7 @@ import math
 import re
 import shutil
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import geopandas as gpd
@@ -153,6 +156,10 @@ CATALOGUE_COLUMNS = list(STANDARD_FIELDS) + _GRIDKIT_COLUMNS
 # is not compared itself, so a catalogue from before it was kept gains it on a
 # re-import without every component counting as updated.
 _COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row", "micro_id")]
+#: The columns that make an inventory a copy of a catalogue (``gridkit export --layer
+#: components``, edited in Excel and imported back): its rows carry the components'
+#: own sources, so each keeps its own, and none is removed for a row left out.
+COPY_COLUMNS = ("GLBJBSM", "source", "source_key")
 #: A component moved less than this (metres, in the layout's CRS) has not moved: the
 #: same inventory read from another CRS (a Shapefile in feet, a GeoParquet in a local
 #: grid) comes back nanometres off, and is no update.
@@ -968,6 +975,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     n = len(frame)
     numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)
+    copy = set(COPY_COLUMNS) <= set(frame.columns)  # the components layer exported (edited in Excel, say)
+    if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
+        mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
     reason, detail = coords.position_problems(x, y, in_crs)  # 1. positions, the first checks
 
     def reject(mask, code, text):
@@ -1094,7 +1104,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
                            *kept_arrays, numbers[keep], source, today, micro=kept_micro)
     del kept, kept_arrays, kept_micro
-    merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None)
+    merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None or copy,
+                             copy=copy)
     if changes["kept_rejected"]:
         log.warning("%s: %s components of this source are kept as they were: %s", source,
                     f"{changes['kept_rejected']:,}", "every row was rejected" if listed is None
@@ -1103,7 +1114,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
         "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
         **assigned, **changes, "shared_positions": shared_positions, "already_catalogued_from": elsewhere,
-        "tolerance_m": tolerance, "scheme": table.scheme,
+        "tolerance_m": tolerance, "scheme": table.scheme, "catalogue_copy": copy,
     }
     assert summary["imported"] + summary["rejected"] == n
     return ImportResult(merged, rejects, summary)
@@ -1288,14 +1299,16 @@ def _differs(old, fresh):
     return (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy() | moved
 
 
-def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False):
+def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False, copy=False):
     """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts).
 
     ``listed``: the IDs and source keys of the source's rejected rows, whose
     components are kept as they are rather than removed; ``None`` keeps every
     component of the source (every row was rejected). ``partial``: ``rows`` are
     the part of the source a filter selected, so none of the source's other
-    components is removed (they are counted as ``kept_unselected``).
+    components is removed (they are counted as ``kept_unselected``). ``copy``:
+    ``rows`` come from a copy of the catalogue (:data:`COPY_COLUMNS`), so a
+    component they hold keeps its own source and source key.
     """
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
@@ -1332,6 +1345,8 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False)
         fresh = rows.loc[matched].reset_index(drop=True)
         fresh["GLBJBSM"] = old["GLBJBSM"]
         fresh["CSRQ"] = old["CSRQ"]
+        if copy:
+            fresh["source"], fresh["source_key"] = old["source"], old["source_key"]
         differs = _differs(old, fresh)
         fresh["BGRQ"] = np.where(differs, today, old["BGRQ"].to_numpy(dtype=object))
         fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()

@@ -270,6 +270,52 @@ def test_an_inventory_renamed_is_not_added_beside_itself(tmp_path, package):
     assert stray.rejects["row"].tolist() == [2]
 
 
+def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
+    """The components layer exported to Excel, edited there (a status changed, a row
+    deleted, a row added) and imported back: each component keeps its own source
+    (two here), the edit is the one update, the added row is added with its class
+    from class_code, and the deleted row's component is kept, not removed. Before,
+    every component moved to the copy's source (3 updated), and its own inventory
+    could then no longer update it."""
+    import openpyxl
+
+    from gridkit.export import export_package
+
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    args = ["components", "import", "--grid", str(package), "--date", "20260701"]
+    signals = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0]), dict(lon=lon[1], lat=lat[1])], name="signals.csv")
+    lamps = _csv(tmp_path, [dict(lon=lon[2], lat=lat[2])], name="lamps.csv")
+    assert CliRunner().invoke(cli, [*args, "--class", "02014", str(signals)]).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, "--class", "01037", str(lamps)]).exit_code == 0
+    export_package(package, tmp_path / "book.xlsx", layers=["components"])
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    sheet = book["components"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=2, column=header.index("GLBJZT") + 1).value = "破损"  # 11010102014000001 damaged
+    added = [c.value for c in sheet[4]]  # the lamp, copied 50 m north without its ID: a new lamp
+    for name in ("GLBJBSM", "source", "source_key"):
+        added[header.index(name)] = None
+    added[header.index("Y")] += 50
+    sheet.delete_rows(3)  # 11010102014000002 left out
+    sheet.append(added)
+    book.save(tmp_path / "edited.xlsx")
+    result = CliRunner().invoke(cli, [*args[:-2], "--date", "20260801", "--crs", "EPSG:4548",
+                                      str(tmp_path / "edited.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert ("  a copy of a catalogue (gridkit export): each component keeps its own source, and none is removed for "
+            "a row the copy lacks\n  catalogue: 1 added, 1 updated, 1 unchanged, 0 removed;") in result.output
+    cat = read_catalogue(package).set_index("GLBJBSM")
+    assert cat[["source", "GLBJZT", "BGRQ"]].to_dict("index") == {
+        "11010102014000001": {"source": "signals", "GLBJZT": "破损", "BGRQ": "20260801"},
+        "11010102014000002": {"source": "signals", "GLBJZT": "完好", "BGRQ": None},
+        "11010101037000001": {"source": "lamps", "GLBJZT": "完好", "BGRQ": None},
+        "11010101037000002": {"source": "edited", "GLBJZT": "完好", "BGRQ": None}}
+    # The lamps' own inventory still syncs its component, not the copy's.
+    again = CliRunner().invoke(cli, [*args, "--class", "01037", str(lamps), "--json"])
+    s = json.loads(again.stdout)[0]
+    assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["rejected"]) == (0, 0, 1, 0, 0)
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
