@@ -15,7 +15,8 @@ the cells layer each:
   - ``geopandas``: ``read_file``, ``to_file`` (GDAL cuts the long names itself:
     ``community_code`` and ``community_name`` become ``community_`` and ``communit_1``).
 * ``dongcheng_xlsx``: an Excel workbook, the cells as WKT, codes as text cells.
-  - ``gridkit``: ``export_package`` (rows and WKT lengths checked first).
+  - ``gridkit``: ``export_package`` (rows and WKT lengths checked first; openpyxl
+    in write-only mode).
   - ``geopandas``: ``read_file``, the geometry ``to_wkt``, pandas ``to_excel``
     (openpyxl, as gridkit).
 
