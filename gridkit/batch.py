@@ -281,7 +281,7 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source
     """CSV and Excel keep the input's columns (a CSV in ``dialect``, the input's
     separator); vector formats get WGS84 points (true lon/lat). In Excel every
     code is a text cell, so IDs keep all their digits."""
-    from .io import CSV_ENCODING, atomic_path, write_points
+    from .io import CSV_ENCODING, atomic_path, write_points, write_workbook
 
     if output.suffix.lower() == ".csv":
         with atomic_path(output, overwrite=overwrite) as tmp:
@@ -294,7 +294,7 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source
         plain = _plain(located)
         _check_excel_text(plain, source, output)
         with atomic_path(output, overwrite=overwrite) as tmp:
-            plain.to_excel(tmp, index=False, sheet_name="located", engine="openpyxl")
+            write_workbook([("located", plain)], tmp)
         return
     import pyproj
 
