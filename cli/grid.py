@@ -329,7 +329,8 @@ def exported_communities(gdf):
     keep = (levels == "community").to_numpy()
     communities = gdf[keep].copy()
     communities.attrs["source_rows"] = source_rows(gdf)[keep]
-    marked = next((communities[c] for c in ("provisional", "provisionl") if c in gdf.columns), None)  # a .shp's
+    # provisionl: a Shapefile's name for it (`gridkit export` lists the renaming)
+    marked = next((communities[c] for c in ("provisional", "provisionl") if c in gdf.columns), None)
     marked = marked is not None and bool(marked.astype(str).str.strip().str.lower().isin(["true", "1"]).any())
     names = gdf["name"] if "name" in gdf.columns else pd.Series("", index=gdf.index)
     above = dict(zip(gdf["code"][~keep].astype(str), names[~keep].fillna("").astype(str)))

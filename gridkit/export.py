@@ -355,7 +355,9 @@ def _check_sheet(frame, package, layer, path):
                          f"{EXCEL_ROWS - 1:,}: export .csv, .gpkg or .parquet (or --where for a part)")
     polygons = frame.geom_type != "Point"
     if polygons.any():
-        size = shapely.get_num_coordinates(frame.geometry.values)  # ~40 characters a vertex: count only the big
+        # A vertex takes under 60 characters of WKT: only a polygon of more vertices
+        # than a cell holds 60-character vertices can be too long, and only those are written.
+        size = shapely.get_num_coordinates(frame.geometry.values)
         big = np.flatnonzero(polygons.to_numpy() & (size > EXCEL_CELL // 60))
         length = shapely.to_wkt(frame.geometry.values[big], rounding_precision=-1).astype(str)
         long = big[np.char.str_len(length) > EXCEL_CELL] if len(big) else big
