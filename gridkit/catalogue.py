@@ -768,16 +768,16 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
 
 def _names_wkt_column(path, sheet=None):
     """Whether the header of the table ``path`` names a column of :data:`WKT_COLUMNS`:
-    a CSV's (TSV's, TXT's) first line, or any of an Excel sheet's first HEADER_ROWS
-    rows (where :func:`_read_excel` looks for it; the first sheet unless ``sheet``).
-    A polygon longer than an Excel cell's 32,767 characters is cut there, and then
-    reads as no WKT."""
+    a CSV's (TSV's, TXT's) header line (:func:`_csv_header_line`, below its title
+    lines), or any of an Excel sheet's first HEADER_ROWS rows (where
+    :func:`_read_excel` looks for it; the first sheet unless ``sheet``). A polygon
+    longer than an Excel cell's 32,767 characters is cut there, and then reads as no
+    WKT."""
     if path.suffix.lower() == ".xlsx":
         return bool(set(map(str.lower, _excel_top_texts(path, sheet))) & set(WKT_COLUMNS))
-    with open(path, "rb") as file:
-        header = file.readline().decode("utf-8-sig", errors="replace")
-    names = re.split(f"[{re.escape(CSV_SEPARATORS)}]", header)
-    return bool({name.strip().strip('"').lower() for name in names} & set(WKT_COLUMNS))
+    _, header = _csv_header_line(path, None, (None, None))
+    names = next(csv.reader([header], delimiter=_separator(header, path)), [])
+    return bool({name.strip().lower() for name in names} & set(WKT_COLUMNS))
 
 
 def _excel_top_texts(path, sheet):

@@ -1387,6 +1387,9 @@ def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_til
         csv, index=False)
     read = read_points(csv, crs="EPSG:3735")
     assert (read.geom_type == "Polygon").sum() == (blocks.geom_type == "Polygon").sum() > 400
+    titled = tmp_path / "titled.csv"  # below a title line too (read as points before the WKT header was found there)
+    titled.write_text("Cincinnati blocks, 2010\n" + csv.read_text())
+    assert read_points(titled, crs="EPSG:3735").geom_type.tolist() == read.geom_type.tolist()
     # So from an Excel sheet, its header below a title row (they were read as points)
     xlsx = tmp_path / "blocks.xlsx"
     with pd.ExcelWriter(xlsx) as book:
