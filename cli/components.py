@@ -38,7 +38,8 @@ def components():
 @click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
               help="TOML file of local extension classes ([classes.21001] name = …).")
 @crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
-                       "Needed for CSV x/y columns; lon/lat columns are read as EPSG:4326.")
+                       "Needed for CSV x/y columns without a .prj (gridkit export writes one; a workbook it writes "
+                       "says its CRS inside); lon/lat columns are read as EPSG:4326.")
 @click.option("--layer", default=None,
               help="Layer of a multi-layer inventory, or sheet of an Excel workbook (default: the first, "
                    "or the only sheet naming coordinate columns).")

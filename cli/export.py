@@ -38,8 +38,10 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     10-character field names (community_code becomes comm_code; every renaming
     is listed), UTF-8 with a .cpg file, or --encoding GBK. CSV opens in Excel
     (WKT geometry, points as X and Y), but Excel makes numbers of 15 digits of
-    its 17-digit component IDs: .xlsx keeps every code a text cell. KML opens in
-    Google Earth and field apps.
+    its 17-digit component IDs: .xlsx keeps every code a text cell. A CSV's CRS
+    is written beside it as a .prj (QGIS then opens it in place), a workbook's
+    as its document property CRS; gridkit reads them back without --crs. KML
+    opens in Google Earth and field apps.
 
     The export is a copy for others, not a grid package: keep PACKAGE as the
     master, and edit it, not the copy. Files appear only when all are written; a
@@ -52,7 +54,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
       gridkit export dongcheng.gpkg --encoding GBK --where "community_code = '110101900601'" -o c601.shp
       gridkit export demo-output/cambridge.gpkg --layer components -o components.csv
       gridkit export demo-output/cambridge.gpkg --layer cells --layer components -o cambridge.xlsx
-      gridkit export demo-output/cincinnati.gpkg -o cincinnati_cells.csv   # grid polygons as WKT, in EPSG:32616
+      gridkit export demo-output/cincinnati.gpkg -o cincinnati_table.csv   # polygons as WKT; CRS in its .prj
     """
     from gridkit.errors import GridkitError
     from gridkit.export import export_package
@@ -65,7 +67,9 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     for item in written:
-        click.echo(f"{item.layer:<18} {item.features:>9,} → {item.path} ({item.crs})")
+        prj = (f", said in {item.prj.name}" if item.prj else f"; no .prj: {item.path.stem}.prj is the Shapefile's"
+               if item.path.suffix.lower() == ".csv" else "")
+        click.echo(f"{item.layer:<18} {item.features:>9,} → {item.path} ({item.crs}{prj})")
     renamed = {old: new for item in written for old, new in item.renamed.items()}
     if renamed:
         click.echo("Shapefile field names (10 characters at most): "

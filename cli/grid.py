@@ -621,7 +621,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
           -o cincinnati_adopted.gpkg --problems adopt_problems.gpkg   # both from export --layer all
       gridkit grid adopt c601.shp --id-field grid_id --encoding GBK -o c601.gpkg   # one community, GBK
       gridkit grid adopt cincinnati_cells.shp --micro cincinnati_micro_grids.shp -o cincinnati_micro.gpkg
-      gridkit grid adopt cincinnati_cells.csv --crs EPSG:32616 -o cincinnati_from_csv.gpkg   # WKT; a table has no CRS
+      gridkit grid adopt cincinnati_table.csv -o cincinnati_from_csv.gpkg   # WKT, in the CRS of its .prj
     """
     import gridkit as gk
     from gridkit.adopt import adopted_grid, adopted_micro_grids, community_boundaries

@@ -48,7 +48,8 @@ def _routes(path):
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
 @crs_opt("--crs", help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
                        "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326; a file that "
-                       "records its CRS (GeoPackage, GeoParquet, also with --dask) is read in its own.")
+                       "records its CRS (GeoPackage, GeoParquet, also with --dask; a CSV with a .prj, as gridkit "
+                       "export writes one) is read in its own.")
 @click.option("--layer", default=None,
               help="Layer of a multi-layer input, or sheet of an Excel workbook (default: the first, "
                    "or the only sheet naming coordinate columns).")

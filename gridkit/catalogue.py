@@ -87,9 +87,9 @@ from . import coords
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import half_width_column
 from .errors import CRSError, InputError
-from .io import (INPUT_SUFFIXES, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path, gdal_options,
-                 gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, text_encoding,
-                 warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
+from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
+                 gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, table_crs,
+                 text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
@@ -322,7 +322,9 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
 
     ``x``/``y`` are float arrays in ``crs`` (NaN where a row has no usable
     position); ``crs`` is a :class:`pyproj.CRS` or ``"gcj02"``/``"bd09"``.
-    Lines and polygons are represented by a point on them (module doc). A CSV's
+    Lines and polygons are represented by a point on them (module doc). A table's
+    coordinates are in ``crs``, else in its label (:func:`gridkit.io.table_crs`, a
+    CSV's ``.prj``), else lon/lat columns in EPSG:4326. A CSV's
     coordinate columns are dropped from ``frame`` unless ``keep_xy``. ``where``
     (an OGR SQL ``WHERE``, over a table's columns too: :func:`gridkit.io.rows_where`)
     keeps the features it selects; ``frame.attrs["source_rows"]`` then numbers
@@ -336,15 +338,16 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         if where is not None:
             frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
-        if crs is None and not geographic:
+        label = table_crs(path) if crs is None else None
+        if crs is None and label is None and not geographic:
             named = f"column {xf} does not say its" if xf == yf else f"columns {xf}/{yf} do not say their"
-            raise InputError(f"{path}: {named} CRS; pass {crs_option} (EPSG:4326 for "
-                             "GPS lon/lat, gcj02, bd09, EPSG:4490, or the projected CRS's EPSG code)")
+            raise InputError(f"{path}: {named} CRS; pass {crs_option} (EPSG:4326 for GPS lon/lat, gcj02, bd09, "
+                             f"EPSG:4490, or the projected CRS's EPSG code). It has no CRS label: {NO_TABLE_LABEL}")
         x, y = coordinate_values(frame, xf, yf)
         if xf == yf and not x_field and len(frame) and np.isnan(x).all():  # a "location" of addresses, say
             raise InputError(f"{path}: column {xf} holds no coordinates (\"lon,lat\" or WKT) in any row; name "
                              "the coordinate columns with --x-field and --y-field")
-        parsed = coords.parse_crs(crs if crs is not None else "EPSG:4326")
+        parsed = label if label is not None else coords.parse_crs(crs if crs is not None else "EPSG:4326")
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "

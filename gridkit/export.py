@@ -26,8 +26,10 @@ goes where the receiving system wants it:
   KML); GeoJSON in lon/lat is written as RFC 7946 asks (exterior rings
   counter-clockwise, 7 decimals: about 1 cm).
 * **CSV** (opens in Excel; QGIS reads it as delimited text): geometry as ``WKT``,
-  points as ``X`` and ``Y`` columns, UTF-8 with a byte-order mark. It records no
-  CRS: the command says which it is in.
+  points as ``X`` and ``Y`` columns, UTF-8 with a byte-order mark. Its CRS is a
+  ``.prj`` beside it (GeoCSV's convention: GDAL reads it, so QGIS opens the CSV in
+  place), and a workbook's its custom document property ``CRS``: gridkit reads both
+  back without ``--crs`` (:func:`gridkit.io.table_crs`).
 
 Every file is written to a temporary name and renamed when all are written: a
 failed export leaves no file and replaces none.
@@ -88,6 +90,8 @@ class Exported(NamedTuple):
     features: int
     crs: str
     renamed: dict
+    #: A CSV's .prj, which says its CRS; None when a Shapefile of the same name has it.
+    prj: Path | None = None
 
 
 def to_crs(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
@@ -163,6 +167,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
         refuse_replacing_input(path, {"the package": package})
+    prjs = {path: _prj(path, overwrite) for path in paths} if driver == "CSV" else {}
     frames = []
     for name in names:
         try:
@@ -186,14 +191,33 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
                 sheets.append((name, frame))
             else:
                 _write(frame, temps[path], name, driver, encoding)
-            written.append(Exported(name, path, len(frame), crs_said, renamed))
+            if prjs.get(path):  # moved into place with the CSV by atomic_path, before it
+                temps[path].with_suffix(".prj").write_text(frame.crs.to_wkt())
+            written.append(Exported(name, path, len(frame), crs_said, renamed, prjs.get(path)))
         if sheets:
-            write_workbook([(name, _as_table(frame)) for name, frame in sheets], temps[output])
+            write_workbook([(name, _as_table(frame)) for name, frame in sheets], temps[output],
+                           crs=frames[0][1].crs)
         if driver == "GPKG":  # outlined and labelled in QGIS, as the package is
             from .styles import write_styles
 
             write_styles(temps[output])
     return written
+
+
+def _prj(path, overwrite):
+    """The ``.prj`` to write beside the CSV ``path``, its CRS as GDAL (and QGIS
+    through it) and gridkit read a CSV's: None where a Shapefile of the same name
+    has its own (an export to cells.shp, then to cells.csv), which stays. Another
+    is replaced only with ``overwrite``. As WKT 2, which names the EPSG code: GDAL's
+    CSV reader looks none up for an ESRI WKT, and pyproj finds none in GDAL's WKT 1
+    of a northing-first CRS (EPSG:4548)."""
+    prj = path.with_suffix(".prj")
+    if path.with_suffix(".shp").exists():
+        return None
+    if prj.exists() and not overwrite:
+        raise FileExistsError(f"{prj} exists (the CSV's CRS goes there); pass --overwrite (overwrite=True) to "
+                              "replace it")
+    return prj
 
 
 def _driver(output):

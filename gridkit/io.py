@@ -318,10 +318,10 @@ def _in_the_plane(gdf, path):
 
 def _read_wkt_table(path, layer, crs, encoding, where, where_option):
     """:func:`read_vector` for a table with WKT geometry (CSV, Excel: what ``gridkit
-    export -o cells.csv`` writes, or a platform's table of grids). A table has no CRS
-    label: one whose every coordinate is lon/lat is read as EPSG:4326 (warned about
-    in China, where it is often GCJ-02), as a table of lon/lat points is; metres need
-    ``crs``."""
+    export -o cells.csv`` writes, or a platform's table of grids), in ``crs``, else
+    in the CRS it is labelled with (:func:`table_crs`). One without a label whose
+    every coordinate is lon/lat is read as EPSG:4326 (warned about in China, where it
+    is often GCJ-02), as a table of lon/lat points is; metres need ``crs``."""
     from .catalogue import read_wkt_table
 
     return wkt_table_in_crs(read_wkt_table(path, layer=layer, encoding=encoding, where=where,
@@ -330,21 +330,29 @@ def _read_wkt_table(path, layer, crs, encoding, where, where_option):
 
 def wkt_table_in_crs(gdf, path, crs):
     """A table ``gdf`` that :func:`gridkit.catalogue.read_wkt_table` read from
-    ``path``, without heights and in its CRS: ``crs``, else EPSG:4326 when every
-    coordinate is lon/lat; a :class:`CRSError` otherwise."""
+    ``path``, without heights and in its CRS: ``crs``, else its label
+    (:func:`table_crs`), else EPSG:4326 when every coordinate is lon/lat; a
+    :class:`CRSError` otherwise."""
     if not len(gdf):
         raise InputError(f"{path}: the file has no rows")
     gdf = _in_the_plane(gdf, path)
     bounds, lonlat, ranges = _extent(gdf)
-    if crs is None and len(bounds) and lonlat.all():
-        log.info("%s: a table has no CRS; its coordinates are longitude/latitude, read as EPSG:4326 "
+    label = table_crs(path) if crs is None else None
+    if label is not None:
+        gdf = gdf.set_crs(label)
+    elif crs is None and len(bounds) and lonlat.all():
+        log.info("%s: the table has no CRS label; its coordinates are longitude/latitude, read as EPSG:4326 "
                  "(give --crs if they are not)", path)
         gdf = gdf.set_crs(4326)
     elif crs is None:
-        raise CRSError(f"{path}: a table has no CRS and its coordinates are not longitude/latitude ({ranges}). "
-                       "Say what they are in with --crs: the projected CRS's EPSG code (`gridkit export` "
-                       "printed the one it wrote, `gridkit info PACKAGE` shows it)")
+        raise CRSError(f"{path}: the table has no CRS label ({NO_TABLE_LABEL}) and its coordinates are not "
+                       f"longitude/latitude ({ranges}). Say what they are in with --crs: the projected CRS's EPSG "
+                       "code (`gridkit export` printed the one it wrote, `gridkit info PACKAGE` shows it)")
     return _apply_crs(gdf, path, crs)
+
+
+#: Where a table's CRS label would be, for messages about a table without one.
+NO_TABLE_LABEL = "no .prj beside a CSV nor CRS property in a workbook, as gridkit export writes them"
 
 
 def _without_kml_furniture(gdf):
@@ -548,13 +556,15 @@ def geoparquet_crs(column):
 
 
 def labelled_crs(path, layer=None):
-    """The CRS ``path`` (its ``layer``) is labelled with, from its header alone; None
-    for a table (CSV, Excel), a file with no label, or one that cannot be opened
-    (its reader says why when it reads it)."""
+    """The CRS ``path`` (its ``layer``) is labelled with, from its header alone (a
+    table's from :func:`table_crs`); None for a file with no label, or one that
+    cannot be opened (its reader says why when it reads it)."""
     import json
 
     path = Path(path)
     try:
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            return table_crs(path)
         if path.suffix.lower() in (".parquet", ".geoparquet"):
             import pyarrow.parquet as pq
 
@@ -568,6 +578,55 @@ def labelled_crs(path, layer=None):
         return pyproj.CRS.from_user_input(label) if label else None
     except Exception:
         return None
+
+
+#: A workbook's custom document property that says its coordinates' CRS, as
+#: ``gridkit export -o book.xlsx`` sets it (Excel lists it under File › Info ›
+#: Properties › Advanced › Custom, and keeps it when the book is saved).
+WORKBOOK_CRS = "CRS"
+
+
+def table_crs(path):
+    """The CRS a table's (CSV, Excel) coordinates are labelled with, None when it has
+    no label. A CSV's label is a ``.prj`` file beside it, the GeoCSV convention that
+    GDAL reads (and so QGIS, opening the CSV), unless a Shapefile of the same name
+    owns it; a workbook's is its custom document property :data:`WORKBOOK_CRS`.
+    ``gridkit export`` writes both. A label that is no CRS is an error naming it."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        label, where = _workbook_property(path, WORKBOOK_CRS), f"{path}: its document property {WORKBOOK_CRS!r}"
+    else:  # a .prj beside a Shapefile of the same name (roads.shp, roads.csv) is the Shapefile's
+        prj = next((p for p in (path.with_suffix(".prj"), path.with_suffix(".PRJ")) if p.is_file()), None)
+        if prj is not None and any(path.with_suffix(s).is_file() for s in (".shp", ".SHP")):
+            log.info("%s: %s is the Shapefile %s's, not taken as the CSV's CRS", path, prj.name,
+                     path.with_suffix(".shp").name)
+            prj = None
+        label, where = (None, None) if prj is None else (prj.read_text(errors="replace"), str(prj))
+    if not label or not label.strip():
+        return None
+    try:
+        crs = pyproj.CRS.from_user_input(label.strip())
+    except pyproj.exceptions.CRSError as exc:
+        raise InputError(f"{where} is not a CRS ({exc}): correct it or delete it, or give the CRS (--crs)") from None
+    # As GDAL reads a Shapefile's .prj: an ESRI WKT has no axis order, and the EPSG
+    # CRS it matches is the one meant (EPSG:4548 is northing first).
+    authority = crs.to_authority(min_confidence=90)
+    return pyproj.CRS.from_authority(*authority) if authority else crs
+
+
+def _workbook_property(path, name):
+    """The custom document property ``name`` of the workbook ``path`` (None if it has
+    none, or is no workbook: its read says why). Read from ``docProps/custom.xml``
+    directly: openpyxl would read the workbook's shared strings first, every ID in it."""
+    import zipfile
+    from xml.etree import ElementTree
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            root = ElementTree.fromstring(book.read("docProps/custom.xml"))
+    except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return None
+    return next(("".join(prop.itertext()) for prop in root if prop.get("name") == name), None)
 
 
 def _check_given_crs(gdf, path, crs):
@@ -1008,14 +1067,20 @@ def _write_geoparquet(reader, path, crs, bbox):
             writer.write_batch(batch)
 
 
-def write_workbook(sheets, path):
+def write_workbook(sheets, path, *, crs=None):
     """``sheets``, ``(name, table)`` pairs, as the sheets of one Excel workbook at
     ``path``: a row a line, by openpyxl in write-only mode, in half the time of
     pandas' ``to_excel`` (Dongcheng's 4,278 cells as WKT: 0.44 s against 0.81 s).
-    Text stays text (an ID keeps its 17 digits); missing values are empty cells."""
+    Text stays text (an ID keeps its 17 digits); missing values are empty cells.
+    ``crs``, the CRS of the sheets' coordinates, is kept as the document property
+    :data:`WORKBOOK_CRS` (``EPSG:32650``), which :func:`table_crs` reads."""
     import openpyxl
+    from openpyxl.packaging.custom import StringProperty
 
     book = openpyxl.Workbook(write_only=True)
+    if crs is not None:
+        # An EPSG code when it has one: Excel keeps 255 characters of a property.
+        book.custom_doc_props.append(StringProperty(name=WORKBOOK_CRS, value=pyproj.CRS(crs).to_string()))
     for name, table in sheets:
         sheet = book.create_sheet(name)
         sheet.append([str(column) for column in table.columns])

@@ -1094,8 +1094,9 @@ def _read_cells(path, layer, id_field, micro=False):
         from .io import TABLE_SUFFIXES
 
         if Path(path).suffix.lower() in TABLE_SUFFIXES:  # a table of WKT (`gridkit export -o cells.csv`)
-            raise CRSError(f"{path}: a table of cells has no CRS; make it a grid package first, saying what its "
-                           f"coordinates are in: gridkit grid adopt {path} --crs EPSG:… -o cells.gpkg")
+            raise CRSError(f"{path}: a table of cells has no CRS label (no .prj beside it); make it a grid package "
+                           f"first, saying what its coordinates are in: gridkit grid adopt {path} --crs EPSG:… "
+                           "-o cells.gpkg")
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
     if cells.crs.is_geographic:
         lon, lat = shapely.centroid(shapely.box(*cells.total_bounds)).coords[0]

@@ -5,6 +5,7 @@ import re
 import geopandas as gpd
 import numpy as np
 import pyogrio
+import pyproj
 import pytest
 import shapely
 import shapely.affinity
@@ -281,20 +282,28 @@ def test_adopting_anew_keeps_the_catalogue(made, tmp_path):
 
 
 def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
-    """The CSV ``gridkit export`` writes (WKT in the package's metres) and its KML come
-    back as the cells they were: the same IDs and shapes, numbers as numbers, no KML
-    placemark columns. A table has no CRS: metres are refused without --crs."""
+    """The CSV ``gridkit export`` writes (WKT in the package's metres, its CRS in a .prj
+    beside it) and its KML come back as the cells they were: the same IDs and shapes,
+    numbers as numbers, no KML placemark columns. Without its .prj, a table of metres
+    is refused unless --crs says what they are."""
     package = tmp_path / "made.gpkg"
     gk.write_package(package, made.assign(households=np.arange(len(made)), ratio=0.5), dongcheng)
-    for name in ("cells.csv", "cells.kml"):
+    for name in ("cells.csv", "cells.kml", "bare.csv"):
         assert _run("export", package, "-o", tmp_path / name).exit_code == 0
-    refused = _run("grid", "adopt", tmp_path / "cells.csv", "-o", tmp_path / "no.gpkg")
+    assert gk.io.table_crs(tmp_path / "cells.csv") == made.crs == pyproj.CRS("EPSG:4548")
+    locator = Locator.from_package(tmp_path / "cells.csv", cache=False)  # locate --grid cells.csv, in place
+    at = shapely.point_on_surface(made.geometry.values[[0, -1]])
+    assert [locator.locate(p.x, p.y, crs=made.crs).grid_id for p in at] == made["grid_id"].iloc[[0, -1]].tolist()
+    (tmp_path / "bare.prj").unlink()
+    refused = _run("grid", "adopt", tmp_path / "bare.csv", "-o", tmp_path / "no.gpkg")
     assert refused.exit_code != 0 and not (tmp_path / "no.gpkg").exists()
-    assert "cells.csv: a table has no CRS and its coordinates are not longitude/latitude" in refused.output
-    with pytest.raises(gk.errors.CRSError, match=r"cells\.csv: a table of cells has no CRS; make it a grid package "
-                                                 r"first, .*: gridkit grid adopt .*cells\.csv --crs EPSG:"):
-        Locator.from_package(tmp_path / "cells.csv", cache=False)  # what locate --grid cells.csv reads
-    for name, crs in (("cells.csv", ["--crs", "EPSG:4548"]), ("cells.kml", [])):
+    assert ("bare.csv: the table has no CRS label (no .prj beside a CSV nor CRS property in a workbook, as "
+            "gridkit export writes them) and its coordinates are not longitude/latitude") in refused.output
+    with pytest.raises(gk.errors.CRSError, match=r"bare\.csv: a table of cells has no CRS label \(no \.prj beside "
+                                                 r"it\); make it a grid package first, .*: gridkit grid adopt "
+                                                 r".*bare\.csv --crs EPSG:"):
+        Locator.from_package(tmp_path / "bare.csv", cache=False)  # what locate --grid bare.csv reads
+    for name, crs in (("cells.csv", []), ("bare.csv", ["--crs", "EPSG:4548"]), ("cells.kml", [])):
         out = tmp_path / f"{name}.gpkg"
         result = _run("grid", "adopt", tmp_path / name, *crs, "--metric-crs", "EPSG:4548", "-o", out)
         assert result.exit_code == 0, result.output

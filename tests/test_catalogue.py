@@ -298,9 +298,8 @@ def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     added[header.index("Y")] += 50
     sheet.delete_rows(3)  # 11010102014000002 left out
     sheet.append(added)
-    book.save(tmp_path / "edited.xlsx")
-    result = CliRunner().invoke(cli, [*args[:-2], "--date", "20260801", "--crs", "EPSG:4548",
-                                      str(tmp_path / "edited.xlsx")])
+    book.save(tmp_path / "edited.xlsx")  # its document property CRS kept, as Excel keeps it: no --crs needed
+    result = CliRunner().invoke(cli, [*args[:-2], "--date", "20260801", str(tmp_path / "edited.xlsx")])
     assert result.exit_code == 0, result.output
     assert ("  a copy of a catalogue (gridkit export): each component keeps its own source, and none is removed for "
             "a row the copy lacks\n  catalogue: 1 added, 1 updated, 1 unchanged, 0 removed;") in result.output
@@ -438,6 +437,36 @@ def test_one_column_of_both_coordinates(tmp_path, header, values, crs):
             assert read.columns.tolist() == ["编号"], path
             assert np.array_equal(x, [116.4105, 116.42, np.nan, np.nan], equal_nan=True), (path, given)
             assert np.array_equal(y, [39.9289, 39.92, np.nan, np.nan], equal_nan=True), (path, given)
+
+
+def test_a_table_says_its_crs_in_a_prj_or_a_workbook_property(tmp_path):
+    """A table of x/y in metres is read in the CRS its label gives: a .prj beside a
+    CSV (ArcGIS writes ESRI WKT, which names no EPSG code: the code it matches is
+    taken, axis order and all), a workbook's document property CRS; --crs overrides
+    the label. A label that is no CRS is an error naming it."""
+    import openpyxl
+    from openpyxl.packaging.custom import StringProperty
+
+    from gridkit.catalogue import read_inventory
+
+    csv, xlsx = tmp_path / "pts.csv", tmp_path / "pts.xlsx"
+    pd.DataFrame({"编号": ["1"], "x": ["500050"], "y": ["4400050"]}).to_csv(csv, index=False)
+    with pytest.raises(InputError, match=r"pts\.csv: columns x/y do not say their CRS; pass --crs .*\. It has no "
+                                         r"CRS label: no \.prj beside a CSV nor CRS property in a workbook"):
+        read_inventory(csv)
+    csv.with_suffix(".prj").write_text(pyproj.CRS("EPSG:4548").to_wkt("WKT1_ESRI"))
+    _, x, y, crs = read_inventory(csv)
+    assert crs.to_string() == "EPSG:4548" and crs == pyproj.CRS("EPSG:4548") and (x[0], y[0]) == (500050, 4400050)
+    assert read_inventory(csv, crs="EPSG:4549")[3] == pyproj.CRS("EPSG:4549")  # --crs wins
+    csv.with_suffix(".prj").write_text("GEOGCS[broken")
+    with pytest.raises(InputError, match=r"pts\.prj is not a CRS \(.*\): correct it or delete it, or give the CRS"):
+        read_inventory(csv)
+    book = openpyxl.Workbook()
+    book.active.append(["编号", "x", "y"])
+    book.active.append(["1", 500050, 4400050])
+    book.custom_doc_props.append(StringProperty(name="CRS", value="EPSG:4548"))  # File › Info › Properties
+    book.save(xlsx)
+    assert read_inventory(xlsx)[3] == pyproj.CRS("EPSG:4548")
 
 
 def test_a_location_column_of_addresses_is_no_coordinates(tmp_path):

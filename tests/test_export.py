@@ -139,6 +139,14 @@ def test_layers_formats_and_file_names(package, tmp_path):
     polygons = pd.read_csv(tmp_path / "x_cells.csv", dtype=str)
     cells = gpd.read_file(package, layer="cells")
     assert shapely.equals(shapely.from_wkt(polygons["WKT"].to_numpy()), cells.geometry.values).all()
+    assert sorted(p.name for p in tmp_path.glob("x_*")) == ["x_cells.csv", "x_cells.prj", "x_components.csv",
+                                                          "x_components.prj"]
+    # Each CSV's CRS in a .prj beside it, read by GDAL (as QGIS opens the CSV) and by gridkit
+    assert gpd.read_file(tmp_path / "x_cells.csv").crs == "EPSG:4548"
+    assert gk.read_vector(tmp_path / "x_cells.csv").crs == "EPSG:4548"
+    assert gk.io.table_crs(tmp_path / "x_components.csv") == "EPSG:4548"
+    assert gk.catalogue.read_points(tmp_path / "x_components.csv").geometry.tolist() == \
+        gpd.read_file(package, layer="components").geometry.tolist()
     kml = tmp_path / "cells.kml"
     export_package(package, kml)
     assert gpd.read_file(kml)["Name"].tolist() == cells["grid_id"].tolist()  # placemarks named by grid ID
@@ -167,8 +175,9 @@ def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_ba
                     ("11010101001000002", "路灯", 500_150, 4_400_300)]
     cells = gpd.read_file(package, layer="cells")
     assert [row[0] for row in sheets["cells"].iter_rows(min_row=2, values_only=True)] == cells["grid_id"].tolist()
+    assert [(p.name, p.value) for p in sheets.custom_doc_props] == [("CRS", "EPSG:4548")]  # the CRS, said inside
     sheets.close()
-    adopted = CliRunner().invoke(cli, ["grid", "adopt", str(book), "--layer", "cells", "--crs", "EPSG:4548",
+    adopted = CliRunner().invoke(cli, ["grid", "adopt", str(book), "--layer", "cells",
                                        "-o", str(tmp_path / "adopted.gpkg")])
     assert adopted.exit_code == 0, adopted.output
     back = gk.read_package(tmp_path / "adopted.gpkg")[0]
@@ -209,6 +218,16 @@ def test_refusals(package, tmp_path):
     with pytest.raises(FileExistsError):
         export_package(package, old)
     assert old.read_text() == "keep me"
+    # A CSV's .prj replaces no Shapefile's, and another only with overwrite
+    export_package(package, tmp_path / "old.shp", crs="EPSG:4326")
+    shp_prj = (tmp_path / "old.prj").read_text()
+    assert export_package(package, tmp_path / "old.csv", overwrite=True)[0].prj is None
+    assert (tmp_path / "old.csv").exists() and (tmp_path / "old.prj").read_text() == shp_prj
+    assert gpd.read_file(tmp_path / "old.shp").crs == "EPSG:4326"
+    (tmp_path / "mine.prj").write_text("a note")
+    with pytest.raises(FileExistsError, match=r"mine\.prj exists \(the CSV's CRS goes there\); pass --overwrite"):
+        export_package(package, tmp_path / "mine.csv")
+    assert not (tmp_path / "mine.csv").exists() and (tmp_path / "mine.prj").read_text() == "a note"
 
 
 def test_cli_export(package, tmp_path):
@@ -225,6 +244,10 @@ def test_cli_export(package, tmp_path):
     assert "community_code → comm_code" in result.output
     again = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "street_cells.shp")])
     assert again.exit_code == 2 and "exists; pass --overwrite" in again.output
+    csv = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "street_cells.csv")])
+    assert f"→ {tmp_path / 'street_cells.csv'} (EPSG:4548; no .prj: street_cells.prj is the Shapefile's)" in csv.output
+    csv = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "cells.csv")])
+    assert f"→ {tmp_path / 'cells.csv'} (EPSG:4548, said in cells.prj)\n" in csv.output
     gcj = CliRunner().invoke(cli, ["export", str(package), "--crs", "gcj02", "-o", str(tmp_path / "amap.geojson")])
     assert gcj.exit_code == 0 and "(GCJ-02, labelled EPSG:4326)" in gcj.output
     back = gk.read_vector(tmp_path / "amap.geojson", crs="gcj02").to_crs(4548)
