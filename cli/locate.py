@@ -34,7 +34,8 @@ def _routes(path):
               help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
-              help="Output: .csv (input columns + results), .xlsx (the same; codes as text cells), "
+              help="Output: .csv (input columns + results; their CRS, when said, in a .prj beside it), .xlsx "
+                   "(the same; codes as text cells), "
                    ".gpkg / .geojson / .parquet / .shp (WGS84 points; a .gpkg opens in QGIS styled by gk_status; "
                    "a .shp has 10-character names: gk_comm_cd …). Required with POINTS.")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError
 from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, Locator
@@ -197,6 +198,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         refuse_replacing_input(written, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
+    label = _said_crs(points, crs, output, overwrite)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     classes = _classes(frame, class_field, class_code, points)
@@ -216,10 +218,28 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
-    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points)
+    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path, dialect))
     return summary
+
+
+def _said_crs(points, crs, output, overwrite):
+    """The CRS to label a table ``output`` with (a CSV's .prj, a workbook's property:
+    :func:`gridkit.io.table_crs`), which keeps the table ``points``' coordinate
+    columns: the CRS that ``crs`` or the input's own label says. None for other
+    outputs, or when nothing said it (lon/lat read as EPSG:4326 by default; GCJ-02
+    and BD-09, which no CRS is)."""
+    from .io import TABLE_SUFFIXES, csv_prj, table_crs
+
+    if output.suffix.lower() not in (".csv", ".xlsx") or Path(points).suffix.lower() not in TABLE_SUFFIXES:
+        return None
+    label = table_crs(points) if crs is None else coords.parse_crs(crs)
+    if isinstance(label, str):
+        return None
+    if label is not None and output.suffix.lower() == ".csv" and not csv_prj(output, overwrite):
+        return None  # a Shapefile's .prj: it stays
+    return label
 
 
 def _classes(frame, class_field, class_code, source):
@@ -277,15 +297,22 @@ def _check_output(output, overwrite):
 EXCEL_ROWS = 1_048_576
 
 
-def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source):
+def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source, label=None):
     """CSV and Excel keep the input's columns (a CSV in ``dialect``, the input's
-    separator); vector formats get WGS84 points (true lon/lat). In Excel every
-    code is a text cell, so IDs keep all their digits."""
-    from .io import CSV_ENCODING, atomic_path, write_points, write_workbook
+    separator), labelled with their CRS ``label`` when one was said; vector formats
+    get WGS84 points (true lon/lat). In Excel every code is a text cell, so IDs keep
+    all their digits."""
+    from .io import CSV_ENCODING, atomic_path, write_points, write_prj, write_workbook
 
     if output.suffix.lower() == ".csv":
+        stale = output.with_suffix(".prj")  # an earlier run's label, replaced or removed with the CSV
+        stale = stale if label is None and stale.exists() and not output.with_suffix(".shp").exists() else None
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)
+            if label is not None:
+                write_prj(tmp, label)
+        if stale is not None:
+            stale.unlink()
         return
     if output.suffix.lower() == ".xlsx":
         if len(located) >= EXCEL_ROWS:
@@ -294,7 +321,7 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source
         plain = _plain(located)
         _check_excel_text(plain, source, output)
         with atomic_path(output, overwrite=overwrite) as tmp:
-            write_workbook([("located", plain)], tmp)
+            write_workbook([("located", plain)], tmp, crs=label)
         return
     import pyproj
 

@@ -51,8 +51,8 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, read_vector,
-                 refuse_replacing_input, write_workbook)
+from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options, read_vector,
+                 refuse_replacing_input, write_prj, write_workbook)
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "shapefile_names", "to_crs"]
 
@@ -167,7 +167,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
         refuse_replacing_input(path, {"the package": package})
-    prjs = {path: _prj(path, overwrite) for path in paths} if driver == "CSV" else {}
+    prjs = {path: csv_prj(path, overwrite) for path in paths} if driver == "CSV" else {}
     frames = []
     for name in names:
         try:
@@ -192,7 +192,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
             else:
                 _write(frame, temps[path], name, driver, encoding)
             if prjs.get(path):  # moved into place with the CSV by atomic_path, before it
-                temps[path].with_suffix(".prj").write_text(frame.crs.to_wkt())
+                write_prj(temps[path], frame.crs)
             written.append(Exported(name, path, len(frame), crs_said, renamed, prjs.get(path)))
         if sheets:
             write_workbook([(name, _as_table(frame)) for name, frame in sheets], temps[output],
@@ -202,22 +202,6 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
 
             write_styles(temps[output])
     return written
-
-
-def _prj(path, overwrite):
-    """The ``.prj`` to write beside the CSV ``path``, its CRS as GDAL (and QGIS
-    through it) and gridkit read a CSV's: None where a Shapefile of the same name
-    has its own (an export to cells.shp, then to cells.csv), which stays. Another
-    is replaced only with ``overwrite``. As WKT 2, which names the EPSG code: GDAL's
-    CSV reader looks none up for an ESRI WKT, and pyproj finds none in GDAL's WKT 1
-    of a northing-first CRS (EPSG:4548)."""
-    prj = path.with_suffix(".prj")
-    if path.with_suffix(".shp").exists():
-        return None
-    if prj.exists() and not overwrite:
-        raise FileExistsError(f"{prj} exists (the CSV's CRS goes there); pass --overwrite (overwrite=True) to "
-                              "replace it")
-    return prj
 
 
 def _driver(output):

@@ -614,6 +614,27 @@ def table_crs(path):
     return pyproj.CRS.from_authority(*authority) if authority else crs
 
 
+def csv_prj(path, overwrite):
+    """The ``.prj`` to write beside the CSV ``path`` to say its CRS (:func:`table_crs`):
+    None where a Shapefile of the same name has its own (an export to cells.shp, then
+    to cells.csv), which stays. Another is replaced only with ``overwrite``."""
+    prj = path.with_suffix(".prj")
+    if path.with_suffix(".shp").exists():
+        return None
+    if prj.exists() and not overwrite:
+        raise FileExistsError(f"{prj} exists (the CSV's CRS goes there); pass --overwrite (overwrite=True) to "
+                              "replace it")
+    return prj
+
+
+def write_prj(path, crs):
+    """``crs`` in a ``.prj`` beside ``path``, a CSV's temporary file in :func:`atomic_path`
+    (which moves it into place with the CSV, before it). As WKT 2, which names the
+    EPSG code: GDAL's CSV reader looks none up for an ESRI WKT, and pyproj finds none
+    in GDAL's WKT 1 of a northing-first CRS (EPSG:4548)."""
+    Path(path).with_suffix(".prj").write_text(pyproj.CRS(crs).to_wkt())
+
+
 def _workbook_property(path, name):
     """The custom document property ``name`` of the workbook ``path`` (None if it has
     none, or is no workbook: its read says why). Read from ``docProps/custom.xml``

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import gridkit as gk
 from gridkit import coords
-from gridkit.batch import locate_dask, locate_frame
+from gridkit.batch import locate_dask, locate_file, locate_frame
 from gridkit.errors import InputError
 from gridkit.locator import STATUS_NAMES, Locator, index_path
 from gridkit.routing import RoutingTable, starter_table
@@ -201,6 +201,31 @@ def test_an_excel_output_holds_the_csv_rows_with_codes_as_text(tmp_path, package
     result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(tmp_path / "big.xlsx")])
     assert result.exit_code == 1 and "9 rows do not fit in an Excel sheet (4 at most)" in result.output
     assert not list(tmp_path.glob("*big*.xlsx"))
+
+
+def test_a_located_table_keeps_the_crs_its_input_said(tmp_path, package):
+    """A located CSV or workbook keeps the input's coordinate columns, so it keeps
+    their CRS label when one was said (the input's .prj, or --crs): it is read back,
+    located again and drawn without --crs. Lon/lat read as EPSG:4326 by default get
+    no label, and an earlier run's .prj beside the output goes with it."""
+    from gridkit.io import table_crs
+
+    x, y = np.array([50.0, 250.0]) + X0, np.array([50.0, 150.0]) + Y0
+    pd.DataFrame({"case": ["a", "b"], "x": x, "y": y}).to_csv(tmp_path / "xy.csv", index=False)
+    (tmp_path / "xy.prj").write_text(pyproj.CRS("EPSG:4548").to_wkt("WKT1_ESRI"))  # as ArcGIS writes it
+    for out in ("located.csv", "located.xlsx"):
+        result = CliRunner().invoke(cli, ["locate", str(tmp_path / "xy.csv"), "--grid", str(package),
+                                          "-o", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+        assert table_crs(tmp_path / out) == pyproj.CRS("EPSG:4548")
+        again = locate_file(tmp_path / out, package, tmp_path / f"again_{out}")  # no crs: the label's
+        assert (again["inside"], again["rejected"]) == (2, 0)
+    assert pd.read_csv(tmp_path / "located.csv", dtype=str)["gk_grid_id"].tolist() == [
+        "110101001001004", "110101001001003"]
+    points, _ = _points(tmp_path)  # lon/lat, no label
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o",
+                                      str(tmp_path / "located.csv"), "--overwrite"])
+    assert result.exit_code == 0 and not (tmp_path / "located.prj").exists()
 
 
 def test_a_control_character_excel_cannot_store_is_named_before_writing(tmp_path, package):
