@@ -305,8 +305,9 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source
     from .io import CSV_ENCODING, atomic_path, write_points, write_prj, write_workbook
 
     if output.suffix.lower() == ".csv":
-        stale = output.with_suffix(".prj")  # an earlier run's label, replaced or removed with the CSV
-        stale = stale if label is None and stale.exists() and not output.with_suffix(".shp").exists() else None
+        stale = output.with_suffix(".prj")  # the replaced CSV's label, replaced or removed with it
+        stale = stale if label is None and output.exists() and stale.exists() and \
+            not output.with_suffix(".shp").exists() else None
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)
             if label is not None:
