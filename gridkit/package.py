@@ -51,7 +51,8 @@ import pyproj
 import shapely
 
 from .errors import InputError
-from .io import CREATION_OPTIONS, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, gdal_options, write_vector
+from .io import (CREATION_OPTIONS, PRIVATE_SQLITE, TABLE_SUFFIXES, VECTOR_SUFFIXES, atomic_path, gdal_options,
+                 write_vector)
 from .styles import COLUMNS as STYLE_COLUMNS
 from .styles import STYLE_NAME, TABLE, write_styles
 
@@ -372,7 +373,10 @@ def _package_layers(path) -> list:
                          f"from, or make a package of its cells: gridkit grid adopt {path} --layer cells "
                          "-o PACKAGE.gpkg")
     if missing:
-        held = ", ".join(f"{name} ({kind or 'table'})" for name, kind in listed) or "no layer"
+        # GDAL types a table's WKT column "Unknown": its geometry may be of any kind
+        wkt = path.suffix.lower() in TABLE_SUFFIXES
+        held = ", ".join(f"{name} ({'WKT geometry' if wkt and kind == 'Unknown' else kind or 'table'})"
+                         for name, kind in listed) or "no layer"
         said = f"{path}: not a gridkit grid package (missing layers {sorted(missing)}); it holds {held}. "
         if len(listed) and not any(kind and ("Polygon" in kind or kind == "Unknown") for _, kind in listed):
             raise InputError(said + f"Points are located in a package's cells with `gridkit locate {path} --grid "

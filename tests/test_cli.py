@@ -209,6 +209,10 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     assert result.exit_code == 1 and (
         "it holds TRAFFIC_Signals (Point). Points are located in a package's cells with `gridkit locate "
         f"{samples / 'TRAFFIC_Signals.geojson'} --grid PACKAGE.gpkg`") in " ".join(result.output.split())
+    table = tmp_path / "cells.csv"  # GDAL types its WKT "Unknown"
+    table.write_text("grid_id,WKT\n110101001001001,\"POLYGON ((0 0,1 0,1 1,0 0))\"\n")
+    result = _run("info", table)
+    assert result.exit_code == 1 and "it holds cells (WKT geometry). " in " ".join(result.output.split())
     text = tmp_path / "notes.gpkg"
     text.write_text("not a GeoPackage")
     result = _run("info", text)
