@@ -88,6 +88,8 @@ def _lines(info):
         a = cells["area_m2"]
         text += (f", {a['total'] / 1e6:,.2f} km² (per cell min {a['min']:,.0f}, mean {a['mean']:,.0f}, "
                  f"max {a['max']:,.0f} m²)")
+    if cells.get("in_no_community"):
+        text += f"; {cells['in_no_community']:,} name a community not among the units (gridkit check names them)"
     yield "cells", text + _in_band(cells)
     if "micro_grids" in info:
         m = info["micro_grids"]

@@ -397,7 +397,8 @@ def describe_package(path) -> dict:
     ``crs_name``; ``extent_lonlat`` (minx, miny, maxx, maxy of the cells, in
     degrees); ``parameters`` (what the command was given); ``layers`` (name →
     feature count); ``units`` (level → count); ``cells`` (count, area in m²,
-    and for household grids the band, households, grids in the band and flags);
+    for household grids the band, households, grids in the band and flags, and
+    ``in_no_community``: cells naming a community the units lack, when any);
     and where the package has them ``micro_grids``, ``components`` (count, per
     class, per assignment status, and with micro-grids ``in_micro_grids``),
     ``ended`` (grids and micro-grids a rebalance ended, the last end date) and
@@ -444,12 +445,17 @@ def describe_package(path) -> dict:
         return pyogrio.read_dataframe(path, layer=layer, columns=have, read_geometry=False).drop(
             columns="geometry", errors="ignore")
 
-    units = columns("units", ["level"])
+    units = columns("units", ["level", "code"])
     levels = units["level"].astype(str).value_counts() if "level" in units else pd.Series(dtype=int)
     rank = {"county": 0, "street": 1, "community": 2}  # the hierarchy's order, any other level after
     info["units"] = {level: int(n) for level, n in sorted(levels.items(), key=lambda kv: (rank.get(kv[0], 3), kv[0]))}
-    cells = columns("cells", ["area_m2", "households", "flag"])
+    cells = columns("cells", ["area_m2", "households", "flag", "community_code"])
     info["cells"] = {"count": len(cells), **_areas(cells), **_households(cells, band)}
+    if {"level", "code"} <= set(units) and "community_code" in cells:  # rows deleted by hand: check says more
+        communities = units["code"][units["level"].astype(str) == "community"].astype(str)
+        orphans = int((~cells["community_code"].astype(str).isin(communities)).sum())
+        if orphans:
+            info["cells"]["in_no_community"] = orphans
     if "micro_grids" in infos:
         micro = columns("micro_grids", ["grid_id", "households", "flag"])
         info["micro_grids"] = {"count": len(micro), "grids": int(micro["grid_id"].nunique()) if "grid_id" in micro

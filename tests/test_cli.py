@@ -1,5 +1,7 @@
 import json
 import re
+import shutil
+import sqlite3
 
 import numpy as np
 import pyogrio
@@ -336,6 +338,13 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
                  "layers       cells 2,596, units 15, components 1,750, gridkit_metadata 7, layer_styles 3"):
         assert line in lines
     assert any(line.startswith("cells        2,596 cells, 18.46 km²") for line in lines)
+    assert not any("not among the units" in line for line in lines)
+    edited = tmp_path / "edited.gpkg"
+    shutil.copy(tmp_path / "cambridge.gpkg", edited)
+    with sqlite3.connect(edited) as db:  # North Cambridge's row deleted in QGIS; its 318 cells kept
+        db.execute("DELETE FROM units WHERE code = '990101900600'")
+    assert "max 15,888 m²); 318 name a community not among the units (gridkit check names them)\n" in \
+        _run("info", edited).output
     described = json.loads(_run("info", tmp_path / "dongcheng.gpkg", "--json").output)
     assert (described["layout"], described["cells"]["count"], described["units"]) == (
         "unit grids", 4278, {"county": 1, "street": 1, "community": 8})
