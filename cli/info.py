@@ -27,7 +27,8 @@ def info_command(package, as_json):
     rebalance carries along), and every layer's feature count. It reads
     attributes only, so it is quick on millions of cells; the figures are the
     columns as gridkit wrote them (after editing by hand, `gridkit check` checks
-    the geometry and `gridkit grid rebalance` recounts).
+    the geometry and `gridkit grid rebalance` recounts); cells naming a
+    community whose row was deleted from the units are counted.
 
     \b
     Examples:
