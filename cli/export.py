@@ -40,7 +40,8 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     (WKT geometry, points as X and Y), but Excel makes numbers of 15 digits of
     its 17-digit component IDs: .xlsx keeps every code a text cell. A CSV's CRS
     is written beside it as a .prj (QGIS then opens it in place), a workbook's
-    as its document property CRS; gridkit reads them back without --crs. KML
+    as its document property CRS (not GCJ-02 or BD-09's, which none names);
+    gridkit reads them back without --crs. KML
     opens in Google Earth and field apps.
 
     The export is a copy for others, not a grid package: keep PACKAGE as the
@@ -56,6 +57,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
       gridkit export demo-output/cambridge.gpkg --layer cells --layer components -o cambridge.xlsx
       gridkit export demo-output/cincinnati.gpkg -o cincinnati_table.csv   # polygons as WKT; CRS in its .prj
     """
+    from gridkit import coords
     from gridkit.errors import GridkitError
     from gridkit.export import export_package
 
@@ -67,8 +69,9 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     for item in written:
-        prj = (f", said in {item.prj.name}" if item.prj else f"; no .prj: {item.path.stem}.prj is the Shapefile's"
-               if item.path.suffix.lower() == ".csv" else "")
+        prj = ("" if item.path.suffix.lower() != ".csv" else f", said in {item.prj.name}" if item.prj else
+               f"; no .prj, which cannot name it: read it back with --crs {crs}" if coords.is_pseudo_crs(crs) else
+               f"; no .prj: {item.path.stem}.prj is the Shapefile's")
         click.echo(f"{item.layer:<18} {item.features:>9,} → {item.path} ({item.crs}{prj})")
     renamed = {old: new for item in written for old, new in item.renamed.items()}
     if renamed:

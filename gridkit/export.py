@@ -29,7 +29,8 @@ goes where the receiving system wants it:
   points as ``X`` and ``Y`` columns, UTF-8 with a byte-order mark. Its CRS is a
   ``.prj`` beside it (GeoCSV's convention: GDAL reads it, so QGIS opens the CSV in
   place), and a workbook's its custom document property ``CRS``: gridkit reads both
-  back without ``--crs`` (:func:`gridkit.io.table_crs`).
+  back without ``--crs`` (:func:`gridkit.io.table_crs`). GCJ-02 and BD-09 get
+  neither: no label names them.
 
 Every file is written to a temporary name and renamed when all are written: a
 failed export leaves no file and replaces none.
@@ -90,7 +91,8 @@ class Exported(NamedTuple):
     features: int
     crs: str
     renamed: dict
-    #: A CSV's .prj, which says its CRS; None when a Shapefile of the same name has it.
+    #: A CSV's .prj, which says its CRS; None when a Shapefile of the same name has it,
+    #: or for GCJ-02 and BD-09, which no CRS label names.
     prj: Path | None = None
 
 
@@ -167,7 +169,10 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         if path.exists() and not overwrite:
             raise FileExistsError(f"{path} exists; pass --overwrite (overwrite=True) to replace it")
         refuse_replacing_input(path, {"the package": package})
-    prjs = {path: csv_prj(path, overwrite) for path in paths} if driver == "CSV" else {}
+    # GCJ-02 and BD-09 are no CRS a label can name: a table of them says none, and is
+    # read back with --crs gcj02 (bd09), not as WGS84 500 m off, as EPSG:4326 would be.
+    pseudo = isinstance(target, str) and coords.is_pseudo_crs(target)
+    prjs = {path: csv_prj(path, overwrite) for path in paths} if driver == "CSV" and not pseudo else {}
     frames = []
     for name in names:
         try:
@@ -196,7 +201,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
             written.append(Exported(name, path, len(frame), crs_said, renamed, prjs.get(path)))
         if sheets:
             write_workbook([(name, _as_table(frame)) for name, frame in sheets], temps[output],
-                           crs=frames[0][1].crs)
+                           crs=None if pseudo else frames[0][1].crs)
         if driver == "GPKG":  # outlined and labelled in QGIS, as the package is
             from .styles import write_styles
 
