@@ -302,12 +302,10 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source
     separator), labelled with their CRS ``label`` when one was said; vector formats
     get WGS84 points (true lon/lat). In Excel every code is a text cell, so IDs keep
     all their digits."""
-    from .io import CSV_ENCODING, atomic_path, write_points, write_prj, write_workbook
+    from .io import CSV_ENCODING, atomic_path, stale_prj, write_points, write_prj, write_workbook
 
     if output.suffix.lower() == ".csv":
-        stale = output.with_suffix(".prj")  # the replaced CSV's label, replaced or removed with it
-        stale = stale if label is None and output.exists() and stale.exists() and \
-            not output.with_suffix(".shp").exists() else None
+        stale = stale_prj(output) if label is None else None
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)
             if label is not None:

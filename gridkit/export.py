@@ -53,7 +53,7 @@ import shapely
 from . import coords
 from .errors import InputError
 from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options, read_vector,
-                 refuse_replacing_input, write_prj, write_workbook)
+                 refuse_replacing_input, stale_prj, write_prj, write_workbook)
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "shapefile_names", "to_crs"]
 
@@ -173,6 +173,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
     # read back with --crs gcj02 (bd09), not as WGS84 500 m off, as EPSG:4326 would be.
     pseudo = isinstance(target, str) and coords.is_pseudo_crs(target)
     prjs = {path: csv_prj(path, overwrite) for path in paths} if driver == "CSV" and not pseudo else {}
+    stale = [stale_prj(path) for path in paths if driver == "CSV" and pseudo]  # an earlier export's label
     frames = []
     for name in names:
         try:
@@ -206,6 +207,8 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
             from .styles import write_styles
 
             write_styles(temps[output])
+    for prj in filter(None, stale):
+        prj.unlink()
     return written
 
 

@@ -627,6 +627,15 @@ def csv_prj(path, overwrite):
     return prj
 
 
+def stale_prj(path):
+    """The ``.prj`` beside the CSV ``path`` that would go on labelling a new CSV written
+    over it without one (its CRS unsaid): remove it once the new CSV is in place.
+    None when there is no CSV to replace, no .prj, or a Shapefile owns it."""
+    path = Path(path)
+    prj = path.with_suffix(".prj")
+    return prj if path.exists() and prj.exists() and not path.with_suffix(".shp").exists() else None
+
+
 def write_prj(path, crs):
     """``crs`` in a ``.prj`` beside ``path``, a CSV's temporary file in :func:`atomic_path`
     (which moves it into place with the CSV, before it). As WKT 2, which names the

@@ -248,9 +248,12 @@ def test_cli_export(package, tmp_path):
     assert f"→ {tmp_path / 'street_cells.csv'} (EPSG:4548; no .prj: street_cells.prj is the Shapefile's)" in csv.output
     csv = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "cells.csv")])
     assert f"→ {tmp_path / 'cells.csv'} (EPSG:4548, said in cells.prj)\n" in csv.output
-    # GCJ-02 has no label that says it (EPSG:4326 would read it back 500 m off): none
+    # GCJ-02 has no label that says it (EPSG:4326 would read it back 500 m off): none, and
+    # an earlier export's goes
+    assert export_package(package, tmp_path / "amap.csv", crs="EPSG:4326")[0].prj == tmp_path / "amap.prj"
     for out in ("amap.xlsx", "amap.csv"):
-        csv = CliRunner().invoke(cli, ["export", str(package), "--crs", "gcj02", "-o", str(tmp_path / out)])
+        csv = CliRunner().invoke(cli, ["export", str(package), "--crs", "gcj02", "-o", str(tmp_path / out),
+                                       "--overwrite"])
         assert csv.exit_code == 0 and gk.io.table_crs(tmp_path / out) is None
     assert "amap.csv (GCJ-02, labelled EPSG:4326; no .prj, which cannot name it: read it back with --crs gcj02)" \
         in csv.output
