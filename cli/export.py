@@ -41,8 +41,8 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     its 17-digit component IDs: .xlsx keeps every code a text cell. A CSV's CRS
     is written beside it as a .prj (QGIS then opens it in place), a workbook's
     as its document property CRS (not GCJ-02 or BD-09's, which none names);
-    gridkit reads them back without --crs. KML
-    opens in Google Earth and field apps.
+    gridkit reads them back without --crs. KML opens in Google Earth and field
+    apps.
 
     The export is a copy for others, not a grid package: keep PACKAGE as the
     master, and edit it, not the copy. Files appear only when all are written; a

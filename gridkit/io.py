@@ -597,7 +597,7 @@ def table_crs(path):
         label, where = _workbook_property(path, WORKBOOK_CRS), f"{path}: its document property {WORKBOOK_CRS!r}"
     else:  # a .prj beside a Shapefile of the same name (roads.shp, roads.csv) is the Shapefile's
         prj = next((p for p in (path.with_suffix(".prj"), path.with_suffix(".PRJ")) if p.is_file()), None)
-        if prj is not None and any(path.with_suffix(s).is_file() for s in (".shp", ".SHP")):
+        if prj is not None and _shapefile_owns(path):
             log.info("%s: %s is the Shapefile %s's, not taken as the CSV's CRS", path, prj.name,
                      path.with_suffix(".shp").name)
             prj = None
@@ -619,7 +619,7 @@ def csv_prj(path, overwrite):
     None where a Shapefile of the same name has its own (an export to cells.shp, then
     to cells.csv), which stays. Another is replaced only with ``overwrite``."""
     prj = path.with_suffix(".prj")
-    if path.with_suffix(".shp").exists():
+    if _shapefile_owns(path):
         return None
     if prj.exists() and not overwrite:
         raise FileExistsError(f"{prj} exists (the CSV's CRS goes there); pass --overwrite (overwrite=True) to "
@@ -633,7 +633,12 @@ def stale_prj(path):
     None when there is no CSV to replace, no .prj, or a Shapefile owns it."""
     path = Path(path)
     prj = path.with_suffix(".prj")
-    return prj if path.exists() and prj.exists() and not path.with_suffix(".shp").exists() else None
+    return prj if path.exists() and prj.exists() and not _shapefile_owns(path) else None
+
+
+def _shapefile_owns(path):
+    """Whether a Shapefile of the same name as the CSV ``path`` owns the .prj beside it."""
+    return any(path.with_suffix(suffix).is_file() for suffix in (".shp", ".SHP"))
 
 
 def write_prj(path, crs):
