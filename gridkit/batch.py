@@ -198,7 +198,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         refuse_replacing_input(written, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
-    label = _said_crs(points, crs, output, overwrite)
+    label = _said_crs(frame.attrs, crs, output, overwrite)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     classes = _classes(frame, class_field, class_code, points)
@@ -224,17 +224,18 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     return summary
 
 
-def _said_crs(points, crs, output, overwrite):
+def _said_crs(read, crs, output, overwrite):
     """The CRS to label a table ``output`` with (a CSV's .prj, a workbook's property:
-    :func:`gridkit.io.table_crs`), which keeps the table ``points``' coordinate
-    columns: the CRS that ``crs`` or the input's own label says. None for other
-    outputs, or when nothing said it (lon/lat read as EPSG:4326 by default; GCJ-02
-    and BD-09, which no CRS is)."""
-    from .io import TABLE_SUFFIXES, csv_prj, table_crs
+    :func:`gridkit.io.table_crs`), which keeps the input table's coordinate columns:
+    the CRS that ``crs`` or the input's own label (``read["crs_label"]``, as
+    :func:`gridkit.catalogue.read_inventory` found it) says. None for other inputs
+    and outputs, or when nothing said it (lon/lat read as EPSG:4326 by default;
+    GCJ-02 and BD-09, which no CRS is)."""
+    from .io import csv_prj
 
-    if output.suffix.lower() not in (".csv", ".xlsx") or Path(points).suffix.lower() not in TABLE_SUFFIXES:
+    if output.suffix.lower() not in (".csv", ".xlsx") or "crs_label" not in read:
         return None
-    label = table_crs(points) if crs is None else coords.parse_crs(crs)
+    label = read["crs_label"] if crs is None else coords.parse_crs(crs)
     if isinstance(label, str):
         return None
     if label is not None and output.suffix.lower() == ".csv" and not csv_prj(output, overwrite):

@@ -324,7 +324,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     position); ``crs`` is a :class:`pyproj.CRS` or ``"gcj02"``/``"bd09"``.
     Lines and polygons are represented by a point on them (module doc). A table's
     coordinates are in ``crs``, else in its label (:func:`gridkit.io.table_crs`, a
-    CSV's ``.prj``), else lon/lat columns in EPSG:4326. A CSV's
+    CSV's ``.prj``; kept as ``frame.attrs["crs_label"]``), else lon/lat columns in
+    EPSG:4326. A CSV's
     coordinate columns are dropped from ``frame`` unless ``keep_xy``. ``where``
     (an OGR SQL ``WHERE``, over a table's columns too: :func:`gridkit.io.rows_where`)
     keeps the features it selects; ``frame.attrs["source_rows"]`` then numbers
@@ -348,6 +349,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
             raise InputError(f"{path}: column {xf} holds no coordinates (\"lon,lat\" or WKT) in any row; name "
                              "the coordinate columns with --x-field and --y-field")
         parsed = label if label is not None else coords.parse_crs(crs if crs is not None else "EPSG:4326")
+        frame.attrs["crs_label"] = label  # for an output that keeps the columns (locate -o .csv)
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "
@@ -430,8 +432,8 @@ def read_wkt_table(path, *, layer=None, encoding=None, where=None, where_option=
                    not_wkt="raise") -> gpd.GeoDataFrame:
     """A table (CSV, Excel) whose rows hold their geometry as WKT text, in a column
     named as in :data:`WKT_COLUMNS` (``gridkit export -o cells.csv`` writes ``WKT``),
-    as a GeoDataFrame with no CRS (a table has no label; :func:`gridkit.read_vector`
-    applies one). A blank value is a row with no geometry; a value that is not WKT
+    as a GeoDataFrame with no CRS (:func:`gridkit.io.wkt_table_in_crs` gives it
+    one). A blank value is a row with no geometry; a value that is not WKT
     is an error naming its rows (with ``not_wkt="keep"``, a row with no geometry,
     the error's text kept in ``attrs["not_wkt"]``). ``where`` keeps the rows an OGR
     SQL ``WHERE`` clause matches, numbered as in the file (``attrs["source_rows"]``).

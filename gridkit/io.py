@@ -767,7 +767,7 @@ def warn_if_gcj02(path, crs, bounds, columns=()):
         return
     minx, miny, maxx, maxy = bounds
     if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
-        # A table (CSV, Excel) has no label: its lon/lat are read as EPSG:4326.
+        # A table (CSV, Excel) without a label: its lon/lat are read as EPSG:4326.
         said = "is read as EPSG:4326" if str(path).lower().endswith(TABLE_SUFFIXES) else "is labelled EPSG:4326"
         log.warning(
             "%s %s and lies in China: Chinese web-map data "
