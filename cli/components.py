@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import click
 
@@ -74,10 +75,13 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
     the summary adds up to the input rows. Rows without IDs get new ones
-    (county + class + next sequence); re-importing the same file changes nothing;
-    an updated file updates by ID, and components it no longer has are kept as
+    (county + class + next sequence); re-importing the same file changes nothing.
+    Each inventory is a source, named by its file name without the suffix: an
+    updated file of that name updates by ID, and components it no longer has are kept as
     removed (移除) with an end date (not those whose rows it has but rejects,
-    and none when it rejects every row: a wrong --crs, most likely). The
+    and none when it rejects every row: a wrong --crs, most likely). Two
+    inventories of one name (north/lamps.csv, south/lamps.csv) are imported one
+    at a time, each with its own --source. The
     components layer exported (`gridkit export --layer components -o c.xlsx`)
     and edited comes back as edits: each component keeps its own source, and a
     row deleted from the copy removes nothing.
@@ -89,7 +93,6 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
           --grid demo-output/cambridge.gpkg --mapping data/samples/cambridge_mapping.toml
     """
     import dataclasses
-    from pathlib import Path
 
     from gridkit.batch import write_rejects
     from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
@@ -101,6 +104,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     refuse_existing(preview, overwrite=overwrite)
     if source is not None and len(inventories) > 1:
         raise click.UsageError(f"--source names one inventory; import the {len(inventories)} one at a time")
+    _refuse_same_source(inventories)
     t0 = time.perf_counter()
     try:
         with Steps() as step:
@@ -172,6 +176,27 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                      + f"; rejects → {s['rejects_file']}")
     lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     echo_summary(lines, summaries, as_json)
+
+
+def _refuse_same_source(inventories):
+    """Refuse two INVENTORIES of the same file name without the suffix (north/lamps.csv,
+    south/lamps.csv): both would be the catalogue source ``lamps``, so the second would
+    be taken for an update of the first, removing its components, and would write
+    over its rejects file."""
+    seen = {}
+    for inventory in inventories:
+        stem = Path(inventory).stem
+        if stem not in seen:
+            seen[stem] = inventory
+            continue
+        first = seen[stem]
+        if Path(first).resolve() == Path(inventory).resolve():
+            raise click.UsageError(f"{inventory} is given twice")
+        raise click.UsageError(
+            f"{first} and {inventory} would both be the source {stem!r} in the catalogue: the second would be "
+            f"taken for an update of the first, removing the components it lacks, and would write over "
+            f"{stem}.rejects.csv. Import them one at a time, each under its own name (--source {stem}_2 for the "
+            f"second), or rename one.")
 
 
 def _no_class_hint(stem, mapping):
@@ -294,7 +319,6 @@ def stats_command(package_arg, package, by, csv_path, overwrite):
     Example:
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
     """
-    from pathlib import Path
 
     from gridkit.catalogue import STATS_BY, catalogue_stats, layout_areas
     from gridkit.errors import GridkitError

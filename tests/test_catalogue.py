@@ -270,6 +270,30 @@ def test_an_inventory_renamed_is_not_added_beside_itself(tmp_path, package):
     assert stray.rejects["row"].tolist() == [2]
 
 
+
+def test_two_inventories_of_one_name_are_refused_before_anything_is_imported(tmp_path, package):
+    """north/lamps.csv and south/lamps.csv in one import would both be source lamps:
+    south would remove north's lamps as an update and write over lamps.rejects.csv.
+    Refused before the package is touched; each under its own --source, both stay."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    (tmp_path / "north").mkdir(), (tmp_path / "south").mkdir()
+    north = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0]), dict(lon=lon[1], lat=lat[1])], name="north/lamps.csv")
+    south = _csv(tmp_path, [dict(lon=lon[2], lat=lat[2]), dict(lon="", lat=lat[2])], name="south/lamps.csv")
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    before = package.read_bytes()
+    both = CliRunner().invoke(cli, [*args, str(north), str(south)])
+    assert both.exit_code == 2
+    assert (f"{north} and {south} would both be the source 'lamps' in the catalogue: the second would be taken for "
+            f"an update of the first") in both.output
+    assert package.read_bytes() == before and not (tmp_path / "lamps.rejects.csv").exists()
+    twice = CliRunner().invoke(cli, [*args, str(north), str(tmp_path / "north" / ".." / "north" / "lamps.csv")])
+    assert twice.exit_code == 2 and "north/../north/lamps.csv is given twice" in twice.output
+    for inventory, name in ((north, "lamps"), (south, "lamps_south")):
+        result = CliRunner().invoke(cli, [*args, str(inventory), "--source", name])
+        assert result.exit_code == 0, result.output
+    assert read_catalogue(package)["source"].value_counts().to_dict() == {"lamps": 2, "lamps_south": 1}
+
+
 def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     """The components layer exported to Excel, edited there (a status changed, a row
     deleted, a row added) and imported back: each component keeps its own source
