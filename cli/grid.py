@@ -239,7 +239,7 @@ def _stacked(options):
     return apply
 
 
-def household_input_opts(counted="1 each", where="", layer="", xy="detected", encoding=DETECTED):
+def household_input_opts(counted="1 each; blocks need one", where="", layer="", xy="detected", encoding=DETECTED):
     """The options that read the households: the file, its layer, filter and text
     encoding, coordinate columns, count or floors, and kind (``grid households``,
     ``grid rebalance``); ``counted``: what --count-field's help gives as its

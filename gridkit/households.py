@@ -300,7 +300,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
                     default_floors=None, kind="auto", communities=None):
     """Validate a household layer: geometry, a non-negative whole count per feature.
 
-    The count is ``count_field``, or 1 per feature, or — for building polygons with
+    The count is ``count_field``, or 1 per feature (not for blocks, an error naming
+    the column that looks like their count), or — for building polygons with
     ``floors_field`` — the building's floor area (footprint in m² × floors) divided by
     ``area_per_household`` (m² of floor area per household), rounded to the nearest
     whole household (:func:`households_from_floors`; ``default_floors`` for
@@ -361,6 +362,13 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         found = ", ".join(sorted(set(households.geom_type)))
         raise InputError(f"{source}: kind 'blocks' needs polygons with counts, and it holds {found} features: "
                          "read them as points (--kind points)")
+    if kind == "blocks" and count_field is None and floors_field is None and area_per_household is None:
+        # A block counted as one household gives grids of 100–150 blocks, which look right.
+        named = [str(c) for c in households.columns if re.search("household|户", str(c), re.IGNORECASE)]
+        raise InputError(f"{source}: census-style blocks (polygons covering the communities) hold the households "
+                         "they count: give the column holding them (--count-field"
+                         + (f" {named[0]}" if len(named) == 1 else f": one of {', '.join(named)}" if named else "")
+                         + "); buildings of one household each are read as points (--kind points)")
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind

@@ -332,6 +332,23 @@ def test_households_that_are_lines_are_refused_naming_their_kind(samples):
         balanced_grid(comm, homes, min_households=1, max_households=5)
 
 
+
+def test_blocks_without_a_count_are_refused_naming_the_column(samples):
+    """Cincinnati's blocks read as one household each gave 4 grids of 100–150
+    blocks, which look like a layout: blocks need their count column, named."""
+    blocks = gk.read_vector(samples / "cincinnati_blocks.gpkg", layer="blocks")
+    city = gk.unit_hierarchy(gk.read_vector(samples / "cincinnati_city.gpkg"), provisional=True, parent_code="990201")
+    with pytest.raises(InputError, match=r"cincinnati_blocks.gpkg: census-style blocks \(polygons covering the "
+                                         r"communities\) hold the households they count: give the column holding "
+                                         r"them \(--count-field HOUSEHOLDS\); buildings of one household each"):
+        balanced_grid(city, blocks, min_households=100, max_households=150)
+    blocks = blocks.rename(columns={"HOUSEHOLDS": "Households_2020", "POPULATION": "户数"})
+    with pytest.raises(InputError, match=r"\(--count-field: one of 户数, Households_2020\); buildings"):
+        balanced_grid(city, blocks, min_households=100, max_households=150)
+    layout = balanced_grid(city, blocks, min_households=100, max_households=150, kind="points")
+    assert layout.grids["households"].sum() == len(blocks) == 457  # one each, as asked
+
+
 def test_households_outside_are_reported_not_dropped():
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     homes = pd_concat(_points(20, 50), gpd.GeoDataFrame(

@@ -929,6 +929,12 @@ def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(lay
     refused = CliRunner().invoke(cli, [*args, *band, "--micro", "20,120"])
     assert refused.exit_code == 1 and "micro-grids of 20–120 households do not nest in grids of 100–150" \
         in refused.output
+    # An adopted package records no count column: each block one household gave 4 grids of 100–150 blocks.
+    refused = CliRunner().invoke(cli, [*args[:5], *args[7:], *band, "--micro", "20,50"])
+    assert refused.exit_code == 1 and (f"{households}: census-style blocks (polygons covering the communities) hold "
+                                       "the households they count: give the column holding them (--count-field "
+                                       "HOUSEHOLDS)") in refused.output
+    assert not (tmp_path / "now.gpkg").exists()
     result = CliRunner().invoke(cli, [*args, *band, "--micro", "20,50"])
     assert result.exit_code == 0, result.output
     # Whole blocks (the package records no splitting): the grown one and 4 grids of pieces are out.
