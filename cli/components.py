@@ -33,7 +33,7 @@ def components():
 @click.option("--class", "class_code", default=None, metavar="CODE",
               help="One class for every row without an ID of its own, instead of a --mapping file's class or "
                    "class_field: a file of one kind (--class 02014 for traffic signals; `gridkit components "
-                   "classes` lists the codes). A row's ID still gives its own class.")
+                   "classes signal` finds the code). A row's ID still gives its own class.")
 @click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
               help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
 @click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -117,7 +117,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             table = ClassTable(scheme, extensions)
             problem = table.class_problem(class_code, typed=True) if class_code is not None else None
             if problem:
-                raise click.BadParameter(f"{problem} (`gridkit components classes` lists the codes)",
+                raise click.BadParameter(f"{problem} (`gridkit components classes WORD` finds the code)",
                                          param_hint="--class")
             catalogue = read_catalogue(package)
             summaries = []
@@ -207,7 +207,7 @@ def _no_class_hint(stem, mapping):
 
     if mapping is None:
         return ("no row has a class: give --class CODE (one class for every row) or a --mapping file that sets "
-                "it ([files.STEM] class = \"01013\"; `gridkit components classes` lists the codes)")
+                "it ([files.STEM] class = \"01013\"; `gridkit components classes WORD` finds the code)")
     sections = Mapping.sections(mapping)
     if stem in sections:
         return (f"no class that [files.{stem}] in {mapping} gives is in the scheme's table: check its class, or "
@@ -305,19 +305,24 @@ def _why_not_found(component_id, package):
 @click.option("--by", type=click.Choice(["cell", "micro", "community", "street", "class"]), default="class",
               show_default=True, help="Group components by this (micro: the micro-grids of a household layout "
               "made with --micro).")
+@click.option("--class", "class_code", default=None, metavar="CODE",
+              help="Count only the components of this class (01037: street lights), or of this big class (01). "
+                   "`gridkit components classes WORD` finds the code.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the table to this .csv file.")
 @overwrite_opt
-def stats_command(package_arg, package, by, csv_path, overwrite):
+def stats_command(package_arg, package, by, class_code, csv_path, overwrite):
     """Count components per cell, micro-grid, community, street or class (removed ones apart).
 
     Every cell, micro-grid, community or street of the layout is listed, 0 where
     it holds no component, so that the --csv table joins to the layer in QGIS
-    (on grid_id = SZDYWGBSM, say) and maps the ones without any.
+    (on grid_id = SZDYWGBSM, say) and maps the ones without any: with --class,
+    the communities without a street light, say.
 
     \b
-    Example:
+    Examples:
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
+      gridkit components stats --grid demo-output/cambridge.gpkg --by community --class 02014
     """
 
     from gridkit.catalogue import STATS_BY, catalogue_stats, layout_areas
@@ -332,13 +337,18 @@ def stats_command(package_arg, package, by, csv_path, overwrite):
     if csv_path and Path(csv_path).suffix.lower() != ".csv":
         raise click.UsageError(f"--csv {csv_path}: the table is written as CSV; name the file .csv")
     refuse_existing(csv_path, overwrite=overwrite, inputs={"--grid": package})
+    catalogue = _catalogue_or_fail(package)
+    if class_code is not None:
+        _known_class(class_code, catalogue, package)
     try:
         areas = layout_areas(package, by)
-        table = catalogue_stats(_catalogue_or_fail(package), by=by, areas=areas)
+        table = catalogue_stats(catalogue, by=by, areas=areas, class_code=class_code)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(table.to_string(index=False))
-    total = f"total        {int(table['components'].sum()):,} components, {int(table['removed'].sum()):,} removed"
+    total = (f"total        {int(table['components'].sum()):,} components"
+             + (f" of {'big ' if len(class_code) == 2 else ''}class {class_code}" if class_code else "")
+             + f", {int(table['removed'].sum()):,} removed")
     if areas is not None:
         empty = int((table["components"].eq(0) & table[STATS_BY[by]].isin(areas[STATS_BY[by]])).sum())
         what = {"cell": "cells", "micro": "micro-grids", "community": "communities", "street": "streets"}[by]
@@ -347,6 +357,21 @@ def stats_command(package_arg, package, by, csv_path, overwrite):
     if csv_path:
         with atomic_path(csv_path, overwrite=True) as tmp:
             table.to_csv(tmp, index=False, encoding=CSV_ENCODING)
+
+
+def _known_class(code, catalogue, package):
+    """Refuse ``code`` (``stats --class``) when it is no class or big class of the
+    catalogue's scheme and no component's class starts with it (a local class)."""
+    from gridkit.classes import class_table
+    from gridkit.package import read_metadata
+
+    table = class_table(read_metadata(package).get("component_scheme") or "2026")
+    held = set(catalogue["class_code"].dropna().astype(str))  # local classes too
+    known = set(table.classes) | held | {c[:2] for c in (*table.classes, *held)}
+    if code not in known:
+        raise click.BadParameter(f"{code!r} is no class or big class of the {table.label} table, nor of a component "
+                                 "in the catalogue (`gridkit components classes WORD` finds the code)",
+                                 param_hint="--class")
 
 
 @components.command("convert")
@@ -408,13 +433,22 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
 
 
 @components.command("classes")
+@click.argument("words", nargs=-1)
 @click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True)
 @click.option("--unmapped", is_flag=True, help="Only the classes with no counterpart in the other scheme.")
-def classes_command(scheme, unmapped):
-    """List the class table of a scheme (code, big class, name, suggested department).
+def classes_command(words, scheme, unmapped):
+    """List the class table of a scheme (code, big class, name, English name, the
+    other scheme's class, suggested department), or the classes whose line holds
+    every one of WORDS (any case): a name in Chinese or English, a code, a
+    department. Exit status 1 when none does. The examples find the class of
+    hydrants for --class, the street lights' classes, the 2026 class of legacy
+    class 0103, and the legacy classes 2026 has none for.
 
     \b
-    Example:
+    Examples:
+      gridkit components classes hydrant
+      gridkit components classes 路灯
+      gridkit components classes "legacy: 0103"
       gridkit components classes --scheme legacy --unmapped
     """
     from gridkit.classes import class_table, classes_without_counterpart, convert_class
@@ -422,7 +456,13 @@ def classes_command(scheme, unmapped):
     table = class_table(scheme)
     codes = classes_without_counterpart(scheme) if unmapped else sorted(table.classes)
     other = "legacy" if scheme == "2026" else "2026"
+    lines = []
     for code in codes:
         c = table[code]
-        click.echo(f"{code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{other}: {convert_class(code, to=other) or '-'}"
-                   f"\t{c.suggested_department}")
+        lines.append(f"{code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{other}: {convert_class(code, to=other) or '-'}"
+                     f"\t{c.suggested_department}")
+    found = [line for line in lines if all(word.casefold() in line.casefold() for word in words)]
+    if not found:
+        raise click.ClickException(f"no class of the {scheme} table holds {' and '.join(map(repr, words))}: try "
+                                   f"fewer words, the other language, or --scheme {other}")
+    click.echo("\n".join(found))

@@ -1544,11 +1544,16 @@ STATS_BY = {"cell": "SZDYWGBSM", "micro": "micro_id", "community": "SZSQDM", "st
 _STATS_NAMES = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}
 
 
-def catalogue_stats(catalogue, by="class", areas=None):
+def catalogue_stats(catalogue, by="class", areas=None, class_code=None):
     """Counts of components per cell, micro-grid, community, street or class (active
     ones and all). ``areas`` (:func:`layout_areas`): every cell, micro-grid,
     community or street of the layout, those holding no component counted 0, so
-    that the table joins to the layer and maps the ones without any."""
+    that the table joins to the layer and maps the ones without any.
+    ``class_code``: count only the components of this class, or of this big class
+    (its first two digits)."""
+    if class_code is not None:
+        codes = catalogue["class_code"].astype(str)
+        catalogue = catalogue.loc[(codes.str[:2] if len(str(class_code)) == 2 else codes) == str(class_code)]
     column = STATS_BY.get(by)
     if column is None:
         raise InputError(f"--by {by!r}: use cell, micro, community, street or class")

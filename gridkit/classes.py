@@ -137,7 +137,7 @@ class ClassTable:
     --------
     >>> table = class_table("2026")
     >>> table["01013"].name_en
-    'fire-fighting facility'
+    'fire-fighting facility (hydrant etc.)'
     >>> table.build_ids("110101", "01013", [1, 2])
     ['11010101013000001', '11010101013000002']
     >>> table.id_problems(["11010101013000001", "11010101016000001", "1101010101300001"])

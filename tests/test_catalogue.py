@@ -684,6 +684,21 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     assert dict(zip(table["class_code"], table["components"])) == {"01013": 1956, "01037": 6117, "02014": 760,
                                                                      "03005": 990}
     assert "9,823 components" in stats.output
+    # --class: one class per community (every community listed), a big class, and a code that is neither
+    lights = CliRunner().invoke(cli, ["components", "stats", str(grid), "--by", "community", "--class", "01037",
+                                      "--csv", str(tmp_path / "lights.csv")])
+    assert lights.exit_code == 0, lights.output
+    per = pd.read_csv(tmp_path / "lights.csv", dtype={"SZSQDM": str}).set_index("SZSQDM")["components"]
+    cat = read_catalogue(grid)
+    assert per.to_dict() == cat.loc[cat["class_code"] == "01037"].groupby("SZSQDM").size().to_dict()
+    assert len(per) == 13 and per.sum() == 6117
+    assert "total        6,117 components of class 01037, 0 removed; 0 of 13 communities hold none" in lights.output
+    big = CliRunner().invoke(cli, ["components", "stats", str(grid), "--class", "01"])
+    assert [line.split()[0] for line in big.output.splitlines()[1:-1]] == ["01013", "01037"]
+    assert "total        8,073 components of big class 01, 0 removed" in big.output
+    refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--class", "0103"])
+    assert refused.exit_code == 2 and ("'0103' is no class or big class of the GB/T 47678.5-2026 table, nor of a "
+                                       "component in the catalogue") in refused.output
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     # the table is an output like any other: not over an existing file unasked, never over the package
     before = grid.read_bytes()

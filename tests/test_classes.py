@@ -107,3 +107,33 @@ def test_a_class_code_that_lost_its_leading_zeros_says_so():
         "class code '1013.0' is not 5 digits: leading zeros lost? 01013 is 消防设施")
     assert class_table("2026").class_problem("9") == "class code '9' is not 5 digits"  # 00009: no such class
     assert class_table("2026").class_problem("01013") is None
+
+
+@pytest.mark.parametrize("words, codes", [
+    ((), None),  # the whole table
+    (("hydrant",), ["01013", "01068"]),
+    (("路灯",), ["01006", "01037", "01038", "01060"]),
+    (("legacy: 0103",), ["01003"]),  # a legacy class's 2026 code
+    (("LIGHT", "cover"), ["01006"]),  # every word, any case
+    (("--scheme", "legacy", "--unmapped"), ["0502", "0601", "0602"]),
+])
+def test_classes_command_finds_a_class_by_its_words(words, codes):
+    from click.testing import CliRunner
+
+    from gridkit_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["components", "classes", *words])
+    assert result.exit_code == 0, result.output
+    found = [line.split("\t")[0] for line in result.output.splitlines()]
+    assert found == (codes or sorted(class_table("2026").classes))
+
+
+def test_classes_command_says_when_no_class_holds_the_words():
+    from click.testing import CliRunner
+
+    from gridkit_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["components", "classes", "lamp", "zzz"])
+    assert result.exit_code == 1
+    assert ("no class of the 2026 table holds 'lamp' and 'zzz': try fewer words, the other language, or --scheme "
+            "legacy") in result.output
