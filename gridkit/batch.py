@@ -71,7 +71,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(PREFIX)])
     n = len(frame)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-    reason, detail = coords.position_problems(x, y, crs)
+    reason, detail = coords.position_problems(x, y, crs, names=frame.attrs.get("xy_fields"))
     ok = np.flatnonzero(reason == "")
     index = np.full(n, -1, dtype=np.int64)
     status = np.full(n, OUTSIDE, dtype=np.int8)
@@ -125,11 +125,28 @@ def expand(compact, locator):
 def split_rejects(out, reason, detail, row_offset=0):
     """``(located, rejects)`` from all rows and their reject reasons ("" = accepted)."""
     bad = reason != ""
-    rejects = out.loc[bad, [c for c in out.columns if not c.startswith(PREFIX)]].copy()
-    rejects.insert(0, "detail", detail[bad])
-    rejects.insert(0, "reason", reason[bad])
-    rejects.insert(0, "row", np.flatnonzero(bad) + 1 + row_offset)
+    rejects = rejects_table(out.loc[bad, [c for c in out.columns if not c.startswith(PREFIX)]],
+                            np.flatnonzero(bad) + 1 + row_offset, reason[bad], detail[bad])
     return out[~bad], rejects
+
+
+#: The columns a rejects file begins with, before the rejected row's own.
+REJECTS_COLUMNS = ["row", "reason", "detail"]
+
+
+def rejects_table(rows, numbers, reason, detail):
+    """The rejects of a run: the input's ``rows`` after this run's ``row`` (their
+    numbers in the file, from 1), ``reason`` and ``detail``. A rejects file read
+    back (its rows fixed, and located or imported again) begins with these columns
+    already: they are replaced, as they told of the run before. Another input's
+    column of one of these names is kept as ``input_row`` (…)."""
+    rows = rows.copy()
+    if list(rows.columns[:3]) == REJECTS_COLUMNS:
+        rows = rows.drop(columns=REJECTS_COLUMNS)
+    rows = rows.rename(columns={name: f"input_{name}" for name in REJECTS_COLUMNS if name in rows.columns})
+    for name, values in zip(reversed(REJECTS_COLUMNS), (detail, reason, numbers)):
+        rows.insert(0, name, values)
+    return rows
 
 
 def _route(routes, located, klass, kind, reason, detail):
@@ -200,7 +217,9 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
                                          encoding=encoding, keep_xy=True)
     label = _said_crs(frame.attrs, crs, output, overwrite)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
+    read = frame.attrs
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
+    frame.attrs = read  # the coordinate columns' names among them, for the rejects' detail
     classes = _classes(frame, class_field, class_code, points)
     locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
     parts, rejects = [], []

@@ -84,6 +84,7 @@ import pyproj
 import shapely
 
 from . import coords
+from .batch import rejects_table
 from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import half_width_column
 from .errors import CRSError, InputError
@@ -350,6 +351,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
                              "the coordinate columns with --x-field and --y-field")
         parsed = label if label is not None else coords.parse_crs(crs if crs is not None else "EPSG:4326")
         frame.attrs["crs_label"] = label  # for an output that keeps the columns (locate -o .csv)
+        frame.attrs["xy_fields"] = (xf, yf)
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "
@@ -971,7 +973,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if isinstance(inventory, (str, Path)):
         source = source or Path(inventory).stem
         frame, x, y, in_crs = read_inventory(inventory, layer=layer, crs=crs, x_field=x_field,
-                                             y_field=y_field, encoding=encoding, where=where)
+                                             y_field=y_field, encoding=encoding, where=where, keep_xy=True)
     else:
         if where is not None:
             raise InputError("where filters an inventory read from a file; filter the frame itself instead")
@@ -980,10 +982,13 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     n = len(frame)
     numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)
+    xy = frame.attrs.get("xy_fields")  # a table's coordinate columns, as written: for its rejects alone
+    written = None if xy is None else frame[list(dict.fromkeys(xy))]
+    frame = frame if xy is None else frame.drop(columns=list(dict.fromkeys(xy)))
     copy = set(COPY_COLUMNS) <= set(frame.columns)  # the components layer exported (edited in Excel, say)
     if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
-    reason, detail = coords.position_problems(x, y, in_crs)  # 1. positions, the first checks
+    reason, detail = coords.position_problems(x, y, in_crs, names=xy)  # 1. positions, the first checks
 
     def reject(mask, code, text):
         """Mark rows not yet rejected; ``text`` is a string, or a function of their positions."""
@@ -1081,11 +1086,12 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
             for i in rows])
 
     keep = reason == ""
-    rejects = frame.loc[~keep].copy()
-    rejects.insert(0, "detail", detail[~keep])
-    rejects.insert(0, "reason", reason[~keep])
-    rejects.insert(0, "row", numbers[~keep])
-    rejects["x"], rejects["y"] = x[~keep], y[~keep]
+    # A table's rejects keep its coordinate columns as written ("abc" where x was not a
+    # number); a file of geometries gets the x and y of the point it was read as.
+    rejected = frame.loc[~keep].copy()
+    for name, values in ({"x": x, "y": y} if written is None else written).items():
+        rejected[name] = np.asarray(values)[~keep]
+    rejects = rejects_table(rejected, numbers[~keep], reason[~keep], detail[~keep])
 
     # Rejected rows are still in the inventory: the components they name (by ID or
     # source key) are not removed from the catalogue. When every row is rejected (a

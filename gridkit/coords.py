@@ -301,13 +301,13 @@ def is_geographic(crs) -> bool:
     return isinstance(parsed, str) or parsed.is_geographic
 
 
-def position_problems(x, y, crs=None):
+def position_problems(x, y, crs=None, names=None):
     """Why each point cannot be a position: ``(reason, detail)`` arrays ("" = usable).
 
     ``missing_coordinates`` where x or y is NaN (blank, not a number, an empty
     geometry); ``impossible_coordinates`` where ``crs`` takes lon/lat and x lies
     outside -180..180 or y outside -90..90. ``detail`` names the bad value and the fix,
-    for a rejects file.
+    for a rejects file; ``names``, a table's x and y columns, name them there.
 
     Examples
     --------
@@ -321,9 +321,13 @@ def position_problems(x, y, crs=None):
     reason = np.full(len(x), "", dtype=object)
     detail = np.full(len(x), "", dtype=object)
     no_x, no_y = ~np.isfinite(x), ~np.isfinite(y)
-    for mask, text in ((no_x & no_y, "no x or y: blank, not numbers, or an empty geometry"),
-                       (no_x & ~no_y, "x is blank or not a number"),
-                       (no_y & ~no_x, "y is blank or not a number")):
+    xn, yn = names or ("x", "y")
+    neither = (f"no x or y in {xn}: blank, or not a pair of numbers" if xn == yn else
+               f"{xn} and {yn} are blank or not numbers" if names else
+               "no x or y: blank, not numbers, or an empty geometry")
+    for mask, text in ((no_x & no_y, neither),
+                       (no_x & ~no_y, f"{xn} is blank or not a number"),
+                       (no_y & ~no_x, f"{yn} is blank or not a number")):
         reason[mask], detail[mask] = "missing_coordinates", text
     if crs is not None and is_geographic(crs):
         bad = np.flatnonzero((reason == "") & ((np.abs(x) > 180) | (np.abs(y) > 90)))

@@ -134,7 +134,7 @@ def test_a_semicolon_csv_is_located_into_a_semicolon_csv(tmp_path, package):
     assert [distance for _, distance in last if distance != "0,0"] == ["4,997689421928953", ""]
     rejects = (tmp_path / "semi_located.rejects.csv").read_text(encoding="utf-8-sig").splitlines()
     assert rejects == ["row;reason;detail;case;lon;lat;matter",
-                       f"9;missing_coordinates;x is blank or not a number;c8;;{text['lat'][8]};01001"]
+                       f"9;missing_coordinates;lon is blank or not a number;c8;;{text['lat'][8]};01001"]
     again = tmp_path / "again.csv"
     assert CliRunner().invoke(cli, ["locate", str(out), "--grid", str(package), "-o", str(again),
                                     "--tolerance", "10"]).exit_code == 0
@@ -518,6 +518,15 @@ def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tm
         "x = 200 is not a longitude (-180..180); y = -95 is not a latitude (-90..90): are x and y swapped, "
         "or is the CRS wrong?",
         "swapping x and y puts it inside the layout; the columns are swapped"]
+    # A table's columns are named as the file names them; one "location" column as such.
+    for names, texts in ((("PointX", "PointY"), ["PointX is blank or not a number",
+                                                 "PointX and PointY are blank or not numbers"]),
+                         (("location",) * 2, ["location is blank or not a number",
+                                              "no x or y in location: blank, or not a pair of numbers"])):
+        frame.attrs["xy_fields"] = names
+        _, rejects = locate_frame(frame, frame["x"], frame["y"], "EPSG:4326", loc)
+        assert rejects["detail"].tolist()[:2] == texts
+    frame.attrs = {}
     # In the layout's metric CRS there is no lon/lat to swap, nor a range to check.
     assert not loc.swapped([Y0 + 50], [X0 + 50], "EPSG:4548").any()
     assert loc.swapped([lat[0], lat[1], 0.0], [lon[0], lon[1], 0.0], "EPSG:4326").tolist() == [True, False, False]

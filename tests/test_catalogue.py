@@ -116,8 +116,11 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
     assert a.catalogue.drop(columns="geometry").equals(b.catalogue.drop(columns="geometry"))
     # Excel keeps 15 significant digits of a coordinate too: positions agree to 1 µm.
     assert a.catalogue.geometry.geom_equals_exact(b.catalogue.geometry, tolerance=1e-6).all()
-    assert a.rejects.drop(columns=["x", "y"]).equals(b.rejects.drop(columns=["x", "y"])) and a.summary == b.summary
-    assert np.allclose(a.rejects[["x", "y"]], b.rejects[["x", "y"]], rtol=1e-14, equal_nan=True)
+    # The rejects keep the coordinate columns as each file writes them.
+    assert a.rejects.drop(columns=["lon", "lat"]).equals(b.rejects.drop(columns=["lon", "lat"]))
+    assert a.summary == b.summary and "x" not in a.rejects.columns
+    assert np.allclose(a.rejects[["lon", "lat"]].apply(pd.to_numeric), b.rejects[["lon", "lat"]].apply(pd.to_numeric),
+                       rtol=1e-14, equal_nan=True)
     assert a.summary["imported"] == 3 and a.rejects["reason"].tolist() == ["missing_coordinates", "bad_id"]
     titled = tmp_path / "titled.csv"  # the ledger saved as a GBK CSV with its title lines: skipped too
     titled.write_bytes("东城区井盖台账\n制表日期,2026-11-01\n\n".encode("gbk") + csv.read_text().encode("gbk"))
@@ -269,6 +272,35 @@ def test_an_inventory_renamed_is_not_added_beside_itself(tmp_path, package):
     assert stray.summary["rejected_by_reason"] == {"already_catalogued": 1}
     assert stray.rejects["row"].tolist() == [2]
 
+
+
+
+def test_a_rejects_file_fixed_imports_again_and_keeps_the_values_as_written(tmp_path, package):
+    """The rejects keep a table's coordinate columns as the file writes them ("abc",
+    not a blank x), the detail naming the column. Fixed and imported again, the rejects
+    file is an inventory like any other: its row/reason/detail columns are the last
+    run's and are replaced (a crash before); another file's own "detail" is kept."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
+    ledger = _csv(tmp_path, [dict(PointX=lon[0], PointY=lat[0], detail="north gate"),
+                             dict(PointX="abc", PointY=lat[1], detail="by the pond"),
+                             dict(PointX=lon[1], PointY="", detail="")], name="ledger.csv")
+    loc, mapping = Locator.from_package(package), Mapping(class_code="01037")
+    first = import_components(ledger, loc, mapping=mapping, crs="EPSG:4326")
+    assert first.rejects.columns.tolist() == ["row", "reason", "detail", "input_detail", "PointX", "PointY"]
+    assert first.rejects.fillna("").astype(str).values.tolist() == [
+        ["2", "missing_coordinates", "PointX is blank or not a number", "by the pond", "abc", str(float(lat[1]))],
+        ["3", "missing_coordinates", "PointY is blank or not a number", "", str(float(lon[1])), ""]]
+    fixed = tmp_path / "ledger.rejects.csv"
+    first.rejects.assign(PointX=[lon[1], lon[1]]).to_csv(fixed, index=False)  # row 3 still has no PointY
+    again = import_components(fixed, loc, catalogue=first.catalogue, mapping=mapping, crs="EPSG:4326")
+    assert (again.summary["imported"], again.summary["rejected"]) == (1, 1)
+    assert again.rejects.columns.tolist() == ["row", "reason", "detail", "input_detail", "PointX", "PointY"]
+    assert again.rejects[["row", "detail"]].values.tolist() == [[2, "PointY is blank or not a number"]]
+    located = CliRunner().invoke(cli, ["locate", str(fixed), "--crs", "EPSG:4326", "--grid", str(package), "-o",
+                                       str(tmp_path / "l.csv")])
+    assert located.exit_code == 0, located.output
+    assert pd.read_csv(tmp_path / "l.rejects.csv")[["row", "detail"]].values.tolist() == [
+        [2, "PointY is blank or not a number"]]
 
 
 def test_two_inventories_of_one_name_are_refused_before_anything_is_imported(tmp_path, package):
