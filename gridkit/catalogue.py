@@ -42,8 +42,9 @@ same inventory changes nothing and an ID is never reused.
 Updates
 -------
 Importing an inventory again syncs its source: changed rows are updated and get
-the change date ``BGRQ`` (a component moved less than :data:`MOVED_M`, 1 mm, has
-not moved: the same inventory read from another CRS comes back nanometres off);
+the change date ``BGRQ`` (a component moved less than :data:`MOVED_M`, 1 cm, has
+not moved: the same inventory read from another CRS comes back nanometres off, a
+GeoJSON copy with 7 decimals of a degree millimetres off);
 components of that source missing from the new inventory are kept with status
 ``移除`` (removed) and an ``end_date``. A component
 whose row is there but rejected (by its ID or source key) is kept as it was, and when
@@ -163,8 +164,10 @@ _COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_r
 COPY_COLUMNS = ("GLBJBSM", "source", "source_key")
 #: A component moved less than this (metres, in the layout's CRS) has not moved: the
 #: same inventory read from another CRS (a Shapefile in feet, a GeoParquet in a local
-#: grid) comes back nanometres off, and is no update.
-MOVED_M = 1e-3
+#: grid) comes back nanometres off, and a copy written in degrees to 7 decimals (GeoJSON,
+#: as RFC 7946 suggests; gridkit's export too) up to 7 mm off; neither is an update.
+#: No survey places a manhole cover to the centimetre.
+MOVED_M = 0.01
 
 
 @dataclass
@@ -1115,6 +1118,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
                            *kept_arrays, numbers[keep], source, today, micro=kept_micro)
     del kept, kept_arrays, kept_micro
+    if crs is None and not isinstance(in_crs, str) and in_crs.to_epsg() == 4326:
+        _refuse_offset_copy(rows, catalogue, inventory)
     merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None or copy,
                              copy=copy)
     if changes["kept_rejected"]:
@@ -1137,6 +1142,35 @@ def _first_rows(values):
     first = np.full(len(uniques), len(codes), dtype=np.int64)
     np.minimum.at(first, codes, np.arange(len(codes)))
     return first[codes]
+
+
+def _refuse_offset_copy(rows, catalogue, inventory):
+    """Refuse ``rows`` read as EPSG:4326 (unsaid) when every one the catalogue holds
+    by ID lies where GCJ-02 or BD-09 puts it: a copy exported for Amap (``gridkit
+    export --crs gcj02``) read back without ``--crs gcj02`` would move every
+    component 100–700 m, in place. ``--crs EPSG:4326`` says the file is WGS84 (the
+    catalogue the one read wrong), and skips this."""
+    if catalogue is None or not len(catalogue) or not rows["GLBJBSM"].notna().any():
+        return
+    held = pd.Index(catalogue["GLBJBSM"].astype(object)).get_indexer(rows["GLBJBSM"].astype(object))
+    if not (held >= 0).any():
+        return
+    old = catalogue.geometry.values[held[held >= 0]]
+    new = rows.geometry.values[held >= 0]
+    moved = shapely.distance(old, new)
+    if not (moved >= 1.0).all():  # what an update looks like: some in place
+        return
+    to_lonlat = pyproj.Transformer.from_crs(rows.crs, 4326, always_xy=True)
+    back = pyproj.Transformer.from_crs(4326, rows.crs, always_xy=True)
+    lon, lat = to_lonlat.transform(shapely.get_x(old), shapely.get_y(old))
+    for name, label in (("gcj02", "GCJ-02"), ("bd09", "BD-09")):
+        shifted = shapely.points(*back.transform(*coords.wgs84_to_pseudo_func(name)(np.column_stack([lon, lat])).T))
+        if (shapely.distance(shifted, new) < 1.0).all():
+            raise InputError(
+                f"{inventory}: the {len(new):,} of its components the catalogue holds lie where {label} puts them, "
+                f"{np.median(moved):.0f} m from their places: {label} read as EPSG:4326, which would move "
+                f"every one. Import it with --crs {name} (or --crs EPSG:4326 if it really is WGS84, and the catalogue "
+                "was read wrong)")
 
 
 def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
@@ -1300,14 +1334,18 @@ def _micro_ids(locator, micro, n):
 
 def _comparable(frame):
     return pd.DataFrame({c: np.where(frame[c].isna().to_numpy(), "\x00", frame[c].astype(str).to_numpy())
-                         for c in _COMPARED})
+                         for c in _COMPARED if c not in ("assign_status", "assign_distance_m")})
 
 
 def _differs(old, fresh):
-    """Whether each fresh row changes its component: an attribute, or its place by
-    :data:`MOVED_M` or more."""
+    """Whether each fresh row changes its component: an attribute, or its place or its
+    distance from the layout by :data:`MOVED_M` or more (a point on the layout's edge,
+    inside one time, is 'nearest' at 0.4 mm another; its cell is compared as an
+    attribute)."""
     moved = ~(shapely.distance(old.geometry.values, fresh.geometry.values) < MOVED_M)
-    return (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy() | moved
+    was, now = (pd.to_numeric(f["assign_distance_m"]).to_numpy(dtype=float) for f in (old, fresh))
+    nearer = ~(np.abs(was - now) < MOVED_M) & ~(np.isnan(was) & np.isnan(now))
+    return (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy() | moved | nearer
 
 
 def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False, copy=False):

@@ -211,6 +211,16 @@ def test_reimport_changes_nothing_and_updates_keep_history(tmp_path, package):
                            before.sort_values("source_key").geometry.values)
     assert 0 < off.max() < 1e-6
     assert (read_back.summary["updated"], read_back.summary["unchanged"]) == (0, 3)
+    # Degrees to 7 decimals (a GeoJSON copy) are millimetres off: not moved; a is moved 5 mm, b 2 cm
+    shifted = [dict(row, lon=round(row["lon"], 7), lat=round(row["lat"], 7)) for row in rows]
+    (a_lon, b_lon), (a_lat, b_lat) = _lonlat([X0 + 50.005, X0 + 150.02], [Y0 + 50, Y0 + 150])
+    shifted[0].update(lon=a_lon, lat=a_lat)
+    shifted[1].update(lon=b_lon, lat=b_lat)
+    rounded = import_components(_csv(tmp_path, shifted), loc, catalogue=read_catalogue(package), mapping=mapping,
+                                today="20260801", source="hydrants")
+    assert (rounded.summary["updated"], rounded.summary["unchanged"]) == (1, 2)
+    assert rounded.catalogue.set_index("source_key")["BGRQ"].to_dict() == {"k:a": None, "k:b": "20260801",
+                                                                          "k:c": None}
     # b damaged, c gone, d new
     rows[1]["status"] = "damaged"
     d_lon, d_lat = _lonlat([X0 + 250], [Y0 + 50])
@@ -301,6 +311,36 @@ def test_a_rejects_file_fixed_imports_again_and_keeps_the_values_as_written(tmp_
     assert located.exit_code == 0, located.output
     assert pd.read_csv(tmp_path / "l.rejects.csv")[["row", "detail"]].values.tolist() == [
         [2, "PointY is blank or not a number"]]
+
+
+
+def test_a_gcj02_copy_read_as_wgs84_is_refused_before_it_moves_the_catalogue(tmp_path):
+    """The catalogue exported for Amap (--crs gcj02) and imported back without
+    --crs gcj02 was read as EPSG:4326: 6 of 6 components "updated", each moved
+    ~500 m, in place. Refused when every component it holds lies where GCJ-02 (or
+    BD-09) puts the catalogue's; --crs EPSG:4326 says it is WGS84 and goes on."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 4000, Y0 + 4000)])
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm, cell_area=40_000.0), comm)
+    lon, lat = _lonlat(X0 + 1500 + 200 * np.arange(6), Y0 + 1500 + 200 * np.arange(6))
+    glon, glat = gk.coords.wgs84_to_gcj02(lon, lat)
+    ledger = _csv(tmp_path, [dict(lon=a, lat=b) for a, b in zip(glon, glat)], name="lamps.csv")
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    assert CliRunner().invoke(cli, [*args, str(ledger), "--crs", "gcj02"]).exit_code == 0
+    for crs in ("gcj02", "bd09"):
+        out = tmp_path / f"lamps_{crs}.geojson"
+        assert CliRunner().invoke(cli, ["export", str(package), "--layer", "components", "--crs", crs, "-o",
+                                        str(out)]).exit_code == 0
+        before = package.read_bytes()
+        refused = CliRunner().invoke(cli, [*args, str(out)])
+        label = {"gcj02": "GCJ-02", "bd09": "BD-09"}[crs]
+        assert refused.exit_code == 1 and (f"{out}: the 6 of its components the catalogue holds lie where {label} "
+                                           f"puts them") in refused.output
+        assert f"Import it with --crs {crs} (or --crs EPSG:4326 if it really is WGS84" in refused.output
+        assert package.read_bytes() == before
+        back = CliRunner().invoke(cli, [*args, str(out), "--crs", crs])
+        assert "catalogue: 0 added, 0 updated, 6 unchanged, 0 removed" in back.output, back.output
+    said = CliRunner().invoke(cli, [*args, str(tmp_path / "lamps_gcj02.geojson"), "--crs", "EPSG:4326"])
+    assert "catalogue: 0 added, 6 updated, 0 unchanged, 0 removed" in said.output, said.output
 
 
 def test_two_inventories_of_one_name_are_refused_before_anything_is_imported(tmp_path, package):
@@ -716,6 +756,11 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     assert dict(zip(table["class_code"], table["components"])) == {"01013": 1956, "01037": 6117, "02014": 760,
                                                                      "03005": 990}
     assert "9,823 components" in stats.output
+    # A GeoJSON copy (7 decimals of a degree: millimetres off) imported back changes nothing (9,489 "updated" before)
+    copy = tmp_path / "components.geojson"
+    assert CliRunner().invoke(cli, ["export", str(grid), "--layer", "components", "-o", str(copy)]).exit_code == 0
+    back = CliRunner().invoke(cli, ["components", "import", str(copy), "--grid", str(grid)])
+    assert "  catalogue: 0 added, 0 updated, 9,823 unchanged, 0 removed" in back.output, back.output
     # --class: one class per community (every community listed), a big class, and a code that is neither
     lights = CliRunner().invoke(cli, ["components", "stats", str(grid), "--by", "community", "--class", "01037",
                                       "--csv", str(tmp_path / "lights.csv")])
