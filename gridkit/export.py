@@ -326,8 +326,13 @@ def _write(frame, path, layer, driver, encoding):
     dataset = {}
     if driver == "KML":
         frame = _int32_where_they_fit(frame)
-        if _KML_NAMES[layer] in frame:
-            dataset = {"NameField": _KML_NAMES[layer]}
+        named = _KML_NAMES[layer]
+        if named in frame and named.endswith(("_id", "GLBJBSM")):
+            # GDAL moves the NameField into <name>: an ID stays a column as well (its own
+            # <name> column "Name"), so that the copy imports or adopts back by it.
+            frame = frame.assign(Name=frame[named])
+        elif named in frame:
+            dataset = {"NameField": named}
     elif driver == "GPKG":
         from .io import CREATION_OPTIONS
 

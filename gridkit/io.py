@@ -360,7 +360,8 @@ def _without_kml_furniture(gdf):
     (:data:`_KML_FURNITURE`), nor an empty ``Name2`` (GDAL's KML writer declares
     ``Name`` again in the schema): with them, an adopted package and located points
     carried a dozen empty columns. So do ``id`` values of GDAL's own making
-    (``cells.1``, ``cells.2`` …: the layer's name and feature number)."""
+    (``cells.1``, ``cells.2`` …: the layer's name and feature number), and names
+    that repeat a column (the IDs gridkit's export names placemarks by)."""
     unset = []
     for column in gdf.columns:
         if column == gdf.geometry.name:
@@ -375,9 +376,17 @@ def _without_kml_furniture(gdf):
             blank |= values.eq(default)
         if column == "id":
             blank |= values.astype(str).str.fullmatch(r"[^.\s]+\.\d+")
-        if blank.all():
+        if blank.all() or (furniture == "Name" and _repeats_a_column(gdf, column)):
             unset.append(column)
     return gdf.drop(columns=unset) if unset else gdf
+
+
+def _repeats_a_column(gdf, column):
+    """Whether ``column`` (a placemark's name) holds another column's values, as the
+    IDs of gridkit's KML export do (each placemark named by its ID, kept as a column)."""
+    values = gdf[column].astype(str)
+    return any(values.equals(gdf[other].astype(str)) for other in gdf.columns
+               if other not in (column, gdf.geometry.name) and gdf[other].dtype == gdf[column].dtype)
 
 
 def text_encoding(path, encoding=None):
