@@ -361,7 +361,7 @@ def stats_command(package_arg, package, by, class_code, csv_path, overwrite):
 
 def _known_class(code, catalogue, package):
     """Refuse ``code`` (``stats --class``) when it is no class or big class of the
-    catalogue's scheme and no component's class starts with it (a local class)."""
+    catalogue's scheme, nor of a component in the catalogue (a local class)."""
     from gridkit.classes import class_table
     from gridkit.package import read_metadata
 

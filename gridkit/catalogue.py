@@ -986,8 +986,10 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)
     xy = frame.attrs.get("xy_fields")  # a table's coordinate columns, as written: for its rejects alone
-    written = None if xy is None else frame[list(dict.fromkeys(xy))]
-    frame = frame if xy is None else frame.drop(columns=list(dict.fromkeys(xy)))
+    written = None
+    if xy is not None:
+        written = frame[list(dict.fromkeys(xy))]  # one column of both ("location") once
+        frame = frame.drop(columns=written.columns)
     copy = set(COPY_COLUMNS) <= set(frame.columns)  # the components layer exported (edited in Excel, say)
     if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class

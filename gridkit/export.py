@@ -327,9 +327,9 @@ def _write(frame, path, layer, driver, encoding):
     if driver == "KML":
         frame = _int32_where_they_fit(frame)
         named = _KML_NAMES[layer]
-        if named in frame and named.endswith(("_id", "GLBJBSM")):
-            # GDAL moves the NameField into <name>: an ID stays a column as well (its own
-            # <name> column "Name"), so that the copy imports or adopts back by it.
+        if named in frame and layer != "units":
+            # GDAL moves a NameField out of the columns into <name>: an ID is copied to Name
+            # (the default NameField) instead, so that a copy imports or adopts back by it.
             frame = frame.assign(Name=frame[named])
         elif named in frame:
             dataset = {"NameField": named}
