@@ -156,8 +156,10 @@ _GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "micr
 CATALOGUE_COLUMNS = list(STANDARD_FIELDS) + _GRIDKIT_COLUMNS
 # The micro-grid follows from the position and the layout, both compared already: it
 # is not compared itself, so a catalogue from before it was kept gains it on a
-# re-import without every component counting as updated.
-_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row", "micro_id")]
+# re-import without every component counting as updated. The distance from the layout
+# (and so the status) is compared by :func:`_differs`, to a tolerance, not as text.
+_COMPARED = [c for c in CATALOGUE_COLUMNS if c not in ("BGRQ", "CSRQ", "source_row", "micro_id", "assign_status",
+                                                        "assign_distance_m")]
 #: The columns that make an inventory a copy of a catalogue (``gridkit export --layer
 #: components``, edited in Excel and imported back): its rows carry the components'
 #: own sources, so each keeps its own, and none is removed for a row left out.
@@ -1165,8 +1167,8 @@ def _refuse_offset_copy(rows, catalogue, inventory):
     to_lonlat = pyproj.Transformer.from_crs(rows.crs, 4326, always_xy=True)
     back = pyproj.Transformer.from_crs(4326, rows.crs, always_xy=True)
     lon, lat = to_lonlat.transform(shapely.get_x(old), shapely.get_y(old))
-    for name, label in (("gcj02", "GCJ-02"), ("bd09", "BD-09")):
-        shifted = shapely.points(*back.transform(*coords.wgs84_to_pseudo_func(name)(np.column_stack([lon, lat])).T))
+    for name, label, convert in (("gcj02", "GCJ-02", coords.wgs84_to_gcj02), ("bd09", "BD-09", coords.wgs84_to_bd09)):
+        shifted = shapely.points(*back.transform(*convert(lon, lat)))
         if (shapely.distance(shifted, new) < 1.0).all():
             raise InputError(
                 f"{inventory}: the {len(new):,} of its components the catalogue holds lie where {label} puts them, "
@@ -1336,7 +1338,7 @@ def _micro_ids(locator, micro, n):
 
 def _comparable(frame):
     return pd.DataFrame({c: np.where(frame[c].isna().to_numpy(), "\x00", frame[c].astype(str).to_numpy())
-                         for c in _COMPARED if c not in ("assign_status", "assign_distance_m")})
+                         for c in _COMPARED})
 
 
 def _differs(old, fresh):
