@@ -79,7 +79,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     (and gk_micro_id when the package has micro-grids), the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
     --class-field (or --class), gk_department_code and gk_department_name. Rows whose
-    coordinates or class cannot be used (blank, not lon/lat, lon and lat swapped)
+    coordinates or class cannot be used (blank, not lon/lat, x and y swapped)
     go to OUTPUT.rejects.csv with the reason and the bad value; the summary adds up
     to the input rows.
 

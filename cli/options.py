@@ -52,8 +52,10 @@ BOTH_COORDINATES = ('a column of both, "lon,lat" as Amap\'s location or WKT, is 
                     "WKT …) or given as --x-field and --y-field alike")
 #: The coordinate columns of a CSV or Excel inventory (locate, components).
 x_field_opt = click.option("--x-field", default=None,
-                           help=f"CSV column with x / longitude (default: detected; {BOTH_COORDINATES}).")
-y_field_opt = click.option("--y-field", default=None, help="CSV column with y / latitude (default: detected).")
+                           help=f"CSV column with x / longitude / easting (default: detected; {BOTH_COORDINATES}; "
+                                "a Chinese survey table's X坐标 is the northing, so --x-field Y坐标).")
+y_field_opt = click.option("--y-field", default=None,
+                           help="CSV column with y / latitude / northing (default: detected).")
 #: Inputs with text (locate, components).
 text_encoding_opt = click.option(
     "--encoding", default=None,

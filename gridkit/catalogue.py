@@ -55,6 +55,7 @@ inventory: each component it holds keeps its own source, and it removes nothing.
 Reject reasons
 --------------
 ``missing_coordinates``, ``impossible_coordinates``, ``latlon_swapped``,
+``xy_swapped`` (a projected CRS's x and y swapped: a survey table's northing X),
 ``degrees_in_projected_crs``,
 ``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
 ``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
@@ -92,7 +93,7 @@ from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, table_crs,
                  text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
-from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON
+from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
 
@@ -130,6 +131,7 @@ REJECT_REASONS = {
     "missing_coordinates": "no coordinates (empty geometry or blank x/y)",
     "impossible_coordinates": "coordinates that cannot be a position in the input CRS",
     "latlon_swapped": SWAPPED_REASON,
+    "xy_swapped": XY_SWAPPED_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
@@ -141,7 +143,7 @@ REJECT_REASONS = {
 }
 _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "lat", True),
                 ("经度", "纬度", True), ("經度", "緯度", True), ("pointx", "pointy", False), ("point_x", "point_y", False),
-                ("x", "y", False)]
+                ("easting", "northing", False), ("东坐标", "北坐标", False), ("x", "y", False)]
 #: Single columns that hold both coordinates (:func:`_pairs`), each with whether its name
 #: says lon/lat: "116.48,39.99" as Amap's and Baidu's place APIs give a ``location``, or
 #: WKT as QGIS and databases export it.
@@ -252,10 +254,13 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
     found = _known_coordinates(columns)
     if found:
         return found
+    survey = {str(c).strip().upper(): c for c in columns if str(c).strip().upper() in ("X坐标", "Y坐标")}
+    hint = (f"; a survey table's {survey['X坐标']} is the northing: --x-field {survey['Y坐标']} --y-field "
+            f"{survey['X坐标']}" if len(survey) == 2 else "")
     raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
-                     f"经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, x/y, or one column of both: location, "
-                     f"经纬度, 坐标, WKT, geometry) among {list(columns)}; name them with --x-field and --y-field (one "
-                     "column of both as each)")
+                     "经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, easting/northing, 东坐标/北坐标, x/y, "
+                     f"or one column of both: location, 经纬度, 坐标, WKT, geometry) among {list(columns)}; name "
+                     f"them with --x-field and --y-field (one column of both as each){hint}")
 
 
 def _known_coordinates(names):

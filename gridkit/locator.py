@@ -66,6 +66,11 @@ STATUS_NAMES = np.array(["inside", "nearest", "outside"], dtype=object)
 #: A rejects file's reason and detail for a point :meth:`Locator.swapped` finds.
 SWAPPED_REASON = "latitude and longitude swapped (swapping them lands inside the layout): fix the columns"
 SWAPPED_DETAIL = "swapping x and y puts it inside the layout; the columns are swapped"
+#: … when the CRS given is projected: Chinese survey tables (and Gauss–Krüger
+#: software) call the northing X and the easting Y, the other way round from GIS.
+XY_SWAPPED_REASON = ("x and y swapped (swapping them lands inside the layout): a survey table's X (X坐标) is the "
+                     "northing; give the easting column as x")
+XY_SWAPPED_DETAIL = "swapping x and y puts it inside the layout; x is the northing here, not the easting"
 #: … and for one :meth:`Locator.in_degrees` finds.
 DEGREES_REASON = ("longitude/latitude given a projected CRS (read as EPSG:4326 they land inside the layout): "
                   "give the CRS they are in")
@@ -659,18 +664,20 @@ class Locator:
         return found
 
     def swapped(self, x, y, crs, *, tolerance=None):
-        """Which lon/lat points land in the layout (or within the tolerance) with x
-        and y swapped: a file whose columns are the wrong way round.
+        """Which points land in the layout (or within the tolerance) with x and y
+        swapped: a file whose columns are the wrong way round. Lon/lat as lat/lon,
+        or a survey table's northing X (X坐标) taken for the easting.
 
-        A boolean array; all False unless ``crs`` takes lon/lat. Only points whose
-        swapped position falls in the layout's lon/lat box (with a margin of a
-        tenth of a degree and the tolerance) are located again, so files far from
-        the layout cost a comparison.
+        A boolean array; all False for ``crs`` None (the layout's own
+        coordinates). Only points whose swapped position falls in the layout's
+        box in ``crs`` (with a margin of a tenth of a degree, or a hundredth of the
+        box, and the tolerance) are located again, so files far from the layout
+        cost a comparison.
         """
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if not coords.is_geographic(crs):
+        if crs is None:
             return np.zeros(len(x), dtype=bool)
-        return self._lands_in_lonlat(y, x, crs, tolerance)
+        return self._lands_in(y, x, crs, tolerance)
 
     def in_degrees(self, x, y, crs, *, tolerance=None):
         """Which points given in a projected ``crs`` land in the layout (or within
@@ -681,32 +688,48 @@ class Locator:
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         if crs is None or coords.is_geographic(crs):
             return np.zeros(len(x), dtype=bool)
-        return self._lands_in_lonlat(x, y, "EPSG:4326", tolerance)
+        return self._lands_in(x, y, "EPSG:4326", tolerance)
 
-    def _lands_in_lonlat(self, lon, lat, crs, tolerance):
-        """Which of ``lon``, ``lat`` (in the lon/lat ``crs``) land in the layout or
-        within the tolerance; only those in its lon/lat box are located."""
-        found = np.zeros(len(lon), dtype=bool)
-        if not hasattr(self, "_lonlat_box"):
-            ox, oy = self.origin
-            ny, nx = self.shape
-            self._lonlat_box = _transformer(self.crs, pyproj.CRS.from_epsg(4326)).transform_bounds(
-                ox, oy, ox + nx * self.side, oy + ny * self.side)
-        minx, miny, maxx, maxy = self._lonlat_box
-        # A degree of longitude is over 50 km up to 63° N/S: tolerance / 50 km degrees covers it.
-        margin = 0.1 + (self.tolerance if tolerance is None else float(tolerance)) / 50_000
-        maybe = np.flatnonzero((lon >= minx - margin) & (lon <= maxx + margin) & (lat >= miny - margin)
-                               & (lat <= maxy + margin))
+    def _lands_in(self, x, y, crs, tolerance):
+        """Which of ``x``, ``y`` (in ``crs``) land in the layout or within the
+        tolerance; only those in its box in ``crs`` are located."""
+        found = np.zeros(len(x), dtype=bool)
+        tolerance = self.tolerance if tolerance is None else float(tolerance)
+        minx, miny, maxx, maxy, margin = self._box_in(crs)
+        # A degree of longitude is over 50 km up to 63° N/S: tolerance / 50 km degrees covers
+        # it; a projected CRS's unit is a metre or a foot: the tolerance in units, with the
+        # hundredth of the box, does.
+        margin += tolerance / 50_000 if coords.is_geographic(crs) else tolerance
+        maybe = np.flatnonzero((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin)
+                               & (y <= maxy + margin))
         if len(maybe):
-            _, status, _ = self.cell_index(lon[maybe], lat[maybe], crs=crs, tolerance=tolerance)
+            _, status, _ = self.cell_index(x[maybe], y[maybe], crs=crs, tolerance=tolerance)
             found[maybe[status != OUTSIDE]] = True
         return found
+
+    def _box_in(self, crs):
+        """The layout's box in ``crs`` and a margin around it (cached per CRS):
+        a tenth of a degree for lon/lat (GCJ-02 and BD-09 lie within a
+        kilometre of WGS84), a hundredth of the box for a projected CRS."""
+        boxes = self.__dict__.setdefault("_boxes", {})
+        key = crs if isinstance(crs, str) else str(crs)
+        if key not in boxes:
+            ox, oy = self.origin
+            ny, nx = self.shape
+            parsed = coords.parse_crs(crs)
+            target = pyproj.CRS.from_epsg(4326) if isinstance(parsed, str) else parsed
+            box = _transformer(self.crs, target).transform_bounds(ox, oy, ox + nx * self.side,
+                                                                  oy + ny * self.side)
+            geographic = coords.is_geographic(parsed)
+            boxes[key] = (*box, 0.1 if geographic else max(box[2] - box[0], box[3] - box[1]) / 100)
+        return boxes[key]
 
     def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None):
         """Give the rows whose coordinates were misread the reason that names the fix
         (``reason`` and ``detail`` arrays, in place), of those rejected as
         ``impossible_coordinates`` or answered outside (``status``): ``latlon_swapped``
-        where the swapped position is in the layout (:meth:`swapped`),
+        where the swapped position is in the layout (:meth:`swapped`; ``xy_swapped``
+        for a projected ``crs``),
         ``degrees_in_projected_crs`` where, given a projected ``crs``, the position
         read as lon/lat is (:meth:`in_degrees`). An answer "outside" would not name
         the fix. Nothing for ``crs`` None (layout coordinates)."""
@@ -714,7 +737,10 @@ class Locator:
             return
         suspect = np.flatnonzero((reason == "impossible_coordinates") | ((reason == "") & (status == OUTSIDE)))
         swapped = suspect[self.swapped(x[suspect], y[suspect], crs, tolerance=tolerance)]
-        reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
+        if coords.is_geographic(crs):
+            reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
+        else:
+            reason[swapped], detail[swapped] = "xy_swapped", XY_SWAPPED_DETAIL
         degrees = suspect[self.in_degrees(x[suspect], y[suspect], crs, tolerance=tolerance)]
         reason[degrees], detail[degrees] = "degrees_in_projected_crs", DEGREES_DETAIL
 

@@ -32,7 +32,8 @@ instead. In a batch, a point that cannot
 be a position, or whose class is no class, is not dropped: its result says
 ``"status": "rejected"`` with the reason, in its place, and ``rejected`` counts
 them. The reasons are ``gridkit locate``'s, ``latlon_swapped`` included (a point
-outside, or no position, that is inside with x and y the other way round).
+outside, or no position, that is inside with x and y the other way round;
+``xy_swapped`` when ``crs`` is projected).
 
 A dispatch desk's web page served from another origin may call it from a browser
 when the server is started with its origin (``make_server(cors=…)``, ``gridkit

@@ -527,8 +527,20 @@ def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tm
         _, rejects = locate_frame(frame, frame["x"], frame["y"], "EPSG:4326", loc)
         assert rejects["detail"].tolist()[:2] == texts
     frame.attrs = {}
-    # In the layout's metric CRS there is no lon/lat to swap, nor a range to check.
-    assert not loc.swapped([Y0 + 50], [X0 + 50], "EPSG:4548").any()
+    # In a metric CRS, a survey table's X is the northing (X坐标 north, Y坐标 east): the
+    # easting and northing swapped are caught too, as xy_swapped; within the tolerance
+    # counts, a point far away does not.
+    assert loc.swapped([Y0 + 50, Y0 + 1000, Y0 - 20, Y0 - 20], [X0 + 50, X0 + 1000, X0 + 50, X0 + 50],
+                       "EPSG:4548", tolerance=25).tolist() == [True, False, True, True]
+    assert loc.swapped([Y0 - 20], [X0 + 50], "EPSG:4548", tolerance=0).tolist() == [False]
+    survey = pd.DataFrame({"X坐标": [Y0 + 50, Y0 + 1000, Y0 + 50], "Y坐标": [X0 + 50, X0 + 1000, X0 + 150]})
+    located, rejects = locate_frame(survey, survey["X坐标"], survey["Y坐标"], "EPSG:4548", loc)
+    assert located.index.tolist() == [1] and located["gk_status"].tolist() == ["outside"]
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [
+        [row, "xy_swapped", "swapping x and y puts it inside the layout; x is the northing here, not the easting"]
+        for row in (1, 3)]
+    located, rejects = locate_frame(survey, survey["Y坐标"], survey["X坐标"], "EPSG:4548", loc)
+    assert located["gk_grid_id"].notna().tolist() == [True, False, True] and rejects.empty
     assert loc.swapped([lat[0], lat[1], 0.0], [lon[0], lon[1], 0.0], "EPSG:4326").tolist() == [True, False, False]
     # Degrees given the layout's metric CRS: rejected as such; the metres they lie
     # among, and degrees outside the layout, are not.

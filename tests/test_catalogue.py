@@ -565,6 +565,33 @@ def test_a_table_says_its_crs_in_a_prj_or_a_workbook_property(tmp_path):
     assert read_inventory(xlsx)[3] == pyproj.CRS("EPSG:4548")
 
 
+def test_a_survey_table_whose_x_is_the_northing_is_caught_with_the_fix(tmp_path, package):
+    """Chinese survey tables (and Gauss–Krüger software) call the northing X: X坐标
+    4,400,050 and Y坐标 500,050. Read as x and y, every row was rejected as
+    ``outside``, which named no fix. Now the columns are not guessed, the error
+    says which way round to give them, the rows given the wrong way are rejected
+    as ``xy_swapped``, and easting/northing (东坐标/北坐标) columns are found by name."""
+    from gridkit.catalogue import read_inventory
+
+    survey = _csv(tmp_path, {"编号": [1, 2], "X坐标": [Y0 + 50, Y0 + 150], "Y坐标": [X0 + 50, X0 + 250]},
+                  name="survey.csv")
+    with pytest.raises(InputError, match=r"survey\.csv: no coordinate columns found .*one column of both as "
+                                         r"each\); a survey table's X坐标 is the northing: --x-field Y坐标 "
+                                         r"--y-field X坐标$"):
+        read_inventory(survey)
+    run = [*"components import --class 01001 --crs EPSG:4548 --grid".split(), str(package), str(survey)]
+    wrong = CliRunner().invoke(cli, [*run, "--x-field", "X坐标", "--y-field", "Y坐标"])
+    assert wrong.exit_code == 0 and "2 × xy_swapped" in wrong.output, wrong.output
+    assert pd.read_csv(tmp_path / "survey.rejects.csv")["reason"].tolist() == ["xy_swapped"] * 2
+    right = CliRunner().invoke(cli, [*run, "--x-field", "Y坐标", "--y-field", "X坐标"])
+    assert right.exit_code == 0 and "2 added" in right.output, right.output
+    assert read_catalogue(package)["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001003"]
+    for east, north in (("东坐标", "北坐标"), ("Easting", "Northing")):
+        table = _csv(tmp_path, {north: [Y0 + 50], east: [X0 + 50]}, name="en.csv")
+        frame, x, y, _ = read_inventory(table, crs="EPSG:4548")
+        assert tuple(frame.attrs["xy_fields"]) == (east, north) and (x[0], y[0]) == (X0 + 50, Y0 + 50)
+
+
 def test_a_location_column_of_addresses_is_no_coordinates(tmp_path):
     from gridkit.catalogue import read_inventory
 
