@@ -19,6 +19,20 @@ def _routes(path):
     return RoutingTable.load(path)
 
 
+def _misread(locator, x, y, crs):
+    """How a point --at outside the layout would be in it: "" when no way is known."""
+    if locator.swapped([x], [y], crs)[0]:
+        return f"; swapped, --at {y},{x} is in it"
+    if locator.in_degrees([x], [y], crs)[0]:
+        return "; as longitude/latitude (--crs EPSG:4326) it is in it"
+    if locator.in_zone_twin([x], [y], crs)[0]:
+        from gridkit.coords import zone_twin
+
+        twin = zone_twin(crs)
+        return f"; read in --crs EPSG:{twin.to_epsg()} ({twin.name}) it is in it"
+    return ""
+
+
 @click.command("locate")
 @click.argument("points", type=click.Path(exists=True), required=False)
 @click.option("--at", "at", default=None, metavar="X,Y",
@@ -207,9 +221,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     elif found["grid_id"] is None:
         click.echo(f"{x}, {y} ({crs}): outside the layout"
                    + (f" (more than {tolerance:g} m from every cell)" if tolerance else "")
-                   + (f"; swapped, --at {y},{x} is in it" if locator.swapped([x], [y], crs)[0] else
-                      "; as longitude/latitude (--crs EPSG:4326) it is in it" if locator.in_degrees([x], [y], crs)[0]
-                      else ""))
+                   + _misread(locator, x, y, crs))
     else:
         how = "inside" if found["status"] == "inside" else f"nearest, {found['distance_m']:.1f} m away"
         click.echo(f"{round(x, 7)}, {round(y, 7)} ({crs}) → cell {found['grid_id']} ({how})")

@@ -32,7 +32,8 @@ import pandas as pd
 from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError
-from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, Locator
+from .locator import (DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON,
+                      ZONE_REASON, Locator)
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -48,6 +49,7 @@ REJECT_REASONS = {
     "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
     "latlon_swapped": SWAPPED_REASON,
     "xy_swapped": XY_SWAPPED_REASON,
+    "zone_prefix": ZONE_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_class": "the class column holds no class code gridkit can route",
 }

@@ -56,6 +56,8 @@ Reject reasons
 --------------
 ``missing_coordinates``, ``impossible_coordinates``, ``latlon_swapped``,
 ``xy_swapped`` (a projected CRS's x and y swapped: a survey table's northing X),
+``zone_prefix`` (Gauss–Krüger x with the zone number in front, read in a CRS
+without it, or the other way round),
 ``degrees_in_projected_crs``,
 ``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
 ``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
@@ -93,7 +95,8 @@ from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, table_crs,
                  text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
-from .locator import DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON
+from .locator import (DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON,
+                      ZONE_REASON)
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
 
@@ -132,6 +135,7 @@ REJECT_REASONS = {
     "impossible_coordinates": "coordinates that cannot be a position in the input CRS",
     "latlon_swapped": SWAPPED_REASON,
     "xy_swapped": XY_SWAPPED_REASON,
+    "zone_prefix": ZONE_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
@@ -1028,6 +1032,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     micro = None if locator.micro is None else np.full(n, -1, dtype=np.int64)  # a layout with micro-grids
     if ok.any():
         lx[ok], ly[ok] = locator.to_layout_xy(x[ok], y[ok], in_crs)
+        # A position PROJ cannot transform (far outside the CRS's zone: a survey table's
+        # x read in the Gauss–Krüger CRS with the zone number in front) is outside.
+        ok &= np.isfinite(lx) & np.isfinite(ly)
         found = locator.cell_index(lx[ok], ly[ok], tolerance=tolerance, micro=micro is not None)
         index[ok], status[ok], distance[ok] = found[:3]
         if micro is not None:

@@ -75,6 +75,16 @@ XY_SWAPPED_DETAIL = "swapping x and y puts it inside the layout; x is the northi
 DEGREES_REASON = ("longitude/latitude given a projected CRS (read as EPSG:4326 they land inside the layout): "
                   "give the CRS they are in")
 DEGREES_DETAIL = "read as longitude/latitude (EPSG:4326) it is inside the layout; the CRS given is projected"
+#: … and for one :meth:`Locator.in_zone_twin` finds.
+ZONE_REASON = ("Gauss–Krüger x read in the CRS for the other way of writing it, with the zone number in front "
+               "(39450000) or without (450000): the detail names the CRS that puts it inside the layout")
+
+
+def zone_detail(twin) -> str:
+    """A rejects file's detail for a point that :meth:`Locator.in_zone_twin` finds in ``twin``."""
+    prefix = "has the" if " zone " in twin.name else "has no"
+    return (f"read in EPSG:{twin.to_epsg()} ({twin.name}), whose x {prefix} zone number in front, it is inside "
+            "the layout")
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record
@@ -690,6 +700,17 @@ class Locator:
             return np.zeros(len(x), dtype=bool)
         return self._lands_in(x, y, "EPSG:4326", tolerance)
 
+    def in_zone_twin(self, x, y, crs, *, tolerance=None):
+        """Which points given in a Gauss–Krüger ``crs`` land in the layout (or within
+        the tolerance) read in its twin with (or without) the zone number in front
+        of x (:func:`gridkit.coords.zone_twin`): 39,450,000 read in CM 117°E, or
+        450,000 read in zone 39. All False for any other CRS."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        twin = None if crs is None else coords.zone_twin(crs)
+        if twin is None:
+            return np.zeros(len(x), dtype=bool)
+        return self._lands_in(x, y, twin, tolerance)
+
     def _lands_in(self, x, y, crs, tolerance):
         """Which of ``x``, ``y`` (in ``crs``) land in the layout or within the
         tolerance; only those in its box in ``crs`` are located."""
@@ -731,8 +752,10 @@ class Locator:
         where the swapped position is in the layout (:meth:`swapped`; ``xy_swapped``
         for a projected ``crs``),
         ``degrees_in_projected_crs`` where, given a projected ``crs``, the position
-        read as lon/lat is (:meth:`in_degrees`). An answer "outside" would not name
-        the fix. Nothing for ``crs`` None (layout coordinates)."""
+        read as lon/lat is (:meth:`in_degrees`), ``zone_prefix`` where the position
+        read in the Gauss–Krüger CRS with (or without) the zone number in front of x
+        is (:meth:`in_zone_twin`). An answer "outside" would not name the fix.
+        Nothing for ``crs`` None (layout coordinates)."""
         if crs is None:
             return
         suspect = np.flatnonzero((reason == "impossible_coordinates") | ((reason == "") & (status == OUTSIDE)))
@@ -743,6 +766,10 @@ class Locator:
             reason[swapped], detail[swapped] = "xy_swapped", XY_SWAPPED_DETAIL
         degrees = suspect[self.in_degrees(x[suspect], y[suspect], crs, tolerance=tolerance)]
         reason[degrees], detail[degrees] = "degrees_in_projected_crs", DEGREES_DETAIL
+        twin = coords.zone_twin(crs)
+        if twin is not None:
+            zoned = suspect[self._lands_in(x[suspect], y[suspect], twin, tolerance)]
+            reason[zoned], detail[zoned] = "zone_prefix", zone_detail(twin)
 
     def _lookup(self, x, y, tolerance):
         """:meth:`cell_index` for coordinates in the layout's CRS.
@@ -901,6 +928,7 @@ class Locator:
         a polygon test per candidate. Edges and points outside take the array path.
         """
         if crs is not None:
+            given = x, y
             try:
                 x, y = self._transforms[crs](x, y)
             except (KeyError, TypeError):
@@ -917,6 +945,8 @@ class Locator:
             if code >= 0:
                 number, unit = self._record.item(code)
                 return Location(str(number), *self._unit_rows[unit], "inside", 0.0)
+        if crs is not None and not (math.isfinite(x) and math.isfinite(y)) and all(map(math.isfinite, given)):
+            return self._location(-1, "outside", math.nan)  # PROJ cannot transform it: far outside the CRS's zone
         i, status, distance = self._find(x, y, tolerance)
         if self.micro is not None and i >= 0:
             return self._location(i, status, distance, self._micro_at(x, y, i, distance, tolerance))

@@ -33,7 +33,8 @@ be a position, or whose class is no class, is not dropped: its result says
 ``"status": "rejected"`` with the reason, in its place, and ``rejected`` counts
 them. The reasons are ``gridkit locate``'s, ``latlon_swapped`` included (a point
 outside, or no position, that is inside with x and y the other way round;
-``xy_swapped`` when ``crs`` is projected).
+``xy_swapped`` when ``crs`` is projected; ``zone_prefix`` for Gauss–Krüger x
+with the zone number in front, or without it, read in the other CRS).
 
 A dispatch desk's web page served from another origin may call it from a browser
 when the server is started with its origin (``make_server(cors=…)``, ``gridkit
@@ -62,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from .batch import mark_bad_classes
-from .coords import parse_crs, position_problems
+from .coords import parse_crs, position_problems, zone_twin
 from .errors import GridkitError, InputError
 from .locator import INSIDE, OUTSIDE
 
@@ -140,6 +141,10 @@ class Service:
                 out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
             elif out["grid_id"] is None and self.locator.in_degrees([x], [y], crs)[0]:
                 out["hint"] = "x and y look like longitude/latitude: with crs=EPSG:4326 the point is inside the layout"
+            elif out["grid_id"] is None and self.locator.in_zone_twin([x], [y], crs)[0]:
+                twin = zone_twin(crs)
+                out["hint"] = (f"x looks {'with' if ' zone ' in twin.name else 'without'} the zone number in front: "
+                               f"with crs=EPSG:{twin.to_epsg()} the point is inside the layout")
         return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
     def many(self, body: dict) -> dict:

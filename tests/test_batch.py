@@ -541,6 +541,20 @@ def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tm
         for row in (1, 3)]
     located, rejects = locate_frame(survey, survey["Y坐标"], survey["X坐标"], "EPSG:4548", loc)
     assert located["gk_grid_id"].notna().tolist() == [True, False, True] and rejects.empty
+    # x with the zone number in front (39 for CM 117°E) read in the CRS without it, and
+    # the other way round (PROJ gives inf for 450 km read in zone 39): zone_prefix,
+    # naming the CRS; the library's one-point locate answers outside, not an error.
+    for xs, crs, twin in (([39_000_000 + X0 + 50, X0 + 50], "EPSG:4548",
+                           "EPSG:4527 (CGCS2000 / 3-degree Gauss-Kruger zone 39), whose x has the"),
+                          ([X0 + 50, 39_000_000 + X0 + 50], "EPSG:4527",
+                           "EPSG:4548 (CGCS2000 / 3-degree Gauss-Kruger CM 117E), whose x has no")):
+        table = pd.DataFrame({"x": xs, "y": [Y0 + 50] * 2})
+        located, rejects = locate_frame(table, table["x"], table["y"], crs, loc)
+        assert located["gk_grid_id"].tolist() == ["110101001001004"]
+        assert rejects[["row", "reason", "detail"]].values.tolist() == [
+            [1, "zone_prefix", f"read in {twin} zone number in front, it is inside the layout"]]
+        assert loc.locate(xs[0], Y0 + 50, crs=crs).status == "outside"
+    assert not loc.in_zone_twin([X0 + 50], [Y0 + 50], "EPSG:32650").any()
     assert loc.swapped([lat[0], lat[1], 0.0], [lon[0], lon[1], 0.0], "EPSG:4326").tolist() == [True, False, False]
     # Degrees given the layout's metric CRS: rejected as such; the metres they lie
     # among, and degrees outside the layout, are not.

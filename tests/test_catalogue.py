@@ -586,6 +586,18 @@ def test_a_survey_table_whose_x_is_the_northing_is_caught_with_the_fix(tmp_path,
     right = CliRunner().invoke(cli, [*run, "--x-field", "Y坐标", "--y-field", "X坐标"])
     assert right.exit_code == 0 and "2 added" in right.output, right.output
     assert read_catalogue(package)["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001003"]
+    # x with the zone number in front (39: CM 117°E) read without it, and the other way
+    # round: rejected as zone_prefix (the second crashed: "NaN or infinite coordinates").
+    zoned = _csv(tmp_path, {"X坐标": [Y0 + 50], "Y坐标": [39_000_000 + X0 + 50]}, name="zoned.csv")
+    for table, crs, twin in ((zoned, "EPSG:4548", "EPSG:4527"), (survey, "EPSG:4527", "EPSG:4548")):
+        run = [*"components import --class 01001 --x-field Y坐标 --y-field X坐标 --grid".split(), str(package)]
+        result = CliRunner().invoke(cli, [*run, "--crs", crs, str(table)])
+        assert result.exit_code == 0 and f"{len(pd.read_csv(table))} × zone_prefix" in result.output, result.output
+        assert pd.read_csv(table.with_suffix(".rejects.csv"))["detail"].str.startswith(f"read in {twin} (").all()
+    at = CliRunner().invoke(cli, ["locate", "--at", f"{X0 + 50},{Y0 + 50}", "--crs", "EPSG:4527", "--grid",
+                                  str(package)])
+    assert at.output == (f"{X0 + 50}, {Y0 + 50} (EPSG:4527): outside the layout; read in --crs EPSG:4548 "
+                         "(CGCS2000 / 3-degree Gauss-Kruger CM 117E) it is in it\n"), at.output
     for east, north in (("东坐标", "北坐标"), ("Easting", "Northing")):
         table = _csv(tmp_path, {north: [Y0 + 50], east: [X0 + 50]}, name="en.csv")
         frame, x, y, _ = read_inventory(table, crs="EPSG:4548")

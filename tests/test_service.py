@@ -93,6 +93,19 @@ def test_outside_is_an_answer_with_a_hint_when_swapped_and_a_batch_rejects_it(pa
     batch = service.many({"points": [[lon, lat], [X0 + 50, Y0 + 50], [lon + 1, lat]], "crs": "EPSG:4548"})
     assert [(r["status"], r.get("reason")) for r in batch["results"]] == [
         ("rejected", "degrees_in_projected_crs"), ("inside", None), ("outside", None)]
+    # Gauss–Krüger metres with the zone number in front of x (39 for CM 117°E), or the
+    # northing and easting swapped (a survey table's X is the northing): hints name the fix.
+    zoned = service.one({"x": str(39_000_000 + X0 + 50), "y": str(Y0 + 50), "crs": "EPSG:4548"})
+    assert zoned["status"] == "outside" and zoned["hint"] == (
+        "x looks with the zone number in front: with crs=EPSG:4527 the point is inside the layout")
+    bare = service.one({"x": str(X0 + 50), "y": str(Y0 + 50), "crs": "EPSG:4527"})
+    assert bare["status"] == "outside" and bare["hint"] == (
+        "x looks without the zone number in front: with crs=EPSG:4548 the point is inside the layout")
+    assert service.one({"x": str(Y0 + 50), "y": str(X0 + 50), "crs": "EPSG:4548"})["hint"] == (
+        f"x and y look swapped: x={X0 + 50:g}&y={Y0 + 50:g} is inside the layout")
+    survey = service.many({"points": [[39_000_000 + X0 + 50, Y0 + 50], [Y0 + 50, X0 + 50]], "crs": "EPSG:4548"})
+    assert [(r["status"], r.get("reason")) for r in survey["results"]] == [
+        ("rejected", "zone_prefix"), ("rejected", "xy_swapped")]
     assert batch["results"][0]["detail"] == ("read as longitude/latitude (EPSG:4326) it is inside the layout; the "
                                              "CRS given is projected")
 
