@@ -2451,7 +2451,7 @@ def place_households(frame, polygons, what):
         raise InputError(f"none of the {len(frame)} household features lies inside a {what} ({found}, "
                          f"{what} polygons around {_where(polygons)}): is one of the files in the wrong place or "
                          f"CRS? ({boundaries}--households-crs the households': gcj02 for Chinese web-map data "
-                         "labelled EPSG:4326)")
+                         f"labelled EPSG:4326){_misread(source, polygons)}")
     reason = np.full(len(frame), f"outside every {what}", dtype=object)
     # Each lost feature's lower left corner (a point's own x, y), as the file has it.
     reason[lost] = [f"its coordinates ({x:.8g}, {y:.8g}) do not project into {crs.to_string()}: not "
@@ -2613,11 +2613,40 @@ _BROKEN_WORKER = (
 _BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
+def _misread(source, polygons, sample=1000):
+    """How household features (``source``, a GeometryArray in the file's CRS) none of
+    which lies in ``polygons`` would: their x and y swapped (lon/lat the wrong way
+    round, or a survey table's X, the northing, taken for the easting), or a
+    Gauss–Krüger x read in the CRS with (or without) the zone number in front
+    (:func:`gridkit.coords.zone_twin`). "" when neither puts most of a sample in."""
+    from . import coords
+
+    points = shapely.point_on_surface(np.asarray(source[~source.isna()])[:sample])
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    twin = coords.zone_twin(source.crs) if source.crs is not None else None
+    tries = [(y, x, source.crs, ": with x and y swapped they do; give the columns the other way round (a "
+              "survey table's X坐标 is the northing: --x-field Y坐标 --y-field X坐标)"
+              if source.crs is not None and source.crs.is_projected else ": with longitude and latitude swapped "
+              "they do; give the columns the other way round")]
+    if twin is not None:
+        tries.append((x, y, twin, f": read in --households-crs EPSG:{twin.to_epsg()} ({twin.name}) they do"))
+    for tx, ty, crs, hint in tries:
+        with np.errstate(invalid="ignore"):
+            moved = gpd.GeoSeries(shapely.points(tx, ty), crs=crs).to_crs(polygons.crs).values
+        if len(points) and (first_hit(moved, polygons.geometry.values) >= 0).mean() > 0.5:
+            return hint
+    return ""
+
+
 def _where(frame):
-    """The centre of a frame's extent as 'lon, lat', for messages (null geometries left out)."""
+    """The centre of a frame's extent as 'lon, lat', for messages (null geometries left out);
+    in the frame's CRS when it has no lon/lat (39,450,000 m east in a Gauss–Krüger zone)."""
     x0, y0, x1, y1 = frame.geometry.dropna().total_bounds
-    centre = gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=frame.crs).to_crs(4326)
-    return f"{centre.x[0]:.4f}, {centre.y[0]:.4f}"
+    centre = gpd.GeoSeries([shapely.Point((x0 + x1) / 2, (y0 + y1) / 2)], crs=frame.crs)
+    lon, lat = centre.to_crs(4326).get_coordinates().to_numpy()[0]
+    if np.isfinite(lon) and np.isfinite(lat):
+        return f"{lon:.4f}, {lat:.4f}"
+    return f"{centre.x[0]:.8g}, {centre.y[0]:.8g} in {frame.crs.to_string()}"
 
 
 def _divide(atoms, band, within=None):

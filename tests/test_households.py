@@ -391,6 +391,24 @@ def test_households_all_outside_are_an_error_that_points_at_the_crs():
     with pytest.raises(InputError, match=r"none of the 400 household features lies inside a community "
                                          r"\(households around .*\): is one of the files in the wrong place or CRS"):
         balanced_grid(comm, homes, min_households=40, max_households=60)
+    # A file read the wrong way round, or in the other Gauss–Krüger CRS, is said to be
+    # so: lon/lat swapped, a survey table's X (the northing) taken for the easting, x
+    # with the zone number in front (39: CM 117°E) read in the CRS without it.
+    homes = _points(20, 50)
+    lonlat = homes.to_crs(4326).geometry
+    xy = homes.geometry
+    for geometry, crs, hint in (
+            (shapely.points(lonlat.y, lonlat.x), 4326, r"\): with longitude and latitude swapped they do; give the "
+                                                       r"columns the other way round$"),
+            (shapely.points(xy.y, xy.x), 4548, r"\): with x and y swapped they do; give the columns the other way "
+                                               r"round \(a survey table's X坐标 is the northing: --x-field Y坐标 "
+                                               r"--y-field X坐标\)$"),
+            (shapely.points(xy.x + 39_000_000, xy.y), 4548, r"around 39500500, 4400500 in EPSG:4548, .*\): read in "
+                                                            r"--households-crs EPSG:4527 \(CGCS2000 / 3-degree "
+                                                            r"Gauss-Kruger zone 39\) they do$")):
+        misread = gpd.GeoDataFrame({"n": homes["n"]}, geometry=geometry, crs=crs)
+        with pytest.raises(InputError, match=hint):
+            balanced_grid(comm, misread, min_households=40, max_households=60)
 
 
 def test_a_community_without_households_is_one_flagged_grid():
