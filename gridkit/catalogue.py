@@ -93,8 +93,8 @@ from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import half_width_column
 from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
-                 gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where, source_rows, table_crs,
-                 text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
+                 gauss_kruger_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
+                 source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON,
                       ZONE_REASON)
 from .package import _package_layers, metadata_frame, read_metadata
@@ -267,6 +267,14 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
                      f"them with --x-field and --y-field (one column of both as each){hint}")
 
 
+def _xy_bounds(x, y):
+    """The box of the finite points as one row of minx, miny, maxx, maxy (none without any)."""
+    finite = np.isfinite(x) & np.isfinite(y)
+    if not finite.any():
+        return np.empty((0, 4))
+    return np.array([[x[finite].min(), y[finite].min(), x[finite].max(), y[finite].max()]])
+
+
 def _known_coordinates(names):
     """``(x column, y column, whether the names say lon/lat)`` of the first pair of
     ``names`` that gridkit knows (:data:`_COORD_PAIRS`), else of the first column of
@@ -355,11 +363,12 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
             frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
         label = table_crs(path) if crs is None else None
+        x, y = coordinate_values(frame, xf, yf)
         if crs is None and label is None and not geographic:
             named = f"column {xf} does not say its" if xf == yf else f"columns {xf}/{yf} do not say their"
             raise InputError(f"{path}: {named} CRS; pass {crs_option} (EPSG:4326 for GPS lon/lat, gcj02, bd09, "
-                             f"EPSG:4490, or the projected CRS's EPSG code). It has no CRS label: {NO_TABLE_LABEL}")
-        x, y = coordinate_values(frame, xf, yf)
+                             f"EPSG:4490, or the projected CRS's EPSG code). It has no CRS label: {NO_TABLE_LABEL}"
+                             f"{gauss_kruger_hint(_xy_bounds(x, y))}")
         if xf == yf and not x_field and len(frame) and np.isnan(x).all():  # a "location" of addresses, say
             raise InputError(f"{path}: column {xf} holds no coordinates (\"lon,lat\" or WKT) in any row; name "
                              "the coordinate columns with --x-field and --y-field")
@@ -894,7 +903,7 @@ def _read_points_arrow(path, layer, crs, crs_option="--crs"):
     elif file_crs is None:
         raise CRSError(f"{path}: the file has no CRS. Say what its coordinates are in: {crs_option} EPSG:4326 (GPS), "
                        f"{crs_option} EPSG:4490 (CGCS2000), {crs_option} gcj02, {crs_option} bd09, or the projected "
-                       "CRS's EPSG code")
+                       f"CRS's EPSG code{gauss_kruger_hint(_xy_bounds(x, y))}")
     else:
         source = file_crs
         finite = np.isfinite(x) & np.isfinite(y)

@@ -545,7 +545,7 @@ def _apply_crs(gdf, path, crs):
             f"{path}: the file has no CRS. Say what its coordinates are in: "
             "--crs EPSG:4326 (GPS/WGS84 lon/lat), --crs EPSG:4490 (CGCS2000), --crs gcj02 "
             "(Amap/Tencent), --crs bd09 (Baidu), or the projected CRS's EPSG code; in "
-            "Python, read_vector(path, crs=...)"
+            f"Python, read_vector(path, crs=...){gauss_kruger_hint(_extent(gdf)[0])}"
         )
     else:
         _check_labelled_crs(gdf, path)
@@ -699,6 +699,7 @@ def _check_given_crs(gdf, path, crs):
             "a projected CRS in metres, the CRS given for it: read so, the whole file would be a few metres across. "
             "Give no CRS to read it as labelled (or gcj02 / bd09 for a Chinese web map's coordinates); the CRS to "
             "work in is --metric-crs")
+    _check_zone_number(path, bounds, ranges, crs, label)
     if lonlat.all() and not _in_area_of_use(bounds, crs):
         # Unlabelled (a Shapefile without .prj) or mislabelled: a local CRS with small
         # coordinates cannot be told apart for sure, so a warning, not an error.
@@ -720,6 +721,9 @@ def _check_labelled_crs(gdf, path):
     if crs is None or not crs.is_projected:
         return
     if not _extent(gdf.iloc[:1000])[1].all():  # metres among the first: the usual case, decided cheaply
+        bounds, _, ranges = _extent(gdf)
+        if len(bounds):
+            _check_zone_number(path, bounds, ranges, crs, f"it is labelled {crs.to_string()}")
         return
     bounds, lonlat, ranges = _extent(gdf)
     if not len(bounds) or not lonlat.all():
@@ -734,6 +738,52 @@ def _check_labelled_crs(gdf, path):
         log.warning("%s", said)
         return
     raise CRSError(said)
+
+
+def _check_zone_number(path, bounds, ranges, crs, label):
+    """Refuse Gauss–Krüger metres read in the CRS for the other way of writing x:
+    with the zone number in front (39,448,929 in zone 39, EPSG:4527) or without it
+    (448,929 for CM 117°E, EPSG:4548; :func:`gridkit.coords.zone_twin`). Read in the
+    wrong one, the file lies 39,000 km from its zone, and the package made from it
+    has no position on Earth (its extent "inf°E")."""
+    twin = coords.zone_twin(crs)
+    if twin is None or _in_area_of_use(bounds, crs) or not _in_area_of_use(bounds, twin):
+        return
+    has = "has the" if " zone " in twin.name else "has no"
+    raise CRSError(f"{path}: read in {crs.to_string()} ({label}), its coordinates ({ranges}) lie far outside the "
+                   f"area that CRS is for, and in EPSG:{twin.to_epsg()} ({twin.name}), whose x {has} zone number "
+                   f"in front, they lie inside it: give --crs EPSG:{twin.to_epsg()} (or the input's own option: "
+                   "--households-crs …)")
+
+
+def gauss_kruger_hint(bounds, swapped=False) -> str:
+    """For the error about a file with no CRS: "" or a sentence naming the CRS its
+    extent (rows of minx, miny, maxx, maxy) looks like. x with a zone number in
+    front (25–45 for 3° zones, 13–23 for 6°) names that zone's CGCS2000 and Xian 1980
+    codes; x of 0–1,000 km with a northing in China names the 3° zones without it.
+    And so for y and x, said to be swapped: a survey table's X is the northing."""
+    if not len(bounds):
+        return ""
+    (minx, miny), (maxx, maxy) = bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)
+    easting = "y" if swapped else "x"
+    if not 1_500_000 <= miny <= maxy <= 6_200_000:  # China's northings, 15°–55° N
+        if swapped:
+            return ""
+        hint = gauss_kruger_hint(bounds[:, [1, 0, 3, 2]], swapped=True)
+        return hint and (". Its x looks like a northing and its y like an easting, the other way round from GIS "
+                         "(a survey table's X is the northing): give them swapped" + hint)
+    zone = int(minx // 1_000_000)
+    if zone == int(maxx // 1_000_000) and (13 <= zone <= 23 or 25 <= zone <= 45):
+        kind = "3-degree " if zone >= 25 else ""
+        codes = coords._projected_crs_codes()
+        found = [f"EPSG:{codes[name]} ({name})" for name in (f"{datum} / {kind}Gauss-Kruger zone {zone}"
+                                                             for datum in ("CGCS2000", "Xian 1980")) if name in codes]
+        return f". Its {easting} has the zone number {zone} in front: " + " or ".join(found) if found else ""
+    if 0 <= minx and maxx <= 1_000_000:
+        return (f". Its coordinates look like Gauss–Krüger metres without the zone number ({easting} 500,000 on "
+                "the central meridian): CGCS2000's 3-degree zones are EPSG:4534 (75°E) to EPSG:4554 (135°E), one per "
+                "3° (Beijing, 117°E: EPSG:4548); or UTM")
+    return ""
 
 
 def _extent(gdf):

@@ -258,6 +258,49 @@ def test_a_lonlat_file_labelled_with_a_projected_crs_is_refused(tmp_path, sample
     assert gk.read_vector(tmp_path / "metres.gpkg").crs.to_epsg() == 4547
 
 
+def test_gauss_krueger_metres_read_in_the_other_zone_crs_are_refused_and_unlabelled_ones_named(tmp_path, samples):
+    """Survey data writes Gauss–Krüger x with the zone number in front (39,448,929:
+    zone 39, EPSG:4527) or without (448,929: CM 117°E, EPSG:4548). Read in the other
+    CRS (given, or a wrong .prj), a district became a package 39,000 km from Earth
+    ("extent inf°E–inf°W"), gridded without a word. Now it is refused, naming the
+    CRS that places it; a file without a CRS is told which CRS its numbers look like."""
+    dongcheng = gk.read_vector(samples / "dongcheng_gcj02.gpkg").to_crs(4548)
+    bare = dongcheng.set_crs(None, allow_override=True)
+    zoned = bare.set_geometry(bare.geometry.translate(39_000_000, 0))
+    for frame, name, wrong, right in ((zoned, "zoned", 4548, 4527), (bare, "bare", 4527, 4548)):
+        path = tmp_path / f"{name}.shp"
+        frame.set_crs(wrong).to_file(path)
+        path.with_suffix(".prj").unlink()  # a Shapefile without .prj: no CRS
+        has = "has the" if right == 4527 else "has no"
+        with pytest.raises(CRSError, match=rf"{name}\.shp: read in EPSG:{wrong} \(it has no CRS label\), its "
+                                           rf"coordinates \(x .*\) lie far outside the area that CRS is for, and in "
+                                           rf"EPSG:{right} \(CGCS2000 / 3-degree Gauss-Kruger .*\), whose x {has} "
+                                           rf"zone number in front, they lie inside it: give --crs EPSG:{right} "):
+            gk.read_vector(path, crs=f"EPSG:{wrong}")
+        assert gk.read_vector(path, crs=f"EPSG:{right}").crs.to_epsg() == right
+        labelled = tmp_path / f"{name}_labelled.gpkg"
+        frame.set_crs(wrong).to_file(labelled)
+        with pytest.raises(CRSError, match=rf"read in EPSG:{wrong} \(it is labelled EPSG:{wrong}\)"):
+            gk.read_vector(labelled)
+        assert gk.read_vector(labelled, crs=f"EPSG:{right}").crs.to_epsg() == right
+    hints = {"zoned": r"\. Its x has the zone number 39 in front: EPSG:4527 \(CGCS2000 / 3-degree Gauss-Kruger zone "
+                      r"39\) or EPSG:2363 \(Xian 1980 / 3-degree Gauss-Kruger zone 39\)$",
+             "bare": r"\. Its coordinates look like Gauss–Krüger metres without the zone number \(x 500,000 on the "
+                     r"central meridian\): CGCS2000's 3-degree zones are EPSG:4534 \(75°E\) to EPSG:4554 \(135°E\)"}
+    for name, hint in hints.items():
+        with pytest.raises(CRSError, match=r"the file has no CRS\. .*" + hint):
+            gk.read_vector(tmp_path / f"{name}.shp")
+    # A survey table's X (northing) and Y (easting): the hint says they are swapped.
+    from gridkit.io import gauss_kruger_hint
+
+    box = np.array([[4_413_852.0, 39_446_175.0, 4_426_661.0, 39_452_634.0]])
+    assert gauss_kruger_hint(box) == (
+        ". Its x looks like a northing and its y like an easting, the other way round from GIS (a survey table's X "
+        "is the northing): give them swapped. Its y has the zone number 39 in front: EPSG:4527 (CGCS2000 / "
+        "3-degree Gauss-Kruger zone 39) or EPSG:2363 (Xian 1980 / 3-degree Gauss-Kruger zone 39)")
+    assert gauss_kruger_hint(np.array([[0.0, 0.0, 1.0, 1.0]])) == ""  # degrees, or a local grid: nothing to say
+
+
 def test_labelled_crs_reads_the_header_alone(tmp_path):
     """A GeoPackage's label; a GeoParquet's, where no ``crs`` key means lon/lat and a
     null one none; nothing for a table or a file that is not there."""
