@@ -362,16 +362,25 @@ def stats_command(package_arg, package, by, class_code, csv_path, overwrite):
 def _known_class(code, catalogue, package):
     """Refuse ``code`` (``stats --class``) when it is no class or big class of the
     catalogue's scheme, nor of a component in the catalogue (a local class)."""
-    from gridkit.classes import class_table
+    from gridkit.classes import class_table, lost_leading_zeros
     from gridkit.package import read_metadata
 
     table = class_table(read_metadata(package).get("component_scheme") or "2026")
     held = set(catalogue["class_code"].dropna().astype(str))  # local classes too
     known = set(table.classes) | held | {c[:2] for c in (*table.classes, *held)}
     if code not in known:
+        padded = lost_leading_zeros(code, set(table.classes) | held, table.class_digits)
+        big = lost_leading_zeros(code, known - set(table.classes) - held, 2)
+        hint = (f"; leading zero lost? {padded} is {_class_name(table, padded)}" if padded else
+                f"; leading zero lost? {big} is a big class" if big else "")
         raise click.BadParameter(f"{code!r} is no class or big class of the {table.label} table, nor of a component "
-                                 "in the catalogue (`gridkit components classes WORD` finds the code)",
+                                 f"in the catalogue{hint} (`gridkit components classes WORD` finds the code)",
                                  param_hint="--class")
+
+
+def _class_name(table, code):
+    """``code``'s name in ``table``, or "a class in the catalogue" for a local one."""
+    return table.classes[code].name if code in table.classes else "a class in the catalogue"
 
 
 @components.command("convert")

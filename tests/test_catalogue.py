@@ -818,6 +818,12 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--class", "0103"])
     assert refused.exit_code == 2 and ("'0103' is no class or big class of the GB/T 47678.5-2026 table, nor of a "
                                        "component in the catalogue") in refused.output
+    # A code typed without its leading zero (as a spreadsheet keeps it) is named with it.
+    for typed, hint in (("1037", "01037 is 路灯"), ("1", "01 is a big class")):
+        refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--class", typed])
+        assert refused.exit_code == 2 and (f"'{typed}' is no class or big class of the GB/T 47678.5-2026 table, nor "
+                                           f"of a component in the catalogue; leading zero lost? {hint} "
+                                           "(`gridkit components classes WORD`") in refused.output, refused.output
     assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
     # the table is an output like any other: not over an existing file unasked, never over the package
     before = grid.read_bytes()
