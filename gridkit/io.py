@@ -721,9 +721,10 @@ def _check_labelled_crs(gdf, path):
     if crs is None or not crs.is_projected:
         return
     if not _extent(gdf.iloc[:1000])[1].all():  # metres among the first: the usual case, decided cheaply
-        bounds, _, ranges = _extent(gdf)
-        if len(bounds):
-            _check_zone_number(path, bounds, ranges, crs, f"it is labelled {crs.to_string()}")
+        if coords.zone_twin(crs) is not None:
+            bounds, _, ranges = _extent(gdf)
+            if len(bounds):
+                _check_zone_number(path, bounds, ranges, crs, f"it is labelled {crs.to_string()}")
         return
     bounds, lonlat, ranges = _extent(gdf)
     if not len(bounds) or not lonlat.all():

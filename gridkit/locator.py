@@ -75,16 +75,9 @@ XY_SWAPPED_DETAIL = "swapping x and y puts it inside the layout; x is the northi
 DEGREES_REASON = ("longitude/latitude given a projected CRS (read as EPSG:4326 they land inside the layout): "
                   "give the CRS they are in")
 DEGREES_DETAIL = "read as longitude/latitude (EPSG:4326) it is inside the layout; the CRS given is projected"
-#: … and for one :meth:`Locator.in_zone_twin` finds.
+#: … and for one :meth:`Locator.in_zone_twin` finds (its detail: :func:`zone_detail`).
 ZONE_REASON = ("Gauss–Krüger x read in the CRS for the other way of writing it, with the zone number in front "
                "(39450000) or without (450000): the detail names the CRS that puts it inside the layout")
-
-
-def zone_detail(twin) -> str:
-    """A rejects file's detail for a point that :meth:`Locator.in_zone_twin` finds in ``twin``."""
-    prefix = "has the" if " zone " in twin.name else "has no"
-    return (f"read in EPSG:{twin.to_epsg()} ({twin.name}), whose x {prefix} zone number in front, it is inside "
-            "the layout")
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record
@@ -1022,6 +1015,13 @@ class Locator:
             number, unit = self._record.item(i)
             return Location(str(number), *self._unit_rows[unit], status, distance, micro_id)
         return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
+
+
+def zone_detail(twin) -> str:
+    """A rejects file's detail for a point that :meth:`Locator.in_zone_twin` finds in ``twin``."""
+    prefix = "has the" if " zone " in twin.name else "has no"
+    return (f"read in EPSG:{twin.to_epsg()} ({twin.name}), whose x {prefix} zone number in front, it is inside "
+            "the layout")
 
 
 def _refuse_missing(geoms, ids, what, layer):
