@@ -21,11 +21,12 @@ def _routes(path):
 
 def _misread(locator, x, y, crs):
     """How a point --at outside the layout would be in it: "" when no way is known."""
-    if locator.swapped([x], [y], crs)[0]:
+    misread = locator.misread(x, y, crs)
+    if misread.endswith("_swapped"):
         return f"; swapped, --at {y},{x} is in it"
-    if locator.in_degrees([x], [y], crs)[0]:
+    if misread == "degrees_in_projected_crs":
         return "; as longitude/latitude (--crs EPSG:4326) it is in it"
-    if locator.in_zone_twin([x], [y], crs)[0]:
+    if misread == "zone_prefix":
         from gridkit.coords import zone_twin
 
         twin = zone_twin(crs)

@@ -341,6 +341,19 @@ def zone_twin(crs) -> pyproj.CRS | None:
     return twin if _central_meridian(twin) == _central_meridian(parsed) else None
 
 
+def twin_named(twin) -> str:
+    """How messages name a CRS that :func:`zone_twin` gave: 'EPSG:4527 (CGCS2000 /
+    3-degree Gauss-Kruger zone 39), whose x has the zone number in front'."""
+    has = "has the" if has_zone_number(twin) else "has no"
+    return f"EPSG:{twin.to_epsg()} ({twin.name}), whose x {has} zone number in front"
+
+
+def has_zone_number(crs) -> bool:
+    """Whether the Gauss–Krüger ``crs`` (as :func:`zone_twin` gives it) writes the zone
+    number in front of x: EPSG names it "… zone 39", not "… CM 117E"."""
+    return " zone " in crs.name
+
+
 def _central_meridian(crs):
     return next((p.value for p in crs.coordinate_operation.params if p.name == "Longitude of natural origin"), None)
 

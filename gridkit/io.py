@@ -750,11 +750,9 @@ def _check_zone_number(path, bounds, ranges, crs, label):
     twin = coords.zone_twin(crs)
     if twin is None or _in_area_of_use(bounds, crs) or not _in_area_of_use(bounds, twin):
         return
-    has = "has the" if " zone " in twin.name else "has no"
     raise CRSError(f"{path}: read in {crs.to_string()} ({label}), its coordinates ({ranges}) lie far outside the "
-                   f"area that CRS is for, and in EPSG:{twin.to_epsg()} ({twin.name}), whose x {has} zone number "
-                   f"in front, they lie inside it: give --crs EPSG:{twin.to_epsg()} (or the input's own option: "
-                   "--households-crs …)")
+                   f"area that CRS is for, and in {coords.twin_named(twin)}, they lie inside it: give --crs "
+                   f"EPSG:{twin.to_epsg()} (or the input's own option: --households-crs …)")
 
 
 def gauss_kruger_hint(bounds, swapped=False) -> str:

@@ -75,7 +75,7 @@ XY_SWAPPED_DETAIL = "swapping x and y puts it inside the layout; x is the northi
 DEGREES_REASON = ("longitude/latitude given a projected CRS (read as EPSG:4326 they land inside the layout): "
                   "give the CRS they are in")
 DEGREES_DETAIL = "read as longitude/latitude (EPSG:4326) it is inside the layout; the CRS given is projected"
-#: … and for one :meth:`Locator.in_zone_twin` finds (its detail: :func:`zone_detail`).
+#: … and for one :meth:`Locator.in_zone_twin` finds (its detail names the CRS).
 ZONE_REASON = ("Gauss–Krüger x read in the CRS for the other way of writing it, with the zone number in front "
                "(39450000) or without (450000): the detail names the CRS that puts it inside the layout")
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
@@ -759,10 +759,20 @@ class Locator:
             reason[swapped], detail[swapped] = "xy_swapped", XY_SWAPPED_DETAIL
         degrees = suspect[self.in_degrees(x[suspect], y[suspect], crs, tolerance=tolerance)]
         reason[degrees], detail[degrees] = "degrees_in_projected_crs", DEGREES_DETAIL
-        twin = coords.zone_twin(crs)
-        if twin is not None:
-            zoned = suspect[self._lands_in(x[suspect], y[suspect], twin, tolerance)]
-            reason[zoned], detail[zoned] = "zone_prefix", zone_detail(twin)
+        zoned = suspect[self.in_zone_twin(x[suspect], y[suspect], crs, tolerance=tolerance)]
+        if len(zoned):
+            reason[zoned] = "zone_prefix"
+            detail[zoned] = f"read in {coords.twin_named(coords.zone_twin(crs))}, it is inside the layout"
+
+    def misread(self, x, y, crs, *, tolerance=None) -> str:
+        """How one point outside the layout was misread, as :meth:`mark_misread` names
+        it (``latlon_swapped``, ``xy_swapped``, ``degrees_in_projected_crs``,
+        ``zone_prefix``), or "" when no reading puts it inside: for the hint of an
+        answer "outside" (``gridkit locate --at``, ``gridkit serve``)."""
+        reason, detail = np.array([""], dtype=object), np.array([""], dtype=object)
+        self.mark_misread(np.array([x], dtype=float), np.array([y], dtype=float), crs, reason, detail,
+                          np.array([OUTSIDE]), tolerance=tolerance)
+        return reason[0]
 
     def _lookup(self, x, y, tolerance):
         """:meth:`cell_index` for coordinates in the layout's CRS.
@@ -1015,13 +1025,6 @@ class Locator:
             number, unit = self._record.item(i)
             return Location(str(number), *self._unit_rows[unit], status, distance, micro_id)
         return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
-
-
-def zone_detail(twin) -> str:
-    """A rejects file's detail for a point that :meth:`Locator.in_zone_twin` finds in ``twin``."""
-    prefix = "has the" if " zone " in twin.name else "has no"
-    return (f"read in EPSG:{twin.to_epsg()} ({twin.name}), whose x {prefix} zone number in front, it is inside "
-            "the layout")
 
 
 def _refuse_missing(geoms, ids, what, layer):

@@ -63,7 +63,7 @@ import numpy as np
 import pandas as pd
 
 from .batch import mark_bad_classes
-from .coords import parse_crs, position_problems, zone_twin
+from .coords import has_zone_number, parse_crs, position_problems, zone_twin
 from .errors import GridkitError, InputError
 from .locator import INSIDE, OUTSIDE
 
@@ -137,13 +137,14 @@ class Service:
             raise InputError(f"x={x:g}, y={y:g} ({crs}): {detail[0]}")
         with self._lock:
             out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind)
-            if out["grid_id"] is None and self.locator.swapped([x], [y], crs)[0]:
+            misread = self.locator.misread(x, y, crs) if out["grid_id"] is None else ""
+            if misread.endswith("_swapped"):
                 out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
-            elif out["grid_id"] is None and self.locator.in_degrees([x], [y], crs)[0]:
+            elif misread == "degrees_in_projected_crs":
                 out["hint"] = "x and y look like longitude/latitude: with crs=EPSG:4326 the point is inside the layout"
-            elif out["grid_id"] is None and self.locator.in_zone_twin([x], [y], crs)[0]:
+            elif misread == "zone_prefix":
                 twin = zone_twin(crs)
-                out["hint"] = (f"x looks {'with' if ' zone ' in twin.name else 'without'} the zone number in front: "
+                out["hint"] = (f"x looks {'with' if has_zone_number(twin) else 'without'} the zone number in front: "
                                f"with crs=EPSG:{twin.to_epsg()} the point is inside the layout")
         return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
