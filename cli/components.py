@@ -366,11 +366,11 @@ def _known_class(code, catalogue, package):
     from gridkit.package import read_metadata
 
     table = class_table(read_metadata(package).get("component_scheme") or "2026")
-    held = set(catalogue["class_code"].dropna().astype(str))  # local classes too
-    known = set(table.classes) | held | {c[:2] for c in (*table.classes, *held)}
-    if code not in known:
-        padded = lost_leading_zeros(code, set(table.classes) | held, table.class_digits)
-        big = lost_leading_zeros(code, known - set(table.classes) - held, 2)
+    classes = set(table.classes) | set(catalogue["class_code"].dropna().astype(str))  # local classes too
+    bigs = {c[:2] for c in classes}
+    if code not in classes | bigs:
+        padded = lost_leading_zeros(code, classes, table.class_digits)
+        big = lost_leading_zeros(code, bigs, 2)
         hint = (f"; leading zero lost? {padded} is {_class_name(table, padded)}" if padded else
                 f"; leading zero lost? {big} is a big class" if big else "")
         raise click.BadParameter(f"{code!r} is no class or big class of the {table.label} table, nor of a component "
