@@ -38,7 +38,8 @@ def components():
               help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
 @click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
               help="TOML file of local extension classes ([classes.21001] name = …).")
-@crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, or an EPSG code. "
+@crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, bd09mc (Baidu's "
+                       "metres), or an EPSG code. "
                        "Needed for CSV x/y columns without a .prj (gridkit export writes one; a workbook it writes "
                        "says its CRS inside); lon/lat columns are read as EPSG:4326.")
 @click.option("--layer", default=None,

@@ -411,8 +411,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 @click.option("--parent-code", default=None,
               help="6- or 9-digit code of the unit containing features that have no code.")
 @crs_opt("--crs", help="What BOUNDARIES' coordinates really are, overriding the file's label: EPSG:4326, "
-                       "EPSG:4490, gcj02 (Amap/Tencent), bd09 (Baidu), or any EPSG code. Chinese web-map "
-                       "data labelled EPSG:4326 is usually gcj02.")
+                       "EPSG:4490, gcj02 (Amap/Tencent), bd09 (Baidu; bd09mc for its metres), or any EPSG code. "
+                       "Chinese web-map data labelled EPSG:4326 is usually gcj02.")
 @click.option("--metric-crs", default=None, metavar="CRS",
               help="Work in this projected CRS (default: CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
 @encoding_opt
@@ -852,7 +852,7 @@ def given_bands(min_households, max_households, target, tolerance, micro, *, req
 @click.option("--name-field", default=None, help="Column with the units' names.")
 @click.option("--provisional", is_flag=True, help="Allow provisional codes (as in `grid units`).")
 @click.option("--parent-code", default=None, help="6- or 9-digit code containing features with no code.")
-@crs_opt("--crs", help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, …), and "
+@crs_opt("--crs", help="What BOUNDARIES' coordinates really are (EPSG:4326, EPSG:4490, gcj02, bd09, bd09mc, …), and "
                        "the other inputs' unless given their own. A lon/lat --crs leaves an input labelled with a "
                        "projected CRS as labelled (its coordinates are metres), and a projected one an input "
                        "labelled lon/lat.")

@@ -31,6 +31,8 @@ def _misread(locator, x, y, crs):
 
         twin = zone_twin(crs)
         return f"; read in --crs EPSG:{twin.to_epsg()} ({twin.name}) it is in it"
+    if misread == "baidu_mercator":
+        return "; read as Baidu's metres (--crs bd09mc) it is in it"
     return ""
 
 
@@ -63,7 +65,8 @@ def _misread(locator, x, y, crs):
                    "street lights); needs --routes.")
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
 @crs_opt("--crs", help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
-                       "bd09 (Baidu), or the layout's EPSG code. CSV lon/lat columns default to EPSG:4326; a file that "
+                       "bd09 (Baidu; bd09mc for its metres), or the layout's EPSG code. CSV lon/lat columns default to "
+                       "EPSG:4326; a file that "
                        "records its CRS (GeoPackage, GeoParquet, also with --dask; a CSV with a .prj, as gridkit "
                        "export writes one) is read in its own.")
 @click.option("--layer", default=None,

@@ -21,7 +21,7 @@ from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_fi
               help="With --html: a point file to add as a layer (the output of gridkit locate, or any file "
                    "locate reads: CSV or Excel with coordinate columns, GeoJSON, GeoPackage …); repeatable.")
 @crs_opt("--points-crs", help="What the coordinates of the --points files are, as locate's --crs: EPSG:4326, "
-                              "gcj02, bd09, EPSG:4490 or an EPSG code. It applies to every --points file; "
+                              "gcj02, bd09, bd09mc, EPSG:4490 or an EPSG code. It applies to every --points file; "
                               "without it a table's lon/lat columns are EPSG:4326 and a file that records its "
                               "CRS is read in its own (locate's output is WGS84: give it in a run of its own).")
 @x_field_opt

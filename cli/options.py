@@ -253,7 +253,7 @@ def input_crs(path, layer, own, shared, option):
     if own is not None or shared is None or path is None:
         return own if own is not None else shared
     parsed = coords.parse_crs(shared)
-    lonlat = isinstance(parsed, str) or parsed.is_geographic
+    lonlat = coords.is_geographic(parsed)
     label = labelled_crs(path, layer)
     if label is None or not (label.is_projected if lonlat else label.is_geographic):
         return shared

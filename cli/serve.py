@@ -20,7 +20,7 @@ from .options import crs_opt, grid_layer_opt, id_field_opt
               help="Port to listen on (0: any free one, printed). Default: 8765; with --self-test any free one.")
 @crs_opt("--crs", default="EPSG:4326", show_default=True,
          help="The CRS of points whose request names none: EPSG:4326 (GPS), gcj02 (Amap, Tencent), bd09 "
-                   "(Baidu), EPSG:4490, or the layout's EPSG code.")
+                   "(Baidu; bd09mc for its metres), EPSG:4490, or the layout's EPSG code.")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
 @click.option("--cors", "cors", metavar="ORIGIN", multiple=True,

@@ -57,7 +57,8 @@ Reject reasons
 ``missing_coordinates``, ``impossible_coordinates``, ``latlon_swapped``,
 ``xy_swapped`` (a projected CRS's x and y swapped: a survey table's northing X),
 ``zone_prefix`` (Gauss–Krüger x with the zone number in front, read in a CRS
-without it, or the other way round),
+without it, or the other way round), ``baidu_mercator`` (Baidu's metres, read in
+another CRS),
 ``degrees_in_projected_crs``,
 ``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
 ``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
@@ -93,10 +94,10 @@ from .classes import SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import half_width_column
 from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
-                 gauss_kruger_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
+                 crs_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
-from .locator import (DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON,
-                      ZONE_REASON)
+from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
+                      XY_SWAPPED_REASON, ZONE_REASON)
 from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
 
@@ -136,6 +137,7 @@ REJECT_REASONS = {
     "latlon_swapped": SWAPPED_REASON,
     "xy_swapped": XY_SWAPPED_REASON,
     "zone_prefix": ZONE_REASON,
+    "baidu_mercator": BAIDU_MERCATOR_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
@@ -368,7 +370,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
             named = f"column {xf} does not say its" if xf == yf else f"columns {xf}/{yf} do not say their"
             raise InputError(f"{path}: {named} CRS; pass {crs_option} (EPSG:4326 for GPS lon/lat, gcj02, bd09, "
                              f"EPSG:4490, or the projected CRS's EPSG code). It has no CRS label: {NO_TABLE_LABEL}"
-                             f"{gauss_kruger_hint(_xy_bounds(x, y))}")
+                             f"{crs_hint(_xy_bounds(x, y))}")
         if xf == yf and not x_field and len(frame) and np.isnan(x).all():  # a "location" of addresses, say
             raise InputError(f"{path}: column {xf} holds no coordinates (\"lon,lat\" or WKT) in any row; name "
                              "the coordinate columns with --x-field and --y-field")
@@ -903,7 +905,7 @@ def _read_points_arrow(path, layer, crs, crs_option="--crs"):
     elif file_crs is None:
         raise CRSError(f"{path}: the file has no CRS. Say what its coordinates are in: {crs_option} EPSG:4326 (GPS), "
                        f"{crs_option} EPSG:4490 (CGCS2000), {crs_option} gcj02, {crs_option} bd09, or the projected "
-                       f"CRS's EPSG code{gauss_kruger_hint(_xy_bounds(x, y))}")
+                       f"CRS's EPSG code{crs_hint(_xy_bounds(x, y))}")
     else:
         source = file_crs
         finite = np.isfinite(x) & np.isfinite(y)

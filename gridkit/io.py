@@ -533,7 +533,8 @@ def _apply_crs(gdf, path, crs):
             func = coords.pseudo_to_wgs84_func(parsed)
             geoms = gdf.geometry.values
             if (shapely.get_type_id(geoms) > 0).any():  # lines or polygons (points have no edges)
-                geoms = shapely.segmentize(geoms, coords.MAX_SEGMENT["degree"])
+                geoms = shapely.segmentize(geoms, coords.MAX_SEGMENT["degree" if coords.is_geographic(parsed)
+                                                                     else "metre"])
             geoms = shapely.transform(geoms, func)
             gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
             source = parsed
@@ -545,7 +546,7 @@ def _apply_crs(gdf, path, crs):
             f"{path}: the file has no CRS. Say what its coordinates are in: "
             "--crs EPSG:4326 (GPS/WGS84 lon/lat), --crs EPSG:4490 (CGCS2000), --crs gcj02 "
             "(Amap/Tencent), --crs bd09 (Baidu), or the projected CRS's EPSG code; in "
-            f"Python, read_vector(path, crs=...){gauss_kruger_hint(_extent(gdf)[0])}"
+            f"Python, read_vector(path, crs=...){crs_hint(_extent(gdf)[0])}"
         )
     else:
         _check_labelled_crs(gdf, path)
@@ -686,19 +687,22 @@ def _check_given_crs(gdf, path, crs):
         return
     name = crs if isinstance(crs, str) else crs.to_string()
     label = f"it is labelled {gdf.crs.to_string()}" if gdf.crs is not None else "it has no CRS label"
-    if isinstance(crs, str) or crs.is_geographic:
+    if coords.is_geographic(crs):
         if lonlat.any():
             return
         raise CRSError(
             f"{path}: its coordinates are not longitude/latitude ({ranges}), so they cannot be in {name}, the CRS "
             f"given for it; {label}. Give it the projected CRS's EPSG code (--crs, or the input's own option: "
-            "--households-crs EPSG:4547 …), or no CRS to read it as labelled")
+            f"--households-crs EPSG:4547 …), or no CRS to read it as labelled{crs_hint(bounds)}")
     if gdf.crs is not None and gdf.crs.is_geographic and lonlat.all():
         raise CRSError(
             f"{path}: {label} and its coordinates are longitude/latitude ({ranges}), so they cannot be in {name}, "
             "a projected CRS in metres, the CRS given for it: read so, the whole file would be a few metres across. "
             "Give no CRS to read it as labelled (or gcj02 / bd09 for a Chinese web map's coordinates); the CRS to "
             "work in is --metric-crs")
+    if crs == "bd09mc":
+        _check_baidu_mercator(path, bounds, lonlat, ranges, label)
+        return
     _check_zone_number(path, bounds, ranges, crs, label)
     if lonlat.all() and not _in_area_of_use(bounds, crs):
         # Unlabelled (a Shapefile without .prj) or mislabelled: a local CRS with small
@@ -741,6 +745,21 @@ def _check_labelled_crs(gdf, path):
     raise CRSError(said)
 
 
+def _check_baidu_mercator(path, bounds, lonlat, ranges, label):
+    """Refuse coordinates given as BD-09 Mercator (Baidu's metres) that read so lie
+    outside China: Baidu's coordinates are China's, and Gauss–Krüger metres read so
+    lie in the Atlantic, degrees in the Gulf of Guinea."""
+    x = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
+    y = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
+    lon, lat = (float(v) for v in coords.bd09mc_to_wgs84(x, y))
+    if coords.is_in_china(lon, lat):
+        return
+    fix = ("They look like longitude/latitude: --crs bd09 for Baidu's" if lonlat.all() else
+           f"Give the CRS they are in{crs_hint(bounds)}")
+    raise CRSError(f"{path}: read in bd09mc (Baidu's Mercator metres), its coordinates ({ranges}) lie around "
+                   f"{lon:.2f}°, {lat:.2f}°, outside China, where Baidu's coordinates are; {label}. {fix}")
+
+
 def _check_zone_number(path, bounds, ranges, crs, label):
     """Refuse Gauss–Krüger metres read in the CRS for the other way of writing x:
     with the zone number in front (39,448,929 in zone 39, EPSG:4527) or without it
@@ -755,9 +774,21 @@ def _check_zone_number(path, bounds, ranges, crs, label):
                    f"EPSG:{twin.to_epsg()} (or the input's own option: --households-crs …)")
 
 
-def gauss_kruger_hint(bounds, swapped=False) -> str:
-    """For the error about a file with no CRS: "" or a sentence naming the CRS its
-    extent (rows of minx, miny, maxx, maxy) looks like. x with a zone number in
+def crs_hint(bounds) -> str:
+    """For the error about a file with no CRS (or a lon/lat one given for metres): ""
+    or a sentence naming the CRSs its extent (rows of minx, miny, maxx, maxy) looks
+    like: Gauss–Krüger metres (:func:`_gauss_kruger_hint`), or Mercator metres in
+    China, Baidu's (``bd09mc``) or the web's (EPSG:3857), which no number tells apart.
+    A Gauss–Krüger zone 13–15 with its number in front can be either."""
+    hint = _gauss_kruger_hint(bounds)
+    if len(bounds) and coords.looks_like_mercator(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)):
+        hint += ". " + coords.MERCATOR_HINT
+    return hint
+
+
+def _gauss_kruger_hint(bounds, swapped=False) -> str:
+    """"" or a sentence naming the Gauss–Krüger CRS an extent (rows of minx, miny,
+    maxx, maxy) looks like. x with a zone number in
     front (25–45 for 3° zones, 13–23 for 6°) names that zone's CGCS2000 and Xian 1980
     codes; x of 0–1,000 km with a northing in China names the 3° zones without it.
     And so for y and x, said to be swapped: a survey table's X is the northing."""
@@ -768,7 +799,7 @@ def gauss_kruger_hint(bounds, swapped=False) -> str:
     if not 1_500_000 <= miny <= maxy <= 6_200_000:  # China's northings, 15°–55° N
         if swapped:
             return ""
-        hint = gauss_kruger_hint(bounds[:, [1, 0, 3, 2]], swapped=True)
+        hint = _gauss_kruger_hint(bounds[:, [1, 0, 3, 2]], swapped=True)
         return hint and (". Its x looks like a northing and its y like an easting, the other way round from GIS "
                          "(a survey table's X is the northing): give them swapped" + hint)
     zone = int(minx // 1_000_000)

@@ -78,6 +78,10 @@ DEGREES_DETAIL = "read as longitude/latitude (EPSG:4326) it is inside the layout
 #: … and for one :meth:`Locator.in_zone_twin` finds (its detail names the CRS).
 ZONE_REASON = ("Gauss–Krüger x read in the CRS for the other way of writing it, with the zone number in front "
                "(39450000) or without (450000): the detail names the CRS that puts it inside the layout")
+#: … and for one :meth:`Locator.in_baidu_mercator` finds.
+BAIDU_MERCATOR_REASON = ("BD-09 Mercator, Baidu's own metres, read in another CRS (read as --crs bd09mc they land "
+                         "inside the layout): give --crs bd09mc")
+BAIDU_MERCATOR_DETAIL = "read as BD-09 Mercator (--crs bd09mc, Baidu's metres) it is inside the layout"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record
@@ -704,6 +708,17 @@ class Locator:
             return np.zeros(len(x), dtype=bool)
         return self._lands_in(x, y, twin, tolerance)
 
+    def in_baidu_mercator(self, x, y, crs, *, tolerance=None):
+        """Which points land in the layout (or within the tolerance) read as BD-09
+        Mercator (``bd09mc``): Baidu's metres (12,959,801, 4,824,788 in Beijing)
+        given a lon/lat CRS, where they cannot be positions, or taken for Web
+        Mercator (EPSG:3857), which puts them some 30 km south. All False for
+        ``bd09mc`` itself and for None (the layout's own coordinates)."""
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        if crs is None or coords.parse_crs(crs) == "bd09mc":
+            return np.zeros(len(x), dtype=bool)
+        return self._lands_in(x, y, "bd09mc", tolerance)
+
     def _lands_in(self, x, y, crs, tolerance):
         """Which of ``x``, ``y`` (in ``crs``) land in the layout or within the
         tolerance; only those in its box in ``crs`` are located."""
@@ -724,7 +739,8 @@ class Locator:
     def _box_in(self, crs):
         """The layout's box in ``crs`` and a margin around it (cached per CRS):
         a tenth of a degree for lon/lat (GCJ-02 and BD-09 lie within a
-        kilometre of WGS84), a hundredth of the box for a projected CRS."""
+        kilometre of WGS84), a hundredth of the box for a projected CRS, and for
+        BD-09 Mercator the lon/lat box with its margin, in Baidu's metres."""
         boxes = self.__dict__.setdefault("_boxes", {})
         key = crs if isinstance(crs, str) else str(crs)
         if key not in boxes:
@@ -735,7 +751,12 @@ class Locator:
             box = _transformer(self.crs, target).transform_bounds(ox, oy, ox + nx * self.side,
                                                                   oy + ny * self.side)
             geographic = coords.is_geographic(parsed)
-            boxes[key] = (*box, 0.1 if geographic else max(box[2] - box[0], box[3] - box[1]) / 100)
+            if parsed == "bd09mc":
+                (west, east), (south, north) = coords.wgs84_to_bd09mc([box[0] - 0.1, box[2] + 0.1],
+                                                                     [box[1] - 0.1, box[3] + 0.1])
+                boxes[key] = (west, south, east, north, 0.0)
+            else:
+                boxes[key] = (*box, 0.1 if geographic else max(box[2] - box[0], box[3] - box[1]) / 100)
         return boxes[key]
 
     def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None):
@@ -747,7 +768,9 @@ class Locator:
         ``degrees_in_projected_crs`` where, given a projected ``crs``, the position
         read as lon/lat is (:meth:`in_degrees`), ``zone_prefix`` where the position
         read in the Gauss–Krüger CRS with (or without) the zone number in front of x
-        is (:meth:`in_zone_twin`). An answer "outside" would not name the fix.
+        is (:meth:`in_zone_twin`), ``baidu_mercator`` where the position read as
+        Baidu's metres is (:meth:`in_baidu_mercator`). An answer "outside" would not
+        name the fix.
         Nothing for ``crs`` None (layout coordinates)."""
         if crs is None:
             return
@@ -763,11 +786,13 @@ class Locator:
         if len(zoned):
             reason[zoned] = "zone_prefix"
             detail[zoned] = f"read in {coords.twin_named(coords.zone_twin(crs))}, it is inside the layout"
+        baidu = suspect[self.in_baidu_mercator(x[suspect], y[suspect], crs, tolerance=tolerance)]
+        reason[baidu], detail[baidu] = "baidu_mercator", BAIDU_MERCATOR_DETAIL
 
     def misread(self, x, y, crs, *, tolerance=None) -> str:
         """How one point outside the layout was misread, as :meth:`mark_misread` names
         it (``latlon_swapped``, ``xy_swapped``, ``degrees_in_projected_crs``,
-        ``zone_prefix``), or "" when no reading puts it inside: for the hint of an
+        ``zone_prefix``, ``baidu_mercator``), or "" when no reading puts it inside: for the hint of an
         answer "outside" (``gridkit locate --at``, ``gridkit serve``)."""
         reason, detail = np.array([""], dtype=object), np.array([""], dtype=object)
         self.mark_misread(np.array([x], dtype=float), np.array([y], dtype=float), crs, reason, detail,

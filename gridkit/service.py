@@ -34,7 +34,8 @@ be a position, or whose class is no class, is not dropped: its result says
 them. The reasons are ``gridkit locate``'s, ``latlon_swapped`` included (a point
 outside, or no position, that is inside with x and y the other way round;
 ``xy_swapped`` when ``crs`` is projected; ``zone_prefix`` for Gauss–Krüger x
-with the zone number in front, or without it, read in the other CRS).
+with the zone number in front, or without it, read in the other CRS;
+``baidu_mercator`` for Baidu's metres read in another CRS).
 
 A dispatch desk's web page served from another origin may call it from a browser
 when the server is started with its origin (``make_server(cors=…)``, ``gridkit
@@ -146,6 +147,8 @@ class Service:
                 twin = zone_twin(crs)
                 out["hint"] = (f"x looks {'with' if has_zone_number(twin) else 'without'} the zone number in front: "
                                f"with crs=EPSG:{twin.to_epsg()} the point is inside the layout")
+            elif misread == "baidu_mercator":
+                out["hint"] = "x and y look like Baidu's metres: with crs=bd09mc the point is inside the layout"
         return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
     def many(self, body: dict) -> dict:

@@ -19,7 +19,8 @@ import shapely
 
 from . import codes, coords
 from .errors import CodeError, CRSError, InputError
-from .io import describe_feature, feature_label, repair_polygons, source_rows, unprojected, unprojected_message
+from .io import (crs_hint, describe_feature, feature_label, repair_polygons, source_rows, unprojected,
+                 unprojected_message)
 from .cells import barrier_lines, cell_counts
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
@@ -42,27 +43,52 @@ MAX_PROVISIONAL_TILE_SHARE = 0.3  # tile pieces below this share of a tile are m
 #: A provisional community never grows beyond this many cells' area by merging, so
 #: with its boundary pieces it stays under the 999-cell limit.
 MAX_PROVISIONAL_CELLS = 800
+#: A projected input CRS is worked in when it stretches areas by at most this share
+#: (Gauss–Krüger and UTM: 0.1 % at a zone's edge; Web Mercator: 16 % in Shenzhen).
+MAX_AREAL_STRETCH = 0.01
 
 
 def choose_metric_crs(gdf) -> pyproj.CRS:
     """The metric CRS for a frame: CGCS2000 Gauss-Krüger in China, UTM elsewhere.
 
     A projected input CRS in metres is kept as it is (the caller chose it on
-    purpose); one in feet (US State Plane) is replaced, so areas are m².
+    purpose), unless it stretches areas (:func:`areal_scale`) by over 1 % there:
+    Web Mercator's "metres" (EPSG:3857) are 1.3 m in Beijing, where its cells of
+    10,000 m² would be 5,900 m² on the ground. One in feet (US State Plane) is
+    replaced too, so areas are m².
     """
     if gdf.crs is not None and gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
-        return gdf.crs
+        scale = areal_scale(gdf.crs, gdf.total_bounds)
+        if abs(scale - 1) <= MAX_AREAL_STRETCH:
+            return gdf.crs
+        log.warning("%s (%s) stretches areas ×%.2f here: cells are cut in the metric CRS for the place instead, "
+                    "where a square metre is one on the ground (--metric-crs to choose)", gdf.crs.to_string(),
+                    gdf.crs.name, scale)
     source = str(gdf.attrs.get("source_crs") or "")
-    china = True if source in ("gcj02", "bd09") or "4490" in source else None
+    china = True if source in ("gcj02", "bd09", "bd09mc") or "4490" in source else None
     if gdf.crs is not None and gdf.crs.is_geographic:
         x0, y0, x1, y1 = gdf.total_bounds
         if abs(x0 + x1) > 360 or abs(y0 + y1) > 180:  # the centre is no lon/lat: metres read as degrees
             path = gdf.attrs.get("source_path")
             raise CRSError(f"{path + ': ' if path else ''}the boundaries' CRS is {gdf.crs.to_string()} (longitude/"
                            f"latitude), but their coordinates span {x0:.8g}..{x1:.8g}, {y0:.8g}..{y1:.8g}: a "
-                           "projected file labelled as lon/lat? Give the CRS they are really in (--crs EPSG:…)")
+                           "projected file labelled as lon/lat? Give the CRS they are really in (--crs EPSG:…)"
+                           f"{crs_hint(np.array([[x0, y0, x1, y1]]))}")
     minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds
     return coords.metric_crs_for((minx + maxx) / 2, (miny + maxy) / 2, china=china)
+
+
+def areal_scale(crs, bounds) -> float:
+    """How much the projected ``crs`` stretches areas in the middle of ``bounds``
+    (minx, miny, maxx, maxy in ``crs``): 1.0001 for a Gauss–Krüger zone, 1.70 for
+    Web Mercator at Beijing's latitude (PROJ's scale factors).
+
+    >>> round(areal_scale(pyproj.CRS("EPSG:3857"), (12954351, 4845216, 12962732, 4861966)), 2)   # Dongcheng
+    1.7
+    """
+    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform((bounds[0] + bounds[2]) / 2,
+                                                                               (bounds[1] + bounds[3]) / 2)
+    return float(pyproj.Proj(crs).get_factors(lon, lat).areal_scale)
 
 
 def _pick_name_field(gdf, name_field):
@@ -146,7 +172,14 @@ def unit_hierarchy(
     name_field = _pick_name_field(gdf, name_field)
     gdf, n_repaired = repair_polygons(gdf.reset_index(drop=True), what="boundaries",
                                       name_field=name_field)
-    metric = pyproj.CRS.from_user_input(metric_crs) if metric_crs is not None else choose_metric_crs(gdf)
+    if metric_crs is not None:
+        metric = pyproj.CRS.from_user_input(metric_crs)
+        scale = areal_scale(metric, gdf.to_crs(metric).total_bounds) if metric.is_projected else 1.0
+        if abs(scale - 1) > MAX_AREAL_STRETCH:
+            log.warning("--metric-crs %s (%s) stretches areas ×%.2f here: cells will be about %.0f %% of their "
+                        "target area on the ground", metric.to_string(), metric.name, scale, 100 / scale)
+    else:
+        metric = choose_metric_crs(gdf)
     units = gdf.to_crs(metric)
     lost = unprojected(units.geometry.values)
     if lost.any():

@@ -567,6 +567,32 @@ def test_coordinate_rejects_name_the_bad_value_and_swapped_columns_are_caught(tm
     assert not loc.in_degrees([lon[0]], [lat[0]], "EPSG:4326").any() and not loc.in_degrees([lon[0]], [lat[0]], None)
 
 
+def test_baidu_mercator_metres_locate_with_bd09mc_and_are_named_in_another_crs(package):
+    """Baidu's metres (bd09mc) locate as the point they stand for. Read as Web
+    Mercator (about 30 km south) or given a lon/lat CRS, they were answered outside
+    or impossible, naming no fix; now they are rejected as baidu_mercator."""
+    lon, lat = _lonlat([X0 + 50, X0 + 1000], [Y0 + 50, Y0 + 1000])
+    mx, my = coords.wgs84_to_bd09mc(lon, lat)
+    table = pd.DataFrame({"x": mx, "y": my})
+    loc = Locator.from_package(package)
+    located, rejects = locate_frame(table, table["x"], table["y"], "bd09mc", loc)
+    assert located["gk_grid_id"].notna().tolist() == [True, False] and rejects.empty
+    assert located["gk_grid_id"].iloc[0] == "110101001001004"
+    assert loc.locate(mx[0], my[0], crs="bd09mc").grid_id == "110101001001004"
+    detail = "read as BD-09 Mercator (--crs bd09mc, Baidu's metres) it is inside the layout"
+    located, rejects = locate_frame(table, table["x"], table["y"], "EPSG:3857", loc)
+    assert located.index.tolist() == [1] and located["gk_status"].tolist() == ["outside"]
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [[1, "baidu_mercator", detail]]
+    located, rejects = locate_frame(table, table["x"], table["y"], "bd09", loc)
+    assert located.empty and rejects["reason"].tolist() == ["baidu_mercator", "impossible_coordinates"]
+    assert rejects["detail"].iloc[1] == (
+        f"x = {mx[1]:.12g} is not a longitude (-180..180); y = {my[1]:.12g} is not a latitude (-90..90): is the CRS "
+        "wrong? As Mercator metres they lie in China: Baidu's own (bd09mc, as Baidu Maps' pages and POI downloads "
+        "give them) or Web Mercator (EPSG:3857)")
+    assert loc.misread(mx[0], my[0], "EPSG:3857") == "baidu_mercator"
+    assert not loc.in_baidu_mercator(mx, my, "bd09mc").any() and not loc.in_baidu_mercator(mx, my, None).any()
+
+
 def test_without_a_tolerance_the_summary_says_how_to_give_one(tmp_path, package):
     points, _ = _points(tmp_path)
     result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(tmp_path / "o.csv")])

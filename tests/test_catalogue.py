@@ -604,6 +604,30 @@ def test_a_survey_table_whose_x_is_the_northing_is_caught_with_the_fix(tmp_path,
         assert tuple(frame.attrs["xy_fields"]) == (east, north) and (x[0], y[0]) == (X0 + 50, Y0 + 50)
 
 
+def test_baidu_metres_import_with_bd09mc_and_are_named_in_another_crs(tmp_path, package):
+    """A POI download from Baidu's pages gives its metres (bd09mc). With --crs bd09mc
+    they import into the cells they stand for; as Web Mercator every row was
+    ``outside``, and with no CRS the error named nothing that fits."""
+    from gridkit.coords import MERCATOR_HINT, wgs84_to_bd09mc
+
+    lon, lat = pyproj.Transformer.from_crs(4548, 4326, always_xy=True).transform([X0 + 50, X0 + 250],
+                                                                                 [Y0 + 50, Y0 + 150])
+    mx, my = wgs84_to_bd09mc(lon, lat)
+    table = _csv(tmp_path, {"uid": ["a", "b"], "x": mx, "y": my}, name="poi.csv")
+    run = [*"components import --class 01001 --grid".split(), str(package), str(table)]
+    missing = CliRunner().invoke(cli, run)
+    assert missing.exit_code != 0 and missing.output.rstrip().endswith(MERCATOR_HINT), missing.output
+    web = CliRunner().invoke(cli, [*run, "--crs", "EPSG:3857"])
+    assert web.exit_code == 0 and "2 × baidu_mercator" in web.output, web.output
+    assert pd.read_csv(tmp_path / "poi.rejects.csv")["reason"].tolist() == ["baidu_mercator"] * 2
+    right = CliRunner().invoke(cli, [*run, "--crs", "bd09mc"])
+    assert right.exit_code == 0 and "2 added" in right.output, right.output
+    assert read_catalogue(package)["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001003"]
+    at = CliRunner().invoke(cli, ["locate", "--at", f"{mx[0]},{my[0]}", "--crs", "EPSG:3857", "--grid", str(package)])
+    assert at.output == (f"{mx[0]}, {my[0]} (EPSG:3857): outside the layout; read as Baidu's metres (--crs "
+                         "bd09mc) it is in it\n"), at.output
+
+
 def test_a_location_column_of_addresses_is_no_coordinates(tmp_path):
     from gridkit.catalogue import read_inventory
 

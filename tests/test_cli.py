@@ -35,6 +35,46 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_baidu_metres_grid_as_their_place_and_web_mercator_is_not_cut_in(samples, tmp_path, caplog):
+    """Dongcheng in Baidu's metres (bd09mc, a Shapefile without .prj) grids as the
+    GCJ-02 sample does; without --crs, the error says what such numbers are. In Web
+    Mercator (EPSG:3857), the old code cut 10,000 "m²" cells in it: 1.70 times too
+    many, 5,900 m² each on the ground. Now it cuts in EPSG:4548 and says why."""
+    import shapely
+
+    from gridkit import coords
+
+    dongcheng = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02")
+    baidu = dongcheng.set_geometry(shapely.transform(shapely.segmentize(dongcheng.geometry.values, 0.002),
+                                                     lambda xy: np.column_stack(coords.wgs84_to_bd09mc(*xy.T))),
+                                   crs=None)
+    baidu.to_file(tmp_path / "baidu.shp")
+    (tmp_path / "baidu.prj").unlink(missing_ok=True)
+    args = ("--code-field", "adcode", "--provisional", "-o")
+    result = _run("grid", "units", tmp_path / "baidu.shp", "--crs", "bd09mc", *args, tmp_path / "b.gpkg")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^cells +4,278 \(square", result.stdout, re.M)
+    assert re.search(r"^crs +EPSG:4548 \(input bd09mc\)$", result.stdout, re.M)
+    result = _run("grid", "units", tmp_path / "baidu.shp", *args, tmp_path / "c.gpkg")
+    assert result.exit_code != 0 and not (tmp_path / "c.gpkg").exists()
+    assert result.output.rstrip().endswith(
+        "As Mercator metres they lie in China: Baidu's own (bd09mc, as Baidu Maps' pages and POI downloads give "
+        "them) or Web Mercator (EPSG:3857)")
+    dongcheng.to_crs(3857).to_file(tmp_path / "web.gpkg")
+    result = _run("grid", "units", tmp_path / "web.gpkg", *args, tmp_path / "w.gpkg")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^cells +4,278 \(square", result.stdout, re.M)
+    assert re.search(r"^crs +EPSG:4548 \(input EPSG:3857\)$", result.stdout, re.M)
+    assert ("EPSG:3857 (WGS 84 / Pseudo-Mercator) stretches areas ×1.70 here: cells are cut in the metric CRS for "
+            "the place instead") in caplog.text
+    result = _run("grid", "units", tmp_path / "web.gpkg", "--metric-crs", "EPSG:3857", *args, tmp_path / "m.gpkg")
+    assert result.exit_code == 0, result.output
+    assert "cells will be about 59 % of their target area on the ground" in caplog.text
+    result = _run("export", tmp_path / "b.gpkg", "--crs", "bd09mc", "-o", tmp_path / "b.geojson")
+    assert result.exit_code != 0 and not (tmp_path / "b.geojson").exists()
+    assert "gridkit reads BD-09 Mercator (bd09mc, Baidu's metres) but does not write it" in result.output
+
+
 def test_districts_without_codes_are_tiled_into_communities(shared, tmp_path):
     """Three of Shenzhen's districts, by name only: each holds 8,000 cells or more, so
     each becomes a provisional street tiled into provisional communities, instead of

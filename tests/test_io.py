@@ -291,14 +291,52 @@ def test_gauss_krueger_metres_read_in_the_other_zone_crs_are_refused_and_unlabel
         with pytest.raises(CRSError, match=r"the file has no CRS\. .*" + hint):
             gk.read_vector(tmp_path / f"{name}.shp")
     # A survey table's X (northing) and Y (easting): the hint says they are swapped.
-    from gridkit.io import gauss_kruger_hint
+    from gridkit.io import crs_hint
 
     box = np.array([[4_413_852.0, 39_446_175.0, 4_426_661.0, 39_452_634.0]])
-    assert gauss_kruger_hint(box) == (
+    assert crs_hint(box) == (
         ". Its x looks like a northing and its y like an easting, the other way round from GIS (a survey table's X "
         "is the northing): give them swapped. Its y has the zone number 39 in front: EPSG:4527 (CGCS2000 / "
         "3-degree Gauss-Kruger zone 39) or EPSG:2363 (Xian 1980 / 3-degree Gauss-Kruger zone 39)")
-    assert gauss_kruger_hint(np.array([[0.0, 0.0, 1.0, 1.0]])) == ""  # degrees, or a local grid: nothing to say
+    assert crs_hint(np.array([[0.0, 0.0, 1.0, 1.0]])) == ""  # degrees, or a local grid: nothing to say
+
+
+def test_baidu_mercator_given_for_other_coordinates_is_refused_and_baidus_metres_are_named(tmp_path, samples):
+    """--crs bd09mc for Gauss–Krüger metres put the district in the Atlantic, for
+    degrees in the Gulf of Guinea: refused, saying what the numbers look like. Baidu's
+    metres given a lon/lat CRS, or none, are named as such."""
+    from gridkit import coords
+    from gridkit.io import crs_hint
+
+    dongcheng = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02")
+    for frame, name in ((dongcheng.to_crs(4548), "gk"), (dongcheng, "degrees")):
+        frame.set_crs(None, allow_override=True).to_file(tmp_path / f"{name}.shp")
+        (tmp_path / f"{name}.prj").unlink(missing_ok=True)
+    with pytest.raises(CRSError, match=r"gk\.shp: read in bd09mc \(Baidu's Mercator metres\), its coordinates \(x "
+                                       r"446,175 to 452,634, y 4,413,852 to 4,426,661\) lie around 4\.04°, 37\.05°, "
+                                       r"outside China, "
+                                       r"where Baidu's coordinates are; it has no CRS label\. Give the CRS they are "
+                                       r"in\. "
+                                       r"Its coordinates look like Gauss–Krüger metres without the zone number"):
+        gk.read_vector(tmp_path / "gk.shp", crs="bd09mc")
+    with pytest.raises(CRSError, match=r"lie around 0\.00°, 0\.00°, outside China, where Baidu's coordinates are; it "
+                                       r"has no CRS label\. They look like longitude/latitude: --crs bd09 for "
+                                       r"Baidu's$"):
+        gk.read_vector(tmp_path / "degrees.shp", crs="bd09mc")
+    mx, my = coords.wgs84_to_bd09mc(*dongcheng.total_bounds.reshape(2, 2).T)
+    box = np.array([[mx[0], my[0], mx[1], my[1]]])
+    assert crs_hint(box) == ". " + coords.MERCATOR_HINT
+    assert crs_hint(box - [0, 0, 0, 3_000_000]) == ""  # y 1.8 M above x: no box
+    middle = shapely.centroid(dongcheng.geometry.values)
+    baidu = dongcheng.set_geometry(shapely.points(*coords.wgs84_to_bd09mc(shapely.get_x(middle), shapely.get_y(middle))),
+                                   crs=None)
+    baidu.to_file(tmp_path / "baidu.shp")
+    (tmp_path / "baidu.prj").unlink(missing_ok=True)
+    with pytest.raises(CRSError, match=r"so they cannot be in gcj02, the CRS given for it; .* or no CRS to read it as "
+                                       r"labelled\. As Mercator metres they lie in China: Baidu's own \(bd09mc"):
+        gk.read_vector(tmp_path / "baidu.shp", crs="gcj02")
+    back = gk.read_vector(tmp_path / "baidu.shp", crs="bd09mc").geometry.values
+    assert shapely.distance(back, middle).max() < 1e-8  # degrees: under a millimetre
 
 
 def test_labelled_crs_reads_the_header_alone(tmp_path):

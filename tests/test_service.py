@@ -108,6 +108,16 @@ def test_outside_is_an_answer_with_a_hint_when_swapped_and_a_batch_rejects_it(pa
         ("rejected", "zone_prefix"), ("rejected", "xy_swapped")]
     assert batch["results"][0]["detail"] == ("read as longitude/latitude (EPSG:4326) it is inside the layout; the "
                                              "CRS given is projected")
+    # Baidu's metres (bd09mc): answered with crs=bd09mc; taken for Web Mercator, a hint
+    # and a batch's rejection name it.
+    from gridkit.coords import wgs84_to_bd09mc
+
+    mx, my = (float(v) for v in wgs84_to_bd09mc(*_lonlat(50, 50)))
+    assert service.one({"x": str(mx), "y": str(my), "crs": "bd09mc"})["grid_id"] == "110101001001003"
+    assert service.one({"x": str(mx), "y": str(my), "crs": "EPSG:3857"})["hint"] == (
+        "x and y look like Baidu's metres: with crs=bd09mc the point is inside the layout")
+    baidu = service.many({"points": [[mx, my]], "crs": "EPSG:3857"})
+    assert [(r["status"], r.get("reason")) for r in baidu["results"]] == [("rejected", "baidu_mercator")]
 
 
 @pytest.mark.parametrize("query, message", [
