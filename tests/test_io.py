@@ -328,8 +328,8 @@ def test_baidu_mercator_given_for_other_coordinates_is_refused_and_baidus_metres
     assert crs_hint(box) == ". " + coords.MERCATOR_HINT
     assert crs_hint(box - [0, 0, 0, 3_000_000]) == ""  # y 1.8 M above x: no box
     middle = shapely.centroid(dongcheng.geometry.values)
-    baidu = dongcheng.set_geometry(shapely.points(*coords.wgs84_to_bd09mc(shapely.get_x(middle), shapely.get_y(middle))),
-                                   crs=None)
+    baidu = dongcheng.set_geometry(
+        shapely.points(*coords.wgs84_to_bd09mc(shapely.get_x(middle), shapely.get_y(middle))), crs=None)
     baidu.to_file(tmp_path / "baidu.shp")
     (tmp_path / "baidu.prj").unlink(missing_ok=True)
     with pytest.raises(CRSError, match=r"so they cannot be in gcj02, the CRS given for it; .* or no CRS to read it as "
