@@ -111,7 +111,7 @@ from .errors import GridkitError, InputError, LayoutError
 from .io import repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
-from .units import HIERARCHY_COLUMNS, row_major_order
+from .units import HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, row_major_order
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "households_from_floors", "read_households",
            "polsby_popper"]
@@ -463,10 +463,12 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
         raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
                          f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")
     crs = buildings.crs
-    if crs.is_geographic:
+    # Web Mercator's "m²" are 0.59 m² of ground in Beijing (units.areal_scale): measured as lon/lat are.
+    stretched = not crs.is_geographic and abs(areal_scale(crs, buildings.total_bounds) - 1) > MAX_AREAL_STRETCH
+    if crs.is_geographic or stretched:
         from .coords import metric_crs_for
 
-        x0, y0, x1, y1 = buildings.total_bounds
+        x0, y0, x1, y1 = buildings.to_crs(4326).total_bounds
         area = shapely.area(buildings.geometry.to_crs(metric_crs_for((x0 + x1) / 2, (y0 + y1) / 2)).values)
     else:  # a projected CRS's own unit: US feet for Ohio South, metres for most
         area = shapely.area(geoms) * crs.axis_info[0].unit_conversion_factor ** 2

@@ -1315,6 +1315,8 @@ def test_households_from_floors_measures_in_square_metres():
         shapely.box(0, 0, w / foot, h / foot) for w, h in ((10, 10), (20, 15), (30, 30), (3, 4))])
     assert households_from_floors(ohio, "floors", 90).tolist() == [7, 10, 100, 0]
     assert households_from_floors(_buildings().to_crs(4326), "floors", 90).tolist() == [7, 10, 100, 0]
+    # Web Mercator's "m²" are 0.59 m² of ground here (the old code counted [11, 17, 169, 0]).
+    assert households_from_floors(_buildings().to_crs(3857), "floors", 90).tolist() == [7, 10, 100, 0]
 
 
 def test_balanced_grid_counts_buildings_by_floors():
