@@ -56,6 +56,7 @@ from .codes import codes_as_text, rounded_ids, rows_by_id
 from .errors import CRSError, InputError
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid
+from .units import measures_in_metres
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,8 @@ BAIDU_MERCATOR_REASON = ("BD-09 Mercator, Baidu's own metres, read in another CR
 BAIDU_MERCATOR_DETAIL = "read as BD-09 Mercator (--crs bd09mc, Baidu's metres) it is inside the layout"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
-#: 5: its invalid cells on record
-_INDEX_FORMAT = "gridkit-locator-5"
+#: 5: its invalid cells on record; 6: a layer in feet or Web Mercator in the metric CRS
+_INDEX_FORMAT = "gridkit-locator-6"
 _MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
 _THREADS = 2
@@ -295,8 +296,10 @@ class Locator:
 
         A file that is not a grid package works too: give its ``layer`` (default:
         ``cells`` if there is one, else the first layer) and the column holding the
-        cell IDs (``id_field``); a layer in lon/lat is projected to the local metric
-        CRS (:func:`gridkit.coords.metric_crs_for`).
+        cell IDs (``id_field``); a layer in lon/lat, in feet, or in a CRS that
+        stretches areas by over 1 % there (Web Mercator) is projected to the local
+        metric CRS (:func:`gridkit.coords.metric_crs_for`), so that the tolerance and
+        the distances are metres on the ground.
 
         With ``micro`` (the default), a package's ``micro_grids`` layer (household
         grids made with micro-grids) is indexed too, and answers name the
@@ -1182,8 +1185,10 @@ def _read_cells(path, layer, id_field, micro=False):
                            f"first, saying what its coordinates are in: gridkit grid adopt {path} --crs EPSG:… "
                            "-o cells.gpkg")
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
-    if cells.crs.is_geographic:
-        lon, lat = shapely.centroid(shapely.box(*cells.total_bounds)).coords[0]
+    # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator
+    # (1.3 of its metres to one on the ground in Beijing) is located in the metric CRS.
+    if not measures_in_metres(cells.crs, cells.total_bounds):
+        lon, lat = shapely.centroid(shapely.box(*cells.to_crs(4326).total_bounds)).coords[0]
         cells = cells.to_crs(coords.metric_crs_for(lon, lat))
     return cells, micro_grids, package
 

@@ -59,7 +59,7 @@ def choose_metric_crs(gdf) -> pyproj.CRS:
     """
     if gdf.crs is not None and gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
         scale = areal_scale(gdf.crs, gdf.total_bounds)
-        if abs(scale - 1) <= MAX_AREAL_STRETCH:
+        if measures_in_metres(gdf.crs, gdf.total_bounds, scale):
             return gdf.crs
         log.warning("%s (%s) stretches areas ×%.2f here: cells are cut in the metric CRS for the place instead, "
                     "where a square metre is one on the ground (--metric-crs to choose)", gdf.crs.to_string(),
@@ -89,6 +89,15 @@ def areal_scale(crs, bounds) -> float:
     lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform((bounds[0] + bounds[2]) / 2,
                                                                                (bounds[1] + bounds[3]) / 2)
     return float(pyproj.Proj(crs).get_factors(lon, lat).areal_scale)
+
+
+def measures_in_metres(crs, bounds, scale=None) -> bool:
+    """Whether lengths and areas can be measured in ``crs`` as they are around
+    ``bounds`` (in ``crs``): projected, in metres, and stretching areas by at most
+    :data:`MAX_AREAL_STRETCH` (``scale``, when known, is its :func:`areal_scale`)."""
+    if crs is None or not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
+        return False
+    return abs((areal_scale(crs, bounds) if scale is None else scale) - 1) <= MAX_AREAL_STRETCH
 
 
 def _pick_name_field(gdf, name_field):

@@ -311,6 +311,21 @@ def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
         reread["GRIDCODE"].iloc[i] if i >= 0 else "" for i in index]
 
 
+@pytest.mark.parametrize("crs", ["EPSG:3857", "+proj=tmerc +lon_0=117 +x_0=500000 +ellps=GRS80 +units=us-ft"])
+def test_a_file_in_feet_or_web_mercator_is_located_in_metres(tmp_path, crs):
+    """--tolerance and distance_m are metres. A cells file in US feet measured them in
+    feet (25 was 7.6 m), one in Web Mercator in its stretched metres (1.3 to a metre of
+    ground here): a point 20 m outside was 'outside' with --tolerance 25 in both. Now
+    such a file is located in the metric CRS, as one in lon/lat is."""
+    path = tmp_path / "cells.gpkg"
+    _layout().to_crs(crs).to_file(path)
+    loc = Locator.from_package(path, tolerance=25, cache=False)
+    assert loc.crs.to_epsg() == 4548
+    lon, lat = gpd.GeoSeries([shapely.Point(X0 - 20, Y0 + 50)], crs=4548).to_crs(4326)[0].coords[0]
+    near = loc.locate(lon, lat, crs="EPSG:4326")
+    assert (near.grid_id, near.status) == ("110101001001001", "nearest") and abs(near.distance_m - 20) < 0.01
+
+
 def test_micro_grids_are_named_with_their_grid_on_every_path(tmp_path):
     """Two 100 m cells, each in two micro-grids: the single and array paths name the
     micro-grid of the answer's cell, on edges, nearest and outside; the index file
