@@ -414,7 +414,9 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
                        "EPSG:4490, gcj02 (Amap/Tencent), bd09 (Baidu; bd09mc for its metres), or any EPSG code. "
                        "Chinese web-map data labelled EPSG:4326 is usually gcj02.")
 @click.option("--metric-crs", default=None, metavar="CRS",
-              help="Work in this projected CRS (default: CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
+              help="Work in this projected CRS, in metres (default: the boundaries' own when it is in metres "
+                   "and does not stretch areas, as Web Mercator does; else CGCS2000 3° Gauss-Krüger zone in China, "
+                   "UTM elsewhere).")
 @encoding_opt
 @click.option("--cell-area", default=10_000.0, show_default=True, type=click.FloatRange(min=1, min_open=False),
               help="Target cell area in m².")
@@ -561,8 +563,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @crs_opt("--crs", help="What GRIDS' coordinates really are, overriding the file's label: EPSG:4326, EPSG:4490, "
                        "gcj02 (Amap/Tencent), bd09 (Baidu), or any EPSG code.")
 @click.option("--metric-crs", default=None, metavar="CRS",
-              help="Keep the package in this projected CRS (default: GRIDS' own when it is in metres; else "
-                   "CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
+              help="Keep the package in this projected CRS, in metres (default: GRIDS' own when it is in metres "
+                   "and does not stretch areas; else CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
 @encoding_opt
 @click.option("--units", "units_path", default=None, type=click.Path(dir_okay=False),
               help="The communities' own boundaries (polygons with 12-digit codes): they become the package's "

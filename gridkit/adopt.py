@@ -28,7 +28,7 @@ from .errors import CodeError, InputError
 from .grid import CELL_COLUMNS
 from .invariants import multipart_cells
 from .io import describe_feature, repair_polygons, unprojected, unprojected_message
-from .units import HIERARCHY_COLUMNS, choose_metric_crs
+from .units import HIERARCHY_COLUMNS, choose_metric_crs, given_metric_crs
 
 __all__ = ["adopted_grid", "adopted_micro_grids", "community_boundaries", "ID_CANDIDATES", "MICRO_ID_CANDIDATES",
            "NAME_CANDIDATES"]
@@ -119,8 +119,8 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
     ids = _grid_id_text(gdf[id_field])
     _refuse_bad_ids(gdf, ids, id_field)
     gdf, repaired = repair_polygons(gdf.reset_index(drop=True), what=f"{_source(gdf)} (cells)")
-    metric = pyproj.CRS.from_user_input(metric_crs if metric_crs is not None else
-                                        communities.crs if communities is not None else choose_metric_crs(gdf))
+    metric = (given_metric_crs(metric_crs, gdf) if metric_crs is not None else
+              pyproj.CRS(communities.crs) if communities is not None else choose_metric_crs(gdf))
     projected = gdf.to_crs(metric)
     lost = unprojected(projected.geometry.values)
     if lost.any():

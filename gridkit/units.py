@@ -91,6 +91,23 @@ def areal_scale(crs, bounds) -> float:
     return float(pyproj.Proj(crs).get_factors(lon, lat).areal_scale)
 
 
+def given_metric_crs(metric_crs, gdf) -> pyproj.CRS:
+    """The CRS given to work in (``--metric-crs``) for the frame ``gdf``: refused when
+    not projected in metres (cells of 10,000 ft² are 929 m², reported as 10,000), with
+    a warning when it stretches areas there (:func:`areal_scale`)."""
+    metric = pyproj.CRS.from_user_input(metric_crs)
+    unit = metric.axis_info[0].unit_name if metric.is_projected else "degree"
+    if unit not in ("metre", "meter"):
+        raise CRSError(f"--metric-crs {metric.to_string()} ({metric.name}): its unit is the {unit}, not the metre, "
+                       "and cell areas, tolerances and distances are metres. Give a projected CRS in metres (UTM, a "
+                       "Gauss–Krüger zone), or none to let gridkit choose one")
+    scale = areal_scale(metric, gdf.to_crs(metric).total_bounds)
+    if abs(scale - 1) > MAX_AREAL_STRETCH:
+        log.warning("--metric-crs %s (%s) stretches areas ×%.2f here: cells will be about %.0f %% of their "
+                    "target area on the ground", metric.to_string(), metric.name, scale, 100 / scale)
+    return metric
+
+
 def measures_in_metres(crs, bounds, scale=None) -> bool:
     """Whether lengths and areas can be measured in ``crs`` as they are around
     ``bounds`` (in ``crs``): projected, in metres, and stretching areas by at most
@@ -181,14 +198,7 @@ def unit_hierarchy(
     name_field = _pick_name_field(gdf, name_field)
     gdf, n_repaired = repair_polygons(gdf.reset_index(drop=True), what="boundaries",
                                       name_field=name_field)
-    if metric_crs is not None:
-        metric = pyproj.CRS.from_user_input(metric_crs)
-        scale = areal_scale(metric, gdf.to_crs(metric).total_bounds) if metric.is_projected else 1.0
-        if abs(scale - 1) > MAX_AREAL_STRETCH:
-            log.warning("--metric-crs %s (%s) stretches areas ×%.2f here: cells will be about %.0f %% of their "
-                        "target area on the ground", metric.to_string(), metric.name, scale, 100 / scale)
-    else:
-        metric = choose_metric_crs(gdf)
+    metric = given_metric_crs(metric_crs, gdf) if metric_crs is not None else choose_metric_crs(gdf)
     units = gdf.to_crs(metric)
     lost = unprojected(units.geometry.values)
     if lost.any():

@@ -70,6 +70,11 @@ def test_baidu_metres_grid_as_their_place_and_web_mercator_is_not_cut_in(samples
     result = _run("grid", "units", tmp_path / "web.gpkg", "--metric-crs", "EPSG:3857", *args, tmp_path / "m.gpkg")
     assert result.exit_code == 0, result.output
     assert "cells will be about 59 % of their target area on the ground" in caplog.text
+    # A --metric-crs in feet made cells of 10,000 ft² (929 m²), reported as m²: refused.
+    for crs, unit in (("EPSG:2249", "US survey foot"), ("EPSG:4326", "degree")):
+        result = _run("grid", "units", tmp_path / "web.gpkg", "--metric-crs", crs, *args, tmp_path / "f.gpkg")
+        assert result.exit_code != 0 and not (tmp_path / "f.gpkg").exists()
+        assert f"--metric-crs {crs} (" in result.output and f"): its unit is the {unit}, not the metre" in result.output
     result = _run("export", tmp_path / "b.gpkg", "--crs", "bd09mc", "-o", tmp_path / "b.geojson")
     assert result.exit_code != 0 and not (tmp_path / "b.geojson").exists()
     assert "gridkit reads BD-09 Mercator (bd09mc, Baidu's metres) but does not write it" in result.output
