@@ -237,8 +237,11 @@ class Locator:
                  check_overlaps: bool = False):
         if cells.crs is None:
             raise CRSError("the layout has no CRS; set one (cells.set_crs(...)) before indexing it")
-        if not cells.crs.is_projected:
-            raise CRSError(f"the layout is in {cells.crs.to_string()}, not a projected CRS; project it "
+        if len(cells) and not measures_in_metres(cells.crs, cells.total_bounds):
+            unit = cells.crs.axis_info[0].unit_name if cells.crs.is_projected else None
+            what = ("not a projected CRS" if unit is None else f"whose unit is the {unit}"
+                    if unit not in ("metre", "meter") else "which stretches areas by over 1 % there (Web Mercator)")
+            raise CRSError(f"the layout is in {cells.crs.to_string()}, {what}; project it "
                            "(cells.to_crs(gridkit.metric_crs_for(lon, lat))) so distances are metres")
         if id_field not in cells.columns:
             raise InputError(f"the layout has no {id_field!r} column")

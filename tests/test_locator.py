@@ -324,6 +324,9 @@ def test_a_file_in_feet_or_web_mercator_is_located_in_metres(tmp_path, crs):
     lon, lat = gpd.GeoSeries([shapely.Point(X0 - 20, Y0 + 50)], crs=4548).to_crs(4326)[0].coords[0]
     near = loc.locate(lon, lat, crs="EPSG:4326")
     assert (near.grid_id, near.status) == ("110101001001001", "nearest") and abs(near.distance_m - 20) < 0.01
+    with pytest.raises(CRSError, match=r"the layout is in .*, (whose unit is the US survey foot|which stretches "
+                                       r"areas by over 1 % there \(Web Mercator\)); project it"):
+        Locator(_layout().to_crs(crs))  # a frame: the library says how to project it
 
 
 def test_micro_grids_are_named_with_their_grid_on_every_path(tmp_path):
