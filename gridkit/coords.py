@@ -258,6 +258,12 @@ def is_pseudo_crs(crs) -> bool:
     return isinstance(crs, str) and crs.strip().lower() in PSEUDO_CRS
 
 
+def is_baidu_mercator(crs) -> bool:
+    """Whether ``crs`` (parsed or not) is ``bd09mc``, Baidu's metres. Compared as text
+    only: ``pyproj.CRS == "bd09mc"`` would ask PROJ to parse it (0.1 s, each time)."""
+    return isinstance(crs, str) and crs.strip().lower() in PSEUDO_CRS and PSEUDO_CRS[crs.strip().lower()] == "bd09mc"
+
+
 def parse_crs(crs: CRSLike):
     """Turn a user's CRS into ``"gcj02"``, ``"bd09"``, ``"bd09mc"`` or a :class:`pyproj.CRS`.
 
@@ -333,7 +339,7 @@ def is_geographic(crs) -> bool:
     """Whether ``crs`` (parsed or not) takes lon/lat degrees: the pseudo-CRSs do, but
     for BD-09 Mercator (metres)."""
     parsed = crs if isinstance(crs, pyproj.CRS) else parse_crs(crs)
-    return parsed != "bd09mc" if isinstance(parsed, str) else parsed.is_geographic
+    return not is_baidu_mercator(parsed) if isinstance(parsed, str) else parsed.is_geographic
 
 
 #: A Gauss–Krüger CRS's name: with the zone number in front of x ("… zone 39"), or

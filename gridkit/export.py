@@ -161,7 +161,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         raise InputError(f"{output}: an encoding is a Shapefile's choice; {driver} is always UTF-8")
     names = _layers(package, layers)
     target = crs if crs is not None else ("EPSG:4326" if driver in _LONLAT_ONLY else None)
-    if target is not None and coords.is_pseudo_crs(target) and coords.parse_crs(target) == "bd09mc":
+    if coords.is_baidu_mercator(target):
         raise InputError(f"{output}: gridkit reads BD-09 Mercator (bd09mc, Baidu's metres) but does not write it, "
                          "which no label could name: Baidu's map APIs take BD-09 lon/lat, --crs bd09")
     if driver in _LONLAT_ONLY and not coords.is_geographic(target):

@@ -700,7 +700,7 @@ def _check_given_crs(gdf, path, crs):
             "a projected CRS in metres, the CRS given for it: read so, the whole file would be a few metres across. "
             "Give no CRS to read it as labelled (or gcj02 / bd09 for a Chinese web map's coordinates); the CRS to "
             "work in is --metric-crs")
-    if crs == "bd09mc":
+    if coords.is_baidu_mercator(crs):
         _check_baidu_mercator(path, bounds, lonlat, ranges, label)
         return
     _check_zone_number(path, bounds, ranges, crs, label)

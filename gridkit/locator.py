@@ -721,7 +721,7 @@ class Locator:
         Mercator (EPSG:3857), which puts them some 30 km south. All False for
         ``bd09mc`` itself and for None (the layout's own coordinates)."""
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
-        if crs is None or coords.parse_crs(crs) == "bd09mc":
+        if crs is None or coords.is_baidu_mercator(crs):
             return np.zeros(len(x), dtype=bool)
         return self._lands_in(x, y, "bd09mc", tolerance)
 
@@ -757,7 +757,7 @@ class Locator:
             box = _transformer(self.crs, target).transform_bounds(ox, oy, ox + nx * self.side,
                                                                   oy + ny * self.side)
             geographic = coords.is_geographic(parsed)
-            if parsed == "bd09mc":
+            if coords.is_baidu_mercator(parsed):
                 (west, east), (south, north) = coords.wgs84_to_bd09mc([box[0] - 0.1, box[2] + 0.1],
                                                                      [box[1] - 0.1, box[3] + 0.1])
                 boxes[key] = (west, south, east, north, 0.0)
