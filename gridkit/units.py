@@ -44,7 +44,7 @@ MAX_PROVISIONAL_TILE_SHARE = 0.3  # tile pieces below this share of a tile are m
 #: with its boundary pieces it stays under the 999-cell limit.
 MAX_PROVISIONAL_CELLS = 800
 #: A projected input CRS is worked in when it stretches areas by at most this share
-#: (Gauss–Krüger and UTM: 0.1 % at a zone's edge; Web Mercator: 16 % in Shenzhen).
+#: (Gauss–Krüger and UTM: 0.1 % at a zone's edge; Web Mercator: 17 % in Shenzhen).
 MAX_AREAL_STRETCH = 0.01
 
 
