@@ -261,7 +261,7 @@ def is_pseudo_crs(crs) -> bool:
 def is_baidu_mercator(crs) -> bool:
     """Whether ``crs`` (parsed or not) is ``bd09mc``, Baidu's metres. Compared as text
     only: ``pyproj.CRS == "bd09mc"`` would ask PROJ to parse it (0.1 s, each time)."""
-    return isinstance(crs, str) and crs.strip().lower() in PSEUDO_CRS and PSEUDO_CRS[crs.strip().lower()] == "bd09mc"
+    return isinstance(crs, str) and PSEUDO_CRS.get(crs.strip().lower()) == "bd09mc"
 
 
 def parse_crs(crs: CRSLike):

@@ -111,7 +111,7 @@ from .errors import GridkitError, InputError, LayoutError
 from .io import repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
-from .units import HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, row_major_order
+from .units import HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, lonlat_centre, row_major_order
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "households_from_floors", "read_households",
            "polsby_popper"]
@@ -468,8 +468,8 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     if crs.is_geographic or stretched:
         from .coords import metric_crs_for
 
-        x0, y0, x1, y1 = buildings.to_crs(4326).total_bounds
-        area = shapely.area(buildings.geometry.to_crs(metric_crs_for((x0 + x1) / 2, (y0 + y1) / 2)).values)
+        metric = metric_crs_for(*lonlat_centre(crs, buildings.total_bounds))
+        area = shapely.area(buildings.geometry.to_crs(metric).values)
     else:  # a projected CRS's own unit: US feet for Ohio South, metres for most
         area = shapely.area(geoms) * crs.axis_info[0].unit_conversion_factor ** 2
     return np.floor(area * floors / area_per_household + 0.5).astype("int64")

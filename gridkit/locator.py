@@ -56,7 +56,7 @@ from .codes import codes_as_text, rounded_ids, rows_by_id
 from .errors import CRSError, InputError
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid
-from .units import measures_in_metres
+from .units import METRE, lonlat_centre, measures_in_metres, unit_of
 
 log = logging.getLogger(__name__)
 
@@ -238,9 +238,9 @@ class Locator:
         if cells.crs is None:
             raise CRSError("the layout has no CRS; set one (cells.set_crs(...)) before indexing it")
         if len(cells) and not measures_in_metres(cells.crs, cells.total_bounds):
-            unit = cells.crs.axis_info[0].unit_name if cells.crs.is_projected else None
-            what = ("not a projected CRS" if unit is None else f"whose unit is the {unit}"
-                    if unit not in ("metre", "meter") else "which stretches areas by over 1 % there (Web Mercator)")
+            unit = unit_of(cells.crs)
+            what = ("not a projected CRS" if unit == "degree" else f"whose unit is the {unit}"
+                    if unit not in METRE else "which stretches areas by over 1 % there (Web Mercator)")
             raise CRSError(f"the layout is in {cells.crs.to_string()}, {what}; project it "
                            "(cells.to_crs(gridkit.metric_crs_for(lon, lat))) so distances are metres")
         if id_field not in cells.columns:
@@ -730,11 +730,8 @@ class Locator:
         tolerance; only those in its box in ``crs`` are located."""
         found = np.zeros(len(x), dtype=bool)
         tolerance = self.tolerance if tolerance is None else float(tolerance)
-        minx, miny, maxx, maxy, margin = self._box_in(crs)
-        # A degree of longitude is over 50 km up to 63° N/S: tolerance / 50 km degrees covers
-        # it; a projected CRS's unit is a metre or a foot: the tolerance in units, with the
-        # hundredth of the box, does.
-        margin += tolerance / 50_000 if coords.is_geographic(crs) else tolerance
+        minx, miny, maxx, maxy, margin, per_metre = self._box_in(crs)
+        margin += tolerance * per_metre
         maybe = np.flatnonzero((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin)
                                & (y <= maxy + margin))
         if len(maybe):
@@ -743,10 +740,13 @@ class Locator:
         return found
 
     def _box_in(self, crs):
-        """The layout's box in ``crs`` and a margin around it (cached per CRS):
-        a tenth of a degree for lon/lat (GCJ-02 and BD-09 lie within a
-        kilometre of WGS84), a hundredth of the box for a projected CRS, and for
-        BD-09 Mercator the lon/lat box with its margin, in Baidu's metres."""
+        """The layout's box in ``crs``, a margin around it, and the units of ``crs`` a
+        metre of tolerance adds to the margin (cached per CRS): a tenth of a degree
+        for lon/lat (GCJ-02 and BD-09 lie within a kilometre of WGS84), a hundredth
+        of the box for a projected CRS, and for BD-09 Mercator the lon/lat box with
+        its margin, in Baidu's metres. A degree of longitude is over 50 km up to
+        63° N/S, so 1/50,000 of a degree covers a metre; a projected CRS's unit is a
+        metre or a foot, so 1 unit does (with the hundredth of the box)."""
         boxes = self.__dict__.setdefault("_boxes", {})
         key = crs if isinstance(crs, str) else str(crs)
         if key not in boxes:
@@ -760,9 +760,10 @@ class Locator:
             if coords.is_baidu_mercator(parsed):
                 (west, east), (south, north) = coords.wgs84_to_bd09mc([box[0] - 0.1, box[2] + 0.1],
                                                                      [box[1] - 0.1, box[3] + 0.1])
-                boxes[key] = (west, south, east, north, 0.0)
+                boxes[key] = (west, south, east, north, 0.0, 1.0)
             else:
-                boxes[key] = (*box, 0.1 if geographic else max(box[2] - box[0], box[3] - box[1]) / 100)
+                boxes[key] = (*box, 0.1 if geographic else max(box[2] - box[0], box[3] - box[1]) / 100,
+                              1 / 50_000 if geographic else 1.0)
         return boxes[key]
 
     def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None):
@@ -1191,8 +1192,7 @@ def _read_cells(path, layer, id_field, micro=False):
     # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator
     # (1.3 of its metres to one on the ground in Beijing) is located in the metric CRS.
     if not measures_in_metres(cells.crs, cells.total_bounds):
-        lon, lat = shapely.centroid(shapely.box(*cells.to_crs(4326).total_bounds)).coords[0]
-        cells = cells.to_crs(coords.metric_crs_for(lon, lat))
+        cells = cells.to_crs(coords.metric_crs_for(*lonlat_centre(cells.crs, cells.total_bounds)))
     return cells, micro_grids, package
 
 

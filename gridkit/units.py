@@ -57,9 +57,9 @@ def choose_metric_crs(gdf) -> pyproj.CRS:
     10,000 m² would be 5,900 m² on the ground. One in feet (US State Plane) is
     replaced too, so areas are m².
     """
-    if gdf.crs is not None and gdf.crs.is_projected and gdf.crs.axis_info[0].unit_name in ("metre", "meter"):
+    if gdf.crs is not None and unit_of(gdf.crs) in METRE:
         scale = areal_scale(gdf.crs, gdf.total_bounds)
-        if measures_in_metres(gdf.crs, gdf.total_bounds, scale):
+        if abs(scale - 1) <= MAX_AREAL_STRETCH:
             return gdf.crs
         log.warning("%s (%s) stretches areas ×%.2f here: cells are cut in the metric CRS for the place instead, "
                     "where a square metre is one on the ground (--metric-crs to choose)", gdf.crs.to_string(),
@@ -86,9 +86,24 @@ def areal_scale(crs, bounds) -> float:
     >>> round(areal_scale(pyproj.CRS("EPSG:3857"), (12954351, 4845216, 12962732, 4861966)), 2)   # Dongcheng
     1.7
     """
-    lon, lat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform((bounds[0] + bounds[2]) / 2,
-                                                                               (bounds[1] + bounds[3]) / 2)
-    return float(pyproj.Proj(crs).get_factors(lon, lat).areal_scale)
+    return float(pyproj.Proj(crs).get_factors(*lonlat_centre(crs, bounds)).areal_scale)
+
+
+def lonlat_centre(crs, bounds):
+    """The middle of ``bounds`` (minx, miny, maxx, maxy in ``crs``) as WGS84 (lon, lat):
+    one point transformed, not the frame."""
+    return pyproj.Transformer.from_crs(crs, 4326, always_xy=True).transform((bounds[0] + bounds[2]) / 2,
+                                                                           (bounds[1] + bounds[3]) / 2)
+
+
+#: The names PROJ gives the metre as a CRS's unit.
+METRE = ("metre", "meter")
+
+
+def unit_of(crs) -> str:
+    """The unit of ``crs``'s coordinates: "degree" for lon/lat, else its first axis's
+    ("metre", "US survey foot" …)."""
+    return crs.axis_info[0].unit_name if crs.is_projected else "degree"
 
 
 def given_metric_crs(metric_crs, gdf) -> pyproj.CRS:
@@ -96,8 +111,8 @@ def given_metric_crs(metric_crs, gdf) -> pyproj.CRS:
     not projected in metres (cells of 10,000 ft² are 929 m², reported as 10,000), with
     a warning when it stretches areas there (:func:`areal_scale`)."""
     metric = pyproj.CRS.from_user_input(metric_crs)
-    unit = metric.axis_info[0].unit_name if metric.is_projected else "degree"
-    if unit not in ("metre", "meter"):
+    unit = unit_of(metric)
+    if unit not in METRE:
         raise CRSError(f"--metric-crs {metric.to_string()} ({metric.name}): its unit is the {unit}, not the metre, "
                        "and cell areas, tolerances and distances are metres. Give a projected CRS in metres (UTM, a "
                        "Gauss–Krüger zone), or none to let gridkit choose one")
@@ -108,13 +123,11 @@ def given_metric_crs(metric_crs, gdf) -> pyproj.CRS:
     return metric
 
 
-def measures_in_metres(crs, bounds, scale=None) -> bool:
+def measures_in_metres(crs, bounds) -> bool:
     """Whether lengths and areas can be measured in ``crs`` as they are around
     ``bounds`` (in ``crs``): projected, in metres, and stretching areas by at most
-    :data:`MAX_AREAL_STRETCH` (``scale``, when known, is its :func:`areal_scale`)."""
-    if crs is None or not crs.is_projected or crs.axis_info[0].unit_name not in ("metre", "meter"):
-        return False
-    return abs((areal_scale(crs, bounds) if scale is None else scale) - 1) <= MAX_AREAL_STRETCH
+    :data:`MAX_AREAL_STRETCH`."""
+    return crs is not None and unit_of(crs) in METRE and abs(areal_scale(crs, bounds) - 1) <= MAX_AREAL_STRETCH
 
 
 def _pick_name_field(gdf, name_field):
