@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
@@ -75,7 +76,9 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     """Import INVENTORIES (CSV, .xlsx, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
-    the summary adds up to the input rows. Rows without IDs get new ones
+    the summary adds up to the input rows (a file `gridkit locate` wrote has its
+    rejects of that name beside it: the import's are then
+    INVENTORY.import-rejects.csv). Rows without IDs get new ones
     (county + class + next sequence); re-importing the same file changes nothing.
     Each inventory is a source, named by its file name without the suffix: an
     updated file of that name updates by ID, and components it no longer has are kept as
@@ -99,6 +102,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
     from gridkit.classes import ClassTable
     from gridkit.errors import GridkitError
+    from gridkit.io import atomic_path
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
 
@@ -122,25 +126,28 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                                          param_hint="--class")
             catalogue = read_catalogue(package)
             summaries = []
-            for inventory in inventories:
-                step(f"importing {inventory}")
-                spec = Mapping.load(mapping, inventory=inventory) if mapping else None
-                if class_code is not None:  # the mapping's class_field and [classes] give way to it too
-                    spec = dataclasses.replace(spec or Mapping(), class_code=class_code, class_field=None,
-                                               classes={})
-                result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
-                                           crs=crs, layer=layer, x_field=x_field, y_field=y_field,
-                                           encoding=encoding, tolerance=tolerance, today=today, where=where,
-                                           source=source)
-                catalogue = result.catalogue
-                folder = Path(rejects_dir) if rejects_dir else Path(package).parent
-                rejects_path = folder / f"{Path(inventory).stem}.rejects.csv"
-                write_rejects(result.rejects, None, rejects_path)
-                result.summary["rejects_file"] = str(rejects_path)
-                summaries.append(result.summary)
-            step(f"writing the catalogue into {package}")
-            write_catalogue(package, catalogue, metadata={"component_scheme": scheme,
-                                                          "component_imports": json.dumps(summaries, ensure_ascii=False)})
+            # Each inventory's rejects are written aside and take their place only once the
+            # catalogue has: a run that fails on a later inventory leaves the earlier ones' as they were.
+            with contextlib.ExitStack() as rejects_written:
+                for inventory in inventories:
+                    step(f"importing {inventory}")
+                    spec = Mapping.load(mapping, inventory=inventory) if mapping else None
+                    if class_code is not None:  # the mapping's class_field and [classes] give way to it too
+                        spec = dataclasses.replace(spec or Mapping(), class_code=class_code, class_field=None,
+                                                   classes={})
+                    result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
+                                               crs=crs, layer=layer, x_field=x_field, y_field=y_field,
+                                               encoding=encoding, tolerance=tolerance, today=today, where=where,
+                                               source=source)
+                    catalogue = result.catalogue
+                    rejects_path = _import_rejects_path(inventory, rejects_dir or Path(package).parent, result.rejects)
+                    write_rejects(result.rejects, None,
+                                  rejects_written.enter_context(atomic_path(rejects_path, overwrite=True)))
+                    result.summary["rejects_file"] = str(rejects_path)
+                    summaries.append(result.summary)
+                step(f"writing the catalogue into {package}")
+                imports = json.dumps(summaries, ensure_ascii=False)
+                write_catalogue(package, catalogue, metadata={"component_scheme": scheme, "component_imports": imports})
             if preview:
                 step(f"drawing {preview}")
                 from gridkit.preview import plot_layout
@@ -177,6 +184,20 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                      + f"; rejects → {s['rejects_file']}")
     lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     echo_summary(lines, summaries, as_json)
+
+
+def _import_rejects_path(inventory, folder, rejects):
+    """Where an inventory's rejects go: INVENTORY.rejects.csv in ``folder``. But an
+    inventory that `gridkit locate` wrote (it carries gk_status) has locate's own
+    rejects of that name beside it: when ``folder`` is its folder, the import's are
+    INVENTORY.import-rejects.csv, which leaves locate's as they were."""
+    from gridkit.batch import PREFIX, rejects_file
+
+    stem = Path(inventory).stem
+    path = Path(folder) / f"{stem}.rejects.csv"
+    if PREFIX + "status" in rejects.columns and path.resolve() == rejects_file(inventory).resolve():
+        return path.with_name(f"{stem}.import-rejects.csv")
+    return path
 
 
 def _refuse_same_source(inventories):

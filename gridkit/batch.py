@@ -211,7 +211,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
-    from .io import refuse_replacing_input
+    from .io import atomic_path, refuse_replacing_input
 
     output = Path(output)
     _check_output(output, overwrite)
@@ -241,9 +241,13 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
-    _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
+    # The rejects are written aside first and take their place once the output has: a
+    # failed write leaves the last run's output and rejects, which belong together.
+    with atomic_path(rejects_file(output, rejects_path), overwrite=True) as rejects_tmp:
+        write_rejects(rejected, None, rejects_tmp, dialect)
+        _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
     summary = summarise(located, rejected, len(frame))
-    summary["rejects_file"] = str(write_rejects(rejected, output, rejects_path, dialect))
+    summary["rejects_file"] = str(rejects_file(output, rejects_path))
     return summary
 
 

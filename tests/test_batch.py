@@ -386,6 +386,27 @@ def test_dask_from_a_script_without_the_main_guard_says_what_to_do(tmp_path, pac
     assert "if __name__ == \"__main__\":" in run.stderr
 
 
+def test_a_rejects_file_that_cannot_be_written_leaves_the_last_runs_output(tmp_path, package, monkeypatch):
+    """The output was written first: a run failing on its rejects left a new output
+    beside the last run's rejects. Both are written, then both take their places."""
+    import gridkit.batch
+
+    points, _ = _points(tmp_path)
+    output = tmp_path / "located.csv"
+    locate_file(points, package, output)
+    before = output.read_bytes(), (tmp_path / "located.rejects.csv").read_bytes()
+    pd.read_csv(points).assign(case="changed").to_csv(points, index=False)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(gridkit.batch, "write_rejects", full)
+    with pytest.raises(OSError, match="No space left"):
+        locate_file(points, package, output, overwrite=True)
+    assert (output.read_bytes(), (tmp_path / "located.rejects.csv").read_bytes()) == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
 def test_dask_path_equals_the_local_path(tmp_path, package):
     import dask_geopandas
 

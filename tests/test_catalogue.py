@@ -1,5 +1,6 @@
 import json
 import logging
+import shutil
 import sqlite3
 from contextlib import closing
 
@@ -312,6 +313,40 @@ def test_a_rejects_file_fixed_imports_again_and_keeps_the_values_as_written(tmp_
     assert pd.read_csv(tmp_path / "l.rejects.csv")[["row", "detail"]].values.tolist() == [
         [2, "PointY is blank or not a number"]]
 
+
+
+def test_importing_locates_output_leaves_locates_rejects_beside_it(tmp_path, package):
+    """`gridkit locate lamps.csv -o located.csv` beside the package writes
+    located.rejects.csv; importing located.csv then wrote its own rejects over it (the
+    row without coordinates gone, only the import's `outside` row left). The import's
+    go to located.import-rejects.csv; a plain inventory's are still INVENTORY.rejects.csv."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 5000], [Y0 + 50] * 3)
+    lamps = _csv(tmp_path, [dict(id="L1", lon=lon[0], lat=lat[0]), dict(id="L2", lon="abc", lat=lat[1]),
+                            dict(id="L3", lon=lon[1], lat=lat[1]), dict(id="L4", lon=lon[2], lat=lat[2])],
+                 name="lamps.csv")
+    located = tmp_path / "located.csv"
+    run = CliRunner().invoke(cli, ["locate", str(lamps), "--grid", str(package), "-o", str(located)])
+    assert run.exit_code == 0, run.output
+    locates = (tmp_path / "located.rejects.csv").read_bytes()
+    assert pd.read_csv(tmp_path / "located.rejects.csv")[["row", "id", "reason"]].values.tolist() == [
+        [2, "L2", "missing_coordinates"]]
+    other = shutil.copy(package, tmp_path / "other.gpkg")  # lamps.csv's components go in package next
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    for _ in range(2):  # imported again: the same files
+        run = CliRunner().invoke(cli, [*args, str(located)])
+        assert run.exit_code == 0, run.output
+        assert f"rejects → {tmp_path / 'located.import-rejects.csv'}" in run.output
+        assert (tmp_path / "located.rejects.csv").read_bytes() == locates
+        assert pd.read_csv(tmp_path / "located.import-rejects.csv")[["row", "id", "reason"]].values.tolist() == [
+            [3, "L4", "outside"]]
+    run = CliRunner().invoke(cli, ["components", "import", "--grid", str(other), "--class", "01037", str(lamps)])
+    assert run.exit_code == 0, run.output
+    assert pd.read_csv(tmp_path / "lamps.rejects.csv")[["row", "reason"]].values.tolist() == [
+        [2, "missing_coordinates"], [4, "outside"]]
+    elsewhere = tmp_path / "rejects"
+    run = CliRunner().invoke(cli, [*args, str(located), "--rejects-dir", str(elsewhere)])
+    assert run.exit_code == 0, run.output
+    assert (elsewhere / "located.rejects.csv").exists() and not (elsewhere / "located.import-rejects.csv").exists()
 
 
 def test_a_gcj02_copy_read_as_wgs84_is_refused_before_it_moves_the_catalogue(tmp_path):
@@ -911,6 +946,26 @@ def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
     result = CliRunner().invoke(cli, ["components", "import", str(path), "--grid", str(package), "--mapping", str(bad)])
     assert result.exit_code == 1 and "NOPE" in result.output and "abbreviations" in result.output
     assert package.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+def test_an_import_failing_on_its_second_inventory_leaves_the_firsts_rejects_as_they_were(tmp_path, package):
+    """The first inventory's rejects file was written anew before the second failed:
+    rejects of an import that never happened over those of the last one that did."""
+    lon, lat = _lonlat([X0 + 50], [Y0 + 50])
+    good = _csv(tmp_path, [dict(id="L1", lon="abc", lat=lat[0])], name="good.csv")
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    assert CliRunner().invoke(cli, [*args, str(good)]).exit_code == 0
+    rejects = (tmp_path / "good.rejects.csv").read_bytes()
+    assert b"missing_coordinates" in rejects
+    before = package.read_bytes()
+    good = _csv(tmp_path, [dict(id="L1", lon=lon[0], lat=lat[0])], name="good.csv")  # fixed
+    bad = _csv(tmp_path, [dict(id="X", foo=1, bar=2)], name="bad.csv")
+    result = CliRunner().invoke(cli, [*args, str(good), str(bad)])
+    assert result.exit_code == 1 and "bad.csv: no coordinate columns found" in result.output
+    assert (tmp_path / "good.rejects.csv").read_bytes() == rejects
+    assert package.read_bytes() == before
+    assert not (tmp_path / "bad.rejects.csv").exists()
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
