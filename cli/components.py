@@ -110,6 +110,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     if source is not None and len(inventories) > 1:
         raise click.UsageError(f"--source names one inventory; import the {len(inventories)} one at a time")
     _refuse_same_source(inventories)
+    _refuse_rejects_written_over(inventories, rejects_dir or Path(package).parent)
     t0 = time.perf_counter()
     try:
         with Steps() as step:
@@ -198,6 +199,18 @@ def _import_rejects_path(inventory, folder, rejects):
     if PREFIX + "status" in rejects.columns and path.resolve() == rejects_file(inventory).resolve():
         return path.with_name(f"{stem}.import-rejects.csv")
     return path
+
+
+def _refuse_rejects_written_over(inventories, folder):
+    """Refuse an inventory that is the rejects file another of INVENTORIES writes
+    (lamps.rejects.csv, fixed, given with lamps.csv): that one's rejects would be
+    written over it."""
+    read = {Path(inventory).resolve(): inventory for inventory in inventories}
+    for inventory in inventories:
+        fixed = read.get((Path(folder) / f"{Path(inventory).stem}.rejects.csv").resolve())
+        if fixed:
+            raise click.UsageError(f"{fixed} is where the rejects of {inventory} are written: importing both at once "
+                                   f"would write them over it. Import {fixed} on its own first, then {inventory}.")
 
 
 def _refuse_same_source(inventories):

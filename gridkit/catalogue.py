@@ -197,7 +197,10 @@ class Mapping:
         raw = _load_toml(path)
         spec = {k: v for k, v in raw.items() if k != "files"}
         if inventory is not None:
-            section = _file_section(path, raw.get("files", {}), Path(inventory).stem)
+            files, stem, of = raw.get("files", {}), Path(inventory).stem, rejects_of(inventory)
+            if of and not any(name.casefold() == stem.casefold() for name in files):
+                stem = of  # a rejects file, fixed: its inventory's section
+            section = _file_section(path, files, stem)
             for key, value in section.items():
                 spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else value
         unknown = set(spec) - {"class", "class_field", "classes", "source_key", "fields", "values"}
@@ -218,6 +221,21 @@ class Mapping:
     def sections(path):
         """The inventories (file stems) a mapping file has a ``[files.STEM]`` section for."""
         return sorted(_load_toml(path).get("files", {}))
+
+
+#: How the rejects files of ``gridkit components import`` and ``gridkit locate`` end
+#: their inventory's name (lamps.rejects.csv, located.import-rejects.csv).
+REJECTS_ENDINGS = (".rejects", ".import-rejects")
+
+
+def rejects_of(path):
+    """The inventory a rejects file is named after (``lamps`` for lamps.rejects.csv,
+    or .xlsx once edited in Excel), or None for a file not so named."""
+    stem = Path(path).stem
+    for ending in REJECTS_ENDINGS:
+        if stem.lower().endswith(ending) and len(stem) > len(ending):
+            return stem[:-len(ending)]
+    return None
 
 
 def _file_section(path, files, stem):

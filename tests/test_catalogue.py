@@ -949,6 +949,40 @@ def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
+def test_a_rejects_file_fixed_takes_its_inventorys_mapping_section(tmp_path, package):
+    """signals.rejects.csv, fixed, looked for a [files.signals.rejects] section: every
+    row was rejected as unknown_class, the hint asking for a section of that name.
+    It takes [files.signals] (its own section first, when the file has one). Given with
+    signals.csv, whose rejects would be written over it, it is refused."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 5000], [Y0 + 50] * 3)
+    signals = _csv(tmp_path, [dict(lon=a, lat=b, Location=f"corner {i}") for i, (a, b) in enumerate(zip(lon, lat))],
+                   name="signals.csv")
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text('[files.signals]\nclass = "02014"\n[files.signals.fields]\nBZ = "Location"\n')
+    args = ["components", "import", "--grid", str(package), "--mapping", str(mapping)]
+    assert CliRunner().invoke(cli, [*args, str(signals)]).exit_code == 0
+    fixed = tmp_path / "signals.rejects.csv"
+    rejects = pd.read_csv(fixed)
+    assert rejects[["row", "reason", "Location"]].values.tolist() == [[3, "outside", "corner 2"]]
+    assert Mapping.load(mapping, inventory=fixed).class_code == "02014"
+    assert Mapping.load(mapping, inventory=tmp_path / "signals.import-rejects.csv").class_code == "02014"
+    assert Mapping.load(mapping, inventory=tmp_path / "other.rejects.csv").class_code is None
+    with_own = tmp_path / "own.toml"
+    with_own.write_text('[files.signals]\nclass = "02014"\n[files."SIGNALS.rejects"]\nclass = "01037"\n')
+    assert Mapping.load(with_own, inventory=fixed).class_code == "01037"
+
+    rejects.assign(lon=lon[1] + 1e-4).to_csv(fixed, index=False)  # moved inside, by hand
+    result = CliRunner().invoke(cli, [*args, str(signals), str(fixed)])
+    assert result.exit_code == 2 and f"{fixed} is where the rejects of {signals} are written" in result.output
+    assert pd.read_csv(fixed)["lon"].tolist() == [lon[1] + 1e-4]
+    result = CliRunner().invoke(cli, [*args, str(fixed)])
+    assert result.exit_code == 0, result.output
+    assert "signals.rejects: 1 row → 1 imported, 0 rejected" in result.output
+    catalogue = read_catalogue(package)
+    assert catalogue[["source", "class_code", "BZ"]].values.tolist() == [
+        ["signals", "02014", "corner 0"], ["signals", "02014", "corner 1"], ["signals.rejects", "02014", "corner 2"]]
+
+
 def test_an_import_failing_on_its_second_inventory_leaves_the_firsts_rejects_as_they_were(tmp_path, package):
     """The first inventory's rejects file was written anew before the second failed:
     rejects of an import that never happened over those of the last one that did."""
