@@ -26,8 +26,12 @@ from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_fi
                               "CRS is read in its own (locate's output is WGS84: give it in a run of its own).")
 @x_field_opt
 @y_field_opt
+@click.option("--where", default=None, metavar="SQL",
+              help="Draw only the cells matching this OGR SQL filter over the cells' columns, e.g. "
+                   "\"street_code = '110101001'\" (one street), with the units and components they hold: a part "
+                   "of a layout too big to draw whole.")
 @overwrite_opt
-def map_command(package, output, labels, as_html, points, points_crs, x_field, y_field, overwrite):
+def map_command(package, output, labels, as_html, points, points_crs, x_field, y_field, where, overwrite):
     """Draw PACKAGE's cells by community with unit boundaries and a few IDs.
 
     A household package is drawn as `grid households --preview` draws it: each
@@ -38,6 +42,7 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
     Examples:
       gridkit map dongcheng.gpkg -o dongcheng.png --overwrite
       gridkit map demo-output/dongcheng.gpkg --html -o dongcheng.html --points located.parquet
+      gridkit map demo-output/dongcheng.gpkg --where "community_code = '110101900601'" -o c601.png
     """
     from pathlib import Path
 
@@ -55,14 +60,14 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
         picture_path(ctx, next(p for p in ctx.command.params if p.name == "output"), output)
     refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
     try:
-        cells, units, meta = read_package(package)
+        cells, units, meta = read_package(package, where=where)
         if (cells.geometry.isna() | cells.geometry.is_empty).all():  # every cell deleted (in QGIS, say), or cleared
             raise GridkitError(f"{package}: its cells layer holds no cell to draw; `gridkit check {package}` "
                                "says what else is wrong")
-        micro = _micro_grids(package)
+        micro = _micro_grids(package, None if where is None else cells["grid_id"])
         if as_html:
             layers = _point_layers(points, points_crs, (x_field, y_field), cells)
-            counts = _html(package, cells, units, micro, layers, output, overwrite)
+            counts = _html(package, cells, units, micro, layers, output, overwrite, where)
             click.echo(f"{output}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
             return
         from gridkit.preview import plot_layout
@@ -89,14 +94,21 @@ def _band(meta):
     return tuple(band) if isinstance(band, list) and len(band) == 2 else None
 
 
-def _micro_grids(package):
-    """A package's micro-grids (grid households --micro, grid adopt --micro), or None."""
+def _micro_grids(package, grid_ids=None):
+    """A package's micro-grids (grid households --micro, grid adopt --micro), or None;
+    with ``grid_ids``, those of these grids."""
     import geopandas as gpd
     import pyogrio
 
+    from gridkit.codes import codes_as_text
+
     if "micro_grids" not in pyogrio.list_layers(package)[:, 0]:
         return None
-    return gpd.read_file(package, layer="micro_grids", engine="pyogrio")
+    micro = gpd.read_file(package, layer="micro_grids", engine="pyogrio")
+    if grid_ids is None:
+        return micro
+    micro = codes_as_text(micro)
+    return micro.loc[micro["grid_id"].isin(grid_ids)].reset_index(drop=True)
 
 
 def _point_layers(paths, crs, fields, cells):
@@ -131,11 +143,15 @@ def _point_layers(paths, crs, fields, cells):
     return layers
 
 
-def _html(package, cells, units, micro, points, output, overwrite):
+def _html(package, cells, units, micro, points, output, overwrite, where):
     from pathlib import Path
 
     from gridkit.catalogue import read_catalogue
     from gridkit.webmap import write_html_map
 
-    return write_html_map(output, cells, units, micro=micro, components=read_catalogue(package), points=points,
-                          title=f"{Path(package).name}: {len(cells):,} cells", overwrite=overwrite)
+    components = read_catalogue(package)
+    if where is not None and components is not None:  # those in the cells drawn
+        components = components.loc[components["SZDYWGBSM"].isin(cells["grid_id"])]
+    return write_html_map(output, cells, units, micro=micro, components=components, points=points,
+                          title=f"{Path(package).name}: {len(cells):,} cells" + (f" where {where}" if where else ""),
+                          overwrite=overwrite)

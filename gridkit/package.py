@@ -309,18 +309,32 @@ def repoint_project(content, old, new):
     return out.getvalue().hex()
 
 
-def read_package(path):
-    """Read a grid package: ``(cells, units, metadata dict)``."""
+def read_package(path, *, where=None):
+    """Read a grid package: ``(cells, units, metadata dict)``.
+
+    ``where``: an OGR SQL filter over the cells' columns (``"street_code =
+    '110101001'"``, one street's cells); the units are then those holding a cell it
+    keeps. An error names the filter when it is wrong or keeps no cell.
+    """
     path = Path(path)
     _package_layers(path)
     # Through Arrow: 3× faster on a big layout (Beijing's 1.6 M cells: 3.6 s instead of
     # 9.9 s). A column with no value at all (end_date, while no cell has ended) comes
     # back as text NaN rather than None; both are missing to pandas and to the file.
     from .codes import codes_as_text
+    from .io import read_vector
 
-    cells = gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True)
-    units = gpd.read_file(path, layer="units", engine="pyogrio", use_arrow=True)
-    return codes_as_text(cells), codes_as_text(units), read_metadata(path)
+    if where is None:
+        cells = gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True)
+    else:
+        cells = read_vector(path, layer="cells", where=where, arrow=True).reset_index(drop=True)
+    cells = codes_as_text(cells)
+    units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio", use_arrow=True))
+    if where is not None:
+        columns = [c for c in ("community_code", "street_code", "county_code") if c in cells]
+        held = pd.unique(cells[columns].to_numpy().ravel())
+        units = units.loc[units["code"].isin(held)].reset_index(drop=True)
+    return cells, units, read_metadata(path)
 
 
 def reissued_ids(path, cells) -> list:

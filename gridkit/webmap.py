@@ -87,7 +87,8 @@ def write_html_map(path, cells, units=None, *, micro=None, components=None, poin
     crs = cells.crs
     if len(cells) > LARGE_MAP_CELLS:
         log.warning("%s: %d cells make a page of about %d MB, which a browser opens slowly if at all; for a "
-                    "layout this large, the PNG (gridkit map without --html) or QGIS serve better", path,
+                    "layout this large, the PNG (gridkit map without --html) or QGIS serve better, or a part "
+                    "of it (gridkit map --where \"street_code = '…'\")", path,
                     len(cells), len(cells) * 300 // 1_000_000)
     household = "households" in cells.columns  # one colour per grid: a community holds many
     layers = [_layer("cells", cells, crs, decimals, colour_by="grid_id" if household else "community_code")]

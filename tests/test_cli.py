@@ -367,6 +367,21 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert html.exit_code == 0 and "cells 134, micro_grids 476, units 2" in html.output
     assert _run("map", tmp_path / "dongcheng.gpkg", "-o", tmp_path / "unit.png").exit_code == 0
     assert set(drawn[1]) == {"labels", "overwrite", "micro"} and drawn[1]["micro"] is None  # by community, usual title
+    # --where draws a part: its cells, the units they lie in, their micro-grids and components.
+    cells, units, _ = gk.read_package(tmp_path / "dongcheng.gpkg", where="community_code = '110101900601'")
+    assert len(cells) == 780 and units["code"].tolist() == ["110101", "110101900", "110101900601"]
+    part = _run("map", tmp_path / "dongcheng.gpkg", "--where", "community_code = '110101900601'", "-o",
+                tmp_path / "c601.png")
+    assert part.exit_code == 0 and (tmp_path / "c601.png").read_bytes()[:4] == b"\x89PNG"
+    part = _run("map", tmp_path / "cincinnati.gpkg", "--html", "--where", "grid_id = '990201900600001'", "-o",
+                tmp_path / "g001.html")
+    assert part.exit_code == 0 and "cells 1, micro_grids 4, units 2" in part.output
+    part = _run("map", tmp_path / "cambridge.gpkg", "--html", "--where", "community_code = '990101900603'", "-o",
+                tmp_path / "c603.html")
+    assert part.exit_code == 0 and "cells 427, units 2, components 226" in part.output
+    none = _run("map", tmp_path / "dongcheng.gpkg", "--where", "community_code = '1'", "-o", tmp_path / "none.png")
+    assert none.exit_code == 1 and "no feature in layer cells matches --where \"community_code = '1'\"" in none.output
+    assert not (tmp_path / "none.png").exists()
     assert "class 01013 at 990101900612098 (East Cambridge) → 消防救援机构" in result.output
     assert "class 01023 at 990101900612098 (East Cambridge) → 990101900街道办事处 [territorial authority of *]" in result.output
     assert (tmp_path / "routing.toml").exists()
