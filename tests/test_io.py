@@ -310,7 +310,8 @@ def test_baidu_mercator_given_for_other_coordinates_is_refused_and_baidus_metres
 
     dongcheng = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02")
     for frame, name in ((dongcheng.to_crs(4548), "gk"), (dongcheng, "degrees")):
-        frame.set_crs(None, allow_override=True).to_file(tmp_path / f"{name}.shp")
+        with pytest.warns(UserWarning, match="'crs' was not provided"):  # a file with no CRS, as meant
+            frame.set_crs(None, allow_override=True).to_file(tmp_path / f"{name}.shp")
         (tmp_path / f"{name}.prj").unlink(missing_ok=True)
     with pytest.raises(CRSError, match=r"gk\.shp: read in bd09mc \(Baidu's Mercator metres\), its coordinates \(x "
                                        r"446,175 to 452,634, y 4,413,852 to 4,426,661\) lie around 4\.04°, 37\.05°, "
