@@ -98,11 +98,10 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     """
     import dataclasses
 
-    from gridkit.batch import write_rejects
+    from gridkit.batch import rejects_written
     from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
     from gridkit.classes import ClassTable
     from gridkit.errors import GridkitError
-    from gridkit.io import atomic_path
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
 
@@ -129,7 +128,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             summaries = []
             # Each inventory's rejects are written aside and take their place only once the
             # catalogue has: a run that fails on a later inventory leaves the earlier ones' as they were.
-            with contextlib.ExitStack() as rejects_written:
+            with contextlib.ExitStack() as written:
                 for inventory in inventories:
                     step(f"importing {inventory}")
                     spec = Mapping.load(mapping, inventory=inventory) if mapping else None
@@ -142,8 +141,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                                                source=source)
                     catalogue = result.catalogue
                     rejects_path = _import_rejects_path(inventory, rejects_dir or Path(package).parent, result.rejects)
-                    write_rejects(result.rejects, None,
-                                  rejects_written.enter_context(atomic_path(rejects_path, overwrite=True)))
+                    written.enter_context(rejects_written(result.rejects, rejects_path))
                     result.summary["rejects_file"] = str(rejects_path)
                     summaries.append(result.summary)
                 step(f"writing the catalogue into {package}")

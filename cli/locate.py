@@ -267,7 +267,7 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
               workers, overwrite, grid):
     from pathlib import Path
 
-    from gridkit.batch import _check_output, locate_dask, rejects_file, summarise, write_rejects
+    from gridkit.batch import _check_output, locate_dask, rejects_file, rejects_written, summarise
     from gridkit.io import atomic_path
 
     output = Path(output)
@@ -279,8 +279,7 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
         located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
                                        crs=crs, x_field=x_field, y_field=y_field,
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
-    with atomic_path(rejects_file(output), overwrite=True) as rejects_tmp:  # in place once the output is
-        write_rejects(rejects, None, rejects_tmp)
+    with rejects_written(rejects, rejects_file(output)):  # in place once the output is
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_parquet(tmp, index=False)
     summary = summarise(located, rejects, len(located) + len(rejects))

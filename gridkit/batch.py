@@ -22,6 +22,7 @@ A Shapefile's fields hold 10 characters: there they are ``gk_comm_cd``, ``gk_com
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from pathlib import Path
@@ -211,7 +212,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
-    from .io import atomic_path, refuse_replacing_input
+    from .io import refuse_replacing_input
 
     output = Path(output)
     _check_output(output, overwrite)
@@ -243,8 +244,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
     # The rejects are written aside first and take their place once the output has: a
     # failed write leaves the last run's output and rejects, which belong together.
-    with atomic_path(rejects_file(output, rejects_path), overwrite=True) as rejects_tmp:
-        write_rejects(rejected, None, rejects_tmp, dialect)
+    with rejects_written(rejected, rejects_file(output, rejects_path), dialect):
         _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(rejects_file(output, rejects_path))
@@ -302,13 +302,31 @@ def write_rejects(rejects, output, path=None, dialect=None) -> Path:
     """Write the rejects CSV atomically (:func:`rejects_file`, written anew each
     run), in ``dialect`` (:func:`csv_dialect`; by default that of the CSV the rows
     were read from, else commas); returns its path."""
-    from .io import CSV_ENCODING, atomic_path
-
     path = rejects_file(output, path)
+    with rejects_written(rejects, path, dialect):
+        pass
+    return path
+
+
+@contextlib.contextmanager
+def rejects_written(rejects, path, dialect=None):
+    """Write the rejects CSV beside ``path`` and move it into place when the block
+    ends without an error (so that it comes with the output or catalogue written in
+    the block, or not at all). ``rejects.attrs["crs"]``, the CRS of the x and y
+    given to rows read from geometries, goes beside it as a .prj: fixed, the file is
+    read back without --crs, and opens in QGIS as points."""
+    from .io import CSV_ENCODING, atomic_path, stale_prj, write_prj
+
     dialect = dialect or csv_dialect(rejects.attrs.get("csv_separator", ","))
+    crs = rejects.attrs.get("crs")
+    stale = stale_prj(path) if crs is None else None  # an earlier run's label
     with atomic_path(path, overwrite=True) as tmp:
         rejects.to_csv(tmp, index=False, encoding=CSV_ENCODING, **dialect)
-    return path
+        if crs is not None:
+            write_prj(tmp, crs)
+        yield path
+    if stale is not None:
+        stale.unlink(missing_ok=True)
 
 
 def _check_output(output, overwrite):

@@ -1140,6 +1140,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     for name, values in ({"x": x, "y": y} if written is None else written).items():
         rejected[name] = np.asarray(values)[~keep]
     rejects = rejects_table(rejected, numbers[~keep], reason[~keep], detail[~keep])
+    if not isinstance(in_crs, str):  # a CRS a .prj can name (not gcj02, bd09): written beside the rejects
+        rejects.attrs["crs"] = in_crs
 
     # Rejected rows are still in the inventory: the components they name (by ID or
     # source key) are not removed from the catalogue. When every row is rejected (a

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -389,18 +390,20 @@ def test_dask_from_a_script_without_the_main_guard_says_what_to_do(tmp_path, pac
 def test_a_rejects_file_that_cannot_be_written_leaves_the_last_runs_output(tmp_path, package, monkeypatch):
     """The output was written first: a run failing on its rejects left a new output
     beside the last run's rejects. Both are written, then both take their places."""
-    import gridkit.batch
-
     points, _ = _points(tmp_path)
     output = tmp_path / "located.csv"
     locate_file(points, package, output)
     before = output.read_bytes(), (tmp_path / "located.rejects.csv").read_bytes()
     pd.read_csv(points).assign(case="changed").to_csv(points, index=False)
 
-    def full(*args, **kwargs):
-        raise OSError(28, "No space left on device")
+    real = pd.DataFrame.to_csv
 
-    monkeypatch.setattr(gridkit.batch, "write_rejects", full)
+    def full(frame, path=None, *args, **kwargs):  # the rejects' file, not the output's
+        if ".rejects." in Path(path).name:
+            raise OSError(28, "No space left on device")
+        return real(frame, path, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
     with pytest.raises(OSError, match="No space left"):
         locate_file(points, package, output, overwrite=True)
     assert (output.read_bytes(), (tmp_path / "located.rejects.csv").read_bytes()) == before

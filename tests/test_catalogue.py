@@ -983,6 +983,31 @@ def test_a_rejects_file_fixed_takes_its_inventorys_mapping_section(tmp_path, pac
         ["signals", "02014", "corner 0"], ["signals", "02014", "corner 1"], ["signals.rejects", "02014", "corner 2"]]
 
 
+def test_rejects_of_geometries_say_their_crs_so_they_come_back_fixed_without_crs(tmp_path, package):
+    """Rows read from geometries get x and y in their file's CRS; the rejects CSV
+    said none, so the file fixed stopped with "columns x/y do not say their CRS".
+    Its .prj says it now (a rejects file without a CRS, of gcj02 rows, loses an
+    earlier one)."""
+    lamps = tmp_path / "lamps.gpkg"
+    gpd.GeoDataFrame({"name": ["in", "out"]}, geometry=shapely.points([X0 + 50, X0 + 900], [Y0 + 50] * 2),
+                     crs=4548).to_file(lamps)
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    assert CliRunner().invoke(cli, [*args, str(lamps)]).exit_code == 0
+    fixed = tmp_path / "lamps.rejects.csv"
+    rejects = pd.read_csv(fixed)
+    assert rejects[["row", "reason", "name", "x", "y"]].values.tolist() == [[2, "outside", "out", X0 + 900, Y0 + 50]]
+    assert pyproj.CRS((tmp_path / "lamps.rejects.prj").read_text()).to_epsg() == 4548
+    rejects.assign(x=X0 + 250).to_csv(fixed, index=False)  # moved inside, by hand
+    result = CliRunner().invoke(cli, [*args, str(fixed)])
+    assert result.exit_code == 0 and "lamps.rejects: 1 row → 1 imported, 0 rejected" in result.output
+    catalogue = read_catalogue(package)
+    assert catalogue.loc[catalogue["source"] == "lamps.rejects", "SZDYWGBSM"].tolist() == ["110101001001006"]  # SE
+    lon, lat = gk.coords.wgs84_to_gcj02(*_lonlat([X0 + 5000], [Y0]))
+    _csv(tmp_path, [dict(lon=lon[0], lat=lat[0])], name="lamps.csv")
+    assert CliRunner().invoke(cli, [*args, str(tmp_path / "lamps.csv"), "--crs", "gcj02"]).exit_code == 0
+    assert pd.read_csv(fixed)["reason"].tolist() == ["outside"] and not (tmp_path / "lamps.rejects.prj").exists()
+
+
 def test_an_import_failing_on_its_second_inventory_leaves_the_firsts_rejects_as_they_were(tmp_path, package):
     """The first inventory's rejects file was written anew before the second failed:
     rejects of an import that never happened over those of the last one that did."""
