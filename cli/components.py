@@ -192,10 +192,9 @@ def _import_rejects_path(inventory, folder, rejects):
     INVENTORY.import-rejects.csv, which leaves locate's as they were."""
     from gridkit.batch import PREFIX, rejects_file
 
-    stem = Path(inventory).stem
-    path = Path(folder) / f"{stem}.rejects.csv"
+    path = rejects_file(Path(folder) / Path(inventory).name)
     if PREFIX + "status" in rejects.columns and path.resolve() == rejects_file(inventory).resolve():
-        return path.with_name(f"{stem}.import-rejects.csv")
+        return path.with_name(f"{Path(inventory).stem}.import-rejects.csv")
     return path
 
 
@@ -203,9 +202,11 @@ def _refuse_rejects_written_over(inventories, folder):
     """Refuse an inventory that is the rejects file another of INVENTORIES writes
     (lamps.rejects.csv, fixed, given with lamps.csv): that one's rejects would be
     written over it."""
+    from gridkit.batch import rejects_file
+
     read = {Path(inventory).resolve(): inventory for inventory in inventories}
     for inventory in inventories:
-        fixed = read.get((Path(folder) / f"{Path(inventory).stem}.rejects.csv").resolve())
+        fixed = read.get(rejects_file(Path(folder) / Path(inventory).name).resolve())
         if fixed:
             raise click.UsageError(f"{fixed} is where the rejects of {inventory} are written: importing both at once "
                                    f"would write them over it. Import {fixed} on its own first, then {inventory}.")
