@@ -89,6 +89,7 @@ _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 _INDEX_FORMAT = "gridkit-locator-6"
 _MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
+_HINT_SAMPLE = 1000  # outside points read again as lon/lat for the hint of a missing crs
 _THREADS = 2
 EDGE_NUDGE_M = 1e-4
 _MICRO_REACH_M = 1e-3  # how far a cell's micro-grid may lie from the point: the layers' vertices differ
@@ -906,13 +907,38 @@ class Locator:
 
         When ``x`` or ``y`` is a pandas Series, the frame has its index, so it
         joins back onto the frame the points came from (``df.join(loc.locate_many(
-        df.lon, df.lat))``), filtered or not; otherwise rows are numbered from 0.
+        df.lon, df.lat, crs="EPSG:4326"))``), filtered or not; otherwise rows are
+        numbered from 0.
+
+        Without ``crs`` the points are in the layout's own CRS (metres); lon/lat
+        given so are all outside, and a warning says so.
         """
         labels = _index_of(x, y)
-        located = self.describe(*self.cell_index(x, y, crs=crs, tolerance=tolerance, micro=True))
+        index, status, distance, micro = self.cell_index(x, y, crs=crs, tolerance=tolerance, micro=True)
+        if crs is None and (status == OUTSIDE).any():
+            outside = np.flatnonzero(status == OUTSIDE)[:_HINT_SAMPLE]
+            self._hint_crs(np.asarray(x, dtype=float)[outside], np.asarray(y, dtype=float)[outside], len(x))
+        located = self.describe(index, status, distance, micro)
         if labels is not None:
             located.index = labels
         return located
+
+    def _hint_crs(self, x, y, given):
+        """Warn (once per locator) when points answered outside in the layout's own
+        coordinates (no ``crs``) land inside read as longitude/latitude: a call that
+        forgot ``crs="EPSG:4326"``, whose every answer would be "outside". The reading
+        allows a kilometre, so GCJ-02 and BD-09 positions are caught too."""
+        if self.__dict__.get("_hinted"):
+            return
+        inside = self._lands_in(x, y, "EPSG:4326", 1000.0)
+        if inside.any():
+            self._hinted = True
+            first = int(np.flatnonzero(inside)[0])
+            what = (f"({x[first]}, {y[first]}) is" if given == 1 else
+                    f"{int(inside.sum()):,} of {given:,} points (the first: {x[first]}, {y[first]}) are")
+            warnings.warn(f"{what} outside the layout in its own coordinates ({self.crs.to_string()}, metres: no "
+                          "crs was given) but inside read as longitude/latitude: pass crs=\"EPSG:4326\" (GPS), "
+                          "\"gcj02\" (Amap, Tencent) or \"bd09\" (Baidu)", UserWarning, stacklevel=3)
 
     def describe(self, index, status, distance, micro=None) -> pd.DataFrame:
         """The frame of :meth:`locate_many` from :meth:`cell_index` arrays (``micro``:
@@ -961,13 +987,21 @@ class Locator:
         A point that falls in a bucket owned by one cell (most of them) costs a
         coordinate transform, two divisions and a lookup; one in a mixed bucket adds
         a polygon test per candidate. Edges and points outside take the array path.
+
+        ``x`` and ``y`` are numbers in ``crs`` (``"EPSG:4326"``, ``"gcj02"``,
+        ``"bd09"`` …), or without it in the layout's own CRS (metres): lon/lat given
+        so are outside, and a warning says so, once.
         """
         if crs is not None:
             given = x, y
             try:
                 x, y = self._transforms[crs](x, y)
             except (KeyError, TypeError):
-                x, y = self._scalar_transform(crs)(x, y)
+                try:
+                    x, y = self._scalar_transform(crs)(x, y)
+                except TypeError:
+                    _refuse_not_numbers(x, y)
+                    raise
         if self.micro is None and self._record is not None:
             # The common case inline (a call saved is a tenth of a microsecond): an
             # owned bucket, numeric IDs, no micro-grids. The rest: _find.
@@ -975,16 +1009,24 @@ class Locator:
             try:
                 ix, iy = math.floor((x - ox) / side), math.floor((y - oy) / side)
                 code = self._code.item(iy * nx + ix) if 0 <= ix < nx and 0 <= iy < ny else -1
-            except (ValueError, OverflowError):  # NaN or infinite: _find says so
+            except (ValueError, OverflowError, TypeError):  # NaN, infinite or no number: _find says so
                 code = -1
             if code >= 0:
                 number, unit = self._record.item(code)
                 return Location(str(number), *self._unit_rows[unit], "inside", 0.0)
         if crs is not None and not (math.isfinite(x) and math.isfinite(y)) and all(map(math.isfinite, given)):
             return self._location(-1, "outside", math.nan)  # PROJ cannot transform it: far outside the CRS's zone
-        i, status, distance = self._find(x, y, tolerance)
+        try:
+            i, status, distance = self._find(x, y, tolerance)
+        except TypeError:
+            _refuse_not_numbers(x, y)
+            raise
         if self.micro is not None and i >= 0:
             return self._location(i, status, distance, self._micro_at(x, y, i, distance, tolerance))
+        if i < 0 and crs is None and not self.__dict__.get("_hinted"):
+            west, south, east, north, margin, _ = self._box_in("EPSG:4326")
+            if west - margin <= x <= east + margin and south - margin <= y <= north + margin:  # else it costs nothing
+                self._hint_crs(np.array([x], dtype=float), np.array([y], dtype=float), 1)
         return self._location(i, status, distance)
 
     def _find(self, x, y, tolerance):
@@ -1057,6 +1099,16 @@ class Locator:
             number, unit = self._record.item(i)
             return Location(str(number), *self._unit_rows[unit], status, distance, micro_id)
         return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
+
+
+def _refuse_not_numbers(x, y):
+    """The clear error for :meth:`Locator.locate` given something other than two
+    numbers (a string from a form, None, a list); returns when both are numbers."""
+    for name, value in (("x", x), ("y", y)):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise TypeError(f"Locator.locate takes two numbers; {name} is {type(value).__name__} {value!r}"
+                            + (": convert it with float()" if isinstance(value, str) else
+                               ": give arrays of points to locate_many" if np.ndim(value) else "")) from None
 
 
 def _refuse_missing(geoms, ids, what, layer):

@@ -1,6 +1,10 @@
+import re
+import warnings
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import pytest
 import shapely
 from hypothesis import given, settings, strategies as st
@@ -62,6 +66,34 @@ def test_bad_coordinates_are_clear_errors():
     with pytest.raises(CRSError, match="not a projected CRS"):
         Locator(_layout().to_crs(4326))
 
+
+def test_a_call_with_no_numbers_or_no_crs_for_lon_lat_says_so():
+    """A string from a form, a list, None: a TypeError naming the fix, with or
+    without a CRS. Lon/lat given without crs are outside the layout (in metres):
+    a warning, once per locator, names the crs to pass; GCJ-02 positions too."""
+    loc = Locator(_layout())
+    (lon,), (lat,) = pyproj.Transformer.from_crs(4548, 4326, always_xy=True).transform([X0 + 150], [Y0 + 150])
+    assert loc.locate(lon, lat, crs="EPSG:4326").grid_id[-3:] == "004"
+    for crs in (None, "EPSG:4326"):
+        with pytest.raises(TypeError, match=re.escape(f"x is str '{lon}': convert it with float()")):
+            loc.locate(str(lon), lat, crs=crs)
+        with pytest.raises(TypeError, match=r"y is list \[.*\]: give arrays of points to locate_many"):
+            loc.locate(lon, [lat], crs=crs)
+    with pytest.raises(TypeError, match="x is NoneType None$"):
+        loc.locate(None, lat)
+    with pytest.warns(UserWarning, match=re.escape(f"({lon}, {lat}) is outside the layout in its own coordinates "
+                                                   "(EPSG:4548, metres: no crs was given)") + '.*crs="EPSG:4326"'):
+        assert loc.locate(lon, lat).status == "outside"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert loc.locate(lon, lat).status == "outside"  # said once
+        fresh = Locator(_layout())
+        assert fresh.locate(X0 - 5000, Y0).status == "outside"  # simply outside: no word
+        assert list(fresh.locate_many([X0 - 5000, X0 + 50], [Y0, Y0 + 50])["status"]) == ["outside", "inside"]
+    gx, gy = gk.wgs84_to_gcj02(lon, lat)
+    with pytest.warns(UserWarning, match=r"2 of 3 points \(the first: .*\) are outside"):
+        found = Locator(_layout()).locate_many([lon, X0 + 50, gx], [lat, Y0 + 50, gy])
+    assert list(found["status"]) == ["outside", "inside", "outside"]
 
 
 def test_points_from_a_filtered_frame_join_back_onto_their_rows():
