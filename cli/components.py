@@ -342,21 +342,26 @@ def _why_not_found(component_id, package):
 @click.option("--class", "class_code", default=None, metavar="CODE",
               help="Count only the components of this class (01037: street lights), or of this big class (01). "
                    "`gridkit components classes WORD` finds the code.")
+@click.option("--per-class", is_flag=True,
+              help="A column for each class too, its components in each row (headed \"02014 交通信号灯\"): the "
+                   "census table of classes per community or street. Not with --by class.")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
               help="Also write the table to this .csv file.")
 @overwrite_opt
-def stats_command(package_arg, package, by, class_code, csv_path, overwrite):
+def stats_command(package_arg, package, by, class_code, per_class, csv_path, overwrite):
     """Count components per cell, micro-grid, community, street or class (removed ones apart).
 
     Every cell, micro-grid, community or street of the layout is listed, 0 where
     it holds no component, so that the --csv table joins to the layer in QGIS
     (on grid_id = SZDYWGBSM, say) and maps the ones without any: with --class,
-    the communities without a street light, say.
+    the communities without a street light, say. With --per-class, each class
+    has its column: the census table, one row per community.
 
     \b
     Examples:
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --class 02014
+      gridkit components stats --grid demo-output/cambridge.gpkg --by community --per-class
     """
 
     from gridkit.catalogue import STATS_BY, catalogue_stats, layout_areas
@@ -370,13 +375,16 @@ def stats_command(package_arg, package, by, class_code, csv_path, overwrite):
         raise click.UsageError("no grid package: give it as PACKAGE or --grid")
     if csv_path and Path(csv_path).suffix.lower() != ".csv":
         raise click.UsageError(f"--csv {csv_path}: the table is written as CSV; name the file .csv")
+    if per_class and by == "class":
+        raise click.UsageError("--per-class gives each class a column, and with --by class the rows are classes "
+                               "already: give --by community (or cell, micro, street)")
     refuse_existing(csv_path, overwrite=overwrite, inputs={"--grid": package})
     catalogue = _catalogue_or_fail(package)
     if class_code is not None:
         _known_class(class_code, catalogue, package)
     try:
         areas = layout_areas(package, by)
-        table = catalogue_stats(catalogue, by=by, areas=areas, class_code=class_code)
+        table = catalogue_stats(catalogue, by=by, areas=areas, class_code=class_code, per_class=per_class)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(table.to_string(index=False))

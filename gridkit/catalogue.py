@@ -1635,13 +1635,15 @@ STATS_BY = {"cell": "SZDYWGBSM", "micro": "micro_id", "community": "SZSQDM", "st
 _STATS_NAMES = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}
 
 
-def catalogue_stats(catalogue, by="class", areas=None, class_code=None):
+def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_class=False):
     """Counts of components per cell, micro-grid, community, street or class (active
     ones and all). ``areas`` (:func:`layout_areas`): every cell, micro-grid,
     community or street of the layout, those holding no component counted 0, so
     that the table joins to the layer and maps the ones without any.
     ``class_code``: count only the components of this class, or of this big class
-    (its first two digits)."""
+    (its first two digits). ``per_class``: a column more for each class, its
+    active components in the row, headed by its code and name ("02014 交通信号灯"):
+    the census table of components per community, say."""
     if class_code is not None:
         codes = catalogue["class_code"].astype(str)
         catalogue = catalogue.loc[(codes.str[:2] if len(str(class_code)) == 2 else codes) == str(class_code)]
@@ -1665,6 +1667,25 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None):
     out = out.sort_values(keys).reset_index(drop=True)
     for count in ("components", "all_rows", "removed"):
         out[count] = out[count].astype(int)
+    if per_class:
+        if by == "class":
+            raise InputError("per class: the rows are classes already; count by cell, micro, community or street")
+        out = _per_class(out, frame, keys)
+    return out
+
+
+def _per_class(out, frame, keys):
+    """``out`` with a column for each class of ``frame``: its active components per
+    row (a class whose components are all removed keeps its column, of zeros)."""
+    names = frame.groupby("class_code")["class_name"].first()
+    header = {code: f"{code} {name}" if isinstance(name, str) and name else code for code, name in names.items()}
+    counts = (frame.loc[frame["active"]].groupby(keys + ["class_code"], dropna=False).size()
+              .unstack("class_code", fill_value=0).reindex(columns=sorted(header), fill_value=0)
+              .rename(columns=header).reset_index())
+    counts.columns.name = None
+    out = out.merge(counts, on=keys, how="left", validate="one_to_one")
+    classes = [header[code] for code in sorted(header)]
+    out[classes] = out[classes].fillna(0).astype(int)
     return out
 
 

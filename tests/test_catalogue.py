@@ -13,7 +13,7 @@ import pytest
 import shapely
 
 import gridkit as gk
-from gridkit.catalogue import Mapping, import_components, read_catalogue, write_catalogue
+from gridkit.catalogue import Mapping, catalogue_stats, import_components, read_catalogue, write_catalogue
 from gridkit.classes import ClassTable, convert_ids
 from gridkit.errors import InputError
 from gridkit.locator import Locator
@@ -871,6 +871,18 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     assert per.to_dict() == cat.loc[cat["class_code"] == "01037"].groupby("SZSQDM").size().to_dict()
     assert len(per) == 13 and per.sum() == 6117
     assert "total        6,117 components of class 01037, 0 removed; 0 of 13 communities hold none" in lights.output
+    # --per-class: the census table, a column per class of the big class, rows adding up to the total
+    census = CliRunner().invoke(cli, ["components", "stats", str(grid), "--by", "community", "--class", "01",
+                                      "--per-class", "--csv", str(tmp_path / "census.csv")])
+    assert census.exit_code == 0, census.output
+    table = pd.read_csv(tmp_path / "census.csv", dtype={"SZSQDM": str}).set_index("SZSQDM")
+    assert list(table.columns) == ["SZSQMC", "components", "all_rows", "removed", "01013 消防设施", "01037 路灯"]
+    expected = pd.crosstab(cat["SZSQDM"], cat["class_code"]).loc[:, ["01013", "01037"]]
+    assert (table[["01013 消防设施", "01037 路灯"]].to_numpy() == expected.loc[table.index].to_numpy()).all()
+    assert (table["01013 消防设施"] + table["01037 路灯"]).equals(table["components"])
+    assert len(table) == 13 and table["components"].sum() == 8073 and "01013 消防设施" in census.output
+    refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--per-class"])  # --by class
+    assert refused.exit_code == 2 and "with --by class the rows are classes already" in refused.output
     big = CliRunner().invoke(cli, ["components", "stats", str(grid), "--class", "01"])
     assert [line.split()[0] for line in big.output.splitlines()[1:-1]] == ["01013", "01037"]
     assert "total        8,073 components of big class 01, 0 removed" in big.output
@@ -893,6 +905,27 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
         refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--csv", str(tmp_path / csv), *overwrite])
         assert refused.exit_code == 2 and refusal in refused.output, refused.output
     assert grid.read_bytes() == before and len(pd.read_csv(tmp_path / "s.csv")) == 4
+
+
+def test_per_class_counts_active_components_and_lists_every_area():
+    """A column per class counts the components not removed; a community holding
+    none has its row of zeros, a class of removed components only its column of
+    zeros, and components in no community (no cell) their row, as the totals do."""
+    catalogue = gpd.GeoDataFrame({
+        "class_code": ["01037", "01037", "02014", "01013", "01037"],
+        "class_name": ["路灯", "路灯", "交通信号灯", "消防设施", "路灯"],
+        "GLBJZT": ["完好", "完好", "完好", "移除", "完好"],
+        "SZSQDM": ["110101001001", "110101001002", "110101001001", "110101001002", None],
+        "SZSQMC": ["甲", "乙", "甲", "乙", None]}, geometry=shapely.points(np.zeros((5, 2))))
+    areas = pd.DataFrame({"SZSQDM": ["110101001001", "110101001002", "110101001003"], "SZSQMC": ["甲", "乙", "丙"]})
+    table = catalogue_stats(catalogue, by="community", areas=areas, per_class=True)
+    assert list(table.columns) == ["SZSQDM", "SZSQMC", "components", "all_rows", "removed", "01013 消防设施",
+                                   "01037 路灯", "02014 交通信号灯"]
+    assert table.drop(columns="SZSQMC").astype(object).where(table.notna(), None).values.tolist() == [
+        ["110101001001", 2, 2, 0, 0, 1, 1], ["110101001002", 1, 2, 1, 0, 1, 0], ["110101001003", 0, 0, 0, 0, 0, 0],
+        [None, 1, 1, 0, 0, 1, 0]]
+    with pytest.raises(InputError, match="the rows are classes already"):
+        catalogue_stats(catalogue, by="class", per_class=True)
 
 
 def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package):
