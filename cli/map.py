@@ -30,8 +30,15 @@ from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_fi
               help="Draw only the cells matching this OGR SQL filter over the cells' columns, e.g. "
                    "\"street_code = '110101001'\" (one street), with the units and components they hold: a part "
                    "of a layout too big to draw whole.")
+@click.option("--components", "with_components", is_flag=True,
+              help="Draw the catalogue's components over the cells, as dots coloured by class with a legend "
+                   "counting each (the web map has them always).")
+@click.option("--class", "class_code", default=None, metavar="CODE",
+              help="Only the components of this class (01037: street lights) or big class (01), in the picture "
+                   "(implies --components) or the web map. `gridkit components classes WORD` finds the code.")
 @overwrite_opt
-def map_command(package, output, labels, as_html, points, points_crs, x_field, y_field, where, overwrite):
+def map_command(package, output, labels, as_html, points, points_crs, x_field, y_field, where, with_components,
+                class_code, overwrite):
     """Draw PACKAGE's cells by community with unit boundaries and a few IDs.
 
     A household package is drawn as `grid households --preview` draws it: each
@@ -43,6 +50,7 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
       gridkit map dongcheng.gpkg -o dongcheng.png --overwrite
       gridkit map demo-output/dongcheng.gpkg --html -o dongcheng.html --points located.parquet
       gridkit map demo-output/dongcheng.gpkg --where "community_code = '110101900601'" -o c601.png
+      gridkit map demo-output/cambridge.gpkg --class 02014 -o signals.png
     """
     from pathlib import Path
 
@@ -50,6 +58,7 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
     from gridkit.package import read_package
 
     output = output or str(Path(package).with_suffix(".html" if as_html else ".png"))
+    with_components = with_components or class_code is not None
     if (points or points_crs or x_field or y_field) and not as_html:
         raise click.UsageError("--points (and --points-crs, --x-field, --y-field) add layers to the web map: "
                                "give --html too")
@@ -59,27 +68,33 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
         ctx = click.get_current_context()
         picture_path(ctx, next(p for p in ctx.command.params if p.name == "output"), output)
     refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
+    components = _components(package, class_code, with_components) if with_components or as_html else None
     try:
         cells, units, meta = read_package(package, where=where)
         if (cells.geometry.isna() | cells.geometry.is_empty).all():  # every cell deleted (in QGIS, say), or cleared
             raise GridkitError(f"{package}: its cells layer holds no cell to draw; `gridkit check {package}` "
                                "says what else is wrong")
         micro = _micro_grids(package, None if where is None else cells["grid_id"])
+        if where is not None and components is not None:  # those in the cells drawn
+            components = components.loc[components["SZDYWGBSM"].isin(cells["grid_id"])]
         if as_html:
             layers = _point_layers(points, points_crs, (x_field, y_field), cells)
-            counts = _html(package, cells, units, micro, layers, output, overwrite, where)
+            counts = _html(package, cells, units, micro, components, layers, output, overwrite, where)
             click.echo(f"{output}: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
             return
         from gridkit.preview import plot_layout
 
+        drawn = components.to_crs(cells.crs) if with_components else None
         band = _band(meta)
-        if band is None:
-            plot_layout(cells, units, output, labels=labels, overwrite=overwrite, micro=micro)  # adopted ones
+        if band is None:  # unit cells, or adopted ones
+            title = None if drawn is None else _components_title(drawn, class_code, cells)
+            plot_layout(cells, units, output, labels=labels, overwrite=overwrite, micro=micro, components=drawn,
+                        title=title)
         else:  # household grids: as grid households --preview draws them
             from .grid import household_title
 
             plot_layout(cells, units, output, labels=labels, overwrite=overwrite, colour_by="grid_id", micro=micro,
-                        title=household_title(cells, band))
+                        title=household_title(cells, band), components=drawn)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(output)
@@ -143,15 +158,39 @@ def _point_layers(paths, crs, fields, cells):
     return layers
 
 
-def _html(package, cells, units, micro, points, output, overwrite, where):
+def _components(package, class_code, required):
+    """The package's catalogue, of ``class_code`` only when given: ``required``
+    (--components, --class), an error when the package has none; for the web map,
+    None then. A class none of whose components is held is said."""
+    from gridkit.catalogue import of_class, read_catalogue
+
+    from .components import _catalogue_or_fail, _known_class
+
+    if not required:
+        return read_catalogue(package)
+    catalogue = _catalogue_or_fail(package)
+    if class_code is None:
+        return catalogue
+    _known_class(class_code, catalogue, package)
+    chosen = of_class(catalogue, class_code)
+    if not len(chosen):
+        click.echo(f"Warning: {package} holds no component of {'big ' if len(class_code) == 2 else ''}class "
+                   f"{class_code} (of its {len(catalogue):,}): `gridkit components stats {package}` lists the "
+                   "classes it holds", err=True)
+    return chosen
+
+
+def _components_title(components, class_code, cells):
+    live = int((components["GLBJZT"] != "移除").sum())
+    what = "" if class_code is None else f" of {'big ' if len(class_code) == 2 else ''}class {class_code}"
+    return f"{live:,} components{what} in {len(cells):,} cells"
+
+
+def _html(package, cells, units, micro, components, points, output, overwrite, where):
     from pathlib import Path
 
-    from gridkit.catalogue import read_catalogue
     from gridkit.webmap import write_html_map
 
-    components = read_catalogue(package)
-    if where is not None and components is not None:  # those in the cells drawn
-        components = components.loc[components["SZDYWGBSM"].isin(cells["grid_id"])]
     return write_html_map(output, cells, units, micro=micro, components=components, points=points,
                           title=f"{Path(package).name}: {len(cells):,} cells" + (f" where {where}" if where else ""),
                           overwrite=overwrite)

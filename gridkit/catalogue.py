@@ -104,7 +104,7 @@ from .styles import write_styles
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
-    "write_catalogue", "reassign_catalogue", "catalogue_stats", "layout_areas",
+    "write_catalogue", "reassign_catalogue", "catalogue_stats", "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1635,6 +1635,13 @@ STATS_BY = {"cell": "SZDYWGBSM", "micro": "micro_id", "community": "SZSQDM", "st
 _STATS_NAMES = {"community": "SZSQMC", "street": "SZJDMC", "class": "class_name"}
 
 
+def of_class(catalogue, class_code):
+    """The components of ``catalogue`` of this class ("01037"), or of this big class
+    (its first two digits: "01")."""
+    codes = catalogue["class_code"].astype(str)
+    return catalogue.loc[(codes.str[:2] if len(str(class_code)) == 2 else codes) == str(class_code)]
+
+
 def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_class=False):
     """Counts of components per cell, micro-grid, community, street or class (active
     ones and all). ``areas`` (:func:`layout_areas`): every cell, micro-grid,
@@ -1645,8 +1652,7 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_clas
     active components in the row, headed by its code and name ("02014 交通信号灯"):
     the census table of components per community, say."""
     if class_code is not None:
-        codes = catalogue["class_code"].astype(str)
-        catalogue = catalogue.loc[(codes.str[:2] if len(str(class_code)) == 2 else codes) == str(class_code)]
+        catalogue = of_class(catalogue, class_code)
     column = STATS_BY.get(by)
     if column is None:
         raise InputError(f"--by {by!r}: use cell, micro, community, street or class")

@@ -77,18 +77,21 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
           alpha=0.3 if components is not None else 0.85)
     if units is not None and len(units):
         if "level" in units:  # communities thin, the levels above thick
-            units[units["level"] == "community"].boundary.plot(ax=ax, color="0.2", linewidth=0.6)
+            communities = units[units["level"] == "community"]
+            if len(communities):
+                communities.boundary.plot(ax=ax, color="0.2", linewidth=0.6)
             units = units[units["level"] != "community"]
-        units.boundary.plot(ax=ax, color="black", linewidth=1.4)
+        if len(units):
+            units.boundary.plot(ax=ax, color="black", linewidth=1.4)
     if labels and len(cells):
         step = max(1, len(cells) // labels)
         sample = cells.iloc[np.arange(0, len(cells), step)[:labels]]
         for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
             ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
-    if components is not None and len(components):
-        _plot_components(ax, components, chinese=bool(cjk))
     handles = []
+    if components is not None and len(components):
+        handles.extend(_plot_components(ax, components, chinese=bool(cjk)))
     if micro is not None and len(micro):
         handles.extend(_plot_micro(ax, micro.to_crs(cells.crs) if micro.crs != cells.crs else micro, cells))
     flags = cells["flag"].fillna("").astype(str) if "flag" in cells else None  # a Shapefile's empty text is None
@@ -100,8 +103,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
         chosen = cells[np.asarray(outlined, dtype=bool)]
         chosen.boundary.plot(ax=ax, color="black", linewidth=1.6, zorder=2)
         handles.append(Line2D([], [], color="black", linewidth=1.6, label=f"{len(chosen)} {outlined_label}"))
-    if handles:
-        ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+    if handles:  # one legend: components, micro-grids, flags, outlines
+        ax.legend(handles=handles, loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
     noun = "grids" if "households" in cells else "cells"  # household grids, or unit cells
@@ -111,6 +114,11 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
     ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
     ax.set_aspect("equal")
+    # The view is the cells': units reach beyond them when only some are drawn
+    # (gridkit map --where: one community of a city-wide street or district).
+    pad = 0.02 * max(maxx - minx, maxy - miny, 1.0)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
     ax.ticklabel_format(style="plain", useOffset=False)
     # Seven-digit metre ticks take about an inch and a quarter each.
     ax.xaxis.set_major_locator(MaxNLocator(int(fig.get_figwidth() * 0.7)))
@@ -217,16 +225,19 @@ def _plot_micro(ax, micro, cells):
 
 
 def _plot_components(ax, components, *, chinese):
+    """Dots coloured by class, removed components left out; their legend handles."""
     from matplotlib import colormaps
 
     from .classes import class_table
 
     live = components[components["GLBJZT"] != "移除"]
     palette = colormaps["Set1"]
+    handles = []
     for k, (code, group) in enumerate(live.groupby("class_code")):
         name = group["class_name"].iloc[0]
         known = class_table("2026" if len(code) == 5 else "legacy").classes.get(code)
         english = known.name_en if known else ""  # local classes have no English gloss
-        ax.scatter(group.geometry.x, group.geometry.y, s=3, color=palette(k % 9), zorder=3,
-                   label=f"{code} {name if chinese else ''} {english} ({len(group):,})")
-    ax.legend(loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)
+        handles.append(ax.scatter(group.geometry.x, group.geometry.y, s=3, color=palette(k % 9), zorder=3,
+                                  label=" ".join(w for w in (code, name if chinese else "", english,
+                                                              f"({len(group):,})") if w)))
+    return handles

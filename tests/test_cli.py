@@ -366,7 +366,8 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     html = _run("map", tmp_path / "cincinnati.gpkg", "--html", "-o", tmp_path / "map.html")
     assert html.exit_code == 0 and "cells 134, micro_grids 476, units 2" in html.output
     assert _run("map", tmp_path / "dongcheng.gpkg", "-o", tmp_path / "unit.png").exit_code == 0
-    assert set(drawn[1]) == {"labels", "overwrite", "micro"} and drawn[1]["micro"] is None  # by community, usual title
+    assert set(drawn[1]) == {"labels", "overwrite", "micro", "components", "title"}
+    assert drawn[1]["micro"] is drawn[1]["components"] is drawn[1]["title"] is None  # by community, usual title
     # --where draws a part: its cells, the units they lie in, their micro-grids and components.
     cells, units, _ = gk.read_package(tmp_path / "dongcheng.gpkg", where="community_code = '110101900601'")
     assert len(cells) == 780 and units["code"].tolist() == ["110101", "110101900", "110101900601"]
@@ -379,6 +380,25 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     part = _run("map", tmp_path / "cambridge.gpkg", "--html", "--where", "community_code = '990101900603'", "-o",
                 tmp_path / "c603.html")
     assert part.exit_code == 0 and "cells 427, units 2, components 226" in part.output
+    # --class draws one class's components (--components all of them), within --where
+    part = _run("map", tmp_path / "cambridge.gpkg", "--class", "02014", "--where", "community_code = '990101900612'",
+                "-o", tmp_path / "signals.png")
+    assert part.exit_code == 0 and (tmp_path / "signals.png").read_bytes()[:4] == b"\x89PNG"
+    signals = drawn[-1]["components"]
+    assert len(signals) == 129 and set(signals["class_code"]) == {"02014"}
+    assert signals["SZDYWGBSM"].str.startswith("990101900612").all()
+    assert drawn[-1]["title"] == "129 components of class 02014 in 270 cells"
+    assert _run("map", tmp_path / "cambridge.gpkg", "--components", "-o", tmp_path / "all.png").exit_code == 0
+    assert len(drawn[-1]["components"]) == 1750 and drawn[-1]["title"] == "1,750 components in 2,596 cells"
+    bins = _run("map", tmp_path / "cambridge.gpkg", "--html", "--class", "03005", "-o", tmp_path / "bins.html")
+    assert bins.exit_code == 0 and "cells 2,596, units 14, components 990" in bins.output
+    lacking = _run("map", tmp_path / "cambridge.gpkg", "--class", "01", "-o", tmp_path / "big.png")
+    assert lacking.exit_code == 0 and len(drawn[-1]["components"]) == 0
+    assert "holds no component of big class 01 (of its 1,750): `gridkit components stats" in lacking.stderr
+    for package, args, error in [("dongcheng", ["--components"], "has no components yet"),
+                                 ("cambridge", ["--class", "0201"], "'0201' is no class or big class")]:
+        refused = _run("map", tmp_path / f"{package}.gpkg", *args, "-o", tmp_path / "refused.png")
+        assert refused.exit_code in (1, 2) and error in refused.output and not (tmp_path / "refused.png").exists()
     none = _run("map", tmp_path / "dongcheng.gpkg", "--where", "community_code = '1'", "-o", tmp_path / "none.png")
     assert none.exit_code == 1 and "no feature in layer cells matches --where \"community_code = '1'\"" in none.output
     assert not (tmp_path / "none.png").exists()

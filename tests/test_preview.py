@@ -1,3 +1,5 @@
+import re
+
 import geopandas as gpd
 import numpy as np
 import shapely
@@ -63,6 +65,32 @@ def test_micro_grids_are_dashed_inside_their_grids_and_flagged():
     assert abs(length - 3 * 99.0) < 1e-6
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
         "6 micro-grids", "micro-grids out of their band: 1 light"]
+
+
+def test_components_micro_grids_and_flags_share_one_legend_and_the_view_is_the_cells():
+    """Components drawn over a household layout keep their legend entries beside the
+    micro-grids' and the flags' (the components' legend was replaced by theirs); the
+    view is the cells', not a unit reaching beyond them (one community drawn out of
+    a street)."""
+    from .conftest import micro_halves
+
+    cells = gpd.GeoDataFrame({"community_code": ["a"] * 3, "grid_id": ["1", "2", "3"], "households": [120] * 3,
+                              "flag": ["", "", "light"]},
+                             geometry=boxes(np.arange(3) * 100.0, np.zeros(3), np.arange(3) * 100.0 + 100,
+                                            np.full(3, 100.0)), crs=4548)
+    components = gpd.GeoDataFrame({"class_code": ["02014", "03005", "03005", "03005"],
+                                   "class_name": ["交通信号灯", "垃圾箱", "垃圾箱", "垃圾箱"],
+                                   "GLBJZT": ["完好", "完好", "移除", "完好"]},
+                                  geometry=shapely.points([[10, 10], [150, 50], [160, 50], [250, 90]]), crs=4548)
+    street = gpd.GeoDataFrame({"level": ["street"]}, geometry=[shapely.box(-1000, -1000, 1000, 1000)], crs=4548)
+    ax = plot_layout(cells, street, labels=0, colour_by="grid_id", micro=micro_halves(cells),
+                     components=components).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[2:] == ["6 micro-grids", "out of the band: 1 light"]
+    # the Chinese name where a CJK font is installed
+    assert re.fullmatch(r"02014 (交通信号灯 )?traffic signal light \(1\)", labels[0]), labels
+    assert re.fullmatch(r"03005 (垃圾箱 )?litter bin \(2\)", labels[1]), labels
+    assert ax.get_xlim() == (-6.0, 306.0) and ax.get_ylim() == (-6.0, 106.0)
 
 
 def test_a_flag_column_of_empty_values_hatches_nothing():
