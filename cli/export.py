@@ -14,15 +14,15 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
 @click.command("export")
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="The file to write; its suffix is the format: .geojson, .shp, .csv, .xlsx, .kml, .gpkg, .fgb, "
-                   ".parquet. With more than one --layer, a file per layer (OUTPUT's name + _LAYER), except a .gpkg, "
-                   "which takes them all, and an .xlsx, a sheet each.")
+              help="The file to write; its suffix is the format: .geojson, .shp, .csv, .xlsx, .kml, .kmz, .gpkg, "
+                   ".fgb, .parquet. With more than one --layer, a file per layer (OUTPUT's name + _LAYER), except a "
+                   ".gpkg, which takes them all, and an .xlsx, a sheet each.")
 @click.option("--layer", "layers", multiple=True, type=click.Choice(_LAYERS), default=("cells",), show_default=True,
               help="The package layer to export; repeatable, or all (every layer the package has).")
 @crs_opt("--crs", help="The output CRS: gcj02 for Amap and Tencent maps, bd09 for Baidu, EPSG:4326 for GPS/WGS84, "
-                       "EPSG:4490 for CGCS2000, or any EPSG code. Default: EPSG:4326 for .geojson and .kml, else the "
-                       "package's own metric CRS. GCJ-02 and BD-09 are written labelled EPSG:4326, as those platforms "
-                       "expect.")
+                       "EPSG:4490 for CGCS2000, or any EPSG code. Default: EPSG:4326 for .geojson, .kml and .kmz, else "
+                       "the package's own metric CRS. GCJ-02 and BD-09 are written labelled EPSG:4326, as those "
+                       "platforms expect.")
 @click.option("--encoding", default=None, metavar="NAME",
               help="A Shapefile's text encoding (default UTF-8), e.g. GBK for older platforms; a value it cannot "
                    "hold is an error naming its feature.")
@@ -42,7 +42,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     is written beside it as a .prj (QGIS then opens it in place), a workbook's
     as its document property CRS (not GCJ-02 or BD-09's, which none names);
     gridkit reads them back without --crs. KML opens in Google Earth and field
-    apps.
+    apps; .kmz is the same KML zipped, a tenth of the size.
 
     The export is a copy for others, not a grid package: keep PACKAGE as the
     master, and edit it, not the copy. Files appear only when all are written; a
@@ -56,6 +56,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
       gridkit export demo-output/cambridge.gpkg --layer components -o components.csv
       gridkit export demo-output/cambridge.gpkg --layer cells --layer components -o cambridge.xlsx
       gridkit export demo-output/cincinnati.gpkg -o cincinnati_table.csv   # polygons as WKT; CRS in its .prj
+      gridkit export demo-output/cambridge.gpkg --layer components -o components.kmz   # Google Earth
     """
     from gridkit import coords
     from gridkit.errors import GridkitError

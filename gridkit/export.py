@@ -24,7 +24,9 @@ goes where the receiving system wants it:
   feature, not a silent ``?``.
 * **GeoJSON and KML** are longitude/latitude by their specifications (RFC 7946;
   KML); GeoJSON in lon/lat is written as RFC 7946 asks (exterior rings
-  counter-clockwise, 7 decimals: about 1 cm).
+  counter-clockwise, 7 decimals: about 1 cm). KMZ (zipped KML, a tenth of the
+  size: Google Earth's own form) is written by GDAL's LIBKML driver, a
+  ``doc.kml`` linking to each layer in ``layers/``.
 * **CSV** (opens in Excel; QGIS reads it as delimited text): geometry as ``WKT``,
   points as ``X`` and ``Y`` columns, UTF-8 with a byte-order mark. Its CRS is a
   ``.prj`` beside it (GeoCSV's convention: GDAL reads it, so QGIS opens the CSV in
@@ -63,11 +65,12 @@ log = logging.getLogger(__name__)
 EXPORT_LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_micro_grids")
 #: Output suffix → GDAL driver: the formats gridkit reads and writes, and two only
 #: written; and an Excel workbook (openpyxl, not GDAL: text cells for the codes).
-EXPORT_FORMATS = {**VECTOR_SUFFIXES, ".csv": "CSV", ".kml": "KML", ".xlsx": "XLSX"}
+EXPORT_FORMATS = {**VECTOR_SUFFIXES, ".csv": "CSV", ".kml": "KML", ".kmz": "KMZ", ".xlsx": "XLSX"}
 #: Characters an Excel cell holds.
 EXCEL_CELL = 32_767
 #: Formats whose coordinates are longitude/latitude by specification: their default CRS.
-_LONLAT_ONLY = {"GeoJSON", "KML"}
+_LONLAT_ONLY = {"GeoJSON", "KML", "KMZ"}
+_PYOGRIO_DRIVERS = {"KMZ": "LIBKML"}  # the GDAL driver of a format named otherwise here
 #: Shapefile field names (10 characters at most) for gridkit's longer column names.
 SHAPEFILE_NAMES = {
     "community_code": "comm_code", "community_name": "comm_name", "street_code": "strt_code",
@@ -327,20 +330,23 @@ def _write(frame, path, layer, driver, encoding):
         _write_geojson(frame, path, layer)
         return
     dataset = {}
-    if driver == "KML":
+    if driver in ("KML", "KMZ"):
         frame = _int32_where_they_fit(frame)
         named = _KML_NAMES[layer]
         if named in frame and layer != "units":
             # GDAL moves a NameField out of the columns into <name>: an ID is copied to Name
             # (the default NameField) instead, so that a copy imports or adopts back by it.
             frame = frame.assign(Name=frame[named])
-        elif named in frame:
+        elif named in frame and driver == "KML":  # LIBKML's name field is "name" already
             dataset = {"NameField": named}
     elif driver == "GPKG":
         from .io import CREATION_OPTIONS
 
         dataset = dict(CREATION_OPTIONS["GPKG"])
-    pyogrio.write_dataframe(frame, path, layer=layer, driver=driver, append=driver == "GPKG" and path.exists(),
+    # KMZ through GDAL's LIBKML driver: the KML driver's file zipped by hand reads back
+    # (through LIBKML, as GDAL reads any .kmz) without its fields.
+    pyogrio.write_dataframe(frame, path, layer=layer, driver=_PYOGRIO_DRIVERS.get(driver, driver),
+                            append=driver == "GPKG" and path.exists(),
                             encoding=encoding, dataset_options=dataset or None,
                             use_arrow=True)  # through Arrow: a quarter faster
 

@@ -857,7 +857,7 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     # A GeoJSON copy (7 decimals of a degree: millimetres off) imported back changes nothing (9,489 "updated"
     # before), nor does a KML copy (each placemark named by its ID, which GDAL took out of the columns: all
     # 9,823 were rejected as unknown_class, the file not seen as a copy)
-    for copy in (tmp_path / "components.geojson", tmp_path / "components.kml"):
+    for copy in (tmp_path / "components.geojson", tmp_path / "components.kml", tmp_path / "components.kmz"):
         assert CliRunner().invoke(cli, ["export", str(grid), "--layer", "components", "-o", str(copy)]).exit_code == 0
         back = CliRunner().invoke(cli, ["components", "import", str(copy), "--grid", str(grid)])
         assert "  catalogue: 0 added, 0 updated, 9,823 unchanged, 0 removed" in back.output, back.output

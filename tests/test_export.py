@@ -1,5 +1,7 @@
 """gridkit export: formats, GCJ-02/BD-09, Shapefile names and encodings, atomic writes."""
 
+import zipfile
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -157,6 +159,16 @@ def test_layers_formats_and_file_names(package, tmp_path):
     back = gpd.read_file(tmp_path / "counted.kml")
     assert (back["households"].dtype.kind, back["sequence"].dtype.kind) == ("i", "i")
     assert back["households"].tolist() == counted["households"].tolist()
+    # KMZ: zipped KML with every field, read back by GDAL (LIBKML) as gridkit reads any .kmz
+    export_package(tmp_path / "counted.gpkg", tmp_path / "counted.kmz")
+    with zipfile.ZipFile(tmp_path / "counted.kmz") as kmz:
+        assert sorted(kmz.namelist()) == ["doc.kml", "layers/", "layers/cells.kml"]
+    zipped = gk.read_vector(tmp_path / "counted.kmz")
+    assert zipped["grid_id"].tolist() == cells["grid_id"].tolist() and zipped.crs == "EPSG:4326"
+    assert zipped["households"].tolist() == counted["households"].tolist()
+    assert shapely.equals_exact(zipped.geometry.values, back.geometry.values, tolerance=1e-9).all()
+    with pytest.raises(InputError, match="KMZ holds longitude/latitude"):
+        export_package(package, tmp_path / "m.kmz", crs="EPSG:4548")
 
 
 def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_back(package, tmp_path):
