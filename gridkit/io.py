@@ -103,6 +103,8 @@ def gdal_path(path) -> str:
     subfolder, where GDAL does not look by itself). An error names the archive
     when it holds no vector file, or vector files in several folders."""
     path = Path(path)
+    if path.suffix.lower() == ".kmz":
+        return _kmz_path(path)
     if path.suffix.lower() != ".zip":
         return str(path)
     drivers = {**VECTOR_SUFFIXES, **READ_ONLY_SUFFIXES}
@@ -118,6 +120,17 @@ def gdal_path(path) -> str:
                          "it is)")
     inside = readable[0] if len(readable) == 1 else folders[0]
     return f"/vsizip/{path.resolve()}" + ("" if inside == "." else f"/{inside}")
+
+
+def _kmz_path(path):
+    """A KMZ of one KML document (with its icons, say: Google Earth's, a field app's,
+    any KML zipped by hand) as that document inside it. GDAL's LIBKML driver given
+    the .kmz itself reads such a document's placemarks without their fields when
+    they are a Schema's SimpleData (as GDAL's own KML writer puts them), and the
+    same document unzipped with every field. A KMZ of several documents (LIBKML's
+    own: a doc.kml linking to layers/*.kml) is read as it is."""
+    documents = [name for name in _zip_members(path) if name.lower().endswith(".kml")]
+    return f"/vsizip/{path.resolve()}/{documents[0]}" if len(documents) == 1 else str(path)
 
 
 def _zip_members(path):

@@ -561,6 +561,18 @@ def test_kml_kmz_and_heights(tmp_path):
         assert read.columns.tolist() == ["Name", "geometry"]  # not GDAL's dozen placemark columns, none set
         assert shapely.equals_exact(read.geometry.values, np.array([square, shapely.Point(116.43, 39.92)]),
                                     tolerance=1e-9).all()
+    # A KMZ of one document with its fields (a Schema's SimpleData, as GDAL's KML writer and Google Earth
+    # put them) and an icon: LIBKML given the .kmz read no field but Name; the document inside has them all
+    coded = frame.assign(code=["110101001001", "110101001002"], households=np.array([120, 0], dtype=np.int32))
+    pyogrio.write_dataframe(coded, tmp_path / "coded.kml", driver="KML")
+    (tmp_path / "icon.png").write_bytes(b"\x89PNG")
+    _zip(tmp_path / "coded.kmz", [tmp_path / "coded.kml", tmp_path / "icon.png"], ["doc.kml", "files/icon.png"])
+    read = gk.read_vector(tmp_path / "coded.kmz")
+    assert read[["Name", "code", "households"]].values.tolist() == [["东四", "110101001001", 120],
+                                                                    ["朝阳门", "110101001002", 0]]
+    # LIBKML's own KMZ (a doc.kml linking to layers/LAYER.kml) is read as it is
+    pyogrio.write_dataframe(coded, tmp_path / "linked.kmz", driver="LIBKML", layer="coded")
+    assert gk.read_vector(tmp_path / "linked.kmz")["code"].tolist() == ["110101001001", "110101001002"]
     # a placemark column that one placemark sets is kept; GDAL's own ids (layer.N) are not
     noted = frame.assign(description=["", "东门外"], id=["drawn.1", "drawn.2"])
     pyogrio.write_dataframe(noted, tmp_path / "noted.kml", driver="LIBKML")
