@@ -14,6 +14,10 @@ the cells layer each:
   - ``gridkit``: ``export_package`` (10-character names chosen, encoding checked).
   - ``geopandas``: ``read_file``, ``to_file`` (GDAL cuts the long names itself:
     ``community_code`` and ``community_name`` become ``community_`` and ``communit_1``).
+* ``*_kmz``: zipped KML (Google Earth), in lon/lat.
+  - ``gridkit``: ``export_package`` (GDAL's LIBKML driver; integers that fit in 32
+    bits written as such, each placemark named by its grid ID).
+  - ``geopandas``: ``read_file``, ``to_crs(4326)``, ``to_file(driver="LIBKML")``.
 * ``dongcheng_xlsx``: an Excel workbook, the cells as WKT, codes as text cells.
   - ``gridkit``: ``export_package`` (rows and WKT lengths checked first; openpyxl
     in write-only mode).
@@ -39,9 +43,9 @@ from bench_map import _package
 from bench_map import prepare as prepare_map
 
 OUT = Path(__file__).resolve().parent / "results"
-CASES = {f"{place}_{kind}": (place, kind) for place in ("dongcheng", "shenzhen") for kind in ("gcj02", "shp")}
+CASES = {f"{place}_{kind}": (place, kind) for place in ("dongcheng", "shenzhen") for kind in ("gcj02", "shp", "kmz")}
 CASES["dongcheng_xlsx"] = ("dongcheng", "xlsx")  # Shenzhen's 215,219 rows take openpyxl minutes
-SUFFIX = {"gcj02": ".geojson", "shp": ".shp", "xlsx": ".xlsx"}
+SUFFIX = {"gcj02": ".geojson", "shp": ".shp", "xlsx": ".xlsx", "kmz": ".kmz"}
 
 
 def prepare(case):
@@ -89,7 +93,10 @@ def run_geopandas(case):
     if kind == "gcj02":
         cells = cells.to_crs(4326)
         cells = cells.set_geometry(gpd.GeoSeries(shapely.transform(cells.geometry.values, gcj02), crs=4326))
-    cells.to_file(out, engine="pyogrio")
+    if kind == "kmz":
+        cells.to_crs(4326).to_file(out, engine="pyogrio", driver="LIBKML")
+    else:
+        cells.to_file(out, engine="pyogrio")
     seconds = time.perf_counter() - t
     return seconds, {"rows": len(cells), "max_diff_m": _max_diff_m(out, OUT / f"export_{case}_gridkit{out.suffix}")}
 
