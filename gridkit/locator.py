@@ -916,18 +916,20 @@ class Locator:
         labels = _index_of(x, y)
         index, status, distance, micro = self.cell_index(x, y, crs=crs, tolerance=tolerance, micro=True)
         if crs is None and (status == OUTSIDE).any():
-            outside = np.flatnonzero(status == OUTSIDE)[:_HINT_SAMPLE]
-            self._hint_crs(np.asarray(x, dtype=float)[outside], np.asarray(y, dtype=float)[outside], len(x))
+            outside = np.flatnonzero(status == OUTSIDE)
+            xs, ys = (np.atleast_1d(np.asarray(v, dtype=float))[outside[:_HINT_SAMPLE]] for v in (x, y))
+            self._hint_crs(xs, ys, len(status), sampled=len(outside) > _HINT_SAMPLE)
         located = self.describe(index, status, distance, micro)
         if labels is not None:
             located.index = labels
         return located
 
-    def _hint_crs(self, x, y, given):
+    def _hint_crs(self, x, y, given, sampled=False):
         """Warn (once per locator) when points answered outside in the layout's own
         coordinates (no ``crs``) land inside read as longitude/latitude: a call that
         forgot ``crs="EPSG:4326"``, whose every answer would be "outside". The reading
-        allows a kilometre, so GCJ-02 and BD-09 positions are caught too."""
+        allows a kilometre, so GCJ-02 and BD-09 positions are caught too. ``sampled``:
+        ``x``, ``y`` are only the first of the points outside."""
         if self.__dict__.get("_hinted"):
             return
         inside = self._lands_in(x, y, "EPSG:4326", 1000.0)
@@ -935,7 +937,8 @@ class Locator:
             self._hinted = True
             first = int(np.flatnonzero(inside)[0])
             what = (f"({x[first]}, {y[first]}) is" if given == 1 else
-                    f"{int(inside.sum()):,} of {given:,} points (the first: {x[first]}, {y[first]}) are")
+                    f"{'at least ' if sampled else ''}{int(inside.sum()):,} of {given:,} points (the first: "
+                    f"{x[first]}, {y[first]}) are")
             warnings.warn(f"{what} outside the layout in its own coordinates ({self.crs.to_string()}, metres: no "
                           "crs was given) but inside read as longitude/latitude: pass crs=\"EPSG:4326\" (GPS), "
                           "\"gcj02\" (Amap, Tencent) or \"bd09\" (Baidu)", UserWarning, stacklevel=3)

@@ -94,6 +94,10 @@ def test_a_call_with_no_numbers_or_no_crs_for_lon_lat_says_so():
     with pytest.warns(UserWarning, match=r"2 of 3 points \(the first: .*\) are outside"):
         found = Locator(_layout()).locate_many([lon, X0 + 50, gx], [lat, Y0 + 50, gy])
     assert list(found["status"]) == ["outside", "inside", "outside"]
+    with pytest.warns(UserWarning, match="^at least 1,000 of 1,001 points"):  # the first 1,000 outside read again
+        assert Locator(_layout()).locate_many(np.full(1001, lon), np.full(1001, lat))["status"].eq("outside").all()
+    with pytest.warns(UserWarning, match=r"^\(.*\) is outside the layout"):  # a scalar, as locate takes
+        assert Locator(_layout()).locate_many(lon, lat)["status"].tolist() == ["outside"]
 
 
 def test_points_from_a_filtered_frame_join_back_onto_their_rows():
