@@ -200,13 +200,16 @@ def _import_rejects_path(inventory, folder, rejects):
 
 def _refuse_rejects_written_over(inventories, folder):
     """Refuse an inventory that is the rejects file another of INVENTORIES writes
-    (lamps.rejects.csv, fixed, given with lamps.csv): that one's rejects would be
-    written over it."""
+    (lamps.rejects.csv, fixed, given with lamps.csv; located.import-rejects.csv
+    given with located.csv, a locate output): that one's rejects would be written
+    over it."""
     from gridkit.batch import rejects_file
 
     read = {Path(inventory).resolve(): inventory for inventory in inventories}
     for inventory in inventories:
-        fixed = read.get(rejects_file(Path(folder) / Path(inventory).name).resolve())
+        written = rejects_file(Path(folder) / Path(inventory).name)
+        fixed = next(filter(None, (read.get(path.resolve()) for path in (
+            written, written.with_name(f"{Path(inventory).stem}.import-rejects.csv")))), None)
         if fixed:
             raise click.UsageError(f"{fixed} is where the rejects of {inventory} are written: importing both at once "
                                    f"would write them over it. Import {fixed} on its own first, then {inventory}.")

@@ -347,6 +347,11 @@ def test_importing_locates_output_leaves_locates_rejects_beside_it(tmp_path, pac
     run = CliRunner().invoke(cli, [*args, str(located), "--rejects-dir", str(elsewhere)])
     assert run.exit_code == 0, run.output
     assert (elsewhere / "located.rejects.csv").exists() and not (elsewhere / "located.import-rejects.csv").exists()
+    # the import's rejects, fixed, given with located.csv would be written over: refused, the file unchanged
+    fixed = (tmp_path / "located.import-rejects.csv").read_bytes()
+    run = CliRunner().invoke(cli, [*args, str(located), str(tmp_path / "located.import-rejects.csv")])
+    assert run.exit_code == 2 and "located.import-rejects.csv is where the rejects of" in run.output
+    assert (tmp_path / "located.import-rejects.csv").read_bytes() == fixed
 
 
 def test_a_gcj02_copy_read_as_wgs84_is_refused_before_it_moves_the_catalogue(tmp_path):
