@@ -1108,7 +1108,7 @@ def _refuse_not_numbers(x, y):
     """The clear error for :meth:`Locator.locate` given something other than two
     numbers (a string from a form, None, a list); returns when both are numbers."""
     for name, value in (("x", x), ("y", y)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if not isinstance(value, (int, float, np.integer, np.floating)):
             raise TypeError(f"Locator.locate takes two numbers; {name} is {type(value).__name__} {value!r}"
                             + (": convert it with float()" if isinstance(value, str) else
                                ": give arrays of points to locate_many" if np.ndim(value) else "")) from None
