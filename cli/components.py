@@ -192,10 +192,19 @@ def _import_rejects_path(inventory, folder, rejects):
     INVENTORY.import-rejects.csv, which leaves locate's as they were."""
     from gridkit.batch import PREFIX, rejects_file
 
-    path = rejects_file(Path(folder) / Path(inventory).name)
+    path, located = _rejects_names(inventory, folder)
     if PREFIX + "status" in rejects.columns and path.resolve() == rejects_file(inventory).resolve():
-        return path.with_name(f"{Path(inventory).stem}.import-rejects.csv")
+        return located
     return path
+
+
+def _rejects_names(inventory, folder):
+    """The two files an inventory's import rejects may go to in ``folder``:
+    INVENTORY.rejects.csv, and INVENTORY.import-rejects.csv for a locate output."""
+    from gridkit.batch import rejects_file
+
+    path = rejects_file(Path(folder) / Path(inventory).name)
+    return path, path.with_name(f"{Path(inventory).stem}.import-rejects.csv")
 
 
 def _refuse_rejects_written_over(inventories, folder):
@@ -203,13 +212,9 @@ def _refuse_rejects_written_over(inventories, folder):
     (lamps.rejects.csv, fixed, given with lamps.csv; located.import-rejects.csv
     given with located.csv, a locate output): that one's rejects would be written
     over it."""
-    from gridkit.batch import rejects_file
-
     read = {Path(inventory).resolve(): inventory for inventory in inventories}
     for inventory in inventories:
-        written = rejects_file(Path(folder) / Path(inventory).name)
-        fixed = next(filter(None, (read.get(path.resolve()) for path in (
-            written, written.with_name(f"{Path(inventory).stem}.import-rejects.csv")))), None)
+        fixed = next(filter(None, (read.get(path.resolve()) for path in _rejects_names(inventory, folder))), None)
         if fixed:
             raise click.UsageError(f"{fixed} is where the rejects of {inventory} are written: importing both at once "
                                    f"would write them over it. Import {fixed} on its own first, then {inventory}.")
@@ -392,7 +397,7 @@ def stats_command(package_arg, package, by, class_code, per_class, csv_path, ove
         raise click.ClickException(str(exc)) from None
     click.echo(table.to_string(index=False))
     total = (f"total        {int(table['components'].sum()):,} components"
-             + (f" of {'big ' if len(class_code) == 2 else ''}class {class_code}" if class_code else "")
+             + (f" of {class_named(class_code)}" if class_code else "")
              + f", {int(table['removed'].sum()):,} removed")
     if areas is not None:
         empty = int((table["components"].eq(0) & table[STATS_BY[by]].isin(areas[STATS_BY[by]])).sum())
@@ -421,6 +426,11 @@ def _known_class(code, catalogue, package):
         raise click.BadParameter(f"{code!r} is no class or big class of the {table.label} table, nor of a component "
                                  f"in the catalogue{hint} (`gridkit components classes WORD` finds the code)",
                                  param_hint="--class")
+
+
+def class_named(code):
+    """How messages name a --class CODE: "class 01037", or "big class 01"."""
+    return f"{'big ' if len(code) == 2 else ''}class {code}"
 
 
 def _class_name(table, code):

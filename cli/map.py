@@ -164,7 +164,7 @@ def _components(package, class_code, required):
     None then. A class none of whose components is held is said."""
     from gridkit.catalogue import of_class, read_catalogue
 
-    from .components import _catalogue_or_fail, _known_class
+    from .components import _catalogue_or_fail, _known_class, class_named
 
     if not required:
         return read_catalogue(package)
@@ -174,15 +174,16 @@ def _components(package, class_code, required):
     _known_class(class_code, catalogue, package)
     chosen = of_class(catalogue, class_code)
     if not len(chosen):
-        click.echo(f"Warning: {package} holds no component of {'big ' if len(class_code) == 2 else ''}class "
-                   f"{class_code} (of its {len(catalogue):,}): `gridkit components stats {package}` lists the "
-                   "classes it holds", err=True)
+        click.echo(f"Warning: {package} holds no component of {class_named(class_code)} (of its "
+                   f"{len(catalogue):,}): `gridkit components stats {package}` lists the classes it holds", err=True)
     return chosen
 
 
 def _components_title(components, class_code, cells):
+    from .components import class_named
+
     live = int((components["GLBJZT"] != "移除").sum())
-    what = "" if class_code is None else f" of {'big ' if len(class_code) == 2 else ''}class {class_code}"
+    what = "" if class_code is None else f" of {class_named(class_code)}"
     return f"{live:,} components{what} in {len(cells):,} cells"
 
 

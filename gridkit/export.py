@@ -70,7 +70,6 @@ EXPORT_FORMATS = {**VECTOR_SUFFIXES, ".csv": "CSV", ".kml": "KML", ".kmz": "KMZ"
 EXCEL_CELL = 32_767
 #: Formats whose coordinates are longitude/latitude by specification: their default CRS.
 _LONLAT_ONLY = {"GeoJSON", "KML", "KMZ"}
-_PYOGRIO_DRIVERS = {"KMZ": "LIBKML"}  # the GDAL driver of a format named otherwise here
 #: Shapefile field names (10 characters at most) for gridkit's longer column names.
 SHAPEFILE_NAMES = {
     "community_code": "comm_code", "community_name": "comm_name", "street_code": "strt_code",
@@ -345,7 +344,7 @@ def _write(frame, path, layer, driver, encoding):
         dataset = dict(CREATION_OPTIONS["GPKG"])
     # KMZ through GDAL's LIBKML driver: the KML driver's file zipped by hand reads back
     # (through LIBKML, as GDAL reads any .kmz) without its fields.
-    pyogrio.write_dataframe(frame, path, layer=layer, driver=_PYOGRIO_DRIVERS.get(driver, driver),
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="LIBKML" if driver == "KMZ" else driver,
                             append=driver == "GPKG" and path.exists(),
                             encoding=encoding, dataset_options=dataset or None,
                             use_arrow=True)  # through Arrow: a quarter faster
