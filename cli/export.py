@@ -29,8 +29,14 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
 @click.option("--where", default=None, metavar="SQL",
               help="Export only the features matching this OGR SQL filter over the layer's columns, e.g. "
                    "\"street_code = '110101001'\" (one street's grids).")
+@click.option("--fields", type=click.Choice(("standard", "chinese", "legacy")), default="standard",
+              show_default=True,
+              help="How the components layer names the standard's fields: by the 2026 abbreviations (GLBJBSM …), "
+                   "by their Chinese names (管理部件标识码 …, a department's ledger), or as legacy CJ/T 214 systems "
+                   "do (ObjID, ObjName, DeptCode1 … BGID, PointX/PointY), with the 17-digit IDs converted to 16 by "
+                   "class meaning and kept as ObjID_2026. `components import` reads each back.")
 @overwrite_opt
-def export_command(package, output, layers, crs, encoding, where, overwrite):
+def export_command(package, output, layers, crs, encoding, where, fields, overwrite):
     """Write PACKAGE's layers where another system can take them.
 
     For web maps in China: GCJ-02 GeoJSON for Amap and Tencent, BD-09 for Baidu
@@ -42,7 +48,8 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
     is written beside it as a .prj (QGIS then opens it in place), a workbook's
     as its document property CRS (not GCJ-02 or BD-09's, which none names);
     gridkit reads them back without --crs. KML opens in Google Earth and field
-    apps; .kmz is the same KML zipped, a tenth of the size.
+    apps; .kmz is the same KML zipped, a tenth of the size. For a platform on the
+    legacy component scheme (CJ/T 214): --fields legacy.
 
     The export is a copy for others, not a grid package: keep PACKAGE as the
     master, and edit it, not the copy. Files appear only when all are written; a
@@ -57,6 +64,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
       gridkit export demo-output/cambridge.gpkg --layer cells --layer components -o cambridge.xlsx
       gridkit export demo-output/cincinnati.gpkg -o cincinnati_table.csv   # polygons as WKT; CRS in its .prj
       gridkit export demo-output/cambridge.gpkg --layer components -o components.kmz   # Google Earth
+      gridkit export demo-output/cambridge.gpkg --layer components --fields legacy -o objects.shp
     """
     from gridkit import coords
     from gridkit.errors import GridkitError
@@ -64,7 +72,7 @@ def export_command(package, output, layers, crs, encoding, where, overwrite):
 
     try:
         written = export_package(package, output, layers=list(layers), crs=crs, encoding=encoding, where=where,
-                                 overwrite=overwrite)
+                                 fields=fields, overwrite=overwrite)
     except FileExistsError as exc:
         raise click.UsageError(str(exc)) from None
     except GridkitError as exc:

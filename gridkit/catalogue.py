@@ -102,7 +102,7 @@ from .package import _package_layers, metadata_frame, read_metadata
 from .styles import write_styles
 
 __all__ = [
-    "STANDARD_FIELDS", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
+    "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "catalogue_stats", "of_class", "layout_areas",
 ]
@@ -118,13 +118,15 @@ STANDARD_FIELDS = {
     "BZ": "备注", "SZJDDM": "所在街道（镇、乡）代码", "SZJDMC": "所在街道（镇、乡）名称",
     "SZSQDM": "所在社区（村）代码", "SZSQMC": "所在社区（村）名称",
 }
-#: legacy (CJ/T 214 systems) column → 2026 abbreviation
-LEGACY_FIELDS = {
-    "objid": "GLBJBSM", "objname": "GLBJMC", "deptcode1": "ZGBMDM", "deptname1": "ZGBMMC",
-    "deptcode2": "QSDWDM", "deptname2": "QSDWMC", "deptcode3": "YHDWDM", "deptname3": "YHDWMC",
-    "bgid": "SZDYWGBSM", "objstate": "GLBJZT", "ordate": "CSRQ", "chdate": "BGRQ",
-    "datasource": "SJLY", "note": "BZ",
+#: 2026 abbreviation → the column legacy (CJ/T 214) systems name it
+LEGACY_NAMES = {
+    "GLBJBSM": "ObjID", "GLBJMC": "ObjName", "ZGBMDM": "DeptCode1", "ZGBMMC": "DeptName1",
+    "QSDWDM": "DeptCode2", "QSDWMC": "DeptName2", "YHDWDM": "DeptCode3", "YHDWMC": "DeptName3",
+    "SZDYWGBSM": "BGID", "GLBJZT": "ObjState", "CSRQ": "ORDate", "BGRQ": "CHDate",
+    "SJLY": "DataSource", "BZ": "Note",
 }
+#: legacy column, lower case → 2026 abbreviation
+LEGACY_FIELDS = {name.lower(): abbr for abbr, name in LEGACY_NAMES.items()}
 #: status words accepted on input → the standard's word
 STATUS_VALUES = {
     "完好": "完好", "intact": "完好", "good": "完好", "active": "完好", "act": "完好",
@@ -954,14 +956,27 @@ def wkb_point_xy(wkb):
     return raw[:, 5:13].copy().view("<f8").ravel(), raw[:, 13:21].copy().view("<f8").ravel()
 
 
+_CHINESE_FIELDS = {name: abbr for abbr, name in STANDARD_FIELDS.items()}
+
+
+def standard_field(column) -> str | None:
+    """The standard's abbreviation of an input column named by it (any case), by its
+    Chinese name or by its legacy name (any case); None for any other column.
+
+    >>> standard_field("objid"), standard_field("管理部件标识码"), standard_field("glbjbsm"), standard_field("id")
+    ('GLBJBSM', 'GLBJBSM', 'GLBJBSM', None)
+    """
+    key = str(column).strip()
+    return key.upper() if key.upper() in STANDARD_FIELDS else (_CHINESE_FIELDS.get(key)
+                                                              or LEGACY_FIELDS.get(key.lower()))
+
+
 def _rename_columns(frame, mapping):
     """Input columns → the standard's abbreviations; returns the standard frame."""
     lower = {c.lower(): c for c in frame.columns}
-    chinese = {v: k for k, v in STANDARD_FIELDS.items()}
     out = {}
     for column in frame.columns:
-        key = column.strip()
-        abbr = key.upper() if key.upper() in STANDARD_FIELDS else chinese.get(key) or LEGACY_FIELDS.get(key.lower())
+        abbr = standard_field(column)
         if abbr and abbr not in out:
             out[abbr] = frame[column]
     for abbr, column in mapping.fields.items():
@@ -1030,7 +1045,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if xy is not None:
         written = frame[list(dict.fromkeys(xy))]  # one column of both ("location") once
         frame = frame.drop(columns=written.columns)
-    copy = set(COPY_COLUMNS) <= set(frame.columns)  # the components layer exported (edited in Excel, say)
+    # The components layer exported (edited in Excel, say), its fields named any way export names them.
+    copy = set(COPY_COLUMNS) <= {standard_field(c) or c for c in frame.columns}
     if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
     reason, detail = coords.position_problems(x, y, in_crs, names=xy)  # 1. positions, the first checks

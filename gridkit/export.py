@@ -57,7 +57,8 @@ from .errors import InputError
 from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options, read_vector,
                  refuse_replacing_input, stale_prj, write_prj, write_workbook)
 
-__all__ = ["export_package", "Exported", "EXPORT_FORMATS", "SHAPEFILE_NAMES", "shapefile_names", "to_crs"]
+__all__ = ["export_package", "Exported", "EXPORT_FORMATS", "FIELD_NAMINGS", "SHAPEFILE_NAMES", "component_fields",
+           "shapefile_names", "to_crs"]
 
 log = logging.getLogger(__name__)
 
@@ -76,11 +77,15 @@ SHAPEFILE_NAMES = {
     "street_name": "strt_name", "county_code": "cnty_code", "county_name": "cnty_name",
     "provisional": "provisionl", "polsby_popper": "polsby_pp", "flag_detail": "flag_dtl",
     "crosses_barrier": "crosses_br", "replaced_by": "replacd_by", "parent_code": "parent_cd",
-    "assign_status": "asgn_stat", "assign_distance_m": "asgn_dist",
+    "assign_status": "asgn_stat", "assign_distance_m": "asgn_dist", "convert_note": "conv_note",
 }
+#: How the components' standard fields are named (:func:`component_fields`).
+FIELD_NAMINGS = ("standard", "chinese", "legacy")
 #: The field a KML placemark is named by, per layer.
 _KML_NAMES = {"cells": "grid_id", "units": "name", "micro_grids": "micro_id", "components": "GLBJBSM",
               "ended_grids": "grid_id", "ended_micro_grids": "micro_id"}
+#: The components' ID field, as ``--fields chinese`` and ``legacy`` name it.
+_ID_NAMES = ("管理部件标识码", "ObjID")
 #: Features turned into GeoJSON text at a time.
 _GEOJSON_CHUNK = 20_000
 
@@ -127,7 +132,7 @@ def to_crs(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     return lonlat.set_geometry(gpd.GeoSeries(converted, index=lonlat.index, crs=4326))
 
 
-def export_package(package, output, *, layers=("cells",), crs=None, encoding=None, where=None,
+def export_package(package, output, *, layers=("cells",), crs=None, encoding=None, where=None, fields="standard",
                    overwrite=False) -> list[Exported]:
     """Write layers of the grid package ``package`` to ``output`` for other systems.
 
@@ -148,6 +153,9 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
         Shapefile text encoding (default UTF-8), e.g. ``"GBK"``.
     where : str, optional
         An OGR SQL filter over each layer's columns, e.g. ``"street_code = '110101001'"``.
+    fields : {"standard", "chinese", "legacy"}
+        How the components layer names the standard's fields (:func:`component_fields`):
+        ``GLBJBSM`` …, ``管理部件标识码`` …, or ``ObjID`` … with 16-digit IDs.
 
     Returns
     -------
@@ -162,6 +170,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
     if encoding is not None and driver != "ESRI Shapefile":
         raise InputError(f"{output}: an encoding is a Shapefile's choice; {driver} is always UTF-8")
     names = _layers(package, layers)
+    _check_fields(fields, names, driver, output)
     target = crs if crs is not None else ("EPSG:4326" if driver in _LONLAT_ONLY else None)
     if coords.is_baidu_mercator(target):
         raise InputError(f"{output}: gridkit reads BD-09 Mercator (bd09mc, Baidu's metres) but does not write it, "
@@ -189,7 +198,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
             raise InputError(f"{exc}. The filter applies to every layer exported ({', '.join(names)}): name with "
                              "--layer (layers=) those whose columns it uses") from None
         frame = to_crs(frame, target) if target is not None else frame
-        frames.append((name, frame))
+        frames.append((name, component_fields(frame, fields, package) if name == "components" else frame))
     crs_said = _crs_said(target, frames[0][1])
     written = []
     with ExitStack() as stack:
@@ -222,6 +231,76 @@ def _driver(output):
     if driver is None:
         raise InputError(f"{output}: unknown format {output.suffix!r}; use one of {', '.join(EXPORT_FORMATS)}")
     return driver
+
+
+def _check_fields(fields, names, driver, output):
+    if fields not in FIELD_NAMINGS:
+        raise InputError(f"fields {fields!r}: use one of {', '.join(FIELD_NAMINGS)}")
+    if fields == "standard":
+        return
+    if "components" not in names:
+        raise InputError(f"--fields {fields} (fields=) names the components' fields; export --layer components "
+                         f"(this export has {', '.join(names)})")
+    if fields == "chinese" and driver == "ESRI Shapefile":
+        raise InputError(f"{output}: a Shapefile's field names hold 10 bytes, three Chinese characters: export "
+                         "--fields chinese as .xlsx, .csv or .gpkg, or --fields legacy (ObjID …) as a Shapefile")
+
+
+def component_fields(frame, fields, package="components"):
+    """The components layer ``frame`` with the standard's fields named for another system.
+
+    ``"standard"``: as the package holds them, by the 2026 standard's abbreviations
+    (``GLBJBSM`` …). ``"chinese"``: by its Chinese names (``管理部件标识码`` …), as a
+    department's ledger heads them. ``"legacy"``: as CJ/T 214 systems, still most live
+    platforms, name them (``ObjID``, ``ObjName``, ``DeptCode1`` … ``BGID``,
+    ``ObjState``, ``ORDate``), with the position as ``PointX`` and ``PointY`` too.
+    Those systems hold 16-digit IDs: a 17-digit ID is converted by its class's meaning
+    (:func:`gridkit.classes.convert_ids`; the county and sequence kept), the 2026 ID
+    kept beside it as ``ObjID_2026``; a class with no legacy counterpart leaves
+    ``ObjID`` empty, and ``convert_note`` says why (a warning counts the reasons). The street
+    and community fields, which legacy systems lack, and gridkit's own columns keep
+    their names. An import reads every naming back (a copy comes back as edits).
+
+    >>> import geopandas as gpd, shapely
+    >>> c = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"], "SZDYWGBSM": ["110101001001001"]},
+    ...                      geometry=[shapely.Point(116.4, 39.9)], crs=4326)
+    >>> component_fields(c, "legacy").drop(columns="geometry").iloc[0].to_dict()
+    {'ObjID': '1101010118000001', 'ObjID_2026': '11010101037000001', 'BGID': '110101001001001', \
+'PointX': 116.4, 'PointY': 39.9, 'convert_note': ''}
+    >>> list(component_fields(c, "chinese").columns)
+    ['管理部件标识码', '所在单元网格标识码', 'geometry']
+    """
+    from .catalogue import LEGACY_NAMES, STANDARD_FIELDS
+
+    if fields == "standard":
+        return frame
+    if fields == "chinese":
+        return frame.rename(columns=STANDARD_FIELDS)
+    ids = frame["GLBJBSM"].astype(object)
+    new = frame.rename(columns=LEGACY_NAMES)
+
+    def before_geometry(name, values):
+        new.insert(new.columns.get_loc(new.geometry.name), name, values)
+
+    xy = shapely.get_coordinates(frame.geometry.values) if len(frame) else np.empty((0, 2))
+    before_geometry("PointX", xy[:, 0])
+    before_geometry("PointY", xy[:, 1])
+    long = ids.str.len().eq(17).to_numpy()
+    if not long.any():
+        return new
+    from .classes import convert_ids
+
+    converted, reasons = convert_ids(ids[long].tolist(), to="legacy")
+    legacy, notes = ids.to_numpy(copy=True), np.full(len(frame), "", dtype=object)
+    legacy[long], notes[long] = converted, reasons
+    new["ObjID"] = legacy
+    new.insert(new.columns.get_loc("ObjID") + 1, "ObjID_2026", ids.where(long))
+    before_geometry("convert_note", notes)
+    why = pd.Series(notes[pd.isna(legacy)], dtype=object).value_counts()
+    if len(why):
+        log.warning("%s: %d of %d components have no CJ/T 214 ID, so an empty ObjID (convert_note says why): %s",
+                    package, why.sum(), len(frame), "; ".join(f"{text} ({n:,})" for text, n in why.head(3).items()))
+    return new
 
 
 def _layers(package, layers):
@@ -332,6 +411,7 @@ def _write(frame, path, layer, driver, encoding):
     if driver in ("KML", "KMZ"):
         frame = _int32_where_they_fit(frame)
         named = _KML_NAMES[layer]
+        named = next((n for n in (named, *_ID_NAMES) if n in frame), named) if layer == "components" else named
         if named in frame and layer != "units":
             # GDAL moves a NameField out of the columns into <name>: an ID is copied to Name
             # (the default NameField) instead, so that a copy imports or adopts back by it.
@@ -365,7 +445,9 @@ def _as_table(frame):
     where Excel turns a CSV's 17-digit IDs into numbers of 15 digits."""
     geoms = frame.geometry.values
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-    if len(frame) and bool((frame.geom_type == "Point").all()):
+    if {"PointX", "PointY"} <= set(table.columns):  # a legacy system's own (component_fields)
+        pass
+    elif len(frame) and bool((frame.geom_type == "Point").all()):
         xy = shapely.get_coordinates(geoms)
         table["X"], table["Y"] = xy[:, 0], xy[:, 1]
     else:

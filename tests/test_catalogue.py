@@ -451,6 +451,59 @@ def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["rejected"]) == (0, 0, 1, 0, 0)
 
 
+def test_a_catalogue_exported_by_its_chinese_or_legacy_names(tmp_path, package, caplog):
+    """``export --fields chinese`` heads the standard's fields by their Chinese names,
+    as a department's ledger does, and the copy comes back as edits: nothing changes.
+    ``--fields legacy`` names them as CJ/T 214 systems do, with 16-digit IDs converted
+    by class meaning: a class with no legacy counterpart (01014) leaves ObjID empty and
+    says why, and two 2026 classes folding into one legacy class (01030, 01031 → 0117)
+    do not make one ID twice."""
+    from gridkit.export import export_package
+
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 250], [Y0 + 50, Y0 + 50, Y0 + 50, Y0 + 150])
+    ids = ["11010101001000001", "11010101014000001", "11010101030000001", "11010101031000001"]
+    inventory = _csv(tmp_path, [dict(GLBJBSM=i, lon=a, lat=b) for i, a, b in zip(ids, lon, lat)], name="covers.csv")
+    args = ["components", "import", "--grid", str(package), "--date", "20260701"]
+    assert CliRunner().invoke(cli, [*args, str(inventory)]).exit_code == 0
+    ledger = tmp_path / "ledger.xlsx"
+    result = CliRunner().invoke(cli, ["export", str(package), "--layer", "components", "--fields", "chinese",
+                                      "-o", str(ledger)])
+    assert result.exit_code == 0, result.output
+    header = pd.read_excel(ledger, dtype=str).columns.tolist()
+    assert header[:4] == ["管理部件标识码", "管理部件名称", "主管部门代码", "主管部门名称"] and "GLBJBSM" not in header
+    again = CliRunner().invoke(cli, [*args, str(ledger)])
+    assert again.exit_code == 0, again.output
+    assert "a copy of a catalogue" in again.output and "catalogue: 0 added, 0 updated, 4 unchanged, 0 removed" \
+        in again.output
+
+    with caplog.at_level(logging.WARNING, logger="gridkit.export"):
+        export_package(package, tmp_path / "objects.csv", layers=["components"], fields="legacy", crs="EPSG:4326")
+    assert ("1 of 4 components have no CJ/T 214 ID, so an empty ObjID (convert_note says why): 2026 class 01014 "
+            "has no CJ/T 214 counterpart (1)") in caplog.text
+    table = pd.read_csv(tmp_path / "objects.csv", dtype=str, keep_default_na=False)
+    assert table.columns[:4].tolist() == ["ObjID", "ObjID_2026", "ObjName", "DeptCode1"]
+    assert {"BGID", "ObjState", "ORDate", "PointX", "PointY"} <= set(table.columns) and "X" not in table
+    assert table[["ObjID", "ObjID_2026", "BGID", "ObjState", "ORDate"]].values.tolist() == [
+        ["1101010101000001", ids[0], "110101001001004", "完好", "20260701"],
+        ["", ids[1], "110101001001005", "完好", "20260701"],
+        ["1101010117000001", ids[2], "110101001001006", "完好", "20260701"],
+        ["1101010117000002", ids[3], "110101001001003", "完好", "20260701"]]
+    assert table["convert_note"].tolist() == [
+        "", "2026 class 01014 has no CJ/T 214 counterpart", "",
+        "renumbered: 11010101031000001 folds into the same legacy class as another ID"]
+    assert np.allclose(table[["PointX", "PointY"]].astype(float).to_numpy(), np.c_[lon, lat], atol=1e-9)
+    export_package(package, tmp_path / "platform.shp", layers=["components"], fields="legacy")
+    fields = pyogrio.read_info(tmp_path / "platform.shp")["fields"].tolist()
+    assert fields[:3] == ["ObjID", "ObjID_2026", "ObjName"] and "conv_note" in fields
+    # A Shapefile cannot name a field in Chinese; the fields are the components' only
+    for kind, out, layers, message in (
+            ("chinese", "ledger.shp", ["components"], "a Shapefile's field names hold 10 bytes"),
+            ("legacy", "cells.csv", ["cells"], "--fields legacy .fields=. names the components' fields")):
+        with pytest.raises(InputError, match=message):
+            export_package(package, tmp_path / out, layers=layers, fields=kind)
+        assert not (tmp_path / out).exists()
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
