@@ -24,6 +24,18 @@ the cells layer each:
   - ``geopandas``: ``read_file``, the geometry ``to_wkt``, pandas ``to_excel``
     (openpyxl, as gridkit).
 
+* ``dongcheng_legacy``: ``bench_components``' 168,339 components (random classes
+  of the 2026 table, 44 % of them without a legacy counterpart) imported into the
+  Dongcheng grid once, exported as a Shapefile in the CJ/T 214 layout a legacy
+  platform takes (``ObjID`` … ``BGID``, ``PointX``/``PointY``, 16-digit IDs).
+  - ``gridkit``: ``export_package(..., layers=["components"], fields="legacy")``.
+  - ``geopandas``: the hand-written script: ``read_file``, the class map
+    (``gridkit/data/legacy_2026_class_map.csv``) merged on each ID's class to make
+    the 16-digit ID, columns renamed, x and y added, ``to_file``. It does not tell
+    apart two IDs that fold into one legacy class (poles), which gridkit renumbers:
+    ``same_ids`` counts the IDs both give alike (an empty one too), ``ids_twice`` the
+    script's IDs that repeat one before them.
+
 Each peer writes ``results/export_<case>_<peer>.<suffix>``; the geopandas peer
 then reports ``max_diff_m``, the largest Hausdorff distance between a cell of its
 file and the same cell of gridkit's (on GCJ-02: how far apart the two conversions
@@ -45,11 +57,34 @@ from bench_map import prepare as prepare_map
 OUT = Path(__file__).resolve().parent / "results"
 CASES = {f"{place}_{kind}": (place, kind) for place in ("dongcheng", "shenzhen") for kind in ("gcj02", "shp", "kmz")}
 CASES["dongcheng_xlsx"] = ("dongcheng", "xlsx")  # Shenzhen's 215,219 rows take openpyxl minutes
-SUFFIX = {"gcj02": ".geojson", "shp": ".shp", "xlsx": ".xlsx", "kmz": ".kmz"}
+CASES["dongcheng_legacy"] = ("dongcheng", "legacy")
+SUFFIX = {"gcj02": ".geojson", "shp": ".shp", "xlsx": ".xlsx", "kmz": ".kmz", "legacy": ".shp"}
 
 
 def prepare(case):
-    prepare_map(CASES[case][0])
+    if CASES[case][1] == "legacy":
+        _catalogue()
+    else:
+        prepare_map(CASES[case][0])
+
+
+def _catalogue():
+    """``bench_components``' Dongcheng grid with its 168,339 components imported (made once)."""
+    from bench_components import CACHE, _inventory, _layout
+
+    path = CACHE / "dongcheng_catalogue.gpkg"
+    if not path.exists():
+        import shutil
+
+        from gridkit.catalogue import import_components, write_catalogue
+        from gridkit.locator import Locator
+
+        work = path.with_suffix(".part.gpkg")
+        shutil.copy2(_layout("dongcheng"), work)
+        result = import_components(_inventory("dongcheng"), Locator.from_package(work), today="20261122")
+        write_catalogue(work, result.catalogue)
+        work.rename(path)
+    return path
 
 
 def _output(case, peer):
@@ -64,9 +99,37 @@ def run_gridkit(case):
 
     place, kind = CASES[case]
     out = _output(case, "gridkit")
+    if kind == "legacy":
+        t = time.perf_counter()
+        [done] = export_package(_catalogue(), out, layers=["components"], fields="legacy")
+        return time.perf_counter() - t, {"rows": done.features}
     t = time.perf_counter()
     [done] = export_package(_package(place), out, crs="gcj02" if kind == "gcj02" else None)
     return time.perf_counter() - t, {"rows": done.features}
+
+
+def _legacy_by_hand(out):
+    """The script a user writes: classes mapped by a merge, columns renamed."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from gridkit.catalogue import LEGACY_NAMES
+
+    table = Path(__file__).resolve().parents[1] / "gridkit" / "data" / "legacy_2026_class_map.csv"
+    classes = pd.read_csv(table, dtype=str).dropna(subset=["code_2026"]).drop_duplicates("code_2026")
+    t = time.perf_counter()
+    c = gpd.read_file(_catalogue(), layer="components", engine="pyogrio")
+    ids = c["GLBJBSM"]
+    legacy = pd.DataFrame({"code_2026": ids.str[6:11]}).merge(classes, how="left", on="code_2026")["legacy_code"]
+    objid = (ids.str[:6] + legacy + ids.str[-6:]).to_numpy()
+    c = c.rename(columns=LEGACY_NAMES).assign(ObjID=objid, ObjID_2026=ids, PointX=c.geometry.x, PointY=c.geometry.y)
+    c.to_file(out, engine="pyogrio")
+    seconds = time.perf_counter() - t
+    ours = gpd.read_file(OUT / "export_dongcheng_legacy_gridkit.shp", engine="pyogrio", columns=["ObjID"],
+                         read_geometry=False)
+    mine = pd.Series(objid).fillna("")
+    same = int((ours["ObjID"].fillna("").to_numpy() == mine.to_numpy()).sum()) if len(ours) == len(c) else None
+    return seconds, {"rows": len(c), "same_ids": same, "ids_twice": int(mine[mine != ""].duplicated().sum())}
 
 
 def run_geopandas(case):
@@ -76,6 +139,8 @@ def run_geopandas(case):
 
     place, kind = CASES[case]
     out = _output(case, "geopandas")
+    if kind == "legacy":
+        return _legacy_by_hand(out)
     if kind == "gcj02":
         import transbigdata as tbd  # imported before the clock
 
@@ -127,4 +192,5 @@ def _max_diff_m(ours, theirs):
 PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}
 
 if __name__ == "__main__":
-    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("max_diff_m",), rate="M cells/s")
+    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("max_diff_m", "same_ids", "ids_twice"),
+                  rate="M cells/s")
