@@ -323,9 +323,8 @@ def _why_not_found(component_id, package):
     """Why no component has ``component_id``, when the ID says: ": it is a legacy ID;
     its 2026 form is …" or ": the ID has 14 characters; …"; else ""."""
     from gridkit.classes import class_table, convert_ids
-    from gridkit.package import read_metadata
 
-    scheme = read_metadata(package).get("component_scheme") or "2026"
+    scheme = _scheme(package)
     problem = class_table(scheme).id_problems([component_id])[0]
     if not problem:
         return ""
@@ -376,11 +375,7 @@ def stats_command(package_arg, package, by, class_code, per_class, csv_path, ove
     from gridkit.errors import GridkitError
     from gridkit.io import CSV_ENCODING, atomic_path
 
-    if package_arg and package and Path(package_arg).resolve() != Path(package).resolve():
-        raise click.UsageError(f"two packages: PACKAGE {package_arg} and --grid {package}; give one")
-    package = package or package_arg
-    if package is None:
-        raise click.UsageError("no grid package: give it as PACKAGE or --grid")
+    package = _one_package(package_arg, package)
     if csv_path and Path(csv_path).suffix.lower() != ".csv":
         raise click.UsageError(f"--csv {csv_path}: the table is written as CSV; name the file .csv")
     if per_class and by == "class":
@@ -409,13 +404,91 @@ def stats_command(package_arg, package, by, class_code, per_class, csv_path, ove
             table.to_csv(tmp, index=False, encoding=CSV_ENCODING)
 
 
+def _scheme(package):
+    """The component scheme of ``package``'s catalogue (2026 unless imported as legacy)."""
+    from gridkit.package import read_metadata
+
+    return read_metadata(package).get("component_scheme") or "2026"
+
+
+def _one_package(package_arg, package):
+    """The package given as PACKAGE or as --grid (both: the same file)."""
+    if package_arg and package and Path(package_arg).resolve() != Path(package).resolve():
+        raise click.UsageError(f"two packages: PACKAGE {package_arg} and --grid {package}; give one")
+    if (package or package_arg) is None:
+        raise click.UsageError("no grid package: give it as PACKAGE or --grid")
+    return package or package_arg
+
+
+@components.command("check")
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+              help="The grid package holding the catalogue (or give it as PACKAGE).")
+@click.option("--problems", "problems_path", type=click.Path(dir_okay=False), default=None,
+              help="Write every problem to this .csv: the component's ID, the field (abbreviation and Chinese "
+                   "name), the value, the problem and what it should be; to sort and fix in Excel.")
+@overwrite_opt
+def check_command(package_arg, package, problems_path, overwrite):
+    """Check the catalogue against the standard's component fields, before it goes to the platform.
+
+    GB/T 47678.5-2026 gives each field of a component record a length and says
+    which are mandatory. The import validates IDs and classes and fills the
+    grid, street and community; the other fields come from the inventories as
+    written, and a platform refuses a record that breaks the table. Reported:
+    mandatory fields left empty (the responsible department's credit code,
+    ZGBMDM, most often), values longer than the field, department codes that
+    are no unified social credit code, dates that are no real YYYYMMDD day (or
+    a change date before the survey date), statuses other than the five words,
+    and provisional grid IDs (a layout made with --provisional: the platform
+    needs the real codes). Exit status 1 when anything is reported, 0 when all
+    holds.
+
+    Fix a field for a whole inventory with a mapping file's [values] (ZGBMDM =
+    "…") and import it again, or export the catalogue (gridkit export --layer
+    components -o c.xlsx), edit it and import it back.
+
+    \b
+    Examples:
+      gridkit components check demo-output/cambridge.gpkg
+      gridkit components check demo-output/cambridge.gpkg --problems problems.csv
+    """
+    from gridkit.conformance import PROBLEMS, field_problems
+    from gridkit.io import CSV_ENCODING, atomic_path
+
+    package = _one_package(package_arg, package)
+    if problems_path and Path(problems_path).suffix.lower() != ".csv":
+        raise click.UsageError(f"--problems {problems_path}: the list is written as CSV; name the file .csv")
+    refuse_existing(problems_path, overwrite=overwrite, inputs={"--grid": package})
+    catalogue = _catalogue_or_fail(package)
+    problems = field_problems(catalogue, scheme=_scheme(package))
+    removed = int(catalogue["GLBJZT"].eq("移除").sum())
+    click.echo(f"{package}: {len(catalogue):,} components ({removed:,} removed) against GB/T 47678.5-2026's fields")
+    if len(problems):
+        groups = problems.groupby(["field", "problem"], sort=False)
+        table = groups.agg(name=("field_name", "first"), components=("row", "size"), example=("GLBJBSM", "first"),
+                           value=("value", "first"), detail=("detail", "first")).reset_index()
+        table["problem"] = table["problem"].map(PROBLEMS)
+        table["components"] = table["components"].map("{:,}".format)
+        table = table[["field", "name", "problem", "components", "example", "value", "detail"]]
+        click.echo(table.to_string(index=False))
+        click.echo(f"{problems['row'].nunique():,} of {len(catalogue):,} components have a problem "
+                   f"({len(problems):,} in all)" + (f"; each in {problems_path}" if problems_path else
+                                                   "; --problems FILE.csv lists each"))
+    else:
+        click.echo("every component meets the standard's field table")
+    if problems_path:
+        with atomic_path(problems_path, overwrite=True) as tmp:
+            problems.drop(columns="row").to_csv(tmp, index=False, encoding=CSV_ENCODING)
+    if len(problems):
+        raise SystemExit(1)
+
+
 def _known_class(code, catalogue, package):
     """Refuse ``code`` (``stats --class``) when it is no class or big class of the
     catalogue's scheme, nor of a component in the catalogue (a local class)."""
     from gridkit.classes import class_table, lost_leading_zeros
-    from gridkit.package import read_metadata
 
-    table = class_table(read_metadata(package).get("component_scheme") or "2026")
+    table = class_table(_scheme(package))
     classes = set(table.classes) | set(catalogue["class_code"].dropna().astype(str))  # local classes too
     bigs = {c[:2] for c in classes}
     if code not in classes | bigs:

@@ -987,12 +987,45 @@ def _rename_columns(frame, mapping):
                              f"such column (it has {list(frame.columns)})")
         out[abbr] = frame[column]
     columns = {abbr: _clean_text(column, codes=abbr.endswith(("DM", "BSM"))) for abbr, column in out.items()}
+    for abbr in DATE_FIELDS:
+        if abbr in columns:
+            columns[abbr] = yyyymmdd(columns[abbr])
     for abbr, value in mapping.values.items():
         columns[abbr] = columns[abbr].fillna(value) if abbr in columns else value
     # A field the inventory lacks: a categorical of no value, a byte per row (a column
     # of missing text still costs 8 bytes per row in offsets: 80 MB at ten million).
     missing = _category([], np.full(len(frame), -1)).set_axis(frame.index)
     return pd.DataFrame({abbr: columns.get(abbr, missing) for abbr in STANDARD_FIELDS}, index=frame.index)
+
+
+#: The standard's date fields (YYYYMMDD): the survey date and the change date.
+DATE_FIELDS = ("CSRQ", "BGRQ")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]0?0:00(?::00(?:\.0+)?)?)?$")
+
+
+def yyyymmdd(column):
+    """Dates as a ledger writes them (2026-07-01, 2026/7/1, 2026.07.01, 2026年7月1日, an
+    Excel date read as 2026-07-01 00:00:00) as the standard's ``YYYYMMDD``; any other
+    text stays as written (``gridkit components check`` names it).
+
+    >>> yyyymmdd(pd.Series(["2026-07-01", "2026/7/1", "2026年7月1日", "20260701", "July", None], dtype=object)).tolist()
+    ['20260701', '20260701', '20260701', '20260701', 'July', None]
+    """
+    text = column.astype(object)
+    written = text.notna()
+    if not written.any():
+        return column
+    parts = text[written].astype(str).str.extract(_DATE)
+    found = parts[0].notna()
+    text.loc[found[found].index] = (parts.loc[found, 0] + parts.loc[found, 1].str.zfill(2)
+                                    + parts.loc[found, 2].str.zfill(2))
+    return text
+
+
+def real_dates(values) -> np.ndarray:
+    """Whether each value is a real day written ``YYYYMMDD`` (20260230 is not)."""
+    text = pd.Series(values, dtype=object).astype(str)
+    return (text.str.fullmatch(r"\d{8}") & pd.to_datetime(text, format="%Y%m%d", errors="coerce").notna()).to_numpy()
 
 
 def _clean_text(column, *, codes=False):
@@ -1456,10 +1489,15 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         old = catalogue.loc[match[matched]].reset_index(drop=True)
         fresh = rows.loc[matched].reset_index(drop=True)
         fresh["GLBJBSM"] = old["GLBJBSM"]
-        fresh["CSRQ"] = old["CSRQ"]
+        # The survey date is the first one, except where it was no real day and now is;
+        # a change date that was no real day, or before the survey date, becomes today's.
+        repaired = ~real_dates(old["CSRQ"]) & real_dates(fresh["CSRQ"])
+        fresh["CSRQ"] = np.where(repaired, fresh["CSRQ"].to_numpy(dtype=object), old["CSRQ"].to_numpy(dtype=object))
+        changed = old["BGRQ"].notna().to_numpy()
+        repaired |= changed & (~real_dates(old["BGRQ"]) | (old["BGRQ"].astype(str) < fresh["CSRQ"].astype(str)).to_numpy())
         if copy:
             fresh["source"], fresh["source_key"] = old["source"], old["source_key"]
-        differs = _differs(old, fresh)
+        differs = _differs(old, fresh) | repaired
         fresh["BGRQ"] = np.where(differs, today, old["BGRQ"].to_numpy(dtype=object))
         fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
         updated, unchanged = int(differs.sum()), int((~differs).sum())

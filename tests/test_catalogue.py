@@ -504,6 +504,53 @@ def test_a_catalogue_exported_by_its_chinese_or_legacy_names(tmp_path, package, 
         assert not (tmp_path / out).exists()
 
 
+def test_components_check_names_each_field_the_standard_refuses(tmp_path, package):
+    """The import keeps the inventory's names, department codes and status words as
+    written, and its dates as YYYYMMDD where a ledger writes them otherwise (2026/7/1);
+    `components check` says which break GB/T 47678.5-2026's field table (with exit
+    status 1), one row per component and problem in --problems. An inventory fixed
+    and imported again repairs the survey date held (which an update otherwise keeps),
+    and a change date before it becomes the day of the repair."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 250], [Y0 + 50, Y0 + 50, Y0 + 50, Y0 + 150])
+    good = "91350100M000100Y43"
+    rows = [dict(ZGBMDM=good, GLBJMC="路灯", CSRQ="2026/7/1", BGRQ="", GLBJZT="完好"),
+            dict(ZGBMDM="91350100M000100Y44", GLBJMC="路灯" * 16, CSRQ="20260230", BGRQ="", GLBJZT="坏了"),
+            dict(ZGBMDM="", GLBJMC="路灯", CSRQ="July 2026", BGRQ="", GLBJZT="完好"),
+            dict(ZGBMDM=good, GLBJMC="路灯", CSRQ="20260701", BGRQ="20250101", GLBJZT="完好")]
+    inventory = _csv(tmp_path, [dict(lon=a, lat=b, **r) for a, b, r in zip(lon, lat, rows)])
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    assert CliRunner().invoke(cli, [*args, str(inventory)]).exit_code == 0
+    assert read_catalogue(package)["CSRQ"].tolist() == ["20260701", "20260230", "July 2026", "20260701"]
+    out = tmp_path / "problems.csv"
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--problems", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "4 components (0 removed) against GB/T 47678.5-2026's fields" in result.output
+    assert "3 of 4 components have a problem (8 in all); each in" in result.output
+    found = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert found[["GLBJBSM", "field", "problem", "detail"]].values.tolist() == [
+        ["11010101037000002", "GLBJMC", "too_long", "32 characters; the field holds 30"],
+        ["11010101037000002", "ZGBMDM", "bad_credit_code", "check character is 4, should be 3"],
+        ["11010101037000002", "GLBJZT", "bad_status", "the standard's words: 完好 破损 丢失 废弃 移除"],
+        ["11010101037000002", "CSRQ", "bad_date", "no such day"],
+        ["11010101037000003", "ZGBMDM", "empty", "mandatory: give it (a mapping file's [values] ZGBMDM = …) and "
+                                                 "import again"],
+        ["11010101037000003", "CSRQ", "too_long", "9 characters; the field holds 8"],
+        ["11010101037000003", "CSRQ", "bad_date", "not 8 digits, YYYYMMDD"],
+        ["11010101037000004", "BGRQ", "bad_date", "before the survey date CSRQ 20260701"]]
+    assert found["field_name"].tolist()[:2] == ["管理部件名称", "主管部门代码"]
+    # Fixed in the inventory and imported again: all holds, exit status 0
+    fixed = _csv(tmp_path, [dict(lon=a, lat=b, **rows[0]) for a, b in zip(lon, lat)])
+    assert CliRunner().invoke(cli, [*args, "--date", "20261201", str(fixed)]).exit_code == 0
+    held = read_catalogue(package)
+    assert held["CSRQ"].tolist() == ["20260701"] * 4
+    assert held["BGRQ"].tolist() == [None, "20261201", "20261201", "20261201"]
+    again = CliRunner().invoke(cli, ["components", "check", "--grid", str(package), "--problems", str(out),
+                                     "--overwrite"])
+    assert again.exit_code == 0, again.output
+    assert "every component meets the standard's field table" in again.output
+    assert len(pd.read_csv(out)) == 0
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
@@ -912,6 +959,14 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     assert dict(zip(table["class_code"], table["components"])) == {"01013": 1956, "01037": 6117, "02014": 760,
                                                                      "03005": 990}
     assert "9,823 components" in stats.output
+    # Against the standard's field table: no inventory has the responsible department's credit
+    # code, and the layout's codes are provisional; nothing else (the mapping's SJLY fits its 30)
+    checked = CliRunner().invoke(cli, ["components", "check", str(grid), "--problems", str(tmp_path / "p.csv")])
+    assert checked.exit_code == 1
+    assert "9,823 of 9,823 components have a problem (19,646 in all)" in checked.output
+    problems = pd.read_csv(tmp_path / "p.csv", dtype=str)
+    assert problems.groupby(["field", "problem"]).size().to_dict() == {("SZDYWGBSM", "provisional"): 9823,
+                                                                      ("ZGBMDM", "empty"): 9823}
     # A GeoJSON copy (7 decimals of a degree: millimetres off) imported back changes nothing (9,489 "updated"
     # before), nor does a KML copy (each placemark named by its ID, which GDAL took out of the columns: all
     # 9,823 were rejected as unknown_class, the file not seen as a copy)

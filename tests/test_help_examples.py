@@ -19,7 +19,7 @@ from gridkit_cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["demo", "grid units", "grid households", "grid rebalance", "check", "info", "components import",
-         "components show", "components stats", "components convert", "components classes", "route starter", "route check",
+         "components show", "components stats", "components check", "components convert", "components classes", "route starter", "route check",
          "locate", "map", "export", "grid adopt", "serve"]
 
 
@@ -55,12 +55,18 @@ def test_every_command_has_an_example():
     assert sorted(name for name in EXAMPLES if EXAMPLES[name] and name) == sorted(ORDER)
 
 
+#: Commands whose exit status 1 reports what they found: the demo's catalogue breaks the
+#: standard's field table (no department credit codes, provisional grid IDs).
+FINDINGS = ("gridkit components check ",)
+
+
 def _run(examples, cwd):
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
            "MPLBACKEND": "Agg"}
     for example in examples:
         done = subprocess.run(["bash", "-c", example], cwd=cwd, env=env, capture_output=True, text=True)
-        assert done.returncode == 0, f"{example}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+        allowed = (0, 1) if example.startswith(FINDINGS) else (0,)
+        assert done.returncode in allowed, f"{example}\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
 
 
 @pytest.mark.skipif(not (Path(sys.executable).parent / "gridkit").exists(), reason="gridkit not installed")

@@ -1,0 +1,141 @@
+"""Does a catalogue meet the standard's component fields? Before it goes to the platform.
+
+GB/T 47678.5-2026 lists the fields of a component record (``tables/
+gbt47678.5-2026_fields.csv``): each with its length and whether it is mandatory
+(M), conditional (C) or optional (O). The import validates IDs and classes and fills
+the grid, street and community from the cell; the rest comes from the inventories as
+they were written, and a city platform refuses a record that does not meet the table.
+:func:`field_problems` lists what would be refused, one row per component and field:
+
+* ``empty``: a mandatory field is empty (the responsible department's credit code
+  ``ZGBMDM``, most often: the inventories rarely have it);
+* ``too_long``: more characters than the field holds (a name over 30);
+* ``bad_credit_code``: a department code that is no unified social credit code
+  (GB 32100-2015: 18 characters, the last a check character);
+* ``bad_date``: a date that is not a real ``YYYYMMDD`` day, or a change date
+  (``BGRQ``) before the survey date (``CSRQ``);
+* ``bad_status``: a status that is none of the standard's five words;
+* ``provisional``: a grid ID from gridkit's provisional ranges (street 900 and up,
+  county 99): a layout made with ``--provisional`` needs the real codes before
+  delivery.
+
+The first five break the standard; ``provisional`` names codes the platform cannot
+place. Removed components (``移除``) are records too and are checked. A length is
+counted in characters (the table does not say bytes). The ID, class, grid, street and
+community were validated or filled from the cell by the import, the only way into a
+catalogue, and are not checked again.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["PROBLEMS", "field_problems", "standard_fields"]
+
+#: problem → what it means, as the summary says it
+PROBLEMS = {
+    "empty": "mandatory, empty",
+    "too_long": "longer than the field holds",
+    "bad_credit_code": "not a unified social credit code",
+    "bad_date": "not a real YYYYMMDD date",
+    "bad_status": "not one of 完好 破损 丢失 废弃 移除",
+    "provisional": "a provisional code (grid units --provisional)",
+}
+_STATUS = ("完好", "破损", "丢失", "废弃", "移除")
+_CREDIT_CODES = ("ZGBMDM", "QSDWDM", "YHDWDM")
+
+
+@functools.cache
+def standard_fields() -> pd.DataFrame:
+    """The standard's component fields: ``abbr``, ``field_name``, ``length``, ``M_C_O``."""
+    with resources.files("gridkit.data").joinpath("gbt47678.5-2026_fields.csv").open(encoding="utf-8") as fh:
+        rows = [r for r in csv.DictReader(fh) if r["table"] == "component"]
+    return pd.DataFrame(rows).astype({"length": int})[["abbr", "field_name", "length", "M_C_O"]]
+
+
+def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
+    """Every way the components of ``catalogue`` break the standard's field table.
+
+    Returns one row per component and problem: ``row`` (its position in
+    ``catalogue``), ``GLBJBSM``, ``field`` (the abbreviation), ``field_name`` (its
+    Chinese name), ``value`` (as held; empty for an empty field), ``problem`` (a key
+    of :data:`PROBLEMS`) and ``detail``. No row: the catalogue meets the table. In a
+    ``scheme="legacy"`` catalogue the ID has 16 digits.
+
+    >>> import geopandas as gpd, shapely
+    >>> c = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"], "GLBJMC": ["路灯"], "ZGBMDM": [None],
+    ...     "ZGBMMC": ["城市管理委员会"], "SZDYWGBSM": ["110101001001001"], "GLBJZT": ["完好"],
+    ...     "CSRQ": ["20260231"], "BGRQ": [None]}, geometry=[shapely.Point(0, 0)])
+    >>> field_problems(c)[["field", "problem", "detail"]].values.tolist()
+    [['ZGBMDM', 'empty', "mandatory: give it (a mapping file's [values] ZGBMDM = …) and import again"], \
+['CSRQ', 'bad_date', 'no such day']]
+    """
+    from .codes import is_provisional_code
+    from .routing import uscc_problem
+
+    table = standard_fields()
+    found = []
+
+    def add(field, mask, problem, detail):
+        rows = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if len(rows):
+            details = detail if isinstance(detail, str) else np.asarray(detail, dtype=object)[rows]
+            found.append(pd.DataFrame({"row": rows, "field": field, "problem": problem, "detail": details}))
+
+    text = {f: _text(catalogue, f) for f in table["abbr"]}
+    filled = {f: text[f] != "" for f in text}
+    for f, length, obligation in table[["abbr", "length", "M_C_O"]].itertuples(index=False):
+        if obligation == "M":
+            add(f, ~filled[f], "empty", f"mandatory: give it (a mapping file's [values] {f} = …) and import again")
+        if f == "GLBJBSM" and scheme == "legacy":
+            length = 16
+        n = text[f].str.len()
+        add(f, n > length, "too_long", n.astype(str) + f" characters; the field holds {length}")
+    for f in _CREDIT_CODES:
+        why = _per_value(text[f], uscc_problem)
+        add(f, filled[f] & pd.notna(why), "bad_credit_code", why)
+    from .catalogue import DATE_FIELDS, real_dates
+
+    real = {f: real_dates(text[f]) for f in DATE_FIELDS}
+    for f in DATE_FIELDS:
+        add(f, filled[f] & ~real[f], "bad_date", np.where(text[f].str.fullmatch(r"\d{8}"), "no such day",
+                                                           "not 8 digits, YYYYMMDD"))
+    add("BGRQ", real["BGRQ"] & real["CSRQ"] & (text["BGRQ"] < text["CSRQ"]).to_numpy(), "bad_date",
+        "before the survey date CSRQ " + text["CSRQ"])
+    add("GLBJZT", filled["GLBJZT"] & ~text["GLBJZT"].isin(_STATUS), "bad_status", "the standard's words: "
+        + " ".join(_STATUS))
+    grid = text["SZDYWGBSM"]
+    provisional = _per_value(grid, lambda g: len(g) == 15 and is_provisional_code(g[:12])).astype(bool)
+    add("SZDYWGBSM", provisional, "provisional",
+        "street " + grid.str[6:9] + ", community " + grid.str[9:12] + ": real codes are needed")
+    ids = text["GLBJBSM"]
+    columns = ["row", "GLBJBSM", "field", "field_name", "value", "problem", "detail"]
+    if not found:
+        return pd.DataFrame(columns=columns)
+    out = pd.concat(found, ignore_index=True)
+    order = {f: i for i, f in enumerate(table["abbr"])}
+    out = out.assign(GLBJBSM=ids.to_numpy()[out["row"]],
+                     field_name=out["field"].map(dict(zip(table["abbr"], table["field_name"]))),
+                     value=[text[f].iat[r] for f, r in zip(out["field"], out["row"])])
+    out = out.sort_values(["row", "field"], key=lambda s: s.map(order) if s.name == "field" else s, kind="stable")
+    return out[columns].reset_index(drop=True)
+
+
+def _text(frame, field):
+    """A field as stripped text, "" where empty or missing (a column the frame lacks too)."""
+    if field not in frame:
+        return pd.Series("", index=range(len(frame)), dtype=object)
+    column = frame[field].reset_index(drop=True)
+    return column.astype(object).where(column.notna(), "").astype(str).str.strip()
+
+
+def _per_value(column, function):
+    """``function`` of each value of ``column``, run once per distinct value (department
+    codes and grid IDs repeat), as an object array."""
+    codes, uniques = pd.factorize(column)
+    return np.array([function(u) for u in uniques] + [None], dtype=object)[codes]
