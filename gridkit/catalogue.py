@@ -1493,8 +1493,9 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         # a change date that was no real day, or before the survey date, becomes today's.
         repaired = ~real_dates(old["CSRQ"]) & real_dates(fresh["CSRQ"])
         fresh["CSRQ"] = np.where(repaired, fresh["CSRQ"].to_numpy(dtype=object), old["CSRQ"].to_numpy(dtype=object))
-        changed = old["BGRQ"].notna().to_numpy()
-        repaired |= changed & (~real_dates(old["BGRQ"]) | (old["BGRQ"].astype(str) < fresh["CSRQ"].astype(str)).to_numpy())
+        change = old["BGRQ"].astype(object)
+        before = (change.astype(str) < fresh["CSRQ"].astype(str)).to_numpy()
+        repaired |= change.notna().to_numpy() & (~real_dates(change) | before)
         if copy:
             fresh["source"], fresh["source_key"] = old["source"], old["source_key"]
         differs = _differs(old, fresh) | repaired
