@@ -85,7 +85,8 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         if len(rows):
             details = detail if isinstance(detail, str) else np.asarray(detail, dtype=object)[rows]
-            found.append(pd.DataFrame({"row": rows, "field": field, "problem": problem, "detail": details}))
+            found.append(pd.DataFrame({"row": rows, "field": field, "value": text[field].to_numpy(dtype=object)[rows],
+                                       "problem": problem, "detail": details}))
 
     text = {f: _text(catalogue, f) for f in table["abbr"]}
     filled = {f: text[f] != "" for f in text}
@@ -119,9 +120,8 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = pd.concat(found, ignore_index=True)
     order = {f: i for i, f in enumerate(table["abbr"])}
-    out = out.assign(GLBJBSM=ids.to_numpy()[out["row"]],
-                     field_name=out["field"].map(dict(zip(table["abbr"], table["field_name"]))),
-                     value=[text[f].iat[r] for f, r in zip(out["field"], out["row"])])
+    out = out.assign(GLBJBSM=ids.to_numpy(dtype=object)[out["row"]],
+                     field_name=out["field"].map(dict(zip(table["abbr"], table["field_name"]))))
     out = out.sort_values(["row", "field"], key=lambda s: s.map(order) if s.name == "field" else s, kind="stable")
     return out[columns].reset_index(drop=True)
 
