@@ -88,7 +88,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     at a time, each with its own --source. The
     components layer exported (`gridkit export --layer components -o c.xlsx`)
     and edited comes back as edits: each component keeps its own source, and a
-    row deleted from the copy removes nothing.
+    row deleted from the copy removes nothing. Then `gridkit components check`
+    says which fields a platform would refuse.
 
     \b
     Example (Cambridge, MA, after `gridkit demo`):

@@ -168,6 +168,7 @@ def _catalogue_and_locate(root, out):
                    f"({s['assigned_nearest']} to the nearest cell), {s['rejected']} rejected "
                    f"{s['rejected_by_reason']} → {out / (name + '.rejects.csv')}")
     write_catalogue(package, catalogue)
+    _fields(catalogue, package)
     cells, units, _ = read_package(package)
     plot_layout(cells, units, out / "cambridge_components.png", labels=0, components=catalogue,
                 title=f"{len(catalogue):,} components in {len(cells):,} cells")
@@ -182,6 +183,17 @@ def _catalogue_and_locate(root, out):
                f"map → {out / 'cambridge_components.png'}")
     first = int(np.flatnonzero((found["status"] == "inside").to_numpy())[0])
     _route(out, loc, lon[first], lat[first])
+
+
+def _fields(catalogue, package):
+    """One line of ``components check``: what a platform would refuse, and why."""
+    from gridkit.conformance import field_problems
+
+    problems = field_problems(catalogue)
+    counts = problems.groupby(["field", "problem"], sort=False).size()
+    said = "; ".join(f"{field} {problem} {n:,}" for (field, problem), n in counts.items())
+    click.echo(f"check      {problems['row'].nunique():,} of {len(catalogue):,} components break the standard's "
+               f"field table ({said or 'none'}) (gridkit components check {package})")
 
 
 def _route(out, loc, lon, lat):
