@@ -399,7 +399,7 @@ def convert_ids(ids, *, to="2026"):
             clashes.append(i)
         used.add(new)
         out.append(new)
-    top = {}  # each county and class's highest sequence: one pass, not one per clash (22,000 in 170,000 IDs)
+    top = {}  # each county and class's highest sequence, found in one pass (not a scan of every ID per clash)
     for new in used:
         stem = new[:-SEQUENCE_DIGITS]
         top[stem] = max(top.get(stem, 0), int(new[-SEQUENCE_DIGITS:]))

@@ -75,6 +75,7 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
     [['ZGBMDM', 'empty', "mandatory: give it (a mapping file's [values] ZGBMDM = …) and import again"], \
 ['CSRQ', 'bad_date', 'no such day']]
     """
+    from .catalogue import DATE_FIELDS, real_dates
     from .codes import is_provisional_code
     from .routing import uscc_problem
 
@@ -100,8 +101,6 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
     for f in _CREDIT_CODES:
         why = _per_value(text[f], uscc_problem)
         add(f, filled[f] & pd.notna(why), "bad_credit_code", why)
-    from .catalogue import DATE_FIELDS, real_dates
-
     real = {f: real_dates(text[f]) for f in DATE_FIELDS}
     for f in DATE_FIELDS:
         add(f, filled[f] & ~real[f], "bad_date", np.where(text[f].str.fullmatch(r"\d{8}"), "no such day",
@@ -137,5 +136,5 @@ def _text(frame, field):
 def _per_value(column, function):
     """``function`` of each value of ``column``, run once per distinct value (department
     codes and grid IDs repeat), as an object array."""
-    codes, uniques = pd.factorize(column)
+    codes, uniques = pd.factorize(column)  # a missing value's code, -1, takes the None at the end
     return np.array([function(u) for u in uniques] + [None], dtype=object)[codes]
