@@ -243,10 +243,12 @@ def test_refusals(package, tmp_path):
 
 
 def test_cli_export(package, tmp_path):
-    from gridkit.export import EXPORT_LAYERS
-    from gridkit_cli.export import _LAYERS
+    from gridkit.export import EXPORT_LAYERS, FIELD_NAMINGS
+    from gridkit_cli.export import _LAYERS, export_command
 
     assert _LAYERS == (*EXPORT_LAYERS, "all")
+    [fields] = [p for p in export_command.params if p.name == "fields"]
+    assert tuple(fields.type.choices) == FIELD_NAMINGS
     out = tmp_path / "street.shp"
     result = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "--layer", "units",
                                       "--where", "provisional = 0", "-o", str(out)])
