@@ -66,13 +66,17 @@ def components():
                    "without IDs are matched to the components of the same source: give a renamed inventory "
                    "the name it was imported under (signals_2027.csv as --source signals) to update them. One "
                    "inventory at a time.")
+@click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A routing table (TOML; `gridkit route starter` writes one): rows that name no responsible "
+                   "department take the one it gives for their class and place, with its credit code (ZGBMDM) "
+                   "and name (ZGBMMC); a row naming one by name alone takes the table's code for it.")
 @preview_opt("the components over the cells")
 @click.option("--overwrite", is_flag=True,
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")
 @summary_json_opt
 def import_command(inventories, package, mapping, class_code, scheme, extensions, crs, layer, x_field, y_field,
-                   encoding, tolerance, today, rejects_dir, where, source, preview, overwrite, as_json):
+                   encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite, as_json):
     """Import INVENTORIES (CSV, .xlsx, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
@@ -88,14 +92,17 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     at a time, each with its own --source. The
     components layer exported (`gridkit export --layer components -o c.xlsx`)
     and edited comes back as edits: each component keeps its own source, and a
-    row deleted from the copy removes nothing. Then `gridkit components check`
-    says which fields a platform would refuse.
+    row deleted from the copy removes nothing. With --routes, the responsible
+    department comes from the city's routing table; without it, a component
+    keeps the department it holds while its class and cell stay the same. Then
+    `gridkit components check` says which fields a platform would refuse.
 
     \b
     Example (Cambridge, MA, after `gridkit demo`):
       gridkit components import data/samples/TRAFFIC_Signals.geojson \\
           data/samples/DPW_LitterBarrels.geojson \\
-          --grid demo-output/cambridge.gpkg --mapping data/samples/cambridge_mapping.toml
+          --grid demo-output/cambridge.gpkg --mapping data/samples/cambridge_mapping.toml \\
+          --routes data/samples/cambridge_routing.toml
     """
     import dataclasses
 
@@ -105,6 +112,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
+    from gridkit.routing import RoutingTable
 
     refuse_existing(preview, overwrite=overwrite)
     if source is not None and len(inventories) > 1:
@@ -126,6 +134,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                 raise click.BadParameter(f"{problem} (`gridkit components classes WORD` finds the code)",
                                          param_hint="--class")
             catalogue = read_catalogue(package)
+            table_of_routes = RoutingTable.load(routes) if routes else None
             summaries = []
             # Each inventory's rejects are written aside and take their place only once the
             # catalogue has: a run that fails on a later inventory leaves the earlier ones' as they were.
@@ -139,7 +148,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                     result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
                                                crs=crs, layer=layer, x_field=x_field, y_field=y_field,
                                                encoding=encoding, tolerance=tolerance, today=today, where=where,
-                                               source=source)
+                                               source=source, routes=table_of_routes)
                     catalogue = result.catalogue
                     rejects_path = _import_rejects_path(inventory, rejects_dir or Path(package).parent, result.rejects)
                     written.enter_context(rejects_written(result.rejects, rejects_path))
@@ -172,6 +181,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                      f"cell within {s['tolerance_m']:g} m"
                      + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
                      + f"; {s['shared_positions']:,} share a position with another")
+        if s["departments"]:
+            lines.append("  departments: " + _departments_said(s["departments"], routes))
         if s["catalogue_copy"]:
             lines.append("  a copy of a catalogue (gridkit export): each component keeps its own source, and none is "
                          "removed for a row the copy lacks")
@@ -184,6 +195,19 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                      + f"; rejects → {s['rejects_file']}")
     lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     echo_summary(lines, summaries, as_json)
+
+
+def _departments_said(counts, routes):
+    """How the routing table filled the departments, in words."""
+    said = (f"from {routes}: {counts['routed']:,} routed by class and place, {counts['by_name']:,} took the code "
+            f"of the department they name, {counts['by_code']:,} the name of their code")
+    if counts["no_code"]:
+        departments = counts["no_code_by_department"]
+        named = "; ".join(f"{name} {n:,}" for name, n in list(departments.items())[:3])
+        said += (f"; {counts['no_code']:,} left without a credit code"
+                 + (f" ({named}{' …' if len(departments) > 3 else ''}: give their code in the table)"
+                    if departments else ""))
+    return said
 
 
 def _import_rejects_path(inventory, folder, rejects):
@@ -444,8 +468,9 @@ def check_command(package_arg, package, problems_path, overwrite):
     needs the real codes). Exit status 1 when anything is reported, 0 when all
     holds.
 
-    Fix a field for a whole inventory with a mapping file's [values] (ZGBMDM =
-    "…") and import it again, or export the catalogue (gridkit export --layer
+    Fill the departments from the city's routing table (gridkit components
+    departments --routes routing.toml). Fix a field for a whole inventory with a
+    mapping file's [values] and import it again, or export the catalogue (gridkit export --layer
     components -o c.xlsx), edit it and import it back.
 
     \b
@@ -482,6 +507,62 @@ def check_command(package_arg, package, problems_path, overwrite):
             problems.drop(columns="row").to_csv(tmp, index=False, encoding=CSV_ENCODING)
     if len(problems):
         raise SystemExit(1)
+
+
+@components.command("departments")
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+              help="The grid package holding the catalogue (or give it as PACKAGE); updated in place, atomically.")
+@click.option("--routes", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="The routing table (TOML; `gridkit route starter` writes one, `gridkit route check` checks it).")
+@click.option("--every", is_flag=True,
+              help="Route every component in use afresh, whatever department it holds: after the table changed "
+                   "who answers for a class or an area.")
+@click.option("--date", "today", default=None, metavar="YYYYMMDD",
+              help="Change date (BGRQ) of the components whose department changes (default: today).")
+@summary_json_opt
+def departments_command(package_arg, package, routes, every, today, as_json):
+    """Fill each component's responsible department from the city's routing table.
+
+    GB/T 47678.5-2026 makes the responsible department (主管部门: its unified
+    social credit code ZGBMDM, mandatory, and its name ZGBMMC) a field of every
+    component, and inventories rarely have it. The routing table that routes
+    reports (gridkit locate --routes) says who answers for a class, where: each
+    component in use that names no department gets the one the table gives for
+    its class and place. One named by name alone gets the table's code for that
+    name, one named by code alone its name; the import's default, the class
+    table's suggested department name, counts as no name. Removed components
+    keep theirs. A component whose department changes gets a new change date.
+
+    The same filling happens on import with `gridkit components import --routes`;
+    an import without it keeps a component's department while its class and
+    cell stay the same.
+
+    \b
+    Examples:
+      gridkit components departments demo-output/cambridge.gpkg --routes data/samples/cambridge_routing.toml
+      gridkit components departments demo-output/cambridge.gpkg --routes data/samples/cambridge_routing.toml --every
+    """
+    from gridkit.catalogue import route_departments, write_catalogue
+    from gridkit.classes import ClassTable
+    from gridkit.errors import GridkitError
+    from gridkit.routing import RoutingTable
+
+    package = _one_package(package_arg, package)
+    t0 = time.perf_counter()
+    try:
+        table = RoutingTable.load(routes)
+        catalogue = _catalogue_or_fail(package)
+        filled, summary = route_departments(catalogue, table, table=ClassTable(_scheme(package)), every=every,
+                                            today=today)
+        if summary["changed"]:
+            write_catalogue(package, filled)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    lines = [f"{package}: {summary['in_use']:,} components in use; " + _departments_said(summary, routes),
+             f"catalogue    {summary['changed']:,} changed (change date {today or 'today'})"
+             + ("" if summary["changed"] else ", nothing written") + f" ({time.perf_counter() - t0:.2f} s)"]
+    echo_summary(lines, summary, as_json)
 
 
 def _known_class(code, catalogue, package):

@@ -145,7 +145,8 @@ def _rebalance(out, blocks, layout, communities, params):
 
 
 def _catalogue_and_locate(root, out):
-    """Import the Cambridge inventories into its package, draw them, locate GPS points."""
+    """Import the Cambridge inventories into its package (departments from its
+    routing table), draw them, locate GPS points."""
     import numpy as np
 
     from gridkit.batch import write_rejects
@@ -153,20 +154,24 @@ def _catalogue_and_locate(root, out):
     from gridkit.locator import Locator
     from gridkit.package import read_package
     from gridkit.preview import plot_layout
+    from gridkit.routing import RoutingTable
 
     package = out / "cambridge.gpkg"
+    routes = RoutingTable.load(root / "cambridge_routing.toml")
     locator = Locator.from_package(package)
     catalogue = read_catalogue(package)
     for name in ("TRAFFIC_Signals", "DPW_LitterBarrels"):
         inventory = root / f"{name}.geojson"
         result = import_components(inventory, locator, catalogue=catalogue,
-                                   mapping=Mapping.load(root / "cambridge_mapping.toml", inventory=inventory))
+                                   mapping=Mapping.load(root / "cambridge_mapping.toml", inventory=inventory),
+                                   routes=routes)
         catalogue = result.catalogue
         write_rejects(result.rejects, None, out / f"{name}.rejects.csv")
         s = result.summary
         click.echo(f"catalogue  {name}: {s['rows']} rows → {s['imported']} imported "
                    f"({s['assigned_nearest']} to the nearest cell), {s['rejected']} rejected "
-                   f"{s['rejected_by_reason']} → {out / (name + '.rejects.csv')}")
+                   f"{s['rejected_by_reason']} → {out / (name + '.rejects.csv')}; departments coded "
+                   f"{s['imported'] - s['departments']['no_code']} (cambridge_routing.toml)")
     write_catalogue(package, catalogue)
     _fields(catalogue, package)
     cells, units, _ = read_package(package)

@@ -104,7 +104,7 @@ from .styles import write_styles
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
-    "write_catalogue", "reassign_catalogue", "catalogue_stats", "of_class", "layout_areas",
+    "write_catalogue", "reassign_catalogue", "route_departments", "catalogue_stats", "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -159,6 +159,8 @@ _COORD_COLUMNS = [("location", True), ("lnglat", True), ("lonlat", True), ("经�
                   ("坐标", False), ("座標", False), ("coordinates", False), ("wkt", False), ("geometry", False),
                   ("geom", False), ("the_geom", False)]
 #: The standard's fields that say where a component is → the layout's column each comes from.
+#: The responsible department: its unified social credit code, its name.
+DEPARTMENT_FIELDS = ("ZGBMDM", "ZGBMMC")
 _PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
                 "SZJDMC": "street_name", "SZSQMC": "community_name"}
 _GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "micro_id", "source", "source_key",
@@ -1044,7 +1046,7 @@ def _clean_text(column, *, codes=False):
 # -- the import -----------------------------------------------------------------------
 def import_components(inventory, locator, *, units=None, catalogue=None, mapping=None,
                       table=None, crs=None, layer=None, x_field=None, y_field=None, encoding=None,
-                      tolerance=25.0, today=None, source=None, where=None):
+                      tolerance=25.0, today=None, source=None, where=None, routes=None):
     """Import one inventory against a layout; returns the updated catalogue.
 
     Parameters
@@ -1061,6 +1063,12 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     where : OGR SQL ``WHERE`` keeping part of a vector inventory. The import is then
         partial: the source's components that the filter leaves out are kept as they
         are (``kept_unselected``), not removed; rows keep their numbers in the file.
+    routes : :class:`~gridkit.routing.RoutingTable`, optional. The responsible
+        department (``ZGBMDM``, ``ZGBMMC``) of rows that leave it empty comes from the
+        table, as :func:`route_departments` fills it (counted as ``departments``).
+        Without it, a row with neither gets its class's suggested department name;
+        a component already held, with the same class and cell, then keeps the
+        department it has (from a routing table, or an edited copy).
     """
     table = table or ClassTable("2026")
     mapping = mapping or Mapping()
@@ -1215,13 +1223,18 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     shared_positions = int(pd.DataFrame({"x": kept_x, "y": kept_y}).duplicated(keep=False).sum())
     kept = pd.DataFrame({name: std.pop(name)[keep].reset_index(drop=True) for name in list(std.columns)})
     del std
+    # Which rows name their department, where no table routes them: a held one may be kept (see _merge).
+    named = None if routes is not None else kept[list(DEPARTMENT_FIELDS)].notna().to_numpy()
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
                            *kept_arrays, numbers[keep], source, today, micro=kept_micro)
     del kept, kept_arrays, kept_micro
+    departments = {}
+    if routes is not None:
+        rows, departments = _routed(rows, routes, table)
     if crs is None and not isinstance(in_crs, str) and in_crs.to_epsg() == 4326:
         _refuse_offset_copy(rows, catalogue, inventory)
     merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None or copy,
-                             copy=copy)
+                             copy=copy, named=named)
     if changes["kept_rejected"]:
         log.warning("%s: %s components of this source are kept as they were: %s", source,
                     f"{changes['kept_rejected']:,}", "every row was rejected" if listed is None
@@ -1230,7 +1243,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
         "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
         **assigned, **changes, "shared_positions": shared_positions, "already_catalogued_from": elsewhere,
-        "tolerance_m": tolerance, "scheme": table.scheme, "catalogue_copy": copy,
+        "tolerance_m": tolerance, "scheme": table.scheme, "catalogue_copy": copy, "departments": departments,
     }
     assert summary["imported"] + summary["rejected"] == n
     return ImportResult(merged, rejects, summary)
@@ -1448,7 +1461,7 @@ def _differs(old, fresh):
     return (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy() | moved | nearer
 
 
-def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False, copy=False):
+def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False, copy=False, named=None):
     """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts).
 
     ``listed``: the IDs and source keys of the source's rejected rows, whose
@@ -1457,7 +1470,10 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     the part of the source a filter selected, so none of the source's other
     components is removed (they are counted as ``kept_unselected``). ``copy``:
     ``rows`` come from a copy of the catalogue (:data:`COPY_COLUMNS`), so a
-    component they hold keeps its own source and source key.
+    component they hold keeps its own source and source key. ``named``: whether
+    each row gave a department code and a name (two bools per row), or ``None``
+    (a routing table filled them). A row with no code keeps the held department
+    when it names the same one, or none while its class and cell are the same.
     """
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
@@ -1502,6 +1518,13 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         repaired |= change.notna().to_numpy() & (~real_dates(change) | before)
         if copy:
             fresh["source"], fresh["source_key"] = old["source"], old["source_key"]
+        if named is not None:
+            code, name = named[matched].T
+            same = (old["class_code"].astype(str) == fresh["class_code"].astype(str)).to_numpy() & (
+                old["SZDYWGBSM"].astype(str) == fresh["SZDYWGBSM"].astype(str)).to_numpy()
+            held = ~code & np.where(name, (old["ZGBMMC"].astype(str) == fresh["ZGBMMC"].astype(str)).to_numpy(), same)
+            for column in DEPARTMENT_FIELDS:
+                fresh[column] = np.where(held, old[column].to_numpy(dtype=object), fresh[column].to_numpy(dtype=object))
         differs = _differs(old, fresh) | repaired
         fresh["BGRQ"] = np.where(differs, today, old["BGRQ"].to_numpy(dtype=object))
         fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
@@ -1537,6 +1560,63 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
                  "removed": int(gone.sum()), "kept_rejected": int(still.sum()), "kept_unselected": unselected,
                  "catalogue_size": len(out)}
+
+
+def route_departments(catalogue, routes, *, table=None, every=False, today=None):
+    """The catalogue's components in use with their responsible department from a
+    routing table: ``(catalogue, summary)``.
+
+    A component with neither ``ZGBMDM`` (the department's credit code) nor
+    ``ZGBMMC`` (its name) is routed by its class and place, as
+    :meth:`~gridkit.routing.RoutingTable.route` routes a report of that class
+    there. A name that is only the class table's suggested department (what an
+    import writes for a row with none) counts as no name. A name alone takes the
+    code of the table's department of that name, a code alone its name; both are
+    kept as they are. ``every``: route every component in use afresh, whatever it
+    holds (after the table has changed). Removed components keep theirs. A
+    component whose department changes gets ``today`` as its change date
+    (``BGRQ``; default today).
+
+    ``summary``: ``in_use``, ``routed``, ``by_name``, ``by_code``, ``changed``,
+    ``no_code`` (components left without a code) and ``no_code_by_department``
+    (their count by department name: a code in the table for that name fills them).
+    """
+    table = table or ClassTable("2026")
+    today = today or _dt.date.today().strftime("%Y%m%d")
+    out = _plain(_with_every_column(catalogue.copy()))
+    live = out["end_date"].isna().to_numpy() if len(out) else np.zeros(0, dtype=bool)
+    before = out.loc[live, list(DEPARTMENT_FIELDS)]
+    held = out.loc[live]
+    if every:
+        held = held.assign(ZGBMDM=None, ZGBMMC=None)
+    filled, counts = _routed(held, routes, table)
+    was, now = (f[list(DEPARTMENT_FIELDS)].astype(object).fillna("\x00").astype(str).to_numpy()
+                for f in (before, filled))
+    changed = (was != now).any(axis=1)
+    rows = np.flatnonzero(live)[changed]
+    for name in DEPARTMENT_FIELDS:
+        out.loc[rows, name] = filled[name].to_numpy(dtype=object)[changed]
+    out.loc[rows, "BGRQ"] = today
+    return out, {"in_use": int(live.sum()), **counts, "changed": int(changed.sum())}
+
+
+def _routed(rows, routes, table):
+    """``rows`` (catalogue rows) with their departments filled by
+    :meth:`~gridkit.routing.RoutingTable.fill_departments`, and the counts of how."""
+    classes = rows["class_code"].astype(object).to_numpy()
+    name = rows["ZGBMMC"].astype(object).to_numpy(copy=True)
+    suggested = pd.Series(classes).map({c: k.suggested_department for c, k in table.classes.items()}).to_numpy()
+    name[(name == suggested) & rows["ZGBMDM"].isna().to_numpy()] = None  # the import's default is no name
+    places = pd.DataFrame({place: rows[field].to_numpy() for field, place in _PLACE_FIELDS.items()}
+                          | {column: rows[column].to_numpy() for column in ("county_code", "micro_id")})
+    code, name, how = routes.fill_departments(places, classes, rows["ZGBMDM"].to_numpy(), name)
+    rows = rows.copy()
+    rows["ZGBMDM"], rows["ZGBMMC"] = code, name
+    no_code = pd.isna(code) | (pd.Series(code, dtype=object).astype(str).str.strip() == "").to_numpy()
+    counts = {word: int((how == word).sum()) for word in ("routed", "by_name", "by_code")}
+    by_department = pd.Series(name[no_code], dtype=object).value_counts()
+    return rows, {**counts, "no_code": int(no_code.sum()), "no_code_by_department": {
+        str(k): int(v) for k, v in by_department.items()}}
 
 
 # -- the package ----------------------------------------------------------------------

@@ -8,7 +8,8 @@ they were written, and a city platform refuses a record that does not meet the t
 :func:`field_problems` lists what would be refused, one row per component and field:
 
 * ``empty``: a mandatory field is empty (the responsible department's credit code
-  ``ZGBMDM``, most often: the inventories rarely have it);
+  ``ZGBMDM``, most often: the inventories rarely have it, and
+  :func:`~gridkit.catalogue.route_departments` fills it from the routing table);
 * ``too_long``: more characters than the field holds (a name over 30);
 * ``bad_credit_code``: a department code that is no unified social credit code
   (GB 32100-2015: 18 characters, the last a check character);
@@ -48,6 +49,7 @@ PROBLEMS = {
 }
 _STATUS = ("完好", "破损", "丢失", "废弃", "移除")
 _CREDIT_CODES = ("ZGBMDM", "QSDWDM", "YHDWDM")
+_FROM_ROUTES = "mandatory: fill it from the routing table (gridkit components departments --routes TABLE), or "
 
 
 @functools.cache
@@ -71,11 +73,13 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
     >>> c = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"], "GLBJMC": ["路灯"], "ZGBMDM": [None],
     ...     "ZGBMMC": ["城市管理委员会"], "SZDYWGBSM": ["110101001001001"], "GLBJZT": ["完好"],
     ...     "CSRQ": ["20260231"], "BGRQ": [None]}, geometry=[shapely.Point(0, 0)])
-    >>> field_problems(c)[["field", "problem", "detail"]].values.tolist()
-    [['ZGBMDM', 'empty', "mandatory: give it (a mapping file's [values] ZGBMDM = …) and import again"], \
-['CSRQ', 'bad_date', 'no such day']]
+    >>> found = field_problems(c)
+    >>> found[["field", "problem", "detail"]].values.tolist()[1:]
+    [['CSRQ', 'bad_date', 'no such day']]
+    >>> print(*found[["field", "problem"]].iloc[0], found["detail"].iloc[0][:73])
+    ZGBMDM empty mandatory: fill it from the routing table (gridkit components departments
     """
-    from .catalogue import DATE_FIELDS, real_dates
+    from .catalogue import DATE_FIELDS, DEPARTMENT_FIELDS, real_dates
     from .codes import is_provisional_code
     from .routing import uscc_problem
 
@@ -93,7 +97,8 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
     filled = {f: text[f] != "" for f in text}
     for f, length, obligation in table[["abbr", "length", "M_C_O"]].itertuples(index=False):
         if obligation == "M":
-            add(f, ~filled[f], "empty", f"mandatory: give it (a mapping file's [values] {f} = …) and import again")
+            add(f, ~filled[f], "empty", (_FROM_ROUTES if f in DEPARTMENT_FIELDS else "mandatory: ")
+                + f"give it (a mapping file's [values] {f} = …) and import again")
         if f == "GLBJBSM" and scheme == "legacy":
             length = 16
         n = text[f].str.len()

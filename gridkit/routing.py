@@ -397,6 +397,52 @@ class RoutingTable:
             codes_out[j], names_out[j], _, _ = self._resolve(place, keys_of[cls_code])
         return codes_out[group], names_out[group]
 
+    def fill_departments(self, places, classes, code, name):
+        """The responsible department of each row, from the table where the row leaves it empty.
+
+        ``places`` is a frame of locations, as :meth:`route_many` takes; ``classes``
+        a class per row; ``code`` and ``name`` the rows' department codes and names
+        (a catalogue's ``ZGBMDM`` and ``ZGBMMC``), missing or blank where empty.
+
+        - A row with neither is routed by its class and place.
+        - A row with a name only takes the code of the table's department of that
+          name (a literal name, or the name the row is routed to).
+        - A row with a code only takes the name of the table's department of that code.
+        - A row with both keeps them.
+
+        Returns three object arrays, by position: codes, names, and how each was
+        filled (``"routed"``, ``"by_name"``, ``"by_code"``, or ``""``: as given, or
+        no department of the table matches). A routed department with no code in
+        the table gives the name alone.
+        """
+        import numpy as np
+        import pandas as pd
+
+        code, name = (pd.Series(v, dtype=object).to_numpy(copy=True) for v in (code, name))
+        empty_code, empty_name = _blank(code), _blank(name)
+        how = np.full(len(code), "", dtype=object)
+        need = np.flatnonzero(empty_code | empty_name)
+        if not len(need):
+            return code, name, how
+        routed_code, routed_name = self.route_many(places.iloc[need], np.asarray(classes, dtype=object)[need])
+        literal = [d for d in self.departments.values() if d.code and "{" not in d.name]
+        directions = (("by_name", empty_code, name, code, routed_name, routed_code, {d.name: d.code for d in literal}),
+                      ("by_code", empty_name, code, name, routed_code, routed_name, {d.code: d.name for d in literal}))
+        for word, missing, given, filled, routed_given, routed_filled, directory in directions:
+            rows = missing[need] & ~(empty_code & empty_name)[need]
+            if not rows.any():
+                continue
+            held = given[need[rows]]
+            found = pd.Series(held, dtype=object).map(directory).to_numpy(dtype=object)
+            found = np.where(pd.isna(found) & (held == routed_given[rows]), routed_filled[rows], found)
+            ok = ~pd.isna(found)
+            filled[need[rows][ok]] = found[ok]
+            how[need[rows][ok]] = word
+        both = (empty_code & empty_name)[need] & pd.notna(routed_name)
+        code[need[both]], name[need[both]] = routed_code[both], routed_name[both]
+        how[need[both]] = "routed"
+        return code, name, how
+
     def check(self, *, areas=None) -> CheckReport:
         """Validate the table: unknown classes and departments, bad codes, gaps, conflicts.
 
@@ -446,6 +492,14 @@ class RoutingTable:
                     label = name.name if name else matter_classes().get(code, "")
                     gaps.append(f"class {code} {label}: no city-wide rule; goes to the territorial authority")
         return CheckReport(errors, gaps, warnings)
+
+
+def _blank(values):
+    """Which of ``values`` (an object array) are missing or blank."""
+    import pandas as pd
+
+    text = pd.Series(values, dtype=object)
+    return (text.isna() | (text.astype(str).str.strip() == "")).to_numpy()
 
 
 def starter_table() -> str:

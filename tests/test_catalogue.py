@@ -504,6 +504,91 @@ def test_a_catalogue_exported_by_its_chinese_or_legacy_names(tmp_path, package, 
         assert not (tmp_path / out).exists()
 
 
+LAMPS, OFFICE = "12110101MB12345674", "111101010000678902"  # credit codes with their check characters
+ROUTES = f"""
+[departments."路灯所"]
+code = "{LAMPS}"
+[departments."东华门街道办事处"]
+code = "{OFFICE}"
+[departments."城管"]
+code = ""
+[territorial]
+"*" = "东华门街道办事处"
+[[rule]]
+classes = ["01037"]
+department = "路灯所"
+[[rule]]
+area = "110101001001001"
+classes = ["01"]
+department = "城管"
+"""
+
+
+def test_departments_come_from_the_routing_table_and_stay_through_imports(tmp_path, package):
+    """`components import --routes` fills the responsible department (ZGBMDM, ZGBMMC)
+    of rows naming none by class and place, and the code of one named by name; an
+    import without the table keeps the departments held while class and cell stay;
+    `components departments` fills those left with the import's default name, and
+    writes nothing when nothing changes."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 250], [Y0 + 150, Y0 + 150, Y0 + 150, Y0 + 50])
+    names = ["", "", "", "东华门街道办事处"]
+    inventory = _csv(tmp_path, [dict(lon=a, lat=b, ZGBMMC=n, BZ=str(i), class_code="01037") for i, (a, b, n) in
+                                enumerate(zip(lon, lat, names))])
+    routes = tmp_path / "routing.toml"
+    routes.write_text(ROUTES, encoding="utf-8")
+    mapping = tmp_path / "mapping.toml"  # rows known by their BZ, so that one can change its class
+    mapping.write_text('class_field = "class_code"\nsource_key = "BZ"\n', encoding="utf-8")
+    args = ["components", "import", str(inventory), "--grid", str(package), "--mapping", str(mapping), "--date",
+            "20260101"]
+    first = CliRunner().invoke(cli, [*args, "--routes", str(routes)])
+    assert first.exit_code == 0, first.output
+    assert (f"  departments: from {routes}: 3 routed by class and place, 1 took the code of the department they name,"
+            " 0 the name of their code; 1 left without a credit code (城管 1: give their code in the table)\n"
+            in first.output)
+    held = read_catalogue(package)
+    assert held["SZDYWGBSM"].tolist() == [f"110101001001{i:03d}" for i in (1, 2, 3, 6)]
+    assert held["ZGBMMC"].tolist() == ["城管", "路灯所", "路灯所", "东华门街道办事处"]
+    assert held["ZGBMDM"].tolist() == [None, LAMPS, LAMPS, OFFICE]
+    # Imported again without the table: kept; one row's class changed: its class's suggested name.
+    again = CliRunner().invoke(cli, [*args, "--date", "20260201"])
+    assert "0 added, 0 updated, 4 unchanged" in again.output, again.output
+    assert read_catalogue(package)["ZGBMDM"].tolist() == [None, LAMPS, LAMPS, OFFICE]
+    table = pd.read_csv(inventory, dtype=str).assign(class_code=["01037", "01001", "01037", "01037"])
+    table.to_csv(inventory, index=False)
+    moved = CliRunner().invoke(cli, [*args, "--date", "20260301"])
+    assert "0 added, 1 updated, 3 unchanged" in moved.output, moved.output
+    held = read_catalogue(package)
+    assert held["ZGBMMC"].tolist() == ["城管", "供水企业/水务局", "路灯所", "东华门街道办事处"]
+    assert held["ZGBMDM"].tolist() == [None, None, LAMPS, OFFICE]
+    # The held catalogue filled: the default name counts as none (01001 has no rule: territorial).
+    fill = ["components", "departments", str(package), "--routes", str(routes), "--date", "20260401"]
+    result = CliRunner().invoke(cli, fill)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0].endswith("4 components in use; from " + str(routes) + ": 1 routed by class "
+                                                  "and place, 0 took the code of the department they name, 0 the "
+                                                  "name of their code; 1 left without a credit code (城管 1: give "
+                                                  "their code in the table)")
+    assert "catalogue    1 changed (change date 20260401)" in result.output
+    held = read_catalogue(package)
+    assert held["ZGBMDM"].tolist() == [None, OFFICE, LAMPS, OFFICE]
+    assert held["ZGBMMC"].tolist() == ["城管", "东华门街道办事处", "路灯所", "东华门街道办事处"]
+    assert held["BGRQ"].tolist() == [None, "20260401", None, None]
+    before = package.read_bytes()
+    assert "0 changed (change date today), nothing written" in CliRunner().invoke(cli, fill[:5]).output
+    assert package.read_bytes() == before
+    # --every: the row that named its department is routed afresh, by its class.
+    every = CliRunner().invoke(cli, [*fill, "--every", "--json"])
+    assert json.loads(every.output) == {"in_use": 4, "routed": 4, "by_name": 0, "by_code": 0, "no_code": 1,
+                                        "no_code_by_department": {"城管": 1}, "changed": 1}
+    assert read_catalogue(package)["ZGBMMC"].tolist() == ["城管", "东华门街道办事处", "路灯所", "路灯所"]
+    # A table that does not load: the error names it, and the package is as it was.
+    before = package.read_bytes()
+    routes.write_text(ROUTES.replace("classes = [\"01037\"]", "class = [\"01037\"]"), encoding="utf-8")
+    bad = CliRunner().invoke(cli, [*fill, "--every"])
+    assert bad.exit_code == 1 and f"{routes}: rule 1" in bad.output, bad.output
+    assert package.read_bytes() == before
+
+
 def test_components_check_names_each_field_the_standard_refuses(tmp_path, package):
     """The import keeps the inventory's names, department codes and status words as
     written, and its dates as YYYYMMDD where a ledger writes them otherwise (2026/7/1);
@@ -532,8 +617,8 @@ def test_components_check_names_each_field_the_standard_refuses(tmp_path, packag
         ["11010101037000002", "ZGBMDM", "bad_credit_code", "check character is 4, should be 3"],
         ["11010101037000002", "GLBJZT", "bad_status", "the standard's words: 完好 破损 丢失 废弃 移除"],
         ["11010101037000002", "CSRQ", "bad_date", "no such day"],
-        ["11010101037000003", "ZGBMDM", "empty", "mandatory: give it (a mapping file's [values] ZGBMDM = …) and "
-                                                 "import again"],
+        ["11010101037000003", "ZGBMDM", "empty", "mandatory: fill it from the routing table (gridkit components "
+         "departments --routes TABLE), or give it (a mapping file's [values] ZGBMDM = …) and import again"],
         ["11010101037000003", "CSRQ", "too_long", "9 characters; the field holds 8"],
         ["11010101037000003", "CSRQ", "bad_date", "not 8 digits, YYYYMMDD"],
         ["11010101037000004", "BGRQ", "bad_date", "before the survey date CSRQ 20260701"]]
@@ -967,6 +1052,16 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     problems = pd.read_csv(tmp_path / "p.csv", dtype=str)
     assert problems.groupby(["field", "problem"]).size().to_dict() == {("SZDYWGBSM", "provisional"): 9823,
                                                                       ("ZGBMDM", "empty"): 9823}
+    # The sample routing table knows each department the mapping names: their codes fill ZGBMDM.
+    filled = CliRunner().invoke(cli, ["components", "departments", str(grid), "--routes",
+                                      str(samples / "cambridge_routing.toml"), "--json"])
+    assert json.loads(filled.output) == {"in_use": 9823, "routed": 0, "by_name": 9823, "by_code": 0, "no_code": 0,
+                                         "no_code_by_department": {}, "changed": 9823}
+    assert read_catalogue(grid).groupby("class_code")["ZGBMDM"].unique().map(list).to_dict() == {
+        "01013": ["11990101000000005G"], "01037": ["11990101000000003A"], "02014": ["11990101000000004D"],
+        "03005": ["119901010000000027"]}
+    checked = CliRunner().invoke(cli, ["components", "check", str(grid)])
+    assert "9,823 of 9,823 components have a problem (9,823 in all)" in checked.output, checked.output
     # A GeoJSON copy (7 decimals of a degree: millimetres off) imported back changes nothing (9,489 "updated"
     # before), nor does a KML copy (each placemark named by its ID, which GDAL took out of the columns: all
     # 9,823 were rejected as unknown_class, the file not seen as a copy)

@@ -327,8 +327,9 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "TRAFFIC_Signals: 785 rows → 760 imported (22 to the nearest cell), 25 rejected" in result.output
     assert "DPW_LitterBarrels: 990 rows → 990 imported" in result.output
-    assert ("check      1,750 of 1,750 components break the standard's field table (ZGBMDM empty 1,750; "
-            "SZDYWGBSM provisional 1,750)") in result.output
+    assert "→ " + str(tmp_path / "TRAFFIC_Signals.rejects.csv") + "; departments coded 760 (" in result.output
+    assert ("check      1,750 of 1,750 components break the standard's field table (SZDYWGBSM provisional "
+            "1,750)") in result.output
     counts = pyogrio.read_info(tmp_path / "cambridge.gpkg", layer="components")["features"]
     assert counts == 1750
     for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png", "cincinnati.png",

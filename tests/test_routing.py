@@ -84,6 +84,22 @@ def test_route_many_pairs_classes_with_their_own_rows():
     with pytest.raises(InputError, match="3 classes for 2 locations"):
         table.route_many(located, ["01001", "01001", "01001"])
 
+def test_fill_departments_routes_rows_with_none_and_completes_half_given_ones():
+    """ZGBMDM/ZGBMMC of catalogue rows: neither → routed by class and place; a name
+    alone → the code of the table's department of that name; a code alone → its
+    name; both → kept; a name the table lacks → left as given, with no code."""
+    import pandas as pd
+
+    rows = [("01001", None, None), ("09001", "", " "), ("09001", None, "公园管理处"), ("09001", CAMPUS, None),
+            ("01001", None, "自来水公司"), ("06010", None, None), ("01001", WATER, "某某"), ("01002", None, "水务局")]
+    classes, code, name = (list(column) for column in zip(*rows))
+    places = pd.DataFrame([_at("110101001001001")._asdict()] * len(rows))
+    code, name, how = _table().fill_departments(places, classes, code, name)
+    assert list(code) == [WATER, OFFICE, PARK, CAMPUS, None, None, WATER, WATER]
+    assert list(name) == ["水务局", "东华门街道办事处", "公园管理处", "校园", "自来水公司", "城管", "某某", "水务局"]
+    assert list(how) == ["routed", "routed", "by_name", "by_code", "", "routed", "", "by_name"]
+
+
 def test_legacy_codes():
     table = _table()
     here = _at("110101001001001")
