@@ -261,10 +261,10 @@ class RoutingTable:
                     self.conflicts.append(f"area {rule.area or '*'} class {key}: {held.where} says "
                                           f"{held.department!r}, {rule.where} says {rule.department!r} "
                                           "(the first is used)")
-        # Rows are routed once per cell and class, and per micro-grid only where the
-        # table names one (an area, or a department's name).
-        self._by_micro = (any(len(area) == 17 for area in [r.area for r in rules] + list(territorial))
-                          or any("{micro_id" in dept.name for dept in departments.values()))
+        # What tells rows apart for route_many: the areas the table names, and the
+        # place fields its departments' names use (a unit's code stands in for its name).
+        self._named_areas = frozenset(r.area for r in rules if r.area) | frozenset(set(territorial) - {"*"})
+        self._name_fields = sorted({field for dept in departments.values() for field in _fields_of(dept.name)})
         missing = sorted(({r.department for r in rules} | set(territorial.values())) - set(departments))
         if missing:
             raise InputError(f"{source}: rules name departments the [departments] table lacks: "
@@ -348,9 +348,11 @@ class RoutingTable:
     def route_many(self, locations, codes, *, kind="component"):
         """Route a frame of locations (from ``Locator.locate_many``) with a class per row.
 
-        Returns two object arrays: department codes and names. Distinct
-        (cell, class) pairs are routed once each (micro-grid, cell and class where
-        the table names micro-grids). ``codes`` pairs with the rows by
+        Returns two object arrays: department codes and names. Rows the table
+        cannot tell apart are routed once: the same class, the same areas among
+        those it names (in a rule or as a territorial authority; the others are
+        all alike), the same place fields among those its departments' names use.
+        ``codes`` pairs with the rows by
         index when it is a Series (it must then have the locations' index, as
         ``locate_many`` gives for points taken from the same frame), otherwise by
         position. A row without a class (None, NaN, blank) gets None for both.
@@ -366,17 +368,22 @@ class RoutingTable:
             raise InputError(f"{len(codes)} classes for {len(locations)} locations: give one class per location")
         classes = np.asarray(codes, dtype=object)
         fields = [name for name in locations.columns if name in _PLACEHOLDERS]
-        # Each row's group, from the integer codes of the columns that decide it (a
-        # categorical's own codes, as locate_many gives, else factorized): cheaper
-        # than grouping by the strings.
+        # Each row's group, from the integer codes of what decides its route, each
+        # worked out once per distinct value (a categorical's categories, as
+        # locate_many gives, else factorized): cheaper than grouping by strings.
+        named = self._named_areas
+
+        def area(value):
+            return value if value in named else ""
+
+        grid = next((c for c in ("grid_id", "micro_id") if c in fields), None)
+        by = [(locations[c], area) for c in _AREA_FIELDS if c in fields]
+        if grid is not None:  # _areas falls back on the grid ID's prefixes where a row lacks a unit's code
+            by += [(locations[grid], lambda value, d=digits: area(_prefix(value, d))) for digits in (15, 12, 9, 6)]
+        by += [(locations[c], None) for c in self._name_fields if c in fields]
         group = np.zeros(len(classes), dtype=np.int64)
-        by = [locations[c] for c in ("micro_id" if self._by_micro else "", "grid_id") if c in fields]
-        for values in [*by, classes]:
-            if isinstance(values.dtype, pd.CategoricalDtype):
-                column, count = values.cat.codes.to_numpy(dtype=np.int64), len(values.cat.categories)
-            else:
-                column, uniques = pd.factorize(np.asarray(values, dtype=object))
-                count = len(uniques)
+        for values, decides in [*by, (classes, None)]:
+            column, count = _value_codes(values, decides)
             group = pd.factorize(group * (count + 1) + column + 1)[0]  # missing (-1) is a group too
         first = np.empty(int(group.max(initial=-1)) + 1, dtype=np.int64)
         first[group[::-1]] = np.arange(len(group))[::-1]  # each group's first row
@@ -492,6 +499,38 @@ class RoutingTable:
                     label = name.name if name else matter_classes().get(code, "")
                     gaps.append(f"class {code} {label}: no city-wide rule; goes to the territorial authority")
         return CheckReport(errors, gaps, warnings)
+
+
+def _fields_of(name):
+    """The place fields a department's name uses, each with the unit code that
+    stands in for a unit's missing name; every field for a name that is no template."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(name) if f}
+    except ValueError:  # `route check` names it; routed, it fails as it would with route()
+        fields = set(_PLACEHOLDERS)
+    return fields | {_NAME_CODES[f] for f in fields if f in _NAME_CODES}
+
+
+def _prefix(value, digits):
+    """The unit code of ``digits`` digits a grid (or micro-grid) ID starts with, as _areas takes it."""
+    gid = str(value or "")[:15]
+    return gid[:digits] if len(gid) == 15 and gid.isdigit() else None
+
+
+def _value_codes(values, decides=None):
+    """Integer codes of ``values`` (-1: missing) and their count, from each distinct
+    value's ``decides(value)`` when given (values it makes equal share a code)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(dtype=np.int64), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(np.asarray(values, dtype=object))
+    if decides is None or not len(uniques):
+        return codes, len(uniques)
+    merged, kinds = pd.factorize(np.array([decides(u) for u in uniques], dtype=object), use_na_sentinel=False)
+    return np.where(codes >= 0, merged[np.maximum(codes, 0)], -1), len(kinds)
 
 
 def _blank(values):

@@ -272,8 +272,38 @@ def test_route_many_routes_each_micro_grid_where_the_table_names_them():
     located = pd.DataFrame([_at(m[:15] if m else "110101002003007")._replace(micro_id=m)._asdict() for m in micro])
     codes, names = _micro_table().route_many(located, ["01001", "01001", "01001", "09001", "09001"])
     assert list(names) == ["民政", "校园", "校园", "网格员 11010100100100102", "东华门街道办事处"]
-    assert _micro_table()._by_micro and not _table()._by_micro
     assert list(_table().route_many(located, ["01001"] * 3 + ["09001"] * 2)[1]) == ["校园"] * 3 + ["东华门街道办事处"] * 2
+
+
+@pytest.mark.parametrize("make", [_table, _micro_table])
+def test_route_many_gives_what_route_gives_row_by_row(make):
+    """Rows grouped by what the table tells apart (the areas it names, the fields its
+    names use) get the departments route() gives each row: cells inside and outside
+    the areas named, with and without their unit codes, micro-grids, no place, every
+    class key kind."""
+    import itertools
+
+    import pandas as pd
+
+    table = make()
+    cells = ["110101002003007", "110101002003008", "110101002004001", "110101001001001", "110101003001001",
+             "110101004001001", "110101001001002"]
+    rows = []
+    for cell, micro in itertools.product(cells, ["01", "02", None]):
+        place = _at(cell, "" if cell.startswith("110101004") else "某")._replace(
+            micro_id=cell + micro if micro else None)._asdict()
+        rows += [place, {**place, "community_code": None, "street_code": None}]
+    rows.append({name: None for name in rows[0]})
+    located = pd.DataFrame(rows)
+    classes = ["01001", "01002", "09001", "06010", "11010106010", "0101", None]
+    pairs = list(itertools.product(range(len(located)), classes))
+    frame = located.iloc[[i for i, _ in pairs]].reset_index(drop=True)
+    codes = [c for _, c in pairs]
+    want = [(None, None) if c is None else table.route(rows[i], c)[:2] for i, c in pairs]
+    for each in (frame, frame.astype("category")):
+        got = table.route_many(each, codes)
+        assert list(zip(*got)) == want
+    assert len({name for _, name in want}) >= 6  # every level of the precedence decides some rows
 
 
 def test_check_takes_micro_grid_areas():
