@@ -376,10 +376,10 @@ class RoutingTable:
         def area(value):
             return value if value in named else ""
 
-        grid = next((c for c in ("grid_id", "micro_id") if c in fields), None)
         by = [(locations[c], area) for c in _AREA_FIELDS if c in fields]
-        if grid is not None:  # _areas falls back on the grid ID's prefixes where a row lacks a unit's code
-            by += [(locations[grid], lambda value, d=digits: area(_prefix(value, d))) for digits in (15, 12, 9, 6)]
+        for grid in ("grid_id", "micro_id"):  # _areas falls back on the prefixes of a row's grid ID (or
+            if grid in fields:  # micro-grid ID) where it lacks a unit's code
+                by += [(locations[grid], lambda value, d=digits: area(_prefix(value, d))) for digits in (15, 12, 9, 6)]
         by += [(locations[c], None) for c in self._name_fields if c in fields]
         group = np.zeros(len(classes), dtype=np.int64)
         for values, decides in [*by, (classes, None)]:
@@ -503,7 +503,7 @@ class RoutingTable:
 
 def _fields_of(name):
     """The place fields a department's name uses, each with the unit code that
-    stands in for a unit's missing name; every field for a name that is no template."""
+    stands in for a unit's missing name; every field for a template that does not parse."""
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(name) if f}
     except ValueError:  # `route check` names it; routed, it fails as it would with route()

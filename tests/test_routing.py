@@ -294,6 +294,8 @@ def test_route_many_gives_what_route_gives_row_by_row(make):
             micro_id=cell + micro if micro else None)._asdict()
         rows += [place, {**place, "community_code": None, "street_code": None}]
     rows.append({name: None for name in rows[0]})
+    for place in (rows[0], rows[-19]):  # a micro-grid ID alone, in two cells
+        rows.append({**place, "grid_id": None, "community_code": None, "street_code": None})
     located = pd.DataFrame(rows)
     classes = ["01001", "01002", "09001", "06010", "11010106010", "0101", None]
     pairs = list(itertools.product(range(len(located)), classes))
