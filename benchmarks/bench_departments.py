@@ -43,14 +43,13 @@ def _table():
     import pyogrio
 
     from bench_export import _catalogue
-    from gridkit.routing import _USCC_CHARS, _USCC_WEIGHTS, starter_table
+    from gridkit.routing import _USCC_CHARS, starter_table, uscc_check_character
 
     rng = np.random.default_rng(214)
 
     def code():
         body = "11110101" + "".join(rng.choice(list(_USCC_CHARS[:10]), 9))
-        total = sum(_USCC_CHARS.index(c) * w for c, w in zip(body, _USCC_WEIGHTS))
-        return body + _USCC_CHARS[(31 - total % 31) % 31]
+        return body + uscc_check_character(body)
 
     text = re.sub(r'code = ""', lambda _: f'code = "{code()}"', starter_table())
     held = pyogrio.read_dataframe(_catalogue(), layer="components", read_geometry=False,

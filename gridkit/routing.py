@@ -60,7 +60,8 @@ from .classes import (RETIRED_2026, _load_toml, _read_rows, class_table, convert
 from .codes import half_width
 from .errors import InputError
 
-__all__ = ["RoutingTable", "Route", "class_keys", "Department", "starter_table", "uscc_problem", "CheckReport"]
+__all__ = ["RoutingTable", "Route", "class_keys", "Department", "starter_table", "uscc_problem", "uscc_check_character",
+           "CheckReport"]
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -86,11 +87,21 @@ def uscc_problem(code: str) -> str | None:
     bad = sorted({c for c in code if c not in _USCC_CHARS})
     if bad:
         return f"has characters a credit code never uses ({''.join(bad)}; I, O, S, V, Z are excluded)"
-    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(code[:17], _USCC_WEIGHTS))
-    check = _USCC_CHARS[(31 - total % 31) % 31]
+    check = uscc_check_character(code[:17])
     if code[17] != check:
         return f"check character is {code[17]}, should be {check}"
     return None
+
+
+def uscc_check_character(body: str) -> str:
+    """The check character of a unified social credit code's first 17 characters
+    (GB 32100-2015: weights 3^i mod 31 over the 31 characters it uses).
+
+    >>> uscc_check_character("91350100M000100Y4")
+    '3'
+    """
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(body, _USCC_WEIGHTS))
+    return _USCC_CHARS[(31 - total % 31) % 31]
 
 
 @dataclass(frozen=True)
