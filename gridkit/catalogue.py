@@ -158,9 +158,9 @@ _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "
 _COORD_COLUMNS = [("location", True), ("lnglat", True), ("lonlat", True), ("经纬度", True), ("經緯度", True),
                   ("坐标", False), ("座標", False), ("coordinates", False), ("wkt", False), ("geometry", False),
                   ("geom", False), ("the_geom", False)]
-#: The standard's fields that say where a component is → the layout's column each comes from.
 #: The responsible department: its unified social credit code, its name.
 DEPARTMENT_FIELDS = ("ZGBMDM", "ZGBMMC")
+#: The standard's fields that say where a component is → the layout's column each comes from.
 _PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
                 "SZJDMC": "street_name", "SZSQMC": "community_name"}
 _GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "micro_id", "source", "source_key",
@@ -1593,10 +1593,11 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
     changed = np.zeros(len(live), dtype=bool)
     for before, after in zip(was, now):
         changed |= np.where(pd.isna(before), "\x00", before) != np.where(pd.isna(after), "\x00", after)
-    rows = out.index[live[changed]]
-    for name, after in zip(DEPARTMENT_FIELDS, now):
-        out.loc[rows, name] = after[changed]
-    out.loc[rows, "BGRQ"] = today
+    rows = live[changed]  # positions: a catalogue's index need not be unique
+    for name, after in [*zip(DEPARTMENT_FIELDS, now), ("BGRQ", np.full(len(live), today, dtype=object))]:
+        column = out[name].to_numpy(dtype=object, copy=True)
+        column[rows] = after[changed]
+        out[name] = column
     return out, {"in_use": len(live), **counts, "changed": int(changed.sum())}
 
 
