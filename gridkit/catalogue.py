@@ -99,6 +99,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABL
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZONE_REASON)
 from .package import _package_layers, metadata_frame, read_metadata
+from .routing import _blank
 from .styles import write_styles
 
 __all__ = [
@@ -1013,15 +1014,14 @@ def yyyymmdd(column):
     >>> yyyymmdd(pd.Series(["2026-07-01", "2026/7/1", "2026年7月1日", "20260701", "July", None], dtype=object)).tolist()
     ['20260701', '20260701', '20260701', '20260701', 'July', None]
     """
-    text = column.astype(object)
-    written = text.notna()
-    if not written.any():
+    codes, uniques = pd.factorize(column.astype(object))  # each distinct date parsed once, as real_dates does
+    if not len(uniques):
         return column
-    parts = text[written].astype(str).str.extract(_DATE)
-    found = parts[0].notna()
-    text.loc[found[found].index] = (parts.loc[found, 0] + parts.loc[found, 1].str.zfill(2)
-                                    + parts.loc[found, 2].str.zfill(2))
-    return text
+    parts = pd.Series(uniques, dtype=object).astype(str).str.extract(_DATE)
+    found = parts[0].notna().to_numpy()
+    dates = np.asarray(uniques, dtype=object).copy()
+    dates[found] = (parts[0] + parts[1].str.zfill(2) + parts[2].str.zfill(2)).to_numpy(dtype=object)[found]
+    return pd.Series(np.append(dates, None)[codes], index=column.index, dtype=object)
 
 
 def real_dates(values) -> np.ndarray:
@@ -1611,7 +1611,7 @@ def _routed(rows, routes, table):
     places = pd.DataFrame({place: rows[field].reset_index(drop=True) for field, place in _PLACE_FIELDS.items()}
                           | {column: rows[column].reset_index(drop=True) for column in ("county_code", "micro_id")})
     code, name, how = routes.fill_departments(places, classes, rows["ZGBMDM"].to_numpy(), name)
-    no_code = pd.isna(code) | (pd.Series(code, dtype=object).astype(str).str.strip() == "").to_numpy()
+    no_code = _blank(code)
     counts = {word: int((how == word).sum()) for word in ("routed", "by_name", "by_code")}
     by_department = pd.Series(name[no_code], dtype=object).value_counts()
     return code, name, {**counts, "no_code": int(no_code.sum()), "no_code_by_department": {
