@@ -23,6 +23,9 @@ def check_command(package, problems_out, overwrite):
     their IDs the grid's ID and 2 digits from 01. A duplicated ID (a cell split in
     QGIS) comes with the next free one, as does the ID of a grid or micro-grid
     that a rebalance ended (its ended_grids layers): an ID is issued once.
+    The component catalogue, if the package has one, must say for each component
+    in use the cell (and micro-grid) that holds it: an edited cell can leave
+    components in another, which `gridkit components reassign` puts right.
     Prints what is wrong and exits with status 1 when anything is; 0 when all
     holds. Cells of several parts are noted, not failed: an island may be meant,
     a piece far off is a slip.
@@ -45,6 +48,9 @@ def check_command(package, problems_out, overwrite):
         raise click.ClickException(str(exc)) from None
     name = Path(package).name
     for layer, report in reports.items():
+        if layer == "components":
+            click.echo(_components_lines(name, package, report, problems_out))
+            continue
         what, parent = ("micro-grids", "grid") if layer == "micro_grids" else ("cells", "community")
         parents = parent if report.units == 1 else ("communities" if parent == "community" else "grids")
         head = f"{name}  {layer}: {report.cells:,} {what} in {report.units:,} {parents}"
@@ -66,3 +72,13 @@ def check_command(package, problems_out, overwrite):
         click.echo(f"{problems_out}: {total} problem(s)" + (", where each lies" if total else " (an empty layer)"))
     if total:
         raise click.ClickException(f"{name}: {total} problem(s); the package breaks the grid invariants")
+
+
+def _components_lines(name, package, report, problems_out):
+    """What check says of the catalogue: each component in use in the cell that
+    holds it, or where it is not, and the command that puts it right."""
+    head = f"{name}  components: {report.cells:,} in use in {report.units:,} cells"
+    if report.ok:
+        return f"{head}: ok (each in the cell that holds it)"
+    return "\n".join([f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out),
+                      f"  fix: gridkit components reassign {package} puts each in the cell that holds it now"])

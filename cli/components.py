@@ -565,6 +565,90 @@ def departments_command(package_arg, package, routes, every, today, as_json):
     echo_summary(lines, summary, as_json)
 
 
+@components.command("reassign")
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+              help="The grid package holding the catalogue (or give it as PACKAGE); updated in place, atomically.")
+@click.option("--date", "today", default=None, metavar="YYYYMMDD",
+              help="Change date (BGRQ) of the components whose cell changes (default: today).")
+@summary_json_opt
+def reassign_command(package_arg, package, today, as_json):
+    """Put each component back in the cell that holds it, after cells were edited.
+
+    A cell split, merged or reshaped by hand (in QGIS, say) can leave
+    components in another cell than the catalogue says; `gridkit check` names
+    them. Each component in use gets the cell (and micro-grid) holding it now,
+    with its community and street; one assigned to the nearest cell from
+    outside the layout gets the nearest again. A component whose cell changes
+    gets a new change date (BGRQ). Removed components keep the cell they were
+    in when removed: that is their history. Departments are kept:
+    `gridkit components departments --every` routes them afresh if the new
+    cells have other authorities.
+
+    The cells must pass `gridkit check` first (no overlap, no gap), so that
+    each component has one cell; the package is refused, unchanged, when they
+    do not.
+
+    \b
+    Examples:
+      gridkit components reassign demo-output/cambridge.gpkg
+      gridkit components reassign demo-output/cambridge.gpkg --date 20270301 --json
+    """
+    import geopandas as gpd
+    import pyogrio
+
+    from gridkit.catalogue import reassign_catalogue, write_catalogue
+    from gridkit.errors import GridkitError
+    from gridkit.package import check_package, read_package
+
+    package = _one_package(package_arg, package)
+    t0 = time.perf_counter()
+    try:
+        broken = {layer: len(report.problems) for layer, report in check_package(package).items()
+                  if layer != "components" and not report.ok}
+        if broken:
+            said = ", ".join(f"{layer} {n:,} problem(s)" for layer, n in broken.items())
+            raise click.ClickException(f"{package}: its layout breaks the grid invariants ({said}), so a component "
+                                       f"may lie in two cells or none; `gridkit check {package}` names them. Fix "
+                                       "them first; the package is unchanged")
+        catalogue = _catalogue_or_fail(package)
+        cells = read_package(package)[0]
+        layers = {name for name, _ in pyogrio.list_layers(package)}
+        micro = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if "micro_grids" in layers else None
+        placed, moved = reassign_catalogue(catalogue, cells, micro=micro, today=today)
+        summary = {"in_use": int(catalogue["end_date"].isna().sum()), "moved": moved,
+                   "micro_moved": _changed_rows(catalogue, placed, ("micro_id",)),
+                   "changed": _changed_rows(catalogue, placed, _PLACED_COLUMNS)}
+        if summary["changed"]:
+            write_catalogue(package, placed)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
+    lines = [f"{package}: {summary['in_use']:,} components in use; {moved:,} in another cell now"
+             + (f" (change date {today or 'today'})" if moved else "")
+             + f", {summary['micro_moved']:,} in another micro-grid",
+             f"catalogue    {summary['changed']:,} changed" + ("" if summary["changed"] else ", nothing written")
+             + f" ({time.perf_counter() - t0:.2f} s)"]
+    echo_summary(lines, summary, as_json)
+
+
+#: The catalogue's columns that say where a component is in the layout.
+_PLACED_COLUMNS = ("SZDYWGBSM", "SZJDDM", "SZJDMC", "SZSQDM", "SZSQMC", "micro_id", "assign_status",
+                   "assign_distance_m")
+
+
+def _changed_rows(before, after, columns) -> int:
+    """The number of rows whose value in any of ``columns`` differs between the two
+    frames (missing values equal to each other)."""
+    import numpy as np
+
+    changed = np.zeros(len(before), dtype=bool)
+    for column in columns:
+        if column in before and column in after:
+            old, new = before[column].astype(object), after[column].astype(object)
+            changed |= (old.where(old.notna(), "").astype(str) != new.where(new.notna(), "").astype(str)).to_numpy()
+    return int(changed.sum())
+
+
 def _known_class(code, catalogue, package):
     """Refuse ``code`` (``stats --class``) when it is no class or big class of the
     catalogue's scheme, nor of a component in the catalogue (a local class)."""

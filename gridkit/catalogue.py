@@ -105,7 +105,8 @@ from .styles import write_styles
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
-    "write_catalogue", "reassign_catalogue", "route_departments", "catalogue_stats", "of_class", "layout_areas",
+    "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
+    "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1639,17 +1640,10 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     Raises :class:`~gridkit.errors.InputError` naming the first component that no
     cell holds or is near: the layouts do not cover the same ground.
     """
-    from .locator import Locator
-
     out = catalogue.copy()
-    live = np.flatnonzero(out["end_date"].isna().to_numpy()) if "end_date" in out else np.arange(len(out))
+    live, locator, index, status, distance, in_micro = _placed(out, cells, micro)
     if not len(live):
         return out, 0
-    points = out.geometry.values[live]
-    reach = pd.to_numeric(out["assign_distance_m"].iloc[live], errors="coerce").max() if "assign_distance_m" in out \
-        else 0.0
-    locator = Locator(cells.to_crs(out.crs), tolerance=float(np.nan_to_num(reach)) + 0.01, micro=micro)
-    index, status, distance, in_micro = locator.cell_index(shapely.get_x(points), shapely.get_y(points), micro=True)
     lost = np.flatnonzero(status == OUTSIDE)
     if len(lost):
         row = live[lost[0]]
@@ -1675,6 +1669,71 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
         out["BGRQ"] = out["BGRQ"].astype(object)
         out.iloc[changed, out.columns.get_loc("BGRQ")] = today or _dt.date.today().strftime("%Y%m%d")
     return out, len(changed)
+
+
+def _placed(catalogue, cells, micro=None):
+    """Where the components in use (no ``end_date``) lie in ``cells`` and their
+    ``micro`` grids: ``(live, locator, index, status, distance, in_micro)``, ``live``
+    their rows, the rest :meth:`~gridkit.locator.Locator.cell_index`'s answers. A
+    component assigned to the nearest cell from outside the layout is looked for
+    as far out as the farthest such was (its ``assign_distance_m``)."""
+    from .locator import Locator
+
+    live = np.flatnonzero(catalogue["end_date"].isna().to_numpy()) if "end_date" in catalogue \
+        else np.arange(len(catalogue))
+    if not len(live):
+        return live, None, None, None, None, None
+    points = catalogue.geometry.values[live]
+    reach = pd.to_numeric(catalogue["assign_distance_m"].iloc[live], errors="coerce").max() \
+        if "assign_distance_m" in catalogue else 0.0
+    locator = Locator(cells.to_crs(catalogue.crs), tolerance=float(np.nan_to_num(reach)) + 0.01, micro=micro)
+    return live, locator, *locator.cell_index(shapely.get_x(points), shapely.get_y(points), micro=True)
+
+
+def misplaced_components(catalogue, cells, *, micro=None) -> pd.DataFrame:
+    """The components in use whose cell (``SZDYWGBSM``) or micro-grid (``micro_id``)
+    in the catalogue is not the one of ``cells`` (and ``micro``) holding them now:
+    after the cells were edited by hand, say. One row each: ``row`` (in the
+    catalogue), ``GLBJBSM``, ``grid_id`` and ``micro_id`` as the catalogue says, and
+    ``grid_now`` and ``micro_now`` as the layout does (``None``: no cell holds it,
+    nor is near). :func:`reassign_catalogue` puts them right; removed components
+    keep the grid they were in when they were removed, and are not listed.
+
+    >>> import geopandas as gpd, shapely
+    >>> cells = gpd.GeoDataFrame({"grid_id": ["990101900001001", "990101900001002"]},
+    ...     geometry=[shapely.box(0, 0, 10, 10), shapely.box(10, 0, 20, 10)], crs=32650)
+    >>> catalogue = gpd.GeoDataFrame({"GLBJBSM": ["99010101001000001", "99010101001000002"],
+    ...     "SZDYWGBSM": ["990101900001001", "990101900001001"]},
+    ...     geometry=[shapely.Point(5, 5), shapely.Point(15, 5)], crs=32650)
+    >>> misplaced_components(catalogue, cells)[["GLBJBSM", "grid_id", "grid_now"]].to_dict("records")
+    [{'GLBJBSM': '99010101001000002', 'grid_id': '990101900001001', 'grid_now': '990101900001002'}]
+    """
+    live, locator, index, _, _, in_micro = _placed(catalogue, cells, micro)
+    columns = ["row", "GLBJBSM", "grid_id", "micro_id", "grid_now", "micro_now"]
+    if not len(live):
+        return pd.DataFrame(columns=columns)
+    codes, ids = locator.codes("grid_id", index)
+    said = pd.DataFrame({"row": live, "GLBJBSM": _text_or_none(catalogue, "GLBJBSM", live),
+                         "grid_id": _text_or_none(catalogue, "SZDYWGBSM", live),
+                         "micro_id": _text_or_none(catalogue, "micro_id", live),
+                         "grid_now": np.asarray(ids, dtype=object)[codes],
+                         "micro_now": _micro_ids(locator, in_micro, len(live)).astype(object).to_numpy()})
+    said.loc[codes < 0, "grid_now"] = None
+    differs = (said["grid_id"].fillna("") != said["grid_now"].fillna("")) | \
+        (said["micro_id"].fillna("") != said["micro_now"].fillna(""))
+    wrong = said.loc[differs.to_numpy(), columns].reset_index(drop=True)
+    for column in columns[1:]:  # text, None where there is none (pandas would make it NaN)
+        wrong[column] = wrong[column].astype(object).where(wrong[column].notna(), None)
+    return wrong
+
+
+def _text_or_none(catalogue, column, rows):
+    """``catalogue[column]`` at ``rows`` as text, ``None`` where blank or missing."""
+    if column not in catalogue:
+        return np.full(len(rows), None, dtype=object)
+    values = catalogue[column].iloc[rows]
+    text = values.astype(object).where(values.notna(), None).to_numpy()
+    return np.array([None if v is None or str(v).strip() == "" else str(v) for v in text], dtype=object)
 
 
 def read_catalogue(package, *, where=None):

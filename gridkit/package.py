@@ -574,8 +574,12 @@ def _require_columns(path, layer, frame, needed):
 
 def check_package(path) -> dict:
     """Check a grid package as it is on disk, after someone edited it (in QGIS, say):
-    ``{layer: PartitionReport}`` for ``cells`` against the package's communities and,
-    when there are micro-grids, ``micro_grids`` against the cells.
+    ``{layer: PartitionReport}`` for ``cells`` against the package's communities,
+    when there are micro-grids, ``micro_grids`` against the cells, and when there is
+    a component catalogue, ``components`` (:func:`gridkit.catalogue.misplaced_components`):
+    each component in use in the cell and micro-grid that hold it now, as after
+    cells are edited by hand they may not be (``gridkit components reassign`` puts
+    them right).
 
     Besides :func:`gridkit.check_partition`'s invariants, every ``grid_id`` must be
     a well-formed 15-digit grid ID, and no grid or micro-grid may carry the ID of
@@ -608,6 +612,7 @@ def check_package(path) -> dict:
     layers = {name for name, _ in pyogrio.list_layers(path)}
     _flag_ended(path, layers, issued, reports["cells"], ids, cells["community_code"].astype(str),
                 cells.geometry.values, "ended_grids")
+    micro = None
     if "micro_grids" in layers:
         micro = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio", use_arrow=True)
                               .to_crs(cells.crs))
@@ -625,7 +630,54 @@ def check_package(path) -> dict:
             report.flag(f"micro ID {micro_id!r} is not {MICRO_ID_FORM}", geometry)
         _flag_ended(path, layers, issued, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,
                     "ended_micro_grids")
+    if "components" in layers:
+        reports["components"] = _check_components(path, cells, micro)
     return reports
+
+
+#: How many cells a component may be put right in, named in one problem each, before
+#: the rest are counted in one line.
+_MISPLACED_SHOWN = 50
+
+
+def _check_components(path, cells, micro):
+    """The components layer's report: each component in use must be in the cell (and
+    micro-grid) that holds it now. Problems are grouped by where the catalogue
+    puts them and where they lie, each where they lie now (the cell, or the
+    micro-grid); ``cells`` counts the components in use, ``units`` the cells."""
+    from .catalogue import misplaced_components, read_catalogue
+    from .invariants import PartitionReport
+
+    catalogue = read_catalogue(path)
+    in_use = int(catalogue["end_date"].isna().sum()) if "end_date" in catalogue else len(catalogue)
+    report = PartitionReport(cells=in_use, units=len(cells), crs=cells.crs)
+    if not in_use:
+        return report
+    catalogue = catalogue.to_crs(cells.crs)
+    wrong = misplaced_components(catalogue, cells, micro=micro)
+    if not len(wrong):
+        return report
+    where = dict(zip(cells["grid_id"].astype(str), cells.geometry.values))
+    if micro is not None:
+        where.update(zip(micro["micro_id"].astype(str), micro.geometry.values))
+    groups = (wrong.fillna("").groupby(["grid_id", "grid_now", "micro_id", "micro_now"], sort=False)
+              .agg(n=("row", "size"), example=("GLBJBSM", "first")).reset_index()
+              .sort_values(["n", "grid_now", "micro_now"], ascending=[False, True, True]))
+    for said, now, said_micro, now_micro, n, example in groups.head(_MISPLACED_SHOWN).itertuples(index=False):
+        what = f"{n:,} component(s) (e.g. {example or 'one without an ID'})"
+        if not now:
+            report.flag(f"{what} the catalogue puts in {said or 'no cell'} lie in no cell now, nor near one")
+        elif said != now:
+            report.flag(f"{what} the catalogue puts in {said or 'no cell'} lie in cell {now}", where.get(now))
+        else:
+            report.flag(f"{what} in {now} the catalogue puts in micro-grid {said_micro or 'none'} lie in "
+                        f"{'micro-grid ' + now_micro if now_micro else 'none of its micro-grids'}",
+                        where.get(now_micro or now))
+    if len(groups) > _MISPLACED_SHOWN:
+        rest = groups.iloc[_MISPLACED_SHOWN:]
+        report.flag(f"{int(rest['n'].sum()):,} component(s) more, in {len(rest):,} more cells or micro-grids, lie "
+                    "elsewhere than the catalogue says")
+    return report
 
 
 def _issued_record(metadata) -> dict:

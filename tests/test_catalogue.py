@@ -1519,3 +1519,138 @@ def test_a_mapping_section_is_found_in_any_case_and_a_misspelt_one_is_logged(tmp
     caplog.clear()
     assert Mapping.load(path, inventory="DPW_LitterBarrels.geojson").class_code == "03005"
     assert not caplog.records  # no section near its name: the top level maps it, as meant
+
+
+def _lamps(tmp_path, package, micro=False):
+    """Four lamps imported into ``package`` (with each cell's micro halves, when
+    ``micro``): a in 004, b and c in 002 (its east half), d 5 m west of the layout
+    (the nearest cell: 004). The catalogue, indexed by source key."""
+    if micro:
+        pyogrio.write_dataframe(micro_halves(gpd.read_file(package, layer="cells")), package, layer="micro_grids")
+    lon, lat = _lonlat([X0 + 25, X0 + 175, X0 + 190, X0 - 5], [Y0 + 50, Y0 + 150, Y0 + 120, Y0 + 50])
+    path = _csv(tmp_path, [dict(key=k, lon=a, lat=b) for k, a, b in zip("abcd", lon, lat)], name="lamps.csv")
+    (tmp_path / "lamps.toml").write_text('class = "01037"\nsource_key = "key"\n')
+    args = ["components", "import", str(path), "--grid", str(package), "--mapping", str(tmp_path / "lamps.toml"),
+            "--date", "20260101"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    return read_catalogue(package).set_index("source_key")
+
+
+def test_cells_edited_by_hand_leave_components_check_finds_and_reassign_puts_right(tmp_path, package):
+    """A cell boundary moved in QGIS puts a component in another cell than the
+    catalogue says: check names it (where it lies now, and the fix) and fails;
+    reassign gives it the cell holding it, with a change date, and nothing else;
+    check then passes, and a second reassign writes nothing."""
+    ids = _lamps(tmp_path, package)["GLBJBSM"]
+    check = CliRunner().invoke(cli, ["check", str(package)])
+    assert check.exit_code == 0, check.output
+    assert check.output.splitlines()[1] == ("grid.gpkg  components: 4 in use in 6 cells: ok (each in the cell that "
+                                            "holds it)")
+
+    def move_edge(cells):  # 001 takes the west 80 m of 002: lamp b (x + 175) with it, not c (x + 190)
+        cells.geometry = cells.geometry.where(cells.grid_id != "110101001001001",
+                                              shapely.box(X0, Y0 + 100, X0 + 180, Y0 + 200))
+        cells.geometry = cells.geometry.where(cells.grid_id != "110101001001002",
+                                              shapely.box(X0 + 180, Y0 + 100, X0 + 200, Y0 + 200))
+
+    cells = gpd.read_file(package, layer="cells")
+    move_edge(cells)
+    pyogrio.write_dataframe(cells, package, layer="cells", driver="GPKG")
+    report = gk.check_package(package)
+    assert report["cells"].ok
+    assert report["components"].problems == [
+        f"1 component(s) (e.g. {ids['k:b']}) the catalogue puts in 110101001001002 lie in cell 110101001001001"]
+    assert report["components"].where[0].symmetric_difference(shapely.box(X0, Y0 + 100, X0 + 180, Y0 + 200)).area < 1e-6
+    check = CliRunner().invoke(cli, ["check", str(package)])
+    assert check.exit_code == 1
+    assert check.output.splitlines()[1:4] == [
+        "grid.gpkg  components: 4 in use in 6 cells: 1 problem(s)",
+        f"  1 component(s) (e.g. {ids['k:b']}) the catalogue puts in 110101001001002 lie in cell 110101001001001",
+        f"  fix: gridkit components reassign {package} puts each in the cell that holds it now"]
+
+    before = read_catalogue(package)
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--date", "20270301", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"in_use": 4, "moved": 1, "micro_moved": 0, "changed": 1}
+    after = read_catalogue(package)
+    assert after["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001001", "110101001001002",
+                                           "110101001001004"]
+    assert after["BGRQ"].tolist() == [before["BGRQ"][0], "20270301", before["BGRQ"][2], before["BGRQ"][3]]
+    unchanged = [c for c in after.columns if c not in ("SZDYWGBSM", "BGRQ", "geometry")]
+    pd.testing.assert_frame_equal(after[unchanged], before[unchanged])
+    assert CliRunner().invoke(cli, ["check", str(package)]).exit_code == 0
+    written = package.read_bytes()
+    again = CliRunner().invoke(cli, ["components", "reassign", "--grid", str(package)])
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[0] == (f"{package}: 4 components in use; 0 in another cell now, 0 in another "
+                                            "micro-grid")
+    assert again.output.splitlines()[1].startswith("catalogue    0 changed, nothing written (")
+    assert package.read_bytes() == written
+
+
+def test_reassign_refuses_a_broken_layout_and_check_names_the_components_in_no_cell(tmp_path, package):
+    """A cell deleted leaves a gap: check names the components there (in no cell,
+    near none) besides the gap; reassign refuses, naming check, and leaves the
+    package as it was."""
+    ids = _lamps(tmp_path, package)["GLBJBSM"]
+    cells = gpd.read_file(package, layer="cells")
+    pyogrio.write_dataframe(cells[cells.grid_id != "110101001001004"], package, layer="cells", driver="GPKG")
+    report = gk.check_package(package)
+    assert not report["cells"].ok
+    assert report["components"].problems == [
+        f"2 component(s) (e.g. {ids['k:a']}) the catalogue puts in 110101001001004 lie in no cell now, nor near one"]
+    written = package.read_bytes()
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {package}: its layout breaks the grid invariants (cells 1 problem(s)), so a "
+                             "component may lie in two cells or none; `gridkit check " f"{package}` names them. Fix "
+                             "them first; the package is unchanged\n")
+    assert package.read_bytes() == written
+
+
+def test_a_micro_grid_edited_by_hand_moves_a_component_without_a_change_of_record(tmp_path, package):
+    """Grid 002's micro-grids re-cut at x + 180 instead of x + 150: lamp b (x + 175)
+    is in micro-grid 01 now. Check names it, where it lies; reassign gives it the
+    micro-grid, and no change date (the standard's fields name the grid only)."""
+    ids = _lamps(tmp_path, package, micro=True)["GLBJBSM"]
+    micro = gpd.read_file(package, layer="micro_grids")
+    west = shapely.box(X0 + 100, Y0 + 100, X0 + 180, Y0 + 200)
+    micro.geometry = micro.geometry.where(micro.micro_id != "11010100100100201", west)
+    micro.geometry = micro.geometry.where(micro.micro_id != "11010100100100202",
+                                          shapely.box(X0 + 180, Y0 + 100, X0 + 200, Y0 + 200))
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    report = gk.check_package(package)
+    assert report["cells"].ok and report["micro_grids"].ok
+    assert report["components"].problems == [
+        f"1 component(s) (e.g. {ids['k:b']}) in 110101001001002 the catalogue puts in micro-grid 11010100100100202 "
+        "lie in micro-grid 11010100100100201"]
+    assert report["components"].where[0].symmetric_difference(west).area < 1e-6
+    before = read_catalogue(package)
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--json"])
+    assert json.loads(result.output) == {"in_use": 4, "moved": 0, "micro_moved": 1, "changed": 1}
+    after = read_catalogue(package)
+    assert after["micro_id"].tolist() == ["11010100100100401", "11010100100100201", "11010100100100202",
+                                          "11010100100100401"]
+    assert after["BGRQ"].tolist() == before["BGRQ"].tolist()
+    assert gk.check_package(package)["components"].ok
+
+
+def test_misplaced_components_leaves_out_removed_ones_and_names_those_without_a_cell():
+    """A removed component keeps the cell it was in when removed (its history): not
+    misplaced. One the catalogue gives no cell, or a cell no longer there, is."""
+    from gridkit.catalogue import misplaced_components
+
+    cells = gpd.GeoDataFrame({"grid_id": ["110101001001001", "110101001001002"]},
+                             geometry=[shapely.box(X0, Y0, X0 + 100, Y0 + 100),
+                                       shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)], crs=4548)
+    catalogue = gpd.GeoDataFrame({"GLBJBSM": [f"1101010103700000{i}" for i in range(1, 5)],
+                                  "SZDYWGBSM": ["110101001001001", "110101001001001", None, "110101001001009"],
+                                  "end_date": [None, "20260501", None, None]},
+                                 geometry=shapely.points([(X0 + 150, Y0 + 50)] * 3 + [(X0 + 50, Y0 + 50)]), crs=4548)
+    wrong = misplaced_components(catalogue, cells)
+    assert wrong[["row", "GLBJBSM", "grid_id", "grid_now"]].to_dict("records") == [
+        {"row": 0, "GLBJBSM": "11010101037000001", "grid_id": "110101001001001", "grid_now": "110101001001002"},
+        {"row": 2, "GLBJBSM": "11010101037000003", "grid_id": None, "grid_now": "110101001001002"},
+        {"row": 3, "GLBJBSM": "11010101037000004", "grid_id": "110101001001009", "grid_now": "110101001001001"}]
+    assert wrong["micro_id"].isna().all() and wrong["micro_now"].isna().all()

@@ -19,7 +19,7 @@ from gridkit_cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["demo", "grid units", "grid households", "grid rebalance", "check", "info", "components import",
-         "components show", "components stats", "components check", "components departments",
+         "components show", "components stats", "components check", "components departments", "components reassign",
          "components convert", "components classes", "route starter", "route check",
          "locate", "map", "export", "grid adopt", "serve"]
 
