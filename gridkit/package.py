@@ -646,6 +646,7 @@ def _check_components(path, cells, micro):
     puts them and where they lie, each where they lie now (the cell, or the
     micro-grid); ``cells`` counts the components in use, ``units`` the cells."""
     from .catalogue import misplaced_components, read_catalogue
+    from .errors import GridkitError
     from .invariants import PartitionReport
 
     catalogue = read_catalogue(path)
@@ -654,7 +655,12 @@ def _check_components(path, cells, micro):
     if not in_use:
         return report
     catalogue = catalogue.to_crs(cells.crs)
-    wrong = misplaced_components(catalogue, cells, micro=micro)
+    drawn = cells[~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()]  # the others are flagged above
+    try:
+        wrong = misplaced_components(catalogue, drawn, micro=micro)
+    except GridkitError as exc:  # cells the locator cannot index: the cells' report says why
+        report.flag(f"the components could not be checked against the cells: {exc}")
+        return report
     if not len(wrong):
         return report
     where = dict(zip(cells["grid_id"].astype(str), cells.geometry.values))

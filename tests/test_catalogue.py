@@ -1590,20 +1590,21 @@ def test_cells_edited_by_hand_leave_components_check_finds_and_reassign_puts_rig
 
 
 def test_reassign_refuses_a_broken_layout_and_check_names_the_components_in_no_cell(tmp_path, package):
-    """A cell deleted leaves a gap: check names the components there (in no cell,
-    near none) besides the gap; reassign refuses, naming check, and leaves the
-    package as it was."""
+    """A cell deleted leaves a gap, and one left without a geometry another: check
+    names the components in the first (in no cell, near none) besides the gaps;
+    reassign refuses, naming check, and leaves the package as it was."""
     ids = _lamps(tmp_path, package)["GLBJBSM"]
     cells = gpd.read_file(package, layer="cells")
+    cells.geometry = cells.geometry.where(cells.grid_id != "110101001001003", None)
     pyogrio.write_dataframe(cells[cells.grid_id != "110101001001004"], package, layer="cells", driver="GPKG")
     report = gk.check_package(package)
-    assert not report["cells"].ok
+    assert len(report["cells"].problems) == 2
     assert report["components"].problems == [
         f"2 component(s) (e.g. {ids['k:a']}) the catalogue puts in 110101001001004 lie in no cell now, nor near one"]
     written = package.read_bytes()
     result = CliRunner().invoke(cli, ["components", "reassign", str(package)])
     assert result.exit_code == 1
-    assert result.output == (f"Error: {package}: its layout breaks the grid invariants (cells 1 problem(s)), so a "
+    assert result.output == (f"Error: {package}: its layout breaks the grid invariants (cells 2 problem(s)), so a "
                              "component may lie in two cells or none; `gridkit check " f"{package}` names them. Fix "
                              "them first; the package is unchanged\n")
     assert package.read_bytes() == written
