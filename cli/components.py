@@ -377,32 +377,31 @@ def _why_not_found(component_id, package):
 @click.option("--per-class", is_flag=True,
               help="A column for each class too, its components in each row (headed \"02014 交通信号灯\"): the "
                    "census table of classes per community or street. Not with --by class.")
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
-              help="Also write the table to this .csv file.")
+@click.option("-o", "--output", "--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+              help="Also write the table to this file: .csv (UTF-8, which Excel opens as such) or .xlsx (a sheet; "
+                   "codes stay text). --csv is its older name.")
 @overwrite_opt
 def stats_command(package_arg, package, by, class_code, per_class, csv_path, overwrite):
     """Count components per cell, micro-grid, community, street or class (removed ones apart).
 
     Every cell, micro-grid, community or street of the layout is listed, 0 where
-    it holds no component, so that the --csv table joins to the layer in QGIS
+    it holds no component, so that the -o table joins to the layer in QGIS
     (on grid_id = SZDYWGBSM, say) and maps the ones without any: with --class,
     the communities without a street light, say. With --per-class, each class
     has its column: the census table, one row per community.
 
     \b
     Examples:
-      gridkit components stats --grid demo-output/cambridge.gpkg --by community --csv per-community.csv
+      gridkit components stats --grid demo-output/cambridge.gpkg --by community -o per-community.csv
       gridkit components stats --grid demo-output/cambridge.gpkg --by community --class 02014
-      gridkit components stats --grid demo-output/cambridge.gpkg --by community --per-class
+      gridkit components stats --grid demo-output/cambridge.gpkg --by community --per-class -o census.xlsx
     """
 
     from gridkit.catalogue import STATS_BY, catalogue_stats, layout_areas
     from gridkit.errors import GridkitError
-    from gridkit.io import CSV_ENCODING, atomic_path
 
     package = _one_package(package_arg, package)
-    if csv_path and Path(csv_path).suffix.lower() != ".csv":
-        raise click.UsageError(f"--csv {csv_path}: the table is written as CSV; name the file .csv")
+    _table_file(csv_path, "--output")
     if per_class and by == "class":
         raise click.UsageError("--per-class gives each class a column, and with --by class the rows are classes "
                                "already: give --by community (or cell, micro, street)")
@@ -425,7 +424,24 @@ def stats_command(package_arg, package, by, class_code, per_class, csv_path, ove
         total += f"; {empty:,} of {len(areas):,} {what} hold none"
     click.echo(total)
     if csv_path:
-        with atomic_path(csv_path, overwrite=True) as tmp:
+        _write_table(table, csv_path, f"by {by}")
+
+
+def _table_file(path, option):
+    """Refuse a table file ``path`` (given as ``option``) that is neither .csv nor .xlsx."""
+    if path and Path(path).suffix.lower() not in (".csv", ".xlsx"):
+        raise click.UsageError(f"{option} {path}: a table is written as .csv or .xlsx; name the file so")
+
+
+def _write_table(table, path, sheet):
+    """Write ``table`` to ``path`` atomically: a CSV (UTF-8 with a byte-order mark, so
+    that Excel reads Chinese right), or one ``sheet`` of an Excel workbook."""
+    from gridkit.io import CSV_ENCODING, atomic_path, write_workbook
+
+    with atomic_path(path, overwrite=True) as tmp:
+        if Path(path).suffix.lower() == ".xlsx":
+            write_workbook([(sheet, table)], tmp)
+        else:
             table.to_csv(tmp, index=False, encoding=CSV_ENCODING)
 
 
@@ -450,8 +466,8 @@ def _one_package(package_arg, package):
 @click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
               help="The grid package holding the catalogue (or give it as PACKAGE).")
 @click.option("--problems", "problems_path", type=click.Path(dir_okay=False), default=None,
-              help="Write every problem to this .csv: the component's ID, the field (abbreviation and Chinese "
-                   "name), the value, the problem and what it should be; to sort and fix in Excel.")
+              help="Write every problem to this .csv or .xlsx: the component's ID, the field (abbreviation and "
+                   "Chinese name), the value, the problem and what it should be; to sort and fix in Excel.")
 @overwrite_opt
 def check_command(package_arg, package, problems_path, overwrite):
     """Check the catalogue against the standard's component fields, before it goes to the platform.
@@ -479,11 +495,9 @@ def check_command(package_arg, package, problems_path, overwrite):
       gridkit components check demo-output/cambridge.gpkg --problems problems.csv
     """
     from gridkit.conformance import PROBLEMS, field_problems
-    from gridkit.io import CSV_ENCODING, atomic_path
 
     package = _one_package(package_arg, package)
-    if problems_path and Path(problems_path).suffix.lower() != ".csv":
-        raise click.UsageError(f"--problems {problems_path}: the list is written as CSV; name the file .csv")
+    _table_file(problems_path, "--problems")
     refuse_existing(problems_path, overwrite=overwrite, inputs={"--grid": package})
     catalogue = _catalogue_or_fail(package)
     problems = field_problems(catalogue, scheme=_scheme(package))
@@ -503,8 +517,7 @@ def check_command(package_arg, package, problems_path, overwrite):
     else:
         click.echo("every component meets the standard's field table")
     if problems_path:
-        with atomic_path(problems_path, overwrite=True) as tmp:
-            problems.drop(columns="row").to_csv(tmp, index=False, encoding=CSV_ENCODING)
+        _write_table(problems.drop(columns="row"), problems_path, "problems")
     if len(problems):
         raise SystemExit(1)
 

@@ -1052,6 +1052,14 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     problems = pd.read_csv(tmp_path / "p.csv", dtype=str)
     assert problems.groupby(["field", "problem"]).size().to_dict() == {("SZDYWGBSM", "provisional"): 9823,
                                                                       ("ZGBMDM", "empty"): 9823}
+    # The same tables as Excel sheets, for the staff who fix them there: codes stay text (17 digits, a
+    # leading zero), the counts numbers.
+    CliRunner().invoke(cli, ["components", "check", str(grid), "--problems", str(tmp_path / "p.xlsx")])
+    sheet = pd.read_excel(tmp_path / "p.xlsx", sheet_name="problems", dtype=str)
+    pd.testing.assert_frame_equal(sheet.fillna(""), problems.fillna(""))
+    CliRunner().invoke(cli, ["components", "stats", str(grid), "--by", "class", "-o", str(tmp_path / "s.xlsx")])
+    sheet = pd.read_excel(tmp_path / "s.xlsx", sheet_name="by class", dtype={"class_code": str})
+    pd.testing.assert_frame_equal(sheet, table)
     # The sample routing table knows each department the mapping names: their codes fill ZGBMDM.
     filled = CliRunner().invoke(cli, ["components", "departments", str(grid), "--routes",
                                       str(samples / "cambridge_routing.toml"), "--json"])
@@ -1108,7 +1116,8 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     before = grid.read_bytes()
     (tmp_path / "link.csv").symlink_to(grid)
     for csv, overwrite, refusal in [
-            ("s.csv", [], "s.csv exists; pass --overwrite"), (grid, ["--overwrite"], "the table is written as CSV"),
+            ("s.csv", [], "s.csv exists; pass --overwrite"),
+            (grid, ["--overwrite"], "a table is written as .csv or .xlsx; name the file so"),
             ("link.csv", ["--overwrite"], "link.csv is --grid: the output would replace the file it is read from")]:
         refused = CliRunner().invoke(cli, ["components", "stats", str(grid), "--csv", str(tmp_path / csv), *overwrite])
         assert refused.exit_code == 2 and refusal in refused.output, refused.output
