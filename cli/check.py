@@ -13,8 +13,11 @@ from .options import (multipart_text, overwrite_opt, problem_lines, problems_pat
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem lies (the overlap, the gap, the stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
+@click.option("--fix-ids", is_flag=True,
+              help="First give each cell (and micro-grid) whose ID is blank or duplicated the next free ID of its "
+                   "community (or grid), in place: the largest of cells sharing an ID keeps it. Then check.")
 @overwrite_opt
-def check_command(package, problems_out, overwrite):
+def check_command(package, problems_out, fix_ids, overwrite):
     """Check PACKAGE's partition after it was edited (in QGIS, say).
 
     Cells must be valid polygons with unique, well-formed 15-digit grid IDs under
@@ -30,23 +33,30 @@ def check_command(package, problems_out, overwrite):
     holds. Cells of several parts are noted, not failed: an island may be meant,
     a piece far off is a slip.
 
+    With --fix-ids, the IDs a hand edit leaves blank (a cell drawn anew) or
+    twice (Split Features) are issued first: north to south, then west to east,
+    after the highest ever issued in the community, so an ID is never issued
+    twice. The package is written in place, atomically.
+
     \b
     Examples:
       gridkit check dongcheng.gpkg
       gridkit check demo-output/cincinnati.gpkg --problems problems.gpkg   # grids and micro-grids
+      gridkit check dongcheng.gpkg --fix-ids   # after Split Features: the new part's ID
     """
     from pathlib import Path
 
     from gridkit.errors import GridkitError
-    from gridkit.package import check_package
+    from gridkit.package import check_package, issue_missing_ids
 
     refuse_existing(problems_out, overwrite=overwrite, inputs={"PACKAGE": package})
-
+    name = Path(package).name
     try:
+        if fix_ids:
+            click.echo(_issued_lines(name, issue_missing_ids(package)))
         reports = check_package(package)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
-    name = Path(package).name
     for layer, report in reports.items():
         if layer == "components":
             click.echo(_components_lines(name, package, report, problems_out))
@@ -82,3 +92,15 @@ def _components_lines(name, package, report, problems_out):
         return f"{head}: ok (each in the cell that holds it)"
     return "\n".join([f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out),
                       f"  fix: gridkit components reassign {package} puts each in the cell that holds it now"])
+
+
+def _issued_lines(name, changes, shown=20):
+    """What --fix-ids did: the IDs given, per layer."""
+    lines = []
+    for layer, changed in changes.items():
+        what = "micro-grid(s)" if layer == "micro_grids" else "cell(s)"
+        lines.append(f"{name}  {layer}: {len(changed):,} {what} given a new ID" + (", in place" if changed else ""))
+        lines += [f"  {old or '(blank)'} → {new}" for old, new in changed[:shown]]
+        if len(changed) > shown:
+            lines.append(f"  … and {len(changed) - shown:,} more")
+    return "\n".join(lines)

@@ -37,6 +37,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import sqlite3
 import xml.etree.ElementTree as ET
 import zipfile
@@ -716,3 +717,111 @@ def _flag_ended(path, layers, issued, report, ids, owners, geometries, layer):
         issued[prefix] = issued.get(prefix, 0) + 1  # each one flagged is offered its own
         report.flag(f"{column} {taken} is an ended one's ({layer} layer of {Path(path).name}): an ID is issued "
                     f"once; give this one a new ID, {prefix}{issued[prefix]:0{width}d} is the next free", geometry)
+
+
+def issue_missing_ids(path) -> dict:
+    """Give each cell (and micro-grid) of the grid package at ``path`` whose ID is
+    blank or duplicated a new ID, in place: ``{layer: [(old, new), …]}`` (old ``None``
+    when blank; empty lists when none needed one, and then nothing is written).
+
+    A cell split in QGIS leaves both parts with its ID; a cell drawn anew has none.
+    Of the cells sharing an ID the largest keeps it (on a tie, the first); the
+    others, and the cells without one, take the next IDs free in their community
+    (micro-grids: in their grid), north to south, then west to east, after the
+    highest ever issued there: those in use, those the package keeps as ended, and
+    a household package's ``highest_issued`` record, which is updated. A blank
+    ``community_code`` is taken from the community holding the cell. The package is
+    copied, changed and renamed over itself, so a failure leaves it as it was.
+    Components the new IDs take in are then elsewhere than the catalogue says
+    (``gridkit components reassign``).
+    """
+    from .codes import codes_as_text
+    from .rebalance import highest_issued
+
+    path = Path(path)
+    layers = {name for name, _ in pyogrio.list_layers(path)}
+    frames = {"cells": codes_as_text(gpd.read_file(path, layer="cells", engine="pyogrio"))}
+    _require_columns(path, "cells", frames["cells"], ("grid_id", "community_code"))
+    if "micro_grids" in layers:
+        frames["micro_grids"] = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio"))
+        _require_columns(path, "micro_grids", frames["micro_grids"], ("micro_id", "grid_id"))
+    _communities_of_blank(path, frames["cells"])
+    ended = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False)[column].astype(str)
+             for layer, column in (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id")) if layer in layers
+             and column in pyogrio.read_info(path, layer=layer)["fields"]]
+    metadata = read_metadata(path)
+    issued = highest_issued(frames["cells"]["grid_id"].dropna().astype(str),
+                            *(f["micro_id"].dropna().astype(str) for k, f in frames.items() if k == "micro_grids"),
+                            *ended, before=_issued_record(metadata))
+    changes = {}
+    for layer, (id_field, owner, width) in (("cells", ("grid_id", "community_code", 3)),
+                                           ("micro_grids", ("micro_id", "grid_id", 2))):
+        if layer in frames:
+            frames[layer], changes[layer] = _new_ids(frames[layer], id_field, owner, width, issued)
+    if not any(changes.values()):
+        return changes
+    with atomic_path(path, overwrite=True) as tmp:
+        shutil.copyfile(path, tmp)
+        with gdal_options(**PRIVATE_SQLITE):
+            for layer, changed in changes.items():
+                if changed:
+                    pyogrio.write_dataframe(frames[layer], tmp, layer=layer, driver="GPKG")
+            if "highest_issued" in metadata:
+                values = {**metadata, "highest_issued": json.dumps(issued)}
+                pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
+    return changes
+
+
+def _communities_of_blank(path, cells):
+    """Fill, in place, the blank ``community_code`` of cells from the community of
+    the package's ``units`` layer holding each one's inner point (a cell drawn anew
+    in QGIS); left blank when none holds it."""
+    blank = cells["community_code"].isna().to_numpy() | (cells["community_code"].astype(str).str.strip() == "")
+    drawn = blank & ~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()
+    if not drawn.any():
+        return
+    from .codes import codes_as_text
+
+    units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio")).to_crs(cells.crs)
+    communities = units[units["level"] == "community"]
+    points = shapely.point_on_surface(cells.geometry.values[drawn])
+    inside, which = shapely.STRtree(communities.geometry.values).query(points, predicate="within")
+    codes = np.full(int(drawn.sum()), None, dtype=object)
+    codes[inside] = communities["code"].astype(str).to_numpy()[which]
+    column = cells["community_code"].astype(object).to_numpy().copy()
+    column[np.flatnonzero(drawn)] = codes
+    cells["community_code"] = column
+
+
+def _new_ids(frame, id_field, owner, width, issued):
+    """``(frame, changes)``: ``frame`` with a new ``id_field`` for each row whose ID is
+    blank or taken by a larger row (equal: an earlier one), the next free under its
+    ``owner`` (``width`` digits of sequence after :func:`gridkit.rebalance.highest_issued`'s
+    ``issued``, which is updated), north to south, then west to east."""
+    ids = frame[id_field].astype(object).where(frame[id_field].notna(), None).to_numpy()
+    ids = np.array([None if i is None or not str(i).strip() else str(i).strip() for i in ids], dtype=object)
+    owners = frame[owner].astype(object).where(frame[owner].notna(), "").astype(str).to_numpy()
+    area = np.nan_to_num(shapely.area(frame.geometry.values))
+    order = pd.DataFrame({"id": ids, "area": -area, "row": np.arange(len(frame))})
+    keeps = order.dropna(subset=["id"]).sort_values(["id", "area", "row"]).drop_duplicates("id")["row"]
+    need = np.ones(len(frame), dtype=bool)
+    need[keeps.to_numpy()] = False
+    need &= np.char.str_len(owners.astype(str)) > 0  # no owner: no ID to give (check names it)
+    if not need.any():
+        return frame, []
+    at = shapely.point_on_surface(frame.geometry.values[need])
+    y, x = np.nan_to_num(shapely.get_y(at)), np.nan_to_num(shapely.get_x(at))
+    rows = np.flatnonzero(need)[np.lexsort((x, -y, owners[need]))]
+    out = ids.copy()
+    changes = []
+    for row in rows:
+        prefix = owners[row]
+        issued[prefix] = issued.get(prefix, 0) + 1
+        if issued[prefix] >= 10 ** width:
+            raise InputError(f"{prefix} has no {id_field} left to give: its {width}-digit sequence is used up "
+                             f"({'9' * width} issued)")
+        out[row] = f"{prefix}{issued[prefix]:0{width}d}"
+        changes.append((ids[row], out[row]))
+    frame = frame.copy()
+    frame[id_field] = out
+    return frame, changes

@@ -1,5 +1,6 @@
 """``gridkit check`` and ``check_package``: a package edited by hand, checked on disk."""
 
+import json
 import sqlite3
 from contextlib import closing
 
@@ -376,3 +377,75 @@ def test_a_micro_grid_beyond_its_box_shaped_grid_is_found_down_to_the_tolerance(
                                        shapely.box(X0 + 50, Y0, X0 + 100, Y0 + 100)], crs=4548)
     report = gk.check_partition(micro, cells, unit_key="grid_id", id_field="micro_id")
     assert [p for p in report.problems if "outside" in p] == found
+
+
+def _split_003(cells, at=250):
+    """QGIS's Split Features on cell 003 at x + ``at``: both parts keep its ID."""
+    i = cells.index[cells["grid_id"] == "110101001001003"][0]
+    part = cells.loc[[i]].copy()
+    cells.geometry = cells.geometry.where(cells.index != i, shapely.box(X0 + 200, Y0 + 100, X0 + at, Y0 + 200))
+    part["geometry"] = [shapely.box(X0 + at, Y0 + 100, X0 + 300, Y0 + 200)]
+    return gpd.GeoDataFrame(pd.concat([cells, part], ignore_index=True), crs=cells.crs)
+
+
+def test_fix_ids_gives_the_smaller_part_of_a_split_cell_the_next_free_id(package):
+    """The larger part keeps the ID (the original, most likely); the other takes the
+    community's next: 007. The package then checks ok; a second run changes nothing."""
+    _edit(package, lambda cells: _split_003(cells, at=220))  # the east part is the larger
+    result = _run(package, "--fix-ids")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:3] == ["grid.gpkg  cells: 1 cell(s) given a new ID, in place",
+                                              "  110101001001003 → 110101001001007",
+                                              "grid.gpkg  cells: 13 cells in 2 communities: ok (largest overlap 0 m², "
+                                              "largest coverage error 0 of a community's area)"]
+    cells = gpd.read_file(package, layer="cells").set_index("grid_id")
+    assert cells.geometry["110101001001003"].bounds == (X0 + 220, Y0 + 100, X0 + 300, Y0 + 200)
+    assert cells.geometry["110101001001007"].bounds == (X0 + 200, Y0 + 100, X0 + 220, Y0 + 200)
+    assert cells.loc["110101001001007", "community_code"] == "110101001001"
+    written = package.read_bytes()
+    again = _run(package, "--fix-ids")
+    assert again.exit_code == 0 and again.output.splitlines()[0] == "grid.gpkg  cells: 0 cell(s) given a new ID"
+    assert package.read_bytes() == written
+
+
+def test_fix_ids_issues_north_to_south_west_to_east_after_the_highest_ever_issued(package):
+    """Two cells drawn anew without an ID or a community (the community is the one
+    holding them), and a split: issued in reading order, after the highest sequence
+    the package's highest_issued records (a grid ended at 009), which is updated."""
+    def change(cells):
+        cells = _split_003(cells)  # equal halves: the first keeps the ID, the east half (north row) needs one
+        for box in (shapely.box(X0 + 100, Y0 + 100, X0 + 200, Y0 + 200), shapely.box(X0, Y0, X0 + 100, Y0 + 100)):
+            i = cells.index[cells.geometry.apply(lambda g, b=box: g.equals(b))][0]
+            cells.loc[i, ["grid_id", "community_code"]] = None  # 002 (north row), 004 (south row)
+        return cells
+
+    _edit(package, change)
+    meta = pyogrio.read_dataframe(package, layer="gridkit_metadata")
+    meta = pd.concat([meta, pd.DataFrame({"key": ["highest_issued"], "value": ['{"110101001001": 9}']})])
+    pyogrio.write_dataframe(meta, package, layer="gridkit_metadata", driver="GPKG")
+    changes = gk.package.issue_missing_ids(package)
+    # reading order: 002 (x + 150, north), the split half (x + 275, north), then 004 (south)
+    assert changes == {"cells": [(None, "110101001001010"), ("110101001001003", "110101001001011"),
+                                 (None, "110101001001012")]}
+    cells = gpd.read_file(package, layer="cells").set_index("grid_id")
+    assert cells.geometry["110101001001012"].symmetric_difference(shapely.box(X0, Y0, X0 + 100, Y0 + 100)).area == 0
+    assert cells.loc[["110101001001010", "110101001001012"], "community_code"].tolist() == ["110101001001"] * 2
+    assert json.loads(gk.read_package(package)[2]["highest_issued"])["110101001001"] == 12
+    assert gk.check_package(package)["cells"].ok
+
+
+def test_fix_ids_gives_a_micro_grid_typed_twice_the_next_of_its_grid(package):
+    """Micro-grid 00101's ID typed over 00102's (a copy and paste in the attribute
+    table): the first keeps it, the other takes its grid's next after the highest in
+    use, 02 (a package without a highest_issued record knows of no other)."""
+    from .conftest import micro_halves
+
+    micro = micro_halves(gpd.read_file(package, layer="cells"))
+    micro.loc[micro["micro_id"] == "11010100100100102", "micro_id"] = "11010100100100101"
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    assert gk.package.issue_missing_ids(package) == {"cells": [],
+                                                      "micro_grids": [("11010100100100101", "11010100100100102")]}
+    micro = gpd.read_file(package, layer="micro_grids")
+    assert sorted(micro.loc[micro["grid_id"] == "110101001001001", "micro_id"]) == ["11010100100100101",
+                                                                                   "11010100100100102"]
+    assert gk.check_package(package)["micro_grids"].ok
