@@ -690,7 +690,7 @@ def _check_components(path, cells, micro):
 def _issued_record(metadata) -> dict:
     """A household package's ``highest_issued`` metadata ({} when absent or not
     what gridkit wrote: it only sharpens the hints for a new ID)."""
-    from .rebalance import highest_issued
+    from .codes import highest_issued
 
     try:
         return highest_issued(before=json.loads(metadata.get("highest_issued") or "{}"))
@@ -702,7 +702,7 @@ def _flag_ended(path, layers, issued, report, ids, owners, geometries, layer):
     """Flag on ``report`` the ``ids`` (of ``geometries``) that ``layer`` keeps as
     ended, each offered the next ID free under its owner (its community's code for
     a grid, its grid's ID for a micro-grid)."""
-    from .rebalance import highest_issued
+    from .codes import highest_issued
 
     column = "grid_id" if layer == "ended_grids" else "micro_id"
     if layer not in layers or column not in pyogrio.read_info(path, layer=layer)["fields"]:
@@ -735,15 +735,15 @@ def issue_missing_ids(path) -> dict:
     Components the new IDs take in are then elsewhere than the catalogue says
     (``gridkit components reassign``).
     """
-    from .codes import codes_as_text
-    from .rebalance import highest_issued
+    from .codes import codes_as_text, highest_issued
 
     path = Path(path)
     layers = {name for name, _ in pyogrio.list_layers(path)}
-    frames = {"cells": codes_as_text(gpd.read_file(path, layer="cells", engine="pyogrio"))}
+    frames = {"cells": codes_as_text(gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True))}
     _require_columns(path, "cells", frames["cells"], ("grid_id", "community_code"))
     if "micro_grids" in layers:
-        frames["micro_grids"] = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio"))
+        frames["micro_grids"] = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio",
+                                                            use_arrow=True))
         _require_columns(path, "micro_grids", frames["micro_grids"], ("micro_id", "grid_id"))
     _communities_of_blank(path, frames["cells"])
     ended = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False)[column].astype(str)
@@ -765,7 +765,7 @@ def issue_missing_ids(path) -> dict:
         with gdal_options(**PRIVATE_SQLITE):
             for layer, changed in changes.items():
                 if changed:
-                    pyogrio.write_dataframe(frames[layer], tmp, layer=layer, driver="GPKG")
+                    pyogrio.write_dataframe(frames[layer], tmp, layer=layer, driver="GPKG", use_arrow=True)
             if "highest_issued" in metadata:
                 values = {**metadata, "highest_issued": json.dumps(issued)}
                 pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")

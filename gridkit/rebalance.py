@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 
 from .cells import barrier_lines
-from .codes import MAX_CELLS_PER_COMMUNITY
+from .codes import MAX_CELLS_PER_COMMUNITY, highest_issued
 from .errors import InputError, LayoutError
 from .households import (
     DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
@@ -57,33 +57,6 @@ class Rebalanced:
     ended: gpd.GeoDataFrame  # the grids that changed, as they were, with end_date and replaced_by
     ended_micro: gpd.GeoDataFrame | None  # the micro-grids of those grids, as they were
     issued: dict = field(default_factory=dict)  # :func:`highest_issued`, new IDs included
-
-
-def highest_issued(*ids, before=None) -> dict:
-    """The highest sequence issued under each ID prefix: a community's 12-digit code
-    → its grids' (the last 3 digits of a 15-digit grid ID), a grid's 15-digit ID →
-    its micro-grids' (the last 2 of a 17-digit micro ID).
-
-    ``ids``: lists of grid and micro-grid IDs (those in use, those on record as
-    ended); ``before``: a map this function made earlier (a package's
-    ``highest_issued`` metadata), which remembers IDs no layer holds any more.
-    A micro-grid's ID shows its grid's was issued too. Anything not a 15- or
-    17-digit ID is passed over.
-
-    >>> highest_issued(["990201900600007", "99020190060000712"], ["990201900600003", "x"],
-    ...                before={"990201900600": 5})
-    {'990201900600': 7, '990201900600007': 12}
-    """
-    highest = {str(k): int(v) for k, v in (before or {}).items()}
-    texts = pd.Series([str(i) for group in ids for i in group], dtype=object).drop_duplicates()
-    texts = texts[texts.str.fullmatch(r"\d{15}|\d{17}")]
-    micro = texts[texts.str.len() == 17]
-    grids = pd.concat([texts[texts.str.len() == 15], micro.str[:15]])
-    pairs = pd.DataFrame({"prefix": pd.concat([grids.str[:12], micro.str[:15]]),
-                          "sequence": pd.concat([grids.str[12:], micro.str[15:]]).astype("int64")})
-    for prefix, sequence in pairs.groupby("prefix")["sequence"].max().items():
-        highest[prefix] = max(highest.get(prefix, 0), int(sequence))
-    return dict(sorted(highest.items()))
 
 
 def communities_of(grids, units) -> gpd.GeoDataFrame:
