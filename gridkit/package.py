@@ -636,8 +636,8 @@ def check_package(path) -> dict:
     return reports
 
 
-#: How many cells a component may be put right in, named in one problem each, before
-#: the rest are counted in one line.
+#: How many groups of misplaced components (by where the catalogue puts them and
+#: where they lie) check names, a problem each; the rest are counted in one line.
 _MISPLACED_SHOWN = 50
 
 
