@@ -126,3 +126,30 @@ def run_benchmark(doc, script, cases, peers, *, prepare=None, notes=(), rate="M 
               f"{r['rows'] / r['seconds'] / 1e6:9.2f} {r['peak_mb']:8.0f} {ratio}  "
               f"{json.dumps(shown, ensure_ascii=False)}")
     return rows
+
+
+def split_cells(cells, rows):
+    """``cells`` with each of ``rows`` split in two at the middle of its x range, as
+    QGIS's Split Features leaves it: the west part in its row, the east part
+    appended (in the order of ``rows``) with the same attributes, its ID too."""
+    import pandas as pd
+    import shapely
+
+    geoms, parts = cells.geometry.values.copy(), []
+    for i in rows:
+        x0, y0, x1, y1 = geoms[i].bounds
+        part = cells.iloc[[i]].copy()
+        part["geometry"] = [shapely.clip_by_rect(geoms[i], (x0 + x1) / 2, y0, x1, y1)]
+        parts.append(part)
+        geoms[i] = shapely.clip_by_rect(geoms[i], x0, y0, (x0 + x1) / 2, y1)
+    cells = cells.copy()
+    cells.geometry = geoms
+    return pd.concat([cells, *parts], ignore_index=True)
+
+
+def fresh_copy(source, path):
+    """A fresh copy of the package ``source`` at ``path``, for a peer to write into."""
+    import shutil
+
+    shutil.copy2(source, path)
+    return path

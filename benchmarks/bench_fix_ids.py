@@ -25,7 +25,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from _children import run_benchmark
+from _children import fresh_copy, run_benchmark, split_cells
 
 CASES = ("changping",)
 SPLIT, BLANK = 500, 100
@@ -40,9 +40,7 @@ def _edited():
         return path
     import geopandas as gpd
     import numpy as np
-    import pandas as pd
     import pyogrio
-    import shapely
 
     import bench_check
 
@@ -51,18 +49,9 @@ def _edited():
     shutil.copy2(bench_check._package("changping"), work)
     cells = gpd.read_file(work, layer="cells", engine="pyogrio")
     cells["grid_id"] = cells["grid_id"].astype(object)
-    rng = np.random.default_rng(2157)
-    picked = rng.choice(len(cells), SPLIT + BLANK, replace=False)
-    geoms, parts = cells.geometry.values.copy(), []
-    for i in picked[:SPLIT]:
-        x0, y0, x1, y1 = geoms[i].bounds
-        part = cells.iloc[[i]].copy()
-        part["geometry"] = [shapely.clip_by_rect(geoms[i], (x0 + x1) / 2, y0, x1, y1)]
-        parts.append(part)
-        geoms[i] = shapely.clip_by_rect(geoms[i], x0, y0, (x0 + x1) / 2, y1)
-    cells.geometry = geoms
+    picked = np.random.default_rng(2157).choice(len(cells), SPLIT + BLANK, replace=False)
     cells.loc[cells.index[picked[SPLIT:]], "grid_id"] = None
-    pyogrio.write_dataframe(pd.concat([cells, *parts], ignore_index=True), work, layer="cells", driver="GPKG")
+    pyogrio.write_dataframe(split_cells(cells, picked[:SPLIT]), work, layer="cells", driver="GPKG")
     work.rename(path)
     return path
 
@@ -70,9 +59,7 @@ def _edited():
 def _work(peer):
     from bench_check import OUT
 
-    work = OUT / f"fix_ids_{peer}.gpkg"
-    shutil.copy2(_edited(), work)
-    return work
+    return fresh_copy(_edited(), OUT / f"fix_ids_{peer}.gpkg")
 
 
 def prepare(case):

@@ -29,7 +29,7 @@ from __future__ import annotations
 import shutil
 import time
 
-from _children import run_benchmark
+from _children import fresh_copy, run_benchmark, split_cells
 
 CASES = ("dongcheng",)
 SPLIT = 60
@@ -45,42 +45,30 @@ def _edited():
         return path
     import geopandas as gpd
     import numpy as np
-    import pandas as pd
     import pyogrio
-    import shapely
 
     from bench_export import _catalogue
 
     work = path.with_suffix(".part.gpkg")
     shutil.copy2(_catalogue(), work)
     cells = gpd.read_file(work, layer="cells", engine="pyogrio")
-    rng = np.random.default_rng(2157)
-    picked = rng.choice(len(cells), SPLIT, replace=False)
+    picked = np.random.default_rng(2157).choice(len(cells), SPLIT, replace=False)
+    cells = split_cells(cells, picked)
     highest = cells.groupby("community_code")["grid_id"].max().astype(int).to_dict()
-    east, geoms = [], cells.geometry.values.copy()
-    for i in picked:
-        geom = cells.geometry.iat[i]
-        x0, y0, x1, y1 = geom.bounds
-        half = cells.iloc[[i]].copy()
-        half["geometry"] = [shapely.clip_by_rect(geom, (x0 + x1) / 2, y0, x1, y1)]
-        community = cells["community_code"].iat[i]
-        highest[community] += 1
-        half["grid_id"] = str(highest[community])
-        east.append(half)
-        geoms[i] = shapely.clip_by_rect(geom, x0, y0, (x0 + x1) / 2, y1)
-    cells.geometry = geoms
-    pyogrio.write_dataframe(pd.concat([cells, *east], ignore_index=True), work, layer="cells", driver="GPKG")
+    ids = cells["grid_id"].astype(object).to_numpy().copy()
+    for row in range(len(cells) - SPLIT, len(cells)):  # the east parts: the next free ID of their community
+        highest[cells["community_code"].iat[row]] += 1
+        ids[row] = str(highest[cells["community_code"].iat[row]])
+    cells["grid_id"] = ids
+    pyogrio.write_dataframe(cells, work, layer="cells", driver="GPKG")
     work.rename(path)
     return path
 
 
 def _work(peer):
-    """A fresh copy of the edited package for ``peer`` to write into."""
     from bench_components import CACHE
 
-    work = CACHE / f"reassign_{peer}.gpkg"
-    shutil.copy2(_edited(), work)
-    return work
+    return fresh_copy(_edited(), CACHE / f"reassign_{peer}.gpkg")
 
 
 def prepare(case):
