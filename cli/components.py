@@ -617,8 +617,8 @@ def reassign_command(package_arg, package, today, as_json):
     package = _one_package(package_arg, package)
     t0 = time.perf_counter()
     try:
-        broken = {layer: len(report.problems) for layer, report in check_package(package).items()
-                  if layer != "components" and not report.ok}
+        broken = {layer: len(report.problems) for layer, report in check_package(package, components=False).items()
+                  if not report.ok}
         if broken:
             said = ", ".join(f"{layer} {n:,} problem(s)" for layer, n in broken.items())
             raise click.ClickException(f"{package}: its layout breaks the grid invariants ({said}), so a component "

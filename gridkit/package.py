@@ -573,14 +573,14 @@ def _require_columns(path, layer, frame, needed):
                          "restore them (renamed or deleted while editing?)")
 
 
-def check_package(path) -> dict:
+def check_package(path, *, components=True) -> dict:
     """Check a grid package as it is on disk, after someone edited it (in QGIS, say):
     ``{layer: PartitionReport}`` for ``cells`` against the package's communities,
     when there are micro-grids, ``micro_grids`` against the cells, and when there is
     a component catalogue, ``components`` (:func:`gridkit.catalogue.misplaced_components`):
     each component in use in the cell and micro-grid that hold it now, as after
     cells are edited by hand they may not be (``gridkit components reassign`` puts
-    them right).
+    them right). ``components=False`` leaves the catalogue out: the layout alone.
 
     Besides :func:`gridkit.check_partition`'s invariants, every ``grid_id`` must be
     a well-formed 15-digit grid ID, and no grid or micro-grid may carry the ID of
@@ -631,7 +631,7 @@ def check_package(path) -> dict:
             report.flag(f"micro ID {micro_id!r} is not {MICRO_ID_FORM}", geometry)
         _flag_ended(path, layers, issued, report, micro_ids, micro["grid_id"].astype(str), micro.geometry.values,
                     "ended_micro_grids")
-    if "components" in layers:
+    if components and "components" in layers:
         reports["components"] = _check_components(path, cells, micro)
     return reports
 
