@@ -36,7 +36,8 @@ def check_command(package, problems_out, fix_ids, overwrite):
     With --fix-ids, the IDs a hand edit leaves blank (a cell drawn anew) or
     twice (Split Features) are issued first: north to south, then west to east,
     after the highest ever issued in the community, so an ID is never issued
-    twice. The package is written in place, atomically.
+    twice. The micro-grids in a split cell's new part follow it, with new micro
+    IDs. The package is written in place, atomically.
 
     \b
     Examples:

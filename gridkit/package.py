@@ -730,8 +730,11 @@ def issue_missing_ids(path) -> dict:
     (micro-grids: in their grid), north to south, then west to east, after the
     highest ever issued there: those in use, those the package keeps as ended, and
     a household package's ``highest_issued`` record, which is updated. A blank
-    ``community_code`` is taken from the community holding the cell. The package is
-    copied, changed and renamed over itself, so a failure leaves it as it was.
+    ``community_code`` is taken from the community holding the cell. The micro-grids
+    in a split cell's part that takes a new ID follow it: that ``grid_id``, and new
+    micro IDs under it; the IDs they leave stay issued (``highest_issued`` records
+    them). The package is copied, changed and renamed over itself, so a failure
+    leaves it as it was.
     Components the new IDs take in are then elsewhere than the catalogue says
     (``gridkit components reassign``).
     """
@@ -753,11 +756,12 @@ def issue_missing_ids(path) -> dict:
     issued = highest_issued(frames["cells"]["grid_id"].dropna().astype(str),
                             *(f["micro_id"].dropna().astype(str) for k, f in frames.items() if k == "micro_grids"),
                             *ended, before=_issued_record(metadata))
-    changes = {}
-    for layer, (id_field, owner, width) in (("cells", ("grid_id", "community_code", 3)),
-                                           ("micro_grids", ("micro_id", "grid_id", 2))):
-        if layer in frames:
-            frames[layer], changes[layer] = _new_ids(frames[layer], id_field, owner, width, issued)
+    changes, moved = {}, np.zeros(0, dtype=bool)
+    frames["cells"], changes["cells"] = _new_ids(frames["cells"], "grid_id", "community_code", 3, issued)
+    if "micro_grids" in frames:
+        moved = _follow_renamed_grids(frames["micro_grids"], frames["cells"], changes["cells"])
+        frames["micro_grids"], changes["micro_grids"] = _new_ids(frames["micro_grids"], "micro_id", "grid_id", 2,
+                                                                 issued, renew=moved)
     if not any(changes.values()):
         return changes
     with atomic_path(path, overwrite=True) as tmp:
@@ -766,7 +770,7 @@ def issue_missing_ids(path) -> dict:
             for layer, changed in changes.items():
                 if changed:
                     pyogrio.write_dataframe(frames[layer], tmp, layer=layer, driver="GPKG", use_arrow=True)
-            if "highest_issued" in metadata:
+            if "highest_issued" in metadata or moved.any():  # a moved micro-grid's old ID is no longer in use
                 values = {**metadata, "highest_issued": json.dumps(issued)}
                 pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
     return changes
@@ -793,11 +797,40 @@ def _communities_of_blank(path, cells):
     cells["community_code"] = column
 
 
-def _new_ids(frame, id_field, owner, width, issued):
+def _follow_renamed_grids(micro, cells, renamed):
+    """Set, in place, the ``grid_id`` of each micro-grid whose grid was split and
+    lies mostly in a part given a new ID (``renamed``: ``[(old, new), …]`` of
+    :func:`_new_ids`) to that part's ID; a boolean mask of the micro-grids so moved,
+    which need a new ``micro_id`` under it. A micro-grid the split cut in two
+    follows the part holding most of it; ``check`` names the rest of it."""
+    moved = np.zeros(len(micro), dtype=bool)
+    split = {old for old, _ in renamed if old is not None}
+    if not split:
+        return moved
+    owners = micro["grid_id"].astype(object).where(micro["grid_id"].notna(), "").astype(str).str.strip()
+    drawn = ~(micro.geometry.isna() | micro.geometry.is_empty).to_numpy()
+    rows = np.flatnonzero(owners.isin(split).to_numpy() & drawn)
+    parts = cells[cells["grid_id"].isin(split | {new for old, new in renamed if old in split})]
+    geometries = micro.geometry.values[rows]
+    at, which = shapely.STRtree(parts.geometry.values).query(geometries, predicate="intersects")
+    shared = pd.DataFrame({"at": at, "which": which,
+                           "area": shapely.area(shapely.intersection(geometries[at], parts.geometry.values[which]))})
+    most = shared.sort_values(["at", "area"], ascending=[True, False], kind="stable").drop_duplicates("at")
+    rows, now = rows[most["at"].to_numpy()], parts["grid_id"].astype(str).to_numpy()[most["which"].to_numpy()]
+    follow = now != owners.to_numpy()[rows]
+    moved[rows[follow]] = True
+    column = micro["grid_id"].astype(object).to_numpy().copy()
+    column[rows[follow]] = now[follow]
+    micro["grid_id"] = column
+    return moved
+
+
+def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     """``(frame, changes)``: ``frame`` with a new ``id_field`` for each row whose ID is
-    blank or taken by a larger row (equal: an earlier one), the next free under its
-    ``owner`` (``width`` digits of sequence after :func:`gridkit.rebalance.highest_issued`'s
-    ``issued``, which is updated), north to south, then west to east."""
+    blank or taken by a larger row (equal: an earlier one), or that ``renew`` (a
+    boolean mask) marks, the next free under its ``owner`` (``width`` digits of
+    sequence after :func:`gridkit.codes.highest_issued`'s ``issued``, which is
+    updated), north to south, then west to east."""
     ids = frame[id_field].astype(object).where(frame[id_field].notna(), None).to_numpy()
     ids = np.array([None if i is None or not str(i).strip() else str(i).strip() for i in ids], dtype=object)
     owners = frame[owner].astype(object).where(frame[owner].notna(), "").astype(str).to_numpy()
@@ -806,6 +839,8 @@ def _new_ids(frame, id_field, owner, width, issued):
     keeps = order.dropna(subset=["id"]).sort_values(["id", "area", "row"]).drop_duplicates("id")["row"]
     need = np.ones(len(frame), dtype=bool)
     need[keeps.to_numpy()] = False
+    if renew is not None:
+        need |= renew
     need &= np.char.str_len(owners.astype(str)) > 0  # no owner: no ID to give (check names it)
     if not need.any():
         return frame, []

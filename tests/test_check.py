@@ -449,3 +449,34 @@ def test_fix_ids_gives_a_micro_grid_typed_twice_the_next_of_its_grid(package):
     assert sorted(micro.loc[micro["grid_id"] == "110101001001001", "micro_id"]) == ["11010100100100101",
                                                                                    "11010100100100102"]
     assert gk.check_package(package)["micro_grids"].ok
+
+
+def test_fix_ids_moves_the_micro_grids_of_a_split_cells_new_part_to_it(package):
+    """Cell 003 in four micro-grids (old IDs 01 north-west, 04 north-east, 03 south-
+    west, 02 south-east), split down the middle: the west part keeps 003 and its two,
+    the east part becomes 007 and its two follow it, numbered afresh in reading order
+    (north-east 01, south-east 02). The IDs they leave stay issued: the package records
+    them (highest_issued), so 003's next micro-grid is 05, never 02 or 04 again."""
+    from .conftest import micro_halves
+
+    cells = gpd.read_file(package, layer="cells")
+    micro = micro_halves(cells[cells["grid_id"] != "110101001001003"])
+    quarters = {"01": (200, 150), "04": (250, 150), "03": (200, 100), "02": (250, 100)}
+    micro = pd.concat([micro, gpd.GeoDataFrame(
+        {"micro_id": [f"110101001001003{k}" for k in quarters], "grid_id": "110101001001003"},
+        geometry=[shapely.box(X0 + x, Y0 + y, X0 + x + 50, Y0 + y + 50) for x, y in quarters.values()],
+        crs=cells.crs)], ignore_index=True)
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    assert gk.check_package(package)["micro_grids"].ok
+    _edit(package, _split_003)  # equal halves: the first, the west, keeps the ID
+
+    assert gk.package.issue_missing_ids(package) == {
+        "cells": [("110101001001003", "110101001001007")],
+        "micro_grids": [("11010100100100304", "11010100100100701"), ("11010100100100302", "11010100100100702")]}
+    micro = gpd.read_file(package, layer="micro_grids").set_index("micro_id")
+    assert micro.loc["11010100100100701", "grid_id"] == micro.loc["11010100100100702", "grid_id"] == "110101001001007"
+    assert micro.geometry["11010100100100701"].equals(shapely.box(X0 + 250, Y0 + 150, X0 + 300, Y0 + 200))
+    assert micro.loc[["11010100100100301", "11010100100100303"], "grid_id"].tolist() == ["110101001001003"] * 2
+    assert json.loads(gk.read_package(package)[2]["highest_issued"])["110101001001003"] == 4
+    reports = gk.check_package(package)
+    assert reports["cells"].ok and reports["micro_grids"].ok
