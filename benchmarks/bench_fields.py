@@ -13,7 +13,8 @@ five. Each peer reads the components layer and must find those.
 * ``pandas``: ``read_file``; per field ``isna``, ``str.len``; credit codes by
   ``apply`` of the GB 32100 check character on each row; ``to_datetime`` for the
   dates; ``isin`` for the status; the problems concatenated. (No provisional codes,
-  no change date against the survey date: fewer checks, so a lower bound on its time.)
+  no change date against the survey date, no IDs' form, class, county or duplicates:
+  fewer checks, so a lower bound on its time.)
 
 Rows are components; notes: problems found by each. The layout is provisional, so
 gridkit also names every component's grid ID as provisional (167,217 of its 178,968);

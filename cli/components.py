@@ -452,6 +452,17 @@ def _scheme(package):
     return read_metadata(package).get("component_scheme") or "2026"
 
 
+def _layout_counties(package):
+    """The county codes of ``package``'s cells, which a component ID may carry (None
+    when the cells name none: any)."""
+    import pyogrio
+
+    if "county_code" not in pyogrio.read_info(package, layer="cells")["fields"]:
+        return None
+    counties = pyogrio.read_dataframe(package, layer="cells", columns=["county_code"], read_geometry=False)
+    return set(counties["county_code"].dropna().astype(str)) or None
+
+
 def _one_package(package_arg, package):
     """The package given as PACKAGE or as --grid (both: the same file)."""
     if package_arg and package and Path(package_arg).resolve() != Path(package).resolve():
@@ -480,9 +491,11 @@ def check_command(package_arg, package, problems_path, overwrite):
     ZGBMDM, most often), values longer than the field, department codes that
     are no unified social credit code, dates that are no real YYYYMMDD day (or
     a change date before the survey date), statuses other than the five words,
-    and provisional grid IDs (a layout made with --provisional: the platform
-    needs the real codes). Exit status 1 when anything is reported, 0 when all
-    holds.
+    component IDs of the wrong form, class or county, or that two components
+    hold (an attribute table edited in QGIS: an ID typed over, a row pasted
+    twice), and provisional grid IDs (a layout made with --provisional: the
+    platform needs the real codes). Exit status 1 when anything is reported, 0
+    when all holds.
 
     Fill the departments from the city's routing table (gridkit components
     departments --routes routing.toml). Fix a field for a whole inventory with a
@@ -500,7 +513,7 @@ def check_command(package_arg, package, problems_path, overwrite):
     _table_file(problems_path, "--problems")
     refuse_existing(problems_path, overwrite=overwrite, inputs={"--grid": package})
     catalogue = _catalogue_or_fail(package)
-    problems = field_problems(catalogue, scheme=_scheme(package))
+    problems = field_problems(catalogue, scheme=_scheme(package), counties=_layout_counties(package))
     removed = int(catalogue["GLBJZT"].eq("移除").sum())
     click.echo(f"{package}: {len(catalogue):,} components ({removed:,} removed) against GB/T 47678.5-2026's fields")
     if len(problems):

@@ -16,15 +16,21 @@ they were written, and a city platform refuses a record that does not meet the t
 * ``bad_date``: a date that is not a real ``YYYYMMDD`` day, or a change date
   (``BGRQ``) before the survey date (``CSRQ``);
 * ``bad_status``: a status that is none of the standard's five words;
+* ``bad_id``: a component ID not of the standard's form (17 digits: county, class,
+  sequence; 16 in a legacy catalogue), of a class the table does not know, or of a
+  county other than the layout's;
+* ``duplicate_id``: an ID that more than one component holds;
 * ``provisional``: a grid ID from gridkit's provisional ranges (street 900 and up,
   county 99): a layout made with ``--provisional`` needs the real codes before
   delivery.
 
-The first five break the standard; ``provisional`` names codes the platform cannot
-place. Removed components (``移除``) are records too and are checked. A length is
-counted in characters (the table does not say bytes). The ID, class, grid, street and
-community were validated or filled from the cell by the import, the only way into a
-catalogue, and are not checked again.
+All but ``provisional`` break the standard; it names codes the platform cannot
+place. Removed components (``移除``) are records too and are checked: an ID is one
+component's, in use or not. A length is counted in characters (the table does not
+say bytes). The import validates the IDs too; they are checked again because a
+catalogue's attribute table can be edited in QGIS (an ID typed over, a row pasted
+twice). The class, grid, street and community the import filled from the cell are
+not checked again: `gridkit check` checks the cells against the layout.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ PROBLEMS = {
     "bad_credit_code": "not a unified social credit code",
     "bad_date": "not a real YYYYMMDD date",
     "bad_status": "not one of 完好 破损 丢失 废弃 移除",
+    "bad_id": "not a component ID of the standard's form, class and county",
+    "duplicate_id": "an ID more than one component holds",
     "provisional": "a provisional code (grid units --provisional)",
 }
 _STATUS = ("完好", "破损", "丢失", "废弃", "移除")
@@ -60,14 +68,15 @@ def standard_fields() -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"length": int})[["abbr", "field_name", "length", "M_C_O"]]
 
 
-def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
+def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
     """Every way the components of ``catalogue`` break the standard's field table.
 
     Returns one row per component and problem: ``row`` (its position in
     ``catalogue``), ``GLBJBSM``, ``field`` (the abbreviation), ``field_name`` (its
     Chinese name), ``value`` (as held; empty for an empty field), ``problem`` (a key
     of :data:`PROBLEMS`) and ``detail``. No row: the catalogue meets the table. In a
-    ``scheme="legacy"`` catalogue the ID has 16 digits.
+    ``scheme="legacy"`` catalogue the ID has 16 digits. ``counties``: the county
+    codes an ID may carry (the layout's); any, when not given.
 
     >>> import geopandas as gpd, shapely
     >>> c = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"], "GLBJMC": ["路灯"], "ZGBMDM": [None],
@@ -80,6 +89,7 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
     ZGBMDM empty mandatory: fill it from the routing table (gridkit components departments
     """
     from .catalogue import DATE_FIELDS, DEPARTMENT_FIELDS, real_dates
+    from .classes import class_table
     from .codes import is_provisional_code
     from .routing import uscc_problem
 
@@ -103,6 +113,8 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
             length = 16
         n = text[f].str.len()
         add(f, n > length, "too_long", n.astype(str) + f" characters; the field holds {length}")
+        if f == "GLBJBSM":  # one longer than the field is too long already
+            _id_problems(add, text[f], filled[f] & (n <= length).to_numpy(), class_table(scheme), counties)
     for f in _CREDIT_CODES:
         why = _per_value(text[f], uscc_problem)
         add(f, filled[f] & pd.notna(why), "bad_credit_code", why)
@@ -128,6 +140,22 @@ def field_problems(catalogue, *, scheme="2026") -> pd.DataFrame:
                      field_name=out["field"].map(dict(zip(table["abbr"], table["field_name"]))))
     out = out.sort_values(["row", "field"], key=lambda s: s.map(order) if s.name == "field" else s, kind="stable")
     return out[columns].reset_index(drop=True)
+
+
+def _id_problems(add, ids, checked, table, counties):
+    """``add`` the ``bad_id`` problems of the ``checked`` IDs (form, class, county:
+    :meth:`~gridkit.classes.ClassTable.id_problems`) and the ``duplicate_id`` of
+    every ID held more than once."""
+    import pyarrow as pa
+
+    rows = np.flatnonzero(checked)
+    why = np.full(len(ids), "", dtype=object)
+    why[rows] = table.id_problems(pa.array(ids.to_numpy(dtype=object)[rows], type=pa.string()), counties=counties)
+    add("GLBJBSM", why != "", "bad_id", why)
+    codes, _ = pd.factorize(ids.where(ids != ""))  # a blank ID: -1, held by none
+    holders = np.append(np.bincount(codes[codes >= 0]), 0)[codes]
+    add("GLBJBSM", holders > 1, "duplicate_id",
+        np.char.add(holders.astype(str), " components hold it: give all but one a new ID"))
 
 
 def _text(frame, field):

@@ -636,6 +636,38 @@ def test_components_check_names_each_field_the_standard_refuses(tmp_path, packag
     assert len(pd.read_csv(out)) == 0
 
 
+def test_components_check_names_ids_edited_by_hand(tmp_path, package):
+    """The catalogue's attribute table edited in QGIS: an ID typed over with
+    another's (both holders named, a removed one too: an ID is one component's),
+    a digit lost, a class the table does not know, a county not the layout's.
+    Each is named in --problems; the sound ID (000005) is not."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50, X0 + 150, X0 + 250],
+                       [Y0 + 50] * 3 + [Y0 + 150] * 3)
+    good = "91350100M000100Y43"
+    inventory = _csv(tmp_path, [dict(lon=a, lat=b, ZGBMDM=good, CSRQ="20260701") for a, b in zip(lon, lat)])
+    args = ["components", "import", "--grid", str(package), "--class", "01037", str(inventory)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    catalogue = read_catalogue(package)
+    assert catalogue["GLBJBSM"].tolist() == [f"11010101037{k:06d}" for k in range(1, 7)]
+    catalogue.loc[0, "GLBJZT"] = "移除"
+    catalogue["GLBJBSM"] = ["11010101037000001", "11010101037000001", "1101010103700003", "11010199999000004",
+                            "11010101037000005", "12010101037000006"]
+    write_catalogue(package, catalogue)
+    out = tmp_path / "problems.csv"
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--problems", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "5 of 6 components have a problem (5 in all)" in result.output
+    found = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert found[["GLBJBSM", "problem", "detail"]].values.tolist() == [
+        ["11010101037000001", "duplicate_id", "2 components hold it: give all but one a new ID"],
+        ["11010101037000001", "duplicate_id", "2 components hold it: give all but one a new ID"],
+        ["1101010103700003", "bad_id", "has 16 characters; a GB/T 47678.5-2026 component ID has 17 digits (a "
+         "16-digit ID is legacy CJ/T 214: use --scheme legacy or convert it)"],
+        ["11010199999000004", "bad_id", ClassTable("2026").class_problem("99999")],
+        ["12010101037000006", "bad_id", "county 120101 is not the layout's (110101)"]]
+    assert set(found["field"]) == {"GLBJBSM"}
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
