@@ -99,7 +99,7 @@ def _issued_lines(name, changes, shown=20):
     """What --fix-ids did: the IDs given, per layer."""
     lines = []
     for layer, changed in changes.items():
-        what = "micro-grid(s)" if layer == "micro_grids" else "cell(s)"
+        what = {"micro_grids": "micro-grid(s)", "components": "component(s)"}.get(layer, "cell(s)")
         lines.append(f"{name}  {layer}: {len(changed):,} {what} given a new ID" + (", in place" if changed else ""))
         lines += [f"  {old or '(blank)'} → {new}" for old, new in changed[:shown]]
         if len(changed) > shown:

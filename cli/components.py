@@ -479,8 +479,13 @@ def _one_package(package_arg, package):
 @click.option("--problems", "problems_path", type=click.Path(dir_okay=False), default=None,
               help="Write every problem to this .csv or .xlsx: the component's ID, the field (abbreviation and "
                    "Chinese name), the value, the problem and what it should be; to sort and fix in Excel.")
+@click.option("--fix-ids", is_flag=True,
+              help="First give each component whose ID is blank or held by another a new one, in place: the "
+                   "next sequence of its county and class.")
+@click.option("--date", "today", default=None, metavar="YYYYMMDD",
+              help="Change date (BGRQ) of the components --fix-ids gives a new ID (default: today).")
 @overwrite_opt
-def check_command(package_arg, package, problems_path, overwrite):
+def check_command(package_arg, package, problems_path, fix_ids, today, overwrite):
     """Check the catalogue against the standard's component fields, before it goes to the platform.
 
     GB/T 47678.5-2026 gives each field of a component record a length and says
@@ -497,6 +502,14 @@ def check_command(package_arg, package, problems_path, overwrite):
     platform needs the real codes). Exit status 1 when anything is reported, 0
     when all holds.
 
+    With --fix-ids, the IDs that are blank or that several components hold
+    are issued first: of those sharing one, one in use keeps it (then the
+    earliest surveyed, then the first); the others take the next sequences of
+    their county and class after the highest in the catalogue, removed
+    components included, so an ID is never issued twice, and a change date.
+    The catalogue is written in place, atomically. An import refuses a
+    catalogue with a shared ID: it matches rows by ID.
+
     Fill the departments from the city's routing table (gridkit components
     departments --routes routing.toml). Fix a field for a whole inventory with a
     mapping file's [values] and import it again, or export the catalogue (gridkit export --layer
@@ -506,6 +519,7 @@ def check_command(package_arg, package, problems_path, overwrite):
     Examples:
       gridkit components check demo-output/cambridge.gpkg
       gridkit components check demo-output/cambridge.gpkg --problems problems.csv
+      gridkit components check demo-output/cambridge.gpkg --fix-ids   # an ID pasted twice in QGIS
     """
     from gridkit.conformance import PROBLEMS, field_problems
 
@@ -513,6 +527,19 @@ def check_command(package_arg, package, problems_path, overwrite):
     _table_file(problems_path, "--problems")
     refuse_existing(problems_path, overwrite=overwrite, inputs={"--grid": package})
     catalogue = _catalogue_or_fail(package)
+    if fix_ids:
+        from gridkit.catalogue import issue_component_ids, write_catalogue
+        from gridkit.errors import GridkitError
+
+        from .check import _issued_lines
+
+        try:
+            catalogue, changes = issue_component_ids(catalogue, today=today)
+            if changes:
+                write_catalogue(package, catalogue)
+        except GridkitError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(_issued_lines(package, {"components": changes}))
     problems = field_problems(catalogue, scheme=_scheme(package), counties=_layout_counties(package))
     removed = int(catalogue["GLBJZT"].eq("移除").sum())
     click.echo(f"{package}: {len(catalogue):,} components ({removed:,} removed) against GB/T 47678.5-2026's fields")

@@ -106,7 +106,7 @@ __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
-    "of_class", "layout_areas",
+    "issue_component_ids", "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1074,6 +1074,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     table = table or ClassTable("2026")
     mapping = mapping or Mapping()
     today = today or _dt.date.today().strftime("%Y%m%d")
+    _refuse_shared_ids(catalogue)
     if isinstance(inventory, (str, Path)):
         source = source or Path(inventory).stem
         frame, x, y, in_crs = read_inventory(inventory, layer=layer, crs=crs, x_field=x_field,
@@ -1617,6 +1618,68 @@ def _routed(rows, routes, table):
     by_department = pd.Series(name[no_code], dtype=object).value_counts()
     return code, name, {**counts, "no_code": int(no_code.sum()), "no_code_by_department": {
         str(k): int(v) for k, v in by_department.items()}}
+
+
+def _refuse_shared_ids(catalogue):
+    """Raise :class:`InputError` when components of ``catalogue`` share an ID: an
+    import matches its rows by ID, and could not tell which one a row updates."""
+    if catalogue is None or not len(catalogue):
+        return
+    ids = catalogue["GLBJBSM"].dropna().astype(str)
+    shared = ids[ids.duplicated(keep=False)]
+    if len(shared):
+        counts = shared.value_counts(sort=False)
+        raise InputError(f"the catalogue holds {len(counts):,} ID(s) on more than one component (e.g. "
+                         f"{counts.index[0]} on {counts.iloc[0]}: its attribute table edited by hand?), and an import "
+                         "matches its rows by ID; `gridkit components check PACKAGE --fix-ids` gives all but one "
+                         "of each a new ID")
+
+
+def issue_component_ids(catalogue, *, today=None):
+    """The catalogue with a new ID for each component whose ID is blank or held by
+    another: ``(catalogue, changes)``, ``changes`` ``[(old, new), …]`` (old ``None``
+    when blank), by county and class, then the catalogue's order.
+
+    Of the components sharing an ID one keeps it: one in use before a removed one,
+    then the earliest survey date (``CSRQ``), then the first. The others take the
+    next sequences of their county and class (``county_code``, ``class_code``) after
+    the highest of any ID in the catalogue, removed ones included, so no ID is
+    issued twice; and ``today`` as change date (``BGRQ``; default today). A
+    component without a county or a class code keeps its ID (``components check``
+    names it).
+    """
+    today = today or _dt.date.today().strftime("%Y%m%d")
+    ids = catalogue["GLBJBSM"].astype(object).where(catalogue["GLBJBSM"].notna(), "").astype(str).str.strip()
+    county, cls = (catalogue[c].astype(object).where(catalogue[c].notna(), "").astype(str).str.strip()
+                   for c in ("county_code", "class_code"))
+    prefix = (county + cls).to_numpy(dtype=object)
+    order = pd.DataFrame({"id": ids.to_numpy(), "removed": catalogue["end_date"].notna().to_numpy(),
+                          "surveyed": catalogue["CSRQ"].fillna("").astype(str).replace("", "~").to_numpy(),
+                          "row": np.arange(len(catalogue))})
+    keeps = order[order["id"] != ""].sort_values(["id", "removed", "surveyed", "row"]).drop_duplicates("id")["row"]
+    need = np.ones(len(catalogue), dtype=bool)
+    need[keeps.to_numpy()] = False
+    need &= ((county != "") & (cls != "")).to_numpy()
+    if not need.any():
+        return catalogue, []
+    well_formed = ids[ids.str.fullmatch(r"\d{7,}")]
+    highest = (well_formed.str[-SEQUENCE_DIGITS:].astype(int)
+               .groupby(well_formed.str[:-SEQUENCE_DIGITS].to_numpy()).max())
+    rows = np.flatnonzero(need)
+    rows = rows[np.lexsort((rows, prefix[rows]))]
+    prefixes = pd.Series(prefix[rows])
+    sequence = prefixes.map(highest).fillna(0).astype(np.int64) + prefixes.groupby(prefixes).cumcount() + 1
+    if (sequence > 999_999).any():
+        raise InputError("a class has run out of sequence numbers (999999) in "
+                         + ", ".join(sorted(set(prefixes[sequence > 999_999]))))
+    new = (prefixes + sequence.astype(str).str.zfill(SEQUENCE_DIGITS)).to_numpy(dtype=object)
+    out = _plain(catalogue.copy(deep=False))
+    for name, values in (("GLBJBSM", new), ("BGRQ", np.full(len(rows), today, dtype=object))):
+        column = out[name].to_numpy(dtype=object, copy=True)
+        column[rows] = values
+        out[name] = column
+    was = ids.to_numpy()[rows]
+    return out, [(old or None, fresh) for old, fresh in zip(was, new)]
 
 
 # -- the package ----------------------------------------------------------------------

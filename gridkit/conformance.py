@@ -155,7 +155,7 @@ def _id_problems(add, ids, checked, table, counties):
     codes, _ = pd.factorize(ids.where(ids != ""))  # a blank ID: -1, held by none
     holders = np.append(np.bincount(codes[codes >= 0]), 0)[codes]
     add("GLBJBSM", holders > 1, "duplicate_id",
-        np.char.add(holders.astype(str), " components hold it: give all but one a new ID"))
+        np.char.add(holders.astype(str), " components hold it: --fix-ids gives all but one a new ID"))
 
 
 def _text(frame, field):

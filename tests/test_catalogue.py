@@ -659,13 +659,51 @@ def test_components_check_names_ids_edited_by_hand(tmp_path, package):
     assert "5 of 6 components have a problem (5 in all)" in result.output
     found = pd.read_csv(out, dtype=str, keep_default_na=False)
     assert found[["GLBJBSM", "problem", "detail"]].values.tolist() == [
-        ["11010101037000001", "duplicate_id", "2 components hold it: give all but one a new ID"],
-        ["11010101037000001", "duplicate_id", "2 components hold it: give all but one a new ID"],
+        ["11010101037000001", "duplicate_id", "2 components hold it: --fix-ids gives all but one a new ID"],
+        ["11010101037000001", "duplicate_id", "2 components hold it: --fix-ids gives all but one a new ID"],
         ["1101010103700003", "bad_id", "has 16 characters; a GB/T 47678.5-2026 component ID has 17 digits (a "
          "16-digit ID is legacy CJ/T 214: use --scheme legacy or convert it)"],
         ["11010199999000004", "bad_id", ClassTable("2026").class_problem("99999")],
         ["12010101037000006", "bad_id", "county 120101 is not the layout's (110101)"]]
     assert set(found["field"]) == {"GLBJBSM"}
+
+
+def test_components_check_fix_ids_gives_shared_and_blank_ids_new_ones_and_import_then_works(tmp_path, package):
+    """IDs pasted over in QGIS: 000001 on a removed component and one in use (the
+    one in use keeps it, though surveyed later), 000003 on two in use (the earlier
+    surveyed keeps it), 000005's blanked. An import refuses the catalogue (it
+    matches rows by ID); --fix-ids gives the others 000007, 000008, 000009 (after
+    the highest, 000006), in the catalogue's order, with a change date; then the
+    import runs and check finds no ID problem."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50, X0 + 150, X0 + 250],
+                       [Y0 + 50] * 3 + [Y0 + 150] * 3)
+    good = "91350100M000100Y43"
+    inventory = _csv(tmp_path, [dict(lon=a, lat=b, ZGBMDM=good, CSRQ="20260701") for a, b in zip(lon, lat)])
+    args = ["components", "import", "--grid", str(package), "--class", "01037", str(inventory)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    catalogue = read_catalogue(package)
+    catalogue.loc[0, ["GLBJZT", "end_date", "CSRQ"]] = ["移除", "20260801", "20260101"]
+    catalogue["CSRQ"] = ["20260101", "20260901", "20260801", "20260701", None, "20260701"]
+    catalogue["GLBJBSM"] = ["11010101037000001", "11010101037000001", "11010101037000003", "11010101037000003",
+                            None, "11010101037000006"]
+    write_catalogue(package, catalogue)
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 1
+    assert "holds 2 ID(s) on more than one component (e.g. 11010101037000001 on 2" in refused.output
+    assert "`gridkit components check PACKAGE --fix-ids`" in refused.output
+    before = package.read_bytes()
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--fix-ids", "--date", "20261201"])
+    assert result.output.splitlines()[:4] == [
+        f"{package}  components: 3 component(s) given a new ID, in place",
+        "  11010101037000001 → 11010101037000007", "  11010101037000003 → 11010101037000008",
+        "  (blank) → 11010101037000009"]
+    assert package.read_bytes() != before
+    held = read_catalogue(package)
+    assert held["GLBJBSM"].tolist() == ["11010101037000007", "11010101037000001", "11010101037000008",
+                                        "11010101037000003", "11010101037000009", "11010101037000006"]
+    assert held["BGRQ"].tolist() == ["20261201", None, "20261201", None, "20261201", None]
+    assert "GLBJBSM" not in result.output
+    assert CliRunner().invoke(cli, args).exit_code == 0
 
 
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
