@@ -271,11 +271,11 @@ def _check_layout(grids, micro_grids, communities, stale=()):
     for what, frame, key in (("grids", grids, "grid_id"), ("micro-grids", micro_grids, "micro_id")):
         if frame is not None and frame[key].isna().any():
             raise InputError(f"{what} without a {key}: {int(frame[key].isna().sum())} (drawn by hand, say); give "
-                             "each a free ID (`gridkit check` suggests one), or delete it")
+                             "each a free ID (`gridkit check --fix-ids` gives one), or delete it")
         if frame is not None and frame[key].duplicated().any():
             twice = frame.loc[frame[key].duplicated(), key].astype(str).tolist()
             raise InputError(f"the {what} repeat IDs ({', '.join(twice[:5])}): each needs its own; "
-                             "`gridkit check` suggests one")
+                             "`gridkit check --fix-ids` gives one to all but one")
     wrong = [g for g, c in zip(grids["grid_id"].astype(str), grids["community_code"].astype(str))
              if not (len(g) == 15 and g.isdigit() and g.startswith(c) and g[12:] != "000")]
     if wrong:
