@@ -37,7 +37,9 @@ def check_command(package, problems_out, fix_ids, overwrite):
     twice (Split Features) are issued first: north to south, then west to east,
     after the highest ever issued in the community, so an ID is never issued
     twice. The micro-grids in a split cell's new part follow it, with new micro
-    IDs. The package is written in place, atomically.
+    IDs. The package is written in place, atomically. In a household package
+    both parts keep the grid's household count; `gridkit grid rebalance`
+    recounts them, and --fix-ids says so.
 
     \b
     Examples:
@@ -54,7 +56,11 @@ def check_command(package, problems_out, fix_ids, overwrite):
     name = Path(package).name
     try:
         if fix_ids:
-            click.echo(_issued_lines(name, issue_missing_ids(package)))
+            changes = issue_missing_ids(package)
+            click.echo(_issued_lines(name, changes))
+            recount = _recount_hint(package, changes)
+            if recount:
+                click.echo(recount)
         reports = check_package(package)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
@@ -93,6 +99,25 @@ def _components_lines(name, package, report, problems_out):
         return f"{head}: ok (each in the cell that holds it)"
     return "\n".join([f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out),
                       f"  fix: gridkit components reassign {package} puts each in the cell that holds it now"])
+
+
+def _recount_hint(package, changes):
+    """After --fix-ids split a household package's grid: the parts each still carry
+    the grid's household count, which `grid rebalance` recounts (None otherwise)."""
+    import json
+
+    from gridkit.package import read_metadata
+
+    if not any(old for old, _ in changes.get("cells", [])):
+        return None
+    try:
+        households = json.loads(read_metadata(package).get("parameters") or "{}").get("households")
+    except (ValueError, AttributeError):
+        return None
+    if not households:
+        return None
+    return (f"  households: the parts of a split grid each carry its count; `gridkit grid rebalance {package} "
+            f"--households {households} -o NEW.gpkg` recounts them, and divides again those out of the band")
 
 
 def _issued_lines(name, changes, shown=20):

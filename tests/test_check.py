@@ -480,3 +480,17 @@ def test_fix_ids_moves_the_micro_grids_of_a_split_cells_new_part_to_it(package):
     assert json.loads(gk.read_package(package)[2]["highest_issued"])["110101001001003"] == 4
     reports = gk.check_package(package)
     assert reports["cells"].ok and reports["micro_grids"].ok
+
+
+def test_fix_ids_on_a_household_package_names_the_recount(package):
+    """A household package (its parameters name the households file) split by hand:
+    both parts carry the grid's household count, so --fix-ids names the recount."""
+    meta = pyogrio.read_dataframe(package, layer="gridkit_metadata")
+    meta.loc[meta["key"] == "parameters", "value"] = '{"households": "blocks.gpkg"}'
+    pyogrio.write_dataframe(meta, package, layer="gridkit_metadata", driver="GPKG")
+    _edit(package, _split_003)
+    result = _run(package, "--fix-ids")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[2] == (
+        f"  households: the parts of a split grid each carry its count; `gridkit grid rebalance {package} "
+        "--households blocks.gpkg -o NEW.gpkg` recounts them, and divides again those out of the band")
