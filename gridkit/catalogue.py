@@ -1645,13 +1645,16 @@ def issue_component_ids(catalogue, *, today=None):
     next sequences of their county and class (``county_code``, ``class_code``) after
     the highest of any ID in the catalogue, removed ones included, so no ID is
     issued twice; and ``today`` as change date (``BGRQ``; default today). A
-    component without a county or a class code keeps its ID (``components check``
-    names it).
+    component added by hand without a county takes its grid's (``SZDYWGBSM``, which
+    ``reassign_catalogue`` fills); one without a class code, or without both,
+    keeps its ID (``components check`` names it).
     """
     today = today or _dt.date.today().strftime("%Y%m%d")
     ids = catalogue["GLBJBSM"].astype(object).where(catalogue["GLBJBSM"].notna(), "").astype(str).str.strip()
-    county, cls = (catalogue[c].astype(object).where(catalogue[c].notna(), "").astype(str).str.strip()
-                   for c in ("county_code", "class_code"))
+    county, cls, grid = (catalogue[c].astype(object).where(catalogue[c].notna(), "").astype(str).str.strip()
+                         for c in ("county_code", "class_code", "SZDYWGBSM"))
+    from_grid = (county == "") & grid.str.fullmatch(r"\d{15}")  # added by hand: its grid's county
+    county = county.where(~from_grid, grid.str[:6])
     prefix = (county + cls).to_numpy(dtype=object)
     order = pd.DataFrame({"id": ids.to_numpy(), "removed": catalogue["end_date"].notna().to_numpy(),
                           "surveyed": catalogue["CSRQ"].fillna("").astype(str).replace("", "~").to_numpy(),
@@ -1674,7 +1677,8 @@ def issue_component_ids(catalogue, *, today=None):
                          + ", ".join(sorted(set(prefixes[sequence > 999_999]))))
     new = (prefixes + sequence.astype(str).str.zfill(SEQUENCE_DIGITS)).to_numpy(dtype=object)
     out = _plain(catalogue.copy(deep=False))
-    for name, values in (("GLBJBSM", new), ("BGRQ", np.full(len(rows), today, dtype=object))):
+    for name, values in (("GLBJBSM", new), ("BGRQ", np.full(len(rows), today, dtype=object)),
+                         ("county_code", county.to_numpy(dtype=object)[rows])):
         column = out[name].to_numpy(dtype=object, copy=True)
         column[rows] = values
         out[name] = column
@@ -1864,8 +1868,9 @@ def _arrow_table(catalogue):
     columns = {}
     for name in CATALOGUE_COLUMNS:
         values = catalogue[name]
-        if name == "source_row":
-            columns[name] = pa.array(values.to_numpy(dtype=np.int64))
+        if name == "source_row":  # none on a component added by hand in QGIS
+            numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+            columns[name] = pa.array(numbers, from_pandas=True).cast(pa.int64())
         elif name == "assign_distance_m":
             columns[name] = pa.array(values.to_numpy(dtype=float), from_pandas=True)
         elif values.dtype == object:  # read_catalogue's: text and None

@@ -57,6 +57,8 @@ PROBLEMS = {
 }
 _STATUS = ("完好", "破损", "丢失", "废弃", "移除")
 _CREDIT_CODES = ("ZGBMDM", "QSDWDM", "YHDWDM")
+_NEW_ID = ("mandatory: --fix-ids gives the next ID of its county and class (a component added in QGIS: "
+           "`gridkit components reassign` first, for its grid)")
 _FROM_ROUTES = "mandatory: fill it from the routing table (gridkit components departments --routes TABLE), or "
 
 
@@ -107,8 +109,9 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
     filled = {f: text[f] != "" for f in text}
     for f, length, obligation in table[["abbr", "length", "M_C_O"]].itertuples(index=False):
         if obligation == "M":
-            add(f, ~filled[f], "empty", (_FROM_ROUTES if f in DEPARTMENT_FIELDS else "mandatory: ")
-                + f"give it (a mapping file's [values] {f} = …) and import again")
+            how = "mandatory: " if f not in DEPARTMENT_FIELDS else _FROM_ROUTES
+            add(f, ~filled[f], "empty", _NEW_ID if f == "GLBJBSM" else
+                how + f"give it (a mapping file's [values] {f} = …) and import again")
         if f == "GLBJBSM" and scheme == "legacy":
             length = 16
         n = text[f].str.len()

@@ -706,6 +706,35 @@ def test_components_check_fix_ids_gives_shared_and_blank_ids_new_ones_and_import
     assert CliRunner().invoke(cli, args).exit_code == 0
 
 
+def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, package):
+    """A point added to the components layer in QGIS with a name and a class only:
+    components check names the ID it lacks and how to give it; reassign gives it its
+    cell (and writes its blank source row as blank, not as -2**63); --fix-ids then
+    gives it the next ID of the grid's county and its class."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 50])
+    inventory = _csv(tmp_path, [dict(lon=a, lat=b) for a, b in zip(lon, lat)])
+    assert CliRunner().invoke(cli, ["components", "import", "--grid", str(package), "--class", "01037",
+                                    str(inventory)]).exit_code == 0
+    crs = pyogrio.read_info(package, layer="components")["crs"]
+    added = gpd.GeoDataFrame({"GLBJMC": ["路灯"], "class_code": ["01037"]},
+                             geometry=[shapely.Point(X0 + 250, Y0 + 150)], crs=4548).to_crs(crs)
+    pyogrio.write_dataframe(added, package, layer="components", append=True)
+    out = tmp_path / "problems.csv"
+    CliRunner().invoke(cli, ["components", "check", str(package), "--problems", str(out)])
+    found = pd.read_csv(out, dtype=str, keep_default_na=False).set_index("field")
+    assert found.loc["GLBJBSM", "detail"] == ("mandatory: --fix-ids gives the next ID of its county and class (a "
+                                              "component added in QGIS: `gridkit components reassign` first, for "
+                                              "its grid)")
+    assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
+    held = read_catalogue(package)
+    assert held["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001005", "110101001001003"]
+    assert held["source_row"].iloc[:2].tolist() == [1, 2] and pd.isna(held["source_row"].iloc[2])
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--fix-ids"])
+    assert result.output.splitlines()[:2] == [f"{package}  components: 1 component(s) given a new ID, in place",
+                                              "  (blank) → 11010101037000003"]
+    assert read_catalogue(package)["county_code"].tolist() == ["110101"] * 3
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]
