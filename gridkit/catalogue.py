@@ -1942,6 +1942,8 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_clas
                          "(import it again)")
     frame = pd.DataFrame(catalogue.drop(columns="geometry"))
     frame["active"] = frame["GLBJZT"] != "移除"
+    if "class_name" in frame and "class_code" in frame:
+        frame["class_name"] = _class_names(frame["class_code"], frame["class_name"])
     name = _STATS_NAMES.get(by)
     keys = [column] + ([name] if name else [])
     out = frame.groupby(keys, dropna=False).agg(components=("active", "sum"), all_rows=("active", "size"),
@@ -1958,6 +1960,22 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_clas
             raise InputError("per class: the rows are classes already; count by cell, micro, community or street")
         out = _per_class(out, frame, keys)
     return out
+
+
+def _class_names(codes, names):
+    """``names`` with the blank ones (a component added by hand in QGIS, its class
+    code typed in) filled: as other components of that class are named, else as the
+    built-in table names it (a 4-digit code is legacy CJ/T 214's)."""
+    from .classes import class_table
+
+    blank = names.isna() | (names.astype(str).str.strip() == "")
+    if not blank.any():
+        return names
+    held = names[~blank].groupby(codes[~blank]).first()
+    built_in = {code: c.name for scheme in ("legacy", "2026") for code, c in class_table(scheme).classes.items()}
+    fill = codes[blank].map(held)
+    fill = fill.where(fill.notna(), codes[blank].astype(str).map(built_in))
+    return names.where(~blank, fill)
 
 
 def _per_class(out, frame, keys):

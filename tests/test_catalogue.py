@@ -732,7 +732,11 @@ def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, pa
     result = CliRunner().invoke(cli, ["components", "check", str(package), "--fix-ids"])
     assert result.output.splitlines()[:2] == [f"{package}  components: 1 component(s) given a new ID, in place",
                                               "  (blank) → 11010101037000003"]
-    assert read_catalogue(package)["county_code"].tolist() == ["110101"] * 3
+    held = read_catalogue(package)
+    assert held["county_code"].tolist() == ["110101"] * 3
+    # its blank class name: counted with its class; alone, named by the class table
+    assert catalogue_stats(held)[["class_code", "class_name", "components"]].values.tolist() == [["01037", "路灯", 3]]
+    assert catalogue_stats(held.iloc[2:])["class_name"].tolist() == [ClassTable("2026").classes["01037"].name]
 
 
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
