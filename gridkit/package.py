@@ -477,6 +477,10 @@ def describe_package(path) -> dict:
                                else None, **_households(micro, parameters.get("micro"))}
     if "components" in infos:
         components = columns("components", ["class_code", "class_name", "assign_status", "micro_id"])
+        if {"class_code", "class_name"} <= set(components.columns):
+            from .catalogue import _class_names
+
+            components["class_name"] = _class_names(components["class_code"], components["class_name"])
         info["components"] = {"count": len(components),
                               "classes": _counts(components, "class_code", "class_name"),
                               "assign_status": _counts(components, "assign_status")}

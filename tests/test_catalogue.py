@@ -737,6 +737,7 @@ def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, pa
     # its blank class name: counted with its class; alone, named by the class table
     assert catalogue_stats(held)[["class_code", "class_name", "components"]].values.tolist() == [["01037", "路灯", 3]]
     assert catalogue_stats(held.iloc[2:])["class_name"].tolist() == [ClassTable("2026").classes["01037"].name]
+    assert gk.package.describe_package(package)["components"]["classes"] == {"01037 路灯": 3}
 
 
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
