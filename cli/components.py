@@ -505,8 +505,9 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
     With --fix-ids, the IDs that are blank or that several components hold
     are issued first: of those sharing one, one in use keeps it (then the
     earliest surveyed, then the first); the others take the next sequences of
-    their county and class after the highest in the catalogue, removed
-    components included, so an ID is never issued twice, and a change date.
+    their county and class after the highest ever issued (the package records
+    it: a component deleted by hand does not give its ID back), and a change
+    date.
     The catalogue is written in place, atomically. An import refuses a
     catalogue with a shared ID: it matches rows by ID.
 

@@ -106,7 +106,7 @@ __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
-    "issue_component_ids", "of_class", "layout_areas",
+    "issue_component_ids", "highest_component_ids", "COMPONENT_RECORD", "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1236,7 +1236,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if crs is None and not isinstance(in_crs, str) and in_crs.to_epsg() == 4326:
         _refuse_offset_copy(rows, catalogue, inventory)
     merged, changes = _merge(catalogue, rows, source, table, today, listed, partial=where is not None or copy,
-                             copy=copy, named=named)
+                             copy=copy, named=named, issued=_issued_of(catalogue))
+    merged.attrs[COMPONENT_RECORD] = highest_component_ids(merged["GLBJBSM"], before=_issued_of(catalogue))
     if changes["kept_rejected"]:
         log.warning("%s: %s components of this source are kept as they were: %s", source,
                     f"{changes['kept_rejected']:,}", "every row was rejected" if listed is None
@@ -1463,7 +1464,8 @@ def _differs(old, fresh):
     return (_comparable(old) != _comparable(fresh)).any(axis=1).to_numpy() | moved | nearer
 
 
-def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False, copy=False, named=None):
+def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False, copy=False, named=None,
+           issued=None):
     """Sync ``rows`` (one source) into ``catalogue``; returns (catalogue, counts).
 
     ``listed``: the IDs and source keys of the source's rejected rows, whose
@@ -1472,7 +1474,8 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     the part of the source a filter selected, so none of the source's other
     components is removed (they are counted as ``kept_unselected``). ``copy``:
     ``rows`` come from a copy of the catalogue (:data:`COPY_COLUMNS`), so a
-    component they hold keeps its own source and source key. ``named``: whether
+    component they hold keeps its own source and source key. ``issued``: the
+    highest sequences issued before (:data:`COMPONENT_RECORD`); new IDs follow them. ``named``: whether
     each row gave a department code and a name (two bools per row), or ``None``
     (a routing table filled them). A row with no code keeps the held department
     when it names the same one, or none while its class and cell are the same.
@@ -1497,8 +1500,8 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     new = (match < 0) & ~given
     if new.any():
         prefix = (rows["county_code"].astype("str") + rows["class_code"].astype("str")).astype(object)[new]
-        held = pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]).dropna().astype(str)
-        top = held.str[-SEQUENCE_DIGITS:].astype(int).groupby(held.str[:-SEQUENCE_DIGITS].to_numpy()).max()
+        top = pd.Series(highest_component_ids(pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]),
+                                              before=issued), dtype=np.int64)
         seq = prefix.map(top).fillna(0).astype(np.int64) + prefix.groupby(prefix).cumcount() + 1
         if (seq > 999_999).any():
             raise InputError("a class has run out of sequence numbers (999999) in "
@@ -1635,6 +1638,11 @@ def _refuse_shared_ids(catalogue):
                          "of each a new ID")
 
 
+def _issued_of(catalogue) -> dict:
+    """The record of IDs issued that :func:`read_catalogue` found in the package."""
+    return {} if catalogue is None else catalogue.attrs.get(COMPONENT_RECORD, {})
+
+
 def issue_component_ids(catalogue, *, today=None):
     """The catalogue with a new ID for each component whose ID is blank or held by
     another: ``(catalogue, changes)``, ``changes`` ``[(old, new), …]`` (old ``None``
@@ -1643,8 +1651,9 @@ def issue_component_ids(catalogue, *, today=None):
     Of the components sharing an ID one keeps it: one in use before a removed one,
     then the earliest survey date (``CSRQ``), then the first. The others take the
     next sequences of their county and class (``county_code``, ``class_code``) after
-    the highest of any ID in the catalogue, removed ones included, so no ID is
-    issued twice; and ``today`` as change date (``BGRQ``; default today). A
+    the highest of any ID in the catalogue, removed ones included, or in the record
+    :func:`read_catalogue` found (:data:`COMPONENT_RECORD`), so no ID is issued
+    twice; and ``today`` as change date (``BGRQ``; default today). A
     component added by hand without a county takes its grid's (``SZDYWGBSM``, which
     ``reassign_catalogue`` fills); one without a class code, or without both,
     keeps its ID (``components check`` names it).
@@ -1665,9 +1674,7 @@ def issue_component_ids(catalogue, *, today=None):
     need &= ((county != "") & (cls != "")).to_numpy()
     if not need.any():
         return catalogue, []
-    well_formed = ids[ids.str.fullmatch(r"\d{7,}")]
-    highest = (well_formed.str[-SEQUENCE_DIGITS:].astype(int)
-               .groupby(well_formed.str[:-SEQUENCE_DIGITS].to_numpy()).max())
+    highest = pd.Series(highest_component_ids(ids, before=_issued_of(catalogue)), dtype=np.int64)
     rows = np.flatnonzero(need)
     rows = rows[np.lexsort((rows, prefix[rows]))]
     prefixes = pd.Series(prefix[rows])
@@ -1814,6 +1821,7 @@ def read_catalogue(package, *, where=None):
     for column in CATALOGUE_COLUMNS:
         if column not in ("source_row", "assign_distance_m") and column in frame:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    frame.attrs[COMPONENT_RECORD] = _component_record(read_metadata(package))
     return frame
 
 
@@ -1832,9 +1840,13 @@ def write_catalogue(package, catalogue, *, metadata=None):
     The package is copied beside itself, the layer and metadata are written into
     the copy, and the copy is renamed over the package only when both are
     complete: a failure leaves the package as it was. The layer goes to GDAL as
-    one Arrow table, column by column, without a copy of the frame.
+    one Arrow table, column by column, without a copy of the frame. The package's
+    record of the highest sequences issued (:data:`COMPONENT_RECORD`) is raised to
+    the catalogue's, never lowered.
     """
     batches = _arrow_batches(catalogue)
+    held = read_metadata(package)
+    record = json.dumps(highest_component_ids(catalogue["GLBJBSM"], before=_component_record(held)))
     with atomic_path(package, overwrite=True) as tmp:
         shutil.copyfile(package, tmp)
         # The copy is private until the rename, so SQLite need not sync as it goes
@@ -1842,10 +1854,42 @@ def write_catalogue(package, catalogue, *, metadata=None):
         with gdal_options(**PRIVATE_SQLITE):
             pyogrio.write_arrow(batches, tmp, layer="components", driver="GPKG", geometry_name="geometry",
                                 geometry_type="Point", crs=catalogue.crs.to_wkt(), append=False)
-        if metadata:
-            values = {**read_metadata(tmp), **{k: str(v) for k, v in metadata.items()}}
+        if metadata or held.get(COMPONENT_RECORD) != record:
+            values = {**held, **{k: str(v) for k, v in (metadata or {}).items()}, COMPONENT_RECORD: record}
             pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
         write_styles(tmp)
+
+
+#: The metadata key of the highest component sequence ever issued per county and
+#: class (``{"11010101037": 12, …}``): a component deleted by hand, not removed, does
+#: not give its ID back to the next import.
+COMPONENT_RECORD = "component_highest_issued"
+
+
+def highest_component_ids(ids, *, before=None) -> dict:
+    """The highest sequence of ``ids`` (component IDs) per county and class, the
+    ID less its last 6 digits, and at least ``before``'s (a package's record);
+    IDs not all digits are left out.
+
+    >>> highest_component_ids(["11010101037000004", "11010101037000002", "x"], before={"11010101013": 3})
+    {'11010101013': 3, '11010101037': 4}
+    """
+    ids = pd.Series(ids, dtype=object).dropna().astype(str)
+    ids = ids[ids.str.fullmatch(r"\d{7,}")]
+    found = ids.str[-SEQUENCE_DIGITS:].astype(int).groupby(ids.str[:-SEQUENCE_DIGITS].to_numpy()).max()
+    out = dict(before or {})
+    for prefix, sequence in found.items():
+        out[str(prefix)] = max(int(sequence), int(out.get(prefix, 0)))
+    return dict(sorted(out.items()))
+
+
+def _component_record(metadata) -> dict:
+    """A package's :data:`COMPONENT_RECORD` ({} when absent or unreadable)."""
+    try:
+        record = json.loads(metadata.get(COMPONENT_RECORD) or "{}")
+        return {str(k): int(v) for k, v in record.items()}
+    except (ValueError, TypeError, AttributeError):
+        return {}
 
 
 _WRITE_BATCH = 500_000

@@ -740,6 +740,29 @@ def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, pa
     assert gk.package.describe_package(package)["components"]["classes"] == {"01037 路灯": 3}
 
 
+def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
+    """The package records the highest component sequence issued per county and
+    class. A component deleted in QGIS (not removed: its row is gone) does not give
+    its ID, the highest, back: the next import issues 000004, and --fix-ids 000005."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    inventory = _csv(tmp_path, [dict(lon=a, lat=b) for a, b in zip(lon, lat)])
+    run = ["components", "import", "--grid", str(package), "--class", "01037"]
+    assert CliRunner().invoke(cli, [*run, str(inventory)]).exit_code == 0
+    assert json.loads(gk.read_package(package)[2]["component_highest_issued"]) == {"11010101037": 3}
+    layer = gpd.read_file(package, layer="components")
+    pyogrio.write_dataframe(layer[layer["GLBJBSM"] != "11010101037000003"], package, layer="components",
+                            driver="GPKG")
+    more = _csv(tmp_path, [dict(lon=lon[2], lat=lat[2])], name="more.csv")
+    assert CliRunner().invoke(cli, [*run, str(more)]).exit_code == 0
+    held = read_catalogue(package)
+    assert held.loc[held["source"] == "more", "GLBJBSM"].tolist() == ["11010101037000004"]
+    held.loc[held["GLBJBSM"] == "11010101037000002", "GLBJBSM"] = None
+    write_catalogue(package, held)
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--fix-ids"])
+    assert result.output.splitlines()[1] == "  (blank) → 11010101037000005"
+    assert json.loads(gk.read_package(package)[2]["component_highest_issued"]) == {"11010101037": 5}
+
+
 def test_rejected_rows_do_not_remove_their_components(tmp_path, package):
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50, Y0 + 150, Y0 + 150])
     rows = [dict(key=k, lon=a, lat=b) for k, a, b in zip("abc", lon, lat)]

@@ -418,7 +418,7 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
                  "crs          EPSG:32619 (WGS 84 / UTM zone 19N)",
                  "units        1 county, 1 street, 13 communities",
                  "components   1,750: 03005 垃圾箱 990, 02014 交通信号灯 760; assigned inside 1,728, nearest 22",
-                 "layers       cells 2,596, units 15, components 1,750, gridkit_metadata 7, layer_styles 3"):
+                 "layers       cells 2,596, units 15, components 1,750, gridkit_metadata 8, layer_styles 3"):
         assert line in lines
     assert any(line.startswith("cells        2,596 cells, 18.46 km²") for line in lines)
     assert not any("not among the units" in line for line in lines)
