@@ -636,17 +636,25 @@ def test_components_check_names_each_field_the_standard_refuses(tmp_path, packag
     assert len(pd.read_csv(out)) == 0
 
 
-def test_components_check_names_ids_edited_by_hand(tmp_path, package):
-    """The catalogue's attribute table edited in QGIS: an ID typed over with
-    another's (both holders named, a removed one too: an ID is one component's),
-    a digit lost, a class the table does not know, a county not the layout's.
-    Each is named in --problems; the sound ID (000005) is not."""
+def _six_lamps(tmp_path, package):
+    """Six street lights imported, one in each cell of the first community (IDs
+    11010101037000001 … 006, surveyed 20260701, a department each); the import's
+    arguments, to run it again."""
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50, X0 + 150, X0 + 250],
                        [Y0 + 50] * 3 + [Y0 + 150] * 3)
     good = "91350100M000100Y43"
     inventory = _csv(tmp_path, [dict(lon=a, lat=b, ZGBMDM=good, CSRQ="20260701") for a, b in zip(lon, lat)])
     args = ["components", "import", "--grid", str(package), "--class", "01037", str(inventory)]
     assert CliRunner().invoke(cli, args).exit_code == 0
+    return args
+
+
+def test_components_check_names_ids_edited_by_hand(tmp_path, package):
+    """The catalogue's attribute table edited in QGIS: an ID typed over with
+    another's (both holders named, a removed one too: an ID is one component's),
+    a digit lost, a class the table does not know, a county not the layout's.
+    Each is named in --problems; the sound ID (000005) is not."""
+    args = _six_lamps(tmp_path, package)
     catalogue = read_catalogue(package)
     assert catalogue["GLBJBSM"].tolist() == [f"11010101037{k:06d}" for k in range(1, 7)]
     catalogue.loc[0, "GLBJZT"] = "移除"
@@ -675,14 +683,9 @@ def test_components_check_fix_ids_gives_shared_and_blank_ids_new_ones_and_import
     matches rows by ID); --fix-ids gives the others 000007, 000008, 000009 (after
     the highest, 000006), in the catalogue's order, with a change date; then the
     import runs and check finds no ID problem."""
-    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50, X0 + 150, X0 + 250],
-                       [Y0 + 50] * 3 + [Y0 + 150] * 3)
-    good = "91350100M000100Y43"
-    inventory = _csv(tmp_path, [dict(lon=a, lat=b, ZGBMDM=good, CSRQ="20260701") for a, b in zip(lon, lat)])
-    args = ["components", "import", "--grid", str(package), "--class", "01037", str(inventory)]
-    assert CliRunner().invoke(cli, args).exit_code == 0
+    args = _six_lamps(tmp_path, package)
     catalogue = read_catalogue(package)
-    catalogue.loc[0, ["GLBJZT", "end_date", "CSRQ"]] = ["移除", "20260801", "20260101"]
+    catalogue.loc[0, ["GLBJZT", "end_date"]] = ["移除", "20260801"]
     catalogue["CSRQ"] = ["20260101", "20260901", "20260801", "20260701", None, "20260701"]
     catalogue["GLBJBSM"] = ["11010101037000001", "11010101037000001", "11010101037000003", "11010101037000003",
                             None, "11010101037000006"]
