@@ -507,8 +507,7 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
     earliest surveyed, then the first); the others take the next sequences of
     their county and class after the highest ever issued (the package records
     it: a component deleted by hand does not give its ID back), and a change
-    date.
-    The catalogue is written in place, atomically. An import refuses a
+    date. The catalogue is written in place, atomically. An import refuses a
     catalogue with a shared ID: it matches rows by ID.
 
     Fill the departments from the city's routing table (gridkit components

@@ -1475,10 +1475,11 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     components is removed (they are counted as ``kept_unselected``). ``copy``:
     ``rows`` come from a copy of the catalogue (:data:`COPY_COLUMNS`), so a
     component they hold keeps its own source and source key. ``issued``: the
-    highest sequences issued before (:data:`COMPONENT_RECORD`); new IDs follow them. ``named``: whether
-    each row gave a department code and a name (two bools per row), or ``None``
-    (a routing table filled them). A row with no code keeps the held department
-    when it names the same one, or none while its class and cell are the same.
+    highest sequences issued before (:data:`COMPONENT_RECORD`); new IDs follow
+    them. ``named``: whether each row gave a department code and a name (two
+    bools per row), or ``None`` (a routing table filled them). A row with no code
+    keeps the held department when it names the same one, or none while its
+    class and cell are the same.
     """
     if catalogue is None or not len(catalogue):
         catalogue = rows.iloc[:0].copy()
