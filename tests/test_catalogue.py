@@ -654,7 +654,7 @@ def test_components_check_names_ids_edited_by_hand(tmp_path, package):
     another's (both holders named, a removed one too: an ID is one component's),
     a digit lost, a class the table does not know, a county not the layout's.
     Each is named in --problems; the sound ID (000005) is not."""
-    args = _six_lamps(tmp_path, package)
+    _six_lamps(tmp_path, package)
     catalogue = read_catalogue(package)
     assert catalogue["GLBJBSM"].tolist() == [f"11010101037{k:06d}" for k in range(1, 7)]
     catalogue.loc[0, "GLBJZT"] = "移除"
