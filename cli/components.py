@@ -445,6 +445,12 @@ def _write_table(table, path, sheet):
             table.to_csv(tmp, index=False, encoding=CSV_ENCODING)
 
 
+def _change_date_opt(which):
+    """--date: the change date (BGRQ) written on the components ``which`` says."""
+    return click.option("--date", "today", default=None, metavar="YYYYMMDD",
+                        help=f"Change date (BGRQ) of the components {which} (default: today).")
+
+
 def _scheme(package):
     """The component scheme of ``package``'s catalogue (2026 unless imported as legacy)."""
     from gridkit.package import read_metadata
@@ -482,8 +488,7 @@ def _one_package(package_arg, package):
 @click.option("--fix-ids", is_flag=True,
               help="First give each component whose ID is blank or held by another a new one, in place: the "
                    "next sequence of its county and class.")
-@click.option("--date", "today", default=None, metavar="YYYYMMDD",
-              help="Change date (BGRQ) of the components --fix-ids gives a new ID (default: today).")
+@_change_date_opt("--fix-ids gives a new ID")
 @overwrite_opt
 def check_command(package_arg, package, problems_path, fix_ids, today, overwrite):
     """Check the catalogue against the standard's component fields, before it goes to the platform.
@@ -571,8 +576,7 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
 @click.option("--every", is_flag=True,
               help="Route every component in use afresh, whatever department it holds: after the table changed "
                    "who answers for a class or an area.")
-@click.option("--date", "today", default=None, metavar="YYYYMMDD",
-              help="Change date (BGRQ) of the components whose department changes (default: today).")
+@_change_date_opt("whose department changes")
 @summary_json_opt
 def departments_command(package_arg, package, routes, every, today, as_json):
     """Fill each component's responsible department from the city's routing table.
@@ -622,8 +626,7 @@ def departments_command(package_arg, package, routes, every, today, as_json):
 @click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
               help="The grid package holding the catalogue (or give it as PACKAGE); updated in place, atomically.")
-@click.option("--date", "today", default=None, metavar="YYYYMMDD",
-              help="Change date (BGRQ) of the components whose cell changes (default: today).")
+@_change_date_opt("whose cell changes")
 @summary_json_opt
 def reassign_command(package_arg, package, today, as_json):
     """Put each component back in the cell that holds it, after cells were edited.

@@ -1501,13 +1501,8 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     new = (match < 0) & ~given
     if new.any():
         prefix = (rows["county_code"].astype("str") + rows["class_code"].astype("str")).astype(object)[new]
-        top = pd.Series(highest_component_ids(pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]),
-                                              before=issued), dtype=np.int64)
-        seq = prefix.map(top).fillna(0).astype(np.int64) + prefix.groupby(prefix).cumcount() + 1
-        if (seq > 999_999).any():
-            raise InputError("a class has run out of sequence numbers (999999) in "
-                             + ", ".join(sorted(set(prefix[seq > 999_999]))))
-        rows.loc[new, "GLBJBSM"] = (prefix + seq.astype(str).str.zfill(SEQUENCE_DIGITS)).to_numpy()
+        rows.loc[new, "GLBJBSM"] = _next_ids(prefix, highest_component_ids(
+            pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]), before=issued))
     matched = match >= 0
     updated = unchanged = 0
     catalogue = catalogue.copy()
@@ -1660,9 +1655,7 @@ def issue_component_ids(catalogue, *, today=None):
     keeps its ID (``components check`` names it).
     """
     today = today or _dt.date.today().strftime("%Y%m%d")
-    ids = catalogue["GLBJBSM"].astype(object).where(catalogue["GLBJBSM"].notna(), "").astype(str).str.strip()
-    county, cls, grid = (catalogue[c].astype(object).where(catalogue[c].notna(), "").astype(str).str.strip()
-                         for c in ("county_code", "class_code", "SZDYWGBSM"))
+    ids, county, cls, grid = (_text(catalogue, c) for c in ("GLBJBSM", "county_code", "class_code", "SZDYWGBSM"))
     from_grid = (county == "") & grid.str.fullmatch(r"\d{15}")  # added by hand: its grid's county
     county = county.where(~from_grid, grid.str[:6])
     prefix = (county + cls).to_numpy(dtype=object)
@@ -1675,15 +1668,9 @@ def issue_component_ids(catalogue, *, today=None):
     need &= ((county != "") & (cls != "")).to_numpy()
     if not need.any():
         return catalogue, []
-    highest = pd.Series(highest_component_ids(ids, before=_issued_of(catalogue)), dtype=np.int64)
     rows = np.flatnonzero(need)
     rows = rows[np.lexsort((rows, prefix[rows]))]
-    prefixes = pd.Series(prefix[rows])
-    sequence = prefixes.map(highest).fillna(0).astype(np.int64) + prefixes.groupby(prefixes).cumcount() + 1
-    if (sequence > 999_999).any():
-        raise InputError("a class has run out of sequence numbers (999999) in "
-                         + ", ".join(sorted(set(prefixes[sequence > 999_999]))))
-    new = (prefixes + sequence.astype(str).str.zfill(SEQUENCE_DIGITS)).to_numpy(dtype=object)
+    new = _next_ids(pd.Series(prefix[rows]), highest_component_ids(ids, before=_issued_of(catalogue)))
     out = _plain(catalogue.copy(deep=False))
     for name, values in (("GLBJBSM", new), ("BGRQ", np.full(len(rows), today, dtype=object)),
                          ("county_code", county.to_numpy(dtype=object)[rows])):
@@ -1802,6 +1789,14 @@ def misplaced_components(catalogue, cells, *, micro=None) -> pd.DataFrame:
     return wrong
 
 
+def _text(frame, field):
+    """A field as stripped text, "" where empty or missing (a column the frame lacks too)."""
+    if field not in frame:
+        return pd.Series("", index=range(len(frame)), dtype=object)
+    column = frame[field].reset_index(drop=True)
+    return column.astype(object).where(column.notna(), "").astype(str).str.strip()
+
+
 def _text_or_none(catalogue, column, rows):
     """``catalogue[column]`` at ``rows`` as text, ``None`` where blank or missing."""
     if column not in catalogue:
@@ -1882,6 +1877,17 @@ def highest_component_ids(ids, *, before=None) -> dict:
     for prefix, sequence in found.items():
         out[str(prefix)] = max(int(sequence), int(out.get(prefix, 0)))
     return dict(sorted(out.items()))
+
+
+def _next_ids(prefixes, highest):
+    """New component IDs for ``prefixes`` (a Series of county + class, in the order
+    to issue them): each prefix's next sequences after ``highest[prefix]`` (0 when
+    absent), as an object array; :class:`InputError` past 999999."""
+    sequence = prefixes.map(highest).fillna(0).astype(np.int64) + prefixes.groupby(prefixes).cumcount() + 1
+    if (sequence > 999_999).any():
+        raise InputError("a class has run out of sequence numbers (999999) in "
+                         + ", ".join(sorted(set(prefixes[sequence > 999_999]))))
+    return (prefixes + sequence.astype(str).str.zfill(SEQUENCE_DIGITS)).to_numpy(dtype=object)
 
 
 def _component_record(metadata) -> dict:

@@ -90,7 +90,7 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
     >>> print(*found[["field", "problem"]].iloc[0], found["detail"].iloc[0][:73])
     ZGBMDM empty mandatory: fill it from the routing table (gridkit components departments
     """
-    from .catalogue import DATE_FIELDS, DEPARTMENT_FIELDS, real_dates
+    from .catalogue import DATE_FIELDS, DEPARTMENT_FIELDS, _text, real_dates
     from .classes import class_table
     from .codes import is_provisional_code
     from .routing import uscc_problem
@@ -159,14 +159,6 @@ def _id_problems(add, ids, checked, table, counties):
     holders = np.append(np.bincount(codes[codes >= 0]), 0)[codes]
     add("GLBJBSM", holders > 1, "duplicate_id",
         np.char.add(holders.astype(str), " components hold it: --fix-ids gives all but one a new ID"))
-
-
-def _text(frame, field):
-    """A field as stripped text, "" where empty or missing (a column the frame lacks too)."""
-    if field not in frame:
-        return pd.Series("", index=range(len(frame)), dtype=object)
-    column = frame[field].reset_index(drop=True)
-    return column.astype(object).where(column.notna(), "").astype(str).str.strip()
 
 
 def _per_value(column, function):
