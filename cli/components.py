@@ -107,8 +107,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     import dataclasses
 
     from gridkit.batch import rejects_written
-    from gridkit.catalogue import REJECT_REASONS, Mapping, import_components, read_catalogue, write_catalogue
-    from gridkit.classes import ClassTable
+    from gridkit.catalogue import (COMPONENT_CLASSES, REJECT_REASONS, Mapping, import_components, package_classes,
+                                   read_catalogue, write_catalogue)
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
@@ -123,12 +123,13 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     try:
         with Steps() as step:
             step(f"indexing {package}")
-            held = read_metadata(package).get("component_scheme")  # first: it says when PACKAGE is no package
+            meta = read_metadata(package)  # first: it says when PACKAGE is no package
+            held = meta.get("component_scheme")
             locator = Locator.from_package(package)
             if held and held != scheme:
                 raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
                                        f"or convert the inventory first (gridkit components convert)")
-            table = ClassTable(scheme, extensions)
+            table = package_classes(package, extensions, scheme=scheme, metadata=meta)
             problem = table.class_problem(class_code, typed=True) if class_code is not None else None
             if problem:
                 raise click.BadParameter(f"{problem} (`gridkit components classes WORD` finds the code)",
@@ -156,7 +157,10 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                     summaries.append(result.summary)
                 step(f"writing the catalogue into {package}")
                 imports = json.dumps(summaries, ensure_ascii=False)
-                write_catalogue(package, catalogue, metadata={"component_scheme": scheme, "component_imports": imports})
+                local = {COMPONENT_CLASSES: json.dumps(table.local_classes(), ensure_ascii=False)} if (
+                    table.local_classes()) else {}
+                write_catalogue(package, catalogue,
+                                metadata={"component_scheme": scheme, "component_imports": imports, **local})
             if preview:
                 step(f"drawing {preview}")
                 from gridkit.preview import plot_layout
@@ -349,8 +353,9 @@ def _why_not_found(component_id, package):
     its 2026 form is …" or ": the ID has 14 characters; …"; else ""."""
     from gridkit.classes import class_table, convert_ids
 
-    scheme = _scheme(package)
-    problem = class_table(scheme).id_problems([component_id])[0]
+    table = _classes(package)
+    scheme = table.scheme
+    problem = table.id_problems([component_id])[0]
     if not problem:
         return ""
     other = "legacy" if scheme == "2026" else "2026"
@@ -451,11 +456,16 @@ def _change_date_opt(which):
                         help=f"Change date (BGRQ) of the components {which} (default: today).")
 
 
-def _scheme(package):
-    """The component scheme of ``package``'s catalogue (2026 unless imported as legacy)."""
-    from gridkit.package import read_metadata
+def _classes(package):
+    """The class table of ``package``'s catalogue: its scheme's (2026 unless imported
+    as legacy) and the local extension classes its imports were given."""
+    from gridkit.catalogue import package_classes
+    from gridkit.errors import GridkitError
 
-    return read_metadata(package).get("component_scheme") or "2026"
+    try:
+        return package_classes(package)
+    except GridkitError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 def _layout_counties(package):
@@ -486,8 +496,8 @@ def _one_package(package_arg, package):
               help="Write every problem to this .csv or .xlsx: the component's ID, the field (abbreviation and "
                    "Chinese name), the value, the problem and what it should be; to sort and fix in Excel.")
 @click.option("--fix-ids", is_flag=True,
-              help="First give each component whose ID is blank or held by another a new one, in place: the "
-                   "next sequence of its county and class.")
+              help="First give each component whose ID is blank, held by another or of another class than its "
+                   "class_code a new one, in place: the next sequence of its county and class.")
 @_change_date_opt("--fix-ids gives a new ID")
 @overwrite_opt
 def check_command(package_arg, package, problems_path, fix_ids, today, overwrite):
@@ -503,17 +513,22 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
     a change date before the survey date), statuses other than the five words,
     component IDs of the wrong form, class or county, or that two components
     hold (an attribute table edited in QGIS: an ID typed over, a row pasted
-    twice), and provisional grid IDs (a layout made with --provisional: the
-    platform needs the real codes). Exit status 1 when anything is reported, 0
-    when all holds.
+    twice), gridkit's class code (class_code) left empty, of no class of the
+    table, or of another class than the ID's (typed over), and provisional
+    grid IDs (a layout made with --provisional: the platform needs the real
+    codes). The package's local extension classes (import --extensions) are
+    classes of the table. Exit status 1 when anything is reported, 0 when all
+    holds.
 
     With --fix-ids, the IDs that are blank or that several components hold
     are issued first: of those sharing one, one in use keeps it (then the
     earliest surveyed, then the first); the others take the next sequences of
     their county and class after the highest ever issued (the package records
     it: a component deleted by hand does not give its ID back), and a change
-    date. The catalogue is written in place, atomically. An import refuses a
-    catalogue with a shared ID: it matches rows by ID.
+    date. A component whose class code was typed over with another class is
+    classed anew and takes an ID of that class; a blank class code is filled
+    from the ID. The catalogue is written in place, atomically. An import
+    refuses a catalogue with a shared ID: it matches rows by ID.
 
     Fill the departments from the city's routing table (gridkit components
     departments --routes routing.toml). Fix a field for a whole inventory with a
@@ -539,13 +554,22 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
         from .check import _issued_lines
 
         try:
-            catalogue, changes = issue_component_ids(catalogue, today=today)
-            if changes:
-                write_catalogue(package, catalogue)
+            fixed, changes = issue_component_ids(catalogue, today=today, classes=_classes(package))
+            filled = _changed_rows(catalogue, fixed, ("class_code",))
+            if changes or filled:
+                write_catalogue(package, fixed)
         except GridkitError as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(_issued_lines(package, {"components": changes}))
-    problems = field_problems(catalogue, scheme=_scheme(package), counties=_layout_counties(package))
+        catalogue = fixed
+        lines = [_issued_lines(package, {"components": changes})]
+        if filled:
+            lines.append(f"  {filled:,} blank class code(s) filled from the ID, in place")
+        left = int(catalogue["GLBJBSM"].isna().sum() + catalogue["GLBJBSM"].astype(str).str.strip().eq("").sum())
+        if left:
+            lines.append(f"  {left:,} component(s) left without an ID: no class code of the table, or no grid "
+                         "(the problems below name them)")
+        click.echo("\n".join(lines))
+    problems = field_problems(catalogue, classes=_classes(package), counties=_layout_counties(package))
     removed = int(catalogue["GLBJZT"].eq("移除").sum())
     click.echo(f"{package}: {len(catalogue):,} components ({removed:,} removed) against GB/T 47678.5-2026's fields")
     if len(problems):
@@ -601,7 +625,6 @@ def departments_command(package_arg, package, routes, every, today, as_json):
       gridkit components departments demo-output/cambridge.gpkg --routes data/samples/cambridge_routing.toml --every
     """
     from gridkit.catalogue import route_departments, write_catalogue
-    from gridkit.classes import ClassTable
     from gridkit.errors import GridkitError
     from gridkit.routing import RoutingTable
 
@@ -610,8 +633,7 @@ def departments_command(package_arg, package, routes, every, today, as_json):
     try:
         table = RoutingTable.load(routes)
         catalogue = _catalogue_or_fail(package)
-        filled, summary = route_departments(catalogue, table, table=ClassTable(_scheme(package)), every=every,
-                                            today=today)
+        filled, summary = route_departments(catalogue, table, table=_classes(package), every=every, today=today)
         if summary["changed"]:
             write_catalogue(package, filled)
     except GridkitError as exc:
@@ -708,9 +730,9 @@ def _changed_rows(before, after, columns) -> int:
 def _known_class(code, catalogue, package):
     """Refuse ``code`` (``stats --class``) when it is no class or big class of the
     catalogue's scheme, nor of a component in the catalogue (a local class)."""
-    from gridkit.classes import class_table, lost_leading_zeros
+    from gridkit.classes import lost_leading_zeros
 
-    table = class_table(_scheme(package))
+    table = _classes(package)
     classes = set(table.classes) | set(catalogue["class_code"].dropna().astype(str))  # local classes too
     bigs = {c[:2] for c in classes}
     if code not in classes | bigs:

@@ -61,12 +61,13 @@ def carried_from(package, meta=None) -> tuple:
     styles and projects: :func:`gridkit.package.added_by_hand`), the component
     catalogue (``None`` without one) and its metadata rows (from ``meta``, its
     metadata when already read)."""
-    from gridkit.catalogue import COMPONENT_RECORD, read_catalogue
+    from gridkit.catalogue import COMPONENT_CLASSES, COMPONENT_RECORD, read_catalogue
     from gridkit.package import added_by_hand, read_metadata
 
     meta = read_metadata(package) if meta is None else meta
     return (added_by_hand(package), read_catalogue(package),
-            {key: meta[key] for key in ("component_scheme", "component_imports", COMPONENT_RECORD) if key in meta})
+            {key: meta[key] for key in ("component_scheme", "component_imports", COMPONENT_RECORD, COMPONENT_CLASSES)
+             if key in meta})
 
 
 def replaced(output, overwrite) -> tuple:

@@ -106,7 +106,8 @@ __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
-    "issue_component_ids", "highest_component_ids", "COMPONENT_RECORD", "of_class", "layout_areas",
+    "issue_component_ids", "highest_component_ids", "COMPONENT_RECORD", "COMPONENT_CLASSES", "package_classes",
+    "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1639,44 +1640,63 @@ def _issued_of(catalogue) -> dict:
     return {} if catalogue is None else catalogue.attrs.get(COMPONENT_RECORD, {})
 
 
-def issue_component_ids(catalogue, *, today=None):
-    """The catalogue with a new ID for each component whose ID is blank or held by
-    another: ``(catalogue, changes)``, ``changes`` ``[(old, new), …]`` (old ``None``
-    when blank), by county and class, then the catalogue's order.
+def issue_component_ids(catalogue, *, today=None, classes=None):
+    """The catalogue with a new ID for each component whose ID is blank, held by
+    another or of another class than its ``class_code``: ``(catalogue, changes)``,
+    ``changes`` ``[(old, new), …]`` (old ``None`` when blank), by county and class,
+    then the catalogue's order. ``classes``: the class table (a package's, with its
+    local classes: :func:`package_classes`); GB/T 47678.5-2026's when not given.
 
     Of the components sharing an ID one keeps it: one in use before a removed one,
     then the earliest survey date (``CSRQ``), then the first. The others take the
     next sequences of their county and class (``county_code``, ``class_code``) after
     the highest of any ID in the catalogue, removed ones included, or in the record
     :func:`read_catalogue` found (:data:`COMPONENT_RECORD`), so no ID is issued
-    twice; and ``today`` as change date (``BGRQ``; default today). A
-    component added by hand without a county takes its grid's (``SZDYWGBSM``, which
-    ``reassign_catalogue`` fills); one without a class code, or without both,
-    keeps its ID (``components check`` names it).
+    twice; and ``today`` as change date (``BGRQ``; default today).
+
+    Edits by hand in QGIS: a component without a county takes its grid's
+    (``SZDYWGBSM``, which ``reassign_catalogue`` fills); a class code typed over
+    with another class of the table is a component classed anew, and takes a new ID
+    of that class (its class name follows); a blank class code is filled from the
+    ID's class. A component whose class code is blank or none of the table's (or
+    that has no county) keeps its ID, blank or not: ``components check`` names it.
     """
     today = today or _dt.date.today().strftime("%Y%m%d")
+    table = classes if classes is not None else ClassTable("2026")
     ids, county, cls, grid = (_text(catalogue, c) for c in ("GLBJBSM", "county_code", "class_code", "SZDYWGBSM"))
+    id_class = ids.str[6:6 + table.class_digits].where(ids.str.fullmatch(rf"\d{{{table.id_digits}}}"), "")
+    id_class = id_class.where(id_class.isin(set(table.classes)), "")
+    from_id = (cls == "") & (id_class != "")  # typed out: the ID says it
+    cls = cls.where(~from_id, id_class)
+    usable = cls.isin({code for code in set(cls) if code and table.class_problem(code) is None})
+    classed_anew = (usable & (id_class != "") & (cls != id_class)).to_numpy()
     from_grid = (county == "") & grid.str.fullmatch(r"\d{15}")  # added by hand: its grid's county
     county = county.where(~from_grid, grid.str[:6])
     prefix = (county + cls).to_numpy(dtype=object)
     order = pd.DataFrame({"id": ids.to_numpy(), "removed": catalogue["end_date"].notna().to_numpy(),
                           "surveyed": catalogue["CSRQ"].fillna("").astype(str).replace("", "~").to_numpy(),
                           "row": np.arange(len(catalogue))})
-    keeps = order[order["id"] != ""].sort_values(["id", "removed", "surveyed", "row"]).drop_duplicates("id")["row"]
+    order = order[(order["id"] != "") & ~classed_anew]  # an ID of its old class is no longer its own
+    keeps = order.sort_values(["id", "removed", "surveyed", "row"]).drop_duplicates("id")["row"]
     need = np.ones(len(catalogue), dtype=bool)
     need[keeps.to_numpy()] = False
-    need &= ((county != "") & (cls != "")).to_numpy()
-    if not need.any():
+    need &= ((county != "") & usable).to_numpy()
+    if not need.any() and not from_id.any():
         return catalogue, []
     rows = np.flatnonzero(need)
     rows = rows[np.lexsort((rows, prefix[rows]))]
-    new = _next_ids(pd.Series(prefix[rows]), highest_component_ids(ids, before=_issued_of(catalogue)))
+    new = _next_ids(pd.Series(prefix[rows], dtype=object), highest_component_ids(ids, before=_issued_of(catalogue)))
     out = _plain(catalogue.copy(deep=False))
-    for name, values in (("GLBJBSM", new), ("BGRQ", np.full(len(rows), today, dtype=object)),
-                         ("county_code", county.to_numpy(dtype=object)[rows])):
+    renamed = from_id.to_numpy() | classed_anew
+    for name, at, values in (("GLBJBSM", rows, new), ("BGRQ", rows, np.full(len(rows), today, dtype=object)),
+                             ("county_code", rows, county.to_numpy(dtype=object)[rows]),
+                             ("class_code", renamed, cls.to_numpy(dtype=object)[renamed]),
+                             ("class_name", renamed, None)):  # then named as the others of its class
         column = out[name].to_numpy(dtype=object, copy=True)
-        column[rows] = values
+        column[at] = values
         out[name] = column
+    if renamed.any():
+        out["class_name"] = _class_names(out["class_code"], out["class_name"], table)
     was = ids.to_numpy()[rows]
     return out, [(old or None, fresh) for old, fresh in zip(was, new)]
 
@@ -1862,6 +1882,31 @@ def write_catalogue(package, catalogue, *, metadata=None):
 COMPONENT_RECORD = "component_highest_issued"
 
 
+#: The metadata key of the local extension classes the catalogue's imports were
+#: given (``{"21001": {"name": "共享单车停放区", …}, …}``, as
+#: :meth:`~gridkit.classes.ClassTable.local_classes` gives them): the check, the
+#: departments and the next import know them without the file.
+COMPONENT_CLASSES = "component_local_classes"
+
+
+def package_classes(package, extensions=None, *, scheme=None, metadata=None) -> ClassTable:
+    """The class table of ``package``'s catalogue: its scheme's (``scheme`` when
+    given), with the local extension classes its imports were given
+    (:data:`COMPONENT_CLASSES`) and ``extensions`` (a TOML file or a dict, as
+    :class:`~gridkit.classes.ClassTable` takes them; they win over the recorded
+    ones). ``metadata``: the package's, when already read."""
+    meta = read_metadata(package) if metadata is None else metadata
+    given = ClassTable(scheme or meta.get("component_scheme") or "2026", extensions)  # a bad file is named
+    try:
+        recorded = json.loads(meta.get(COMPONENT_CLASSES) or "{}")
+    except ValueError:
+        raise InputError(f"{package}: its metadata row {COMPONENT_CLASSES} is not JSON; delete the row and "
+                         "import with --extensions FILE again") from None
+    if not recorded:
+        return given
+    return ClassTable(given.scheme, {**recorded, **given.local_classes()})
+
+
 def highest_component_ids(ids, *, before=None) -> dict:
     """The highest sequence of ``ids`` (component IDs) per county and class, the
     ID less its last 6 digits, and at least ``before``'s (a package's record);
@@ -2013,10 +2058,11 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_clas
     return out
 
 
-def _class_names(codes, names):
+def _class_names(codes, names, table=None):
     """``names`` with the blank ones (a component added by hand in QGIS, its class
-    code typed in) filled: as other components of that class are named, else as the
-    built-in table names it (a 4-digit code is legacy CJ/T 214's)."""
+    code typed in) filled: as other components of that class are named, else as
+    ``table`` (a package's, with its local classes) or the built-in table names it
+    (a 4-digit code is legacy CJ/T 214's)."""
     from .classes import class_table
 
     blank = names.isna() | (names.astype(str).str.strip() == "")
@@ -2024,6 +2070,7 @@ def _class_names(codes, names):
         return names
     held = names[~blank].groupby(codes[~blank]).first()
     built_in = {code: c.name for scheme in ("legacy", "2026") for code, c in class_table(scheme).classes.items()}
+    built_in.update({code: c.name for code, c in (table.classes.items() if table is not None else ())})
     fill = codes[blank].map(held)
     fill = fill.where(fill.notna(), codes[blank].astype(str).map(built_in))
     return names.where(~blank, fill)

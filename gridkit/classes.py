@@ -184,6 +184,13 @@ class ClassTable:
             raise InputError(f"{source}: bad local class(es): " + "; ".join(problems))
         self.extension_source = source
 
+    def local_classes(self) -> dict:
+        """The local extension classes, ``code → {name, name_en, big_name,
+        department}``: what :class:`ClassTable` takes back as ``extensions`` (a
+        package records them, :func:`gridkit.catalogue.package_classes`)."""
+        return {c.code: {"name": c.name, "name_en": c.name_en, "big_name": c.big_name,
+                         "department": c.suggested_department} for c in self.classes.values() if c.local}
+
     def __getitem__(self, code):
         try:
             return self.classes[code]

@@ -20,17 +20,21 @@ they were written, and a city platform refuses a record that does not meet the t
   sequence; 16 in a legacy catalogue), of a class the table does not know, or of a
   county other than the layout's;
 * ``duplicate_id``: an ID that more than one component holds;
+* ``bad_class``, ``other_class`` (and ``empty``) of gridkit's ``class_code``: a
+  class code that is none of the table's, or another than the ID's;
 * ``provisional``: a grid ID from gridkit's provisional ranges (street 900 and up,
   county 99): a layout made with ``--provisional`` needs the real codes before
   delivery.
 
-All but ``provisional`` break the standard; it names codes the platform cannot
-place. Removed components (``移除``) are records too and are checked: an ID is one
+All but ``provisional`` and the class column's break the standard; the first names
+codes the platform cannot place, the others a component gridkit counts, routes and
+draws under another class than its ID's. Removed components (``移除``) are records too and are checked: an ID is one
 component's, in use or not. A length is counted in characters (the table does not
 say bytes). The import validates the IDs too; they are checked again because a
 catalogue's attribute table can be edited in QGIS (an ID typed over, a row pasted
-twice). The class, grid, street and community the import filled from the cell are
-not checked again: `gridkit check` checks the cells against the layout.
+twice), and so is the class column (a class typed over). The grid, street and
+community the import filled from the cell are not checked again: ``gridkit check``
+checks the components against the cells.
 """
 
 from __future__ import annotations
@@ -53,13 +57,22 @@ PROBLEMS = {
     "bad_status": "not one of 完好 破损 丢失 废弃 移除",
     "bad_id": "not a component ID of the standard's form, class and county",
     "duplicate_id": "an ID more than one component holds",
+    "bad_class": "a class code (gridkit's class_code) the class table lacks",
+    "other_class": "a class code (gridkit's class_code) other than its ID's",
     "provisional": "a provisional code (grid units --provisional)",
 }
 _STATUS = ("完好", "破损", "丢失", "废弃", "移除")
 _CREDIT_CODES = ("ZGBMDM", "QSDWDM", "YHDWDM")
 _NEW_ID = ("mandatory: --fix-ids gives the next ID of its county and class (a component added in QGIS: "
            "`gridkit components reassign` first, for its grid)")
+_REASSIGN = ("mandatory: `gridkit components reassign` fills it (and the street and community) from the cell "
+             "holding the component")
 _FROM_ROUTES = "mandatory: fill it from the routing table (gridkit components departments --routes TABLE), or "
+_BY_HAND = "type it in (a component added by hand has no inventory to import again)"
+_NO_CLASS = ("gridkit's column: type the component's class code (`gridkit components classes WORD` finds it); "
+             "--fix-ids then gives its ID")
+#: gridkit's class column, named beside the standard's fields
+_CLASS_FIELD = {"class_code": "部件类别代码 (gridkit)"}
 
 
 @functools.cache
@@ -70,7 +83,7 @@ def standard_fields() -> pd.DataFrame:
     return pd.DataFrame(rows).astype({"length": int})[["abbr", "field_name", "length", "M_C_O"]]
 
 
-def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
+def field_problems(catalogue, *, scheme="2026", counties=None, classes=None) -> pd.DataFrame:
     """Every way the components of ``catalogue`` break the standard's field table.
 
     Returns one row per component and problem: ``row`` (its position in
@@ -78,7 +91,12 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
     Chinese name), ``value`` (as held; empty for an empty field), ``problem`` (a key
     of :data:`PROBLEMS`) and ``detail``. No row: the catalogue meets the table. In a
     ``scheme="legacy"`` catalogue the ID has 16 digits. ``counties``: the county
-    codes an ID may carry (the layout's); any, when not given.
+    codes an ID may carry (the layout's); any, when not given. ``classes``: the
+    class table (a package's, with its local classes:
+    :func:`~gridkit.catalogue.package_classes`); ``scheme``'s when not given.
+
+    A catalogue with gridkit's ``class_code`` column has it checked too: empty, a
+    class the table lacks, or another class than the ID's (typed over in QGIS).
 
     >>> import geopandas as gpd, shapely
     >>> c = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"], "GLBJMC": ["路灯"], "ZGBMDM": [None],
@@ -96,6 +114,8 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
     from .routing import uscc_problem
 
     table = standard_fields()
+    kinds = class_table(scheme) if classes is None else classes
+    scheme = kinds.scheme
     found = []
 
     def add(field, mask, problem, detail):
@@ -105,19 +125,24 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
             found.append(pd.DataFrame({"row": rows, "field": field, "value": text[field].to_numpy(dtype=object)[rows],
                                        "problem": problem, "detail": details}))
 
-    text = {f: _text(catalogue, f) for f in table["abbr"]}
+    text = {f: _text(catalogue, f) for f in [*table["abbr"], *_CLASS_FIELD]}
     filled = {f: text[f] != "" for f in text}
+    by_hand = (_text(catalogue, "source") == "").to_numpy()  # added in QGIS: no inventory of its own
     for f, length, obligation in table[["abbr", "length", "M_C_O"]].itertuples(index=False):
         if obligation == "M":
             how = "mandatory: " if f not in DEPARTMENT_FIELDS else _FROM_ROUTES
-            add(f, ~filled[f], "empty", _NEW_ID if f == "GLBJBSM" else
-                how + f"give it (a mapping file's [values] {f} = …) and import again")
+            again = how + f"give it (a mapping file's [values] {f} = …) and import again"
+            add(f, ~filled[f], "empty", _NEW_ID if f == "GLBJBSM" else _REASSIGN if f == "SZDYWGBSM" else
+                np.where(by_hand, how + _BY_HAND, again))
         if f == "GLBJBSM" and scheme == "legacy":
             length = 16
         n = text[f].str.len()
         add(f, n > length, "too_long", n.astype(str) + f" characters; the field holds {length}")
         if f == "GLBJBSM":  # one longer than the field is too long already
-            _id_problems(add, text[f], filled[f] & (n <= length).to_numpy(), class_table(scheme), counties)
+            checked = filled[f] & (n <= length).to_numpy()
+            valid = checked & (_id_problems(add, text[f], checked, kinds, counties) == "")
+            if "class_code" in catalogue:
+                _class_problems(add, text[f], valid, text["class_code"], kinds)
     for f in _CREDIT_CODES:
         why = _per_value(text[f], uscc_problem)
         add(f, filled[f] & pd.notna(why), "bad_credit_code", why)
@@ -139,8 +164,9 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     out = pd.concat(found, ignore_index=True)
     order = {f: i for i, f in enumerate(table["abbr"])}
+    order["class_code"] = 0.5  # after the ID it should agree with
     out = out.assign(GLBJBSM=ids.to_numpy(dtype=object)[out["row"]],
-                     field_name=out["field"].map(dict(zip(table["abbr"], table["field_name"]))))
+                     field_name=out["field"].map({**dict(zip(table["abbr"], table["field_name"])), **_CLASS_FIELD}))
     out = out.sort_values(["row", "field"], key=lambda s: s.map(order) if s.name == "field" else s, kind="stable")
     return out[columns].reset_index(drop=True)
 
@@ -148,7 +174,7 @@ def field_problems(catalogue, *, scheme="2026", counties=None) -> pd.DataFrame:
 def _id_problems(add, ids, checked, table, counties):
     """``add`` the ``bad_id`` problems of the ``checked`` IDs (form, class, county:
     :meth:`~gridkit.classes.ClassTable.id_problems`) and the ``duplicate_id`` of
-    every ID held more than once."""
+    every ID held more than once; the bad IDs' reasons, ``""`` elsewhere."""
     import pyarrow as pa
 
     rows = np.flatnonzero(checked)
@@ -159,6 +185,28 @@ def _id_problems(add, ids, checked, table, counties):
     holders = np.append(np.bincount(codes[codes >= 0]), 0)[codes]
     add("GLBJBSM", holders > 1, "duplicate_id",
         np.char.add(holders.astype(str), " components hold it: --fix-ids gives all but one a new ID"))
+    return why
+
+
+def _class_problems(add, ids, valid, codes, table):
+    """``add`` the problems of gridkit's class column (``codes``): empty, a class
+    ``table`` lacks, or another than the one its ID carries (``valid``: the IDs
+    without a ``bad_id``). The ID is the standard's record of the class; the
+    column is what gridkit counts, routes and draws by."""
+    of_id = ids.str[6:6 + table.class_digits]
+    held = of_id.where(valid, "")  # the class a valid ID carries
+    names = {code: c.name for code, c in table.classes.items()}
+    said = held + " " + held.map(names).fillna("")
+    filled = codes != ""
+    add("class_code", ~filled & (held != ""), "empty", "gridkit's column: --fix-ids fills it from the ID, " + said)
+    add("class_code", ~filled & (held == ""), "empty", _NO_CLASS)
+    why = pd.Series(_per_value(codes.where(filled), table.class_problem))  # None: a class of the table
+    # a class code the same as its ID's, of a retired class, say: the ID's bad_id says it
+    add("class_code", filled & why.notna() & (codes != of_id), "bad_class",
+        why + ": type a class of the table (`gridkit components classes WORD` finds it)")
+    add("class_code", filled & why.isna() & (held != "") & (codes != held), "other_class",
+        "the ID is of class " + said + ": --fix-ids gives it a new ID of class " + codes + " "
+        + codes.map(names).fillna("") + " (classed anew), or type " + held + " back")
 
 
 def _per_value(column, function):

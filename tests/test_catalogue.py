@@ -728,6 +728,11 @@ def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, pa
     assert found.loc["GLBJBSM", "detail"] == ("mandatory: --fix-ids gives the next ID of its county and class (a "
                                               "component added in QGIS: `gridkit components reassign` first, for "
                                               "its grid)")
+    # no inventory of its own to give it through and import again: typed in, or filled by reassign
+    assert found.loc["CSRQ", "detail"] == ("mandatory: type it in (a component added by hand has no inventory to "
+                                           "import again)")
+    assert found.loc["SZDYWGBSM", "detail"] == ("mandatory: `gridkit components reassign` fills it (and the street "
+                                                "and community) from the cell holding the component")
     assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
     held = read_catalogue(package)
     assert held["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001005", "110101001001003"]
@@ -741,6 +746,82 @@ def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, pa
     assert catalogue_stats(held)[["class_code", "class_name", "components"]].values.tolist() == [["01037", "路灯", 3]]
     assert catalogue_stats(held.iloc[2:])["class_name"].tolist() == [ClassTable("2026").classes["01037"].name]
     assert gk.package.describe_package(package)["components"]["classes"] == {"01037 路灯": 3}
+
+
+def test_class_codes_edited_by_hand_are_named_and_fix_ids_follows_them(tmp_path, package):
+    """gridkit's class column edited in QGIS, the IDs left as they were: 000001's
+    class typed out, 000002's typed over with no class, 000003's with the hydrant
+    class (classed anew), 000004's ID blanked and its class typed over with no
+    class, and a point added with neither. components check names each; --fix-ids
+    fills 000001's class from its ID, gives 000003 a hydrant's ID and name, and
+    gives none to a component without a class of the table (it used to issue
+    11010199999000001, an ID of no class)."""
+    _six_lamps(tmp_path, package)
+    catalogue = read_catalogue(package)
+    catalogue["class_code"] = [None, "99999", "01013", "99999", "01037", "01037"]
+    catalogue.loc[3, "GLBJBSM"] = None
+    write_catalogue(package, catalogue)
+    crs = pyogrio.read_info(package, layer="components")["crs"]
+    added = gpd.GeoDataFrame({"GLBJMC": ["路灯"]}, geometry=[shapely.Point(X0 + 250, Y0 + 150)], crs=4548)
+    pyogrio.write_dataframe(added.to_crs(crs), package, layer="components", append=True)
+    out = tmp_path / "problems.csv"
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--problems", str(out)])
+    assert result.exit_code == 1, result.output
+    found = pd.read_csv(out, dtype=str, keep_default_na=False)
+    found = found[found["field"] == "class_code"]
+    lamp, hydrant = (ClassTable("2026").classes[c].name for c in ("01037", "01013"))
+    unknown = ClassTable("2026").class_problem("99999")
+    assert found[["GLBJBSM", "field_name", "problem", "detail"]].values.tolist() == [
+        ["11010101037000001", "部件类别代码 (gridkit)", "empty",
+         f"gridkit's column: --fix-ids fills it from the ID, 01037 {lamp}"],
+        ["11010101037000002", "部件类别代码 (gridkit)", "bad_class",
+         f"{unknown}: type a class of the table (`gridkit components classes WORD` finds it)"],
+        ["11010101037000003", "部件类别代码 (gridkit)", "other_class",
+         f"the ID is of class 01037 {lamp}: --fix-ids gives it a new ID of class 01013 {hydrant} (classed anew), "
+         "or type 01037 back"],
+        ["", "部件类别代码 (gridkit)", "bad_class",
+         f"{unknown}: type a class of the table (`gridkit components classes WORD` finds it)"],
+        ["", "部件类别代码 (gridkit)", "empty", "gridkit's column: type the component's class code (`gridkit "
+         "components classes WORD` finds it); --fix-ids then gives its ID"]]
+    assert CliRunner().invoke(cli, ["components", "reassign", str(package), "--date", "20261130"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--fix-ids", "--date", "20261201"])
+    assert result.output.splitlines()[:4] == [
+        f"{package}  components: 1 component(s) given a new ID, in place",
+        "  11010101037000003 → 11010101013000001",
+        "  1 blank class code(s) filled from the ID, in place",
+        "  2 component(s) left without an ID: no class code of the table, or no grid (the problems below name them)"]
+    held = read_catalogue(package)
+    assert held["GLBJBSM"].tolist() == ["11010101037000001", "11010101037000002", "11010101013000001", None,
+                                        "11010101037000005", "11010101037000006", None]
+    assert held["class_code"].tolist() == ["01037", "99999", "01013", "99999", "01037", "01037", None]
+    assert held["class_name"].tolist()[:3] == ["路灯", "路灯", hydrant]
+    assert held["BGRQ"].tolist() == [None, None, "20261201", None, None, None, "20261130"]  # the added: its cell
+
+
+def test_local_extension_classes_are_the_packages_after_the_import(tmp_path, package):
+    """An import with --extensions records the local classes in the package:
+    components check then knows 21001 (it named every such ID "unknown class"),
+    the next import needs no --extensions for it, and a layout written over the
+    package carries the record."""
+    (tmp_path / "local.toml").write_text('[classes.21001]\nname = "共享单车停放区"\ndepartment = "城管局"\n',
+                                          encoding="utf-8")
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 50])
+    bikes = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0], ZGBMDM="91350100M000100Y43", CSRQ="20260701")],
+                 name="bikes.csv")
+    run = ["components", "import", "--grid", str(package), "--class", "21001"]
+    assert CliRunner().invoke(cli, [*run, "--extensions", str(tmp_path / "local.toml"), str(bikes)]).exit_code == 0
+    recorded = json.loads(gk.read_package(package)[2]["component_local_classes"])
+    assert recorded == {"21001": {"name": "共享单车停放区", "name_en": "", "big_name": "本地扩展",
+                                  "department": "城管局"}}
+    result = CliRunner().invoke(cli, ["components", "check", str(package), "--fix-ids"])
+    assert result.output.splitlines()[0] == f"{package}  components: 0 component(s) given a new ID"
+    assert "bad_id" not in result.output and "the class table lacks" not in result.output
+    more = _csv(tmp_path, [dict(lon=lon[1], lat=lat[1])], name="more.csv")
+    assert CliRunner().invoke(cli, [*run, str(more)]).exit_code == 0
+    assert read_catalogue(package)["GLBJBSM"].tolist() == ["11010121001000001", "11010121001000002"]
+    from gridkit_cli.grid import carried_from
+
+    assert json.loads(carried_from(package)[2]["component_local_classes"]) == recorded
 
 
 def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
