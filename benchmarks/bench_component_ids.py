@@ -8,10 +8,12 @@ another (a value pasted over) and 100 with their ID deleted.
 * ``gridkit``: ``read_catalogue``, :func:`gridkit.catalogue.issue_component_ids`
   and ``write_catalogue`` on a copy of the package (what ``--fix-ids`` runs before
   the check): of the components sharing an ID one keeps it (in use, then the
-  earliest surveyed, then the first); the others, and the blank ones, take the next
-  sequences of their county and class after the highest, with a change date.
+  earliest surveyed, then the first); the others, the blank ones and those whose ID
+  carries another class than theirs (an ID pasted over from another class) take
+  the next sequences of their county and class after the highest, with a change
+  date.
 * ``geopandas``: ``read_file`` of the components; the keepers by ``sort_values`` and
-  ``drop_duplicates``; the next sequences per county and class after the highest
+  ``drop_duplicates``, of the IDs of the component's class; the next sequences per county and class after the highest
   (``groupby().max()`` and ``cumcount()``); the layer written back into a copy of
   the package by ``to_file``. (It writes no QGIS style, as ``write_catalogue`` does.)
 
@@ -89,7 +91,8 @@ def run_geopandas(case):
     t = time.perf_counter()
     c = gpd.read_file(work, layer="components", engine="pyogrio")
     order = c.assign(removed=c["end_date"].notna(), surveyed=c["CSRQ"].fillna("~"), row=np.arange(len(c)))
-    keep = order.dropna(subset=["GLBJBSM"]).sort_values(["GLBJBSM", "removed", "surveyed", "row"]) \
+    own = order["GLBJBSM"].notna() & (order["GLBJBSM"].str[6:11] == order["class_code"])
+    keep = order[own].sort_values(["GLBJBSM", "removed", "surveyed", "row"]) \
         .drop_duplicates("GLBJBSM").index
     todo = c.loc[~c.index.isin(keep), ["county_code", "class_code"]]
     prefix = (todo["county_code"] + todo["class_code"]).sort_values(kind="stable")

@@ -1668,7 +1668,7 @@ def issue_component_ids(catalogue, *, today=None, classes=None):
     id_class = id_class.where(id_class.isin(set(table.classes)), "")
     from_id = (cls == "") & (id_class != "")  # typed out: the ID says it
     cls = cls.where(~from_id, id_class)
-    usable = cls.isin({code for code in set(cls) if code and table.class_problem(code) is None})
+    usable = cls.isin([code for code in cls.unique() if code and table.class_problem(code) is None])
     classed_anew = (usable & (id_class != "") & (cls != id_class)).to_numpy()
     from_grid = (county == "") & grid.str.fullmatch(r"\d{15}")  # added by hand: its grid's county
     county = county.where(~from_grid, grid.str[:6])
@@ -1687,15 +1687,17 @@ def issue_component_ids(catalogue, *, today=None, classes=None):
     rows = rows[np.lexsort((rows, prefix[rows]))]
     new = _next_ids(pd.Series(prefix[rows], dtype=object), highest_component_ids(ids, before=_issued_of(catalogue)))
     out = _plain(catalogue.copy(deep=False))
-    renamed = from_id.to_numpy() | classed_anew
+    renamed = np.flatnonzero(from_id.to_numpy() | classed_anew)
     for name, at, values in (("GLBJBSM", rows, new), ("BGRQ", rows, np.full(len(rows), today, dtype=object)),
                              ("county_code", rows, county.to_numpy(dtype=object)[rows]),
                              ("class_code", renamed, cls.to_numpy(dtype=object)[renamed]),
                              ("class_name", renamed, None)):  # then named as the others of its class
+        if not len(at):
+            continue
         column = out[name].to_numpy(dtype=object, copy=True)
         column[at] = values
         out[name] = column
-    if renamed.any():
+    if len(renamed):
         out["class_name"] = _class_names(out["class_code"], out["class_name"], table)
     was = ids.to_numpy()[rows]
     return out, [(old or None, fresh) for old, fresh in zip(was, new)]

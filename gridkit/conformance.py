@@ -121,7 +121,8 @@ def field_problems(catalogue, *, scheme="2026", counties=None, classes=None) -> 
     def add(field, mask, problem, detail):
         rows = np.flatnonzero(np.asarray(mask, dtype=bool))
         if len(rows):
-            details = detail if isinstance(detail, str) else np.asarray(detail, dtype=object)[rows]
+            details = (detail if isinstance(detail, str) else detail(rows) if callable(detail) else
+                       np.asarray(detail, dtype=object)[rows])
             found.append(pd.DataFrame({"row": rows, "field": field, "value": text[field].to_numpy(dtype=object)[rows],
                                        "problem": problem, "detail": details}))
 
@@ -133,7 +134,7 @@ def field_problems(catalogue, *, scheme="2026", counties=None, classes=None) -> 
             how = "mandatory: " if f not in DEPARTMENT_FIELDS else _FROM_ROUTES
             again = how + f"give it (a mapping file's [values] {f} = …) and import again"
             add(f, ~filled[f], "empty", _NEW_ID if f == "GLBJBSM" else _REASSIGN if f == "SZDYWGBSM" else
-                np.where(by_hand, how + _BY_HAND, again))
+                lambda rows: np.where(by_hand[rows], how + _BY_HAND, again).astype(object))
         if f == "GLBJBSM" and scheme == "legacy":
             length = 16
         n = text[f].str.len()
@@ -194,19 +195,25 @@ def _class_problems(add, ids, valid, codes, table):
     without a ``bad_id``). The ID is the standard's record of the class; the
     column is what gridkit counts, routes and draws by."""
     of_id = ids.str[6:6 + table.class_digits]
-    held = of_id.where(valid, "")  # the class a valid ID carries
+    held = of_id.where(valid, "").to_numpy(dtype=object)  # the class a valid ID carries
+    codes = codes.to_numpy(dtype=object)
     names = {code: c.name for code, c in table.classes.items()}
-    said = held + " " + held.map(names).fillna("")
+
+    def said(classes):  # "01037 路灯", for the rows a detail is made for
+        return np.array([f"{c} {names.get(c, '')}" for c in classes], dtype=object)
+
     filled = codes != ""
-    add("class_code", ~filled & (held != ""), "empty", "gridkit's column: --fix-ids fills it from the ID, " + said)
+    add("class_code", ~filled & (held != ""), "empty",
+        lambda rows: "gridkit's column: --fix-ids fills it from the ID, " + said(held[rows]))
     add("class_code", ~filled & (held == ""), "empty", _NO_CLASS)
-    why = pd.Series(_per_value(codes.where(filled), table.class_problem))  # None: a class of the table
+    why = _per_value(pd.Series(codes).where(filled), table.class_problem)  # None: a class of the table
     # a class code the same as its ID's, of a retired class, say: the ID's bad_id says it
-    add("class_code", filled & why.notna() & (codes != of_id), "bad_class",
-        why + ": type a class of the table (`gridkit components classes WORD` finds it)")
-    add("class_code", filled & why.isna() & (held != "") & (codes != held), "other_class",
-        "the ID is of class " + said + ": --fix-ids gives it a new ID of class " + codes + " "
-        + codes.map(names).fillna("") + " (classed anew), or type " + held + " back")
+    add("class_code", filled & pd.notna(why) & (codes != of_id.to_numpy(dtype=object)), "bad_class",
+        lambda rows: why[rows] + ": type a class of the table (`gridkit components classes WORD` finds it)")
+    add("class_code", filled & pd.isna(why) & (held != "") & (codes != held), "other_class",
+        lambda rows: "the ID is of class " + said(held[rows]) + ": --fix-ids gives it a new ID of class "
+        + said(codes[rows]) + " (classed anew, or an ID pasted over); if the ID is right, type " + held[rows]
+        + " back")
 
 
 def _per_value(column, function):

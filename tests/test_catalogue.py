@@ -777,8 +777,8 @@ def test_class_codes_edited_by_hand_are_named_and_fix_ids_follows_them(tmp_path,
         ["11010101037000002", "部件类别代码 (gridkit)", "bad_class",
          f"{unknown}: type a class of the table (`gridkit components classes WORD` finds it)"],
         ["11010101037000003", "部件类别代码 (gridkit)", "other_class",
-         f"the ID is of class 01037 {lamp}: --fix-ids gives it a new ID of class 01013 {hydrant} (classed anew), "
-         "or type 01037 back"],
+         f"the ID is of class 01037 {lamp}: --fix-ids gives it a new ID of class 01013 {hydrant} (classed anew, "
+         "or an ID pasted over); if the ID is right, type 01037 back"],
         ["", "部件类别代码 (gridkit)", "bad_class",
          f"{unknown}: type a class of the table (`gridkit components classes WORD` finds it)"],
         ["", "部件类别代码 (gridkit)", "empty", "gridkit's column: type the component's class code (`gridkit "
