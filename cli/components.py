@@ -312,8 +312,7 @@ def show_command(component_id, package, as_json):
     Example:
       gridkit components show 99010102014000001 --grid demo-output/cambridge.gpkg
     """
-    from gridkit.catalogue import STANDARD_FIELDS
-
+    from gridkit.catalogue import STANDARD_FIELDS, without_position
     from gridkit.codes import half_width
 
     component_id = half_width(component_id.strip())  # full-width digits, as import reads them
@@ -322,9 +321,11 @@ def show_command(component_id, package, as_json):
     if not len(rows):
         raise click.ClickException(f"no component {component_id} in {package}{_why_not_found(component_id, package)}")
     row = rows.iloc[0]
-    lon, lat = rows.to_crs(4326).geometry.iloc[0].coords[0]
     record = {k: (None if v is None or v != v else v) for k, v in row.drop("geometry").items()}
-    record.update({"x": row.geometry.x, "y": row.geometry.y, "lon": round(lon, 7), "lat": round(lat, 7)})
+    placed = not without_position(rows.iloc[:1])[0]
+    lon, lat = rows.to_crs(4326).geometry.iloc[0].coords[0] if placed else (None, None)
+    record.update({"x": row.geometry.x if placed else None, "y": row.geometry.y if placed else None,
+                   "lon": None if lon is None else round(lon, 7), "lat": None if lat is None else round(lat, 7)})
     if as_json:
         click.echo(json.dumps(record, ensure_ascii=False, default=str))
         return
@@ -332,7 +333,8 @@ def show_command(component_id, package, as_json):
         f"ID           {record['GLBJBSM']}  {record['GLBJMC']}",
         f"class        {record['class_code']} {record['class_name']}",
         f"status       {record['GLBJZT']}" + (f" (ended {record['end_date']})" if record.get("end_date") else ""),
-        f"location     lon {record['lon']}, lat {record['lat']}  (layout x {record['x']:.2f}, y {record['y']:.2f})",
+        f"location     lon {record['lon']}, lat {record['lat']}  (layout x {record['x']:.2f}, y {record['y']:.2f})"
+        if placed else "location     none: its point was deleted, or it was added without one (give it one in QGIS)",
         f"cell         {record['SZDYWGBSM']} ({record['assign_status']}"
         + (f", {record['assign_distance_m']:.1f} m outside" if record["assign_status"] == "nearest" else "") + ")",
         *([f"micro-grid   {record['micro_id']}"] if record.get("micro_id") else []),
@@ -514,7 +516,8 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
     component IDs of the wrong form, class or county, or that two components
     hold (an attribute table edited in QGIS: an ID typed over, a row pasted
     twice), gridkit's class code (class_code) left empty, of no class of the
-    table, or of another class than the ID's (typed over), and provisional
+    table, or of another class than the ID's (typed over), components without
+    a point (deleted in QGIS, or a row added without one), and provisional
     grid IDs (a layout made with --provisional: the platform needs the real
     codes). The package's local extension classes (import --extensions) are
     classes of the table. Exit status 1 when anything is reported, 0 when all
@@ -675,7 +678,7 @@ def reassign_command(package_arg, package, today, as_json):
     import geopandas as gpd
     import pyogrio
 
-    from gridkit.catalogue import reassign_catalogue, write_catalogue
+    from gridkit.catalogue import reassign_catalogue, without_position, write_catalogue
     from gridkit.errors import GridkitError
     from gridkit.package import check_package, read_package
 
@@ -694,7 +697,9 @@ def reassign_command(package_arg, package, today, as_json):
         layers = {name for name, _ in pyogrio.list_layers(package)}
         micro = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if "micro_grids" in layers else None
         placed, moved = reassign_catalogue(catalogue, cells, micro=micro, today=today)
-        summary = {"in_use": int(catalogue["end_date"].isna().sum()), "moved": moved,
+        in_use = catalogue["end_date"].isna().to_numpy()
+        summary = {"in_use": int(in_use.sum()), "moved": moved,
+                   "without_position": int((in_use & without_position(catalogue)).sum()),
                    "micro_moved": _changed_rows(catalogue, placed, ("micro_id",)),
                    "changed": _changed_rows(catalogue, placed, _PLACED_COLUMNS)}
         if summary["changed"]:
@@ -703,7 +708,9 @@ def reassign_command(package_arg, package, today, as_json):
         raise click.ClickException(str(exc)) from None
     lines = [f"{package}: {summary['in_use']:,} components in use; {moved:,} in another cell now"
              + (f" (change date {today or 'today'})" if moved else "")
-             + f", {summary['micro_moved']:,} in another micro-grid",
+             + f", {summary['micro_moved']:,} in another micro-grid"
+             + (f"; {summary['without_position']:,} without a position left as they were (`gridkit check` names "
+                "them)" if summary["without_position"] else ""),
              f"catalogue    {summary['changed']:,} changed" + ("" if summary["changed"] else ", nothing written")
              + f" ({time.perf_counter() - t0:.2f} s)"]
     echo_summary(lines, summary, as_json)

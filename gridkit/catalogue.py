@@ -106,8 +106,8 @@ __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
-    "issue_component_ids", "highest_component_ids", "COMPONENT_RECORD", "COMPONENT_CLASSES", "package_classes",
-    "of_class", "layout_areas",
+    "issue_component_ids", "highest_component_ids", "without_position", "COMPONENT_RECORD", "COMPONENT_CLASSES",
+    "package_classes", "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1719,7 +1719,8 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     (the layout's outline is the same, so its ``assign_distance_m`` is too); with
     the grid ID (``SZDYWGBSM``), its community and street fields follow the cell.
     IDs, classes and everything else are kept. Removed components keep the grid
-    they were in when they were removed: that is their history.
+    they were in when they were removed: that is their history. Components
+    :func:`without_position` keep theirs too: they need their point first.
 
     Raises :class:`~gridkit.errors.InputError` naming the first component that no
     cell holds or is near: the layouts do not cover the same ground.
@@ -1756,15 +1757,16 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
 
 
 def _placed(catalogue, cells, micro=None):
-    """Where the components in use (no ``end_date``) lie in ``cells`` and their
+    """Where the components in use (no ``end_date``) with a position (not
+    :func:`without_position`) lie in ``cells`` and their
     ``micro`` grids: ``(live, locator, index, status, distance, in_micro)``, ``live``
     their rows, the rest :meth:`~gridkit.locator.Locator.cell_index`'s answers. A
     component assigned to the nearest cell from outside the layout is looked for
     as far out as the farthest such was (its ``assign_distance_m``)."""
     from .locator import Locator
 
-    live = np.flatnonzero(catalogue["end_date"].isna().to_numpy()) if "end_date" in catalogue \
-        else np.arange(len(catalogue))
+    live = catalogue["end_date"].isna().to_numpy() if "end_date" in catalogue else np.ones(len(catalogue), bool)
+    live = np.flatnonzero(live & ~without_position(catalogue))
     if not len(live):
         return live, None, None, None, None, None
     points = catalogue.geometry.values[live]
@@ -1774,10 +1776,21 @@ def _placed(catalogue, cells, micro=None):
     return live, locator, *locator.cell_index(shapely.get_x(points), shapely.get_y(points), micro=True)
 
 
+def without_position(catalogue) -> np.ndarray:
+    """Which components have no position: their point deleted in QGIS, or a row
+    added in the attribute table without one (no geometry, an empty one, or not
+    finite coordinates). No cell holds them: :func:`misplaced_components` and
+    :func:`reassign_catalogue` leave them out, ``gridkit check`` and
+    :func:`~gridkit.conformance.field_problems` name them."""
+    points = catalogue.geometry.values
+    return ~(np.isfinite(shapely.get_x(points)) & np.isfinite(shapely.get_y(points)))
+
+
 def misplaced_components(catalogue, cells, *, micro=None) -> pd.DataFrame:
     """The components in use whose cell (``SZDYWGBSM``) or micro-grid (``micro_id``)
     in the catalogue is not the one of ``cells`` (and ``micro``) holding them now:
-    after the cells were edited by hand, say. One row each: ``row`` (in the
+    after the cells were edited by hand, say (those :func:`without_position`
+    are not placed, nor listed). One row each: ``row`` (in the
     catalogue), ``GLBJBSM``, ``grid_id`` and ``micro_id`` as the catalogue says, and
     ``grid_now`` and ``micro_now`` as the layout does (``None``: no cell holds it,
     nor is near). :func:`reassign_catalogue` puts them right; removed components

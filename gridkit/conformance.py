@@ -22,6 +22,8 @@ they were written, and a city platform refuses a record that does not meet the t
 * ``duplicate_id``: an ID that more than one component holds;
 * ``bad_class``, ``other_class`` (and ``empty``) of gridkit's ``class_code``: a
   class code that is none of the table's, or another than the ID's;
+* ``no_position``: a component without a point (deleted in QGIS, or a row added
+  in the attribute table without one): no cell holds it;
 * ``provisional``: a grid ID from gridkit's provisional ranges (street 900 and up,
   county 99): a layout made with ``--provisional`` needs the real codes before
   delivery.
@@ -60,6 +62,7 @@ PROBLEMS = {
     "bad_class": "a class code (gridkit's class_code) the class table lacks",
     "other_class": "a class code (gridkit's class_code) other than its ID's",
     "provisional": "a provisional code (grid units --provisional)",
+    "no_position": "no position: no point, so no cell",
 }
 _STATUS = ("完好", "破损", "丢失", "废弃", "移除")
 _CREDIT_CODES = ("ZGBMDM", "QSDWDM", "YHDWDM")
@@ -71,8 +74,8 @@ _FROM_ROUTES = "mandatory: fill it from the routing table (gridkit components de
 _BY_HAND = "type it in (a component added by hand has no inventory to import again)"
 _NO_CLASS = ("gridkit's column: type the component's class code (`gridkit components classes WORD` finds it); "
              "--fix-ids then gives its ID")
-#: gridkit's class column, named beside the standard's fields
-_CLASS_FIELD = {"class_code": "部件类别代码 (gridkit)"}
+#: gridkit's class column and the point, named beside the standard's fields
+_MORE_FIELDS = {"class_code": "部件类别代码 (gridkit)", "geometry": "空间位置"}
 
 
 @functools.cache
@@ -126,7 +129,7 @@ def field_problems(catalogue, *, scheme="2026", counties=None, classes=None) -> 
             found.append(pd.DataFrame({"row": rows, "field": field, "value": text[field].to_numpy(dtype=object)[rows],
                                        "problem": problem, "detail": details}))
 
-    text = {f: _text(catalogue, f) for f in [*table["abbr"], *_CLASS_FIELD]}
+    text = {f: _text(catalogue, f) for f in [*table["abbr"], "class_code"]}
     filled = {f: text[f] != "" for f in text}
     by_hand = (_text(catalogue, "source") == "").to_numpy()  # added in QGIS: no inventory of its own
     for f, length, obligation in table[["abbr", "length", "M_C_O"]].itertuples(index=False):
@@ -159,15 +162,21 @@ def field_problems(catalogue, *, scheme="2026", counties=None, classes=None) -> 
     provisional = _per_value(grid, lambda g: len(g) == 15 and is_provisional_code(g[:12])).astype(bool)
     add("SZDYWGBSM", provisional, "provisional",
         "street " + grid.str[6:9] + ", community " + grid.str[9:12] + ": real codes are needed")
+    if hasattr(catalogue, "geometry"):
+        from .catalogue import without_position
+
+        text["geometry"] = pd.Series("", index=range(len(catalogue)), dtype=object)
+        add("geometry", without_position(catalogue), "no_position",
+            "give it its point in QGIS, or import its inventory again; then `gridkit components reassign`")
     ids = text["GLBJBSM"]
     columns = ["row", "GLBJBSM", "field", "field_name", "value", "problem", "detail"]
     if not found:
         return pd.DataFrame(columns=columns)
     out = pd.concat(found, ignore_index=True)
     order = {f: i for i, f in enumerate(table["abbr"])}
-    order["class_code"] = 0.5  # after the ID it should agree with
+    order.update({"class_code": 0.5, "geometry": len(order)})  # the class after the ID it should agree with
     out = out.assign(GLBJBSM=ids.to_numpy(dtype=object)[out["row"]],
-                     field_name=out["field"].map({**dict(zip(table["abbr"], table["field_name"])), **_CLASS_FIELD}))
+                     field_name=out["field"].map({**dict(zip(table["abbr"], table["field_name"])), **_MORE_FIELDS}))
     out = out.sort_values(["row", "field"], key=lambda s: s.map(order) if s.name == "field" else s, kind="stable")
     return out[columns].reset_index(drop=True)
 

@@ -282,9 +282,9 @@ def component_fields(frame, fields, package="components"):
     def before_geometry(name, values):
         new.insert(new.columns.get_loc(new.geometry.name), name, values)
 
-    xy = shapely.get_coordinates(frame.geometry.values) if len(frame) else np.empty((0, 2))
-    before_geometry("PointX", xy[:, 0])
-    before_geometry("PointY", xy[:, 1])
+    # a component whose point was deleted in QGIS: empty coordinates, not a shifted column
+    before_geometry("PointX", shapely.get_x(frame.geometry.values))
+    before_geometry("PointY", shapely.get_y(frame.geometry.values))
     long = ids.str.len().eq(17).to_numpy()
     if not long.any():
         return new
@@ -447,9 +447,8 @@ def _as_table(frame):
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     if {"PointX", "PointY"} <= set(table.columns):  # a legacy system's own (component_fields)
         pass
-    elif len(frame) and bool((frame.geom_type == "Point").all()):
-        xy = shapely.get_coordinates(geoms)
-        table["X"], table["Y"] = xy[:, 0], xy[:, 1]
+    elif len(frame) and bool(frame.geom_type.isin(["Point", None]).all() & frame.geom_type.eq("Point").any()):
+        table["X"], table["Y"] = shapely.get_x(geoms), shapely.get_y(geoms)  # no point: empty cells
     else:
         table["WKT"] = shapely.to_wkt(geoms, rounding_precision=-1)
     return table

@@ -650,7 +650,7 @@ def _check_components(path, cells, micro):
     micro-grid) that holds it now. Problems are grouped by where the catalogue
     puts them and where they lie, each where they lie now (the cell, or the
     micro-grid); ``cells`` counts the components in use, ``units`` the cells."""
-    from .catalogue import misplaced_components, read_catalogue
+    from .catalogue import misplaced_components, read_catalogue, without_position
     from .errors import GridkitError
     from .invariants import PartitionReport
 
@@ -659,6 +659,13 @@ def _check_components(path, cells, micro):
     report = PartitionReport(cells=in_use, units=len(cells), crs=cells.crs)
     if not in_use:
         return report
+    lost = without_position(catalogue) & (catalogue["end_date"].isna().to_numpy() if "end_date" in catalogue else True)
+    if lost.any():
+        ids = catalogue["GLBJBSM"].to_numpy(dtype=object)[lost]
+        example = next((str(i) for i in ids if i is not None and str(i).strip()), "one without an ID")
+        report.flag(f"{int(lost.sum()):,} component(s) in use (e.g. {example}) have no position (a point deleted in "
+                    "QGIS, or a row added in the attribute table): give each its point in QGIS, or import its "
+                    "inventory again")
     catalogue = catalogue.to_crs(cells.crs)
     drawn = cells[~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()]  # the others are flagged above
     try:

@@ -824,6 +824,49 @@ def test_local_extension_classes_are_the_packages_after_the_import(tmp_path, pac
     assert json.loads(carried_from(package)[2]["component_local_classes"]) == recorded
 
 
+def test_a_component_whose_point_was_deleted_in_qgis_is_named_not_a_crash(tmp_path, package):
+    """Two points deleted in QGIS (the rows kept): gridkit check said "2 point(s)
+    have NaN or infinite coordinates" and sent the user to reassign, which failed
+    with the same words; components show and the legacy export crashed. Now check
+    names them, and so does components check; reassign leaves them and says so;
+    show says there is no location; the export leaves their coordinates empty;
+    importing the inventory again gives them their points back."""
+    args = _six_lamps(tmp_path, package)
+    layer = pyogrio.read_dataframe(package, layer="components")
+    layer.loc[[1, 4], "geometry"] = None
+    pyogrio.write_dataframe(layer, package, layer="components", driver="GPKG")
+    result = CliRunner().invoke(cli, ["check", str(package)])
+    assert result.exit_code == 1
+    assert ("  2 component(s) in use (e.g. 11010101037000002) have no position (a point deleted in QGIS, or a row "
+            "added in the attribute table): give each its point in QGIS, or import its inventory again"
+            ) in result.output.splitlines()
+    out = tmp_path / "problems.csv"
+    CliRunner().invoke(cli, ["components", "check", str(package), "--problems", str(out)])
+    found = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert found[["GLBJBSM", "field", "field_name", "problem"]].values.tolist() == [
+        ["11010101037000002", "geometry", "空间位置", "no_position"],
+        ["11010101037000005", "geometry", "空间位置", "no_position"]]
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == (f"{package}: 6 components in use; 0 in another cell now, 0 in another "
+                                             "micro-grid; 2 without a position left as they were (`gridkit check` "
+                                             "names them)")
+    shown = CliRunner().invoke(cli, ["components", "show", "11010101037000005", "--grid", str(package)])
+    assert shown.exit_code == 0, shown.output
+    assert ("location     none: its point was deleted, or it was added without one (give it one in QGIS)"
+            in shown.output.splitlines())
+    legacy = tmp_path / "legacy.csv"  # the legacy export crashed (coordinates one short of the rows)
+    exported = CliRunner().invoke(cli, ["export", str(package), "--layer", "components", "--fields", "legacy", "-o",
+                                        str(legacy)])
+    assert exported.exit_code == 0, exported.output
+    table = pd.read_csv(legacy, dtype={"ObjID": str})
+    assert table["PointX"].isna().tolist() == [False, True, False, False, True, False]
+    assert table["ObjID"].tolist()[:2] == ["1101010118000001", "1101010118000002"]  # 01037 is legacy 0118
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    assert CliRunner().invoke(cli, ["check", str(package)]).exit_code == 0
+    assert not gk.catalogue.without_position(read_catalogue(package)).any()
+
+
 def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
     """The package records the highest component sequence issued per county and
     class. A component deleted in QGIS (not removed: its row is gone) does not give
@@ -1792,7 +1835,7 @@ def test_cells_edited_by_hand_leave_components_check_finds_and_reassign_puts_rig
     before = read_catalogue(package)
     result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--date", "20270301", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"in_use": 4, "moved": 1, "micro_moved": 0, "changed": 1}
+    assert json.loads(result.output) == {"in_use": 4, "without_position": 0, "moved": 1, "micro_moved": 0, "changed": 1}
     after = read_catalogue(package)
     assert after["SZDYWGBSM"].tolist() == ["110101001001004", "110101001001001", "110101001001002",
                                            "110101001001004"]
@@ -1849,7 +1892,7 @@ def test_a_micro_grid_edited_by_hand_moves_a_component_without_a_change_of_recor
     assert report["components"].where[0].symmetric_difference(west).area < 1e-6
     before = read_catalogue(package)
     result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--json"])
-    assert json.loads(result.output) == {"in_use": 4, "moved": 0, "micro_moved": 1, "changed": 1}
+    assert json.loads(result.output) == {"in_use": 4, "without_position": 0, "moved": 0, "micro_moved": 1, "changed": 1}
     after = read_catalogue(package)
     assert after["micro_id"].tolist() == ["11010100100100401", "11010100100100201", "11010100100100202",
                                           "11010100100100401"]
