@@ -678,7 +678,7 @@ def reassign_command(package_arg, package, today, as_json):
     import geopandas as gpd
     import pyogrio
 
-    from gridkit.catalogue import reassign_catalogue, without_position, write_catalogue
+    from gridkit.catalogue import in_use, reassign_catalogue, without_position, write_catalogue
     from gridkit.errors import GridkitError
     from gridkit.package import check_package, read_package
 
@@ -697,9 +697,9 @@ def reassign_command(package_arg, package, today, as_json):
         layers = {name for name, _ in pyogrio.list_layers(package)}
         micro = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if "micro_grids" in layers else None
         placed, moved = reassign_catalogue(catalogue, cells, micro=micro, today=today)
-        in_use = catalogue["end_date"].isna().to_numpy()
-        summary = {"in_use": int(in_use.sum()), "moved": moved,
-                   "without_position": int((in_use & without_position(catalogue)).sum()),
+        used = in_use(catalogue)
+        summary = {"in_use": int(used.sum()), "moved": moved,
+                   "without_position": int((used & without_position(catalogue)).sum()),
                    "micro_moved": _changed_rows(catalogue, placed, ("micro_id",)),
                    "changed": _changed_rows(catalogue, placed, _PLACED_COLUMNS)}
         if summary["changed"]:

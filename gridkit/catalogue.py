@@ -106,8 +106,8 @@ __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
-    "issue_component_ids", "highest_component_ids", "without_position", "COMPONENT_RECORD", "COMPONENT_CLASSES",
-    "package_classes", "of_class", "layout_areas",
+    "issue_component_ids", "highest_component_ids", "in_use", "without_position", "COMPONENT_RECORD",
+    "COMPONENT_CLASSES", "package_classes", "MOVED_OUT", "of_class", "layout_areas",
 ]
 
 log = logging.getLogger(__name__)
@@ -1298,8 +1298,8 @@ def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
     out = np.full(len(x), -1, dtype=np.int64)
     if catalogue is None or not len(catalogue) or not rows.any():
         return out
-    in_use = catalogue["end_date"].isna().to_numpy()
-    theirs = in_use & (catalogue["source"].astype(str) != source).to_numpy()
+    used = in_use(catalogue)
+    theirs = used & (catalogue["source"].astype(str) != source).to_numpy()
     if not theirs.any():
         return out
 
@@ -1319,7 +1319,7 @@ def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
     wanted = places(class_code.astype(str).to_numpy()[look], x[look], y[look])
     index, at = held(theirs)
     found = index.get_indexer(wanted)
-    mine = in_use & ~theirs
+    mine = used & ~theirs
     if mine.any() and (found >= 0).any():
         own_index, _ = held(mine)
         own_keys = catalogue.loc[mine, "source_key"].astype(str).to_numpy()
@@ -1586,7 +1586,7 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
     table = table or ClassTable("2026")
     today = today or _dt.date.today().strftime("%Y%m%d")
     out = _plain(_with_every_column(catalogue.copy(deep=False)))  # copy on write: columns copied as changed
-    live = np.flatnonzero(out["end_date"].isna().to_numpy())
+    live = np.flatnonzero(in_use(out))
     held = out[[*DEPARTMENT_FIELDS, *_PLACE_FIELDS, "class_code", "county_code", "micro_id"]].iloc[live]
     was = [held[name].astype(object).to_numpy() for name in DEPARTMENT_FIELDS]
     if every:
@@ -1673,7 +1673,7 @@ def issue_component_ids(catalogue, *, today=None, classes=None):
     from_grid = (county == "") & grid.str.fullmatch(r"\d{15}")  # added by hand: its grid's county
     county = county.where(~from_grid, grid.str[:6])
     prefix = (county + cls).to_numpy(dtype=object)
-    order = pd.DataFrame({"id": ids.to_numpy(), "removed": catalogue["end_date"].notna().to_numpy(),
+    order = pd.DataFrame({"id": ids.to_numpy(), "removed": ~in_use(catalogue),
                           "surveyed": catalogue["CSRQ"].fillna("").astype(str).replace("", "~").to_numpy(),
                           "row": np.arange(len(catalogue))})
     order = order[(order["id"] != "") & ~classed_anew]  # an ID of its old class is no longer its own
@@ -1714,7 +1714,7 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     without them. A change of micro-grid alone is not a change of record: the
     standard's fields name the grid.
 
-    Each component in use (no ``end_date``) gets the cell holding it, or, if it was
+    Each component in use (:func:`in_use`) gets the cell holding it, or, if it was
     assigned to the nearest cell from outside the layout, the nearest cell again
     (the layout's outline is the same, so its ``assign_distance_m`` is too); with
     the grid ID (``SZDYWGBSM``), its community and street fields follow the cell.
@@ -1733,7 +1733,8 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     if len(lost):
         row = live[lost[0]]
         raise InputError(f"component {out['GLBJBSM'].iat[row]} (row {row} of the catalogue) lies in no cell of the "
-                         f"new layout and near none ({len(lost)} such): the layouts do not cover the same ground")
+                         f"layout and near none ({len(lost)} such; {MOVED_OUT}): the layouts do not cover the same "
+                         "ground")
     before = out["SZDYWGBSM"].astype(str).to_numpy()[live] if "SZDYWGBSM" in out else None
     for column, name in _PLACE_FIELDS.items():
         if name in locator.attributes and column in out:
@@ -1757,7 +1758,7 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
 
 
 def _placed(catalogue, cells, micro=None):
-    """Where the components in use (no ``end_date``) with a position (not
+    """Where the components :func:`in_use` with a position (not
     :func:`without_position`) lie in ``cells`` and their
     ``micro`` grids: ``(live, locator, index, status, distance, in_micro)``, ``live``
     their rows, the rest :meth:`~gridkit.locator.Locator.cell_index`'s answers. A
@@ -1765,8 +1766,7 @@ def _placed(catalogue, cells, micro=None):
     as far out as the farthest such was (its ``assign_distance_m``)."""
     from .locator import Locator
 
-    live = catalogue["end_date"].isna().to_numpy() if "end_date" in catalogue else np.ones(len(catalogue), bool)
-    live = np.flatnonzero(live & ~without_position(catalogue))
+    live = np.flatnonzero(in_use(catalogue) & ~without_position(catalogue))
     if not len(live):
         return live, None, None, None, None, None
     points = catalogue.geometry.values[live]
@@ -1774,6 +1774,25 @@ def _placed(catalogue, cells, micro=None):
         if "assign_distance_m" in catalogue else 0.0
     locator = Locator(cells.to_crs(catalogue.crs), tolerance=float(np.nan_to_num(reach)) + 0.01, micro=micro)
     return live, locator, *locator.cell_index(shapely.get_x(points), shapely.get_y(points), micro=True)
+
+
+#: What a component in use outside the layout, and near no cell, asks of the user.
+MOVED_OUT = "moved out of the layout in QGIS? move it back, or mark it removed (GLBJZT 移除)"
+
+
+def in_use(catalogue) -> np.ndarray:
+    """Which components are in use: neither removed by an import (an ``end_date``)
+    nor by hand (status ``GLBJZT`` 移除 typed in QGIS, the standard's word for it).
+
+    >>> in_use(pd.DataFrame({"GLBJZT": ["完好", "移除", "完好"], "end_date": [None, None, "20261201"]}))
+    array([ True, False, False])
+    """
+    used = np.ones(len(catalogue), dtype=bool)
+    if "end_date" in catalogue:
+        used &= catalogue["end_date"].isna().to_numpy()
+    if "GLBJZT" in catalogue:
+        used &= (catalogue["GLBJZT"].astype(object) != "移除").to_numpy()
+    return used
 
 
 def without_position(catalogue) -> np.ndarray:

@@ -650,16 +650,16 @@ def _check_components(path, cells, micro):
     micro-grid) that holds it now. Problems are grouped by where the catalogue
     puts them and where they lie, each where they lie now (the cell, or the
     micro-grid); ``cells`` counts the components in use, ``units`` the cells."""
-    from .catalogue import misplaced_components, read_catalogue, without_position
+    from .catalogue import MOVED_OUT, in_use, misplaced_components, read_catalogue, without_position
     from .errors import GridkitError
     from .invariants import PartitionReport
 
     catalogue = read_catalogue(path)
-    in_use = int(catalogue["end_date"].isna().sum()) if "end_date" in catalogue else len(catalogue)
-    report = PartitionReport(cells=in_use, units=len(cells), crs=cells.crs)
-    if not in_use:
+    used = in_use(catalogue)
+    report = PartitionReport(cells=int(used.sum()), units=len(cells), crs=cells.crs)
+    if not used.any():
         return report
-    lost = without_position(catalogue) & (catalogue["end_date"].isna().to_numpy() if "end_date" in catalogue else True)
+    lost = without_position(catalogue) & used
     if lost.any():
         ids = catalogue["GLBJBSM"].to_numpy(dtype=object)[lost]
         example = next((str(i) for i in ids if i is not None and str(i).strip()), "one without an ID")
@@ -684,7 +684,8 @@ def _check_components(path, cells, micro):
     for said, now, said_micro, now_micro, n, example in groups.head(_MISPLACED_SHOWN).itertuples(index=False):
         what = f"{n:,} component(s) (e.g. {example or 'one without an ID'})"
         if not now:
-            report.flag(f"{what} the catalogue puts in {said or 'no cell'} lie in no cell now, nor near one")
+            report.flag(f"{what} the catalogue puts in {said or 'no cell'} lie in no cell now, nor near one: "
+                        + MOVED_OUT)
         elif said != now:
             report.flag(f"{what} the catalogue puts in {said or 'no cell'} lie in cell {now}", where.get(now))
         else:

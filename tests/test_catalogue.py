@@ -867,6 +867,34 @@ def test_a_component_whose_point_was_deleted_in_qgis_is_named_not_a_crash(tmp_pa
     assert not gk.catalogue.without_position(read_catalogue(package)).any()
 
 
+def test_a_point_moved_out_in_qgis_is_named_and_a_status_typed_removed_is_removed(tmp_path, package):
+    """A street light dragged 5 km out of the layout in QGIS: check names it and
+    what to do (it said only "lie in no cell now"), reassign refuses, naming it
+    too. Its status then typed 移除 (removed) in the attribute table, end_date left
+    blank: check, reassign and stats all count it removed (check and reassign went
+    by end_date alone, stats by the status)."""
+    _six_lamps(tmp_path, package)
+    layer = pyogrio.read_dataframe(package, layer="components")
+    layer.loc[2, "geometry"] = shapely.affinity.translate(layer.geometry[2], 5_000, 5_000)
+    pyogrio.write_dataframe(layer, package, layer="components", driver="GPKG")
+    hint = "moved out of the layout in QGIS? move it back, or mark it removed (GLBJZT 移除)"
+    assert gk.check_package(package)["components"].problems == [
+        "1 component(s) (e.g. 11010101037000003) the catalogue puts in 110101001001006 lie in no cell now, nor near "
+        f"one: {hint}"]
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package)])
+    assert result.exit_code == 1
+    assert result.output == ("Error: component 11010101037000003 (row 2 of the catalogue) lies in no cell of the "
+                             f"layout and near none (1 such; {hint}): the layouts do not cover the same ground\n")
+    layer.loc[2, "GLBJZT"] = "移除"
+    pyogrio.write_dataframe(layer, package, layer="components", driver="GPKG")
+    report = gk.check_package(package)["components"]
+    assert report.ok and report.cells == 5
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--json"])
+    assert json.loads(result.output)["in_use"] == 5
+    assert catalogue_stats(read_catalogue(package))["components"].tolist() == [5]
+    assert gk.catalogue.in_use(read_catalogue(package)).tolist() == [True, True, False, True, True, True]
+
+
 def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
     """The package records the highest component sequence issued per county and
     class. A component deleted in QGIS (not removed: its row is gone) does not give
@@ -1599,9 +1627,10 @@ def test_a_layout_written_over_a_package_keeps_its_catalogue_and_what_the_user_a
     kept = package.read_bytes()
     result = _overwritten(tmp_path, boundaries)
     assert result.exit_code == 1
-    assert (f"{package}: its component 11010101037000004 (row 3 of the catalogue) lies in no cell of the new layout "
-            f"and near none (2 such): the layouts do not cover the same ground; to start afresh without its "
-            f"catalogue, delete {package} first, or write the new layout to another file") in result.output
+    assert (f"{package}: its component 11010101037000004 (row 3 of the catalogue) lies in no cell of the layout "
+            f"and near none (2 such; moved out of the layout in QGIS? move it back, or mark it removed (GLBJZT 移除)): "
+            f"the layouts do not cover the same ground; to start afresh without its catalogue, delete {package} "
+            "first, or write the new layout to another file") in result.output
     assert package.read_bytes() == kept
 
 
@@ -1863,7 +1892,8 @@ def test_reassign_refuses_a_broken_layout_and_check_names_the_components_in_no_c
     report = gk.check_package(package)
     assert len(report["cells"].problems) == 2
     assert report["components"].problems == [
-        f"2 component(s) (e.g. {ids['k:a']}) the catalogue puts in 110101001001004 lie in no cell now, nor near one"]
+        f"2 component(s) (e.g. {ids['k:a']}) the catalogue puts in 110101001001004 lie in no cell now, nor near one: "
+        "moved out of the layout in QGIS? move it back, or mark it removed (GLBJZT 移除)"]
     written = package.read_bytes()
     result = CliRunner().invoke(cli, ["components", "reassign", str(package)])
     assert result.exit_code == 1
