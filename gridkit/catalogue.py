@@ -1654,11 +1654,11 @@ def issue_component_ids(catalogue, *, today=None, classes=None):
     :func:`read_catalogue` found (:data:`COMPONENT_RECORD`), so no ID is issued
     twice; and ``today`` as change date (``BGRQ``; default today).
 
-    Edits by hand in QGIS: a component without a county takes its grid's
-    (``SZDYWGBSM``, which ``reassign_catalogue`` fills); a class code typed over
-    with another class of the table is a component classed anew, and takes a new ID
-    of that class (its class name follows); a blank class code is filled from the
-    ID's class. A component whose class code is blank or none of the table's (or
+    Edits by hand in QGIS: a component without a county code of 6 digits takes
+    its grid's (``SZDYWGBSM``, which ``reassign_catalogue`` fills); a class code
+    typed over with another class of the table is a component classed anew, and
+    takes a new ID of that class (its class name follows); a blank class code is
+    filled from the ID's class. A component whose class code is blank or none of the table's (or
     that has no county) keeps its ID, blank or not: ``components check`` names it.
     """
     today = today or _dt.date.today().strftime("%Y%m%d")
@@ -1670,7 +1670,8 @@ def issue_component_ids(catalogue, *, today=None, classes=None):
     cls = cls.where(~from_id, id_class)
     usable = cls.isin([code for code in cls.unique() if code and table.class_problem(code) is None])
     classed_anew = (usable & (id_class != "") & (cls != id_class)).to_numpy()
-    from_grid = (county == "") & grid.str.fullmatch(r"\d{15}")  # added by hand: its grid's county
+    # added by hand, or typed over: its grid's county
+    from_grid = ~county.str.fullmatch(r"\d{6}") & grid.str.fullmatch(r"\d{15}")
     county = county.where(~from_grid, grid.str[:6])
     prefix = (county + cls).to_numpy(dtype=object)
     order = pd.DataFrame({"id": ids.to_numpy(), "removed": ~in_use(catalogue),

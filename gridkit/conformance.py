@@ -28,10 +28,10 @@ they were written, and a city platform refuses a record that does not meet the t
   county 99): a layout made with ``--provisional`` needs the real codes before
   delivery.
 
-All but ``provisional`` and the class column's break the standard; the first names
+All but ``provisional`` and the class column's break the standard: the first names
 codes the platform cannot place, the others a component gridkit counts, routes and
-draws under another class than its ID's. Removed components (``移除``) are records too and are checked: an ID is one
-component's, in use or not. A length is counted in characters (the table does not
+draws under another class than its ID's. Removed components (``移除``) are records
+too and are checked: an ID is one component's, in use or not. A length is counted in characters (the table does not
 say bytes). The import validates the IDs too; they are checked again because a
 catalogue's attribute table can be edited in QGIS (an ID typed over, a row pasted
 twice), and so is the class column (a class typed over). The grid, street and

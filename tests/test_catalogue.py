@@ -751,8 +751,8 @@ def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, pa
 def test_class_codes_edited_by_hand_are_named_and_fix_ids_follows_them(tmp_path, package):
     """gridkit's class column edited in QGIS, the IDs left as they were: 000001's
     class typed out, 000002's typed over with no class, 000003's with the hydrant
-    class (classed anew), 000004's ID blanked and its class typed over with no
-    class, and a point added with neither. components check names each; --fix-ids
+    class (classed anew) and its county code a digit short, 000004's ID blanked and
+    its class typed over with no class, and a point added with neither. components check names each; --fix-ids
     fills 000001's class from its ID, gives 000003 a hydrant's ID and name, and
     gives none to a component without a class of the table (it used to issue
     11010199999000001, an ID of no class)."""
@@ -760,6 +760,7 @@ def test_class_codes_edited_by_hand_are_named_and_fix_ids_follows_them(tmp_path,
     catalogue = read_catalogue(package)
     catalogue["class_code"] = [None, "99999", "01013", "99999", "01037", "01037"]
     catalogue.loc[3, "GLBJBSM"] = None
+    catalogue.loc[2, "county_code"] = "11010"  # a digit lost: the grid's county, not an ID of 16 digits
     write_catalogue(package, catalogue)
     crs = pyogrio.read_info(package, layer="components")["crs"]
     added = gpd.GeoDataFrame({"GLBJMC": ["路灯"]}, geometry=[shapely.Point(X0 + 250, Y0 + 150)], crs=4548)
