@@ -896,6 +896,25 @@ def test_a_point_moved_out_in_qgis_is_named_and_a_status_typed_removed_is_remove
     assert gk.catalogue.in_use(read_catalogue(package)).tolist() == [True, True, False, True, True, True]
 
 
+def test_a_components_layer_saved_over_in_degrees_is_read_in_the_layouts_crs(tmp_path, package):
+    """The components layer saved over in QGIS in EPSG:4326 (to share it): the next
+    import wrote its new rows in the layout's metres beside the old rows' degrees,
+    under one CRS, and check then found every old component far outside; reassign
+    said the layout was in EPSG:4326. The catalogue is now read in the cells' CRS:
+    the import finds every component unchanged, reassign and check pass."""
+    args = _six_lamps(tmp_path, package)
+    layer = pyogrio.read_dataframe(package, layer="components")
+    pyogrio.write_dataframe(layer.to_crs(4326), package, layer="components", driver="GPKG")
+    catalogue = read_catalogue(package)
+    assert catalogue.crs.equals(pyproj.CRS(4548))
+    assert np.allclose(shapely.get_coordinates(catalogue.geometry), shapely.get_coordinates(layer.geometry))
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert json.loads(result.output)[0]["unchanged"] == 6
+    assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["check", str(package)]).exit_code == 0
+    assert pyproj.CRS(pyogrio.read_info(package, layer="components")["crs"]).equals(pyproj.CRS(4548))
+
+
 def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
     """The package records the highest component sequence issued per county and
     class. A component deleted in QGIS (not removed: its row is gone) does not give
