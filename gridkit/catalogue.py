@@ -1864,22 +1864,33 @@ def _text_or_none(catalogue, column, rows):
 def read_catalogue(package, *, where=None):
     """The ``components`` layer of a grid package (its rows matching the SQL
     ``where``, when given), or ``None`` when it has none; an error naming the
-    file when it is no grid package. The frame is in the cells' CRS, whatever CRS
-    the layer was saved in (:func:`write_catalogue` writes it so)."""
+    file when it is no grid package. The frame is in the package's CRS in metres
+    (its metadata's, else the cells'), whatever CRS the layer was saved in
+    (:func:`write_catalogue` writes it so)."""
     if "components" not in _package_layers(Path(package)):
         return None
     # Through Arrow: the same frame, about 4× faster (167,217 components: 0.4 s, not 1.6 s).
     frame = _with_every_column(pyogrio.read_dataframe(package, layer="components", where=where, use_arrow=True))
-    layout = pyproj.CRS.from_user_input(pyogrio.read_info(package, layer="cells")["crs"])
-    if frame.crs is None or not frame.crs.equals(layout):
+    meta = read_metadata(package)
+    layout = _metric_crs(package, meta)
+    if layout is not None and (frame.crs is None or not frame.crs.equals(layout)):
         # The layer saved over in QGIS in another CRS (to share it in degrees, say):
         # back in the layout's, so that rows added or compared are in one CRS.
         frame = frame.set_crs(layout) if frame.crs is None else frame.to_crs(layout)
     for column in CATALOGUE_COLUMNS:
         if column not in ("source_row", "assign_distance_m") and column in frame:
             frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    frame.attrs[COMPONENT_RECORD] = _component_record(read_metadata(package))
+    frame.attrs[COMPONENT_RECORD] = _component_record(meta)
     return frame
+
+
+def _metric_crs(package, meta):
+    """The package's CRS in metres: its metadata's (``crs``), else its cells' when
+    projected; ``None`` when neither is (a package from elsewhere: left as read)."""
+    for crs in (meta.get("crs"), pyogrio.read_info(package, layer="cells")["crs"]):
+        if crs and not pyproj.CRS.from_user_input(crs).is_geographic:
+            return pyproj.CRS.from_user_input(crs)
+    return None
 
 
 def _with_every_column(catalogue):

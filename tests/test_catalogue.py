@@ -900,8 +900,9 @@ def test_a_components_layer_saved_over_in_degrees_is_read_in_the_layouts_crs(tmp
     """The components layer saved over in QGIS in EPSG:4326 (to share it): the next
     import wrote its new rows in the layout's metres beside the old rows' degrees,
     under one CRS, and check then found every old component far outside; reassign
-    said the layout was in EPSG:4326. The catalogue is now read in the cells' CRS:
-    the import finds every component unchanged, reassign and check pass."""
+    said the layout was in EPSG:4326. The catalogue is now read in the package's
+    CRS in metres: the import finds every component unchanged, reassign and check
+    pass, also once the cells are saved over in degrees."""
     args = _six_lamps(tmp_path, package)
     layer = pyogrio.read_dataframe(package, layer="components")
     pyogrio.write_dataframe(layer.to_crs(4326), package, layer="components", driver="GPKG")
@@ -913,6 +914,11 @@ def test_a_components_layer_saved_over_in_degrees_is_read_in_the_layouts_crs(tmp
     assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
     assert CliRunner().invoke(cli, ["check", str(package)]).exit_code == 0
     assert pyproj.CRS(pyogrio.read_info(package, layer="components")["crs"]).equals(pyproj.CRS(4548))
+    # the cells saved over in degrees too: the catalogue stays in the package's metres (its metadata's CRS)
+    cells = pyogrio.read_dataframe(package, layer="cells")
+    pyogrio.write_dataframe(cells.to_crs(4326), package, layer="cells", driver="GPKG")
+    assert read_catalogue(package).crs.equals(pyproj.CRS(4548))
+    assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
 
 
 def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
