@@ -157,10 +157,10 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                     summaries.append(result.summary)
                 step(f"writing the catalogue into {package}")
                 imports = json.dumps(summaries, ensure_ascii=False)
-                local = {COMPONENT_CLASSES: json.dumps(table.local_classes(), ensure_ascii=False)} if (
-                    table.local_classes()) else {}
-                write_catalogue(package, catalogue,
-                                metadata={"component_scheme": scheme, "component_imports": imports, **local})
+                metadata = {"component_scheme": scheme, "component_imports": imports}
+                if table.local_classes():
+                    metadata[COMPONENT_CLASSES] = json.dumps(table.local_classes(), ensure_ascii=False)
+                write_catalogue(package, catalogue, metadata=metadata)
             if preview:
                 step(f"drawing {preview}")
                 from gridkit.preview import plot_layout
@@ -550,6 +550,7 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
     _table_file(problems_path, "--problems")
     refuse_existing(problems_path, overwrite=overwrite, inputs={"--grid": package})
     catalogue = _catalogue_or_fail(package)
+    classes = _classes(package)
     if fix_ids:
         from gridkit.catalogue import issue_component_ids, write_catalogue
         from gridkit.errors import GridkitError
@@ -557,7 +558,7 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
         from .check import _issued_lines
 
         try:
-            fixed, changes = issue_component_ids(catalogue, today=today, classes=_classes(package))
+            fixed, changes = issue_component_ids(catalogue, today=today, classes=classes)
             filled = _changed_rows(catalogue, fixed, ("class_code",))
             if changes or filled:
                 write_catalogue(package, fixed)
@@ -567,12 +568,12 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
         lines = [_issued_lines(package, {"components": changes})]
         if filled:
             lines.append(f"  {filled:,} blank class code(s) filled from the ID, in place")
-        left = int(catalogue["GLBJBSM"].isna().sum() + catalogue["GLBJBSM"].astype(str).str.strip().eq("").sum())
+        left = int(catalogue["GLBJBSM"].fillna("").astype(str).str.strip().eq("").sum())
         if left:
             lines.append(f"  {left:,} component(s) left without an ID: no class code of the table, or no grid "
                          "(the problems below name them)")
         click.echo("\n".join(lines))
-    problems = field_problems(catalogue, classes=_classes(package), counties=_layout_counties(package))
+    problems = field_problems(catalogue, classes=classes, counties=_layout_counties(package))
     removed = int(catalogue["GLBJZT"].eq("移除").sum())
     click.echo(f"{package}: {len(catalogue):,} components ({removed:,} removed) against GB/T 47678.5-2026's fields")
     if len(problems):
