@@ -1887,10 +1887,11 @@ def read_catalogue(package, *, where=None):
 def _metric_crs(package, meta):
     """The package's CRS in metres: its metadata's (``crs``), else its cells' when
     projected; ``None`` when neither is (a package from elsewhere: left as read)."""
-    for crs in (meta.get("crs"), pyogrio.read_info(package, layer="cells")["crs"]):
-        if crs and not pyproj.CRS.from_user_input(crs).is_geographic:
-            return pyproj.CRS.from_user_input(crs)
-    return None
+    crs = pyproj.CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
+    if crs is None or crs.is_geographic:  # only then is the cells' layer opened
+        crs = pyogrio.read_info(package, layer="cells")["crs"]
+        crs = pyproj.CRS.from_user_input(crs) if crs else None
+    return None if crs is None or crs.is_geographic else crs
 
 
 def _with_every_column(catalogue):

@@ -447,7 +447,7 @@ def _as_table(frame):
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     if {"PointX", "PointY"} <= set(table.columns):  # a legacy system's own (component_fields)
         pass
-    elif len(frame) and bool(frame.geom_type.isin(["Point", None]).all() & frame.geom_type.eq("Point").any()):
+    elif len(types := frame.geom_type.dropna()) and bool((types == "Point").all()):  # none: a deleted point
         table["X"], table["Y"] = shapely.get_x(geoms), shapely.get_y(geoms)  # no point: empty cells
     else:
         table["WKT"] = shapely.to_wkt(geoms, rounding_precision=-1)
