@@ -921,6 +921,38 @@ def test_a_components_layer_saved_over_in_degrees_is_read_in_the_layouts_crs(tmp
     assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
 
 
+
+def test_a_components_layer_with_fields_retyped_in_qgis_reads_as_text(tmp_path, package):
+    """The components layer saved over with its IDs and codes as integer fields and
+    its survey date as a Date (QGIS's Refactor fields, say; class 01037 then holds
+    1037): the next import found all six lamps changed, gave them today's change
+    date, and wrote "2026-07-01 00:00:00" as the date of rows it did not touch. The
+    fields are read as the catalogue's text: nothing has changed. A decimal field
+    has already lost the IDs' last digits: refused, with the field named."""
+    args = _six_lamps(tmp_path, package)
+    layer = pyogrio.read_dataframe(package, layer="components")
+    layer.loc[5, "SZDYWGBSM"] = None  # a blank among the integers
+    for column in ("GLBJBSM", "SZDYWGBSM", "class_code", "county_code"):
+        layer[column] = layer[column].astype("Int64")
+    layer["CSRQ"] = pd.to_datetime(layer["CSRQ"], format="%Y%m%d").dt.date
+    pyogrio.write_dataframe(layer, package, layer="components", driver="GPKG", use_arrow=True)
+    types = dict(zip(*map(pyogrio.read_info(package, layer="components").get, ("fields", "dtypes"))))
+    assert (types["GLBJBSM"], types["class_code"], types["CSRQ"]) == ("int64", "int64", "datetime64[D]")
+    catalogue = read_catalogue(package)
+    assert catalogue["GLBJBSM"].tolist() == [f"11010101037{k:06d}" for k in range(1, 7)]
+    assert catalogue["class_code"].tolist() == ["01037"] * 6 and catalogue["county_code"].tolist() == ["110101"] * 6
+    assert catalogue["CSRQ"].tolist() == ["20260701"] * 6 and catalogue["SZDYWGBSM"][5] is None
+    assert catalogue["source_row"].tolist() == [1, 2, 3, 4, 5, 6]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert json.loads(result.output)[0]["updated"] == 1  # the blanked grid ID, filled again
+    written = pyogrio.read_dataframe(package, layer="components")
+    assert written["CSRQ"].tolist() == ["20260701"] * 6 and written["BGRQ"].notna().sum() == 1
+    layer["GLBJBSM"] = layer["GLBJBSM"].astype("float64")
+    pyogrio.write_dataframe(layer, package, layer="components", driver="GPKG")
+    with pytest.raises(InputError, match=r"field GLBJBSM is a decimal \(Real\) field, which holds 15–16 digits: its "
+                                         r"values of 17 digits have lost their last digits \(e\.g\. 11010101037000006"):
+        read_catalogue(package)
+
 def test_an_id_deleted_by_hand_is_not_issued_again(tmp_path, package):
     """The package records the highest component sequence issued per county and
     class. A component deleted in QGIS (not removed: its row is gone) does not give
