@@ -50,7 +50,9 @@ components of that source missing from the new inventory are kept with status
 whose row is there but rejected (by its ID or source key) is kept as it was, and when
 every row is rejected (a wrong CRS or layout, most likely) nothing is removed. A copy
 of the catalogue (:data:`COPY_COLUMNS`: the components layer exported, edited) is no
-inventory: each component it holds keeps its own source, and it removes nothing.
+inventory: each component it holds keeps its own source, it removes nothing, and the
+dates typed in it are taken (a survey date put right; a change date later than the
+one held, as the day of the change).
 
 Reject reasons
 --------------
@@ -1511,15 +1513,27 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         old = catalogue.loc[match[matched]].reset_index(drop=True)
         fresh = rows.loc[matched].reset_index(drop=True)
         fresh["GLBJBSM"] = old["GLBJBSM"]
-        # The survey date is the first one, except where it was no real day and now is;
-        # a change date that was no real day, or before the survey date, becomes today's.
-        repaired = ~real_dates(old["CSRQ"]) & real_dates(fresh["CSRQ"])
-        fresh["CSRQ"] = np.where(repaired, fresh["CSRQ"].to_numpy(dtype=object), old["CSRQ"].to_numpy(dtype=object))
+        # The survey date is the first one, except where it was no real day and now is,
+        # or was put right in a copy of the catalogue; a change date that was no real
+        # day, or before the survey date, becomes today's.
+        surveyed = real_dates(fresh["CSRQ"])
+        typed = (surveyed & (fresh["CSRQ"].astype(str) != old["CSRQ"].astype(str)).to_numpy() if copy
+                 else np.zeros(len(fresh), dtype=bool))
+        repaired = ~real_dates(old["CSRQ"]) & surveyed
+        fresh["CSRQ"] = np.where(repaired | typed, fresh["CSRQ"].to_numpy(dtype=object),
+                                 old["CSRQ"].to_numpy(dtype=object))
         change = old["BGRQ"].astype(object)
         before = (change.astype(str) < fresh["CSRQ"].astype(str)).to_numpy()
         repaired |= change.notna().to_numpy() & (~real_dates(change) | before)
+        # A change date typed in a copy, later than the one held (an older copy's is
+        # not), is a change: on that day, or today when before the survey date.
+        stated = np.zeros(len(fresh), dtype=bool)
         if copy:
             fresh["source"], fresh["source_key"] = old["source"], old["source_key"]
+            text = fresh["BGRQ"].astype(str)
+            said = real_dates(fresh["BGRQ"]) & (text > change.fillna("").astype(str)).to_numpy()
+            stated = said & (text >= fresh["CSRQ"].astype(str)).to_numpy()
+            typed |= said
         if named is not None:
             code, name = named[matched].T
             same = (old["class_code"].astype(str) == fresh["class_code"].astype(str)).to_numpy() & (
@@ -1527,8 +1541,9 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
             held = ~code & np.where(name, (old["ZGBMMC"].astype(str) == fresh["ZGBMMC"].astype(str)).to_numpy(), same)
             for column in DEPARTMENT_FIELDS:
                 fresh[column] = np.where(held, old[column].to_numpy(dtype=object), fresh[column].to_numpy(dtype=object))
-        differs = _differs(old, fresh) | repaired
-        fresh["BGRQ"] = np.where(differs, today, old["BGRQ"].to_numpy(dtype=object))
+        differs = _differs(old, fresh) | repaired | typed
+        fresh["BGRQ"] = np.where(stated, fresh["BGRQ"].to_numpy(dtype=object),
+                                 np.where(differs, today, old["BGRQ"].to_numpy(dtype=object)))
         fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
         updated, unchanged = int(differs.sum()), int((~differs).sum())
         catalogue.loc[match[matched][differs], CATALOGUE_COLUMNS] = fresh.loc[differs, CATALOGUE_COLUMNS].to_numpy()

@@ -451,6 +451,41 @@ def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["rejected"]) == (0, 0, 1, 0, 0)
 
 
+def test_dates_typed_in_an_exported_catalogue_are_taken(tmp_path, package):
+    """In the Excel copy of the catalogue, a survey date put right (typed as an Excel
+    date) and a change date typed were left as they were: the row with only its
+    change date typed came back unchanged. Now a copy's survey date is taken, and a
+    change date later than the one held is the day of the change (today when it is
+    before the survey date, as the import's own rule has it). The same copy
+    imported again changes nothing."""
+    import datetime
+
+    import openpyxl
+
+    from gridkit.export import export_package
+
+    args = _six_lamps(tmp_path, package)  # surveyed 20260701, no change date
+    export_package(package, tmp_path / "book.xlsx", layers=["components"])
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    sheet = book["components"]
+    header = [c.value for c in sheet[1]]
+    survey, change = header.index("CSRQ") + 1, header.index("BGRQ") + 1
+    sheet.cell(row=2, column=survey).value = datetime.datetime(2026, 3, 1)  # 000001: surveyed in March
+    sheet.cell(row=3, column=change).value = "20260910"  # 000002: changed in September
+    sheet.cell(row=4, column=change).value = "20260601"  # 000003: a change before its survey
+    book.save(tmp_path / "edited.xlsx")
+    imported = [*args[:-3], "--date", "20261001", str(tmp_path / "edited.xlsx"), "--json"]
+    result = CliRunner().invoke(cli, imported)
+    assert (json.loads(result.output)[0]["updated"], json.loads(result.output)[0]["unchanged"]) == (3, 3)
+    dates = read_catalogue(package).set_index("GLBJBSM")[["CSRQ", "BGRQ"]].to_dict("index")
+    assert dates == {f"11010101037{k:06d}": {"CSRQ": "20260301" if k == 1 else "20260701",
+                                             "BGRQ": {1: "20261001", 2: "20260910", 3: "20261001"}.get(k)}
+                     for k in range(1, 7)}
+    again = CliRunner().invoke(cli, imported)
+    assert (json.loads(again.output)[0]["updated"], json.loads(again.output)[0]["unchanged"]) == (0, 6)
+    assert read_catalogue(package).set_index("GLBJBSM")[["CSRQ", "BGRQ"]].to_dict("index") == dates
+
+
 def test_a_catalogue_exported_by_its_chinese_or_legacy_names(tmp_path, package, caplog):
     """``export --fields chinese`` heads the standard's fields by their Chinese names,
     as a department's ledger does, and the copy comes back as edits: nothing changes.
