@@ -98,8 +98,15 @@ def write_html_map(path, cells, units=None, *, micro=None, components=None, poin
         layers.append(_layer("units", units[units["level"] != "county"] if "level" in units else units,
                              crs, decimals))
     if components is not None and len(components):
+        from .catalogue import without_position
+
         live = components[components["GLBJZT"] != "移除"] if "GLBJZT" in components else components
-        layers.append(_layer("components", live, crs, decimals))
+        lost = without_position(live)
+        if lost.any():  # no dot to draw; left in, each dot would open the next one's popup
+            example = f" (e.g. {live['GLBJBSM'].iloc[lost.argmax()]})" if "GLBJBSM" in live else ""
+            log.warning("%s: %d component(s) without a position%s are not on the map; `gridkit check` names "
+                        "them", path, int(lost.sum()), example)
+        layers.append(_layer("components", live[~lost], crs, decimals))
     for name, frame in (points or {}).items():
         layers.append(_layer(name, frame, crs, decimals))
     minx, miny, maxx, maxy = cells.total_bounds

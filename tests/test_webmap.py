@@ -129,3 +129,36 @@ def test_micro_grids_are_a_layer_that_answers_a_click(tmp_path):
         popup = page.inner_text("#popup")
         assert "110101001001001" in popup and "11010100100100101" not in popup
         browser.close()
+
+
+def test_a_component_without_a_position_is_left_off_the_map_and_said(tmp_path, caplog):
+    """A component whose point was deleted in QGIS: its attributes went into the
+    page with no dot, so every dot after it opened the next component's popup
+    (the third hydrant's dot said 000002). It is left off, and the warning names it."""
+    from playwright.sync_api import sync_playwright
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 300)])
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+    xs, ys = X0 + np.array([50, 150, 50]), Y0 + np.array([50, 150, 250])
+    inventory = gpd.GeoDataFrame({"GLBJBSM": [f"11010101013{i:06d}" for i in range(1, 4)]},
+                                 geometry=shapely.points(xs, ys), crs=4548).to_crs(4326)
+    inventory.to_file(tmp_path / "hydrants.geojson")
+    catalogue = import_components(tmp_path / "hydrants.geojson", Locator.from_package(package)).catalogue
+    catalogue.loc[1, "geometry"] = None
+    write_catalogue(package, catalogue)
+    out = tmp_path / "map.html"
+    with caplog.at_level("WARNING"):
+        result = CliRunner().invoke(cli, ["map", str(package), "--html", "-o", str(out)])
+    assert result.exit_code == 0 and "components 2" in result.output
+    assert ("map.html: 1 component(s) without a position (e.g. 11010101013000002) are not on the map; `gridkit "
+            "check` names them") in caplog.text
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page()
+        page.goto(out.as_uri())
+        said = []
+        for k in range(2):
+            page.locator("#layer-components .feature").nth(k).dispatch_event("click")
+            said.append(next(w for w in page.inner_text("#popup").split() if w.startswith("110101010130")))
+        assert said == ["11010101013000001", "11010101013000003"]
+        browser.close()
