@@ -93,7 +93,7 @@ import shapely
 from . import coords
 from .batch import rejects_table
 from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
-from .codes import half_width_column
+from .codes import codes_as_text, half_width_column, rounded_ids
 from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  crs_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
@@ -1896,17 +1896,12 @@ def read_catalogue(package, *, where=None):
         # The layer saved over in QGIS in another CRS (to share it in degrees, say):
         # back in the layout's, so that rows added or compared are in one CRS.
         frame = frame.set_crs(layout) if frame.crs is None else frame.to_crs(layout)
-    class_digits = SCHEMES[meta.get("component_scheme") or "2026"][0]
-    for column in CATALOGUE_COLUMNS:
-        if column not in frame:
-            continue
-        values = frame[column]
-        if column == "source_row" and isinstance(values.dtype, pd.Int64Dtype):
-            frame[column] = values.astype("float64" if values.hasnans else "int64")
-        elif column not in ("source_row", "assign_distance_m"):
-            if values.dtype != object and values.dtype != "str":
-                values = _as_catalogue_text(values, column, class_digits, package)
-            frame[column] = values.astype(object).where(values.notna(), None)
+    if "source_row" in frame and isinstance(frame["source_row"].dtype, pd.Int64Dtype):
+        frame["source_row"] = frame["source_row"].astype("float64" if frame["source_row"].hasnans else "int64")
+    frame = _as_catalogue_text(frame, package, SCHEMES[meta.get("component_scheme") or "2026"][0])
+    for column in _TEXT_COLUMNS:
+        if column in frame:
+            frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
     frame.attrs[COMPONENT_RECORD] = _component_record(meta)
     return frame
 
@@ -1915,33 +1910,35 @@ def read_catalogue(package, *, where=None):
 _EXACT_INTEGERS = {t: pd.Int64Dtype() for t in (pa.int8(), pa.int16(), pa.int32(), pa.int64())}
 
 
-def _as_catalogue_text(values, column, class_digits, package):
-    """A text field of the components layer saved over as another type (in QGIS: an
-    ID or code as an integer field, a date as a Date) as the catalogue's text again:
-    the digits (a class code's leading zeros back), dates as ``YYYYMMDD``. Without
-    this, the next import finds every such component changed, and writes the dates
-    of the others as "2026-11-25 00:00:00".
+def _as_catalogue_text(frame, package, class_digits):
+    """``frame`` with the text fields of the components layer that were saved over as
+    other types (in QGIS: IDs and codes as integer fields, a date as a Date) as the
+    catalogue's text again: digits (:func:`~gridkit.codes.codes_as_text`; a class
+    code's leading zeros back), dates as ``YYYYMMDD``. Without this, the next import
+    found every such component changed, and wrote the dates of the others as
+    "2026-11-25 00:00:00". A decimal field holding 17-digit IDs has lost their last
+    digits: an error names it.
 
-    >>> _as_catalogue_text(pd.Series([2014, None], dtype="Int64"), "class_code", 5, "p.gpkg").tolist()
-    ['02014', <NA>]
-    >>> _as_catalogue_text(pd.Series(pd.to_datetime(["2026-11-25", None])), "CSRQ", 5, "p.gpkg").tolist()
-    ['20261125', nan]
+    >>> t = _as_catalogue_text(pd.DataFrame({"class_code": pd.array([2014, None], dtype="Int64"),
+    ...                                      "CSRQ": pd.to_datetime(["2026-11-25", None])}), "p.gpkg", 5)
+    >>> t["class_code"].tolist(), t["CSRQ"].tolist()
+    (['02014', nan], ['20261125', nan])
     """
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values.dt.strftime("%Y%m%d")
-    if pd.api.types.is_float_dtype(values):
-        whole = values.dropna()
-        if (whole.abs() >= 2 ** 53).any():  # above 2⁵³ a float no longer holds every whole number
-            raise InputError(
-                f"{package}: the components layer's field {column} is a decimal (Real) field, which holds 15–16 "
-                f"digits: its values of 17 digits have lost their last digits (e.g. {whole.abs().max():.0f}). Make "
-                f"it a text field in QGIS again and type them back, or take the package from a backup")
-        if (whole % 1 == 0).all():
-            values = values.astype("Int64")
-    if pd.api.types.is_integer_dtype(values):
-        text = values.astype("string")
-        return text.str.zfill(class_digits) if column == "class_code" else text
-    return values.astype(object).where(values.isna(), values.astype(str))
+    for column in _TEXT_COLUMNS:
+        problem = rounded_ids(frame, column) if column in frame else ""
+        if problem:
+            raise InputError(f"{package}: the components layer's {problem}")
+    frame = codes_as_text(frame, [c for c in _TEXT_COLUMNS if c != "class_code"])
+    if "class_code" in frame and pd.api.types.is_numeric_dtype(frame["class_code"]):
+        frame["class_code"] = codes_as_text(frame, ["class_code"])["class_code"].str.zfill(class_digits)
+    for column in _TEXT_COLUMNS:
+        if column in frame and pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = frame[column].dt.strftime("%Y%m%d")
+    return frame
+
+
+#: The catalogue's columns of text (the others: the source row, the distance).
+_TEXT_COLUMNS = [c for c in CATALOGUE_COLUMNS if c not in ("source_row", "assign_distance_m")]
 
 
 def _metric_crs(package, meta):
