@@ -15,7 +15,8 @@ from .options import (multipart_text, overwrite_opt, problem_lines, problems_pat
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
 @click.option("--fix-ids", is_flag=True,
               help="First give each cell (and micro-grid) whose ID is blank or duplicated the next free ID of its "
-                   "community (or grid), in place: the largest of cells sharing an ID keeps it. Then check.")
+                   "community (or grid), in place: the largest of cells sharing an ID keeps it; and each cell its "
+                   "community's name, street and county where blank. Then check.")
 @overwrite_opt
 def check_command(package, problems_out, fix_ids, overwrite):
     """Check PACKAGE's partition after it was edited (in QGIS, say).
@@ -37,7 +38,10 @@ def check_command(package, problems_out, fix_ids, overwrite):
     twice (Split Features) are issued first: north to south, then west to east,
     after the highest ever issued in the community, so an ID is never issued
     twice. The micro-grids in a split cell's new part follow it, with new micro
-    IDs. The package is written in place, atomically. In a household package
+    IDs. A cell drawn anew also takes its community's code, name, street and
+    county from the units layer (locate answers with the cells' names: the check
+    names a cell whose names are not the units layer's). The package is written
+    in place, atomically. In a household package
     both parts keep the grid's household count; `gridkit grid rebalance`
     recounts them, and --fix-ids says so.
 
@@ -50,7 +54,7 @@ def check_command(package, problems_out, fix_ids, overwrite):
     from pathlib import Path
 
     from gridkit.errors import GridkitError
-    from gridkit.package import check_package, issue_missing_ids
+    from gridkit.package import check_package, fill_unit_fields, issue_missing_ids
 
     refuse_existing(problems_out, overwrite=overwrite, inputs={"PACKAGE": package})
     name = Path(package).name
@@ -58,6 +62,10 @@ def check_command(package, problems_out, fix_ids, overwrite):
         if fix_ids:
             changes = issue_missing_ids(package)
             click.echo(_issued_lines(name, changes))
+            filled = fill_unit_fields(package)
+            if filled:
+                click.echo(f"{name}  cells: {filled:,} cell(s) given their community's name, street and county "
+                           "from the units layer, in place")
             recount = _recount_hint(package, changes)
             if recount:
                 click.echo(recount)
@@ -97,8 +105,10 @@ def _components_lines(name, package, report, problems_out):
     head = f"{name}  components: {report.cells:,} in use in {report.units:,} cells"
     if report.ok:
         return f"{head}: ok (each in the cell that holds it)"
-    return "\n".join([f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out),
-                      f"  fix: gridkit components reassign {package} puts each in the cell that holds it now"])
+    lines = [f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out)]
+    if not all(p.startswith("the components were not checked") for p in report.problems):
+        lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now")
+    return "\n".join(lines)
 
 
 def _recount_hint(package, changes):

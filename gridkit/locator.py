@@ -1160,7 +1160,7 @@ def _records(ids, unit):
     of strings and a separate unit array answer in three.
     """
     text = pd.Series(ids, dtype=object)
-    if not text.str.fullmatch(r"[1-9][0-9]{0,17}").all():
+    if not text.str.fullmatch(r"[1-9][0-9]{0,17}", na=False).all():  # a blank ID (a cell drawn anew) too
         return None
     record = np.empty(len(ids), dtype=[("id", "<i8"), ("unit", "<i4")])
     record["id"] = text.astype(np.int64).to_numpy()

@@ -614,6 +614,7 @@ def check_package(path, *, components=True) -> dict:
             parse_grid_id(grid_id)
         except CodeError as exc:
             reports["cells"].flag(str(exc), geometry)
+    _flag_unit_fields(reports["cells"], cells, units)
     layers = {name for name, _ in pyogrio.list_layers(path)}
     _flag_ended(path, layers, issued, reports["cells"], ids, cells["community_code"].astype(str),
                 cells.geometry.values, "ended_grids")
@@ -666,12 +667,17 @@ def _check_components(path, cells, micro):
         report.flag(f"{int(lost.sum()):,} component(s) in use (e.g. {example}) have no position (a point deleted in "
                     "QGIS, or a row added in the attribute table): give each its point in QGIS, or import its "
                     "inventory again")
+    blank = int(_text(cells, "grid_id").eq("").sum())
+    if blank:  # the components in such a cell would be said to lie in none
+        report.flag(f"the components were not checked against the cells: {blank:,} cell(s) have no grid_id "
+                    "(`gridkit check --fix-ids` gives each one)")
+        return report
     catalogue = catalogue.to_crs(cells.crs)
     drawn = cells[~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()]  # the others are flagged above
     try:
         wrong = misplaced_components(catalogue, drawn, micro=micro)
     except GridkitError as exc:  # cells the locator cannot index: the cells' report says why
-        report.flag(f"the components could not be checked against the cells: {exc}")
+        report.flag(f"the components were not checked against the cells: {exc}")
         return report
     if not len(wrong):
         return report
@@ -708,6 +714,81 @@ def _issued_record(metadata) -> dict:
         return highest_issued(before=json.loads(metadata.get("highest_issued") or "{}"))
     except (ValueError, TypeError, AttributeError):
         return {}
+
+
+#: The cells' columns that repeat what the units layer says of their community.
+UNIT_FIELDS = ("community_name", "street_code", "street_name", "county_code", "county_name")
+
+
+def _text(frame, column):
+    """``frame[column]`` as stripped text, "" where blank (or the column missing)."""
+    if column not in frame:
+        return pd.Series("", index=frame.index, dtype=object)
+    values = frame[column]
+    return values.astype(object).where(values.notna(), "").astype(str).str.strip()
+
+
+def _units_say(cells, units):
+    """What the ``units`` layer says of each cell's community (by its
+    ``community_code``): :data:`UNIT_FIELDS` as text, missing where it says nothing
+    (no such community, or no street or county row above it)."""
+    table = pd.DataFrame({c: _text(units, k) for c, k in (("level", "level"), ("code", "code"), ("name", "name"),
+                                                         ("parent", "parent_code"))})
+    table = table.drop_duplicates(["level", "code"])
+
+    def of(level, codes, column):
+        return codes.map(table[table["level"] == level].set_index("code")[column])
+
+    community = _text(cells, "community_code")
+    street = of("community", community, "parent")
+    street = street.where(street.isin(table.loc[table["level"] == "street", "code"]))
+    county = of("street", street, "parent")
+    return pd.DataFrame({"community_name": of("community", community, "name"), "street_code": street,
+                         "street_name": of("street", street, "name"), "county_code": county,
+                         "county_name": of("county", county, "name")}, index=cells.index)
+
+
+def _flag_unit_fields(report, cells, units):
+    """Flag on ``report`` the cells whose community name, street or county is not
+    what the units layer says of their community: blank in a cell drawn anew in
+    QGIS (``--fix-ids`` fills them), or a unit renamed on one side only. The
+    cells' are what ``locate``, the service and the catalogue give."""
+    said = _units_say(cells, units)
+    community, grid = _text(cells, "community_code"), _text(cells, "grid_id")
+    for column in UNIT_FIELDS:
+        if column not in cells:
+            continue
+        has = _text(cells, column)
+        wrong = (said[column].notna() & (has != said[column])).to_numpy()
+        if not wrong.any():
+            continue
+        found = pd.DataFrame({"community": community[wrong], "has": has[wrong], "said": said[column][wrong],
+                              "grid": grid[wrong], "row": np.flatnonzero(wrong)})
+        for (code, has_, said_), group in found.groupby(["community", "has", "said"], sort=True):
+            fix = ("`gridkit check --fix-ids` fills it from the units layer" if not has_ else
+                   "locate and the catalogue give the cells' (renamed on one side only? type the same in both)")
+            example = group["grid"].iloc[0] or "one without an ID"
+            report.flag(f"{len(group):,} cell(s) of community {code} (e.g. {example}) have {column} "
+                        f"{has_ or '(blank)'!r} where the units layer has {said_ or '(blank)'!r}: {fix}",
+                        cells.geometry.values[group["row"].iloc[0]])
+
+
+def _fill_unit_fields(cells, units) -> int:
+    """Fill, in place, the blank :data:`UNIT_FIELDS` of ``cells`` with what the units
+    layer says of their community (a cell drawn anew in QGIS has none); how many
+    cells took something."""
+    said = _units_say(cells, units)
+    taken = np.zeros(len(cells), dtype=bool)
+    for column in UNIT_FIELDS:
+        if column not in cells:
+            continue
+        blank = (_text(cells, column).eq("") & said[column].fillna("").ne("")).to_numpy()
+        if blank.any():
+            values = cells[column].astype(object).to_numpy().copy()
+            values[blank] = said[column].to_numpy()[blank]
+            cells[column] = values
+            taken |= blank
+    return int(taken.sum())
 
 
 def _flag_ended(path, layers, issued, report, ids, owners, geometries, layer):
@@ -776,16 +857,41 @@ def issue_missing_ids(path) -> dict:
                                                                  issued, renew=moved)
     if not any(changes.values()):
         return changes
-    with atomic_path(path, overwrite=True) as tmp:
+    written = {layer: frames[layer] for layer, changed in changes.items() if changed}
+    # a moved micro-grid's old ID is no longer in use
+    record = {"highest_issued": json.dumps(issued)} if "highest_issued" in metadata or moved.any() else None
+    _write_layers(path, written, metadata, record)
+    return changes
+
+
+def fill_unit_fields(path) -> int:
+    """Give each cell of the grid package at ``path`` the community name, street and
+    county (:data:`UNIT_FIELDS`) that the units layer says of its community, where
+    the cell's are blank (a cell drawn anew in QGIS has none; ``locate`` would answer
+    without them), in place and atomically; how many cells took something (0: nothing
+    written). A field that differs is left: ``check`` names it."""
+    from .codes import codes_as_text
+
+    cells = codes_as_text(gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True))
+    units = codes_as_text(pyogrio.read_dataframe(path, layer="units", read_geometry=False))
+    filled = _fill_unit_fields(cells, units)
+    if filled:
+        _write_layers(path, {"cells": cells})
+    return filled
+
+
+def _write_layers(path, frames, metadata=None, values=None):
+    """Replace ``frames`` (``{layer: frame}``) in the package at ``path``, and with
+    ``values`` its metadata (``metadata`` updated by them): on a copy, renamed over
+    the package once all is written, so a failure leaves it as it was."""
+    with atomic_path(Path(path), overwrite=True) as tmp:
         shutil.copyfile(path, tmp)
         with gdal_options(**PRIVATE_SQLITE):
-            for layer, changed in changes.items():
-                if changed:
-                    pyogrio.write_dataframe(frames[layer], tmp, layer=layer, driver="GPKG", use_arrow=True)
-            if "highest_issued" in metadata or moved.any():  # a moved micro-grid's old ID is no longer in use
-                values = {**metadata, "highest_issued": json.dumps(issued)}
-                pyogrio.write_dataframe(metadata_frame(values), tmp, layer="gridkit_metadata", driver="GPKG")
-    return changes
+            for layer, frame in frames.items():
+                pyogrio.write_dataframe(frame, tmp, layer=layer, driver="GPKG", use_arrow=True)
+            if values:
+                pyogrio.write_dataframe(metadata_frame({**metadata, **values}), tmp, layer="gridkit_metadata",
+                                        driver="GPKG")
 
 
 def _communities_of_blank(path, cells):

@@ -494,3 +494,56 @@ def test_fix_ids_on_a_household_package_names_the_recount(package):
     assert result.output.splitlines()[2] == (
         f"  households: the parts of a split grid each carry its count; `gridkit grid rebalance {package} "
         "--households blocks.gpkg -o NEW.gpkg` recounts them, and divides again those out of the band")
+
+
+def test_a_cell_drawn_anew_takes_its_communitys_names_and_a_rename_on_one_side_is_named(package, tmp_path):
+    """A cell deleted and drawn anew in QGIS, every attribute blank, in a package
+    with components: check crashed (a traceback: the locator read the blank ID as a
+    number); --fix-ids gave it an ID and its community's code, but no name, street
+    or county, so locate answered without them and check said all was well. Now
+    check names the blank fields, says the components wait for the IDs, --fix-ids
+    fills them from the units layer, and a community renamed in the units layer
+    alone is named."""
+    from gridkit.catalogue import import_components, write_catalogue
+
+    lamps = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"]}, geometry=[shapely.Point(X0 + 150, Y0 + 150)],
+                             crs=4548).to_crs(4326)
+    lamps.to_file(tmp_path / "lamps.geojson")
+    write_catalogue(package, import_components(tmp_path / "lamps.geojson", Locator.from_package(package)).catalogue)
+
+    def change(cells):
+        cells["provisional"] = cells["provisional"].astype(object)
+        at = cells.index[cells["grid_id"] == "110101001001002"]
+        cells.loc[at, [c for c in cells.columns if c != "geometry"]] = None
+
+    _edit(package, change)
+    result = _run(package)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.splitlines()[-3:-1] == [
+        "grid.gpkg  components: 1 in use in 12 cells: 1 problem(s)",
+        "  the components were not checked against the cells: 1 cell(s) have no grid_id (`gridkit check --fix-ids` "
+        "gives each one)"]
+    result = _run(package, "--fix-ids")
+    assert result.output.splitlines()[:3] == [
+        "grid.gpkg  cells: 1 cell(s) given a new ID, in place", "  (blank) → 110101001001007",
+        "grid.gpkg  cells: 1 cell(s) given their community's name, street and county from the units layer, in place"]
+    cells = gpd.read_file(package, layer="cells").set_index("grid_id")
+    assert cells.loc["110101001001007", list(gk.package.UNIT_FIELDS)].fillna("").tolist() == [
+        "c0", "110101001", "", "110101", ""]
+    assert "lie in cell 110101001001007" in result.output  # the lamp: reassign puts it right
+    assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
+    assert _run(package).exit_code == 0
+    located = Locator.from_package(package).locate(X0 + 150, Y0 + 150)
+    assert (located.grid_id, located.community_name) == ("110101001001007", "c0")
+    # the community renamed in the units layer only
+    units = gpd.read_file(package, layer="units")
+    units.loc[units["code"] == "110101001002", "name"] = "东华门"
+    pyogrio.write_dataframe(units, package, layer="units", driver="GPKG")
+    result = _run(package)
+    assert result.exit_code == 1
+    assert result.output.splitlines()[:2] == [
+        "grid.gpkg  cells: 12 cells in 2 communities: 1 problem(s)",
+        "  6 cell(s) of community 110101001002 (e.g. 110101001002001) have community_name 'c1' where the units "
+        "layer has '东华门': locate and the catalogue give the cells' (renamed on one side only? type the same in "
+        "both)"]
+    assert gk.package.fill_unit_fields(package) == 0  # a name that differs is not overwritten
