@@ -248,6 +248,7 @@ class Locator:
             raise InputError(f"the layout has no {id_field!r} column")
         if not len(cells):
             raise InputError("the layout has no cells")
+        _refuse_blank(cells[id_field], id_field, "the cells" if id_field == "grid_id" else "the micro-grids")
         self.crs = cells.crs
         self.tolerance = float(tolerance)
         # The hierarchy is kept once per distinct (community … county) combination:
@@ -1124,6 +1125,17 @@ def _refuse_missing(geoms, ids, what, layer):
         raise InputError(f"{len(missing)} of {layer} {'has' if len(missing) == 1 else 'have'} no geometry: "
                          f"{listed}{more}; draw {'it' if len(missing) == 1 else 'them'} again or delete "
                          f"{'it' if len(missing) == 1 else 'them'} (gridkit check then lists what the layout lacks)")
+
+
+def _refuse_blank(ids, id_field, layer):
+    """Refuse cells (or micro-grids) without an ID (drawn anew in QGIS): a point in
+    one would be located to no code, and a component catalogued in none."""
+    blank = np.flatnonzero(ids.isna().to_numpy() | (ids.astype(str).str.strip() == "").to_numpy())
+    if len(blank):
+        listed = ", ".join(f"row {i + 1}" for i in blank[:5]) + (f" and {len(blank) - 5} more" if len(blank) > 5
+                                                                 else "")
+        raise InputError(f"{len(blank)} of {layer} {'has' if len(blank) == 1 else 'have'} no {id_field} ({listed}; "
+                         "drawn anew in QGIS?): `gridkit check --fix-ids PACKAGE` gives each one")
 
 
 def _repaired(geoms, ids, what):

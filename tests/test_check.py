@@ -501,9 +501,9 @@ def test_a_cell_drawn_anew_takes_its_communitys_names_and_a_rename_on_one_side_i
     with components: check crashed (a traceback: the locator read the blank ID as a
     number); --fix-ids gave it an ID and its community's code, but no name, street
     or county, so locate answered without them and check said all was well. Now
-    check names the blank fields, says the components wait for the IDs, --fix-ids
-    fills them from the units layer, and a community renamed in the units layer
-    alone is named."""
+    check names the blank fields, says the components wait for the IDs, locate and
+    the import refuse the cell until it has one, --fix-ids fills them from the units
+    layer, and a community renamed in the units layer alone is named."""
     from gridkit.catalogue import import_components, write_catalogue
 
     lamps = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"]}, geometry=[shapely.Point(X0 + 150, Y0 + 150)],
@@ -523,6 +523,10 @@ def test_a_cell_drawn_anew_takes_its_communitys_names_and_a_rename_on_one_side_i
         "grid.gpkg  components: 1 in use in 12 cells: 1 problem(s)",
         "  the components were not checked against the cells: 1 cell(s) have no grid_id (`gridkit check --fix-ids` "
         "gives each one)"]
+    # locate and the import refuse it: a point in it was "cell nan", a component given no grid ID
+    with pytest.raises(gk.errors.InputError, match=r"1 of the cells has no grid_id \(row 2; drawn anew in QGIS\?\): "
+                                                    r"`gridkit check --fix-ids PACKAGE` gives each one"):
+        Locator.from_package(package)
     result = _run(package, "--fix-ids")
     assert result.output.splitlines()[:3] == [
         "grid.gpkg  cells: 1 cell(s) given a new ID, in place", "  (blank) → 110101001001007",
