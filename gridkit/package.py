@@ -823,7 +823,8 @@ def issue_missing_ids(path) -> dict:
     (micro-grids: in their grid), north to south, then west to east, after the
     highest ever issued there: those in use, those the package keeps as ended, and
     a household package's ``highest_issued`` record, which is updated. A blank
-    ``community_code`` is taken from the community holding the cell. The micro-grids
+    ``community_code`` is taken from the community holding the cell, a micro-grid's
+    blank ``grid_id`` from the cell holding it. The micro-grids
     in a split cell's part that takes a new ID follow it: that ``grid_id``, and new
     micro IDs under it; the IDs they leave stay issued (``highest_issued`` records
     them). The package is copied, changed and renamed over itself, so a failure
@@ -841,7 +842,11 @@ def issue_missing_ids(path) -> dict:
         frames["micro_grids"] = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio",
                                                             use_arrow=True))
         _require_columns(path, "micro_grids", frames["micro_grids"], ("micro_id", "grid_id"))
-    _communities_of_blank(path, frames["cells"])
+    def communities():
+        units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio"))
+        return units[units["level"] == "community"]
+
+    _owners_of_blank(frames["cells"], "community_code", communities, "code")
     ended = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False)[column].astype(str)
              for layer, column in (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id")) if layer in layers
              and column in pyogrio.read_info(path, layer=layer)["fields"]]
@@ -852,6 +857,7 @@ def issue_missing_ids(path) -> dict:
     changes, moved = {}, np.zeros(0, dtype=bool)
     frames["cells"], changes["cells"] = _new_ids(frames["cells"], "grid_id", "community_code", 3, issued)
     if "micro_grids" in frames:
+        _owners_of_blank(frames["micro_grids"], "grid_id", frames["cells"], "grid_id")
         moved = _follow_renamed_grids(frames["micro_grids"], frames["cells"], changes["cells"])
         frames["micro_grids"], changes["micro_grids"] = _new_ids(frames["micro_grids"], "micro_id", "grid_id", 2,
                                                                  issued, renew=moved)
@@ -894,25 +900,25 @@ def _write_layers(path, frames, metadata=None, values=None):
                                         driver="GPKG")
 
 
-def _communities_of_blank(path, cells):
-    """Fill, in place, the blank ``community_code`` of cells from the community of
-    the package's ``units`` layer holding each one's inner point (a cell drawn anew
-    in QGIS); left blank when none holds it."""
-    blank = cells["community_code"].isna().to_numpy() | (cells["community_code"].astype(str).str.strip() == "")
-    drawn = blank & ~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()
+def _owners_of_blank(frame, owner, parents, code):
+    """Fill, in place, the blank ``owner`` field of ``frame``'s features (a cell's
+    ``community_code``, a micro-grid's ``grid_id``: drawn anew in QGIS) with the
+    ``code`` of the feature of ``parents`` holding each one's inner point; left
+    blank when none holds it. ``parents``: a frame, or a callable giving it (read
+    only when a feature needs it)."""
+    blank = frame[owner].isna().to_numpy() | (frame[owner].astype(str).str.strip() == "").to_numpy()
+    drawn = blank & ~(frame.geometry.isna() | frame.geometry.is_empty).to_numpy()
     if not drawn.any():
         return
-    from .codes import codes_as_text
-
-    units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio")).to_crs(cells.crs)
-    communities = units[units["level"] == "community"]
-    points = shapely.point_on_surface(cells.geometry.values[drawn])
-    inside, which = shapely.STRtree(communities.geometry.values).query(points, predicate="within")
+    parents = parents() if callable(parents) else parents
+    parents = parents[~(parents.geometry.isna() | parents.geometry.is_empty).to_numpy()].to_crs(frame.crs)
+    points = shapely.point_on_surface(frame.geometry.values[drawn])
+    inside, which = shapely.STRtree(parents.geometry.values).query(points, predicate="within")
     codes = np.full(int(drawn.sum()), None, dtype=object)
-    codes[inside] = communities["code"].astype(str).to_numpy()[which]
-    column = cells["community_code"].astype(object).to_numpy().copy()
+    codes[inside] = parents[code].astype(str).to_numpy()[which]
+    column = frame[owner].astype(object).to_numpy().copy()
     column[np.flatnonzero(drawn)] = codes
-    cells["community_code"] = column
+    frame[owner] = column
 
 
 def _follow_renamed_grids(micro, cells, renamed):

@@ -451,6 +451,21 @@ def test_fix_ids_gives_a_micro_grid_typed_twice_the_next_of_its_grid(package):
     assert gk.check_package(package)["micro_grids"].ok
 
 
+def test_fix_ids_gives_a_micro_grid_drawn_anew_its_grid_and_an_id(package):
+    """A micro-grid drawn anew, its ID and its grid's ID blank: --fix-ids left it as
+    it was, while locate (refusing it) sent the user to --fix-ids. Its grid is the
+    cell holding it, and its ID that grid's next."""
+    from .conftest import micro_halves
+
+    micro = micro_halves(gpd.read_file(package, layer="cells"))
+    micro.loc[micro["micro_id"] == "11010100100100502", ["micro_id", "grid_id"]] = None
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    assert gk.package.issue_missing_ids(package) == {"cells": [], "micro_grids": [(None, "11010100100100502")]}
+    micro = gpd.read_file(package, layer="micro_grids").set_index("micro_id")
+    assert micro.loc["11010100100100502", "grid_id"] == "110101001001005"
+    assert gk.check_package(package)["micro_grids"].ok
+
+
 def test_fix_ids_moves_the_micro_grids_of_a_split_cells_new_part_to_it(package):
     """Cell 003 in four micro-grids (old IDs 01 north-west, 04 north-east, 03 south-
     west, 02 south-east), split down the middle: the west part keeps 003 and its two,
