@@ -39,11 +39,11 @@ def check_command(package, problems_out, fix_ids, overwrite):
     after the highest ever issued in the community, so an ID is never issued
     twice. The micro-grids in a split cell's new part follow it, with new micro
     IDs. A cell drawn anew also takes its community's code, name, street and
-    county from the units layer, a micro-grid drawn anew its grid's ID (locate answers with the cells' names: the check
-    names a cell whose names are not the units layer's). The package is written
-    in place, atomically. In a household package
-    both parts keep the grid's household count; `gridkit grid rebalance`
-    recounts them, and --fix-ids says so.
+    county from the units layer, a micro-grid drawn anew its grid's ID (locate
+    answers with the cells' names: the check names a cell whose names are not
+    the units layer's). The package is written in place, atomically. In a
+    household package both parts keep the grid's household count; `gridkit grid
+    rebalance` recounts them, and --fix-ids says so.
 
     \b
     Examples:

@@ -842,6 +842,7 @@ def issue_missing_ids(path) -> dict:
         frames["micro_grids"] = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio",
                                                             use_arrow=True))
         _require_columns(path, "micro_grids", frames["micro_grids"], ("micro_id", "grid_id"))
+
     def communities():
         units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio"))
         return units[units["level"] == "community"]

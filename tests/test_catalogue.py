@@ -956,7 +956,6 @@ def test_a_components_layer_saved_over_in_degrees_is_read_in_the_layouts_crs(tmp
     assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
 
 
-
 def test_a_components_layer_with_fields_retyped_in_qgis_reads_as_text(tmp_path, package):
     """The components layer saved over with its IDs and codes as integer fields and
     its survey date as a Date (QGIS's Refactor fields, say; class 01037 then holds
