@@ -100,7 +100,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABL
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZONE_REASON)
-from .package import _package_layers, metadata_frame, read_metadata
+from .package import _package_layers, _text, metadata_frame, read_metadata
 from .routing import _blank
 from .styles import write_styles
 
@@ -1857,14 +1857,6 @@ def misplaced_components(catalogue, cells, *, micro=None) -> pd.DataFrame:
     for column in columns[1:]:  # text, None where there is none (pandas would make it NaN)
         wrong[column] = wrong[column].astype(object).where(wrong[column].notna(), None)
     return wrong
-
-
-def _text(frame, field):
-    """A field as stripped text, "" where empty or missing (a column the frame lacks too)."""
-    if field not in frame:
-        return pd.Series("", index=range(len(frame)), dtype=object)
-    column = frame[field].reset_index(drop=True)
-    return column.astype(object).where(column.notna(), "").astype(str).str.strip()
 
 
 def _text_or_none(catalogue, column, rows):

@@ -721,7 +721,9 @@ UNIT_FIELDS = ("community_name", "street_code", "street_name", "county_code", "c
 
 
 def _text(frame, column):
-    """``frame[column]`` as stripped text, "" where blank (or the column missing)."""
+    """``frame[column]`` as stripped text, "" where blank (or the column missing);
+    the cells' and units' here, the catalogue's in :mod:`gridkit.catalogue` and
+    :mod:`gridkit.conformance`."""
     if column not in frame:
         return pd.Series("", index=frame.index, dtype=object)
     values = frame[column]
