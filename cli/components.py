@@ -676,12 +676,11 @@ def reassign_command(package_arg, package, today, as_json):
       gridkit components reassign demo-output/cambridge.gpkg
       gridkit components reassign demo-output/cambridge.gpkg --date 20270301 --json
     """
-    import geopandas as gpd
     import pyogrio
 
     from gridkit.catalogue import in_use, reassign_catalogue, without_position, write_catalogue
     from gridkit.errors import GridkitError
-    from gridkit.package import check_package, read_package
+    from gridkit.package import check_package, read_layer, read_package
 
     package = _one_package(package_arg, package)
     t0 = time.perf_counter()
@@ -696,7 +695,7 @@ def reassign_command(package_arg, package, today, as_json):
         catalogue = _catalogue_or_fail(package)
         cells = read_package(package)[0]
         layers = {name for name, _ in pyogrio.list_layers(package)}
-        micro = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if "micro_grids" in layers else None
+        micro = read_layer(package, "micro_grids") if "micro_grids" in layers else None
         placed, moved = reassign_catalogue(catalogue, cells, micro=micro, today=today)
         used = in_use(catalogue)
         summary = {"in_use": int(used.sum()), "moved": moved,

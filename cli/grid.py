@@ -277,9 +277,8 @@ def read_boundaries(path, *, layer, where, crs, encoding, code_field, name_field
     level 'community', codes in code, names in name), provisional when theirs are,
     with a note. That is a layout gridded again: by households after by area, say,
     or at another cell size, in the same communities with the same codes."""
-    import pyogrio
-
     import gridkit as gk
+    from gridkit.package import read_layer
 
     if not package_communities(path, layer, code_field):
         gdf = gk.read_vector(path, layer=layer, crs=crs, encoding=encoding, where=where)
@@ -293,7 +292,7 @@ def read_boundaries(path, *, layer, where, crs, encoding, code_field, name_field
     where = communities_where(where)
     gdf = gk.read_vector(path, layer="units", crs=crs, where=where)
     note_package_communities(path, len(gdf), where)
-    units = pyogrio.read_dataframe(path, layer="units", columns=["level", "code", "name"], read_geometry=False)
+    units = read_layer(path, "units", columns=["level", "code", "name"], geometry=False)
     above = units[units["level"] != "community"]
     return (gdf, where, "code", name_field or "name", provisional or bool(gdf["provisional"].any()),
             dict(zip(above["code"], above["name"].fillna(""))))
@@ -1079,14 +1078,13 @@ def rebalance_command(package, households_path, output, households_layer, househ
       gridkit grid rebalance cincinnati.gpkg --households data/samples/cincinnati_blocks.gpkg \\
           --households-layer blocks -o cincinnati_now.gpkg --preview cincinnati_now.png
     """
-    import geopandas as gpd
     import pandas as pd
     import pyogrio
 
     import gridkit as gk
     from gridkit.catalogue import read_points
     from gridkit.errors import GridkitError
-    from gridkit.package import GRIDKIT_LAYERS
+    from gridkit.package import GRIDKIT_LAYERS, read_layer
     from gridkit.rebalance import communities_of, highest_issued, rebalance
 
     t0 = time.perf_counter()
@@ -1105,7 +1103,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
             params = _metadata_json(package, meta, "parameters")
             layers = {name for name, _ in pyogrio.list_layers(package)}
             params["band"], micro = _rebalance_bands(package, params, layers, band, micro_band)
-            micro_grids = gpd.read_file(package, layer="micro_grids", engine="pyogrio") if micro else None
+            micro_grids = read_layer(package, "micro_grids") if micro else None
             recorded = count_field is None and floors_field is None  # the counting the package records
             if recorded:
                 if "count_field" not in params:
@@ -1134,7 +1132,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 package, made_with, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
             # The grids ended by earlier rebalances stay on record, and no ID issued comes back.
-            history = {name: gpd.read_file(package, layer=name, engine="pyogrio")
+            history = {name: read_layer(package, name)
                        for name in ("ended_grids", "ended_micro_grids") if name in layers}
             issued = highest_issued(*(history[name][column].astype(str) for name, column in
                                       (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id"))

@@ -112,17 +112,15 @@ def _band(meta):
 def _micro_grids(package, grid_ids=None):
     """A package's micro-grids (grid households --micro, grid adopt --micro), or None;
     with ``grid_ids``, those of these grids."""
-    import geopandas as gpd
     import pyogrio
 
-    from gridkit.codes import codes_as_text
+    from gridkit.package import read_layer
 
     if "micro_grids" not in pyogrio.list_layers(package)[:, 0]:
         return None
-    micro = gpd.read_file(package, layer="micro_grids", engine="pyogrio")
+    micro = read_layer(package, "micro_grids")
     if grid_ids is None:
         return micro
-    micro = codes_as_text(micro)
     return micro.loc[micro["grid_id"].isin(grid_ids)].reset_index(drop=True)
 
 

@@ -310,6 +310,21 @@ def repoint_project(content, old, new):
     return out.getvalue().hex()
 
 
+def read_layer(path, layer, *, columns=None, geometry=True):
+    """The layer ``layer`` of the grid package at ``path``, its codes and IDs as text
+    (:func:`~gridkit.codes.codes_as_text`): a field made an integer or a real in QGIS
+    (Refactor fields) or by a spreadsheet round trip reads as the package writes it,
+    so that it matches the other layers' codes. ``columns``: only these fields;
+    ``geometry``: False for a table without it."""
+    from .codes import codes_as_text
+
+    if geometry:
+        frame = gpd.read_file(path, layer=layer, columns=columns, engine="pyogrio", use_arrow=True)
+    else:
+        frame = pyogrio.read_dataframe(path, layer=layer, columns=columns, read_geometry=False)
+    return codes_as_text(frame)
+
+
 def read_package(path, *, where=None):
     """Read a grid package: ``(cells, units, metadata dict)``.
 
@@ -326,11 +341,10 @@ def read_package(path, *, where=None):
     from .io import read_vector
 
     if where is None:
-        cells = gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True)
+        cells = read_layer(path, "cells")
     else:
-        cells = read_vector(path, layer="cells", where=where, arrow=True).reset_index(drop=True)
-    cells = codes_as_text(cells)
-    units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio", use_arrow=True))
+        cells = codes_as_text(read_vector(path, layer="cells", where=where, arrow=True).reset_index(drop=True))
+    units = read_layer(path, "units")
     if where is not None:
         columns = [c for c in ("community_code", "street_code", "county_code") if c in cells]
         held = pd.unique(cells[columns].to_numpy().ravel())
@@ -592,8 +606,7 @@ def check_package(path, *, components=True) -> dict:
     issued once. Layers saved in a geographic CRS are measured in
     the package's metric CRS (its metadata), else in their UTM zone.
     """
-    from .codes import (MICRO_ID_FORM, codes_as_text, malformed_grid_ids, malformed_micro_ids, parse_grid_id,
-                        rounded_ids)
+    from .codes import MICRO_ID_FORM, malformed_grid_ids, malformed_micro_ids, parse_grid_id, rounded_ids
     from .errors import CodeError
     from .invariants import PartitionReport, check_micro_grids, check_partition
 
@@ -620,8 +633,7 @@ def check_package(path, *, components=True) -> dict:
                 cells.geometry.values, "ended_grids")
     micro = None
     if "micro_grids" in layers:
-        micro = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio", use_arrow=True)
-                              .to_crs(cells.crs))
+        micro = read_layer(path, "micro_grids").to_crs(cells.crs)
         _require_columns(path, "micro_grids", micro, ("micro_id", "grid_id"))
         rounded = rounded_ids(micro, "micro_id")
         if rounded:  # every ID would be named as a duplicate of its rounded neighbours
@@ -802,7 +814,7 @@ def _flag_ended(path, layers, issued, report, ids, owners, geometries, layer):
     column = "grid_id" if layer == "ended_grids" else "micro_id"
     if layer not in layers or column not in pyogrio.read_info(path, layer=layer)["fields"]:
         return
-    ended = pyogrio.read_dataframe(path, layer=layer, columns=[column], read_geometry=False)[column].astype(str)
+    ended = read_layer(path, layer, columns=[column], geometry=False)[column].astype(str)
     reused = ids.isin(set(ended)).to_numpy()
     if not reused.any():
         return
@@ -834,23 +846,22 @@ def issue_missing_ids(path) -> dict:
     Components the new IDs take in are then elsewhere than the catalogue says
     (``gridkit components reassign``).
     """
-    from .codes import codes_as_text, highest_issued
+    from .codes import highest_issued
 
     path = Path(path)
     layers = {name for name, _ in pyogrio.list_layers(path)}
-    frames = {"cells": codes_as_text(gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True))}
+    frames = {"cells": read_layer(path, "cells")}
     _require_columns(path, "cells", frames["cells"], ("grid_id", "community_code"))
     if "micro_grids" in layers:
-        frames["micro_grids"] = codes_as_text(gpd.read_file(path, layer="micro_grids", engine="pyogrio",
-                                                            use_arrow=True))
+        frames["micro_grids"] = read_layer(path, "micro_grids")
         _require_columns(path, "micro_grids", frames["micro_grids"], ("micro_id", "grid_id"))
 
     def communities():
-        units = codes_as_text(gpd.read_file(path, layer="units", engine="pyogrio"))
+        units = read_layer(path, "units")
         return units[units["level"] == "community"]
 
     _owners_of_blank(frames["cells"], "community_code", communities, "code")
-    ended = [pyogrio.read_dataframe(path, layer=layer, read_geometry=False)[column].astype(str)
+    ended = [read_layer(path, layer, columns=[column], geometry=False)[column].astype(str)
              for layer, column in (("ended_grids", "grid_id"), ("ended_micro_grids", "micro_id")) if layer in layers
              and column in pyogrio.read_info(path, layer=layer)["fields"]]
     metadata = read_metadata(path)
@@ -879,10 +890,8 @@ def fill_unit_fields(path) -> int:
     the cell's are blank (a cell drawn anew in QGIS has none; ``locate`` would answer
     without them), in place and atomically; how many cells took something (0: nothing
     written). A field that differs is left: ``check`` names it."""
-    from .codes import codes_as_text
-
-    cells = codes_as_text(gpd.read_file(path, layer="cells", engine="pyogrio", use_arrow=True))
-    units = codes_as_text(pyogrio.read_dataframe(path, layer="units", read_geometry=False))
+    cells = read_layer(path, "cells")
+    units = read_layer(path, "units", geometry=False)
     filled = _fill_unit_fields(cells, units)
     if filled:
         _write_layers(path, {"cells": cells})

@@ -2022,6 +2022,23 @@ def test_a_micro_grid_edited_by_hand_moves_a_component_without_a_change_of_recor
     assert gk.check_package(package)["components"].ok
 
 
+def test_micro_grids_whose_id_fields_were_made_integers_in_qgis_reassign_as_text(tmp_path, package):
+    """The micro_grids layer saved with micro_id and grid_id as integer fields (QGIS's
+    Refactor fields): reassign reads them as the catalogue's text, and moves nothing:
+    every component is in the micro-grid the catalogue says."""
+    _lamps(tmp_path, package, micro=True)
+    before = read_catalogue(package)
+    micro = gpd.read_file(package, layer="micro_grids")
+    micro = micro.assign(micro_id=micro["micro_id"].astype("int64"), grid_id=micro["grid_id"].astype("int64"))
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", driver="GPKG")
+    assert gk.check_package(package)["components"].ok
+    result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--json"])
+    assert json.loads(result.output) == {"in_use": 4, "without_position": 0, "moved": 0, "micro_moved": 0, "changed": 0}
+    after = read_catalogue(package)
+    assert after["micro_id"].tolist() == before["micro_id"].tolist() == [
+        "11010100100100401", "11010100100100202", "11010100100100202", "11010100100100401"]
+
+
 def test_misplaced_components_leaves_out_removed_ones_and_names_those_without_a_cell():
     """A removed component keeps the cell it was in when removed (its history): not
     misplaced. One the catalogue gives no cell, or a cell no longer there, is."""

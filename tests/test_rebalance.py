@@ -906,6 +906,27 @@ def _rebalanced_by_cli(layout, package, tmp_path):
     return out, result
 
 
+def test_cli_rebalance_reads_micro_grids_whose_id_fields_were_made_numbers_in_qgis(layout, tmp_path):
+    """The micro_grids layer saved with micro_id and grid_id as integer fields, the
+    household count as a real (QGIS's Refactor fields): the rebalance reads the IDs as
+    text, as check and locate do, and makes the layout it makes of the package as
+    written. It refused the package: every micro-grid named a grid 'not among the grids'."""
+    package = _household_package(layout, tmp_path)
+    as_written, expected = _rebalanced_by_cli(layout, package, tmp_path)
+    as_written = as_written.rename(tmp_path / "as_written.gpkg")
+    micro = gpd.read_file(package, layer="micro_grids")
+    micro = micro.assign(micro_id=micro["micro_id"].astype("int64"), grid_id=micro["grid_id"].astype("int64"),
+                         households=micro["households"].astype(float))
+    pyogrio.write_dataframe(micro, package, layer="micro_grids", layer_options={"OVERWRITE": "YES"})
+    out, result = _rebalanced_by_cli(layout, package, tmp_path)
+    changed = "changed      5 ended, 8 new (990201900600135 … 990201900600142); 129 kept with their IDs"
+    assert changed in result.output and changed in expected.output
+    for name in ("micro_grids", "ended_micro_grids"):
+        made, wanted = (pyogrio.read_dataframe(path, layer=name, read_geometry=False) for path in (out, as_written))
+        assert made["micro_id"].tolist() == wanted["micro_id"].tolist() and made["micro_id"].str.len().eq(17).all()
+        assert made["grid_id"].tolist() == wanted["grid_id"].tolist()
+
+
 def test_cli_rebalance_of_grids_adopted_from_a_platform_takes_the_band_given(layout, tmp_path):
     """Grids and micro-grids another platform holds, adopted (`grid adopt --crs`),
     record no band: rebalance asks for one, and for the micro band, then recounts
