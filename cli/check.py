@@ -17,8 +17,12 @@ from .options import (multipart_text, overwrite_opt, problem_lines, problems_pat
               help="First give each cell (and micro-grid) whose ID is blank or duplicated the next free ID of its "
                    "community (or grid), in place: the largest of cells sharing an ID keeps it; and each cell its "
                    "community's name, street and county where blank. Then check.")
+@click.option("--fix-names", is_flag=True,
+              help="First give each cell the community name, street and county that the units layer says of its "
+                   "community where they differ (a community renamed, or moved to another street, in the units "
+                   "layer alone), in place. Then check.")
 @overwrite_opt
-def check_command(package, problems_out, fix_ids, overwrite):
+def check_command(package, problems_out, fix_ids, fix_names, overwrite):
     """Check PACKAGE's partition after it was edited (in QGIS, say).
 
     Cells must be valid polygons with unique, well-formed 15-digit grid IDs under
@@ -43,13 +47,17 @@ def check_command(package, problems_out, fix_ids, overwrite):
     answers with the cells' names: the check names a cell whose names are not
     the units layer's). The package is written in place, atomically. In a
     household package both parts keep the grid's household count; `gridkit grid
-    rebalance` recounts them, and --fix-ids says so.
+    rebalance` recounts them, and --fix-ids says so. With --fix-names, the units
+    layer's names win over the cells' (locate and the service answer with the
+    cells'); `gridkit components reassign` then gives the catalogue's components
+    them.
 
     \b
     Examples:
       gridkit check dongcheng.gpkg
       gridkit check demo-output/cincinnati.gpkg --problems problems.gpkg   # grids and micro-grids
       gridkit check dongcheng.gpkg --fix-ids   # after Split Features: the new part's ID
+      gridkit check dongcheng.gpkg --fix-names   # after renaming a community in the units layer
     """
     from pathlib import Path
 
@@ -62,10 +70,12 @@ def check_command(package, problems_out, fix_ids, overwrite):
         if fix_ids:
             changes = issue_missing_ids(package)
             click.echo(_issued_lines(name, changes))
-            filled = fill_unit_fields(package)
+        if fix_ids or fix_names:
+            filled = fill_unit_fields(package, differing=fix_names)
             if filled:
                 click.echo(f"{name}  cells: {filled:,} cell(s) given their community's name, street and county "
                            "from the units layer, in place")
+        if fix_ids:
             recount = _recount_hint(package, changes)
             if recount:
                 click.echo(recount)
@@ -107,7 +117,7 @@ def _components_lines(name, package, report, problems_out):
         return f"{head}: ok (each in the cell that holds it)"
     lines = [f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out)]
     if not all(p.startswith("the components were not checked") for p in report.problems):
-        lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now")
+        lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, with that cell's names")
     return "\n".join(lines)
 
 

@@ -166,7 +166,7 @@ _COORD_COLUMNS = [("location", True), ("lnglat", True), ("lonlat", True), ("经�
 #: The responsible department: its unified social credit code, its name.
 DEPARTMENT_FIELDS = ("ZGBMDM", "ZGBMMC")
 #: The standard's fields that say where a component is → the layout's column each comes from.
-_PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
+PLACE_FIELDS = {"SZDYWGBSM": "grid_id", "SZJDDM": "street_code", "SZSQDM": "community_code",
                 "SZJDMC": "street_name", "SZSQMC": "community_name"}
 _GRIDKIT_COLUMNS = ["class_code", "class_name", "end_date", "county_code", "micro_id", "source", "source_key",
                     "source_row", "assign_status", "assign_distance_m"]
@@ -1411,7 +1411,7 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
     n = len(std)
     cols = {name: std[name].reset_index(drop=True) for name in STANDARD_FIELDS}
     cols["GLBJBSM"] = cols["GLBJBSM"].astype("str")  # text even when missing: new IDs are written into it
-    for column, name in _PLACE_FIELDS.items():
+    for column, name in PLACE_FIELDS.items():
         if name in locator.attributes:
             cols[column] = _category(*reversed(locator.codes(name, index)))
     cls_codes, classes = pd.factorize(class_code)
@@ -1602,7 +1602,7 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
     today = today or _dt.date.today().strftime("%Y%m%d")
     out = _plain(_with_every_column(catalogue.copy(deep=False)))  # copy on write: columns copied as changed
     live = np.flatnonzero(in_use(out))
-    held = out[[*DEPARTMENT_FIELDS, *_PLACE_FIELDS, "class_code", "county_code", "micro_id"]].iloc[live]
+    held = out[[*DEPARTMENT_FIELDS, *PLACE_FIELDS, "class_code", "county_code", "micro_id"]].iloc[live]
     was = [held[name].astype(object).to_numpy() for name in DEPARTMENT_FIELDS]
     if every:
         held = held.assign(ZGBMDM=None, ZGBMMC=None)
@@ -1625,7 +1625,7 @@ def _routed(rows, routes, table):
     name = rows["ZGBMMC"].astype(object).to_numpy(copy=True)
     suggested = pd.Series(classes).map({c: k.suggested_department for c, k in table.classes.items()}).to_numpy()
     name[(name == suggested) & rows["ZGBMDM"].isna().to_numpy()] = None  # the import's default is no name
-    places = pd.DataFrame({place: rows[field].reset_index(drop=True) for field, place in _PLACE_FIELDS.items()}
+    places = pd.DataFrame({place: rows[field].reset_index(drop=True) for field, place in PLACE_FIELDS.items()}
                           | {column: rows[column].reset_index(drop=True) for column in ("county_code", "micro_id")})
     code, name, how = routes.fill_departments(places, classes, rows["ZGBMDM"].to_numpy(), name)
     no_code = _blank(code)
@@ -1752,7 +1752,7 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
                          f"layout and near none ({len(lost)} such; {MOVED_OUT}): the layouts do not cover the same "
                          "ground")
     before = out["SZDYWGBSM"].astype(str).to_numpy()[live] if "SZDYWGBSM" in out else None
-    for column, name in _PLACE_FIELDS.items():
+    for column, name in PLACE_FIELDS.items():
         if name in locator.attributes and column in out:
             codes, values = locator.codes(name, index)
             out[column] = out[column].astype(object)

@@ -684,6 +684,7 @@ def _check_components(path, cells, micro):
         report.flag(f"the components were not checked against the cells: {blank:,} cell(s) have no grid_id "
                     "(`gridkit check --fix-ids` gives each one)")
         return report
+    _flag_place_names(report, catalogue, used, cells)
     catalogue = catalogue.to_crs(cells.crs)
     drawn = cells[~(cells.geometry.isna() | cells.geometry.is_empty).to_numpy()]  # the others are flagged above
     try:
@@ -715,6 +716,32 @@ def _check_components(path, cells, micro):
         report.flag(f"{int(rest['n'].sum()):,} component(s) more, in {len(rest):,} more cells or micro-grids, lie "
                     "elsewhere than the catalogue says")
     return report
+
+
+def _flag_place_names(report, catalogue, used, cells):
+    """Flag on ``report`` the components in use whose street and community (codes and
+    names: the standard's place fields) are not those of the cell the catalogue puts
+    them in: the cells renamed (``check --fix-names``) since the import, say.
+    ``components reassign`` gives them the cell's."""
+    from .catalogue import PLACE_FIELDS
+
+    grid = _text(catalogue, "SZDYWGBSM")
+    held = cells.assign(key=_text(cells, "grid_id")).drop_duplicates("key").set_index("key")
+    known = (used & grid.isin(held.index)).to_numpy()
+    for field, column in PLACE_FIELDS.items():
+        if field == "SZDYWGBSM" or field not in catalogue or column not in cells:
+            continue
+        has, says = _text(catalogue, field)[known], _text(held, column).reindex(grid[known]).to_numpy()
+        differ = has.to_numpy() != says
+        if not differ.any():
+            continue
+        found = pd.DataFrame({"has": has[differ], "says": says[differ], "grid": grid[known][differ],
+                              "id": _text(catalogue, "GLBJBSM")[known][differ]})
+        for (has_, says_), group in found.groupby(["has", "says"], sort=True):
+            report.flag(f"{len(group):,} component(s) (e.g. {group['id'].iloc[0] or 'one without an ID'}) have "
+                        f"{field} {has_ or '(blank)'!r} where their cell ({group['grid'].iloc[0]}) has "
+                        f"{column} {says_ or '(blank)'!r}",
+                        held.geometry.loc[group["grid"].iloc[0]])
 
 
 def _issued_record(metadata) -> dict:
@@ -780,28 +807,32 @@ def _flag_unit_fields(report, cells, units):
                               "grid": grid[wrong], "row": np.flatnonzero(wrong)})
         for (code, has_, said_), group in found.groupby(["community", "has", "said"], sort=True):
             fix = ("`gridkit check --fix-ids` fills it from the units layer" if not has_ else
-                   "locate and the catalogue give the cells' (renamed on one side only? type the same in both)")
+                   "locate and the catalogue give the cells' (renamed on one side only? `gridkit check "
+                   "--fix-names` gives the cells the units layer's)" if said_ else
+                   "locate and the catalogue give the cells' (type it in the units layer too)")
             example = group["grid"].iloc[0] or "one without an ID"
             report.flag(f"{len(group):,} cell(s) of community {code} (e.g. {example}) have {column} "
                         f"{has_ or '(blank)'!r} where the units layer has {said_ or '(blank)'!r}: {fix}",
                         cells.geometry.values[group["row"].iloc[0]])
 
 
-def _fill_unit_fields(cells, units) -> int:
+def _fill_unit_fields(cells, units, *, differing=False) -> int:
     """Fill, in place, the blank :data:`UNIT_FIELDS` of ``cells`` with what the units
-    layer says of their community (a cell drawn anew in QGIS has none); how many
-    cells took something."""
+    layer says of their community (a cell drawn anew in QGIS has none), and with
+    ``differing`` those that differ too (a unit renamed in the units layer alone);
+    how many cells took something. A field the units layer leaves blank is kept."""
     said = _units_say(cells, units)
     taken = np.zeros(len(cells), dtype=bool)
     for column in UNIT_FIELDS:
         if column not in cells:
             continue
-        blank = (_text(cells, column).eq("") & said[column].fillna("").ne("")).to_numpy()
-        if blank.any():
+        has, says = _text(cells, column), said[column].fillna("")
+        take = (says.ne("") & (has.ne(says) if differing else has.eq(""))).to_numpy()
+        if take.any():
             values = cells[column].astype(object).to_numpy().copy()
-            values[blank] = said[column].to_numpy()[blank]
+            values[take] = says.to_numpy()[take]
             cells[column] = values
-            taken |= blank
+            taken |= take
     return int(taken.sum())
 
 
@@ -884,15 +915,17 @@ def issue_missing_ids(path) -> dict:
     return changes
 
 
-def fill_unit_fields(path) -> int:
+def fill_unit_fields(path, *, differing=False) -> int:
     """Give each cell of the grid package at ``path`` the community name, street and
     county (:data:`UNIT_FIELDS`) that the units layer says of its community, where
     the cell's are blank (a cell drawn anew in QGIS has none; ``locate`` would answer
     without them), in place and atomically; how many cells took something (0: nothing
-    written). A field that differs is left: ``check`` names it."""
+    written). A field that differs is left (``check`` names it), unless ``differing``:
+    then the units layer's is taken (a community renamed, or moved to another
+    street, in the units layer alone)."""
     cells = read_layer(path, "cells")
     units = read_layer(path, "units", geometry=False)
-    filled = _fill_unit_fields(cells, units)
+    filled = _fill_unit_fields(cells, units, differing=differing)
     if filled:
         _write_layers(path, {"cells": cells})
     return filled

@@ -519,7 +519,7 @@ def test_a_cell_drawn_anew_takes_its_communitys_names_and_a_rename_on_one_side_i
     check names the blank fields, says the components wait for the IDs, locate and
     the import refuse the cell until it has one, --fix-ids fills them from the units
     layer, and a community renamed in the units layer alone is named."""
-    from gridkit.catalogue import import_components, write_catalogue
+    from gridkit.catalogue import import_components, read_catalogue, write_catalogue
 
     lamps = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001"]}, geometry=[shapely.Point(X0 + 150, Y0 + 150)],
                              crs=4548).to_crs(4326)
@@ -563,6 +563,25 @@ def test_a_cell_drawn_anew_takes_its_communitys_names_and_a_rename_on_one_side_i
     assert result.output.splitlines()[:2] == [
         "grid.gpkg  cells: 12 cells in 2 communities: 1 problem(s)",
         "  6 cell(s) of community 110101001002 (e.g. 110101001002001) have community_name 'c1' where the units "
-        "layer has '东华门': locate and the catalogue give the cells' (renamed on one side only? type the same in "
-        "both)"]
+        "layer has '东华门': locate and the catalogue give the cells' (renamed on one side only? `gridkit check "
+        "--fix-names` gives the cells the units layer's)"]
     assert gk.package.fill_unit_fields(package) == 0  # a name that differs is not overwritten
+    # --fix-names overwrites it; the lamp's community renamed too, its catalogue row is named, and reassign renames it
+    units.loc[units["code"] == "110101001001", "name"] = "东华门北"
+    pyogrio.write_dataframe(units, package, layer="units", driver="GPKG")
+    result = _run(package, "--fix-names")
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        "grid.gpkg  cells: 12 cell(s) given their community's name, street and county from the units layer, in place",
+        "grid.gpkg  cells: 12 cells in 2 communities: ok (largest overlap 0 m², largest coverage error 0 of a "
+        "community's area)",
+        "grid.gpkg  components: 1 in use in 12 cells: 1 problem(s)",
+        "  1 component(s) (e.g. 11010101037000001) have SZSQMC 'c0' where their cell (110101001001007) has "
+        "community_name '东华门北'",
+        f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, with that cell's names",
+        "Error: grid.gpkg: 1 problem(s); the package breaks the grid invariants"]
+    assert Locator.from_package(package).locate(X0 + 450, Y0 + 50).community_name == "东华门"
+    changed = read_catalogue(package)["BGRQ"].tolist()  # the day the lamp took cell 007
+    assert CliRunner().invoke(cli, ["components", "reassign", str(package)]).exit_code == 0
+    assert read_catalogue(package)[["SZSQMC", "BGRQ"]].values.tolist() == [["东华门北", changed[0]]]
+    assert _run(package).exit_code == 0
