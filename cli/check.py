@@ -117,7 +117,8 @@ def _components_lines(name, package, report, problems_out):
         return f"{head}: ok (each in the cell that holds it)"
     lines = [f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out)]
     if not all(p.startswith("the components were not checked") for p in report.problems):
-        lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, with that cell's names")
+        lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, "
+                     "with that cell's names")
     return "\n".join(lines)
 
 

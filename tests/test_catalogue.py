@@ -1951,7 +1951,8 @@ def test_cells_edited_by_hand_leave_components_check_finds_and_reassign_puts_rig
     assert check.output.splitlines()[1:4] == [
         "grid.gpkg  components: 4 in use in 6 cells: 1 problem(s)",
         f"  1 component(s) (e.g. {ids['k:b']}) the catalogue puts in 110101001001002 lie in cell 110101001001001",
-        f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, with that cell's names"]
+        f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, "
+        "with that cell's names"]
 
     before = read_catalogue(package)
     result = CliRunner().invoke(cli, ["components", "reassign", str(package), "--date", "20270301", "--json"])

@@ -578,7 +578,8 @@ def test_a_cell_drawn_anew_takes_its_communitys_names_and_a_rename_on_one_side_i
         "grid.gpkg  components: 1 in use in 12 cells: 1 problem(s)",
         "  1 component(s) (e.g. 11010101037000001) have SZSQMC 'c0' where their cell (110101001001007) has "
         "community_name '东华门北'",
-        f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, with that cell's names",
+        f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, "
+        "with that cell's names",
         "Error: grid.gpkg: 1 problem(s); the package breaks the grid invariants"]
     assert Locator.from_package(package).locate(X0 + 450, Y0 + 50).community_name == "东华门"
     changed = read_catalogue(package)["BGRQ"].tolist()  # the day the lamp took cell 007
