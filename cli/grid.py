@@ -1202,6 +1202,128 @@ def rebalance_command(package, households_path, output, households_layer, househ
     _echo_summary(lines_out, s, "grid", output, preview, t0, as_json)
 
 
+
+@grid.command("recut")
+@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
+              help="The new grid package (.gpkg): the cells now, and ended_grids: the cells that ended, as they "
+                   "were, with end_date and replaced_by.")
+@barrier_opts("Roads, rivers, rail: the new cells keep to them, as in `grid units` (default: the barriers the "
+              "package was divided along, when that file is still there).", crs_default="the file's own label")
+@click.option("--cell-area", type=click.FloatRange(min=1, min_open=False), default=None,
+              help="Target cell area in m² of the new cells (default: the package's, as its metadata records it).")
+@click.option("--date", "start_date", default=None, metavar="YYYY-MM-DD",
+              help="The new cells' start_date, the ended ones' end_date and the moved components' change date "
+                   "(default: today).")
+@preview_opt("the cells, the changed ones outlined")
+@overwrite_opt
+@summary_json_opt
+def recut_command(package, output, barriers, barriers_layer, barriers_where, barriers_crs, cell_area, start_date,
+                  preview, overwrite, as_json):
+    """Cut PACKAGE's cells again to its units layer, after a community boundary was
+    moved in it (in QGIS, say: a block handed to the next community).
+
+    `gridkit check` then names cells beyond their community and land no cell
+    covers. In each community whose cells no longer tile it, a cell is cut to the
+    community: its largest piece keeps its ID when that is at least half the cell,
+    and the cell ends otherwise. The land no kept cell covers is divided as the
+    layout was (the package's cell area, shape and barriers; square cells keep to
+    the old lattice) into new cells, numbered after the highest ID ever issued in
+    the community; a new piece smaller than the sliver size joins the cell it
+    shares the longest edge with (across no barrier). Every other community's
+    cells stay as they were.
+    No ID is issued twice: the ended cells go to the ended_grids layer, and the
+    metadata keeps the highest issued. A component catalogue comes along, each
+    component in the cell that now holds it, its change date (BGRQ) set where its
+    cell changed; so do the layers, styles and projects added to the package.
+
+    For unit grids (`grid units`, `grid adopt`); household grids follow their
+    households, and a package with micro-grids is refused.
+
+    \b
+    Example (after moving a boundary in the units layer of cambridge.gpkg):
+      gridkit check cambridge.gpkg   # cells beyond their community, land no cell covers
+      gridkit grid recut cambridge.gpkg -o cambridge_recut.gpkg --preview recut.png
+    """
+    import pandas as pd
+    import pyogrio
+
+    import gridkit as gk
+    from gridkit.errors import GridkitError
+    from gridkit.package import read_layer
+    from gridkit.rebalance import communities_of, highest_issued
+    from gridkit.recut import recut
+
+    t0 = time.perf_counter()
+    require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
+                 barriers_crs=("barriers", barriers))
+    refuse_existing(output, preview, overwrite=overwrite, inputs={"PACKAGE": package, "--barriers": barriers})
+    try:
+        day = datetime.date.fromisoformat(start_date) if start_date else datetime.date.today()
+    except ValueError:
+        raise click.BadParameter(f"{start_date!r} is not a date: give YYYY-MM-DD", param_hint="--date") from None
+    try:
+        with Steps() as step:
+            step("reading the package")
+            cells, units, meta = gk.read_package(package)
+            layers = {name for name, _ in pyogrio.list_layers(package)}
+            params = _metadata_json(package, meta, "parameters")
+            made = _metadata_json(package, meta, "summary")
+            if "micro_grids" in layers or "households" in cells.columns:
+                raise GridkitError(f"{package} is a household layout: its grids follow its households, which "
+                                   "recut does not count; recut divides unit grids (`grid units`)")
+            cell_area = cell_area or made.get("cell_area")
+            if not cell_area:
+                raise GridkitError(f"{package}: its metadata records no cell area (grids adopted from elsewhere?): "
+                                   "give --cell-area, the area in m² of the cells to divide new land into")
+            added, catalogue, component_metadata = carried_from(package, meta)
+            barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
+                package, params, barriers, barriers_layer, barriers_where, barriers_crs)
+            lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
+            history = read_layer(package, "ended_grids") if "ended_grids" in layers else None
+            issued = highest_issued(
+                () if history is None else history["grid_id"].astype(str),
+                before=_metadata_json(package, meta, "highest_issued"))
+            communities = communities_of(cells, units)
+            step("cutting the cells again to their communities")
+            done = recut(cells, communities, cell_area=cell_area, shape=made.get("shape", "square"),
+                         barriers=lines, sliver_ratio=made.get("sliver_ratio", 0.3), issued=issued,
+                         start_date=day.isoformat())
+            ended = done.ended if history is None else pd.concat([history, done.ended], ignore_index=True)
+            catalogue, moved = reassigned(catalogue, done.cells, step, today=day.strftime("%Y%m%d"))
+            step(f"writing {output}")
+            area = done.cells["area_m2"]
+            done.cells.attrs["summary"] = {**made, "cells": len(done.cells), "area_mean": float(area.mean()),
+                                           "area_min": float(area.min()), "area_max": float(area.max()),
+                                           "recut": done.summary}
+            gk.write_package(output, done.cells, communities, parameters={
+                **params, "recut_from": str(package), "barriers": barriers, "barriers_layer": barriers_layer,
+                "barriers_where": barriers_where, "barriers_crs": barriers_crs}, overwrite=overwrite, carry=added,
+                extra_layers={"components": catalogue, "ended_grids": ended},
+                extra_metadata={"highest_issued": done.issued, **component_metadata})
+            kept = gk.package.added_by_hand(output) if added is not None else None
+            if preview:
+                step(f"drawing {preview}")
+                from gridkit.package import units_layer
+                from gridkit.preview import plot_layout
+
+                changed = done.cells["grid_id"].isin([*done.summary["new_ids"], *done.summary["cut_ids"]])
+                plot_layout(done.cells, units_layer(communities), preview, outlined=changed.to_numpy(),
+                            outlined_label="new and cut cells")
+    except (GridkitError, FileExistsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    s = done.summary
+    new = s["new_ids"]
+    lines_out = [
+        f"recut        {s['communities']} of {len(communities)} communities whose cells no longer tiled them",
+        f"changed      {len(s['ended_ids'])} ended, {len(new)} new"
+        + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else "")
+        + f", {len(s['cut_ids'])} cut; {len(done.cells) - len(new) - len(s['cut_ids'])} kept as they were",
+        f"merges       {s['merged']} new piece(s) below the sliver size joined the cell beside them",
+        *carried_lines(catalogue, moved, kept), *_picture(preview),
+        f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
+    echo_summary(lines_out, {**s, "cells": len(done.cells)}, as_json)
+
 def _counted_before(households):
     """The households the grids held before a rebalance, as its summary says it: the
     grids' households column, which grids adopted from elsewhere may lack."""

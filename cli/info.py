@@ -22,7 +22,7 @@ def info_command(package, as_json):
     gridkit it was made and from what (the files and options on record), its CRS
     and extent, the units by level, the cells (count, area, and for household
     grids the households, how many grids are in the band, the flags), micro-grids,
-    components by class, grids ended by rebalances, what you added to it (layers,
+    components by class, grids ended by rebalances and recuts, what you added to it (layers,
     tables, QGIS styles and projects, which a new layout written over it or a
     rebalance carries along), and every layer's feature count. It reads
     attributes only, so it is quick on millions of cells; the figures are the
@@ -69,12 +69,13 @@ def _lines(info):
     """(label, text) for each line after the first."""
     p = info["parameters"]
     created = (info.get("created") or "?").replace("T", " ").replace("+00:00", " UTC")
-    command = ("grid units" if info["layout"] == "unit grids" else
+    command = (f"grid recut of {p['recut_from']}" if p.get("recut_from") else
+               "grid units" if info["layout"] == "unit grids" else
                f"grid adopt of {p['adopted']}" if info["layout"] == "adopted grids" else
                f"grid rebalance of {p['rebalanced_from']}" if p.get("rebalanced_from") else "grid households")
     yield "made", f"{created} by gridkit {info.get('gridkit_version') or '?'} ({command})"
     given = [f"{key} {_value(value)}" for key, value in sorted(p.items())
-             if key not in ("band", "micro", "rebalanced_from", "adopted")
+             if key not in ("band", "micro", "rebalanced_from", "recut_from", "adopted")
              and value not in (None, False, "", [], "None")]
     yield "parameters", "; ".join(given) or "none on record"
     yield "crs", f"{info['crs']} ({info['crs_name']})"
@@ -110,7 +111,7 @@ def _lines(info):
     if "ended" in info:
         e = info["ended"]
         parts = [f"{e[key]:,} {what}" for key, what in (("grids", "grids"), ("micro_grids", "micro-grids")) if key in e]
-        yield "ended", " and ".join(parts) + " by rebalances" + (
+        yield "ended", " and ".join(parts) + " by rebalances and recuts" + (
             f", the last on {e['last_end_date']}" if e.get("last_end_date") else "")
     if "added_by_hand" in info:
         a = info["added_by_hand"]

@@ -18,7 +18,7 @@ import pytest
 from gridkit_cli.main import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["demo", "grid units", "grid households", "grid rebalance", "check", "info", "components import",
+ORDER = ["demo", "grid units", "grid households", "grid rebalance", "grid recut", "check", "info", "components import",
          "components show", "components stats", "components check", "components departments", "components reassign",
          "components convert", "components classes", "route starter", "route check",
          "locate", "map", "export", "grid adopt", "serve"]
@@ -79,7 +79,7 @@ def test_help_examples_run(tmp_path):
     for made in ("demo-output/cambridge.gpkg", "dongcheng.gpkg", "cincinnati.gpkg", "cincinnati_now.gpkg",
                  "converted.csv", "routing.toml", "located.csv", "located.parquet", "relocated.parquet", "dongcheng.html",
                  "dongcheng_amap.geojson", "cincinnati_cells.shp", "c601.shp", "components.csv",
-                 "cincinnati_from_csv.gpkg"):
+                 "cincinnati_from_csv.gpkg", "cambridge_recut.gpkg"):
         assert (work / made).exists(), made
     top = tmp_path / "top"
     top.mkdir()

@@ -850,7 +850,7 @@ def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
     ended_on = gpd.read_file(out, layer="ended_grids")["end_date"].max()
     for line in ("units        1 county, 1 street, 1 community",
                  "micro-grids  489 in 137 grids; 17,166 households, 489 in band 20–50 (100.0 %), 0 flagged",
-                 f"ended        5 grids and 17 micro-grids by rebalances, the last on {ended_on}",
+                 f"ended        5 grids and 17 micro-grids by rebalances and recuts, the last on {ended_on}",
                  "layers       cells 137, units 3, micro_grids 489, ended_grids 5, ended_micro_grids 17, "
                  "gridkit_metadata 9, layer_styles 3"):
         assert line in lines

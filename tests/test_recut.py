@@ -1,0 +1,199 @@
+"""gridkit grid recut: a unit grid's cells cut again after a community boundary moved."""
+
+import json
+
+import geopandas as gpd
+import pyogrio
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit.recut import recut
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+X0, Y0 = 500_000.0, 4_400_000.0  # EPSG:4548: two communities of 3 × 2 cells of 100 m
+
+
+def _layout(boundary=X0 + 300):
+    """The communities with their shared boundary at x = ``boundary``."""
+    return community_frame([shapely.box(X0, Y0, boundary, Y0 + 200), shapely.box(boundary, Y0, X0 + 600, Y0 + 200)])
+
+
+@pytest.fixture()
+def cells():
+    return gk.unit_grid(_layout(), start_date="2026-01-01")
+
+
+def _unchanged(cells, done, ids):
+    """The cells ``ids`` are in ``done`` exactly as they were."""
+    before = cells.set_index("grid_id").loc[ids]
+    after = done.cells.set_index("grid_id").loc[ids]
+    return bool(shapely.equals_exact(before.geometry.values, after.geometry.values, tolerance=0).all()
+                and before.drop(columns="geometry").equals(after.drop(columns="geometry")))
+
+
+def test_a_boundary_moved_by_a_whole_column_ends_its_cells_and_numbers_new_ones(cells):
+    """The boundary moved 100 m east: 002's west column (001, 004) lies in 001 now.
+    They end, replaced by 001's new 007 (north) and 008 (south), numbered after 006;
+    every other cell is as it was, and the cells tile the communities."""
+    moved = _layout(X0 + 400)
+    done = recut(cells, moved, start_date="2027-01-01")
+    assert done.summary == {"communities": 2, "cut_ids": [], "ended_ids": ["110101001002001", "110101001002004"],
+                            "new_ids": ["110101001001007", "110101001001008"], "merged": 0}
+    assert done.ended[["grid_id", "end_date", "replaced_by"]].values.tolist() == [
+        ["110101001002001", "2027-01-01", "110101001001007"], ["110101001002004", "2027-01-01", "110101001001008"]]
+    new = done.cells.set_index("grid_id").loc[["110101001001007", "110101001001008"]]
+    assert shapely.equals_exact(new.geometry.values, [shapely.box(X0 + 300, Y0 + 100, X0 + 400, Y0 + 200),
+                                                      shapely.box(X0 + 300, Y0, X0 + 400, Y0 + 100)],
+                                tolerance=1e-6).all()
+    assert new[["sequence", "community_name", "area_m2", "start_date"]].values.tolist() == [
+        [7, "c0", 10_000.0, "2027-01-01"], [8, "c0", 10_000.0, "2027-01-01"]]
+    assert _unchanged(cells, done, [g for g in cells["grid_id"] if g not in done.summary["ended_ids"]])
+    assert gk.check_partition(done.cells, moved).ok
+    assert done.issued == {"110101001001": 8, "110101001002": 6}
+
+
+def test_a_strip_below_the_sliver_size_widens_the_cells_beside_it(cells):
+    """Moved 20 m east, 001 gains a strip of 20 × 200 m: its two pieces (2,000 m², below
+    0.3 × 10,000) join 003 and 006, and 002's 001 and 004, cut to 8,000 m², keep their
+    IDs (more than half of each is left). No cell ends, none is new. Moved back 10 m
+    west of the old line, the 10 m strip left joins 002's cells beside it."""
+    done = recut(cells, _layout(X0 + 320), start_date="2027-01-01")
+    assert done.summary == {"communities": 2, "cut_ids": ["110101001001003", "110101001001006", "110101001002001",
+                                                          "110101001002004"],
+                            "ended_ids": [], "new_ids": [], "merged": 2}
+    areas = done.cells.set_index("grid_id")["area_m2"]
+    assert areas[done.summary["cut_ids"]].tolist() == [12_000.0, 12_000.0, 8_000.0, 8_000.0]
+    assert _unchanged(cells, done, [g for g in cells["grid_id"] if g not in done.summary["cut_ids"]])
+    assert len(done.ended) == 0 and gk.check_partition(done.cells, _layout(X0 + 320)).ok
+    back = recut(cells, _layout(X0 + 290), start_date="2027-01-01")
+    areas = back.cells.set_index("grid_id")["area_m2"]
+    assert areas[back.summary["cut_ids"]].tolist() == [9_000.0, 9_000.0, 11_000.0, 11_000.0]
+
+
+def test_communities_whose_cells_tile_them_are_left_as_they_were(cells):
+    done = recut(cells, _layout(), start_date="2027-01-01")
+    assert done.summary["communities"] == 0 and done.cells is cells and len(done.ended) == 0
+
+
+def test_a_barrier_keeps_a_strip_from_the_cell_across_it(cells):
+    """A road along the old boundary (x + 300): the 20 m strip 001 gains east of it
+    cannot join 003 or 006 across the road. It is a street block smaller than a cell,
+    which `grid units` makes one cell: a new one, small as it is."""
+    road = gpd.GeoSeries([shapely.LineString([(X0 + 300, Y0 - 50), (X0 + 300, Y0 + 250)])], crs=4548)
+    done = recut(cells, _layout(X0 + 320), barriers=road, start_date="2027-01-01")
+    assert done.summary["new_ids"] == ["110101001001007"] and done.summary["merged"] == 0
+    areas = done.cells.set_index("grid_id")["area_m2"]
+    assert areas[["110101001001003", "110101001001006", "110101001001007"]].tolist() == [10_000.0, 10_000.0, 4_000.0]
+    assert gk.check_partition(done.cells, _layout(X0 + 320)).ok
+
+
+def _package_with_lamps(tmp_path, cells):
+    """The layout as a grid package with two lamps in the catalogue: one in 002's
+    cell 001 (x + 350), one in 002's cell 005 (x + 450)."""
+    from gridkit.catalogue import import_components, write_catalogue
+    from gridkit.locator import Locator
+
+    package = gk.write_package(tmp_path / "grid.gpkg", cells, _layout())
+    lamps = gpd.GeoDataFrame({"GLBJBSM": ["11010101037000001", "11010101037000002"]},
+                             geometry=[shapely.Point(X0 + 350, Y0 + 150), shapely.Point(X0 + 450, Y0 + 50)],
+                             crs=4548).to_crs(4326)
+    lamps.to_file(tmp_path / "lamps.geojson")
+    write_catalogue(package, import_components(tmp_path / "lamps.geojson", Locator.from_package(package),
+                                               today="20260101").catalogue)
+    return package
+
+
+def _move_boundary(package, x):
+    """The boundary between the communities moved to ``x`` in the units layer, as in QGIS."""
+    units = gpd.read_file(package, layer="units")
+    moved = _layout(x).set_index("community_code").geometry
+    at = units["level"] == "community"
+    units.loc[at, "geometry"] = moved.loc[units.loc[at, "code"]].to_numpy()
+    pyogrio.write_dataframe(units, package, layer="units", driver="GPKG")
+
+
+def test_cli_recut_ends_cells_moves_components_and_issues_no_id_twice(tmp_path, cells):
+    from gridkit.catalogue import read_catalogue
+
+    package = _package_with_lamps(tmp_path, cells)
+    _move_boundary(package, X0 + 400)
+    assert CliRunner().invoke(cli, ["check", str(package)]).exit_code == 1
+    out = tmp_path / "recut.gpkg"
+    args = ["grid", "recut", str(package), "-o", str(out), "--date", "2027-01-01", "--preview", str(tmp_path / "r.png")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:4] == [
+        "recut        2 of 2 communities whose cells no longer tiled them",
+        "changed      2 ended, 2 new (110101001001007 … 110101001001008), 0 cut; 10 kept as they were",
+        "merges       0 new piece(s) below the sliver size joined the cell beside them",
+        "components   2 carried over (layer components); 1 now in a new grid (SZDYWGBSM)"]
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    catalogue = read_catalogue(out)
+    assert catalogue[["SZDYWGBSM", "SZSQDM", "SZSQMC", "BGRQ"]].values.tolist() == [
+        ["110101001001007", "110101001001", "c0", "20270101"], ["110101001002005", "110101001002", "c1", None]]
+    ended = gpd.read_file(out, layer="ended_grids")
+    assert ended[["grid_id", "end_date", "replaced_by"]].values.tolist() == [
+        ["110101001002001", "2027-01-01", "110101001001007"], ["110101001002004", "2027-01-01", "110101001001008"]]
+    assert json.loads(gk.read_package(out)[2]["highest_issued"]) == {"110101001001": 8, "110101001002": 6}
+    assert (tmp_path / "r.png").stat().st_size > 10_000
+    # The boundary moved back: 001's new cells end, and 002 takes new IDs, never its ended 001 and 004.
+    _move_boundary(out, X0 + 300)
+    again = CliRunner().invoke(cli, ["grid", "recut", str(out), "-o", str(tmp_path / "back.gpkg"), "--date",
+                                     "2027-06-01"])
+    assert again.exit_code == 0, again.output
+    assert again.output.splitlines()[1] == ("changed      2 ended, 2 new (110101001002007 … 110101001002008), 0 cut; "
+                                            "10 kept as they were")
+    assert gpd.read_file(tmp_path / "back.gpkg", layer="ended_grids")["grid_id"].tolist() == [
+        "110101001002001", "110101001002004", "110101001001007", "110101001001008"]
+    # Nothing moved: nothing changes. An existing output is not replaced without --overwrite.
+    same = CliRunner().invoke(cli, ["grid", "recut", str(tmp_path / "back.gpkg"), "-o", str(tmp_path / "same.gpkg")])
+    assert same.output.splitlines()[:2] == [
+        "recut        0 of 2 communities whose cells no longer tiled them",
+        "changed      0 ended, 0 new, 0 cut; 12 kept as they were"]
+    before = out.read_bytes()
+    refused = CliRunner().invoke(cli, args)
+    assert refused.exit_code == 2 and "exists" in refused.output and out.read_bytes() == before
+
+
+def test_cli_recut_refuses_a_household_package(tmp_path, cells):
+    from .conftest import micro_halves
+
+    package = gk.write_package(tmp_path / "grid.gpkg", cells, _layout(),
+                               extra_layers={"micro_grids": micro_halves(cells)})
+    result = CliRunner().invoke(cli, ["grid", "recut", str(package), "-o", str(tmp_path / "out.gpkg")])
+    assert result.exit_code == 1 and not (tmp_path / "out.gpkg").exists()
+    assert result.output == (f"Error: {package} is a household layout: its grids follow its households, which recut "
+                             "does not count; recut divides unit grids (`grid units`)\n")
+
+
+def test_cli_recut_on_cambridge_with_a_block_handed_to_the_next_community(tmp_path, samples):
+    """Real boundaries and streets: North Cambridge (600) takes a bite of 150 m radius
+    out of Cambridge Highlands (602) in the units layer. The recut grids are checked
+    whole, and the communities nobody moved keep every cell as it was."""
+    package = tmp_path / "cambridge.gpkg"
+    made = CliRunner().invoke(cli, ["grid", "units", str(samples / "cambridge_neighborhoods.gpkg"), "--provisional",
+                                    "--parent-code", "990101", "--name-field", "NAME", "--barriers",
+                                    str(samples / "cambridge_centerlines.gpkg"), "-o", str(package)])
+    assert made.exit_code == 0, made.output
+    units = gpd.read_file(package, layer="units").set_index("code")
+    north, highlands = units.geometry["990101900600"], units.geometry["990101900602"]
+    bite = highlands.intersection(north.intersection(highlands).centroid.buffer(150))
+    units.loc["990101900600", "geometry"] = north.union(bite)
+    units.loc["990101900602", "geometry"] = highlands.difference(bite)
+    pyogrio.write_dataframe(units.reset_index(), package, layer="units", driver="GPKG")
+    out = tmp_path / "recut.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "recut", str(package), "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.output)
+    assert (s["communities"], len(s["ended_ids"]), len(s["new_ids"]), len(s["cut_ids"]), s["merged"]) == (2, 5, 6, 7, 6)
+    assert {i[:12] for i in s["new_ids"]} == {"990101900600", "990101900602"}
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    before, after = (gpd.read_file(p, layer="cells") for p in (package, out))
+    others = ~before["community_code"].isin(["990101900600", "990101900602"])
+    assert before[others].reset_index(drop=True).geom_equals_exact(
+        after[~after["community_code"].isin(["990101900600", "990101900602"])].reset_index(drop=True),
+        tolerance=0).all()
