@@ -106,11 +106,8 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
         return Recut(cells, cells.iloc[:0].assign(replaced_by=pd.Series(dtype=object)), issued,
                      {"communities": 0, "cut_ids": [], "ended_ids": [], "new_ids": [], "merged": 0})
 
-    streets = None  # the barriers, 1 cm wide: an edge along one joins nothing
-    if barriers is not None:
-        lines = barrier_lines(barriers, cells.crs)
-        near = lines[shapely.intersects(lines, shapely.box(*places.loc[moved].total_bounds))]
-        streets = shapely.buffer(shapely.union_all(near), 0.01) if len(near) else None
+    lines = barrier_lines(barriers, cells.crs) if barriers is not None else np.empty(0, dtype=object)
+    streets = shapely.STRtree(lines)
     geometry = cells.geometry.values.copy()
     kept = ~beyond
     cut = np.zeros(len(cells), dtype=bool)
@@ -142,8 +139,9 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
             piece = pieces.geometry.values[j]
             near = tree.query(piece, predicate="intersects")
             edges = shapely.intersection(shapely.boundary(piece), shapes[near])
-            if streets is not None:
-                edges = shapely.difference(edges, streets)
+            along = lines[streets.query(piece)]
+            if len(along):  # the barriers by it, 1 cm wide: an edge along one joins nothing
+                edges = shapely.difference(edges, shapely.buffer(shapely.union_all(along), 0.01))
             shared = shapely.length(edges)
             if not len(near) or shared.max() <= 0:
                 continue  # an island of its own: a cell, small as it is
