@@ -1183,12 +1183,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     s = layout.summary
-    ended, new = s["ended_ids"], s["new_ids"]
     lines_out = [
         f"recounted    {len(cells)} grids: {s['out_before']} out of the band {s['band'][0]:g}–{s['band'][1]:g}",
-        f"changed      {len(ended)} ended, {len(new)} new"
-        + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else "")
-        + f"; {s['grids'] - len(new)} kept with their IDs",
+        _changed(s["ended_ids"], s["new_ids"]) + f"; {s['grids'] - len(s['new_ids'])} kept with their IDs",
         f"in band      {s['in_band']} of {s['grids']} ({percent(s['in_band_pct'])} %)",
         f"households   {s['households']:,} in grids (before: {_counted_before(s['households_before'])}); per grid min "
         f"{s['households_min']:,}  max {s['households_max']:,}  CV {s['households_cv']:.3f}",
@@ -1313,16 +1310,21 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     s = done.summary
-    new = s["new_ids"]
+    new, cut = s["new_ids"], s["cut_ids"]
     lines_out = [
         f"recut        {s['communities']} of {len(communities)} communities whose cells no longer tiled them",
-        f"changed      {len(s['ended_ids'])} ended, {len(new)} new"
-        + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else "")
-        + f", {len(s['cut_ids'])} cut; {len(done.cells) - len(new) - len(s['cut_ids'])} kept as they were",
+        _changed(s["ended_ids"], new) + f", {len(cut)} cut; {len(done.cells) - len(new) - len(cut)} kept as they were",
         f"merges       {s['merged']} new piece(s) below the sliver size joined the cell beside them",
         *carried_lines(catalogue, moved, kept), *_picture(preview),
         f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     echo_summary(lines_out, {**s, "cells": len(done.cells)}, as_json)
+
+def _changed(ended, new):
+    """The summary line's start naming what a rebalance or a recut changed:
+    "changed      5 ended, 8 new (990201900600135 … 990201900600142)"."""
+    return (f"changed      {len(ended)} ended, {len(new)} new"
+            + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else ""))
+
 
 def _counted_before(households):
     """The households the grids held before a rebalance, as its summary says it: the
