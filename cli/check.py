@@ -49,8 +49,8 @@ def check_command(package, problems_out, fix_ids, fix_names, overwrite):
     household package both parts keep the grid's household count; `gridkit grid
     rebalance` recounts them, and --fix-ids says so. With --fix-names, the units
     layer's names win over the cells' (locate and the service answer with the
-    cells'); `gridkit components reassign` then gives the catalogue's components
-    them.
+    cells'), and `gridkit components reassign` then gives them to the
+    catalogue's components.
 
     \b
     Examples:
