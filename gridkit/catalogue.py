@@ -100,7 +100,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABL
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZONE_REASON)
-from .package import _package_layers, _text, metadata_frame, read_metadata
+from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
 from .styles import write_styles
 
@@ -2197,18 +2197,15 @@ def layout_areas(package, by):
     """Every cell, micro-grid, community or street of the grid package at ``package``
     (``by`` as in :func:`catalogue_stats`), keyed and named as the catalogue's columns;
     None for ``class``, or micro-grids in a layout without them."""
-    from .codes import codes_as_text
-
     column, name = STATS_BY.get(by), _STATS_NAMES.get(by)
     if by in ("cell", "micro"):
         layer, source = ("cells", "grid_id") if by == "cell" else ("micro_grids", "micro_id")
         if layer not in {found for found, _ in pyogrio.list_layers(package)}:
             return None
-        table = pyogrio.read_dataframe(package, layer=layer, columns=[source], read_geometry=False)
-        return codes_as_text(table, [source]).rename(columns={source: column}).dropna()
+        table = read_layer(package, layer, columns=[source], geometry=False)
+        return table.rename(columns={source: column}).dropna()
     if by in ("community", "street"):
-        units = codes_as_text(pyogrio.read_dataframe(package, layer="units", columns=["level", "code", "name"],
-                                                     read_geometry=False))
+        units = read_layer(package, "units", columns=["level", "code", "name"], geometry=False)
         units = units.loc[units["level"] == by, ["code", "name"]].dropna(subset=["code"])
         return units.rename(columns={"code": column, "name": name})
     return None
