@@ -5,18 +5,22 @@ A planner whose households changed can divide the whole city again (gridkit's ow
 renumbers the city) or rebalance the layout they have. Input: Cincinnati's 457
 census blocks (the shipped sample), divided into grids (blocks split, micro-grids
 of 20–50 at 100–150 as the demo makes them, none at 300–500); then one block of 60
-households grows by 400 (a new estate), or by 2,000. Cases:
+households grows by 400 (a new estate), or by 2,000; or, the city split into two
+communities at the middle of its extent, their boundary moves 300 m east in the
+units layer, the households as they were. Cases:
 
 ``estate 100-150``        band 100–150, micro-grids 20–50
 ``estate 300-500``        band 300–500
 ``large estate 100-150``  band 100–150, micro-grids 20–50, the block grown by 2,000
+``moved 100-150``         band 100–150, micro-grids 20–50, two communities, the
+                          boundary moved (the rebalance follows it first)
 
 Peers, each in a fresh subprocess (time and peak memory its own; the layout and the
 households read before the clock starts):
 
 * ``rebalance``: :func:`gridkit.rebalance.rebalance` of the layout;
-* ``redivide``: :func:`gridkit.households.balanced_grid` on the new households, from
-  scratch;
+* ``redivide``: :func:`gridkit.households.balanced_grid` on the new households (and
+  communities), from scratch;
 * ``spopt_maxp``: PySAL spopt ``MaxPHeuristic`` from scratch (the lower bound as
   threshold), on the new blocks kept whole, as ``bench_households.py`` runs it.
 
@@ -39,21 +43,37 @@ from _children import best_of, case_args, print_child_row, run_cases
 
 HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "data" / "samples"
-CASES = {"estate 100-150": (100, 150, (20, 50), 400), "estate 300-500": (300, 500, None, 400),
-         "large estate 100-150": (100, 150, (20, 50), 2000)}  # band, micro band, households added
+CASES = {"estate 100-150": (100, 150, (20, 50), 400, 0), "estate 300-500": (300, 500, None, 400, 0),
+         "large estate 100-150": (100, 150, (20, 50), 2000, 0),
+         "moved 100-150": (100, 150, (20, 50), 0, 300)}  # band, micro band, households added, metres moved
 PEERS = ("rebalance", "redivide", "spopt_maxp")
 GROWN = 207
 CACHE = Path(tempfile.gettempdir()) / "gridkit_bench_rebalance"
 
 
-def _inputs(by):
+def _inputs(by, moved):
+    """(communities as divided, communities now, blocks, blocks now): the city as one
+    community, or, with ``moved`` metres, as two whose boundary moved east by it."""
+    import geopandas as gpd
+    import shapely
+
     import gridkit as gk
 
-    comm = gk.unit_hierarchy(gk.read_vector(SAMPLES / "cincinnati_city.gpkg"), provisional=True, parent_code="990201")
+    city = gk.read_vector(SAMPLES / "cincinnati_city.gpkg")
     blocks = gk.read_vector(SAMPLES / "cincinnati_blocks.gpkg", layer="blocks")
     grown = blocks.copy()
     grown.loc[grown.index[GROWN], "HOUSEHOLDS"] += by
-    return comm, blocks, grown
+    if not moved:
+        comm = gk.unit_hierarchy(city, provisional=True, parent_code="990201")
+        return comm, comm, blocks, grown
+    whole = city.to_crs(32616).geometry.union_all()
+    x0, y0, x1, y1 = whole.bounds
+    mid = (x0 + x1) / 2
+    halves = [whole & shapely.box(x0, y0, mid, y1), whole & shapely.box(mid, y0, x1, y1)]
+    comm = gk.unit_hierarchy(gpd.GeoDataFrame({"code": ["990201900601", "990201900602"]}, geometry=halves,
+                                              crs=32616), code_field="code", provisional=True)
+    strip = whole & shapely.box(mid, y0, mid + moved, y1)
+    return comm, comm.assign(geometry=[halves[0] | strip, halves[1] - strip]), blocks, grown
 
 
 def _path(case):
@@ -71,8 +91,8 @@ def prepare(case):
     if _path(case).exists() and "atoms_sized_for" in read_metadata(_path(case)):
         return
     CACHE.mkdir(exist_ok=True)
-    low, high, micro, by = CASES[case]
-    comm, blocks, _ = _inputs(by)
+    low, high, micro, by, moved = CASES[case]
+    comm, _, blocks, _ = _inputs(by, moved)
     made = balanced_grid(comm, blocks, min_households=low, max_households=high, count_field="HOUSEHOLDS",
                          split_polygons=True, micro=micro, start_date="2026-01-01")
     gk.write_package(_path(case), made.grids, comm, extra_layers={"micro_grids": made.micro},
@@ -104,8 +124,8 @@ def child(case, peer):
 
     from gridkit.package import read_metadata
 
-    low, high, micro, by = CASES[case]
-    comm, _, grown = _inputs(by)
+    low, high, micro, by, moved = CASES[case]
+    _, comm, _, grown = _inputs(by, moved)  # the communities now
     cells = gpd.read_file(_path(case), layer="cells")
     micro_grids = gpd.read_file(_path(case), layer="micro_grids") if micro else None
     if peer == "rebalance":

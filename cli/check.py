@@ -94,7 +94,8 @@ def check_command(package, problems_out, fix_ids, fix_names, overwrite):
                        f"largest coverage error {report.max_coverage_error:.2g} of a {parent}'s area)")
         else:
             click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
-                                   *problem_lines(report.problems, problems_out)]))
+                                   *problem_lines(report.problems, problems_out),
+                                   *(_moved_hint(package) if layer == "cells" else [])]))
         parts = multipart_text(report.multipart, what[:-1])
         if parts:
             click.echo(f"  note: {parts}")
@@ -120,6 +121,36 @@ def _components_lines(name, package, report, problems_out):
         lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, "
                      "with that cell's names")
     return "\n".join(lines)
+
+
+def _moved_hint(package):
+    """The fix line when cells lie beyond their community (a boundary moved in
+    the units layer): the command that cuts them to it, for the package's kind.
+    No line when no cell does."""
+    import shapely
+
+    from gridkit.errors import GridkitError
+    from gridkit.package import holds_households, read_package
+    from gridkit.rebalance import communities_of
+    from gridkit.recut import communities_overrun
+
+    try:
+        cells, units, _ = read_package(package)
+        # Cells the problems name already (broken, of no community) say nothing of a boundary.
+        cells = cells[cells["community_code"].notna() & shapely.is_valid(cells.geometry.values)]
+        moved = communities_overrun(cells, communities_of(cells, units))
+    except GridkitError:  # a community with no cell: the problems say so
+        return []
+    if not moved:
+        return []
+    one = len(moved) == 1
+    which = f"communit{'y' if one else 'ies'} {', '.join(moved[:3])}{' …' if len(moved) > 3 else ''}"
+    it = "it" if one else "them"
+    lead = f"  fix: cells of {which} lie beyond {it} now (a boundary moved in the units layer?): `gridkit grid "
+    if holds_households(package, cells):
+        return [lead + f"rebalance {package} --households FILE -o OUT.gpkg` cuts the grids to the communities "
+                "and counts them again"]
+    return [lead + f"recut {package} -o OUT.gpkg` cuts the cells to the communities and divides the land they gained"]
 
 
 def _recount_hint(package, changes):

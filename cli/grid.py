@@ -167,15 +167,16 @@ def refuse_broken(layout, communities):
                            + "; ".join(problems[:5]) + " (please report it with the input)")
 
 
-def draw_household_grids(layout, communities, path, outlined=None):
+def draw_household_grids(layout, communities, path, outlined=None, outlined_label="new grids"):
     """A PNG of the grids over their communities, titled with the band and the shape;
-    ``outlined``: grid IDs to draw with black edges (the new grids of a rebalance)."""
+    ``outlined``: grid IDs to draw with black edges (the new grids of a rebalance),
+    counted in the legend as ``outlined_label``."""
     from gridkit.package import units_layer
     from gridkit.preview import plot_layout
 
     plot_layout(layout.grids, units_layer(communities), path, colour_by="grid_id", micro=layout.micro,
                 outlined=None if outlined is None else layout.grids["grid_id"].isin(outlined).to_numpy(),
-                title=household_title(layout.grids, layout.summary["band"]))
+                outlined_label=outlined_label, title=household_title(layout.grids, layout.summary["band"]))
 
 
 def household_title(grids, band):
@@ -1065,12 +1066,16 @@ def rebalance_command(package, households_path, output, households_layer, househ
     --min-households and --max-households, --micro for their micro-grids, and
     --split-polygons where their outlines cut blocks. With barriers, a new grid
     keeps to one street block (or light ones joined, as `grid households` joins
-    them), and every grid's crosses_barrier is measured again. A component
-    catalogue (`gridkit components import`) comes along: each component in the
-    grid that now holds it, its change date (BGRQ) set where its grid changed.
-    So do the layers and tables added to the package by hand and the QGIS styles
-    and projects saved into it; a project's layers that read the old package
-    read the new one.
+    them), and every grid's crosses_barrier is measured again. A community
+    boundary moved in the units layer is followed first: in the communities
+    whose grids no longer tile them, each grid is cut to its community (kept
+    when at least half of it stays, ended otherwise), and the land left that
+    grids covered joins the grid beside it along the longest edge; the recount
+    then divides again those out of the band. A component catalogue (`gridkit
+    components import`) comes along: each component in the grid that now holds
+    it, its change date (BGRQ) set where its grid changed. So do the layers and
+    tables added to the package by hand and the QGIS styles and projects saved
+    into it; a project's layers that read the old package read the new one.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
@@ -1179,12 +1184,15 @@ def rebalance_command(package, households_path, output, households_layer, househ
             kept = gk.package.added_by_hand(output)  # what the new package holds of it
             if preview:
                 step(f"drawing {preview}")
-                draw_household_grids(layout, communities, preview, outlined=layout.summary["new_ids"])
+                cut = (layout.summary["followed"] or {}).get("cut_ids", [])
+                draw_household_grids(layout, communities, preview, outlined=[*layout.summary["new_ids"], *cut],
+                                     outlined_label="new and cut grids" if cut else "new grids")
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     s = layout.summary
     lines_out = [
         f"recounted    {len(cells)} grids: {s['out_before']} out of the band {s['band'][0]:g}–{s['band'][1]:g}",
+        *_followed(s["followed"]),
         _changed(s["ended_ids"], s["new_ids"]) + f"; {s['grids'] - len(s['new_ids'])} kept with their IDs",
         f"in band      {s['in_band']} of {s['grids']} ({percent(s['in_band_pct'])} %)",
         f"households   {s['households']:,} in grids (before: {_counted_before(s['households_before'])}); per grid min "
@@ -1263,12 +1271,12 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
         with Steps() as step:
             step("reading the package")
             cells, units, meta = gk.read_package(package)
-            layers = {name for name, _ in pyogrio.list_layers(package)}
             params = _metadata_json(package, meta, "parameters")
             made = _metadata_json(package, meta, "summary")
-            if "micro_grids" in layers or "households" in cells.columns:
+            if gk.package.holds_households(package, cells):
                 raise GridkitError(f"{package} is a household layout: its grids follow its households, which "
-                                   "recut does not count; recut divides unit grids (`grid units`)")
+                                   "recut does not count; `grid rebalance` cuts its grids to a moved boundary "
+                                   "and counts them again (recut divides unit grids, from `grid units`)")
             cell_area = cell_area or made.get("cell_area")
             if not cell_area:
                 raise GridkitError(f"{package}: its metadata records no cell area (grids adopted from elsewhere?): "
@@ -1277,6 +1285,7 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
             barriers, barriers_layer, barriers_where, barriers_crs = _rebalance_barriers(
                 package, params, barriers, barriers_layer, barriers_where, barriers_crs)
             lines = read_barriers(barriers, barriers_layer, barriers_crs, barriers_where)
+            layers = {name for name, _ in pyogrio.list_layers(package)}
             history = read_layer(package, "ended_grids") if "ended_grids" in layers else None
             issued = highest_issued(
                 () if history is None else history["grid_id"].astype(str),
@@ -1324,6 +1333,17 @@ def _changed(ended, new):
     "changed      5 ended, 8 new (990201900600135 … 990201900600142)"."""
     return (f"changed      {len(ended)} ended, {len(new)} new"
             + (f" ({new[0]} … {new[-1]})" if len(new) > 1 else f" ({new[0]})" if new else ""))
+
+
+def _followed(followed):
+    """The summary line on the communities whose boundary moved in the units layer
+    (none: no line)."""
+    if not followed or not followed["communities"]:
+        return []
+    moved = followed["communities"]
+    return [f"followed     the units layer: {len(moved)} communities moved ({', '.join(moved[:3])}"
+            f"{' …' if len(moved) > 3 else ''}); {len(followed['cut_ids'])} grids cut or grown to them, "
+            f"{len(followed['ended_ids'])} ended (most of each beyond its community)"]
 
 
 def _counted_before(households):

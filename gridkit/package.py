@@ -352,6 +352,13 @@ def read_package(path, *, where=None):
     return cells, units, read_metadata(path)
 
 
+def holds_households(path, cells) -> bool:
+    """Whether the grid package at ``path``, whose cells are ``cells``, is a
+    household layout (``grid households``, ``grid rebalance``): its cells count
+    households, or it holds micro-grids."""
+    return "households" in cells.columns or "micro_grids" in {name for name, _ in pyogrio.list_layers(path)}
+
+
 def reissued_ids(path, cells) -> list:
     """The grid IDs of ``cells`` that the grid package at ``path`` gave to another
     place: its cell of that ID shares less than half its area with the new one
@@ -992,6 +999,17 @@ def _follow_renamed_grids(micro, cells, renamed):
     column[rows[follow]] = now[follow]
     micro["grid_id"] = column
     return moved
+
+
+def _replaced_by(gone, now):
+    """For each ended grid, the IDs of the grids now covering part of it."""
+    tree = shapely.STRtree(now.geometry.values)
+    out = []
+    for geom in gone.geometry.values:
+        near = tree.query(geom, predicate="intersects")
+        shared = shapely.area(shapely.intersection(now.geometry.values[near], geom))
+        out.append(", ".join(sorted(now["grid_id"].iloc[near[shared > 1e-6 * geom.area]].astype(str))))
+    return out
 
 
 def _new_ids(frame, id_field, owner, width, issued, *, renew=None):

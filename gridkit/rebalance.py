@@ -44,6 +44,8 @@ from .households import (
     place_households, polsby_popper, read_households, within_parents,
 )
 from .invariants import check_micro_grids, check_partition
+from .package import _replaced_by
+from .recut import follow
 from .units import HIERARCHY_COLUMNS, row_major_order
 
 __all__ = ["rebalance", "Rebalanced", "communities_of", "highest_issued"]
@@ -144,17 +146,20 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     if (micro_grids is None) != (micro_band is None):
         raise InputError("give the micro-grids and their band together (micro_grids= and micro=)")
     crs = grids.crs
+    before = grids.reset_index(drop=True)
+    # New IDs number on after the highest issued: in use, on record, or remembered.
+    issued = highest_issued(before["grid_id"].astype(str),
+                            () if micro_grids is None else micro_grids["micro_id"].astype(str), before=issued)
+    # A community boundary moved in the units layer: its grids are cut to it first.
+    grids, _, followed = follow(before, communities, barriers=barriers) if redivide else (before, None, None)
     # Grids whose micro-grids no longer match them (a grid redrawn by hand) get new ones.
     stale = _stale_micro(grids, micro_grids) if micro_grids is not None else set()
-    _check_layout(grids, micro_grids, communities, stale)
+    _check_layout(grids, micro_grids, communities, stale, followed=redivide)
     frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
                                   area_per_household=area_per_household, default_floors=default_floors,
                                   kind=kind, communities=communities)
     lines = None if barriers is None else barrier_lines(barriers, crs)
     grid_geoms, grid_ids = grids.geometry.values, grids["grid_id"].astype(str).to_numpy()
-    # New IDs number on after the highest issued: in use, on record, or remembered.
-    issued = highest_issued(grid_ids, () if micro_grids is None else micro_grids["micro_id"].astype(str),
-                            before=issued)
     frame, rep, home, rejects = place_households(frame, grids, "grid")
     outside = home < 0
     counts = frame["households"].to_numpy()
@@ -167,6 +172,14 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     out_before = crossings = 0
     codes = grids["community_code"].astype(str).to_numpy()
     sized_for = dict(sized_for or {})
+    if followed and followed["communities"]:
+        # A community whose boundary moved keeps the households per m² its lattice was sized
+        # at: sized for its count over its new area, every block it cut was cut anew, and
+        # grids a kilometre from the move gained or lost households by the shares.
+        was = before.geometry.area.groupby(before["community_code"].astype(str).to_numpy()).sum()
+        now_area = communities.geometry.area.set_axis(communities["community_code"].astype(str))
+        for code in set(followed["communities"]) & set(sized_for):
+            sized_for[code] = sized_for[code] * float(now_area[code]) / float(was[code])
     for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
         idx = np.flatnonzero(codes == code)
         mine = np.flatnonzero(np.isin(home, idx))
@@ -218,7 +231,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
 
     day = start_date or _dt.date.today().isoformat()
     now = _grids_now(grids, kept, new, communities, crs, band, day)
-    gone = grids.iloc[sorted(ended)].copy()
+    gone = before.iloc[sorted([*before.index.difference(grids.index), *grids.index[ended]])].copy()  # as they were
     gone["end_date"] = day
     gone["replaced_by"] = _replaced_by(gone, now)
     total, held = int(counts[~outside].sum()), int(now["households"].sum())
@@ -240,8 +253,9 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         gone_micro["end_date"] = day
         summary["micro"] = _summary(micro_now, micro_band, kind, 0, 0, 0)
     summary.update({
-        "households_before": int(grids["households"].sum()) if "households" in grids.columns else None,
-        "out_before": out_before, "micro_redrawn": sorted(stale), "ended_ids": gone["grid_id"].astype(str).tolist(),
+        "households_before": int(before["households"].sum()) if "households" in before.columns else None,
+        "followed": followed, "out_before": out_before, "micro_redrawn": sorted(stale),
+        "ended_ids": gone["grid_id"].astype(str).tolist(),
         "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
     issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
     return Rebalanced(within_parents(HouseholdLayout(now, micro_now, rejects, summary, sized_for), communities),
@@ -262,10 +276,12 @@ def _stale_micro(grids, micro_grids):
     return stale
 
 
-def _check_layout(grids, micro_grids, communities, stale=()):
+def _check_layout(grids, micro_grids, communities, stale=(), followed=True):
     """Refuse a layout that cannot be recounted: not in metres, IDs repeated or not
     of their community, grids that do not tile their communities, or micro-grids
-    (but those of ``stale`` grids, divided anew) that do not tile their grids."""
+    (but those of ``stale`` grids, divided anew) that do not tile their grids.
+    The grids were cut to a moved boundary first (:func:`gridkit.recut.follow`)
+    unless not ``followed`` (a recount only): then the message names that fix."""
     if grids.crs is None or not grids.crs.is_projected:
         raise InputError("the grids must be in a projected (metric) CRS, as the package holds them")
     for what, frame, key in (("grids", grids, "grid_id"), ("micro-grids", micro_grids, "micro_id")):
@@ -284,7 +300,9 @@ def _check_layout(grids, micro_grids, communities, stale=()):
     broken = check_partition(grids, communities).problems
     if broken:
         raise LayoutError("the grids do not tile their communities, so they cannot be recounted: "
-                          + "; ".join(broken[:3]) + ". `gridkit check --problems` shows where")
+                          + "; ".join(broken[:3]) + ". `gridkit check --problems` shows where"
+                          + ("" if followed else "; a rebalance that divides (not --recount-only, redivide=True) "
+                             "cuts the grids to a boundary moved in the units layer"))
     if micro_grids is not None:
         ids = grids["grid_id"].astype(str)
         fresh = ~ids.isin(stale).to_numpy()
@@ -514,17 +532,6 @@ def _grids_now(grids, kept, new, communities, crs, band, day):
     now["polsby_popper"] = np.round(polsby_popper(now.geometry.values), 4)
     now["in_band"] = band.contains(now["households"].to_numpy())
     return now
-
-
-def _replaced_by(gone, now):
-    """For each ended grid, the IDs of the grids now covering part of it."""
-    tree = shapely.STRtree(now.geometry.values)
-    out = []
-    for geom in gone.geometry.values:
-        near = tree.query(geom, predicate="intersects")
-        shared = shapely.area(shapely.intersection(now.geometry.values[near], geom))
-        out.append(", ".join(sorted(now["grid_id"].iloc[near[shared > 1e-6 * geom.area]].astype(str))))
-    return out
 
 
 def _micro_recount(atoms, part, mine, band, traced):

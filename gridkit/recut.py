@@ -37,8 +37,7 @@ from .codes import highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
 from .invariants import check_partition
-from .package import _new_ids
-from .rebalance import _replaced_by
+from .package import _new_ids, _replaced_by
 
 
 @dataclass
@@ -89,65 +88,29 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     """
     day = start_date or _dt.date.today().isoformat()
     issued = highest_issued(cells["grid_id"].astype(str), before=issued)
-    places = communities.set_index(communities["community_code"].astype(str))
-    codes = cells["community_code"].astype(str)
-    unknown = sorted(set(codes) - set(places.index))
-    if unknown:
-        raise InputError(f"cells of communities {', '.join(unknown[:5])}, which the units layer does not hold: "
-                         "restore the community in the units layer, or give the cells another community_code")
-    home = places.geometry.reindex(codes).values
-    area = shapely.area(cells.geometry.values)
-    inside = shapely.intersection(cells.geometry.values, home)
-    beyond = area - shapely.area(inside) > tolerance * area
-    covered = pd.Series(shapely.area(inside)).groupby(codes.to_numpy()).sum()
-    short = shapely.area(places.geometry.values) - covered.reindex(places.index, fill_value=0).to_numpy()
-    moved = sorted(set(codes[beyond]) | set(places.index[short > tolerance * shapely.area(places.geometry.values)]))
+    lines = barrier_lines(barriers, cells.crs) if barriers is not None else np.empty(0, dtype=object)
+    places, moved, geometry, kept, cut = _cut_to_communities(cells, communities, tolerance)
     if not moved:
         return Recut(cells, cells.iloc[:0].assign(replaced_by=pd.Series(dtype=object)), issued,
                      {"communities": 0, "cut_ids": [], "ended_ids": [], "new_ids": [], "merged": 0})
 
-    lines = barrier_lines(barriers, cells.crs) if barriers is not None else np.empty(0, dtype=object)
-    streets = shapely.STRtree(lines)
-    geometry = cells.geometry.values.copy()
-    kept = ~beyond
-    cut = np.zeros(len(cells), dtype=bool)
+    codes = cells["community_code"].astype(str).to_numpy()
     new, merged = [], 0
     for code in moved:
-        rows = np.flatnonzero(codes.to_numpy() == code)
-        for row in rows[beyond[rows]]:  # its largest piece inside its community, kept when at least half of it
-            parts = shapely.get_parts(inside[row])
-            parts = parts[shapely.get_type_id(parts) == 3]  # polygons: a cell touching the boundary leaves lines
-            if len(parts) and shapely.area(parts).max() >= 0.5 * area[row]:
-                geometry[row] = parts[np.argmax(shapely.area(parts))]
-                kept[row] = True
-                cut[row] = True
+        rows = np.flatnonzero(codes == code)
         mine = rows[kept[rows]]
-        gap = shapely.get_parts(shapely.difference(places.geometry[code], shapely.union_all(geometry[mine])))
-        gap = gap[shapely.area(gap) > tolerance * cell_area]  # not the crumbs of the overlay along kept edges
+        gap = _land_left(places.geometry[code], geometry[mine], tolerance * cell_area)
         if not len(gap):
             continue
-        gap = shapely.union_all(gap)
         # Pieces below the sliver size are merged here, not by unit_grid: with the kept cells
         # too, a strip the boundary moved by joins the cells beside it, not one another.
-        pieces = unit_grid(places.loc[[code]].set_geometry([gap], crs=cells.crs).reset_index(drop=True),
+        pieces = unit_grid(places.loc[[code]].set_geometry([shapely.union_all(gap)], crs=cells.crs)
+                           .reset_index(drop=True),
                            cell_area=cell_area, shape=shape, barriers=barriers, sliver_ratio=0, start_date=day)
         small = shapely.area(pieces.geometry.values) < sliver_ratio * cell_area
         shapes = np.concatenate([geometry[mine], pieces.geometry.values[~small]])  # the kept cells, then pieces
-        tree = shapely.STRtree(shapes)
         joined = np.zeros(len(pieces), dtype=bool)
-        for j in np.flatnonzero(small):  # into the cell it shares the longest edge with, across no barrier
-            piece = pieces.geometry.values[j]
-            near = tree.query(piece, predicate="intersects")
-            edges = shapely.intersection(shapely.boundary(piece), shapes[near])
-            along = lines[streets.query(piece)]
-            if len(along):  # the barriers by it, 1 cm wide: an edge along one joins nothing
-                edges = shapely.difference(edges, shapely.buffer(shapely.union_all(along), 0.01))
-            shared = shapely.length(edges)
-            if not len(near) or shared.max() <= 0:
-                continue  # an island of its own: a cell, small as it is
-            at = near[np.argmax(shared)]
-            shapes[at] = shapely.union(shapes[at], piece)
-            joined[j] = True
+        joined[small] = _join(pieces.geometry.values[small], shapes, lines)
         grew = ~shapely.equals_exact(geometry[mine], shapes[:len(mine)], tolerance=0)
         cut[mine[grew]] = True
         geometry[mine] = shapes[:len(mine)]
@@ -175,3 +138,134 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     return Recut(out, gone, issued, {"communities": len(moved), "cut_ids": cells["grid_id"][cut].tolist(),
                                      "ended_ids": gone["grid_id"].tolist(), "new_ids": sorted(fresh["grid_id"]),
                                      "merged": merged})
+
+
+def follow(grids, communities, *, barriers=None, tolerance=1e-6):
+    """A household layout's grids cut again to its communities where a boundary
+    moved: :func:`gridkit.rebalance.rebalance` does this before it recounts.
+
+    In each community whose grids no longer tile it, each grid is cut to it as
+    :func:`recut` cuts cells: it keeps its ID when its largest piece there is at
+    least half of it, and ends otherwise. Each piece of land left that grids
+    covered (land the community took from another's grids, the rest of an ended
+    grid) joins the grid of the community it shares the longest edge with,
+    across no barrier where a grid beside it on its side will do. No grid is
+    drawn here: household grids follow their households, and the recount divides
+    again a grid that the land put out of the band. Land no grid covered (a grid
+    deleted by hand) is left as it is, for the rebalance to refuse.
+
+    Returns
+    -------
+    (grids, ended, summary)
+        The grids now (the rows that stay, cut or grown), the rows that ended
+        as they were, and ``{"communities": [codes], "cut_ids", "ended_ids"}``.
+    """
+    places, moved, geometry, kept, cut = _cut_to_communities(grids, communities, tolerance)
+    if not moved:
+        return grids, grids.iloc[:0], {"communities": [], "cut_ids": [], "ended_ids": []}
+    lines = barrier_lines(barriers, grids.crs) if barriers is not None else np.empty(0, dtype=object)
+    codes = grids["community_code"].astype(str).to_numpy()
+    was = grids.geometry.values
+    tree = shapely.STRtree(was)
+    for code in moved:
+        rows = np.flatnonzero(codes == code)
+        mine = rows[kept[rows]]
+        crumbs = tolerance * places.geometry[code].area
+        gap = _land_left(places.geometry[code], geometry[mine], crumbs)
+        if len(gap):
+            # Only land that grids covered (the land taken from another community's grids,
+            # the rest of an ended grid): a hole no grid covered, a grid deleted by hand,
+            # is left for the check of the layout to refuse.
+            gap = shapely.union_all(gap)
+            gap = shapely.get_parts(shapely.intersection(gap, shapely.union_all(was[tree.query(gap)])))
+            gap = gap[(shapely.get_type_id(gap) == 3) & (shapely.area(gap) > crumbs)]
+        if not len(gap):
+            continue
+        shapes = geometry[mine].copy()
+        joined = _join(gap, shapes, lines)
+        if not joined.all():  # across a barrier, rather than into no grid
+            joined[~joined] = _join(gap[~joined], shapes, np.empty(0, dtype=object))
+        if not joined.all():
+            left = gap[~joined][0]
+            at = shapely.point_on_surface(left)
+            raise InputError(
+                f"community {code} now holds {shapely.area(left):,.0f} m² around ({at.x:.0f}, {at.y:.0f}) that "
+                f"touches none of its grids{'' if len(mine) else ' (none is left in it)'}: draw a grid over that "
+                "land in QGIS (`gridkit check --fix-ids` gives it a free ID), then rebalance")
+        cut[mine] |= ~shapely.equals_exact(geometry[mine], shapes, tolerance=0)
+        geometry[mine] = shapes
+    now = grids.set_geometry(gpd.GeoSeries(geometry, index=grids.index, crs=grids.crs))[kept]
+    if "area_m2" in now.columns:
+        now["area_m2"] = np.round(shapely.area(now.geometry.values), 2)
+    return now, grids[~kept], {"communities": moved, "cut_ids": grids["grid_id"][cut].astype(str).tolist(),
+                               "ended_ids": grids["grid_id"][~kept].astype(str).tolist()}
+
+
+def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
+    """The codes of the communities whose cells lie beyond them now (by more than
+    ``tolerance`` of a cell's area): a boundary moved in the units layer, or a
+    cell drawn beyond its community. :func:`recut` and :func:`follow` cut them
+    again."""
+    _, _, _, kept, cut = _cut_to_communities(cells, communities, tolerance)
+    return sorted(set(cells["community_code"].astype(str)[~kept | cut]))
+
+
+def _cut_to_communities(cells, communities, tolerance):
+    """Each cell of a community whose cells no longer tile it cut to it:
+    ``(places, moved, geometry, kept, cut)``: the communities by code, the codes
+    of those moved, every cell's outline now, whether it stays (a cell beyond its
+    community keeps its largest piece there when that is at least half of it) and
+    whether it was cut."""
+    places = communities.set_index(communities["community_code"].astype(str))
+    codes = cells["community_code"].astype(str)
+    unknown = sorted(set(codes) - set(places.index))
+    if unknown:
+        raise InputError(f"cells of communities {', '.join(unknown[:5])}, which the units layer does not hold: "
+                         "restore the community in the units layer, or give the cells another community_code")
+    home = places.geometry.reindex(codes).values
+    area = shapely.area(cells.geometry.values)
+    inside = shapely.intersection(cells.geometry.values, home)
+    beyond = area - shapely.area(inside) > tolerance * area
+    covered = pd.Series(shapely.area(inside)).groupby(codes.to_numpy()).sum()
+    short = shapely.area(places.geometry.values) - covered.reindex(places.index, fill_value=0).to_numpy()
+    moved = sorted(set(codes[beyond]) | set(places.index[short > tolerance * shapely.area(places.geometry.values)]))
+    geometry = cells.geometry.values.copy()
+    kept = ~beyond
+    cut = np.zeros(len(cells), dtype=bool)
+    for row in np.flatnonzero(beyond):  # its largest piece inside its community, kept when at least half of it
+        parts = shapely.get_parts(inside[row])
+        parts = parts[shapely.get_type_id(parts) == 3]  # polygons: a cell touching the boundary leaves lines
+        if len(parts) and shapely.area(parts).max() >= 0.5 * area[row]:
+            geometry[row] = parts[np.argmax(shapely.area(parts))]
+            kept[row] = cut[row] = True
+    return places, moved, geometry, kept, cut
+
+
+def _land_left(community, outlines, crumbs):
+    """The pieces of ``community`` that none of ``outlines`` covers, larger than
+    ``crumbs`` m² (not the overlay's crumbs along the kept edges)."""
+    gap = shapely.get_parts(shapely.difference(community, shapely.union_all(outlines)))
+    return gap[shapely.area(gap) > crumbs]
+
+
+def _join(pieces, shapes, lines):
+    """Each of ``pieces`` joined (in place) to the one of ``shapes`` it shares the
+    longest edge with, across none of ``lines`` (an edge along a barrier, within
+    1 cm of it, joins nothing). Returns which pieces were joined: one that shares
+    no edge with any is left, an island of its own."""
+    tree = shapely.STRtree(shapes)
+    streets = shapely.STRtree(lines)
+    joined = np.zeros(len(pieces), dtype=bool)
+    for j, piece in enumerate(pieces):
+        near = tree.query(piece, predicate="intersects")
+        edges = shapely.intersection(shapely.boundary(piece), shapes[near])
+        along = lines[streets.query(piece)]
+        if len(along):
+            edges = shapely.difference(edges, shapely.buffer(shapely.union_all(along), 0.01))
+        shared = shapely.length(edges)
+        if not len(near) or shared.max() <= 0:
+            continue
+        at = near[np.argmax(shared)]
+        shapes[at] = shapely.union(shapes[at], piece)
+        joined[j] = True
+    return joined

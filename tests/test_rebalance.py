@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit.errors import InputError, LayoutError
 from gridkit.households import balanced_grid
+from gridkit.invariants import check_micro_grids, check_partition
 from gridkit.package import added_by_hand
 from gridkit.rebalance import communities_of, highest_issued, rebalance
 from gridkit_cli.main import cli
@@ -1264,3 +1265,122 @@ def test_only_a_package_holds_what_a_household_layout_writes(layout, tmp_path):
     assert not out.exists()
     gk.write_package(out, made.grids, comm, parameters={"band": [100, 150]})
     assert len(gpd.read_file(out)) == len(made.grids)
+
+
+@pytest.fixture(scope="module")
+def halves(samples):
+    """Cincinnati as two communities (West 601, East 602, split at the middle of its
+    extent), divided into 100–150 households with micro-grids of 20–50; and the two
+    with their boundary moved 300 m east, as a planner would move it in the units
+    layer: (layout, communities, moved communities, blocks)."""
+    city = gk.read_vector(samples / "cincinnati_city.gpkg").to_crs(32616).geometry.union_all()
+    x0, y0, x1, y1 = city.bounds
+    mid = (x0 + x1) / 2
+    two = gpd.GeoDataFrame({"code": ["990201900601", "990201900602"], "name": ["West", "East"]},
+                           geometry=[city & shapely.box(x0, y0, mid, y1), city & shapely.box(mid, y0, x1, y1)],
+                           crs=32616)
+    comm = gk.unit_hierarchy(two, code_field="code", name_field="name", provisional=True)
+    blocks = gk.read_vector(samples / "cincinnati_blocks.gpkg", layer="blocks")
+    made = balanced_grid(comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                         split_polygons=True, micro=(20, 50), start_date="2026-01-01")
+    bite = city & shapely.box(mid, y0, mid + 300, y1)
+    moved = comm.assign(geometry=[comm.geometry[0] | bite, comm.geometry[1] - bite])
+    return made, comm, moved, blocks
+
+
+def test_a_community_boundary_moved_in_the_units_layer_is_followed(halves):
+    """West takes a 300 m strip of East: East's grids are cut to it (kept when at
+    least half of them stays), the strip joins West's grids beside it, and the
+    recount divides again those it put out of the band. Before, the rebalance
+    refused the layout ("the grids do not tile their communities")."""
+    made, comm, moved, blocks = halves
+    assert made.grids["community_code"].value_counts().to_dict() == {"990201900601": 72, "990201900602": 62}
+    done = rebalance(made.grids, moved, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                     split_polygons=True, micro_grids=made.micro, micro=(20, 50), start_date=DAY,
+                     sized_for=made.sized_for)
+    grids, s = done.layout.grids, done.layout.summary
+    followed = s["followed"]
+    assert followed["communities"] == ["990201900601", "990201900602"]
+    assert (len(followed["cut_ids"]), len(followed["ended_ids"])) == (10, 13)
+    assert (len(s["ended_ids"]), len(s["new_ids"]), len(grids)) == (39, 38, 133)
+    assert s["new_ids"][0] == "990201900601073" and s["new_ids"][-1] == "990201900602078"  # after 072 and 062
+    assert not set(s["new_ids"]) & set(made.grids["grid_id"])
+    assert (s["in_band_pct"], s["micro"]["in_band_pct"], s["households"]) == (100.0, 100.0, 16_766)
+    assert check_partition(grids, moved).ok and check_micro_grids(done.layout.micro, grids).ok
+    # The ended grids are kept as they were, the ones the strip cut too.
+    was = made.grids.set_index("grid_id").loc[done.ended["grid_id"]]
+    assert shapely.equals_exact(done.ended.geometry.values, was.geometry.values, tolerance=0).all()
+    assert set(followed["ended_ids"]) <= set(done.ended["grid_id"])
+    assert (done.ended["end_date"] == DAY).all() and done.ended["replaced_by"].str.len().gt(0).all()
+    # A grid the move did not cut keeps its outline, traced again or not.
+    kept = grids[grids["grid_id"].isin(made.grids["grid_id"]) & ~grids["grid_id"].isin(followed["cut_ids"])]
+    assert len(kept) == 95
+    before = made.grids.set_index("grid_id").loc[kept["grid_id"]]
+    assert all(_same_outline(a, b) for a, b in zip(kept.geometry.values, before.geometry.values))
+
+
+def test_a_moved_boundary_keeps_the_households_per_m2_the_blocks_were_cut_at(halves):
+    """The lattice that cuts blocks is sized for a community's households over its
+    area: West grown by the strip is sized for its count times its new area over
+    the old (East's shrinks alike), so the blocks away from the move are cut, and
+    their households shared, as they were. Sized for the count alone, 13 more of
+    the grids the move did not cut changed their count (36, not 11, some by 18)
+    and 3 micro-grids went out of their band."""
+    made, comm, moved, blocks = halves
+    done = rebalance(made.grids, moved, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                     split_polygons=True, micro_grids=made.micro, micro=(20, 50), start_date=DAY,
+                     sized_for=made.sized_for)
+    for code, old, new in zip(comm["community_code"], comm.geometry.values, moved.geometry.values):
+        assert done.layout.sized_for[code] == pytest.approx(made.sized_for[code] * new.area / old.area, rel=1e-9)
+    grids = done.layout.grids.set_index("grid_id")
+    before = made.grids.set_index("grid_id")
+    same = grids.index.intersection(before.index)
+    assert int((grids.loc[same, "households"] != before.loc[same, "households"]).sum()) == 11
+    assert done.layout.summary["micro"]["flagged"] == 0
+
+
+def test_a_moved_boundary_is_refused_where_a_rebalance_cannot_follow_it(halves):
+    """A recount only changes no grid, so it cannot cut them to the boundary: it says
+    how. Land that touches none of its community's grids (East's grid handed to
+    West as an exclave) is named, with where it lies and the fix."""
+    made, comm, moved, blocks = halves
+    kw = dict(min_households=100, max_households=150, count_field="HOUSEHOLDS", split_polygons=True)
+    with pytest.raises(LayoutError, match=r"not --recount-only, redivide=True\) cuts the grids to a boundary moved"):
+        rebalance(made.grids, moved, blocks, redivide=False, **kw)
+    east = made.grids[made.grids["community_code"] == "990201900602"]
+    far = east.geometry.values[np.argmax(east.geometry.centroid.x)]  # East's easternmost grid
+    exclave = comm.assign(geometry=[comm.geometry[0] | far, comm.geometry[1] - far])
+    with pytest.raises(InputError, match=r"^community 990201900601 now holds [\d,]+ m² around \(\d+, \d+\) that "
+                                         r"touches none of its grids: draw a grid over that land in QGIS"):
+        rebalance(made.grids, exclave, blocks, **kw)
+
+
+def test_cli_check_names_the_fix_and_rebalance_follows_a_moved_boundary(halves, tmp_path):
+    made, comm, moved, blocks = halves
+    from gridkit_cli.grid import write_household_package
+
+    package = tmp_path / "halves.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    blocks.to_file(tmp_path / "blocks.gpkg", layer="blocks")
+    units = gpd.read_file(package, layer="units")
+    at = units["level"] == "community"
+    units.loc[at, "geometry"] = moved.set_index("community_code").geometry.loc[units.loc[at, "code"]].to_numpy()
+    pyogrio.write_dataframe(units, package, layer="units", driver="GPKG")  # as in QGIS
+    checked = CliRunner().invoke(cli, ["check", str(package)])
+    assert checked.exit_code == 1
+    assert (f"  fix: cells of community 990201900602 lie beyond it now (a boundary moved in the units layer?): "
+            f"`gridkit grid rebalance {package} --households FILE -o OUT.gpkg` cuts the grids to the communities "
+            "and counts them again") in checked.output.splitlines()
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(tmp_path / "blocks.gpkg"),
+                                      "-o", str(out), "--preview", str(tmp_path / "now.png")])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:3] == [
+        "recounted    134 grids: 13 out of the band 100–150",
+        "followed     the units layer: 2 communities moved (990201900601, 990201900602); 10 grids cut or grown to "
+        "them, 13 ended (most of each beyond its community)",
+        "changed      39 ended, 38 new (990201900601073 … 990201900602078); 95 kept with their IDs"]
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    assert len(gpd.read_file(out, layer="ended_grids")) == 39
+    assert (tmp_path / "now.png").stat().st_size > 10_000

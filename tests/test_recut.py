@@ -167,7 +167,8 @@ def test_cli_recut_refuses_a_household_package(tmp_path, cells):
     result = CliRunner().invoke(cli, ["grid", "recut", str(package), "-o", str(tmp_path / "out.gpkg")])
     assert result.exit_code == 1 and not (tmp_path / "out.gpkg").exists()
     assert result.output == (f"Error: {package} is a household layout: its grids follow its households, which recut "
-                             "does not count; recut divides unit grids (`grid units`)\n")
+                             "does not count; `grid rebalance` cuts its grids to a moved boundary and counts them "
+                             "again (recut divides unit grids, from `grid units`)\n")
 
 
 def test_cli_recut_on_cambridge_with_a_block_handed_to_the_next_community(tmp_path, samples):
