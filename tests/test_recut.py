@@ -121,7 +121,11 @@ def test_cli_recut_ends_cells_moves_components_and_issues_no_id_twice(tmp_path, 
 
     package = _package_with_lamps(tmp_path, cells)
     _move_boundary(package, X0 + 400)
-    assert CliRunner().invoke(cli, ["check", str(package)]).exit_code == 1
+    checked = CliRunner().invoke(cli, ["check", str(package)])
+    assert checked.exit_code == 1
+    assert (f"  fix: cells of community 110101001002 lie beyond it now (a boundary moved in the units layer?): "
+            f"`gridkit grid recut {package} -o OUT.gpkg` cuts the cells to the communities and divides the land "
+            "they gained") in checked.output.splitlines()
     out = tmp_path / "recut.gpkg"
     args = ["grid", "recut", str(package), "-o", str(out), "--date", "2027-01-01", "--preview", str(tmp_path / "r.png")]
     result = CliRunner().invoke(cli, args)
