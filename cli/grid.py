@@ -1236,14 +1236,17 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
     the old lattice) into new cells, numbered after the highest ID ever issued in
     the community; a new piece smaller than the sliver size joins the cell it
     shares the longest edge with (across no barrier). Every other community's
-    cells stay as they were.
-    No ID is issued twice: the ended cells go to the ended_grids layer, and the
+    cells stay as they were. A community added to the units layer (one split in
+    two: the new part given its own code, name and parent_code) is divided so
+    too, its names, street and county from the units layer. No ID is issued
+    twice: the ended cells go to the ended_grids layer, and the
     metadata keeps the highest issued. A component catalogue comes along, each
     component in the cell that now holds it, its change date (BGRQ) set where its
     cell changed; so do the layers, styles and projects added to the package.
 
     For unit grids (`grid units`, `grid adopt`); household grids follow their
-    households, and a package with micro-grids is refused.
+    households, and a household package is refused: `grid rebalance` follows a
+    moved boundary in one.
 
     \b
     Example (after moving a boundary in the units layer of cambridge.gpkg):

@@ -35,7 +35,7 @@ import pandas as pd
 import shapely
 
 from .cells import barrier_lines
-from .codes import MAX_CELLS_PER_COMMUNITY, highest_issued
+from .codes import MAX_CELLS_PER_COMMUNITY, highest_issued, is_provisional_code
 from .errors import InputError, LayoutError
 from .households import (
     DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
@@ -44,7 +44,7 @@ from .households import (
     place_households, polsby_popper, read_households, within_parents,
 )
 from .invariants import check_micro_grids, check_partition
-from .package import _replaced_by
+from .package import _replaced_by, _units_say
 from .recut import follow
 from .units import HIERARCHY_COLUMNS, row_major_order
 
@@ -64,13 +64,23 @@ class Rebalanced:
 def communities_of(grids, units) -> gpd.GeoDataFrame:
     """The communities frame of a grid package (its ``units`` layer's communities,
     with the hierarchy columns its grids carry), as :func:`gridkit.unit_hierarchy`
-    makes it, in the grids' CRS."""
+    makes it, in the grids' CRS. A community no grid names (added in the units
+    layer: a community split in two) takes its name, street and county from the
+    units layer, and its ``provisional`` too (else its code's form)."""
     comm = units[units["level"] == "community"]
     attrs = grids.drop_duplicates("community_code").set_index(grids["community_code"].drop_duplicates())
+    attrs = attrs[[c for c in HIERARCHY_COLUMNS if c in attrs.columns]]
     missing = sorted(set(comm["code"]) - set(attrs.index))
     if missing:
-        raise InputError(f"communities {', '.join(missing[:5])} hold no grid: the package's grids do not cover "
-                         "its communities (run `gridkit check` on it)")
+        said = _units_say(pd.DataFrame({"community_code": missing}), units)
+        if said["street_code"].isna().any():
+            lost = [c for c, s in zip(missing, said["street_code"]) if pd.isna(s)]
+            raise InputError(f"communities {', '.join(lost[:5])} of the units layer hold no grid and name no street "
+                             "of it (parent_code): give each its street's code, or delete it")
+        rows = comm.drop_duplicates("code").set_index("code")
+        held = rows["provisional"].reindex(missing) if "provisional" in rows.columns else [None] * len(missing)
+        said["provisional"] = [bool(h) if pd.notna(h) else is_provisional_code(c) for c, h in zip(missing, held)]
+        attrs = pd.concat([attrs, said.set_axis(missing).assign(community_code=missing)])
     frame = gpd.GeoDataFrame({c: attrs.loc[comm["code"].to_numpy(), c].to_numpy() for c in HIERARCHY_COLUMNS},
                              geometry=comm.geometry.values, crs=units.crs)
     return frame.to_crs(grids.crs)

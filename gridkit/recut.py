@@ -169,6 +169,10 @@ def follow(grids, communities, *, barriers=None, tolerance=1e-6):
     tree = shapely.STRtree(was)
     for code in moved:
         rows = np.flatnonzero(codes == code)
+        if not len(rows):
+            raise InputError(f"community {code} holds no grid (new in the units layer?): a rebalance divides no "
+                             "community anew. Draw its grids in QGIS (`gridkit check --fix-ids` numbers them), or "
+                             "divide the package again (`gridkit grid households PACKAGE …`: new IDs throughout)")
         mine = rows[kept[rows]]
         crumbs = tolerance * places.geometry[code].area
         gap = _land_left(places.geometry[code], geometry[mine], crumbs)

@@ -1384,3 +1384,17 @@ def test_cli_check_names_the_fix_and_rebalance_follows_a_moved_boundary(halves, 
     assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
     assert len(gpd.read_file(out, layer="ended_grids")) == 39
     assert (tmp_path / "now.png").stat().st_size > 10_000
+
+
+def test_a_community_added_in_the_units_layer_is_refused_naming_the_fix(halves):
+    """East split in two, its eastern part a new community (603) that holds no grid:
+    a rebalance divides no community anew, and says what to do instead."""
+    made, comm, _, blocks = halves
+    x0, y0, x1, y1 = comm.geometry[1].bounds
+    part = comm.geometry[1] & shapely.box((x0 + x1) / 2, y0, x1, y1)
+    split = pd.concat([comm.assign(geometry=[comm.geometry[0], comm.geometry[1] - part]),
+                       comm.iloc[[1]].assign(community_code="990201900603", geometry=[part])], ignore_index=True)
+    with pytest.raises(InputError, match=r"^community 990201900603 holds no grid \(new in the units layer\?\): a "
+                                         r"rebalance divides no community anew. Draw its grids in QGIS"):
+        rebalance(made.grids, split, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                  split_polygons=True)

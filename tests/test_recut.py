@@ -3,6 +3,7 @@
 import json
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -202,3 +203,39 @@ def test_cli_recut_on_cambridge_with_a_block_handed_to_the_next_community(tmp_pa
     assert before[others].reset_index(drop=True).geom_equals_exact(
         after[~after["community_code"].isin(["990101900600", "990101900602"])].reset_index(drop=True),
         tolerance=0).all()
+
+
+def test_cli_recut_divides_a_community_added_in_the_units_layer(tmp_path, cells):
+    """Community 002 split in two in the units layer (Split Features, the east half
+    given the new code 003 and the name c2): 002's cells across the line keep their
+    western half, those beyond it end, and 003 is divided anew, its names, street
+    and county from the units layer. Before, recut refused it: "communities
+    110101001003 hold no grid"."""
+    package = gk.write_package(tmp_path / "grid.gpkg", cells, _layout())
+    units = gpd.read_file(package, layer="units")
+    at = units.index[units["code"] == "110101001002"][0]
+    added = units.loc[[at]].assign(code="110101001003", name="c2",
+                                   geometry=[shapely.box(X0 + 450, Y0, X0 + 600, Y0 + 200)])
+    units.loc[at, "geometry"] = shapely.box(X0 + 300, Y0, X0 + 450, Y0 + 200)
+    pyogrio.write_dataframe(gpd.GeoDataFrame(pd.concat([units, added], ignore_index=True), crs=units.crs),
+                            package, layer="units", driver="GPKG")
+    checked = CliRunner().invoke(cli, ["check", str(package)])
+    assert "  unit 110101001003 has no cells" in checked.output.splitlines()
+    assert f"`gridkit grid recut {package} -o OUT.gpkg`" in checked.output
+    out = tmp_path / "recut.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "recut", str(package), "-o", str(out), "--date", "2027-01-01"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        "recut        2 of 3 communities whose cells no longer tiled them",
+        "changed      2 ended, 4 new (110101001003001 … 110101001003004), 2 cut; 8 kept as they were"]
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    now = gpd.read_file(out, layer="cells")
+    new = now[now["community_code"] == "110101001003"]
+    columns = ["grid_id", "community_name", "street_code", "county_code", "provisional", "area_m2"]
+    assert new[columns].values.tolist() == [
+        ["110101001003001", "c2", "110101001", "110101", False, 5000.0],
+        ["110101001003002", "c2", "110101001", "110101", False, 10000.0],
+        ["110101001003003", "c2", "110101001", "110101", False, 5000.0],
+        ["110101001003004", "c2", "110101001", "110101", False, 10000.0]]
+    assert now.loc[now["grid_id"].isin(["110101001002002", "110101001002005"]), "area_m2"].tolist() == [5000.0] * 2
+    assert gpd.read_file(out, layer="ended_grids")["grid_id"].tolist() == ["110101001002003", "110101001002006"]
