@@ -1071,7 +1071,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     whose grids no longer tile them, each grid is cut to its community (kept
     when at least half of it stays, ended otherwise), and the land left that
     grids covered joins the grid beside it along the longest edge; the recount
-    then divides again those out of the band. A component catalogue (`gridkit
+    then divides again those out of the band; the grids of a community deleted
+    from the units layer (merged into another) go over to the one they lie in,
+    with its next IDs. A component catalogue (`gridkit
     components import`) comes along: each component in the grid that now holds
     it, its change date (BGRQ) set where its grid changed. So do the layers and
     tables added to the package by hand and the QGIS styles and projects saved
@@ -1238,8 +1240,11 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
     shares the longest edge with (across no barrier). Every other community's
     cells stay as they were. A community added to the units layer (one split in
     two: the new part given its own code, name and parent_code) is divided so
-    too, its names, street and county from the units layer. No ID is issued
-    twice: the ended cells go to the ended_grids layer, and the
+    too, its names, street and county from the units layer. The cells of a
+    community deleted from it (merged into another, drawn over them) go over to
+    the community they lie in, outlines kept, with its next IDs; cells in no
+    community now are refused. No ID is issued twice: the ended cells go to the
+    ended_grids layer, and the
     metadata keeps the highest issued. A component catalogue comes along, each
     component in the cell that now holds it, its change date (BGRQ) set where its
     cell changed; so do the layers, styles and projects added to the package.
@@ -1327,6 +1332,7 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
         f"recut        {s['communities']} of {len(communities)} communities whose cells no longer tiled them",
         _changed(s["ended_ids"], new) + f", {len(cut)} cut; {len(done.cells) - len(new) - len(cut)} kept as they were",
         f"merges       {s['merged']} new piece(s) below the sliver size joined the cell beside them",
+        *_given_over(s["over"], "cells"),
         *carried_lines(catalogue, moved, kept), *_picture(preview),
         f"output       {output}", f"time         {time.perf_counter() - t0:.2f} s"]
     echo_summary(lines_out, {**s, "cells": len(done.cells)}, as_json)
@@ -1339,14 +1345,26 @@ def _changed(ended, new):
 
 
 def _followed(followed):
-    """The summary line on the communities whose boundary moved in the units layer
-    (none: no line)."""
-    if not followed or not followed["communities"]:
+    """The summary lines on the communities whose boundary moved in the units layer,
+    and on those it no longer holds (none: no line)."""
+    if not followed:
         return []
     moved = followed["communities"]
-    return [f"followed     the units layer: {len(moved)} communities moved ({', '.join(moved[:3])}"
-            f"{' …' if len(moved) > 3 else ''}); {len(followed['cut_ids'])} grids cut or grown to them, "
-            f"{len(followed['ended_ids'])} ended (most of each beyond its community)"]
+    over = followed["over"]
+    return [*([f"followed     the units layer: {len(moved)} communities moved ({', '.join(moved[:3])}"
+               f"{' …' if len(moved) > 3 else ''}); {len(followed['cut_ids'])} grids cut or grown to them, "
+               f"{len(followed['ended_ids']) - len(over)} ended (most of each beyond its community)"] if moved else []),
+            *_given_over(over, "grids")]
+
+
+def _given_over(over, what):
+    """The summary line on the cells (or grids) of communities the units layer no
+    longer holds, given to the one each lies in (none: no line)."""
+    if not over:
+        return []
+    gone = sorted({old[:12] for old in over})
+    return [f"given over   {len(over)} {what} of {', '.join(gone[:3])}{' …' if len(gone) > 3 else ''} (not in the "
+            "units layer now) to the community each lies in, with its next IDs"]
 
 
 def _counted_before(households):

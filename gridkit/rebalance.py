@@ -161,7 +161,9 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     issued = highest_issued(before["grid_id"].astype(str),
                             () if micro_grids is None else micro_grids["micro_id"].astype(str), before=issued)
     # A community boundary moved in the units layer: its grids are cut to it first.
-    grids, _, followed = follow(before, communities, barriers=barriers) if redivide else (before, None, None)
+    day = start_date or _dt.date.today().isoformat()
+    grids, _, followed = (follow(before, communities, barriers=barriers, issued=issued, start_date=day) if redivide
+                          else (before, None, None))
     # Grids whose micro-grids no longer match them (a grid redrawn by hand) get new ones.
     stale = _stale_micro(grids, micro_grids) if micro_grids is not None else set()
     _check_layout(grids, micro_grids, communities, stale, followed=redivide)
@@ -239,9 +241,10 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
             if micro_band is not None:
                 new_micro.extend(_micro_divided(atoms, record["atoms"], micro_band, record["grid_id"]))
 
-    day = start_date or _dt.date.today().isoformat()
     now = _grids_now(grids, kept, new, communities, crs, band, day)
-    gone = before.iloc[sorted([*before.index.difference(grids.index), *grids.index[ended]])].copy()  # as they were
+    # As they were: the grids neither kept here nor by the boundary's move (one gone over
+    # to another community under a new ID, then divided again, ends as it was before).
+    gone = before[~before.index.isin(np.delete(grids.index.to_numpy(), ended))].copy()
     gone["end_date"] = day
     gone["replaced_by"] = _replaced_by(gone, now)
     total, held = int(counts[~outside].sum()), int(now["households"].sum())
@@ -266,7 +269,10 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         "households_before": int(before["households"].sum()) if "households" in before.columns else None,
         "followed": followed, "out_before": out_before, "micro_redrawn": sorted(stale),
         "ended_ids": gone["grid_id"].astype(str).tolist(),
-        "new_ids": sorted(r["grid_id"] for r in new), "seconds": round(time.perf_counter() - t0, 3)})
+        # New: the grids the re-division made, and those gone over to another community that it kept.
+        "new_ids": sorted([*(r["grid_id"] for r in new),
+                           *now["grid_id"][now["grid_id"].isin((followed or {}).get("over", {}).values())]]),
+        "seconds": round(time.perf_counter() - t0, 3)})
     issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
     return Rebalanced(within_parents(HouseholdLayout(now, micro_now, rejects, summary, sized_for), communities),
                       gone, gone_micro, issued)

@@ -18,6 +18,10 @@ them, and leaves every other community's cells as they are:
   or new) it shares the longest edge with, across no barrier: a strip the
   boundary moved by a few metres widens the cells beside it.
 
+A community added to the units layer (one split in two) is divided so too; the
+cells of a community deleted from it (merged into another) go over to the
+community they lie in, outlines kept, with its next IDs.
+
 The ended cells are returned as they were, with ``end_date`` and
 ``replaced_by``, for the package's ``ended_grids`` layer: an ID is issued once.
 """
@@ -38,6 +42,7 @@ from .errors import InputError, LayoutError
 from .grid import unit_grid
 from .invariants import check_partition
 from .package import _new_ids, _replaced_by
+from .units import HIERARCHY_COLUMNS
 
 
 @dataclass
@@ -47,7 +52,7 @@ class Recut:
     cells: gpd.GeoDataFrame  # every cell now: kept (their IDs), cut, and new
     ended: gpd.GeoDataFrame  # the cells that ended, as they were, with end_date and replaced_by
     issued: dict  # the highest sequence issued in each community (gridkit.codes.highest_issued)
-    summary: dict  # communities recut; the IDs of the cells cut, ended and new; new pieces merged
+    summary: dict  # communities recut; the IDs of the cells cut, ended and new; new pieces merged; given over
 
 
 def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=None, sliver_ratio=0.3,
@@ -89,10 +94,11 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     day = start_date or _dt.date.today().isoformat()
     issued = highest_issued(cells["grid_id"].astype(str), before=issued)
     lines = barrier_lines(barriers, cells.crs) if barriers is not None else np.empty(0, dtype=object)
+    cells, merged_away, over = _merged(cells, communities, issued, day, tolerance)
     places, moved, geometry, kept, cut = _cut_to_communities(cells, communities, tolerance)
-    if not moved:
+    if not moved and not over:
         return Recut(cells, cells.iloc[:0].assign(replaced_by=pd.Series(dtype=object)), issued,
-                     {"communities": 0, "cut_ids": [], "ended_ids": [], "new_ids": [], "merged": 0})
+                     {"communities": 0, "cut_ids": [], "ended_ids": [], "new_ids": [], "merged": 0, "over": {}})
 
     codes = cells["community_code"].astype(str).to_numpy()
     new, merged = [], 0
@@ -128,7 +134,7 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     changed = np.concatenate([cut[kept], np.ones(len(fresh), dtype=bool)])
     out.loc[changed, "area_m2"] = np.round(shapely.area(out.geometry.values[changed]), 2)
     out = out.sort_values("grid_id", kind="stable").reset_index(drop=True)
-    gone = cells[~kept].copy()
+    gone = pd.concat([merged_away, cells[~kept]])
     gone["end_date"] = day
     gone["replaced_by"] = _replaced_by(gone, out)
     report = check_partition(out, communities)
@@ -136,11 +142,12 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
         raise LayoutError("the cells cut again break the partition invariants, so nothing was written: "
                           + "; ".join(report.problems[:5]) + " (please report it with the package)")
     return Recut(out, gone, issued, {"communities": len(moved), "cut_ids": cells["grid_id"][cut].tolist(),
-                                     "ended_ids": gone["grid_id"].tolist(), "new_ids": sorted(fresh["grid_id"]),
-                                     "merged": merged})
+                                     "ended_ids": gone["grid_id"].tolist(),
+                                     "new_ids": sorted([*fresh["grid_id"], *over.values()]),
+                                     "merged": merged, "over": over})
 
 
-def follow(grids, communities, *, barriers=None, tolerance=1e-6):
+def follow(grids, communities, *, barriers=None, issued=None, start_date=None, tolerance=1e-6):
     """A household layout's grids cut again to its communities where a boundary
     moved: :func:`gridkit.rebalance.rebalance` does this before it recounts.
 
@@ -152,17 +159,24 @@ def follow(grids, communities, *, barriers=None, tolerance=1e-6):
     across no barrier where a grid beside it on its side will do. No grid is
     drawn here: household grids follow their households, and the recount divides
     again a grid that the land put out of the band. Land no grid covered (a grid
-    deleted by hand) is left as it is, for the rebalance to refuse.
+    deleted by hand) is left as it is, for the rebalance to refuse. The grids of
+    a community the units layer no longer holds (merged into another) go over to
+    the community they lie in, outline and households together, with its next
+    IDs (``issued``, updated in place) from ``start_date``.
 
     Returns
     -------
     (grids, ended, summary)
-        The grids now (the rows that stay, cut or grown), the rows that ended
-        as they were, and ``{"communities": [codes], "cut_ids", "ended_ids"}``.
+        The grids now (the rows that stay, cut or grown, and those gone over,
+        indexed after the highest label), the rows that ended as they were, and
+        ``{"communities": [codes], "cut_ids", "ended_ids", "over": {old: new}}``.
     """
+    issued = highest_issued(grids["grid_id"].astype(str)) if issued is None else issued
+    grids, merged_away, over = _merged(grids, communities, issued, start_date or _dt.date.today().isoformat(),
+                                       tolerance)
     places, moved, geometry, kept, cut = _cut_to_communities(grids, communities, tolerance)
-    if not moved:
-        return grids, grids.iloc[:0], {"communities": [], "cut_ids": [], "ended_ids": []}
+    if not moved and not over:
+        return grids, grids.iloc[:0], {"communities": [], "cut_ids": [], "ended_ids": [], "over": {}}
     lines = barrier_lines(barriers, grids.crs) if barriers is not None else np.empty(0, dtype=object)
     codes = grids["community_code"].astype(str).to_numpy()
     was = grids.geometry.values
@@ -201,8 +215,9 @@ def follow(grids, communities, *, barriers=None, tolerance=1e-6):
     now = grids.set_geometry(gpd.GeoSeries(geometry, index=grids.index, crs=grids.crs))[kept]
     if "area_m2" in now.columns:
         now["area_m2"] = np.round(shapely.area(now.geometry.values), 2)
-    return now, grids[~kept], {"communities": moved, "cut_ids": grids["grid_id"][cut].astype(str).tolist(),
-                               "ended_ids": grids["grid_id"][~kept].astype(str).tolist()}
+    ended = pd.concat([merged_away, grids[~kept]])
+    return now, ended, {"communities": moved, "cut_ids": grids["grid_id"][cut].astype(str).tolist(),
+                        "ended_ids": ended["grid_id"].astype(str).tolist(), "over": over}
 
 
 def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
@@ -212,6 +227,42 @@ def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
     again."""
     _, _, _, kept, cut = _cut_to_communities(cells, communities, tolerance)
     return sorted(set(cells["community_code"].astype(str)[~kept | cut]))
+
+
+def _merged(cells, communities, issued, day, tolerance):
+    """The cells of communities the units layer no longer holds (merged into
+    another), each given to the community it lies in now, outline and all, with
+    that community's next ID and names, starting ``day``: ``(cells now, the rows
+    that ended as they were, {old ID: new ID})``. The cells given over take new
+    index labels, after the highest. A cell in no one community refuses them."""
+    places = communities.set_index(communities["community_code"].astype(str))
+    gone = ~cells["community_code"].astype(str).isin(places.index).to_numpy()
+    if not gone.any():
+        return cells, cells.iloc[:0], {}
+    geoms = cells.geometry.values[gone]
+    c_idx, p_idx = shapely.STRtree(places.geometry.values).query(geoms, predicate="intersects")
+    share = shapely.area(shapely.intersection(geoms[c_idx], places.geometry.values[p_idx])) / shapely.area(geoms[c_idx])
+    whole = share >= 1 - tolerance
+    to = np.full(len(geoms), None, dtype=object)
+    to[c_idx[whole]] = places.index.to_numpy()[p_idx[whole]]
+    if any(t is None for t in to):
+        stray = cells[gone].iloc[[i for i, t in enumerate(to) if t is None]]
+        raise InputError(f"cells of communities {', '.join(sorted(set(stray['community_code'].astype(str)))[:5])}, "
+                         f"which the units layer does not hold, lie in no one community of it (e.g. "
+                         f"{stray['grid_id'].iat[0]}): restore the community in the units layer, or draw the "
+                         "community they were merged into over them")
+    over = cells[gone].copy()
+    for column in HIERARCHY_COLUMNS:
+        if column in over.columns:
+            over[column] = places[column].reindex(to).to_numpy()
+    over, _ = _new_ids(over.assign(grid_id=None), "grid_id", "community_code", 3, issued)
+    over["grid_id"] = over["grid_id"].astype(str)
+    if "sequence" in over.columns:
+        over["sequence"] = over["grid_id"].str[-3:].astype("int32")
+    over["start_date"] = day
+    over.index = np.arange(len(over)) + (cells.index.max() + 1)
+    return (pd.concat([cells[~gone], over]), cells[gone],
+            dict(zip(cells["grid_id"][gone].astype(str), over["grid_id"])))
 
 
 def _cut_to_communities(cells, communities, tolerance):

@@ -1398,3 +1398,41 @@ def test_a_community_added_in_the_units_layer_is_refused_naming_the_fix(halves):
                                          r"rebalance divides no community anew. Draw its grids in QGIS"):
         rebalance(made.grids, split, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
                   split_polygons=True)
+
+
+def test_the_grids_of_a_merged_community_go_over_to_the_one_they_lie_in(halves, tmp_path):
+    """East merged into West in the units layer (its row deleted, West drawn over the
+    city): East's 62 grids go over to West as they are, with West's next IDs
+    (073–134), and are recounted. West's blocks are cut at West's households per m²,
+    East's now too, and the blocks the old boundary split are whole: 9 grids come
+    out of the band and are divided again with those around them. Before, the
+    rebalance refused ("cells of communities 990201900602, which the units layer
+    does not hold")."""
+    made, comm, _, blocks = halves
+    from gridkit_cli.grid import write_household_package
+
+    package = tmp_path / "halves.gpkg"
+    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
+                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    blocks.to_file(tmp_path / "blocks.gpkg", layer="blocks")
+    units = gpd.read_file(package, layer="units")
+    units.loc[units["code"] == "990201900601", "geometry"] = shapely.union_all(comm.geometry.values)
+    pyogrio.write_dataframe(units[units["code"] != "990201900602"], package, layer="units", driver="GPKG")
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(tmp_path / "blocks.gpkg"),
+                                      "-o", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.output)
+    over = s["followed"]["over"]
+    east = made.grids["grid_id"][made.grids["community_code"] == "990201900602"]
+    assert sorted(over) == sorted(east) and sorted(over.values()) == [f"990201900601{k:03d}" for k in range(73, 135)]
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"]), s["grids"], s["in_band_pct"]) == (
+        9, 71, 71, 134, 100.0)
+    assert sorted(s["ended_ids"])[-62:] == sorted(east)  # every East ID ends; 9 of West's too
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    now = gpd.read_file(out, layer="cells").set_index("grid_id")
+    was = made.grids.set_index("grid_id")
+    stayed = {old: new for old, new in over.items() if new in now.index}
+    assert len(stayed) == 39
+    assert all(_same_outline(now.geometry[new], was.geometry[old]) for old, new in stayed.items())
+    assert (now["community_code"] == "990201900601").all()

@@ -43,7 +43,7 @@ def test_a_boundary_moved_by_a_whole_column_ends_its_cells_and_numbers_new_ones(
     moved = _layout(X0 + 400)
     done = recut(cells, moved, start_date="2027-01-01")
     assert done.summary == {"communities": 2, "cut_ids": [], "ended_ids": ["110101001002001", "110101001002004"],
-                            "new_ids": ["110101001001007", "110101001001008"], "merged": 0}
+                            "new_ids": ["110101001001007", "110101001001008"], "merged": 0, "over": {}}
     assert done.ended[["grid_id", "end_date", "replaced_by"]].values.tolist() == [
         ["110101001002001", "2027-01-01", "110101001001007"], ["110101001002004", "2027-01-01", "110101001001008"]]
     new = done.cells.set_index("grid_id").loc[["110101001001007", "110101001001008"]]
@@ -65,7 +65,7 @@ def test_a_strip_below_the_sliver_size_widens_the_cells_beside_it(cells):
     done = recut(cells, _layout(X0 + 320), start_date="2027-01-01")
     assert done.summary == {"communities": 2, "cut_ids": ["110101001001003", "110101001001006", "110101001002001",
                                                           "110101001002004"],
-                            "ended_ids": [], "new_ids": [], "merged": 2}
+                            "ended_ids": [], "new_ids": [], "merged": 2, "over": {}}
     areas = done.cells.set_index("grid_id")["area_m2"]
     assert areas[done.summary["cut_ids"]].tolist() == [12_000.0, 12_000.0, 8_000.0, 8_000.0]
     assert _unchanged(cells, done, [g for g in cells["grid_id"] if g not in done.summary["cut_ids"]])
@@ -239,3 +239,40 @@ def test_cli_recut_divides_a_community_added_in_the_units_layer(tmp_path, cells)
         ["110101001003004", "c2", "110101001", "110101", False, 10000.0]]
     assert now.loc[now["grid_id"].isin(["110101001002002", "110101001002005"]), "area_m2"].tolist() == [5000.0] * 2
     assert gpd.read_file(out, layer="ended_grids")["grid_id"].tolist() == ["110101001002003", "110101001002006"]
+
+
+def test_cli_recut_gives_the_cells_of_a_merged_community_to_the_one_they_lie_in(tmp_path, cells):
+    """Community 002 merged into 001 in the units layer (its row deleted, 001 drawn
+    over both): 002's six cells keep their outlines and go over to 001 with its next
+    IDs, 007–012, north to south, then west to east. Before, recut refused: "cells
+    of communities 110101001002, which the units layer does not hold". A community
+    deleted by mistake, its land in no community now, is still refused."""
+    package = gk.write_package(tmp_path / "grid.gpkg", cells, _layout())
+    units = gpd.read_file(package, layer="units")
+    units.loc[units["code"] == "110101001001", "geometry"] = shapely.box(X0, Y0, X0 + 600, Y0 + 200)
+    pyogrio.write_dataframe(units[units["code"] != "110101001002"], package, layer="units", driver="GPKG")
+    out = tmp_path / "recut.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "recut", str(package), "-o", str(out), "--date", "2027-01-01"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:4] == [
+        "changed      6 ended, 6 new (110101001001007 … 110101001001012), 0 cut; 6 kept as they were",
+        "merges       0 new piece(s) below the sliver size joined the cell beside them",
+        "given over   6 cells of 110101001002 (not in the units layer now) to the community each lies in, with its "
+        "next IDs"]
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    before, now = gpd.read_file(package, layer="cells"), gpd.read_file(out, layer="cells")
+    assert now["grid_id"].tolist() == [f"1101010010010{k:02d}" for k in range(1, 13)]
+    assert (now["community_name"] == "c0").all()
+    assert now.geometry.iloc[6:].reset_index(drop=True).geom_equals_exact(before.geometry.iloc[6:].reset_index(
+        drop=True), tolerance=0).all()
+    ended = gpd.read_file(out, layer="ended_grids")
+    assert ended[["grid_id", "replaced_by"]].values.tolist() == [
+        [f"1101010010020{k:02d}", f"1101010010010{k + 6:02d}"] for k in range(1, 7)]
+    lost = tmp_path / "lost.gpkg"
+    gk.write_package(lost, cells, _layout())
+    units = gpd.read_file(lost, layer="units")
+    pyogrio.write_dataframe(units[units["code"] != "110101001002"], lost, layer="units", driver="GPKG")
+    refused = CliRunner().invoke(cli, ["grid", "recut", str(lost), "-o", str(tmp_path / "x.gpkg")])
+    assert refused.exit_code == 1 and not (tmp_path / "x.gpkg").exists()
+    assert ("cells of communities 110101001002, which the units layer does not hold, lie in no one community of it "
+            "(e.g. 110101001002001)") in refused.output
