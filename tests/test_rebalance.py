@@ -871,10 +871,11 @@ def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
 
 
 def _household_package(layout, tmp_path):
-    """The layout as `grid households` writes it, at tmp_path/layout.gpkg."""
+    """The layout (a fixture's: its layout and communities first) as `grid
+    households` writes it, at tmp_path/layout.gpkg."""
     from gridkit_cli.grid import write_household_package
 
-    made, comm, _ = layout
+    made, comm = layout[:2]
     package = tmp_path / "layout.gpkg"
     write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
                                                   "count_field": "HOUSEHOLDS", "kind": "blocks"})
@@ -1357,11 +1358,7 @@ def test_a_moved_boundary_is_refused_where_a_rebalance_cannot_follow_it(halves):
 
 def test_cli_check_names_the_fix_and_rebalance_follows_a_moved_boundary(halves, tmp_path):
     made, comm, moved, blocks = halves
-    from gridkit_cli.grid import write_household_package
-
-    package = tmp_path / "halves.gpkg"
-    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
-                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    package = _household_package(halves, tmp_path)
     blocks.to_file(tmp_path / "blocks.gpkg", layer="blocks")
     units = gpd.read_file(package, layer="units")
     at = units["level"] == "community"
@@ -1409,11 +1406,7 @@ def test_the_grids_of_a_merged_community_go_over_to_the_one_they_lie_in(halves, 
     rebalance refused ("cells of communities 990201900602, which the units layer
     does not hold")."""
     made, comm, _, blocks = halves
-    from gridkit_cli.grid import write_household_package
-
-    package = tmp_path / "halves.gpkg"
-    write_household_package(package, made, comm, {"band": [100, 150], "micro": [20, 50], "split_polygons": True,
-                                                  "count_field": "HOUSEHOLDS", "kind": "blocks"})
+    package = _household_package(halves, tmp_path)
     blocks.to_file(tmp_path / "blocks.gpkg", layer="blocks")
     units = gpd.read_file(package, layer="units")
     units.loc[units["code"] == "990201900601", "geometry"] = shapely.union_all(comm.geometry.values)
