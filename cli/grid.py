@@ -1073,11 +1073,11 @@ def rebalance_command(package, households_path, output, households_layer, househ
     grids covered joins the grid beside it along the longest edge; the recount
     then divides again those out of the band; the grids of a community deleted
     from the units layer (merged into another) go over to the one they lie in,
-    with its next IDs. A component catalogue (`gridkit
-    components import`) comes along: each component in the grid that now holds
-    it, its change date (BGRQ) set where its grid changed. So do the layers and
-    tables added to the package by hand and the QGIS styles and projects saved
-    into it; a project's layers that read the old package read the new one.
+    with its next IDs. A component catalogue (`gridkit components import`)
+    comes along: each component in the grid that now holds it, its change date
+    (BGRQ) set where its grid changed. So do the layers and tables added to the
+    package by hand and the QGIS styles and projects saved into it; a project's
+    layers that read the old package read the new one.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as
@@ -1244,10 +1244,10 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
     community deleted from it (merged into another, drawn over them) go over to
     the community they lie in, outlines kept, with its next IDs; cells in no
     community now are refused. No ID is issued twice: the ended cells go to the
-    ended_grids layer, and the
-    metadata keeps the highest issued. A component catalogue comes along, each
-    component in the cell that now holds it, its change date (BGRQ) set where its
-    cell changed; so do the layers, styles and projects added to the package.
+    ended_grids layer, and the metadata keeps the highest issued. A component
+    catalogue comes along, each component in the cell that now holds it, its
+    change date (BGRQ) set where its cell changed; so do the layers, styles and
+    projects added to the package.
 
     For unit grids (`grid units`, `grid adopt`); household grids follow their
     households, and a household package is refused: `grid rebalance` follows a

@@ -184,13 +184,15 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     out_before = crossings = 0
     codes = grids["community_code"].astype(str).to_numpy()
     sized_for = dict(sized_for or {})
-    if followed and followed["communities"]:
-        # A community whose boundary moved keeps the households per m² its lattice was sized
-        # at: sized for its count over its new area, every block it cut was cut anew, and
-        # grids a kilometre from the move gained or lost households by the shares.
+    grown = set(followed["communities"]) | {new[:12] for new in followed["over"].values()} if followed else set()
+    if grown:
+        # A community whose boundary moved (or that took a merged one's grids) keeps the
+        # households per m² its lattice was sized at: sized for its count over its new
+        # area, every block it cut was cut anew, and grids a kilometre from the move
+        # gained or lost households by the shares.
         was = before.geometry.area.groupby(before["community_code"].astype(str).to_numpy()).sum()
         now_area = communities.geometry.area.set_axis(communities["community_code"].astype(str))
-        for code in set(followed["communities"]) & set(sized_for):
+        for code in grown & set(sized_for):
             sized_for[code] = sized_for[code] * float(now_area[code]) / float(was[code])
     for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
         idx = np.flatnonzero(codes == code)

@@ -1400,9 +1400,10 @@ def test_a_community_added_in_the_units_layer_is_refused_naming_the_fix(halves):
 def test_the_grids_of_a_merged_community_go_over_to_the_one_they_lie_in(halves, tmp_path):
     """East merged into West in the units layer (its row deleted, West drawn over the
     city): East's 62 grids go over to West as they are, with West's next IDs
-    (073–134), and are recounted. West's blocks are cut at West's households per m²,
-    East's now too, and the blocks the old boundary split are whole: 9 grids come
-    out of the band and are divided again with those around them. Before, the
+    (073–134), and are recounted. West's blocks are cut at West's households per m²
+    (sized for its count times its new area over its old), East's now too, and the
+    blocks the old boundary split are whole: 6 grids come out of the band and are
+    divided again with those around them. Before, the
     rebalance refused ("cells of communities 990201900602, which the units layer
     does not hold")."""
     made, comm, _, blocks = halves
@@ -1420,12 +1421,12 @@ def test_the_grids_of_a_merged_community_go_over_to_the_one_they_lie_in(halves, 
     east = made.grids["grid_id"][made.grids["community_code"] == "990201900602"]
     assert sorted(over) == sorted(east) and sorted(over.values()) == [f"990201900601{k:03d}" for k in range(73, 135)]
     assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"]), s["grids"], s["in_band_pct"]) == (
-        9, 71, 71, 134, 100.0)
+        6, 71, 71, 134, 100.0)
     assert sorted(s["ended_ids"])[-62:] == sorted(east)  # every East ID ends; 9 of West's too
     assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
     now = gpd.read_file(out, layer="cells").set_index("grid_id")
     was = made.grids.set_index("grid_id")
     stayed = {old: new for old, new in over.items() if new in now.index}
-    assert len(stayed) == 39
+    assert len(stayed) == 55
     assert all(_same_outline(now.geometry[new], was.geometry[old]) for old, new in stayed.items())
     assert (now["community_code"] == "990201900601").all()
