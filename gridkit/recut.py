@@ -93,12 +93,12 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     """
     day = start_date or _dt.date.today().isoformat()
     issued = highest_issued(cells["grid_id"].astype(str), before=issued)
-    lines = barrier_lines(barriers, cells.crs) if barriers is not None else np.empty(0, dtype=object)
     cells, merged_away, over = _merged(cells, communities, issued, day, tolerance)
     places, moved, geometry, kept, cut = _cut_to_communities(cells, communities, tolerance)
     if not moved and not over:
         return Recut(cells, cells.iloc[:0].assign(replaced_by=pd.Series(dtype=object)), issued,
                      {"communities": 0, "cut_ids": [], "ended_ids": [], "new_ids": [], "merged": 0, "over": {}})
+    lines = barrier_lines(barriers, cells.crs) if barriers is not None else np.empty(0, dtype=object)
 
     codes = cells["community_code"].astype(str).to_numpy()
     new, merged = [], 0
