@@ -7,13 +7,16 @@ census blocks (the shipped sample), divided into grids (blocks split, micro-grid
 of 20–50 at 100–150 as the demo makes them, none at 300–500); then one block of 60
 households grows by 400 (a new estate), or by 2,000; or, the city split into two
 communities at the middle of its extent, their boundary moves 300 m east in the
-units layer, the households as they were. Cases:
+units layer, or East's eastern half is made a community of its own (Split Features
+and a new code), the households as they were. Cases:
 
 ``estate 100-150``        band 100–150, micro-grids 20–50
 ``estate 300-500``        band 300–500
 ``large estate 100-150``  band 100–150, micro-grids 20–50, the block grown by 2,000
 ``moved 100-150``         band 100–150, micro-grids 20–50, two communities, the
                           boundary moved (the rebalance follows it first)
+``split 100-150``         band 100–150, micro-grids 20–50, two communities, the
+                          eastern half of East (602) made a third (603)
 
 Peers, each in a fresh subprocess (time and peak memory its own; the layout and the
 households read before the clock starts):
@@ -45,7 +48,8 @@ HERE = Path(__file__).resolve().parent
 SAMPLES = HERE.parent / "data" / "samples"
 CASES = {"estate 100-150": (100, 150, (20, 50), 400, 0), "estate 300-500": (300, 500, None, 400, 0),
          "large estate 100-150": (100, 150, (20, 50), 2000, 0),
-         "moved 100-150": (100, 150, (20, 50), 0, 300)}  # band, micro band, households added, metres moved
+         "moved 100-150": (100, 150, (20, 50), 0, 300),
+         "split 100-150": (100, 150, (20, 50), 0, "split")}  # band, micro band, households added, metres moved
 PEERS = ("rebalance", "redivide", "spopt_maxp")
 GROWN = 207
 CACHE = Path(tempfile.gettempdir()) / "gridkit_bench_rebalance"
@@ -53,7 +57,8 @@ CACHE = Path(tempfile.gettempdir()) / "gridkit_bench_rebalance"
 
 def _inputs(by, moved):
     """(communities as divided, communities now, blocks, blocks now): the city as one
-    community, or, with ``moved`` metres, as two whose boundary moved east by it."""
+    community, or, with ``moved`` metres, as two whose boundary moved east by it
+    (``"split"``: the eastern half of the eastern one made a third)."""
     import geopandas as gpd
     import shapely
 
@@ -72,6 +77,12 @@ def _inputs(by, moved):
     halves = [whole & shapely.box(x0, y0, mid, y1), whole & shapely.box(mid, y0, x1, y1)]
     comm = gk.unit_hierarchy(gpd.GeoDataFrame({"code": ["990201900601", "990201900602"]}, geometry=halves,
                                               crs=32616), code_field="code", provisional=True)
+    if moved == "split":
+        east = halves[1] & shapely.box((mid + x1) / 2, y0, x1, y1)
+        split = gk.unit_hierarchy(gpd.GeoDataFrame({"code": ["990201900601", "990201900602", "990201900603"]},
+                                                   geometry=[halves[0], halves[1] - east, east], crs=32616),
+                                  code_field="code", provisional=True)
+        return comm, split, blocks, grown
     strip = whole & shapely.box(mid, y0, mid + moved, y1)
     return comm, comm.assign(geometry=[halves[0] | strip, halves[1] - strip]), blocks, grown
 

@@ -1073,7 +1073,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
     grids covered joins the grid beside it along the longest edge; the recount
     then divides again those out of the band; the grids of a community deleted
     from the units layer (merged into another) go over to the one they lie in,
-    with its next IDs. A component catalogue (`gridkit components import`)
+    with its next IDs; a community added to it (one split in two) takes the
+    grids whose larger part lies in it, cut to it, with its IDs. A component catalogue (`gridkit components import`)
     comes along: each component in the grid that now holds it, its change date
     (BGRQ) set where its grid changed. So do the layers and tables added to the
     package by hand and the QGIS styles and projects saved into it; a project's
@@ -1351,10 +1352,15 @@ def _followed(followed):
         return []
     moved = followed["communities"]
     over = followed["over"]
-    return [*([f"followed     the units layer: {len(moved)} communities moved ({', '.join(moved[:3])}"
-               f"{' …' if len(moved) > 3 else ''}); {len(followed['cut_ids'])} grids cut or grown to them, "
-               f"{len(followed['ended_ids']) - len(over)} ended (most of each beyond its community)"] if moved else []),
-            *_given_over(over, "grids")]
+    one = len(moved) == 1
+    return [*([f"followed     the units layer: {len(moved)} communit{'y' if one else 'ies'} moved "
+               f"({', '.join(moved[:3])}{' …' if len(moved) > 3 else ''}); {len(followed['cut_ids'])} grids cut or "
+               f"grown to {'it' if one else 'them'}, {len(followed['ended_ids']) - len(over)} ended (most of each "
+               "beyond its community)"] if moved else []),
+            *_given_over(over, "grids"),
+            *(f"added        community {code} (new in the units layer, most of it {added['from']}'s before): "
+              f"{len(added['ids'])} grids cut from the grids in it, with its IDs"
+              for code, added in followed["added"].items())]
 
 
 def _given_over(over, what):

@@ -185,13 +185,17 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     codes = grids["community_code"].astype(str).to_numpy()
     sized_for = dict(sized_for or {})
     grown = set(followed["communities"]) | {new[:12] for new in followed["over"].values()} if followed else set()
-    if grown:
+    if grown or (followed or {}).get("added"):
         # A community whose boundary moved (or that took a merged one's grids) keeps the
         # households per m² its lattice was sized at: sized for its count over its new
         # area, every block it cut was cut anew, and grids a kilometre from the move
         # gained or lost households by the shares.
         was = before.geometry.area.groupby(before["community_code"].astype(str).to_numpy()).sum()
         now_area = communities.geometry.area.set_axis(communities["community_code"].astype(str))
+        # A community added (split from another) is sized at the one most of its land came from.
+        for code, added in followed["added"].items():
+            if added["from"] in sized_for:
+                sized_for[code] = sized_for[added["from"]] * float(now_area[code]) / float(was[added["from"]])
         for code in grown & set(sized_for):
             sized_for[code] = sized_for[code] * float(now_area[code]) / float(was[code])
     for code, community in zip(communities["community_code"].astype(str), communities.geometry.values):
@@ -271,13 +275,22 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         "households_before": int(before["households"].sum()) if "households" in before.columns else None,
         "followed": followed, "out_before": out_before, "micro_redrawn": sorted(stale),
         "ended_ids": gone["grid_id"].astype(str).tolist(),
-        # New: the grids the re-division made, and those gone over to another community that it kept.
+        # New: the grids the re-division made, and those gone over to another community (or
+        # to one added) that it kept.
         "new_ids": sorted([*(r["grid_id"] for r in new),
-                           *now["grid_id"][now["grid_id"].isin((followed or {}).get("over", {}).values())]]),
+                           *now["grid_id"][now["grid_id"].isin(_followed_ids(followed))]]),
         "seconds": round(time.perf_counter() - t0, 3)})
     issued = highest_issued(now["grid_id"], () if micro_now is None else micro_now["micro_id"], before=issued)
     return Rebalanced(within_parents(HouseholdLayout(now, micro_now, rejects, summary, sized_for), communities),
                       gone, gone_micro, issued)
+
+
+def _followed_ids(followed):
+    """The IDs :func:`gridkit.recut.follow` gave: grids gone over to another
+    community, and those of communities added."""
+    if not followed:
+        return []
+    return [*followed["over"].values(), *(i for added in followed["added"].values() for i in added["ids"])]
 
 
 def _stale_micro(grids, micro_grids):

@@ -40,7 +40,7 @@ from .cells import barrier_lines
 from .codes import highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
-from .invariants import check_partition
+from .invariants import check_partition, overlapping_pairs
 from .package import _new_ids, _replaced_by
 from .units import HIERARCHY_COLUMNS
 
@@ -162,31 +162,34 @@ def follow(grids, communities, *, barriers=None, issued=None, start_date=None, t
     deleted by hand) is left as it is, for the rebalance to refuse. The grids of
     a community the units layer no longer holds (merged into another) go over to
     the community they lie in, outline and households together, with its next
-    IDs (``issued``, updated in place) from ``start_date``.
+    IDs (``issued``, updated in place) from ``start_date``. A community the
+    units layer added (one split in two) takes the grids whose larger part lies
+    in it, cut to it, with its IDs; the smaller parts of grids in it join them
+    as land left does (:func:`_added`).
 
     Returns
     -------
     (grids, ended, summary)
-        The grids now (the rows that stay, cut or grown, and those gone over,
-        indexed after the highest label), the rows that ended as they were, and
-        ``{"communities": [codes], "cut_ids", "ended_ids", "over": {old: new}}``.
+        The grids now (the rows that stay, cut or grown, and those gone over or
+        added, indexed after the highest label), the rows that ended as they
+        were, and ``{"communities": [codes moved], "cut_ids", "ended_ids",
+        "over": {old: new}, "added": {code: {"from": the community most of its
+        land came from, "ids": [its grids' IDs]}}}``.
     """
     issued = highest_issued(grids["grid_id"].astype(str)) if issued is None else issued
-    grids, merged_away, over = _merged(grids, communities, issued, start_date or _dt.date.today().isoformat(),
-                                       tolerance)
+    day = start_date or _dt.date.today().isoformat()
+    grids, merged_away, over = _merged(grids, communities, issued, day, tolerance)
     places, moved, geometry, kept, cut = _cut_to_communities(grids, communities, tolerance)
     if not moved and not over:
-        return grids, grids.iloc[:0], {"communities": [], "cut_ids": [], "ended_ids": [], "over": {}}
+        return grids, grids.iloc[:0], {"communities": [], "cut_ids": [], "ended_ids": [], "over": {}, "added": {}}
     lines = barrier_lines(barriers, grids.crs) if barriers is not None else np.empty(0, dtype=object)
     codes = grids["community_code"].astype(str).to_numpy()
     was = grids.geometry.values
     tree = shapely.STRtree(was)
-    for code in moved:
+    added = [code for code in moved if code not in set(codes)]
+    new = [_added(grids, places.loc[[code]], was, tree, lines, tolerance) for code in added]
+    for code in sorted(set(moved) - set(added)):
         rows = np.flatnonzero(codes == code)
-        if not len(rows):
-            raise InputError(f"community {code} holds no grid (new in the units layer?): a rebalance divides no "
-                             "community anew. Draw its grids in QGIS (`gridkit check --fix-ids` numbers them), or "
-                             "divide the package again (`gridkit grid households PACKAGE …`: new IDs throughout)")
         mine = rows[kept[rows]]
         crumbs = tolerance * places.geometry[code].area
         gap = _land_left(places.geometry[code], geometry[mine], crumbs)
@@ -200,9 +203,7 @@ def follow(grids, communities, *, barriers=None, issued=None, start_date=None, t
         if not len(gap):
             continue
         shapes = geometry[mine].copy()
-        joined = _join(gap, shapes, lines)
-        if not joined.all():  # across a barrier, rather than into no grid
-            joined[~joined] = _join(gap[~joined], shapes, np.empty(0, dtype=object))
+        joined = _join_near(gap, shapes, lines)
         if not joined.all():
             left = gap[~joined][0]
             at = shapely.point_on_surface(left)
@@ -213,11 +214,81 @@ def follow(grids, communities, *, barriers=None, issued=None, start_date=None, t
         cut[mine] |= ~shapely.equals_exact(geometry[mine], shapes, tolerance=0)
         geometry[mine] = shapes
     now = grids.set_geometry(gpd.GeoSeries(geometry, index=grids.index, crs=grids.crs))[kept]
+    if new:
+        new = [_given(frame, issued, day, start) for frame, start in
+               zip(new, grids.index.max() + 1 + np.cumsum([0, *map(len, new[:-1])]))]
+        now = pd.concat([now, *new])
     if "area_m2" in now.columns:
         now["area_m2"] = np.round(shapely.area(now.geometry.values), 2)
     ended = pd.concat([merged_away, grids[~kept]])
-    return now, ended, {"communities": moved, "cut_ids": grids["grid_id"][cut].astype(str).tolist(),
-                        "ended_ids": ended["grid_id"].astype(str).tolist(), "over": over}
+    return now, ended, {
+        "communities": sorted(set(moved) - set(added)), "cut_ids": grids["grid_id"][cut].astype(str).tolist(),
+        "ended_ids": ended["grid_id"].astype(str).tolist(), "over": over,
+        "added": {code: {"from": frame.attrs["from"], "ids": sorted(frame["grid_id"])}
+                  for code, frame in zip(added, new)}}
+
+
+def _added(grids, place, was, tree, lines, tolerance):
+    """The grids of a community the units layer added (``place``, one row): the
+    pieces of the old grids (``was``) in it, each a grid of its own where it is at
+    least half of the grid it was cut from (that grid ends from its community),
+    the smaller ones joined to the grid beside them along the longest edge (as
+    :func:`_join_near`), and a piece that touches none a grid of its own too.
+    Returns the rows (each its largest piece's old row, with the community's
+    hierarchy columns and no ID), ``attrs["from"]`` the community most of its
+    land came from."""
+    region = place.geometry.values[0]
+    near = tree.query(region, predicate="intersects")
+    parts, of = shapely.get_parts(shapely.intersection(was[near], region), return_index=True)
+    keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > tolerance * shapely.area(region))
+    parts, of = _disjoint(parts[keep]), near[of[keep]]
+    whole = shapely.area(parts) >= 0.5 * shapely.area(was[of])
+    if not whole.any():  # a community smaller than half a grid: its largest piece
+        whole[np.argmax(shapely.area(parts))] = True
+    shapes, source = parts[whole], of[whole]
+    left, left_of = parts[~whole], of[~whole]
+    while len(left):
+        joined = _join_near(left, shapes, lines)
+        left, left_of = left[~joined], left_of[~joined]
+        if len(left):  # touches no grid of the community yet: the largest becomes one
+            i = int(np.argmax(shapely.area(left)))
+            shapes, source = np.append(shapes, left[i:i + 1]), np.append(source, left_of[i])
+            left, left_of = np.delete(left, i), np.delete(left_of, i)
+    rows = grids.iloc[source].copy()
+    for column in HIERARCHY_COLUMNS:
+        if column in rows.columns:
+            rows[column] = place[column].iat[0]
+    rows = rows.set_geometry(gpd.GeoSeries(shapes, index=rows.index, crs=grids.crs))
+    whence = pd.Series(shapely.area(parts)).groupby(grids["community_code"].astype(str).to_numpy()[of]).sum()
+    rows.attrs["from"] = str(whence.idxmax())
+    return rows
+
+
+def _disjoint(pieces):
+    """``pieces`` with each overlap taken from the later of the two: pieces of two
+    grids that share an edge along the boundary they are cut to can overlap by a
+    sliver a micrometre wide (the overlay's rounding where the edges run almost
+    together: 5·10⁻⁶ m² in a Cincinnati cut), which the partition check refuses."""
+    pieces = pieces.copy()
+    a, b, _, _ = overlapping_pairs(pieces)
+    for i, j in zip(a, b):
+        pieces[j] = shapely.difference(pieces[j], pieces[i])
+    return pieces
+
+
+def _given(rows, issued, day, start):
+    """``rows`` given to the community each now names: the next IDs there
+    (``issued`` is updated), sequences, ``start_date`` ``day``, and index labels
+    from ``start`` (after those of the grids that stay)."""
+    attrs = dict(rows.attrs)
+    rows, _ = _new_ids(rows.assign(grid_id=None), "grid_id", "community_code", 3, issued)
+    rows["grid_id"] = rows["grid_id"].astype(str)
+    if "sequence" in rows.columns:
+        rows["sequence"] = rows["grid_id"].str[-3:].astype("int32")
+    rows["start_date"] = day
+    rows.index = np.arange(len(rows)) + start
+    rows.attrs.update(attrs)
+    return rows
 
 
 def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
@@ -255,12 +326,7 @@ def _merged(cells, communities, issued, day, tolerance):
     for column in HIERARCHY_COLUMNS:
         if column in over.columns:
             over[column] = places[column].reindex(to).to_numpy()
-    over, _ = _new_ids(over.assign(grid_id=None), "grid_id", "community_code", 3, issued)
-    over["grid_id"] = over["grid_id"].astype(str)
-    if "sequence" in over.columns:
-        over["sequence"] = over["grid_id"].str[-3:].astype("int32")
-    over["start_date"] = day
-    over.index = np.arange(len(over)) + (cells.index.max() + 1)
+    over = _given(over, issued, day, cells.index.max() + 1)
     return (pd.concat([cells[~gone], over]), cells[gone],
             dict(zip(cells["grid_id"][gone].astype(str), over["grid_id"])))
 
@@ -301,6 +367,15 @@ def _land_left(community, outlines, crumbs):
     ``crumbs`` m² (not the overlay's crumbs along the kept edges)."""
     gap = shapely.get_parts(shapely.difference(community, shapely.union_all(outlines)))
     return gap[shapely.area(gap) > crumbs]
+
+
+def _join_near(pieces, shapes, lines):
+    """:func:`_join` ``pieces`` to ``shapes`` across no barrier, then those left
+    across one, rather than into no shape. Returns which were joined."""
+    joined = _join(pieces, shapes, lines)
+    if not joined.all() and len(lines):
+        joined[~joined] = _join(pieces[~joined], shapes, np.empty(0, dtype=object))
+    return joined
 
 
 def _join(pieces, shapes, lines):

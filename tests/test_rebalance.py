@@ -1383,18 +1383,97 @@ def test_cli_check_names_the_fix_and_rebalance_follows_a_moved_boundary(halves, 
     assert (tmp_path / "now.png").stat().st_size > 10_000
 
 
-def test_a_community_added_in_the_units_layer_is_refused_naming_the_fix(halves):
-    """East split in two, its eastern part a new community (603) that holds no grid:
-    a rebalance divides no community anew, and says what to do instead."""
+def _split_east(comm, part):
+    """``comm`` with ``part`` of East made a community of its own in the units layer
+    (990201900603, "East end"), as Split Features and a new code leave it."""
+    return pd.concat([comm.assign(geometry=[comm.geometry[0], comm.geometry[1] - part]),
+                      comm.iloc[[1]].assign(community_code="990201900603", community_name="East end",
+                                            geometry=[part])], ignore_index=True)
+
+
+def test_a_community_added_in_the_units_layer_takes_the_grids_that_lie_in_it(halves):
+    """East's eastern half made a community of its own (603): the 9 grids whose
+    larger part lies in it go over to it, cut to it, with its IDs (001–009), the
+    smaller parts of grids there join them, and East keeps the rest; then all are
+    recounted, 603's blocks cut at East's households per m². Three of 603's ten
+    grids keep an old grid's outline; West is as it was. Before, the rebalance
+    refused ("community 990201900603 holds no grid")."""
     made, comm, _, blocks = halves
     x0, y0, x1, y1 = comm.geometry[1].bounds
-    part = comm.geometry[1] & shapely.box((x0 + x1) / 2, y0, x1, y1)
-    split = pd.concat([comm.assign(geometry=[comm.geometry[0], comm.geometry[1] - part]),
-                       comm.iloc[[1]].assign(community_code="990201900603", geometry=[part])], ignore_index=True)
-    with pytest.raises(InputError, match=r"^community 990201900603 holds no grid \(new in the units layer\?\): a "
-                                         r"rebalance divides no community anew. Draw its grids in QGIS"):
-        rebalance(made.grids, split, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
-                  split_polygons=True)
+    split = _split_east(comm, comm.geometry[1] & shapely.box((x0 + x1) / 2, y0, x1, y1))
+    done = rebalance(made.grids, split, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                     split_polygons=True, micro_grids=made.micro, micro=(20, 50), start_date=DAY,
+                     sized_for=made.sized_for)
+    grids, s = done.layout.grids, done.layout.summary
+    followed = s["followed"]
+    assert followed["communities"] == ["990201900602"]
+    assert followed["added"] == {"990201900603": {"from": "990201900602",
+                                                  "ids": [f"990201900603{k:03d}" for k in range(1, 10)]}}
+    assert (len(followed["cut_ids"]), len(followed["ended_ids"])) == (3, 9)
+    assert (s["out_before"], len(s["ended_ids"]), len(s["new_ids"]), len(grids)) == (6, 16, 17, 135)
+    assert grids["community_code"].value_counts().to_dict() == {
+        "990201900601": 72, "990201900602": 53, "990201900603": 10}
+    assert (s["in_band_pct"], s["micro"]["in_band_pct"], s["households"]) == (100.0, 100.0, 16_766)
+    assert check_partition(grids, split).ok and check_micro_grids(done.layout.micro, grids).ok
+    end = grids[grids["community_code"] == "990201900603"]
+    assert (end["community_name"] == "East end").all() and (end["start_date"] == DAY).all()
+    was = made.grids.geometry.values
+    assert sum(any(_same_outline(g, w) for w in was) for g in end.geometry.values) == 3
+    west = made.grids[made.grids["community_code"] == "990201900601"].set_index("grid_id")
+    now = grids.set_index("grid_id").loc[west.index]
+    assert all(_same_outline(a, b) for a, b in zip(now.geometry.values, west.geometry.values))
+    assert done.layout.sized_for["990201900603"] == pytest.approx(
+        made.sized_for["990201900602"] * split.geometry[2].area / comm.geometry[1].area, rel=1e-9)
+
+
+def test_a_community_smaller_than_a_grid_added_in_the_units_layer_is_one_grid_flagged(halves):
+    """A 200 m square in the middle of East made a community: the piece of the grid
+    it lies in is its one grid (the grid keeps its ID, holed), too light for the band
+    and flagged with why, not refused or hidden."""
+    made, comm, _, blocks = halves
+    c = comm.geometry[1].centroid
+    split = _split_east(comm, shapely.box(c.x - 100, c.y - 100, c.x + 100, c.y + 100))
+    done = rebalance(made.grids, split, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                     split_polygons=True, start_date=DAY, sized_for=made.sized_for)
+    grids, s = done.layout.grids, done.layout.summary
+    assert s["followed"]["added"] == {"990201900603": {"from": "990201900602", "ids": ["990201900603001"]}}
+    assert (len(s["followed"]["cut_ids"]), s["followed"]["ended_ids"], s["flagged"]) == (1, [], 1)
+    one = grids[grids["community_code"] == "990201900603"].iloc[0]
+    assert (one["grid_id"], one["households"], one["area_m2"], one["flag"]) == ("990201900603001", 29, 40_000.0,
+                                                                             "too_few")
+    assert check_partition(grids, split).ok
+
+
+def test_cli_rebalance_divides_a_community_split_in_the_units_layer(halves, tmp_path):
+    """As a planner does it in QGIS: East's eastern half cut off with Split Features,
+    given its own code and name; `check` names the fix, `grid rebalance` says what it
+    added, and `check` passes on what it wrote."""
+    made, comm, _, blocks = halves
+    package = _household_package(halves, tmp_path)
+    blocks.to_file(tmp_path / "blocks.gpkg", layer="blocks")
+    units = gpd.read_file(package, layer="units")
+    east = units["code"] == "990201900602"
+    x0, y0, x1, y1 = units.geometry[east].iat[0].bounds
+    part = units.geometry[east].iat[0] & shapely.box((x0 + x1) / 2, y0, x1, y1)
+    units.loc[east, "geometry"] = units.geometry[east].iat[0] - part
+    units = pd.concat([units, units[east].assign(code="990201900603", name="East end", geometry=[part])],
+                      ignore_index=True)
+    pyogrio.write_dataframe(units, package, layer="units", driver="GPKG")
+    checked = CliRunner().invoke(cli, ["check", str(package)])
+    assert checked.exit_code == 1 and "fix: cells of community 990201900602 lie beyond it now" in checked.output
+    out = tmp_path / "now.gpkg"
+    result = CliRunner().invoke(cli, ["grid", "rebalance", str(package), "--households", str(tmp_path / "blocks.gpkg"),
+                                      "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[1:4] == [
+        "followed     the units layer: 1 community moved (990201900602); 3 grids cut or grown to it, 9 ended "
+        "(most of each beyond its community)",
+        "added        community 990201900603 (new in the units layer, most of it 990201900602's before): 9 grids "
+        "cut from the grids in it, with its IDs",
+        "changed      16 ended, 17 new (990201900602063 … 990201900603016); 118 kept with their IDs"]
+    assert CliRunner().invoke(cli, ["check", str(out)]).exit_code == 0
+    held = gpd.read_file(out, layer="cells")
+    assert sorted(held.loc[held["community_code"] == "990201900603", "community_name"].unique()) == ["East end"]
 
 
 def test_the_grids_of_a_merged_community_go_over_to_the_one_they_lie_in(halves, tmp_path):
