@@ -40,7 +40,7 @@ from .cells import barrier_lines
 from .codes import highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
-from .invariants import check_partition, overlapping_pairs
+from .invariants import check_partition
 from .package import _new_ids, _replaced_by
 from .units import HIERARCHY_COLUMNS
 
@@ -241,7 +241,8 @@ def _added(grids, place, was, tree, lines, tolerance):
     near = tree.query(region, predicate="intersects")
     parts, of = shapely.get_parts(shapely.intersection(was[near], region), return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > tolerance * shapely.area(region))
-    parts, of = _disjoint(parts[keep]), near[of[keep]]
+    parts, of = parts[keep], near[of[keep]]
+    parts = _disjoint(parts, np.ones(len(parts), dtype=bool))
     whole = shapely.area(parts) >= 0.5 * shapely.area(was[of])
     if not whole.any():  # a community smaller than half a grid: its largest piece
         whole[np.argmax(shapely.area(parts))] = True
@@ -264,16 +265,21 @@ def _added(grids, place, was, tree, lines, tolerance):
     return rows
 
 
-def _disjoint(pieces):
-    """``pieces`` with each overlap taken from the later of the two: pieces of two
-    grids that share an edge along the boundary they are cut to can overlap by a
-    sliver a micrometre wide (the overlay's rounding where the edges run almost
-    together: 5·10⁻⁶ m² in a Cincinnati cut), which the partition check refuses."""
-    pieces = pieces.copy()
-    a, b, _, _ = overlapping_pairs(pieces)
-    for i, j in zip(a, b):
-        pieces[j] = shapely.difference(pieces[j], pieces[i])
-    return pieces
+def _disjoint(geometry, changed):
+    """``geometry`` with each overlap between a ``changed`` outline and another
+    taken from the changed one (of two changed, from the later). Cut along a new
+    boundary, two grids that share an edge where it runs almost along theirs can
+    overlap by a sliver a micrometre wide (the overlay's rounding: 5·10⁻⁶ m² in a
+    Cincinnati cut), which the partition check refuses."""
+    geometry = geometry.copy()
+    rows = np.flatnonzero(changed)
+    at, other = shapely.STRtree(geometry).query(geometry[rows], predicate="intersects")
+    at = rows[at]
+    keep = (at != other) & ~(changed[other] & (other > at))  # the later of two changed loses
+    for i, j in zip(at[keep], other[keep]):
+        if shapely.area(shapely.intersection(geometry[i], geometry[j])) > 0:
+            geometry[i] = shapely.difference(geometry[i], geometry[j])
+    return geometry
 
 
 def _given(rows, issued, day, start):
@@ -359,6 +365,7 @@ def _cut_to_communities(cells, communities, tolerance):
         if len(parts) and shapely.area(parts).max() >= 0.5 * area[row]:
             geometry[row] = parts[np.argmax(shapely.area(parts))]
             kept[row] = cut[row] = True
+    geometry[kept] = _disjoint(geometry[kept], cut[kept])
     return places, moved, geometry, kept, cut
 
 

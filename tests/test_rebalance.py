@@ -1444,6 +1444,24 @@ def test_a_community_smaller_than_a_grid_added_in_the_units_layer_is_one_grid_fl
     assert check_partition(grids, split).ok
 
 
+def test_grids_cut_along_a_new_boundary_overlap_by_no_sliver(halves):
+    """East's eastern tenth made a community: East's grid 037, cut to East, overlapped
+    its neighbour 028, which the cut did not touch, by 5·10⁻⁶ m² (the overlay's
+    rounding), and the partition check refused the rebalance. The overlap is taken
+    from the cut grid: 028 keeps its outline, and the grids tile the communities."""
+    from gridkit.recut import follow
+
+    made, comm, _, _ = halves
+    x0, y0, x1, y1 = comm.geometry[1].bounds
+    split = _split_east(comm, comm.geometry[1] & shapely.box(x0 + 0.9 * (x1 - x0), y0, x1, y1))
+    grids, _, followed = follow(made.grids, split)
+    assert followed["cut_ids"] == ["990201900602021", "990201900602037"]
+    same = made.grids.set_index("grid_id").geometry["990201900602028"]
+    assert shapely.equals_exact(grids.set_index("grid_id").geometry["990201900602028"], same, tolerance=0)
+    report = check_partition(grids, split)
+    assert report.ok and report.max_overlap_m2 < 1e-9
+
+
 def test_cli_rebalance_divides_a_community_split_in_the_units_layer(halves, tmp_path):
     """As a planner does it in QGIS: East's eastern half cut off with Split Features,
     given its own code and name; `check` names the fix, `grid rebalance` says what it
