@@ -36,7 +36,10 @@ def check_command(package, problems_out, fix_ids, fix_names, overwrite):
     components in another, which `gridkit components reassign` puts right.
     Prints what is wrong and exits with status 1 when anything is; 0 when all
     holds. Cells of several parts are noted, not failed: an island may be meant,
-    a piece far off is a slip.
+    a piece far off is a slip. Cells beyond their community (a boundary moved in
+    the units layer) or of one it no longer holds (merged into another) come with
+    the command that follows the units layer: `gridkit grid recut`, or `grid
+    rebalance` for a household package.
 
     With --fix-ids, the IDs a hand edit leaves blank (a cell drawn anew) or
     twice (Split Features) are issued first: north to south, then west to east,
@@ -124,33 +127,49 @@ def _components_lines(name, package, report, problems_out):
 
 
 def _moved_hint(package):
-    """The fix line when cells lie beyond their community (a boundary moved in
-    the units layer): the command that cuts them to it, for the package's kind.
-    No line when no cell does."""
+    """The fix lines when cells lie beyond their community (a boundary moved in
+    the units layer), or name one it no longer holds while each lies wholly in
+    one it does (merged into another): the command that puts them right, for the
+    package's kind. No line when neither."""
     import shapely
 
     from gridkit.errors import GridkitError
     from gridkit.package import holds_households, read_package
     from gridkit.rebalance import communities_of
-    from gridkit.recut import communities_overrun
+    from gridkit.recut import communities_merged, communities_overrun
 
     try:
         cells, units, _ = read_package(package)
         # Cells the problems name already (broken, of no community) say nothing of a boundary.
         cells = cells[cells["community_code"].notna() & shapely.is_valid(cells.geometry.values)]
-        moved = communities_overrun(cells, communities_of(cells, units))
+        communities = communities_of(cells, units)
+        merged = communities_merged(cells, communities)
+        held = cells["community_code"].astype(str).isin(communities["community_code"].astype(str))
+        moved = communities_overrun(cells[held], communities)
     except GridkitError:  # a community with no cell: the problems say so
         return []
-    if not moved:
+    if not moved and not merged:
         return []
-    one = len(moved) == 1
-    which = f"communit{'y' if one else 'ies'} {', '.join(moved[:3])}{' …' if len(moved) > 3 else ''}"
-    it = "it" if one else "them"
-    lead = f"  fix: cells of {which} lie beyond {it} now (a boundary moved in the units layer?): `gridkit grid "
-    if holds_households(package, cells):
-        return [lead + f"rebalance {package} --households FILE -o OUT.gpkg` cuts the grids to the communities "
-                "and counts them again"]
-    return [lead + f"recut {package} -o OUT.gpkg` cuts the cells to the communities and divides the land they gained"]
+    households = holds_households(package, cells)
+    command = (f"`gridkit grid rebalance {package} --households FILE -o OUT.gpkg`" if households
+               else f"`gridkit grid recut {package} -o OUT.gpkg`")
+    lines = []
+    if moved:
+        lines.append(f"  fix: cells of {_communities(moved)} lie beyond {'it' if len(moved) == 1 else 'them'} now (a "
+                     f"boundary moved in the units layer?): {command} cuts the {'grids' if households else 'cells'} "
+                     "to the communities and "
+                     + ("counts them again" if households else "divides the land they gained"))
+    if merged:
+        lines.append(f"  fix: the cells of {_communities(merged)}, which the units layer does not hold, each lie "
+                     f"in one community of it (merged into another?): {command} gives them to it, with its next "
+                     "IDs" + (", and counts them again" if households else ""))
+    return lines
+
+
+def _communities(codes):
+    """"community X" or "communities X, Y, Z …"."""
+    one = len(codes) == 1
+    return f"communit{'y' if one else 'ies'} {', '.join(codes[:3])}{' …' if len(codes) > 3 else ''}"
 
 
 def _recount_hint(package, changes):

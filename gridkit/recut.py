@@ -306,6 +306,18 @@ def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
     return sorted(set(cells["community_code"].astype(str)[~kept | cut]))
 
 
+def communities_merged(cells, communities, *, tolerance=1e-6) -> list:
+    """The codes of the communities ``cells`` name that ``communities`` (the units
+    layer) does not hold, when each of their cells lies wholly in one it does
+    (merged into another): :func:`recut` and :func:`follow` give those cells to it.
+    None (``[]``) when some lie in no one community: restore the row."""
+    try:
+        _, gone, _ = _merged(cells, communities, {}, "", tolerance)
+    except InputError:
+        return []
+    return sorted(set(gone["community_code"].astype(str)))
+
+
 def _merged(cells, communities, issued, day, tolerance):
     """The cells of communities the units layer no longer holds (merged into
     another), each given to the community it lies in now, outline and all, with

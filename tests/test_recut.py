@@ -251,6 +251,11 @@ def test_cli_recut_gives_the_cells_of_a_merged_community_to_the_one_they_lie_in(
     units = gpd.read_file(package, layer="units")
     units.loc[units["code"] == "110101001001", "geometry"] = shapely.box(X0, Y0, X0 + 600, Y0 + 200)
     pyogrio.write_dataframe(units[units["code"] != "110101001002"], package, layer="units", driver="GPKG")
+    checked = CliRunner().invoke(cli, ["check", str(package)])
+    assert checked.exit_code == 1 and (
+        "  fix: the cells of community 110101001002, which the units layer does not hold, each lie in one community "
+        f"of it (merged into another?): `gridkit grid recut {package} -o OUT.gpkg` gives them to it, with its next IDs"
+    ) in checked.output.splitlines()
     out = tmp_path / "recut.gpkg"
     result = CliRunner().invoke(cli, ["grid", "recut", str(package), "-o", str(out), "--date", "2027-01-01"])
     assert result.exit_code == 0, result.output
@@ -272,6 +277,7 @@ def test_cli_recut_gives_the_cells_of_a_merged_community_to_the_one_they_lie_in(
     gk.write_package(lost, cells, _layout())
     units = gpd.read_file(lost, layer="units")
     pyogrio.write_dataframe(units[units["code"] != "110101001002"], lost, layer="units", driver="GPKG")
+    assert "fix:" not in CliRunner().invoke(cli, ["check", str(lost)]).output  # restore the row, the problem says
     refused = CliRunner().invoke(cli, ["grid", "recut", str(lost), "-o", str(tmp_path / "x.gpkg")])
     assert refused.exit_code == 1 and not (tmp_path / "x.gpkg").exists()
     assert ("cells of communities 110101001002, which the units layer does not hold, lie in no one community of it "
