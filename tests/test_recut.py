@@ -205,6 +205,63 @@ def test_cli_recut_on_cambridge_with_a_block_handed_to_the_next_community(tmp_pa
         tolerance=0).all()
 
 
+@pytest.fixture(scope="module")
+def cambridge(samples):
+    """Cambridge's unit grid along its street centrelines, as `grid units` makes it:
+    (cells, communities, barriers)."""
+    hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    comm = gk.unit_hierarchy(hoods, provisional=True, parent_code="990101", name_field="NAME")
+    streets = gk.read_vector(samples / "cambridge_centerlines.gpkg").to_crs(comm.crs)
+    return gk.unit_grid(comm, barriers=streets, start_date="2026-01-01"), comm, streets
+
+
+def _bite(comm, taker, giver, radius):
+    """``giver`` loses to ``taker`` the land within ``radius`` m of their shared edge's middle."""
+    at = comm.set_index("community_code").geometry
+    middle = shapely.line_interpolate_point(shapely.line_merge(at[taker] & at[giver]), 0.5, normalized=True)
+    bite = at[giver] & middle.buffer(radius)
+    return comm.assign(geometry=[g | bite if c == taker else g - bite if c == giver else g
+                                 for c, g in zip(comm["community_code"], comm.geometry.values)])
+
+
+def _split(comm, code):
+    """The eastern half of ``code``'s extent made a community of its own (990101900699)."""
+    at = comm.set_index("community_code").geometry
+    x0, y0, x1, y1 = at[code].bounds
+    part = at[code] & shapely.box((x0 + x1) / 2, y0, x1, y1)
+    return pd.concat([comm.assign(geometry=[g - part if c == code else g
+                                            for c, g in zip(comm["community_code"], comm.geometry.values)]),
+                      comm[comm["community_code"] == code].assign(community_code="990101900699", geometry=[part])],
+                     ignore_index=True)
+
+
+@pytest.mark.parametrize("edit, new", [
+    # A bite leaves a gap with a spike: street_blocks dropped the face GEOS put its
+    # interior point on the boundary of.
+    (lambda comm: _bite(comm, "990101900606", "990101900610", 150), 7),
+    # GEOS's floating overlay put a cell of 610 wholly inside 610 still (10⁻¹⁰ m² of it
+    # in the bite that took it): done again snap-rounded.
+    (lambda comm: _bite(comm, "990101900611", "990101900612", 150), 3),
+    # A sliver taken from a cut cell left it a polygon and a line (ca3a031).
+    (lambda comm: _bite(comm, "990101900607", "990101900610", 150), 9),
+    (lambda comm: _split(comm, "990101900601"), 53),  # a spiked face, as the first
+    (lambda comm: _split(comm, "990101900606"), 113),  # the split 7 µm beside a cell's edge
+    (lambda comm: _split(comm, "990101900612"), 89),  # the overlay, as the second
+], ids=["bite 610 spike", "bite 612 overlay", "bite 610 sliver", "split 601", "split 606 near an edge",
+        "split 612 overlay"])
+def test_recut_follows_cambridge_edits_that_broke_it(cambridge, edit, new):
+    """Five of 49 bites and splits of Cambridge's communities (a sweep over its
+    neighbours and halves) broke the partition (recut refused: "please report it"),
+    and one more once cut grids were made disjoint (ca3a031). Each is cut and divided
+    now, and the grids tile the communities."""
+    cells, comm, streets = cambridge
+    moved = edit(comm)
+    done = recut(cells, moved, barriers=streets, start_date="2027-01-01")
+    assert len(done.summary["new_ids"]) == new
+    report = gk.check_partition(done.cells, moved)
+    assert report.ok, report.problems[:3]
+
+
 def test_cli_recut_divides_a_community_added_in_the_units_layer(tmp_path, cells):
     """Community 002 split in two in the units layer (Split Features, the east half
     given the new code 003 and the name c2): 002's cells across the line keep their
