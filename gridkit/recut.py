@@ -405,6 +405,7 @@ def _cut_to_communities(cells, communities, tolerance, grid_size=None):
     if unknown:
         raise InputError(f"cells of communities {', '.join(unknown[:5])}, which the units layer does not hold: "
                          "restore the community in the units layer, or give the cells another community_code")
+    shapely.prepare(places.geometry.values)  # for the covers test below, as check_partition prepares its units
     home = places.geometry.reindex(codes).values
     area = shapely.area(cells.geometry.values)
     inside = shapely.intersection(cells.geometry.values, home, grid_size=grid_size)
@@ -426,7 +427,8 @@ def _cut_to_communities(cells, communities, tolerance, grid_size=None):
         if len(parts) and shapely.area(parts).max() >= 0.5 * area[row]:
             geometry[row] = parts[np.argmax(shapely.area(parts))]
             kept[row] = cut[row] = True
-    geometry[kept] = _disjoint(geometry[kept], cut[kept], grid_size)
+    if cut.any():  # nothing to take from when no cell was cut (every rebalance, every check's hint)
+        geometry[kept] = _disjoint(geometry[kept], cut[kept], grid_size)
     return places, moved, geometry, kept, cut
 
 
