@@ -262,6 +262,21 @@ def test_recut_follows_cambridge_edits_that_broke_it(cambridge, edit, new):
     assert report.ok, report.problems[:3]
 
 
+def test_recut_of_an_h3_grid_covers_the_land_left_between_hexagons(dongcheng):
+    """Dongcheng's H3 grid, 601's land within 37 m of 600 handed to it: what 601 kept
+    of its cut hexagons leaves strips, one inside a single cell, which H3's overlap
+    mode missed (7 of 60 such edits were refused: "please report it")."""
+    cells = gk.unit_grid(dongcheng, shape="h3", start_date="2026-01-01")
+    at = dongcheng.set_index("community_code").geometry
+    strip = at["110101900601"] & at["110101900600"].buffer(37)
+    moved = dongcheng.assign(geometry=[g | strip if c == "110101900600" else g - strip if c == "110101900601" else g
+                                       for c, g in zip(dongcheng["community_code"], dongcheng.geometry.values)])
+    done = recut(cells, moved, shape="h3", start_date="2027-01-01")
+    assert (len(done.summary["new_ids"]), len(done.ended), len(done.cells)) == (47, 22, 4136)
+    report = gk.check_partition(done.cells, moved)
+    assert report.ok, report.problems[:3]
+
+
 def test_cli_recut_divides_a_community_added_in_the_units_layer(tmp_path, cells):
     """Community 002 split in two in the units layer (Split Features, the east half
     given the new code 003 and the name c2): 002's cells across the line keep their
