@@ -1012,6 +1012,19 @@ def _replaced_by(gone, now):
     return out
 
 
+def _used_up(prefix, id_field, width, needed, highest):
+    """The error for ``needed`` new IDs under ``prefix`` that its ``width``-digit
+    sequence, issued up to ``highest``, cannot hold, with the fix."""
+    left = 10 ** width - 1 - highest
+    what, parent = ("cells", "community") if id_field == "grid_id" else ("micro-grids", "grid")
+    fix = ("split it in two in the units layer (two community codes), or grid it again at a larger --cell-area"
+           if id_field == "grid_id" else "merge micro-grids rather than add more: the sequence starts again only "
+           "under a new grid ID")
+    return (f"{parent} {prefix} needs {needed} new {id_field}s, but its {width}-digit sequence has {left} left "
+            f"({highest} issued; no ID is given twice, ended ones included): a {parent} numbers at most "
+            f"{10 ** width - 1} {what} in its life; {fix}")
+
+
 def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     """``(frame, changes)``: ``frame`` with a new ``id_field`` for each row whose ID is
     blank or taken by a larger row (equal: an earlier one), or that ``renew`` (a
@@ -1034,14 +1047,14 @@ def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     at = shapely.point_on_surface(frame.geometry.values[need])
     y, x = np.nan_to_num(shapely.get_y(at)), np.nan_to_num(shapely.get_x(at))
     rows = np.flatnonzero(need)[np.lexsort((x, -y, owners[need]))]
+    for prefix, n in zip(*np.unique(owners[rows], return_counts=True)):
+        if issued.get(prefix, 0) + n >= 10 ** width:
+            raise InputError(_used_up(prefix, id_field, width, n, issued.get(prefix, 0)))
     out = ids.copy()
     changes = []
     for row in rows:
         prefix = owners[row]
         issued[prefix] = issued.get(prefix, 0) + 1
-        if issued[prefix] >= 10 ** width:
-            raise InputError(f"{prefix} has no {id_field} left to give: its {width}-digit sequence is used up "
-                             f"({'9' * width} issued)")
         out[row] = f"{prefix}{issued[prefix]:0{width}d}"
         changes.append((ids[row], out[row]))
     frame = frame.copy()

@@ -277,6 +277,22 @@ def test_recut_of_an_h3_grid_covers_the_land_left_between_hexagons(dongcheng):
     assert report.ok, report.problems[:3]
 
 
+def test_a_merge_the_3_digit_sequence_cannot_number_names_the_fix():
+    """Two communities of 500 cells merged: the one left has issued 500 IDs and
+    can give 499 more. A sweep merging Putuo's communities into their neighbours hit
+    it 13 times, with only "its 3-digit sequence is used up (999 issued)"."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 2000, Y0 + 2500),
+                            shapely.box(X0 + 2000, Y0, X0 + 4000, Y0 + 2500)])
+    cells = gk.unit_grid(comm, start_date="2026-01-01")
+    merged = comm.iloc[[0]].assign(geometry=[shapely.box(X0, Y0, X0 + 4000, Y0 + 2500)])
+    with pytest.raises(gk.InputError) as error:
+        recut(cells, merged)
+    assert str(error.value) == (
+        "community 110101001001 needs 500 new grid_ids, but its 3-digit sequence has 499 left (500 issued; no ID is "
+        "given twice, ended ones included): a community numbers at most 999 cells in its life; split it in two in "
+        "the units layer (two community codes), or grid it again at a larger --cell-area")
+
+
 def test_cli_recut_divides_a_community_added_in_the_units_layer(tmp_path, cells):
     """Community 002 split in two in the units layer (Split Features, the east half
     given the new code 003 and the name c2): 002's cells across the line keep their
