@@ -1016,8 +1016,8 @@ def _used_up(prefix, id_field, width, needed, highest):
     """The error for ``needed`` new IDs under ``prefix`` that its ``width``-digit
     sequence, issued up to ``highest``, cannot hold, with the fix."""
     left = 10 ** width - 1 - highest
-    what, parent = ("cells", "community") if id_field == "grid_id" else ("micro-grids", "grid")
-    fix = ("split it in two in the units layer (two community codes), or grid it again at a larger --cell-area"
+    what, parent = ("cells or grids", "community") if id_field == "grid_id" else ("micro-grids", "grid")
+    fix = ("split it in two in the units layer (two community codes), or grid it again with larger cells or grids"
            if id_field == "grid_id" else "merge micro-grids rather than add more: the sequence starts again only "
            "under a new grid ID")
     return (f"{parent} {prefix} needs {needed} new {id_field}s, but its {width}-digit sequence has {left} left "

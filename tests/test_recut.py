@@ -289,8 +289,8 @@ def test_a_merge_the_3_digit_sequence_cannot_number_names_the_fix():
         recut(cells, merged)
     assert str(error.value) == (
         "community 110101001001 needs 500 new grid_ids, but its 3-digit sequence has 499 left (500 issued; no ID is "
-        "given twice, ended ones included): a community numbers at most 999 cells in its life; split it in two in "
-        "the units layer (two community codes), or grid it again at a larger --cell-area")
+        "given twice, ended ones included): a community numbers at most 999 cells or grids in its life; split it in "
+        "two in the units layer (two community codes), or grid it again with larger cells or grids")
 
 
 def test_cli_recut_divides_a_community_added_in_the_units_layer(tmp_path, cells):
