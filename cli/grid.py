@@ -420,7 +420,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
                    "UTM elsewhere).")
 @encoding_opt
 @click.option("--cell-area", default=10_000.0, show_default=True, type=click.FloatRange(min=1, min_open=False),
-              help="Target cell area in m².")
+              help="Target cell area in m² (10000 is a hectare). More cells than this machine's memory holds "
+                   "(about 1.2 kB each) are refused before cutting.")
 @click.option("--hex", "hexagons", is_flag=True, help="Planar hexagons instead of squares.")
 @click.option("--h3", "h3_cells", is_flag=True, help="H3 hexagons at the resolution nearest --cell-area.")
 @barrier_opts("Lines cells must not cross (street centre lines, OSM edges, rivers), or polygons (water areas) by "

@@ -7,6 +7,8 @@ community would hold between barriers.
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -19,12 +21,54 @@ from .io import file_layers, source_rows, unprojected, unprojected_message
 from .lattice import h3_pieces, h3_resolution_for_area, hex_pieces, square_pieces
 from .merge import merge_slivers
 
-__all__ = ["make_cells", "MadeCells", "barrier_lines", "street_blocks", "cell_counts", "NOISE_FACE_AREA"]
+__all__ = ["make_cells", "MadeCells", "barrier_lines", "street_blocks", "cell_counts", "NOISE_FACE_AREA",
+           "check_cell_count"]
+
+log = logging.getLogger(__name__)
 
 
 #: Faces smaller than this (m²) between nearly coincident lines are noding noise,
 #: not blocks (e.g. a centre line drawn a few cm beside a community boundary).
 NOISE_FACE_AREA = 1.0
+
+#: Peak memory per cell of `gridkit grid units` (cutting, numbering and writing the
+#: GeoPackage), cells counted as area / cell area. On Dongcheng: 1.4, 1.2 and 1.0 kB
+#: at 2.1, 4.2 and 21 million square cells (20, 10 and 2 m²), 1.1 kB for H3 at 20 m².
+BYTES_PER_CELL = 1_200
+#: Above this many cells, :func:`check_cell_count` warns (Beijing's 16,400 km² in
+#: cells of a hectare is 1.6 million).
+MANY_CELLS = 2_000_000
+
+
+def machine_memory() -> int | None:
+    """This machine's physical memory in bytes, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_cell_count(area, cell_area, *, warn=False) -> int:
+    """About how many cells of ``cell_area`` m² an ``area`` of m² is cut into.
+
+    Refuses, before any cutting, when they would need more memory than this machine
+    has (:data:`BYTES_PER_CELL` each): a cell area typed as 1 for a hectare makes
+    tens of millions of cells, cut until memory runs out (GEOS's ``bad_alloc``, or
+    the system kills the run). With ``warn``, logs a warning above :data:`MANY_CELLS`.
+    """
+    cells = int(round(area / cell_area))
+    need, have = cells * BYTES_PER_CELL, machine_memory()
+    size = f"{area / 1e6:,.1f} km² in cells of {cell_area:,g} m² is about {cells:,} cells"
+    if have and need > have:
+        raise InputError(
+            f"{size}, which would need about {need / 1e9:,.1f} GB of memory; this machine has {have / 1e9:,.1f} GB. "
+            "The cell area is in m² (10000 is a hectare, the Beijing model's cell): raise --cell-area, or grid "
+            "fewer boundaries at a time"
+        )
+    if warn and cells > MANY_CELLS:
+        log.warning("%s, which needs about %.1f GB of memory (the cell area is in m²; 10000 is a hectare)",
+                    size, need / 1e9)
+    return cells
 
 
 def street_blocks(communities, barriers):
@@ -164,6 +208,7 @@ def make_cells(comm_geoms, crs, *, cell_area, shape="square", barriers=None, sli
     else:
         zones, zone_comm = np.asarray(comm_geoms, dtype=object), np.arange(len(comm_geoms))
     zone_area = shapely.area(zones)
+    check_cell_count(zone_area.sum(), cell_area)
 
     # 2. Small zones stay whole; the rest are cut by the lattice.
     whole = zone_area < (cell_area if barriers is not None else threshold)

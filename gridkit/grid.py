@@ -63,7 +63,9 @@ def unit_grid(
         From :func:`gridkit.units.unit_hierarchy`: one row per community with the
         hierarchy columns, in a metric CRS.
     cell_area : float
-        Target cell area in m² (default 10,000, the Dongcheng model).
+        Target cell area in m² (default 10,000, the Dongcheng model). More cells
+        than this machine's memory holds are refused before any is cut
+        (:func:`gridkit.cells.check_cell_count`).
     shape : {"square", "hex", "h3"}
         Square lattice (origin 0, 0 of the metric CRS), planar hexagons, or H3 at
         the resolution whose mean area is nearest ``cell_area``.

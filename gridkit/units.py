@@ -21,7 +21,7 @@ from . import codes, coords
 from .errors import CodeError, CRSError, InputError
 from .io import (crs_hint, describe_feature, feature_label, repair_polygons, source_rows, unprojected,
                  unprojected_message)
-from .cells import barrier_lines, cell_counts
+from .cells import barrier_lines, cell_counts, check_cell_count
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
 
@@ -227,6 +227,8 @@ def unit_hierarchy(
         col = next((c for c in candidates if c in gdf.columns and c != name_field), None)
         units[f"{level}_parent_name"] = _text(gdf[col]) if col else ""
     units, overlaps = _dissolve_and_resolve_overlaps(units)
+    if tile_large or provisional:  # tiles are cut at the cell size, and cells counted
+        check_cell_count(shapely.area(units.geometry.values).sum(), cell_area, warn=tile_large)
     side = float(np.sqrt(cell_area))
     lines = None if barriers is None else barrier_lines(barriers, metric)
     communities = _to_communities(units, side, provisional, parent_code, lines, tile_large)

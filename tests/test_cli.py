@@ -35,6 +35,25 @@ def test_grid_units_on_the_sample(samples, tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
 
 
+def test_a_cell_area_beyond_the_machines_memory_is_refused_before_cutting(dongcheng, tmp_path, monkeypatch):
+    """Dongcheng's 8 communities at --cell-area 1 (a hectare typed as 1 m²) are 42
+    million cells, about 50 GB: the old code cut them until memory ran out (with 16 GB
+    allowed, GEOS's bad_alloc after 31 s). Now it is refused at once, with the fix,
+    and nothing is written."""
+    import gridkit.cells
+
+    monkeypatch.setattr(gridkit.cells, "machine_memory", lambda: 24 * 10**9)
+    units, out = tmp_path / "communities.gpkg", tmp_path / "dc.gpkg"
+    dongcheng[["community_code", "geometry"]].to_file(units)
+    result = _run("grid", "units", units, "--code-field", "community_code", "--provisional", "--cell-area", 1,
+                  "-o", out)
+    assert result.exit_code == 1 and not out.exists()
+    assert result.output == (
+        "Error: 42.0 km² in cells of 1 m² is about 42,025,754 cells, which would need about 50.4 GB of memory; this "
+        "machine has 24.0 GB. The cell area is in m² (10000 is a hectare, the Beijing model's cell): raise "
+        "--cell-area, or grid fewer boundaries at a time\n")
+
+
 def test_baidu_metres_grid_as_their_place_and_web_mercator_is_not_cut_in(samples, tmp_path, caplog):
     """Dongcheng in Baidu's metres (bd09mc, a Shapefile without .prj) grids as the
     GCJ-02 sample does; without --crs, the error says what such numbers are. In Web

@@ -132,6 +132,28 @@ def test_an_uncoded_feature_too_large_for_a_community_is_tiled():
     assert gk.check_partition(cells, comm).ok
 
 
+def test_many_cells_are_announced_and_too_many_for_memory_refused(monkeypatch, caplog):
+    """Before tiling, the cells are counted by area: above MANY_CELLS a warning says
+    how many and the memory they need; beyond the machine's memory, unit_hierarchy
+    (and unit_grid, for communities built elsewhere) refuse before cutting any."""
+    import gridkit.cells
+
+    units = _small_and_large()
+    monkeypatch.setattr(gridkit.cells, "MANY_CELLS", 20_000)
+    monkeypatch.setattr(gridkit.cells, "machine_memory", lambda: 10**9)
+    comm = gk.unit_hierarchy(units, name_field="name", provisional=True, parent_code="990101", tile_large=True)
+    assert len(comm) == 29
+    assert caplog.messages == ["220.5 km² in cells of 10,000 m² is about 22,052 cells, which needs about 0.0 GB of "
+                               "memory (the cell area is in m²; 10000 is a hectare)"]
+    with pytest.raises(InputError, match=r"^220\.5 km² in cells of 100 m² is about 2,205,200 cells, which would "
+                                         r"need about 2\.6 GB of memory; this machine has 1\.0 GB\. The cell area "):
+        gk.unit_hierarchy(units, name_field="name", provisional=True, parent_code="990101", cell_area=100,
+                          tile_large=True)
+    with pytest.raises(InputError, match=r"^1\.0 km² in cells of 1 m² is about 1,000,000 cells, which would need "
+                                         r"about 1\.2 GB of memory; this machine has 1\.0 GB\."):
+        gk.unit_grid(comm.iloc[[0]], cell_area=1)
+
+
 def test_under_a_street_the_tiles_continue_its_communities():
     comm = gk.unit_hierarchy(_small_and_large(), name_field="name", provisional=True, parent_code="990101001",
                              tile_large=True)
