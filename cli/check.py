@@ -96,7 +96,7 @@ def check_command(package, problems_out, fix_ids, fix_names, overwrite):
             click.echo(f"{head}: ok (largest overlap {report.max_overlap_m2:.2g} m², "
                        f"largest coverage error {report.max_coverage_error:.2g} of a {parent}'s area)")
         else:
-            click.echo("\n".join([f"{head}: {len(report.problems)} problem(s)",
+            click.echo("\n".join([f"{head}: {len(report.problems):,} problem(s)",
                                    *problem_lines(report.problems, problems_out),
                                    *(_moved_hint(package) if layer == "cells" else [])]))
         parts = multipart_text(report.multipart, what[:-1])
@@ -108,9 +108,9 @@ def check_command(package, problems_out, fix_ids, fix_names, overwrite):
             write_problems(reports, problems_out, overwrite=overwrite)
         except (GridkitError, FileExistsError) as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo(f"{problems_out}: {total} problem(s)" + (", where each lies" if total else " (an empty layer)"))
+        click.echo(f"{problems_out}: {total:,} problem(s)" + (", where each lies" if total else " (an empty layer)"))
     if total:
-        raise click.ClickException(f"{name}: {total} problem(s); the package breaks the grid invariants")
+        raise click.ClickException(f"{name}: {total:,} problem(s); the package breaks the grid invariants")
 
 
 def _components_lines(name, package, report, problems_out):
@@ -119,7 +119,7 @@ def _components_lines(name, package, report, problems_out):
     head = f"{name}  components: {report.cells:,} in use in {report.units:,} cells"
     if report.ok:
         return f"{head}: ok (each in the cell that holds it)"
-    lines = [f"{head}: {len(report.problems)} problem(s)", *problem_lines(report.problems, problems_out)]
+    lines = [f"{head}: {len(report.problems):,} problem(s)", *problem_lines(report.problems, problems_out)]
     if not all(p.startswith("the components were not checked") for p in report.problems):
         lines.append(f"  fix: gridkit components reassign {package} puts each in the cell that holds it now, "
                      "with that cell's names")

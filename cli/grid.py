@@ -748,7 +748,7 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
             lines.append(f"{head}ok (largest overlap {report.max_overlap_m2:.2g} m², largest coverage error "
                          f"{report.max_coverage_error:.2g} of {parent} area)")
         else:
-            lines.append(f"{head}{len(report.problems)} problem(s); fix them (QGIS) and run gridkit check "
+            lines.append(f"{head}{len(report.problems):,} problem(s); fix them (QGIS) and run gridkit check "
                          f"{output}" + (f"; where each lies: {problems_out}" if problems_out else ""))
             lines += problem_lines(report.problems, problems_out)
             width = _sliver_width(report) if layer == "cells" and s["communities_given"] else None

@@ -186,7 +186,7 @@ def problem_lines(problems, problems_out, shown=20) -> list:
     many more (and where to see them all, without ``problems_out``)."""
     lines = [f"  {problem}" for problem in problems[:shown]]
     if len(problems) > shown:
-        lines.append(f"  … and {len(problems) - shown} more" + ("" if problems_out else " (--problems FILE)"))
+        lines.append(f"  … and {len(problems) - shown:,} more" + ("" if problems_out else " (--problems FILE)"))
     return lines
 
 

@@ -182,10 +182,17 @@ def check_partition(
         flag(f"{int(blank.sum())} {cell}(s) have no {id_field} (select them in QGIS with \"{id_field}\" IS NULL)"
              + _free_id_hint(raw_ids, units_of, first, issued, "each"),
              shapely.geometrycollections(geoms[blank & ~bad]))
-    for d in ids_series[ids_series.duplicated()].dropna().unique()[:20]:
-        hint = _free_id_hint(raw_ids, units_of, units_of[ids == d][0], issued)
-        flag(f"{id_field} {d} is used by {int((ids == d).sum())} {cells_}{hint}",
-             shapely.geometrycollections(geoms[ids == d]))
+    # Every problem is named, however many (a platform's file digitised apart: 8,693
+    # overlapping pairs); the CLI prints the first and writes all with --problems.
+    duplicated = ids_series[ids_series.duplicated()].dropna().unique()
+    twice = np.flatnonzero(ids_series.isin(duplicated).to_numpy())
+    hints = {}  # unit → its free-ID hint (a scan of its IDs), for each of its duplicated IDs
+    for d, at in pd.Series(twice).groupby(ids[twice], sort=False):
+        at = at.to_numpy()
+        unit_of = units_of[at[0]]
+        if unit_of not in hints:
+            hints[unit_of] = _free_id_hint(raw_ids, units_of, unit_of, issued)
+        flag(f"{id_field} {d} is used by {len(at)} {cells_}{hints[unit_of]}", shapely.geometrycollections(geoms[at]))
 
     unit_geoms = units.geometry.values
     unit_codes = units[unit_key].to_numpy()
@@ -208,7 +215,7 @@ def check_partition(
              geoms[at[0]] if len(at) == 1 else shapely.geometrycollections(geoms[at]))
     wrong_prefix = [i for i in range(len(ids))
                     if own[i] >= 0 and not blank[i] and not str(ids[i]).strip().startswith(str(unit_codes[own[i]]))]
-    for i in wrong_prefix[:20]:
+    for i in wrong_prefix:
         flag(f"{cell} {ids[i]} does not start with its {unit} code {unit_codes[own[i]]}", geoms[i])
 
     # One run names every problem an editor made: a cell whose geometry or unit is
@@ -252,7 +259,7 @@ def check_partition(
     overlap = shapely.area(shared)
     into = overlap > overlap_tol
     off[own[c_idx[into]]] = off[u_idx[into]] = True
-    for c, u, x, g in zip(c_idx[into][:20], u_idx[into][:20], overlap[into][:20], shared[into][:20]):
+    for c, u, x, g in zip(c_idx[into], u_idx[into], overlap[into], shared[into]):
         flag(f"{cell} {ids[c]} overlaps {unit} {unit_codes[u]} by {x:.3g} m² besides its own", g)
     suspect = np.flatnonzero(~shapely.covers(unit_geoms[own], geoms))
     # Within a box-shaped unit (a lattice cell holding micro-grids), what of a cell
@@ -267,7 +274,7 @@ def check_partition(
     outside = shapely.area(stray)
     spill = outside > overlap_tol
     off[own[suspect[spill]]] = True
-    for i, x, g in zip(suspect[spill][:20], outside[spill][:20], stray[spill][:20]):
+    for i, x, g in zip(suspect[spill], outside[spill], stray[spill]):
         flag(f"{cell} {ids[i]} lies {x:.3g} m² outside its {unit}", g)
 
     # No overlaps between cells.
@@ -275,7 +282,7 @@ def check_partition(
     report.max_overlap_m2 = float(areas.max()) if len(areas) else 0.0
     over = areas >= overlap_tol
     off[own[a[over]]] = off[own[b[over]]] = True
-    for i, j, x, g in zip(a[over][:20], b[over][:20], areas[over][:20], both[over][:20]):
+    for i, j, x, g in zip(a[over], b[over], areas[over], both[over]):
         flag(f"{cells_} {ids[i]} and {ids[j]} overlap by {x:.3g} m²", g)
 
     # The union of a unit's cells is the unit. Where the cells overlap neither each
@@ -372,6 +379,6 @@ def assert_partition(cells, units, **kwargs) -> PartitionReport:
     report = check_partition(cells, units, **kwargs)
     if not report.ok:
         raise AssertionError(
-            f"{len(report.problems)} partition problem(s):\n  " + "\n  ".join(report.problems[:30])
+            f"{len(report.problems):,} partition problem(s):\n  " + "\n  ".join(report.problems[:30])
         )
     return report

@@ -110,6 +110,29 @@ def test_gaps_overlaps_and_bad_ids_are_named_and_located(package, tmp_path):
     assert info["features"] == 0 and info["geometry_type"] == "MultiPolygon" and info["crs"] == "EPSG:4548"
 
 
+def test_every_problem_is_counted_and_written_not_the_first_twenty(tmp_path):
+    """A platform's cells digitised apart overlap along every edge (Dongcheng's, each
+    vertex moved up to 0.5 m: 8,693 pairs): the check said "40 problem(s)" and wrote
+    40, the first 20 of two kinds. Here 25 × 25 cells of 10 m, each grown by 1 m:
+    1,200 pairs overlap along an edge (24 m²), 1,152 at a corner (4 m²), and the 96
+    cells on the edge lie outside the community."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 250, Y0 + 250)])
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm, cell_area=100), comm)
+    _edit(package, lambda cells: cells.set_geometry(cells.buffer(1, join_style="mitre")))
+    out = tmp_path / "problems.gpkg"
+    result = _run(package, "--problems", out)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == "grid.gpkg  cells: 625 cells in 1 community: 2,449 problem(s)"
+    assert lines[21] == "  … and 2,429 more"
+    assert lines[-1] == "Error: grid.gpkg: 2,449 problem(s); the package breaks the grid invariants"
+    problems = gpd.read_file(out, layer="problems")
+    kinds = problems["problem"].str.extract(r"(overlap by|outside|differ)")[0]
+    assert kinds.value_counts().to_dict() == {"overlap by": 2352, "outside": 96, "differ": 1}
+    pairs = problems[kinds == "overlap by"]
+    assert pairs["area_m2"].round(6).value_counts().to_dict() == {24.0: 1200, 4.0: 1152}
+
+
 def test_a_cell_split_in_two_gets_the_next_free_id_as_a_hint(package):
     def change(cells):  # QGIS's Split Features: two halves, both with the cell's ID
         i = cells.index[cells["grid_id"] == "110101001001003"][0]
