@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import math
 import re
 import time
 from pathlib import Path
@@ -597,6 +598,12 @@ def _summary(communities, cells, output, seconds, carried, as_json):
                              "lon/lat and the other projected: then --micro as labelled).")
 @click.option("--start-date", default=None,
               help="Start date for cells without a start_date column (default: today).")
+@click.option("--snap", type=click.FloatRange(min=0, min_open=True), default=None, metavar="METRES",
+              help="First clean the cells into a coverage (GEOS's coverage cleaner), for cells whose neighbours "
+                   "were digitised apart (the check finds thousands of narrow overlaps): vertices within METRES "
+                   "snap together, each overlap goes to the cell sharing the longest border with it, and gaps "
+                   "narrower than METRES are filled. A cell that would vanish, or change by more than its boundary "
+                   "moved METRES all round, stops the run, named. Not with --micro.")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
@@ -605,7 +612,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 @summary_json_opt
 def adopt_command(grids, output, layer, where, id_field, community_name_field, street_name_field, county_name_field,
                   crs, metric_crs, encoding, units_path, units_code_field, units_name_field, units_layer, units_where,
-                  units_crs, micro_path, micro_id_field, micro_layer, micro_where, micro_crs, start_date,
+                  units_crs, micro_path, micro_id_field, micro_layer, micro_where, micro_crs, start_date, snap,
                   problems_out, preview, overwrite, as_json):
     """Bring GRIDS, cells drawn elsewhere (another platform's Shapefile, say, or a CSV with WKT), into a grid package.
 
@@ -626,6 +633,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
       gridkit grid adopt c601.shp --id-field grid_id --encoding GBK -o c601.gpkg   # one community, GBK
       gridkit grid adopt cincinnati_cells.shp --micro cincinnati_micro_grids.shp -o cincinnati_micro.gpkg
       gridkit grid adopt cincinnati_table.csv -o cincinnati_from_csv.gpkg   # WKT, in the CRS of its .prj
+      gridkit grid adopt dongcheng_amap.geojson --crs gcj02 --snap 1 -o dongcheng_snapped.gpkg   # cells drawn apart
     """
     import gridkit as gk
     from gridkit.adopt import adopted_grid, adopted_micro_grids, community_boundaries
@@ -638,6 +646,10 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                  units_crs=("units_path", units_path), micro_id_field=("micro_path", micro_path),
                  micro_layer=("micro_path", micro_path), micro_where=("micro_path", micro_path),
                  micro_crs=("micro_path", micro_path))
+    if snap and micro_path:
+        raise click.UsageError("--snap reshapes the cells, and the micro-grids drawn in them would no longer fit: "
+                               "adopt with --micro without --snap, or snap the cells first and draw the micro-grids "
+                               "in them")
     units_package = bool(units_path) and package_communities(units_path, units_layer, units_code_field)
     if units_package:
         units_layer, units_where, units_code_field = "units", communities_where(units_where), "code"
@@ -671,7 +683,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                                                    metric_crs=metric_crs)
             step("adopting the cells")
             cells, communities = adopted_grid(gdf, id_field=id_field, name_fields=names, communities=communities,
-                                              metric_crs=metric_crs, start_date=start_date)
+                                              metric_crs=metric_crs, start_date=start_date, snap=snap)
             micro = None
             if micro_path:
                 step(f"reading {micro_path}")
@@ -689,7 +701,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
             warn_reissued(output, overwrite, cells)
             step(f"writing {output}")
             params = {"adopted": str(grids), "layer": layer, "where": where,
-                      "id_field": cells.attrs["summary"]["id_field"], "crs": crs,
+                      "id_field": cells.attrs["summary"]["id_field"], "crs": crs, "snap": snap,
                       "units": units_path and str(units_path), "units_code_field": units_code_field,
                       "units_layer": units_layer, "units_where": units_where,
                       "micro_grids": micro_path and str(micro_path), "micro_layer": micro_layer,
@@ -730,6 +742,10 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
     if s["repaired"]:
         lines.append(f"repairs      {s['repaired']} invalid cell{'' if s['repaired'] == 1 else 's'} repaired "
                      "(make_valid)")
+    if s["snapped"]:
+        done = s["snapped"]
+        lines.append(f"snapped      within {done['width_m']:g} m: {done['overlaps']:,} overlapping pairs resolved, "
+                     f"{done['changed']:,} cells changed (largest {done['largest_m2']:,.0f} m², {done['largest']})")
     if s["multipart"]["cells"]:
         lines.append(f"parts        {multipart_text(s['multipart'])}")
     if s["kept_columns"]:
@@ -757,6 +773,11 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
                              "--units were rounded apart (a GeoJSON keeps 7 decimals of lon/lat, about 1 cm). Adopt "
                              "without --units (each community the union of its cells), or take --units from a "
                              "file of full precision (GeoPackage, Shapefile)")
+            apart = _sliver_width(report, widest=5.0) if layer == "cells" and not s["communities_given"] else None
+            if apart is not None and not s["snapped"]:
+                lines.append(f"  hint: every problem is a sliver at most {apart:.2g} m wide: neighbours digitised "
+                             f"apart. --snap {math.ceil(apart * 10) / 10:g} cleans them into a coverage (and fills "
+                             "gaps as narrow)")
     lines += [f"crs          {s['metric_crs']} (input {s['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s"]
     details = {**s, "problems": reports["cells"].problems}

@@ -58,7 +58,7 @@ _LEVELS = (("community_name", "community_code"), ("street_name", "street_code"),
 
 
 def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metric_crs=None,
-                 start_date=None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+                 start_date=None, snap=None) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """The cells and communities of a grid layer drawn elsewhere, for a grid package.
 
     Parameters
@@ -83,6 +83,10 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         :func:`gridkit.units.choose_metric_crs`).
     start_date : str, optional
         ``YYYY-MM-DD`` for cells without a ``start_date`` column (default: today).
+    snap : float, optional
+        Metres: clean the cells into a coverage first (:func:`snapped_cells`), for
+        a layer whose neighbours were digitised apart and overlap or leave slivers
+        along their shared edges.
 
     Returns
     -------
@@ -129,6 +133,9 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
     names = _names(gdf, name_fields)
     order = np.argsort(ids, kind="stable")
     ids, geoms = ids[order], projected.geometry.values[order]
+    snapped = None
+    if snap:
+        geoms, snapped = snapped_cells(geoms, ids, snap, source=_source(gdf))
     names = {level: (field, values[order]) for level, (field, values) in names.items()}
     community = np.array([i[:12] for i in ids], dtype=object)
     provisional = {code: codes.is_provisional_code(code) for code in set(community)}
@@ -167,11 +174,61 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         "repaired": repaired, "kept_columns": kept, "metric_crs": metric.to_string(),
         "source_crs": gdf.attrs.get("source_crs"),
         "area_mean": float(area.mean()), "area_min": float(area.min()), "area_max": float(area.max()),
-        "multipart": multipart_cells(cells),
+        "multipart": multipart_cells(cells), "snapped": snapped,
         "seconds": round(time.perf_counter() - t0, 3),
     }
     log.info("adopted %d cells in %d communities in %.2f s", len(cells), len(made), cells.attrs["summary"]["seconds"])
     return cells, made
+
+
+def snapped_cells(geoms, ids, width, *, source="the grid") -> tuple[np.ndarray, dict]:
+    """``geoms`` cleaned into a coverage by GEOS's coverage cleaner
+    (:func:`shapely.coverage_clean`): vertices within ``width`` metres snap
+    together, each overlap goes to the cell it shares the longest border with, and
+    gaps narrower than ``width`` join the cell beside them along their longest border.
+
+    Refuses (naming the cells) when a cell would vanish, or change by more area than
+    its boundary moved ``width`` all round (``width`` × perimeter): a cell drawn
+    over another is not edges digitised apart, and the user decides. (GEOS 3.14.1's
+    cleaner also drops a whole cell now and then: in Dongcheng's cells shrunk by
+    0.55 m, one of 4,278 at 1 and 1.2 m, none at 0.5 or 1.5 m.)
+
+    Returns the cells and what was done: ``{"width_m", "overlaps", "changed",
+    "largest_m2", "largest"}``.
+
+    Examples
+    --------
+    >>> cells, done = snapped_cells([shapely.box(0, 0, 100, 100), shapely.box(99.6, 0, 200, 100)],
+    ...                             np.array(["A", "B"]), 1.0)
+    >>> shapely.area(cells).tolist(), done["overlaps"], done["largest"]
+    ([10000.0, 10000.0], 1, 'B')
+    """
+    from .invariants import overlapping_pairs
+
+    if not width > 0:
+        raise InputError(f"the snapping width must be positive metres, not {width}")
+    geoms = np.asarray(geoms, dtype=object)
+    overlaps = len(overlapping_pairs(geoms)[0])
+    cleaned = shapely.coverage_clean(geoms, gap_width=width, snapping_distance=width)
+    change = shapely.area(shapely.symmetric_difference(geoms, cleaned))
+    wrong = np.flatnonzero(shapely.is_empty(cleaned) | (change > width * shapely.length(geoms)))
+    if len(wrong):
+        def reshaped(i):
+            if shapely.is_empty(cleaned[i]):
+                return f"{ids[i]} would vanish"
+            return f"{ids[i]}: {change[i]:,.0f} m² of its {shapely.area(geoms[i]):,.0f} m² would change"
+
+        raise InputError(
+            f"{source}: snapping within {width:g} m would reshape {len(wrong):,} cell(s) beyond their edges: "
+            + "; ".join(reshaped(i) for i in wrong[:_SHOWN]) + (" …" if len(wrong) > _SHOWN else "")
+            + f". A cell that would vanish, or change by more than its boundary moved {width:g} m all round, is not "
+            "a matter of edges digitised apart: look at it in QGIS (a cell drawn over another, or inside it), or "
+            "snap within another width"
+        )
+    largest = int(np.argmax(change)) if len(change) else 0
+    return cleaned, {"width_m": float(width), "overlaps": overlaps, "changed": int((change > 1e-6).sum()),
+                     "largest_m2": float(change[largest]) if len(change) else 0.0,
+                     "largest": str(ids[largest]) if len(change) else None}
 
 
 def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:

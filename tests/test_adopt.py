@@ -456,3 +456,62 @@ def test_cells_of_several_parts_are_counted_with_how_far_apart(tmp_path):
     text = _run("grid", "adopt", source, "-o", tmp_path / "again.gpkg")
     assert (f"parts        1 cell(s) of several parts ({cells['grid_id'].iloc[1]}: 2 parts, 2,100 m apart): an "
             "island may be meant, a stray piece is not; look at them in QGIS") in text.output
+
+
+def _digitised_apart(n=4, side=100.0, slop=0.4, seed=7):
+    """n × n cells of ``side`` metres, each drawn on its own: every corner moved up
+    to ``slop`` m (seeded), so neighbours overlap along some edges and leave
+    slivers along others, as cells digitised apart do."""
+    rng = np.random.default_rng(seed)
+    geoms, ids = [], []
+    for row in range(n):
+        for col in range(n):
+            x, y = X0 + col * side, Y0 + (n - row) * side
+            corners = np.array([(x, y - side), (x + side, y - side), (x + side, y), (x, y)])
+            geoms.append(shapely.Polygon(corners + rng.uniform(-slop, slop, corners.shape)))
+            ids.append(f"110101001001{row * n + col + 1:03d}")
+    return gpd.GeoDataFrame({"grid_id": ids}, geometry=geoms, crs=4548)
+
+
+def test_snap_cleans_cells_digitised_apart_into_a_partition():
+    """Without --snap, the check names every overlap of cells digitised apart;
+    with it, GEOS's coverage cleaner settles them: no overlap, no sliver between
+    cells, and no cell moved more than the snapping width from where it was drawn."""
+    layer = _digitised_apart()
+    cells, communities = adopted_grid(layer, start_date="2026-01-01")
+    drawn = gk.check_partition(cells, communities)
+    overlaps = [p for p in drawn.problems if " overlap by " in p]
+    assert len(overlaps) >= 10 and cells.attrs["summary"]["snapped"] is None
+    cells, communities = adopted_grid(layer, start_date="2026-01-01", snap=1.0)
+    done = cells.attrs["summary"]["snapped"]
+    assert done["overlaps"] == len(overlaps) and done["changed"] >= 12 and 0 < done["largest_m2"] < 1.0 * 400
+    assert gk.check_partition(cells, communities).ok
+    assert shapely.get_num_interior_rings(communities.geometry.iloc[0]) == 0  # the slivers between cells filled
+    assert cells["grid_id"].tolist() == layer["grid_id"].tolist()
+    assert (shapely.hausdorff_distance(cells.geometry.values, layer.geometry.values) <= 1.0).all()
+
+
+def test_snap_refuses_a_cell_drawn_over_another_naming_it(tmp_path):
+    layer = _digitised_apart(slop=0.0)
+    layer.loc[len(layer)] = ["110101001001017", shapely.box(X0 + 30, Y0 + 330, X0 + 70, Y0 + 370)]
+    with pytest.raises(InputError, match=r"^the grid layer: snapping within 1 m would reshape 1 cell\(s\) beyond their "
+                                         r"edges: 110101001001017 would vanish\. A cell that would vanish, or change "
+                                         r"by more than its boundary moved 1 m all round, is not a matter of edges"):
+        adopted_grid(layer, snap=1.0)
+
+
+def test_adopt_names_the_snap_that_cleans_cells_digitised_apart(tmp_path):
+    """The hint names the width that cleans them, --snap cleans, and the package checks ok."""
+    path, out = tmp_path / "apart.gpkg", tmp_path / "adopted.gpkg"
+    _digitised_apart().to_file(path)
+    result = _run("grid", "adopt", path, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "  hint: every problem is a sliver at most 0.34 m wide: neighbours digitised apart. --snap 0.4 cleans " \
+           "them into a coverage (and fills gaps as narrow)" in result.output.splitlines()
+    result = _run("grid", "adopt", path, "-o", out, "--snap", 0.4, "--overwrite")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^snapped      within 0\.4 m: 22 overlapping pairs resolved, 1\d cells changed", result.output,
+                     re.M)
+    assert re.search(r"^check        ok ", result.output, re.M) and _run("check", out).exit_code == 0
+    refused = _run("grid", "adopt", path, "-o", tmp_path / "m.gpkg", "--snap", 1, "--micro", path)
+    assert refused.exit_code == 2 and "--snap reshapes the cells" in refused.output
