@@ -494,9 +494,9 @@ def test_snap_cleans_cells_digitised_apart_into_a_partition():
 def test_snap_refuses_a_cell_drawn_over_another_naming_it(tmp_path):
     layer = _digitised_apart(slop=0.0)
     layer.loc[len(layer)] = ["110101001001017", shapely.box(X0 + 30, Y0 + 330, X0 + 70, Y0 + 370)]
-    with pytest.raises(InputError, match=r"^the grid layer: snapping within 1 m would reshape 1 cell\(s\) beyond their "
-                                         r"edges: 110101001001017 lies 100% under other cells and would vanish\. A cell "
-                                         r"that would vanish, or change "
+    with pytest.raises(InputError, match=r"^the grid layer: snapping within 1 m would reshape 1 cell\(s\) beyond "
+                                         r"their edges: 110101001001017 lies 100% under other cells and would "
+                                         r"vanish\. A cell that would vanish, or change "
                                          r"by more than its boundary moved 1 m all round, is not a matter of edges"):
         adopted_grid(layer, snap=1.0)
 
