@@ -602,8 +602,10 @@ def _summary(communities, cells, output, seconds, carried, as_json):
               help="First clean the cells into a coverage (GEOS's coverage cleaner), for cells whose neighbours "
                    "were digitised apart (the check finds thousands of narrow overlaps): vertices within METRES "
                    "snap together, each overlap goes to the cell sharing the longest border with it, and gaps "
-                   "narrower than METRES are filled. A cell that would vanish, or change by more than its boundary "
-                   "moved METRES all round, stops the run, named. Not with --micro.")
+                   "narrower than METRES are filled. With --units, the cells' edges within METRES of their "
+                   "community's boundary are then moved onto it (cut off beyond it, filled up to it). A cell that "
+                   "would vanish, or change by more than its boundary moved METRES all round, stops the run, named. "
+                   "Not with --micro.")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
@@ -745,7 +747,9 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
     if s["snapped"]:
         done = s["snapped"]
         lines.append(f"snapped      within {done['width_m']:g} m: {done['overlaps']:,} overlapping pairs resolved, "
-                     f"{done['changed']:,} cells changed (largest {done['largest_m2']:,.0f} m², {done['largest']})")
+                     f"{done['changed']:,} cells changed (largest {done['largest_m2']:,.0f} m², {done['largest']})"
+                     + (f"; {done['fitted']:,} fitted to their community's boundary ({done['fitted_m2']:,.0f} m² "
+                        "moved)" if "fitted" in done else ""))
     if s["multipart"]["cells"]:
         lines.append(f"parts        {multipart_text(s['multipart'])}")
     if s["kept_columns"]:
