@@ -558,7 +558,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
               help="Column with each cell's 15-digit grid ID (default: grid_id, WGBM, 网格编码 … or the first "
                    "column whose every value is 15 digits). Numbers are read as their digits.")
 @click.option("--community-name-field", default=None,
-              help="Column with the community's name (default: community_name, comm_name, 社区名称, SQMC …).")
+              help="Column with the community's name (default: community_name, comm_name, 社区名称, SQMC, communit_1 …).")
 @click.option("--street-name-field", default=None,
               help="Column with the street's name (default: street_name, strt_name, 街道名称, JDMC …).")
 @click.option("--county-name-field", default=None,

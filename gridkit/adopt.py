@@ -44,13 +44,25 @@ MICRO_ID_CANDIDATES = ("micro_id", "MICRO_ID", "WWGBM", "wwgbm", "微网格编�
 #: Columns that usually hold the names of a cell's community, street and county
 #: (gridkit's own, their Shapefile short names, Chinese, pinyin initials).
 NAME_CANDIDATES = {
-    "community_name": ("community_name", "comm_name", "社区名称", "社区", "SQMC", "sqmc"),
-    "street_name": ("street_name", "strt_name", "街道名称", "街道", "JDMC", "jdmc"),
-    "county_name": ("county_name", "cnty_name", "区县名称", "区县", "QXMC", "qxmc"),
+    "community_name": ("community_name", "comm_name", "社区名称", "社区", "SQMC", "sqmc", "communit_1", "community_"),
+    "street_name": ("street_name", "strt_name", "街道名称", "街道", "JDMC", "jdmc", "street_nam"),
+    "county_name": ("county_name", "cnty_name", "区县名称", "区县", "QXMC", "qxmc", "county_nam"),
 }
-#: gridkit's own columns, and their Shapefile short names: taken from the layer or
-#: made anew, never kept twice.
-_OWN = {*CELL_COLUMNS, "comm_code", "strt_code", "cnty_code", "provisionl"}
+#: gridkit's columns as GDAL cuts them to a Shapefile's 10 characters, when a
+#: package's layer is saved as one in QGIS (`gridkit export` gives the short names
+#: of :data:`gridkit.export.SHAPEFILE_NAMES` instead): the first 10 characters, or,
+#: where two would clash, the first 8 and "_1" (``community_code`` → ``community_``,
+#: ``community_name`` → ``communit_1``). The names are found among
+#: :data:`NAME_CANDIDATES`; a candidate whose every value is digits is a code, not a name.
+GDAL_CUTS = {"community_": "community_code", "communit_1": "community_name", "street_cod": "street_code",
+             "street_nam": "street_name", "county_cod": "county_code", "county_nam": "county_name",
+             "provisiona": "provisional", "polsby_pop": "polsby_popper", "flag_detai": "flag_detail",
+             "crosses_ba": "crosses_barrier", "replaced_b": "replaced_by", "parent_cod": "parent_code",
+             "assign_sta": "assign_status", "assign_dis": "assign_distance_m", "convert_no": "convert_note"}
+#: gridkit's own columns, and their Shapefile short names (gridkit's and GDAL's):
+#: taken from the layer or made anew, never kept twice.
+_OWN = {*CELL_COLUMNS, "comm_code", "strt_code", "cnty_code", "provisionl",
+        *(cut for cut, name in GDAL_CUTS.items() if name in CELL_COLUMNS)}
 _SHOWN = 10
 PINHOLE_M2 = 1e-6  # a hole in a community made of its cells, smaller than this, is float noise (check's overlap_tol)
 #: Each level's name column and the code column it names.
@@ -519,10 +531,17 @@ def _names(gdf, name_fields) -> dict:
         if field is not None and field not in gdf.columns:
             raise InputError(f"{_source(gdf)}: no column {field!r} for the {level.replace('_', ' ')}s; "
                              f"columns are: {_columns(gdf)}")
-        field = field or next((c for c in candidates if c in gdf.columns), None)
+        field = field or next((c for c in candidates if c in gdf.columns and not _all_digits(gdf[c])), None)
         if field is not None:
             out[level] = (field, _text(gdf[field]))
     return out
+
+
+def _all_digits(values) -> bool:
+    """Whether every value given is a number or digits: codes, which no column of names holds."""
+    text = _text(values)
+    given = text[text != ""]
+    return bool(len(given)) and all(v.isdigit() for v in given)
 
 
 def _text(values) -> np.ndarray:
@@ -554,12 +573,14 @@ def _most_common(codes_, names) -> pd.Series:
 def _long_names(frame):
     """``frame`` with gridkit's columns named as in a package again where a
     Shapefile had cut them (``polsby_pp`` → ``polsby_popper``: the names `gridkit
-    export` gives, :data:`gridkit.export.SHAPEFILE_NAMES`), unless the long name is
-    there too: a layout exported to a Shapefile and adopted is the package it was."""
+    export` gives, :data:`gridkit.export.SHAPEFILE_NAMES`; ``polsby_pop``: GDAL's,
+    :data:`GDAL_CUTS`), unless the long name is there too: a layout exported to a
+    Shapefile and adopted is the package it was."""
     from .export import SHAPEFILE_NAMES
 
     present = set(frame.columns)
-    return frame.rename(columns={short: long for long, short in SHAPEFILE_NAMES.items()
+    cuts = {**{short: long for long, short in SHAPEFILE_NAMES.items()}, **GDAL_CUTS}
+    return frame.rename(columns={short: long for short, long in cuts.items()
                                  if short in present and long not in present})
 
 

@@ -620,3 +620,29 @@ def test_fitting_gives_each_gap_to_one_cell_even_one_the_first_grew_into():
     assert done["fitted"] == 2 and (shapely.area(fitted) > shapely.area(geoms)).all()
     assert shapely.area(shapely.intersection(fitted[0], fitted[1])) == 0
     assert shapely.covers(fitted[0], shapely.box(X0, Y0 + 99.5, X0 + 99.5, Y0 + 100))
+
+
+def test_a_package_layer_saved_as_a_shapefile_by_qgis_is_adopted_with_its_names(made, tmp_path):
+    """QGIS's "Save Features As" a Shapefile lets GDAL cut the columns to 10
+    characters: community_code and community_name clash at community_, and the
+    second becomes communit_1. The names are read from the cut columns, the cut
+    codes are not kept beside gridkit's own, and a household grid's columns get
+    their names back."""
+    cells = made.assign(community_name=[f"社区{c[-3:]}" for c in made["community_code"]], street_name="东华门街道",
+                        county_name="东城区", polsby_popper=0.5, flag_detail="")
+    path = tmp_path / "saved.shp"
+    pyogrio.write_dataframe(cells, path, encoding="UTF-8")
+    fields = set(pyogrio.read_info(path)["fields"])
+    assert {"community_", "communit_1", "street_nam", "county_nam", "polsby_pop"} <= fields
+    adopted, communities = adopted_grid(gk.read_vector(path))
+    summary = adopted.attrs["summary"]
+    assert summary["name_fields"] == {"community_name": "communit_1", "street_name": "street_nam",
+                                      "county_name": "county_nam"}
+    assert summary["kept_columns"] == ["polsby_popper", "flag_detail"]
+    assert adopted["community_name"].tolist() == cells.sort_values("grid_id")["community_name"].tolist()
+    assert set(communities["street_name"]) == {"东华门街道"} and set(communities["county_name"]) == {"东城区"}
+    only_names = tmp_path / "names.shp"  # a layer with names and no codes: the one cut column holds the names
+    pyogrio.write_dataframe(cells[["grid_id", "community_name", "geometry"]], only_names, encoding="UTF-8")
+    adopted, _ = adopted_grid(gk.read_vector(only_names))
+    assert adopted.attrs["summary"]["name_fields"] == {"community_name": "community_"}
+    assert adopted["community_name"].iloc[0] == cells.sort_values("grid_id")["community_name"].iloc[0]
