@@ -605,7 +605,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
                    "narrower than METRES are filled. With --units, the cells' edges within METRES of their "
                    "community's boundary are then moved onto it (cut off beyond it, filled up to it). A cell that "
                    "would vanish, or change by more than its boundary moved METRES all round, stops the run, named. "
-                   "Not with --micro.")
+                   "With --micro, the micro-grids are cleaned so too, and fitted to their cells.")
 @click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
@@ -648,10 +648,6 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                  units_crs=("units_path", units_path), micro_id_field=("micro_path", micro_path),
                  micro_layer=("micro_path", micro_path), micro_where=("micro_path", micro_path),
                  micro_crs=("micro_path", micro_path))
-    if snap and micro_path:
-        raise click.UsageError("--snap reshapes the cells, and the micro-grids drawn in them would no longer fit: "
-                               "adopt with --micro without --snap, or snap the cells first and draw the micro-grids "
-                               "in them")
     units_package = bool(units_path) and package_communities(units_path, units_layer, units_code_field)
     if units_package:
         units_layer, units_where, units_code_field = "units", communities_where(units_where), "code"
@@ -693,7 +689,7 @@ def adopt_command(grids, output, layer, where, id_field, community_name_field, s
                 micro = adopted_micro_grids(gk.read_vector(micro_path, layer=micro_layer, crs=micro_read_crs,
                                                            encoding=encoding, where=micro_where,
                                                            where_option="--micro-where", arrow=True),
-                                            cells, id_field=micro_id_field)
+                                            cells, id_field=micro_id_field, snap=snap)
             step("checking the partition")
             reports = {"cells": gk.check_partition(cells, communities)}
             if micro is not None:
@@ -761,6 +757,11 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
         lines.append(f"micro-grids  {m['micro_grids']:,} in {m['grids_with_micro']:,} cells (micro IDs from "
                      f"{m['id_field']}){none}"
                      + (f"; {m['repaired']} invalid repaired (make_valid)" if m["repaired"] else ""))
+        if m["snapped"]:
+            done = m["snapped"]
+            lines.append(f"snapped      micro-grids within {done['width_m']:g} m: {done['overlaps']:,} overlapping "
+                         f"pairs resolved, {done['changed']:,} changed; {done['fitted']:,} fitted to their grid's "
+                         f"boundary ({done['fitted_m2']:,.0f} m² moved)")
     for layer, report in reports.items():
         head = "check        " + ("micro-grids " if layer == "micro_grids" else "")
         parent = "a grid's" if layer == "micro_grids" else "a community's"

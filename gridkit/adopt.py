@@ -26,7 +26,7 @@ import shapely
 from . import codes
 from .errors import CodeError, InputError
 from .grid import CELL_COLUMNS
-from .invariants import multipart_cells
+from .invariants import NOISE_M2, multipart_cells
 from .io import describe_feature, repair_polygons, unprojected, unprojected_message
 from .units import HIERARCHY_COLUMNS, choose_metric_crs, given_metric_crs
 
@@ -196,7 +196,7 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
     return cells, made
 
 
-def snapped_cells(geoms, ids, width, *, source="the grid") -> tuple[np.ndarray, dict]:
+def snapped_cells(geoms, ids, width, *, source="the grid", cell="cell") -> tuple[np.ndarray, dict]:
     """``geoms`` cleaned into a coverage by GEOS's coverage cleaner
     (:func:`shapely.coverage_clean`): vertices within ``width`` metres snap
     together, each overlap goes to the cell it shares the longest border with, and
@@ -209,7 +209,8 @@ def snapped_cells(geoms, ids, width, *, source="the grid") -> tuple[np.ndarray, 
     cleaner also drops a whole cell now and then, one that overlaps little: in
     Dongcheng's cells shrunk by 0.55 m, one of 4,278 at 1 and 1.2 m, none at 0.5 or
     1.5 m; in Changping's 134,773 with each vertex moved 0.5 m, one at 0.9 and 1 m,
-    none at 1.1 m. The message then suggests a width 10 % larger.)
+    none at 1.1 m. The message then suggests a width 10 % larger.) ``cell`` is what
+    the refusal calls one (``"micro-grid"``).
 
     Returns the cells and what was done: ``{"width_m", "overlaps", "changed",
     "largest_m2", "largest"}``.
@@ -235,30 +236,34 @@ def snapped_cells(geoms, ids, width, *, source="the grid") -> tuple[np.ndarray, 
     if len(wrong):
         def reshaped(i):
             if shapely.is_empty(cleaned[i]) and under[i] > 0.5:
-                return f"{ids[i]} lies {min(under[i], 1):.0%} under other cells and would vanish"
+                return f"{ids[i]} lies {min(under[i], 1):.0%} under other {cell}s and would vanish"
             thick = 2 * shapely.length(shapely.maximum_inscribed_circle(geoms[i], width / 100))
             if shapely.is_empty(cleaned[i]) and thick < width:  # its own edges snap together
                 return f"{ids[i]} is {thick:.2g} m across at its widest, narrower than {width:g} m, and would vanish"
             if shapely.is_empty(cleaned[i]):  # GEOS 3.14.1 drops such a cell at some widths
-                return (f"{ids[i]} would vanish, though it lies only {under[i]:.0%} under other cells (a fault of "
+                return (f"{ids[i]} would vanish, though it lies only {under[i]:.0%} under other {cell}s (a fault of "
                         f"GEOS's cleaner at some widths: try {width * 1.1:.2g})")
             return f"{ids[i]}: {change[i]:,.0f} m² of its {shapely.area(geoms[i]):,.0f} m² would change"
 
         _refuse_reshaped(source, f"snapping within {width:g} m", wrong, reshaped, width,
-                         "a cell drawn over another, or inside it")
+                         f"a {cell} drawn over another, or inside it", cell)
     largest = int(np.argmax(change)) if len(change) else 0
     return cleaned, {"width_m": float(width), "overlaps": overlaps, "changed": int((change > 1e-6).sum()),
                      "largest_m2": float(change[largest]) if len(change) else 0.0,
                      "largest": str(ids[largest]) if len(change) else None}
 
 
-def fitted_cells(geoms, ids, communities, width, *, source="the grid") -> tuple[np.ndarray, dict]:
+def fitted_cells(geoms, ids, communities, width, *, source="the grid", code_field="community_code",
+                 names=("community", "communities", "cell")) -> tuple[np.ndarray, dict]:
     """``geoms`` with their edges within ``width`` metres of their community's
     boundary moved onto it: the slivers of a cell beyond its community, each within
     ``width`` of the boundary, are cut off, and the gaps between the cells and the
     boundary, within ``width`` of both, join the cell beside them along an edge (in
-    grid-ID order where two reach a gap). ``ids`` are sorted; ``communities`` has ``community_code`` and polygons in
-    the cells' CRS, and cells of a community it lacks are left as they are.
+    grid-ID order where two reach a gap). ``ids`` are sorted; ``communities`` has
+    ``code_field`` (the first digits of ``ids``) and polygons in the cells' CRS, and
+    cells of a community it lacks are left as they are. Micro-grids fit their cells
+    so (``code_field="grid_id", names=("grid", "grids", "micro-grid")``: the parent,
+    the parents and the child, as the refusal names them).
 
     :func:`snapped_cells` cleans the cells among themselves: the edges they then
     share along a community's boundary lie where the cells put them, up to
@@ -283,8 +288,9 @@ def fitted_cells(geoms, ids, communities, width, *, source="the grid") -> tuple[
     """
     geoms = np.array(geoms, dtype=object)
     fitted, touched = geoms.copy(), []
-    unit_of = dict(zip(communities["community_code"], communities.geometry.values))
-    community = np.array([i[:12] for i in ids], dtype=object)
+    unit_of = dict(zip(communities[code_field], communities.geometry.values))
+    digits = len(next(iter(unit_of), ""))
+    community = np.array([i[:digits] for i in ids], dtype=object)
     starts = np.r_[0, np.flatnonzero(community[1:] != community[:-1]) + 1, len(ids)]
     for start, stop in zip(starts[:-1], starts[1:]):
         unit = unit_of.get(community[start])
@@ -295,10 +301,18 @@ def fitted_cells(geoms, ids, communities, width, *, source="the grid") -> tuple[
         if not len(near):
             continue
         touched.append(near)
-        current = np.array([_within_band_cut(g, unit, band) for g in geoms[near]], dtype=object)
+        current = geoms[near].copy()
+        shapely.prepare(unit)
+        over = np.flatnonzero(~shapely.covers(unit, current))
+        current[over] = [_within_band_cut(g, unit, band) for g in current[over]]
         inner = shapely.intersection(band, unit)
+        gaps = shapely.get_parts(shapely.difference(inner, shapely.union_all(current)))
+        gaps = shapely.STRtree(gaps[shapely.area(gaps) > NOISE_M2])  # only a cell near one has any to take
         tree = shapely.STRtree(current)
         for k, i in enumerate(near):
+            if not len(gaps.query(current[k], predicate="dwithin", distance=width)):
+                fitted[i] = current[k]
+                continue
             # What lies within reach of the cell, in the band and its community,
             # and in no other cell (the cells before it fitted already) is a gap it
             # takes. The reach overlaps the cell, so the union has no seam; a piece
@@ -320,11 +334,12 @@ def fitted_cells(geoms, ids, communities, width, *, source="the grid") -> tuple[
     if len(wrong):
         def reshaped(i):
             if shapely.is_empty(fitted[i]):
-                return f"{ids[i]} lies beyond its community {ids[i][:12]}, within {width:g} m of it, and would vanish"
+                return (f"{ids[i]} lies beyond its {names[0]} {ids[i][:digits]}, within {width:g} m of it, and would "
+                        "vanish")
             return f"{ids[i]}: {change[i]:,.0f} m² of its {shapely.area(geoms[i]):,.0f} m² would change"
 
-        _refuse_reshaped(source, f"fitting to the communities' boundaries within {width:g} m", wrong, reshaped,
-                         width, "a cell drawn in the wrong community")
+        _refuse_reshaped(source, f"fitting to the {names[1]}' boundaries within {width:g} m", wrong, reshaped,
+                         width, f"a {names[2]} drawn in the wrong {names[0]}", names[2])
     return fitted, {"fitted": int((change > 1e-6).sum()), "fitted_m2": float(change.sum())}
 
 
@@ -337,18 +352,18 @@ def _within_band_cut(cell, unit, band):
     return shapely.difference(cell, shapely.union_all(slivers)) if len(slivers) else cell
 
 
-def _refuse_reshaped(source, doing, wrong, reshaped, width, instead):
+def _refuse_reshaped(source, doing, wrong, reshaped, width, instead, cell="cell"):
     """Raise the refusal of :func:`snapped_cells` and :func:`fitted_cells`: the
     cells ``wrong`` (indices), each said by ``reshaped``, up to ten."""
     raise InputError(
-        f"{source}: {doing} would reshape {len(wrong):,} cell(s) beyond their edges: "
+        f"{source}: {doing} would reshape {len(wrong):,} {cell}(s) beyond their edges: "
         + "; ".join(reshaped(i) for i in wrong[:_SHOWN]) + (" …" if len(wrong) > _SHOWN else "")
-        + f". A cell that would vanish, or change by more than its boundary moved {width:g} m all round, is not "
+        + f". A {cell} that would vanish, or change by more than its boundary moved {width:g} m all round, is not "
         f"a matter of edges digitised apart: look at it in QGIS ({instead}), or snap within another width"
     )
 
 
-def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
+def adopted_micro_grids(gdf, cells, *, id_field=None, snap=None) -> gpd.GeoDataFrame:
     """The micro-grids (微网格) of a layer drawn elsewhere, nested in adopted ``cells``.
 
     Zhejiang's platforms divide each grid into micro-grids of 20–50 households and
@@ -366,6 +381,11 @@ def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
         The column of 17-digit micro IDs (default: the first of
         :data:`MICRO_ID_CANDIDATES` present, else the first column whose every value
         is 17 digits). Numbers are read as their digits.
+    snap : float, optional
+        Metres: clean the micro-grids into a coverage (:func:`snapped_cells`), then
+        move their edges within ``snap`` of their cell's boundary onto it
+        (:func:`fitted_cells`), for micro-grids digitised apart, or drawn in cells
+        that :func:`adopted_grid`'s ``snap`` has since moved.
 
     Returns
     -------
@@ -428,9 +448,16 @@ def adopted_micro_grids(gdf, cells, *, id_field=None) -> gpd.GeoDataFrame:
     kept_frame = _long_names(gdf[kept].iloc[order].reset_index(drop=True))
     kept = kept_frame.columns.tolist()
     micro = pd.concat([pd.DataFrame({"micro_id": ids[order], "grid_id": grid_ids[order]}), kept_frame], axis=1)
-    micro = gpd.GeoDataFrame(micro, geometry=gpd.GeoSeries(projected.geometry.values[order], crs=cells.crs))
+    geoms, snapped = projected.geometry.values[order], None
+    if snap:
+        geoms, snapped = snapped_cells(geoms, ids[order], snap, source=source, cell="micro-grid")
+        geoms, fitted = fitted_cells(geoms, ids[order], cells, snap, source=source, code_field="grid_id",
+                                     names=("grid", "grids", "micro-grid"))
+        snapped.update(fitted)
+    micro = gpd.GeoDataFrame(micro, geometry=gpd.GeoSeries(geoms, crs=cells.crs))
     micro.attrs["summary"] = {"micro_grids": len(micro), "id_field": id_field, "repaired": repaired,
-                              "grids_with_micro": int(pd.unique(grid_ids).size), "kept_columns": kept}
+                              "grids_with_micro": int(pd.unique(grid_ids).size), "kept_columns": kept,
+                              "snapped": snapped}
     return micro
 
 

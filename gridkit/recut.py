@@ -39,6 +39,7 @@ import shapely
 from .cells import barrier_lines
 from .codes import highest_issued
 from .errors import InputError, LayoutError
+from .invariants import GRID_SIZE
 from .grid import unit_grid
 from .invariants import OVERLAP_TOL, check_partition
 from .package import _new_ids, _replaced_by
@@ -97,15 +98,6 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
         return _recut(cells, communities, **kw)
     except _Broken:  # GEOS's floating overlay went wrong on near-coincident vertices: snap-rounded
         return _recut(cells, communities, **kw, grid_size=GRID_SIZE)
-
-
-GRID_SIZE = 1e-8
-"""The precision (m) of the overlays done again when those in full floating point
-broke the partition: GEOS's floating overlay can go wrong where vertices nearly
-coincide (a cell of 10,450 m² inside a bite of Cambridge's units layer came out
-with 10⁻¹⁰ m² of it), and snap-rounding at this precision does not. At 10⁻⁹ m GEOS
-fails on Cambridge's UTM coordinates ("Ring edge missing"); new vertices move by at
-most half of this."""
 
 
 class _Broken(LayoutError):

@@ -13,8 +13,10 @@ import shapely.affinity
 from click.testing import CliRunner
 
 import gridkit as gk
-from gridkit.adopt import _without_pinholes, adopted_grid, community_boundaries, fitted_cells, snapped_cells
+from gridkit.adopt import (_without_pinholes, adopted_grid, adopted_micro_grids, community_boundaries, fitted_cells,
+                           snapped_cells)
 from gridkit.errors import CodeError, InputError
+from gridkit.invariants import check_micro_grids
 from gridkit.locator import Locator
 from gridkit_cli.main import cli
 
@@ -515,8 +517,6 @@ def test_adopt_names_the_snap_that_cleans_cells_digitised_apart(tmp_path):
     assert re.search(r"^snapped      within 0\.4 m: 22 overlapping pairs resolved, 1\d cells changed", result.output,
                      re.M)
     assert re.search(r"^check        ok ", result.output, re.M) and _run("check", out).exit_code == 0
-    refused = _run("grid", "adopt", path, "-o", tmp_path / "m.gpkg", "--snap", 1, "--micro", path)
-    assert refused.exit_code == 2 and "--snap reshapes the cells" in refused.output
 
 
 def test_snap_refuses_a_cell_the_cleaner_drops_and_suggests_another_width(monkeypatch):
@@ -646,3 +646,42 @@ def test_a_package_layer_saved_as_a_shapefile_by_qgis_is_adopted_with_its_names(
     adopted, _ = adopted_grid(gk.read_vector(only_names))
     assert adopted.attrs["summary"]["name_fields"] == {"community_name": "community_"}
     assert adopted["community_name"].iloc[0] == cells.sort_values("grid_id")["community_name"].iloc[0]
+
+
+def _micro_grids_apart(seed=9, slop=0.3):
+    """Two micro-grids in each cell of :func:`_digitised_apart` as drawn before the
+    cells were moved (halves of the true cells), every corner moved up to ``slop`` m."""
+    rng = np.random.default_rng(seed)
+    micro = micro_halves(_digitised_apart(slop=0.0))
+    micro["geometry"] = [shapely.Polygon(np.asarray(g.exterior.coords)[:-1] + rng.uniform(-slop, slop, (4, 2)))
+                         for g in micro.geometry]
+    return micro.rename(columns={"micro_id": "WWGBM"}).drop(columns="grid_id")
+
+
+def test_snap_cleans_micro_grids_digitised_apart_and_fits_them_to_their_cells():
+    """Cells and micro-grids both digitised apart: with snap, the cells are
+    cleaned, then the micro-grids among themselves and onto their cells' new
+    edges, and both layers check ok; without it, the micro-grids' check fails."""
+    layer, micro_layer = _digitised_apart(), _micro_grids_apart()
+    cells, _ = adopted_grid(layer, start_date="2026-01-01")
+    assert not check_micro_grids(adopted_micro_grids(micro_layer, cells), cells).ok
+    cells, communities = adopted_grid(layer, start_date="2026-01-01", snap=1.0)
+    micro = adopted_micro_grids(micro_layer, cells, snap=1.0)
+    done = micro.attrs["summary"]["snapped"]
+    assert done["overlaps"] >= 16 and done["fitted"] == 32  # every micro-grid meets its cell's moved edge
+    assert gk.check_partition(cells, communities).ok
+    report = check_micro_grids(micro, cells)
+    assert report.ok, report.problems
+    assert (shapely.get_num_geometries(micro.geometry.values) == 1).all()
+    assert (shapely.hausdorff_distance(micro.geometry.values, micro_layer.geometry.values) <= 2.0).all()
+
+
+def test_adopt_snap_with_micro_says_what_it_did_to_the_micro_grids(tmp_path):
+    cells_path, micro_path, out = tmp_path / "cells.gpkg", tmp_path / "micro.gpkg", tmp_path / "adopted.gpkg"
+    _digitised_apart().to_file(cells_path)
+    _micro_grids_apart().to_file(micro_path)
+    result = _run("grid", "adopt", cells_path, "--micro", micro_path, "--snap", 1, "-o", out)
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^snapped      micro-grids within 1 m: \d+ overlapping pairs resolved, \d+ changed; 32 fitted "
+                     r"to their grid's boundary \([\d,]+ m² moved\)$", result.output, re.M), result.output
+    assert re.search(r"^check        micro-grids ok ", result.output, re.M) and _run("check", out).exit_code == 0
