@@ -235,15 +235,16 @@ def snapped_cells(geoms, ids, width, *, source="the grid", cell="cell") -> tuple
     wrong = np.flatnonzero(shapely.is_empty(cleaned) | (change > width * shapely.length(geoms)))
     if len(wrong):
         def reshaped(i):
-            if shapely.is_empty(cleaned[i]) and under[i] > 0.5:
+            if not shapely.is_empty(cleaned[i]):
+                return f"{ids[i]}: {change[i]:,.0f} m² of its {shapely.area(geoms[i]):,.0f} m² would change"
+            if under[i] > 0.5:
                 return f"{ids[i]} lies {min(under[i], 1):.0%} under other {cell}s and would vanish"
             thick = 2 * shapely.length(shapely.maximum_inscribed_circle(geoms[i], width / 100))
-            if shapely.is_empty(cleaned[i]) and thick < width:  # its own edges snap together
+            if thick < width:  # its own edges snap together
                 return f"{ids[i]} is {thick:.2g} m across at its widest, narrower than {width:g} m, and would vanish"
-            if shapely.is_empty(cleaned[i]):  # GEOS 3.14.1 drops such a cell at some widths
-                return (f"{ids[i]} would vanish, though it lies only {under[i]:.0%} under other {cell}s (a fault of "
-                        f"GEOS's cleaner at some widths: try {width * 1.1:.2g})")
-            return f"{ids[i]}: {change[i]:,.0f} m² of its {shapely.area(geoms[i]):,.0f} m² would change"
+            # GEOS 3.14.1 drops such a cell at some widths
+            return (f"{ids[i]} would vanish, though it lies only {under[i]:.0%} under other {cell}s (a fault of "
+                    f"GEOS's cleaner at some widths: try {width * 1.1:.2g})")
 
         _refuse_reshaped(source, f"snapping within {width:g} m", wrong, reshaped, width,
                          f"a {cell} drawn over another, or inside it", cell)
