@@ -33,6 +33,8 @@ def _misread(locator, x, y, crs):
         return f"; read in --crs EPSG:{twin.to_epsg()} ({twin.name}) it is in it"
     if misread == "baidu_mercator":
         return "; read as Baidu's metres (--crs bd09mc) it is in it"
+    if misread == "zero_coordinates":
+        return "; x or y is 0: a position never filled in, most likely"
     return ""
 
 

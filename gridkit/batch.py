@@ -34,7 +34,7 @@ from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
-                      XY_SWAPPED_REASON, ZONE_REASON, Locator)
+                      XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator)
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -52,6 +52,7 @@ REJECT_REASONS = {
     "xy_swapped": XY_SWAPPED_REASON,
     "zone_prefix": ZONE_REASON,
     "baidu_mercator": BAIDU_MERCATOR_REASON,
+    "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_class": "the class column holds no class code gridkit can route",
 }

@@ -60,7 +60,8 @@ Reject reasons
 ``xy_swapped`` (a projected CRS's x and y swapped: a survey table's northing X),
 ``zone_prefix`` (Gauss–Krüger x with the zone number in front, read in a CRS
 without it, or the other way round), ``baidu_mercator`` (Baidu's metres, read in
-another CRS),
+another CRS), ``zero_coordinates`` (outside, with an x or y of exactly 0: a blank
+position written as zeros),
 ``degrees_in_projected_crs``,
 ``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
 ``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
@@ -99,7 +100,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABL
                  crs_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
-                      XY_SWAPPED_REASON, ZONE_REASON)
+                      XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
 from .styles import write_styles
@@ -145,6 +146,7 @@ REJECT_REASONS = {
     "xy_swapped": XY_SWAPPED_REASON,
     "zone_prefix": ZONE_REASON,
     "baidu_mercator": BAIDU_MERCATOR_REASON,
+    "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",

@@ -83,6 +83,11 @@ ZONE_REASON = ("Gauss–Krüger x read in the CRS for the other way of writing i
 BAIDU_MERCATOR_REASON = ("BD-09 Mercator, Baidu's own metres, read in another CRS (read as --crs bd09mc they land "
                          "inside the layout): give --crs bd09mc")
 BAIDU_MERCATOR_DETAIL = "read as BD-09 Mercator (--crs bd09mc, Baidu's metres) it is inside the layout"
+#: … and for a point outside with an x or y of exactly 0: where an inventory's
+#: position was never filled in, its spreadsheet or platform often wrote zeros.
+ZERO_REASON = ("a coordinate of exactly 0 (0,0, or a longitude or latitude of 0): a position never filled in, which "
+               "the source wrote as zero; survey it, or leave the cells blank")
+ZERO_DETAIL = "x or y is 0: a position never filled in"
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record; 6: a layer in feet or Web Mercator in the metric CRS
@@ -778,8 +783,9 @@ class Locator:
         read as lon/lat is (:meth:`in_degrees`), ``zone_prefix`` where the position
         read in the Gauss–Krüger CRS with (or without) the zone number in front of x
         is (:meth:`in_zone_twin`), ``baidu_mercator`` where the position read as
-        Baidu's metres is (:meth:`in_baidu_mercator`). An answer "outside" would not
-        name the fix.
+        Baidu's metres is (:meth:`in_baidu_mercator`), ``zero_coordinates`` where none
+        of those does and x or y is exactly 0 (a position never filled in). An answer
+        "outside" would not name the fix.
         Nothing for ``crs`` None (layout coordinates)."""
         if crs is None:
             return
@@ -797,6 +803,9 @@ class Locator:
             detail[zoned] = f"read in {coords.twin_named(coords.zone_twin(crs))}, it is inside the layout"
         baidu = suspect[self.in_baidu_mercator(x[suspect], y[suspect], crs, tolerance=tolerance)]
         reason[baidu], detail[baidu] = "baidu_mercator", BAIDU_MERCATOR_DETAIL
+        zero = suspect[((x[suspect] == 0) | (y[suspect] == 0))
+                       & np.isin(reason[suspect], ["", "impossible_coordinates"])]
+        reason[zero], detail[zero] = "zero_coordinates", ZERO_DETAIL
 
     def misread(self, x, y, crs, *, tolerance=None) -> str:
         """How one point outside the layout was misread, as :meth:`mark_misread` names

@@ -149,6 +149,8 @@ class Service:
                                f"with crs=EPSG:{twin.to_epsg()} the point is inside the layout")
             elif misread == "baidu_mercator":
                 out["hint"] = "x and y look like Baidu's metres: with crs=bd09mc the point is inside the layout"
+            elif misread == "zero_coordinates":
+                out["hint"] = "x or y is 0: a position never filled in, most likely"
         return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
     def many(self, body: dict) -> dict:

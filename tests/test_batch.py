@@ -777,3 +777,18 @@ def test_locate_reads_its_own_geopackage_without_warnings(package, tmp_path, cap
         CliRunner().invoke(cli, ["locate", str(tmp_path / "gps.gpkg"), "--grid", str(package), "-o",
                                  str(tmp_path / "gps.csv")])
     assert any("lies in China" in m for m in caplog.messages)
+
+
+def test_a_zero_coordinate_is_rejected_as_never_filled_in(package):
+    """An inventory's blank position written as zeros (0,0, or a 0 longitude)
+    was answered outside like any far point; now it is rejected, naming why. A
+    far point with no zero stays an answer outside."""
+    lon, lat = _lonlat([X0 + 50], [Y0 + 50])
+    table = pd.DataFrame({"x": [lon[0], 0.0, 0.0, 100.0], "y": [lat[0], 0.0, lat[0], 10.0]})
+    loc = Locator.from_package(package)
+    located, rejects = locate_frame(table, table["x"], table["y"], "EPSG:4326", loc)
+    assert located.index.tolist() == [0, 3] and located["gk_status"].tolist() == ["inside", "outside"]
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [
+        [2, "zero_coordinates", "x or y is 0: a position never filled in"],
+        [3, "zero_coordinates", "x or y is 0: a position never filled in"]]
+    assert loc.misread(0.0, 0.0, "EPSG:4326") == "zero_coordinates"

@@ -59,14 +59,16 @@ def test_every_reject_reason_from_crafted_rows(tmp_path, package):
         dict(GLBJBSM="", lon=lon[1], lat=lat[1], BZ="ok, gets an ID"),
         dict(GLBJBSM="", lon=lon[3], lat=lat[3], BZ="5 m outside: nearest"),
         dict(GLBJBSM="", lon=lon[4], lat=lat[4], BZ="500 m outside"),
+        dict(GLBJBSM="", lon=0.0, lat=0.0, BZ="blank, written as zeros"),
     ]
     path = _csv(tmp_path, rows)
     result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
                                today="20260701")
     s = result.summary
-    assert s["rows"] == 12 and s["imported"] == 3 and s["rejected"] == 9
+    assert s["rows"] == 13 and s["imported"] == 3 and s["rejected"] == 10
     assert s["rejected_by_reason"] == {"missing_coordinates": 1, "impossible_coordinates": 1, "latlon_swapped": 1,
-                                       "bad_id": 3, "duplicate_id": 1, "duplicate_row": 1, "outside": 1}
+                                       "bad_id": 3, "duplicate_id": 1, "duplicate_row": 1, "outside": 1,
+                                       "zero_coordinates": 1}
     assert s["assigned_nearest"] == 1
     rejects = result.rejects.set_index("row")
     assert rejects.loc[10, "detail"] == "exact duplicate of row 2"
