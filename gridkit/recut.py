@@ -39,9 +39,8 @@ import shapely
 from .cells import barrier_lines
 from .codes import highest_issued
 from .errors import InputError, LayoutError
-from .invariants import GRID_SIZE
 from .grid import unit_grid
-from .invariants import OVERLAP_TOL, check_partition
+from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition
 from .package import _new_ids, _replaced_by
 from .units import HIERARCHY_COLUMNS
 
