@@ -40,7 +40,7 @@ from .cells import barrier_lines
 from .codes import highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
-from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition
+from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition, measured
 from .package import _new_ids, _replaced_by
 from .units import HIERARCHY_COLUMNS
 
@@ -405,7 +405,8 @@ def _cut_to_communities(cells, communities, tolerance, grid_size=None):
     # line 7 µm beside a cell's edge leaves 7·10⁻⁴ m² of it beyond, under ``tolerance`` of
     # it; area less area inside is float noise of 10⁻⁵ m² on a grid of many vertices).
     doubt = np.flatnonzero(~beyond & ~shapely.covers(home, cells.geometry.values))
-    beyond[doubt] = shapely.area(shapely.difference(cells.geometry.values[doubt], home[doubt])) > OVERLAP_TOL
+    _, stray = measured(shapely.difference, cells.geometry.values[doubt], home[doubt], OVERLAP_TOL)
+    beyond[doubt] = stray > OVERLAP_TOL
     covered = pd.Series(shapely.area(inside)).groupby(codes.to_numpy()).sum()
     short = shapely.area(places.geometry.values) - covered.reindex(places.index, fill_value=0).to_numpy()
     moved = sorted(set(codes[beyond]) | set(places.index[short > tolerance * shapely.area(places.geometry.values)]))
