@@ -616,6 +616,9 @@ def _read_csv(path, encoding, fields=(None, None)):
     except pd.errors.ParserError as exc:
         raise InputError(f"{path}: cannot be read as CSV ({str(exc).strip()}); a value that holds the "
                          f"separator {sep!r}, a quote or a line break must be in double quotes") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise InputError(f"{path}: is empty (no header line, no rows); export the table again with its "
+                         "header row") from exc
     except Exception as exc:
         raise InputError(f"{path}: cannot be read as CSV ({exc})") from exc
     frame.attrs["csv_separator"] = sep  # a located copy is written with it

@@ -1245,7 +1245,8 @@ def test_a_location_column_of_addresses_is_no_coordinates(tmp_path):
      r"bad\.csv: cannot be read as CSV \(.*Expected 3 fields in line 3, saw 4\); a value that holds the "
      r"separator ',', a quote or a line break must be in double quotes"),
     (b"id;name\n1;a\n", None, r"bad\.csv: no coordinate columns found .* among \['id', 'name'\]"),
-], ids=["not-text", "wrong-encoding", "ragged-row", "no-coordinates"])
+    (b"\r\n\r\n", None, r"bad\.csv: is empty \(no header line, no rows\); export the table again with its header row"),
+], ids=["not-text", "wrong-encoding", "ragged-row", "no-coordinates", "empty"])
 def test_a_table_that_cannot_be_read_is_named_with_the_fix(tmp_path, data, encoding, message):
     """A file that is not UTF-8 or GBK text (a binary file named .csv, or a BIG5
     one) ended in a traceback from pandas' second try; a wrong --encoding was
