@@ -15,7 +15,8 @@ from .options import (multipart_text, overwrite_opt, problem_lines, problems_pat
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
 @click.option("--fix-ids", is_flag=True,
               help="First give each cell (and micro-grid) whose ID is blank or duplicated the next free ID of its "
-                   "community (or grid), in place: the largest of cells sharing an ID keeps it; and each cell its "
+                   "community (or grid), in place: of cells sharing an ID, one under its own community's code keeps "
+                   "it, else the largest; and each cell its "
                    "community's name, street and county where blank. Then check.")
 @click.option("--fix-names", is_flag=True,
               help="First give each cell the community name, street and county that the units layer says of its "
@@ -136,7 +137,7 @@ def _moved_hint(package):
     from gridkit.errors import GridkitError
     from gridkit.package import holds_households, read_package
     from gridkit.rebalance import communities_of
-    from gridkit.recut import communities_merged, communities_overrun
+    from gridkit.recut import cells_relabelled, communities_merged, communities_overrun
 
     try:
         cells, units, _ = read_package(package)
@@ -145,15 +146,17 @@ def _moved_hint(package):
         communities = communities_of(cells, units)
         merged = communities_merged(cells, communities)
         held = cells["community_code"].astype(str).isin(communities["community_code"].astype(str))
+        relabelled = cells_relabelled(cells[held], communities)
+        held &= ~cells["grid_id"].astype(str).isin(relabelled["grid_id"])
         moved = communities_overrun(cells[held], communities)
     except GridkitError:  # a community with no cell: the problems say so
         return []
+    lines = [_relabelled_line(relabelled)] if len(relabelled) else []
     if not moved and not merged:
-        return []
+        return lines
     households = holds_households(package, cells)
     command = (f"`gridkit grid rebalance {package} --households FILE -o OUT.gpkg`" if households
                else f"`gridkit grid recut {package} -o OUT.gpkg`")
-    lines = []
     if moved:
         lines.append(f"  fix: cells of {_communities(moved)} lie beyond {'it' if len(moved) == 1 else 'them'} now (a "
                      f"boundary moved in the units layer?): {command} cuts the {'grids' if households else 'cells'} "
@@ -164,6 +167,18 @@ def _moved_hint(package):
                      f"in one community of it (merged into another?): {command} gives them to it, with its next "
                      "IDs" + (", and counts them again" if households else ""))
     return lines
+
+
+def _relabelled_line(relabelled, shown=3):
+    """The fix line for cells whose community_code was typed over: each lies in the
+    community its ID names, so the code goes back (recut would end the cell)."""
+    if len(relabelled) == 1:
+        cell, said, lies = relabelled.iloc[0]
+        return (f"  fix: cell {cell} lies in community {lies}, which its ID names, but its community_code says "
+                f"{said} (typed over?): set community_code back to {lies} in QGIS")
+    cells = ", ".join(relabelled["grid_id"][:shown]) + (" …" if len(relabelled) > shown else "")
+    return (f"  fix: {len(relabelled):,} cells ({cells}) lie in the community their ID names, but their "
+            "community_code says another (typed over?): set each back to its ID's community code in QGIS")
 
 
 def _communities(codes):

@@ -870,8 +870,9 @@ def issue_missing_ids(path) -> dict:
     when blank; empty lists when none needed one, and then nothing is written).
 
     A cell split in QGIS leaves both parts with its ID; a cell drawn anew has none.
-    Of the cells sharing an ID the largest keeps it (on a tie, the first); the
-    others, and the cells without one, take the next IDs free in their community
+    Of the cells sharing an ID the one whose ID starts with its own community's
+    code keeps it (an ID typed over from another community's cell does not), else
+    the largest (on a tie, the first); the others, and the cells without one, take the next IDs free in their community
     (micro-grids: in their grid), north to south, then west to east, after the
     highest ever issued there: those in use, those the package keeps as ended, and
     a household package's ``highest_issued`` record, which is updated. A blank
@@ -1027,7 +1028,8 @@ def _used_up(prefix, id_field, width, needed, highest):
 
 def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     """``(frame, changes)``: ``frame`` with a new ``id_field`` for each row whose ID is
-    blank or taken by a larger row (equal: an earlier one), or that ``renew`` (a
+    blank or taken by a row under its own owner's code, else by a larger row (equal:
+    an earlier one), or that ``renew`` (a
     boolean mask) marks, the next free under its ``owner`` (``width`` digits of
     sequence after :func:`gridkit.codes.highest_issued`'s ``issued``, which is
     updated), north to south, then west to east."""
@@ -1035,8 +1037,10 @@ def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     ids = np.array([None if i is None or not str(i).strip() else str(i).strip() for i in ids], dtype=object)
     owners = frame[owner].astype(object).where(frame[owner].notna(), "").astype(str).to_numpy()
     area = np.nan_to_num(shapely.area(frame.geometry.values))
-    order = pd.DataFrame({"id": ids, "area": -area, "row": np.arange(len(frame))})
-    keeps = order.dropna(subset=["id"]).sort_values(["id", "area", "row"]).drop_duplicates("id")["row"]
+    # A copy typed over from another community's cell does not start with its owner's code.
+    foreign = [i is not None and not i.startswith(o) for i, o in zip(ids, owners)]
+    order = pd.DataFrame({"id": ids, "foreign": foreign, "area": -area, "row": np.arange(len(frame))})
+    keeps = order.dropna(subset=["id"]).sort_values(["id", "foreign", "area", "row"]).drop_duplicates("id")["row"]
     need = np.ones(len(frame), dtype=bool)
     need[keeps.to_numpy()] = False
     if renew is not None:

@@ -340,6 +340,23 @@ def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
     return sorted(set(cells["community_code"].astype(str)[~kept | cut]))
 
 
+def cells_relabelled(cells, communities) -> pd.DataFrame:
+    """The cells whose ``community_code`` names another community than their
+    ``grid_id`` does, while they lie in the one their ID names (a code typed over
+    in the attribute table): ``grid_id``, ``community_code`` (what the cell says)
+    and ``lies_in`` (its ID's community). Such a cell seems to lie beyond its
+    community; cutting it to the code it says would end it for nothing."""
+    ids = cells["grid_id"].fillna("").astype(str).to_numpy()
+    said = cells["community_code"].fillna("").astype(str).to_numpy()
+    named = np.array([i[:len(c)] for i, c in zip(ids, said)], dtype=object)
+    places = communities.set_index(communities["community_code"].astype(str)).geometry
+    rows = np.flatnonzero((named != said) & pd.Series(named).isin(places.index).to_numpy())
+    inner = shapely.point_on_surface(cells.geometry.values[rows])
+    lies = shapely.within(inner, places.reindex(named[rows]).to_numpy()) if len(rows) else np.zeros(0, bool)
+    rows = rows[lies]
+    return pd.DataFrame({"grid_id": ids[rows], "community_code": said[rows], "lies_in": named[rows]})
+
+
 def communities_merged(cells, communities, *, tolerance=1e-6) -> list:
     """The codes of the communities ``cells`` name that ``communities`` (the units
     layer) does not hold, when each of their cells lies wholly in one it does

@@ -640,3 +640,44 @@ def test_an_overlap_geos_makes_up_between_polygons_that_touch_is_not_reported():
     units = community_frame([shapely.union(a, b)])
     report = gk.check_partition(cells, units)
     assert report.ok, report.problems
+
+
+def test_fix_ids_gives_an_id_typed_over_from_another_communitys_cell_back(package):
+    """Cell 001004's ID typed over with 002001's (a copy and paste in the attribute
+    table across communities). The two are equal and the copy comes first, so the
+    rule 'the largest, else the first' kept the copy and took 002001's ID from the
+    cell that held it. Now the cell under its own community's code keeps it, and the
+    copy takes its own community's next: 001007."""
+    def change(cells):
+        cells.loc[cells["grid_id"] == "110101001001004", "grid_id"] = "110101001002001"
+
+    cells = _edit(package, change)
+    assert cells["grid_id"].tolist().index("110101001002001") < cells["community_code"].tolist().index("110101001002")
+    assert gk.package.issue_missing_ids(package) == {"cells": [("110101001002001", "110101001001007")]}
+    cells = gpd.read_file(package, layer="cells").set_index("grid_id")
+    assert cells.loc["110101001002001", "community_code"] == "110101001002"
+    assert cells.loc["110101001001007", "community_code"] == "110101001001"
+    assert gk.check_package(package)["cells"].ok
+
+
+def test_a_community_code_typed_over_is_named_not_sent_to_recut(package):
+    """Cell 001004's community_code typed over with the other community's. It seemed
+    to lie beyond community 002, and the fix line sent it to `grid recut`, which ends
+    the cell and issues its land a new ID. The line says to set the code back; with
+    two such cells, the one line counts them."""
+    def type_over(cell, code):
+        def change(cells):
+            cells.loc[cells["grid_id"] == cell, "community_code"] = code
+        _edit(package, change)
+
+    type_over("110101001001004", "110101001002")
+    result = _run(package)
+    assert result.exit_code == 1
+    fixes = [line for line in result.output.splitlines() if line.startswith("  fix:")]
+    assert fixes == ["  fix: cell 110101001001004 lies in community 110101001001, which its ID names, but its "
+                     "community_code says 110101001002 (typed over?): set community_code back to 110101001001 in QGIS"]
+    type_over("110101001002006", "110101001001")
+    fixes = [line for line in _run(package).output.splitlines() if line.startswith("  fix:")]
+    assert fixes == ["  fix: 2 cells (110101001001004, 110101001002006) lie in the community their ID names, but "
+                     "their community_code says another (typed over?): set each back to its ID's community code "
+                     "in QGIS"]
