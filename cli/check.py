@@ -131,7 +131,8 @@ def _moved_hint(package):
     """The fix lines when cells lie beyond their community (a boundary moved in
     the units layer), or name one it no longer holds while each lies wholly in
     one it does (merged into another): the command that puts them right, for the
-    package's kind. No line when neither."""
+    package's kind. A cell whose community_code was typed over (it lies in the
+    community its ID names) gets its own line instead. No line when none."""
     import shapely
 
     from gridkit.errors import GridkitError
@@ -144,10 +145,11 @@ def _moved_hint(package):
         # Cells the problems name already (broken, of no community) say nothing of a boundary.
         cells = cells[cells["community_code"].notna() & shapely.is_valid(cells.geometry.values)]
         communities = communities_of(cells, units)
+        # A code typed over makes a cell seem beyond its community, or of one merged away.
+        relabelled = cells_relabelled(cells, communities)
+        cells = cells[~cells["grid_id"].astype(str).isin(relabelled["grid_id"])]
         merged = communities_merged(cells, communities)
         held = cells["community_code"].astype(str).isin(communities["community_code"].astype(str))
-        relabelled = cells_relabelled(cells[held], communities)
-        held &= ~cells["grid_id"].astype(str).isin(relabelled["grid_id"])
         moved = communities_overrun(cells[held], communities)
     except GridkitError:  # a community with no cell: the problems say so
         return []

@@ -44,6 +44,7 @@ from .households import (
     place_households, polsby_popper, read_households, within_parents,
 )
 from .invariants import check_micro_grids, check_partition
+from .locator import _refuse_missing
 from .package import _replaced_by, _units_say
 from .recut import follow
 from .units import HIERARCHY_COLUMNS, row_major_order
@@ -157,6 +158,10 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         raise InputError("give the micro-grids and their band together (micro_grids= and micro=)")
     crs = grids.crs
     before = grids.reset_index(drop=True)
+    _refuse_missing(before.geometry.values, before["grid_id"].astype(str).to_numpy(), "grid", "the grids")
+    if micro_grids is not None:
+        _refuse_missing(micro_grids.geometry.values, micro_grids["micro_id"].astype(str).to_numpy(), "micro-grid",
+                        "the micro-grids")
     # New IDs number on after the highest issued: in use, on record, or remembered.
     issued = highest_issued(before["grid_id"].astype(str),
                             () if micro_grids is None else micro_grids["micro_id"].astype(str), before=issued)

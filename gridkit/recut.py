@@ -41,6 +41,7 @@ from .codes import highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
 from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition, measured
+from .locator import _refuse_missing
 from .package import _new_ids, _replaced_by
 from .units import HIERARCHY_COLUMNS
 
@@ -91,6 +92,8 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     >>> done.cells["grid_id"].tolist(), done.ended["grid_id"].tolist()
     (['110101001001001', '110101001001002', '110101001001003', '110101001002002'], ['110101001002001'])
     """
+    # A cell left without its polygon (in QGIS) would throw the overlays' indices off.
+    _refuse_missing(cells.geometry.values, cells["grid_id"].astype(str).to_numpy(), "cell", "the cells")
     kw = dict(cell_area=cell_area, shape=shape, barriers=barriers, sliver_ratio=sliver_ratio, issued=issued,
               start_date=start_date, tolerance=tolerance)
     try:

@@ -664,7 +664,8 @@ def test_a_community_code_typed_over_is_named_not_sent_to_recut(package):
     """Cell 001004's community_code typed over with the other community's. It seemed
     to lie beyond community 002, and the fix line sent it to `grid recut`, which ends
     the cell and issues its land a new ID. The line says to set the code back; with
-    two such cells, the one line counts them."""
+    two such cells, the one line counts them. A code the units layer does not hold
+    (009) was "merged into another?", with the same recut: now the same line."""
     def type_over(cell, code):
         def change(cells):
             cells.loc[cells["grid_id"] == cell, "community_code"] = code
@@ -681,3 +682,8 @@ def test_a_community_code_typed_over_is_named_not_sent_to_recut(package):
     assert fixes == ["  fix: 2 cells (110101001001004, 110101001002006) lie in the community their ID names, but "
                      "their community_code says another (typed over?): set each back to its ID's community code "
                      "in QGIS"]
+    type_over("110101001002003", "110101001009")
+    fixes = [line for line in _run(package).output.splitlines() if line.startswith("  fix:")]
+    assert fixes == ["  fix: 3 cells (110101001001004, 110101001002003, 110101001002006) lie in the community their "
+                     "ID names, but their community_code says another (typed over?): set each back to its ID's "
+                     "community code in QGIS"]

@@ -322,6 +322,23 @@ def test_bad_layouts_are_refused(layout):
         rebalance(made.grids, comm, away, min_households=100, max_households=150, count_field="HOUSEHOLDS")
 
 
+def test_a_grid_or_micro_grid_without_geometry_is_refused_by_row(layout):
+    """A grid whose polygon was deleted in QGIS ended in an AttributeError ("'NoneType'
+    object has no attribute 'area'") while its micro-grids were matched to it; a
+    micro-grid's, in the same place. Each is named by row and ID, as locate names it."""
+    made, comm, blocks = layout
+    grids, micro = made.grids.copy(), made.micro.copy()
+    grids.loc[grids.index[1], "geometry"] = None
+    kw = dict(min_households=100, max_households=150, count_field="HOUSEHOLDS", micro=(20, 50))
+    with pytest.raises(InputError, match=rf"^1 of the grids has no geometry: row 2 \(grid {grids['grid_id'].iat[1]}"
+                                         r"\); draw it again or delete it"):
+        rebalance(grids, comm, blocks, micro_grids=made.micro, **kw)
+    micro.loc[micro.index[2], "geometry"] = None
+    with pytest.raises(InputError, match=rf"^1 of the micro-grids has no geometry: row 3 \(micro-grid "
+                                         rf"{micro['micro_id'].iat[2]}\)"):
+        rebalance(made.grids, comm, blocks, micro_grids=micro, **kw)
+
+
 def test_households_outside_every_grid_are_rejected_not_dropped(layout):
     made, comm, blocks = layout
     points = gpd.GeoDataFrame({"HOUSEHOLDS": [3, 4]}, geometry=[blocks.geometry.iat[0].representative_point(),

@@ -370,3 +370,14 @@ def test_cli_recut_gives_the_cells_of_a_merged_community_to_the_one_they_lie_in(
     assert refused.exit_code == 1 and not (tmp_path / "x.gpkg").exists()
     assert ("cells of communities 110101001002, which the units layer does not hold, lie in no one community of it "
             "(e.g. 110101001002001)") in refused.output
+
+
+def test_a_cell_without_geometry_is_refused_by_row(cells):
+    """Two cells whose polygons were deleted in QGIS: recut refused its own result
+    as a fault to report ("cell … is empty (please report it with the package)";
+    on Dongcheng's H3 cells a neighbour also came out "not a polygon"). They are
+    named by row and ID before anything is cut, as locate names them."""
+    cells.loc[[1, 4], "geometry"] = None
+    with pytest.raises(gk.InputError, match=r"^2 of the cells have no geometry: row 2 \(cell 110101001001002\), "
+                                            r"row 5 \(cell 110101001001005\); draw them again or delete them"):
+        recut(cells, _layout(), start_date="2027-01-01")
