@@ -273,6 +273,7 @@ class Locator:
         _refuse_missing(geoms, self._ids, "cell", "the cells")
         geoms, self.invalid = _repaired(geoms, self._ids, "micro-grid" if id_field == "micro_id" else "cell")
         _warn_invalid(self.invalid)
+        _warn_repeated(self, "micro-grid" if id_field == "micro_id" else "cell")
         self._build(geoms)
         self.overlaps = _overlaps(geoms, self._ids) if check_overlaps else None
         self.micro, self._micro_parent = None, None
@@ -296,8 +297,9 @@ class Locator:
         self.micro = Locator(micro[["micro_id", micro.geometry.name]], id_field="micro_id",
                              tolerance=self.tolerance)
         # A micro-grid whose grid is not among the cells (a package edited by hand) has
-        # parent -1: no answer ever names it.
-        self._micro_parent = rows_by_id(micro["grid_id"].astype(str), self._ids)
+        # parent -1: no answer ever names it. The parent is its grid's place among the
+        # distinct IDs: both parts of a cell split in QGIS hold its micro-grids.
+        self._micro_parent = rows_by_id(micro["grid_id"].astype(str), self.values("grid_id"))
 
     @classmethod
     def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True, layer=None,
@@ -336,9 +338,10 @@ class Locator:
             except InputError:
                 loc = None  # unreadable or from another gridkit: rebuild
             if loc is not None and loc.source == stamp:
-                _warn_invalid(loc.invalid)
-                if loc.micro is not None:
-                    _warn_invalid(loc.micro.invalid)
+                for each, what in ((loc, "cell"), (loc.micro, "micro-grid")):
+                    if each is not None:
+                        _warn_invalid(each.invalid)
+                        _warn_repeated(each, what)
                 _warn_overlaps(path, loc.overlaps)
                 return loc
         cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
@@ -358,6 +361,14 @@ class Locator:
     def __len__(self):
         return len(self._ids)
 
+    @functools.cached_property
+    def _distinct_ids(self):
+        """``(code of each cell's ID, the distinct IDs)``; the code is None (each cell's
+        row) unless an ID repeats: a cell split in QGIS, both parts of which answer
+        with its ID until ``gridkit check --fix-ids`` gives one a new one."""
+        of_cell, ids = pd.factorize(self._ids)
+        return (None, self._ids) if len(ids) == len(self._ids) else (of_cell.astype(np.int32), ids.astype(object))
+
     @property
     def attributes(self):
         """The hierarchy columns this layout has (``grid_id`` first)."""
@@ -365,12 +376,13 @@ class Locator:
 
     def values(self, name) -> np.ndarray:
         """The distinct values of one attribute (every grid ID, every county code …)."""
-        return self._ids if name == "grid_id" else self._unit_values[name][1]
+        return self._distinct_ids[1] if name == "grid_id" else self._unit_values[name][1]
 
     def codes(self, name, index):
         """``(codes, distinct values)`` of attribute ``name`` for the cells at ``index`` (code -1 for none)."""
         if name == "grid_id":
-            return index, self._ids
+            of_cell, ids = self._distinct_ids
+            return (index if of_cell is None else np.where(index >= 0, of_cell[np.maximum(index, 0)], -1)), ids
         of_unit, categories = self._unit_values[name]
         return np.where(index >= 0, of_unit[self._unit[np.maximum(index, 0)]], -1), categories
 
@@ -659,10 +671,11 @@ class Locator:
             return np.full(len(index), -1, dtype=np.int64)
         found = np.where(index >= 0, self.micro._lookup(x, y, tolerance)[0], -1)
         parent = np.append(self._micro_parent, -1)  # found -1 → no parent
-        wrong = np.flatnonzero((index >= 0) & (parent[found] != index))
+        cell = self.codes("grid_id", index)[0]
+        wrong = np.flatnonzero((index >= 0) & (parent[found] != cell))
         if len(wrong):
             reach = np.nan_to_num(distance[wrong]) + _MICRO_REACH_M
-            found[wrong] = self.micro._nearest_within(x[wrong], y[wrong], reach, self._micro_parent, index[wrong])
+            found[wrong] = self.micro._nearest_within(x[wrong], y[wrong], reach, self._micro_parent, cell[wrong])
         return found
 
     def _nearest_within(self, x, y, reach, owner, wanted):
@@ -974,11 +987,11 @@ class Locator:
 
         _in_chunks(len(index), work)
         # Codes are in range by construction: skip pandas's min/max pass over each column.
-        columns = {"grid_id": pd.Categorical.from_codes(index.astype(np.int32), dtype=self._dtype("grid_id"),
-                                                        validate=False)}
+        columns = {"grid_id": pd.Categorical.from_codes(self.codes("grid_id", index)[0].astype(np.int32),
+                                                        dtype=self._dtype("grid_id"), validate=False)}
         if self.micro is not None:
             micro = np.full(len(index), -1) if micro is None else np.asarray(micro)
-            columns["micro_id"] = pd.Categorical.from_codes(micro.astype(np.int32),
+            columns["micro_id"] = pd.Categorical.from_codes(self.micro.codes("grid_id", micro)[0].astype(np.int32),
                                                             dtype=self.micro._dtype("grid_id"), validate=False)
         for k, name in enumerate(names):
             columns[name] = pd.Categorical.from_codes(codes[k], dtype=self._dtype(name), validate=False)
@@ -1066,7 +1079,8 @@ class Locator:
     def _micro_at(self, x, y, i, distance, tolerance):
         """The micro-grid ID of one point (layout coordinates) in cell ``i`` (see :meth:`_micro_of`)."""
         j = self.micro._find(x, y, tolerance)[0]
-        if j < 0 or self._micro_parent.item(j) != i:
+        of_cell = self._distinct_ids[0]
+        if j < 0 or self._micro_parent.item(j) != (i if of_cell is None else of_cell.item(i)):
             j = int(self._micro_of(np.array([x], dtype=float), np.array([y], dtype=float), np.array([i]),
                                    np.array([distance]), self.tolerance if tolerance is None else tolerance)[0])
         return self.micro._ids.item(j) if j >= 0 else None
@@ -1158,6 +1172,18 @@ def _repaired(geoms, ids, what):
     geoms = geoms.copy()
     geoms[bad] = made_valid(geoms[bad])
     return geoms, {"what": what, "count": len(bad), "first": [[int(i) + 1, str(ids[i])] for i in bad[:5]]}
+
+
+def _warn_repeated(locator, what):
+    """The warning naming the IDs that more than one cell (or micro-grid) holds: a
+    cell split in QGIS, each part of which answers with its ID."""
+    of_cell, ids = locator._distinct_ids
+    if of_cell is None:
+        return
+    twice = ids[np.flatnonzero(np.bincount(of_cell) > 1)]
+    listed = ", ".join(twice[:5]) + (f" and {len(twice) - 5} more" if len(twice) > 5 else "")
+    log.warning(f"{len(twice)} ID(s) held by more than one {what} (split in QGIS?): {listed}; each part answers "
+                "with the ID until `gridkit check --fix-ids PACKAGE` gives all but one a new one")
 
 
 def _warn_invalid(invalid):

@@ -58,6 +58,11 @@ def _properties(frame, columns):
 
 def _layer(name, frame, crs, decimals, colour_by=None):
     frame = frame.to_crs(crs) if frame.crs is not None and frame.crs != crs else frame
+    missing = shapely.is_missing(frame.geometry.values) | shapely.is_empty(frame.geometry.values)
+    if missing.any():  # a polygon deleted in QGIS: nothing to draw
+        log.warning("%d of the %s have no geometry and are not drawn (gridkit check names them)",
+                    missing.sum(), name.replace("_", "-"))
+        frame = frame[~missing]
     columns = [c for c in frame.columns if c != frame.geometry.name][:_MAX_PROPERTIES]
     props = _properties(frame, columns)
     geoms = frame.geometry.values
@@ -70,7 +75,7 @@ def _layer(name, frame, crs, decimals, colour_by=None):
         kind = "point"
     colours = None
     if colour_by and colour_by in frame.columns:
-        group = np.unique(frame[colour_by].astype(str), return_inverse=True)[1]
+        group = np.unique(frame[colour_by].astype(object).fillna("").astype(str), return_inverse=True)[1]
         colours = [_PALETTE[i % len(_PALETTE)] for i in group.tolist()]
     return {"name": name, "kind": kind, "shapes": shapes, "props": props, "colours": colours,
             "colour": _POINT_COLOURS.get(name, "#444")}

@@ -1028,3 +1028,34 @@ def test_map_points_are_read_as_locate_reads_them(tmp_path, caplog):
     refused = _run("map", package, "-o", tmp_path / "m.png", "--points", tmp_path / "reports.csv")
     assert refused.exit_code == 2 and "add layers to the web map: give --html too" in refused.output
     assert not (tmp_path / "m.png").exists()
+
+
+def test_map_html_draws_a_package_edited_by_hand(tmp_path, caplog):
+    """A cell whose polygon was deleted in QGIS ended `map --html` in an
+    AttributeError ('NoneType' object has no attribute 'geom_type'); a household
+    grid drawn anew without an ID, in a TypeError (NaN against text). The first is
+    left out and named, the second drawn; the PNG drew both already."""
+    import shapely
+
+    from .conftest import community_frame
+
+    x0, y0 = 500_000.0, 4_400_000.0
+    comm = community_frame([shapely.box(x0, y0, x0 + 300, y0 + 200)])
+    cells = gk.unit_grid(comm).assign(households=120)
+    package = gk.write_package(tmp_path / "grid.gpkg", cells, comm)
+    edited = pyogrio.read_dataframe(package, layer="cells")
+    edited.loc[1, "geometry"] = None
+    edited.loc[2, "grid_id"] = None
+    pyogrio.write_dataframe(edited, package, layer="cells", driver="GPKG")
+    out = tmp_path / "map.html"
+    with caplog.at_level("WARNING", logger="gridkit.webmap"):
+        result = _run("map", package, "--html", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{out}: cells 5, units 2\n"
+    assert caplog.messages == ["1 of the cells have no geometry and are not drawn (gridkit check names them)"]
+    data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', out.read_text(),
+                                re.S).group(1).replace("<\\/", "</"))
+    cells = next(layer for layer in data["layers"] if layer["name"] == "cells")
+    assert [p.get("grid_id") for p in cells["props"]] == [
+        "110101001001001", None, "110101001001004", "110101001001005", "110101001001006"]
+    assert len(cells["shapes"]) == len(cells["colours"]) == 5

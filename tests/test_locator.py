@@ -453,3 +453,35 @@ def test_a_cell_without_geometry_is_named_and_deleted_micro_grids_are_none(tmp_p
                                          r"11010100100100102\)"):
         Locator(_layout(), micro=micro)
     assert Locator(_layout(), micro=micro.iloc[:0]).micro is None
+
+
+def test_a_cell_split_in_qgis_answers_with_its_id_from_both_parts(caplog):
+    """Split Features leaves both parts of cell 001 with its ID, and a micro-grid's
+    ID typed over its neighbour's leaves two 00101. locate_many, the service and
+    `gridkit locate` ended in pandas' "Categorical categories must be unique"; and
+    a micro-grid knew its grid by the first part's row, so a point in the other
+    part had none. Each part answers with the ID and its micro-grid, and a warning
+    names the IDs and the fix."""
+    cells = _layout()
+    micro = micro_halves(cells.iloc[:4])
+    micro.loc[micro["micro_id"] == "11010100100100102", "micro_id"] = "11010100100100101"
+    west, east = shapely.box(X0, Y0, X0 + 50, Y0 + 100), shapely.box(X0 + 50, Y0, X0 + 100, Y0 + 100)
+    cells.loc[0, "geometry"] = west
+    cells = gpd.GeoDataFrame(pd.concat([cells, cells.iloc[[0]].set_geometry([east], crs=cells.crs)],
+                                       ignore_index=True), crs=cells.crs)
+    with caplog.at_level("WARNING", logger="gridkit.locator"):
+        loc = Locator(cells, micro=micro)
+    assert [r.getMessage() for r in caplog.records] == [
+        "1 ID(s) held by more than one cell (split in QGIS?): 110101001001001; each part answers with the ID until "
+        "`gridkit check --fix-ids PACKAGE` gives all but one a new one",
+        "1 ID(s) held by more than one micro-grid (split in QGIS?): 11010100100100101; each part answers with the ID "
+        "until `gridkit check --fix-ids PACKAGE` gives all but one a new one"]
+    found = loc.locate_many(np.array([X0 + 25, X0 + 75, X0 + 125, X0 + 900]), np.full(4, Y0 + 50))
+    assert found["grid_id"].astype(object).fillna("none").tolist() == [
+        "110101001001001", "110101001001001", "110101001001002", "none"]
+    assert found["micro_id"].astype(object).fillna("none").tolist() == [
+        "11010100100100101", "11010100100100101", "11010100100100201", "none"]
+    assert loc.locate(X0 + 75, Y0 + 50).grid_id == "110101001001001"
+    assert loc.values("grid_id").tolist() == [f"110101001001{i:03d}" for i in range(1, 8)]
+    codes, ids = loc.codes("grid_id", np.array([7, 0, -1]))
+    assert codes.tolist() == [0, 0, -1] and len(ids) == 7
