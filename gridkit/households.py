@@ -369,9 +369,24 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
                          "they count: give the column holding them (--count-field"
                          + (f" {named[0]}" if len(named) == 1 else f": one of {', '.join(named)}" if named else "")
                          + "); buildings of one household each are read as points (--kind points)")
+    if polygonal or count_field is not None or floors_field is not None:
+        _warn_repeated_rows(households, source)
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
     return frame, kind
+
+
+def _warn_repeated_rows(households, source):
+    """Warn of the rows that repeat an earlier one in every column and in place: a
+    ledger pasted twice counts its households twice. (Points without a count, one
+    row per household, repeat where a building holds several: no warning then.)"""
+    values = households.drop(columns=households.geometry.name).astype(str)
+    values["_at"] = shapely.to_wkb(households.geometry.values)
+    again = values.duplicated().to_numpy()
+    if again.any():
+        listed = _listed_rows(households, again, "repeats an earlier row", "repeat an earlier row")
+        log.warning("%s: %s in every column and place; each is counted (a ledger pasted twice counts its "
+                    "households twice: remove them if so)", source, listed)
 
 
 #: The units a count or a floor number may be written with in a ledger ("12户", "6层").

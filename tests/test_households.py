@@ -321,6 +321,22 @@ def test_bad_counts_name_the_rows():
         balanced_grid(comm, homes, min_households=1, max_households=5, count_field="n")
 
 
+def test_a_ledger_row_pasted_twice_is_warned_of_and_counted(caplog):
+    """Rows 5 and 6 repeat rows 1 and 2 in every column and place: their households
+    were counted twice without a word. They are still counted (two ledger lines can
+    be two floors of one building) and a warning names them. Points without a
+    count, one row per household, repeat where a building holds several: no warning."""
+    from gridkit.households import read_households
+
+    homes = pd_concat(_points(2, 100, count=7), _points(2, 100, count=7).iloc[:2])
+    with caplog.at_level("WARNING", logger="gridkit.households"):
+        frame, _ = read_households(homes, count_field="n")
+        read_households(gpd.GeoDataFrame(geometry=homes.geometry.values, crs=4548))
+    assert frame["households"].sum() == 42
+    assert caplog.messages == ["households: rows 5, 6 repeat an earlier row in every column and place; each is "
+                               "counted (a ledger pasted twice counts its households twice: remove them if so)"]
+
+
 def test_households_that_are_lines_are_refused_naming_their_kind(samples):
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
     lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
