@@ -872,8 +872,8 @@ def issue_missing_ids(path) -> dict:
     A cell split in QGIS leaves both parts with its ID; a cell drawn anew has none.
     Of the cells sharing an ID the one whose ID starts with its own community's
     code keeps it (an ID typed over from another community's cell does not), else
-    the largest (on a tie, the first); the others, and the cells without one, take the next IDs free in their community
-    (micro-grids: in their grid), north to south, then west to east, after the
+    the largest (on a tie, the first); the others, and the cells without one, take
+    the next IDs free in their community (micro-grids: in their grid), north to south, then west to east, after the
     highest ever issued there: those in use, those the package keeps as ended, and
     a household package's ``highest_issued`` record, which is updated. A blank
     ``community_code`` is taken from the community holding the cell, a micro-grid's
@@ -1029,8 +1029,8 @@ def _used_up(prefix, id_field, width, needed, highest):
 def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     """``(frame, changes)``: ``frame`` with a new ``id_field`` for each row whose ID is
     blank or taken by a row under its own owner's code, else by a larger row (equal:
-    an earlier one), or that ``renew`` (a
-    boolean mask) marks, the next free under its ``owner`` (``width`` digits of
+    an earlier one), or that ``renew`` (a boolean mask) marks, the next free under
+    its ``owner`` (``width`` digits of
     sequence after :func:`gridkit.codes.highest_issued`'s ``issued``, which is
     updated), north to south, then west to east."""
     ids = frame[id_field].astype(object).where(frame[id_field].notna(), None).to_numpy()

@@ -60,8 +60,8 @@ def _layer(name, frame, crs, decimals, colour_by=None):
     frame = frame.to_crs(crs) if frame.crs is not None and frame.crs != crs else frame
     missing = shapely.is_missing(frame.geometry.values) | shapely.is_empty(frame.geometry.values)
     if missing.any():  # a polygon deleted in QGIS: nothing to draw
-        log.warning("%d of the %s have no geometry and are not drawn (gridkit check names them)",
-                    missing.sum(), name.replace("_", "-"))
+        log.warning("%d of the %s %s no geometry and %s not drawn (gridkit check names them)", missing.sum(),
+                    name.replace("_", "-"), *(("has", "is") if missing.sum() == 1 else ("have", "are")))
         frame = frame[~missing]
     columns = [c for c in frame.columns if c != frame.geometry.name][:_MAX_PROPERTIES]
     props = _properties(frame, columns)

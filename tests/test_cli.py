@@ -1052,7 +1052,7 @@ def test_map_html_draws_a_package_edited_by_hand(tmp_path, caplog):
         result = _run("map", package, "--html", "-o", out)
     assert result.exit_code == 0, result.output
     assert result.output == f"{out}: cells 5, units 2\n"
-    assert caplog.messages == ["1 of the cells have no geometry and are not drawn (gridkit check names them)"]
+    assert caplog.messages == ["1 of the cells has no geometry and is not drawn (gridkit check names them)"]
     data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', out.read_text(),
                                 re.S).group(1).replace("<\\/", "</"))
     cells = next(layer for layer in data["layers"] if layer["name"] == "cells")
