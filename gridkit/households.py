@@ -380,7 +380,10 @@ def _warn_repeated_rows(households, source):
     """Warn of the rows that repeat an earlier one in every column and in place: a
     ledger pasted twice counts its households twice. (Points without a count, one
     row per household, repeat where a building holds several: no warning then.)"""
-    values = households.drop(columns=households.geometry.name).astype(str)
+    # Column by column into a frame of its own: the layer's attrs (its source rows, an
+    # array) make pandas' frame-wide copies compare them, which fails.
+    columns = [c for c in households.columns if c != households.geometry.name]
+    values = pd.DataFrame({k: households[c].astype(str).to_numpy() for k, c in enumerate(columns)})
     values["_at"] = shapely.to_wkb(households.geometry.values)
     again = values.duplicated().to_numpy()
     if again.any():
