@@ -1103,9 +1103,10 @@ def rebalance_command(package, households_path, output, households_layer, househ
     with its next IDs; a community added to it (one split in two) takes the
     grids whose larger part lies in it, cut to it, with its IDs. A component
     catalogue (`gridkit components import`) comes along: each component in the
-    grid that now holds it, its change date (BGRQ) set where its grid changed. So do the layers and tables added to the
-    package by hand and the QGIS styles and projects saved into it; a project's
-    layers that read the old package read the new one.
+    grid that now holds it, its change date (BGRQ) set where its grid changed.
+    So do the layers and tables added to the package by hand and the QGIS styles
+    and projects saved into it; a project's layers that read the old package
+    read the new one.
 
     \b
     Example (the layout `grid households` made, recounted with the blocks as

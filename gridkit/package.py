@@ -873,17 +873,17 @@ def issue_missing_ids(path) -> dict:
     Of the cells sharing an ID the one whose ID starts with its own community's
     code keeps it (an ID typed over from another community's cell does not), else
     the largest (on a tie, the first); the others, and the cells without one, take
-    the next IDs free in their community (micro-grids: in their grid), north to south, then west to east, after the
-    highest ever issued there: those in use, those the package keeps as ended, and
-    a household package's ``highest_issued`` record, which is updated. A blank
-    ``community_code`` is taken from the community holding the cell, a micro-grid's
-    blank ``grid_id`` from the cell holding it. The micro-grids
-    in a split cell's part that takes a new ID follow it: that ``grid_id``, and new
-    micro IDs under it; the IDs they leave stay issued (``highest_issued`` records
-    them). The package is copied, changed and renamed over itself, so a failure
-    leaves it as it was.
-    Components the new IDs take in are then elsewhere than the catalogue says
-    (``gridkit components reassign``).
+    the next IDs free in their community (micro-grids: in their grid), north to
+    south, then west to east, after the highest ever issued there: those in use,
+    those the package keeps as ended, and a household package's ``highest_issued``
+    record, which is updated. A blank ``community_code`` is taken from the
+    community holding the cell, a micro-grid's blank ``grid_id`` from the cell
+    holding it. The micro-grids in a split cell's part that takes a new ID follow
+    it: that ``grid_id``, and new micro IDs under it; the IDs they leave stay
+    issued (``highest_issued`` records them). The package is copied, changed and
+    renamed over itself, so a failure leaves it as it was. Components the new IDs
+    take in are then elsewhere than the catalogue says (``gridkit components
+    reassign``).
     """
     from .codes import highest_issued
 
@@ -1030,9 +1030,9 @@ def _new_ids(frame, id_field, owner, width, issued, *, renew=None):
     """``(frame, changes)``: ``frame`` with a new ``id_field`` for each row whose ID is
     blank or taken by a row under its own owner's code, else by a larger row (equal:
     an earlier one), or that ``renew`` (a boolean mask) marks, the next free under
-    its ``owner`` (``width`` digits of
-    sequence after :func:`gridkit.codes.highest_issued`'s ``issued``, which is
-    updated), north to south, then west to east."""
+    its ``owner`` (``width`` digits of sequence after
+    :func:`gridkit.codes.highest_issued`'s ``issued``, which is updated), north to
+    south, then west to east."""
     ids = frame[id_field].astype(object).where(frame[id_field].notna(), None).to_numpy()
     ids = np.array([None if i is None or not str(i).strip() else str(i).strip() for i in ids], dtype=object)
     owners = frame[owner].astype(object).where(frame[owner].notna(), "").astype(str).to_numpy()
