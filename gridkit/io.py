@@ -792,7 +792,18 @@ def crs_hint(bounds) -> str:
     or a sentence naming the CRSs its extent (rows of minx, miny, maxx, maxy) looks
     like: Gauss–Krüger metres (:func:`_gauss_kruger_hint`), or Mercator metres in
     China, Baidu's (``bd09mc``) or the web's (EPSG:3857), which no number tells apart.
-    A Gauss–Krüger zone 13–15 with its number in front can be either."""
+    A Gauss–Krüger zone 13–15 with its number in front can be either. Longitude and
+    latitude the wrong way round (y of 116.4, x of 39.9) are named as that.
+
+    >>> crs_hint(np.array([[39.86, 116.38, 39.97, 116.45]])).split(":")[0]
+    '. Its x values look like latitudes and its y values like longitudes'
+    """
+    if len(bounds):
+        (minx, miny), (maxx, maxy) = bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)
+        if -90 <= minx <= maxx <= 90 and -180 <= miny <= maxy <= 180 and max(-miny, maxy) > 90:
+            return (". Its x values look like latitudes and its y values like longitudes: the coordinates are "
+                    "the wrong way round. Swap them (QGIS: Swap X and Y coordinates; for a table, give its x column "
+                    "as y and y as x)")
     hint = _gauss_kruger_hint(bounds)
     if len(bounds) and coords.looks_like_mercator(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)):
         hint += ". " + coords.MERCATOR_HINT
@@ -964,19 +975,25 @@ def repair_polygons(gdf, *, what: str, name_field=None):
     """
     geoms = gdf.geometry.values
     bad = []
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    missing = shapely.is_missing(geoms)
+    empty = missing | shapely.is_empty(geoms)
     for i in np.flatnonzero(empty):
-        bad.append(f"{describe_feature(gdf, i, name_field)}: empty geometry")
+        bad.append(f"{describe_feature(gdf, i, name_field)}: {'no' if missing[i] else 'empty'} geometry")
     geoms = _polygons_of_collections(geoms, gdf, what, name_field)
     invalid = ~empty & ~shapely.is_valid(geoms)
     n_repaired = int(invalid.sum())
     if n_repaired:
         geoms = geoms.copy()
         geoms[invalid] = made_valid(geoms[invalid])
-        for i in np.flatnonzero(invalid):
-            log.warning("%s: %s had an invalid geometry; repaired with make_valid",
-                        what, describe_feature(gdf, i, name_field))
-    flat = ~empty & ~np.isin(shapely.get_type_id(geoms), (3, 6))
+    # A polygon whose outline encloses nothing (its vertices on one line) repairs to nothing.
+    void = invalid & shapely.is_empty(geoms)
+    for i in np.flatnonzero(invalid & ~void):
+        log.warning("%s: %s had an invalid geometry; repaired with make_valid",
+                    what, describe_feature(gdf, i, name_field))
+    for i in np.flatnonzero(void):
+        bad.append(f"{describe_feature(gdf, i, name_field)}: a {gdf.geom_type.iloc[i]} that encloses no area "
+                   "(its outline runs back along itself)")
+    flat = ~empty & ~void & ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any() and flat.all():  # not one polygon: the wrong file or layer, not a few bad features
         found = ", ".join(sorted(set(gdf.geom_type[flat])))
         source = gdf.attrs.get("source_path")

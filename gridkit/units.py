@@ -48,7 +48,7 @@ MAX_PROVISIONAL_CELLS = 800
 MAX_AREAL_STRETCH = 0.01
 
 
-def choose_metric_crs(gdf) -> pyproj.CRS:
+def choose_metric_crs(gdf, name_field=None) -> pyproj.CRS:
     """The metric CRS for a frame: CGCS2000 Gauss-Krüger in China, UTM elsewhere.
 
     A projected input CRS in metres is kept as it is (the caller chose it on
@@ -56,7 +56,16 @@ def choose_metric_crs(gdf) -> pyproj.CRS:
     Web Mercator's "metres" (EPSG:3857) are 0.77 m in Beijing, where its cells of
     10,000 m² would be 5,900 m² on the ground. One in feet (US State Plane) is
     replaced too, so areas are m².
+
+    Features so far apart that the CRS stretches areas by over 1 % at some of them
+    are refused (:func:`refuse_far_apart`), naming ``name_field``'s names.
     """
+    metric = _metric_crs(gdf)
+    refuse_far_apart(gdf, metric, name_field)
+    return metric
+
+
+def _metric_crs(gdf):
     if gdf.crs is not None and unit_of(gdf.crs) in METRE:
         scale = areal_scale(gdf.crs, gdf.total_bounds)
         if abs(scale - 1) <= MAX_AREAL_STRETCH:
@@ -76,6 +85,49 @@ def choose_metric_crs(gdf) -> pyproj.CRS:
                            f"{crs_hint(np.array([[x0, y0, x1, y1]]))}")
     minx, miny, maxx, maxy = gdf.to_crs(4326).total_bounds
     return coords.metric_crs_for((minx + maxx) / 2, (miny + maxy) / 2, china=china)
+
+
+def refuse_far_apart(gdf, metric, name_field=None):
+    """A :class:`CRSError` when ``metric`` stretches areas by over
+    :data:`MAX_AREAL_STRETCH` at some of ``gdf``'s features: one CRS cannot hold
+    them all (cells there would not have their area on the ground). The features
+    farthest from the others are named: one that far off is usually a mistake in its
+    coordinates. Checks the corners of the extent first, then, if one is stretched,
+    each feature's centroid."""
+    if gdf.crs is None or not len(gdf):
+        return
+    to_lonlat = pyproj.Transformer.from_crs(gdf.crs, 4326, always_xy=True)
+    x0, y0, x1, y1 = gdf.total_bounds
+    factors = pyproj.Proj(metric).get_factors
+    if _within_stretch(factors(*to_lonlat.transform([x0, x0, x1, x1], [y0, y1, y0, y1])).areal_scale).all():
+        return
+    centre = shapely.get_coordinates(shapely.centroid(gdf.geometry.values))
+    lon, lat = (np.asarray(v) for v in to_lonlat.transform(centre[:, 0], centre[:, 1]))
+    off = ~_within_stretch(factors(lon, lat).areal_scale)
+    if not off.any():
+        return
+    n = len(gdf)
+    mid_lon, mid_lat = np.median(lon), np.median(lat)
+    km = pyproj.Geod(ellps="WGS84").inv(lon, lat, np.full(n, mid_lon), np.full(n, mid_lat))[2] / 1000
+    # The strays: those the CRS for the most features' middle cannot hold either.
+    stray = ~_within_stretch(pyproj.Proj(coords.metric_crs_for(mid_lon, mid_lat)).get_factors(lon, lat).areal_scale)
+    order = [i for i in np.argsort(-km, kind="stable") if stray[i]] or [int(np.argmax(km))]
+    rows = source_rows(gdf)
+    names = gdf[name_field].tolist() if name_field in gdf.columns else [None] * n
+    far = [f"{feature_label(rows[i], names[i])}, {km[i]:,.0f} km away at lon {lon[i]:.2f}, lat {lat[i]:.2f}"
+           for i in order[:3]] + ([f"{len(order) - 3:,} more"] if len(order) > 3 else [])
+    path = gdf.attrs.get("source_path")
+    raise CRSError(
+        f"{path + ': ' if path else ''}the features lie too far apart to be cut in one metric CRS: "
+        f"{metric.to_string()} ({metric.name}), chosen for their middle, stretches areas by over "
+        f"{MAX_AREAL_STRETCH * 100:g} % at {int(off.sum()):,} of the {n:,} features, so cells there would not have "
+        f"their area on the ground. Far from the others: {'; '.join(far)}. A feature that far off is usually a "
+        "mistake in its coordinates (a lost minus sign, another CRS): fix or delete it. Places this far apart "
+        "are gridded in separate runs (--where), or in one CRS you choose (--metric-crs)")
+
+
+def _within_stretch(scale):
+    return np.abs(np.asarray(scale) - 1) <= MAX_AREAL_STRETCH  # NaN, where the CRS does not reach: False
 
 
 def areal_scale(crs, bounds) -> float:
@@ -211,7 +263,7 @@ def unit_hierarchy(
     name_field = _pick_name_field(gdf, name_field)
     gdf, n_repaired = repair_polygons(gdf.reset_index(drop=True), what="boundaries",
                                       name_field=name_field)
-    metric = given_metric_crs(metric_crs, gdf) if metric_crs is not None else choose_metric_crs(gdf)
+    metric = given_metric_crs(metric_crs, gdf) if metric_crs is not None else choose_metric_crs(gdf, name_field)
     units = gdf.to_crs(metric)
     lost = unprojected(units.geometry.values)
     if lost.any():
@@ -342,7 +394,7 @@ def _dissolve_and_resolve_overlaps(units):
         log.log(logging.WARNING if overlap >= 1.0 else logging.INFO,
                 "units %s and %s overlap by %.3g m²; the overlap stays with %s",
                 label[i], label[j], overlap, label[i])
-        geoms[j] = shapely.difference(geoms[j], geoms[i])
+        geoms[j] = _without_crumbs(shapely.difference(geoms[j], geoms[i]), geoms[i])
         taken_by.setdefault(j, []).append(label[i])
     # A unit wholly under others would vanish, and its code with it: the user decides.
     gone = [j for j in sorted(taken_by) if shapely.area(geoms[j]) <= 0]
@@ -353,6 +405,17 @@ def _dissolve_and_resolve_overlaps(units):
             "delete the duplicate, or fix its boundary.")
     units = units.set_geometry(gpd.GeoSeries(geoms, crs=units.crs))
     return units, overlaps
+
+
+def _without_crumbs(rest, taker):
+    """``rest`` (what a unit keeps of itself after ``taker`` took an overlap) without the
+    crumbs the cut leaves along ``taker``: parts under 1 m², as the overlaps of
+    digitising noise are. Each would become a cell of its own, with no neighbour in
+    its community to merge into (one of 2e-10 m² was). A small island of the unit
+    away from the cut is kept."""
+    parts = shapely.get_parts(rest)
+    crumb = (shapely.area(parts) < 1.0) & shapely.dwithin(parts, taker, 0.01)
+    return shapely.union_all(parts[~crumb]) if crumb.any() and not crumb.all() else rest
 
 
 def row_major_order(geoms, side):

@@ -192,6 +192,26 @@ def test_a_lonlat_crs_given_for_a_file_in_metres_is_refused(tmp_path):
     assert len(gk.read_vector(mixed, crs="gcj02")) == 2
 
 
+def test_longitude_and_latitude_the_wrong_way_round_are_named(tmp_path, samples):
+    """Dongcheng with x and y swapped (x 39.9, y 116.4): given --crs gcj02, it was
+    "not longitude/latitude … give the projected CRS's EPSG code"; labelled EPSG:4326,
+    "a projected file labelled as lon/lat?". Both now say they are the wrong way round
+    and how to swap them."""
+    dongcheng = gk.io.read_vector(samples / "dongcheng_gcj02.gpkg")
+    dongcheng.geometry = shapely.transform(dongcheng.geometry.values, lambda xy: xy[:, ::-1])
+    path = tmp_path / "swapped.gpkg"
+    dongcheng.to_file(path)
+    swapped = ("Its x values look like latitudes and its y values like longitudes: the coordinates are the wrong way "
+               "round. Swap them (QGIS: Swap X and Y coordinates; for a table, give its x column as y and y as x)")
+    with pytest.raises(CRSError) as given:
+        gk.read_vector(path, crs="gcj02")
+    assert str(given.value).endswith(". " + swapped)
+    with pytest.raises(CRSError) as labelled:
+        gk.unit_hierarchy(gk.read_vector(path), code_field="adcode", provisional=True)
+    assert "a projected file labelled as lon/lat?" in str(labelled.value)
+    assert str(labelled.value).endswith(". " + swapped)
+
+
 def test_a_projected_crs_given_for_a_lonlat_file_is_refused(tmp_path, samples, caplog):
     """Dongcheng (labelled EPSG:4326, in degrees) with --crs EPSG:4548 was read as
     metres: a speck 0.1 m across, gridded into one cell of area 0 with no word.

@@ -1,6 +1,7 @@
 import geopandas as gpd
 import pytest
 import shapely
+import shapely.affinity
 
 import gridkit as gk
 from gridkit.errors import CodeError, CRSError, InputError, LayoutError
@@ -64,6 +65,68 @@ def test_boundaries_that_are_not_polygons_name_their_kind(samples):
     with pytest.raises(InputError, match=r"1 unusable feature\(s\): feature 2 \(u1\): a LineString where a "
                                          r"polygon is needed\."):
         gk.unit_hierarchy(mixed, code_field="code")
+
+
+def test_features_without_a_polygon_are_named_by_what_they_lack(caplog):
+    """A row with no geometry, and a polygon whose vertices lie on one line (it
+    encloses nothing, and make_valid leaves nothing of it), are named as such: the
+    flat one was "a Polygon where a polygon is needed", after a warning that it had
+    been repaired."""
+    units = _frame(["110101001001", "110101001002", "110101001003"])
+    units.loc[1, "geometry"] = None
+    units.loc[2, "geometry"] = shapely.Polygon([(402_000, 4_400_000), (402_500, 4_400_000), (403_000, 4_400_000)])
+    with caplog.at_level("WARNING"), pytest.raises(InputError) as raised:
+        gk.unit_hierarchy(units, code_field="code")
+    assert str(raised.value) == (
+        "boundaries: 2 unusable feature(s): feature 2 (u1): no geometry; feature 3 (u2): a Polygon that encloses no "
+        "area (its outline runs back along itself). Delete them or give them a polygon.")
+    assert caplog.text == ""
+
+
+def test_a_feature_far_from_the_others_is_refused_naming_it(samples):
+    """Cambridge's neighbourhoods with one moved 180° east (a lost minus sign): the
+    UTM zone for the middle of them all lies in Europe, where every cell would be cut
+    in a CRS stretching areas many times over (4,220 cells instead of 1,974, with no
+    word). Refused, naming the one that strayed, not its neighbours; alone, each
+    part grids."""
+    hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    hoods.loc[4, "geometry"] = shapely.affinity.translate(hoods.geometry[4], 180)
+    with pytest.raises(CRSError) as raised:
+        gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101")
+    path, message = str(raised.value).split(": ", 1)
+    assert path.endswith("cambridge_neighborhoods.gpkg")
+    assert message.startswith("the features lie too far apart to be cut in one metric CRS: EPSG:32634 (WGS 84 / UTM "
+                              "zone 34N), chosen for their middle, stretches areas by over 1 % at 13 of the 13 "
+                              "features, so cells there would not have their area on the ground. Far from the "
+                              "others: feature 5 (North Cambridge), 10,615 km away at lon 108.86, lat 42.40. ")
+    assert "(a lost minus sign, another CRS)" in message and "--where" in message and "--metric-crs" in message
+    assert len(gk.unit_hierarchy(hoods.drop(index=4), name_field="NAME", provisional=True,
+                                 parent_code="990101")) == 12
+    assert len(gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101",
+                                 metric_crs="EPSG:32619")) == 13  # the user's choice, with the warning
+
+
+def test_the_whole_beijing_zhoushan_file_is_near_enough_for_one_crs(shared):
+    """Beijing and Zhoushan, 1,100 km apart, in the zone for their middle (120°E):
+    areas stretch by at most 0.4 %, under the 1 % that is refused."""
+    districts = gk.read_vector(shared / "china_admin" / "beijing_zhoushan_districts_gcj02.gpkg", crs="gcj02")
+    assert gk.units.choose_metric_crs(districts).to_epsg() == 4549
+
+
+def test_a_crumb_an_overlap_cuts_off_is_not_a_community_s_cell():
+    """Where a unit reaches over its neighbour, the overlap goes to the lower code;
+    a crumb of the higher one left beyond the neighbour's edge (here 0.01 m², on
+    Cambridge a 2e-10 m² triangle) was a community's part of its own, gridded into a
+    cell with no neighbour to merge into. A small island away from the cut stays."""
+    units = _frame(["110101001001", "110101001002"])
+    island = shapely.box(402_500, 4_400_500, 402_500.5, 4_400_500.5)  # 0.25 m², away from the other unit
+    units.loc[1, "geometry"] = shapely.union_all([shapely.box(400_500, 4_400_000, 402_000, 4_401_000),
+                                                  shapely.box(399_999.9, 4_400_500, 400_500, 4_400_500.1), island])
+    comm = gk.unit_hierarchy(units, code_field="code")
+    assert comm.area.round(2).tolist() == [1e6, 1e6 + 0.25]
+    assert [len(shapely.get_parts(g)) for g in comm.geometry] == [1, 2]
+    cells = gk.unit_grid(comm, cell_area=250_000)
+    assert len(cells) == 4 + 4 + 1 and cells.area.min() == pytest.approx(0.25)
 
 
 def test_a_geometry_collection_gives_its_polygons(caplog):
