@@ -132,13 +132,16 @@ def _pieces(shape, zones, cell_area, crs):
     return h3_pieces(zones, to_ll, from_ll, h3_resolution_for_area(cell_area))
 
 
-def barrier_lines(barriers, crs):
+def barrier_lines(barriers, crs, within=None):
     """Barrier lines (GeoSeries or GeoDataFrame) as a geometry array in ``crs``.
 
     Polygons (a river or a railway yard drawn as an area) give their outlines: a
     grid keeps to the water's edge on either side. Points are refused, naming the
     file and its layers: an OpenStreetMap network's first layer is its nodes, and
-    points as barriers would divide nothing, silently."""
+    points as barriers would divide nothing, silently. So are barriers of which none
+    comes within the bounds ``within`` (minx, miny, maxx, maxy in ``crs``) of what
+    they are to divide: another place's file, or one read in the wrong CRS, which
+    would divide nothing either."""
     geoms = gpd.GeoSeries(barriers.geometry if hasattr(barriers, "geometry") else barriers)
     if geoms.crs is None:
         raise InputError("the barriers have no CRS; read them with read_vector(path, crs=...)")
@@ -156,7 +159,21 @@ def barrier_lines(barriers, crs):
     if areas.any():  # the outlines of the areas only
         lines = np.array(lines)  # a copy: never the caller's geometries
         lines[areas] = shapely.boundary(lines[areas])
+    if within is not None and len(lines) and not shapely.intersects(lines, shapely.box(*within)).any():
+        raise InputError(_barriers_elsewhere(barriers, lines, crs, within))
     return lines
+
+
+def _barriers_elsewhere(barriers, lines, crs, within):
+    """The error for barriers none of which comes within ``within``: where each lies."""
+    to_lonlat = pyproj.Transformer.from_crs(crs, 4326, always_xy=True)
+    x0, y0, x1, y1 = shapely.total_bounds(lines)
+    where = [to_lonlat.transform((a + c) / 2, (b + d) / 2) for a, b, c, d in ((x0, y0, x1, y1), within)]
+    source = getattr(barriers, "attrs", {}).get("source_path")
+    return (f"{source + ': ' if source else ''}none of the {len(lines):,} barriers comes within the area to divide: "
+            f"they lie around lon {where[0][0]:.4f}, lat {where[0][1]:.4f}, and it around lon {where[1][0]:.4f}, "
+            f"lat {where[1][1]:.4f}, so they would divide nothing. Is one of them in another CRS than its label "
+            "(--barriers-crs, --crs), or are the barriers another place's file?")
 
 
 def _points_as_barriers(barriers, n, total, first):

@@ -203,12 +203,16 @@ def code_problem(code, *, provisional: bool = False) -> str | None:
     --------
     >>> code_problem("110101001001") is None
     True
+    >>> code_problem("  ")
+    'the code is blank'
     >>> code_problem("11010100100")
     "code '11010100100' has 11 characters; a county code has 6 digits, a street 9 and a community 12"
     """
     if code is None or (isinstance(code, float) and np.isnan(code)):
         return "the code is missing"
     code = str(code).strip()
+    if not code:
+        return "the code is blank"
     if not _DIGITS.match(code):
         return f"code {code!r} is not all digits{_full_width_hint(code)}"
     try:

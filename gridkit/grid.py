@@ -115,7 +115,7 @@ def unit_grid(
     comm_geoms = communities.geometry.values
     summary = {"shape": shape, "cell_area": cell_area, "sliver_ratio": sliver_ratio}
 
-    barrier_geoms = None if barriers is None else barrier_lines(barriers, crs)
+    barrier_geoms = None if barriers is None else barrier_lines(barriers, crs, communities.total_bounds)
     made = make_cells(comm_geoms, crs, cell_area=cell_area, shape=shape, barriers=barrier_geoms,
                       sliver_ratio=sliver_ratio, merge_small_blocks=merge_small_blocks)
     summary.update(made.summary)

@@ -2314,7 +2314,7 @@ def balanced_grid(
     if split_polygons and kind == "points":
         log.warning("split_polygons cuts blocks; these households are points (or buildings, each kept whole), "
                     "so it changes nothing (kind='blocks' reads polygons as areal counts)")
-    lines = None if barriers is None else barrier_lines(barriers, crs)
+    lines = None if barriers is None else barrier_lines(barriers, crs, communities.total_bounds)
     comm_geoms = communities.geometry.values
 
     # Which community each household feature belongs to (by representative point).

@@ -175,7 +175,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
                                   area_per_household=area_per_household, default_floors=default_floors,
                                   kind=kind, communities=communities)
-    lines = None if barriers is None else barrier_lines(barriers, crs)
+    lines = None if barriers is None else barrier_lines(barriers, crs, grids.total_bounds)
     grid_geoms, grid_ids = grids.geometry.values, grids["grid_id"].astype(str).to_numpy()
     frame, rep, home, rejects = place_households(frame, grids, "grid")
     outside = home < 0

@@ -282,7 +282,7 @@ def unit_hierarchy(
     if tile_large or provisional:  # tiles are cut at the cell size, and cells counted
         check_cell_count(shapely.area(units.geometry.values).sum(), cell_area, warn=tile_large)
     side = float(np.sqrt(cell_area))
-    lines = None if barriers is None else barrier_lines(barriers, metric)
+    lines = None if barriers is None else barrier_lines(barriers, metric, units.total_bounds)
     communities = _to_communities(units, side, provisional, parent_code, lines, tile_large)
     communities.attrs["report"] = {
         "input_features": len(gdf),

@@ -17,6 +17,8 @@ def test_valid_codes(code):
     ("110101700", "outside GB/T 10114"),
     ("110101001700", "community/village part 700"),
     (None, "missing"),
+    ("", "the code is blank"),  # was "code '' is not all digits"
+    ("   ", "the code is blank"),
 ])
 def test_invalid_codes_say_why(code, reason):
     assert reason in codes.code_problem(code)

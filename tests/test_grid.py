@@ -187,6 +187,32 @@ def test_points_as_barriers_are_refused_naming_the_layer_of_lines(shared):
         gk.unit_grid(comm, barriers=mixed)
 
 
+def test_barriers_that_lie_elsewhere_are_refused_naming_both_places(samples):
+    """Cambridge's centre lines given for its neighbourhoods with lon/lat swapped
+    (or any barriers of another place or CRS) divided nothing: 965 cells, as with no
+    barriers, and no word. Refused by the library's unit_hierarchy and unit_grid,
+    and by balanced_grid, with where each lies; barriers that reach the area are
+    used as before."""
+    hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
+    hoods.geometry = shapely.transform(hoods.geometry.values, lambda xy: xy[:, ::-1])
+    lines = gk.read_vector(samples / "cambridge_centerlines.gpkg")
+    elsewhere = (r"cambridge_centerlines.gpkg: none of the 2,643 barriers comes within the area to divide: they lie "
+                 r"around lon -71\.1172, lat 42\.3787, and it around lon 42\.3790, lat -71\.1122, so they would "
+                 r"divide nothing\. Is one of them in another CRS than its label \(--barriers-crs, --crs\), or are "
+                 r"the barriers another place's file\?$")
+    with pytest.raises(InputError, match=elsewhere):
+        gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101", barriers=lines)
+    comm = gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101")
+    with pytest.raises(InputError, match=elsewhere):
+        gk.unit_grid(comm, barriers=lines)
+    with pytest.raises(InputError, match=elsewhere):
+        balanced_grid(comm, gpd.GeoDataFrame(geometry=comm.representative_point(), crs=comm.crs), target=100,
+                      barriers=lines)
+    near = community_frame([shapely.box(X0, Y0, X0 + 400, Y0 + 400)])
+    crossing = gpd.GeoSeries([shapely.LineString([(X0 - 10, Y0 + 300), (X0 + 410, Y0 + 300)])], crs=4548)
+    assert len(gk.unit_grid(near, cell_area=40_000, barriers=crossing)) == 4 + 2  # strips of half a cell on both sides
+
+
 def test_barriers_that_do_not_project_are_refused_naming_the_feature_and_vertex():
     """A line with a vertex at latitude 95 has no position in the communities'
     CRS: the error names the feature and the vertex (in the barriers' CRS), for
