@@ -292,6 +292,11 @@ class ClassTable:
         if re.match(r"\d(\.\d+)?[eE]\+\d+(\s|$)", text.strip()):  # also as read_table marks an Excel number
             return ("is a number in scientific notation, as Excel shows a long one: its last digits are lost; "
                     "format the column as text where the file was made, and export it again")
+        whole = text.strip().removesuffix(".0")
+        if whole != text.strip() and whole.isdigit() and len(whole) in (16, 17):
+            return (f"ends in .0: a {len(whole)}-digit ID written as a decimal number by a program that read the "
+                    "IDs as numbers, which keeps 16 digits exactly but may change a 17th; read the column as text "
+                    "where the file was made (pandas: dtype=str), and export it again")
         other = {17: ("2026", "GB/T 47678.5-2026", "--scheme 2026"),
                  16: ("legacy", "legacy CJ/T 214", "--scheme legacy")}.get(length)
         text = f"has {length} characters; a {self.label} component ID has {self.id_digits} digits"

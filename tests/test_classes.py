@@ -44,6 +44,14 @@ def test_every_invalid_id_has_its_own_reason():
     assert reasons[4] == "sequence 000000 (sequences start at 000001)"
     assert reasons[5] == "county 110101 is not the layout's (320508)"
     assert reasons[6] == "missing"
+    # An ID column read as numbers and written back (pandas' float64) ends in .0: it
+    # was "has 18 characters; a GB/T 47678.5-2026 component ID has 17 digits".
+    decimal = table.id_problems(["32050801001000001.0", "3205080101000001.0", "1.0"])
+    assert decimal[:2] == [
+        f"ends in .0: a {n}-digit ID written as a decimal number by a program that read the IDs as numbers, which "
+        "keeps 16 digits exactly but may change a 17th; read the column as text where the file was made (pandas: "
+        "dtype=str), and export it again" for n in (17, 16)]
+    assert decimal[2] == "has 3 characters; a GB/T 47678.5-2026 component ID has 17 digits"
     with pytest.raises(CodeError, match="retired"):
         table.build_ids("320508", "05001", [1])
     with pytest.raises(CodeError, match="1–999999"):
