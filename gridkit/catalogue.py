@@ -1625,7 +1625,13 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
 
 def _routed(rows, routes, table):
     """The department codes and names of ``rows`` (catalogue rows), filled by
-    :meth:`~gridkit.routing.RoutingTable.fill_departments`, and the counts of how."""
+    :meth:`~gridkit.routing.RoutingTable.fill_departments`, and the counts of how.
+    A table with errors (a malformed credit code, two rules for one class) is
+    refused: its codes would be written into every component it routes."""
+    errors = routes.check().errors
+    if errors:
+        raise InputError(f"{routes.source}: {len(errors)} error(s) (`gridkit route check` lists them), the first: "
+                         f"{errors[0]}. Departments are not filled from a table with errors: fix it first")
     classes = rows["class_code"].astype(object).to_numpy()
     name = rows["ZGBMMC"].astype(object).to_numpy(copy=True)
     suggested = pd.Series(classes).map({c: k.suggested_department for c, k in table.classes.items()}).to_numpy()

@@ -624,6 +624,16 @@ def test_departments_come_from_the_routing_table_and_stay_through_imports(tmp_pa
     bad = CliRunner().invoke(cli, [*fill, "--every"])
     assert bad.exit_code == 1 and f"{routes}: rule 1" in bad.output, bad.output
     assert package.read_bytes() == before
+    # One that loads with errors `route check` lists (a check character typed wrong):
+    # its code was written into every component it routed. Refused, by import too.
+    routes.write_text(ROUTES.replace(LAMPS, LAMPS[:-1] + "5"), encoding="utf-8")
+    for wrong in ([*fill, "--every"], [*args, "--routes", str(routes)]):
+        refused = CliRunner().invoke(cli, wrong)
+        assert refused.exit_code == 1 and refused.output == (
+            f"Error: {routes}: 1 error(s) (`gridkit route check` lists them), the first: department '路灯所': code "
+            f"{LAMPS[:-1]}5 check character is 5, should be 4. Departments are not filled from a table with errors: "
+            "fix it first\n"), refused.output
+        assert package.read_bytes() == before
 
 
 def test_components_check_names_each_field_the_standard_refuses(tmp_path, package):
