@@ -54,8 +54,8 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options, read_vector,
-                 refuse_replacing_input, stale_prj, write_prj, write_workbook)
+from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options, layer_options,
+                 read_vector, refuse_replacing_input, stale_prj, write_prj, write_workbook)
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "FIELD_NAMINGS", "SHAPEFILE_NAMES", "component_fields",
            "shapefile_names", "to_crs"]
@@ -425,8 +425,8 @@ def _write(frame, path, layer, driver, encoding):
     # KMZ through GDAL's LIBKML driver: the KML driver's file zipped by hand reads back
     # (through LIBKML, as GDAL reads any .kmz) without its fields.
     pyogrio.write_dataframe(frame, path, layer=layer, driver="LIBKML" if driver == "KMZ" else driver,
-                            append=driver == "GPKG" and path.exists(),
-                            encoding=encoding, dataset_options=dataset or None,
+                            append=driver == "GPKG" and path.exists(), encoding=encoding,
+                            dataset_options=dataset or None, layer_options=layer_options(frame, driver, layer) or None,
                             use_arrow=True)  # through Arrow: a quarter faster
 
 

@@ -64,6 +64,22 @@ CREATION_OPTIONS = {"GPKG": {"VERSION": "1.2"}}
 PRIVATE_SQLITE = {"OGR_SQLITE_SYNCHRONOUS": "OFF", "OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_CACHE": "512"}
 
 
+def layer_options(frame, driver, what) -> dict:
+    """GDAL's options for writing ``frame`` (named ``what`` in a warning) with
+    ``driver``. FlatGeobuf's spatial index cannot hold a feature with no geometry
+    (a cell whose polygon was deleted in QGIS): pyogrio's "NULL geometry not
+    supported with spatial index" ended the write. Such a layer is written without
+    the index, with a warning; QGIS reads it all the same."""
+    if driver != "FlatGeobuf":
+        return {}
+    missing = int(shapely.is_missing(frame.geometry.values).sum())
+    if not missing:
+        return {}
+    log.warning("%s: %s of the features %s no geometry, which FlatGeobuf's spatial index cannot hold: written "
+                "without it (`gridkit check` names them)", what, f"{missing:,}", "has" if missing == 1 else "have")
+    return {"SPATIAL_INDEX": "NO"}
+
+
 #: Formats read but not written as packages or located files: KML and KMZ, as
 #: Google Earth and the field apps (奥维 Ovital, 两步路) save what was surveyed or
 #: drawn (longitude/latitude by the KML standard, with an altitude, dropped).
@@ -1275,7 +1291,7 @@ def write_vector(gdf, path, *, layer=None, overwrite=False, styles=False, geomet
             typed = {} if geometry_type is None else {"geometry_type": geometry_type}
             with gdal_options(**PRIVATE_SQLITE):
                 gdf.to_file(tmp, layer=layer, driver=driver, engine="pyogrio", use_arrow=True,
-                            **CREATION_OPTIONS.get(driver, {}), **typed)
+                            **CREATION_OPTIONS.get(driver, {}), **layer_options(gdf, driver, path.name), **typed)
             if styles and driver == "GPKG":
                 from .styles import write_styles
 

@@ -276,3 +276,28 @@ def test_cli_export(package, tmp_path):
     assert gcj.exit_code == 0 and "(GCJ-02, labelled EPSG:4326)" in gcj.output
     back = gk.read_vector(tmp_path / "amap.geojson", crs="gcj02").to_crs(4548)
     assert shapely.hausdorff_distance(back.geometry.values, cells.geometry.values).max() < 0.02
+
+
+def test_a_cell_without_geometry_goes_to_flatgeobuf_without_its_spatial_index(package, tmp_path, caplog):
+    """A cell whose polygon was deleted in QGIS ended `export -o x.fgb` (and
+    write_vector to .fgb) in pyogrio's "NULL geometry not supported with spatial
+    index". The layer is written without the index, with a warning, every cell
+    kept; a layer whose cells all have a polygon keeps its index."""
+    edited = tmp_path / "edited.gpkg"
+    edited.write_bytes(package.read_bytes())
+    cells = gpd.read_file(edited, layer="cells")
+    cells.loc[1, "geometry"] = None  # as QGIS saves a cell whose polygon was deleted
+    pyogrio.write_dataframe(cells, edited, layer="cells", driver="GPKG")
+    with caplog.at_level("WARNING"):
+        [written] = export_package(edited, tmp_path / "cells.fgb")
+        gk.io.write_vector(cells, tmp_path / "direct.fgb")
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{name}: 1 of the features has no geometry, which FlatGeobuf's spatial index cannot hold: written without "
+        "it (`gridkit check` names them)" for name in ("cells", "direct.fgb")]
+    for path in (written.path, tmp_path / "direct.fgb"):
+        back = gpd.read_file(path)
+        assert back["grid_id"].tolist() == cells["grid_id"].tolist() and back.geometry.isna().tolist() == [
+            i == 1 for i in range(len(cells))]
+    export_package(package, tmp_path / "whole.fgb")
+    assert pyogrio.read_info(tmp_path / "whole.fgb")["capabilities"]["fast_spatial_filter"]
+    assert not pyogrio.read_info(tmp_path / "cells.fgb")["capabilities"]["fast_spatial_filter"]
