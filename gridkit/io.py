@@ -321,7 +321,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     except Exception as exc:  # pyogrio/GDAL/arrow errors: name the file and keep the cause
         if layer is not None:
             _check_layer(path, layer)
-        message = _bad_where(path, layer, where, exc, where_option) if where is not None else None
+        message = _bad_where(path, layer, where, exc, where_option, encoding) if where is not None else None
         if message:
             raise InputError(message) from exc
         raise InputError(f"{path}: cannot be read ({exc})") from exc
@@ -530,13 +530,14 @@ def _numbered_as_in_file(gdf, path, layer):
     return gdf
 
 
-def _bad_where(path, layer, where, exc, option):
+def _bad_where(path, layer, where, exc, option, encoding=None):
     """The message for a ``where`` the file's driver refused, or None when the file
-    itself cannot be read (the caller's error says so)."""
+    itself cannot be read (the caller's error says so). ``encoding``: the
+    Shapefile's, as read (a GBK one without .cpg listed its columns as mojibake)."""
     import pyogrio
 
     try:
-        columns = pyogrio.read_info(gdal_path(path), layer=0 if layer is None else layer)["fields"]
+        columns = pyogrio.read_info(gdal_path(path), layer=0 if layer is None else layer, encoding=encoding)["fields"]
     except Exception:
         return None
     return _where_message(path, where, str(exc), option, columns, layer)
@@ -548,9 +549,14 @@ def _where_message(path, where, said, option, columns, layer=None):
     # pyogrio quotes the layer name as bytes: "for layer 'b'roads''".
     said = re.sub(r"'b'([^']*)''", r"'\1'", said)
     whose = f"the columns of layer {layer!r}" if layer is not None else "the file's columns"
+    # OGR SQL reads a name of other characters (名称) only in double quotes.
+    bare = [c for c in map(str, columns) if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c)
+            and re.search(rf'(?<!"){re.escape(c)}(?!")', where)]
+    quote = (f", and a column whose name is not Latin letters, digits and _ with double quotes: \"{bare[0]}\""
+             if bare else "")
     return (f"{path}: {option} {where!r} is not a filter GDAL understands ({said}). It is an OGR SQL WHERE "
             f"clause over {whose} ({', '.join(map(str, columns))}), e.g. \"level = '区县'\" or "
-            "\"adcode NOT LIKE '%00'\"; quote text values with single quotes")
+            f"\"adcode NOT LIKE '%00'\"; quote text values with single quotes{quote}")
 
 
 def _apply_crs(gdf, path, crs):

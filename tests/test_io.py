@@ -141,6 +141,26 @@ def test_gbk_shapefile_without_cpg_is_detected(tmp_path, caplog):
     assert list(gk.read_vector(big5, encoding="BIG5")["名稱"]) == ["中正區", "大安區", "信義區"]
 
 
+def test_where_over_a_chinese_column_of_a_gbk_shapefile_says_to_quote_it(tmp_path):
+    """OGR SQL reads a column named 名称 only in double quotes. Unquoted, the error
+    listed a GBK Shapefile's (no .cpg) columns as GDAL read them, in mojibake
+    ('Ãû³Æ'), and did not say to quote; it lists them as read and says so."""
+    path = tmp_path / "zh.shp"
+    gpd.GeoDataFrame({"名称": ["东城区", "西城区"], "adcode": ["110101", "110102"]}, crs=4326,
+                     geometry=[shapely.box(i, 0, i + 1, 1) for i in range(2)]).to_file(path, encoding="GBK")
+    path.with_suffix(".cpg").unlink(missing_ok=True)
+    with pytest.raises(InputError) as raised:
+        gk.read_vector(path, where="名称 = '西城区'")
+    assert str(raised.value).endswith(
+        "It is an OGR SQL WHERE clause over the file's columns (名称, adcode), e.g. \"level = '区县'\" or \"adcode NOT "
+        "LIKE '%00'\"; quote text values with single quotes, and a column whose name is not Latin letters, digits "
+        "and _ with double quotes: \"名称\"")
+    assert gk.read_vector(path, where="\"名称\" = '西城区'")["adcode"].tolist() == ["110102"]
+    with pytest.raises(InputError) as plain:
+        gk.read_vector(path, where="adcode = ")
+    assert str(plain.value).endswith("quote text values with single quotes")
+
+
 def test_pseudo_crs_converts_to_wgs84(samples):
     labelled = gk.read_vector(samples / "dongcheng_gcj02.gpkg")
     fixed = gk.read_vector(samples / "dongcheng_gcj02.gpkg", crs="gcj02")
