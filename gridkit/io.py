@@ -725,10 +725,11 @@ def _check_given_crs(gdf, path, crs):
     if coords.is_geographic(crs):
         if lonlat.any():
             return
-        raise CRSError(
-            f"{path}: its coordinates are not longitude/latitude ({ranges}), so they cannot be in {name}, the CRS "
-            f"given for it; {label}. Give it the projected CRS's EPSG code (--crs, or the input's own option: "
-            f"--households-crs EPSG:4547 …), or no CRS to read it as labelled{crs_hint(bounds)}")
+        hint = crs_hint(bounds)
+        fix = ("" if hint.startswith(SWAPPED_HINT) else ". Give it the projected CRS's EPSG code (--crs, or the input's "
+               "own option: --households-crs EPSG:4547 …), or no CRS to read it as labelled")
+        raise CRSError(f"{path}: its coordinates are not longitude/latitude ({ranges}), so they cannot be in {name}, "
+                       f"the CRS given for it; {label}{fix}{hint}")
     if gdf.crs is not None and gdf.crs.is_geographic and lonlat.all():
         raise CRSError(
             f"{path}: {label} and its coordinates are longitude/latitude ({ranges}), so they cannot be in {name}, "
@@ -809,6 +810,10 @@ def _check_zone_number(path, bounds, ranges, crs, label):
                    f"EPSG:{twin.to_epsg()} (or the input's own option: --households-crs …)")
 
 
+#: How :func:`crs_hint` begins for longitude and latitude the wrong way round.
+SWAPPED_HINT = ". Its x values look like latitudes and its y values like longitudes"
+
+
 def crs_hint(bounds) -> str:
     """For the error about a file with no CRS (or a lon/lat one given for metres): ""
     or a sentence naming the CRSs its extent (rows of minx, miny, maxx, maxy) looks
@@ -823,9 +828,8 @@ def crs_hint(bounds) -> str:
     if len(bounds):
         (minx, miny), (maxx, maxy) = bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)
         if -90 <= minx <= maxx <= 90 and -180 <= miny <= maxy <= 180 and max(-miny, maxy) > 90:
-            return (". Its x values look like latitudes and its y values like longitudes: the coordinates are "
-                    "the wrong way round. Swap them (QGIS: Swap X and Y coordinates; for a table, give its x column "
-                    "as y and y as x)")
+            return (f"{SWAPPED_HINT}: the coordinates are the wrong way round. Swap them (QGIS: Swap X and Y "
+                    "coordinates; for a table, give its x column as y and y as x)")
     hint = _gauss_kruger_hint(bounds)
     if len(bounds) and coords.looks_like_mercator(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)):
         hint += ". " + coords.MERCATOR_HINT

@@ -216,7 +216,7 @@ def test_longitude_and_latitude_the_wrong_way_round_are_named(tmp_path, samples)
     """Dongcheng with x and y swapped (x 39.9, y 116.4): given --crs gcj02, it was
     "not longitude/latitude … give the projected CRS's EPSG code"; labelled EPSG:4326,
     "a projected file labelled as lon/lat?". Both now say they are the wrong way round
-    and how to swap them."""
+    and how to swap them (the first, instead of asking for a projected CRS)."""
     dongcheng = gk.io.read_vector(samples / "dongcheng_gcj02.gpkg")
     dongcheng.geometry = shapely.transform(dongcheng.geometry.values, lambda xy: xy[:, ::-1])
     path = tmp_path / "swapped.gpkg"
@@ -225,7 +225,8 @@ def test_longitude_and_latitude_the_wrong_way_round_are_named(tmp_path, samples)
                "round. Swap them (QGIS: Swap X and Y coordinates; for a table, give its x column as y and y as x)")
     with pytest.raises(CRSError) as given:
         gk.read_vector(path, crs="gcj02")
-    assert str(given.value).endswith(". " + swapped)
+    assert str(given.value) == (f"{path}: its coordinates are not longitude/latitude (x 40 to 40, y 116 to 116), so "
+                                "they cannot be in gcj02, the CRS given for it; it is labelled EPSG:4326. " + swapped)
     with pytest.raises(CRSError) as labelled:
         gk.unit_hierarchy(gk.read_vector(path), code_field="adcode", provisional=True)
     assert "a projected file labelled as lon/lat?" in str(labelled.value)
