@@ -725,11 +725,10 @@ def _check_given_crs(gdf, path, crs):
     if coords.is_geographic(crs):
         if lonlat.any():
             return
-        hint = crs_hint(bounds)
-        fix = ("" if hint.startswith(SWAPPED_HINT) else ". Give it the projected CRS's EPSG code (--crs, or the input's "
+        fix = ("" if lonlat_swapped(bounds) else ". Give it the projected CRS's EPSG code (--crs, or the input's "
                "own option: --households-crs EPSG:4547 …), or no CRS to read it as labelled")
         raise CRSError(f"{path}: its coordinates are not longitude/latitude ({ranges}), so they cannot be in {name}, "
-                       f"the CRS given for it; {label}{fix}{hint}")
+                       f"the CRS given for it; {label}{fix}{crs_hint(bounds)}")
     if gdf.crs is not None and gdf.crs.is_geographic and lonlat.all():
         raise CRSError(
             f"{path}: {label} and its coordinates are longitude/latitude ({ranges}), so they cannot be in {name}, "
@@ -810,8 +809,13 @@ def _check_zone_number(path, bounds, ranges, crs, label):
                    f"EPSG:{twin.to_epsg()} (or the input's own option: --households-crs …)")
 
 
-#: How :func:`crs_hint` begins for longitude and latitude the wrong way round.
-SWAPPED_HINT = ". Its x values look like latitudes and its y values like longitudes"
+def lonlat_swapped(bounds) -> bool:
+    """Whether an extent (rows of minx, miny, maxx, maxy) is longitude and latitude
+    the wrong way round: every x a latitude, every y a longitude, some y none."""
+    if not len(bounds):
+        return False
+    (minx, miny), (maxx, maxy) = bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)
+    return bool(-90 <= minx <= maxx <= 90 and -180 <= miny <= maxy <= 180 and max(-miny, maxy) > 90)
 
 
 def crs_hint(bounds) -> str:
@@ -820,16 +824,15 @@ def crs_hint(bounds) -> str:
     like: Gauss–Krüger metres (:func:`_gauss_kruger_hint`), or Mercator metres in
     China, Baidu's (``bd09mc``) or the web's (EPSG:3857), which no number tells apart.
     A Gauss–Krüger zone 13–15 with its number in front can be either. Longitude and
-    latitude the wrong way round (y of 116.4, x of 39.9) are named as that.
+    latitude the wrong way round (y of 116.4, x of 39.9: :func:`lonlat_swapped`)
+    are named as that.
 
     >>> crs_hint(np.array([[39.86, 116.38, 39.97, 116.45]])).split(":")[0]
     '. Its x values look like latitudes and its y values like longitudes'
     """
-    if len(bounds):
-        (minx, miny), (maxx, maxy) = bounds[:, :2].min(axis=0), bounds[:, 2:].max(axis=0)
-        if -90 <= minx <= maxx <= 90 and -180 <= miny <= maxy <= 180 and max(-miny, maxy) > 90:
-            return (f"{SWAPPED_HINT}: the coordinates are the wrong way round. Swap them (QGIS: Swap X and Y "
-                    "coordinates; for a table, give its x column as y and y as x)")
+    if lonlat_swapped(bounds):
+        return (". Its x values look like latitudes and its y values like longitudes: the coordinates are the wrong "
+                "way round. Swap them (QGIS: Swap X and Y coordinates; for a table, give its x column as y and y as x)")
     hint = _gauss_kruger_hint(bounds)
     if len(bounds) and coords.looks_like_mercator(*bounds[:, :2].min(axis=0), *bounds[:, 2:].max(axis=0)):
         hint += ". " + coords.MERCATOR_HINT
