@@ -94,7 +94,7 @@ import shapely
 from . import coords
 from .batch import rejects_table
 from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
-from .codes import codes_as_text, half_width_column, rounded_ids
+from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  crs_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
@@ -202,31 +202,68 @@ class Mapping:
     fields: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
 
+    origin: str = ""  # where it was read (a file, and its [files.STEM] section), for messages
+
     @classmethod
     def load(cls, path, *, inventory=None):
-        """Read a mapping file; ``inventory`` picks its ``[files.STEM]`` section."""
+        """Read a mapping file; ``inventory`` picks its ``[files.STEM]`` section.
+
+        A section's ``class`` or ``class_field`` replaces the top level's (a file of one
+        class among files of mixed ones); both at once is an error. Fields are named as
+        an inventory's columns may be (the abbreviation in any case, the Chinese name,
+        the legacy name).
+        """
         raw = _load_toml(path)
         spec = {k: v for k, v in raw.items() if k != "files"}
+        origin = str(path)
         if inventory is not None:
             files, stem, of = raw.get("files", {}), Path(inventory).stem, rejects_of(inventory)
             if of and not any(name.casefold() == stem.casefold() for name in files):
                 stem = of  # a rejects file, fixed: its inventory's section
-            section = _file_section(path, files, stem)
+            name, section = _file_section(path, files, stem)
+            if name is not None:
+                origin = f"{path} [files.{name}]"
+            if {"class", "class_field"} & set(section):
+                spec.pop("class", None)
+                spec.pop("class_field", None)
             for key, value in section.items():
                 spec[key] = {**spec.get(key, {}), **value} if isinstance(value, dict) else value
         unknown = set(spec) - {"class", "class_field", "classes", "source_key", "fields", "values"}
         if unknown:
-            raise InputError(f"{path}: unknown key(s) {sorted(unknown)}; use class, class_field, classes, "
+            raise InputError(f"{origin}: unknown key(s) {sorted(unknown)}; use class, class_field, classes, "
                              "source_key, fields, values and [files.STEM] sections")
-        bad = set(spec.get("fields", {})) | set(spec.get("values", {}))
-        bad -= set(STANDARD_FIELDS)
-        if bad:
-            raise InputError(f"{path}: {sorted(bad)} are not fields of the standard; use the abbreviations "
-                             + ", ".join(STANDARD_FIELDS))
-        return cls(class_code=spec.get("class"), class_field=spec.get("class_field"),
-                   classes={str(k): str(v) for k, v in spec.get("classes", {}).items()},
-                   source_key=spec.get("source_key"), fields=dict(spec.get("fields", {})),
-                   values={k: str(v) for k, v in spec.get("values", {}).items()})
+        if "class" in spec and "class_field" in spec:
+            raise InputError(f"{origin}: both class (one class for every row) and class_field (the column that "
+                             "gives each row's class): keep one")
+        return cls(class_code=_mapping_code(origin, "class", spec.get("class")),
+                   class_field=_mapping_name(origin, "class_field", spec.get("class_field")),
+                   classes={str(k).strip(): _mapping_code(origin, f"classes.{k}", v)
+                            for k, v in _mapping_table(origin, "classes", spec).items()},
+                   source_key=_mapping_name(origin, "source_key", spec.get("source_key")),
+                   fields={abbr: _mapping_name(origin, f"fields.{key}", column)
+                           for abbr, key, column in _mapping_fields(origin, "fields", spec)},
+                   values={abbr: _mapping_value(origin, f"values.{key}", value)
+                           for abbr, key, value in _mapping_fields(origin, "values", spec)},
+                   origin=origin)
+
+    def class_problem(self, table):
+        """What is wrong with the classes this mapping gives (its ``class``, its
+        ``[classes]``) in ``table``, naming where it was read; None when nothing is."""
+        given = ([("class", self.class_code)] if self.class_code is not None else []) + [
+            (f"classes.{k}", v) for k, v in self.classes.items()]
+        for key, code in given:
+            problem = table.class_problem(code, typed=True)
+            if not problem:
+                continue
+            named = [c for c in table.classes.values() if code.casefold() in (c.name, c.name_en.casefold())]
+            if named:
+                return (f"{self.origin or 'mapping'}: {key} = {code!r} is the name of class {named[0].code}: give "
+                        f"its code, {key} = \"{named[0].code}\"")
+            if "zeros" in problem:
+                problem += " (a code goes in quotes in TOML, zeros and all: \"01013\")"
+            return (f"{self.origin or 'mapping'}: {key} = {code!r}: {problem}; `gridkit components classes WORD` "
+                    "finds a code")
+        return None
 
     @staticmethod
     def sections(path):
@@ -250,20 +287,65 @@ def rejects_of(path):
 
 
 def _file_section(path, files, stem):
-    """The ``[files.STEM]`` section for an inventory named ``stem``: its own, else
+    """``(name, section)``: the ``[files.STEM]`` section for an inventory named ``stem``: its own, else
     one differing only in case (``traffic_signals.csv`` for ``TRAFFIC_Signals``, as
     Windows does not tell them apart). A section whose name is close (a typo) is
-    not used, but is logged: the top-level keys then map the file."""
+    not used, but is logged: the top-level keys then map the file (``(None, {})``)."""
     if stem in files:
-        return files[stem]
+        return stem, files[stem]
     same = [name for name in files if name.casefold() == stem.casefold()]
     if same:
-        return files[same[0]]
+        return same[0], files[same[0]]
     near = difflib.get_close_matches(stem, list(files), n=1, cutoff=0.8)
     if near:
         log.warning("%s has no [files.%s] section, only [files.%s], which is not used for %s: if it is meant "
                     "for this file, name it as the file is", path, stem, near[0], stem)
-    return {}
+    return None, {}
+
+
+def _mapping_name(origin, key, value):
+    """A column name a mapping file gives (None when it gives none)."""
+    if value is None or isinstance(value, str):
+        return value
+    raise InputError(f"{origin}: {key} = {value!r}: name one column, in quotes ({key} = \"TYPE\")")
+
+
+def _mapping_code(origin, key, value):
+    """A class code a mapping file gives, as text: spaces and full-width digits as
+    a code column's are read. A number (class = 1013) is kept as its text, which
+    :meth:`Mapping.class_problem` names when its leading zero is gone."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise InputError(f"{origin}: {key} = {value!r}: give one class code, in quotes (\"01013\")")
+    return half_width(str(value).strip())
+
+
+def _mapping_table(origin, key, spec):
+    table = spec.get(key, {})
+    if not isinstance(table, dict):
+        raise InputError(f"{origin}: {key} = {table!r} is not a table: write it as a [{key}] section")
+    return table
+
+
+def _mapping_fields(origin, key, spec):
+    """``(abbreviation, key as written, value)`` of a mapping's ``[fields]`` or
+    ``[values]``, each key named as a column may name a field (:func:`standard_field`)."""
+    out = []
+    for name, value in _mapping_table(origin, key, spec).items():
+        abbr = standard_field(name)
+        if abbr is None:
+            raise InputError(f"{origin}: {key}.{name} is not a field of the standard; use one of the abbreviations "
+                             f"{', '.join(STANDARD_FIELDS)}, or a field's Chinese name")
+        out.append((abbr, name, value))
+    return out
+
+
+def _mapping_value(origin, key, value):
+    """A constant a mapping's ``[values]`` gives a field, as text."""
+    if isinstance(value, (dict, list)):
+        raise InputError(f"{origin}: {key} = {value!r}: give one value, as text in quotes")
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 @dataclass
@@ -998,11 +1080,16 @@ def _rename_columns(frame, mapping):
             raise InputError(f"mapping: field {abbr} = {mapping.fields[abbr]!r}, but the inventory has no "
                              f"such column (it has {list(frame.columns)})")
         out[abbr] = frame[column]
+    for abbr in DATE_FIELDS:  # a column of dates as such (a GeoPackage's, Excel's): its days
+        if abbr in out and pd.api.types.is_datetime64_any_dtype(out[abbr]):
+            out[abbr] = out[abbr].dt.strftime("%Y%m%d")
     columns = {abbr: _clean_text(column, codes=abbr.endswith(("DM", "BSM"))) for abbr, column in out.items()}
     for abbr in DATE_FIELDS:
         if abbr in columns:
             columns[abbr] = yyyymmdd(columns[abbr])
     for abbr, value in mapping.values.items():
+        if abbr in DATE_FIELDS:  # 2026-07-01 (a TOML date, too) → 20260701
+            value = yyyymmdd(pd.Series([value], dtype=object)).iloc[0]
         columns[abbr] = columns[abbr].fillna(value) if abbr in columns else value
     # A field the inventory lacks: a categorical of no value, a byte per row (a column
     # of missing text still costs 8 bytes per row in offsets: 80 MB at ten million).
@@ -1017,18 +1104,22 @@ _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*�
 
 def yyyymmdd(column):
     """Dates as a ledger writes them (2026-07-01, 2026/7/1, 2026.07.01, 2026年7月1日, an
-    Excel date read as 2026-07-01 00:00:00) as the standard's ``YYYYMMDD``; any other
-    text stays as written (``gridkit components check`` names it).
+    Excel date read as 2026-07-01 00:00:00, 20260701 in a column of numbers read as
+    20260701.0) as the standard's ``YYYYMMDD``; any other text stays as written
+    (``gridkit components check`` names it).
 
-    >>> yyyymmdd(pd.Series(["2026-07-01", "2026/7/1", "2026年7月1日", "20260701", "July", None], dtype=object)).tolist()
+    >>> yyyymmdd(pd.Series(["2026-07-01", "2026/7/1", "2026年7月1日", "20260701.0", "July", None], dtype=object)).tolist()
     ['20260701', '20260701', '20260701', '20260701', 'July', None]
     """
     codes, uniques = pd.factorize(column.astype(object))  # each distinct date parsed once, as real_dates does
     if not len(uniques):
         return column
-    parts = pd.Series(uniques, dtype=object).astype(str).str.extract(_DATE)
+    text = pd.Series(uniques, dtype=object).astype(str)
+    parts = text.str.extract(_DATE)
     found = parts[0].notna().to_numpy()
     dates = np.asarray(uniques, dtype=object).copy()
+    number = text.str.fullmatch(r"\d{8}\.0+").to_numpy()  # 20260701.0: a column of numbers, read as such
+    dates[number] = text[number].str.slice(0, 8).to_numpy(dtype=object)
     dates[found] = (parts[0] + parts[1].str.zfill(2) + parts[2].str.zfill(2)).to_numpy(dtype=object)[found]
     return pd.Series(np.append(dates, None)[codes], index=column.index, dtype=object)
 
@@ -1081,6 +1172,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     """
     table = table or ClassTable("2026")
     mapping = mapping or Mapping()
+    problem = mapping.class_problem(table)
+    if problem:
+        raise InputError(problem)
     today = today or _dt.date.today().strftime("%Y%m%d")
     _refuse_shared_ids(catalogue)
     if isinstance(inventory, (str, Path)):
@@ -1179,6 +1273,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     known = class_code.isin(set(table.classes)).to_numpy()
     reject(~known, "unknown_class", lambda rows: [
         table.class_problem(class_code.iloc[i]) if pd.notna(class_code.iloc[i]) and class_code.iloc[i]
+        else f"no class: its {mapping.class_field} is blank" if mapping.class_field
         else "no class (set class or class_field in a --mapping file)" for i in rows])
     # the same ID twice with different attributes
     if has_id.any():
@@ -1356,9 +1451,11 @@ def _class_codes(frame, std, mapping, table, has_id):
         if mapping.class_field not in frame.columns:
             raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column "
                              f"(the columns are {list(frame.columns)})")
-        values = frame[mapping.class_field].astype(str).str.strip().reset_index(drop=True)
-        values = half_width_column(values)
-        out = values.map(mapping.classes).astype(object).fillna(values).astype("str")
+        column = frame[mapping.class_field].reset_index(drop=True)
+        if pd.api.types.is_float_dtype(column) and (column.dropna() % 1 == 0).all():
+            column = column.astype("Int64")  # 1.0: a column of whole numbers with blanks, read as floats
+        values = half_width_column(_clean_text(column))
+        out = values.map(mapping.classes).astype(object).fillna(values)
     elif mapping.class_code:
         out = pd.Series(str(mapping.class_code), index=range(n), dtype="str")
     from_id = std["GLBJBSM"].reset_index(drop=True).astype("str").str.slice(6, 6 + table.class_digits)

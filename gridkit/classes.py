@@ -122,7 +122,25 @@ def _load_toml(path):
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc})") from None
+        raise InputError(f"{path}: not valid TOML ({exc}){_bare_key_hint(text, str(exc))}") from None
+
+
+def _bare_key_hint(text, error):
+    """A hint for a TOML error at a line whose key is bare non-ASCII text (权属单位名称 =
+    …, [department.路灯所]), which TOML reads only in quotes; ``""`` for any other error."""
+    at = re.search(r"at line (\d+)", error)
+    lines = text.splitlines()
+    if not at or int(at.group(1)) > len(lines):
+        return ""
+    line = lines[int(at.group(1)) - 1].strip()
+    header = re.fullmatch(r"(\[\[?)([^\]\"']+)(\]\]?)", line.split("#")[0].strip())
+    key = header.group(2) if header else line.partition("=")[0] if "=" in line else ""
+    parts = [part.strip() for part in key.split(".")]
+    if all(part.isascii() or part.startswith(('"', "'")) for part in parts):
+        return ""
+    quoted = ".".join(part if part.isascii() else f'"{part}"' for part in parts)
+    return (": a key of other than ASCII letters, digits, - and _ goes in double quotes: "
+            + (f"{header.group(1)}{quoted}{header.group(3)}" if header else f"{quoted} = …"))
 
 
 class ClassTable:
@@ -214,12 +232,24 @@ class ClassTable:
                 return (f"class code {code!r} is not {self.class_digits} digits: leading zeros lost? "
                         f"{padded} is {self.classes[padded].name}"
                         + ("" if typed else "; keep the column as text (Excel drops them from numbers)"))
-            return f"class code {code!r} is not {self.class_digits} digits"
+            return f"class code {code!r} is not {self.class_digits} digits" + self._other_scheme(code)
         if self.scheme == "2026" and code in RETIRED_2026:
             return f"class {code} is retired in {self.label} (reserved, not for new IDs)"
         if code not in self.classes:
             return f"unknown {self.label} class {code}"
         return None
+
+    def _other_scheme(self, code):
+        """What ``code`` is when it is a class of the other scheme (0113, a legacy
+        class, given for GB/T 47678.5-2026), as a clause; ``""`` when it is not."""
+        other = class_table("legacy" if self.scheme == "2026" else "2026")
+        if code not in other.classes:
+            return ""
+        same = convert_class(code, to=self.scheme)
+        return (f": it is {other.label} class {code} ({other.classes[code].name}), "
+                + (f"which is {same} ({self.classes[same].name}) in {self.label}" if same in self.classes
+                   else f"which has no class of the same meaning in {self.label}")
+                + f"; or import with --scheme {other.scheme}")
 
     def build_ids(self, county, class_code, sequence):
         """Component IDs for a county, a class and sequence numbers (1–999999)."""

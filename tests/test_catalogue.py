@@ -1565,11 +1565,11 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
         refused = CliRunner().invoke(cli, [*args[:2], str(outline), *args[4:], "--class", code])
         assert refused.exit_code == 2 and f"Invalid value for --class: {message}" in refused.output, refused.output
         assert "keep the column as text" not in refused.output
-    mapping.write_text('[files.outline]\nclass = "0103"\n')  # a digit short
-    short = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
+    mapping.write_text('[files.outline]\nclass_field = "name"\n')  # a column, but not of classes
+    names = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
                                      "EPSG:4326", "--mapping", str(mapping)])
-    assert short.exit_code == 0, short.output
-    assert f"  hint: no class that [files.outline] in {mapping} gives is in the scheme's table" in short.output
+    assert names.exit_code == 0, names.output
+    assert f"  hint: no class that [files.outline] in {mapping} gives is in the scheme's table" in names.output
 
 
 def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
@@ -2071,3 +2071,73 @@ def test_misplaced_components_leaves_out_removed_ones_and_names_those_without_a_
         {"row": 2, "GLBJBSM": "11010101037000003", "grid_id": None, "grid_now": "110101001001002"},
         {"row": 3, "GLBJBSM": "11010101037000004", "grid_id": "110101001001009", "grid_now": "110101001001001"}]
     assert wrong["micro_id"].isna().all() and wrong["micro_now"].isna().all()
+
+
+def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, package):
+    """A class typed as a TOML number, as a name or as a legacy class, a field given
+    two columns, class and class_field both, a bare Chinese key: refused before any
+    row is read, naming the file, its section and the key."""
+    path = tmp_path / "mapping.toml"
+    inventory = _csv(tmp_path, [dict(kind=1, lon=116.4, lat=39.9)], name="hydrants.csv")
+
+    def refusal(text):
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as error:
+            import_components(inventory, Locator.from_package(package), mapping=Mapping.load(path, inventory=inventory))
+        return str(error.value)
+
+    where = f"{path} [files.hydrants]"
+    assert refusal("[files.hydrants]\nclass = 1013\n") == (
+        f"{where}: class = '1013': class code '1013' is not 5 digits: leading zeros lost? 01013 is 消防设施 (a code "
+        "goes in quotes in TOML, zeros and all: \"01013\"); `gridkit components classes WORD` finds a code")
+    assert refusal('[files.hydrants]\nclass = "消防设施"\n') == (
+        f"{where}: class = '消防设施' is the name of class 01013: give its code, class = \"01013\"")
+    assert refusal('[files.hydrants]\nclass_field = "kind"\n[files.hydrants.classes]\n1 = "0113"\n') == (
+        f"{where}: classes.1 = '0113': class code '0113' is not 5 digits: it is CJ/T 214 class 0113 (消防设施), which "
+        "is 01013 (消防设施) in GB/T 47678.5-2026; or import with --scheme legacy; `gridkit components classes WORD` "
+        "finds a code")
+    with pytest.raises(InputError) as error:
+        path.write_text('[files.hydrants]\nclass = "01013"\n[files.hydrants.fields]\nBZ = ["a", "b"]\n')
+        Mapping.load(path, inventory=inventory)
+    assert str(error.value) == f"{where}: fields.BZ = ['a', 'b']: name one column, in quotes (fields.BZ = \"TYPE\")"
+    with pytest.raises(InputError) as error:
+        path.write_text('[files.hydrants]\nclass = "01013"\nclass_field = "kind"\n')
+        Mapping.load(path, inventory=inventory)
+    assert str(error.value) == (f"{where}: both class (one class for every row) and class_field (the column that "
+                                "gives each row's class): keep one")
+    with pytest.raises(InputError) as error:
+        path.write_text('[files.hydrants]\nclass = "01013"\n[files.hydrants.fields]\n权属单位名称 = "owner"\n',
+                        encoding="utf-8")
+        Mapping.load(path, inventory=inventory)
+    assert str(error.value) == (f"{path}: not valid TOML (Invalid statement (at line 4, column 1)): a key of other "
+                                "than ASCII letters, digits, - and _ goes in double quotes: \"权属单位名称\" = …")
+    # What is meant is read so: a section's class over the top level's class_field; fields
+    # named as columns may name them; a class with spaces, in full-width digits.
+    path.write_text('class_field = "kind"\n[files.hydrants]\nclass = " ０１０１３ "\n[files.hydrants.fields]\n'
+                    '"权属单位名称" = "owner"\nbz = "note"\n', encoding="utf-8")
+    mapping = Mapping.load(path, inventory=inventory)
+    assert (mapping.class_code, mapping.class_field, mapping.fields) == ("01013", None,
+                                                                        {"QSDWMC": "owner", "BZ": "note"})
+
+
+def test_classes_and_dates_from_columns_of_numbers_and_a_mapping_s_values(tmp_path, package):
+    """A class column of whole numbers with a blank (read as floats, 1.0), a survey
+    date column of numbers (20260701.0), a column of dates, and a TOML date in
+    [values]: each is read as what it says."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    frame = gpd.GeoDataFrame({"kind": [1.0, 2.0, None], "surveyed": [20260701.0, None, 20250102.0],
+                              "edited": pd.to_datetime(["2026-03-04 13:45", None, "2026-05-06 00:00"])},
+                             geometry=gpd.points_from_xy(lon, lat), crs="EPSG:4326")
+    inventory = tmp_path / "hydrants.gpkg"
+    frame.to_file(inventory)
+    assert pyogrio.read_dataframe(inventory)["kind"].dtype == float
+    path = tmp_path / "mapping.toml"
+    path.write_text('class_field = "kind"\n[classes]\n1 = "01013"\n2 = "01068"\n[fields]\nCSRQ = "surveyed"\n'
+                    'BGRQ = "edited"\n[values]\nCSRQ = 2026-07-02\n')
+    result = import_components(inventory, Locator.from_package(package), mapping=Mapping.load(path),
+                               today="20261125")
+    assert result.catalogue["class_code"].tolist() == ["01013", "01068"]
+    assert result.catalogue["CSRQ"].tolist() == ["20260701", "20260702"]
+    assert result.catalogue["BGRQ"].tolist() == ["20260304", None]
+    assert result.rejects[["row", "reason", "detail"]].values.tolist() == [
+        [3, "unknown_class", "no class: its kind is blank"]]

@@ -117,6 +117,19 @@ def test_a_class_code_that_lost_its_leading_zeros_says_so():
     assert class_table("2026").class_problem("01013") is None
 
 
+def test_a_class_code_of_the_other_scheme_says_which_it_is():
+    """0113 given for GB/T 47678.5-2026 was "not 5 digits", and nothing more."""
+    assert class_table("2026").class_problem("0113") == (
+        "class code '0113' is not 5 digits: it is CJ/T 214 class 0113 (消防设施), which is 01013 (消防设施) in "
+        "GB/T 47678.5-2026; or import with --scheme legacy")
+    assert class_table("2026").class_problem("0602") == (
+        "class code '0602' is not 5 digits: it is CJ/T 214 class 0602 (工地), which has no class of the same meaning "
+        "in GB/T 47678.5-2026; or import with --scheme legacy")
+    assert class_table("legacy").class_problem("01037") == (
+        "class code '01037' is not 4 digits: it is GB/T 47678.5-2026 class 01037 (路灯), which is 0118 (路灯) in "
+        "CJ/T 214; or import with --scheme 2026")
+
+
 @pytest.mark.parametrize("words, codes", [
     ((), None),  # the whole table
     (("hydrant",), ["01013", "01068"]),

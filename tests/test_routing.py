@@ -168,6 +168,12 @@ def test_a_table_saved_by_windows_notepad_loads(tmp_path, caplog):
         table = RoutingTable.load(tmp_path / name)
         assert table.route(_at("110101001001001", "东华门"), "01001").department_name == "东华门街道办事处"
         assert ("is not UTF-8; read as GBK/GB18030" in caplog.text) == (name == "gbk.toml")
+    (tmp_path / "bare.toml").write_text('[territorial]\n"*" = "城管"\n[departments.路灯所]\ncode = ""\n', encoding="utf-8")
+    with pytest.raises(InputError) as error:  # TOML reads a key of Chinese characters only in quotes
+        RoutingTable.load(tmp_path / "bare.toml")
+    assert str(error.value) == (f"{tmp_path / 'bare.toml'}: not valid TOML (Invalid initial character for a key part "
+                                "(at line 3, column 14)): a key of other than ASCII letters, digits, - and _ goes in "
+                                'double quotes: [departments."路灯所"]')
     (tmp_path / "latin.toml").write_bytes(b"[a]\nb = '\xff\xff\xff'\n")
     with pytest.raises(InputError, match=r"latin.toml: not UTF-8 text \(byte 9\); TOML is UTF-8: save it so"):
         RoutingTable.load(tmp_path / "latin.toml")
