@@ -476,11 +476,16 @@ def _parquet_columns(points):
     source = str(points)
     files = sorted(glob.glob(source)) if any(c in source for c in "*?[") else source
     try:
-        schema = ds.dataset(files, format="parquet").schema
+        dataset = ds.dataset(files, format="parquet")
+        schema = dataset.schema
         meta = json.loads((schema.metadata or {}).get(b"geo", b"null"))
     except Exception as exc:  # no file, not Parquet, the 'geo' metadata no JSON
         raise InputError(f"{points}: not a Parquet dataset ({exc.__class__.__name__}: {exc}); the dask path reads "
                          "Parquet or GeoParquet (a file, a folder of partitions or a glob)") from exc
+    if not dataset.files:
+        raise InputError(f"{points}: no Parquet files in it (files whose names begin with . or _, as Spark's "
+                         "_SUCCESS, are not read)")
+    _refuse_mixed_schemas(points, dataset)
     if not meta:
         return None, None, None, schema.names
     try:
@@ -490,6 +495,34 @@ def _parquet_columns(points):
         raise InputError(f"{points}: its GeoParquet metadata names no primary geometry column ({exc!r}); for "
                          "coordinate columns, name them (--x-field/--y-field; x_field=, y_field=)") from exc
     return name, geoparquet_crs(column), column.get("bbox"), schema.names
+
+
+def _refuse_mixed_schemas(points, dataset):
+    """Refuse a dataset a file of which is no Parquet, or whose files disagree on a
+    column's type (lon as text in one, as numbers in another): dask takes the first
+    file's types for all, so a worker failed on the file, or the output could not
+    be written, in a traceback. Each file's footer is read (17 ms for 500 files)."""
+    import pyarrow as pa
+
+    def family(kind):  # int64 in one file, double in another (a column with a blank): numbers in both
+        return ("number" if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+                else "text" if pa.types.is_string(kind) or pa.types.is_large_string(kind)
+                else None if pa.types.is_null(kind) else str(kind))
+
+    first = dataset.files[0]
+    types = dict(zip(dataset.schema.names, dataset.schema.types))
+    for fragment in dataset.get_fragments():
+        try:
+            schema = fragment.physical_schema
+        except Exception as exc:  # not Parquet, or cut short
+            raise InputError(f"{points}: {fragment.path} is not a readable Parquet file ({exc}); remove it or "
+                             "write it again") from None
+        for name, kind in zip(schema.names, schema.types):
+            if name in types and None not in (family(kind), family(types[name])) \
+                    and family(kind) != family(types[name]):
+                raise InputError(f"{points}: its files disagree on column {name!r}: {types[name]} in {first}, {kind} "
+                                 f"in {fragment.path}. Write the partitions with one schema (pandas: the same "
+                                 "dtypes in each; pyarrow: one schema=) and locate them again")
 
 
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",

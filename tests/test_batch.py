@@ -14,7 +14,7 @@ import shapely
 from click.testing import CliRunner
 
 import gridkit as gk
-from gridkit import coords
+from gridkit import batch, coords
 from gridkit.batch import locate_dask, locate_file, locate_frame
 from gridkit.errors import InputError
 from gridkit.locator import STATUS_NAMES, Locator, index_path
@@ -792,3 +792,33 @@ def test_a_zero_coordinate_is_rejected_as_never_filled_in(package):
         [2, "zero_coordinates", "x or y is 0: a position never filled in"],
         [3, "zero_coordinates", "x or y is 0: a position never filled in"]]
     assert loc.misread(0.0, 0.0, "EPSG:4326") == "zero_coordinates"
+
+
+def test_a_partitioned_dataset_that_dask_cannot_read_whole_is_refused_naming_the_file(tmp_path, package):
+    """Partitions that disagree on a column's type (lon as text in one) ended in an
+    ArrowInvalid traceback when the output was written; a file that is no Parquet,
+    in one from a worker; a folder with no Parquet in it was "no coordinate columns
+    found … among []". A blank that made a column of whole numbers floats in one
+    file is no disagreement, nor are Spark's _SUCCESS and .crc files."""
+    rows = pd.DataFrame({"lon": [116.40, 116.41], "lat": [39.90, 39.91], "n": [1, 2]})
+    cases = {"mixed": [rows, rows.astype({"lon": str})], "broken": [rows, b"PAR1 cut short"], "empty": [],
+             "blank": [rows, rows.assign(n=[1.0, None])]}
+    for name, parts in cases.items():
+        (tmp_path / name).mkdir()
+        for i, part in enumerate(parts):
+            path = tmp_path / name / f"part-{i}.parquet"
+            path.write_bytes(part) if isinstance(part, bytes) else part.to_parquet(path, index=False)
+    (tmp_path / "blank" / "_SUCCESS").write_bytes(b"")
+    (tmp_path / "blank" / ".part-0.parquet.crc").write_bytes(b"crc")
+    messages = {
+        "mixed": f"{tmp_path / 'mixed'}: its files disagree on column 'lon': double in {tmp_path}/mixed/part-0"
+                 f".parquet, large_string in {tmp_path}/mixed/part-1.parquet. Write the partitions with one schema "
+                 "(pandas: the same dtypes in each; pyarrow: one schema=) and locate them again",
+        "broken": f"{tmp_path / 'broken'}: {tmp_path}/broken/part-1.parquet is not a readable Parquet file (",
+        "empty": f"{tmp_path / 'empty'}: no Parquet files in it (files whose names begin with . or _, as Spark's "
+                 "_SUCCESS, are not read)"}
+    for name, message in messages.items():
+        with pytest.raises(InputError) as error:
+            locate_dask(tmp_path / name, package, n_workers=1)
+        assert str(error.value).startswith(message), str(error.value)
+    assert batch._parquet_columns(tmp_path / "blank")[3] == ["lon", "lat", "n"]
