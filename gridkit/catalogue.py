@@ -370,6 +370,11 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
         return x_field, y_field, False
     found = _known_coordinates(columns)
     if found:
+        for column in dict.fromkeys(found[:2]):
+            alike = [c for c in columns if str(c).lower() == str(column).lower()]
+            if len(alike) > 1:
+                raise InputError(f"{path}: {len(alike)} columns could be the coordinate {str(column).lower()}: "
+                                 f"{', '.join(map(repr, alike))}; name the ones to use with --x-field and --y-field")
         return found
     survey = {str(c).strip().upper(): c for c in columns if str(c).strip().upper() in ("X坐标", "Y坐标")}
     hint = (f"; a survey table's {survey['X坐标']} is the northing: --x-field {survey['Y坐标']} --y-field "

@@ -2141,3 +2141,17 @@ def test_classes_and_dates_from_columns_of_numbers_and_a_mapping_s_values(tmp_pa
     assert result.catalogue["BGRQ"].tolist() == ["20260304", None]
     assert result.rejects[["row", "reason", "detail"]].values.tolist() == [
         [3, "unknown_class", "no class: its kind is blank"]]
+
+
+def test_two_columns_that_could_be_one_coordinate_are_refused(tmp_path):
+    """lon and LON (a column fixed beside the raw one): the later was taken as the
+    longitude, silently, and every Dongcheng report fell outside the layout."""
+    from gridkit.catalogue import read_inventory
+
+    path = _csv(tmp_path, [dict(lon=116.41, LON=117.41, lat=39.91)])
+    with pytest.raises(InputError) as error:
+        read_inventory(path)
+    assert str(error.value) == (f"{path}: 2 columns could be the coordinate lon: 'lon', 'LON'; name the ones to use "
+                                "with --x-field and --y-field")
+    _, x, y, _ = read_inventory(path, x_field="lon", y_field="lat", crs="EPSG:4326")
+    assert (x.tolist(), y.tolist()) == ([116.41], [39.91])
