@@ -48,7 +48,8 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
                     (a point may be {"x": …, "y": …}, {"lon": …, "lat": …} or
                     {"location": "x,y"}, with an "id" that comes back in its
                     answer)
-      GET  /health                                        what is served
+      GET  /health                                        what is served (HEAD
+                                                          too)
 
     A point outside the layout is an answer ("status": "outside"); a request
     that cannot be answered gets status 400 and {"error": "…"} saying what to

@@ -215,7 +215,7 @@ class Service:
         if not isinstance(classes, list) or len(classes) != n:
             raise InputError(f'"classes" is a list with one class per point ({n}); null where a point has none')
         self._need_routes()
-        return np.array([None if c is None else str(c).strip() for c in classes], dtype=object)
+        return np.array([self._class(c) for c in classes], dtype=object)  # blank: no class, as in a file
 
 
 def _crs(value):
@@ -364,11 +364,12 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 60
     service: Service
     cors: tuple = ()  # origins whose web pages may call (Access-Control-Allow-Origin); "*": any
+    _head = False  # a HEAD request: the reply's headers alone
 
     def do_OPTIONS(self):
         """A browser's preflight before a cross-origin POST with a JSON body."""
         self.send_response(HTTPStatus.NO_CONTENT)
-        self.send_header("Allow", "GET, POST, OPTIONS")
+        self.send_header("Allow", "GET, HEAD, POST, OPTIONS")
         if self._allow_origin():
             self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
             self.send_header("Access-Control-Allow-Headers", "Content-Type")
@@ -399,6 +400,15 @@ class _Handler(BaseHTTPRequestHandler):
                                {"error": f"no {url.path}: GET /locate, POST /locate, GET /health"})
         self._answer(lambda text: self.service.one(_query(text)), url.query)
 
+    def do_HEAD(self):
+        """GET's status and headers without its body: what a load balancer's or an
+        uptime monitor's health check may ask (http.server answered 501, in HTML)."""
+        self._head = True  # one handler serves a kept-alive connection's requests, one after another
+        try:
+            self.do_GET()
+        finally:
+            self._head = False
+
     def do_POST(self):
         if urlsplit(self.path).path != "/locate":
             return self._reply(HTTPStatus.NOT_FOUND, {"error": f"no POST {self.path}: POST /locate"})
@@ -416,7 +426,10 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(raw, object_pairs_hook=_json_object)
         except _RepeatedKey as exc:
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": str(exc)})
-        except (ValueError, UnicodeDecodeError) as exc:
+        except UnicodeDecodeError as exc:
+            return self._reply(HTTPStatus.BAD_REQUEST, {"error": f"the body is not UTF-8 (byte {exc.start}): JSON is "
+                                                                 "sent in UTF-8; encode the text so, not as GBK"})
+        except ValueError as exc:
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON ({exc})"})
         self._answer(self.service.many, body)
 
@@ -438,7 +451,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self._allow_origin()
         self.end_headers()
-        self.wfile.write(data)
+        if not self._head:
+            self.wfile.write(data)
 
     def log_message(self, format, *args):  # noqa: A002 (the base class's name)
         log.info("%s %s", self.address_string(), format % args)

@@ -157,7 +157,10 @@ def test_a_batch_answers_every_point_in_its_place(package, routes):
     # one class for every point
     every = service.many({"points": [list(inside), list(east)], "class": "01001"})
     assert [r["department_name"] for r in every["results"]] == ["供水企业/水务局"] * 2
-    # a class that is no class: that point rejected in its place, the others answered
+    # a blank class is no class, as a blank cell of a file's class column is (it was rejected: "'' is not a class
+    # code"); a class that is no class: that point rejected in its place, the others answered
+    blank = service.many({"points": [list(inside), list(east)], "classes": ["", " "]})
+    assert [(r["status"], r["department_name"]) for r in blank["results"]] == [("inside", None), ("inside", None)]
     mixed = service.many({"points": [list(inside), list(east)], "classes": ["12345", "01001"]})
     assert [r["status"] for r in mixed["results"]] == ["rejected", "inside"] and mixed["rejected"] == 1
     assert mixed["results"][0]["reason"] == "bad_class" and "12345" in mixed["results"][0]["detail"]
@@ -279,6 +282,20 @@ def test_over_http_on_one_kept_alive_connection(served, package):
         key = "crs" if "crs" in body else "x"
         assert (reply.status, json.loads(reply.read())) == (400, {
             "error": f"key '{key}' given more than once in one object of the body; send each key once"})
+    # GBK text in the body (a Chinese Windows program's) is named as such
+    connection.request("POST", "/locate", body='{"points": [[1, 2]], "class": "路灯"}'.encode("gbk"))
+    reply = connection.getresponse()
+    assert (reply.status, json.loads(reply.read())) == (400, {
+        "error": "the body is not UTF-8 (byte 33): JSON is sent in UTF-8; encode the text so, not as GBK"})
+    # HEAD, as a load balancer's health check asks: GET's status and headers, no body (it was 501, in HTML);
+    # the GET after it on the same connection has its body
+    for path, status in (("/health", 200), ("/nowhere", 404)):
+        connection.request("HEAD", path)
+        reply = connection.getresponse()
+        assert (reply.status, reply.getheader("Content-Type"), reply.read()) == (
+            status, "application/json; charset=utf-8", b"")
+        assert int(reply.getheader("Content-Length")) > 0
+    assert _ask(connection, "GET", "/health")[1]["cells"] == 8
     # the same connection served every request
     assert connection.sock is not None
 
