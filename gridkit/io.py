@@ -72,12 +72,23 @@ def layer_options(frame, driver, what) -> dict:
     the index, with a warning; QGIS reads it all the same."""
     if driver != "FlatGeobuf":
         return {}
-    missing = int(shapely.is_missing(frame.geometry.values).sum())
-    if not missing:
+    if not without_geometry(frame, f"features of {what}", "FlatGeobuf's spatial index cannot hold them, so it is "
+                            "written without one", empty=False).any():
         return {}
-    log.warning("%s: %s of the features %s no geometry, which FlatGeobuf's spatial index cannot hold: written "
-                "without it (`gridkit check` names them)", what, f"{missing:,}", "has" if missing == 1 else "have")
     return {"SPATIAL_INDEX": "NO"}
+
+
+def without_geometry(frame, what, consequence, *, empty=True) -> np.ndarray:
+    """Which rows of ``frame`` have no geometry (null, or ``empty`` too): a polygon
+    deleted in QGIS. When any has none, one warning says how many of the ``what``
+    ("cells") and the ``consequence`` ("not drawn"); `gridkit check` names them."""
+    geoms = frame.geometry.values
+    missing = shapely.is_missing(geoms) | (shapely.is_empty(geoms) if empty else False)
+    n = int(missing.sum())
+    if n:
+        log.warning("%s of the %s %s no geometry: %s (`gridkit check` names them)", f"{n:,}", what,
+                    "has" if n == 1 else "have", consequence)
+    return missing
 
 
 #: Formats read but not written as packages or located files: KML and KMZ, as

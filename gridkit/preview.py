@@ -9,7 +9,7 @@ import shapely
 
 from .codes import rows_by_id
 from .errors import InputError
-from .io import atomic_path
+from .io import atomic_path, without_geometry
 
 __all__ = ["PICTURE_FORMATS", "picture_format", "plot_layout"]
 
@@ -55,6 +55,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     picture = None if path is None else picture_format(path)  # a wrong suffix before the drawing
     if (cells.geometry.isna() | cells.geometry.is_empty).all():
         raise InputError("no cell to draw: the layout is empty")
+    missing = without_geometry(cells, "cells", "a gap in the picture")
     # A bare Figure, not pyplot: no GUI backend is touched (the CLI runs headless),
     # and in a notebook the returned figure displays itself.
     from matplotlib import colormaps, font_manager, rcParams
@@ -83,9 +84,10 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
             units = units[units["level"] != "community"]
         if len(units):
             units.boundary.plot(ax=ax, color="black", linewidth=1.4)
-    if labels and len(cells):
-        step = max(1, len(cells) // labels)
-        sample = cells.iloc[np.arange(0, len(cells), step)[:labels]]
+    named = cells[~missing & cells["grid_id"].notna()]  # a cell edited by hand may have lost either
+    if labels and len(named):
+        step = max(1, len(named) // labels)
+        sample = named.iloc[np.arange(0, len(named), step)[:labels]]
         for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
             ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from .io import atomic_path
+from .io import atomic_path, without_geometry
 
 __all__ = ["write_html_map"]
 
@@ -58,11 +58,8 @@ def _properties(frame, columns):
 
 def _layer(name, frame, crs, decimals, colour_by=None):
     frame = frame.to_crs(crs) if frame.crs is not None and frame.crs != crs else frame
-    missing = shapely.is_missing(frame.geometry.values) | shapely.is_empty(frame.geometry.values)
-    if missing.any():  # a polygon deleted in QGIS: nothing to draw
-        log.warning("%d of the %s %s no geometry and %s not drawn (gridkit check names them)", missing.sum(),
-                    name.replace("_", "-"), *(("has", "is") if missing.sum() == 1 else ("have", "are")))
-        frame = frame[~missing]
+    missing = without_geometry(frame, name.replace("_", "-"), "not drawn")
+    frame = frame[~missing] if missing.any() else frame
     columns = [c for c in frame.columns if c != frame.geometry.name][:_MAX_PROPERTIES]
     props = _properties(frame, columns)
     geoms = frame.geometry.values

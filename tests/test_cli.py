@@ -1034,7 +1034,8 @@ def test_map_html_draws_a_package_edited_by_hand(tmp_path, caplog):
     """A cell whose polygon was deleted in QGIS ended `map --html` in an
     AttributeError ('NoneType' object has no attribute 'geom_type'); a household
     grid drawn anew without an ID, in a TypeError (NaN against text). The first is
-    left out and named, the second drawn; the PNG drew both already."""
+    left out and named, the second drawn. The PNG ended in an AttributeError when it
+    labelled the cell without a polygon, and drew the gap without a word."""
     import shapely
 
     from .conftest import community_frame
@@ -1048,11 +1049,14 @@ def test_map_html_draws_a_package_edited_by_hand(tmp_path, caplog):
     edited.loc[2, "grid_id"] = None
     pyogrio.write_dataframe(edited, package, layer="cells", driver="GPKG")
     out = tmp_path / "map.html"
-    with caplog.at_level("WARNING", logger="gridkit.webmap"):
+    with caplog.at_level("WARNING", logger="gridkit"):
         result = _run("map", package, "--html", "-o", out)
+        picture = _run("map", package, "-o", tmp_path / "map.png")  # it drew the gap without a word
     assert result.exit_code == 0, result.output
+    assert picture.exit_code == 0, picture.output
     assert result.output == f"{out}: cells 5, units 2\n"
-    assert caplog.messages == ["1 of the cells has no geometry and is not drawn (gridkit check names them)"]
+    assert caplog.messages == ["1 of the cells has no geometry: not drawn (`gridkit check` names them)",
+                               "1 of the cells has no geometry: a gap in the picture (`gridkit check` names them)"]
     data = json.loads(re.search(r'<script id="data" type="application/json">(.*?)</script>', out.read_text(),
                                 re.S).group(1).replace("<\\/", "</"))
     cells = next(layer for layer in data["layers"] if layer["name"] == "cells")

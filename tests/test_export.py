@@ -292,8 +292,8 @@ def test_a_cell_without_geometry_goes_to_flatgeobuf_without_its_spatial_index(pa
         [written] = export_package(edited, tmp_path / "cells.fgb")
         gk.io.write_vector(cells, tmp_path / "direct.fgb")
     assert [r.getMessage() for r in caplog.records] == [
-        f"{name}: 1 of the features has no geometry, which FlatGeobuf's spatial index cannot hold: written without "
-        "it (`gridkit check` names them)" for name in ("cells", "direct.fgb")]
+        f"1 of the features of {name} has no geometry: FlatGeobuf's spatial index cannot hold them, so it is written "
+        "without one (`gridkit check` names them)" for name in ("cells", "direct.fgb")]
     for path in (written.path, tmp_path / "direct.fgb"):
         back = gpd.read_file(path)
         assert back["grid_id"].tolist() == cells["grid_id"].tolist() and back.geometry.isna().tolist() == [
