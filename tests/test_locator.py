@@ -13,7 +13,7 @@ import gridkit as gk
 from gridkit.errors import CRSError, InputError
 from gridkit.locator import Locator
 
-from .conftest import community_frame, micro_halves
+from .conftest import SAMPLES, community_frame, micro_halves
 
 X0, Y0 = 500_000.0, 4_400_000.0
 
@@ -485,3 +485,32 @@ def test_a_cell_split_in_qgis_answers_with_its_id_from_both_parts(caplog):
     assert loc.values("grid_id").tolist() == [f"110101001001{i:03d}" for i in range(1, 8)]
     codes, ids = loc.codes("grid_id", np.array([7, 0, -1]))
     assert codes.tolist() == [0, 0, -1] and len(ids) == 7
+
+
+def test_a_polygon_file_s_blank_ids_lines_and_noise_overlaps_are_told_as_such(tmp_path, caplog):
+    """Cambridge's neighbourhoods as a layout (--id-field N_HOOD): a blank N_HOOD was
+    "no grid_id … gridkit check --fix-ids PACKAGE" (a file --fix-ids does not take);
+    their outlines as lines located all 785 signals outside without a word; and
+    overlaps of 0.004 m² at most were warned of as "6 pairs of cells overlap (… 0 m²)"."""
+    import logging
+
+    hoods = gpd.read_file(SAMPLES / "cambridge_neighborhoods.gpkg")
+    blank = tmp_path / "blank.gpkg"
+    hoods.assign(N_HOOD=hoods["N_HOOD"].astype(str).where(hoods.index != 3, None)).to_file(blank)
+    with pytest.raises(InputError) as error:
+        Locator.from_package(blank, id_field="N_HOOD")
+    assert str(error.value) == (f"1 of the cells of {blank} has no 'N_HOOD' (row 4; drawn anew in QGIS?): give each "
+                                "cell its ID (QGIS: Field Calculator), or delete the cells that are no cells")
+    lines = tmp_path / "lines.gpkg"
+    hoods.assign(geometry=hoods.boundary).to_file(lines)
+    with pytest.raises(InputError) as error:
+        Locator.from_package(lines, id_field="N_HOOD")
+    assert str(error.value) == (f"{lines} (layer lines): 13 of the cells are no polygon (row 1 is a LineString), and "
+                                "a point lies in no LineString; give the layer of cell polygons (--grid-layer)")
+    with caplog.at_level(logging.WARNING, logger="gridkit.locator"):
+        loc = Locator.from_package(SAMPLES / "cambridge_neighborhoods.gpkg", id_field="N_HOOD", cache=False)
+    assert loc.overlaps == {"pairs": 1, "first": ["11", "12", 11.7]}  # the one overlap the grid units summary names
+    assert caplog.messages == [
+        f"{SAMPLES / 'cambridge_neighborhoods.gpkg'}: 1 pair of cells overlaps (the first: 11 and 12, 11.7 m²); a "
+        "point in both goes to the first in the file. Find them with QGIS's Topology Checker (must not overlap) and "
+        "fix the file"]
