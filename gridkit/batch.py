@@ -433,6 +433,7 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
     else:
         x, y = coordinate_values(part, x_field, y_field)
         frame = pd.DataFrame(part)
+        frame.attrs["xy_fields"] = (x_field, y_field)  # a reject names the column, as the file path's do
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
                                     compact=True)

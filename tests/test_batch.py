@@ -822,3 +822,21 @@ def test_a_partitioned_dataset_that_dask_cannot_read_whole_is_refused_naming_the
             locate_dask(tmp_path / name, package, n_workers=1)
         assert str(error.value).startswith(message), str(error.value)
     assert batch._parquet_columns(tmp_path / "blank")[3] == ["lon", "lat", "n"]
+
+
+def test_dask_rejects_name_the_coordinate_columns_as_the_file_path_does(tmp_path, package):
+    """A blank lon in plain Parquet was "x is blank or not a number" on dask, and
+    "lon is blank or not a number" from the same rows as a CSV."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 50])
+    rows = pd.DataFrame({"id": ["a", "b", "c"], "lon": [lon[0], None, lon[1]], "lat": [lat[0], lat[1], np.inf]})
+    (tmp_path / "parts").mkdir()
+    rows.to_parquet(tmp_path / "parts" / "part-0.parquet", index=False)
+    rows.to_csv(tmp_path / "rows.csv", index=False)
+    _, on_dask = locate_dask(tmp_path / "parts", package, n_workers=1)
+    locate_file(tmp_path / "rows.csv", package, tmp_path / "located.csv")
+    from_file = pd.read_csv(tmp_path / "located.rejects.csv", encoding="utf-8-sig")
+    assert on_dask[["row", "reason", "detail"]].values.tolist() == [
+        [2, "missing_coordinates", "lon is blank or not a number"],
+        [3, "missing_coordinates", "lat is blank or not a number"]]
+    columns = ["row", "reason", "detail"]
+    assert from_file[columns].values.tolist() == on_dask[columns].values.tolist()
