@@ -84,8 +84,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
             units = units[units["level"] != "community"]
         if len(units):
             units.boundary.plot(ax=ax, color="black", linewidth=1.4)
-    named = cells[~missing & cells["grid_id"].notna()]  # a cell edited by hand may have lost either
-    if labels and len(named):
+    named = cells[~missing & cells["grid_id"].notna()] if labels else cells.iloc[:0]  # edited by hand: either lost
+    if len(named):
         step = max(1, len(named) // labels)
         sample = named.iloc[np.arange(0, len(named), step)[:labels]]
         for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
