@@ -1326,10 +1326,9 @@ def _overlaps(geoms, ids):
 def _warn_overlaps(path, overlaps):
     if overlaps:
         n, (one, two, m2) = overlaps["pairs"], overlaps["first"]
-        log.warning(f"{path}: {n:,} pair{'s' if n > 1 else ''} of cells overlap{'' if n > 1 else 's'} (the first: "
-                    f"{one} and {two}, "
-                    f"{m2:,g} m²); a point in both goes to the first in the file. Find them with QGIS's "
-                    "Topology Checker (must not overlap) and fix the file")
+        pairs = f"{n:,} pairs of cells overlap" if n > 1 else "1 pair of cells overlaps"
+        log.warning(f"{path}: {pairs} (the first: {one} and {two}, {m2:,g} m²); a point in both goes to the first in "
+                    "the file. Find them with QGIS's Topology Checker (must not overlap) and fix the file")
 
 
 def index_path(package) -> Path:
