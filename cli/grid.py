@@ -906,8 +906,9 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     Each grid is one contiguous polygon, the grids tile each community exactly,
     and every grid's household count lies in the band wherever the data allows;
     where it does not (an island of 12, one building of 600) the grid is flagged
-    with the reason. Households outside every community go to the
-    household_rejects layer and are counted.
+    with the reason. Households outside every community, or with no position
+    (blank coordinates in a CSV), go to the household_rejects layer and are
+    counted.
 
     The flag column: too_few (the whole community holds fewer households than
     the lower bound), island, indivisible, unplaceable and forced grids are out
@@ -1468,7 +1469,8 @@ def _echo_summary(lines_out, s, within, output, preview, t0, as_json):
         lines_out.append(f"micro-grids  {m['grids']} ({percent(m['in_band_pct'])} % in band "
                          f"{m['band'][0]:g}–{m['band'][1]:g})")
     lost = f", {s['unprojected']} of them with coordinates that do not project" if s.get("unprojected") else ""
-    lines_out += [f"rejects      {s['outside']} household features outside every {within}{lost} "
+    placeless = f", {s['no_position']} with no position" if s.get("no_position") else ""
+    lines_out += [f"rejects      {s['outside']} household features outside every {within}{lost}{placeless} "
                   "(layer household_rejects)",
                   *_picture(preview),
                   f"output       {output}",

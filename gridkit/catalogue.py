@@ -914,7 +914,10 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     geoms[ok] = shapely.points(x[ok], y[ok])
     # The CRS as read_vector applies it: gcj02/bd09 to WGS84; lon/lat read as
     # EPSG:4326 by default are checked for lying in China.
-    return _apply_crs(gpd.GeoDataFrame(frame, geometry=geoms, crs=None if crs is not None else source), path, crs)
+    points = _apply_crs(gpd.GeoDataFrame(frame, geometry=geoms, crs=None if crs is not None else source), path, crs)
+    if not ok.all():  # why, for the caller that names them ("lon is blank or not a number")
+        points.attrs["no_position"] = coords.position_problems(x, y, names=frame.attrs.get("xy_fields"))[1]
+    return points
 
 
 def _names_wkt_column(path, sheet=None):

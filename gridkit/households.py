@@ -307,6 +307,11 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     whole household (:func:`households_from_floors`; ``default_floors`` for
     buildings with none given).
 
+    A point feature with no geometry (a CSV row whose coordinates are blank:
+    :func:`gridkit.catalogue.read_points` says why in ``attrs["no_position"]``) is
+    kept, a warning naming its row, for :func:`place_households` to reject; a
+    polygon without one is an error.
+
     Returns ``(frame, kind)`` with columns ``households`` and ``geometry``; ``kind``
     is ``"points"`` (points, or buildings by their representative point) or
     ``"blocks"`` (areal counts). ``auto`` picks blocks for polygons that cover
@@ -317,11 +322,14 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     source = households.attrs.get("source_path", "households")
     geoms = households.geometry.values
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if empty.any():
+    types = set(shapely.get_type_id(geoms[~empty]).tolist())
+    polygonal = bool(types) and types <= {3, 6}
+    if empty.any() and (polygonal or "no_position" not in households.attrs and not types <= {0, 4}):
+        # A block or building without its shape is a broken layer. A point without
+        # one, an address a ledger could not place (blank lon/lat, a total row), is a
+        # reject with its reason, as one outside every community is.
         listed = _listed_rows(households, empty, "has no geometry", "have no geometry")
         raise InputError(f"{source}: {listed} (rows count from 1); fix or remove them")
-    types = set(shapely.get_type_id(geoms).tolist())
-    polygonal = types <= {3, 6}
     if polygonal and not shapely.is_valid(geoms).all():
         # A self-crossing building or block is repaired (a warning names it) rather
         # than failing deep inside the union of the features.
@@ -339,6 +347,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
             raise InputError(f"{source}: no count column {count_field!r}; columns are: {cols}")
         raw = pd.Series(_numbers(households[count_field], _COUNT_UNITS, source, count_field))
         bad = ~np.isfinite(raw) | (raw < 0) | (raw != np.floor(raw))  # NaN, inf ("inf" in a CSV) too
+        raw[bad & empty] = 0  # a reject: a blank row, a header repeated, counts nothing
+        bad &= ~empty
         if bad.any():
             shown = _shown_rows(households, count_field, bad.to_numpy())
             raise InputError(
@@ -373,7 +383,37 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         _warn_repeated_rows(households, source)
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
+    if empty.any():
+        frame["no_position"] = why = _no_position(households.attrs.get("no_position"), empty, counts)
+        listed = _listed_rows(households, empty, "has no position", "have no position")
+        first = why[np.flatnonzero(empty)[0]].removeprefix("no position: ")
+        log.warning("%s: %s (%s%s). %s, %s households in no grid", source, listed,
+                    "the first: " if empty.sum() > 1 else "", first,
+                    "It is a reject" if empty.sum() == 1 else "They are rejects", f"{int(counts[empty].sum()):,}")
     return frame, kind
+
+
+def _no_position(why, empty, counts):
+    """Why each feature of ``empty`` has no position (None for the others): ``why``,
+    :func:`gridkit.catalogue.read_points`' reasons, or that it has no geometry; a
+    count that is the sum of all the others' is a ledger's total row."""
+    why = np.full(len(empty), "no geometry", dtype=object) if why is None else np.asarray(why, dtype=object)
+    reason = np.full(len(empty), None, dtype=object)
+    total = int(counts.sum())
+    for i in np.flatnonzero(empty).tolist():
+        total_row = len(counts) > 2 and counts[i] > 0 and 2 * counts[i] == total
+        reason[i] = f"no position: {why[i]}" + (f", and its count, {counts[i]:,}, is the sum of all the others' "
+                                                "(a total row?)" if total_row else "")
+    return reason
+
+
+def reject_counts(rejects) -> dict:
+    """The summary's counts of the household ``rejects``: ``outside`` every
+    community (or grid), of them ``unprojected`` (coordinates that do not project
+    into the CRS), and ``no_position`` (no coordinates at all: not outside)."""
+    placeless = rejects["reason"].str.startswith("no position").to_numpy(dtype=bool)
+    return {"outside": int((~placeless).sum()), "no_position": int(placeless.sum()),
+            "unprojected": int((rejects.geometry.isna().to_numpy() & ~placeless).sum())}
 
 
 def _warn_repeated_rows(households, source):
@@ -2299,7 +2339,8 @@ def balanced_grid(
     HouseholdLayout
         ``grids`` (``grid_id``, hierarchy, ``households``, ``in_band``,
         ``polsby_popper``, ``flag``, ``crosses_barrier``…), ``micro``, ``rejects``
-        (households outside every community, with a reason) and ``summary``.
+        (households outside every community or with no position, with a reason)
+        and ``summary``.
     """
     t0 = time.perf_counter()
     band, micro_band = bands_of(min_households, max_households, target, tolerance, micro)
@@ -2352,7 +2393,7 @@ def balanced_grid(
                           "communities; please report it with the input")
     grids, row_ids = _grid_frame(rows, communities, crs, band, start_date)
     summary = _summary(grids, band, kind, len(frame), int(outside.sum()), crossings)
-    summary["unprojected"] = int(rejects.geometry.isna().sum())  # of the outside: no position in the CRS
+    summary.update(reject_counts(rejects))
     micro_frame = None
     if micro_band:
         micro_frame = _micro_frame(micro_rows, row_ids, crs, micro_band)
@@ -2473,11 +2514,18 @@ def place_households(frame, polygons, what):
                          f"CRS? ({boundaries}--households-crs the households': gcj02 for Chinese web-map data "
                          f"labelled EPSG:4326){_misread(source, polygons)}")
     reason = np.full(len(frame), f"outside every {what}", dtype=object)
+    if "no_position" in frame:
+        why = frame.pop("no_position").to_numpy()
+        placeless = pd.notna(why)
+        reason[placeless] = why[placeless]  # read_households warned of them
+    else:
+        placeless = np.zeros(len(frame), dtype=bool)
     # Each lost feature's lower left corner (a point's own x, y), as the file has it.
     reason[lost] = [f"its coordinates ({x:.8g}, {y:.8g}) do not project into {crs.to_string()}: not "
                     "longitude/latitude, or far outside the area that CRS covers"
                     for x, y in shapely.bounds(source[lost])[:, :2]]
     rejects = frame[outside].assign(reason=reason[outside])
+    outside &= ~placeless
     if outside.any():
         log.warning("%s household features (%s households) lie outside every %s%s; see rejects",
                     f"{int(outside.sum()):,}", f"{int(frame['households'][outside].sum()):,}", what,

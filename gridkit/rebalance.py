@@ -41,7 +41,7 @@ from .households import (
     DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
     _last_repairs, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
     _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, bands_of, community_atoms,
-    place_households, polsby_popper, read_households, within_parents,
+    place_households, polsby_popper, read_households, reject_counts, within_parents,
 )
 from .invariants import check_micro_grids, check_partition
 from .locator import _refuse_missing
@@ -263,7 +263,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         raise LayoutError(f"internal error: the grids hold {held} households of the {total} inside them; "
                           "please report it with the input")
     summary = _summary(now, band, kind, len(frame), int(outside.sum()), crossings)
-    summary["unprojected"] = int(rejects.geometry.isna().sum())  # of the outside: no position in the CRS
+    summary.update(reject_counts(rejects))
     micro_now = gone_micro = None
     if micro_band is not None:
         # A kept grid's micro-grids divided anew number on after its highest issued:

@@ -378,6 +378,24 @@ def test_households_outside_are_reported_not_dropped():
     assert layout.rejects["source_row"].tolist() == [n - 1, n]
 
 
+def test_households_without_a_position_are_rejects_and_blocks_without_a_shape_an_error(caplog):
+    # A point with no geometry (an address not geocoded) is a reject, counted apart
+    # from those outside; a block without its shape is a broken layer.
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])
+    homes = pd_concat(_points(20, 50), gpd.GeoDataFrame({"n": [3]}, geometry=[None], crs=4548))
+    layout = balanced_grid(comm, homes, min_households=40, max_households=60, count_field="n")
+    assert layout.rejects["reason"].tolist() == ["no position: no geometry"]
+    assert layout.rejects["source_row"].tolist() == [401] and layout.rejects["households"].tolist() == [3]
+    assert {k: layout.summary[k] for k in ("outside", "no_position", "unprojected")} == \
+        {"outside": 0, "no_position": 1, "unprojected": 0}
+    assert layout.grids["households"].sum() == 400
+    assert caplog.messages == ["households: row 401 has no position (no geometry). It is a reject, 3 households in "
+                               "no grid"]
+    blocks = homes.set_geometry(homes.buffer(10).where(homes.geometry.notna(), None))
+    with pytest.raises(InputError, match=r"^households: row 401 has no geometry \(rows count from 1\); fix or remove"):
+        balanced_grid(comm, blocks, min_households=40, max_households=60, count_field="n", kind="points")
+
+
 def test_households_whose_coordinates_do_not_project_are_rejects_that_say_so():
     # A latitude of 95 or -91 has no position in the communities' CRS: each is a
     # reject with a null geometry and its coordinates in the reason, not a point at
