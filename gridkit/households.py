@@ -350,11 +350,11 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         raw[bad & empty] = 0  # a reject: a blank row, a header repeated, counts nothing
         bad &= ~empty
         if bad.any():
-            shown = _shown_rows(households, count_field, bad.to_numpy())
-            raise InputError(
-                f"{source}: {int(bad.sum())} household counts in {count_field!r} are not whole numbers ≥ 0: "
-                f"{shown}. Fix the values (a household count is a non-negative integer)."
-            )
+            shown, n = _shown_rows(households, count_field, bad.to_numpy()), int(bad.sum())
+            counts_are = (f"count in {count_field!r} is not a whole number" if n == 1 else
+                          f"counts in {count_field!r} are not whole numbers")
+            raise InputError(f"{source}: {n} household {counts_are} ≥ 0: {shown}. Fix the values (a household "
+                             "count is a non-negative integer).")
         counts = raw.to_numpy().astype("int64")
     if not polygonal and not types <= {0, 4}:
         found = ", ".join(sorted(set(households.geom_type)))

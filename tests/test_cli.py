@@ -862,7 +862,7 @@ def test_households_where_reads_only_the_features_asked_for(tmp_path):
     frame.assign(hh=np.where(np.arange(400) == 8, -2, count)).to_file(bad)
     result = _run(*args[:7], bad, *args[8:], "--households-where", "use = 'home'", "-o", out2)
     assert result.exit_code == 1 and not out2.exists()
-    assert "1 household counts in 'hh' are not whole numbers ≥ 0: row 9 (-2)" in result.output
+    assert "1 household count in 'hh' is not a whole number ≥ 0: row 9 (-2)" in result.output
     outside = gpd.GeoDataFrame({"use": ["home"], "hh": [1]}, geometry=[shapely.Point(502_000, 4_400_500)], crs=4548)
     grown = tmp_path / "grown.gpkg"
     pd.concat([frame, outside], ignore_index=True).to_file(grown)
