@@ -63,7 +63,9 @@ without it, or the other way round), ``baidu_mercator`` (Baidu's metres, read in
 another CRS), ``zero_coordinates`` (outside, with an x or y of exactly 0: a blank
 position written as zeros),
 ``degrees_in_projected_crs``,
-``bad_id``, ``unknown_class``, ``duplicate_id`` (same ID, different attributes),
+``bad_id``, ``unknown_class``, ``class_mismatch`` (a class column naming another
+class than the row's ID), ``duplicate_id`` (the same ID on rows that differ: each
+rejected),
 ``duplicate_row`` (an exact duplicate of an earlier row), ``outside`` (farther
 than the tolerance from every cell).
 """
@@ -150,7 +152,8 @@ REJECT_REASONS = {
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
-    "duplicate_id": "the same component ID as an earlier row, with different attributes",
+    "class_mismatch": "a class column that names another class than the row's ID (its class is part of it)",
+    "duplicate_id": "the same component ID on rows that differ (none of them taken: which is the component?)",
     "duplicate_row": "an exact duplicate of an earlier row",
     "outside": "farther than the tolerance from every cell of the layout",
     "already_catalogued": "a component of the same class at the same place (1 cm) is in the catalogue from "
@@ -1277,19 +1280,35 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         is_bad = np.zeros(n, dtype=bool)
         is_bad[with_id[bad]] = True
         reject(is_bad, "bad_id", lambda rows: [text[i] for i in rows])
-    class_code = _class_codes(frame, std, mapping, table, has_id)
+    class_code, stated = _class_codes(frame, std, mapping, table, has_id)
     known = class_code.isin(set(table.classes)).to_numpy()
     reject(~known, "unknown_class", lambda rows: [
         table.class_problem(class_code.iloc[i]) if pd.notna(class_code.iloc[i]) and class_code.iloc[i]
         else f"no class: its {mapping.class_field} is blank" if mapping.class_field
         else "no class (set class or class_field in a --mapping file)" for i in rows])
-    # the same ID twice with different attributes
+    # A row whose class column names another class than its ID: a class changed in an
+    # exported copy, which the ID (its class is part of it) would silently undo.
+    other = has_id & stated.isin(set(table.classes)).to_numpy() & (stated != class_code).to_numpy()
+    reject(other, "class_mismatch", lambda rows: [
+        f"{mapping.class_field} {stated.iloc[i]} ({table.classes[stated.iloc[i]].name}) is not the class of ID "
+        f"{given.iloc[i]}, {class_code.iloc[i]} ({table.classes[class_code.iloc[i]].name}): a component's class "
+        f"is part of its ID. To reclassify it, mark this row removed (GLBJZT 移除) and add one without an ID, "
+        f"{mapping.class_field} {stated.iloc[i]}, for the component it becomes" for i in rows])
+    # The same ID on rows that differ: which is the component? None of them is taken,
+    # so neither a new component nor one in the catalogue takes the wrong row's place.
     if has_id.any():
-        live = (reason == "") & has_id
-        first_of = np.arange(n)
-        first_of[live] = np.flatnonzero(live)[_first_rows(given[live])]
-        clash = live & (first_of != np.arange(n))
-        reject(clash, "duplicate_id", lambda rows: [f"ID already on row {first_of[i] + 1}" for i in rows])
+        live = np.flatnonzero((reason == "") & has_id)
+        ids = given.iloc[live].reset_index(drop=True)
+        twice = ids.duplicated(keep=False).to_numpy()
+        if twice.any():
+            rows_of = pd.Series(numbers[live[twice]]).groupby(ids[twice].to_numpy()).agg(list)
+            on = {i: [r for r in rows_of[given.iloc[i]] if r != numbers[i]] for i in live[twice].tolist()}
+            clash = np.zeros(n, dtype=bool)
+            clash[live[twice]] = True
+            reject(clash, "duplicate_id", lambda rows: [
+                f"ID also on row {', '.join(map(str, on[i]))}, with different attributes: "
+                "keep the row that is the component, and give the others their own ID (or none, for a new one)"
+                for i in rows])
 
     # 4. outside
     reject((reason == "") & (status == OUTSIDE), "outside",
@@ -1327,6 +1346,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # columns are taken one at a time: at ten million rows each copy is a gigabyte.
     kept_arrays = [a[keep] for a in (index, status, distance, lx, ly, key)]
     kept_micro = None if micro is None else micro[keep]
+    # An exported copy's end dates: a component removed stays removed on that day.
+    ended = (yyyymmdd(_clean_text(frame["end_date"].reset_index(drop=True)))[keep].reset_index(drop=True)
+             if "end_date" in frame.columns else None)
     del frame, given, x, y, lx, ly, index, status, distance, key, micro
     _, kept_status, _, kept_x, kept_y, _ = kept_arrays
     assigned = {"assigned_inside": int((kept_status == 0).sum()),
@@ -1339,7 +1361,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # Which rows name their department, where no table routes them: a held one may be kept (see _merge).
     named = None if routes is not None else kept[list(DEPARTMENT_FIELDS)].notna().to_numpy()
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
-                           *kept_arrays, numbers[keep], source, today, micro=kept_micro)
+                           *kept_arrays, numbers[keep], source, today, micro=kept_micro, ended=ended)
     del kept, kept_arrays, kept_micro
     departments = {}
     if routes is not None:
@@ -1467,7 +1489,8 @@ def _class_codes(frame, std, mapping, table, has_id):
     elif mapping.class_code:
         out = pd.Series(str(mapping.class_code), index=range(n), dtype="str")
     from_id = std["GLBJBSM"].reset_index(drop=True).astype("str").str.slice(6, 6 + table.class_digits)
-    return from_id.where(pd.Series(has_id), out)
+    stated = out if mapping.class_field else pd.Series("", index=range(n), dtype="str")
+    return from_id.where(pd.Series(has_id), out), stated
 
 
 def _category(values, codes):
@@ -1517,7 +1540,10 @@ def _plain(frame):
 
 
 def _catalogue_rows(std, class_code, table, locator, units, index, status, distance, lx, ly, key,
-                    source_row, source, today, *, micro=None):
+                    source_row, source, today, *, micro=None, ended=None):
+    """The catalogue's rows for the inventory's kept rows. A row marked removed
+    (移除) ends on its ``ended`` date (an exported copy's ``end_date``) or ``today``;
+    any other has no end date."""
     n = len(std)
     cols = {name: std[name].reset_index(drop=True) for name in STANDARD_FIELDS}
     cols["GLBJBSM"] = cols["GLBJBSM"].astype("str")  # text even when missing: new IDs are written into it
@@ -1533,7 +1559,12 @@ def _catalogue_rows(std, class_code, table, locator, units, index, status, dista
     cols["GLBJZT"] = _by_value(state, lambda v: "完好" if pd.isna(v) else STATUS_VALUES.get(str(v).strip().lower(), v))
     cols["CSRQ"] = _filled(cols["CSRQ"], [today], np.zeros(n, dtype=np.int64))
     cols["SJLY"] = _filled(cols["SJLY"], [source], np.zeros(n, dtype=np.int64))
+    removed = (cols["GLBJZT"].astype(object) == "移除").to_numpy()
     cols["end_date"] = _category([], np.full(n, -1))
+    if removed.any():
+        given = np.full(n, None, dtype=object) if ended is None else ended.to_numpy(dtype=object)
+        days = np.where(pd.isna(given), today, given)
+        cols["end_date"] = pd.Series(np.where(removed, days, None), dtype=object)
     cols["county_code"] = (_category(*reversed(locator.codes("county_code", index)))
                            if "county_code" in locator.attributes
                            else cols["SZDYWGBSM"].astype("str").str.slice(0, 6))
@@ -1610,12 +1641,14 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         found = pd.Index(held_keys[first]).get_indexer(keys)
         match[~given] = np.append(np.flatnonzero(first), -1)[found]
     match = match.astype(np.int64)
-    # New IDs for unmatched rows without one: next sequence after everything ever held.
+    # New IDs for unmatched rows without one: next sequence after everything ever held,
+    # and after the IDs of the rejected rows, which are the file's once they are put right.
     new = (match < 0) & ~given
     if new.any():
         prefix = (rows["county_code"].astype("str") + rows["class_code"].astype("str")).astype(object)[new]
+        rejected = pd.Series(sorted(listed[0]) if listed else [], dtype=object)
         rows.loc[new, "GLBJBSM"] = _next_ids(prefix, highest_component_ids(
-            pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"]]), before=issued))
+            pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"], rejected]), before=issued))
     matched = match >= 0
     updated = unchanged = 0
     catalogue = catalogue.copy()

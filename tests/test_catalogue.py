@@ -65,18 +65,22 @@ def test_every_reject_reason_from_crafted_rows(tmp_path, package):
     result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
                                today="20260701")
     s = result.summary
-    assert s["rows"] == 13 and s["imported"] == 3 and s["rejected"] == 10
+    assert s["rows"] == 13 and s["imported"] == 2 and s["rejected"] == 11
     assert s["rejected_by_reason"] == {"missing_coordinates": 1, "impossible_coordinates": 1, "latlon_swapped": 1,
-                                       "bad_id": 3, "duplicate_id": 1, "duplicate_row": 1, "outside": 1,
+                                       "bad_id": 3, "duplicate_id": 2, "duplicate_row": 1, "outside": 1,
                                        "zero_coordinates": 1}
     assert s["assigned_nearest"] == 1
     rejects = result.rejects.set_index("row")
     assert rejects.loc[10, "detail"] == "exact duplicate of row 2"
-    assert rejects.loc[9, "detail"] == "ID already on row 1"
+    # one ID on two rows that differ: neither is taken (which is the component?)
+    assert rejects.loc[[1, 9], "detail"].tolist() == [
+        f"ID also on row {r}, with different attributes: keep the row that is the component, and give the others "
+        "their own ID (or none, for a new one)" for r in (9, 1)]
     assert "retired" in rejects.loc[7, "detail"] and "not the layout's" in rejects.loc[8, "detail"]
     cat = result.catalogue.set_index("BZ")
-    assert cat.loc["ok with ID", "SZDYWGBSM"] == "110101001001004"
-    # new IDs: county + class + the next sequence after the given 000001
+    assert cat.loc["5 m outside: nearest", "SZDYWGBSM"] == "110101001001004"  # the cell 5 m off
+    # new IDs: county + class + the next sequence after 000001, which the rejected rows
+    # hold: once one of them is put right and imported, it is that component, no other
     assert cat.loc["ok, gets an ID", "GLBJBSM"] == "11010101001000002"
     assert cat.loc["5 m outside: nearest", "GLBJBSM"] == "11010101001000003"
     assert cat.loc["5 m outside: nearest", "assign_status"] == "nearest"
@@ -451,6 +455,70 @@ def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     again = CliRunner().invoke(cli, [*args, "--class", "01037", str(lamps), "--json"])
     s = json.loads(again.stdout)[0]
     assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["rejected"]) == (0, 0, 1, 0, 0)
+
+
+def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path, package):
+    """Stop 90's round trip of the components layer through Excel. Before: a class
+    changed in class_code was undone by the ID without a word; an ID typed over with
+    another's took the first row's place and position (the real component's row was
+    the reject); a component typed 移除 had no end date; a new ID could be one a
+    rejected row holds; and the same unedited copy imported again cleared every
+    removed component's end date (each counted as updated)."""
+    import openpyxl
+
+    from gridkit.export import export_package
+
+    args = _six_lamps(tmp_path, package)  # 11010101037000001 … 006
+    short = pd.read_csv(args[-1]).iloc[:5]
+    short.to_csv(args[-1], index=False)
+    assert CliRunner().invoke(cli, [*args, "--date", "20260801"]).exit_code == 0  # 000006 removed on 20260801
+    export_package(package, tmp_path / "book.xlsx", layers=["components"])
+    book = openpyxl.load_workbook(tmp_path / "book.xlsx")
+    sheet = book["components"]
+    header = [c.value for c in sheet[1]]
+    column = {name: header.index(name) + 1 for name in header}
+    sheet.cell(row=2, column=column["class_code"]).value = "02014"  # 000001 a traffic signal now?
+    sheet.cell(row=3, column=column["GLBJBSM"]).value = "11010101037000003"  # 000002 typed over with 000003
+    sheet.cell(row=5, column=column["GLBJZT"]).value = "移除"  # 000004 taken away
+    new = [c.value for c in sheet[4]]
+    for name in ("GLBJBSM", "source", "source_key", "end_date"):
+        new[header.index(name)] = None
+    new[header.index("Y")] += 60  # a new lamp, in the cell north of 000003
+    outside = list(new)
+    outside[header.index("GLBJBSM")], outside[header.index("Y")] = "11010101037000009", new[header.index("Y")] + 900
+    sheet.append(new)
+    sheet.append(outside)
+    book.save(tmp_path / "edited.xlsx")
+    imported = ["components", "import", "--grid", str(package), "--date", "20260901", str(tmp_path / "edited.xlsx"),
+                "--rejects-dir", str(tmp_path), "--json"]
+    result = CliRunner().invoke(cli, imported)
+    assert result.exit_code == 0, result.output
+    s = json.loads(result.stdout)[0]
+    assert s["rejected_by_reason"] == {"class_mismatch": 1, "duplicate_id": 2, "outside": 1}
+    assert (s["added"], s["updated"], s["unchanged"], s["removed"]) == (1, 1, 2, 0)
+    rejects = pd.read_csv(tmp_path / "edited.rejects.csv", dtype=str).set_index("row")["detail"].to_dict()
+    assert rejects["1"] == (
+        "class_code 02014 (交通信号灯) is not the class of ID 11010101037000001, 01037 (路灯): a component's class is "
+        "part of its ID. To reclassify it, mark this row removed (GLBJZT 移除) and add one without an ID, "
+        "class_code 02014, for the component it becomes")
+    assert (rejects["2"], rejects["3"]) == tuple(
+        f"ID also on row {r}, with different attributes: keep the row that is the component, and give the others "
+        "their own ID (or none, for a new one)" for r in (3, 2))
+    cat = read_catalogue(package).set_index("GLBJBSM")
+    held = cat[["class_code", "GLBJZT", "end_date"]].to_dict("index")
+    assert held == {**{f"11010101037{k:06d}": {"class_code": "01037", "GLBJZT": "完好", "end_date": None}
+                       for k in (1, 2, 3, 5)},
+                    "11010101037000004": {"class_code": "01037", "GLBJZT": "移除", "end_date": "20260901"},
+                    "11010101037000006": {"class_code": "01037", "GLBJZT": "移除", "end_date": "20260801"},
+                    # after 000009, which the rejected row holds (before: 000007)
+                    "11010101037000010": {"class_code": "01037", "GLBJZT": "完好", "end_date": None}}
+    assert cat.loc[["11010101037000002", "11010101037000003"], "SZDYWGBSM"].tolist() == [
+        "110101001001005", "110101001001006"]  # where they were
+    # The copy exported again and imported as it is changes nothing, the end dates included.
+    export_package(package, tmp_path / "again.xlsx", layers=["components"])
+    again = json.loads(CliRunner().invoke(cli, [*imported[:6], str(tmp_path / "again.xlsx"), "--json"]).stdout)[0]
+    assert (again["added"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 7, 0)
+    assert read_catalogue(package).set_index("GLBJBSM")[["class_code", "GLBJZT", "end_date"]].to_dict("index") == held
 
 
 def test_dates_typed_in_an_exported_catalogue_are_taken(tmp_path, package):
@@ -1089,7 +1157,7 @@ def test_point_geopackage_and_geoparquet_read_through_arrow_match_geojson(tmp_pa
     for column in ("GLBJBSM", "SZDYWGBSM", "GLBJMC", "assign_status"):
         assert results[0].catalogue[column].astype(object).tolist() == results[1].catalogue[column].astype(object).tolist()
     assert results[0].rejects[["row", "reason"]].values.tolist() == results[1].rejects[["row", "reason"]].values.tolist()
-    assert results[1].rejects["reason"].tolist() == ["duplicate_id", "bad_id", "outside"]
+    assert results[1].rejects["reason"].tolist() == ["duplicate_id", "duplicate_id", "bad_id", "outside"]
     # an explicit --crs overrides the file's label on the fast path too
     gx, gy = gk.wgs84_to_gcj02(*_lonlat(x, y))
     gcj = gpd.GeoDataFrame(frame.drop(columns="geometry"), geometry=shapely.points(gx, gy), crs=4326)
