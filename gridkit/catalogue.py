@@ -1289,9 +1289,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     # A row whose class column names another class than its ID: a class changed in an
     # exported copy, which the ID (its class is part of it) would silently undo.
     other = has_id & stated.isin(set(table.classes)).to_numpy() & (stated != class_code).to_numpy()
-    reject(other, "class_mismatch", lambda rows: [
+    reject(other, "class_mismatch", lambda rows, ids=given: [
         f"{mapping.class_field} {stated.iloc[i]} ({table.classes[stated.iloc[i]].name}) is not the class of ID "
-        f"{given.iloc[i]}, {class_code.iloc[i]} ({table.classes[class_code.iloc[i]].name}): a component's class "
+        f"{ids.iloc[i]}, {class_code.iloc[i]} ({table.classes[class_code.iloc[i]].name}): a component's class "
         f"is part of its ID. To reclassify it, mark this row removed (GLBJZT 移除) and add one without an ID, "
         f"{mapping.class_field} {stated.iloc[i]}, for the component it becomes" for i in rows])
     # The same ID on rows that differ: which is the component? None of them is taken,
