@@ -179,8 +179,10 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
             lines.append("  hint: " + _no_class_hint(s["source"], mapping))
         for other, n in s["already_catalogued_from"].items():
-            lines.append(f"  hint: {n:,} already in the catalogue from {other}: if this is the inventory imported as "
-                         f"{other}, renamed, import it with --source {other} to update those components")
+            lines.append(f"  hint: {n:,} already in the catalogue from {other}: " + (
+                "rows of the copy whose ID was cleared? put their IDs back (the rejects name them) to update them"
+                if s["catalogue_copy"] else f"if this is the inventory imported as {other}, renamed, import it with "
+                f"--source {other} to update those components"))
         lines.append(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
                      f"cell within {s['tolerance_m']:g} m"
                      + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")

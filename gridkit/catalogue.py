@@ -1322,9 +1322,10 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         held_id, held_source = (catalogue[name].astype(str).to_numpy() for name in ("GLBJBSM", "source"))
         elsewhere = pd.Series(held_source[twin[twin >= 0]]).value_counts().sort_index().to_dict()
         reject(twin >= 0, "already_catalogued", lambda rows: [
-            f"component {held_id[twin[i]]} of {held_source[twin[i]]} has this class at this place; to update the "
-            f"components of {held_source[twin[i]]} from this file, import it as source {held_source[twin[i]]}"
-            for i in rows])
+            f"component {held_id[twin[i]]} of {held_source[twin[i]]} has this class at this place; "
+            + (f"a row of a copy without its ID is a new component: put its ID back ({held_id[twin[i]]}) to update it"
+               if copy else f"to update the components of {held_source[twin[i]]} from this file, import it as "
+               f"source {held_source[twin[i]]}") for i in rows])
 
     keep = reason == ""
     # A table's rejects keep its coordinate columns as written ("abc" where x was not a

@@ -461,8 +461,9 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     """Stop 90's round trip of the components layer through Excel. Before: a class
     changed in class_code was undone by the ID without a word; an ID typed over with
     another's took the first row's place and position (the real component's row was
-    the reject); a component typed 移除 had no end date; a new ID could be one a
-    rejected row holds; and the same unedited copy imported again cleared every
+    the reject); a row whose ID was cleared was told to import the file under the
+    component's source; a component typed 移除 had no end date; a new ID could be one
+    a rejected row holds; and the same unedited copy imported again cleared every
     removed component's end date (each counted as updated)."""
     import openpyxl
 
@@ -480,6 +481,7 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     sheet.cell(row=2, column=column["class_code"]).value = "02014"  # 000001 a traffic signal now?
     sheet.cell(row=3, column=column["GLBJBSM"]).value = "11010101037000003"  # 000002 typed over with 000003
     sheet.cell(row=5, column=column["GLBJZT"]).value = "移除"  # 000004 taken away
+    sheet.cell(row=6, column=column["GLBJBSM"]).value = None  # 000005's ID cleared
     new = [c.value for c in sheet[4]]
     for name in ("GLBJBSM", "source", "source_key", "end_date"):
         new[header.index(name)] = None
@@ -494,8 +496,8 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     result = CliRunner().invoke(cli, imported)
     assert result.exit_code == 0, result.output
     s = json.loads(result.stdout)[0]
-    assert s["rejected_by_reason"] == {"class_mismatch": 1, "duplicate_id": 2, "outside": 1}
-    assert (s["added"], s["updated"], s["unchanged"], s["removed"]) == (1, 1, 2, 0)
+    assert s["rejected_by_reason"] == {"class_mismatch": 1, "duplicate_id": 2, "already_catalogued": 1, "outside": 1}
+    assert (s["added"], s["updated"], s["unchanged"], s["removed"]) == (1, 1, 1, 0)
     rejects = pd.read_csv(tmp_path / "edited.rejects.csv", dtype=str).set_index("row")["detail"].to_dict()
     assert rejects["1"] == (
         "class_code 02014 (交通信号灯) is not the class of ID 11010101037000001, 01037 (路灯): a component's class is "
@@ -504,6 +506,8 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     assert (rejects["2"], rejects["3"]) == tuple(
         f"ID also on row {r}, with different attributes: keep the row that is the component, and give the others "
         "their own ID (or none, for a new one)" for r in (3, 2))
+    assert rejects["5"] == ("component 11010101037000005 of inv has this class at this place; a row of a copy "
+                            "without its ID is a new component: put its ID back (11010101037000005) to update it")
     cat = read_catalogue(package).set_index("GLBJBSM")
     held = cat[["class_code", "GLBJZT", "end_date"]].to_dict("index")
     assert held == {**{f"11010101037{k:06d}": {"class_code": "01037", "GLBJZT": "完好", "end_date": None}
