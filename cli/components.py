@@ -178,6 +178,11 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
             lines.append("  hint: " + _no_class_hint(s["source"], mapping))
+        if s.get("taken_from"):
+            taken = s["taken_from"]
+            lines.append(f"  hint: {sum(taken.values()):,} of the rows' IDs were components of "
+                         + ", ".join(f"{other} ({n:,})" for other, n in taken.items())
+                         + f"; they now belong to {s['source']}, whose next import removes those it lacks")
         for other, n in s["already_catalogued_from"].items():
             lines.append(f"  hint: {n:,} already in the catalogue from {other}: " + (
                 "rows of the copy whose ID was cleared? put their IDs back (the rejects name them) to update them"

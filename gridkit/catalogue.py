@@ -1206,7 +1206,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         written = frame[list(dict.fromkeys(xy))]  # one column of both ("location") once
         frame = frame.drop(columns=written.columns)
     # The components layer exported (edited in Excel, say), its fields named any way export names them.
-    copy = set(COPY_COLUMNS) <= {standard_field(c) or c for c in frame.columns}
+    named = {standard_field(c) or c for c in frame.columns}
+    copy = set(COPY_COLUMNS) <= named
+    _refuse_copy_without_sources(named, copy, inventory if isinstance(inventory, (str, Path)) else source)
     if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
     reason, detail = coords.position_problems(x, y, in_crs, names=xy)  # 1. positions, the first checks
@@ -1421,6 +1423,25 @@ def _refuse_offset_copy(rows, catalogue, inventory):
                 f"{np.median(moved):.0f} m from their places: {label} read as EPSG:4326, which would move "
                 f"every one. Import it with --crs {name} (or --crs EPSG:4326 if it really is WGS84, and the catalogue "
                 "was read wrong)")
+
+
+#: Columns only gridkit's export writes: a file with three of them is a copy of a catalogue.
+_EXPORT_MARKS = ("class_code", "class_name", "county_code", "source_row", "assign_status")
+
+
+def _refuse_copy_without_sources(named, copy, what):
+    """Refuse a copy of a catalogue (``named``: its columns, as standard fields) whose
+    ``source`` or ``source_key`` column was deleted: imported so, every component it
+    holds would move to the copy's own source (whose next import removes those it
+    lacks), and importing the copy again could not move them back."""
+    if copy or "GLBJBSM" not in named or sum(mark in named for mark in _EXPORT_MARKS) < 3:
+        return
+    lost = [c for c in COPY_COLUMNS if c not in named]
+    columns = (f"column {lost[0]}, which keeps" if len(lost) == 1 else f"columns {' and '.join(lost)}, which keep")
+    raise InputError(f"{what}: a copy of a catalogue (gridkit export: it has "
+                     f"{', '.join(m for m in _EXPORT_MARKS if m in named)}) without its {columns} each "
+                     "component's own source: imported so, every component it holds would move to this file's "
+                     f"source. Put {'it' if len(lost) == 1 else 'them'} back from the export, then import it")
 
 
 def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
@@ -1652,6 +1673,7 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
             pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"], rejected]), before=issued))
     matched = match >= 0
     updated = unchanged = 0
+    taken = {}  # the components, by their source before, that the rows' IDs take into this one
     catalogue = catalogue.copy()
     if matched.any():
         old = catalogue.loc[match[matched]].reset_index(drop=True)
@@ -1672,6 +1694,8 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         # A change date typed in a copy, later than the one held (an older copy's is
         # not), is a change: on that day, or today when before the survey date.
         stated = np.zeros(len(fresh), dtype=bool)
+        held_by = old["source"].astype(str)
+        taken = {} if copy else held_by[held_by != source].value_counts().sort_index().to_dict()
         if copy:
             fresh["source"], fresh["source_key"] = old["source"], old["source_key"]
             text = fresh["BGRQ"].astype(str)
@@ -1720,7 +1744,7 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=rows.crs)
     return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
                  "removed": int(gone.sum()), "kept_rejected": int(still.sum()), "kept_unselected": unselected,
-                 "catalogue_size": len(out)}
+                 "taken_from": {str(k): int(v) for k, v in taken.items()}, "catalogue_size": len(out)}
 
 
 def route_departments(catalogue, routes, *, table=None, every=False, today=None):

@@ -523,6 +523,22 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     again = json.loads(CliRunner().invoke(cli, [*imported[:6], str(tmp_path / "again.xlsx"), "--json"]).stdout)[0]
     assert (again["added"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 7, 0)
     assert read_catalogue(package).set_index("GLBJBSM")[["class_code", "GLBJZT", "end_date"]].to_dict("index") == held
+    # The copy with its source columns deleted would move every component to its own
+    # source: refused. A file of IDs that is no copy takes them, and says from where.
+    frame = pd.read_excel(tmp_path / "again.xlsx", dtype=str)
+    frame.drop(columns=["source", "source_key"]).to_excel(tmp_path / "trimmed.xlsx", index=False)
+    trimmed = CliRunner().invoke(cli, [*imported[:6], str(tmp_path / "trimmed.xlsx"), "--crs", "EPSG:4548"])
+    assert trimmed.exit_code == 1 and (
+        "trimmed.xlsx: a copy of a catalogue (gridkit export: it has class_code, class_name, county_code, source_row, "
+        "assign_status) without its columns source and source_key, which keep each component's own source: imported "
+        "so, every component it holds would move to this file's source. Put them back from the export, then import "
+        "it") in " ".join(trimmed.output.split())
+    frame[["GLBJBSM", "BZ", "X", "Y"]].iloc[:2].to_excel(tmp_path / "ledger.xlsx", index=False)
+    ledger = CliRunner().invoke(cli, [*imported[:6], str(tmp_path / "ledger.xlsx"), "--crs", "EPSG:4548"])
+    assert ledger.exit_code == 0, ledger.output
+    assert ("hint: 2 of the rows' IDs were components of inv (2); they now belong to ledger, whose next import "
+            "removes those it lacks") in ledger.output
+    assert read_catalogue(package)["source"].tolist().count("ledger") == 2
 
 
 def test_dates_typed_in_an_exported_catalogue_are_taken(tmp_path, package):
