@@ -178,6 +178,12 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
             lines.append("  hint: " + _no_class_hint(s["source"], mapping))
+        if s.get("cells_not_taken"):
+            row, said, cell = s["cells_not_taken_first"]
+            n = s["cells_not_taken"]
+            lines.append(f"  hint: {n:,} {'row of the copy names' if n == 1 else 'rows of the copy name'} another "
+                         f"cell than the one {'it lies' if n == 1 else 'they lie'} in (the first: row {row}, {said}, "
+                         f"lies in {cell}); a component's cell is where it lies: to move one, change its position")
         if s.get("taken_from"):
             taken = s["taken_from"]
             lines.append(f"  hint: {sum(taken.values()):,} of the rows' IDs were components of "

@@ -1363,9 +1363,13 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     del std
     # Which rows name their department, where no table routes them: a held one may be kept (see _merge).
     named = None if routes is not None else kept[list(DEPARTMENT_FIELDS)].notna().to_numpy()
+    said_cells = kept["SZDYWGBSM"].astype(object).to_numpy() if copy else None
     rows = _catalogue_rows(kept, class_code[keep].reset_index(drop=True), table, locator, units,
                            *kept_arrays, numbers[keep], source, today, micro=kept_micro, ended=ended)
     del kept, kept_arrays, kept_micro
+    # A copy's cell typed over (or a layout recut since the export): the cell is where it lies.
+    other_cell = [] if said_cells is None else np.flatnonzero(
+        pd.notna(said_cells) & (said_cells.astype(str) != rows["SZDYWGBSM"].astype(str).to_numpy()))
     departments = {}
     if routes is not None:
         rows["ZGBMDM"], rows["ZGBMMC"], departments = _routed(rows, routes, table)
@@ -1383,7 +1387,11 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
         **assigned, **changes, "shared_positions": shared_positions, "already_catalogued_from": elsewhere,
         "tolerance_m": tolerance, "scheme": table.scheme, "catalogue_copy": copy, "departments": departments,
+        "cells_not_taken": int(len(other_cell)),
     }
+    if len(other_cell):
+        i = other_cell[0]
+        summary["cells_not_taken_first"] = [int(numbers[keep][i]), str(said_cells[i]), str(rows["SZDYWGBSM"].iat[i])]
     assert summary["imported"] + summary["rejected"] == n
     return ImportResult(merged, rejects, summary)
 

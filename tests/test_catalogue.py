@@ -482,6 +482,7 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     sheet.cell(row=3, column=column["GLBJBSM"]).value = "11010101037000003"  # 000002 typed over with 000003
     sheet.cell(row=5, column=column["GLBJZT"]).value = "移除"  # 000004 taken away
     sheet.cell(row=6, column=column["GLBJBSM"]).value = None  # 000005's ID cleared
+    sheet.cell(row=7, column=column["SZDYWGBSM"]).value = "110101001001001"  # 000006 "moved" by its cell
     new = [c.value for c in sheet[4]]
     for name in ("GLBJBSM", "source", "source_key", "end_date"):
         new[header.index(name)] = None
@@ -498,6 +499,9 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     s = json.loads(result.stdout)[0]
     assert s["rejected_by_reason"] == {"class_mismatch": 1, "duplicate_id": 2, "already_catalogued": 1, "outside": 1}
     assert (s["added"], s["updated"], s["unchanged"], s["removed"]) == (1, 1, 1, 0)
+    # the cell is where a component lies: a cell typed over is not taken, and is counted
+    # (the new lamp's too: the row copied from 000003 says 000003's cell)
+    assert (s["cells_not_taken"], s["cells_not_taken_first"]) == (2, [6, "110101001001001", "110101001001003"])
     rejects = pd.read_csv(tmp_path / "edited.rejects.csv", dtype=str).set_index("row")["detail"].to_dict()
     assert rejects["1"] == (
         "class_code 02014 (交通信号灯) is not the class of ID 11010101037000001, 01037 (路灯): a component's class is "
