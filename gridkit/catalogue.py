@@ -1206,9 +1206,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         written = frame[list(dict.fromkeys(xy))]  # one column of both ("location") once
         frame = frame.drop(columns=written.columns)
     # The components layer exported (edited in Excel, say), its fields named any way export names them.
-    named = {standard_field(c) or c for c in frame.columns}
-    copy = set(COPY_COLUMNS) <= named
-    _refuse_copy_without_sources(named, copy, inventory if isinstance(inventory, (str, Path)) else source)
+    fields = {standard_field(c) or c for c in frame.columns}
+    copy = set(COPY_COLUMNS) <= fields
+    _refuse_copy_without_sources(fields, copy, inventory if isinstance(inventory, (str, Path)) else source)
     if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
     reason, detail = coords.position_problems(x, y, in_crs, names=xy)  # 1. positions, the first checks
@@ -1290,7 +1290,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         else "no class (set class or class_field in a --mapping file)" for i in rows])
     # A row whose class column names another class than its ID: a class changed in an
     # exported copy, which the ID (its class is part of it) would silently undo.
-    other = has_id & stated.isin(set(table.classes)).to_numpy() & (stated != class_code).to_numpy()
+    other = np.zeros(n, dtype=bool)
+    if stated is not None and has_id.any():
+        other = has_id & stated.isin(set(table.classes)).to_numpy() & (stated != class_code).to_numpy()
     reject(other, "class_mismatch", lambda rows, ids=given: [
         f"{mapping.class_field} {stated.iloc[i]} ({table.classes[stated.iloc[i]].name}) is not the class of ID "
         f"{ids.iloc[i]}, {class_code.iloc[i]} ({table.classes[class_code.iloc[i]].name}): a component's class "
@@ -1505,6 +1507,8 @@ def _source_keys(frame, mapping, source):
 
 
 def _class_codes(frame, std, mapping, table, has_id):
+    """Each row's class (from its ID where it has one), and the class its
+    ``class_field`` column states (``None`` without one)."""
     n = len(frame)
     out = pd.Series("", index=range(n), dtype="str")
     if mapping.class_field:
@@ -1519,8 +1523,7 @@ def _class_codes(frame, std, mapping, table, has_id):
     elif mapping.class_code:
         out = pd.Series(str(mapping.class_code), index=range(n), dtype="str")
     from_id = std["GLBJBSM"].reset_index(drop=True).astype("str").str.slice(6, 6 + table.class_digits)
-    stated = out if mapping.class_field else pd.Series("", index=range(n), dtype="str")
-    return from_id.where(pd.Series(has_id), out), stated
+    return from_id.where(pd.Series(has_id), out), (out if mapping.class_field else None)
 
 
 def _category(values, codes):

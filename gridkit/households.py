@@ -324,7 +324,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     types = set(shapely.get_type_id(geoms[~empty]).tolist())
     polygonal = bool(types) and types <= {3, 6}
-    if empty.any() and (polygonal or "no_position" not in households.attrs and not types <= {0, 4}):
+    if empty.any() and not types <= {0, 4}:
         # A block or building without its shape is a broken layer. A point without
         # one, an address a ledger could not place (blank lon/lat, a total row), is a
         # reject with its reason, as one outside every community is.
