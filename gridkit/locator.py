@@ -56,7 +56,7 @@ from .codes import codes_as_text, rounded_ids, rows_by_id
 from .errors import CRSError, InputError
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid
-from .units import METRE, lonlat_centre, measures_in_metres, unit_of
+from .units import DIGITISING_NOISE_M2, METRE, lonlat_centre, measures_in_metres, unit_of
 
 log = logging.getLogger(__name__)
 
@@ -1316,7 +1316,7 @@ def _overlaps(geoms, ids):
     Cambridge's neighbourhoods, as a layout, overlap by 0.004 m² at most, and were
     warned of as "6 pairs of cells overlap (… 0 m²)"."""
     a, b, area, _ = overlapping_pairs(geoms)
-    over = np.flatnonzero(area >= 1.0)
+    over = np.flatnonzero(area >= DIGITISING_NOISE_M2)
     if not len(over):
         return None
     i = over[np.lexsort((b[over], a[over]))[0]]

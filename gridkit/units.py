@@ -39,6 +39,9 @@ PARENT_NAME_CANDIDATES = {
     "county": ("county_name", "district", "区县", "county"),
     "street": ("street_name", "street", "街道", "乡镇"),
 }
+#: Overlaps (and the crumbs a cut leaves) under this many m² between neighbouring
+#: polygons are digitising noise: resolved without a warning, not reported.
+DIGITISING_NOISE_M2 = 1.0
 MAX_PROVISIONAL_TILE_SHARE = 0.3  # tile pieces below this share of a tile are merged
 #: A provisional community never grows beyond this many cells' area by merging, so
 #: with its boundary pieces it stays under the 999-cell limit.
@@ -391,7 +394,7 @@ def _dissolve_and_resolve_overlaps(units):
             continue
         overlaps.append(float(overlap))
         # Digitising noise (< 1 m²) is routine between neighbouring polygons.
-        log.log(logging.WARNING if overlap >= 1.0 else logging.INFO,
+        log.log(logging.WARNING if overlap >= DIGITISING_NOISE_M2 else logging.INFO,
                 "units %s and %s overlap by %.3g m²; the overlap stays with %s",
                 label[i], label[j], overlap, label[i])
         geoms[j] = _without_crumbs(shapely.difference(geoms[j], geoms[i]), geoms[i])
@@ -414,7 +417,7 @@ def _without_crumbs(rest, taker):
     its community to merge into (one of 2e-10 m² was). A small island of the unit
     away from the cut is kept."""
     parts = shapely.get_parts(rest)
-    crumb = (shapely.area(parts) < 1.0) & shapely.dwithin(parts, taker, 0.01)
+    crumb = (shapely.area(parts) < DIGITISING_NOISE_M2) & shapely.dwithin(parts, taker, 0.01)
     return shapely.union_all(parts[~crumb]) if crumb.any() and not crumb.all() else rest
 
 
