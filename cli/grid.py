@@ -226,7 +226,8 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
                      help="Floor area per household in m² for --floors-field (e.g. 90)."),
         click.option("--default-floors", type=click.FloatRange(min=0), default=None,
                      help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
-                          "without it an empty field is an error naming the rows."),
+                          "without it an empty field is an error naming the rows. `grid rebalance` takes it on its "
+                          "own: the package's floor rule, empty floors counted so."),
         click.option("--kind", type=click.Choice(["auto", "points", "blocks"]), default="auto", show_default=True,
                      help="points: points or buildings (by representative point, never split); blocks: areal "
                           "counts. auto: polygons covering half the area are blocks."),
@@ -380,8 +381,10 @@ def read_barriers(path, layer, crs, where):
 
 
 def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
-                           default_floors):
-    """Usage errors for household options that contradict each other."""
+                           default_floors, *, recorded=None):
+    """Usage errors for household options that contradict each other. ``recorded``:
+    the parameters of the package being rebalanced, whose floor rule a
+    --default-floors on its own goes with."""
     from gridkit.catalogue import TABLE_SUFFIXES
 
     if (x_field or y_field) and Path(households_path).suffix.lower() not in TABLE_SUFFIXES:
@@ -393,7 +396,12 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
     if floors_field and count_field:
         raise click.UsageError("give --count-field or --floors-field, not both")
     if default_floors is not None and not floors_field:
-        raise click.UsageError("--default-floors goes with --floors-field")
+        if recorded is None:
+            raise click.UsageError("--default-floors goes with --floors-field")
+        if not recorded.get("floors_field"):
+            counted = f"--count-field {recorded['count_field']}" if recorded.get("count_field") else "one each"
+            raise click.UsageError("--default-floors goes with --floors-field: the package's households were "
+                                   f"counted {counted}, not by the floor-area rule")
 
 
 @grid.command("units")
@@ -944,8 +952,10 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     from gridkit.households import balanced_grid
 
     t0 = time.perf_counter()
+    # --default-floors alone is checked against the package's own counting, once read.
+    alone = count_field is None and floors_field is None
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
-                           default_floors)
+                           None if alone else default_floors)
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
     _, micro_band = given_bands(min_households, max_households, target, tolerance, micro)
@@ -1125,8 +1135,10 @@ def rebalance_command(package, households_path, output, households_layer, househ
     from gridkit.rebalance import communities_of, highest_issued, rebalance
 
     t0 = time.perf_counter()
+    # --default-floors alone is checked against the package's own counting, once read.
+    alone = count_field is None and floors_field is None
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
-                           default_floors)
+                           None if alone else default_floors)
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
     band, micro_band = given_bands(min_households, max_households, target, tolerance, micro, required=False)
@@ -1146,9 +1158,11 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 if "count_field" not in params:
                     click.echo(f"warning: {package} does not record how its households were counted: each "
                                "household feature counts 1 (give --count-field if a column holds counts)", err=True)
+                check_household_inputs(households_path, x_field, y_field, None, None, None, default_floors,
+                                       recorded=params)
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
-                default_floors = params.get("default_floors")
+                default_floors = params.get("default_floors") if default_floors is None else default_floors
             # An adopted package's parameters (its CRS, layer, filter) are its grids': none is the households'.
             made_with = {} if params.get("adopted") else params
             households_layer, households_where, households_crs, x_field, y_field, households_encoding = (

@@ -93,6 +93,7 @@ import heapq
 import itertools
 import logging
 import math
+import os
 import pickle
 import re
 import time
@@ -383,6 +384,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         _warn_repeated_rows(households, source)
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
+    frame.attrs["source_path"] = source
     if empty.any():
         frame["no_position"] = why = _no_position(households.attrs.get("no_position"), empty, counts)
         listed = _listed_rows(households, empty, "has no position", "have no position")
@@ -470,14 +472,14 @@ def _shown_rows(frame, field, bad):
                      for r in np.flatnonzero(bad)[:10].tolist())
 
 
-def _listed_rows(frame, bad, one, many):
+def _listed_rows(frame, bad, one="", many=""):
     """'row 5 {one}', 'rows 2, 5 {many}' or '12 rows {many} (the first ten: 2, 5, …)':
     the ``bad`` rows of ``frame``, numbered as in the file (from 1)."""
     n = int(np.count_nonzero(bad))
     listed = ", ".join(map(str, source_rows(frame)[np.flatnonzero(bad)[:10]].tolist()))
-    if n == 1:
-        return f"row {listed} {one}"
-    return f"rows {listed} {many}" if n <= 10 else f"{n:,} rows {many} (the first ten: {listed})"
+    rows = f"row {listed}" if n == 1 else f"rows {listed}" if n <= 10 else f"{n:,} rows"
+    said = " ".join(filter(None, (rows, one if n == 1 else many)))
+    return said if n <= 10 else f"{said} (the first ten: {listed})"
 
 
 def households_from_floors(buildings, floors_field, area_per_household, default_floors=None):
@@ -502,8 +504,7 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():
-        listed = _listed_rows(buildings, flat, "is not a polygon", "are not polygons")
-        raise InputError(f"{source}: {listed} (rows count from 1); the floor-area rule needs building footprints")
+        raise InputError(_not_footprints(buildings, flat, source))
     given = buildings[floors_field]
     floors = _numbers(given, _FLOOR_UNITS, source, floors_field)
     missing = (given.isna() | given.astype(str).str.strip().eq("")).to_numpy()
@@ -512,14 +513,14 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
             raise InputError(f"default floors {default_floors!r}: give a number ≥ 0, e.g. 1")
         floors[missing] = default_floors
         if missing.any():
-            log.warning("%s: %s buildings have no floors in %r; each counted as %g floors",
-                        source, f"{int(missing.sum()):,}", floors_field, default_floors)
-    bad = ~np.isfinite(floors) | (floors < 0)
-    if bad.any():
-        shown = _shown_rows(buildings, floors_field, bad)
-        fix = " or give a default for the empty ones (default_floors, --default-floors)" if missing.any() else ""
-        raise InputError(f"{source}: {int(bad.sum())} floor counts in {floors_field!r} are not numbers ≥ 0: "
-                         f"{shown}. Fix the values (storeys above ground, 0 for none){fix}.")
+            n = int(missing.sum())
+            log.warning("%s: %s %s no floors in %r; each counted as %g floor%s", source,
+                        f"{n:,} building" + ("" if n == 1 else "s"), "has" if n == 1 else "have", floors_field,
+                        default_floors, "" if default_floors == 1 else "s")
+    wrong = (~np.isfinite(floors) | (floors < 0)) & ~missing
+    empty = missing & ~np.isfinite(floors)  # no default given
+    if wrong.any() or empty.any():
+        raise InputError(_bad_floors(buildings, floors_field, wrong, empty, source))
     crs = buildings.crs
     # Web Mercator's "m²" are 0.59 m² of ground in Beijing (units.areal_scale): measured as lon/lat are.
     stretched = not crs.is_geographic and abs(areal_scale(crs, buildings.total_bounds) - 1) > MAX_AREAL_STRETCH
@@ -531,6 +532,56 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     else:  # a projected CRS's own unit: US feet for Ohio South, metres for most
         area = shapely.area(geoms) * crs.axis_info[0].unit_conversion_factor ** 2
     return np.floor(area * floors / area_per_household + 0.5).astype("int64")
+
+
+
+def _bad_floors(buildings, field, wrong, empty, source):
+    """The message for floors that are not numbers ≥ 0 (``wrong``) or not given
+    (``empty``, with no default): the rows and values of the wrong ones, and for the
+    empty ones the default that fills them; both numbered as in the file."""
+    parts = []
+    if wrong.any():
+        n = int(wrong.sum())
+        said = "floor count in {!r} is not a number" if n == 1 else "floor counts in {!r} are not numbers"
+        parts.append(f"{n:,} {said.format(field)} ≥ 0: {_shown_rows(buildings, field, wrong)}. Fix the values "
+                     "(storeys above ground, 0 for none)")
+    if empty.any():
+        said = f"{{}} no floors in {field!r}"
+        parts.append(f"{_listed_rows(buildings, empty, said.format('has'), said.format('have'))}: give a default "
+                     "for the empty ones (default_floors, --default-floors 1), or fill them in")
+    return f"{source}: " + "; ".join(parts) + "."
+
+
+def _not_footprints(buildings, flat, source):
+    """The message for buildings given as points (or lines), which the floor-area rule
+    cannot measure: their rows, and the filter that leaves them out of the file
+    (OpenStreetMap exports hold buildings mapped as nodes among the footprints)."""
+    kinds = {0: "point", 4: "point", 1: "line", 5: "line", 2: "line", 7: "collection"}
+    found = dict.fromkeys(kinds.get(k, "empty geometry") for k in shapely.get_type_id(buildings.geometry.values[flat]))
+    one, many = " or ".join(f"a {k}" for k in found), " or ".join(f"{k}s" for k in found)
+    path = str(source).lower()
+    if path.endswith(".gpkg"):
+        column = _geometry_column(str(source), buildings.attrs.get("source_layer", 0))
+        leave = f"--households-where \"ST_GeometryType({column}) LIKE '%POLYGON'\""
+    elif path.endswith((".csv", ".txt", ".tsv", ".xlsx")):
+        leave = "delete their rows"
+    else:
+        leave = "--households-where \"OGR_GEOMETRY LIKE '%POLYGON'\""
+    listed = _listed_rows(buildings, flat, f"is {one}, not a building footprint",
+                          f"are {many}, not building footprints")
+    return (f"{source}: {listed} (rows count from 1): the floor-area rule measures each footprint. Leave them out "
+            f"({leave}) or draw their footprints.")
+
+
+def _geometry_column(gpkg, layer):
+    """The name of ``layer``'s geometry column in the GeoPackage ``gpkg`` (GDAL and
+    QGIS write "geom", ArcGIS "Shape"), for an SQL filter over it."""
+    import pyogrio
+
+    try:
+        return pyogrio.read_info(gpkg, layer=layer).get("geometry_name") or "geom"
+    except Exception:  # noqa: BLE001 - a hint in a message: the common name will do
+        return "geom"
 
 
 # --- atoms ----------------------------------------------------------------------
@@ -2392,11 +2443,13 @@ def balanced_grid(
         raise LayoutError(f"internal error: the grids hold {kept} households of the {total} inside the "
                           "communities; please report it with the input")
     grids, row_ids = _grid_frame(rows, communities, crs, band, start_date)
+    name_heavy_features(grids, frame, rep, ~outside, band, kind)
     summary = _summary(grids, band, kind, len(frame), int(outside.sum()), crossings)
     summary.update(reject_counts(rejects))
     micro_frame = None
     if micro_band:
         micro_frame = _micro_frame(micro_rows, row_ids, crs, micro_band)
+        name_heavy_features(micro_frame, frame, rep, ~outside, micro_band, kind)
         summary["micro"] = _summary(micro_frame, micro_band, kind, 0, 0, 0)
     summary["seconds"] = round(time.perf_counter() - t0, 3)
     log.info("balanced grid: %d grids, %.1f %% in band, in %.2f s",
@@ -2967,6 +3020,33 @@ def _grid_record(atoms, part, within, band, island, proven=None, too_few=None):
             "households": households, "flag": flag, "flag_detail": detail,
             # Atoms of more than one street block: the grid crosses a barrier.
             "crosses_barrier": bool(atoms.street_zones and len(np.unique(atoms.zone[part])) > 1)}
+
+
+def name_heavy_features(grids, frame, rep, inside, band, kind):
+    """Name the features that make ``grids``' ``indivisible`` grids: their rows in the
+    households' file and their counts, in ``flag_detail``, so that a count typed wrong
+    (a building of 300 floors) is found. ``rep``: each feature's representative
+    point; ``inside``: the features placed in a grid. In place."""
+    flagged = np.flatnonzero(grids["flag"].to_numpy() == "indivisible")
+    counts = frame["households"].to_numpy()
+    big = np.flatnonzero(inside & (counts > band.high))
+    if not len(flagged) or not len(big):
+        return
+    grid_of = first_hit(rep[big], grids.geometry.values[flagged])
+    rows = frame["source_row"].to_numpy()
+    name = os.path.basename(frame.attrs.get("source_path", "households"))
+    fix = "check its count, or accept it" if kind == "points" else "allow splitting (split_polygons) or accept it"
+    column = grids.columns.get_loc("flag_detail")
+    for k, g in enumerate(flagged.tolist()):
+        mine = big[grid_of == k]
+        if len(mine) == 1:
+            grids.iat[g, column] = f"one feature, row {rows[mine[0]]} of {name}, holds {counts[mine[0]]:,} " \
+                                   f"households; {fix}"
+        elif len(mine):
+            held = ", ".join(f"{n:,}" for n in counts[mine][:10].tolist())
+            listed = ", ".join(map(str, rows[mine][:10].tolist())) + (", …" if len(mine) > 10 else "")
+            grids.iat[g, column] = f"{len(mine)} features, rows {listed} of {name}, hold {held} households; " \
+                                   f"{fix.replace('its count', 'their counts')}"
 
 
 def _number_within(groups, geoms, limit, too_many):

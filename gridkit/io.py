@@ -321,6 +321,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             if arrow:
                 kwargs["use_arrow"] = True
             gdf = gpd.read_file(gdal_path(path), layer=layer_arg, engine="pyogrio", **kwargs)
+            gdf.attrs["source_layer"] = layer_arg
             if where is not None:
                 gdf = _numbered_as_in_file(gdf, path, layer_arg)
             if suffix in READ_ONLY_SUFFIXES:

@@ -41,7 +41,7 @@ from .households import (
     DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
     _last_repairs, _micro_frame, _noded, _pass_along, _proven_out, _refine, _regions, _repair, _share_by_area,
     _straighten, _summary, _to_nearest, _too_many_grids, _unchanged, bands_of, community_atoms,
-    place_households, polsby_popper, read_households, reject_counts, within_parents,
+    name_heavy_features, place_households, polsby_popper, read_households, reject_counts, within_parents,
 )
 from .invariants import check_micro_grids, check_partition
 from .locator import _refuse_missing
@@ -262,6 +262,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     if held != total:  # never write a layout that lost or doubled households
         raise LayoutError(f"internal error: the grids hold {held} households of the {total} inside them; "
                           "please report it with the input")
+    name_heavy_features(now, frame, rep, ~outside, band, kind)
     summary = _summary(now, band, kind, len(frame), int(outside.sum()), crossings)
     summary.update(reject_counts(rejects))
     micro_now = gone_micro = None
@@ -270,6 +271,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
         # the ended ones keep their IDs to themselves.
         parent = micro_grids["grid_id"].astype(str)
         micro_now = _micro_now(kept_micro, new_micro, crs, micro_band, issued)
+        name_heavy_features(micro_now, frame, rep, ~outside, micro_band, kind)
         # Those of the grids that ended, of grids whose micro-grids were divided anew,
         # and of grids no longer there (merged into another by hand).
         gone_micro = micro_grids[parent.isin(gone["grid_id"].astype(str)) | parent.isin(stale)

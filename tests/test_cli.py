@@ -487,7 +487,7 @@ def test_grid_households_from_building_floors(tmp_path):
     args = ("grid", "households", comm, "--provisional", "--parent-code", "110101", "--households", homes,
             "--min-households", 100, "--max-households", 150, "-o", out)
     empty = _run(*args, "--floors-field", "storeys", "--area-per-household", 90)
-    assert empty.exit_code == 1 and "1 floor counts in 'storeys' are not numbers ≥ 0: row 8" in empty.output
+    assert empty.exit_code == 1 and "row 8 has no floors in 'storeys': give a default" in empty.output
     assert "--default-floors" in empty.output and not out.exists()
     result = _run(*args, "--floors-field", "storeys", "--area-per-household", 90, "--default-floors", 3, "--json")
     assert result.exit_code == 0, result.output
@@ -499,6 +499,71 @@ def test_grid_households_from_building_floors(tmp_path):
     lone = _run(*args[:-1], tmp_path / "c.gpkg", "--floors-field", "storeys")
     assert lone.exit_code == 2 and "--floors-field and --area-per-household go together" in lone.output
     assert not (tmp_path / "c.gpkg").exists()
+
+
+def test_grid_households_from_an_openstreetmap_style_building_layer(tmp_path, caplog):
+    """An OpenStreetMap building layer holds buildings mapped as nodes (points) among
+    the footprints, and storeys mostly not given. The points were "not polygons"
+    with no way out; 14 empty floors listed only their first ten rows, each "blank",
+    as "not numbers"; a warning said "counted as 1 floors". A building with a count
+    far above the band (60 floors, a typo for 6) made an indivisible grid whose detail
+    said "one feature holds 267 households", not which: now its row, in the grid, its
+    micro-grid and a rebalanced grid alike."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    x0, y0 = 500_000.0, 4_400_000.0
+    comm = tmp_path / "comm.gpkg"
+    gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(x0, y0, x0 + 1000, y0 + 1000)], crs=4548).to_file(comm)
+    xs, ys = np.meshgrid(x0 + 50 + 125 * np.arange(8), y0 + 50 + 200 * np.arange(5))
+    boxes = shapely.box(xs.ravel(), ys.ravel(), xs.ravel() + 20, ys.ravel() + 20)  # 40 footprints of 400 m²
+    storeys = np.full(40, 3.0)  # 400 × 3 / 90 → 13 households each
+    storeys[7] = 60  # 267 households
+    storeys[20:34] = np.nan
+    nodes = shapely.points([x0 + 900, x0 + 910], [y0 + 990, y0 + 990])
+    homes = tmp_path / "buildings.gpkg"
+    gpd.GeoDataFrame({"levels": [*storeys, 2, 2]}, geometry=[*boxes, *nodes], crs=4548).to_file(homes)
+    out = tmp_path / "b.gpkg"
+    args = ("grid", "households", comm, "--provisional", "--parent-code", "110101", "--households", homes,
+            "--floors-field", "levels", "--area-per-household", 90, "--min-households", 100,
+            "--max-households", 150, "--micro", "20,50", "-o", out)
+    nodes_in = _run(*args)
+    assert nodes_in.exit_code == 1 and not out.exists()
+    assert ("buildings.gpkg: rows 41, 42 are points, not building footprints (rows count from 1): the floor-area "
+            "rule measures each footprint. Leave them out (--households-where \"ST_GeometryType(geom) LIKE "
+            "'%POLYGON'\") or draw their footprints.") in nodes_in.output
+    keep = ("--households-where", "ST_GeometryType(geom) LIKE '%POLYGON'")
+    empty = _run(*args, *keep)
+    assert empty.exit_code == 1 and not out.exists()
+    assert ("buildings.gpkg: 14 rows have no floors in 'levels' (the first ten: 21, 22, 23, 24, 25, 26, 27, 28, 29, "
+            "30): give a default for the empty ones (default_floors, --default-floors 1), or fill them in.") \
+        in empty.output
+    made = _run(*args, *keep, "--default-floors", 1)
+    assert made.exit_code == 0, made.output
+    assert caplog.messages[-1].endswith("buildings.gpkg: 14 buildings have no floors in 'levels'; each counted as "
+                                        "1 floor")
+    grids = gpd.read_file(out, layer="cells")
+    assert grids["households"].sum() == 39 * 13 - 14 * 9 + 267  # 1 floor: 400 / 90 → 4
+    detail = "one feature, row 8 of buildings.gpkg, holds 267 households; check its count, or accept it"
+    assert grids.loc[grids["flag"] == "indivisible", "flag_detail"].tolist() == [detail]
+    micro = gpd.read_file(out, layer="micro_grids")
+    assert micro.loc[micro["flag"] == "indivisible", "flag_detail"].tolist() == [detail]
+    # The package's floor rule and filter, empty floors counted as 2 (400 × 2 / 90 → 9): --default-floors on
+    # its own was "goes with --floors-field".
+    again = _run("grid", "rebalance", out, "--households", homes, "--default-floors", 2, "-o", tmp_path / "2.gpkg")
+    assert again.exit_code == 0, again.output
+    grids = gpd.read_file(tmp_path / "2.gpkg", layer="cells")
+    assert grids["households"].sum() == 648 + 14 * 5
+    assert grids.loc[grids["flag"] == "indivisible", "flag_detail"].tolist() == [detail]
+    gpd.GeoDataFrame({"n": [13] * 40}, geometry=boxes, crs=4548).to_file(tmp_path / "counted.gpkg")
+    counted = _run(*args[:7], tmp_path / "counted.gpkg", "--count-field", "n", "--min-households", 100,
+                   "--max-households", 150, "-o", tmp_path / "n.gpkg")
+    assert counted.exit_code == 0, counted.output
+    refused = _run("grid", "rebalance", tmp_path / "n.gpkg", "--households", tmp_path / "counted.gpkg",
+                   "--default-floors", 2, "-o", tmp_path / "3.gpkg")
+    assert refused.exit_code == 2 and ("--default-floors goes with --floors-field: the package's households were "
+                                       "counted --count-field n, not by the floor-area rule") in refused.output
 
 
 def test_a_share_in_a_title_is_never_rounded_up_to_100():

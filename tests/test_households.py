@@ -1378,14 +1378,17 @@ def test_floor_rule_empty_floors_need_a_default(caplog):
 
     buildings = _buildings()
     buildings["floors"] = [6, None, "", 1]
-    with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 2 \(blank\), "
-                                         r"row 3 \(''\).*or give a default for the empty ones"):
+    with pytest.raises(InputError, match=r"^households: rows 2, 3 have no floors in 'floors': give a default for the "
+                                         r"empty ones \(default_floors, --default-floors 1\), or fill them in\.$"):
         households_from_floors(buildings, "floors", 90)
     # 100 × 6 / 90 → 7; 300 × 2 / 90 = 6.67 → 7; 900 × 2 / 90 = 20; the shed 0
     assert households_from_floors(buildings, "floors", 90, default_floors=2).tolist() == [7, 7, 20, 0]
     assert "2 buildings have no floors in 'floors'; each counted as 2 floors" in caplog.text
+    assert households_from_floors(buildings, "floors", 90, default_floors=1).tolist() == [7, 3, 10, 0]
+    assert "2 buildings have no floors in 'floors'; each counted as 1 floor\n" in caplog.text
     buildings["floors"] = [6, None, "two", 1]  # a default fills the empty, not the wrong
-    with pytest.raises(InputError, match=r"1 floor counts in 'floors' are not numbers ≥ 0: row 3 \('two'\)"):
+    with pytest.raises(InputError, match=r"1 floor count in 'floors' is not a number ≥ 0: row 3 \('two'\)\. "
+                                         r"Fix the values \(storeys above ground, 0 for none\)\.$"):
         households_from_floors(buildings, "floors", 90, default_floors=2)
 
 
@@ -1418,7 +1421,8 @@ def test_floor_rule_names_bad_rows_and_points():
     with pytest.raises(InputError, match=r"2 floor counts in 'floors' are not numbers ≥ 0: row 2 \(-1\), row 3 \('two'\)"):
         balanced_grid(comm, bad, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
     points = _points(2, 100).assign(floors=3)
-    with pytest.raises(InputError, match=r"rows 1, 2, 3, 4 are not polygons \(rows count from 1\); the floor-area rule needs building"):
+    with pytest.raises(InputError, match=r"rows 1, 2, 3, 4 are points, not building footprints \(rows count from 1\): "
+                                         r"the floor-area rule measures each footprint"):
         balanced_grid(comm, points, min_households=1, max_households=200, floors_field="floors", area_per_household=90)
 
 
