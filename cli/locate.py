@@ -357,8 +357,8 @@ def check_command(table, package, as_json):
     else:
         for line in report.lines():
             click.echo(line)
-        click.echo(f"{table}: {len(report.errors)} errors, {len(report.gaps)} gaps, "
-                   f"{len(report.warnings)} warnings")
+        counts = ((len(report.errors), "error"), (len(report.gaps), "gap"), (len(report.warnings), "warning"))
+        click.echo(f"{table}: " + ", ".join(f"{n} {what}{'' if n == 1 else 's'}" for n, what in counts))
     if report.errors:
         raise SystemExit(1)
 

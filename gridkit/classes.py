@@ -122,17 +122,49 @@ def _load_toml(path):
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML ({exc}){_bare_key_hint(text, str(exc))}") from None
+        raise InputError(f"{path}: not valid TOML ({exc}){_toml_hint(text, str(exc))}") from None
 
 
-def _bare_key_hint(text, error):
-    """A hint for a TOML error at a line whose key is bare non-ASCII text (权属单位名称 =
-    …, [department.路灯所]), which TOML reads only in quotes; ``""`` for any other error."""
+#: TOML's punctuation as a Chinese input method types it: full-width, which TOML reads as no punctuation.
+_FULL_WIDTH_PUNCTUATION = {"＝": "=", "“": '"', "”": '"', "‘": "'", "’": "'", "＂": '"', "［": "[", "］": "]",
+                           "，": ",", "：": ":", "．": ".", "。": ".", "＃": "#", "｛": "{", "｝": "}"}
+
+
+def _toml_hint(text, error):
+    """A hint for a TOML error: at a line with full-width punctuation (＝, “”, ，,
+    typed in a Chinese input method), at a table [rule] that is [[rule]] elsewhere
+    (one pair of brackets for an entry of a list), or at a bare non-ASCII key
+    (:func:`_bare_key_hint`); ``""`` for any other."""
     at = re.search(r"at line (\d+)", error)
     lines = text.splitlines()
     if not at or int(at.group(1)) > len(lines):
         return ""
-    line = lines[int(at.group(1)) - 1].strip()
+    line = lines[int(at.group(1)) - 1]
+    # Outside quotes (a name may hold a full-width comma): the line with its "…" and '…' removed.
+    bare = re.sub(r'"[^"]*"|\'[^\']*\'', "", line.split("#")[0])
+    typed = [c for c in dict.fromkeys(bare) if c in _FULL_WIDTH_PUNCTUATION]
+    if typed:
+        fixed = "".join(_FULL_WIDTH_PUNCTUATION.get(c, c) for c in line.strip())
+        return (f": line {at.group(1)} has {' '.join(typed)}, typed in a Chinese input method's full-width mode; "
+                f"TOML needs {' '.join(dict.fromkeys(_FULL_WIDTH_PUNCTUATION[c] for c in typed))}: {fixed}")
+    table = re.fullmatch(r"\[\[?\s*([A-Za-z_]+)\s*\]\]?", line.split("#")[0].strip())
+    name = table and table.group(1)
+    if name and error.startswith("Cannot") and (
+            name == "rule" or re.search(rf"^\s*\[\[\s*{name}\s*\]\]", text, re.MULTILINE)):
+        return (f": each entry of a list of tables is headed with two pairs of brackets, [[{name}]]; "
+                f"[{name}] (one pair) declares a single table")
+    twice = re.match(r"Cannot declare \(.*\) twice", error)
+    first = next((n for n, earlier in enumerate(lines[:int(at.group(1)) - 1], 1) if earlier.strip() == line.strip()),
+                 None) if twice else None
+    if first:  # [departments."公安局"] pasted again further down
+        return f": line {first} declares {line.strip()} first; keep one of the two, with what each holds"
+    return _bare_key_hint(line)
+
+
+def _bare_key_hint(line):
+    """A hint for a TOML error at a ``line`` whose key is bare non-ASCII text (权属单位名称 =
+    …, [department.路灯所]), which TOML reads only in quotes; ``""`` for any other error."""
+    line = line.strip()
     header = re.fullmatch(r"(\[\[?)([^\]\"']+)(\]\]?)", line.split("#")[0].strip())
     key = header.group(2) if header else line.partition("=")[0] if "=" in line else ""
     parts = [part.strip() for part in key.split(".")]

@@ -50,6 +50,7 @@ Precedence (most specific wins)
 from __future__ import annotations
 
 import functools
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,12 @@ def uscc_problem(code: str) -> str | None:
     'check character is 4, should be 3'
     """
     if len(code) != 18:
+        if re.fullmatch(r"[0-9A-Z]{8}-?[0-9X]", code):  # 12345678-9: characters 9–17 of the credit code
+            return (f"has {len(code)} characters, not 18: an organisation code (组织机构代码), which the unified "
+                    "social credit code replaced (it is its characters 9–17); give the 18-character code")
+        if re.fullmatch(r"\d{15}", code):
+            return ("has 15 characters, not 18: a business registration number (工商注册号), which the unified "
+                    "social credit code replaced in 2015; give the 18-character code")
         return f"has {len(code)} characters, not 18"
     bad = sorted({c for c in code if c not in _USCC_CHARS})
     if bad:
@@ -166,7 +173,10 @@ def _texts(value, what, example):
     if not values:  # a rule that would match nothing, silently
         raise InputError(f"{what} is an empty list: name at least one (or, for an area, leave the key out for the "
                          "whole city)")
-    return tuple(half_width(v) for v in values)  # full-width digits typed in a Chinese input method
+    # Full-width digits typed in a Chinese input method; "01013, 01012" (or 01013、01012)
+    # in one pair of quotes is two codes, as no code holds a comma or a space.
+    between = " \t\u3000,;、，；"
+    return tuple(part for v in values for part in re.split(f"[{between}]+", half_width(v).strip(between)))
 
 
 def class_keys(code, kind="component", local=frozenset()):

@@ -179,6 +179,60 @@ def test_a_table_saved_by_windows_notepad_loads(tmp_path, caplog):
         RoutingTable.load(tmp_path / "latin.toml")
 
 
+def test_a_starter_table_as_a_clerk_edits_it(tmp_path):
+    """`route starter`'s table filled in by hand in a Chinese input method: a full-width
+    ＝ or “” was "Expected '=' after a key" or "Invalid value" with no more; [rule]
+    typed with one pair of brackets, or a department pasted twice, "Cannot declare …
+    twice"; "01013, 01012" or "01013 " in one pair of quotes an unknown class; and an
+    old 15-digit registration number or a 9-digit organisation code "has 15
+    characters, not 18". Each now says what it is and the fix."""
+    starter = starter_table()
+    police = '[departments."公安局"]\ncode = ""'
+    assert police in starter
+
+    def load(name, text):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as error:
+            RoutingTable.load(tmp_path / name)
+        return str(error.value).removeprefix(f"{tmp_path / name}: not valid TOML (")
+
+    line = starter.splitlines().index('[departments."公安局"]') + 2
+    assert load("eq.toml", starter.replace(police, '[departments."公安局"]\ncode ＝ ""')) == (
+        f"Expected '=' after a key in a key/value pair (at line {line}, column 6)): line {line} has ＝, typed in a "
+        "Chinese input method's full-width mode; TOML needs =: code = \"\"")
+    assert load("quotes.toml", starter.replace(police, '[departments."公安局"]\ncode = “”')).endswith(
+        f"line {line} has “ ”, typed in a Chinese input method's full-width mode; TOML needs \": code = \"\"")
+    assert load("rule.toml", starter.replace('[[rule]]\nclasses = ["01013"]', '[rule]\nclasses = ["01013"]')).endswith(
+        "): each entry of a list of tables is headed with two pairs of brackets, [[rule]]; [rule] (one pair) "
+        "declares a single table")
+    assert load("twice.toml", starter + police + "\n").endswith(
+        f"): line {line - 1} declares [departments.\"公安局\"] first; keep one of the two, with what each holds")
+    # Several codes in one pair of quotes are a list of them; a space around one is no part of it.
+    edited = starter.replace('classes = ["01013"]', 'classes = ["01013 ", "02015，02016、02039"]').replace(
+        '"01015", "02014", "02015", "02016"', '"01015", "02014"').replace('"01066", "02039"', '"01066"')
+    (tmp_path / "edited.toml").write_text(edited, encoding="utf-8")
+    table = RoutingTable.load(tmp_path / "edited.toml")
+    fire = [rule for rule in table.rules if rule.department == "消防救援机构"]
+    assert [rule.classes for rule in fire] == [("01013", "02015", "02016", "02039")]
+    assert table.route(_at("110101001001001"), "02016").department_name == "消防救援机构"
+    assert table.check().errors == []
+    codes = starter.replace(police, '[departments."公安局"]\ncode = "110000012345678"').replace(
+        '[departments."消防救援机构"]\ncode = ""', '[departments."消防救援机构"]\ncode = "40000123-6"')
+    (tmp_path / "codes.toml").write_text(codes, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["route", "check", str(tmp_path / "codes.toml")])
+    assert result.exit_code == 1
+    assert ("error: department '公安局': code 110000012345678 has 15 characters, not 18: a business registration "
+            "number (工商注册号), which the unified social credit code replaced in 2015; give the 18-character "
+            "code") in result.output
+    assert ("error: department '消防救援机构': code 40000123-6 has 10 characters, not 18: an organisation code "
+            "(组织机构代码), which the unified social credit code replaced (it is its characters 9–17); give the "
+            "18-character code") in result.output
+    assert "codes.toml: 2 errors, 6 gaps, 63 warnings" in result.output
+    (tmp_path / "one.toml").write_text(codes.replace('"110000012345678"', '""'), encoding="utf-8")
+    assert "one.toml: 1 error, 6 gaps, 64 warnings" in CliRunner().invoke(
+        cli, ["route", "check", str(tmp_path / "one.toml")]).output
+
+
 def test_a_misspelt_key_is_refused_not_ignored():
     """``areas`` for ``area`` was ignored, and the rule meant for one street routed the
     whole city's water covers to 民政."""
