@@ -178,6 +178,10 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
             lines.append("  hint: " + _no_class_hint(s["source"], mapping))
+        elif s.get("first_reject"):
+            row, reason, detail = s["first_reject"]
+            lines.append(f"  hint: {'the row was' if s['rows'] == 1 else 'every row was'} rejected; the first, "
+                         f"row {row} ({reason}): {detail}")
         if s.get("cells_not_taken"):
             row, said, cell = s["cells_not_taken_first"]
             n = s["cells_not_taken"]

@@ -16,7 +16,7 @@ def _routes(path):
         return None
     from gridkit.routing import RoutingTable
 
-    return RoutingTable.load(path)
+    return RoutingTable.load(path).checked()
 
 
 def _misread(locator, x, y, crs):
@@ -58,7 +58,8 @@ def _misread(locator, x, y, crs):
                    ".gpkg / .geojson / .parquet / .shp (WGS84 points; a .gpkg opens in QGIS styled by gk_status; "
                    "a .shp has 10-character names: gk_comm_cd …). Required with POINTS.")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department.")
+              help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department; "
+                   "one with errors (`gridkit route check`) is refused.")
 @click.option("--class-field", default=None,
               help="Column with the class of each point (5-digit class, 11-digit matter code, component ID, "
                    "legacy class), by which it is routed: --routes needs it (or --class), and it needs --routes.")

@@ -13,7 +13,7 @@ from .options import crs_opt, grid_layer_opt, id_field_opt
 @click.argument("package", type=click.Path(exists=True, dir_okay=False))
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one): a request with a class gets the "
-                   "department too.")
+                   "department too. A table with errors (`gridkit route check`) is refused.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on: 0.0.0.0 for every network interface (put it behind your gateway).")
 @click.option("--port", default=None, type=click.IntRange(0, 65535),
@@ -72,7 +72,7 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
         port = 0 if self_test else 8765
     try:
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
-        table = RoutingTable.load(routes) if routes else None
+        table = RoutingTable.load(routes).checked() if routes else None
         service = Service(locator, table, crs=crs, package=package)
         x, y = _inside_point(package, grid_layer, crs)
         server = make_server(service, host, port, cors=cors)

@@ -1391,6 +1391,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         "tolerance_m": tolerance, "scheme": table.scheme, "catalogue_copy": copy, "departments": departments,
         "cells_not_taken": int(len(other_cell)),
     }
+    if n and not keep.any():  # the one reason, as the rejects file gives it, says what to fix in the file
+        summary["first_reject"] = [int(numbers[0]), str(reason[0]), str(detail[0])]
     if len(other_cell):
         i = other_cell[0]
         summary["cells_not_taken_first"] = [int(numbers[keep][i]), str(said_cells[i]), str(rows["SZDYWGBSM"].iat[i])]
@@ -1802,10 +1804,7 @@ def _routed(rows, routes, table):
     :meth:`~gridkit.routing.RoutingTable.fill_departments`, and the counts of how.
     A table with errors (a malformed credit code, two rules for one class) is
     refused: its codes would be written into every component it routes."""
-    errors = routes.check().errors
-    if errors:
-        raise InputError(f"{routes.source}: {len(errors)} error(s) (`gridkit route check` lists them), the first: "
-                         f"{errors[0]}. Departments are not filled from a table with errors: fix it first")
+    routes.checked()
     classes = rows["class_code"].astype(object).to_numpy()
     name = rows["ZGBMMC"].astype(object).to_numpy(copy=True)
     suggested = pd.Series(classes).map({c: k.suggested_department for c, k in table.classes.items()}).to_numpy()

@@ -386,7 +386,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
                              geometry=households.geometry.values, crs=households.crs)
     frame.attrs["source_path"] = source
     if empty.any():
-        frame["no_position"] = why = _no_position(households.attrs.get("no_position"), empty, counts)
+        frame["no_position"] = why = _no_position(households.attrs.get("no_position"), empty, counts,
+                                                  _header_again(households, empty))
         listed = _listed_rows(households, empty, "has no position", "have no position")
         first = why[np.flatnonzero(empty)[0]].removeprefix("no position: ")
         log.warning("%s: %s (%s%s). %s, %s households in no grid", source, listed,
@@ -395,10 +396,11 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     return frame, kind
 
 
-def _no_position(why, empty, counts):
+def _no_position(why, empty, counts, header=None):
     """Why each feature of ``empty`` has no position (None for the others): ``why``,
     :func:`gridkit.catalogue.read_points`' reasons, or that it has no geometry; a
-    count that is the sum of all the others' is a ledger's total row."""
+    count that is the sum of all the others' is a ledger's total row, and a row of
+    ``header`` the header repeated (two ledgers pasted one under the other)."""
     why = np.full(len(empty), "no geometry", dtype=object) if why is None else np.asarray(why, dtype=object)
     reason = np.full(len(empty), None, dtype=object)
     total = int(counts.sum())
@@ -406,7 +408,20 @@ def _no_position(why, empty, counts):
         total_row = len(counts) > 2 and counts[i] > 0 and 2 * counts[i] == total
         reason[i] = f"no position: {why[i]}" + (f", and its count, {counts[i]:,}, is the sum of all the others' "
                                                 "(a total row?)" if total_row else "")
+        if header is not None and header[i]:
+            reason[i] += ", and it holds the column names: the header repeated?"
     return reason
+
+
+def _header_again(table, rows):
+    """Which of ``rows`` (a mask) of ``table`` repeat its header: at least one of the
+    row's values, and half, are the names of their columns ("lon", "lat", "hh")."""
+    columns = [c for c in table.columns if c != table.geometry.name]
+    named = np.zeros(len(table), dtype="int64")
+    at = np.flatnonzero(rows)
+    for c in columns:
+        named[at] += (table[c].iloc[at].astype(str).str.strip() == str(c)).to_numpy()
+    return (named >= 1) & (2 * named >= len(columns))
 
 
 def reject_counts(rejects) -> dict:

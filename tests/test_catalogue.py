@@ -722,9 +722,8 @@ def test_departments_come_from_the_routing_table_and_stay_through_imports(tmp_pa
     for wrong in ([*fill, "--every"], [*args, "--routes", str(routes)]):
         refused = CliRunner().invoke(cli, wrong)
         assert refused.exit_code == 1 and refused.output == (
-            f"Error: {routes}: 1 error(s) (`gridkit route check` lists them), the first: department '路灯所': code "
-            f"{LAMPS[:-1]}5 check character is 5, should be 4. Departments are not filled from a table with errors: "
-            "fix it first\n"), refused.output
+            f"Error: {routes}: department '路灯所': code {LAMPS[:-1]}5 check character is 5, should be 4. Fix the "
+            f"table (`gridkit route check {routes}` checks it), then route with it\n"), refused.output
         assert package.read_bytes() == before
 
 
@@ -1432,6 +1431,33 @@ def test_components_convert_strips_ids_and_counts_malformed_ones_apart(tmp_path)
         ["", "is a number in scientific notation, as Excel shows a long one: its last digits are lost; format the "
              "column as text where the file was made, and export it again"]]
     assert notes[3][1].startswith("legacy class 0602 has no GB/T 47678.5-2026 counterpart")
+
+
+def test_an_inventory_whose_every_row_is_rejected_says_why_in_the_summary(tmp_path, package):
+    """A CSV saved from Excel, its IDs shown as 1.10101E+16, imported nothing: the
+    summary said "2 × bad_id: a component ID of the wrong form, a retired class or
+    another county", and the fix (format the column as text) was only in the
+    rejects file. When every row is rejected the summary gives the first one's detail."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
+    path = tmp_path / "ids.csv"
+    path.write_text(f"GLBJBSM,lon,lat\n1.10101E+16,{lon[0]:.7f},{lat[0]:.7f}\n1.10101E+16,{lon[1]:.7f},{lat[1]:.7f}\n",
+                    encoding="utf-8")
+    args = ["components", "import", "--grid", str(package), "--class", "01037", "--date", "20260701"]
+    result = CliRunner().invoke(cli, [*args, str(path)])
+    assert result.exit_code == 0, result.output
+    assert ("ids: 2 rows → 0 imported, 2 rejected\n       2 × bad_id: a component ID of the wrong form, a retired "
+            "class or another county\n  hint: every row was rejected; the first, row 1 (bad_id): ID 1.10101E+16: is "
+            "a number in scientific notation, as Excel shows a long one: its last digits are lost; format the column "
+            "as text where the file was made, and export it again\n") in result.output
+    far = tmp_path / "far.csv"
+    lon, lat = _lonlat([X0 + 5000], [Y0 + 50])
+    far.write_text(f"lon,lat\n{lon[0]:.7f},{lat[0]:.7f}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, [*args, str(far), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)[0]
+    assert summary["first_reject"][:2] == [1, "outside"] and summary["imported"] == 0
+    text = CliRunner().invoke(cli, [*args, str(far)]).output
+    assert "  hint: the row was rejected; the first, row 1 (outside): " in text
 
 
 def test_rejects_of_a_semicolon_csv_are_written_with_semicolons(tmp_path, package):

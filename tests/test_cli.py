@@ -768,21 +768,25 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path, capl
     # grids at all.)
     table.loc[4, "经度"] = None
     table.loc[len(table)] = ["合计", None, None, int(table["户数"].sum())]
+    total = table["户数"].iat[-1]
+    table.loc[len(table)] = list(table.columns)  # and the header again, below a second ledger pasted in
     table.to_csv(path, index=False)
     placed = _run(*common, "--households", path, "-o", tmp_path / "placed.gpkg")
     assert placed.exit_code == 0, placed.output
     n = len(table)
-    assert (f"{path}: rows 5, {n} have no position (the first: 经度 is blank or not a number). They are rejects, "
-            f"{households[4] + table['户数'].iat[-1]:,} households in no grid") in caplog.messages
+    assert (f"{path}: rows 5, {n - 1}, {n} have no position (the first: 经度 is blank or not a number). They are "
+            f"rejects, {households[4] + total:,} households in no grid") in caplog.messages
     assert ("rejects      2 household features outside every community, 1 of them with coordinates that do not "
-            "project, 2 with no position (layer household_rejects)") in placed.output
+            "project, 3 with no position (layer household_rejects)") in placed.output
     rejects = pyogrio.read_dataframe(tmp_path / "placed.gpkg", layer="household_rejects")
-    assert rejects["source_row"].tolist() == [5, n - 2, n - 1, n]
+    assert rejects["source_row"].tolist() == [5, n - 3, n - 2, n - 1, n]
     assert rejects["reason"].tolist()[0::3] == [
         "no position: 经度 is blank or not a number",
-        f"no position: 经度 and 纬度 are blank or not numbers, and its count, {table['户数'].iat[-1]:,}, is the sum "
-        "of all the others' (a total row?)"]
-    assert rejects.geometry.isna().tolist() == [True, False, True, True]
+        f"no position: 经度 and 纬度 are blank or not numbers, and its count, {total:,}, is the sum of all the "
+        "others' (a total row?)"]
+    assert rejects["reason"].iat[-1] == ("no position: 经度 and 纬度 are blank or not numbers, and it holds the "
+                                         "column names: the header repeated?")
+    assert rejects.geometry.isna().tolist() == [True, False, True, True, True]
     assert gk.read_package(tmp_path / "placed.gpkg")[0]["households"].sum() == cells["households"].sum() - households[4]
     wrong = _run(*common, "--households", samples / "cincinnati_blocks.gpkg", "--x-field", "lon", "-o",
                  tmp_path / "w.gpkg")

@@ -390,6 +390,38 @@ def test_cli_self_test_and_a_taken_port(package, routes):
     assert f"cannot listen on 127.0.0.1:{port} (Address already in use); pick another --port" in result.output
 
 
+def test_serve_and_locate_refuse_a_routing_table_with_errors(package, routes, tmp_path):
+    """A table `route check` finds errors in was taken as it was: a department's
+    name with an unknown placeholder ({street}) failed the first request with a
+    KeyError traceback, and a credit code of 15 digits was handed out as the
+    department's code. Each command that routes checks the table first."""
+    from gridkit.errors import InputError
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(starter_table().replace("{street_name}街道办事处", "{street}街道办事处"), encoding="utf-8")
+    first = "department '{street}街道办事处': unknown placeholder(s) street"
+    for command in (["serve", str(package), "--routes", str(bad), "--self-test"],
+                    ["locate", "--at", "{},{}".format(*_lonlat(50, 50)), "--grid", str(package), "--routes", str(bad),
+                     "--class", "06010"]):
+        result = CliRunner().invoke(cli, command)
+        assert result.exit_code == 1 and result.output == (
+            f"Error: {bad}: {first}. Fix the table (`gridkit route check {bad}` checks it), then route with it\n"
+        ), result.output
+    with pytest.raises(InputError, match=r"department '\{street\}街道办事处': its name cannot be filled in "
+                                         r"\(KeyError\('street'\)\); `gridkit route check .*bad.toml` says why"):
+        RoutingTable.load(bad).route({"grid_id": "110101001001001"}, "01023")  # no rule: territorial
+    two = tmp_path / "two.toml"
+    two.write_text(starter_table().replace('[departments."公安局"]\ncode = ""',
+                                           '[departments."公安局"]\ncode = "110000012345678"') + (
+        '[[rule]]\nclasses = ["01013"]\ndepartment = "公安局"\n'), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["serve", str(package), "--routes", str(two), "--self-test"])
+    assert result.exit_code == 1 and result.output.startswith(
+        f"Error: {two}: 2 errors (the first: area * class 01013: rule 11 says '消防救援机构', rule 66 says '公安局' "
+        f"(the first is used)); `gridkit route check {two}` lists them: fix the table, then route with it"), \
+        result.output
+    assert CliRunner().invoke(cli, ["serve", str(package), "--routes", str(routes), "--self-test"]).exit_code == 0
+
+
 def test_records_say_missing_as_null():
     frame = gpd.pd.DataFrame({"grid_id": gpd.pd.Categorical(["a", None]), "distance_m": [0.0, np.nan]})
     assert service_module._records(frame) == [{"grid_id": "a", "distance_m": 0.0},
