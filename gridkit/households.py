@@ -384,7 +384,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
         _warn_repeated_rows(households, source)
     frame = gpd.GeoDataFrame({"households": counts, "source_row": source_rows(households)},
                              geometry=households.geometry.values, crs=households.crs)
-    frame.attrs["source_path"] = source
+    frame.attrs.update(source_path=source, source_crs=households.attrs.get("source_crs"))
     if empty.any():
         frame["no_position"] = why = _no_position(households.attrs.get("no_position"), empty, counts,
                                                   _header_again(households, empty))
@@ -2595,9 +2595,10 @@ def place_households(frame, polygons, what):
     rejects = frame[outside].assign(reason=reason[outside])
     outside &= ~placeless
     if outside.any():
-        log.warning("%s household features (%s households) lie outside every %s%s; see rejects",
+        log.warning("%s household features (%s households) lie outside every %s%s; see rejects%s",
                     f"{int(outside.sum()):,}", f"{int(frame['households'][outside].sum()):,}", what,
-                    f" ({int(lost.sum()):,} with coordinates that do not project)" if lost.any() else "")
+                    f" ({int(lost.sum()):,} with coordinates that do not project)" if lost.any() else "",
+                    _offset_hint(source[outside & ~lost], frame.attrs.get("source_crs"), polygons))
     return frame, rep, home, rejects
 
 
@@ -2772,6 +2773,33 @@ def _misread(source, polygons, sample=1000):
         if len(points) and (first_hit(moved, polygons.geometry.values) >= 0).mean() > 0.5:
             return hint
     return ""
+
+
+def _offset_hint(source, read_as, polygons, sample=1000):
+    """Whether household features outside every polygon would lie inside read with the
+    other of China's two lon/lat systems: GCJ-02 labelled EPSG:4326 (as Chinese web-map
+    data often is) read as WGS84, or GPS positions read as GCJ-02: most of a sample
+    of ``source`` (lon/lat, as read) moved by the offset (100–700 m) falls in a
+    ``polygons``. ``read_as``: the CRS the households were read in ("gcj02" or an
+    EPSG name). "" when it would not, or the features are not lon/lat in China."""
+    from . import coords
+
+    if source.crs is None or not source.crs.is_geographic or len(source) < 10:  # not a few near an edge
+        return ""
+    points = shapely.point_on_surface(np.asarray(source)[:sample])
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    if not coords.is_in_china(x, y).all():
+        return ""
+    if read_as == "gcj02":  # converted from GCJ-02: the file's own coordinates, read as WGS84
+        moved, other = coords.wgs84_to_gcj02(x, y), "WGS84 (--households-crs EPSG:4326), as GPS positions are"
+    elif coords.is_pseudo_crs(read_as):  # Baidu's: their offset is another
+        return ""
+    else:
+        moved, other = coords.gcj02_to_wgs84(x, y), ("GCJ-02 (--households-crs gcj02), as Chinese web-map data "
+                                                    "labelled EPSG:4326 often is")
+    moved = gpd.GeoSeries(shapely.points(*moved), crs=4326).to_crs(polygons.crs).values
+    share = (first_hit(moved, polygons.geometry.values) >= 0).mean()
+    return f". Read as {other}, {share:.0%} of them would lie inside" if share > 0.5 else ""
 
 
 def _where(frame):

@@ -378,6 +378,36 @@ def test_households_outside_are_reported_not_dropped():
     assert layout.rejects["source_row"].tolist() == [n - 1, n]
 
 
+def test_households_outside_because_read_in_the_other_chinese_lon_lat_say_so(caplog):
+    """Amap's building outlines (GCJ-02, labelled EPSG:4326) with boundaries in GCJ-02
+    told as such but the households not: those near an edge lay 550 m off, outside, and
+    the warning said only "… lie outside every community; see rejects". It now says
+    that read as GCJ-02 they would lie inside; and the other way round for GPS
+    positions read as GCJ-02."""
+    from gridkit.coords import gcj02_to_wgs84, wgs84_to_gcj02
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])  # at 117°E, 39.7°N
+    gps = _points(20, 50).to_crs(4326)
+    x, y = wgs84_to_gcj02(gps.geometry.x.to_numpy(), gps.geometry.y.to_numpy())
+    amap = gps.set_geometry(shapely.points(x, y), crs=4326)  # GCJ-02 coordinates under the EPSG:4326 label
+    layout = balanced_grid(comm, amap, min_households=40, max_households=60)
+    n = layout.summary["outside"]
+    assert n == 247 and caplog.messages[-1] == (  # 534 m east and 137 m north: 247 of 400
+        f"{n} household features ({n} households) lie outside every community; see rejects. Read as GCJ-02 "
+        "(--households-crs gcj02), as Chinese web-map data labelled EPSG:4326 often is, 100% of them would lie inside")
+    gps.attrs["source_crs"] = "gcj02"  # GPS positions that read_vector took for GCJ-02 and converted
+    x, y = gcj02_to_wgs84(gps.geometry.x.to_numpy(), gps.geometry.y.to_numpy())
+    layout = balanced_grid(comm, gps.set_geometry(shapely.points(x, y), crs=4326), min_households=40,
+                           max_households=60)
+    assert caplog.messages[-1].endswith("Read as WGS84 (--households-crs EPSG:4326), as GPS positions are, 100% of "
+                                        "them would lie inside")
+    caplog.clear()
+    balanced_grid(comm, pd_concat(_points(20, 50), gpd.GeoDataFrame(  # far off, as they are: no hint
+        {"n": [1] * 12}, geometry=[shapely.Point(X0 + 5000, Y0 + 100 * k) for k in range(12)], crs=4548)),
+        min_households=40, max_households=60)
+    assert caplog.messages == ["12 household features (12 households) lie outside every community; see rejects"]
+
+
 def test_households_without_a_position_are_rejects_and_blocks_without_a_shape_an_error(caplog):
     # A point with no geometry (an address not geocoded) is a reject, counted apart
     # from those outside; a block without its shape is a broken layer.
