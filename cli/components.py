@@ -845,7 +845,8 @@ def classes_command(words, scheme, unmapped):
     """List the class table of a scheme (code, big class, name, English name, the
     other scheme's class, suggested department), or the classes whose line holds
     every one of WORDS (any case): a name in Chinese or English, a code, a
-    department. Exit status 1 when none does. The examples find the class of
+    department. Exit status 1 when none does (a Chinese word of three characters or
+    more then offers the classes sharing two of them: 消防栓 → 消防设施). The examples find the class of
     hydrants for --class, the street lights' classes, the 2026 class of legacy
     class 0103, and the legacy classes 2026 has none for.
 
@@ -868,6 +869,12 @@ def classes_command(words, scheme, unmapped):
                      f"\t{c.suggested_department}")
     found = [line for line in lines if all(word.casefold() in line.casefold() for word in words)]
     if not found:
+        # 消防栓 (the everyday word) finds 消防设施 by 消防: Chinese words share two characters
+        # where English shares a word. Only for words of three characters and more.
+        pairs = [{w[i:i + 2] for i in range(len(w) - 1)} for w in words if not w.isascii() and len(w) > 2]
+        near = [line for line in lines if pairs and all(any(p in line for p in ps) for ps in pairs)]
+        nearby = ("; these share two characters with it:\n" + "\n".join(near[:10])
+                  + ("\n…" if len(near) > 10 else "")) if near else ""
         raise click.ClickException(f"no class of the {scheme} table holds {' and '.join(map(repr, words))}: try "
-                                   f"fewer words, the other language, or --scheme {other}")
+                                   f"fewer words, the other language, or --scheme {other}{nearby}")
     click.echo("\n".join(found))

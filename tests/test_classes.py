@@ -158,3 +158,22 @@ def test_classes_command_says_when_no_class_holds_the_words():
     assert result.exit_code == 1
     assert ("no class of the 2026 table holds 'lamp' and 'zzz': try fewer words, the other language, or --scheme "
             "legacy") in result.output
+
+
+def test_classes_command_offers_classes_that_share_two_characters_with_a_chinese_word():
+    """消防栓, the everyday word for a hydrant, found nothing: the class is 消防设施.
+    Chinese words that share two characters are offered, with the exit status 1 kept."""
+    from click.testing import CliRunner
+
+    from gridkit_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["components", "classes", "消防栓"])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == ("Error: no class of the 2026 table holds '消防栓': try fewer words, the other language, or "
+                        "--scheme legacy; these share two characters with it:")
+    assert [line.split("\t")[0] for line in lines[1:]] == ["01013", "01068"]  # 消防设施; 水鹤 (供水企业/消防救援)
+    assert [line.split("\t")[0] for line in CliRunner().invoke(
+        cli, ["components", "classes", "垃圾桶"]).output.splitlines()[1:]] == ["03004", "03005"]
+    none = CliRunner().invoke(cli, ["components", "classes", "红绿灯"])
+    assert none.exit_code == 1 and none.output.endswith("or --scheme legacy\n")
