@@ -952,10 +952,8 @@ def households_command(boundaries, households_path, output, layer, where, encodi
     from gridkit.households import balanced_grid
 
     t0 = time.perf_counter()
-    # --default-floors alone is checked against the package's own counting, once read.
-    alone = count_field is None and floors_field is None
     check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
-                           None if alone else default_floors)
+                           default_floors)
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
     _, micro_band = given_bands(min_households, max_households, target, tolerance, micro)

@@ -549,7 +549,6 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
     return np.floor(area * floors / area_per_household + 0.5).astype("int64")
 
 
-
 def _bad_floors(buildings, field, wrong, empty, source):
     """The message for floors that are not numbers ≥ 0 (``wrong``) or not given
     (``empty``, with no default): the rows and values of the wrong ones, and for the

@@ -560,6 +560,9 @@ def test_grid_households_from_an_openstreetmap_style_building_layer(tmp_path, ca
     counted = _run(*args[:7], tmp_path / "counted.gpkg", "--count-field", "n", "--min-households", 100,
                    "--max-households", 150, "-o", tmp_path / "n.gpkg")
     assert counted.exit_code == 0, counted.output
+    alone = _run(*args[:7], tmp_path / "counted.gpkg", "--default-floors", 2,  # with neither field: one each
+                 "--min-households", 100, "--max-households", 150, "-o", tmp_path / "m.gpkg")
+    assert alone.exit_code == 2 and "Error: --default-floors goes with --floors-field\n" in alone.output
     refused = _run("grid", "rebalance", tmp_path / "n.gpkg", "--households", tmp_path / "counted.gpkg",
                    "--default-floors", 2, "-o", tmp_path / "3.gpkg")
     assert refused.exit_code == 2 and ("--default-floors goes with --floors-field: the package's households were "
