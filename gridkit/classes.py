@@ -133,8 +133,9 @@ _FULL_WIDTH_PUNCTUATION = {"＝": "=", "“": '"', "”": '"', "‘": "'", "’"
 def _toml_hint(text, error):
     """A hint for a TOML error: at a line with full-width punctuation (＝, “”, ，,
     typed in a Chinese input method), at a table [rule] that is [[rule]] elsewhere
-    (one pair of brackets for an entry of a list), or at a bare non-ASCII key
-    (:func:`_bare_key_hint`); ``""`` for any other."""
+    (one pair of brackets for an entry of a list), at a table declared a second time
+    (the line of the first), or at a bare non-ASCII key (:func:`_bare_key_hint`);
+    ``""`` for any other."""
     at = re.search(r"at line (\d+)", error)
     lines = text.splitlines()
     if not at or int(at.group(1)) > len(lines):
