@@ -381,10 +381,8 @@ def read_barriers(path, layer, crs, where):
 
 
 def check_household_inputs(households_path, x_field, y_field, count_field, floors_field, area_per_household,
-                           default_floors, *, recorded=None):
-    """Usage errors for household options that contradict each other. ``recorded``:
-    the parameters of the package being rebalanced, whose floor rule a
-    --default-floors on its own goes with."""
+                           default_floors):
+    """Usage errors for household options that contradict each other."""
     from gridkit.catalogue import TABLE_SUFFIXES
 
     if (x_field or y_field) and Path(households_path).suffix.lower() not in TABLE_SUFFIXES:
@@ -396,12 +394,7 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
     if floors_field and count_field:
         raise click.UsageError("give --count-field or --floors-field, not both")
     if default_floors is not None and not floors_field:
-        if recorded is None:
-            raise click.UsageError("--default-floors goes with --floors-field")
-        if not recorded.get("floors_field"):
-            counted = f"--count-field {recorded['count_field']}" if recorded.get("count_field") else "one each"
-            raise click.UsageError("--default-floors goes with --floors-field: the package's households were "
-                                   f"counted {counted}, not by the floor-area rule")
+        raise click.UsageError("--default-floors goes with --floors-field")
 
 
 @grid.command("units")
@@ -1156,8 +1149,10 @@ def rebalance_command(package, households_path, output, households_layer, househ
                 if "count_field" not in params:
                     click.echo(f"warning: {package} does not record how its households were counted: each "
                                "household feature counts 1 (give --count-field if a column holds counts)", err=True)
-                check_household_inputs(households_path, x_field, y_field, None, None, None, default_floors,
-                                       recorded=params)
+                if default_floors is not None and not params.get("floors_field"):  # on its own: the package's rule
+                    counted = f"--count-field {params['count_field']}" if params.get("count_field") else "one each"
+                    raise click.UsageError("--default-floors goes with --floors-field: the package's households "
+                                           f"were counted {counted}, not by the floor-area rule")
                 count_field, floors_field = params.get("count_field"), params.get("floors_field")
                 area_per_household = params.get("area_per_household")
                 default_floors = params.get("default_floors") if default_floors is None else default_floors

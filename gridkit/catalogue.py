@@ -1186,6 +1186,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     problem = mapping.class_problem(table)
     if problem:
         raise InputError(problem)
+    if routes is not None:  # refused before the inventory is read, not after
+        routes.checked()
     today = today or _dt.date.today().strftime("%Y%m%d")
     _refuse_shared_ids(catalogue)
     if isinstance(inventory, (str, Path)):
@@ -1781,6 +1783,7 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
     """
     table = table or ClassTable("2026")
     today = today or _dt.date.today().strftime("%Y%m%d")
+    routes.checked()
     out = _plain(_with_every_column(catalogue.copy(deep=False)))  # copy on write: columns copied as changed
     live = np.flatnonzero(in_use(out))
     held = out[[*DEPARTMENT_FIELDS, *PLACE_FIELDS, "class_code", "county_code", "micro_id"]].iloc[live]
@@ -1802,9 +1805,8 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
 def _routed(rows, routes, table):
     """The department codes and names of ``rows`` (catalogue rows), filled by
     :meth:`~gridkit.routing.RoutingTable.fill_departments`, and the counts of how.
-    A table with errors (a malformed credit code, two rules for one class) is
-    refused: its codes would be written into every component it routes."""
-    routes.checked()
+    The callers refuse a table with errors first (``RoutingTable.checked``): its
+    codes would be written into every component it routes."""
     classes = rows["class_code"].astype(object).to_numpy()
     name = rows["ZGBMMC"].astype(object).to_numpy(copy=True)
     suggested = pd.Series(classes).map({c: k.suggested_department for c, k in table.classes.items()}).to_numpy()
