@@ -136,7 +136,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                                          param_hint="--class")
             catalogue = read_catalogue(package)
             table_of_routes = RoutingTable.load(routes) if routes else None
-            summaries = []
+            summaries, specs = [], []
             # Each inventory's rejects are written aside and take their place only once the
             # catalogue has: a run that fails on a later inventory leaves the earlier ones' as they were.
             with contextlib.ExitStack() as written:
@@ -155,6 +155,7 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                     written.enter_context(rejects_written(result.rejects, rejects_path))
                     result.summary["rejects_file"] = str(rejects_path)
                     summaries.append(result.summary)
+                    specs.append(spec)
                 step(f"writing the catalogue into {package}")
                 imports = json.dumps(summaries, ensure_ascii=False)
                 metadata = {"component_scheme": scheme, "component_imports": imports}
@@ -171,13 +172,13 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     lines = []
-    for s in summaries:
+    for s, spec in zip(summaries, specs):
         rows = f"{s['rows']:,} row{'' if s['rows'] == 1 else 's'}" + (" that --where selects" if where else "")
         lines.append(f"{s['source']}: {rows} → {s['imported']:,} imported, {s['rejected']:,} rejected")
         for reason, n in s["rejected_by_reason"].items():
             lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
         if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
-            lines.append("  hint: " + _no_class_hint(s["source"], mapping))
+            lines.append("  hint: " + _no_class_hint(s["source"], mapping, spec))
         elif s.get("first_reject"):
             row, reason, detail = s["first_reject"]
             lines.append(f"  hint: {'the row was' if s['rows'] == 1 else 'every row was'} rejected; the first, "
@@ -287,19 +288,27 @@ def _refuse_same_source(inventories):
             f"second), or rename one.")
 
 
-def _no_class_hint(stem, mapping):
+def _no_class_hint(stem, mapping, spec):
     """What to do about an inventory none of whose rows has a class: most likely a
     file that is not an inventory (a boundary, the centre lines) in a glob, or one
-    the mapping file has no section for."""
+    the mapping file has no section for, or a section giving no class (its name
+    mistyped in its header, as ``spec``, the :class:`Mapping` read for it, says)."""
     from gridkit.catalogue import Mapping
 
     if mapping is None:
         return ("no row has a class: give --class CODE (one class for every row) or a --mapping file that sets "
                 "it ([files.STEM] class = \"01013\"; `gridkit components classes WORD` finds the code)")
+    near = (f"; [files.{spec.near_section}] does: if it is meant for this file, name it as the file is"
+            if spec.near_section else "")
+    if spec.class_code is None and spec.class_field is None:
+        where = f"[files.{spec.section}] in {mapping}" if spec.section else mapping
+        if spec.section or near:
+            return (f"{where} gives no class (class = \"01013\", or class_field = the column giving each row's; "
+                    f"`gridkit components classes WORD` finds a code){near}")
+    if spec.section:
+        return (f"no class that [files.{spec.section}] in {mapping} gives is in the scheme's table: check its class, "
+                "or its class_field and [classes]")
     sections = Mapping.sections(mapping)
-    if stem in sections:
-        return (f"no class that [files.{stem}] in {mapping} gives is in the scheme's table: check its class, or "
-                "its class_field and [classes]")
     return (f"{mapping} has no [files.{stem}] section (it maps {', '.join(sections) or 'no file by name'}): if "
             "this is an inventory, add one with its class; if not (a boundary, centre lines), leave it out")
 
@@ -869,10 +878,8 @@ def classes_command(words, scheme, unmapped):
                      f"\t{c.suggested_department}")
     found = [line for line in lines if all(word.casefold() in line.casefold() for word in words)]
     if not found:
-        # 消防栓 (the everyday word) finds 消防设施 by 消防: Chinese words share two characters
-        # where English shares a word. Only for words of three characters and more.
-        pairs = [{w[i:i + 2] for i in range(len(w) - 1)} for w in words if not w.isascii() and len(w) > 2]
-        near = [line for line in lines if pairs and all(any(p in line for p in ps) for ps in pairs)]
+        near_codes = {c.code for c in table.sharing_two_characters(*words)}
+        near = [line for code, line in zip(codes, lines) if code in near_codes]
         nearby = ("; these share two characters with it:\n" + "\n".join(near[:10])
                   + ("\n…" if len(near) > 10 else "")) if near else ""
         raise click.ClickException(f"no class of the {scheme} table holds {' and '.join(map(repr, words))}: try "

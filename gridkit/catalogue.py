@@ -206,6 +206,8 @@ class Mapping:
     values: dict = field(default_factory=dict)
 
     origin: str = ""  # where it was read (a file, and its [files.STEM] section), for messages
+    section: str | None = None  # the [files.STEM] section read, if any
+    near_section: str | None = None  # a section giving a class, named close to the inventory (a typo?)
 
     @classmethod
     def load(cls, path, *, inventory=None):
@@ -221,11 +223,11 @@ class Mapping:
         origin = str(path)
         if inventory is not None:
             files, stem, of = raw.get("files", {}), Path(inventory).stem, rejects_of(inventory)
-            if of and not any(name.casefold() == stem.casefold() for name in files):
+            if of and not any(_names_file(name, stem) for name in files):
                 stem = of  # a rejects file, fixed: its inventory's section
-            name, section = _file_section(path, files, stem)
+            name, section, near = _file_section(path, files, stem)
             if name is not None:
-                origin = f"{path} [files.{name}]"
+                origin = f"{path} [files.{_toml_key(name)}]"
             if {"class", "class_field"} & set(section):
                 spec.pop("class", None)
                 spec.pop("class_field", None)
@@ -247,7 +249,8 @@ class Mapping:
                            for abbr, key, column in _mapping_fields(origin, "fields", spec)},
                    values={abbr: _mapping_value(origin, f"values.{key}", value)
                            for abbr, key, value in _mapping_fields(origin, "values", spec)},
-                   origin=origin)
+                   origin=origin, section=name if inventory is not None else None,
+                   near_section=near if inventory is not None else None)
 
     def class_problem(self, table):
         """What is wrong with the classes this mapping gives (its ``class``, its
@@ -262,6 +265,11 @@ class Mapping:
             if named:
                 return (f"{self.origin or 'mapping'}: {key} = {code!r} is the name of class {named[0].code}: give "
                         f"its code, {key} = \"{named[0].code}\"")
+            near = table.sharing_two_characters(code)
+            if near:  # 消防栓, the everyday word, for 消防设施
+                return (f"{self.origin or 'mapping'}: {key} = {code!r} is no class's code or name; these share two "
+                        f"characters with it: {', '.join(f'{c.code} {c.name}' for c in near[:5])}: give the "
+                        f"code, {key} = \"{near[0].code}\"")
             if "zeros" in problem:
                 problem += " (a code goes in quotes in TOML, zeros and all: \"01013\")"
             return (f"{self.origin or 'mapping'}: {key} = {code!r}: {problem}; `gridkit components classes WORD` "
@@ -289,21 +297,56 @@ def rejects_of(path):
     return None
 
 
+def _names_file(name, stem):
+    """Whether a ``[files.NAME]`` section is for the inventory named ``stem``: NAME is
+    the stem in any case (``traffic_signals.csv`` for ``TRAFFIC_Signals``, as Windows
+    does not tell them apart), or its name with a suffix (``[files."lamps.csv"]``, for
+    lamps.csv and for lamps.xlsx, the same inventory saved from Excel, alike)."""
+    name, stem = name.casefold(), stem.casefold()
+    return name == stem or (name.startswith(stem + ".") and name[len(stem) + 1:].isalnum())
+
+
+def _toml_key(name):
+    """A section name as TOML writes it: bare, or quoted when it holds a dot or more."""
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+
+
 def _file_section(path, files, stem):
-    """``(name, section)``: the ``[files.STEM]`` section for an inventory named ``stem``: its own, else
-    one differing only in case (``traffic_signals.csv`` for ``TRAFFIC_Signals``, as
-    Windows does not tell them apart). A section whose name is close (a typo) is
-    not used, but is logged: the top-level keys then map the file (``(None, {})``)."""
-    if stem in files:
-        return stem, files[stem]
-    same = [name for name in files if name.casefold() == stem.casefold()]
-    if same:
-        return same[0], files[same[0]]
-    near = difflib.get_close_matches(stem, list(files), n=1, cutoff=0.8)
+    """``(name, section, near)``: the ``[files.STEM]`` section for an inventory named
+    ``stem`` (:func:`_names_file`). Two such are read as one, the one named exactly as
+    the stem first (a class under ``[files."lamps.csv"]``, the fields under
+    ``[files.lamps.fields]``, which makes a section ``lamps`` of its own); a key that
+    both give, differently, is an error. ``near``: a section whose name is close (a
+    typo) when the file has none, or one giving a class when the file's gives none; it
+    is not used, but is logged.
+    ``(None, {}, near)`` when no section is the file's: the top-level keys map it."""
+    names = sorted((name for name in files if _names_file(name, stem)), key=lambda name: name != stem)
+    section = {}
+    for name in names:
+        for key, value in files[name].items():
+            if isinstance(value, dict) and isinstance(section.get(key, {}), dict):
+                given = section.get(key, {})
+                clash = next((k for k in value if k in given and given[k] != value[k]), None)
+                if clash is not None:
+                    raise InputError(f"{path}: [files.{_toml_key(names[0])}] and [files.{_toml_key(name)}] both "
+                                     f"map {stem}, with {key}.{clash} = {given[clash]!r} and {value[clash]!r}: "
+                                     "keep one")
+                section[key] = {**given, **value}
+            elif key in section and section[key] != value:
+                raise InputError(f"{path}: [files.{_toml_key(names[0])}] and [files.{_toml_key(name)}] both map "
+                                 f"{stem}, with {key} = {section[key]!r} and {value!r}: keep one")
+            else:
+                section[key] = value
+    near = None
+    if not {"class", "class_field"} & set(section):  # none, or one made by [files.STEM.fields] alone
+        others = [name for name in files if name not in names and (not names or {"class", "class_field"} & set(
+            files[name]))]
+        near = next(iter(difflib.get_close_matches(stem, others, n=1, cutoff=0.8)), None)
     if near:
-        log.warning("%s has no [files.%s] section, only [files.%s], which is not used for %s: if it is meant "
-                    "for this file, name it as the file is", path, stem, near[0], stem)
-    return None, {}
+        log.warning("%s has no [files.%s] section%s, only [files.%s], which is not used for %s: if it is meant "
+                    "for this file, name it as the file is", path, stem, " giving a class" if names else "",
+                    _toml_key(near), stem)
+    return (names[0] if names else None), section, near
 
 
 def _mapping_name(origin, key, value):

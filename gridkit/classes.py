@@ -133,7 +133,8 @@ _FULL_WIDTH_PUNCTUATION = {"＝": "=", "“": '"', "”": '"', "‘": "'", "’"
 def _toml_hint(text, error):
     """A hint for a TOML error: at a line with full-width punctuation (＝, “”, ，,
     typed in a Chinese input method), at a table [rule] that is [[rule]] elsewhere
-    (one pair of brackets for an entry of a list), at a table declared a second time
+    (one pair of brackets for an entry of a list), at a code with its leading zero
+    unquoted (class = 01013), at a table declared a second time
     (the line of the first), or at a bare non-ASCII key (:func:`_bare_key_hint`);
     ``""`` for any other."""
     at = re.search(r"at line (\d+)", error)
@@ -148,6 +149,11 @@ def _toml_hint(text, error):
         fixed = "".join(_FULL_WIDTH_PUNCTUATION.get(c, c) for c in line.strip())
         return (f": line {at.group(1)} has {' '.join(typed)}, typed in a Chinese input method's full-width mode; "
                 f"TOML needs {' '.join(dict.fromkeys(_FULL_WIDTH_PUNCTUATION[c] for c in typed))}: {fixed}")
+    zeros = re.findall(r"(?<![\w.:-])0\d+(?![\w.:-])", bare)
+    if zeros:  # class = 01013: TOML's numbers have no leading zero
+        fixed = re.sub(r"(?<![\w.:\"'-])0\d+(?![\w.:\"'-])", lambda m: f'"{m.group()}"', line.strip())
+        return (f": line {at.group(1)} has {', '.join(zeros)} unquoted, and a TOML number has no leading zero: "
+                f"a code goes in quotes, zeros and all: {fixed}")
     table = re.fullmatch(r"\[\[?\s*([A-Za-z_]+)\s*\]\]?", line.split("#")[0].strip())
     name = table and table.group(1)
     if name and error.startswith("Cannot") and (
@@ -253,6 +259,21 @@ class ClassTable:
 
     def __len__(self):
         return len(self.classes)
+
+    def sharing_two_characters(self, *words) -> list:
+        """The classes whose line (code, names, suggested department) holds, for each
+        Chinese word of three characters or more, two of its characters side by side:
+        消防栓, the everyday word, finds 消防设施 by 消防. Chinese words share two
+        characters where English words share a word. ``[]`` when no word is such.
+
+        >>> [c.code for c in class_table().sharing_two_characters("消防栓")]
+        ['01013', '01068']
+        """
+        pairs = [{w[i:i + 2] for i in range(len(w) - 1)} for w in words if not w.isascii() and len(w) > 2]
+        lines = {c.code: f"{c.code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{c.suggested_department}"
+                 for c in self.classes.values()}
+        return [self.classes[code] for code in sorted(lines)
+                if pairs and all(any(p in lines[code] for p in ps) for ps in pairs)]
 
     def class_problem(self, code, *, typed=False) -> str | None:
         """Why ``code`` is not a usable class code of this table, or ``None``

@@ -197,7 +197,8 @@ def class_keys(code, kind="component", local=frozenset()):
     if not code.isdigit():
         number = code[:-2] if code.endswith(".0") and code[:-2].isdigit() else None  # 1013.0, as Excel gives it
         raise InputError(f"{code!r} is not a class code (digits only)"
-                         + (f": a number as a spreadsheet writes one{_lost_zero(number)}" if number else ""))
+                         + (f": a number as a spreadsheet writes one{_lost_zero(number)}" if number else "")
+                         + _by_name(code))
     if len(code) == 16:
         code = code[6:10]
     if len(code) == 4:
@@ -227,6 +228,18 @@ def _lost_zero(digits):
         return ""
     name = class_table("2026").classes[code].name if code in class_table("2026").classes else matter_classes()[code]
     return f"; {code} ({name}) with its leading 0 lost? Excel drops it: keep the column as text"
+
+
+def _by_name(word):
+    """'; 消防设施 is class 01013' when ``word`` is a class's name, or names the
+    classes sharing two characters with it (消防栓, the everyday word); else ''."""
+    table = class_table("2026")
+    named = [c for c in table.classes.values() if word.casefold() in (c.name, c.name_en.casefold())]
+    near = named or table.sharing_two_characters(word)
+    if not near:
+        return ""
+    return ("; " + (f"{word} is class {named[0].code}" if named else "these share two characters with it: "
+                    + ", ".join(f"{c.code} {c.name}" for c in near[:5])) + ": give the code")
 
 
 @functools.cache

@@ -1688,6 +1688,14 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
                                      "EPSG:4326", "--mapping", str(mapping)])
     assert names.exit_code == 0, names.output
     assert f"  hint: no class that [files.outline] in {mapping} gives is in the scheme's table" in names.output
+    # The section's header mistyped, its fields' not: that section is the file's, and gives no class.
+    mapping.write_text('[files.outlin]\nclass = "01037"\n[files.outline.fields]\nBZ = "name"\n')
+    typo = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
+                                    "EPSG:4326", "--mapping", str(mapping)])
+    assert typo.exit_code == 0, typo.output
+    assert (f"  hint: [files.outline] in {mapping} gives no class (class = \"01013\", or class_field = the column "
+            "giving each row's; `gridkit components classes WORD` finds a code); [files.outlin] does: if it is meant "
+            "for this file, name it as the file is") in typo.output
 
 
 def test_a_failed_import_leaves_the_package_untouched(tmp_path, package):
@@ -2034,6 +2042,26 @@ def test_a_mapping_section_is_found_in_any_case_and_a_misspelt_one_is_logged(tmp
     caplog.clear()
     assert Mapping.load(path, inventory="DPW_LitterBarrels.geojson").class_code == "03005"
     assert not caplog.records  # no section near its name: the top level maps it, as meant
+    # A section named as the file, suffix and all, is the file's; with the fields under
+    # the stem's (a section of its own, made by [files.STEM.fields]) it is read as one.
+    path.write_text('[files."lamps.csv"]\nclass = "01037"\n[files.lamps.fields]\nBZ = "note"\n', encoding="utf-8")
+    mapping = Mapping.load(path, inventory="lamps.csv")
+    assert (mapping.class_code, mapping.fields, mapping.origin) == ("01037", {"BZ": "note"}, f"{path} [files.lamps]")
+    assert Mapping.load(path, inventory="lamps.rejects.csv").class_code == "01037"  # its rejects, fixed
+    assert Mapping.load(path, inventory="lamps.xlsx").class_code == "01037"  # saved from Excel: the same
+    path.write_text('[files."lamps.csv"]\nclass = "01037"\n[files.lamps]\nclass = "01038"\n', encoding="utf-8")
+    with pytest.raises(InputError) as error:
+        Mapping.load(path, inventory="lamps.csv")
+    assert str(error.value) == (f"{path}: [files.lamps] and [files.\"lamps.csv\"] both map lamps, with class = "
+                                "'01038' and '01037': keep one")
+    # The header mistyped, the fields' headers not: the section of the file's name gives no class.
+    path.write_text('[files.INFRA_Hydrant]\nclass = "01013"\n[files.INFRA_Hydrants.fields]\nBZ = "note"\n')
+    with caplog.at_level(logging.WARNING, logger="gridkit.catalogue"):
+        mapping = Mapping.load(path, inventory="INFRA_Hydrants.geojson")
+    assert (mapping.class_code, mapping.section, mapping.near_section) == (None, "INFRA_Hydrants", "INFRA_Hydrant")
+    assert caplog.messages == [f"{path} has no [files.INFRA_Hydrants] section giving a class, only "
+                               "[files.INFRA_Hydrant], which is not used for INFRA_Hydrants: if it is meant for this "
+                               "file, name it as the file is"]
 
 
 def _lamps(tmp_path, package, micro=False):
@@ -2210,6 +2238,16 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
         "goes in quotes in TOML, zeros and all: \"01013\"); `gridkit components classes WORD` finds a code")
     assert refusal('[files.hydrants]\nclass = "消防设施"\n') == (
         f"{where}: class = '消防设施' is the name of class 01013: give its code, class = \"01013\"")
+    assert refusal('[files.hydrants]\nclass = "消防栓"\n') == (  # the everyday word
+        f"{where}: class = '消防栓' is no class's code or name; these share two characters with it: 01013 消防设施, "
+        "01068 水鹤: give the code, class = \"01013\"")
+    with pytest.raises(InputError) as error:
+        path.write_text('[files.hydrants]\nclass = 01013  # 消防设施\n', encoding="utf-8")
+        Mapping.load(path, inventory=inventory)
+    assert str(error.value) == (
+        f"{path}: not valid TOML (Expected newline or end of document after a statement (at line 2, column 10)): "
+        "line 2 has 01013 unquoted, and a TOML number has no leading zero: a code goes in quotes, zeros and all: "
+        "class = \"01013\"  # 消防设施")
     assert refusal('[files.hydrants]\nclass_field = "kind"\n[files.hydrants.classes]\n1 = "0113"\n') == (
         f"{where}: classes.1 = '0113': class code '0113' is not 5 digits: it is CJ/T 214 class 0113 (消防设施), which "
         "is 01013 (消防设施) in GB/T 47678.5-2026; or import with --scheme legacy; `gridkit components classes WORD` "
