@@ -87,7 +87,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     Each inventory is a source, named by its file name without the suffix: an
     updated file of that name updates by ID, and components it no longer has are kept as
     removed (移除) with an end date (not those whose rows it has but rejects,
-    and none when it rejects every row: a wrong --crs, most likely). Two
+    and none when it rejects every row: a wrong --crs, most likely); a removed
+    component whose row it has again is back in use, and a hint says so. Two
     inventories of one name (north/lamps.csv, south/lamps.csv) are imported one
     at a time, each with its own --source. The
     components layer exported (`gridkit export --layer components -o c.xlsx`)
@@ -215,6 +216,16 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                      + (f", {s['kept_unselected']:,} kept as they were (left out by "
                         f"{'the copy' if s['catalogue_copy'] else '--where'})" if s["kept_unselected"] else "")
                      + f"; rejects → {s['rejects_file']}")
+        if s.get("revived") and not s["catalogue_copy"]:
+            ident, ended = s["revived_first"]
+            n = s["revived"]
+            lines.append(f"  hint: {n:,} {'update brings' if n == 1 else 'updates bring'} back into use "
+                         f"{'a component' if n == 1 else 'components'} the catalogue held removed ("
+                         f"{'' if n == 1 else 'the first: '}{ident}, removed {ended or 'without an end date'}): the "
+                         "inventory lists "
+                         f"{'it' if n == 1 else 'them'} again. If {'it was' if n == 1 else 'they were'} removed by "
+                         "hand (in a copy or in QGIS: reclassified, say), delete the row from the inventory or mark "
+                         "it removed there (GLBJZT 移除), and import it again")
     lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     echo_summary(lines, summaries, as_json)
 

@@ -1731,6 +1731,7 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
             pd.concat([catalogue["GLBJBSM"], rows.loc[given, "GLBJBSM"], rejected]), before=issued))
     matched = match >= 0
     updated = unchanged = 0
+    revived = []  # (ID, end date) of the components held removed that the rows bring back into use
     taken = {}  # the components, by their source before, that the rows' IDs take into this one
     catalogue = catalogue.copy()
     if matched.any():
@@ -1772,6 +1773,8 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
                                  np.where(differs, today, old["BGRQ"].to_numpy(dtype=object)))
         fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
         updated, unchanged = int(differs.sum()), int((~differs).sum())
+        back = (old["GLBJZT"].astype(object) == "移除").to_numpy() & (fresh["GLBJZT"].astype(object) != "移除").to_numpy()
+        revived = list(zip(old.loc[back, "GLBJBSM"].astype(str), old.loc[back, "end_date"].astype(object)))
         catalogue.loc[match[matched][differs], CATALOGUE_COLUMNS] = fresh.loc[differs, CATALOGUE_COLUMNS].to_numpy()
         catalogue.loc[match[matched][differs], "geometry"] = fresh.geometry.values[differs]
         # An unchanged component still takes its micro-grid (an older catalogue lacks
@@ -1801,7 +1804,10 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         out = pd.concat([catalogue, added], ignore_index=True) if len(added) else catalogue
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=rows.crs)
     return out, {"added": int((~matched).sum()), "updated": updated, "unchanged": unchanged,
-                 "removed": int(gone.sum()), "kept_rejected": int(still.sum()), "kept_unselected": unselected,
+                 "removed": int(gone.sum()), "revived": len(revived),
+                 "revived_first": [revived[0][0], None if pd.isna(revived[0][1]) else str(revived[0][1])]
+                 if revived else None,
+                 "kept_rejected": int(still.sum()), "kept_unselected": unselected,
                  "taken_from": {str(k): int(v) for k, v in taken.items()}, "catalogue_size": len(out)}
 
 

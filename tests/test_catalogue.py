@@ -527,6 +527,17 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     again = json.loads(CliRunner().invoke(cli, [*imported[:6], str(tmp_path / "again.xlsx"), "--json"]).stdout)[0]
     assert (again["added"], again["updated"], again["unchanged"], again["rejected"]) == (0, 0, 7, 0)
     assert read_catalogue(package).set_index("GLBJBSM")[["class_code", "GLBJZT", "end_date"]].to_dict("index") == held
+    # The inventory imported again lists 000004, removed in the copy: it is back in use,
+    # and a hint says so, with what to do if it was removed by hand (it was: stop 92).
+    back = CliRunner().invoke(cli, [*args, "--date", "20261001"])
+    assert back.exit_code == 0, back.output
+    assert ("catalogue: 0 added, 1 updated, 4 unchanged, 0 removed; rejects" in back.output
+            and "hint: 1 update brings back into use a component the catalogue held removed (11010101037000004, "
+            "removed 20260901): the inventory lists it again. If it was removed by hand (in a copy or in QGIS: "
+            "reclassified, say), delete the row from the inventory or mark it removed there (GLBJZT 移除), and import "
+            "it again") in " ".join(back.output.split()), back.output
+    assert read_catalogue(package).set_index("GLBJBSM").loc["11010101037000004", ["GLBJZT", "end_date"]].tolist() == [
+        "完好", None]
     # The copy with its source columns deleted would move every component to its own
     # source: refused. A file of IDs that is no copy takes them, and says from where.
     frame = pd.read_excel(tmp_path / "again.xlsx", dtype=str)
