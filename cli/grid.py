@@ -1477,8 +1477,9 @@ def _echo_summary(lines_out, s, within, output, preview, t0, as_json):
                          f"{m['band'][0]:g}–{m['band'][1]:g})")
     lost = f", {s['unprojected']} of them with coordinates that do not project" if s.get("unprojected") else ""
     placeless = f", {s['no_position']} with no position" if s.get("no_position") else ""
+    hint = f"\n             {s['outside_hint']}" if s.get("outside_hint") else ""
     lines_out += [f"rejects      {s['outside']} household features outside every {within}{lost}{placeless} "
-                  "(layer household_rejects)",
+                  f"(layer household_rejects){hint}",
                   *_picture(preview),
                   f"output       {output}",
                   f"time         {time.perf_counter() - t0:.2f} s (dividing {s['seconds']:.2f} s)"]

@@ -427,10 +427,14 @@ def _header_again(table, rows):
 def reject_counts(rejects) -> dict:
     """The summary's counts of the household ``rejects``: ``outside`` every
     community (or grid), of them ``unprojected`` (coordinates that do not project
-    into the CRS), and ``no_position`` (no coordinates at all: not outside)."""
+    into the CRS), and ``no_position`` (no coordinates at all: not outside); and
+    ``outside_hint`` when those outside would lie inside read in China's other lon/lat
+    system (:func:`place_households`)."""
     placeless = rejects["reason"].str.startswith("no position").to_numpy(dtype=bool)
+    hint = rejects.attrs.get("outside_hint")
     return {"outside": int((~placeless).sum()), "no_position": int(placeless.sum()),
-            "unprojected": int((rejects.geometry.isna().to_numpy() & ~placeless).sum())}
+            "unprojected": int((rejects.geometry.isna().to_numpy() & ~placeless).sum()),
+            **({"outside_hint": hint} if hint else {})}
 
 
 def _warn_repeated_rows(households, source):
@@ -2594,10 +2598,13 @@ def place_households(frame, polygons, what):
     rejects = frame[outside].assign(reason=reason[outside])
     outside &= ~placeless
     if outside.any():
+        # The summary says it too (reject_counts): the warning scrolls away over a long run.
+        hint = rejects.attrs["outside_hint"] = _offset_hint(source[outside & ~lost], frame.attrs.get("source_crs"),
+                                                            polygons)
         log.warning("%s household features (%s households) lie outside every %s%s; see rejects%s",
                     f"{int(outside.sum()):,}", f"{int(frame['households'][outside].sum()):,}", what,
                     f" ({int(lost.sum()):,} with coordinates that do not project)" if lost.any() else "",
-                    _offset_hint(source[outside & ~lost], frame.attrs.get("source_crs"), polygons))
+                    f". {hint}" if hint else "")
     return frame, rep, home, rejects
 
 
@@ -2798,7 +2805,7 @@ def _offset_hint(source, read_as, polygons, sample=1000):
                                                     "labelled EPSG:4326 often is")
     moved = gpd.GeoSeries(shapely.points(*moved), crs=4326).to_crs(polygons.crs).values
     share = (first_hit(moved, polygons.geometry.values) >= 0).mean()
-    return f". Read as {other}, {share:.0%} of them would lie inside" if share > 0.5 else ""
+    return f"Read as {other}, {share:.0%} of them would lie inside" if share > 0.5 else ""
 
 
 def _where(frame):

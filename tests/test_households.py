@@ -395,6 +395,7 @@ def test_households_outside_because_read_in_the_other_chinese_lon_lat_say_so(cap
     assert n == 247 and caplog.messages[-1] == (  # 534 m east and 137 m north: 247 of 400
         f"{n} household features ({n} households) lie outside every community; see rejects. Read as GCJ-02 "
         "(--households-crs gcj02), as Chinese web-map data labelled EPSG:4326 often is, 100% of them would lie inside")
+    assert layout.summary["outside_hint"] == caplog.messages[-1].split("; see rejects. ")[1]  # --json says so too
     gps.attrs["source_crs"] = "gcj02"  # GPS positions that read_vector took for GCJ-02 and converted
     x, y = gcj02_to_wgs84(gps.geometry.x.to_numpy(), gps.geometry.y.to_numpy())
     layout = balanced_grid(comm, gps.set_geometry(shapely.points(x, y), crs=4326), min_households=40,
@@ -402,10 +403,11 @@ def test_households_outside_because_read_in_the_other_chinese_lon_lat_say_so(cap
     assert caplog.messages[-1].endswith("Read as WGS84 (--households-crs EPSG:4326), as GPS positions are, 100% of "
                                         "them would lie inside")
     caplog.clear()
-    balanced_grid(comm, pd_concat(_points(20, 50), gpd.GeoDataFrame(  # far off, as they are: no hint
+    layout = balanced_grid(comm, pd_concat(_points(20, 50), gpd.GeoDataFrame(  # far off, as they are: no hint
         {"n": [1] * 12}, geometry=[shapely.Point(X0 + 5000, Y0 + 100 * k) for k in range(12)], crs=4548)),
         min_households=40, max_households=60)
     assert caplog.messages == ["12 household features (12 households) lie outside every community; see rejects"]
+    assert layout.summary["outside"] == 12 and "outside_hint" not in layout.summary
 
 
 def test_households_without_a_position_are_rejects_and_blocks_without_a_shape_an_error(caplog):
