@@ -889,7 +889,7 @@ def classes_command(words, scheme, unmapped):
                      f"\t{c.suggested_department}")
     found = [line for line in lines if all(word.casefold() in line.casefold() for word in words)]
     if not found:
-        near_codes = {c.code for c in table.sharing_two_characters(*words)}
+        near_codes = {c.code for c in table.near_names(*words)}
         near = [line for code, line in zip(codes, lines) if code in near_codes]
         nearby = ("; these share two characters with it:\n" + "\n".join(near[:10])
                   + ("\n…" if len(near) > 10 else "")) if near else ""

@@ -75,6 +75,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import difflib
+import functools
 import json
 import logging
 import math
@@ -265,10 +266,10 @@ class Mapping:
             if named:
                 return (f"{self.origin or 'mapping'}: {key} = {code!r} is the name of class {named[0].code}: give "
                         f"its code, {key} = \"{named[0].code}\"")
-            near = table.sharing_two_characters(code)
+            near = table.near_names(code)
             if near:  # 消防栓, the everyday word, for 消防设施
-                return (f"{self.origin or 'mapping'}: {key} = {code!r} is no class's code or name; these share two "
-                        f"characters with it: {', '.join(f'{c.code} {c.name}' for c in near[:5])}: give the "
+                return (f"{self.origin or 'mapping'}: {key} = {code!r} is no class's code or name; classes near it "
+                        f"by name: {', '.join(f'{c.code} {c.name}' for c in near[:5])}: give the "
                         f"code, {key} = \"{near[0].code}\"")
             if "zeros" in problem:
                 problem += " (a code goes in quotes in TOML, zeros and all: \"01013\")"
@@ -1329,8 +1330,11 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         reject(is_bad, "bad_id", lambda rows: [text[i] for i in rows])
     class_code, stated = _class_codes(frame, std, mapping, table, has_id)
     known = class_code.isin(set(table.classes)).to_numpy()
+    unmapped = functools.cache(lambda value: _unmapped(value, mapping, table))  # a value repeats down the file
     reject(~known, "unknown_class", lambda rows: [
-        table.class_problem(class_code.iloc[i]) if pd.notna(class_code.iloc[i]) and class_code.iloc[i]
+        unmapped(class_code.iloc[i]) if mapping.class_field and mapping.origin and pd.notna(class_code.iloc[i])
+        and class_code.iloc[i] and not str(class_code.iloc[i]).isdigit()
+        else table.class_problem(class_code.iloc[i]) if pd.notna(class_code.iloc[i]) and class_code.iloc[i]
         else f"no class: its {mapping.class_field} is blank" if mapping.class_field
         else "no class (set class or class_field in a --mapping file)" for i in rows])
     # A row whose class column names another class than its ID: a class changed in an
@@ -1551,6 +1555,18 @@ def _source_keys(frame, mapping, source):
         values = values.where(repeat == 0, values + "#" + repeat.astype(str))
         return values.to_numpy(dtype=object)
     return np.full(len(frame), None, dtype=object)
+
+
+def _unmapped(value, mapping, table):
+    """Why a row whose ``class_field`` says ``value``, no code, has no class: the
+    mapping's [classes] lacks it. Names what it maps, and the classes near it by name."""
+    mapped = list(mapping.classes)
+    near = table.near_names(value)
+    return (f"{mapping.class_field} {value!r} is no class code, nor in the [classes] of {mapping.origin}"
+            + (f" (it maps {', '.join(mapped[:5])}{' …' if len(mapped) > 5 else ''})" if mapped else "")
+            + f": add it there, \"{value}\" = \"{near[0].code if len(near) == 1 else 'CODE'}\""
+            + (f" (classes near it by name: {', '.join(f'{c.code} {c.name}' for c in near[:5])})" if near else
+               " (`gridkit components classes WORD` finds a code)"))
 
 
 def _class_codes(frame, std, mapping, table, has_id):

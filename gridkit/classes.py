@@ -260,20 +260,24 @@ class ClassTable:
     def __len__(self):
         return len(self.classes)
 
-    def sharing_two_characters(self, *words) -> list:
-        """The classes whose line (code, names, suggested department) holds, for each
-        Chinese word of three characters or more, two of its characters side by side:
-        消防栓, the everyday word, finds 消防设施 by 消防. Chinese words share two
-        characters where English words share a word. ``[]`` when no word is such.
+    def near_names(self, *words) -> list:
+        """The classes everyday words may mean: those whose line (code, names, suggested
+        department) holds, for each Chinese word, two of its characters side by side
+        (消防栓 finds 消防设施 by 消防: Chinese words share two characters where English
+        words share a word), and each other word in any case (``street light``).
+        ``[]`` when no class is such, or no word has two characters (a code is no word).
 
-        >>> [c.code for c in class_table().sharing_two_characters("消防栓")]
+        >>> [c.code for c in class_table().near_names("消防栓")]
         ['01013', '01068']
+        >>> [c.code for c in class_table().near_names("Street Light")]
+        ['01037']
         """
-        pairs = [{w[i:i + 2] for i in range(len(w) - 1)} for w in words if not w.isascii() and len(w) > 2]
-        lines = {c.code: f"{c.code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{c.suggested_department}"
+        wanted = [{w[i:i + 2] for i in range(len(w) - 1)} if not w.isascii() else {w.casefold()}
+                  for w in (str(w).strip() for w in words) if len(w) >= 2 and not w.isdigit()]
+        lines = {c.code: f"{c.code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{c.suggested_department}".casefold()
                  for c in self.classes.values()}
         return [self.classes[code] for code in sorted(lines)
-                if pairs and all(any(p in lines[code] for p in ps) for ps in pairs)]
+                if wanted and all(any(p in lines[code] for p in ps) for ps in wanted)]
 
     def class_problem(self, code, *, typed=False) -> str | None:
         """Why ``code`` is not a usable class code of this table, or ``None``

@@ -232,13 +232,13 @@ def _lost_zero(digits):
 
 def _by_name(word):
     """'; 消防设施 is class 01013' when ``word`` is a class's name, or names the
-    classes sharing two characters with it (消防栓, the everyday word); else ''."""
+    classes near it (:meth:`ClassTable.near_names`: 消防栓, the everyday word); else ''."""
     table = class_table("2026")
     named = [c for c in table.classes.values() if word.casefold() in (c.name, c.name_en.casefold())]
-    near = named or table.sharing_two_characters(word)
+    near = named or table.near_names(word)
     if not near:
         return ""
-    return ("; " + (f"{word} is class {named[0].code}" if named else "these share two characters with it: "
+    return ("; " + (f"{word} is class {named[0].code}" if named else "classes near it by name: "
                     + ", ".join(f"{c.code} {c.name}" for c in near[:5])) + ": give the code")
 
 

@@ -2250,7 +2250,7 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
     assert refusal('[files.hydrants]\nclass = "消防设施"\n') == (
         f"{where}: class = '消防设施' is the name of class 01013: give its code, class = \"01013\"")
     assert refusal('[files.hydrants]\nclass = "消防栓"\n') == (  # the everyday word
-        f"{where}: class = '消防栓' is no class's code or name; these share two characters with it: 01013 消防设施, "
+        f"{where}: class = '消防栓' is no class's code or name; classes near it by name: 01013 消防设施, "
         "01068 水鹤: give the code, class = \"01013\"")
     with pytest.raises(InputError) as error:
         path.write_text('[files.hydrants]\nclass = 01013  # 消防设施\n', encoding="utf-8")
@@ -2285,6 +2285,26 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
     mapping = Mapping.load(path, inventory=inventory)
     assert (mapping.class_code, mapping.class_field, mapping.fields) == ("01013", None,
                                                                         {"QSDWMC": "owner", "BZ": "note"})
+
+
+def test_a_class_column_s_words_the_mapping_lacks_are_named_with_the_classes_they_may_mean(tmp_path, package):
+    """A class column of everyday words, some not in the mapping's [classes]: each
+    such row was rejected as "class code '垃圾桶' is not 5 digits", which sent the user
+    to the codes, not to the [classes] table. Now the detail says what [classes] maps
+    and which classes the word may mean."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50], [Y0 + 50] * 3 + [Y0 + 150])
+    kinds = ["消防栓", "垃圾桶", "Street Light", " ０１０３７ "]
+    inventory = _csv(tmp_path, [dict(类型=k, lon=a, lat=b) for k, a, b in zip(kinds, lon, lat)], name="things.csv")
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('class_field = "类型"\n[classes]\n"消防栓" = "01013"\n', encoding="utf-8")
+    result = import_components(inventory, Locator.from_package(package),
+                               mapping=Mapping.load(mapping, inventory=inventory))
+    assert result.catalogue["class_code"].tolist() == ["01013", "01037"]
+    assert result.rejects[["row", "reason", "detail"]].values.tolist() == [
+        [2, "unknown_class", f"类型 '垃圾桶' is no class code, nor in the [classes] of {mapping} (it maps 消防栓): add it "
+                             "there, \"垃圾桶\" = \"CODE\" (classes near it by name: 03004 垃圾间（楼）, 03005 垃圾箱)"],
+        [3, "unknown_class", f"类型 'Street Light' is no class code, nor in the [classes] of {mapping} (it maps 消防栓): "
+                             "add it there, \"Street Light\" = \"01037\" (classes near it by name: 01037 路灯)"]]
 
 
 def test_classes_and_dates_from_columns_of_numbers_and_a_mapping_s_values(tmp_path, package):

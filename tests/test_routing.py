@@ -123,8 +123,9 @@ def test_legacy_codes():
     ("9999", "9999 is no legacy CJ/T 214 class (4 digits)"),  # and no 2026 class with a 0 before it: no hint
     ("1.5", "'1.5' is not a class code (digits only)"),
     ("消防设施", "'消防设施' is not a class code (digits only); 消防设施 is class 01013: give the code"),
-    ("hydrant", "'hydrant' is not a class code (digits only)"),  # part of an English name: not one
-    ("消防栓", "'消防栓' is not a class code (digits only); these share two characters with it: 01013 消防设施, "
+    ("hydrant", "'hydrant' is not a class code (digits only); classes near it by name: 01013 消防设施, 01068 水鹤: "
+                "give the code"),
+    ("消防栓", "'消防栓' is not a class code (digits only); classes near it by name: 01013 消防设施, "
               "01068 水鹤: give the code"),
 ])
 def test_a_class_code_that_lost_its_leading_zero_says_so(code, message):
