@@ -24,7 +24,7 @@ import pyproj
 import shapely
 
 from . import codes
-from .errors import CodeError, InputError
+from .errors import CodeError, InputError, near_column
 from .grid import CELL_COLUMNS
 from .invariants import NOISE_M2, multipart_cells
 from .io import describe_feature, repair_polygons, unprojected, unprojected_message
@@ -474,7 +474,8 @@ def community_boundaries(gdf, *, code_field, name_field=None, metric_crs=None) -
     from .units import unit_hierarchy
 
     if code_field not in gdf.columns:
-        raise InputError(f"{_source(gdf)}: no column {code_field!r} for the communities' codes; "
+        raise InputError(f"{_source(gdf)}: no column {code_field!r}{near_column(code_field, gdf.columns)} for the "
+                         "communities' codes; "
                          f"columns are: {_columns(gdf)}")
     lengths = pd.Series(_grid_id_text(gdf[code_field])).str.len()
     if (lengths != 12).any():
@@ -500,7 +501,8 @@ def _id_field(gdf, id_field, candidates=ID_CANDIDATES, digits=15, what="grid IDs
     source = _source(gdf, "grid" if digits == 15 else "micro-grid")
     if id_field is not None:
         if id_field not in gdf.columns:
-            raise InputError(f"{source}: no column {id_field!r} for the {what}; columns are: {_columns(gdf)}")
+            raise InputError(f"{source}: no column {id_field!r}{near_column(id_field, gdf.columns)} for the {what}; "
+                             f"columns are: {_columns(gdf)}")
         return id_field
     found = next((c for c in candidates if c in gdf.columns), None)
     if found is None:
@@ -557,7 +559,8 @@ def _names(gdf, name_fields) -> dict:
     for level, candidates in NAME_CANDIDATES.items():
         field = name_fields.get(level)
         if field is not None and field not in gdf.columns:
-            raise InputError(f"{_source(gdf)}: no column {field!r} for the {level.replace('_', ' ')}s; "
+            raise InputError(f"{_source(gdf)}: no column {field!r}{near_column(field, gdf.columns)} for the "
+                             f"{level.replace('_', ' ')}s; "
                              f"columns are: {_columns(gdf)}")
         field = field or next((c for c in candidates if c in gdf.columns and not _all_digits(gdf[c])), None)
         if field is not None:

@@ -32,7 +32,7 @@ import pandas as pd
 
 from . import coords
 from .codes import half_width_column
-from .errors import CRSError, GridkitError, InputError
+from .errors import CRSError, GridkitError, InputError, near_column
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator)
 
@@ -281,7 +281,8 @@ def _classes(frame, class_field, class_code, source):
     if class_field is None:
         return None
     if class_field not in frame.columns:
-        raise InputError(f"{source}: no column {class_field!r} for --class-field; columns are "
+        raise InputError(f"{source}: no column {class_field!r}{near_column(class_field, frame.columns)} for "
+                         "--class-field; columns are "
                          f"{', '.join(map(str, frame.columns))}")
     return half_width_column(frame[class_field]).to_numpy(dtype=object)
 

@@ -98,7 +98,7 @@ from . import coords
 from .batch import rejects_table
 from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import codes_as_text, half_width, half_width_column, rounded_ids
-from .errors import CRSError, InputError
+from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  crs_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
@@ -412,7 +412,8 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
     if x_field or y_field:
         missing = [f for f in (x_field, y_field) if f not in columns]
         if missing or not (x_field and y_field):
-            raise InputError(f"{path}: coordinate column(s) {missing or [x_field, y_field]} not found; the "
+            raise InputError(f"{path}: coordinate column(s) {missing or [x_field, y_field]} not found"
+                             + "".join(near_column(f, columns) for f in missing) + "; the "
                              f"columns are {list(columns)}")
         return x_field, y_field, False
     found = _known_coordinates(columns)
@@ -1133,7 +1134,8 @@ def _rename_columns(frame, mapping):
             column = lower.get(str(column).lower())
         if column is None:
             raise InputError(f"mapping: field {abbr} = {mapping.fields[abbr]!r}, but the inventory has no "
-                             f"such column (it has {list(frame.columns)})")
+                             f"such column{near_column(mapping.fields[abbr], frame.columns)} (it has "
+                             f"{list(frame.columns)})")
         out[abbr] = frame[column]
     for abbr in DATE_FIELDS:  # a column of dates as such (a GeoPackage's, Excel's): its days
         if abbr in out and pd.api.types.is_datetime64_any_dtype(out[abbr]):
@@ -1547,7 +1549,8 @@ def _held_elsewhere(catalogue, source, rows, class_code, x, y, key):
 def _source_keys(frame, mapping, source):
     if mapping.source_key:
         if mapping.source_key not in frame.columns:
-            raise InputError(f"mapping: source_key {mapping.source_key!r} is not a column of {source} "
+            raise InputError(f"mapping: source_key {mapping.source_key!r} is not a column of {source}"
+                             f"{near_column(mapping.source_key, frame.columns)} "
                              f"(it has {list(frame.columns)})")
         values = "k:" + frame[mapping.source_key].astype(str)
         repeat = values.groupby(values).cumcount()
@@ -1576,7 +1579,8 @@ def _class_codes(frame, std, mapping, table, has_id):
     out = pd.Series("", index=range(n), dtype="str")
     if mapping.class_field:
         if mapping.class_field not in frame.columns:
-            raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column "
+            raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column"
+                             f"{near_column(mapping.class_field, frame.columns)} "
                              f"(the columns are {list(frame.columns)})")
         column = frame[mapping.class_field].reset_index(drop=True)
         if pd.api.types.is_float_dtype(column) and (column.dropna() % 1 == 0).all():

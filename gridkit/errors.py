@@ -13,6 +13,7 @@ __all__ = [
     "CodeError",
     "InputError",
     "LayoutError",
+    "near_column",
 ]
 
 
@@ -34,3 +35,19 @@ class InputError(GridkitError, ValueError):
 
 class LayoutError(GridkitError, ValueError):
     """A layout that breaks a rule of the standard (e.g. > 999 cells in a community)."""
+
+
+def near_column(field, columns) -> str:
+    """``" (did you mean 'Name'?)"`` for a column name ``field`` that ``columns``
+    lack: the column that is ``field`` in another case (``--name-field name`` for a
+    KML's ``Name``), else the closest as typed (``ContractAuth``); ``""`` for none.
+
+    >>> near_column("name", ["Name", "description"]), near_column("xyz", ["Name"])
+    (" (did you mean 'Name'?)", '')
+    """
+    import difflib
+
+    names = [str(c) for c in columns]
+    same = [c for c in names if c.casefold() == str(field).casefold()]
+    near = same or difflib.get_close_matches(str(field), names, n=1, cutoff=0.75)
+    return f" (did you mean {near[0]!r}?)" if near else ""

@@ -108,7 +108,7 @@ from scipy.spatial import cKDTree
 
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY, half_width_column
-from .errors import GridkitError, InputError, LayoutError
+from .errors import GridkitError, InputError, LayoutError, near_column
 from .io import repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
@@ -345,7 +345,8 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     else:
         if count_field not in households.columns:
             cols = ", ".join(c for c in households.columns if c != households.geometry.name)
-            raise InputError(f"{source}: no count column {count_field!r}; columns are: {cols}")
+            raise InputError(f"{source}: no count column {count_field!r}"
+                             f"{near_column(count_field, households.columns)}; columns are: {cols}")
         raw = pd.Series(_numbers(households[count_field], _COUNT_UNITS, source, count_field))
         bad = ~np.isfinite(raw) | (raw < 0) | (raw != np.floor(raw))  # NaN, inf ("inf" in a CSV) too
         raw[bad & empty] = 0  # a reject: a blank row, a header repeated, counts nothing
@@ -519,7 +520,8 @@ def households_from_floors(buildings, floors_field, area_per_household, default_
         raise InputError(f"floor area per household {area_per_household!r}: give a number of m² above 0, e.g. 90")
     if floors_field not in buildings.columns:
         cols = ", ".join(c for c in buildings.columns if c != buildings.geometry.name)
-        raise InputError(f"{source}: no floors column {floors_field!r}; columns are: {cols}")
+        raise InputError(f"{source}: no floors column {floors_field!r}"
+                         f"{near_column(floors_field, buildings.columns)}; columns are: {cols}")
     geoms = buildings.geometry.values
     flat = ~np.isin(shapely.get_type_id(geoms), (3, 6))
     if flat.any():

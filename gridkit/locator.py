@@ -53,7 +53,7 @@ import shapely
 
 from . import coords
 from .codes import codes_as_text, rounded_ids, rows_by_id
-from .errors import CRSError, InputError
+from .errors import CRSError, InputError, near_column
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid
 from .units import DIGITISING_NOISE_M2, METRE, lonlat_centre, measures_in_metres, unit_of
@@ -1252,7 +1252,8 @@ def _read_cells(path, layer, id_field, micro=False):
         package = layer == "cells" and "gridkit_metadata" in layers
         fields = set(pyogrio.read_info(path, layer=layer)["fields"])
         if id_field not in fields:
-            raise InputError(f"{path} (layer {layer}): no {id_field!r} column for the cell IDs; columns are "
+            raise InputError(f"{path} (layer {layer}): no {id_field!r} column{near_column(id_field, fields)} for "
+                             "the cell IDs; columns are "
                              f"{', '.join(sorted(fields))} — name the ID column (--id-field)")
         # The hierarchy by its names, or by the 10-character ones `gridkit export` gives
         # them in a Shapefile (comm_code …): such cells located to grid IDs alone.

@@ -18,7 +18,7 @@ import pyproj
 import shapely
 
 from . import codes, coords
-from .errors import CodeError, CRSError, InputError
+from .errors import CodeError, CRSError, InputError, near_column
 from .io import (crs_hint, describe_feature, feature_label, repair_polygons, source_rows, unprojected,
                  unprojected_message)
 from .cells import barrier_lines, cell_counts, check_cell_count
@@ -195,7 +195,8 @@ def _pick_name_field(gdf, name_field):
 
 def _unknown_column(what, field, gdf):
     cols = ", ".join(c for c in gdf.columns if c != gdf.geometry.name)
-    return f"{gdf.attrs.get('source_path', 'input')}: no {what} column {field!r}; columns are: {cols}"
+    return (f"{gdf.attrs.get('source_path', 'input')}: no {what} column {field!r}{near_column(field, gdf.columns)}; "
+            f"columns are: {cols}")
 
 
 def _text(values):

@@ -124,6 +124,8 @@ def test_the_id_column_is_found_or_asked_for(tmp_path):
         adopted_grid(frame.drop(columns="code"))
     with pytest.raises(InputError, match="no column 'WGBM' for the grid IDs; columns are: BH, code"):
         adopted_grid(frame, id_field="WGBM")
+    with pytest.raises(InputError, match=r"no column 'Code' \(did you mean 'code'\?\) for the grid IDs"):
+        adopted_grid(frame, id_field="Code")
 
 
 def test_duplicated_ids_and_overlaps_are_reported_and_the_package_written(made, tmp_path):

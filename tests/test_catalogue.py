@@ -2249,6 +2249,8 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
         "goes in quotes in TOML, zeros and all: \"01013\"); `gridkit components classes WORD` finds a code")
     assert refusal('[files.hydrants]\nclass = "消防设施"\n') == (
         f"{where}: class = '消防设施' is the name of class 01013: give its code, class = \"01013\"")
+    assert refusal('[files.hydrants]\nclass = "01013"\nsource_key = "Kind"\n').startswith(
+        "mapping: source_key 'Kind' is not a column of hydrants (did you mean 'kind'?) (it has ['kind'")
     assert refusal('[files.hydrants]\nclass = "消防栓"\n') == (  # the everyday word
         f"{where}: class = '消防栓' is no class's code or name; classes near it by name: 01013 消防设施, "
         "01068 水鹤: give the code, class = \"01013\"")

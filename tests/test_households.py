@@ -1397,6 +1397,8 @@ def test_balanced_grid_counts_buildings_by_floors():
     ({"floors_field": "floors"}, "needs both a floors field and the floor area per household"),
     ({"floors_field": "floors", "area_per_household": 0}, r"floor area per household 0: give a number of m² above 0"),
     ({"floors_field": "storeys", "area_per_household": 90}, "no floors column 'storeys'; columns are: floors"),
+    ({"floors_field": "Floors", "area_per_household": 90},
+     r"no floors column 'Floors' \(did you mean 'floors'\?\); columns are: floors"),
     ({"floors_field": "floors", "area_per_household": 90, "count_field": "floors"}, "not both"),
 ])
 def test_floor_rule_bad_arguments(kwargs, message):

@@ -31,7 +31,7 @@ def test_bad_code_names_the_feature():
 
 
 def test_unknown_column_lists_the_columns():
-    with pytest.raises(InputError, match="no code column 'adcode'; columns are: code, name"):
+    with pytest.raises(InputError, match=r"no code column 'adcode' \(did you mean 'code'\?\); columns are: code, name"):
         gk.unit_hierarchy(_frame(["110101001001"]), code_field="adcode")
 
 
