@@ -302,6 +302,11 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     if path.suffix.lower() in TABLE_SUFFIXES:
         return _read_wkt_table(path, layer, crs, encoding, where, where_option)
     suffix = _check_suffix(path, INPUT_SUFFIXES)
+    if layer is None and suffix in READ_ONLY_SUFFIXES:
+        folders = [name for name, kind in file_layers(path) if kind]
+        if len(folders) > 1:
+            return _read_kml_folders(path, folders, crs=crs, encoding=encoding, where=where,
+                                     where_option=where_option, arrow=arrow)
     try:
         if suffix in (".parquet", ".geoparquet"):
             gdf = gpd.read_parquet(path)
@@ -345,6 +350,37 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     if not isinstance(gdf, gpd.GeoDataFrame) or gdf.geometry.name not in gdf:
         raise InputError(f"{path}: no geometry column")
     return _apply_crs(_in_the_plane(gdf, path), path, crs)
+
+
+def _read_kml_folders(path, folders, **kwargs):
+    """A KML/KMZ file of several folders (GDAL's layers: Google Earth's or Ovital's
+    folders, 东片 and 西片) read as one layer, each feature's folder in a ``folder``
+    column, as the file is one drawing of them; ``--layer`` reads one. Features are
+    numbered through the folders in file order (``attrs["source_rows"]`` with a
+    ``where``). A folder with no feature (or none that ``where`` keeps) is skipped."""
+    import pyogrio
+
+    parts, rows, offset, first_error = [], [], 0, None
+    for name in folders:
+        try:
+            part = read_vector(path, layer=name, **kwargs)
+        except InputError as exc:
+            if "no feature" not in str(exc):
+                raise
+            first_error = first_error or exc
+        else:
+            rows.append(np.asarray(part.attrs.get("source_rows", np.arange(1, len(part) + 1))) + offset)
+            parts.append(part.assign(folder=name))
+        offset += pyogrio.read_info(gdal_path(path), layer=name)["features"]
+    if not parts:
+        raise first_error
+    gdf = pd.concat(parts, ignore_index=True)
+    gdf.attrs = {**parts[0].attrs, "source_layer": None}
+    if kwargs.get("where") is not None:
+        gdf.attrs["source_rows"] = np.concatenate(rows)
+    log.info("%s: its %d folders read as one layer (%s); the command's --layer option reads one", path,
+             len(folders), ", ".join(f"{p['folder'].iat[0]} {len(p):,}" for p in parts))
+    return gdf
 
 
 def _in_the_plane(gdf, path):

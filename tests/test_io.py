@@ -624,6 +624,35 @@ def test_kml_kmz_and_heights(tmp_path):
     assert not survey.has_z.any() and survey.attrs["source_rows"].tolist() == [2]
 
 
+def test_a_kml_of_folders_is_read_whole_with_each_feature_s_folder(tmp_path, caplog):
+    """Communities drawn in Google Earth (or Ovital) in two folders, 东片 and 西片:
+    GDAL reads each folder as a layer, and only the first was read (with a warning),
+    so `grid units` gridded half the area. Now every folder is read, and each feature
+    keeps its folder; --layer still reads one, and a --where numbers features through
+    the folders in file order."""
+    boxes = [shapely.box(116.40 + 0.01 * k, 39.90, 116.41 + 0.01 * k, 39.91) for k in range(5)]
+    folders = '<Folder><name>东片</name>{}</Folder><Folder><name>空</name></Folder><Folder><name>西片</name>{}</Folder>'
+    placemarks = ["".join(f"<Placemark><name>c{k}</name><Polygon><outerBoundaryIs><LinearRing><coordinates>"
+                          + " ".join(f"{x},{y},0" for x, y in boxes[k].exterior.coords)
+                          + "</coordinates></LinearRing></outerBoundaryIs></Polygon></Placemark>" for k in ks)
+                  for ks in ((0, 1, 2), (3, 4))]
+    (tmp_path / "drawn.kml").write_text('<?xml version="1.0" encoding="UTF-8"?><kml xmlns="http://www.opengis.net/'
+                                        f'kml/2.2"><Document>{folders.format(*placemarks)}</Document></kml>',
+                                        encoding="utf-8")
+    with caplog.at_level(logging.INFO, logger="gridkit.io"):
+        read = gk.read_vector(tmp_path / "drawn.kml")
+    assert read[["Name", "folder"]].values.tolist() == [["c0", "东片"], ["c1", "东片"], ["c2", "东片"],
+                                                        ["c3", "西片"], ["c4", "西片"]]
+    assert shapely.equals_exact(read.geometry.values, np.array(boxes), tolerance=1e-9).all()
+    assert read.crs.to_epsg() == 4326 and read.attrs["source_path"] == str(tmp_path / "drawn.kml")
+    assert f"{tmp_path / 'drawn.kml'}: its 3 folders read as one layer (东片 3, 西片 2); the command's --layer " \
+           "option reads one" in caplog.messages
+    assert not [m for m in caplog.messages if "Read the first" in m]
+    assert gk.read_vector(tmp_path / "drawn.kml", layer="西片")["Name"].tolist() == ["c3", "c4"]
+    kept = gk.read_vector(tmp_path / "drawn.kml", where="Name IN ('c1', 'c4')")
+    assert kept["Name"].tolist() == ["c1", "c4"] and kept.attrs["source_rows"].tolist() == [2, 5]
+
+
 def test_a_table_of_lon_lat_in_china_is_read_as_epsg4326_not_labelled(tmp_path, caplog):
     """A table has no CRS label: the GCJ-02 warning says its lon/lat are read as
     EPSG:4326 (it said the file "is labelled EPSG:4326"); a file with a label says so."""
