@@ -301,3 +301,23 @@ def test_a_cell_without_geometry_goes_to_flatgeobuf_without_its_spatial_index(pa
     export_package(package, tmp_path / "whole.fgb")
     assert pyogrio.read_info(tmp_path / "whole.fgb")["capabilities"]["fast_spatial_filter"]
     assert not pyogrio.read_info(tmp_path / "cells.fgb")["capabilities"]["fast_spatial_filter"]
+
+
+def test_units_whose_sliver_holes_cross_themselves_in_degrees_export_to_kmz(tmp_path, samples):
+    """Cambridge's neighbourhoods do not quite meet: the street and county, their
+    union, keep 11 sliver holes a few centimetres across, valid in metres but
+    crossing themselves in degrees. GDAL's LIBKML writer refused them, and
+    `export --layer all -o cambridge.kmz` ended in a traceback. Now such polygons
+    are made valid again after reprojection, their area unchanged."""
+    package = tmp_path / "cambridge.gpkg"
+    made = CliRunner().invoke(cli, ["grid", "units", str(samples / "cambridge_neighborhoods.gpkg"), "--provisional",
+                                    "--parent-code", "990101", "--name-field", "NAME", "-o", str(package)])
+    assert made.exit_code == 0, made.output
+    units = gpd.read_file(package, layer="units")
+    assert shapely.is_valid(units.geometry.values).all()
+    assert (~shapely.is_valid(units.to_crs(4326).geometry.values)).sum() == 2  # the street and the county
+    export_package(package, tmp_path / "units.kmz", layers=["units"])
+    back = gk.read_vector(tmp_path / "units.kmz")
+    assert len(back) == len(units) == 15 and shapely.is_valid(back.geometry.values).all()
+    assert np.allclose(shapely.area(back.to_crs(units.crs).geometry.values), shapely.area(units.geometry.values),
+                       rtol=1e-6)
