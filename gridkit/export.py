@@ -230,7 +230,13 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
             if driver == "XLSX":  # every sheet checked before the workbook is written
                 sheets.append((name, frame))
             else:
-                _write(frame, temps[path], name, driver, encoding)
+                try:
+                    _write(frame, temps[path], name, driver, encoding)
+                except pyogrio.errors.DataLayerError as exc:  # GDAL's words, cut: it prints the whole feature
+                    said = " ".join(str(exc).split())
+                    raise InputError(f"{path}: GDAL could not write layer {name} as {driver} ("
+                                     f"{said[:200]}{' …' if len(said) > 200 else ''}); another format (.gpkg, "
+                                     ".geojson) may take it, and please report it with the package") from None
             if prjs.get(path):  # moved into place with the CSV by atomic_path, before it
                 write_prj(temps[path], frame.crs)
             written.append(Exported(name, path, len(frame), crs_said, renamed, prjs.get(path)))

@@ -303,7 +303,7 @@ def test_a_cell_without_geometry_goes_to_flatgeobuf_without_its_spatial_index(pa
     assert not pyogrio.read_info(tmp_path / "cells.fgb")["capabilities"]["fast_spatial_filter"]
 
 
-def test_units_whose_sliver_holes_cross_themselves_in_degrees_export_to_kmz(tmp_path, samples):
+def test_units_whose_sliver_holes_cross_themselves_in_degrees_export_to_kmz(tmp_path, samples, monkeypatch):
     """Cambridge's neighbourhoods do not quite meet: the street and county, their
     union, keep 11 sliver holes a few centimetres across, valid in metres but
     crossing themselves in degrees. GDAL's LIBKML writer refused them, and
@@ -321,3 +321,13 @@ def test_units_whose_sliver_holes_cross_themselves_in_degrees_export_to_kmz(tmp_
     assert len(back) == len(units) == 15 and shapely.is_valid(back.geometry.values).all()
     assert np.allclose(shapely.area(back.to_crs(units.crs).geometry.values), shapely.area(units.geometry.values),
                        rtol=1e-6)
+    # Any layer GDAL refuses (here the same units without the repair) is an error naming the file, the layer
+    # and GDAL's words cut short, where a traceback printed the whole feature; nothing is left written.
+    monkeypatch.setattr("gridkit.export._still_valid", lambda before, after: after)
+    with pytest.raises(InputError) as error:
+        export_package(package, tmp_path / "refused.kmz", layers=["units"])
+    said = str(error.value)
+    assert said.startswith(f"{tmp_path / 'refused.kmz'}: GDAL could not write layer units as KMZ (Error while "
+                           "writing batch to OGR layer: Cannot translate feature:"), said
+    assert len(said) < len(str(tmp_path)) + 350, said
+    assert not (tmp_path / "refused.kmz").exists()
