@@ -270,7 +270,7 @@ class Mapping:
             if near:  # 消防栓, the everyday word, for 消防设施
                 return (f"{self.origin or 'mapping'}: {key} = {code!r} is no class's code or name; classes near it "
                         f"by name: {', '.join(f'{c.code} {c.name}' for c in near[:5])}: give the "
-                        f"code, {key} = \"{near[0].code}\"")
+                        f"code, {key} = \"{near[0].code if len(near) == 1 else 'CODE'}\"")
             if "zeros" in problem:
                 problem += " (a code goes in quotes in TOML, zeros and all: \"01013\")"
             return (f"{self.origin or 'mapping'}: {key} = {code!r}: {problem}; `gridkit components classes WORD` "

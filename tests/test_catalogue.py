@@ -2253,7 +2253,11 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
         "mapping: source_key 'Kind' is not a column of hydrants (did you mean 'kind'?) (it has ['kind'")
     assert refusal('[files.hydrants]\nclass = "消防栓"\n') == (  # the everyday word
         f"{where}: class = '消防栓' is no class's code or name; classes near it by name: 01013 消防设施, "
-        "01068 水鹤: give the code, class = \"01013\"")
+        "01068 水鹤: give the code, class = \"CODE\"")
+    assert refusal('[files.hydrants]\nclass = "hydrant"\n').endswith(  # the word English names it by
+        "classes near it by name: 01013 消防设施, 01068 水鹤: give the code, class = \"CODE\"")
+    assert refusal('[files.hydrants]\nclass = "Street Light"\n').endswith(
+        "is the name of class 01037: give its code, class = \"01037\"")
     with pytest.raises(InputError) as error:
         path.write_text('[files.hydrants]\nclass = 01013  # 消防设施\n', encoding="utf-8")
         Mapping.load(path, inventory=inventory)
