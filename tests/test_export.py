@@ -303,6 +303,7 @@ def test_a_cell_without_geometry_goes_to_flatgeobuf_without_its_spatial_index(pa
     assert not pyogrio.read_info(tmp_path / "cells.fgb")["capabilities"]["fast_spatial_filter"]
 
 
+@pytest.mark.filterwarnings("ignore:Self-intersection:RuntimeWarning")  # GDAL's, as it refuses the layer
 def test_units_whose_sliver_holes_cross_themselves_in_degrees_export_to_kmz(tmp_path, samples, monkeypatch):
     """Cambridge's neighbourhoods do not quite meet: the street and county, their
     union, keep 11 sliver holes a few centimetres across, valid in metres but
