@@ -262,14 +262,14 @@ class Mapping:
             problem = table.class_problem(code, typed=True)
             if not problem:
                 continue
-            named = [c for c in table.classes.values() if code.casefold() in (c.name, c.name_en.casefold())]
+            named = table.named(code)
             if named:
-                return (f"{self.origin or 'mapping'}: {key} = {code!r} is the name of class {named[0].code}: give "
-                        f"its code, {key} = \"{named[0].code}\"")
+                return (f"{self.origin or 'mapping'}: {key} = {code!r} is the name of class {named.code}: give "
+                        f"its code, {key} = \"{named.code}\"")
             near = table.near_names(code)
             if near:  # 消防栓, the everyday word, for 消防设施
                 return (f"{self.origin or 'mapping'}: {key} = {code!r} is no class's code or name; classes near it "
-                        f"by name: {', '.join(f'{c.code} {c.name}' for c in near[:5])}: give the "
+                        f"by name: {table.listed(near)}: give the "
                         f"code, {key} = \"{near[0].code if len(near) == 1 else 'CODE'}\"")
             if "zeros" in problem:
                 problem += " (a code goes in quotes in TOML, zeros and all: \"01013\")"
@@ -1568,7 +1568,7 @@ def _unmapped(value, mapping, table):
     return (f"{mapping.class_field} {value!r} is no class code, nor in the [classes] of {mapping.origin}"
             + (f" (it maps {', '.join(mapped[:5])}{' …' if len(mapped) > 5 else ''})" if mapped else "")
             + f": add it there, \"{value}\" = \"{near[0].code if len(near) == 1 else 'CODE'}\""
-            + (f" (classes near it by name: {', '.join(f'{c.code} {c.name}' for c in near[:5])})" if near else
+            + (f" (classes near it by name: {table.listed(near)})" if near else
                " (`gridkit components classes WORD` finds a code)"))
 
 

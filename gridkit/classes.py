@@ -260,6 +260,16 @@ class ClassTable:
     def __len__(self):
         return len(self.classes)
 
+    def named(self, word):
+        """The class whose Chinese or English name ``word`` is (any case), or None."""
+        word = str(word).casefold()
+        return next((c for c in self.classes.values() if word in (c.name, c.name_en.casefold())), None)
+
+    @staticmethod
+    def listed(classes, limit=5) -> str:
+        """``"01013 消防设施, 01068 水鹤"``: the first ``limit`` of ``classes`` for a message."""
+        return ", ".join(f"{c.code} {c.name}" for c in classes[:limit])
+
     def near_names(self, *words) -> list:
         """The classes everyday words may mean: those whose line (code, names, suggested
         department) holds, for each Chinese word, two of its characters side by side

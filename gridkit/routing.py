@@ -234,12 +234,11 @@ def _by_name(word):
     """'; 消防设施 is class 01013' when ``word`` is a class's name, or names the
     classes near it (:meth:`ClassTable.near_names`: 消防栓, the everyday word); else ''."""
     table = class_table("2026")
-    named = [c for c in table.classes.values() if word.casefold() in (c.name, c.name_en.casefold())]
-    near = named or table.near_names(word)
-    if not near:
-        return ""
-    return ("; " + (f"{word} is class {named[0].code}" if named else "classes near it by name: "
-                    + ", ".join(f"{c.code} {c.name}" for c in near[:5])) + ": give the code")
+    named = table.named(word)
+    if named:
+        return f"; {word} is class {named.code}: give the code"
+    near = table.near_names(word)
+    return f"; classes near it by name: {table.listed(near)}: give the code" if near else ""
 
 
 @functools.cache
