@@ -596,8 +596,10 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
     ``encoding`` is given. An Excel workbook's sheet is ``layer`` (the first by
     default; with ``find_sheet``, the one sheet naming the coordinate columns when
     the first does not), its header the first row that names ``fields`` (or a
-    coordinate pair gridkit knows) in the first rows, else the first row; so is a
-    CSV's (:func:`_csv_header_line`).
+    coordinate pair gridkit knows) in the first rows, else the first row, with the
+    row below when the two are one header (坐标 over 经度 and 纬度); so is a CSV's
+    (:func:`_csv_header_line`). A workbook's merged cells read as Excel shows them,
+    each cell the range's value.
 
     Examples
     --------
@@ -840,12 +842,15 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
             raise InputError(f"{path}: {exc}; the sheets are {book.sheet_names} (choose one with --layer)") from exc
         except Exception as exc:
             raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
+    merged = _merged_cells(path, book.sheet_names[sheet] if isinstance(sheet, int) else sheet)
+    raw = _fill_merged(raw, merged, path)
     top = next((r for r in range(min(HEADER_ROWS, len(raw))) if _names_coordinates(raw.iloc[r], fields)), 0)
-    if top:
-        log.info("%s: the header is row %d; the %d row(s) above it skipped", path, top + 1, top)
-    header = ["" if pd.isna(v) else _excel_text(v) for v in raw.iloc[top].tolist()] if len(raw) else []
-    raw = raw.iloc[top + 1:].set_axis([name or f"Unnamed: {i}" for i, name in enumerate(header)], axis=1)
-    raw = raw.reset_index(drop=True)
+    bottom = _header_bottom(raw, top, merged, fields)
+    if top or bottom > top:
+        log.info("%s: the header is %s; the %d row(s) above it skipped", path,
+                 f"rows {top + 1}–{bottom + 1}" if bottom > top else f"row {top + 1}", top)
+    names = _header_names(raw.iloc[top:bottom + 1])
+    raw = raw.iloc[bottom + 1:].set_axis(names, axis=1).reset_index(drop=True)
     # dtype=str as read_csv's: pandas 3's string dtype, object before it (missing stays NaN)
     frame = pd.DataFrame({str(c): pd.Series([_excel_text(v) for v in raw[c].tolist()], index=raw.index, dtype=str)
                           for c in raw.columns}, index=raw.index)
@@ -861,6 +866,101 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
 
 
 _LOST_DIGITS = "(an Excel number: digits past the 15th lost)"
+
+
+def _merged_cells(path, sheet):
+    """The merged cells of a workbook's sheet (by name) as 0-based (first row, first
+    column, last row, last column), inclusive; none when the workbook's parts are
+    not where they should be (the full read then says why).
+
+    Read by hand from the sheet's XML: pandas reads a workbook in openpyxl's
+    read-only mode, which does not keep merged cells, and openpyxl's full mode
+    builds an object for every cell, the whole sheet a second time, to give them.
+    The ranges come after the cells (``<mergeCells>`` follows ``</sheetData>``)."""
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    from openpyxl.utils.cell import range_boundaries
+
+    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sheets = ET.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet")
+            ids = {s.get("name"): s.get(rel) for s in sheets}
+            targets = {r.get("Id"): r.get("Target") for r in ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
+            target = targets[ids[sheet]]
+            xml = archive.read(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
+    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return []
+    refs = re.findall(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml[xml.rfind(b"sheetData>"):])
+    return [(r0 - 1, c0 - 1, r1 - 1, c1 - 1) for c0, r0, c1, r1 in map(range_boundaries, map(bytes.decode, refs))]
+
+
+def _fill_merged(raw, merged, path):
+    """A sheet read as pandas reads it (the first cell of a merged range holding its
+    value, the others empty) with each merged cell holding the range's value, as
+    Excel shows it: a ledger's 所在街道 or 部件类型 merged down the rows it covers
+    is each row's, and a header merged down two rows names its column in both."""
+    if not merged or raw.empty:
+        return raw
+    values = raw.to_numpy(dtype=object, copy=True)
+    down = []
+    for r0, c0, r1, c1 in merged:
+        if r0 < values.shape[0] and c0 < values.shape[1]:
+            values[r0:r1 + 1, c0:c1 + 1] = values[r0, c0]
+            if r1 > r0:
+                down.append(f"{_excel_column(c0)}{r0 + 1}:{_excel_column(c1)}{r1 + 1}")
+    if down:
+        log.info("%s: %d merged range(s) of rows, each cell taking the range's value: %s%s", path, len(down),
+                 ", ".join(down[:5]), " …" if len(down) > 5 else "")
+    return pd.DataFrame(values, index=raw.index, columns=raw.columns)
+
+
+def _excel_column(index):
+    """A 0-based column number as Excel's letters (0 → A, 27 → AB)."""
+    from openpyxl.utils.cell import get_column_letter
+
+    return get_column_letter(index + 1)
+
+
+def _header_bottom(raw, top, merged, fields):
+    """The last row of a header that starts in row ``top``: a ledger's header of two
+    rows has cells merged down both (序号, 部件名称) and a heading merged across the
+    columns of the row below (坐标 over 经度 and 纬度); a row below the header that
+    names the coordinate columns itself is the header's too (坐标 typed over them,
+    not merged)."""
+    bottom = top
+    for r0, c0, r1, c1 in merged:
+        if r0 == top:
+            bottom = max(bottom, r1, top + 1 if c1 > c0 else top)
+    while bottom + 1 < min(len(raw), top + 3) and _names_coordinates(raw.iloc[bottom + 1], fields):
+        bottom += 1
+    return min(bottom, max(len(raw) - 1, top))
+
+
+def _header_names(rows):
+    """The column names of a header of one or more rows: each column's lowest name
+    (经度 under 坐标), the names above it joined to it when two columns would
+    otherwise share one (权属单位/名称, 养护单位/名称), and a name still repeated
+    numbered as pandas numbers a CSV's (备注, 备注.1); a blank column "Unnamed: N"."""
+    cells = [[_header_text(v) for v in column] for column in zip(*rows.to_numpy().tolist())] if len(rows) else []
+    names = [next((v for v in reversed(column) if v), "") for column in cells]
+    counts = pd.Series(names).value_counts()
+    names = ["/".join(dict.fromkeys(v for v in column if v)) if name and counts[name] > 1 else name
+             for name, column in zip(names, cells)]
+    seen = {}
+    unique = []
+    for i, name in enumerate(names):
+        name = name or f"Unnamed: {i}"
+        seen[name] = seen.get(name, -1) + 1
+        unique.append(f"{name}.{seen[name]}" if seen[name] else name)
+    return unique
+
+
+def _header_text(value):
+    """A header cell's text, stripped ("" for an empty cell)."""
+    return "" if pd.isna(value) else str(_excel_text(value)).strip()
 #: How far down a sheet the header row is looked for.
 HEADER_ROWS = 20
 

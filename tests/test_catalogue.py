@@ -457,6 +457,65 @@ def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["rejected"]) == (0, 0, 1, 0, 0)
 
 
+def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, caplog):
+    """A ledger kept in Excel the way offices keep them: a title merged across the
+    sheet, a header of two rows (序号 and 部件名称 merged down both, 坐标 merged across
+    经度 and 纬度), and the class and owner merged down the rows they cover. Each
+    merged cell reads as Excel shows it: every row has its class and owner, and the
+    header names 经度 and 纬度, which pandas alone reads as empty cells under 坐标."""
+    import openpyxl
+
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50], [Y0 + 50, Y0 + 50, Y0 + 150, Y0 + 150])
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["东城区部件台账"])
+    sheet.append(["填报单位：东华门街道", None, None, None, "填报日期：2026年11月20日"])
+    sheet.append(["序号", "部件名称", "部件类型", "坐标", None, "权属单位", "备注", "备注"])
+    sheet.append([None, None, None, "经度", "纬度"])
+    for i in range(4):
+        sheet.append([i + 1, f"部件{i + 1}", ["消防栓", None, "井盖", None][i], lon[i], lat[i],
+                      ["水务局", None, None, None][i], f"甲{i}", f"乙{i}"])
+    sheet.append(["合计", None, None, None, None, "共4处"])
+    for cells in ("A1:H1", "A3:A4", "B3:B4", "C3:C4", "D3:E3", "F3:F4", "G3:G4", "H3:H4", "C5:C6", "C7:C8",
+                  "F5:F8"):
+        sheet.merge_cells(cells)
+    path = tmp_path / "ledger.xlsx"
+    book.save(path)
+
+    table = gk.catalogue.read_table(path)
+    assert list(table.columns) == ["序号", "部件名称", "部件类型", "经度", "纬度", "权属单位", "备注", "备注.1"]
+    assert table["部件类型"].fillna("").tolist() == ["消防栓", "消防栓", "井盖", "井盖", ""]
+    mapping = Mapping(class_field="部件类型", classes={"消防栓": "01013", "井盖": "01002"},
+                      fields={"GLBJMC": "部件名称", "QSDWMC": "权属单位", "BZ": "备注.1"})
+    with caplog.at_level(logging.INFO, logger="gridkit.catalogue"):
+        result = import_components(path, Locator.from_package(package), mapping=mapping, today="20261126")
+    assert "the header is rows 3–4; the 2 row(s) above it skipped" in caplog.text
+    cat = result.catalogue.set_index("GLBJMC").sort_index()
+    assert cat["GLBJBSM"].str[6:11].tolist() == ["01013", "01013", "01002", "01002"]
+    assert (cat["QSDWMC"] == "水务局").all() and cat["BZ"].tolist() == ["乙0", "乙1", "乙2", "乙3"]
+    assert cat["SZDYWGBSM"].str[-3:].tolist() == ["004", "005", "003", "001"]  # numbered from the top left
+    # the total line below the rows is a reject, with its text, not a lost component
+    assert result.summary["rows"] == 5 and result.summary["rejected_by_reason"] == {"missing_coordinates": 1}
+    assert result.rejects[["row", "序号", "权属单位"]].values.tolist() == [[5, "合计", "共4处"]]
+
+
+def test_a_header_of_two_rows_without_merged_cells_names_its_columns_uniquely(tmp_path):
+    """坐标 typed over 经度 and 纬度 (not merged) is the header's first row; a name
+    under two group headings is joined to them, and one still repeated is numbered
+    as pandas numbers a CSV's."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.append(["序号", "名称", "坐标", None, "权属单位", None, "养护单位", None, "代码", "代码"])
+    book.active.append([None, None, "经度", "纬度", "名称", "代码", "名称", "代码"])
+    book.active.append([1, "消防栓", 116.41, 39.91, "水务局", "111", "自来水", "222", "a", "b"])
+    book.save(tmp_path / "two.xlsx")
+    table = gk.catalogue.read_table(tmp_path / "two.xlsx")
+    assert list(table.columns) == ["序号", "名称", "经度", "纬度", "权属单位/名称", "代码", "养护单位/名称", "代码.1",
+                                   "代码.2", "代码.3"]
+    assert table.iloc[0].tolist() == ["1", "消防栓", "116.41", "39.91", "水务局", "111", "自来水", "222", "a", "b"]
+
+
 def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path, package):
     """Stop 90's round trip of the components layer through Excel. Before: a class
     changed in class_code was undone by the ID without a word; an ID typed over with
