@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from pathlib import Path
 
@@ -44,8 +45,9 @@ def components():
                        "Needed for CSV x/y columns without a .prj (gridkit export writes one; a workbook it writes "
                        "says its CRS inside); lon/lat columns are read as EPSG:4326.")
 @click.option("--layer", default=None,
-              help="Layer of a multi-layer inventory, or sheet of an Excel workbook (default: the first, "
-                   "or the only sheet naming coordinate columns).")
+              help="Layer of a multi-layer inventory, or sheet of an Excel workbook, to import alone (default: "
+                   "each of its point layers, or sheets naming coordinate columns, as a source NAME/LAYER of its "
+                   "own; a file of one: that one).")
 @x_field_opt
 @y_field_opt
 @text_encoding_opt
@@ -84,7 +86,9 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     rejects of that name beside it: the import's are then
     INVENTORY.import-rejects.csv). Rows without IDs get new ones
     (county + class + next sequence); re-importing the same file changes nothing.
-    Each inventory is a source, named by its file name without the suffix: an
+    Each inventory is a source, named by its file name without the suffix (and
+    NAME/LAYER for each layer of a file of several: a ledger's sheet per street,
+    a GeoPackage of hydrants and lamps): an
     updated file of that name updates by ID, and components it no longer has are kept as
     removed (移除) with an end date (not those whose rows it has but rejects,
     and none when it rejects every row: a wrong --crs, most likely); a removed
@@ -108,16 +112,22 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     import dataclasses
 
     from gridkit.batch import rejects_written
-    from gridkit.catalogue import (COMPONENT_CLASSES, REJECT_REASONS, Mapping, import_components, package_classes,
-                                   read_catalogue, write_catalogue)
+    from gridkit.catalogue import (COMPONENT_CLASSES, REJECT_REASONS, Mapping, import_components, inventory_layers,
+                                   package_classes, read_catalogue, write_catalogue)
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
     from gridkit.routing import RoutingTable
 
     refuse_existing(preview, overwrite=overwrite)
-    if source is not None and len(inventories) > 1:
-        raise click.UsageError(f"--source names one inventory; import the {len(inventories)} one at a time")
+    # A file of several layers of components (a ledger's sheet per street, a GeoPackage
+    # of hydrants and lamps) is imported a layer at a time, each its own source.
+    jobs = [(inventory, found) for inventory in inventories
+            for found in (inventory_layers(inventory, (x_field, y_field)) if layer is None else []) or [layer]]
+    if source is not None and len(jobs) > 1:
+        raise click.UsageError(f"--source names one inventory; import the {len(jobs)} one at a time"
+                               + (f" (with --layer: {', '.join(str(found) for _, found in jobs)})"
+                                  if len(inventories) == 1 else ""))
     _refuse_same_source(inventories)
     _refuse_rejects_written_over(inventories, rejects_dir or Path(package).parent)
     t0 = time.perf_counter()
@@ -141,9 +151,9 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             # Each inventory's rejects are written aside and take their place only once the
             # catalogue has: a run that fails on a later inventory leaves the earlier ones' as they were.
             with contextlib.ExitStack() as written:
-                for inventory in inventories:
-                    step(f"importing {inventory}")
-                    spec = Mapping.load(mapping, inventory=inventory) if mapping else None
+                for inventory, layer in jobs:
+                    step(f"importing {inventory}" + (f", layer {layer}" if layer is not None else ""))
+                    spec = Mapping.load(mapping, inventory=inventory, layer=layer) if mapping else None
                     if class_code is not None:  # the mapping's class_field and [classes] give way to it too
                         spec = dataclasses.replace(spec or Mapping(), class_code=class_code, class_field=None,
                                                    classes={})
@@ -152,7 +162,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                                                encoding=encoding, tolerance=tolerance, today=today, where=where,
                                                source=source, routes=table_of_routes)
                     catalogue = result.catalogue
-                    rejects_path = _import_rejects_path(inventory, rejects_dir or Path(package).parent, result.rejects)
+                    rejects_path = _import_rejects_path(inventory, rejects_dir or Path(package).parent, result.rejects,
+                                                        result.summary["layer"])
                     written.enter_context(rejects_written(result.rejects, rejects_path))
                     result.summary["rejects_file"] = str(rejects_path)
                     summaries.append(result.summary)
@@ -243,13 +254,17 @@ def _departments_said(counts, routes):
     return said
 
 
-def _import_rejects_path(inventory, folder, rejects):
-    """Where an inventory's rejects go: INVENTORY.rejects.csv in ``folder``. But an
+def _import_rejects_path(inventory, folder, rejects, layer=None):
+    """Where an inventory's rejects go: INVENTORY.rejects.csv in ``folder``, or
+    INVENTORY.LAYER.rejects.csv for a layer of a file of several. But an
     inventory that `gridkit locate` wrote (it carries gk_status) has locate's own
     rejects of that name beside it: when ``folder`` is its folder, the import's are
     INVENTORY.import-rejects.csv, which leaves locate's as they were."""
     from gridkit.batch import PREFIX, rejects_file
 
+    if layer is not None:
+        named = re.sub(r'[\\/:*?"<>|]', "_", str(layer))  # a layer name may hold what a file name may not
+        return rejects_file(Path(folder) / f"{Path(inventory).stem}.{named}{Path(inventory).suffix}")
     path, located = _rejects_names(inventory, folder)
     if PREFIX + "status" in rejects.columns and path.resolve() == rejects_file(inventory).resolve():
         return located

@@ -100,7 +100,7 @@ from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
-                 crs_hint, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
+                 crs_hint, file_layers, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
@@ -211,8 +211,10 @@ class Mapping:
     near_section: str | None = None  # a section giving a class, named close to the inventory (a typo?)
 
     @classmethod
-    def load(cls, path, *, inventory=None):
-        """Read a mapping file; ``inventory`` picks its ``[files.STEM]`` section.
+    def load(cls, path, *, inventory=None, layer=None):
+        """Read a mapping file; ``inventory`` picks its ``[files.STEM]`` section, or
+        ``[files.LAYER]`` for its layer ``layer`` (a sheet, a GeoPackage's layer) when
+        the file has such a section.
 
         A section's ``class`` or ``class_field`` replaces the top level's (a file of one
         class among files of mixed ones); both at once is an error. Fields are named as
@@ -226,6 +228,8 @@ class Mapping:
             files, stem, of = raw.get("files", {}), Path(inventory).stem, rejects_of(inventory)
             if of and not any(_names_file(name, stem) for name in files):
                 stem = of  # a rejects file, fixed: its inventory's section
+            if layer is not None and any(_names_file(name, str(layer)) for name in files):
+                stem = str(layer)  # [files.hydrants] for a GeoPackage's layer hydrants
             name, section, near = _file_section(path, files, stem)
             if name is not None:
                 origin = f"{path} [files.{_toml_key(name)}]"
@@ -523,6 +527,13 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    # A workbook's first sheet of several is read (else the sheet is asked for); a vector
+    # file's first layer of several, read_vector warns.
+    layers = inventory_layers(path, (x_field, y_field)) if layer is None and path.suffix.lower() == ".xlsx" else []
+    if layers and layers[0] == _layer_names(path)[0]:
+        log.warning("%s holds %d sheets of points (%s): reading %s alone; choose another with %s (`gridkit "
+                    "components import` without it imports each)", path, len(layers), ", ".join(layers), layers[0],
+                    where_option.replace("where", "layer"))
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame = read_table(path, layer=layer, encoding=encoding, fields=(x_field, y_field), find_sheet=True)
         if where is not None:
@@ -1068,6 +1079,70 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     return points
 
 
+def inventory_layers(path, fields=(None, None)) -> list[str]:
+    """The layers of an inventory file that each hold components, when it has more
+    than one: an Excel workbook's sheets that name the coordinate columns (``fields``,
+    or a pair gridkit knows; a sheet per street does, a cover sheet 说明 does not), a
+    vector file's point layers (hydrants and lamps in one GeoPackage). [] for a file
+    of one table (a CSV, a Shapefile, a workbook of one ledger): its rows are read as
+    they are."""
+    path = Path(path)
+    if path.suffix.lower() == ".xlsx":
+        import openpyxl
+
+        try:
+            book = openpyxl.load_workbook(path, read_only=True)
+        except Exception:  # not a workbook: reading it says why
+            return []
+        try:
+            found = [name for name in book.sheetnames if any(
+                _names_coordinates(pd.Series(row, dtype=object), fields)
+                for row in book[name].iter_rows(max_row=HEADER_ROWS, values_only=True))]
+        finally:
+            book.close()
+    elif path.suffix.lower() in TABLE_SUFFIXES:
+        return []
+    else:
+        found = [name for name, kind in file_layers(path) if kind and "point" in kind.lower()]
+    return found if len(found) > 1 else []
+
+
+def _layer_source(path, layer, fields):
+    """``(source, layer)``: the catalogue source of an inventory file's layer (the
+    given one, else the one read by default), and the layer's name. The source is the
+    file's name without its suffix, and ``NAME/LAYER`` when the file holds several
+    layers of components (:func:`inventory_layers`), so that importing one sheet of a
+    ledger kept a sheet per street does not remove the components of the others;
+    the layer is then named (None for a file of one)."""
+    path = Path(path)
+    layers = inventory_layers(path, fields)
+    if not layers:
+        return path.stem, None
+    if isinstance(layer, str):
+        name = layer
+    else:
+        names = _layer_names(path)
+        name = layers[0] if layer is None and path.suffix.lower() == ".xlsx" else (
+            names[layer or 0] if -len(names) <= (layer or 0) < len(names) else None)
+    if name not in layers:  # a layer of no components, or none such: reading it says so
+        return path.stem, None
+    return f"{path.stem}/{name}", name
+
+
+def _layer_names(path):
+    """The names of a file's layers in order: an Excel workbook's sheets, a vector
+    file's layers."""
+    if Path(path).suffix.lower() != ".xlsx":
+        return [name for name, _ in file_layers(path)]
+    import openpyxl
+
+    book = openpyxl.load_workbook(path, read_only=True)
+    try:
+        return book.sheetnames
+    finally:
+        book.close()
+
+
 def _names_wkt_column(path, sheet=None):
     """Whether the header of the table ``path`` names a column of :data:`WKT_COLUMNS`:
     a CSV's (TSV's, TXT's) header line (:func:`_csv_header_line`, below its title
@@ -1336,8 +1411,10 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         routes.checked()
     today = today or _dt.date.today().strftime("%Y%m%d")
     _refuse_shared_ids(catalogue)
+    layer_read = None
     if isinstance(inventory, (str, Path)):
-        source = source or Path(inventory).stem
+        if source is None:
+            source, layer_read = _layer_source(inventory, layer, (x_field, y_field))
         frame, x, y, in_crs = read_inventory(inventory, layer=layer, crs=crs, x_field=x_field,
                                              y_field=y_field, encoding=encoding, where=where, keep_xy=True)
     else:
@@ -1536,7 +1613,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
                     f"{changes['kept_rejected']:,}", "every row was rejected" if listed is None
                     else "their rows were rejected this time (see the rejects)")
     summary = {
-        "source": source, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
+        "source": source, "layer": layer_read, "rows": n, "imported": int(keep.sum()), "rejected": int((~keep).sum()),
         "rejected_by_reason": {r: int(counts.get(r, 0)) for r in REJECT_REASONS if counts.get(r)},
         **assigned, **changes, "shared_positions": shared_positions, "already_catalogued_from": elsewhere,
         "tolerance_m": tolerance, "scheme": table.scheme, "catalogue_copy": copy, "departments": departments,

@@ -412,6 +412,84 @@ def test_two_inventories_of_one_name_are_refused_before_anything_is_imported(tmp
     assert read_catalogue(package)["source"].value_counts().to_dict() == {"lamps": 2, "lamps_south": 1}
 
 
+def test_a_ledger_kept_a_sheet_per_street_is_a_source_a_sheet(tmp_path, package, caplog):
+    """A workbook with a sheet per street (and a cover sheet 说明) is imported a sheet
+    at a time, each the source NAME/SHEET with its own rejects. One sheet imported
+    again alone, a row fewer, removes that row's component and none of the other
+    sheet's: before, both sheets were the source "streets", and the second sheet's
+    import removed the first's components."""
+    import openpyxl
+
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50, X0 + 150], [Y0 + 50] * 3 + [Y0 + 150] * 2)
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["东城区部件台账，一个街道一页"])
+    sheets = {"东华门街道": [0, 1, 2], "景山街道": [3, 4]}
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        sheet.append(["名称", "经度", "纬度"])
+        for i in rows:
+            sheet.append([f"灯{i}", lon[i], lat[i]])
+        sheet.append(["坏行", "", ""])  # a reject on each sheet
+    path = tmp_path / "streets.xlsx"
+    book.save(path)
+    assert gk.catalogue.inventory_layers(path) == ["东华门街道", "景山街道"]
+    args = ["components", "import", "--grid", str(package), "--class", "01037"]
+    run = CliRunner().invoke(cli, [*args, str(path), "--json"])
+    assert run.exit_code == 0, run.output
+    summaries = json.loads(run.output)
+    assert [(s["source"], s["layer"], s["imported"], s["rejected"]) for s in summaries] == [
+        ("streets/东华门街道", "东华门街道", 3, 1), ("streets/景山街道", "景山街道", 2, 1)]
+    for name in sheets:
+        assert pd.read_csv(tmp_path / f"streets.{name}.rejects.csv")["名称"].tolist() == ["坏行"]
+    assert not (tmp_path / "streets.rejects.csv").exists()
+
+    book = openpyxl.load_workbook(path)
+    book["景山街道"].delete_rows(3)  # 灯4, gone from the street's sheet
+    book.save(path)
+    again = CliRunner().invoke(cli, [*args, str(path), "--layer", "景山街道", "--json"])
+    assert again.exit_code == 0, again.output
+    (summary,) = json.loads(again.output)
+    assert (summary["source"], summary["unchanged"], summary["removed"]) == ("streets/景山街道", 1, 1)
+    cat = read_catalogue(package)
+    assert cat.groupby("source")["GLBJZT"].apply(lambda s: sorted(s)).to_dict() == {
+        "streets/东华门街道": ["完好"] * 3, "streets/景山街道": ["完好", "移除"]}
+    one = CliRunner().invoke(cli, [*args, str(path), "--source", "streets"])
+    assert one.exit_code == 2 and "--source names one inventory; import the 2 one at a time (with --layer: " \
+        "东华门街道, 景山街道)" in one.output
+    # the commands that read one sheet of points ask which
+    with pytest.raises(InputError, match=r"the sheets \['东华门街道', '景山街道'\] all name coordinate columns"):
+        gk.catalogue.read_points(path)
+    del book["说明"]
+    book.save(path)
+    with caplog.at_level(logging.WARNING, logger="gridkit.catalogue"):
+        assert len(gk.catalogue.read_points(path)) == 4
+    assert ("streets.xlsx holds 2 sheets of points (东华门街道, 景山街道): reading 东华门街道 alone; choose another "
+            "with --layer") in caplog.text
+
+
+def test_a_geopackage_s_point_layers_are_sources_mapped_by_their_own_sections(tmp_path, package):
+    """Hydrants and lamps as two layers of one GeoPackage: each layer imported as
+    the source NAME/LAYER, with the mapping's [files.LAYER] section (its class)."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    path = tmp_path / "things.gpkg"
+    for layer, rows in (("hydrants", [0]), ("lamps", [1, 2])):
+        gpd.GeoDataFrame({"name": [f"{layer}{i}" for i in rows]}, geometry=shapely.points(lon[rows], lat[rows]),
+                         crs=4326).to_file(path, layer=layer)
+    gpd.GeoDataFrame({"name": ["area"]}, geometry=[shapely.box(*lon[:2], *lat[:2])], crs=4326).to_file(
+        path, layer="area")  # a polygon layer: not components
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[files.hydrants]\nclass = "01013"\n[files.lamps]\nclass = "01037"\n', encoding="utf-8")
+    run = CliRunner().invoke(cli, ["components", "import", "--grid", str(package), "--mapping", str(mapping),
+                                   str(path), "--json"])
+    assert run.exit_code == 0, run.output
+    assert [(s["source"], s["imported"]) for s in json.loads(run.output)] == [("things/hydrants", 1),
+                                                                           ("things/lamps", 2)]
+    cat = read_catalogue(package)
+    assert cat.groupby("source")["class_code"].apply(lambda s: sorted(set(s))).to_dict() == {
+        "things/hydrants": ["01013"], "things/lamps": ["01037"]}
+
+
 def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     """The components layer exported to Excel, edited there (a status changed, a row
     deleted, a row added) and imported back: each component keeps its own source
