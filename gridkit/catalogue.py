@@ -281,11 +281,34 @@ class Mapping:
                     "finds a code")
         return None
 
+    def value_problems(self, scheme="2026"):
+        """Where the constants this mapping's ``[values]`` gives every row break the
+        standard's field table (a credit code of 5 characters, an SJLY of 61, a
+        status not among its words), each a line naming where it was read and the
+        fix; [] when none does. ``gridkit components check`` would flag every row."""
+        from .conformance import PROBLEMS, field_problems
+
+        given = {k: v for k, v in self.values.items() if k in STANDARD_FIELDS and k not in _PLACED}
+        if not given:
+            return []
+        row = pd.DataFrame({k: [str(v)] for k, v in given.items()})
+        for k in set(DATE_FIELDS) & set(given):  # 2026-07-01 (a TOML date, too) as import writes it
+            row[k] = yyyymmdd(pd.Series([given[k]], dtype=object))
+        found = field_problems(row, scheme=scheme)
+        found = found[found["field"].isin(list(given)) & (found["problem"] != "empty")]
+        return [f"{self.origin or 'mapping'}: [values] {f} = {given[f]!r} is {PROBLEMS[problem]}"
+                + (f" ({detail})" if problem != "bad_status" else "") + f". Every row takes it, and `gridkit "
+                f"components check` flags each: put it right in the mapping file, or leave {f} out"
+                for f, problem, detail in found[["field", "problem", "detail"]].itertuples(index=False)]
+
     @staticmethod
     def sections(path):
         """The inventories (file stems) a mapping file has a ``[files.STEM]`` section for."""
         return sorted(_load_toml(path).get("files", {}))
 
+
+#: The fields a component's ID and place give it, not a mapping's [values]: not checked there.
+_PLACED = ("GLBJBSM", "SZDYWGBSM", "SZJDDM", "SZJDMC", "SZSQDM", "SZSQMC")
 
 #: How the rejects files of ``gridkit components import`` and ``gridkit locate`` end
 #: their inventory's name (lamps.rejects.csv, located.import-rejects.csv).
@@ -1407,6 +1430,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     problem = mapping.class_problem(table)
     if problem:
         raise InputError(problem)
+    for line in mapping.value_problems(table.scheme):
+        log.warning("%s", line)
     if routes is not None:  # refused before the inventory is read, not after
         routes.checked()
     today = today or _dt.date.today().strftime("%Y%m%d")

@@ -490,6 +490,36 @@ def test_a_geopackage_s_point_layers_are_sources_mapped_by_their_own_sections(tm
         "things/hydrants": ["01013"], "things/lamps": ["01037"]}
 
 
+def test_a_mapping_s_constants_the_field_table_refuses_are_warned_of_at_import(tmp_path, package, caplog):
+    """A [values] constant goes into every row: a 5-character credit code, a status
+    not among the standard's words, a date that is no day, an SJLY past its 30
+    characters are each named as the import reads the mapping, with what `gridkit
+    components check` will say of every row; a good constant, and the fields the
+    cell gives, are not."""
+    from gridkit.conformance import field_problems
+
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
+    path = _csv(tmp_path, [dict(lon=lon[0], lat=lat[0]), dict(lon=lon[1], lat=lat[1])])
+    values = {"ZGBMDM": "12345", "GLBJZT": "正常", "CSRQ": "2026-02-30", "SJLY": "城市部件普查" * 6,
+              "QSDWDM": "91110000100000000R", "BZ": "好", "SZDYWGBSM": "1"}
+    mapping = Mapping(class_code="01037", values=values, origin="m.toml")
+    with caplog.at_level(logging.WARNING, logger="gridkit.catalogue"):
+        result = import_components(path, Locator.from_package(package), mapping=mapping, today="20261126")
+    said = [r.getMessage() for r in caplog.records if "[values]" in r.getMessage()]
+    tail = "Every row takes it, and `gridkit components check` flags each: put it right in the mapping file, or leave"
+    assert said == [
+        f"m.toml: [values] ZGBMDM = '12345' is not a unified social credit code (has 5 characters, not 18). {tail} "
+        "ZGBMDM out",
+        f"m.toml: [values] GLBJZT = '正常' is not one of 完好 破损 丢失 废弃 移除. {tail} GLBJZT out",
+        f"m.toml: [values] CSRQ = '2026-02-30' is not a real YYYYMMDD date (no such day). {tail} CSRQ out",
+        f"m.toml: [values] SJLY = '{'城市部件普查' * 6}' is longer than the field holds (36 characters; the field "
+        f"holds 30). {tail} SJLY out"]
+    assert result.summary["imported"] == 2
+    flagged = field_problems(result.catalogue)
+    assert flagged[flagged["field"].isin(values)].groupby("field")["row"].count().to_dict() == {
+        "ZGBMDM": 2, "GLBJZT": 2, "CSRQ": 2, "SJLY": 2}
+
+
 def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     """The components layer exported to Excel, edited there (a status changed, a row
     deleted, a row added) and imported back: each component keeps its own source
