@@ -101,7 +101,8 @@ from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  crs_hint, file_layers, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
-                 source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
+                 source_rows, table_crs, text_encoding, unread_workbook, warn_if_gcj02, warn_if_private_use,
+                 wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
@@ -577,8 +578,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         frame.attrs["xy_fields"] = (xf, yf)
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
-        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp (or its .zip), .geojson, "
-                         ".kml or .parquet")
+        raise InputError(unread_workbook(path) or f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp "
+                         "(or its .zip), .geojson, .kml or .parquet")
     fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
     if fast is not None:
         return fast

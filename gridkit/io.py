@@ -109,15 +109,39 @@ INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
+def unread_workbook(path) -> str | None:
+    """What to do with a spreadsheet gridkit does not read (None for any other
+    file), told by its first bytes, not its name: an Excel 97–2003 workbook (.xls),
+    which WPS and older offices save; an .xlsx named .xls; the HTML page or text that
+    a web system's 导出Excel writes as .xls; a WPS .et, an .ods, an .xlsm."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".xls", ".et", ".ods", ".xlsm") or not path.is_file():
+        return None
+    with open(path, "rb") as file:
+        head = file.read(512)
+    save = (f"open it in Excel or WPS and save it as an Excel workbook, {path.stem}.xlsx (文件 › 另存为), or as "
+            "CSV UTF-8; gridkit reads those")
+    if head.startswith(b"PK\x03\x04") and suffix == ".xls":
+        return f"{path}: an .xlsx workbook named {suffix}: rename it {path.stem}.xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return f"{path}: an Excel 97–2003 workbook ({suffix}), which gridkit does not read: {save}"
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<", b"\xff\xfe<", b"\xfe\xff\x00<")):
+        return (f"{path}: a web page named {suffix} (a system's 导出Excel writes its table so), not a workbook: "
+                f"{save}")
+    if suffix == ".xls" and b"\t" in head and b"\x00" not in head:
+        return f"{path}: a table of text named .xls, its columns split by tabs: rename it {path.stem}.tsv"
+    return f"{path}: a spreadsheet gridkit does not read ({suffix}): {save}"
+
+
 def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
     """``path``'s suffix, lower case; an error unless it is one of ``suffixes``
     (those written; INPUT_SUFFIXES for a file read)."""
     suffix = path.suffix.lower()
     if suffix not in suffixes:
-        raise InputError(
-            f"{path}: unknown format {suffix!r}; use one of "
-            + ", ".join(sorted(suffixes))
-        )
+        raise InputError(unread_workbook(path) or (f"{path}: unknown format {suffix!r}; use one of "
+                                                   + ", ".join(sorted(suffixes))))
     if suffix == ".zip":
         gdal_path(path)
     return suffix

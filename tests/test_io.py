@@ -665,3 +665,29 @@ def test_a_table_of_lon_lat_in_china_is_read_as_epsg4326_not_labelled(tmp_path, 
         gk.read_vector(SAMPLES / "dongcheng_gcj02.gpkg")
     said = [m.split(" and lies in China")[0] for m in caplog.messages if "lies in China" in m]
     assert said == [f"{table} is read as EPSG:4326", f"{SAMPLES / 'dongcheng_gcj02.gpkg'} is labelled EPSG:4326"]
+
+
+@pytest.mark.parametrize("name, head, said", [
+    ("old.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504),
+     "an Excel 97–2003 workbook (.xls), which gridkit does not read: open it in Excel or WPS and save it as an "
+     "Excel workbook, old.xlsx (文件 › 另存为), or as CSV UTF-8; gridkit reads those"),
+    ("export.xls", "\ufeff<html><table><tr><td>经度</td></tr></table></html>".encode(),
+     "a web page named .xls (a system's 导出Excel writes its table so), not a workbook: open it in Excel or WPS "
+     "and save it as an Excel workbook, export.xlsx"),
+    ("tabs.xls", "编号\t经度\t纬度\n1\t116.41\t39.91\n".encode("gbk"),
+     "a table of text named .xls, its columns split by tabs: rename it tabs.tsv"),
+    ("book.xls", b"PK\x03\x04" + bytes(60), "an .xlsx workbook named .xls: rename it book.xlsx"),
+    ("book.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "an Excel 97–2003 workbook (.et)"),
+])
+def test_a_spreadsheet_gridkit_does_not_read_is_named_by_what_it_is(tmp_path, name, head, said):
+    """A ledger as offices keep it but gridkit does not read, told by its first
+    bytes: each error says what the file is and what to do, for points (locate,
+    households) and for inventories alike."""
+    from gridkit.catalogue import read_inventory, read_points
+
+    path = tmp_path / name
+    path.write_bytes(head)
+    for read in (read_points, read_inventory):
+        with pytest.raises(InputError) as error:
+            read(path)
+        assert str(error.value).startswith(f"{path}: {said}")
