@@ -1011,15 +1011,18 @@ def _coordinate_sheet(path, book, fields):
         return any(_names_coordinates(row, fields) for _, row in head.iterrows())
 
     first, *others = book.sheet_names
-    if names(first):
+    if _sheet_of_points(book.book[first], fields):  # openpyxl's workbook, under pandas's
         return first
-    found = [sheet for sheet in others if names(sheet)]
+    found = [sheet for sheet in others if _sheet_of_points(book.book[sheet], fields)]
     what = (f"the columns {' and '.join(f for f in fields if f)}" if any(fields)
             else "coordinate columns (lon/lat, x/y …)")
-    if len(found) == 1:
-        log.warning("%s: the first sheet %r does not name %s; reading sheet %r, which does (choose another "
-                    "with --layer)", path, first, what, found[0])
+    if len(found) == 1:  # a cover sheet first, or the cells of a package exported before its components
+        log.warning("%s: the first sheet %r %s; reading sheet %r, which %s (choose another with --layer)", path,
+                    first, "holds shapes, not points" if names(first) else f"does not name {what}", found[0],
+                    "holds points" if names(first) else "does")
         return found[0]
+    if not found and names(first):  # shapes: each read as a point on it
+        return first
     if found:
         raise InputError(f"{path}: the sheets {found} all name {what}; choose one with --layer")
     raise InputError(f"{path}: none of the sheets {book.sheet_names} names {what} in its first {HEADER_ROWS} "
@@ -1119,9 +1122,7 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
         except Exception:  # not a workbook: reading it says why
             return []
         try:
-            found = [name for name in book.sheetnames if any(
-                _names_coordinates(pd.Series(row, dtype=object), fields)
-                for row in book[name].iter_rows(max_row=HEADER_ROWS, values_only=True))]
+            found = [name for name in book.sheetnames if _sheet_of_points(book[name], fields)]
         finally:
             book.close()
     elif path.suffix.lower() in TABLE_SUFFIXES:
@@ -1129,6 +1130,22 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
     else:
         found = [name for name, kind in file_layers(path) if kind and "point" in kind.lower()]
     return found if len(found) > 1 else []
+
+
+def _sheet_of_points(sheet, fields):
+    """Whether a sheet (openpyxl's, read-only) names coordinate columns in its first
+    HEADER_ROWS rows, and holds points: a sheet of polygons as WKT (the cells and
+    units of a package exported to .xlsx) does not, as a vector file's polygon
+    layer does not."""
+    rows = list(sheet.iter_rows(max_row=HEADER_ROWS + 1, values_only=True))
+    top = next((r for r, row in enumerate(rows[:HEADER_ROWS]) if _names_coordinates(pd.Series(row, dtype=object),
+                                                                                     fields)), None)
+    if top is None:
+        return False
+    wkt = [c for c, name in enumerate(rows[top]) if str(name).strip().lower() in WKT_COLUMNS]
+    first = next((row[c] for row in rows[top + 1:] for c in wkt if c < len(row) and isinstance(row[c], str)
+                  and row[c].strip()), None)
+    return first is None or first.strip().upper().startswith(("POINT", "MULTIPOINT"))
 
 
 def _layer_source(path, layer, fields):
@@ -1994,7 +2011,12 @@ def _merge(catalogue, rows, source, table, today, listed=None, *, partial=False,
         differs = _differs(old, fresh) | repaired | typed
         fresh["BGRQ"] = np.where(stated, fresh["BGRQ"].to_numpy(dtype=object),
                                  np.where(differs, today, old["BGRQ"].to_numpy(dtype=object)))
-        fresh.loc[~differs, "source_row"] = old.loc[~differs, "source_row"].to_numpy()
+        # An unchanged component keeps the row it was read from; one added in QGIS has none
+        # (NaN: float, as read_catalogue reads a column with gaps). By position, as pandas
+        # refuses an empty or None-holding object array set into integers.
+        kept = np.where(~differs, pd.to_numeric(old["source_row"], errors="coerce").to_numpy(dtype=float),
+                        fresh["source_row"].to_numpy(dtype=float))
+        fresh["source_row"] = kept if np.isnan(kept).any() else kept.astype(np.int64)
         updated, unchanged = int(differs.sum()), int((~differs).sum())
         back = (old["GLBJZT"].astype(object) == "移除").to_numpy() & (fresh["GLBJZT"].astype(object) != "移除").to_numpy()
         revived = list(zip(old.loc[back, "GLBJBSM"].astype(str), old.loc[back, "end_date"].astype(object)))

@@ -1025,6 +1025,30 @@ def test_components_check_fix_ids_gives_shared_and_blank_ids_new_ones_and_import
     assert CliRunner().invoke(cli, args).exit_code == 0
 
 
+def test_components_added_by_hand_then_listed_by_an_inventory_are_its_updates(tmp_path, package):
+    """Points added in QGIS (given their IDs there) have no source row; an inventory
+    listing them by ID, each with a note, then takes them in as updates of its own,
+    with its row numbers. The import once failed here with pandas's "Invalid value
+    '[]' for dtype 'int64'": no row was unchanged, and the rows to keep came from a
+    column holding nothing but gaps."""
+    lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50, Y0 + 50])
+    ids = ["11010101037000001", "11010101037000002"]
+    crs = pyogrio.read_info(package, layer="cells")["crs"]  # a layer begun in QGIS
+    added = gpd.GeoDataFrame({"GLBJBSM": ids, "GLBJMC": ["路灯"] * 2, "class_code": ["01037"] * 2},
+                             geometry=shapely.points([X0 + 50, X0 + 150], [Y0 + 50] * 2), crs=4548).to_crs(crs)
+    pyogrio.write_dataframe(added, package, layer="components")
+    inventory = _csv(tmp_path, [dict(GLBJBSM=i, lon=a, lat=b, BZ="普查") for i, a, b in zip(ids, lon, lat)],
+                     name="lamps.csv")
+    run = CliRunner().invoke(cli, ["components", "import", "--grid", str(package), "--class", "01037", "--json",
+                                   str(inventory)])
+    assert run.exit_code == 0, run.output
+    (summary,) = json.loads(run.stdout)
+    assert (summary["updated"], summary["unchanged"], summary["added"]) == (2, 0, 0)
+    cat = read_catalogue(package)
+    assert cat[["GLBJBSM", "BZ", "source", "source_row"]].values.tolist() == [
+        [ids[0], "普查", "lamps", 1], [ids[1], "普查", "lamps", 2]]
+
+
 def test_a_component_added_by_hand_in_qgis_gets_its_cell_then_an_id(tmp_path, package):
     """A point added to the components layer in QGIS with a name and a class only:
     components check names the ID it lacks and how to give it; reassign gives it its

@@ -1,5 +1,7 @@
 """gridkit export: formats, GCJ-02/BD-09, Shapefile names and encodings, atomic writes."""
 
+import json
+import shutil
 import zipfile
 
 import geopandas as gpd
@@ -11,6 +13,7 @@ import shapely
 from click.testing import CliRunner
 
 import gridkit as gk
+from gridkit.catalogue import read_catalogue
 from gridkit.coords import wgs84_to_bd09, wgs84_to_gcj02
 from gridkit.errors import InputError
 from gridkit.export import SHAPEFILE_NAMES, export_package
@@ -171,7 +174,7 @@ def test_layers_formats_and_file_names(package, tmp_path):
         export_package(package, tmp_path / "m.kmz", crs="EPSG:4548")
 
 
-def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_back(package, tmp_path):
+def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_back(package, tmp_path, caplog):
     """Excel opens a CSV's 17-digit IDs as numbers of 15 digits (…000000); a workbook's
     text cells keep them, and its cells sheet is adopted back as the cells it was. A
     polygon longer as WKT than a cell holds is refused, naming it, and nothing is written."""
@@ -195,6 +198,17 @@ def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_ba
     back = gk.read_package(tmp_path / "adopted.gpkg")[0]
     assert back["grid_id"].tolist() == cells["grid_id"].tolist()
     assert shapely.equals_exact(back.geometry.values, cells.geometry.values, tolerance=1e-6).all()
+    # imported back, its components sheet is read, not the cells before it (polygons as WKT: no points)
+    # (into a copy of the package, whose two components were added by hand: no source, no source row,
+    # which the import into pandas's integers once failed on)
+    grid = shutil.copy(package, tmp_path / "grid.gpkg")
+    imported = CliRunner().invoke(cli, ["components", "import", str(book), "--grid", str(grid), "--json"])
+    assert imported.exit_code == 0, imported.output
+    assert "the first sheet 'cells' holds shapes, not points; reading sheet 'components'" in caplog.text
+    (summary,) = json.loads(imported.stdout)
+    assert (summary["rows"], summary["imported"], summary["rejected"]) == (2, 2, 0)
+    assert read_catalogue(grid)[["GLBJBSM", "source", "source_row"]].values.tolist() == [
+        ["11010101001000001", "pkg", 1], ["11010101001000002", "pkg", 2]]
     wavy = community_frame([shapely.Point(500_000, 4_400_000).buffer(100, quad_segs=300)])
     gk.write_package(tmp_path / "wavy.gpkg", gk.unit_grid(wavy), wavy)
     with pytest.raises(InputError, match=r"wavy\.gpkg: units feature 1 \(110101\) is longer as WKT than an Excel "
