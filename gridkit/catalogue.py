@@ -996,6 +996,8 @@ def _header_names(rows):
 def _header_text(value):
     """A header cell's text, stripped ("" for an empty cell)."""
     return "" if pd.isna(value) else str(_excel_text(value)).strip()
+
+
 #: How far down a sheet the header row is looked for.
 HEADER_ROWS = 20
 

@@ -125,7 +125,8 @@ def unread_workbook(path) -> str | None:
     if head.startswith(b"PK\x03\x04") and suffix == ".xls":
         return f"{path}: an .xlsx workbook named {suffix}: rename it {path.stem}.xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        return f"{path}: an Excel 97–2003 workbook ({suffix}), which gridkit does not read: {save}"
+        kind = "a WPS workbook" if suffix == ".et" else "an Excel 97–2003 workbook"
+        return f"{path}: {kind} ({suffix}), which gridkit does not read: {save}"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<", b"\xff\xfe<", b"\xfe\xff\x00<")):
         return (f"{path}: a web page named {suffix} (a system's 导出Excel writes its table so), not a workbook: "
@@ -140,8 +141,8 @@ def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
     (those written; INPUT_SUFFIXES for a file read)."""
     suffix = path.suffix.lower()
     if suffix not in suffixes:
-        raise InputError(unread_workbook(path) or (f"{path}: unknown format {suffix!r}; use one of "
-                                                   + ", ".join(sorted(suffixes))))
+        raise InputError((suffixes is INPUT_SUFFIXES and unread_workbook(path))  # one read, not written
+                         or f"{path}: unknown format {suffix!r}; use one of " + ", ".join(sorted(suffixes)))
     if suffix == ".zip":
         gdal_path(path)
     return suffix

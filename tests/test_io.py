@@ -677,7 +677,7 @@ def test_a_table_of_lon_lat_in_china_is_read_as_epsg4326_not_labelled(tmp_path, 
     ("tabs.xls", "编号\t经度\t纬度\n1\t116.41\t39.91\n".encode("gbk"),
      "a table of text named .xls, its columns split by tabs: rename it tabs.tsv"),
     ("book.xls", b"PK\x03\x04" + bytes(60), "an .xlsx workbook named .xls: rename it book.xlsx"),
-    ("book.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "an Excel 97–2003 workbook (.et)"),
+    ("book.et", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "a WPS workbook (.et), which gridkit does not read"),
 ])
 def test_a_spreadsheet_gridkit_does_not_read_is_named_by_what_it_is(tmp_path, name, head, said):
     """A ledger as offices keep it but gridkit does not read, told by its first
