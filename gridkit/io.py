@@ -109,6 +109,33 @@ INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
 
 
+#: How the lines below a ledger's rows begin: its total, who drew it up and checked it, a note.
+FOOTER_WORDS = ("合计", "总计", "小计", "共计", "制表人", "填表人", "填报人", "审核人", "负责人", "制表", "填表", "审核",
+                "说明", "注：", "注:")
+
+
+def said_of_blank_rows(frame, rows) -> np.ndarray:
+    """What a table's ``rows`` (positions) without a position are, when they are not
+    rows of data, for their reject's detail: "the row is blank" (every cell, the
+    coordinate columns' too: ``frame`` holds those ``attrs["xy_fields"]`` names), or
+    "the ledger's 合计 line, not a row of its table" (the first text in the row
+    begins with one of FOOTER_WORDS); "" for any other row."""
+    said = np.full(len(rows), "", dtype=object)
+    if not len(rows) or not len(frame.columns):
+        return said
+    whole = set(frame.attrs.get("xy_fields") or [None]) <= set(frame.columns)  # else a blank row is unknown
+    text = frame.iloc[np.asarray(rows)].astype(object).where(frame.iloc[np.asarray(rows)].notna(), "")
+    text = text.astype(str).apply(lambda column: column.str.strip())
+    first = text.replace("", np.nan).bfill(axis=1).iloc[:, 0].fillna("").to_numpy(dtype=object)
+    for i, value in enumerate(first):
+        if not value and whole:
+            said[i] = "the row is blank"
+        elif value.startswith(FOOTER_WORDS):
+            said[i] = f"the ledger's {next(w for w in FOOTER_WORDS if value.startswith(w)).rstrip('：:')} line, " \
+                      "not a row of its table"
+    return said
+
+
 def unread_workbook(path) -> str | None:
     """What to do with a spreadsheet gridkit does not read (None for any other
     file), told by its first bytes, not its name: an Excel 97–2003 workbook (.xls),

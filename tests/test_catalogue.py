@@ -583,7 +583,9 @@ def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, cap
     for i in range(4):
         sheet.append([i + 1, f"部件{i + 1}", ["消防栓", None, "井盖", None][i], lon[i], lat[i],
                       ["水务局", None, None, None][i], f"甲{i}", f"乙{i}"])
+    sheet.append([])
     sheet.append(["合计", None, None, None, None, "共4处"])
+    sheet.append([None, "制表人：张三", None, None, "审核人：李四"])
     for cells in ("A1:H1", "A3:A4", "B3:B4", "C3:C4", "D3:E3", "F3:F4", "G3:G4", "H3:H4", "C5:C6", "C7:C8",
                   "F5:F8"):
         sheet.merge_cells(cells)
@@ -592,7 +594,7 @@ def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, cap
 
     table = gk.catalogue.read_table(path)
     assert list(table.columns) == ["序号", "部件名称", "部件类型", "经度", "纬度", "权属单位", "备注", "备注.1"]
-    assert table["部件类型"].fillna("").tolist() == ["消防栓", "消防栓", "井盖", "井盖", ""]
+    assert table["部件类型"].fillna("").tolist() == ["消防栓", "消防栓", "井盖", "井盖", "", "", ""]
     mapping = Mapping(class_field="部件类型", classes={"消防栓": "01013", "井盖": "01002"},
                       fields={"GLBJMC": "部件名称", "QSDWMC": "权属单位", "BZ": "备注.1"})
     with caplog.at_level(logging.INFO, logger="gridkit.catalogue"):
@@ -602,9 +604,17 @@ def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, cap
     assert cat["GLBJBSM"].str[6:11].tolist() == ["01013", "01013", "01002", "01002"]
     assert (cat["QSDWMC"] == "水务局").all() and cat["BZ"].tolist() == ["乙0", "乙1", "乙2", "乙3"]
     assert cat["SZDYWGBSM"].str[-3:].tolist() == ["004", "005", "003", "001"]  # numbered from the top left
-    # the total line below the rows is a reject, with its text, not a lost component
-    assert result.summary["rows"] == 5 and result.summary["rejected_by_reason"] == {"missing_coordinates": 1}
-    assert result.rejects[["row", "序号", "权属单位"]].values.tolist() == [[5, "合计", "共4处"]]
+    # the lines below the rows are rejects that say what they are, not lost components
+    assert result.summary["rows"] == 7 and result.summary["rejected_by_reason"] == {"missing_coordinates": 3}
+    no_position = "经度 and 纬度 are blank or not numbers: "
+    assert result.rejects[["row", "detail"]].values.tolist() == [
+        [5, no_position + "the row is blank"], [6, no_position + "the ledger's 合计 line, not a row of its table"],
+        [7, no_position + "the ledger's 制表人 line, not a row of its table"]]
+    assert result.rejects["权属单位"].tolist()[1] == "共4处"
+    # located, the same words
+    located = CliRunner().invoke(cli, ["locate", str(path), "--grid", str(package), "-o", str(tmp_path / "l.csv")])
+    assert located.exit_code == 0, located.output
+    assert pd.read_csv(tmp_path / "l.rejects.csv")["detail"].tolist() == result.rejects["detail"].tolist()
 
 
 def test_a_header_of_two_rows_without_merged_cells_names_its_columns_uniquely(tmp_path):
