@@ -33,7 +33,7 @@ import pandas as pd
 from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError, near_column
-from .io import said_of_blank_rows
+from .io import say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator)
 
@@ -79,10 +79,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     n = len(frame)
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     reason, detail = coords.position_problems(x, y, crs, names=frame.attrs.get("xy_fields"))
-    blank = np.flatnonzero(reason == "missing_coordinates")
-    for i, said in zip(blank.tolist(), said_of_blank_rows(frame, blank).tolist()):  # a ledger's 合计 line …
-        if said:
-            detail[i] = f"{detail[i]}: {said}"
+    say_blank_rows(frame, reason, detail)  # a ledger's 合计 line …
     ok = np.flatnonzero(reason == "")
     index = np.full(n, -1, dtype=np.int64)
     status = np.full(n, OUTSIDE, dtype=np.int8)

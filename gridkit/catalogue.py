@@ -101,7 +101,7 @@ from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
                  crs_hint, file_layers, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
-                 said_of_blank_rows, source_rows, table_crs, text_encoding, unread_workbook, warn_if_gcj02,
+                 say_blank_rows, source_rows, table_crs, text_encoding, unread_workbook, warn_if_gcj02,
                  warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
@@ -1483,7 +1483,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
     reason, detail = coords.position_problems(x, y, in_crs, names=xy)  # 1. positions, the first checks
     # with its coordinate cells again, for a row blank in every one (assign keeps attrs, as concat may not)
-    _say_blank_rows(frame if written is None else frame.assign(**{c: written[c] for c in written.columns}), reason,
+    say_blank_rows(frame if written is None else frame.assign(**{c: written[c] for c in written.columns}), reason,
                     detail)
 
     def reject(mask, code, text):
@@ -1674,16 +1674,6 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         summary["cells_not_taken_first"] = [int(numbers[keep][i]), str(said_cells[i]), str(rows["SZDYWGBSM"].iat[i])]
     assert summary["imported"] + summary["rejected"] == n
     return ImportResult(merged, rejects, summary)
-
-
-def _say_blank_rows(frame, reason, detail):
-    """A reject for want of a position that is a ledger's blank row, or its 合计 or
-    制表人 line, says so after its detail (:func:`gridkit.io.said_of_blank_rows`)."""
-    rows = np.flatnonzero(reason == "missing_coordinates")
-    said = said_of_blank_rows(frame, rows)
-    for i, text in zip(rows.tolist(), said.tolist()):
-        if text:
-            detail[i] = f"{detail[i]}: {text}"
 
 
 def _first_rows(values):

@@ -136,6 +136,16 @@ def said_of_blank_rows(frame, rows) -> np.ndarray:
     return said
 
 
+def say_blank_rows(frame, reason, detail):
+    """A reject for want of a position (``reason``, ``detail``: arrays, changed in
+    place) that is a ledger's blank row, or its 合计 or 制表人 line, says so after its
+    detail (:func:`said_of_blank_rows`)."""
+    rows = np.flatnonzero(reason == "missing_coordinates")
+    for i, said in zip(rows.tolist(), said_of_blank_rows(frame, rows).tolist()):
+        if said:
+            detail[i] = f"{detail[i]}: {said}"
+
+
 def unread_workbook(path) -> str | None:
     """What to do with a spreadsheet gridkit does not read (None for any other
     file), told by its first bytes, not its name: an Excel 97–2003 workbook (.xls),
