@@ -903,19 +903,15 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
 _LOST_DIGITS = "(an Excel number: digits past the 15th lost)"
 
 
-def _merged_cells(path, sheet):
-    """The merged cells of a workbook's sheet (by name) as 0-based (first row, first
-    column, last row, last column), inclusive; none when the workbook's parts are
-    not where they should be (the full read then says why).
+def _workbook_parts(path) -> dict:
+    """A workbook's sheets in order, name → the part of the archive holding its
+    cells; {} when its parts are not where they should be (a full read says why).
 
-    Read by hand from the sheet's XML: pandas reads a workbook in openpyxl's
-    read-only mode, which does not keep merged cells, and openpyxl's full mode
-    builds an object for every cell, the whole sheet a second time, to give them.
-    The ranges come after the cells (``<mergeCells>`` follows ``</sheetData>``)."""
+    Read by hand from the workbook's XML: openpyxl, even in read-only mode, reads
+    every shared string of the workbook as it opens it (1.1 s for a ledger of
+    100,000 named rows), which a sheet's name, or its merged cells, do not need."""
     import xml.etree.ElementTree as ET
     import zipfile
-
-    from openpyxl.utils.cell import range_boundaries
 
     main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
     rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
@@ -924,9 +920,30 @@ def _merged_cells(path, sheet):
             sheets = ET.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet")
             ids = {s.get("name"): s.get(rel) for s in sheets}
             targets = {r.get("Id"): r.get("Target") for r in ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
-            target = targets[ids[sheet]]
-            xml = archive.read(target.lstrip("/") if target.startswith("/") else f"xl/{target}")
     except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
+        return {}
+    return {name: target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+            for name, target in ((name, targets.get(i)) for name, i in ids.items()) if target}
+
+
+def _merged_cells(path, sheet):
+    """The merged cells of a workbook's sheet (by name) as 0-based (first row, first
+    column, last row, last column), inclusive; none when the workbook's parts are
+    not where they should be (the full read then says why).
+
+    Read from the sheet's XML (:func:`_workbook_parts`): pandas reads a workbook in
+    openpyxl's read-only mode, which does not keep merged cells, and openpyxl's full
+    mode builds an object for every cell, the whole sheet a second time, to give
+    them. The ranges come after the cells (``<mergeCells>`` follows ``</sheetData>``)."""
+    import zipfile
+
+    from openpyxl.utils.cell import range_boundaries
+
+    part = _workbook_parts(path).get(sheet)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            xml = archive.read(part)
+    except (KeyError, TypeError, OSError, zipfile.BadZipFile):
         return []
     refs = re.findall(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml[xml.rfind(b"sheetData>"):])
     return [(r0 - 1, c0 - 1, r1 - 1, c1 - 1) for c0, r0, c1, r1 in map(range_boundaries, map(bytes.decode, refs))]
@@ -1117,21 +1134,33 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
     they are."""
     path = Path(path)
     if path.suffix.lower() == ".xlsx":
-        import openpyxl
-
-        try:
-            book = openpyxl.load_workbook(path, read_only=True)
-        except Exception:  # not a workbook: reading it says why
+        if len(_workbook_parts(path)) < 2:  # one sheet: nothing to choose, and nothing opened
             return []
-        try:
-            found = [name for name in book.sheetnames if _sheet_of_points(book[name], fields)]
-        finally:
-            book.close()
+        stat = path.stat()
+        found = _point_sheets(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), tuple(fields))
     elif path.suffix.lower() in TABLE_SUFFIXES:
         return []
     else:
         found = [name for name, kind in file_layers(path) if kind and "point" in kind.lower()]
     return found if len(found) > 1 else []
+
+
+@functools.lru_cache(maxsize=8)
+def _point_sheets(path, version, fields):
+    """The sheets of the workbook ``path`` that hold points (:func:`_sheet_of_points`),
+    kept per ``version`` of the file (its time and size): an import asks for them
+    to list its layers, to name its source and to warn, and each would otherwise
+    open the workbook again, its shared strings and all."""
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True)
+    except Exception:  # not a workbook: reading it says why
+        return []
+    try:
+        return [name for name in book.sheetnames if _sheet_of_points(book[name], fields)]
+    finally:
+        book.close()
 
 
 def _sheet_of_points(sheet, fields):
@@ -1163,10 +1192,11 @@ def _layer_source(path, layer, fields):
         return path.stem, None
     if isinstance(layer, str):
         name = layer
+    elif layer is None and path.suffix.lower() == ".xlsx":
+        name = layers[0]  # its first sheet of points (the first sheet, or it is asked for)
     else:
         names = _layer_names(path)
-        name = layers[0] if layer is None and path.suffix.lower() == ".xlsx" else (
-            names[layer or 0] if -len(names) <= (layer or 0) < len(names) else None)
+        name = names[layer or 0] if -len(names) <= (layer or 0) < len(names) else None
     if name not in layers:  # a layer of no components, or none such: reading it says so
         return path.stem, None
     return f"{path.stem}/{name}", name
@@ -1177,13 +1207,7 @@ def _layer_names(path):
     file's layers."""
     if Path(path).suffix.lower() != ".xlsx":
         return [name for name, _ in file_layers(path)]
-    import openpyxl
-
-    book = openpyxl.load_workbook(path, read_only=True)
-    try:
-        return book.sheetnames
-    finally:
-        book.close()
+    return list(_workbook_parts(path))
 
 
 def _names_wkt_column(path, sheet=None):
@@ -1482,9 +1506,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if copy and mapping.class_code is None and mapping.class_field is None and "class_code" in frame.columns:
         mapping = replace(mapping, class_field="class_code")  # a row added to the copy: its class
     reason, detail = coords.position_problems(x, y, in_crs, names=xy)  # 1. positions, the first checks
-    # with its coordinate cells again, for a row blank in every one (assign keeps attrs, as concat may not)
-    say_blank_rows(frame if written is None else frame.assign(**{c: written[c] for c in written.columns}), reason,
-                    detail)
+    say_blank_rows(frame, reason, detail, coordinates=written)
 
     def reject(mask, code, text):
         """Mark rows not yet rejected; ``text`` is a string, or a function of their positions."""

@@ -114,36 +114,27 @@ FOOTER_WORDS = ("合计", "总计", "小计", "共计", "制表人", "填表人"
                 "说明", "注：", "注:")
 
 
-def said_of_blank_rows(frame, rows) -> np.ndarray:
-    """What a table's ``rows`` (positions) without a position are, when they are not
-    rows of data, for their reject's detail: "the row is blank" (every cell, the
-    coordinate columns' too: ``frame`` holds those ``attrs["xy_fields"]`` names), or
-    "the ledger's 合计 line, not a row of its table" (the first text in the row
-    begins with one of FOOTER_WORDS); "" for any other row."""
-    said = np.full(len(rows), "", dtype=object)
-    if not len(rows) or not len(frame.columns):
-        return said
-    whole = set(frame.attrs.get("xy_fields") or [None]) <= set(frame.columns)  # else a blank row is unknown
-    text = frame.iloc[np.asarray(rows)].astype(object).where(frame.iloc[np.asarray(rows)].notna(), "")
-    text = text.astype(str).apply(lambda column: column.str.strip())
-    first = text.replace("", np.nan).bfill(axis=1).iloc[:, 0].fillna("").to_numpy(dtype=object)
-    for i, value in enumerate(first):
-        if not value and whole:
-            said[i] = "the row is blank"
-        elif value.startswith(FOOTER_WORDS):
-            said[i] = f"the ledger's {next(w for w in FOOTER_WORDS if value.startswith(w)).rstrip('：:')} line, " \
-                      "not a row of its table"
-    return said
-
-
-def say_blank_rows(frame, reason, detail):
+def say_blank_rows(frame, reason, detail, coordinates=None):
     """A reject for want of a position (``reason``, ``detail``: arrays, changed in
     place) that is a ledger's blank row, or its 合计 or 制表人 line, says so after its
-    detail (:func:`said_of_blank_rows`)."""
+    detail: ": the row is blank" (every cell, the coordinate columns' too: in
+    ``frame``, as its ``attrs["xy_fields"]`` names them, or in ``coordinates``), or
+    ": the ledger's 合计 line, not a row of its table" (the first text in the row
+    begins with one of FOOTER_WORDS). Only those rows are looked at."""
     rows = np.flatnonzero(reason == "missing_coordinates")
-    for i, said in zip(rows.tolist(), said_of_blank_rows(frame, rows).tolist()):
-        if said:
-            detail[i] = f"{detail[i]}: {said}"
+    if not len(rows):
+        return
+    cells = frame.iloc[rows]
+    if coordinates is not None:
+        cells = cells.join(coordinates.iloc[rows])  # columns the frame no longer has
+    whole = coordinates is not None or set(frame.attrs.get("xy_fields") or [None]) <= set(frame.columns)
+    for i, values in zip(rows.tolist(), cells.itertuples(index=False)):
+        first = next((str(v).strip() for v in values if not pd.isna(v) and str(v).strip()), "")
+        word = next((w for w in FOOTER_WORDS if first.startswith(w)), None)
+        if word:
+            detail[i] = f"{detail[i]}: the ledger's {word.rstrip('：:')} line, not a row of its table"
+        elif not first and whole:
+            detail[i] = f"{detail[i]}: the row is blank"
 
 
 def unread_workbook(path) -> str | None:
