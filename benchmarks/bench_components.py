@@ -4,6 +4,8 @@ Cases
 -----
 ``dongcheng``  168,339 components (Dongcheng's count) against the Dongcheng unit
                grid (4,278 cells), from a GeoPackage.
+``dongcheng_xlsx`` the same components as an office keeps them: an Excel
+               ledger (.xlsx) with 经度 and 纬度 columns.
 ``beijing``    10,000,000 components against all 16 Beijing districts (1.65 M
                cells), from GeoParquet.
 ``cincinnati`` 200,000 components against Cincinnati's household grids of
@@ -28,12 +30,15 @@ Peers
                        (with ``micro=True`` on ``cincinnati``).
 ``geopandas``          the recipe: ``read_file``/``read_parquet`` + ``to_crs`` +
                        ``sjoin(predicate="within")``; no validation, no output.
+                       A ledger is read by ``pandas.read_excel`` (its default
+                       engine, openpyxl) and made points by ``points_from_xy``.
                        On ``cincinnati`` the join is to the micro-grids, each
                        carrying its grid: the same answer in one join.
 ``geopandas_sjoin``    ``sjoin`` alone on projected points.
 
     python benchmarks/bench_components.py                  # every case
     python benchmarks/bench_components.py --only dongcheng
+    python benchmarks/bench_components.py --only dongcheng_xlsx
 """
 
 from __future__ import annotations
@@ -51,6 +56,7 @@ CASES = {
     "dongcheng": ("adcode == '110101'", 168_339, "gpkg"),
     "beijing": ("adcode.str.startswith('11') and level == '区县'", 10_000_000, "parquet"),
     "cincinnati": (None, 200_000, "gpkg"),
+    "dongcheng_xlsx": ("adcode == '110101'", 168_339, "xlsx"),  # dongcheng's grid and components, as a ledger
 }
 
 
@@ -59,7 +65,7 @@ def _layout(case):
         from bench_locate import _household_layout
 
         return _household_layout()
-    path = CACHE / f"{case}_grid.gpkg"
+    path = CACHE / f"{case.removesuffix('_xlsx')}_grid.gpkg"
     if not path.exists():
         import gridkit as gk
 
@@ -75,6 +81,8 @@ def _inventory(case):
     path = CACHE / f"{case}_components.{fmt}"
     if path.exists():
         return path
+    if fmt == "xlsx":
+        return _ledger(_inventory(case.removesuffix("_xlsx")), path)
     import geopandas as gpd
     import numpy as np
     import pandas as pd
@@ -117,9 +125,25 @@ def _inventory(case):
     return path
 
 
+def _ledger(inventory, path):
+    """The components of ``inventory`` as an Excel ledger at ``path``: their fields,
+    then 经度 and 纬度."""
+    import pandas as pd
+
+    points = _read_points(inventory)
+    table = pd.DataFrame(points.drop(columns=points.geometry.name))
+    table["经度"], table["纬度"] = points.geometry.x, points.geometry.y
+    table.to_excel(path, index=False, engine="openpyxl")
+    return path
+
+
 def _read_points(path):
     import geopandas as gpd
+    import pandas as pd
 
+    if path.suffix == ".xlsx":  # a ledger: pandas reads it, with openpyxl (its default engine for .xlsx)
+        table = pd.read_excel(path, dtype={"GLBJBSM": str}, engine="openpyxl")
+        return gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["经度"], table["纬度"]), crs=4326)
     return gpd.read_parquet(path) if path.suffix == ".parquet" else gpd.read_file(path, engine="pyogrio")
 
 

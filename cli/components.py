@@ -79,7 +79,8 @@ def components():
 @summary_json_opt
 def import_command(inventories, package, mapping, class_code, scheme, extensions, crs, layer, x_field, y_field,
                    encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite, as_json):
-    """Import INVENTORIES (CSV, .xlsx, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet) into the catalogue.
+    """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet)
+    into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
     the summary adds up to the input rows (a file `gridkit locate` wrote has its
@@ -828,7 +829,7 @@ def convert_command(inventory, output, to, id_field, layer, encoding, overwrite)
     """Convert an inventory's component IDs between the legacy and 2026 schemes.
 
     INVENTORY is a CSV (any of , ; tab | as separator; UTF-8 or GBK text,
-    detected) or an Excel .xlsx sheet. Classes are mapped by meaning
+    detected) or a workbook's sheet (.xlsx, .xls, .ods). Classes are mapped by meaning
     (gridkit/data/legacy_2026_class_map.csv), not by number; the county and
     sequence are kept. Adds converted_id and convert_note columns; rows
     whose class has no counterpart keep an empty converted_id and say why.

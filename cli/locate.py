@@ -95,7 +95,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 
-    POINTS is CSV or Excel .xlsx (lon/lat or x/y columns), GeoJSON, GeoPackage,
+    POINTS is CSV or a workbook, .xlsx, .xls or .ods (lon/lat or x/y columns), GeoJSON, GeoPackage,
     Shapefile (zipped too), KML/KMZ or GeoParquet. Each row gets gk_grid_id
     (and gk_micro_id when the package has micro-grids), the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and

@@ -99,15 +99,16 @@ from .batch import rejects_table
 from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
-from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, _apply_crs, atomic_path,
-                 crs_hint, file_layers, gdal_options, gdal_path, geoparquet_crs, point_wkb, read_vector, rows_where,
-                 say_blank_rows, source_rows, table_crs, text_encoding, unread_workbook, warn_if_gcj02,
+from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, WORKBOOK_SUFFIXES,
+                 _apply_crs, atomic_path, crs_hint, file_layers, gdal_options, gdal_path, geoparquet_crs, point_wkb,
+                 read_vector, rows_where, say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02,
                  warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
 from .styles import write_styles
+from .workbook import read_sheet, sheet_names
 
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
@@ -553,7 +554,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         raise InputError(f"{path}: no such file")
     # A workbook's first sheet of several is read (else the sheet is asked for); a vector
     # file's first layer of several, read_vector warns.
-    layers = inventory_layers(path, (x_field, y_field)) if layer is None and path.suffix.lower() == ".xlsx" else []
+    layers = inventory_layers(path, (x_field, y_field)) if layer is None and _is_workbook(path) else []
     if layers and layers[0] == _layer_names(path)[0]:
         log.warning("%s holds %d sheets of points (%s): reading %s alone; choose another with %s (`gridkit "
                     "components import` without it imports each)", path, len(layers), ", ".join(layers), layers[0],
@@ -578,8 +579,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         frame.attrs["xy_fields"] = (xf, yf)
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
-        raise InputError(unread_workbook(path) or f"{path}: unknown inventory format; use .csv, .xlsx, .gpkg, .shp "
-                         "(or its .zip), .geojson, .kml or .parquet")
+        raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx (.xls, .ods), .gpkg, .shp (or its "
+                         ".zip), .geojson, .kml or .parquet")
     fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
     if fast is not None:
         return fast
@@ -621,7 +622,7 @@ CSV_SEPARATORS = ",;\t|"
 
 
 def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_sheet=False) -> pd.DataFrame:
-    """A table of rows (CSV, TSV, TXT or Excel .xlsx) as text columns, as
+    """A table of rows (CSV, TSV, TXT, or a workbook: .xlsx, .xls, .ods …) as text columns, as
     :func:`read_inventory` reads it before it looks for coordinates.
 
     A CSV is read with the separator its header line holds most of (``,;\\t|``: a
@@ -646,9 +647,14 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
     ([{'编号': '0101', '名称': '上水井盖'}], ';')
     """
     path = Path(path)
-    if path.suffix.lower() == ".xlsx":
+    if _is_workbook(path):
         return _read_excel(path, layer, fields, find_sheet=find_sheet)
     return _read_csv(path, encoding, fields)
+
+
+def _is_workbook(path):
+    """Is ``path`` named as a workbook (:data:`gridkit.io.WORKBOOK_SUFFIXES`)?"""
+    return Path(path).suffix.lower() in WORKBOOK_SUFFIXES
 
 
 #: The columns a table's geometry is read from, as WKT: what QGIS, GDAL, gridkit's own
@@ -852,7 +858,7 @@ def _coordinates(column):
 
 
 def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
-    """An Excel workbook's sheet (the first unless ``sheet``, or with ``find_sheet``
+    """A workbook's sheet (the first unless ``sheet``, or with ``find_sheet``
     :func:`_coordinate_sheet`'s) as text columns, as a CSV reads: whole numbers
     without ".0", dates as ISO dates.
 
@@ -864,21 +870,11 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
     (11010101013000001 reads back as 11010101013000000, which looks like a real
     ID): such cells are kept as "1.1010101013e+16 (…)", which no ID check passes,
     and a warning names them."""
-    try:
-        book = pd.ExcelFile(path, engine="openpyxl")
-    except Exception as exc:
-        raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
-    with book:
-        if sheet is None:
-            sheet = _coordinate_sheet(path, book, fields) if find_sheet and len(book.sheet_names) > 1 else 0
-        try:
-            raw = pd.read_excel(book, sheet_name=sheet, dtype=object, header=None)
-        except ValueError as exc:  # no such sheet
-            raise InputError(f"{path}: {exc}; the sheets are {book.sheet_names} (choose one with --layer)") from exc
-        except Exception as exc:
-            raise InputError(f"{path}: cannot be read as an Excel workbook ({exc})") from exc
-    merged = _merged_cells(path, book.sheet_names[sheet] if isinstance(sheet, int) else sheet)
-    raw = _fill_merged(raw, merged, path)
+    if sheet is None:
+        names = sheet_names(path)
+        sheet = _coordinate_sheet(path, names, fields) if find_sheet and len(names) > 1 else 0
+    _, cells, merged = read_sheet(path, sheet)
+    raw = pd.DataFrame(_fill_merged(cells, merged, path))
     top = next((r for r in range(min(HEADER_ROWS, len(raw))) if _names_coordinates(raw.iloc[r], fields)), 0)
     bottom = _header_bottom(raw, top, merged, fields)
     if top or bottom > top:
@@ -903,60 +899,12 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
 _LOST_DIGITS = "(an Excel number: digits past the 15th lost)"
 
 
-def _workbook_parts(path) -> dict:
-    """A workbook's sheets in order, name → the part of the archive holding its
-    cells; {} when its parts are not where they should be (a full read says why).
-
-    Read by hand from the workbook's XML: openpyxl, even in read-only mode, reads
-    every shared string of the workbook as it opens it (1.1 s for a ledger of
-    100,000 named rows), which a sheet's name, or its merged cells, do not need."""
-    import xml.etree.ElementTree as ET
-    import zipfile
-
-    main = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    rel = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
-    try:
-        with zipfile.ZipFile(path) as archive:
-            sheets = ET.fromstring(archive.read("xl/workbook.xml")).iter(f"{main}sheet")
-            ids = {s.get("name"): s.get(rel) for s in sheets}
-            targets = {r.get("Id"): r.get("Target") for r in ET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))}
-    except (KeyError, OSError, zipfile.BadZipFile, ET.ParseError):
-        return {}
-    return {name: target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-            for name, target in ((name, targets.get(i)) for name, i in ids.items()) if target}
-
-
-def _merged_cells(path, sheet):
-    """The merged cells of a workbook's sheet (by name) as 0-based (first row, first
-    column, last row, last column), inclusive; none when the workbook's parts are
-    not where they should be (the full read then says why).
-
-    Read from the sheet's XML (:func:`_workbook_parts`): pandas reads a workbook in
-    openpyxl's read-only mode, which does not keep merged cells, and openpyxl's full
-    mode builds an object for every cell, the whole sheet a second time, to give
-    them. The ranges come after the cells (``<mergeCells>`` follows ``</sheetData>``)."""
-    import zipfile
-
-    from openpyxl.utils.cell import range_boundaries
-
-    part = _workbook_parts(path).get(sheet)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            xml = archive.read(part)
-    except (KeyError, TypeError, OSError, zipfile.BadZipFile):
-        return []
-    refs = re.findall(rb'<(?:\w+:)?mergeCell\s[^>]*?ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"', xml[xml.rfind(b"sheetData>"):])
-    return [(r0 - 1, c0 - 1, r1 - 1, c1 - 1) for c0, r0, c1, r1 in map(range_boundaries, map(bytes.decode, refs))]
-
-
-def _fill_merged(raw, merged, path):
-    """A sheet read as pandas reads it (the first cell of a merged range holding its
-    value, the others empty) with each merged cell holding the range's value, as
-    Excel shows it: a ledger's 所在街道 or 部件类型 merged down the rows it covers
-    is each row's, and a header merged down two rows names its column in both."""
-    if not merged or raw.empty:
-        return raw
-    values = raw.to_numpy(dtype=object, copy=True)
+def _fill_merged(values, merged, path):
+    """A sheet's cells as read (the first cell of a merged range holding its value,
+    the others empty) with each merged cell holding the range's value, as Excel
+    shows it: a ledger's 所在街道 or 部件类型 merged down the rows it covers is each
+    row's, and a header merged down two rows names its column in both. Changed in
+    place."""
     down = []
     for r0, c0, r1, c1 in merged:
         if r0 < values.shape[0] and c0 < values.shape[1]:
@@ -966,7 +914,7 @@ def _fill_merged(raw, merged, path):
     if down:
         log.info("%s: %d merged range(s) of rows, each cell taking the range's value: %s%s", path, len(down),
                  ", ".join(down[:5]), " …" if len(down) > 5 else "")
-    return pd.DataFrame(values, index=raw.index, columns=raw.columns)
+    return values
 
 
 def _excel_column(index):
@@ -1019,20 +967,19 @@ def _header_text(value):
 HEADER_ROWS = 20
 
 
-def _coordinate_sheet(path, book, fields):
+def _coordinate_sheet(path, sheets, fields):
     """The sheet of a workbook of several to read points from: the first, unless it
     names no coordinate columns (``fields``, or a pair gridkit knows) in its first
     HEADER_ROWS rows and exactly one other sheet does (a ledger with a cover sheet,
     说明, before its table): that one, with a warning. Two or more such sheets are
     an error naming them, as no sheet naming any is."""
     def names(sheet):
-        head = pd.read_excel(book, sheet_name=sheet, dtype=object, header=None, nrows=HEADER_ROWS)
-        return any(_names_coordinates(row, fields) for _, row in head.iterrows())
+        return any(_names_coordinates(pd.Series(row), fields) for row in read_sheet(path, sheet, HEADER_ROWS)[1])
 
-    first, *others = book.sheet_names
-    if _sheet_of_points(book.book[first], fields):  # openpyxl's workbook, under pandas's
+    first, *others = sheets
+    if _sheet_of_points(path, first, fields):
         return first
-    found = [sheet for sheet in others if _sheet_of_points(book.book[sheet], fields)]
+    found = [sheet for sheet in others if _sheet_of_points(path, sheet, fields)]
     what = (f"the columns {' and '.join(f for f in fields if f)}" if any(fields)
             else "coordinate columns (lon/lat, x/y …)")
     if len(found) == 1:  # a cover sheet first, or the cells of a package exported before its components
@@ -1044,7 +991,7 @@ def _coordinate_sheet(path, book, fields):
         return first
     if found:
         raise InputError(f"{path}: the sheets {found} all name {what}; choose one with --layer")
-    raise InputError(f"{path}: none of the sheets {book.sheet_names} names {what} in its first {HEADER_ROWS} "
+    raise InputError(f"{path}: none of the sheets {sheets} names {what} in its first {HEADER_ROWS} "
                      "rows; choose the sheet with --layer and its columns with --x-field and --y-field")
 
 
@@ -1104,7 +1051,7 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
             if "not_wkt" in table.attrs:
                 raise InputError(table.attrs["not_wkt"] + (" (an Excel cell holds 32,767 characters, and cuts a "
                                                            "longer polygon: keep such blocks in a GeoPackage)"
-                                                           if path.suffix.lower() == ".xlsx" else ""))
+                                                           if _is_workbook(path) else ""))
             try:
                 return wkt_table_in_crs(table, path, crs)
             except CRSError:
@@ -1133,11 +1080,10 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
     of one table (a CSV, a Shapefile, a workbook of one ledger): its rows are read as
     they are."""
     path = Path(path)
-    if path.suffix.lower() == ".xlsx":
-        if len(_workbook_parts(path)) < 2:  # one sheet: nothing to choose, and nothing opened
+    if _is_workbook(path):
+        if len(sheet_names(path)) < 2:  # one sheet: nothing to choose, and no cell read
             return []
-        stat = path.stat()
-        found = _point_sheets(str(path.resolve()), (stat.st_mtime_ns, stat.st_size), tuple(fields))
+        found = [name for name in sheet_names(path) if _sheet_of_points(path, name, fields)]
     elif path.suffix.lower() in TABLE_SUFFIXES:
         return []
     else:
@@ -1145,37 +1091,29 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
     return found if len(found) > 1 else []
 
 
-@functools.lru_cache(maxsize=8)
-def _point_sheets(path, version, fields):
-    """The sheets of the workbook ``path`` that hold points (:func:`_sheet_of_points`),
-    kept per ``version`` of the file (its time and size): an import asks for them
-    to list its layers, to name its source and to warn, and each would otherwise
-    open the workbook again, its shared strings and all."""
-    import openpyxl
+def _sheet_of_points(path, sheet, fields):
+    """Whether the sheet ``sheet`` of the workbook ``path`` names coordinate columns
+    in its first HEADER_ROWS rows, and holds points: a sheet of polygons as WKT (the
+    cells and units of a package exported to .xlsx) does not, as a vector file's
+    polygon layer does not. Kept per version of the file (its time and size): an
+    import asks to list its layers, to name its source and to warn."""
+    stat = Path(path).stat()
+    return _head_of_points(str(Path(path).resolve()), (stat.st_mtime_ns, stat.st_size), sheet, tuple(fields))
 
+
+@functools.lru_cache(maxsize=32)
+def _head_of_points(path, version, sheet, fields):
+    """:func:`_sheet_of_points` for one version of the file."""
     try:
-        book = openpyxl.load_workbook(path, read_only=True)
-    except Exception:  # not a workbook: reading it says why
-        return []
-    try:
-        return [name for name in book.sheetnames if _sheet_of_points(book[name], fields)]
-    finally:
-        book.close()
-
-
-def _sheet_of_points(sheet, fields):
-    """Whether a sheet (openpyxl's, read-only) names coordinate columns in its first
-    HEADER_ROWS rows, and holds points: a sheet of polygons as WKT (the cells and
-    units of a package exported to .xlsx) does not, as a vector file's polygon
-    layer does not."""
-    rows = list(sheet.iter_rows(max_row=HEADER_ROWS + 1, values_only=True))
+        rows = read_sheet(path, sheet, HEADER_ROWS + 1)[1].tolist()
+    except InputError:  # not a workbook: reading it says why
+        return False
     top = next((r for r, row in enumerate(rows[:HEADER_ROWS]) if _names_coordinates(pd.Series(row, dtype=object),
                                                                                      fields)), None)
     if top is None:
         return False
     wkt = [c for c, name in enumerate(rows[top]) if str(name).strip().lower() in WKT_COLUMNS]
-    first = next((row[c] for row in rows[top + 1:] for c in wkt if c < len(row) and isinstance(row[c], str)
-                  and row[c].strip()), None)
+    first = next((row[c] for row in rows[top + 1:] for c in wkt if isinstance(row[c], str) and row[c].strip()), None)
     return first is None or first.strip().upper().startswith(("POINT", "MULTIPOINT"))
 
 
@@ -1192,7 +1130,7 @@ def _layer_source(path, layer, fields):
         return path.stem, None
     if isinstance(layer, str):
         name = layer
-    elif layer is None and path.suffix.lower() == ".xlsx":
+    elif layer is None and _is_workbook(path):
         name = layers[0]  # its first sheet of points (the first sheet, or it is asked for)
     else:
         names = _layer_names(path)
@@ -1205,9 +1143,9 @@ def _layer_source(path, layer, fields):
 def _layer_names(path):
     """The names of a file's layers in order: an Excel workbook's sheets, a vector
     file's layers."""
-    if Path(path).suffix.lower() != ".xlsx":
+    if not _is_workbook(path):
         return [name for name, _ in file_layers(path)]
-    return list(_workbook_parts(path))
+    return sheet_names(path)
 
 
 def _names_wkt_column(path, sheet=None):
@@ -1217,7 +1155,7 @@ def _names_wkt_column(path, sheet=None):
     :func:`_read_excel` looks for it; the first sheet unless ``sheet``). A polygon
     longer than an Excel cell's 32,767 characters is cut there, and then reads as no
     WKT."""
-    if path.suffix.lower() == ".xlsx":
+    if _is_workbook(path):
         return bool(set(map(str.lower, _excel_top_texts(path, sheet))) & set(WKT_COLUMNS))
     _, header = _csv_header_line(path, None, (None, None))
     names = next(csv.reader([header], delimiter=_separator(header, path)), [])
@@ -1225,22 +1163,14 @@ def _names_wkt_column(path, sheet=None):
 
 
 def _excel_top_texts(path, sheet):
-    """The text cells of the first HEADER_ROWS rows of an Excel sheet, stripped,
-    read without loading the sheet; none when it cannot be read (the full read
-    then says why)."""
-    import openpyxl
-
+    """The text cells of the first HEADER_ROWS rows of a workbook's sheet (the first
+    unless ``sheet``), stripped; none when it cannot be read (the full read then
+    says why)."""
     try:
-        book = openpyxl.load_workbook(path, read_only=True)
-    except Exception:
+        cells = read_sheet(path, 0 if sheet is None else sheet, HEADER_ROWS)[1]
+    except InputError:
         return []
-    try:
-        if sheet is not None and sheet not in book.sheetnames:
-            return []
-        rows = book[sheet or book.sheetnames[0]].iter_rows(max_row=HEADER_ROWS, values_only=True)
-        return [value.strip() for row in rows for value in row if isinstance(value, str)]
-    finally:
-        book.close()
+    return [value.strip() for value in cells.ravel().tolist() if isinstance(value, str)]
 
 
 def _rows_where(frame, where, path, option):

@@ -109,7 +109,7 @@ from scipy.spatial import cKDTree
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY, half_width_column
 from .errors import GridkitError, InputError, LayoutError, near_column
-from .io import repair_polygons, source_rows, unprojected
+from .io import TABLE_SUFFIXES, repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
 from .units import HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, lonlat_centre, row_major_order
@@ -583,7 +583,7 @@ def _not_footprints(buildings, flat, source):
     if path.endswith(".gpkg"):
         column = _geometry_column(str(source), buildings.attrs.get("source_layer", 0))
         leave = f"--households-where \"ST_GeometryType({column}) LIKE '%POLYGON'\""
-    elif path.endswith((".csv", ".txt", ".tsv", ".xlsx")):
+    elif path.endswith(TABLE_SUFFIXES):
         leave = "delete their rows"
     else:
         leave = "--households-where \"OGR_GEOMETRY LIKE '%POLYGON'\""

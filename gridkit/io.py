@@ -105,8 +105,11 @@ _KML_FURNITURE = {"id": None, "Name": None, "description": None, "snippet": None
 #: (a Shapefile's parts zipped, as data portals and e-mail deliver them), which GDAL
 #: reads inside the archive, as QGIS opens it.
 INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
-#: Tables (CSV, Excel): read by :func:`read_vector` when a column holds WKT geometry.
-TABLE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx")
+#: Workbooks (:mod:`gridkit.workbook`): Excel's, WPS's (.et, when it holds an Excel
+#: 97–2003 workbook, as it mostly does) and LibreOffice's.
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".et", ".ods")
+#: Tables (CSV, workbooks): read by :func:`read_vector` when a column holds WKT geometry.
+TABLE_SUFFIXES = (".csv", ".txt", ".tsv", *WORKBOOK_SUFFIXES)
 
 
 #: How the lines below a ledger's rows begin: its total, who drew it up and checked it, a note.
@@ -137,31 +140,25 @@ def say_blank_rows(frame, reason, detail, coordinates=None):
             detail[i] = f"{detail[i]}: the row is blank"
 
 
-def unread_workbook(path) -> str | None:
-    """What to do with a spreadsheet gridkit does not read (None for any other
-    file), told by its first bytes, not its name: an Excel 97–2003 workbook (.xls),
-    which WPS and older offices save; an .xlsx named .xls; the HTML page or text that
-    a web system's 导出Excel writes as .xls; a WPS .et, an .ods, an .xlsm."""
+def unread_workbook(path, error) -> str:
+    """What to do with a workbook (by its suffix) that calamine cannot read, its
+    ``error`` said, told by the file's first bytes: the HTML page or the text that a
+    web system's 导出Excel writes as .xls, or an Excel or WPS workbook that is
+    damaged, protected by a password or of a version no reader knows."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".xls", ".et", ".ods", ".xlsm") or not path.is_file():
-        return None
     with open(path, "rb") as file:
         head = file.read(512)
-    save = (f"open it in Excel or WPS and save it as an Excel workbook, {path.stem}.xlsx (文件 › 另存为), or as "
-            "CSV UTF-8; gridkit reads those")
-    if head.startswith(b"PK\x03\x04") and suffix == ".xls":
-        return f"{path}: an .xlsx workbook named {suffix}: rename it {path.stem}.xlsx"
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        kind = "a WPS workbook" if suffix == ".et" else "an Excel 97–2003 workbook"
-        return f"{path}: {kind} ({suffix}), which gridkit does not read: {save}"
+    save = f"as an Excel workbook, {path.stem}.xlsx (文件 › 另存为), or as CSV UTF-8"
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if text.startswith((b"<", b"\xff\xfe<", b"\xfe\xff\x00<")):
         return (f"{path}: a web page named {suffix} (a system's 导出Excel writes its table so), not a workbook: "
-                f"{save}")
-    if suffix == ".xls" and b"\t" in head and b"\x00" not in head:
-        return f"{path}: a table of text named .xls, its columns split by tabs: rename it {path.stem}.tsv"
-    return f"{path}: a spreadsheet gridkit does not read ({suffix}): {save}"
+                f"open it in Excel or WPS and save it {save}")
+    if b"\t" in head and b"\x00" not in head and not head.startswith(b"PK"):
+        return f"{path}: a table of text named {suffix}, its columns split by tabs: rename it {path.stem}.tsv"
+    if not head:
+        return f"{path}: the file is empty (0 bytes), not a workbook"
+    return f"{path}: cannot be read as a workbook ({error}); if Excel or WPS opens it, save it from there {save}"
 
 
 def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
@@ -169,8 +166,7 @@ def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
     (those written; INPUT_SUFFIXES for a file read)."""
     suffix = path.suffix.lower()
     if suffix not in suffixes:
-        raise InputError((suffixes is INPUT_SUFFIXES and unread_workbook(path))  # one read, not written
-                         or f"{path}: unknown format {suffix!r}; use one of " + ", ".join(sorted(suffixes)))
+        raise InputError(f"{path}: unknown format {suffix!r}; use one of " + ", ".join(sorted(suffixes)))
     if suffix == ".zip":
         gdal_path(path)
     return suffix
@@ -739,7 +735,7 @@ def table_crs(path):
     owns it; a workbook's is its custom document property :data:`WORKBOOK_CRS`.
     ``gridkit export`` writes both. A label that is no CRS is an error naming it."""
     path = Path(path)
-    if path.suffix.lower() == ".xlsx":
+    if path.suffix.lower() in WORKBOOK_SUFFIXES:
         label, where = _workbook_property(path, WORKBOOK_CRS), f"{path}: its document property {WORKBOOK_CRS!r}"
     else:  # a .prj beside a Shapefile of the same name (roads.shp, roads.csv) is the Shapefile's
         prj = next((p for p in (path.with_suffix(".prj"), path.with_suffix(".PRJ")) if p.is_file()), None)

@@ -565,32 +565,56 @@ def test_a_catalogue_exported_and_edited_comes_back_as_edits(tmp_path, package):
     assert (s["added"], s["updated"], s["unchanged"], s["removed"], s["rejected"]) == (0, 0, 1, 0, 0)
 
 
-def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, caplog):
+def _save_ledger(path, rows, merged):
+    """A one-sheet workbook of ``rows`` with the ranges ``merged`` ("A1:H1") merged,
+    as Excel saves it (.xlsx, by openpyxl) or as Excel 97–2003 and WPS save it
+    (.xls, by xlwt)."""
+    from openpyxl.utils.cell import range_boundaries
+
+    if path.suffix == ".xls":
+        import xlwt
+
+        book = xlwt.Workbook(encoding="utf-8")
+        sheet = book.add_sheet("台账")
+        ranges = [range_boundaries(cells) for cells in merged]
+        inside = {(r, c) for c0, r0, c1, r1 in ranges for r in range(r0 - 1, r1) for c in range(c0 - 1, c1)}
+        for c0, r0, c1, r1 in ranges:
+            sheet.write_merge(r0 - 1, r1 - 1, c0 - 1, c1 - 1, rows[r0 - 1][c0 - 1])
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value is not None and (r, c) not in inside:
+                    sheet.write(r, c, value)
+    else:
+        import openpyxl
+
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)
+        for cells in merged:
+            book.active.merge_cells(cells)
+    book.save(path)
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".xls"])
+def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, caplog, suffix):
     """A ledger kept in Excel the way offices keep them: a title merged across the
     sheet, a header of two rows (序号 and 部件名称 merged down both, 坐标 merged across
     经度 and 纬度), and the class and owner merged down the rows they cover. Each
     merged cell reads as Excel shows it: every row has its class and owner, and the
-    header names 经度 and 纬度, which pandas alone reads as empty cells under 坐标."""
-    import openpyxl
-
+    header names 经度 and 纬度, which pandas alone reads as empty cells under 坐标.
+    The same ledger saved as an Excel 97–2003 .xls (WPS's default) reads alike."""
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50], [Y0 + 50, Y0 + 50, Y0 + 150, Y0 + 150])
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(["东城区部件台账"])
-    sheet.append(["填报单位：东华门街道", None, None, None, "填报日期：2026年11月20日"])
-    sheet.append(["序号", "部件名称", "部件类型", "坐标", None, "权属单位", "备注", "备注"])
-    sheet.append([None, None, None, "经度", "纬度"])
+    rows = [["东城区部件台账"],
+            ["填报单位：东华门街道", None, None, None, "填报日期：2026年11月20日"],
+            ["序号", "部件名称", "部件类型", "坐标", None, "权属单位", "备注", "备注"],
+            [None, None, None, "经度", "纬度"]]
     for i in range(4):
-        sheet.append([i + 1, f"部件{i + 1}", ["消防栓", None, "井盖", None][i], lon[i], lat[i],
-                      ["水务局", None, None, None][i], f"甲{i}", f"乙{i}"])
-    sheet.append([])
-    sheet.append(["合计", None, None, None, None, "共4处"])
-    sheet.append([None, "制表人：张三", None, None, "审核人：李四"])
-    for cells in ("A1:H1", "A3:A4", "B3:B4", "C3:C4", "D3:E3", "F3:F4", "G3:G4", "H3:H4", "C5:C6", "C7:C8",
-                  "F5:F8"):
-        sheet.merge_cells(cells)
-    path = tmp_path / "ledger.xlsx"
-    book.save(path)
+        rows.append([i + 1, f"部件{i + 1}", ["消防栓", None, "井盖", None][i], lon[i], lat[i],
+                     ["水务局", None, None, None][i], f"甲{i}", f"乙{i}"])
+    rows += [[], ["合计", None, None, None, None, "共4处"], [None, "制表人：张三", None, None, "审核人：李四"]]
+    path = tmp_path / f"ledger{suffix}"
+    _save_ledger(path, rows, ["A1:H1", "A3:A4", "B3:B4", "C3:C4", "D3:E3", "F3:F4", "G3:G4", "H3:H4", "C5:C6",
+                              "C7:C8", "F5:F8"])
 
     table = gk.catalogue.read_table(path)
     assert list(table.columns) == ["序号", "部件名称", "部件类型", "经度", "纬度", "权属单位", "备注", "备注.1"]
@@ -615,6 +639,42 @@ def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, cap
     located = CliRunner().invoke(cli, ["locate", str(path), "--grid", str(package), "-o", str(tmp_path / "l.csv")])
     assert located.exit_code == 0, located.output
     assert pd.read_csv(tmp_path / "l.rejects.csv")["detail"].tolist() == result.rejects["detail"].tolist()
+    assert pd.read_csv(tmp_path / "l.csv", dtype=str)["gk_grid_id"].str[-3:].tolist() == ["004", "005", "003", "001"]
+
+
+@pytest.mark.parametrize("kind, name", [("xls with a cover sheet", "ledger.xls"), ("ods", "ledger.ods"),
+                                        ("xlsx named xls", "ledger.xls"), ("xlsx from C3", "ledger.xlsx")])
+def test_a_workbook_reads_however_the_office_saved_it(tmp_path, kind, name):
+    """The same ledger saved as the offices save it: Excel 97–2003 (.xls, WPS's
+    default) with a cover sheet 说明 before its table, LibreOffice's .ods, an .xlsx
+    renamed .xls, and an .xlsx whose table starts at C3. Each reads the same two
+    points, the code 0012 kept as text."""
+    import openpyxl
+
+    rows = [["编号", "名称", "经度", "纬度"], ["0012", "井盖", 116.41, 39.91], ["7", "路灯", 116.42, 39.92]]
+    path = tmp_path / name
+    if kind == "xls with a cover sheet":
+        import xlwt
+
+        book = xlwt.Workbook(encoding="utf-8")
+        book.add_sheet("说明").write(0, 0, "部件台账：经纬度为 WGS84")
+        sheet = book.add_sheet("台账")
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                sheet.write(r, c, value)
+        book.save(path)
+    elif kind == "ods":
+        pd.DataFrame(rows[1:], columns=rows[0]).to_excel(path, engine="odf", index=False)
+    else:
+        book = openpyxl.Workbook()
+        offset = 2 if kind == "xlsx from C3" else 0
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                book.active.cell(r + 1 + offset, c + 1 + offset, value)
+        book.save(path)
+    points = gk.catalogue.read_points(path, crs="EPSG:4326")
+    assert points["编号"].tolist() == ["0012", "7"] and points["名称"].tolist() == ["井盖", "路灯"]
+    assert shapely.get_coordinates(points.geometry.values).tolist() == [[116.41, 39.91], [116.42, 39.92]]
 
 
 def test_a_header_of_two_rows_without_merged_cells_names_its_columns_uniquely(tmp_path):
