@@ -102,6 +102,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     department comes from the city's routing table; without it, a component
     keeps the department it holds while its class and cell stay the same. Then
     `gridkit components check` says which fields a platform would refuse.
+    Exit status 1 when an inventory has every row rejected (the summary's hint
+    gives the first reject's reason), so that a script stops there.
 
     \b
     Example (Cambridge, MA, after `gridkit demo`):
@@ -240,6 +242,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                          "it removed there (GLBJZT 移除), and import it again")
     lines.append(f"catalogue    {len(catalogue):,} rows in {package} ({time.perf_counter() - t0:.2f} s)")
     echo_summary(lines, summaries, as_json)
+    if any(s["rows"] and s["rejected"] == s["rows"] for s in summaries):  # nothing of it imported: a wrong --crs…
+        raise SystemExit(1)
 
 
 def _departments_said(counts, routes):

@@ -1555,7 +1555,7 @@ def test_a_survey_table_whose_x_is_the_northing_is_caught_with_the_fix(tmp_path,
         read_inventory(survey)
     run = [*"components import --class 01001 --crs EPSG:4548 --grid".split(), str(package), str(survey)]
     wrong = CliRunner().invoke(cli, [*run, "--x-field", "X坐标", "--y-field", "Y坐标"])
-    assert wrong.exit_code == 0 and "2 × xy_swapped" in wrong.output, wrong.output
+    assert wrong.exit_code == 1 and "2 × xy_swapped" in wrong.output, wrong.output  # nothing imported
     assert pd.read_csv(tmp_path / "survey.rejects.csv")["reason"].tolist() == ["xy_swapped"] * 2
     right = CliRunner().invoke(cli, [*run, "--x-field", "Y坐标", "--y-field", "X坐标"])
     assert right.exit_code == 0 and "2 added" in right.output, right.output
@@ -1566,7 +1566,7 @@ def test_a_survey_table_whose_x_is_the_northing_is_caught_with_the_fix(tmp_path,
     for table, crs, twin in ((zoned, "EPSG:4548", "EPSG:4527"), (survey, "EPSG:4527", "EPSG:4548")):
         run = [*"components import --class 01001 --x-field Y坐标 --y-field X坐标 --grid".split(), str(package)]
         result = CliRunner().invoke(cli, [*run, "--crs", crs, str(table)])
-        assert result.exit_code == 0 and f"{len(pd.read_csv(table))} × zone_prefix" in result.output, result.output
+        assert result.exit_code == 1 and f"{len(pd.read_csv(table))} × zone_prefix" in result.output, result.output
         assert pd.read_csv(table.with_suffix(".rejects.csv"))["detail"].str.startswith(f"read in {twin} (").all()
     at = CliRunner().invoke(cli, ["locate", "--at", f"{X0 + 50},{Y0 + 50}", "--crs", "EPSG:4527", "--grid",
                                   str(package)])
@@ -1592,7 +1592,7 @@ def test_baidu_metres_import_with_bd09mc_and_are_named_in_another_crs(tmp_path, 
     missing = CliRunner().invoke(cli, run)
     assert missing.exit_code != 0 and missing.output.rstrip().endswith(MERCATOR_HINT), missing.output
     web = CliRunner().invoke(cli, [*run, "--crs", "EPSG:3857"])
-    assert web.exit_code == 0 and "2 × baidu_mercator" in web.output, web.output
+    assert web.exit_code == 1 and "2 × baidu_mercator" in web.output, web.output
     assert pd.read_csv(tmp_path / "poi.rejects.csv")["reason"].tolist() == ["baidu_mercator"] * 2
     right = CliRunner().invoke(cli, [*run, "--crs", "bd09mc"])
     assert right.exit_code == 0 and "2 added" in right.output, right.output
@@ -1709,14 +1709,16 @@ def test_an_inventory_whose_every_row_is_rejected_says_why_in_the_summary(tmp_pa
     """A CSV saved from Excel, its IDs shown as 1.10101E+16, imported nothing: the
     summary said "2 × bad_id: a component ID of the wrong form, a retired class or
     another county", and the fix (format the column as text) was only in the
-    rejects file. When every row is rejected the summary gives the first one's detail."""
+    rejects file. When every row is rejected the summary gives the first one's detail,
+    and the exit status is 1, for a script to stop (it was 0: nothing imported,
+    and the script went on)."""
     lon, lat = _lonlat([X0 + 50, X0 + 150], [Y0 + 50] * 2)
     path = tmp_path / "ids.csv"
     path.write_text(f"GLBJBSM,lon,lat\n1.10101E+16,{lon[0]:.7f},{lat[0]:.7f}\n1.10101E+16,{lon[1]:.7f},{lat[1]:.7f}\n",
                     encoding="utf-8")
     args = ["components", "import", "--grid", str(package), "--class", "01037", "--date", "20260701"]
     result = CliRunner().invoke(cli, [*args, str(path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     assert ("ids: 2 rows → 0 imported, 2 rejected\n       2 × bad_id: a component ID of the wrong form, a retired "
             "class or another county\n  hint: every row was rejected; the first, row 1 (bad_id): ID 1.10101E+16: is "
             "a number in scientific notation, as Excel shows a long one: its last digits are lost; format the column "
@@ -1725,9 +1727,16 @@ def test_an_inventory_whose_every_row_is_rejected_says_why_in_the_summary(tmp_pa
     lon, lat = _lonlat([X0 + 5000], [Y0 + 50])
     far.write_text(f"lon,lat\n{lon[0]:.7f},{lat[0]:.7f}\n", encoding="utf-8")
     result = CliRunner().invoke(cli, [*args, str(far), "--json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output
     summary = json.loads(result.stdout)[0]
     assert summary["first_reject"][:2] == [1, "outside"] and summary["imported"] == 0
+    # with another inventory that imports, the status is still 1: one of them imported nothing
+    near = tmp_path / "near.csv"
+    lon, lat = _lonlat([X0 + 50], [Y0 + 50])
+    near.write_text(f"lon,lat\n{lon[0]:.7f},{lat[0]:.7f}\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, [*args, str(near), str(far), "--json"])
+    assert result.exit_code == 1 and [s["imported"] for s in json.loads(result.stdout)] == [1, 0]
+    assert CliRunner().invoke(cli, [*args, str(near)]).exit_code == 0
     text = CliRunner().invoke(cli, [*args, str(far)]).output
     assert "  hint: the row was rejected; the first, row 1 (outside): " in text
 
@@ -1934,14 +1943,14 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
     mapping.write_text('[files.lamps]\nclass = "01037"\n')
     args = ["components", "import", str(lamps), str(outline), "--grid", str(package), "--crs", "EPSG:4326"]
     result = CliRunner().invoke(cli, [*args, "--mapping", str(mapping)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # outline imported nothing
     assert "lamps: 1 row → 1 imported, 0 rejected" in result.output
     assert "outline: 2 rows → 0 imported, 2 rejected" in result.output
     assert (f"  hint: {mapping} has no [files.outline] section (it maps lamps): if this is an inventory, add one "
             "with its class") in result.output
     assert result.output.count("hint:") == 1
     bare = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs", "EPSG:4326"])
-    assert bare.exit_code == 0, bare.output
+    assert bare.exit_code == 1, bare.output
     assert "  hint: no row has a class: give --class CODE (one class for every row) or a --mapping file" in bare.output
     # --class: one class for every row, over the mapping's (which names no class for it)
     one = CliRunner().invoke(cli, [*args[:2], str(outline), *args[4:], "--class", "01037", "--mapping", str(mapping),
@@ -1958,13 +1967,13 @@ def test_cli_says_what_to_do_about_a_file_with_no_class_at_all(tmp_path, package
     mapping.write_text('[files.outline]\nclass_field = "name"\n')  # a column, but not of classes
     names = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
                                      "EPSG:4326", "--mapping", str(mapping)])
-    assert names.exit_code == 0, names.output
+    assert names.exit_code == 1, names.output
     assert f"  hint: no class that [files.outline] in {mapping} gives is in the scheme's table" in names.output
     # The section's header mistyped, its fields' not: that section is the file's, and gives no class.
     mapping.write_text('[files.outlin]\nclass = "01037"\n[files.outline.fields]\nBZ = "name"\n')
     typo = CliRunner().invoke(cli, ["components", "import", str(outline), "--grid", str(package), "--crs",
                                     "EPSG:4326", "--mapping", str(mapping)])
-    assert typo.exit_code == 0, typo.output
+    assert typo.exit_code == 1, typo.output
     assert (f"  hint: [files.outline] in {mapping} gives no class (class = \"01013\", or class_field = the column "
             "giving each row's; `gridkit components classes WORD` finds a code); [files.outlin] does: if it is meant "
             "for this file, name it as the file is") in typo.output
@@ -2039,7 +2048,7 @@ def test_rejects_of_geometries_say_their_crs_so_they_come_back_fixed_without_crs
     assert catalogue.loc[catalogue["source"] == "lamps.rejects", "SZDYWGBSM"].tolist() == ["110101001001006"]  # SE
     lon, lat = gk.coords.wgs84_to_gcj02(*_lonlat([X0 + 5000], [Y0]))
     _csv(tmp_path, [dict(lon=lon[0], lat=lat[0])], name="lamps.csv")
-    assert CliRunner().invoke(cli, [*args, str(tmp_path / "lamps.csv"), "--crs", "gcj02"]).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, str(tmp_path / "lamps.csv"), "--crs", "gcj02"]).exit_code == 1
     assert pd.read_csv(fixed)["reason"].tolist() == ["outside"] and not (tmp_path / "lamps.rejects.prj").exists()
 
 
@@ -2049,7 +2058,7 @@ def test_an_import_failing_on_its_second_inventory_leaves_the_firsts_rejects_as_
     lon, lat = _lonlat([X0 + 50], [Y0 + 50])
     good = _csv(tmp_path, [dict(id="L1", lon="abc", lat=lat[0])], name="good.csv")
     args = ["components", "import", "--grid", str(package), "--class", "01037"]
-    assert CliRunner().invoke(cli, [*args, str(good)]).exit_code == 0
+    assert CliRunner().invoke(cli, [*args, str(good)]).exit_code == 1  # its one row rejected
     rejects = (tmp_path / "good.rejects.csv").read_bytes()
     assert b"missing_coordinates" in rejects
     before = package.read_bytes()
