@@ -885,8 +885,9 @@ def classes_command(words, scheme, unmapped):
     """List the class table of a scheme (code, big class, name, English name, the
     other scheme's class, suggested department), or the classes whose line holds
     every one of WORDS (any case): a name in Chinese or English, a code, a
-    department. Exit status 1 when none does (a Chinese word of three characters or
-    more then offers the classes sharing two of them: 消防栓 → 消防设施). The examples find the class of
+    department, or an everyday word for one (红绿灯 → 交通信号灯, 垃圾桶 → 垃圾箱). Exit
+    status 1 when none does (a Chinese word of three characters or more then offers
+    the classes sharing two of them: 消防栓 → 消防设施). The examples find the class of
     hydrants for --class, the street lights' classes, the 2026 class of legacy
     class 0103, and the legacy classes 2026 has none for.
 
@@ -897,7 +898,7 @@ def classes_command(words, scheme, unmapped):
       gridkit components classes "legacy: 0103"
       gridkit components classes --scheme legacy --unmapped
     """
-    from gridkit.classes import class_table, classes_without_counterpart, convert_class
+    from gridkit.classes import EVERYDAY_WORDS, class_table, classes_without_counterpart, convert_class
 
     table = class_table(scheme)
     codes = classes_without_counterpart(scheme) if unmapped else sorted(table.classes)
@@ -907,7 +908,11 @@ def classes_command(words, scheme, unmapped):
         c = table[code]
         lines.append(f"{code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{other}: {convert_class(code, to=other) or '-'}"
                      f"\t{c.suggested_department}")
-    found = [line for line in lines if all(word.casefold() in line.casefold() for word in words)]
+    said = {word: (word, *EVERYDAY_WORDS.get(word.strip(), ())) for word in words}  # 红绿灯: 交通信号灯
+    found = [line for line in lines if all(any(w.casefold() in line.casefold() for w in ws) for ws in said.values())]
+    for word, (_, *names) in said.items():
+        if names and found:
+            click.echo(f"{word}: an everyday word for {' or '.join(names)}", err=True)
     if not found:
         near_codes = {c.code for c in table.near_names(*words)}
         near = [line for code, line in zip(codes, lines) if code in near_codes]

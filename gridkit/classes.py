@@ -60,6 +60,23 @@ __all__ = [
 
 #: scheme → (class code length, ID length)
 SCHEMES = {"2026": (5, 17), "legacy": (4, 16)}
+#: The words a ledger or a clerk uses for classes whose standard names they share no
+#: two characters with (红绿灯 is 交通信号灯, 消火栓 a 消防设施), each with what the
+#: names it means hold, in either scheme's table (the legacy table's 监控电子眼 is the
+#: 2026 table's 监控电子眼设施). :meth:`ClassTable.near_names` and ``gridkit
+#: components classes`` find the classes by them.
+EVERYDAY_WORDS = {
+    "红绿灯": ("交通信号灯",), "信号机": ("交通信号灯",),
+    "消火栓": ("消防设施",), "灭火器": ("消防设施",),
+    "垃圾桶": ("垃圾箱",), "果皮箱": ("垃圾箱",), "果壳箱": ("垃圾箱",),
+    "摄像头": ("监控电子眼",), "探头": ("监控电子眼",),
+    "电线杆": ("电力立杆",), "电杆": ("电力立杆",),
+    "斑马线": ("交通标志牌及标线",), "隔离栏": ("交通护栏",), "隔离墩": ("柔性隔离体", "交通护栏"),
+    "路牌": ("路名牌",), "门牌": ("门（楼号）牌",),
+    "公告栏": ("宣传栏",), "橱窗": ("宣传栏",),
+    "长椅": ("街头座椅",), "健身器材": ("户外健身设施",),
+    "窨井盖": ("污水井盖", "雨水井盖"), "下水道井盖": ("污水井盖", "雨水井盖"),
+}
 SEQUENCE_DIGITS = 6
 RETIRED_2026 = frozenset(
     ["01016", "05001", "05004", "05005", "05006", "05007", "05008", "06031", "07005", "09007"])
@@ -274,20 +291,25 @@ class ClassTable:
         """The classes everyday words may mean: those whose line (code, names, suggested
         department) holds, for each Chinese word, two of its characters side by side
         (消防栓 finds 消防设施 by 消防: Chinese words share two characters where English
-        words share a word), and each other word in any case (``street light``).
+        words share a word), or what :data:`EVERYDAY_WORDS` says its names hold
+        (红绿灯: 交通信号灯), and each other word in any case (``street light``).
         ``[]`` when no class is such, or no word has two characters (a code is no word).
 
         >>> [c.code for c in class_table().near_names("消防栓")]
         ['01013', '01068']
+        >>> [c.code for c in class_table().near_names("红绿灯")], [c.code for c in class_table("legacy").near_names("红绿灯")]
+        (['02014'], ['0210'])
         >>> [c.code for c in class_table().near_names("Street Light")]
         ['01037']
         """
-        wanted = [{w[i:i + 2] for i in range(len(w) - 1)} if not w.isascii() else {w.casefold()}
-                  for w in (str(w).strip() for w in words) if len(w) >= 2 and not w.isdigit()]
         lines = {c.code: f"{c.code}\t{c.big_name}\t{c.name}\t{c.name_en}\t{c.suggested_department}".casefold()
                  for c in self.classes.values()}
+        names = {c.code: c.name for c in self.classes.values()}
+        wanted = [(names, EVERYDAY_WORDS[w]) if w in EVERYDAY_WORDS  # in the name: 路灯杆 is no 地灯 of 路灯管理所
+                  else (lines, {w[i:i + 2] for i in range(len(w) - 1)} if not w.isascii() else {w.casefold()})
+                  for w in (str(w).strip() for w in words) if len(w) >= 2 and not w.isdigit()]
         return [self.classes[code] for code in sorted(lines)
-                if wanted and all(any(p in lines[code] for p in ps) for ps in wanted)]
+                if wanted and all(any(p in text[code] for p in ps) for text, ps in wanted)]
 
     def class_problem(self, code, *, typed=False) -> str | None:
         """Why ``code`` is not a usable class code of this table, or ``None``

@@ -2578,7 +2578,7 @@ def test_a_class_column_s_words_the_mapping_lacks_are_named_with_the_classes_the
     assert result.catalogue["class_code"].tolist() == ["01013", "01037"]
     assert result.rejects[["row", "reason", "detail"]].values.tolist() == [
         [2, "unknown_class", f"类型 '垃圾桶' is no class code, nor in the [classes] of {mapping} (it maps 消防栓): add it "
-                             "there, \"垃圾桶\" = \"CODE\" (classes near it by name: 03004 垃圾间（楼）, 03005 垃圾箱)"],
+                             "there, \"垃圾桶\" = \"03005\" (classes near it by name: 03005 垃圾箱)"],
         [3, "unknown_class", f"类型 'Street Light' is no class code, nor in the [classes] of {mapping} (it maps 消防栓): "
                              "add it there, \"Street Light\" = \"01037\" (classes near it by name: 01037 路灯)"]]
 

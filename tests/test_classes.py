@@ -174,6 +174,26 @@ def test_classes_command_offers_classes_that_share_two_characters_with_a_chinese
                         "--scheme legacy; these share two characters with it:")
     assert [line.split("\t")[0] for line in lines[1:]] == ["01013", "01068"]  # 消防设施; 水鹤 (供水企业/消防救援)
     assert [line.split("\t")[0] for line in CliRunner().invoke(
-        cli, ["components", "classes", "垃圾桶"]).output.splitlines()[1:]] == ["03004", "03005"]
-    none = CliRunner().invoke(cli, ["components", "classes", "红绿灯"])
+        cli, ["components", "classes", "垃圾房"]).output.splitlines()[1:]] == ["03004", "03005"]  # 垃圾…
+    none = CliRunner().invoke(cli, ["components", "classes", "斑马"])
     assert none.exit_code == 1 and none.output.endswith("or --scheme legacy\n")
+
+
+@pytest.mark.parametrize("words, scheme, codes", [
+    (["红绿灯"], "2026", ["02014"]), (["红绿灯"], "legacy", ["0210"]), (["垃圾桶"], "2026", ["03005"]),
+    (["消火栓"], "2026", ["01013"]), (["窨井盖"], "2026", ["01002", "01003"]), (["摄像头"], "legacy", ["0136"]),
+    (["隔离墩", "交通"], "2026", ["02017", "02022"]),
+])
+def test_classes_command_knows_the_everyday_words_for_classes(words, scheme, codes):
+    """红绿灯, what a ledger and a clerk call a traffic signal, found nothing (its
+    class is 交通信号灯, and it shares no two characters with it); 垃圾桶 offered the
+    refuse room beside the litter bin. Each everyday word now finds its class, and
+    the command says (on stderr) which class the word stands for."""
+    from click.testing import CliRunner
+
+    from gridkit_cli.main import cli
+
+    result = CliRunner().invoke(cli, ["components", "classes", "--scheme", scheme, *words])
+    assert result.exit_code == 0, result.output
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == codes
+    assert result.stderr.startswith(f"{words[0]}: an everyday word for ")
