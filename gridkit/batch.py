@@ -33,7 +33,7 @@ import pandas as pd
 from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError, near_column
-from .io import say_blank_rows
+from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator)
 
@@ -48,6 +48,7 @@ SHAPEFILE_NAMES = {PREFIX + name: PREFIX + short for name, short in {
     "department_code": "dept_cd", "department_name": "dept_nm"}.items()}
 REJECT_REASONS = {
     "missing_coordinates": "x/y blank, not numbers, or an empty geometry",
+    NOT_A_ROW: "a ledger's blank row, or a line below its table (合计, 制表人): no point",
     "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
     "latlon_swapped": SWAPPED_REASON,
     "xy_swapped": XY_SWAPPED_REASON,

@@ -56,7 +56,8 @@ one held, as the day of the change).
 
 Reject reasons
 --------------
-``missing_coordinates``, ``impossible_coordinates``, ``latlon_swapped``,
+``missing_coordinates``, ``not_a_row`` (a ledger's blank row, its 合计 or 制表人
+line), ``impossible_coordinates``, ``latlon_swapped``,
 ``xy_swapped`` (a projected CRS's x and y swapped: a survey table's northing X),
 ``zone_prefix`` (Gauss–Krüger x with the zone number in front, read in a CRS
 without it, or the other way round), ``baidu_mercator`` (Baidu's metres, read in
@@ -99,10 +100,10 @@ from .batch import rejects_table
 from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
 from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
-from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES, WORKBOOK_SUFFIXES,
-                 _apply_crs, atomic_path, crs_hint, file_layers, gdal_options, gdal_path, geoparquet_crs, point_wkb,
-                 read_vector, rows_where, say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02,
-                 warn_if_private_use, wkt_table_in_crs)
+from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES,
+                 WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options, gdal_path,
+                 geoparquet_crs, point_wkb, read_vector, rows_where, say_blank_rows, source_rows, table_crs,
+                 text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
@@ -146,6 +147,7 @@ STATUS_VALUES = {
 }
 REJECT_REASONS = {
     "missing_coordinates": "no coordinates (empty geometry or blank x/y)",
+    NOT_A_ROW: "a ledger's blank row, or a line below its table (合计, 制表人): no component",
     "impossible_coordinates": "coordinates that cannot be a position in the input CRS",
     "latlon_swapped": SWAPPED_REASON,
     "xy_swapped": XY_SWAPPED_REASON,

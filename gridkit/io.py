@@ -112,6 +112,8 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".et", ".ods")
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", *WORKBOOK_SUFFIXES)
 
 
+#: The reject reason of a ledger's blank row and of the lines below its table (:func:`say_blank_rows`).
+NOT_A_ROW = "not_a_row"
 #: How the lines below a ledger's rows begin: its total, who drew it up and checked it, a note.
 FOOTER_WORDS = ("合计", "总计", "小计", "共计", "制表人", "填表人", "填报人", "审核人", "负责人", "制表", "填表", "审核",
                 "说明", "注：", "注:")
@@ -119,11 +121,13 @@ FOOTER_WORDS = ("合计", "总计", "小计", "共计", "制表人", "填表人"
 
 def say_blank_rows(frame, reason, detail, coordinates=None):
     """A reject for want of a position (``reason``, ``detail``: arrays, changed in
-    place) that is a ledger's blank row, or its 合计 or 制表人 line, says so after its
-    detail: ": the row is blank" (every cell, the coordinate columns' too: in
-    ``frame``, as its ``attrs["xy_fields"]`` names them, or in ``coordinates``), or
-    ": the ledger's 合计 line, not a row of its table" (the first text in the row
-    begins with one of FOOTER_WORDS). Only those rows are looked at."""
+    place) that is a ledger's blank row, or its 合计 or 制表人 line, is a reject of
+    its own, :data:`NOT_A_ROW`, whose detail says which: "the row is blank" (every
+    cell, the coordinate columns' too: in ``frame``, as its ``attrs["xy_fields"]``
+    names them, or in ``coordinates``), or "the ledger's 合计 line, not a row of its
+    table" (the first text in the row begins with one of FOOTER_WORDS), so that a
+    summary does not count them as components whose position is missing. Only the
+    rejects for want of a position are looked at."""
     rows = np.flatnonzero(reason == "missing_coordinates")
     if not len(rows):
         return
@@ -135,9 +139,9 @@ def say_blank_rows(frame, reason, detail, coordinates=None):
         first = next((str(v).strip() for v in values if not pd.isna(v) and str(v).strip()), "")
         word = next((w for w in FOOTER_WORDS if first.startswith(w)), None)
         if word:
-            detail[i] = f"{detail[i]}: the ledger's {word.rstrip('：:')} line, not a row of its table"
+            reason[i], detail[i] = NOT_A_ROW, f"the ledger's {word.rstrip('：:')} line, not a row of its table"
         elif not first and whole:
-            detail[i] = f"{detail[i]}: the row is blank"
+            reason[i], detail[i] = NOT_A_ROW, "the row is blank"
 
 
 def unread_workbook(path, error) -> str:
