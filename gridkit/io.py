@@ -105,8 +105,8 @@ _KML_FURNITURE = {"id": None, "Name": None, "description": None, "snippet": None
 #: (a Shapefile's parts zipped, as data portals and e-mail deliver them), which GDAL
 #: reads inside the archive, as QGIS opens it.
 INPUT_SUFFIXES = (*VECTOR_SUFFIXES, *READ_ONLY_SUFFIXES, ".zip")
-#: Workbooks (:mod:`gridkit.workbook`): Excel's, WPS's (.et, when it holds an Excel
-#: 97–2003 workbook, as it mostly does) and LibreOffice's.
+#: Workbooks (:mod:`gridkit.workbook`): Excel's, LibreOffice's, and WPS's .et, read
+#: when it holds an Excel 97–2003 workbook (else the error says to save it as .xlsx).
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".et", ".ods")
 #: Tables (CSV, workbooks): read by :func:`read_vector` when a column holds WKT geometry.
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", *WORKBOOK_SUFFIXES)
