@@ -109,7 +109,7 @@ from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, S
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
 from .styles import write_styles
-from .workbook import read_sheet, sheet_names
+from .workbook import file_version, read_sheet, sheet_names
 
 __all__ = [
     "STANDARD_FIELDS", "LEGACY_NAMES", "LEGACY_FIELDS", "STATUS_VALUES", "REJECT_REASONS",
@@ -1083,9 +1083,10 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
     they are."""
     path = Path(path)
     if _is_workbook(path):
-        if len(sheet_names(path)) < 2:  # one sheet: nothing to choose, and no cell read
+        sheets = sheet_names(path)
+        if len(sheets) < 2:  # one sheet: nothing to choose, and no cell read
             return []
-        found = [name for name in sheet_names(path) if _sheet_of_points(path, name, fields)]
+        found = [name for name in sheets if _sheet_of_points(path, name, fields)]
     elif path.suffix.lower() in TABLE_SUFFIXES:
         return []
     else:
@@ -1099,8 +1100,7 @@ def _sheet_of_points(path, sheet, fields):
     cells and units of a package exported to .xlsx) does not, as a vector file's
     polygon layer does not. Kept per version of the file (its time and size): an
     import asks to list its layers, to name its source and to warn."""
-    stat = Path(path).stat()
-    return _head_of_points(str(Path(path).resolve()), (stat.st_mtime_ns, stat.st_size), sheet, tuple(fields))
+    return _head_of_points(*file_version(path), sheet, tuple(fields))
 
 
 @functools.lru_cache(maxsize=32)

@@ -2776,11 +2776,17 @@ def _misread(source, polygons, sample=1000):
     if twin is not None:
         tries.append((x, y, twin, f": read in --households-crs EPSG:{twin.to_epsg()} ({twin.name}) they do"))
     for tx, ty, crs, hint in tries:
-        with np.errstate(invalid="ignore"):
-            moved = gpd.GeoSeries(shapely.points(tx, ty), crs=crs).to_crs(polygons.crs).values
-        if len(points) and (first_hit(moved, polygons.geometry.values) >= 0).mean() > 0.5:
+        if len(points) and _share_inside(tx, ty, crs, polygons) > 0.5:
             return hint
     return ""
+
+
+def _share_inside(x, y, crs, polygons):
+    """The share of the points ``x``, ``y`` (in ``crs``) that lie in one of ``polygons``:
+    how many of a sample of households a way of reading them puts inside."""
+    with np.errstate(invalid="ignore"):
+        moved = gpd.GeoSeries(shapely.points(x, y), crs=crs).to_crs(polygons.crs).values
+    return (first_hit(moved, polygons.geometry.values) >= 0).mean()
 
 
 def _offset_hint(source, read_as, polygons, sample=1000):
@@ -2805,8 +2811,7 @@ def _offset_hint(source, read_as, polygons, sample=1000):
     else:
         moved, other = coords.gcj02_to_wgs84(x, y), ("GCJ-02 (--households-crs gcj02), as Chinese web-map data "
                                                     "labelled EPSG:4326 often is")
-    moved = gpd.GeoSeries(shapely.points(*moved), crs=4326).to_crs(polygons.crs).values
-    share = (first_hit(moved, polygons.geometry.values) >= 0).mean()
+    share = _share_inside(*moved, 4326, polygons)
     return f"Read as {other}, {share:.0%} of them would lie inside" if share > 0.5 else ""
 
 

@@ -52,7 +52,7 @@ def read_sheet(path, sheet=0, nrows=None) -> tuple[str, np.ndarray, list[tuple[i
     if sheet not in names if isinstance(sheet, str) else not -len(names) <= sheet < len(names):
         raise InputError(f"{path}: no sheet {sheet!r}; the sheets are {names} (choose one with --layer)")
     name = sheet if isinstance(sheet, str) else names[sheet]
-    cells, merged = _whole_sheet(*_version(path), name, str(path))
+    cells, merged = _whole_sheet(*file_version(path), name, str(path))
     if nrows is not None:
         cells, merged = cells[:nrows], [m for m in merged if m[0] < nrows]
     return name, cells.copy(), merged
@@ -79,8 +79,9 @@ def _whole_sheet(resolved, version, name, path):
     return cells, [(r0, c0, r1, c1) for (r0, c0), (r1, c1) in merged]
 
 
-def _version(path):
-    """``(resolved path, (time, size))``: what the workbook and its sheets are kept by."""
+def file_version(path):
+    """``(resolved path, (time, size))``: what a workbook, its sheets and what is found
+    in them are kept by, so that a file saved again is read again."""
     try:
         stat = Path(path).stat()
     except OSError as exc:
@@ -92,7 +93,7 @@ def _open(path):
     """The calamine workbook of ``path``, its format told by its first bytes; kept
     per version of the file (its time and size), as an import asks for its sheets
     to list its layers, to name its source and to read them."""
-    return _opened(*_version(path), str(path))
+    return _opened(*file_version(path), str(path))
 
 
 @functools.lru_cache(maxsize=4)
