@@ -62,12 +62,13 @@ CHUNK = 1_000_000
 
 
 def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="component", tolerance=None,
-                 row_offset=0, compact=False):
+                 rows=None, compact=False):
     """Locate the rows of ``frame`` at ``x``/``y`` (in ``crs``).
 
     Returns ``(located, rejects)``: ``located`` is ``frame``'s accepted rows with
-    the ``gk_`` columns, ``rejects`` the others with ``row`` (1-based, plus
-    ``row_offset``), ``reason`` and ``detail``. ``compact`` replaces the
+    the ``gk_`` columns, ``rejects`` the others with ``row`` (their numbers in
+    ``rows``, the file's numbers for ``frame``'s rows: by default 1, 2, …),
+    ``reason`` and ``detail``. ``compact`` replaces the
     hierarchy and status columns by the integers they come from (``gk_cell``,
     ``gk_status_code``), for shipping between processes; :func:`expand` turns
     them back.
@@ -106,7 +107,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
         located.insert(1, PREFIX + "status_code", status)
         located.insert(2, PREFIX + "micro", micro)
     out = pd.concat([frame, located], axis=1)
-    return split_rejects(out, reason, detail, row_offset)
+    return split_rejects(out, reason, detail, rows)
 
 
 def _same_index(frame, **columns):
@@ -131,11 +132,13 @@ def expand(compact, locator):
                       compact[[c for c in compact.columns if c.startswith(PREFIX)]]], axis=1)
 
 
-def split_rejects(out, reason, detail, row_offset=0):
-    """``(located, rejects)`` from all rows and their reject reasons ("" = accepted)."""
+def split_rejects(out, reason, detail, rows=None):
+    """``(located, rejects)`` from all rows and their reject reasons ("" = accepted),
+    the rejects numbered by ``rows`` (default 1, 2, …)."""
     bad = reason != ""
+    numbers = np.flatnonzero(bad) + 1 if rows is None else np.asarray(rows)[bad]
     rejects = rejects_table(out.loc[bad, [c for c in out.columns if not c.startswith(PREFIX)]],
-                            np.flatnonzero(bad) + 1 + row_offset, reason[bad], detail[bad])
+                            numbers, reason[bad], detail[bad])
     return out[~bad], rejects
 
 
@@ -216,7 +219,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
-    from .io import refuse_replacing_input
+    from .io import refuse_replacing_input, source_rows
 
     output = Path(output)
     _check_output(output, overwrite)
@@ -231,21 +234,22 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     frame.attrs = read  # the coordinate columns' names among them, for the rejects' detail
     classes = _classes(frame, class_field, class_code, points)
     locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+    numbers = source_rows(frame)  # as the file numbers them: a workbook's as its sheet does
+    keep = np.ones(len(frame), dtype=bool)
     parts, rejects = [], []
     for start in range(0, max(len(frame), 1), CHUNK):
         stop = min(start + CHUNK, len(frame))
         part = slice(start, stop)
         done, rej = locate_frame(frame.iloc[part], x[part], y[part], in_crs, locator, routes=routes,
                                  classes=None if classes is None else classes[part], kind=kind,
-                                 row_offset=start)
+                                 rows=numbers[part])
+        keep[part] = ~np.isin(numbers[part], rej["row"].to_numpy(dtype=np.int64))
         parts.append(done)
         rejects.append(rej)
         if progress:
             progress(stop, len(frame))
     located = pd.concat(parts) if parts else frame.iloc[:0]
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
-    keep = np.ones(len(frame), dtype=bool)
-    keep[rejected["row"].to_numpy(dtype=np.int64) - 1] = False
     # The rejects are written aside first and take their place once the output has: a
     # failed write leaves the last run's output and rejects, which belong together.
     with rejects_written(rejected, rejects_file(output, rejects_path), dialect):

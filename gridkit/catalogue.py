@@ -102,8 +102,8 @@ from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, POINT_WKB, PRIVATE_SQLITE, TABLE_SUFFIXES,
                  WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options, gdal_path,
-                 geoparquet_crs, point_wkb, read_vector, rows_where, say_blank_rows, source_rows, table_crs,
-                 text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
+                 geoparquet_crs, number_rows, point_wkb, read_vector, rows_where, say_blank_rows, source_rows,
+                 table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
@@ -701,7 +701,7 @@ def read_wkt_table(path, *, layer=None, encoding=None, where=None, where_option=
     bad = np.flatnonzero(present & shapely.is_missing(geoms))
     problem = None
     if len(bad):
-        numbers = frame.attrs.get("source_rows", np.arange(len(frame)) + 1)
+        numbers = source_rows(frame)
         shown = "; ".join(f"row {numbers[i]}: {text.iloc[i][:40]!r}" for i in bad[:5])
         problem = (f"{path}: {len(bad)} value(s) of column {column} are not WKT ({shown}"
                    f"{' …' if len(bad) > 5 else ''}); fix or empty them")
@@ -867,7 +867,8 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
     The header is the first row naming the coordinate columns (``fields``, or a
     pair that :func:`_find_coordinate_columns` knows) among the first HEADER_ROWS,
     so that a ledger's title rows above it (东城区井盖台账, a date) are skipped;
-    else the first row. Excel keeps numbers to 15 significant digits, so a 16- or
+    else the first row. ``attrs["source_rows"]`` numbers the rows as the sheet does
+    (from its row 1, above the header). Excel keeps numbers to 15 significant digits, so a 16- or
     17-digit component ID typed into a number cell has already lost its last digits
     (11010101013000001 reads back as 11010101013000000, which looks like a real
     ID): such cells are kept as "1.1010101013e+16 (…)", which no ID check passes,
@@ -887,11 +888,15 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
     # dtype=str as read_csv's: pandas 3's string dtype, object before it (missing stays NaN)
     frame = pd.DataFrame({str(c): pd.Series([_excel_text(v) for v in raw[c].tolist()], index=raw.index, dtype=str)
                           for c in raw.columns}, index=raw.index)
+    # Each row numbered as Excel shows it beside the sheet (the ledger's first row below a
+    # header in rows 3–4 is row 5): the number the rejects and messages give is the one
+    # found in the sheet.
+    number_rows(frame, np.arange(len(frame)) + bottom + 2)
     for column in frame.columns:
         long = frame[column].str.endswith(_LOST_DIGITS, na=False).to_numpy()
         if long.any():
-            rows = ", ".join(map(str, np.flatnonzero(long)[:10] + 1))
-            log.warning("%s: column %r holds %d number(s) of 16 or more digits (rows %s; rows count from 1): "
+            rows = ", ".join(map(str, source_rows(frame)[np.flatnonzero(long)[:10]]))
+            log.warning("%s: column %r holds %d number(s) of 16 or more digits (sheet rows %s): "
                         "Excel keeps 15 significant digits, so they have lost their last digits and no ID "
                         "check will pass them. Format the column as Text and re-enter them, or export the "
                         "table as CSV from the system it came from", path, column, int(long.sum()), rows)
@@ -1180,9 +1185,7 @@ def _rows_where(frame, where, path, option):
     rows = rows_where(_as_numbers(frame), where, path, option)
     if not len(rows):
         raise InputError(f"{path}: no row matches {option} {where!r}")
-    kept = frame.iloc[rows].reset_index(drop=True)
-    kept.attrs["source_rows"] = rows + 1
-    return kept
+    return number_rows(frame.iloc[rows].reset_index(drop=True), source_rows(frame)[rows])
 
 
 def _as_numbers(frame):

@@ -365,8 +365,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             gdf = gpd.read_parquet(path)
             if where is not None:  # GDAL here has no Parquet driver: filter what pandas read
                 rows = rows_where(gdf, where, path, where_option)
-                gdf = gdf.iloc[rows].reset_index(drop=True)
-                gdf.attrs["source_rows"] = rows + 1
+                gdf = number_rows(gdf.iloc[rows].reset_index(drop=True), rows + 1)
         else:
             kwargs = {}
             encoding = text_encoding(path, encoding)
@@ -430,7 +429,7 @@ def _read_kml_folders(path, folders, **kwargs):
     gdf = pd.concat(parts, ignore_index=True)
     gdf.attrs = {**parts[0].attrs, "source_layer": None}
     if kwargs.get("where") is not None:
-        gdf.attrs["source_rows"] = np.concatenate(rows)
+        number_rows(gdf, np.concatenate(rows))
     log.info("%s: its %d folders read as one layer (%s); the command's --layer option reads one", path,
              len(folders), ", ".join(f"{p['folder'].iat[0]} {len(p):,}" for p in parts))
     return gdf
@@ -626,9 +625,7 @@ def _numbered_as_in_file(gdf, path, layer):
     every = pyogrio.read_dataframe(gdal_path(path), layer=layer, columns=[], read_geometry=False,
                                    fid_as_index=True).index
     rows = every.get_indexer(gdf.index) + 1
-    gdf = gdf.reset_index(drop=True)
-    gdf.attrs["source_rows"] = rows
-    return gdf
+    return number_rows(gdf.reset_index(drop=True), rows)
 
 
 def _bad_where(path, layer, where, exc, option, encoding=None):
@@ -1054,13 +1051,55 @@ def unprojected_message(frame, source, lost, crs, what, fix) -> str:
 
 def source_rows(gdf) -> np.ndarray:
     """Each row's feature number in its file (from 1): its position, or, for a frame
-    read with ``where``, the number the file gives it."""
+    read with ``where`` or from a workbook's sheet, the number the file gives it
+    (:func:`number_rows`)."""
     rows = _filtered_rows(gdf)
-    return np.arange(1, len(gdf) + 1) if rows is None else np.asarray(rows)
+    return np.arange(1, len(gdf) + 1) if rows is None else np.array(rows, dtype=np.int64)
+
+
+def number_rows(frame, numbers):
+    """``frame`` (returned) with ``numbers``, its rows' numbers in the file where they
+    are not their positions from 1, kept in ``attrs["source_rows"]``
+    (:func:`source_rows` reads them) as :class:`RowNumbers`."""
+    frame.attrs["source_rows"] = RowNumbers(numbers)
+    return frame
+
+
+class RowNumbers:
+    """The rows' numbers of :func:`number_rows`: read-only, equal to another of the
+    same numbers, and not copied when pandas copies a frame's attrs. pandas compares
+    the attrs of the frames it joins or concatenates, which a bare array cannot answer
+    (a frame read with ``--where`` then failed to join its coordinate columns)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, values):
+        self._values = np.array(values, dtype=np.int64)
+        self._values.flags.writeable = False
+
+    def __array__(self, dtype=None, copy=None):
+        return self._values if dtype is None else self._values.astype(dtype)
+
+    def __len__(self):
+        return len(self._values)
+
+    def __getitem__(self, index):
+        return self._values[index]
+
+    def tolist(self):
+        return self._values.tolist()
+
+    def __eq__(self, other):
+        return isinstance(other, RowNumbers) and np.array_equal(self._values, other._values)
+
+    __hash__ = None
+
+    def __deepcopy__(self, memo):
+        return self  # read-only
 
 
 def _filtered_rows(gdf):
-    """The file's feature numbers kept by a ``where`` (read_vector), if it still fits ``gdf``."""
+    """The file's numbers of ``gdf``'s rows (:func:`number_rows`), if they still fit ``gdf``."""
     rows = gdf.attrs.get("source_rows")
     return rows if rows is not None and len(rows) == len(gdf) else None
 

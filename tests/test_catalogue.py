@@ -120,11 +120,15 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
                                  today="20261123", source="inv", **kw)
 
     a, b = imported(csv), imported(xlsx, layer="台账")
-    assert a.catalogue.drop(columns="geometry").equals(b.catalogue.drop(columns="geometry"))
+    assert a.catalogue.drop(columns=["geometry", "source_row"]).equals(b.catalogue.drop(columns=["geometry",
+                                                                                                   "source_row"]))
+    # a CSV's rows count from the first below its header, a sheet's as Excel shows them
+    assert a.catalogue["source_row"].tolist() == [1, 2, 5] and b.catalogue["source_row"].tolist() == [4, 5, 8]
     # Excel keeps 15 significant digits of a coordinate too: positions agree to 1 µm.
     assert a.catalogue.geometry.geom_equals_exact(b.catalogue.geometry, tolerance=1e-6).all()
     # The rejects keep the coordinate columns as each file writes them.
-    assert a.rejects.drop(columns=["lon", "lat"]).equals(b.rejects.drop(columns=["lon", "lat"]))
+    assert a.rejects.drop(columns=["row", "lon", "lat"]).equals(b.rejects.drop(columns=["row", "lon", "lat"]))
+    assert a.rejects["row"].tolist() == [3, 4] and b.rejects["row"].tolist() == [6, 7]
     assert a.summary == b.summary and "x" not in a.rejects.columns
     assert np.allclose(a.rejects[["lon", "lat"]].apply(pd.to_numeric), b.rejects[["lon", "lat"]].apply(pd.to_numeric),
                        rtol=1e-14, equal_nan=True)
@@ -153,7 +157,7 @@ def test_an_excel_workbook_imports_as_its_csv_and_ids_typed_as_numbers_are_rejec
     numbers.to_excel(xlsx, index=False)
     with caplog.at_level("WARNING", logger="gridkit.catalogue"):
         c = imported(xlsx)
-    assert "column 'GLBJBSM' holds 2 number(s) of 16 or more digits (rows 1, 4" in caplog.text
+    assert "column 'GLBJBSM' holds 2 number(s) of 16 or more digits (sheet rows 2, 5" in caplog.text
     assert c.rejects["reason"].tolist() == ["bad_id", "missing_coordinates", "bad_id"]
     assert c.rejects["detail"].str.contains("an Excel number: digits past the 15th lost").sum() == 2
     assert c.summary["imported"] == 2 and "11010101001000000" not in c.catalogue["GLBJBSM"].tolist()
@@ -631,14 +635,18 @@ def test_a_ledger_s_merged_cells_read_as_excel_shows_them(tmp_path, package, cap
     # the lines below the rows are rejects that say what they are, not lost components
     # (a reason of their own: counted as missing_coordinates, they read as components lost)
     assert result.summary["rows"] == 7 and result.summary["rejected_by_reason"] == {"not_a_row": 3}
+    # each row numbered as the sheet numbers it, below the header's rows 3–4: the number a
+    # clerk finds beside the row in Excel
     assert result.rejects[["row", "reason", "detail"]].values.tolist() == [
-        [5, "not_a_row", "the row is blank"], [6, "not_a_row", "the ledger's 合计 line, not a row of its table"],
-        [7, "not_a_row", "the ledger's 制表人 line, not a row of its table"]]
+        [9, "not_a_row", "the row is blank"], [10, "not_a_row", "the ledger's 合计 line, not a row of its table"],
+        [11, "not_a_row", "the ledger's 制表人 line, not a row of its table"]]
+    assert sorted(result.catalogue["source_row"].tolist()) == [5, 6, 7, 8]
     assert result.rejects["权属单位"].tolist()[1] == "共4处"
-    # located, the same words
+    # located, the same words and rows
     located = CliRunner().invoke(cli, ["locate", str(path), "--grid", str(package), "-o", str(tmp_path / "l.csv")])
     assert located.exit_code == 0, located.output
-    assert pd.read_csv(tmp_path / "l.rejects.csv")["detail"].tolist() == result.rejects["detail"].tolist()
+    assert pd.read_csv(tmp_path / "l.rejects.csv")[["row", "detail"]].values.tolist() == \
+        result.rejects[["row", "detail"]].values.tolist()
     assert pd.read_csv(tmp_path / "l.csv", dtype=str)["gk_grid_id"].str[-3:].tolist() == ["004", "005", "003", "001"]
 
 
@@ -738,16 +746,17 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
     assert (s["added"], s["updated"], s["unchanged"], s["removed"]) == (1, 1, 1, 0)
     # the cell is where a component lies: a cell typed over is not taken, and is counted
     # (the new lamp's too: the row copied from 000003 says 000003's cell)
-    assert (s["cells_not_taken"], s["cells_not_taken_first"]) == (2, [6, "110101001001001", "110101001001003"])
+    assert (s["cells_not_taken"], s["cells_not_taken_first"]) == (2, [7, "110101001001001", "110101001001003"])
     rejects = pd.read_csv(tmp_path / "edited.rejects.csv", dtype=str).set_index("row")["detail"].to_dict()
-    assert rejects["1"] == (
+    # numbered as the sheet numbers its rows (the header is row 1)
+    assert rejects["2"] == (
         "class_code 02014 (交通信号灯) is not the class of ID 11010101037000001, 01037 (路灯): a component's class is "
         "part of its ID. To reclassify it, mark this row removed (GLBJZT 移除) and add one without an ID, "
         "class_code 02014, for the component it becomes")
-    assert (rejects["2"], rejects["3"]) == tuple(
+    assert (rejects["3"], rejects["4"]) == tuple(
         f"ID also on row {r}, with different attributes: keep the row that is the component, and give the others "
-        "their own ID (or none, for a new one)" for r in (3, 2))
-    assert rejects["5"] == ("component 11010101037000005 of inv has this class at this place; a row of a copy "
+        "their own ID (or none, for a new one)" for r in (4, 3))
+    assert rejects["6"] == ("component 11010101037000005 of inv has this class at this place; a row of a copy "
                             "without its ID is a new component: put its ID back (11010101037000005) to update it")
     cat = read_catalogue(package).set_index("GLBJBSM")
     held = cat[["class_code", "GLBJZT", "end_date"]].to_dict("index")
@@ -2170,11 +2179,12 @@ def test_a_table_s_filter_compares_numbers_as_numbers(tmp_path):
     csv, xlsx = tmp_path / "t.csv", tmp_path / "t.xlsx"
     frame.to_csv(csv, index=False)
     frame.to_excel(xlsx, index=False)
-    for path in (csv, xlsx):
+    for path, first in ((csv, 1), (xlsx, 2)):  # a sheet's rows numbered as Excel shows them: the header is row 1
         kept, x, _, _ = read_inventory(path, where="OBJECTID < 500 AND status = 'ACT'")
-        assert kept.attrs["source_rows"].tolist() == list(range(1, 500, 2))  # 250 odd numbers below 500
+        assert kept.attrs["source_rows"].tolist() == list(range(first, first + 499, 2))  # 250 odd OBJECTIDs < 500
         assert np.allclose(x, 116.4 + np.arange(1, 500, 2) * 1e-5) and kept["code"].iloc[0] == "00001"
-        assert read_inventory(path, where="code LIKE '0000%'")[0].attrs["source_rows"].tolist() == list(range(1, 10))
+        assert read_inventory(path, where="code LIKE '0000%'")[0].attrs["source_rows"].tolist() == list(
+            range(first, first + 9))
 
 
 def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tmp_path, package):
@@ -2233,6 +2243,32 @@ def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tm
     assert result.exit_code == 0, result.output
     assert "lamps: 2 rows that --where selects → 2 imported, 0 rejected" in result.output
     assert "2 unchanged, 0 removed, 2 kept as they were (left out by --where)" in result.output
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_filtered_table_rejects_a_row_without_coordinates_by_its_number(tmp_path, package, suffix):
+    """--where on a table whose selected rows include one with blank coordinates:
+    the row is a reject numbered as the file numbers it (a CSV from the first row
+    below its header; a sheet as Excel shows it, here below a title row), for
+    import and locate alike. (The frame's row numbers and the coordinate columns
+    joined to it for the reject's detail stopped the import with a traceback.)"""
+    lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250], [Y0 + 50] * 3)
+    rows = [["key", "kind", "lon", "lat"], ["a", "new", lon[0], lat[0]], ["b", "old", lon[1], lat[1]],
+            ["c", "new", None, None], ["d", "new", lon[2], lat[2]]]
+    path = tmp_path / f"lamps{suffix}"
+    if suffix == ".csv":
+        pd.DataFrame(rows[1:], columns=rows[0]).to_csv(path, index=False)
+    else:
+        _save_ledger(path, [["路灯台账"], *rows], [])
+    first = 1 if suffix == ".csv" else 3  # the number of the file's row "a"
+    result = import_components(path, Locator.from_package(package), mapping=Mapping(class_code="01001"),
+                               today="20261126", where="kind = 'new'")
+    assert (result.summary["imported"], result.summary["rejected"]) == (2, 1)
+    assert result.rejects[["row", "reason", "key"]].values.tolist() == [[first + 2, "missing_coordinates", "c"]]
+    assert sorted(result.catalogue["source_row"].tolist()) == [first, first + 3]
+    located = CliRunner().invoke(cli, ["locate", str(path), "--grid", str(package), "-o", str(tmp_path / "l.csv")])
+    assert located.exit_code == 0, located.output
+    assert pd.read_csv(tmp_path / "l.rejects.csv")[["row", "key"]].values.tolist() == [[first + 2, "c"]]
 
 
 def test_a_layout_with_micro_grids_names_each_components_micro_grid(tmp_path, package):

@@ -208,7 +208,7 @@ def test_a_workbook_holds_a_sheet_per_layer_with_codes_as_text_and_is_adopted_ba
     (summary,) = json.loads(imported.stdout)
     assert (summary["rows"], summary["imported"], summary["rejected"]) == (2, 2, 0)
     assert read_catalogue(grid)[["GLBJBSM", "source", "source_row"]].values.tolist() == [
-        ["11010101001000001", "pkg", 1], ["11010101001000002", "pkg", 2]]
+        ["11010101001000001", "pkg", 2], ["11010101001000002", "pkg", 3]]  # the sheet's rows, below its header
     wavy = community_frame([shapely.Point(500_000, 4_400_000).buffer(100, quad_segs=300)])
     gk.write_package(tmp_path / "wavy.gpkg", gk.unit_grid(wavy), wavy)
     with pytest.raises(InputError, match=r"wavy\.gpkg: units feature 1 \(110101\) is longer as WKT than an Excel "

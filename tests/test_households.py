@@ -1512,7 +1512,7 @@ def test_blocks_from_a_csv_of_wkt_are_polygons_and_their_rounded_edges_still_til
     cut = tmp_path / "cut.xlsx"
     pd.DataFrame({"HOUSEHOLDS": [3, 4], "WKT": ["POLYGON ((0 0, 9 0, 9 9, 0 0))", "POLYGON ((0 0, 9 0, 9"]}).to_excel(
         cut, index=False)
-    with pytest.raises(InputError, match=r"cut\.xlsx: 1 value\(s\) of column WKT are not WKT \(row 2: 'POLYGON "
+    with pytest.raises(InputError, match=r"cut\.xlsx: 1 value\(s\) of column WKT are not WKT \(row 3: 'POLYGON "
                                          r"\(\(0 0, 9 0, 9'\); fix or empty them \(an Excel cell holds 32,767"):
         read_points(cut, crs="EPSG:3735")
     # A column of WKT points with a value that is no WKT reads as before: row by row, that row without a place.
