@@ -106,6 +106,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from . import coords
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY, half_width_column
 from .errors import GridkitError, InputError, LayoutError, near_column
@@ -2582,10 +2583,11 @@ def place_households(frame, polygons, what):
         found = (f"households around {_where(frame)}" if not lost.all() else
                  f"none of them projects into {crs.to_string()}")
         boundaries = "--crs gives the CRS the boundaries really are in, " if what == "community" else ""
+        offset = _offset_hint(source, frame.attrs.get("source_crs"), polygons)
         raise InputError(f"none of the {len(frame)} household features lies inside a {what} ({found}, "
                          f"{what} polygons around {_where(polygons)}): is one of the files in the wrong place or "
                          f"CRS? ({boundaries}--households-crs the households': gcj02 for Chinese web-map data "
-                         f"labelled EPSG:4326){_misread(source, polygons)}")
+                         f"labelled EPSG:4326){_misread(source, polygons) or (f'. {offset}' if offset else '')}")
     reason = np.full(len(frame), f"outside every {what}", dtype=object)
     if "no_position" in frame:
         why = frame.pop("no_position").to_numpy()
@@ -2764,8 +2766,6 @@ def _misread(source, polygons, sample=1000):
     round, or a survey table's X, the northing, taken for the easting), or a
     Gauss–Krüger x read in the CRS with (or without) the zone number in front
     (:func:`gridkit.coords.zone_twin`). "" when neither puts most of a sample in."""
-    from . import coords
-
     points = shapely.point_on_surface(np.asarray(source[~source.isna()])[:sample])
     x, y = shapely.get_x(points), shapely.get_y(points)
     twin = coords.zone_twin(source.crs) if source.crs is not None else None
@@ -2790,29 +2790,36 @@ def _share_inside(x, y, crs, polygons):
 
 
 def _offset_hint(source, read_as, polygons, sample=1000):
-    """Whether household features outside every polygon would lie inside read with the
-    other of China's two lon/lat systems: GCJ-02 labelled EPSG:4326 (as Chinese web-map
-    data often is) read as WGS84, or GPS positions read as GCJ-02: most of a sample
-    of ``source`` (lon/lat, as read) moved by the offset (100–700 m) falls in a
-    ``polygons``. ``read_as``: the CRS the households were read in ("gcj02" or an
-    EPSG name). "" when it would not, or the features are not lon/lat in China."""
-    from . import coords
-
+    """Whether household features outside every polygon would lie inside read in
+    another of China's three lon/lat systems: GCJ-02 labelled EPSG:4326 (as Chinese
+    web-map data often is) read as WGS84, Baidu's BD-09 read as either, GPS positions
+    read as GCJ-02: most of a sample of ``source`` (lon/lat, as read), its file's
+    coordinates read in the other system (100 m–1 km off), falls in a ``polygons``.
+    ``read_as``: the CRS the households were read in ("gcj02", "bd09" or an EPSG
+    name). "" when none would, or the features are not lon/lat in China."""
     if source.crs is None or not source.crs.is_geographic or len(source) < 10:  # not a few near an edge
         return ""
     points = shapely.point_on_surface(np.asarray(source)[:sample])
     x, y = shapely.get_x(points), shapely.get_y(points)
     if not coords.is_in_china(x, y).all():
         return ""
-    if read_as == "gcj02":  # converted from GCJ-02: the file's own coordinates, read as WGS84
-        moved, other = coords.wgs84_to_gcj02(x, y), "WGS84 (--households-crs EPSG:4326), as GPS positions are"
-    elif coords.is_pseudo_crs(read_as):  # Baidu's: their offset is another
+    read = read_as if read_as in _LONLAT_SYSTEMS else "wgs84" if not coords.is_pseudo_crs(read_as) else None
+    if read is None:  # Baidu's metres: no lon/lat in the file
         return ""
-    else:
-        moved, other = coords.gcj02_to_wgs84(x, y), ("GCJ-02 (--households-crs gcj02), as Chinese web-map data "
-                                                    "labelled EPSG:4326 often is")
-    share = _share_inside(*moved, 4326, polygons)
-    return f"Read as {other}, {share:.0%} of them would lie inside" if share > 0.5 else ""
+    own = (x, y) if read == "wgs84" else _LONLAT_SYSTEMS[read][0](x, y)  # the file's coordinates, as it has them
+    shares = {other: _share_inside(*(own if other == "wgs84" else functions[1](*own)), 4326, polygons)
+              for other, functions in _LONLAT_SYSTEMS.items() if other != read}
+    best = max(shares, key=shares.get)
+    return f"Read as {_READ_AS[best]}, {shares[best]:.0%} of them would lie inside" if shares[best] > 0.5 else ""
+
+
+#: China's lon/lat systems, each with its functions from and to WGS84.
+_LONLAT_SYSTEMS = {"wgs84": (None, None), "gcj02": (coords.wgs84_to_gcj02, coords.gcj02_to_wgs84),
+                   "bd09": (coords.wgs84_to_bd09, coords.bd09_to_wgs84)}
+#: How :func:`_offset_hint` tells each system, and the option that reads households in it.
+_READ_AS = {"wgs84": "WGS84 (--households-crs EPSG:4326), as GPS positions are",
+            "gcj02": "GCJ-02 (--households-crs gcj02), as Chinese web-map data labelled EPSG:4326 often is",
+            "bd09": "BD-09 (--households-crs bd09), as Baidu Maps gives positions"}
 
 
 def _where(frame):

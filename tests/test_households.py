@@ -1,4 +1,5 @@
 import itertools
+import re
 import warnings
 from pathlib import Path
 
@@ -383,8 +384,9 @@ def test_households_outside_because_read_in_the_other_chinese_lon_lat_say_so(cap
     told as such but the households not: those near an edge lay 550 m off, outside, and
     the warning said only "… lie outside every community; see rejects". It now says
     that read as GCJ-02 they would lie inside; and the other way round for GPS
-    positions read as GCJ-02."""
-    from gridkit.coords import gcj02_to_wgs84, wgs84_to_gcj02
+    positions read as GCJ-02. Baidu's BD-09 positions, read as either, are told
+    to be read as BD-09, and GCJ-02 read as BD-09 to be read as GCJ-02."""
+    from gridkit.coords import bd09_to_wgs84, gcj02_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 
     comm = community_frame([shapely.box(X0, Y0, X0 + 1000, Y0 + 1000)])  # at 117°E, 39.7°N
     gps = _points(20, 50).to_crs(4326)
@@ -402,6 +404,28 @@ def test_households_outside_because_read_in_the_other_chinese_lon_lat_say_so(cap
                            max_households=60)
     assert caplog.messages[-1].endswith("Read as WGS84 (--households-crs EPSG:4326), as GPS positions are, 100% of "
                                         "them would lie inside")
+    # Baidu's BD-09 positions read as GCJ-02, GCJ-02 read as BD-09: 346 of 400 outside, and the
+    # hint names the system they are in
+    gx, gy = gps.geometry.x.to_numpy(), gps.geometry.y.to_numpy()
+    for read_as, (x, y), named in [
+            ("gcj02", gcj02_to_wgs84(*wgs84_to_bd09(gx, gy)), "BD-09 (--households-crs bd09), as Baidu Maps gives "
+             "positions"),
+            ("bd09", bd09_to_wgs84(*wgs84_to_gcj02(gx, gy)), "GCJ-02 (--households-crs gcj02), as Chinese web-map "
+             "data labelled EPSG:4326 often is")]:
+        moved = gps.set_geometry(shapely.points(x, y), crs=4326)
+        moved.attrs["source_crs"] = read_as
+        layout = balanced_grid(comm, moved, min_households=40, max_households=60)
+        assert layout.summary["outside"] == 346 and layout.summary["outside_hint"] == (
+            f"Read as {named}, 100% of them would lie inside")
+    # BD-09 read as WGS84 (1 km off) and GPS read as BD-09: none inside, and the error says so
+    for read_as, (x, y), named in [
+            ("EPSG:4326", wgs84_to_bd09(gx, gy), "BD-09 (--households-crs bd09), as Baidu Maps gives positions"),
+            ("bd09", bd09_to_wgs84(gx, gy), "WGS84 (--households-crs EPSG:4326), as GPS positions are")]:
+        moved = gps.set_geometry(shapely.points(x, y), crs=4326)
+        moved.attrs["source_crs"] = read_as
+        with pytest.raises(InputError, match=re.escape(f"EPSG:4326). Read as {named}, 100% of them would lie "
+                                                       "inside")):
+            balanced_grid(comm, moved, min_households=40, max_households=60)
     caplog.clear()
     layout = balanced_grid(comm, pd_concat(_points(20, 50), gpd.GeoDataFrame(  # far off, as they are: no hint
         {"n": [1] * 12}, geometry=[shapely.Point(X0 + 5000, Y0 + 100 * k) for k in range(12)], crs=4548)),
