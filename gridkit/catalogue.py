@@ -1453,10 +1453,13 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     if where is not None and mapping.source_key in frame.columns:
         # A repeated key is numbered in file order: over the whole file, as a full
         # import numbers it, not over the rows the filter selected.
-        every = pyogrio.read_dataframe(gdal_path(inventory), layer=0 if layer is None else layer,
-                                       encoding=text_encoding(inventory, encoding), columns=[mapping.source_key],
-                                       read_geometry=False)
-        key = _source_keys(every, mapping, source)[numbers - 1]
+        if Path(inventory).suffix.lower() in TABLE_SUFFIXES:  # read as read_inventory reads it
+            every = read_table(inventory, layer=layer, encoding=encoding, fields=(x_field, y_field), find_sheet=True)
+        else:
+            every = pyogrio.read_dataframe(gdal_path(inventory), layer=0 if layer is None else layer,
+                                           encoding=text_encoding(inventory, encoding),
+                                           columns=[mapping.source_key], read_geometry=False)
+        key = _source_keys(every, mapping, source)[pd.Index(source_rows(every)).get_indexer(numbers)]
     else:
         key = _source_keys(frame, mapping, source)
 

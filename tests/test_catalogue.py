@@ -2229,6 +2229,19 @@ def test_a_filtered_import_removes_nothing_it_left_out_and_keeps_file_numbers(tm
     assert from_table.summary == {**part.summary, "source": "inv"}  # the source: the file's name
     assert from_table.rejects["row"].tolist() == [5]
     assert from_table.catalogue.set_index("source_key")["source_row"].to_dict() == cat["source_row"].to_dict()
+    # The same as a ledger's sheet, below a title row: its keys numbered over the sheet the same
+    # way, its rows as the sheet numbers them (the header is row 2)
+    ledger = tmp_path / "inv.xlsx"
+    rows = pd.read_csv(table, dtype=str)
+    _save_ledger(ledger, [["路灯台账"], list(rows.columns), *rows.values.tolist()], [])
+    first = import_components(ledger, loc, mapping=mapping, today="20260701")
+    from_sheet = import_components(ledger, loc, catalogue=first.catalogue, mapping=mapping, today="20260801",
+                                   where="kind = 'new'")
+    s = from_sheet.summary
+    assert (s["rows"], s["imported"], s["unchanged"], s["removed"], s["kept_unselected"]) == (3, 2, 2, 0, 2)
+    assert from_sheet.rejects["row"].tolist() == [7]
+    assert from_sheet.catalogue.set_index("source_key")["source_row"].to_dict() == {
+        key: row + 2 for key, row in cat["source_row"].to_dict().items()}
     with pytest.raises(InputError, match=r"inv.csv: --where 'knd = 1' is not a filter GDAL understands .*columns "
                                          r"\(key, kind, BZ, lon, lat\)"):
         import_components(table, loc, mapping=mapping, where="knd = 1")
