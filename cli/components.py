@@ -198,6 +198,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
             row, reason, detail = s["first_reject"]
             lines.append(f"  hint: {'the row was' if s['rows'] == 1 else 'every row was'} rejected; the first, "
                          f"row {row} ({reason}): {detail}")
+        if s.get("offset_hint"):
+            lines.append(f"  hint: {s['offset_hint']}")
         if s.get("cells_not_taken"):
             row, said, cell = s["cells_not_taken_first"]
             n = s["cells_not_taken"]

@@ -179,6 +179,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if "routed" in summary:
         lines.append(f"  {summary['routed']:,} routed to a department")
     lines += [f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}" for reason, n in summary["rejected_by_reason"].items()]
+    if summary.get("offset_hint"):
+        lines.append(f"  hint: {summary['offset_hint']}")
     lines.append(f"  → {output}; rejects → {summary['rejects_file']}")
     echo_summary(lines, {"input": str(points), "output": str(output), **summary, "seconds": round(seconds, 3)},
                  as_json)

@@ -256,6 +256,9 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(rejects_file(output, rejects_path))
+    offset = locator.offset_hint(x, y, in_crs)  # lon/lat in the wrong one of China's systems
+    if offset:
+        summary["offset_hint"] = offset
     return summary
 
 

@@ -1481,6 +1481,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
             micro[ok] = found[3]
         del found
     locator.mark_misread(x, y, in_crs, reason, detail, status, tolerance=tolerance)
+    # Lon/lat in the wrong one of China's systems: most rows inside, in cells they do not lie in.
+    offset = locator.offset_hint(x[ok], y[ok], in_crs, tolerance=tolerance)
 
     # 2. exact duplicates (every input column and the position). Two equal rows share
     # their position, so only rows whose position repeats are hashed whole; of those,
@@ -1629,6 +1631,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     }
     if n and not keep.any():  # the one reason, as the rejects file gives it, says what to fix in the file
         summary["first_reject"] = [int(numbers[0]), str(reason[0]), str(detail[0])]
+    if offset:
+        summary["offset_hint"] = offset
     if len(other_cell):
         i = other_cell[0]
         summary["cells_not_taken_first"] = [int(numbers[keep][i]), str(said_cells[i]), str(rows["SZDYWGBSM"].iat[i])]

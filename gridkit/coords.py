@@ -250,6 +250,31 @@ def wgs84_to_bd09mc(x, y):
 _TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84, "bd09mc": bd09mc_to_wgs84}
 _FROM_WGS84 = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09, "bd09mc": wgs84_to_bd09mc}
 
+#: China's three lon/lat systems, as a hint that a file was read in the wrong one names
+#: each: the ``--crs`` value that reads a file in it, its name, and where such files come from.
+LONLAT_SYSTEMS = {"wgs84": ("EPSG:4326", "WGS84", "as GPS positions are"),
+                  "gcj02": ("gcj02", "GCJ-02", "as Chinese web-map data labelled EPSG:4326 often is"),
+                  "bd09": ("bd09", "BD-09", "as Baidu Maps gives positions")}
+
+
+def lonlat_system(crs) -> str | None:
+    """Which of :data:`LONLAT_SYSTEMS` a file read in ``crs`` (parsed or not; None:
+    EPSG:4326) was taken to be in: ``"gcj02"``, ``"bd09"``, ``"wgs84"`` for a
+    geographic CRS (CGCS2000's lon/lat differ from WGS84's by centimetres), None for
+    projected metres and Baidu's."""
+    parsed = parse_crs("EPSG:4326" if crs is None else crs)
+    if isinstance(parsed, str):
+        return parsed if parsed in LONLAT_SYSTEMS else None
+    return "wgs84" if parsed.is_geographic else None
+
+
+def read_as_said(system, option="--crs") -> str:
+    """How a hint tells a file to be read in ``system`` (:data:`LONLAT_SYSTEMS`):
+    'GCJ-02 (--crs gcj02), as Chinese web-map data labelled EPSG:4326 often is'."""
+    value, name, why = LONLAT_SYSTEMS[system]
+    return f"{name} ({option} {value}), {why}"
+
+
 CRSLike = Union[str, int, pyproj.CRS]
 
 

@@ -2803,23 +2803,16 @@ def _offset_hint(source, read_as, polygons, sample=1000):
     x, y = shapely.get_x(points), shapely.get_y(points)
     if not coords.is_in_china(x, y).all():
         return ""
-    read = read_as if read_as in _LONLAT_SYSTEMS else "wgs84" if not coords.is_pseudo_crs(read_as) else None
+    read = coords.lonlat_system(read_as)
     if read is None:  # Baidu's metres: no lon/lat in the file
         return ""
-    own = (x, y) if read == "wgs84" else _LONLAT_SYSTEMS[read][0](x, y)  # the file's coordinates, as it has them
-    shares = {other: _share_inside(*(own if other == "wgs84" else functions[1](*own)), 4326, polygons)
-              for other, functions in _LONLAT_SYSTEMS.items() if other != read}
+    own = (x, y) if read == "wgs84" else coords._FROM_WGS84[read](x, y)  # the file's coordinates, as it has them
+    shares = {other: _share_inside(*(own if other == "wgs84" else coords._TO_WGS84[other](*own)), 4326, polygons)
+              for other in coords.LONLAT_SYSTEMS if other != read}
     best = max(shares, key=shares.get)
-    return f"Read as {_READ_AS[best]}, {shares[best]:.0%} of them would lie inside" if shares[best] > 0.5 else ""
-
-
-#: China's lon/lat systems, each with its functions from and to WGS84.
-_LONLAT_SYSTEMS = {"wgs84": (None, None), "gcj02": (coords.wgs84_to_gcj02, coords.gcj02_to_wgs84),
-                   "bd09": (coords.wgs84_to_bd09, coords.bd09_to_wgs84)}
-#: How :func:`_offset_hint` tells each system, and the option that reads households in it.
-_READ_AS = {"wgs84": "WGS84 (--households-crs EPSG:4326), as GPS positions are",
-            "gcj02": "GCJ-02 (--households-crs gcj02), as Chinese web-map data labelled EPSG:4326 often is",
-            "bd09": "BD-09 (--households-crs bd09), as Baidu Maps gives positions"}
+    if shares[best] <= 0.5:
+        return ""
+    return f"Read as {coords.read_as_said(best, '--households-crs')}, {shares[best]:.0%} of them would lie inside"
 
 
 def _where(frame):

@@ -821,6 +821,47 @@ class Locator:
                        & np.isin(reason[suspect], ["", "impossible_coordinates"])]
         reason[zero], detail[zero] = "zero_coordinates", ZERO_DETAIL
 
+    def offset_hint(self, x, y, crs, *, tolerance=None, option="--crs", sample=20_000) -> str:
+        """Whether lon/lat ``x``, ``y`` (a file's positions, in ``crs``) were read in
+        the wrong one of China's three lon/lat systems (:data:`gridkit.coords.LONLAT_SYSTEMS`):
+        read in another, at least half of those outside the layout would lie inside
+        (net: no more of the others pushed out). A row 500 m off in a city is still
+        inside, in a cell it does not lie in, so the rows outside near the edge are
+        the sign; the hint says too how many of those inside would lie in another
+        cell. An evenly spaced ``sample`` of the rows is read again. "" when no other
+        reading does, or the rows are not lon/lat in China (``crs`` None: the
+        layout's own coordinates)."""
+        read = None if crs is None else coords.lonlat_system(crs)
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        rows = np.flatnonzero(np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90))
+        if read is None or len(rows) < 10:
+            return ""
+        rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(sample, len(rows))).astype(np.int64))]
+        x, y = x[rows], y[rows]
+        if coords.is_in_china(x, y).mean() < 0.5:
+            return ""
+
+        def cells(system):  # each row's cell read in ``system``; -1 outside
+            index, status, _ = self.cell_index(x, y, crs=coords.LONLAT_SYSTEMS[system][0], tolerance=tolerance)
+            return np.where(status == OUTSIDE, -1, index)
+
+        here = cells(read)
+        outside = int((here < 0).sum())
+        if outside < 3:
+            return ""
+        best, there = min(((other, cells(other)) for other in coords.LONLAT_SYSTEMS if other != read),
+                          key=lambda reading: int((reading[1] < 0).sum()))
+        gained = outside - int((there < 0).sum())
+        if gained < max(3, outside / 2):
+            return ""
+        inside = here >= 0
+        moved = (f" and {(there[inside] != here[inside]).mean():.0%} of those inside would lie in another cell"
+                 if inside.any() else "")
+        value, name, _ = coords.LONLAT_SYSTEMS[best]
+        return (f"{outside / len(x):.0%} of the positions lie outside the layout, and read as "
+                f"{coords.read_as_said(best, option)}, {gained / outside:.0%} of them would lie inside{moved}: "
+                f"if the file is in {name}, give {option} {value}")
+
     def misread(self, x, y, crs, *, tolerance=None) -> str:
         """How one point outside the layout was misread, as :meth:`mark_misread` names
         it (``latlon_swapped``, ``xy_swapped``, ``degrees_in_projected_crs``,

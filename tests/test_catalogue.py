@@ -1714,6 +1714,40 @@ def test_components_convert_strips_ids_and_counts_malformed_ones_apart(tmp_path)
     assert notes[3][1].startswith("legacy class 0602 has no GB/T 47678.5-2026 counterpart")
 
 
+@pytest.mark.parametrize("system", ["gcj02", "bd09"])
+def test_lon_lat_read_in_the_wrong_chinese_system_is_told_with_the_fix(tmp_path, system):
+    """An inventory of Amap's GCJ-02 (or Baidu's BD-09) positions, read as WGS84 (a
+    table's lon/lat, by default): most rows lie inside the layout, in cells 500 m from
+    their own, and only those near its edge are outside. Nothing said so. The import's
+    and locate's summaries now say that read in the other system those outside would
+    lie inside and the rest in other cells, and name the --crs that reads it; read with
+    it, every row lies in its own cell and nothing is said."""
+    from gridkit.coords import wgs84_to_bd09, wgs84_to_gcj02
+
+    comm = community_frame([shapely.box(X0, Y0, X0 + 2000, Y0 + 2000)])
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+    centres = np.arange(50, 2000, 100.0)
+    gx, gy = _lonlat(X0 + np.repeat(centres, 20), Y0 + np.tile(centres, 20))  # each of the 400 cells' centre
+    x, y = (wgs84_to_gcj02 if system == "gcj02" else wgs84_to_bd09)(gx, gy)
+    inventory = _csv(tmp_path, {"name": [f"p{i}" for i in range(400)], "lon": x, "lat": y})
+    loc, mapping = Locator.from_package(package), Mapping(class_code="01001")
+    as_wgs84 = import_components(inventory, loc, mapping=mapping, today="20261126")
+    out, name, said = {"gcj02": (115, "GCJ-02", "as Chinese web-map data labelled EPSG:4326 often is"),
+                       "bd09": (292, "BD-09", "as Baidu Maps gives positions")}[system]
+    hint = (f"{out / 400:.0%} of the positions lie outside the layout, and read as {name} (--crs {system}), {said}, "
+            f"100% of them would lie inside and 100% of those inside would lie in another cell: if the file is in "
+            f"{name}, give --crs {system}")
+    assert as_wgs84.summary["rejected_by_reason"] == {"outside": out} and as_wgs84.summary["offset_hint"] == hint
+    result = CliRunner().invoke(cli, ["components", "import", str(inventory), "--grid", str(package), "--class",
+                                      "01001"])
+    assert result.exit_code == 0 and f"  hint: {hint}\n" in result.output
+    located = CliRunner().invoke(cli, ["locate", str(inventory), "--grid", str(package), "-o", str(tmp_path / "l.csv")])
+    assert located.exit_code == 0 and f"  hint: {hint}\n" in located.output
+    right = import_components(inventory, loc, mapping=mapping, today="20261126", crs=system)
+    assert right.summary["imported"] == 400 and "offset_hint" not in right.summary
+    assert sorted(right.catalogue["SZDYWGBSM"].str[-3:].astype(int).tolist()) == list(range(1, 401))
+
+
 def test_an_inventory_whose_every_row_is_rejected_says_why_in_the_summary(tmp_path, package):
     """A CSV saved from Excel, its IDs shown as 1.10101E+16, imported nothing: the
     summary said "2 × bad_id: a component ID of the wrong form, a retired class or
