@@ -690,3 +690,26 @@ def test_a_spreadsheet_gridkit_cannot_read_is_named_by_what_it_is(tmp_path, name
         with pytest.raises(InputError) as error:
             read(path)
         assert str(error.value).startswith(f"{path}: {said}")
+
+
+def test_a_workbook_written_keeps_text_that_looks_like_a_formula_a_number_or_a_link(tmp_path):
+    """A remark typed as "=1+1" (or "=HYPERLINK(…)" from an inventory) was written
+    as a formula: Excel would run it, and the copy read back held an empty cell, the
+    remark lost. Written now as the text it is, as are a code with leading zeros, a
+    17-digit ID, a number-like text and a link; numbers stay numbers, blanks empty."""
+    import openpyxl
+
+    from gridkit.catalogue import read_table
+    from gridkit.io import write_workbook
+
+    table = pd.DataFrame({"GLBJBSM": ["11010101001000001", "11010101001000002"], "BZ": ["=1+1", "=HYPERLINK(\"x\")"],
+                          "code": ["0012", "1e5"], "link": ["http://example.cn/a", None], "n": [3, 4.5]})
+    path = tmp_path / "book.xlsx"
+    write_workbook([("components", table)], path, crs="EPSG:4548")
+    sheet = openpyxl.load_workbook(path)["components"]
+    assert [[cell.data_type for cell in row] for row in sheet.iter_rows(min_row=2)] == [
+        ["s", "s", "s", "s", "n"], ["s", "s", "s", "n", "n"]]  # openpyxl reads an empty cell as "n"
+    back = read_table(path)
+    assert back.fillna("").values.tolist() == [["11010101001000001", "=1+1", "0012", "http://example.cn/a", "3"],
+                                               ["11010101001000002", "=HYPERLINK(\"x\")", "1e5", "", "4.5"]]
+    assert gk.io.table_crs(path).to_epsg() == 4548
