@@ -56,7 +56,7 @@ from bench_map import prepare as prepare_map
 
 OUT = Path(__file__).resolve().parent / "results"
 CASES = {f"{place}_{kind}": (place, kind) for place in ("dongcheng", "shenzhen") for kind in ("gcj02", "shp", "kmz")}
-CASES["dongcheng_xlsx"] = ("dongcheng", "xlsx")  # Shenzhen's 215,219 rows take openpyxl minutes
+CASES["dongcheng_xlsx"] = ("dongcheng", "xlsx")  # not Shenzhen: the peer (openpyxl) takes minutes for 215,219 rows
 CASES["dongcheng_legacy"] = ("dongcheng", "legacy")
 SUFFIX = {"gcj02": ".geojson", "shp": ".shp", "xlsx": ".xlsx", "kmz": ".kmz", "legacy": ".shp"}
 
