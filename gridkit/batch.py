@@ -394,8 +394,9 @@ def _write(located, x, y, in_crs, locator, output, overwrite, dialect, *, source
 
 def _check_excel_text(frame, source, output):
     """Refuse, naming the row, a text that Excel cannot store: the control characters
-    other than tab and line breaks (openpyxl raised an IllegalCharacterError
-    traceback at that cell, after the sheet was half written)."""
+    other than tab and line breaks, which XML cannot hold (openpyxl, which wrote
+    workbooks before XlsxWriter, raised an IllegalCharacterError traceback at that
+    cell; XlsxWriter writes them escaped, as _x0001_, which calamine reads back)."""
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     for name in frame.columns:

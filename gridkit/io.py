@@ -1078,7 +1078,8 @@ class RowNumbers:
         self._values.flags.writeable = False
 
     def __array__(self, dtype=None, copy=None):
-        return self._values if dtype is None else self._values.astype(dtype)
+        values = self._values if dtype is None else self._values.astype(dtype)
+        return values.copy() if copy else values
 
     def __len__(self):
         return len(self._values)
@@ -1397,7 +1398,9 @@ def write_workbook(sheets, path, *, crs=None):
     write-only mode took 19.5 s). Text stays text, never read as a number, a formula
     or a link (an ID keeps its 17 digits; "=1+1" stays as typed); missing values are
     empty cells. ``crs``, the CRS of the sheets' coordinates, is kept as the document
-    property :data:`WORKBOOK_CRS` (``EPSG:32650``), which :func:`table_crs` reads."""
+    property :data:`WORKBOOK_CRS` (``EPSG:32650``), which :func:`table_crs` reads. A
+    row past a sheet's last or a text longer than a cell holds is an error, and no
+    file is written (XlsxWriter would drop the row, or cut the text)."""
     import xlsxwriter
 
     book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
@@ -1410,7 +1413,12 @@ def write_workbook(sheets, path, *, crs=None):
         sheet.write_row(0, 0, [str(column) for column in table.columns])
         table = table.astype(object)
         for row, values in enumerate(table.where(table.notna(), None).itertuples(index=False, name=None), start=1):
-            sheet.write_row(row, 0, values)
+            error = sheet.write_row(row, 0, values)  # XlsxWriter's way of saying a row did not fit
+            if error:  # raised before close(), which alone writes the file: none is written
+                raise InputError(f"{path}: sheet {name}, row {row + 1}: " + (
+                    f"{row + 1:,} rows are more than a sheet holds (1,048,576)" if error == -1 else
+                    "a text longer than the 32,767 characters an Excel cell holds") +
+                    "; write .csv, .gpkg or .parquet instead")
     book.close()
 
 

@@ -713,3 +713,7 @@ def test_a_workbook_written_keeps_text_that_looks_like_a_formula_a_number_or_a_l
     assert back.fillna("").values.tolist() == [["11010101001000001", "=1+1", "0012", "http://example.cn/a", "3"],
                                                ["11010101001000002", "=HYPERLINK(\"x\")", "1e5", "", "4.5"]]
     assert gk.io.table_crs(path).to_epsg() == 4548
+    # a text an Excel cell cannot hold is refused, not cut at 32,767 characters
+    with pytest.raises(InputError, match=r"cut\.xlsx: sheet components, row 3: a text longer than the 32,767 "):
+        write_workbook([("components", table.assign(BZ=["ok", "长" * 40_000]))], tmp_path / "cut.xlsx")
+    assert not (tmp_path / "cut.xlsx").exists()
