@@ -77,6 +77,7 @@ import csv
 import datetime as _dt
 import difflib
 import functools
+import itertools
 import json
 import logging
 import math
@@ -761,12 +762,9 @@ def _csv_header_line(path, encoding, fields):
             texts.append(raw.decode(encoding or "utf-8", errors="strict" if encoding is None else "replace"))
         except UnicodeDecodeError:
             texts.append(raw.decode("gb18030", errors="replace"))
-    for i, text in enumerate(texts):
-        text = text.lstrip("\ufeff").rstrip("\r\n")
-        values = next(csv.reader([text], delimiter=_separator(text, path)), [])
-        if _names_coordinates(pd.Series(values, dtype=object), fields):
-            return i, text
-    return 0, texts[0]
+    stripped = [text.lstrip("\ufeff").rstrip("\r\n") for text in texts]
+    top = _header_row((next(csv.reader([text], delimiter=_separator(text, path)), []) for text in stripped), fields)
+    return (top, stripped[top]) if top is not None else (0, texts[0])
 
 
 def _read_csv(path, encoding, fields=(None, None)):
@@ -878,7 +876,7 @@ def _read_excel(path, sheet, fields=(None, None), *, find_sheet=False):
         sheet = _coordinate_sheet(path, names, fields) if find_sheet and len(names) > 1 else 0
     _, cells, merged = read_sheet(path, sheet)
     raw = pd.DataFrame(_fill_merged(cells, merged, path))
-    top = next((r for r in range(min(HEADER_ROWS, len(raw))) if _names_coordinates(raw.iloc[r], fields)), 0)
+    top = _header_row(cells, fields) or 0
     bottom = _header_bottom(raw, top, merged, fields)
     if top or bottom > top:
         log.info("%s: the header is %s; the %d row(s) above it skipped", path,
@@ -981,7 +979,7 @@ def _coordinate_sheet(path, sheets, fields):
     说明, before its table): that one, with a warning. Two or more such sheets are
     an error naming them, as no sheet naming any is."""
     def names(sheet):
-        return any(_names_coordinates(pd.Series(row), fields) for row in read_sheet(path, sheet, HEADER_ROWS)[1])
+        return _header_row(read_sheet(path, sheet, HEADER_ROWS)[1], fields) is not None
 
     first, *others = sheets
     if _sheet_of_points(path, first, fields):
@@ -1002,9 +1000,17 @@ def _coordinate_sheet(path, sheets, fields):
                      "rows; choose the sheet with --layer and its columns with --x-field and --y-field")
 
 
+def _header_row(rows, fields):
+    """The first of the first HEADER_ROWS of ``rows`` (each a sequence of cells: a
+    sheet's, a CSV line's) that names the coordinate columns, or None: a table's
+    header, below a ledger's title rows."""
+    return next((r for r, row in enumerate(itertools.islice(rows, HEADER_ROWS)) if _names_coordinates(row, fields)),
+                None)
+
+
 def _names_coordinates(row, fields):
-    """Does a sheet's row name the coordinate columns (``fields``, or a known pair)?"""
-    names = {str(v).strip() for v in row.tolist() if not pd.isna(v)}
+    """Does a sheet's row (a sequence of cells) name the coordinate columns (``fields``, or a known pair)?"""
+    names = {str(v).strip() for v in row if not pd.isna(v)}
     if any(fields):
         return all(f in names for f in fields if f)
     return _known_coordinates(names) is not None
@@ -1115,8 +1121,7 @@ def _head_of_points(path, version, sheet, fields):
         rows = read_sheet(path, sheet, HEADER_ROWS + 1)[1].tolist()
     except InputError:  # not a workbook: reading it says why
         return False
-    top = next((r for r, row in enumerate(rows[:HEADER_ROWS]) if _names_coordinates(pd.Series(row, dtype=object),
-                                                                                     fields)), None)
+    top = _header_row(rows, fields)
     if top is None:
         return False
     wkt = [c for c, name in enumerate(rows[top]) if str(name).strip().lower() in WKT_COLUMNS]

@@ -421,7 +421,7 @@ def _read_kml_folders(path, folders, **kwargs):
                 raise
             first_error = first_error or exc
         else:
-            rows.append(np.asarray(part.attrs.get("source_rows", np.arange(1, len(part) + 1))) + offset)
+            rows.append(source_rows(part) + offset)
             parts.append(part.assign(folder=name))
         offset += pyogrio.read_info(gdal_path(path), layer=name)["features"]
     if not parts:
