@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shlex
 import time
 from pathlib import Path
 
@@ -34,8 +35,13 @@ def components():
                    "(see data/samples/cambridge_mapping.toml).")
 @click.option("--class", "class_code", default=None, metavar="CODE",
               help="One class for every row without an ID of its own, instead of a --mapping file's class or "
-                   "class_field: a file of one kind (--class 02014 for traffic signals; `gridkit components "
-                   "classes signal` finds the code). A row's ID still gives its own class.")
+                   "class_field: a file of one kind (--class 02014 for traffic signals, or the class's name, "
+                   "--class 交通信号灯; `gridkit components classes signal` finds the code). A row's ID still "
+                   "gives its own class.")
+@click.option("--class-field", default=None, metavar="COLUMN",
+              help="The column giving each row's class, instead of a --mapping file's class or class_field: a "
+                   "code, or a class's name as GB/T 47678.5-2026 or CJ/T 214 gives it (路灯, 上水井盖; the "
+                   "summary says which names it read). Other words go in the mapping file's [classes].")
 @click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
               help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
 @click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
@@ -77,8 +83,9 @@ def components():
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")
 @summary_json_opt
-def import_command(inventories, package, mapping, class_code, scheme, extensions, crs, layer, x_field, y_field,
-                   encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite, as_json):
+def import_command(inventories, package, mapping, class_code, class_field, scheme, extensions, crs, layer, x_field,
+                   y_field, encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite,
+                   as_json):
     """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet)
     into the catalogue.
 
@@ -122,6 +129,9 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
     from gridkit.package import read_metadata, read_package
     from gridkit.routing import RoutingTable
 
+    if class_code is not None and class_field is not None:
+        raise click.UsageError("--class (one class for every row) and --class-field (the column giving each row's) "
+                               "exclude each other: give one")
     refuse_existing(preview, overwrite=overwrite)
     # A file of several layers of components (a ledger's sheet per street, a GeoPackage
     # of hydrants and lamps) is imported a layer at a time, each its own source.
@@ -144,6 +154,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                 raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
                                        f"or convert the inventory first (gridkit components convert)")
             table = package_classes(package, extensions, scheme=scheme, metadata=meta)
+            if class_code is not None and class_code not in table and table.by_name(class_code):
+                class_code = table.by_name(class_code)[0].code  # --class 路灯
             problem = table.class_problem(class_code, typed=True) if class_code is not None else None
             if problem:
                 raise click.BadParameter(f"{problem} (`gridkit components classes WORD` finds the code)",
@@ -160,6 +172,8 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                     if class_code is not None:  # the mapping's class_field and [classes] give way to it too
                         spec = dataclasses.replace(spec or Mapping(), class_code=class_code, class_field=None,
                                                    classes={})
+                    elif class_field is not None:  # the mapping's [classes] still name its values' classes
+                        spec = dataclasses.replace(spec or Mapping(), class_code=None, class_field=class_field)
                     result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
                                                crs=crs, layer=layer, x_field=x_field, y_field=y_field,
                                                encoding=encoding, tolerance=tolerance, today=today, where=where,
@@ -192,7 +206,13 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
         lines.append(f"{s['source']}: {rows} → {s['imported']:,} imported, {s['rejected']:,} rejected")
         for reason, n in s["rejected_by_reason"].items():
             lines.append(f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}")
-        if s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"]:
+        if s.get("class_column"):
+            column, names = s["class_column"]
+            word = column if re.fullmatch(r"[\w.-]+", column) else shlex.quote(column)  # 类别 bare, 'Asset Type'
+            lines.append(f"  hint: its column {column} names classes ({', '.join(names)}): give --class-field "
+                         f"{word} to read each row's class from it")
+        elif s["rows"] and s["rejected_by_reason"].get("unknown_class") == s["rows"] and not (
+                mapping is None and spec is not None and spec.class_field):  # else: the first reject's detail
             lines.append("  hint: " + _no_class_hint(s["source"], mapping, spec))
         elif s.get("first_reject"):
             row, reason, detail = s["first_reject"]
@@ -200,6 +220,12 @@ def import_command(inventories, package, mapping, class_code, scheme, extensions
                          f"row {row} ({reason}): {detail}")
         if s.get("offset_hint"):
             lines.append(f"  hint: {s['offset_hint']}")
+        if s.get("classes_by_name"):
+            lines.append("  classes read by name: " + ", ".join(
+                f"{value} → {code}" + ("" if name == value else f" {name}")
+                + ("" if label == table.label else f" (its {label} name)")
+                for value, (code, name, label) in list(s["classes_by_name"].items())[:8])
+                + (" …" if len(s["classes_by_name"]) > 8 else ""))
         if s.get("cells_not_taken"):
             row, said, cell = s["cells_not_taken_first"]
             n = s["cells_not_taken"]

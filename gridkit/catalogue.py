@@ -1522,15 +1522,18 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         is_bad = np.zeros(n, dtype=bool)
         is_bad[with_id[bad]] = True
         reject(is_bad, "bad_id", lambda rows: [text[i] for i in rows])
-    class_code, stated = _class_codes(frame, std, mapping, table, has_id)
+    class_code, stated, by_name = _class_codes(frame, std, mapping, table, has_id)
     known = class_code.isin(set(table.classes)).to_numpy()
+    # Rows of no class, none asked for: a column the classes are in, for the hint to name.
+    class_column = (_class_column(frame, table) if mapping.class_code is None and mapping.class_field is None
+                    and not known.all() else None)
     unmapped = functools.cache(lambda value: _unmapped(value, mapping, table))  # a value repeats down the file
     reject(~known, "unknown_class", lambda rows: [
-        unmapped(class_code.iloc[i]) if mapping.class_field and mapping.origin and pd.notna(class_code.iloc[i])
+        unmapped(class_code.iloc[i]) if mapping.class_field and pd.notna(class_code.iloc[i])
         and class_code.iloc[i] and not str(class_code.iloc[i]).isdigit()
         else table.class_problem(class_code.iloc[i]) if pd.notna(class_code.iloc[i]) and class_code.iloc[i]
         else f"no class: its {mapping.class_field} is blank" if mapping.class_field
-        else "no class (set class or class_field in a --mapping file)" for i in rows])
+        else "no class (give --class or --class-field, or class or class_field in a --mapping file)" for i in rows])
     # A row whose class column names another class than its ID: a class changed in an
     # exported copy, which the ID (its class is part of it) would silently undo.
     other = np.zeros(n, dtype=bool)
@@ -1638,6 +1641,10 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         summary["first_reject"] = [int(numbers[0]), str(reason[0]), str(detail[0])]
     if offset:
         summary["offset_hint"] = offset
+    if by_name:  # value → [code, name, the scheme whose name it is], for the summary to show
+        summary["classes_by_name"] = {value: [c.code, c.name, label] for value, (c, label) in by_name.items()}
+    if class_column:
+        summary["class_column"] = class_column
     if len(other_cell):
         i = other_cell[0]
         summary["cells_not_taken_first"] = [int(numbers[keep][i]), str(said_cells[i]), str(rows["SZDYWGBSM"].iat[i])]
@@ -1759,21 +1766,44 @@ def _unmapped(value, mapping, table):
     mapping's [classes] lacks it. Names what it maps, and the classes near it by name."""
     mapped = list(mapping.classes)
     near = table.near_names(value)
-    return (f"{mapping.class_field} {value!r} is no class code, nor in the [classes] of {mapping.origin}"
+    line = f"\"{value}\" = \"{near[0].code if len(near) == 1 else 'CODE'}\""
+    elsewhere = table.named_elsewhere(value)
+    held = (f"the [classes] of {mapping.origin}" if mapping.origin else "the mapping's classes" if mapped else "")
+    return (f"{mapping.class_field} {value!r} is no class code or name" + (f", nor in {held}" if held else "")
+            + (f": {elsewhere}" if elsewhere else "")
             + (f" (it maps {', '.join(mapped[:5])}{' …' if len(mapped) > 5 else ''})" if mapped else "")
-            + f": add it there, \"{value}\" = \"{near[0].code if len(near) == 1 else 'CODE'}\""
+            + (f": add it there, {line}" if held else f": map it in a --mapping file, [classes] {line}")
             + (f" (classes near it by name: {table.listed(near)})" if near else
                " (`gridkit components classes WORD` finds a code)"))
 
 
+def _class_column(frame, table, least=0.5):
+    """``[column, [its first values that name a class]]`` for the column of ``frame``
+    whose distinct values (the first 1,000) most often are a class's code or name, when
+    at least ``least`` of them are; else ``None``."""
+    best = None
+    for column in frame.columns:
+        if column == "geometry" or pd.api.types.is_numeric_dtype(frame[column]):
+            continue
+        values = _clean_text(frame[column].head(100_000)).dropna().unique()[:1000].tolist()
+        classes = [v for v in values if v in table or table.by_name(v)]
+        if values and len(classes) >= least * len(values) and (best is None or len(classes) / len(values) > best[0]):
+            best = (len(classes) / len(values), [str(column), classes[:3]])
+    return None if best is None else best[1]
+
+
 def _class_codes(frame, std, mapping, table, has_id):
-    """Each row's class (from its ID where it has one), and the class its
-    ``class_field`` column states (``None`` without one)."""
+    """Each row's class (from its ID where it has one), the class its ``class_field``
+    column states (``None`` without one), and the values of that column read as class
+    names (:meth:`ClassTable.by_name`: 路灯, 上水井盖), each → its code."""
     n = len(frame)
     out = pd.Series("", index=range(n), dtype="str")
+    named = {}
     if mapping.class_field:
         if mapping.class_field not in frame.columns:
-            raise InputError(f"mapping: class_field {mapping.class_field!r} is not a column"
+            said = (f"the class column {mapping.class_field!r} (class_field in {mapping.origin}, or --class-field)"
+                    if mapping.origin else f"--class-field {mapping.class_field!r}")
+            raise InputError(f"{said} is not a column"
                              f"{near_column(mapping.class_field, frame.columns)} "
                              f"(the columns are {list(frame.columns)})")
         column = frame[mapping.class_field].reset_index(drop=True)
@@ -1781,10 +1811,17 @@ def _class_codes(frame, std, mapping, table, has_id):
             column = column.astype("Int64")  # 1.0: a column of whole numbers with blanks, read as floats
         values = half_width_column(_clean_text(column))
         out = values.map(mapping.classes).astype(object).fillna(values)
+        # A class's name, where [classes] maps it to no code: the name the standard gives it.
+        for value in out[out.notna() & ~out.isin(set(table.classes))].unique().tolist():
+            found = table.by_name(value)
+            if found:
+                named[value] = found
+        if named:
+            out = out.map({value: c.code for value, (c, _) in named.items()}).fillna(out)
     elif mapping.class_code:
         out = pd.Series(str(mapping.class_code), index=range(n), dtype="str")
     from_id = std["GLBJBSM"].reset_index(drop=True).astype("str").str.slice(6, 6 + table.class_digits)
-    return from_id.where(pd.Series(has_id), out), (out if mapping.class_field else None)
+    return from_id.where(pd.Series(has_id), out), (out if mapping.class_field else None), named
 
 
 def _category(values, codes):

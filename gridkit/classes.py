@@ -26,8 +26,8 @@ must not fall in a built-in big class.
 
 Legacy and 2026 small codes do not line up, so :func:`convert_class` maps by
 meaning with the hand-made table ``legacy_2026_class_map.csv`` (one row per legacy
-class; ``relation`` says whether the 2026 class is the same, broader, narrower, or
-that there is none).
+class; ``relation`` says whether the legacy class is the same as its 2026 class,
+broader, narrower, or that there is none).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ import csv
 import functools
 import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -282,6 +283,53 @@ class ClassTable:
         word = str(word).casefold()
         return next((c for c in self.classes.values() if word in (c.name, c.name_en.casefold())), None)
 
+    def by_name(self, word):
+        """The class ``word`` names, and the label of the scheme whose name it is.
+
+        A name of this table's (Chinese, or English in any case; brackets and spaces
+        full- or half-width) is its class. So is the other scheme's name of a class
+        whose class here covers all it does: 上水井盖, CJ/T 214's name, is 01001
+        供水井盖, and 立杆 (any pole) is no 2026 class. ``None`` for other words.
+
+        >>> c, label = class_table().by_name("上水井盖"); c.code, c.name, label
+        ('01001', '供水井盖', 'CJ/T 214')
+        >>> class_table().by_name("Street Light")[0].code, class_table().by_name("立杆")
+        ('01037', None)
+        """
+        if not isinstance(word, str):
+            return None
+        found = self._names.get(_name_key(word))
+        return None if found is None else (self.classes[found[0]], found[1])
+
+    def named_elsewhere(self, word) -> str:
+        """Why ``word``, the other scheme's name of a class, is no class here, as a
+        clause (立杆, CJ/T 214's any pole, which GB/T 47678.5-2026 splits by owner);
+        ``""`` for any other word."""
+        other = class_table("legacy" if self.scheme == "2026" else "2026")
+        found = other.by_name(word)
+        if not found or found[1] != other.label or self.by_name(word):
+            return ""
+        code = found[0].code
+        _, _, note = _class_map()[0 if self.scheme == "2026" else 1].get(code, (None, "", ""))
+        return (f"{word} is {other.label}'s class {code}, and no {self.label} class holds all of it"
+                + (f" ({note})" if note else ""))
+
+    @functools.cached_property
+    def _names(self):
+        """Each class name's key (:func:`_name_key`) → (code, label of the name's scheme)."""
+        other = class_table("legacy" if self.scheme == "2026" else "2026")
+        to_2026, to_legacy = _class_map()
+        # A class of the other scheme maps here when the class here holds all of it.
+        whole = ({"same", "narrower"} if self.scheme == "2026" else {"same", "broader", "to_legacy"})
+        names = {}
+        for code, (target, relation, _) in (to_2026 if self.scheme == "2026" else to_legacy).items():
+            if target and relation in whole and target in self.classes and code in other.classes:
+                names[_name_key(other.classes[code].name)] = (target, other.label)
+        for c in self.classes.values():
+            names[_name_key(c.name)] = names[_name_key(c.name_en)] = (c.code, self.label)
+        names.pop("", None)
+        return names
+
     @staticmethod
     def listed(classes, limit=5) -> str:
         """``"01013 消防设施, 01068 水鹤"``: the first ``limit`` of ``classes`` for a message."""
@@ -423,6 +471,12 @@ class ClassTable:
         if other and other[0] != self.scheme:
             text += f" (a {length}-digit ID is {other[1]}: use {other[2]} or convert it)"
         return text
+
+
+def _name_key(name):
+    """A class name as :meth:`ClassTable.by_name` compares it: full-width brackets
+    half-width, no spaces, any case (输油（气）井盖 is 输油(气)井盖)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name)).casefold()
 
 
 def lost_leading_zeros(code, known, digits=5):

@@ -14,7 +14,7 @@ import shapely
 
 import gridkit as gk
 from gridkit.catalogue import Mapping, catalogue_stats, import_components, read_catalogue, write_catalogue
-from gridkit.classes import ClassTable, convert_ids
+from gridkit.classes import ClassTable, class_table, convert_ids
 from gridkit.errors import InputError
 from gridkit.locator import Locator
 from gridkit_cli.main import cli
@@ -169,7 +169,9 @@ def test_unknown_class_and_missing_class(tmp_path, package):
     result = import_components(path, Locator.from_package(package),
                                mapping=Mapping(class_field="kind", classes={"hydrant": "01013"}))
     assert result.summary["rejected_by_reason"] == {"unknown_class": 1}
-    assert result.rejects["detail"].tolist() == ["class code 'bench?' is not 5 digits"]
+    assert result.rejects["detail"].tolist() == [
+        "kind 'bench?' is no class code or name, nor in the mapping's classes (it maps hydrant): add it there, "
+        "\"bench?\" = \"CODE\" (`gridkit components classes WORD` finds a code)"]
     result = import_components(path, Locator.from_package(package))
     assert result.summary["rejected_by_reason"] == {"unknown_class": 2}
     assert "--mapping" in result.rejects["detail"].iloc[0]
@@ -2652,7 +2654,7 @@ def test_a_class_column_s_words_the_mapping_lacks_are_named_with_the_classes_the
     to the codes, not to the [classes] table. Now the detail says what [classes] maps
     and which classes the word may mean."""
     lon, lat = _lonlat([X0 + 50, X0 + 150, X0 + 250, X0 + 50], [Y0 + 50] * 3 + [Y0 + 150])
-    kinds = ["消防栓", "垃圾桶", "Street Light", " ０１０３７ "]
+    kinds = ["消防栓", "垃圾桶", "Hydrant", " ０１０３７ "]
     inventory = _csv(tmp_path, [dict(类型=k, lon=a, lat=b) for k, a, b in zip(kinds, lon, lat)], name="things.csv")
     mapping = tmp_path / "m.toml"
     mapping.write_text('class_field = "类型"\n[classes]\n"消防栓" = "01013"\n', encoding="utf-8")
@@ -2660,10 +2662,81 @@ def test_a_class_column_s_words_the_mapping_lacks_are_named_with_the_classes_the
                                mapping=Mapping.load(mapping, inventory=inventory))
     assert result.catalogue["class_code"].tolist() == ["01013", "01037"]
     assert result.rejects[["row", "reason", "detail"]].values.tolist() == [
-        [2, "unknown_class", f"类型 '垃圾桶' is no class code, nor in the [classes] of {mapping} (it maps 消防栓): add it "
-                             "there, \"垃圾桶\" = \"03005\" (classes near it by name: 03005 垃圾箱)"],
-        [3, "unknown_class", f"类型 'Street Light' is no class code, nor in the [classes] of {mapping} (it maps 消防栓): "
-                             "add it there, \"Street Light\" = \"01037\" (classes near it by name: 01037 路灯)"]]
+        [2, "unknown_class", f"类型 '垃圾桶' is no class code or name, nor in the [classes] of {mapping} (it maps "
+                             "消防栓): add it there, \"垃圾桶\" = \"03005\" (classes near it by name: 03005 垃圾箱)"],
+        [3, "unknown_class", f"类型 'Hydrant' is no class code or name, nor in the [classes] of {mapping} (it maps "
+                             "消防栓): add it there, \"Hydrant\" = \"CODE\" (classes near it by name: 01013 消防设施, "
+                             "01068 水鹤)"]]
+
+
+def test_a_class_column_of_the_standard_s_names_is_read_by_name(tmp_path, package):
+    """A ledger's class column holds the standard's names (路灯), CJ/T 214's (上水井盖,
+    still in most live systems) or the English ones: each row was rejected as
+    "class code '路灯' is not 5 digits" unless a [classes] table spelled out what the
+    standard already says. Now a name is its class, where the class holds all the
+    name covers (立杆, any pole, is no one 2026 class); the summary says which names it
+    read, and a file imported with no class at all is told its class column."""
+    kinds = ["路灯", "STREET LIGHT", "上水井盖", "输油（气）井盖", "交通标志牌", " ０１０３７ ", "立杆", "路灯"]
+    lon, lat = _lonlat([X0 + 10 + 30 * i for i in range(len(kinds))], [Y0 + 50] * len(kinds))
+    inventory = _csv(tmp_path, [dict(类别=k, lon=a, lat=b) for k, a, b in zip(kinds, lon, lat)], name="ledger.csv")
+    args = ["components", "import", str(inventory), "--grid", str(package), "--date", "20261126"]
+
+    run = CliRunner().invoke(cli, args)  # no class given: the hint names the column
+    assert run.exit_code == 1, run.output
+    assert "  hint: its column 类别 names classes (路灯, STREET LIGHT, 上水井盖): give --class-field 类别 to read " \
+           "each row's class from it" in run.output.splitlines()
+
+    run = CliRunner().invoke(cli, [*args, "--class-field", "类别", "--json"])
+    assert run.exit_code == 0, run.output
+    [summary] = json.loads(run.output)
+    catalogue = read_catalogue(package)
+    assert catalogue.sort_values("source_row")["class_code"].tolist() == [
+        "01037", "01037", "01001", "01021", "02010", "01037", "01037"]
+    assert summary["classes_by_name"] == {
+        "路灯": ["01037", "路灯", "GB/T 47678.5-2026"], "STREET LIGHT": ["01037", "路灯", "GB/T 47678.5-2026"],
+        "上水井盖": ["01001", "供水井盖", "CJ/T 214"], "输油（气）井盖": ["01021", "输油（气）井盖", "GB/T 47678.5-2026"],
+        "交通标志牌": ["02010", "交通标志牌及标线", "CJ/T 214"]}
+    rejects = pd.read_csv(tmp_path / "ledger.rejects.csv", dtype=str)
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [[
+        "7", "unknown_class", "类别 '立杆' is no class code or name: 立杆 is CJ/T 214's class 0117, and no "
+        "GB/T 47678.5-2026 class holds all of it (legacy 立杆 is any pole; 2026 splits poles by owner (01030 power … "
+        "01033 special); 01034 unidentified is the default; pick the owner's class when known): map it in a --mapping "
+        "file, [classes] \"立杆\" = \"CODE\" (classes near it by name: 01030 电力立杆, 01031 通信立杆, 01032 公交立杆, "
+        "01033 特殊立杆, 01034 不明立杆)"]]
+    run = CliRunner().invoke(cli, [*args, "--class-field", "类别"])
+    assert "  classes read by name: 路灯 → 01037, STREET LIGHT → 01037 路灯, 上水井盖 → 01001 供水井盖 (its CJ/T 214 " \
+           "name), 输油（气）井盖 → 01021, 交通标志牌 → 02010 交通标志牌及标线 (its CJ/T 214 name)" in run.output.splitlines()
+
+    # A mapping's [classes] says what a name means there; --class takes a name too.
+    mapping = tmp_path / "m.toml"
+    mapping.write_text('[classes]\n"路灯" = "01038"\n"立杆" = "01030"\n', encoding="utf-8")
+    run = CliRunner().invoke(cli, [*args, "--class-field", "类别", "--mapping", str(mapping), "--json"])
+    assert run.exit_code == 0, run.output
+    catalogue = read_catalogue(package, where="GLBJZT <> '移除'")  # 路灯 became 01038 (two removed, two added)
+    assert catalogue.sort_values("source_row")["class_code"].tolist() == [
+        "01038", "01037", "01001", "01021", "02010", "01037", "01030", "01038"]
+    assert list(json.loads(run.output)[0]["classes_by_name"]) == ["STREET LIGHT", "上水井盖", "输油（气）井盖", "交通标志牌"]
+    run = CliRunner().invoke(cli, [*args, "--class", "交通信号灯", "--source", "signals", "--json"])
+    assert run.exit_code == 0, run.output
+    assert set(read_catalogue(package, where="source = 'signals'")["class_code"]) == {"02014"}
+    run = CliRunner().invoke(cli, [*args, "--class", "路灯", "--class-field", "类别"])
+    assert run.exit_code == 2 and "--class (one class for every row) and --class-field" in run.output
+    run = CliRunner().invoke(cli, [*args, "--class-field", "类型"])
+    assert run.exit_code == 1
+    assert "Error: --class-field '类型' is not a column (the columns are ['类别'])" in run.output
+
+    # In the legacy scheme, 2026's names read the other way: 供水井盖 is 0101 上水井盖, and
+    # 立杆 is its own class; 交通标志牌及标线 holds more than 0209 交通标志牌, so it is none.
+    inventory = _csv(tmp_path, [dict(类别=k, lon=a, lat=b) for k, a, b in zip(
+        ["供水井盖", "立杆", "交通标志牌及标线"], lon, lat)], name="old.csv")
+    result = import_components(inventory, Locator.from_package(package), table=class_table("legacy"),
+                               mapping=Mapping(class_field="类别"))
+    assert result.catalogue["class_code"].tolist() == ["0101", "0117"]
+    assert result.summary["classes_by_name"] == {"供水井盖": ["0101", "上水井盖", "GB/T 47678.5-2026"],
+                                                 "立杆": ["0117", "立杆", "CJ/T 214"]}
+    assert result.rejects["detail"].str.startswith(
+        "类别 '交通标志牌及标线' is no class code or name: 交通标志牌及标线 is GB/T 47678.5-2026's class 02010, and no "
+        "CJ/T 214 class holds all of it (2026 adds markings (标线) to the signs class)").tolist() == [True]
 
 
 def test_classes_and_dates_from_columns_of_numbers_and_a_mapping_s_values(tmp_path, package):
