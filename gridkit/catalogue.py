@@ -262,6 +262,14 @@ class Mapping:
                    origin=origin, section=name if inventory is not None else None,
                    near_section=near if inventory is not None else None)
 
+    def with_codes(self, table):
+        """This mapping with each class it gives by name (``class = "消防设施"``, a
+        ``[classes]`` value ``"路灯"``) given by its code (:meth:`ClassTable.by_name`)."""
+        def code(value):
+            found = None if value is None or value in table else table.by_name(value)
+            return found[0].code if found else value
+        return replace(self, class_code=code(self.class_code), classes={k: code(v) for k, v in self.classes.items()})
+
     def class_problem(self, table):
         """What is wrong with the classes this mapping gives (its ``class``, its
         ``[classes]``) in ``table``, naming where it was read; None when nothing is."""
@@ -271,10 +279,6 @@ class Mapping:
             problem = table.class_problem(code, typed=True)
             if not problem:
                 continue
-            named = table.named(code)
-            if named:
-                return (f"{self.origin or 'mapping'}: {key} = {code!r} is the name of class {named.code}: give "
-                        f"its code, {key} = \"{named.code}\"")
             near = table.near_names(code)
             if near:  # 消防栓, the everyday word, for 消防设施
                 return (f"{self.origin or 'mapping'}: {key} = {code!r} is no class's code or name; classes near it "
@@ -1410,7 +1414,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         department it has (from a routing table, or an edited copy).
     """
     table = table or ClassTable("2026")
-    mapping = mapping or Mapping()
+    mapping = (mapping or Mapping()).with_codes(table)
     problem = mapping.class_problem(table)
     if problem:
         raise InputError(problem)

@@ -2586,7 +2586,7 @@ def test_misplaced_components_leaves_out_removed_ones_and_names_those_without_a_
 
 
 def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, package):
-    """A class typed as a TOML number, as a name or as a legacy class, a field given
+    """A class typed as a TOML number, as a word that is no class's name or as a legacy class, a field given
     two columns, class and class_field both, a bare Chinese key: refused before any
     row is read, naming the file, its section and the key."""
     path = tmp_path / "mapping.toml"
@@ -2602,8 +2602,6 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
     assert refusal("[files.hydrants]\nclass = 1013\n") == (
         f"{where}: class = '1013': class code '1013' is not 5 digits: leading zeros lost? 01013 is 消防设施 (a code "
         "goes in quotes in TOML, zeros and all: \"01013\"); `gridkit components classes WORD` finds a code")
-    assert refusal('[files.hydrants]\nclass = "消防设施"\n') == (
-        f"{where}: class = '消防设施' is the name of class 01013: give its code, class = \"01013\"")
     assert refusal('[files.hydrants]\nclass = "01013"\nsource_key = "Kind"\n').startswith(
         "mapping: source_key 'Kind' is not a column of hydrants (did you mean 'kind'?) (it has ['kind'")
     assert refusal('[files.hydrants]\nclass = "消防栓"\n') == (  # the everyday word
@@ -2611,8 +2609,6 @@ def test_a_mapping_file_s_mistakes_are_named_with_what_to_write(tmp_path, packag
         "01068 水鹤: give the code, class = \"CODE\"")
     assert refusal('[files.hydrants]\nclass = "hydrant"\n').endswith(  # the word English names it by
         "classes near it by name: 01013 消防设施, 01068 水鹤: give the code, class = \"CODE\"")
-    assert refusal('[files.hydrants]\nclass = "Street Light"\n').endswith(
-        "is the name of class 01037: give its code, class = \"01037\"")
     with pytest.raises(InputError) as error:
         path.write_text('[files.hydrants]\nclass = 01013  # 消防设施\n', encoding="utf-8")
         Mapping.load(path, inventory=inventory)
@@ -2707,15 +2703,18 @@ def test_a_class_column_of_the_standard_s_names_is_read_by_name(tmp_path, packag
     assert "  classes read by name: 路灯 → 01037, STREET LIGHT → 01037 路灯, 上水井盖 → 01001 供水井盖 (its CJ/T 214 " \
            "name), 输油（气）井盖 → 01021, 交通标志牌 → 02010 交通标志牌及标线 (its CJ/T 214 name)" in run.output.splitlines()
 
-    # A mapping's [classes] says what a name means there; --class takes a name too.
+    # A mapping's [classes] says what a name means there (by a code, or a class's name);
+    # its class, and --class, take a name too.
     mapping = tmp_path / "m.toml"
-    mapping.write_text('[classes]\n"路灯" = "01038"\n"立杆" = "01030"\n', encoding="utf-8")
+    mapping.write_text('[classes]\n"路灯" = "地灯"\n"立杆" = "01030"\n', encoding="utf-8")
     run = CliRunner().invoke(cli, [*args, "--class-field", "类别", "--mapping", str(mapping), "--json"])
     assert run.exit_code == 0, run.output
     catalogue = read_catalogue(package, where="GLBJZT <> '移除'")  # 路灯 became 01038 (two removed, two added)
     assert catalogue.sort_values("source_row")["class_code"].tolist() == [
         "01038", "01037", "01001", "01021", "02010", "01037", "01030", "01038"]
     assert list(json.loads(run.output)[0]["classes_by_name"]) == ["STREET LIGHT", "上水井盖", "输油（气）井盖", "交通标志牌"]
+    result = import_components(inventory, Locator.from_package(package), mapping=Mapping(class_code="消防设施"))
+    assert result.rejects["detail"].tolist() == [] and set(result.catalogue["class_code"]) == {"01013"}
     run = CliRunner().invoke(cli, [*args, "--class", "交通信号灯", "--source", "signals", "--json"])
     assert run.exit_code == 0, run.output
     assert set(read_catalogue(package, where="source = 'signals'")["class_code"]) == {"02014"}
