@@ -913,7 +913,8 @@ def classes_command(words, scheme, unmapped):
     """List the class table of a scheme (code, big class, name, English name, the
     other scheme's class, suggested department), or the classes whose line holds
     every one of WORDS (any case): a name in Chinese or English, a code, a
-    department, or an everyday word for one (红绿灯 → 交通信号灯, 垃圾桶 → 垃圾箱). Exit
+    department, an everyday word for one (红绿灯 → 交通信号灯, 垃圾桶 → 垃圾箱), or the
+    other scheme's name of one (上水井盖, CJ/T 214's name of 01001 供水井盖). Exit
     status 1 when none does (a Chinese word of three characters or more then offers
     the classes sharing two of them: 消防栓 → 消防设施). The examples find the class of
     hydrants for --class, the street lights' classes, the 2026 class of legacy
@@ -941,6 +942,10 @@ def classes_command(words, scheme, unmapped):
     for word, (_, *names) in said.items():
         if names and found:
             click.echo(f"{word}: an everyday word for {' or '.join(names)}", err=True)
+    named = table.by_name(words[0]) if len(words) == 1 and not found else None
+    if named and named[0].code in codes:  # 上水井盖, CJ/T 214's name of 01001 供水井盖, as import reads it
+        found = [line for code, line in zip(codes, lines) if code == named[0].code]
+        click.echo(f"{words[0]}: {named[1]}'s name of {named[0].code} {named[0].name}", err=True)
     if not found:
         near_codes = {c.code for c in table.near_names(*words)}
         near = [line for code, line in zip(codes, lines) if code in near_codes]

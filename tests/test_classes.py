@@ -183,12 +183,15 @@ def test_classes_command_offers_classes_that_share_two_characters_with_a_chinese
     (["红绿灯"], "2026", ["02014"]), (["红绿灯"], "legacy", ["0210"]), (["垃圾桶"], "2026", ["03005"]),
     (["消火栓"], "2026", ["01013"]), (["窨井盖"], "2026", ["01002", "01003"]), (["摄像头"], "legacy", ["0136"]),
     (["隔离墩", "交通"], "2026", ["02017", "02022"]),
+    (["上水井盖"], "2026", ["01001"]), (["通讯井盖"], "2026", ["01007"]), (["供水井盖"], "legacy", ["0101"]),
 ])
 def test_classes_command_knows_the_everyday_words_for_classes(words, scheme, codes):
     """红绿灯, what a ledger and a clerk call a traffic signal, found nothing (its
     class is 交通信号灯, and it shares no two characters with it); 垃圾桶 offered the
     refuse room beside the litter bin. Each everyday word now finds its class, and
-    the command says (on stderr) which class the word stands for."""
+    the command says (on stderr) which class the word stands for. The other scheme's
+    name of a class (上水井盖, CJ/T 214's for 01001 供水井盖) found only the classes
+    sharing two characters with it; now it finds the class, as import reads it."""
     from click.testing import CliRunner
 
     from gridkit_cli.main import cli
@@ -196,4 +199,6 @@ def test_classes_command_knows_the_everyday_words_for_classes(words, scheme, cod
     result = CliRunner().invoke(cli, ["components", "classes", "--scheme", scheme, *words])
     assert result.exit_code == 0, result.output
     assert [line.split("\t")[0] for line in result.stdout.splitlines()] == codes
-    assert result.stderr.startswith(f"{words[0]}: an everyday word for ")
+    assert result.stderr.startswith(f"{words[0]}: an everyday word for " if words[0] not in ("上水井盖", "通讯井盖", "供水井盖")
+                                    else f"{words[0]}: {'CJ/T 214' if scheme == '2026' else 'GB/T 47678.5-2026'}'s "
+                                         f"name of {codes[0]} ")
