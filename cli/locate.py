@@ -284,11 +284,14 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
         located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
                                        crs=crs, x_field=x_field, y_field=y_field,
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
+    offset = located.attrs.pop("offset_hint", "")  # for the summary, not the Parquet's metadata
     with rejects_written(rejects, rejects_file(output)):  # in place once the output is
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_parquet(tmp, index=False)
     summary = summarise(located, rejects, len(located) + len(rejects))
     summary["rejects_file"] = str(rejects_file(output))
+    if offset:
+        summary["offset_hint"] = offset
     return summary
 
 

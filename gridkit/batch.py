@@ -59,6 +59,8 @@ REJECT_REASONS = {
     "bad_class": "the class column holds no class code gridkit can route",
 }
 CHUNK = 1_000_000
+#: Rows read again for :meth:`Locator.offset_hint` (spread over a dask dataset's partitions).
+OFFSET_SAMPLE = 20_000
 
 
 def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="component", tolerance=None,
@@ -431,11 +433,10 @@ def _worker_locator(package, tolerance, grid):
     return Locator.from_package(package, tolerance=tolerance, layer=layer, id_field=id_field)
 
 
-def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
-                      class_code=None, wkb=None):
+def _partition_xy(part, x_field, y_field, wkb):
+    """A partition's rows without their geometry, and their positions ``x``, ``y``."""
     from .catalogue import coordinate_values, representative_xy
 
-    locator = _worker_locator(str(package), float(tolerance), grid)
     if wkb is not None:  # GeoParquet read as plain Parquet: the geometry column as WKB
         x, y = _wkb_xy(part[wkb])
         frame = pd.DataFrame(part.drop(columns=wkb))
@@ -446,6 +447,20 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
         x, y = coordinate_values(part, x_field, y_field)
         frame = pd.DataFrame(part)
         frame.attrs["xy_fields"] = (x_field, y_field)  # a reject names the column, as the file path's do
+    return frame, x, y
+
+
+def _sample_partition(part, x_field, y_field, wkb, n):
+    """The positions of ``n`` evenly spaced rows of a partition (all, if it has fewer)."""
+    rows = np.unique(np.linspace(0, len(part) - 1, min(n, len(part))).astype(np.int64))
+    _, x, y = _partition_xy(part.iloc[rows], x_field, y_field, wkb)
+    return pd.DataFrame({"x": np.asarray(x, dtype=float), "y": np.asarray(y, dtype=float)})
+
+
+def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
+                      class_code=None, wkb=None):
+    locator = _worker_locator(str(package), float(tolerance), grid)
+    frame, x, y = _partition_xy(part, x_field, y_field, wkb)
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
                                     compact=True)
@@ -553,9 +568,12 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     ``scheduler`` is the address of a running dask scheduler; without one a local
     cluster of ``n_workers`` processes is started for the run and closed after.
     Returns ``(located, rejects)`` as :func:`locate_frame` does, ``located`` in
-    the input's row order (rows are numbered within the whole dataset).
+    the input's row order (rows are numbered within the whole dataset), and
+    ``located.attrs["offset_hint"]``: :meth:`Locator.offset_hint` on an even sample
+    of the positions ("" when they seem read in the right lon/lat system).
     ``routes``, ``class_field``, ``class_code``: as :func:`locate_file`'s.
     """
+    import dask
     import dask.dataframe as dd
     import pyarrow as pa
     from dask.distributed import Client, LocalCluster
@@ -612,10 +630,15 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                 "script, call locate_dask under 'if __name__ == \"__main__\":' (each worker starts by importing "
                 "the script, and the script's own call then fails in it: that error is printed above); or pass "
                 "the address of a running scheduler (scheduler=...).") from exc
+    # An even sample of the positions, computed with the rows (the partitions are read
+    # once), for the hint that lon/lat were read in the wrong one of China's systems.
+    positions = ddf.map_partitions(_sample_partition, x_field, y_field, wkb, -(-OFFSET_SAMPLE // ddf.npartitions),
+                                   meta=pd.DataFrame({"x": pd.Series(dtype=float), "y": pd.Series(dtype=float)}))
     try:
         with Client(cluster if cluster is not None else scheduler):
-            result = ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs,
-                                        routes, class_field, kind, class_code, wkb, meta=sample).compute()
+            result, positions = dask.compute(
+                ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs, routes,
+                                   class_field, kind, class_code, wkb, meta=sample), positions)
     finally:
         if cluster is not None:
             cluster.close()
@@ -623,4 +646,6 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     reason = result.pop(PREFIX + "reject").fillna("").to_numpy(dtype=object)
     detail = result.pop(PREFIX + "reject_detail").fillna("").to_numpy(dtype=object)
     # Workers send back cell numbers; the names come from the client's own locator.
-    return split_rejects(expand(result, locator), reason, detail)
+    located, rejects = split_rejects(expand(result, locator), reason, detail)
+    located.attrs["offset_hint"] = locator.offset_hint(positions["x"], positions["y"], crs, sample=OFFSET_SAMPLE)
+    return located, rejects

@@ -8,11 +8,13 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pyogrio
+import pyarrow.parquet as pq
 import pyproj
 import pytest
 import shapely
 
 import gridkit as gk
+from gridkit.batch import locate_dask
 from gridkit.catalogue import Mapping, catalogue_stats, import_components, read_catalogue, write_catalogue
 from gridkit.classes import ClassTable, class_table, convert_ids
 from gridkit.errors import InputError
@@ -1745,6 +1747,19 @@ def test_lon_lat_read_in_the_wrong_chinese_system_is_told_with_the_fix(tmp_path,
     assert result.exit_code == 0 and f"  hint: {hint}\n" in result.output
     located = CliRunner().invoke(cli, ["locate", str(inventory), "--grid", str(package), "-o", str(tmp_path / "l.csv")])
     assert located.exit_code == 0 and f"  hint: {hint}\n" in located.output
+    # On dask too (it said nothing): a sample spread over the partitions, read with the rows.
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    table = pd.read_csv(inventory)
+    table.iloc[:150].to_parquet(parts / "0.parquet")
+    table.iloc[150:].to_parquet(parts / "1.parquet")
+    on_dask = CliRunner().invoke(cli, ["locate", str(parts), "--grid", str(package), "--dask", "--workers", "1",
+                                       "-o", str(tmp_path / "d.parquet")])
+    assert on_dask.exit_code == 0 and f"  hint: {hint}\n" in on_dask.output
+    assert not any(b"offset_hint" in value for value in pq.read_schema(tmp_path / "d.parquet").metadata.values())
+    if system == "gcj02":
+        located, _ = locate_dask(parts, package, crs=system, n_workers=1)
+        assert located.attrs["offset_hint"] == "" and set(located["gk_status"]) == {"inside"}
     right = import_components(inventory, loc, mapping=mapping, today="20261126", crs=system)
     assert right.summary["imported"] == 400 and "offset_hint" not in right.summary
     assert sorted(right.catalogue["SZDYWGBSM"].str[-3:].astype(int).tolist()) == list(range(1, 401))
