@@ -62,7 +62,8 @@ def _misread(locator, x, y, crs):
                    "one with errors (`gridkit route check`) is refused.")
 @click.option("--class-field", default=None,
               help="Column with the class of each point (5-digit class, 11-digit matter code, component ID, "
-                   "legacy class), by which it is routed: --routes needs it (or --class), and it needs --routes.")
+                   "legacy class, or a class's name: 路灯, 暴露垃圾), by which it is routed: --routes needs it (or "
+                   "--class), and it needs --routes.")
 @click.option("--class", "class_code", default=None, metavar="CODE",
               help="Instead of --class-field, one class for every point (a file of one kind: --class 01037 for "
                    "street lights); needs --routes.")

@@ -33,7 +33,9 @@ Class keys: a GB/T 47678.5-2026 class (5 digits: component classes 01–05 and t
 (2 digits), ``"*"`` for every class, and legacy CJ/T 214 event classes as
 ``"event:0101"`` or ``"event:01"``. Codes handed to :meth:`RoutingTable.route` may
 also be an 11-digit matter code, a 17-digit component ID, a legacy 4-digit class or
-a 16-digit legacy ID (legacy components route by their 2026 counterpart).
+a 16-digit legacy ID (legacy components route by their 2026 counterpart). A class's
+name, in a rule or handed to ``route``, is its code (:func:`named_class`: 路灯,
+上水井盖, 暴露垃圾).
 
 Precedence (most specific wins)
 -------------------------------
@@ -56,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from .classes import (RETIRED_2026, _load_toml, _read_rows, class_table, convert_class, lost_leading_zeros,
+from .classes import (RETIRED_2026, _load_toml, _name_key, _read_rows, class_table, convert_class, lost_leading_zeros,
                       matter_classes)
 from .codes import half_width
 from .errors import InputError
@@ -190,6 +192,8 @@ def class_keys(code, kind="component", local=frozenset()):
     (['06010', '06'], ['01023', '01'], ['event:0101', 'event:01'])
     """
     code = half_width(str(code).strip())  # ０１０１３, typed in a Chinese input method's full-width mode
+    if kind != "event" and not code.isdigit():
+        code = named_class(code) or code  # 路灯, 暴露垃圾: a class's name
     if kind == "event":
         if len(code) != 4 or not code.isdigit():
             raise InputError(f"{code!r} is not a legacy CJ/T 214 event class (4 digits)")
@@ -230,13 +234,28 @@ def _lost_zero(digits):
     return f"; {code} ({name}) with its leading 0 lost? Excel drops it: keep the column as text"
 
 
+def named_class(word):
+    """The GB/T 47678.5-2026 class code ``word`` names, or None: a component class's
+    name as an import reads it (:meth:`ClassTable.by_name`: 路灯, 上水井盖), or a
+    matter class's (暴露垃圾 → 06010; 供水井盖异常, the matter of a water-supply cover,
+    is 01001 as the cover is: the same key to route by).
+
+    >>> named_class("上水井盖"), named_class("暴露垃圾"), named_class("消防栓")
+    ('01001', '06010', None)
+    """
+    found = class_table("2026").by_name(word)
+    return found[0].code if found else _matter_names().get(_name_key(word))
+
+
+@functools.cache
+def _matter_names():
+    return {_name_key(name): code for code, name in matter_classes().items()}
+
+
 def _by_name(word):
-    """'; 消防设施 is class 01013' when ``word`` is a class's name, or names the
-    classes near it (:meth:`ClassTable.near_names`: 消防栓, the everyday word); else ''."""
+    """'; classes near it by name: …' naming the classes ``word`` may mean
+    (:meth:`ClassTable.near_names`: 消防栓, the everyday word); else ''."""
     table = class_table("2026")
-    named = table.named(word)
-    if named:
-        return f"; {word} is class {named.code}: give the code"
     near = table.near_names(word)
     return f"; classes near it by name: {table.listed(near)}: give the code" if near else ""
 
@@ -353,7 +372,8 @@ class RoutingTable:
             _known_keys(entry, ("area", "classes", "department", "note"), f"{source}: {where}")
             if "department" not in entry or "classes" not in entry:
                 raise InputError(f"{source}: {where} needs 'classes' and 'department'")
-            classes = _texts(entry["classes"], f"{source}: {where}: classes", ("01001", "02"))
+            classes = tuple(named_class(c) or c for c in  # 路灯: the code it names
+                            _texts(entry["classes"], f"{source}: {where}: classes", ("01001", "02")))
             for area in _texts(entry.get("area", ""), f"{source}: {where}: area", ("110101001", "110101002")):
                 rules.append(_Rule(area.strip(), classes, str(entry["department"]), where))
         return cls(departments, territorial, rules, source=source)

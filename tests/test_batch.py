@@ -97,6 +97,33 @@ def test_cli_locates_routes_and_rejects(tmp_path, package):
     assert summary["rejects_file"] == str(tmp_path / "located.rejects.csv")
 
 
+def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
+    """A hotline's export names each report's matter (暴露垃圾), a ledger its
+    component (供水井盖, or CJ/T 214's 上水井盖, 无主井盖): each such row was rejected as
+    bad_class ("'暴露垃圾' is not a class code (digits only)"). A class's name now routes
+    as its code: the same departments as the codes of test_cli_locates_routes_and_rejects."""
+    points, frame = _points(tmp_path)
+    frame["matter"] = ["暴露垃圾", "供水井盖", "暴露垃圾", "无主井盖", "上水井盖", "无照经营游商", "供水井盖异常",
+                       "供水井盖", "供水井盖", "消防栓"]
+    frame.to_csv(points, index=False)
+    routes = tmp_path / "routing.toml"
+    routes.write_text(starter_table(), encoding="utf-8")
+    out = tmp_path / "located.csv"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out), "--routes",
+                                      str(routes), "--class-field", "matter", "--tolerance", "10"])
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(out, dtype=str)
+    assert got["gk_department_name"].fillna("").tolist() == [
+        "城市管理局", "供水企业/水务局", "城市管理局", "110101001街道办事处", "供水企业/水务局", "城市管理综合行政执法局",
+        "供水企业/水务局", ""]
+    assert got["matter"].tolist() == frame["matter"].iloc[:8].tolist()  # the file's words, as they were
+    rejects = pd.read_csv(tmp_path / "located.rejects.csv", dtype=str)
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [
+        ["9", "missing_coordinates", "lon is blank or not a number"],
+        ["10", "bad_class", "'消防栓' is not a class code (digits only); classes near it by name: 01013 消防设施, "
+                            "01068 水鹤: give the code"]]
+
+
 def test_locate_encoding_reads_a_big5_csv(tmp_path, package):
     """A BIG5 CSV (Taiwan, Hong Kong) is not UTF-8, and read as GB18030 its names are
     mojibake; --encoding BIG5 reads them as written (the output is UTF-8). --at

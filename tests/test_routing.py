@@ -122,7 +122,6 @@ def test_legacy_codes():
                "with its leading 0 lost?"),
     ("9999", "9999 is no legacy CJ/T 214 class (4 digits)"),  # and no 2026 class with a 0 before it: no hint
     ("1.5", "'1.5' is not a class code (digits only)"),
-    ("消防设施", "'消防设施' is not a class code (digits only); 消防设施 is class 01013: give the code"),
     ("hydrant", "'hydrant' is not a class code (digits only); classes near it by name: 01013 消防设施, 01068 水鹤: "
                 "give the code"),
     ("消防栓", "'消防栓' is not a class code (digits only); classes near it by name: 01013 消防设施, "
@@ -133,6 +132,18 @@ def test_a_class_code_that_lost_its_leading_zero_says_so(code, message):
         class_keys(code)
     assert str(raised.value).startswith(message)
     assert ("leading 0" in message) == ("leading 0" in str(raised.value))
+
+
+def test_a_rule_may_name_its_classes():
+    """A routing table's rule naming classes by name (路灯, 暴露垃圾) was refused:
+    "'路灯' is not a class code (digits only); 路灯 is class 01037: give the code".
+    A class's name is now its code, in a rule as in a point's class."""
+    assert class_keys("消防设施") == ["01013", "01"] and class_keys("暴露垃圾") == ["06010", "06"]
+    assert class_keys("上水井盖") == class_keys("供水井盖异常") == ["01001", "01"]
+    table = _table(rule=[{"classes": ["路灯", "暴露垃圾"], "department": "城管"}])
+    here = _at("110101001001001")
+    assert [table.route(here, code).department_name for code in ("01037", "路灯", "06010", "06011")] == [
+        "城管", "城管", "城管", "东华门街道办事处"]
 
 
 def test_load_errors_and_check():
