@@ -278,11 +278,6 @@ class ClassTable:
     def __len__(self):
         return len(self.classes)
 
-    def named(self, word):
-        """The class whose Chinese or English name ``word`` is (any case), or None."""
-        word = str(word).casefold()
-        return next((c for c in self.classes.values() if word in (c.name, c.name_en.casefold())), None)
-
     def by_name(self, word):
         """The class ``word`` names, and the label of the scheme whose name it is.
 
