@@ -1807,9 +1807,11 @@ def _class_codes(frame, std, mapping, table, has_id):
         if mapping.class_field not in frame.columns:
             said = (f"the class column {mapping.class_field!r} (class_field in {mapping.origin}, or --class-field)"
                     if mapping.origin else f"--class-field {mapping.class_field!r}")
+            found = _class_column(frame, table)  # the column the classes are in, by its values
             raise InputError(f"{said} is not a column"
                              f"{near_column(mapping.class_field, frame.columns)} "
-                             f"(the columns are {list(frame.columns)})")
+                             f"(the columns are {list(frame.columns)})"
+                             + (f"; {found[0]} names classes ({', '.join(found[1])})" if found else ""))
         column = frame[mapping.class_field].reset_index(drop=True)
         if pd.api.types.is_float_dtype(column) and (column.dropna() % 1 == 0).all():
             column = column.astype("Int64")  # 1.0: a column of whole numbers with blanks, read as floats

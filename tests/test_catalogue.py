@@ -2737,7 +2737,8 @@ def test_a_class_column_of_the_standard_s_names_is_read_by_name(tmp_path, packag
     assert run.exit_code == 2 and "--class (one class for every row) and --class-field" in run.output
     run = CliRunner().invoke(cli, [*args, "--class-field", "类型"])
     assert run.exit_code == 1
-    assert "Error: --class-field '类型' is not a column (the columns are ['类别'])" in run.output
+    assert ("Error: --class-field '类型' is not a column (the columns are ['类别']); 类别 names classes (路灯, "
+            "STREET LIGHT, 上水井盖)") in run.output
 
     # In the legacy scheme, 2026's names read the other way: 供水井盖 is 0101 上水井盖, and
     # 立杆 is its own class; 交通标志牌及标线 holds more than 0209 交通标志牌, so it is none.
