@@ -154,8 +154,7 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
                 raise click.UsageError(f"{package} holds a {held} catalogue; import with --scheme {held}, "
                                        f"or convert the inventory first (gridkit components convert)")
             table = package_classes(package, extensions, scheme=scheme, metadata=meta)
-            named = None if class_code is None or class_code in table else table.by_name(class_code)
-            class_code = named[0].code if named else class_code  # --class 路灯
+            class_code = table.code_of(class_code)  # --class 路灯
             problem = table.class_problem(class_code, typed=True) if class_code is not None else None
             if problem:
                 raise click.BadParameter(f"{problem} (`gridkit components classes WORD` finds the code)",

@@ -35,7 +35,7 @@ from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
-                      XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator)
+                      XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator, evenly_spaced)
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -452,8 +452,7 @@ def _partition_xy(part, x_field, y_field, wkb):
 
 def _sample_partition(part, x_field, y_field, wkb, n):
     """The positions of ``n`` evenly spaced rows of a partition (all, if it has fewer)."""
-    rows = np.unique(np.linspace(0, len(part) - 1, min(n, len(part))).astype(np.int64))
-    _, x, y = _partition_xy(part.iloc[rows], x_field, y_field, wkb)
+    _, x, y = _partition_xy(part.iloc[evenly_spaced(len(part), n)], x_field, y_field, wkb)
     return pd.DataFrame({"x": np.asarray(x, dtype=float), "y": np.asarray(y, dtype=float)})
 
 

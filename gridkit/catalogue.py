@@ -265,10 +265,8 @@ class Mapping:
     def with_codes(self, table):
         """This mapping with each class it gives by name (``class = "消防设施"``, a
         ``[classes]`` value ``"路灯"``) given by its code (:meth:`ClassTable.by_name`)."""
-        def code(value):
-            found = None if value is None or value in table else table.by_name(value)
-            return found[0].code if found else value
-        return replace(self, class_code=code(self.class_code), classes={k: code(v) for k, v in self.classes.items()})
+        return replace(self, class_code=table.code_of(self.class_code),
+                       classes={k: table.code_of(v) for k, v in self.classes.items()})
 
     def class_problem(self, table):
         """What is wrong with the classes this mapping gives (its ``class``, its

@@ -296,6 +296,12 @@ class ClassTable:
         found = self._names.get(_name_key(word))
         return None if found is None else (self.classes[found[0]], found[1])
 
+    def code_of(self, value):
+        """``value`` as a class code: the code of the class it names (:meth:`by_name`:
+        ``"路灯"`` is ``"01037"``), else ``value`` as it is (a code, or no class's name)."""
+        found = None if value is None or value in self.classes else self.by_name(value)
+        return found[0].code if found else value
+
     def named_elsewhere(self, word) -> str:
         """Why ``word``, the other scheme's name of a class, is no class here, as a
         clause (立杆, CJ/T 214's any pole, which GB/T 47678.5-2026 splits by owner);

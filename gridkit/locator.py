@@ -126,6 +126,12 @@ class Location(NamedTuple):
     micro_id: str | None = None
 
 
+def evenly_spaced(count, n):
+    """Positions of ``n`` of ``count`` rows, evenly spaced from the first to the last
+    (all of them when ``count`` ≤ ``n``): a sample that sees the whole file."""
+    return np.unique(np.linspace(0, count - 1, min(n, count)).astype(np.int64))
+
+
 def _lattice(geoms, bounds):
     """Side and origin of the square lattice most cells sit on, or ``None``."""
     w, h = bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1]
@@ -836,7 +842,7 @@ class Locator:
         rows = np.flatnonzero(np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90))
         if read is None or len(rows) < 10:
             return ""
-        rows = rows[np.unique(np.linspace(0, len(rows) - 1, min(sample, len(rows))).astype(np.int64))]
+        rows = rows[evenly_spaced(len(rows), sample)]
         x, y = x[rows], y[rows]
         if coords.is_in_china(x, y).mean() < 0.5:
             return ""
