@@ -516,11 +516,15 @@ def _pairs(column):
     >>> x.tolist(), y.tolist()
     ([116.48, 1.0, 3.0, 5.0, 8.0, nan, nan, 116.48], [39.99, 2.0, 4.0, 6.0, 9.0, nan, nan, 39.99])
 
-    Degrees, minutes and seconds too, the two separated by a comma or a semicolon:
+    Degrees, minutes and seconds too (or decimal degrees with hemispheres), the two
+    separated by a comma, a semicolon or spaces. A pair whose first is marked a
+    latitude (N, S, 北纬, 南纬), as Google Maps copies a place, is read the other way
+    round:
 
-    >>> x, y = _pairs(pd.Series(["116°24′36″E, 39°54′N", "东经116度24分36秒，北纬39度54分", "71°6′20″W,x"]))
+    >>> x, y = _pairs(pd.Series(["116°24′36″E, 39°54′N", "东经116度24分36秒，北纬39度54分", "71°6′20″W,x",
+    ...                          "39°54'00.0\\"N 116°24'36.0\\"E", "N39.9, E116.41", "S33°52.5' E151°12'"]))
     >>> x.round(4).tolist(), y.round(4).tolist()
-    ([116.41, 116.41, nan], [39.9, 39.9, nan])
+    ([116.41, 116.41, nan, 116.41, 116.41, 151.2], [39.9, 39.9, nan, 39.9, 39.9, -33.875])
     """
     text = _full_width(column.astype("string").str.strip())
     pair = text.str.extract(rf"^[(\[（]?\s*({_NUMBER})\s*(?:[,;，；]|\s)\s*({_NUMBER})\s*[)\]）]?$")
@@ -531,11 +535,13 @@ def _pairs(column):
         wkt = text.iloc[rest].str.replace(r"^SRID=\d+;", "", regex=True).to_numpy(dtype=object)
         x[rest], y[rest] = representative_xy(shapely.from_wkt(wkt, on_invalid="ignore"))
     rest = np.flatnonzero(np.isnan(x) & text.notna().to_numpy())
-    if len(rest):  # degrees, minutes and seconds, each as a coordinate column reads them
-        parts = text.iloc[rest].str.split(r"\s*[,;，；]\s*", regex=True, expand=True).reindex(columns=[0, 1, 2])
-        two = parts[2].isna().to_numpy()
-        a, b = (_coordinates(parts[k].iloc[two].reset_index(drop=True)) for k in (0, 1))
-        x[rest[two]], y[rest[two]] = np.where(np.isnan(b), np.nan, a), np.where(np.isnan(a), np.nan, b)
+    if len(rest):  # degrees, minutes and seconds, or decimal degrees with hemispheres
+        found = text.iloc[rest].str.extract(_DMS_PAIR)
+        (a, a_lat), (b, b_lat) = _degrees(found, "_1"), _degrees(found, "_2")
+        both = ~np.isnan(a) & ~np.isnan(b)
+        swap = a_lat & ~b_lat & found["d_2"].notna().to_numpy()  # 39°54′N 116°24′E: the latitude first
+        x[rest[both]] = np.where(swap, b, a)[both]
+        y[rest[both]] = np.where(swap, a, b)[both]
     return x, y
 
 
@@ -821,18 +827,50 @@ def _full_width(text):
     return out
 
 
-#: Degrees, minutes and seconds as surveyors' ledgers write them: 116°24′38.5″E,
-#: 东经116度24分38.5秒, N39°54'27" (after NFKC: ″ is then ′′).
-_DMS = re.compile(r"^(?P<before>东经|西经|北纬|南纬|[NSEW])?\s*(?P<sign>[-+])?(?P<d>\d+(?:\.\d+)?)\s*(?:°|度|º)\s*"
-                  r"(?:(?P<m>\d+(?:\.\d+)?)\s*(?:′′|''|[′'分])?\s*)?(?:(?P<s>\d+(?:\.\d+)?)\s*(?:″|′′|''|\"|秒)\s*)?"
-                  r"(?P<after>[NSEW])?$", re.IGNORECASE)
+#: The hemisphere of a coordinate, before or after it: a letter (N39.9, 116.4E) or a word
+#: (北纬39.9, 116度24分东经). N and S mark a latitude, E and W a longitude.
+_HEMISPHERE = r"东经|西经|北纬|南纬|[NSEW]"
+_SOUTH_WEST = ("S", "W", "南纬", "西经")
+_LATITUDE = ("N", "S", "北纬", "南纬")
+
+
+def _degrees_pattern(n=""):
+    """One coordinate in degrees, minutes and seconds as surveyors' ledgers write them
+    (116°24′38.5″E, 东经116度24分38.5秒, N39°54'27"; after NFKC ″ is ′′), or in
+    decimal degrees beside a hemisphere (E116.4122, 39.9008N, 北纬39.9008), as a
+    regular expression whose groups end in ``n``. A hemisphere stands before the
+    number or after it, not both."""
+    number = r"\d+(?:\.\d+)?"
+    return (rf"(?P<before{n}>{_HEMISPHERE})?\s*(?P<sign{n}>[-+])?(?P<d{n}>{number})\s*"
+            rf"(?:(?:°|度|º)\s*(?:(?P<m{n}>{number})\s*(?:′′|''|[′'分])?\s*)?"
+            rf"(?:(?P<s{n}>{number})\s*(?:″|′′|''|\"|秒)\s*)?)?"
+            rf"(?(before{n})|(?P<after{n}>{_HEMISPHERE})?)")
+
+
+_DMS = re.compile(rf"^{_degrees_pattern()}$", re.IGNORECASE)
+#: Two of them, separated by a comma, a semicolon or spaces: 39°54′03″N 116°24′44″E.
+_DMS_PAIR = re.compile(rf"^[(\[（]?\s*{_degrees_pattern('_1')}\s*(?:[,;，；]|\s)\s*{_degrees_pattern('_2')}"
+                       r"\s*[)\]）]?$", re.IGNORECASE)
+
+
+def _degrees(found, n=""):
+    """The values (NaN where none) and whether each is marked a latitude (N, S), from
+    the groups of :func:`_degrees_pattern` that ``str.extract`` found. A number
+    without a degree sign or a hemisphere is none: a plain number was read before."""
+    d, m, s = (pd.to_numeric(found[k + n]).fillna(0).to_numpy(dtype=float) for k in ("d", "m", "s"))
+    hemisphere = (found["before" + n].fillna("") + found["after" + n].fillna("")).str.upper()
+    marked = found["d" + n].notna().to_numpy(dtype=bool) & ((m < 60) & (s < 60))  # 61′ is no position: rejected
+    value = np.where(marked, d + m / 60 + s / 3600, np.nan)
+    south_west = hemisphere.isin(_SOUTH_WEST).to_numpy(dtype=bool) | found["sign" + n].fillna("").eq("-").to_numpy(dtype=bool)
+    return np.where(south_west, -value, value), hemisphere.isin(_LATITUDE).to_numpy(dtype=bool)
 
 
 def _coordinates(column):
     """A coordinate column's numbers (NaN where blank or not a number); a decimal
     comma ("116,4105", as a semicolon CSV from Excel writes it) reads as a point,
     and so do full-width digits (１１６．４１０５) and degrees, minutes and seconds
-    (116°24′38.5″E, 东经116度24分38.5秒; S and W, 南纬 and 西经 negative).
+    (116°24′38.5″E, 东经116度24分38.5秒; S and W, 南纬 and 西经 negative), and
+    decimal degrees beside a hemisphere (E116.41, 北纬39.9, as GPS apps write them).
 
     >>> import pandas as pd
     >>> _coordinates(pd.Series(["116.41", "116,41", "１１６．４１", " －７１．１ ", "x", None])).tolist()
@@ -840,6 +878,8 @@ def _coordinates(column):
     >>> dms = ["116°24′36″E", "东经116度24分36秒", "71°6′20″W", "S33°52.5'", "39°", "39°61′"]
     >>> _coordinates(pd.Series(dms)).round(4).tolist()
     [116.41, 116.41, -71.1056, -33.875, 39.0, nan]
+    >>> _coordinates(pd.Series(["E116.41", "116.41E", "W71.1", "北纬39.9", "39度54分北纬", "N 39.9 E"])).round(4).tolist()
+    [116.41, 116.41, -71.1, 39.9, 39.9, nan]
     """
     x = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)  # a copy: written below
     retry = np.flatnonzero(np.isnan(x) & column.notna().to_numpy())
@@ -848,14 +888,9 @@ def _coordinates(column):
         x[retry] = pd.to_numeric(text, errors="coerce")
         comma = text.str.fullmatch(r"[-+]?\d+,\d+") & np.isnan(x[retry])
         x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
-        dms = text[np.isnan(x[retry])].str.extract(_DMS)
-        d, m, s = (pd.to_numeric(dms[k]).fillna(0) for k in ("d", "m", "s"))
-        dms = dms[dms["d"].notna() & (m < 60) & (s < 60)]  # 61′ is no position: rejected
-        if len(dms):
-            value = (d + m / 60 + s / 3600)[dms.index].to_numpy()
-            hemisphere = (dms["before"].fillna("") + dms["after"].fillna("")).str.upper()
-            south_west = hemisphere.isin(["S", "W", "南纬", "西经"]).to_numpy() | dms["sign"].eq("-").to_numpy()
-            x[retry[dms.index.to_numpy()]] = np.where(south_west, -value, value)
+        rest = np.flatnonzero(np.isnan(x[retry]))
+        if len(rest):
+            x[retry[rest]] = _degrees(text.iloc[rest].str.extract(_DMS))[0]
     return x
 
 

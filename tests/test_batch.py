@@ -509,9 +509,21 @@ def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, pack
     def dms(value):
         return f"{int(value)}°{int(value * 60 % 60)}′{value * 3600 % 60:.6f}″"
 
-    for spelled in (f"{dms(lon)}E,{dms(lat)}N", f"东经{dms(lon)}，北纬{dms(lat)}".replace("°", "度")):
+    lon, lat = float(lon), float(lat)
+    google = f"{dms(lat)}N {dms(lon)}E".replace("′", "'").replace("″", '"')  # as Google Maps copies a place
+    for spelled in (f"{dms(lon)}E,{dms(lat)}N", f"东经{dms(lon)}，北纬{dms(lat)}".replace("°", "度"), google,
+                    f"N{lat!r}, E{lon!r}", f"北纬{lat!r} 东经{lon!r}", f"{lon!r}E {lat!r}N"):  # as GPS apps write
         again = run("--at", spelled)
         assert again.exit_code == 0 and "→ cell 110101001001005 (inside)" in again.output, (spelled, again.output)
+    # A file's columns in those forms: each row in the same cell
+    points = tmp_path / "gps.csv"
+    pd.DataFrame({"经度": [f"E{lon!r}", f"{lon!r}E", f"东经{lon!r}"], "纬度": [f"N{lat!r}", f"{lat!r}N", f"北纬{lat!r}"],
+                  "位置": [google, f"N{lat!r} E{lon!r}", f"{dms(lon)}E {dms(lat)}N"]}).to_csv(points, index=False)
+    for columns in (["--x-field", "经度", "--y-field", "纬度"], ["--x-field", "位置", "--y-field", "位置"]):
+        located = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), *columns,
+                                           "--crs", "EPSG:4326", "-o", str(tmp_path / "gps_out.csv"), "--overwrite"])
+        assert located.exit_code == 0, located.output
+        assert pd.read_csv(tmp_path / "gps_out.csv", dtype=str)["gk_grid_id"].tolist() == ["110101001001005"] * 3
     lon, lat = _lonlat([X0 - 5], [Y0 + 50])
     near = run("--at", f"{float(lon[0])!r},{float(lat[0])!r}", "--tolerance", 10)
     assert near.exit_code == 0 and "→ cell 110101001001004 (nearest, 5.0 m away)" in near.output
