@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Steps, crs_opt, echo_summary, overwrite_opt, preview_opt, refuse_existing,
-                      summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (DETECTED, Steps, crs_opt, echo_summary, names_read, overwrite_opt, preview_opt,
+                      refuse_existing, summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
 
 
 @click.group()
@@ -220,11 +220,7 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
         if s.get("offset_hint"):
             lines.append(f"  hint: {s['offset_hint']}")
         if s.get("classes_by_name"):
-            lines.append("  classes read by name: " + ", ".join(
-                f"{value} → {code}" + ("" if name == value else f" {name}")
-                + ("" if label == table.label else f" (its {label} name)")
-                for value, (code, name, label) in list(s["classes_by_name"].items())[:8])
-                + (" …" if len(s["classes_by_name"]) > 8 else ""))
+            lines.append(names_read(s["classes_by_name"], table.label))
         if s.get("cells_not_taken"):
             row, said, cell = s["cells_not_taken_first"]
             n = s["cells_not_taken"]

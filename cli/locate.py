@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
+from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, names_read, overwrite_opt,
                       progress_enabled, refuse_existing, require_with, text_encoding_opt, x_field_opt, y_field_opt)
 
 
@@ -124,6 +124,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
       gridkit locate --at 116.4105,39.9289 --crs gcj02 --grid demo-output/dongcheng.gpkg
     """
     from gridkit.batch import REJECT_REASONS, rejects_file
+    from gridkit.classes import class_table
     from gridkit.errors import GridkitError
 
     t0 = time.perf_counter()
@@ -183,6 +184,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     lines += [f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}" for reason, n in summary["rejected_by_reason"].items()]
     if summary.get("offset_hint"):
         lines.append(f"  hint: {summary['offset_hint']}")
+    if summary.get("classes_by_name"):
+        lines.append(names_read(summary["classes_by_name"], class_table("2026").label))
     lines.append(f"  → {output}; rejects → {summary['rejects_file']}")
     echo_summary(lines, {"input": str(points), "output": str(output), **summary, "seconds": round(seconds, 3)},
                  as_json)
@@ -276,6 +279,7 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
 
     from gridkit.batch import _check_output, locate_dask, rejects_file, rejects_written, summarise
     from gridkit.io import atomic_path
+    from gridkit.routing import read_by_name
 
     output = Path(output)
     _check_output(output, overwrite)
@@ -294,6 +298,11 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
     summary["rejects_file"] = str(rejects_file(output))
     if offset:
         summary["offset_hint"] = offset
+    if table is not None and kind != "event":  # the names among the located rows' classes
+        named = read_by_name([classes["class_code"]] if classes["class_code"] is not None
+                             else located[classes["class_field"]] if classes["class_field"] in located else [])
+        if named:
+            summary["classes_by_name"] = named
     return summary
 
 

@@ -80,6 +80,15 @@ def echo_summary(lines, data, as_json):
         click.echo("\n".join(lines))
 
 
+def names_read(by_name, label, most=8):
+    """The summary line of the classes a run read by name (``classes_by_name``: value
+    → [code, name, whose name]): "  classes read by name: 路灯 → 01037, 上水井盖 → 01001
+    供水井盖 (its CJ/T 214 name)", the name of a scheme other than ``label`` said."""
+    return "  classes read by name: " + ", ".join(
+        f"{value} → {code}" + ("" if name == value else f" {name}") + ("" if whose == label else f" (its {whose} name)")
+        for value, (code, name, whose) in list(by_name.items())[:most]) + (" …" if len(by_name) > most else "")
+
+
 def refuse_existing(*paths, overwrite, inputs=None):
     """A usage error when one of ``paths`` (None: not asked for) exists and
     ``--overwrite`` is not given, or when one is an input (``inputs``: option or

@@ -36,6 +36,7 @@ from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
                       XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator, evenly_spaced)
+from .routing import read_by_name
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -56,7 +57,7 @@ REJECT_REASONS = {
     "baidu_mercator": BAIDU_MERCATOR_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
-    "bad_class": "the class column holds no class code gridkit can route",
+    "bad_class": "the class column holds no class code or name gridkit can route",
 }
 CHUNK = 1_000_000
 #: Rows read again for :meth:`Locator.offset_hint` (spread over a dask dataset's partitions).
@@ -261,6 +262,9 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     offset = locator.offset_hint(x, y, in_crs)  # lon/lat in the wrong one of China's systems
     if offset:
         summary["offset_hint"] = offset
+    named = read_by_name(classes) if routes is not None and classes is not None and kind != "event" else None
+    if named:  # value → [code, name, the scheme whose name it is], for the summary to show
+        summary["classes_by_name"] = named
     return summary
 
 

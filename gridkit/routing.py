@@ -200,8 +200,12 @@ def class_keys(code, kind="component", local=frozenset()):
         return [f"event:{code}", f"event:{code[:2]}"]
     if not code.isdigit():
         number = code[:-2] if code.endswith(".0") and code[:-2].isdigit() else None  # 1013.0, as Excel gives it
-        raise InputError(f"{code!r} is not a class code (digits only)"
-                         + (f": a number as a spreadsheet writes one{_lost_zero(number)}" if number else "")
+        if number or not code or any(c.isdigit() for c in code):
+            raise InputError(f"{code!r} is not a class code (digits only)"
+                             + (f": a number as a spreadsheet writes one{_lost_zero(number)}" if number else "")
+                             + _by_name(code))
+        elsewhere = class_table("2026").named_elsewhere(code)  # 立杆: CJ/T 214's, which 2026 splits
+        raise InputError(f"{code!r} is no class code or name" + (f": {elsewhere}" if elsewhere else "")
                          + _by_name(code))
     if len(code) == 16:
         code = code[6:10]
@@ -245,6 +249,28 @@ def named_class(word):
     """
     found = class_table("2026").by_name(word)
     return found[0].code if found else _matter_names().get(_name_key(word))
+
+
+def read_by_name(values):
+    """The classes named among ``values`` (a class column): each distinct value that
+    is a class's name, not its code, → ``[code, name, whose name]``, a component
+    class's name as :meth:`ClassTable.by_name` reads it or a matter class's, for a
+    run's summary to say what each name was read as. Codes, and words that name no
+    class, are left out.
+
+    >>> read_by_name(["上水井盖", "暴露垃圾", "01001", "上水井盖", "消防栓", None])
+    {'上水井盖': ['01001', '供水井盖', 'CJ/T 214'], '暴露垃圾': ['06010', '暴露垃圾', 'GB/T 47678.5-2026']}
+    """
+    table, found = class_table("2026"), {}
+    for value in dict.fromkeys(v for v in values if isinstance(v, str)):
+        word = half_width(value.strip())
+        if not word or word.isdigit():
+            continue
+        if named := table.by_name(word):
+            found[value] = [named[0].code, named[0].name, named[1]]
+        elif code := _matter_names().get(_name_key(word)):
+            found[value] = [code, matter_classes()[code], table.label]
+    return found
 
 
 @functools.cache

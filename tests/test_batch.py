@@ -101,7 +101,10 @@ def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
     """A hotline's export names each report's matter (暴露垃圾), a ledger its
     component (供水井盖, or CJ/T 214's 上水井盖, 无主井盖): each such row was rejected as
     bad_class ("'暴露垃圾' is not a class code (digits only)"). A class's name now routes
-    as its code: the same departments as the codes of test_cli_locates_routes_and_rejects."""
+    as its code: the same departments as the codes of test_cli_locates_routes_and_rejects.
+    The summary says what each name was read as (as components import does), on
+    dask too, and a word that is no name is told as such, not as "not a class code
+    (digits only)"."""
     points, frame = _points(tmp_path)
     frame["matter"] = ["暴露垃圾", "供水井盖", "暴露垃圾", "无主井盖", "上水井盖", "无照经营游商", "供水井盖异常",
                        "供水井盖", "供水井盖", "消防栓"]
@@ -112,6 +115,10 @@ def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
     result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out), "--routes",
                                       str(routes), "--class-field", "matter", "--tolerance", "10"])
     assert result.exit_code == 0, result.output
+    read = ("  classes read by name: 暴露垃圾 → 06010, 供水井盖 → 01001, 无主井盖 → 01023 不明井盖 (its CJ/T 214 "
+            "name), 上水井盖 → 01001 供水井盖 (its CJ/T 214 name), 无照经营游商 → 09001, 供水井盖异常 → 01001")
+    assert read in result.output.splitlines(), result.output
+    assert "bad_class: the class column holds no class code or name gridkit can route" in result.output
     got = pd.read_csv(out, dtype=str)
     assert got["gk_department_name"].fillna("").tolist() == [
         "城市管理局", "供水企业/水务局", "城市管理局", "110101001街道办事处", "供水企业/水务局", "城市管理综合行政执法局",
@@ -120,8 +127,19 @@ def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
     rejects = pd.read_csv(tmp_path / "located.rejects.csv", dtype=str)
     assert rejects[["row", "reason", "detail"]].values.tolist() == [
         ["9", "missing_coordinates", "lon is blank or not a number"],
-        ["10", "bad_class", "'消防栓' is not a class code (digits only); classes near it by name: 01013 消防设施, "
+        ["10", "bad_class", "'消防栓' is no class code or name; classes near it by name: 01013 消防设施, "
                             "01068 水鹤: give the code"]]
+    parts = tmp_path / "parts"  # on dask: the names among the located rows (all the names here)
+    parts.mkdir()
+    frame.iloc[:5].to_parquet(parts / "a.parquet")
+    frame.iloc[5:].to_parquet(parts / "b.parquet")
+    on_dask = CliRunner().invoke(cli, ["locate", str(parts), "--grid", str(package), "-o", str(tmp_path / "d.parquet"),
+                                       "--routes", str(routes), "--class-field", "matter", "--tolerance", "10",
+                                       "--dask", "--workers", "1", "--json"])
+    assert on_dask.exit_code == 0, on_dask.output
+    named = json.loads(on_dask.output.splitlines()[-1])["classes_by_name"]
+    assert list(named) == ["暴露垃圾", "供水井盖", "无主井盖", "上水井盖", "无照经营游商", "供水井盖异常"]
+    assert named["上水井盖"] == ["01001", "供水井盖", "CJ/T 214"] and named["暴露垃圾"][0] == "06010"
 
 
 def test_locate_encoding_reads_a_big5_csv(tmp_path, package):

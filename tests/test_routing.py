@@ -122,10 +122,12 @@ def test_legacy_codes():
                "with its leading 0 lost?"),
     ("9999", "9999 is no legacy CJ/T 214 class (4 digits)"),  # and no 2026 class with a 0 before it: no hint
     ("1.5", "'1.5' is not a class code (digits only)"),
-    ("hydrant", "'hydrant' is not a class code (digits only); classes near it by name: 01013 消防设施, 01068 水鹤: "
+    ("hydrant", "'hydrant' is no class code or name; classes near it by name: 01013 消防设施, 01068 水鹤: "
                 "give the code"),
-    ("消防栓", "'消防栓' is not a class code (digits only); classes near it by name: 01013 消防设施, "
+    ("消防栓", "'消防栓' is no class code or name; classes near it by name: 01013 消防设施, "
               "01068 水鹤: give the code"),
+    ("立杆", "'立杆' is no class code or name: 立杆 is CJ/T 214's class 0117, and no GB/T 47678.5-2026 class holds "
+            "all of it (legacy 立杆 is any pole; 2026 splits poles by owner"),
 ])
 def test_a_class_code_that_lost_its_leading_zero_says_so(code, message):
     with pytest.raises(InputError) as raised:
