@@ -4,7 +4,7 @@ Cases
 -----
 ``beijing``    all 16 Beijing districts as a unit grid: 1,646,901 cells (lattice,
                clipped at community edges), CGCS2000 / GK zone 39 (EPSG:4548).
-``cambridge``  Cambridge, MA, street-bounded: 2,596 irregular cells (no lattice).
+``cambridge``  Cambridge, MA, street-bounded: 2,550 irregular cells (no lattice).
 ``cincinnati`` Cincinnati's household grids (census blocks split, 100–150 households)
                with micro-grids of 20–50: every answer names the micro-grid too, so
                the geopandas peers join the points to the micro-grids, each with its

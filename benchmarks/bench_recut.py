@@ -1,6 +1,6 @@
 """``gridkit grid recut`` against the geopandas recipe a GIS user would write, same package, same run.
 
-The input: Cambridge's unit grid as ``grid units`` makes it from the samples (2,596
+The input: Cambridge's unit grid as ``grid units`` makes it from the samples (2,550
 cells of ~10,000 m² in 13 neighbourhoods, along the street centrelines), whose units
 layer is then edited as a planner would (made once): North Cambridge takes a bite of
 150 m radius out of Cambridge Highlands, as a block handed to the next community.

@@ -30,6 +30,11 @@ log = logging.getLogger(__name__)
 #: Faces smaller than this (m²) between nearly coincident lines are noding noise,
 #: not blocks (e.g. a centre line drawn a few cm beside a community boundary).
 NOISE_FACE_AREA = 1.0
+#: Faces narrower than this on average (m; twice the area over the perimeter) are
+#: noise too, however long: the strip between a centre line and a community
+#: boundary drawn a few centimetres to a metre apart along a street. Traffic
+#: islands and medians, the narrowest real blocks, are metres wide.
+NOISE_FACE_WIDTH = 1.0
 
 #: Peak memory per cell of `gridkit grid units` (cutting, numbering and writing the
 #: GeoPackage), cells counted as area / cell area. On Dongcheng: 1.4, 1.2 and 1.0 kB
@@ -77,8 +82,9 @@ def street_blocks(communities, barriers):
     Returns ``(geometry, community_index)`` arrays. Barrier lines are clipped to
     each community, noded together with its boundary and polygonized; faces that
     lie in a hole of the community are dropped. Dangling lines (that separate
-    nothing) do not make blocks. Faces below :data:`NOISE_FACE_AREA` merge into
-    the neighbouring face with which they share the longest edge.
+    nothing) do not make blocks. Faces below :data:`NOISE_FACE_AREA`, or narrower
+    than :data:`NOISE_FACE_WIDTH` on average, merge into the neighbouring face with
+    which they share the longest edge.
     """
     lines = np.asarray(barriers, dtype=object)
     lines = lines[~(shapely.is_missing(lines) | shapely.is_empty(lines))]
@@ -107,7 +113,8 @@ def street_blocks(communities, barriers):
         out_geoms.extend(faces[keep])
         out_owner.extend([k] * int(keep.sum()))
     geoms, owner = np.asarray(out_geoms, dtype=object), np.asarray(out_owner, dtype="int64")
-    noise = merge_slivers(geoms, owner, NOISE_FACE_AREA)
+    thin = 2 * shapely.area(geoms) < NOISE_FACE_WIDTH * shapely.length(geoms)  # mean width 2A/P
+    noise = merge_slivers(geoms, owner, NOISE_FACE_AREA, also=thin)
     return noise.geometry, owner[noise.first]
 
 

@@ -72,7 +72,8 @@ def shared_edge_lengths(a, b, *, tolerance: float = EDGE_TOLERANCE, shortest: fl
 
 
 def merge_slivers(
-    geometry, group, threshold: float, *, max_area: float = np.inf, weight=None, max_weight: float = np.inf
+    geometry, group, threshold: float, *, max_area: float = np.inf, weight=None, max_weight: float = np.inf,
+    also=None,
 ) -> SliverMerge:
     """Merge every piece smaller than ``threshold`` into a neighbour in its group.
 
@@ -94,6 +95,9 @@ def merge_slivers(
     weight : array of float, optional
         A second additive size per piece (e.g. the cells it will hold), bounded
         by ``max_weight`` in the same way.
+    also : array of bool, optional
+        Pieces that merge whatever their area (thin strips between nearly
+        coincident lines), in the same way and order.
 
     Examples
     --------
@@ -116,7 +120,8 @@ def merge_slivers(
             i = parent[i]
         return i
 
-    small = np.flatnonzero(area < threshold)
+    also = np.zeros(n, dtype=bool) if also is None else np.asarray(also, dtype=bool)
+    small = np.flatnonzero((area < threshold) | also)
     if small.size:
         # The tree holds only the slivers (few) and every piece is queried against
         # it by envelope: 6x faster than a tree over all 1.6 M Beijing pieces.
@@ -142,7 +147,7 @@ def merge_slivers(
         stops = np.searchsorted(src, small, side="right")
         for i in small[np.lexsort((small, area[small]))]:
             root = find(i)
-            if cell_area[root] >= threshold:
+            if cell_area[root] >= threshold and not (also[i] and root == i):
                 continue
             k = np.searchsorted(small, i)
             for j in dst[starts[k] : stops[k]]:

@@ -239,7 +239,7 @@ def test_community_boundaries_must_be_communities():
 
 def test_communities_made_of_street_bounded_cells_have_no_pinholes():
     """North Cambridge's street-bounded cells meet along edges with float noise: their
-    union has 33 holes of 1e-8 m² at most, and against that union GEOS found 4 cells
+    union has 39 holes of 2e-8 m² at most, and against that union GEOS found 4 cells
     wholly outside the community they tile. The community is the union less such
     holes; a hole of a square metre (a courtyard no cell covers) stays."""
     lines = gk.read_vector(SAMPLES / "cambridge_centerlines.gpkg")
@@ -247,7 +247,7 @@ def test_communities_made_of_street_bounded_cells_have_no_pinholes():
     north = gk.unit_hierarchy(hoods[hoods["NAME"] == "North Cambridge"], name_field="NAME", provisional=True,
                               parent_code="990101", barriers=lines)
     cells = gk.unit_grid(north, barriers=lines)
-    assert len(shapely.union_all(cells.geometry.values).interiors) == 33
+    assert len(shapely.union_all(cells.geometry.values).interiors) == 39
     adopted, communities = adopted_grid(cells, start_date="2020-01-01")
     report = gk.check_partition(adopted, communities)
     assert report.ok, report.problems

@@ -401,7 +401,7 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert part.exit_code == 0 and "cells 1, micro_grids 4, units 2" in part.output
     part = _run("map", tmp_path / "cambridge.gpkg", "--html", "--where", "community_code = '990101900603'", "-o",
                 tmp_path / "c603.html")
-    assert part.exit_code == 0 and "cells 427, units 2, components 226" in part.output
+    assert part.exit_code == 0 and "cells 423, units 2, components 226" in part.output
     # --class draws one class's components (--components all of them), within --where
     part = _run("map", tmp_path / "cambridge.gpkg", "--class", "02014", "--where", "community_code = '990101900612'",
                 "-o", tmp_path / "signals.png")
@@ -409,11 +409,11 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     signals = drawn[-1]["components"]
     assert len(signals) == 129 and set(signals["class_code"]) == {"02014"}
     assert signals["SZDYWGBSM"].str.startswith("990101900612").all()
-    assert drawn[-1]["title"] == "129 components of class 02014 in 270 cells"
+    assert drawn[-1]["title"] == "129 components of class 02014 in 268 cells"
     assert _run("map", tmp_path / "cambridge.gpkg", "--components", "-o", tmp_path / "all.png").exit_code == 0
-    assert len(drawn[-1]["components"]) == 1750 and drawn[-1]["title"] == "1,750 components in 2,596 cells"
+    assert len(drawn[-1]["components"]) == 1750 and drawn[-1]["title"] == "1,750 components in 2,550 cells"
     bins = _run("map", tmp_path / "cambridge.gpkg", "--html", "--class", "03005", "-o", tmp_path / "bins.html")
-    assert bins.exit_code == 0 and "cells 2,596, units 14, components 990" in bins.output
+    assert bins.exit_code == 0 and "cells 2,550, units 14, components 990" in bins.output
     lacking = _run("map", tmp_path / "cambridge.gpkg", "--class", "01", "-o", tmp_path / "big.png")
     assert lacking.exit_code == 0 and len(drawn[-1]["components"]) == 0
     assert "holds no component of big class 01 (of its 1,750): `gridkit components stats" in lacking.stderr
@@ -437,15 +437,15 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
                  "crs          EPSG:32619 (WGS 84 / UTM zone 19N)",
                  "units        1 county, 1 street, 13 communities",
                  "components   1,750: 03005 垃圾箱 990, 02014 交通信号灯 760; assigned inside 1,728, nearest 22",
-                 "layers       cells 2,596, units 15, components 1,750, gridkit_metadata 8, layer_styles 3"):
+                 "layers       cells 2,550, units 15, components 1,750, gridkit_metadata 8, layer_styles 3"):
         assert line in lines
-    assert any(line.startswith("cells        2,596 cells, 18.46 km²") for line in lines)
+    assert any(line.startswith("cells        2,550 cells, 18.46 km²") for line in lines)
     assert not any("not among the units" in line for line in lines)
     edited = tmp_path / "edited.gpkg"
     shutil.copy(tmp_path / "cambridge.gpkg", edited)
-    with sqlite3.connect(edited) as db:  # North Cambridge's row deleted in QGIS; its 318 cells kept
+    with sqlite3.connect(edited) as db:  # North Cambridge's row deleted in QGIS; its 317 cells kept
         db.execute("DELETE FROM units WHERE code = '990101900600'")
-    assert "max 15,888 m²); 318 name a community not among the units (gridkit check names them)\n" in \
+    assert "max 15,888 m²); 317 name a community not among the units (gridkit check names them)\n" in \
         _run("info", edited).output
     described = json.loads(_run("info", tmp_path / "dongcheng.gpkg", "--json").output)
     assert (described["layout"], described["cells"]["count"], described["units"]) == (
@@ -595,7 +595,7 @@ def test_grid_units_and_households_share_communities_with_barriers(samples, shar
     # One grid per community (the barriers go to both worker processes): 15 of them empty.
     grids = gpd.read_file(homes_out, layer="cells")
     assert len(grids) == 16 and grids["households"].tolist().count(1) == 1
-    assert "barriers     1142 light blocks joined across a barrier; 8 grids cross one" in result.output
+    assert "barriers     1133 light blocks joined across a barrier; 8 grids cross one" in result.output
     a = gpd.read_file(units_out, layer="units").query("level == 'community'").sort_values("code")
     b = gpd.read_file(homes_out, layer="units").query("level == 'community'").sort_values("code")
     assert len(a) == 16 and a["code"].tolist() == b["code"].tolist()

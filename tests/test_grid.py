@@ -243,6 +243,28 @@ def test_block_smaller_than_a_cell_stays_one_cell():
     assert (cells["area_m2"] == 3_600).sum() == 1
 
 
+def test_a_centre_line_drawn_beside_the_boundary_makes_no_strip_of_cells():
+    """A street's centre line drawn 0.3 m inside the community boundary along it, as
+    two layers digitised apart leave them: the strip between was a block of its own,
+    below the sliver size with no neighbour it may merge into across its barrier, so
+    a cell 0.3 m wide (90 m²). Cambridge had 46 of them (1–320 m², under 1 m wide). A
+    face under NOISE_FACE_WIDTH wide on average is noise now, as one under 1 m² was:
+    it joins the block beside it. A traffic island 4 m wide stays a block."""
+    square = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
+    comm = community_frame([square])
+    beside = shapely.LineString([(X0 + 0.3, Y0), (X0 + 0.3, Y0 + 300)])
+    across = shapely.LineString([(X0, Y0 + 150), (X0 + 300, Y0 + 150)])
+    island = shapely.box(X0 + 100, Y0 + 200, X0 + 104, Y0 + 230).exterior  # 4 m × 30 m, ringed by lanes
+    lines = gpd.GeoSeries([beside, across, island], crs=4548)
+    blocks, _ = street_blocks(comm.geometry.values, lines.geometry.values)
+    assert sorted(np.round(shapely.area(blocks)).tolist()) == [120, 44_880, 45_000]
+    cells = gk.unit_grid(comm, barriers=lines)
+    gk.assert_partition(cells, comm)
+    s = cells.attrs["summary"]
+    assert s["blocks"] == 3 and s["small_blocks"] == 1  # the island, kept as its cell
+    assert (cells["area_m2"] == 120).sum() == 1 and cells["area_m2"].min() == 120
+
+
 def test_cambridge_street_bounded(samples):
     hoods = gk.read_vector(samples / "cambridge_neighborhoods.gpkg")
     comm = gk.unit_hierarchy(hoods, name_field="NAME", provisional=True, parent_code="990101")
@@ -250,7 +272,9 @@ def test_cambridge_street_bounded(samples):
     cells = gk.unit_grid(comm, barriers=lines)
     gk.assert_partition(cells, comm)
     s = cells.attrs["summary"]
-    assert s["cells"] == 2596 and s["blocks"] == 799
+    assert s["cells"] == 2550 and s["blocks"] == 753
+    # no cell is a strip between two lines drawn apart (under 1 m wide on average)
+    assert (2 * shapely.area(cells.geometry.values) >= shapely.length(cells.geometry.values)).all()
     # no cell crosses a barrier: each cell overlaps exactly one street block
     blocks, _ = street_blocks(comm.geometry.values, lines.to_crs(comm.crs).geometry.values)
     geoms = np.asarray(cells.geometry.values)

@@ -981,7 +981,7 @@ def test_futian_streets_every_grid_out_proved(shared, monkeypatch):
                            barriers=streets)
     _check(layout, one)
     grids, s = layout.grids, layout.summary
-    assert (s["grids"], s["in_band"], s["flags"], s["barrier_crossings"]) == (74, 73, {"forced": 1}, 283)
+    assert (s["grids"], s["in_band"], s["flags"], s["barrier_crossings"]) == (74, 73, {"forced": 1}, 280)
     assert s["grids_crossing_barriers"] == grids["crosses_barrier"].sum() == 65
     out = grids[grids["flag"] == "forced"]
     assert out["households"].tolist() == [336]

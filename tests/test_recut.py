@@ -243,9 +243,9 @@ def _split(comm, code):
     # in the bite that took it): done again snap-rounded.
     (lambda comm: _bite(comm, "990101900611", "990101900612", 150), 3),
     # A sliver taken from a cut cell left it a polygon and a line (ca3a031).
-    (lambda comm: _bite(comm, "990101900607", "990101900610", 150), 9),
+    (lambda comm: _bite(comm, "990101900607", "990101900610", 150), 8),
     (lambda comm: _split(comm, "990101900601"), 53),  # a spiked face, as the first
-    (lambda comm: _split(comm, "990101900606"), 113),  # the split 7 µm beside a cell's edge
+    (lambda comm: _split(comm, "990101900606"), 112),  # the split 7 µm beside a cell's edge
     (lambda comm: _split(comm, "990101900612"), 89),  # the overlay, as the second
 ], ids=["bite 610 spike", "bite 612 overlay", "bite 610 sliver", "split 601", "split 606 near an edge",
         "split 612 overlay"])
