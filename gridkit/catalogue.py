@@ -861,7 +861,8 @@ def _degrees(found, n=""):
     hemisphere = (found["before" + n].fillna("") + found["after" + n].fillna("")).str.upper()
     marked = found["d" + n].notna().to_numpy(dtype=bool) & ((m < 60) & (s < 60))  # 61′ is no position: rejected
     value = np.where(marked, d + m / 60 + s / 3600, np.nan)
-    south_west = hemisphere.isin(_SOUTH_WEST).to_numpy(dtype=bool) | found["sign" + n].fillna("").eq("-").to_numpy(dtype=bool)
+    minus = found["sign" + n].fillna("").eq("-").to_numpy(dtype=bool)
+    south_west = hemisphere.isin(_SOUTH_WEST).to_numpy(dtype=bool) | minus
     return np.where(south_west, -value, value), hemisphere.isin(_LATITUDE).to_numpy(dtype=bool)
 
 

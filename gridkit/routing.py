@@ -261,9 +261,11 @@ def read_by_name(values):
     >>> read_by_name(["上水井盖", "暴露垃圾", "01001", "上水井盖", "消防栓", None])
     {'上水井盖': ['01001', '供水井盖', 'CJ/T 214'], '暴露垃圾': ['06010', '暴露垃圾', 'GB/T 47678.5-2026']}
     """
+    import pandas as pd
+
     table, found = class_table("2026"), {}
-    for value in dict.fromkeys(v for v in values if isinstance(v, str)):
-        word = half_width(value.strip())
+    for value in pd.unique(pd.Series(values, dtype=object)):  # each distinct value once, in order
+        word = half_width(value.strip()) if isinstance(value, str) else ""
         if not word or word.isdigit():
             continue
         if named := table.by_name(word):
