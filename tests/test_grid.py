@@ -247,7 +247,8 @@ def test_a_centre_line_drawn_beside_the_boundary_makes_no_strip_of_cells():
     """A street's centre line drawn 0.3 m inside the community boundary along it, as
     two layers digitised apart leave them: the strip between was a block of its own,
     below the sliver size with no neighbour it may merge into across its barrier, so
-    a cell 0.3 m wide (90 m²). Cambridge had 46 of them (1–320 m², under 1 m wide). A
+    cells 0.3 m wide (two of 45 m², the cross street cutting it). Cambridge had 46
+    such cells (1–320 m², under 1 m wide). A
     face under NOISE_FACE_WIDTH wide on average is noise now, as one under 1 m² was:
     it joins the block beside it. A traffic island 4 m wide stays a block."""
     square = shapely.box(X0, Y0, X0 + 300, Y0 + 300)
