@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Steps, crs_opt, echo_summary, names_read, overwrite_opt, preview_opt,
+from .options import (DETECTED, Steps, crs_opt, degrees_opt, echo_summary, names_read, overwrite_opt, preview_opt,
                       refuse_existing, summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
 
 
@@ -56,6 +56,7 @@ def components():
                    "own; a file of one: that one).")
 @x_field_opt
 @y_field_opt
+@degrees_opt
 @text_encoding_opt
 @click.option("--tolerance", default=25.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout go to the nearest cell (marked "
@@ -84,7 +85,7 @@ def components():
                    "The package is always updated in place, and the rejects files written anew.")
 @summary_json_opt
 def import_command(inventories, package, mapping, class_code, class_field, scheme, extensions, crs, layer, x_field,
-                   y_field, encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite,
+                   y_field, degrees, encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite,
                    as_json):
     """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet)
     into the catalogue.
@@ -176,7 +177,7 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
                     result = import_components(inventory, locator, catalogue=catalogue, mapping=spec, table=table,
                                                crs=crs, layer=layer, x_field=x_field, y_field=y_field,
                                                encoding=encoding, tolerance=tolerance, today=today, where=where,
-                                               source=source, routes=table_of_routes)
+                                               source=source, routes=table_of_routes, degrees=degrees)
                     catalogue = result.catalogue
                     rejects_path = _import_rejects_path(inventory, rejects_dir or Path(package).parent, result.rejects,
                                                         result.summary["layer"])

@@ -7,8 +7,9 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, names_read, overwrite_opt,
-                      progress_enabled, refuse_existing, require_with, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read,
+                      overwrite_opt, progress_enabled, refuse_existing, require_with, text_encoding_opt, x_field_opt,
+                      y_field_opt)
 
 
 def _routes(path):
@@ -21,6 +22,8 @@ def _routes(path):
 
 def _misread(locator, x, y, crs):
     """How a point --at outside the layout would be in it: "" when no way is known."""
+    from gridkit.coords import DEGREE_FORMS
+
     misread = locator.misread(x, y, crs)
     if misread.endswith("_swapped"):
         return f"; swapped, --at {y},{x} is in it"
@@ -35,6 +38,9 @@ def _misread(locator, x, y, crs):
         return "; read as Baidu's metres (--crs bd09mc) it is in it"
     if misread == "zero_coordinates":
         return "; x or y is 0: a position never filled in, most likely"
+    for form, found in locator.in_degree_forms([x], [y], crs):
+        if found[0]:
+            return f"; it is in the layout read as {DEGREE_FORMS[form]}: --degrees {form}"
     return ""
 
 
@@ -81,6 +87,7 @@ def _misread(locator, x, y, crs):
 @id_field_opt
 @x_field_opt
 @y_field_opt
+@degrees_opt
 @text_encoding_opt
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
@@ -92,7 +99,7 @@ def _misread(locator, x, y, crs):
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
-                   grid_layer, id_field, x_field, y_field, encoding, tolerance, use_dask, scheduler, workers,
+                   grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, use_dask, scheduler, workers,
                    overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
@@ -130,7 +137,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     t0 = time.perf_counter()
     if at is not None:
         _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
-                    tolerance, points=points, output=output,
+                    tolerance, degrees, points=points, output=output,
                     batch_only=(layer, x_field, y_field, encoding, use_dask, scheduler, overwrite))
         return
     if points is None:
@@ -162,11 +169,12 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                 raise click.BadParameter(str(exc), param_hint="--class") from None
         classes = {"class_field": class_field, "class_code": class_code}
         grid = {"grid_layer": grid_layer, "id_field": id_field}
+        read_as = {"crs": crs, "degrees": degrees}  # what the coordinates are
         if use_dask or scheduler:
-            summary = _run_dask(points, package, output, table, classes, kind, crs, x_field, y_field,
+            summary = _run_dask(points, package, output, table, classes, kind, read_as, x_field, y_field,
                                 tolerance, scheduler, workers, overwrite, grid)
         else:
-            summary = _run_local(points, package, output, table, classes, kind, crs, layer, x_field,
+            summary = _run_local(points, package, output, table, classes, kind, read_as, layer, x_field,
                                  y_field, encoding, tolerance, overwrite, grid)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -197,13 +205,13 @@ _AT_LINES = (("micro-grid", "micro_id", None), ("community", "community_code", "
 
 
 def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
-                tolerance, *, points, output, batch_only):
+                tolerance, degrees, *, points, output, batch_only):
     """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside)."""
     import numpy as np
     import pandas as pd
 
     from gridkit.catalogue import coordinate_values
-    from gridkit.coords import position_problems
+    from gridkit.coords import position_problems, read_degrees
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
     from gridkit.service import answer
@@ -218,10 +226,15 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     if np.isnan(x):
         raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at")
     crs = crs or "EPSG:4326"
-    _, problem = position_problems([x], [y], crs)
-    if problem[0]:
-        raise click.BadParameter(f"{at!r} ({crs}): {problem[0]}", param_hint="--at")
     try:
+        (x,), (y,) = read_degrees([x], [y], degrees, crs)
+    except GridkitError as exc:
+        raise click.UsageError(str(exc)) from None
+    _, problem = position_problems([x], [y], crs)
+    try:
+        if problem[0]:
+            locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+            raise click.BadParameter(f"{at!r} ({crs}): {problem[0]}{_misread(locator, x, y, crs)}", param_hint="--at")
         table = _routes(routes)
         if table is not None and class_code is None:
             raise click.UsageError("--routes needs --class (the point's class) with --at")
@@ -250,7 +263,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         raise SystemExit(1)
 
 
-def _run_local(points, package, output, table, classes, kind, crs, layer, x_field, y_field, encoding, tolerance,
+def _run_local(points, package, output, table, classes, kind, read_as, layer, x_field, y_field, encoding, tolerance,
                overwrite, grid):
     from gridkit.batch import locate_file
 
@@ -266,14 +279,14 @@ def _run_local(points, package, output, table, classes, kind, crs, layer, x_fiel
             bar[0].update(done - bar[0].pos)
 
         summary = locate_file(points, package, output, routes=table, **classes, kind=kind,
-                              crs=crs, layer=layer, x_field=x_field, y_field=y_field, encoding=encoding,
+                              **read_as, layer=layer, x_field=x_field, y_field=y_field, encoding=encoding,
                               tolerance=tolerance, overwrite=overwrite, progress=progress, **grid)
         if bar:
             bar[0].render_finish()
     return summary
 
 
-def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_field, tolerance, scheduler,
+def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y_field, tolerance, scheduler,
               workers, overwrite, grid):
     from pathlib import Path
 
@@ -288,7 +301,7 @@ def _run_dask(points, package, output, table, classes, kind, crs, x_field, y_fie
     with Steps() as step:
         step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
         located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
-                                       crs=crs, x_field=x_field, y_field=y_field,
+                                       **read_as, x_field=x_field, y_field=y_field,
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     offset = located.attrs.pop("offset_hint", "")  # for the summary, not the Parquet's metadata
     with rejects_written(rejects, rejects_file(output)):  # in place once the output is

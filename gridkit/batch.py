@@ -34,8 +34,9 @@ from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
-from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
-                      XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON, Locator, evenly_spaced)
+from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
+                      SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
+                      ZONE_REASON, Locator, evenly_spaced)
 from .routing import read_by_name
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
@@ -55,6 +56,8 @@ REJECT_REASONS = {
     "xy_swapped": XY_SWAPPED_REASON,
     "zone_prefix": ZONE_REASON,
     "baidu_mercator": BAIDU_MERCATOR_REASON,
+    "scaled_degrees": SCALED_DEGREES_REASON,
+    "degrees_minutes": DEGREES_MINUTES_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_class": "the class column holds no class code or name gridkit can route",
@@ -209,9 +212,13 @@ def summarise(located, rejects, n_rows):
 
 def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
-                overwrite=False, progress=None, grid_layer=None, id_field="grid_id"):
+                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet).
+
+    ``degrees``: how the lon/lat numbers are written, when not as decimal degrees
+    (:data:`gridkit.coords.DEGREE_FORMS`: ``"e6"`` for JT/T 808's millionths,
+    ``"ddmm"`` for NMEA's degrees and minutes).
 
     With ``routes``, each row is routed by its class: the column ``class_field``, or
     ``class_code`` for every row (a file of one kind: the street lights).
@@ -230,6 +237,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         refuse_replacing_input(written, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
+    x, y = coords.read_degrees(x, y, degrees, in_crs)
     label = _said_crs(frame.attrs, crs, output, overwrite)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
     read = frame.attrs
@@ -437,8 +445,9 @@ def _worker_locator(package, tolerance, grid):
     return Locator.from_package(package, tolerance=tolerance, layer=layer, id_field=id_field)
 
 
-def _partition_xy(part, x_field, y_field, wkb):
-    """A partition's rows without their geometry, and their positions ``x``, ``y``."""
+def _partition_xy(part, x_field, y_field, wkb, crs, degrees):
+    """A partition's rows without their geometry, and their positions ``x``, ``y``
+    (in ``crs``, as decimal degrees when ``degrees`` names another form)."""
     from .catalogue import coordinate_values, representative_xy
 
     if wkb is not None:  # GeoParquet read as plain Parquet: the geometry column as WKB
@@ -451,19 +460,19 @@ def _partition_xy(part, x_field, y_field, wkb):
         x, y = coordinate_values(part, x_field, y_field)
         frame = pd.DataFrame(part)
         frame.attrs["xy_fields"] = (x_field, y_field)  # a reject names the column, as the file path's do
-    return frame, x, y
+    return (frame, *coords.read_degrees(x, y, degrees, crs))
 
 
-def _sample_partition(part, x_field, y_field, wkb, n):
+def _sample_partition(part, x_field, y_field, wkb, n, crs, degrees):
     """The positions of ``n`` evenly spaced rows of a partition (all, if it has fewer)."""
-    _, x, y = _partition_xy(part.iloc[evenly_spaced(len(part), n)], x_field, y_field, wkb)
+    _, x, y = _partition_xy(part.iloc[evenly_spaced(len(part), n)], x_field, y_field, wkb, crs, degrees)
     return pd.DataFrame({"x": np.asarray(x, dtype=float), "y": np.asarray(y, dtype=float)})
 
 
 def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
-                      class_code=None, wkb=None):
+                      class_code=None, wkb=None, degrees=None):
     locator = _worker_locator(str(package), float(tolerance), grid)
-    frame, x, y = _partition_xy(part, x_field, y_field, wkb)
+    frame, x, y = _partition_xy(part, x_field, y_field, wkb, crs, degrees)
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
                                     compact=True)
@@ -558,7 +567,7 @@ def _refuse_mixed_schemas(points, dataset):
 
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
-                grid_layer=None, id_field="grid_id"):
+                grid_layer=None, id_field="grid_id", degrees=None):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
 
     Plain Parquet's coordinate columns are ``x_field`` and ``y_field``, else found
@@ -574,7 +583,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     the input's row order (rows are numbered within the whole dataset), and
     ``located.attrs["offset_hint"]``: :meth:`Locator.offset_hint` on an even sample
     of the positions ("" when they seem read in the right lon/lat system).
-    ``routes``, ``class_field``, ``class_code``: as :func:`locate_file`'s.
+    ``routes``, ``class_field``, ``class_code``, ``degrees``: as :func:`locate_file`'s.
     """
     import dask
     import dask.dataframe as dd
@@ -616,9 +625,10 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
         if crs is None and x_field is None and getattr(ddf, "crs", None) is not None:
             crs = ddf.crs
     crs = crs if crs is not None else "EPSG:4326"
+    coords.read_degrees([], [], degrees, crs)  # refused here for a projected crs, not in every worker
     meta_frame = ddf._meta
     sample = _locate_partition(meta_frame, package, tolerance, grid, x_field, y_field, crs, routes, class_field,
-                               kind, class_code, wkb)
+                               kind, class_code, wkb, degrees)
     cluster = None
     if scheduler is None:
         # distributed logs its scheduler's start and stop at INFO, on a handler of its
@@ -636,12 +646,13 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     # An even sample of the positions, computed with the rows (the partitions are read
     # once), for the hint that lon/lat were read in the wrong one of China's systems.
     positions = ddf.map_partitions(_sample_partition, x_field, y_field, wkb, -(-OFFSET_SAMPLE // ddf.npartitions),
+                                   crs, degrees,
                                    meta=pd.DataFrame({"x": pd.Series(dtype=float), "y": pd.Series(dtype=float)}))
     try:
         with Client(cluster if cluster is not None else scheduler):
             result, positions = dask.compute(
                 ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs, routes,
-                                   class_field, kind, class_code, wkb, meta=sample), positions)
+                                   class_field, kind, class_code, wkb, degrees, meta=sample), positions)
     finally:
         if cluster is not None:
             cluster.close()

@@ -105,8 +105,9 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, POINT_WKB, PRIVATE_S
                  WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options, gdal_path,
                  geoparquet_crs, number_rows, point_wkb, read_vector, rows_where, say_blank_rows, source_rows,
                  table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
-from .locator import (BAIDU_MERCATOR_REASON, DEGREES_REASON, NEAREST, OUTSIDE, STATUS_NAMES, SWAPPED_REASON,
-                      XY_SWAPPED_REASON, ZERO_REASON, ZONE_REASON)
+from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
+                      SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
+                      ZONE_REASON)
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
 from .styles import write_styles
@@ -154,6 +155,8 @@ REJECT_REASONS = {
     "xy_swapped": XY_SWAPPED_REASON,
     "zone_prefix": ZONE_REASON,
     "baidu_mercator": BAIDU_MERCATOR_REASON,
+    "scaled_degrees": SCALED_DEGREES_REASON,
+    "degrees_minutes": DEGREES_MINUTES_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     "bad_id": "a component ID of the wrong form, a retired class or another county",
@@ -1423,7 +1426,7 @@ def _clean_text(column, *, codes=False):
 # -- the import -----------------------------------------------------------------------
 def import_components(inventory, locator, *, units=None, catalogue=None, mapping=None,
                       table=None, crs=None, layer=None, x_field=None, y_field=None, encoding=None,
-                      tolerance=25.0, today=None, source=None, where=None, routes=None):
+                      tolerance=25.0, today=None, source=None, where=None, routes=None, degrees=None):
     """Import one inventory against a layout; returns the updated catalogue.
 
     Parameters
@@ -1446,6 +1449,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         Without it, a row with neither gets its class's suggested department name;
         a component already held, with the same class and cell, then keeps the
         department it has (from a routing table, or an edited copy).
+    degrees : how the lon/lat numbers are written, when not as decimal degrees
+        (:data:`gridkit.coords.DEGREE_FORMS`: ``"e6"``, ``"ddmm"`` …)
     """
     table = table or ClassTable("2026")
     mapping = (mapping or Mapping()).with_codes(table)
@@ -1469,6 +1474,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
             raise InputError("where filters an inventory read from a file; filter the frame itself instead")
         frame, x, y, in_crs = inventory
         source = source or "inventory"
+    x, y = coords.read_degrees(x, y, degrees, in_crs)
     n = len(frame)
     numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)

@@ -48,6 +48,8 @@ __all__ = [
     "metric_crs_for",
     "is_in_china",
     "position_problems",
+    "read_degrees",
+    "DEGREE_FORMS",
     "zone_twin",
 ]
 
@@ -428,6 +430,57 @@ def _projected_crs_codes() -> dict:
 
     return {info.name: int(info.code) for info in query_crs_info(auth_name="EPSG", pj_types="PROJECTED_CRS")
             if not info.deprecated}
+
+
+#: How a file may write its longitudes and latitudes (``--degrees``): each form, and
+#: what it is. Vehicle terminals on JT/T 808 (sanitation trucks, muck carriers) send
+#: millionths of a degree as integers; GPS receivers' NMEA sentences write degrees and
+#: minutes run together. Neither can be told apart from a wrong CRS by its numbers
+#: alone in every file, so a file in them is read only when told.
+DEGREE_FORMS = {
+    "decimal": "decimal degrees (116.4122)",
+    "e5": "degrees × 100,000 (11641220)",
+    "e6": "degrees × 1,000,000 (116412200, JT/T 808)",
+    "e7": "degrees × 10,000,000 (1164122000)",
+    "ddmm": "degrees and minutes (11624.7326, NMEA's dddmm.mmmm)",
+}
+
+
+def read_degrees(x, y, form, crs):
+    """``x``, ``y`` written in ``form`` (:data:`DEGREE_FORMS`) as decimal degrees.
+
+    Only lon/lat is written so: a projected ``crs`` is refused. In ``ddmm``, a value
+    whose minutes reach 60 cannot be read and is kept as written (it then lies
+    beyond ±180, or ±90, and is rejected as not lon/lat).
+
+    >>> x, y = read_degrees([116412209, np.nan], [39900868, 39.9], "e6", "EPSG:4326")
+    >>> x.tolist(), y.tolist()
+    ([116.412209, nan], [39.900868, 3.99e-05])
+    >>> x, y = read_degrees([11624.7326, -7359.5], [3954.0521, 3975.0], "ddmm", "gcj02")
+    >>> x.round(6).tolist(), y.round(6).tolist()
+    ([116.41221, -73.991667], [39.900868, 3975.0])
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if form in (None, "decimal"):
+        return x, y
+    if form not in DEGREE_FORMS:
+        raise CRSError(f"--degrees {form}: not a form of degrees; one of {', '.join(DEGREE_FORMS)}")
+    if crs is None or not is_geographic(crs):
+        raise CRSError(f"--degrees {form} reads longitude/latitude, and the positions are in "
+                       f"{getattr(crs, 'name', crs) or 'the layout CRS'} (projected): leave --degrees out, "
+                       "or give --crs the lon/lat system they are in")
+    if form != "ddmm":
+        scale = 10.0 ** int(form[1:])
+        return x / scale, y / scale
+    return _from_ddmm(x), _from_ddmm(y)
+
+
+def _from_ddmm(values):
+    whole = np.abs(values)
+    degrees = np.floor(whole / 100)
+    minutes = whole - degrees * 100
+    with np.errstate(invalid="ignore"):
+        return np.where(minutes < 60, np.sign(values) * (degrees + minutes / 60), values)
 
 
 def position_problems(x, y, crs=None, names=None):

@@ -88,6 +88,12 @@ BAIDU_MERCATOR_DETAIL = "read as BD-09 Mercator (--crs bd09mc, Baidu's metres) i
 ZERO_REASON = ("a coordinate of exactly 0 (0,0, or a longitude or latitude of 0): a position never filled in, which "
                "the source wrote as zero; survey it, or leave the cells blank")
 ZERO_DETAIL = "x or y is 0: a position never filled in"
+#: … and for one :meth:`Locator.in_degree_forms` finds, by the form it is in.
+SCALED_DEGREES_REASON = ("degrees as whole numbers, × 1,000,000 as JT/T 808 vehicle terminals send them (or × 100,000, "
+                         "× 10,000,000): read so they land inside the layout; give --degrees e6 (the detail names "
+                         "the form)")
+DEGREES_MINUTES_REASON = ("degrees and minutes run together, NMEA's dddmm.mmmm (11624.7326 is 116°24.7326′): read so "
+                          "they land inside the layout; give --degrees ddmm")
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record; 6: a layer in feet or Web Mercator in the metric CRS; 7: overlaps
@@ -752,6 +758,22 @@ class Locator:
             return np.zeros(len(x), dtype=bool)
         return self._lands_in(x, y, "bd09mc", tolerance)
 
+    def in_degree_forms(self, x, y, crs, *, tolerance=None):
+        """``(form, found)`` for each way but decimal of writing lon/lat degrees
+        (:data:`gridkit.coords.DEGREE_FORMS`: JT/T 808's millionths, NMEA's degrees
+        and minutes): which points given in the lon/lat ``crs`` land in the layout
+        (or within the tolerance) read in that form. Nothing for a projected ``crs``
+        or None. Only values beyond ±180 or ±90 can be in such a form near a city,
+        and only those in the layout's box read so are located again."""
+        if crs is None or not coords.is_geographic(crs):
+            return
+        x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+        beyond = np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))
+        for form in list(coords.DEGREE_FORMS)[1:] if len(beyond) else ():  # all but decimal
+            found = np.zeros(len(x), dtype=bool)
+            found[beyond[self._lands_in(*coords.read_degrees(x[beyond], y[beyond], form, crs), crs, tolerance)]] = True
+            yield form, found
+
     def _lands_in(self, x, y, crs, tolerance):
         """Which of ``x``, ``y`` (in ``crs``) land in the layout or within the
         tolerance; only those in its box in ``crs`` are located."""
@@ -803,7 +825,10 @@ class Locator:
         read as lon/lat is (:meth:`in_degrees`), ``zone_prefix`` where the position
         read in the Gauss–Krüger CRS with (or without) the zone number in front of x
         is (:meth:`in_zone_twin`), ``baidu_mercator`` where the position read as
-        Baidu's metres is (:meth:`in_baidu_mercator`), ``zero_coordinates`` where none
+        Baidu's metres is (:meth:`in_baidu_mercator`), ``scaled_degrees`` and
+        ``degrees_minutes`` where, given a lon/lat ``crs``, the position read as
+        degrees × 10⁵, 10⁶ or 10⁷ or as degrees and minutes run together is
+        (:meth:`in_degree_forms`; the detail names the form), ``zero_coordinates`` where none
         of those does and x or y is exactly 0 (a position never filled in). An answer
         "outside" would not name the fix.
         Nothing for ``crs`` None (layout coordinates)."""
@@ -823,6 +848,10 @@ class Locator:
             detail[zoned] = f"read in {coords.twin_named(coords.zone_twin(crs))}, it is inside the layout"
         baidu = suspect[self.in_baidu_mercator(x[suspect], y[suspect], crs, tolerance=tolerance)]
         reason[baidu], detail[baidu] = "baidu_mercator", BAIDU_MERCATOR_DETAIL
+        for form, found in self.in_degree_forms(x[suspect], y[suspect], crs, tolerance=tolerance):
+            found = suspect[found & np.isin(reason[suspect], ["", "impossible_coordinates"])]
+            reason[found] = "degrees_minutes" if form == "ddmm" else "scaled_degrees"
+            detail[found] = f"read as {coords.DEGREE_FORMS[form]}, it is inside the layout: give --degrees {form}"
         zero = suspect[((x[suspect] == 0) | (y[suspect] == 0))
                        & np.isin(reason[suspect], ["", "impossible_coordinates"])]
         reason[zero], detail[zero] = "zero_coordinates", ZERO_DETAIL

@@ -35,7 +35,9 @@ them. The reasons are ``gridkit locate``'s, ``latlon_swapped`` included (a point
 outside, or no position, that is inside with x and y the other way round;
 ``xy_swapped`` when ``crs`` is projected; ``zone_prefix`` for Gauss–Krüger x
 with the zone number in front, or without it, read in the other CRS;
-``baidu_mercator`` for Baidu's metres read in another CRS).
+``baidu_mercator`` for Baidu's metres read in another CRS; ``scaled_degrees`` and
+``degrees_minutes`` for JT/T 808's millionths of a degree and NMEA's degrees and
+minutes, which the caller converts).
 
 A dispatch desk's web page served from another origin may call it from a browser
 when the server is started with its origin (``make_server(cors=…)``, ``gridkit

@@ -897,3 +897,65 @@ def test_dask_rejects_name_the_coordinate_columns_as_the_file_path_does(tmp_path
         [3, "missing_coordinates", "lat is blank or not a number"]]
     columns = ["row", "reason", "detail"]
     assert from_file[columns].values.tolist() == on_dask[columns].values.tolist()
+
+
+def _ids(column):
+    """A column of grid IDs as a list, None where there is none."""
+    return column.astype(object).where(column.notna(), None).tolist()
+
+
+def _ddmm(degrees):
+    """Decimal degrees as NMEA writes them: degrees and minutes run together."""
+    whole = np.floor(degrees)
+    return np.round(whole * 100 + (degrees - whole) * 60, 6)
+
+
+def test_jtt808_millionths_and_nmea_minutes_are_named_then_read_with_degrees(tmp_path, package):
+    """A vehicle terminal's millionths of a degree (JT/T 808: 116412209) and a GPS
+    receiver's degrees and minutes (NMEA: 11624.7326) were rejected as "not lon/lat",
+    naming no fix. Now those that land in the layout read so are rejected as
+    scaled_degrees or degrees_minutes, naming the form; --degrees reads them, in a
+    file (locally and on dask), --at and components import."""
+    lon, lat = _lonlat(X0 + np.array([50, 150, 250, 350, 1000.0]), Y0 + np.array([50, 150, 50, 20, 1000.0]))
+    loc = Locator.from_package(package)
+    ids = _ids(locate_frame(pd.DataFrame({"lon": lon}), lon, lat, "EPSG:4326", loc)[0]["gk_grid_id"])
+    assert ids[0] == "110101001001004" and ids[3] == "110101001002002" and ids[4] is None
+    runner = CliRunner()
+    forms = {"e6": (np.round(lon * 1e6), np.round(lat * 1e6), "scaled_degrees"),
+             "e7": (np.round(lon * 1e7), np.round(lat * 1e7), "scaled_degrees"),
+             "ddmm": (_ddmm(lon), _ddmm(lat), "degrees_minutes")}
+    for form, (x, y, reason) in forms.items():
+        points = tmp_path / f"{form}.csv"
+        pd.DataFrame({"no": range(5), "lon": x, "lat": y}).to_csv(points, index=False)
+        out = tmp_path / f"{form}_located.csv"
+        args = ["locate", str(points), "--grid", str(package), "-o", str(out), "--json", "--overwrite"]
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["rejected_by_reason"] == {reason: 4, "impossible_coordinates": 1}
+        rejects = pd.read_csv(tmp_path / f"{form}_located.rejects.csv")
+        assert rejects["detail"].iloc[0] == (f"read as {coords.DEGREE_FORMS[form]}, it is inside the layout: "
+                                             f"give --degrees {form}")
+        result = runner.invoke(cli, args + ["--degrees", form])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["located"] == 5
+        located = pd.read_csv(out, dtype={"gk_grid_id": str})
+        assert _ids(located["gk_grid_id"]) == ids
+    parts = tmp_path / "ddmm.parquet"
+    pd.read_csv(tmp_path / "ddmm.csv").to_parquet(parts)
+    located, rejects = locate_dask(parts, package, degrees="ddmm", n_workers=1)
+    assert rejects.empty and _ids(located["gk_grid_id"]) == ids
+    at = f"{forms['e7'][0][0]:.0f},{forms['e7'][1][0]:.0f}"
+    result = runner.invoke(cli, ["locate", "--at", at, "--grid", str(package)])
+    assert result.exit_code == 2 and "it is in the layout read as degrees × 10,000,000 (1164122000): --degrees e7" \
+        in result.output
+    result = runner.invoke(cli, ["locate", "--at", at, "--grid", str(package), "--degrees", "e7"])
+    assert result.exit_code == 0 and "→ cell 110101001001004 (inside)" in result.output
+    result = runner.invoke(cli, ["locate", str(tmp_path / "e6.csv"), "--grid", str(package), "-o", str(out),
+                                 "--overwrite", "--crs", "EPSG:4548", "--degrees", "e6"])
+    assert result.exit_code == 1 and ("--degrees e6 reads longitude/latitude, and the positions are in "
+                                      "CGCS2000 / 3-degree Gauss-Kruger CM 117E (projected)") in result.output
+    result = runner.invoke(cli, ["components", "import", str(tmp_path / "e6.csv"), "--grid", str(package),
+                                 "--class", "01037", "--degrees", "e6", "--tolerance", "0", "--json"])
+    assert result.exit_code == 0, result.output
+    (summary,) = json.loads(result.output)  # one per inventory
+    assert (summary["imported"], summary["rejected_by_reason"]) == (4, {"outside": 1})
