@@ -40,6 +40,13 @@ Peers (each in its own process: its time and peak RSS are its own)
                        class, ``*``), most specific first; the territorial authority
                        by ``map``; ``{street_name}`` filled in. Both give the same
                        departments (checked by a checksum of every point's).
+``gridkit_near``       ``cell_index`` then ``Locator.near_edge(..., 10)``: each point's
+                       cell and the nearest other cell within 10 m (``gridkit locate
+                       --near-edge 10``), the first call reading every cell's polygon.
+``geopandas_near``     the recipe: ``sjoin`` ``within`` for the cell, ``sjoin``
+                       ``dwithin`` 10 m, the pairs of another cell measured
+                       (``distance``), the nearest kept per point. Both count the
+                       same points and the same sum of distances.
 ``gridkit_file``       one process: read the points' GeoParquet as ``gridkit locate``
                        does (``read_inventory``: the points cut from the WKB), locate,
                        keep the frame (``gridkit.batch.locate_frame``).
@@ -351,6 +358,48 @@ def run_geopandas_routed(case):
     return seconds, {"rows": len(lon), "inside": int(inside.sum()), **_departments(names)}
 
 
+NEAR_M = 10.0
+
+
+def run_gridkit_near(case):
+    from gridkit.locator import Locator
+
+    lon, lat, _, _ = _points(case)
+    loc = Locator.from_package(_layout(case))
+
+    def run():
+        index = loc.cell_index(lon, lat, crs="EPSG:4326")[0]
+        return loc.near_edge(lon, lat, index, NEAR_M, crs="EPSG:4326")
+
+    start = time.perf_counter()
+    run()
+    first = time.perf_counter() - start
+    seconds, (near, distance) = best_of(REPEAT, run)
+    return seconds, {"rows": len(lon), "near": int((near >= 0).sum()), "near_m_sum": round(float(
+        distance[near >= 0].sum()), 1), "first_call_s": round(first, 3)}
+
+
+def run_geopandas_near(case):
+    import geopandas as gpd
+    import shapely
+
+    lon, lat, _, _ = _points(case)
+    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
+
+    def recipe():
+        pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat, crs=4326)).to_crs(cells.crs)
+        own = gpd.sjoin(pts, cells, how="inner", predicate="within")
+        own = own[~own.index.duplicated()]["grid_id"]
+        pairs = gpd.sjoin(pts.loc[own.index], cells, how="inner", predicate="dwithin", distance=NEAR_M)
+        pairs = pairs[pairs["grid_id"].to_numpy() != own.loc[pairs.index].to_numpy()]
+        pairs["near_m"] = shapely.distance(cells.geometry.values[pairs["index_right"].to_numpy()],
+                                           pairs.geometry.values)
+        return pairs.sort_values("near_m", kind="stable").groupby(level=0).head(1)
+
+    seconds, near = best_of(REPEAT, recipe)
+    return seconds, {"rows": len(lon), "near": len(near), "near_m_sum": round(float(near["near_m"].sum()), 1)}
+
+
 def run_gridkit_file(case):
     from gridkit.batch import locate_frame
     from gridkit.catalogue import read_inventory
@@ -376,7 +425,8 @@ def run_gridkit_dask(case):
 PEERS = {"gridkit_load": run_gridkit_load, "gridkit_single": run_gridkit_single,
          "geopandas_single": run_geopandas_single, "gridkit_lonlat": run_gridkit_lonlat,
          "gridkit_layout": run_gridkit_layout, "geopandas": run_geopandas, "gridkit_routed": run_gridkit_routed,
-         "geopandas_routed": run_geopandas_routed, "gridkit_file": run_gridkit_file,
+         "geopandas_routed": run_geopandas_routed, "gridkit_near": run_gridkit_near,
+         "geopandas_near": run_geopandas_near, "gridkit_file": run_gridkit_file,
          "gridkit_dask": run_gridkit_dask}
 
 
@@ -400,6 +450,12 @@ def main():
             print(f"{case}: located and routed {p['seconds'] / g['seconds']:.1f}× the recipe with routing by hand; "
                   f"departments {'the same' if g['names_crc'] == p['names_crc'] else 'DIFFER'} "
                   f"({g['routed']:,} and {p['routed']:,} points routed)")
+        if "gridkit_near" in get and "geopandas_near" in get:
+            g, p = get["gridkit_near"], get["geopandas_near"]
+            same = (g["near"], g["near_m_sum"]) == (p["near"], p["near_m_sum"])
+            print(f"{case}: near an edge ({NEAR_M:g} m) {p['seconds'] / g['seconds']:.1f}× the sjoin recipe; "
+                  f"{g['near']:,} points near another cell, {'the same' if same else 'DIFFERENT'} in both "
+                  f"(first call {g['first_call_s']} s)")
         if "gridkit_file" in get and "gridkit_dask" in get:
             print(f"{case}: dask on 2 local workers {get['gridkit_file']['seconds'] / get['gridkit_dask']['seconds']:.2f}× "
                   "the single process (file to frame)")

@@ -91,6 +91,12 @@ def _misread(locator, x, y, crs):
 @text_encoding_opt
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
+@click.option("--near-edge", default=None, type=click.FloatRange(min=0), metavar="M",
+              help="Metres: also name the nearest other cell within M m of each point (gk_near_grid_id, "
+                   "gk_near_m) and what lies between (gk_near_across: cell, community, street, district). A "
+                   "position good to ±M m could lie in it: a GPS fix (±10 m), a component surveyed to accuracy "
+                   "class A, B or C (±0.5, 1, 10 m). The summary counts them: the cases a boundary may bounce "
+                   "between communities or streets.")
 @click.option("--dask", "use_dask", is_flag=True,
               help="Run on dask: POINTS is (partitioned) Parquet; a local cluster unless --scheduler.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -99,8 +105,8 @@ def _misread(locator, x, y, crs):
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
-                   grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, use_dask, scheduler, workers,
-                   overwrite):
+                   grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, near_edge, use_dask, scheduler,
+                   workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 
@@ -137,7 +143,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     t0 = time.perf_counter()
     if at is not None:
         _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
-                    tolerance, degrees, points=points, output=output,
+                    tolerance, degrees, near_edge, points=points, output=output,
                     batch_only=(layer, x_field, y_field, encoding, use_dask, scheduler, overwrite))
         return
     if points is None:
@@ -168,7 +174,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
             except GridkitError as exc:
                 raise click.BadParameter(str(exc), param_hint="--class") from None
         classes = {"class_field": class_field, "class_code": class_code}
-        grid = {"grid_layer": grid_layer, "id_field": id_field}
+        grid = {"grid_layer": grid_layer, "id_field": id_field, "near_edge": near_edge}  # what each row is told
         read_as = {"crs": crs, "degrees": degrees}  # what the coordinates are
         if use_dask or scheduler:
             summary = _run_dask(points, package, output, table, classes, kind, read_as, x_field, y_field,
@@ -189,6 +195,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                      + (" (--tolerance M gives those within M metres the nearest cell)" if summary["outside"] else ""))
     if "routed" in summary:
         lines.append(f"  {summary['routed']:,} routed to a department")
+    if "near_edge" in summary:
+        lines.append(_near_line(summary["near_edge"], near_edge))
     lines += [f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}" for reason, n in summary["rejected_by_reason"].items()]
     if summary.get("offset_hint"):
         lines.append(f"  hint: {summary['offset_hint']}")
@@ -199,13 +207,22 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                  as_json)
 
 
+def _near_line(counts, metres):
+    """The summary's line on the points within ``metres`` of another cell."""
+    near = sum(counts.values())
+    across = [f"{counts[level]:,} of another {level}" for level in ("community", "street", "district")
+              if counts[level]]
+    return (f"  {near:,} within {metres:g} m of another cell (gk_near_grid_id)"
+            + (f": {', '.join(across)}" if across else ""))
+
+
 #: What --at prints, by Location field (code, name): those the answer has.
 _AT_LINES = (("micro-grid", "micro_id", None), ("community", "community_code", "community_name"),
              ("street", "street_code", "street_name"), ("district", "county_code", "county_name"))
 
 
 def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
-                tolerance, degrees, *, points, output, batch_only):
+                tolerance, degrees, near_edge, *, points, output, batch_only):
     """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside)."""
     import numpy as np
     import pandas as pd
@@ -241,6 +258,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
         found = answer(locator, x, y, crs=crs, routes=table, class_code=class_code,
                        kind="event" if events else "component")
+        if near_edge is not None and found["grid_id"] is not None:
+            found.update(_near_answer(locator, x, y, crs, near_edge))
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -255,12 +274,30 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         for label, code, name in _AT_LINES:
             if found.get(code):
                 click.echo(f"  {label:<10} {found[code]} {found.get(name) or ''}".rstrip())
+        if "near_grid_id" in found:
+            click.echo(f"  {'near':<10} " + (f"no other cell within {near_edge:g} m" if found["near_grid_id"] is None
+                                              else f"{found['near_grid_id']}, {found['near_m']:.1f} m away"
+                                              + ("" if found["near_across"] == "cell"
+                                                 else f" (another {found['near_across']})")))
         if "department_name" in found:
             click.echo(f"  {'department':<10} {found['department_name']}"
                        + (f" ({found['department_code']})" if found["department_code"] else "")
                        + (" — territorial (no rule for the class)" if found["territorial"] else ""))
     if found["grid_id"] is None:
         raise SystemExit(1)
+
+
+def _near_answer(locator, x, y, crs, metres):
+    """--at's near_grid_id, near_m and near_across (None where no other cell is near)."""
+    import pandas as pd
+
+    from gridkit.batch import PREFIX, _near_columns
+
+    index = locator.cell_index([x], [y], crs=crs)[0]
+    columns = _near_columns(locator, index, *locator.near_edge([x], [y], index, metres, crs=crs))
+    found = {name[len(PREFIX):]: values[0] for name, values in columns.items()}
+    return {name: None if pd.isna(value) else float(value) if name == "near_m" else value
+            for name, value in found.items()}
 
 
 def _run_local(points, package, output, table, classes, kind, read_as, layer, x_field, y_field, encoding, tolerance,

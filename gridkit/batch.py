@@ -47,6 +47,7 @@ PREFIX = "gk_"
 SHAPEFILE_NAMES = {PREFIX + name: PREFIX + short for name, short in {
     "micro_id": "micro", "community_code": "comm_cd", "community_name": "comm_nm", "street_code": "strt_cd",
     "street_name": "strt_nm", "county_code": "cnty_cd", "county_name": "cnty_nm", "distance_m": "dist_m",
+    "near_grid_id": "near_id", "near_across": "near_ac",
     "department_code": "dept_cd", "department_name": "dept_nm"}.items()}
 REJECT_REASONS = {
     "missing_coordinates": "x/y blank, not numbers, or an empty geometry",
@@ -68,8 +69,12 @@ OFFSET_SAMPLE = 20_000
 
 
 def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="component", tolerance=None,
-                 rows=None, compact=False):
+                 rows=None, compact=False, near_edge=None):
     """Locate the rows of ``frame`` at ``x``/``y`` (in ``crs``).
+
+    With ``near_edge`` (metres), ``gk_near_grid_id`` and ``gk_near_m`` name the
+    nearest other cell within that distance of each point, and how far it is
+    (:meth:`Locator.near_edge`).
 
     Returns ``(located, rejects)``: ``located`` is ``frame``'s accepted rows with
     the ``gk_`` columns, ``rejects`` the others with ``row`` (their numbers in
@@ -99,6 +104,10 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     locator.mark_misread(x, y, crs, reason, detail, status, tolerance=tolerance)
     located = locator.describe(index, status, distance, micro)
     located.columns = [PREFIX + c for c in located.columns]
+    if near_edge is not None:
+        near, near_m = locator.near_edge(x, y, np.where(reason == "", index, -1), near_edge, crs=crs)
+        for name, values in _near_columns(locator, index, near, near_m).items():
+            located[name] = values
     located.index = frame.index
     if routes is not None and classes is not None:
         klass = pd.Series(classes, index=frame.index).astype(object)
@@ -112,6 +121,9 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
         located.insert(0, PREFIX + "cell", index)
         located.insert(1, PREFIX + "status_code", status)
         located.insert(2, PREFIX + "micro", micro)
+        if near_edge is not None:  # the other cell's row, named by the client as gk_cell is
+            located = located.drop(columns=[PREFIX + "near_grid_id", PREFIX + "near_across"])
+            located.insert(3, PREFIX + "near", near)
     out = pd.concat([frame, located], axis=1)
     return split_rejects(out, reason, detail, rows)
 
@@ -126,6 +138,25 @@ def _same_index(frame, **columns):
                              "to pair by position")
 
 
+#: What lies between a point's cell and the other cell near it (``gk_near_across``):
+#: the highest level whose code differs, from two cells of one community up.
+NEAR_ACROSS = ["cell", "community", "street", "district"]
+
+
+def _near_columns(locator, index, near, near_m):
+    """``gk_near_grid_id``, ``gk_near_m`` and ``gk_near_across`` for points in cell
+    rows ``index`` whose nearest other cell is row ``near`` (-1: none)."""
+    near = np.asarray(near, dtype=np.int64)
+    across = np.where(near >= 0, 0, -1).astype(np.int8)
+    for level, name in enumerate(("community_code", "street_code", "county_code"), start=1):
+        if name in locator.attributes:  # a higher level that differs overrides a lower one
+            across[(near >= 0) & (locator.codes(name, index)[0] != locator.codes(name, near)[0])] = level
+    codes = np.asarray(locator.codes("grid_id", near)[0], dtype=np.int32)
+    return {PREFIX + "near_grid_id": pd.Categorical.from_codes(codes, dtype=locator._dtype("grid_id"), validate=False),
+            PREFIX + "near_m": np.asarray(near_m, dtype=float),
+            PREFIX + "near_across": pd.Categorical.from_codes(across, categories=NEAR_ACROSS, validate=False)}
+
+
 def expand(compact, locator):
     """The full ``gk_`` columns of a frame made with ``locate_frame(..., compact=True)``."""
     cell = compact.pop(PREFIX + "cell").to_numpy(dtype=np.int64)
@@ -134,6 +165,10 @@ def expand(compact, locator):
     described = locator.describe(cell, status, compact.pop(PREFIX + "distance_m").to_numpy(dtype=float), micro)
     described.columns = [PREFIX + c for c in described.columns]
     described.index = compact.index
+    if PREFIX + "near" in compact:
+        near = compact.pop(PREFIX + "near").to_numpy(dtype=np.int64)
+        for name, values in _near_columns(locator, cell, near, compact.pop(PREFIX + "near_m")).items():
+            described[name] = values
     return pd.concat([compact[[c for c in compact.columns if not c.startswith(PREFIX)]], described,
                       compact[[c for c in compact.columns if c.startswith(PREFIX)]]], axis=1)
 
@@ -207,18 +242,24 @@ def summarise(located, rejects, n_rows):
                "rejected_by_reason": {k: int(v) for k, v in rejects["reason"].value_counts().items()}}
     if PREFIX + "department_name" in located:
         summary["routed"] = int(located[PREFIX + "department_name"].notna().sum())
+    if PREFIX + "near_across" in located:  # points near another cell, by what lies between
+        across = located[PREFIX + "near_across"].value_counts()
+        summary["near_edge"] = {level: int(across.get(level, 0)) for level in NEAR_ACROSS}
     return summary
 
 
 def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
-                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None):
+                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet).
 
     ``degrees``: how the lon/lat numbers are written, when not as decimal degrees
     (:data:`gridkit.coords.DEGREE_FORMS`: ``"e6"`` for JT/T 808's millionths,
-    ``"ddmm"`` for NMEA's degrees and minutes).
+    ``"ddmm"`` for NMEA's degrees and minutes). ``near_edge`` (metres): each row also
+    names the nearest other cell within that distance (:func:`locate_frame`), and
+    the summary counts them by what lies between (``near_edge``: cell, community,
+    street, district).
 
     With ``routes``, each row is routed by its class: the column ``class_field``, or
     ``class_code`` for every row (a file of one kind: the street lights).
@@ -253,7 +294,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         part = slice(start, stop)
         done, rej = locate_frame(frame.iloc[part], x[part], y[part], in_crs, locator, routes=routes,
                                  classes=None if classes is None else classes[part], kind=kind,
-                                 rows=numbers[part])
+                                 rows=numbers[part], near_edge=near_edge)
         keep[part] = ~np.isin(numbers[part], rej["row"].to_numpy(dtype=np.int64))
         parts.append(done)
         rejects.append(rej)
@@ -470,12 +511,12 @@ def _sample_partition(part, x_field, y_field, wkb, n, crs, degrees):
 
 
 def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
-                      class_code=None, wkb=None, degrees=None):
+                      class_code=None, wkb=None, degrees=None, near_edge=None):
     locator = _worker_locator(str(package), float(tolerance), grid)
     frame, x, y = _partition_xy(part, x_field, y_field, wkb, crs, degrees)
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
-                                    compact=True)
+                                    compact=True, near_edge=near_edge)
     # Rejected rows travel with the rest, marked, so none is lost on the way back.
     located = pd.concat([located.assign(**{PREFIX + "reject": None}),
                          rejects.drop(columns="row").rename(columns={"reason": PREFIX + "reject",
@@ -484,6 +525,8 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
     located[PREFIX + "cell"] = located[PREFIX + "cell"].fillna(-1).astype(np.int64)
     located[PREFIX + "status_code"] = located[PREFIX + "status_code"].fillna(OUTSIDE).astype(np.int8)
     located[PREFIX + "micro"] = located[PREFIX + "micro"].fillna(-1).astype(np.int64)
+    if near_edge is not None:
+        located[PREFIX + "near"] = located[PREFIX + "near"].fillna(-1).astype(np.int64)
     return located
 
 
@@ -567,7 +610,7 @@ def _refuse_mixed_schemas(points, dataset):
 
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
-                grid_layer=None, id_field="grid_id", degrees=None):
+                grid_layer=None, id_field="grid_id", degrees=None, near_edge=None):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
 
     Plain Parquet's coordinate columns are ``x_field`` and ``y_field``, else found
@@ -583,7 +626,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     the input's row order (rows are numbered within the whole dataset), and
     ``located.attrs["offset_hint"]``: :meth:`Locator.offset_hint` on an even sample
     of the positions ("" when they seem read in the right lon/lat system).
-    ``routes``, ``class_field``, ``class_code``, ``degrees``: as :func:`locate_file`'s.
+    ``routes``, ``class_field``, ``class_code``, ``degrees``, ``near_edge``: as :func:`locate_file`'s.
     """
     import dask
     import dask.dataframe as dd
@@ -628,7 +671,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     coords.read_degrees([], [], degrees, crs)  # refused here for a projected crs, not in every worker
     meta_frame = ddf._meta
     sample = _locate_partition(meta_frame, package, tolerance, grid, x_field, y_field, crs, routes, class_field,
-                               kind, class_code, wkb, degrees)
+                               kind, class_code, wkb, degrees, near_edge)
     cluster = None
     if scheduler is None:
         # distributed logs its scheduler's start and stop at INFO, on a handler of its
@@ -652,7 +695,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
         with Client(cluster if cluster is not None else scheduler):
             result, positions = dask.compute(
                 ddf.map_partitions(_locate_partition, package, tolerance, grid, x_field, y_field, crs, routes,
-                                   class_field, kind, class_code, wkb, degrees, meta=sample), positions)
+                                   class_field, kind, class_code, wkb, degrees, near_edge, meta=sample), positions)
     finally:
         if cluster is not None:
             cluster.close()

@@ -288,6 +288,7 @@ class Locator:
         _warn_invalid(self.invalid)
         _warn_repeated(self, "micro-grid" if id_field == "micro_id" else "cell")
         self._build(geoms)
+        self._read_from = geoms  # every cell's polygon, for near_edge; a package's are read again instead
         self.overlaps = _overlaps(geoms, self._ids) if check_overlaps else None
         self.micro, self._micro_parent = None, None
         if micro is not None:
@@ -309,6 +310,7 @@ class Locator:
             micro = micro.to_crs(self.crs)
         self.micro = Locator(micro[["micro_id", micro.geometry.name]], id_field="micro_id",
                              tolerance=self.tolerance)
+        self.micro._read_from = None  # near_edge is the cells'; their polygons need not be kept
         # A micro-grid whose grid is not among the cells (a package edited by hand) has
         # parent -1: no answer ever names it. The parent is its grid's place among the
         # distinct IDs: both parts of a cell split in QGIS hold its micro-grids.
@@ -356,6 +358,7 @@ class Locator:
                         _warn_invalid(each.invalid)
                         _warn_repeated(each, what)
                 _warn_overlaps(path, loc.overlaps)
+                loc._read_from = (path, layer, id_field)
                 return loc
         cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
         try:
@@ -364,6 +367,7 @@ class Locator:
             raise InputError(f"{path}: {exc}") from None
         loc.source = stamp
         _warn_overlaps(path, loc.overlaps)
+        loc._read_from = (path, layer, id_field)  # not kept in memory: near_edge alone needs them
         if cache:
             try:
                 loc.save(sidecar)
@@ -519,7 +523,7 @@ class Locator:
         """Pickled without the lock and the cached transforms (closures); unpickled
         with a lock of its own and its polygons prepared again."""
         state = dict(self.__dict__, _transforms={})
-        for rebuilt in ("_geos_lock", "_tree"):  # the tree: built again when first needed
+        for rebuilt in ("_geos_lock", "_tree", "_every_cell"):  # the trees: built again when first needed
             state.pop(rebuilt, None)
         return state
 
@@ -551,6 +555,55 @@ class Locator:
     @functools.cached_property
     def _tree(self):
         return shapely.STRtree(self._mixed_geoms)
+
+    @functools.cached_property
+    def _every_cell(self):
+        """``(tree, polygons)`` of every cell, in the order of its rows: the index
+        keeps only the cells of mixed buckets, so a package's are read again."""
+        geoms = self.__dict__.get("_read_from")
+        if isinstance(geoms, tuple):
+            path, layer, id_field = geoms
+            cells = _read_cells(path, layer, id_field)[0]
+            if len(cells) != len(self) or not (cells["grid_id"].to_numpy(dtype=object) == self._ids).all():
+                raise InputError(f"{path} changed since its locator was made: make it again")
+            geoms = _repaired(np.asarray(cells.geometry.to_crs(self.crs).values, dtype=object), self._ids, "cell")[0]
+        elif geoms is None:
+            raise InputError("this locator was loaded from an index file alone; near_edge needs the cells' "
+                             "polygons: make it with Locator.from_package")
+        return shapely.STRtree(geoms), geoms
+
+    def near_edge(self, x, y, index, within, *, crs=None):
+        """Per point, the nearest other cell within ``within`` metres of it, and how far
+        it is: ``(near, distance)`` arrays, -1 and NaN where there is none or
+        ``index`` (the point's cell, as :meth:`cell_index` gives it) is -1. A
+        position good to ``within`` metres could lie in that cell: a GPS fix (±10 m),
+        or a component surveyed to accuracy class A, B or C (±0.5, 1, 10 m). A cell
+        holding the point's own ID (a cell split in QGIS) is not another. On a tie,
+        the lowest row.
+        """
+        index = np.asarray(index, dtype=np.int64)
+        near = np.full(len(index), -1, dtype=np.int64)
+        distance = np.full(len(index), np.nan)
+        rows = np.flatnonzero(index >= 0)  # positions the cell index found a cell for
+        if not len(rows) or within < 0:
+            return near, distance
+        tree, geoms = self._every_cell
+        x, y = self.to_layout_xy(np.asarray(x, dtype=float)[rows], np.asarray(y, dtype=float)[rows], crs)
+        maybe = ~self._alone_within(x, y, index[rows], within)
+        rows, points = rows[maybe], shapely.points(x[maybe], y[maybe])
+        with self._geos_lock:
+            point, cand = tree.query(points, predicate="dwithin", distance=within)
+            dist = shapely.distance(geoms[cand], points[point])
+        ids = self._distinct_ids[0]
+        own = index[rows[point]]
+        other = cand != own if ids is None else ids[cand] != ids[own]
+        point, cand, dist = point[other], cand[other], dist[other]
+        order = np.lexsort((cand, dist, point))
+        point, cand, dist = point[order], cand[order], dist[order]
+        first = np.ones(len(point), dtype=bool)
+        first[1:] = point[1:] != point[:-1]
+        near[rows[point[first]]], distance[rows[point[first]]] = cand[first], dist[first]
+        return near, distance
 
     # -- keeping the index -------------------------------------------------------------
     def save(self, path):
@@ -773,6 +826,28 @@ class Locator:
             found = np.zeros(len(x), dtype=bool)
             found[beyond[self._lands_in(*coords.read_degrees(x[beyond], y[beyond], form, crs), crs, tolerance)]] = True
             yield form, found
+
+    def _alone_within(self, x, y, cells, within):
+        """Which points (layout coordinates) are farther than ``within`` metres from
+        any cell but their own (``cells``), as the buckets show: every bucket the disc
+        around the point touches is wholly in its cell. The others (all, when the
+        disc spans over 6 buckets a side) are measured."""
+        ny, nx = self.shape
+        ox, oy = self.origin
+        span = int(np.ceil(2 * within / self.side)) + 1  # buckets a disc can touch, a side
+        alone = np.zeros(len(x), dtype=bool)
+        if span > 6:
+            return alone
+        alone[:] = True
+        x0, x1 = (np.floor((x + d - ox) / self.side).astype(np.int64) for d in (-within, within))
+        y0, y1 = (np.floor((y + d - oy) / self.side).astype(np.int64) for d in (-within, within))
+        for dx in range(span):
+            bx = np.minimum(x0 + dx, x1)  # past the disc: its last bucket again
+            for dy in range(span):
+                by = np.minimum(y0 + dy, y1)
+                inside = (bx >= 0) & (bx < nx) & (by >= 0) & (by < ny)
+                alone &= inside & (self._code[np.where(inside, by * nx + bx, 0)] == cells)
+        return alone
 
     def _lands_in(self, x, y, crs, tolerance):
         """Which of ``x``, ``y`` (in ``crs``) land in the layout or within the

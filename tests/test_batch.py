@@ -959,3 +959,46 @@ def test_jtt808_millionths_and_nmea_minutes_are_named_then_read_with_degrees(tmp
     assert result.exit_code == 0, result.output
     (summary,) = json.loads(result.output)  # one per inventory
     assert (summary["imported"], summary["rejected_by_reason"]) == (4, {"outside": 1})
+
+
+def test_near_edge_names_the_other_cell_a_position_could_be_in(tmp_path, package):
+    """--near-edge M: each point also names the nearest other cell within M metres,
+    how far it is and what lies between (another cell of its community, another
+    community, another street), in a file, on dask, at one point and from the
+    library; the summary counts them."""
+    x = X0 + np.array([50, 50, 297, 1000, 50.0])
+    y = Y0 + np.array([50, 97, 20, 1000, np.nan])
+    lon, lat = _lonlat(x, y)
+    points = tmp_path / "near.csv"
+    pd.DataFrame({"no": range(5), "lon": lon, "lat": lat}).to_csv(points, index=False)
+    out = tmp_path / "near_located.csv"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out),
+                                      "--near-edge", "10"])
+    assert result.exit_code == 0, result.output
+    assert "  2 within 10 m of another cell (gk_near_grid_id): 1 of another community" in result.output.splitlines()
+    located = pd.read_csv(out, dtype={"gk_grid_id": str, "gk_near_grid_id": str})
+    assert _ids(located["gk_grid_id"]) == ["110101001001004", "110101001001004", "110101001001006", None]
+    assert _ids(located["gk_near_grid_id"]) == [None, "110101001001001", "110101001002002", None]
+    assert np.allclose(located["gk_near_m"].to_numpy(), [np.nan, 3, 3, np.nan], equal_nan=True, atol=1e-6)
+    assert _ids(located["gk_near_across"]) == [None, "cell", "community", None]
+    parts = tmp_path / "near.parquet"
+    pd.read_csv(points).to_parquet(parts)
+    on_dask, rejects = locate_dask(parts, package, near_edge=10, n_workers=1)
+    assert rejects["reason"].tolist() == ["missing_coordinates"]
+    for column in ("gk_near_grid_id", "gk_near_across"):
+        assert _ids(on_dask[column]) == _ids(located[column])
+    result = CliRunner().invoke(cli, ["locate", "--at", f"{lon[2]},{lat[2]}", "--grid", str(package),
+                                      "--near-edge", "10"])
+    assert result.exit_code == 0 and "  near       110101001002002, 3.0 m away (another community)" \
+        in result.output.splitlines()
+    # Two communities of two streets, from the library: a locator made from the frame
+    # holds its polygons; one from the package reads them again.
+    comm = community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100), shapely.box(X0 + 100, Y0, X0 + 200, Y0 + 100)],
+                           codes=["110101001001", "110101002001"])
+    two = gk.write_package(tmp_path / "two.gpkg", gk.unit_grid(comm), comm)
+    for loc in (Locator(gpd.read_file(two, layer="cells")), Locator.from_package(two)):
+        frame = pd.DataFrame({"x": X0 + np.array([98.0, 50]), "y": Y0 + np.array([50.0, 50])})
+        near, _ = locate_frame(frame, frame["x"], frame["y"], None, loc, near_edge=2.5)
+        assert _ids(near["gk_near_grid_id"]) == ["110101002001001", None]
+        assert _ids(near["gk_near_across"]) == ["street", None]
+        assert np.allclose(near["gk_near_m"].to_numpy(), [2, np.nan], equal_nan=True)
