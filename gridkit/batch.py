@@ -74,7 +74,9 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
 
     With ``near_edge`` (metres), ``gk_near_grid_id`` and ``gk_near_m`` name the
     nearest other cell within that distance of each point, and how far it is
-    (:meth:`Locator.near_edge`).
+    (:meth:`Locator.near_edge`), and ``gk_near_across`` what lies between
+    (:data:`NEAR_ACROSS`: another cell of its community, another community, street
+    or district).
 
     Returns ``(located, rejects)``: ``located`` is ``frame``'s accepted rows with
     the ``gk_`` columns, ``rejects`` the others with ``row`` (their numbers in
