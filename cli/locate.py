@@ -257,9 +257,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
             raise click.UsageError("--routes needs --class (the point's class) with --at")
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
         found = answer(locator, x, y, crs=crs, routes=table, class_code=class_code,
-                       kind="event" if events else "component")
-        if near_edge is not None and found["grid_id"] is not None:
-            found.update(_near_answer(locator, x, y, crs, near_edge))
+                       kind="event" if events else "component", near=near_edge)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -285,19 +283,6 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
                        + (" — territorial (no rule for the class)" if found["territorial"] else ""))
     if found["grid_id"] is None:
         raise SystemExit(1)
-
-
-def _near_answer(locator, x, y, crs, metres):
-    """--at's near_grid_id, near_m and near_across (None where no other cell is near)."""
-    import pandas as pd
-
-    from gridkit.batch import PREFIX, _near_columns
-
-    index = locator.cell_index([x], [y], crs=crs)[0]
-    columns = _near_columns(locator, index, *locator.near_edge([x], [y], index, metres, crs=crs))
-    found = {name[len(PREFIX):]: values[0] for name, values in columns.items()}
-    return {name: None if pd.isna(value) else float(value) if name == "near_m" else value
-            for name, value in found.items()}
 
 
 def _run_local(points, package, output, table, classes, kind, read_as, layer, x_field, y_field, encoding, tolerance,

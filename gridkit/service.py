@@ -22,7 +22,9 @@ asks, and gets JSON::
 ``x``/``y`` (or ``lon``/``lat``) are in ``crs`` (default: the server's, EPSG:4326
 unless started otherwise; ``gcj02`` and ``bd09`` too). ``class`` (or, in a batch,
 ``classes``: one per point, or ``class``: one for all) adds the department from
-the routing table; ``kind=event`` reads legacy CJ/T 214 event classes.
+the routing table; ``kind=event`` reads legacy CJ/T 214 event classes. ``near=10``
+(in a batch, ``"near": 10``) adds the nearest other cell within 10 m
+(``near_grid_id``, ``near_m``, ``near_across``), as ``gridkit locate --near-edge`` does.
 
 A point outside the layout is an answer (``"status": "outside"``, ``grid_id``
 null, and a ``hint`` when y, x would be inside), not an error. A request that
@@ -65,7 +67,7 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 import pandas as pd
 
-from .batch import mark_bad_classes
+from .batch import PREFIX, _near_columns, mark_bad_classes
 from .coords import has_zone_number, parse_crs, position_problems, zone_twin
 from .errors import GridkitError, InputError
 from .locator import INSIDE, OUTSIDE
@@ -79,13 +81,16 @@ MAX_BODY = 64 * 1024 * 1024
 _KINDS = ("component", "event")
 
 
-def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="component") -> dict:
+def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="component", near=None) -> dict:
     """One point's answer as a dict for JSON: the :class:`~gridkit.locator.Location`
     fields the layout has (no ``micro_id`` without micro-grids; ``distance_m``
     null outside), and with ``routes`` and ``class_code`` the department:
     ``department_code``, ``department_name``, ``territorial`` (no rule for the
-    class: the area's territorial authority). ``gridkit locate --at --json`` prints
-    this, and the service's ``GET /locate`` sends it."""
+    class: the area's territorial authority). With ``near`` (metres), inside the
+    layout: ``near_grid_id``, ``near_m`` and ``near_across``, the nearest other
+    cell within that distance (:meth:`~gridkit.locator.Locator.near_edge`; None
+    where none is). ``gridkit locate --at --json`` prints this, and the service's
+    ``GET /locate`` sends it."""
     found = locator.locate(x, y, crs=crs)
     # The layout's own columns (no micro_id without micro-grids; a polygon file that is
     # no package may have no hierarchy): the keys a batch answers with too.
@@ -97,6 +102,10 @@ def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="compo
         route = routes.route(found, class_code, kind=kind)
         out.update(department_code=route.department_code, department_name=route.department_name,
                    territorial=route.territorial)
+    if near is not None and found.grid_id is not None:
+        index = locator.cell_index([x], [y], crs=crs)[0]
+        near_columns = _near_columns(locator, index, *locator.near_edge([x], [y], index, near, crs=crs))
+        out.update(_records(pd.DataFrame({name[len(PREFIX):]: values for name, values in near_columns.items()}))[0])
     return out
 
 
@@ -120,10 +129,10 @@ class Service:
 
     def one(self, query: dict) -> dict:
         """``GET /locate``: ``query`` maps each parameter to its text."""
-        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "class", "kind", "id"})
+        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "class", "kind", "id", "near"})
         if unknown:
             raise InputError(f"unknown parameter {', '.join(unknown)}: /locate takes x and y (or lon and lat, or "
-                             "location=LON,LAT), crs, class, kind and id")
+                             "location=LON,LAT), crs, class, kind, near and id")
         if "location" in query:
             if set(query) & {"x", "y", "lon", "lat"}:
                 raise InputError("both location and x/y (or lon/lat): send one of them")
@@ -139,7 +148,8 @@ class Service:
         if reason[0]:
             raise InputError(f"x={x:g}, y={y:g} ({crs}): {detail[0]}")
         with self._lock:
-            out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind)
+            out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind,
+                         near=_metres(query.get("near")))
             misread = self.locator.misread(x, y, crs) if out["grid_id"] is None else ""
             if misread.endswith("_swapped"):
                 out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
@@ -159,11 +169,12 @@ class Service:
         """``POST /locate``: ``body`` is the parsed JSON object."""
         if not isinstance(body, dict) or not isinstance(body.get("points"), list):
             raise InputError('the body is a JSON object with "points": [[x, y], …] (and optionally "crs", '
-                             '"classes" or "class", "kind")')
-        unknown = sorted(set(body) - {"points", "crs", "classes", "class", "kind"})
+                             '"classes" or "class", "kind", "near")')
+        unknown = sorted(set(body) - {"points", "crs", "classes", "class", "kind", "near"})
         if unknown:
             raise InputError(f"unknown key {', '.join(map(repr, unknown))}: the body takes points, crs, "
-                             "classes (or class) and kind")
+                             "classes (or class), kind and near")
+        near = _metres(body.get("near"))
         x, y, shape, ids = _coordinates(body["points"])
         crs = _crs(body.get("crs", self.crs))
         kind = _kind(body.get("kind"))
@@ -187,6 +198,11 @@ class Service:
                 classes = np.where(located["grid_id"].isna().to_numpy(), None, classes[ok])  # outside: no department
                 codes, names = self.routes.route_many(located, classes, kind=kind)
                 located["department_code"], located["department_name"] = codes, names
+            if near is not None:  # the other cell near each point: its cell found again, by index
+                index = self.locator.cell_index(x[ok], y[ok], crs=crs)[0]
+                for name, values in _near_columns(self.locator, index, *self.locator.near_edge(
+                        x[ok], y[ok], index, near, crs=crs)).items():
+                    located[name[len(PREFIX):]] = values
         results = np.empty(len(x), dtype=object)
         results[ok] = _records(located)
         results[~ok] = [{"status": "rejected", "reason": r, "detail": d} for r, d in zip(reason[~ok], detail[~ok])]
@@ -275,6 +291,19 @@ def _float(value):
         if isinstance(value, str) and not value.isascii():
             return float(unicodedata.normalize("NFKC", value))
         raise
+
+
+def _metres(value):
+    """``near``'s metres (a number ≥ 0, or its text), None when not given."""
+    if value is None:
+        return None
+    try:
+        metres = _float(value)
+    except (TypeError, ValueError):
+        metres = -1.0
+    if isinstance(value, bool) or not metres >= 0:  # NaN, negative, not a number
+        raise InputError(f"near={value!r}: metres, a number ≥ 0 (near=10: the other cell within 10 m)")
+    return metres
 
 
 def _number(query, name, alias):

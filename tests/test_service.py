@@ -426,3 +426,23 @@ def test_records_say_missing_as_null():
     frame = gpd.pd.DataFrame({"grid_id": gpd.pd.Categorical(["a", None]), "distance_m": [0.0, np.nan]})
     assert service_module._records(frame) == [{"grid_id": "a", "distance_m": 0.0},
                                               {"grid_id": None, "distance_m": None}]
+
+
+def test_near_names_the_other_cell_within_so_many_metres(package):
+    """GET near=M and a batch's "near": M add the nearest other cell within M metres,
+    how far it is and what lies between, as gridkit locate --near-edge does; a point
+    with none, or outside, says null. A near that is no distance is refused."""
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(197, 150)  # west community's north-east cell, 3 m from the east community
+    got = service.one({"x": str(lon), "y": str(lat), "near": "10"})
+    assert (got["grid_id"], got["near_grid_id"], got["near_across"]) == ("110101001001002", "110101001002001",
+                                                                       "community")
+    assert got["near_m"] == pytest.approx(3, abs=1e-6)
+    assert "near_grid_id" not in service.one({"x": str(lon), "y": str(lat)})
+    inner = _lonlat(50, 150)
+    batch = service.many({"points": [[lon, lat], list(inner), [lon + 1, lat]], "near": 10})
+    assert [(r["grid_id"], r["near_grid_id"], r["near_across"]) for r in batch["results"]] == [
+        ("110101001001002", "110101001002001", "community"), ("110101001001001", None, None), (None, None, None)]
+    for bad in ("-1", "ten", "nan"):
+        with pytest.raises(InputError, match="metres, a number ≥ 0"):
+            service.one({"x": str(lon), "y": str(lat), "near": bad})
