@@ -450,8 +450,8 @@ def read_degrees(x, y, form, crs):
     """``x``, ``y`` written in ``form`` (:data:`DEGREE_FORMS`) as decimal degrees.
 
     Only lon/lat is written so: a projected ``crs`` is refused. In ``ddmm``, a value
-    whose minutes reach 60 cannot be read and is kept as written (it then lies
-    beyond ±180, or ±90, and is rejected as not lon/lat).
+    whose minutes reach 60 cannot be read and is kept as written: over 180 (or 90)
+    it is then rejected as not lon/lat, and a smaller one (99.5) lands far outside.
 
     >>> x, y = read_degrees([116412209, np.nan], [39900868, 39.9], "e6", "EPSG:4326")
     >>> x.tolist(), y.tolist()
