@@ -108,8 +108,9 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     located.columns = [PREFIX + c for c in located.columns]
     if near_edge is not None:
         near, near_m = locator.near_edge(x, y, np.where(reason == "", index, -1), near_edge, crs=crs)
-        for name, values in _near_columns(locator, index, near, near_m).items():
-            located[name] = values
+        if not compact:  # compact: the other cell's row, named by the client as gk_cell is (expand)
+            for name, values in _near_columns(locator, index, near, near_m).items():
+                located[name] = values
     located.index = frame.index
     if routes is not None and classes is not None:
         klass = pd.Series(classes, index=frame.index).astype(object)
@@ -123,9 +124,9 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
         located.insert(0, PREFIX + "cell", index)
         located.insert(1, PREFIX + "status_code", status)
         located.insert(2, PREFIX + "micro", micro)
-        if near_edge is not None:  # the other cell's row, named by the client as gk_cell is
-            located = located.drop(columns=[PREFIX + "near_grid_id", PREFIX + "near_across"])
+        if near_edge is not None:
             located.insert(3, PREFIX + "near", near)
+            located[PREFIX + "near_m"] = near_m
     out = pd.concat([frame, located], axis=1)
     return split_rejects(out, reason, detail, rows)
 

@@ -597,12 +597,8 @@ class Locator:
         ids = self._distinct_ids[0]
         own = index[rows[point]]
         other = cand != own if ids is None else ids[cand] != ids[own]
-        point, cand, dist = point[other], cand[other], dist[other]
-        order = np.lexsort((cand, dist, point))
-        point, cand, dist = point[order], cand[order], dist[order]
-        first = np.ones(len(point), dtype=bool)
-        first[1:] = point[1:] != point[:-1]
-        near[rows[point[first]]], distance[rows[point[first]]] = cand[first], dist[first]
+        point, cand, dist = _nearest_per_point(point[other], cand[other], dist[other])
+        near[rows[point]], distance[rows[point]] = cand, dist
         return near, distance
 
     # -- keeping the index -------------------------------------------------------------
@@ -753,13 +749,9 @@ class Locator:
             dist = shapely.distance(self._mixed_geoms[cand], points[point])
         cell = self._mixed_ids[cand]
         own = owner[cell] == wanted[point]
-        point, cell, dist = point[own], cell[own], dist[own]
-        order = np.lexsort((cell, dist, point))
-        point, cell = point[order], cell[order]
-        first = np.ones(len(point), dtype=bool)
-        first[1:] = point[1:] != point[:-1]
+        point, cell, _ = _nearest_per_point(point[own], cell[own], dist[own])
         found = np.full(len(x), -1, dtype=np.int64)
-        found[point[first]] = cell[first]
+        found[point] = cell
         return found
 
     def swapped(self, x, y, crs, *, tolerance=None):
@@ -1311,6 +1303,16 @@ def _refuse_blank(ids, id_field, layer, fix="`gridkit check --fix-ids PACKAGE` g
                                                                  else "")
         raise InputError(f"{len(blank)} of {layer} {'has' if len(blank) == 1 else 'have'} no {id_field} ({listed}; "
                          f"drawn anew in QGIS?): {fix}")
+
+
+def _nearest_per_point(point, cell, dist):
+    """Of (point, cell, distance) pairs, each point's nearest cell (the lowest on a
+    tie): ``(points, cells, distances)``, one row per point that has any."""
+    order = np.lexsort((cell, dist, point))
+    point, cell, dist = point[order], cell[order], dist[order]
+    first = np.ones(len(point), dtype=bool)
+    first[1:] = point[1:] != point[:-1]
+    return point[first], cell[first], dist[first]
 
 
 def _repaired(geoms, ids, what):
