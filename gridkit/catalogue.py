@@ -175,7 +175,8 @@ _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "
 #: says lon/lat: "116.48,39.99" as Amap's and Baidu's place APIs give a ``location``, or
 #: WKT as QGIS and databases export it.
 _COORD_COLUMNS = [("location", True), ("lnglat", True), ("lonlat", True), ("经纬度", True), ("經緯度", True),
-                  ("坐标", False), ("座標", False), ("coordinates", False), ("wkt", False), ("geometry", False),
+                  ("坐标", False), ("座標", False), ("coordinates", False), ("position", False), ("wkt", False),
+                  ("geometry", False),
                   ("geom", False), ("the_geom", False)]
 #: The responsible department: its unified social credit code, its name.
 DEPARTMENT_FIELDS = ("ZGBMDM", "ZGBMMC")
@@ -466,7 +467,7 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
             f"{survey['X坐标']}" if len(survey) == 2 else "")
     raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
                      "经度/纬度 (經度/緯度), PointX/PointY, POINT_X/POINT_Y, easting/northing, 东坐标/北坐标, x/y, "
-                     f"or one column of both: location, 经纬度, 坐标, WKT, geometry) among {list(columns)}; name "
+                     f"or one column of both: location, 经纬度, 坐标, position, WKT, geometry) among {list(columns)}; name "
                      f"them with --x-field and --y-field (one column of both as each){hint}")
 
 
@@ -528,6 +529,13 @@ def _pairs(column):
     ...                          "39°54'00.0\\"N 116°24'36.0\\"E", "N39.9, E116.41", "S33°52.5' E151°12'"]))
     >>> x.round(4).tolist(), y.round(4).tolist()
     ([116.41, 116.41, nan, 116.41, 116.41, 151.2], [39.9, 39.9, nan, 39.9, 39.9, -33.875])
+
+    Spaced (Garmin's N39 54.600 E116 24.600) or by colons. Without hemispheres, both
+    must have seconds or neither: 116 24 36 39 54 splits two ways, so it is none:
+
+    >>> x, y = _pairs(pd.Series(["N39 54.600 E116 24.600", "116:24:36, 39:54:00", "116 24 39 54", "116 24 36 39 54"]))
+    >>> x.round(4).tolist(), y.round(4).tolist()
+    ([116.41, 116.41, 116.4, nan], [39.91, 39.9, 39.9, nan])
     """
     text = _full_width(column.astype("string").str.strip())
     pair = text.str.extract(rf"^[(\[（]?\s*({_NUMBER})\s*(?:[,;，；]|\s)\s*({_NUMBER})\s*[)\]）]?$")
@@ -537,11 +545,16 @@ def _pairs(column):
     if len(rest):  # WKT, or nothing: only the rows that are no pair are parsed as it
         wkt = text.iloc[rest].str.replace(r"^SRID=\d+;", "", regex=True).to_numpy(dtype=object)
         x[rest], y[rest] = representative_xy(shapely.from_wkt(wkt, on_invalid="ignore"))
-    rest = np.flatnonzero(np.isnan(x) & text.notna().to_numpy())
-    if len(rest):  # degrees, minutes and seconds, or decimal degrees with hemispheres
-        found = text.iloc[rest].str.extract(_DMS_PAIR)
+    for pattern in (_DMS_PAIR, _SPACED_PAIR):  # marked degrees (or with hemispheres), then spaced ones
+        rest = np.flatnonzero(np.isnan(x) & text.notna().to_numpy())
+        if not len(rest):
+            break
+        found = text.iloc[rest].str.extract(pattern)
         (a, a_lat), (b, b_lat) = _degrees(found, "_1"), _degrees(found, "_2")
         both = ~np.isnan(a) & ~np.isnan(b)
+        if pattern is _SPACED_PAIR:  # 116 24 44 39 54: 116°24′44″ and 39°54′, or 116°24′ and 44°39′54″?
+            marked = found[["before_1", "after_1", "before_2", "after_2"]].notna().any(axis=1).to_numpy()
+            both &= marked | (found["s_1"].isna() == found["s_2"].isna()).to_numpy()
         swap = a_lat & ~b_lat & found["d_2"].notna().to_numpy()  # 39°54′N 116°24′E: the latitude first
         x[rest[both]] = np.where(swap, b, a)[both]
         y[rest[both]] = np.where(swap, a, b)[both]
@@ -839,21 +852,39 @@ _LATITUDE = ("N", "S", "北纬", "南纬")
 
 def _degrees_pattern(n=""):
     """One coordinate in degrees, minutes and seconds as surveyors' ledgers write them
-    (116°24′38.5″E, 东经116度24分38.5秒, N39°54'27"; after NFKC ″ is ′′), or in
+    (116°24′38.5″E, 东经116度24分38.5秒, N39°54'27"; after NFKC ″ is ′′; PROJ's cs2cs
+    writes 116d24'38.5"E), or in
     decimal degrees beside a hemisphere (E116.4122, 39.9008N, 北纬39.9008), as a
     regular expression whose groups end in ``n``. A hemisphere stands before the
     number or after it, not both."""
     number = r"\d+(?:\.\d+)?"
     return (rf"(?P<before{n}>{_HEMISPHERE})?\s*(?P<sign{n}>[-+])?(?P<d{n}>{number})\s*"
-            rf"(?:(?:°|度|º)\s*(?:(?P<m{n}>{number})\s*(?:′′|''|[′'分])?\s*)?"
+            rf"(?:(?:°|度|º|d)\s*(?:(?P<m{n}>{number})\s*(?:′′|''|[′'分])?\s*)?"
             rf"(?:(?P<s{n}>{number})\s*(?:″|′′|''|\"|秒)\s*)?)?"
             rf"(?(before{n})|(?P<after{n}>{_HEMISPHERE})?)")
 
 
+def _spaced_pattern(n=""):
+    """One coordinate in degrees and minutes (and seconds) with no marks, the parts
+    separated by spaces or colons, as GPS units export them (Garmin's N39 54.052,
+    hddd mm ss.s's 116 24 44.0E) and as a time typed into Excel shows it
+    (116:24:44): whole degrees, then minutes under 60, then seconds under 60 if the
+    minutes are whole. The groups are :func:`_degrees_pattern`'s, ending in ``n``.
+    A lone number is no such coordinate: it has been read as a number before."""
+    sixty = r"[0-5]?\d(?!\d)"  # under 60: 116 cannot be minutes, so a pair's split is found
+    return (rf"(?P<before{n}>{_HEMISPHERE})?\s*(?P<sign{n}>[-+])?(?P<d{n}>\d{{1,3}})(?:\s+|\s*:\s*)"
+            rf"(?P<m{n}>{sixty}(?P<mf{n}>\.\d+)?)"
+            rf"(?(mf{n})|(?:(?:\s+|\s*:\s*)(?P<s{n}>{sixty}(?:\.\d+)?))?)"
+            rf"(?(before{n})|\s*(?P<after{n}>{_HEMISPHERE})?)")
+
+
 _DMS = re.compile(rf"^{_degrees_pattern()}$", re.IGNORECASE)
+_SPACED = re.compile(rf"^{_spaced_pattern()}$", re.IGNORECASE)
 #: Two of them, separated by a comma, a semicolon or spaces: 39°54′03″N 116°24′44″E.
 _DMS_PAIR = re.compile(rf"^[(\[（]?\s*{_degrees_pattern('_1')}\s*(?:[,;，；]|\s)\s*{_degrees_pattern('_2')}"
                        r"\s*[)\]）]?$", re.IGNORECASE)
+_SPACED_PAIR = re.compile(rf"^[(\[（]?\s*{_spaced_pattern('_1')}\s*(?:[,;，；]|\s)\s*{_spaced_pattern('_2')}"
+                          r"\s*[)\]）]?$", re.IGNORECASE)
 
 
 def _degrees(found, n=""):
@@ -884,6 +915,12 @@ def _coordinates(column):
     [116.41, 116.41, -71.1056, -33.875, 39.0, nan]
     >>> _coordinates(pd.Series(["E116.41", "116.41E", "W71.1", "北纬39.9", "39度54分北纬", "N 39.9 E"])).round(4).tolist()
     [116.41, 116.41, -71.1, 39.9, 39.9, nan]
+
+    Spaced or by colons, as GPS units export them and Excel shows a time; PROJ's d:
+
+    >>> _coordinates(pd.Series(["116 24 36E", "N39 54.6", "116:24:36", "116d24'36\\"E", "116 61", "116 24.5 30"])
+    ...              ).round(4).tolist()
+    [116.41, 39.91, 116.41, 116.41, nan, nan]
     """
     x = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)  # a copy: written below
     retry = np.flatnonzero(np.isnan(x) & column.notna().to_numpy())
@@ -893,8 +930,10 @@ def _coordinates(column):
         comma = text.str.fullmatch(r"[-+]?\d+,\d+") & np.isnan(x[retry])
         x[retry[comma.to_numpy()]] = text[comma].str.replace(",", ".", regex=False).astype(float).to_numpy()
         rest = np.flatnonzero(np.isnan(x[retry]))
-        if len(rest):
-            x[retry[rest]] = _degrees(text.iloc[rest].str.extract(_DMS))[0]
+        for pattern in (_DMS, _SPACED):  # marked degrees (or with a hemisphere), then spaced ones
+            if len(rest):
+                x[retry[rest]] = _degrees(text.iloc[rest].str.extract(pattern))[0]
+                rest = rest[np.isnan(x[retry[rest]])]
     return x
 
 
@@ -1067,6 +1106,10 @@ def _excel_text(value):
         return str(int(value)) if float(value).is_integer() else repr(float(value))
     if isinstance(value, _dt.datetime):
         return value.date().isoformat() if value.time() == _dt.time(0) else value.isoformat(sep=" ")
+    if isinstance(value, _dt.timedelta):  # as Excel's [h]:mm:ss shows it: 116:24:44 typed into a cell
+        minutes, seconds = divmod(round(abs(value.total_seconds()), 3), 60)
+        seconds = f"{seconds:02.0f}" if seconds.is_integer() else f"{seconds:06.3f}".rstrip("0")
+        return f"{'-' if value.total_seconds() < 0 else ''}{int(minutes) // 60}:{int(minutes) % 60:02d}:{seconds}"
     return str(value)
 
 

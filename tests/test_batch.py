@@ -910,6 +910,60 @@ def _ddmm(degrees):
     return np.round(whole * 100 + (degrees - whole) * 60, 6)
 
 
+def test_degrees_minutes_seconds_spaced_or_by_colons_are_read_as_gps_units_and_excel_write_them(tmp_path, package):
+    """Degrees, minutes and seconds with no marks were rejected as missing: spaced, as
+    GPS units export them (Garmin's N39 54.052 E116 24.733, hddd mm ss.s), by colons,
+    as typed into a workbook (where Excel makes 116:24:44 a duration), and as PROJ's
+    cs2cs writes them (116d24'44"E). Each now reads to the same cell; a run of numbers
+    that splits two ways is still rejected, not guessed."""
+    (lon,), (lat,) = _lonlat([X0 + 150], [Y0 + 50])  # the middle of cell …005
+
+    def parts(value, sep=" ", seconds=True):
+        minutes = value % 1 * 60
+        return (f"{int(value)}{sep}{int(minutes):02d}{sep}{minutes % 1 * 60:06.3f}" if seconds
+                else f"{int(value)}{sep}{minutes:06.3f}")
+
+    points = tmp_path / "gps.csv"
+    pd.DataFrame({"lon": [parts(lon) + "E", parts(lon, ":"), f"E{parts(lon, seconds=False)}",
+                          parts(lon).replace(" ", "d", 1).replace(" ", "'") + '"E', f"+{parts(lon)} E"],
+                  "lat": [parts(lat) + "N", parts(lat, ":"), f"N{parts(lat, seconds=False)}",
+                          parts(lat).replace(" ", "d", 1).replace(" ", "'") + '"N', f"{parts(lat)} N"],
+                  "position": [f"N{parts(lat, seconds=False)} E{parts(lon, seconds=False)}",
+                               f"{parts(lon, ':')}, {parts(lat, ':')}", f"{parts(lon)} {parts(lat)}",
+                               f"{parts(lon, seconds=False)} {parts(lat, seconds=False)}",
+                               f"{parts(lat)}N {parts(lon)}E"]}).to_csv(points, index=False)
+    assert pd.read_csv(points)["position"][0] == "N39 44.070 E117 00.105"  # as a Garmin unit shows it
+    out = tmp_path / "out.csv"
+    for columns in (["--x-field", "lon", "--y-field", "lat"], []):  # without: position, a column of both
+        result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), *columns, "--crs",
+                                          "EPSG:4326", "-o", str(out), "--overwrite", "--json"])
+        assert result.exit_code == 0 and json.loads(result.output)["located"] == 5, result.output
+        assert pd.read_csv(out, dtype=str)["gk_grid_id"].tolist() == ["110101001001005"] * 5, columns
+    result = CliRunner().invoke(cli, ["locate", "--at", f"N{parts(lat, seconds=False)} E{parts(lon, seconds=False)}",
+                                      "--grid", str(package)])
+    assert result.exit_code == 0 and "→ cell 110101001001005 (inside)" in result.output, result.output
+    # A workbook: 117:00:06.3 typed into a cell is a duration of that many hours
+    book = tmp_path / "gps.xlsx"
+    with pd.ExcelWriter(book, engine="xlsxwriter") as writer:
+        sheet = writer.book.add_worksheet("points")
+        duration = writer.book.add_format({"num_format": "[h]:mm:ss.000"})
+        sheet.write_row(0, 0, ["no", "lon", "lat"])
+        sheet.write_row(1, 0, [1, lon / 24, lat / 24], duration)
+    result = CliRunner().invoke(cli, ["locate", str(book), "--grid", str(package), "-o", str(out), "--overwrite"])
+    assert result.exit_code == 0, result.output
+    located = pd.read_csv(out, dtype=str)
+    assert located["gk_grid_id"].tolist() == ["110101001001005"] and located["lon"][0] == parts(lon, ":")
+    # Five numbers split two ways (116°24′44″ and 39°54′, or 116°24′ and 44°39′54″); 61 is no minute
+    odd = tmp_path / "odd.csv"
+    pd.DataFrame({"position": ["116 24 44 39 54", f"{int(lon)} 61 {int(lat)} 30", "N39 54 E116 24 44"]}).to_csv(
+        odd, index=False)
+    result = CliRunner().invoke(cli, ["locate", str(odd), "--grid", str(package), "-o", str(out), "--overwrite",
+                                      "--crs", "EPSG:4326", "--json"])
+    summary = json.loads(result.output)
+    assert summary["rejected_by_reason"] == {"missing_coordinates": 2} and summary["outside"] == 1  # Beijing
+    assert pd.read_csv(tmp_path / "out.rejects.csv")["row"].tolist() == [1, 2]
+
+
 def test_jtt808_millionths_and_nmea_minutes_are_named_then_read_with_degrees(tmp_path, package):
     """A vehicle terminal's millionths of a degree (JT/T 808: 116412209) and a GPS
     receiver's degrees and minutes (NMEA: 11624.7326) were rejected as "not lon/lat",
