@@ -50,7 +50,8 @@ def _misread(locator, x, y, crs):
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
                    "comma ， or a space separates them too, as copied, and \"(x, y)\", WKT POINT (x y), degrees "
                    "with hemispheres, 39°54'27\"N 116°24'38\"E as Google Maps copies a place or N39.9 E116.41, "
-                   "and spaced as GPS units show them, N39 54.052 E116 24.733, are read): print its cell, community, street, district and, with --routes --class, department. "
+                   "and spaced as GPS units show them, N39 54.052 E116 24.733, are read): print its cell, "
+                   "community, street, district and, with --routes --class, department. "
                    "Exit status 1 when it is outside the layout (with a hint when lat,lon, or lon/lat read as "
                    "EPSG:4326, would be inside), 2 when it cannot be lon/lat (latitude 116).")
 @click.option("--json", "as_json", is_flag=True,
