@@ -457,12 +457,12 @@ def _find_coordinate_columns(path, columns, x_field, y_field):
     found = _known_coordinates(columns)
     if found:
         for column in dict.fromkeys(found[:2]):
-            alike = [c for c in columns if str(c).lower() == str(column).lower()]
+            alike = [c for c in columns if _bare(c) == _bare(column)]
             if len(alike) > 1:
-                raise InputError(f"{path}: {len(alike)} columns could be the coordinate {str(column).lower()}: "
+                raise InputError(f"{path}: {len(alike)} columns could be the coordinate {_bare(column)}: "
                                  f"{', '.join(map(repr, alike))}; name the ones to use with --x-field and --y-field")
         return found
-    survey = {str(c).strip().upper(): c for c in columns if str(c).strip().upper() in ("X坐标", "Y坐标")}
+    survey = {_bare(c).upper(): c for c in columns if _bare(c).upper() in ("X坐标", "Y坐标")}
     hint = (f"; a survey table's {survey['X坐标']} is the northing: --x-field {survey['Y坐标']} --y-field "
             f"{survey['X坐标']}" if len(survey) == 2 else "")
     raise InputError(f"{path}: no coordinate columns found (looked for lon/lat, longitude/latitude, lng/lat, "
@@ -479,11 +479,27 @@ def _xy_bounds(x, y):
     return np.array([[x[finite].min(), y[finite].min(), x[finite].max(), y[finite].max()]])
 
 
+_UNIT = re.compile(r"\s*[(\[（【][^()\[\]（）【】]*[)\]）】]\s*$")
+
+
+def _bare(name) -> str:
+    """A column's name as :func:`_known_coordinates` matches it: in lower case, without
+    the unit a ledger writes after it (经度(°), 纬度（N）, Easting [m], Longitude (deg)).
+
+    >>> [_bare(n) for n in ["经度(°)", "纬度（N）", " Easting [m] ", "Longitude (deg)", "X坐标【米】", "lon"]]
+    ['经度', '纬度', 'easting', 'longitude', 'x坐标', 'lon']
+    """
+    return _UNIT.sub("", str(name)).strip().lower()
+
+
 def _known_coordinates(names):
     """``(x column, y column, whether the names say lon/lat)`` of the first pair of
     ``names`` that gridkit knows (:data:`_COORD_PAIRS`), else of the first column of
-    both (:data:`_COORD_COLUMNS`, as x and y alike); None when there is none."""
-    lower = {str(name).lower(): name for name in names}
+    both (:data:`_COORD_COLUMNS`, as x and y alike); None when there is none. A name
+    is matched without case or a unit after it (:func:`_bare`)."""
+    lower = {}
+    for name in names:
+        lower.setdefault(_bare(name), name)
     for xs, ys, geographic in _COORD_PAIRS:
         if xs in lower and ys in lower:
             return lower[xs], lower[ys], geographic

@@ -964,6 +964,29 @@ def test_degrees_minutes_seconds_spaced_or_by_colons_are_read_as_gps_units_and_e
     assert pd.read_csv(tmp_path / "out.rejects.csv")["row"].tolist() == [1, 2]
 
 
+def test_coordinate_columns_are_found_with_a_unit_after_their_names(tmp_path, package):
+    """Ledgers write the unit after a column's name (经度(°), Easting [m]): such a file
+    had "no coordinate columns found". Now the names match without the unit; two
+    columns that then match one coordinate are refused, naming both."""
+    (lon,), (lat,) = _lonlat([X0 + 150], [Y0 + 50])  # the middle of cell …005
+    tables = {"ledger.csv": ({"编号": ["J1"], "经度（°）": [lon], "纬度（°）": [lat]}, []),
+              "survey.csv": ({"id": [1], "Easting [m]": [X0 + 150], "Northing [m]": [Y0 + 50]},
+                             ["--crs", "EPSG:4548"]),
+              "gps.csv": ({"id": [1], "Longitude (deg)": [lon], "Latitude (deg)": [lat]}, [])}
+    out = tmp_path / "out.csv"
+    for name, (table, crs) in tables.items():
+        pd.DataFrame(table).to_csv(tmp_path / name, index=False)
+        result = CliRunner().invoke(cli, ["locate", str(tmp_path / name), "--grid", str(package), *crs,
+                                          "-o", str(out), "--overwrite"])
+        assert result.exit_code == 0, (name, result.output)
+        assert pd.read_csv(out, dtype=str)["gk_grid_id"].tolist() == ["110101001001005"], name
+    pd.DataFrame({"经度": [lon], "经度(°)": [lon], "纬度": [lat]}).to_csv(tmp_path / "two.csv", index=False)
+    result = CliRunner().invoke(cli, ["locate", str(tmp_path / "two.csv"), "--grid", str(package), "-o", str(out),
+                                      "--overwrite"])
+    assert result.exit_code == 1 and ("2 columns could be the coordinate 经度: '经度', '经度(°)'; name the ones to "
+                                      "use with --x-field and --y-field") in result.output, result.output
+
+
 def test_jtt808_millionths_and_nmea_minutes_are_named_then_read_with_degrees(tmp_path, package):
     """A vehicle terminal's millionths of a degree (JT/T 808: 116412209) and a GPS
     receiver's degrees and minutes (NMEA: 11624.7326) were rejected as "not lon/lat",
