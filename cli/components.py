@@ -87,8 +87,8 @@ def components():
 def import_command(inventories, package, mapping, class_code, class_field, scheme, extensions, crs, layer, x_field,
                    y_field, degrees, encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite,
                    as_json):
-    """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GeoParquet)
-    into the catalogue.
+    """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GPX
+    waypoints, GeoParquet) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
     the summary adds up to the input rows (a file `gridkit locate` wrote has its

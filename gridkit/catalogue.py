@@ -623,7 +623,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx (.xls, .ods), .gpkg, .shp (or its "
-                         ".zip), .geojson, .kml or .parquet")
+                         ".zip), .geojson, .kml, .gpx or .parquet")
     fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
     if fast is not None:
         return fast
@@ -1198,7 +1198,7 @@ def inventory_layers(path, fields=(None, None)) -> list[str]:
         if len(sheets) < 2:  # one sheet: nothing to choose, and no cell read
             return []
         found = [name for name in sheets if _sheet_of_points(path, name, fields)]
-    elif path.suffix.lower() in TABLE_SUFFIXES:
+    elif path.suffix.lower() in (*TABLE_SUFFIXES, ".gpx"):  # a GPX's waypoints, not the track walked to them
         return []
     else:
         found = [name for name, kind in file_layers(path) if kind and "point" in kind.lower()]

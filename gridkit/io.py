@@ -94,7 +94,16 @@ def without_geometry(frame, what, consequence, *, empty=True) -> np.ndarray:
 #: Formats read but not written as packages or located files: KML and KMZ, as
 #: Google Earth and the field apps (奥维 Ovital, 两步路) save what was surveyed or
 #: drawn (longitude/latitude by the KML standard, with an altitude, dropped).
-READ_ONLY_SUFFIXES = {".kml": "LIBKML", ".kmz": "LIBKML"}
+READ_ONLY_SUFFIXES = {".kml": "LIBKML", ".kmz": "LIBKML", ".gpx": "GPX"}
+#: GPX, as GPS units (a Garmin's marked waypoints) and the field apps save a survey's
+#: points and a patrol's track: its layers that hold points, in the order the first
+#: with any is read when no layer is named (the waypoints: the places marked).
+GPX_POINT_LAYERS = ("waypoints", "route_points", "track_points")
+#: The columns GDAL's GPX reader gives every point, whatever the file holds; each is
+#: left out of what is read where no point sets it (as KML's furniture is).
+_GPX_FURNITURE = ("ele", "time", "magvar", "geoidheight", "name", "cmt", "desc", "src", "link1_href",
+                  "link1_text", "link1_type", "link2_href", "link2_text", "link2_type", "sym", "type", "fix", "sat",
+                  "hdop", "vdop", "pdop", "ageofdgpsdata", "dgpsid")
 #: The columns GDAL's KML reader gives every placemark, whatever the file holds
 #: (its id, name, style and time elements), each with the value meaning "not set".
 #: Those that are never set are left out of what is read (:func:`_without_kml_furniture`).
@@ -301,6 +310,29 @@ def file_layers(path) -> list[tuple[str, str | None]]:
         return []
 
 
+def gpx_layer(path) -> str:
+    """The layer of the GPX file ``path`` read when none is named: the first of
+    :data:`GPX_POINT_LAYERS` that holds a point. A warning names the others that do
+    (a survey's waypoints with the track walked between them); an error says when
+    none does."""
+    import pyogrio
+
+    try:
+        held = {name: pyogrio.read_info(path, layer=name, force_feature_count=True)["features"]
+                for name in GPX_POINT_LAYERS}
+    except Exception as exc:  # not GPX at all
+        raise InputError(f"{path}: cannot be read as GPX ({exc})") from exc
+    named = {"waypoints": "waypoint", "route_points": "route point", "track_points": "track point"}
+    found = [name for name in GPX_POINT_LAYERS if held[name]]
+    if not found:
+        raise InputError(f"{path}: the GPX file holds no waypoint, route point or track point")
+    if len(found) > 1:
+        log.warning("%s holds %s: reading the %ss; name another with the command's --layer option (%s)", path,
+                    " and ".join(f"{held[name]:,} {named[name]}{'' if held[name] == 1 else 's'}" for name in found),
+                    named[found[0]], ", ".join(found[1:]))
+    return found[0]
+
+
 def _check_layer(path, layer):
     """A missing layer is named with the layers the file does have (asked only once
     reading has failed)."""
@@ -355,7 +387,9 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     if path.suffix.lower() in TABLE_SUFFIXES:
         return _read_wkt_table(path, layer, crs, encoding, where, where_option)
     suffix = _check_suffix(path, INPUT_SUFFIXES)
-    if layer is None and suffix in READ_ONLY_SUFFIXES:
+    if layer is None and suffix == ".gpx":
+        layer = gpx_layer(path)
+    if layer is None and suffix in (".kml", ".kmz"):
         folders = [name for name, kind in file_layers(path) if kind]
         if len(folders) > 1:
             return _read_kml_folders(path, folders, crs=crs, encoding=encoding, where=where,
@@ -381,8 +415,10 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
             gdf.attrs["source_layer"] = layer_arg
             if where is not None:
                 gdf = _numbered_as_in_file(gdf, path, layer_arg)
-            if suffix in READ_ONLY_SUFFIXES:
+            if suffix in (".kml", ".kmz"):
                 gdf = _without_kml_furniture(gdf)
+            elif suffix == ".gpx":
+                gdf = gdf.drop(columns=[c for c in _GPX_FURNITURE if c in gdf and gdf[c].isna().all()])
             if layer is None:
                 _warn_if_more_layers(path)
     except InputError:
@@ -1002,8 +1038,10 @@ def _in_area_of_use(bounds, crs, margin=1.0) -> bool:
 def warn_if_gcj02(path, crs, bounds, columns=()):
     """Warn when a file labelled EPSG:4326 lies in China: it is often really GCJ-02.
     Not for the points `gridkit locate` wrote (they carry ``gk_status``): it writes
-    WGS84, whatever the input was in, so they are what they say."""
-    if crs is None or crs.to_epsg() != 4326 or "gk_status" in columns:
+    WGS84, whatever the input was in, so they are what they say. Nor for GPX: a GPS
+    receiver writes it, in WGS84 by the GPX standard (the offset hint after locating
+    still looks at where its points fall)."""
+    if crs is None or crs.to_epsg() != 4326 or "gk_status" in columns or str(path).lower().endswith(".gpx"):
         return
     minx, miny, maxx, maxy = bounds
     if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
@@ -1411,15 +1449,47 @@ def write_workbook(sheets, path, *, crs=None):
     for name, table in sheets:
         sheet = book.add_worksheet(name)
         sheet.write_row(0, 0, [str(column) for column in table.columns])
+        table, dates = _workbook_dates(table)
+        dates = [(c, book.add_format({"num_format": shown})) for c, shown in dates.items()]
         table = table.astype(object)
         for row, values in enumerate(table.where(table.notna(), None).itertuples(index=False, name=None), start=1):
             error = sheet.write_row(row, 0, values)  # XlsxWriter's way of saying a row did not fit
+            for column, shown in dates:  # the row's dates again, shown as dates, not as Excel's day numbers
+                if values[column] is not None and not error:
+                    sheet.write_datetime(row, column, values[column], shown)
             if error:  # raised before close(), which alone writes the file: none is written
                 raise InputError(f"{path}: sheet {name}, row {row + 1}: " + (
                     f"{row + 1:,} rows are more than a sheet holds (1,048,576)" if error == -1 else
                     "a text longer than the 32,767 characters an Excel cell holds") +
                     "; write .csv, .gpkg or .parquet instead")
     book.close()
+
+
+def _workbook_dates(table):
+    """``(table, {column position: Excel number format})``: the columns of dates and
+    times, each with the format it is shown in (yyyy-mm-dd where every value is a
+    day, yyyy-mm-dd hh:mm:ss otherwise). XlsxWriter writes a date with no format
+    as Excel's day number (46346.33), and refuses one with a time zone, which Excel
+    has no place for: such a column (a GPX track's UTC times) is written as the text
+    a CSV holds, 2026-11-20 08:00:00+00:00, its offset kept."""
+    import datetime as dt
+
+    dates, zoned = {}, {}
+    for c, (name, column) in enumerate(table.items()):
+        if isinstance(column.dtype, pd.DatetimeTZDtype):
+            zoned[name] = column.astype(str).where(column.notna(), None)
+            continue
+        if pd.api.types.is_datetime64_dtype(column.dtype):
+            days = bool((column.dropna() == column.dropna().dt.normalize()).all())
+        elif column.dtype == object:
+            first = next((v for v in column if v is not None and v is not pd.NaT and v == v), None)
+            if not isinstance(first, dt.date) or (isinstance(first, dt.datetime) and first.tzinfo is not None):
+                continue  # not dates; or with a zone, which pandas reads as a zoned column
+            days = not isinstance(first, dt.datetime)
+        else:
+            continue
+        dates[c] = "yyyy-mm-dd" if days else "yyyy-mm-dd hh:mm:ss"
+    return (table.assign(**zoned) if zoned else table), dates
 
 
 @contextmanager

@@ -987,6 +987,34 @@ def test_coordinate_columns_are_found_with_a_unit_after_their_names(tmp_path, pa
                                       "use with --x-field and --y-field") in result.output, result.output
 
 
+def test_a_gpx_patrol_is_located_and_its_waypoints_imported(tmp_path, package):
+    """A GPX file (a patrol's track, a survey's marked waypoints) was refused as an
+    unknown format. Its waypoints are read by default, the track with --layer; an
+    .xlsx output keeps the track's UTC times as text with their offset (they crashed
+    the writer), and components import takes the waypoints alone, not the track."""
+    lon, lat = (v.tolist() for v in _lonlat(X0 + np.array([50, 150, 250.0]), Y0 + np.array([150, 50, 150.0])))
+    points = "\n".join(f'<trkpt lat="{b!r}" lon="{a!r}"><time>2026-11-20T00:3{i}:00Z</time></trkpt>'
+                       for i, (a, b) in enumerate(zip(lon, lat)))
+    gpx = tmp_path / "patrol.gpx"
+    gpx.write_text('<?xml version="1.0"?><gpx version="1.1" creator="x" xmlns="http://www.topografix.com/GPX/1/1">'
+                   f'<wpt lat="{lat[1]!r}" lon="{lon[1]!r}"><name>lamp</name></wpt>'
+                   f"<trk><trkseg>{points}</trkseg></trk></gpx>", encoding="utf-8")
+    out = tmp_path / "patrol.xlsx"
+    run = CliRunner().invoke
+    result = run(cli, ["locate", str(gpx), "--grid", str(package), "-o", str(out), "--json"])
+    assert result.exit_code == 0 and json.loads(result.output.splitlines()[-1])["located"] == 1, result.output
+    result = run(cli, ["locate", str(gpx), "--layer", "track_points", "--grid", str(package), "-o", str(out),
+                       "--overwrite"])
+    assert result.exit_code == 0, result.output
+    located = pd.read_excel(out, dtype=str, engine="calamine")
+    assert located["gk_grid_id"].tolist() == ["110101001001001", "110101001001005", "110101001001003"]
+    assert located["time"].tolist() == [f"2026-11-20 00:3{i}:00+00:00" for i in range(3)]
+    result = run(cli, ["components", "import", str(gpx), "--grid", str(package), "--class", "01037", "--json"])
+    assert result.exit_code == 0, result.output
+    (summary,) = json.loads(result.output.splitlines()[-1])
+    assert summary["imported"] == 1 and summary["source"] == "patrol"
+
+
 def test_jtt808_millionths_and_nmea_minutes_are_named_then_read_with_degrees(tmp_path, package):
     """A vehicle terminal's millionths of a degree (JT/T 808: 116412209) and a GPS
     receiver's degrees and minutes (NMEA: 11624.7326) were rejected as "not lon/lat",

@@ -692,6 +692,63 @@ def test_a_spreadsheet_gridkit_cannot_read_is_named_by_what_it_is(tmp_path, name
         assert str(error.value).startswith(f"{path}: {said}")
 
 
+def test_a_workbook_written_shows_dates_as_dates_and_keeps_a_time_zone_as_text(tmp_path):
+    """Dates and times were written as Excel's day numbers (46346.33), and a column
+    with a time zone (a GPX track's UTC times) crashed the writer. Now dates show as
+    dates (yyyy-mm-dd, with the time where there is one), and zoned times are the
+    text a CSV holds, their offset kept."""
+    import datetime as dt
+
+    import openpyxl
+
+    from gridkit.io import write_workbook
+
+    times = pd.to_datetime(["2026-11-20 08:30:00", "2026-11-21 00:00:00"])
+    table = pd.DataFrame({"time": times, "day": times.normalize(), "surveyed": [dt.date(2026, 7, 1), None],
+                          "utc": times.tz_localize("UTC"), "n": [1, 2]})
+    write_workbook([("points", table)], tmp_path / "dates.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "dates.xlsx")["points"].iter_rows(min_row=2))
+    assert [[cell.value for cell in row] for row in rows] == [
+        [dt.datetime(2026, 11, 20, 8, 30), dt.datetime(2026, 11, 20), dt.datetime(2026, 7, 1),
+         "2026-11-20 08:30:00+00:00", 1],
+        [dt.datetime(2026, 11, 21), dt.datetime(2026, 11, 21), None, "2026-11-21 00:00:00+00:00", 2]]
+    assert [cell.number_format for cell in rows[0][:3]] == ["yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd", "yyyy-mm-dd"]
+
+
+def test_gpx_reads_its_waypoints_or_the_layer_named_without_gdal_s_empty_columns(tmp_path, caplog):
+    """GPX, as GPS units and field apps save a survey's waypoints and a patrol's
+    track, was an unknown format. The first point layer that holds points is read
+    (the waypoints), a warning naming the others; --layer reads another. GDAL's GPX
+    columns that no point sets are left out, and it is not warned as maybe GCJ-02:
+    a receiver writes WGS84."""
+    path = tmp_path / "patrol.gpx"
+    path.write_text("""<?xml version="1.0" encoding="UTF-8"?>
+<gpx version="1.1" creator="gridkit test" xmlns="http://www.topografix.com/GPX/1/1">
+  <wpt lat="39.9" lon="116.41"><name>消防栓 1</name></wpt>
+  <wpt lat="39.91" lon="116.42"><name>消防栓 2</name></wpt>
+  <trk><name>patrol</name><trkseg>
+    <trkpt lat="39.9" lon="116.41"><ele>45</ele><time>2026-11-20T00:30:00Z</time></trkpt>
+    <trkpt lat="39.905" lon="116.415"><ele>46</ele><time>2026-11-20T00:31:00Z</time></trkpt>
+    <trkpt lat="39.91" lon="116.42"><ele>45</ele><time>2026-11-20T00:32:00Z</time></trkpt>
+  </trkseg></trk>
+</gpx>
+""", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        marked = gk.io.read_vector(path)
+    assert marked["name"].tolist() == ["消防栓 1", "消防栓 2"] and list(marked.columns) == ["name", "geometry"]
+    assert marked.crs.to_epsg() == 4326
+    assert [r.getMessage().split(": ", 1)[1] for r in caplog.records] == [
+        "reading the waypoints; name another with the command's --layer option (track_points)"]
+    assert "2 waypoints and 3 track points" in caplog.records[0].getMessage()
+    walked = gk.io.read_vector(path, layer="track_points")
+    assert len(walked) == 3 and list(walked.columns) == ["track_fid", "track_seg_id", "track_seg_point_id", "ele",
+                                                         "time", "geometry"]
+    path.write_text('<?xml version="1.0"?><gpx version="1.1" creator="x" xmlns="http://www.topografix.com/GPX/1/1">'
+                    "</gpx>", encoding="utf-8")
+    with pytest.raises(InputError, match="the GPX file holds no waypoint, route point or track point"):
+        gk.io.read_vector(path)
+
+
 def test_a_workbook_written_keeps_text_that_looks_like_a_formula_a_number_or_a_link(tmp_path):
     """A remark typed as "=1+1" (or "=HYPERLINK(…)" from an inventory) was written
     as a formula: Excel would run it, and the copy read back held an empty cell, the
