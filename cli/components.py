@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Steps, crs_opt, degrees_opt, echo_summary, names_read, overwrite_opt, preview_opt,
-                      refuse_existing, summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (DETECTED, Steps, crs_opt, degrees_opt, echo_summary, names_read, near_line, overwrite_opt,
+                      preview_opt, refuse_existing, summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
 
 
 @click.group()
@@ -79,14 +79,19 @@ def components():
               help="A routing table (TOML; `gridkit route starter` writes one): rows that name no responsible "
                    "department take the one it gives for their class and place, with its credit code (ZGBMDM) "
                    "and name (ZGBMMC); a row naming one by name alone takes the table's code for it.")
+@click.option("--near-edge", default=None, type=click.FloatRange(min=0), metavar="M",
+              help="Metres: list the inventory's components that lie within M m of another cell in "
+                   "INVENTORY.near-edge.csv (beside the rejects): ID, class, cell, the other cell, how far, what "
+                   "lies between (cell, community, street, district), lon/lat. Surveyed to ±M m (a handheld GPS's "
+                   "5-10 m), each could lie in that cell: the ones to check on the ground. The summary counts them.")
 @preview_opt("the components over the cells")
 @click.option("--overwrite", is_flag=True,
               help="Replace the --preview picture if it exists (otherwise an error, before anything is imported). "
                    "The package is always updated in place, and the rejects files written anew.")
 @summary_json_opt
 def import_command(inventories, package, mapping, class_code, class_field, scheme, extensions, crs, layer, x_field,
-                   y_field, degrees, encoding, tolerance, today, rejects_dir, where, source, routes, preview, overwrite,
-                   as_json):
+                   y_field, degrees, encoding, tolerance, today, rejects_dir, where, source, routes, near_edge, preview,
+                   overwrite, as_json):
     """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GPX
     waypoints, GeoParquet) into the catalogue.
 
@@ -123,8 +128,8 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
     import dataclasses
 
     from gridkit.batch import rejects_written
-    from gridkit.catalogue import (COMPONENT_CLASSES, REJECT_REASONS, Mapping, import_components, inventory_layers,
-                                   package_classes, read_catalogue, write_catalogue)
+    from gridkit.catalogue import (COMPONENT_CLASSES, REJECT_REASONS, Mapping, components_near_edge, import_components,
+                                   inventory_layers, package_classes, read_catalogue, write_catalogue)
     from gridkit.errors import GridkitError
     from gridkit.locator import Locator
     from gridkit.package import read_metadata, read_package
@@ -183,6 +188,14 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
                                                         result.summary["layer"])
                     written.enter_context(rejects_written(result.rejects, rejects_path))
                     result.summary["rejects_file"] = str(rejects_path)
+                    if near_edge is not None:  # a copy of the catalogue: its rows keep their own sources
+                        near = components_near_edge(catalogue, locator, near_edge, sources=None if result.summary[
+                            "catalogue_copy"] else [result.summary["source"]])
+                        near_path = _near_edge_path(rejects_path)
+                        written.enter_context(rejects_written(near.drop(columns="row"), near_path))
+                        result.summary["near_edge"] = {level: int(n) for level, n in
+                                                       near["near_across"].value_counts(sort=False).items()}
+                        result.summary["near_edge_file"] = str(near_path)
                     summaries.append(result.summary)
                     specs.append(spec)
                 step(f"writing the catalogue into {package}")
@@ -242,6 +255,8 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
                      f"cell within {s['tolerance_m']:g} m"
                      + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
                      + f"; {s['shared_positions']:,} share a position with another")
+        if "near_edge" in s:
+            lines.append(near_line(s["near_edge"], near_edge, s["near_edge_file"]))
         if s["departments"]:
             lines.append("  departments: " + _departments_said(s["departments"], routes))
         if s["catalogue_copy"]:
@@ -281,6 +296,13 @@ def _departments_said(counts, routes):
                  + (f" ({named}{' …' if len(departments) > 3 else ''}: give their code in the table)"
                     if departments else ""))
     return said
+
+
+def _near_edge_path(rejects_path):
+    """Where an inventory's components near another cell are listed: beside its
+    rejects, INVENTORY.near-edge.csv (INVENTORY.LAYER.near-edge.csv …)."""
+    name = re.sub(r"[.-]rejects\.csv$", "", rejects_path.name)
+    return rejects_path.with_name(f"{name}.near-edge.csv")
 
 
 def _import_rejects_path(inventory, folder, rejects, layer=None):

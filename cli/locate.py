@@ -7,7 +7,7 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read,
+from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read, near_line,
                       overwrite_opt, progress_enabled, refuse_existing, require_with, text_encoding_opt, x_field_opt,
                       y_field_opt)
 
@@ -198,7 +198,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if "routed" in summary:
         lines.append(f"  {summary['routed']:,} routed to a department")
     if "near_edge" in summary:
-        lines.append(_near_line(summary["near_edge"], near_edge))
+        lines.append(near_line(summary["near_edge"], near_edge, "gk_near_grid_id"))
     lines += [f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}" for reason, n in summary["rejected_by_reason"].items()]
     if summary.get("offset_hint"):
         lines.append(f"  hint: {summary['offset_hint']}")
@@ -209,13 +209,6 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                  as_json)
 
 
-def _near_line(counts, metres):
-    """The summary's line on the points within ``metres`` of another cell."""
-    near = sum(counts.values())
-    across = [f"{counts[level]:,} of another {level}" for level in ("community", "street", "district")
-              if counts[level]]
-    return (f"  {near:,} within {metres:g} m of another cell (gk_near_grid_id)"
-            + (f": {', '.join(across)}" if across else ""))
 
 
 #: What --at prints, by Location field (code, name): those the answer has.

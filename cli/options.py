@@ -301,3 +301,12 @@ class _ShareOrCount(click.ParamType):
 
 
 SHARE_OR_COUNT = _ShareOrCount()
+
+
+def near_line(counts, metres, where):
+    """The summary's line on the points (components) within ``metres`` of another
+    cell, by what lies between (``counts``: level → number), saying ``where`` they are named."""
+    near = sum(counts.values())
+    across = [f"{counts[level]:,} of another {level}" for level in ("community", "street", "district")
+              if counts.get(level)]
+    return f"  {near:,} within {metres:g} m of another cell ({where})" + (f": {', '.join(across)}" if across else "")

@@ -118,7 +118,7 @@ __all__ = [
     "Mapping", "ImportResult", "read_inventory", "read_table", "import_components", "read_catalogue",
     "write_catalogue", "reassign_catalogue", "misplaced_components", "route_departments", "catalogue_stats",
     "issue_component_ids", "highest_component_ids", "in_use", "without_position", "COMPONENT_RECORD",
-    "COMPONENT_CLASSES", "package_classes", "MOVED_OUT", "of_class", "layout_areas",
+    "COMPONENT_CLASSES", "package_classes", "MOVED_OUT", "of_class", "layout_areas", "components_near_edge",
 ]
 
 log = logging.getLogger(__name__)
@@ -2453,6 +2453,44 @@ def misplaced_components(catalogue, cells, *, micro=None) -> pd.DataFrame:
     for column in columns[1:]:  # text, None where there is none (pandas would make it NaN)
         wrong[column] = wrong[column].astype(object).where(wrong[column].notna(), None)
     return wrong
+
+
+def components_near_edge(catalogue, locator, within, *, sources=None) -> pd.DataFrame:
+    """The components in use (of ``sources``, or every one) that lie in a cell and
+    within ``within`` metres of another: surveyed to ±``within`` m (a handheld GPS's
+    5–10 m, accuracy class C's 10 m), each could lie in that other cell, so they are
+    the ones to look at on the ground before the catalogue goes to the platform. A
+    cell holding the same grid ID (split by hand) is not another. One row each, in
+    catalogue order: ``row`` (in the catalogue), ``GLBJBSM``, ``class_code``,
+    ``grid_id`` (the cell it lies in), ``near_grid_id``, ``near_m``, ``near_across``
+    (cell, community, street or district: the highest level at which the two cells
+    differ), ``source``, ``source_row``, and its ``lon`` and ``lat`` (WGS84) to find it.
+    Those assigned to the nearest cell from outside the layout are not listed."""
+    from .batch import NEAR_ACROSS, PREFIX, _near_columns
+
+    used = in_use(catalogue) & ~without_position(catalogue)
+    if sources is not None:
+        used &= catalogue["source"].isin(list(sources)).to_numpy()
+    live = np.flatnonzero(used)
+    points = catalogue.geometry.values[live]
+    x, y = shapely.get_x(points), shapely.get_y(points)
+    index = locator.cell_index(x, y, crs=catalogue.crs, tolerance=0)[0]
+    near, near_m = locator.near_edge(x, y, index, within, crs=catalogue.crs)
+    close = np.flatnonzero(near >= 0)
+    columns = _near_columns(locator, index[close], near[close], near_m[close])
+    lon, lat = pyproj.Transformer.from_crs(catalogue.crs, 4326, always_xy=True).transform(x[close], y[close])
+    rows = live[close]
+    codes, ids = locator.codes("grid_id", index[close])
+    return pd.DataFrame({
+        "row": rows, "GLBJBSM": _text_or_none(catalogue, "GLBJBSM", rows),
+        "class_code": _text_or_none(catalogue, "class_code", rows),
+        "grid_id": np.asarray(ids, dtype=object)[codes],
+        "near_grid_id": columns[PREFIX + "near_grid_id"].astype(object),
+        "near_m": np.round(columns[PREFIX + "near_m"], 2),
+        "near_across": pd.Categorical(columns[PREFIX + "near_across"], categories=NEAR_ACROSS),
+        "source": _text_or_none(catalogue, "source", rows),
+        "source_row": catalogue["source_row"].to_numpy()[rows] if "source_row" in catalogue else None,
+        "lon": np.round(lon, 7), "lat": np.round(lat, 7)})
 
 
 def _text_or_none(catalogue, column, rows):

@@ -1015,6 +1015,33 @@ def test_a_gpx_patrol_is_located_and_its_waypoints_imported(tmp_path, package):
     assert summary["imported"] == 1 and summary["source"] == "patrol"
 
 
+def test_components_import_lists_those_within_so_many_metres_of_another_cell(tmp_path, package):
+    """components import --near-edge M lists the inventory's components within M m
+    of another cell (what a position good to ±M m could be in), with what lies
+    between, in INVENTORY.near-edge.csv beside the rejects, and counts them. A
+    component on the layout's outer edge has no other cell to be in."""
+    lamps = tmp_path / "lamps.csv"
+    pd.DataFrame({"no": [1, 2, 3, 4], "x": X0 + np.array([50, 98, 297, 150.0]),
+                  "y": Y0 + np.array([50, 50, 20, 199.0])}).to_csv(lamps, index=False)
+    args = ["components", "import", str(lamps), "--grid", str(package), "--class", "01037", "--crs", "EPSG:4548",
+            "--json"]
+    result = CliRunner().invoke(cli, args + ["--near-edge", "5"])
+    assert result.exit_code == 0, result.output
+    (summary,) = json.loads(result.output)
+    near_file = tmp_path / "lamps.near-edge.csv"
+    assert summary["near_edge"] == {"cell": 1, "community": 1, "street": 0, "district": 0}
+    assert summary["near_edge_file"] == str(near_file)
+    near = pd.read_csv(near_file, dtype=str)
+    assert near[["GLBJBSM", "grid_id", "near_grid_id", "near_m", "near_across", "source_row"]].values.tolist() == [
+        ["11010101037000002", "110101001001004", "110101001001005", "2.0", "cell", "2"],
+        ["11010101037000003", "110101001001006", "110101001002002", "3.0", "community", "3"]]
+    lon, lat = _lonlat([X0 + 98], [Y0 + 50])
+    assert near[["lon", "lat"]].astype(float).iloc[0].tolist() == [round(float(lon[0]), 7), round(float(lat[0]), 7)]
+    text = CliRunner().invoke(cli, args[:-1] + ["--near-edge", "1"])
+    assert text.exit_code == 0 and f"0 within 1 m of another cell ({near_file})" in text.output, text.output
+    assert pd.read_csv(near_file).empty
+
+
 def test_jtt808_millionths_and_nmea_minutes_are_named_then_read_with_degrees(tmp_path, package):
     """A vehicle terminal's millionths of a degree (JT/T 808: 116412209) and a GPS
     receiver's degrees and minutes (NMEA: 11624.7326) were rejected as "not lon/lat",
