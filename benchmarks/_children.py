@@ -98,17 +98,17 @@ def best_of(n, run, *, within=None):
     return best
 
 
-def run_benchmark(doc, script, cases, peers, *, prepare=None, notes=(), rate="M rows/s"):
+def run_benchmark(doc, script, cases, peers, *, prepare=None, notes=(), rate="M rows/s", skip=()):
     """The whole main of a peers benchmark: a child runs one peer and prints its row;
-    the parent runs every (case, peer), prints the table and returns the rows
-    (``None`` in a child). ``notes`` are the row keys shown at the end of a line."""
+    the parent runs every (case, peer) not in ``skip``, prints the table and returns
+    the rows (``None`` in a child). ``notes`` are the row keys shown at the end of a line."""
     args = case_args(doc, cases)
     if args.child:
         case, peer = args.child
         seconds, info = peers[peer](case)
         print_child_row(case, peer, seconds, **info)
         return None
-    rows = run_cases(script, cases, peers, only=args.only, prepare=prepare)
+    rows = run_cases(script, cases, peers, only=args.only, prepare=prepare, skip=skip)
     # The ratio: a row's time over the time of the case's first peer (gridkit) on the same rows.
     first = next(iter(peers))
     ref = {r["case"]: r for r in rows if r["peer"] == first and "error" not in r}

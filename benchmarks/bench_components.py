@@ -35,6 +35,13 @@ Peers
                        On ``cincinnati`` the join is to the micro-grids, each
                        carrying its grid: the same answer in one join.
 ``geopandas_sjoin``    ``sjoin`` alone on projected points.
+``gridkit_near``       ``components_near_edge`` (``import --near-edge 5``'s list)
+                       over the projected points as a catalogue: each one's cell,
+                       the nearest other cell within 5 m, what lies between, its
+                       lon/lat. ``dongcheng`` and ``cincinnati`` only.
+``geopandas_near``     the recipe: ``sjoin`` within for each point's cell, ``sjoin``
+                       ``dwithin`` 5 m, other cells kept, ``shapely.distance``,
+                       the nearest per point (no level between, no lon/lat).
 
     python benchmarks/bench_components.py                  # every case
     python benchmarks/bench_components.py --only dongcheng
@@ -225,13 +232,47 @@ def run_geopandas_sjoin(case):
     return time.perf_counter() - t, _joined(joined)
 
 
+NEAR_M = 5.0
+
+
+def run_gridkit_near(case):
+    from gridkit.catalogue import components_near_edge
+    from gridkit.locator import Locator
+
+    pts = _projected_points(case)
+    loc = Locator.from_package(_layout(case))
+    t = time.perf_counter()
+    near = components_near_edge(pts, loc, NEAR_M)
+    return time.perf_counter() - t, {"rows": len(pts), "near": len(near), "near_m_sum": round(near["near_m"].sum())}
+
+
+def run_geopandas_near(case):
+    import geopandas as gpd
+    import shapely
+
+    cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
+    pts = _projected_points(case)[["geometry"]]
+    t = time.perf_counter()
+    own = gpd.sjoin(pts, cells, how="inner", predicate="within")
+    own = own[~own.index.duplicated()]["grid_id"]
+    pairs = gpd.sjoin(pts.loc[own.index], cells, how="inner", predicate="dwithin", distance=NEAR_M)
+    pairs = pairs[pairs["grid_id"].to_numpy() != own.loc[pairs.index].to_numpy()]
+    pairs["near_m"] = shapely.distance(cells.geometry.values[pairs["index_right"].to_numpy()], pairs.geometry.values)
+    near = pairs.sort_values("near_m", kind="stable").groupby(level=0).head(1)
+    return time.perf_counter() - t, {"rows": len(pts), "near": len(near), "near_m_sum": round(near["near_m"].sum())}
+
+
 PEERS = {"gridkit": run_gridkit, "gridkit_assign": run_gridkit_assign, "geopandas": run_geopandas,
-         "geopandas_sjoin": run_geopandas_sjoin}
+         "geopandas_sjoin": run_geopandas_sjoin, "gridkit_near": run_gridkit_near,
+         "geopandas_near": run_geopandas_near}
+#: The near-edge peers on the cases of a few hundred thousand points (not Beijing's ten
+#: million, nor the ledger, which holds Dongcheng's points again).
+SKIP = {(case, peer) for case in ("beijing", "dongcheng_xlsx") for peer in ("gridkit_near", "geopandas_near")}
 
 
 def main():
-    rows = run_benchmark(__doc__, __file__, CASES, PEERS, prepare=_inventory,
-                         notes=("inside", "micro", "rejected", "imported"))
+    rows = run_benchmark(__doc__, __file__, CASES, PEERS, prepare=_inventory, skip=SKIP,
+                         notes=("inside", "micro", "rejected", "imported", "near", "near_m_sum"))
     if rows is None:
         return
     for case, got in by_case(rows):
@@ -240,6 +281,9 @@ def main():
             print(f"{case}: assignment {get['geopandas_sjoin'] / get['gridkit_assign']:.1f}× geopandas.sjoin; "
                   f"end to end {get['geopandas'] / get['gridkit']:.2f}× the geopandas recipe "
                   "(which validates nothing and writes nothing)")
+        if get.get("gridkit_near") and get.get("geopandas_near"):
+            print(f"{case}: components within {NEAR_M:g} m of another cell "
+                  f"{get['geopandas_near'] / get['gridkit_near']:.1f}× the sjoin recipe")
 
 
 if __name__ == "__main__":

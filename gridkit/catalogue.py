@@ -2467,6 +2467,7 @@ def components_near_edge(catalogue, locator, within, *, sources=None) -> pd.Data
     differ), ``source``, ``source_row``, and its ``lon`` and ``lat`` (WGS84) to find it.
     Those assigned to the nearest cell from outside the layout are not listed."""
     from .batch import NEAR_ACROSS, PREFIX, _near_columns
+    from .locator import _transformer
 
     used = in_use(catalogue) & ~without_position(catalogue)
     if sources is not None:
@@ -2478,7 +2479,7 @@ def components_near_edge(catalogue, locator, within, *, sources=None) -> pd.Data
     near, near_m = locator.near_edge(x, y, index, within, crs=catalogue.crs)
     close = np.flatnonzero(near >= 0)
     columns = _near_columns(locator, index[close], near[close], near_m[close])
-    lon, lat = pyproj.Transformer.from_crs(catalogue.crs, 4326, always_xy=True).transform(x[close], y[close])
+    lon, lat = _transformer(catalogue.crs, "EPSG:4326").transform(x[close], y[close])  # this thread's, made once
     rows = live[close]
     codes, ids = locator.codes("grid_id", index[close])
     return pd.DataFrame({
