@@ -209,8 +209,6 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                  as_json)
 
 
-
-
 #: What --at prints, by Location field (code, name): those the answer has.
 _AT_LINES = (("micro-grid", "micro_id", None), ("community", "community_code", "community_name"),
              ("street", "street_code", "street_name"), ("district", "county_code", "county_name"))

@@ -176,8 +176,7 @@ _COORD_PAIRS = [("lon", "lat", True), ("longitude", "latitude", True), ("lng", "
 #: WKT as QGIS and databases export it.
 _COORD_COLUMNS = [("location", True), ("lnglat", True), ("lonlat", True), ("经纬度", True), ("經緯度", True),
                   ("坐标", False), ("座標", False), ("coordinates", False), ("position", False), ("wkt", False),
-                  ("geometry", False),
-                  ("geom", False), ("the_geom", False)]
+                  ("geometry", False), ("geom", False), ("the_geom", False)]
 #: The responsible department: its unified social credit code, its name.
 DEPARTMENT_FIELDS = ("ZGBMDM", "ZGBMMC")
 #: The standard's fields that say where a component is → the layout's column each comes from.

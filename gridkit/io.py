@@ -1477,7 +1477,7 @@ def _workbook_dates(table):
     dates, zoned = {}, {}
     for c, (name, column) in enumerate(table.items()):
         if isinstance(column.dtype, pd.DatetimeTZDtype):
-            zoned[name] = column.astype(str).where(column.notna(), None)
+            zoned[c] = column.astype(str).where(column.notna(), None)
             continue
         if pd.api.types.is_datetime64_dtype(column.dtype):
             days = bool((column.dropna() == column.dropna().dt.normalize()).all())
@@ -1489,7 +1489,10 @@ def _workbook_dates(table):
         else:
             continue
         dates[c] = "yyyy-mm-dd" if days else "yyyy-mm-dd hh:mm:ss"
-    return (table.assign(**zoned) if zoned else table), dates
+    if zoned:  # by position: a column's name may be no keyword (a number, a repeated name)
+        table = pd.DataFrame({c: zoned.get(c, table.iloc[:, c]) for c in range(table.shape[1])},
+                             index=table.index).set_axis(table.columns, axis=1)
+    return table, dates
 
 
 @contextmanager
