@@ -153,3 +153,19 @@ def fresh_copy(source, path):
 
     shutil.copy2(source, path)
     return path
+
+
+def sjoin_near(pts, cells, metres):
+    """The geopandas recipe for each point's nearest other cell within ``metres``:
+    ``sjoin`` within for the point's own cell, ``sjoin`` dwithin for the cells near
+    it, the other cells kept, ``shapely.distance``, the nearest per point (a row per
+    point that has one, its ``grid_id`` the other cell's, ``near_m`` how far)."""
+    import geopandas as gpd
+    import shapely
+
+    own = gpd.sjoin(pts, cells, how="inner", predicate="within")
+    own = own[~own.index.duplicated()]["grid_id"]
+    pairs = gpd.sjoin(pts.loc[own.index], cells, how="inner", predicate="dwithin", distance=metres)
+    pairs = pairs[pairs["grid_id"].to_numpy() != own.loc[pairs.index].to_numpy()]
+    pairs["near_m"] = shapely.distance(cells.geometry.values[pairs["index_right"].to_numpy()], pairs.geometry.values)
+    return pairs.sort_values("near_m", kind="stable").groupby(level=0).head(1)

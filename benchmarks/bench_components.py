@@ -54,7 +54,7 @@ import shutil
 import time
 from pathlib import Path
 
-from _children import by_case, run_benchmark
+from _children import by_case, run_benchmark, sjoin_near
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -248,17 +248,11 @@ def run_gridkit_near(case):
 
 def run_geopandas_near(case):
     import geopandas as gpd
-    import shapely
 
     cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
     pts = _projected_points(case)[["geometry"]]
     t = time.perf_counter()
-    own = gpd.sjoin(pts, cells, how="inner", predicate="within")
-    own = own[~own.index.duplicated()]["grid_id"]
-    pairs = gpd.sjoin(pts.loc[own.index], cells, how="inner", predicate="dwithin", distance=NEAR_M)
-    pairs = pairs[pairs["grid_id"].to_numpy() != own.loc[pairs.index].to_numpy()]
-    pairs["near_m"] = shapely.distance(cells.geometry.values[pairs["index_right"].to_numpy()], pairs.geometry.values)
-    near = pairs.sort_values("near_m", kind="stable").groupby(level=0).head(1)
+    near = sjoin_near(pts, cells, NEAR_M)
     return time.perf_counter() - t, {"rows": len(pts), "near": len(near), "near_m_sum": round(near["near_m"].sum())}
 
 

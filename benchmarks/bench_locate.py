@@ -64,7 +64,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from _children import best_of, by_case, run_benchmark
+from _children import best_of, by_case, run_benchmark, sjoin_near
 
 HERE = Path(__file__).resolve().parent
 CACHE = HERE / "results" / "cache"
@@ -381,20 +381,13 @@ def run_gridkit_near(case):
 
 def run_geopandas_near(case):
     import geopandas as gpd
-    import shapely
 
     lon, lat, _, _ = _points(case)
     cells = gpd.read_file(_layout(case), layer="cells", engine="pyogrio", columns=["grid_id"])
 
     def recipe():
         pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(lon, lat, crs=4326)).to_crs(cells.crs)
-        own = gpd.sjoin(pts, cells, how="inner", predicate="within")
-        own = own[~own.index.duplicated()]["grid_id"]
-        pairs = gpd.sjoin(pts.loc[own.index], cells, how="inner", predicate="dwithin", distance=NEAR_M)
-        pairs = pairs[pairs["grid_id"].to_numpy() != own.loc[pairs.index].to_numpy()]
-        pairs["near_m"] = shapely.distance(cells.geometry.values[pairs["index_right"].to_numpy()],
-                                           pairs.geometry.values)
-        return pairs.sort_values("near_m", kind="stable").groupby(level=0).head(1)
+        return sjoin_near(pts, cells, NEAR_M)
 
     seconds, near = best_of(REPEAT, recipe)
     return seconds, {"rows": len(lon), "near": len(near), "near_m_sum": round(float(near["near_m"].sum()), 1)}
