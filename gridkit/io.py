@@ -1467,32 +1467,54 @@ def write_workbook(sheets, path, *, crs=None):
 
 def _workbook_dates(table):
     """``(table, {column position: Excel number format})``: the columns of dates and
-    times, each with the format it is shown in (yyyy-mm-dd where every value is a
-    day, yyyy-mm-dd hh:mm:ss otherwise). XlsxWriter writes a date with no format
-    as Excel's day number (46346.33), and refuses one with a time zone, which Excel
-    has no place for: such a column (a GPX track's UTC times) is written as the text
-    a CSV holds, 2026-11-20 08:00:00+00:00, its offset kept."""
-    import datetime as dt
+    times, each with the format it is shown in: yyyy-mm-dd where every value is a
+    day, yyyy-mm-dd hh:mm:ss where some have a time, hh:mm:ss for times of day and
+    [h]:mm:ss for durations. XlsxWriter writes them with no format as Excel's day
+    numbers (46346.33, 0.35), and refuses a date with a time zone, which Excel has
+    no place for: such a column (a GPX track's UTC times) is written as the text a
+    CSV holds, 2026-11-20 08:00:00+00:00, its offset kept.
 
+    >>> import datetime as dt
+    >>> _workbook_dates(pd.DataFrame({"at": [dt.time(8, 30), None], "for": pd.to_timedelta(["1h", "2h"]),
+    ...                               "on": [dt.date(2026, 1, 1), dt.datetime(2026, 1, 2, 8)]}))[1]
+    {0: 'hh:mm:ss', 1: '[h]:mm:ss', 2: 'yyyy-mm-dd hh:mm:ss'}
+    """
     dates, zoned = {}, {}
     for c, (name, column) in enumerate(table.items()):
         if isinstance(column.dtype, pd.DatetimeTZDtype):
             zoned[c] = column.astype(str).where(column.notna(), None)
-            continue
-        if pd.api.types.is_datetime64_dtype(column.dtype):
+        elif pd.api.types.is_datetime64_dtype(column.dtype):
             days = bool((column.dropna() == column.dropna().dt.normalize()).all())
+            dates[c] = "yyyy-mm-dd" if days else "yyyy-mm-dd hh:mm:ss"
+        elif pd.api.types.is_timedelta64_dtype(column.dtype):
+            dates[c] = "[h]:mm:ss"
         elif column.dtype == object:
-            first = next((v for v in column if v is not None and v is not pd.NaT and v == v), None)
-            if not isinstance(first, dt.date) or (isinstance(first, dt.datetime) and first.tzinfo is not None):
-                continue  # not dates; or with a zone, which pandas reads as a zoned column
-            days = not isinstance(first, dt.datetime)
-        else:
-            continue
-        dates[c] = "yyyy-mm-dd" if days else "yyyy-mm-dd hh:mm:ss"
+            kinds = {_time_kind(v) for v in column if v is not None and v is not pd.NaT and v == v}
+            if "zoned" in kinds:  # offsets that differ, which pandas keeps as objects: text, as in a CSV
+                zoned[c] = column.map(lambda v: None if v is None or v is pd.NaT or v != v else str(v))
+            elif kinds and kinds <= {"datetime", "day"}:
+                dates[c] = "yyyy-mm-dd" if kinds == {"day"} else "yyyy-mm-dd hh:mm:ss"
+            elif kinds == {"time"} or kinds == {"duration"}:
+                dates[c] = "hh:mm:ss" if kinds == {"time"} else "[h]:mm:ss"
     if zoned:  # by position: a column's name may be no keyword (a number, a repeated name)
         table = pd.DataFrame({c: zoned.get(c, table.iloc[:, c]) for c in range(table.shape[1])},
                              index=table.index).set_axis(table.columns, axis=1)
     return table, dates
+
+
+def _time_kind(value):
+    """What an object column's value is to Excel: ``"day"``, ``"datetime"``,
+    ``"zoned"`` (a date or time with a time zone), ``"time"`` (of day),
+    ``"duration"``, or None (no date or time)."""
+    import datetime as dt
+
+    if isinstance(value, dt.datetime):
+        return "zoned" if value.tzinfo is not None else "datetime"
+    if isinstance(value, dt.date):
+        return "day"
+    if isinstance(value, dt.time):
+        return "zoned" if value.tzinfo is not None else "time"
+    return "duration" if isinstance(value, dt.timedelta) else None
 
 
 @contextmanager

@@ -910,6 +910,27 @@ def _ddmm(degrees):
     return np.round(whole * 100 + (degrees - whole) * 60, 6)
 
 
+def test_a_latitude_typed_into_excel_as_a_time_of_day_reads_as_degrees(tmp_path):
+    """South of 24°N (Hainan, Guangdong's tip), 18:15:30.5 typed into a cell is a
+    time of day to Excel, not a duration: it reads as degrees all the same."""
+    import datetime as dt
+
+    import xlsxwriter
+
+    from gridkit.catalogue import read_points
+
+    book = xlsxwriter.Workbook(tmp_path / "sanya.xlsx")
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, ["name", "经度", "纬度"])
+    sheet.write(1, 0, "hydrant")
+    sheet.write_datetime(1, 1, dt.timedelta(hours=109, minutes=30, seconds=44),
+                         book.add_format({"num_format": "[h]:mm:ss"}))
+    sheet.write_datetime(1, 2, dt.time(18, 15, 30, 500000), book.add_format({"num_format": "hh:mm:ss.000"}))
+    book.close()
+    point = read_points(tmp_path / "sanya.xlsx").geometry.iloc[0]
+    assert (point.x, point.y) == pytest.approx((109 + 30 / 60 + 44 / 3600, 18 + 15 / 60 + 30.5 / 3600), abs=1e-9)
+
+
 def test_degrees_minutes_seconds_spaced_or_by_colons_are_read_as_gps_units_and_excel_write_them(tmp_path, package):
     """Degrees, minutes and seconds with no marks were rejected as missing: spaced, as
     GPS units export them (Garmin's N39 54.052 E116 24.733, hddd mm ss.s), by colons,

@@ -715,6 +715,29 @@ def test_a_workbook_written_shows_dates_as_dates_and_keeps_a_time_zone_as_text(t
     assert [cell.number_format for cell in rows[0][:3]] == ["yyyy-mm-dd hh:mm:ss", "yyyy-mm-dd", "yyyy-mm-dd"]
 
 
+def test_a_workbook_written_shows_times_of_day_and_durations_and_mixed_offsets_as_text(tmp_path):
+    """A GeoJSON's time field (08:30:00) reads as times of day, and was written as
+    Excel's fraction of a day (0.354); durations the same. A column of dates whose
+    offsets differ, which pandas keeps as objects, crashed XlsxWriter. Now times
+    show as hh:mm:ss, durations as [h]:mm:ss, and such dates are text, offsets kept."""
+    import datetime as dt
+
+    import openpyxl
+
+    from gridkit.io import write_workbook
+
+    east, utc = dt.timezone(dt.timedelta(hours=8)), dt.timezone.utc
+    table = pd.DataFrame({"at": [dt.time(8, 30), None], "took": pd.to_timedelta(["1h30min", "26h"]),
+                          "seen": [dt.datetime(2026, 11, 20, 8, tzinfo=east), dt.datetime(2026, 11, 20, tzinfo=utc)],
+                          "note": ["late", dt.datetime(2026, 11, 20, tzinfo=utc)]})
+    write_workbook([("patrol", table)], tmp_path / "times.xlsx")
+    rows = list(openpyxl.load_workbook(tmp_path / "times.xlsx")["patrol"].iter_rows(min_row=2))
+    assert [[cell.value for cell in row] for row in rows] == [
+        [dt.time(8, 30), dt.timedelta(hours=1, minutes=30), "2026-11-20 08:00:00+08:00", "late"],
+        [None, dt.timedelta(hours=26), "2026-11-20 00:00:00+00:00", "2026-11-20 00:00:00+00:00"]]
+    assert [cell.number_format for cell in rows[0][:2]] == ["hh:mm:ss", "[h]:mm:ss"]
+
+
 def test_gpx_reads_its_waypoints_or_the_layer_named_without_gdal_s_empty_columns(tmp_path, caplog):
     """GPX, as GPS units and field apps save a survey's waypoints and a patrol's
     track, was an unknown format. The first point layer that holds points is read
