@@ -824,19 +824,22 @@ class Locator:
         any cell but their own (``cells``), as the buckets show: every bucket the disc
         around the point touches is wholly in its cell. The others (all, when the
         disc spans over 6 buckets a side) are measured."""
+        return self._box_in_cell(x - within, y - within, x + within, y + within, cells)
+
+    def _box_in_cell(self, x0, y0, x1, y1, cells, *, most=6):
+        """Which boxes (layout coordinates) lie wholly in their cell (``cells``), as
+        the buckets show: every bucket the box touches is wholly in that cell. A box
+        over ``most`` buckets a side is not looked at (False)."""
         ny, nx = self.shape
         ox, oy = self.origin
-        span = int(np.ceil(2 * within / self.side)) + 1  # buckets a disc can touch, a side
-        alone = np.zeros(len(x), dtype=bool)
-        if span > 6:
-            return alone
-        alone[:] = True
-        x0, x1 = (np.floor((x + d - ox) / self.side).astype(np.int64) for d in (-within, within))
-        y0, y1 = (np.floor((y + d - oy) / self.side).astype(np.int64) for d in (-within, within))
-        for dx in range(span):
-            bx = np.minimum(x0 + dx, x1)  # past the disc: its last bucket again
-            for dy in range(span):
-                by = np.minimum(y0 + dy, y1)
+        bx0, bx1 = (np.floor((v - ox) / self.side).astype(np.int64) for v in (x0, x1))
+        by0, by1 = (np.floor((v - oy) / self.side).astype(np.int64) for v in (y0, y1))
+        alone = (bx1 - bx0 < most) & (by1 - by0 < most)
+        span = int(max((bx1 - bx0).max(initial=0), (by1 - by0).max(initial=0))) + 1
+        for dx in range(min(span, most)):
+            bx = np.minimum(bx0 + dx, bx1)  # past the box: its last bucket again
+            for dy in range(min(span, most)):
+                by = np.minimum(by0 + dy, by1)
                 inside = (bx >= 0) & (bx < nx) & (by >= 0) & (by < ny)
                 alone &= inside & (self._code[np.where(inside, by * nx + bx, 0)] == cells)
         return alone
