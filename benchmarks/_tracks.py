@@ -103,5 +103,5 @@ def write_gpx(fixes, path, crs=32619):
 
 if __name__ == "__main__":
     sample = HERE.parent / "data" / "samples" / "cambridge_patrol.gpx"
-    write_gpx(cambridge_walks(workers=3, hours=1.0, every_s=10.0, seed=2026), sample)
+    write_gpx(cambridge_walks(workers=3, hours=1.0, every_s=10.0, seed=2028), sample)
     print(sample, f"{sample.stat().st_size:,} bytes")

@@ -23,7 +23,9 @@ def demo(out_dir, samples):
     rebalanced (cincinnati_2027.gpkg, the new grids outlined in its map); one home
     is located to its grid and micro-grid. Then
     it imports two Cambridge component inventories into the Cambridge package
-    (rejects to CSV, a map of components over cells) and locates 10,000 GPS points.
+    (rejects to CSV, a map of components over cells) and locates 10,000 GPS points,
+    and measures three patrols' coverage of Cambridge's cells (simulated along its
+    real streets: data/samples/cambridge_patrol.gpx).
 
     \b
     Example:
@@ -188,6 +190,20 @@ def _catalogue_and_locate(root, out):
                f"map → {out / 'cambridge_components.png'}")
     first = int(np.flatnonzero((found["status"] == "inside").to_numpy())[0])
     _route(out, loc, lon[first], lat[first])
+    _patrol(root, out, package)
+
+
+def _patrol(root, out, package):
+    """Three grid workers' simulated patrols: the coverage of their communities' cells."""
+    from gridkit.patrol import patrol_file
+    from gridkit.preview import plot_coverage
+
+    coverage = out / "cambridge_patrol.gpkg"
+    s, cells, lines = patrol_file([root / "cambridge_patrol.gpx"], package, coverage, overwrite=True)
+    plot_coverage(cells, lines, out / "cambridge_patrol.png")
+    click.echo(f"patrol     {s['tracks']} patrols ({s['fixes']:,} fixes, {s['metres_walked'] / 1000:.1f} km) → "
+               f"{s['cells_patrolled']:,} of {s['cells_in_scope']:,} cells of their communities patrolled → "
+               f"{coverage}, {out / 'cambridge_patrol.png'}")
 
 
 def _fields(catalogue, package):

@@ -40,6 +40,8 @@ def cli(verbose, quiet):
     Catalogue components (manhole covers, lamps, signals) into a layout's cells:
       gridkit components import data/samples/TRAFFIC_Signals.geojson --grid demo-output/cambridge.gpkg \\
           --mapping data/samples/cambridge_mapping.toml
+    Patrol coverage: how long grid workers' GPS tracks ran in each cell:
+      gridkit patrol data/samples/cambridge_patrol.gpx --grid demo-output/cambridge.gpkg -o coverage.gpkg
     Answer other systems over HTTP (point in; cell, areas, department out, as JSON):
       gridkit serve demo-output/cambridge.gpkg --routes routing.toml --self-test
     """
@@ -86,6 +88,7 @@ def _register():
     from .info import info_command
     from .locate import locate_command, route
     from .map import map_command
+    from .patrol import patrol_command
     from .serve import serve_command
 
     cli.add_command(grid)
@@ -98,6 +101,7 @@ def _register():
     cli.add_command(locate_command)
     cli.add_command(route)
     cli.add_command(serve_command)
+    cli.add_command(patrol_command)
 
 
 _register()

@@ -23,6 +23,7 @@ with GEOS (``STRtree`` + ``intersection``).
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -199,8 +200,8 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     ``table`` has a row per cell a track ran in (its index the locator's row):
     ``metres``, ``minutes`` (NaN without ``times``), ``entries`` (how many times a
     track came into the cell), ``tracks`` (how many tracks did) and, with times,
-    ``first`` and ``last`` (when a track was first and last in it, in the times'
-    own zone). The fixes are sorted by time within each track (``tracks`` labels
+    ``first_at`` and ``last_at`` (when a track was first and last in it, to the
+    second, in the times' own zone). The fixes are sorted by time within each track (``tracks`` labels
     them: a worker's ID, a GPX's track number); see :func:`track_pieces` for
     breaks and jumps. ``summary`` counts the fixes, tracks, metres and minutes
     walked, inside the cells and outside every one, and the breaks and jumps.
@@ -244,15 +245,15 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     if secs is not None:
         dt = np.append(np.diff(secs), 0.0)
         span = np.where(p.length[seg] > 0, p.length[seg], np.inf)
-        table["first"] = secs[seg] + dt[seg] * p.start / span
-        table["last"] = np.where(p.length[seg] > 0, secs[seg] + dt[seg] * p.end / span, secs[seg + 1])
+        table["first_at"] = secs[seg] + dt[seg] * p.start / span
+        table["last_at"] = np.where(p.length[seg] > 0, secs[seg] + dt[seg] * p.end / span, secs[seg + 1])
     groups = table.groupby("cell", sort=True)
     out = pd.DataFrame({"metres": groups["metres"].sum(), "minutes": groups["seconds"].sum(min_count=1) / 60,
                         "entries": groups["entry"].sum().astype(np.int64),
                         "tracks": groups["track"].nunique().astype(np.int64)})
     if secs is not None:
-        out["first"] = _as_times(groups["first"].min().to_numpy(), times)
-        out["last"] = _as_times(groups["last"].max().to_numpy(), times)
+        out["first_at"] = _as_times(groups["first_at"].min().to_numpy(), times)
+        out["last_at"] = _as_times(groups["last_at"].max().to_numpy(), times)
     out.index.name = None
     walked = p.kind == WALKED
     dt_all = np.append(np.diff(secs), 0.0) if secs is not None else None
@@ -270,7 +271,240 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
 
 
 def _as_times(secs, like):
-    """Float seconds back as datetimes, in the zone of ``like`` (naive if it is)."""
-    out = pd.to_datetime(np.round(secs * 1e6).astype(np.int64), unit="us")
+    """Float seconds back as datetimes to the second (as GPS units log them), in the
+    zone of ``like`` (naive if it is)."""
+    out = pd.to_datetime(np.round(secs).astype(np.int64), unit="s")
     zone = getattr(like.dt, "tz", None)
     return out.tz_localize("UTC").tz_convert(zone) if zone is not None else out
+
+
+#: Column names read as a fix's time when none is named (case and a bracketed unit aside).
+TIME_NAMES = ("time", "timestamp", "datetime", "date_time", "gps_time", "gpstime", "fix_time", "utc_time",
+              "时间", "定位时间", "采集时间", "上报时间", "轨迹时间", "时间戳", "gps时间")
+#: What a patrol can be written to.
+PATROL_SUFFIXES = (".gpkg", ".geojson", ".csv", ".xlsx")
+#: Which cells the coverage lists: those of every community a track ran in, every cell, or those patrolled.
+SCOPES = ("community", "all", "patrolled")
+
+
+def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None, track_field=None,
+               encoding=None, time_zone=None):
+    """One file of GPS fixes: ``(fixes, rejects)``.
+
+    ``fixes`` has ``x``, ``y`` (in the file's CRS, ``fixes.attrs["crs"]``),
+    ``time`` (when the file has a time column: ``time_field``, or one of
+    :data:`TIME_NAMES`), ``track`` (``track_field``'s value, a GPX's track number,
+    or one track for the file) and ``row`` (the file's row number). A GPX is read
+    from its track points unless ``layer`` names another. ``rejects`` holds the
+    rows with no position or no readable time, with ``row``, ``reason`` and
+    ``detail``. ``time_zone`` (``Asia/Shanghai``): times with a zone are shown in
+    it, and times without one are taken to be in it.
+    """
+    from . import coords
+    from .batch import rejects_table
+    from .catalogue import _bare, read_inventory
+    from .io import source_rows
+
+    path = Path(path)
+    if layer is None and path.suffix.lower() == ".gpx":
+        layer = "track_points"
+    frame, x, y, in_crs = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
+                                         encoding=encoding, keep_xy=True)
+    reason, detail = coords.position_problems(x, y, in_crs, names=frame.attrs.get("xy_fields"))
+    names = {_bare(str(c)): c for c in frame.columns}
+    found = time_field if time_field is not None else next((names[n] for n in TIME_NAMES if n in names), None)
+    if found is not None and found not in frame.columns:
+        raise InputError(f"{path}: --time-field {found!r} is not a column (the columns: "
+                         f"{', '.join(map(str, frame.columns))})")
+    fixes = pd.DataFrame({"x": x, "y": y, "row": source_rows(frame)})
+    if found is not None:
+        times, unread = _fix_times(frame[found], time_zone)
+        fixes["time"] = times.to_numpy()
+        if isinstance(times.dtype, pd.DatetimeTZDtype):
+            fixes["time"] = times.set_axis(fixes.index)
+        blank = unread & frame[found].isna().to_numpy() & (reason == "")
+        wrong = unread & ~blank & (reason == "")
+        reason[blank], detail[blank] = "missing_time", f"{found} is blank"
+        reason[wrong] = "bad_time"
+        detail[wrong] = [f"{found} = {v!r} is no date and time" for v in frame[found].to_numpy()[wrong]]
+    if track_field is not None:
+        if track_field not in frame.columns:
+            raise InputError(f"{path}: --track-field {track_field!r} is not a column (the columns: "
+                             f"{', '.join(map(str, frame.columns))})")
+        fixes["track"] = frame[track_field].astype(str).to_numpy()
+    elif "track_fid" in frame.columns:  # a GPX's track points
+        fixes["track"] = frame["track_fid"].astype(str).to_numpy()
+    else:
+        fixes["track"] = ""
+    fixes["track"] = path.name + (":" + fixes["track"]).where(fixes["track"] != "", "")
+    bad = reason != ""
+    rejects = rejects_table(frame.drop(columns="geometry", errors="ignore").loc[bad], fixes["row"].to_numpy()[bad],
+                            reason[bad], detail[bad])
+    fixes = fixes.loc[~bad].reset_index(drop=True)
+    fixes.attrs["crs"] = in_crs
+    fixes.attrs["time_field"] = found
+    return fixes, rejects
+
+
+def _fix_times(column, time_zone=None):
+    """``(times, unread)``: a column of times as datetimes (NaT where ``unread``):
+    dates and times already, text in any of the usual forms, or seconds (or
+    milliseconds) since 1970 as numbers."""
+    values = pd.Series(column).reset_index(drop=True)
+    if not (pd.api.types.is_datetime64_any_dtype(values.dtype)):
+        if pd.api.types.is_numeric_dtype(values.dtype):
+            unit = "ms" if values.abs().max() > 1e11 else "s"
+            values = pd.to_datetime(values, unit=unit, errors="coerce", utc=True)
+        else:
+            text = values.astype(object).where(values.notna(), None)
+            try:
+                values = pd.to_datetime(text, errors="coerce", format="mixed")
+            except (ValueError, TypeError):  # offsets that differ: by their instant
+                values = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+            if values.dtype == object:
+                values = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
+    if time_zone is not None:
+        values = (values.dt.tz_convert(time_zone) if isinstance(values.dtype, pd.DatetimeTZDtype)
+                  else values.dt.tz_localize(time_zone))
+    return values, values.isna().to_numpy()
+
+
+def coverage_cells(locator, table, *, scope="community"):
+    """The cells of ``scope`` (:data:`SCOPES`) as a GeoDataFrame in the layout's
+    CRS: ``grid_id`` and the hierarchy, then ``patrolled`` and ``table``'s
+    columns (:func:`patrol_coverage`; 0 metres, minutes and entries for a cell no
+    track ran in). ``community``: the cells of every community a track ran in (all
+    cells when the layout names no communities)."""
+    import geopandas as gpd
+
+    if scope not in SCOPES:
+        raise InputError(f"scope is one of {', '.join(SCOPES)}, not {scope!r}")
+    rows = np.arange(len(locator))
+    patrolled = np.isin(rows, table.index.to_numpy())
+    if scope == "patrolled":
+        rows = rows[patrolled]
+    elif scope == "community" and "community_code" in locator.attributes:
+        community = locator.codes("community_code", rows)[0]
+        rows = rows[np.isin(community, np.unique(community[patrolled]))]
+    described = locator.describe(rows, np.zeros(len(rows), dtype=np.int8), np.zeros(len(rows)))
+    out = described.drop(columns=["status", "distance_m"]).astype(object)
+    out["patrolled"] = np.isin(rows, table.index.to_numpy())
+    joined = table.reindex(rows)
+    for name in table.columns:
+        values = joined[name]
+        out[name] = values.fillna(0).to_numpy() if name in ("metres", "entries", "tracks") else values.to_numpy()
+        if name == "minutes" and table[name].notna().any():
+            out[name] = values.fillna(0.0).to_numpy()
+    for name in ("entries", "tracks"):
+        if name in out:
+            out[name] = out[name].astype(np.int64)
+    return gpd.GeoDataFrame(out, geometry=locator._every_cell[1][rows], crs=locator.crs)
+
+
+def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS):
+    """The walked part of each track of ``fixes`` (:func:`read_fixes`'s columns,
+    ``x``/``y`` in ``crs``) as lines in the layout's CRS, one row per track with
+    ``fixes``, ``metres``, ``minutes``, ``breaks`` and ``jumps``."""
+    import geopandas as gpd
+
+    order = np.lexsort((np.arange(len(fixes)), *(() if "time" not in fixes else (_seconds(fixes["time"]),)),
+                        pd.factorize(fixes["track"])[0]))
+    fixes = fixes.iloc[order].reset_index(drop=True)
+    x, y = locator.to_layout_xy(fixes["x"].to_numpy(dtype=float), fixes["y"].to_numpy(dtype=float), crs)
+    times = fixes["time"] if "time" in fixes else None
+    p = track_pieces(locator, x, y, times=times, tracks=fixes["track"], max_gap=max_gap, max_speed=max_speed)
+    walked = np.flatnonzero(p.kind == WALKED)
+    label = pd.factorize(fixes["track"])[0]
+    segs = shapely.linestrings(np.stack([np.column_stack([x[walked], y[walked]]),
+                                         np.column_stack([x[walked + 1], y[walked + 1]])], axis=1))
+    names = pd.unique(fixes["track"])
+    lines = np.full(len(names), None, dtype=object)
+    if len(walked):
+        merged = shapely.multilinestrings(segs, indices=label[walked])
+        lines[np.unique(label[walked])] = shapely.line_merge(merged)
+    dt = np.append(np.diff(_seconds(times)), 0.0) if times is not None else None
+    per = pd.DataFrame({"label": label, "walked": p.kind == WALKED, "metres": np.where(p.kind == WALKED, p.length, 0),
+                        "seconds": np.where(p.kind == WALKED, dt, 0) if dt is not None else np.nan,
+                        "breaks": p.kind == BREAK, "jumps": p.kind == JUMP}).groupby("label")
+    out = pd.DataFrame({"track": names, "fixes": per.size().to_numpy(), "metres": per["metres"].sum().to_numpy(),
+                        "minutes": per["seconds"].sum(min_count=1).to_numpy() / 60,
+                        "breaks": per["breaks"].sum().to_numpy(), "jumps": per["jumps"].sum().to_numpy()})
+    return gpd.GeoDataFrame(out, geometry=lines, crs=locator.crs)
+
+
+def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None,
+                track_field=None, encoding=None, time_zone=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS,
+                scope="community", rejects_path=None, overwrite=False, grid_layer=None, id_field="grid_id"):
+    """Patrol coverage of the track files ``tracks`` against a grid package, written
+    to ``output``: a GeoPackage (layers ``coverage``, the cells of ``scope`` with
+    :func:`coverage_cells`' columns, and ``tracks``, the walked lines of
+    :func:`track_lines`), GeoJSON (the coverage, WGS84), CSV or .xlsx (the coverage
+    table). Rows with no position or time go to ``rejects_path`` (default
+    ``<output stem>.rejects.csv``) with the reason. Returns ``(summary, cells,
+    lines)``.
+    """
+    from .batch import rejects_file, rejects_written
+    from .io import CSV_ENCODING, atomic_path, refuse_replacing_input, write_workbook
+    from .locator import Locator
+
+    output = Path(output)
+    if output.suffix.lower() not in PATROL_SUFFIXES:
+        raise InputError(f"{output}: patrol coverage is written to {', '.join(PATROL_SUFFIXES)}")
+    if output.exists() and not overwrite:
+        raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
+    tracks = [Path(t) for t in ([tracks] if isinstance(tracks, (str, Path)) else tracks)]
+    for written in (output, rejects_file(output, rejects_path)):
+        refuse_replacing_input(written, {**{"a track file": t for t in tracks}, "the grid": package})
+    locator = Locator.from_package(package, layer=grid_layer, id_field=id_field)
+    read, rejected = [], []
+    for path in tracks:
+        fixes, rejects = read_fixes(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
+                                    time_field=time_field, track_field=track_field, encoding=encoding,
+                                    time_zone=time_zone)
+        fixes["x"], fixes["y"] = locator.to_layout_xy(fixes["x"].to_numpy(), fixes["y"].to_numpy(), fixes.attrs["crs"])
+        read.append(fixes)
+        rejected.append(rejects.assign(file=path.name) if len(tracks) > 1 else rejects)
+    timed = {"time" in f for f in read}
+    if len(timed) > 1:
+        raise InputError(f"{', '.join(t.name for t, f in zip(tracks, read) if 'time' not in f)} "
+                         "has no time column and the others have: name it with --time-field, or patrol them apart")
+    zoned = {isinstance(f["time"].dtype, pd.DatetimeTZDtype) for f in read if "time" in f}
+    if len(zoned) > 1:
+        raise InputError("some files' times have a time zone (a GPX's are UTC) and some have none: pass "
+                         "--time-zone (Asia/Shanghai) to say which zone those without one are in")
+    fixes = pd.concat(read, ignore_index=True)
+    rejects = pd.concat(rejected, ignore_index=True)
+    if not len(fixes):
+        raise InputError(f"{', '.join(t.name for t in tracks)}: no fix with a position"
+                         + (" and a time" if True in timed else "") + f"; the rejects say why ({len(rejects)} rows)")
+    times = fixes["time"] if "time" in fixes else None
+    table, summary = patrol_coverage(locator, fixes["x"].to_numpy(), fixes["y"].to_numpy(), times=times,
+                                     tracks=fixes["track"], max_gap=max_gap, max_speed=max_speed)
+    cells = coverage_cells(locator, table, scope=scope)
+    lines = track_lines(locator, fixes, max_gap=max_gap, max_speed=max_speed)
+    summary.update(files=len(tracks), rejected=int(len(rejects)),
+                   rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
+                   scope=scope, cells_in_scope=int(len(cells)),
+                   communities=_per_community(cells) if "community_code" in cells else [])
+    suffix = output.suffix.lower()
+    with rejects_written(rejects, rejects_file(output, rejects_path)):
+        with atomic_path(output, overwrite=overwrite) as tmp:
+            if suffix == ".gpkg":
+                cells.to_file(tmp, layer="coverage", driver="GPKG")
+                lines.to_file(tmp, layer="tracks", driver="GPKG", mode="a")
+            elif suffix == ".geojson":
+                cells.to_crs(4326).to_file(tmp, driver="GeoJSON")
+            elif suffix == ".csv":
+                pd.DataFrame(cells.drop(columns="geometry")).to_csv(tmp, index=False, encoding=CSV_ENCODING)
+            else:
+                write_workbook([("coverage", pd.DataFrame(cells.drop(columns="geometry"))),
+                                ("tracks", pd.DataFrame(lines.drop(columns="geometry")))], tmp)
+    summary["rejects_file"] = str(rejects_file(output, rejects_path))
+    return summary, cells, lines
+
+
+def _per_community(cells):
+    """Per community of ``cells``: code, name, cells, cells patrolled."""
+    groups = cells.groupby(["community_code", "community_name"], dropna=False, sort=True)["patrolled"]
+    return [{"code": code, "name": name, "cells": int(n), "patrolled": int(k)}
+            for (code, name), n, k in zip(groups.size().index, groups.size(), groups.sum())]

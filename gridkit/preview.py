@@ -243,3 +243,60 @@ def _plot_components(ax, components, *, chinese):
                                   label=" ".join(w for w in (code, name if chinese else "", english,
                                                               f"({len(group):,})") if w)))
     return handles
+
+
+#: Classes of the patrol map: minutes in a cell (or metres, for tracks with no times).
+PATROL_CLASSES = {"minutes": (1, 5, 15, 30), "metres": (50, 200, 500, 1000)}
+
+
+def plot_coverage(cells, tracks=None, path=None, *, title=None, overwrite=True):
+    """Draw patrol coverage (:func:`gridkit.patrol.coverage_cells`): cells no track
+    ran in grey, the others in five classes of minutes (of metres, for tracks with
+    no times: :data:`PATROL_CLASSES`), and ``tracks`` (:func:`gridkit.patrol.track_lines`)
+    on top. Returns the figure; with ``path``, also writes it atomically."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    picture = None if path is None else picture_format(path)
+    if not len(cells):
+        raise InputError("no cell to draw: the coverage is empty")
+    measure = "minutes" if "minutes" in cells and cells["minutes"].notna().any() and cells["minutes"].sum() > 0 \
+        else "metres"
+    breaks = PATROL_CLASSES[measure]
+    values = cells[measure].fillna(0).to_numpy(dtype=float)
+    patrolled = cells["patrolled"].to_numpy(dtype=bool)
+    klass = np.searchsorted(breaks, values, side="right")
+    palette = colormaps["YlOrRd"](np.linspace(0.2, 0.95, len(breaks) + 1))
+    colours = np.where(patrolled[:, None], palette[klass], np.array([0.9, 0.9, 0.9, 1.0]))
+    minx, miny, maxx, maxy = cells.total_bounds
+    fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
+    ax = fig.subplots()
+    _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.2)
+    unit = "min" if measure == "minutes" else "m"
+    edges = (0, *breaks)
+    handles = [Patch(facecolor=(0.9, 0.9, 0.9), label=f"not patrolled ({(~patrolled).sum():,})")]
+    for k, colour in enumerate(palette):
+        low, high = edges[k], (breaks[k] if k < len(breaks) else None)
+        n = int((patrolled & (klass == k)).sum())
+        handles.append(Patch(facecolor=colour, label=(f"{low:g}–{high:g} {unit}" if high else f"≥ {low:g} {unit}")
+                             + f" ({n:,})"))
+    if tracks is not None and len(tracks):
+        tracks.to_crs(cells.crs).plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
+        handles.append(Line2D([], [], color="black", linewidth=0.8, label=f"{len(tracks):,} tracks walked"))
+    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+    share = patrolled.mean() * 100
+    ax.set_title(title or f"{patrolled.sum():,} of {len(cells):,} cells patrolled ({share:.0f} %)")
+    ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
+    ax.set_ylabel("y (m)")
+    ax.set_aspect("equal")
+    pad = 0.02 * max(maxx - minx, maxy - miny, 1.0)
+    ax.set_xlim(minx - pad, maxx + pad)
+    ax.set_ylim(miny - pad, maxy + pad)
+    ax.ticklabel_format(style="plain", useOffset=False)
+    fig.tight_layout()
+    if path is not None:
+        with atomic_path(Path(path), overwrite=overwrite) as tmp:
+            fig.savefig(tmp, format=picture)
+    return fig

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ORDER = ["demo", "grid units", "grid households", "grid rebalance", "grid recut", "check", "info", "components import",
          "components show", "components stats", "components check", "components departments", "components reassign",
          "components convert", "components classes", "route starter", "route check",
-         "locate", "map", "export", "grid adopt", "serve"]
+         "locate", "patrol", "map", "export", "grid adopt", "serve"]
 
 
 def _commands(command=cli, path=()):

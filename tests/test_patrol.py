@@ -1,0 +1,181 @@
+"""Patrol coverage (gridkit.patrol, gridkit patrol): metres and minutes per cell."""
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import shapely
+from click.testing import CliRunner
+
+import gridkit as gk
+from gridkit.errors import InputError
+from gridkit.locator import Locator
+from gridkit.patrol import WALKED, coverage_cells, patrol_coverage, track_pieces
+from gridkit_cli.main import cli
+
+from .conftest import community_frame
+
+IDS = ["990101900600001", "990101900600002", "990101900600003"]
+
+
+@pytest.fixture()
+def three():
+    """Three 100 m cells in a row, x 0–300, y 0–100 (UTM 19N)."""
+    cells = gpd.GeoDataFrame({"grid_id": IDS, "community_code": ["990101900600"] * 3},
+                             geometry=[shapely.box(100 * k, 0, 100 * (k + 1), 100) for k in range(3)], crs=32619)
+    return Locator(cells)
+
+
+def test_a_track_is_cut_exactly_where_it_crosses_cells_and_timed_by_length(three):
+    """A walk west → east over three cells and back into the first, with a stand
+    in place, a break and a jump: exact metres, minutes, entries, times."""
+    x = [50, 250, 250, 150, 150, 5000, 160, 50]
+    y = [50, 50, 50, 50, 50, 50, 60, 50]
+    t = pd.to_datetime(["08:00:00", "08:04:00", "08:06:00", "08:07:00", "09:00:00", "09:00:10", "09:00:20",
+                        "09:01:00"], format="%H:%M:%S")
+    table, summary = patrol_coverage(three, x, y, times=t)
+    # 50→250 (4 min over 200 m): 50 m in cell 0, 100 in 1, 50 in 2; stand at 250 for 2 min; 250→150 in 1 min;
+    # 150→150 over 53 min is a break; 150→5000 and 5000→160 are jumps; 160,60→50,50 (40 s) ends the walk.
+    back = np.hypot(110, 10)
+    assert table.index.tolist() == [0, 1, 2]
+    # The last walk crosses x = 100 60/110 of the way along: 60/110 of it in cell 1, 50/110 in cell 0.
+    assert table["metres"].to_numpy() == pytest.approx([50 + back * 50 / 110, 100 + 50 + back * 60 / 110, 50 + 50])
+    assert table["minutes"].to_numpy() == pytest.approx([1 + 40 / 60 * 50 / 110, 2 + 0.5 + 40 / 60 * 60 / 110,
+                                                         1 + 2 + 0.5])
+    assert table["entries"].tolist() == [2, 3, 1]  # back into cell 1 after the jumps: entered again
+    assert [str(v.time()) for v in table["first_at"]] == ["08:00:00", "08:01:00", "08:03:00"]
+    assert str(table["last_at"].iloc[0].time()) == "09:01:00"
+    assert (summary["breaks"], summary["jumps"], summary["minutes_in_breaks"]) == (1, 2, 53.0)
+    assert summary["metres_walked"] == pytest.approx(200 + 100 + back)
+    assert summary["metres_in_cells"] == pytest.approx(summary["metres_walked"])
+    assert summary["minutes_walked"] == pytest.approx(4 + 2 + 1 + 40 / 60)
+
+
+def test_a_walk_along_a_shared_edge_is_credited_once_and_outside_to_no_cell(three):
+    """Along the edge x = 100 between cells 0 and 1: once, to the cell a point on
+    it is located in (the east one); the stretch beyond the layout to none."""
+    pieces = track_pieces(three, [100, 100, 100], [10, 90, 150])
+    assert pieces.cell.tolist() == [1, 1]
+    assert pieces.metres.tolist() == pytest.approx([80, 10])
+    table, summary = patrol_coverage(three, [100, 100, 100], [10, 90, 150])
+    assert table["metres"].tolist() == pytest.approx([90])
+    assert table["minutes"].isna().all() and "first_at" not in table
+    assert summary["metres_walked"] == pytest.approx(140) and summary["metres_in_cells"] == pytest.approx(90)
+
+
+def test_fixes_are_sorted_by_time_within_each_track_and_tracks_kept_apart(three):
+    """Two workers' fixes interleaved and out of order: each track on its own."""
+    x, y = [250, 50, 50, 250], [50, 50, 60, 60]
+    t = pd.to_datetime(["08:02", "08:00", "08:00", "08:02"], format="%H:%M")
+    table, summary = patrol_coverage(three, x, y, times=t, tracks=["A", "A", "B", "B"])
+    assert summary["tracks"] == 2 and summary["jumps"] == 0
+    assert table["metres"].to_numpy() == pytest.approx([100, 200, 100])
+    assert table["tracks"].tolist() == [2, 2, 2] and table["entries"].tolist() == [2, 2, 2]
+
+
+def test_cambridge_patrol_matches_a_geopandas_overlay_cell_by_cell(tmp_path, samples):
+    """The shipped patrol (three simulated workers on Cambridge's real streets,
+    1,039 fixes): every cell's metres as geopandas' overlay of the walked segments
+    with the cells gives them; the coverage lists each cell of the communities
+    walked in once, and its sums add up to the summary."""
+    comm = gk.unit_hierarchy(gk.read_vector(samples / "cambridge_neighborhoods.gpkg"), provisional=True,
+                             parent_code="990101900", name_field="NAME")
+    locator = Locator(gk.unit_grid(comm).to_crs(32619))
+    track = pyogrio.read_dataframe(samples / "cambridge_patrol.gpx", layer="track_points")
+    x, y = pyproj.Transformer.from_crs(4326, 32619, always_xy=True).transform(track.geometry.x, track.geometry.y)
+    table, summary = patrol_coverage(locator, x, y, times=track["time"], tracks=track["track_fid"])
+    assert (summary["fixes"], summary["tracks"], summary["breaks"], summary["jumps"]) == (1039, 3, 1, 4)
+    pieces = track_pieces(locator, x, y, times=track["time"], tracks=track["track_fid"])
+    walked = np.flatnonzero(pieces.kind == WALKED)
+    segments = gpd.GeoDataFrame(geometry=shapely.linestrings(np.stack([np.column_stack([x, y])[walked],
+                                                                       np.column_stack([x, y])[walked + 1]], axis=1)),
+                                crs=32619)
+    every = coverage_cells(locator, table, scope="all")
+    cells = every[["grid_id", "geometry"]]
+    overlay = gpd.overlay(segments, cells, how="intersection", keep_geom_type=True)
+    expected = overlay.assign(m=overlay.length).groupby("grid_id")["m"].sum()
+    got = pd.Series(table["metres"].to_numpy(), index=locator.values("grid_id")[table.index.to_numpy()])
+    assert sorted(got.index) == sorted(expected.index)
+    assert np.abs(got.sort_index().to_numpy() - expected.sort_index().to_numpy()).max() < 1e-6
+    coverage = coverage_cells(locator, table)
+    assert coverage["grid_id"].is_unique and coverage["patrolled"].sum() == len(table) == 101
+    walked_in = set(coverage.loc[coverage["patrolled"], "community_code"])
+    assert set(coverage["community_code"]) == walked_in
+    assert len(coverage) == every["community_code"].isin(walked_in).sum() == 1303
+    assert coverage["metres"].sum() == pytest.approx(summary["metres_in_cells"])
+    assert coverage["minutes"].sum() == pytest.approx(summary["minutes_in_cells"])
+
+
+def _dongcheng_like(tmp_path):
+    """A package of two 100 m cells in Dongcheng (CGCS2000 GK zone 39)."""
+    comm = community_frame([shapely.box(39_500_000, 4_420_000, 39_500_200, 4_420_100)], codes=["110101001001"],
+                           crs=4527)
+    return gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+
+
+def test_patrol_command_reads_a_table_of_workers_fixes_and_sends_bad_rows_to_rejects(tmp_path):
+    """A phone app's table: 设备号, 定位时间 (Beijing time, no zone), 经度/纬度 in
+    GCJ-02, two workers. A fix with no position, one with a blank time and one with
+    a time that is no time are rejected by row, with the reason; the rest counted."""
+    grid = _dongcheng_like(tmp_path)
+    to_lonlat = pyproj.Transformer.from_crs(4527, 4326, always_xy=True)
+    xs = [39_500_050, 39_500_150, 39_500_150, 39_500_050, 39_500_150, 39_500_060, 39_500_070]
+    lon, lat = to_lonlat.transform(xs, [4_420_050] * 7)
+    lon, lat = gk.wgs84_to_gcj02(np.asarray(lon), np.asarray(lat))
+    table = pd.DataFrame({"设备号": ["A", "A", "B", "B", "B", "A", "B"],
+                          "定位时间": ["2026-11-20 08:00:00", "2026-11-20 08:02:00", "2026-11-20 08:00:00",
+                                   "2026-11-20 08:01:00", "", "2026-11-20 8:03", "tomorrow"],
+                          "经度": [f"{v:.8f}" for v in lon], "纬度": [f"{v:.8f}" for v in lat]})
+    table.loc[5, "经度"] = ""
+    table.to_csv(tmp_path / "fixes.csv", index=False, encoding="utf-8-sig")
+    out = tmp_path / "coverage.xlsx"
+    result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "fixes.csv"), "--grid", str(grid), "--crs", "gcj02",
+                                      "--track-field", "设备号", "--time-zone", "Asia/Shanghai", "-o", str(out),
+                                      "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.splitlines()[-1])
+    assert (summary["fixes"], summary["rejected"], summary["tracks"]) == (4, 3, 2)
+    assert summary["rejected_by_reason"] == {"missing_coordinates": 1, "missing_time": 1, "bad_time": 1}
+    rejects = pd.read_csv(tmp_path / "coverage.rejects.csv", dtype=str)
+    assert rejects[["row", "reason"]].values.tolist() == [["5", "missing_time"], ["6", "missing_coordinates"],
+                                                         ["7", "bad_time"]]
+    assert rejects["detail"].iloc[2] == "定位时间 = 'tomorrow' is no date and time"
+    coverage = pd.read_excel(out, sheet_name="coverage", dtype={"grid_id": str}, engine="calamine")
+    assert coverage["metres"].tolist() == pytest.approx([100.0, 100.0], abs=0.01)  # A: 50→150, B: 150→50
+    assert coverage["minutes"].tolist() == pytest.approx([1.5, 1.5], abs=1e-3)
+    # A walks 50 → 150 from 08:00 to 08:02, B 150 → 50 from 08:00 to 08:01: each starts in a cell of its own.
+    assert coverage["first_at"].tolist() == ["2026-11-20 08:00:00+08:00"] * 2
+    assert coverage["last_at"].tolist() == ["2026-11-20 08:01:00+08:00", "2026-11-20 08:02:00+08:00"]
+
+
+def test_patrol_command_refuses_what_it_cannot_read_and_keeps_an_existing_output(tmp_path, samples):
+    grid = _dongcheng_like(tmp_path)
+    pd.DataFrame({"lon": [116.4], "lat": [39.9], "when": ["08:00"]}).to_csv(tmp_path / "a.csv", index=False)
+    out = tmp_path / "coverage.gpkg"
+    out.write_bytes(b"an earlier run")
+    run = CliRunner().invoke
+    exists = run(cli, ["patrol", str(tmp_path / "a.csv"), "--grid", str(grid), "-o", str(out)])
+    assert exists.exit_code != 0 and "exists; pass --overwrite" in exists.output
+    unknown = run(cli, ["patrol", str(tmp_path / "a.csv"), "--grid", str(grid), "-o", str(out), "--overwrite",
+                        "--time-field", "time"])
+    assert unknown.exit_code == 1
+    assert "a.csv: --time-field 'time' is not a column (the columns: lon, lat, when)" in unknown.output
+    zone = run(cli, ["patrol", str(tmp_path / "a.csv"), "--grid", str(grid), "-o", str(out), "--overwrite",
+                     "--time-zone", "Beijing"])
+    assert zone.exit_code == 2 and "'Beijing' is no time zone" in zone.output
+    gpx = str(samples / "cambridge_patrol.gpx")
+    untimed = run(cli, ["patrol", gpx, str(tmp_path / "a.csv"), "--grid", str(grid), "-o", str(out), "--overwrite"])
+    assert untimed.exit_code == 1
+    assert ("a.csv has no time column and the others have: name it with --time-field, or patrol them apart"
+            in untimed.output)
+    pd.DataFrame({"lon": [116.4], "lat": [39.9], "time": ["2026-11-20 08:00"]}).to_csv(tmp_path / "b.csv", index=False)
+    naive = run(cli, ["patrol", gpx, str(tmp_path / "b.csv"), "--grid", str(grid), "-o", str(out), "--overwrite"])
+    assert naive.exit_code == 1 and "pass --time-zone (Asia/Shanghai) to say which zone" in naive.output
+    assert out.read_bytes() == b"an earlier run"
+    with pytest.raises(InputError, match="patrol coverage is written to .gpkg, .geojson, .csv, .xlsx"):
+        from gridkit.patrol import patrol_file
+        patrol_file([tmp_path / "a.csv"], grid, tmp_path / "coverage.shp")
