@@ -475,8 +475,10 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     fixes = pd.concat(read, ignore_index=True)
     rejects = pd.concat(rejected, ignore_index=True)
     if not len(fixes):
-        raise InputError(f"{', '.join(t.name for t in tracks)}: no fix with a position"
-                         + (" and a time" if True in timed else "") + f"; the rejects say why ({len(rejects)} rows)")
+        first = rejects.iloc[0]
+        raise InputError(f"{', '.join(t.name for t in tracks)}: no fix has a position"
+                         + (" and a time" if True in timed else "") + f": row {first['row']}: {first['detail']}"
+                         + (f" (and {len(rejects) - 1:,} more)" if len(rejects) > 1 else ""))
     times = fixes["time"] if "time" in fixes else None
     table, summary = patrol_coverage(locator, fixes["x"].to_numpy(), fixes["y"].to_numpy(), times=times,
                                      tracks=fixes["track"], max_gap=max_gap, max_speed=max_speed)

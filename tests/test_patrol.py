@@ -176,6 +176,10 @@ def test_patrol_command_refuses_what_it_cannot_read_and_keeps_an_existing_output
     naive = run(cli, ["patrol", gpx, str(tmp_path / "b.csv"), "--grid", str(grid), "-o", str(out), "--overwrite"])
     assert naive.exit_code == 1 and "pass --time-zone (Asia/Shanghai) to say which zone" in naive.output
     assert out.read_bytes() == b"an earlier run"
+    pd.DataFrame({"lon": ["", "x"], "lat": [39.9, 39.9]}).to_csv(tmp_path / "c.csv", index=False)
+    nothing = run(cli, ["patrol", str(tmp_path / "c.csv"), "--grid", str(grid), "-o", str(out), "--overwrite"])
+    assert nothing.exit_code == 1
+    assert "c.csv: no fix has a position: row 1: lon is blank or not a number (and 1 more)" in nothing.output
     with pytest.raises(InputError, match="patrol coverage is written to .gpkg, .geojson, .csv, .xlsx"):
         from gridkit.patrol import patrol_file
         patrol_file([tmp_path / "a.csv"], grid, tmp_path / "coverage.shp")
