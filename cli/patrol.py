@@ -136,11 +136,12 @@ def patrol_command(tracks, package, output, picture, scope, time_field, track_fi
             lines_out.append("  hint: so many jumps look like several workers' fixes in one track: name the column "
                              "that tells them apart with --track-field")
     covered = sum(c["patrolled"] for c in s["communities"]) if s["communities"] else s["cells_patrolled"]
-    lines_out.append(f"  coverage ({scope}): {covered:,} of {s['cells_in_scope']:,} cells patrolled "
+    said = scope if s["communities"] or scope != "community" else "all: the layout names no communities"
+    lines_out.append(f"  coverage ({said}): {covered:,} of {s['cells_in_scope']:,} cells patrolled "
                      f"({covered / max(s['cells_in_scope'], 1) * 100:.0f} %)")
     for c in s["communities"][:12]:
-        lines_out.append(f"    {c['code']} {c['name'] or ''}: {c['patrolled']:,} of {c['cells']:,} "
-                         f"({c['patrolled'] / c['cells'] * 100:.0f} %)")
+        lines_out.append(f"    {c['code']}" + (f" {c['name']}" if c["name"] else "") + f": {c['patrolled']:,} of "
+                         f"{c['cells']:,} ({c['patrolled'] / c['cells'] * 100:.0f} %)")
     if len(s["communities"]) > 12:
         lines_out.append(f"    … {len(s['communities']) - 12} communities more")
     lines_out += [f"  {n:6,d} × {reason}: {FIX_REASONS[reason]}" for reason, n in s["rejected_by_reason"].items()]

@@ -506,7 +506,10 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
 
 
 def _per_community(cells):
-    """Per community of ``cells``: code, name, cells, cells patrolled."""
-    groups = cells.groupby(["community_code", "community_name"], dropna=False, sort=True)["patrolled"]
-    return [{"code": code, "name": name, "cells": int(n), "patrolled": int(k)}
+    """Per community of ``cells``: code, name (None in a layout without names),
+    cells, cells patrolled."""
+    names = cells["community_name"] if "community_name" in cells else pd.Series(None, index=cells.index, dtype=object)
+    groups = cells.assign(community_name=names).groupby(["community_code", "community_name"], dropna=False,
+                                                        sort=True)["patrolled"]
+    return [{"code": code, "name": None if pd.isna(name) else name, "cells": int(n), "patrolled": int(k)}
             for (code, name), n, k in zip(groups.size().index, groups.size(), groups.sum())]

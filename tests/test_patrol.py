@@ -183,3 +183,25 @@ def test_patrol_command_refuses_what_it_cannot_read_and_keeps_an_existing_output
     with pytest.raises(InputError, match="patrol coverage is written to .gpkg, .geojson, .csv, .xlsx"):
         from gridkit.patrol import patrol_file
         patrol_file([tmp_path / "a.csv"], grid, tmp_path / "coverage.shp")
+
+
+def test_patrol_command_on_any_polygon_file_counts_by_community_where_it_can(tmp_path, samples):
+    """A layout of bare polygons: with community codes but no names, the
+    communities are listed by code; with neither, the coverage is every cell."""
+    comm = gk.unit_hierarchy(gk.read_vector(samples / "cambridge_neighborhoods.gpkg"), provisional=True,
+                             parent_code="990101900", name_field="NAME")
+    cells = gk.unit_grid(comm).to_crs(32619)
+    cells[["grid_id", "community_code", "geometry"]].to_file(tmp_path / "coded.gpkg")
+    cells[["grid_id", "geometry"]].to_file(tmp_path / "bare.gpkg")
+    gpx = str(samples / "cambridge_patrol.gpx")
+    coded = CliRunner().invoke(cli, ["patrol", gpx, "--grid", str(tmp_path / "coded.gpkg"), "-o",
+                                     str(tmp_path / "coded.csv")])
+    assert coded.exit_code == 0, coded.output
+    assert "  coverage (community): 101 of 1,303 cells patrolled (8 %)" in coded.output
+    assert "\n    990101900600: " in coded.output
+    bare = CliRunner().invoke(cli, ["patrol", gpx, "--grid", str(tmp_path / "bare.gpkg"), "-o",
+                                    str(tmp_path / "bare.csv")])
+    assert bare.exit_code == 0, bare.output
+    assert f"  coverage (all: the layout names no communities): 101 of {len(cells):,} cells patrolled" in bare.output
+    assert len(pd.read_csv(tmp_path / "bare.csv")) == len(cells)
+
