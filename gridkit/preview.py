@@ -60,7 +60,6 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     # and in a notebook the returned figure displays itself.
     from matplotlib import colormaps, font_manager, rcParams
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
 
     cjk = [f.name for f in font_manager.fontManager.ttflist
            if any(k in f.name for k in ("Noto Sans CJK", "WenQuanYi", "SimHei", "Source Han"))]
@@ -113,6 +112,15 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     units = cells["community_code"].nunique()
     ax.set_title(title or f"{len(cells):,} {noun} in {units} {'community' if units == 1 else 'communities'} · "
                  f"mean {area.mean():,.0f} m²" + (f" · {s['merges']:,} merges" if "merges" in s else ""))
+    return _framed(fig, ax, cells, path, picture, overwrite)
+
+
+def _framed(fig, ax, cells, path, picture, overwrite):
+    """A map's axes in metres around ``cells``, the figure written to ``path``
+    (atomically, in the format ``picture``) when one is given; returns ``fig``."""
+    from matplotlib.ticker import MaxNLocator
+
+    minx, miny, maxx, maxy = cells.total_bounds
     ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
     ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
     ax.set_aspect("equal")
@@ -288,15 +296,4 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, overwrite=True):
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
     share = patrolled.mean() * 100
     ax.set_title(title or f"{patrolled.sum():,} of {len(cells):,} cells patrolled ({share:.0f} %)")
-    ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
-    ax.set_ylabel("y (m)")
-    ax.set_aspect("equal")
-    pad = 0.02 * max(maxx - minx, maxy - miny, 1.0)
-    ax.set_xlim(minx - pad, maxx + pad)
-    ax.set_ylim(miny - pad, maxy + pad)
-    ax.ticklabel_format(style="plain", useOffset=False)
-    fig.tight_layout()
-    if path is not None:
-        with atomic_path(Path(path), overwrite=overwrite) as tmp:
-            fig.savefig(tmp, format=picture)
-    return fig
+    return _framed(fig, ax, cells, path, picture, overwrite)
