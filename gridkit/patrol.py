@@ -293,8 +293,8 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
 
     ``fixes`` has ``x``, ``y`` (in the file's CRS, ``fixes.attrs["crs"]``),
     ``time`` (when the file has a time column: ``time_field``, or one of
-    :data:`TIME_NAMES`), ``track`` (``track_field``'s value, a GPX's track number,
-    or one track for the file) and ``row`` (the file's row number). A GPX is read
+    :data:`TIME_NAMES`), ``track`` (the file's name, then ``track_field``'s value
+    or a GPX track's name or number) and ``row`` (the file's row number). A GPX is read
     from its track points unless ``layer`` names another. ``rejects`` holds the
     rows with no position or no readable time, with ``row``, ``reason`` and
     ``detail``. ``time_zone`` (``Asia/Shanghai``): times with a zone are shown in
@@ -332,8 +332,8 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
             raise InputError(f"{path}: --track-field {track_field!r} is not a column (the columns: "
                              f"{', '.join(map(str, frame.columns))})")
         fixes["track"] = frame[track_field].astype(str).to_numpy()
-    elif "track_fid" in frame.columns:  # a GPX's track points
-        fixes["track"] = frame["track_fid"].astype(str).to_numpy()
+    elif "track_fid" in frame.columns:  # a GPX's track points: each track by its name (a worker's), else number
+        fixes["track"] = _gpx_track_names(path, frame["track_fid"])
     else:
         fixes["track"] = ""
     fixes["track"] = path.name + (":" + fixes["track"]).where(fixes["track"] != "", "")
@@ -344,6 +344,17 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     fixes.attrs["crs"] = in_crs
     fixes.attrs["time_field"] = found
     return fixes, rejects
+
+
+def _gpx_track_names(path, track_fid):
+    """Each GPX track point's track, by the track's ``<name>`` where it has one,
+    else by its number."""
+    import pyogrio
+
+    names = pyogrio.read_dataframe(path, layer="tracks", read_geometry=False, columns=["name"])["name"]
+    number = track_fid.to_numpy(dtype=np.int64)
+    named = names.reindex(number).to_numpy(dtype=object)
+    return np.where(pd.isna(named), number.astype(str), named.astype(str))
 
 
 def _fix_times(column, time_zone=None):

@@ -205,3 +205,14 @@ def test_patrol_command_on_any_polygon_file_counts_by_community_where_it_can(tmp
     assert f"  coverage (all: the layout names no communities): 101 of {len(cells):,} cells patrolled" in bare.output
     assert len(pd.read_csv(tmp_path / "bare.csv")) == len(cells)
 
+
+def test_a_gpx_s_tracks_are_named_as_the_file_names_them(samples):
+    """A GPX's tracks keep their names (a worker's, as the unit saved it), read
+    from its tracks layer, each point's track by its number there."""
+    from gridkit.patrol import read_fixes
+
+    fixes, rejects = read_fixes(samples / "cambridge_patrol.gpx")
+    assert fixes["track"].value_counts().sort_index().to_dict() == {
+        "cambridge_patrol.gpx:W001": 319, "cambridge_patrol.gpx:W002": 360, "cambridge_patrol.gpx:W003": 360}
+    assert len(rejects) == 0 and str(fixes["time"].dtype) == "datetime64[ms, UTC]"
+
