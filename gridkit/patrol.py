@@ -101,18 +101,9 @@ def track_pieces(locator, x, y, *, crs=None, times=None, tracks=None, max_gap=MA
     secs = None if times is None else _seconds(times)
     if secs is not None and np.isnan(secs).any():
         raise InputError("every fix needs a time (or pass no times): leave out those without one first")
-    label = np.zeros(n, dtype=np.int64) if tracks is None else pd.factorize(pd.Series(tracks), use_na_sentinel=False)[0]
-    kind = np.full(n, LAST, dtype=np.int8)
+    kind, length = _segments(x, y, secs, _labels(tracks, n), max_gap, max_speed)
     if n < 2:
-        return _pieces([], [], [], [], kind, np.zeros(n), secs)
-    dx, dy = np.diff(x), np.diff(y)
-    length = np.append(np.hypot(dx, dy), 0.0)
-    joined = label[1:] == label[:-1]
-    kind[:-1] = np.where(joined, WALKED, LAST)
-    if secs is not None:
-        dt = np.diff(secs)
-        kind[:-1][joined & (dt > max_gap)] = BREAK
-        kind[:-1][joined & (dt <= max_gap) & (length[:-1] > max_speed * np.maximum(dt, 1.0))] = JUMP
+        return _pieces([], [], [], [], kind, length, secs)
     walked = np.flatnonzero(kind == WALKED)
     cell = locator.cell_index(x, y)[0]
     a, b = cell[walked], cell[walked + 1]
@@ -124,6 +115,31 @@ def track_pieces(locator, x, y, *, crs=None, times=None, tracks=None, max_gap=MA
     seg = np.concatenate([walked[whole], seg])
     return _pieces(seg, np.concatenate([a[whole], hit]), np.concatenate([np.zeros(whole.sum()), start]),
                    np.concatenate([length[walked[whole]], end]), kind, length, secs)
+
+
+def _labels(tracks, n):
+    """Each fix's track as an integer (all 0 without ``tracks``)."""
+    return np.zeros(n, dtype=np.int64) if tracks is None else pd.factorize(pd.Series(tracks), use_na_sentinel=False)[0]
+
+
+def _in_track_order(label, secs):
+    """The order of the fixes by track, then time (as given where times tie or are none)."""
+    n = len(label)
+    return np.lexsort((np.arange(n), label) if secs is None else (np.arange(n), secs, label))
+
+
+def _segments(x, y, secs, label, max_gap, max_speed):
+    """``(kind, length)`` of each segment, by the row of its first fix (:class:`Pieces`)."""
+    n = len(x)
+    kind = np.full(n, LAST, dtype=np.int8)
+    length = np.append(np.hypot(np.diff(x), np.diff(y)), 0.0) if n else np.zeros(0)
+    joined = label[1:] == label[:-1]
+    kind[:-1] = np.where(joined, WALKED, LAST)
+    if secs is not None and n:
+        dt = np.diff(secs)
+        kind[:-1][joined & (dt > max_gap)] = BREAK
+        kind[:-1][joined & (dt <= max_gap) & (length[:-1] > max_speed * np.maximum(dt, 1.0))] = JUMP
+    return kind, length
 
 
 def _cut(locator, x, y, rest):
@@ -201,8 +217,8 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     ``metres``, ``minutes`` (NaN without ``times``), ``entries`` (how many times a
     track came into the cell), ``tracks`` (how many tracks did) and, with times,
     ``first_at`` and ``last_at`` (when a track was first and last in it, to the
-    second, in the times' own zone). The fixes are sorted by time within each track (``tracks`` labels
-    them: a worker's ID, a GPX's track number); see :func:`track_pieces` for
+    second, in the times' own zone). The fixes are sorted by time within each
+    track (``tracks`` labels them: a worker's ID, a GPX's track); see :func:`track_pieces` for
     breaks and jumps. ``summary`` counts the fixes, tracks, metres and minutes
     walked, inside the cells and outside every one, and the breaks and jumps.
 
@@ -223,9 +239,9 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     """
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     n = len(x)
-    label = np.zeros(n, dtype=np.int64) if tracks is None else pd.factorize(pd.Series(tracks), use_na_sentinel=False)[0]
+    label = _labels(tracks, n)
     secs = None if times is None else _seconds(times)
-    order = np.lexsort((np.arange(n), label) if secs is None else (np.arange(n), secs, label))
+    order = _in_track_order(label, secs)
     x, y, label = x[order], y[order], label[order]
     secs = None if secs is None else secs[order]
     times = None if times is None else pd.Series(times).iloc[order].reset_index(drop=True)
@@ -242,8 +258,8 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
         ((seg == seg[pv] + 1) & (p.end[pv] >= p.length[seg[pv]] - _EPS_M) & (p.start < _EPS_M)))
     table = pd.DataFrame({"cell": cell, "metres": p.metres, "seconds": p.seconds, "entry": ~carried,
                           "track": label[seg]})
+    dt = np.append(np.diff(secs), 0.0) if secs is not None else None
     if secs is not None:
-        dt = np.append(np.diff(secs), 0.0)
         span = np.where(p.length[seg] > 0, p.length[seg], np.inf)
         table["first_at"] = secs[seg] + dt[seg] * p.start / span
         table["last_at"] = np.where(p.length[seg] > 0, secs[seg] + dt[seg] * p.end / span, secs[seg + 1])
@@ -256,15 +272,14 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
         out["last_at"] = _as_times(groups["last_at"].max().to_numpy(), times)
     out.index.name = None
     walked = p.kind == WALKED
-    dt_all = np.append(np.diff(secs), 0.0) if secs is not None else None
     summary = {
         "fixes": n, "tracks": int(len(np.unique(label))),
         "metres_walked": float(p.length[walked].sum()), "metres_in_cells": float(p.metres.sum()),
-        "minutes_walked": float(dt_all[walked].sum() / 60) if secs is not None else None,
+        "minutes_walked": float(dt[walked].sum() / 60) if secs is not None else None,
         "minutes_in_cells": float(np.nansum(p.seconds) / 60) if secs is not None else None,
         "breaks": int((p.kind == BREAK).sum()), "jumps": int((p.kind == JUMP).sum()),
         "jump_metres": float(p.length[p.kind == JUMP].sum()),
-        "minutes_in_breaks": float(dt_all[p.kind == BREAK].sum() / 60) if secs is not None else None,
+        "minutes_in_breaks": float(dt[p.kind == BREAK].sum() / 60) if secs is not None else None,
         "cells_patrolled": int(len(out)),
     }
     return out, summary
@@ -370,9 +385,9 @@ def _fix_times(column, time_zone=None):
             text = values.astype(object).where(values.notna(), None)
             try:
                 values = pd.to_datetime(text, errors="coerce", format="mixed")
-            except (ValueError, TypeError):  # offsets that differ: by their instant
-                values = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
-            if values.dtype == object:
+            except (ValueError, TypeError):
+                values = None
+            if values is None or values.dtype == object:  # offsets that differ: by their instant
                 values = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
     if time_zone is not None:
         values = (values.dt.tz_convert(time_zone) if isinstance(values.dtype, pd.DatetimeTZDtype)
@@ -399,16 +414,12 @@ def coverage_cells(locator, table, *, scope="community"):
         rows = rows[np.isin(community, np.unique(community[patrolled]))]
     described = locator.describe(rows, np.zeros(len(rows), dtype=np.int8), np.zeros(len(rows)))
     out = described.drop(columns=["status", "distance_m"]).astype(object)
-    out["patrolled"] = np.isin(rows, table.index.to_numpy())
+    out["patrolled"] = patrolled[rows]
     joined = table.reindex(rows)
-    for name in table.columns:
-        values = joined[name]
-        out[name] = values.fillna(0).to_numpy() if name in ("metres", "entries", "tracks") else values.to_numpy()
-        if name == "minutes" and table[name].notna().any():
-            out[name] = values.fillna(0.0).to_numpy()
-    for name in ("entries", "tracks"):
-        if name in out:
-            out[name] = out[name].astype(np.int64)
+    counted = {"metres", "entries", "tracks"} | ({"minutes"} if table["minutes"].notna().any() else set())
+    for name in table.columns:  # a cell not patrolled: 0 of what was counted; no first or last time
+        out[name] = joined[name].fillna(0).to_numpy() if name in counted else joined[name].to_numpy()
+    out["entries"], out["tracks"] = out["entries"].astype(np.int64), out["tracks"].astype(np.int64)
     return gpd.GeoDataFrame(out, geometry=locator._every_cell[1][rows], crs=locator.crs)
 
 
@@ -418,14 +429,14 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
     ``fixes``, ``metres``, ``minutes``, ``breaks`` and ``jumps``."""
     import geopandas as gpd
 
-    order = np.lexsort((np.arange(len(fixes)), *(() if "time" not in fixes else (_seconds(fixes["time"]),)),
-                        pd.factorize(fixes["track"])[0]))
+    secs = _seconds(fixes["time"]) if "time" in fixes else None
+    order = _in_track_order(_labels(fixes["track"], len(fixes)), secs)
     fixes = fixes.iloc[order].reset_index(drop=True)
+    secs = None if secs is None else secs[order]
     x, y = locator.to_layout_xy(fixes["x"].to_numpy(dtype=float), fixes["y"].to_numpy(dtype=float), crs)
-    times = fixes["time"] if "time" in fixes else None
-    p = track_pieces(locator, x, y, times=times, tracks=fixes["track"], max_gap=max_gap, max_speed=max_speed)
-    walked = np.flatnonzero(p.kind == WALKED)
-    label = pd.factorize(fixes["track"])[0]
+    label = _labels(fixes["track"], len(fixes))
+    kind, length = _segments(x, y, secs, label, max_gap, max_speed)  # the lines need no cutting
+    walked = np.flatnonzero(kind == WALKED)
     segs = shapely.linestrings(np.stack([np.column_stack([x[walked], y[walked]]),
                                          np.column_stack([x[walked + 1], y[walked + 1]])], axis=1))
     names = pd.unique(fixes["track"])
@@ -433,10 +444,10 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
     if len(walked):
         merged = shapely.multilinestrings(segs, indices=label[walked])
         lines[np.unique(label[walked])] = shapely.line_merge(merged)
-    dt = np.append(np.diff(_seconds(times)), 0.0) if times is not None else None
-    per = pd.DataFrame({"label": label, "walked": p.kind == WALKED, "metres": np.where(p.kind == WALKED, p.length, 0),
-                        "seconds": np.where(p.kind == WALKED, dt, 0) if dt is not None else np.nan,
-                        "breaks": p.kind == BREAK, "jumps": p.kind == JUMP}).groupby("label")
+    dt = np.append(np.diff(secs), 0.0) if secs is not None else None
+    per = pd.DataFrame({"label": label, "metres": np.where(kind == WALKED, length, 0),
+                        "seconds": np.where(kind == WALKED, dt, 0) if dt is not None else np.nan,
+                        "breaks": kind == BREAK, "jumps": kind == JUMP}).groupby("label")
     out = pd.DataFrame({"track": names, "fixes": per.size().to_numpy(), "metres": per["metres"].sum().to_numpy(),
                         "minutes": per["seconds"].sum(min_count=1).to_numpy() / 60,
                         "breaks": per["breaks"].sum().to_numpy(), "jumps": per["jumps"].sum().to_numpy()})
