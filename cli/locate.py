@@ -8,8 +8,8 @@ import time
 import click
 
 from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read, near_line,
-                      overwrite_opt, progress_enabled, refuse_existing, require_with, text_encoding_opt, x_field_opt,
-                      y_field_opt)
+                      overwrite_opt, picture_path, progress_enabled, refuse_existing, require_with, text_encoding_opt,
+                      x_field_opt, y_field_opt)
 
 
 def _routes(path):
@@ -98,6 +98,16 @@ def _misread(locator, x, y, crs):
                    "position good to ±M m could lie in it: a GPS fix (±10 m), a component surveyed to accuracy "
                    "class A, B or C (±0.5, 1, 10 m). The summary counts them: the cases a boundary may bounce "
                    "between communities or streets.")
+@click.option("--counts", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="Also count the points per cell, as QGIS's Count points in polygon does: every cell of the "
+                   "layout with its codes and names, points (those inside it or nearest it), per_km2 and, with "
+                   "--counts-by, a count per value. .gpkg (layer counts, for QGIS), .geojson, .csv or .xlsx.")
+@click.option("--counts-by", default=None, metavar="COLUMN",
+              help="With --counts or --map: also count each cell's points by this column (matter_code, "
+                   "gk_department_name): a column per value, the 12 most common, the rest in other.")
+@click.option("--map", "picture", default=None, type=click.Path(dir_okay=False), callback=picture_path,
+              help="Also draw the points per cell: the cells shaded by how many each holds, in up to five classes "
+                   "(.png, .svg, .pdf or .jpg).")
 @click.option("--dask", "use_dask", is_flag=True,
               help="Run on dask: POINTS is (partitioned) Parquet; a local cluster unless --scheduler.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -106,8 +116,8 @@ def _misread(locator, x, y, crs):
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
-                   grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, near_edge, use_dask, scheduler,
-                   workers, overwrite):
+                   grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, near_edge, counts, counts_by,
+                   picture, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 
@@ -122,6 +132,10 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     to the input rows.
 
     \b
+    --counts and --map add up the points per cell: how many reports (or cases,
+    components) each cell holds, as a table and a map.
+
+    \b
     Edge rule: a point on a shared edge belongs to the cell east of it (north of
     it on an east–west edge).
 
@@ -134,6 +148,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
           --class-field matter_code --tolerance 25 -o located.parquet
       gridkit locate data/samples/TRAFFIC_Signals.geojson --grid demo-output/cambridge.gpkg \\
           --routes routing.toml --class 02014 -o signals.csv
+      gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 \\
+          --grid demo-output/dongcheng.gpkg -o located.csv --overwrite \\
+          --counts counts.gpkg --counts-by matter_code --map counts.png
       gridkit locate located.parquet --grid demo-output/dongcheng.gpkg --dask \\
           -o relocated.parquet
       gridkit locate --at 116.4105,39.9289 --crs gcj02 --grid demo-output/dongcheng.gpkg
@@ -146,7 +163,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if at is not None:
         _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
                     tolerance, degrees, near_edge, points=points, output=output,
-                    batch_only=(layer, x_field, y_field, encoding, use_dask, scheduler, overwrite))
+                    batch_only=(layer, x_field, y_field, encoding, counts, counts_by, picture, use_dask, scheduler,
+                                overwrite))
         return
     if points is None:
         raise click.UsageError("give POINTS (a file of points) or --at X,Y (one point)")
@@ -154,6 +172,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         raise click.UsageError("POINTS needs -o/--output (the located file)")
     require_with(events=("class_field", class_field or class_code), class_field=("routes", routes),
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
+    if counts_by is not None and counts is None and picture is None:
+        raise click.UsageError("--counts-by goes with --counts or --map (the points per cell), neither given")
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
@@ -162,8 +182,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                                "--dask, POINTS is (partitioned) Parquet, which has no layers and holds its text "
                                "as UTF-8")
     inputs = {"POINTS": points, "--grid": package}
-    refuse_existing(output, overwrite=overwrite, inputs=inputs)
+    refuse_existing(output, counts, picture, overwrite=overwrite, inputs=inputs)
     refuse_existing(rejects_file(output), overwrite=True, inputs=inputs)  # written anew each run
+    per_cell = {"counts": counts, "counts_by": counts_by, "counts_map": picture}
     try:
         table = _routes(routes)
         if table is not None and class_field is None and class_code is None:
@@ -180,10 +201,10 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         read_as = {"crs": crs, "degrees": degrees}  # what the coordinates are
         if use_dask or scheduler:
             summary = _run_dask(points, package, output, table, classes, kind, read_as, x_field, y_field,
-                                tolerance, scheduler, workers, overwrite, grid)
+                                tolerance, scheduler, workers, overwrite, grid, per_cell)
         else:
             summary = _run_local(points, package, output, table, classes, kind, read_as, layer, x_field,
-                                 y_field, encoding, tolerance, overwrite, grid)
+                                 y_field, encoding, tolerance, overwrite, grid, per_cell)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     seconds = time.perf_counter() - t0
@@ -204,9 +225,24 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         lines.append(f"  hint: {summary['offset_hint']}")
     if summary.get("classes_by_name"):
         lines.append(names_read(summary["classes_by_name"], class_table("2026").label))
+    if "counts" in summary:
+        lines += _counts_lines(summary["counts"])
     lines.append(f"  → {output}; rejects → {summary['rejects_file']}")
     echo_summary(lines, {"input": str(points), "output": str(output), **summary, "seconds": round(seconds, 3)},
                  as_json)
+
+
+def _counts_lines(counts):
+    """The summary's lines on the points per cell (--counts, --map)."""
+    c = counts
+    lines = [f"  per cell: {c['points']:,} points in {c['cells_with_points']:,} of {c['cells']:,} cells "
+             f"({c['cells_with_points'] / max(c['cells'], 1) * 100:.0f} %)"]
+    if c["most"]:
+        lines.append("    most: " + ", ".join(f"{m['grid_id']} ({m['points']:,})" for m in c["most"]))
+    written = [f"counts → {c['file']}"] if c["file"] else []
+    written += [f"map → {c['map']}"] if c["map"] else []
+    lines.append("    " + ", ".join(written))
+    return lines
 
 
 #: What --at prints, by Location field (code, name): those the answer has.
@@ -227,8 +263,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     from gridkit.service import answer
 
     if points is not None or output is not None or any(v not in (None, False) for v in batch_only):
-        raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --encoding, --dask, "
-                               "--scheduler and --overwrite are for files")
+        raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --encoding, "
+                               "--counts, --counts-by, --map, --dask, --scheduler and --overwrite are for files")
     if class_field is not None:
         raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
     require_with(class_code=("routes", routes), events=("class_code", class_code))
@@ -279,7 +315,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
 
 
 def _run_local(points, package, output, table, classes, kind, read_as, layer, x_field, y_field, encoding, tolerance,
-               overwrite, grid):
+               overwrite, grid, per_cell):
     from gridkit.batch import locate_file
 
     with Steps() as step:
@@ -295,22 +331,26 @@ def _run_local(points, package, output, table, classes, kind, read_as, layer, x_
 
         summary = locate_file(points, package, output, routes=table, **classes, kind=kind,
                               **read_as, layer=layer, x_field=x_field, y_field=y_field, encoding=encoding,
-                              tolerance=tolerance, overwrite=overwrite, progress=progress, **grid)
+                              tolerance=tolerance, overwrite=overwrite, progress=progress, **grid, **per_cell)
         if bar:
             bar[0].render_finish()
     return summary
 
 
 def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y_field, tolerance, scheduler,
-              workers, overwrite, grid):
+              workers, overwrite, grid, per_cell):
     from pathlib import Path
 
     from gridkit.batch import _check_output, locate_dask, rejects_file, rejects_written, summarise
+    from gridkit.counts import check_counts_outputs, write_per_cell
+    from gridkit.counts import per_cell as counts_per_cell
+    from gridkit.locator import Locator
     from gridkit.io import atomic_path
     from gridkit.routing import read_by_name
 
     output = Path(output)
     _check_output(output, overwrite)
+    check_counts_outputs(per_cell["counts"], per_cell["counts_map"], overwrite)
     if output.suffix.lower() != ".parquet":
         raise click.UsageError("with --dask the output is Parquet (-o located.parquet)")
     with Steps() as step:
@@ -319,11 +359,18 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
                                        **read_as, x_field=x_field, y_field=y_field,
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     offset = located.attrs.pop("offset_hint", "")  # for the summary, not the Parquet's metadata
+    counted = None
+    if per_cell["counts"] or per_cell["counts_map"]:  # before anything is written: a bad --counts-by stops it
+        locator = Locator.from_package(package, tolerance=tolerance, layer=grid["grid_layer"],
+                                       id_field=grid["id_field"])
+        counted = counts_per_cell(locator, located, per_cell["counts_by"], source=points)
     with rejects_written(rejects, rejects_file(output)):  # in place once the output is
         with atomic_path(output, overwrite=overwrite) as tmp:
             located.to_parquet(tmp, index=False)
     summary = summarise(located, rejects, len(located) + len(rejects))
     summary["rejects_file"] = str(rejects_file(output))
+    if counted is not None:
+        summary["counts"] = write_per_cell(counted, per_cell["counts"], per_cell["counts_map"], overwrite=overwrite)
     if offset:
         summary["offset_hint"] = offset
     if table is not None and kind != "event":  # the names among the located rows' classes

@@ -253,7 +253,8 @@ def summarise(located, rejects, n_rows):
 
 def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
-                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None):
+                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None,
+                counts=None, counts_by=None, counts_map=None):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet).
 
@@ -267,6 +268,10 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     With ``routes``, each row is routed by its class: the column ``class_field``, or
     ``class_code`` for every row (a file of one kind: the street lights).
 
+    ``counts`` (.gpkg, .geojson, .csv or .xlsx) and ``counts_map`` (a picture):
+    also write the points per cell, :func:`gridkit.counts.cell_counts`, by the
+    output's column ``counts_by`` when given (the summary's ``counts``).
+
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default
     ``<output stem>.rejects.csv``). ``package`` may be any polygon file
@@ -275,10 +280,14 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     from .catalogue import read_inventory
     from .io import refuse_replacing_input, source_rows
 
+    from .counts import check_counts_outputs, per_cell, write_per_cell
+
     output = Path(output)
     _check_output(output, overwrite)
-    for written in (output, rejects_file(output, rejects_path)):
-        refuse_replacing_input(written, {"the points file": points, "the grid": package})
+    check_counts_outputs(counts, counts_map, overwrite)
+    for written in (output, rejects_file(output, rejects_path), counts, counts_map):
+        if written is not None:
+            refuse_replacing_input(written, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
     x, y = coords.read_degrees(x, y, degrees, in_crs)
@@ -305,12 +314,17 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
             progress(stop, len(frame))
     located = pd.concat(parts) if parts else frame.iloc[:0]
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
+    per = None
+    if counts is not None or counts_map is not None:  # made before anything is written: a bad --counts-by stops it
+        per = per_cell(locator, located, counts_by, source=points)
     # The rejects are written aside first and take their place once the output has: a
     # failed write leaves the last run's output and rejects, which belong together.
     with rejects_written(rejected, rejects_file(output, rejects_path), dialect):
         _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(rejects_file(output, rejects_path))
+    if per is not None:
+        summary["counts"] = write_per_cell(per, counts, counts_map, overwrite=overwrite)
     offset = locator.offset_hint(x, y, in_crs)  # lon/lat in the wrong one of China's systems
     if offset:
         summary["offset_hint"] = offset

@@ -1429,6 +1429,33 @@ def _write_geoparquet(reader, path, crs, bbox):
             writer.write_batch(batch)
 
 
+#: What :func:`write_layers` writes, by suffix.
+LAYER_SUFFIXES = (".gpkg", ".geojson", ".csv", ".xlsx")
+
+
+def write_layers(layers, path, *, overwrite=False):
+    """Write ``layers``, ``(name, GeoDataFrame)`` pairs, atomically to ``path``: a
+    GeoPackage gets every layer (for QGIS), an Excel workbook every table (a sheet
+    each, without the geometry); a GeoJSON gets the first layer (in WGS84, as the
+    format asks) and a CSV the first table."""
+    import pandas as pd
+
+    suffix = Path(path).suffix.lower()
+    if suffix not in LAYER_SUFFIXES:
+        raise InputError(f"{path}: write {', '.join(LAYER_SUFFIXES)}")
+    tables = [(name, pd.DataFrame(layer.drop(columns=layer.geometry.name))) for name, layer in layers]
+    with atomic_path(Path(path), overwrite=overwrite) as tmp:
+        if suffix == ".gpkg":
+            for k, (name, layer) in enumerate(layers):
+                layer.to_file(tmp, layer=name, driver="GPKG", mode="a" if k else "w")
+        elif suffix == ".geojson":
+            layers[0][1].to_crs(4326).to_file(tmp, driver="GeoJSON")
+        elif suffix == ".csv":
+            tables[0][1].to_csv(tmp, index=False, encoding=CSV_ENCODING)
+        else:
+            write_workbook(tables, tmp)
+
+
 def write_workbook(sheets, path, *, crs=None):
     """``sheets``, ``(name, table)`` pairs, as the sheets of one Excel workbook at
     ``path``: a row a line, by XlsxWriter in constant-memory mode, each row written out

@@ -1147,6 +1147,17 @@ class Locator:
         columns["distance_m"] = distance
         return pd.DataFrame(columns)
 
+    def cell_frame(self, rows):
+        """The cells at ``rows`` as a GeoDataFrame in the layout's CRS: ``grid_id``
+        and the hierarchy's codes and names (as :meth:`describe` gives them, as
+        text), and their polygons."""
+        import geopandas as gpd
+
+        rows = np.asarray(rows, dtype=np.int64)
+        described = self.describe(rows, np.zeros(len(rows), dtype=np.int8), np.zeros(len(rows)))
+        table = described.drop(columns=["status", "distance_m", "micro_id"], errors="ignore").astype(object)
+        return gpd.GeoDataFrame(table, geometry=np.asarray(self._every_cell[1])[rows], crs=self.crs)
+
     def _dtype(self, name):
         cache = self.__dict__.setdefault("_dtypes", {})
         if name not in cache:

@@ -31,6 +31,7 @@ import pandas as pd
 import shapely
 
 from .errors import InputError
+from .io import LAYER_SUFFIXES
 
 #: Default break in a track: two fixes more than this many seconds apart.
 MAX_GAP_S = 300.0
@@ -296,8 +297,6 @@ def _as_times(secs, like):
 #: Column names read as a fix's time when none is named (case and a bracketed unit aside).
 TIME_NAMES = ("time", "timestamp", "datetime", "date_time", "gps_time", "gpstime", "fix_time", "utc_time",
               "时间", "定位时间", "采集时间", "上报时间", "轨迹时间", "时间戳", "gps时间")
-#: What a patrol can be written to.
-PATROL_SUFFIXES = (".gpkg", ".geojson", ".csv", ".xlsx")
 #: Which cells the coverage lists: those of every community a track ran in, every cell, or those patrolled.
 SCOPES = ("community", "all", "patrolled")
 
@@ -401,8 +400,6 @@ def coverage_cells(locator, table, *, scope="community"):
     columns (:func:`patrol_coverage`; 0 metres, minutes and entries for a cell no
     track ran in). ``community``: the cells of every community a track ran in (all
     cells when the layout names no communities)."""
-    import geopandas as gpd
-
     if scope not in SCOPES:
         raise InputError(f"scope is one of {', '.join(SCOPES)}, not {scope!r}")
     rows = np.arange(len(locator))
@@ -412,15 +409,15 @@ def coverage_cells(locator, table, *, scope="community"):
     elif scope == "community" and "community_code" in locator.attributes:
         community = locator.codes("community_code", rows)[0]
         rows = rows[np.isin(community, np.unique(community[patrolled]))]
-    described = locator.describe(rows, np.zeros(len(rows), dtype=np.int8), np.zeros(len(rows)))
-    out = described.drop(columns=["status", "distance_m"]).astype(object)
-    out["patrolled"] = patrolled[rows]
+    out = locator.cell_frame(rows)
+    out.insert(len(out.columns) - 1, "patrolled", patrolled[rows])
     joined = table.reindex(rows)
     counted = {"metres", "entries", "tracks"} | ({"minutes"} if table["minutes"].notna().any() else set())
     for name in table.columns:  # a cell not patrolled: 0 of what was counted; no first or last time
-        out[name] = joined[name].fillna(0).to_numpy() if name in counted else joined[name].to_numpy()
+        values = joined[name].fillna(0).to_numpy() if name in counted else joined[name].to_numpy()
+        out.insert(len(out.columns) - 1, name, values)
     out["entries"], out["tracks"] = out["entries"].astype(np.int64), out["tracks"].astype(np.int64)
-    return gpd.GeoDataFrame(out, geometry=locator._every_cell[1][rows], crs=locator.crs)
+    return out
 
 
 def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS):
@@ -466,12 +463,12 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     lines)``.
     """
     from .batch import rejects_file, rejects_written
-    from .io import CSV_ENCODING, atomic_path, refuse_replacing_input, write_workbook
+    from .io import refuse_replacing_input, write_layers
     from .locator import Locator
 
     output = Path(output)
-    if output.suffix.lower() not in PATROL_SUFFIXES:
-        raise InputError(f"{output}: patrol coverage is written to {', '.join(PATROL_SUFFIXES)}")
+    if output.suffix.lower() not in LAYER_SUFFIXES:
+        raise InputError(f"{output}: patrol coverage is written to {', '.join(LAYER_SUFFIXES)}")
     if output.exists() and not overwrite:
         raise FileExistsError(f"{output} exists; pass --overwrite to replace it")
     tracks = [Path(t) for t in ([tracks] if isinstance(tracks, (str, Path)) else tracks)]
@@ -510,19 +507,8 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                    rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
                    scope=scope, cells_in_scope=int(len(cells)),
                    communities=_per_community(cells) if "community_code" in cells else [])
-    suffix = output.suffix.lower()
     with rejects_written(rejects, rejects_file(output, rejects_path)):
-        with atomic_path(output, overwrite=overwrite) as tmp:
-            if suffix == ".gpkg":
-                cells.to_file(tmp, layer="coverage", driver="GPKG")
-                lines.to_file(tmp, layer="tracks", driver="GPKG", mode="a")
-            elif suffix == ".geojson":
-                cells.to_crs(4326).to_file(tmp, driver="GeoJSON")
-            elif suffix == ".csv":
-                pd.DataFrame(cells.drop(columns="geometry")).to_csv(tmp, index=False, encoding=CSV_ENCODING)
-            else:
-                write_workbook([("coverage", pd.DataFrame(cells.drop(columns="geometry"))),
-                                ("tracks", pd.DataFrame(lines.drop(columns="geometry")))], tmp)
+        write_layers([("coverage", cells), ("tracks", lines)], output, overwrite=overwrite)
     summary["rejects_file"] = str(rejects_file(output, rejects_path))
     return summary, cells, lines
 

@@ -262,10 +262,7 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, overwrite=True):
     ran in grey, the others in five classes of minutes (of metres, for tracks with
     no times: :data:`PATROL_CLASSES`), and ``tracks`` (:func:`gridkit.patrol.track_lines`)
     on top. Returns the figure; with ``path``, also writes it atomically."""
-    from matplotlib import colormaps
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
 
     picture = None if path is None else picture_format(path)
     if not len(cells):
@@ -275,25 +272,79 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, overwrite=True):
     breaks = PATROL_CLASSES[measure]
     values = cells[measure].fillna(0).to_numpy(dtype=float)
     patrolled = cells["patrolled"].to_numpy(dtype=bool)
-    klass = np.searchsorted(breaks, values, side="right")
-    palette = colormaps["YlOrRd"](np.linspace(0.2, 0.95, len(breaks) + 1))
-    colours = np.where(patrolled[:, None], palette[klass], np.array([0.9, 0.9, 0.9, 1.0]))
-    minx, miny, maxx, maxy = cells.total_bounds
-    fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
-    ax = fig.subplots()
-    _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.2)
     unit = "min" if measure == "minutes" else "m"
     edges = (0, *breaks)
-    handles = [Patch(facecolor=(0.9, 0.9, 0.9), label=f"not patrolled ({(~patrolled).sum():,})")]
-    for k, colour in enumerate(palette):
-        low, high = edges[k], (breaks[k] if k < len(breaks) else None)
-        n = int((patrolled & (klass == k)).sum())
-        handles.append(Patch(facecolor=colour, label=(f"{low:g}–{high:g} {unit}" if high else f"≥ {low:g} {unit}")
-                             + f" ({n:,})"))
+    labels = [f"{low:g}–{high:g} {unit}" for low, high in zip(edges, breaks)] + [f"≥ {breaks[-1]:g} {unit}"]
+    share = patrolled.mean() * 100
+    fig, ax, handles = _classed(cells, np.searchsorted(breaks, values, side="right"), patrolled, labels,
+                                "not patrolled")
     if tracks is not None and len(tracks):
         tracks.to_crs(cells.crs).plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
         handles.append(Line2D([], [], color="black", linewidth=0.8, label=f"{len(tracks):,} tracks walked"))
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
-    share = patrolled.mean() * 100
     ax.set_title(title or f"{patrolled.sum():,} of {len(cells):,} cells patrolled ({share:.0f} %)")
     return _framed(fig, ax, cells, path, picture, overwrite)
+
+
+def count_classes(counts):
+    """Classes for a map of counts per cell: ``(class of each count, labels)``,
+    up to five classes of the cells that hold any, split at the quintiles of their
+    counts (0 is class 0 too: the caller greys it out).
+
+    >>> count_classes([0, 1, 1, 2, 3, 5, 8, 13, 40])
+    (array([0, 0, 0, 0, 1, 2, 2, 3, 4]), ['1–2', '3', '4–8', '9–13', '≥ 14'])
+    >>> count_classes([0, 4, 4])[1]
+    ['4']
+    """
+    counts = np.asarray(counts, dtype=np.int64)
+    held = counts[counts > 0]
+    if not len(held):
+        return np.zeros(len(counts), dtype=np.int64), []
+    uppers = np.unique(np.quantile(held, [0.2, 0.4, 0.6, 0.8], method="higher"))
+    uppers = uppers[uppers < held.max()]
+    lows = np.r_[held.min(), uppers + 1]
+    highs = np.r_[uppers, held.max()]
+    labels = [f"{low:,}" if low == high else f"{low:,}–{high:,}" for low, high in zip(lows, highs)]
+    if len(uppers):
+        labels[-1] = f"≥ {lows[-1]:,}"
+    return np.searchsorted(uppers, counts, side="left"), labels
+
+
+def plot_counts(cells, path=None, *, column="points", what="points", title=None, overwrite=True):
+    """Draw ``cells`` (:func:`gridkit.counts.cell_counts`) shaded by ``column``,
+    how many points each holds: cells with none in grey, the others in up to five
+    classes (:func:`count_classes`). Returns the figure; with ``path``, also writes
+    it atomically."""
+    picture = None if path is None else picture_format(path)
+    if not len(cells):
+        raise InputError("no cell to draw: the layout is empty")
+    counts = cells[column].to_numpy(dtype=np.int64)
+    klass, labels = count_classes(counts)
+    held = counts > 0
+    fig, ax, handles = _classed(cells, klass, held, labels, f"no {what}")
+    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, title=f"{what} per cell",
+              title_fontsize=7)
+    ax.set_title(title or f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} cells")
+    return _framed(fig, ax, cells, path, picture, overwrite)
+
+
+def _classed(cells, klass, active, labels, none_label):
+    """A figure of ``cells`` filled by class: ``active`` cells in YlOrRd by
+    ``klass`` (an index into ``labels``), the others light grey. Returns
+    ``(fig, ax, legend handles)``, each handle counting its cells."""
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Patch
+
+    grey = np.array([0.9, 0.9, 0.9, 1.0])
+    palette = colormaps["YlOrRd"](np.linspace(0.2, 0.95, max(len(labels), 2)))[-len(labels):] if labels \
+        else np.empty((0, 4))
+    colours = np.where(active[:, None], palette[np.minimum(klass, max(len(labels) - 1, 0))] if labels else grey, grey)
+    minx, miny, maxx, maxy = cells.total_bounds
+    fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
+    ax = fig.subplots()
+    _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.2)
+    handles = [Patch(facecolor=grey, label=f"{none_label} ({(~active).sum():,})")]
+    handles += [Patch(facecolor=colour, label=f"{label} ({int((active & (klass == k)).sum()):,})")
+                for k, (colour, label) in enumerate(zip(palette, labels))]
+    return fig, ax, handles

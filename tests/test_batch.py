@@ -135,11 +135,66 @@ def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
     frame.iloc[5:].to_parquet(parts / "b.parquet")
     on_dask = CliRunner().invoke(cli, ["locate", str(parts), "--grid", str(package), "-o", str(tmp_path / "d.parquet"),
                                        "--routes", str(routes), "--class-field", "matter", "--tolerance", "10",
-                                       "--dask", "--workers", "1", "--json"])
+                                       "--dask", "--workers", "1", "--json", "--counts", str(tmp_path / "d.xlsx")])
     assert on_dask.exit_code == 0, on_dask.output
-    named = json.loads(on_dask.output.splitlines()[-1])["classes_by_name"]
+    summary = json.loads(on_dask.output.splitlines()[-1])
+    # the counts on dask: the seven rows located in a cell (c8 and c9 rejected, c7 outside)
+    assert (summary["counts"]["points"], summary["counts"]["cells_with_points"]) == (7, 5)
+    assert pd.read_excel(tmp_path / "d.xlsx", dtype={"grid_id": str})["points"].sum() == 7
+    named = summary["classes_by_name"]
     assert list(named) == ["暴露垃圾", "供水井盖", "无主井盖", "上水井盖", "无照经营游商", "供水井盖异常"]
     assert named["上水井盖"] == ["01001", "供水井盖", "CJ/T 214"] and named["暴露垃圾"][0] == "06010"
+
+
+def test_cli_counts_the_points_per_cell_by_a_column_and_draws_them(tmp_path, package):
+    """--counts: every cell of the layout with the points located in it (the one
+    nearest within --tolerance too; the outside and the rejected in none), by
+    --counts-by; --map: the picture. The counts agree with the located rows."""
+    points, _ = _points(tmp_path)
+    out, counts, picture = tmp_path / "located.csv", tmp_path / "counts.csv", tmp_path / "counts.png"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out), "--tolerance",
+                                      "10", "--counts", str(counts), "--counts-by", "matter", "--map", str(picture)])
+    assert result.exit_code == 0, result.output
+    assert "  per cell: 8 points in 5 of 8 cells (62 %)" in result.output
+    assert "    most: 110101001001003 (2), 110101001001004 (2), 110101001001005 (2), 110101001001002 (1), " \
+           "110101001002002 (1)" in result.output
+    got = pd.read_csv(counts, dtype={"grid_id": str, "community_code": str})
+    cells = pyogrio.read_dataframe(package, layer="cells", read_geometry=False)
+    assert got["grid_id"].tolist() == cells["grid_id"].tolist()  # every cell, in the layout's order
+    held = got.set_index("grid_id")[lambda t: t["points"] > 0]
+    assert held["points"].to_dict() == {"110101001001002": 1, "110101001001003": 2, "110101001001004": 2,
+                                        "110101001001005": 2, "110101001002002": 1}
+    located = pd.read_csv(out, dtype=str)
+    assert held["points"].to_dict() == located["gk_grid_id"].value_counts().sort_index().to_dict()
+    assert held.loc["110101001001004", "per_km2"] == 200.0  # a whole 100 m cell: 0.01 km²
+    # 01001 three times; the others once each, in the order of their codes
+    assert list(got.columns[9:]) == ["01001", "0114", "06010", "09001", "11010106010", "12345"]
+    assert held["01001"].to_dict() == {"110101001001002": 0, "110101001001003": 0, "110101001001004": 1,
+                                       "110101001001005": 1, "110101001002002": 1}
+    assert (got.iloc[:, 9:].sum(axis=1) == got["points"]).all()
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_counts_refuse_before_writing_anything(tmp_path, package):
+    """A --counts-by column the file lacks, a --counts format gridkit cannot write,
+    --counts-by alone and an existing counts file stop the run; nothing is written
+    (an existing counts file stays as it was)."""
+    points, _ = _points(tmp_path)
+    out, counts = tmp_path / "located.csv", tmp_path / "counts.gpkg"
+    base = ["locate", str(points), "--grid", str(package), "-o", str(out)]
+    unknown = CliRunner().invoke(cli, base + ["--counts", str(counts), "--counts-by", "mater"])
+    assert unknown.exit_code == 1
+    assert "no column 'mater' (did you mean 'matter'?) to count by" in unknown.output
+    shp = CliRunner().invoke(cli, base + ["--counts", str(tmp_path / "counts.shp")])
+    assert shp.exit_code == 1 and "counts.shp: the points per cell are written to .gpkg, .geojson, .csv, .xlsx" \
+        in shp.output
+    alone = CliRunner().invoke(cli, base + ["--counts-by", "matter"])
+    assert alone.exit_code == 2 and "--counts-by goes with --counts or --map" in alone.output
+    assert not out.exists() and not counts.exists() and not (tmp_path / "located.rejects.csv").exists()
+    counts.write_bytes(b"kept")
+    again = CliRunner().invoke(cli, base + ["--counts", str(counts)])
+    assert again.exit_code == 2 and "counts.gpkg exists; pass --overwrite" in again.output
+    assert counts.read_bytes() == b"kept" and not out.exists()
 
 
 def test_locate_encoding_reads_a_big5_csv(tmp_path, package):

@@ -1,0 +1,59 @@
+"""Points per cell (gridkit.counts, gridkit locate --counts/--map)."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+
+from gridkit.counts import cell_counts
+from gridkit.errors import InputError
+from gridkit.locator import Locator
+
+IDS = ["990101900600001", "990101900600002", "990101900600003"]
+
+
+def _cells(ids, crs=32619):
+    """100 m cells in a row from x = 0, one per ID."""
+    return gpd.GeoDataFrame({"grid_id": ids, "community_code": ["990101900600"] * len(ids)},
+                            geometry=[shapely.box(100 * k, 0, 100 * (k + 1), 100) for k in range(len(ids))], crs=crs)
+
+
+def test_points_are_counted_per_cell_and_by_value_with_the_rest_and_the_blanks_apart():
+    locator = Locator(_cells(IDS))
+    grid_ids = [IDS[0], IDS[2], None, IDS[2], np.nan, IDS[2], IDS[0], IDS[2]]
+    by = ["路灯", "井盖", "路灯", "井盖", "井盖", "", None, "树木"]
+    cells = cell_counts(locator, grid_ids, by=by, top=1)
+    assert cells["grid_id"].tolist() == IDS  # every cell, one with none among them
+    assert cells["points"].tolist() == [2, 0, 4]  # the two points in no cell count for none
+    assert cells["per_km2"].tolist() == [200.0, 0.0, 400.0]  # a 100 m cell is 0.01 km²
+    # 井盖 is the commonest among the points in a cell (twice; the third is in none)
+    assert list(cells.columns) == ["grid_id", "community_code", "points", "per_km2", "井盖", "other", "blank",
+                                   "geometry"]
+    assert cells["井盖"].tolist() == [0, 0, 2]
+    assert cells["other"].tolist() == [1, 0, 1]  # 路灯 in the first, 树木 in the third
+    assert cells["blank"].tolist() == [1, 0, 1]  # None in the first, "" in the third
+    assert (cells[["井盖", "other", "blank"]].sum(axis=1) == cells["points"]).all()
+    assert cells.crs == locator.crs and cells.geometry.area.tolist() == pytest.approx([10_000] * 3)
+
+
+def test_ties_among_values_go_in_the_order_of_the_values():
+    locator = Locator(_cells(IDS))
+    cells = cell_counts(locator, IDS, by=["b", "c", "a"])
+    assert list(cells.columns[4:-1]) == ["a", "b", "c"]
+
+
+def test_an_id_held_by_two_cells_is_one_row_with_its_parts_joined_and_its_points_added():
+    """A cell cut in two in QGIS keeps its ID in both parts: one row, both parts."""
+    locator = Locator(_cells([IDS[0], IDS[1], IDS[0]]))  # the third cell is a part of the first
+    cells = cell_counts(locator, [IDS[0], IDS[1], IDS[0], IDS[0]])
+    assert cells["grid_id"].tolist() == IDS[:2]
+    assert cells["points"].tolist() == [3, 1]
+    assert cells.geometry.area.tolist() == pytest.approx([20_000, 10_000])
+    assert cells["per_km2"].tolist() == [150.0, 100.0]
+
+
+def test_a_grid_id_the_layout_does_not_have_is_refused_by_its_point():
+    locator = Locator(_cells(IDS))
+    with pytest.raises(InputError, match=r"point 2: grid ID '990101900600009' is no cell of the layout "
+                                         r"\(and 1 more\)"):
+        cell_counts(locator, [IDS[0], "990101900600009", " 990101900600003 ", "x"])
