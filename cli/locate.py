@@ -64,7 +64,8 @@ def _misread(locator, x, y, crs):
               help="Output: .csv (input columns + results; their CRS, when said, in a .prj beside it), .xlsx "
                    "(the same; codes as text cells), "
                    ".gpkg / .geojson / .parquet / .shp (WGS84 points; a .gpkg opens in QGIS styled by gk_status; "
-                   "a .shp has 10-character names: gk_comm_cd …). Required with POINTS.")
+                   "a .shp has 10-character names: gk_comm_cd …). Required with POINTS, unless --counts or --map "
+                   "is all you want.")
 @click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department; "
                    "one with errors (`gridkit route check`) is refused.")
@@ -168,8 +169,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         return
     if points is None:
         raise click.UsageError("give POINTS (a file of points) or --at X,Y (one point)")
-    if output is None:
-        raise click.UsageError("POINTS needs -o/--output (the located file)")
+    if output is None and counts is None and picture is None:
+        raise click.UsageError("POINTS needs -o/--output (the located file), or --counts or --map (the points per "
+                               "cell alone)")
     require_with(events=("class_field", class_field or class_code), class_field=("routes", routes),
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
     if counts_by is not None and counts is None and picture is None:
@@ -183,7 +185,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                                "as UTF-8")
     inputs = {"POINTS": points, "--grid": package}
     refuse_existing(output, counts, picture, overwrite=overwrite, inputs=inputs)
-    refuse_existing(rejects_file(output), overwrite=True, inputs=inputs)  # written anew each run
+    beside = output or counts or picture  # the rejects go beside it, written anew each run
+    refuse_existing(rejects_file(beside), overwrite=True, inputs=inputs)
     per_cell = {"counts": counts, "counts_by": counts_by, "counts_map": picture}
     try:
         table = _routes(routes)
@@ -227,8 +230,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         lines.append(names_read(summary["classes_by_name"], class_table("2026").label))
     if "counts" in summary:
         lines += _counts_lines(summary["counts"])
-    lines.append(f"  → {output}; rejects → {summary['rejects_file']}")
-    echo_summary(lines, {"input": str(points), "output": str(output), **summary, "seconds": round(seconds, 3)},
+    lines.append(f"  → {output}; rejects → {summary['rejects_file']}" if output
+                 else f"  rejects → {summary['rejects_file']}")
+    echo_summary(lines, {"input": str(points), "output": output and str(output), **summary, "seconds": round(seconds, 3)},
                  as_json)
 
 
@@ -344,15 +348,17 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
     from gridkit.batch import _check_output, locate_dask, rejects_file, rejects_written, summarise
     from gridkit.counts import check_counts_outputs, write_per_cell
     from gridkit.counts import per_cell as counts_per_cell
-    from gridkit.locator import Locator
     from gridkit.io import atomic_path
+    from gridkit.locator import Locator
     from gridkit.routing import read_by_name
 
-    output = Path(output)
-    _check_output(output, overwrite)
+    output = None if output is None else Path(output)
+    if output is not None:
+        _check_output(output, overwrite)
+        if output.suffix.lower() != ".parquet":
+            raise click.UsageError("with --dask the output is Parquet (-o located.parquet)")
     check_counts_outputs(per_cell["counts"], per_cell["counts_map"], overwrite)
-    if output.suffix.lower() != ".parquet":
-        raise click.UsageError("with --dask the output is Parquet (-o located.parquet)")
+    beside = output or Path(per_cell["counts"] or per_cell["counts_map"])
     with Steps() as step:
         step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
         located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
@@ -364,11 +370,12 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid["grid_layer"],
                                        id_field=grid["id_field"])
         counted = counts_per_cell(locator, located, per_cell["counts_by"], source=points)
-    with rejects_written(rejects, rejects_file(output)):  # in place once the output is
-        with atomic_path(output, overwrite=overwrite) as tmp:
-            located.to_parquet(tmp, index=False)
+    with rejects_written(rejects, rejects_file(beside)):  # in place once the output is
+        if output is not None:
+            with atomic_path(output, overwrite=overwrite) as tmp:
+                located.to_parquet(tmp, index=False)
     summary = summarise(located, rejects, len(located) + len(rejects))
-    summary["rejects_file"] = str(rejects_file(output))
+    summary["rejects_file"] = str(rejects_file(beside))
     if counted is not None:
         summary["counts"] = write_per_cell(counted, per_cell["counts"], per_cell["counts_map"], overwrite=overwrite)
     if offset:

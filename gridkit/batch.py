@@ -237,11 +237,12 @@ def mark_bad_classes(routes, values, kind, reason, detail):
 
 def summarise(located, rejects, n_rows):
     """Counts for the end of a run; they add up to the input rows."""
-    status = located[PREFIX + "status"].astype(str) if len(located) else pd.Series([], dtype=str)
+    # by value_counts, not a comparison of strings: a categorical is counted by its codes
+    status = located[PREFIX + "status"].value_counts() if len(located) else pd.Series(dtype=np.int64)
     summary = {"rows": int(n_rows), "located": int(len(located)), "rejected": int(len(rejects)),
-               "inside": int((status == STATUS_NAMES[0]).sum()),
-               "nearest": int((status == STATUS_NAMES[NEAREST]).sum()),
-               "outside": int((status == STATUS_NAMES[OUTSIDE]).sum()),
+               "inside": int(status.get(STATUS_NAMES[0], 0)),
+               "nearest": int(status.get(STATUS_NAMES[NEAREST], 0)),
+               "outside": int(status.get(STATUS_NAMES[OUTSIDE], 0)),
                "rejected_by_reason": {k: int(v) for k, v in rejects["reason"].value_counts().items()}}
     if PREFIX + "department_name" in located:
         summary["routed"] = int(located[PREFIX + "department_name"].notna().sum())
@@ -256,7 +257,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
                 overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None,
                 counts=None, counts_by=None, counts_map=None):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
-    .xlsx, .gpkg, .geojson or .parquet).
+    .xlsx, .gpkg, .geojson or .parquet; None: only the counts).
 
     ``degrees``: how the lon/lat numbers are written, when not as decimal degrees
     (:data:`gridkit.coords.DEGREE_FORMS`: ``"e6"`` for JT/T 808's millionths,
@@ -274,7 +275,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
 
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default
-    ``<output stem>.rejects.csv``). ``package`` may be any polygon file
+    ``<output stem>.rejects.csv``, or beside ``counts`` without an output). ``package`` may be any polygon file
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
@@ -282,16 +283,20 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
 
     from .counts import check_counts_outputs, per_cell, write_per_cell
 
-    output = Path(output)
-    _check_output(output, overwrite)
+    if output is None and counts is None and counts_map is None:
+        raise InputError("nothing to write: give an output for the located rows, or counts or a counts_map")
+    output = None if output is None else Path(output)
+    if output is not None:
+        _check_output(output, overwrite)
     check_counts_outputs(counts, counts_map, overwrite)
-    for written in (output, rejects_file(output, rejects_path), counts, counts_map):
+    beside = output or Path(counts or counts_map)  # the rejects go beside it
+    for written in (output, rejects_file(beside, rejects_path), counts, counts_map):
         if written is not None:
             refuse_replacing_input(written, {"the points file": points, "the grid": package})
     frame, x, y, in_crs = read_inventory(points, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
     x, y = coords.read_degrees(x, y, degrees, in_crs)
-    label = _said_crs(frame.attrs, crs, output, overwrite)
+    label = None if output is None else _said_crs(frame.attrs, crs, output, overwrite)
     dialect = csv_dialect(frame.attrs.get("csv_separator", ","))
     read = frame.attrs
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
@@ -319,10 +324,12 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         per = per_cell(locator, located, counts_by, source=points)
     # The rejects are written aside first and take their place once the output has: a
     # failed write leaves the last run's output and rejects, which belong together.
-    with rejects_written(rejected, rejects_file(output, rejects_path), dialect):
-        _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points, label=label)
+    with rejects_written(rejected, rejects_file(beside, rejects_path), dialect):
+        if output is not None:
+            _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points,
+                   label=label)
     summary = summarise(located, rejected, len(frame))
-    summary["rejects_file"] = str(rejects_file(output, rejects_path))
+    summary["rejects_file"] = str(rejects_file(beside, rejects_path))
     if per is not None:
         summary["counts"] = write_per_cell(per, counts, counts_map, overwrite=overwrite)
     offset = locator.offset_hint(x, y, in_crs)  # lon/lat in the wrong one of China's systems

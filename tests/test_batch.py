@@ -173,6 +173,16 @@ def test_cli_counts_the_points_per_cell_by_a_column_and_draws_them(tmp_path, pac
                                        "110101001001005": 1, "110101001002002": 1}
     assert (got.iloc[:, 9:].sum(axis=1) == got["points"]).all()
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the counts alone, with no located file: the rejects beside them
+    alone = tmp_path / "alone.gpkg"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "--tolerance", "10",
+                                      "--counts", str(alone), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.splitlines()[-1])
+    assert (summary["output"], summary["rejects_file"]) == (None, str(tmp_path / "alone.rejects.csv"))
+    assert pd.read_csv(tmp_path / "alone.rejects.csv")["reason"].tolist() == ["missing_coordinates"]
+    layer = gpd.read_file(alone, layer="counts")
+    assert layer["points"].tolist() == got["points"].tolist() and layer.crs == pyproj.CRS(4548)
 
 
 def test_cli_counts_refuse_before_writing_anything(tmp_path, package):

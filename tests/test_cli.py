@@ -353,8 +353,11 @@ def test_demo_grids_catalogues_and_locates(samples, tmp_path, monkeypatch):
     assert counts == 1750
     assert (f"patrol     3 patrols (1,039 fixes, 13.6 km) → 141 of 1,717 cells of their communities patrolled → "
             f"{tmp_path / 'cambridge_patrol.gpkg'}") in result.output
+    assert (f"counts     300 case reports over Dongcheng → 293 in 277 of 4,278 cells (most 3, in 110101900605211), "
+            f"7 outside → {tmp_path / 'dongcheng_reports.gpkg'}") in result.output
+    assert pyogrio.read_info(tmp_path / "dongcheng_reports.gpkg", layer="counts")["features"] == 4278
     for png in ("dongcheng.png", "cambridge.png", "cambridge_components.png", "cincinnati.png",
-                "cincinnati_2027.png", "cambridge_patrol.png"):
+                "cincinnati_2027.png", "cambridge_patrol.png", "dongcheng_reports.png"):
         assert (tmp_path / png).read_bytes()[:4] == b"\x89PNG"
     assert "households 134 grids of 100–150 households (100 % in band" in result.output
     assert f"export     4,278 cells → {tmp_path / 'dongcheng_amap.geojson'} (GCJ-02, labelled EPSG:4326" in result.output

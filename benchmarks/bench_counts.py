@@ -1,0 +1,114 @@
+"""Points per cell (``gridkit locate POINTS --grid … --counts counts.gpkg``) against the
+geopandas recipe, same run.
+
+Cases:
+
+``lights``   Cambridge's 6,117 street lights (real: ``INFRA_StreetLights.geojson``,
+             WGS84) counted in its street-bounded layout (``bench_patrol``'s
+             Cambridge package, 2,157 cells).
+``reports``  2,000,000 GPS points (WGS84, seeded, uniform over Dongcheng's bounding
+             box: about half fall in a cell) as a CSV of ``id,lon,lat``
+             (``bench_locate_file``'s), counted in Dongcheng's lattice (4,278 cells).
+
+Both peers read the points, find each one's cell, count them per cell and write
+every cell of the layout with its codes, names and count to a GeoPackage:
+
+* ``gridkit``: ``locate_file(points, package, None, counts=…)``, what ``gridkit
+  locate POINTS --grid PACKAGE --counts counts.gpkg`` runs: the locator's index,
+  then :func:`gridkit.counts.cell_counts` (which also adds ``per_km2``).
+* ``geopandas``: ``read_file`` / ``read_csv`` + ``points_from_xy``, ``to_crs`` to
+  the layout's CRS, ``sjoin(predicate="within")`` with the cells, the first cell
+  of a point on an edge kept, ``groupby().size()`` joined back onto the cells,
+  ``to_file``: the script a GIS analyst writes, and what QGIS's "Count points in
+  polygon" does (QGIS is no pip package, so it is not run here).
+
+The package's index file, kept beside it, is built before the clock, as a second
+run of ``gridkit locate`` finds it. ``counted`` is the points given a cell and
+``cells`` the cells holding any: the same in both when they agree.
+
+    python benchmarks/bench_counts.py
+    python benchmarks/bench_counts.py --only lights
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from _children import run_benchmark
+
+OUT = Path(__file__).resolve().parent / "results"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+LIGHTS = SHARED / "cambridge_ma" / "INFRA_StreetLights.geojson"
+CASES = {"lights": "lights", "reports": "reports"}
+NAMES = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code", "county_name"]
+
+
+def _inputs(case):
+    """``(points, package)`` of the case."""
+    if case == "lights":
+        from bench_patrol import _paths
+
+        return LIGHTS, _paths("cambridge")[0]
+    from bench_locate_file import POINTS
+    from bench_map import _package
+
+    return POINTS, _package("dongcheng")
+
+
+def prepare(case):
+    """The package and its index, and the points, outside any timing."""
+    if case == "lights":
+        from bench_patrol import _prepare
+
+        _prepare("cambridge")
+    else:
+        from bench_locate_file import prepare as prepare_points
+
+        prepare_points("csv")
+
+
+def _output(peer):
+    path = OUT / f"counts_{peer}.gpkg"
+    path.unlink(missing_ok=True)
+    return path
+
+
+def run_gridkit(case):
+    from gridkit.batch import locate_file
+
+    points, package = _inputs(case)
+    out = _output("gridkit")
+    t = time.perf_counter()
+    summary = locate_file(points, package, None, counts=out, overwrite=True)
+    seconds = time.perf_counter() - t
+    counts = summary["counts"]
+    return seconds, {"rows": summary["rows"], "counted": counts["points"], "cells": counts["cells_with_points"]}
+
+
+def run_geopandas(case):
+    import geopandas as gpd
+    import pandas as pd
+
+    points, package = _inputs(case)
+    out = _output("geopandas")
+    t = time.perf_counter()
+    cells = gpd.read_file(package, layer="cells", engine="pyogrio", columns=NAMES)
+    if case == "lights":
+        frame = gpd.read_file(points, engine="pyogrio")
+    else:
+        table = pd.read_csv(points)
+        frame = gpd.GeoDataFrame(table, geometry=gpd.points_from_xy(table["lon"], table["lat"]), crs=4326)
+    joined = gpd.sjoin(frame[["geometry"]].to_crs(cells.crs), cells[["geometry"]], predicate="within")
+    joined = joined[~joined.index.duplicated()]  # a point on an edge once, as gridkit
+    cells["points"] = joined.groupby("index_right").size().reindex(cells.index, fill_value=0)
+    cells.to_file(out, layer="counts", engine="pyogrio")
+    seconds = time.perf_counter() - t
+    return seconds, {"rows": len(frame), "counted": int(cells["points"].sum()),
+                     "cells": int((cells["points"] > 0).sum())}
+
+
+PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}
+
+if __name__ == "__main__":
+    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells"), rate="M pts/s")
