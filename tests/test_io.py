@@ -797,3 +797,42 @@ def test_a_workbook_written_keeps_text_that_looks_like_a_formula_a_number_or_a_l
     with pytest.raises(InputError, match=r"cut\.xlsx: sheet components, row 3: a text longer than the 32,767 "):
         write_workbook([("components", table.assign(BZ=["ok", "长" * 40_000]))], tmp_path / "cut.xlsx")
     assert not (tmp_path / "cut.xlsx").exists()
+
+
+#: CSVs Arrow's reader reads (first) and those it leaves to pandas' reader.
+ARROW_CSVS = {"codes": "id,lon,lat\n0123,116.4,39.9\n2,1e2,39.8\n",
+              "quoted": 'id,name,lon,lat\n1,"a, b",116.4,39.9\n2,"line\nbreak",116.5,39.8\n3,"",1,2\n4,,1,2\n',
+              "bom": "\ufeffid,lon,lat\n1,2,3\n", "crlf": "id,lon,lat\r\n1,2,3\r\n4,5,6\r\n",
+              "cjk": "编号,经度,纬度\n井盖,116.4,39.9\n", "semicolon": "id;lon;lat\n1;116,4;39,9\n",
+              "spaces": "id,lon,lat\n  a ,  116.4 ,39.9\n", "words": "id,lon,lat\nNA,null,N/A\nnan,NaN,-\n",
+              "above": "report\nmade 2026\nid,lon,lat\n1,2,3\n", "header only": "id,lon,lat\n",
+              "quote in": 'id,lon,lat\n1,"2""x",3\n', "blank end": "id,lon,lat\n1,2,3\n\n\n"}
+PANDAS_CSVS = {"repeated name": "id,id,lat\n1,2,3\n", "short row": "id,lon,lat\n1,2\n4,5,6\n",
+               "blank line": "id,lon,lat\n1,2,3\n   \n4,5,6\n"}
+
+
+@pytest.mark.parametrize("name", [*ARROW_CSVS, *PANDAS_CSVS, "gb18030"])
+def test_a_csv_reads_as_pandas_reads_it_every_column_as_text(tmp_path, name):
+    """Arrow's reader gives the frame pandas' reader gives (``dtype=str``, a blank
+    or "" missing); a file it cannot read so (a repeated name, a short row, a
+    line of spaces, GB18030 text) is left to pandas' reader."""
+    from pathlib import Path
+
+    from gridkit.catalogue import _csv_header_line, _read_csv, _read_csv_arrow, _separator
+
+    path = Path(tmp_path / "points.csv")
+    text = {**ARROW_CSVS, **PANDAS_CSVS}.get(name)
+    if text is None:
+        path.write_bytes("编号,经度,纬度\n井盖,116.4,39.9\n".encode("gb18030"))
+    else:
+        path.write_text(text, encoding="utf-8", newline="")
+    top, header = _csv_header_line(path, None, (None, None))
+    sep = _separator(header, path)
+    by_arrow = _read_csv_arrow(path, top, header, sep)
+    assert (by_arrow is not None) == (name in ARROW_CSVS)
+    encoding = "gb18030" if name == "gb18030" else "utf-8-sig"
+    expected = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=sep, encoding=encoding,
+                           skiprows=top)
+    pd.testing.assert_frame_equal(_read_csv(path, None), expected)
+    if by_arrow is not None:
+        pd.testing.assert_frame_equal(by_arrow, expected)
