@@ -104,7 +104,7 @@ def _misread(locator, x, y, crs):
                    "layout with its codes and names, points (those inside it or nearest it), per_km2 and, with "
                    "--counts-by, a count per value. .gpkg (layer counts, for QGIS), .geojson, .csv or .xlsx.")
 @click.option("--counts-by", default=None, metavar="COLUMN",
-              help="With --counts or --map: also count each cell's points by this column (matter_code, "
+              help="With --counts: also count each cell's points by this column (matter_code, "
                    "gk_department_name): a column per value, the 12 most common, the rest in other.")
 @click.option("--map", "picture", default=None, type=click.Path(dir_okay=False), callback=picture_path,
               help="Also draw the points per cell: the cells shaded by how many each holds, in up to five classes "
@@ -174,8 +174,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                                "cell alone)")
     require_with(events=("class_field", class_field or class_code), class_field=("routes", routes),
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
-    if counts_by is not None and counts is None and picture is None:
-        raise click.UsageError("--counts-by goes with --counts or --map (the points per cell), neither given")
+    if counts_by is not None and counts is None:
+        raise click.UsageError("--counts-by goes with --counts (the table of points per cell), which is not given")
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")

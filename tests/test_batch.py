@@ -199,7 +199,7 @@ def test_cli_counts_refuse_before_writing_anything(tmp_path, package):
     assert shp.exit_code == 1 and "counts.shp: the points per cell are written to .gpkg, .geojson, .csv, .xlsx" \
         in shp.output
     alone = CliRunner().invoke(cli, base + ["--counts-by", "matter"])
-    assert alone.exit_code == 2 and "--counts-by goes with --counts or --map" in alone.output
+    assert alone.exit_code == 2 and "--counts-by goes with --counts (the table" in alone.output
     assert not out.exists() and not counts.exists() and not (tmp_path / "located.rejects.csv").exists()
     counts.write_bytes(b"kept")
     again = CliRunner().invoke(cli, base + ["--counts", str(counts)])

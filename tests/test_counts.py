@@ -40,6 +40,12 @@ def test_ties_among_values_go_in_the_order_of_the_values():
     locator = Locator(_cells(IDS))
     cells = cell_counts(locator, IDS, by=["b", "c", "a"])
     assert list(cells.columns[4:-1]) == ["a", "b", "c"]
+    numbered = cell_counts(locator, IDS * 2, by=["10", "2", "1", "10", "2", "x"])
+    assert list(numbered.columns[4:-1]) == ["10", "2", "1", "x"]  # 10 and 2 twice; then 1 and x, as text
+    numbers = cell_counts(locator, IDS, by=["10", "2", "1"])
+    assert list(numbers.columns[4:-1]) == ["1", "2", "10"]  # all numbers: by their values
+    codes = cell_counts(locator, IDS, by=["12345", "06010", "0114"])
+    assert list(codes.columns[4:-1]) == ["0114", "06010", "12345"]  # codes (a leading zero): as text
 
 
 def test_an_id_held_by_two_cells_is_one_row_with_its_parts_joined_and_its_points_added():
