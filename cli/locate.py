@@ -232,8 +232,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         lines += _counts_lines(summary["counts"])
     lines.append(f"  → {output}; rejects → {summary['rejects_file']}" if output
                  else f"  rejects → {summary['rejects_file']}")
-    echo_summary(lines, {"input": str(points), "output": output and str(output), **summary, "seconds": round(seconds, 3)},
-                 as_json)
+    echo_summary(lines, {"input": str(points), "output": output and str(output), **summary,
+                         "seconds": round(seconds, 3)}, as_json)
 
 
 def _counts_lines(counts):

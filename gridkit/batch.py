@@ -274,14 +274,13 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     output's column ``counts_by`` when given (the summary's ``counts``).
 
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
-    the summary; the rejects go to ``rejects_path`` (default
-    ``<output stem>.rejects.csv``, or beside ``counts`` without an output). ``package`` may be any polygon file
+    the summary; the rejects go to ``rejects_path`` (default ``<output stem>.rejects.csv``,
+    beside the counts without an output). ``package`` may be any polygon file
     (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
     """
     from .catalogue import read_inventory
-    from .io import refuse_replacing_input, source_rows
-
     from .counts import check_counts_outputs, per_cell, write_per_cell
+    from .io import refuse_replacing_input, source_rows
 
     if output is None and counts is None and counts_map is None:
         raise InputError("nothing to write: give an output for the located rows, or counts or a counts_map")

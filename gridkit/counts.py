@@ -22,10 +22,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
+from .io import LAYER_SUFFIXES
 
-#: The formats the counts are written in: GeoPackage and GeoJSON (the cells'
-#: polygons: a GeoJSON in WGS84), CSV and Excel (the table).
-CELL_TABLE_SUFFIXES = (".gpkg", ".geojson", ".csv", ".xlsx")
 #: Values of a --counts-by column that get a column each; the rest are added in ``other``.
 TOP_VALUES = 12
 
@@ -111,8 +109,8 @@ def check_counts_outputs(counts, picture, overwrite):
     (by its suffix) or would replace without ``overwrite``."""
     from .preview import picture_format
 
-    if counts is not None and Path(counts).suffix.lower() not in CELL_TABLE_SUFFIXES:
-        raise InputError(f"{counts}: the points per cell are written to {', '.join(CELL_TABLE_SUFFIXES)}")
+    if counts is not None and Path(counts).suffix.lower() not in LAYER_SUFFIXES:
+        raise InputError(f"{counts}: the points per cell are written to {', '.join(LAYER_SUFFIXES)}")
     if picture is not None:
         picture_format(picture)
     for path in (counts, picture):

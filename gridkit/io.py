@@ -1441,8 +1441,6 @@ def write_layers(layers, path, *, overwrite=False):
     GeoPackage gets every layer (for QGIS), an Excel workbook every table (a sheet
     each, without the geometry); a GeoJSON gets the first layer (in WGS84, as the
     format asks) and a CSV the first table."""
-    import pandas as pd
-
     suffix = Path(path).suffix.lower()
     if suffix not in LAYER_SUFFIXES:
         raise InputError(f"{path}: write {', '.join(LAYER_SUFFIXES)}")
