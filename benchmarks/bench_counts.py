@@ -5,7 +5,7 @@ Cases:
 
 ``lights``   Cambridge's 6,117 street lights (real: ``INFRA_StreetLights.geojson``,
              WGS84) counted in its street-bounded layout (``bench_patrol``'s
-             Cambridge package, 2,157 cells).
+             Cambridge package, 2,550 cells).
 ``reports``  2,000,000 GPS points (WGS84, seeded, uniform over Dongcheng's bounding
              box: about half fall in a cell) as a CSV of ``id,lon,lat``
              (``bench_locate_file``'s), counted in Dongcheng's lattice (4,278 cells).
