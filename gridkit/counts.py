@@ -49,7 +49,7 @@ def cell_counts(locator, grid_ids, *, by=None, top=TOP_VALUES):
     if len(first) < len(rows):  # an ID held by several cells: one row, its parts joined
         import shapely
 
-        polygons = locator._every_cell[1]
+        polygons = locator._polygons
         for k in np.flatnonzero(np.bincount(code) > 1):
             out.geometry.values[k] = shapely.union_all(polygons[code == k])
     out.insert(len(out.columns) - 1, "points", np.bincount(codes[codes >= 0], minlength=len(dtype.categories)))

@@ -523,7 +523,7 @@ class Locator:
         """Pickled without the lock and the cached transforms (closures); unpickled
         with a lock of its own and its polygons prepared again."""
         state = dict(self.__dict__, _transforms={})
-        for rebuilt in ("_geos_lock", "_tree", "_every_cell"):  # the trees: built again when first needed
+        for rebuilt in ("_geos_lock", "_tree", "_polygons", "_cell_tree"):  # built again when first needed
             state.pop(rebuilt, None)
         return state
 
@@ -557,9 +557,9 @@ class Locator:
         return shapely.STRtree(self._mixed_geoms)
 
     @functools.cached_property
-    def _every_cell(self):
-        """``(tree, polygons)`` of every cell, in the order of its rows: the index
-        keeps only the cells of mixed buckets, so a package's are read again."""
+    def _polygons(self):
+        """Every cell's polygon, in the order of its rows: the index keeps only the
+        cells of mixed buckets, so a package's are read again."""
         geoms = self.__dict__.get("_read_from")
         if isinstance(geoms, tuple):
             path, layer, id_field = geoms
@@ -570,7 +570,12 @@ class Locator:
         elif geoms is None:
             raise InputError("this locator was loaded from an index file alone; near_edge needs the cells' "
                              "polygons: make it with Locator.from_package")
-        return shapely.STRtree(geoms), geoms
+        return geoms
+
+    @functools.cached_property
+    def _cell_tree(self):
+        """An STRtree of every cell's polygon (:attr:`_polygons`), for near_edge."""
+        return shapely.STRtree(self._polygons)
 
     def near_edge(self, x, y, index, within, *, crs=None):
         """Per point, the nearest other cell within ``within`` metres of it, and how far
@@ -587,7 +592,7 @@ class Locator:
         rows = np.flatnonzero(index >= 0)  # positions the cell index found a cell for
         if not len(rows) or within < 0:
             return near, distance
-        tree, geoms = self._every_cell
+        tree, geoms = self._cell_tree, self._polygons
         x, y = self.to_layout_xy(np.asarray(x, dtype=float)[rows], np.asarray(y, dtype=float)[rows], crs)
         maybe = ~self._alone_within(x, y, index[rows], within)
         rows, points = rows[maybe], shapely.points(x[maybe], y[maybe])
@@ -1156,7 +1161,7 @@ class Locator:
         rows = np.asarray(rows, dtype=np.int64)
         described = self.describe(rows, np.zeros(len(rows), dtype=np.int8), np.zeros(len(rows)))
         table = described.drop(columns=["status", "distance_m", "micro_id"], errors="ignore").astype(object)
-        return gpd.GeoDataFrame(table, geometry=np.asarray(self._every_cell[1])[rows], crs=self.crs)
+        return gpd.GeoDataFrame(table, geometry=np.asarray(self._polygons)[rows], crs=self.crs)
 
     def _dtype(self, name):
         cache = self.__dict__.setdefault("_dtypes", {})

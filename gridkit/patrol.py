@@ -182,7 +182,7 @@ def _edges(locator):
     and an ``STRtree`` of them: made once per locator."""
     cached = locator.__dict__.get("_patrol_edges")
     if cached is None:
-        xy, ring = shapely.get_coordinates(shapely.get_rings(locator._every_cell[1]), return_index=True)
+        xy, ring = shapely.get_coordinates(shapely.get_rings(locator._polygons), return_index=True)
         same = ring[1:] == ring[:-1]
         x0, y0, x1, y1 = xy[:-1, 0][same], xy[:-1, 1][same], xy[1:, 0][same], xy[1:, 1][same]
         tree = shapely.STRtree(shapely.linestrings(np.stack([np.column_stack([x0, y0]), np.column_stack([x1, y1])],
