@@ -106,6 +106,11 @@ def _misread(locator, x, y, crs):
 @click.option("--counts-by", default=None, metavar="COLUMN",
               help="With --counts: also count each cell's points by this column (matter_code, "
                    "gk_department_name): a column per value, the 12 most common, the rest in other.")
+@click.option("--counts-per", type=click.Choice(["cell", "community", "street", "district"]), default="cell",
+              show_default=True,
+              help="With --counts or --map: add the points up per community, street or district instead (the "
+                   "monthly table of cases per community): one row each with its cells, cells_with_points, "
+                   "points, per_km2 and the --counts-by columns, and the union of its cells.")
 @click.option("--map", "picture", default=None, type=click.Path(dir_okay=False), callback=picture_path,
               help="Also draw the points per cell: the cells shaded by how many each holds, in up to five classes "
                    "(.png, .svg, .pdf or .jpg).")
@@ -118,7 +123,7 @@ def _misread(locator, x, y, crs):
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
                    grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, near_edge, counts, counts_by,
-                   picture, use_dask, scheduler, workers, overwrite):
+                   counts_per, picture, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 
@@ -134,7 +139,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
 
     \b
     --counts and --map add up the points per cell: how many reports (or cases,
-    components) each cell holds, as a table and a map.
+    components) each cell holds, as a table and a map; --counts-per community
+    adds them up per community (street, district).
 
     \b
     Edge rule: a point on a shared edge belongs to the cell east of it (north of
@@ -152,6 +158,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
       gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 \\
           --grid demo-output/dongcheng.gpkg -o located.csv --overwrite \\
           --counts counts.gpkg --counts-by matter_code --map counts.png
+      gridkit locate data/samples/TRAFFIC_Signals.geojson --grid demo-output/cambridge.gpkg \\
+          --counts signals_per_community.csv --counts-per community
       gridkit locate located.parquet --grid demo-output/dongcheng.gpkg --dask \\
           -o relocated.parquet
       gridkit locate --at 116.4105,39.9289 --crs gcj02 --grid demo-output/dongcheng.gpkg
@@ -165,6 +173,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
                     tolerance, degrees, near_edge, points=points, output=output,
                     batch_only=(layer, x_field, y_field, encoding, counts, counts_by, picture, use_dask, scheduler,
+                                None if counts_per == "cell" else counts_per,
                                 overwrite))
         return
     if points is None:
@@ -176,6 +185,9 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
     if counts_by is not None and counts is None:
         raise click.UsageError("--counts-by goes with --counts (the table of points per cell), which is not given")
+    if counts_per != "cell" and counts is None and picture is None:
+        raise click.UsageError("--counts-per goes with --counts or --map (the points per cell, which it adds up), "
+                               "neither of which is given")
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
@@ -187,7 +199,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     refuse_existing(output, counts, picture, overwrite=overwrite, inputs=inputs)
     beside = output or counts or picture  # the rejects go beside it, written anew each run
     refuse_existing(rejects_file(beside), overwrite=True, inputs=inputs)
-    per_cell = {"counts": counts, "counts_by": counts_by, "counts_map": picture}
+    per_cell = {"counts": counts, "counts_by": counts_by, "counts_map": picture, "counts_per": counts_per}
     try:
         table = _routes(routes)
         if table is not None and class_field is None and class_code is None:
@@ -237,12 +249,18 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
 
 
 def _counts_lines(counts):
-    """The summary's lines on the points per cell (--counts, --map)."""
+    """The summary's lines on the points per cell, community … (--counts, --map, --counts-per)."""
+    from gridkit.counts import LEVELS
+
     c = counts
     lines = [f"  per cell: {c['points']:,} points in {c['cells_with_points']:,} of {c['cells']:,} cells "
              f"({c['cells_with_points'] / max(c['cells'], 1) * 100:.0f} %)"]
+    code, name, plural = LEVELS[c["per"]]
+    if c["per"] != "cell":
+        lines.append(f"  per {c['per']}: in {c[plural + '_with_points']:,} of {c[plural]:,} {plural}")
     if c["most"]:
-        lines.append("    most: " + ", ".join(f"{m['grid_id']} ({m['points']:,})" for m in c["most"]))
+        lines.append("    most: " + ", ".join(" ".join(filter(None, (m[code] or "(no code)", m.get(name))))
+                                             + f" ({m['points']:,})" for m in c["most"]))
     written = [f"counts → {c['file']}"] if c["file"] else []
     written += [f"map → {c['map']}"] if c["map"] else []
     lines.append("    " + ", ".join(written))
@@ -268,7 +286,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
 
     if points is not None or output is not None or any(v not in (None, False) for v in batch_only):
         raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --encoding, "
-                               "--counts, --counts-by, --map, --dask, --scheduler and --overwrite are for files")
+                               "--counts, --counts-by, --counts-per, --map, --dask, --scheduler and --overwrite "
+                               "are for files")
     if class_field is not None:
         raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
     require_with(class_code=("routes", routes), events=("class_code", class_code))
@@ -369,7 +388,7 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
     if per_cell["counts"] or per_cell["counts_map"]:  # before anything is written: a bad --counts-by stops it
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid["grid_layer"],
                                        id_field=grid["id_field"])
-        counted = counts_per_cell(locator, located, per_cell["counts_by"], source=points)
+        counted = counts_per_cell(locator, located, per_cell["counts_by"], per=per_cell["counts_per"], source=points)
     with rejects_written(rejects, rejects_file(beside)):  # in place once the output is
         if output is not None:
             with atomic_path(output, overwrite=overwrite) as tmp:
@@ -377,7 +396,8 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
     summary = summarise(located, rejects, len(located) + len(rejects))
     summary["rejects_file"] = str(rejects_file(beside))
     if counted is not None:
-        summary["counts"] = write_per_cell(counted, per_cell["counts"], per_cell["counts_map"], overwrite=overwrite)
+        summary["counts"] = write_per_cell(counted, per_cell["counts"], per_cell["counts_map"],
+                                           per=per_cell["counts_per"], overwrite=overwrite)
     if offset:
         summary["offset_hint"] = offset
     if table is not None and kind != "event":  # the names among the located rows' classes

@@ -255,7 +255,7 @@ def summarise(located, rejects, n_rows):
 def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
                 overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None,
-                counts=None, counts_by=None, counts_map=None):
+                counts=None, counts_by=None, counts_map=None, counts_per="cell"):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet; None: only the counts).
 
@@ -271,7 +271,9 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
 
     ``counts`` (.gpkg, .geojson, .csv or .xlsx) and ``counts_map`` (a picture):
     also write the points per cell, :func:`gridkit.counts.cell_counts`, by the
-    output's column ``counts_by`` when given (the summary's ``counts``).
+    output's column ``counts_by`` when given (the summary's ``counts``), added up
+    per community, street or district with ``counts_per``
+    (:func:`gridkit.counts.unit_counts`).
 
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default ``<output stem>.rejects.csv``,
@@ -320,7 +322,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     per = None
     if counts is not None or counts_map is not None:  # made before anything is written: a bad --counts-by stops it
-        per = per_cell(locator, located, counts_by, source=points)
+        per = per_cell(locator, located, counts_by, per=counts_per, source=points)
     # The rejects are written aside first and take their place once the output has: a
     # failed write leaves the last run's output and rejects, which belong together.
     with rejects_written(rejected, rejects_file(beside, rejects_path), dialect):
@@ -330,7 +332,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     summary = summarise(located, rejected, len(frame))
     summary["rejects_file"] = str(rejects_file(beside, rejects_path))
     if per is not None:
-        summary["counts"] = write_per_cell(per, counts, counts_map, overwrite=overwrite)
+        summary["counts"] = write_per_cell(per, counts, counts_map, per=counts_per, overwrite=overwrite)
     offset = locator.offset_hint(x, y, in_crs)  # lon/lat in the wrong one of China's systems
     if offset:
         summary["offset_hint"] = offset

@@ -27,6 +27,12 @@ from .io import LAYER_SUFFIXES
 #: Values of a --counts-by column that get a column each; the rest are added in ``other``.
 TOP_VALUES = 12
 
+#: What the points can be counted per: each level's code column, name column and plural.
+LEVELS = {"cell": ("grid_id", None, "cells"),
+          "community": ("community_code", "community_name", "communities"),
+          "street": ("street_code", "street_name", "streets"),
+          "district": ("county_code", "county_name", "districts")}
+
 
 def cell_counts(locator, grid_ids, *, by=None, top=TOP_VALUES):
     """The cells of ``locator``'s layout, one row per grid ID, with how many of the
@@ -104,6 +110,53 @@ def _by_value(codes, by, top, size):
             if which.any() or name not in ("other", "blank")}
 
 
+def unit_counts(cells, per):
+    """:func:`cell_counts`' ``cells`` added up per community, street or district
+    (``per``, a key of :data:`LEVELS`; ``"cell"`` gives ``cells`` as they are):
+    the monthly table of cases per community (案件数 per 社区) and its map.
+
+    One row per code of that level, in the order of the codes, with its name and
+    the codes and names above it, ``cells`` (how many it has), ``cells_with_points``,
+    ``points``, ``per_km2`` and the by-value columns, each the sum over its cells,
+    and the union of its cells' polygons. Cells with no code of that level make one
+    row with a blank code, so that no point goes uncounted. A layout without the
+    level's code column is refused.
+    """
+    from .adopt import unions
+
+    _check_level(per)
+    if per == "cell":
+        return cells
+    code, name, plural = LEVELS[per]
+    if code not in cells.columns:
+        raise InputError(f"the layout names no {plural} (its cells have no {code} column) to count points per "
+                         f"{per}; count them per "
+                         + " or ".join(level for level, (c, _, _) in LEVELS.items() if c in cells.columns))
+    levels = list(LEVELS)
+    above = [c for level in levels[levels.index(per):] for c in LEVELS[level][:2] if c in cells.columns]
+    summed = ["points"] + list(cells.columns[cells.columns.get_loc("per_km2") + 1:].drop(cells.geometry.name))
+    key = cells[code].fillna("").astype(str).str.strip()
+    group, keys = pd.factorize(key, sort=True)
+    first = np.unique(group, return_index=True)[1]
+    out = cells.iloc[first][above].reset_index(drop=True).astype(object)
+    out[code] = pd.Series([k or None for k in keys], index=out.index, dtype=object)
+    out["cells"] = np.bincount(group, minlength=len(keys))
+    out["cells_with_points"] = np.bincount(group, weights=cells["points"].to_numpy() > 0, minlength=len(keys))
+    totals = cells[summed].groupby(group).sum()
+    for column in summed:
+        out[f"by {column}" if column in ("cells", "cells_with_points") else column] = totals[column].to_numpy()
+    polygons = cells.geometry.values
+    geometry = unions([polygons[group == k] for k in range(len(keys))])  # without the float-noise pinholes
+    out = cells.__class__(out, geometry=geometry, crs=cells.crs)
+    out.insert(out.columns.get_loc("points") + 1, "per_km2", np.round(out["points"] / (out.area / 1e6), 3))
+    return out.astype({"cells": np.int64, "cells_with_points": np.int64})
+
+
+def _check_level(per):
+    if per not in LEVELS:
+        raise InputError(f"points are counted per {', '.join(LEVELS)}, not per {per!r}")
+
+
 def check_counts_outputs(counts, picture, overwrite):
     """Refuse, before any work, a counts file or map picture gridkit cannot write
     (by its suffix) or would replace without ``overwrite``."""
@@ -118,10 +171,11 @@ def check_counts_outputs(counts, picture, overwrite):
             raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
 
 
-def per_cell(locator, located, by=None, *, source="the points"):
+def per_cell(locator, located, by=None, *, per="cell", source="the points"):
     """:func:`cell_counts` of a located frame (:func:`gridkit.batch.locate_frame`'s
     rows, ``gk_grid_id`` among them), by its column ``by`` when given: one of the
-    input's columns or of the ``gk_`` columns added (``gk_department_name``)."""
+    input's columns or of the ``gk_`` columns added (``gk_department_name``);
+    added up per community, street or district with ``per`` (:func:`unit_counts`)."""
     from .batch import PREFIX
     from .errors import near_column
 
@@ -131,24 +185,36 @@ def per_cell(locator, located, by=None, *, source="the points"):
             raise InputError(f"{source}: no column {by!r}{near_column(by, located.columns)} to count by; columns "
                              f"are {', '.join(map(str, located.columns))}")
         values = located[by]
-    return cell_counts(locator, located[PREFIX + "grid_id"], by=values)
+    _check_level(per)  # before the counting
+    return unit_counts(cell_counts(locator, located[PREFIX + "grid_id"], by=values), per)
 
 
-def write_per_cell(cells, path=None, picture=None, *, overwrite=False, most=5) -> dict:
-    """Write :func:`cell_counts`' ``cells`` to ``path`` (a layer ``counts``:
+def write_per_cell(table, path=None, picture=None, *, per="cell", overwrite=False, most=5) -> dict:
+    """Write :func:`cell_counts`' cells, or :func:`unit_counts`' rows ``per``
+    community, street or district, to ``path`` (a layer ``counts``:
     :func:`gridkit.io.write_layers`) and draw them to ``picture``
-    (:func:`gridkit.preview.plot_counts`), each atomically. Returns the summary:
-    cells, cells_with_points, points, the ``most`` cells with the most, the files."""
+    (:func:`gridkit.preview.plot_counts`), each atomically.
+
+    Returns the summary: ``per``, cells, cells_with_points, points, the ``most``
+    rows with the most (their code, and name when the level has one), the files;
+    above the cell, also how many communities (streets, districts) there are and
+    hold points."""
     from .io import write_layers
     from .preview import plot_counts
 
+    code, name, plural = LEVELS[per]
     if path is not None:
-        write_layers([("counts", cells)], path, overwrite=overwrite)
+        write_layers([("counts", table)], path, overwrite=overwrite)
     if picture is not None:
-        plot_counts(cells, picture, overwrite=overwrite)
-    busiest = cells.sort_values("points", ascending=False, kind="stable").head(most)
-    busiest = busiest[busiest["points"] > 0]
-    return {"cells": int(len(cells)), "cells_with_points": int((cells["points"] > 0).sum()),
-            "points": int(cells["points"].sum()),
-            "most": [{"grid_id": str(g), "points": int(n)} for g, n in zip(busiest["grid_id"], busiest["points"])],
-            "file": None if path is None else str(path), "map": None if picture is None else str(picture)}
+        plot_counts(table, picture, per=per, overwrite=overwrite)
+    held = table["points"] > 0
+    summary = {"per": per, "cells": int(len(table)), "cells_with_points": int(held.sum())}
+    if per != "cell":
+        summary.update(cells=int(table["cells"].sum()), cells_with_points=int(table["cells_with_points"].sum()))
+        summary.update({plural: int(len(table)), f"{plural}_with_points": int(held.sum())})
+    busiest = table[held].sort_values("points", ascending=False, kind="stable").head(most)
+    said = [code] + ([name] if name in table.columns else [])
+    summary["points"] = int(table["points"].sum())
+    summary["most"] = [{**{c: None if pd.isna(row[c]) else str(row[c]) for c in said}, "points": int(row["points"])}
+                       for _, row in busiest.iterrows()]
+    return {**summary, "file": None if path is None else str(path), "map": None if picture is None else str(picture)}

@@ -310,11 +310,14 @@ def count_classes(counts):
     return np.searchsorted(uppers, counts, side="left"), labels
 
 
-def plot_counts(cells, path=None, *, column="points", what="points", title=None, overwrite=True):
-    """Draw ``cells`` (:func:`gridkit.counts.cell_counts`) shaded by ``column``,
-    how many points each holds: cells with none in grey, the others in up to five
-    classes (:func:`count_classes`). Returns the figure; with ``path``, also writes
-    it atomically."""
+def plot_counts(cells, path=None, *, column="points", what="points", per="cell", title=None, overwrite=True):
+    """Draw ``cells`` (:func:`gridkit.counts.cell_counts`, or the communities,
+    streets or districts of :func:`gridkit.counts.unit_counts` with ``per``) shaded
+    by ``column``, how many points each holds: those with none in grey, the others
+    in up to five classes (:func:`count_classes`). Returns the figure; with
+    ``path``, also writes it atomically."""
+    from .counts import LEVELS
+
     picture = None if path is None else picture_format(path)
     if not len(cells):
         raise InputError("no cell to draw: the layout is empty")
@@ -322,9 +325,12 @@ def plot_counts(cells, path=None, *, column="points", what="points", title=None,
     klass, labels = count_classes(counts)
     held = counts > 0
     fig, ax, handles = _classed(cells, klass, held, labels, f"no {what}")
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, title=f"{what} per cell",
+    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, title=f"{what} per {per}",
               title_fontsize=7)
-    ax.set_title(title or f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} cells")
+    ax.set_title(title or f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} {LEVELS[per][2]}")
+    if per != "cell" and len(cells) <= 100:  # communities, streets: few and large enough to write each one's count
+        for point, count in zip(cells.geometry.representative_point(), counts):
+            ax.annotate(f"{count:,}", (point.x, point.y), ha="center", va="center", fontsize=7)
     return _framed(fig, ax, cells, path, picture, overwrite)
 
 

@@ -135,12 +135,15 @@ def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
     frame.iloc[5:].to_parquet(parts / "b.parquet")
     on_dask = CliRunner().invoke(cli, ["locate", str(parts), "--grid", str(package), "-o", str(tmp_path / "d.parquet"),
                                        "--routes", str(routes), "--class-field", "matter", "--tolerance", "10",
-                                       "--dask", "--workers", "1", "--json", "--counts", str(tmp_path / "d.xlsx")])
+                                       "--dask", "--workers", "1", "--json", "--counts", str(tmp_path / "d.xlsx"),
+                                       "--counts-per", "community"])
     assert on_dask.exit_code == 0, on_dask.output
     summary = json.loads(on_dask.output.splitlines()[-1])
-    # the counts on dask: the seven rows located in a cell (c8 and c9 rejected, c7 outside)
+    # the counts on dask: the seven rows located in a cell (c8 and c9 rejected, c7 outside), per community
     assert (summary["counts"]["points"], summary["counts"]["cells_with_points"]) == (7, 5)
-    assert pd.read_excel(tmp_path / "d.xlsx", dtype={"grid_id": str})["points"].sum() == 7
+    per_community = pd.read_excel(tmp_path / "d.xlsx", dtype={"community_code": str})
+    assert per_community[["community_code", "cells", "points"]].values.tolist() == [["110101001001", 6, 6],
+                                                                                   ["110101001002", 2, 1]]
     named = summary["classes_by_name"]
     assert list(named) == ["暴露垃圾", "供水井盖", "无主井盖", "上水井盖", "无照经营游商", "供水井盖异常"]
     assert named["上水井盖"] == ["01001", "供水井盖", "CJ/T 214"] and named["暴露垃圾"][0] == "06010"
@@ -205,6 +208,45 @@ def test_cli_counts_refuse_before_writing_anything(tmp_path, package):
     again = CliRunner().invoke(cli, base + ["--counts", str(counts)])
     assert again.exit_code == 2 and "counts.gpkg exists; pass --overwrite" in again.output
     assert counts.read_bytes() == b"kept" and not out.exists()
+
+
+def test_cli_counts_per_community_add_up_the_cells_and_name_the_busiest(tmp_path, package):
+    """--counts-per community: one row per community with its cells, the points in
+    them (by --counts-by) and its outline, the union of its cells; the summary
+    names the busiest communities. A level the layout lacks, and --counts-per
+    without --counts or --map, are refused before anything is written."""
+    points, _ = _points(tmp_path)
+    counts, picture = tmp_path / "communities.gpkg", tmp_path / "communities.png"
+    base = ["locate", str(points), "--grid", str(package), "--tolerance", "10"]
+    result = CliRunner().invoke(cli, base + ["--counts", str(counts), "--counts-by", "matter", "--counts-per",
+                                             "community", "--map", str(picture)])
+    assert result.exit_code == 0, result.output
+    assert "  per cell: 8 points in 5 of 8 cells (62 %)\n  per community: in 2 of 2 communities\n" \
+           "    most: 110101001001 c0 (7), 110101001002 c1 (1)\n" in result.output
+    got = gpd.read_file(counts, layer="counts")
+    assert got["community_code"].tolist() == ["110101001001", "110101001002"]
+    assert got[["cells", "cells_with_points", "points"]].to_numpy().tolist() == [[6, 4, 7], [2, 1, 1]]
+    assert got["01001"].tolist() == [2, 1] and (got.loc[:, "01001":"12345"].sum(axis=1) == got["points"]).all()
+    units = gpd.read_file(package, layer="units").set_index("code")
+    for _, row in got.iterrows():  # the union of the community's cells is the community
+        assert row.geometry.symmetric_difference(units.geometry[row["community_code"]]).area < 1e-3
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    streets = CliRunner().invoke(cli, base + ["--counts", str(tmp_path / "streets.csv"), "--counts-per", "street",
+                                              "--json"])
+    assert streets.exit_code == 0, streets.output
+    summary = json.loads(streets.output.splitlines()[-1])["counts"]
+    assert {k: summary[k] for k in ("per", "cells", "cells_with_points", "streets", "streets_with_points",
+                                    "points")} == {"per": "street", "cells": 8, "cells_with_points": 5,
+                                                   "streets": 1, "streets_with_points": 1, "points": 8}
+    bare = tmp_path / "bare.gpkg"
+    pyogrio.write_dataframe(gpd.read_file(package, layer="cells")[["grid_id", "geometry"]], bare, layer="cells")
+    lacking = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(bare), "--counts",
+                                       str(tmp_path / "x.csv"), "--counts-per", "community"])
+    assert lacking.exit_code == 1 and "the layout names no communities" in lacking.output
+    alone = CliRunner().invoke(cli, base + ["-o", str(tmp_path / "located.csv"), "--counts-per", "district"])
+    assert alone.exit_code == 2 and "--counts-per goes with --counts or --map" in alone.output
+    assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.rejects.csv").exists()
+    assert not (tmp_path / "located.csv").exists()
 
 
 def test_locate_encoding_reads_a_big5_csv(tmp_path, package):

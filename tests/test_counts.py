@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
-from gridkit.counts import cell_counts
+from gridkit.counts import cell_counts, unit_counts
 from gridkit.errors import InputError
 from gridkit.locator import Locator
 
@@ -63,3 +63,38 @@ def test_a_grid_id_the_layout_does_not_have_is_refused_by_its_point():
     with pytest.raises(InputError, match=r"point 2: grid ID '990101900600009' is no cell of the layout "
                                          r"\(and 1 more\)"):
         cell_counts(locator, [IDS[0], "990101900600009", " 990101900600003 ", "x"])
+
+
+def test_counts_per_community_add_up_the_cells_and_keep_a_row_for_cells_with_no_community():
+    """unit_counts: one row per community in the order of the codes, each the sum
+    of its cells (by-value columns too) over the union of their polygons; cells
+    with no community code make a row of their own, so every point is counted."""
+    ids = IDS + ["990101900601001", "990101900601002"]
+    layout = _cells(ids).assign(community_code=["990101900601", "990101900600", "990101900601", "  ", None],
+                                community_name=["乙", "甲", "乙", None, None])
+    locator = Locator(layout)
+    grid_ids = [ids[0], ids[0], ids[2], ids[1], ids[3], ids[4], None]
+    cells = cell_counts(locator, grid_ids, by=["a", "b", "a", "a", "b", None, "a"])
+    communities = unit_counts(cells, "community")
+    assert communities["community_code"].tolist() == [None, "990101900600", "990101900601"]
+    assert communities["community_name"].fillna("").tolist() == ["", "甲", "乙"]
+    assert list(communities.columns) == ["community_code", "community_name", "cells", "cells_with_points", "points",
+                                         "per_km2", "a", "b", "blank", "geometry"]
+    assert communities["cells"].tolist() == [2, 1, 2]
+    assert communities["cells_with_points"].tolist() == [2, 1, 2]
+    assert communities["points"].tolist() == [2, 1, 3]  # the point in no cell counts for no community
+    assert communities["a"].tolist() == [0, 1, 2] and communities["b"].tolist() == [1, 0, 1]
+    assert communities["blank"].tolist() == [1, 0, 0]
+    assert communities.geometry.area.tolist() == pytest.approx([20_000, 10_000, 20_000])
+    assert communities.geometry.iloc[0].equals(shapely.box(300, 0, 500, 100))  # two cells side by side: one box
+    assert communities["per_km2"].tolist() == [100.0, 100.0, 150.0]
+    assert unit_counts(cells, "cell") is cells
+
+
+def test_counts_per_a_level_the_layout_lacks_are_refused_naming_the_levels_it_has():
+    cells = cell_counts(Locator(_cells(IDS)), IDS)
+    with pytest.raises(InputError, match=r"the layout names no streets \(its cells have no street_code column\) "
+                                         r"to count points per street; count them per cell or community"):
+        unit_counts(cells, "street")
+    with pytest.raises(InputError, match=r"points are counted per cell, community, street, district, not per 'town'"):
+        unit_counts(cells, "town")
