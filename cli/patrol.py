@@ -36,6 +36,10 @@ def _duration(minutes) -> str:
 @click.option("--time-field", default=None,
               help="Column with each fix's time (default: found by name: time, timestamp, 时间, 定位时间, 采集时间 …; "
                    "a GPX's own). Without one, only metres are counted.")
+@click.option("--date-field", default=None,
+              help="Column with each fix's date, when the time column holds only the time of day (default: found "
+                   "by name: date, 日期, 定位日期 …). Without one, times of day are read in the file's order, a day "
+                   "later each time they go back past midnight.")
 @click.option("--track-field", default=None,
               help="Column telling the tracks apart: a worker's or device's ID (设备号). Default: a GPX's tracks; "
                    "else each file is one track.")
@@ -59,8 +63,8 @@ def _duration(minutes) -> str:
 @text_encoding_opt
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @overwrite_opt
-def patrol_command(tracks, package, output, picture, scope, time_field, track_field, time_zone, max_gap, max_speed,
-                   crs, layer, grid_layer, id_field, x_field, y_field, encoding, as_json, overwrite):
+def patrol_command(tracks, package, output, picture, scope, time_field, date_field, track_field, time_zone, max_gap,
+                   max_speed, crs, layer, grid_layer, id_field, x_field, y_field, encoding, as_json, overwrite):
     """Patrol coverage: how far and how long grid workers' tracks ran in each
     cell, which cells they entered and how often, and which they never visited.
 
@@ -108,7 +112,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, track_fi
                  "cells")
             summary, cells, lines = patrol_file(
                 tracks, package, output, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
-                time_field=time_field, track_field=track_field, encoding=encoding, time_zone=time_zone,
+                time_field=time_field, date_field=date_field, track_field=track_field, encoding=encoding,
+                time_zone=time_zone,
                 max_gap=max_gap * 60, max_speed=max_speed / 3.6, scope=scope, overwrite=overwrite,
                 grid_layer=grid_layer, id_field=id_field)
             if picture:
@@ -144,6 +149,12 @@ def patrol_command(tracks, package, output, picture, scope, time_field, track_fi
                          f"{c['cells']:,} ({c['patrolled'] / c['cells'] * 100:.0f} %)")
     if len(s["communities"]) > 12:
         lines_out.append(f"    … {len(s['communities']) - 12} communities more")
+    days = s["times_of_day"]
+    if days["date_fields"]:
+        lines_out.append(f"  times of day on the dates in {', '.join(days['date_fields'])}")
+    if days["files_without_dates"]:
+        lines_out.append(f"  times of day with no date column: read in the file's order, "
+                         f"{days['past_midnight']:,} past midnight (name a date column with --date-field)")
     lines_out += [f"  {n:6,d} × {reason}: {FIX_REASONS[reason]}" for reason, n in s["rejected_by_reason"].items()]
     lines_out.append(f"  → {output}" + (f", map → {picture}" if picture else "")
                      + f"; rejects → {s['rejects_file']}")

@@ -297,12 +297,16 @@ def _as_times(secs, like):
 #: Column names read as a fix's time when none is named (case and a bracketed unit aside).
 TIME_NAMES = ("time", "timestamp", "datetime", "date_time", "gps_time", "gpstime", "fix_time", "utc_time",
               "时间", "定位时间", "采集时间", "上报时间", "轨迹时间", "时间戳", "gps时间")
+#: Columns holding the date of a fix whose time column holds only the time of day (日期 beside 时间).
+DATE_NAMES = ("date", "gps_date", "fix_date", "utc_date", "日期", "定位日期", "采集日期", "上报日期", "轨迹日期")
+_TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?\s*"
+_HALF_DAY_S = 12 * 3600
 #: Which cells the coverage lists: those of every community a track ran in, every cell, or those patrolled.
 SCOPES = ("community", "all", "patrolled")
 
 
 def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None, track_field=None,
-               encoding=None, time_zone=None):
+               encoding=None, time_zone=None, date_field=None):
     """One file of GPS fixes: ``(fixes, rejects)``.
 
     ``fixes`` has ``x``, ``y`` (in the file's CRS, ``fixes.attrs["crs"]``),
@@ -313,6 +317,14 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     rows with no position or no readable time, with ``row``, ``reason`` and
     ``detail``. ``time_zone`` (``Asia/Shanghai``): times with a zone are shown in
     it, and times without one are taken to be in it.
+
+    A time column of times of day alone (``08:15:03``, a workbook's time cells)
+    takes its dates from ``date_field``, or from a column named as in
+    :data:`DATE_NAMES` (日期). With no date column, each track's times are read
+    as one day's in the file's order, a day later each time they go back by more
+    than 12 hours (a walk past midnight). ``fixes.attrs`` says which: ``date_field``
+    and ``past_midnight`` (how many times a day was added); ``times_of_day``
+    whether the times were times of day alone.
     """
     from . import coords
     from .batch import rejects_table
@@ -330,17 +342,48 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     if found is not None and found not in frame.columns:
         raise InputError(f"{path}: --time-field {found!r} is not a column (the columns: "
                          f"{', '.join(map(str, frame.columns))})")
+    if date_field is not None and date_field not in frame.columns:
+        raise InputError(f"{path}: --date-field {date_field!r} is not a column (the columns: "
+                         f"{', '.join(map(str, frame.columns))})")
     fixes = pd.DataFrame({"x": x, "y": y, "row": source_rows(frame)})
+    _track_labels(fixes, frame, path, track_field)
+    dated, rolled, of_day = None, 0, None
     if found is not None:
-        times, unread = _fix_times(frame[found], time_zone)
+        column, of_day = frame[found], _time_of_day(frame[found])
+        if of_day is not None:
+            dated = date_field if date_field is not None else next((names[n] for n in DATE_NAMES if n in names),
+                                                                   None)
+            if dated is not None:
+                column = _on_dates(frame[dated], of_day)
+            else:
+                column, rolled = _past_midnight(of_day, fixes["track"].to_numpy())
+        times, unread = _fix_times(column, time_zone)
         fixes["time"] = times.to_numpy()
         if isinstance(times.dtype, pd.DatetimeTZDtype):
             fixes["time"] = times.set_axis(fixes.index)
-        blank = unread & frame[found].isna().to_numpy() & (reason == "")
+        given = frame[found].notna().to_numpy() & (frame[found].astype(str).str.strip() != "").to_numpy()
+        blank = unread & ~given & (reason == "")
         wrong = unread & ~blank & (reason == "")
         reason[blank], detail[blank] = "missing_time", f"{found} is blank"
         reason[wrong] = "bad_time"
         detail[wrong] = [f"{found} = {v!r} is no date and time" for v in frame[found].to_numpy()[wrong]]
+        if dated is not None:
+            undated = wrong & frame[dated].notna().to_numpy()
+            detail[wrong] = [f"{dated} = {d!r} with {found} = {t!r} is no date and time" if u else
+                             f"{dated} is blank (the date of {found} = {t!r})" for d, t, u in
+                             zip(frame[dated].to_numpy()[wrong], frame[found].to_numpy()[wrong], undated[wrong])]
+    bad = reason != ""
+    rejects = rejects_table(frame.drop(columns="geometry", errors="ignore").loc[bad], fixes["row"].to_numpy()[bad],
+                            reason[bad], detail[bad])
+    fixes = fixes.loc[~bad].reset_index(drop=True)
+    fixes.attrs.update(crs=in_crs, time_field=found, times_of_day=of_day is not None, date_field=dated,
+                       past_midnight=rolled)
+    return fixes, rejects
+
+
+def _track_labels(fixes, frame, path, track_field):
+    """``fixes["track"]``: the file's name, then ``track_field``'s value or a GPX
+    track's name or number."""
     if track_field is not None:
         if track_field not in frame.columns:
             raise InputError(f"{path}: --track-field {track_field!r} is not a column (the columns: "
@@ -351,13 +394,55 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     else:
         fixes["track"] = ""
     fixes["track"] = path.name + (":" + fixes["track"]).where(fixes["track"] != "", "")
-    bad = reason != ""
-    rejects = rejects_table(frame.drop(columns="geometry", errors="ignore").loc[bad], fixes["row"].to_numpy()[bad],
-                            reason[bad], detail[bad])
-    fixes = fixes.loc[~bad].reset_index(drop=True)
-    fixes.attrs["crs"] = in_crs
-    fixes.attrs["time_field"] = found
-    return fixes, rejects
+
+
+def _time_of_day(column):
+    """The column as times since midnight when every value given is a time of day
+    alone (``08:15``, ``08:15:03.5``, a workbook's time cell), else None."""
+    import datetime
+
+    values = pd.Series(column).reset_index(drop=True)
+    if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return None
+    text = values.map(lambda v: v.isoformat() if isinstance(v, datetime.time) else v, na_action="ignore")
+    text = text.astype(object).where(text.notna(), None)
+    given = text.notna() & (text.astype(str).str.strip() != "")
+    if not given.any() or not text[given].astype(str).str.fullmatch(_TIME_OF_DAY).all():
+        return None
+    clock = text[given].astype(str).str.strip()
+    clock = clock.where(clock.str.count(":") == 2, clock + ":00")  # 08:15 → 08:15:00
+    out = pd.Series(pd.NaT, index=values.index, dtype="timedelta64[ns]")
+    out[given] = pd.to_timedelta(clock, errors="coerce").where(lambda t: t < pd.Timedelta(days=1))
+    return out
+
+
+def _on_dates(dates, of_day):
+    """The dates of ``dates`` (text, or a workbook's dates) at the times ``of_day``."""
+    day = pd.Series(dates).reset_index(drop=True)
+    if not pd.api.types.is_datetime64_any_dtype(day.dtype):
+        day = pd.to_datetime(day.astype(object).where(day.notna(), None), errors="coerce", format="mixed")
+    return day.dt.tz_localize(None).dt.normalize() + of_day if isinstance(day.dtype, pd.DatetimeTZDtype) \
+        else day.dt.normalize() + of_day
+
+
+def _past_midnight(of_day, track):
+    """``(times, rolled)``: the times of day ``of_day`` as one day's (today's, as a
+    time alone reads), in the file's order per ``track``, a day later each time
+    they go back by more than 12 hours: 23:59:50 then 00:00:00 is ten seconds on."""
+    seconds = of_day.dt.total_seconds().to_numpy()
+    order = np.lexsort((np.arange(len(seconds)), track))
+    s = seconds[order]
+    known = np.flatnonzero(~np.isnan(s))
+    back = np.zeros(len(s), dtype=bool)
+    same = track[order][known[1:]] == track[order][known[:-1]]
+    back[known[1:]] = same & (s[known[1:]] < s[known[:-1]] - _HALF_DAY_S)
+    _, first = np.unique(track[order], return_index=True)
+    rolled = np.cumsum(back)
+    days = rolled - np.repeat(rolled[first] - back[first], np.diff(np.append(first, len(s))))
+    out = np.empty(len(s))
+    out[order] = s + days * 86400
+    today = pd.Timestamp.today().normalize()
+    return pd.Series(today + pd.to_timedelta(out, unit="s")), int(back.sum())
 
 
 def _gpx_track_names(path, track_fid):
@@ -453,14 +538,16 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
 
 def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None,
                 track_field=None, encoding=None, time_zone=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS,
-                scope="community", rejects_path=None, overwrite=False, grid_layer=None, id_field="grid_id"):
+                scope="community", rejects_path=None, overwrite=False, grid_layer=None, id_field="grid_id",
+                date_field=None):
     """Patrol coverage of the track files ``tracks`` against a grid package, written
     to ``output``: a GeoPackage (layers ``coverage``, the cells of ``scope`` with
     :func:`coverage_cells`' columns, and ``tracks``, the walked lines of
     :func:`track_lines`), GeoJSON (the coverage, WGS84), CSV or .xlsx (the coverage
     table). Rows with no position or time go to ``rejects_path`` (default
-    ``<output stem>.rejects.csv``) with the reason. Returns ``(summary, cells,
-    lines)``.
+    ``<output stem>.rejects.csv``) with the reason. Times of day alone take their
+    dates from ``date_field`` (:func:`read_fixes`); the summary's ``times`` says how
+    the times were read. Returns ``(summary, cells, lines)``.
     """
     from .batch import rejects_file, rejects_written
     from .io import refuse_replacing_input, write_layers
@@ -479,7 +566,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     for path in tracks:
         fixes, rejects = read_fixes(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                     time_field=time_field, track_field=track_field, encoding=encoding,
-                                    time_zone=time_zone)
+                                    time_zone=time_zone, date_field=date_field)
         fixes["x"], fixes["y"] = locator.to_layout_xy(fixes["x"].to_numpy(), fixes["y"].to_numpy(), fixes.attrs["crs"])
         read.append(fixes)
         rejected.append(rejects.assign(file=path.name) if len(tracks) > 1 else rejects)
@@ -499,13 +586,17 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                          + (" and a time" if True in timed else "") + f": row {first['row']}: {first['detail']}"
                          + (f" (and {len(rejects) - 1:,} more)" if len(rejects) > 1 else ""))
     times = fixes["time"] if "time" in fixes else None
+    of_day = [f.attrs for f in read if f.attrs["times_of_day"]]
+    read_times = {"date_fields": sorted({a["date_field"] for a in of_day if a["date_field"] is not None}),
+                  "files_without_dates": sum(a["date_field"] is None for a in of_day),
+                  "past_midnight": sum(a["past_midnight"] for a in of_day)}
     table, summary = patrol_coverage(locator, fixes["x"].to_numpy(), fixes["y"].to_numpy(), times=times,
                                      tracks=fixes["track"], max_gap=max_gap, max_speed=max_speed)
     cells = coverage_cells(locator, table, scope=scope)
     lines = track_lines(locator, fixes, max_gap=max_gap, max_speed=max_speed)
     summary.update(files=len(tracks), rejected=int(len(rejects)),
                    rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
-                   scope=scope, cells_in_scope=int(len(cells)),
+                   scope=scope, cells_in_scope=int(len(cells)), times_of_day=read_times,
                    communities=_per_community(cells) if "community_code" in cells else [])
     with rejects_written(rejects, rejects_file(output, rejects_path)):
         write_layers([("coverage", cells), ("tracks", lines)], output, overwrite=overwrite)

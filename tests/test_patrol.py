@@ -216,3 +216,90 @@ def test_a_gpx_s_tracks_are_named_as_the_file_names_them(samples):
         "cambridge_patrol.gpx:W001": 319, "cambridge_patrol.gpx:W002": 360, "cambridge_patrol.gpx:W003": 360}
     assert len(rejects) == 0 and str(fixes["time"].dtype) == "datetime64[ms, UTC]"
 
+
+
+def _cambridge(tmp_path, samples):
+    """Cambridge's neighbourhoods gridded (a lattice, in UTM 19N) as a package in ``tmp_path``."""
+    path = tmp_path / "cambridge.gpkg"
+    if not path.exists():
+        comm = gk.unit_hierarchy(gk.read_vector(samples / "cambridge_neighborhoods.gpkg"), provisional=True,
+                                 parent_code="990101900", name_field="NAME").to_crs(32619)
+        gk.write_package(path, gk.unit_grid(comm), comm)
+    return path
+
+
+def _split_times(samples, shift=pd.Timedelta(0)):
+    """The sample GPX's fixes as a table with the local date and time in two columns
+    (日期, 时间), as patrol apps export them; ``shift`` moves every time."""
+    track = pyogrio.read_dataframe(samples / "cambridge_patrol.gpx", layer="track_points")
+    local = pd.to_datetime(track["time"]).dt.tz_convert("America/New_York") + shift
+    return pd.DataFrame({"worker": track["track_fid"], "lon": track.geometry.x, "lat": track.geometry.y,
+                         "日期": local.dt.strftime("%Y-%m-%d"), "时间": local.dt.strftime("%H:%M:%S")})
+
+
+def test_a_time_of_day_takes_its_date_from_the_date_column_in_a_csv_and_a_workbook(tmp_path, samples):
+    """日期 beside 时间: the fixes are those of the GPX they came from, so the
+    coverage is the GPX's, cell for cell, first and last times included (before,
+    the time alone was read as today's and the date column ignored)."""
+    table = _split_times(samples)
+    table.to_csv(tmp_path / "split.csv", index=False)
+    workbook = table.assign(日期=pd.to_datetime(table["日期"]).dt.date,  # a workbook's date and time cells
+                            时间=pd.to_datetime(table["时间"], format="%H:%M:%S").dt.time)
+    workbook.to_excel(tmp_path / "split.xlsx", index=False)
+    gpx = CliRunner().invoke(cli, ["patrol", str(samples / "cambridge_patrol.gpx"), "--grid",
+                                   str(_cambridge(tmp_path, samples)), "-o", str(tmp_path / "gpx.csv")])
+    assert gpx.exit_code == 0, gpx.output
+    expected = pd.read_csv(tmp_path / "gpx.csv", dtype={"grid_id": str})
+    for name in ("split.csv", "split.xlsx"):
+        result = CliRunner().invoke(cli, ["patrol", str(tmp_path / name), "--grid", str(tmp_path / "cambridge.gpkg"),
+                                          "--track-field", "worker", "--time-zone", "America/New_York",
+                                          "-o", str(tmp_path / f"{name}.csv")])
+        assert result.exit_code == 0, result.output
+        assert "  times of day on the dates in 日期\n" in result.output
+        got = pd.read_csv(tmp_path / f"{name}.csv", dtype={"grid_id": str})
+        columns = ["grid_id", "metres", "minutes", "entries", "tracks"]
+        pd.testing.assert_frame_equal(got[columns], expected[columns])
+        for at in ("first_at", "last_at"):
+            assert pd.to_datetime(got[at], utc=True).equals(pd.to_datetime(expected[at], utc=True))
+
+
+def test_times_of_day_with_no_date_run_on_past_midnight_in_the_file_order(tmp_path, samples):
+    """No date column, and the walks start at 23:30: each track's times go on past
+    midnight into the next day (before, 00:00–00:29 sorted first and the walk was
+    cut by a 23-hour break); the metres and minutes are the GPX's."""
+    from gridkit.patrol import read_fixes
+
+    table = _split_times(samples, pd.Timedelta(hours=15, minutes=30)).drop(columns="日期")
+    assert (table["时间"].iloc[0], table["时间"].iloc[-1]) == ("23:30:00", "00:29:50")
+    table.to_csv(tmp_path / "times.csv", index=False)
+    fixes, rejects = read_fixes(tmp_path / "times.csv", track_field="worker")
+    assert len(rejects) == 0 and fixes.attrs["past_midnight"] == 3  # once per worker
+    assert fixes.attrs["times_of_day"] and fixes.attrs["date_field"] is None
+    step = fixes.groupby("track")["time"].diff().dropna()
+    assert step.min() > pd.Timedelta(0) and step.max() < pd.Timedelta(hours=1)  # in order, no day-long break
+    result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "times.csv"), "--grid",
+                                      str(_cambridge(tmp_path, samples)), "--track-field", "worker",
+                                      "-o", str(tmp_path / "times_cov.csv"), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.splitlines()[-1])
+    assert summary["times_of_day"] == {"date_fields": [], "files_without_dates": 1, "past_midnight": 3}
+    assert (summary["breaks"], round(summary["minutes_in_breaks"])) == (1, 7)  # the GPX's one break
+    gpx, _ = read_fixes(samples / "cambridge_patrol.gpx")
+    assert summary["fixes"] == len(gpx)
+
+
+def test_a_date_or_time_that_cannot_be_read_is_rejected_naming_both(tmp_path):
+    from gridkit.patrol import read_fixes
+
+    table = pd.DataFrame({"lon": [116.40, 116.41, 116.42, 116.43, 116.44], "lat": [39.9] * 5,
+                          "日期": ["2026-11-20", "2026-11-20", "", "someday", "2026-11-20"],
+                          "时间": ["08:00", "08:00:10.5", "08:00:20", "08:00:30", "24:10:00"]})
+    table.to_csv(tmp_path / "fixes.csv", index=False)
+    fixes, rejects = read_fixes(tmp_path / "fixes.csv")
+    assert fixes["time"].tolist() == [pd.Timestamp("2026-11-20 08:00:00"), pd.Timestamp("2026-11-20 08:00:10.5")]
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [
+        [3, "bad_time", "日期 is blank (the date of 时间 = '08:00:20')"],
+        [4, "bad_time", "日期 = 'someday' with 时间 = '08:00:30' is no date and time"],
+        [5, "bad_time", "日期 = '2026-11-20' with 时间 = '24:10:00' is no date and time"]]
+    with pytest.raises(InputError, match=r"--date-field 'day' is not a column"):
+        read_fixes(tmp_path / "fixes.csv", date_field="day")
