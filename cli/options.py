@@ -56,7 +56,7 @@ x_field_opt = click.option("--x-field", default=None,
                                 "a Chinese survey table's X坐标 is the northing, so --x-field Y坐标).")
 y_field_opt = click.option("--y-field", default=None,
                            help="CSV column with y / latitude / northing (default: detected).")
-#: How lon/lat numbers are written, when not as decimal degrees (locate, components).
+#: How lon/lat numbers are written, when not as decimal degrees (locate, components, patrol).
 degrees_opt = click.option(
     "--degrees", default="decimal", show_default=True, type=click.Choice(["decimal", "e5", "e6", "e7", "ddmm"]),
     help="How the lon/lat numbers are written: e6 for millionths of a degree as whole numbers (116412200, as JT/T "

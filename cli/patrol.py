@@ -6,13 +6,11 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt, picture_path,
-                      refuse_existing, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
+                      picture_path, refuse_existing, text_encoding_opt, x_field_opt, y_field_opt)
 
-#: Why a fix is rejected, as the summary says it.
-FIX_REASONS = {"missing_coordinates": "x/y blank, not numbers, or an empty geometry",
-               "impossible_coordinates": "not lon/lat: longitude must lie in -180..180 and latitude in -90..90",
-               "missing_time": "the time is blank", "bad_time": "the time is no date and time gridkit can read"}
+#: Why a fix is rejected for its time, as the summary says it (for its position: as locate's rows).
+TIME_REASONS = {"missing_time": "the time is blank", "bad_time": "the time is no date and time gridkit can read"}
 
 
 def _duration(minutes) -> str:
@@ -58,13 +56,15 @@ def _duration(minutes) -> str:
 @click.option("--layer", default=None, help="The layer of a multi-layer file (default for GPX: track_points).")
 @grid_layer_opt
 @id_field_opt
+@degrees_opt
 @x_field_opt
 @y_field_opt
 @text_encoding_opt
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @overwrite_opt
 def patrol_command(tracks, package, output, picture, scope, time_field, date_field, track_field, time_zone, max_gap,
-                   max_speed, crs, layer, grid_layer, id_field, x_field, y_field, encoding, as_json, overwrite):
+                   max_speed, crs, layer, grid_layer, id_field, degrees, x_field, y_field, encoding, as_json,
+                   overwrite):
     """Patrol coverage: how far and how long grid workers' tracks ran in each
     cell, which cells they entered and how often, and which they never visited.
 
@@ -89,7 +89,7 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
     A table of fixes from several workers (设备号, 定位时间, 经度, 纬度 from an app
     on Amap) takes --track-field 设备号 --crs gcj02 --time-zone Asia/Shanghai.
     """
-    from gridkit.batch import rejects_file
+    from gridkit.batch import REJECT_REASONS, rejects_file
     from gridkit.errors import GridkitError
     from gridkit.patrol import patrol_file
     from gridkit.preview import plot_coverage
@@ -113,7 +113,7 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
             summary, cells, lines = patrol_file(
                 tracks, package, output, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                 time_field=time_field, date_field=date_field, track_field=track_field, encoding=encoding,
-                time_zone=time_zone,
+                time_zone=time_zone, degrees=degrees,
                 max_gap=max_gap * 60, max_speed=max_speed / 3.6, scope=scope, overwrite=overwrite,
                 grid_layer=grid_layer, id_field=id_field)
             if picture:
@@ -155,7 +155,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
     if days["files_without_dates"]:
         lines_out.append(f"  times of day with no date column: read in the file's order, "
                          f"{days['past_midnight']:,} past midnight (name a date column with --date-field)")
-    lines_out += [f"  {n:6,d} × {reason}: {FIX_REASONS[reason]}" for reason, n in s["rejected_by_reason"].items()]
+    said = {**REJECT_REASONS, **TIME_REASONS}
+    lines_out += [f"  {n:6,d} × {reason}: {said[reason]}" for reason, n in s["rejected_by_reason"].items()]
     lines_out.append(f"  → {output}" + (f", map → {picture}" if picture else "")
                      + f"; rejects → {s['rejects_file']}")
     echo_summary(lines_out, {"input": list(tracks), "output": str(output), **s, "seconds": round(seconds, 3)}, as_json)

@@ -306,7 +306,7 @@ SCOPES = ("community", "all", "patrolled")
 
 
 def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None, track_field=None,
-               encoding=None, time_zone=None, date_field=None):
+               encoding=None, time_zone=None, date_field=None, degrees=None, locator=None):
     """One file of GPS fixes: ``(fixes, rejects)``.
 
     ``fixes`` has ``x``, ``y`` (in the file's CRS, ``fixes.attrs["crs"]``),
@@ -325,6 +325,12 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     than 12 hours (a walk past midnight). ``fixes.attrs`` says which: ``date_field``
     and ``past_midnight`` (how many times a day was added); ``times_of_day``
     whether the times were times of day alone.
+
+    ``degrees``: how the lon/lat numbers are written, when not as decimal degrees
+    (:func:`gridkit.coords.read_degrees`). With the ``locator`` of the layout, a
+    fix outside it whose coordinates were misread (latitude and longitude swapped,
+    millionths of a degree, 0) is rejected with the reason that names the fix, as
+    ``gridkit locate`` rejects a point (:meth:`Locator.mark_misread`).
     """
     from . import coords
     from .batch import rejects_table
@@ -336,7 +342,10 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
         layer = "track_points"
     frame, x, y, in_crs = read_inventory(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                          encoding=encoding, keep_xy=True)
+    x, y = coords.read_degrees(x, y, degrees, in_crs)
     reason, detail = coords.position_problems(x, y, in_crs, names=frame.attrs.get("xy_fields"))
+    if locator is not None and in_crs is not None:
+        _misread(locator, x, y, in_crs, reason, detail)
     names = {_bare(str(c)): c for c in frame.columns}
     found = time_field if time_field is not None else next((names[n] for n in TIME_NAMES if n in names), None)
     if found is not None and found not in frame.columns:
@@ -379,6 +388,20 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     fixes.attrs.update(crs=in_crs, time_field=found, times_of_day=of_day is not None, date_field=dated,
                        past_midnight=rolled)
     return fixes, rejects
+
+
+def _misread(locator, x, y, crs, reason, detail):
+    """Give the fixes whose coordinates were misread the reason that names the fix
+    (in place): those rejected as not lon/lat, and those outside the layout's box
+    in ``crs``, whose other reading (swapped, scaled, in degrees and minutes) lies
+    in the layout, or that are 0. A fix outside the layout otherwise stays: a
+    worker may walk out of it."""
+    from .locator import INSIDE, OUTSIDE
+
+    minx, miny, maxx, maxy, margin, _ = locator._box_in(crs)
+    far = (reason == "") & ~((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin)
+                             & (y <= maxy + margin))
+    locator.mark_misread(x, y, crs, reason, detail, np.where(far, OUTSIDE, INSIDE))
 
 
 def _track_labels(fixes, frame, path, track_field):
@@ -539,12 +562,13 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
 def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None,
                 track_field=None, encoding=None, time_zone=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS,
                 scope="community", rejects_path=None, overwrite=False, grid_layer=None, id_field="grid_id",
-                date_field=None):
+                date_field=None, degrees=None):
     """Patrol coverage of the track files ``tracks`` against a grid package, written
     to ``output``: a GeoPackage (layers ``coverage``, the cells of ``scope`` with
     :func:`coverage_cells`' columns, and ``tracks``, the walked lines of
     :func:`track_lines`), GeoJSON (the coverage, WGS84), CSV or .xlsx (the coverage
-    table). Rows with no position or time go to ``rejects_path`` (default
+    table). Rows with no position or time, or whose position was misread (swapped,
+    ``degrees`` not given: :func:`read_fixes`), go to ``rejects_path`` (default
     ``<output stem>.rejects.csv``) with the reason. Times of day alone take their
     dates from ``date_field`` (:func:`read_fixes`); the summary's ``times`` says how
     the times were read. Returns ``(summary, cells, lines)``.
@@ -566,7 +590,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     for path in tracks:
         fixes, rejects = read_fixes(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                     time_field=time_field, track_field=track_field, encoding=encoding,
-                                    time_zone=time_zone, date_field=date_field)
+                                    time_zone=time_zone, date_field=date_field, degrees=degrees, locator=locator)
         fixes["x"], fixes["y"] = locator.to_layout_xy(fixes["x"].to_numpy(), fixes["y"].to_numpy(), fixes.attrs["crs"])
         read.append(fixes)
         rejected.append(rejects.assign(file=path.name) if len(tracks) > 1 else rejects)

@@ -303,3 +303,44 @@ def test_a_date_or_time_that_cannot_be_read_is_rejected_naming_both(tmp_path):
         [5, "bad_time", "日期 = '2026-11-20' with 时间 = '24:10:00' is no date and time"]]
     with pytest.raises(InputError, match=r"--date-field 'day' is not a column"):
         read_fixes(tmp_path / "fixes.csv", date_field="day")
+
+
+def test_misread_fixes_are_rejected_naming_the_fix_and_degrees_reads_a_vehicle_s_millionths(tmp_path, samples):
+    """A fix at 0,0 and one with latitude and longitude swapped are rejected as
+    locate rejects such points (before, they were kept and made 41,521 km of
+    jumps); a vehicle terminal's millionths of a degree are refused naming
+    --degrees e6, and with it read as the GPX's fixes."""
+    grid = str(_cambridge(tmp_path, samples))
+    table = _split_times(samples)
+    bad = table.copy()
+    bad.loc[5, ["lon", "lat"]] = [0.0, 0.0]
+    bad.loc[6, ["lon", "lat"]] = [table.loc[6, "lat"], table.loc[6, "lon"]]
+    bad.to_csv(tmp_path / "bad.csv", index=False)
+    args = ["--grid", grid, "--track-field", "worker", "--json"]
+    result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "bad.csv"), *args, "-o", str(tmp_path / "bad.gpkg")])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output.splitlines()[-1])
+    assert summary["rejected_by_reason"] == {"zero_coordinates": 1, "latlon_swapped": 1}
+    gpx = CliRunner().invoke(cli, ["patrol", str(samples / "cambridge_patrol.gpx"), "--grid", grid, "--json",
+                                   "-o", str(tmp_path / "gpx.gpkg")])
+    walked = json.loads(gpx.output.splitlines()[-1])
+    assert (walked["jumps"], round(walked["jump_metres"])) == (4, 3389)
+    for key in ("jumps", "jump_metres", "cells_patrolled"):  # as the GPX's
+        assert summary[key] == pytest.approx(walked[key], abs=0.01), key
+    # the walk cuts the corner the two fixes left out made: under a metre shorter
+    assert 0 < walked["metres_walked"] - summary["metres_walked"] < 1
+    rejects = pd.read_csv(tmp_path / "bad.rejects.csv")
+    assert rejects[["row", "reason"]].values.tolist() == [[6, "zero_coordinates"], [7, "latlon_swapped"]]
+    e6 = table.assign(lon=(table["lon"] * 1e6).round().astype("int64"),
+                      lat=(table["lat"] * 1e6).round().astype("int64"))
+    e6.to_csv(tmp_path / "e6.csv", index=False)
+    refused = CliRunner().invoke(cli, ["patrol", str(tmp_path / "e6.csv"), *args, "-o", str(tmp_path / "e6.gpkg")])
+    assert refused.exit_code == 1
+    assert "row 1: read as degrees × 1,000,000 (116412200, JT/T 808), it is inside the layout: give --degrees e6 " \
+           "(and 1,038 more)" in refused.output
+    read = CliRunner().invoke(cli, ["patrol", str(tmp_path / "e6.csv"), *args, "-o", str(tmp_path / "e6.gpkg"),
+                                    "--degrees", "e6"])
+    assert read.exit_code == 0, read.output
+    summary = json.loads(read.output.splitlines()[-1])
+    assert (summary["fixes"], summary["rejected"], summary["cells_patrolled"]) == (1039, 0, 101) \
+        and walked["cells_patrolled"] == 101
