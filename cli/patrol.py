@@ -68,7 +68,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
     """Patrol coverage: how far and how long grid workers' tracks ran in each
     cell, which cells they entered and how often, and which they never visited.
 
-    TRACKS are GPX files (their track points), or tables or vector files of
+    TRACKS are GPX files (their track points), GPS or BeiDou receivers' NMEA logs
+    (.nmea, or a .txt/.log of sentences: a fix per epoch), or tables or vector files of
     fixes: one file per worker, or one file of many with --track-field. Each track
     is walked straight from fix to fix at even speed, cut exactly where it crosses
     a cell's edge; breaks (--max-gap) and jumps (--max-speed) are credited to no

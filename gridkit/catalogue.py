@@ -108,6 +108,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, 
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
                       SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON)
+from .nmea import is_nmea, read_nmea
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
 from .styles import write_styles
@@ -601,6 +602,17 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         log.warning("%s holds %d sheets of points (%s): reading %s alone; choose another with %s (`gridkit "
                     "components import` without it imports each)", path, len(layers), ", ".join(layers), layers[0],
                     where_option.replace("where", "layer"))
+    if is_nmea(path):  # a GPS receiver's log: one row per fix, WGS84 lon/lat
+        frame = read_nmea(path)
+        other = frame.attrs["nmea_skipped"].get("lines that are no NMEA sentence")
+        if other:
+            log.warning("%s: %s no NMEA sentence; read the sentences around %s", path,
+                        f"{other:,} lines are" if other > 1 else "1 line is", "them" if other > 1 else "it")
+        if where is not None:
+            frame = _rows_where(frame, where, path, where_option)
+        frame.attrs["xy_fields"] = ("lon", "lat")
+        x, y = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
+        return (frame if keep_xy else frame.drop(columns=["lon", "lat"])), x, y, coords.parse_crs(crs or "EPSG:4326")
     if path.suffix.lower() in TABLE_SUFFIXES:
         frame = read_table(path, layer=layer, encoding=encoding, fields=(x_field, y_field), find_sheet=True)
         if where is not None:
@@ -622,7 +634,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx (.xls, .ods), .gpkg, .shp (or its "
-                         ".zip), .geojson, .kml, .gpx or .parquet")
+                         ".zip), .geojson, .kml, .gpx, .parquet or .nmea")
     fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
     if fast is not None:
         return fast

@@ -1,0 +1,119 @@
+"""NMEA logs (gridkit.nmea): a GPS or BeiDou receiver's sentences read as fixes."""
+
+import json
+from functools import reduce
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from gridkit.errors import InputError
+from gridkit.nmea import is_nmea, read_nmea
+from gridkit_cli.main import cli
+
+from .test_patrol import _cambridge
+
+
+def _sentence(body):
+    return f"${body}*{reduce(lambda a, c: a ^ ord(c), body, 0):02X}"
+
+
+def _ddmm(value, positive, negative, width):
+    degrees = int(abs(value))
+    return f"{degrees:0{width}d}{(abs(value) - degrees) * 60:07.4f}", positive if value >= 0 else negative
+
+
+def _log(samples, talker="GN", kinds=("RMC", "GGA")):
+    """The sample walk's first worker (319 fixes, 10 s apart) as a receiver logs it:
+    the position sentences of each epoch, then a GSV (satellites, no position)."""
+    track = pyogrio.read_dataframe(samples / "cambridge_patrol.gpx", layer="track_points")
+    track = track[track["track_fid"] == 0]
+    lines = []
+    for t, x, y in zip(pd.to_datetime(track["time"]), track.geometry.x, track.geometry.y):
+        hms, lat, lon = t.strftime("%H%M%S") + ".00", _ddmm(y, "N", "S", 2), _ddmm(x, "E", "W", 3)
+        if "RMC" in kinds:
+            lines.append(_sentence(f"{talker}RMC,{hms},A,{lat[0]},{lat[1]},{lon[0]},{lon[1]},2.7,85.3,"
+                                   f"{t.strftime('%d%m%y')},,,A"))
+        if "GGA" in kinds:
+            lines.append(_sentence(f"{talker}GGA,{hms},{lat[0]},{lat[1]},{lon[0]},{lon[1]},1,12,0.9,15.2,M,-33.1,M,,"))
+        lines.append(_sentence("GPGSV,3,1,12,01,40,083,46,02,17,308,41,12,07,344,39,14,22,228,45"))
+    return track, lines
+
+
+def test_a_receiver_s_log_reads_as_one_fix_per_epoch_at_the_gpx_s_times_and_places(tmp_path, samples):
+    track, lines = _log(samples)
+    path = tmp_path / "w001.nmea"
+    path.write_text("\r\n".join(lines) + "\r\n")
+    fixes = read_nmea(path)
+    assert len(fixes) == len(track) == 319 and fixes["problem"].isna().all()
+    assert fixes["sentences"].unique().tolist() == ["GNRMC+GGA"]
+    assert fixes["line"].tolist()[:3] == [1, 4, 7]  # each epoch by the line of its first sentence
+    assert fixes["time"].tolist() == pd.to_datetime(track["time"]).tolist()  # RMC's date, UTC
+    assert np.abs(fixes["lon"] - track.geometry.x.to_numpy()).max() < 1e-6  # 0.0001′ is 1.7e-6°
+    assert np.abs(fixes["lat"] - track.geometry.y.to_numpy()).max() < 1e-6
+    assert (fixes["speed_kmh"].iloc[0], fixes["satellites"].iloc[0], fixes["hdop"].iloc[0]) == (5.0, 12, 0.9)
+    assert fixes.attrs["nmea_skipped"] == {"GSV sentences (no position)": 319}
+    assert is_nmea(path)
+    (tmp_path / "w001.txt").write_text("\n".join(lines))
+    (tmp_path / "table.txt").write_text("lon,lat\n116.4,39.9\n")
+    assert is_nmea(tmp_path / "w001.txt") and not is_nmea(tmp_path / "table.txt")
+
+
+def test_void_damaged_and_cut_sentences_are_rows_rejected_with_the_problem(tmp_path, samples):
+    """An epoch with no fix, a sentence whose checksum does not match (a digit
+    changed), a line cut short at the end of the log and a line of noise: the
+    first three are rows the rejects list with their problem; the noise is
+    counted. patrol and locate give the same three rejects."""
+    _, lines = _log(samples)
+    lines[12] = _sentence(lines[12][1:-3].replace(",A,", ",V,", 1))  # epoch 5: status V …
+    lines[13] = _sentence(lines[13][1:-3].replace(",1,12,", ",0,00,"))  # … and GGA quality 0
+    lines[19] = lines[19].replace("4223.", "4224.")  # damaged: the checksum is the old text's
+    lines.insert(30, "GARBAGE @@@ 0x00")
+    lines[-2] = lines[-2][:25]  # the last GGA cut short
+    path = tmp_path / "damaged.nmea"
+    path.write_text("\n".join(lines) + "\n")
+    fixes = read_nmea(path)
+    assert len(fixes) == 319 + 2  # the damaged GGA and the cut one beside their epochs' RMC
+    bad = fixes[fixes["problem"].notna()]
+    assert bad[["line", "sentences", "problem"]].values.tolist() == [
+        [13, "GNRMC+GGA", "no fix (status V: the receiver had not found its position)"],
+        [20, "GNGGA", "checksum does not match the sentence: a damaged line"],
+        [957, "GNGGA", "no position in the sentence: cut short, or the receiver left it blank"]]
+    assert bad["lon"].isna().all() and fixes.loc[fixes["problem"].isna(), "lon"].notna().all()
+    assert fixes.attrs["nmea_skipped"] == {"GSV sentences (no position)": 319, "lines that are no NMEA sentence": 1}
+    grid = str(_cambridge(tmp_path, samples))
+    for command in (["patrol", str(path), "--grid", grid, "-o", str(tmp_path / "patrol.csv")],
+                    ["locate", str(path), "--grid", grid, "-o", str(tmp_path / "locate.csv")]):
+        result = CliRunner().invoke(cli, command + ["--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.output.splitlines()[-1])
+        assert summary["rejected_by_reason"] == {"missing_coordinates": 3}
+        rejects = pd.read_csv(tmp_path / f"{command[0]}.rejects.csv")
+        assert rejects["row"].tolist() == [13, 20, 957]  # the log's lines
+        assert rejects["problem"].tolist() == bad["problem"].tolist()
+    assert summary["rows"] == 321 and summary["located"] == 318
+
+
+def test_gga_alone_gives_times_of_day_which_patrol_reads_in_order(tmp_path, samples):
+    """A receiver set to log GGA alone writes no date: the times are times of day,
+    and patrol reads them as one day's, as it reads a table's."""
+    from gridkit.patrol import read_fixes
+
+    _, lines = _log(samples, talker="BD", kinds=("GGA",))
+    path = tmp_path / "beidou.nmea"
+    path.write_text("\n".join(lines))
+    fixes = read_nmea(path)
+    assert fixes["time"].iloc[[0, -1]].tolist() == ["13:00:00.00", "13:59:50.00"]
+    assert fixes["sentences"].iloc[0] == "BDGGA"
+    read, rejects = read_fixes(path)
+    assert len(read) == 319 and len(rejects) == 0 and read.attrs["times_of_day"]
+    assert (read["time"].iloc[-1] - read["time"].iloc[0]) == pd.Timedelta(minutes=59, seconds=50)
+
+
+def test_a_file_with_no_position_sentence_is_refused(tmp_path):
+    path = tmp_path / "sats.nmea"
+    path.write_text(_sentence("GPGSV,1,1,01,01,40,083,46") + "\n")
+    with pytest.raises(InputError, match=r"sats.nmea: no position sentence \(RMC, GGA or GLL\) in 1 lines"):
+        read_nmea(path)
