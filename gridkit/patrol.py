@@ -23,6 +23,7 @@ with GEOS (``STRtree`` + ``intersection``).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import NamedTuple
 
@@ -426,6 +427,9 @@ def _time_of_day(column):
 
     values = pd.Series(column).reset_index(drop=True)
     if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return None
+    clock = values.dropna().head(1).map(lambda v: v.isoformat() if isinstance(v, datetime.time) else str(v))
+    if len(clock) and not re.fullmatch(_TIME_OF_DAY, clock.iloc[0]):  # the first says: a whole file unread
         return None
     text = values.map(lambda v: v.isoformat() if isinstance(v, datetime.time) else v, na_action="ignore")
     text = text.astype(object).where(text.notna(), None)
