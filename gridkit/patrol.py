@@ -97,13 +97,19 @@ def track_pieces(locator, x, y, *, crs=None, times=None, tracks=None, max_gap=MA
     ([0, 0, 1], [0, 1, 1], [50.0, 50.0, 10.0])
     """
     x, y = locator.to_layout_xy(np.asarray(x, dtype=float), np.asarray(y, dtype=float), crs)
+    secs = None if times is None else _seconds(times)
+    return _track_pieces(locator, x, y, secs, _labels(tracks, len(x)), max_gap, max_speed)
+
+
+def _track_pieces(locator, x, y, secs, label, max_gap, max_speed) -> Pieces:
+    """:func:`track_pieces` of fixes in the layout's CRS, their times as seconds
+    (:func:`_seconds`) and their tracks as integer labels (:func:`_labels`)."""
     n = len(x)
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise InputError("every fix needs a position: leave out those without one first")
-    secs = None if times is None else _seconds(times)
     if secs is not None and np.isnan(secs).any():
         raise InputError("every fix needs a time (or pass no times): leave out those without one first")
-    kind, length = _segments(x, y, secs, _labels(tracks, n), max_gap, max_speed)
+    kind, length = _segments(x, y, secs, label, max_gap, max_speed)
     if n < 2:
         return _pieces([], [], [], [], kind, length, secs)
     walked = np.flatnonzero(kind == WALKED)
@@ -244,10 +250,10 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     label = _labels(tracks, n)
     secs = None if times is None else _seconds(times)
     order = _in_track_order(label, secs)
-    x, y, label = x[order], y[order], label[order]
+    x, y = locator.to_layout_xy(x[order], y[order], crs)
+    label = label[order]
     secs = None if secs is None else secs[order]
-    times = None if times is None else pd.Series(times).iloc[order].reset_index(drop=True)
-    p = track_pieces(locator, x, y, crs=crs, times=times, tracks=label, max_gap=max_gap, max_speed=max_speed)
+    p = _track_pieces(locator, x, y, secs, label, max_gap, max_speed)  # the times as seconds, converted once
     seg, cell = p.segment, p.cell
     # A piece carries on the stay of the piece before it in the same cell when it
     # starts where that one ended: further along its segment, or at the start of
@@ -270,8 +276,8 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
                         "entries": groups["entry"].sum().astype(np.int64),
                         "tracks": groups["track"].nunique().astype(np.int64)})
     if secs is not None:
-        out["first_at"] = _as_times(groups["first_at"].min().to_numpy(), times)
-        out["last_at"] = _as_times(groups["last_at"].max().to_numpy(), times)
+        out["first_at"] = _as_times(groups["first_at"].min().to_numpy(), pd.Series(times))
+        out["last_at"] = _as_times(groups["last_at"].max().to_numpy(), pd.Series(times))
     out.index.name = None
     walked = p.kind == WALKED
     summary = {
