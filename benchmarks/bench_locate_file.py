@@ -4,7 +4,10 @@ Input: 2,000,000 GPS points (WGS84, seeded, uniform over Dongcheng's bounding bo
 about half fall in a cell) as a CSV of ``id,lon,lat``; the layout is ``bench_map``'s
 Dongcheng package (4,278 cells). Both peers read the CSV, locate every point and
 write every row with its cell, community, street and district, as WGS84 points
-(``gpkg``, ``parquet``) or text (``csv``):
+(``gpkg``, ``parquet``) or text (``csv``). The ``gbk`` case reads the same points
+from a CSV as Excel saves one on a Chinese Windows (GBK, a header of 编号,经度,纬度
+and a 名称 column of Chinese names), and writes text; the recipe is told the
+encoding, gridkit finds it:
 
 * ``gridkit``: ``locate_file`` (what ``gridkit locate POINTS.csv --grid … -o OUT``
   runs): the locator's index, rows in chunks, written a batch at a time.
@@ -33,8 +36,9 @@ from bench_map import prepare as prepare_map
 
 OUT = Path(__file__).resolve().parent / "results"
 POINTS = OUT / "locate_file_points.csv"
+POINTS_GBK = OUT / "locate_file_points_gbk.csv"
 N = 2_000_000
-CASES = {"gpkg": ".gpkg", "parquet": ".parquet", "csv": ".csv"}
+CASES = {"gpkg": ".gpkg", "parquet": ".parquet", "csv": ".csv", "gbk": ".csv"}
 NAMES = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code", "county_name"]
 
 
@@ -48,13 +52,21 @@ def prepare(case):
 
     prepare_map("dongcheng")
     Locator.from_package(_package("dongcheng"))
-    if POINTS.exists():
-        return
+    if not POINTS.exists():
+        west, south, east, north = gpd.read_file(_package("dongcheng"), layer="cells").to_crs(4326).total_bounds
+        rng = np.random.default_rng(0)
+        pd.DataFrame({"id": np.arange(N), "lon": rng.uniform(west, east, N).round(7),
+                      "lat": rng.uniform(south, north, N).round(7)}).to_csv(POINTS, index=False)
+    if case == "gbk" and not POINTS_GBK.exists():
+        frame = pd.read_csv(POINTS, dtype=str).set_axis(["编号", "经度", "纬度"], axis=1)
+        names = np.array(["雨水井盖", "污水井盖", "路灯", "消防栓", "垃圾箱"])
+        frame["名称"] = names[np.arange(N) % len(names)]
+        frame.to_csv(POINTS_GBK, index=False, encoding="gbk")
 
-    west, south, east, north = gpd.read_file(_package("dongcheng"), layer="cells").to_crs(4326).total_bounds
-    rng = np.random.default_rng(0)
-    pd.DataFrame({"id": np.arange(N), "lon": rng.uniform(west, east, N).round(7),
-                  "lat": rng.uniform(south, north, N).round(7)}).to_csv(POINTS, index=False)
+
+def _input(case):
+    """The points' CSV and its coordinate columns."""
+    return (POINTS_GBK, "经度", "纬度") if case == "gbk" else (POINTS, "lon", "lat")
 
 
 def _output(case, peer):
@@ -68,7 +80,7 @@ def run_gridkit(case):
 
     out = _output(case, "gridkit")
     t = time.perf_counter()
-    summary = locate_file(POINTS, _package("dongcheng"), out)
+    summary = locate_file(_input(case)[0], _package("dongcheng"), out)
     seconds = time.perf_counter() - t
     return seconds, {"rows": summary["located"], "inside": summary["inside"]}
 
@@ -80,8 +92,9 @@ def run_geopandas(case):
     out = _output(case, "geopandas")
     t = time.perf_counter()
     cells = gpd.read_file(_package("dongcheng"), layer="cells", engine="pyogrio", columns=NAMES)
-    frame = pd.read_csv(POINTS)
-    points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame["lon"], frame["lat"]), crs=4326)
+    path, lon, lat = _input(case)
+    frame = pd.read_csv(path, encoding="gb18030" if case == "gbk" else None)
+    points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[lon], frame[lat]), crs=4326)
     joined = gpd.sjoin(points.to_crs(cells.crs), cells, how="left", predicate="within").drop(columns="index_right")
     joined = joined[~joined.index.duplicated()].to_crs(4326)  # a point on an edge once, as gridkit
     if case == "gpkg":

@@ -1668,6 +1668,38 @@ def test_a_big5_csv_read_as_gbk_is_warned_about(tmp_path, caplog):
     assert list(read_table(big5, encoding="big5").columns) == ["門牌", "經度", "緯度"]
 
 
+@pytest.mark.parametrize("where", ["header", "late"])
+def test_a_gbk_csv_is_read_by_arrow_as_pandas_reads_it(tmp_path, monkeypatch, caplog, where):
+    """A GBK CSV (as Excel saves one on a Chinese Windows) went to pandas' reader,
+    after a UTF-8 try: two million rows in 2.2 s, where a UTF-8 one took 0.2 s.
+    Arrow reads it, decoding as it goes: the same frame as pandas' reader gives,
+    with pandas' reader made to fail. The file's first non-UTF-8 byte is in its
+    header, or past its first megabyte (a ledger of ASCII rows, then names); a
+    --encoding given is read by Arrow too."""
+    from gridkit.catalogue import read_table
+
+    header = "编号,名称,经度,纬度,备注" if where == "header" else "id,name,lon,lat,note"
+    rows = [f'{i:06d},"cover, rain",116.41,39.93,' for i in range(40_000)]
+    rows += ['900001,"路灯\n东四",116.42,39.92,东城区', "900002,,116.43,39.91,"]
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("\r\n".join([header, *rows]).encode("gbk") + b"\r\n")
+    first_wide = int(np.argmax(np.frombuffer(path.read_bytes(), np.uint8) > 127))
+    assert (first_wide > (1 << 20)) == (where == "late")
+    expected = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], encoding="gb18030")
+
+    def refused(*args, **kwargs):
+        raise AssertionError("read by pandas' reader")
+
+    monkeypatch.setattr(pd, "read_csv", refused)
+    with caplog.at_level("INFO", logger="gridkit"):
+        frame = read_table(path)
+    pd.testing.assert_frame_equal(frame, expected)
+    assert frame.iloc[-2].tolist() == ["900001", "路灯\n东四", "116.42", "39.92", "东城区"]
+    assert frame.iloc[-1].isna().tolist() == [False, True, False, False, True]
+    assert f"{path}: not UTF-8, read as GB18030 (GBK)" in caplog.text
+    pd.testing.assert_frame_equal(read_table(path, encoding="gbk"), expected)
+
+
 def test_components_convert_reads_a_gbk_semicolon_ledger_and_keeps_its_dialect(tmp_path):
     """`components convert` read its inventory with a bare pandas read_csv: a GBK
     ledger (as Excel and WPS save it in China) stopped with a UnicodeDecodeError
