@@ -57,8 +57,9 @@ x_field_opt = click.option("--x-field", default=None,
 y_field_opt = click.option("--y-field", default=None,
                            help="CSV column with y / latitude / northing (default: detected).")
 #: How lon/lat numbers are written, when not as decimal degrees (locate, components, patrol).
+DEGREE_CHOICES = ["decimal", "e5", "e6", "e7", "ddmm"]  # gridkit.coords.DEGREE_FORMS, without importing it
 degrees_opt = click.option(
-    "--degrees", default="decimal", show_default=True, type=click.Choice(["decimal", "e5", "e6", "e7", "ddmm"]),
+    "--degrees", default="decimal", show_default=True, type=click.Choice(DEGREE_CHOICES),
     help="How the lon/lat numbers are written: e6 for millionths of a degree as whole numbers (116412200, as JT/T "
          "808 vehicle terminals send them; e5, e7 alike), ddmm for degrees and minutes run together (11624.7326 is "
          "116°24.7326′, NMEA's dddmm.mmmm, as GPS receivers log them). Rows in such a form read as decimal are "

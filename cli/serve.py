@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import crs_opt, grid_layer_opt, id_field_opt
+from .options import DEGREE_CHOICES, crs_opt, grid_layer_opt, id_field_opt
 
 
 @click.command("serve")
@@ -21,6 +21,10 @@ from .options import crs_opt, grid_layer_opt, id_field_opt
 @crs_opt("--crs", default="EPSG:4326", show_default=True,
          help="The CRS of points whose request names none: EPSG:4326 (GPS), gcj02 (Amap, Tencent), bd09 "
                    "(Baidu; bd09mc for its metres), EPSG:4490, or the layout's EPSG code.")
+@click.option("--degrees", default="decimal", show_default=True, type=click.Choice(DEGREE_CHOICES),
+              help="How the lon/lat numbers of requests naming none (degrees=) are written: e6 for millionths of a "
+                   "degree as whole numbers (116412200), as JT/T 808 vehicle terminals send them (e5, e7 alike); "
+                   "ddmm for NMEA's degrees and minutes (11624.7326).")
 @click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
 @click.option("--cors", "cors", metavar="ORIGIN", multiple=True,
@@ -32,7 +36,7 @@ from .options import crs_opt, grid_layer_opt, id_field_opt
 @click.option("--self-test", is_flag=True,
               help="Start, ask the server about a point of the layout over HTTP (GET /locate, then POST /locate), "
                    "print the answers and stop: checks a deployment.")
-def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer, id_field, self_test):
+def serve_command(package, routes, host, port, crs, degrees, tolerance, cors, grid_layer, id_field, self_test):
     """Answer locate-and-route requests over HTTP, for systems that are not Python.
 
     A city's case platform, a dispatch desk's web page or a phone app sends a
@@ -42,8 +46,8 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
     \b
       GET  /locate?x=-71.1056&y=42.3736&class=01013     one point (lon=, lat= or
                                                           location=LON,LAT too;
-                                                          crs=gcj02, kind=event,
-                                                          id= echoed)
+                                                          crs=gcj02, degrees=e6,
+                                                          kind=event, id= echoed)
       POST /locate  {"points": [[x, y], …], "classes": [...], "crs": "gcj02"}
                     (a point may be {"x": …, "y": …}, {"lon": …, "lat": …} or
                     {"location": "x,y"}, with an "id" that comes back in its
@@ -73,8 +77,8 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
     try:
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
         table = RoutingTable.load(routes).checked() if routes else None
-        service = Service(locator, table, crs=crs, package=package)
-        x, y = _inside_point(package, grid_layer, crs)
+        service = Service(locator, table, crs=crs, degrees=degrees, package=package)
+        x, y = _inside_point(package, grid_layer, crs, degrees)
         server = make_server(service, host, port, cors=cors)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
@@ -98,13 +102,14 @@ def serve_command(package, routes, host, port, crs, tolerance, cors, grid_layer,
         server.server_close()
 
 
-def _inside_point(package, layer, crs):
+def _inside_point(package, layer, crs, degrees):
     """A point inside the layout's first cell, in ``crs`` (for the example and the
-    self-test), rounded to 6 decimals in degrees, 2 in metres. ``layer``: the cells'
-    (default: a grid package's cells, else the file's first layer, as the locator reads)."""
+    self-test), rounded to 6 decimals in degrees, 2 in metres, and written as
+    ``degrees`` (116412200 for e6). ``layer``: the cells' (default: a grid package's
+    cells, else the file's first layer, as the locator reads)."""
     import pyogrio
 
-    from gridkit.coords import is_geographic
+    from gridkit.coords import is_geographic, write_degrees
     from gridkit.export import to_crs
 
     if layer is None:
@@ -113,7 +118,8 @@ def _inside_point(package, layer, crs):
     first = pyogrio.read_dataframe(package, layer=layer, max_features=1, columns=[])
     point = to_crs(first.set_geometry(first.geometry.representative_point()), crs).geometry.iloc[0]
     digits = 6 if is_geographic(crs) else 2
-    return round(point.x, digits), round(point.y, digits)
+    (x,), (y,) = write_degrees([round(point.x, digits)], [round(point.y, digits)], degrees)
+    return x, y
 
 
 def _self_test(server, base, example, x, y, routed):

@@ -49,6 +49,7 @@ __all__ = [
     "is_in_china",
     "position_problems",
     "read_degrees",
+    "write_degrees",
     "DEGREE_FORMS",
     "zone_twin",
 ]
@@ -473,6 +474,25 @@ def read_degrees(x, y, form, crs):
         scale = 10.0 ** int(form[1:])
         return x / scale, y / scale
     return _from_ddmm(x), _from_ddmm(y)
+
+
+def write_degrees(x, y, form):
+    """Decimal degrees ``x``, ``y`` written in ``form`` (:data:`DEGREE_FORMS`), as
+    :func:`read_degrees` reads them: whole numbers for ``e5``–``e7``, degrees and
+    minutes (4 decimals, NMEA's) for ``ddmm``. For an example to send, as a
+    terminal would (``gridkit serve --degrees e6``'s self-test).
+
+    >>> write_degrees([116.412209, -71.1056], [39.900868, 42.3736], "e6")
+    ([116412209, -71105600], [39900868, 42373600])
+    >>> write_degrees([116.412209], [39.900868], "ddmm")
+    ([11624.7325], [3954.0521])
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if form in (None, "decimal"):
+        return x.tolist(), y.tolist()
+    if form != "ddmm":
+        return tuple(np.rint(v * 10.0 ** int(form[1:])).astype(np.int64).tolist() for v in (x, y))
+    return tuple((np.sign(v) * np.round(np.trunc(np.abs(v)) * 100 + np.abs(v) % 1 * 60, 4)).tolist() for v in (x, y))
 
 
 def _from_ddmm(values):

@@ -890,7 +890,7 @@ class Locator:
                               1 / 50_000 if geographic else 1.0)
         return boxes[key]
 
-    def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None):
+    def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None, degrees_fix="give --degrees {}"):
         """Give the rows whose coordinates were misread the reason that names the fix
         (``reason`` and ``detail`` arrays, in place), of those rejected as
         ``impossible_coordinates`` or answered outside (``status``): ``latlon_swapped``
@@ -903,7 +903,8 @@ class Locator:
         Baidu's metres is (:meth:`in_baidu_mercator`), ``scaled_degrees`` and
         ``degrees_minutes`` where, given a lon/lat ``crs``, the position read as
         degrees × 10⁵, 10⁶ or 10⁷ or as degrees and minutes run together is
-        (:meth:`in_degree_forms`; the detail names the form), ``zero_coordinates`` where none
+        (:meth:`in_degree_forms`; the detail names the form, as ``degrees_fix`` says
+        it: ``gridkit serve`` asks for ``degrees=e6``), ``zero_coordinates`` where none
         of those does and x or y is exactly 0 (a position never filled in). An answer
         "outside" would not name the fix.
         Nothing for ``crs`` None (layout coordinates)."""
@@ -926,7 +927,7 @@ class Locator:
         for form, found in self.in_degree_forms(x[suspect], y[suspect], crs, tolerance=tolerance):
             found = suspect[found & np.isin(reason[suspect], ["", "impossible_coordinates"])]
             reason[found] = "degrees_minutes" if form == "ddmm" else "scaled_degrees"
-            detail[found] = f"read as {coords.DEGREE_FORMS[form]}, it is inside the layout: give --degrees {form}"
+            detail[found] = f"read as {coords.DEGREE_FORMS[form]}, it is inside the layout: {degrees_fix.format(form)}"
         zero = suspect[((x[suspect] == 0) | (y[suspect] == 0))
                        & np.isin(reason[suspect], ["", "impossible_coordinates"])]
         reason[zero], detail[zero] = "zero_coordinates", ZERO_DETAIL

@@ -20,7 +20,10 @@ asks, and gets JSON::
     GET  /health   → the package, its cells, the routing table, the default CRS
 
 ``x``/``y`` (or ``lon``/``lat``) are in ``crs`` (default: the server's, EPSG:4326
-unless started otherwise; ``gcj02`` and ``bd09`` too). ``class`` (or, in a batch,
+unless started otherwise; ``gcj02`` and ``bd09`` too), written as ``degrees``
+(default: the server's, decimal unless started otherwise; ``e6`` for the
+millionths of a degree a JT/T 808 vehicle terminal sends, ``e5``, ``e7``, ``ddmm``
+for NMEA's degrees and minutes: :data:`gridkit.coords.DEGREE_FORMS`). ``class`` (or, in a batch,
 ``classes``: one per point, or ``class``: one for all) adds the department from
 the routing table; ``kind=event`` reads legacy CJ/T 214 event classes. ``near=10``
 (in a batch, ``"near": 10``) adds the nearest other cell within 10 m
@@ -39,7 +42,8 @@ outside, or no position, that is inside with x and y the other way round;
 with the zone number in front, or without it, read in the other CRS;
 ``baidu_mercator`` for Baidu's metres read in another CRS; ``scaled_degrees`` and
 ``degrees_minutes`` for JT/T 808's millionths of a degree and NMEA's degrees and
-minutes, which the caller converts).
+minutes sent without ``degrees``, whose detail names the form to send). One such
+point sent alone is an error that names it: ``send degrees=e6``.
 
 A dispatch desk's web page served from another origin may call it from a browser
 when the server is started with its origin (``make_server(cors=…)``, ``gridkit
@@ -68,7 +72,7 @@ import numpy as np
 import pandas as pd
 
 from .batch import PREFIX, _near_columns, mark_bad_classes
-from .coords import has_zone_number, parse_crs, position_problems, zone_twin
+from .coords import DEGREE_FORMS, has_zone_number, is_geographic, parse_crs, position_problems, read_degrees, zone_twin
 from .errors import GridkitError, InputError
 from .locator import INSIDE, OUTSIDE
 
@@ -117,22 +121,25 @@ class Service:
     name none. Every call to the locator and the table holds one lock.
     """
 
-    def __init__(self, locator, routes=None, *, crs="EPSG:4326", package=None):
+    def __init__(self, locator, routes=None, *, crs="EPSG:4326", degrees="decimal", package=None):
         self.locator, self.routes, self.package = locator, routes, package
         self.crs = _crs(crs)
+        _in_degrees([], [], degrees, self.crs, "--degrees {}")  # a form, and a lon/lat CRS for it
+        self.degrees = degrees
         self._lock = threading.Lock()
 
     def health(self) -> dict:
         return {"package": None if self.package is None else str(self.package), "cells": len(self.locator),
                 "micro_grids": self.locator.micro is not None, "routes": self.routes is not None,
-                "routes_source": getattr(self.routes, "source", None), "crs": self.crs}
+                "routes_source": getattr(self.routes, "source", None), "crs": self.crs, "degrees": self.degrees}
 
     def one(self, query: dict) -> dict:
         """``GET /locate``: ``query`` maps each parameter to its text."""
-        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "class", "kind", "id", "near"})
+        unknown = sorted(set(query) - {"x", "y", "lon", "lat", "location", "crs", "degrees", "class", "kind", "id",
+                                       "near"})
         if unknown:
             raise InputError(f"unknown parameter {', '.join(unknown)}: /locate takes x and y (or lon and lat, or "
-                             "location=LON,LAT), crs, class, kind, near and id")
+                             "location=LON,LAT), crs, degrees, class, kind, near and id")
         if "location" in query:
             if set(query) & {"x", "y", "lon", "lat"}:
                 raise InputError("both location and x/y (or lon/lat): send one of them")
@@ -143,10 +150,15 @@ class Service:
             query = {**query, "x": pair[0], "y": pair[1]}
         x, y = (_number(query, name, alias) for name, alias in (("x", "lon"), ("y", "lat")))
         crs = _crs(query.get("crs", self.crs))
+        (x,), (y,) = _in_degrees([x], [y], query.get("degrees", self.degrees), crs, GET_DEGREES)
         class_code, kind = self._class(query.get("class")), _kind(query.get("kind"))
         reason, detail = position_problems([x], [y], crs)
-        if reason[0]:
-            raise InputError(f"x={x:g}, y={y:g} ({crs}): {detail[0]}")
+        if reason[0]:  # millionths of a degree sent as degrees: the error names degrees=e6
+            misread = detail.copy()
+            self.locator.mark_misread(np.array([x]), np.array([y]), crs, reason, misread, np.array([OUTSIDE]),
+                                      degrees_fix=f"send {GET_DEGREES}")
+            said = misread[0] if reason[0] in ("scaled_degrees", "degrees_minutes") else detail[0]
+            raise InputError(f"x={x:g}, y={y:g} ({crs}): {said}")
         with self._lock:
             out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind,
                          near=_metres(query.get("near")))
@@ -169,14 +181,15 @@ class Service:
         """``POST /locate``: ``body`` is the parsed JSON object."""
         if not isinstance(body, dict) or not isinstance(body.get("points"), list):
             raise InputError('the body is a JSON object with "points": [[x, y], …] (and optionally "crs", '
-                             '"classes" or "class", "kind", "near")')
-        unknown = sorted(set(body) - {"points", "crs", "classes", "class", "kind", "near"})
+                             '"degrees", "classes" or "class", "kind", "near")')
+        unknown = sorted(set(body) - {"points", "crs", "degrees", "classes", "class", "kind", "near"})
         if unknown:
             raise InputError(f"unknown key {', '.join(map(repr, unknown))}: the body takes points, crs, "
-                             "classes (or class), kind and near")
+                             "degrees, classes (or class), kind and near")
         near = _metres(body.get("near"))
         x, y, shape, ids = _coordinates(body["points"])
         crs = _crs(body.get("crs", self.crs))
+        x, y = _in_degrees(x, y, body.get("degrees", self.degrees), crs, BATCH_DEGREES)
         kind = _kind(body.get("kind"))
         classes = self._classes(body, len(x))
         reason, detail = position_problems(x, y, crs)
@@ -191,7 +204,7 @@ class Service:
             # degrees_in_projected_crs, as gridkit locate does.
             status = np.full(len(x), OUTSIDE, dtype=np.int8)
             status[ok] = np.where(located["status"].to_numpy() == "outside", OUTSIDE, INSIDE)
-            self.locator.mark_misread(x, y, crs, reason, detail, status)
+            self.locator.mark_misread(x, y, crs, reason, detail, status, degrees_fix=f"send {BATCH_DEGREES}")
             located = located[reason[ok] == ""]
             ok = reason == ""
             if classes is not None:
@@ -240,6 +253,24 @@ def _crs(value):
     """The CRS as the service says it back: ``gcj02``/``bd09`` or an authority string."""
     parsed = parse_crs(value)
     return parsed if isinstance(parsed, str) else parsed.to_string()
+
+
+#: How a request names the form of its degrees, in a GET's query and in a batch.
+GET_DEGREES, BATCH_DEGREES = "degrees={}", '"degrees": "{}"'
+
+
+def _in_degrees(x, y, form, crs, said):
+    """``x``, ``y`` written as ``form`` (one of :data:`gridkit.coords.DEGREE_FORMS`)
+    as decimal degrees (:func:`gridkit.coords.read_degrees`); a projected ``crs``
+    takes none but decimal. ``said`` is how the request names the form
+    (``degrees={}``, ``"degrees": "{}"`` in a batch), for the errors."""
+    if form not in DEGREE_FORMS:
+        raise InputError(f"{said.format(form)}: one of {', '.join(DEGREE_FORMS)} (e6: millionths of a degree as "
+                         "whole numbers, as JT/T 808 vehicle terminals send them; ddmm: NMEA's degrees and minutes)")
+    if form != "decimal" and not is_geographic(crs):
+        raise InputError(f"{said.format(form)} reads longitude/latitude, and the CRS {crs} is projected: use "
+                         f"{said.format('decimal')}, or the lon/lat CRS the points are in")
+    return read_degrees(x, y, form, crs)
 
 
 def _kind(value):

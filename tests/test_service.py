@@ -120,6 +120,51 @@ def test_outside_is_an_answer_with_a_hint_when_swapped_and_a_batch_rejects_it(pa
     assert [(r["status"], r.get("reason")) for r in baidu["results"]] == [("rejected", "baidu_mercator")]
 
 
+def test_millionths_of_a_degree_as_vehicle_terminals_send_them(package):
+    """A JT/T 808 terminal sends 116412200 for 116.4122°. The server stopped it as
+    "not a longitude: are x and y swapped, or is the CRS wrong?", and a batch's
+    rejection said "give --degrees e6", an option no HTTP caller has. degrees=e6
+    (per request, or the server's --degrees) reads them; the error and the
+    rejection name it."""
+    from gridkit.coords import write_degrees
+
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(250, 150)
+    (ex,), (ey,) = write_degrees([lon], [lat], "e6")
+    (mx,), (my,) = write_degrees([lon], [lat], "ddmm")
+    with pytest.raises(InputError) as raised:
+        service.one({"x": str(ex), "y": str(ey)})
+    assert str(raised.value).endswith("read as degrees × 1,000,000 (116412200, JT/T 808), it is inside the "
+                                      "layout: send degrees=e6")
+    with pytest.raises(InputError, match="it is inside the layout: send degrees=ddmm$"):
+        service.one({"x": str(mx), "y": str(my)})
+    assert service.one({"x": str(ex), "y": str(ey), "degrees": "e6"})["grid_id"] == "110101001002001"
+    assert service.one({"x": str(mx), "y": str(my), "degrees": "ddmm"})["grid_id"] == "110101001002001"
+    batch = service.many({"points": [[ex, ey], [lon, lat]]})
+    assert [(r["status"], r.get("reason")) for r in batch["results"]] == [("rejected", "scaled_degrees"),
+                                                                          ("inside", None)]
+    assert batch["results"][0]["detail"].endswith('it is inside the layout: send "degrees": "e6"')
+    batch = service.many({"points": [[ex, ey], {"x": ex + 100, "y": ey}], "degrees": "e6"})
+    assert [r["grid_id"] for r in batch["results"]] == ["110101001002001", "110101001002001"]
+    # A server for terminals: e6 unless a request says otherwise
+    terminals = Service(Locator.from_package(package), degrees="e6")
+    assert terminals.health()["degrees"] == "e6"
+    assert terminals.one({"x": str(ex), "y": str(ey)})["grid_id"] == "110101001002001"
+    assert terminals.one({"x": str(lon), "y": str(lat), "degrees": "decimal"})["grid_id"] == "110101001002001"
+    with pytest.raises(InputError, match=r"^degrees=e9: one of decimal, e5, e6, e7, ddmm \(e6: millionths"):
+        service.one({"x": str(ex), "y": str(ey), "degrees": "e9"})
+    with pytest.raises(InputError, match=r'^"degrees": "e6" reads longitude/latitude, and the CRS EPSG:4548 is '
+                                         r'projected: use "degrees": "decimal", or the lon/lat CRS'):
+        service.many({"points": [[X0, Y0]], "crs": "EPSG:4548", "degrees": "e6"})
+    with pytest.raises(InputError, match="^--degrees e6 reads longitude/latitude, and the CRS EPSG:4548"):
+        Service(Locator.from_package(package), crs="EPSG:4548", degrees="e6")
+    result = CliRunner().invoke(cli, ["serve", str(package), "--degrees", "e6", "--self-test"])
+    assert result.exit_code == 0, result.output
+    x, y = re.search(r"\?x=(\S+)&y=(\S+)$", result.stdout.splitlines()[0]).groups()
+    assert x.isdigit() and y.isdigit() and abs(int(x) / 1e6 - _lonlat(50, 150)[0]) < 1e-3, result.stdout
+    assert json.loads(result.stdout.splitlines()[1].removeprefix("  → "))["grid_id"] == "110101001001001"
+
+
 @pytest.mark.parametrize("query, message", [
     ({"y": "39.7"}, "x is missing: /locate?x=LON&y=LAT"),
     ({"x": "abc", "y": "39.7"}, "x='abc' is not a number"),
