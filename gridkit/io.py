@@ -1438,7 +1438,8 @@ LAYER_SUFFIXES = (".gpkg", ".geojson", ".csv", ".xlsx")
 
 def write_layers(layers, path, *, overwrite=False):
     """Write ``layers``, ``(name, GeoDataFrame)`` pairs, atomically to ``path``: a
-    GeoPackage gets every layer (for QGIS), an Excel workbook every table (a sheet
+    GeoPackage gets every layer, with gridkit's QGIS style of each it has one for
+    (:mod:`gridkit.styles`), an Excel workbook every table (a sheet
     each, without the geometry); a GeoJSON gets the first layer (in WGS84, as the
     format asks) and a CSV the first table."""
     suffix = Path(path).suffix.lower()
@@ -1447,8 +1448,12 @@ def write_layers(layers, path, *, overwrite=False):
     tables = [(name, pd.DataFrame(layer.drop(columns=layer.geometry.name))) for name, layer in layers]
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         if suffix == ".gpkg":
-            for k, (name, layer) in enumerate(layers):
-                layer.to_file(tmp, layer=name, driver="GPKG", mode="a" if k else "w")
+            from .styles import write_styles
+
+            for k, (name, layer) in enumerate(layers):  # version 1.2, as the package (CREATION_OPTIONS)
+                layer.to_file(tmp, layer=name, driver="GPKG", mode="a" if k else "w",
+                              **({} if k else CREATION_OPTIONS["GPKG"]))
+            write_styles(tmp)  # counts, patrol coverage and tracks open in QGIS as maps
         elif suffix == ".geojson":
             layers[0][1].to_crs(4326).to_file(tmp, driver="GeoJSON")
         elif suffix == ".csv":

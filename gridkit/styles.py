@@ -9,7 +9,9 @@ out of it, labelled with their households; micro-grids dashed; units from heavy
 county to light community outlines, community names; components as dots, a hue
 per class; the problems ``gridkit check`` finds in red; the points ``gridkit locate``
 writes to a GeoPackage by where they fell (inside blue, nearest amber, outside a red
-cross).
+cross); points per cell (``gridkit locate --counts``) from pale to dark red by their
+count, against the most in the layer; patrol coverage green by minutes, the cells no
+one entered red, and the tracks walked a hue each.
 
 The styles (``gridkit/data/styles/*.qml``) were made by QGIS 3.22 itself
 (``scripts/qgis_styles.py``), and checked in it. Styles a user saved into
@@ -32,7 +34,8 @@ TABLE = "layer_styles"
 #: The style file for each layer gridkit writes (``cells`` of household grids,
 #: which have a ``households`` column, get ``household_cells``).
 STYLES = {"cells": "cells", "units": "units", "micro_grids": "micro_grids", "components": "components",
-          "problems": "problems", "located": "located"}
+          "problems": "problems", "located": "located", "counts": "counts", "coverage": "coverage",
+          "tracks": "tracks"}
 COLUMNS = ["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName", "styleQML",
            "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time"]
 
@@ -67,7 +70,7 @@ def write_styles(path):
     if TABLE in listed[:, 0]:
         old = pyogrio.read_dataframe(path, layer=TABLE, read_geometry=False)
         kept = old.loc[old["styleName"] != STYLE_NAME, [c for c in COLUMNS if c in old.columns]]
-    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0, tzinfo=None)
+    now = _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0)
     rows, styled = [], []
     for layer in layers:
         info = pyogrio.read_info(path, layer=layer)
@@ -86,6 +89,8 @@ def write_styles(path):
         return styled
     table = pd.concat([kept.astype(object), pd.DataFrame(rows, columns=COLUMNS)], ignore_index=True)
     table["useAsDefault"] = table["useAsDefault"].astype(bool)
-    table["update_time"] = pd.to_datetime(table["update_time"])
-    pyogrio.write_dataframe(table, path, layer=TABLE, driver="GPKG")
+    table["update_time"] = pd.to_datetime(table["update_time"], utc=True)
+    # As the GeoPackage standard writes a DATETIME (2026-11-26T12:08:43.000Z): QGIS 3.22's
+    # GDAL warns "non-conformant content" on opening a package with one that is not.
+    pyogrio.write_dataframe(table, path, layer=TABLE, driver="GPKG", layer_options={"DATETIME_PRECISION": "MILLISECOND"})
     return styled

@@ -18,6 +18,7 @@ from pathlib import Path
 from qgis.core import (
     QgsApplication,
     QgsFillSymbol,
+    QgsLineSymbol,
     QgsMapLayer,
     QgsMarkerSymbol,
     QgsPalLayerSettings,
@@ -175,6 +176,46 @@ def main():
         "style": "b_diagonal", "color": "#d32f2f", "outline_color": "#b71c1c", "outline_width": "0.6",
         "outline_width_unit": "MM"})))
     save(problems, "problems")
+
+    # gridkit locate --counts OUT.gpkg: cells (or communities, streets, districts) shaded
+    # by their points, from pale to dark red against the most in the layer (whatever it
+    # is: the shade is computed as the map draws), none left clear; the count on each.
+    counts = layer("Polygon", [("grid_id", "string"), ("points", "integer")])
+    shade = filled("#ef9a9a", "#9e9e9e", 0.15)
+    shade.symbolLayer(0).setDataDefinedProperty(
+        QgsSymbolLayer.PropertyFillColor,
+        QgsProperty.fromExpression("ramp_color('Reds', scale_linear(\"points\", 0, maximum(\"points\"), 0.2, 1))"))
+    counts.setRenderer(rules([
+        ("points (darker: more)", '"points" > 0', shade),
+        ("no points", 'NOT ("points" > 0)', outline("#9e9e9e", 0.15)),
+    ]))
+    counts.setLabeling(QgsVectorLayerSimpleLabeling(labels('if("points" > 0, "points", \'\')', 7, min_scale=40000)))
+    counts.setLabelsEnabled(True)
+    save(counts, "counts")
+
+    # gridkit patrol OUT.gpkg: the cells patrolled green, darker for more minutes (against
+    # the most in the layer), the cells no one entered red; minutes on each.
+    coverage = layer("Polygon", [("grid_id", "string"), ("patrolled", "boolean"), ("minutes", "double")])
+    walked = filled("#a5d6a7", "#757575", 0.15)
+    walked.symbolLayer(0).setDataDefinedProperty(
+        QgsSymbolLayer.PropertyFillColor,
+        QgsProperty.fromExpression("ramp_color('Greens', scale_linear(\"minutes\", 0, maximum(\"minutes\"), 0.25, 1))"))
+    coverage.setRenderer(rules([
+        ("patrolled (darker: more minutes)", '"patrolled"', walked),
+        ("not patrolled", 'NOT "patrolled"', filled("229,57,53,70", "#e57373", 0.15)),
+    ]))
+    coverage.setLabeling(QgsVectorLayerSimpleLabeling(
+        labels('if("patrolled", format_number("minutes", 0), \'\')', 7, min_scale=15000)))
+    coverage.setLabelsEnabled(True)
+    save(coverage, "coverage")
+
+    # … and the tracks walked: a line a track, a hue each.
+    tracks = layer("MultiLineString", [("track", "string"), ("metres", "double")])
+    line = QgsLineSymbol.createSimple({"line_color": "#1565c0", "line_width": "0.5", "line_width_unit": "MM"})
+    line.symbolLayer(0).setDataDefinedProperty(
+        QgsSymbolLayer.PropertyStrokeColor, QgsProperty.fromExpression("color_hsv(($id * 67) % 360, 85, 75)"))
+    tracks.setRenderer(QgsSingleSymbolRenderer(line))
+    save(tracks, "tracks")
 
     app.exitQgis()
 

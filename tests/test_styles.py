@@ -31,7 +31,7 @@ def _named_fields(qml):
     rule filters, label expressions and data-defined properties."""
     names = set(re.findall(r'field="([^"]+)"', qml))
     expressions = re.findall(r'(?:filter|fieldName)="([^"]*)"', qml)
-    expressions += re.findall(r'<Option name="expression" type="QString" value="([^"]*)"', qml)
+    expressions += re.findall(r'<Option (?=[^>]*name="expression")[^>]*value="([^"]*)"', qml)  # any attribute order
     for expression in expressions:
         names |= set(re.findall(r'&quot;([^&]+)&quot;', expression))
     return names
@@ -114,6 +114,53 @@ def test_catalogue_adds_its_style_and_keeps_the_users(package, tmp_path):
     assert len(theirs) == 1 and theirs["useAsDefault"].all() and theirs["styleQML"].iloc[0] == "<qgis/>"
     write_styles(package)  # again: still one gridkit row per layer
     assert len(_styles(package)) == len(styles)
+
+
+def _walked(package, tmp_path):
+    """A worker's walk along the package's lower row of cells (15 fixes, 20 s apart):
+    its points counted per cell (``locate --counts``) and its patrol coverage, as
+    GeoPackages."""
+    from click.testing import CliRunner
+
+    from gridkit_cli.main import cli
+
+    walk = gpd.GeoSeries(shapely.points(X0 + np.arange(10, 300, 20), Y0 + 50), crs=4548).to_crs(4326)
+    times = pd.date_range("2026-11-20 08:00", periods=len(walk), freq="20s", tz="Asia/Shanghai")
+    pd.DataFrame({"worker": "w1", "time": times.strftime("%Y-%m-%dT%H:%M:%S%z"), "lon": walk.x,
+                  "lat": walk.y}).to_csv(tmp_path / "walk.csv", index=False)
+    counts, coverage = tmp_path / "counts.gpkg", tmp_path / "coverage.gpkg"
+    located = CliRunner().invoke(cli, ["locate", str(tmp_path / "walk.csv"), "--grid", str(package),
+                                       "--counts", str(counts)])
+    assert located.exit_code == 0, located.output
+    patrolled = CliRunner().invoke(cli, ["patrol", str(tmp_path / "walk.csv"), "--grid", str(package),
+                                         "--track-field", "worker", "-o", str(coverage)])
+    assert patrolled.exit_code == 0, patrolled.output
+    return counts, coverage
+
+
+def test_counts_and_patrol_geopackages_open_styled(package, tmp_path):
+    """`locate --counts` and `patrol` wrote their GeoPackages bare: QGIS opened the
+    counts and the coverage in one random opaque colour, and (as GeoPackage 1.4)
+    warned of every layer. They carry gridkit's styles now (counts red by points,
+    coverage green by minutes and red where no one went, a hue per track), as
+    GeoPackage 1.2, and every style's time is one QGIS 3.22's GDAL reads without a
+    warning (2026-11-26T12:08:43.000Z)."""
+    import sqlite3
+
+    counts, coverage = _walked(package, tmp_path)
+    for path, layers in ((counts, ["counts"]), (coverage, ["coverage", "tracks"]), (package, ["cells", "units"])):
+        styles = _styles(path).set_index("f_table_name")
+        assert sorted(styles.index) == layers and styles["useAsDefault"].all(), path
+        for layer in layers:
+            fields = set(pyogrio.read_info(path, layer=layer)["fields"])
+            assert _named_fields(styles.loc[layer, "styleQML"]) <= fields, layer
+        with sqlite3.connect(path) as db:
+            assert db.execute("PRAGMA user_version").fetchone()[0] == 10200, path
+            times = [t for (t,) in db.execute("SELECT update_time FROM layer_styles")]
+        assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", t) for t in times), times
+    assert _named_fields(_styles(counts)["styleQML"].iloc[0]) == {"points"}
+    assert _named_fields(_styles(coverage).set_index("f_table_name").loc["coverage", "styleQML"]) == {
+        "patrolled", "minutes"}
 
 
 def _pyqgis():
@@ -253,3 +300,44 @@ def test_qgis_draws_located_points_in_their_status_colours(package, tmp_path):
                  ("style", "colours"))
     assert lines["style"] == "True QgsRuleBasedRenderer", out.stderr[-2000:]
     assert {"#1565c0", "#f9a825", "#d32f2f"} <= set(lines["colours"].split())  # each status drawn
+
+
+@pytest.mark.slow
+def test_qgis_draws_counts_red_and_coverage_green(package, tmp_path):
+    """In QGIS itself: the counts' cells with points in shades of red, those without
+    clear; the patrolled cells in shades of green, the others pale red; the track."""
+    python = _pyqgis()
+    counts, coverage = _walked(package, tmp_path)
+    script = textwrap.dedent(f"""
+        from qgis.core import QgsApplication, QgsVectorLayer, QgsMapSettings, QgsMapRendererParallelJob
+        from qgis.PyQt.QtCore import QSize
+        from qgis.PyQt.QtGui import QColor
+        app = QgsApplication([], False); app.initQgis()
+        for source in ("{counts}|layername=counts", "{coverage}|layername=coverage,tracks"):
+            path, names = source.split("|layername=")
+            layers = [QgsVectorLayer(path + "|layername=" + name, name, "ogr") for name in names.split(",")]
+            for layer in layers:
+                print("style", layer.name(), layer.loadDefaultStyle()[1], type(layer.renderer()).__name__,
+                      flush=True)
+            settings = QgsMapSettings(); settings.setLayers(layers[::-1])
+            settings.setBackgroundColor(QColor("white")); settings.setDestinationCrs(layers[0].crs())
+            settings.setExtent(layers[0].extent()); settings.setOutputSize(QSize(300, 200))
+            job = QgsMapRendererParallelJob(settings); job.start(); job.waitForFinished()
+            image = job.renderedImage()
+            hues = {{QColor(image.pixel(x, y)).hue() // 30 for x in range(0, 300, 3) for y in range(0, 200, 3)
+                    if QColor(image.pixel(x, y)).saturation() > 60}}
+            print("hues", names, *sorted(hues), flush=True)
+            del image, job, settings, layers, layer
+        app.exitQgis()
+    """)
+    out = subprocess.run([python, "-c", script], capture_output=True, text=True, timeout=300,
+                         env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr[-2000:]
+    lines = [line for line in out.stdout.splitlines() if line.startswith(("style ", "hues "))]
+    assert lines[:1] + lines[2:4] == ["style counts True QgsRuleBasedRenderer",
+                                      "style coverage True QgsRuleBasedRenderer",
+                                      "style tracks True QgsSingleSymbolRenderer"], out.stdout + out.stderr[-2000:]
+    red, green = {0, 11}, {3, 4}  # hue // 30: reds about 0° (or 330°+), greens 90–150°
+    counted, patrolled = (set(map(int, line.split()[2:])) for line in (lines[1], lines[4]))
+    assert counted and counted <= red, lines  # the cells walked through, red; the others clear
+    assert patrolled & green and patrolled & red, lines  # walked green, the row above pale red
