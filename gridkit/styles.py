@@ -6,7 +6,8 @@ in an opaque random colour and the county polygon of ``units`` hides the cells.
 :func:`write_styles` adds gridkit's styles there: cells as outlines labelled with
 their 3-digit sequence when zoomed in; household grids green in the band and orange
 out of it, labelled with their households; micro-grids dashed; units from heavy
-county to light community outlines, community names; components as dots, a hue
+county to light community outlines, community names; the grids and micro-grids a
+rebalance ended, grey dashed outlines; components as dots, a hue
 per class; the problems ``gridkit check`` finds in red; the points ``gridkit locate``
 writes to a GeoPackage by where they fell (inside blue, nearest amber, outside a red
 cross); points per cell (``gridkit locate --counts``) from pale to dark red by their
@@ -35,7 +36,7 @@ TABLE = "layer_styles"
 #: which have a ``households`` column, get ``household_cells``).
 STYLES = {"cells": "cells", "units": "units", "micro_grids": "micro_grids", "components": "components",
           "problems": "problems", "located": "located", "counts": "counts", "coverage": "coverage",
-          "tracks": "tracks"}
+          "tracks": "tracks", "ended_grids": "ended_grids", "ended_micro_grids": "ended_micro_grids"}
 COLUMNS = ["f_table_catalog", "f_table_schema", "f_table_name", "f_geometry_column", "styleName", "styleQML",
            "styleSLD", "useAsDefault", "description", "owner", "ui", "update_time"]
 

@@ -177,6 +177,19 @@ def main():
         "outline_width_unit": "MM"})))
     save(problems, "problems")
 
+    # The grids and micro-grids a rebalance or a recut ended, kept in the package: grey
+    # dashed (dotted) outlines with no fill, so they show under the grids that replaced
+    # them and hide nothing; an ended grid's sequence marked so once zoomed in.
+    ended = layer("Polygon", [("grid_id", "string"), ("end_date", "date")])
+    ended.setRenderer(QgsSingleSymbolRenderer(outline("#757575", 0.35, "dash")))
+    ended.setLabeling(QgsVectorLayerSimpleLabeling(
+        labels('right("grid_id", 3) || \' ended\'', 7, "#616161", min_scale=6000, italic=True)))
+    ended.setLabelsEnabled(True)
+    save(ended, "ended_grids")
+    ended_micro = layer("Polygon", [("micro_id", "string")])
+    ended_micro.setRenderer(QgsSingleSymbolRenderer(outline("#9e9e9e", 0.15, "dot")))
+    save(ended_micro, "ended_micro_grids")
+
     # gridkit locate --counts OUT.gpkg: cells (or communities, streets, districts) shaded
     # by their points, from pale to dark red against the most in the layer (whatever it
     # is: the shade is computed as the map draws), none left clear; the count on each.

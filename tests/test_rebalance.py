@@ -3,6 +3,7 @@
 households, micro-grids of 20–50, as the demo makes it)."""
 
 import json
+import re
 import sqlite3
 from contextlib import closing
 from types import SimpleNamespace
@@ -371,6 +372,10 @@ def test_cli_rebalance_writes_a_package_with_the_ended_grids(layout, tmp_path):
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert {"cells", "units", "micro_grids", "ended_grids", "ended_micro_grids"} <= layers
     assert len(gpd.read_file(out, layer="ended_grids")) == 7
+    # In QGIS the ended grids are grey dashed outlines, not opaque fills over the new ones
+    styles = pyogrio.read_dataframe(out, layer="layer_styles", read_geometry=False).set_index("f_table_name")
+    assert sorted(styles.index) == ["cells", "ended_grids", "ended_micro_grids", "micro_grids", "units"]
+    assert re.search(r'<Option (?=[^>]*name="outline_style")[^>]*value="dash"', styles.loc["ended_grids", "styleQML"])
     reports = gk.check_package(out)
     assert all(report.ok for report in reports.values())
     cells, units, _ = gk.read_package(out)
@@ -870,7 +875,7 @@ def test_cli_info_says_what_a_rebalanced_package_holds(layout, tmp_path):
                  "micro-grids  489 in 137 grids; 17,166 households, 489 in band 20–50 (100.0 %), 0 flagged",
                  f"ended        5 grids and 17 micro-grids by rebalances and recuts, the last on {ended_on}",
                  "layers       cells 137, units 3, micro_grids 489, ended_grids 5, ended_micro_grids 17, "
-                 "gridkit_metadata 9, layer_styles 3"):
+                 "gridkit_metadata 9, layer_styles 5"):
         assert line in lines
     assert any(line.startswith("cells        137 grids, 13.82 km²") and
                line.endswith("; 17,166 households, 137 in band 100–150 (100.0 %), 0 flagged") for line in lines)
