@@ -8,8 +8,8 @@ import time
 import click
 
 from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read, near_line,
-                      overwrite_opt, picture_path, progress_enabled, refuse_existing, require_with, text_encoding_opt,
-                      x_field_opt, y_field_opt)
+                      nmea_line, overwrite_opt, picture_path, progress_enabled, refuse_existing, require_with,
+                      text_encoding_opt, x_field_opt, y_field_opt)
 
 
 def _routes(path):
@@ -237,6 +237,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     if "near_edge" in summary:
         lines.append(near_line(summary["near_edge"], near_edge, "gk_near_grid_id"))
     lines += [f"  {n:6,d} × {reason}: {REJECT_REASONS[reason]}" for reason, n in summary["rejected_by_reason"].items()]
+    if summary.get("nmea_skipped"):
+        lines.append(nmea_line(summary["nmea_skipped"]))
     if summary.get("offset_hint"):
         lines.append(f"  hint: {summary['offset_hint']}")
     if summary.get("classes_by_name"):

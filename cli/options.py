@@ -311,3 +311,8 @@ def near_line(counts, metres, where):
     across = [f"{counts[level]:,} of another {level}" for level in ("community", "street", "district")
               if counts.get(level)]
     return f"  {near:,} within {metres:g} m of another cell ({where})" + (f": {', '.join(across)}" if across else "")
+
+
+def nmea_line(skipped):
+    """The summary's line of an NMEA log's lines that are no fix (satellite sentences, noise)."""
+    return "  NMEA lines that are no fix: " + ", ".join(f"{what} {n:,}" for what, n in skipped.items())

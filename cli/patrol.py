@@ -6,7 +6,7 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, overwrite_opt,
+from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, nmea_line, overwrite_opt,
                       picture_path, refuse_existing, text_encoding_opt, x_field_opt, y_field_opt)
 
 #: Why a fix is rejected for its time, as the summary says it (for its position: as locate's rows).
@@ -158,6 +158,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
                          f"{days['past_midnight']:,} past midnight (name a date column with --date-field)")
     said = {**REJECT_REASONS, **TIME_REASONS}
     lines_out += [f"  {n:6,d} × {reason}: {said[reason]}" for reason, n in s["rejected_by_reason"].items()]
+    if s.get("nmea_skipped"):
+        lines_out.append(nmea_line(s["nmea_skipped"]))
     lines_out.append(f"  → {output}" + (f", map → {picture}" if picture else "")
                      + f"; rejects → {s['rejects_file']}")
     echo_summary(lines_out, {"input": list(tracks), "output": str(output), **s, "seconds": round(seconds, 3)}, as_json)

@@ -37,6 +37,7 @@ from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
                       SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON, Locator, evenly_spaced)
+from .nmea import REASONS as NMEA_REASONS
 from .routing import read_by_name
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
@@ -61,6 +62,7 @@ REJECT_REASONS = {
     "degrees_minutes": DEGREES_MINUTES_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
+    **NMEA_REASONS,  # an NMEA log's epoch with no fix, a damaged sentence
     "bad_class": "the class column holds no class code or name gridkit can route",
 }
 CHUNK = 1_000_000
@@ -330,6 +332,8 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
             _write(located, x[keep], y[keep], in_crs, locator, output, overwrite, dialect, source=points,
                    label=label)
     summary = summarise(located, rejected, len(frame))
+    if "nmea_skipped" in read:  # an NMEA log's lines that are no fix: satellite sentences, noise
+        summary["nmea_skipped"] = read["nmea_skipped"]
     summary["rejects_file"] = str(rejects_file(beside, rejects_path))
     if per is not None:
         summary["counts"] = write_per_cell(per, counts, counts_map, per=counts_per, overwrite=overwrite)

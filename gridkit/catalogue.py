@@ -109,6 +109,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, 
 from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
                       SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON)
+from .nmea import REASONS as NMEA_REASONS
 from .nmea import is_nmea, read_nmea
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
 from .routing import _blank
@@ -161,6 +162,7 @@ REJECT_REASONS = {
     "degrees_minutes": DEGREES_MINUTES_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
+    **NMEA_REASONS,  # an NMEA log's epoch with no fix, a damaged sentence
     "bad_id": "a component ID of the wrong form, a retired class or another county",
     "unknown_class": "no class, or a class the scheme's table (and the local extensions) lack",
     "class_mismatch": "a class column that names another class than the row's ID (its class is part of it)",

@@ -139,7 +139,11 @@ def say_blank_rows(frame, reason, detail, coordinates=None):
     names them, or in ``coordinates``), or "the ledger's 合计 line, not a row of its
     table" (the first text in the row begins with one of FOOTER_WORDS), so that a
     summary does not count them as components whose position is missing. Only the
-    rejects for want of a position are looked at."""
+    rejects for want of a position are looked at. An NMEA log's epoch with no fix, or
+    a damaged sentence, gets its own reason (:func:`gridkit.nmea.say_problems`)."""
+    from .nmea import say_problems
+
+    say_problems(frame, reason, detail)
     rows = np.flatnonzero(reason == "missing_coordinates")
     if not len(rows):
         return

@@ -14,7 +14,8 @@ lon/lat (NMEA's ``dddmm.mmmm`` read by :func:`gridkit.coords.read_degrees`).
 Nothing is dropped unsaid. An epoch with no fix (RMC status ``V``, GGA quality
 0: the receiver had not found its position) and a position sentence whose
 checksum does not match its text (a line damaged in the log) are rows with no
-position and a ``problem`` saying why, which the rejects file then lists; the
+position and a ``problem`` saying why, which the rejects file then lists by its
+reason (``no_fix``, ``bad_checksum``, ``cut_short``: :func:`say_problems`); the
 satellite sentences and lines that are no NMEA sentence are counted in
 ``attrs["nmea_skipped"]``.
 
@@ -46,6 +47,15 @@ _FIELDS = {"RMC": {"time": 0, "status": 1, "lat": 2, "ns": 3, "lon": 4, "ew": 5,
                    "altitude_m": 8},
            "GLL": {"lat": 0, "ns": 1, "lon": 2, "ew": 3, "time": 4, "status": 5}}
 _KNOT_KMH = 1.852
+#: What is wrong with a row that has no position (its ``problem``), and the reason a
+#: rejects file gives it in place of ``missing_coordinates`` (:func:`say_problems`).
+BAD_CHECKSUM = "checksum does not match the sentence: a damaged line"
+CUT_SHORT = "no position in the sentence: cut short, or the receiver left it blank"
+NO_FIX_GGA, NO_FIX_RMC = "no fix (GGA quality 0)", "no fix (status V: the receiver had not found its position)"
+REASONS = {"no_fix": "an NMEA epoch with no fix: the receiver had not found its position (RMC status V, GGA quality 0)",
+           "bad_checksum": "an NMEA sentence whose checksum does not match its text: damaged in the log",
+           "cut_short": "an NMEA sentence with its position cut short or left blank"}
+_REASON_OF = {BAD_CHECKSUM: "bad_checksum", CUT_SHORT: "cut_short", NO_FIX_GGA: "no_fix", NO_FIX_RMC: "no_fix"}
 #: The columns of :func:`read_nmea`'s rows.
 COLUMNS = ["line", "sentences", "time", "lon", "lat", "status", "quality", "satellites", "hdop", "altitude_m",
            "speed_kmh", "course", "problem"]
@@ -96,7 +106,7 @@ def read_nmea(path) -> pd.DataFrame:
     named = pc.binary_join_element_wise(talker, pc.struct_field(found, "kind"), "")
     checked = _checksums_match(pc.binary_join_element_wise(named, body, ","), given)
     values = pd.DataFrame({"line": rows + 1, "kind": kind[rows], "talker": talker.to_numpy(zero_copy_only=False)})
-    values["problem"] = np.where(checked, None, "checksum does not match the sentence: a damaged line")
+    values["problem"] = np.where(checked, None, BAD_CHECKSUM)
     for column in dict.fromkeys(c for where in _FIELDS.values() for c in where):  # GGA alone: no date
         values[column] = None
     padded = pc.split_pattern(pc.binary_join_element_wise(body, ",,,,,,,,,,", ""), ",")  # every field there
@@ -110,15 +120,28 @@ def read_nmea(path) -> pd.DataFrame:
             values.loc[mine, column] = np.where(got == "", None, got)
     short = values["problem"].isna() & values[["lat", "lon", "ns", "ew"]].isna().any(axis=1) \
         & (values["status"].fillna("A") == "A") & (values["quality"].fillna("1") != "0")
-    values.loc[short, "problem"] = "no position in the sentence: cut short, or the receiver left it blank"
+    values.loc[short, "problem"] = CUT_SHORT
     void = values["problem"].isna() & ((values["status"] == "V") | (values["quality"] == "0"))
-    values.loc[void, "problem"] = np.where(values.loc[void, "kind"] == "GGA", "no fix (GGA quality 0)",
-                                           "no fix (status V: the receiver had not found its position)")
+    values.loc[void, "problem"] = np.where(values.loc[void, "kind"] == "GGA", NO_FIX_GGA, NO_FIX_RMC)
     lat = pd.to_numeric(values["lat"], errors="coerce") * np.where(values["ns"] == "S", -1, 1)
     lon = pd.to_numeric(values["lon"], errors="coerce") * np.where(values["ew"] == "W", -1, 1)
     values["lon"], values["lat"] = coords.read_degrees(lon.to_numpy(), lat.to_numpy(), "ddmm", "EPSG:4326")
     values.loc[values["problem"].notna().to_numpy(), ["lon", "lat"]] = np.nan
     return _as_rows(_epochs(values), skipped)
+
+
+def say_problems(frame, reason, detail):
+    """The rows of :func:`read_nmea`'s ``frame`` rejected for want of a position
+    (``reason``, ``detail``: arrays, changed in place) that have a ``problem``: its
+    reason (:data:`REASONS`: ``no_fix``, ``bad_checksum``, ``cut_short``), and the
+    problem as the detail, so that a summary counts a void epoch apart from a damaged
+    line. Nothing for a frame that is not an NMEA log's."""
+    if "nmea_skipped" not in frame.attrs or "problem" not in frame.columns:
+        return
+    problem = frame["problem"].to_numpy(dtype=object)
+    rows = np.flatnonzero((reason == "missing_coordinates") & pd.notna(problem))
+    for i in rows.tolist():
+        reason[i], detail[i] = _REASON_OF.get(problem[i], "missing_coordinates"), problem[i]
 
 
 def _checksums_match(payload, sums):

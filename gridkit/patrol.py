@@ -32,7 +32,7 @@ import pandas as pd
 import shapely
 
 from .errors import InputError
-from .io import LAYER_SUFFIXES
+from .io import LAYER_SUFFIXES, say_blank_rows
 
 #: Default break in a track: two fixes more than this many seconds apart.
 MAX_GAP_S = 300.0
@@ -351,6 +351,7 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
                                          encoding=encoding, keep_xy=True)
     x, y = coords.read_degrees(x, y, degrees, in_crs)
     reason, detail = coords.position_problems(x, y, in_crs, names=frame.attrs.get("xy_fields"))
+    say_blank_rows(frame, reason, detail)  # a table's 合计 line, an NMEA log's epoch with no fix …
     if locator is not None and in_crs is not None:
         _misread(locator, x, y, in_crs, reason, detail)
     names = {_bare(str(c)): c for c in frame.columns}
@@ -393,7 +394,7 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
                             reason[bad], detail[bad])
     fixes = fixes.loc[~bad].reset_index(drop=True)
     fixes.attrs.update(crs=in_crs, time_field=found, times_of_day=of_day is not None, date_field=dated,
-                       past_midnight=rolled)
+                       past_midnight=rolled, nmea_skipped=frame.attrs.get("nmea_skipped"))
     return fixes, rejects
 
 
@@ -632,6 +633,10 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                    rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
                    scope=scope, cells_in_scope=int(len(cells)), times_of_day=read_times,
                    communities=_per_community(cells) if "community_code" in cells else [])
+    skipped = [f.attrs["nmea_skipped"] for f in read if f.attrs["nmea_skipped"] is not None]
+    if skipped:  # an NMEA log's lines that are no fix: satellite sentences, noise
+        summary["nmea_skipped"] = {k: sum(s.get(k, 0) for s in skipped) for k in dict.fromkeys(k for s in skipped
+                                                                                          for k in s)}
     with rejects_written(rejects, rejects_file(output, rejects_path)):
         write_layers([("coverage", cells), ("tracks", lines)], output, overwrite=overwrite)
     summary["rejects_file"] = str(rejects_file(output, rejects_path))

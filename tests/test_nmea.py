@@ -65,7 +65,9 @@ def test_void_damaged_and_cut_sentences_are_rows_rejected_with_the_problem(tmp_p
     """An epoch with no fix, a sentence whose checksum does not match (a digit
     changed), a line cut short at the end of the log and a line of noise: the
     first three are rows the rejects list with their problem; the noise is
-    counted. patrol and locate give the same three rejects."""
+    counted. patrol and locate give the same three rejects, each by its own reason
+    (all three were missing_coordinates, "x/y blank, not numbers", in the summary),
+    and the summary counts the lines that are no fix (they were only warned of)."""
     _, lines = _log(samples)
     lines[12] = _sentence(lines[12][1:-3].replace(",A,", ",V,", 1))  # epoch 5: status V …
     lines[13] = _sentence(lines[13][1:-3].replace(",1,12,", ",0,00,"))  # … and GGA quality 0
@@ -89,10 +91,17 @@ def test_void_damaged_and_cut_sentences_are_rows_rejected_with_the_problem(tmp_p
         result = CliRunner().invoke(cli, command + ["--json"])
         assert result.exit_code == 0, result.output
         summary = json.loads(result.output.splitlines()[-1])
-        assert summary["rejected_by_reason"] == {"missing_coordinates": 3}
+        assert summary["rejected_by_reason"] == {"no_fix": 1, "bad_checksum": 1, "cut_short": 1}
+        assert summary["nmea_skipped"] == fixes.attrs["nmea_skipped"]  # counted, not only warned of
         rejects = pd.read_csv(tmp_path / f"{command[0]}.rejects.csv")
-        assert rejects["row"].tolist() == [13, 20, 957]  # the log's lines
-        assert rejects["problem"].tolist() == bad["problem"].tolist()
+        assert rejects[["row", "reason"]].values.tolist() == [[13, "no_fix"], [20, "bad_checksum"],
+                                                              [957, "cut_short"]]  # by the log's lines
+        assert rejects["detail"].tolist() == rejects["problem"].tolist() == bad["problem"].tolist()
+        said = CliRunner().invoke(cli, command + ["--overwrite"]).output
+        assert "       1 × bad_checksum: an NMEA sentence whose checksum does not match its text: damaged in the log\n" \
+               "       1 × cut_short: an NMEA sentence with its position cut short or left blank\n" \
+               "  NMEA lines that are no fix: GSV sentences (no position) 319, lines that are no NMEA sentence 1\n" \
+               in said, said
     assert summary["rows"] == 321 and summary["located"] == 318
 
 
