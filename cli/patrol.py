@@ -142,7 +142,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
             lines_out.append("  hint: so many jumps look like several workers' fixes in one track: name the column "
                              "that tells them apart with --track-field")
     covered = sum(c["patrolled"] for c in s["communities"]) if s["communities"] else s["cells_patrolled"]
-    said = scope if s["communities"] or scope != "community" else "all: the layout names no communities"
+    said = (scope if s["communities"] or scope != "community" else
+            "community: no track ran in one" if not s["cells_in_scope"] else "all: the layout names no communities")
     lines_out.append(f"  coverage ({said}): {covered:,} of {s['cells_in_scope']:,} cells patrolled "
                      f"({covered / max(s['cells_in_scope'], 1) * 100:.0f} %)")
     for c in s["communities"][:12]:

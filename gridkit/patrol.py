@@ -258,7 +258,7 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     # A piece carries on the stay of the piece before it in the same cell when it
     # starts where that one ended: further along its segment, or at the start of
     # the next segment walked.
-    prev = np.r_[-1, np.arange(len(seg) - 1)]
+    prev = np.arange(len(seg)) - 1  # none before the first (and no piece at all: every step a jump or a break)
     ok = prev >= 0
     pv = np.where(ok, prev, 0)
     carried = ok & (cell == cell[pv]) & (

@@ -263,6 +263,24 @@ def test_a_time_of_day_takes_its_date_from_the_date_column_in_a_csv_and_a_workbo
             assert pd.to_datetime(got[at], utc=True).equals(pd.to_datetime(expected[at], utc=True))
 
 
+def test_three_workers_read_as_one_track_are_all_jumps_not_a_traceback(tmp_path, samples):
+    """The split CSV without --track-field: its column "worker" is no name patrol
+    knows, so the three walks are one track, and at the same times every step jumps
+    between them. No piece was left to credit, and patrol_coverage stopped on an
+    IndexError. It now says 0 cells patrolled, every step a jump, and the hint to name
+    the track column; no community was reached, which it says too (it said the layout
+    names none)."""
+    _split_times(samples).to_csv(tmp_path / "split.csv", index=False)
+    result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "split.csv"), "--grid",
+                                      str(_cambridge(tmp_path, samples)), "-o", str(tmp_path / "out.gpkg")])
+    assert result.exit_code == 0, result.output
+    assert "1,039 fixes in 1 track → 0 cells patrolled, 0 rejected" in result.output
+    assert "  not credited: 0 breaks over 5 min, 1,038 jumps" in result.output
+    assert "hint: so many jumps look like several workers' fixes in one track: name the column" in result.output
+    assert "  coverage (community: no track ran in one): 0 of 0 cells patrolled (0 %)\n" in result.output
+    assert len(gpd.read_file(tmp_path / "out.gpkg", layer="coverage")) == 0
+
+
 def test_times_of_day_with_no_date_run_on_past_midnight_in_the_file_order(tmp_path, samples):
     """No date column, and the walks start at 23:30: each track's times go on past
     midnight into the next day (before, 00:00–00:29 sorted first and the walk was
