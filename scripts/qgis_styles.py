@@ -48,6 +48,16 @@ def filled(fill, colour, width):
                                        "outline_width_unit": "MM"})
 
 
+def shaded(fill, colour, ramp, field, lowest):
+    """A polygon filled from QGIS's colour ramp ``ramp`` by ``field``, against the
+    layer's largest value: computed as the map draws, so one style fits any data
+    (``fill`` is the colour shown where the expression cannot be evaluated)."""
+    symbol = filled(fill, colour, 0.15)
+    symbol.symbolLayer(0).setDataDefinedProperty(QgsSymbolLayer.PropertyFillColor, QgsProperty.fromExpression(
+        f"ramp_color('{ramp}', scale_linear(\"{field}\", 0, maximum(\"{field}\"), {lowest}, 1))"))
+    return symbol
+
+
 def labels(expression, size, colour="#202020", *, max_scale=0.0, min_scale=0.0, italic=False):
     """Label settings: ``expression`` in a white halo, shown between the scales given
     (QGIS's "minimum" scale is the most zoomed-out one, as 1:min_scale)."""
@@ -194,12 +204,8 @@ def main():
     # by their points, from pale to dark red against the most in the layer (whatever it
     # is: the shade is computed as the map draws), none left clear; the count on each.
     counts = layer("Polygon", [("grid_id", "string"), ("points", "integer")])
-    shade = filled("#ef9a9a", "#9e9e9e", 0.15)
-    shade.symbolLayer(0).setDataDefinedProperty(
-        QgsSymbolLayer.PropertyFillColor,
-        QgsProperty.fromExpression("ramp_color('Reds', scale_linear(\"points\", 0, maximum(\"points\"), 0.2, 1))"))
     counts.setRenderer(rules([
-        ("points (darker: more)", '"points" > 0', shade),
+        ("points (darker: more)", '"points" > 0', shaded("#ef9a9a", "#9e9e9e", "Reds", "points", 0.2)),
         ("no points", 'NOT ("points" > 0)', outline("#9e9e9e", 0.15)),
     ]))
     counts.setLabeling(QgsVectorLayerSimpleLabeling(labels('if("points" > 0, "points", \'\')', 7, min_scale=40000)))
@@ -209,12 +215,8 @@ def main():
     # gridkit patrol OUT.gpkg: the cells patrolled green, darker for more minutes (against
     # the most in the layer), the cells no one entered red; minutes on each.
     coverage = layer("Polygon", [("grid_id", "string"), ("patrolled", "boolean"), ("minutes", "double")])
-    walked = filled("#a5d6a7", "#757575", 0.15)
-    walked.symbolLayer(0).setDataDefinedProperty(
-        QgsSymbolLayer.PropertyFillColor,
-        QgsProperty.fromExpression("ramp_color('Greens', scale_linear(\"minutes\", 0, maximum(\"minutes\"), 0.25, 1))"))
     coverage.setRenderer(rules([
-        ("patrolled (darker: more minutes)", '"patrolled"', walked),
+        ("patrolled (darker: more minutes)", '"patrolled"', shaded("#a5d6a7", "#757575", "Greens", "minutes", 0.25)),
         ("not patrolled", 'NOT "patrolled"', filled("229,57,53,70", "#e57373", 0.15)),
     ]))
     coverage.setLabeling(QgsVectorLayerSimpleLabeling(
