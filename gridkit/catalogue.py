@@ -893,7 +893,7 @@ def _read_csv_arrow(path, top, header, sep, encoding="utf8"):
     ``pd.read_csv(dtype=str)`` reads it (a blank field or "" missing): two million
     rows in 0.2 s where pandas' takes 1.6 s. Text in another ``encoding`` (GBK, as
     Excel saves a CSV on a Chinese Windows) is decoded to UTF-8 as it is read: 0.7 s
-    where pandas' takes 2.5 s. None for anything else (a header with a repeated or
+    where a failed UTF-8 try, then pandas' reader, took 2.2 s. None for anything else (a header with a repeated or
     empty name, which pandas renames; rows of other lengths; text that is not in
     ``encoding``): pandas' reader then reads it, and says what is wrong."""
     import pyarrow as pa

@@ -93,5 +93,6 @@ def write_styles(path):
     table["update_time"] = pd.to_datetime(table["update_time"], utc=True)
     # As the GeoPackage standard writes a DATETIME (2026-11-26T12:08:43.000Z): QGIS 3.22's
     # GDAL warns "non-conformant content" on opening a package with one that is not.
-    pyogrio.write_dataframe(table, path, layer=TABLE, driver="GPKG", layer_options={"DATETIME_PRECISION": "MILLISECOND"})
+    pyogrio.write_dataframe(table, path, layer=TABLE, driver="GPKG",
+                            layer_options={"DATETIME_PRECISION": "MILLISECOND"})
     return styled

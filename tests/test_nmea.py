@@ -98,8 +98,8 @@ def test_void_damaged_and_cut_sentences_are_rows_rejected_with_the_problem(tmp_p
                                                               [957, "cut_short"]]  # by the log's lines
         assert rejects["detail"].tolist() == rejects["problem"].tolist() == bad["problem"].tolist()
         said = CliRunner().invoke(cli, command + ["--overwrite"]).output
-        assert "       1 × bad_checksum: an NMEA sentence whose checksum does not match its text: damaged in the log\n" \
-               "       1 × cut_short: an NMEA sentence with its position cut short or left blank\n" \
+        assert "       1 × bad_checksum: an NMEA sentence whose checksum does not match its text: damaged in the " \
+               "log\n       1 × cut_short: an NMEA sentence with its position cut short or left blank\n" \
                "  NMEA lines that are no fix: GSV sentences (no position) 319, lines that are no NMEA sentence 1\n" \
                in said, said
     assert summary["rows"] == 321 and summary["located"] == 318
