@@ -153,6 +153,8 @@ def test_millionths_of_a_degree_as_vehicle_terminals_send_them(package):
     assert terminals.one({"x": str(lon), "y": str(lat), "degrees": "decimal"})["grid_id"] == "110101001002001"
     with pytest.raises(InputError, match=r"^degrees=e9: one of decimal, e5, e6, e7, ddmm \(e6: millionths"):
         service.one({"x": str(ex), "y": str(ey), "degrees": "e9"})
+    with pytest.raises(InputError, match=r"""^"degrees": "\['e6'\]": one of decimal"""):
+        service.many({"points": [[ex, ey]], "degrees": ["e6"]})
     with pytest.raises(InputError, match=r'^"degrees": "e6" reads longitude/latitude, and the CRS EPSG:4548 is '
                                          r'projected: use "degrees": "decimal", or the lon/lat CRS'):
         service.many({"points": [[X0, Y0]], "crs": "EPSG:4548", "degrees": "e6"})
