@@ -24,6 +24,7 @@ with GEOS (``STRtree`` + ``intersection``).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from pathlib import Path
 from typing import NamedTuple
 
@@ -634,9 +635,8 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                    scope=scope, cells_in_scope=int(len(cells)), times_of_day=read_times,
                    communities=_per_community(cells) if "community_code" in cells else [])
     skipped = [f.attrs["nmea_skipped"] for f in read if f.attrs["nmea_skipped"] is not None]
-    if skipped:  # an NMEA log's lines that are no fix: satellite sentences, noise
-        summary["nmea_skipped"] = {k: sum(s.get(k, 0) for s in skipped) for k in dict.fromkeys(k for s in skipped
-                                                                                          for k in s)}
+    if skipped:  # an NMEA log's lines that are no fix (satellite sentences, noise), over every log
+        summary["nmea_skipped"] = dict(sum(map(Counter, skipped), Counter()))
     with rejects_written(rejects, rejects_file(output, rejects_path)):
         write_layers([("coverage", cells), ("tracks", lines)], output, overwrite=overwrite)
     summary["rejects_file"] = str(rejects_file(output, rejects_path))
