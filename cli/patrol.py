@@ -39,8 +39,8 @@ def _duration(minutes) -> str:
                    "by name: date, 日期, 定位日期 …). Without one, times of day are read in the file's order, a day "
                    "later each time they go back past midnight.")
 @click.option("--track-field", default=None,
-              help="Column telling the tracks apart: a worker's or device's ID (设备号). Default: a GPX's tracks; "
-                   "else each file is one track.")
+              help="Column telling the tracks apart: a worker's or device's ID. Default: a GPX's tracks; else "
+                   "found by name (worker, device_id, imei, 设备号, 巡查员, 车牌号 …); else each file is one track.")
 @click.option("--time-zone", default=None, metavar="ZONE",
               help="Show times in this zone (Asia/Shanghai); times with no zone are taken to be in it. Default: as "
                    "read (a GPX's in UTC).")
@@ -70,7 +70,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
 
     TRACKS are GPX files (their track points), GPS or BeiDou receivers' NMEA logs
     (.nmea, or a .txt/.log of sentences: a fix per epoch), or tables or vector files of
-    fixes: one file per worker, or one file of many with --track-field. Each track
+    fixes: one file per worker, or one file of many workers, told apart by a
+    column found by name (worker, 设备号, 巡查员 …) or named with --track-field. Each track
     is walked straight from fix to fix at even speed, cut exactly where it crosses
     a cell's edge; breaks (--max-gap) and jumps (--max-speed) are credited to no
     cell, and the summary counts them. Fixes with no position or no readable time
@@ -88,7 +89,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
           --time-zone America/New_York --scope patrolled -o coverage.xlsx
 
     A table of fixes from several workers (设备号, 定位时间, 经度, 纬度 from an app
-    on Amap) takes --track-field 设备号 --crs gcj02 --time-zone Asia/Shanghai.
+    on Amap) takes --crs gcj02 --time-zone Asia/Shanghai; its tracks are told
+    apart by 设备号, found by name.
     """
     from gridkit.batch import REJECT_REASONS, rejects_file
     from gridkit.errors import GridkitError
@@ -151,6 +153,9 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
                          f"{c['cells']:,} ({c['patrolled'] / c['cells'] * 100:.0f} %)")
     if len(s["communities"]) > 12:
         lines_out.append(f"    … {len(s['communities']) - 12} communities more")
+    if s["track_fields_found"]:
+        lines_out.append(f"  tracks told apart by {', '.join(s['track_fields_found'])} (found by name; name another "
+                         "column with --track-field)")
     days = s["times_of_day"]
     if days["date_fields"]:
         lines_out.append(f"  times of day on the dates in {', '.join(days['date_fields'])}")

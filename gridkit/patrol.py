@@ -305,6 +305,13 @@ def _as_times(secs, like):
 #: Column names read as a fix's time when none is named (case and a bracketed unit aside).
 TIME_NAMES = ("time", "timestamp", "datetime", "date_time", "gps_time", "gpstime", "fix_time", "utc_time",
               "时间", "定位时间", "采集时间", "上报时间", "轨迹时间", "时间戳", "gps时间")
+#: Column names read as the one telling the tracks apart (a worker's or device's) when none
+#: is named and the file is no GPX: as patrol apps and vehicle terminals export them.
+TRACK_NAMES = ("track", "track_id", "track_name", "worker", "worker_id", "device", "device_id", "deviceid", "imei",
+               "terminal", "terminal_id", "vehicle", "vehicle_id", "plate", "inspector", "inspector_id", "user_id",
+               "设备号", "设备编号", "设备id", "设备名称", "终端号", "终端编号", "终端id", "车牌号", "车牌", "车辆编号",
+               "巡查员", "巡查人", "巡查人员", "网格员", "人员", "人员编号", "人员id", "工号", "用户id", "轨迹编号",
+               "轨迹id")
 #: Columns holding the date of a fix whose time column holds only the time of day (日期 beside 时间).
 DATE_NAMES = ("date", "gps_date", "fix_date", "utc_date", "日期", "定位日期", "采集日期", "上报日期", "轨迹日期")
 _TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?\s*"
@@ -319,8 +326,10 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
 
     ``fixes`` has ``x``, ``y`` (in the file's CRS, ``fixes.attrs["crs"]``),
     ``time`` (when the file has a time column: ``time_field``, or one of
-    :data:`TIME_NAMES`), ``track`` (the file's name, then ``track_field``'s value
-    or a GPX track's name or number) and ``row`` (the file's row number). A GPX is read
+    :data:`TIME_NAMES`), ``track`` (the file's name, then ``track_field``'s value,
+    a GPX track's name or number, or the value of a column named as in
+    :data:`TRACK_NAMES`, which ``fixes.attrs["track_guessed"]`` names) and
+    ``row`` (the file's row number). A GPX is read
     from its track points unless ``layer`` names another. ``rejects`` holds the
     rows with no position or no readable time, with ``row``, ``reason`` and
     ``detail``. ``time_zone`` (``Asia/Shanghai``): times with a zone are shown in
@@ -364,7 +373,11 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
         raise InputError(f"{path}: --date-field {date_field!r} is not a column (the columns: "
                          f"{', '.join(map(str, frame.columns))})")
     fixes = pd.DataFrame({"x": x, "y": y, "row": source_rows(frame)})
-    _track_labels(fixes, frame, path, track_field)
+    if track_field is None and "track_fid" not in frame.columns:  # no GPX: a worker's column, found by name
+        guessed = next((names[n] for n in TRACK_NAMES if n in names), None)
+    else:
+        guessed = None
+    _track_labels(fixes, frame, path, track_field if guessed is None else guessed)
     dated, rolled, of_day = None, 0, None
     if found is not None:
         column, of_day = frame[found], _time_of_day(frame[found])
@@ -395,7 +408,7 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
                             reason[bad], detail[bad])
     fixes = fixes.loc[~bad].reset_index(drop=True)
     fixes.attrs.update(crs=in_crs, time_field=found, times_of_day=of_day is not None, date_field=dated,
-                       past_midnight=rolled, nmea_skipped=frame.attrs.get("nmea_skipped"))
+                       past_midnight=rolled, nmea_skipped=frame.attrs.get("nmea_skipped"), track_guessed=guessed)
     return fixes, rejects
 
 
@@ -582,8 +595,9 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     table). Rows with no position or time, or whose position was misread (swapped,
     ``degrees`` not given: :func:`read_fixes`), go to ``rejects_path`` (default
     ``<output stem>.rejects.csv``) with the reason. Times of day alone take their
-    dates from ``date_field`` (:func:`read_fixes`); the summary's ``times`` says how
-    the times were read. Returns ``(summary, cells, lines)``.
+    dates from ``date_field`` (:func:`read_fixes`); the summary's ``times_of_day`` says how
+    the times were read, and its ``track_fields_found`` the columns found by name that
+    told the tracks apart. Returns ``(summary, cells, lines)``.
     """
     from .batch import rejects_file, rejects_written
     from .io import refuse_replacing_input, write_layers
@@ -633,6 +647,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     summary.update(files=len(tracks), rejected=int(len(rejects)),
                    rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
                    scope=scope, cells_in_scope=int(len(cells)), times_of_day=read_times,
+                   track_fields_found=sorted({f.attrs["track_guessed"] for f in read} - {None}),
                    communities=_per_community(cells) if "community_code" in cells else [])
     skipped = [f.attrs["nmea_skipped"] for f in read if f.attrs["nmea_skipped"] is not None]
     if skipped:  # an NMEA log's lines that are no fix (satellite sentences, noise), over every log

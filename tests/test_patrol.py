@@ -263,14 +263,46 @@ def test_a_time_of_day_takes_its_date_from_the_date_column_in_a_csv_and_a_workbo
             assert pd.to_datetime(got[at], utc=True).equals(pd.to_datetime(expected[at], utc=True))
 
 
+def test_a_table_s_workers_are_told_apart_by_a_column_found_by_name(tmp_path, samples):
+    """The split CSV without --track-field: its column worker (巡查员, 设备号, imei …)
+    tells the three walks apart, and the coverage is the GPX's, cell for cell, as
+    with --track-field worker; the summary names the column found. Before, the three
+    walks were one track of 1,038 jumps, and nothing was credited. --track-field
+    naming another column wins."""
+    table = _split_times(samples)
+    grid = str(_cambridge(tmp_path, samples))
+    gpx = CliRunner().invoke(cli, ["patrol", str(samples / "cambridge_patrol.gpx"), "--grid", grid,
+                                   "-o", str(tmp_path / "gpx.csv"), "--json"])
+    assert gpx.exit_code == 0, gpx.output
+    expected = pd.read_csv(tmp_path / "gpx.csv", dtype={"grid_id": str})
+    assert json.loads(gpx.output.splitlines()[-1])["track_fields_found"] == []  # a GPX's tracks are its own
+    for column in ("worker", "巡查员", "Device_ID", "设备号（终端）"):
+        table.rename(columns={"worker": column}).to_csv(tmp_path / "split.csv", index=False)
+        out = tmp_path / f"{len(column)}.csv"
+        result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "split.csv"), "--grid", grid,
+                                          "--time-zone", "America/New_York", "-o", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "1,039 fixes in 3 tracks → 101 cells patrolled, 0 rejected" in result.output
+        assert (f"  tracks told apart by {column} (found by name; name another column with --track-field)\n"
+                in result.output)
+        got = pd.read_csv(out, dtype={"grid_id": str})
+        columns = ["grid_id", "metres", "minutes", "entries", "tracks"]
+        pd.testing.assert_frame_equal(got[columns], expected[columns])
+    named = CliRunner().invoke(cli, ["patrol", str(tmp_path / "split.csv"), "--grid", grid, "--track-field", "日期",
+                                     "-o", str(tmp_path / "named.csv"), "--json"])
+    assert named.exit_code == 0, named.output
+    summary = json.loads(named.output.splitlines()[-1])
+    assert (summary["tracks"], summary["jumps"], summary["track_fields_found"]) == (1, 1038, [])
+
+
 def test_three_workers_read_as_one_track_are_all_jumps_not_a_traceback(tmp_path, samples):
-    """The split CSV without --track-field: its column "worker" is no name patrol
-    knows, so the three walks are one track, and at the same times every step jumps
+    """The split CSV without --track-field, its worker column named who: no name
+    patrol knows, so the three walks are one track, and at the same times every step jumps
     between them. No piece was left to credit, and patrol_coverage stopped on an
     IndexError. It now says 0 cells patrolled, every step a jump, and the hint to name
     the track column; no community was reached, which it says too (it said the layout
     names none)."""
-    _split_times(samples).to_csv(tmp_path / "split.csv", index=False)
+    _split_times(samples).rename(columns={"worker": "who"}).to_csv(tmp_path / "split.csv", index=False)
     result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "split.csv"), "--grid",
                                       str(_cambridge(tmp_path, samples)), "-o", str(tmp_path / "out.gpkg")])
     assert result.exit_code == 0, result.output
