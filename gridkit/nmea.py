@@ -20,11 +20,14 @@ satellite sentences and lines that are no NMEA sentence are counted in
 ``attrs["nmea_skipped"]``.
 
 Hand-written, not pynmea2: pynmea2 parses one line per Python call, and a day's
-log at one fix a second is a quarter of a million lines. Here the sentences are
-matched and split by Arrow's compute functions at once, and the checksums taken
-with one ``numpy.bitwise_xor.reduceat`` over their bytes. A day's log at one
-fix a second (259,200 lines) took 1.48 s here and 3.41 s by the pynmea2 script,
-though 451 MB against 179 MB at peak (``benchmarks/bench_nmea.py``).
+log at one fix a second is a quarter of a million lines. Here the file's bytes are
+an Arrow array of lines (no Python string per line), the sentences are matched and
+split by Arrow's compute functions at once, and the checksums taken with one
+``numpy.bitwise_xor.reduceat`` over their bytes; only each epoch's text fields
+become Python strings. A day's log at one fix a second (259,200 lines) took 0.80 s
+here and 3.71 s by the pynmea2 script, at 360 MB against 179 MB at peak, 151 MB of
+it the process with pandas and Arrow loaded (``benchmarks/bench_nmea.py``). When
+each line and field was a Python string: 1.92 s and 434 MB, pynmea2 4.54 s.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ _FIELDS = {"RMC": {"time": 0, "status": 1, "lat": 2, "ns": 3, "lon": 4, "ew": 5,
                    "altitude_m": 8},
            "GLL": {"lat": 0, "ns": 1, "lon": 2, "ew": 3, "time": 4, "status": 5}}
 _KNOT_KMH = 1.852
+_BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which Notepad writes
 #: What is wrong with a row that has no position (its ``problem``), and the reason a
 #: rejects file gives it in place of ``missing_coordinates`` (:func:`say_problems`).
 BAD_CHECKSUM = "checksum does not match the sentence: a damaged line"
@@ -56,6 +60,9 @@ REASONS = {"no_fix": "an NMEA epoch with no fix: the receiver had not found its 
            "bad_checksum": "an NMEA sentence whose checksum does not match its text: damaged in the log",
            "cut_short": "an NMEA sentence with its position cut short or left blank"}
 _REASON_OF = {BAD_CHECKSUM: "bad_checksum", CUT_SHORT: "cut_short", NO_FIX_GGA: "no_fix", NO_FIX_RMC: "no_fix"}
+#: A sentence's problem as read: none, or one of those above (:data:`_PROBLEMS` by number).
+_FINE, _BAD, _SHORT, _VOID_GGA, _VOID_RMC = range(5)
+_PROBLEMS = np.array([None, BAD_CHECKSUM, CUT_SHORT, NO_FIX_GGA, NO_FIX_RMC], dtype=object)
 #: The columns of :func:`read_nmea`'s rows.
 COLUMNS = ["line", "sentences", "time", "lon", "lat", "status", "quality", "satellites", "hdop", "altitude_m",
            "speed_kmh", "course", "problem"]
@@ -71,7 +78,7 @@ def is_nmea(path) -> bool:
     if suffix not in SNIFFED_SUFFIXES or not path.is_file():
         return False
     with open(path, "rb") as f:
-        head = f.read(4096).decode("ascii", errors="replace").lstrip("\ufeff").split("\n")
+        head = f.read(4096).removeprefix(_BOM).decode("ascii", errors="replace").split("\n")
     first = next((line.strip() for line in head if line.strip()), "")
     return bool(_SENTENCE.match(first))
 
@@ -87,47 +94,102 @@ def read_nmea(path) -> pd.DataFrame:
 
     from . import coords
 
-    text = Path(path).read_bytes().decode("ascii", errors="replace").lstrip("\ufeff")
-    lines = pc.utf8_trim_whitespace(pa.array(text.splitlines(), type=pa.string()))
+    lines = _lines(path)
     parts = pc.extract_regex(lines, _SENTENCE.pattern)  # RE2, in Arrow: null where a line is no sentence
-    kind = pc.struct_field(parts, "kind").to_numpy(zero_copy_only=False)
-    position = np.isin(kind, list(_FIELDS))
-    skipped = {f"{k} sentences (no position)": int(n) for k, n in
-               pd.Series(kind[~position]).dropna().value_counts().items()}
-    other = int((pd.isna(kind) & (pc.utf8_length(lines).to_numpy(zero_copy_only=False) > 0)).sum())
+    kind = pc.struct_field(parts, "kind")
+    position = pc.fill_null(pc.is_in(kind, pa.array(list(_FIELDS), type=kind.type)), False)
+    counted = pc.value_counts(pc.filter(kind, pc.and_(pc.invert(position), pc.is_valid(kind)))).to_pylist()
+    skipped = {f"{c['values']} sentences (no position)": int(c["counts"]) for c in
+               sorted(counted, key=lambda c: -c["counts"])}  # most first; a tie in the log's order
+    other = pc.sum(pc.and_(pc.is_null(kind), pc.greater(pc.utf8_length(lines), 0))).as_py() or 0
     if other:
-        skipped["lines that are no NMEA sentence"] = other
-    if not position.any():
+        skipped["lines that are no NMEA sentence"] = int(other)
+    if not pc.any(position).as_py():
         raise InputError(f"{path}: no position sentence (RMC, GGA or GLL) in {len(lines):,} lines; is it an NMEA "
                          "log?")
-    rows = np.flatnonzero(position)
+    rows = np.flatnonzero(position.to_numpy(zero_copy_only=False))
     found = parts.take(pa.array(rows))
-    talker, body, given = (pc.struct_field(found, name) for name in ("talker", "body", "sum"))
-    named = pc.binary_join_element_wise(talker, pc.struct_field(found, "kind"), "")
-    checked = _checksums_match(pc.binary_join_element_wise(named, body, ","), given)
-    values = pd.DataFrame({"line": rows + 1, "kind": kind[rows], "talker": talker.to_numpy(zero_copy_only=False)})
-    values["problem"] = np.where(checked, None, BAD_CHECKSUM)
-    for column in dict.fromkeys(c for where in _FIELDS.values() for c in where):  # GGA alone: no date
-        values[column] = None
-    padded = pc.split_pattern(pc.binary_join_element_wise(body, ",,,,,,,,,,", ""), ",")  # every field there
-    for name, where in _FIELDS.items():
-        mine = np.flatnonzero(values["kind"].to_numpy() == name)
-        if not len(mine):
-            continue
-        lists = padded.take(pa.array(mine))
+    del lines, parts, kind, position  # the log held once at a time: a day's at 1 s is 18 MB
+    talker, kind, body, given = (pc.struct_field(found, name) for name in ("talker", "kind", "body", "sum"))
+    problem = np.where(_checksums_match(_joined(_joined(talker, kind), body, sep=","), given), _FINE, _BAD)
+    padded = pc.split_pattern(_joined(body, ",,,,,,,,,,"), ",")  # every field there, in a sentence cut short too
+    del found, body, given
+    rank = np.full(len(rows), -1, dtype=np.int8)
+    for r, name in enumerate(_FIELDS):
+        rank[pc.equal(kind, name).to_numpy(zero_copy_only=False)] = r
+    field = {}  # each column over every position sentence, from the sentences that have it; "" as null
+    for r, where in enumerate(_FIELDS.values()):
+        mine = pa.array(rank == r)
         for column, k in where.items():
-            got = pc.list_element(lists, k).to_numpy(zero_copy_only=False)
-            values.loc[mine, column] = np.where(got == "", None, got)
-    short = values["problem"].isna() & values[["lat", "lon", "ns", "ew"]].isna().any(axis=1) \
-        & (values["status"].fillna("A") == "A") & (values["quality"].fillna("1") != "0")
-    values.loc[short, "problem"] = CUT_SHORT
-    void = values["problem"].isna() & ((values["status"] == "V") | (values["quality"] == "0"))
-    values.loc[void, "problem"] = np.where(values.loc[void, "kind"] == "GGA", NO_FIX_GGA, NO_FIX_RMC)
-    lat = pd.to_numeric(values["lat"], errors="coerce") * np.where(values["ns"] == "S", -1, 1)
-    lon = pd.to_numeric(values["lon"], errors="coerce") * np.where(values["ew"] == "W", -1, 1)
-    values["lon"], values["lat"] = coords.read_degrees(lon.to_numpy(), lat.to_numpy(), "ddmm", "EPSG:4326")
-    values.loc[values["problem"].notna().to_numpy(), ["lon", "lat"]] = np.nan
+            got = pc.list_element(padded, k)
+            field[column] = pc.if_else(mine, got, field.get(column, pa.nulls(len(rows), got.type)))
+    del padded
+    field = {c: pc.if_else(pc.equal(v, ""), pa.scalar(None, v.type), v) for c, v in field.items()}
+    has = {c: pc.is_valid(field[c]).to_numpy(zero_copy_only=False) for c in ("status", "ns", "ew")}
+    said = {(c, v): pc.fill_null(pc.equal(field[c], v), False).to_numpy(zero_copy_only=False)
+            for c, v in (("status", "A"), ("status", "V"), ("quality", "0"), ("ns", "S"), ("ew", "W"))}
+    lat, lon = (_number(field[c]) for c in ("lat", "lon"))
+    short = (problem == _FINE) & (np.isnan(lat) | np.isnan(lon) | ~has["ns"] | ~has["ew"]) \
+        & (~has["status"] | said["status", "A"]) & ~said["quality", "0"]
+    problem[short] = _SHORT
+    void = (problem == _FINE) & (said["status", "V"] | said["quality", "0"])
+    problem[void] = np.where(rank[void] == 1, _VOID_GGA, _VOID_RMC)
+    lat, lon = lat * np.where(said["ns", "S"], -1, 1), lon * np.where(said["ew", "W"], -1, 1)
+    lon, lat = coords.read_degrees(lon, lat, "ddmm", "EPSG:4326")
+    lon[problem != _FINE], lat[problem != _FINE] = np.nan, np.nan
+    values = {"line": rows + 1, "talker": talker, "rank": rank, "problem": problem, "lon": lon, "lat": lat,
+              "time": _number(field["time"]), "date": field["date"], "status": field["status"],
+              **{c: _number(field[c]) for c in ("quality", "satellites", "hdop", "altitude_m", "knots", "course")}}
     return _as_rows(_epochs(values), skipped)
+
+
+def _lines(path):
+    """The lines of ``path`` as an Arrow string array, trimmed, built on the file's
+    bytes (no Python string per line): a line ends at LF, CRLF or a lone CR; a byte
+    that is not ASCII reads as ``?``; a UTF-8 byte-order mark is dropped."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = np.fromfile(path, dtype=np.uint8)
+    if data[:3].tobytes() == _BOM:
+        data = data[3:]
+    data[data >= 0x80] = ord("?")
+    cr = np.flatnonzero(data == ord("\r"))  # a line's end where no LF follows it
+    cr = cr[(cr + 1 == len(data)) | (data[np.minimum(cr + 1, len(data) - 1)] != ord("\n"))]
+    ends = np.union1d(np.flatnonzero(data == ord("\n")), cr) + 1
+    offsets = np.r_[0, ends, len(data)] if len(data) and (not len(ends) or ends[-1] < len(data)) else np.r_[0, ends]
+    large = len(data) >= 2**31
+    lines = (pa.LargeStringArray if large else pa.StringArray).from_buffers(
+        len(offsets) - 1, pa.py_buffer(offsets.astype(np.int64 if large else np.int32)), pa.py_buffer(data))
+    return pc.utf8_trim_whitespace(lines)
+
+
+def _joined(*strings, sep=""):
+    """Arrow's ``binary_join_element_wise`` of ``strings`` (arrays of one string
+    type, or ``str``, given as scalars of that type: large strings for a log over
+    2 GB) with ``sep`` between."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    kind = next(s.type for s in strings if not isinstance(s, str))
+    return pc.binary_join_element_wise(*(pa.scalar(s, kind) if isinstance(s, str) else s for s in strings),
+                                       pa.scalar(sep, kind))
+
+
+def _text(values):
+    """An Arrow string array as a NumPy object array, None where null."""
+    return values.to_numpy(zero_copy_only=False)
+
+
+def _number(values):
+    """An Arrow string array as floats: NaN where null or no decimal number (a
+    damaged field), as ``pandas.to_numeric(errors="coerce")`` reads them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    plain = pc.fill_null(pc.match_substring_regex(values, r"^[+-]?(\d+\.?\d*|\.\d+)$"), False)
+    numbers = pc.cast(pc.if_else(plain, pc.utf8_ltrim(values, "+"), pa.scalar(None, values.type)), pa.float64())
+    return numbers.to_numpy(zero_copy_only=False).astype(float)
 
 
 def say_problems(frame, reason, detail):
@@ -145,55 +207,95 @@ def say_problems(frame, reason, detail):
 
 
 def _checksums_match(payload, sums):
-    """Per sentence: its checksum (``*hh``) is the XOR of the bytes between ``$``
-    and ``*`` (``payload``, an Arrow string array), or it has none (older
-    receivers wrote none): one ``reduceat`` over the array's bytes."""
-    import pyarrow as pa
-
-    payload = pa.concat_arrays([payload]) if isinstance(payload, pa.ChunkedArray) else payload
-    _, offsets, data = payload.buffers()
-    ends = np.frombuffer(offsets, dtype=np.int32)[payload.offset:payload.offset + len(payload) + 1]
-    data = np.frombuffer(data, dtype=np.uint8)
+    """Per sentence: its checksum (``*hh``, ``sums``) is the XOR of the bytes
+    between ``$`` and ``*`` (``payload``), or it has none (older receivers wrote
+    none): one ``reduceat`` over the array's bytes. Both are Arrow string arrays."""
+    payload, ends, data = _bytes_of(payload)
     xor = np.zeros(len(payload), dtype=np.int64)
     some = np.flatnonzero(np.diff(ends) > 0)
     if len(some):
         # reduceat over each sentence's start: a sentence's XOR runs to the next start given, so
         # empty ones (none: a sentence always has its name) cannot run into the next
         xor[some] = np.bitwise_xor.reduceat(data[:ends[-1]], ends[some])
-    sums = pd.Series(sums.to_numpy(zero_copy_only=False)).replace("", None)
-    expected = sums.fillna("00").map(lambda h: int(h, 16)).to_numpy()
-    return sums.isna().to_numpy() | (xor == expected)
+    sums, starts, digits = _bytes_of(sums)
+    given = np.diff(starts) == 2  # the pattern's two hex digits, or none ("")
+    hexes = np.full(256, 0, dtype=np.int64)
+    hexes[np.frombuffer(b"0123456789", dtype=np.uint8)] = np.arange(10)
+    for letters in (b"ABCDEF", b"abcdef"):
+        hexes[np.frombuffer(letters, dtype=np.uint8)] = np.arange(10, 16)
+    at = starts[:-1][given]
+    expected = hexes[digits[at]] * 16 + hexes[digits[at + 1]]
+    match = ~given
+    match[given] = xor[given] == expected
+    return match
+
+
+def _bytes_of(strings):
+    """An Arrow string array (or large string, or chunked) as ``(array, offsets,
+    bytes)``: its offsets (int64, one more than its length) and its data as uint8."""
+    import pyarrow as pa
+
+    strings = pa.concat_arrays(strings.chunks) if isinstance(strings, pa.ChunkedArray) else strings
+    _, offsets, data = strings.buffers()[:3]
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    ends = np.frombuffer(offsets, dtype=width)[strings.offset:strings.offset + len(strings) + 1].astype(np.int64)
+    return strings, ends, (np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8))
 
 
 def _epochs(values):
     """One row per epoch: consecutive good position sentences with one time (or
-    none) are one fix, RMC's fields first; a damaged sentence is a row of its own."""
-    good = values["problem"].isna() | values["problem"].str.startswith("no fix").fillna(False)
-    same = good & good.shift(fill_value=False) & (values["time"] == values["time"].shift()) \
-        & values["time"].notna()
-    epoch = (~same).cumsum().to_numpy() - 1
-    rank = values["kind"].map({"RMC": 0, "GGA": 1, "GLL": 2}).to_numpy()
-    ranked = values.assign(epoch=epoch, rank=rank).sort_values(["epoch", "rank"], kind="stable")
-    first = ranked.groupby("epoch", sort=True).first()  # the first value given, RMC's before GGA's
-    n, starts = len(first), np.r_[True, np.diff(epoch) > 0]  # the epochs are runs of the log's sentences
-    first["line"] = values["line"].to_numpy()[starts]
-    has = sum(np.bincount(epoch[rank == r], minlength=n).astype(bool) << r for r in range(3))
-    names = np.array(["", "RMC", "GGA", "RMC+GGA", "GLL", "RMC+GLL", "GGA+GLL", "RMC+GGA+GLL"], dtype=object)
-    first["sentences"] = values["talker"].to_numpy()[starts] + names[has]
-    fixed = np.bincount(epoch[values["problem"].isna().to_numpy()], minlength=n).astype(bool)
-    first.loc[fixed, "problem"] = None  # one sentence of the epoch has the position
-    located = ranked[ranked["problem"].isna()].groupby("epoch")[["lon", "lat"]].first()
-    first[["lon", "lat"]] = located.reindex(first.index).to_numpy()
-    return first.reset_index(drop=True)
+    none) are one fix, RMC's fields first; a damaged sentence is a row of its own.
+    ``values``: :func:`read_nmea`'s arrays, one entry per position sentence; the
+    epochs' are the same arrays, ``has`` (which sentences the epoch holds) added."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    problem, time = values["problem"], values["time"]
+    good = (problem == _FINE) | (problem == _VOID_GGA) | (problem == _VOID_RMC)
+    same = good & np.r_[False, good[:-1]] & (time == np.r_[np.nan, time[:-1]])  # NaN: no time, never the same
+    epoch = np.cumsum(~same) - 1
+    n, starts = int(epoch[-1]) + 1, np.flatnonzero(~same)  # the epochs are runs of the log's sentences
+    order = np.lexsort((values["rank"], epoch))  # each epoch's sentences, RMC's before GGA's before GLL's
+    out = {"line": values["line"][starts], "talker": _text(values["talker"].take(pa.array(starts)))}
+    for column in ("problem", "lon", "lat", "time", "date", "status", "quality", "satellites", "hdop", "altitude_m",
+                   "knots", "course"):
+        given = values[column]
+        if column == "problem":
+            valid = given != _FINE
+        elif column in ("lon", "lat"):  # from a sentence with the position
+            valid = (problem == _FINE) & ~np.isnan(given)
+        elif isinstance(given, pa.Array):  # text: taken as Python strings only here, one per epoch
+            first = _first(order, epoch, pc.is_valid(given).to_numpy(zero_copy_only=False), n)
+            out[column] = _text(given.take(pa.array(first, mask=first < 0)))
+            continue
+        else:
+            valid = ~np.isnan(given)
+        first = _first(order, epoch, valid, n)  # the first value given, RMC's before GGA's
+        out[column] = np.where(first >= 0, given[first], _FINE if column == "problem" else np.nan)
+    out["has"] = sum(np.bincount(epoch[values["rank"] == r], minlength=n).astype(bool) << r for r in range(3))
+    fixed = np.bincount(epoch[problem == _FINE], minlength=n).astype(bool)
+    out["problem"][fixed] = _FINE  # one sentence of the epoch has the position
+    return out
+
+
+def _first(order, epoch, valid, n):
+    """Per epoch (of ``n``), the index of its first sentence in ``order`` that is
+    ``valid``, or -1."""
+    rows = order[valid[order]]
+    runs = epoch[rows]
+    starts = np.r_[True, runs[1:] != runs[:-1]] if len(rows) else np.zeros(0, dtype=bool)
+    first = np.full(n, -1, dtype=np.int64)
+    first[runs[starts]] = rows[starts]
+    return first
 
 
 def _as_rows(epochs, skipped):
     """The epochs as :func:`read_nmea`'s rows: the date of the nearest RMC before
-    (or after) for a GGA-only epoch; speed in km/h; numbers as numbers."""
+    (or after) for a GGA-only epoch; speed in km/h."""
     from .io import number_rows
 
-    date = pd.to_datetime(epochs["date"], format="%d%m%y", errors="coerce").ffill().bfill()
-    hhmmss = pd.to_numeric(epochs["time"], errors="coerce")
+    date = pd.to_datetime(pd.Series(epochs["date"], dtype=object), format="%d%m%y", errors="coerce").ffill().bfill()
+    hhmmss = pd.Series(epochs["time"])
     hours, minutes, seconds = hhmmss // 10_000, hhmmss // 100 % 100, hhmmss % 100
     seconds = (hours * 3600 + minutes * 60 + seconds).where((hours < 24) & (minutes < 60) & (seconds < 61))
     of_day = pd.to_timedelta(seconds, unit="s")
@@ -201,15 +303,16 @@ def _as_rows(epochs, skipped):
         time = (date + of_day).dt.tz_localize("UTC")
     else:  # GGA alone: the time of day, as a patrol's table without a date has it
         time = (pd.Timestamp(0) + of_day).dt.strftime("%H:%M:%S.%f").str[:11]
+    names = np.array(["", "RMC", "GGA", "RMC+GGA", "GLL", "RMC+GLL", "GGA+GLL", "RMC+GGA+GLL"], dtype=object)
+    counts = {c: pd.Series(np.where(epochs[c] == np.floor(epochs[c]), epochs[c], np.nan)).astype("Int64")
+              for c in ("quality", "satellites")}
     out = pd.DataFrame({
-        "line": epochs["line"].to_numpy(dtype=np.int64), "sentences": epochs["sentences"], "time": time,
-        "lon": epochs["lon"].astype(float), "lat": epochs["lat"].astype(float), "status": epochs["status"],
-        "quality": pd.to_numeric(epochs["quality"], errors="coerce").astype("Int64"),
-        "satellites": pd.to_numeric(epochs["satellites"], errors="coerce").astype("Int64"),
-        "hdop": pd.to_numeric(epochs["hdop"], errors="coerce"),
-        "altitude_m": pd.to_numeric(epochs["altitude_m"], errors="coerce"),
-        "speed_kmh": (pd.to_numeric(epochs["knots"], errors="coerce") * _KNOT_KMH).round(3),
-        "course": pd.to_numeric(epochs["course"], errors="coerce"), "problem": epochs["problem"]})
+        "line": epochs["line"].astype(np.int64), "sentences": epochs["talker"] + names[epochs["has"]], "time": time,
+        "lon": epochs["lon"].astype(float), "lat": epochs["lat"].astype(float),
+        "status": pd.Series(epochs["status"], dtype=object),
+        **counts, "hdop": epochs["hdop"].astype(float), "altitude_m": epochs["altitude_m"].astype(float),
+        "speed_kmh": (epochs["knots"].astype(float) * _KNOT_KMH).round(3), "course": epochs["course"].astype(float),
+        "problem": pd.Series(_PROBLEMS[epochs["problem"].astype(np.int64)], dtype=object)})
     out = number_rows(out, out["line"].to_numpy())
     out.attrs["nmea_skipped"] = skipped
     return out

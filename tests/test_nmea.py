@@ -61,6 +61,26 @@ def test_a_receiver_s_log_reads_as_one_fix_per_epoch_at_the_gpx_s_times_and_plac
     assert is_nmea(tmp_path / "w001.txt") and not is_nmea(tmp_path / "table.txt")
 
 
+def test_a_log_saved_by_notepad_with_a_byte_order_mark_or_old_mac_line_ends_reads_the_same(tmp_path, samples):
+    """UTF-8's byte-order mark (Notepad writes one) before the first sentence, lone CR
+    line ends, a stray byte that is not ASCII: the same fixes as the plain log. Before,
+    the mark made the first line no sentence: the first fix was lost, and a .txt
+    with one was not known as a log at all."""
+    _, lines = _log(samples)
+    plain = tmp_path / "plain.nmea"
+    plain.write_text("\n".join(lines) + "\n")
+    expected = read_nmea(plain)
+    (tmp_path / "notepad.txt").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(lines).encode())
+    (tmp_path / "mac.nmea").write_bytes("\r".join(lines[:3]).encode() + b"\r\xb0\xe9\r" + "\r".join(lines[3:]).encode())
+    assert is_nmea(tmp_path / "notepad.txt")
+    for name, noise in (("notepad.txt", 0), ("mac.nmea", 1)):
+        fixes = read_nmea(tmp_path / name)
+        assert len(fixes) == 319 and fixes["line"].iloc[0] == 1
+        pd.testing.assert_frame_equal(fixes.drop(columns="line"), expected.drop(columns="line"))
+        assert fixes.attrs["nmea_skipped"] == {"GSV sentences (no position)": 319,
+                                               **({"lines that are no NMEA sentence": 1} if noise else {})}
+
+
 def test_void_damaged_and_cut_sentences_are_rows_rejected_with_the_problem(tmp_path, samples):
     """An epoch with no fix, a sentence whose checksum does not match (a digit
     changed), a line cut short at the end of the log and a line of noise: the
