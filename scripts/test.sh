@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test suite (doctests included). Pass --slow to run only the long real-data tests and the QGIS test.
+# The test suite (doctests included), in two processes. Pass --slow to run only the long real-data
+# tests and the QGIS test.
 source "$(dirname "$0")/_env.sh"
 
 # apt_install WHAT CHECK [OPTION] PACKAGE...: install Debian packages for a test unless CHECK succeeds.
@@ -21,4 +22,6 @@ if [ "${1:-}" = "--slow" ]; then
   apt_install QGIS "/usr/bin/python3 -c 'import qgis.core'" --no-install-recommends python3-qgis qgis-providers
   exec .venv/bin/python -m pytest -m slow "$@"
 fi
-exec .venv/bin/python -m pytest "$@"
+# Two processes (pytest-xdist), one per core of a CI machine: the suite takes half the time
+# (318 s against 594 s here). Pass -n 0 to run it in one process.
+exec .venv/bin/python -m pytest -n 2 "$@"
