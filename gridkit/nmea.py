@@ -50,6 +50,7 @@ _FIELDS = {"RMC": {"time": 0, "status": 1, "lat": 2, "ns": 3, "lon": 4, "ew": 5,
                    "altitude_m": 8},
            "GLL": {"lat": 0, "ns": 1, "lon": 2, "ew": 3, "time": 4, "status": 5}}
 _KNOT_KMH = 1.852
+_HALF_DAY_S = 12 * 3600
 _BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which Notepad writes
 #: What is wrong with a row that has no position (its ``problem``), and the reason a
 #: rejects file gives it in place of ``missing_coordinates`` (:func:`say_problems`).
@@ -290,17 +291,17 @@ def _first(order, epoch, valid, n):
 
 
 def _as_rows(epochs, skipped):
-    """The epochs as :func:`read_nmea`'s rows: the date of the nearest RMC before
-    (or after) for a GGA-only epoch; speed in km/h."""
+    """The epochs as :func:`read_nmea`'s rows: a GGA-only epoch dated by the
+    nearest RMC (:func:`_dates`); speed in km/h."""
     from .io import number_rows
 
-    date = pd.to_datetime(pd.Series(epochs["date"], dtype=object), format="%d%m%y", errors="coerce").ffill().bfill()
+    date = pd.to_datetime(pd.Series(epochs["date"], dtype=object), format="%d%m%y", errors="coerce")
     hhmmss = pd.Series(epochs["time"])
     hours, minutes, seconds = hhmmss // 10_000, hhmmss // 100 % 100, hhmmss % 100
     seconds = (hours * 3600 + minutes * 60 + seconds).where((hours < 24) & (minutes < 60) & (seconds < 61))
     of_day = pd.to_timedelta(seconds, unit="s")
     if date.notna().any():
-        time = (date + of_day).dt.tz_localize("UTC")
+        time = (_dates(date, seconds.to_numpy()) + of_day).dt.tz_localize("UTC")
     else:  # GGA alone: the time of day, as a patrol's table without a date has it
         time = (pd.Timestamp(0) + of_day).dt.strftime("%H:%M:%S.%f").str[:11]
     names = np.array(["", "RMC", "GGA", "RMC+GGA", "GLL", "RMC+GLL", "GGA+GLL", "RMC+GGA+GLL"], dtype=object)
@@ -316,3 +317,20 @@ def _as_rows(epochs, skipped):
     out = number_rows(out, out["line"].to_numpy())
     out.attrs["nmea_skipped"] = skipped
     return out
+
+
+def _dates(date, seconds):
+    """Each epoch's date: its own (RMC's), else that of the nearest dated epoch
+    before it (after it, for those before the first), a day on for each time the
+    times of day (``seconds``) went forward past midnight in between: a GGA-only
+    epoch at 00:00:05 after an RMC at 23:59:58 is on the next day, not 24 hours back.
+    UTC midnight is 08:00 in Beijing, in a patrol's working day."""
+    timed = np.flatnonzero(~np.isnan(seconds))
+    midnight = np.zeros(len(seconds), dtype=np.int64)
+    midnight[timed[1:]] = np.diff(seconds[timed]) < -_HALF_DAY_S  # back by over 12 hours: the next day
+    days = np.cumsum(midnight)
+    dated = date.notna().to_numpy()
+    anchor = np.maximum.accumulate(np.where(dated, np.arange(len(date)), -1))
+    anchor[anchor < 0] = np.flatnonzero(dated)[0]
+    return pd.Series(date.to_numpy()[anchor] + pd.to_timedelta(days - days[anchor], unit="D"))
+

@@ -25,13 +25,14 @@ def _ddmm(value, positive, negative, width):
     return f"{degrees:0{width}d}{(abs(value) - degrees) * 60:07.4f}", positive if value >= 0 else negative
 
 
-def _log(samples, talker="GN", kinds=("RMC", "GGA")):
-    """The sample walk's first worker (319 fixes, 10 s apart) as a receiver logs it:
-    the position sentences of each epoch, then a GSV (satellites, no position)."""
+def _log(samples, talker="GN", kinds=("RMC", "GGA"), shift=pd.Timedelta(0)):
+    """The sample walk's first worker (319 fixes, 10 s apart, from 13:00 UTC) as a
+    receiver logs it: the position sentences of each epoch, then a GSV (satellites,
+    no position); ``shift`` moves every time."""
     track = pyogrio.read_dataframe(samples / "cambridge_patrol.gpx", layer="track_points")
-    track = track[track["track_fid"] == 0]
+    track = track[track["track_fid"] == 0].assign(time=lambda t: pd.to_datetime(t["time"]) + shift)
     lines = []
-    for t, x, y in zip(pd.to_datetime(track["time"]), track.geometry.x, track.geometry.y):
+    for t, x, y in zip(track["time"], track.geometry.x, track.geometry.y):
         hms, lat, lon = t.strftime("%H%M%S") + ".00", _ddmm(y, "N", "S", 2), _ddmm(x, "E", "W", 3)
         if "RMC" in kinds:
             lines.append(_sentence(f"{talker}RMC,{hms},A,{lat[0]},{lat[1]},{lon[0]},{lon[1]},2.7,85.3,"
@@ -139,6 +140,25 @@ def test_gga_alone_gives_times_of_day_which_patrol_reads_in_order(tmp_path, samp
     read, rejects = read_fixes(path)
     assert len(read) == 319 and len(rejects) == 0 and read.attrs["times_of_day"]
     assert (read["time"].iloc[-1] - read["time"].iloc[0]) == pd.Timedelta(minutes=59, seconds=50)
+
+
+@pytest.mark.parametrize("start", ["23:40", "23:59"])
+def test_gga_alone_past_utc_midnight_takes_the_next_day(tmp_path, samples, start):
+    """RMC once every 30 epochs (at the 15th, 45th …), GGA at every one, and UTC
+    midnight (08:00 in Beijing) between two RMCs, or before the first. Every fix has
+    the time the walk had, each later than the last. Before, a GGA-only epoch took the
+    date of the RMC before it (after it, before the first): those past midnight were
+    put 24 hours back, and those before it 24 hours on."""
+    shift = pd.Timestamp(f"2026-11-20 {start}", tz="UTC") - pd.Timestamp("2026-11-20 13:00", tz="UTC")
+    track, lines = _log(samples, shift=shift)
+    epochs = [lines[k:k + 3] for k in range(0, len(lines), 3)]  # RMC, GGA, GSV
+    kept = [line for k, (rmc, gga, gsv) in enumerate(epochs) for line in ([rmc] if k % 30 == 15 else []) + [gga, gsv]]
+    path = tmp_path / "midnight.nmea"
+    path.write_text("\n".join(kept))
+    fixes = read_nmea(path)
+    assert fixes["sentences"].value_counts().to_dict() == {"GNGGA": 308, "GNRMC+GGA": 11}
+    assert fixes["time"].tolist() == track["time"].tolist()
+    assert fixes["time"].iloc[0].day == 20 and fixes["time"].iloc[-1].day == 21 and fixes["time"].is_monotonic_increasing
 
 
 def test_a_file_with_no_position_sentence_is_refused(tmp_path):
