@@ -158,7 +158,8 @@ def test_gga_alone_past_utc_midnight_takes_the_next_day(tmp_path, samples, start
     fixes = read_nmea(path)
     assert fixes["sentences"].value_counts().to_dict() == {"GNGGA": 308, "GNRMC+GGA": 11}
     assert fixes["time"].tolist() == track["time"].tolist()
-    assert fixes["time"].iloc[0].day == 20 and fixes["time"].iloc[-1].day == 21 and fixes["time"].is_monotonic_increasing
+    assert fixes["time"].iloc[0].day == 20 and fixes["time"].iloc[-1].day == 21
+    assert fixes["time"].is_monotonic_increasing
 
 
 def test_a_file_with_no_position_sentence_is_refused(tmp_path):
