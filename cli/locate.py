@@ -20,11 +20,12 @@ def _routes(path):
     return RoutingTable.load(path).checked()
 
 
-def _misread(locator, x, y, crs):
-    """How a point --at outside the layout would be in it: "" when no way is known."""
+def _misread(locator, x, y, crs, degrees):
+    """How a point --at outside the layout (read from the form ``degrees``) would be
+    in it: "" when no way is known."""
     from gridkit.coords import DEGREE_FORMS
 
-    misread = locator.misread(x, y, crs)
+    misread = locator.misread(x, y, crs, degrees=degrees)
     if misread.endswith("_swapped"):
         return f"; swapped, --at {y},{x} is in it"
     if misread == "degrees_in_projected_crs":
@@ -38,6 +39,8 @@ def _misread(locator, x, y, crs):
         return "; read as Baidu's metres (--crs bd09mc) it is in it"
     if misread == "zero_coordinates":
         return "; x or y is 0: a position never filled in, most likely"
+    if misread == "decimal_degrees":
+        return f"; as given, in decimal degrees, it is in it: leave out --degrees {degrees}"
     for form, found in locator.in_degree_forms([x], [y], crs):
         if found[0]:
             return f"; it is in the layout read as {DEGREE_FORMS[form]}: --degrees {form}"
@@ -306,7 +309,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     try:
         if problem[0]:
             locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
-            raise click.BadParameter(f"{at!r} ({crs}): {problem[0]}{_misread(locator, x, y, crs)}", param_hint="--at")
+            raise click.BadParameter(f"{at!r} ({crs}): {problem[0]}{_misread(locator, x, y, crs, degrees)}",
+                                     param_hint="--at")
         table = _routes(routes)
         if table is not None and class_code is None:
             raise click.UsageError("--routes needs --class (the point's class) with --at")
@@ -320,7 +324,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     elif found["grid_id"] is None:
         click.echo(f"{x}, {y} ({crs}): outside the layout"
                    + (f" (more than {tolerance:g} m from every cell)" if tolerance else "")
-                   + _misread(locator, x, y, crs))
+                   + _misread(locator, x, y, crs, degrees))
     else:
         how = "inside" if found["status"] == "inside" else f"nearest, {found['distance_m']:.1f} m away"
         click.echo(f"{round(x, 7)}, {round(y, 7)} ({crs}) → cell {found['grid_id']} ({how})")

@@ -63,7 +63,8 @@ degrees_opt = click.option(
     help="How the lon/lat numbers are written: e6 for millionths of a degree as whole numbers (116412200, as JT/T "
          "808 vehicle terminals send them; e5, e7 alike), ddmm for degrees and minutes run together (11624.7326 is "
          "116°24.7326′, NMEA's dddmm.mmmm, as GPS receivers log them). Rows in such a form read as decimal are "
-         "rejected as scaled_degrees or degrees_minutes, naming the form.")
+         "rejected as scaled_degrees or degrees_minutes, naming the form; decimal degrees read in another form "
+         "that are inside as written, as decimal_degrees.")
 #: Inputs with text (locate, components).
 text_encoding_opt = click.option(
     "--encoding", default=None,

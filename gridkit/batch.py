@@ -34,8 +34,8 @@ from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
-from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
-                      SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
+from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
+                      OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON, Locator, evenly_spaced)
 from .nmea import REASONS as NMEA_REASONS
 from .routing import read_by_name
@@ -60,6 +60,7 @@ REJECT_REASONS = {
     "baidu_mercator": BAIDU_MERCATOR_REASON,
     "scaled_degrees": SCALED_DEGREES_REASON,
     "degrees_minutes": DEGREES_MINUTES_REASON,
+    "decimal_degrees": DECIMAL_DEGREES_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     **NMEA_REASONS,  # an NMEA log's epoch with no fix, a damaged sentence
@@ -71,8 +72,11 @@ OFFSET_SAMPLE = 20_000
 
 
 def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="component", tolerance=None,
-                 rows=None, compact=False, near_edge=None):
-    """Locate the rows of ``frame`` at ``x``/``y`` (in ``crs``).
+                 rows=None, compact=False, near_edge=None, degrees=None):
+    """Locate the rows of ``frame`` at ``x``/``y`` (in ``crs``; read from the form
+    ``degrees`` when given, :func:`gridkit.coords.read_degrees`: a row outside that
+    lies in the layout as written, in decimal degrees, is rejected as
+    ``decimal_degrees``).
 
     With ``near_edge`` (metres), ``gk_near_grid_id`` and ``gk_near_m`` name the
     nearest other cell within that distance of each point, and how far it is
@@ -105,7 +109,7 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     if len(ok):
         index[ok], status[ok], distance[ok], micro[ok] = locator.cell_index(x[ok], y[ok], crs=crs,
                                                                             tolerance=tolerance, micro=True)
-    locator.mark_misread(x, y, crs, reason, detail, status, tolerance=tolerance)
+    locator.mark_misread(x, y, crs, reason, detail, status, tolerance=tolerance, degrees=degrees)
     located = locator.describe(index, status, distance, micro)
     located.columns = [PREFIX + c for c in located.columns]
     if near_edge is not None:
@@ -314,7 +318,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
         part = slice(start, stop)
         done, rej = locate_frame(frame.iloc[part], x[part], y[part], in_crs, locator, routes=routes,
                                  classes=None if classes is None else classes[part], kind=kind,
-                                 rows=numbers[part], near_edge=near_edge)
+                                 rows=numbers[part], near_edge=near_edge, degrees=degrees)
         keep[part] = ~np.isin(numbers[part], rej["row"].to_numpy(dtype=np.int64))
         parts.append(done)
         rejects.append(rej)
@@ -545,7 +549,7 @@ def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, rou
     frame, x, y = _partition_xy(part, x_field, y_field, wkb, crs, degrees)
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,
-                                    compact=True, near_edge=near_edge)
+                                    compact=True, near_edge=near_edge, degrees=degrees)
     # Rejected rows travel with the rest, marked, so none is lost on the way back.
     located = pd.concat([located.assign(**{PREFIX + "reject": None}),
                          rejects.drop(columns="row").rename(columns={"reason": PREFIX + "reject",

@@ -106,8 +106,8 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, 
                  TABLE_SUFFIXES, WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options,
                  gdal_path, geoparquet_crs, number_rows, point_wkb, read_vector, rows_where, say_blank_rows,
                  source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
-from .locator import (BAIDU_MERCATOR_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST, OUTSIDE,
-                      SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
+from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
+                      OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON)
 from .nmea import REASONS as NMEA_REASONS
 from .nmea import is_nmea, read_nmea
@@ -160,6 +160,7 @@ REJECT_REASONS = {
     "baidu_mercator": BAIDU_MERCATOR_REASON,
     "scaled_degrees": SCALED_DEGREES_REASON,
     "degrees_minutes": DEGREES_MINUTES_REASON,
+    "decimal_degrees": DECIMAL_DEGREES_REASON,
     "zero_coordinates": ZERO_REASON,
     "degrees_in_projected_crs": DEGREES_REASON,
     **NMEA_REASONS,  # an NMEA log's epoch with no fix, a damaged sentence
@@ -1693,7 +1694,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         if micro is not None:
             micro[ok] = found[3]
         del found
-    locator.mark_misread(x, y, in_crs, reason, detail, status, tolerance=tolerance)
+    locator.mark_misread(x, y, in_crs, reason, detail, status, tolerance=tolerance, degrees=degrees)
     # Lon/lat in the wrong one of China's systems: most rows inside, in cells they do not lie in.
     offset = locator.offset_hint(x[ok], y[ok], in_crs, tolerance=tolerance)
 

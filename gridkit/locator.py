@@ -92,6 +92,8 @@ ZERO_DETAIL = "x or y is 0: a position never filled in"
 SCALED_DEGREES_REASON = ("degrees as whole numbers, × 1,000,000 as JT/T 808 vehicle terminals send them (or × 100,000, "
                          "× 10,000,000): read so they land inside the layout; give --degrees e6 (the detail names "
                          "the form)")
+DECIMAL_DEGREES_REASON = ("decimal degrees (116.4122) read in another form (--degrees e6, ddmm …): as given they "
+                          "land inside the layout; leave out --degrees")
 DEGREES_MINUTES_REASON = ("degrees and minutes run together, NMEA's dddmm.mmmm (11624.7326 is 116°24.7326′): read so "
                           "they land inside the layout; give --degrees ddmm")
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
@@ -890,7 +892,8 @@ class Locator:
                               1 / 50_000 if geographic else 1.0)
         return boxes[key]
 
-    def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None, degrees_fix="give --degrees {}"):
+    def mark_misread(self, x, y, crs, reason, detail, status, *, tolerance=None, degrees_fix="give --degrees {}",
+                     degrees=None, decimal_fix="leave out --degrees {}"):
         """Give the rows whose coordinates were misread the reason that names the fix
         (``reason`` and ``detail`` arrays, in place), of those rejected as
         ``impossible_coordinates`` or answered outside (``status``): ``latlon_swapped``
@@ -904,7 +907,10 @@ class Locator:
         ``degrees_minutes`` where, given a lon/lat ``crs``, the position read as
         degrees × 10⁵, 10⁶ or 10⁷ or as degrees and minutes run together is
         (:meth:`in_degree_forms`; the detail names the form, as ``degrees_fix`` says
-        it: ``gridkit serve`` asks for ``degrees=e6``), ``zero_coordinates`` where none
+        it: ``gridkit serve`` asks for ``degrees=e6``), ``decimal_degrees`` where
+        ``x``, ``y`` were read from the form ``degrees`` (``e6``, ``ddmm`` …) and the
+        numbers as given, decimal degrees, are in the layout (the detail says the fix
+        as ``decimal_fix`` words it), ``zero_coordinates`` where none
         of those does and x or y is exactly 0 (a position never filled in). An answer
         "outside" would not name the fix.
         Nothing for ``crs`` None (layout coordinates)."""
@@ -916,8 +922,8 @@ class Locator:
             reason[swapped], detail[swapped] = "latlon_swapped", SWAPPED_DETAIL
         else:
             reason[swapped], detail[swapped] = "xy_swapped", XY_SWAPPED_DETAIL
-        degrees = suspect[self.in_degrees(x[suspect], y[suspect], crs, tolerance=tolerance)]
-        reason[degrees], detail[degrees] = "degrees_in_projected_crs", DEGREES_DETAIL
+        lonlat = suspect[self.in_degrees(x[suspect], y[suspect], crs, tolerance=tolerance)]
+        reason[lonlat], detail[lonlat] = "degrees_in_projected_crs", DEGREES_DETAIL
         zoned = suspect[self.in_zone_twin(x[suspect], y[suspect], crs, tolerance=tolerance)]
         if len(zoned):
             reason[zoned] = "zone_prefix"
@@ -928,6 +934,13 @@ class Locator:
             found = suspect[found & np.isin(reason[suspect], ["", "impossible_coordinates"])]
             reason[found] = "degrees_minutes" if form == "ddmm" else "scaled_degrees"
             detail[found] = f"read as {coords.DEGREE_FORMS[form]}, it is inside the layout: {degrees_fix.format(form)}"
+        if degrees not in (None, "decimal") and coords.is_geographic(crs):  # 116.41 sent as e6: 0.000116°
+            given = (np.array(coords.write_degrees(x[suspect], y[suspect], "ddmm")) if degrees == "ddmm" else
+                     np.array([x[suspect], y[suspect]]) * 10.0 ** int(degrees[1:]))  # not rounded, as write_degrees
+            found = suspect[self._lands_in(given[0], given[1], crs, tolerance)
+                            & np.isin(reason[suspect], ["", "impossible_coordinates"])]
+            reason[found] = "decimal_degrees"
+            detail[found] = f"as given, in decimal degrees, it is inside the layout: {decimal_fix.format(degrees)}"
         zero = suspect[((x[suspect] == 0) | (y[suspect] == 0))
                        & np.isin(reason[suspect], ["", "impossible_coordinates"])]
         reason[zero], detail[zero] = "zero_coordinates", ZERO_DETAIL
@@ -973,14 +986,15 @@ class Locator:
                 f"{coords.read_as_said(best, option)}, {gained / outside:.0%} of them would lie inside{moved}: "
                 f"if the file is in {name}, give {option} {value}")
 
-    def misread(self, x, y, crs, *, tolerance=None) -> str:
+    def misread(self, x, y, crs, *, tolerance=None, degrees=None) -> str:
         """How one point outside the layout was misread, as :meth:`mark_misread` names
         it (``latlon_swapped``, ``xy_swapped``, ``degrees_in_projected_crs``,
-        ``zone_prefix``, ``baidu_mercator``), or "" when no reading puts it inside: for the hint of an
+        ``zone_prefix``, ``baidu_mercator``, ``decimal_degrees`` when read from the form
+        ``degrees``), or "" when no reading puts it inside: for the hint of an
         answer "outside" (``gridkit locate --at``, ``gridkit serve``)."""
         reason, detail = np.array([""], dtype=object), np.array([""], dtype=object)
         self.mark_misread(np.array([x], dtype=float), np.array([y], dtype=float), crs, reason, detail,
-                          np.array([OUTSIDE]), tolerance=tolerance)
+                          np.array([OUTSIDE]), tolerance=tolerance, degrees=degrees)
         return reason[0]
 
     def _lookup(self, x, y, tolerance):

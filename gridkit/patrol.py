@@ -363,7 +363,7 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     reason, detail = coords.position_problems(x, y, in_crs, names=frame.attrs.get("xy_fields"))
     say_blank_rows(frame, reason, detail)  # a table's 合计 line, an NMEA log's epoch with no fix …
     if locator is not None and in_crs is not None:
-        _misread(locator, x, y, in_crs, reason, detail)
+        _misread(locator, x, y, in_crs, reason, detail, degrees)
     names = {_bare(str(c)): c for c in frame.columns}
     found = time_field if time_field is not None else next((names[n] for n in TIME_NAMES if n in names), None)
     if found is not None and found not in frame.columns:
@@ -412,18 +412,18 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     return fixes, rejects
 
 
-def _misread(locator, x, y, crs, reason, detail):
+def _misread(locator, x, y, crs, reason, detail, degrees):
     """Give the fixes whose coordinates were misread the reason that names the fix
     (in place): those rejected as not lon/lat, and those outside the layout's box
-    in ``crs``, whose other reading (swapped, scaled, in degrees and minutes) lies
-    in the layout, or that are 0. A fix outside the layout otherwise stays: a
-    worker may walk out of it."""
+    in ``crs``, whose other reading (swapped, scaled, in degrees and minutes; as
+    written, when read from the form ``degrees``) lies in the layout, or that are
+    0. A fix outside the layout otherwise stays: a worker may walk out of it."""
     from .locator import INSIDE, OUTSIDE
 
     minx, miny, maxx, maxy, margin, _ = locator._box_in(crs)
     far = (reason == "") & ~((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin)
                              & (y <= maxy + margin))
-    locator.mark_misread(x, y, crs, reason, detail, np.where(far, OUTSIDE, INSIDE))
+    locator.mark_misread(x, y, crs, reason, detail, np.where(far, OUTSIDE, INSIDE), degrees=degrees)
 
 
 def _track_labels(fixes, frame, path, track_field):

@@ -42,8 +42,12 @@ outside, or no position, that is inside with x and y the other way round;
 with the zone number in front, or without it, read in the other CRS;
 ``baidu_mercator`` for Baidu's metres read in another CRS; ``scaled_degrees`` and
 ``degrees_minutes`` for JT/T 808's millionths of a degree and NMEA's degrees and
-minutes sent without ``degrees``, whose detail names the form to send). One such
-point sent alone is an error that names it: ``send degrees=e6``.
+minutes sent without ``degrees``, whose detail names the form to send;
+``decimal_degrees`` for decimal degrees sent as ``"degrees": "e6"``, or to a
+server started with ``--degrees e6``). One such
+point sent alone is an error that names it: ``send degrees=e6``; decimal degrees
+sent as e6 alone are answered outside, with the hint ``with degrees=decimal the
+point is inside the layout``.
 
 A dispatch desk's web page served from another origin may call it from a browser
 when the server is started with its origin (``make_server(cors=…)``, ``gridkit
@@ -150,7 +154,8 @@ class Service:
             query = {**query, "x": pair[0], "y": pair[1]}
         x, y = (_number(query, name, alias) for name, alias in (("x", "lon"), ("y", "lat")))
         crs = _crs(query.get("crs", self.crs))
-        (x,), (y,) = _in_degrees([x], [y], query.get("degrees", self.degrees), crs, GET_DEGREES)
+        form = query.get("degrees", self.degrees)
+        (x,), (y,) = _in_degrees([x], [y], form, crs, GET_DEGREES)
         class_code, kind = self._class(query.get("class")), _kind(query.get("kind"))
         reason, detail = position_problems([x], [y], crs)
         if reason[0]:  # millionths of a degree sent as degrees: the error names degrees=e6
@@ -162,7 +167,7 @@ class Service:
         with self._lock:
             out = answer(self.locator, x, y, crs=crs, routes=self.routes, class_code=class_code, kind=kind,
                          near=_metres(query.get("near")))
-            misread = self.locator.misread(x, y, crs) if out["grid_id"] is None else ""
+            misread = self.locator.misread(x, y, crs, degrees=form) if out["grid_id"] is None else ""
             if misread.endswith("_swapped"):
                 out["hint"] = f"x and y look swapped: x={y:g}&y={x:g} is inside the layout"
             elif misread == "degrees_in_projected_crs":
@@ -175,6 +180,9 @@ class Service:
                 out["hint"] = "x and y look like Baidu's metres: with crs=bd09mc the point is inside the layout"
             elif misread == "zero_coordinates":
                 out["hint"] = "x or y is 0: a position never filled in, most likely"
+            elif misread == "decimal_degrees":
+                out["hint"] = (f"x and y look like decimal degrees, not {form}: with "
+                               f"{GET_DEGREES.format('decimal')} the point is inside the layout")
         return {"id": query["id"], **out} if "id" in query else out  # the caller's, first, as a batch's
 
     def many(self, body: dict) -> dict:
@@ -189,7 +197,8 @@ class Service:
         near = _metres(body.get("near"))
         x, y, shape, ids = _coordinates(body["points"])
         crs = _crs(body.get("crs", self.crs))
-        x, y = _in_degrees(x, y, body.get("degrees", self.degrees), crs, BATCH_DEGREES)
+        form = body.get("degrees", self.degrees)
+        x, y = _in_degrees(x, y, form, crs, BATCH_DEGREES)
         kind = _kind(body.get("kind"))
         classes = self._classes(body, len(x))
         reason, detail = position_problems(x, y, crs)
@@ -204,7 +213,8 @@ class Service:
             # degrees_in_projected_crs, as gridkit locate does.
             status = np.full(len(x), OUTSIDE, dtype=np.int8)
             status[ok] = np.where(located["status"].to_numpy() == "outside", OUTSIDE, INSIDE)
-            self.locator.mark_misread(x, y, crs, reason, detail, status, degrees_fix=f"send {BATCH_DEGREES}")
+            self.locator.mark_misread(x, y, crs, reason, detail, status, degrees_fix=f"send {BATCH_DEGREES}",
+                                      degrees=form, decimal_fix=f"send {BATCH_DEGREES.format('decimal')}")
             located = located[reason[ok] == ""]
             ok = reason == ""
             if classes is not None:

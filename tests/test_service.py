@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -165,6 +166,37 @@ def test_millionths_of_a_degree_as_vehicle_terminals_send_them(package):
     x, y = re.search(r"\?x=(\S+)&y=(\S+)$", result.stdout.splitlines()[0]).groups()
     assert x.isdigit() and y.isdigit() and abs(int(x) / 1e6 - _lonlat(50, 150)[0]) < 1e-3, result.stdout
     assert json.loads(result.stdout.splitlines()[1].removeprefix("  → "))["grid_id"] == "110101001001001"
+
+
+def test_decimal_degrees_sent_as_millionths_are_told_not_answered_outside_alone(package, tmp_path):
+    """116.4122 sent with degrees=e6 (or to a server for terminals) reads as
+    0.0001164°, off Africa: it was answered "outside", with no hint, and a batch's
+    point too. Now the answer's hint, the batch's reason, the locate command's
+    reject and its --at line say the numbers as given are inside."""
+    service = Service(Locator.from_package(package))
+    lon, lat = _lonlat(250, 150)
+    alone = service.one({"x": str(lon), "y": str(lat), "degrees": "e6"})
+    assert alone["grid_id"] is None and alone["hint"] == ("x and y look like decimal degrees, not e6: with "
+                                                          "degrees=decimal the point is inside the layout")
+    terminals = Service(Locator.from_package(package), degrees="e6")
+    assert terminals.one({"x": str(lon), "y": str(lat)})["hint"].startswith("x and y look like decimal degrees")
+    assert "hint" not in terminals.one({"x": "0.001", "y": "0.001"})  # tiny, but not decimal degrees inside either
+    batch = terminals.many({"points": [[lon, lat], [lon + 1, lat]]})
+    assert [(r["status"], r.get("reason")) for r in batch["results"]] == [("rejected", "decimal_degrees"),
+                                                                          ("outside", None)]
+    assert batch["results"][0]["detail"] == ('as given, in decimal degrees, it is inside the layout: send '
+                                             '"degrees": "decimal"')
+    pd.DataFrame({"lon": [lon, lon + 1], "lat": [lat, lat]}).to_csv(tmp_path / "points.csv", index=False)
+    result = CliRunner().invoke(cli, ["locate", str(tmp_path / "points.csv"), "--grid", str(package), "--degrees",
+                                      "e6", "-o", str(tmp_path / "out.csv")])
+    assert result.exit_code == 0, result.output
+    assert "2 rows → 1 located, 1 rejected" in result.output and "1 × decimal_degrees" in result.output
+    rejects = pd.read_csv(tmp_path / "out.rejects.csv")
+    assert rejects[["row", "reason", "detail"]].values.tolist() == [
+        [1, "decimal_degrees", "as given, in decimal degrees, it is inside the layout: leave out --degrees e6"]]
+    at = CliRunner().invoke(cli, ["locate", "--at", f"{lon},{lat}", "--grid", str(package), "--degrees", "ddmm"])
+    assert at.exit_code == 1 and at.output.rstrip().endswith(
+        "outside the layout; as given, in decimal degrees, it is in it: leave out --degrees ddmm")
 
 
 @pytest.mark.parametrize("query, message", [
