@@ -10,17 +10,26 @@ Cases:
              box: about half fall in a cell) as a CSV of ``id,lon,lat``
              (``bench_locate_file``'s), counted in Dongcheng's lattice (4,278 cells).
 
+``lights_community``, ``reports_community``: the same points counted per
+community (``--counts-per community``: the monthly table of cases per 社区, and its
+map), every community written with its count and polygon.
+
 Both peers read the points, find each one's cell, count them per cell and write
-every cell of the layout with its codes, names and count to a GeoPackage:
+every cell of the layout with its codes, names and count to a GeoPackage (per
+community: every community, its polygon and count):
 
 * ``gridkit``: ``locate_file(points, package, None, counts=…)``, what ``gridkit
   locate POINTS --grid PACKAGE --counts counts.gpkg`` runs: the locator's index,
-  then :func:`gridkit.counts.cell_counts` (which also adds ``per_km2``).
+  then :func:`gridkit.counts.cell_counts` (which also adds ``per_km2``), per
+  community :func:`gridkit.counts.unit_counts` (the cells' counts added up, their
+  polygons joined).
 * ``geopandas``: ``read_file`` / ``read_csv`` + ``points_from_xy``, ``to_crs`` to
   the layout's CRS, ``sjoin(predicate="within")`` with the cells, the first cell
   of a point on an edge kept, ``groupby().size()`` joined back onto the cells,
   ``to_file``: the script a GIS analyst writes, and what QGIS's "Count points in
-  polygon" does (QGIS is no pip package, so it is not run here).
+  polygon" does (QGIS is no pip package, so it is not run here). Per community, the
+  same with the package's communities (its ``units`` layer, level ``community``) in
+  place of the cells.
 
 The package's index file, kept beside it, is built before the clock, as a second
 run of ``gridkit locate`` finds it. ``counted`` is the points given a cell and
@@ -28,6 +37,7 @@ run of ``gridkit locate`` finds it. ``counted`` is the points given a cell and
 
     python benchmarks/bench_counts.py
     python benchmarks/bench_counts.py --only lights
+    python benchmarks/bench_counts.py --only lights_community reports_community
 """
 
 from __future__ import annotations
@@ -40,13 +50,14 @@ from _children import run_benchmark
 OUT = Path(__file__).resolve().parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 LIGHTS = SHARED / "cambridge_ma" / "INFRA_StreetLights.geojson"
-CASES = {"lights": "lights", "reports": "reports"}
+CASES = {"lights": "lights", "reports": "reports", "lights_community": "lights_community",
+         "reports_community": "reports_community"}
 NAMES = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code", "county_name"]
 
 
 def _inputs(case):
     """``(points, package)`` of the case."""
-    if case == "lights":
+    if case.startswith("lights"):
         from bench_patrol import _paths
 
         return LIGHTS, _paths("cambridge")[0]
@@ -58,7 +69,7 @@ def _inputs(case):
 
 def prepare(case):
     """The package and its index, and the points, outside any timing."""
-    if case == "lights":
+    if case.startswith("lights"):
         from bench_patrol import _prepare
 
         _prepare("cambridge")
@@ -80,9 +91,13 @@ def run_gridkit(case):
     points, package = _inputs(case)
     out = _output("gridkit")
     t = time.perf_counter()
-    summary = locate_file(points, package, None, counts=out, overwrite=True)
+    per = "community" if case.endswith("_community") else "cell"
+    summary = locate_file(points, package, None, counts=out, overwrite=True, counts_per=per)
     seconds = time.perf_counter() - t
     counts = summary["counts"]
+    if per == "community":
+        return seconds, {"rows": summary["rows"], "counted": counts["points"],
+                         "communities": counts["communities_with_points"]}
     return seconds, {"rows": summary["rows"], "counted": counts["points"], "cells": counts["cells_with_points"]}
 
 
@@ -93,8 +108,12 @@ def run_geopandas(case):
     points, package = _inputs(case)
     out = _output("geopandas")
     t = time.perf_counter()
-    cells = gpd.read_file(package, layer="cells", engine="pyogrio", columns=NAMES)
-    if case == "lights":
+    per_community = case.endswith("_community")
+    if per_community:  # the communities themselves, as QGIS's Count points in polygon would take them
+        cells = gpd.read_file(package, layer="units", engine="pyogrio", where="level = 'community'")
+    else:
+        cells = gpd.read_file(package, layer="cells", engine="pyogrio", columns=NAMES)
+    if case.startswith("lights"):
         frame = gpd.read_file(points, engine="pyogrio")
     else:
         table = pd.read_csv(points)
@@ -104,11 +123,12 @@ def run_geopandas(case):
     cells["points"] = joined.groupby("index_right").size().reindex(cells.index, fill_value=0)
     cells.to_file(out, layer="counts", engine="pyogrio")
     seconds = time.perf_counter() - t
+    held = int((cells["points"] > 0).sum())
     return seconds, {"rows": len(frame), "counted": int(cells["points"].sum()),
-                     "cells": int((cells["points"] > 0).sum())}
+                     **({"communities": held} if per_community else {"cells": held})}
 
 
 PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}
 
 if __name__ == "__main__":
-    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells"), rate="M pts/s")
+    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells", "communities"), rate="M pts/s")
