@@ -141,8 +141,10 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
                          + f" over {max_gap:g} min, {s['jumps']:,} jump{'s' if s['jumps'] != 1 else ''} "
                            f"({s['jump_metres'] / 1000:,.1f} km) over {max_speed:g} km/h")
         if s["tracks"] == 1 and s["jumps"] > 0.1 * s["fixes"]:
+            maybe = s["track_candidates"]
             lines_out.append("  hint: so many jumps look like several workers' fixes in one track: name the column "
-                             "that tells them apart with --track-field")
+                             "that tells them apart with --track-field"
+                             + (f" ({' or '.join(maybe)}?)" if maybe else ""))
     covered = sum(c["patrolled"] for c in s["communities"]) if s["communities"] else s["cells_patrolled"]
     said = (scope if s["communities"] or scope != "community" else
             "community: no track ran in one" if not s["cells_in_scope"] else "all: the layout names no communities")

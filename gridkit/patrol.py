@@ -378,6 +378,10 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     else:
         guessed = None
     _track_labels(fixes, frame, path, track_field if guessed is None else guessed)
+    one_track = track_field is None and guessed is None and "track_fid" not in frame.columns \
+        and "nmea_skipped" not in frame.attrs  # a receiver's log is one receiver's
+    candidates = _track_candidates(frame, {found, date_field, *(frame.attrs.get("xy_fields") or ())}) \
+        if one_track else []
     dated, rolled, of_day = None, 0, None
     if found is not None:
         column, of_day = frame[found], _time_of_day(frame[found])
@@ -408,8 +412,30 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
                             reason[bad], detail[bad])
     fixes = fixes.loc[~bad].reset_index(drop=True)
     fixes.attrs.update(crs=in_crs, time_field=found, times_of_day=of_day is not None, date_field=dated,
-                       past_midnight=rolled, nmea_skipped=frame.attrs.get("nmea_skipped"), track_guessed=guessed)
+                       past_midnight=rolled, nmea_skipped=frame.attrs.get("nmea_skipped"), track_guessed=guessed,
+                       track_candidates=candidates)
     return fixes, rejects
+
+
+def _track_candidates(frame, taken, most=3):
+    """Columns of ``frame`` (not those ``taken``: position, time, date) that could
+    tell several workers' fixes apart, for the hint of a file read as one track: text
+    or whole numbers, from 2 to 50 values, each repeated (a twentieth of the rows at
+    most), in an evenly spaced sample of 20,000 rows; at most ``most``."""
+    from .locator import evenly_spaced
+
+    sample = frame.iloc[evenly_spaced(len(frame), 20_000)]
+    rows = max(len(sample), 1)
+    found = []
+    for column in frame.columns:
+        values = sample[column]
+        if column in taken or column == "geometry" or pd.api.types.is_float_dtype(values.dtype) \
+                or pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            continue
+        distinct = values.nunique(dropna=True)
+        if 2 <= distinct <= min(50, rows / 20):
+            found.append(str(column))
+    return found[:most]
 
 
 def _misread(locator, x, y, crs, reason, detail, degrees):
@@ -597,7 +623,8 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     ``<output stem>.rejects.csv``) with the reason. Times of day alone take their
     dates from ``date_field`` (:func:`read_fixes`); the summary's ``times_of_day`` says how
     the times were read, and its ``track_fields_found`` the columns found by name that
-    told the tracks apart. Returns ``(summary, cells, lines)``.
+    told the tracks apart; ``track_candidates``, in a file read as one track, the
+    columns that could (a few values, each repeated). Returns ``(summary, cells, lines)``.
     """
     from .batch import rejects_file, rejects_written
     from .io import refuse_replacing_input, write_layers
@@ -648,6 +675,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                    rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
                    scope=scope, cells_in_scope=int(len(cells)), times_of_day=read_times,
                    track_fields_found=sorted({f.attrs["track_guessed"] for f in read} - {None}),
+                   track_candidates=list(dict.fromkeys(c for f in read for c in f.attrs["track_candidates"])),
                    communities=_per_community(cells) if "community_code" in cells else [])
     skipped = [f.attrs["nmea_skipped"] for f in read if f.attrs["nmea_skipped"] is not None]
     if skipped:  # an NMEA log's lines that are no fix (satellite sentences, noise), over every log

@@ -308,7 +308,8 @@ def test_three_workers_read_as_one_track_are_all_jumps_not_a_traceback(tmp_path,
     assert result.exit_code == 0, result.output
     assert "1,039 fixes in 1 track → 0 cells patrolled, 0 rejected" in result.output
     assert "  not credited: 0 breaks over 5 min, 1,038 jumps" in result.output
-    assert "hint: so many jumps look like several workers' fixes in one track: name the column" in result.output
+    assert ("hint: so many jumps look like several workers' fixes in one track: name the column that tells them "
+            "apart with --track-field (who?)\n") in result.output  # 日期: one value, 时间: each its own
     assert "  coverage (community: no track ran in one): 0 of 0 cells patrolled (0 %)\n" in result.output
     assert len(gpd.read_file(tmp_path / "out.gpkg", layer="coverage")) == 0
 
