@@ -378,10 +378,6 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     else:
         guessed = None
     _track_labels(fixes, frame, path, track_field if guessed is None else guessed)
-    one_track = track_field is None and guessed is None and "track_fid" not in frame.columns \
-        and "nmea_skipped" not in frame.attrs  # a receiver's log is one receiver's
-    candidates = _track_candidates(frame, {found, date_field, *(frame.attrs.get("xy_fields") or ())}) \
-        if one_track else []
     dated, rolled, of_day = None, 0, None
     if found is not None:
         column, of_day = frame[found], _time_of_day(frame[found])
@@ -407,6 +403,9 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
             detail[wrong] = [f"{dated} = {d!r} with {found} = {t!r} is no date and time" if u else
                              f"{dated} is blank (the date of {found} = {t!r})" for d, t, u in
                              zip(frame[dated].to_numpy()[wrong], frame[found].to_numpy()[wrong], undated[wrong])]
+    one_track = track_field is None and guessed is None and "track_fid" not in frame.columns \
+        and "nmea_skipped" not in frame.attrs  # a receiver's log is one receiver's
+    candidates = _track_candidates(frame, {found, dated, *(frame.attrs.get("xy_fields") or ())}) if one_track else []
     bad = reason != ""
     rejects = rejects_table(frame.drop(columns="geometry", errors="ignore").loc[bad], fixes["row"].to_numpy()[bad],
                             reason[bad], detail[bad])

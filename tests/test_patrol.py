@@ -302,7 +302,13 @@ def test_three_workers_read_as_one_track_are_all_jumps_not_a_traceback(tmp_path,
     IndexError. It now says 0 cells patrolled, every step a jump, and the hint to name
     the track column; no community was reached, which it says too (it said the layout
     names none)."""
-    _split_times(samples).rename(columns={"worker": "who"}).to_csv(tmp_path / "split.csv", index=False)
+    from gridkit.patrol import read_fixes
+
+    table = _split_times(samples).rename(columns={"worker": "who"})
+    table.assign(日期=np.where(np.arange(len(table)) % 2, "2026-11-20", "2026-11-21")).to_csv(tmp_path / "days.csv",
+                                                                                           index=False)
+    assert read_fixes(tmp_path / "days.csv")[0].attrs["track_candidates"] == ["who"]  # two dates: no track
+    table.to_csv(tmp_path / "split.csv", index=False)
     result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "split.csv"), "--grid",
                                       str(_cambridge(tmp_path, samples)), "-o", str(tmp_path / "out.gpkg")])
     assert result.exit_code == 0, result.output
