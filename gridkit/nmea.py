@@ -325,12 +325,28 @@ def _dates(date, seconds):
     times of day (``seconds``) went forward past midnight in between: a GGA-only
     epoch at 00:00:05 after an RMC at 23:59:58 is on the next day, not 24 hours back.
     UTC midnight is 08:00 in Beijing, in a patrol's working day."""
-    timed = np.flatnonzero(~np.isnan(seconds))
-    midnight = np.zeros(len(seconds), dtype=np.int64)
-    midnight[timed[1:]] = np.diff(seconds[timed]) < -_HALF_DAY_S  # back by over 12 hours: the next day
-    days = np.cumsum(midnight)
+    days, _ = days_past_midnight(seconds)
     dated = date.notna().to_numpy()
     anchor = np.maximum.accumulate(np.where(dated, np.arange(len(date)), -1))
     anchor[anchor < 0] = np.flatnonzero(dated)[0]
     return pd.Series(date.to_numpy()[anchor] + pd.to_timedelta(days - days[anchor], unit="D"))
 
+
+def days_past_midnight(seconds, track=None):
+    """``(days, rolled)``: per time of day in ``seconds`` (NaN where none), in the
+    order given, the days passed since the first time of its ``track`` (runs of one
+    label; default: one track), one more each time the times go back by more than
+    12 hours (23:59:50, then 00:00:00 ten seconds on); and how many times they did.
+    An NMEA log's GGA-only epochs (:func:`read_nmea`) and a patrol table's times of
+    day alone (:func:`gridkit.patrol.read_fixes`) are dated by it.
+
+    >>> days_past_midnight(np.array([86390.0, 0.0, np.nan, 60.0, 86000.0, 10.0]), np.array([1, 1, 1, 1, 2, 2]))
+    (array([0, 1, 1, 1, 0, 1]), 2)
+    """
+    track = np.zeros(len(seconds)) if track is None else track
+    known = np.flatnonzero(~np.isnan(seconds))
+    back = np.zeros(len(seconds), dtype=np.int64)
+    back[known[1:]] = (track[known[1:]] == track[known[:-1]]) & (np.diff(seconds[known]) < -_HALF_DAY_S)
+    rolled = np.cumsum(back)
+    starts = np.flatnonzero(np.r_[True, track[1:] != track[:-1]])
+    return rolled - np.repeat(rolled[starts], np.diff(np.r_[starts, len(seconds)])), int(back.sum())

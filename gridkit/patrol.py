@@ -315,7 +315,6 @@ TRACK_NAMES = ("track", "track_id", "track_name", "worker", "worker_id", "device
 #: Columns holding the date of a fix whose time column holds only the time of day (日期 beside 时间).
 DATE_NAMES = ("date", "gps_date", "fix_date", "utc_date", "日期", "定位日期", "采集日期", "上报日期", "轨迹日期")
 _TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?\s*"
-_HALF_DAY_S = 12 * 3600
 #: Which cells the coverage lists: those of every community a track ran in, every cell, or those patrolled.
 SCOPES = ("community", "all", "patrolled")
 
@@ -373,10 +372,8 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
         raise InputError(f"{path}: --date-field {date_field!r} is not a column (the columns: "
                          f"{', '.join(map(str, frame.columns))})")
     fixes = pd.DataFrame({"x": x, "y": y, "row": source_rows(frame)})
-    if track_field is None and "track_fid" not in frame.columns:  # no GPX: a worker's column, found by name
-        guessed = next((names[n] for n in TRACK_NAMES if n in names), None)
-    else:
-        guessed = None
+    unnamed = track_field is None and "track_fid" not in frame.columns  # no GPX: a worker's column, found by name
+    guessed = next((names[n] for n in TRACK_NAMES if n in names), None) if unnamed else None
     _track_labels(fixes, frame, path, track_field if guessed is None else guessed)
     dated, rolled, of_day = None, 0, None
     if found is not None:
@@ -403,8 +400,7 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
             detail[wrong] = [f"{dated} = {d!r} with {found} = {t!r} is no date and time" if u else
                              f"{dated} is blank (the date of {found} = {t!r})" for d, t, u in
                              zip(frame[dated].to_numpy()[wrong], frame[found].to_numpy()[wrong], undated[wrong])]
-    one_track = track_field is None and guessed is None and "track_fid" not in frame.columns \
-        and "nmea_skipped" not in frame.attrs  # a receiver's log is one receiver's
+    one_track = unnamed and guessed is None and "nmea_skipped" not in frame.attrs  # a receiver's log: one receiver's
     candidates = _track_candidates(frame, {found, dated, *(frame.attrs.get("xy_fields") or ())}) if one_track else []
     bad = reason != ""
     rejects = rejects_table(frame.drop(columns="geometry", errors="ignore").loc[bad], fixes["row"].to_numpy()[bad],
@@ -502,20 +498,15 @@ def _past_midnight(of_day, track):
     """``(times, rolled)``: the times of day ``of_day`` as one day's (today's, as a
     time alone reads), in the file's order per ``track``, a day later each time
     they go back by more than 12 hours: 23:59:50 then 00:00:00 is ten seconds on."""
+    from .nmea import days_past_midnight
+
     seconds = of_day.dt.total_seconds().to_numpy()
     order = np.lexsort((np.arange(len(seconds)), track))
-    s = seconds[order]
-    known = np.flatnonzero(~np.isnan(s))
-    back = np.zeros(len(s), dtype=bool)
-    same = track[order][known[1:]] == track[order][known[:-1]]
-    back[known[1:]] = same & (s[known[1:]] < s[known[:-1]] - _HALF_DAY_S)
-    _, first = np.unique(track[order], return_index=True)
-    rolled = np.cumsum(back)
-    days = rolled - np.repeat(rolled[first] - back[first], np.diff(np.append(first, len(s))))
-    out = np.empty(len(s))
-    out[order] = s + days * 86400
+    days, rolled = days_past_midnight(seconds[order], track[order])
+    out = np.empty(len(seconds))
+    out[order] = seconds[order] + days * 86400
     today = pd.Timestamp.today().normalize()
-    return pd.Series(today + pd.to_timedelta(out, unit="s")), int(back.sum())
+    return pd.Series(today + pd.to_timedelta(out, unit="s")), rolled
 
 
 def _gpx_track_names(path, track_fid):
