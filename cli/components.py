@@ -49,7 +49,8 @@ def components():
 @crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, bd09mc (Baidu's "
                        "metres), or an EPSG code. "
                        "Needed for CSV x/y columns without a .prj (gridkit export writes one; a workbook it writes "
-                       "says its CRS inside); lon/lat columns are read as EPSG:4326.")
+                       "says its CRS inside); lon/lat columns are read as EPSG:4326 (a hint says "
+                       "when, read as gcj02, they would lie in other cells).")
 @click.option("--layer", default=None,
               help="Layer of a multi-layer inventory, or sheet of an Excel workbook, to import alone (default: "
                    "each of its point layers, or sheets naming coordinate columns, as a source NAME/LAYER of its "

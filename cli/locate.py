@@ -82,7 +82,7 @@ def _misread(locator, x, y, crs, degrees):
 @click.option("--events", is_flag=True, help="The class column holds legacy CJ/T 214 event classes.")
 @crs_opt("--crs", help="What the coordinates are: EPSG:4326 (GPS), EPSG:4490 (CGCS2000), gcj02 (Amap, Tencent), "
                        "bd09 (Baidu; bd09mc for its metres), or the layout's EPSG code. CSV lon/lat columns default to "
-                       "EPSG:4326; a file that "
+                       "EPSG:4326 (a hint says when, read as gcj02, they would lie in other cells); a file that "
                        "records its CRS (GeoPackage, GeoParquet, also with --dask; a CSV with a .prj, as gridkit "
                        "export writes one) is read in its own.")
 @click.option("--layer", default=None,

@@ -52,7 +52,8 @@ def _duration(minutes) -> str:
               help="Two fixes further apart than this speed allows are a jump (a fix reflected off a tower block), "
                    "not a walk: credited to no cell.")
 @crs_opt("--crs", help="What the coordinates are: EPSG:4326 (GPS; a GPX's always), gcj02 (Amap, Tencent), bd09 "
-                       "(Baidu) or any CRS.")
+                       "(Baidu) or any CRS. A table's lon/lat default to EPSG:4326, with a hint when, read as "
+                       "gcj02, they would lie in other cells.")
 @click.option("--layer", default=None, help="The layer of a multi-layer file (default for GPX: track_points).")
 @grid_layer_opt
 @id_field_opt
@@ -145,6 +146,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
             lines_out.append("  hint: so many jumps look like several workers' fixes in one track: name the column "
                              "that tells them apart with --track-field"
                              + (f" ({' or '.join(maybe)}?)" if maybe else ""))
+    if s.get("offset_hint"):
+        lines_out.append(f"  hint: {s['offset_hint']}")
     covered = sum(c["patrolled"] for c in s["communities"]) if s["communities"] else s["cells_patrolled"]
     said = (scope if s["communities"] or scope != "community" else
             "community: no track ran in one" if not s["cells_in_scope"] else "all: the layout names no communities")

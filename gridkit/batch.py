@@ -341,7 +341,8 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     summary["rejects_file"] = str(rejects_file(beside, rejects_path))
     if per is not None:
         summary["counts"] = write_per_cell(per, counts, counts_map, per=counts_per, overwrite=overwrite)
-    offset = locator.offset_hint(x, y, in_crs)  # lon/lat in the wrong one of China's systems
+    # Lon/lat in the wrong one of China's systems, or in a table that did not say which.
+    offset = locator.offset_hint(x, y, in_crs, stated=read.get("crs_stated", True))
     if offset:
         summary["offset_hint"] = offset
     named = read_by_name(classes) if routes is not None and classes is not None and kind != "event" else None
@@ -700,7 +701,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
         ddf = points
         if crs is None and x_field is None and getattr(ddf, "crs", None) is not None:
             crs = ddf.crs
-    crs = crs if crs is not None else "EPSG:4326"
+    stated, crs = crs is not None, crs if crs is not None else "EPSG:4326"  # a table's lon/lat: GPS by default
     coords.read_degrees([], [], degrees, crs)  # refused here for a projected crs, not in every worker
     meta_frame = ddf._meta
     sample = _locate_partition(meta_frame, package, tolerance, grid, x_field, y_field, crs, routes, class_field,
@@ -737,5 +738,6 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     detail = result.pop(PREFIX + "reject_detail").fillna("").to_numpy(dtype=object)
     # Workers send back cell numbers; the names come from the client's own locator.
     located, rejects = split_rejects(expand(result, locator), reason, detail)
-    located.attrs["offset_hint"] = locator.offset_hint(positions["x"], positions["y"], crs, sample=OFFSET_SAMPLE)
+    located.attrs["offset_hint"] = locator.offset_hint(positions["x"], positions["y"], crs, sample=OFFSET_SAMPLE,
+                                                       stated=stated)
     return located, rejects

@@ -634,6 +634,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
                              "the coordinate columns with --x-field and --y-field")
         parsed = label if label is not None else coords.parse_crs(crs if crs is not None else "EPSG:4326")
         frame.attrs["crs_label"] = label  # for an output that keeps the columns (locate -o .csv)
+        frame.attrs["crs_stated"] = crs is not None or label is not None  # else GPS by default (offset_hint)
         frame.attrs["xy_fields"] = (xf, yf)
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
     if path.suffix.lower() not in INPUT_SUFFIXES:
@@ -1640,6 +1641,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         frame, x, y, in_crs = inventory
         source = source or "inventory"
     x, y = coords.read_degrees(x, y, degrees, in_crs)
+    stated = frame.attrs.get("crs_stated", True)  # a table's lon/lat, read as GPS when nothing said
     n = len(frame)
     numbers = source_rows(frame)  # each row's number in the file, for the rejects and source_row
     frame = frame.reset_index(drop=True)
@@ -1696,7 +1698,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         del found
     locator.mark_misread(x, y, in_crs, reason, detail, status, tolerance=tolerance, degrees=degrees)
     # Lon/lat in the wrong one of China's systems: most rows inside, in cells they do not lie in.
-    offset = locator.offset_hint(x[ok], y[ok], in_crs, tolerance=tolerance)
+    offset = locator.offset_hint(x[ok], y[ok], in_crs, tolerance=tolerance, stated=stated)
 
     # 2. exact duplicates (every input column and the position). Two equal rows share
     # their position, so only rows whose position repeats are hashed whole; of those,

@@ -134,6 +134,12 @@ class Location(NamedTuple):
     micro_id: str | None = None
 
 
+#: The share of positions that, read as GCJ-02 instead of WGS84, would lie in
+#: another cell, above which a file that did not say its lon/lat system gets a hint
+#: (:meth:`Locator.offset_hint`, ``stated=False``).
+UNSTATED_SHARE = 0.1
+
+
 def evenly_spaced(count, n):
     """Positions of ``n`` of ``count`` rows, evenly spaced from the first to the last
     (all of them when ``count`` ≤ ``n``): a sample that sees the whole file."""
@@ -945,7 +951,7 @@ class Locator:
                        & np.isin(reason[suspect], ["", "impossible_coordinates"])]
         reason[zero], detail[zero] = "zero_coordinates", ZERO_DETAIL
 
-    def offset_hint(self, x, y, crs, *, tolerance=None, option="--crs", sample=20_000) -> str:
+    def offset_hint(self, x, y, crs, *, tolerance=None, option="--crs", sample=20_000, stated=True) -> str:
         """Whether lon/lat ``x``, ``y`` (a file's positions, in ``crs``) were read in
         the wrong one of China's three lon/lat systems (:data:`gridkit.coords.LONLAT_SYSTEMS`):
         read in another, at least half of those outside the layout would lie inside
@@ -954,7 +960,13 @@ class Locator:
         the sign; the hint says too how many of those inside would lie in another
         cell. An evenly spaced ``sample`` of the rows is read again. "" when no other
         reading does, or the rows are not lon/lat in China (``crs`` None: the
-        layout's own coordinates)."""
+        layout's own coordinates).
+
+        ``stated=False``: nothing said which system the rows are in (a table's lon/lat
+        with no ``--crs`` and no ``.prj``, read as WGS84). When no row outside gives
+        the sign (a patrol inside one district), the hint still says how many of them
+        would lie in another cell read as GCJ-02 (Amap's, Tencent's), when at least
+        :data:`UNSTATED_SHARE` would, and how to say which it is."""
         read = None if crs is None else coords.lonlat_system(crs)
         x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
         rows = np.flatnonzero(np.isfinite(x) & np.isfinite(y) & (np.abs(x) <= 180) & (np.abs(y) <= 90))
@@ -970,21 +982,29 @@ class Locator:
             return np.where(status == OUTSIDE, -1, index)
 
         here = cells(read)
-        outside = int((here < 0).sum())
-        if outside < 3:
-            return ""
-        best, there = min(((other, cells(other)) for other in coords.LONLAT_SYSTEMS if other != read),
-                          key=lambda reading: int((reading[1] < 0).sum()))
-        gained = outside - int((there < 0).sum())
-        if gained < max(3, outside / 2):
-            return ""
         inside = here >= 0
-        moved = (f" and {(there[inside] != here[inside]).mean():.0%} of those inside would lie in another cell"
-                 if inside.any() else "")
-        value, name, _ = coords.LONLAT_SYSTEMS[best]
-        return (f"{outside / len(x):.0%} of the positions lie outside the layout, and read as "
-                f"{coords.read_as_said(best, option)}, {gained / outside:.0%} of them would lie inside{moved}: "
-                f"if the file is in {name}, give {option} {value}")
+        outside = int((~inside).sum())
+        if outside >= 3:
+            best, there = min(((other, cells(other)) for other in coords.LONLAT_SYSTEMS if other != read),
+                              key=lambda reading: int((reading[1] < 0).sum()))
+            gained = outside - int((there < 0).sum())
+            if gained >= max(3, outside / 2):
+                moved = (f" and {(there[inside] != here[inside]).mean():.0%} of those inside would lie in another "
+                         "cell" if inside.any() else "")
+                value, name, _ = coords.LONLAT_SYSTEMS[best]
+                return (f"{outside / len(x):.0%} of the positions lie outside the layout, and read as "
+                        f"{coords.read_as_said(best, option)}, {gained / outside:.0%} of them would lie inside{moved}: "
+                        f"if the file is in {name}, give {option} {value}")
+        if stated or read != "wgs84" or not inside.any():
+            return ""
+        there = cells("gcj02")
+        both = inside & (there >= 0)
+        moved = float((there[both] != here[both]).mean()) if both.any() else 0.0
+        if moved < UNSTATED_SHARE:
+            return ""
+        return (f"the file does not say which system its lon/lat are in, so they were read as GPS (WGS84); read as "
+                f"GCJ-02 (Amap's, Tencent's), {moved:.0%} of them would lie in another cell: give {option} gcj02 if "
+                f"they come from an app on such a map ({option} bd09 on Baidu's), or {option} EPSG:4326 if from GPS")
 
     def misread(self, x, y, crs, *, tolerance=None, degrees=None) -> str:
         """How one point outside the layout was misread, as :meth:`mark_misread` names

@@ -408,7 +408,7 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     fixes = fixes.loc[~bad].reset_index(drop=True)
     fixes.attrs.update(crs=in_crs, time_field=found, times_of_day=of_day is not None, date_field=dated,
                        past_midnight=rolled, nmea_skipped=frame.attrs.get("nmea_skipped"), track_guessed=guessed,
-                       track_candidates=candidates)
+                       track_candidates=candidates, crs_stated=frame.attrs.get("crs_stated", True))
     return fixes, rejects
 
 
@@ -629,11 +629,14 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     for written in (output, rejects_file(output, rejects_path)):
         refuse_replacing_input(written, {**{"a track file": t for t in tracks}, "the grid": package})
     locator = Locator.from_package(package, layer=grid_layer, id_field=id_field)
-    read, rejected = [], []
+    read, rejected, hints = [], [], []
     for path in tracks:
         fixes, rejects = read_fixes(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
                                     time_field=time_field, track_field=track_field, encoding=encoding,
                                     time_zone=time_zone, date_field=date_field, degrees=degrees, locator=locator)
+        hint = locator.offset_hint(fixes["x"], fixes["y"], fixes.attrs["crs"], stated=fixes.attrs["crs_stated"])
+        if hint:  # lon/lat in the wrong one of China's systems (an app on Amap's GCJ-02 read as GPS)
+            hints.append(hint if len(tracks) == 1 else f"{path.name}: {hint}")
         fixes["x"], fixes["y"] = locator.to_layout_xy(fixes["x"].to_numpy(), fixes["y"].to_numpy(), fixes.attrs["crs"])
         read.append(fixes)
         rejected.append(rejects.assign(file=path.name) if len(tracks) > 1 else rejects)
@@ -667,6 +670,9 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                    track_fields_found=sorted({f.attrs["track_guessed"] for f in read} - {None}),
                    track_candidates=list(dict.fromkeys(c for f in read for c in f.attrs["track_candidates"])),
                    communities=_per_community(cells) if "community_code" in cells else [])
+    if hints:  # the first file's, as the others' say the same of theirs
+        more = len(hints) - 1
+        summary["offset_hint"] = hints[0] + (f" ({more} more file{'s' if more > 1 else ''} alike)" if more else "")
     skipped = [f.attrs["nmea_skipped"] for f in read if f.attrs["nmea_skipped"] is not None]
     if skipped:  # an NMEA log's lines that are no fix (satellite sentences, noise), over every log
         summary["nmea_skipped"] = dict(sum(map(Counter, skipped), Counter()))

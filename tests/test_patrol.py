@@ -152,6 +152,61 @@ def test_patrol_command_reads_a_table_of_workers_fixes_and_sends_bad_rows_to_rej
     assert coverage["last_at"].tolist() == ["2026-11-20 08:01:00+08:00", "2026-11-20 08:02:00+08:00"]
 
 
+def test_a_table_of_lon_lat_that_does_not_say_gps_or_gcj02_is_told_which_reading_would_move_it(tmp_path):
+    """A patrol app's table of lon/lat (设备号, 定位时间, 经度, 纬度) says nothing of
+    which of China's systems its positions are in. An app on Amap writes GCJ-02,
+    500 m off GPS in Beijing; read as GPS by default, a walk in the middle of the
+    layout stays inside it, in cells it never entered, and nothing was said: no fix
+    outside gave the sign. Now the summary says how many would lie in another cell
+    read as GCJ-02, and which --crs says what the file is. Said either way (or by a
+    .prj beside the table), nothing is added; read as GCJ-02, the walk is credited to
+    the cells it walked."""
+    comm = community_frame([shapely.box(39_500_000, 4_420_000, 39_502_000, 4_422_000)], codes=["110101001001"],
+                           crs=4527)
+    grid = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm), comm)
+    walk_x = np.r_[np.linspace(39_500_850, 39_501_150, 16), np.full(15, 39_501_150.0)]  # east, then north
+    walk_y = np.r_[np.full(16, 4_420_850.0), np.linspace(4_420_870, 4_421_150, 15)]
+    lon, lat = pyproj.Transformer.from_crs(4527, 4326, always_xy=True).transform(walk_x, walk_y)
+    times = pd.date_range("2026-11-20 08:00", periods=31, freq="20s").strftime("%Y-%m-%d %H:%M:%S")
+    for name, (x, y) in {"gps.csv": (lon, lat), "amap.csv": gk.wgs84_to_gcj02(lon, lat)}.items():
+        pd.DataFrame({"设备号": "A", "定位时间": times, "经度": np.round(x, 7), "纬度": np.round(y, 7)}).to_csv(
+            tmp_path / name, index=False)
+
+    def patrol(name, *options):
+        result = CliRunner().invoke(cli, ["patrol", *[str(tmp_path / n) for n in name.split()], "--grid",
+                                          str(grid), "-o", str(tmp_path / "coverage.csv"), "--overwrite",
+                                          *options, "--json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.output.splitlines()[-1])
+        table = pd.read_csv(tmp_path / "coverage.csv", dtype={"grid_id": str})
+        return summary, sorted(table.loc[table["patrolled"], "grid_id"])
+
+    hint = ("the file does not say which system its lon/lat are in, so they were read as GPS (WGS84); read as "
+            "GCJ-02 (Amap's, Tencent's), 100% of them would lie in another cell: give --crs gcj02 if they come "
+            "from an app on such a map (--crs bd09 on Baidu's), or --crs EPSG:4326 if from GPS")
+    walked, _ = patrol("gps.csv", "--crs", "EPSG:4326")
+    assert "offset_hint" not in walked
+    assert walked["metres_in_cells"] == pytest.approx(600.0, abs=0.5)
+    _, cells = patrol("gps.csv", "--crs", "EPSG:4326", "--scope", "patrolled")
+    assert len(cells) == 7  # 300 m east through 4 cells, then 300 m north through 3 more
+    unsaid, moved = patrol("amap.csv", "--scope", "patrolled")
+    assert unsaid["offset_hint"] == hint and unsaid["metres_in_cells"] == pytest.approx(unsaid["metres_walked"])
+    assert not set(moved) & set(cells)  # every fix inside, in cells 500 m from those walked
+    said, right = patrol("amap.csv", "--crs", "gcj02", "--scope", "patrolled")
+    assert "offset_hint" not in said and right == cells
+    assert patrol("gps.csv")[0]["offset_hint"] == hint  # GPS, but nothing said so either
+    both, _ = patrol("amap.csv gps.csv")
+    assert both["offset_hint"] == "amap.csv: " + hint + " (1 more file alike)"
+    (tmp_path / "gps.prj").write_text(pyproj.CRS.from_epsg(4326).to_wkt())
+    assert "offset_hint" not in patrol("gps.csv")[0]
+    located = CliRunner().invoke(cli, ["locate", str(tmp_path / "amap.csv"), "--grid", str(grid), "-o",
+                                       str(tmp_path / "located.csv")])
+    assert located.exit_code == 0 and f"  hint: {hint}\n" in located.output
+    imported = CliRunner().invoke(cli, ["components", "import", str(tmp_path / "amap.csv"), "--grid", str(grid),
+                                        "--class", "01001"])
+    assert imported.exit_code == 0 and f"  hint: {hint}\n" in imported.output
+
+
 def test_patrol_command_refuses_what_it_cannot_read_and_keeps_an_existing_output(tmp_path, samples):
     grid = _dongcheng_like(tmp_path)
     pd.DataFrame({"lon": [116.4], "lat": [39.9], "when": ["08:00"]}).to_csv(tmp_path / "a.csv", index=False)
