@@ -108,7 +108,8 @@ def _misread(locator, x, y, crs, degrees):
                    "--counts-by, a count per value. .gpkg (layer counts, for QGIS), .geojson, .csv or .xlsx.")
 @click.option("--counts-by", default=None, metavar="COLUMN",
               help="With --counts: also count each cell's points by this column (matter_code, "
-                   "gk_department_name): a column per value, the 12 most common, the rest in other.")
+                   "gk_department_name): a column per value, the 12 most common, the rest in other. A column "
+                   "of dates (受理时间: 2026-11-03 09:12, 2026年11月3日) counts per month: the latest 12, in order.")
 @click.option("--counts-per", type=click.Choice(["cell", "community", "street", "district"]), default="cell",
               show_default=True,
               help="With --counts or --map: add the points up per community, street or district instead (the "
@@ -264,6 +265,11 @@ def _counts_lines(counts):
     code, name, plural = LEVELS[c["per"]]
     if c["per"] != "cell":
         lines.append(f"  per {c['per']}: in {c[plural + '_with_points']:,} of {c[plural]:,} {plural}")
+    if c.get("by_month"):
+        m = c["by_month"]
+        span = " … ".join(dict.fromkeys(m["months"][:1] + m["months"][-1:])) or "none"
+        lines.append(f"    by month of {m['column']}: {span}, a column each"
+                     + (f"; {m['other']:,} earlier or not a date, in other" if m["other"] else ""))
     if c["most"]:
         lines.append("    most: " + ", ".join(" ".join(filter(None, (m[code] or "(no code)", m.get(name))))
                                              + f" ({m['points']:,})" for m in c["most"]))

@@ -62,9 +62,65 @@ def cell_counts(locator, grid_ids, *, by=None, top=TOP_VALUES):
     # A locator's layout is in metres (it refuses lon/lat)
     out.insert(len(out.columns) - 1, "per_km2", np.round(out["points"] / (out.area / 1e6), 3))
     if by is not None:
-        for name, values in _by_value(codes, by, top, len(dtype.categories)).items():
+        months = _months(by)
+        values = by if months is None else months
+        counted = _by_value(codes, values, top, len(dtype.categories), latest=months is not None)
+        for name, values in counted.items():
             out.insert(len(out.columns) - 1, f"by {name}" if name in out.columns else name, values)
+        if months is not None:  # for the summary: the months given a column each
+            out.attrs["months"] = [name for name in counted if name not in ("other", "blank")]
     return out
+
+
+#: A date at the start of a text, its year first (2026-11-03, 2026/11/3, 2026.11.3,
+#: 2026年11月3日) or last (11/3/2026, as Excel writes it in English): its year and month.
+_DATE = (r"^\s*(?:(?P<year>\d{4})\s*[-/.年]\s*(?P<month>\d{1,2})\s*[-/.月]\s*\d{1,2}"
+         r"|(?P<month_first>\d{1,2})/\d{1,2}/(?P<year_last>\d{4}))")
+
+
+def _months(values):
+    """``values`` (a --counts-by column) as the month of each ("2026-11"; None when
+    blank, "?" when not a date) when they are dates or dates and times: a column of
+    datetimes, or of text of which 9 in 10 of those given start with a date
+    (:data:`_DATE`; in an evenly spaced sample first, so that a column of codes
+    costs little); else None, for a column of codes or names. Numbers are never read
+    as dates. A text's month is the one written, whatever zone follows its time.
+
+    >>> months = _months(["2026-11-03 09:12:44", "2026/10/31", "2026年9月1日 8:00", ""] * 5 + ["soon"])
+    >>> months[:4], months[-1]
+    (['2026-11', '2026-10', '2026-09', None], '?')
+    >>> _months(["11010109001", "11010106010"]) is None
+    True
+    """
+    from .locator import evenly_spaced
+
+    values = pd.Series(values).reset_index(drop=True)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        blank = values.isna().to_numpy()
+        key = (values.dt.year * 100 + values.dt.month).to_numpy(dtype=float)
+    else:
+        if pd.api.types.is_numeric_dtype(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+            return None
+        sample = values.iloc[evenly_spaced(len(values), 2_000)].dropna().astype(str).str.strip()
+        sample = sample[sample != ""]
+        if not len(sample) or sample.str.match(_DATE).mean() < 0.9:
+            return None
+        # A date is within a text's first 14 characters (2026 年 11 月 1…): read once per beginning.
+        head = values.astype(object).where(values.notna(), "").astype(str).str.lstrip().str.slice(0, 14)
+        blank = (head.str.strip() == "").to_numpy()
+        codes, heads = pd.factorize(head)
+        parts = pd.Series(heads, dtype=object).str.extract(_DATE).astype(float)
+        year, month = parts["year"].fillna(parts["year_last"]), parts["month"].fillna(parts["month_first"])
+        key = (year * 100 + month.where((month >= 1) & (month <= 12))).to_numpy()[codes]
+        if (~blank).sum() and np.isfinite(key[~blank]).mean() < 0.9:
+            return None
+    found, inverse = np.unique(np.nan_to_num(key, nan=-1.0), return_inverse=True)
+    names = np.array([f"{int(k) // 100:04d}-{int(k) % 100:02d}" if k >= 0 else "?" for k in found], dtype=object)
+    month = names[inverse.ravel()]
+    month[blank] = None
+    return month.tolist()
 
 
 def _id_codes(grid_ids, dtype):
@@ -85,10 +141,12 @@ def _id_codes(grid_ids, dtype):
     return codes
 
 
-def _by_value(codes, by, top, size):
+def _by_value(codes, by, top, size, *, latest=False):
     """Per value of ``by`` (the ``top`` most common among the points in a cell,
     ties in the order of the values, then ``other`` for the rest and ``blank`` for
-    none): the count per grid-ID code (``size`` of them)."""
+    none): the count per grid-ID code (``size`` of them). ``latest``: ``by`` holds
+    months (:func:`_months`); the ``top`` latest get a column each, in order, and
+    the earlier months and the dates not read go to ``other``."""
     by = pd.Series(np.asarray(by, dtype=object))
     if len(by) != len(codes):
         raise InputError(f"by has {len(by):,} values for {len(codes):,} points")
@@ -103,6 +161,8 @@ def _by_value(codes, by, top, size):
     as_numbers = numbers.notna().all() and not values.str.match(r"0\d").any()
     common = common.iloc[np.argsort(numbers.to_numpy() if as_numbers else values.to_numpy(), kind="stable")]
     kept = list(common.sort_values(ascending=False, kind="stable").index[:top])
+    if latest:
+        kept = sorted(set(common.index) - {"?"})[-top:]
     wanted = {str(value): placed & ~blank & (text == value).to_numpy() for value in kept}
     wanted["other"] = placed & ~blank & ~text.isin(kept).to_numpy()
     wanted["blank"] = placed & blank
@@ -186,7 +246,11 @@ def per_cell(locator, located, by=None, *, per="cell", source="the points"):
                              f"are {', '.join(map(str, located.columns))}")
         values = located[by]
     _check_level(per)  # before the counting
-    return unit_counts(cell_counts(locator, located[PREFIX + "grid_id"], by=values), per)
+    cells = cell_counts(locator, located[PREFIX + "grid_id"], by=values)
+    table = unit_counts(cells, per)
+    if "months" in cells.attrs:
+        table.attrs.update(months=cells.attrs["months"], by=by)
+    return table
 
 
 def write_per_cell(table, path=None, picture=None, *, per="cell", overwrite=False, most=5) -> dict:
@@ -215,6 +279,9 @@ def write_per_cell(table, path=None, picture=None, *, per="cell", overwrite=Fals
     busiest = table[held].sort_values("points", ascending=False, kind="stable").head(most)
     said = [code] + ([name] if name in table.columns else [])
     summary["points"] = int(table["points"].sum())
+    if "months" in table.attrs:  # a --counts-by column of dates: a column per month
+        summary["by_month"] = {"column": table.attrs["by"], "months": table.attrs["months"],
+                               "other": int(table["other"].sum()) if "other" in table else 0}
     summary["most"] = [{**{c: None if pd.isna(row[c]) else str(row[c]) for c in said}, "points": int(row["points"])}
                        for _, row in busiest.iterrows()]
     return {**summary, "file": None if path is None else str(path), "map": None if picture is None else str(picture)}

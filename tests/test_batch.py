@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit import batch, coords
 from gridkit.batch import locate_dask, locate_file, locate_frame
+from gridkit.counts import cell_counts
 from gridkit.errors import InputError
 from gridkit.locator import STATUS_NAMES, Locator, index_path
 from gridkit.routing import RoutingTable, starter_table
@@ -247,6 +248,42 @@ def test_cli_counts_per_community_add_up_the_cells_and_name_the_busiest(tmp_path
     assert alone.exit_code == 2 and "--counts-per goes with --counts or --map" in alone.output
     assert not (tmp_path / "x.csv").exists() and not (tmp_path / "x.rejects.csv").exists()
     assert not (tmp_path / "located.csv").exists()
+
+
+def test_counts_by_a_column_of_dates_count_per_month_the_latest_twelve_in_order(tmp_path, package):
+    """A hotline's export counted by its time column (受理时间): --counts-by gave a
+    column per timestamp, the 12 most common, the rest in other, which says nothing.
+    Dates, and dates with times in the forms exports write them, now count per
+    month: the latest 12 months a column each, in order; the earlier months and the
+    values that are no date in other, the blanks in blank. A column of datetimes (a
+    workbook's, a GeoPackage's) counts the same way from Python."""
+    written = ["2025-10-05 08:00:00", "2025/11/5 9:30", "2025年12月5日 9:30", "2026-01-05", "2026.2.5 10:00",
+               "2026-03-05 08:00:00", "2026-04-05 08:00:00", "2026-05-05 08:00:00", "2026-06-05 08:00:00",
+               "2026-07-05 08:00:00", "2026-08-05 08:00:00", "2026-09-05 08:00:00", "2026-10-05 08:00:00",
+               "2026-11-05 08:00:00", "2026-11-20 17:45:00", "", "不详"]
+    lon, lat = _lonlat(np.where(np.arange(17) < 15, X0 + 50, X0 + 150), np.full(17, Y0 + 50))
+    points = tmp_path / "hotline.csv"
+    pd.DataFrame({"工单号": [f"G{i:03d}" for i in range(17)], "lon": lon, "lat": lat, "受理时间": written}).to_csv(
+        points, index=False)
+    counts = tmp_path / "months.csv"
+    result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "--crs", "EPSG:4326",
+                                      "--counts", str(counts), "--counts-by", "受理时间", "--counts-per", "community"])
+    assert result.exit_code == 0, result.output
+    assert "    by month of 受理时间: 2025-12 … 2026-11, a column each; 3 earlier or not a date, in other\n" \
+           in result.output
+    got = pd.read_csv(counts, dtype={"community_code": str}, encoding="utf-8-sig")
+    months = [f"2025-{m}" for m in ("12",)] + [f"2026-{m:02d}" for m in range(1, 12)]
+    assert list(got.columns[got.columns.get_loc("per_km2") + 1:]) == months + ["other", "blank"]
+    first = got.set_index("community_code").loc["110101001001"]
+    assert first[months].tolist() == [1] * 11 + [2] and (first["other"], first["blank"]) == (3, 1)
+    assert first["points"] == 17 and got["points"].sum() == 17
+    locator = Locator.from_package(package)
+    ids = locator.locate_many(lon, lat, crs="EPSG:4326")["grid_id"]
+    dated = pd.Series([pd.Timestamp(2025, 10, 5) + pd.DateOffset(months=k) for k in range(14)]
+                      + [pd.Timestamp("2026-11-20 17:45"), pd.NaT, pd.NaT])
+    by = cell_counts(locator, ids, by=dated)
+    assert list(by.columns[by.columns.get_loc("per_km2") + 1:-1]) == months + ["other", "blank"]
+    assert (by[months].sum().tolist(), by["other"].sum(), by["blank"].sum()) == ([1] * 11 + [2], 2, 2)
 
 
 def test_locate_encoding_reads_a_big5_csv(tmp_path, package):
