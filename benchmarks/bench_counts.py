@@ -14,6 +14,11 @@ Cases:
 community (``--counts-per community``: the monthly table of cases per 社区, and its
 map), every community written with its count and polygon.
 
+``reports_month``: the 2,000,000 points with a time of acceptance (``受理时间``,
+``2025-09-10 09:00:00`` on, 7 s apart: 6 months) counted per community and month
+(``--counts-by 受理时间 --counts-per community``): a column per month. geopandas
+reads the month with ``pd.to_datetime`` and counts it with ``pd.crosstab``.
+
 Both peers read the points, find each one's cell, count them per cell and write
 every cell of the layout with its codes, names and count to a GeoPackage (per
 community: every community, its polygon and count):
@@ -37,7 +42,8 @@ run of ``gridkit locate`` finds it. ``counted`` is the points given a cell and
 
     python benchmarks/bench_counts.py
     python benchmarks/bench_counts.py --only lights
-    python benchmarks/bench_counts.py --only lights_community reports_community
+    python benchmarks/bench_counts.py --only lights_community
+    python benchmarks/bench_counts.py --only reports_month
 """
 
 from __future__ import annotations
@@ -51,7 +57,9 @@ OUT = Path(__file__).resolve().parent / "results"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 LIGHTS = SHARED / "cambridge_ma" / "INFRA_StreetLights.geojson"
 CASES = {"lights": "lights", "reports": "reports", "lights_community": "lights_community",
-         "reports_community": "reports_community"}
+         "reports_community": "reports_community", "reports_month": "reports_month"}
+TIMED = OUT / "counts_points_timed.csv"
+TIME = "受理时间"
 NAMES = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code", "county_name"]
 
 
@@ -64,7 +72,7 @@ def _inputs(case):
     from bench_locate_file import POINTS
     from bench_map import _package
 
-    return POINTS, _package("dongcheng")
+    return TIMED if case == "reports_month" else POINTS, _package("dongcheng")
 
 
 def prepare(case):
@@ -77,6 +85,14 @@ def prepare(case):
         from bench_locate_file import prepare as prepare_points
 
         prepare_points("csv")
+        if case == "reports_month" and not TIMED.exists():
+            import pandas as pd
+
+            from bench_locate_file import POINTS
+
+            frame = pd.read_csv(POINTS)
+            accepted = pd.Timestamp("2025-09-10 09:00") + pd.to_timedelta(frame.index * 7, unit="s")
+            frame.assign(**{TIME: accepted.strftime("%Y-%m-%d %H:%M:%S")}).to_csv(TIMED, index=False)
 
 
 def _output(peer):
@@ -91,13 +107,15 @@ def run_gridkit(case):
     points, package = _inputs(case)
     out = _output("gridkit")
     t = time.perf_counter()
-    per = "community" if case.endswith("_community") else "cell"
-    summary = locate_file(points, package, None, counts=out, overwrite=True, counts_per=per)
+    per = "cell" if case in ("lights", "reports") else "community"
+    by = TIME if case == "reports_month" else None
+    summary = locate_file(points, package, None, counts=out, overwrite=True, counts_per=per, counts_by=by)
     seconds = time.perf_counter() - t
     counts = summary["counts"]
     if per == "community":
+        months = {"months": len(counts["by_month"]["months"])} if by else {}
         return seconds, {"rows": summary["rows"], "counted": counts["points"],
-                         "communities": counts["communities_with_points"]}
+                         "communities": counts["communities_with_points"], **months}
     return seconds, {"rows": summary["rows"], "counted": counts["points"], "cells": counts["cells_with_points"]}
 
 
@@ -108,7 +126,7 @@ def run_geopandas(case):
     points, package = _inputs(case)
     out = _output("geopandas")
     t = time.perf_counter()
-    per_community = case.endswith("_community")
+    per_community = case not in ("lights", "reports")
     if per_community:  # the communities themselves, as QGIS's Count points in polygon would take them
         cells = gpd.read_file(package, layer="units", engine="pyogrio", where="level = 'community'")
     else:
@@ -121,14 +139,18 @@ def run_geopandas(case):
     joined = gpd.sjoin(frame[["geometry"]].to_crs(cells.crs), cells[["geometry"]], predicate="within")
     joined = joined[~joined.index.duplicated()]  # a point on an edge once, as gridkit
     cells["points"] = joined.groupby("index_right").size().reindex(cells.index, fill_value=0)
+    if case == "reports_month":
+        month = pd.to_datetime(table[TIME].iloc[joined.index.to_numpy()]).dt.strftime("%Y-%m").to_numpy()
+        cells = cells.join(pd.crosstab(joined["index_right"].to_numpy(), month)).fillna(0)
     cells.to_file(out, layer="counts", engine="pyogrio")
     seconds = time.perf_counter() - t
     held = int((cells["points"] > 0).sum())
+    months = {"months": int(cells.columns.str.match(r"^\d{4}-\d{2}$").sum())} if case == "reports_month" else {}
     return seconds, {"rows": len(frame), "counted": int(cells["points"].sum()),
-                     **({"communities": held} if per_community else {"cells": held})}
+                     **({"communities": held} if per_community else {"cells": held}), **months}
 
 
 PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}
 
 if __name__ == "__main__":
-    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells", "communities"), rate="M pts/s")
+    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells", "communities", "months"), rate="M pts/s")
