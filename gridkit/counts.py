@@ -65,8 +65,8 @@ def cell_counts(locator, grid_ids, *, by=None, top=TOP_VALUES):
         months = _months(by)
         values = by if months is None else months
         counted = _by_value(codes, values, top, len(dtype.categories), latest=months is not None)
-        for name, values in counted.items():
-            out.insert(len(out.columns) - 1, f"by {name}" if name in out.columns else name, values)
+        for name, column in counted.items():
+            out.insert(len(out.columns) - 1, f"by {name}" if name in out.columns else name, column)
         if months is not None:  # for the summary: the months given a column each
             out.attrs["months"] = [name for name in counted if name not in ("other", "blank")]
     return out
@@ -108,10 +108,10 @@ def _months(values):
         if not len(sample) or sample.str.match(_DATE).mean() < 0.9:
             return None
         # A date is within a text's first 14 characters (2026 年 11 月 1…): read once per beginning.
-        head = values.astype(object).where(values.notna(), "").astype(str).str.lstrip().str.slice(0, 14)
-        blank = (head.str.strip() == "").to_numpy()
-        codes, heads = pd.factorize(head)
-        parts = pd.Series(heads, dtype=object).str.extract(_DATE).astype(float)
+        codes, heads = pd.factorize(values.astype("string").fillna("").str.lstrip().str.slice(0, 14))
+        heads = pd.Series(heads, dtype=object)
+        blank = (heads.str.strip() == "").to_numpy()[codes]
+        parts = heads.str.extract(_DATE).astype(float)
         year, month = parts["year"].fillna(parts["year_last"]), parts["month"].fillna(parts["month_first"])
         key = (year * 100 + month.where((month >= 1) & (month <= 12))).to_numpy()[codes]
         if (~blank).sum() and np.isfinite(key[~blank]).mean() < 0.9:
