@@ -8,6 +8,7 @@ Case:
          and again, its 10 s fixes interpolated to 1 s, 86,400 epochs of
          ``$GNRMC``, ``$GNGGA`` and a ``$GPGSV`` each: 259,200 lines (seeded,
          built once under ``results/cache``).
+``week`` the same walk on for a week: 604,800 epochs, 1,814,400 lines (127 MB).
 
 Both peers read the log and give a frame of one fix per epoch with its UTC time,
 lon/lat in decimal degrees, fix quality and satellites, the checksums checked:
@@ -21,6 +22,7 @@ lon/lat in decimal degrees, fix quality and satellites, the checksums checked:
 ``fixes`` is the fixes given a position: the same in both when they agree.
 
     python benchmarks/bench_nmea.py
+    python benchmarks/bench_nmea.py --only week
 """
 
 from __future__ import annotations
@@ -32,8 +34,13 @@ from pathlib import Path
 from _children import run_benchmark
 
 ROOT = Path(__file__).resolve().parents[1]
-LOG = Path(__file__).resolve().parent / "results" / "cache" / "nmea_day.nmea"
-CASES = {"day": "day"}
+CACHE = Path(__file__).resolve().parent / "results" / "cache"
+CASES = {"day": "day", "week": "week"}
+DAYS = {"day": 1, "week": 7}
+
+
+def _log(case):
+    return CACHE / f"nmea_{case}.nmea"
 
 
 def _sentence(body):
@@ -41,40 +48,38 @@ def _sentence(body):
 
 
 def prepare(case):
-    """The day's log, built once."""
+    """The case's log, built once."""
     import numpy as np
     import pandas as pd
     import pyogrio
 
-    if LOG.exists():
+    if _log(case).exists():
         return
-    LOG.parent.mkdir(parents=True, exist_ok=True)
+    CACHE.mkdir(parents=True, exist_ok=True)
     track = pyogrio.read_dataframe(ROOT / "data" / "samples" / "cambridge_patrol.gpx", layer="track_points")
     track = track[track["track_fid"] == 0]
     step = np.arange(len(track) * 10 - 9) / 10  # the 10 s fixes at 1 s
     walk_x = np.interp(step, np.arange(len(track)), track.geometry.x.to_numpy())
     walk_y = np.interp(step, np.arange(len(track)), track.geometry.y.to_numpy())
-    k = np.arange(86_400)
+    k = np.arange(86_400 * DAYS[case])
     there = np.where((k // len(step)) % 2 == 0, k % len(step), len(step) - 1 - k % len(step))  # there and back
     x, y = walk_x[there], walk_y[there]
-    start = pd.Timestamp("2026-11-20 00:00:00")
+    times = pd.Timestamp("2026-11-20 00:00:00") + pd.to_timedelta(k, unit="s")
     lines = []
-    for second, (lon, lat) in enumerate(zip(x, y)):
-        t = start + pd.Timedelta(seconds=second)
-        hms, date = t.strftime("%H%M%S") + ".00", t.strftime("%d%m%y")
+    for lon, lat, hms, date in zip(x, y, times.strftime("%H%M%S") + ".00", times.strftime("%d%m%y")):
         la = f"{int(lat):02d}{(lat - int(lat)) * 60:07.4f},N"
         lo = f"{int(-lon):03d}{(-lon - int(-lon)) * 60:07.4f},W"
         lines.append(_sentence(f"GNRMC,{hms},A,{la},{lo},2.7,85.3,{date},,,A"))
         lines.append(_sentence(f"GNGGA,{hms},{la},{lo},1,12,0.9,15.2,M,-33.1,M,,"))
         lines.append(_sentence("GPGSV,3,1,12,01,40,083,46,02,17,308,41,12,07,344,39,14,22,228,45"))
-    LOG.write_text("\r\n".join(lines) + "\r\n")
+    _log(case).write_text("\r\n".join(lines) + "\r\n")
 
 
 def run_gridkit(case):
     from gridkit.nmea import read_nmea
 
     t = time.perf_counter()
-    fixes = read_nmea(LOG)
+    fixes = read_nmea(_log(case))
     seconds = time.perf_counter() - t
     return seconds, {"rows": len(fixes), "fixes": int(fixes["lon"].notna().sum())}
 
@@ -85,7 +90,7 @@ def run_pynmea2(case):
 
     t = time.perf_counter()
     rmc, gga = [], []
-    with open(LOG, encoding="ascii", errors="replace") as f:
+    with open(_log(case), encoding="ascii", errors="replace") as f:
         for line in f:
             try:
                 sentence = pynmea2.parse(line.strip(), check=True)

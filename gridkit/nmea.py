@@ -24,10 +24,15 @@ log at one fix a second is a quarter of a million lines. Here the file's bytes a
 an Arrow array of lines (no Python string per line), the sentences are matched and
 split by Arrow's compute functions at once, and the checksums taken with one
 ``numpy.bitwise_xor.reduceat`` over their bytes; only each epoch's text fields
-become Python strings. A day's log at one fix a second (259,200 lines) took 0.80 s
-here and 3.71 s by the pynmea2 script, at 360 MB against 179 MB at peak, 151 MB of
-it the process with pandas and Arrow loaded (``benchmarks/bench_nmea.py``). When
-each line and field was a Python string: 1.92 s and 434 MB, pynmea2 4.54 s.
+become Python strings. The lines are split 4 MB of the file at a time
+(:data:`BLOCK_BYTES`), which bounds the transient arrays (about ten times a block's
+size); the position sentences' values are kept and joined into epochs at the end.
+A day's log at one fix a second (259,200 lines) took 0.77 s here and 4.44 s by the
+pynmea2 script, at 245 MB against 178 MB at peak, 151 MB of it the process with
+pandas and Arrow loaded; a week's (1,814,400 lines, 127 MB) 5.2 s against 30.1 s, at
+564 MB against 545 MB (``benchmarks/bench_nmea.py``). Split whole, the week took
+7.3 s and 886 MB, the day 360 MB. When each line and field was a Python string:
+1.92 s and 434 MB for the day, pynmea2 4.54 s.
 """
 
 from __future__ import annotations
@@ -65,6 +70,8 @@ _REASON_OF = {BAD_CHECKSUM: "bad_checksum", CUT_SHORT: "cut_short", NO_FIX_GGA: 
 _FINE, _BAD, _SHORT, _VOID_GGA, _VOID_RMC = range(5)
 _PROBLEMS = np.array([None, BAD_CHECKSUM, CUT_SHORT, NO_FIX_GGA, NO_FIX_RMC], dtype=object)
 #: The columns of :func:`read_nmea`'s rows.
+#: How much of a log is split into lines at a time (:func:`_blocks`).
+BLOCK_BYTES = 4 * 2**20
 COLUMNS = ["line", "sentences", "time", "lon", "lat", "status", "quality", "satellites", "hdop", "altitude_m",
            "speed_kmh", "course", "problem"]
 
@@ -91,28 +98,83 @@ def read_nmea(path) -> pd.DataFrame:
     numbers each row by the line of its first sentence, and
     ``attrs["nmea_skipped"]`` counts the lines that are no fix."""
     import pyarrow as pa
+
+    kinds, other, lines_read, parts = {}, 0, 0, []
+    for data in _blocks(path):
+        lines = _lines(data)
+        found, counted, nonsense = _position_sentences(lines, lines_read)
+        for kind, count in counted:
+            kinds[kind] = kinds.get(kind, 0) + count
+        other += nonsense
+        lines_read += len(lines)
+        del lines, data
+        pa.default_memory_pool().release_unused()  # a block's transient arrays: 60 MB less at peak on a day's log
+        if found is not None:
+            parts.append(found)
+    skipped = {f"{kind} sentences (no position)": count for kind, count in
+               sorted(kinds.items(), key=lambda kc: -kc[1])}  # most first; a tie in the log's order
+    if other:
+        skipped["lines that are no NMEA sentence"] = other
+    if not parts:
+        raise InputError(f"{path}: no position sentence (RMC, GGA or GLL) in {lines_read:,} lines; is it an NMEA "
+                         "log?")
+    values = {}
+    for column in list(parts[0]):  # a column at a time, each block's let go as it is joined
+        got = [part.pop(column) for part in parts]
+        values[column] = pa.concat_arrays(got) if isinstance(got[0], pa.Array) else np.concatenate(got)
+    del parts, got
+    epochs = _epochs(values)
+    del values
+    return _as_rows(epochs, skipped)
+
+
+def _blocks(path, size=None):
+    """The bytes of ``path`` in blocks of about ``size`` (:data:`BLOCK_BYTES`), each
+    ending at a line's end (an LF; a lone CR in a log with old Mac line ends), so
+    that a log is never held whole while its lines are split: a block's transient
+    Arrow arrays take about ten times its size. A UTF-8 byte-order mark before the
+    first sentence is dropped. Writable ``bytearray``s."""
+    size = size or BLOCK_BYTES
+    with open(path, "rb") as f:
+        head = bytearray(f.read(size).removeprefix(_BOM))
+        while head:
+            more = f.read(size)
+            cut = head.rfind(b"\n") + 1 or head.rfind(b"\r", 0, len(head) - 1) + 1  # not a CR an LF may follow
+            if not more:
+                yield head
+                return
+            if not cut:  # a line longer than a block: read on
+                head += more
+                continue
+            yield head[:cut]
+            head = head[cut:] + more
+
+
+def _position_sentences(lines, before):
+    """The position sentences among ``lines`` (an Arrow string array, the log's lines
+    after its first ``before``): ``(values, counted, other)``, the arrays
+    :func:`_epochs` takes, one entry per position sentence (None when there is
+    none), the other sentences as ``(kind, count)`` pairs in the order met, and how
+    many lines are no sentence (blank lines not counted)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     from . import coords
 
-    lines = _lines(path)
     parts = pc.extract_regex(lines, _SENTENCE.pattern)  # RE2, in Arrow: null where a line is no sentence
     kind = pc.struct_field(parts, "kind")
     position = pc.fill_null(pc.is_in(kind, pa.array(list(_FIELDS), type=kind.type)), False)
-    counted = pc.value_counts(pc.filter(kind, pc.and_(pc.invert(position), pc.is_valid(kind)))).to_pylist()
-    skipped = {f"{c['values']} sentences (no position)": int(c["counts"]) for c in
-               sorted(counted, key=lambda c: -c["counts"])}  # most first; a tie in the log's order
-    other = pc.sum(pc.and_(pc.is_null(kind), pc.greater(pc.utf8_length(lines), 0))).as_py() or 0
-    if other:
-        skipped["lines that are no NMEA sentence"] = int(other)
-    if not pc.any(position).as_py():
-        raise InputError(f"{path}: no position sentence (RMC, GGA or GLL) in {len(lines):,} lines; is it an NMEA "
-                         "log?")
+    counted = [(c["values"], int(c["counts"])) for c in
+               pc.value_counts(pc.filter(kind, pc.and_(pc.invert(position), pc.is_valid(kind)))).to_pylist()]
+    other = int(pc.sum(pc.and_(pc.is_null(kind), pc.greater(pc.utf8_length(lines), 0))).as_py() or 0)
     rows = np.flatnonzero(position.to_numpy(zero_copy_only=False))
+    if not len(rows):
+        return None, counted, other
     found = parts.take(pa.array(rows))
-    del lines, parts, kind, position  # the log held once at a time: a day's at 1 s is 18 MB
+    del parts, kind, position
     talker, kind, body, given = (pc.struct_field(found, name) for name in ("talker", "kind", "body", "sum"))
-    problem = np.where(_checksums_match(_joined(_joined(talker, kind), body, sep=","), given), _FINE, _BAD)
+    matched = _checksums_match(_joined(_joined(talker, kind), body, sep=","), given)
+    problem = np.where(matched, _FINE, _BAD).astype(np.int8)
     padded = pc.split_pattern(_joined(body, ",,,,,,,,,,"), ",")  # every field there, in a sentence cut short too
     del found, body, given
     rank = np.full(len(rows), -1, dtype=np.int8)
@@ -138,22 +200,20 @@ def read_nmea(path) -> pd.DataFrame:
     lat, lon = lat * np.where(said["ns", "S"], -1, 1), lon * np.where(said["ew", "W"], -1, 1)
     lon, lat = coords.read_degrees(lon, lat, "ddmm", "EPSG:4326")
     lon[problem != _FINE], lat[problem != _FINE] = np.nan, np.nan
-    values = {"line": rows + 1, "talker": talker, "rank": rank, "problem": problem, "lon": lon, "lat": lat,
+    values = {"line": before + rows + 1, "talker": talker, "rank": rank, "problem": problem, "lon": lon, "lat": lat,
               "time": _number(field["time"]), "date": field["date"], "status": field["status"],
               **{c: _number(field[c]) for c in ("quality", "satellites", "hdop", "altitude_m", "knots", "course")}}
-    return _as_rows(_epochs(values), skipped)
+    return values, counted, other
 
 
-def _lines(path):
-    """The lines of ``path`` as an Arrow string array, trimmed, built on the file's
-    bytes (no Python string per line): a line ends at LF, CRLF or a lone CR; a byte
-    that is not ASCII reads as ``?``; a UTF-8 byte-order mark is dropped."""
+def _lines(data):
+    """The lines of ``data`` (a writable block of a log's bytes) as an Arrow string
+    array, trimmed, built on those bytes (no Python string per line): a line ends at
+    LF, CRLF or a lone CR; a byte that is not ASCII reads as ``?``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    data = np.fromfile(path, dtype=np.uint8)
-    if data[:3].tobytes() == _BOM:
-        data = data[3:]
+    data = np.frombuffer(data, dtype=np.uint8)
     data[data >= 0x80] = ord("?")
     cr = np.flatnonzero(data == ord("\r"))  # a line's end where no LF follows it
     cr = cr[(cr + 1 == len(data)) | (data[np.minimum(cr + 1, len(data) - 1)] != ord("\n"))]

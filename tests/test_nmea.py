@@ -167,3 +167,29 @@ def test_a_file_with_no_position_sentence_is_refused(tmp_path):
     path.write_text(_sentence("GPGSV,1,1,01,01,40,083,46") + "\n")
     with pytest.raises(InputError, match=r"sats.nmea: no position sentence \(RMC, GGA or GLL\) in 1 lines"):
         read_nmea(path)
+
+
+@pytest.mark.parametrize("block", [64, 1000, 4096])
+def test_a_log_read_in_blocks_gives_the_fixes_and_counts_of_the_log_read_at_once(tmp_path, samples, monkeypatch, block):
+    """A log is split into lines a block at a time (a week's log is no longer held
+    whole). Blocks shorter than a line, a CRLF cut between its CR and its LF, lone
+    CR line ends, a byte-order mark, blank lines and noise: every fix, its line, its
+    problem and the count of other lines as when the log is one block."""
+    import gridkit.nmea as nmea
+
+    _, lines = _log(samples)
+    lines[19] = lines[19].replace("4223.", "4224.")  # damaged: line 20
+    lines[100:100] = ["", "GARBAGE @@@", _sentence("GPGSA,A,3,01,02,12,14,,,,,,,,,1.8,0.9,1.5")]
+    logs = {"crlf.nmea": b"\xef\xbb\xbf" + "\r\n".join(lines).encode() + b"\r\n",
+            "mac.nmea": "\r".join(lines).encode()}
+    for name, data in logs.items():
+        (tmp_path / name).write_bytes(data)
+        whole = read_nmea(tmp_path / name)
+        with monkeypatch.context() as m:
+            m.setattr(nmea, "BLOCK_BYTES", block)
+            blocks = read_nmea(tmp_path / name)
+        pd.testing.assert_frame_equal(blocks, whole)
+        assert len(blocks) == 320 and blocks["line"].iloc[[0, 1, 34, 35, -1]].tolist() == [1, 4, 100, 106, 958]
+        assert blocks.loc[blocks["problem"].notna(), "line"].tolist() == [20]
+        assert blocks.attrs["nmea_skipped"] == whole.attrs["nmea_skipped"] == {
+            "GSV sentences (no position)": 319, "GSA sentences (no position)": 1, "lines that are no NMEA sentence": 1}
