@@ -28,9 +28,13 @@ def _duration(minutes) -> str:
                    ".xlsx (the table of cells).")
 @click.option("--map", "picture", type=click.Path(dir_okay=False), default=None, callback=picture_path,
               help="Also draw the coverage: .png, .svg, .pdf or .jpg.")
-@click.option("--scope", type=click.Choice(["community", "all", "patrolled"]), default="community", show_default=True,
+@click.option("--scope", type=click.Choice(["community", "all", "patrolled"]), default=None,
               help="Which cells the coverage lists: those of every community a track ran in, every cell of the "
-                   "layout, or only those patrolled.")
+                   "layout (of --unit's units), or only those patrolled. Default: community; all with --unit.")
+@click.option("--unit", "units", multiple=True, metavar="CODE|NAME",
+              help="Only this community's, street's or district's cells (its code or name, as in the package; "
+                   "repeat it for more): a community's patrol coverage, without the cells of the communities next "
+                   "door a worker stepped into.")
 @click.option("--time-field", default=None,
               help="Column with each fix's time (default: found by name: time, timestamp, 时间, 定位时间, 采集时间 …; "
                    "a GPX's own). Without one, only metres are counted.")
@@ -63,8 +67,8 @@ def _duration(minutes) -> str:
 @text_encoding_opt
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @overwrite_opt
-def patrol_command(tracks, package, output, picture, scope, time_field, date_field, track_field, time_zone, max_gap,
-                   max_speed, crs, layer, grid_layer, id_field, degrees, x_field, y_field, encoding, as_json,
+def patrol_command(tracks, package, output, picture, scope, units, time_field, date_field, track_field, time_zone,
+                   max_gap, max_speed, crs, layer, grid_layer, id_field, degrees, x_field, y_field, encoding, as_json,
                    overwrite):
     """Patrol coverage: how far and how long grid workers' tracks ran in each
     cell, which cells they entered and how often, and which they never visited.
@@ -88,6 +92,8 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
           -o coverage.gpkg --map coverage.png
       gridkit patrol data/samples/cambridge_patrol.gpx --grid demo-output/cambridge.gpkg \\
           --time-zone America/New_York --scope patrolled -o coverage.xlsx
+      gridkit patrol data/samples/cambridge_patrol.gpx --grid demo-output/cambridge.gpkg \\
+          --unit "The Port" -o the_port.xlsx
 
     A table of fixes from several workers (设备号, 定位时间, 经度, 纬度 from an app
     on Amap) takes --crs gcj02 --time-zone Asia/Shanghai; its tracks are told
@@ -99,6 +105,7 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
     from gridkit.preview import plot_coverage
 
     t0 = time.perf_counter()
+    scope = scope or ("all" if units else "community")
     inputs = {"TRACKS": tracks[0], "--grid": package}
     refuse_existing(output, picture, overwrite=overwrite, inputs=inputs)
     refuse_existing(rejects_file(output), overwrite=True, inputs=inputs)  # written anew each run
@@ -119,10 +126,11 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
                 time_field=time_field, date_field=date_field, track_field=track_field, encoding=encoding,
                 time_zone=time_zone, degrees=degrees,
                 max_gap=max_gap * 60, max_speed=max_speed / 3.6, scope=scope, overwrite=overwrite,
-                grid_layer=grid_layer, id_field=id_field)
+                grid_layer=grid_layer, id_field=id_field, units=units)
             if picture:
                 step(f"drawing {picture}")
-                plot_coverage(cells, lines, picture, overwrite=overwrite)
+                where = ", ".join(summary["units"]["units"]) if units else None
+                plot_coverage(cells, lines, picture, where=where, overwrite=overwrite)
     except (GridkitError, FileExistsError) as exc:
         raise click.ClickException(str(exc)) from None
     seconds = time.perf_counter() - t0
@@ -148,8 +156,12 @@ def patrol_command(tracks, package, output, picture, scope, time_field, date_fie
                              + (f" ({' or '.join(maybe)}?)" if maybe else ""))
     if s.get("offset_hint"):
         lines_out.append(f"  hint: {s['offset_hint']}")
+    if s.get("units"):
+        chosen = s["units"]
+        lines_out.append(f"  in {', '.join(chosen['units'])}: {chosen['metres'] / 1000:,.1f} km"
+                         + (f" in {_duration(chosen['minutes'])}" if chosen["minutes"] is not None else ""))
     covered = sum(c["patrolled"] for c in s["communities"]) if s["communities"] else s["cells_patrolled"]
-    said = (scope if s["communities"] or scope != "community" else
+    said = (f"{scope} of --unit" if units else scope if s["communities"] or scope != "community" else
             "community: no track ran in one" if not s["cells_in_scope"] else "all: the layout names no communities")
     lines_out.append(f"  coverage ({said}): {covered:,} of {s['cells_in_scope']:,} cells patrolled "
                      f"({covered / max(s['cells_in_scope'], 1) * 100:.0f} %)")

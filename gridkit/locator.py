@@ -411,6 +411,47 @@ class Locator:
         of_unit, categories = self._unit_values[name]
         return np.where(index >= 0, of_unit[self._unit[np.maximum(index, 0)]], -1), categories
 
+    def cells_in(self, units):
+        """Which cells lie in ``units``: codes or names of the layout's communities,
+        streets or districts, in any mix. Returns ``(mask, found)``: a boolean per
+        cell, and each unit as ``"code name"``. A code or name the layout does not
+        have, or a name two units share, is an :class:`InputError` saying what it
+        has, or which codes to choose from."""
+        from .counts import LEVELS
+
+        rows = np.arange(len(self))
+        table = {}  # level: each cell's (code, name)
+        for level, (code, name, _) in LEVELS.items():
+            if level != "cell" and code in self._names:
+                table[level] = [self._text(column, rows) if column in self._names else np.full(len(rows), None)
+                                for column in (code, name)]
+        if not table:
+            raise InputError("the layout names no community, street or district: every cell has only its ID")
+        mask, found = np.zeros(len(rows), dtype=bool), []
+        for unit in units:
+            key = str(unit).strip()
+            hits = {(level, c, n) for level, (codes, names) in table.items()
+                    for c, n in zip(*(v[(codes == key) | (names == key)] for v in (codes, names)))}
+            if not hits:
+                level, (codes, names) = next(iter(table.items()))
+                have = pd.unique(pd.Series([f"{c} {n}" if n else f"{c}" for c, n in zip(codes, names)]))
+                raise InputError(f"no community, street or district of the layout has the code or name {key!r}; "
+                                 f"its {level} codes and names: {', '.join(have[:8])}"
+                                 + (f" … ({len(have):,} in all)" if len(have) > 8 else ""))
+            if len(hits) > 1:
+                raise InputError(f"{key!r} names {len(hits)} units: "
+                                 + ", ".join(f"{level} {c}" for level, c, _ in sorted(hits)) + "; give the code")
+            level, c, n = hits.pop()
+            mask |= table[level][0] == c
+            found.append(f"{c} {n}" if n else str(c))
+        return mask, found
+
+    def _text(self, name, rows):
+        """Attribute ``name`` of the cells at ``rows`` as an object array (None for none)."""
+        of_cell, values = self.codes(name, rows)
+        values = np.asarray(values, dtype=object)
+        return np.where(of_cell >= 0, values[np.maximum(of_cell, 0)] if len(values) else None, None)
+
     # -- the index -------------------------------------------------------------------
     def _build(self, geoms):
         bounds = shapely.bounds(geoms)

@@ -543,21 +543,25 @@ def _fix_times(column, time_zone=None):
     return values, values.isna().to_numpy()
 
 
-def coverage_cells(locator, table, *, scope="community"):
+def coverage_cells(locator, table, *, scope="community", units=None):
     """The cells of ``scope`` (:data:`SCOPES`) as a GeoDataFrame in the layout's
     CRS: ``grid_id`` and the hierarchy, then ``patrolled`` and ``table``'s
     columns (:func:`patrol_coverage`; 0 metres, minutes and entries for a cell no
     track ran in). ``community``: the cells of every community a track ran in (all
-    cells when the layout names no communities)."""
+    cells when the layout names no communities). ``units``: codes or names of
+    communities, streets or districts (:meth:`Locator.cells_in`); the scope is
+    taken among their cells alone."""
     if scope not in SCOPES:
         raise InputError(f"scope is one of {', '.join(SCOPES)}, not {scope!r}")
     rows = np.arange(len(locator))
     patrolled = np.isin(rows, table.index.to_numpy())
+    if units:
+        rows = rows[locator.cells_in(units)[0]]
     if scope == "patrolled":
-        rows = rows[patrolled]
+        rows = rows[patrolled[rows]]
     elif scope == "community" and "community_code" in locator.attributes:
         community = locator.codes("community_code", rows)[0]
-        rows = rows[np.isin(community, np.unique(community[patrolled]))]
+        rows = rows[np.isin(community, np.unique(community[patrolled[rows]]))]
     out = locator.cell_frame(rows)
     out.insert(len(out.columns) - 1, "patrolled", patrolled[rows])
     joined = table.reindex(rows)
@@ -603,7 +607,7 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
 def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None,
                 track_field=None, encoding=None, time_zone=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS,
                 scope="community", rejects_path=None, overwrite=False, grid_layer=None, id_field="grid_id",
-                date_field=None, degrees=None):
+                date_field=None, degrees=None, units=None):
     """Patrol coverage of the track files ``tracks`` against a grid package, written
     to ``output``: a GeoPackage (layers ``coverage``, the cells of ``scope`` with
     :func:`coverage_cells`' columns, and ``tracks``, the walked lines of
@@ -614,7 +618,10 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     dates from ``date_field`` (:func:`read_fixes`); the summary's ``times_of_day`` says how
     the times were read, and its ``track_fields_found`` the columns found by name that
     told the tracks apart; ``track_candidates``, in a file read as one track, the
-    columns that could (a few values, each repeated). Returns ``(summary, cells, lines)``.
+    columns that could (a few values, each repeated). ``units``: the coverage lists
+    only these communities', streets' or districts' cells (codes or names), and the
+    summary's ``units`` says them and the metres and minutes walked in them.
+    Returns ``(summary, cells, lines)``.
     """
     from .batch import rejects_file, rejects_written
     from .io import refuse_replacing_input, write_layers
@@ -629,6 +636,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     for written in (output, rejects_file(output, rejects_path)):
         refuse_replacing_input(written, {**{"a track file": t for t in tracks}, "the grid": package})
     locator = Locator.from_package(package, layer=grid_layer, id_field=id_field)
+    chosen = locator.cells_in(units)[1] if units else None  # a unit the layout lacks: said before any reading
     read, rejected, hints = [], [], []
     for path in tracks:
         fixes, rejects = read_fixes(path, layer=layer, crs=crs, x_field=x_field, y_field=y_field,
@@ -662,7 +670,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                   "past_midnight": sum(a["past_midnight"] for a in of_day)}
     table, summary = patrol_coverage(locator, fixes["x"].to_numpy(), fixes["y"].to_numpy(), times=times,
                                      tracks=fixes["track"], max_gap=max_gap, max_speed=max_speed)
-    cells = coverage_cells(locator, table, scope=scope)
+    cells = coverage_cells(locator, table, scope=scope, units=units)
     lines = track_lines(locator, fixes, max_gap=max_gap, max_speed=max_speed)
     summary.update(files=len(tracks), rejected=int(len(rejects)),
                    rejected_by_reason={k: int(v) for k, v in rejects["reason"].value_counts().items()},
@@ -670,6 +678,10 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                    track_fields_found=sorted({f.attrs["track_guessed"] for f in read} - {None}),
                    track_candidates=list(dict.fromkeys(c for f in read for c in f.attrs["track_candidates"])),
                    communities=_per_community(cells) if "community_code" in cells else [])
+    if chosen:  # what the walk gave the units chosen
+        timed = summary["minutes_walked"] is not None
+        summary["units"] = {"units": chosen, "metres": float(cells["metres"].sum()),
+                            "minutes": float(cells["minutes"].sum()) if timed else None}
     if hints:  # the first file's, as the others' say the same of theirs
         more = len(hints) - 1
         summary["offset_hint"] = hints[0] + (f" ({more} more file{'s' if more > 1 else ''} alike)" if more else "")

@@ -257,11 +257,12 @@ def _plot_components(ax, components, *, chinese):
 PATROL_CLASSES = {"minutes": (1, 5, 15, 30), "metres": (50, 200, 500, 1000)}
 
 
-def plot_coverage(cells, tracks=None, path=None, *, title=None, overwrite=True):
+def plot_coverage(cells, tracks=None, path=None, *, title=None, where=None, overwrite=True):
     """Draw patrol coverage (:func:`gridkit.patrol.coverage_cells`): cells no track
     ran in grey, the others in five classes of minutes (of metres, for tracks with
     no times: :data:`PATROL_CLASSES`), and ``tracks`` (:func:`gridkit.patrol.track_lines`)
-    on top. Returns the figure; with ``path``, also writes it atomically."""
+    on top; ``where`` (the units the coverage was kept to) begins the title. Returns
+    the figure; with ``path``, also writes it atomically."""
     from matplotlib.lines import Line2D
 
     picture = None if path is None else picture_format(path)
@@ -282,7 +283,8 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, overwrite=True):
         tracks.to_crs(cells.crs).plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
         handles.append(Line2D([], [], color="black", linewidth=0.8, label=f"{len(tracks):,} tracks walked"))
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
-    ax.set_title(title or f"{patrolled.sum():,} of {len(cells):,} cells patrolled ({share:.0f} %)")
+    ax.set_title(title or (f"{where}: " if where else "") + f"{patrolled.sum():,} of {len(cells):,} cells patrolled "
+                 f"({share:.0f} %)")
     return _framed(fig, ax, cells, path, picture, overwrite)
 
 

@@ -261,6 +261,54 @@ def test_patrol_command_on_any_polygon_file_counts_by_community_where_it_can(tmp
     assert len(pd.read_csv(tmp_path / "bare.csv")) == len(cells)
 
 
+def test_unit_keeps_the_coverage_to_one_community_by_name_or_code_with_what_was_walked_in_it(tmp_path, samples):
+    """--unit: one community's coverage (or a street's), by its name or its code;
+    the cells of the communities next door that a worker stepped into are left out,
+    and the summary says how far and how long the tracks ran in it. Before, the
+    coverage was every community a track touched: 8 % of 1,303 cells. A unit the
+    layout lacks is refused before anything is written."""
+    grid, gpx = str(_cambridge(tmp_path, samples)), str(samples / "cambridge_patrol.gpx")
+
+    def patrol(out, *extra):
+        result = CliRunner().invoke(cli, ["patrol", gpx, "--grid", grid, "-o", str(tmp_path / out), *extra])
+        assert result.exit_code == 0, result.output
+        return result.output, pd.read_csv(tmp_path / out, dtype={"grid_id": str, "community_code": str})
+
+    _, every = patrol("all.csv", "--scope", "all")
+    port = every[every["community_name"] == "The Port"]
+    code = port["community_code"].iloc[0]
+    assert (len(port), int(port["patrolled"].sum()), code) == (82, 27, "990101900610")
+    said, cells = patrol("port.csv", "--unit", "The Port", "--json")
+    summary = json.loads(said.splitlines()[-1])
+    assert cells["grid_id"].tolist() == port["grid_id"].tolist()  # every cell of it, patrolled or not
+    assert (summary["scope"], summary["cells_in_scope"]) == ("all", 82)
+    assert summary["communities"] == [{"code": code, "name": "The Port", "cells": 82, "patrolled": 27}]
+    assert summary["units"] == {"units": ["990101900610 The Port"], "metres": pytest.approx(port["metres"].sum()),
+                                "minutes": pytest.approx(port["minutes"].sum())}
+    said, _ = patrol("port2.csv", "--unit", code)
+    km, minutes = port["metres"].sum() / 1000, round(port["minutes"].sum())
+    assert f"\n  in 990101900610 The Port: {km:,.1f} km in {minutes} min\n" \
+           "  coverage (all of --unit): 27 of 82 cells patrolled (33 %)\n" in said, said
+    _, two = patrol("two.csv", "--unit", code, "--unit", "Baldwin", "--scope", "patrolled")
+    walked = every[every["community_name"].isin(["The Port", "Baldwin"]) & every["patrolled"]]
+    assert two["grid_id"].tolist() == walked["grid_id"].tolist() and len(two) == 27 + 3
+    _, street = patrol("street.csv", "--unit", "990101900")  # the street: every cell of the layout
+    assert street["grid_id"].tolist() == every["grid_id"].tolist()
+    result = CliRunner().invoke(cli, ["patrol", gpx, "--grid", grid, "-o", str(tmp_path / "none.csv"),
+                                      "--unit", "Port"])
+    assert result.exit_code == 1
+    assert "no community, street or district of the layout has the code or name 'Port'; its community codes and " \
+           "names: 990101900600 North Cambridge, " in result.output
+    assert not (tmp_path / "none.csv").exists()
+    twins = gpd.GeoDataFrame({"grid_id": IDS, "community_code": ["990101900600", "990101900601", "990101900601"],
+                              "community_name": ["东华门", "东华门", "东华门"]},
+                             geometry=[shapely.box(100 * k, 0, 100 * (k + 1), 100) for k in range(3)], crs=32619)
+    with pytest.raises(InputError, match="'东华门' names 2 units: community 990101900600, community 990101900601; "
+                                         "give the code"):
+        Locator(twins).cells_in(["东华门"])
+    assert Locator(twins).cells_in(["990101900601"])[0].tolist() == [False, True, True]
+
+
 def test_a_gpx_s_tracks_are_named_as_the_file_names_them(samples):
     """A GPX's tracks keep their names (a worker's, as the unit saved it), read
     from its tracks layer, each point's track by its number there."""
