@@ -44,7 +44,7 @@ def _duration(minutes) -> str:
                    "later each time they go back past midnight.")
 @click.option("--track-field", default=None,
               help="Column telling the tracks apart: a worker's or device's ID. Default: a GPX's tracks; else "
-                   "found by name (worker, device_id, imei, 设备号, 巡查员, 车牌号 …); else each file is one track.")
+                   "found by name (worker, device_id, imei, 设备号, 巡查员, 姓名, 车牌号 …); else each file is one track.")
 @click.option("--time-zone", default=None, metavar="ZONE",
               help="Show times in this zone (Asia/Shanghai); times with no zone are taken to be in it. Default: as "
                    "read (a GPX's in UTC).")

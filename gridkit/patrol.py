@@ -309,9 +309,9 @@ TIME_NAMES = ("time", "timestamp", "datetime", "date_time", "gps_time", "gpstime
 #: is named and the file is no GPX: as patrol apps and vehicle terminals export them.
 TRACK_NAMES = ("track", "track_id", "track_name", "worker", "worker_id", "device", "device_id", "deviceid", "imei",
                "terminal", "terminal_id", "vehicle", "vehicle_id", "plate", "inspector", "inspector_id", "user_id",
-               "设备号", "设备编号", "设备id", "设备名称", "终端号", "终端编号", "终端id", "车牌号", "车牌", "车辆编号",
-               "巡查员", "巡查人", "巡查人员", "网格员", "人员", "人员编号", "人员id", "工号", "用户id", "轨迹编号",
-               "轨迹id")
+               "user", "username", "设备号", "设备编号", "设备id", "设备名称", "终端号", "终端编号", "终端id", "车牌号",
+               "车牌", "车辆编号", "巡查员", "巡查人", "巡查人员", "网格员", "人员", "人员编号", "人员id", "工号",
+               "用户id", "用户名", "姓名", "人员姓名", "网格员姓名", "巡查员姓名", "巡查人姓名", "轨迹编号", "轨迹id")
 #: Columns holding the date of a fix whose time column holds only the time of day (日期 beside 时间).
 DATE_NAMES = ("date", "gps_date", "fix_date", "utc_date", "日期", "定位日期", "采集日期", "上报日期", "轨迹日期")
 _TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?\s*"

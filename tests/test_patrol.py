@@ -379,7 +379,7 @@ def test_a_table_s_workers_are_told_apart_by_a_column_found_by_name(tmp_path, sa
     assert gpx.exit_code == 0, gpx.output
     expected = pd.read_csv(tmp_path / "gpx.csv", dtype={"grid_id": str})
     assert json.loads(gpx.output.splitlines()[-1])["track_fields_found"] == []  # a GPX's tracks are its own
-    for column in ("worker", "巡查员", "Device_ID", "设备号（终端）"):
+    for column in ("worker", "巡查员", "Device_ID", "设备号（终端）", "姓名"):
         table.rename(columns={"worker": column}).to_csv(tmp_path / "split.csv", index=False)
         out = tmp_path / f"{len(column)}.csv"
         result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "split.csv"), "--grid", grid,
