@@ -54,9 +54,11 @@ def _misread(locator, x, y, crs, degrees):
                    "comma ， or a space separates them too, as copied, and \"(x, y)\", WKT POINT (x y), degrees "
                    "with hemispheres, 39°54'27\"N 116°24'38\"E as Google Maps copies a place or N39.9 E116.41, "
                    "and spaced as GPS units show them, N39 54.052 E116 24.733, are read): print its cell, "
-                   "community, street, district and, with --routes --class, department. "
-                   "Exit status 1 when it is outside the layout (with a hint when lat,lon, or lon/lat read as "
-                   "EPSG:4326, would be inside), 2 when it cannot be lon/lat (latitude 116).")
+                   "community, street, district and, with --routes --class, department. Lon/lat in China given "
+                   "with no --crs get a hint naming the cell they are in read as GCJ-02 (copied from Amap) or BD-09 "
+                   "(Baidu) where that differs. Exit status 1 when it is outside the layout (with a hint when "
+                   "lat,lon, or lon/lat read as EPSG:4326, would be inside), 2 when it cannot be lon/lat (latitude "
+                   "116).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "
                    "nearest, outside, routed, the files) as one JSON object, for scripts.")
@@ -306,7 +308,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     (x,), (y,) = coordinate_values(pd.DataFrame({"at": [at]}), "at", "at")  # as a column of both: x,y or WKT
     if np.isnan(x):
         raise click.BadParameter(f"{at!r}: expected X,Y, e.g. 116.4105,39.9289", param_hint="--at")
-    crs = crs or "EPSG:4326"
+    unsaid, crs = crs is None, crs or "EPSG:4326"
     try:
         (x,), (y,) = read_degrees([x], [y], degrees, crs)
     except GridkitError as exc:
@@ -323,8 +325,11 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
         found = answer(locator, x, y, crs=crs, routes=table, class_code=class_code,
                        kind="event" if events else "component", near=near_edge)
+        hint = _other_readings(locator, x, y, found["grid_id"]) if unsaid else ""
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
+    if hint:
+        found["hint"] = hint
     if as_json:
         click.echo(json.dumps(found, ensure_ascii=False))
     elif found["grid_id"] is None:
@@ -346,8 +351,29 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
             click.echo(f"  {'department':<10} {found['department_name']}"
                        + (f" ({found['department_code']})" if found["department_code"] else "")
                        + (" — territorial (no rule for the class)" if found["territorial"] else ""))
+    if hint and not as_json:
+        click.echo(f"  hint: {hint}")
     if found["grid_id"] is None:
         raise SystemExit(1)
+
+
+def _other_readings(locator, x, y, cell):
+    """For a lon/lat given with no --crs (read as GPS) in China: the cells it lies in
+    read as GCJ-02 (copied from Amap or Tencent's maps, 500 m off in Beijing) and as
+    BD-09 (from Baidu's), where they differ from ``cell``, and the --crs to give; ""
+    when neither does (or it is not in China)."""
+    from gridkit.coords import LONLAT_SYSTEMS, is_in_china
+    from gridkit.service import answer
+
+    if not is_in_china([x], [y])[0]:
+        return ""
+    where = {system: answer(locator, x, y, crs=LONLAT_SYSTEMS[system][0])["grid_id"] for system in ("gcj02", "bd09")}
+    said = [f"copied from {maps} ({LONLAT_SYSTEMS[system][1]}), in "
+            + (f"cell {where[system]}" if where[system] else "no cell") + f" (--crs {system})"
+            for system, maps in (("gcj02", "Amap or Tencent's maps"), ("bd09", "Baidu's")) if where[system] != cell]
+    if not said:
+        return ""
+    return "no --crs, so it was read as GPS (WGS84); " + "; ".join(said)
 
 
 def _run_local(points, package, output, table, classes, kind, read_as, layer, x_field, y_field, encoding, tolerance,

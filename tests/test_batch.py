@@ -644,6 +644,34 @@ def test_locate_frame_on_a_filtered_frame_keeps_each_row_its_own(tmp_path, packa
             locate_frame(odd, args["x"], odd["lat"], "EPSG:4326", loc, routes=routes, classes=args["classes"])
 
 
+def test_locate_at_lon_lat_with_no_crs_says_the_cell_it_is_in_read_as_gcj02_or_bd09(tmp_path, package):
+    """A position copied from Amap is GCJ-02, 500 m off GPS here. Given to `--at`
+    with no --crs it is read as GPS and falls outside this small layout; the hint
+    names the cell it is in read as GCJ-02 (the one it was copied in) and the --crs
+    to give (read as BD-09 it is outside too: not said). The GPS position itself
+    gets a hint that names no cell either way; with --crs, none.
+    Before, the answer was "outside the layout", and nothing more."""
+    from gridkit.coords import wgs84_to_gcj02
+
+    (lon,), (lat,) = _lonlat([X0 + 150], [Y0 + 50])  # in cell …005
+    (ax,), (ay,) = wgs84_to_gcj02([lon], [lat])  # where Amap shows it
+    grid = ["locate", "--grid", str(package), "--at", f"{float(ax)!r},{float(ay)!r}"]
+    amap = CliRunner().invoke(cli, grid)
+    assert amap.exit_code == 1 and "outside the layout" in amap.output
+    assert amap.output.splitlines()[-1] == (
+        "  hint: no --crs, so it was read as GPS (WGS84); copied from Amap or Tencent's maps (GCJ-02), in cell "
+        "110101001001005 (--crs gcj02)")
+    said = CliRunner().invoke(cli, grid + ["--crs", "gcj02", "--json"])
+    assert said.exit_code == 0 and json.loads(said.output)["grid_id"] == "110101001001005"
+    assert "hint" not in json.loads(said.output)
+    gps = CliRunner().invoke(cli, ["locate", "--grid", str(package), "--at", f"{float(lon)!r},{float(lat)!r}",
+                                   "--json"])
+    answer = json.loads(gps.output)
+    assert answer["grid_id"] == "110101001001005" and answer["hint"] == (
+        "no --crs, so it was read as GPS (WGS84); copied from Amap or Tencent's maps (GCJ-02), in no cell "
+        "(--crs gcj02); copied from Baidu's (BD-09), in no cell (--crs bd09)")
+
+
 def test_locate_at_one_point_prints_its_cell_areas_and_department(tmp_path, package):
     """`locate --at X,Y`: the same cell and department as the file path gives (the
     first rows of test_cli_locates_routes_and_rejects), the nearest cell within the
