@@ -69,9 +69,9 @@ _REASON_OF = {BAD_CHECKSUM: "bad_checksum", CUT_SHORT: "cut_short", NO_FIX_GGA: 
 #: A sentence's problem as read: none, or one of those above (:data:`_PROBLEMS` by number).
 _FINE, _BAD, _SHORT, _VOID_GGA, _VOID_RMC = range(5)
 _PROBLEMS = np.array([None, BAD_CHECKSUM, CUT_SHORT, NO_FIX_GGA, NO_FIX_RMC], dtype=object)
-#: The columns of :func:`read_nmea`'s rows.
 #: How much of a log is split into lines at a time (:func:`_blocks`).
 BLOCK_BYTES = 4 * 2**20
+#: The columns of :func:`read_nmea`'s rows.
 COLUMNS = ["line", "sentences", "time", "lon", "lat", "status", "quality", "satellites", "hdop", "altitude_m",
            "speed_kmh", "course", "problem"]
 
