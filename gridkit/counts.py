@@ -154,15 +154,16 @@ def _by_value(codes, by, top, size, *, latest=False):
     blank = (by.isna() | (text == "")).to_numpy()
     placed = codes >= 0
     common = text[placed & ~blank].value_counts()
-    values = common.index.to_series()
-    numbers = pd.to_numeric(values, errors="coerce")
-    # ties in the order of their values: as numbers when every one is a number (2 before 10), else as
-    # text, codes with a leading zero among them (0114 before 06010)
-    as_numbers = numbers.notna().all() and not values.str.match(r"0\d").any()
-    common = common.iloc[np.argsort(numbers.to_numpy() if as_numbers else values.to_numpy(), kind="stable")]
-    kept = list(common.sort_values(ascending=False, kind="stable").index[:top])
-    if latest:
+    if latest:  # months: the latest, in order
         kept = sorted(set(common.index) - {"?"})[-top:]
+    else:
+        values = common.index.to_series()
+        numbers = pd.to_numeric(values, errors="coerce")
+        # ties in the order of their values: as numbers when every one is a number (2 before 10), else as
+        # text, codes with a leading zero among them (0114 before 06010)
+        as_numbers = numbers.notna().all() and not values.str.match(r"0\d").any()
+        common = common.iloc[np.argsort(numbers.to_numpy() if as_numbers else values.to_numpy(), kind="stable")]
+        kept = list(common.sort_values(ascending=False, kind="stable").index[:top])
     wanted = {str(value): placed & ~blank & (text == value).to_numpy() for value in kept}
     wanted["other"] = placed & ~blank & ~text.isin(kept).to_numpy()
     wanted["blank"] = placed & blank
