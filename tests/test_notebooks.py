@@ -11,9 +11,9 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def test_there_are_three():
+def test_there_are_four():
     assert [p.name for p in NOTEBOOKS] == ["01_plan_layouts.ipynb", "02_component_catalogue.ipynb",
-                                           "03_locate_and_route.ipynb"]
+                                           "03_locate_and_route.ipynb", "04_monthly_report.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
