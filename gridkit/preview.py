@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,16 @@ from .errors import InputError
 from .io import atomic_path, without_geometry
 
 __all__ = ["PICTURE_FORMATS", "picture_format", "plot_layout"]
+
+#: Fonts that draw Chinese, by the start of the name matplotlib gives them, the
+#: first installed one taken: Linux's, then Windows' and macOS', sans-serif first.
+CJK_FONTS = ("Noto Sans CJK", "Noto Sans SC", "Source Han Sans", "WenQuanYi", "Microsoft YaHei", "DengXian",
+             "SimHei", "PingFang", "Hiragino Sans GB", "Heiti", "STHeiti", "Sarasa", "Droid Sans Fallback",
+             "Arial Unicode MS", "Noto Serif CJK", "Source Han Serif", "SimSun", "Songti", "AR PL")
+
+#: Chinese characters (and the CJK punctuation and full-width forms among them), with
+#: the space before them: what a map drops from its texts when no font draws them.
+_HAN = re.compile(r"\s*[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 
 #: The formats a map picture is written in, by the file's suffix: PNG to look at,
 #: SVG and PDF to print or edit (vector: the lines stay sharp at any size), JPEG.
@@ -58,13 +69,9 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     missing = without_geometry(cells, "cells", "a gap in the picture")
     # A bare Figure, not pyplot: no GUI backend is touched (the CLI runs headless),
     # and in a notebook the returned figure displays itself.
-    from matplotlib import colormaps, font_manager, rcParams
+    from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    cjk = [f.name for f in font_manager.fontManager.ttflist
-           if any(k in f.name for k in ("Noto Sans CJK", "WenQuanYi", "SimHei", "Source Han"))]
-    if cjk:
-        rcParams["font.sans-serif"] = cjk[:1] + rcParams["font.sans-serif"]
     minx, miny, maxx, maxy = cells.total_bounds
     fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
     ax = fig.subplots()
@@ -92,7 +99,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
                         bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
     handles = []
     if components is not None and len(components):
-        handles.extend(_plot_components(ax, components, chinese=bool(cjk)))
+        handles.extend(_plot_components(ax, components))
     if micro is not None and len(micro):
         handles.extend(_plot_micro(ax, micro.to_crs(cells.crs) if micro.crs != cells.crs else micro, cells))
     flags = cells["flag"].fillna("").astype(str) if "flag" in cells else None  # a Shapefile's empty text is None
@@ -115,11 +122,39 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     return _framed(fig, ax, cells, path, picture, overwrite)
 
 
+def cjk_font():
+    """The name of an installed font that draws Chinese (the first of
+    :data:`CJK_FONTS` matplotlib knows), or None when there is none."""
+    from matplotlib import font_manager
+
+    names = sorted({f.name for f in font_manager.fontManager.ttflist})
+    return next((name for start in CJK_FONTS for name in names if name.startswith(start)), None)
+
+
+def _chinese_drawn(fig):
+    """Texts of ``fig`` with Chinese in them (a community's name in a title) drawn
+    in :func:`cjk_font`, falling back to the usual font for the rest; with no such
+    font, written without their Chinese words, rather than as empty boxes."""
+    from matplotlib.text import Text
+
+    font = cjk_font()
+    for text in fig.findobj(Text):
+        said = text.get_text()
+        if not _HAN.search(said):
+            continue
+        if font is None:
+            text.set_text(_HAN.sub("", said).strip())
+        else:  # on the text itself, so the figure draws the same once returned (a notebook shows it later)
+            text.set_fontfamily([font, "sans-serif"])
+
+
 def _framed(fig, ax, cells, path, picture, overwrite):
     """A map's axes in metres around ``cells``, the figure written to ``path``
-    (atomically, in the format ``picture``) when one is given; returns ``fig``."""
+    (atomically, in the format ``picture``) when one is given; returns ``fig``.
+    Chinese texts get a font that draws them (:func:`_chinese_drawn`)."""
     from matplotlib.ticker import MaxNLocator
 
+    _chinese_drawn(fig)
     minx, miny, maxx, maxy = cells.total_bounds
     ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
     ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
@@ -234,8 +269,9 @@ def _plot_micro(ax, micro, cells):
     return handles
 
 
-def _plot_components(ax, components, *, chinese):
-    """Dots coloured by class, removed components left out; their legend handles."""
+def _plot_components(ax, components):
+    """Dots coloured by class, removed components left out; their legend handles
+    (code, Chinese name, English name, count)."""
     from matplotlib import colormaps
 
     from .classes import class_table
@@ -248,7 +284,7 @@ def _plot_components(ax, components, *, chinese):
         known = class_table("2026" if len(code) == 5 else "legacy").classes.get(code)
         english = known.name_en if known else ""  # local classes have no English gloss
         handles.append(ax.scatter(group.geometry.x, group.geometry.y, s=3, color=palette(k % 9), zorder=3,
-                                  label=" ".join(w for w in (code, name if chinese else "", english,
+                                  label=" ".join(w for w in (code, name, english,
                                                               f"({len(group):,})") if w)))
     return handles
 

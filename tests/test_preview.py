@@ -2,6 +2,7 @@ import re
 
 import geopandas as gpd
 import numpy as np
+import pytest
 import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
@@ -133,3 +134,62 @@ def test_the_picture_is_written_in_the_format_its_suffix_names(tmp_path, samples
     drawn = CliRunner().invoke(cli, ["map", str(samples / "dongcheng_gcj02.gpkg"), "-o", str(tmp_path / "m.tif")])
     assert drawn.exit_code == 2 and "Invalid value for '-o' / '--output'" in drawn.output
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"map{s}" for s in magic)
+
+
+def _drawn_texts(fig):
+    """Every text of ``fig`` as drawn: Chinese in a font missing from the machine warns."""
+    import warnings
+
+    from matplotlib.text import Text
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph 19996 missing from font(s) DejaVu Sans"
+        FigureCanvasAgg(fig).draw()
+    return {t.get_text(): t.get_fontfamily() for t in fig.findobj(Text) if t.get_text()}
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # DejaVu Sans standing in for a Chinese font misses the glyphs
+def test_chinese_names_are_drawn_in_a_chinese_font_or_left_out(monkeypatch):
+    """A map's title with a community's Chinese name (`patrol --unit 东华门 --map`) and the
+    components' legend: in a font that draws Chinese where one is installed (the
+    coverage map used to get none, even on Windows); with none, written without the
+    Chinese words, not as empty boxes."""
+    import gridkit.preview as preview
+    from gridkit.preview import plot_coverage
+
+    cells = gpd.GeoDataFrame({"community_code": ["a"] * 2, "grid_id": ["1", "2"], "patrolled": [True, False],
+                              "minutes": [3.0, 0.0]}, geometry=boxes(np.arange(2) * 100.0, np.zeros(2),
+                                                                    np.arange(2) * 100.0 + 100, np.full(2, 100.0)),
+                             crs=4548)
+    components = gpd.GeoDataFrame({"class_code": ["03005"], "class_name": ["垃圾箱"], "GLBJZT": ["完好"]},
+                                  geometry=shapely.points([[10, 10]]), crs=4548)
+    monkeypatch.setattr(preview, "cjk_font", lambda: None)
+    texts = _drawn_texts(plot_coverage(cells, where="110101001001 东华门社区"))
+    assert "110101001001: 1 of 2 cells patrolled (50 %)" in texts
+    assert "03005 litter bin (1)" in _drawn_texts(plot_layout(cells, labels=0, components=components))
+    monkeypatch.setattr(preview, "cjk_font", lambda: "DejaVu Sans")  # as if it drew Chinese: the font is chosen
+    texts = plot_coverage(cells, where="110101001001 东华门社区").findobj(lambda a: hasattr(a, "get_fontfamily"))
+    families = {t.get_text(): t.get_fontfamily() for t in texts}
+    assert families["110101001001 东华门社区: 1 of 2 cells patrolled (50 %)"][0] == "DejaVu Sans"
+    assert families["0–1 min (0)"] == ["sans-serif"]  # the rest as they were
+    texts = plot_layout(cells, labels=0, components=components).findobj(lambda a: hasattr(a, "get_fontfamily"))
+    assert {t.get_text(): t.get_fontfamily() for t in texts}["03005 垃圾箱 litter bin (1)"][0] == "DejaVu Sans"
+
+
+def test_the_chinese_font_is_the_first_installed_of_the_list(monkeypatch):
+    """Windows' Microsoft YaHei and macOS' PingFang count, not only Linux's Noto and
+    WenQuanYi; the list's order decides, not the alphabet."""
+    from matplotlib import font_manager
+
+    from gridkit.preview import cjk_font
+
+    def installed(*names):
+        fonts = [font_manager.FontEntry(fname=f"/fonts/{n}.ttf", name=n) for n in names]
+        monkeypatch.setattr(font_manager.fontManager, "ttflist", fonts)
+
+    installed("DejaVu Sans", "Arial")
+    assert cjk_font() is None
+    installed("DejaVu Sans", "SimSun", "Microsoft YaHei")
+    assert cjk_font() == "Microsoft YaHei"
+    installed("Arial Unicode MS", "PingFang SC", "Heiti TC")
+    assert cjk_font() == "PingFang SC"
