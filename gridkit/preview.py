@@ -352,8 +352,9 @@ def plot_counts(cells, path=None, *, column="points", what="points", per="cell",
     """Draw ``cells`` (:func:`gridkit.counts.cell_counts`, or the communities,
     streets or districts of :func:`gridkit.counts.unit_counts` with ``per``) shaded
     by ``column``, how many points each holds: those with none in grey, the others
-    in up to five classes (:func:`count_classes`). Returns the figure; with
-    ``path``, also writes it atomically."""
+    in up to five classes (:func:`count_classes`). Communities, streets or
+    districts (up to 100) are each written with their name and count. Returns the
+    figure; with ``path``, also writes it atomically."""
     from .counts import LEVELS
 
     picture = None if path is None else picture_format(path)
@@ -367,8 +368,11 @@ def plot_counts(cells, path=None, *, column="points", what="points", per="cell",
               title_fontsize=7)
     ax.set_title(title or f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} {LEVELS[per][2]}")
     if per != "cell" and len(cells) <= 100:  # communities, streets: few and large enough to write each one's count
-        for point, count in zip(cells.geometry.representative_point(), counts):
-            ax.annotate(f"{count:,}", (point.x, point.y), ha="center", va="center", fontsize=7)
+        name = LEVELS[per][1]
+        names = cells[name].fillna("").astype(str).str.strip() if name in cells else [""] * len(cells)
+        for point, count, named in zip(cells.geometry.representative_point(), counts, names):
+            ax.annotate(f"{named}\n{count:,}" if named else f"{count:,}", (point.x, point.y), ha="center",
+                        va="center", fontsize=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.6, lw=0))
     return _framed(fig, ax, cells, path, picture, overwrite)
 
 

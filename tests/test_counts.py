@@ -98,3 +98,23 @@ def test_counts_per_a_level_the_layout_lacks_are_refused_naming_the_levels_it_ha
         unit_counts(cells, "street")
     with pytest.raises(InputError, match=r"points are counted per cell, community, street, district, not per 'town'"):
         unit_counts(cells, "town")
+
+
+@pytest.mark.filterwarnings("ignore:Glyph")  # DejaVu Sans standing in for a Chinese font misses the glyphs
+def test_the_map_per_community_writes_each_one_s_name_over_its_count(monkeypatch):
+    """The monthly map of cases per community: a manager reads it by name (the map
+    used to write the counts alone). A community with no name gets its count; with
+    no font for Chinese, a Chinese name is left out rather than drawn as boxes."""
+    import gridkit.preview as preview
+
+    ids = IDS + ["990101900601001", "990101900602001"]
+    layout = _cells(ids).assign(community_code=["990101900600"] * 3 + ["990101900601", "990101900602"],
+                                community_name=["The Port"] * 3 + [None, "东华门"])
+    locator = Locator(layout)
+    communities = unit_counts(cell_counts(locator, [ids[0], ids[2], ids[3], ids[4], ids[4]]), "community")
+    monkeypatch.setattr(preview, "cjk_font", lambda: None)
+    fig = preview.plot_counts(communities, per="community", what="cases")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["The Port\n2", "1", "2"]
+    monkeypatch.setattr(preview, "cjk_font", lambda: "DejaVu Sans")  # as if it drew Chinese
+    fig = preview.plot_counts(communities, per="community", what="cases")
+    assert [t.get_text() for t in fig.axes[0].texts] == ["The Port\n2", "1", "东华门\n2"]
