@@ -35,6 +35,9 @@ def cli(verbose, quiet):
     Locate GPS points (and route them to a department):
       gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 --grid dongcheng.gpkg -o located.csv
       gridkit route starter -o routing.toml && gridkit route check routing.toml
+    Count them per cell, or per community (the monthly table of cases, and its map):
+      gridkit locate data/samples/dongcheng_reports.csv --crs gcj02 --grid dongcheng.gpkg \\
+          --counts per_community.xlsx --counts-per community --map per_community.png
     Run the whole demo on the shipped samples:
       gridkit demo --out demo-output
     Catalogue components (manhole covers, lamps, signals) into a layout's cells:
