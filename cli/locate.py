@@ -117,6 +117,10 @@ def _misread(locator, x, y, crs, degrees):
               help="With --counts or --map: add the points up per community, street or district instead (the "
                    "monthly table of cases per community): one row each with its cells, cells_with_points, "
                    "points, per_km2 and the --counts-by columns, and the union of its cells.")
+@click.option("--unit", "units", multiple=True, metavar="CODE|NAME",
+              help="With --counts or --map: count only this community's, street's or district's cells (its code "
+                   "or name, as in the package; repeat it for more): one street's cases out of the district's. "
+                   "The summary says how many points lie in the other cells.")
 @click.option("--map", "picture", default=None, type=click.Path(dir_okay=False), callback=picture_path,
               help="Also draw the points per cell: the cells shaded by how many each holds, in up to five classes "
                    "(.png, .svg, .pdf or .jpg).")
@@ -129,7 +133,7 @@ def _misread(locator, x, y, crs, degrees):
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
                    grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, near_edge, counts, counts_by,
-                   counts_per, picture, use_dask, scheduler, workers, overwrite):
+                   counts_per, units, picture, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 
@@ -147,7 +151,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     \b
     --counts and --map add up the points per cell: how many reports (or cases,
     components) each cell holds, as a table and a map; --counts-per community
-    adds them up per community (street, district).
+    adds them up per community (street, district); --unit keeps them to one
+    community's (street's, district's) cells.
 
     \b
     Edge rule: a point on a shared edge belongs to the cell east of it (north of
@@ -180,7 +185,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
         _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
                     tolerance, degrees, near_edge, points=points, output=output,
                     batch_only=(layer, x_field, y_field, encoding, counts, counts_by, picture, use_dask, scheduler,
-                                None if counts_per == "cell" else counts_per,
+                                None if counts_per == "cell" else counts_per, units or None,
                                 overwrite))
         return
     if points is None:
@@ -192,9 +197,10 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
                  class_code=("routes", routes), workers=("use_dask", use_dask or scheduler))
     if counts_by is not None and counts is None:
         raise click.UsageError("--counts-by goes with --counts (the table of points per cell), which is not given")
-    if counts_per != "cell" and counts is None and picture is None:
-        raise click.UsageError("--counts-per goes with --counts or --map (the points per cell, which it adds up), "
-                               "neither of which is given")
+    for said, given in (("--counts-per", counts_per != "cell"), ("--unit", units)):
+        if given and counts is None and picture is None:
+            raise click.UsageError(f"{said} goes with --counts or --map (the points per cell), neither of which is "
+                                   "given")
     if class_field and class_code:
         raise click.UsageError("give --class-field (a column with each point's class) or --class (one class for "
                                "every point), not both")
@@ -206,7 +212,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     refuse_existing(output, counts, picture, overwrite=overwrite, inputs=inputs)
     beside = output or counts or picture  # the rejects go beside it, written anew each run
     refuse_existing(rejects_file(beside), overwrite=True, inputs=inputs)
-    per_cell = {"counts": counts, "counts_by": counts_by, "counts_map": picture, "counts_per": counts_per}
+    per_cell = {"counts": counts, "counts_by": counts_by, "counts_map": picture, "counts_per": counts_per,
+                "counts_units": units or None}
     try:
         table = _routes(routes)
         if table is not None and class_field is None and class_code is None:
@@ -264,6 +271,9 @@ def _counts_lines(counts):
     c = counts
     lines = [f"  per cell: {c['points']:,} points in {c['cells_with_points']:,} of {c['cells']:,} cells "
              f"({c['cells_with_points'] / max(c['cells'], 1) * 100:.0f} %)"]
+    if c.get("units"):
+        lines[0] = lines[0].replace("per cell:", f"per cell of {', '.join(c['units']['units'])}:")
+        lines.append(f"    {c['units']['points_elsewhere']:,} more in the layout's other cells, not counted")
     code, name, plural = LEVELS[c["per"]]
     if c["per"] != "cell":
         lines.append(f"  per {c['per']}: in {c[plural + '_with_points']:,} of {c[plural]:,} {plural}")
@@ -300,8 +310,8 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
 
     if points is not None or output is not None or any(v not in (None, False) for v in batch_only):
         raise click.UsageError("--at locates one point: POINTS, -o, --layer, --x-field, --y-field, --encoding, "
-                               "--counts, --counts-by, --counts-per, --map, --dask, --scheduler and --overwrite "
-                               "are for files")
+                               "--counts, --counts-by, --counts-per, --unit, --map, --dask, --scheduler and "
+                               "--overwrite are for files")
     if class_field is not None:
         raise click.UsageError("--at takes --class CODE (the point's class), not --class-field")
     require_with(class_code=("routes", routes), events=("class_code", class_code))
@@ -417,6 +427,12 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
             raise click.UsageError("with --dask the output is Parquet (-o located.parquet)")
     check_counts_outputs(per_cell["counts"], per_cell["counts_map"], overwrite)
     beside = output or Path(per_cell["counts"] or per_cell["counts_map"])
+    locator = None
+    if per_cell["counts"] or per_cell["counts_map"]:  # read first: a unit the layout lacks is said before the work
+        locator = Locator.from_package(package, tolerance=tolerance, layer=grid["grid_layer"],
+                                       id_field=grid["id_field"])
+        if per_cell["counts_units"]:
+            locator.cells_in(per_cell["counts_units"])
     with Steps() as step:
         step("locating on " + (scheduler or f"a local dask cluster of {workers} workers"))
         located, rejects = locate_dask(points, package, routes=table, **classes, kind=kind,
@@ -424,10 +440,9 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
                                        tolerance=tolerance, scheduler=scheduler, n_workers=workers, **grid)
     offset = located.attrs.pop("offset_hint", "")  # for the summary, not the Parquet's metadata
     counted = None
-    if per_cell["counts"] or per_cell["counts_map"]:  # before anything is written: a bad --counts-by stops it
-        locator = Locator.from_package(package, tolerance=tolerance, layer=grid["grid_layer"],
-                                       id_field=grid["id_field"])
-        counted = counts_per_cell(locator, located, per_cell["counts_by"], per=per_cell["counts_per"], source=points)
+    if locator is not None:  # before anything is written: a bad --counts-by stops it
+        counted = counts_per_cell(locator, located, per_cell["counts_by"], per=per_cell["counts_per"], source=points,
+                                  units=per_cell["counts_units"])
     with rejects_written(rejects, rejects_file(beside)):  # in place once the output is
         if output is not None:
             with atomic_path(output, overwrite=overwrite) as tmp:

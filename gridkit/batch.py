@@ -261,7 +261,7 @@ def summarise(located, rejects, n_rows):
 def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
                 overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None,
-                counts=None, counts_by=None, counts_map=None, counts_per="cell"):
+                counts=None, counts_by=None, counts_map=None, counts_per="cell", counts_units=None):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet; None: only the counts).
 
@@ -279,7 +279,8 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     also write the points per cell, :func:`gridkit.counts.cell_counts`, by the
     output's column ``counts_by`` when given (the summary's ``counts``), added up
     per community, street or district with ``counts_per``
-    (:func:`gridkit.counts.unit_counts`).
+    (:func:`gridkit.counts.unit_counts`); ``counts_units`` (codes or names of
+    communities, streets or districts) counts their cells alone.
 
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default ``<output stem>.rejects.csv``,
@@ -310,6 +311,8 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     frame.attrs = read  # the coordinate columns' names among them, for the rejects' detail
     classes = _classes(frame, class_field, class_code, points)
     locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+    if counts_units:  # a unit the layout lacks: said before any point is located
+        locator.cells_in(counts_units)
     numbers = source_rows(frame)  # as the file numbers them: a workbook's as its sheet does
     keep = np.ones(len(frame), dtype=bool)
     parts, rejects = [], []
@@ -328,7 +331,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     rejected = pd.concat(rejects) if rejects else pd.DataFrame(columns=["row", "reason", "detail"])
     per = None
     if counts is not None or counts_map is not None:  # made before anything is written: a bad --counts-by stops it
-        per = per_cell(locator, located, counts_by, per=counts_per, source=points)
+        per = per_cell(locator, located, counts_by, per=counts_per, source=points, units=counts_units)
     # The rejects are written aside first and take their place once the output has: a
     # failed write leaves the last run's output and rejects, which belong together.
     with rejects_written(rejected, rejects_file(beside, rejects_path), dialect):

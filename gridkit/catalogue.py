@@ -617,8 +617,10 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         frame.attrs["xy_fields"] = ("lon", "lat")
         x, y = frame["lon"].to_numpy(dtype=float), frame["lat"].to_numpy(dtype=float)
         return (frame if keep_xy else frame.drop(columns=["lon", "lat"])), x, y, coords.parse_crs(crs or "EPSG:4326")
-    if path.suffix.lower() in TABLE_SUFFIXES:
-        frame = read_table(path, layer=layer, encoding=encoding, fields=(x_field, y_field), find_sheet=True)
+    plain = _plain_parquet(path)
+    if path.suffix.lower() in TABLE_SUFFIXES or plain is not None:
+        frame = plain if plain is not None else read_table(path, layer=layer, encoding=encoding,
+                                                           fields=(x_field, y_field), find_sheet=True)
         if where is not None:
             frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)
@@ -650,6 +652,24 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     frame.attrs = {"source_rows": gdf.attrs["source_rows"]} if where is not None else {}
     source = coords.parse_crs(crs) if coords.is_pseudo_crs(crs) else gdf.crs
     return frame, x, y, source
+
+
+def _plain_parquet(path):
+    """A Parquet file with no GeoParquet metadata (pandas' or Spark's ``to_parquet`` of
+    a table with lon/lat columns) as a frame, its coordinate columns found as a
+    CSV's (as ``gridkit locate --dask`` reads it); None for any other file, and for
+    a folder of partitions (read as a GeoParquet dataset)."""
+    if path.suffix.lower() not in (".parquet", ".geoparquet") or path.is_dir():
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:  # not Parquet at all: said by name
+        raise InputError(f"{path}: not a Parquet file ({exc.__class__.__name__}: {exc})") from exc
+    if b"geo" in (schema.metadata or {}):
+        return None
+    return pq.read_table(path).to_pandas()
 
 
 def representative_xy(geoms):

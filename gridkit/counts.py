@@ -232,14 +232,20 @@ def check_counts_outputs(counts, picture, overwrite):
             raise FileExistsError(f"{path} exists; pass --overwrite to replace it")
 
 
-def per_cell(locator, located, by=None, *, per="cell", source="the points"):
+def per_cell(locator, located, by=None, *, per="cell", source="the points", units=None):
     """:func:`cell_counts` of a located frame (:func:`gridkit.batch.locate_frame`'s
     rows, ``gk_grid_id`` among them), by its column ``by`` when given: one of the
     input's columns or of the ``gk_`` columns added (``gk_department_name``);
-    added up per community, street or district with ``per`` (:func:`unit_counts`)."""
+    added up per community, street or district with ``per`` (:func:`unit_counts`).
+
+    ``units``: codes or names of communities, streets or districts
+    (:meth:`gridkit.locator.Locator.cells_in`); only their cells are counted (one
+    street's cases, out of the district's). ``attrs["units"]`` says them, and
+    ``attrs["elsewhere"]`` how many points lie in the layout's other cells."""
     from .batch import PREFIX
     from .errors import near_column
 
+    chosen = locator.cells_in(units) if units else None  # a unit the layout lacks: said before the counting
     values = None
     if by is not None:
         if by not in located.columns:
@@ -248,9 +254,18 @@ def per_cell(locator, located, by=None, *, per="cell", source="the points"):
         values = located[by]
     _check_level(per)  # before the counting
     cells = cell_counts(locator, located[PREFIX + "grid_id"], by=values)
+    said = dict(cells.attrs)
+    if chosen is not None:
+        mask, found = chosen
+        kept = cells["grid_id"].isin(pd.unique(locator._text("grid_id", np.flatnonzero(mask)))).to_numpy()
+        said.update(units=found, elsewhere=int(cells["points"].to_numpy()[~kept].sum()))
+        cells = cells[kept].reset_index(drop=True)
     table = unit_counts(cells, per)
-    if "months" in cells.attrs:
-        table.attrs.update(months=cells.attrs["months"], by=by)
+    table.attrs = {}
+    if "months" in said:
+        table.attrs.update(months=said["months"], by=by)
+    if "units" in said:
+        table.attrs.update(units=said["units"], elsewhere=said["elsewhere"])
     return table
 
 
@@ -263,7 +278,8 @@ def write_per_cell(table, path=None, picture=None, *, per="cell", overwrite=Fals
     Returns the summary: ``per``, cells, cells_with_points, points, the ``most``
     rows with the most (their code, and name when the level has one), the files;
     above the cell, also how many communities (streets, districts) there are and
-    hold points."""
+    hold points; counted in some units' cells alone (:func:`per_cell`), ``units``:
+    them and ``points_elsewhere``."""
     from .io import write_layers
     from .preview import plot_counts
 
@@ -271,7 +287,7 @@ def write_per_cell(table, path=None, picture=None, *, per="cell", overwrite=Fals
     if path is not None:
         write_layers([("counts", table)], path, overwrite=overwrite)
     if picture is not None:
-        plot_counts(table, picture, per=per, overwrite=overwrite)
+        plot_counts(table, picture, per=per, overwrite=overwrite, where=", ".join(table.attrs.get("units", [])))
     held = table["points"] > 0
     summary = {"per": per, "cells": int(len(table)), "cells_with_points": int(held.sum())}
     if per != "cell":
@@ -280,6 +296,8 @@ def write_per_cell(table, path=None, picture=None, *, per="cell", overwrite=Fals
     busiest = table[held].sort_values("points", ascending=False, kind="stable").head(most)
     said = [code] + ([name] if name in table.columns else [])
     summary["points"] = int(table["points"].sum())
+    if "units" in table.attrs:  # counted in these units' cells alone
+        summary["units"] = {"units": table.attrs["units"], "points_elsewhere": table.attrs["elsewhere"]}
     if "months" in table.attrs:  # a --counts-by column of dates: a column per month
         summary["by_month"] = {"column": table.attrs["by"], "months": table.attrs["months"],
                                "other": int(table["other"].sum()) if "other" in table else 0}

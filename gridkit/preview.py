@@ -348,13 +348,15 @@ def count_classes(counts):
     return np.searchsorted(uppers, counts, side="left"), labels
 
 
-def plot_counts(cells, path=None, *, column="points", what="points", per="cell", title=None, overwrite=True):
+def plot_counts(cells, path=None, *, column="points", what="points", per="cell", title=None, where=None,
+                overwrite=True):
     """Draw ``cells`` (:func:`gridkit.counts.cell_counts`, or the communities,
     streets or districts of :func:`gridkit.counts.unit_counts` with ``per``) shaded
     by ``column``, how many points each holds: those with none in grey, the others
     in up to five classes (:func:`count_classes`). Communities, streets or
-    districts (up to 100) are each written with their name and count. Returns the
-    figure; with ``path``, also writes it atomically."""
+    districts (up to 100) are each written with their name and count; ``where``
+    (the units counted) begins the title. Returns the figure; with ``path``, also
+    writes it atomically."""
     from .counts import LEVELS
 
     picture = None if path is None else picture_format(path)
@@ -366,7 +368,8 @@ def plot_counts(cells, path=None, *, column="points", what="points", per="cell",
     fig, ax, handles = _classed(cells, klass, held, labels, f"no {what}")
     ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, title=f"{what} per {per}",
               title_fontsize=7)
-    ax.set_title(title or f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} {LEVELS[per][2]}")
+    ax.set_title(title or (f"{where}: " if where else "")
+                 + f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} {LEVELS[per][2]}")
     if per != "cell" and len(cells) <= 100:  # communities, streets: few and large enough to write each one's count
         name = LEVELS[per][1]
         names = cells[name].fillna("").astype(str).str.strip() if name in cells else [""] * len(cells)

@@ -250,6 +250,62 @@ def test_cli_counts_per_community_add_up_the_cells_and_name_the_busiest(tmp_path
     assert not (tmp_path / "located.csv").exists()
 
 
+def test_counts_of_one_unit_count_its_cells_alone_and_say_how_many_lie_elsewhere(tmp_path, package):
+    """--unit: a street office counts its own cases out of the district's export (the
+    counts listed every cell of the layout). Its cells alone, by code or name; the
+    summary says how many points lie in the other cells. A unit the layout lacks is
+    refused before anything is read or written, and --unit needs --counts or --map."""
+    points, _ = _points(tmp_path)
+    counts, picture = tmp_path / "c1.csv", tmp_path / "c1.png"
+    base = ["locate", str(points), "--grid", str(package), "--tolerance", "10"]
+    result = CliRunner().invoke(cli, base + ["--counts", str(counts), "--unit", "c1", "--map", str(picture)])
+    assert result.exit_code == 0, result.output
+    assert "  per cell of 110101001002 c1: 1 points in 1 of 2 cells (50 %)\n" \
+           "    7 more in the layout's other cells, not counted\n" in result.output
+    got = pd.read_csv(counts, dtype={"grid_id": str})
+    assert got["grid_id"].tolist() == ["110101001002001", "110101001002002"]
+    assert got["points"].tolist() == [0, 1]  # the point at (310, 20) is in the south one
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    both = CliRunner().invoke(cli, base + ["--counts", str(tmp_path / "both.csv"), "--counts-per", "community",
+                                           "--unit", "110101001001", "--unit", "c1", "--json"])
+    summary = json.loads(both.output.splitlines()[-1])["counts"]
+    assert summary["units"] == {"units": ["110101001001 c0", "110101001002 c1"], "points_elsewhere": 0}
+    assert (summary["points"], summary["cells"], summary["communities"]) == (8, 8, 2)
+    unknown = CliRunner().invoke(cli, base + ["--counts", str(tmp_path / "x.csv"), "--unit", "c9"])
+    assert unknown.exit_code == 1
+    assert "no community, street or district of the layout has the code or name 'c9'; its community codes and " \
+           "names: 110101001001 c0, 110101001002 c1" in unknown.output
+    alone = CliRunner().invoke(cli, base + ["-o", str(tmp_path / "located.csv"), "--unit", "c1"])
+    assert alone.exit_code == 2 and "--unit goes with --counts or --map" in alone.output
+    assert not any((tmp_path / name).exists() for name in ("x.csv", "x.rejects.csv", "located.csv"))
+
+
+def test_a_plain_parquet_table_is_read_by_its_coordinate_columns_as_a_csv_is(tmp_path, package):
+    """pandas' or Spark's Parquet of a table with lon/lat columns (no GeoParquet
+    metadata): `gridkit locate` stopped at pandas' "Missing geo metadata in
+    Parquet/Feather file", though --dask read the same file. It is read as the CSV
+    of the same rows is: the same cells, the same rejects by row, its own columns
+    typed. A file named .parquet that is no Parquet is refused by name."""
+    points, frame = _points(tmp_path)
+    table = tmp_path / "reports.parquet"
+    frame.to_parquet(table, index=False)
+    from_csv = locate_file(points, package, tmp_path / "a.csv")
+    from_parquet = locate_file(table, package, tmp_path / "b.csv")
+    assert {k: from_parquet[k] for k in ("rows", "located", "rejected", "inside", "outside")} == \
+           {k: from_csv[k] for k in ("rows", "located", "rejected", "inside", "outside")} == \
+           {"rows": 10, "located": 9, "rejected": 1, "inside": 7, "outside": 2}
+    a, b = (pd.read_csv(tmp_path / name, dtype=str) for name in ("a.csv", "b.csv"))
+    assert b["gk_grid_id"].tolist() == a["gk_grid_id"].tolist()
+    assert b["case"].tolist() == a["case"].tolist() == [f"c{i}" for i in range(10) if i != 8]
+    rejects = [pd.read_csv(tmp_path / name)[["row", "reason"]].values.tolist() for name in ("a.rejects.csv",
+                                                                                         "b.rejects.csv")]
+    assert rejects[1] == rejects[0] == [[9, "missing_coordinates"]]
+    fake = tmp_path / "fake.parquet"
+    fake.write_text("case,lon,lat\n")
+    with pytest.raises(InputError, match=r"fake.parquet: not a Parquet file \(ArrowInvalid"):
+        locate_file(fake, package, tmp_path / "c.csv")
+
+
 def test_counts_by_a_column_of_dates_count_per_month_the_latest_twelve_in_order(tmp_path, package):
     """A hotline's export counted by its time column (受理时间): --counts-by gave a
     column per timestamp, the 12 most common, the rest in other, which says nothing.
