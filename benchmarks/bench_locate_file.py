@@ -7,7 +7,9 @@ write every row with its cell, community, street and district, as WGS84 points
 (``gpkg``, ``parquet``) or text (``csv``). The ``gbk`` case reads the same points
 from a CSV as Excel saves one on a Chinese Windows (GBK, a header of 编号,经度,纬度
 and a 名称 column of Chinese names), and writes text; the recipe is told the
-encoding, gridkit finds it:
+encoding, gridkit finds it. The ``from_parquet`` case reads the points from a plain
+Parquet table (``id,lon,lat``, as pandas or Spark write one: no GeoParquet metadata)
+and writes GeoParquet; the recipe reads it with ``pandas.read_parquet``:
 
 * ``gridkit``: ``locate_file`` (what ``gridkit locate POINTS.csv --grid … -o OUT``
   runs): the locator's index, rows in chunks, written a batch at a time.
@@ -23,6 +25,7 @@ agree.
 
     python benchmarks/bench_locate_file.py
     python benchmarks/bench_locate_file.py --only gpkg
+    python benchmarks/bench_locate_file.py --only from_parquet
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ from bench_map import prepare as prepare_map
 OUT = Path(__file__).resolve().parent / "results"
 POINTS = OUT / "locate_file_points.csv"
 POINTS_GBK = OUT / "locate_file_points_gbk.csv"
+POINTS_PARQUET = OUT / "locate_file_points.parquet"
 N = 2_000_000
-CASES = {"gpkg": ".gpkg", "parquet": ".parquet", "csv": ".csv", "gbk": ".csv"}
+CASES = {"gpkg": ".gpkg", "parquet": ".parquet", "csv": ".csv", "gbk": ".csv", "from_parquet": ".parquet"}
 NAMES = ["grid_id", "community_code", "community_name", "street_code", "street_name", "county_code", "county_name"]
 
 
@@ -62,11 +66,14 @@ def prepare(case):
         names = np.array(["雨水井盖", "污水井盖", "路灯", "消防栓", "垃圾箱"])
         frame["名称"] = names[np.arange(N) % len(names)]
         frame.to_csv(POINTS_GBK, index=False, encoding="gbk")
+    if case == "from_parquet" and not POINTS_PARQUET.exists():
+        pd.read_csv(POINTS).to_parquet(POINTS_PARQUET, index=False)
 
 
 def _input(case):
-    """The points' CSV and its coordinate columns."""
-    return (POINTS_GBK, "经度", "纬度") if case == "gbk" else (POINTS, "lon", "lat")
+    """The points' file and its coordinate columns."""
+    return ((POINTS_GBK, "经度", "纬度") if case == "gbk" else (POINTS_PARQUET, "lon", "lat") if case == "from_parquet"
+            else (POINTS, "lon", "lat"))
 
 
 def _output(case, peer):
@@ -93,13 +100,14 @@ def run_geopandas(case):
     t = time.perf_counter()
     cells = gpd.read_file(_package("dongcheng"), layer="cells", engine="pyogrio", columns=NAMES)
     path, lon, lat = _input(case)
-    frame = pd.read_csv(path, encoding="gb18030" if case == "gbk" else None)
+    frame = pd.read_parquet(path) if case == "from_parquet" else pd.read_csv(path, encoding="gb18030" if case == "gbk"
+                                                                              else None)
     points = gpd.GeoDataFrame(frame, geometry=gpd.points_from_xy(frame[lon], frame[lat]), crs=4326)
     joined = gpd.sjoin(points.to_crs(cells.crs), cells, how="left", predicate="within").drop(columns="index_right")
     joined = joined[~joined.index.duplicated()].to_crs(4326)  # a point on an edge once, as gridkit
     if case == "gpkg":
         joined.to_file(out, layer="located", engine="pyogrio", use_arrow=True)
-    elif case == "parquet":
+    elif case in ("parquet", "from_parquet"):
         joined.to_parquet(out)
     else:
         pd.DataFrame(joined.drop(columns="geometry")).to_csv(out, index=False)
