@@ -153,4 +153,5 @@ def run_geopandas(case):
 PEERS = {"gridkit": run_gridkit, "geopandas": run_geopandas}
 
 if __name__ == "__main__":
-    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells", "communities", "months"), rate="M pts/s")
+    run_benchmark(__doc__, __file__, CASES, PEERS, prepare=prepare, notes=("counted", "cells", "communities", "months"),
+                  rate="M pts/s")

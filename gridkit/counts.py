@@ -254,18 +254,15 @@ def per_cell(locator, located, by=None, *, per="cell", source="the points", unit
         values = located[by]
     _check_level(per)  # before the counting
     cells = cell_counts(locator, located[PREFIX + "grid_id"], by=values)
-    said = dict(cells.attrs)
+    months = cells.attrs.get("months")
+    said = {"months": months, "by": by} if months is not None else {}
     if chosen is not None:
         mask, found = chosen
         kept = cells["grid_id"].isin(pd.unique(locator._text("grid_id", np.flatnonzero(mask)))).to_numpy()
         said.update(units=found, elsewhere=int(cells["points"].to_numpy()[~kept].sum()))
         cells = cells[kept].reset_index(drop=True)
     table = unit_counts(cells, per)
-    table.attrs = {}
-    if "months" in said:
-        table.attrs.update(months=said["months"], by=by)
-    if "units" in said:
-        table.attrs.update(units=said["units"], elsewhere=said["elsewhere"])
+    table.attrs = said
     return table
 
 
