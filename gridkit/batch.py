@@ -600,8 +600,8 @@ def _parquet_columns(points):
         schema = dataset.schema
         meta = json.loads((schema.metadata or {}).get(b"geo", b"null"))
     except Exception as exc:  # no file, not Parquet, the 'geo' metadata no JSON
-        raise InputError(f"{points}: not a Parquet dataset ({exc.__class__.__name__}: {exc}); the dask path reads "
-                         "Parquet or GeoParquet (a file, a folder of partitions or a glob)") from exc
+        raise InputError(f"{points}: not a Parquet dataset ({exc.__class__.__name__}: {exc}); gridkit reads Parquet "
+                         "or GeoParquet: a file, a folder of partitions, or with --dask a glob") from exc
     if not dataset.files:
         raise InputError(f"{points}: no Parquet files in it (files whose names begin with . or _, as Spark's "
                          "_SUCCESS, are not read)")

@@ -657,11 +657,25 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
 def _plain_parquet(path):
     """A Parquet file with no GeoParquet metadata (pandas' or Spark's ``to_parquet`` of
     a table with lon/lat columns) as a frame, its coordinate columns found as a
-    CSV's (as ``gridkit locate --dask`` reads it); None for any other file, and for
-    a folder of partitions (read as a GeoParquet dataset)."""
-    if path.suffix.lower() not in (".parquet", ".geoparquet") or path.is_dir():
+    CSV's (as ``gridkit locate --dask`` reads it); None for any other file.
+
+    A folder of such files (Spark's ``points.parquet/`` of ``part-*.parquet``, with
+    ``_SUCCESS`` beside them, perhaps in ``month=…`` subfolders) is read whole, with
+    the partition columns, after the checks the dask path makes: no stray file, the
+    same column types in every file. A folder of GeoParquet gives None (read as a
+    GeoParquet dataset)."""
+    if path.suffix.lower() not in (".parquet", ".geoparquet"):
         return None
     import pyarrow.parquet as pq
+
+    if path.is_dir():
+        from .batch import _parquet_columns
+
+        if _parquet_columns(path)[0] is not None:
+            return None
+        import pyarrow.dataset as ds
+
+        return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pandas()
 
     try:
         schema = pq.read_schema(path)

@@ -306,6 +306,34 @@ def test_a_plain_parquet_table_is_read_by_its_coordinate_columns_as_a_csv_is(tmp
         locate_file(fake, package, tmp_path / "c.csv")
 
 
+def test_a_folder_of_plain_parquet_as_spark_writes_it_is_read_whole_with_its_partitions(tmp_path, package):
+    """Spark writes `points.parquet/` as a folder: part files in `month=…` subfolders,
+    `_SUCCESS` and `.crc` files beside them. Locally it was read as GeoParquet and
+    stopped at "Missing geo metadata", though --dask read it. It is read whole, with
+    its partition column, as the CSV of the same rows is; an empty folder and a
+    stray file in it are refused by name."""
+    points, frame = _points(tmp_path)
+    folder = tmp_path / "reports.parquet"
+    frame.assign(month=["2026-01"] * 4 + ["2026-02"] * 6).to_parquet(folder, partition_cols=["month"], index=False)
+    (folder / "_SUCCESS").write_text("")
+    (folder / ".part-0.parquet.crc").write_text("crc")
+    from_csv = locate_file(points, package, tmp_path / "a.csv")
+    from_folder = locate_file(folder, package, tmp_path / "b.csv")
+    assert {k: from_folder[k] for k in ("rows", "located", "rejected", "inside", "outside")} == \
+           {k: from_csv[k] for k in ("rows", "located", "rejected", "inside", "outside")}
+    a, b = (pd.read_csv(tmp_path / name, dtype=str) for name in ("a.csv", "b.csv"))
+    assert b["gk_grid_id"].tolist() == a["gk_grid_id"].tolist()
+    assert b["case"].tolist() == [f"c{i}" for i in range(10) if i != 8]
+    assert b["month"].tolist() == ["2026-01"] * 4 + ["2026-02"] * 5
+    (tmp_path / "empty.parquet").mkdir()
+    with pytest.raises(InputError, match=r"empty.parquet: no Parquet files in it"):
+        locate_file(tmp_path / "empty.parquet", package, tmp_path / "c.csv")
+    (folder / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match=r"reports.parquet/notes.txt is not a readable Parquet file .*; remove it"):
+        locate_file(folder, package, tmp_path / "c.csv")
+    assert not (tmp_path / "c.csv").exists()
+
+
 def test_counts_by_a_column_of_dates_count_per_month_the_latest_twelve_in_order(tmp_path, package):
     """A hotline's export counted by its time column (受理时间): --counts-by gave a
     column per timestamp, the 12 most common, the rest in other, which says nothing.
