@@ -177,7 +177,7 @@ def _max_diff_m(ours, theirs):
     if ours.suffix == ".xlsx":
         import pandas as pd
 
-        a, b = (pd.read_excel(p, dtype=str) for p in (ours, theirs))
+        a, b = (pd.read_excel(p, engine="calamine", dtype=str) for p in (ours, theirs))
         a, b = (gpd.GeoDataFrame(t, geometry=gpd.GeoSeries.from_wkt(t.pop("WKT"))) for t in (a, b))
     else:
         a, b = (gpd.read_file(p, engine="pyogrio") for p in (ours, theirs))

@@ -142,7 +142,7 @@ def test_a_class_column_of_names_routes_as_its_codes(tmp_path, package):
     summary = json.loads(on_dask.output.splitlines()[-1])
     # the counts on dask: the seven rows located in a cell (c8 and c9 rejected, c7 outside), per community
     assert (summary["counts"]["points"], summary["counts"]["cells_with_points"]) == (7, 5)
-    per_community = pd.read_excel(tmp_path / "d.xlsx", dtype={"community_code": str})
+    per_community = pd.read_excel(tmp_path / "d.xlsx", engine="calamine", dtype={"community_code": str})
     assert per_community[["community_code", "cells", "points"]].values.tolist() == [["110101001001", 6, 6],
                                                                                    ["110101001002", 2, 1]]
     named = summary["classes_by_name"]
@@ -463,7 +463,7 @@ def test_an_excel_output_holds_the_csv_rows_with_codes_as_text(tmp_path, package
         result = CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out)])
         assert result.exit_code == 0, result.output
     csv = pd.read_csv(outputs[".csv"], dtype=str, keep_default_na=False)
-    sheet = pd.read_excel(outputs[".xlsx"], sheet_name="located", dtype=str, keep_default_na=False)
+    sheet = pd.read_excel(outputs[".xlsx"], engine="calamine", sheet_name="located", dtype=str, keep_default_na=False)
     assert sheet.drop(columns="gk_distance_m").equals(csv.drop(columns="gk_distance_m"))
     assert np.allclose(pd.to_numeric(sheet["gk_distance_m"]), pd.to_numeric(csv["gk_distance_m"]), equal_nan=True)
     cells = openpyxl.load_workbook(outputs[".xlsx"])["located"]
@@ -520,7 +520,7 @@ def test_a_control_character_excel_cannot_store_is_named_before_writing(tmp_path
     frame.assign(case=["tab\there", "line\nbreak"] * 5).to_csv(points, index=False)
     assert CliRunner().invoke(cli, ["locate", str(points), "--grid", str(package), "-o", str(out),
                                     "--overwrite"]).exit_code == 0
-    assert pd.read_excel(out)["case"][:2].tolist() == ["tab\there", "line\nbreak"]
+    assert pd.read_excel(out, engine="calamine")["case"][:2].tolist() == ["tab\there", "line\nbreak"]
 
 
 def test_the_library_never_writes_over_the_points_or_the_grid(tmp_path, package):

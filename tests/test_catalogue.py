@@ -790,7 +790,7 @@ def test_an_exported_catalogue_s_class_ids_and_removals_edited_in_excel(tmp_path
         "完好", None]
     # The copy with its source columns deleted would move every component to its own
     # source: refused. A file of IDs that is no copy takes them, and says from where.
-    frame = pd.read_excel(tmp_path / "again.xlsx", dtype=str)
+    frame = pd.read_excel(tmp_path / "again.xlsx", engine="calamine", dtype=str)
     frame.drop(columns=["source", "source_key"]).to_excel(tmp_path / "trimmed.xlsx", index=False)
     trimmed = CliRunner().invoke(cli, [*imported[:6], str(tmp_path / "trimmed.xlsx"), "--crs", "EPSG:4548"])
     assert trimmed.exit_code == 1 and (
@@ -859,7 +859,7 @@ def test_a_catalogue_exported_by_its_chinese_or_legacy_names(tmp_path, package, 
     result = CliRunner().invoke(cli, ["export", str(package), "--layer", "components", "--fields", "chinese",
                                       "-o", str(ledger)])
     assert result.exit_code == 0, result.output
-    header = pd.read_excel(ledger, dtype=str).columns.tolist()
+    header = pd.read_excel(ledger, engine="calamine", dtype=str).columns.tolist()
     assert header[:4] == ["管理部件标识码", "管理部件名称", "主管部门代码", "主管部门名称"] and "GLBJBSM" not in header
     again = CliRunner().invoke(cli, [*args, str(ledger)])
     assert again.exit_code == 0, again.output
@@ -1933,10 +1933,10 @@ def test_cli_on_the_cambridge_inventories(shared, samples, tmp_path):
     # The same tables as Excel sheets, for the staff who fix them there: codes stay text (17 digits, a
     # leading zero), the counts numbers.
     CliRunner().invoke(cli, ["components", "check", str(grid), "--problems", str(tmp_path / "p.xlsx")])
-    sheet = pd.read_excel(tmp_path / "p.xlsx", sheet_name="problems", dtype=str)
+    sheet = pd.read_excel(tmp_path / "p.xlsx", engine="calamine", sheet_name="problems", dtype=str)
     pd.testing.assert_frame_equal(sheet.fillna(""), problems.fillna(""))
     CliRunner().invoke(cli, ["components", "stats", str(grid), "--by", "class", "-o", str(tmp_path / "s.xlsx")])
-    sheet = pd.read_excel(tmp_path / "s.xlsx", sheet_name="by class", dtype={"class_code": str})
+    sheet = pd.read_excel(tmp_path / "s.xlsx", engine="calamine", sheet_name="by class", dtype={"class_code": str})
     pd.testing.assert_frame_equal(sheet, table)
     # The sample routing table knows each department the mapping names: their codes fill ZGBMDM.
     filled = CliRunner().invoke(cli, ["components", "departments", str(grid), "--routes",
