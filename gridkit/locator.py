@@ -1498,11 +1498,18 @@ def _read_cells(path, layer, id_field, micro=False):
         layers = [name for name, _ in pyogrio.list_layers(path)]
         layer = layer or ("cells" if "cells" in layers else layers[0])
         package = layer == "cells" and "gridkit_metadata" in layers
-        fields = set(pyogrio.read_info(path, layer=layer)["fields"])
+        info = pyogrio.read_info(path, layer=layer)
+        fields = set(info["fields"])
+        if info["geometry_type"] is None:  # points, a report table: not a layout
+            raise InputError(f"{path} (layer {layer}): a table without geometry, not a grid layout; --grid takes "
+                             "a grid package (gridkit grid units BOUNDARIES -o layout.gpkg) or a file of cell polygons")
         if id_field not in fields:
             raise InputError(f"{path} (layer {layer}): no {id_field!r} column{near_column(id_field, fields)} for "
                              "the cell IDs; columns are "
-                             f"{', '.join(sorted(fields))} — name the ID column (--id-field)")
+                             f"{', '.join(sorted(fields))} — name the ID column (--id-field)"
+                             + ("" if "gridkit_metadata" in layers else
+                                f". If these are boundaries (communities, districts), grid them first: gridkit grid "
+                                f"units {path} -o layout.gpkg, and pass that as --grid"))
         # The hierarchy by its names, or by the 10-character ones `gridkit export` gives
         # them in a Shapefile (comm_code …): such cells located to grid IDs alone.
         from .export import SHAPEFILE_NAMES

@@ -329,6 +329,24 @@ def test_a_shapefile_gridkit_exported_locates_to_its_communities(tmp_path):
         "110101001001001", "110101001001", "东四", "110101001", "东华门")
 
 
+def test_boundaries_or_a_table_passed_as_the_grid_say_what_to_pass(tmp_path):
+    """`--grid districts.gpkg` (the boundaries, not their layout) only asked for
+    --id-field, and `--grid reports.csv` too, as if the ID column were all it
+    lacked. The boundaries are told to be gridded first; a table without geometry
+    is told it is no layout. A package's own cells keep the plain message."""
+    with pytest.raises(InputError, match=r"dongcheng_gcj02.gpkg \(layer districts\): no 'grid_id' column.*"
+                                         r"--id-field\)\. If these are boundaries \(communities, districts\), grid "
+                                         r"them first: gridkit grid units .*dongcheng_gcj02.gpkg -o layout.gpkg"):
+        Locator.from_package(SAMPLES / "dongcheng_gcj02.gpkg", cache=False)
+    with pytest.raises(InputError, match=r"dongcheng_reports.csv \(layer dongcheng_reports\): a table without "
+                                         r"geometry, not a grid layout; --grid takes a grid package"):
+        Locator.from_package(SAMPLES / "dongcheng_reports.csv", cache=False)
+    comm = community_frame([shapely.box(0, 0, 300, 200)])
+    package = gk.write_package(tmp_path / "p.gpkg", gk.unit_grid(comm), comm)
+    with pytest.raises(InputError, match=r"no 'gid' column.*name the ID column \(--id-field\)$"):
+        Locator.from_package(package, id_field="gid", cache=False)
+
+
 def test_any_polygon_file_in_lon_lat_with_its_own_id_column(tmp_path, layouts):
     cells, _ = layouts["street-bounded"]
     path = tmp_path / "imported.geojson"
