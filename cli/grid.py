@@ -1040,8 +1040,34 @@ def households_command(boundaries, households_path, output, layer, where, encodi
         grids_word = "grid" if of_whole_blocks == 1 else "grids"
         lines_out.append(f"hint         {of_whole_blocks} flagged {grids_word} of whole blocks: --split-polygons lets "
                          "gridkit cut blocks (households shared by area) to reach the band")
+    lines_out += _light_tiles_hint(layout, communities, parent_code)
     lines_out += carried_lines(catalogue, moved, kept)
     _echo_summary(lines_out, s, "community", output, preview, t0, as_json)
+
+
+def _light_tiles_hint(layout, communities, parent_code):
+    """A hint when provisional communities hold too few households for one grid. A
+    street or county given without its communities is tiled by area, as for unit
+    grids (at most 999 cells of 10,000 m²): in a rural district (Putuo's islands)
+    most tiles then hold a few dozen households and end as too_few grids. (With
+    --parent-code, provisional communities are the features themselves.)"""
+    if parent_code:
+        return []
+    grids = layout.grids
+    light = set(grids.loc[grids["flag"] == "too_few", "community_code"])
+    provisional = communities[communities["provisional"].astype(bool)]
+    tiles = provisional["community_code"]
+    n = len(light & set(tiles))
+    if len(tiles) < 2 or n < max(2, len(tiles) // 4):
+        return []
+    # The street's code, or the county's above a provisional street (9xx)
+    parents = {county if street[6:9] >= "900" else street
+               for street, county in zip(provisional["street_code"], provisional["county_code"])}
+    whole = f"--provisional --parent-code {parents.pop()}" if len(parents) == 1 else \
+        "--provisional --parent-code with the district's or street's code"
+    return [f"hint         {n} of {len(tiles)} provisional communities hold fewer households than the lower bound: "
+            "they are cut by area, as for unit grids. Give the real communities (12-digit codes), or divide each "
+            f"feature as one community: leave out --code-field and pass {whole}"]
 
 
 @grid.command("rebalance")

@@ -802,6 +802,39 @@ def test_grid_households_reads_address_points_from_a_csv(samples, tmp_path, capl
     assert wrong.exit_code == 2 and "is neither" in wrong.output
 
 
+def test_grid_households_over_a_rural_county_says_its_tiles_are_too_light(samples, tmp_path):
+    """Putuo (a county code, no communities) with a household every 1.5 km: its
+    provisional communities are tiles cut by area, as for unit grids, and nearly all
+    end as too_few grids, with nothing saying why. A hint now says so and gives the
+    command that divides the county as one community, which brings grids into the band."""
+    import pandas as pd
+    import shapely
+
+    boundaries = samples / "putuo_gcj02.gpkg"
+    county = gk.read_vector(boundaries, crs="gcj02")
+    x0, y0, x1, y1 = county.total_bounds
+    xs, ys = np.meshgrid(np.arange(x0, x1, 0.015), np.arange(y0, y1, 0.015))
+    inside = shapely.contains_xy(county.geometry.iloc[0], xs.ravel(), ys.ravel())
+    path = tmp_path / "homes.csv"
+    pd.DataFrame({"lon": xs.ravel()[inside], "lat": ys.ravel()[inside], "hh": 40}).to_csv(path, index=False)
+    common = ("grid", "households", boundaries, "--crs", "gcj02", "--provisional", "--households", path,
+              "--count-field", "hh", "--min-households", 100, "--max-households", 150)
+    tiled = _run(*common, "--code-field", "adcode", "-o", tmp_path / "tiled.gpkg")
+    assert tiled.exit_code == 0, tiled.output
+    hint = ("hint         {} of 151 provisional communities hold fewer households than the lower bound: they are cut "
+            "by area, as for unit grids. Give the real communities (12-digit codes), or divide each feature as one "
+            "community: leave out --code-field and pass --provisional --parent-code 330903\n")
+    cells = gk.read_package(tmp_path / "tiled.gpkg")[0]
+    light = cells.loc[cells["flag"] == "too_few", "community_code"].nunique()
+    assert light == 125 and hint.format(light) in tiled.output
+    whole = _run(*common, "--parent-code", "330903", "-o", tmp_path / "whole.gpkg")
+    assert whole.exit_code == 0, whole.output
+    assert "provisional communities hold fewer" not in whole.output
+    again = gk.read_package(tmp_path / "whole.gpkg")[0]
+    in_band = [int(c["households"].between(100, 150).sum()) for c in (cells, again)]
+    assert again["community_code"].nunique() == 1 and in_band == [10, 45]
+
+
 def test_grid_households_takes_the_band_one_way(samples, tmp_path):
     args = ("grid", "households", samples / "cincinnati_city.gpkg", "--households", samples / "cincinnati_blocks.gpkg",
             "-o", tmp_path / "o.gpkg")
