@@ -59,6 +59,8 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     dots coloured by class, with removed ones left out and a legend of class code
     and name. ``outlined`` (a boolean per cell) draws those cells' edges in black,
     counted in the legend as ``outlined_label`` (the grids a rebalance made).
+    Counties far apart (Beijing's and Zhoushan's in one layout) are drawn a panel
+    each, west to east (:func:`_regions`).
 
     Returns the matplotlib figure; with ``path``, also writes it atomically, in the
     format its suffix names (:data:`PICTURE_FORMATS`: .png, .svg, .pdf, .jpg).
@@ -72,31 +74,54 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     from matplotlib import colormaps
     from matplotlib.figure import Figure
 
-    minx, miny, maxx, maxy = cells.total_bounds
-    fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
-    ax = fig.subplots()
+    regions = _regions(cells)
+    fig, axes = _panels(Figure, cells, regions)
     comm = cells[colour_by].astype("category").cat.codes.to_numpy()
     colours = colormaps["tab20"](comm % 20)
-    # Cell outlines only where a cell spans a few pixels: finer, they would only grey
-    # the picture over (the 800-pixel axes hold the layout's longer side).
-    cell_px = np.sqrt(cells.area.mean()) * 800 / max(maxx - minx, maxy - miny, 1e-9) if len(cells) else 0
-    _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.15 if cell_px >= 3 else 0,
-          alpha=0.3 if components is not None else 0.85)
-    if units is not None and len(units):
-        if "level" in units:  # communities thin, the levels above thick
-            communities = units[units["level"] == "community"]
-            if len(communities):
-                communities.boundary.plot(ax=ax, color="0.2", linewidth=0.6)
-            units = units[units["level"] != "community"]
-        if len(units):
-            units.boundary.plot(ax=ax, color="black", linewidth=1.4)
-    named = cells[~missing & cells["grid_id"].notna()] if labels else cells.iloc[:0]  # edited by hand: either lost
-    if len(named):
-        step = max(1, len(named) // labels)
-        sample = named.iloc[np.arange(0, len(named), step)[:labels]]
-        for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
-            ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
-                        bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
+    if units is not None and len(units) and "level" in units:  # communities thin, the levels above thick
+        units = (units[units["level"] == "community"], units[units["level"] != "community"])
+    elif units is not None:
+        units = (units.iloc[:0], units)
+    named = ~np.asarray(missing) & cells["grid_id"].notna().to_numpy()  # edited by hand: either lost
+    for k, (ax, region) in enumerate(zip(axes, regions)):
+        shown = cells[region]
+        # Cell outlines only where a cell spans a few pixels: finer, they would only grey
+        # the picture over (the 800-pixel axes hold the region's longer side).
+        minx, miny, maxx, maxy = shown.total_bounds
+        cell_px = np.sqrt(shown.area.mean()) * 800 / max(maxx - minx, maxy - miny, 1e-9) if len(shown) else 0
+        _fill(ax, shown.geometry.values, colours[region], edgecolor="white", linewidth=0.15 if cell_px >= 3 else 0,
+              alpha=0.3 if components is not None else 0.85)
+        for level, width in zip(units or (), (0.6, 1.4)):
+            if len(level):
+                level.boundary.plot(ax=ax, color="0.2" if width < 1 else "black", linewidth=width)
+        labelled = cells[region & named] if labels else cells.iloc[:0]
+        if len(labelled):
+            step = max(1, len(labelled) // labels)
+            sample = labelled.iloc[np.arange(0, len(labelled), step)[:labels]]
+            for pt, gid in zip(sample.geometry.representative_point(), sample["grid_id"]):
+                ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
+        handles = _overlays(ax, cells, components, micro, outlined, outlined_label)
+        if handles and k == 0:  # one legend: components, micro-grids, flags, outlines
+            ax.legend(handles=handles, loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)
+    s = cells.attrs.get("summary", {})
+    area = cells["area_m2"] if "area_m2" in cells else cells.area
+    noun = "grids" if "households" in cells else "cells"  # household grids, or unit cells
+    n_units = cells["community_code"].nunique()
+    title = title or (f"{len(cells):,} {noun} in {n_units} {'community' if n_units == 1 else 'communities'} · "
+                      f"mean {area.mean():,.0f} m²" + (f" · {s['merges']:,} merges" if "merges" in s else ""))
+    if len(axes) == 1:
+        axes[0].set_title(title)
+    else:  # the whole layout's title above, each region's counties over its panel
+        fig.suptitle(title)
+        for ax, region in zip(axes, regions):
+            ax.set_title(_counties(cells[region]), fontsize=9)
+    return _framed(fig, axes, [cells[region] for region in regions], path, picture, overwrite)
+
+
+def _overlays(ax, cells, components, micro, outlined, outlined_label):
+    """Components, micro-grids, grids out of the band and outlined grids drawn over
+    the cells on ``ax``; their legend handles."""
     handles = []
     if components is not None and len(components):
         handles.extend(_plot_components(ax, components))
@@ -111,15 +136,65 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
         chosen = cells[np.asarray(outlined, dtype=bool)]
         chosen.boundary.plot(ax=ax, color="black", linewidth=1.6, zorder=2)
         handles.append(Line2D([], [], color="black", linewidth=1.6, label=f"{len(chosen)} {outlined_label}"))
-    if handles:  # one legend: components, micro-grids, flags, outlines
-        ax.legend(handles=handles, loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)
-    s = cells.attrs.get("summary", {})
-    area = cells["area_m2"] if "area_m2" in cells else cells.area
-    noun = "grids" if "households" in cells else "cells"  # household grids, or unit cells
-    units = cells["community_code"].nunique()
-    ax.set_title(title or f"{len(cells):,} {noun} in {units} {'community' if units == 1 else 'communities'} · "
-                 f"mean {area.mean():,.0f} m²" + (f" · {s['merges']:,} merges" if "merges" in s else ""))
-    return _framed(fig, ax, cells, path, picture, overwrite)
+    return handles
+
+
+def _regions(cells, most=4):
+    """Row masks of the parts of a layout that lie far apart, one map panel each, west
+    to east: Beijing's Dongcheng and Zhoushan's Shengsi in one package are 1,000 km
+    apart, and one frame around both drew two specks in a white page. Counties whose
+    boxes lie within the larger one's size of each other stay together. One mask (all
+    rows) when the layout is one region, when its regions would fill a quarter of the
+    frame around them anyway, or when there would be more than ``most``."""
+    everything = [np.ones(len(cells), dtype=bool)]
+    if "county_code" not in cells or len(cells) < 2:
+        return everything
+    keys, county = np.unique(cells["county_code"].astype(str).to_numpy(), return_inverse=True)
+    if len(keys) < 2:
+        return everything
+    import pandas as pd
+    from scipy.sparse.csgraph import connected_components
+
+    bounds = pd.DataFrame(shapely.bounds(cells.geometry.values)).groupby(county.ravel())
+    x0, y0, x1, y1 = (bounds[0].min().to_numpy(), bounds[1].min().to_numpy(), bounds[2].max().to_numpy(),
+                      bounds[3].max().to_numpy())
+    side = np.maximum(x1 - x0, y1 - y0)
+    gap = np.maximum(np.maximum(x0[None, :] - x1[:, None], x0[:, None] - x1[None, :]),
+                     np.maximum(y0[None, :] - y1[:, None], y0[:, None] - y1[None, :]))
+    near = gap <= np.maximum(side[:, None], side[None, :])
+    n, label = connected_components(near, directed=False)
+    if n == 1 or n > most:
+        return everything
+    boxes = [(x0[label == k].min(), y0[label == k].min(), x1[label == k].max(), y1[label == k].max())
+             for k in range(n)]
+    fx0, fy0, fx1, fy1 = cells.total_bounds
+    if sum((b[2] - b[0]) * (b[3] - b[1]) for b in boxes) > 0.25 * (fx1 - fx0) * (fy1 - fy0):
+        return everything
+    west_to_east = sorted(range(n), key=lambda k: boxes[k][0])
+    return [label[county.ravel()] == k for k in west_to_east]
+
+
+def _panels(Figure, cells, regions):
+    """A figure with one axes per region, side by side, each as wide as its region asks."""
+    if len(regions) == 1:
+        minx, miny, maxx, maxy = cells.total_bounds
+        fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
+        return fig, [fig.subplots()]
+    ratios = []
+    for region in regions:
+        minx, miny, maxx, maxy = cells[region].total_bounds
+        ratios.append(min(max((maxx - minx) / max(maxy - miny, 1e-9), 0.4), 2.5))
+    width = min(14.0, max(9.0, 4.5 * len(regions)))
+    height = min(max((width - 0.9 * len(regions)) / sum(ratios) + 1.5, 3.5), 9.0)
+    fig = Figure(figsize=(width, height), dpi=110, layout="compressed")  # equal-aspect panels packed close
+    return fig, list(fig.subplots(1, len(regions), width_ratios=ratios))
+
+
+def _counties(cells):
+    """The counties of ``cells`` as a panel's title: code and name, three at most."""
+    names = cells["county_name"].fillna("").astype(str) if "county_name" in cells else ""
+    pairs = (cells["county_code"].astype(str) + " " + names).str.strip().drop_duplicates().tolist()
+    return ", ".join(pairs[:3]) + (f" and {len(pairs) - 3} more" if len(pairs) > 3 else "")
 
 
 def cjk_font():
@@ -151,23 +226,31 @@ def _chinese_drawn(fig):
 def _framed(fig, ax, cells, path, picture, overwrite):
     """A map's axes in metres around ``cells``, the figure written to ``path``
     (atomically, in the format ``picture``) when one is given; returns ``fig``.
-    Chinese texts get a font that draws them (:func:`_chinese_drawn`)."""
+    Chinese texts get a font that draws them (:func:`_chinese_drawn`). ``ax`` and
+    ``cells`` may be lists, a panel each (:func:`_regions`)."""
     from matplotlib.ticker import MaxNLocator
 
     _chinese_drawn(fig)
-    minx, miny, maxx, maxy = cells.total_bounds
-    ax.set_xlabel(f"x (m) — {cells.crs.name if cells.crs else ''}")
-    ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
-    ax.set_aspect("equal")
-    # The view is the cells': units reach beyond them when only some are drawn
-    # (gridkit map --where: one community of a city-wide street or district).
-    pad = 0.02 * max(maxx - minx, maxy - miny, 1.0)
-    ax.set_xlim(minx - pad, maxx + pad)
-    ax.set_ylim(miny - pad, maxy + pad)
-    ax.ticklabel_format(style="plain", useOffset=False)
-    # Seven-digit metre ticks take about an inch and a quarter each.
-    ax.xaxis.set_major_locator(MaxNLocator(int(fig.get_figwidth() * 0.7)))
-    fig.tight_layout()
+    axes, shown = (ax, cells) if isinstance(ax, list) else ([ax], [cells])
+    crs = (shown[0].crs.name if shown[0].crs else "") if len(axes) > 1 else None
+    if crs:  # once under the panels: a narrow one cannot hold it
+        fig.supxlabel(crs, fontsize=9)
+    for ax, cells in zip(axes, shown):
+        minx, miny, maxx, maxy = cells.total_bounds
+        ax.set_xlabel("x (m)" if crs is not None else f"x (m) — {cells.crs.name if cells.crs else ''}")
+        ax.set_ylabel("y (m)")  # geopandas would label it from the CRS ("Northing [metre]"), unlike x
+        ax.set_aspect("equal")
+        # The view is the cells': units reach beyond them when only some are drawn
+        # (gridkit map --where: one community of a city-wide street or district).
+        pad = 0.02 * max(maxx - minx, maxy - miny, 1.0)
+        ax.set_xlim(minx - pad, maxx + pad)
+        ax.set_ylim(miny - pad, maxy + pad)
+        ax.ticklabel_format(style="plain", useOffset=False)
+        # Seven-digit metre ticks take about an inch and a quarter each.
+        width = fig.get_figwidth() * (ax.get_position().width if crs is not None else 1.0)
+        ax.xaxis.set_major_locator(MaxNLocator(max(2, int(width * 0.7))))
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     if path is not None:
         with atomic_path(Path(path), overwrite=overwrite) as tmp:
             fig.savefig(tmp, format=picture)
