@@ -715,8 +715,10 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
         # own: thirty lines around the summary. As verbose as gridkit's own log (-v).
         logging.getLogger("distributed").setLevel(logging.getLogger().getEffectiveLevel())
         try:
+            # ":0", a free port: None does not turn the dashboard off (dask/distributed#8136),
+            # so a second run beside a notebook's cluster warned "Port 8787 is already in use".
             cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=":0")
         except RuntimeError as exc:  # dask: "Nanny failed to start"
             raise GridkitError(
                 f"the local dask cluster of {n_workers} worker processes did not start ({exc}). From a Python "

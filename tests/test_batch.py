@@ -1155,6 +1155,30 @@ def test_dask_rejects_name_the_coordinate_columns_as_the_file_path_does(tmp_path
     assert from_file[columns].values.tolist() == on_dask[columns].values.tolist()
 
 
+def test_dask_beside_another_cluster_does_not_warn_of_the_dashboards_port(tmp_path, package):
+    """With another dask cluster running (a notebook's, or a second run), every
+    `locate --dask` warned "Port 8787 is already in use. Perhaps you already have a
+    cluster running?": dashboard_address=None does not turn the dashboard off
+    (dask/distributed#8136). It takes a free port now, and says nothing."""
+    import socket
+    import warnings
+
+    lon, lat = _lonlat([X0 + 50], [Y0 + 50])
+    (tmp_path / "parts").mkdir()
+    pd.DataFrame({"id": ["a"], "lon": lon, "lat": lat}).to_parquet(tmp_path / "parts" / "part-0.parquet")
+    with socket.socket() as taken:
+        try:
+            taken.bind(("", 8787))  # as a running cluster's dashboard holds it
+            taken.listen()
+        except OSError:  # another test's cluster holds it already: as good
+            pass
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            located, _ = locate_dask(tmp_path / "parts", package, n_workers=1)
+    assert located["gk_grid_id"].tolist() == ["110101001001004"]  # the south-west cell
+    assert [str(w.message) for w in caught if "already in use" in str(w.message)] == []
+
+
 def _ids(column):
     """A column of grid IDs as a list, None where there is none."""
     return column.astype(object).where(column.notna(), None).tolist()
