@@ -83,7 +83,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     elif units is not None:
         units = (units.iloc[:0], units)
     named = ~np.asarray(missing) & cells["grid_id"].notna().to_numpy()  # edited by hand: either lost
-    for k, (ax, region) in enumerate(zip(axes, regions)):
+    for ax, region in zip(axes, regions):
         shown = cells[region]
         # Cell outlines only where a cell spans a few pixels: finer, they would only grey
         # the picture over (the 800-pixel axes hold the region's longer side).
@@ -102,7 +102,7 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
                 ax.annotate(gid, (pt.x, pt.y), fontsize=6, ha="center",
                             bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.7, lw=0))
         handles = _overlays(ax, cells, components, micro, outlined, outlined_label)
-        if handles and k == 0:  # one legend: components, micro-grids, flags, outlines
+        if handles and ax is _widest(axes):  # one legend: components, micro-grids, flags, outlines
             ax.legend(handles=handles, loc="lower left", fontsize=7, markerscale=3, framealpha=0.85)
     s = cells.attrs.get("summary", {})
     area = cells["area_m2"] if "area_m2" in cells else cells.area
@@ -110,13 +110,19 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     n_units = cells["community_code"].nunique()
     title = title or (f"{len(cells):,} {noun} in {n_units} {'community' if n_units == 1 else 'communities'} · "
                       f"mean {area.mean():,.0f} m²" + (f" · {s['merges']:,} merges" if "merges" in s else ""))
+    return _framed(fig, *_titled(fig, axes, cells, regions, title), path, picture, overwrite)
+
+
+def _titled(fig, axes, cells, regions, title):
+    """``title`` over the one axes, or over the figure with each panel titled by its
+    region's counties; ``(axes, cells of each)`` for :func:`_framed`."""
     if len(axes) == 1:
         axes[0].set_title(title)
-    else:  # the whole layout's title above, each region's counties over its panel
+    else:
         fig.suptitle(title)
         for ax, region in zip(axes, regions):
             ax.set_title(_counties(cells[region]), fontsize=9)
-    return _framed(fig, axes, [cells[region] for region in regions], path, picture, overwrite)
+    return axes, [cells[region] for region in regions]
 
 
 def _overlays(ax, cells, components, micro, outlined, outlined_label):
@@ -188,6 +194,11 @@ def _panels(Figure, cells, regions):
     height = min(max((width - 0.9 * len(regions)) / sum(ratios) + 1.5, 3.5), 9.0)
     fig = Figure(figsize=(width, height), dpi=110, layout="compressed")  # equal-aspect panels packed close
     return fig, list(fig.subplots(1, len(regions), width_ratios=ratios))
+
+
+def _widest(axes):
+    """The panel with the most room, for the legend."""
+    return max(axes, key=lambda ax: ax.get_position().width)
 
 
 def _counties(cells):
@@ -396,15 +407,16 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, where=None, over
     edges = (0, *breaks)
     labels = [f"{low:g}–{high:g} {unit}" for low, high in zip(edges, breaks)] + [f"≥ {breaks[-1]:g} {unit}"]
     share = patrolled.mean() * 100
-    fig, ax, handles = _classed(cells, np.searchsorted(breaks, values, side="right"), patrolled, labels,
-                                "not patrolled")
+    fig, axes, regions, handles = _classed(cells, np.searchsorted(breaks, values, side="right"), patrolled, labels,
+                                           "not patrolled")
     if tracks is not None and len(tracks):
-        tracks.to_crs(cells.crs).plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
+        for ax in axes:
+            tracks.to_crs(cells.crs).plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
         handles.append(Line2D([], [], color="black", linewidth=0.8, label=f"{len(tracks):,} tracks walked"))
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
-    ax.set_title(title or (f"{where}: " if where else "") + f"{patrolled.sum():,} of {len(cells):,} cells patrolled "
-                 f"({share:.0f} %)")
-    return _framed(fig, ax, cells, path, picture, overwrite)
+    _widest(axes).legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
+    title = title or (f"{where}: " if where else "") + f"{patrolled.sum():,} of {len(cells):,} cells patrolled " \
+        f"({share:.0f} %)"
+    return _framed(fig, *_titled(fig, axes, cells, regions, title), path, picture, overwrite)
 
 
 def count_classes(counts):
@@ -448,24 +460,28 @@ def plot_counts(cells, path=None, *, column="points", what="points", per="cell",
     counts = cells[column].to_numpy(dtype=np.int64)
     klass, labels = count_classes(counts)
     held = counts > 0
-    fig, ax, handles = _classed(cells, klass, held, labels, f"no {what}")
-    ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, title=f"{what} per {per}",
-              title_fontsize=7)
-    ax.set_title(title or (f"{where}: " if where else "")
-                 + f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} {LEVELS[per][2]}")
+    fig, axes, regions, handles = _classed(cells, klass, held, labels, f"no {what}")
+    _widest(axes).legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85, title=f"{what} per {per}",
+                         title_fontsize=7)
+    title = title or (f"{where}: " if where else "") + \
+        f"{counts.sum():,} {what} in {held.sum():,} of {len(cells):,} {LEVELS[per][2]}"
     if per != "cell" and len(cells) <= 100:  # communities, streets: few and large enough to write each one's count
         name = LEVELS[per][1]
         names = cells[name].fillna("").astype(str).str.strip() if name in cells else [""] * len(cells)
-        for point, count, named in zip(cells.geometry.representative_point(), counts, names):
-            ax.annotate(f"{named}\n{count:,}" if named else f"{count:,}", (point.x, point.y), ha="center",
-                        va="center", fontsize=7, bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.6, lw=0))
-    return _framed(fig, ax, cells, path, picture, overwrite)
+        points = cells.geometry.representative_point()
+        for ax, region in zip(axes, regions):
+            for point, count, named in zip(points[region], counts[region], np.asarray(names)[region]):
+                ax.annotate(f"{named}\n{count:,}" if named else f"{count:,}", (point.x, point.y), ha="center",
+                            va="center", fontsize=7,
+                            bbox=dict(boxstyle="round,pad=0.15", fc="white", alpha=0.6, lw=0))
+    return _framed(fig, *_titled(fig, axes, cells, regions, title), path, picture, overwrite)
 
 
 def _classed(cells, klass, active, labels, none_label):
     """A figure of ``cells`` filled by class: ``active`` cells in YlOrRd by
-    ``klass`` (an index into ``labels``), the others light grey. Returns
-    ``(fig, ax, legend handles)``, each handle counting its cells."""
+    ``klass`` (an index into ``labels``), the others light grey, a panel per region
+    (:func:`_regions`). Returns ``(fig, axes, regions, legend handles)``, each
+    handle counting its cells."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
@@ -474,11 +490,11 @@ def _classed(cells, klass, active, labels, none_label):
     palette = colormaps["YlOrRd"](np.linspace(0.2, 0.95, max(len(labels), 2)))[-len(labels):] if labels \
         else np.empty((0, 4))
     colours = np.where(active[:, None], palette[np.minimum(klass, max(len(labels) - 1, 0))] if labels else grey, grey)
-    minx, miny, maxx, maxy = cells.total_bounds
-    fig = Figure(figsize=_figsize(maxx - minx, maxy - miny), dpi=110)
-    ax = fig.subplots()
-    _fill(ax, cells.geometry.values, colours, edgecolor="white", linewidth=0.2)
+    regions = _regions(cells)
+    fig, axes = _panels(Figure, cells, regions)
+    for ax, region in zip(axes, regions):
+        _fill(ax, cells.geometry.values[region], colours[region], edgecolor="white", linewidth=0.2)
     handles = [Patch(facecolor=grey, label=f"{none_label} ({(~active).sum():,})")]
     handles += [Patch(facecolor=colour, label=f"{label} ({int((active & (klass == k)).sum()):,})")
                 for k, (colour, label) in enumerate(zip(palette, labels))]
-    return fig, ax, handles
+    return fig, axes, regions, handles

@@ -200,27 +200,34 @@ def test_regions_far_apart_are_drawn_a_panel_each_west_to_east(tmp_path):
     """Beijing's Dongcheng and Zhoushan's Shengsi in one package lie 1,000 km apart:
     one frame around both drew two specks on a white page. Counties far apart get a
     panel each, west to east, titled by county, framed on their own cells, with one
-    legend; counties side by side, or a layout in one county, stay one frame."""
-    def county(code, x0, y0, n=3):
-        xs, ys = np.meshgrid(np.arange(n) * 100.0 + x0, np.arange(n) * 100.0 + y0)
+    legend in the widest; counties side by side stay one frame. So do the maps of
+    counts and of patrol coverage."""
+    from gridkit.preview import plot_counts
+
+    def county(code, x0, y0, n=3, wide=1):
+        xs, ys = np.meshgrid(np.arange(n * wide) * 100.0 + x0, np.arange(n) * 100.0 + y0)
         return gpd.GeoDataFrame({"county_code": code, "county_name": f"c{code}", "community_code": code + "001001",
-                                 "flag": ["too_few"] + [""] * (n * n - 1)},
+                                 "flag": ["too_few"] + [""] * (n * n * wide - 1)},
                                 geometry=boxes(xs.ravel(), ys.ravel(), xs.ravel() + 100, ys.ravel() + 100), crs=4548)
 
     def drawn(*parts):
         cells = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=4548)
         cells["grid_id"] = [f"{i:015d}" for i in range(len(cells))]
-        return plot_layout(cells, path=tmp_path / "p.png", labels=2)
+        return cells, plot_layout(cells, path=tmp_path / "p.png", labels=2)
 
-    fig = drawn(county("330922", 600_000, 3_400_000), county("110101", 190_000, 4_420_000, n=4))
+    cells, fig = drawn(county("330922", 600_000, 3_400_000, wide=2), county("110101", 190_000, 4_420_000, n=4))
     assert len(fig.axes) == 2
     west, east = fig.axes
     assert (west.get_title(), east.get_title()) == ("110101 c110101", "330922 c330922")
     assert west.get_xlim() == pytest.approx((190_000 - 8, 190_400 + 8))
-    assert east.get_ylim() == pytest.approx((3_400_000 - 6, 3_400_300 + 6))
-    assert fig.get_suptitle() == "25 cells in 2 communities · mean 10,000 m²"
-    assert [ax.get_legend() is not None for ax in fig.axes] == [True, False]
-    assert west.get_legend().get_texts()[0].get_text() == "out of the band: 2 too_few"
+    assert east.get_xlim() == pytest.approx((600_000 - 12, 600_600 + 12))
+    assert fig.get_suptitle() == "34 cells in 2 communities · mean 10,000 m²"
+    assert [ax.get_legend() is not None for ax in fig.axes] == [False, True]
+    assert east.get_legend().get_texts()[0].get_text() == "out of the band: 2 too_few"
     assert (tmp_path / "p.png").stat().st_size > 0
-    beside = drawn(county("110101", 0, 0), county("110102", 400, 0))  # 100 m apart
+    counted = plot_counts(cells.assign(points=np.arange(len(cells)) % 3))
+    assert [ax.get_title() for ax in counted.axes] == ["110101 c110101", "330922 c330922"]
+    assert counted.get_suptitle() == "33 points in 22 of 34 cells"
+    assert counted.axes[1].get_xlim() == east.get_xlim() and counted.axes[1].get_legend() is not None
+    _, beside = drawn(county("110101", 0, 0), county("110102", 400, 0))  # 100 m apart
     assert len(beside.axes) == 1 and beside.axes[0].get_title().startswith("18 cells in 2 communities")
