@@ -164,6 +164,8 @@ def _regions(cells, most=4):
     bounds = pd.DataFrame(shapely.bounds(cells.geometry.values)).groupby(county.ravel())
     x0, y0, x1, y1 = (bounds[0].min().to_numpy(), bounds[1].min().to_numpy(), bounds[2].max().to_numpy(),
                       bounds[3].max().to_numpy())
+    if not np.isfinite([x0, y0, x1, y1]).all():  # a county whose cells all lost their geometry (edited by hand)
+        return everything
     side = np.maximum(x1 - x0, y1 - y0)
     gap = np.maximum(np.maximum(x0[None, :] - x1[:, None], x0[:, None] - x1[None, :]),
                      np.maximum(y0[None, :] - y1[:, None], y0[:, None] - y1[None, :]))

@@ -231,3 +231,6 @@ def test_regions_far_apart_are_drawn_a_panel_each_west_to_east(tmp_path):
     assert counted.axes[1].get_xlim() == east.get_xlim() and counted.axes[1].get_legend() is not None
     _, beside = drawn(county("110101", 0, 0), county("110102", 400, 0))  # 100 m apart
     assert len(beside.axes) == 1 and beside.axes[0].get_title().startswith("18 cells in 2 communities")
+    lost = county("330921", 600_000, 3_300_000).assign(geometry=None)  # a county's cells all without geometry
+    cells = gpd.GeoDataFrame(pd.concat([cells, lost], ignore_index=True), crs=4548).assign(grid_id="1")
+    assert len(plot_layout(cells, labels=0).axes) == 1
