@@ -416,7 +416,19 @@ class Locator:
         streets or districts, in any mix. Returns ``(mask, found)``: a boolean per
         cell, and each unit as ``"code name"``. A code or name the layout does not
         have, or a name two units share, is an :class:`InputError` saying what it
-        has, or which codes to choose from."""
+        has, or which codes to choose from.
+
+        Remembered per locator: a run asks first, to refuse an unknown unit before
+        any point is read, and again when it counts (the mask is read-only)."""
+        key = tuple(str(unit).strip() for unit in units)
+        known = self.__dict__.setdefault("_units_in", {})
+        if key not in known:
+            mask, found = self._cells_in(key)
+            mask.flags.writeable = False
+            known[key] = mask, found
+        return known[key][0], list(known[key][1])
+
+    def _cells_in(self, units):
         from .counts import LEVELS
 
         rows = np.arange(len(self))
@@ -428,8 +440,7 @@ class Locator:
         if not table:
             raise InputError("the layout names no community, street or district: every cell has only its ID")
         mask, found = np.zeros(len(rows), dtype=bool), []
-        for unit in units:
-            key = str(unit).strip()
+        for key in units:
             hits = {(level, c, n) for level, (codes, names) in table.items()
                     for c, n in zip(*(v[(codes == key) | (names == key)] for v in (codes, names)))}
             if not hits:
@@ -572,7 +583,7 @@ class Locator:
         """Pickled without the lock and the cached transforms (closures); unpickled
         with a lock of its own and its polygons prepared again."""
         state = dict(self.__dict__, _transforms={})
-        for rebuilt in ("_geos_lock", "_tree", "_polygons", "_cell_tree"):  # built again when first needed
+        for rebuilt in ("_geos_lock", "_tree", "_polygons", "_cell_tree", "_units_in"):  # again when first needed
             state.pop(rebuilt, None)
         return state
 
