@@ -26,7 +26,7 @@ def components():
 
 
 @components.command("import")
-@click.argument("inventories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("inventories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package (.gpkg from `gridkit grid units|households`); its components layer "
                    "is created or updated in place, atomically.")
@@ -94,7 +94,7 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
                    y_field, degrees, encoding, tolerance, today, rejects_dir, where, source, routes, near_edge, preview,
                    overwrite, as_json):
     """Import INVENTORIES (CSV, Excel .xlsx or .xls, .ods, Shapefile or its .zip, GeoPackage, GeoJSON, KML, GPX
-    waypoints, GeoParquet) into the catalogue.
+    waypoints, GeoParquet or plain Parquet: a file, or a folder of parts as Spark or dask write) into the catalogue.
 
     Every row is imported or written to INVENTORY.rejects.csv with its reason;
     the summary adds up to the input rows (a file `gridkit locate` wrote has its

@@ -104,8 +104,9 @@ from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, POINT_WKB, PRIVATE_SQLITE,
                  TABLE_SUFFIXES, WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options,
-                 gdal_path, geoparquet_crs, number_rows, point_wkb, read_vector, rows_where, say_blank_rows,
-                 source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use, wkt_table_in_crs)
+                 gdal_path, geoparquet_crs, input_suffix, number_rows, point_wkb, read_vector, rows_where,
+                 say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use,
+                 wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON)
@@ -639,7 +640,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
         frame.attrs["crs_stated"] = crs is not None or label is not None  # else GPS by default (offset_hint)
         frame.attrs["xy_fields"] = (xf, yf)
         return (frame if keep_xy else frame.drop(columns=list({xf, yf}))), x, y, parsed
-    if path.suffix.lower() not in INPUT_SUFFIXES:
+    if input_suffix(path) not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx (.xls, .ods), .gpkg, .shp (or its "
                          ".zip), .geojson, .kml, .gpx, .parquet or .nmea")
     fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
@@ -664,7 +665,7 @@ def _plain_parquet(path):
     the partition columns, after the checks the dask path makes: no stray file, the
     same column types in every file. A folder of GeoParquet gives None (read as a
     GeoParquet dataset)."""
-    if path.suffix.lower() not in (".parquet", ".geoparquet"):
+    if input_suffix(path) not in (".parquet", ".geoparquet"):
         return None
     import pyarrow.parquet as pq
 
@@ -1467,7 +1468,7 @@ def _read_points_arrow(path, layer, crs, crs_option="--crs"):
     no shapely object per row (ten million points would cost 2 GB and seconds).
     ``None`` when the file is anything else, for the general path.
     """
-    suffix = path.suffix.lower()
+    suffix = input_suffix(path)
     try:
         if suffix in (".parquet", ".geoparquet"):
             import pyarrow.parquet as pq

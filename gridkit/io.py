@@ -181,10 +181,23 @@ def unread_workbook(path, error) -> str:
     return f"{path}: cannot be read as a workbook ({error}); if Excel or WPS opens it, save it from there {save}"
 
 
+def input_suffix(path) -> str:
+    """``path``'s suffix, lower case, by which its reader is chosen; ``.parquet`` for a
+    folder of Parquet files whatever its name (``to_parquet("reports")`` of dask or
+    Spark writes ``reports/part-….parquet``)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".geoparquet") and path.is_dir() and \
+            any(not part.name.startswith((".", "_")) for part in path.rglob("*.parquet")):
+        return ".parquet"
+    return suffix
+
+
 def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
     """``path``'s suffix, lower case; an error unless it is one of ``suffixes``
-    (those written; INPUT_SUFFIXES for a file read)."""
-    suffix = path.suffix.lower()
+    (those written; INPUT_SUFFIXES for a file read, a folder of Parquet files
+    taken as ``.parquet``: :func:`input_suffix`)."""
+    suffix = input_suffix(path) if suffixes is INPUT_SUFFIXES else path.suffix.lower()
     if suffix not in suffixes:
         raise InputError(f"{path}: unknown format {suffix!r}; use one of " + ", ".join(sorted(suffixes)))
     if suffix == ".zip":

@@ -334,6 +334,39 @@ def test_a_folder_of_plain_parquet_as_spark_writes_it_is_read_whole_with_its_par
     assert not (tmp_path / "c.csv").exists()
 
 
+@pytest.mark.parametrize("geo", [False, True], ids=["plain", "geoparquet"])
+def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, geo):
+    """dask's and Spark's to_parquet("reports") write a folder with no suffix:
+    reports/part.0.parquet, …. --dask read it; locally it was "unknown inventory
+    format", and `components import` refused it as "a directory". Both read it as
+    the CSV of the same rows; a folder holding no Parquet is still refused."""
+    points, frame = _points(tmp_path)
+    folder = tmp_path / "reports"
+    folder.mkdir()
+    if geo:
+        frame = gpd.GeoDataFrame(frame.drop(columns=["lon", "lat"]), crs=4326,
+                                 geometry=gpd.points_from_xy(frame["lon"], frame["lat"]))
+    for part, rows in enumerate((slice(0, 4), slice(4, None))):
+        frame.iloc[rows].to_parquet(folder / f"part.{part}.parquet", index=False)
+    from_csv = locate_file(points, package, tmp_path / "a.csv")
+    from_folder = locate_file(folder, package, tmp_path / "b.csv")
+    keys = ("rows", "located", "rejected", "inside", "outside")
+    assert {k: from_folder[k] for k in keys} == {k: from_csv[k] for k in keys}
+    a, b = (pd.read_csv(tmp_path / name, dtype=str) for name in ("a.csv", "b.csv"))
+    assert b["gk_grid_id"].tolist() == a["gk_grid_id"].tolist()
+    assert b["case"].tolist() == [f"c{i}" for i in range(10) if i != 8]
+    result = CliRunner().invoke(cli, ["components", "import", str(folder), "--grid", str(package),
+                                      "--class", "01037", "--json"])
+    assert result.exit_code == 0, result.output
+    (summary,) = json.loads(result.output)
+    assert (summary["source"], summary["imported"], summary["rejected_by_reason"]) == \
+           ("reports", 8, {"missing_coordinates": 1, "outside": 1})
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "readme.txt").write_text("hello")
+    with pytest.raises(InputError, match=r"notes: unknown inventory format"):
+        locate_file(tmp_path / "notes", package, tmp_path / "c.csv")
+
+
 def test_counts_by_a_column_of_dates_count_per_month_the_latest_twelve_in_order(tmp_path, package):
     """A hotline's export counted by its time column (受理时间): --counts-by gave a
     column per timestamp, the 12 most common, the rest in other, which says nothing.
