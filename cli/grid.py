@@ -200,10 +200,11 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
     ``encoding``: where --x-field and --y-field, and --households-encoding, come
     from when not given)."""
     return [
-        click.option("--households", "households_path", required=True, type=click.Path(exists=True, dir_okay=False),
+        click.option("--households", "households_path", required=True, type=click.Path(exists=True),
                      help="Address points, building polygons or census-style blocks with household counts; "
-                          "address points may be a CSV or a workbook (.xlsx, .xls, .ods) with coordinate columns "
-                          "(lon/lat, 经度/纬度, x/y …), and blocks or buildings one with a WKT column."),
+                          "address points may be a CSV, a workbook (.xlsx, .xls, .ods) or plain Parquet (a file or "
+                          "a folder of parts) with coordinate columns (lon/lat, 经度/纬度, x/y …), and blocks or "
+                          "buildings a table with a WKT column."),
         click.option("--households-layer", default=None, help=f"Layer of --households to read.{layer}"),
         click.option("--households-where", default=None, metavar="SQL",
                      help="Read only the household features matching this OGR SQL WHERE clause over their columns, "

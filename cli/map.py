@@ -17,7 +17,7 @@ from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_fi
 @click.option("--html", "as_html", is_flag=True,
               help="Write a self-contained interactive web map (.html) instead: cells, units, components and "
                    "--points as toggleable layers, click for codes and departments; opens offline.")
-@click.option("--points", multiple=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--points", multiple=True, type=click.Path(exists=True),
               help="With --html: a point file to add as a layer (the output of gridkit locate, or any file "
                    "locate reads: CSV or Excel with coordinate columns, GeoJSON, GeoPackage …); repeatable.")
 @crs_opt("--points-crs", help="What the coordinates of the --points files are, as locate's --crs: EPSG:4326, "

@@ -665,26 +665,33 @@ def _plain_parquet(path):
     the partition columns, after the checks the dask path makes: no stray file, the
     same column types in every file. A folder of GeoParquet gives None (read as a
     GeoParquet dataset)."""
-    if input_suffix(path) not in (".parquet", ".geoparquet"):
+    if not _is_plain_parquet(path):
         return None
+    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     if path.is_dir():
+        return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pandas()
+    return pq.read_table(path).to_pandas()
+
+
+def _is_plain_parquet(path) -> bool:
+    """Whether ``path`` is Parquet without GeoParquet metadata (:func:`_plain_parquet`),
+    from the schema alone. A folder is checked as the dask path checks it; a file
+    named .parquet that is none is refused by name."""
+    if input_suffix(path) not in (".parquet", ".geoparquet"):
+        return False
+    if path.is_dir():
         from .batch import _parquet_columns
 
-        if _parquet_columns(path)[0] is not None:
-            return None
-        import pyarrow.dataset as ds
-
-        return ds.dataset(path, format="parquet", partitioning="hive").to_table().to_pandas()
+        return _parquet_columns(path)[0] is None
+    import pyarrow.parquet as pq
 
     try:
         schema = pq.read_schema(path)
     except Exception as exc:  # not Parquet at all: said by name
         raise InputError(f"{path}: not a Parquet file ({exc.__class__.__name__}: {exc})") from exc
-    if b"geo" in (schema.metadata or {}):
-        return None
-    return pq.read_table(path).to_pandas()
+    return b"geo" not in (schema.metadata or {})
 
 
 def representative_xy(geoms):
@@ -1286,9 +1293,10 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     path = Path(path)
     if not path.exists():  # before a CSV's header is read for a WKT column
         raise InputError(f"{path}: no such file")
-    if path.suffix.lower() not in TABLE_SUFFIXES:
+    plain = _is_plain_parquet(path)  # lon/lat columns, read as a table's
+    if path.suffix.lower() not in TABLE_SUFFIXES and not plain:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)
-    if x_field is None and y_field is None and _names_wkt_column(path, layer):
+    if not plain and x_field is None and y_field is None and _names_wkt_column(path, layer):
         # Census blocks or buildings kept as a table of WKT: polygons, as from a vector
         # file, and a value among them that is no WKT (cut at an Excel cell's 32,767
         # characters) an error. Anything else (points, metres without a CRS) is read as

@@ -740,7 +740,9 @@ def _apply_crs(gdf, path, crs):
     else:
         _check_labelled_crs(gdf, path)
         source = gdf.crs.to_string()
-        warn_if_gcj02(path, gdf.crs, gdf.total_bounds, gdf.columns)
+        # A table's lon/lat read as EPSG:4326 for want of a label (read_inventory's attrs)
+        read_as = not gdf.attrs["crs_stated"] if "crs_stated" in gdf.attrs else None
+        warn_if_gcj02(path, gdf.crs, gdf.total_bounds, gdf.columns, read_as=read_as)
     gdf.attrs["source_crs"] = source
     gdf.attrs["source_path"] = str(path)
     return gdf
@@ -1055,18 +1057,21 @@ def _in_area_of_use(bounds, crs, margin=1.0) -> bool:
         area.south - margin <= lat <= area.north + margin)
 
 
-def warn_if_gcj02(path, crs, bounds, columns=()):
+def warn_if_gcj02(path, crs, bounds, columns=(), read_as=None):
     """Warn when a file labelled EPSG:4326 lies in China: it is often really GCJ-02.
     Not for the points `gridkit locate` wrote (they carry ``gk_status``): it writes
     WGS84, whatever the input was in, so they are what they say. Nor for GPX: a GPS
     receiver writes it, in WGS84 by the GPX standard (the offset hint after locating
-    still looks at where its points fall)."""
+    still looks at where its points fall). ``read_as``: whether the file has no label
+    and its lon/lat are read as EPSG:4326 (default: so for a table, by its suffix)."""
     if crs is None or crs.to_epsg() != 4326 or "gk_status" in columns or str(path).lower().endswith(".gpx"):
         return
     minx, miny, maxx, maxy = bounds
     if coords.is_in_china((minx + maxx) / 2, (miny + maxy) / 2):
         # A table (CSV, Excel) without a label: its lon/lat are read as EPSG:4326.
-        said = "is read as EPSG:4326" if str(path).lower().endswith(TABLE_SUFFIXES) else "is labelled EPSG:4326"
+        if read_as is None:
+            read_as = str(path).lower().endswith(TABLE_SUFFIXES)
+        said = "is read as EPSG:4326" if read_as else "is labelled EPSG:4326"
         log.warning(
             "%s %s and lies in China: Chinese web-map data "
             "labelled EPSG:4326 is often GCJ-02 (offset 100–700 m). If it came "

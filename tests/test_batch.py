@@ -16,6 +16,7 @@ from click.testing import CliRunner
 import gridkit as gk
 from gridkit import batch, coords
 from gridkit.batch import locate_dask, locate_file, locate_frame
+from gridkit.catalogue import read_points
 from gridkit.counts import cell_counts
 from gridkit.errors import InputError
 from gridkit.locator import STATUS_NAMES, Locator, index_path
@@ -335,7 +336,7 @@ def test_a_folder_of_plain_parquet_as_spark_writes_it_is_read_whole_with_its_par
 
 
 @pytest.mark.parametrize("geo", [False, True], ids=["plain", "geoparquet"])
-def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, geo):
+def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, geo, caplog):
     """dask's and Spark's to_parquet("reports") write a folder with no suffix:
     reports/part.0.parquet, …. --dask read it; locally it was "unknown inventory
     format", and `components import` refused it as "a directory". Both read it as
@@ -363,6 +364,21 @@ def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, 
            ("reports", 8, {"missing_coordinates": 1, "outside": 1})
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "readme.txt").write_text("hello")
+    with pytest.raises(InputError, match=r"notes: unknown format ''"):
+        read_points(tmp_path / "notes")
+    if geo:
+        return
+    # Households and map layers are read so too (read_points): `locate --dask` writes
+    # such a table, lon/lat columns and no geo metadata; it stopped at "Missing geo metadata".
+    with caplog.at_level("WARNING", logger="gridkit.io"):
+        read = read_points(folder)
+    assert caplog.messages[-1].startswith(f"{folder} is read as EPSG:4326 and lies in China")  # not "labelled"
+    assert read.crs == "EPSG:4326" and len(read) == 10
+    assert read.geometry.geom_equals_exact(read_points(points).geometry, 1e-9).sum() == 9
+    result = CliRunner().invoke(cli, ["map", str(package), "--html", "-o", str(tmp_path / "m.html"),
+                                      "--points", str(folder)])
+    assert result.exit_code == 0 and result.output == f"{tmp_path / 'm.html'}: cells 8, units 3, components 8, reports 9\n", \
+        result.output
     with pytest.raises(InputError, match=r"notes: unknown inventory format"):
         locate_file(tmp_path / "notes", package, tmp_path / "c.csv")
 
