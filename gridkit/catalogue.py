@@ -1714,6 +1714,8 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         # import numbers it, not over the rows the filter selected.
         if Path(inventory).suffix.lower() in TABLE_SUFFIXES:  # read as read_inventory reads it
             every = read_table(inventory, layer=layer, encoding=encoding, fields=(x_field, y_field), find_sheet=True)
+        elif input_suffix(inventory) in (".parquet", ".geoparquet"):  # GDAL may have no Parquet driver
+            every = pd.read_parquet(inventory, columns=[mapping.source_key])
         else:
             every = pyogrio.read_dataframe(gdal_path(inventory), layer=0 if layer is None else layer,
                                            encoding=text_encoding(inventory, encoding),

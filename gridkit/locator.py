@@ -1504,14 +1504,25 @@ def _read_cells(path, layer, id_field, micro=False):
     ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
+    from .io import input_suffix
+
     micro_grids = None
+    # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
+    # Parquet (pyogrio's wheels hand it to an ADBC driver that wants DuckDB).
+    parquet = input_suffix(path) in (".parquet", ".geoparquet")
     try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-        layer = layer or ("cells" if "cells" in layers else layers[0])
-        package = layer == "cells" and "gridkit_metadata" in layers
-        info = pyogrio.read_info(path, layer=layer)
-        fields = set(info["fields"])
-        if info["geometry_type"] is None:  # points, a report table: not a layout
+        if parquet:
+            from .batch import _parquet_columns
+
+            geometry, _, _, names = _parquet_columns(path)
+            layers, layer, package, fields = [], Path(path).stem, False, set(names) - {geometry}
+        else:
+            layers = [name for name, _ in pyogrio.list_layers(path)]
+            layer = layer or ("cells" if "cells" in layers else layers[0])
+            package = layer == "cells" and "gridkit_metadata" in layers
+            info = pyogrio.read_info(path, layer=layer)
+            fields, geometry = set(info["fields"]), info["geometry_type"]
+        if geometry is None:  # points, a report table: not a layout
             raise InputError(f"{path} (layer {layer}): a table without geometry, not a grid layout; --grid takes "
                              "a grid package (gridkit grid units BOUNDARIES -o layout.gpkg) or a file of cell polygons")
         if id_field not in fields:
@@ -1530,7 +1541,12 @@ def _read_cells(path, layer, id_field, micro=False):
         columns = [id_field, *named.values()]
         # Through Arrow: 3× faster (Beijing's 1.6 M cells: 2.8 s instead of 8.3 s); a
         # column with no value comes back as NaN, which the Locator reads as None.
-        cells = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=True)
+        if parquet:
+            import geopandas as gpd
+
+            cells = gpd.read_parquet(path, columns=[*columns, geometry])
+        else:
+            cells = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=True)
         cells = cells.rename(columns={column: name for name, column in named.items() if column != name})
         if micro and layer == "cells" and "micro_grids" in layers:
             layer = "micro_grids"

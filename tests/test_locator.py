@@ -329,6 +329,31 @@ def test_a_shapefile_gridkit_exported_locates_to_its_communities(tmp_path):
         "110101001001001", "110101001001", "东四", "110101001", "东华门")
 
 
+def test_cells_gridkit_exported_to_geoparquet_locate_as_the_package_does(tmp_path):
+    """`gridkit export -o cells.parquet` writes GeoParquet; as --grid it stopped at
+    "cannot read the cells (libduckdb.so: cannot open shared object file)": the GDAL
+    of pyogrio's wheels hands .parquet to an ADBC driver that wants DuckDB. Read by
+    geopandas, the cells locate as the package's do, hierarchy included; a plain
+    Parquet table is told it is no layout, and a wrong --id-field lists the columns."""
+    cells = _layout().assign(community_name="东四", street_code="110101001", street_name="东华门")
+    package = tmp_path / "cells.gpkg"
+    cells.to_file(package)
+    cells.to_parquet(tmp_path / "cells.parquet")
+    x, y = X0 + np.array([10, 150, 250, 299.5, 400]), Y0 + np.array([50, 50, 150, 199, 50])
+    found = Locator.from_package(tmp_path / "cells.parquet", cache=False).locate_many(x, y)
+    assert found.astype(str).values.tolist() == \
+        Locator.from_package(package, cache=False).locate_many(x, y).astype(str).values.tolist()
+    assert found["grid_id"].tolist()[:4] == ["110101001001001", "110101001001002", "110101001001005",
+                                             "110101001001005"]
+    assert found["street_name"].tolist()[:4] == ["东华门"] * 4
+    pd.DataFrame({"grid_id": ["a"], "x": [1.0]}).to_parquet(tmp_path / "table.parquet")
+    with pytest.raises(InputError, match=r"table.parquet \(layer table\): a table without geometry, not a grid"):
+        Locator.from_package(tmp_path / "table.parquet", cache=False)
+    with pytest.raises(InputError, match=r"cells.parquet \(layer cells\): no 'gid' column for the cell IDs; "
+                                         r"columns are community_code, community_name, .*grid_id"):
+        Locator.from_package(tmp_path / "cells.parquet", id_field="gid", cache=False)
+
+
 def test_boundaries_or_a_table_passed_as_the_grid_say_what_to_pass(tmp_path):
     """`--grid districts.gpkg` (the boundaries, not their layout) only asked for
     --id-field, and `--grid reports.csv` too, as if the ID column were all it
