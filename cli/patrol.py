@@ -20,7 +20,7 @@ def _duration(minutes) -> str:
 
 
 @click.command("patrol")
-@click.argument("tracks", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.argument("tracks", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package (or any polygon file: --grid-layer, --id-field) whose cells are patrolled.")
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),

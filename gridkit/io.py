@@ -187,9 +187,11 @@ def input_suffix(path) -> str:
     Spark writes ``reports/part-….parquet``)."""
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix not in (".parquet", ".geoparquet") and path.is_dir() and \
-            any(not part.name.startswith((".", "_")) for part in path.rglob("*.parquet")):
-        return ".parquet"
+    if suffix not in (".parquet", ".geoparquet") and path.is_dir():
+        if any(not part.name.startswith((".", "_")) for part in path.rglob("*.parquet")):
+            return ".parquet"
+        raise InputError(f"{path}: a folder with no Parquet file in it; give a file, or a folder of Parquet parts "
+                         "(as Spark's or dask's to_parquet writes)")
     return suffix
 
 

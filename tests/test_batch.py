@@ -339,8 +339,9 @@ def test_a_folder_of_plain_parquet_as_spark_writes_it_is_read_whole_with_its_par
 def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, geo, caplog):
     """dask's and Spark's to_parquet("reports") write a folder with no suffix:
     reports/part.0.parquet, …. --dask read it; locally it was "unknown inventory
-    format", and `components import` refused it as "a directory". Both read it as
-    the CSV of the same rows; a folder holding no Parquet is still refused."""
+    format", and `components import` (and `patrol`) refused it as "a directory".
+    Both read it as the CSV of the same rows; a folder holding no Parquet is
+    refused as such, not as of an "unknown format ''"."""
     points, frame = _points(tmp_path)
     folder = tmp_path / "reports"
     folder.mkdir()
@@ -364,8 +365,14 @@ def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, 
            ("reports", 8, {"missing_coordinates": 1, "outside": 1})
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "readme.txt").write_text("hello")
-    with pytest.raises(InputError, match=r"notes: unknown format ''"):
+    said = "notes: a folder with no Parquet file in it; give a file, or a folder of Parquet parts"
+    with pytest.raises(InputError, match=said):
+        locate_file(tmp_path / "notes", package, tmp_path / "c.csv")
+    with pytest.raises(InputError, match=said):
         read_points(tmp_path / "notes")
+    result = CliRunner().invoke(cli, ["patrol", str(tmp_path / "notes"), "--grid", str(package), "-o",
+                                      str(tmp_path / "p.csv")])
+    assert result.exit_code == 1 and said in result.output  # a folder taken, as locate takes it
     if geo:
         return
     # Households and map layers are read so too (read_points): `locate --dask` writes
@@ -377,10 +384,8 @@ def test_a_folder_of_parquet_parts_is_read_whatever_its_name(tmp_path, package, 
     assert read.geometry.geom_equals_exact(read_points(points).geometry, 1e-9).sum() == 9
     result = CliRunner().invoke(cli, ["map", str(package), "--html", "-o", str(tmp_path / "m.html"),
                                       "--points", str(folder)])
-    assert result.exit_code == 0 and result.output == f"{tmp_path / 'm.html'}: cells 8, units 3, components 8, reports 9\n", \
-        result.output
-    with pytest.raises(InputError, match=r"notes: unknown inventory format"):
-        locate_file(tmp_path / "notes", package, tmp_path / "c.csv")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"{tmp_path / 'm.html'}: cells 8, units 3, components 8, reports 9\n"
 
 
 def test_counts_by_a_column_of_dates_count_per_month_the_latest_twelve_in_order(tmp_path, package):
