@@ -1061,14 +1061,29 @@ def _light_tiles_hint(layout, communities, parent_code):
     n = len(light & set(tiles))
     if len(tiles) < 2 or n < max(2, len(tiles) // 4):
         return []
-    # The street's code, or the county's above a provisional street (9xx)
-    parents = {county if street[6:9] >= "900" else street
-               for street, county in zip(provisional["street_code"], provisional["county_code"])}
-    whole = f"--provisional --parent-code {parents.pop()}" if len(parents) == 1 else \
-        "--provisional --parent-code with the district's or street's code"
-    return [f"hint         {n} of {len(tiles)} provisional communities hold fewer households than the lower bound: "
-            "they are cut by area, as for unit grids. Give the real communities (12-digit codes), or divide each "
-            f"feature as one community: leave out --code-field and pass {whole}"]
+    # The street's code, or the county's above a provisional street (9xx), and the
+    # households it holds: as one community, it can number at most 999 grids.
+    from gridkit.codes import MAX_CELLS_PER_COMMUNITY
+
+    held = grids.groupby("community_code")["households"].sum()
+    parents = {}
+    for code, street, county in zip(tiles, provisional["street_code"], provisional["county_code"]):
+        parent = county if street[6:9] >= "900" else street
+        parents[parent] = parents.get(parent, 0) + int(held.get(code, 0))
+    high = layout.summary["band"][1]
+    said = (f"hint         {n} of {len(tiles)} provisional communities hold fewer households than the lower bound: "
+            "they are cut by area, as for unit grids. Give the real communities (12-digit codes)")
+    if len(parents) > 1:
+        return [f"{said}, or divide each feature as one community: leave out --code-field and pass --provisional "
+                f"--parent-code with the district's or street's code (a community of at most "
+                f"{MAX_CELLS_PER_COMMUNITY} grids: {MAX_CELLS_PER_COMMUNITY * high:,g} households at most)"]
+    ((parent, total),) = parents.items()
+    least = math.ceil(total / high - 1e-9)
+    if least > MAX_CELLS_PER_COMMUNITY:  # the whole as one community would be refused
+        return [f"{said}: as one community (--parent-code {parent}), its {total:,} households would need at least "
+                f"{least:,} grids of at most {high:g}, more than the {MAX_CELLS_PER_COMMUNITY} a community numbers"]
+    return [f"{said}, or divide each feature as one community: leave out --code-field and pass --provisional "
+            f"--parent-code {parent}"]
 
 
 @grid.command("rebalance")

@@ -836,6 +836,37 @@ def test_grid_households_over_a_rural_county_says_its_tiles_are_too_light(sample
     assert again["community_code"].nunique() == 1 and in_band == [14, 53]
 
 
+def test_the_light_tiles_hint_does_not_offer_one_community_too_big_to_number():
+    """Putuo with 149,999 households at 100–150 tiles into 151 provisional communities,
+    37 of them islands too light for a grid. The hint offered --parent-code 330903,
+    one community, which the run then refuses: at least 1,000 grids, and a community
+    numbers 999. It now says so; with households enough for 999 grids it still offers it."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from gridkit_cli.grid import _light_tiles_hint
+
+    codes = [f"330903900{600 + i:03d}" for i in range(8)]
+    communities = pd.DataFrame({"community_code": codes, "street_code": "330903900", "county_code": "330903",
+                                "provisional": True})
+
+    def hint(households):
+        grids = pd.DataFrame({"community_code": codes, "households": households,
+                              "flag": ["too_few" if n < 100 else "" for n in households]})
+        return _light_tiles_hint(SimpleNamespace(grids=grids, summary={"band": [100, 150]}), communities, None)
+
+    assert hint([12, 30, 50, 99, 149_808, 0, 0, 0]) == [
+        "hint         7 of 8 provisional communities hold fewer households than the lower bound: they are cut by "
+        "area, as for unit grids. Give the real communities (12-digit codes): as one community (--parent-code "
+        "330903), its 149,999 households would need at least 1,000 grids of at most 150, more than the 999 a "
+        "community numbers"]
+    assert hint([12, 30, 50, 99, 149_659, 0, 0, 0])[0].endswith(  # 149,850: 999 grids of 150
+        "(12-digit codes), or divide each feature as one community: leave out --code-field and pass --provisional "
+        "--parent-code 330903")
+    assert hint([12, 150, 150, 150, 150, 150, 150, 150]) == [] and hint([0] * 8)[0].startswith("hint         8 of 8")
+
+
 def test_grid_households_takes_the_band_one_way(samples, tmp_path):
     args = ("grid", "households", samples / "cincinnati_city.gpkg", "--households", samples / "cincinnati_blocks.gpkg",
             "-o", tmp_path / "o.gpkg")
