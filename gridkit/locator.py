@@ -1504,18 +1504,27 @@ def _read_cells(path, layer, id_field, micro=False):
     ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
-    from .io import input_suffix
+    from .io import TABLE_SUFFIXES, input_suffix
 
     micro_grids = None
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
-    # Parquet (pyogrio's wheels hand it to an ADBC driver that wants DuckDB).
+    # Parquet (pyogrio's wheels hand it to an ADBC driver that wants DuckDB). A table
+    # of WKT (gridkit export's .csv or .xlsx) as `grid adopt` reads it, CRS label too.
     parquet = input_suffix(path) in (".parquet", ".geoparquet")
+    table = Path(path).suffix.lower() in TABLE_SUFFIXES
     try:
         if parquet:
             from .batch import _parquet_columns
 
             geometry, _, _, names = _parquet_columns(path)
             layers, layer, package, fields = [], Path(path).stem, False, set(names) - {geometry}
+        elif table:
+            from .catalogue import _names_wkt_column, read_wkt_table
+
+            whole = read_wkt_table(path, layer=layer) if _names_wkt_column(path, layer) else None
+            geometry = None if whole is None else whole.geometry.name
+            layers, layer, package = [], layer or Path(path).stem, False
+            fields = set() if whole is None else set(whole.columns) - {geometry}
         else:
             layers = [name for name, _ in pyogrio.list_layers(path)]
             layer = layer or ("cells" if "cells" in layers else layers[0])
@@ -1545,6 +1554,8 @@ def _read_cells(path, layer, id_field, micro=False):
             import geopandas as gpd
 
             cells = gpd.read_parquet(path, columns=[*columns, geometry])
+        elif table:
+            cells = _table_in_crs(whole[[*columns, geometry]], path)
         else:
             cells = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=True)
         cells = cells.rename(columns={column: name for name, column in named.items() if column != name})
@@ -1556,7 +1567,7 @@ def _read_cells(path, layer, id_field, micro=False):
                                  "micro-grids cannot be told apart; give the layer its columns back, or "
                                  "locate without the micro-grids (micro=False)")
             micro_grids = pyogrio.read_dataframe(path, layer=layer, columns=["micro_id", "grid_id"], use_arrow=True)
-    except InputError:
+    except (InputError, CRSError):
         raise
     except Exception as exc:  # missing layer, unreadable file: say which
         raise InputError(f"{path}: cannot read the cells (layer {layer}) ({exc})") from exc
@@ -1578,18 +1589,26 @@ def _read_cells(path, layer, id_field, micro=False):
             raise InputError(f"{path} (layer micro_grids): {rounded}; or locate "
                              "without the micro-grids (micro=False)")
     if cells.crs is None:
-        from .io import TABLE_SUFFIXES
-
-        if Path(path).suffix.lower() in TABLE_SUFFIXES:  # a table of WKT (`gridkit export -o cells.csv`)
-            raise CRSError(f"{path}: a table of cells has no CRS label (no .prj beside it); make it a grid package "
-                           f"first, saying what its coordinates are in: gridkit grid adopt {path} --crs EPSG:… "
-                           "-o cells.gpkg")
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
     # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator
     # (1.3 of its metres to one on the ground in Beijing) is located in the metric CRS.
     if not measures_in_metres(cells.crs, cells.total_bounds):
         cells = cells.to_crs(coords.metric_crs_for(*lonlat_centre(cells.crs, cells.total_bounds)))
     return cells, micro_grids, package
+
+
+def _table_in_crs(cells, path):
+    """A table of cells (WKT) in the CRS it is labelled with (a CSV's .prj, a workbook's
+    property), or lon/lat read as EPSG:4326; a table of metres without a label is
+    refused with the command that says its CRS."""
+    from .io import wkt_table_in_crs
+
+    try:
+        return wkt_table_in_crs(cells, path, None)
+    except CRSError:
+        raise CRSError(f"{path}: a table of cells has no CRS label (no .prj beside a CSV, no CRS property in a "
+                       "workbook); make it a grid package first, saying what its coordinates are in: gridkit grid "
+                       f"adopt {path} --crs EPSG:… -o cells.gpkg") from None
 
 
 def _overlaps(geoms, ids):

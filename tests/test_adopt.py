@@ -296,16 +296,23 @@ def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
     for name in ("cells.csv", "cells.kml", "bare.csv"):
         assert _run("export", package, "-o", tmp_path / name).exit_code == 0
     assert gk.io.table_crs(tmp_path / "cells.csv") == made.crs == pyproj.CRS("EPSG:4548")
-    locator = Locator.from_package(tmp_path / "cells.csv", cache=False)  # locate --grid cells.csv, in place
     at = shapely.point_on_surface(made.geometry.values[[0, -1]])
-    assert [locator.locate(p.x, p.y, crs=made.crs).grid_id for p in at] == made["grid_id"].iloc[[0, -1]].tolist()
+    # locate --grid cells.csv, in place; and the workbook (its CRS a document property),
+    # which GDAL read as a table without geometry: WKT is read as `grid adopt` reads it
+    assert _run("export", package, "-o", tmp_path / "cells.xlsx").exit_code == 0
+    for name in ("cells.csv", "cells.xlsx"):
+        locator = Locator.from_package(tmp_path / name, cache=False)
+        assert locator.crs == made.crs and len(locator) == len(made)
+        assert [locator.locate(p.x, p.y, crs=made.crs).grid_id for p in at] == \
+            made["grid_id"].iloc[[0, -1]].tolist()
     (tmp_path / "bare.prj").unlink()
     refused = _run("grid", "adopt", tmp_path / "bare.csv", "-o", tmp_path / "no.gpkg")
     assert refused.exit_code != 0 and not (tmp_path / "no.gpkg").exists()
     assert ("bare.csv: the table has no CRS label (no .prj beside a CSV nor CRS property in a workbook, as "
             "gridkit export writes them) and its coordinates are not longitude/latitude") in refused.output
     with pytest.raises(gk.errors.CRSError, match=r"bare\.csv: a table of cells has no CRS label \(no \.prj beside "
-                                                 r"it\); make it a grid package first, .*: gridkit grid adopt "
+                                                 r"a CSV, no CRS property in a workbook\); make it a grid package "
+                                                 r"first, .*: gridkit grid adopt "
                                                  r".*bare\.csv --crs EPSG:"):
         Locator.from_package(tmp_path / "bare.csv", cache=False)  # what locate --grid bare.csv reads
     for name, crs in (("cells.csv", []), ("bare.csv", ["--crs", "EPSG:4548"]), ("cells.kml", [])):
