@@ -63,7 +63,8 @@ def _misread(locator, x, y, crs, degrees):
               help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "
                    "nearest, outside, routed, the files) as one JSON object, for scripts.")
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The grid package (.gpkg), or any polygon file of cells (see --id-field). Its index is "
+              help="The grid package (.gpkg), or any polygon file of cells (see --id-field): an export's "
+                   ".shp, .geojson, .parquet, or .csv/.xlsx of WKT. Its index is "
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
 @click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
               help="Output: .csv (input columns + results; their CRS, when said, in a .prj beside it), .xlsx "
