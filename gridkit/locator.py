@@ -1504,7 +1504,7 @@ def _read_cells(path, layer, id_field, micro=False):
     ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
-    from .io import TABLE_SUFFIXES, input_suffix
+    from .io import TABLE_SUFFIXES, gdal_path, input_suffix
 
     micro_grids = None
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
@@ -1525,11 +1525,12 @@ def _read_cells(path, layer, id_field, micro=False):
             geometry = None if whole is None else whole.geometry.name
             layers, layer, package = [], layer or Path(path).stem, False
             fields = set() if whole is None else set(whole.columns) - {geometry}
-        else:
-            layers = [name for name, _ in pyogrio.list_layers(path)]
+        else:  # a zip's Shapefile, in a folder of the zip too (gdal_path), as grid adopt reads it
+            source = gdal_path(path)
+            layers = [name for name, _ in pyogrio.list_layers(source)]
             layer = layer or ("cells" if "cells" in layers else layers[0])
             package = layer == "cells" and "gridkit_metadata" in layers
-            info = pyogrio.read_info(path, layer=layer)
+            info = pyogrio.read_info(source, layer=layer)
             fields, geometry = set(info["fields"]), info["geometry_type"]
         if geometry is None:  # points, a report table: not a layout
             raise InputError(f"{path} (layer {layer}): a table without geometry, not a grid layout; --grid takes "
@@ -1557,16 +1558,17 @@ def _read_cells(path, layer, id_field, micro=False):
         elif table:
             cells = _table_in_crs(whole[[*columns, geometry]], path)
         else:
-            cells = pyogrio.read_dataframe(path, layer=layer, columns=columns, use_arrow=True)
+            cells = pyogrio.read_dataframe(source, layer=layer, columns=columns, use_arrow=True)
         cells = cells.rename(columns={column: name for name, column in named.items() if column != name})
         if micro and layer == "cells" and "micro_grids" in layers:
             layer = "micro_grids"
-            fields = set(pyogrio.read_info(path, layer=layer)["fields"])
+            fields = set(pyogrio.read_info(source, layer=layer)["fields"])
             if not {"micro_id", "grid_id"} <= fields:
                 raise InputError(f"{path} (layer micro_grids): no micro_id and grid_id columns, so the "
                                  "micro-grids cannot be told apart; give the layer its columns back, or "
                                  "locate without the micro-grids (micro=False)")
-            micro_grids = pyogrio.read_dataframe(path, layer=layer, columns=["micro_id", "grid_id"], use_arrow=True)
+            micro_grids = pyogrio.read_dataframe(source, layer=layer, columns=["micro_id", "grid_id"],
+                                                 use_arrow=True)
     except (InputError, CRSError):
         raise
     except Exception as exc:  # missing layer, unreadable file: say which

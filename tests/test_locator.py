@@ -327,6 +327,16 @@ def test_a_shapefile_gridkit_exported_locates_to_its_communities(tmp_path):
     found = Locator.from_package(tmp_path / "cells.shp", cache=False).locate(X0 + 50, Y0 + 50)
     assert (found.grid_id, found.community_code, found.community_name, found.street_code, found.street_name) == (
         "110101001001001", "110101001001", "东四", "110101001", "东华门")
+    # Zipped from its folder (Windows' "Send to › Compressed folder"), the Shapefile sits in
+    # grid/ inside the zip: GDAL found no layer there ("not recognized as being in a
+    # supported file format"), though grid adopt read it
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "grid.zip", "w") as archive:
+        for part in tmp_path.glob("cells.*"):
+            archive.write(part, f"grid/{part.name}")
+    zipped = Locator.from_package(tmp_path / "grid.zip", cache=False).locate(X0 + 50, Y0 + 50)
+    assert zipped == found
 
 
 def test_cells_gridkit_exported_to_geoparquet_locate_as_the_package_does(tmp_path):
