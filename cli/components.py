@@ -26,7 +26,7 @@ def components():
 
 
 @components.command("import")
-@click.argument("inventories", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=True))
+@click.argument("inventories", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
               help="The grid package (.gpkg from `gridkit grid units|households`); its components layer "
                    "is created or updated in place, atomically.")

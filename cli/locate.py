@@ -141,8 +141,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     POINTS is CSV or a workbook, .xlsx, .xls or .ods (lon/lat or x/y columns), GeoJSON, GeoPackage,
     Shapefile (zipped too), KML/KMZ, GPX (its waypoints; --layer track_points for a
     patrol's track), GeoParquet, plain Parquet (lon/lat columns; a file, or the folder
-    of parts that Spark's or dask's to_parquet writes, however named) or a GPS receiver's NMEA log (.nmea: a row per fix). Each row
-    gets gk_grid_id
+    of parts that Spark's or dask's to_parquet writes, however named) or a GPS
+    receiver's NMEA log (.nmea: a row per fix). Each row gets gk_grid_id
     (and gk_micro_id when the package has micro-grids), the gk_ area codes and names,
     gk_status (inside / nearest / outside), gk_distance_m and, with --routes and
     --class-field (or --class), gk_department_code and gk_department_name. Rows whose
