@@ -375,11 +375,10 @@ def _other_readings(locator, x, y, cell):
     BD-09 (from Baidu's), where they differ from ``cell``, and the --crs to give; ""
     when neither does (or it is not in China)."""
     from gridkit.coords import LONLAT_SYSTEMS, is_in_china
-    from gridkit.service import answer
 
     if not is_in_china([x], [y])[0]:
         return ""
-    where = {system: answer(locator, x, y, crs=LONLAT_SYSTEMS[system][0])["grid_id"] for system in ("gcj02", "bd09")}
+    where = {system: locator.locate(x, y, crs=LONLAT_SYSTEMS[system][0]).grid_id for system in ("gcj02", "bd09")}
     said = [f"copied from {maps} ({LONLAT_SYSTEMS[system][1]}), in "
             + (f"cell {where[system]}" if where[system] else "no cell") + f" (--crs {system})"
             for system, maps in (("gcj02", "Amap or Tencent's maps"), ("bd09", "Baidu's")) if where[system] != cell]

@@ -195,11 +195,11 @@ def input_suffix(path) -> str:
     return suffix
 
 
-def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES) -> str:
+def _check_suffix(path: Path, suffixes=VECTOR_SUFFIXES, *, read=False) -> str:
     """``path``'s suffix, lower case; an error unless it is one of ``suffixes``
-    (those written; INPUT_SUFFIXES for a file read, a folder of Parquet files
-    taken as ``.parquet``: :func:`input_suffix`)."""
-    suffix = input_suffix(path) if suffixes is INPUT_SUFFIXES else path.suffix.lower()
+    (those written; INPUT_SUFFIXES for a file ``read``, where a folder of Parquet
+    files is taken as ``.parquet``: :func:`input_suffix`)."""
+    suffix = input_suffix(path) if read else path.suffix.lower()
     if suffix not in suffixes:
         raise InputError(f"{path}: unknown format {suffix!r}; use one of " + ", ".join(sorted(suffixes)))
     if suffix == ".zip":
@@ -408,7 +408,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         raise InputError(f"{path}: no such file")
     if path.suffix.lower() in TABLE_SUFFIXES:
         return _read_wkt_table(path, layer, crs, encoding, where, where_option)
-    suffix = _check_suffix(path, INPUT_SUFFIXES)
+    suffix = _check_suffix(path, INPUT_SUFFIXES, read=True)
     if layer is None and suffix == ".gpx":
         layer = gpx_layer(path)
     if layer is None and suffix in (".kml", ".kmz"):

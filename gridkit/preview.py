@@ -412,8 +412,9 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, where=None, over
     fig, axes, regions, handles = _classed(cells, np.searchsorted(breaks, values, side="right"), patrolled, labels,
                                            "not patrolled")
     if tracks is not None and len(tracks):
+        walked = tracks.to_crs(cells.crs)  # once, drawn on every panel
         for ax in axes:
-            tracks.to_crs(cells.crs).plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
+            walked.plot(ax=ax, color="black", linewidth=0.5, alpha=0.7)
         handles.append(Line2D([], [], color="black", linewidth=0.8, label=f"{len(tracks):,} tracks walked"))
     _widest(axes).legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.85)
     title = title or (f"{where}: " if where else "") + f"{patrolled.sum():,} of {len(cells):,} cells patrolled " \
