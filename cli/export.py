@@ -22,7 +22,8 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
 @crs_opt("--crs", help="The output CRS: gcj02 for Amap and Tencent maps, bd09 for Baidu, EPSG:4326 for GPS/WGS84, "
                        "EPSG:4490 for CGCS2000, or any EPSG code. Default: EPSG:4326 for .geojson, .kml and .kmz, else "
                        "the package's own metric CRS. GCJ-02 and BD-09 are written labelled EPSG:4326, as those "
-                       "platforms expect.")
+                       "platforms expect, and marked as what they are (in .geojson, .gpkg, .fgb and .parquet; "
+                       "not .shp or .kml), so that gridkit reads them back right.")
 @click.option("--encoding", default=None, metavar="NAME",
               help="A Shapefile's text encoding (default UTF-8), e.g. GBK for older platforms; a value it cannot "
                    "hold is an error naming its feature.")

@@ -671,7 +671,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     from dask.distributed import Client, LocalCluster
 
     from .catalogue import _find_coordinate_columns
-    from .io import warn_if_gcj02
+    from .io import marked_crs, warn_if_gcj02
 
     if isinstance(points, (str, Path)) and Path(points).is_file() and \
             Path(points).suffix.lower() not in (".parquet", ".geoparquet"):
@@ -692,8 +692,8 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
                     raise CRSError(f"{points}: the GeoParquet has no CRS. Say what its coordinates are in: --crs "
                                    "EPSG:4326 (GPS), --crs EPSG:4490 (CGCS2000), --crs gcj02, --crs bd09, or the "
                                    "projected CRS's EPSG code")
-                crs = file_crs
-                if bbox and len(bbox) == 4:
+                crs = (marked_crs(points) if file_crs.equals(4326) else None) or file_crs  # gridkit export's copy
+                if crs is file_crs and bbox and len(bbox) == 4:
                     warn_if_gcj02(points, file_crs, tuple(bbox), columns)
             binary = {pa.binary(): pd.ArrowDtype(pa.binary()), pa.large_binary(): pd.ArrowDtype(pa.large_binary())}
             ddf = dd.read_parquet(points, arrow_to_pandas={"types_mapper": binary.get})

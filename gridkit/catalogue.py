@@ -104,7 +104,7 @@ from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, POINT_WKB, PRIVATE_SQLITE,
                  TABLE_SUFFIXES, WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options,
-                 gdal_path, geoparquet_crs, input_suffix, number_rows, point_wkb, read_vector, rows_where,
+                 gdal_path, geoparquet_crs, input_suffix, marked_crs, number_rows, point_wkb, read_vector, rows_where,
                  say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use,
                  wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
@@ -1509,9 +1509,10 @@ def _read_points_arrow(path, layer, crs, crs_option="--crs"):
                        f"{crs_option} EPSG:4490 (CGCS2000), {crs_option} gcj02, {crs_option} bd09, or the projected "
                        f"CRS's EPSG code{crs_hint(_xy_bounds(x, y))}")
     else:
-        source = file_crs
+        marked = marked_crs(path, layer) if file_crs.equals(4326) else None  # gridkit export's copy for Amap …
+        source = marked or file_crs
         finite = np.isfinite(x) & np.isfinite(y)
-        if finite.any():
+        if not marked and finite.any():
             warn_if_gcj02(path, file_crs, (x[finite].min(), y[finite].min(), x[finite].max(), y[finite].max()),
                           table.column_names)
     frame = table.drop_columns([name]).to_pandas()

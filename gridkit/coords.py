@@ -35,6 +35,7 @@ from .errors import CRSError
 
 __all__ = [
     "PSEUDO_CRS",
+    "PSEUDO_NAMES",
     "wgs84_to_gcj02",
     "gcj02_to_wgs84",
     "gcj02_to_bd09",
@@ -59,6 +60,8 @@ log = logging.getLogger(__name__)
 #: Names accepted for the pseudo-CRSs (case-insensitive).
 PSEUDO_CRS = {"gcj02": "gcj02", "gcj-02": "gcj02", "bd09": "bd09", "bd-09": "bd09", "bd09mc": "bd09mc",
               "bd-09mc": "bd09mc"}
+#: How messages name each of them.
+PSEUDO_NAMES = {"gcj02": "GCJ-02", "bd09": "BD-09", "bd09mc": "BD-09 Mercator"}
 
 _A = 6378245.0  # Krasovsky 1940 semi-major axis used by the GCJ-02 algorithm
 _EE = 0.00669342162296594323

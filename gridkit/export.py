@@ -6,8 +6,10 @@ goes where the receiving system wants it:
 * **GCJ-02 or BD-09.** Amap and Tencent maps draw GCJ-02, Baidu draws BD-09;
   data in WGS84 lands 100–700 m off on them (``STANDARDS.md`` §6). The export
   converts with the published forward formulas. There is no EPSG code for either,
-  so the file is labelled EPSG:4326, as those platforms expect; read it back with
-  ``--crs gcj02`` (``bd09``).
+  so the file is labelled EPSG:4326, as those platforms expect. A GeoJSON,
+  GeoPackage, FlatGeobuf or GeoParquet is also marked as GCJ-02 (BD-09)
+  (:data:`gridkit.io.CRS_MARK`), and gridkit reads it back as such; a Shapefile or
+  KML has no place for the mark: read it back with ``--crs gcj02`` (``bd09``).
 * **Long edges are cut** into pieces of at most 200 m (0.002° in a lon/lat CRS)
   before any change of CRS, because the change bends them: a straight edge in the
   package's Gauss-Krüger CRS is a curve in lon/lat (5 km: 0.4 m off in the middle
@@ -54,8 +56,8 @@ import shapely
 
 from . import coords
 from .errors import InputError
-from .io import (CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options, layer_options,
-                 read_vector, refuse_replacing_input, stale_prj, write_prj, write_workbook)
+from .io import (CRS_MARK, CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options,
+                 layer_options, read_vector, refuse_replacing_input, stale_prj, write_prj, write_workbook)
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "FIELD_NAMINGS", "SHAPEFILE_NAMES", "component_fields",
            "shapefile_names", "to_crs"]
@@ -231,7 +233,7 @@ def export_package(package, output, *, layers=("cells",), crs=None, encoding=Non
                 sheets.append((name, frame))
             else:
                 try:
-                    _write(frame, temps[path], name, driver, encoding)
+                    _write(frame, temps[path], name, driver, encoding, coords.parse_crs(target) if pseudo else None)
                 except pyogrio.errors.DataLayerError as exc:  # GDAL's words, cut: it prints the whole feature
                     said = " ".join(str(exc).split())
                     raise InputError(f"{path}: GDAL could not write layer {name} as {driver} ("
@@ -357,7 +359,7 @@ def _paths(output, names, driver):
 
 def _crs_said(target, frame):
     if isinstance(target, str) and coords.is_pseudo_crs(target):
-        name = {"gcj02": "GCJ-02", "bd09": "BD-09"}[coords.parse_crs(target)]
+        name = coords.PSEUDO_NAMES[coords.parse_crs(target)]
         return f"{name}, labelled EPSG:4326"
     return frame.crs.to_string()
 
@@ -422,16 +424,23 @@ def _check_encoding(frame, encoding, package, layer):
                                  "UTF-8 (leave out --encoding), or change the value") from None
 
 
-def _write(frame, path, layer, driver, encoding):
-    """One layer into the temporary ``path`` (a GeoPackage's layers all into one)."""
+def _write(frame, path, layer, driver, encoding, pseudo=None):
+    """One layer into the temporary ``path`` (a GeoPackage's layers all into one);
+    one in GCJ-02 or BD-09 (``pseudo``) marked so where the format has a place for
+    it (:data:`gridkit.io.CRS_MARK`), so that gridkit reads it back in that system."""
     if driver == "Parquet":
         frame.to_parquet(path)
+        if pseudo:  # geopandas writes no metadata of ours: the schema's, rewritten
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path)
+            pq.write_table(table.replace_schema_metadata({**table.schema.metadata, CRS_MARK.lower(): pseudo}), path)
         return
     if driver == "CSV":
         _as_table(frame).to_csv(path, index=False, encoding=CSV_ENCODING)
         return
     if driver == "GeoJSON" and frame.crs.equals(4326):
-        _write_geojson(frame, path, layer)
+        _write_geojson(frame, path, layer, pseudo)
         return
     dataset = {}
     if driver in ("KML", "KMZ"):
@@ -453,6 +462,7 @@ def _write(frame, path, layer, driver, encoding):
     pyogrio.write_dataframe(frame, path, layer=layer, driver="LIBKML" if driver == "KMZ" else driver,
                             append=driver == "GPKG" and path.exists(), encoding=encoding,
                             dataset_options=dataset or None, layer_options=layer_options(frame, driver, layer) or None,
+                            layer_metadata={CRS_MARK: pseudo} if pseudo and driver in ("GPKG", "FlatGeobuf") else None,
                             use_arrow=True)  # through Arrow: a quarter faster
 
 
@@ -506,8 +516,10 @@ def _check_sheet(frame, package, layer, path):
     _check_excel_text(frame.drop(columns=frame.geometry.name), f"{package}: {layer}", path)
 
 
-def _write_geojson(frame, path, layer):
-    """RFC 7946 GeoJSON: exterior rings counter-clockwise, holes clockwise, 7 decimals.
+def _write_geojson(frame, path, layer, pseudo=None):
+    """RFC 7946 GeoJSON: exterior rings counter-clockwise, holes clockwise, 7 decimals;
+    GCJ-02 or BD-09 (``pseudo``) said at the start of its ``description``, which GDAL
+    reads as the layer's metadata (:func:`gridkit.io.marked_crs`).
 
     Written by hand from GEOS's GeoJSON (:func:`shapely.to_geojson`) and pandas'
     JSON records, because GDAL's GeoJSON writer takes about 25 µs a feature (30 µs
@@ -516,7 +528,8 @@ def _write_geojson(frame, path, layer):
     """
     table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
     with open(path, "w", encoding="utf-8") as out:
-        out.write('{"type": "FeatureCollection", "name": ' + json.dumps(layer) + ', "features": [\n')
+        said = f', "description": "{CRS_MARK}={pseudo}: {coords.PSEUDO_NAMES[pseudo]} coordinates"' if pseudo else ""
+        out.write('{"type": "FeatureCollection", "name": ' + json.dumps(layer) + said + ', "features": [\n')
         for start in range(0, len(frame), _GEOJSON_CHUNK):  # a chunk at a time: the text of all is big
             part = slice(start, start + _GEOJSON_CHUNK)
             geoms = shapely.orient_polygons(frame.geometry.values[part], exterior_cw=False)

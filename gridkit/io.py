@@ -715,19 +715,70 @@ def _where_message(path, where, said, option, columns, layer=None):
             f"\"adcode NOT LIKE '%00'\"; quote text values with single quotes{quote}")
 
 
+#: The key under which ``gridkit export --crs gcj02`` (``bd09``) marks a file it labels
+#: EPSG:4326 as holding GCJ-02 (BD-09) coordinates: a GeoPackage's or FlatGeobuf's
+#: layer metadata, a GeoParquet's schema metadata (lower case), or the start of a
+#: GeoJSON's ``description`` (``GRIDKIT_CRS=gcj02: …``). :func:`marked_crs` reads it.
+CRS_MARK = "GRIDKIT_CRS"
+
+
+def marked_crs(path, layer=None):
+    """``"gcj02"`` or ``"bd09"`` when ``path`` (``layer``) is a file ``gridkit export``
+    wrote in that system and marked (:data:`CRS_MARK`), else None.
+
+    Such a file is labelled EPSG:4326, as Amap's and Baidu's platforms expect, and
+    read by its label alone every cell would land 100–700 m off: gridkit's readers
+    take the mark as ``--crs gcj02`` (``bd09``). A Shapefile, KML or table has no
+    place for a mark (a table of GCJ-02 has no CRS label either, and is refused
+    until given one). Anything unreadable here is unmarked: the reader says why. A
+    mark found is logged (INFO).
+    """
+    path = Path(path)
+    try:
+        if path.is_dir():
+            return None
+        if path.suffix.lower() in (".parquet", ".geoparquet"):
+            import pyarrow.parquet as pq
+
+            said = (pq.read_schema(path).metadata or {}).get(CRS_MARK.lower().encode(), b"").decode()
+        elif path.suffix.lower() in (".gpkg", ".fgb", ".geojson", ".json"):
+            import pyogrio
+
+            meta = pyogrio.read_info(path, layer=0 if layer is None else layer).get("layer_metadata") or {}
+            said = meta.get(CRS_MARK) or re.match(rf"(?:{CRS_MARK}=(\w+))?", meta.get("DESCRIPTION", "")).group(1)
+        else:
+            return None
+    except Exception:
+        return None
+    said = coords.parse_crs(said) if said and coords.is_pseudo_crs(said) else None
+    if said not in ("gcj02", "bd09"):
+        return None
+    name = coords.PSEUDO_NAMES[said]
+    log.info(f"{path}: marked by gridkit export as {name} coordinates (labelled EPSG:4326); read as {name}")
+    return said
+
+
+def from_pseudo_crs(gdf, parsed):
+    """``gdf``, whose coordinates are in ``parsed`` (``"gcj02"``, ``"bd09"``, ``"bd09mc"``),
+    converted to WGS84 (EPSG:4326), edges longer than about 200 m cut first (the
+    offsets bend a straight edge: :func:`read_vector`)."""
+    func = coords.pseudo_to_wgs84_func(parsed)
+    geoms = gdf.geometry.values
+    if (shapely.get_type_id(geoms) > 0).any():  # lines or polygons (points have no edges)
+        geoms = shapely.segmentize(geoms, coords.MAX_SEGMENT["degree" if coords.is_geographic(parsed) else "metre"])
+    geoms = shapely.transform(geoms, func)
+    return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
+
+
 def _apply_crs(gdf, path, crs):
     source = None
+    if crs is None and gdf.crs is not None and gdf.crs.equals(4326):
+        crs = marked_crs(path, gdf.attrs.get("source_layer"))
     if crs is not None:
         parsed = coords.parse_crs(crs)
         _check_given_crs(gdf, path, parsed)
         if isinstance(parsed, str):
-            func = coords.pseudo_to_wgs84_func(parsed)
-            geoms = gdf.geometry.values
-            if (shapely.get_type_id(geoms) > 0).any():  # lines or polygons (points have no edges)
-                geoms = shapely.segmentize(geoms, coords.MAX_SEGMENT["degree" if coords.is_geographic(parsed)
-                                                                     else "metre"])
-            geoms = shapely.transform(geoms, func)
-            gdf = gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
+            gdf = from_pseudo_crs(gdf, parsed)
             source = parsed
         else:
             gdf = gdf.set_crs(parsed, allow_override=True)

@@ -1504,7 +1504,7 @@ def _read_cells(path, layer, id_field, micro=False):
     ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
-    from .io import TABLE_SUFFIXES, gdal_path, input_suffix
+    from .io import TABLE_SUFFIXES, from_pseudo_crs, gdal_path, input_suffix, marked_crs
 
     micro_grids = None
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
@@ -1592,6 +1592,9 @@ def _read_cells(path, layer, id_field, micro=False):
                              "without the micro-grids (micro=False)")
     if cells.crs is None:
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
+    pseudo = marked_crs(path, layer) if cells.crs.equals(4326) and not table else None
+    if pseudo:  # gridkit export's copy for Amap or Baidu: by its label, every cell 100–700 m off
+        cells = from_pseudo_crs(cells, pseudo)
     # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator
     # (1.3 of its metres to one on the ground in Beijing) is located in the metric CRS.
     if not measures_in_metres(cells.crs, cells.total_bounds):

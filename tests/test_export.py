@@ -13,10 +13,11 @@ import shapely
 from click.testing import CliRunner
 
 import gridkit as gk
-from gridkit.catalogue import read_catalogue
-from gridkit.coords import wgs84_to_bd09, wgs84_to_gcj02
+from gridkit.catalogue import read_catalogue, read_inventory
+from gridkit.coords import bd09_to_wgs84, wgs84_to_bd09, wgs84_to_gcj02
 from gridkit.errors import InputError
 from gridkit.export import SHAPEFILE_NAMES, export_package
+from gridkit.locator import Locator
 from gridkit_cli.main import cli
 
 from .conftest import community_frame
@@ -346,3 +347,41 @@ def test_units_whose_sliver_holes_cross_themselves_in_degrees_export_to_kmz(tmp_
                            "writing batch to OGR layer: Cannot translate feature:"), said
     assert len(said) < len(str(tmp_path)) + 350, said
     assert not (tmp_path / "refused.kmz").exists()
+
+
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg", ".fgb", ".parquet"])
+def test_a_gcj02_export_is_marked_and_read_back_as_gcj02_by_every_reader(package, tmp_path, suffix, caplog):
+    caplog.set_level("INFO")
+    cells = gpd.read_file(package, layer="cells")
+    out, comps = tmp_path / f"amap{suffix}", tmp_path / f"amap_components{suffix}"
+    export_package(package, out, crs="gcj02")
+    export_package(package, comps, layers=["components"], crs="bd09")
+    label = gpd.read_parquet(out).crs if suffix == ".parquet" else gpd.read_file(out, layer="cells").crs
+    assert label.equals(4326)  # labelled as the platforms expect …
+    assert (gk.io.marked_crs(out), gk.io.marked_crs(comps)) == ("gcj02", "bd09")  # … and marked
+    # read_vector (grid adopt, map …) takes the mark as --crs gcj02: the cells where they were
+    back = gk.read_vector(out).set_index("grid_id").loc[cells["grid_id"]]  # (FlatGeobuf's in its index's order)
+    assert back.attrs["source_crs"] == "gcj02" and "marked by gridkit export as GCJ-02" in caplog.text
+    assert shapely.hausdorff_distance(back.to_crs(4548).geometry.values, cells.geometry.values).max() < 0.02
+    # --crs still overrides it: read as WGS84, the cells are ~500 m off
+    wrong = gk.read_vector(out, crs="EPSG:4326").set_index("grid_id").loc[cells["grid_id"]].to_crs(4548)
+    assert shapely.hausdorff_distance(wrong.geometry.values, cells.geometry.values).min() > 100
+    # locate --grid: every cell's inner point in its own cell, as against the package
+    inner = shapely.point_on_surface(cells.geometry.values)
+    located = Locator.from_package(out, cache=False).locate_many(shapely.get_x(inner), shapely.get_y(inner), crs=4548)
+    assert located.grid_id.tolist() == cells["grid_id"].tolist()
+    # an exported components layer, located or imported: where the package has them
+    frame, x, y, source = read_inventory(comps)
+    order = np.argsort(frame["GLBJBSM"].to_numpy())
+    assert source == "bd09" and frame["GLBJBSM"].to_numpy()[order].tolist() == ["11010101001000001",
+                                                                              "11010101001000002"]
+    wgs = gpd.GeoSeries(gpd.points_from_xy(*bd09_to_wgs84(x[order], y[order])), crs=4326).to_crs(4548)
+    assert np.allclose(shapely.get_coordinates(wgs.values), [(500_050, 4_400_050), (500_150, 4_400_300)], atol=0.1)
+
+
+def test_what_has_no_place_for_the_mark_is_not_marked(package, tmp_path):
+    for name, crs in (("amap.shp", "gcj02"), ("amap.kml", "gcj02"), ("gps.geojson", "EPSG:4326"),
+                      ("gps.gpkg", "EPSG:4326"), ("gps.parquet", "EPSG:4326")):
+        export_package(package, tmp_path / name, crs=crs)
+        assert gk.io.marked_crs(tmp_path / name) is None, name
+    assert gk.read_vector(tmp_path / "gps.geojson").attrs["source_crs"] == "EPSG:4326"
