@@ -68,8 +68,8 @@ def map_command(package, output, labels, as_html, points, points_crs, x_field, y
         ctx = click.get_current_context()
         picture_path(ctx, next(p for p in ctx.command.params if p.name == "output"), output)
     refuse_existing(output, overwrite=overwrite)  # before reading and drawing, not after
-    components = _components(package, class_code, with_components) if with_components or as_html else None
     try:
+        components = _components(package, class_code, with_components) if with_components or as_html else None
         cells, units, meta = read_package(package, where=where)
         if (cells.geometry.isna() | cells.geometry.is_empty).all():  # every cell deleted (in QGIS, say), or cleared
             raise GridkitError(f"{package}: its cells layer holds no cell to draw; `gridkit check {package}` "

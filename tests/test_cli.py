@@ -290,6 +290,12 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
                            (samples / "cincinnati_blocks.gpkg", "not a gridkit grid package (missing layers")]:
             result = _run("components", *args, path)
             assert result.exit_code == 1 and f"Error: {path}: {said}" in result.output, (args, result.output)
+    # and so does map where it reads the catalogue (--html, --components): it was a traceback
+    for args in [("--html", "-o", tmp_path / "m.html"), ("--components", "-o", tmp_path / "m.png")]:
+        for path, said in [(text, "not a GeoPackage GDAL can open"),
+                           (samples / "cincinnati_blocks.gpkg", "not a gridkit grid package (missing layers")]:
+            result = _run("map", path, *args)
+            assert result.exit_code == 1 and f"Error: {path}: {said}" in result.output, (args, result.output)
     # A copy `gridkit export` wrote: cells and units, no metadata. Named as such, and
     # the way to a package that the message gives works.
     package, copy = tmp_path / "c.gpkg", tmp_path / "copy.gpkg"
