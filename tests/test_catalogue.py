@@ -372,7 +372,9 @@ def test_a_gcj02_copy_read_as_wgs84_is_refused_before_it_moves_the_catalogue(tmp
     """The catalogue exported for Amap (--crs gcj02) and imported back without
     --crs gcj02 was read as EPSG:4326: 6 of 6 components "updated", each moved
     ~500 m, in place. Refused when every component it holds lies where GCJ-02 (or
-    BD-09) puts the catalogue's; --crs EPSG:4326 says it is WGS84 and goes on."""
+    BD-09) puts the catalogue's; --crs EPSG:4326 says it is WGS84 and goes on. A
+    GeoJSON copy carries the export's mark, and is read as GCJ-02 (BD-09) unasked;
+    a Shapefile has no place for the mark."""
     comm = community_frame([shapely.box(X0, Y0, X0 + 4000, Y0 + 4000)])
     package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(comm, cell_area=40_000.0), comm)
     lon, lat = _lonlat(X0 + 1500 + 200 * np.arange(6), Y0 + 1500 + 200 * np.arange(6))
@@ -381,9 +383,12 @@ def test_a_gcj02_copy_read_as_wgs84_is_refused_before_it_moves_the_catalogue(tmp
     args = ["components", "import", "--grid", str(package), "--class", "01037"]
     assert CliRunner().invoke(cli, [*args, str(ledger), "--crs", "gcj02"]).exit_code == 0
     for crs in ("gcj02", "bd09"):
-        out = tmp_path / f"lamps_{crs}.geojson"
-        assert CliRunner().invoke(cli, ["export", str(package), "--layer", "components", "--crs", crs, "-o",
-                                        str(out)]).exit_code == 0
+        out, marked = tmp_path / f"lamps_{crs}.shp", tmp_path / f"lamps_{crs}.geojson"
+        for copy in (out, marked):
+            assert CliRunner().invoke(cli, ["export", str(package), "--layer", "components", "--crs", crs, "-o",
+                                            str(copy)]).exit_code == 0
+        back = CliRunner().invoke(cli, [*args, str(marked)])
+        assert "catalogue: 0 added, 0 updated, 6 unchanged, 0 removed" in back.output, back.output
         before = package.read_bytes()
         refused = CliRunner().invoke(cli, [*args, str(out)])
         label = {"gcj02": "GCJ-02", "bd09": "BD-09"}[crs]
@@ -393,7 +398,7 @@ def test_a_gcj02_copy_read_as_wgs84_is_refused_before_it_moves_the_catalogue(tmp
         assert package.read_bytes() == before
         back = CliRunner().invoke(cli, [*args, str(out), "--crs", crs])
         assert "catalogue: 0 added, 0 updated, 6 unchanged, 0 removed" in back.output, back.output
-    said = CliRunner().invoke(cli, [*args, str(tmp_path / "lamps_gcj02.geojson"), "--crs", "EPSG:4326"])
+    said = CliRunner().invoke(cli, [*args, str(tmp_path / "lamps_gcj02.shp"), "--crs", "EPSG:4326"])
     assert "catalogue: 0 added, 6 updated, 0 unchanged, 0 removed" in said.output, said.output
 
 
