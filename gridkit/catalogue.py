@@ -852,8 +852,8 @@ def _csv_header_line(path, encoding, fields):
     HEADER_ROWS lines to name the coordinate columns (``fields``, or a pair gridkit
     knows), so that a ledger's title rows above it (东城区部件普查表, a date) are
     skipped, as in a workbook; else the first line."""
-    with open(path, "rb") as file:
-        lines = [file.readline() for _ in range(HEADER_ROWS)]
+    with open(path, "rb") as file:  # lines ended by \r\n, \n, or \r alone (Excel for Mac's "CSV (Macintosh)")
+        lines = file.read(HEADER_BYTES).splitlines(keepends=True)[:HEADER_ROWS]
     texts = []
     for raw in lines:
         try:
@@ -861,8 +861,17 @@ def _csv_header_line(path, encoding, fields):
         except UnicodeDecodeError:
             texts.append(raw.decode("gb18030", errors="replace"))
     stripped = [text.lstrip("\ufeff").rstrip("\r\n") for text in texts]
-    top = _header_row((next(csv.reader([text], delimiter=_separator(text, path)), []) for text in stripped), fields)
-    return (top, stripped[top]) if top is not None else (0, texts[0])
+    top = _header_row((_csv_cells(text, path) for text in stripped), fields)
+    return (top, stripped[top]) if top is not None else (0, stripped[0])
+
+
+def _csv_cells(line, path):
+    """The cells of one CSV line; none for a line the csv module cannot split (a
+    stray carriage return, a NUL: a binary file named .csv), which is then no header."""
+    try:
+        return next(csv.reader([line], delimiter=_separator(line, path)), [])
+    except csv.Error:
+        return []
 
 
 def _read_csv(path, encoding, fields=(None, None)):
@@ -1210,8 +1219,11 @@ def _header_text(value):
     return "" if pd.isna(value) else str(_excel_text(value)).strip()
 
 
-#: How far down a sheet the header row is looked for.
+#: How far down a sheet (or a CSV) the header row is looked for.
 HEADER_ROWS = 20
+#: The bytes at the start of a CSV its header is looked for in: title rows and a
+#: header fit in far less, and a CSV's first lines may be polygons' WKT, megabytes each.
+HEADER_BYTES = 1 << 16
 
 
 def _coordinate_sheet(path, sheets, fields):

@@ -658,6 +658,8 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
                          "--time-zone (Asia/Shanghai) to say which zone those without one are in")
     fixes = pd.concat(read, ignore_index=True)
     rejects = pd.concat(rejected, ignore_index=True)
+    if not len(fixes) and not len(rejects):  # a CSV's header alone (it was an IndexError)
+        raise InputError(f"{', '.join(t.name for t in tracks)}: no rows, no fixes: nothing was patrolled")
     if not len(fixes):
         first = rejects.iloc[0]
         raise InputError(f"{', '.join(t.name for t in tracks)}: no fix has a position"

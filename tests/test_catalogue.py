@@ -1484,7 +1484,10 @@ def test_point_geopackage_and_geoparquet_read_through_arrow_match_geojson(tmp_pa
     ("export.csv", "编号|经度|纬度\n1|116.4105|39.9289\n2|116.42|39.92\n3|abc|39.9\n4||\n", "utf-8"),
     ("export.txt", "编号\t经度\t纬度\n1\t116.4105\t39.9289\n2\t116.42\t39.92\n3\tabc\t39.9\n4\t\t\n", "utf-8"),
     ("plain.csv", '编号,经度,纬度\n1,"116,4105","39,9289"\n2,116.42,39.92\n3,abc,39.9\n4,,\n', "utf-8-sig"),
-], ids=["semicolons-gb18030", "pipes", "tabs", "commas-quoted"])
+    # Excel for Mac's "CSV (Macintosh)": lines ended by a carriage return alone (a traceback before), title rows too
+    ("mac.csv", '部件普查表\r2026-11\r编号,经度,纬度\r1,"116,4105","39,9289"\r2,116.42,39.92\r3,abc,39.9\r4,,\r',
+     "utf-8"),
+], ids=["semicolons-gb18030", "pipes", "tabs", "commas-quoted", "carriage-returns"])
 def test_a_csv_reads_with_its_own_separator_and_decimal_commas(tmp_path, name, text, encoding):
     """A CSV from Excel where the comma is the decimal mark (semicolons, "116,4105"),
     or a database export with pipes or tabs, was one column: every row failed with
@@ -1499,6 +1502,18 @@ def test_a_csv_reads_with_its_own_separator_and_decimal_commas(tmp_path, name, t
     assert frame["编号"].tolist() == ["1", "2", "3", "4"] and crs == pyproj.CRS("EPSG:4326")
     assert np.array_equal(x, [116.4105, 116.42, np.nan, np.nan], equal_nan=True)
     assert np.array_equal(y, [39.9289, 39.92, 39.9, np.nan], equal_nan=True)
+
+
+def test_a_binary_file_named_csv_is_said_to_be_no_text(tmp_path):
+    """Bytes that are no text (a .xlsx renamed .csv, a zip) were a traceback from the
+    csv module ("new-line character seen in unquoted field") where the header was
+    looked for."""
+    from gridkit.catalogue import read_inventory
+
+    path = tmp_path / "ledger.csv"
+    path.write_bytes(np.random.default_rng(0).bytes(3000))
+    with pytest.raises(InputError, match="ledger.csv: is neither UTF-8 nor GB18030 \\(GBK\\) text"):
+        read_inventory(path)
 
 
 @pytest.mark.parametrize("header, values, crs", [

@@ -235,6 +235,10 @@ def test_patrol_command_refuses_what_it_cannot_read_and_keeps_an_existing_output
     nothing = run(cli, ["patrol", str(tmp_path / "c.csv"), "--grid", str(grid), "-o", str(out), "--overwrite"])
     assert nothing.exit_code == 1
     assert "c.csv: no fix has a position: row 1: lon is blank or not a number (and 1 more)" in nothing.output
+    (tmp_path / "d.csv").write_text("lon,lat,time\n")  # a header alone: was an IndexError
+    empty = run(cli, ["patrol", str(tmp_path / "d.csv"), "--grid", str(grid), "-o", str(out), "--overwrite"])
+    assert empty.exit_code == 1 and "d.csv: no rows, no fixes: nothing was patrolled" in empty.output
+    assert out.read_bytes() == b"an earlier run"
     with pytest.raises(InputError, match="patrol coverage is written to .gpkg, .geojson, .csv, .xlsx"):
         from gridkit.patrol import patrol_file
         patrol_file([tmp_path / "a.csv"], grid, tmp_path / "coverage.shp")
