@@ -452,13 +452,19 @@ def _community(atoms, owner, n, band, redivide):
         inside = region[a] == region[b]
         graph = _Graph(len(within), a[inside], b[inside], length[inside], cheap[inside], atoms.geometry,
                        atoms.weight)
-    now = _redivided(graph, parts, band, atoms) if redivide and all(len(p) for p in parts) else parts
-    n_whole, whole = whole_graph.components(within)
-    detached = (np.bincount(whole, weights=atoms.weight)[whole] < band.low) & (n_whole > 1)
     total = int(atoms.weight.sum())
     too_few = ("community", total) if total < band.low else None
+    if redivide and too_few:  # every grid out of the band in any division: one a piece, as grid households makes
+        n_pieces, piece = graph.components(within)
+        now = [within[piece == c] for c in range(n_pieces)]
+    elif redivide and all(len(p) for p in parts):
+        now = _redivided(graph, parts, band, atoms)
+    else:
+        now = parts
+    n_whole, whole = whole_graph.components(within)
+    detached = (np.bincount(whole, weights=atoms.weight)[whole] < band.low) & (n_whole > 1)
     still_out = [p for p in now if len(p) and not band.contains(graph.weight[p].sum())]
-    proven = _proven_out(graph, now, within, band) if still_out else {}
+    proven = _proven_out(graph, now, within, band) if still_out and not too_few else {}  # as grid households
     before = {p.tobytes(): j for j, p in enumerate(parts)}
     done = _Done([], [], [], int(out.sum()), crossings)
     for p in now:

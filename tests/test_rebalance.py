@@ -24,8 +24,11 @@ from gridkit.package import added_by_hand
 from gridkit.rebalance import communities_of, highest_issued, rebalance
 from gridkit_cli.main import cli
 
+from .conftest import community_frame
+
 GROWN = 207  # a block of 60 households, grown by 400 (a new estate)
 DAY = "2027-03-01"
+X0, Y0 = 500_000.0, 4_400_000.0
 
 
 @pytest.fixture(scope="module")
@@ -1553,3 +1556,45 @@ def test_the_grids_of_a_merged_community_go_over_to_the_one_they_lie_in(halves, 
     assert len(stayed) == 55
     assert all(_same_outline(now.geometry[new], was.geometry[old]) for old, new in stayed.items())
     assert (now["community_code"] == "990201900601").all()
+
+
+def test_unit_cells_rebalanced_in_a_community_too_light_for_the_band_make_one_grid_without_a_search(monkeypatch):
+    """A unit grid's 100 cells of 4 ha, 60 households in all, rebalanced into grids of
+    100–150: every cell is out of the band, and so is any grid there (too_few). The
+    community becomes one grid, as `grid households` makes it, without the repairs
+    and proofs: on Dongcheng's 4,278 unit cells and the 250 sample reports as
+    households, those took 50 s (a proof search per cell with households) to come
+    to the same 8 grids."""
+    import gridkit.households as households
+    import gridkit.rebalance as rebalance_module
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("searched")
+
+    monkeypatch.setattr(rebalance_module, "_redivided", refuse)
+    monkeypatch.setattr(households, "_cannot_cover", refuse)
+    comm = community_frame([shapely.box(X0, Y0, X0 + 2000, Y0 + 2000)])
+    cells = gk.unit_grid(comm, cell_area=40_000.0)
+    homes = gpd.GeoDataFrame(geometry=gpd.points_from_xy(X0 + 10 + 33 * np.arange(60), Y0 + 10 + 33 * np.arange(60)),
+                             crs=cells.crs)
+    done = rebalance(cells, comm, homes, min_households=100, max_households=150, start_date=DAY)
+    grids = done.layout.grids
+    assert len(cells) == 100 and len(done.ended) == 100
+    assert grids[["households", "flag"]].values.tolist() == [[60, "too_few"]]
+    assert shapely.equals(grids.geometry.iloc[0].normalize(), shapely.union_all(cells.geometry.values).normalize())
+    assert not check_partition(grids, comm).problems
+
+
+def test_the_quick_growth_proves_an_atom_unplaceable_when_its_whole_area_is_too_light():
+    """The greedy growth takes every atom it meets (none skipped for the upper bound):
+    the atom's whole connected area is below the band, which proves it unplaceable
+    without the search; an atom skipped proves nothing."""
+    from gridkit.households import Band, _grows_into_band
+
+    from .test_households import _strip_graph
+
+    band = Band(100, 150)
+    assert _grows_into_band(_strip_graph([40, 0, 30, 20]), 0, set(range(4)), band, whole=True) == (False, True)
+    assert _grows_into_band(_strip_graph([40, 0, 30, 20]), 0, {0, 1, 2}, band, whole=True) == (False, True)
+    assert _grows_into_band(_strip_graph([40, 0, 120, 20]), 0, set(range(4)), band, whole=True) == (False, False)
+    assert _grows_into_band(_strip_graph([40, 0, 70]), 0, set(range(3)), band, whole=True) == (True, False)
