@@ -1572,7 +1572,8 @@ def _read_cells(path, layer, id_field, micro=False):
     except (InputError, CRSError):
         raise
     except Exception as exc:  # missing layer, unreadable file: say which
-        raise InputError(f"{path}: cannot read the cells (layer {layer}) ({exc})") from exc
+        in_layer = f" (layer {layer})" if layer is not None else ""  # None: the file could not be opened
+        raise InputError(f"{path}: cannot read the cells{in_layer} ({exc})") from exc
     kinds = shapely.get_type_id(cells.geometry.values)
     other = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, (3, 6, 7)))  # not (multi)polygons, nor missing
     if len(other):

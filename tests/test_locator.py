@@ -337,6 +337,10 @@ def test_a_shapefile_gridkit_exported_locates_to_its_communities(tmp_path):
             archive.write(part, f"grid/{part.name}")
     zipped = Locator.from_package(tmp_path / "grid.zip", cache=False).locate(X0 + 50, Y0 + 50)
     assert zipped == found
+    # A file GDAL cannot open is said to be so, with no "(layer None)" for the layer it never reached
+    (tmp_path / "notes.gpkg").write_text("not a GeoPackage")
+    with pytest.raises(InputError, match=r"notes.gpkg: cannot read the cells \('.*notes.gpkg' not recognized"):
+        Locator.from_package(tmp_path / "notes.gpkg", cache=False)
 
 
 def test_cells_gridkit_exported_to_geoparquet_locate_as_the_package_does(tmp_path):
