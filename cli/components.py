@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Steps, crs_opt, degrees_opt, echo_summary, names_read, near_line, overwrite_opt,
+from .options import (DETECTED, Number, Steps, crs_opt, degrees_opt, echo_summary, names_read, near_line, overwrite_opt,
                       preview_opt, refuse_existing, summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
 
 
@@ -59,7 +59,7 @@ def components():
 @y_field_opt
 @degrees_opt
 @text_encoding_opt
-@click.option("--tolerance", default=25.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--tolerance", default=25.0, show_default=True, type=Number(min=0, infinite=True),
               help="Metres: points this close outside the layout go to the nearest cell (marked "
                    "'nearest'); farther ones are rejected as 'outside'.")
 @click.option("--date", "today", default=None, metavar="YYYYMMDD",
@@ -80,7 +80,7 @@ def components():
               help="A routing table (TOML; `gridkit route starter` writes one): rows that name no responsible "
                    "department take the one it gives for their class and place, with its credit code (ZGBMDM) "
                    "and name (ZGBMMC); a row naming one by name alone takes the table's code for it.")
-@click.option("--near-edge", default=None, type=click.FloatRange(min=0), metavar="M",
+@click.option("--near-edge", default=None, type=Number(min=0, infinite=True), metavar="M",
               help="Metres: list the inventory's components that lie within M m of another cell in "
                    "INVENTORY.near-edge.csv (beside the rejects): ID, class, cell, the other cell, how far, what "
                    "lies between (cell, community, street, district), lon/lat. Surveyed to ±M m (a handheld GPS's "

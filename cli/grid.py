@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Steps, added_text, crs_opt,
+from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Number, Steps, added_text, crs_opt,
                       echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output,
                       percent, preview_opt, problem_lines, problems_path, progress_enabled, refuse_existing,
                       require_with, summary_json_opt, where_opt, write_problems)
@@ -223,9 +223,9 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
         click.option("--floors-field", default=None,
                      help="Instead of --count-field, for building footprints: the column with each building's "
                           "floors; its households = footprint (m²) × floors ÷ --area-per-household, rounded."),
-        click.option("--area-per-household", type=click.FloatRange(min=0, min_open=True), default=None, metavar="M2",
+        click.option("--area-per-household", type=Number(min=0, min_open=True), default=None, metavar="M2",
                      help="Floor area per household in m² for --floors-field (e.g. 90)."),
-        click.option("--default-floors", type=click.FloatRange(min=0), default=None,
+        click.option("--default-floors", type=Number(min=0), default=None,
                      help="With --floors-field: floors of a building whose field is empty (counted in a warning); "
                           "without it an empty field is an error naming the rows. `grid rebalance` takes it on its "
                           "own: the package's floor rule, empty floors counted so."),
@@ -422,14 +422,14 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
                    "and does not stretch areas, as Web Mercator does; else CGCS2000 3° Gauss-Krüger zone in China, "
                    "UTM elsewhere).")
 @encoding_opt
-@click.option("--cell-area", default=10_000.0, show_default=True, type=click.FloatRange(min=1, min_open=False),
+@click.option("--cell-area", default=10_000.0, show_default=True, type=Number(min=1, min_open=False),
               help="Target cell area in m² (10000 is a hectare). More cells than this machine's memory holds "
                    "(about 1.2 kB each) are refused before cutting.")
 @click.option("--hex", "hexagons", is_flag=True, help="Planar hexagons instead of squares.")
 @click.option("--h3", "h3_cells", is_flag=True, help="H3 hexagons at the resolution nearest --cell-area.")
 @barrier_opts("Lines cells must not cross (street centre lines, OSM edges, rivers), or polygons (water areas) by "
               "their outlines.")
-@click.option("--sliver-ratio", default=0.3, show_default=True, type=click.FloatRange(0, 1),
+@click.option("--sliver-ratio", default=0.3, show_default=True, type=Number(0, 1),
               help="Pieces smaller than this share of --cell-area merge into a neighbour.")
 @click.option("--merge-small-blocks", is_flag=True,
               help="Merge blocks below the sliver size (traffic islands) across their barrier.")
@@ -600,7 +600,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
                              "lon/lat and the other projected: then --micro as labelled).")
 @click.option("--start-date", default=None,
               help="Start date for cells without a start_date column (default: today).")
-@click.option("--snap", type=click.FloatRange(min=0, min_open=True), default=None, metavar="METRES",
+@click.option("--snap", type=Number(min=0, min_open=True), default=None, metavar="METRES",
               help="First clean the cells into a coverage (GEOS's coverage cleaner), for cells whose neighbours "
                    "were digitised apart (the check finds thousands of narrow overlaps): vertices within METRES "
                    "snap together, each overlap goes to the cell sharing the longest border with it, and gaps "
@@ -814,9 +814,9 @@ def band_opts(rebalance=False):
     was = (" Default: the package's band (its metadata); give the band to change it, or to rebalance grids "
            "adopted from another platform (`grid adopt`), which have none.") if rebalance else ""
     options = [
-        click.option("--min-households", type=click.FloatRange(min=1), default=None, help="Band: lower bound." + was),
-        click.option("--max-households", type=click.FloatRange(min=1), default=None, help="Band: upper bound."),
-        click.option("--target", type=click.FloatRange(min=1), default=None, help="Band as a target …"),
+        click.option("--min-households", type=Number(min=1), default=None, help="Band: lower bound." + was),
+        click.option("--max-households", type=Number(min=1), default=None, help="Band: upper bound."),
+        click.option("--target", type=Number(min=1), default=None, help="Band as a target …"),
         click.option("--tolerance", type=SHARE_OR_COUNT, default=0.2, show_default=True,
                      help="… ± this share (below 1, or as 20%) or this many households."),
         click.option("--micro", default=None, metavar="MIN,MAX",
@@ -1296,7 +1296,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
                    "were, with end_date and replaced_by.")
 @barrier_opts("Roads, rivers, rail: the new cells keep to them, as in `grid units` (default: the barriers the "
               "package was divided along, when that file is still there).", crs_default="the file's own label")
-@click.option("--cell-area", type=click.FloatRange(min=1, min_open=False), default=None,
+@click.option("--cell-area", type=Number(min=1, min_open=False), default=None,
               help="Target cell area in m² of the new cells (default: the package's, as its metadata records it).")
 @click.option("--date", "start_date", default=None, metavar="YYYY-MM-DD",
               help="The new cells' start_date, the ended ones' end_date and the moved components' change date "

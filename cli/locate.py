@@ -7,9 +7,9 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read, near_line,
-                      nmea_line, overwrite_opt, picture_path, progress_enabled, refuse_existing, require_with,
-                      text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read,
+                      near_line, nmea_line, overwrite_opt, picture_path, progress_enabled, refuse_existing,
+                      require_with, text_encoding_opt, x_field_opt, y_field_opt)
 
 
 def _routes(path):
@@ -97,9 +97,9 @@ def _misread(locator, x, y, crs, degrees):
 @y_field_opt
 @degrees_opt
 @text_encoding_opt
-@click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--tolerance", default=0.0, show_default=True, type=Number(min=0, infinite=True),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
-@click.option("--near-edge", default=None, type=click.FloatRange(min=0), metavar="M",
+@click.option("--near-edge", default=None, type=Number(min=0, infinite=True), metavar="M",
               help="Metres: also name the nearest other cell within M m of each point (gk_near_grid_id, "
                    "gk_near_m) and what lies between (gk_near_across: cell, community, street, district). A "
                    "position good to ±M m could lie in it: a GPS fix (±10 m), a component surveyed to accuracy "

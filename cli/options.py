@@ -25,6 +25,23 @@ summary_json_opt = click.option(
          "standard error.")
 
 
+class Number(click.FloatRange):
+    """click's ``FloatRange``, refusing ``nan``, which every comparison with its
+    bounds lets through (``--cell-area nan`` was a ValueError traceback), and
+    ``inf`` unless ``infinite`` (a tolerance or a gap without limit means something;
+    an infinite cell area or band does not)."""
+
+    def __init__(self, *args, infinite=False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.infinite = infinite
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if number != number or (number in (float("inf"), float("-inf")) and not self.infinite):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
+
+
 def picture_path(ctx, param, value):
     """A map picture's path (--preview, map -o): its suffix must name a format the
     picture can be written in, checked before any work."""

@@ -6,8 +6,8 @@ import time
 
 import click
 
-from .options import (Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, nmea_line, overwrite_opt,
-                      picture_path, refuse_existing, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, nmea_line,
+                      overwrite_opt, picture_path, refuse_existing, text_encoding_opt, x_field_opt, y_field_opt)
 
 #: Why a fix is rejected for its time, as the summary says it (for its position: as locate's rows).
 TIME_REASONS = {"missing_time": "the time is blank", "bad_time": "the time is no date and time gridkit can read"}
@@ -48,10 +48,10 @@ def _duration(minutes) -> str:
 @click.option("--time-zone", default=None, metavar="ZONE",
               help="Show times in this zone (Asia/Shanghai); times with no zone are taken to be in it. Default: as "
                    "read (a GPX's in UTC).")
-@click.option("--max-gap", default=5.0, show_default=True, type=click.FloatRange(min=0), metavar="MINUTES",
+@click.option("--max-gap", default=5.0, show_default=True, type=Number(min=0, infinite=True), metavar="MINUTES",
               help="Two fixes further apart in time are a break (the unit off, or under a roof), not a walk: "
                    "credited to no cell.")
-@click.option("--max-speed", default=150.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+@click.option("--max-speed", default=150.0, show_default=True, type=Number(min=0, min_open=True, infinite=True),
               metavar="KM/H",
               help="Two fixes further apart than this speed allows are a jump (a fix reflected off a tower block), "
                    "not a walk: credited to no cell.")

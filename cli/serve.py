@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import DEGREE_CHOICES, crs_opt, grid_layer_opt, id_field_opt
+from .options import DEGREE_CHOICES, Number, crs_opt, grid_layer_opt, id_field_opt
 
 
 @click.command("serve")
@@ -25,7 +25,7 @@ from .options import DEGREE_CHOICES, crs_opt, grid_layer_opt, id_field_opt
               help="How the lon/lat numbers of requests naming none (degrees=) are written: e6 for millionths of a "
                    "degree as whole numbers (116412200), as JT/T 808 vehicle terminals send them (e5, e7 alike); "
                    "ddmm for NMEA's degrees and minutes (11624.7326).")
-@click.option("--tolerance", default=0.0, show_default=True, type=click.FloatRange(min=0),
+@click.option("--tolerance", default=0.0, show_default=True, type=Number(min=0, infinite=True),
               help="Metres: points this close outside the layout get the nearest cell (status 'nearest').")
 @click.option("--cors", "cors", metavar="ORIGIN", multiple=True,
               help="Let web pages from ORIGIN (https://desk.example.gov.cn) call the server from a browser; "

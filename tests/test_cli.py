@@ -312,6 +312,28 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     assert _run("check", tmp_path / "again.gpkg").exit_code == 0
 
 
+def test_a_number_option_refuses_nan_and_takes_inf_only_where_it_means_no_limit(samples, tmp_path):
+    """click's FloatRange lets "nan" through every bound: --cell-area nan was a
+    ValueError traceback, --tolerance nan went unremarked. Refused now, by option;
+    inf only where it means no limit (a tolerance, a gap)."""
+    grid = samples / "dongcheng_gcj02.gpkg"
+    for args, said in [(("grid", "units", grid, "--cell-area", "nan"), "'--cell-area': 'nan' is not a finite number"),
+                       (("grid", "units", grid, "--cell-area", "inf"), "'--cell-area': 'inf' is not a finite number"),
+                       (("grid", "households", grid, "--households", grid, "--target", "nan"),
+                        "'--target': 'nan' is not a finite number"),
+                       (("locate", samples / "dongcheng_reports.csv", "--grid", grid, "--tolerance", "nan"),
+                        "'--tolerance': 'nan' is not a finite number")]:
+        result = _run(*args, "-o", tmp_path / "out.gpkg")
+        assert result.exit_code == 2 and said in result.output, (args, result.output)
+    assert not (tmp_path / "out.gpkg").exists()
+    package = tmp_path / "dc.gpkg"
+    assert _run("grid", "units", grid, "--crs", "gcj02", "--code-field", "adcode", "--provisional", "--parent-code",
+                "110101", "--cell-area", "1e6", "-o", package).exit_code == 0
+    located = _run("locate", samples / "dongcheng_reports.csv", "--grid", package, "--tolerance", "inf", "-o",
+                   tmp_path / "located.csv")
+    assert located.exit_code == 0 and "0 outside the layout" in located.output, located.output
+
+
 def test_help_teaches_with_examples():
     r = _run("grid", "units", "--help")
     assert "Examples:" in r.output and "--crs gcj02" in r.output
