@@ -227,8 +227,8 @@ class Band:
     what: str = field(default="household band", compare=False, repr=False)  # how errors name it
 
     def __post_init__(self):
-        if not (0 < self.low <= self.high):
-            raise InputError(f"{self.what} {self.low:g}–{self.high:g}: need 0 < min ≤ max")
+        if not (0 < self.low <= self.high < math.inf):  # nan fails every comparison
+            raise InputError(f"{self.what} {self.low:g}–{self.high:g}: need 0 < min ≤ max, finite numbers")
         if self.whole[1] < self.whole[0]:
             raise InputError(f"{self.what} {self.low:g}–{self.high:g} holds no whole number of households; "
                              "widen it")

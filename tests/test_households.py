@@ -1,4 +1,5 @@
 import itertools
+import math
 import re
 import warnings
 from pathlib import Path
@@ -587,6 +588,10 @@ def test_band_checks():
     with pytest.raises(InputError, match=r"target 100 ± tolerance 150 households reaches down to -50: give a "
                                          r"tolerance below the target"):
         Band.from_target(100, 150)
+    for low, high in ((100, math.inf), (math.nan, 150)):  # inf was an OverflowError deep in the division
+        with pytest.raises(InputError, match=r"household band .*: need 0 < min ≤ max, finite numbers"):
+            balanced_grid(community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)]), _points(2, 10),
+                          min_households=low, max_households=high)
     with pytest.raises(InputError, match=r"^micro band 50–20: need 0 < min ≤ max"):
         balanced_grid(community_frame([shapely.box(X0, Y0, X0 + 100, Y0 + 100)]), _points(2, 10),
                       min_households=100, max_households=150, micro=(50, 20))
