@@ -1593,7 +1593,7 @@ def _read_cells(path, layer, id_field, micro=False):
                              "without the micro-grids (micro=False)")
     if cells.crs is None:
         raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
-    pseudo = marked_crs(path, layer) if cells.crs.equals(4326) and not table else None
+    pseudo = marked_crs(path, layer) if cells.crs.equals(4326) else None  # (a table has no place for a mark)
     if pseudo:  # gridkit export's copy for Amap or Baidu: by its label, every cell 100–700 m off
         cells = from_pseudo_crs(cells, pseudo)
     # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator

@@ -236,15 +236,14 @@ def _chinese_drawn(fig):
             text.set_fontfamily([font, "sans-serif"])
 
 
-def _framed(fig, ax, cells, path, picture, overwrite):
-    """A map's axes in metres around ``cells``, the figure written to ``path``
-    (atomically, in the format ``picture``) when one is given; returns ``fig``.
-    Chinese texts get a font that draws them (:func:`_chinese_drawn`). ``ax`` and
-    ``cells`` may be lists, a panel each (:func:`_regions`)."""
+def _framed(fig, axes, shown, path, picture, overwrite):
+    """A map's axes (a panel each: :func:`_regions`) in metres around their cells
+    (``shown``, a frame each), the figure written to ``path`` (atomically, in the
+    format ``picture``) when one is given; returns ``fig``. Chinese texts get a
+    font that draws them (:func:`_chinese_drawn`)."""
     from matplotlib.ticker import MaxNLocator
 
     _chinese_drawn(fig)
-    axes, shown = (ax, cells) if isinstance(ax, list) else ([ax], [cells])
     crs = (shown[0].crs.name if shown[0].crs else "") if len(axes) > 1 else None
     if crs:  # once under the panels: a narrow one cannot hold it
         fig.supxlabel(crs, fontsize=9)
