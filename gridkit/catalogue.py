@@ -104,9 +104,9 @@ from .codes import codes_as_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, POINT_WKB, PRIVATE_SQLITE,
                  TABLE_SUFFIXES, WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options,
-                 gdal_path, geoparquet_crs, input_suffix, marked_crs, number_rows, point_wkb, read_vector, rows_where,
-                 say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02, warn_if_private_use,
-                 wkt_table_in_crs)
+                 gdal_path, geoparquet_crs, input_suffix, marked_crs, number_rows, point_wkb, read_vector, refuse_layer,
+                 rows_where, say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02,
+                 warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON)
@@ -600,6 +600,7 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    refuse_layer(path, layer, where_option.replace("where", "layer"))
     # A workbook's first sheet of several is read (else the sheet is asked for); a vector
     # file's first layer of several, read_vector warns.
     layers = inventory_layers(path, (x_field, y_field)) if layer is None and _is_workbook(path) else []
@@ -1305,6 +1306,7 @@ def read_points(path, *, layer=None, crs=None, x_field=None, y_field=None, where
     path = Path(path)
     if not path.exists():  # before a CSV's header is read for a WKT column
         raise InputError(f"{path}: no such file")
+    refuse_layer(path, layer, where_option.replace("where", "layer"))
     plain = _is_plain_parquet(path)  # lon/lat columns, read as a table's
     if path.suffix.lower() not in TABLE_SUFFIXES and not plain:
         return read_vector(path, layer=layer, crs=crs, where=where, where_option=where_option, encoding=encoding)

@@ -122,6 +122,9 @@ ONE_LAYER_SUFFIXES = (".geojson", ".json", ".shp", ".fgb")
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".et", ".ods")
 #: Tables (CSV, workbooks): read by :func:`read_vector` when a column holds WKT geometry.
 TABLE_SUFFIXES = (".csv", ".txt", ".tsv", *WORKBOOK_SUFFIXES)
+#: Formats that hold one table and no layers, read without GDAL's layer names
+#: (:func:`refuse_layer`).
+NO_LAYER_SUFFIXES = (".csv", ".txt", ".tsv", ".parquet", ".geoparquet")
 
 
 #: The reject reason of a ledger's blank row and of the lines below its table (:func:`say_blank_rows`).
@@ -365,6 +368,21 @@ def _check_layer(path, layer):
         raise InputError(f"{path}: no layer {layer!r}; the file's layers are: {', '.join(names)}")
 
 
+def refuse_layer(path, layer, layer_option="--layer"):
+    """An error naming ``layer_option`` when ``layer`` is asked of a file that holds no
+    layers (CSV, Parquet): read anyway, the one table would pass for that layer, as
+    though ``--households-layer blocks`` had found the blocks. The file's own name,
+    GDAL's name for its one layer, passes, as GDAL lets it."""
+    if layer is None or str(layer) == Path(path).stem:
+        return
+    suffix = input_suffix(path)  # a folder of Parquet parts too
+    if suffix not in NO_LAYER_SUFFIXES:
+        return
+    kind = "Parquet" if "parquet" in suffix else suffix[1:].upper()
+    raise InputError(f"{path}: a {kind} file holds one table and no layers, so {layer_option} {layer} names none; "
+                     f"leave {layer_option} out")
+
+
 def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
                 where_option="--where", arrow=False) -> gpd.GeoDataFrame:
     """Read a vector file into a GeoDataFrame with a real CRS.
@@ -406,6 +424,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    refuse_layer(path, layer, where_option.replace("where", "layer"))
     if path.suffix.lower() in TABLE_SUFFIXES:
         return _read_wkt_table(path, layer, crs, encoding, where, where_option)
     suffix = _check_suffix(path, INPUT_SUFFIXES, read=True)

@@ -50,6 +50,36 @@ def test_a_missing_layer_names_the_layers_there_are(tmp_path):
     assert len(gk.read_vector(path, layer="districts")) == 1
 
 
+
+def test_a_layer_asked_of_a_file_without_layers_is_refused_not_ignored(tmp_path):
+    """A CSV or Parquet holds one table: --households-layer blocks on one was ignored,
+    and the table read as though it were the blocks. Its own name (GDAL's name for
+    its one layer) still passes."""
+    from gridkit.catalogue import read_inventory, read_points
+    from gridkit.locator import Locator
+
+    cells = gpd.GeoDataFrame({"grid_id": ["110101001001001"]}, geometry=[shapely.box(116.3, 39.8, 116.5, 40.0)],
+                             crs=4326)
+    cells.to_parquet(tmp_path / "cells.parquet")
+    cells.to_wkt().to_csv(tmp_path / "cells.csv", index=False)
+    pd.DataFrame({"lon": [116.4], "lat": [39.9]}).to_csv(tmp_path / "homes.csv", index=False)
+    pd.DataFrame({"lon": [116.4], "lat": [39.9]}).to_parquet(tmp_path / "homes.parquet")
+    (tmp_path / "parts").mkdir()
+    pd.DataFrame({"lon": [116.4], "lat": [39.9]}).to_parquet(tmp_path / "parts" / "part-0.parquet")
+    reads = {"cells.parquet": gk.read_vector, "cells.csv": gk.read_vector, "homes.csv": read_points,
+             "homes.parquet": read_points, "parts": read_inventory}
+    for name, read in reads.items():
+        kind = "CSV" if name.endswith("csv") else "Parquet"
+        with pytest.raises(InputError, match=rf"{name}: a {kind} file holds one table and no layers, so "
+                                             "--households-layer blocks names none; leave --households-layer out"):
+            read(tmp_path / name, layer="blocks", where_option="--households-where")
+        read_whole = read(tmp_path / name, layer=name.split(".")[0])
+        assert len(read_whole[0] if isinstance(read_whole, tuple) else read_whole) == 1
+    for name in ("cells.parquet", "cells.csv"):
+        with pytest.raises(InputError, match="--grid-layer blocks names none"):
+            Locator.from_package(tmp_path / name, layer="blocks")
+        assert Locator.from_package(tmp_path / name, layer="cells").locate(116.4, 39.9, crs=4326).grid_id == "110101001001001"
+
 def test_where_keeps_the_file_s_feature_numbers(shared, tmp_path):
     """The Beijing/Zhoushan file holds the province and city outlines around its
     districts (codes ending in 00): ``where`` leaves them out, and a message about a
