@@ -381,3 +381,15 @@ def test_a_cell_without_geometry_is_refused_by_row(cells):
     with pytest.raises(gk.InputError, match=r"^2 of the cells have no geometry: row 2 \(cell 110101001001002\), "
                                             r"row 5 \(cell 110101001001005\); draw them again or delete them"):
         recut(cells, _layout(), start_date="2027-01-01")
+
+
+def test_replaced_by_lists_the_grids_sharing_area_not_those_touching_an_edge_or_a_sliver():
+    from gridkit.package import _replaced_by
+
+    gone = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 2, 1), shapely.box(5, 5, 6, 6), shapely.box(2, 0, 3, 1)])
+    now = gpd.GeoDataFrame({"grid_id": ["B", "A", "C", "D"]},
+                           geometry=[shapely.box(1, 0, 2, 1), shapely.box(0, 0, 1, 1), shapely.box(2, 0, 3, 1),
+                                     shapely.box(1.9999999, 0, 2.5, 1)])
+    # D overlaps the first by 1e-7 of its area (under a millionth: a sliver) and C only
+    # touches it; the second is covered by none.
+    assert _replaced_by(gone, now) == ["A, B", "", "C, D"]
