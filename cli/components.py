@@ -11,8 +11,9 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Number, Steps, crs_opt, degrees_opt, echo_summary, names_read, near_line, overwrite_opt,
-                      preview_opt, refuse_existing, summary_json_opt, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (DETECTED, Day, Encoding, Number, Steps, crs_opt, degrees_opt, echo_summary, names_read,
+                      near_line, overwrite_opt, preview_opt, refuse_existing, summary_json_opt, text_encoding_opt,
+                      x_field_opt, y_field_opt)
 
 
 @click.group()
@@ -62,7 +63,7 @@ def components():
 @click.option("--tolerance", default=25.0, show_default=True, type=Number(min=0, infinite=True),
               help="Metres: points this close outside the layout go to the nearest cell (marked "
                    "'nearest'); farther ones are rejected as 'outside'.")
-@click.option("--date", "today", default=None, metavar="YYYYMMDD",
+@click.option("--date", "today", type=Day(compact=True), default=None, metavar="YYYYMMDD",
               help="Date written as survey / change / end date (default: today).")
 @click.option("--rejects-dir", type=click.Path(file_okay=False), default=None,
               help="Folder for INVENTORY.rejects.csv (default: beside the grid package).")
@@ -558,7 +559,7 @@ def _write_table(table, path, sheet):
 
 def _change_date_opt(which):
     """--date: the change date (BGRQ) written on the components ``which`` says."""
-    return click.option("--date", "today", default=None, metavar="YYYYMMDD",
+    return click.option("--date", "today", type=Day(compact=True), default=None, metavar="YYYYMMDD",
                         help=f"Change date (BGRQ) of the components {which} (default: today).")
 
 
@@ -874,7 +875,8 @@ def _class_name(table, code):
               help="Scheme to convert the IDs (and class codes) to.")
 @click.option("--id-field", default=None, help="Column with the component IDs (default: GLBJBSM / ObjID).")
 @click.option("--layer", default=None, help="Sheet of an Excel workbook (default: the first).")
-@click.option("--encoding", default=None, help=f"Text encoding of a CSV (default: {DETECTED}).")
+@click.option("--encoding", type=Encoding(), default=None, metavar="NAME",
+              help=f"Text encoding of a CSV (default: {DETECTED}).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 def convert_command(inventory, output, to, id_field, layer, encoding, overwrite):
     """Convert an inventory's component IDs between the legacy and 2026 schemes.

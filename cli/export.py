@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import crs_opt, overwrite_opt
+from .options import Encoding, crs_opt, overwrite_opt
 
 #: gridkit.export.EXPORT_LAYERS and "all", written out: the CLI imports the library only
 #: when a command runs (tests/test_export.py checks they agree).
@@ -24,7 +24,7 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
                        "the package's own metric CRS. GCJ-02 and BD-09 are written labelled EPSG:4326, as those "
                        "platforms expect, and marked as what they are (in .geojson, .gpkg, .fgb and .parquet; "
                        "not .shp or .kml), so that gridkit reads them back right.")
-@click.option("--encoding", default=None, metavar="NAME",
+@click.option("--encoding", type=Encoding(), default=None, metavar="NAME",
               help="A Shapefile's text encoding (default UTF-8), e.g. GBK for older platforms; a value it cannot "
                    "hold is an error naming its feature.")
 @click.option("--where", default=None, metavar="SQL",

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import click
 
-from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Number, Steps, added_text, crs_opt,
-                      echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt, package_output,
-                      percent, preview_opt, problem_lines, problems_path, progress_enabled, refuse_existing,
-                      require_with, summary_json_opt, where_opt, write_problems)
+from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, Number, Steps,
+                      added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt,
+                      package_output, percent, preview_opt, problem_lines, problems_path, progress_enabled,
+                      refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.
-encoding_opt = click.option("--encoding", default=None, metavar="NAME",
+encoding_opt = click.option("--encoding", type=Encoding(), default=None, metavar="NAME",
                             help=f"Shapefile text encoding (default: {DETECTED}).")
 
 
@@ -210,7 +210,7 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
                      help="Read only the household features matching this OGR SQL WHERE clause over their columns, "
                           "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
                           f"buildings with --floors-field. Messages still number features as the file does.{where}"),
-        click.option("--households-encoding", default=None, metavar="NAME",
+        click.option("--households-encoding", type=Encoding(), default=None, metavar="NAME",
                      help="Text encoding of a CSV --households or of a Shapefile's attributes, e.g. BIG5 or "
                           f"CP1252 (default: {encoding})."),
         click.option("--x-field", default=None,
@@ -433,7 +433,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
               help="Pieces smaller than this share of --cell-area merge into a neighbour.")
 @click.option("--merge-small-blocks", is_flag=True,
               help="Merge blocks below the sliver size (traffic islands) across their barrier.")
-@click.option("--start-date", default=None, help="Start date written to every cell (default: today).")
+@click.option("--start-date", type=Day(), default=None, metavar="YYYY-MM-DD",
+              help="Start date written to every cell (default: today).")
 @preview_opt()
 @layout_overwrite_opt
 @summary_json_opt
@@ -598,7 +599,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
                    "kept, say).")
 @crs_opt("--micro-crs", help="What --micro's coordinates really are (default: --crs, unless one of them is "
                              "lon/lat and the other projected: then --micro as labelled).")
-@click.option("--start-date", default=None,
+@click.option("--start-date", type=Day(), default=None, metavar="YYYY-MM-DD",
               help="Start date for cells without a start_date column (default: today).")
 @click.option("--snap", type=Number(min=0, min_open=True), default=None, metavar="METRES",
               help="First clean the cells into a coverage (GEOS's coverage cleaner), for cells whose neighbours "
@@ -1298,7 +1299,7 @@ def rebalance_command(package, households_path, output, households_layer, househ
               "package was divided along, when that file is still there).", crs_default="the file's own label")
 @click.option("--cell-area", type=Number(min=1, min_open=False), default=None,
               help="Target cell area in m² of the new cells (default: the package's, as its metadata records it).")
-@click.option("--date", "start_date", default=None, metavar="YYYY-MM-DD",
+@click.option("--date", "start_date", type=Day(), default=None, metavar="YYYY-MM-DD",
               help="The new cells' start_date, the ended ones' end_date and the moved components' change date "
                    "(default: today).")
 @preview_opt("the cells, the changed ones outlined")
@@ -1350,10 +1351,7 @@ def recut_command(package, output, barriers, barriers_layer, barriers_where, bar
     require_with(barriers_layer=("barriers", barriers), barriers_where=("barriers", barriers),
                  barriers_crs=("barriers", barriers))
     refuse_existing(output, preview, overwrite=overwrite, inputs={"PACKAGE": package, "--barriers": barriers})
-    try:
-        day = datetime.date.fromisoformat(start_date) if start_date else datetime.date.today()
-    except ValueError:
-        raise click.BadParameter(f"{start_date!r} is not a date: give YYYY-MM-DD", param_hint="--date") from None
+    day = datetime.date.fromisoformat(start_date) if start_date else datetime.date.today()  # checked by Day
     try:
         with Steps() as step:
             step("reading the package")

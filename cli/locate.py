@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import click
 
@@ -538,15 +539,20 @@ def check_command(table, package, as_json):
 
 
 def _package_areas(package):
+    """The codes of ``package``'s cells, communities and micro-grids (route check --grid),
+    after the check that it is a package (a GeoPackage of other layers was a traceback)."""
     import pyogrio
 
     from gridkit.codes import codes_as_text
+    from gridkit.package import _package_layers
+
+    layers = _package_layers(Path(package))
 
     def read(layer, column):  # a code field QGIS made a number: its digits
         table = pyogrio.read_dataframe(package, layer=layer, columns=[column], read_geometry=False)
         return set(codes_as_text(table, [column])[column].astype(str))
 
     areas = read("cells", "grid_id") | read("units", "code")
-    if "micro_grids" in pyogrio.list_layers(package)[:, 0]:  # a household layout made with --micro
+    if "micro_grids" in layers:  # a household layout made with --micro
         areas |= read("micro_grids", "micro_id")
     return areas

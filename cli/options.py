@@ -42,6 +42,27 @@ class Number(click.FloatRange):
         return number
 
 
+class Day(click.ParamType):
+    """A date, as ``YYYY-MM-DD`` or ``YYYYMMDD``, checked before any work and given on
+    as the package writes it (:func:`gridkit.codes.day_text`): ``compact``
+    (``YYYYMMDD``) for the components' dates. Any text was written as the date of
+    every cell or component it dated (``--start-date soon``)."""
+
+    name = "date"
+
+    def __init__(self, compact=False):
+        self.compact = compact
+
+    def convert(self, value, param, ctx):
+        from gridkit.codes import day_text
+        from gridkit.errors import InputError
+
+        try:
+            return day_text(value, compact=self.compact)
+        except InputError:
+            self.fail(f"{value!r} is not a date: give YYYY-MM-DD or YYYYMMDD", param, ctx)
+
+
 def picture_path(ctx, param, value):
     """A map picture's path (--preview, map -o): its suffix must name a format the
     picture can be written in, checked before any work."""
@@ -82,9 +103,26 @@ degrees_opt = click.option(
          "116°24.7326′, NMEA's dddmm.mmmm, as GPS receivers log them). Rows in such a form read as decimal are "
          "rejected as scaled_degrees or degrees_minutes, naming the form; decimal degrees read in another form "
          "that are inside as written, as decimal_degrees.")
+class Encoding(click.ParamType):
+    """A text encoding's name, checked before any work: an unknown one was a Python
+    LookupError traceback, raised where the first text was read or written."""
+
+    name = "encoding"
+
+    def convert(self, value, param, ctx):
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            self.fail(f"unknown text encoding {value!r}: give one such as UTF-8, GB18030 (which holds GBK), BIG5 or "
+                      "CP1252", param, ctx)
+        return value
+
+
 #: Inputs with text (locate, components).
 text_encoding_opt = click.option(
-    "--encoding", default=None,
+    "--encoding", type=Encoding(), default=None, metavar="NAME",
     help=f"Text encoding of a CSV or a Shapefile's attributes (default: {DETECTED}).")
 
 #: Layouts that are not grid packages, for the commands that locate (locate, serve).

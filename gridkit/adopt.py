@@ -12,7 +12,6 @@ gridkit made.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -131,6 +130,7 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         raise InputError(f"{_source(gdf)}: the cells have no CRS; read them with read_vector(path, crs=...)")
     if not len(gdf):
         raise InputError(f"{_source(gdf)}: no cells to adopt")
+    start_date = codes.day_text(start_date)  # for the cells without one
     id_field = _id_field(gdf, id_field)
     ids = _grid_id_text(gdf[id_field])
     _refuse_bad_ids(gdf, ids, id_field)
@@ -165,7 +165,7 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
         "county_name": "",
         "provisional": np.array([provisional[c] for c in community], dtype=bool),
         "area_m2": np.round(shapely.area(geoms), 2),
-        "start_date": _dates(gdf, "start_date", order, start_date or _dt.date.today().isoformat()),
+        "start_date": _dates(gdf, "start_date", order, start_date),
         "end_date": _dates(gdf, "end_date", order, None),
         "notes": _text(gdf["notes"])[order] if "notes" in gdf.columns else "",
     }, geometry=gpd.GeoSeries(geoms, crs=metric))

@@ -100,7 +100,7 @@ import shapely
 from . import coords
 from .batch import rejects_table
 from .classes import SCHEMES, SEQUENCE_DIGITS, ClassTable, _load_toml
-from .codes import codes_as_text, half_width, half_width_column, rounded_ids
+from .codes import codes_as_text, day_text, half_width, half_width_column, rounded_ids
 from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, POINT_WKB, PRIVATE_SQLITE,
                  TABLE_SUFFIXES, WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options,
@@ -1685,7 +1685,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
         log.warning("%s", line)
     if routes is not None:  # refused before the inventory is read, not after
         routes.checked()
-    today = today or _dt.date.today().strftime("%Y%m%d")
+    today = day_text(today, compact=True, name="today")
     _refuse_shared_ids(catalogue)
     layer_read = None
     if isinstance(inventory, (str, Path)):
@@ -2360,7 +2360,7 @@ def route_departments(catalogue, routes, *, table=None, every=False, today=None)
     (their count by department name: a code in the table for that name fills them).
     """
     table = table or ClassTable("2026")
-    today = today or _dt.date.today().strftime("%Y%m%d")
+    today = day_text(today, compact=True, name="today")
     routes.checked()
     out = _plain(_with_every_column(catalogue.copy(deep=False)))  # copy on write: columns copied as changed
     live = np.flatnonzero(in_use(out))
@@ -2440,7 +2440,7 @@ def issue_component_ids(catalogue, *, today=None, classes=None):
     filled from the ID's class. A component whose class code is blank or none of the table's (or
     that has no county) keeps its ID, blank or not: ``components check`` names it.
     """
-    today = today or _dt.date.today().strftime("%Y%m%d")
+    today = day_text(today, compact=True, name="today")
     table = classes if classes is not None else ClassTable("2026")
     ids, county, cls, grid = (_text(catalogue, c) for c in ("GLBJBSM", "county_code", "class_code", "SZDYWGBSM"))
     id_class = ids.str[6:6 + table.class_digits].where(ids.str.fullmatch(rf"\d{{{table.id_digits}}}"), "")
@@ -2533,7 +2533,7 @@ def reassign_catalogue(catalogue, cells, *, micro=None, today=None):
     changed = live[out["SZDYWGBSM"].astype(str).to_numpy()[live] != before]
     if "BGRQ" in out:
         out["BGRQ"] = out["BGRQ"].astype(object)
-        out.iloc[changed, out.columns.get_loc("BGRQ")] = today or _dt.date.today().strftime("%Y%m%d")
+        out.iloc[changed, out.columns.get_loc("BGRQ")] = day_text(today, compact=True, name="today")
     return out, len(changed)
 
 

@@ -21,12 +21,13 @@ community boundaries replaces them.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
 
 import numpy as np
 import pandas as pd
 
-from .errors import CodeError
+from .errors import CodeError, InputError
 
 __all__ = [
     "LEVELS",
@@ -383,6 +384,32 @@ def rows_by_id(ids, among) -> np.ndarray:
     first = pd.Series(np.arange(len(among)), index=among)
     first = first[~among.duplicated()]
     return pd.Series(np.asarray(ids, dtype=str)).map(first).fillna(-1).to_numpy(dtype=np.int64)
+
+
+_DAY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+
+
+def day_text(given=None, *, compact=False, name="start_date") -> str:
+    """The date ``given`` (a ``datetime.date``, or text as ``YYYY-MM-DD`` or
+    ``YYYYMMDD``), else today's, as a package writes it: ``YYYY-MM-DD`` for a grid's
+    start and end dates, ``YYYYMMDD`` with ``compact`` for a component's (CSRQ,
+    BGRQ, as GB/T 47678.5 writes them). Anything else is an InputError naming
+    ``name``: it would be written as the date of every row it dates.
+
+    >>> day_text("20261126"), day_text("2026-11-26", compact=True)
+    ('2026-11-26', '20261126')
+    """
+    if given is None:
+        day = _dt.date.today()
+    elif isinstance(given, _dt.date):
+        day = given.date() if isinstance(given, _dt.datetime) else given
+    else:
+        found = _DAY.fullmatch(str(given).strip())
+        try:
+            day = _dt.date(*map(int, found.groups()))
+        except (AttributeError, ValueError):  # no match; no such day (2026-02-30)
+            raise InputError(f"{name} {given!r} is not a date: give YYYY-MM-DD or YYYYMMDD") from None
+    return day.strftime("%Y%m%d" if compact else "%Y-%m-%d")
 
 
 def highest_issued(*ids, before=None) -> dict:

@@ -7,7 +7,6 @@ planar hexagons, or H3 hexagons; street-bounded when barrier lines are given.
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import time
 
@@ -104,6 +103,7 @@ def unit_grid(
         raise InputError(f"shape {shape!r}: choose one of {', '.join(SHAPES)}")
     if not cell_area > 0:
         raise InputError(f"cell_area must be positive, not {cell_area}")
+    start_date = codes.day_text(start_date)  # checked before the work it would date
     missing = [c for c in HIERARCHY_COLUMNS if c not in communities.columns]
     if missing:
         raise InputError(
@@ -153,7 +153,7 @@ def unit_grid(
             "sequence": sequence.astype("int32"),
             **attrs,
             "area_m2": np.round(shapely.area(cell_geom), 2),
-            "start_date": start_date or _dt.date.today().isoformat(),
+            "start_date": start_date,
             "end_date": pd.Series([None] * len(cell_geom), dtype="object"),
             "notes": notes,
         },

@@ -88,7 +88,6 @@ community; ``benchmarks/bench_households.py`` compares them on the same input.
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import heapq
 import itertools
 import logging
@@ -108,7 +107,7 @@ from scipy.spatial import cKDTree
 
 from . import coords
 from .cells import barrier_lines, make_cells, street_blocks
-from .codes import MAX_CELLS_PER_COMMUNITY, half_width_column
+from .codes import MAX_CELLS_PER_COMMUNITY, day_text, half_width_column
 from .errors import GridkitError, InputError, LayoutError, near_column
 from .io import TABLE_SUFFIXES, repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
@@ -2429,6 +2428,7 @@ def balanced_grid(
                     "so it changes nothing (kind='blocks' reads polygons as areal counts)")
     lines = None if barriers is None else barrier_lines(barriers, crs, communities.total_bounds)
     comm_geoms = communities.geometry.values
+    start_date = day_text(start_date)  # checked before the work it would date
 
     # Which community each household feature belongs to (by representative point).
     frame, rep, home, rejects = place_households(frame, communities, "community")
@@ -3226,7 +3226,7 @@ def _grid_frame(rows, communities, crs, band, start_date):
             "sequence": seq.astype("int32"),
             **{c: communities[c].to_numpy()[comm] for c in HIERARCHY_COLUMNS},
             **_measures(rows, geoms),
-            "start_date": start_date or _dt.date.today().isoformat(),
+            "start_date": start_date,
             "end_date": None,
         },
         geometry=gpd.GeoSeries(geoms, crs=crs),

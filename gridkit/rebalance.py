@@ -24,7 +24,6 @@ keeps to one street block, or to the light blocks joined across a barrier as
 
 from __future__ import annotations
 
-import datetime as _dt
 import math
 import time
 from dataclasses import dataclass, field
@@ -35,7 +34,7 @@ import pandas as pd
 import shapely
 
 from .cells import barrier_lines
-from .codes import MAX_CELLS_PER_COMMUNITY, highest_issued, is_provisional_code
+from .codes import MAX_CELLS_PER_COMMUNITY, day_text, highest_issued, is_provisional_code
 from .errors import InputError, LayoutError
 from .households import (
     DEGENERATE_AREA, MAX_MICRO, HouseholdLayout, _adjacency, _Atoms, _divide, _Graph, _grid_record,
@@ -166,7 +165,7 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     issued = highest_issued(before["grid_id"].astype(str),
                             () if micro_grids is None else micro_grids["micro_id"].astype(str), before=issued)
     # A community boundary moved in the units layer: its grids are cut to it first.
-    day = start_date or _dt.date.today().isoformat()
+    day = day_text(start_date)
     grids, _, followed = (follow(before, communities, barriers=barriers, issued=issued, start_date=day) if redivide
                           else (before, None, None))
     # Grids whose micro-grids no longer match them (a grid redrawn by hand) get new ones.

@@ -28,7 +28,6 @@ The ended cells are returned as they were, with ``end_date`` and
 
 from __future__ import annotations
 
-import datetime as _dt
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -37,7 +36,7 @@ import pandas as pd
 import shapely
 
 from .cells import barrier_lines
-from .codes import highest_issued
+from .codes import day_text, highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
 from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition, measured
@@ -109,7 +108,7 @@ class _Broken(LayoutError):
 def _recut(cells, communities, *, cell_area, shape, barriers, sliver_ratio, issued, start_date, tolerance,
            grid_size=None):
     """:func:`recut`, its overlays at ``grid_size`` (None: full floating point)."""
-    day = start_date or _dt.date.today().isoformat()
+    day = day_text(start_date)
     issued = highest_issued(cells["grid_id"].astype(str), before=issued)
     cells, merged_away, over = _merged(cells, communities, issued, day, tolerance, grid_size)
     places, moved, geometry, kept, cut = _cut_to_communities(cells, communities, tolerance, grid_size)
@@ -195,7 +194,7 @@ def follow(grids, communities, *, barriers=None, issued=None, start_date=None, t
         land came from, "ids": [its grids' IDs]}}}``.
     """
     issued = highest_issued(grids["grid_id"].astype(str)) if issued is None else issued
-    day = start_date or _dt.date.today().isoformat()
+    day = day_text(start_date)
     given = dict(issued)  # updated in place by the try that stands
     now, ended, summary = _follow(grids, communities, barriers, given, day, tolerance)
     touched = [*summary["communities"], *summary["added"], *{new[:12] for new in summary["over"].values()}]

@@ -334,6 +334,56 @@ def test_a_number_option_refuses_nan_and_takes_inf_only_where_it_means_no_limit(
     assert located.exit_code == 0 and "0 outside the layout" in located.output, located.output
 
 
+def test_a_date_option_refuses_what_is_no_date_and_writes_either_form_as_the_package_does(samples, tmp_path):
+    """--start-date soon was written as the start date of every cell, and a
+    components --date as every change date; now each date option refuses it before
+    any work, and takes YYYY-MM-DD or YYYYMMDD alike."""
+    grid = samples / "dongcheng_gcj02.gpkg"
+    units = ("grid", "units", grid, "--crs", "gcj02", "--code-field", "adcode", "--provisional", "--parent-code",
+             "110101", "--cell-area", "1e6")
+    package = tmp_path / "dc.gpkg"
+    for args in [(*units, "--start-date", "soon", "-o", package), (*units, "--start-date", "20260230", "-o", package),
+                 ("grid", "adopt", grid, "--start-date", "soon", "-o", package),
+                 ("grid", "recut", grid, "--date", "soon", "-o", package),
+                 ("components", "import", samples / "dongcheng_reports.csv", "--grid", grid, "--date", "soon"),
+                 ("components", "reassign", grid, "--date", "soon"),
+                 ("components", "departments", grid, "--routes", grid, "--date", "soon")]:
+        result = _run(*args)
+        option = args[-4] if "-o" in args else args[-2]
+        assert result.exit_code == 2 and (
+            f"Invalid value for '{option}': '{args[args.index(option) + 1]}' is not a date: give YYYY-MM-DD or "
+            "YYYYMMDD") in result.output, (args, result.output)
+    assert not package.exists()
+    assert _run(*units, "--start-date", "20260227", "-o", package).exit_code == 0
+    assert set(gk.read_package(package)[0]["start_date"]) == {"2026-02-27"}
+    with pytest.raises(gk.InputError, match="start_date 'soon' is not a date: give YYYY-MM-DD or YYYYMMDD"):
+        gk.unit_grid(gk.read_package(package)[0], start_date="soon")  # refused before any cell is made
+
+
+def test_an_unknown_text_encoding_is_refused_by_option_before_any_work(samples, tmp_path):
+    """An encoding Python does not know was a LookupError traceback from wherever the
+    first text was read (locate, components import) or written (export)."""
+    grid, reports = samples / "dongcheng_gcj02.gpkg", samples / "dongcheng_reports.csv"
+    for args in [("locate", reports, "--grid", grid, "-o", tmp_path / "out.csv"),
+                 ("components", "import", reports, "--grid", grid),
+                 ("components", "convert", reports, "-o", tmp_path / "out.csv"),
+                 ("grid", "units", grid, "-o", tmp_path / "out.gpkg"),
+                 ("grid", "households", grid, "--households", reports, "--target", "120", "-o", tmp_path / "o.gpkg"),
+                 ("export", grid, "-o", tmp_path / "out.shp")]:
+        option = "--households-encoding" if "households" in args else "--encoding"
+        result = _run(*args, option, "klingon")
+        assert result.exit_code == 2 and (f"Invalid value for '{option}': unknown text encoding 'klingon': give one "
+                                          "such as UTF-8, GB18030") in result.output, (args, result.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_route_check_of_a_geopackage_that_is_no_package_says_so(samples, tmp_path):
+    result = _run("route", "check", samples / "cambridge_routing.toml", "--grid", samples / "cincinnati_blocks.gpkg")
+    assert result.exit_code == 1 and "cincinnati_blocks.gpkg: not a gridkit grid package (missing layers ['cells', " \
+                                     "'gridkit_metadata', 'units']); it holds blocks (Polygon)" in result.output, \
+        result.output
+
+
 def test_help_teaches_with_examples():
     r = _run("grid", "units", "--help")
     assert "Examples:" in r.output and "--crs gcj02" in r.output
