@@ -11,9 +11,9 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Day, Encoding, Number, Steps, crs_opt, degrees_opt, echo_summary, names_read,
-                      near_line, overwrite_opt, preview_opt, refuse_existing, summary_json_opt, text_encoding_opt,
-                      x_field_opt, y_field_opt)
+from .options import (DETECTED, Day, Encoding, Number, Steps, crs_opt, degrees_opt, echo_summary, json_text,
+                      names_read, near_line, overwrite_opt, preview_opt, refuse_existing, summary_json_opt,
+                      text_encoding_opt, within, x_field_opt, y_field_opt)
 
 
 @click.group()
@@ -254,7 +254,7 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
                 if s["catalogue_copy"] else f"if this is the inventory imported as {other}, renamed, import it with "
                 f"--source {other} to update those components"))
         lines.append(f"  assigned {s['assigned_inside']:,} inside a cell, {s['assigned_nearest']:,} to the nearest "
-                     f"cell within {s['tolerance_m']:g} m"
+                     f"cell {within(s['tolerance_m'])}"
                      + (f", {s['assigned_micro']:,} in a micro-grid" if "assigned_micro" in s else "")
                      + f"; {s['shared_positions']:,} share a position with another")
         if "near_edge" in s:
@@ -432,7 +432,7 @@ def show_command(component_id, package, as_json):
     record.update({"x": row.geometry.x if placed else None, "y": row.geometry.y if placed else None,
                    "lon": None if lon is None else round(lon, 7), "lat": None if lat is None else round(lat, 7)})
     if as_json:
-        click.echo(json.dumps(record, ensure_ascii=False, default=str))
+        click.echo(json_text(record))
         return
     lines = [
         f"ID           {record['GLBJBSM']}  {record['GLBJMC']}",

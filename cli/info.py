@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 
 import click
 
-from .options import added_text
+from .options import added_text, json_text
 
 #: Components' classes shown by name before "… and N more".
 SHOWN_CLASSES = 5
@@ -45,7 +44,7 @@ def info_command(package, as_json):
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(info, ensure_ascii=False))
+        click.echo(json_text(info))
         return
     click.echo(f"{Path(package).name}  {_layout(info)}")
     for label, text in _lines(info):

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .options import (Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, names_read,
-                      near_line, nmea_line, overwrite_opt, picture_path, progress_enabled, refuse_existing,
-                      require_with, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, json_text,
+                      names_read, near_line, nmea_line, overwrite_opt, picture_path, progress_enabled, refuse_existing,
+                      require_with, text_encoding_opt, within, x_field_opt, y_field_opt)
 
 
 def _routes(path):
@@ -243,7 +243,7 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
     lines = [f"{points}: {summary['rows']:,} rows → {summary['located']:,} located, "
              f"{summary['rejected']:,} rejected ({seconds:.1f} s)"]
     if tolerance:
-        lines.append(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest within {tolerance:g} m, "
+        lines.append(f"  {summary['inside']:,} inside a cell, {summary['nearest']:,} nearest {within(tolerance)}, "
                      f"{summary['outside']:,} outside the layout")
     else:
         lines.append(f"  {summary['inside']:,} inside a cell, {summary['outside']:,} outside the layout"
@@ -344,7 +344,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     if hint:
         found["hint"] = hint
     if as_json:
-        click.echo(json.dumps(found, ensure_ascii=False))
+        click.echo(json_text(found))
     elif found["grid_id"] is None:
         click.echo(f"{x}, {y} ({crs}): outside the layout"
                    + (f" (more than {tolerance:g} m from every cell)" if tolerance else "")
@@ -356,7 +356,7 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
             if found.get(code):
                 click.echo(f"  {label:<10} {found[code]} {found.get(name) or ''}".rstrip())
         if "near_grid_id" in found:
-            click.echo(f"  {'near':<10} " + (f"no other cell within {near_edge:g} m" if found["near_grid_id"] is None
+            click.echo(f"  {'near':<10} " + (f"no other cell {within(near_edge)}" if found["near_grid_id"] is None
                                               else f"{found['near_grid_id']}, {found['near_m']:.1f} m away"
                                               + ("" if found["near_across"] == "cell"
                                                  else f" (another {found['near_across']})")))

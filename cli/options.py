@@ -136,12 +136,29 @@ id_field_opt = click.option("--id-field", default="grid_id", show_default=True,
 def echo_summary(lines, data, as_json):
     """End a command: its summary ``lines`` for a person, or with ``--json`` the same
     ``data`` as one JSON object for a script."""
-    import json
-
     if as_json:
-        click.echo(json.dumps(data, ensure_ascii=False, default=str))
+        click.echo(json_text(data))
     else:
         click.echo("\n".join(lines))
+
+
+def json_text(data) -> str:
+    """``data`` as strict JSON for a script (--json): a number JSON cannot write
+    (``--tolerance inf``, no limit; NaN) as null, where Python's json wrote
+    ``Infinity``, which JSON.parse and jq refuse; any other object as its text."""
+    import json
+    import math
+
+    def finite(value):
+        if isinstance(value, dict):
+            return {key: finite(item) for key, item in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [finite(item) for item in value]
+        if isinstance(value, float) and not math.isfinite(value):  # numpy's floats are floats too
+            return None
+        return value
+
+    return json.dumps(finite(data), ensure_ascii=False, default=str, allow_nan=False)
 
 
 def names_read(by_name, label, most=8):
@@ -360,13 +377,18 @@ class _ShareOrCount(click.ParamType):
 SHARE_OR_COUNT = _ShareOrCount()
 
 
+def within(metres) -> str:
+    """"within 25 m"; "at any distance" for a distance given as inf, no limit."""
+    return "at any distance" if metres == float("inf") else f"within {metres:g} m"
+
+
 def near_line(counts, metres, where):
     """The summary's line on the points (components) within ``metres`` of another
     cell, by what lies between (``counts``: level → number), saying ``where`` they are named."""
     near = sum(counts.values())
     across = [f"{counts[level]:,} of another {level}" for level in ("community", "street", "district")
               if counts.get(level)]
-    return f"  {near:,} within {metres:g} m of another cell ({where})" + (f": {', '.join(across)}" if across else "")
+    return f"  {near:,} {within(metres)} of another cell ({where})" + (f": {', '.join(across)}" if across else "")
 
 
 def nmea_line(skipped):

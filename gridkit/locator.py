@@ -654,7 +654,7 @@ class Locator:
             return near, distance
         tree, geoms = self._cell_tree, self._polygons
         x, y = self.to_layout_xy(np.asarray(x, dtype=float)[rows], np.asarray(y, dtype=float)[rows], crs)
-        maybe = ~self._alone_within(x, y, index[rows], within)
+        maybe = ~self._alone_within(x, y, index[rows], within) if np.isfinite(within) else np.ones(len(x), bool)
         rows, points = rows[maybe], shapely.points(x[maybe], y[maybe])
         with self._geos_lock:
             point, cand = tree.query(points, predicate="dwithin", distance=within)

@@ -2,6 +2,7 @@ import json
 import re
 import shutil
 import sqlite3
+import warnings
 
 import numpy as np
 import pyogrio
@@ -331,7 +332,19 @@ def test_a_number_option_refuses_nan_and_takes_inf_only_where_it_means_no_limit(
                 "110101", "--cell-area", "1e6", "-o", package).exit_code == 0
     located = _run("locate", samples / "dongcheng_reports.csv", "--grid", package, "--tolerance", "inf", "-o",
                    tmp_path / "located.csv")
-    assert located.exit_code == 0 and "0 outside the layout" in located.output, located.output
+    assert located.exit_code == 0 and "nearest at any distance, 0 outside the layout" in located.output, located.output
+    # --json is strict JSON, no limit as null (Python's json wrote Infinity, which
+    # JSON.parse refuses); --near-edge inf measures with no bucket arithmetic on inf.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        at = _run("locate", "--at", "116.4,39.9", "--grid", package, "--tolerance", "inf", "--near-edge", "inf",
+                  "--json")
+    found = json.loads(at.output, parse_constant=lambda name: pytest.fail(f"{name} in --json"))
+    assert at.exit_code == 0 and found["near_grid_id"] is not None and found["near_m"] > 0, at.output
+    from gridkit_cli.options import json_text  # every --json summary (components import's tolerance_m)
+
+    assert json_text({"tolerance_m": float("inf"), "m": [np.float64("nan"), 1.5], "p": tmp_path}) == (
+        f'{{"tolerance_m": null, "m": [null, 1.5], "p": "{tmp_path}"}}')
 
 
 def test_a_date_option_refuses_what_is_no_date_and_writes_either_form_as_the_package_does(samples, tmp_path):
