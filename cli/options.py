@@ -29,7 +29,10 @@ class Number(click.FloatRange):
     """click's ``FloatRange``, refusing ``nan``, which every comparison with its
     bounds lets through (``--cell-area nan`` was a ValueError traceback), and
     ``inf`` unless ``infinite`` (a tolerance or a gap without limit means something;
-    an infinite cell area or band does not)."""
+    an infinite cell area or band does not). Named a number: in --help (NUMBER, not
+    click's FLOAT RANGE) and in its message ("'abc' is not a valid number")."""
+
+    name = "number"
 
     def __init__(self, *args, infinite=False, **kwargs):
         super().__init__(*args, **kwargs)

@@ -320,6 +320,7 @@ def test_a_number_option_refuses_nan_and_takes_inf_only_where_it_means_no_limit(
     grid = samples / "dongcheng_gcj02.gpkg"
     for args, said in [(("grid", "units", grid, "--cell-area", "nan"), "'--cell-area': 'nan' is not a finite number"),
                        (("grid", "units", grid, "--cell-area", "inf"), "'--cell-area': 'inf' is not a finite number"),
+                       (("grid", "units", grid, "--cell-area", "big"), "'--cell-area': 'big' is not a valid number."),
                        (("grid", "households", grid, "--households", grid, "--target", "nan"),
                         "'--target': 'nan' is not a finite number"),
                        (("locate", samples / "dongcheng_reports.csv", "--grid", grid, "--tolerance", "nan"),
