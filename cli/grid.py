@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, Number, Steps,
-                      added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, multipart_text, overwrite_opt,
-                      package_output, percent, preview_opt, problem_lines, problems_path, progress_enabled,
-                      refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
+                      added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, metric_crs_value,
+                      multipart_text, overwrite_opt, package_output, percent, preview_opt, problem_lines, problems_path,
+                      progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.
@@ -417,7 +417,7 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 @crs_opt("--crs", help="What BOUNDARIES' coordinates really are, overriding the file's label: EPSG:4326, "
                        "EPSG:4490, gcj02 (Amap/Tencent), bd09 (Baidu; bd09mc for its metres), or any EPSG code. "
                        "Chinese web-map data labelled EPSG:4326 is usually gcj02.")
-@click.option("--metric-crs", default=None, metavar="CRS",
+@click.option("--metric-crs", default=None, metavar="CRS", callback=metric_crs_value,
               help="Work in this projected CRS, in metres (default: the boundaries' own when it is in metres "
                    "and does not stretch areas, as Web Mercator does; else CGCS2000 3° Gauss-Krüger zone in China, "
                    "UTM elsewhere).")
@@ -568,7 +568,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
               help="Column with the county's name (default: county_name, cnty_name, 区县名称, QXMC …).")
 @crs_opt("--crs", help="What GRIDS' coordinates really are, overriding the file's label: EPSG:4326, EPSG:4490, "
                        "gcj02 (Amap/Tencent), bd09 (Baidu), or any EPSG code.")
-@click.option("--metric-crs", default=None, metavar="CRS",
+@click.option("--metric-crs", default=None, metavar="CRS", callback=metric_crs_value,
               help="Keep the package in this projected CRS, in metres (default: GRIDS' own when it is in metres "
                    "and does not stretch areas; else CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
 @encoding_opt

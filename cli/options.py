@@ -237,6 +237,21 @@ def parse_crs_value(ctx, param, value):
     return value
 
 
+def metric_crs_value(ctx, param, value):
+    """Click callback for --metric-crs: a projected CRS in metres, checked before any
+    work (an unknown one was a pyproj traceback)."""
+    if value is None:
+        return None
+    from gridkit.errors import CRSError
+    from gridkit.units import metric_crs_given
+
+    try:
+        metric_crs_given(value)
+    except CRSError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--metric-crs ")) from None
+    return value
+
+
 def crs_opt(name="--crs", *, help, default=None, **extra):
     """A CRS option (``--crs``, ``--households-crs`` …), checked as it is parsed
     (:func:`parse_crs_value`)."""

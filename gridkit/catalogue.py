@@ -644,6 +644,10 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if input_suffix(path) not in INPUT_SUFFIXES:
         raise InputError(f"{path}: unknown inventory format; use .csv, .xlsx (.xls, .ods), .gpkg, .shp (or its "
                          ".zip), .geojson, .kml, .gpx, .parquet or .nmea")
+    if x_field is not None or y_field is not None:  # named for a batch of files, a table among them
+        log.warning("%s: its features have geometry, which is read; --x-field and --y-field name a table's "
+                    "coordinate columns (CSV, Excel, Parquet without geometry; `locate --dask` reads a GeoParquet by "
+                    "them) and are not used for it", path)
     fast = _read_points_arrow(path, layer, crs, crs_option) if where is None else None
     if fast is not None:
         return fast
@@ -751,6 +755,7 @@ def read_table(path, *, layer=None, encoding=None, fields=(None, None), find_she
     path = Path(path)
     if _is_workbook(path):
         return _read_excel(path, layer, fields, find_sheet=find_sheet)
+    refuse_layer(path, layer)
     return _read_csv(path, encoding, fields)
 
 

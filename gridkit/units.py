@@ -161,16 +161,29 @@ def unit_of(crs) -> str:
     return crs.axis_info[0].unit_name if crs.is_projected else "degree"
 
 
-def given_metric_crs(metric_crs, gdf) -> pyproj.CRS:
-    """The CRS given to work in (``--metric-crs``) for the frame ``gdf``: refused when
-    not projected in metres (cells of 10,000 ft² are 929 m², reported as 10,000), with
-    a warning when it stretches areas there (:func:`areal_scale`)."""
-    metric = pyproj.CRS.from_user_input(metric_crs)
+def metric_crs_given(metric_crs) -> pyproj.CRS:
+    """The CRS given to work in (``--metric-crs``), refused when PROJ does not know it
+    (``gcj02`` is an offset of lon/lat, no CRS PROJ has) or when it is not projected
+    in metres (cells of 10,000 ft² are 929 m², reported as 10,000)."""
+    fix = "Give a projected CRS in metres (UTM, a Gauss–Krüger zone), or none to let gridkit choose one"
+    try:
+        metric = pyproj.CRS.from_user_input(metric_crs)
+    except pyproj.exceptions.CRSError:
+        raise CRSError(f"--metric-crs {metric_crs!r}: no CRS PROJ knows. {fix}: EPSG:4534 to EPSG:4554 are "
+                       "CGCS2000's 3° Gauss–Krüger zones, central meridians 75°E to 135°E (EPSG:4548 at 117°E: "
+                       "Beijing), EPSG:326NN UTM zone NN north") from None
     unit = unit_of(metric)
     if unit not in METRE:
         raise CRSError(f"--metric-crs {metric.to_string()} ({metric.name}): its unit is the {unit}, not the metre, "
-                       "and cell areas, tolerances and distances are metres. Give a projected CRS in metres (UTM, a "
-                       "Gauss–Krüger zone), or none to let gridkit choose one")
+                       f"and cell areas, tolerances and distances are metres. {fix}")
+    return metric
+
+
+def given_metric_crs(metric_crs, gdf) -> pyproj.CRS:
+    """The CRS given to work in (``--metric-crs``) for the frame ``gdf``
+    (:func:`metric_crs_given`), with a warning when it stretches areas there
+    (:func:`areal_scale`)."""
+    metric = metric_crs_given(metric_crs)
     scale = areal_scale(metric, gdf.to_crs(metric).total_bounds)
     if abs(scale - 1) > MAX_AREAL_STRETCH:
         log.warning("--metric-crs %s (%s) stretches areas ×%.2f here: cells will be about %.0f %% of their "

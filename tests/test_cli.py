@@ -93,8 +93,16 @@ def test_baidu_metres_grid_as_their_place_and_web_mercator_is_not_cut_in(samples
     # A --metric-crs in feet made cells of 10,000 ft² (929 m²), reported as m²: refused.
     for crs, unit in (("EPSG:2249", "US survey foot"), ("EPSG:4326", "degree")):
         result = _run("grid", "units", tmp_path / "web.gpkg", "--metric-crs", crs, *args, tmp_path / "f.gpkg")
-        assert result.exit_code != 0 and not (tmp_path / "f.gpkg").exists()
-        assert f"--metric-crs {crs} (" in result.output and f"): its unit is the {unit}, not the metre" in result.output
+        assert result.exit_code == 2 and not (tmp_path / "f.gpkg").exists()
+        assert f"Invalid value for '--metric-crs': {crs} (" in result.output and (
+            f"): its unit is the {unit}, not the metre") in result.output
+    # One PROJ does not know (gcj02 is an offset of lon/lat) was a pyproj traceback.
+    for command in (("grid", "units"), ("grid", "adopt")):
+        result = _run(*command, tmp_path / "web.gpkg", "--metric-crs", "gcj02", "-o", tmp_path / "f.gpkg")
+        assert result.exit_code == 2 and "Invalid value for '--metric-crs': 'gcj02': no CRS PROJ knows. Give a " \
+                                         "projected CRS in metres" in result.output, result.output
+    with pytest.raises(gk.CRSError, match="--metric-crs 'gcj02': no CRS PROJ knows"):
+        gk.unit_hierarchy(dongcheng, code_field="adcode", provisional=True, metric_crs="gcj02")
     result = _run("export", tmp_path / "b.gpkg", "--crs", "bd09mc", "-o", tmp_path / "b.geojson")
     assert result.exit_code != 0 and not (tmp_path / "b.geojson").exists()
     assert "gridkit reads BD-09 Mercator (bd09mc, Baidu's metres) but does not write it" in result.output

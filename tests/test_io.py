@@ -75,6 +75,10 @@ def test_a_layer_asked_of_a_file_without_layers_is_refused_not_ignored(tmp_path)
             read(tmp_path / name, layer="blocks", where_option="--households-where")
         read_whole = read(tmp_path / name, layer=name.split(".")[0])
         assert len(read_whole[0] if isinstance(read_whole, tuple) else read_whole) == 1
+    from gridkit.catalogue import read_table  # components convert --layer
+
+    with pytest.raises(InputError, match="homes.csv: a CSV file holds one table and no layers, so --layer blocks"):
+        read_table(tmp_path / "homes.csv", layer="blocks")
     for name in ("cells.parquet", "cells.csv"):
         with pytest.raises(InputError, match="--grid-layer blocks names none"):
             Locator.from_package(tmp_path / name, layer="blocks")
@@ -866,3 +870,13 @@ def test_a_csv_reads_as_pandas_reads_it_every_column_as_text(tmp_path, name):
     pd.testing.assert_frame_equal(_read_csv(path, None), expected)
     if by_arrow is not None:
         pd.testing.assert_frame_equal(by_arrow, expected)
+
+
+def test_coordinate_columns_named_for_a_file_with_geometry_are_said_to_go_unused(tmp_path, caplog):
+    from gridkit.catalogue import read_inventory
+
+    gpd.GeoDataFrame({"lon": [1.0]}, geometry=[shapely.Point(116.4, 39.9)], crs=4326).to_file(tmp_path / "p.geojson")
+    frame, x, y, _ = read_inventory(tmp_path / "p.geojson", x_field="lon", y_field="lat")
+    assert (x[0], y[0]) == (116.4, 39.9)
+    assert "p.geojson: its features have geometry, which is read; --x-field and --y-field name a table's " \
+           "coordinate columns" in caplog.text
