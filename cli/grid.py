@@ -849,7 +849,7 @@ def given_bands(min_households, max_households, target, tolerance, micro, *, req
         raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
                                "(with --tolerance)")
     micro_band = None
-    if micro:
+    if micro is not None:  # --micro '' too: not a band
         # 20,50 or as the band is printed (20–50), typed in Chinese (20，50) or with a tilde.
         from gridkit.codes import half_width
 

@@ -1005,8 +1005,9 @@ def test_grid_households_names_a_wrong_band_before_anything_else(samples, tmp_pa
     for band, message in wrong.items():
         result = _run(*args, *band)
         assert result.exit_code == 1 and message in result.output, result.output
-    unread = _run(*args, "--min-households", 100, "--max-households", 150, "--micro", "20/120")
-    assert unread.exit_code == 2 and "'20/120': expected MIN,MAX, e.g. 20,50" in unread.output
+    for micro in ("20/120", ""):  # '' made no micro-grids, without a word
+        unread = _run(*args, "--min-households", 100, "--max-households", 150, "--micro", micro)
+        assert unread.exit_code == 2 and f"{micro!r}: expected MIN,MAX, e.g. 20,50" in unread.output, unread.output
     whole = _run(*args, "--target", 100, "--tolerance", "100%")  # 1.0 would read as one household
     assert whole.exit_code == 2 and ("Invalid value for '--tolerance': '100%': give a share below 1 (0.2, or 20%) or "
                                      "a number of households, not below 0") in whole.output
