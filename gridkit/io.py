@@ -534,11 +534,11 @@ def _read_wkt_table(path, layer, crs, encoding, where, where_option):
                                            where_option=where_option), path, crs)
 
 
-def wkt_table_in_crs(gdf, path, crs):
+def wkt_table_in_crs(gdf, path, crs, gcj02_fix=None):
     """A table ``gdf`` that :func:`gridkit.catalogue.read_wkt_table` read from
     ``path``, without heights and in its CRS: ``crs``, else its label
     (:func:`table_crs`), else EPSG:4326 when every coordinate is lon/lat; a
-    :class:`CRSError` otherwise."""
+    :class:`CRSError` otherwise. ``gcj02_fix``: as :func:`warn_if_gcj02`'s ``fix``."""
     if not len(gdf):
         raise InputError(f"{path}: the file has no rows")
     gdf = _in_the_plane(gdf, path)
@@ -554,7 +554,7 @@ def wkt_table_in_crs(gdf, path, crs):
         raise CRSError(f"{path}: the table has no CRS label ({NO_TABLE_LABEL}) and its coordinates are not "
                        f"longitude/latitude ({ranges}). Say what they are in with --crs: the projected CRS's EPSG "
                        "code (`gridkit export` printed the one it wrote, `gridkit info PACKAGE` shows it)")
-    return _apply_crs(gdf, path, crs)
+    return _apply_crs(gdf, path, crs, gcj02_fix)
 
 
 #: Where a table's CRS label would be, for messages about a table without one.
@@ -798,7 +798,7 @@ def from_pseudo_crs(gdf, parsed):
     return gdf.set_geometry(gpd.GeoSeries(geoms, index=gdf.index, crs=4326))
 
 
-def _apply_crs(gdf, path, crs):
+def _apply_crs(gdf, path, crs, gcj02_fix=None):
     source = None
     if crs is None and gdf.crs is not None and gdf.crs.equals(4326):
         crs = marked_crs(path, gdf.attrs.get("source_layer"))
@@ -823,7 +823,7 @@ def _apply_crs(gdf, path, crs):
         source = gdf.crs.to_string()
         # A table's lon/lat read as EPSG:4326 for want of a label (read_inventory's attrs)
         read_as = not gdf.attrs["crs_stated"] if "crs_stated" in gdf.attrs else None
-        warn_if_gcj02(path, gdf.crs, gdf.total_bounds, gdf.columns, read_as=read_as)
+        warn_if_gcj02(path, gdf.crs, gdf.total_bounds, gdf.columns, read_as=read_as, fix=gcj02_fix)
     gdf.attrs["source_crs"] = source
     gdf.attrs["source_path"] = str(path)
     return gdf
@@ -1138,13 +1138,14 @@ def _in_area_of_use(bounds, crs, margin=1.0) -> bool:
         area.south - margin <= lat <= area.north + margin)
 
 
-def warn_if_gcj02(path, crs, bounds, columns=(), read_as=None):
+def warn_if_gcj02(path, crs, bounds, columns=(), read_as=None, fix=None):
     """Warn when a file labelled EPSG:4326 lies in China: it is often really GCJ-02.
     Not for the points `gridkit locate` wrote (they carry ``gk_status``): it writes
     WGS84, whatever the input was in, so they are what they say. Nor for GPX: a GPS
     receiver writes it, in WGS84 by the GPX standard (the offset hint after locating
     still looks at where its points fall). ``read_as``: whether the file has no label
-    and its lon/lat are read as EPSG:4326 (default: so for a table, by its suffix)."""
+    and its lon/lat are read as EPSG:4326 (default: so for a table, by its suffix).
+    ``fix``: how to read it as GCJ-02 (default: pass --crs gcj02)."""
     if crs is None or crs.to_epsg() != 4326 or "gk_status" in columns or str(path).lower().endswith(".gpx"):
         return
     minx, miny, maxx, maxy = bounds
@@ -1156,8 +1157,8 @@ def warn_if_gcj02(path, crs, bounds, columns=(), read_as=None):
         log.warning(
             "%s %s and lies in China: Chinese web-map data "
             "labelled EPSG:4326 is often GCJ-02 (offset 100–700 m). If it came "
-            "from Amap, Tencent or a Chinese boundary download, pass --crs gcj02.",
-            path, said,
+            "from Amap, Tencent or a Chinese boundary download, %s.",
+            path, said, fix or "pass --crs gcj02",
         )
 
 

@@ -1504,7 +1504,8 @@ def _read_cells(path, layer, id_field, micro=False):
     ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
-    from .io import TABLE_SUFFIXES, from_pseudo_crs, gdal_path, input_suffix, marked_crs, refuse_layer
+    from .io import (TABLE_SUFFIXES, from_pseudo_crs, gdal_path, input_suffix, marked_crs, refuse_layer,
+                     warn_if_gcj02)
 
     micro_grids = None
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
@@ -1597,11 +1598,20 @@ def _read_cells(path, layer, id_field, micro=False):
     pseudo = marked_crs(path, layer) if cells.crs.equals(4326) else None  # (a table has no place for a mark)
     if pseudo:  # gridkit export's copy for Amap or Baidu: by its label, every cell 100–700 m off
         cells = from_pseudo_crs(cells, pseudo)
+    elif not package and not table:  # (a table's reader warned) say how to read a GCJ-02 layer as such
+        warn_if_gcj02(path, cells.crs, cells.total_bounds, cells.columns, fix=_gcj02_grid_fix(path))
     # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator
     # (1.3 of its metres to one on the ground in Beijing) is located in the metric CRS.
     if not measures_in_metres(cells.crs, cells.total_bounds):
         cells = cells.to_crs(coords.metric_crs_for(*lonlat_centre(cells.crs, cells.total_bounds)))
     return cells, micro_grids, package
+
+
+def _gcj02_grid_fix(path):
+    """How cells in GCJ-02, labelled (or read as) EPSG:4326, are read as such: --grid
+    has no --crs of its own (a package knows its CRS)."""
+    return (f"make a package of it read as GCJ-02 (gridkit grid adopt {path} --crs gcj02 -o PACKAGE.gpkg) and "
+            "give that as --grid")
 
 
 def _table_in_crs(cells, path):
@@ -1611,7 +1621,7 @@ def _table_in_crs(cells, path):
     from .io import wkt_table_in_crs
 
     try:
-        return wkt_table_in_crs(cells, path, None)
+        return wkt_table_in_crs(cells, path, None, gcj02_fix=_gcj02_grid_fix(path))
     except CRSError:
         raise CRSError(f"{path}: a table of cells has no CRS label (no .prj beside a CSV, no CRS property in a "
                        "workbook); make it a grid package first, saying what its coordinates are in: gridkit grid "

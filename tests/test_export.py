@@ -385,3 +385,21 @@ def test_what_has_no_place_for_the_mark_is_not_marked(package, tmp_path):
         export_package(package, tmp_path / name, crs=crs)
         assert gk.io.marked_crs(tmp_path / name) is None, name
     assert gk.read_vector(tmp_path / "gps.geojson").attrs["source_crs"] == "EPSG:4326"
+
+
+def test_cells_with_no_place_for_the_mark_given_as_grid_are_warned_of_with_the_way_to_read_them(package, tmp_path,
+                                                                                                   caplog):
+    """A GCJ-02 export to .shp (labelled EPSG:4326) or .csv (read as it) given as
+    --grid: the Shapefile's cells were read ~500 m off without a word, and the CSV's
+    warning said --crs gcj02, which is the points' CRS in locate; --grid has none."""
+    for name in ("amap.shp", "amap.csv"):
+        export_package(package, tmp_path / name, crs="gcj02")
+        caplog.clear()
+        Locator.from_package(tmp_path / name, cache=False)
+        assert caplog.text.count("lies in China") == 1 and (
+            f"If it came from Amap, Tencent or a Chinese boundary download, make a package of it read as GCJ-02 "
+            f"(gridkit grid adopt {tmp_path / name} --crs gcj02 -o PACKAGE.gpkg) and give that as --grid"
+        ) in caplog.text, caplog.text
+    caplog.clear()
+    Locator.from_package(package, cache=False)  # a package is what it says
+    assert "lies in China" not in caplog.text
