@@ -386,7 +386,7 @@ def rows_by_id(ids, among) -> np.ndarray:
     return pd.Series(np.asarray(ids, dtype=str)).map(first).fillna(-1).to_numpy(dtype=np.int64)
 
 
-_DAY = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
+_DAY = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")  # 2026-11-26 or 20261126, not 2026-1126
 
 
 def day_text(given=None, *, compact=False, name="start_date") -> str:
@@ -398,6 +398,9 @@ def day_text(given=None, *, compact=False, name="start_date") -> str:
 
     >>> day_text("20261126"), day_text("2026-11-26", compact=True)
     ('2026-11-26', '20261126')
+    >>> day_text("2026-1126")
+    Traceback (most recent call last):
+    gridkit.errors.InputError: start_date '2026-1126' is not a date: give YYYY-MM-DD or YYYYMMDD
     """
     if given is None:
         day = _dt.date.today()
@@ -406,8 +409,8 @@ def day_text(given=None, *, compact=False, name="start_date") -> str:
     else:
         found = _DAY.fullmatch(str(given).strip())
         try:
-            day = _dt.date(*map(int, found.groups()))
-        except (AttributeError, ValueError):  # no match; no such day (2026-02-30)
+            day = _dt.date(int(found[1]), int(found[3]), int(found[4]))
+        except (TypeError, ValueError):  # no match (None); no such day (2026-02-30)
             raise InputError(f"{name} {given!r} is not a date: give YYYY-MM-DD or YYYYMMDD") from None
     return day.strftime("%Y%m%d" if compact else "%Y-%m-%d")
 

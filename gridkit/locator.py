@@ -1508,10 +1508,10 @@ def _read_cells(path, layer, id_field, micro=False):
                      warn_if_gcj02)
 
     micro_grids = None
+    refuse_layer(path, layer, "--grid-layer")
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
     # Parquet (pyogrio's wheels hand it to an ADBC driver that wants DuckDB). A table
     # of WKT (gridkit export's .csv or .xlsx) as `grid adopt` reads it, CRS label too.
-    refuse_layer(path, layer, "--grid-layer")
     parquet = input_suffix(path) in (".parquet", ".geoparquet")
     table = Path(path).suffix.lower() in TABLE_SUFFIXES
     try:
