@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .options import (multipart_text, overwrite_opt, problem_lines, problems_path, refuse_existing,
+from .options import (FilePath, multipart_text, overwrite_opt, problem_lines, problems_path, refuse_existing,
                       write_problems)
 
 
 @click.command("check")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
+@click.option("--problems", "problems_out", type=FilePath(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem lies (the overlap, the gap, the stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
 @click.option("--fix-ids", is_flag=True,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import (DETECTED, Day, Encoding, Number, Steps, crs_opt, degrees_opt, echo_summary, json_text,
+from .options import (DETECTED, Day, Encoding, FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, json_text,
                       names_read, near_line, overwrite_opt, preview_opt, refuse_existing, summary_json_opt,
                       text_encoding_opt, within, x_field_opt, y_field_opt)
 
@@ -27,11 +27,11 @@ def components():
 
 
 @components.command("import")
-@click.argument("inventories", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.argument("inventories", nargs=-1, required=True, type=FilePath(exists=True))
+@click.option("--grid", "package", required=True, type=FilePath(exists=True, dir_okay=False),
               help="The grid package (.gpkg from `gridkit grid units|households`); its components layer "
                    "is created or updated in place, atomically.")
-@click.option("--mapping", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--mapping", type=FilePath(exists=True, dir_okay=False), default=None,
               help="TOML file mapping the inventory's columns and classes onto the standard "
                    "(see data/samples/cambridge_mapping.toml).")
 @click.option("--class", "class_code", default=None, metavar="CODE",
@@ -45,7 +45,7 @@ def components():
                    "summary says which names it read). Other words go in the mapping file's [classes].")
 @click.option("--scheme", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
               help="ID and class scheme: GB/T 47678.5-2026, or legacy CJ/T 214.")
-@click.option("--extensions", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--extensions", type=FilePath(exists=True, dir_okay=False), default=None,
               help="TOML file of local extension classes ([classes.21001] name = …).")
 @crs_opt("--crs", help="What the coordinates really are: EPSG:4326, EPSG:4490, gcj02, bd09, bd09mc (Baidu's "
                        "metres), or an EPSG code. "
@@ -65,7 +65,7 @@ def components():
                    "'nearest'); farther ones are rejected as 'outside'.")
 @click.option("--date", "today", type=Day(compact=True), default=None, metavar="YYYYMMDD",
               help="Date written as survey / change / end date (default: today).")
-@click.option("--rejects-dir", type=click.Path(file_okay=False), default=None,
+@click.option("--rejects-dir", type=FilePath(file_okay=False), default=None,
               help="Folder for INVENTORY.rejects.csv (default: beside the grid package).")
 @click.option("--where", default=None, metavar="SQL",
               help="Import only the rows matching this OGR SQL WHERE clause over the inventory's columns (any "
@@ -77,7 +77,7 @@ def components():
                    "without IDs are matched to the components of the same source: give a renamed inventory "
                    "the name it was imported under (signals_2027.csv as --source signals) to update them. One "
                    "inventory at a time.")
-@click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--routes", type=FilePath(exists=True, dir_okay=False), default=None,
               help="A routing table (TOML; `gridkit route starter` writes one): rows that name no responsible "
                    "department take the one it gives for their class and place, with its credit code (ZGBMDM) "
                    "and name (ZGBMMC); a row naming one by name alone takes the table's code for it.")
@@ -143,8 +143,11 @@ def import_command(inventories, package, mapping, class_code, class_field, schem
     refuse_existing(preview, overwrite=overwrite)
     # A file of several layers of components (a ledger's sheet per street, a GeoPackage
     # of hydrants and lamps) is imported a layer at a time, each its own source.
-    jobs = [(inventory, found) for inventory in inventories
-            for found in (inventory_layers(inventory, (x_field, y_field)) if layer is None else []) or [layer]]
+    try:
+        jobs = [(inventory, found) for inventory in inventories
+                for found in (inventory_layers(inventory, (x_field, y_field)) if layer is None else []) or [layer]]
+    except GridkitError as exc:  # a workbook that is none (a web page named .xls, a file cut short)
+        raise click.ClickException(str(exc)) from None
     if source is not None and len(jobs) > 1:
         raise click.UsageError(f"--source names one inventory; import the {len(jobs)} one at a time"
                                + (f" (with --layer: {', '.join(str(found) for _, found in jobs)})"
@@ -407,7 +410,7 @@ def _catalogue_or_fail(package, where=None):
 
 @components.command("show")
 @click.argument("component_id")
-@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--grid", "package", required=True, type=FilePath(exists=True, dir_okay=False),
               help="The grid package holding the catalogue.")
 @click.option("--json", "as_json", is_flag=True, help="Print the record as JSON.")
 def show_command(component_id, package, as_json):
@@ -477,8 +480,8 @@ def _why_not_found(component_id, package):
 
 
 @components.command("stats")
-@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=FilePath(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=FilePath(exists=True, dir_okay=False),
               help="The grid package holding the catalogue (or give it as PACKAGE).")
 @click.option("--by", type=click.Choice(["cell", "micro", "community", "street", "class"]), default="class",
               show_default=True, help="Group components by this (micro: the micro-grids of a household layout "
@@ -489,7 +492,7 @@ def _why_not_found(component_id, package):
 @click.option("--per-class", is_flag=True,
               help="A column for each class too, its components in each row (headed \"02014 交通信号灯\"): the "
                    "census table of classes per community or street. Not with --by class.")
-@click.option("-o", "--output", "--csv", "csv_path", type=click.Path(dir_okay=False), default=None,
+@click.option("-o", "--output", "--csv", "csv_path", type=FilePath(dir_okay=False), default=None,
               help="Also write the table to this file: .csv (UTF-8, which Excel opens as such) or .xlsx (a sheet; "
                    "codes stay text). --csv is its older name.")
 @overwrite_opt
@@ -596,10 +599,10 @@ def _one_package(package_arg, package):
 
 
 @components.command("check")
-@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=FilePath(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=FilePath(exists=True, dir_okay=False),
               help="The grid package holding the catalogue (or give it as PACKAGE).")
-@click.option("--problems", "problems_path", type=click.Path(dir_okay=False), default=None,
+@click.option("--problems", "problems_path", type=FilePath(dir_okay=False), default=None,
               help="Write every problem to this .csv or .xlsx: the component's ID, the field (abbreviation and "
                    "Chinese name), the value, the problem and what it should be; to sort and fix in Excel.")
 @click.option("--fix-ids", is_flag=True,
@@ -701,10 +704,10 @@ def check_command(package_arg, package, problems_path, fix_ids, today, overwrite
 
 
 @components.command("departments")
-@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=FilePath(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=FilePath(exists=True, dir_okay=False),
               help="The grid package holding the catalogue (or give it as PACKAGE); updated in place, atomically.")
-@click.option("--routes", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--routes", required=True, type=FilePath(exists=True, dir_okay=False),
               help="The routing table (TOML; `gridkit route starter` writes one, `gridkit route check` checks it).")
 @click.option("--every", is_flag=True,
               help="Route every component in use afresh, whatever department it holds: after the table changed "
@@ -754,8 +757,8 @@ def departments_command(package_arg, package, routes, every, today, as_json):
 
 
 @components.command("reassign")
-@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False),
+@click.argument("package_arg", metavar="[PACKAGE]", required=False, type=FilePath(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=FilePath(exists=True, dir_okay=False),
               help="The grid package holding the catalogue (or give it as PACKAGE); updated in place, atomically.")
 @_change_date_opt("whose cell changes")
 @summary_json_opt
@@ -868,8 +871,8 @@ def _class_name(table, code):
 
 
 @components.command("convert")
-@click.argument("inventory", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.argument("inventory", type=FilePath(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False),
               help="CSV to write: the inventory's columns and the two added, with its separator.")
 @click.option("--to", "to", type=click.Choice(["2026", "legacy"]), default="2026", show_default=True,
               help="Scheme to convert the IDs (and class codes) to.")

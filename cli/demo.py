@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from .options import FilePath
+
 
 @click.command()
 @click.option("--out", "out_dir", default="demo-output", show_default=True,
-              type=click.Path(file_okay=False), help="Folder for the GeoPackages and PNG maps.")
-@click.option("--samples", type=click.Path(file_okay=False),
+              type=FilePath(file_okay=False), help="Folder for the GeoPackages and PNG maps.")
+@click.option("--samples", type=FilePath(file_okay=False),
               help="The samples folder of a gridkit checkout.  [default: data/samples here, else in the "
                    "checkout gridkit is installed from]")
 def demo(out_dir, samples):

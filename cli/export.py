@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .options import Encoding, crs_opt, overwrite_opt
+from .options import Encoding, FilePath, crs_opt, overwrite_opt
 
 #: gridkit.export.EXPORT_LAYERS and "all", written out: the CLI imports the library only
 #: when a command runs (tests/test_export.py checks they agree).
@@ -12,8 +12,8 @@ _LAYERS = ("cells", "units", "micro_grids", "components", "ended_grids", "ended_
 
 
 @click.command("export")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False),
               help="The file to write; its suffix is the format: .geojson, .shp, .csv, .xlsx, .kml, .kmz, .gpkg, "
                    ".fgb, .parquet. With more than one --layer, a file per layer (OUTPUT's name + _LAYER), except a "
                    ".gpkg, which takes them all, and an .xlsx, a sheet each.")

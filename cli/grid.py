@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, Number, Steps,
+from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, FilePath, Number, Steps,
                       added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, metric_crs_value,
                       multipart_text, overwrite_opt, package_output, percent, preview_opt, problem_lines, problems_path,
                       progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
@@ -200,7 +200,7 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
     ``encoding``: where --x-field and --y-field, and --households-encoding, come
     from when not given)."""
     return [
-        click.option("--households", "households_path", required=True, type=click.Path(exists=True),
+        click.option("--households", "households_path", required=True, type=FilePath(exists=True),
                      help="Address points, building polygons or census-style blocks with household counts; "
                           "address points may be a CSV, a workbook (.xlsx, .xls, .ods) or plain Parquet (a file or "
                           "a folder of parts) with coordinate columns (lon/lat, 经度/纬度, x/y …), and blocks or "
@@ -261,7 +261,7 @@ def barrier_opts(what, crs_default=None):
                 "boundaries are gcj02." if crs_default is None else
                 f"What the barriers' coordinates really are (default: {crs_default}).")
     return _stacked([
-        click.option("--barriers", type=click.Path(dir_okay=False), default=None, help=what),
+        click.option("--barriers", type=FilePath(dir_okay=False), default=None, help=what),
         click.option("--barriers-layer", default=None, help="Layer of --barriers to read."),
         click.option("--barriers-where", default=None, metavar="SQL",
                      help="Read only the barriers matching this OGR SQL WHERE clause over their columns. An "
@@ -399,8 +399,8 @@ def check_household_inputs(households_path, x_field, y_field, count_field, floor
 
 
 @grid.command("units")
-@click.argument("boundaries", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.argument("boundaries", type=FilePath(dir_okay=False))
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False),
               help="Output: .gpkg writes the grid package (cells, units, metadata; opens in QGIS "
                    "styled); .geojson/.fgb/.parquet/.shp write the cells only.")
 @click.option("--layer", default=None,
@@ -550,8 +550,8 @@ def _summary(communities, cells, output, seconds, carried, as_json):
 
 
 @grid.command("adopt")
-@click.argument("grids", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
+@click.argument("grids", type=FilePath(dir_okay=False))
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False), callback=package_output,
               help="The grid package to write (.gpkg: cells, units, metadata; opens in QGIS styled).")
 @click.option("--layer", default=None, help="Layer of GRIDS to read (default: the first).")
 @click.option("--where", default=None, metavar="SQL",
@@ -572,7 +572,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
               help="Keep the package in this projected CRS, in metres (default: GRIDS' own when it is in metres "
                    "and does not stretch areas; else CGCS2000 3° Gauss-Krüger zone in China, UTM elsewhere).")
 @encoding_opt
-@click.option("--units", "units_path", default=None, type=click.Path(dir_okay=False),
+@click.option("--units", "units_path", default=None, type=FilePath(dir_okay=False),
               help="The communities' own boundaries (polygons with 12-digit codes): they become the package's "
                    "communities, and the cells are checked against them (gaps, cells beyond their community). "
                    "Without it each community is the union of its cells. A grid package, or its units layer "
@@ -586,7 +586,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
                    "(a units layer gridkit exported is read as its communities without it).")
 @crs_opt("--units-crs", help="What --units' coordinates really are (default: --crs, unless one of them is "
                              "lon/lat and the other projected: then --units as labelled).")
-@click.option("--micro", "micro_path", default=None, type=click.Path(dir_okay=False),
+@click.option("--micro", "micro_path", default=None, type=FilePath(dir_okay=False),
               help="The micro-grids (微网格) drawn in the cells, as a second file: polygons with 17-digit micro IDs "
                    "(the grid's ID and 2 digits from 01). They are checked against their cells, and locate, "
                    "components and route then answer the micro-grid too.")
@@ -609,7 +609,7 @@ def _summary(communities, cells, output, seconds, carried, as_json):
                    "community's boundary are then moved onto it (cut off beyond it, filled up to it). A cell that "
                    "would vanish, or change by more than its boundary moved METRES all round, stops the run, named. "
                    "With --micro, the micro-grids are cleaned so too, and fitted to their cells.")
-@click.option("--problems", "problems_out", type=click.Path(dir_okay=False), default=None, callback=problems_path,
+@click.option("--problems", "problems_out", type=FilePath(dir_okay=False), default=None, callback=problems_path,
               help="Write where each problem the check finds lies (overlap, gap, stray cell) to this .gpkg, "
                    "layer 'problems', to open beside the cells and fix (empty when all holds).")
 @preview_opt()
@@ -867,8 +867,8 @@ def given_bands(min_households, max_households, target, tolerance, micro, *, req
 
 
 @grid.command("households")
-@click.argument("boundaries", type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
+@click.argument("boundaries", type=FilePath(dir_okay=False))
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False), callback=package_output,
               help="Output .gpkg: grids (as the package's cells layer), units, micro_grids, "
                    "household_rejects, metadata; opens in QGIS styled (grids by band).")
 @click.option("--layer", default=None,
@@ -1088,13 +1088,13 @@ def _light_tiles_hint(layout, communities, parent_code):
 
 
 @grid.command("rebalance")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
 @household_input_opts(counted="the package's, as its metadata records it",
                       where=" Default: the package's, as its metadata records it; \"\" reads every feature.",
                       layer=" Default: the package's (its metadata), when the file has a layer of that name.",
                       xy="the package's, when its metadata records them; else detected",
                       encoding=f"the package's, when its metadata records one; else {DETECTED}")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False), callback=package_output,
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")
 @crs_opt("--households-crs",
@@ -1291,8 +1291,8 @@ def rebalance_command(package, households_path, output, households_layer, househ
 
 
 @grid.command("recut")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), callback=package_output,
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False), callback=package_output,
               help="The new grid package (.gpkg): the cells now, and ended_grids: the cells that ended, as they "
                    "were, with end_date and replaced_by.")
 @barrier_opts("Roads, rivers, rail: the new cells keep to them, as in `grid units` (default: the barriers the "

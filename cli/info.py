@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import click
 
-from .options import added_text, json_text
+from .options import FilePath, added_text, json_text
 
 #: Components' classes shown by name before "… and N more".
 SHOWN_CLASSES = 5
 
 
 @click.command("info")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print it as one JSON object (for scripts), not as lines.")
 def info_command(package, as_json):
     """What PACKAGE holds and how it was made, like ogrinfo for a grid package.

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 
-from .options import (Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, json_text,
-                      names_read, near_line, nmea_line, overwrite_opt, picture_path, progress_enabled, refuse_existing,
-                      require_with, text_encoding_opt, within, x_field_opt, y_field_opt)
+from .options import (FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt,
+                      json_text, names_read, near_line, nmea_line, overwrite_opt, picture_path, progress_enabled,
+                      refuse_existing, require_with, text_encoding_opt, within, x_field_opt, y_field_opt)
 
 
 def _routes(path):
@@ -49,7 +49,7 @@ def _misread(locator, x, y, crs, degrees):
 
 
 @click.command("locate")
-@click.argument("points", type=click.Path(exists=True), required=False)
+@click.argument("points", type=FilePath(exists=True), required=False)
 @click.option("--at", "at", default=None, metavar="X,Y",
               help="One point instead of POINTS (lon,lat with the default --crs EPSG:4326; a full-width "
                    "comma ， or a space separates them too, as copied, and \"(x, y)\", WKT POINT (x y), degrees "
@@ -63,17 +63,17 @@ def _misread(locator, x, y, crs, degrees):
 @click.option("--json", "as_json", is_flag=True,
               help="Print the answer (--at) or the summary (POINTS: rows, located, rejected by reason, inside, "
                    "nearest, outside, routed, the files) as one JSON object, for scripts.")
-@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.option("--grid", "package", required=True, type=FilePath(exists=True, dir_okay=False),
               help="The grid package (.gpkg), or any polygon file of cells (see --id-field): an export's "
                    ".shp, .geojson, .parquet, or .csv/.xlsx of WKT. Its index is "
                    "kept beside it as GRID.gpkg.locator and reused while the file is unchanged.")
-@click.option("-o", "--output", default=None, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", default=None, type=FilePath(dir_okay=False),
               help="Output: .csv (input columns + results; their CRS, when said, in a .prj beside it), .xlsx "
                    "(the same; codes as text cells), "
                    ".gpkg / .geojson / .parquet / .shp (WGS84 points; a .gpkg opens in QGIS styled by gk_status; "
                    "a .shp has 10-character names: gk_comm_cd …). Required with POINTS, unless --counts or --map "
                    "is all you want.")
-@click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.option("--routes", type=FilePath(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one) to add the responsible department; "
                    "one with errors (`gridkit route check`) is refused.")
 @click.option("--class-field", default=None,
@@ -106,7 +106,7 @@ def _misread(locator, x, y, crs, degrees):
                    "position good to ±M m could lie in it: a GPS fix (±10 m), a component surveyed to accuracy "
                    "class A, B or C (±0.5, 1, 10 m). The summary counts them: the cases a boundary may bounce "
                    "between communities or streets.")
-@click.option("--counts", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--counts", default=None, type=FilePath(dir_okay=False), metavar="FILE",
               help="Also count the points per cell, as QGIS's Count points in polygon does: every cell of the "
                    "layout with its codes and names, points (those inside it or nearest it), per_km2 and, with "
                    "--counts-by, a count per value. .gpkg (layer counts, for QGIS), .geojson, .csv or .xlsx.")
@@ -123,7 +123,7 @@ def _misread(locator, x, y, crs, degrees):
               help="With --counts or --map: count only this community's, street's or district's cells (its code "
                    "or name, as in the package; repeat it for more): one street's cases out of the district's. "
                    "The summary says how many points lie in the other cells.")
-@click.option("--map", "picture", default=None, type=click.Path(dir_okay=False), callback=picture_path,
+@click.option("--map", "picture", default=None, type=FilePath(dir_okay=False), callback=picture_path,
               help="Also draw the points per cell: the cells shaded by how many each holds, in up to five classes "
                    "(.png, .svg, .pdf or .jpg).")
 @click.option("--dask", "use_dask", is_flag=True,
@@ -477,7 +477,7 @@ def route():
 
 
 @route.command("starter")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Where to write the TOML.")
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False), help="Where to write the TOML.")
 @overwrite_opt
 def starter_command(output, overwrite):
     """Write a starter table from the class table's suggested departments.
@@ -499,8 +499,8 @@ def starter_command(output, overwrite):
 
 
 @route.command("check")
-@click.argument("table", type=click.Path(exists=True, dir_okay=False))
-@click.option("--grid", "package", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.argument("table", type=FilePath(exists=True, dir_okay=False))
+@click.option("--grid", "package", type=FilePath(exists=True, dir_okay=False), default=None,
               help="A grid package: also flag rules for areas the layout does not have.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def check_command(table, package, as_json):

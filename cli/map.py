@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import click
 
-from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_field_opt, y_field_opt
+from .options import FilePath, crs_opt, overwrite_opt, picture_path, refuse_existing, x_field_opt, y_field_opt
 
 
 @click.command("map")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
+@click.option("-o", "--output", type=FilePath(dir_okay=False), default=None,
               help="Picture to write: .png (default: PACKAGE with .png), .svg or .pdf to print (vector), .jpg; "
                    "with --html, the .html.")
 @click.option("--labels", default=12, show_default=True, type=click.IntRange(min=0),
@@ -17,7 +17,7 @@ from .options import crs_opt, overwrite_opt, picture_path, refuse_existing, x_fi
 @click.option("--html", "as_html", is_flag=True,
               help="Write a self-contained interactive web map (.html) instead: cells, units, components and "
                    "--points as toggleable layers, click for codes and departments; opens offline.")
-@click.option("--points", multiple=True, type=click.Path(exists=True),
+@click.option("--points", multiple=True, type=FilePath(exists=True),
               help="With --html: a point file to add as a layer (the output of gridkit locate, or any file "
                    "locate reads: CSV or Excel with coordinate columns, GeoJSON, GeoPackage …); repeatable.")
 @crs_opt("--points-crs", help="What the coordinates of the --points files are, as locate's --crs: EPSG:4326, "

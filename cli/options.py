@@ -45,6 +45,18 @@ class Number(click.FloatRange):
         return number
 
 
+class FilePath(click.Path):
+    """click's ``Path``, refusing an empty value: ``-o ''`` was read as the current
+    folder (a traceback, or a file named ``.png``), ``--barriers ''`` as no barriers,
+    ``grid adopt ''`` as a folder of Parquet parts."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            what = "a file's name" if self.file_okay else "a folder's name"
+            self.fail(f"{value!r} is no path: give {what}", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class Day(click.ParamType):
     """A date, as ``YYYY-MM-DD`` or ``YYYYMMDD``, checked before any work and given on
     as the package writes it (:func:`gridkit.codes.day_text`): ``compact``
@@ -82,7 +94,7 @@ def picture_path(ctx, param, value):
 
 def preview_opt(what="the layout"):
     """--preview: a map of ``what``, written beside the main output."""
-    return click.option("--preview", type=click.Path(dir_okay=False), default=None, callback=picture_path,
+    return click.option("--preview", type=FilePath(dir_okay=False), default=None, callback=picture_path,
                         help=f"Also write a map of {what}: .png, or .svg / .pdf to print (vector), .jpg.")
 
 

@@ -6,8 +6,9 @@ import time
 
 import click
 
-from .options import (Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt, nmea_line,
-                      overwrite_opt, picture_path, refuse_existing, text_encoding_opt, x_field_opt, y_field_opt)
+from .options import (FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt,
+                      nmea_line, overwrite_opt, picture_path, refuse_existing, text_encoding_opt, x_field_opt,
+                      y_field_opt)
 
 #: Why a fix is rejected for its time, as the summary says it (for its position: as locate's rows).
 TIME_REASONS = {"missing_time": "the time is blank", "bad_time": "the time is no date and time gridkit can read"}
@@ -20,13 +21,13 @@ def _duration(minutes) -> str:
 
 
 @click.command("patrol")
-@click.argument("tracks", nargs=-1, required=True, type=click.Path(exists=True))
-@click.option("--grid", "package", required=True, type=click.Path(exists=True, dir_okay=False),
+@click.argument("tracks", nargs=-1, required=True, type=FilePath(exists=True))
+@click.option("--grid", "package", required=True, type=FilePath(exists=True, dir_okay=False),
               help="The grid package (or any polygon file: --grid-layer, --id-field) whose cells are patrolled.")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=FilePath(dir_okay=False),
               help="Where to write the coverage: .gpkg (layers coverage and tracks, for QGIS), .geojson, .csv or "
                    ".xlsx (the table of cells).")
-@click.option("--map", "picture", type=click.Path(dir_okay=False), default=None, callback=picture_path,
+@click.option("--map", "picture", type=FilePath(dir_okay=False), default=None, callback=picture_path,
               help="Also draw the coverage: .png, .svg, .pdf or .jpg.")
 @click.option("--scope", type=click.Choice(["community", "all", "patrolled"]), default=None,
               help="Which cells the coverage lists: those of every community a track ran in, every cell of the "

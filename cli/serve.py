@@ -6,12 +6,12 @@ import json
 
 import click
 
-from .options import DEGREE_CHOICES, Number, crs_opt, grid_layer_opt, id_field_opt
+from .options import DEGREE_CHOICES, FilePath, Number, crs_opt, grid_layer_opt, id_field_opt
 
 
 @click.command("serve")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False))
-@click.option("--routes", type=click.Path(exists=True, dir_okay=False), default=None,
+@click.argument("package", type=FilePath(exists=True, dir_okay=False))
+@click.option("--routes", type=FilePath(exists=True, dir_okay=False), default=None,
               help="Routing table (TOML; `gridkit route starter` writes one): a request with a class gets the "
                    "department too. A table with errors (`gridkit route check`) is refused.")
 @click.option("--host", default="127.0.0.1", show_default=True,

@@ -868,7 +868,7 @@ def _csv_header_line(path, encoding, fields):
             texts.append(raw.decode("gb18030", errors="replace"))
     stripped = [text.lstrip("\ufeff").rstrip("\r\n") for text in texts]
     top = _header_row((_csv_cells(text, path) for text in stripped), fields)
-    return (top, stripped[top]) if top is not None else (0, stripped[0])
+    return (top, stripped[top]) if top is not None else (0, stripped[0] if stripped else "")  # "": empty
 
 
 def _csv_cells(line, path):

@@ -184,6 +184,15 @@ def unread_workbook(path, error) -> str:
     return f"{path}: cannot be read as a workbook ({error}); if Excel or WPS opens it, save it from there {save}"
 
 
+def empty_file(path) -> str | None:
+    """The error for an input file of 0 bytes (a copy or download cut short, which
+    GDAL reports as a format it does not recognise); none for any other."""
+    path = Path(path)
+    if path.is_file() and path.stat().st_size == 0:
+        return f"{path}: the file is empty (0 bytes); copy or export it again"
+    return None
+
+
 def input_suffix(path) -> str:
     """``path``'s suffix, lower case, by which its reader is chosen; ``.parquet`` for a
     folder of Parquet files whatever its name (``to_parquet("reports")`` of dask or
@@ -346,7 +355,7 @@ def gpx_layer(path) -> str:
         held = {name: pyogrio.read_info(path, layer=name, force_feature_count=True)["features"]
                 for name in GPX_POINT_LAYERS}
     except Exception as exc:  # not GPX at all
-        raise InputError(f"{path}: cannot be read as GPX ({exc})") from exc
+        raise InputError(empty_file(path) or f"{path}: cannot be read as GPX ({exc})") from exc
     named = {"waypoints": "waypoint", "route_points": "route point", "track_points": "track point"}
     found = [name for name in GPX_POINT_LAYERS if held[name]]
     if not found:
@@ -470,7 +479,7 @@ def read_vector(path, *, layer=None, crs=None, encoding=None, where=None,
         message = _bad_where(path, layer, where, exc, where_option, encoding) if where is not None else None
         if message:
             raise InputError(message) from exc
-        raise InputError(f"{path}: cannot be read ({exc})") from exc
+        raise InputError(empty_file(path) or f"{path}: cannot be read ({exc})") from exc
     if len(gdf) == 0:
         if where is not None:
             in_layer = f" in layer {layer}" if layer is not None else ""

@@ -1504,11 +1504,13 @@ def _read_cells(path, layer, id_field, micro=False):
     ``grid_id``; None when it has none); whether they are a grid package's cells."""
     import pyogrio
 
-    from .io import (TABLE_SUFFIXES, from_pseudo_crs, gdal_path, input_suffix, marked_crs, refuse_layer,
-                     warn_if_gcj02)
+    from .io import (TABLE_SUFFIXES, empty_file, from_pseudo_crs, gdal_path, input_suffix, marked_crs,
+                     refuse_layer, warn_if_gcj02)
 
     micro_grids = None
     refuse_layer(path, layer, "--grid-layer")
+    if empty_file(path):
+        raise InputError(empty_file(path))
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
     # Parquet (pyogrio's wheels hand it to an ADBC driver that wants DuckDB). A table
     # of WKT (gridkit export's .csv or .xlsx) as `grid adopt` reads it, CRS label too.

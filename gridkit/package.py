@@ -52,8 +52,8 @@ import pyproj
 import shapely
 
 from .errors import InputError
-from .io import (CREATION_OPTIONS, PRIVATE_SQLITE, TABLE_SUFFIXES, VECTOR_SUFFIXES, atomic_path, gdal_options,
-                 write_vector)
+from .io import (CREATION_OPTIONS, PRIVATE_SQLITE, TABLE_SUFFIXES, VECTOR_SUFFIXES, atomic_path, empty_file,
+                 gdal_options, write_vector)
 from .styles import COLUMNS as STYLE_COLUMNS
 from .styles import STYLE_NAME, TABLE, write_styles
 
@@ -400,8 +400,8 @@ def _package_layers(path) -> list:
         listed = pyogrio.list_layers(path)
         layers = [name for name, _ in listed]
     except pyogrio.errors.DataSourceError:
-        raise InputError(f"{path}: not a GeoPackage GDAL can open (a grid package is the .gpkg "
-                         "`gridkit grid units` or `gridkit grid households` writes)") from None
+        raise InputError(empty_file(path) or f"{path}: not a GeoPackage GDAL can open (a grid package is the "
+                         ".gpkg `gridkit grid units` or `gridkit grid households` writes)") from None
     missing = {"cells", "units", "gridkit_metadata"} - set(layers)
     if missing == {"gridkit_metadata"}:  # cells and units, without the metadata: a copy
         raise InputError(f"{path}: not a gridkit grid package (missing layers ['gridkit_metadata']): a GeoPackage "

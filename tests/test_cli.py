@@ -399,6 +399,65 @@ def test_an_unknown_text_encoding_is_refused_by_option_before_any_work(samples, 
     assert list(tmp_path.iterdir()) == []
 
 
+def test_an_empty_path_is_refused_by_every_path_option_and_argument(samples, tmp_path, monkeypatch):
+    """'' was read as the current folder: `locate -o ''`, `patrol -o ''` and `route starter
+    -o ''` were tracebacks, `grid adopt ''` read the folder as Parquet parts; and
+    `--barriers ''`, `grid adopt --units ''` and `--rejects-dir ''` were read as not given."""
+    import click
+
+    from gridkit_cli.options import FilePath
+
+    def params(command):
+        yield from command.params
+        for sub in getattr(command, "commands", {}).values():
+            yield from params(sub)
+
+    paths = [param for param in params(cli) if isinstance(param.type, click.Path)]
+    assert len(paths) > 50 and all(isinstance(param.type, FilePath) for param in paths)
+    monkeypatch.chdir(tmp_path)
+    grid, reports = samples / "dongcheng_gcj02.gpkg", samples / "dongcheng_reports.csv"
+    for args, name, what in [
+            (("locate", reports, "--crs", "gcj02", "--grid", grid, "-o", ""), "'-o' / '--output'", "a file's"),
+            (("patrol", samples / "cambridge_patrol.gpx", "--grid", grid, "-o", ""), "'-o' / '--output'", "a file's"),
+            (("route", "starter", "-o", ""), "'-o' / '--output'", "a file's"),
+            (("grid", "adopt", "", "-o", "a.gpkg"), "'GRIDS'", "a file's"),
+            (("grid", "adopt", grid, "--units", " ", "-o", "a.gpkg"), "'--units'", "a file's"),
+            (("grid", "units", grid, "--crs", "gcj02", "--barriers", "", "-o", "u.gpkg"), "'--barriers'", "a file's"),
+            (("components", "import", reports, "--grid", grid, "--rejects-dir", ""), "'--rejects-dir'", "a folder's")]:
+        result = _run(*args)
+        assert result.exit_code == 2 and f"Invalid value for {name}: '" in result.output \
+            and f"' is no path: give {what} name" in result.output, (args, result.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_input_file_is_named_as_empty(samples, dongcheng, tmp_path):
+    """A file of 0 bytes (a copy or download cut short): a CSV was an IndexError
+    traceback; a workbook given to components import an InputError traceback; and
+    GDAL's formats were "not recognized as being in a supported file format"."""
+    package = gk.write_package(tmp_path / "grid.gpkg", gk.unit_grid(dongcheng), dongcheng)
+    empty = {name: tmp_path / f"e.{name}" for name in ("csv", "gpkg", "shp", "geojson", "xlsx")}
+    for path in empty.values():
+        path.write_bytes(b"")
+    said = "the file is empty (0 bytes); copy or export it again"
+    for args, message in [
+            (("locate", empty["csv"], "--grid", package, "-o", tmp_path / "o.csv"), "e.csv: is empty (no header line"),
+            (("components", "import", empty["csv"], "--grid", package), "e.csv: is empty (no header line, no rows)"),
+            (("grid", "units", empty["csv"], "-o", tmp_path / "u.gpkg"), "e.csv: is empty (no header line, no rows)"),
+            (("grid", "units", empty["gpkg"], "-o", tmp_path / "u.gpkg"), f"e.gpkg: {said}"),
+            (("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--barriers", empty["geojson"],
+              "-o", tmp_path / "u.gpkg"), f"e.geojson: {said}"),
+            (("locate", samples / "dongcheng_reports.csv", "--crs", "gcj02", "--grid", empty["shp"], "-o",
+              tmp_path / "o.csv"), f"e.shp: {said}"),
+            (("info", empty["gpkg"]), f"e.gpkg: {said}"),
+            (("components", "import", empty["xlsx"], "--grid", package), "e.xlsx: the file is empty (0 bytes), "
+                                                                         "not a workbook")]:
+        result = _run(*args)
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit), (args, result.output)
+        assert f"Error: {tmp_path / 'e'}" in result.output and message in result.output, (args, result.output)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["e.csv", "e.geojson", "e.gpkg", "e.shp", "e.xlsx",
+                                                                "grid.gpkg", "grid.gpkg.locator"]
+
+
 def test_route_check_of_a_geopackage_that_is_no_package_says_so(samples, tmp_path):
     result = _run("route", "check", samples / "cambridge_routing.toml", "--grid", samples / "cincinnati_blocks.gpkg")
     assert result.exit_code == 1 and "cincinnati_blocks.gpkg: not a gridkit grid package (missing layers ['cells', " \
