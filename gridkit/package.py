@@ -400,8 +400,11 @@ def _package_layers(path) -> list:
         listed = pyogrio.list_layers(path)
         layers = [name for name, _ in listed]
     except pyogrio.errors.DataSourceError:
-        raise InputError(empty_file(path) or f"{path}: not a GeoPackage GDAL can open (a grid package is the "
-                         ".gpkg `gridkit grid units` or `gridkit grid households` writes)") from None
+        said = f"{path}: not a GeoPackage GDAL can open (a grid package is the .gpkg `gridkit grid units` or " \
+               "`gridkit grid households` writes)"
+        if path.suffix.lower() in (".parquet", ".geoparquet"):  # what `gridkit export` writes, given back
+            said += f"; cells in a GeoParquet file become one with `gridkit grid adopt {path} -o PACKAGE.gpkg`"
+        raise InputError(empty_file(path) or said) from None
     missing = {"cells", "units", "gridkit_metadata"} - set(layers)
     if missing == {"gridkit_metadata"}:  # cells and units, without the metadata: a copy
         raise InputError(f"{path}: not a gridkit grid package (missing layers ['gridkit_metadata']): a GeoPackage "
@@ -409,12 +412,17 @@ def _package_layers(path) -> list:
                          f"from, or make a package of its cells: gridkit grid adopt {path} --layer cells "
                          "-o PACKAGE.gpkg")
     if missing:
-        # GDAL types a table's WKT column "Unknown": its geometry may be of any kind
-        wkt = path.suffix.lower() in TABLE_SUFFIXES
-        held = ", ".join(f"{name} ({'WKT geometry' if wkt and kind == 'Unknown' else kind or 'table'})"
-                         for name, kind in listed) or "no layer"
+        # GDAL types a CSV's WKT column "Unknown" (its geometry may be of any kind), and
+        # a workbook's not at all: a sheet of `gridkit export`'s .xlsx is named cells
+        if path.suffix.lower() in TABLE_SUFFIXES:
+            from .catalogue import _names_wkt_column
+
+            listed = [(name, "WKT geometry" if kind == "Unknown" or _names_wkt_column(path, name) else kind)
+                      for name, kind in listed]
+        held = ", ".join(f"{name} ({kind or 'table'})" for name, kind in listed) or "no layer"
         said = f"{path}: not a gridkit grid package (missing layers {sorted(missing)}); it holds {held}. "
-        if len(listed) and not any(kind and ("Polygon" in kind or kind == "Unknown") for _, kind in listed):
+        shapes = {"Unknown", "WKT geometry"}  # geometry of any kind, polygons perhaps
+        if len(listed) and not any(kind and ("Polygon" in kind or kind in shapes) for _, kind in listed):
             raise InputError(said + f"Points are located in a package's cells with `gridkit locate {path} --grid "
                              f"PACKAGE.gpkg`, or catalogued into them with `gridkit components import {path} --grid "
                              "PACKAGE.gpkg`")  # points or a table, given where the package goes

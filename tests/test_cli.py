@@ -288,6 +288,16 @@ def test_info_names_a_file_that_is_no_grid_package(samples, tmp_path):
     table.write_text("grid_id,WKT\n110101001001001,\"POLYGON ((0 0,1 0,1 1,0 0))\"\n")
     result = _run("info", table)
     assert result.exit_code == 1 and "it holds cells (WKT geometry). " in " ".join(result.output.split())
+    # `gridkit export`'s .xlsx (a sheet of WKT, GDAL types it not at all) and .parquet, given
+    # back: a package is made of cells with grid adopt (they were "a table", to locate as points)
+    import pandas as pd
+
+    pd.read_csv(table).to_excel(tmp_path / "cells.xlsx", sheet_name="cells", index=False)
+    gk.read_vector(table, crs=4548).to_parquet(tmp_path / "cells.parquet")
+    for name, said in [("cells.xlsx", "it holds cells (WKT geometry). Boundaries become one with"),
+                       ("cells.parquet", "cells in a GeoParquet file become one with `gridkit grid adopt")]:
+        result = _run("info", tmp_path / name)
+        assert result.exit_code == 1 and said in " ".join(result.output.split()), result.output
     text = tmp_path / "notes.gpkg"
     text.write_text("not a GeoPackage")
     result = _run("info", text)
