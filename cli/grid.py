@@ -11,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from .options import (BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, FilePath, Number, Steps,
-                      added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, metric_crs_value,
+from .options import (BLANK_OK, BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, FilePath,
+                      Number, Steps, added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, metric_crs_value,
                       multipart_text, overwrite_opt, package_output, percent, preview_opt, problem_lines, problems_path,
                       progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
 
@@ -194,11 +194,11 @@ def household_title(grids, band):
     return f"{len(grids)} grids · {percent(in_band)} % in {low:g}–{high:g} households · Polsby–Popper {compact:.2f}"
 
 
-def _household_input_options(counted, where="", layer="", xy="detected", encoding=DETECTED):
+def _household_input_options(counted, where="", layer="", xy="detected", encoding=DETECTED, every=False):
     """The options of :func:`household_input_opts`, in --help's order (``where``,
     ``layer``: more of --households-where's and --households-layer's help; ``xy``,
     ``encoding``: where --x-field and --y-field, and --households-encoding, come
-    from when not given)."""
+    from when not given; ``every``: --households-where "" reads every feature)."""
     return [
         click.option("--households", "households_path", required=True, type=FilePath(exists=True),
                      help="Address points, building polygons or census-style blocks with household counts; "
@@ -206,7 +206,7 @@ def _household_input_options(counted, where="", layer="", xy="detected", encodin
                           "a folder of parts) with coordinate columns (lon/lat, 经度/纬度, x/y …), and blocks or "
                           "buildings a table with a WKT column."),
         click.option("--households-layer", default=None, help=f"Layer of --households to read.{layer}"),
-        click.option("--households-where", default=None, metavar="SQL",
+        click.option("--households-where", default=None, metavar="SQL", type=BLANK_OK if every else None,
                      help="Read only the household features matching this OGR SQL WHERE clause over their columns, "
                           "e.g. \"building IN ('residential', 'apartments', 'house')\" for OpenStreetMap "
                           f"buildings with --floors-field. Messages still number features as the file does.{where}"),
@@ -244,14 +244,16 @@ def _stacked(options):
     return apply
 
 
-def household_input_opts(counted="1 each; blocks need one", where="", layer="", xy="detected", encoding=DETECTED):
+def household_input_opts(counted="1 each; blocks need one", where="", layer="", xy="detected", encoding=DETECTED,
+                         every=False):
     """The options that read the households: the file, its layer, filter and text
     encoding, coordinate columns, count or floors, and kind (``grid households``,
     ``grid rebalance``); ``counted``: what --count-field's help gives as its
     default, ``where``, ``layer``: what --households-where's and
     --households-layer's help add, ``xy``, ``encoding``: --x-field's and
-    --y-field's default, and --households-encoding's."""
-    return _stacked(_household_input_options(counted, where, layer, xy, encoding))
+    --y-field's default, and --households-encoding's; ``every``: whether
+    --households-where "" means every feature (rather than being refused as empty)."""
+    return _stacked(_household_input_options(counted, where, layer, xy, encoding, every))
 
 
 def barrier_opts(what, crs_default=None):
@@ -849,7 +851,7 @@ def given_bands(min_households, max_households, target, tolerance, micro, *, req
         raise click.UsageError("give the band one way: --min-households and --max-households, or --target "
                                "(with --tolerance)")
     micro_band = None
-    if micro is not None:  # --micro '' too: not a band
+    if micro is not None:
         # 20,50 or as the band is printed (20–50), typed in Chinese (20，50) or with a tilde.
         from gridkit.codes import half_width
 
@@ -1093,7 +1095,7 @@ def _light_tiles_hint(layout, communities, parent_code):
                       where=" Default: the package's, as its metadata records it; \"\" reads every feature.",
                       layer=" Default: the package's (its metadata), when the file has a layer of that name.",
                       xy="the package's, when its metadata records them; else detected",
-                      encoding=f"the package's, when its metadata records one; else {DETECTED}")
+                      encoding=f"the package's, when its metadata records one; else {DETECTED}", every=True)
 @click.option("-o", "--output", required=True, type=FilePath(dir_okay=False), callback=package_output,
               help="The new grid package (.gpkg): the grids now as cells, and ended_grids (and "
                    "ended_micro_grids): the grids that changed, as they were, with end_date and replaced_by.")

@@ -91,6 +91,7 @@ def _register():
     from .info import info_command
     from .locate import locate_command, route
     from .map import map_command
+    from .options import refuse_blank_text
     from .patrol import patrol_command
     from .serve import serve_command
 
@@ -105,6 +106,7 @@ def _register():
     cli.add_command(route)
     cli.add_command(serve_command)
     cli.add_command(patrol_command)
+    refuse_blank_text(cli)
 
 
 _register()

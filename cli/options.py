@@ -57,6 +57,36 @@ class FilePath(click.Path):
         return super().convert(value, param, ctx)
 
 
+class Text(click.types.StringParamType):
+    """click's text, refusing an empty value: ``--x-field ''``, ``--grid-layer ''``,
+    ``--where ''`` or ``--crs ''`` (a shell variable left unset) were read as not
+    given, so the columns, layer, rows or CRS were guessed without a word.
+    :func:`refuse_blank_text` gives it to every text option."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            name = param.opts[0] if param is not None and param.opts else "the option"
+            self.fail(f"{value!r} is empty: give a value, or leave {name} out", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+#: Text that may be empty, where '' means something of its own (`grid rebalance
+#: --households-where ""` reads every feature, not the filter the package records):
+#: :func:`refuse_blank_text` leaves it be.
+BLANK_OK = click.types.StringParamType()
+
+
+def refuse_blank_text(command):
+    """Give every text option of ``command`` and its subcommands the :class:`Text`
+    type, once, where the commands are registered (rather than ``type=Text()`` on
+    a hundred options, and any added later)."""
+    for param in command.params:
+        if isinstance(param, click.Option) and param.type is click.STRING and not param.is_flag:
+            param.type = Text()
+    for sub in getattr(command, "commands", {}).values():
+        refuse_blank_text(sub)
+
+
 class Day(click.ParamType):
     """A date, as ``YYYY-MM-DD`` or ``YYYYMMDD``, checked before any work and given on
     as the package writes it (:func:`gridkit.codes.day_text`): ``compact``

@@ -18,6 +18,13 @@ def _run(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
+def _params(command):
+    """Every parameter of ``command`` and its subcommands."""
+    yield from command.params
+    for sub in getattr(command, "commands", {}).values():
+        yield from _params(sub)
+
+
 def test_grid_units_on_the_sample(samples, tmp_path):
     out, png = tmp_path / "dc.gpkg", tmp_path / "dc.png"
     result = _run("grid", "units", samples / "dongcheng_gcj02.gpkg", "--crs", "gcj02", "--code-field", "adcode",
@@ -417,12 +424,7 @@ def test_an_empty_path_is_refused_by_every_path_option_and_argument(samples, tmp
 
     from gridkit_cli.options import FilePath
 
-    def params(command):
-        yield from command.params
-        for sub in getattr(command, "commands", {}).values():
-            yield from params(sub)
-
-    paths = [param for param in params(cli) if isinstance(param.type, click.Path)]
+    paths = [param for param in _params(cli) if isinstance(param.type, click.Path)]
     assert len(paths) > 50 and all(isinstance(param.type, FilePath) for param in paths)
     monkeypatch.chdir(tmp_path)
     grid, reports = samples / "dongcheng_gcj02.gpkg", samples / "dongcheng_reports.csv"
@@ -437,6 +439,34 @@ def test_an_empty_path_is_refused_by_every_path_option_and_argument(samples, tmp
         result = _run(*args)
         assert result.exit_code == 2 and f"Invalid value for {name}: '" in result.output \
             and f"' is no path: give {what} name" in result.output, (args, result.output)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_text_option_is_refused_not_read_as_not_given(samples, tmp_path, monkeypatch):
+    """--crs '', --x-field ' ', --where '', --grid-layer '' (a shell variable left
+    unset) were read as not given: the CRS, columns, rows or layer were guessed
+    without a word. rebalance's --households-where "" reads every feature."""
+    import click
+
+    from gridkit_cli.options import BLANK_OK, Text
+
+    texts = [param for param in _params(cli) if isinstance(param, click.Option) and not param.is_flag
+             and isinstance(param.type, click.types.StringParamType)]
+    assert len(texts) > 100 and all(isinstance(param.type, Text) or param.type is BLANK_OK for param in texts)
+    assert [param.opts[0] for param in texts if param.type is BLANK_OK] == ["--households-where"]
+    monkeypatch.chdir(tmp_path)
+    grid, reports = samples / "dongcheng_gcj02.gpkg", samples / "dongcheng_reports.csv"
+    for args, option in [(("locate", reports, "--crs", "", "--grid", grid, "-o", "o.csv"), "--crs"),
+                         (("locate", reports, "--x-field", " ", "--grid", grid, "-o", "o.csv"), "--x-field"),
+                         (("locate", reports, "--grid", grid, "--grid-layer", "", "-o", "o.csv"), "--grid-layer"),
+                         (("export", grid, "--where", "", "-o", "o.geojson"), "--where"),
+                         (("grid", "units", grid, "--parent-code", "", "-o", "u.gpkg"), "--parent-code"),
+                         (("components", "convert", samples / "legacy_inventory.csv", "--id-field", "", "-o",
+                           "c.csv"), "--id-field")]:
+        result = _run(*args)
+        assert result.exit_code == 2 and (f"Invalid value for '{option}': '" in result.output and
+                                          f"' is empty: give a value, or leave {option} out") in result.output, \
+            (args, result.output)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -1074,9 +1104,10 @@ def test_grid_households_names_a_wrong_band_before_anything_else(samples, tmp_pa
     for band, message in wrong.items():
         result = _run(*args, *band)
         assert result.exit_code == 1 and message in result.output, result.output
-    for micro in ("20/120", ""):  # '' made no micro-grids, without a word
+    for micro, said in [("20/120", "'20/120': expected MIN,MAX, e.g. 20,50"),
+                        ("", "'' is empty: give a value, or leave --micro out")]:  # '' made none, without a word
         unread = _run(*args, "--min-households", 100, "--max-households", 150, "--micro", micro)
-        assert unread.exit_code == 2 and f"{micro!r}: expected MIN,MAX, e.g. 20,50" in unread.output, unread.output
+        assert unread.exit_code == 2 and said in unread.output, unread.output
     whole = _run(*args, "--target", 100, "--tolerance", "100%")  # 1.0 would read as one household
     assert whole.exit_code == 2 and ("Invalid value for '--tolerance': '100%': give a share below 1 (0.2, or 20%) or "
                                      "a number of households, not below 0") in whole.output
