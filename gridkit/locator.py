@@ -739,6 +739,9 @@ class Locator:
         """Transform coordinates into the layout's CRS; check they are usable."""
         x = np.atleast_1d(np.asarray(x, dtype=np.float64))
         y = np.atleast_1d(np.asarray(y, dtype=np.float64))
+        if x.ndim > 1 or y.ndim > 1:  # a one-column frame (df[["lon"]]) or a stacked pair: not broadcast
+            raise InputError(f"x and y take one number per point, in 1-D arrays; these are shaped {x.shape} and "
+                             f"{y.shape}: give columns (df['lon'], not df[['lon']]), or .ravel() them")
         if x.shape != y.shape:
             raise InputError(f"x and y differ in length ({x.shape} vs {y.shape})")
         bad = ~(np.isfinite(x) & np.isfinite(y))

@@ -112,6 +112,13 @@ def test_points_from_a_filtered_frame_join_back_onto_their_rows():
     assert list(loc.locate_many(kept["x"].to_numpy(), kept["y"].to_numpy()).index) == [0, 1, 2]
     with pytest.raises(InputError, match="different indexes"):
         loc.locate_many(kept["x"], frame["y"].iloc[1:].reset_index(drop=True))
+    # one-column frames (shape (3, 1)) were a numpy broadcast error, and a row of two
+    # points (shape (1, 2)) one too; a column of them is what is meant
+    for x, y in [(kept[["x"]], kept[["y"]]), (kept["x"].to_numpy()[None, :2], kept["y"].to_numpy()[None, :2])]:
+        said = f"x and y take one number per point, in 1-D arrays; these are shaped {x.shape} and {y.shape}: give " \
+               "columns (df['lon'], not df[['lon']]), or .ravel() them"
+        with pytest.raises(InputError, match=f"^{re.escape(said)}$"):
+            loc.locate_many(x, y)
 
 
 def test_a_locator_shared_by_threads_and_pickled_answers_as_one_alone():
