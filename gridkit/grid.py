@@ -20,7 +20,7 @@ from ._arrow import string_array, take_strings
 from .cells import barrier_lines, make_cells, street_blocks
 from .errors import InputError, LayoutError
 from .lattice import h3_resolution_for_area
-from .units import HIERARCHY_COLUMNS
+from .units import HIERARCHY_COLUMNS, check_communities
 
 __all__ = ["unit_grid", "street_blocks", "CELL_COLUMNS", "SHAPES"]
 
@@ -60,7 +60,8 @@ def unit_grid(
     ----------
     communities : GeoDataFrame
         From :func:`gridkit.units.unit_hierarchy`: one row per community with the
-        hierarchy columns, in a metric CRS.
+        hierarchy columns, in a metric CRS. One built by hand is checked first
+        (:func:`gridkit.units.check_communities`: a polygon and a code of its own each).
     cell_area : float
         Target cell area in m² (default 10,000, the Dongcheng model). More cells
         than this machine's memory holds are refused before any is cut
@@ -104,14 +105,8 @@ def unit_grid(
     if not cell_area > 0:
         raise InputError(f"cell_area must be positive, not {cell_area}")
     start_date = codes.day_text(start_date)  # checked before the work it would date
-    missing = [c for c in HIERARCHY_COLUMNS if c not in communities.columns]
-    if missing:
-        raise InputError(
-            f"the communities frame lacks {missing}; build it with gridkit.unit_hierarchy()"
-        )
+    check_communities(communities)
     crs = communities.crs
-    if crs is None or not crs.is_projected:
-        raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
     comm_geoms = communities.geometry.values
     summary = {"shape": shape, "cell_area": cell_area, "sliver_ratio": sliver_ratio}
 

@@ -112,7 +112,8 @@ from .errors import GridkitError, InputError, LayoutError, near_column
 from .io import TABLE_SUFFIXES, repair_polygons, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
-from .units import HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, lonlat_centre, row_major_order
+from .units import (HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, check_communities, lonlat_centre,
+                    row_major_order)
 
 __all__ = ["FLAGS", "Band", "HouseholdLayout", "balanced_grid", "households_from_floors", "read_households",
            "polsby_popper"]
@@ -2368,7 +2369,8 @@ def balanced_grid(
     Parameters
     ----------
     communities : GeoDataFrame
-        From :func:`gridkit.unit_hierarchy` (metric CRS, hierarchy columns).
+        From :func:`gridkit.unit_hierarchy` (metric CRS, hierarchy columns); one
+        built by hand is checked first (:func:`gridkit.units.check_communities`).
     households : GeoDataFrame
         Address points (one household each, or ``count_field``), building polygons
         with counts, or census-style blocks with counts (``kind``).
@@ -2417,9 +2419,8 @@ def balanced_grid(
     band, micro_band = bands_of(min_households, max_households, target, tolerance, micro)
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise InputError(f"workers must be a whole number ≥ 1 (processes), not {workers!r}")
+    check_communities(communities)
     crs = communities.crs
-    if crs is None or not crs.is_projected:
-        raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
     frame, kind = read_households(households, count_field=count_field, floors_field=floors_field,
                                   area_per_household=area_per_household, default_floors=default_floors,
                                   kind=kind, communities=communities)

@@ -198,6 +198,41 @@ def measures_in_metres(crs, bounds) -> bool:
     return crs is not None and unit_of(crs) in METRE and abs(areal_scale(crs, bounds) - 1) <= MAX_AREAL_STRETCH
 
 
+def check_communities(communities):
+    """An error saying what makes ``communities`` no frame that :func:`gridkit.unit_grid`
+    and :func:`gridkit.households.balanced_grid` can divide: a missing hierarchy
+    column, a CRS not in metres, a community without a polygon (none, an empty one,
+    a point or a line: a point became a point cell, none a NaN error), or a code
+    two communities share (their cells shared grid IDs). A frame from
+    :func:`unit_hierarchy` passes; one built by hand is checked here."""
+    if not isinstance(communities, gpd.GeoDataFrame):
+        raise InputError(f"the communities are a {type(communities).__name__}, not a GeoDataFrame; build them "
+                         "with gridkit.unit_hierarchy()")
+    missing = [c for c in HIERARCHY_COLUMNS if c not in communities.columns]
+    if missing:
+        raise InputError(f"the communities frame lacks {missing}; build it with gridkit.unit_hierarchy()")
+    crs = communities.crs
+    if crs is None or not crs.is_projected:
+        raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")
+    code = communities["community_code"].astype(str).to_numpy()
+    geoms = communities.geometry.values
+    kinds = shapely.get_type_id(geoms)
+    bad = np.flatnonzero(~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms))  # Polygon, MultiPolygon
+    if len(bad):
+        i = bad[0]
+        what = "no geometry" if kinds[i] < 0 else f"an empty {geoms[i].geom_type}" if geoms[i].is_empty \
+            else f"a {geoms[i].geom_type}"
+        raise InputError(f"{len(bad)} of the {len(geoms)} communities have no polygon to divide: the first, "
+                         f"community {code[i]} (row {i + 1}), has {what}; give each its (multi)polygon")
+    twice = pd.Series(code).duplicated(keep=False).to_numpy()
+    if twice.any():
+        first = code[twice][0]
+        rows = np.flatnonzero(code == first) + 1
+        raise InputError(f"community code {first} is given to {len(rows)} communities (rows "
+                         f"{', '.join(map(str, rows))}): their cells would share grid IDs; give each community a "
+                         "code of its own, or dissolve them into one (unit_hierarchy does)")
+
+
 def _pick_name_field(gdf, name_field):
     if name_field is not None:
         if name_field not in gdf.columns:

@@ -318,3 +318,29 @@ def test_random_polygons_partition_exactly(poly, shape, cell_area):
     cells = gk.unit_grid(comm, shape=shape, cell_area=cell_area)
     gk.assert_partition(cells, comm)
     assert cells["sequence"].tolist() == list(range(1, len(cells) + 1))
+
+
+def test_a_communities_frame_built_by_hand_is_checked_before_dividing():
+    """Communities built by hand, not by unit_hierarchy: two sharing a code made cells
+    sharing grid IDs, a point community a point cell, a missing geometry a NaN
+    ValueError; unit_grid and balanced_grid now say which community and why."""
+    a, b = shapely.box(0, 0, 300, 200), shapely.box(300, 0, 600, 200)
+    homes = gpd.GeoDataFrame(geometry=shapely.points(np.column_stack([np.arange(5, 600, 10), np.full(60, 100)])),
+                             crs=4548)
+    cases = [
+        (community_frame([a, b], codes=["110101001001"] * 2),
+         "community code 110101001001 is given to 2 communities (rows 1, 2): their cells would share grid IDs"),
+        (community_frame([a, None]), "1 of the 2 communities have no polygon to divide: the first, community "
+                                     "110101001002 (row 2), has no geometry"),
+        (community_frame([a, shapely.Point(1, 2)]), "community 110101001002 (row 2), has a Point"),
+        (community_frame([shapely.Polygon()]), "community 110101001001 (row 1), has an empty Polygon"),
+        (community_frame([a]).drop(columns="provisional"), "the communities frame lacks ['provisional']"),
+        (community_frame([a], crs=4326), "the communities must be in a projected (metric) CRS"),
+        ([a], "the communities are a list, not a GeoDataFrame"),
+    ]
+    for communities, said in cases:
+        for divide in (gk.unit_grid, lambda c: balanced_grid(c, homes, min_households=10, max_households=20)):
+            with pytest.raises(InputError) as caught:
+                divide(communities)
+            assert said in str(caught.value), (said, str(caught.value))
+    assert len(balanced_grid(community_frame([a, b]), homes, min_households=10, max_households=20).grids) == 4
