@@ -120,6 +120,7 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
                              f"after if needed: gridkit export OUT.gpkg -o {path.name}")
         write_vector(cells, path, overwrite=overwrite)
         return path
+    _writable_layout(cells, communities)
     metadata = {
         "gridkit_version": __version__,
         "crs": cells.crs.to_string(),
@@ -145,6 +146,25 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
             _carry_over(carry, tmp, path)
         write_styles(tmp)
     return path
+
+
+def _writable_layout(cells, communities):
+    """An error when ``cells`` and ``communities`` would make a package that every
+    reader refuses or misreads: not GeoDataFrames, cells without ``grid_id`` and
+    ``community_code`` (what :func:`read_package` needs), or the two in different
+    CRSs or one not in metres (the units layer in one CRS, the metadata naming the
+    cells'). What the check finds (gaps, overlaps, IDs used twice) is written, as
+    `grid adopt` writes cells drawn by hand, for the user to mend."""
+    for name, frame in (("cells", cells), ("communities", communities)):
+        if not isinstance(frame, gpd.GeoDataFrame):
+            raise InputError(f"the {name} are a {type(frame).__name__}, not a GeoDataFrame")
+    missing = [column for column in ("grid_id", "community_code") if column not in cells.columns]
+    if missing:
+        raise InputError(f"the cells have no {', '.join(missing)} column(s), which every reader of a package needs")
+    if cells.crs is None or not cells.crs.is_projected or cells.crs != communities.crs:
+        crs = [frame.crs.to_string() if frame.crs is not None else "no CRS" for frame in (cells, communities)]
+        raise InputError(f"the cells are in {crs[0]} and the communities in {crs[1]}; a package holds both in one "
+                         "projected CRS in metres, as unit_grid makes them")
 
 
 def added_by_hand(path) -> dict:

@@ -687,3 +687,24 @@ def test_a_community_code_typed_over_is_named_not_sent_to_recut(package):
     assert fixes == ["  fix: 3 cells (110101001001004, 110101001002003, 110101001002006) lie in the community their "
                      "ID names, but their community_code says another (typed over?): set each back to its ID's "
                      "community code in QGIS"]
+
+
+def test_write_package_refuses_a_layout_no_reader_could_use(tmp_path):
+    """write_package wrote cells in EPSG:4326 beside communities in EPSG:4548 (the
+    metadata naming the cells' CRS), and cells without grid_id, which every reader
+    then refused. Gaps and IDs used twice are still written, for the check to name."""
+    comm = community_frame([shapely.box(0, 0, 300, 200), shapely.box(300, 0, 600, 200)])
+    cells = gk.unit_grid(comm)
+    for bad, said in [
+            ((cells.to_crs(4326), comm), "the cells are in EPSG:4326 and the communities in EPSG:4548; a package "
+                                         "holds both in one projected CRS in metres"),
+            ((cells.to_crs(4326), comm.to_crs(4326)), "the cells are in EPSG:4326 and the communities in EPSG:4326"),
+            ((cells.drop(columns="grid_id"), comm), "the cells have no grid_id column(s)"),
+            ((pd.DataFrame(cells), comm), "the cells are a DataFrame, not a GeoDataFrame")]:
+        with pytest.raises(gk.InputError) as caught:
+            gk.write_package(tmp_path / "bad.gpkg", *bad)
+        assert said in str(caught.value)
+    assert list(tmp_path.iterdir()) == []
+    twice = gk.write_package(tmp_path / "twice.gpkg", cells.assign(grid_id=cells["grid_id"].iloc[0]).iloc[1:], comm)
+    report = gk.check_package(twice)["cells"]
+    assert not report.ok and sum("is used by 11 cells" in problem for problem in report.problems) == 1, report.problems
