@@ -12,9 +12,10 @@ from pathlib import Path
 import click
 
 from .options import (BLANK_OK, BOTH_COORDINATES, DETECTED, OSM_STREETS, SHARE_OR_COUNT, Day, Encoding, FilePath,
-                      Number, Steps, added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt, metric_crs_value,
-                      multipart_text, overwrite_opt, package_output, percent, preview_opt, problem_lines, problems_path,
-                      progress_enabled, refuse_existing, require_with, summary_json_opt, where_opt, write_problems)
+                      Number, Steps, added_text, crs_opt, echo_summary, input_crs, layout_overwrite_opt,
+                      metric_crs_value, multipart_text, overwrite_opt, package_output, percent, preview_opt,
+                      problem_lines, problems_path, progress_enabled, refuse_existing, require_with, summary_json_opt,
+                      where_opt, write_problems)
 
 
 #: --encoding of the boundary (or grid) file a layout command reads.

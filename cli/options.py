@@ -47,8 +47,8 @@ class Number(click.FloatRange):
 
 class FilePath(click.Path):
     """click's ``Path``, refusing an empty value: ``-o ''`` was read as the current
-    folder (a traceback, or a file named ``.png``), ``--barriers ''`` as no barriers,
-    ``grid adopt ''`` as a folder of Parquet parts."""
+    folder (a traceback in locate, patrol and route starter), ``--barriers ''`` and
+    ``map -o ''`` as not given, ``grid adopt ''`` as a folder of Parquet parts."""
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value.strip():

@@ -1512,8 +1512,8 @@ def _read_cells(path, layer, id_field, micro=False):
 
     micro_grids = None
     refuse_layer(path, layer, "--grid-layer")
-    if empty_file(path):
-        raise InputError(empty_file(path))
+    if said := empty_file(path):
+        raise InputError(said)
     # GeoParquet (gridkit export's .parquet) through geopandas: GDAL builds differ on
     # Parquet (pyogrio's wheels hand it to an ADBC driver that wants DuckDB). A table
     # of WKT (gridkit export's .csv or .xlsx) as `grid adopt` reads it, CRS label too.
