@@ -428,6 +428,10 @@ def _records(frame):
     return [dict(zip(names, row)) for row in zip(*columns.values())]
 
 
+#: The methods the server answers, for the Allow header of OPTIONS and of 405.
+METHODS = "GET, HEAD, POST, OPTIONS"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a client asking point after point keeps its connection
     # The headers and the body go out as two writes; with Nagle's algorithm the second
@@ -443,7 +447,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self):
         """A browser's preflight before a cross-origin POST with a JSON body."""
         self.send_response(HTTPStatus.NO_CONTENT)
-        self.send_header("Allow", "GET, HEAD, POST, OPTIONS")
+        self.send_header("Allow", METHODS)
         if self._allow_origin():
             self.send_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
             self.send_header("Access-Control-Allow-Headers", "Content-Type")
@@ -507,6 +511,24 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(HTTPStatus.BAD_REQUEST, {"error": f"the body is not JSON ({exc})"})
         self._answer(self.service.many, body)
 
+    def _not_allowed(self):
+        """PUT, DELETE, PATCH: 405 naming the methods served, in JSON as every other
+        answer (http.server answered 501, in HTML). A body sent is read, so that a
+        kept-alive connection's next request starts where it should."""
+        try:
+            length = int(self.headers.get("Content-Length", "0"))
+        except ValueError:
+            length = 0
+        if 0 < length <= MAX_BODY:
+            self.rfile.read(length)
+        else:
+            self.close_connection = length > 0
+        self._reply(HTTPStatus.METHOD_NOT_ALLOWED,
+                    {"error": f"no {self.command}: GET /locate, POST /locate, GET /health"},
+                    allow=METHODS)
+
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
+
     def _answer(self, work, request):
         """Reply with ``work(request)``: 400 with what a GridkitError says is wrong
         with the request, 500 (logged) for anything else."""
@@ -518,9 +540,11 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("%s %s", self.command, self.path)
             self._reply(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": f"internal error: {exc}"})
 
-    def _reply(self, status, obj):
+    def _reply(self, status, obj, allow=None):
         data = json.dumps(obj, ensure_ascii=False, allow_nan=False).encode()
         self.send_response(status)
+        if allow is not None:  # the methods served, with 405
+            self.send_header("Allow", allow)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
         self._allow_origin()

@@ -375,6 +375,14 @@ def test_over_http_on_one_kept_alive_connection(served, package):
             status, "application/json; charset=utf-8", b"")
         assert int(reply.getheader("Content-Length")) > 0
     assert _ask(connection, "GET", "/health")[1]["cells"] == 8
+    # PUT, DELETE, PATCH: 405 in JSON, naming what is served (they were 501, in HTML); a body
+    # sent with one is read, so the next request on the connection is answered
+    for method, body in (("PUT", {"points": [[lon, lat]]}), ("DELETE", None), ("PATCH", {})):
+        connection.request(method, "/locate", body=None if body is None else json.dumps(body).encode())
+        reply = connection.getresponse()
+        assert (reply.status, reply.getheader("Allow"), json.loads(reply.read())) == (
+            405, "GET, HEAD, POST, OPTIONS", {"error": f"no {method}: GET /locate, POST /locate, GET /health"})
+    assert _ask(connection, "GET", "/health")[1]["cells"] == 8
     # the same connection served every request
     assert connection.sock is not None
 
