@@ -517,12 +517,12 @@ class _Handler(BaseHTTPRequestHandler):
         kept-alive connection's next request starts where it should."""
         try:
             length = int(self.headers.get("Content-Length", "0"))
-        except ValueError:
-            length = 0
+        except ValueError:  # a body of unknown length: the connection cannot go on
+            length = -1
         if 0 < length <= MAX_BODY:
             self.rfile.read(length)
-        else:
-            self.close_connection = length > 0
+        elif length:
+            self.close_connection = True
         self._reply(HTTPStatus.METHOD_NOT_ALLOWED,
                     {"error": f"no {self.command}: GET /locate, POST /locate, GET /health"},
                     allow=METHODS)
