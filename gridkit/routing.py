@@ -52,6 +52,7 @@ Precedence (most specific wins)
 from __future__ import annotations
 
 import functools
+import json
 import re
 import string
 from dataclasses import dataclass
@@ -306,6 +307,20 @@ def _areas(place):
     return areas + [""]
 
 
+#: A routing table's sections, their TOML types, and how each is written.
+_SECTION_FORMS = (
+    ("departments", dict, '[departments."供电公司"] with code = "…" (a table per department)'),
+    ("territorial", dict, '[territorial] with "*" = "{street_name}街道办事处" (a table of area = department)'),
+    ("rule", list, '[[rule]] with classes = […] and department = "…" (an array of tables)'),
+)
+
+
+def _toml_text(value) -> str:
+    """``value`` as TOML would show it, short, for a message."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 40 else text[:37] + "…"
+
+
 class RoutingTable:
     """A city's routing table; see the module text for the file and the precedence.
 
@@ -382,6 +397,15 @@ class RoutingTable:
         if unknown:
             raise InputError(f"{source}: unknown section(s) {', '.join(sorted(unknown))}; "
                              "a routing table has [departments], [territorial] and [[rule]]")
+        # Each section of its TOML type: `territorial = "x"` or `rule = [1]` were tracebacks.
+        for section, kind, form in _SECTION_FORMS:
+            held = data.get(section, kind())
+            if not isinstance(held, kind) or (section == "rule" and not all(isinstance(e, dict) for e in held)):
+                raise InputError(f"{source}: {section} is written {form}, not as {_toml_text(held)}")
+        for area, dept in data.get("territorial", {}).items():
+            if not isinstance(dept, str):
+                raise InputError(f"{source}: [territorial] {area!r} = {_toml_text(dept)}: give the department's "
+                                 f"name in quotes, as \"*\" = \"{{street_name}}街道办事处\"")
         departments = {}
         for key, entry in data.get("departments", {}).items():
             if isinstance(entry, str):

@@ -395,3 +395,24 @@ def test_check_takes_micro_grid_areas():
     bad = _table(rule=[{"area": "1101010020030070", "classes": ["01"], "department": "城管"}]).check()
     assert bad.errors == ["rule 1: area '1101010020030070' is not a county (6), street (9), community (12), "
                           "cell (15) or micro-grid (17) code"]
+
+
+def test_a_section_of_the_wrong_toml_type_is_named_with_how_it_is_written(tmp_path):
+    """`territorial = "x"`, `departments = 5` and `rule = [1, 2]` (a section written as a
+    value) were AttributeError and TypeError tracebacks from `route check`; `"*" = 5` was
+    "rules name departments the [departments] table lacks: 5"."""
+    fallback = {"territorial": {"*": "A"}, "departments": {"A": {"code": ""}}}
+    for data, said in [
+            ({**fallback, "territorial": "x"}, 'territorial is written [territorial] with "*" = "{street_name}街道办事处" '
+                                               '(a table of area = department), not as "x"'),
+            ({**fallback, "departments": 5}, 'departments is written [departments."供电公司"] with code = "…" (a table '
+                                             'per department), not as 5'),
+            ({**fallback, "rule": [1, 2]}, "rule is written [[rule]] with classes = […] and department = \"…\" (an "
+                                           "array of tables), not as [1, 2]"),
+            ({**fallback, "territorial": {"*": 5}}, "[territorial] '*' = 5: give the department's name in quotes")]:
+        with pytest.raises(InputError) as caught:
+            RoutingTable.from_dict(data, source="t.toml")
+        assert str(caught.value).startswith(f"t.toml: {said}"), str(caught.value)
+    (tmp_path / "t.toml").write_text('territorial = "x"\n', encoding="utf-8")
+    result = CliRunner().invoke(cli, ["route", "check", str(tmp_path / "t.toml")])
+    assert result.exit_code == 1 and "territorial is written [territorial]" in result.output, result.output
