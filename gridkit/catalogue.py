@@ -239,7 +239,7 @@ class Mapping:
         spec = {k: v for k, v in raw.items() if k != "files"}
         origin = str(path)
         if inventory is not None:
-            files, stem, of = raw.get("files", {}), Path(inventory).stem, rejects_of(inventory)
+            files, stem, of = _file_sections(path, raw), Path(inventory).stem, rejects_of(inventory)
             if of and not any(_names_file(name, stem) for name in files):
                 stem = of  # a rejects file, fixed: its inventory's section
             if layer is not None and any(_names_file(name, str(layer)) for name in files):
@@ -320,7 +320,7 @@ class Mapping:
     @staticmethod
     def sections(path):
         """The inventories (file stems) a mapping file has a ``[files.STEM]`` section for."""
-        return sorted(_load_toml(path).get("files", {}))
+        return sorted(_file_sections(path, _load_toml(path)))
 
 
 #: The fields a component's ID and place give it, not a mapping's [values]: not checked there.
@@ -409,6 +409,18 @@ def _mapping_code(origin, key, value):
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InputError(f"{origin}: {key} = {value!r}: give one class code, in quotes (\"01013\")")
     return half_width(str(value).strip())
+
+
+def _file_sections(path, raw):
+    """The ``[files.STEM]`` sections of a mapping file read as ``raw``, each checked to
+    be a table: ``files = "x"`` was ignored, and ``[files] signals = 5`` an
+    AttributeError traceback."""
+    files = _mapping_table(str(path), "files", raw)
+    for name, section in files.items():
+        if not isinstance(section, dict):
+            raise InputError(f"{path}: files.{_toml_key(name)} = {section!r} is not a table: write it as a "
+                             f"[files.{_toml_key(name)}] section")
+    return files
 
 
 def _mapping_table(origin, key, spec):

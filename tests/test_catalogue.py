@@ -2850,3 +2850,22 @@ def test_two_columns_that_could_be_one_coordinate_are_refused(tmp_path):
                                 "with --x-field and --y-field")
     _, x, y, _ = read_inventory(path, x_field="lon", y_field="lat", crs="EPSG:4326")
     assert (x.tolist(), y.tolist()) == ([116.41], [39.91])
+
+
+def test_a_mapping_whose_files_section_is_no_table_is_named(tmp_path):
+    """`files = "x"` was ignored (every inventory read with the top level alone), and
+    `[files] signals = 5` an AttributeError traceback."""
+    cases = [('files = "x"\n', "files = 'x' is not a table: write it as a [files] section"),
+             ('class = "02014"\n[files]\nsignals = 5\n', "files.signals = 5 is not a table: write it as a "
+                                                          "[files.signals] section")]
+    for text, said in cases:
+        mapping = tmp_path / "m.toml"
+        mapping.write_text(text, encoding="utf-8")
+        for read in (lambda: Mapping.load(mapping, inventory=tmp_path / "signals.csv"),
+                     lambda: Mapping.sections(mapping)):
+            with pytest.raises(InputError) as caught:
+                read()
+            assert str(caught.value) == f"{mapping}: {said}"
+    mapping.write_text('class = "02014"\n[files.signals]\nclass = "01013"\n', encoding="utf-8")
+    assert Mapping.load(mapping, inventory=tmp_path / "signals.csv").class_code == "01013"
+    assert Mapping.sections(mapping) == ["signals"]
