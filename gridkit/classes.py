@@ -200,6 +200,10 @@ def _bare_key_hint(line):
             + (f"{header.group(1)}{quoted}{header.group(3)}" if header else f"{quoted} = …"))
 
 
+#: What a local extension class (``[classes.21001]``) may say of itself.
+EXTENSION_KEYS = ("name", "name_en", "big_name", "department")
+
+
 class ClassTable:
     """The component classes of one scheme, plus any local extensions.
 
@@ -234,21 +238,35 @@ class ClassTable:
         return "GB/T 47678.5-2026" if self.scheme == "2026" else "CJ/T 214"
 
     def _add_extensions(self, extensions):
+        """Add the local classes ``extensions`` gives (a TOML file's path, or the
+        ``code → {name, …}`` a package records), after checking each."""
         source = "extensions"
         if not isinstance(extensions, dict):
             source = str(extensions)
-            extensions = _load_toml(extensions).get("classes", {})
+            raw = _load_toml(extensions)
+            # `[class.21001]` (a typo) or `classes = 5` read as no local class, or a traceback
+            form = "[classes.CODE] sections (name = \"…\", and name_en, big_name, department)"
+            if set(raw) - {"classes"}:
+                raise InputError(f"{source}: unknown key(s) {', '.join(sorted(set(raw) - {'classes'}))}; an "
+                                 f"extensions file holds {form}")
+            if not isinstance(raw.get("classes", {}), dict):
+                raise InputError(f"{source}: classes = {raw['classes']!r} is not a table; write {form}")
+            extensions = raw.get("classes", {})
         builtin_bigs = {c.big_code for c in _builtin(self.scheme).values()}
         problems = []
         for code, spec in extensions.items():
             code = str(code)
+            unknown = sorted(set(spec) - set(EXTENSION_KEYS)) if isinstance(spec, dict) else []
+            texts = isinstance(spec, dict) and all(isinstance(v, str) for v in spec.values())
             if len(code) != self.class_digits or not code.isdigit():
                 problems.append(f"{code}: a {self.label} class code has {self.class_digits} digits")
             elif code[:2] in builtin_bigs:
                 problems.append(f"{code}: big class {code[:2]} is built in; local classes use "
                                 "another big class (21 is customary)")
-            elif not isinstance(spec, dict) or not spec.get("name"):
-                problems.append(f"{code}: needs a name")
+            elif unknown:
+                problems.append(f"{code}: unknown key(s) {', '.join(unknown)}; it takes {', '.join(EXTENSION_KEYS)}")
+            elif not texts or not spec.get("name"):
+                problems.append(f"{code}: needs a name, and its values as text in quotes (name = \"公共自行车桩\")")
             else:
                 self.classes[code] = ComponentClass(
                     code=code, scheme=self.scheme, big_code=code[:2],

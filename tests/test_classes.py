@@ -202,3 +202,24 @@ def test_classes_command_knows_the_everyday_words_for_classes(words, scheme, cod
     assert result.stderr.startswith(f"{words[0]}: an everyday word for " if words[0] not in ("上水井盖", "通讯井盖", "供水井盖")
                                     else f"{words[0]}: {'CJ/T 214' if scheme == '2026' else 'GB/T 47678.5-2026'}'s "
                                          f"name of {codes[0]} ")
+
+
+def test_an_extensions_file_is_checked_key_by_key(tmp_path):
+    """`classes = 5` was an AttributeError traceback; `[class.21001]` (a typo) and a
+    class's misspelt key were read as nothing, and `name = 5` as a name."""
+    form = '[classes.CODE] sections (name = "…", and name_en, big_name, department)'
+    for text, said in [("classes = 5\n", f"classes = 5 is not a table; write {form}"),
+                       ('[class.21001]\nname = "桩"\n', f"unknown key(s) class; an extensions file holds {form}"),
+                       ('[classes.21001]\nname = "桩"\ndepartmnet = "x"\n',
+                        "bad local class(es): 21001: unknown key(s) departmnet; it takes name, name_en, big_name, "
+                        "department"),
+                       ("[classes.21001]\nname = 5\n", "bad local class(es): 21001: needs a name, and its values as "
+                                                      "text in quotes")]:
+        path = tmp_path / "ext.toml"
+        path.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as caught:
+            ClassTable("2026", extensions=path)
+        assert str(caught.value).startswith(f"{path}: {said}"), str(caught.value)
+    path.write_text('[classes.21001]\nname = "公共自行车桩"\ndepartment = "交通委"\n', encoding="utf-8")
+    table = ClassTable("2026", extensions=path)
+    assert (table["21001"].name, table["21001"].suggested_department) == ("公共自行车桩", "交通委")
