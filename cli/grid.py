@@ -786,9 +786,13 @@ def _adopt_summary(cells, micro, reports, output, problems_out, seconds, carried
                              "file of full precision (GeoPackage, Shapefile)")
             apart = _sliver_width(report, widest=5.0) if layer == "cells" and not s["communities_given"] else None
             if apart is not None and not s["snapped"]:
-                lines.append(f"  hint: every problem is a sliver at most {apart:.2g} m wide: neighbours digitised "
-                             f"apart. --snap {math.ceil(apart * 10) / 10:g} cleans them into a coverage (and fills "
-                             "gaps as narrow)")
+                # Centimetres: a vertex of one cell on its neighbour's edge, rounded off it (an export of
+                # gridkit's own cells to GeoJSON comes back so); wider: edges drawn twice
+                cause = "rounded apart (a GeoJSON keeps 7 decimals of lon/lat, about 1 cm)" if apart <= 0.05 \
+                    else "digitised apart"
+                lines.append(f"  hint: every problem is a sliver at most {apart:.2g} m wide: neighbours {cause}. "
+                             f"--snap {math.ceil(apart * 10) / 10:g} cleans them into a coverage (and fills gaps as "
+                             "narrow)")
     lines += [f"crs          {s['metric_crs']} (input {s['source_crs']})", *carried,
               f"output       {output}", f"time         {seconds:.2f} s"]
     details = {**s, "problems": reports["cells"].problems}

@@ -696,3 +696,29 @@ def test_adopt_snap_with_micro_says_what_it_did_to_the_micro_grids(tmp_path):
     assert re.search(r"^snapped      micro-grids within 1 m: \d+ overlapping pairs resolved, \d+ changed; 32 fitted "
                      r"to their grid's boundary \([\d,]+ m² moved\)$", result.output, re.M), result.output
     assert re.search(r"^check        micro-grids ok ", result.output, re.M) and _run("check", out).exit_code == 0
+
+
+def test_cells_rounded_apart_by_a_geojson_export_are_named_so(tmp_path):
+    """gridkit's own cells, exported to GeoJSON (7 decimals, about 1 cm) and adopted
+    back: where a cell's corner lies on its neighbour's edge between two of its
+    vertices (streets' T-junctions), the corner rounds off the edge. The hint said
+    the neighbours were "digitised apart"; it names the rounding, and --snap cleans."""
+    from .conftest import community_frame
+
+    x0, y0 = 500_123.4, 4_400_321.7  # EPSG:4548, Beijing
+    comm = community_frame([shapely.box(x0, y0, x0 + 2000, y0 + 100)])
+    left = [shapely.box(x0 + 200 * i, y0, x0 + 200 * i + 100, y0 + 100) for i in range(10)]
+    right = [shapely.box(x0 + 200 * i + 100, y0 + lo, x0 + 200 * i + 200, y0 + hi)
+             for i in range(10) for lo, hi in ((0, 43.21), (43.21, 100))]
+    cells = gpd.GeoDataFrame({"grid_id": [f"110101001001{k + 1:03d}" for k in range(30)],
+                              "community_code": "110101001001"}, geometry=left + right, crs=4548)
+    package = gk.write_package(tmp_path / "t.gpkg", cells, comm)
+    assert _run("export", package, "-o", tmp_path / "t.geojson").exit_code == 0
+    result = _run("grid", "adopt", tmp_path / "t.geojson", "--metric-crs", "EPSG:4548", "-o", tmp_path / "a.gpkg")
+    assert result.exit_code == 0 and "check        ok" not in result.output, result.output
+    assert re.search(r"^  hint: every problem is a sliver at most 0\.00\d+ m wide: neighbours rounded apart "
+                     r"\(a GeoJSON keeps 7 decimals of lon/lat, about 1 cm\)\. --snap 0\.1 cleans them", result.output,
+                     re.M)
+    result = _run("grid", "adopt", tmp_path / "t.geojson", "--metric-crs", "EPSG:4548", "--snap", 0.1, "-o",
+                  tmp_path / "s.gpkg")
+    assert result.exit_code == 0 and "check        ok" in result.output, result.output
