@@ -23,6 +23,7 @@ with GEOS (``STRtree`` + ``intersection``).
 
 from __future__ import annotations
 
+import numbers
 import re
 from collections import Counter
 from pathlib import Path
@@ -62,6 +63,19 @@ class Pieces(NamedTuple):
 WALKED, BREAK, JUMP, LAST = 0, 1, 2, 3
 
 
+def _check_fixes(x, y, times, tracks, max_gap, max_speed):
+    """An error when ``y``, ``times`` or ``tracks`` is not one per fix of ``x`` (the
+    fixes beyond the shortest were dropped unsaid), or ``max_gap`` or ``max_speed``
+    is no number above 0 (a negative gap made every segment a break, unsaid)."""
+    n = len(x)
+    for name, given in (("y", y), ("times", times), ("tracks", tracks)):
+        if given is not None and len(given) != n:
+            raise InputError(f"{name} has {len(given):,} values for {n:,} fixes in x: give one per fix")
+    for name, value, unit in (("max_gap", max_gap, "seconds"), ("max_speed", max_speed, "metres a second")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+            raise InputError(f"{name} must be a number of {unit} above 0, not {value!r}")
+
+
 def _seconds(times):
     """Times as float seconds (NaN where missing); zoned times by their instant."""
     times = pd.Series(times)
@@ -97,7 +111,9 @@ def track_pieces(locator, x, y, *, crs=None, times=None, tracks=None, max_gap=MA
     >>> p.segment.tolist(), p.cell.tolist(), p.metres.tolist()
     ([0, 0, 1], [0, 1, 1], [50.0, 50.0, 10.0])
     """
-    x, y = locator.to_layout_xy(np.asarray(x, dtype=float), np.asarray(y, dtype=float), crs)
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    _check_fixes(x, y, times, tracks, max_gap, max_speed)
+    x, y = locator.to_layout_xy(x, y, crs)
     secs = None if times is None else _seconds(times)
     return _track_pieces(locator, x, y, secs, _labels(tracks, len(x)), max_gap, max_speed)
 
@@ -246,7 +262,8 @@ def patrol_coverage(locator, x, y, *, crs=None, times=None, tracks=None, max_gap
     >>> summary["breaks"], summary["minutes_walked"]
     (1, 3.0)
     """
-    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    x, y = np.atleast_1d(np.asarray(x, dtype=float)), np.atleast_1d(np.asarray(y, dtype=float))
+    _check_fixes(x, y, times, tracks, max_gap, max_speed)
     n = len(x)
     label = _labels(tracks, n)
     secs = None if times is None else _seconds(times)
@@ -579,6 +596,7 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
     ``fixes``, ``metres``, ``minutes``, ``breaks`` and ``jumps``."""
     import geopandas as gpd
 
+    _check_fixes(fixes["x"], fixes["y"], None, None, max_gap, max_speed)
     secs = _seconds(fixes["time"]) if "time" in fixes else None
     order = _in_track_order(_labels(fixes["track"], len(fixes)), secs)
     fixes = fixes.iloc[order].reset_index(drop=True)

@@ -508,3 +508,21 @@ def test_misread_fixes_are_rejected_naming_the_fix_and_degrees_reads_a_vehicle_s
     summary = json.loads(read.output.splitlines()[-1])
     assert (summary["fixes"], summary["rejected"], summary["cells_patrolled"]) == (1039, 0, 101) \
         and walked["cells_patrolled"] == 101
+
+
+def test_fixes_times_and_tracks_of_different_lengths_or_a_gap_below_zero_are_refused(three):
+    """patrol_coverage took x of 1 fix and y of 2 (the second dropped), and tracks
+    for 1 of 2 fixes (0 metres walked), and a max_gap of -1 (every segment a break),
+    without a word; track_pieces took the tracks and the gap so too."""
+    x, y = [50.0, 150.0], [50.0, 50.0]
+    for run in (patrol_coverage, track_pieces):
+        with pytest.raises(InputError, match=r"^y has 2 values for 1 fixes in x: give one per fix$"):
+            run(three, [50.0], y)
+        with pytest.raises(InputError, match=r"^tracks has 1 values for 2 fixes in x: give one per fix$"):
+            run(three, x, y, tracks=["a"])
+        with pytest.raises(InputError, match=r"^max_gap must be a number of seconds above 0, not -1$"):
+            run(three, x, y, max_gap=-1)
+        with pytest.raises(InputError, match=r"^max_speed must be a number of metres a second above 0, not nan$"):
+            run(three, x, y, max_speed=float("nan"))
+    table, summary = patrol_coverage(three, x, y, max_gap=float("inf"))  # no breaks at all: allowed
+    assert table["metres"].tolist() == [50.0, 50.0] and summary["breaks"] == 0
