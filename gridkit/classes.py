@@ -438,7 +438,13 @@ class ClassTable:
         Vectorised through Arrow (10 M IDs in about a second). ``counties``, when
         given, is the set of county codes an ID may carry (the layout's).
         """
-        arr = pa.array(ids, type=pa.string()) if not isinstance(ids, (pa.Array, pa.ChunkedArray)) else ids
+        if isinstance(ids, (pa.Array, pa.ChunkedArray)):
+            arr = ids
+        else:
+            try:
+                arr = pa.array(ids, type=pa.string())
+            except (pa.ArrowTypeError, pa.ArrowInvalid):  # numbers among them (a column read as integers)
+                arr = pa.array(id_texts(ids), type=pa.string())
         n = len(arr)
         reasons = np.full(n, "", dtype=object)
         length = pc.utf8_length(arr).to_numpy(zero_copy_only=False)
@@ -567,6 +573,23 @@ def classes_without_counterpart(scheme) -> list:
     return sorted(set(_builtin("2026")) - set(to_legacy))
 
 
+def id_texts(ids) -> list:
+    """``ids`` as text: an integer (an ID column a spreadsheet or pandas read as
+    numbers) as its digits, None and NaN as None, anything else as ``str`` gives it
+    (a float's ``3.2e+15`` then fails as no ID, rather than passing rounded).
+
+    >>> id_texts([3205080114000007, None, float("nan"), "32050801023000007", 3.2e15])
+    ['3205080114000007', None, None, '32050801023000007', '3200000000000000.0']
+    """
+    def text(i):
+        if i is None or (isinstance(i, float) and i != i):
+            return None
+        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            return str(int(i))
+        return i if isinstance(i, str) else str(i)
+    return [text(i) for i in ids]
+
+
 def convert_ids(ids, *, to="2026"):
     """Convert component IDs to the other scheme by class meaning.
 
@@ -583,6 +606,7 @@ def convert_ids(ids, *, to="2026"):
     """
     source = "legacy" if to == "2026" else "2026"
     table = class_table(source)
+    ids = id_texts(ids)
     reasons = table.id_problems(ids)
     to_2026, to_legacy = _class_map()
     mapping = to_2026 if to == "2026" else to_legacy

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from gridkit.classes import (
@@ -83,6 +84,15 @@ def test_legacy_maps_to_2026_by_meaning_not_number():
     assert convert_class("0114") == "01023"          # ownerless cover = unidentified cover, not 01014
     assert convert_class("0118") == "01037"          # street light
     assert len(classes_without_counterpart("2026")) == 153 - 82 - 4
+
+
+def test_convert_ids_reads_ids_given_as_integers_by_their_digits():
+    """A column of IDs pandas read as integers: an ArrowTypeError ("Expected bytes,
+    got a 'int' object") before; an integer's digits are its ID, and a float's
+    decimal form is refused with the reason."""
+    new, notes = convert_ids([3205080114000007, np.int64(3205080114000007), 3.205080114000007e15, None])
+    assert new == ["32050801023000007", "32050801023000007", None, None]
+    assert notes[2].startswith("ends in .0: a 16-digit ID written as a decimal number") and notes[3] == "missing"
 
 
 def test_convert_ids_renumbers_poles_that_fold_into_one_legacy_class():
