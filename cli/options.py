@@ -65,6 +65,8 @@ class Text(click.types.StringParamType):
 
     def convert(self, value, param, ctx):
         if isinstance(value, str) and not value.strip():
+            if isinstance(param, click.Argument):  # `components show ''`: "no component  in …"
+                self.fail(f"{value!r} is empty: give a value", param, ctx)
             name = param.opts[0] if param is not None and param.opts else "the option"
             self.fail(f"{value!r} is empty: give a value, or leave {name} out", param, ctx)
         return super().convert(value, param, ctx)
@@ -79,9 +81,13 @@ BLANK_OK = click.types.StringParamType()
 def refuse_blank_text(command):
     """Give every text option of ``command`` and its subcommands the :class:`Text`
     type, once, where the commands are registered (rather than ``type=Text()`` on
-    a hundred options, and any added later)."""
+    a hundred options, and any added later), and every text argument taken once
+    (`components show ID`; not the words of `components classes`, where a blank
+    one filters nothing)."""
     for param in command.params:
-        if isinstance(param, click.Option) and param.type is click.STRING and not param.is_flag:
+        option = isinstance(param, click.Option) and not param.is_flag
+        argument = isinstance(param, click.Argument) and param.nargs == 1
+        if (option or argument) and param.type is click.STRING:
             param.type = Text()
     for sub in getattr(command, "commands", {}).values():
         refuse_blank_text(sub)

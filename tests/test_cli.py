@@ -468,6 +468,12 @@ def test_an_empty_text_option_is_refused_not_read_as_not_given(samples, tmp_path
                                           f"' is empty: give a value, or leave {option} out") in result.output, \
             (args, result.output)
     assert list(tmp_path.iterdir()) == []
+    # A text argument taken once too: `components show ''` said "no component  in …".
+    arguments = [param for param in _params(cli) if isinstance(param, click.Argument) and param.nargs == 1
+                 and isinstance(param.type, click.types.StringParamType)]
+    assert [param.name for param in arguments] == ["component_id"] and isinstance(arguments[0].type, Text)
+    result = _run("components", "show", " ", "--grid", grid)
+    assert result.exit_code == 2 and "Invalid value for 'COMPONENT_ID': ' ' is empty: give a value\n" in result.output
 
 
 def test_an_empty_input_file_is_named_as_empty(samples, dongcheng, tmp_path):
