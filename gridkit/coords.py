@@ -243,7 +243,21 @@ def bd09mc_to_wgs84(x, y):
 
     >>> [round(float(v), 6) for v in bd09mc_to_wgs84(12959801.66, 4824788.74)]
     [116.405967, 39.899465]
+
+    Longitude and latitude given by mistake (each of them within ±180, ±90) are
+    refused: read as Baidu's metres they lie within 20 m of 0°, 0°.
     """
+    x, y = _as_xy(x, y)
+    finite = np.isfinite(x) & np.isfinite(y)
+    if finite.any() and (np.abs(x[finite]) <= 180).all() and (np.abs(y[finite]) <= 90).all():
+        raise CRSError("x and y look like longitude and latitude, not BD-09 Mercator metres (Beijing is about "
+                       "12,959,802, 4,824,789): for Baidu's longitude and latitude, use bd09_to_wgs84")
+    return _bd09mc_to_wgs84(x, y)
+
+
+def _bd09mc_to_wgs84(x, y):
+    """:func:`bd09mc_to_wgs84` of any numbers: the readers' checks, which try
+    coordinates as Baidu's metres to say what a file's are, convert degrees too."""
     x, y = _as_xy(x, y)
     return bd09_to_wgs84(*_baidu_mercator().transform(x, y, direction="INVERSE"))
 
@@ -253,7 +267,7 @@ def wgs84_to_bd09mc(x, y):
     return _baidu_mercator().transform(*wgs84_to_bd09(x, y))
 
 
-_TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84, "bd09mc": bd09mc_to_wgs84}
+_TO_WGS84 = {"gcj02": gcj02_to_wgs84, "bd09": bd09_to_wgs84, "bd09mc": _bd09mc_to_wgs84}
 _FROM_WGS84 = {"gcj02": wgs84_to_gcj02, "bd09": wgs84_to_bd09, "bd09mc": wgs84_to_bd09mc}
 
 #: China's three lon/lat systems, as a hint that a file was read in the wrong one names

@@ -1032,7 +1032,7 @@ def _check_baidu_mercator(path, bounds, lonlat, ranges, label):
     lie in the Atlantic, degrees in the Gulf of Guinea."""
     x = (bounds[:, 0].min() + bounds[:, 2].max()) / 2
     y = (bounds[:, 1].min() + bounds[:, 3].max()) / 2
-    lon, lat = (float(v) for v in coords.bd09mc_to_wgs84(x, y))
+    lon, lat = (float(v) for v in coords._bd09mc_to_wgs84(x, y))
     if coords.is_in_china(lon, lat):
         return
     fix = ("They look like longitude/latitude: --crs bd09 for Baidu's" if lonlat.all() else

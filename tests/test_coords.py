@@ -66,6 +66,16 @@ def test_bd09mc_is_baidus_metres_as_baidus_own_tables_give_them():
     assert not coords.is_geographic("bd09mc") and coords.is_geographic("bd09")
 
 
+def test_bd09mc_to_wgs84_refuses_longitude_and_latitude_given_for_baidus_metres():
+    """Degrees read as Baidu's metres lie within 20 m of 0°, 0°: BD-09's 116.4, 39.9
+    came back as about 0.001°, 0.0004°, without a word."""
+    with pytest.raises(CRSError, match=r"^x and y look like longitude and latitude, not BD-09 Mercator metres .*: "
+                                       r"for Baidu's longitude and latitude, use bd09_to_wgs84$"):
+        coords.bd09mc_to_wgs84([116.4, np.nan], [39.9, 0.0])
+    lon, lat = coords.bd09mc_to_wgs84([12959801.66, np.nan], [4824788.74, np.nan])  # metres (and a NaN) pass
+    assert round(float(lon[0]), 6) == 116.405967 and np.isnan(lon[1])
+
+
 def test_metric_crs_choice():
     assert coords.metric_crs_for(116.4, 39.9).to_epsg() == 4548  # CGCS2000 GK CM 117E
     assert coords.metric_crs_for(122.3, 29.9).to_epsg() == 4550  # Zhoushan, CM 123E
