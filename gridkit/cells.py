@@ -8,6 +8,8 @@ community would hold between barriers.
 from __future__ import annotations
 
 import logging
+import math
+import numbers
 import os
 from dataclasses import dataclass
 
@@ -22,7 +24,7 @@ from .lattice import h3_pieces, h3_resolution_for_area, hex_pieces, square_piece
 from .merge import merge_slivers
 
 __all__ = ["make_cells", "MadeCells", "barrier_lines", "street_blocks", "cell_counts", "NOISE_FACE_AREA",
-           "check_cell_count"]
+           "check_cell_area", "check_cell_count"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,20 @@ def machine_memory() -> int | None:
         return None
 
 
+def check_cell_area(cell_area):
+    """An error unless ``cell_area`` is a number of m² above 0 and finite (an
+    infinite one made each community a single cell, 0 a division by zero).
+
+    >>> check_cell_area(float("inf"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    gridkit.errors.InputError: cell_area must be a number of m² above 0 (10000 is a hectare, ...), not inf
+    """
+    if isinstance(cell_area, bool) or not isinstance(cell_area, numbers.Real) or not 0 < cell_area < math.inf:
+        raise InputError("cell_area must be a number of m² above 0 (10000 is a hectare, the Beijing model's "
+                         f"cell), not {cell_area!r}")
+
+
 def check_cell_count(area, cell_area, *, warn=False) -> int:
     """About how many cells of ``cell_area`` m² an ``area`` of m² is cut into.
 
@@ -61,6 +77,7 @@ def check_cell_count(area, cell_area, *, warn=False) -> int:
     tens of millions of cells, cut until memory runs out (GEOS's ``bad_alloc``, or
     the system kills the run). With ``warn``, logs a warning above :data:`MANY_CELLS`.
     """
+    check_cell_area(cell_area)
     cells = int(round(area / cell_area))
     need, have = cells * BYTES_PER_CELL, machine_memory()
     size = f"{area / 1e6:,.1f} km² in cells of {cell_area:,g} m² is about {cells:,} cells"

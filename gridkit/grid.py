@@ -17,7 +17,7 @@ import shapely
 
 from . import codes
 from ._arrow import string_array, take_strings
-from .cells import barrier_lines, make_cells, street_blocks
+from .cells import barrier_lines, check_cell_area, make_cells, street_blocks
 from .errors import InputError, LayoutError
 from .lattice import h3_resolution_for_area
 from .units import HIERARCHY_COLUMNS, check_communities
@@ -102,8 +102,7 @@ def unit_grid(
     t0 = time.perf_counter()
     if shape not in SHAPES:
         raise InputError(f"shape {shape!r}: choose one of {', '.join(SHAPES)}")
-    if not cell_area > 0:
-        raise InputError(f"cell_area must be positive, not {cell_area}")
+    check_cell_area(cell_area)
     start_date = codes.day_text(start_date)  # checked before the work it would date
     check_communities(communities)
     crs = communities.crs

@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .cells import barrier_lines
+from .cells import barrier_lines, check_cell_area
 from .codes import day_text, highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
@@ -93,6 +93,7 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     """
     # A cell left without its polygon (in QGIS) would throw the overlays' indices off.
     _refuse_missing(cells.geometry.values, cells["grid_id"].astype(str).to_numpy(), "cell", "the cells")
+    check_cell_area(cell_area)
     kw = dict(cell_area=cell_area, shape=shape, barriers=barriers, sliver_ratio=sliver_ratio, issued=issued,
               start_date=start_date, tolerance=tolerance)
     try:

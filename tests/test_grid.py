@@ -344,3 +344,17 @@ def test_a_communities_frame_built_by_hand_is_checked_before_dividing():
                 divide(communities)
             assert said in str(caught.value), (said, str(caught.value))
     assert len(balanced_grid(community_frame([a, b]), homes, min_households=10, max_households=20).grids) == 4
+
+
+@pytest.mark.parametrize("cell_area", [float("inf"), float("nan"), 0, -1, "10000", True])
+def test_a_cell_area_that_is_no_positive_finite_number_is_refused(cell_area):
+    """An infinite cell area made each community one cell, without a word, and
+    check_cell_count of 0 was a ZeroDivisionError."""
+    from gridkit.cells import check_cell_count
+
+    comm = community_frame([shapely.box(500_000, 4_400_000, 500_200, 4_400_100)])
+    with pytest.raises(InputError, match=r"^cell_area must be a number of m² above 0 \(10000 is a hectare, the "
+                                         r"Beijing model's cell\), not "):
+        gk.unit_grid(comm, cell_area=cell_area)
+    with pytest.raises(InputError, match=r"^cell_area must be a number of m² above 0"):
+        check_cell_count(1e6, cell_area)
