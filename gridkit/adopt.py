@@ -26,7 +26,7 @@ from . import codes
 from .errors import CodeError, InputError, near_column
 from .grid import CELL_COLUMNS
 from .invariants import NOISE_M2, multipart_cells
-from .io import describe_feature, repair_polygons, unprojected, unprojected_message
+from .io import describe_feature, repair_polygons, require_frame, unprojected, unprojected_message
 from .units import HIERARCHY_COLUMNS, choose_metric_crs, given_metric_crs
 
 __all__ = ["adopted_grid", "adopted_micro_grids", "community_boundaries", "fitted_cells", "ID_CANDIDATES",
@@ -126,6 +126,7 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
     (['110101001001'], [20000.0])
     """
     t0 = time.perf_counter()
+    require_frame(gdf, "the grid layer", fix="read it with gridkit.read_vector()")
     if gdf.crs is None:
         raise InputError(f"{_source(gdf)}: the cells have no CRS; read them with read_vector(path, crs=...)")
     if not len(gdf):

@@ -152,10 +152,19 @@ def check_partition(
     >>> report.problems, round(report.where[0].area, 6)
     (['unit A: its cells differ from it by 0.2 m² (0.1 of its area: gaps, or cells beyond it)'], 0.2)
     """
+    from .io import require_frame
+
+    cell, unit = names
+    require_frame(cells, f"the {cell}s")
+    require_frame(units, f"the {unit}s")
+    require_frame(cells, f"the {cell}s", (id_field, unit_key), fix=f"id_field= and unit_key= name the columns of "
+                  f"each {cell}'s ID and its {unit}'s code")
+    require_frame(units, f"the {unit}s", (unit_key,), fix=f"unit_key= names the column of each {unit}'s code"
+                  + (" (a grid package's units layer holds streets and districts too: its communities are "
+                     "gridkit.rebalance.communities_of(cells, units))" if unit_key == "community_code" else ""))
     report = PartitionReport(cells=len(cells), units=len(units), crs=cells.crs)
     report.multipart = multipart_cells(cells, id_field)
     flag = report.flag
-    cell, unit = names
     cells_, units_ = cell + "s", unit + "s"
     if cells.crs != units.crs:
         flag(f"{cells_} are in {cells.crs}, {units_} in {units.crs}")

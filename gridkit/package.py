@@ -53,7 +53,7 @@ import shapely
 
 from .errors import InputError
 from .io import (CREATION_OPTIONS, PRIVATE_SQLITE, TABLE_SUFFIXES, VECTOR_SUFFIXES, atomic_path, empty_file,
-                 gdal_options, write_vector)
+                 gdal_options, require_frame, write_vector)
 from .styles import COLUMNS as STYLE_COLUMNS
 from .styles import STYLE_NAME, TABLE, write_styles
 
@@ -155,12 +155,8 @@ def _writable_layout(cells, communities):
     CRSs or one not in metres (the units layer in one CRS, the metadata naming the
     cells'). What the check finds (gaps, overlaps, IDs used twice) is written, as
     `grid adopt` writes cells drawn by hand, for the user to mend."""
-    for name, frame in (("cells", cells), ("communities", communities)):
-        if not isinstance(frame, gpd.GeoDataFrame):
-            raise InputError(f"the {name} are a {type(frame).__name__}, not a GeoDataFrame")
-    missing = [column for column in ("grid_id", "community_code") if column not in cells.columns]
-    if missing:
-        raise InputError(f"the cells have no {', '.join(missing)} column(s), which every reader of a package needs")
+    require_frame(cells, "the cells", ("grid_id", "community_code"), fix="every reader of a package needs them")
+    require_frame(communities, "the communities")
     if cells.crs is None or not cells.crs.is_projected or cells.crs != communities.crs:
         crs = [frame.crs.to_string() if frame.crs is not None else "no CRS" for frame in (cells, communities)]
         raise InputError(f"the cells are in {crs[0]} and the communities in {crs[1]}; a package holds both in one "

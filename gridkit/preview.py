@@ -10,7 +10,7 @@ import shapely
 
 from .codes import rows_by_id
 from .errors import InputError
-from .io import atomic_path, without_geometry
+from .io import atomic_path, require_frame, without_geometry
 
 __all__ = ["PICTURE_FORMATS", "picture_format", "plot_layout"]
 
@@ -66,6 +66,11 @@ def plot_layout(cells, units=None, path=None, *, labels: int = 12, title=None, o
     format its suffix names (:data:`PICTURE_FORMATS`: .png, .svg, .pdf, .jpg).
     """
     picture = None if path is None else picture_format(path)  # a wrong suffix before the drawing
+    require_frame(cells, "the cells", dict.fromkeys(("grid_id", "community_code", colour_by)), polygons=True,
+                  fix="read them with gridkit.read_package()")
+    for name, frame in (("units", units), ("micro-grids", micro), ("components", components)):
+        if frame is not None:
+            require_frame(frame, f"the {name}")
     if (cells.geometry.isna() | cells.geometry.is_empty).all():
         raise InputError("no cell to draw: the layout is empty")
     missing = without_geometry(cells, "cells", "a gap in the picture")
@@ -397,6 +402,9 @@ def plot_coverage(cells, tracks=None, path=None, *, title=None, where=None, over
     from matplotlib.lines import Line2D
 
     picture = None if path is None else picture_format(path)
+    made = "gridkit.patrol.coverage_cells() makes them"
+    require_frame(cells, "the cells", polygons=True, fix=made)
+    require_frame(cells, "the cells", ("patrolled", "minutes" if "minutes" in cells else "metres"), fix=made)
     if not len(cells):
         raise InputError("no cell to draw: the coverage is empty")
     measure = "minutes" if "minutes" in cells and cells["minutes"].notna().any() and cells["minutes"].sum() > 0 \
@@ -457,6 +465,8 @@ def plot_counts(cells, path=None, *, column="points", what="points", per="cell",
     from .counts import LEVELS
 
     picture = None if path is None else picture_format(path)
+    require_frame(cells, "the cells", (column,), polygons=True,
+                  fix="gridkit.counts.cell_counts() counts the points in each cell")
     if not len(cells):
         raise InputError("no cell to draw: the layout is empty")
     counts = cells[column].to_numpy(dtype=np.int64)

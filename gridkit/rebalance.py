@@ -43,6 +43,7 @@ from .households import (
     name_heavy_features, place_households, polsby_popper, read_households, reject_counts, within_parents,
 )
 from .invariants import check_micro_grids, check_partition
+from .io import require_frame
 from .locator import _refuse_missing
 from .package import _replaced_by, _units_say
 from .recut import follow
@@ -67,6 +68,11 @@ def communities_of(grids, units) -> gpd.GeoDataFrame:
     makes it, in the grids' CRS. A community no grid names (added in the units
     layer: a community split in two) takes its name, street and county from the
     units layer, and its ``provisional`` too (else its code's form)."""
+    require_frame(grids, "the grids", ("community_code",), fix="read them with gridkit.read_package()")
+    require_frame(units, "the units", ("level", "code"), fix="read them with gridkit.read_package(), whose "
+                  "units layer holds them")
+    if grids.crs is None:
+        raise InputError("the grids have no CRS: give them their package's (grids.set_crs(...))")
     comm = units[units["level"] == "community"]
     attrs = grids.drop_duplicates("community_code").set_index(grids["community_code"].drop_duplicates())
     attrs = attrs[[c for c in HIERARCHY_COLUMNS if c in attrs.columns]]

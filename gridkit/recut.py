@@ -42,7 +42,8 @@ from .grid import unit_grid
 from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition, measured
 from .locator import _refuse_missing
 from .package import _new_ids, _replaced_by
-from .units import HIERARCHY_COLUMNS
+from .io import require_frame
+from .units import HIERARCHY_COLUMNS, check_communities
 
 
 @dataclass
@@ -91,8 +92,7 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     >>> done.cells["grid_id"].tolist(), done.ended["grid_id"].tolist()
     (['110101001001001', '110101001001002', '110101001001003', '110101001002002'], ['110101001002001'])
     """
-    # A cell left without its polygon (in QGIS) would throw the overlays' indices off.
-    _refuse_missing(cells.geometry.values, cells["grid_id"].astype(str).to_numpy(), "cell", "the cells")
+    _given_layout(cells, communities, "cells")
     check_cell_area(cell_area)
     kw = dict(cell_area=cell_area, shape=shape, barriers=barriers, sliver_ratio=sliver_ratio, issued=issued,
               start_date=start_date, tolerance=tolerance)
@@ -104,6 +104,22 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
 
 class _Broken(LayoutError):
     """The cells cut again break the partition invariants."""
+
+
+def _given_layout(cells, communities, what):
+    """An error naming what makes ``cells`` (``what``: "cells", "grids") and
+    ``communities`` no layout to cut again: not frames with the columns needed, the
+    two in different CRSs (cells in degrees all ended, as if every boundary had
+    moved), a cell without its polygon (deleted in QGIS: it would throw the
+    overlays' indices off) or with a point or line for one."""
+    require_frame(cells, f"the {what}", ("grid_id", "community_code"), fix="read them with gridkit.read_package()")
+    require_frame(cells, f"the {what}", polygons=True)
+    check_communities(communities)
+    if cells.crs != communities.crs:
+        names = [crs.to_string() if crs is not None else "none" for crs in (cells.crs, communities.crs)]
+        raise InputError(f"the {what}' CRS is {names[0]}, the communities' {names[1]}: give both in the "
+                         f"communities' CRS ({what}.to_crs(communities.crs), or .set_crs() where it is none)")
+    _refuse_missing(cells.geometry.values, cells["grid_id"].astype(str).to_numpy(), what[:-1], f"the {what}")
 
 
 def _recut(cells, communities, *, cell_area, shape, barriers, sliver_ratio, issued, start_date, tolerance,
@@ -194,6 +210,7 @@ def follow(grids, communities, *, barriers=None, issued=None, start_date=None, t
         "over": {old: new}, "added": {code: {"from": the community most of its
         land came from, "ids": [its grids' IDs]}}}``.
     """
+    _given_layout(grids, communities, "grids")
     issued = highest_issued(grids["grid_id"].astype(str)) if issued is None else issued
     day = day_text(start_date)
     given = dict(issued)  # updated in place by the try that stands
@@ -277,6 +294,10 @@ def _added(grids, place, was, tree, lines, tolerance, grid_size=None):
     parts, of = shapely.get_parts(shapely.intersection(was[near], region, grid_size=grid_size), return_index=True)
     keep = (shapely.get_type_id(parts) == 3) & (shapely.area(parts) > tolerance * shapely.area(region))
     parts, of = parts[keep], near[of[keep]]
+    if not len(parts):  # no grid covers it (its grids deleted by hand): land left, for the rebalance to refuse
+        rows = grids.iloc[:0].copy()
+        rows.attrs["from"] = None
+        return rows
     parts = _disjoint(parts, np.ones(len(parts), dtype=bool), grid_size)
     whole = shapely.area(parts) >= 0.5 * shapely.area(was[of])
     if not whole.any():  # a community smaller than half a grid: its largest piece

@@ -19,8 +19,8 @@ import shapely
 
 from . import codes, coords
 from .errors import CodeError, CRSError, InputError, near_column
-from .io import (crs_hint, describe_feature, feature_label, repair_polygons, source_rows, unprojected,
-                 unprojected_message)
+from .io import (crs_hint, describe_feature, feature_label, repair_polygons, require_frame, source_rows,
+                 unprojected, unprojected_message)
 from .cells import barrier_lines, cell_counts, check_cell_count
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
@@ -205,12 +205,9 @@ def check_communities(communities):
     a point or a line: a point became a point cell, none a NaN error), or a code
     two communities share (their cells shared grid IDs). A frame from
     :func:`unit_hierarchy` passes; one built by hand is checked here."""
-    if not isinstance(communities, gpd.GeoDataFrame):
-        raise InputError(f"the communities are a {type(communities).__name__}, not a GeoDataFrame; build them "
-                         "with gridkit.unit_hierarchy()")
-    missing = [c for c in HIERARCHY_COLUMNS if c not in communities.columns]
-    if missing:
-        raise InputError(f"the communities frame lacks {missing}; build it with gridkit.unit_hierarchy()")
+    require_frame(communities, "the communities", HIERARCHY_COLUMNS,
+                  fix="build them with gridkit.unit_hierarchy() (from a grid package's cells and units: "
+                      "gridkit.rebalance.communities_of(cells, units))")
     crs = communities.crs
     if crs is None or not crs.is_projected:
         raise InputError("the communities must be in a projected (metric) CRS; use unit_hierarchy()")

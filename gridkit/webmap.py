@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 import shapely
 
-from .io import atomic_path, without_geometry
+from .errors import InputError
+from .io import atomic_path, require_frame, without_geometry
 
 __all__ = ["write_html_map"]
 
@@ -86,7 +87,15 @@ def write_html_map(path, cells, units=None, *, micro=None, components=None, poin
     ``points`` is a dict ``layer name → GeoDataFrame`` (any CRS with one) of
     extra point layers. Coordinates are rounded to ``decimals`` of a metre.
     """
+    require_frame(cells, "the cells", polygons=True, fix="read them with gridkit.read_package()")
+    for name, frame in (("units", units), ("micro-grids", micro), ("components", components),
+                        *((f"points {key!r}", frame) for key, frame in (points or {}).items())):
+        if frame is not None:
+            require_frame(frame, f"the {name}", polygons=name in ("units", "micro-grids"))
     crs = cells.crs
+    if crs is None:  # the page is drawn in longitude and latitude
+        raise InputError("the cells have no CRS, so the map cannot place them: give them their package's "
+                         "(cells.set_crs(...))")
     if len(cells) > LARGE_MAP_CELLS:
         log.warning("%s: %d cells make a page of about %d MB, which a browser opens slowly if at all; for a "
                     "layout this large, the PNG (gridkit map without --html) or QGIS serve better, or a part "

@@ -699,7 +699,7 @@ def test_write_package_refuses_a_layout_no_reader_could_use(tmp_path):
             ((cells.to_crs(4326), comm), "the cells are in EPSG:4326 and the communities in EPSG:4548; a package "
                                          "holds both in one projected CRS in metres"),
             ((cells.to_crs(4326), comm.to_crs(4326)), "the cells are in EPSG:4326 and the communities in EPSG:4326"),
-            ((cells.drop(columns="grid_id"), comm), "the cells have no grid_id column(s)"),
+            ((cells.drop(columns="grid_id"), comm), "the cells have no column 'grid_id'; their columns are: sequence"),
             ((pd.DataFrame(cells), comm), "the cells are a DataFrame, not a GeoDataFrame")]:
         with pytest.raises(gk.InputError) as caught:
             gk.write_package(tmp_path / "bad.gpkg", *bad)
@@ -708,3 +708,24 @@ def test_write_package_refuses_a_layout_no_reader_could_use(tmp_path):
     twice = gk.write_package(tmp_path / "twice.gpkg", cells.assign(grid_id=cells["grid_id"].iloc[0]).iloc[1:], comm)
     report = gk.check_package(twice)["cells"]
     assert not report.ok and sum("is used by 11 cells" in problem for problem in report.problems) == 1, report.problems
+
+
+def test_check_partition_names_what_it_was_given_instead_of_a_pandas_error():
+    """A list, a frame without a column, and a grid package's units layer (coded in
+    ``code``, with streets and districts) given as the units: AttributeError and
+    KeyError 'community_code' from pandas before; each named now, with the fix."""
+    units = gpd.GeoDataFrame({"community_code": ["A"]}, geometry=[shapely.box(0, 0, 2, 1)])
+    cells = gpd.GeoDataFrame({"community_code": ["A"], "grid_id": ["A1"]}, geometry=[shapely.box(0, 0, 2, 1)])
+    assert gk.check_partition(cells, units).ok
+    with pytest.raises(gk.InputError, match=r"^the cells are a list, not a GeoDataFrame$"):
+        gk.check_partition(list(cells.geometry), units)
+    with pytest.raises(gk.InputError, match=r"^the cells have no column 'grid_id'; their columns are: "
+                                            r"community_code; id_field= and unit_key= name the columns"):
+        gk.check_partition(cells.drop(columns="grid_id"), units)
+    layer = units.rename(columns={"community_code": "code"}).assign(level="community")
+    with pytest.raises(gk.InputError, match=r"^the units have no column 'community_code'; their columns are: code, "
+                                            r"level; .*its communities are gridkit\.rebalance\.communities_of"):
+        gk.check_partition(cells, layer)
+    with pytest.raises(gk.InputError, match=r"^the grids have no column 'grid_id' \(did you mean 'GRID_ID'\?\)"):
+        gk.invariants.check_micro_grids(cells.assign(micro_id="A101"), units.rename(columns={"community_code":
+                                                                                              "GRID_ID"}))

@@ -334,7 +334,7 @@ def test_a_communities_frame_built_by_hand_is_checked_before_dividing():
                                      "110101001002 (row 2), has no geometry"),
         (community_frame([a, shapely.Point(1, 2)]), "community 110101001002 (row 2), has a Point"),
         (community_frame([shapely.Polygon()]), "community 110101001001 (row 1), has an empty Polygon"),
-        (community_frame([a]).drop(columns="provisional"), "the communities frame lacks ['provisional']"),
+        (community_frame([a]).drop(columns="provisional"), "the communities have no column 'provisional'"),
         (community_frame([a], crs=4326), "the communities must be in a projected (metric) CRS"),
         ([a], "the communities are a list, not a GeoDataFrame"),
     ]

@@ -7,6 +7,7 @@ import pytest
 import shapely
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from gridkit.errors import InputError
 from gridkit.lattice import boxes
 from gridkit.preview import plot_layout
 
@@ -116,7 +117,6 @@ def test_the_picture_is_written_in_the_format_its_suffix_names(tmp_path, samples
     import pytest
     from click.testing import CliRunner
 
-    from gridkit.errors import InputError
     from gridkit_cli.main import cli
 
     cells = gpd.GeoDataFrame({"community_code": ["a", "b"], "grid_id": ["1", "2"]},
@@ -234,3 +234,22 @@ def test_regions_far_apart_are_drawn_a_panel_each_west_to_east(tmp_path):
     lost = county("330921", 600_000, 3_300_000).assign(geometry=None)  # a county's cells all without geometry
     cells = gpd.GeoDataFrame(pd.concat([cells, lost], ignore_index=True), crs=4548).assign(grid_id="1")
     assert len(plot_layout(cells, labels=0).axes) == 1
+
+
+def test_plot_layout_and_plot_counts_name_a_frame_they_cannot_draw():
+    """Point cells were an IndexError from the drawing ("boolean index did not
+    match"), cells without grid_id a KeyError, counts without their column
+    KeyError 'points'. Each is named now."""
+    from gridkit.preview import plot_counts
+
+    cells = gpd.GeoDataFrame({"community_code": ["a", "a"], "grid_id": ["1", "2"]},
+                             geometry=[shapely.box(0, 0, 100, 100), shapely.box(100, 0, 200, 100)], crs=4548)
+    with pytest.raises(InputError, match=r"^2 of the cells are no polygon: the first \(row 1\) is a Point"):
+        plot_layout(cells.assign(geometry=cells.centroid))
+    with pytest.raises(InputError, match=r"^the cells have no column 'grid_id'; their columns are: community_code; "
+                                         r"read them with gridkit\.read_package\(\)$"):
+        plot_layout(cells.drop(columns="grid_id"))
+    with pytest.raises(InputError, match=r"^the cells have no column 'points'; .*gridkit\.counts\.cell_counts\(\) "
+                                         r"counts the points in each cell$"):
+        plot_counts(cells)
+    assert len(plot_counts(cells.assign(points=[0, 3])).axes) >= 1

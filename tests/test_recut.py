@@ -393,3 +393,45 @@ def test_replaced_by_lists_the_grids_sharing_area_not_those_touching_an_edge_or_
     # D overlaps the first by 1e-7 of its area (under a millionth: a sliver) and C only
     # touches it; the second is covered by none.
     assert _replaced_by(gone, now) == ["A, B", "", "C, D"]
+
+
+def test_cells_and_communities_in_different_crss_or_not_polygons_are_refused_before_any_cut(cells):
+    """Cells in degrees beside communities in metres: `follow` ended every grid and
+    `recut` kept cells with no CRS, without a word; point cells were followed as if
+    they were grids. Each is named now, as is a package's units layer given for the
+    communities (a KeyError 'community_code')."""
+    from gridkit.recut import follow
+
+    comm = _layout()
+    with pytest.raises(gk.InputError, match=r"^the grids' CRS is EPSG:4326, the communities' EPSG:4548: give both "
+                                            r"in the communities' CRS \(grids\.to_crs\(communities\.crs\)"):
+        follow(cells.to_crs(4326), comm)
+    with pytest.raises(gk.InputError, match=r"^the cells' CRS is none, the communities' EPSG:4548"):
+        recut(cells.set_crs(None, allow_override=True), comm)
+    with pytest.raises(gk.InputError, match=r"^12 of the grids are no polygon: the first \(row 1\) is a Point; "
+                                            r"give each its \(multi\)polygon"):
+        follow(cells.assign(geometry=cells.centroid), comm)
+    units = comm.rename(columns={"community_code": "code"})[["code", "geometry"]]
+    with pytest.raises(gk.InputError, match=r"^the communities have no columns 'community_code', 'community_name'.*"
+                                            r"their columns are: code; build them with gridkit\.unit_hierarchy\(\) "
+                                            r"\(from a grid package's cells and units: gridkit\.rebalance\."
+                                            r"communities_of\(cells, units\)\)$"):
+        recut(cells, units)
+    with pytest.raises(gk.InputError, match=r"^the cells are a list, not a GeoDataFrame; read them with "
+                                            r"gridkit\.read_package\(\)$"):
+        recut(list(cells.geometry), comm)
+    with pytest.raises(gk.InputError, match=r"^cell_area must be a number of m² above 0 .*, not inf$"):
+        recut(cells, comm, cell_area=float("inf"))
+
+
+def test_a_community_no_grid_covers_is_land_left_not_a_traceback(cells):
+    """Every grid of one community deleted (in QGIS, or a frame of some grids): the
+    units layer's community then reads as one added, and cutting the old grids to it
+    found none (ValueError: attempt to get argmax of an empty sequence). It has no
+    grids now, and the rebalance's check of the layout refuses the land left."""
+    from gridkit.recut import follow
+
+    some = cells[cells["community_code"] == "110101001001"].reset_index(drop=True)
+    now, ended, summary = follow(some, _layout())
+    assert summary["added"] == {"110101001002": {"from": None, "ids": []}}
+    assert sorted(now["grid_id"]) == sorted(some["grid_id"]) and len(ended) == 0

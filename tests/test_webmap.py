@@ -162,3 +162,21 @@ def test_a_component_without_a_position_is_left_off_the_map_and_said(tmp_path, c
             said.append(next(w for w in page.inner_text("#popup").split() if w.startswith("110101010130")))
         assert said == ["11010101013000001", "11010101013000003"]
         browser.close()
+
+
+def test_the_map_names_cells_it_cannot_draw_before_writing_anything(tmp_path):
+    """Point cells were an AttributeError ('Point' object has no attribute
+    'exterior'), cells without a CRS pandas' "Must pass either crs or epsg", and a
+    list an AttributeError; each is named now, and no page is written."""
+    from gridkit.webmap import write_html_map
+
+    cells = gk.unit_grid(community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 300)]))
+    page = tmp_path / "map.html"
+    with pytest.raises(gk.InputError, match=r"^6 of the cells are no polygon: the first \(row 1\) is a Point; read "
+                                            r"them with gridkit\.read_package\(\)$"):
+        write_html_map(page, cells.assign(geometry=cells.centroid))
+    with pytest.raises(gk.InputError, match=r"^the cells have no CRS, so the map cannot place them"):
+        write_html_map(page, cells.set_crs(None, allow_override=True))
+    with pytest.raises(gk.InputError, match=r"^the units are a list, not a GeoDataFrame$"):
+        write_html_map(page, cells, [1, 2])
+    assert not page.exists()
