@@ -36,7 +36,7 @@ from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
-                      ZONE_REASON, Locator, evenly_spaced)
+                      ZONE_REASON, Locator, evenly_spaced, metres)
 from .nmea import REASONS as NMEA_REASONS
 from .routing import read_by_name
 
@@ -92,9 +92,8 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     ``gk_status_code``), for shipping between processes; :func:`expand` turns
     them back.
     """
-    from . import coords
-
-    _same_index(frame, x=x, y=y, classes=classes)
+    _given(frame, locator, routes, kind, degrees, x=x, y=y, classes=classes, rows=rows)
+    near_edge = None if near_edge is None else metres(near_edge, "near_edge")
     # A file located before: its old answers are replaced, not doubled.
     frame = frame.drop(columns=[c for c in frame.columns if str(c).startswith(PREFIX)])
     n = len(frame)
@@ -137,14 +136,37 @@ def locate_frame(frame, x, y, crs, locator, *, routes=None, classes=None, kind="
     return split_rejects(out, reason, detail, rows)
 
 
-def _same_index(frame, **columns):
-    """Refuse a Series whose index is not ``frame``'s: its values would be paired
-    with other rows (by position for x/y, by a realignment for classes)."""
+def _given(frame, locator, routes, kind, degrees, **columns):
+    """Refuse what :func:`locate_frame` cannot use as given: a ``frame`` that is
+    no DataFrame, a ``locator`` that is no :class:`Locator` (a package's path),
+    ``routes`` that are no :class:`RoutingTable`, an unknown ``kind`` or
+    ``degrees``, and ``columns`` (x, y, classes, rows) not one per row, or a
+    Series whose index is not ``frame``'s: its values would be paired with other
+    rows (by position for x/y, by a realignment for classes)."""
+    from .routing import KINDS, RoutingTable
+
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"the frame is a {type(frame).__name__}, not a DataFrame")
+    if not isinstance(locator, Locator):
+        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
+                         "Locator.from_package(path)")
+    if routes is not None and not isinstance(routes, RoutingTable):
+        raise InputError(f"routes is a {type(routes).__name__}, not a RoutingTable: read one with "
+                         "RoutingTable.load(path)")
+    if kind not in KINDS:
+        raise InputError(f"kind {kind!r}: give {' or '.join(map(repr, KINDS))}")
+    if degrees is not None and degrees not in coords.DEGREE_FORMS:
+        raise InputError(f"degrees {degrees!r}: give one of {', '.join(coords.DEGREE_FORMS)}")
     for name, values in columns.items():
+        if values is None:
+            continue
         if isinstance(values, pd.Series) and not values.index.equals(frame.index):
             raise InputError(f"{name} is a Series whose index is not the frame's, so rows would get another row's "
                              f"{name}; take it from the same frame (frame[...]), or pass an array (.to_numpy()) "
                              "to pair by position")
+        if np.ndim(values) != 1 or len(values) != len(frame):
+            size = f"{len(values):,} values" if np.ndim(values) == 1 else f"shape {np.shape(values)}"
+            raise InputError(f"{name} has {size} for the frame's {len(frame):,} rows: give one per row")
 
 
 #: What lies between a point's cell and the other cell near it (``gk_near_across``):

@@ -109,7 +109,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, 
                  warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
-                      ZONE_REASON)
+                      ZONE_REASON, Locator)
 from .nmea import REASONS as NMEA_REASONS
 from .nmea import is_nmea, read_nmea
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
@@ -1693,6 +1693,9 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     degrees : how the lon/lat numbers are written, when not as decimal degrees
         (:data:`gridkit.coords.DEGREE_FORMS`: ``"e6"``, ``"ddmm"`` …)
     """
+    if not isinstance(locator, Locator):
+        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
+                         "Locator.from_package(path)")
     table = table or ClassTable("2026")
     mapping = (mapping or Mapping()).with_codes(table)
     problem = mapping.class_problem(table)
@@ -1713,6 +1716,10 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     else:
         if where is not None:
             raise InputError("where filters an inventory read from a file; filter the frame itself instead")
+        if not (isinstance(inventory, tuple) and len(inventory) == 4 and isinstance(inventory[0], pd.DataFrame)):
+            raise InputError(f"the inventory is a {type(inventory).__name__}: give a file's path, or (frame, x, y, "
+                             "crs) as read_inventory(path, keep_xy=True) returns them (a GeoDataFrame of points: "
+                             "(gdf, gdf.geometry.x, gdf.geometry.y, gdf.crs))")
         frame, x, y, in_crs = inventory
         source = source or "inventory"
     x, y = coords.read_degrees(x, y, degrees, in_crs)
@@ -2561,8 +2568,6 @@ def _placed(catalogue, cells, micro=None):
     their rows, the rest :meth:`~gridkit.locator.Locator.cell_index`'s answers. A
     component assigned to the nearest cell from outside the layout is looked for
     as far out as the farthest such was (its ``assign_distance_m``)."""
-    from .locator import Locator
-
     live = np.flatnonzero(in_use(catalogue) & ~without_position(catalogue))
     if not len(live):
         return live, None, None, None, None, None

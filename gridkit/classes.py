@@ -126,6 +126,8 @@ def _load_toml(path):
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: a folder, not a TOML file") from None
     try:
         # Windows Notepad saves UTF-8 with a byte order mark, which TOML forbids, and
         # "Unicode" as UTF-16: read both.

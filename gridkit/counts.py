@@ -245,6 +245,9 @@ def per_cell(locator, located, by=None, *, per="cell", source="the points", unit
     from .batch import PREFIX
     from .errors import near_column
 
+    if not isinstance(located, pd.DataFrame) or PREFIX + "grid_id" not in located.columns:
+        raise InputError(f"{source}: no {PREFIX}grid_id column: count the points gridkit.batch.locate_frame() "
+                         "located")
     chosen = locator.cells_in(units) if units else None  # a unit the layout lacks: said before the counting
     values = None
     if by is not None:

@@ -109,7 +109,7 @@ from . import coords
 from .cells import barrier_lines, make_cells, street_blocks
 from .codes import MAX_CELLS_PER_COMMUNITY, day_text, half_width_column
 from .errors import GridkitError, InputError, LayoutError, near_column
-from .io import TABLE_SUFFIXES, repair_polygons, source_rows, unprojected
+from .io import TABLE_SUFFIXES, repair_polygons, require_frame, source_rows, unprojected
 from .lattice import expand_ranges, square_pieces
 from .merge import merge_slivers
 from .units import (HIERARCHY_COLUMNS, MAX_AREAL_STRETCH, areal_scale, check_communities, lonlat_centre,
@@ -319,6 +319,7 @@ def read_households(households, *, count_field=None, floors_field=None, area_per
     ``"blocks"`` (areal counts). ``auto`` picks blocks for polygons that cover
     at least half of the communities, points otherwise.
     """
+    require_frame(households, "the households", fix="read them with gridkit.read_vector(path)")
     if households.crs is None:
         raise InputError("the households have no CRS; read them with read_vector(path, crs=...)")
     source = households.attrs.get("source_path", "households")

@@ -55,7 +55,7 @@ from . import coords
 from .codes import codes_as_text, rounded_ids, rows_by_id
 from .errors import CRSError, InputError, near_column
 from .invariants import boxes, overlapping_pairs
-from .io import atomic_path, made_valid
+from .io import atomic_path, made_valid, require_frame
 from .units import DIGITISING_NOISE_M2, METRE, lonlat_centre, measures_in_metres, unit_of
 
 log = logging.getLogger(__name__)
@@ -262,6 +262,8 @@ class Locator:
 
     def __init__(self, cells, *, tolerance: float = 0.0, id_field: str = "grid_id", micro=None,
                  check_overlaps: bool = False):
+        require_frame(cells, "the cells", polygons=True, fix="read them with gridkit.read_package(), or make the "
+                      "Locator with Locator.from_package(path)")
         if cells.crs is None:
             raise CRSError("the layout has no CRS; set one (cells.set_crs(...)) before indexing it")
         if len(cells) and not measures_in_metres(cells.crs, cells.total_bounds):
@@ -276,7 +278,7 @@ class Locator:
             raise InputError("the layout has no cells")
         _refuse_blank(cells[id_field], id_field, "the cells" if id_field == "grid_id" else "the micro-grids")
         self.crs = cells.crs
-        self.tolerance = float(tolerance)
+        self.tolerance = metres(tolerance)
         # The hierarchy is kept once per distinct (community … county) combination:
         # each cell points at its row of ``_units``.
         self._ids = cells[id_field].astype(str).to_numpy(dtype=object)
@@ -646,11 +648,12 @@ class Locator:
         holding the point's own ID (a cell split in QGIS) is not another. On a tie,
         the lowest row.
         """
+        within = metres(within, "within")
         index = np.asarray(index, dtype=np.int64)
         near = np.full(len(index), -1, dtype=np.int64)
         distance = np.full(len(index), np.nan)
         rows = np.flatnonzero(index >= 0)  # positions the cell index found a cell for
-        if not len(rows) or within < 0:
+        if not len(rows):
             return near, distance
         tree, geoms = self._cell_tree, self._polygons
         x, y = self.to_layout_xy(np.asarray(x, dtype=float)[rows], np.asarray(y, dtype=float)[rows], crs)
@@ -718,7 +721,7 @@ class Locator:
     def _restore(cls, arrays, meta, tolerance):
         loc = cls.__new__(cls)
         loc.crs = pyproj.CRS.from_wkt(meta["crs"])
-        loc.tolerance = float(tolerance)
+        loc.tolerance = metres(tolerance)
         loc.side, loc.origin, loc.shape = meta["side"], tuple(meta["origin"]), tuple(meta["shape"])
         loc.stats, loc.source, loc.overlaps = meta["stats"], meta["source"], meta["overlaps"]
         loc.invalid = meta["invalid"]
@@ -782,7 +785,7 @@ class Locator:
         (-1 outside, or when the layout has no micro-grids).
         """
         x, y = self.to_layout_xy(x, y, crs)
-        tolerance = self.tolerance if tolerance is None else float(tolerance)
+        tolerance = self.tolerance if tolerance is None else metres(tolerance)
         index, status, distance = self._lookup(x, y, tolerance)
         if not micro:
             return index, status, distance
@@ -916,7 +919,7 @@ class Locator:
         """Which of ``x``, ``y`` (in ``crs``) land in the layout or within the
         tolerance; only those in its box in ``crs`` are located."""
         found = np.zeros(len(x), dtype=bool)
-        tolerance = self.tolerance if tolerance is None else float(tolerance)
+        tolerance = self.tolerance if tolerance is None else metres(tolerance)
         minx, miny, maxx, maxy, margin, per_metre = self._box_in(crs)
         margin += tolerance * per_metre
         maybe = np.flatnonzero((x >= minx - margin) & (x <= maxx + margin) & (y >= miny - margin)
@@ -1271,6 +1274,8 @@ class Locator:
         ``"bd09"`` …), or without it in the layout's own CRS (metres): lon/lat given
         so are outside, and a warning says so, once.
         """
+        if tolerance is not None:
+            tolerance = metres(tolerance)
         if crs is not None:
             given = x, y
             try:
@@ -1379,6 +1384,23 @@ class Locator:
             number, unit = self._record.item(i)
             return Location(str(number), *self._unit_rows[unit], status, distance, micro_id)
         return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
+
+
+def metres(value, name="tolerance") -> float:
+    """``value`` as a distance in metres: a number 0 or above (infinite: without
+    limit). A negative or NaN tolerance located no point near any cell, and a
+    negative ``within`` found no cell near any point, without a word.
+
+    >>> metres(5), metres(float("inf"))
+    (5.0, inf)
+    >>> metres(-1)
+    Traceback (most recent call last):
+    ...
+    gridkit.errors.InputError: tolerance must be a number of metres, 0 or above, not -1
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
+        raise InputError(f"{name} must be a number of metres, 0 or above, not {value!r}")
+    return float(value)
 
 
 def _refuse_not_numbers(x, y):

@@ -161,6 +161,10 @@ def rebalance(grids, communities, households, *, min_households=None, max_househ
     band, micro_band = bands_of(min_households, max_households, target, tolerance, micro)
     if (micro_grids is None) != (micro_band is None):
         raise InputError("give the micro-grids and their band together (micro_grids= and micro=)")
+    require_frame(grids, "the grids", ("grid_id", "community_code"), fix="read them with gridkit.read_package()")
+    if micro_grids is not None:
+        require_frame(micro_grids, "the micro-grids", ("micro_id", "grid_id"), fix="read them from the "
+                      "package's micro_grids layer")
     crs = grids.crs
     before = grids.reset_index(drop=True)
     _refuse_missing(before.geometry.values, before["grid_id"].astype(str).to_numpy(), "grid", "the grids")

@@ -182,6 +182,10 @@ def _texts(value, what, example):
     return tuple(part for v in values for part in re.split(f"[{between}]+", half_width(v).strip(between)))
 
 
+#: What a class code is read as: a component's (or a 2026 matter's), or a legacy CJ/T 214 event's.
+KINDS = ("component", "event")
+
+
 def class_keys(code, kind="component", local=frozenset()):
     """The class keys a code matches, most specific first (without ``"*"``).
 
@@ -192,6 +196,8 @@ def class_keys(code, kind="component", local=frozenset()):
     >>> class_keys("11010106010"), class_keys("0114"), class_keys("0101", "event")
     (['06010', '06'], ['01023', '01'], ['event:0101', 'event:01'])
     """
+    if kind not in KINDS:  # any other was read as a component's, without a word
+        raise InputError(f"kind {kind!r}: give {' or '.join(map(repr, KINDS))}")
     code = half_width(str(code).strip())  # ０１０１３, typed in a Chinese input method's full-width mode
     if kind != "event" and not code.isdigit():
         code = named_class(code) or code  # 路灯, 暴露垃圾: a class's name

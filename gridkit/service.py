@@ -79,6 +79,7 @@ from .batch import PREFIX, _near_columns, mark_bad_classes
 from .coords import DEGREE_FORMS, has_zone_number, is_geographic, parse_crs, position_problems, read_degrees, zone_twin
 from .errors import GridkitError, InputError
 from .locator import INSIDE, OUTSIDE
+from .routing import KINDS
 
 __all__ = ["Service", "make_server", "answer"]
 
@@ -86,7 +87,6 @@ log = logging.getLogger(__name__)
 
 #: The largest request body taken (a batch of about a million points).
 MAX_BODY = 64 * 1024 * 1024
-_KINDS = ("component", "event")
 
 
 def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="component", near=None) -> dict:
@@ -288,7 +288,7 @@ def _in_degrees(x, y, form, crs, said):
 def _kind(value):
     if value is None:
         return "component"
-    if value not in _KINDS:
+    if value not in KINDS:
         raise InputError(f"kind={value!r}: use component (components and 2026 matters) or event (legacy CJ/T 214 "
                          "event classes)")
     return value

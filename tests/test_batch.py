@@ -1489,3 +1489,28 @@ def test_near_edge_names_the_other_cell_a_position_could_be_in(tmp_path, package
         assert _ids(near["gk_near_grid_id"]) == ["110101002001001", None]
         assert _ids(near["gk_near_across"]) == ["street", None]
         assert np.allclose(near["gk_near_m"].to_numpy(), [2, np.nan], equal_nan=True)
+
+
+def test_locate_frame_refuses_arguments_it_would_have_misread(package):
+    """A package's path for the locator was an AttributeError; a path for routes,
+    kind='events', degrees='e8', classes for one row of three (with no routes) and
+    a negative near_edge were taken without a word; rows for one row of three an
+    IndexError. Each is named now."""
+    loc = Locator.from_package(package)
+    frame = pd.DataFrame({"x": [X0 + 50, X0 + 150, X0 + 250], "y": [Y0 + 50] * 3})
+    x, y = frame["x"], frame["y"]
+    cases = [(dict(locator=str(package)), r"^locator is a str, not a gridkit Locator: make one with "
+                                          r"Locator\.from_package\(path\)$"),
+             (dict(routes="routes.toml"), r"^routes is a str, not a RoutingTable: read one with "
+                                          r"RoutingTable\.load\(path\)$"),
+             (dict(kind="events"), r"^kind 'events': give 'component' or 'event'$"),
+             (dict(degrees="e8"), r"^degrees 'e8': give one of decimal, e5, e6, e7, ddmm$"),
+             (dict(classes=["01001"]), r"^classes has 1 values for the frame's 3 rows: give one per row$"),
+             (dict(rows=[1]), r"^rows has 1 values for the frame's 3 rows: give one per row$"),
+             (dict(near_edge=-5), r"^near_edge must be a number of metres, 0 or above, not -5$")]
+    for given, said in cases:
+        kw = {"locator": loc, **given}
+        with pytest.raises(InputError, match=said):
+            locate_frame(frame, x, y, "EPSG:4548", kw.pop("locator"), **kw)
+    located, rejects = locate_frame(frame, x, y, "EPSG:4548", loc, rows=[10, 11, 12], near_edge=0)
+    assert located["gk_grid_id"].tolist() == ["110101001001004", "110101001001005", "110101001001006"]

@@ -2869,3 +2869,20 @@ def test_a_mapping_whose_files_section_is_no_table_is_named(tmp_path):
     mapping.write_text('class = "02014"\n[files.signals]\nclass = "01013"\n', encoding="utf-8")
     assert Mapping.load(mapping, inventory=tmp_path / "signals.csv").class_code == "01013"
     assert Mapping.sections(mapping) == ["signals"]
+
+
+def test_import_components_names_an_inventory_or_locator_it_cannot_use(package):
+    """A GeoDataFrame given as the inventory was "not enough values to unpack
+    (expected 4, got 2)", and None for the locator an AttributeError ('NoneType'
+    object has no attribute 'micro')."""
+    from gridkit.locator import Locator
+
+    points = gpd.GeoDataFrame({"class_code": ["01001"]}, geometry=[shapely.Point(X0 + 50, Y0 + 50)], crs=4548)
+    with pytest.raises(gk.InputError, match=r"^the inventory is a GeoDataFrame: give a file's path, or \(frame, x, "
+                                            r"y, crs\) as read_inventory\(path, keep_xy=True\) returns them"):
+        import_components(points, Locator.from_package(package))
+    with pytest.raises(gk.InputError, match=r"^locator is a NoneType, not a gridkit Locator"):
+        import_components((points, points.geometry.x, points.geometry.y, points.crs), None)
+    done = import_components((points, points.geometry.x, points.geometry.y, points.crs),
+                             Locator.from_package(package), source="points", mapping=Mapping(class_code="01001"))
+    assert done.catalogue["SZDYWGBSM"].tolist() == ["110101001001004"]

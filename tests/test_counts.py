@@ -118,3 +118,14 @@ def test_the_map_per_community_writes_each_one_s_name_over_its_count(monkeypatch
     monkeypatch.setattr(preview, "cjk_font", lambda: "DejaVu Sans")  # as if it drew Chinese
     fig = preview.plot_counts(communities, per="community", what="cases")
     assert [t.get_text() for t in fig.axes[0].texts] == ["The Port\n2", "1", "东华门\n2"]
+
+
+def test_per_cell_of_points_not_located_says_to_locate_them_first():
+    """A frame without gk_grid_id (points read, not located) was KeyError 'gk_grid_id'."""
+    import pandas as pd
+
+    from gridkit.counts import per_cell
+
+    with pytest.raises(InputError, match=r"^the points: no gk_grid_id column: count the points "
+                                         r"gridkit\.batch\.locate_frame\(\) located$"):
+        per_cell(Locator(_cells(IDS)), pd.DataFrame({"x": [50.0], "y": [50.0]}))

@@ -578,3 +578,29 @@ def test_a_polygon_file_s_blank_ids_lines_and_noise_overlaps_are_told_as_such(tm
         f"{SAMPLES / 'cambridge_neighborhoods.gpkg'}: 1 pair of cells overlaps (the first: 11 and 12, 11.7 m²); a "
         "point in both goes to the first in the file. Find them with QGIS's Topology Checker (must not overlap) and "
         "fix the file"]
+
+
+def test_a_tolerance_or_distance_below_zero_and_cells_that_are_no_polygons_are_refused():
+    """A tolerance of -1 or NaN located no point near any cell, a `within` of -1
+    found no cell near any point, and a layout of points located nothing, each
+    without a word; a list of cells was an AttributeError ('list' object has no
+    attribute 'crs')."""
+    cells = _layout()
+    loc = Locator(cells)
+    x, y = np.array([X0 + 50, X0 - 3]), np.array([Y0 + 50, Y0 + 50])
+    for value in (-1, float("nan"), "5", True):
+        said = rf"^tolerance must be a number of metres, 0 or above, not {re.escape(repr(value))}$"
+        for call in (lambda: Locator(cells, tolerance=value), lambda: loc.locate_many(x, y, tolerance=value),
+                     lambda: loc.locate(X0 - 3, Y0 + 50, tolerance=value),
+                     lambda: loc.cell_index(x, y, tolerance=value)):
+            with pytest.raises(InputError, match=said):
+                call()
+    with pytest.raises(InputError, match=r"^within must be a number of metres, 0 or above, not -1$"):
+        loc.near_edge(x, y, loc.cell_index(x, y)[0], -1)
+    assert loc.locate_many(x, y, tolerance=float("inf"))["status"].tolist() == ["inside", "nearest"]
+    with pytest.raises(InputError, match=r"^7 of the cells are no polygon: the first \(row 1\) is a Point"):
+        Locator(cells.assign(geometry=cells.centroid))
+    with pytest.raises(InputError, match=r"^the cells are a list, not a GeoDataFrame; read them with "
+                                         r"gridkit\.read_package\(\), or make the Locator with "
+                                         r"Locator\.from_package\(path\)$"):
+        Locator(list(cells.geometry))

@@ -1598,3 +1598,18 @@ def test_the_quick_growth_proves_an_atom_unplaceable_when_its_whole_area_is_too_
     assert _grows_into_band(_strip_graph([40, 0, 30, 20]), 0, {0, 1, 2}, band, whole=True) == (False, True)
     assert _grows_into_band(_strip_graph([40, 0, 120, 20]), 0, set(range(4)), band, whole=True) == (False, False)
     assert _grows_into_band(_strip_graph([40, 0, 70]), 0, set(range(3)), band, whole=True) == (True, False)
+
+
+def test_rebalance_and_balanced_grid_name_a_frame_they_cannot_use(layout):
+    """A list for the grids or the households, or micro-grids without micro_id,
+    were AttributeErrors ('list' object has no attribute 'crs') or KeyErrors."""
+    made, comm, blocks = layout
+    with pytest.raises(gk.InputError, match=r"^the grids are a list, not a GeoDataFrame; read them with "
+                                            r"gridkit\.read_package\(\)$"):
+        rebalance(list(made.grids.geometry), comm, blocks, min_households=100, max_households=150)
+    with pytest.raises(gk.InputError, match=r"^the micro-grids have no column 'micro_id'"):
+        rebalance(made.grids, comm, blocks, min_households=100, max_households=150, count_field="HOUSEHOLDS",
+                  micro_grids=made.micro.drop(columns="micro_id"), micro=(20, 50))
+    with pytest.raises(gk.InputError, match=r"^the households are a list, not a GeoDataFrame; read them with "
+                                            r"gridkit\.read_vector\(path\)$"):
+        balanced_grid(comm, list(blocks.geometry), min_households=100, max_households=150)

@@ -416,3 +416,14 @@ def test_a_section_of_the_wrong_toml_type_is_named_with_how_it_is_written(tmp_pa
     (tmp_path / "t.toml").write_text('territorial = "x"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["route", "check", str(tmp_path / "t.toml")])
     assert result.exit_code == 1 and "territorial is written [territorial]" in result.output, result.output
+
+
+def test_a_kind_other_than_component_or_event_and_a_folder_are_refused(tmp_path):
+    """class_keys read any kind but 'event' as a component's ('events' routed
+    legacy event 0101 as component class 01001's); load of a folder was an
+    IsADirectoryError."""
+    assert class_keys("0101", "event") == ["event:0101", "event:01"]
+    with pytest.raises(InputError, match=r"^kind 'events': give 'component' or 'event'$"):
+        class_keys("0101", "events")
+    with pytest.raises(InputError, match=r": a folder, not a TOML file$"):
+        RoutingTable.load(tmp_path)
