@@ -23,7 +23,7 @@ import pyproj
 import shapely
 
 from . import codes
-from .errors import CodeError, InputError, near_column
+from .errors import CodeError, InputError, checked_number, near_column
 from .grid import CELL_COLUMNS
 from .invariants import NOISE_M2, multipart_cells
 from .io import describe_feature, repair_polygons, require_frame, unprojected, unprojected_message
@@ -126,7 +126,7 @@ def adopted_grid(gdf, *, id_field=None, name_fields=None, communities=None, metr
     (['110101001001'], [20000.0])
     """
     t0 = time.perf_counter()
-    require_frame(gdf, "the grid layer", fix="read it with gridkit.read_vector()")
+    require_frame(gdf, "the grid layer", fix="read it with gridkit.read_vector()", one=True)
     if gdf.crs is None:
         raise InputError(f"{_source(gdf)}: the cells have no CRS; read them with read_vector(path, crs=...)")
     if not len(gdf):
@@ -225,8 +225,7 @@ def snapped_cells(geoms, ids, width, *, source="the grid", cell="cell") -> tuple
     """
     from .invariants import overlapping_pairs
 
-    if not width > 0:
-        raise InputError(f"the snapping width must be positive metres, not {width}")
+    checked_number(width, "the snapping width", "metres")
     geoms = np.asarray(geoms, dtype=object)
     a, b, shared, _ = overlapping_pairs(geoms)
     overlaps = len(a)
@@ -288,6 +287,7 @@ def fitted_cells(geoms, ids, communities, width, *, source="the grid", code_fiel
     >>> np.round(shapely.area(cells), 6).tolist(), done["fitted"]
     ([5040.0, 4960.0], 1)
     """
+    checked_number(width, "the snapping width", "metres")
     geoms = np.array(geoms, dtype=object)
     fitted, touched = geoms.copy(), []
     unit_of = dict(zip(communities[code_field], communities.geometry.values))
@@ -412,6 +412,8 @@ def adopted_micro_grids(gdf, cells, *, id_field=None, snap=None) -> gpd.GeoDataF
     >>> adopted_micro_grids(micro, cells)[["micro_id", "grid_id"]].values.tolist()
     [['11010100100100101', '110101001001001'], ['11010100100100102', '110101001001001']]
     """
+    require_frame(gdf, "the micro-grids", fix="read them with gridkit.read_vector()")
+    require_frame(cells, "the cells", ("grid_id",), fix="adopted_grid() makes them")
     source = _source(gdf, "micro-grid")
     if gdf.crs is None:
         raise InputError(f"{source}: the micro-grids have no CRS; read them with read_vector(path, crs=...)")

@@ -105,7 +105,7 @@ from .errors import CRSError, InputError, near_column
 from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, POINT_WKB, PRIVATE_SQLITE,
                  TABLE_SUFFIXES, WORKBOOK_SUFFIXES, _apply_crs, atomic_path, crs_hint, file_layers, gdal_options,
                  gdal_path, geoparquet_crs, input_suffix, marked_crs, number_rows, point_wkb, read_vector, refuse_layer,
-                 rows_where, say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02,
+                 require_frame, rows_where, say_blank_rows, source_rows, table_crs, text_encoding, warn_if_gcj02,
                  warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
@@ -2787,6 +2787,10 @@ def write_catalogue(package, catalogue, *, metadata=None):
     record of the highest sequences issued (:data:`COMPONENT_RECORD`) is raised to
     the catalogue's, never lowered.
     """
+    require_frame(catalogue, "the catalogue", ("GLBJBSM", "SZDYWGBSM", "GLBJZT"),
+                  fix="read it with read_catalogue(package); import_components() makes one", one=True)
+    if catalogue.crs is None:
+        raise InputError("the catalogue has no CRS: give it its package's (catalogue.set_crs(...))")
     batches = _arrow_batches(catalogue)
     held = read_metadata(package)
     record = json.dumps(highest_component_ids(catalogue["GLBJBSM"], before=_component_record(held)))
@@ -2954,6 +2958,7 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_clas
     (its first two digits). ``per_class``: a column more for each class, its
     active components in the row, headed by its code and name ("02014 交通信号灯"):
     the census table of components per community, say."""
+    require_frame(catalogue, "the catalogue", ("GLBJZT",), fix="read it with read_catalogue(package)", one=True)
     if class_code is not None:
         catalogue = of_class(catalogue, class_code)
     column = STATS_BY.get(by)

@@ -8,8 +8,6 @@ community would hold between barriers.
 from __future__ import annotations
 
 import logging
-import math
-import numbers
 import os
 from dataclasses import dataclass
 
@@ -18,7 +16,7 @@ import numpy as np
 import pyproj
 import shapely
 
-from .errors import InputError
+from .errors import InputError, checked_number
 from .io import file_layers, source_rows, unprojected, unprojected_message
 from .lattice import h3_pieces, h3_resolution_for_area, hex_pieces, square_pieces
 from .merge import merge_slivers
@@ -64,9 +62,7 @@ def check_cell_area(cell_area):
     ...
     gridkit.errors.InputError: cell_area must be a number of m² above 0 (10000 is a hectare, ...), not inf
     """
-    if isinstance(cell_area, bool) or not isinstance(cell_area, numbers.Real) or not 0 < cell_area < math.inf:
-        raise InputError("cell_area must be a number of m² above 0 (10000 is a hectare, the Beijing model's "
-                         f"cell), not {cell_area!r}")
+    checked_number(cell_area, "cell_area", "m²", hint=" (10000 is a hectare, the Beijing model's cell)")
 
 
 def check_cell_count(area, cell_area, *, warn=False) -> int:

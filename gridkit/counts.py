@@ -184,7 +184,9 @@ def unit_counts(cells, per):
     level's code column is refused.
     """
     from .adopt import unions
+    from .io import require_frame
 
+    require_frame(cells, "the cells", ("points",), fix="count them with gridkit.counts.cell_counts()")
     _check_level(per)
     if per == "cell":
         return cells

@@ -336,7 +336,10 @@ def _layers(package, layers):
     from .package import _package_layers
 
     have = _package_layers(package)
-    if list(layers) == ["all"]:
+    layers = [layers] if isinstance(layers, str) else list(layers)  # "cells" was read as 'c', 'e', …
+    if not layers:
+        raise InputError(f"no layer to export: name one or more of {', '.join(EXPORT_LAYERS)}, or all")
+    if layers == ["all"]:
         return [name for name in EXPORT_LAYERS if name in have]
     for name in layers:
         if name not in EXPORT_LAYERS:

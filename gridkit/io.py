@@ -78,12 +78,13 @@ def layer_options(frame, driver, what) -> dict:
     return {"SPATIAL_INDEX": "NO"}
 
 
-def require_frame(frame, what, columns=(), *, fix="", polygons=False):
+def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False):
     """An error unless ``frame`` is a GeoDataFrame with a geometry column and the
     ``columns`` (and, with ``polygons``, no geometry but polygons and missing
-    ones): what a library function taking ``what`` ("the cells") says instead of
-    an AttributeError or KeyError from deep in pandas or matplotlib. ``fix`` ends
-    the message (how to make such a frame).
+    ones): what a library function taking ``what`` ("the cells"; ``one``: a
+    singular, "the catalogue") says instead of an AttributeError or KeyError from
+    deep in pandas or matplotlib. ``fix`` ends the message (how to make such a
+    frame).
 
     >>> require_frame([1, 2], "the cells", fix="read them with gridkit.read_package()")
     Traceback (most recent call last):
@@ -95,16 +96,17 @@ def require_frame(frame, what, columns=(), *, fix="", polygons=False):
     gridkit.errors.InputError: the units have no column 'community_code'; their columns are: code
     """
     hint = f"; {fix}" if fix else ""
+    are, have, their = ("is", "has", "its") if one else ("are", "have", "their")
     if not isinstance(frame, gpd.GeoDataFrame):
-        raise InputError(f"{what} are a {type(frame).__name__}, not a GeoDataFrame{hint}")
+        raise InputError(f"{what} {are} a {type(frame).__name__}, not a GeoDataFrame{hint}")
     if frame._geometry_column_name not in frame.columns:
-        raise InputError(f"{what} have no geometry column (set one with .set_geometry()){hint}")
+        raise InputError(f"{what} {have} no geometry column (set one with .set_geometry()){hint}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        have = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name) or "none"
+        held = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name) or "none"
         names = ("column " if len(missing) == 1 else "columns ") + ", ".join(f"{c!r}" for c in missing)
-        raise InputError(f"{what} have no {names}{near_column(missing[0], frame.columns)}; their columns "
-                         f"are: {have}{hint}")
+        raise InputError(f"{what} {have} no {names}{near_column(missing[0], frame.columns)}; {their} columns "
+                         f"are: {held}{hint}")
     kinds = shapely.get_type_id(frame.geometry.values) if polygons else np.zeros(0)
     bad = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, (3, 6)))  # missing: -1; Polygon 3, MultiPolygon 6
     if len(bad):

@@ -53,7 +53,7 @@ import shapely
 
 from . import coords
 from .codes import codes_as_text, rounded_ids, rows_by_id
-from .errors import CRSError, InputError, near_column
+from .errors import CRSError, InputError, checked_number, near_column
 from .invariants import boxes, overlapping_pairs
 from .io import atomic_path, made_valid, require_frame
 from .units import DIGITISING_NOISE_M2, METRE, lonlat_centre, measures_in_metres, unit_of
@@ -1398,9 +1398,7 @@ def metres(value, name="tolerance") -> float:
     ...
     gridkit.errors.InputError: tolerance must be a number of metres, 0 or above, not -1
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not value >= 0:
-        raise InputError(f"{name} must be a number of metres, 0 or above, not {value!r}")
-    return float(value)
+    return checked_number(value, name, "metres", zero=True, infinite=True)
 
 
 def _refuse_not_numbers(x, y):

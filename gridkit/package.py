@@ -121,6 +121,10 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         write_vector(cells, path, overwrite=overwrite)
         return path
     _writable_layout(cells, communities)
+    own = sorted(set(extra_layers or {}) & {"cells", "units", "gridkit_metadata", "layer_styles"})
+    if own:  # written after gridkit's own, each replaced what the package needs
+        raise InputError(f"{path}: extra_layers {own} would replace the package's own layers of that name; name "
+                         "them otherwise")
     metadata = {
         "gridkit_version": __version__,
         "crs": cells.crs.to_string(),
@@ -129,9 +133,13 @@ def write_package(path, cells, communities, *, parameters=None, overwrite=False,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "parameters": json.dumps(parameters or {}, ensure_ascii=False, sort_keys=True),
         "summary": json.dumps(cells.attrs.get("summary", {}), ensure_ascii=False, sort_keys=True),
-        **{key: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
-           for key, value in (extra_metadata or {}).items()},
     }
+    own = sorted(set(extra_metadata or {}) & set(metadata))
+    if own:  # {"crs": …} made the package's CRS what every reader takes it to be
+        raise InputError(f"{path}: extra_metadata {own} would replace what write_package records itself; name "
+                         "them otherwise")
+    metadata.update({key: value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+                     for key, value in (extra_metadata or {}).items()})
     meta = metadata_frame(metadata)
     # Through Arrow, into a file SQLite need not sync as it goes (atomic_path syncs
     # it whole): half the time on 113,260 cells.

@@ -23,7 +23,6 @@ with GEOS (``STRtree`` + ``intersection``).
 
 from __future__ import annotations
 
-import numbers
 import re
 from collections import Counter
 from pathlib import Path
@@ -33,7 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .errors import InputError
+from .errors import InputError, checked_number
 from .io import LAYER_SUFFIXES, say_blank_rows
 
 #: Default break in a track: two fixes more than this many seconds apart.
@@ -71,9 +70,8 @@ def _check_fixes(x, y, times, tracks, max_gap, max_speed):
     for name, given in (("y", y), ("times", times), ("tracks", tracks)):
         if given is not None and len(given) != n:
             raise InputError(f"{name} has {len(given):,} values for {n:,} fixes in x: give one per fix")
-    for name, value, unit in (("max_gap", max_gap, "seconds"), ("max_speed", max_speed, "metres a second")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-            raise InputError(f"{name} must be a number of {unit} above 0, not {value!r}")
+    checked_number(max_gap, "max_gap", "seconds", infinite=True)
+    checked_number(max_speed, "max_speed", "metres a second", infinite=True)
 
 
 def _seconds(times):

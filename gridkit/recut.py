@@ -360,6 +360,7 @@ def communities_overrun(cells, communities, *, tolerance=1e-6) -> list:
     ``tolerance`` of a cell's area): a boundary moved in the units layer, or a
     cell drawn beyond its community. :func:`recut` and :func:`follow` cut them
     again."""
+    _given_layout(cells, communities, "cells")
     _, _, _, kept, cut = _cut_to_communities(cells, communities, tolerance)
     return sorted(set(cells["community_code"].astype(str)[~kept | cut]))
 
@@ -386,6 +387,7 @@ def communities_merged(cells, communities, *, tolerance=1e-6) -> list:
     layer) does not hold, when each of their cells lies wholly in one it does
     (merged into another): :func:`recut` and :func:`follow` give those cells to it.
     None (``[]``) when some lie in no one community: restore the row."""
+    _given_layout(cells, communities, "cells")
     try:
         _, gone, _ = _merged(cells, communities, {}, "", tolerance)
     except InputError:

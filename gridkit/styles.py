@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import datetime as _dt
 from importlib import resources
+from pathlib import Path
 
 import pandas as pd
 import pyogrio
+
+from .errors import InputError
 
 __all__ = ["STYLE_NAME", "style_for", "write_styles"]
 
@@ -65,6 +68,8 @@ def write_styles(path):
     Call it on the package's temporary file, before the rename (the package's
     writers do), so a failure leaves the package as it was. Returns the layers styled.
     """
+    if Path(path).suffix.lower() != ".gpkg" or not Path(path).is_file():  # a CSV was given a styles table
+        raise InputError(f"{path}: no GeoPackage; styles are written into a grid package (.gpkg)")
     listed = pyogrio.list_layers(path)
     layers = [name for name, geometry in listed if geometry is not None]
     kept = pd.DataFrame(columns=COLUMNS)

@@ -722,3 +722,21 @@ def test_cells_rounded_apart_by_a_geojson_export_are_named_so(tmp_path):
     result = _run("grid", "adopt", tmp_path / "t.geojson", "--metric-crs", "EPSG:4548", "--snap", 0.1, "-o",
                   tmp_path / "s.gpkg")
     assert result.exit_code == 0 and "check        ok" in result.output, result.output
+
+
+def test_a_snapping_width_that_is_no_finite_number_above_0_and_frames_by_mistake_are_refused():
+    """fitted_cells took a width of 0 or NaN (nothing moved, unsaid), and one of inf
+    or "1" to a GEOS or numpy error; adopted_micro_grids took a list to an
+    AttributeError."""
+    comm = community_frame([shapely.box(X0, Y0, X0 + 200, Y0 + 100)])
+    cells = gk.unit_grid(comm)
+    geoms, ids = cells.geometry.values, cells["grid_id"].to_numpy()
+    for width in (0, float("nan"), float("inf"), "1", True):
+        for fit in (lambda: fitted_cells(geoms, ids, comm, width), lambda: snapped_cells(geoms, ids, width)):
+            with pytest.raises(InputError, match=rf"^the snapping width must be a number of metres above 0, not "
+                                                 rf"{re.escape(repr(width))}$"):
+                fit()
+    with pytest.raises(InputError, match=r"^the micro-grids are a list, not a GeoDataFrame"):
+        adopted_micro_grids([1], cells)
+    with pytest.raises(InputError, match=r"^the cells have no column 'grid_id'"):
+        adopted_micro_grids(cells, cells.drop(columns="grid_id"))

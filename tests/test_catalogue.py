@@ -2886,3 +2886,17 @@ def test_import_components_names_an_inventory_or_locator_it_cannot_use(package):
     done = import_components((points, points.geometry.x, points.geometry.y, points.crs),
                              Locator.from_package(package), source="points", mapping=Mapping(class_code="01001"))
     assert done.catalogue["SZDYWGBSM"].tolist() == ["110101001001004"]
+
+
+def test_write_catalogue_and_catalogue_stats_refuse_a_frame_that_is_no_catalogue(package):
+    """A frame without GLBJBSM was a KeyError, a list an AttributeError; a frame
+    with no CRS an AttributeError after the package was copied."""
+    frame = gpd.GeoDataFrame({"a": [1]}, geometry=[shapely.Point(X0, Y0)], crs=4548)
+    before = package.read_bytes()
+    with pytest.raises(gk.InputError, match=r"^the catalogue has no columns 'GLBJBSM', 'SZDYWGBSM', 'GLBJZT'; "
+                                            r"its columns are: a; read it with read_catalogue\(package\)"):
+        write_catalogue(package, frame)
+    with pytest.raises(gk.InputError, match=r"^the catalogue is a list, not a GeoDataFrame; read it with "
+                                            r"read_catalogue\(package\)$"):
+        catalogue_stats([1])
+    assert package.read_bytes() == before

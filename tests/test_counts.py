@@ -129,3 +129,14 @@ def test_per_cell_of_points_not_located_says_to_locate_them_first():
     with pytest.raises(InputError, match=r"^the points: no gk_grid_id column: count the points "
                                          r"gridkit\.batch\.locate_frame\(\) located$"):
         per_cell(Locator(_cells(IDS)), pd.DataFrame({"x": [50.0], "y": [50.0]}))
+
+
+def test_unit_counts_names_cells_that_were_not_counted():
+    """A list, or cells without their points column, were AttributeError and KeyError."""
+    locator = Locator(_cells(IDS))
+    with pytest.raises(InputError, match=r"^the cells are a list, not a GeoDataFrame; count them with "
+                                         r"gridkit\.counts\.cell_counts\(\)$"):
+        unit_counts([1], "community")
+    with pytest.raises(InputError, match=r"^the cells have no column 'points'"):
+        unit_counts(_cells(IDS), "community")
+    assert unit_counts(cell_counts(locator, [IDS[0]]), "community")["points"].tolist() == [1]

@@ -403,3 +403,33 @@ def test_cells_with_no_place_for_the_mark_given_as_grid_are_warned_of_with_the_w
     caplog.clear()
     Locator.from_package(package, cache=False)  # a package is what it says
     assert "lies in China" not in caplog.text
+
+
+def test_layers_as_one_name_or_none_and_styles_written_to_no_geopackage(package, tmp_path):
+    """layers="cells" was read letter by letter ("layer 'c' is not a layer gridkit
+    exports"), layers=() an IndexError; write_styles gave a CSV a styles table
+    and a missing file a DataSourceError."""
+    from gridkit.styles import write_styles
+
+    [done] = export_package(package, tmp_path / "cells.fgb", layers="cells")
+    assert len(gpd.read_file(done.path)) == len(gpd.read_file(package, layer="cells"))
+    with pytest.raises(InputError, match=r"^no layer to export: name one or more of cells, "):
+        export_package(package, tmp_path / "none.fgb", layers=())
+    table = tmp_path / "t.csv"
+    table.write_text("a\n1\n")
+    for path in (table, tmp_path / "nosuch.gpkg"):
+        with pytest.raises(InputError, match=r": no GeoPackage; styles are written into a grid package \(\.gpkg\)$"):
+            write_styles(path)
+    assert table.read_text() == "a\n1\n"
+
+
+def test_write_package_refuses_extra_names_that_replace_its_own(tmp_path):
+    """extra_layers={"cells": …} replaced the cells just written, and
+    extra_metadata={"crs": "junk"} the CRS every reader takes the package's to be."""
+    communities = community_frame([STRIP])
+    cells = gk.unit_grid(communities)
+    with pytest.raises(InputError, match=r"extra_layers \['cells'\] would replace the package's own layers"):
+        gk.write_package(tmp_path / "a.gpkg", cells, communities, extra_layers={"cells": cells.iloc[:1]})
+    with pytest.raises(InputError, match=r"extra_metadata \['crs'\] would replace what write_package records"):
+        gk.write_package(tmp_path / "b.gpkg", cells, communities, extra_metadata={"crs": "junk"})
+    assert list(tmp_path.iterdir()) == []

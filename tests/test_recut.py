@@ -435,3 +435,15 @@ def test_a_community_no_grid_covers_is_land_left_not_a_traceback(cells):
     now, ended, summary = follow(some, _layout())
     assert summary["added"] == {"110101001002": {"from": None, "ids": []}}
     assert sorted(now["grid_id"]) == sorted(some["grid_id"]) and len(ended) == 0
+
+
+def test_communities_overrun_and_merged_refuse_cells_in_another_crs(cells):
+    """Cells in degrees beside communities in metres: both said no community had
+    moved ([]), without a word."""
+    from gridkit.recut import communities_merged, communities_overrun
+
+    moved = _layout(X0 + 200)
+    assert communities_overrun(cells, moved) == ["110101001001"]
+    for find in (communities_overrun, communities_merged):
+        with pytest.raises(gk.InputError, match=r"^the cells' CRS is EPSG:4326, the communities' EPSG:4548"):
+            find(cells.to_crs(4326), moved)
