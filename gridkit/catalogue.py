@@ -236,6 +236,10 @@ class Mapping:
         the legacy name).
         """
         raw = _load_toml(path)
+        if not raw:  # read as no mapping: every row then rejected for want of a class, the file unnamed
+            raise InputError(f"{path}: the mapping file says nothing (it is empty, or comments alone); give its "
+                             "class or class_field and [fields] (as data/samples/cambridge_mapping.toml does), or "
+                             "leave --mapping out")
         spec = {k: v for k, v in raw.items() if k != "files"}
         origin = str(path)
         if inventory is not None:
@@ -635,6 +639,8 @@ def read_inventory(path, *, layer=None, crs=None, x_field=None, y_field=None, en
     if path.suffix.lower() in TABLE_SUFFIXES or plain is not None:
         frame = plain if plain is not None else read_table(path, layer=layer, encoding=encoding,
                                                            fields=(x_field, y_field), find_sheet=True)
+        if not len(frame):  # said, not refused: a rejects file of no rejects is imported again so
+            log.warning("%s: a header line and no rows: nothing to read", path)
         if where is not None:
             frame = _rows_where(frame, where, path, where_option)
         xf, yf, geographic = _find_coordinate_columns(path, frame.columns, x_field, y_field)

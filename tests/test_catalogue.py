@@ -2900,3 +2900,23 @@ def test_write_catalogue_and_catalogue_stats_refuse_a_frame_that_is_no_catalogue
                                             r"read_catalogue\(package\)$"):
         catalogue_stats([1])
     assert package.read_bytes() == before
+
+
+def test_an_empty_mapping_file_is_refused_and_a_table_of_no_rows_is_said(package, tmp_path, caplog):
+    """An empty --mapping file (or one of comments) read as no mapping: every row
+    rejected for want of a class, the file not named. A table of a header line
+    alone imported 0 of 0 rows without a word; it is said, not refused, as a
+    rejects file of no rejects is imported again so."""
+    for text in ("", "# the classes are to come\n"):
+        (tmp_path / "m.toml").write_text(text)
+        with pytest.raises(gk.InputError, match=r"m\.toml: the mapping file says nothing \(it is empty, or comments "
+                                                r"alone\); give its class or class_field"):
+            Mapping.load(tmp_path / "m.toml")
+    table = tmp_path / "none.csv"
+    table.write_text("x,y,class\n")
+    from gridkit.locator import Locator
+
+    with caplog.at_level("WARNING"):
+        done = import_components(table, Locator.from_package(package), crs="EPSG:4548",
+                                 mapping=Mapping(class_code="01001"))
+    assert done.summary["rows"] == 0 and "none.csv: a header line and no rows: nothing to read" in caplog.text
