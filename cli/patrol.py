@@ -111,13 +111,13 @@ def patrol_command(tracks, package, output, picture, scope, units, time_field, d
     refuse_existing(output, picture, overwrite=overwrite, inputs=inputs)
     refuse_existing(rejects_file(output), overwrite=True, inputs=inputs)  # written anew each run
     if time_zone is not None:
-        import zoneinfo
+        from gridkit.errors import InputError
+        from gridkit.patrol import check_time_zone
 
         try:
-            zoneinfo.ZoneInfo(time_zone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise click.BadParameter(f"{time_zone!r} is no time zone: give an IANA name, Asia/Shanghai or UTC",
-                                     param_hint="--time-zone") from None
+            check_time_zone(time_zone)
+        except InputError as exc:
+            raise click.BadParameter(str(exc), param_hint="--time-zone") from None
     try:
         with Steps() as step:
             step(f"reading {len(tracks)} track file{'s' if len(tracks) > 1 else ''} and cutting them by {package}'s "

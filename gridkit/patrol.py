@@ -334,6 +334,18 @@ _TIME_OF_DAY = r"\s*\d{1,2}:\d{2}(?::\d{2}(?:\.\d*)?)?\s*"
 SCOPES = ("community", "all", "patrolled")
 
 
+def check_time_zone(time_zone):
+    """An error unless ``time_zone`` is an IANA time zone (``Asia/Shanghai``, ``UTC``):
+    'Mars/Olympus' was a ZoneInfoNotFoundError from pandas, '' an IndexError, once
+    the file was read."""
+    import zoneinfo
+
+    try:
+        zoneinfo.ZoneInfo(time_zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, TypeError):
+        raise InputError(f"{time_zone!r} is no time zone: give an IANA name, Asia/Shanghai or UTC") from None
+
+
 def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None, track_field=None,
                encoding=None, time_zone=None, date_field=None, degrees=None, locator=None):
     """One file of GPS fixes: ``(fixes, rejects)``.
@@ -367,6 +379,13 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     from .batch import rejects_table
     from .catalogue import _bare, read_inventory
     from .io import source_rows
+    from .locator import Locator
+
+    if time_zone is not None:
+        check_time_zone(time_zone)
+    if locator is not None and not isinstance(locator, Locator):
+        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
+                         "Locator.from_package(path)")
 
     path = Path(path)
     if layer is None and path.suffix.lower() == ".gpx":

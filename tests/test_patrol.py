@@ -526,3 +526,22 @@ def test_fixes_times_and_tracks_of_different_lengths_or_a_gap_below_zero_are_ref
             run(three, x, y, max_speed=float("nan"))
     table, summary = patrol_coverage(three, x, y, max_gap=float("inf"))  # no breaks at all: allowed
     assert table["metres"].tolist() == [50.0, 50.0] and summary["breaks"] == 0
+
+
+def test_read_fixes_refuses_an_unknown_time_zone_and_a_locator_by_path(samples, tmp_path):
+    """time_zone='Mars/Olympus' was a ZoneInfoNotFoundError and '' an IndexError,
+    after the file was read; a package's path for the locator an AttributeError.
+    The CLI's --time-zone says the same, before any reading."""
+    from gridkit.patrol import read_fixes
+
+    gpx = samples / "cambridge_patrol.gpx"
+    for zone in ("Mars/Olympus", ""):
+        with pytest.raises(InputError, match=rf"^{zone!r} is no time zone: give an IANA name, Asia/Shanghai or UTC$"):
+            read_fixes(gpx, time_zone=zone)
+    with pytest.raises(InputError, match=r"^locator is a str, not a gridkit Locator"):
+        read_fixes(gpx, locator="cambridge.gpkg")
+    fixes, rejects = read_fixes(gpx, time_zone="America/New_York")
+    assert str(fixes["time"].dt.tz) == "America/New_York" and len(rejects) == 0
+    result = CliRunner().invoke(cli, ["patrol", str(gpx), "--grid", str(samples / "cambridge_neighborhoods.gpkg"),
+                                      "--time-zone", "Mars/Olympus", "-o", str(tmp_path / "x.gpkg")])
+    assert result.exit_code == 2 and "'Mars/Olympus' is no time zone" in result.output
