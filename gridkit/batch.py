@@ -36,9 +36,9 @@ from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
-                      ZONE_REASON, Locator, evenly_spaced, metres)
+                      ZONE_REASON, Locator, evenly_spaced, metres, require_locator)
 from .nmea import REASONS as NMEA_REASONS
-from .routing import read_by_name
+from .routing import KINDS, read_by_name, require_routes
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -143,16 +143,10 @@ def _given(frame, locator, routes, kind, degrees, **columns):
     ``degrees``, and ``columns`` (x, y, classes, rows) not one per row, or a
     Series whose index is not ``frame``'s: its values would be paired with other
     rows (by position for x/y, by a realignment for classes)."""
-    from .routing import KINDS, RoutingTable
-
     if not isinstance(frame, pd.DataFrame):
         raise InputError(f"the frame is a {type(frame).__name__}, not a DataFrame")
-    if not isinstance(locator, Locator):
-        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
-                         "Locator.from_package(path)")
-    if routes is not None and not isinstance(routes, RoutingTable):
-        raise InputError(f"routes is a {type(routes).__name__}, not a RoutingTable: read one with "
-                         "RoutingTable.load(path)")
+    require_locator(locator)
+    require_routes(routes)
     if kind not in KINDS:
         raise InputError(f"kind {kind!r}: give {' or '.join(map(repr, KINDS))}")
     if degrees is not None and degrees not in coords.DEGREE_FORMS:

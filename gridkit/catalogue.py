@@ -109,7 +109,7 @@ from .io import (INPUT_SUFFIXES, NO_TABLE_LABEL, NOT_A_ROW, ONE_LAYER_SUFFIXES, 
                  warn_if_private_use, wkt_table_in_crs)
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
-                      ZONE_REASON, Locator)
+                      ZONE_REASON, Locator, require_locator)
 from .nmea import REASONS as NMEA_REASONS
 from .nmea import is_nmea, read_nmea
 from .package import _package_layers, _text, metadata_frame, read_layer, read_metadata
@@ -1699,9 +1699,7 @@ def import_components(inventory, locator, *, units=None, catalogue=None, mapping
     degrees : how the lon/lat numbers are written, when not as decimal degrees
         (:data:`gridkit.coords.DEGREE_FORMS`: ``"e6"``, ``"ddmm"`` …)
     """
-    if not isinstance(locator, Locator):
-        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
-                         "Locator.from_package(path)")
+    require_locator(locator)
     table = table or ClassTable("2026")
     mapping = (mapping or Mapping()).with_codes(table)
     problem = mapping.class_problem(table)

@@ -578,7 +578,8 @@ def classes_without_counterpart(scheme) -> list:
 def id_texts(ids) -> list:
     """``ids`` as text: an integer (an ID column a spreadsheet or pandas read as
     numbers) as its digits, None and NaN as None, anything else as ``str`` gives it
-    (a float's ``3.2e+15`` then fails as no ID, rather than passing rounded).
+    (a float's ``3200000000000000.0`` then fails as no ID, rather than passing
+    rounded).
 
     >>> id_texts([3205080114000007, None, float("nan"), "32050801023000007", 3.2e15])
     ['3205080114000007', None, None, '32050801023000007', '3200000000000000.0']

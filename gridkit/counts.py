@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .io import LAYER_SUFFIXES
+from .io import LAYER_SUFFIXES, require_frame
 
 #: Values of a --counts-by column that get a column each; the rest are added in ``other``.
 TOP_VALUES = 12
@@ -184,7 +184,6 @@ def unit_counts(cells, per):
     level's code column is refused.
     """
     from .adopt import unions
-    from .io import require_frame
 
     require_frame(cells, "the cells", ("points",), fix="count them with gridkit.counts.cell_counts()")
     _check_level(per)

@@ -55,9 +55,10 @@ import pyogrio
 import shapely
 
 from . import coords
-from .errors import InputError
+from .errors import CRSError, InputError
 from .io import (CRS_MARK, CSV_ENCODING, PRIVATE_SQLITE, VECTOR_SUFFIXES, atomic_path, csv_prj, gdal_options,
-                 layer_options, read_vector, refuse_replacing_input, stale_prj, write_prj, write_workbook)
+                 layer_options, read_vector, refuse_replacing_input, require_frame, stale_prj, write_prj,
+                 write_workbook)
 
 __all__ = ["export_package", "Exported", "EXPORT_FORMATS", "FIELD_NAMINGS", "SHAPEFILE_NAMES", "component_fields",
            "shapefile_names", "to_crs"]
@@ -119,6 +120,9 @@ def to_crs(gdf: gpd.GeoDataFrame, crs) -> gpd.GeoDataFrame:
     >>> [round(v, 6) for v in to_crs(tiananmen, "gcj02").geometry[0].coords[0]]
     [116.397516, 39.907618]
     """
+    require_frame(gdf, "the layer", one=True)
+    if gdf.crs is None:  # nothing to convert from
+        raise CRSError("the layer has no CRS: give it the one its coordinates are in (gdf.set_crs(...))")
     target = coords.parse_crs(crs)
     if not isinstance(target, str) and gdf.crs.equals(target):
         return gdf

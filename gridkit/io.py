@@ -80,11 +80,10 @@ def layer_options(frame, driver, what) -> dict:
 
 def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False):
     """An error unless ``frame`` is a GeoDataFrame with a geometry column and the
-    ``columns`` (and, with ``polygons``, no geometry but polygons and missing
-    ones): what a library function taking ``what`` ("the cells"; ``one``: a
-    singular, "the catalogue") says instead of an AttributeError or KeyError from
-    deep in pandas or matplotlib. ``fix`` ends the message (how to make such a
-    frame).
+    ``columns`` (and, with ``polygons``, a polygon or no geometry in every row):
+    what a library function taking ``what`` ("the cells"; ``one``: a singular,
+    "the catalogue") says instead of an AttributeError or KeyError from deep in
+    pandas or matplotlib. ``fix`` ends the message (how to make such a frame).
 
     >>> require_frame([1, 2], "the cells", fix="read them with gridkit.read_package()")
     Traceback (most recent call last):

@@ -1386,6 +1386,14 @@ class Locator:
         return Location(self._ids.item(i), *self._unit_rows[self._unit.item(i)], status, distance, micro_id)
 
 
+def require_locator(locator):
+    """An error unless ``locator`` is a :class:`Locator`: a package's path given
+    for one was an AttributeError deep in the call."""
+    if not isinstance(locator, Locator):
+        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
+                         "Locator.from_package(path)")
+
+
 def metres(value, name="tolerance") -> float:
     """``value`` as a distance in metres: a number 0 or above (infinite: without
     limit). A negative or NaN tolerance located no point near any cell, and a

@@ -379,13 +379,12 @@ def read_fixes(path, *, layer=None, crs=None, x_field=None, y_field=None, time_f
     from .batch import rejects_table
     from .catalogue import _bare, read_inventory
     from .io import source_rows
-    from .locator import Locator
+    from .locator import require_locator
 
     if time_zone is not None:
         check_time_zone(time_zone)
-    if locator is not None and not isinstance(locator, Locator):
-        raise InputError(f"locator is a {type(locator).__name__}, not a gridkit Locator: make one with "
-                         "Locator.from_package(path)")
+    if locator is not None:
+        require_locator(locator)
 
     path = Path(path)
     if layer is None and path.suffix.lower() == ".gpx":

@@ -40,9 +40,9 @@ from .codes import day_text, highest_issued
 from .errors import InputError, LayoutError
 from .grid import unit_grid
 from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition, measured
+from .io import require_frame
 from .locator import _refuse_missing
 from .package import _new_ids, _replaced_by
-from .io import require_frame
 from .units import HIERARCHY_COLUMNS, check_communities
 
 

@@ -712,3 +712,11 @@ def write_starter(path, *, overwrite=False):
     with atomic_path(Path(path), overwrite=overwrite) as tmp:
         tmp.write_text(starter_table(), encoding="utf-8")
 
+
+
+def require_routes(routes):
+    """An error unless ``routes`` is None or a :class:`RoutingTable`: a TOML file's
+    path given for one was an AttributeError deep in the call."""
+    if routes is not None and not isinstance(routes, RoutingTable):
+        raise InputError(f"routes is a {type(routes).__name__}, not a RoutingTable: read one with "
+                         "RoutingTable.load(path)")

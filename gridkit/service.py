@@ -78,8 +78,8 @@ import pandas as pd
 from .batch import PREFIX, _near_columns, mark_bad_classes
 from .coords import DEGREE_FORMS, has_zone_number, is_geographic, parse_crs, position_problems, read_degrees, zone_twin
 from .errors import GridkitError, InputError
-from .locator import INSIDE, OUTSIDE
-from .routing import KINDS
+from .locator import INSIDE, OUTSIDE, require_locator
+from .routing import KINDS, require_routes
 
 __all__ = ["Service", "make_server", "answer"]
 
@@ -99,6 +99,8 @@ def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="compo
     cell within that distance (:meth:`~gridkit.locator.Locator.near_edge`; None
     where none is). ``gridkit locate --at --json`` prints this, and the service's
     ``GET /locate`` sends it."""
+    require_locator(locator)
+    require_routes(routes)
     found = locator.locate(x, y, crs=crs)
     # The layout's own columns (no micro_id without micro-grids; a polygon file that is
     # no package may have no hierarchy): the keys a batch answers with too.
@@ -126,6 +128,8 @@ class Service:
     """
 
     def __init__(self, locator, routes=None, *, crs="EPSG:4326", degrees="decimal", package=None):
+        require_locator(locator)
+        require_routes(routes)
         self.locator, self.routes, self.package = locator, routes, package
         self.crs = _crs(crs)
         _in_degrees([], [], degrees, self.crs, "--degrees {}")  # a form, and a lon/lat CRS for it
@@ -563,6 +567,11 @@ def make_server(service: Service, host="127.0.0.1", port=8765, *, cors=()) -> Th
     ``cors``: the origins (``https://desk.example.gov.cn``) whose web pages may call
     the server from a browser, or ``"*"`` for any; by default none, and a browser
     keeps a page of another origin from reading the answers."""
+    if not isinstance(service, Service):  # a Locator: every request an AttributeError, logged, answered 500
+        raise InputError(f"service is a {type(service).__name__}, not a gridkit Service: make one with "
+                         "Service(locator, routes)")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InputError(f"port {port!r}: give a whole number from 0 (any free port) to 65535")
     cors = (cors,) if isinstance(cors, str) else tuple(cors)
     handler = type("Handler", (_Handler,), {"service": service, "cors": cors})
     server = ThreadingHTTPServer((host, port), handler)

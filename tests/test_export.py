@@ -433,3 +433,17 @@ def test_write_package_refuses_extra_names_that_replace_its_own(tmp_path):
     with pytest.raises(InputError, match=r"extra_metadata \['crs'\] would replace what write_package records"):
         gk.write_package(tmp_path / "b.gpkg", cells, communities, extra_metadata={"crs": "junk"})
     assert list(tmp_path.iterdir()) == []
+
+
+def test_to_crs_names_a_layer_without_a_crs_or_no_frame():
+    """A layer with no CRS was an AttributeError ('NoneType' object has no
+    attribute 'equals'), a list another."""
+    from gridkit.errors import CRSError
+    from gridkit.export import to_crs
+
+    layer = gpd.GeoDataFrame(geometry=[shapely.Point(116.391275, 39.906217)])
+    with pytest.raises(CRSError, match=r"^the layer has no CRS: give it the one its coordinates are in"):
+        to_crs(layer, "gcj02")
+    with pytest.raises(InputError, match=r"^the layer is a list, not a GeoDataFrame$"):
+        to_crs([1], "gcj02")
+    assert to_crs(layer.set_crs(4326), "EPSG:4326").crs.equals(4326)

@@ -533,3 +533,22 @@ def test_near_names_the_other_cell_within_so_many_metres(package):
     for bad in ("-1", "ten", "nan"):
         with pytest.raises(InputError, match="metres, a number ≥ 0"):
             service.one({"x": str(lon), "y": str(lat), "near": bad})
+
+
+def test_answer_service_and_make_server_name_what_they_cannot_serve(package, routes):
+    """A package's path for the locator or a routing table's for routes were
+    AttributeErrors (in the server, one per request, answered 500); a port of -5
+    an OverflowError from socketserver, and a Locator for the service every
+    request's AttributeError."""
+    loc = Locator.from_package(package)
+    with pytest.raises(InputError, match=r"^locator is a PosixPath, not a gridkit Locator: make one with "
+                                         r"Locator\.from_package\(path\)$"):
+        answer(package, X0 + 50, Y0 + 50)
+    with pytest.raises(InputError, match=r"^routes is a PosixPath, not a RoutingTable: read one with "
+                                         r"RoutingTable\.load\(path\)$"):
+        Service(loc, routes)
+    with pytest.raises(InputError, match=r"^port -5: give a whole number from 0 \(any free port\) to 65535$"):
+        make_server(Service(loc), port=-5)
+    with pytest.raises(InputError, match=r"^service is a Locator, not a gridkit Service"):
+        make_server(loc, port=0)
+    assert answer(loc, X0 + 50, Y0 + 50)["grid_id"] == "110101001001003"
