@@ -162,6 +162,9 @@ def barrier_lines(barriers, crs, within=None):
     comes within the bounds ``within`` (minx, miny, maxx, maxy in ``crs``) of what
     they are to divide: another place's file, or one read in the wrong CRS, which
     would divide nothing either."""
+    if isinstance(barriers, (str, os.PathLike)):  # a TypeError from GeoSeries: "Non geometry data passed"
+        raise InputError(f"barriers {str(barriers)!r} is a path: read the file first, "
+                         "barriers=gridkit.read_vector(path)")
     geoms = gpd.GeoSeries(barriers.geometry if hasattr(barriers, "geometry") else barriers)
     if geoms.crs is None:
         raise InputError("the barriers have no CRS; read them with read_vector(path, crs=...)")

@@ -18,7 +18,7 @@ import shapely
 from . import codes
 from ._arrow import string_array, take_strings
 from .cells import barrier_lines, check_cell_area, make_cells, street_blocks
-from .errors import InputError, LayoutError
+from .errors import InputError, LayoutError, checked_number
 from .lattice import h3_resolution_for_area
 from .units import HIERARCHY_COLUMNS, check_communities
 
@@ -103,6 +103,7 @@ def unit_grid(
     if shape not in SHAPES:
         raise InputError(f"shape {shape!r}: choose one of {', '.join(SHAPES)}")
     check_cell_area(cell_area)
+    checked_number(sliver_ratio, "sliver_ratio", "cell areas", zero=True)  # -1 and NaN merged nothing, unsaid
     start_date = codes.day_text(start_date)  # checked before the work it would date
     check_communities(communities)
     crs = communities.crs

@@ -92,6 +92,7 @@ import heapq
 import itertools
 import logging
 import math
+import numbers
 import os
 import pickle
 import re
@@ -227,6 +228,8 @@ class Band:
     what: str = field(default="household band", compare=False, repr=False)  # how errors name it
 
     def __post_init__(self):
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in (self.low, self.high)):
+            raise InputError(f"{self.what} {self.low!r}–{self.high!r}: give two numbers of households")
         if not (0 < self.low <= self.high < math.inf):  # nan fails every comparison
             raise InputError(f"{self.what} {self.low:g}–{self.high:g}: need 0 < min ≤ max, finite numbers")
         if self.whole[1] < self.whole[0]:
@@ -2541,6 +2544,8 @@ def bands_of(min_households, max_households, target, tolerance, micro=None):
     checked: the micro-grids must nest in the grids, and a grid can number at most
     MAX_MICRO of them."""
     band = band_of(min_households, max_households, target, tolerance)
+    if micro is not None and (isinstance(micro, str) or np.ndim(micro) != 1 or len(micro) != 2):
+        raise InputError(f"micro {micro!r}: give the micro band as two numbers, (min, max): (20, 50)")
     micro_band = Band(*micro, "micro band") if micro else None
     if micro_band and micro_band.high > band.low:
         raise InputError(f"micro-grids of {micro_band.low:g}–{micro_band.high:g} households do not nest "

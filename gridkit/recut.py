@@ -37,7 +37,7 @@ import shapely
 
 from .cells import barrier_lines, check_cell_area
 from .codes import day_text, highest_issued
-from .errors import InputError, LayoutError
+from .errors import InputError, LayoutError, checked_number
 from .grid import unit_grid
 from .invariants import GRID_SIZE, OVERLAP_TOL, check_partition, measured
 from .io import require_frame
@@ -94,6 +94,7 @@ def recut(cells, communities, *, cell_area=10_000.0, shape="square", barriers=No
     """
     _given_layout(cells, communities, "cells")
     check_cell_area(cell_area)
+    checked_number(sliver_ratio, "sliver_ratio", "cell areas", zero=True)
     kw = dict(cell_area=cell_area, shape=shape, barriers=barriers, sliver_ratio=sliver_ratio, issued=issued,
               start_date=start_date, tolerance=tolerance)
     try:

@@ -307,8 +307,11 @@ def unit_hierarchy(
         One row per community with :data:`HIERARCHY_COLUMNS`, in the metric CRS;
         ``attrs["report"]`` counts repairs, overlaps and provisional units.
     """
+    require_frame(gdf, "the boundaries", fix="read them with gridkit.read_vector(path)")
     if gdf.crs is None:
         raise CRSError("the boundaries have no CRS; read them with read_vector(path, crs=...)")
+    if not len(gdf):  # else "cannot choose a metric CRS for lon=nan"
+        raise InputError(f"{gdf.attrs.get('source_path', 'the boundaries')}: no boundary to divide")
     name_field = _pick_name_field(gdf, name_field)
     gdf, n_repaired = repair_polygons(gdf.reset_index(drop=True), what="boundaries",
                                       name_field=name_field)

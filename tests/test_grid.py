@@ -358,3 +358,24 @@ def test_a_cell_area_that_is_no_positive_finite_number_is_refused(cell_area):
         gk.unit_grid(comm, cell_area=cell_area)
     with pytest.raises(InputError, match=r"^cell_area must be a number of m² above 0"):
         check_cell_count(1e6, cell_area)
+
+
+def test_a_sliver_ratio_or_barriers_by_mistake_and_boundaries_of_nothing_are_refused(tmp_path):
+    """sliver_ratio=-1 or NaN merged no sliver, unsaid; barriers given as a path
+    were a TypeError from GeoSeries ("Non geometry data passed"); unit_hierarchy of
+    a list was an AttributeError, of no feature "cannot choose a metric CRS for
+    lon=nan"."""
+    comm = community_frame([shapely.box(500_000, 4_400_000, 500_200, 4_400_100)])
+    for ratio in (-1, float("nan")):
+        with pytest.raises(InputError, match=rf"^sliver_ratio must be a number of cell areas, 0 or above, not "
+                                             rf"{ratio!r}$"):
+            gk.unit_grid(comm, sliver_ratio=ratio)
+    with pytest.raises(InputError, match=r"^barriers 'roads\.gpkg' is a path: read the file first, "
+                                         r"barriers=gridkit\.read_vector\(path\)$"):
+        gk.unit_grid(comm, barriers="roads.gpkg")
+    with pytest.raises(InputError, match=r"^the boundaries are a list, not a GeoDataFrame"):
+        gk.unit_hierarchy([shapely.box(0, 0, 1, 1)])
+    boundaries = gpd.GeoDataFrame({"name": ["A"]}, geometry=[shapely.box(116.40, 39.90, 116.41, 39.91)], crs=4326)
+    with pytest.raises(InputError, match=r"^the boundaries: no boundary to divide$"):
+        gk.unit_hierarchy(boundaries.iloc[:0], provisional=True, parent_code="990101")
+    assert len(gk.unit_grid(comm, sliver_ratio=0)) == 2

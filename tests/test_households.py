@@ -1603,3 +1603,16 @@ def test_grids_beyond_their_community_are_cut_back_and_specks_dropped():
     assert [round(a, 6) for a in out.area] == [50.0, 50.0, 1.0] and out["area_m2"].tolist() == [50.0, 50.0, 1.0]
     assert out.geom_type.tolist() == ["Polygon"] * 3 and out.geometry.iloc[2] is grids.geometry.iloc[2]
     assert _clipped(out, "k", parents) is out
+
+
+@pytest.mark.parametrize("micro, said", [((20,), r"^micro \(20,\): give the micro band as two numbers, \(min, max\)"),
+                                         ("20,50", r"^micro '20,50': give the micro band as two numbers"),
+                                         (("20", 50), r"^micro band '20'–50: give two numbers of households$")])
+def test_a_micro_band_that_is_no_pair_of_numbers_is_refused(micro, said):
+    """micro=(20,) and micro=("20", 50) were TypeErrors from the comparison, and
+    micro="20,50" (the CLI's form) a TypeError from Band: "takes from 3 to 4
+    positional arguments but 6 were given"."""
+    comm = community_frame([shapely.box(0, 0, 100, 100)])
+    homes = gpd.GeoDataFrame({"n": [1]}, geometry=[shapely.Point(50, 50)], crs=comm.crs)
+    with pytest.raises(InputError, match=said):
+        balanced_grid(comm, homes, min_households=100, max_households=150, micro=micro)
