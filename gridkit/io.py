@@ -78,9 +78,14 @@ def layer_options(frame, driver, what) -> dict:
     return {"SPATIAL_INDEX": "NO"}
 
 
+#: shapely's type ids of a polygon and a multipolygon: the cells of a layout.
+POLYGON_KINDS = (3, 6)
+
+
 def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False):
     """An error unless ``frame`` is a GeoDataFrame with a geometry column and the
-    ``columns`` (and, with ``polygons``, a polygon or no geometry in every row):
+    ``columns`` (and, with ``polygons``, a polygon or no geometry in every row;
+    ``polygons`` may name the shapely type ids taken, :data:`POLYGON_KINDS` if True):
     what a library function taking ``what`` ("the cells"; ``one``: a singular,
     "the catalogue") says instead of an AttributeError or KeyError from deep in
     pandas or matplotlib. ``fix`` ends the message (how to make such a frame).
@@ -107,7 +112,8 @@ def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False)
         raise InputError(f"{what} {have} no {names}{near_column(missing[0], frame.columns)}; {their} columns "
                          f"are: {held}{hint}")
     kinds = shapely.get_type_id(frame.geometry.values) if polygons else np.zeros(0)
-    bad = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, (3, 6)))  # missing: -1; Polygon 3, MultiPolygon 6
+    taken = POLYGON_KINDS if polygons is True else polygons
+    bad = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, taken))  # missing: -1
     if len(bad):
         raise InputError(f"{len(bad):,} of {what} are no polygon: the first (row {bad[0] + 1}) is a "
                          f"{frame.geometry.values[bad[0]].geom_type}{hint or '; give each its (multi)polygon'}")

@@ -60,6 +60,10 @@ from .units import DIGITISING_NOISE_M2, METRE, lonlat_centre, measures_in_metres
 
 log = logging.getLogger(__name__)
 
+#: The shapely type ids a cell may have: Polygon, MultiPolygon, and a GeometryCollection
+#: (of polygons, as a repair may leave one: a point is located in its polygons).
+CELL_KINDS = (3, 6, 7)
+
 __all__ = ["Locator", "Location", "index_path", "INSIDE", "NEAREST", "OUTSIDE", "STATUS_NAMES", "EDGE_NUDGE_M"]
 
 INSIDE, NEAREST, OUTSIDE = 0, 1, 2
@@ -262,8 +266,8 @@ class Locator:
 
     def __init__(self, cells, *, tolerance: float = 0.0, id_field: str = "grid_id", micro=None,
                  check_overlaps: bool = False):
-        require_frame(cells, "the cells", polygons=True, fix="read them with gridkit.read_package(), or make the "
-                      "Locator with Locator.from_package(path)")
+        require_frame(cells, "the cells", polygons=CELL_KINDS, fix="read them with gridkit.read_package(), or "
+                      "make the Locator with Locator.from_package(path)")
         if cells.crs is None:
             raise CRSError("the layout has no CRS; set one (cells.set_crs(...)) before indexing it")
         if len(cells) and not measures_in_metres(cells.crs, cells.total_bounds):
@@ -1610,7 +1614,7 @@ def _read_cells(path, layer, id_field, micro=False):
         in_layer = f" (layer {layer})" if layer is not None else ""  # None: the file could not be opened
         raise InputError(f"{path}: cannot read the cells{in_layer} ({exc})") from exc
     kinds = shapely.get_type_id(cells.geometry.values)
-    other = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, (3, 6, 7)))  # not (multi)polygons, nor missing
+    other = np.flatnonzero((kinds >= 0) & ~np.isin(kinds, CELL_KINDS))  # not (multi)polygons, nor missing
     if len(other):
         kind = cells.geometry.iloc[other[0]].geom_type
         raise InputError(f"{path} (layer {layer}): {len(other):,} of the cells {'is' if len(other) == 1 else 'are'} "

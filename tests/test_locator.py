@@ -600,6 +600,10 @@ def test_a_tolerance_or_distance_below_zero_and_cells_that_are_no_polygons_are_r
     assert loc.locate_many(x, y, tolerance=float("inf"))["status"].tolist() == ["inside", "nearest"]
     with pytest.raises(InputError, match=r"^7 of the cells are no polygon: the first \(row 1\) is a Point"):
         Locator(cells.assign(geometry=cells.centroid))
+    # A collection of polygons is a cell still, as a polygon file's cells may be (a regression of 1f6fb2d).
+    collected = cells.assign(geometry=[shapely.GeometryCollection([g]) if i == 1 else g
+                                       for i, g in enumerate(cells.geometry)])
+    assert Locator(collected).locate(X0 + 150, Y0 + 50).grid_id == "110101001001002"
     with pytest.raises(InputError, match=r"^the cells are a list, not a GeoDataFrame; read them with "
                                          r"gridkit\.read_package\(\), or make the Locator with "
                                          r"Locator\.from_package\(path\)$"):
