@@ -154,6 +154,8 @@ degrees_opt = click.option(
          "116°24.7326′, NMEA's dddmm.mmmm, as GPS receivers log them). Rows in such a form read as decimal are "
          "rejected as scaled_degrees or degrees_minutes, naming the form; decimal degrees read in another form "
          "that are inside as written, as decimal_degrees.")
+
+
 class Encoding(click.ParamType):
     """A text encoding's name, checked before any work: an unknown one was a Python
     LookupError traceback, raised where the first text was read or written."""

@@ -38,7 +38,7 @@ from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MIN
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON, Locator, evenly_spaced, metres, require_locator)
 from .nmea import REASONS as NMEA_REASONS
-from .routing import KINDS, read_by_name, require_routes
+from .routing import check_kind, read_by_name, require_routes
 
 __all__ = ["locate_frame", "locate_file", "locate_dask", "write_rejects", "rejects_file", "REJECT_REASONS", "PREFIX",
            "SHAPEFILE_NAMES"]
@@ -147,8 +147,7 @@ def _given(frame, locator, routes, kind, degrees, **columns):
         raise InputError(f"the frame is a {type(frame).__name__}, not a DataFrame")
     require_locator(locator)
     require_routes(routes)
-    if kind not in KINDS:
-        raise InputError(f"kind {kind!r}: give {' or '.join(map(repr, KINDS))}")
+    check_kind(kind)
     if degrees is not None and degrees not in coords.DEGREE_FORMS:
         raise InputError(f"degrees {degrees!r}: give one of {', '.join(coords.DEGREE_FORMS)}")
     for name, values in columns.items():

@@ -120,7 +120,9 @@ def _given_layout(cells, communities, what):
         names = [crs.to_string() if crs is not None else "none" for crs in (cells.crs, communities.crs)]
         raise InputError(f"the {what}' CRS is {names[0]}, the communities' {names[1]}: give both in the "
                          f"communities' CRS ({what}.to_crs(communities.crs), or .set_crs() where it is none)")
-    _refuse_missing(cells.geometry.values, cells["grid_id"].astype(str).to_numpy(), what[:-1], f"the {what}")
+    # The IDs as they are (named only for a cell without a polygon): not each one made text, as recut's
+    # check runs after communities_overrun's and communities_merged's in `grid recut`.
+    _refuse_missing(cells.geometry.values, cells["grid_id"].to_numpy(), what[:-1], f"the {what}")
 
 
 def _recut(cells, communities, *, cell_area, shape, barriers, sliver_ratio, issued, start_date, tolerance,

@@ -186,6 +186,13 @@ def _texts(value, what, example):
 KINDS = ("component", "event")
 
 
+def check_kind(kind):
+    """An error unless ``kind`` is one of :data:`KINDS`: any other was read as a
+    component's, without a word."""
+    if kind not in KINDS:
+        raise InputError(f"kind {kind!r}: give {' or '.join(map(repr, KINDS))}")
+
+
 def class_keys(code, kind="component", local=frozenset()):
     """The class keys a code matches, most specific first (without ``"*"``).
 
@@ -196,8 +203,7 @@ def class_keys(code, kind="component", local=frozenset()):
     >>> class_keys("11010106010"), class_keys("0114"), class_keys("0101", "event")
     (['06010', '06'], ['01023', '01'], ['event:0101', 'event:01'])
     """
-    if kind not in KINDS:  # any other was read as a component's, without a word
-        raise InputError(f"kind {kind!r}: give {' or '.join(map(repr, KINDS))}")
+    check_kind(kind)
     code = half_width(str(code).strip())  # ０１０１３, typed in a Chinese input method's full-width mode
     if kind != "event" and not code.isdigit():
         code = named_class(code) or code  # 路灯, 暴露垃圾: a class's name
