@@ -35,6 +35,7 @@ metres (status ``nearest``, with the distance), otherwise they are ``outside``
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -103,8 +104,8 @@ DEGREES_MINUTES_REASON = ("degrees and minutes run together, NMEA's dddmm.mmmm (
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record; 6: a layer in feet or Web Mercator in the metric CRS; 7: overlaps
-#: under 1 m² not on record
-_INDEX_FORMAT = "gridkit-locator-7"
+#: under 1 m² not on record; 8: the warnings of reading the file on record
+_INDEX_FORMAT = "gridkit-locator-8"
 _MICRO = "micro."  # the prefix of the micro-grids' arrays in an index file
 _CHUNK = 1 << 18  # points per lookup chunk
 _HINT_SAMPLE = 1000  # outside points read again as lon/lat for the hint of a missing crs
@@ -304,6 +305,7 @@ class Locator:
         self._build(geoms)
         self._read_from = geoms  # every cell's polygon, for near_edge; a package's are read again instead
         self.overlaps = _overlaps(geoms, self._ids) if check_overlaps else None
+        self.read_warnings = []  # from_package's: what reading the file warned of
         self.micro, self._micro_parent = None, None
         if micro is not None:
             self._nest(micro)
@@ -349,7 +351,9 @@ class Locator:
         A file that is not a grid package is checked for cells that overlap, once
         when its index is built (``check_overlaps``; a package is left to
         ``gridkit check``), and a warning names the first pair each time the
-        locator is made. A point in two cells goes to the first in the file.
+        locator is made. A point in two cells goes to the first in the file. The
+        warnings of reading the file (a layer labelled EPSG:4326 in China, which may
+        be GCJ-02) are given each time too, from the index's record.
 
         With ``cache`` (the default) the index is kept beside the file in
         ``<file>.locator`` and loaded from there (well under a second, even for
@@ -372,14 +376,17 @@ class Locator:
                         _warn_invalid(each.invalid)
                         _warn_repeated(each, what)
                 _warn_overlaps(path, loc.overlaps)
+                for name, message in loc.read_warnings:
+                    logging.getLogger(name).warning(message)
                 loc._read_from = (path, layer, id_field)
                 return loc
-        cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
+        with _warnings_kept() as read_warnings:
+            cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
         try:
             loc = cls(cells, tolerance=tolerance, micro=micro_grids, check_overlaps=not package)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
-        loc.source = stamp
+        loc.source, loc.read_warnings = stamp, read_warnings
         _warn_overlaps(path, loc.overlaps)
         loc._read_from = (path, layer, id_field)  # not kept in memory: near_edge alone needs them
         if cache:
@@ -699,7 +706,8 @@ class Locator:
             arrays["record"] = self._record
         meta = {"format": _INDEX_FORMAT, "crs": self.crs.to_wkt(), "side": self.side, "origin": self.origin,
                 "shape": self.shape, "stats": self.stats, "attributes": self._names, "units": self._units,
-                "source": self.source, "overlaps": self.overlaps, "invalid": self.invalid}
+                "source": self.source, "overlaps": self.overlaps, "invalid": self.invalid,
+                "read_warnings": self.read_warnings}
         return arrays, meta
 
     @classmethod
@@ -728,7 +736,7 @@ class Locator:
         loc.tolerance = metres(tolerance)
         loc.side, loc.origin, loc.shape = meta["side"], tuple(meta["origin"]), tuple(meta["shape"])
         loc.stats, loc.source, loc.overlaps = meta["stats"], meta["source"], meta["overlaps"]
-        loc.invalid = meta["invalid"]
+        loc.invalid, loc.read_warnings = meta["invalid"], [tuple(said) for said in meta["read_warnings"]]
         loc._code, loc._mixed_ptr = arrays["code"], arrays["mixed_ptr"]
         loc._mixed_cells, loc._mixed_ids = arrays["mixed_cells"], arrays["mixed_ids"]
         offsets, blob = arrays["wkb_offsets"], arrays["wkb"].tobytes()
@@ -1642,6 +1650,30 @@ def _read_cells(path, layer, id_field, micro=False):
     if not measures_in_metres(cells.crs, cells.total_bounds):
         cells = cells.to_crs(coords.metric_crs_for(*lonlat_centre(cells.crs, cells.total_bounds)))
     return cells, micro_grids, package
+
+
+class _WarningsKept(logging.Handler):
+    """Keeps ``(logger name, message)`` of each warning gridkit logs while it is attached."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.said = []
+
+    def emit(self, record):
+        self.said.append((record.name, record.getMessage()))
+
+
+@contextlib.contextmanager
+def _warnings_kept():
+    """The warnings gridkit logs within, as a list of ``(logger name, message)``; they
+    are logged as well. :meth:`Locator.from_package` keeps those of reading a file,
+    to give them again when its index is loaded instead of the file read."""
+    keeper, logger = _WarningsKept(), logging.getLogger("gridkit")
+    logger.addHandler(keeper)
+    try:
+        yield keeper.said
+    finally:
+        logger.removeHandler(keeper)
 
 
 def _gcj02_grid_fix(path):

@@ -391,15 +391,19 @@ def test_cells_with_no_place_for_the_mark_given_as_grid_are_warned_of_with_the_w
                                                                                                    caplog):
     """A GCJ-02 export to .shp (labelled EPSG:4326) or .csv (read as it) given as
     --grid: the Shapefile's cells were read ~500 m off without a word, and the CSV's
-    warning said --crs gcj02, which is the points' CRS in locate; --grid has none."""
+    warning said --crs gcj02, which is the points' CRS in locate; --grid has none.
+    Each time: once the index was kept beside the file, the next run read no file and
+    said nothing."""
     for name in ("amap.shp", "amap.csv"):
         export_package(package, tmp_path / name, crs="gcj02")
-        caplog.clear()
-        Locator.from_package(tmp_path / name, cache=False)
-        assert caplog.text.count("lies in China") == 1 and (
-            f"If it came from Amap, Tencent or a Chinese boundary download, make a package of it read as GCJ-02 "
-            f"(gridkit grid adopt {tmp_path / name} --crs gcj02 -o PACKAGE.gpkg) and give that as --grid"
-        ) in caplog.text, caplog.text
+        for built in (True, False):  # read, then loaded from the index kept beside it
+            caplog.clear()
+            Locator.from_package(tmp_path / name)
+            assert gk.locator.index_path(tmp_path / name).exists()
+            assert caplog.text.count("lies in China") == 1 and (
+                f"If it came from Amap, Tencent or a Chinese boundary download, make a package of it read as GCJ-02 "
+                f"(gridkit grid adopt {tmp_path / name} --crs gcj02 -o PACKAGE.gpkg) and give that as --grid"
+            ) in caplog.text, (built, caplog.text)
     caplog.clear()
     Locator.from_package(package, cache=False)  # a package is what it says
     assert "lies in China" not in caplog.text
