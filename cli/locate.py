@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from .options import (FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt,
-                      json_text, names_read, near_line, nmea_line, overwrite_opt, picture_path, progress_enabled,
-                      refuse_existing, require_with, text_encoding_opt, within, x_field_opt, y_field_opt)
+from .options import (FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, grid_crs_opt, grid_layer_opt,
+                      id_field_opt, json_text, names_read, near_line, nmea_line, overwrite_opt, picture_path,
+                      progress_enabled, refuse_existing, require_with, text_encoding_opt, within, x_field_opt,
+                      y_field_opt)
 
 
 def _routes(path):
@@ -94,6 +95,7 @@ def _misread(locator, x, y, crs, degrees):
                    "or the only sheet naming coordinate columns).")
 @grid_layer_opt
 @id_field_opt
+@grid_crs_opt
 @x_field_opt
 @y_field_opt
 @degrees_opt
@@ -134,7 +136,8 @@ def _misread(locator, x, y, crs, degrees):
               help="Worker processes of the local dask cluster.")
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
-                   grid_layer, id_field, x_field, y_field, degrees, encoding, tolerance, near_edge, counts, counts_by,
+                   grid_layer, id_field, grid_crs, x_field, y_field, degrees, encoding, tolerance, near_edge, counts,
+                   counts_by,
                    counts_per, units, picture, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
@@ -185,7 +188,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
 
     t0 = time.perf_counter()
     if at is not None:
-        _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
+        grid = {"layer": grid_layer, "id_field": id_field, "crs": grid_crs}
+        _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid,
                     tolerance, degrees, near_edge, points=points, output=output,
                     batch_only=(layer, x_field, y_field, encoding, counts, counts_by, picture, use_dask, scheduler,
                                 None if counts_per == "cell" else counts_per, units or None,
@@ -229,7 +233,8 @@ def locate_command(points, at, as_json, package, output, routes, class_field, cl
             except GridkitError as exc:
                 raise click.BadParameter(str(exc), param_hint="--class") from None
         classes = {"class_field": class_field, "class_code": class_code}
-        grid = {"grid_layer": grid_layer, "id_field": id_field, "near_edge": near_edge}  # what each row is told
+        grid = {"grid_layer": grid_layer, "id_field": id_field, "grid_crs": grid_crs,
+                "near_edge": near_edge}  # what each row is told
         read_as = {"crs": crs, "degrees": degrees}  # what the coordinates are
         if use_dask or scheduler:
             summary = _run_dask(points, package, output, table, classes, kind, read_as, x_field, y_field,
@@ -299,9 +304,10 @@ _AT_LINES = (("micro-grid", "micro_id", None), ("community", "community_code", "
              ("street", "street_code", "street_name"), ("district", "county_code", "county_name"))
 
 
-def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid_layer, id_field,
-                tolerance, degrees, near_edge, *, points, output, batch_only):
-    """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside)."""
+def _locate_one(at, as_json, package, routes, class_field, class_code, events, crs, grid, tolerance, degrees,
+                near_edge, *, points, output, batch_only):
+    """``--at X,Y``: one point's cell, areas and department, printed (exit 1 outside).
+    ``grid``: :meth:`Locator.from_package`'s layer, id_field and crs."""
     import numpy as np
     import pandas as pd
 
@@ -329,13 +335,13 @@ def _locate_one(at, as_json, package, routes, class_field, class_code, events, c
     _, problem = position_problems([x], [y], crs)
     try:
         if problem[0]:
-            locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+            locator = Locator.from_package(package, tolerance=tolerance, **grid)
             raise click.BadParameter(f"{at!r} ({crs}): {problem[0]}{_misread(locator, x, y, crs, degrees)}",
                                      param_hint="--at")
         table = _routes(routes)
         if table is not None and class_code is None:
             raise click.UsageError("--routes needs --class (the point's class) with --at")
-        locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+        locator = Locator.from_package(package, tolerance=tolerance, **grid)
         found = answer(locator, x, y, crs=crs, routes=table, class_code=class_code,
                        kind="event" if events else "component", near=near_edge)
         hint = _other_readings(locator, x, y, found["grid_id"]) if unsaid else ""
@@ -432,7 +438,7 @@ def _run_dask(points, package, output, table, classes, kind, read_as, x_field, y
     locator = None
     if per_cell["counts"] or per_cell["counts_map"]:  # read first: a unit the layout lacks is said before the work
         locator = Locator.from_package(package, tolerance=tolerance, layer=grid["grid_layer"],
-                                       id_field=grid["id_field"])
+                                       id_field=grid["id_field"], crs=grid["grid_crs"])
         if per_cell["counts_units"]:
             locator.cells_in(per_cell["counts_units"])
     with Steps() as step:

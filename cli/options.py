@@ -186,6 +186,14 @@ id_field_opt = click.option("--id-field", default="grid_id", show_default=True,
                             help="When the grid is any polygon file: the column with the cell IDs.")
 
 
+def grid_crs_opt(command):
+    """--grid-crs, for the commands that locate (locate, serve, patrol)."""
+    return crs_opt("--grid-crs", help="When the grid is any polygon file without a CRS, or with a wrong one: what "
+                                      "its coordinates are in: gcj02 for cells from Amap or a Chinese platform's web "
+                                      "map (often labelled EPSG:4326), bd09 (Baidu), EPSG:4326, or the projected "
+                                      "CRS's EPSG code. A grid package says its own.")(command)
+
+
 def echo_summary(lines, data, as_json):
     """End a command: its summary ``lines`` for a person, or with ``--json`` the same
     ``data`` as one JSON object for a script."""

@@ -6,9 +6,9 @@ import time
 
 import click
 
-from .options import (FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, grid_layer_opt, id_field_opt,
-                      nmea_line, overwrite_opt, picture_path, refuse_existing, text_encoding_opt, x_field_opt,
-                      y_field_opt)
+from .options import (FilePath, Number, Steps, crs_opt, degrees_opt, echo_summary, grid_crs_opt, grid_layer_opt,
+                      id_field_opt, nmea_line, overwrite_opt, picture_path, refuse_existing, text_encoding_opt,
+                      x_field_opt, y_field_opt)
 
 #: Why a fix is rejected for its time, as the summary says it (for its position: as locate's rows).
 TIME_REASONS = {"missing_time": "the time is blank", "bad_time": "the time is no date and time gridkit can read"}
@@ -62,6 +62,7 @@ def _duration(minutes) -> str:
 @click.option("--layer", default=None, help="The layer of a multi-layer file (default for GPX: track_points).")
 @grid_layer_opt
 @id_field_opt
+@grid_crs_opt
 @degrees_opt
 @x_field_opt
 @y_field_opt
@@ -69,8 +70,8 @@ def _duration(minutes) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
 @overwrite_opt
 def patrol_command(tracks, package, output, picture, scope, units, time_field, date_field, track_field, time_zone,
-                   max_gap, max_speed, crs, layer, grid_layer, id_field, degrees, x_field, y_field, encoding, as_json,
-                   overwrite):
+                   max_gap, max_speed, crs, layer, grid_layer, id_field, grid_crs, degrees, x_field, y_field, encoding,
+                   as_json, overwrite):
     """Patrol coverage: how far and how long grid workers' tracks ran in each
     cell, which cells they entered and how often, and which they never visited.
 
@@ -127,7 +128,7 @@ def patrol_command(tracks, package, output, picture, scope, units, time_field, d
                 time_field=time_field, date_field=date_field, track_field=track_field, encoding=encoding,
                 time_zone=time_zone, degrees=degrees,
                 max_gap=max_gap * 60, max_speed=max_speed / 3.6, scope=scope, overwrite=overwrite,
-                grid_layer=grid_layer, id_field=id_field, units=units)
+                grid_layer=grid_layer, id_field=id_field, grid_crs=grid_crs, units=units)
             if picture:
                 step(f"drawing {picture}")
                 where = ", ".join(summary["units"]["units"]) if units else None

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from .options import DEGREE_CHOICES, FilePath, Number, crs_opt, grid_layer_opt, id_field_opt
+from .options import DEGREE_CHOICES, FilePath, Number, crs_opt, grid_crs_opt, grid_layer_opt, id_field_opt
 
 
 @click.command("serve")
@@ -33,10 +33,12 @@ from .options import DEGREE_CHOICES, FilePath, Number, crs_opt, grid_layer_opt, 
                    "reading the answers; other programs are not affected).")
 @grid_layer_opt
 @id_field_opt
+@grid_crs_opt
 @click.option("--self-test", is_flag=True,
               help="Start, ask the server about a point of the layout over HTTP (GET /locate, then POST /locate), "
                    "print the answers and stop: checks a deployment.")
-def serve_command(package, routes, host, port, crs, degrees, tolerance, cors, grid_layer, id_field, self_test):
+def serve_command(package, routes, host, port, crs, degrees, tolerance, cors, grid_layer, id_field, grid_crs,
+                  self_test):
     """Answer locate-and-route requests over HTTP, for systems that are not Python.
 
     A city's case platform, a dispatch desk's web page or a phone app sends a
@@ -75,10 +77,11 @@ def serve_command(package, routes, host, port, crs, degrees, tolerance, cors, gr
     if port is None:
         port = 0 if self_test else 8765
     try:
-        locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+        locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field,
+                                       crs=grid_crs)
         table = RoutingTable.load(routes).checked() if routes else None
         service = Service(locator, table, crs=crs, degrees=degrees, package=package)
-        x, y = _inside_point(package, grid_layer, crs, degrees)
+        x, y = _inside_point(package, grid_layer, grid_crs, crs, degrees)
         server = make_server(service, host, port, cors=cors)
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
@@ -102,20 +105,25 @@ def serve_command(package, routes, host, port, crs, degrees, tolerance, cors, gr
         server.server_close()
 
 
-def _inside_point(package, layer, crs, degrees):
+def _inside_point(package, layer, grid_crs, crs, degrees):
     """A point inside the layout's first cell, in ``crs`` (for the example and the
     self-test), rounded to 6 decimals in degrees, 2 in metres, and written as
     ``degrees`` (116412200 for e6). ``layer``: the cells' (default: a grid package's
-    cells, else the file's first layer, as the locator reads)."""
+    cells, else the file's first layer, as the locator reads); ``grid_crs``: what
+    their coordinates are in, when not as labelled (the locator has checked it)."""
     import pyogrio
 
-    from gridkit.coords import is_geographic, write_degrees
+    from gridkit.coords import is_geographic, parse_crs, write_degrees
     from gridkit.export import to_crs
+    from gridkit.io import from_pseudo_crs
 
     if layer is None:
         names = [name for name, _ in pyogrio.list_layers(package)]
         layer = "cells" if "cells" in names else names[0]
     first = pyogrio.read_dataframe(package, layer=layer, max_features=1, columns=[])
+    if grid_crs is not None:
+        given = parse_crs(grid_crs)
+        first = from_pseudo_crs(first, given) if isinstance(given, str) else first.set_crs(given, allow_override=True)
     point = to_crs(first.set_geometry(first.geometry.representative_point()), crs).geometry.iloc[0]
     digits = 6 if is_geographic(crs) else 2
     (x,), (y,) = write_degrees([round(point.x, digits)], [round(point.y, digits)], degrees)

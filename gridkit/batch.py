@@ -275,8 +275,8 @@ def summarise(located, rejects, n_rows):
 
 def locate_file(points, package, output, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, layer=None, x_field=None, y_field=None, encoding=None, tolerance=0.0, rejects_path=None,
-                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", degrees=None, near_edge=None,
-                counts=None, counts_by=None, counts_map=None, counts_per="cell", counts_units=None):
+                overwrite=False, progress=None, grid_layer=None, id_field="grid_id", grid_crs=None, degrees=None,
+                near_edge=None, counts=None, counts_by=None, counts_map=None, counts_per="cell", counts_units=None):
     """Locate every row of ``points`` against the grid package; write ``output`` (.csv,
     .xlsx, .gpkg, .geojson or .parquet; None: only the counts).
 
@@ -300,7 +300,8 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     ``progress(done, total)`` is called with the rows done so far after each chunk. Returns
     the summary; the rejects go to ``rejects_path`` (default ``<output stem>.rejects.csv``,
     beside the counts without an output). ``package`` may be any polygon file
-    (``grid_layer``, ``id_field``: see :meth:`Locator.from_package`).
+    (``grid_layer``, ``id_field``, ``grid_crs``: :meth:`Locator.from_package`'s
+    ``layer``, ``id_field`` and ``crs``).
     """
     from .catalogue import read_inventory
     from .counts import check_counts_outputs, per_cell, write_per_cell
@@ -325,7 +326,7 @@ def locate_file(points, package, output, *, routes=None, class_field=None, class
     frame = pd.DataFrame(frame.drop(columns="geometry", errors="ignore"))
     frame.attrs = read  # the coordinate columns' names among them, for the rejects' detail
     classes = _classes(frame, class_field, class_code, points)
-    locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field)
+    locator = Locator.from_package(package, tolerance=tolerance, layer=grid_layer, id_field=id_field, crs=grid_crs)
     if counts_units:  # a unit the layout lacks: said before any point is located
         locator.cells_in(counts_units)
     numbers = source_rows(frame)  # as the file numbers them: a workbook's as its sheet does
@@ -534,8 +535,8 @@ def _plain(located):
 @functools.lru_cache(maxsize=4)
 def _worker_locator(package, tolerance, grid):
     """One locator per worker process and package (loaded from the cached index)."""
-    layer, id_field = grid
-    return Locator.from_package(package, tolerance=tolerance, layer=layer, id_field=id_field)
+    layer, id_field, crs = grid
+    return Locator.from_package(package, tolerance=tolerance, layer=layer, id_field=id_field, crs=crs)
 
 
 def _partition_xy(part, x_field, y_field, wkb, crs, degrees):
@@ -662,7 +663,7 @@ def _refuse_mixed_schemas(points, dataset):
 
 def locate_dask(points, package, *, routes=None, class_field=None, class_code=None, kind="component",
                 crs=None, x_field=None, y_field=None, tolerance=0.0, scheduler=None, n_workers=2,
-                grid_layer=None, id_field="grid_id", degrees=None, near_edge=None):
+                grid_layer=None, id_field="grid_id", grid_crs=None, degrees=None, near_edge=None):
     """Locate a partitioned Parquet dataset (GeoParquet, or x/y columns) on dask.
 
     Plain Parquet's coordinate columns are ``x_field`` and ``y_field``, else found
@@ -678,7 +679,8 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
     the input's row order (rows are numbered within the whole dataset), and
     ``located.attrs["offset_hint"]``: :meth:`Locator.offset_hint` on an even sample
     of the positions ("" when they seem read in the right lon/lat system).
-    ``routes``, ``class_field``, ``class_code``, ``degrees``, ``near_edge``: as :func:`locate_file`'s.
+    ``routes``, ``class_field``, ``class_code``, ``degrees``, ``near_edge``, ``grid_layer``, ``id_field``,
+    ``grid_crs``: as :func:`locate_file`'s.
     """
     import dask
     import dask.dataframe as dd
@@ -693,7 +695,7 @@ def locate_dask(points, package, *, routes=None, class_field=None, class_code=No
         raise InputError(f"{points}: the dask path reads Parquet or GeoParquet (a file, a folder of "
                          "partitions or a glob); locate other formats without --dask")
     package = str(Path(package).resolve())
-    grid = (grid_layer, id_field)
+    grid = (grid_layer, id_field, grid_crs)
     locator = _worker_locator(package, float(tolerance), grid)  # builds the index file once, up front
     wkb = None
     if isinstance(points, (str, Path)):

@@ -1013,7 +1013,7 @@ def _check_given_crs(gdf, path, crs):
         if lonlat.any():
             return
         fix = ("" if lonlat_swapped(bounds) else ". Give it the projected CRS's EPSG code (--crs, or the input's "
-               "own option: --households-crs EPSG:4547 …), or no CRS to read it as labelled")
+               "own option: --households-crs, --grid-crs …), or no CRS to read it as labelled")
         raise CRSError(f"{path}: its coordinates are not longitude/latitude ({ranges}), so they cannot be in {name}, "
                        f"the CRS given for it; {label}{fix}{crs_hint(bounds)}")
     if gdf.crs is not None and gdf.crs.is_geographic and lonlat.all():
@@ -1059,7 +1059,7 @@ def _check_labelled_crs(gdf, path):
     said = (f"{path}: it is labelled {name}, a projected CRS in metres, but its coordinates look like longitude/"
             f"latitude ({ranges}): read as metres, the whole file lies within 200 m of the point (0, 0). If they "
             "are degrees, give the CRS they are in (--crs EPSG:4326 for GPS, gcj02 for Amap/Tencent, bd09 for Baidu; "
-            "or the input's own option: --households-crs …); if they really are metres in "
+            "or the input's own option: --households-crs, --grid-crs …); if they really are metres in "
             f"{name}, give --crs {name} to say so")
     if crs.to_authority() is None:
         log.warning("%s", said)
@@ -1093,7 +1093,7 @@ def _check_zone_number(path, bounds, ranges, crs, label):
         return
     raise CRSError(f"{path}: read in {crs.to_string()} ({label}), its coordinates ({ranges}) lie far outside the "
                    f"area that CRS is for, and in {coords.twin_named(twin)}, they lie inside it: give --crs "
-                   f"EPSG:{twin.to_epsg()} (or the input's own option: --households-crs …)")
+                   f"EPSG:{twin.to_epsg()} (or the input's own option: --households-crs, --grid-crs …)")
 
 
 def lonlat_swapped(bounds) -> bool:

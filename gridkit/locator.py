@@ -102,6 +102,8 @@ DECIMAL_DEGREES_REASON = ("decimal degrees (116.4122) read in another form (--de
 DEGREES_MINUTES_REASON = ("degrees and minutes run together, NMEA's dddmm.mmmm (11624.7326 is 116°24.7326′): read so "
                           "they land inside the layout; give --degrees ddmm")
 _STATUS_DTYPE = pd.CategoricalDtype(list(STATUS_NAMES))
+#: How cells in GCJ-02, labelled (or read as) EPSG:4326, are read as such.
+GCJ02_GRID_FIX = 'give --grid-crs gcj02 (in Python, Locator.from_package(path, crs="gcj02"))'
 #: 2: with the micro-grids; 3: overlapping cells, the first wins; 4: a file's overlaps on record;
 #: 5: its invalid cells on record; 6: a layer in feet or Web Mercator in the metric CRS; 7: overlaps
 #: under 1 m² not on record; 8: the warnings of reading the file on record
@@ -334,7 +336,7 @@ class Locator:
 
     @classmethod
     def from_package(cls, path, *, tolerance: float = 0.0, cache: bool = True, layer=None,
-                     id_field: str = "grid_id", micro: bool = True):
+                     id_field: str = "grid_id", micro: bool = True, crs=None):
         """The locator of a grid package (its ``cells`` layer), or of any polygon file.
 
         A file that is not a grid package works too: give its ``layer`` (default:
@@ -342,7 +344,10 @@ class Locator:
         cell IDs (``id_field``); a layer in lon/lat, in feet, or in a CRS that
         stretches areas by over 1 % there (Web Mercator) is projected to the local
         metric CRS (:func:`gridkit.coords.metric_crs_for`), so that the tolerance and
-        the distances are metres on the ground.
+        the distances are metres on the ground. ``crs`` says what such a file's
+        coordinates are in when it has no CRS, or the wrong one: ``"gcj02"`` for cells
+        from Amap or a Chinese platform labelled EPSG:4326, ``"bd09"``, or an EPSG
+        code. A grid package says its own, and is refused one.
 
         With ``micro`` (the default), a package's ``micro_grids`` layer (household
         grids made with micro-grids) is indexed too, and answers name the
@@ -364,7 +369,7 @@ class Locator:
         if not path.exists():
             raise InputError(f"{path}: no such grid package")
         sidecar = index_path(path)
-        stamp = f"{_stamp(path)}:{layer or ''}:{id_field}:{'micro' if micro else ''}"
+        stamp = f"{_stamp(path)}:{layer or ''}:{id_field}:{'micro' if micro else ''}:{crs or ''}"
         if cache and sidecar.exists():
             try:
                 loc = cls.load(sidecar, tolerance=tolerance)
@@ -378,17 +383,17 @@ class Locator:
                 _warn_overlaps(path, loc.overlaps)
                 for name, message in loc.read_warnings:
                     logging.getLogger(name).warning(message)
-                loc._read_from = (path, layer, id_field)
+                loc._read_from = (path, layer, id_field, crs)
                 return loc
         with _warnings_kept() as read_warnings:
-            cells, micro_grids, package = _read_cells(path, layer, id_field, micro)
+            cells, micro_grids, package = _read_cells(path, layer, id_field, micro, crs)
         try:
             loc = cls(cells, tolerance=tolerance, micro=micro_grids, check_overlaps=not package)
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
         loc.source, loc.read_warnings = stamp, read_warnings
         _warn_overlaps(path, loc.overlaps)
-        loc._read_from = (path, layer, id_field)  # not kept in memory: near_edge alone needs them
+        loc._read_from = (path, layer, id_field, crs)  # not kept in memory: near_edge alone needs them
         if cache:
             try:
                 loc.save(sidecar)
@@ -635,8 +640,8 @@ class Locator:
         cells of mixed buckets, so a package's are read again."""
         geoms = self.__dict__.get("_read_from")
         if isinstance(geoms, tuple):
-            path, layer, id_field = geoms
-            cells = _read_cells(path, layer, id_field)[0]
+            path, layer, id_field, crs = geoms
+            cells = _read_cells(path, layer, id_field, crs=crs)[0]
             if len(cells) != len(self) or not (cells["grid_id"].to_numpy(dtype=object) == self._ids).all():
                 raise InputError(f"{path} changed since its locator was made: make it again")
             geoms = _repaired(np.asarray(cells.geometry.to_crs(self.crs).values, dtype=object), self._ids, "cell")[0]
@@ -1541,13 +1546,14 @@ def _in_chunks(n, work):
     list(_pool().map(lambda start: work(slice(start, min(start + _CHUNK, n))), range(0, n, _CHUNK)))
 
 
-def _read_cells(path, layer, id_field, micro=False):
+def _read_cells(path, layer, id_field, micro=False, crs=None):
     """``(cells, micro_grids, package)``: the cells of a package or polygon file,
     with ``grid_id``, in a metric CRS; with ``micro`` its micro-grids (``micro_id``,
-    ``grid_id``; None when it has none); whether they are a grid package's cells."""
+    ``grid_id``; None when it has none); whether they are a grid package's cells.
+    ``crs``: what a polygon file's coordinates are in, instead of its label."""
     import pyogrio
 
-    from .io import (TABLE_SUFFIXES, empty_file, from_pseudo_crs, gdal_path, input_suffix, marked_crs,
+    from .io import (TABLE_SUFFIXES, _apply_crs, empty_file, from_pseudo_crs, gdal_path, input_suffix, marked_crs,
                      refuse_layer, warn_if_gcj02)
 
     micro_grids = None
@@ -1579,6 +1585,9 @@ def _read_cells(path, layer, id_field, micro=False):
             package = layer == "cells" and "gridkit_metadata" in layers
             info = pyogrio.read_info(source, layer=layer)
             fields, geometry = set(info["fields"]), info["geometry_type"]
+        if crs is not None and package:
+            raise InputError(f"{path}: a grid package says what CRS its cells are in; leave out the grid's CRS "
+                             f"(--grid-crs {crs}), which is for polygon files without a CRS or with a wrong one")
         if geometry is None:  # points, a report table: not a layout
             raise InputError(f"{path} (layer {layer}): a table without geometry, not a grid layout; --grid takes "
                              "a grid package (gridkit grid units BOUNDARIES -o layout.gpkg) or a file of cell polygons")
@@ -1603,7 +1612,7 @@ def _read_cells(path, layer, id_field, micro=False):
 
             cells = gpd.read_parquet(path, columns=[*columns, geometry])
         elif table:
-            cells = _table_in_crs(whole[[*columns, geometry]], path)
+            cells = _table_in_crs(whole[[*columns, geometry]], path, crs)
         else:
             cells = pyogrio.read_dataframe(source, layer=layer, columns=columns, use_arrow=True)
         cells = cells.rename(columns={column: name for name, column in named.items() if column != name})
@@ -1638,13 +1647,17 @@ def _read_cells(path, layer, id_field, micro=False):
         if rounded:
             raise InputError(f"{path} (layer micro_grids): {rounded}; or locate "
                              "without the micro-grids (micro=False)")
-    if cells.crs is None:
-        raise CRSError(f"{path}: the cells have no CRS; set one (e.g. ogr2ogr -a_srs) before locating")
-    pseudo = marked_crs(path, layer) if cells.crs.equals(4326) else None  # (a table has no place for a mark)
-    if pseudo:  # gridkit export's copy for Amap or Baidu: by its label, every cell 100–700 m off
-        cells = from_pseudo_crs(cells, pseudo)
+    if crs is not None:
+        if not table:  # (a table's was applied as it was read)
+            cells = _apply_crs(cells, path, crs)
+    elif cells.crs is None:
+        raise CRSError(f"{path}: the cells have no CRS; say what their coordinates are in with --grid-crs: "
+                       "EPSG:4326 (GPS/WGS84 lon/lat), gcj02 (Amap, Tencent, a Chinese platform's web map), bd09 "
+                       "(Baidu) or the projected CRS's EPSG code")
+    elif pseudo := marked_crs(path, layer) if cells.crs.equals(4326) else None:  # (a table has no mark)
+        cells = from_pseudo_crs(cells, pseudo)  # gridkit export's copy for Amap or Baidu: by its label, 100–700 m off
     elif not package and not table:  # (a table's reader warned) say how to read a GCJ-02 layer as such
-        warn_if_gcj02(path, cells.crs, cells.total_bounds, cells.columns, fix=_gcj02_grid_fix(path))
+        warn_if_gcj02(path, cells.crs, cells.total_bounds, cells.columns, fix=GCJ02_GRID_FIX)
     # Distances and --tolerance are metres: a layer in lon/lat, US feet or Web Mercator
     # (1.3 of its metres to one on the ground in Beijing) is located in the metric CRS.
     if not measures_in_metres(cells.crs, cells.total_bounds):
@@ -1676,25 +1689,20 @@ def _warnings_kept():
         logger.removeHandler(keeper)
 
 
-def _gcj02_grid_fix(path):
-    """How cells in GCJ-02, labelled (or read as) EPSG:4326, are read as such: --grid
-    has no --crs of its own (a package knows its CRS)."""
-    return (f"make a package of it read as GCJ-02 (gridkit grid adopt {path} --crs gcj02 -o PACKAGE.gpkg) and "
-            "give that as --grid")
-
-
-def _table_in_crs(cells, path):
-    """A table of cells (WKT) in the CRS it is labelled with (a CSV's .prj, a workbook's
-    property), or lon/lat read as EPSG:4326; a table of metres without a label is
-    refused with the command that says its CRS."""
+def _table_in_crs(cells, path, crs=None):
+    """A table of cells (WKT) in ``crs``, else in the CRS it is labelled with (a CSV's
+    .prj, a workbook's property), or lon/lat read as EPSG:4326; a table of metres
+    without either is refused with the option that says its CRS."""
     from .io import wkt_table_in_crs
 
     try:
-        return wkt_table_in_crs(cells, path, None, gcj02_fix=_gcj02_grid_fix(path))
+        return wkt_table_in_crs(cells, path, crs, gcj02_fix=GCJ02_GRID_FIX)
     except CRSError:
+        if crs is not None:
+            raise
         raise CRSError(f"{path}: a table of cells has no CRS label (no .prj beside a CSV, no CRS property in a "
-                       "workbook); make it a grid package first, saying what its coordinates are in: gridkit grid "
-                       f"adopt {path} --crs EPSG:… -o cells.gpkg") from None
+                       "workbook) and its coordinates are not lon/lat; say what they are in with --grid-crs "
+                       "EPSG:… (the projected CRS's code)") from None
 
 
 def _overlaps(geoms, ids):

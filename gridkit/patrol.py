@@ -641,7 +641,7 @@ def track_lines(locator, fixes, *, crs=None, max_gap=MAX_GAP_S, max_speed=MAX_SP
 def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, y_field=None, time_field=None,
                 track_field=None, encoding=None, time_zone=None, max_gap=MAX_GAP_S, max_speed=MAX_SPEED_MS,
                 scope="community", rejects_path=None, overwrite=False, grid_layer=None, id_field="grid_id",
-                date_field=None, degrees=None, units=None):
+                grid_crs=None, date_field=None, degrees=None, units=None):
     """Patrol coverage of the track files ``tracks`` against a grid package, written
     to ``output``: a GeoPackage (layers ``coverage``, the cells of ``scope`` with
     :func:`coverage_cells`' columns, and ``tracks``, the walked lines of
@@ -655,6 +655,8 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     columns that could (a few values, each repeated). ``units``: the coverage lists
     only these communities', streets' or districts' cells (codes or names), and the
     summary's ``units`` says them and the metres and minutes walked in them.
+    ``package`` may be any polygon file (``grid_layer``, ``id_field``, ``grid_crs``:
+    :meth:`Locator.from_package`'s ``layer``, ``id_field`` and ``crs``).
     Returns ``(summary, cells, lines)``.
     """
     from .batch import rejects_file, rejects_written
@@ -669,7 +671,7 @@ def patrol_file(tracks, package, output, *, layer=None, crs=None, x_field=None, 
     tracks = [Path(t) for t in ([tracks] if isinstance(tracks, (str, Path)) else tracks)]
     for written in (output, rejects_file(output, rejects_path)):
         refuse_replacing_input(written, {**{"a track file": t for t in tracks}, "the grid": package})
-    locator = Locator.from_package(package, layer=grid_layer, id_field=id_field)
+    locator = Locator.from_package(package, layer=grid_layer, id_field=id_field, crs=grid_crs)
     chosen = locator.cells_in(units)[1] if units else None  # a unit the layout lacks: said before any reading
     read, rejected, hints = [], [], []
     for path in tracks:

@@ -501,7 +501,7 @@ def test_cli_routes_every_point_by_one_class(tmp_path, package):
     assert both.exit_code == 2 and "not both" in both.output
     # the dask workers' step takes it as the local path does
     part = frame.drop(columns="matter").dropna()
-    done = _locate_partition(part, package, 0.0, (None, "grid_id"), "lon", "lat", "EPSG:4326",
+    done = _locate_partition(part, package, 0.0, (None, "grid_id", None), "lon", "lat", "EPSG:4326",
                              RoutingTable.load(routes), None, "component", "01001")
     assert done["gk_department_name"].fillna("").tolist() == ["供水企业/水务局"] * 6 + ["", "", "供水企业/水务局"]
 

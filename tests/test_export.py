@@ -401,12 +401,61 @@ def test_cells_with_no_place_for_the_mark_given_as_grid_are_warned_of_with_the_w
             Locator.from_package(tmp_path / name)
             assert gk.locator.index_path(tmp_path / name).exists()
             assert caplog.text.count("lies in China") == 1 and (
-                f"If it came from Amap, Tencent or a Chinese boundary download, make a package of it read as GCJ-02 "
-                f"(gridkit grid adopt {tmp_path / name} --crs gcj02 -o PACKAGE.gpkg) and give that as --grid"
+                'If it came from Amap, Tencent or a Chinese boundary download, give --grid-crs gcj02 (in Python, '
+                'Locator.from_package(path, crs="gcj02")).'
             ) in caplog.text, (built, caplog.text)
     caplog.clear()
     Locator.from_package(package, cache=False)  # a package is what it says
     assert "lies in China" not in caplog.text
+
+
+def test_cells_in_gcj02_or_without_a_crs_are_located_with_the_crs_given_for_them(package, tmp_path, caplog):
+    """--grid-crs (from_package's crs): locate --grid had no CRS option, so cells
+    exported for Amap (labelled EPSG:4326) were read ~500 m off, and a Shapefile
+    without its .prj was refused with "set one (e.g. ogr2ogr -a_srs)", which cannot
+    say GCJ-02. Given, each cell's inner point is located in that cell; a package,
+    which says its own CRS, is refused one."""
+    cells = gpd.read_file(package, layer="cells")
+    inner = shapely.point_on_surface(cells.geometry.values)
+    x, y = shapely.get_x(inner), shapely.get_y(inner)
+    for name in ("amap.shp", "amap.csv"):
+        export_package(package, tmp_path / name, crs="gcj02")
+        as_labelled = Locator.from_package(tmp_path / name).locate_many(x, y, crs=4548)
+        assert (as_labelled.grid_id != cells["grid_id"]).sum() > len(cells) / 2, name  # ~500 m off
+        caplog.clear()
+        given = Locator.from_package(tmp_path / name, crs="gcj02").locate_many(x, y, crs=4548)
+        assert given.grid_id.tolist() == cells["grid_id"].tolist(), name
+        assert "lies in China" not in caplog.text  # said what it is: no warning
+    (tmp_path / "amap.prj").unlink()
+    with pytest.raises(gk.CRSError, match="amap.shp: the cells have no CRS; say what their coordinates are in with "
+                                          "--grid-crs: EPSG:4326 .GPS/WGS84 lon/lat., gcj02"):
+        Locator.from_package(tmp_path / "amap.shp")
+    unlabelled = Locator.from_package(tmp_path / "amap.shp", crs="gcj02")
+    assert unlabelled.locate_many(x, y, crs=4548).grid_id.tolist() == cells["grid_id"].tolist()
+    export_package(package, tmp_path / "gps.geojson", crs="EPSG:4326")
+    with pytest.raises(gk.CRSError, match="its coordinates are longitude/latitude .* so they cannot be in EPSG:4548"):
+        Locator.from_package(tmp_path / "gps.geojson", crs="EPSG:4548")  # labelled lon/lat: metres meant elsewhere
+    with pytest.raises(InputError, match="pkg.gpkg: a grid package says what CRS its cells are in; leave out the "
+                                         "grid's CRS .--grid-crs gcj02."):
+        Locator.from_package(package, crs="gcj02")
+    # the CLI, one point and a file: in the cell the package gives
+    first = cells["grid_id"].iloc[0]
+    lon, lat = gpd.GeoSeries(inner[:1], crs=4548).to_crs(4326).geometry.iloc[0].coords[0]
+    one = CliRunner().invoke(cli, ["locate", "--at", f"{lon},{lat}", "--grid", str(tmp_path / "amap.shp"),
+                                   "--grid-crs", "gcj02", "--json"])
+    assert one.exit_code == 0 and json.loads(one.output)["grid_id"] == first, one.output
+    pd.DataFrame({"lon": [lon], "lat": [lat]}).to_csv(tmp_path / "one.csv", index=False)
+    file = CliRunner().invoke(cli, ["locate", str(tmp_path / "one.csv"), "--grid", str(tmp_path / "amap.shp"),
+                                    "--grid-crs", "gcj02", "-o", str(tmp_path / "located.csv")])
+    assert file.exit_code == 0, file.output
+    assert pd.read_csv(tmp_path / "located.csv", dtype=str)["gk_grid_id"].tolist() == [first]
+    # and a dask worker's step (locate --dask --grid-crs)
+    from gridkit.batch import _locate_partition
+
+    part = pd.DataFrame({"lon": [lon], "lat": [lat]})
+    done = _locate_partition(part, tmp_path / "amap.shp", 0.0, (None, "grid_id", "gcj02"), "lon", "lat",
+                             "EPSG:4326", None, None, "component")
+    assert unlabelled.values("grid_id")[done["gk_cell"]].tolist() == [first]  # (its cell's row)
 
 
 def test_layers_as_one_name_or_none_and_styles_written_to_no_geopackage(package, tmp_path):

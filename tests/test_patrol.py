@@ -263,6 +263,18 @@ def test_patrol_command_on_any_polygon_file_counts_by_community_where_it_can(tmp
     assert bare.exit_code == 0, bare.output
     assert f"  coverage (all: the layout names no communities): 101 of {len(cells):,} cells patrolled" in bare.output
     assert len(pd.read_csv(tmp_path / "bare.csv")) == len(cells)
+    # A Shapefile without its .prj: refused with the option that says its CRS (was "set one (e.g. ogr2ogr
+    # -a_srs)"), and patrolled as the GeoPackage with it
+    cells[["grid_id", "geometry"]].to_file(tmp_path / "bare.shp")
+    (tmp_path / "bare.prj").unlink()
+    unsaid = CliRunner().invoke(cli, ["patrol", gpx, "--grid", str(tmp_path / "bare.shp"), "-o",
+                                      str(tmp_path / "unsaid.csv")])
+    assert unsaid.exit_code == 1 and f"{tmp_path / 'bare.shp'}: the cells have no CRS; say what their coordinates " \
+        "are in with --grid-crs" in unsaid.output, unsaid.output
+    said = CliRunner().invoke(cli, ["patrol", gpx, "--grid", str(tmp_path / "bare.shp"), "--grid-crs", "EPSG:32619",
+                                    "-o", str(tmp_path / "said.csv")])
+    assert said.exit_code == 0, said.output
+    assert f"  coverage (all: the layout names no communities): 101 of {len(cells):,} cells patrolled" in said.output
 
 
 def test_unit_keeps_the_coverage_to_one_community_by_name_or_code_with_what_was_walked_in_it(tmp_path, samples):
