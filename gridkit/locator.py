@@ -641,7 +641,8 @@ class Locator:
         geoms = self.__dict__.get("_read_from")
         if isinstance(geoms, tuple):
             path, layer, id_field, crs = geoms
-            cells = _read_cells(path, layer, id_field, crs=crs)[0]
+            with _warnings_quiet():  # said when the locator was made
+                cells = _read_cells(path, layer, id_field, crs=crs)[0]
             if len(cells) != len(self) or not (cells["grid_id"].to_numpy(dtype=object) == self._ids).all():
                 raise InputError(f"{path} changed since its locator was made: make it again")
             geoms = _repaired(np.asarray(cells.geometry.to_crs(self.crs).values, dtype=object), self._ids, "cell")[0]
@@ -1674,6 +1675,18 @@ class _WarningsKept(logging.Handler):
 
     def emit(self, record):
         self.said.append((record.name, record.getMessage()))
+
+
+@contextlib.contextmanager
+def _warnings_quiet():
+    """No warning from gridkit within (a file read again, whose warnings were given)."""
+    logger = logging.getLogger("gridkit")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 @contextlib.contextmanager

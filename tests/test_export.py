@@ -393,12 +393,17 @@ def test_cells_with_no_place_for_the_mark_given_as_grid_are_warned_of_with_the_w
     --grid: the Shapefile's cells were read ~500 m off without a word, and the CSV's
     warning said --crs gcj02, which is the points' CRS in locate; --grid has none.
     Each time: once the index was kept beside the file, the next run read no file and
-    said nothing."""
+    said nothing. Once: near_edge, which reads the cells again, said it twice."""
     for name in ("amap.shp", "amap.csv"):
         export_package(package, tmp_path / name, crs="gcj02")
         for built in (True, False):  # read, then loaded from the index kept beside it
             caplog.clear()
-            Locator.from_package(tmp_path / name)
+            loc = Locator.from_package(tmp_path / name)
+            at = gpd.GeoSeries([shapely.Point(500_050, 4_400_050)], crs=4548).to_crs(4326)
+            # where the cells read as labelled put that point: its GCJ-02 lon/lat
+            x, y = loc.to_layout_xy(*wgs84_to_gcj02(at.x.to_numpy(), at.y.to_numpy()), "EPSG:4326")
+            index = loc.cell_index(x, y)[0]
+            assert index[0] >= 0 and loc.near_edge(x, y, index, 60)[0][0] >= 0  # (the cells read again)
             assert gk.locator.index_path(tmp_path / name).exists()
             assert caplog.text.count("lies in China") == 1 and (
                 'If it came from Amap, Tencent or a Chinese boundary download, give --grid-crs gcj02 (in Python, '
