@@ -201,7 +201,7 @@ def test_regions_far_apart_are_drawn_a_panel_each_west_to_east(tmp_path):
     one frame around both drew two specks on a white page. Counties far apart get a
     panel each, west to east, titled by county, framed on their own cells, with one
     legend in the widest; counties side by side stay one frame. So do the maps of
-    counts and of patrol coverage."""
+    counts and of patrol coverage. The figure is cut to the panels' height."""
     from gridkit.preview import plot_counts
 
     def county(code, x0, y0, n=3, wide=1):
@@ -225,6 +225,14 @@ def test_regions_far_apart_are_drawn_a_panel_each_west_to_east(tmp_path):
     assert [ax.get_legend() is not None for ax in fig.axes] == [False, True]
     assert east.get_legend().get_texts()[0].get_text() == "out of the band: 2 too_few"
     assert (tmp_path / "p.png").stat().st_size > 0
+    # Cut to the panels: no white band above the title, nor between the panels and the CRS under them (was 20 and
+    # 29 pixels; 53 and 61 for a wider panel)
+    for wide in (2, 6):
+        _, fig = drawn(county("330922", 600_000, 3_400_000, wide=wide), county("110101", 190_000, 4_420_000, n=4))
+        fig.draw_without_rendering()
+        height = fig.get_figheight() * fig.dpi
+        assert height - fig.get_tightbbox().y1 * fig.dpi < 14, wide
+        assert min(ax.get_tightbbox().y0 for ax in fig.axes) - fig._supxlabel.get_window_extent().y1 < 22, wide
     counted = plot_counts(cells.assign(points=np.arange(len(cells)) % 3))
     assert [ax.get_title() for ax in counted.axes] == ["110101 c110101", "330922 c330922"]
     assert counted.get_suptitle() == "33 points in 22 of 34 cells"
