@@ -2968,6 +2968,9 @@ def catalogue_stats(catalogue, by="class", areas=None, class_code=None, per_clas
     column = STATS_BY.get(by)
     if column is None:
         raise InputError(f"--by {by!r}: use cell, micro, community, street or class")
+    if areas is not None:
+        require_frame(areas, "the areas", (column,), fix=f"list them with layout_areas(package, {by!r})",
+                      geometry=False)
     if by == "micro" and (column not in catalogue or catalogue[column].isna().all()):
         raise InputError("--by micro: no component is in a micro-grid; the layout has none (grid households "
                          "--micro MIN,MAX makes them), or the catalogue was imported before gridkit kept them "

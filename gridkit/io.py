@@ -82,8 +82,9 @@ def layer_options(frame, driver, what) -> dict:
 POLYGON_KINDS = (3, 6)
 
 
-def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False):
-    """An error unless ``frame`` is a GeoDataFrame with a geometry column and the
+def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False, geometry=True):
+    """An error unless ``frame`` is a GeoDataFrame with a geometry column (any
+    DataFrame, without ``geometry``) and the
     ``columns`` (and, with ``polygons``, a polygon or no geometry in every row;
     ``polygons`` may name the shapely type ids taken, :data:`POLYGON_KINDS` if True):
     what a library function taking ``what`` ("the cells"; ``one``: a singular,
@@ -101,13 +102,14 @@ def require_frame(frame, what, columns=(), *, fix="", polygons=False, one=False)
     """
     hint = f"; {fix}" if fix else ""
     are, have, their = ("is", "has", "its") if one else ("are", "have", "their")
-    if not isinstance(frame, gpd.GeoDataFrame):
-        raise InputError(f"{what} {are} a {type(frame).__name__}, not a GeoDataFrame{hint}")
-    if frame._geometry_column_name not in frame.columns:
+    kind = gpd.GeoDataFrame if geometry else pd.DataFrame
+    if not isinstance(frame, kind):
+        raise InputError(f"{what} {are} a {type(frame).__name__}, not a {kind.__name__}{hint}")
+    if geometry and frame._geometry_column_name not in frame.columns:
         raise InputError(f"{what} {have} no geometry column (set one with .set_geometry()){hint}")
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        held = ", ".join(str(c) for c in frame.columns if c != frame.geometry.name) or "none"
+        held = ", ".join(str(c) for c in frame.columns if not geometry or c != frame.geometry.name) or "none"
         names = ("column " if len(missing) == 1 else "columns ") + ", ".join(f"{c!r}" for c in missing)
         raise InputError(f"{what} {have} no {names}{near_column(missing[0], frame.columns)}; {their} columns "
                          f"are: {held}{hint}")

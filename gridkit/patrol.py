@@ -584,8 +584,14 @@ def coverage_cells(locator, table, *, scope="community", units=None):
     cells when the layout names no communities). ``units``: codes or names of
     communities, streets or districts (:meth:`Locator.cells_in`); the scope is
     taken among their cells alone."""
+    from .io import require_frame
+    from .locator import require_locator
+
     if scope not in SCOPES:
         raise InputError(f"scope is one of {', '.join(SCOPES)}, not {scope!r}")
+    require_locator(locator)
+    require_frame(table, "the coverage table", fix="give the table patrol_coverage() returns first", one=True,
+                  geometry=False)
     rows = np.arange(len(locator))
     patrolled = np.isin(rows, table.index.to_numpy())
     if units:

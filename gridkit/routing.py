@@ -495,6 +495,10 @@ class RoutingTable:
         import numpy as np
         import pandas as pd
 
+        from .io import require_frame
+
+        require_frame(locations, "the locations", fix="locate the points with Locator.locate_many()",
+                      geometry=False)
         if isinstance(codes, pd.Series) and not codes.index.equals(locations.index):
             raise InputError("the classes' index is not the locations' index, so rows would get another row's "
                              "class; locate the points with locate_many(frame.x, frame.y) from the same frame, "

@@ -101,6 +101,9 @@ def answer(locator, x, y, *, crs=None, routes=None, class_code=None, kind="compo
     ``GET /locate`` sends it."""
     require_locator(locator)
     require_routes(routes)
+    if class_code is not None and routes is None:
+        raise InputError(f"class_code {class_code!r} was given without routes, which name its department: give "
+                         "routes=RoutingTable.load(path), or leave the class out")
     found = locator.locate(x, y, crs=crs)
     # The layout's own columns (no micro_id without micro-grids; a polygon file that is
     # no package may have no hierarchy): the keys a batch answers with too.

@@ -2899,6 +2899,12 @@ def test_write_catalogue_and_catalogue_stats_refuse_a_frame_that_is_no_catalogue
     with pytest.raises(gk.InputError, match=r"^the catalogue is a list, not a GeoDataFrame; read it with "
                                             r"read_catalogue\(package\)$"):
         catalogue_stats([1])
+    catalogue = frame.assign(GLBJZT=["在用"], SZDYWGBSM=["110101001001003"])
+    with pytest.raises(gk.InputError, match=r"^the areas are a list, not a DataFrame; list them with "
+                                            r"layout_areas\(package, 'cell'\)$"):
+        catalogue_stats(catalogue, by="cell", areas=[1])
+    with pytest.raises(gk.InputError, match=r"^the areas have no column 'SZDYWGBSM'; their columns are: grid_id; "):
+        catalogue_stats(catalogue, by="cell", areas=pd.DataFrame({"grid_id": ["1"]}))
     assert package.read_bytes() == before
 
 

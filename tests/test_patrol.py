@@ -552,6 +552,11 @@ def test_read_fixes_refuses_an_unknown_time_zone_and_a_locator_by_path(samples, 
             read_fixes(gpx, time_zone=zone)
     with pytest.raises(InputError, match=r"^locator is a str, not a gridkit Locator"):
         read_fixes(gpx, locator="cambridge.gpkg")
+    from gridkit.patrol import coverage_cells  # a list for the table was "'builtin_function_or_method' object …"
+    with pytest.raises(InputError, match=r"^the coverage table is a list, not a DataFrame; give the table "
+                                         r"patrol_coverage\(\) returns first$"):
+        coverage_cells(Locator(gk.read_vector(samples / "cambridge_neighborhoods.gpkg").rename(
+            columns={"N_HOOD": "grid_id"}).to_crs(32619)), [1])
     fixes, rejects = read_fixes(gpx, time_zone="America/New_York")
     assert str(fixes["time"].dt.tz) == "America/New_York" and len(rejects) == 0
     result = CliRunner().invoke(cli, ["patrol", str(gpx), "--grid", str(samples / "cambridge_neighborhoods.gpkg"),

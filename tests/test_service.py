@@ -539,7 +539,8 @@ def test_answer_service_and_make_server_name_what_they_cannot_serve(package, rou
     """A package's path for the locator or a routing table's for routes were
     AttributeErrors (in the server, one per request, answered 500); a port of -5
     an OverflowError from socketserver, and a Locator for the service every
-    request's AttributeError."""
+    request's AttributeError. A class without routes answered no department,
+    unsaid (the server refuses such a request)."""
     loc = Locator.from_package(package)
     with pytest.raises(InputError, match=r"^locator is a PosixPath, not a gridkit Locator: make one with "
                                          r"Locator\.from_package\(path\)$"):
@@ -551,4 +552,11 @@ def test_answer_service_and_make_server_name_what_they_cannot_serve(package, rou
         make_server(Service(loc), port=-5)
     with pytest.raises(InputError, match=r"^service is a Locator, not a gridkit Service"):
         make_server(loc, port=0)
+    with pytest.raises(InputError, match=r"^class_code '01013' was given without routes, which name its department: "
+                                         r"give routes=RoutingTable\.load\(path\), or leave the class out$"):
+        answer(loc, X0 + 50, Y0 + 50, class_code="01013")
     assert answer(loc, X0 + 50, Y0 + 50)["grid_id"] == "110101001001003"
+    table = RoutingTable.load(routes)
+    with pytest.raises(InputError, match=r"^the locations are a list, not a DataFrame; locate the points with "
+                                         r"Locator\.locate_many\(\)$"):
+        table.route_many([1], ["01013"])
