@@ -137,8 +137,7 @@ def _misread(locator, x, y, crs, degrees):
 @overwrite_opt
 def locate_command(points, at, as_json, package, output, routes, class_field, class_code, events, crs, layer,
                    grid_layer, id_field, grid_crs, x_field, y_field, degrees, encoding, tolerance, near_edge, counts,
-                   counts_by,
-                   counts_per, units, picture, use_dask, scheduler, workers, overwrite):
+                   counts_by, counts_per, units, picture, use_dask, scheduler, workers, overwrite):
     """Find the cell, community, street and district of every point in POINTS
     (or of one point, --at X,Y).
 

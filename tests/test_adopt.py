@@ -290,7 +290,7 @@ def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
     """The CSV ``gridkit export`` writes (WKT in the package's metres, its CRS in a .prj
     beside it) and its KML come back as the cells they were: the same IDs and shapes,
     numbers as numbers, no KML placemark columns. Without its .prj, a table of metres
-    is refused unless --crs says what they are."""
+    is refused unless --crs (--grid-crs to locate by it) says what they are."""
     package = tmp_path / "made.gpkg"
     gk.write_package(package, made.assign(households=np.arange(len(made)), ratio=0.5), dongcheng)
     for name in ("cells.csv", "cells.kml", "bare.csv"):
@@ -311,10 +311,11 @@ def test_an_exported_csv_or_kml_is_adopted_back(made, dongcheng, tmp_path):
     assert ("bare.csv: the table has no CRS label (no .prj beside a CSV nor CRS property in a workbook, as "
             "gridkit export writes them) and its coordinates are not longitude/latitude") in refused.output
     with pytest.raises(gk.errors.CRSError, match=r"bare\.csv: a table of cells has no CRS label \(no \.prj beside "
-                                                 r"a CSV, no CRS property in a workbook\); make it a grid package "
-                                                 r"first, .*: gridkit grid adopt "
-                                                 r".*bare\.csv --crs EPSG:"):
+                                                 r"a CSV, no CRS property in a workbook\) and its coordinates are "
+                                                 r"not lon/lat; say what they are in with --grid-crs EPSG:"):
         Locator.from_package(tmp_path / "bare.csv", cache=False)  # what locate --grid bare.csv reads
+    said = Locator.from_package(tmp_path / "bare.csv", cache=False, crs="EPSG:4548")  # locate --grid-crs EPSG:4548
+    assert [said.locate(p.x, p.y, crs=made.crs).grid_id for p in at] == made["grid_id"].iloc[[0, -1]].tolist()
     for name, crs in (("cells.csv", []), ("bare.csv", ["--crs", "EPSG:4548"]), ("cells.kml", [])):
         out = tmp_path / f"{name}.gpkg"
         result = _run("grid", "adopt", tmp_path / name, *crs, "--metric-crs", "EPSG:4548", "-o", out)
