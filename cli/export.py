@@ -79,9 +79,11 @@ def export_command(package, output, layers, crs, encoding, where, fields, overwr
     except GridkitError as exc:
         raise click.ClickException(str(exc)) from None
     for item in written:
+        said = crs if coords.is_pseudo_crs(crs) else item.crs
+        back = f"read it back with --crs {said} (as locate's grid, --grid-crs {said})"
         prj = ("" if item.path.suffix.lower() != ".csv" else f", said in {item.prj.name}" if item.prj else
-               f"; no .prj, which cannot name it: read it back with --crs {crs}" if coords.is_pseudo_crs(crs) else
-               f"; no .prj: {item.path.stem}.prj is the Shapefile's")
+               f"; no .prj, which cannot name it: {back}" if coords.is_pseudo_crs(crs) else
+               f"; no .prj: {item.path.stem}.prj is the Shapefile's; {back}")
         click.echo(f"{item.layer:<18} {item.features:>9,} → {item.path} ({item.crs}{prj})")
     renamed = {old: new for item in written for old, new in item.renamed.items()}
     if renamed:

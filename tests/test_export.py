@@ -274,7 +274,8 @@ def test_cli_export(package, tmp_path):
     again = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "street_cells.shp")])
     assert again.exit_code == 2 and "exists; pass --overwrite" in again.output
     csv = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "street_cells.csv")])
-    assert f"→ {tmp_path / 'street_cells.csv'} (EPSG:4548; no .prj: street_cells.prj is the Shapefile's)" in csv.output
+    assert f"→ {tmp_path / 'street_cells.csv'} (EPSG:4548; no .prj: street_cells.prj is the Shapefile's; read it " \
+        "back with --crs EPSG:4548 (as locate's grid, --grid-crs EPSG:4548))" in csv.output
     csv = CliRunner().invoke(cli, ["export", str(package), "--layer", "cells", "-o", str(tmp_path / "cells.csv")])
     assert f"→ {tmp_path / 'cells.csv'} (EPSG:4548, said in cells.prj)\n" in csv.output
     # GCJ-02 has no label that says it (EPSG:4326 would read it back 500 m off): none, and
@@ -284,7 +285,8 @@ def test_cli_export(package, tmp_path):
         csv = CliRunner().invoke(cli, ["export", str(package), "--crs", "gcj02", "-o", str(tmp_path / out),
                                        "--overwrite"])
         assert csv.exit_code == 0 and gk.io.table_crs(tmp_path / out) is None
-    assert "amap.csv (GCJ-02, labelled EPSG:4326; no .prj, which cannot name it: read it back with --crs gcj02)" \
+    assert "amap.csv (GCJ-02, labelled EPSG:4326; no .prj, which cannot name it: read it back with --crs gcj02 " \
+        "(as locate's grid, --grid-crs gcj02))" \
         in csv.output
     assert not (tmp_path / "amap.prj").exists()
     gcj = CliRunner().invoke(cli, ["export", str(package), "--crs", "gcj02", "-o", str(tmp_path / "amap.geojson")])
