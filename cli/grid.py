@@ -1131,7 +1131,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     PACKAGE is a grid package from `gridkit grid households`, edited in QGIS or
     not. Every grid is recounted; a grid now out of the band is divided again
     with the grids around it (the partitioner's repairs and chains), and every
-    other grid keeps its ID, outline and start date. The grids that change end:
+    other grid keeps its ID, outline and start date (a community none of whose
+    grids is in the band is divided anew, as grid households divides it). The
+    grids that change end:
     the ended_grids layer keeps them as they were, with end_date and
     replaced_by; the grids that replace them take the community's next sequence
     numbers. No ID is issued twice, even one deleted by hand: the package's

@@ -466,6 +466,8 @@ def _community(atoms, owner, n, band, redivide):
     if redivide and too_few:  # every grid out of the band in any division: one a piece, as grid households makes
         n_pieces, piece = graph.components(within)
         now = [within[piece == c] for c in range(n_pieces)]
+    elif redivide and out.all():  # no grid to keep: divided anew, as grid households divides a community
+        now = [record["atoms"] for record in _divide(atoms, band)[0]]
     elif redivide and all(len(p) for p in parts):
         now = _redivided(graph, parts, band, atoms)
     else:
