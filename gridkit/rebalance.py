@@ -439,7 +439,8 @@ class _Done:
 
 def _community(atoms, owner, n, band, redivide):
     """Recount one community's ``n`` grids (``owner``: each atom's) and, with
-    ``redivide``, divide again around those out of the band.
+    ``redivide``, divide again around those out of the band (all of them out: the
+    community anew, as :func:`gridkit.households._divide` divides it).
 
     With street zones (barriers), the re-division sees only edges within a
     region (a street block, or light ones joined as :func:`_regions` joins them):
