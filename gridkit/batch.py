@@ -36,7 +36,7 @@ from .errors import CRSError, GridkitError, InputError, near_column
 from .io import NOT_A_ROW, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
-                      ZONE_REASON, Locator, evenly_spaced, metres, require_locator)
+                      ZONE_REASON, Locator, _warnings_quiet, evenly_spaced, metres, require_locator)
 from .nmea import REASONS as NMEA_REASONS
 from .routing import check_kind, read_by_name, require_routes
 
@@ -565,7 +565,8 @@ def _sample_partition(part, x_field, y_field, wkb, n, crs, degrees):
 
 def _locate_partition(part, package, tolerance, grid, x_field, y_field, crs, routes, class_field, kind,
                       class_code=None, wkb=None, degrees=None, near_edge=None):
-    locator = _worker_locator(str(package), float(tolerance), grid)
+    with _warnings_quiet():  # a worker loads the index the run made, whose warnings the run gave
+        locator = _worker_locator(str(package), float(tolerance), grid)
     frame, x, y = _partition_xy(part, x_field, y_field, wkb, crs, degrees)
     classes = _classes(frame, class_field, class_code, "the dataset")
     located, rejects = locate_frame(frame, x, y, crs, locator, routes=routes, classes=classes, kind=kind,

@@ -416,6 +416,28 @@ def test_cells_with_no_place_for_the_mark_given_as_grid_are_warned_of_with_the_w
     assert "lies in China" not in caplog.text
 
 
+def test_a_dask_worker_loads_the_grid_without_giving_its_warnings_again(package, tmp_path, caplog):
+    """The run gives a file's warnings once, as it makes the index; each dask worker
+    that loaded the index gave them again on its own stderr (locate --dask said the
+    GCJ-02 warning twice, and more with more workers)."""
+    from gridkit.batch import _locate_partition, _worker_locator
+
+    path = tmp_path / "gps.geojson"
+    export_package(package, path, crs="EPSG:4326")
+    cells = gpd.read_file(package, layer="cells")
+    inner = gpd.GeoSeries(shapely.point_on_surface(cells.geometry.values[:1]), crs=4548).to_crs(4326)
+    caplog.clear()
+    loc = Locator.from_package(path)  # the run, up front
+    assert caplog.text.count("lies in China") == 1
+    _worker_locator.cache_clear()  # as a worker process starts
+    caplog.clear()
+    part = pd.DataFrame({"lon": inner.x.to_numpy(), "lat": inner.y.to_numpy()})
+    done = _locate_partition(part, path, 0.0, (None, "grid_id", None), "lon", "lat", "EPSG:4326", None, None,
+                             "component")
+    assert loc.values("grid_id")[done["gk_cell"]].tolist() == cells["grid_id"].iloc[:1].tolist()
+    assert "lies in China" not in caplog.text, caplog.text
+
+
 def test_cells_in_gcj02_or_without_a_crs_are_located_with_the_crs_given_for_them(package, tmp_path, caplog):
     """--grid-crs (from_package's crs): locate --grid had no CRS option, so cells
     exported for Amap (labelled EPSG:4326) were read ~500 m off, and a Shapefile
