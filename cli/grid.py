@@ -1133,10 +1133,9 @@ def rebalance_command(package, households_path, output, households_layer, househ
     with the grids around it (the partitioner's repairs and chains), and every
     other grid keeps its ID, outline and start date (a community none of whose
     grids is in the band is divided anew, as grid households divides it). The
-    grids that change end:
-    the ended_grids layer keeps them as they were, with end_date and
-    replaced_by; the grids that replace them take the community's next sequence
-    numbers. No ID is issued twice, even one deleted by hand: the package's
+    grids that change end: the ended_grids layer keeps them as they were, with
+    end_date and replaced_by; the grids that replace them take the community's
+    next sequence numbers. No ID is issued twice, even one deleted by hand: the package's
     metadata keeps the highest issued (highest_issued). Micro-grids of a new
     grid are divided anew; those of a kept grid are recounted. The band, micro
     band, count field, splitting and barriers are the package's (its metadata),
