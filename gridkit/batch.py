@@ -33,7 +33,7 @@ import pandas as pd
 from . import coords
 from .codes import half_width_column
 from .errors import CRSError, GridkitError, InputError, near_column
-from .io import NOT_A_ROW, say_blank_rows
+from .io import NOT_A_ROW, require_frame, say_blank_rows
 from .locator import (BAIDU_MERCATOR_REASON, DECIMAL_DEGREES_REASON, DEGREES_MINUTES_REASON, DEGREES_REASON, NEAREST,
                       OUTSIDE, SCALED_DEGREES_REASON, STATUS_NAMES, SWAPPED_REASON, XY_SWAPPED_REASON, ZERO_REASON,
                       ZONE_REASON, Locator, _warnings_quiet, evenly_spaced, metres, require_locator)
@@ -143,8 +143,7 @@ def _given(frame, locator, routes, kind, degrees, **columns):
     ``degrees``, and ``columns`` (x, y, classes, rows) not one per row, or a
     Series whose index is not ``frame``'s: its values would be paired with other
     rows (by position for x/y, by a realignment for classes)."""
-    if not isinstance(frame, pd.DataFrame):
-        raise InputError(f"the frame is a {type(frame).__name__}, not a DataFrame")
+    require_frame(frame, "the frame", one=True, geometry=False)
     require_locator(locator)
     require_routes(routes)
     check_kind(kind)

@@ -723,7 +723,6 @@ def write_starter(path, *, overwrite=False):
         tmp.write_text(starter_table(), encoding="utf-8")
 
 
-
 def require_routes(routes):
     """An error unless ``routes`` is None or a :class:`RoutingTable`: a TOML file's
     path given for one was an AttributeError deep in the call."""

@@ -19,8 +19,8 @@ import shapely
 
 from . import codes, coords
 from .errors import CodeError, CRSError, InputError, near_column
-from .io import (crs_hint, describe_feature, feature_label, repair_polygons, require_frame, source_rows,
-                 unprojected, unprojected_message)
+from .io import (POLYGON_KINDS, crs_hint, describe_feature, feature_label, repair_polygons, require_frame,
+                 source_rows, unprojected, unprojected_message)
 from .cells import barrier_lines, cell_counts, check_cell_count
 from .lattice import TILE_CELLS, boxes, expand_ranges
 from .merge import merge_slivers
@@ -214,7 +214,7 @@ def check_communities(communities):
     code = communities["community_code"].astype(str).to_numpy()
     geoms = communities.geometry.values
     kinds = shapely.get_type_id(geoms)
-    bad = np.flatnonzero(~np.isin(kinds, (3, 6)) | shapely.is_empty(geoms))  # Polygon, MultiPolygon
+    bad = np.flatnonzero(~np.isin(kinds, POLYGON_KINDS) | shapely.is_empty(geoms))
     if len(bad):
         i = bad[0]
         what = "no geometry" if kinds[i] < 0 else f"an empty {geoms[i].geom_type}" if geoms[i].is_empty \
